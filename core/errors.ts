@@ -1,0 +1,100 @@
+/**
+ * The one catalogue of Topiq's errors. Every failure the framework reports is a
+ * `TopiqError` subclass with a stable `code`, a message that says what was wrong and
+ * what to do, and the underlying `cause` when there is one. `docs/errors.md` lists the
+ * same codes; `tests/unit/errors.test.ts` keeps the two in step.
+ */
+
+/** Every stable error code, with the one-line meaning the docs repeat. */
+export const errorCatalogue = {
+  E_INVALID_PAYLOAD: 'A job payload or message payload is not valid (not JSON-safe, or fails its schema).',
+  E_JOB_NOT_REGISTERED: 'A job name is not in the registry of the process that met it.',
+  E_DUPLICATE_JOB_NAME: 'Two job classes were registered under the same name.',
+  E_JOB_TIMEOUT: 'A job attempt ran longer than its timeout.',
+  E_LEASE_LOST: "A worker's lease on a job expired or was taken over; its result was not recorded.",
+  E_LEASE_EXPIRED: 'A job was abandoned by crashed workers more times than its maxTries allows.',
+  E_UNRECOVERABLE: 'A job threw UnrecoverableError: it fails for good without further tries.',
+  E_JOB_NOT_FOUND: 'No job with that id exists (or its record has expired).',
+  E_JOB_STATE: 'The job is not in a state that allows the requested operation.',
+  E_JOB_CANCELLED: 'The job was cancelled.',
+  E_JOB_EXPIRED: 'The job was not started before its expiresAt.',
+  E_INVALID_QUEUE_NAME: 'A queue name has characters or a length that Topiq does not accept.',
+  E_INVALID_JOB_ID: 'A job id has characters or a length that Topiq does not accept.',
+  E_INVALID_OPTION: 'A dispatch or worker option is out of range or of the wrong type.',
+  E_INVALID_CONFIG: 'A configuration value read from the environment is missing or invalid.',
+  E_QUEUE_NOT_BOUND: 'A job was dispatched statically before an application bound a dispatcher.',
+  E_REDIS_UNAVAILABLE: 'Redis did not answer.',
+  E_BROKER_PORT_IN_USE: "The embedded MQTT broker's port is taken by another process.",
+  E_BROKER_UNAVAILABLE: 'The MQTT broker could not be reached.',
+  E_INVALID_ROUTE: 'A route pattern or route definition is malformed.',
+  E_NEXT_CALLED_TWICE: 'A middleware called next() more than once.',
+  E_INVALID_MESSAGE: 'An MQTT message failed validation; it was sent to the dead-letter store.',
+  E_RATE_LIMITED: 'A device published faster than its rate limit allows.',
+  E_CLI_USAGE: 'A command line flag or argument is unknown or has a bad value.',
+} as const;
+
+/** A stable error code, e.g. `E_JOB_TIMEOUT`. */
+export type ErrorCode = keyof typeof errorCatalogue;
+
+/** Base class of every error Topiq throws on purpose. */
+export class TopiqError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** True when `error` is a Topiq error, optionally with the given code. */
+export function isTopiqError(error: unknown, code?: ErrorCode): error is TopiqError {
+  return error instanceof TopiqError && (code === undefined || error.code === code);
+}
+
+function defineError(code: ErrorCode, className: string) {
+  const Defined = class extends TopiqError {
+    constructor(message: string, options?: { cause?: unknown }) {
+      super(code, message, options);
+    }
+  };
+  Object.defineProperty(Defined, 'name', { value: className });
+  return Defined;
+}
+
+export const InvalidPayloadError = defineError('E_INVALID_PAYLOAD', 'InvalidPayloadError');
+export const JobNotRegisteredError = defineError('E_JOB_NOT_REGISTERED', 'JobNotRegisteredError');
+export const DuplicateJobNameError = defineError('E_DUPLICATE_JOB_NAME', 'DuplicateJobNameError');
+export const JobTimeoutError = defineError('E_JOB_TIMEOUT', 'JobTimeoutError');
+export const LeaseLostError = defineError('E_LEASE_LOST', 'LeaseLostError');
+export const LeaseExpiredError = defineError('E_LEASE_EXPIRED', 'LeaseExpiredError');
+export const JobNotFoundError = defineError('E_JOB_NOT_FOUND', 'JobNotFoundError');
+export const JobStateError = defineError('E_JOB_STATE', 'JobStateError');
+export const JobCancelledError = defineError('E_JOB_CANCELLED', 'JobCancelledError');
+export const JobExpiredError = defineError('E_JOB_EXPIRED', 'JobExpiredError');
+export const InvalidQueueNameError = defineError('E_INVALID_QUEUE_NAME', 'InvalidQueueNameError');
+export const InvalidJobIdError = defineError('E_INVALID_JOB_ID', 'InvalidJobIdError');
+export const InvalidOptionError = defineError('E_INVALID_OPTION', 'InvalidOptionError');
+export const InvalidConfigError = defineError('E_INVALID_CONFIG', 'InvalidConfigError');
+export const QueueNotBoundError = defineError('E_QUEUE_NOT_BOUND', 'QueueNotBoundError');
+export const RedisUnavailableError = defineError('E_REDIS_UNAVAILABLE', 'RedisUnavailableError');
+export const BrokerPortInUseError = defineError('E_BROKER_PORT_IN_USE', 'BrokerPortInUseError');
+export const BrokerUnavailableError = defineError('E_BROKER_UNAVAILABLE', 'BrokerUnavailableError');
+export const InvalidRouteError = defineError('E_INVALID_ROUTE', 'InvalidRouteError');
+export const NextCalledTwiceError = defineError('E_NEXT_CALLED_TWICE', 'NextCalledTwiceError');
+export const InvalidMessageError = defineError('E_INVALID_MESSAGE', 'InvalidMessageError');
+export const RateLimitedError = defineError('E_RATE_LIMITED', 'RateLimitedError');
+export const CliUsageError = defineError('E_CLI_USAGE', 'CliUsageError');
+
+/**
+ * Thrown from a job's `handle()` to fail the job for good: no further tries, straight to
+ * the failed-jobs store.
+ *
+ * @example
+ * if (!user) throw new UnrecoverableError(`user ${payload.userId} does not exist`);
+ */
+export class UnrecoverableError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_UNRECOVERABLE', message, options);
+  }
+}
