@@ -52,39 +52,143 @@ export function isTopiqError(error: unknown, code?: ErrorCode): error is TopiqEr
   return error instanceof TopiqError && (code === undefined || error.code === code);
 }
 
-function defineError(code: ErrorCode, className: string) {
-  const Defined = class extends TopiqError {
-    constructor(message: string, options?: { cause?: unknown }) {
-      super(code, message, options);
-    }
-  };
-  Object.defineProperty(Defined, 'name', { value: className });
-  return Defined;
+export class InvalidPayloadError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_PAYLOAD', message, options);
+  }
 }
 
-export const InvalidPayloadError = defineError('E_INVALID_PAYLOAD', 'InvalidPayloadError');
-export const JobNotRegisteredError = defineError('E_JOB_NOT_REGISTERED', 'JobNotRegisteredError');
-export const DuplicateJobNameError = defineError('E_DUPLICATE_JOB_NAME', 'DuplicateJobNameError');
-export const JobTimeoutError = defineError('E_JOB_TIMEOUT', 'JobTimeoutError');
-export const LeaseLostError = defineError('E_LEASE_LOST', 'LeaseLostError');
-export const LeaseExpiredError = defineError('E_LEASE_EXPIRED', 'LeaseExpiredError');
-export const JobNotFoundError = defineError('E_JOB_NOT_FOUND', 'JobNotFoundError');
-export const JobStateError = defineError('E_JOB_STATE', 'JobStateError');
-export const JobCancelledError = defineError('E_JOB_CANCELLED', 'JobCancelledError');
-export const JobExpiredError = defineError('E_JOB_EXPIRED', 'JobExpiredError');
-export const InvalidQueueNameError = defineError('E_INVALID_QUEUE_NAME', 'InvalidQueueNameError');
-export const InvalidJobIdError = defineError('E_INVALID_JOB_ID', 'InvalidJobIdError');
-export const InvalidOptionError = defineError('E_INVALID_OPTION', 'InvalidOptionError');
-export const InvalidConfigError = defineError('E_INVALID_CONFIG', 'InvalidConfigError');
-export const QueueNotBoundError = defineError('E_QUEUE_NOT_BOUND', 'QueueNotBoundError');
-export const RedisUnavailableError = defineError('E_REDIS_UNAVAILABLE', 'RedisUnavailableError');
-export const BrokerPortInUseError = defineError('E_BROKER_PORT_IN_USE', 'BrokerPortInUseError');
-export const BrokerUnavailableError = defineError('E_BROKER_UNAVAILABLE', 'BrokerUnavailableError');
-export const InvalidRouteError = defineError('E_INVALID_ROUTE', 'InvalidRouteError');
-export const NextCalledTwiceError = defineError('E_NEXT_CALLED_TWICE', 'NextCalledTwiceError');
-export const InvalidMessageError = defineError('E_INVALID_MESSAGE', 'InvalidMessageError');
-export const RateLimitedError = defineError('E_RATE_LIMITED', 'RateLimitedError');
-export const CliUsageError = defineError('E_CLI_USAGE', 'CliUsageError');
+export class JobNotRegisteredError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_JOB_NOT_REGISTERED', message, options);
+  }
+}
+
+export class DuplicateJobNameError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_DUPLICATE_JOB_NAME', message, options);
+  }
+}
+
+export class JobTimeoutError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_JOB_TIMEOUT', message, options);
+  }
+}
+
+export class LeaseLostError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_LEASE_LOST', message, options);
+  }
+}
+
+export class LeaseExpiredError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_LEASE_EXPIRED', message, options);
+  }
+}
+
+export class JobNotFoundError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_JOB_NOT_FOUND', message, options);
+  }
+}
+
+export class JobStateError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_JOB_STATE', message, options);
+  }
+}
+
+export class JobCancelledError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_JOB_CANCELLED', message, options);
+  }
+}
+
+export class JobExpiredError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_JOB_EXPIRED', message, options);
+  }
+}
+
+export class InvalidQueueNameError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_QUEUE_NAME', message, options);
+  }
+}
+
+export class InvalidJobIdError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_JOB_ID', message, options);
+  }
+}
+
+export class InvalidOptionError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_OPTION', message, options);
+  }
+}
+
+export class InvalidConfigError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_CONFIG', message, options);
+  }
+}
+
+export class QueueNotBoundError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_QUEUE_NOT_BOUND', message, options);
+  }
+}
+
+export class RedisUnavailableError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+export class BrokerPortInUseError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_BROKER_PORT_IN_USE', message, options);
+  }
+}
+
+export class BrokerUnavailableError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_BROKER_UNAVAILABLE', message, options);
+  }
+}
+
+export class InvalidRouteError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_ROUTE', message, options);
+  }
+}
+
+export class NextCalledTwiceError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_NEXT_CALLED_TWICE', message, options);
+  }
+}
+
+export class InvalidMessageError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_MESSAGE', message, options);
+  }
+}
+
+export class RateLimitedError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_RATE_LIMITED', message, options);
+  }
+}
+
+export class CliUsageError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_CLI_USAGE', message, options);
+  }
+}
 
 /**
  * Thrown from a job's `handle()` to fail the job for good: no further tries, straight to

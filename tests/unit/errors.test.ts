@@ -12,7 +12,7 @@ describe('error catalogue', () => {
 
   it('has an exported error class for every code, carrying that code and the cause', () => {
     const classes = Object.values(errors).filter(
-      (value): value is new (message: string, options?: { cause?: unknown }) => errors.TopiqError =>
+      (value): value is typeof errors.InvalidPayloadError =>
         typeof value === 'function' && value.prototype instanceof errors.TopiqError,
     );
     const codes = new Set(classes.map((ErrorClass) => new ErrorClass('m').code));

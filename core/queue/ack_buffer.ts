@@ -1,0 +1,79 @@
+/**
+ * Batches acknowledgements. Completions that arrive while a flush is in flight (or in
+ * the same turn of the event loop) share the next driver call, so a busy worker sends
+ * one `complete` per batch instead of one per job. A failed flush keeps its entries
+ * and tries again; if their leases expire meanwhile, the jobs run again (at least once).
+ */
+import type { Logger } from '../logger.js';
+import type { Completion, QueueDriver } from './driver.js';
+
+const MAX_BATCH = 1000;
+
+export class AckBuffer {
+  readonly #driver: QueueDriver;
+  readonly #log: Logger;
+  readonly #onLost: (completion: Completion) => void;
+  #pending: Completion[] = [];
+  #flushing: Promise<void> | undefined;
+  #scheduled = false;
+  #failures = 0;
+
+  constructor(driver: QueueDriver, log: Logger, onLost: (completion: Completion) => void) {
+    this.#driver = driver;
+    this.#log = log;
+    this.#onLost = onLost;
+  }
+
+  get size(): number {
+    return this.#pending.length;
+  }
+
+  /** Queues one completion; it is sent with the next batch. */
+  add(completion: Completion): void {
+    this.#pending.push(completion);
+    if (!this.#scheduled && !this.#flushing) {
+      this.#scheduled = true;
+      setImmediate(() => {
+        this.#scheduled = false;
+        void this.#run();
+      });
+    }
+  }
+
+  /** Sends everything queued so far; resolves when it is stored (or gives up after `attempts`). */
+  async flush(attempts = 5): Promise<void> {
+    for (let i = 0; i < attempts && (this.#pending.length > 0 || this.#flushing); i++) {
+      await (this.#flushing ?? this.#run());
+    }
+  }
+
+  #run(): Promise<void> {
+    if (this.#flushing || this.#pending.length === 0) return this.#flushing ?? Promise.resolve();
+    const batch = this.#pending.splice(0, MAX_BATCH);
+    this.#flushing = this.#send(batch).finally(() => {
+      this.#flushing = undefined;
+      if (this.#pending.length > 0) {
+        const delay = this.#failures === 0 ? 0 : Math.min(5000, 100 * 2 ** this.#failures);
+        setTimeout(() => void this.#run(), delay).unref();
+      }
+    });
+    return this.#flushing;
+  }
+
+  async #send(batch: Completion[]): Promise<void> {
+    try {
+      const stored = await this.#driver.complete(batch);
+      this.#failures = 0;
+      stored.forEach((ok, index) => {
+        if (!ok) this.#onLost(batch[index]!);
+      });
+    } catch (error) {
+      this.#failures++;
+      this.#pending.unshift(...batch);
+      this.#log.error(
+        { err: error, event: 'ack.retry', count: batch.length },
+        'could not acknowledge jobs; retrying',
+      );
+    }
+  }
+}

@@ -1,0 +1,126 @@
+/**
+ * Turns `(JobClass, payload, options)` into stored jobs: checks the payload is JSON-safe,
+ * resolves queue/priority/tries/schedule from options then class settings, and pushes in
+ * one driver call per batch.
+ */
+import { randomUUID } from 'node:crypto';
+import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
+import type { DispatchOptions } from './dispatch_options.js';
+import type { NewJob, QueueDriver } from './driver.js';
+import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
+import { encodeJson } from './json.js';
+import { assertJobId, assertQueueName } from './names.js';
+import { assertPriority, type JobRegistry } from './registry.js';
+
+/** One job of a `dispatchMany` call. */
+export interface DispatchEntry<C extends JobClass = JobClass> {
+  job: C;
+  payload: PayloadOf<InstanceType<C>>;
+  options?: DispatchOptions | undefined;
+}
+
+/**
+ * Dispatches jobs into a queue driver.
+ *
+ * @example
+ * const dispatcher = new Dispatcher(driver, registry);
+ * const id = await dispatcher.dispatch(SendEmailJob, { to: 'ops@example.com', subject: 'hi' });
+ * await dispatcher.dispatchMany([
+ *   { job: SendEmailJob, payload: { to: 'a@example.com', subject: 'x' } },
+ *   { job: ProcessSensorDataJob, payload: { deviceId: 'd1', temperature: 20 } },
+ * ]);
+ */
+export class Dispatcher {
+  readonly driver: QueueDriver;
+  readonly registry: JobRegistry | undefined;
+
+  constructor(driver: QueueDriver, registry?: JobRegistry) {
+    this.driver = driver;
+    this.registry = registry;
+  }
+
+  /** Stores one job; resolves to its id. */
+  async dispatch<C extends JobClass>(
+    job: C,
+    payload: PayloadOf<InstanceType<C>>,
+    options?: DispatchOptions,
+  ): Promise<string> {
+    const [id] = await this.dispatchMany([{ job, payload, options }]);
+    return id!;
+  }
+
+  /** Stores many jobs, one round trip per queue and 1,000 jobs; resolves to their ids in order. */
+  async dispatchMany<const T extends readonly JobClass[]>(
+    entries: { readonly [K in keyof T]: DispatchEntry<T[K]> },
+  ): Promise<string[]> {
+    const jobs = (entries as readonly DispatchEntry[]).map((entry) => this.build(entry));
+    if (jobs.length > 0) await this.driver.push(jobs);
+    return jobs.map((job) => job.id);
+  }
+
+  /**
+   * Dispatches by registry name with an untrusted payload (CLI, MQTT command topic): the
+   * name must be registered and the payload must pass the job's `schema` when it has one.
+   */
+  async dispatchByName(name: string, payload: unknown, options?: DispatchOptions): Promise<string> {
+    if (!this.registry)
+      throw new InvalidOptionError('dispatchByName needs a Dispatcher built with a JobRegistry');
+    const job = this.registry.get(name);
+    let checked = payload;
+    if (job.schema) {
+      const parsed = job.schema.safeParse(payload);
+      if (!parsed.success) {
+        throw new InvalidPayloadError(
+          `payload for ${name} does not match its schema: ${parsed.error.message}`,
+        );
+      }
+      checked = parsed.data;
+    }
+    return this.dispatch(job, checked as never, options);
+  }
+
+  /** Validates one entry and turns it into a {@link NewJob} (no I/O). */
+  build({ job, payload, options = {} }: DispatchEntry): NewJob {
+    const name = jobNameOf(job);
+    const queue = options.queue ?? job.queue ?? 'default';
+    assertQueueName(queue);
+    const id = options.jobId ?? randomUUID();
+    assertJobId(id);
+    const priority = options.priority ?? job.priority ?? 0;
+    assertPriority(priority);
+    const maxTries = options.maxTries ?? job.maxTries ?? 0;
+    if (!Number.isInteger(maxTries) || maxTries < 0) {
+      throw new InvalidOptionError(`maxTries must be a positive integer; got ${maxTries}`);
+    }
+    const runAt = toEpochMs(options.runAt, 'runAt') ?? delayToEpochMs(options.delay);
+    const expiresAt = toEpochMs(options.expiresAt, 'expiresAt');
+    return {
+      id,
+      name,
+      queue,
+      payload: encodeJson(payload, `${name} payload`),
+      maxTries,
+      priority,
+      ...(runAt !== undefined ? { runAt } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(options.hold ? { hold: true } : {}),
+    };
+  }
+}
+
+function toEpochMs(value: Date | number | undefined, label: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (!Number.isFinite(ms) || ms < 0) {
+    throw new InvalidOptionError(`${label} must be a valid Date or epoch milliseconds; got ${String(value)}`);
+  }
+  return Math.round(ms);
+}
+
+function delayToEpochMs(delay: number | undefined): number | undefined {
+  if (delay === undefined || delay === 0) return undefined;
+  if (!Number.isFinite(delay) || delay < 0) {
+    throw new InvalidOptionError(`delay must be a number of seconds >= 0; got ${delay}`);
+  }
+  return Date.now() + Math.round(delay * 1000);
+}

@@ -1,0 +1,213 @@
+/**
+ * The seam between the queue logic (dispatcher, worker, failed-jobs store) and storage.
+ * Two implementations pass one contract suite (`tests/integration/queue/driver_contract.ts`):
+ * `redis` for production and `memory`, the zero-setup default, with the same semantics.
+ *
+ * Semantics every driver keeps:
+ * - `reserve` moves up to `count` ready jobs of one queue to running under a lease that
+ *   ends `leaseMs` from now, tagged with a fresh token. Order: lowest priority number
+ *   first, FIFO among equals. Due delayed jobs are promoted first; running jobs whose
+ *   lease has ended (a crashed worker) are reclaimed: back to the queue, or to failed
+ *   with `E_LEASE_EXPIRED` when their tries are used up. Reserving counts an attempt.
+ *   Jobs whose `expiresAt` has passed are marked `expired` and never returned.
+ * - `complete`, `fail`, `release`, `extend` and `progress` act only while the caller's
+ *   token still owns the job; otherwise they report the lease as lost and change nothing.
+ * - Records of finished jobs (completed, failed, cancelled, expired) are kept within the
+ *   driver's retention bounds; failed records stay until retried, forgotten or pruned.
+ */
+import type { JsonValue } from './json.js';
+
+/** Every state a job record can be in. */
+export type JobStatus =
+  | 'pending'
+  | 'queued'
+  | 'delayed'
+  | 'running'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'expired';
+
+/** A job as the dispatcher hands it to a driver. */
+export interface NewJob {
+  id: string;
+  name: string;
+  queue: string;
+  /** The payload, already JSON-encoded and checked. */
+  payload: string;
+  /** Tries allowed; 0 means "the worker's --tries". */
+  maxTries: number;
+  /** Lower runs first; integer in [-1000, 1000]. */
+  priority: number;
+  /** Epoch ms before which the job must not run; 0 or absent for now. */
+  runAt?: number;
+  /** Epoch ms after which a job that has not started is marked expired. */
+  expiresAt?: number;
+  /** Create on hold (`pending`) until `releaseHeld`. */
+  hold?: boolean;
+}
+
+/** What `push` did with each job: a job id that already exists is left as it is. */
+export type PushOutcome = 'added' | 'duplicate';
+
+/** A job handed to a worker by `reserve`. */
+export interface ReservedJob {
+  id: string;
+  name: string;
+  queue: string;
+  payload: string;
+  /** This attempt's number, 1-based. */
+  attempt: number;
+  maxTries: number;
+  priority: number;
+  createdAt: number;
+  /** Proof of ownership for complete/fail/release/extend. */
+  token: string;
+}
+
+/** Identifies one reservation of one job. */
+export interface Lease {
+  id: string;
+  queue: string;
+  token: string;
+}
+
+/** Outcome of renewing a lease: still ours, lost to another owner, or cancel requested. */
+export type LeaseState = 'ok' | 'lost' | 'cancel';
+
+/** An error as stored on a job record. */
+export interface StoredError {
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+/** A finished attempt that succeeded. */
+export interface Completion {
+  lease: Lease;
+  /** The JSON-encoded value `handle()` returned. */
+  result: string;
+}
+
+/** A finished attempt that failed. */
+export interface Failure {
+  lease: Lease;
+  error: StoredError;
+  /** Milliseconds before the next try, or `null` to fail for good. */
+  retryInMs: number | null;
+}
+
+/** What a failure led to. */
+export type FailOutcome = 'retrying' | 'failed' | 'cancelled' | 'lost';
+
+/** Options of one `reserve` call. */
+export interface ReserveOptions {
+  count: number;
+  leaseMs: number;
+  /** Name of the reserving worker, stored on the record. */
+  worker: string;
+  /** Tries for jobs dispatched without `maxTries` (the worker's `--tries`). */
+  defaultMaxTries: number;
+}
+
+/** Result of one `reserve` call. */
+export interface ReserveResult {
+  jobs: ReservedJob[];
+  /** Jobs that this call moved to failed because crashed workers used up their tries. */
+  abandoned: JobRecord[];
+  /** Epoch ms of the next delayed job or lease deadline in this queue, if any. */
+  wakeAt: number | null;
+}
+
+/** The readable record of a job. */
+export interface JobRecord {
+  id: string;
+  name: string;
+  queue: string;
+  payload: JsonValue;
+  status: JobStatus;
+  attempts: number;
+  maxTries: number;
+  priority: number;
+  progress: number;
+  progressMessage: string | null;
+  result: JsonValue | null;
+  error: StoredError | null;
+  createdAt: number;
+  queuedAt: number | null;
+  runAt: number | null;
+  startedAt: number | null;
+  finishedAt: number | null;
+  expiresAt: number | null;
+  worker: string | null;
+}
+
+/** Sizes of one queue. */
+export interface QueueCounts {
+  waiting: number;
+  delayed: number;
+  running: number;
+  pending: number;
+  failed: number;
+  completed: number;
+}
+
+/** Which failed records a removal applies to. */
+export type FailedSelection = { ids: string[] } | { all: true } | { failedBefore: number };
+
+/** How long finished records are kept. */
+export interface RetentionSettings {
+  /** Completed (and cancelled/expired) records kept per queue; 0 deletes them at once. */
+  completedCount: number;
+  /** Completed records older than this many ms are deleted. */
+  completedAgeMs: number;
+}
+
+/** Storage for queues; see the module header for the contract. */
+export interface QueueDriver {
+  readonly kind: 'redis' | 'memory';
+  /** False when jobs do not survive the process (memory). */
+  readonly durable: boolean;
+
+  push(jobs: readonly NewJob[]): Promise<PushOutcome[]>;
+  reserve(queue: string, options: ReserveOptions): Promise<ReserveResult>;
+  extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]>;
+  complete(completions: readonly Completion[]): Promise<boolean[]>;
+  fail(failure: Failure): Promise<FailOutcome>;
+  /** Puts running jobs back in their queue without counting the attempt (shutdown). */
+  release(leases: readonly Lease[]): Promise<void>;
+  /** Resolves when one of `queues` may have work, or after `timeoutMs`, or on `interrupt()`. */
+  waitForWork(queues: readonly string[], timeoutMs: number): Promise<void>;
+  /** Wakes every pending `waitForWork` at once (used on shutdown). */
+  interrupt(): void;
+
+  counts(queue: string): Promise<QueueCounts>;
+  /** Names of every queue that ever had a job pushed. */
+  queues(): Promise<string[]>;
+  /** Deletes waiting and delayed jobs of a queue; running ones finish. Returns how many. */
+  clear(queue: string): Promise<number>;
+  /** The record of job `id` in `queue`, or `undefined` when there is none. */
+  getJob(queue: string, id: string): Promise<JobRecord | undefined>;
+  /** Records of a queue in one status, newest first. */
+  listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]>;
+  /** Records the progress of a running job; false when the lease is lost. */
+  progress(lease: Lease, percent: number, message: string | null): Promise<boolean>;
+  /**
+   * Cancels a job: pending, queued or delayed ones become `cancelled` at once; for a
+   * running one a cancel is requested (the worker sees it on its next lease renewal).
+   * Returns the status after the call; throws `E_JOB_STATE` for a finished job and
+   * `E_JOB_NOT_FOUND` for an unknown one.
+   */
+  cancel(queue: string, id: string): Promise<JobStatus>;
+  /** Moves a `pending` job to queued (or delayed); throws `E_JOB_STATE` otherwise. */
+  releaseHeld(queue: string, id: string): Promise<JobStatus>;
+
+  /** Failed records of a queue, newest first. */
+  listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]>;
+  /** Moves failed jobs back to waiting with their attempts reset. Returns how many. */
+  retryFailed(queue: string, selection: FailedSelection): Promise<number>;
+  /** Deletes failed records. Returns how many. */
+  removeFailed(queue: string, selection: FailedSelection): Promise<number>;
+
+  close(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+/**
+ * Blocking connections for idle workers. A worker with nothing to do blocks in BLPOP on
+ * its queues' wake-up lists (pushed by dispatch and by reserve when work remains), so
+ * an idle fleet costs Redis nothing. A blocking command holds its connection, so each
+ * concurrent wait gets its own duplicate of the main connection, returned after use.
+ */
+import type { Redis } from 'ioredis';
+
+export class BlockingPool {
+  readonly #source: Redis;
+  readonly #idle: Redis[] = [];
+  readonly #busy = new Set<Redis>();
+  #closed = false;
+
+  constructor(source: Redis) {
+    this.#source = source;
+  }
+
+  /** Resolves when one of `keys` gets a wake-up, after `timeoutMs`, or on `interrupt()`. */
+  async wait(keys: readonly string[], timeoutMs: number): Promise<void> {
+    if (this.#closed || keys.length === 0) return;
+    const connection =
+      this.#idle.pop() ??
+      this.#source.duplicate({ enableAutoPipelining: false, lazyConnect: true, maxRetriesPerRequest: 1 });
+    this.#busy.add(connection);
+    const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
+    let guard: NodeJS.Timeout | undefined;
+    let healthy = true;
+    try {
+      // The guard bounds the wait even while Redis is unreachable and ioredis is retrying.
+      await Promise.race([
+        connection.blpop(...keys, seconds),
+        new Promise<void>((resolve) => {
+          guard = setTimeout(() => {
+            healthy = false;
+            resolve();
+          }, timeoutMs + 2000);
+          guard.unref();
+        }),
+      ]);
+    } catch {
+      healthy = false; // interrupted or Redis unreachable: the caller's next command reports it
+    } finally {
+      clearTimeout(guard);
+      this.#busy.delete(connection);
+      if (healthy && !this.#closed && connection.status === 'ready') this.#idle.push(connection);
+      else connection.disconnect();
+    }
+  }
+
+  /** Ends every wait in progress at once. */
+  interrupt(): void {
+    for (const connection of this.#busy) connection.disconnect();
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.interrupt();
+    for (const connection of this.#idle.splice(0)) connection.disconnect();
+  }
+}

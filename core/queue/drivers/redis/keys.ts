@@ -1,0 +1,76 @@
+/**
+ * The one place that builds Redis keys. Every key of a queue carries the queue name as a
+ * hash tag (`topiq:{emails}:wait`), so a queue lives in one Redis Cluster slot and its
+ * Lua scripts may touch all of its keys. Names are validated before they get here.
+ */
+import { assertJobId, assertQueueName } from '../../names.js';
+
+/** The keys of one queue. */
+export interface QueueKeys {
+  /** Ready jobs, scored by (priority, sequence). */
+  wait: string;
+  /** Jobs scheduled for later, scored by run-at epoch ms. */
+  delayed: string;
+  /** Running jobs, scored by lease deadline epoch ms. */
+  active: string;
+  /** Jobs on hold until released, scored by creation time. */
+  pending: string;
+  failed: string;
+  completed: string;
+  cancelled: string;
+  expired: string;
+  /** Sequence counter for FIFO order among equal priorities. */
+  seq: string;
+  /** A short list pushed to wake blocked workers. */
+  signal: string;
+  /** Prefix of job hashes: `${job}${id}`. */
+  job: string;
+}
+
+/** Builds key names under a prefix (default `topiq`). */
+export class KeyBuilder {
+  readonly #prefix: string;
+  readonly #cache = new Map<string, QueueKeys>();
+
+  constructor(prefix = 'topiq') {
+    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(prefix)) {
+      throw new TypeError(`Redis key prefix ${JSON.stringify(prefix)} must be 1-32 of A-Z a-z 0-9 _ . : -`);
+    }
+    this.#prefix = prefix;
+  }
+
+  /** The set of every queue name seen (not hash-tagged: it spans queues). */
+  get queueSet(): string {
+    return `${this.#prefix}:queues`;
+  }
+
+  /** The keys of `queue`. */
+  queue(queue: string): QueueKeys {
+    let keys = this.#cache.get(queue);
+    if (!keys) {
+      assertQueueName(queue);
+      const base = `${this.#prefix}:{${queue}}:`;
+      keys = {
+        wait: `${base}wait`,
+        delayed: `${base}delayed`,
+        active: `${base}active`,
+        pending: `${base}pending`,
+        failed: `${base}failed`,
+        completed: `${base}completed`,
+        cancelled: `${base}cancelled`,
+        expired: `${base}expired`,
+        seq: `${base}seq`,
+        signal: `${base}signal`,
+        job: `${base}job:`,
+      };
+      this.#cache.set(queue, keys);
+    }
+    return keys;
+  }
+
+  /** The hash of job `id` in `queue`. */
+  job(queue: string, id: string): string {
+    assertJobId(id);
+    return this.queue(queue).job + id;
+  }
+}

@@ -1,0 +1,51 @@
+/** Turns a job hash read from Redis into a {@link JobRecord}. */
+import type { JobRecord, JobStatus, StoredError } from '../../driver.js';
+import { decodeJson, type JsonValue } from '../../json.js';
+
+const numberOrNull = (value: string | undefined): number | null =>
+  value === undefined || value === '' ? null : Number(value);
+
+function parseError(text: string | undefined): StoredError | null {
+  if (!text) return null;
+  try {
+    const parsed = JSON.parse(text) as StoredError;
+    return typeof parsed === 'object' && parsed !== null ? parsed : { message: String(parsed) };
+  } catch {
+    return { message: text };
+  }
+}
+
+function parseJson(text: string | undefined, label: string): JsonValue | null {
+  if (text === undefined) return null;
+  try {
+    return decodeJson(text, label);
+  } catch {
+    return text; // a corrupt value is shown as the raw text rather than hiding the record
+  }
+}
+
+/** Decodes the fields of a job hash (`HGETALL`); `undefined` when the hash is empty. */
+export function decodeRecord(queue: string, id: string, hash: Record<string, string>): JobRecord | undefined {
+  if (hash.name === undefined) return undefined;
+  return {
+    id,
+    name: hash.name,
+    queue,
+    payload: parseJson(hash.payload, 'payload'),
+    status: (hash.status ?? 'queued') as JobStatus,
+    attempts: Number(hash.attempts ?? 0),
+    maxTries: Number(hash.maxTries ?? 0),
+    priority: Number(hash.priority ?? 0),
+    progress: Number(hash.progress ?? 0),
+    progressMessage: hash.progressMessage ?? null,
+    result: parseJson(hash.result, 'result'),
+    error: parseError(hash.error),
+    createdAt: Number(hash.createdAt ?? 0),
+    queuedAt: numberOrNull(hash.queuedAt),
+    runAt: numberOrNull(hash.runAt),
+    startedAt: numberOrNull(hash.startedAt),
+    finishedAt: numberOrNull(hash.finishedAt),
+    expiresAt: numberOrNull(hash.expiresAt),
+    worker: hash.worker ?? null,
+  };
+}

@@ -1,0 +1,407 @@
+/**
+ * The production queue driver: every state change is one Lua script (./scripts), keys
+ * are hash-tagged per queue (./keys.ts), reserve and acknowledge work in batches, and
+ * idle workers block on a per-queue wake-up list instead of polling.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis, type RedisOptions } from 'ioredis';
+import { JobNotFoundError, JobStateError } from '../../../errors.js';
+import { groupBy } from '../../../support/group_by.js';
+import type {
+  Completion,
+  FailedSelection,
+  Failure,
+  FailOutcome,
+  JobRecord,
+  JobStatus,
+  Lease,
+  LeaseState,
+  NewJob,
+  PushOutcome,
+  QueueCounts,
+  QueueDriver,
+  ReservedJob,
+  ReserveOptions,
+  ReserveResult,
+  RetentionSettings,
+} from '../../driver.js';
+import { BlockingPool } from './blocking_pool.js';
+import { KeyBuilder, type QueueKeys } from './keys.js';
+import { decodeRecord } from './record_codec.js';
+import { runScript } from './scripts.js';
+
+/** Options of {@link RedisQueueDriver}. */
+export interface RedisDriverOptions {
+  /** An ioredis connection to use (not closed by the driver), or a URL / options to open one. */
+  connection?: Redis | string | RedisOptions;
+  /** Key prefix, default `topiq`. */
+  prefix?: string;
+  retention?: Partial<RetentionSettings>;
+  /** Failed records kept per queue before the oldest are dropped (default 100,000). */
+  failedCount?: number;
+}
+
+const DEFAULT_RETENTION: RetentionSettings = { completedCount: 1000, completedAgeMs: 24 * 3600_000 };
+const STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
+  pending: 'pending',
+  queued: 'wait',
+  delayed: 'delayed',
+  running: 'active',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  expired: 'expired',
+};
+const NEWEST_FIRST = new Set<JobStatus>(['completed', 'failed', 'cancelled', 'expired']);
+
+/**
+ * Queue storage on Redis.
+ *
+ * @example
+ * const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379' });
+ * await driver.push([{ id: 'j1', name: 'SendEmailJob', queue: 'emails', payload: '{}', maxTries: 0, priority: 0 }]);
+ */
+export class RedisQueueDriver implements QueueDriver {
+  readonly kind = 'redis' as const;
+  readonly durable = true;
+  readonly redis: Redis;
+  readonly keys: KeyBuilder;
+  readonly #ownsConnection: boolean;
+  readonly #retention: RetentionSettings;
+  readonly #failedCount: number;
+  readonly #knownQueues = new Set<string>();
+  readonly #blocking: BlockingPool;
+
+  constructor(options: RedisDriverOptions = {}) {
+    const { connection } = options;
+    if (connection instanceof Redis) {
+      this.redis = connection;
+      this.#ownsConnection = false;
+    } else {
+      const base: RedisOptions = { enableAutoPipelining: true, lazyConnect: true };
+      this.redis =
+        typeof connection === 'string' ? new Redis(connection, base) : new Redis({ ...base, ...connection });
+      this.#ownsConnection = true;
+    }
+    this.keys = new KeyBuilder(options.prefix);
+    this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
+    this.#failedCount = options.failedCount ?? 100_000;
+    this.#blocking = new BlockingPool(this.redis);
+  }
+
+  async push(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
+    const byQueue = groupBy(jobs, (job) => job.queue);
+    const outcomes = new Map<NewJob, PushOutcome>();
+    await Promise.all(
+      [...byQueue].map(async ([queue, list]) => {
+        const keys = this.keys.queue(queue);
+        if (!this.#knownQueues.has(queue)) {
+          await this.redis.sadd(this.keys.queueSet, queue);
+          this.#knownQueues.add(queue);
+        }
+        for (let start = 0; start < list.length; start += 1000) {
+          const chunk = list.slice(start, start + 1000);
+          const args: (string | number)[] = [keys.job];
+          for (const job of chunk) {
+            this.keys.job(queue, job.id); // validates the id
+            args.push(job.id, job.name, job.payload, job.maxTries, job.priority);
+            args.push(job.runAt ?? 0, job.expiresAt ?? 0, job.hold ? 1 : 0);
+          }
+          const added = await runScript<number[]>(this.redis, 'push_jobs', this.#keys(keys, 'push'), args);
+          chunk.forEach((job, index) => {
+            outcomes.set(job, added[index] === 1 ? 'added' : 'duplicate');
+          });
+        }
+      }),
+    );
+    return jobs.map((job) => outcomes.get(job)!);
+  }
+
+  async reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
+    const keys = this.keys.queue(queue);
+    const token = randomBytes(9).toString('base64url');
+    const [flat, abandonedIds, wakeAt] = await runScript<[(string | number)[], string[], number]>(
+      this.redis,
+      'reserve_jobs',
+      this.#keys(keys, 'reserve'),
+      [
+        keys.job,
+        options.count,
+        options.leaseMs,
+        token,
+        options.worker,
+        options.defaultMaxTries,
+        this.#retention.completedCount,
+        this.#retention.completedAgeMs,
+      ],
+    );
+    const jobs: ReservedJob[] = [];
+    for (let i = 0; i < flat.length; i += 7) {
+      jobs.push({
+        id: String(flat[i]),
+        name: String(flat[i + 1]),
+        queue,
+        payload: String(flat[i + 2]),
+        attempt: Number(flat[i + 3]),
+        maxTries: Number(flat[i + 4]),
+        priority: Number(flat[i + 5]),
+        createdAt: Number(flat[i + 6]),
+        token,
+      });
+    }
+    const abandoned = abandonedIds.length > 0 ? await this.#records(queue, abandonedIds) : [];
+    return { jobs, abandoned, wakeAt: wakeAt < 0 ? null : wakeAt };
+  }
+
+  async extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]> {
+    const states = new Map<Lease, LeaseState>();
+    await Promise.all(
+      [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
+        const keys = this.keys.queue(queue);
+        const args: (string | number)[] = [keys.job, leaseMs];
+        for (const lease of group) args.push(lease.id, lease.token);
+        const codes = await runScript<number[]>(this.redis, 'extend_leases', [keys.active], args);
+        group.forEach((lease, index) => {
+          const code = codes[index];
+          states.set(lease, code === 1 ? 'ok' : code === 2 ? 'cancel' : 'lost');
+        });
+      }),
+    );
+    return leases.map((lease) => states.get(lease)!);
+  }
+
+  async complete(completions: readonly Completion[]): Promise<boolean[]> {
+    const done = new Map<Completion, boolean>();
+    const byQueue = groupBy(completions, (completion) => completion.lease.queue);
+    await Promise.all(
+      [...byQueue].map(async ([queue, group]) => {
+        const keys = this.keys.queue(queue);
+        const args: (string | number)[] = [
+          keys.job,
+          this.#retention.completedCount,
+          this.#retention.completedAgeMs,
+        ];
+        for (const { lease, result } of group) args.push(lease.id, lease.token, result);
+        const codes = await runScript<number[]>(
+          this.redis,
+          'complete_jobs',
+          [keys.active, keys.completed],
+          args,
+        );
+        group.forEach((completion, index) => {
+          done.set(completion, codes[index] === 1);
+        });
+      }),
+    );
+    return completions.map((completion) => done.get(completion)!);
+  }
+
+  async fail(failure: Failure): Promise<FailOutcome> {
+    const { lease } = failure;
+    const keys = this.keys.queue(lease.queue);
+    return runScript<FailOutcome>(this.redis, 'fail_job', this.#keys(keys, 'fail'), [
+      keys.job,
+      lease.id,
+      lease.token,
+      JSON.stringify(failure.error),
+      failure.retryInMs === null ? -1 : Math.max(0, Math.round(failure.retryInMs)),
+      this.#retention.completedCount,
+      this.#retention.completedAgeMs,
+      this.#failedCount,
+    ]);
+  }
+
+  async release(leases: readonly Lease[]): Promise<void> {
+    await Promise.all(
+      [...groupBy(leases, (lease) => lease.queue)].map(([queue, group]) => {
+        const keys = this.keys.queue(queue);
+        const args: string[] = [keys.job];
+        for (const lease of group) args.push(lease.id, lease.token);
+        return runScript(this.redis, 'release_jobs', [keys.active, keys.wait, keys.signal], args);
+      }),
+    );
+  }
+
+  waitForWork(queues: readonly string[], timeoutMs: number): Promise<void> {
+    return this.#blocking.wait(
+      queues.map((queue) => this.keys.queue(queue).signal),
+      timeoutMs,
+    );
+  }
+
+  interrupt(): void {
+    this.#blocking.interrupt();
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    const keys = this.keys.queue(queue);
+    const [waiting, delayed, running, pending, failed, completed] = await Promise.all(
+      [keys.wait, keys.delayed, keys.active, keys.pending, keys.failed, keys.completed].map((key) =>
+        this.redis.zcard(key),
+      ),
+    );
+    return {
+      waiting: waiting!,
+      delayed: delayed!,
+      running: running!,
+      pending: pending!,
+      failed: failed!,
+      completed: completed!,
+    };
+  }
+
+  async queues(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.queueSet)).sort();
+  }
+
+  async clear(queue: string): Promise<number> {
+    const keys = this.keys.queue(queue);
+    let total = 0;
+    for (const set of [keys.wait, keys.delayed]) {
+      total += await this.#drain(set, keys.job, '+inf', 'remove_jobs');
+    }
+    return total;
+  }
+
+  async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
+    return decodeRecord(queue, id, await this.redis.hgetall(this.keys.job(queue, id)));
+  }
+
+  async listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
+    const set = this.keys.queue(queue)[STATUS_SET[status]];
+    const stop = offset + limit - 1;
+    const ids = NEWEST_FIRST.has(status)
+      ? await this.redis.zrevrange(set, offset, stop)
+      : await this.redis.zrange(set, offset, stop);
+    return this.#records(queue, ids);
+  }
+
+  async progress(lease: Lease, percent: number, message: string | null): Promise<boolean> {
+    const key = this.keys.job(lease.queue, lease.id);
+    const stored = await runScript<number>(
+      this.redis,
+      'update_progress',
+      [key],
+      [lease.token, percent, message ?? ''],
+    );
+    return stored === 1;
+  }
+
+  async cancel(queue: string, id: string): Promise<JobStatus> {
+    const keys = this.keys.queue(queue);
+    this.keys.job(queue, id);
+    const outcome = await runScript<string>(
+      this.redis,
+      'cancel_job',
+      [keys.wait, keys.delayed, keys.pending, keys.cancelled],
+      [keys.job, id, this.#retention.completedCount, this.#retention.completedAgeMs],
+    );
+    return this.#statusOutcome(outcome, queue, id, 'cancel');
+  }
+
+  async releaseHeld(queue: string, id: string): Promise<JobStatus> {
+    const keys = this.keys.queue(queue);
+    this.keys.job(queue, id);
+    const outcome = await runScript<string>(
+      this.redis,
+      'release_held',
+      [keys.pending, keys.wait, keys.delayed, keys.seq, keys.signal],
+      [keys.job, id],
+    );
+    return this.#statusOutcome(outcome, queue, id, 'release');
+  }
+
+  async listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]> {
+    return this.listJobs(queue, 'failed', offset, limit);
+  }
+
+  async retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+    const keys = this.keys.queue(queue);
+    const script = (mode: string, cutoff: string | number, ids: string[]) =>
+      runScript<number>(
+        this.redis,
+        'retry_failed',
+        [keys.failed, keys.wait, keys.seq, keys.signal],
+        [keys.job, mode, cutoff, ...ids],
+      );
+    if ('ids' in selection) return selection.ids.length === 0 ? 0 : script('ids', 0, selection.ids);
+    const cutoff = 'all' in selection ? '+inf' : selection.failedBefore;
+    let total = 0;
+    for (let moved = 1000; moved === 1000; total += moved) moved = await script('before', cutoff, []);
+    return total;
+  }
+
+  async removeFailed(queue: string, selection: FailedSelection): Promise<number> {
+    const keys = this.keys.queue(queue);
+    if ('ids' in selection) {
+      if (selection.ids.length === 0) return 0;
+      return runScript<number>(
+        this.redis,
+        'remove_jobs',
+        [keys.failed],
+        [keys.job, 'ids', 0, ...selection.ids],
+      );
+    }
+    return this.#drain(
+      keys.failed,
+      keys.job,
+      'all' in selection ? '+inf' : selection.failedBefore,
+      'remove_jobs',
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#blocking.close();
+    if (this.#ownsConnection && this.redis.status !== 'end') {
+      await this.redis.quit().catch(() => this.redis.disconnect());
+    }
+  }
+
+  #keys(keys: QueueKeys, script: 'push' | 'reserve' | 'fail'): string[] {
+    if (script === 'push') return [keys.wait, keys.delayed, keys.pending, keys.seq, keys.signal];
+    if (script === 'reserve') {
+      return [
+        keys.wait,
+        keys.delayed,
+        keys.active,
+        keys.seq,
+        keys.signal,
+        keys.failed,
+        keys.cancelled,
+        keys.expired,
+      ];
+    }
+    return [keys.active, keys.wait, keys.delayed, keys.failed, keys.seq, keys.signal, keys.cancelled];
+  }
+
+  async #drain(
+    set: string,
+    jobPrefix: string,
+    cutoff: string | number,
+    script: 'remove_jobs',
+  ): Promise<number> {
+    let total = 0;
+    for (let removed = 1000; removed === 1000; total += removed) {
+      removed = await runScript<number>(this.redis, script, [set], [jobPrefix, 'before', cutoff]);
+    }
+    return total;
+  }
+
+  async #records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
+    const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.job(queue, id))));
+    return hashes.flatMap((hash, index) => decodeRecord(queue, ids[index]!, hash) ?? []);
+  }
+
+  #statusOutcome(outcome: string, queue: string, id: string, action: 'cancel' | 'release'): JobStatus {
+    if (outcome === 'missing') {
+      throw new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
+    }
+    if (outcome.startsWith('state:')) {
+      const status = outcome.slice('state:'.length);
+      const allowed =
+        action === 'cancel' ? 'pending, queued, delayed or running' : 'pending (created on hold)';
+      throw new JobStateError(`cannot ${action} job ${id}: it is ${status}; only ${allowed} jobs can be`);
+    }
+    return outcome as JobStatus;
+  }
+}

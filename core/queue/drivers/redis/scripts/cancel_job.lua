@@ -1,0 +1,31 @@
+--[[
+  Cancels a job: one that has not started is cancelled at once; for a running one a
+  cancel is requested, which its worker sees on its next lease renewal.
+  KEYS[1] wait
+  KEYS[2] delayed
+  KEYS[3] pending
+  KEYS[4] cancelled
+  ARGV[1] job hash prefix
+  ARGV[2] job id
+  ARGV[3] finished records to keep
+  ARGV[4] max age of finished records in ms
+  Returns 'cancelled', 'running', 'missing' or 'state:<status>' for a finished job.
+]]
+--!include common
+local jobPrefix = ARGV[1]
+local id = ARGV[2]
+local status = redis.call('HGET', jobPrefix .. id, 'status')
+if not status then
+  return 'missing'
+end
+local from = { queued = KEYS[1], delayed = KEYS[2], pending = KEYS[3] }
+if from[status] then
+  redis.call('ZREM', from[status], id)
+  finishInto(KEYS[4], jobPrefix, id, 'cancelled', nowMs(), tonumber(ARGV[3]), tonumber(ARGV[4]))
+  return 'cancelled'
+end
+if status == 'running' then
+  redis.call('HSET', jobPrefix .. id, 'cancelRequested', '1')
+  return 'running'
+end
+return 'state:' .. status

@@ -1,0 +1,52 @@
+--[[
+  Records a failed attempt: retry now, retry later, or fail for good. A job whose
+  cancel was requested ends cancelled instead.
+  KEYS[1] active
+  KEYS[2] wait
+  KEYS[3] delayed
+  KEYS[4] failed
+  KEYS[5] seq
+  KEYS[6] signal
+  KEYS[7] cancelled
+  ARGV[1] job hash prefix
+  ARGV[2] job id
+  ARGV[3] token
+  ARGV[4] error as JSON
+  ARGV[5] ms before the next try, or -1 to fail for good
+  ARGV[6] finished records to keep per set
+  ARGV[7] max age of finished records in ms
+  ARGV[8] failed records to keep
+  Returns 'retrying', 'failed', 'cancelled' or 'lost'.
+]]
+--!include common
+local jobPrefix = ARGV[1]
+local id = ARGV[2]
+local key = jobPrefix .. id
+local retryInMs = tonumber(ARGV[5])
+local now = nowMs()
+local f = redis.call('HMGET', key, 'token', 'cancelRequested', 'priority')
+if f[1] ~= ARGV[3] then
+  return 'lost'
+end
+redis.call('ZREM', KEYS[1], id)
+redis.call('HDEL', key, 'token')
+redis.call('HSET', key, 'error', ARGV[4])
+if f[2] == '1' then
+  finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, tonumber(ARGV[6]), tonumber(ARGV[7]))
+  return 'cancelled'
+end
+if retryInMs < 0 then
+  redis.call('HSET', key, 'status', 'failed', 'finishedAt', now)
+  redis.call('ZADD', KEYS[4], now, id)
+  trimFinished(KEYS[4], jobPrefix, tonumber(ARGV[8]), 0, now)
+  return 'failed'
+end
+if retryInMs == 0 then
+  redis.call('ZADD', KEYS[2], waitScore(f[3], redis.call('INCR', KEYS[5])), id)
+  redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+else
+  redis.call('ZADD', KEYS[3], now + retryInMs, id)
+  redis.call('HSET', key, 'status', 'delayed', 'runAt', now + retryInMs)
+end
+signal(KEYS[6])
+return 'retrying'

@@ -1,0 +1,56 @@
+-- Shared helpers, inlined at the top of scripts that say `--!include common`.
+
+-- Milliseconds since the epoch from the Redis server clock: one clock for every worker.
+local function nowMs()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+-- Score in the wait set: lower priority number first, then FIFO by sequence.
+-- Priorities are integers in [-1000, 1000]; 2^41 sequence numbers per priority.
+-- Formatted with %.0f because Lua would print large numbers with 14 digits.
+local function waitScore(priority, seq)
+  return string.format('%.0f', (tonumber(priority) + 1000) * 2199023255552 + seq)
+end
+
+-- Wakes one blocked worker unless a wake-up is already waiting.
+local function signal(signalKey)
+  if redis.call('LLEN', signalKey) == 0 then
+    redis.call('RPUSH', signalKey, '1')
+  end
+end
+
+-- Keeps a finished-records set within `keepCount` entries and `keepAgeMs` of age,
+-- deleting the job hashes of the records it drops.
+local function trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
+  local excess = redis.call('ZCARD', setKey) - keepCount
+  if excess > 0 then
+    local ids = redis.call('ZRANGE', setKey, 0, excess - 1)
+    for _, id in ipairs(ids) do
+      redis.call('DEL', jobPrefix .. id)
+    end
+    redis.call('ZREMRANGEBYRANK', setKey, 0, excess - 1)
+  end
+  if keepAgeMs > 0 then
+    local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - keepAgeMs, 'LIMIT', 0, 1000)
+    if #old > 0 then
+      for _, id in ipairs(old) do
+        redis.call('DEL', jobPrefix .. id)
+      end
+      redis.call('ZREM', setKey, unpack(old))
+    end
+  end
+end
+
+-- Finishes a job into one of the finished-records sets (completed, cancelled, expired).
+local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAgeMs)
+  local key = jobPrefix .. id
+  if keepCount <= 0 then
+    redis.call('DEL', key)
+    return
+  end
+  redis.call('HSET', key, 'status', status, 'finishedAt', now)
+  redis.call('HDEL', key, 'token')
+  redis.call('ZADD', setKey, now, id)
+  trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
+end

@@ -1,0 +1,64 @@
+--[[
+  Adds jobs to a queue in one call (dispatch and dispatchMany).
+  KEYS[1] wait      ready jobs
+  KEYS[2] delayed   scheduled jobs
+  KEYS[3] pending   jobs on hold
+  KEYS[4] seq       FIFO sequence counter
+  KEYS[5] signal    worker wake-up list
+  ARGV[1]           job hash prefix
+  ARGV[2..]         8 values per job: id, name, payload, maxTries, priority, runAt, expiresAt, hold
+  Returns one integer per job: 1 added, 0 an existing job has that id (left unchanged).
+]]
+--!include common
+local jobPrefix = ARGV[1]
+local count = (#ARGV - 1) / 8
+local now = nowMs()
+local seq = redis.call('INCRBY', KEYS[4], count) - count
+local out = {}
+local wake = false
+
+for i = 0, count - 1 do
+  local b = 2 + i * 8
+  local id = ARGV[b]
+  local key = jobPrefix .. id
+  if redis.call('EXISTS', key) == 1 then
+    out[#out + 1] = 0
+  else
+    local runAt = tonumber(ARGV[b + 5])
+    local fields = {
+      'name', ARGV[b + 1], 'payload', ARGV[b + 2], 'maxTries', ARGV[b + 3], 'priority', ARGV[b + 4],
+      'attempts', 0, 'progress', 0, 'createdAt', now,
+    }
+    if ARGV[b + 6] ~= '0' then
+      fields[#fields + 1] = 'expiresAt'
+      fields[#fields + 1] = ARGV[b + 6]
+    end
+    if runAt > 0 then
+      fields[#fields + 1] = 'runAt'
+      fields[#fields + 1] = runAt
+    end
+    fields[#fields + 1] = 'status'
+    if ARGV[b + 7] == '1' then
+      fields[#fields + 1] = 'pending'
+      redis.call('ZADD', KEYS[3], now, id)
+    elseif runAt > now then
+      fields[#fields + 1] = 'delayed'
+      redis.call('ZADD', KEYS[2], runAt, id)
+      wake = true
+    else
+      fields[#fields + 1] = 'queued'
+      fields[#fields + 1] = 'queuedAt'
+      fields[#fields + 1] = now
+      seq = seq + 1
+      redis.call('ZADD', KEYS[1], waitScore(ARGV[b + 4], seq), id)
+      wake = true
+    end
+    redis.call('HSET', key, unpack(fields))
+    out[#out + 1] = 1
+  end
+end
+
+if wake then
+  signal(KEYS[5])
+end
+return out

@@ -1,0 +1,34 @@
+--[[
+  Releases a job created on hold (`pending`) into its queue.
+  KEYS[1] pending
+  KEYS[2] wait
+  KEYS[3] delayed
+  KEYS[4] seq
+  KEYS[5] signal
+  ARGV[1] job hash prefix
+  ARGV[2] job id
+  Returns 'queued', 'delayed', 'missing' or 'state:<status>' when it was not pending.
+]]
+--!include common
+local key = ARGV[1] .. ARGV[2]
+local f = redis.call('HMGET', key, 'status', 'priority', 'runAt')
+if not f[1] then
+  return 'missing'
+end
+if f[1] ~= 'pending' then
+  return 'state:' .. f[1]
+end
+local now = nowMs()
+redis.call('ZREM', KEYS[1], ARGV[2])
+local result
+if f[3] and tonumber(f[3]) > now then
+  redis.call('ZADD', KEYS[3], f[3], ARGV[2])
+  redis.call('HSET', key, 'status', 'delayed')
+  result = 'delayed'
+else
+  redis.call('ZADD', KEYS[2], waitScore(f[2], redis.call('INCR', KEYS[4])), ARGV[2])
+  redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+  result = 'queued'
+end
+signal(KEYS[5])
+return result

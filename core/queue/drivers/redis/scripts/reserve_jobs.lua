@@ -1,0 +1,119 @@
+--[[
+  Reserves up to `count` ready jobs of one queue under a lease. Before popping it
+  promotes due delayed jobs and reclaims jobs whose lease ended (crashed workers).
+  KEYS[1] wait
+  KEYS[2] delayed
+  KEYS[3] active     running jobs scored by lease deadline
+  KEYS[4] seq
+  KEYS[5] signal
+  KEYS[6] failed
+  KEYS[7] cancelled
+  KEYS[8] expired
+  ARGV[1] job hash prefix
+  ARGV[2] count
+  ARGV[3] lease length in ms
+  ARGV[4] token for this reservation
+  ARGV[5] worker name
+  ARGV[6] tries for jobs dispatched without maxTries
+  ARGV[7] finished records to keep per set
+  ARGV[8] max age of finished records in ms (0: no age bound)
+  Returns { {id, name, payload, attempt, maxTries, priority, createdAt, ...}, {abandoned ids}, wakeAt or -1 }
+]]
+--!include common
+local jobPrefix = ARGV[1]
+local count = tonumber(ARGV[2])
+local leaseMs = tonumber(ARGV[3])
+local token = ARGV[4]
+local worker = ARGV[5]
+local defaultMaxTries = tonumber(ARGV[6])
+local keepCount = tonumber(ARGV[7])
+local keepAgeMs = tonumber(ARGV[8])
+local now = nowMs()
+
+-- 1. Promote delayed jobs that are due.
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+if #due > 0 then
+  local seq = redis.call('INCRBY', KEYS[4], #due) - #due
+  for _, id in ipairs(due) do
+    local key = jobPrefix .. id
+    local priority = redis.call('HGET', key, 'priority')
+    if priority then
+      seq = seq + 1
+      redis.call('ZADD', KEYS[1], waitScore(priority, seq), id)
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+    end
+  end
+  redis.call('ZREM', KEYS[2], unpack(due))
+end
+
+-- 2. Reclaim jobs whose lease ended: their worker stopped renewing it.
+local abandoned = {}
+local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
+for _, id in ipairs(stale) do
+  local key = jobPrefix .. id
+  redis.call('ZREM', KEYS[3], id)
+  local f = redis.call('HMGET', key, 'attempts', 'maxTries', 'priority', 'cancelRequested')
+  if f[1] then
+    local maxTries = tonumber(f[2])
+    if maxTries == 0 then
+      maxTries = defaultMaxTries
+    end
+    if f[4] == '1' then
+      finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
+    elseif tonumber(f[1]) >= maxTries then
+      redis.call('HSET', key, 'status', 'failed', 'finishedAt', now, 'error', cjson.encode({
+        code = 'E_LEASE_EXPIRED',
+        message = 'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
+      }))
+      redis.call('HDEL', key, 'token')
+      redis.call('ZADD', KEYS[6], now, id)
+      abandoned[#abandoned + 1] = id
+    else
+      -- sequence 0: back to the front of its priority, it was started before the rest
+      redis.call('ZADD', KEYS[1], waitScore(f[3], 0), id)
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+      redis.call('HDEL', key, 'token')
+    end
+  end
+end
+
+-- 3. Pop ready jobs in (priority, FIFO) order.
+local jobs = {}
+local popped = redis.call('ZPOPMIN', KEYS[1], count)
+for i = 1, #popped, 2 do
+  local id = popped[i]
+  local key = jobPrefix .. id
+  local f = redis.call('HMGET', key, 'name', 'payload', 'attempts', 'maxTries', 'priority', 'createdAt', 'expiresAt')
+  if f[1] then
+    if f[7] and tonumber(f[7]) <= now then
+      finishInto(KEYS[8], jobPrefix, id, 'expired', now, keepCount, keepAgeMs)
+    else
+      local attempt = tonumber(f[3]) + 1
+      redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'token', token, 'startedAt', now,
+        'worker', worker)
+      redis.call('ZADD', KEYS[3], now + leaseMs, id)
+      jobs[#jobs + 1] = id
+      jobs[#jobs + 1] = f[1]
+      jobs[#jobs + 1] = f[2]
+      jobs[#jobs + 1] = attempt
+      jobs[#jobs + 1] = f[4]
+      jobs[#jobs + 1] = f[5]
+      jobs[#jobs + 1] = f[6]
+    end
+  end
+end
+
+-- 4. More work left: wake another worker. Tell the caller when to look again.
+if redis.call('ZCARD', KEYS[1]) > 0 then
+  signal(KEYS[5])
+end
+local wakeAt = -1
+local nextDelayed = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+if nextDelayed[2] then
+  wakeAt = tonumber(nextDelayed[2])
+end
+local nextDeadline = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+if nextDeadline[2] and (wakeAt < 0 or tonumber(nextDeadline[2]) < wakeAt) then
+  wakeAt = tonumber(nextDeadline[2])
+end
+return { jobs, abandoned, wakeAt }

@@ -1,0 +1,40 @@
+--[[
+  Moves failed jobs back to the queue with their attempts reset.
+  KEYS[1] failed
+  KEYS[2] wait
+  KEYS[3] seq
+  KEYS[4] signal
+  ARGV[1] job hash prefix
+  ARGV[2] 'ids' to take ARGV[4..], or 'before' to take up to 1000 failed before ARGV[3] (ms)
+  ARGV[3] cutoff epoch ms (for 'before'; '+inf' for all)
+  Returns how many were moved (callers repeat 'before' until it returns less than 1000).
+]]
+--!include common
+local jobPrefix = ARGV[1]
+local ids
+if ARGV[2] == 'ids' then
+  ids = {}
+  for i = 4, #ARGV do
+    ids[#ids + 1] = ARGV[i]
+  end
+else
+  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, 1000)
+end
+local now = nowMs()
+local moved = 0
+for _, id in ipairs(ids) do
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    local key = jobPrefix .. id
+    local priority = redis.call('HGET', key, 'priority')
+    if priority then
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now, 'attempts', 0, 'progress', 0)
+      redis.call('HDEL', key, 'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested')
+      redis.call('ZADD', KEYS[2], waitScore(priority, redis.call('INCR', KEYS[3])), id)
+      moved = moved + 1
+    end
+  end
+end
+if moved > 0 then
+  signal(KEYS[4])
+end
+return moved

@@ -1,0 +1,124 @@
+/**
+ * The `Job` base class: a typed payload in, an optional JSON result out. Subclasses set
+ * their queue, tries, backoff and timeout as static fields and implement `handle()`.
+ * `SomeJob.dispatch(payload)` only compiles with the payload type `handle()` declares.
+ */
+import type { Logger } from '../logger.js';
+import type { DispatchOptions } from './dispatch_options.js';
+import type { JsonValue } from './json.js';
+import { Queue } from './queue_facade.js';
+import type { RetryPolicy } from './retry_policy.js';
+
+/** What a running job knows about its attempt. */
+export interface JobContext {
+  readonly jobId: string;
+  readonly queue: string;
+  /** This attempt's number, 1-based. */
+  readonly attempt: number;
+  readonly maxTries: number;
+  /** Fires on timeout, cancel, lost lease or worker shutdown; `reason` says which. */
+  readonly signal: AbortSignal;
+  /** Logger bound to job id, name, queue and attempt. */
+  readonly log: Logger;
+  /** Reports progress (0–100). Writes are coalesced; the last value is always stored. */
+  progress(percent: number, message?: string): void;
+}
+
+/** A schema a job may declare to validate payloads dispatched by name (CLI, MQTT). */
+export interface PayloadSchema<T> {
+  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { message: string } };
+}
+
+/** The payload type a job's `handle()` accepts. */
+export type PayloadOf<J> = J extends { handle(payload: infer P, ...rest: never[]): unknown } ? P : never;
+/** The value a job's `handle()` resolves to. */
+export type ResultOf<J> = J extends { handle(...args: never[]): Promise<infer R> } ? R : never;
+
+/** A concrete job class (its constructor takes no arguments). */
+export type JobClass<J extends Job<any, any> = Job<any, any>> = (new () => J) & JobSettings;
+
+/** Per-class settings; unset ones fall back to the worker's flags, then the defaults. */
+export interface JobSettings {
+  /** Stable registry name; defaults to the class name. Keep it when renaming the class. */
+  readonly jobName?: string;
+  /** Queue to dispatch to (default `"default"`). */
+  readonly queue?: string;
+  /** Tries before the job fails for good (default 3, or the worker's `--tries`). */
+  readonly maxTries?: number;
+  /** Seconds between tries (default 0, or the worker's `--backoff`). */
+  readonly retryAfter?: RetryPolicy;
+  /** Seconds one attempt may run (default 60, or the worker's `--timeout`). */
+  readonly timeout?: number;
+  /** Default priority; lower runs first (default 0). */
+  readonly priority?: number;
+  /** Validates payloads that arrive by job name (CLI, MQTT command topic). */
+  readonly schema?: PayloadSchema<unknown>;
+}
+
+/**
+ * Base class of every job.
+ *
+ * @example
+ * export class SendEmailJob extends Job<{ to: string; subject: string }> {
+ *   static override queue = 'emails';
+ *   static override maxTries = 5;
+ *   static override retryAfter = { type: 'exponential', base: 2, jitter: 'full' } as const;
+ *
+ *   async handle({ to, subject }: { to: string; subject: string }, { signal }: JobContext) {
+ *     await mailer.send({ to, subject, signal });
+ *   }
+ * }
+ *
+ * const id = await SendEmailJob.dispatch({ to: 'ops@example.com', subject: 'Door open' });
+ */
+export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void = void> {
+  static readonly jobName?: string;
+  static readonly queue?: string;
+  static readonly maxTries?: number;
+  static readonly retryAfter?: RetryPolicy;
+  static readonly timeout?: number;
+  static readonly priority?: number;
+  static readonly schema?: PayloadSchema<unknown>;
+
+  /** Runs the job. Throw to fail the attempt; `UnrecoverableError` fails it for good. */
+  abstract handle(payload: TPayload, context: JobContext): Promise<TResult>;
+
+  /** Runs once when the job has failed for good (tries used up, unrecoverable, abandoned). */
+  failed?(error: Error, payload: TPayload, context: FailedJobContext): Promise<void> | void;
+
+  /**
+   * Dispatches this job through the bound application's dispatcher; resolves to its id.
+   *
+   * @example
+   * await ProcessSensorDataJob.dispatch({ deviceId: 'd1', temperature: 21.5 }, { priority: -1 });
+   */
+  static dispatch<C extends JobClass>(
+    this: C,
+    payload: PayloadOf<InstanceType<C>>,
+    options?: DispatchOptions,
+  ): Promise<string> {
+    return Queue.dispatcher().dispatch(this, payload, options);
+  }
+
+  /** Dispatches many payloads of this job in one round trip per queue; resolves to their ids. */
+  static dispatchMany<C extends JobClass>(
+    this: C,
+    payloads: readonly PayloadOf<InstanceType<C>>[],
+    options?: DispatchOptions,
+  ): Promise<string[]> {
+    return Queue.dispatcher().dispatchMany(payloads.map((payload) => ({ job: this, payload, options })));
+  }
+}
+
+/** What `failed()` is told about the job. */
+export interface FailedJobContext {
+  readonly jobId: string;
+  readonly queue: string;
+  readonly attempts: number;
+  readonly log: Logger;
+}
+
+/** The registry name of a job class. */
+export function jobNameOf(job: JobSettings & { name: string }): string {
+  return job.jobName ?? job.name;
+}

@@ -1,0 +1,224 @@
+/**
+ * Runs one attempt of one reserved job: looks the class up in the registry, decodes the
+ * payload, calls `handle()` under the job's timeout and AbortSignal, and settles the
+ * attempt with the driver (complete via the ack buffer, or fail with a retry decision).
+ */
+import { performance } from 'node:perf_hooks';
+import {
+  isTopiqError,
+  JobTimeoutError,
+  LeaseExpiredError,
+  LeaseLostError,
+  UnrecoverableError,
+} from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { AckBuffer } from './ack_buffer.js';
+import type { JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
+import type { JobClass, JobContext } from './job.js';
+import { decodeJson, encodeJson } from './json.js';
+import { ProgressWriter } from './progress_writer.js';
+import type { JobRegistry } from './registry.js';
+import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
+
+/** Worker-wide defaults for jobs that do not set their own. */
+export interface RunnerSettings {
+  tries: number;
+  timeoutSeconds: number;
+  backoff: RetryPolicy;
+  progressIntervalMs: number;
+}
+
+/** Why a running job was stopped from outside. */
+export class WorkerShutdownError extends Error {
+  override name = 'WorkerShutdownError';
+}
+
+/** A job this worker is running. */
+export interface RunningJob {
+  job: ReservedJob;
+  lease: Lease;
+  controller: AbortController;
+}
+
+export class JobRunner {
+  readonly #driver: QueueDriver;
+  readonly #registry: JobRegistry;
+  readonly #log: Logger;
+  readonly #acks: AckBuffer;
+  readonly #settings: RunnerSettings;
+
+  constructor(
+    driver: QueueDriver,
+    registry: JobRegistry,
+    log: Logger,
+    acks: AckBuffer,
+    settings: RunnerSettings,
+  ) {
+    this.#driver = driver;
+    this.#registry = registry;
+    this.#log = log;
+    this.#acks = acks;
+    this.#settings = settings;
+  }
+
+  /** Runs one attempt to its end; never throws. */
+  async run(running: RunningJob): Promise<void> {
+    const { job, lease, controller } = running;
+    const started = performance.now();
+    const log = this.#log.child({ jobId: job.id, job: job.name, queue: job.queue, attempt: job.attempt });
+    const maxTries = job.maxTries > 0 ? job.maxTries : this.#settings.tries;
+    let jobClass: JobClass | undefined;
+    let payload: unknown;
+    const progress = new ProgressWriter(
+      (percent, message) => this.#driver.progress(lease, percent, message),
+      this.#settings.progressIntervalMs,
+    );
+    log.info({ event: 'job.started' }, 'job started');
+    try {
+      jobClass = this.#registry.get(job.name);
+      payload = decodeJson(job.payload, `${job.name} payload`);
+      const instance = new jobClass();
+      const context: JobContext = {
+        jobId: job.id,
+        queue: job.queue,
+        attempt: job.attempt,
+        maxTries,
+        signal: controller.signal,
+        log,
+        progress: (percent, message) => progress.report(percent, message ?? null),
+      };
+      const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
+      const result = await withTimeout(instance.handle(payload, context), controller, timeoutMs, job.id);
+      progress.flush();
+      this.#acks.add({ lease, result: encodeJson(result ?? null, `${job.name} result`) });
+      log.info({ event: 'job.completed', durationMs: elapsed(started) }, 'job completed');
+    } catch (caught) {
+      progress.flush();
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      if (error instanceof WorkerShutdownError) return; // the worker releases it
+      if (error instanceof LeaseLostError) {
+        log.warn({ event: 'job.lease_lost', durationMs: elapsed(started) }, error.message);
+        return;
+      }
+      const permanent =
+        error instanceof UnrecoverableError ||
+        isTopiqError(error, 'E_JOB_NOT_REGISTERED') ||
+        isTopiqError(error, 'E_INVALID_PAYLOAD') ||
+        job.attempt >= maxTries;
+      const policy = jobClass?.retryAfter ?? this.#settings.backoff;
+      const retryInMs = permanent ? null : retryDelayMs(policy, job.attempt);
+      await this.#settleFailure(running, error, retryInMs, log, started, jobClass, payload);
+    }
+  }
+
+  /** Calls `failed()` of a job that crashed workers abandoned on its last try. */
+  async abandoned(record: JobRecord): Promise<void> {
+    const log = this.#log.child({ jobId: record.id, job: record.name, queue: record.queue });
+    log.error(
+      { event: 'job.failed', code: 'E_LEASE_EXPIRED', attempts: record.attempts },
+      record.error?.message,
+    );
+    if (!this.#registry.has(record.name)) return;
+    const error = new LeaseExpiredError(record.error?.message ?? 'lease expired on the last try');
+    await this.#callFailed(this.#registry.get(record.name), error, record.payload, record, log);
+  }
+
+  async #settleFailure(
+    running: RunningJob,
+    error: Error,
+    retryInMs: number | null,
+    log: Logger,
+    started: number,
+    jobClass: JobClass | undefined,
+    payload: unknown,
+  ): Promise<void> {
+    const { job, lease } = running;
+    let outcome: Awaited<ReturnType<QueueDriver['fail']>>;
+    try {
+      outcome = await this.#driver.fail({ lease, error: storedError(error), retryInMs });
+    } catch (driverError) {
+      log.error(
+        { event: 'job.fail_unrecorded', err: driverError },
+        'could not record the failed attempt; the job runs again when its lease expires',
+      );
+      return;
+    }
+    const fields = { durationMs: elapsed(started), code: codeOf(error), err: error };
+    if (outcome === 'retrying') {
+      log.warn({ event: 'job.retrying', ...fields, retryInMs }, `attempt failed: ${error.message}`);
+    } else if (outcome === 'cancelled') {
+      log.info({ event: 'job.cancelled', durationMs: fields.durationMs }, 'job cancelled');
+    } else if (outcome === 'lost') {
+      log.warn(
+        { event: 'job.lease_lost', ...fields },
+        'attempt failed after its lease was lost; not recorded',
+      );
+    } else {
+      log.error({ event: 'job.failed', ...fields }, `job failed: ${error.message}`);
+      if (jobClass) {
+        const context = { id: job.id, queue: job.queue, attempts: job.attempt };
+        await this.#callFailed(jobClass, error, payload, context, log);
+      }
+    }
+  }
+
+  async #callFailed(
+    jobClass: JobClass,
+    error: Error,
+    payload: unknown,
+    job: { id: string; queue: string; attempts: number },
+    log: Logger,
+  ): Promise<void> {
+    const instance = new jobClass();
+    if (!instance.failed) return;
+    try {
+      await instance.failed(error, payload, { jobId: job.id, queue: job.queue, attempts: job.attempts, log });
+    } catch (hookError) {
+      log.error({ event: 'job.failed_hook_error', err: hookError }, 'the failed() hook threw');
+    }
+  }
+}
+
+async function withTimeout<T>(
+  work: Promise<T>,
+  controller: AbortController,
+  ms: number,
+  id: string,
+): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(controller.signal.reason);
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener('abort', onAbort, { once: true });
+    timer = setTimeout(
+      () => controller.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
+      ms,
+    );
+  });
+  work.catch(() => {}); // a job still running after its timeout must not crash the process later
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    clearTimeout(timer);
+    if (onAbort) controller.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function storedError(error: Error): StoredError {
+  const code = codeOf(error);
+  return {
+    message: error.message,
+    ...(code ? { code } : {}),
+    ...(error.stack ? { stack: error.stack } : {}),
+  };
+}
+
+function codeOf(error: Error): string | undefined {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function elapsed(started: number): number {
+  return Math.round((performance.now() - started) * 100) / 100;
+}

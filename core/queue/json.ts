@@ -1,0 +1,96 @@
+/**
+ * JSON safety for job payloads and results. A payload is written to Redis as JSON and
+ * read back by another process, so anything JSON would silently change (functions,
+ * class instances, cycles, `undefined` in arrays, BigInt, NaN) is refused up front with
+ * the path of the offending value.
+ */
+import { InvalidPayloadError } from '../errors.js';
+
+/** A value that survives `JSON.stringify` / `JSON.parse` unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+/** A JSON object. */
+export type JsonObject = { [key: string]: JsonValue };
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'undefined';
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'bigint') return 'a BigInt';
+  if (typeof value === 'symbol') return 'a symbol';
+  if (typeof value === 'number') return String(value);
+  const name = (value as object).constructor?.name;
+  return name ? `an instance of ${name}` : 'an object with a custom prototype';
+}
+
+function check(value: unknown, path: string, seen: Set<object>): string | null {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return null;
+    case 'number':
+      return Number.isFinite(value) ? null : `${path} is ${describe(value)}, which JSON cannot carry`;
+    case 'object': {
+      if (value === null) return null;
+      if (seen.has(value)) return `${path} refers back to itself (a cycle)`;
+      seen.add(value);
+      try {
+        if (Array.isArray(value)) {
+          for (let index = 0; index < value.length; index++) {
+            if (!(index in value)) return `${path}[${index}] is a hole in a sparse array`;
+            const item = value[index];
+            if (item === undefined) return `${path}[${index}] is undefined, which JSON turns into null`;
+            const problem = check(item, `${path}[${index}]`, seen);
+            if (problem) return problem;
+          }
+          return null;
+        }
+        const prototype = Object.getPrototypeOf(value);
+        if (prototype !== Object.prototype && prototype !== null) {
+          return `${path} is ${describe(value)}; pass plain objects (e.g. an ISO string instead of a Date)`;
+        }
+        for (const key of Object.keys(value)) {
+          const item = (value as Record<string, unknown>)[key];
+          if (item === undefined) continue; // dropped by JSON like an absent optional field
+          const problem = check(item, `${path}.${key}`, seen);
+          if (problem) return problem;
+        }
+        return null;
+      } finally {
+        seen.delete(value);
+      }
+    }
+    default:
+      return `${path} is ${describe(value)}, which JSON cannot carry`;
+  }
+}
+
+/**
+ * Throws `E_INVALID_PAYLOAD` unless `value` round-trips through JSON unchanged.
+ *
+ * @example
+ * assertJsonSafe({ to: 'a@b.c' }, 'SendEmailJob payload'); // ok
+ * assertJsonSafe({ at: new Date() }, 'payload'); // throws: payload.at is an instance of Date
+ */
+export function assertJsonSafe(value: unknown, label = 'payload'): asserts value is JsonValue {
+  const problem = check(value, label, new Set());
+  if (problem) {
+    throw new InvalidPayloadError(
+      `${problem}. Job payloads must be plain JSON data; store ids, not objects.`,
+    );
+  }
+}
+
+/** JSON-encodes a value after {@link assertJsonSafe}; `undefined` becomes `null`. */
+export function encodeJson(value: unknown, label = 'payload'): string {
+  if (value === undefined) return 'null';
+  assertJsonSafe(value, label);
+  return JSON.stringify(value);
+}
+
+/** Parses JSON written by {@link encodeJson}, as `E_INVALID_PAYLOAD` when it is corrupt. */
+export function decodeJson(text: string, label = 'payload'): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch (cause) {
+    throw new InvalidPayloadError(`${label} is not valid JSON (${(cause as Error).message})`, { cause });
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Validation of the names that end up inside Redis keys: queue names and job ids.
+ * Untrusted input (CLI arguments, MQTT topics) passes through here before any key is built.
+ */
+import { InvalidJobIdError, InvalidQueueNameError } from '../errors.js';
+
+const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/** Throws `E_INVALID_QUEUE_NAME` unless `name` is 1–64 of `A-Z a-z 0-9 _ . : -`. */
+export function assertQueueName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !QUEUE_NAME.test(name)) {
+    throw new InvalidQueueNameError(
+      `queue name ${JSON.stringify(name)} is not allowed: use 1-64 characters from A-Z a-z 0-9 _ . : - ` +
+        'starting with a letter or digit (e.g. "emails", "telemetry-high")',
+    );
+  }
+}
+
+/** Throws `E_INVALID_JOB_ID` unless `id` is 1–128 of `A-Z a-z 0-9 _ . : -`. */
+export function assertJobId(id: unknown): asserts id is string {
+  if (typeof id !== 'string' || !JOB_ID.test(id)) {
+    throw new InvalidJobIdError(
+      `job id ${JSON.stringify(id)} is not allowed: use 1-128 characters from A-Z a-z 0-9 _ . : - ` +
+        '(ids printed by `npx topiq job:list` or returned by dispatch() are always valid)',
+    );
+  }
+}
+
+/** Parses `high,default` into validated queue names, in order, without duplicates. */
+export function parseQueueList(list: string): string[] {
+  const names = list
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name.length > 0);
+  if (names.length === 0) {
+    throw new InvalidQueueNameError('no queue named: pass one or more names, e.g. --queue=high,default');
+  }
+  for (const name of names) assertQueueName(name);
+  return [...new Set(names)];
+}

@@ -1,0 +1,296 @@
+/**
+ * The queue worker behind `npx topiq queue:work`: reserves jobs from its queues in strict
+ * order, runs up to `concurrency` at once, renews their leases, acknowledges in batches,
+ * blocks (without polling) when idle, and shuts down gracefully.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
+import { type Logger, silentLogger } from '../logger.js';
+import { AckBuffer } from './ack_buffer.js';
+import type { QueueDriver, ReservedJob } from './driver.js';
+import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
+import { assertQueueName } from './names.js';
+import type { JobRegistry } from './registry.js';
+import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
+
+/** Options of a {@link Worker}; the CLI flags of `queue:work` map onto these. */
+export interface WorkerOptions {
+  driver: QueueDriver;
+  registry: JobRegistry;
+  /** Queues in strict priority order: a later queue is served only when earlier ones are empty. */
+  queues: string[];
+  /** Jobs run at once (default 1). */
+  concurrency?: number;
+  /** Tries for jobs that set no `maxTries` (default 3). */
+  tries?: number;
+  /** Seconds an attempt may run, for jobs that set no `timeout` (default 60). */
+  timeout?: number;
+  /** Retry delay for jobs that set no `retryAfter` (default 0). */
+  backoff?: RetryPolicy;
+  /** Longest an idle worker blocks before looking again, in seconds (default 3). */
+  sleep?: number;
+  /** Run one job (or none) and stop. */
+  once?: boolean;
+  /** Stop when the queues have no ready job. */
+  stopWhenEmpty?: boolean;
+  /** Stop after this many jobs. */
+  maxJobs?: number;
+  /** Stop after this many seconds. */
+  maxTime?: number;
+  /** Stop when the process's resident memory exceeds this many MB. */
+  memory?: number;
+  /** Name shown in records and logs (default host:pid:random). */
+  name?: string;
+  /** Lease length in ms (default 30,000); renewed every third of it while a job runs. */
+  leaseMs?: number;
+  /** On stop, how long running jobs may finish before they are released, in ms (default 10,000). */
+  shutdownGraceMs?: number;
+  /** Minimum ms between two progress writes of one job (default 1,000). */
+  progressIntervalMs?: number;
+  log?: Logger;
+}
+
+/** Why `run()` returned. */
+export type WorkerStopReason = 'stopped' | 'empty' | 'once' | 'max-jobs' | 'max-time' | 'memory';
+
+/**
+ * Runs jobs from queues until stopped.
+ *
+ * @example
+ * const worker = new Worker({ driver, registry, queues: ['high', 'default'], concurrency: 10 });
+ * process.once('SIGTERM', () => worker.stop());
+ * const reason = await worker.run();
+ */
+export class Worker {
+  readonly name: string;
+  readonly queues: readonly string[];
+  readonly #options: WorkerOptions;
+  readonly #driver: QueueDriver;
+  readonly #log: Logger;
+  readonly #acks: AckBuffer;
+  readonly #runner: JobRunner;
+  readonly #running = new Map<string, RunningJob>();
+  readonly #concurrency: number;
+  readonly #maxJobs: number;
+  readonly #leaseMs: number;
+  #reserved = 0;
+  #stopReason: WorkerStopReason | undefined;
+  #slotFreed: (() => void) | undefined;
+  #startedAt = 0;
+
+  constructor(options: WorkerOptions) {
+    validate(options);
+    this.#options = options;
+    this.#driver = options.driver;
+    this.queues = [...options.queues];
+    this.name = options.name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.#log = (options.log ?? silentLogger()).child({ worker: this.name });
+    this.#concurrency = options.once ? 1 : (options.concurrency ?? 1);
+    this.#maxJobs = options.once ? 1 : (options.maxJobs ?? Number.POSITIVE_INFINITY);
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#acks = new AckBuffer(this.#driver, this.#log, ({ lease }) =>
+      this.#log.warn(
+        { event: 'job.lease_lost', jobId: lease.id, queue: lease.queue },
+        'completed after its lease was lost',
+      ),
+    );
+    this.#runner = new JobRunner(this.#driver, options.registry, this.#log, this.#acks, {
+      tries: options.tries ?? 3,
+      timeoutSeconds: options.timeout ?? 60,
+      backoff: options.backoff ?? 0,
+      progressIntervalMs: options.progressIntervalMs ?? 1000,
+    });
+  }
+
+  /** Ids of the jobs running now. */
+  get runningJobIds(): string[] {
+    return [...this.#running.keys()];
+  }
+
+  /** Runs until stopped or a limit is reached; running jobs are finished or released first. */
+  async run(): Promise<WorkerStopReason> {
+    this.#startedAt = Date.now();
+    this.#log.info(
+      { event: 'worker.started', queues: this.queues, concurrency: this.#concurrency },
+      'worker started',
+    );
+    const renewal = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(this.#leaseMs / 3)));
+    renewal.unref();
+    try {
+      await this.#loop();
+    } finally {
+      await this.#drain();
+      clearInterval(renewal);
+    }
+    this.#log.info({ event: 'worker.stopped', reason: this.#stopReason }, 'worker stopped');
+    return this.#stopReason ?? 'stopped';
+  }
+
+  /** Stops reserving; running jobs get `shutdownGraceMs` to finish, then are released. */
+  stop(reason: WorkerStopReason = 'stopped'): void {
+    if (this.#stopReason) return;
+    this.#stopReason = reason;
+    this.#driver.interrupt();
+    this.#slotFreed?.();
+  }
+
+  async #loop(): Promise<void> {
+    let failures = 0;
+    while (!this.#stopReason) {
+      this.#checkLimits();
+      if (this.#stopReason) break;
+      const free = Math.min(this.#concurrency - this.#running.size, this.#maxJobs - this.#reserved);
+      if (free <= 0) {
+        if (this.#reserved >= this.#maxJobs && this.#running.size === 0) {
+          this.stop(this.#options.once ? 'once' : 'max-jobs');
+          break;
+        }
+        await new Promise<void>((resolve) => {
+          this.#slotFreed = resolve;
+        });
+        continue;
+      }
+      let jobs: ReservedJob[];
+      let wakeAt: number | null;
+      try {
+        ({ jobs, wakeAt } = await this.#reserve(free));
+        failures = 0;
+      } catch (error) {
+        failures++;
+        const delay = Math.min(5000, 100 * 2 ** failures);
+        this.#log.error(
+          { event: 'worker.reserve_failed', err: error, retryInMs: delay },
+          'could not reserve jobs',
+        );
+        await sleep(delay);
+        continue;
+      }
+      if (jobs.length > 0) {
+        for (const job of jobs) this.#start(job);
+        continue;
+      }
+      if (this.#running.size === 0 && (this.#options.stopWhenEmpty || this.#options.once)) {
+        this.stop(this.#options.once ? 'once' : 'empty');
+        break;
+      }
+      const sleepMs = (this.#options.sleep ?? 3) * 1000;
+      const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
+      await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake));
+    }
+  }
+
+  async #reserve(free: number): Promise<{ jobs: ReservedJob[]; wakeAt: number | null }> {
+    const jobs: ReservedJob[] = [];
+    let wakeAt: number | null = null;
+    for (const queue of this.queues) {
+      const count = free - jobs.length;
+      if (count <= 0) break;
+      const result = await this.#driver.reserve(queue, {
+        count,
+        leaseMs: this.#leaseMs,
+        worker: this.name,
+        defaultMaxTries: this.#options.tries ?? 3,
+      });
+      jobs.push(...result.jobs);
+      for (const record of result.abandoned) void this.#runner.abandoned(record);
+      if (result.wakeAt !== null && (wakeAt === null || result.wakeAt < wakeAt)) wakeAt = result.wakeAt;
+    }
+    this.#reserved += jobs.length;
+    return { jobs, wakeAt };
+  }
+
+  #start(job: ReservedJob): void {
+    const running: RunningJob = {
+      job,
+      lease: { id: job.id, queue: job.queue, token: job.token },
+      controller: new AbortController(),
+    };
+    this.#running.set(job.id, running);
+    void this.#runner.run(running).finally(() => {
+      this.#running.delete(job.id);
+      const wake = this.#slotFreed;
+      this.#slotFreed = undefined;
+      wake?.();
+    });
+  }
+
+  async #renewLeases(): Promise<void> {
+    const running = [...this.#running.values()];
+    if (running.length === 0) return;
+    try {
+      const states = await this.#driver.extend(
+        running.map((entry) => entry.lease),
+        this.#leaseMs,
+      );
+      states.forEach((state, index) => {
+        const { controller, job } = running[index]!;
+        if (state === 'lost') {
+          controller.abort(
+            new LeaseLostError(`job ${job.id} lost its lease (expired or taken by another worker)`),
+          );
+        } else if (state === 'cancel') {
+          controller.abort(new JobCancelledError(`job ${job.id} was cancelled`));
+        }
+      });
+    } catch (error) {
+      this.#log.error({ event: 'worker.renew_failed', err: error }, 'could not renew leases; retrying');
+    }
+  }
+
+  #checkLimits(): void {
+    const { maxTime, memory } = this.#options;
+    if (maxTime !== undefined && Date.now() - this.#startedAt >= maxTime * 1000) this.stop('max-time');
+    else if (memory !== undefined && process.memoryUsage.rss() / 1048576 >= memory) this.stop('memory');
+  }
+
+  async #drain(): Promise<void> {
+    const deadline = Date.now() + (this.#options.shutdownGraceMs ?? 10_000);
+    while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    const left = [...this.#running.values()];
+    if (left.length > 0) {
+      for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
+      try {
+        await this.#driver.release(left.map((entry) => entry.lease));
+        this.#log.warn(
+          { event: 'worker.released', jobIds: left.map((e) => e.job.id) },
+          'released unfinished jobs',
+        );
+      } catch (error) {
+        this.#log.error(
+          { event: 'worker.release_failed', err: error },
+          'could not release; leases will expire',
+        );
+      }
+    }
+    await this.#acks.flush();
+  }
+}
+
+function validate(options: WorkerOptions): void {
+  if (options.queues.length === 0) throw new InvalidOptionError('a worker needs at least one queue');
+  for (const queue of options.queues) assertQueueName(queue);
+  const positiveInt = (value: number | undefined, label: string) => {
+    if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
+      throw new InvalidOptionError(`${label} must be a whole number >= 1; got ${value}`);
+    }
+  };
+  const positive = (value: number | undefined, label: string) => {
+    if (value !== undefined && (!Number.isFinite(value) || value <= 0)) {
+      throw new InvalidOptionError(`${label} must be a number > 0; got ${value}`);
+    }
+  };
+  positiveInt(options.concurrency, 'concurrency');
+  positiveInt(options.tries, 'tries');
+  positiveInt(options.maxJobs, 'maxJobs');
+  positive(options.timeout, 'timeout');
+  positive(options.sleep, 'sleep');
+  positive(options.maxTime, 'maxTime');
+  positive(options.memory, 'memory');
+  positive(options.leaseMs, 'leaseMs');
+  if (options.backoff !== undefined) assertRetryPolicy(options.backoff, 'backoff');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

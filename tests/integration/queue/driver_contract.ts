@@ -1,0 +1,319 @@
+/**
+ * The contract every QueueDriver keeps (see core/queue/driver.ts). Run against each
+ * driver by its own test file, on a fresh queue per test.
+ */
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import type { NewJob, QueueDriver, RetentionSettings } from '../../../core/queue/driver.js';
+import { JobNotFoundError, JobStateError } from '../../../core/errors.js';
+import { sleep, uniqueQueue } from '../../support/queue_names.js';
+
+export type DriverFactory = (retention?: Partial<RetentionSettings>) => QueueDriver;
+
+const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
+
+export function defineDriverContract(label: string, factory: DriverFactory): void {
+  describe(`${label} driver contract`, () => {
+    const drivers: QueueDriver[] = [];
+    const make = (retention?: Partial<RetentionSettings>) => {
+      const driver = factory(retention);
+      drivers.push(driver);
+      return driver;
+    };
+    let driver: QueueDriver;
+    let queue: string;
+    const job = (id: string, extra: Partial<NewJob> = {}): NewJob => ({
+      id,
+      name: 'TestJob',
+      queue,
+      payload: JSON.stringify({ id }),
+      maxTries: 0,
+      priority: 0,
+      ...extra,
+    });
+
+    beforeEach(() => {
+      driver = make();
+      queue = uniqueQueue(label);
+    });
+    afterAll(async () => {
+      await Promise.all(drivers.map((d) => d.close()));
+    });
+
+    it('reserves by priority, lower first, FIFO among equal priorities', async () => {
+      await driver.push([job('a'), job('b', { priority: 5 }), job('c', { priority: -5 }), job('d')]);
+      const { jobs } = await driver.reserve(queue, reserveOptions);
+      expect(jobs.map((j) => j.id)).toEqual(['c', 'a', 'd', 'b']);
+      expect(jobs[0]).toMatchObject({ name: 'TestJob', queue, attempt: 1, payload: '{"id":"c"}' });
+    });
+
+    it('reserves no more than asked and leaves the rest waiting', async () => {
+      await driver.push(['a', 'b', 'c'].map((id) => job(id)));
+      const { jobs } = await driver.reserve(queue, { ...reserveOptions, count: 2 });
+      expect(jobs).toHaveLength(2);
+      expect(await driver.counts(queue)).toMatchObject({ waiting: 1, running: 2 });
+    });
+
+    it('leaves an existing job untouched when its id is pushed again', async () => {
+      expect(await driver.push([job('same', { payload: '"first"' })])).toEqual(['added']);
+      expect(await driver.push([job('same', { payload: '"second"' }), job('other')])).toEqual([
+        'duplicate',
+        'added',
+      ]);
+      expect((await driver.getJob(queue, 'same'))?.payload).toBe('first');
+    });
+
+    it('keeps a delayed job until its run-at time', async () => {
+      await driver.push([job('later', { runAt: Date.now() + 300 })]);
+      expect((await driver.getJob(queue, 'later'))?.status).toBe('delayed');
+      expect((await driver.reserve(queue, reserveOptions)).jobs).toHaveLength(0);
+      await sleep(350);
+      expect((await driver.reserve(queue, reserveOptions)).jobs.map((j) => j.id)).toEqual(['later']);
+    });
+
+    it('tells the caller when the next delayed job is due', async () => {
+      const runAt = Date.now() + 5000;
+      await driver.push([job('later', { runAt })]);
+      const { wakeAt } = await driver.reserve(queue, reserveOptions);
+      expect(wakeAt).not.toBeNull();
+      expect(Math.abs(wakeAt! - runAt)).toBeLessThan(1000);
+    });
+
+    it('records the running attempt, worker and start time on the job', async () => {
+      await driver.push([job('a')]);
+      await driver.reserve(queue, reserveOptions);
+      const record = await driver.getJob(queue, 'a');
+      expect(record).toMatchObject({ status: 'running', attempts: 1, worker: 'w1' });
+      expect(record?.startedAt).toBeGreaterThan(0);
+    });
+
+    it('completes a job for the lease owner and stores its result', async () => {
+      await driver.push([job('a')]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'a', queue, token: reserved!.token };
+      expect(await driver.complete([{ lease, result: '{"sent":true}' }])).toEqual([true]);
+      expect(await driver.getJob(queue, 'a')).toMatchObject({ status: 'completed', result: { sent: true } });
+      expect(await driver.counts(queue)).toMatchObject({ running: 0, completed: 1 });
+    });
+
+    it('refuses to complete a job for a caller whose token does not own it', async () => {
+      await driver.push([job('a')]);
+      await driver.reserve(queue, reserveOptions);
+      expect(await driver.complete([{ lease: { id: 'a', queue, token: 'forged' }, result: 'null' }])).toEqual(
+        [false],
+      );
+      expect((await driver.getJob(queue, 'a'))?.status).toBe('running');
+    });
+
+    it("returns a crashed worker's job after its lease expires, counting the attempt", async () => {
+      await driver.push([job('a')]);
+      const [first] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      await sleep(150);
+      const [second] = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(second).toMatchObject({ id: 'a', attempt: 2 });
+      expect(second!.token).not.toBe(first!.token);
+      const stale = { id: 'a', queue, token: first!.token };
+      expect(await driver.complete([{ lease: stale, result: 'null' }])).toEqual([false]);
+      expect(await driver.fail({ lease: stale, error: { message: 'x' }, retryInMs: 0 })).toBe('lost');
+    });
+
+    it('fails a job abandoned on its last try with E_LEASE_EXPIRED', async () => {
+      await driver.push([job('a', { maxTries: 1 })]);
+      await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 });
+      await sleep(150);
+      const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
+      expect(jobs).toHaveLength(0);
+      expect(abandoned.map((r) => r.id)).toEqual(['a']);
+      const record = await driver.getJob(queue, 'a');
+      expect(record).toMatchObject({ status: 'failed', error: { code: 'E_LEASE_EXPIRED' } });
+    });
+
+    it('renews a lease for its owner so a long job is not reclaimed', async () => {
+      await driver.push([job('a')]);
+      const [reserved] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 200 })).jobs;
+      const lease = { id: 'a', queue, token: reserved!.token };
+      for (let i = 0; i < 4; i++) {
+        await sleep(100);
+        expect(await driver.extend([lease], 200)).toEqual(['ok']);
+      }
+      expect((await driver.reserve(queue, reserveOptions)).jobs).toHaveLength(0);
+      expect(await driver.extend([{ ...lease, token: 'forged' }], 200)).toEqual(['lost']);
+    });
+
+    it('puts a failed attempt back to run again, now or after a delay, keeping the error', async () => {
+      await driver.push([job('now'), job('later')]);
+      const jobs = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = (id: string) => ({ id, queue, token: jobs.find((j) => j.id === id)!.token });
+      expect(await driver.fail({ lease: lease('now'), error: { message: 'boom' }, retryInMs: 0 })).toBe(
+        'retrying',
+      );
+      expect(await driver.fail({ lease: lease('later'), error: { message: 'b2' }, retryInMs: 60_000 })).toBe(
+        'retrying',
+      );
+      expect(await driver.getJob(queue, 'now')).toMatchObject({
+        status: 'queued',
+        error: { message: 'boom' },
+      });
+      expect((await driver.getJob(queue, 'later'))?.status).toBe('delayed');
+      const again = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(again.map((j) => [j.id, j.attempt])).toEqual([['now', 2]]);
+    });
+
+    it('moves a job that failed for good to the failed store, newest first', async () => {
+      await driver.push([job('a'), job('b')]);
+      const jobs = (await driver.reserve(queue, reserveOptions)).jobs;
+      for (const j of jobs) {
+        const error = { message: `bad ${j.id}`, code: 'E_X', stack: 'at x' };
+        expect(
+          await driver.fail({ lease: { id: j.id, queue, token: j.token }, error, retryInMs: null }),
+        ).toBe('failed');
+        await sleep(5);
+      }
+      const failed = await driver.listFailed(queue, 0, 10);
+      expect(failed.map((r) => r.id)).toEqual(['b', 'a']);
+      expect(failed[0]).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: { message: 'bad b', stack: 'at x' },
+      });
+      expect(failed[0]!.finishedAt).toBeGreaterThan(0);
+    });
+
+    it('retries failed jobs by id or all at once, with attempts reset', async () => {
+      await driver.push([job('a'), job('b'), job('c')]);
+      for (const j of (await driver.reserve(queue, reserveOptions)).jobs) {
+        await driver.fail({
+          lease: { id: j.id, queue, token: j.token },
+          error: { message: 'x' },
+          retryInMs: null,
+        });
+      }
+      expect(await driver.retryFailed(queue, { ids: ['b', 'missing'] })).toBe(1);
+      expect(await driver.getJob(queue, 'b')).toMatchObject({ status: 'queued', attempts: 0, error: null });
+      expect(await driver.retryFailed(queue, { all: true })).toBe(2);
+      expect(await driver.counts(queue)).toMatchObject({ failed: 0, waiting: 3 });
+    });
+
+    it('forgets failed jobs by id, by age, or all', async () => {
+      await driver.push([job('a'), job('b'), job('c')]);
+      for (const j of (await driver.reserve(queue, reserveOptions)).jobs) {
+        await driver.fail({
+          lease: { id: j.id, queue, token: j.token },
+          error: { message: 'x' },
+          retryInMs: null,
+        });
+      }
+      expect(await driver.removeFailed(queue, { ids: ['a'] })).toBe(1);
+      expect(await driver.getJob(queue, 'a')).toBeUndefined();
+      expect(await driver.removeFailed(queue, { failedBefore: Date.now() - 60_000 })).toBe(0);
+      expect(await driver.removeFailed(queue, { failedBefore: Date.now() + 1000 })).toBe(2);
+      expect((await driver.counts(queue)).failed).toBe(0);
+    });
+
+    it('releases a running job back to the front without counting the attempt', async () => {
+      await driver.push([job('a'), job('b')]);
+      const [first] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
+      await driver.release([{ id: first!.id, queue, token: first!.token }]);
+      const again = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(again.map((j) => [j.id, j.attempt])).toEqual([
+        ['a', 1],
+        ['b', 1],
+      ]);
+    });
+
+    it('marks a job expired, never running it, when it was not started before expiresAt', async () => {
+      await driver.push([
+        job('old', { expiresAt: Date.now() - 1 }),
+        job('fresh', { expiresAt: Date.now() + 60_000 }),
+      ]);
+      const { jobs } = await driver.reserve(queue, reserveOptions);
+      expect(jobs.map((j) => j.id)).toEqual(['fresh']);
+      expect((await driver.getJob(queue, 'old'))?.status).toBe('expired');
+    });
+
+    it('holds a job created on hold until it is released', async () => {
+      await driver.push([job('held', { hold: true })]);
+      expect((await driver.getJob(queue, 'held'))?.status).toBe('pending');
+      expect((await driver.reserve(queue, reserveOptions)).jobs).toHaveLength(0);
+      expect(await driver.releaseHeld(queue, 'held')).toBe('queued');
+      expect((await driver.reserve(queue, reserveOptions)).jobs.map((j) => j.id)).toEqual(['held']);
+      await expect(driver.releaseHeld(queue, 'held')).rejects.toBeInstanceOf(JobStateError);
+    });
+
+    it('cancels a waiting job at once and a running one through its lease', async () => {
+      await driver.push([job('waiting'), job('running', { priority: -1 })]);
+      const [running] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
+      expect(await driver.cancel(queue, 'waiting')).toBe('cancelled');
+      expect((await driver.getJob(queue, 'waiting'))?.status).toBe('cancelled');
+      expect(await driver.cancel(queue, 'running')).toBe('running');
+      const lease = { id: 'running', queue, token: running!.token };
+      expect(await driver.extend([lease], 30_000)).toEqual(['cancel']);
+      expect(await driver.fail({ lease, error: { message: 'aborted' }, retryInMs: 0 })).toBe('cancelled');
+      expect((await driver.getJob(queue, 'running'))?.status).toBe('cancelled');
+      await expect(driver.cancel(queue, 'running')).rejects.toBeInstanceOf(JobStateError);
+      await expect(driver.cancel(queue, 'nope')).rejects.toBeInstanceOf(JobNotFoundError);
+    });
+
+    it('stores progress only for the lease owner', async () => {
+      await driver.push([job('a')]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(await driver.progress({ id: 'a', queue, token: reserved!.token }, 42, 'uploading')).toBe(true);
+      expect(await driver.progress({ id: 'a', queue, token: 'forged' }, 99, null)).toBe(false);
+      expect(await driver.getJob(queue, 'a')).toMatchObject({ progress: 42, progressMessage: 'uploading' });
+    });
+
+    it('keeps no more completed records than its retention allows', async () => {
+      const bounded = make({ completedCount: 2 });
+      await bounded.push(['a', 'b', 'c', 'd'].map((id) => job(id)));
+      for (const j of (await bounded.reserve(queue, reserveOptions)).jobs) {
+        await bounded.complete([{ lease: { id: j.id, queue, token: j.token }, result: 'null' }]);
+      }
+      expect((await bounded.counts(queue)).completed).toBe(2);
+      expect(await bounded.getJob(queue, 'a')).toBeUndefined();
+      expect((await bounded.getJob(queue, 'd'))?.status).toBe('completed');
+    });
+
+    it('deletes completed records at once when retention is zero', async () => {
+      const none = make({ completedCount: 0 });
+      await none.push([job('a')]);
+      const [j] = (await none.reserve(queue, reserveOptions)).jobs;
+      expect(await none.complete([{ lease: { id: 'a', queue, token: j!.token }, result: 'null' }])).toEqual([
+        true,
+      ]);
+      expect(await none.getJob(queue, 'a')).toBeUndefined();
+    });
+
+    it('lists jobs by status and knows its queues', async () => {
+      await driver.push([job('a'), job('b'), job('c', { runAt: Date.now() + 60_000 })]);
+      expect((await driver.listJobs(queue, 'queued', 0, 10)).map((r) => r.id)).toEqual(['a', 'b']);
+      expect((await driver.listJobs(queue, 'delayed', 0, 10)).map((r) => r.id)).toEqual(['c']);
+      expect(await driver.queues()).toContain(queue);
+    });
+
+    it('clears waiting and delayed jobs but not running ones', async () => {
+      await driver.push([job('a'), job('b'), job('c', { runAt: Date.now() + 60_000 })]);
+      await driver.reserve(queue, { ...reserveOptions, count: 1 });
+      expect(await driver.clear(queue)).toBe(2);
+      expect(await driver.counts(queue)).toMatchObject({ waiting: 0, delayed: 0, running: 1 });
+    });
+
+    it('wakes a waiting worker as soon as a job is pushed', async () => {
+      const started = Date.now();
+      const waiting = driver.waitForWork([queue], 5000);
+      await sleep(50);
+      await make().push([job('a')]);
+      await waiting;
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+
+    it('stops waiting after the timeout, or at once when interrupted', async () => {
+      const started = Date.now();
+      await driver.waitForWork([queue], 100);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(90);
+      const waiting = driver.waitForWork([queue], 10_000);
+      await sleep(20);
+      driver.interrupt();
+      await waiting;
+      expect(Date.now() - started).toBeLessThan(5000);
+    });
+  });
+}
