@@ -17,6 +17,11 @@ export const Queue = {
     return previous;
   },
 
+  /** Unbinds `dispatcher` if it is the bound one. */
+  unbind(dispatcher: Dispatcher): void {
+    if (bound === dispatcher) bound = undefined;
+  },
+
   /** The bound dispatcher; throws `E_QUEUE_NOT_BOUND` before an application booted. */
   dispatcher(): Dispatcher {
     if (!bound) {

@@ -78,6 +78,7 @@ export class Worker {
   #stopReason: WorkerStopReason | undefined;
   #slotFreed: (() => void) | undefined;
   #startedAt = 0;
+  #run: Promise<WorkerStopReason> | undefined;
 
   constructor(options: WorkerOptions) {
     validate(options);
@@ -109,7 +110,18 @@ export class Worker {
   }
 
   /** Runs until stopped or a limit is reached; running jobs are finished or released first. */
-  async run(): Promise<WorkerStopReason> {
+  run(): Promise<WorkerStopReason> {
+    this.#run ??= this.#runLoop();
+    return this.#run;
+  }
+
+  /** Stops and resolves once running jobs are finished or released. */
+  async shutdown(): Promise<void> {
+    this.stop();
+    if (this.#run) await this.#run;
+  }
+
+  async #runLoop(): Promise<WorkerStopReason> {
     this.#startedAt = Date.now();
     this.#log.info(
       { event: 'worker.started', queues: this.queues, concurrency: this.#concurrency },

@@ -300,7 +300,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       const started = Date.now();
       const waiting = driver.waitForWork([queue], 5000);
       await sleep(50);
-      await make().push([job('a')]);
+      await driver.push([job('a')]);
       await waiting;
       expect(Date.now() - started).toBeLessThan(2000);
     });

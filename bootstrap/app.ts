@@ -1,0 +1,28 @@
+/**
+ * Builds the application from `config/` (environment + .env) and `app/` (jobs, routes).
+ * The CLI and `npm start` call this; tests call it with their own environment.
+ */
+import 'dotenv/config';
+import { jobs } from '../app/jobs/index.js';
+import appConfig from '../config/app.js';
+import queueConfig from '../config/queue.js';
+import { Application, type Logger, type QueueDriver } from '../core/index.js';
+
+export interface CreateApplicationOptions {
+  /** Environment to read config from (default `process.env`, after `.env`). */
+  env?: Record<string, string | undefined>;
+  log?: Logger;
+  driver?: QueueDriver;
+}
+
+/** Reads config and builds the application, bound as the target of `SomeJob.dispatch()`. */
+export function createApplication(options: CreateApplicationOptions = {}): Application {
+  const env = options.env ?? process.env;
+  return new Application({
+    app: appConfig.read(env),
+    queue: queueConfig.read(env),
+    jobs,
+    ...(options.log ? { log: options.log } : {}),
+    ...(options.driver ? { driver: options.driver } : {}),
+  }).bindQueue();
+}

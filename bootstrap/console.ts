@@ -1,0 +1,39 @@
+/**
+ * Builds the `npx topiq` console: the command registry and the application factory.
+ * `bin/topiq.js` calls `main()` and exits with what it returns. The application is built
+ * only when a command asks for it, so `--help` and usage errors need no Redis.
+ *
+ * To add a command: write a `BaseCommand` subclass (one class per file, e.g.
+ * `core/console/commands/route_list_command.ts` or `app/commands/...`) and list it in
+ * `commands` below.
+ */
+import { createRequire } from 'node:module';
+import { type CommandClass, Kernel } from '../core/console/index.js';
+import { queueCommands } from '../core/console/commands/index.js';
+import type { Application } from '../core/index.js';
+
+/** Every command `npx topiq` offers, in `--help` order. */
+export const commands: readonly CommandClass[] = [...queueCommands];
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+/**
+ * Runs one command line (without `node` and the script path) and resolves to the exit
+ * code: 0 done, 1 failed, 2 bad command line.
+ *
+ * @example
+ * process.exitCode = await main(process.argv.slice(2));
+ */
+export async function main(argv: string[]): Promise<number> {
+  const kernel = new Kernel({ commands, version, createApplication: () => loadApplication() });
+  return kernel.handle(argv);
+}
+
+/**
+ * `createApplication()` from `./app.js`, imported on first use: loading config, jobs and
+ * drivers takes longer than printing help, which needs none of them.
+ */
+async function loadApplication(): Promise<Application> {
+  const { createApplication } = await import('./app.js');
+  return createApplication();
+}

@@ -1,0 +1,101 @@
+/**
+ * The application object: owns the logger, the queue driver (opened lazily by the
+ * driver itself), the job registry and the dispatcher, and closes what it opened.
+ * `bootstrap/app.ts` builds one from `config/` and `app/`; tests build their own.
+ */
+import type { AppSettings, QueueSettings } from './config/settings.js';
+import { createLogger, type Logger } from './logger.js';
+import { Dispatcher } from './queue/dispatcher.js';
+import type { QueueDriver } from './queue/driver.js';
+import { MemoryQueueDriver } from './queue/drivers/memory/index.js';
+import { RedisQueueDriver } from './queue/drivers/redis/redis_driver.js';
+import type { JobClass } from './queue/job.js';
+import { Queue } from './queue/queue_facade.js';
+import { JobRegistry } from './queue/registry.js';
+import { Worker, type WorkerOptions } from './queue/worker.js';
+
+/** What an application is built from. */
+export interface ApplicationOptions {
+  app: AppSettings;
+  queue: QueueSettings;
+  /** Every job class this application may dispatch or run (the allowlist). */
+  jobs: readonly JobClass[];
+  /** Use this logger instead of building one from `app.logLevel`. */
+  log?: Logger;
+  /** Use this driver instead of building one from `queue` (tests, custom storage). */
+  driver?: QueueDriver;
+}
+
+/**
+ * A running Topiq application.
+ *
+ * @example
+ * const app = new Application({ app, queue, jobs: [SendEmailJob] }).bindQueue();
+ * await SendEmailJob.dispatch({ to: 'ops@example.com', subject: 'hello' });
+ * await app.close();
+ */
+export class Application {
+  readonly settings: { app: AppSettings; queue: QueueSettings };
+  readonly log: Logger;
+  readonly registry: JobRegistry;
+  readonly driver: QueueDriver;
+  readonly dispatcher: Dispatcher;
+  readonly #workers = new Set<Worker>();
+  #closed = false;
+
+  constructor(options: ApplicationOptions) {
+    this.settings = { app: options.app, queue: options.queue };
+    this.log = options.log ?? createLogger({ level: options.app.logLevel, name: options.app.name });
+    this.registry = new JobRegistry().register(...options.jobs);
+    this.driver = options.driver ?? createDriver(options.queue, this.log);
+    this.dispatcher = new Dispatcher(this.driver, this.registry);
+  }
+
+  /** Makes this application the target of static `SomeJob.dispatch()` calls. */
+  bindQueue(): this {
+    Queue.bind(this.dispatcher);
+    return this;
+  }
+
+  /** A worker on this application's driver and registry, with config defaults. */
+  createWorker(options: Omit<WorkerOptions, 'driver' | 'registry'>): Worker {
+    const { queue } = this.settings;
+    const worker = new Worker({
+      leaseMs: queue.leaseMs,
+      shutdownGraceMs: queue.shutdownGraceMs,
+      progressIntervalMs: queue.progressIntervalMs,
+      log: this.log,
+      ...options,
+      driver: this.driver,
+      registry: this.registry,
+    });
+    this.#workers.add(worker);
+    return worker;
+  }
+
+  /** Stops workers created here, unbinds the queue and closes the driver. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.all([...this.#workers].map((worker) => worker.shutdown()));
+    Queue.unbind(this.dispatcher);
+    await this.driver.close();
+  }
+}
+
+function createDriver(settings: QueueSettings, log: Logger): QueueDriver {
+  if (settings.driver === 'redis') {
+    return new RedisQueueDriver({
+      connection: settings.redisUrl,
+      prefix: settings.prefix,
+      retention: settings.retention,
+      failedCount: settings.failedCount,
+    });
+  }
+  log.warn(
+    { event: 'queue.memory_driver' },
+    'using the in-memory queue driver: jobs are NOT durable and are lost when the process exits; ' +
+      'set REDIS_URL for production',
+  );
+  return new MemoryQueueDriver({ retention: settings.retention });
+}

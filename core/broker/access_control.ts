@@ -1,0 +1,222 @@
+/**
+ * The aedes hooks that decide who may connect and which topics each client may use,
+ * plus the `beforeAck` hook that lets the application persist a message before the
+ * publishing device is acknowledged.
+ *
+ * How aedes treats a refusal (read from aedes 1.2 `lib/handlers/publish.js` and
+ * `lib/client.js`): when `authorizePublish` calls back with an error, for QoS 0, 1 and
+ * 2 alike, the message is neither acknowledged nor forwarded, aedes emits `clientError`
+ * and closes that client's connection (MQTT 3.1.1 has no negative PUBACK). The broker
+ * keeps running. A QoS 1/2 message is therefore redelivered when the device reconnects.
+ * A refused subscription is answered with granted QoS 128 in the SUBACK.
+ */
+import type { AedesOptions, AuthenticateError, AuthErrorCode, Client, PublishPacket } from 'aedes';
+import type { Logger } from '../logger.js';
+import { deviceIdProblem, type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
+import { type DeviceAclTemplates, DeviceTopicRules } from './topic_acl.js';
+
+/** A client's publish as `beforeAck` sees it, before the client is acknowledged. */
+export interface IncomingPublish {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  /** True when the client says this is a redelivery of a message it sent before. */
+  readonly dup: boolean;
+  readonly clientId: string;
+  readonly principal: Principal;
+}
+
+/**
+ * Runs after the ACL allowed a publish and before the client gets its PUBACK (QoS 1) or
+ * PUBREC (QoS 2), and before the message reaches subscribers. Rejecting refuses the
+ * publish: it is logged, the client is disconnected and will redeliver QoS 1/2 later.
+ * Runs for every client publish, services included (check `principal.kind`), but not
+ * for last-will messages, which have no acknowledgement.
+ */
+export type BeforeAck = (message: IncomingPublish) => Promise<void>;
+
+/** What {@link createAccessControl} needs. */
+export interface AccessControlSettings {
+  readonly credentials: DeviceCredentials | undefined;
+  readonly allowAnonymous: boolean;
+  readonly acl: DeviceAclTemplates;
+  readonly beforeAck: BeforeAck | undefined;
+  readonly logger: Logger;
+}
+
+/** The hooks to hand to aedes, and what the broker needs to log about its clients. */
+export interface AccessControl {
+  readonly hooks: Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
+  /** The principal of an authenticated client. */
+  principalOf(client: Client): Principal | undefined;
+  /** True for errors this module already logged when it handed them to aedes. */
+  wasLogged(error: Error): boolean;
+}
+
+interface Session {
+  readonly principal: Principal;
+  /** `undefined` for services, which may use any topic. */
+  readonly rules: DeviceTopicRules | undefined;
+}
+
+// CONNACK return codes of MQTT 3.1.1; aedes declares them as an ambient const enum,
+// which isolatedModules cannot read.
+const SERVER_UNAVAILABLE = 3 as AuthErrorCode;
+const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
+const NOT_AUTHORIZED = 5 as AuthErrorCode;
+
+/** Principal given to anonymous clients when `allowAnonymous` is on: development only. */
+const ANONYMOUS: Principal = { kind: 'service', name: 'anonymous' };
+
+function remoteAddress(client: Client): string | undefined {
+  return 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
+}
+
+/** Builds the authentication and authorization hooks for one broker. */
+export function createAccessControl(settings: AccessControlSettings): AccessControl {
+  const { credentials, allowAnonymous, acl, beforeAck, logger } = settings;
+  const sessions = new WeakMap<Client, Session>();
+  const logged = new WeakSet<Error>();
+
+  function refusal(message: string, options?: { cause?: unknown }): Error {
+    const error = new Error(message, options);
+    logged.add(error);
+    return error;
+  }
+
+  function authError(returnCode: AuthErrorCode, reason: string, cause?: unknown): AuthenticateError {
+    return Object.assign(refusal(reason, { cause }), { returnCode });
+  }
+
+  async function resolvePrincipal(username?: string, password?: Buffer): Promise<Principal> {
+    if (username === undefined && password === undefined) {
+      if (allowAnonymous) return ANONYMOUS;
+      throw authError(NOT_AUTHORIZED, 'no username and password, and anonymous clients are not allowed');
+    }
+    if (credentials === undefined) return ANONYMOUS; // only reachable when allowAnonymous is on
+    if (username === undefined || password === undefined) {
+      throw authError(BAD_USERNAME_OR_PASSWORD, 'a username without a password, or the reverse');
+    }
+    let principal: Principal | null;
+    try {
+      principal = await credentials.verify(username, password.toString('utf8'));
+    } catch (error) {
+      throw authError(SERVER_UNAVAILABLE, 'the credentials store failed', error);
+    }
+    if (principal === null) throw authError(BAD_USERNAME_OR_PASSWORD, 'wrong username or password');
+    if (principal.kind === 'device') {
+      const problem = deviceIdProblem(principal.deviceId);
+      if (problem !== undefined) {
+        throw authError(NOT_AUTHORIZED, `the credentials store gave a device id that is unsafe: ${problem}`);
+      }
+    }
+    return principal;
+  }
+
+  const authenticate: AccessControl['hooks']['authenticate'] = (client, username, password, done) => {
+    resolvePrincipal(username, password)
+      .then(
+        (principal) => {
+          const rules =
+            principal.kind === 'device' ? new DeviceTopicRules(acl, principal.deviceId) : undefined;
+          sessions.set(client, { principal, rules });
+          done(null, true);
+        },
+        (error: AuthenticateError) => {
+          const level = error.returnCode === SERVER_UNAVAILABLE ? 'error' : 'warn';
+          logger[level](
+            {
+              clientId: client.id,
+              username,
+              reason: error.message,
+              returnCode: error.returnCode,
+              remoteAddress: remoteAddress(client),
+              err: error.cause,
+            },
+            'mqtt client refused at authentication',
+          );
+          done(error, false);
+        },
+      )
+      .catch((error: unknown) =>
+        logger.error({ clientId: client.id, err: error }, 'mqtt authenticate callback threw'),
+      );
+  };
+
+  function runBeforeAck(client: Client, packet: PublishPacket, session: Session, hook: BeforeAck) {
+    const message: IncomingPublish = {
+      topic: packet.topic,
+      payload: Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload),
+      qos: packet.qos,
+      retain: packet.retain,
+      dup: packet.dup,
+      clientId: client.id,
+      principal: session.principal,
+    };
+    // Promise.resolve().then: a hook that throws synchronously is a rejection too.
+    return Promise.resolve().then(() => hook(message));
+  }
+
+  const authorizePublish: AccessControl['hooks']['authorizePublish'] = (client, packet, callback) => {
+    // aedes passes null only for a stale last will of a client it no longer knows.
+    if (client === null) {
+      logger.warn({ topic: packet.topic }, 'mqtt last will of an unknown client refused');
+      callback(refusal('last will of an unknown client'));
+      return;
+    }
+    // A client that is already closed is having its last will published.
+    const isWill = client.closed;
+    const session = sessions.get(client);
+    const fields = { clientId: client.id, ...principalLogFields(session?.principal), topic: packet.topic };
+    const reserved = packet.topic.startsWith('$SYS/');
+    if (
+      session === undefined ||
+      reserved ||
+      (session.rules !== undefined && !session.rules.canPublish(packet.topic))
+    ) {
+      logger.warn({ ...fields, qos: packet.qos, will: isWill }, 'mqtt publish refused by topic ACL');
+      callback(refusal(`publish to ${packet.topic} is not allowed`));
+      return;
+    }
+    if (isWill || beforeAck === undefined) {
+      callback(null);
+      return;
+    }
+    runBeforeAck(client, packet, session, beforeAck)
+      .then(
+        () => callback(null),
+        (error: unknown) => {
+          logger.error({ ...fields, qos: packet.qos, err: error }, 'mqtt publish refused: beforeAck failed');
+          callback(refusal(`beforeAck failed for ${packet.topic}`, { cause: error }));
+        },
+      )
+      .catch((error: unknown) => logger.error({ ...fields, err: error }, 'mqtt publish callback threw'));
+  };
+
+  const authorizeSubscribe: AccessControl['hooks']['authorizeSubscribe'] = (
+    client,
+    subscription,
+    callback,
+  ) => {
+    const session = sessions.get(client);
+    if (
+      session !== undefined &&
+      (session.rules === undefined || session.rules.canSubscribe(subscription.topic))
+    ) {
+      callback(null, subscription);
+      return;
+    }
+    logger.warn(
+      { clientId: client.id, ...principalLogFields(session?.principal), topic: subscription.topic },
+      'mqtt subscription refused by topic ACL',
+    );
+    callback(null, null); // answered with granted QoS 128 in the SUBACK
+  };
+
+  return {
+    hooks: { authenticate, authorizePublish, authorizeSubscribe },
+    principalOf: (client) => sessions.get(client)?.principal,
+    wasLogged: (error) => logged.has(error),
+  };
+}

@@ -1,0 +1,203 @@
+/**
+ * The embedded MQTT broker: aedes on a plain TCP server, with authentication, per-device
+ * topic ACLs, a `beforeAck` hook and one structured log line per client event. Used when
+ * no external broker is configured; `close()` leaves no socket, timer or port behind.
+ */
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import type { EventEmitter } from 'node:events';
+import { Aedes, type AedesOptions, type Client } from 'aedes';
+import { BrokerPortInUseError, BrokerUnavailableError, InvalidOptionError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { type AccessControl, type BeforeAck, createAccessControl } from './access_control.js';
+import { type DeviceCredentials, principalLogFields } from './principal.js';
+import { type DeviceAclTemplates, defaultDeviceAcl, validateAclTemplates } from './topic_acl.js';
+
+/** aedes options that may be passed through; the access hooks are the broker's own. */
+export type PassThroughAedesOptions = Omit<
+  AedesOptions,
+  'authenticate' | 'authorizePublish' | 'authorizeSubscribe' | 'preConnect'
+>;
+
+/** Options of {@link startEmbeddedBroker}. */
+export interface EmbeddedBrokerOptions {
+  /** TCP port; `0` picks a free one (read it back from `EmbeddedBroker.port`). */
+  readonly port: number;
+  /** Interface to listen on. Default `'0.0.0.0'` (devices connect from the network). */
+  readonly host?: string;
+  readonly logger: Logger;
+  /** Checks usernames and passwords; see `staticCredentials()`. */
+  readonly credentials?: DeviceCredentials;
+  /**
+   * Accept clients that send no username and password, as privileged service clients
+   * that may use any topic. For development only. Default `false`.
+   */
+  readonly allowAnonymous?: boolean;
+  /** Device topic templates; each list given replaces its default from `defaultDeviceAcl`. */
+  readonly acl?: Partial<DeviceAclTemplates>;
+  /** Runs before a publishing client is acknowledged; see {@link BeforeAck}. */
+  readonly beforeAck?: BeforeAck;
+  /** Advanced aedes settings (persistence, timeouts, limits). */
+  readonly aedes?: PassThroughAedesOptions;
+}
+
+/** A running embedded broker. */
+export interface EmbeddedBroker {
+  /** Where clients connect, e.g. `mqtt://127.0.0.1:1883` (a wildcard host becomes loopback). */
+  readonly url: string;
+  readonly host: string;
+  /** The port actually listened on (useful with `port: 0`). */
+  readonly port: number;
+  /** The aedes instance, for advanced use (events, `publish` on behalf of the server). */
+  readonly aedes: Aedes;
+  /** Disconnects every client, stops listening and closes aedes. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts aedes on `host:port`. Rejects with `BrokerPortInUseError` when the port is
+ * taken, `BrokerUnavailableError` for other listen failures and `InvalidOptionError`
+ * for bad options.
+ *
+ * @example
+ * const broker = await startEmbeddedBroker({
+ *   port: Number(process.env.MQTT_BROKER_PORT ?? 1883),
+ *   logger,
+ *   credentials: staticCredentials([{ username: 'sensor-1', password: hash, deviceId: 'sensor-1' }]),
+ *   acl: { subscribe: [...defaultDeviceAcl.subscribe, 'topiq/jobs/{deviceId}/#'] },
+ *   beforeAck: async (message) => inbox.store(message),
+ * });
+ * // ... later, on shutdown:
+ * await broker.close();
+ */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const host = options.host ?? '0.0.0.0';
+  const allowAnonymous = options.allowAnonymous ?? false;
+  const acl: DeviceAclTemplates = { ...defaultDeviceAcl, ...options.acl };
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
+    throw new InvalidOptionError(`MQTT broker port must be an integer from 0 to 65535, got ${options.port}.`);
+  }
+  if (options.credentials === undefined && !allowAnonymous) {
+    throw new InvalidOptionError(
+      'The embedded MQTT broker has no credentials and allowAnonymous is off, so no client could connect; ' +
+        'pass credentials (see staticCredentials()) or allowAnonymous: true for development.',
+    );
+  }
+  validateAclTemplates(acl);
+
+  const logger = options.logger.child({ component: 'mqtt-broker' });
+  const access = createAccessControl({
+    credentials: options.credentials,
+    allowAnonymous,
+    acl,
+    beforeAck: options.beforeAck,
+    logger,
+  });
+  const aedes = await Aedes.createBroker({ ...options.aedes, ...access.hooks });
+  logClientEvents(aedes, access, logger);
+
+  const server = createServer(aedes.handle);
+  // Sockets that never send CONNECT are unknown to aedes; close() must end them too.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+
+  try {
+    await listen(server, host, options.port);
+  } catch (error) {
+    await closeAedes(aedes);
+    throw error;
+  }
+  server.on('error', (error) => logger.error({ err: error }, 'mqtt server error'));
+
+  const port = (server.address() as AddressInfo).port;
+  const url = `mqtt://${urlHost(host)}:${port}`;
+  logger.info({ host, port, url }, 'embedded mqtt broker listening');
+
+  let closing: Promise<void> | undefined;
+  const shutdown = async (): Promise<void> => {
+    const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+    await closeAedes(aedes);
+    for (const socket of sockets) socket.destroy();
+    await serverClosed;
+    logger.info({ host, port }, 'embedded mqtt broker closed');
+  };
+
+  return {
+    url,
+    host,
+    port,
+    aedes,
+    close() {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      reject(listenError(error, host, port));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host, port });
+  });
+}
+
+function listenError(error: NodeJS.ErrnoException, host: string, port: number): Error {
+  if (error.code === 'EADDRINUSE') {
+    return new BrokerPortInUseError(
+      `Port ${port} on ${host} is already in use, probably by another MQTT broker (e.g. Mosquitto), ` +
+        'so the embedded MQTT broker cannot start. Either set MQTT_BROKER_PORT to another port for the ' +
+        `embedded broker, or set MQTT_URL=mqtt://127.0.0.1:${port} to use that broker instead of the embedded one.`,
+      { cause: error },
+    );
+  }
+  return new BrokerUnavailableError(
+    `The embedded MQTT broker could not listen on ${host}:${port} (${error.code ?? error.message}); ` +
+      'check that the host is an address of this machine and that the port is allowed (ports below 1024 need privileges).',
+    { cause: error },
+  );
+}
+
+function closeAedes(aedes: Aedes): Promise<void> {
+  return new Promise((resolve) => aedes.close(() => resolve()));
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+/** One log line per client event; refusals were already logged by the access hooks. */
+function logClientEvents(aedes: Aedes, access: AccessControl, logger: Logger): void {
+  const who = (client: Client) => ({
+    clientId: client.id,
+    ...principalLogFields(access.principalOf(client)),
+  });
+  aedes.on('clientReady', (client) => {
+    const remoteAddress = 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
+    logger.info({ ...who(client), remoteAddress }, 'mqtt client connected');
+  });
+  aedes.on('clientDisconnect', (client) => logger.info(who(client), 'mqtt client disconnected'));
+  aedes.on('clientError', (client, error) => {
+    if (access.wasLogged(error)) return;
+    logger.warn({ ...who(client), err: error }, 'mqtt client error');
+  });
+  aedes.on('connectionError', (client, error) => {
+    if (access.wasLogged(error)) return;
+    logger.warn({ clientId: client.id, err: error }, 'mqtt connection error');
+  });
+  // aedes emits 'error' for failures of its own (stale will cleanup); unhandled it would crash.
+  const emitter: EventEmitter = aedes;
+  emitter.on('error', (error: Error) => logger.error({ err: error }, 'mqtt broker error'));
+}

@@ -1,0 +1,117 @@
+/**
+ * The base class of every `npx topiq` command, in the AdonisJS Ace manner: a class with a
+ * static `commandName`, a `description` and a `configure()` that declares its arguments
+ * and flags on a commander `Command`. The kernel parses the command line (rejecting bad
+ * values before anything runs), then builds the class with the parsed values and calls
+ * `run()`. Commands reach the application only through `this.app()`, so the application
+ * (and its Redis connection) is built only by commands that need it.
+ */
+import type { Command } from 'commander';
+import type { Application } from '../application.js';
+import { formatJson, renderTable, type TableColumn, type TextSink } from './output.js';
+
+/** The terminal a command talks to. */
+export interface ConsoleIO {
+  stdout: TextSink;
+  stderr: TextSink;
+  /** True when a person can answer questions (stdin is a terminal). */
+  interactive: boolean;
+  /** Asks a yes/no question; resolves to true only on an explicit yes. */
+  confirm(question: string): Promise<boolean>;
+}
+
+/** Where shutdown signals come from (`process`, or an EventEmitter in tests). */
+export interface SignalSource {
+  on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+}
+
+/** What the kernel gives every command. */
+export interface CommandContext {
+  io: ConsoleIO;
+  /** The application, built on first call and closed by the kernel after `run()`. */
+  application(): Promise<Application>;
+  signals: SignalSource;
+  /** Ends the process at once (a second Ctrl-C); `process.exit` outside tests. */
+  forceExit(code: number): void;
+}
+
+/**
+ * A command class as the kernel registers it.
+ *
+ * Instances are abstract in general; every concrete subclass of {@link BaseCommand}
+ * satisfies this type.
+ */
+export interface CommandClass {
+  readonly commandName: string;
+  readonly description: string;
+  /** Declares arguments and flags (with their parsers) on the commander command. */
+  configure(command: Command): void;
+  // `any`: each command class narrows its own args and flags.
+  new (context: CommandContext, args: any, flags: any): BaseCommand<any, any>;
+}
+
+/**
+ * Base class of commands. `Flags` is the object commander builds from the declared
+ * options (camelCased: `--max-jobs` becomes `maxJobs`); `Args` the parsed positional
+ * arguments, in order.
+ *
+ * @example
+ * export class QueueFlushCommand extends BaseCommand<{ queue?: string }> {
+ *   static override readonly commandName = 'queue:flush';
+ *   static override readonly description = 'Delete every failed job';
+ *
+ *   static override configure(command: Command): void {
+ *     command.addOption(new Option('--queue <name>', 'only this queue').argParser(parseQueueName));
+ *   }
+ *
+ *   async run(): Promise<number> {
+ *     const app = await this.app();
+ *     const deleted = await new FailedJobs(app.driver).flush(this.flags.queue);
+ *     this.line(`Deleted ${deleted} failed jobs.`);
+ *     return 0;
+ *   }
+ * }
+ */
+export abstract class BaseCommand<Flags extends object = Record<string, never>, Args extends unknown[] = []> {
+  /** The name typed after `npx topiq`, e.g. `queue:work`. */
+  static readonly commandName: string = '';
+  /** One line shown in `npx topiq --help`. */
+  static readonly description: string = '';
+
+  /** Declares arguments and flags; the default declares none. */
+  static configure(_command: Command): void {}
+
+  readonly context: CommandContext;
+  readonly args: Args;
+  readonly flags: Flags;
+
+  constructor(context: CommandContext, args: Args, flags: Flags) {
+    this.context = context;
+    this.args = args;
+    this.flags = flags;
+  }
+
+  /** Does the work; resolves to the exit code (0 when omitted). Throw for failures. */
+  abstract run(): Promise<number | void>;
+
+  /** The application (built on first use). */
+  protected app(): Promise<Application> {
+    return this.context.application();
+  }
+
+  /** Writes one line to stdout. */
+  protected line(text: string): void {
+    this.context.io.stdout.write(`${text}\n`);
+  }
+
+  /** Writes `value` as indented JSON to stdout. */
+  protected json(value: unknown): void {
+    this.context.io.stdout.write(formatJson(value));
+  }
+
+  /** Writes rows as a text table to stdout. */
+  protected table<Row>(columns: readonly TableColumn<Row>[], rows: readonly Row[]): void {
+    this.context.io.stdout.write(renderTable(columns, rows));
+  }
+}

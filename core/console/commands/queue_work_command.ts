@@ -1,0 +1,151 @@
+/**
+ * `npx topiq queue:work`: runs a worker in the foreground until it is stopped by a
+ * signal or a limit. The first SIGINT/SIGTERM stops it gracefully (running jobs get the
+ * grace period, the rest are released back to their queue) and the command exits 0; a
+ * second signal exits 1 at once. It prints nothing itself: the worker's structured logs
+ * are the output.
+ */
+import { type Command, Option } from 'commander';
+import type { WorkerOptions } from '../../queue/worker.js';
+import { BaseCommand } from '../command.js';
+import {
+  parseBackoff,
+  parsePositiveInteger,
+  parsePositiveNumber,
+  parseQueueNames,
+  parseWorkerName,
+} from '../parsers.js';
+
+/** The flags of `queue:work`, as parsed. */
+export interface QueueWorkFlags {
+  queue: string[];
+  concurrency?: number;
+  tries?: number;
+  timeout?: number;
+  backoff?: WorkerOptions['backoff'];
+  sleep?: number;
+  once?: boolean;
+  stopWhenEmpty?: boolean;
+  maxJobs?: number;
+  maxTime?: number;
+  memory?: number;
+  name?: string;
+  lease?: number;
+}
+
+const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
+
+/** Processes jobs from one or more queues. */
+export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
+  static override readonly commandName = 'queue:work';
+  static override readonly description =
+    'Process jobs from the queues until stopped (Ctrl-C stops gracefully)';
+
+  static override configure(command: Command): void {
+    command
+      .addOption(
+        new Option('--queue <names>', 'queues in strict priority order, comma-separated')
+          .argParser(parseQueueNames)
+          .default(['default'], 'default'),
+      )
+      .addOption(
+        new Option('--concurrency <n>', 'jobs run at once (default 1)').argParser(parsePositiveInteger),
+      )
+      .addOption(
+        new Option('--tries <n>', 'tries for jobs that set no maxTries (default 3)').argParser(
+          parsePositiveInteger,
+        ),
+      )
+      .addOption(
+        new Option(
+          '--timeout <seconds>',
+          'time limit of one attempt for jobs that set none (default 60)',
+        ).argParser(parsePositiveNumber),
+      )
+      .addOption(
+        new Option(
+          '--backoff <seconds>',
+          'retry delay for jobs that set none: 10, 1,5,30 or exp:2[:600]',
+        ).argParser(parseBackoff),
+      )
+      .addOption(
+        new Option(
+          '--sleep <seconds>',
+          'longest an idle worker waits before looking again (default 3)',
+        ).argParser(parsePositiveNumber),
+      )
+      .addOption(new Option('--once', 'run one job (or none) and stop'))
+      .addOption(new Option('--stop-when-empty', 'stop when the queues have no ready job'))
+      .addOption(new Option('--max-jobs <n>', 'stop after this many jobs').argParser(parsePositiveInteger))
+      .addOption(
+        new Option('--max-time <seconds>', 'stop after this many seconds').argParser(parsePositiveNumber),
+      )
+      .addOption(
+        new Option('--memory <mb>', 'stop when resident memory exceeds this many MB').argParser(
+          parsePositiveNumber,
+        ),
+      )
+      .addOption(
+        new Option('--name <name>', 'worker name in records and logs (default host:pid:random)').argParser(
+          parseWorkerName,
+        ),
+      )
+      .addOption(
+        new Option('--lease <ms>', 'lease length in ms (default QUEUE_LEASE_MS, 30000)').argParser(
+          parsePositiveInteger,
+        ),
+      );
+  }
+
+  async run(): Promise<number> {
+    const app = await this.app();
+    const { flags } = this;
+    const worker = app.createWorker({
+      queues: flags.queue,
+      ...defined({
+        concurrency: flags.concurrency,
+        tries: flags.tries,
+        timeout: flags.timeout,
+        backoff: flags.backoff,
+        sleep: flags.sleep,
+        once: flags.once,
+        stopWhenEmpty: flags.stopWhenEmpty,
+        maxJobs: flags.maxJobs,
+        maxTime: flags.maxTime,
+        memory: flags.memory,
+        name: flags.name,
+        leaseMs: flags.lease,
+      }),
+    });
+    let received = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      received++;
+      if (received === 1) {
+        app.log.info(
+          { event: 'worker.signal', worker: worker.name, signal },
+          'stopping: running jobs may finish, the rest are released',
+        );
+        worker.stop();
+        return;
+      }
+      app.log.warn(
+        { event: 'worker.forced_exit', worker: worker.name, signal },
+        'second signal: exiting now; leases expire and jobs rerun',
+      );
+      this.context.forceExit(1);
+    };
+    const { signals } = this.context;
+    for (const signal of SIGNALS) signals.on(signal, onSignal);
+    try {
+      await worker.run();
+      return 0;
+    } finally {
+      for (const signal of SIGNALS) signals.off(signal, onSignal);
+    }
+  }
+}
+
+/** `options` without its undefined entries, so config defaults are not overwritten. */
+function defined<T extends object>(options: T): Partial<T> {
+  return Object.fromEntries(Object.entries(options).filter(([, value]) => value !== undefined)) as Partial<T>;
+}

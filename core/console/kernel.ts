@@ -1,0 +1,149 @@
+/**
+ * The console kernel: turns a registry of command classes into a commander program, runs
+ * one command line through it and returns the exit code. It owns the application's
+ * lifetime for the run: built lazily through the factory the first time a command asks
+ * for it (so `--help` and usage errors never touch Redis), and always closed before
+ * `handle()` returns.
+ */
+import { createInterface } from 'node:readline/promises';
+import { Command } from 'commander';
+import type { Application } from '../application.js';
+import { InvalidOptionError } from '../errors.js';
+import type { CommandClass, CommandContext, ConsoleIO, SignalSource } from './command.js';
+import { ExitCode, reportError } from './exit_codes.js';
+
+/** What a {@link Kernel} is built from. */
+export interface KernelOptions {
+  /** Every command this program offers, listed in `--help` in this order. */
+  commands: readonly CommandClass[];
+  /** Builds the application; called at most once per `handle()`, only when a command needs it. */
+  createApplication: () => Application | Promise<Application>;
+  /** The program name shown in help (default `topiq`). */
+  name?: string;
+  /** Shown by `--version` when set. */
+  version?: string;
+  /** Terminal streams; defaults to the process's. */
+  io?: Partial<ConsoleIO>;
+  /** Source of SIGINT/SIGTERM (default `process`). */
+  signals?: SignalSource;
+  /** Ends the process at once on a second signal (default `process.exit`). */
+  forceExit?: (code: number) => void;
+}
+
+/**
+ * Runs `npx topiq` command lines.
+ *
+ * @example
+ * const kernel = new Kernel({ commands: [QueueWorkCommand], createApplication: () => createApplication() });
+ * process.exitCode = await kernel.handle(process.argv.slice(2));
+ */
+export class Kernel {
+  readonly commands: ReadonlyMap<string, CommandClass>;
+  readonly #options: KernelOptions;
+  readonly #io: ConsoleIO;
+
+  constructor(options: KernelOptions) {
+    const commands = new Map<string, CommandClass>();
+    for (const command of options.commands) {
+      if (!command.commandName)
+        throw new InvalidOptionError(`command class ${command.name} has no commandName`);
+      if (commands.has(command.commandName)) {
+        throw new InvalidOptionError(`two command classes are registered as "${command.commandName}"`);
+      }
+      commands.set(command.commandName, command);
+    }
+    this.commands = commands;
+    this.#options = options;
+    this.#io = { ...defaultIO(), ...options.io };
+  }
+
+  /** Parses and runs one command line (without the program name); resolves to the exit code. */
+  async handle(argv: readonly string[]): Promise<number> {
+    const io = this.#io;
+    let application: Promise<Application> | undefined;
+    const context: CommandContext = {
+      io,
+      application: () => {
+        application ??= Promise.resolve().then(() => this.#options.createApplication());
+        return application;
+      },
+      signals: this.#options.signals ?? process,
+      forceExit: this.#options.forceExit ?? ((code) => process.exit(code)),
+    };
+    let active: string | undefined;
+    let exitCode: number = ExitCode.ok;
+    const program = this.#program((name) => {
+      active = name;
+    });
+    for (const commandClass of this.commands.values()) {
+      const command = program.command(commandClass.commandName).description(commandClass.description);
+      commandClass.configure(command);
+      command.action(async (...values: unknown[]) => {
+        const parsed = values.at(-1) as Command;
+        const instance = new commandClass(context, parsed.processedArgs, parsed.opts());
+        exitCode = (await instance.run()) ?? ExitCode.ok;
+      });
+    }
+    try {
+      if (argv.length === 0) {
+        io.stdout.write(program.helpInformation());
+        return ExitCode.ok;
+      }
+      await program.parseAsync([...argv], { from: 'user' });
+    } catch (error) {
+      exitCode = reportError(error, io.stderr, active);
+    }
+    if (application) {
+      try {
+        const app = await application.catch(() => undefined);
+        await app?.close();
+      } catch (error) {
+        const code = reportError(error, io.stderr);
+        if (exitCode === ExitCode.ok) exitCode = code;
+      }
+    }
+    return exitCode;
+  }
+
+  #program(onCommand: (name: string) => void): Command {
+    const io = this.#io;
+    const name = this.#options.name ?? 'topiq';
+    const program = new Command(name)
+      .description('Topiq: MQTT topics in, typed jobs out.')
+      .usage('<command> [arguments] [flags]')
+      .exitOverride()
+      .configureOutput({
+        writeOut: (text) => io.stdout.write(text),
+        writeErr: (text) => io.stderr.write(text),
+        // Errors are printed once, as one line, by reportError.
+        outputError: () => {},
+      })
+      .showSuggestionAfterError(true)
+      .allowExcessArguments(false)
+      .hook('preSubcommand', (_program, subcommand) => onCommand(subcommand.name()));
+    if (this.#options.version) program.version(this.#options.version, '-V, --version', 'print the version');
+    program.addHelpText(
+      'after',
+      `\nRun "npx ${name} <command> --help" for a command's flags.\n` +
+        'Exit codes: 0 done, 1 failed, 2 bad command line.\n',
+    );
+    return program;
+  }
+}
+
+function defaultIO(): ConsoleIO {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    interactive: Boolean(process.stdin.isTTY),
+    confirm: async (question) => {
+      const prompt = createInterface({ input: process.stdin, output: process.stdout });
+      try {
+        const answer = await prompt.question(`${question} [y/N] `);
+        return /^y(es)?$/i.test(answer.trim());
+      } finally {
+        prompt.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * What commands print: plain text tables for people, JSON (2-space indent) for scripts.
+ * Kept dependency-free; a table is a header row, a rule and left-aligned columns.
+ */
+
+/** Anything a command writes text to (`process.stdout`, or a buffer in tests). */
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/** One column of a table: its header and how to read a row's cell. */
+export interface TableColumn<Row> {
+  header: string;
+  value: (row: Row) => string | number | null | undefined;
+  /** Right-align (numbers). */
+  alignRight?: boolean;
+}
+
+/**
+ * Renders rows as a plain text table ending in a newline. Control characters inside
+ * cells become spaces so one row stays one line.
+ *
+ * @example
+ * renderTable([{ header: 'queue', value: (r) => r.name }], [{ name: 'emails' }]);
+ * // "queue\n------\nemails\n"
+ */
+export function renderTable<Row>(columns: readonly TableColumn<Row>[], rows: readonly Row[]): string {
+  const cells = rows.map((row) => columns.map((column) => cellText(column.value(row))));
+  const widths = columns.map((column, index) =>
+    Math.max(column.header.length, ...cells.map((row) => row[index]!.length)),
+  );
+  const line = (values: readonly string[]) =>
+    values
+      .map((value, index) => {
+        const width = widths[index]!;
+        return columns[index]!.alignRight ? value.padStart(width) : value.padEnd(width);
+      })
+      .join('  ')
+      .trimEnd();
+  const header = line(columns.map((column) => column.header));
+  const rule = widths.map((width) => '-'.repeat(width)).join('  ');
+  return [header, rule, ...cells.map(line)].join('\n') + '\n';
+}
+
+/** `value` as JSON with a 2-space indent and a trailing newline. */
+export function formatJson(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+/** Shortens `text` to `max` characters, ending in `…` when cut. */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, Math.max(0, max - 1))}…`;
+}
+
+/** `1 job`, `3 jobs`. */
+export function plural(count: number, noun: string): string {
+  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+}
+
+function cellText(value: string | number | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being removed
+  return String(value).replace(/[\u0000-\u001f\u007f]+/g, ' ');
+}

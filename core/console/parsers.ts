@@ -1,0 +1,110 @@
+/**
+ * Parsers for command line values, used as commander `argParser`s. Each one turns text
+ * into a typed value or throws commander's `InvalidArgumentError` with a message saying
+ * what is accepted, so a bad flag is rejected before any connection is opened and the
+ * kernel reports it as a usage error (exit code 2). Where `core/queue` already owns the
+ * rule (queue names, job ids, retry policies) its error message is reused as is.
+ */
+import { InvalidArgumentError } from 'commander';
+import { assertJobId, assertQueueName, parseQueueList } from '../queue/names.js';
+import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
+
+/** Runs `parse`, turning any error it throws into an `InvalidArgumentError`. */
+function wrap<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error;
+    throw new InvalidArgumentError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** A strict decimal number: rejects `''`, `'12abc'`, `'0x10'` and `'Infinity'`. */
+function toNumber(text: string): number {
+  const trimmed = text.trim();
+  return /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+}
+
+/**
+ * Accepts a whole number >= 1.
+ *
+ * @example
+ * new Option('--concurrency <n>').argParser(parsePositiveInteger);
+ */
+export function parsePositiveInteger(text: string): number {
+  const value = toNumber(text);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new InvalidArgumentError(`Expected a whole number of 1 or more (e.g. 5).`);
+  }
+  return value;
+}
+
+/** Accepts a finite number > 0 (seconds, megabytes). */
+export function parsePositiveNumber(text: string): number {
+  const value = toNumber(text);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError(`Expected a number greater than 0 (e.g. 30 or 0.5).`);
+  }
+  return value;
+}
+
+/** Accepts a finite number >= 0 (e.g. `--hours=0` prunes every failed job). */
+export function parseNonNegativeNumber(text: string): number {
+  const value = toNumber(text);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError(`Expected a number of 0 or more (e.g. 24).`);
+  }
+  return value;
+}
+
+/** Accepts one queue name (`emails`). */
+export function parseQueueName(text: string): string {
+  return wrap(() => {
+    const name = text.trim();
+    assertQueueName(name);
+    return name;
+  });
+}
+
+/** Accepts a comma-separated list of queue names in priority order (`high,default`). */
+export function parseQueueNames(text: string): string[] {
+  return wrap(() => parseQueueList(text));
+}
+
+/** Accepts a job id as printed by `queue:failed`. */
+export function parseJobId(text: string): string {
+  return wrap(() => {
+    assertJobId(text);
+    return text;
+  });
+}
+
+/**
+ * Accepts job ids for a variadic argument, collecting them into a list.
+ *
+ * @example
+ * new Argument('<ids...>').argParser(collectJobIds);
+ */
+export function collectJobIds(text: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), parseJobId(text)];
+}
+
+/** Accepts a retry delay: `10`, `1,5,30` or `exp:2[:600]` (seconds). */
+export function parseBackoff(text: string): RetryPolicy {
+  try {
+    return parseRetryPolicy(text);
+  } catch {
+    // The library message describes the object form; on the command line the text form applies.
+    throw new InvalidArgumentError(
+      'Expected seconds (e.g. 10), seconds per attempt (e.g. 1,5,30) or exp:BASE[:MAX] (e.g. exp:2:600).',
+    );
+  }
+}
+
+/** Accepts a worker name: 1–100 printable characters without spaces. */
+export function parseWorkerName(text: string): string {
+  if (!/^[\x21-\x7e]{1,100}$/.test(text)) {
+    throw new InvalidArgumentError('Expected 1-100 printable characters without spaces (e.g. worker-1).');
+  }
+  return text;
+}

@@ -1,0 +1,221 @@
+/**
+ * The in-memory queue driver: the zero-setup default when no Redis is configured, for
+ * development, tests and single-process deployments. It keeps the `QueueDriver` contract
+ * as the Redis driver does (same ordering, leases, retention, name checks and errors), but
+ * jobs live in this process and are lost when it exits (`durable` is false).
+ *
+ * Each call runs to completion synchronously inside its promise, which is what makes
+ * every state change atomic here; the clock is read once per call.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  Completion,
+  FailedSelection,
+  FailOutcome,
+  Failure,
+  JobRecord,
+  JobStatus,
+  Lease,
+  LeaseState,
+  NewJob,
+  PushOutcome,
+  QueueCounts,
+  QueueDriver,
+  ReserveOptions,
+  ReserveResult,
+  RetentionSettings,
+} from '../../driver.js';
+import { assertJobId, assertQueueName } from '../../names.js';
+import { jobNotFound, MemoryQueue } from './memory_queue.js';
+import type { QueueLimits } from './queue_state.js';
+import { WorkSignal } from './work_signal.js';
+
+/** Options of {@link MemoryQueueDriver}. */
+export interface MemoryQueueDriverOptions {
+  /** How long finished records are kept; defaults to {@link defaultMemoryRetention}. */
+  retention?: Partial<RetentionSettings>;
+  /** Failed records kept per queue before the oldest are dropped (default 100,000, as Redis). */
+  failedCount?: number;
+  /** The clock, in epoch ms; tests pass a fake one to move time without sleeping. */
+  now?: () => number;
+}
+
+/** Retention when none is given: the last 1000 records of each finished status, for 24 hours. */
+export const defaultMemoryRetention: Readonly<RetentionSettings> = {
+  completedCount: 1000,
+  completedAgeMs: 24 * 60 * 60 * 1000,
+};
+
+/**
+ * A {@link QueueDriver} that keeps every queue in this process's memory. Workers that
+ * should share jobs must share one instance.
+ *
+ * @example
+ * const driver = new MemoryQueueDriver({ retention: { completedCount: 100 } });
+ * await driver.push([{ id: 'j1', name: 'SendEmailJob', queue: 'emails', payload: '{}', maxTries: 0, priority: 0 }]);
+ * const { jobs } = await driver.reserve('emails', { count: 1, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 });
+ * await driver.complete(jobs.map((job) => ({ lease: job, result: 'null' })));
+ */
+export class MemoryQueueDriver implements QueueDriver {
+  readonly kind = 'memory' as const;
+  readonly durable = false;
+  readonly #queues = new Map<string, MemoryQueue>();
+  readonly #signal = new WorkSignal();
+  readonly #limits: QueueLimits;
+  readonly #now: () => number;
+  #closed = false;
+
+  constructor(options: MemoryQueueDriverOptions = {}) {
+    this.#limits = {
+      retention: { ...defaultMemoryRetention, ...options.retention },
+      failedCount: options.failedCount ?? 100_000,
+    };
+    this.#now = options.now ?? Date.now;
+  }
+
+  async push(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
+    // Check every name first, so a bad one rejects the batch before anything is added.
+    for (const job of jobs) this.#checkJob(job.queue, job.id);
+    const now = this.#now();
+    const outcomes = jobs.map((job) => this.#createdQueue(job.queue).push(job, now));
+    for (const queue of new Set(jobs.map((job) => job.queue))) this.#wake(queue);
+    return outcomes;
+  }
+
+  async reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
+    const result = this.#queue(queue)?.reserve(options, randomUUID(), this.#now());
+    this.#wake(queue);
+    return result ?? { jobs: [], abandoned: [], wakeAt: null };
+  }
+
+  async extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]> {
+    for (const lease of leases) assertQueueName(lease.queue);
+    const now = this.#now();
+    return leases.map((lease) => this.#queue(lease.queue)?.extend(lease, leaseMs, now) ?? 'lost');
+  }
+
+  async complete(completions: readonly Completion[]): Promise<boolean[]> {
+    for (const { lease } of completions) assertQueueName(lease.queue);
+    const now = this.#now();
+    return completions.map(
+      ({ lease, result }) => this.#queue(lease.queue)?.complete(lease, result, now) ?? false,
+    );
+  }
+
+  async fail(failure: Failure): Promise<FailOutcome> {
+    const outcome = this.#queue(failure.lease.queue)?.fail(failure, this.#now()) ?? 'lost';
+    this.#wake(failure.lease.queue);
+    return outcome;
+  }
+
+  async release(leases: readonly Lease[]): Promise<void> {
+    for (const lease of leases) assertQueueName(lease.queue);
+    const now = this.#now();
+    for (const lease of leases) this.#queue(lease.queue)?.release(lease, now);
+    for (const queue of new Set(leases.map((lease) => lease.queue))) this.#wake(queue);
+  }
+
+  /** Resolves at once after `close()` or for no queues, so a worker loop never hangs here. */
+  async waitForWork(queues: readonly string[], timeoutMs: number): Promise<void> {
+    for (const queue of queues) assertQueueName(queue);
+    if (this.#closed) return;
+    await this.#signal.wait(queues, timeoutMs);
+  }
+
+  interrupt(): void {
+    this.#signal.interrupt();
+  }
+
+  async counts(queue: string): Promise<QueueCounts> {
+    const counts = this.#queue(queue)?.counts();
+    return counts ?? { waiting: 0, delayed: 0, running: 0, pending: 0, failed: 0, completed: 0 };
+  }
+
+  /** Sorted, as the Redis driver returns them. */
+  async queues(): Promise<string[]> {
+    return [...this.#queues.keys()].sort();
+  }
+
+  async clear(queue: string): Promise<number> {
+    return this.#queue(queue)?.clear() ?? 0;
+  }
+
+  async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
+    this.#checkJob(queue, id);
+    return this.#queue(queue)?.get(id);
+  }
+
+  async listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
+    return this.#queue(queue)?.list(status, offset, limit) ?? [];
+  }
+
+  async progress(lease: Lease, percent: number, message: string | null): Promise<boolean> {
+    this.#checkJob(lease.queue, lease.id);
+    return this.#queue(lease.queue)?.progress(lease, percent, message) ?? false;
+  }
+
+  async cancel(queue: string, id: string): Promise<JobStatus> {
+    return this.#queueHolding(queue, id).cancel(id, this.#now());
+  }
+
+  async releaseHeld(queue: string, id: string): Promise<JobStatus> {
+    const status = this.#queueHolding(queue, id).releaseHeld(id, this.#now());
+    this.#wake(queue);
+    return status;
+  }
+
+  async listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]> {
+    return this.listJobs(queue, 'failed', offset, limit);
+  }
+
+  async retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+    const moved = this.#queue(queue)?.retryFailed(selection, this.#now()) ?? 0;
+    this.#wake(queue);
+    return moved;
+  }
+
+  async removeFailed(queue: string, selection: FailedSelection): Promise<number> {
+    return this.#queue(queue)?.removeFailed(selection) ?? 0;
+  }
+
+  /** Wakes every waiting worker. Records stay readable; nothing outlives the process anyway. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#signal.interrupt();
+  }
+
+  /** Throws `E_INVALID_QUEUE_NAME` / `E_INVALID_JOB_ID` as the Redis driver does. */
+  #checkJob(queue: string, id: string): void {
+    assertQueueName(queue);
+    assertJobId(id);
+  }
+
+  /** The queue named `name` once something was pushed to it, after checking the name. */
+  #queue(name: string): MemoryQueue | undefined {
+    assertQueueName(name);
+    return this.#queues.get(name);
+  }
+
+  /** The queue named `name`, created on first push. */
+  #createdQueue(name: string): MemoryQueue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new MemoryQueue(name, this.#limits);
+      this.#queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Sends the one wake-up that the last call on `queue` asked for, if any. */
+  #wake(queue: string): void {
+    if (this.#queues.get(queue)?.takeWakeUp()) this.#signal.notify(queue);
+  }
+
+  /** The queue for an operation on job `id`; a queue never pushed to holds no job at all. */
+  #queueHolding(name: string, id: string): MemoryQueue {
+    this.#checkJob(name, id);
+    const queue = this.#queues.get(name);
+    if (!queue) throw jobNotFound(name, id);
+    return queue;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * One queue of the memory driver: the contract's operations as moves between statuses,
+ * step for step what the Redis driver's Lua scripts do (`scripts/*.lua` there), so the
+ * two pass one contract suite. {@link QueueState} keeps the structures; this class decides
+ * the moves. The clock is read by the driver and passed in: one call, one instant.
+ */
+import { JobNotFoundError, JobStateError, type TopiqError } from '../../../errors.js';
+import type {
+  FailedSelection,
+  FailOutcome,
+  Failure,
+  JobRecord,
+  JobStatus,
+  Lease,
+  LeaseState,
+  NewJob,
+  PushOutcome,
+  QueueCounts,
+  ReservedJob,
+  ReserveOptions,
+  ReserveResult,
+  StoredError,
+} from '../../driver.js';
+import { type QueueLimits, QueueState } from './queue_state.js';
+import {
+  copyRecord,
+  createStoredJob,
+  parseStoredJson,
+  type StoredJob,
+  storedError,
+  toReservedJob,
+} from './stored_job.js';
+
+/** The error stored on a job whose last allowed try was abandoned by a crashed worker. */
+export const leaseExpiredError: Readonly<StoredError> = {
+  code: 'E_LEASE_EXPIRED',
+  message:
+    'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
+};
+
+/** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
+export function jobNotFound(queue: string, id: string): TopiqError {
+  return new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
+}
+
+/** The state of one named queue; the memory driver routes each call to one of these. */
+export class MemoryQueue {
+  readonly name: string;
+  readonly #state: QueueState;
+  #wakeNext = false;
+
+  constructor(name: string, limits: QueueLimits) {
+    this.name = name;
+    this.#state = new QueueState(limits);
+  }
+
+  /**
+   * Whether the last calls left work a waiting worker should be woken for (a job queued or
+   * delayed, or waiting jobs left by a reserve); resets. The driver sends one wake-up per
+   * call, as each Redis script signals at most once.
+   */
+  takeWakeUp(): boolean {
+    const arrived = this.#state.takeWorkArrived();
+    const wake = this.#wakeNext || arrived;
+    this.#wakeNext = false;
+    return wake;
+  }
+
+  /** Adds a job unless its id is taken, whatever that job's status. */
+  push(job: NewJob, now: number): PushOutcome {
+    if (this.#state.find(job.id)) return 'duplicate';
+    const stored = createStoredJob(job, now);
+    this.#state.insert(stored);
+    if (job.hold) this.#state.hold(stored);
+    else this.#schedule(stored, now);
+    return 'added';
+  }
+
+  /**
+   * Promotes due delayed jobs, reclaims lapsed leases, then pops `count` waiting jobs and
+   * leases those that have not expired (expired ones use up their place, as in Redis).
+   */
+  reserve(options: ReserveOptions, token: string, now: number): ReserveResult {
+    const state = this.#state;
+    for (let due = state.popDue(now); due; due = state.popDue(now)) state.enqueue(due, now);
+
+    const abandoned: JobRecord[] = [];
+    for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) {
+      const maxTries = lapsed.record.maxTries > 0 ? lapsed.record.maxTries : options.defaultMaxTries;
+      if (lapsed.cancelRequested) state.finish(lapsed, 'cancelled', now);
+      else if (lapsed.record.attempts < maxTries) state.enqueue(lapsed, now, 'front');
+      else {
+        lapsed.record.error = { ...leaseExpiredError };
+        state.toFailed(lapsed, now);
+        abandoned.push(copyRecord(lapsed));
+      }
+    }
+
+    const jobs: ReservedJob[] = [];
+    for (let popped = 0; popped < options.count; popped++) {
+      const job = state.popWaiting();
+      if (!job) break;
+      if (job.record.expiresAt !== null && job.record.expiresAt <= now) {
+        state.finish(job, 'expired', now);
+        continue;
+      }
+      job.record.attempts += 1;
+      job.record.startedAt = now;
+      job.record.worker = options.worker;
+      job.token = token;
+      state.run(job, now + options.leaseMs);
+      jobs.push(toReservedJob(job, token));
+    }
+    state.takeWorkArrived(); // promotions and reclaims wake nobody unless they are left over:
+    this.#wakeNext = state.hasWaiting; // more work left, so wake another worker
+    return { jobs, abandoned, wakeAt: state.wakeAt() };
+  }
+
+  /** Renews a lease for `leaseMs` from now, reporting a requested cancel. */
+  extend(lease: Lease, leaseMs: number, now: number): LeaseState {
+    const job = this.#state.owned(lease);
+    if (!job) return 'lost';
+    this.#state.renew(job, now + leaseMs);
+    return job.cancelRequested ? 'cancel' : 'ok';
+  }
+
+  /** Marks the leased job completed with the JSON `result`; false when the lease is lost. */
+  complete(lease: Lease, result: string, now: number): boolean {
+    const job = this.#state.owned(lease);
+    if (!job) return false;
+    this.#state.stopRunning(job);
+    job.record.result = parseStoredJson(result);
+    this.#state.finish(job, 'completed', now);
+    return true;
+  }
+
+  /** Records a failed attempt: cancelled when requested, failed for good, or retried. */
+  fail(failure: Failure, now: number): FailOutcome {
+    const job = this.#state.owned(failure.lease);
+    if (!job) return 'lost';
+    this.#state.stopRunning(job);
+    job.record.error = storedError(failure.error);
+    if (job.cancelRequested) {
+      this.#state.finish(job, 'cancelled', now);
+      return 'cancelled';
+    }
+    if (failure.retryInMs === null) {
+      this.#state.toFailed(job, now);
+      return 'failed';
+    }
+    const retryInMs = Math.max(0, Math.round(failure.retryInMs));
+    if (retryInMs > 0) this.#state.delay(job, now + retryInMs);
+    else this.#state.enqueue(job, now);
+    return 'retrying';
+  }
+
+  /** Returns a leased job to the front of its priority without counting the attempt. */
+  release(lease: Lease, now: number): void {
+    const job = this.#state.owned(lease);
+    if (!job) return;
+    this.#state.stopRunning(job);
+    job.record.attempts -= 1;
+    this.#state.enqueue(job, now, 'front');
+  }
+
+  /** Stores the progress of a leased job; false when the lease is lost. */
+  progress(lease: Lease, percent: number, message: string | null): boolean {
+    const job = this.#state.owned(lease);
+    if (!job) return false;
+    job.record.progress = percent;
+    job.record.progressMessage = message || null; // Redis stores '' as "no message"
+    return true;
+  }
+
+  counts(): QueueCounts {
+    return this.#state.counts();
+  }
+
+  /** Deletes waiting and delayed jobs with their records; returns how many. */
+  clear(): number {
+    return this.#state.clearScheduled();
+  }
+
+  get(id: string): JobRecord | undefined {
+    const job = this.#state.find(id);
+    return job && copyRecord(job);
+  }
+
+  list(status: JobStatus, offset: number, limit: number): JobRecord[] {
+    return this.#state.list(status, offset, limit);
+  }
+
+  cancel(id: string, now: number): JobStatus {
+    const job = this.#existing(id);
+    if (job.record.status === 'running') {
+      job.cancelRequested = true;
+      return 'running';
+    }
+    if (!this.#state.unschedule(job))
+      throw this.#stateError('cancel', job, 'pending, queued, delayed or running');
+    this.#state.finish(job, 'cancelled', now);
+    return 'cancelled';
+  }
+
+  releaseHeld(id: string, now: number): JobStatus {
+    const job = this.#existing(id);
+    if (job.record.status !== 'pending') throw this.#stateError('release', job, 'pending (created on hold)');
+    this.#state.unschedule(job);
+    this.#schedule(job, now);
+    return job.record.status;
+  }
+
+  /** Moves the selected failed jobs back to waiting as if new; returns how many. */
+  retryFailed(selection: FailedSelection, now: number): number {
+    const jobs = this.#state.takeFailed(selection);
+    for (const job of jobs) {
+      const { record } = job;
+      record.attempts = 0;
+      record.progress = 0;
+      record.progressMessage = null;
+      record.error = null;
+      record.finishedAt = null;
+      record.runAt = null;
+      job.cancelRequested = false;
+      this.#state.enqueue(job, now);
+    }
+    return jobs.length;
+  }
+
+  /** Deletes the selected failed records; returns how many. */
+  removeFailed(selection: FailedSelection): number {
+    const jobs = this.#state.takeFailed(selection);
+    for (const job of jobs) this.#state.forget(job);
+    return jobs.length;
+  }
+
+  #existing(id: string): StoredJob {
+    const job = this.#state.find(id);
+    if (!job) throw jobNotFound(this.name, id);
+    return job;
+  }
+
+  #stateError(action: 'cancel' | 'release', job: StoredJob, allowed: string): TopiqError {
+    const { id, status } = job.record;
+    return new JobStateError(`cannot ${action} job ${id}: it is ${status}; only ${allowed} jobs can be`);
+  }
+
+  /** Queues a job now, or delays it while its runAt is ahead. */
+  #schedule(job: StoredJob, now: number): void {
+    const { runAt } = job.record;
+    if (runAt !== null && runAt > now) this.#state.delay(job, runAt);
+    else this.#state.enqueue(job, now);
+  }
+}

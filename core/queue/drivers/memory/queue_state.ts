@@ -1,0 +1,264 @@
+/**
+ * Where the jobs of one memory queue sit. Each status has its own structure and a job is
+ * in exactly one of them, so every move is a removal plus an insertion, never a scan:
+ * heaps for waiting (priority, sequence), delayed (runAt) and running (lease deadline)
+ * jobs, sorted indexes for held jobs (createdAt) and finished records (finishedAt). The
+ * orders, tie-breaks by id included, are those of the Redis driver's sorted sets.
+ * {@link MemoryQueue} decides the moves; this class keeps the structures, the record's
+ * status and the retention bounds in step.
+ */
+import type {
+  FailedSelection,
+  JobRecord,
+  JobStatus,
+  Lease,
+  QueueCounts,
+  RetentionSettings,
+} from '../../driver.js';
+import { PriorityHeap } from './priority_heap.js';
+import { SortedIndex } from './sorted_index.js';
+import { copyRecord, type StoredJob } from './stored_job.js';
+
+interface WaitingKey {
+  priority: number;
+  /** 0 for a job returned by a lapsed or released lease, so it goes first; else 1, 2, ... */
+  order: number;
+  id: string;
+}
+
+interface TimedKey {
+  at: number;
+  id: string;
+}
+
+const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byPriority = (a: WaitingKey, b: WaitingKey): number =>
+  a.priority - b.priority || a.order - b.order || compareIds(a.id, b.id);
+const byTime = (a: TimedKey, b: TimedKey): number => a.at - b.at || compareIds(a.id, b.id);
+
+/** The statuses whose records are bounded by the retention settings, each on its own. */
+export type RetainedStatus = 'completed' | 'cancelled' | 'expired';
+
+/** How many records a queue keeps. */
+export interface QueueLimits {
+  retention: RetentionSettings;
+  /** Failed records kept before the oldest are dropped. */
+  failedCount: number;
+}
+
+/** The jobs of one queue, placed by status. */
+export class QueueState {
+  readonly #limits: QueueLimits;
+  readonly #jobs = new Map<string, StoredJob>();
+  readonly #waiting = new PriorityHeap<WaitingKey>(byPriority);
+  readonly #delayed = new PriorityHeap<TimedKey>(byTime);
+  readonly #running = new PriorityHeap<TimedKey>(byTime);
+  readonly #pending = new SortedIndex();
+  readonly #failed = new SortedIndex();
+  readonly #finished: Record<RetainedStatus, SortedIndex> = {
+    completed: new SortedIndex(),
+    cancelled: new SortedIndex(),
+    expired: new SortedIndex(),
+  };
+  #sequence = 0;
+  /** Set when a job became queued or delayed; the driver turns it into one wake-up per call. */
+  #workArrived = false;
+
+  constructor(limits: QueueLimits) {
+    this.#limits = limits;
+  }
+
+  /** Whether a job became queued or delayed since the last call; resets the flag. */
+  takeWorkArrived(): boolean {
+    const arrived = this.#workArrived;
+    this.#workArrived = false;
+    return arrived;
+  }
+
+  find(id: string): StoredJob | undefined {
+    return this.#jobs.get(id);
+  }
+
+  /** The job `lease` names, when it is running under that lease's token. */
+  owned(lease: Lease): StoredJob | undefined {
+    const job = this.#jobs.get(lease.id);
+    return job?.record.status === 'running' && job.token === lease.token ? job : undefined;
+  }
+
+  /** Adds a new job; the caller places it with `hold`, `enqueue` or `delay` at once. */
+  insert(job: StoredJob): void {
+    this.#jobs.set(job.record.id, job);
+  }
+
+  hold(job: StoredJob): void {
+    job.record.status = 'pending';
+    this.#pending.add(job.record.id, job.record.createdAt);
+  }
+
+  /** Puts a job in waiting, behind its priority or (`front`) ahead of it. */
+  enqueue(job: StoredJob, now: number, place: 'back' | 'front' = 'back'): void {
+    const { record } = job;
+    record.status = 'queued';
+    record.queuedAt = now;
+    const order = place === 'front' ? 0 : ++this.#sequence;
+    this.#waiting.set(record.id, { priority: record.priority, order, id: record.id });
+    this.#workArrived = true;
+  }
+
+  delay(job: StoredJob, runAt: number): void {
+    job.record.status = 'delayed';
+    job.record.runAt = runAt;
+    this.#delayed.set(job.record.id, { at: runAt, id: job.record.id });
+    this.#workArrived = true;
+  }
+
+  /** Moves a job taken by {@link QueueState.popWaiting} to running until `deadline`. */
+  run(job: StoredJob, deadline: number): void {
+    job.record.status = 'running';
+    this.renew(job, deadline);
+  }
+
+  renew(job: StoredJob, deadline: number): void {
+    this.#running.set(job.record.id, { at: deadline, id: job.record.id });
+  }
+
+  /** Takes a job out of running and drops its token; the caller moves it on at once. */
+  stopRunning(job: StoredJob): void {
+    this.#running.delete(job.record.id);
+    job.token = null;
+  }
+
+  /** Takes a pending, queued or delayed job out of its structure; false for any other status. */
+  unschedule(job: StoredJob): boolean {
+    const { id, status } = job.record;
+    if (status === 'pending') return this.#pending.delete(id);
+    if (status === 'queued') return this.#waiting.delete(id);
+    if (status === 'delayed') return this.#delayed.delete(id);
+    return false;
+  }
+
+  /** The next delayed job whose runAt has come, taken out of delayed. */
+  popDue(now: number): StoredJob | undefined {
+    const next = this.#delayed.peek();
+    if (!next || next.value.at > now) return undefined;
+    this.#delayed.pop();
+    return this.#job(next.key);
+  }
+
+  /** The next running job whose lease deadline has passed, taken out of running. */
+  popLapsed(now: number): StoredJob | undefined {
+    const next = this.#running.peek();
+    if (!next || next.value.at > now) return undefined;
+    const job = this.#job(next.key);
+    this.stopRunning(job);
+    return job;
+  }
+
+  /** The first waiting job (lowest priority number, then FIFO), taken out of waiting. */
+  popWaiting(): StoredJob | undefined {
+    const next = this.#waiting.pop();
+    return next && this.#job(next.key);
+  }
+
+  get hasWaiting(): boolean {
+    return this.#waiting.size > 0;
+  }
+
+  /** The earliest delayed runAt or lease deadline, or null when there is neither. */
+  wakeAt(): number | null {
+    const nextRun = this.#delayed.peek()?.value.at;
+    const nextDeadline = this.#running.peek()?.value.at;
+    if (nextRun === undefined) return nextDeadline ?? null;
+    return nextDeadline === undefined ? nextRun : Math.min(nextRun, nextDeadline);
+  }
+
+  /** Ends a job as failed; it stays until retried, removed or pushed out by newer failures. */
+  toFailed(job: StoredJob, now: number): void {
+    job.record.status = 'failed';
+    job.record.finishedAt = now;
+    this.#failed.add(job.record.id, now);
+    this.#forgetAll(this.#failed.takeLowest(this.#failed.size - this.#limits.failedCount));
+  }
+
+  /** Ends a job as completed, cancelled or expired, then trims its status's records. */
+  finish(job: StoredJob, status: RetainedStatus, now: number): void {
+    const { completedCount, completedAgeMs } = this.#limits.retention;
+    if (completedCount <= 0) {
+      this.#jobs.delete(job.record.id);
+      return;
+    }
+    job.record.status = status;
+    job.record.finishedAt = now;
+    const records = this.#finished[status];
+    records.add(job.record.id, now);
+    this.#forgetAll(records.takeLowest(records.size - completedCount));
+    if (completedAgeMs > 0) this.#forgetAll(records.takeUpTo(now - completedAgeMs));
+  }
+
+  /** Takes the failed jobs that `selection` picks out of failed: ids in the given order, else oldest first. */
+  takeFailed(selection: FailedSelection): StoredJob[] {
+    const ids =
+      'ids' in selection
+        ? selection.ids.filter((id) => this.#failed.delete(id))
+        : this.#failed.takeUpTo('all' in selection ? Number.POSITIVE_INFINITY : selection.failedBefore);
+    return ids.map((id) => this.#job(id));
+  }
+
+  /** Forgets a job that the caller took out of every structure. */
+  forget(job: StoredJob): void {
+    this.#jobs.delete(job.record.id);
+  }
+
+  /** Deletes every waiting and delayed job; returns how many. */
+  clearScheduled(): number {
+    const ids = [...this.#waiting.keys(), ...this.#delayed.keys()];
+    this.#forgetAll(ids);
+    this.#waiting.clear();
+    this.#delayed.clear();
+    return ids.length;
+  }
+
+  counts(): QueueCounts {
+    return {
+      waiting: this.#waiting.size,
+      delayed: this.#delayed.size,
+      running: this.#running.size,
+      pending: this.#pending.size,
+      failed: this.#failed.size,
+      completed: this.#finished.completed.size,
+    };
+  }
+
+  /**
+   * Copies of the records in `status`: finished ones newest first, the others in the
+   * order they will move on (waiting in reserve order, delayed by runAt, running by
+   * lease deadline, held by creation).
+   */
+  list(status: JobStatus, offset: number, limit: number): JobRecord[] {
+    const from = Math.max(0, offset);
+    const count = Math.max(0, limit);
+    const page = <T>(heap: PriorityHeap<T>) =>
+      heap
+        .sorted()
+        .slice(from, from + count)
+        .map((entry) => entry.key);
+    let ids: string[];
+    if (status === 'queued') ids = page(this.#waiting);
+    else if (status === 'delayed') ids = page(this.#delayed);
+    else if (status === 'running') ids = page(this.#running);
+    else if (status === 'pending') ids = this.#pending.ascending(from, count);
+    else if (status === 'failed') ids = this.#failed.descending(from, count);
+    else ids = this.#finished[status].descending(from, count);
+    return ids.map((id) => copyRecord(this.#job(id)));
+  }
+
+  #job(id: string): StoredJob {
+    const job = this.#jobs.get(id);
+    if (!job) throw new Error(`memory queue lost track of job "${id}" (a driver bug)`);
+    return job;
+  }
+
+  #forgetAll(ids: readonly string[]): void {
+    for (const id of ids) this.#jobs.delete(id);
+  }
+}

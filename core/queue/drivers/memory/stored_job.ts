@@ -1,0 +1,90 @@
+/**
+ * How the memory driver holds one job: its readable record plus the bookkeeping that
+ * never leaves the driver (lease token, cancel request). Values are stored as the Redis
+ * driver would read them back, and records leave only as deep copies, so callers cannot
+ * change the driver's state by mutating what they were given.
+ */
+import type { JobRecord, NewJob, ReservedJob, StoredError } from '../../driver.js';
+import type { JsonValue } from '../../json.js';
+
+/** A job inside a memory queue. */
+export interface StoredJob {
+  readonly record: JobRecord;
+  /** The payload as pushed, handed to workers unchanged. */
+  readonly payloadText: string;
+  /** Token of the reservation that owns the job while it runs. */
+  token: string | null;
+  /**
+   * Set by `cancel` on a running job; the worker learns it on its next lease renewal. Like
+   * the Redis driver, it survives a `release`, so the next worker to run the job sees it.
+   */
+  cancelRequested: boolean;
+}
+
+/**
+ * Parses stored JSON; text that is not JSON is shown as itself, as the Redis driver shows
+ * a corrupt value rather than hiding the record.
+ */
+export function parseStoredJson(text: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    return text;
+  }
+}
+
+/** An error as a record keeps it: what survives JSON, as in Redis. */
+export function storedError(error: StoredError): StoredError {
+  return JSON.parse(JSON.stringify(error)) as StoredError;
+}
+
+/** Builds the stored form of a freshly pushed job; the caller gives it its first status. */
+export function createStoredJob(job: NewJob, now: number): StoredJob {
+  return {
+    record: {
+      id: job.id,
+      name: job.name,
+      queue: job.queue,
+      payload: parseStoredJson(job.payload),
+      status: 'pending',
+      attempts: 0,
+      maxTries: job.maxTries,
+      priority: job.priority,
+      progress: 0,
+      progressMessage: null,
+      result: null,
+      error: null,
+      createdAt: now,
+      queuedAt: null,
+      runAt: job.runAt !== undefined && job.runAt > 0 ? job.runAt : null,
+      startedAt: null,
+      finishedAt: null,
+      expiresAt: job.expiresAt !== undefined && job.expiresAt !== 0 ? job.expiresAt : null,
+      worker: null,
+    },
+    payloadText: job.payload,
+    token: null,
+    cancelRequested: false,
+  };
+}
+
+/** A copy of the job's record that shares nothing with the stored one. */
+export function copyRecord(job: StoredJob): JobRecord {
+  return structuredClone(job.record);
+}
+
+/** What a worker receives for a job it has just reserved. */
+export function toReservedJob(job: StoredJob, token: string): ReservedJob {
+  const { record } = job;
+  return {
+    id: record.id,
+    name: record.name,
+    queue: record.queue,
+    payload: job.payloadText,
+    attempt: record.attempts,
+    maxTries: record.maxTries,
+    priority: record.priority,
+    createdAt: record.createdAt,
+    token,
+  };
+}

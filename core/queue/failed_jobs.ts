@@ -1,0 +1,96 @@
+/**
+ * The failed-jobs store as operators see it (`queue:failed`, `queue:retry`,
+ * `queue:forget`, `queue:flush`, `queue:prune-failed`): one view over the failed
+ * records of every queue, addressed by job id.
+ */
+import { JobNotFoundError } from '../errors.js';
+import type { JobRecord, QueueDriver } from './driver.js';
+import { assertJobId, assertQueueName } from './names.js';
+
+/**
+ * Failed jobs across queues.
+ *
+ * @example
+ * const failed = new FailedJobs(driver);
+ * for (const record of await failed.list()) console.log(record.id, record.error?.message);
+ * await failed.retry(['3f1c…']);
+ */
+export class FailedJobs {
+  readonly #driver: QueueDriver;
+
+  constructor(driver: QueueDriver) {
+    this.#driver = driver;
+  }
+
+  /** Failed records, newest first, from one queue or all. */
+  async list(options: { queue?: string; limit?: number } = {}): Promise<JobRecord[]> {
+    const limit = options.limit ?? 100;
+    const queues = await this.#queues(options.queue);
+    const lists = await Promise.all(queues.map((queue) => this.#driver.listFailed(queue, 0, limit)));
+    return lists
+      .flat()
+      .sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0))
+      .slice(0, limit);
+  }
+
+  /** The failed record of job `id`; throws `E_JOB_NOT_FOUND` when there is none. */
+  async find(id: string, queue?: string): Promise<JobRecord> {
+    assertJobId(id);
+    for (const name of await this.#queues(queue)) {
+      const record = await this.#driver.getJob(name, id);
+      if (record?.status === 'failed') return record;
+    }
+    throw new JobNotFoundError(
+      `no failed job has id ${id}${queue ? ` in queue "${queue}"` : ''}: list them with \`npx topiq queue:failed\``,
+    );
+  }
+
+  /** Puts failed jobs back in their queues with attempts reset; returns how many. */
+  async retry(ids: readonly string[] | 'all', queue?: string): Promise<number> {
+    if (ids === 'all') {
+      let total = 0;
+      for (const name of await this.#queues(queue))
+        total += await this.#driver.retryFailed(name, { all: true });
+      return total;
+    }
+    let total = 0;
+    for (const id of ids) {
+      const record = await this.find(id, queue);
+      total += await this.#driver.retryFailed(record.queue, { ids: [record.id] });
+    }
+    return total;
+  }
+
+  /** Deletes failed records by id; returns how many. */
+  async forget(ids: readonly string[], queue?: string): Promise<number> {
+    let total = 0;
+    for (const id of ids) {
+      const record = await this.find(id, queue);
+      total += await this.#driver.removeFailed(record.queue, { ids: [record.id] });
+    }
+    return total;
+  }
+
+  /** Deletes every failed record (of one queue or all); returns how many. */
+  async flush(queue?: string): Promise<number> {
+    let total = 0;
+    for (const name of await this.#queues(queue))
+      total += await this.#driver.removeFailed(name, { all: true });
+    return total;
+  }
+
+  /** Deletes failed records older than `hours`; returns how many. */
+  async prune(hours: number, queue?: string): Promise<number> {
+    const failedBefore = Date.now() - hours * 3600_000;
+    let total = 0;
+    for (const name of await this.#queues(queue))
+      total += await this.#driver.removeFailed(name, { failedBefore });
+    return total;
+  }
+
+  async #queues(queue: string | undefined): Promise<string[]> {
+    if (queue === undefined) return this.#driver.queues();
+    assertQueueName(queue);
+    return [queue];
+  }
+}

@@ -1,0 +1,31 @@
+/** Public API of the job engine. */
+export type { DispatchOptions } from './dispatch_options.js';
+export { FailedJobs } from './failed_jobs.js';
+export { type DispatchEntry, Dispatcher } from './dispatcher.js';
+export type {
+  FailedSelection,
+  JobRecord,
+  JobStatus,
+  QueueCounts,
+  QueueDriver,
+  RetentionSettings,
+} from './driver.js';
+export { MemoryQueueDriver } from './drivers/memory/index.js';
+export { type RedisDriverOptions, RedisQueueDriver } from './drivers/redis/redis_driver.js';
+export {
+  type FailedJobContext,
+  Job,
+  type JobClass,
+  type JobContext,
+  type JobSettings,
+  jobNameOf,
+  type PayloadOf,
+  type PayloadSchema,
+  type ResultOf,
+} from './job.js';
+export { assertJsonSafe, type JsonObject, type JsonValue } from './json.js';
+export { assertJobId, assertQueueName, parseQueueList } from './names.js';
+export { Queue } from './queue_facade.js';
+export { JobRegistry } from './registry.js';
+export { type ExponentialRetry, parseRetryPolicy, type RetryPolicy, retryDelayMs } from './retry_policy.js';
+export { Worker, type WorkerOptions, type WorkerStopReason } from './worker.js';

@@ -1,0 +1,175 @@
+/**
+ * The builder that `app/routes/*.ts` files call: `on(pattern, handler, options)` and
+ * nested `group({ prefix, middleware }, build)`. A group only carries what its routes
+ * inherit (prefix, middleware, QoS, sharing); `RouteTable` collects the routes.
+ *
+ * The pattern's literal type travels through groups, so a function handler whose
+ * context has a `params` field sees exactly the params its full pattern declares.
+ */
+import { InvalidRouteError } from '../errors.js';
+import type { Middleware } from './compose.js';
+import { compilePattern, type JoinPattern, joinPattern, type ParamsOf } from './pattern.js';
+
+/** MQTT quality of service. */
+export type Qos = 0 | 1 | 2;
+
+/** The handler type a `RouteTable` takes when none is given: a function of the context. */
+export type RouteHandler<C> = (ctx: C) => Promise<void> | void;
+
+/** Options of one route; each overrides what the enclosing groups set. */
+export interface RouteOptions<C> {
+  /** QoS of the route's subscription; 1 unless a group or the table says otherwise. */
+  qos?: Qos;
+  /**
+   * `true` subscribes through the table's default shared group (`$share/topiq/...`), a
+   * string through that group, `false` not shared. Not shared unless a group says so.
+   */
+  shared?: boolean | string;
+  /** Run after the groups' middleware, in array order. */
+  middleware?: readonly Middleware<C>[];
+}
+
+/** Options of a group: what its routes inherit. */
+export interface GroupOptions<C, P extends string = ''> extends RouteOptions<C> {
+  /** Levels put in front of every pattern in the group, joined with '/'. */
+  prefix?: P;
+}
+
+/** A route as a group hands it to the table, with everything it inherited resolved. */
+export interface RouteDefinition<C, H> {
+  readonly pattern: string;
+  readonly handler: H;
+  readonly qos: Qos | undefined;
+  readonly shared: boolean | string | undefined;
+  readonly middleware: readonly Middleware<C>[];
+}
+
+/** Where a group sends the routes defined in it. */
+export type RouteSink<C, H> = (definition: RouteDefinition<C, H>) => void;
+
+/** What a group passes down to its routes and subgroups. */
+export interface GroupScope<C> {
+  readonly prefix: string;
+  readonly middleware: readonly Middleware<C>[];
+  readonly qos: Qos | undefined;
+  readonly shared: boolean | string | undefined;
+}
+
+/**
+ * For a function handler whose context has `params`, the same function with `params`
+ * typed from pattern `P`; any other handler (a controller reference) unchanged.
+ */
+export type TypedHandler<H, P extends string> = H extends (ctx: infer X, ...rest: infer A) => infer R
+  ? X extends { params: unknown }
+    ? (ctx: Omit<X, 'params'> & { params: ParamsOf<P> }, ...rest: A) => R
+    : H
+  : H;
+
+/**
+ * A set of routes sharing a prefix, middleware and subscription options.
+ *
+ * @example
+ * routes.group({ prefix: 'devices/{deviceId}', middleware: [auth] }, (group) => {
+ *   group.on('status', onStatus); // devices/{deviceId}/status
+ *   group.group({ prefix: 'alerts', qos: 2 }, (alerts) => alerts.on('{level}', onAlert));
+ * });
+ */
+export class RouteGroup<C, H, Prefix extends string = ''> {
+  readonly #sink: RouteSink<C, H>;
+  readonly #scope: GroupScope<C>;
+
+  constructor(sink: RouteSink<C, H>, scope: GroupScope<C>) {
+    this.#sink = sink;
+    this.#scope = scope;
+  }
+
+  /**
+   * Adds a route. Inside a group, the pattern is joined to the prefix with '/'; an empty
+   * pattern means the prefix itself. A leading '/' is an empty MQTT level, not a no-op.
+   *
+   * @throws InvalidRouteError when the full pattern or an option is invalid.
+   * @example
+   * routes.on('devices/{deviceId}/telemetry', storeTelemetry, { qos: 1, shared: true });
+   */
+  on<P extends string>(
+    pattern: P,
+    handler: TypedHandler<H, JoinPattern<Prefix, P>>,
+    options: RouteOptions<C> = {},
+  ): this {
+    checkOptions(pattern, options);
+    this.#sink({
+      pattern: joinPattern(this.#scope.prefix, pattern),
+      handler: handler as H,
+      qos: options.qos ?? this.#scope.qos,
+      shared: options.shared ?? this.#scope.shared,
+      middleware: [...this.#scope.middleware, ...(options.middleware ?? [])],
+    });
+    return this;
+  }
+
+  /**
+   * Defines routes that share a prefix (joined to this group's own), middleware (run
+   * after this group's) and subscription options (overridable per route).
+   *
+   * @throws InvalidRouteError when the prefix or an option is invalid.
+   * @example
+   * routes.group({ prefix: 'devices/{deviceId}', middleware: [auth] }, (group) => {
+   *   group.on('status', onStatus);
+   * });
+   */
+  group<P extends string = ''>(
+    options: GroupOptions<C, P>,
+    build: (group: RouteGroup<C, H, JoinPattern<Prefix, P>>) => void,
+  ): this {
+    const prefix = joinPattern(this.#scope.prefix, options.prefix ?? '');
+    checkOptions(prefix, options);
+    if (prefix !== '') compilePattern(prefix);
+    build(
+      new RouteGroup(this.#sink, {
+        prefix,
+        middleware: [...this.#scope.middleware, ...(options.middleware ?? [])],
+        qos: options.qos ?? this.#scope.qos,
+        shared: options.shared ?? this.#scope.shared,
+      }),
+    );
+    return this;
+  }
+}
+
+/**
+ * Throws InvalidRouteError unless `qos` is 0, 1 or 2 and `shared` names a valid group.
+ *
+ * @example
+ * checkOptions('devices/+', { qos: 1, shared: 'ingest' });
+ */
+export function checkOptions<C>(pattern: string, options: RouteOptions<C>): void {
+  const { qos, shared, middleware } = options;
+  if (qos !== undefined && qos !== 0 && qos !== 1 && qos !== 2) {
+    throw new InvalidRouteError(
+      `Route ${JSON.stringify(pattern)}: qos must be 0, 1 or 2, got ${String(qos)}.`,
+    );
+  }
+  if (typeof shared === 'string') checkSharedGroup(shared, `Route ${JSON.stringify(pattern)}`);
+  else if (shared !== undefined && typeof shared !== 'boolean') {
+    throw new InvalidRouteError(
+      `Route ${JSON.stringify(pattern)}: shared must be true, false or a group name.`,
+    );
+  }
+  if (middleware !== undefined && !middleware.every((step) => typeof step === 'function')) {
+    throw new InvalidRouteError(`Route ${JSON.stringify(pattern)}: every middleware must be a function.`);
+  }
+}
+
+/**
+ * Throws InvalidRouteError unless `name` can be an MQTT shared subscription group.
+ *
+ * @example
+ * checkSharedGroup('ingest', 'RouteTable'); // passes
+ */
+export function checkSharedGroup(name: string, where: string): void {
+  if (name === '' || /[/+#]/.test(name) || name.includes('\u0000')) {
+    throw new InvalidRouteError(
+      `${where}: the shared group name ${JSON.stringify(name)} must be non-empty and may not contain '/', '+' or '#'.`,
+    );
+  }
+}

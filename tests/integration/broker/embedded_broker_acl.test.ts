@@ -1,0 +1,122 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { defaultDeviceAcl } from '../../../core/broker/index.js';
+import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
+
+/** The SUBACK return codes mqtt.js attaches to a failed subscription. */
+function grantedCodes(error: { packet?: { granted?: unknown } }): unknown {
+  return error.packet?.granted;
+}
+
+describe('startEmbeddedBroker topic ACLs', () => {
+  const kit = new BrokerTestKit();
+  afterEach(() => kit.cleanup());
+
+  it.each([0, 1] as const)(
+    'refuses a QoS %i publish under another device id, which no subscriber ever receives',
+    async (qos) => {
+      const broker = await kit.startBroker();
+      const app = await kit.connect(broker, accounts.app);
+      await app.subscribeAsync('devices/#', { qos: 1 });
+      const received = inbox(app);
+      const intruder = await kit.connect(broker, accounts.sensor1);
+
+      const disconnected = closed(intruder);
+      intruder.publish('devices/sensor-2/telemetry', 'forged', { qos }, () => {});
+      await disconnected;
+      // The refusal happens before forwarding, so once a later message arrives the forged
+      // one can no longer be on its way.
+      const sentinel = nextMessage(app, 'devices/sensor-2/sentinel');
+      await app.publishAsync('devices/sensor-2/sentinel', 'after', { qos: 1 });
+      await sentinel;
+
+      expect(received).toEqual(['devices/sensor-2/sentinel after']);
+      expect(kit.logged('mqtt publish refused by topic ACL')).toEqual([
+        expect.objectContaining({
+          level: 40,
+          clientId: intruder.options.clientId,
+          deviceId: 'sensor-1',
+          topic: 'devices/sensor-2/telemetry',
+        }),
+      ]);
+      expect(kit.logged('mqtt client error')).toEqual([]);
+    },
+  );
+
+  it('keeps serving other clients after refusing a publish', async () => {
+    const broker = await kit.startBroker();
+    const intruder = await kit.connect(broker, accounts.sensor1);
+    const disconnected = closed(intruder);
+    intruder.publish('devices/sensor-2/telemetry', 'forged', { qos: 1 }, () => {});
+    await disconnected;
+
+    const app = await kit.connect(broker, accounts.app);
+    await app.subscribeAsync('devices/sensor-2/#', { qos: 1 });
+    const device = await kit.connect(broker, accounts.sensor2);
+    const received = nextMessage(app, 'devices/sensor-2/telemetry');
+    await device.publishAsync('devices/sensor-2/telemetry', 'genuine', { qos: 1 });
+
+    expect(await received).toBe('genuine');
+  });
+
+  it("answers a subscription to another device's topics with a failure SUBACK", async () => {
+    const broker = await kit.startBroker();
+    const device = await kit.connect(broker, accounts.sensor1);
+
+    const granted = await device.subscribeAsync('devices/sensor-2/#').then(() => 'granted', grantedCodes);
+
+    expect(granted).toEqual([128]);
+    expect(device.connected).toBe(true);
+    expect(kit.logged('mqtt subscription refused by topic ACL')[0]).toMatchObject({
+      deviceId: 'sensor-1',
+      topic: 'devices/sensor-2/#',
+    });
+  });
+
+  it("grants a subscription inside the device's own tree and refuses the one that reaches beyond it", async () => {
+    const broker = await kit.startBroker();
+    const device = await kit.connect(broker, accounts.sensor1);
+
+    const granted = await device
+      .subscribeAsync(['devices/sensor-1/commands/+', 'devices/+/commands'])
+      .then(() => 'granted', grantedCodes);
+
+    expect(granted).toEqual([0, 128]);
+  });
+
+  it('delivers messages on extra subscribe templates added by configuration', async () => {
+    const broker = await kit.startBroker({
+      acl: { subscribe: [...defaultDeviceAcl.subscribe, 'topiq/jobs/{deviceId}/#'] },
+    });
+    const device = await kit.connect(broker, accounts.sensor1);
+    await device.subscribeAsync('topiq/jobs/sensor-1/#', { qos: 1 });
+    const app = await kit.connect(broker, accounts.app);
+
+    const received = nextMessage(device, 'topiq/jobs/sensor-1/reboot');
+    await app.publishAsync('topiq/jobs/sensor-1/reboot', 'now', { qos: 1 });
+
+    expect(await received).toBe('now');
+  });
+
+  it('refuses a last will under another device id', async () => {
+    const broker = await kit.startBroker();
+    const app = await kit.connect(broker, accounts.app);
+    await app.subscribeAsync('devices/#');
+    const received = inbox(app);
+    const device = await kit.connect(broker, {
+      ...accounts.sensor1,
+      will: { topic: 'devices/sensor-2/status', payload: Buffer.from('offline'), qos: 0, retain: false },
+    });
+
+    device.stream.destroy(); // an abnormal end, so the broker publishes the will
+    await kit.waitForLog('mqtt publish refused by topic ACL');
+    const sentinel = nextMessage(app, 'devices/sensor-1/sentinel');
+    await app.publishAsync('devices/sensor-1/sentinel', 'after');
+    await sentinel;
+
+    expect(received).toEqual(['devices/sensor-1/sentinel after']);
+    expect(kit.logged('mqtt publish refused by topic ACL')[0]).toMatchObject({
+      will: true,
+      deviceId: 'sensor-1',
+    });
+  });
+});

@@ -1,0 +1,90 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { DeviceCredentials } from '../../../core/broker/index.js';
+import { accounts, BrokerTestKit, nextMessage } from './broker_test_kit.js';
+
+describe('startEmbeddedBroker authentication', () => {
+  const kit = new BrokerTestKit();
+  afterEach(() => kit.cleanup());
+
+  it('lets a device publish under its own id to a subscribed service account', async () => {
+    const broker = await kit.startBroker();
+    const app = await kit.connect(broker, accounts.app);
+    await app.subscribeAsync('devices/+/telemetry', { qos: 1 });
+    const device = await kit.connect(broker, accounts.sensor1);
+
+    const received = nextMessage(app, 'devices/sensor-1/telemetry');
+    await device.publishAsync('devices/sensor-1/telemetry', '{"t":21}', { qos: 1 });
+
+    expect(await received).toBe('{"t":21}');
+    expect(kit.logged('mqtt client connected')).toContainEqual(
+      expect.objectContaining({ deviceId: 'sensor-1', remoteAddress: '127.0.0.1', level: 30 }),
+    );
+  });
+
+  it('refuses a wrong password with "bad username or password" and logs it without the password', async () => {
+    const broker = await kit.startBroker();
+
+    const error = await kit.refusal(broker, { username: 'sensor-1', password: 'hunter2' });
+
+    expect(error.code).toBe(4);
+    const [line] = kit.logged('mqtt client refused at authentication');
+    expect(line).toMatchObject({ username: 'sensor-1', returnCode: 4, level: 40 });
+    expect(JSON.stringify(kit.log.lines)).not.toContain('hunter2');
+  });
+
+  it('refuses an unknown username like a wrong password', async () => {
+    const broker = await kit.startBroker();
+
+    const error = await kit.refusal(broker, { username: 'nobody', password: 'pw-sensor-1' });
+
+    expect(error.code).toBe(4);
+  });
+
+  it('refuses an anonymous client with "not authorized" by default', async () => {
+    const broker = await kit.startBroker();
+
+    const error = await kit.refusal(broker);
+
+    expect(error.code).toBe(5);
+  });
+
+  it('accepts an anonymous client as a privileged client when allowAnonymous is on', async () => {
+    const broker = await kit.startBroker({ allowAnonymous: true });
+    const anonymous = await kit.connect(broker);
+
+    const granted = await anonymous.subscribeAsync('devices/#');
+
+    expect(granted[0]?.qos).toBe(0);
+  });
+
+  it.each(['a/b', 'a+', 'a#', 'a\u0000b', '$SYS', ''])(
+    'refuses a device whose credentials store returns the unsafe id %j',
+    async (deviceId) => {
+      const credentials: DeviceCredentials = { verify: async () => ({ kind: 'device', deviceId }) };
+      const broker = await kit.startBroker({ credentials });
+
+      const error = await kit.refusal(broker, { username: 'x', password: 'y' });
+
+      expect(error.code).toBe(5);
+    },
+  );
+
+  it('refuses with "server unavailable" when the credentials store fails, and keeps running', async () => {
+    let failing = true;
+    const credentials: DeviceCredentials = {
+      verify: async () => {
+        if (failing) throw new Error('database is down');
+        return { kind: 'service', name: 'app' };
+      },
+    };
+    const broker = await kit.startBroker({ credentials });
+
+    const error = await kit.refusal(broker, { username: 'x', password: 'y' });
+    failing = false;
+    const client = await kit.connect(broker, { username: 'x', password: 'y' });
+
+    expect(error.code).toBe(3);
+    expect(client.connected).toBe(true);
+    expect(kit.logged('mqtt client refused at authentication')[0]).toMatchObject({ level: 50 });
+  });
+});

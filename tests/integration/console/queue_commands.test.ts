@@ -1,0 +1,237 @@
+/**
+ * The queue commands run in-process through the kernel and the real command registry,
+ * against real Redis: faster than spawning the binary, and able to fake the terminal
+ * (TTY answers) and the signal source.
+ */
+import { EventEmitter } from 'node:events';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { commands } from '../../../bootstrap/console.js';
+import { ExitCode, Kernel } from '../../../core/console/index.js';
+import { type Application, Job, type JobContext } from '../../../core/index.js';
+import { type CapturedIO, captureIO } from '../../unit/console/capture_io.js';
+import { buildApplication, cliEnv, deletePrefix, uniquePrefix, waitFor } from './cli_harness.js';
+
+/** Sleeps until done or aborted (worker shutdown), to be caught mid-run by a signal. */
+class NapJob extends Job<{ ms: number }> {
+  static override readonly jobName = 'NapJob';
+
+  async handle({ ms }: { ms: number }, { signal }: JobContext): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      });
+    });
+  }
+}
+
+const prefix = uniquePrefix();
+const env = cliEnv(prefix, { QUEUE_SHUTDOWN_GRACE_MS: '200' });
+let app: Application;
+let queueNumber = 0;
+const nextQueue = () => `${prefix}-q${++queueNumber}`;
+
+beforeAll(() => {
+  app = buildApplication(env);
+});
+
+afterAll(async () => {
+  await app.close();
+  await deletePrefix(prefix);
+});
+
+interface Run {
+  io: CapturedIO;
+  signals: EventEmitter;
+  forceExit: ReturnType<typeof vi.fn>;
+  exit: Promise<number>;
+}
+
+/** Runs one command line in-process with a captured terminal. */
+function run(argv: string[], options: { answer?: boolean } = {}): Run {
+  const io = captureIO(options.answer);
+  const signals = new EventEmitter();
+  const forceExit = vi.fn();
+  const kernel = new Kernel({
+    commands,
+    io,
+    signals,
+    forceExit,
+    createApplication: () => buildApplication(env, [NapJob]),
+  });
+  return { io, signals, forceExit, exit: kernel.handle(argv) };
+}
+
+/** Stores `count` failed jobs (an unregistered name, failed by a worker) in `queue`. */
+async function failJobs(queue: string, ids: string[]): Promise<void> {
+  await app.driver.push(
+    ids.map((id) => ({ id, name: 'NoSuchJob', queue, payload: '{}', maxTries: 0, priority: 0 })),
+  );
+  await app.createWorker({ queues: [queue], stopWhenEmpty: true, concurrency: ids.length }).run();
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+describe('queue:failed', () => {
+  it('prints a table of failed jobs with id, job, queue, attempts, failed_at and the error', async () => {
+    const queue = nextQueue();
+    await failJobs(queue, ['tbl-1']);
+    const { io, exit } = run(['queue:failed', `--queue=${queue}`]);
+    expect(await exit).toBe(0);
+    const [header, , row] = io.out.split('\n');
+    expect(header).toMatch(/^id\s+job\s+queue\s+attempts\s+failed_at\s+error$/);
+    expect(row).toMatch(
+      new RegExp(
+        `^tbl-1\\s+NoSuchJob\\s+${queue}\\s+1\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+E_JOB_NOT_REGISTERED: `,
+      ),
+    );
+  });
+});
+
+describe('queue:forget and queue:prune-failed', () => {
+  it('deletes failed jobs by id, reports an unknown id with E_JOB_NOT_FOUND, and prunes the rest', async () => {
+    const queue = nextQueue();
+    await failJobs(queue, ['fg-1', 'fg-2', 'fg-3']);
+
+    const forget = run(['queue:forget', 'fg-1', `--queue=${queue}`]);
+    expect(await forget.exit).toBe(0);
+    expect(forget.io.out).toBe('Deleted 1 failed job.\n');
+
+    const missing = run(['queue:forget', 'fg-1', `--queue=${queue}`]);
+    expect(await missing.exit).toBe(ExitCode.failure);
+    expect(missing.io.err).toMatch(
+      new RegExp(`^error E_JOB_NOT_FOUND: no failed job has id fg-1 in queue "${queue}"`),
+    );
+
+    const keep = run(['queue:prune-failed', `--queue=${queue}`]);
+    expect(await keep.exit).toBe(0);
+    expect(keep.io.out).toBe('Deleted 0 failed jobs older than 24 hours.\n');
+
+    const prune = run(['queue:prune-failed', '--hours=0', `--queue=${queue}`]);
+    expect(await prune.exit).toBe(0);
+    expect(prune.io.out).toBe('Deleted 2 failed jobs older than 0 hours.\n');
+    expect(await app.driver.counts(queue)).toMatchObject({ failed: 0 });
+  });
+});
+
+describe('queue:flush', () => {
+  it('deletes every failed job of a queue', async () => {
+    const queue = nextQueue();
+    await failJobs(queue, ['fl-1', 'fl-2']);
+    const { io, exit } = run(['queue:flush', `--queue=${queue}`]);
+    expect(await exit).toBe(0);
+    expect(io.out).toBe('Deleted 2 failed jobs.\n');
+  });
+});
+
+describe('queue:size', () => {
+  it('prints waiting, delayed, running, pending, failed and completed per queue as a table or JSON', async () => {
+    const queue = nextQueue();
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'a@example.com', subject: 's', body: '' },
+      { queue },
+    );
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'a@example.com', subject: 's', body: '' },
+      {
+        queue,
+        delay: 60,
+      },
+    );
+
+    const table = run(['queue:size', `--queue=${queue}`]);
+    expect(await table.exit).toBe(0);
+    expect(table.io.out.split('\n')[0]).toMatch(
+      /^queue\s+waiting\s+delayed\s+running\s+pending\s+failed\s+completed$/,
+    );
+
+    const json = run(['queue:size', '--json']);
+    expect(await json.exit).toBe(0);
+    const sizes = JSON.parse(json.io.out) as { queue: string }[];
+    expect(sizes.find((size) => size.queue === queue)).toEqual({
+      queue,
+      waiting: 1,
+      delayed: 1,
+      running: 0,
+      pending: 0,
+      failed: 0,
+      completed: 0,
+    });
+  });
+});
+
+describe('queue:clear', () => {
+  async function queueWithJobs(): Promise<string> {
+    const queue = nextQueue();
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'a@example.com', subject: 's', body: '' },
+      { queue },
+    );
+    return queue;
+  }
+
+  it('refuses without --force when stdin is not a terminal, with exit code 2', async () => {
+    const queue = await queueWithJobs();
+    const { io, exit } = run(['queue:clear', `--queue=${queue}`]);
+    expect(await exit).toBe(ExitCode.usage);
+    expect(io.err).toMatch(/stdin is not a terminal to confirm it: pass --force/);
+    expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1 });
+  });
+
+  it('asks at a terminal and deletes nothing when the answer is no', async () => {
+    const queue = await queueWithJobs();
+    const { io, exit } = run(['queue:clear', `--queue=${queue}`], { answer: false });
+    expect(await exit).toBe(1);
+    expect(io.questions).toEqual([`Delete every waiting and delayed job of queue "${queue}"?`]);
+    expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1 });
+  });
+
+  it('clears after a yes, or at once with --force', async () => {
+    const asked = await queueWithJobs();
+    const yes = run(['queue:clear', `--queue=${asked}`], { answer: true });
+    expect(await yes.exit).toBe(0);
+    expect(yes.io.out).toBe(`Deleted 1 job from queue "${asked}".\n`);
+
+    const forced = await queueWithJobs();
+    const force = run(['queue:clear', `--queue=${forced}`, '--force']);
+    expect(await force.exit).toBe(0);
+    expect(force.io.questions).toEqual([]);
+    expect(await app.driver.counts(forced)).toMatchObject({ waiting: 0 });
+  });
+});
+
+describe('queue:work signals', () => {
+  it('stops on SIGTERM, releases a job still running after the grace period, and exits 0', async () => {
+    const queue = nextQueue();
+    await app.driver.push([
+      { id: 'nap-1', name: 'NapJob', queue, payload: '{"ms":30000}', maxTries: 0, priority: 0 },
+    ]);
+    const worker = run(['queue:work', `--queue=${queue}`]);
+    await waitFor(async () => (await app.driver.counts(queue)).running === 1);
+    worker.signals.emit('SIGTERM', 'SIGTERM');
+    expect(await worker.exit).toBe(0);
+    expect(worker.forceExit).not.toHaveBeenCalled();
+    expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1, running: 0 });
+    expect(worker.signals.listenerCount('SIGTERM')).toBe(0);
+    expect(worker.signals.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('forces exit code 1 on a second signal', async () => {
+    const queue = nextQueue();
+    await app.driver.push([
+      { id: 'nap-2', name: 'NapJob', queue, payload: '{"ms":30000}', maxTries: 0, priority: 0 },
+    ]);
+    const worker = run(['queue:work', `--queue=${queue}`]);
+    await waitFor(async () => (await app.driver.counts(queue)).running === 1);
+    worker.signals.emit('SIGINT', 'SIGINT');
+    worker.signals.emit('SIGINT', 'SIGINT');
+    expect(worker.forceExit).toHaveBeenCalledWith(1);
+    await worker.exit; // the fake forceExit returns, so the graceful stop still completes
+  });
+});

@@ -1,0 +1,125 @@
+/**
+ * The real `npx topiq` binary as a child process against real Redis. Each spawn costs
+ * about half a second, so this file checks the process boundary (exit codes, streams,
+ * signals) and the worker-to-failed-store path; the other commands run in-process in
+ * queue_commands.test.ts.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Application } from '../../../core/index.js';
+import {
+  buildApplication,
+  cliEnv,
+  deletePrefix,
+  runCli,
+  startCli,
+  uniquePrefix,
+  waitFor,
+} from './cli_harness.js';
+
+const prefix = uniquePrefix();
+const env = cliEnv(prefix);
+let app: Application;
+
+beforeAll(() => {
+  app = buildApplication(env);
+});
+
+afterAll(async () => {
+  await app.close();
+  await deletePrefix(prefix);
+});
+
+/** Stores a job whose name no registry knows, so any worker fails it at once. */
+async function pushUnregistered(id: string, queue: string): Promise<void> {
+  await app.driver.push([{ id, name: 'NoSuchJob', queue, payload: '{"n":1}', maxTries: 0, priority: 0 }]);
+}
+
+describe('npx topiq (usage)', () => {
+  it.concurrent('prints the command list for --help and exits 0', async () => {
+    const result = await runCli(['--help'], env);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('queue:work');
+    expect(result.stdout).toContain('queue:prune-failed');
+    expect(result.stderr).toBe('');
+  });
+
+  it.concurrent('rejects an unknown flag with a one-line message and exit code 2', async () => {
+    const result = await runCli(['queue:size', '--colour'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `error E_CLI_USAGE: unknown option '--colour'. Run "npx topiq queue:size --help" to see its arguments and flags.\n`,
+    );
+    expect(result.stdout).toBe('');
+  });
+
+  it.concurrent('rejects queue:work --concurrency=0 with exit code 2 before starting a worker', async () => {
+    const result = await runCli(['queue:work', '--concurrency=0'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/argument '0' is invalid\. Expected a whole number of 1 or more/);
+  });
+});
+
+describe('npx topiq (failed jobs)', () => {
+  it('fails an unknown job in queue:work --stop-when-empty, lists it as JSON and retries it', async () => {
+    const [first, second] = [`${prefix}-a`, `${prefix}-b`];
+    await pushUnregistered('ghost-a', first);
+    await pushUnregistered('ghost-b', second);
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'ops@example.com', subject: 'hi', body: '' },
+      {
+        queue: first,
+      },
+    );
+
+    const work = await runCli(['queue:work', `--queue=${first},${second}`, '--stop-when-empty'], env);
+    expect(work.code).toBe(0);
+    expect(work.stdout).toContain('"event":"job.failed"'); // the worker's pino logs, nothing else
+    expect(await app.driver.getJob(first, 'ghost-a')).toMatchObject({
+      status: 'failed',
+      error: { code: 'E_JOB_NOT_REGISTERED' },
+    });
+    expect(await app.driver.counts(first)).toMatchObject({ completed: 1, failed: 1 });
+
+    const failed = await runCli(['queue:failed', '--json'], env);
+    expect(failed.code).toBe(0);
+    const records = JSON.parse(failed.stdout) as { id: string }[];
+    expect(records.map((record) => record.id).sort()).toEqual(['ghost-a', 'ghost-b']);
+    expect(records.find((record) => record.id === 'ghost-a')).toMatchObject({
+      name: 'NoSuchJob',
+      queue: first,
+      payload: { n: 1 },
+      attempts: 1,
+      error: { code: 'E_JOB_NOT_REGISTERED', message: expect.stringContaining('NoSuchJob') },
+      failedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+    });
+
+    const retry = await runCli(['queue:retry', 'all', `--queue=${second}`], env);
+    expect(retry).toMatchObject({ code: 0, stdout: 'Pushed 1 failed job back onto its queue.\n' });
+    expect(await app.driver.counts(second)).toMatchObject({ waiting: 1, failed: 0 });
+    expect(await app.driver.counts(first)).toMatchObject({ failed: 1 });
+  });
+});
+
+describe('npx topiq queue:work (signals)', () => {
+  it('stops gracefully on SIGTERM and exits 0', async () => {
+    const queue = `${prefix}-signal`;
+    const worker = startCli(['queue:work', `--queue=${queue}`], { ...env, LOG_LEVEL: 'info' });
+    await waitFor(() => worker.stdout.includes('"event":"worker.started"'), 10_000);
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'ops@example.com', subject: 'hi', body: '' },
+      {
+        queue,
+      },
+    );
+    worker.child.kill('SIGTERM');
+    const result = await worker.done;
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('"event":"worker.stopped"');
+    // The job either finished before the signal or was released back to its queue.
+    const counts = await app.driver.counts(queue);
+    expect(counts.running).toBe(0);
+    expect(counts.waiting + counts.completed).toBe(1);
+  });
+});

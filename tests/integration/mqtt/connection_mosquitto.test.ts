@@ -1,0 +1,223 @@
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type MqttConnectionOptions, type MqttMessage, MqttConnection } from '../../../core/mqtt/index.js';
+import { discardSession, mosquittoUrl, publisher, sleep, uniqueNames, waitFor } from './mqtt_test_support.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Builds a connection to Mosquitto; its persistent session is discarded after the test. */
+function connection(options: Omit<MqttConnectionOptions, 'url'>): MqttConnection {
+  const built = new MqttConnection({ url: mosquittoUrl, reconnect: { baseMs: 20, maxMs: 200 }, ...options });
+  cleanups.push(async () => {
+    await built.close();
+    await discardSession(mosquittoUrl, options.clientId, 5);
+  });
+  return built;
+}
+
+async function mosquittoPublisher(): Promise<MqttClient> {
+  const client = await publisher(mosquittoUrl, 5);
+  cleanups.push(() => client.endAsync());
+  return client;
+}
+
+function payloads(messages: MqttMessage[]): string[] {
+  return messages.map((message) => message.payload.toString());
+}
+
+describe('MqttConnection against Mosquitto (MQTT 5)', () => {
+  it('hands the consumer each message with its MQTT 5 properties', async () => {
+    const { prefix, clientId } = uniqueNames('props');
+    const received: MqttMessage[] = [];
+    const subscriber = connection({ clientId, onMessage: (message) => void received.push(message) });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    const client = await mosquittoPublisher();
+    await client.publishAsync(`${prefix}/device-7/up`, '{"t":21.5}', {
+      qos: 1,
+      properties: {
+        responseTopic: `${prefix}/device-7/down`,
+        correlationData: Buffer.from('req-42'),
+        userProperties: { tenant: 'acme', tag: ['a', 'b'] },
+        contentType: 'application/json',
+        messageExpiryInterval: 300,
+        payloadFormatIndicator: true,
+      },
+    });
+    await waitFor(() => received.length === 1);
+    const [message] = received;
+    expect(message).toMatchObject({ topic: `${prefix}/device-7/up`, qos: 1, retain: false, dup: false });
+    expect(message?.payload.toString()).toBe('{"t":21.5}');
+    expect(message?.properties).toMatchObject({
+      responseTopic: `${prefix}/device-7/down`,
+      correlationData: Buffer.from('req-42'),
+      userProperties: { tenant: 'acme', tag: ['a', 'b'] },
+      contentType: 'application/json',
+      payloadFormatIndicator: true,
+    });
+    expect(message?.properties.messageExpiryInterval).toBeGreaterThan(290);
+  });
+
+  it('marks a retained message as retained', async () => {
+    const { prefix, clientId } = uniqueNames('retain');
+    const client = await mosquittoPublisher();
+    await client.publishAsync(`${prefix}/state`, 'on', { qos: 1, retain: true });
+    cleanups.push(
+      async () => void (await client.publishAsync(`${prefix}/state`, '', { qos: 1, retain: true })),
+    );
+    const received: MqttMessage[] = [];
+    const subscriber = connection({ clientId, onMessage: (message) => void received.push(message) });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/state`, qos: 1 }]);
+    await waitFor(() => received.length === 1);
+    expect(received[0]).toMatchObject({ retain: true, payload: Buffer.from('on') });
+  });
+
+  it('withholds the acknowledgement until the consumer resolves, so Mosquitto redelivers after a crash', async () => {
+    const { prefix, clientId } = uniqueNames('redeliver');
+    const first: MqttMessage[] = [];
+    const stuck = connection({
+      clientId,
+      onMessage: (message) => new Promise(() => void first.push(message)),
+    });
+    await stuck.connect();
+    await stuck.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    const client = await mosquittoPublisher();
+    await client.publishAsync(`${prefix}/x`, 'keep me', { qos: 1 });
+    await waitFor(() => first.length === 1);
+    await stuck.close();
+
+    const again: MqttMessage[] = [];
+    const revived = connection({ clientId, onMessage: (message) => void again.push(message) });
+    await revived.connect(); // no subscribe: the session kept the subscription
+    await waitFor(() => again.length === 1);
+    expect(again[0]).toMatchObject({ topic: `${prefix}/x`, payload: Buffer.from('keep me'), dup: true });
+  });
+
+  it('holds back acknowledgements of finished messages behind an unfinished earlier one', async () => {
+    const { prefix, clientId } = uniqueNames('order');
+    const pending = new Map<string, () => void>();
+    const first = connection({
+      clientId,
+      onMessage: (message) => new Promise((resolve) => pending.set(message.payload.toString(), resolve)),
+    });
+    await first.connect();
+    await first.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    const client = await mosquittoPublisher();
+    for (const payload of ['m1', 'm2', 'm3']) await client.publishAsync(`${prefix}/x`, payload, { qos: 1 });
+    await waitFor(() => pending.size === 3);
+    pending.get('m2')?.();
+    pending.get('m3')?.();
+    await sleep(100);
+    expect(first.inFlight).toBe(3); // m2 and m3 are done, but their PUBACKs wait for m1
+    await first.close();
+
+    const redelivered: MqttMessage[] = [];
+    const second = connection({ clientId, onMessage: (message) => void redelivered.push(message) });
+    await second.connect();
+    await waitFor(() => redelivered.length === 3);
+    expect(payloads(redelivered)).toEqual(['m1', 'm2', 'm3']);
+    await waitFor(() => second.inFlight === 0);
+    await second.close();
+
+    const third: MqttMessage[] = [];
+    const after = connection({ clientId, onMessage: (message) => void third.push(message) });
+    await after.connect();
+    await sleep(200);
+    expect(third).toEqual([]); // everything was acknowledged by the second connection
+  });
+
+  it('keeps queuing for the app while it is down, and delivers on reconnect without subscribing again', async () => {
+    const { prefix, clientId } = uniqueNames('offline');
+    const subscriber = connection({ clientId, onMessage: () => {} });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    await subscriber.close();
+    const client = await mosquittoPublisher();
+    for (const payload of ['a', 'b', 'c']) await client.publishAsync(`${prefix}/x`, payload, { qos: 1 });
+
+    const received: MqttMessage[] = [];
+    const revived = connection({ clientId, onMessage: (message) => void received.push(message) });
+    await revived.connect();
+    await waitFor(() => received.length === 3);
+    expect(payloads(received)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('completes QoS 2 messages once the consumer resolves, so they are not delivered again', async () => {
+    const { prefix, clientId } = uniqueNames('qos2');
+    const received: MqttMessage[] = [];
+    const subscriber = connection({ clientId, onMessage: async (message) => void received.push(message) });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 2 }]);
+    const client = await mosquittoPublisher();
+    for (const payload of ['q1', 'q2']) await client.publishAsync(`${prefix}/x`, payload, { qos: 2 });
+    await waitFor(() => received.length === 2 && subscriber.inFlight === 0);
+    expect(received.map((message) => [message.payload.toString(), message.qos])).toEqual([
+      ['q1', 2],
+      ['q2', 2],
+    ]);
+    await subscriber.close();
+
+    const again: MqttMessage[] = [];
+    const revived = connection({ clientId, onMessage: (message) => void again.push(message) });
+    await revived.connect();
+    await sleep(200);
+    expect(again).toEqual([]);
+  });
+
+  it('receives through a shared subscription and publishes with QoS 1', async () => {
+    const { prefix, clientId } = uniqueNames('share');
+    const received: MqttMessage[] = [];
+    const subscriber = connection({ clientId, onMessage: (message) => void received.push(message) });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `$share/ingest/${prefix}/+/up`, qos: 1 }]);
+    await subscriber.publish(`${prefix}/d1/up`, 'hello', {
+      qos: 1,
+      properties: { contentType: 'text/plain', userProperties: { via: 'topiq' } },
+    });
+    await waitFor(() => received.length === 1);
+    expect(received[0]).toMatchObject({
+      topic: `${prefix}/d1/up`,
+      properties: { contentType: 'text/plain', userProperties: { via: 'topiq' } },
+    });
+  });
+
+  it('never holds more than maxInFlight unacknowledged messages (advertised as Receive Maximum)', async () => {
+    const { prefix, clientId } = uniqueNames('window');
+    const held: Array<() => void> = [];
+    let delivered = 0;
+    let mostHeld = 0;
+    const subscriber = connection({
+      clientId,
+      maxInFlight: 3,
+      onMessage: () => {
+        delivered += 1;
+        return new Promise((resolve) => {
+          held.push(resolve);
+          mostHeld = Math.max(mostHeld, held.length);
+        });
+      },
+    });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    const client = await mosquittoPublisher();
+    for (let index = 0; index < 10; index += 1)
+      await client.publishAsync(`${prefix}/x`, String(index), { qos: 1 });
+    await waitFor(() => delivered === 3);
+    await sleep(150);
+    expect(delivered).toBe(3);
+    const deadline = Date.now() + 5000;
+    while (delivered < 10 && Date.now() < deadline) {
+      for (const resolve of held.splice(0)) resolve();
+      await sleep(10);
+    }
+    for (const resolve of held.splice(0)) resolve();
+    expect(delivered).toBe(10);
+    expect(mostHeld).toBeLessThanOrEqual(3);
+    await waitFor(() => subscriber.inFlight === 0);
+  });
+});

@@ -1,0 +1,232 @@
+/**
+ * What a Worker does with jobs, proven against a given driver (Redis and memory run it).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type DispatchOptions,
+  Dispatcher,
+  JobRegistry,
+  type QueueDriver,
+  Worker,
+  type WorkerOptions,
+} from '../../../core/index.js';
+import { sleep, uniqueQueue } from '../../support/queue_names.js';
+import {
+  DoomedJob,
+  EchoJob,
+  entries,
+  FlakyJob,
+  ProgressJob,
+  SlowJob,
+  testJobs,
+} from '../../support/test_jobs.js';
+
+export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriver): void {
+  describe(`Worker on the ${label} driver`, () => {
+    const cleanups: (() => Promise<void>)[] = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    function setup(overrides: Partial<WorkerOptions> = {}) {
+      const driver = makeDriver();
+      const registry = new JobRegistry().register(...testJobs);
+      const dispatcher = new Dispatcher(driver, registry);
+      const queue = uniqueQueue(label);
+      const tag = queue;
+      const workers: Worker[] = [];
+      const startWorker = (options: Partial<WorkerOptions> = {}) => {
+        const worker = new Worker({
+          driver,
+          registry,
+          queues: [queue],
+          sleep: 0.2,
+          ...overrides,
+          ...options,
+        });
+        workers.push(worker);
+        const done = worker.run();
+        return { worker, done };
+      };
+      const dispatch = <J extends typeof EchoJob | typeof FlakyJob | typeof DoomedJob | typeof SlowJob>(
+        job: J,
+        payload: Parameters<InstanceType<J>['handle']>[0],
+        options: DispatchOptions = {},
+      ) => dispatcher.dispatch(job, payload as never, { queue, ...options });
+      cleanups.push(async () => {
+        await Promise.all(workers.map((worker) => worker.shutdown()));
+        await driver.clear(queue);
+        await driver.removeFailed(queue, { all: true });
+        await driver.close();
+      });
+      return { driver, dispatcher, queue, tag, startWorker, dispatch };
+    }
+
+    async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error('condition not met in time');
+        await sleep(10);
+      }
+    }
+
+    it('runs a dispatched job and stores what handle() returned', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const id = await dispatch(EchoJob, { tag, value: 'hello' });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
+      expect(await driver.getJob(queue, id)).toMatchObject({ result: { echoed: 'hello' }, attempts: 1 });
+      expect(entries(tag)).toEqual(['hello@1']);
+    });
+
+    it('retries a failing job until it succeeds within maxTries', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const id = await dispatch(FlakyJob, { tag, failures: 2 });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
+      expect(entries(tag)).toEqual(['attempt 1', 'attempt 2', 'attempt 3']);
+    });
+
+    it('moves a job to the failed store after its last try and calls failed() once', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ backoff: 0.05 });
+      const id = await dispatch(FlakyJob, { tag, failures: 10 });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'failed');
+      await until(() => entries(tag).length === 4);
+      expect(entries(tag)).toEqual(['attempt 1', 'attempt 2', 'attempt 3', 'failed: flaky failure 3']);
+      const [record] = await driver.listFailed(queue, 0, 10);
+      expect(record).toMatchObject({ id, attempts: 3, error: { message: 'flaky failure 3' } });
+      expect(record?.error?.stack).toContain('flaky failure 3');
+    });
+
+    it('fails an UnrecoverableError for good on the first try', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const id = await dispatch(DoomedJob, { tag });
+      startWorker();
+      await until(() => entries(tag).length === 2);
+      expect(entries(tag)).toEqual(['ran', 'failed: E_UNRECOVERABLE']);
+      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'failed', attempts: 1 });
+    });
+
+    it('fails a job whose name is not registered with E_JOB_NOT_REGISTERED and keeps working', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      await driver.push([
+        { id: 'rogue', name: 'child_process.exec', queue, payload: '{}', maxTries: 3, priority: 0 },
+      ]);
+      const next = await dispatch(EchoJob, { tag, value: 'after' });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, next))?.status === 'completed');
+      expect(await driver.getJob(queue, 'rogue')).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: { code: 'E_JOB_NOT_REGISTERED' },
+      });
+    });
+
+    it('times out a job that ignores its signal, fires the signal, and moves on', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ timeout: 0.2 });
+      const stuck = await dispatch(SlowJob, { tag, ms: 60_000, honourSignal: false });
+      const polite = await dispatch(SlowJob, { tag, ms: 60_000, honourSignal: true });
+      const after = await dispatch(EchoJob, { tag, value: 'next' });
+      startWorker({ concurrency: 1 });
+      await until(async () => (await driver.getJob(queue, after))?.status === 'completed');
+      expect(await driver.getJob(queue, stuck)).toMatchObject({
+        status: 'failed',
+        error: { code: 'E_JOB_TIMEOUT' },
+      });
+      expect(await driver.getJob(queue, polite)).toMatchObject({
+        status: 'failed',
+        error: { code: 'E_JOB_TIMEOUT' },
+      });
+      expect(entries(tag)).toContain('aborted: E_JOB_TIMEOUT');
+    });
+
+    it('serves queues in strict order: a later queue only when earlier ones are empty', async () => {
+      const { dispatcher, queue, tag, startWorker } = setup();
+      const high = `${queue}-high`;
+      for (let i = 0; i < 3; i++) await dispatcher.dispatch(EchoJob, { tag, value: `low${i}` }, { queue });
+      for (let i = 0; i < 3; i++)
+        await dispatcher.dispatch(EchoJob, { tag, value: `high${i}` }, { queue: high });
+      startWorker({ queues: [high, queue] });
+      await until(() => entries(tag).length === 6);
+      expect(entries(tag)).toEqual(['high0@1', 'high1@1', 'high2@1', 'low0@1', 'low1@1', 'low2@1']);
+    });
+
+    it('runs up to `concurrency` jobs at once', async () => {
+      const { tag, startWorker, dispatch } = setup();
+      for (let i = 0; i < 6; i++) await dispatch(SlowJob, { tag, ms: 300, honourSignal: true });
+      startWorker({ concurrency: 3 });
+      await sleep(150);
+      expect(entries(tag).filter((e) => e.startsWith('start'))).toHaveLength(3);
+      await until(() => entries(tag).filter((e) => e.startsWith('end')).length === 6);
+    });
+
+    it('finishes running jobs within the grace period on shutdown and releases the rest', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ shutdownGraceMs: 300, concurrency: 2 });
+      const quick = await dispatch(SlowJob, { tag, ms: 100, honourSignal: true });
+      const long = await dispatch(SlowJob, { tag, ms: 60_000, honourSignal: true });
+      const { worker, done } = startWorker();
+      await until(() => entries(tag).filter((e) => e.startsWith('start')).length === 2);
+      worker.stop();
+      expect(await done).toBe('stopped');
+      expect((await driver.getJob(queue, quick))?.status).toBe('completed');
+      expect(await driver.getJob(queue, long)).toMatchObject({ status: 'queued', attempts: 0 });
+    });
+
+    it('stops when empty, after max jobs, or after one job with --once', async () => {
+      const { tag, startWorker, dispatch } = setup();
+      for (let i = 0; i < 3; i++) await dispatch(EchoJob, { tag, value: `v${i}` });
+      expect(await startWorker({ once: true }).done).toBe('once');
+      expect(entries(tag)).toEqual(['v0@1']);
+      expect(await startWorker({ maxJobs: 1 }).done).toBe('max-jobs');
+      expect(await startWorker({ stopWhenEmpty: true }).done).toBe('empty');
+      expect(entries(tag)).toEqual(['v0@1', 'v1@1', 'v2@1']);
+    });
+
+    it('runs a delayed job only once its delay has passed', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ sleep: 5 });
+      const dispatchedAt = Date.now();
+      const id = await dispatch(EchoJob, { tag, value: 'later' }, { delay: 0.3 });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
+      expect(Date.now() - dispatchedAt).toBeGreaterThanOrEqual(290);
+      expect(Date.now() - dispatchedAt).toBeLessThan(3000);
+    });
+
+    it('keeps renewing the lease of a job that runs longer than the lease, so it runs once', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ leaseMs: 150, concurrency: 2 });
+      const id = await dispatch(SlowJob, { tag, ms: 700, honourSignal: true });
+      startWorker();
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
+      expect(entries(tag).filter((e) => e.startsWith('start'))).toHaveLength(1);
+    });
+
+    it('cancels a running job: its signal fires and it ends cancelled without a retry', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ leaseMs: 300 });
+      const id = await dispatch(SlowJob, { tag, ms: 60_000, honourSignal: true }, { maxTries: 3 });
+      startWorker();
+      await until(() => entries(tag).length === 1);
+      expect(await driver.cancel(queue, id)).toBe('running');
+      await until(async () => (await driver.getJob(queue, id))?.status === 'cancelled');
+      expect(entries(tag)).toContain('aborted: E_JOB_CANCELLED');
+      expect(entries(tag).filter((e) => e.startsWith('start'))).toHaveLength(1);
+    });
+
+    it('coalesces progress: 10,000 updates make a handful of writes and the last one is stored', async () => {
+      const { driver, dispatcher, queue, tag, startWorker } = setup({ progressIntervalMs: 1000 });
+      let writes = 0;
+      const original = driver.progress.bind(driver);
+      driver.progress = (...args) => {
+        writes++;
+        return original(...args);
+      };
+      const id = await dispatcher.dispatch(ProgressJob, { tag, updates: 10_000 }, { queue });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
+      expect(writes).toBeGreaterThanOrEqual(1);
+      expect(writes).toBeLessThanOrEqual(3);
+      expect(await driver.getJob(queue, id)).toMatchObject({ progress: 100, progressMessage: 'step 10000' });
+    });
+  });
+}

@@ -1,0 +1,146 @@
+import type { Command } from 'commander';
+import { describe, expect, it, vi } from 'vitest';
+import type { Application } from '../../../core/application.js';
+import {
+  BaseCommand,
+  ExitCode,
+  Kernel,
+  parsePositiveInteger,
+  queueCommands,
+} from '../../../core/console/index.js';
+import { JobNotFoundError } from '../../../core/errors.js';
+import { captureIO } from './capture_io.js';
+
+class EchoCommand extends BaseCommand<{ times: number }, [string]> {
+  static override readonly commandName = 'test:echo';
+  static override readonly description = 'Print a word';
+  static override configure(command: Command): void {
+    command.argument('<word>').option('--times <n>', 'repeat', parsePositiveInteger, 1);
+  }
+  async run(): Promise<number> {
+    await this.app();
+    for (let i = 0; i < this.flags.times; i++) this.line(this.args[0]);
+    return 0;
+  }
+}
+
+class ThrowCommand extends BaseCommand<{ unexpected?: boolean }> {
+  static override readonly commandName = 'test:throw';
+  static override readonly description = 'Fail';
+  static override configure(command: Command): void {
+    command.option('--unexpected');
+  }
+  async run(): Promise<number> {
+    await this.app();
+    if (this.flags.unexpected) throw new TypeError('boom');
+    throw new JobNotFoundError('no failed job has id x');
+  }
+}
+
+function setup() {
+  const io = captureIO();
+  const close = vi.fn(async () => {});
+  const createApplication = vi.fn(() => ({ close }) as unknown as Application);
+  const kernel = new Kernel({
+    commands: [...queueCommands, EchoCommand, ThrowCommand],
+    createApplication,
+    io,
+    version: '1.2.3',
+  });
+  return { io, kernel, close, createApplication };
+}
+
+describe('Kernel.handle', () => {
+  it('prints the command list for --help and for no arguments, exiting 0 without an application', async () => {
+    for (const argv of [['--help'], []]) {
+      const { io, kernel, createApplication } = setup();
+      expect(await kernel.handle(argv)).toBe(ExitCode.ok);
+      for (const name of ['queue:work', 'queue:failed', 'queue:clear', 'test:echo'])
+        expect(io.out).toContain(name);
+      expect(createApplication).not.toHaveBeenCalled();
+    }
+  });
+
+  it('prints a command’s flags for <command> --help and exits 0', async () => {
+    const { io, kernel } = setup();
+    expect(await kernel.handle(['queue:work', '--help'])).toBe(0);
+    for (const flag of ['--queue', '--concurrency', '--backoff', '--stop-when-empty', '--lease']) {
+      expect(io.out).toContain(flag);
+    }
+  });
+
+  it('prints the version for -V', async () => {
+    const { io, kernel } = setup();
+    expect(await kernel.handle(['-V'])).toBe(0);
+    expect(io.out.trim()).toBe('1.2.3');
+  });
+
+  it.each([
+    [['queue:wrk'], /unknown command 'queue:wrk' \(Did you mean queue:work\?\)\. Run "npx topiq --help"/],
+    [['queue:work', '--bogus'], /unknown option '--bogus'\. Run "npx topiq queue:work --help"/],
+    [
+      ['queue:work', '--concurrency=abc'],
+      /'--concurrency <n>' argument 'abc' is invalid\. Expected a whole number/,
+    ],
+    [['queue:work', '--concurrency=0'], /argument '0' is invalid/],
+    [['queue:work', '--queue=bad{name}'], /queue name "bad\{name\}" is not allowed/],
+    [['queue:work', '--backoff=x'], /'--backoff <seconds>' argument 'x' is invalid\. Expected seconds/],
+    [['queue:work', 'extra'], /too many arguments for 'queue:work'/],
+    [['queue:retry'], /missing required argument 'ids'/],
+    [['queue:retry', 'all', 'abc'], /either job ids or the single word "all"/],
+    [['queue:clear'], /required option '--queue <name>' not specified/],
+    [['queue:prune-failed', '--hours=-2'], /'--hours <n>' argument '-2' is invalid/],
+    [['queue:clear', '--queue=emails'], /pass --force/],
+  ])('rejects %j with one line on stderr and exit code 2', async (argv, message) => {
+    const { io, kernel, createApplication } = setup();
+    expect(await kernel.handle(argv)).toBe(ExitCode.usage);
+    expect(io.err).toMatch(/^error E_CLI_USAGE: /);
+    expect(io.err).toMatch(message);
+    expect(io.err.trim().split('\n')).toHaveLength(1);
+    expect(io.out).toBe('');
+    expect(createApplication).not.toHaveBeenCalled();
+  });
+
+  it('runs a command with its parsed arguments and closes the application it built', async () => {
+    const { io, kernel, close, createApplication } = setup();
+    expect(await kernel.handle(['test:echo', 'hi', '--times=2'])).toBe(0);
+    expect(io.out).toBe('hi\nhi\n');
+    expect(createApplication).toHaveBeenCalledTimes(1);
+    expect(close).toHaveBeenCalledTimes(1);
+  });
+
+  it('prints "error E_CODE: message" for a Topiq error and exits 1, closing the application', async () => {
+    const { io, kernel, close } = setup();
+    expect(await kernel.handle(['test:throw'])).toBe(ExitCode.failure);
+    expect(io.err).toBe('error E_JOB_NOT_FOUND: no failed job has id x\n');
+    expect(close).toHaveBeenCalledTimes(1);
+  });
+
+  it('prints the full stack for an unexpected error and exits 1', async () => {
+    const { io, kernel, close } = setup();
+    expect(await kernel.handle(['test:throw', '--unexpected'])).toBe(ExitCode.failure);
+    expect(io.err).toMatch(/^TypeError: boom\n\s+at /);
+    expect(close).toHaveBeenCalledTimes(1);
+  });
+
+  it('reports an application that cannot be built as the error it threw', async () => {
+    const io = captureIO();
+    const kernel = new Kernel({
+      commands: [EchoCommand],
+      io,
+      createApplication: () => {
+        throw new JobNotFoundError('config is broken');
+      },
+    });
+    expect(await kernel.handle(['test:echo', 'x'])).toBe(1);
+    expect(io.err).toBe('error E_JOB_NOT_FOUND: config is broken\n');
+  });
+});
+
+describe('Kernel', () => {
+  it('refuses two command classes with the same name', () => {
+    expect(() => new Kernel({ commands: [EchoCommand, EchoCommand], createApplication: vi.fn() })).toThrow(
+      /two command classes are registered as "test:echo"/,
+    );
+  });
+});

@@ -1,0 +1,79 @@
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import {
+  collectJobIds,
+  ExitCode,
+  parseBackoff,
+  parseNonNegativeNumber,
+  parsePositiveInteger,
+  parsePositiveNumber,
+  parseQueueName,
+  parseQueueNames,
+  parseWorkerName,
+  reportError,
+} from '../../../core/console/index.js';
+import { collectRetryTargets } from '../../../core/console/commands/queue_retry_command.js';
+
+/** The error `parse` throws, which must be commander's, so the kernel exits 2. */
+function rejection(parse: () => unknown): InvalidArgumentError {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    return error as InvalidArgumentError;
+  }
+  throw new Error('expected the parser to reject the value');
+}
+
+describe('console argument parsers', () => {
+  it('accept well-formed values and return them typed', () => {
+    expect(parsePositiveInteger('8')).toBe(8);
+    expect(parsePositiveNumber('0.5')).toBe(0.5);
+    expect(parseNonNegativeNumber('0')).toBe(0);
+    expect(parseQueueName('emails')).toBe('emails');
+    expect(parseQueueNames('high, default,high')).toEqual(['high', 'default']);
+    expect(parseBackoff('10')).toBe(10);
+    expect(parseBackoff('1,5,30')).toEqual([1, 5, 30]);
+    expect(parseBackoff('exp:2:600')).toMatchObject({ type: 'exponential', base: 2, max: 600 });
+    expect(parseWorkerName('worker-1')).toBe('worker-1');
+    expect(collectJobIds('b', ['a'])).toEqual(['a', 'b']);
+    expect(collectRetryTargets('all', undefined)).toEqual(['all']);
+  });
+
+  it.each([
+    ['--concurrency', () => parsePositiveInteger('abc')],
+    ['--concurrency', () => parsePositiveInteger('0')],
+    ['--concurrency', () => parsePositiveInteger('2.5')],
+    ['--max-jobs', () => parsePositiveInteger('12abc')],
+    ['--timeout', () => parsePositiveNumber('0')],
+    ['--timeout', () => parsePositiveNumber('Infinity')],
+    ['--hours', () => parseNonNegativeNumber('-1')],
+    ['--hours', () => parseNonNegativeNumber('')],
+    ['--queue', () => parseQueueName('bad{name}')],
+    ['--queue', () => parseQueueNames(' , ')],
+    ['--backoff', () => parseBackoff('x')],
+    ['--backoff', () => parseBackoff('1,,3')],
+    ['--name', () => parseWorkerName('two words')],
+    ['<ids...>', () => collectJobIds('bad id', undefined)],
+    ['<ids...>', () => collectRetryTargets('all', ['abc'])],
+  ])('reject a bad %s value with commander’s InvalidArgumentError', (_flag, parse) => {
+    const error = rejection(parse);
+    expect(error.code).toBe('commander.invalidArgument');
+    expect(error.message.length).toBeGreaterThan(10);
+  });
+
+  it('keep the queue-name rule’s own explanation in the message', () => {
+    expect(rejection(() => parseQueueName('bad{name}')).message).toMatch(
+      /queue name "bad\{name\}" is not allowed/,
+    );
+  });
+
+  it('produce errors that the kernel reports as usage errors with exit code 2', () => {
+    const written: string[] = [];
+    const code = reportError(
+      rejection(() => parsePositiveInteger('0')),
+      { write: (t) => written.push(t) },
+    );
+    expect(code).toBe(ExitCode.usage);
+  });
+});

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { NextCalledTwiceError } from '../../../core/errors.js';
+import { compose, type Middleware } from '../../../core/routing/index.js';
+
+interface Ctx {
+  log: string[];
+}
+
+const step =
+  (name: string): Middleware<Ctx> =>
+  async (ctx, next) => {
+    ctx.log.push(`${name}:before`);
+    await next();
+    ctx.log.push(`${name}:after`);
+  };
+
+describe('compose', () => {
+  it('runs middleware in array order around the final handler, onion style', async () => {
+    const ctx: Ctx = { log: [] };
+    await compose([step('outer'), step('inner')], (c) => {
+      c.log.push('handler');
+    })(ctx);
+    expect(ctx.log).toEqual(['outer:before', 'inner:before', 'handler', 'inner:after', 'outer:after']);
+  });
+
+  it('runs just the final handler when there is no middleware', async () => {
+    const ctx: Ctx = { log: [] };
+    await compose<Ctx>([], async (c) => {
+      c.log.push('handler');
+    })(ctx);
+    expect(ctx.log).toEqual(['handler']);
+  });
+
+  it('stops the chain when a middleware does not call next', async () => {
+    const ctx: Ctx = { log: [] };
+    const guard: Middleware<Ctx> = (c) => {
+      c.log.push('guard');
+    };
+    await compose([guard, step('later')], (c) => {
+      c.log.push('handler');
+    })(ctx);
+    expect(ctx.log).toEqual(['guard']);
+  });
+
+  it('rejects with NextCalledTwiceError when a middleware calls next twice', async () => {
+    const twice: Middleware<Ctx> = async function callsNextTwice(_ctx, next) {
+      await next();
+      await next();
+    };
+    const run = compose([twice], () => {});
+    await expect(run({ log: [] })).rejects.toBeInstanceOf(NextCalledTwiceError);
+    await expect(run({ log: [] })).rejects.toThrow(/"callsNextTwice".*more than once/);
+  });
+
+  it('propagates errors from the handler through the middleware that awaited it', async () => {
+    const seen: unknown[] = [];
+    const catcher: Middleware<Ctx> = async (_ctx, next) => {
+      try {
+        await next();
+      } catch (error) {
+        seen.push(error);
+        throw error;
+      }
+    };
+    const boom = new Error('boom');
+    const run = compose([catcher], () => {
+      throw boom;
+    });
+    await expect(run({ log: [] })).rejects.toBe(boom);
+    expect(seen).toEqual([boom]);
+  });
+
+  it('rejects when a middleware throws synchronously', async () => {
+    const thrower: Middleware<Ctx> = () => {
+      throw new Error('sync failure');
+    };
+    await expect(compose([thrower], () => {})({ log: [] })).rejects.toThrow('sync failure');
+  });
+
+  it('can be run again for another context, with a fresh chain each time', async () => {
+    const run = compose([step('m')], (c: Ctx) => {
+      c.log.push('h');
+    });
+    const first: Ctx = { log: [] };
+    const second: Ctx = { log: [] };
+    await run(first);
+    await run(second);
+    expect(second.log).toEqual(['m:before', 'h', 'm:after']);
+  });
+});
