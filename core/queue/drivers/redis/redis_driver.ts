@@ -28,6 +28,7 @@ import type {
 import { BlockingPool } from './blocking_pool.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
 import { decodeRecord } from './record_codec.js';
+import { describeConnection, rethrowUnavailable } from './unavailable.js';
 import { runScript } from './scripts.js';
 
 /** Options of {@link RedisQueueDriver}. */
@@ -71,6 +72,8 @@ export class RedisQueueDriver implements QueueDriver {
   readonly #failedCount: number;
   readonly #knownQueues = new Set<string>();
   readonly #blocking: BlockingPool;
+  readonly #where: string;
+  readonly #unavailable: (error: unknown) => never;
 
   constructor(options: RedisDriverOptions = {}) {
     const { connection } = options;
@@ -78,7 +81,9 @@ export class RedisQueueDriver implements QueueDriver {
       this.redis = connection;
       this.#ownsConnection = false;
     } else {
-      const base: RedisOptions = { enableAutoPipelining: true, lazyConnect: true };
+      // Few retries per command: a caller (dispatch, CLI) learns of an outage in about a second
+      // instead of twenty; workers retry on their own with backoff.
+      const base: RedisOptions = { enableAutoPipelining: true, lazyConnect: true, maxRetriesPerRequest: 3 };
       this.redis =
         typeof connection === 'string' ? new Redis(connection, base) : new Redis({ ...base, ...connection });
       this.#ownsConnection = true;
@@ -87,9 +92,23 @@ export class RedisQueueDriver implements QueueDriver {
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.#failedCount = options.failedCount ?? 100_000;
     this.#blocking = new BlockingPool(this.redis);
+    this.#where = describeConnection(this.redis.options);
+    this.#unavailable = rethrowUnavailable(this.#where);
+    // Without a listener ioredis prints every reconnect failure as an unhandled error;
+    // callers get a typed error from the command that failed instead.
+    this.redis.on('error', () => {});
   }
 
-  async push(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
+  /** Where this driver connects, for messages (`host:port`). */
+  get where(): string {
+    return this.#where;
+  }
+
+  push(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
+    return this.#push(jobs).catch(this.#unavailable);
+  }
+
+  async #push(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
     const byQueue = groupBy(jobs, (job) => job.queue);
     const outcomes = new Map<NewJob, PushOutcome>();
     await Promise.all(
@@ -117,7 +136,11 @@ export class RedisQueueDriver implements QueueDriver {
     return jobs.map((job) => outcomes.get(job)!);
   }
 
-  async reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
+  reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
+    return this.#reserve(queue, options).catch(this.#unavailable);
+  }
+
+  async #reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
     const keys = this.keys.queue(queue);
     const token = randomBytes(9).toString('base64url');
     const [flat, abandonedIds, wakeAt] = await runScript<[(string | number)[], string[], number]>(
@@ -233,7 +256,11 @@ export class RedisQueueDriver implements QueueDriver {
     this.#blocking.interrupt();
   }
 
-  async counts(queue: string): Promise<QueueCounts> {
+  counts(queue: string): Promise<QueueCounts> {
+    return this.#counts(queue).catch(this.#unavailable);
+  }
+
+  async #counts(queue: string): Promise<QueueCounts> {
     const keys = this.keys.queue(queue);
     const [waiting, delayed, running, pending, failed, completed] = await Promise.all(
       [keys.wait, keys.delayed, keys.active, keys.pending, keys.failed, keys.completed].map((key) =>
@@ -251,7 +278,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async queues(): Promise<string[]> {
-    return (await this.redis.smembers(this.keys.queueSet)).sort();
+    return (await this.redis.smembers(this.keys.queueSet).catch(this.#unavailable)).sort();
   }
 
   async clear(queue: string): Promise<number> {
@@ -264,7 +291,8 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
-    return decodeRecord(queue, id, await this.redis.hgetall(this.keys.job(queue, id)));
+    const hash = await this.redis.hgetall(this.keys.job(queue, id)).catch(this.#unavailable);
+    return decodeRecord(queue, id, hash);
   }
 
   async listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {

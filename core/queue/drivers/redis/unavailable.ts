@@ -1,0 +1,33 @@
+/**
+ * Maps ioredis connection failures to `E_REDIS_UNAVAILABLE` with a message that says
+ * where Topiq tried to connect and what to do; other errors pass through unchanged.
+ */
+import { RedisUnavailableError } from '../../../errors.js';
+
+const CONNECTION_ERRORS =
+  /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ETIMEDOUT/;
+
+/** True when `error` means Redis could not be reached (as opposed to a command error). */
+export function isConnectionError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  return error.name === 'MaxRetriesPerRequestError' || CONNECTION_ERRORS.test(error.message);
+}
+
+/** Rethrows a connection failure as `E_REDIS_UNAVAILABLE`; anything else as it is. */
+export function rethrowUnavailable(where: string): (error: unknown) => never {
+  return (error) => {
+    if (isConnectionError(error)) {
+      throw new RedisUnavailableError(
+        `Redis at ${where} did not answer (${(error as Error).message}). Start Redis, or point REDIS_URL at a ` +
+          'running server; without REDIS_URL Topiq uses its in-memory driver',
+        { cause: error },
+      );
+    }
+    throw error;
+  };
+}
+
+/** A Redis URL with its password hidden, for messages. */
+export function describeConnection(options: { host?: string; port?: number; db?: number }): string {
+  return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}${options.db ? `/${options.db}` : ''}`;
+}

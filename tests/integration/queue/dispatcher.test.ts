@@ -1,0 +1,91 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  Dispatcher,
+  InvalidOptionError,
+  InvalidPayloadError,
+  JobRegistry,
+  Queue,
+  QueueNotBoundError,
+  RedisQueueDriver,
+  RedisUnavailableError,
+} from '../../../core/index.js';
+import { freePort } from '../../support/net.js';
+import { uniqueQueue } from '../../support/queue_names.js';
+import { EchoJob, testJobs } from '../../support/test_jobs.js';
+
+describe('Dispatcher on Redis', () => {
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  const dispatcher = new Dispatcher(driver, new JobRegistry().register(...testJobs));
+  afterAll(() => driver.close());
+
+  it('stores a job with its class settings and dispatch options', async () => {
+    const queue = uniqueQueue('dispatch');
+    const runAt = Date.now() + 60_000;
+    const id = await dispatcher.dispatch(
+      EchoJob,
+      { tag: 't', value: 'v' },
+      { queue, priority: 7, runAt, maxTries: 9 },
+    );
+    expect(await driver.getJob(queue, id)).toMatchObject({
+      name: 'EchoJob',
+      status: 'delayed',
+      priority: 7,
+      maxTries: 9,
+      runAt,
+      payload: { tag: 't', value: 'v' },
+    });
+    await driver.clear(queue);
+  });
+
+  it('refuses a whole batch with E_INVALID_PAYLOAD when one payload is not JSON-safe, writing nothing', async () => {
+    const queue = uniqueQueue('dispatch');
+    const good = { job: EchoJob, payload: { tag: 't', value: 'ok' }, options: { queue } };
+    const bad = { job: EchoJob, payload: { tag: 't', value: new Date() as never }, options: { queue } };
+    await expect(dispatcher.dispatchMany([good, bad])).rejects.toThrow(InvalidPayloadError);
+    expect((await driver.counts(queue)).waiting).toBe(0);
+  });
+
+  it('makes a dispatch with a known job id idempotent', async () => {
+    const queue = uniqueQueue('dispatch');
+    const options = { queue, jobId: 'reading-42' };
+    expect(await dispatcher.dispatch(EchoJob, { tag: 't', value: 'first' }, options)).toBe('reading-42');
+    await dispatcher.dispatch(EchoJob, { tag: 't', value: 'second' }, options);
+    expect((await driver.counts(queue)).waiting).toBe(1);
+    expect((await driver.getJob(queue, 'reading-42'))?.payload).toEqual({ tag: 't', value: 'first' });
+    await driver.clear(queue);
+  });
+
+  it('dispatches by name only registered jobs, validating the payload against the schema', async () => {
+    await expect(dispatcher.dispatchByName('Nope', {})).rejects.toThrow(/no job is registered as "Nope"/);
+  });
+
+  it('rejects out-of-range options with E_INVALID_OPTION', async () => {
+    const payload = { tag: 't', value: 'v' };
+    await expect(dispatcher.dispatch(EchoJob, payload, { priority: 1.5 })).rejects.toThrow(
+      InvalidOptionError,
+    );
+    await expect(dispatcher.dispatch(EchoJob, payload, { delay: -1 })).rejects.toThrow(InvalidOptionError);
+    await expect(dispatcher.dispatch(EchoJob, payload, { queue: 'a{b}' })).rejects.toThrow(/queue name/);
+    await expect(dispatcher.dispatch(EchoJob, payload, { jobId: '../etc' })).rejects.toThrow(/job id/);
+  });
+
+  it('reports an unreachable Redis as E_REDIS_UNAVAILABLE saying what to do', async () => {
+    const port = await freePort();
+    const down = new RedisQueueDriver({ connection: { port, host: '127.0.0.1', retryStrategy: () => 50 } });
+    const failing = new Dispatcher(down);
+    const started = Date.now();
+    const error = await failing.dispatch(EchoJob, { tag: 't', value: 'v' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RedisUnavailableError);
+    expect((error as Error).message).toMatch(new RegExp(`127.0.0.1:${port}.*REDIS_URL`));
+    expect(Date.now() - started).toBeLessThan(5000);
+    await down.close();
+  });
+});
+
+describe('Queue facade', () => {
+  it('refuses a static dispatch before an application is bound', () => {
+    const previous = Queue.bind(undefined);
+    expect(() => Queue.dispatcher()).toThrow(QueueNotBoundError);
+    Queue.bind(previous);
+  });
+});

@@ -1,0 +1,70 @@
+/**
+ * Type-level proof that the public job API is typed end to end: a wrong payload does not
+ * compile. `tsc` (run by `npm test` before vitest) fails if any `@ts-expect-error` below
+ * stops being an error; the runtime test only keeps vitest aware of the file.
+ */
+import { describe, expectTypeOf, it } from 'vitest';
+import type { Dispatcher, JobContext, PayloadOf, ResultOf } from '../../core/index.js';
+import { Job } from '../../core/index.js';
+
+interface EmailPayload {
+  to: string;
+  subject: string;
+  cc?: string[];
+}
+
+class TypedEmailJob extends Job<EmailPayload, { messageId: string }> {
+  async handle(payload: EmailPayload, _context: JobContext) {
+    return { messageId: payload.to };
+  }
+}
+
+class ReadingJob extends Job<{ deviceId: string; value: number }> {
+  async handle(_payload: { deviceId: string; value: number }) {}
+}
+
+function compileOnly(dispatcher: Dispatcher): void {
+  void TypedEmailJob.dispatch({ to: 'a@example.com', subject: 'hi' });
+  void TypedEmailJob.dispatch(
+    { to: 'a@example.com', subject: 'hi', cc: ['b@example.com'] },
+    { priority: -1 },
+  );
+  // @ts-expect-error: `to` must be a string
+  void TypedEmailJob.dispatch({ to: 42, subject: 'hi' });
+  // @ts-expect-error: `subject` is required
+  void TypedEmailJob.dispatch({ to: 'a@example.com' });
+  // @ts-expect-error: unknown property
+  void TypedEmailJob.dispatch({ to: 'a@example.com', subject: 'hi', bcc: 'x' });
+  // @ts-expect-error: the abstract base class cannot be dispatched
+  void Job.dispatch({});
+  void TypedEmailJob.dispatchMany([{ to: 'a@example.com', subject: 'x' }]);
+  // @ts-expect-error: one payload of the batch is wrong
+  void TypedEmailJob.dispatchMany([
+    { to: 'a@example.com', subject: 'x' },
+    { to: 1, subject: 'y' },
+  ]);
+
+  void dispatcher.dispatch(ReadingJob, { deviceId: 'd1', value: 1 });
+  // @ts-expect-error: the payload belongs to another job
+  void dispatcher.dispatch(ReadingJob, { to: 'a@example.com', subject: 'hi' });
+  void dispatcher.dispatchMany([
+    { job: TypedEmailJob, payload: { to: 'a@example.com', subject: 'x' } },
+    { job: ReadingJob, payload: { deviceId: 'd1', value: 2 } },
+  ]);
+  void dispatcher.dispatchMany([
+    { job: TypedEmailJob, payload: { to: 'a@example.com', subject: 'x' } },
+    // @ts-expect-error: each entry is checked against its own job's payload
+    { job: ReadingJob, payload: { to: 'a@example.com', subject: 'x' } },
+  ]);
+  // @ts-expect-error: options are typed too
+  void TypedEmailJob.dispatch({ to: 'a@example.com', subject: 'hi' }, { priority: 'high' });
+}
+
+describe('job dispatch types', () => {
+  it('infers payload and result types from handle()', () => {
+    expectTypeOf<PayloadOf<TypedEmailJob>>().toEqualTypeOf<EmailPayload>();
+    expectTypeOf<ResultOf<TypedEmailJob>>().toEqualTypeOf<{ messageId: string }>();
+    expectTypeOf(TypedEmailJob.dispatch).returns.toEqualTypeOf<Promise<string>>();
+    expectTypeOf(compileOnly).toBeFunction();
+  });
+});

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidPayloadError } from '../../../core/errors.js';
+import { assertJsonSafe, decodeJson, encodeJson } from '../../../core/queue/json.js';
+
+describe('assertJsonSafe', () => {
+  it('accepts plain JSON data, including null-prototype objects and absent optional fields', () => {
+    const bare = Object.assign(Object.create(null), { a: 1 });
+    expect(() => assertJsonSafe({ a: [1, 'x', true, null, { b: bare }], optional: undefined })).not.toThrow();
+  });
+
+  it.each([
+    ['a function', { send: () => 1 }, /payload.send is a function/],
+    ['a class instance', { at: new Date() }, /payload.at is an instance of Date/],
+    ['a Map', { m: new Map() }, /instance of Map/],
+    ['a BigInt', { n: 10n }, /BigInt/],
+    ['undefined in an array', { list: [1, undefined] }, /payload.list\[1\] is undefined/],
+    ['a sparse array', { list: [1, , 3] }, /hole/],
+    ['NaN', { t: Number.NaN }, /NaN/],
+    ['Infinity', { t: Number.POSITIVE_INFINITY }, /Infinity/],
+    ['a symbol', { s: Symbol('x') }, /symbol/],
+  ])('refuses %s with E_INVALID_PAYLOAD and the path of the value', (_label, value, message) => {
+    expect(() => assertJsonSafe(value)).toThrow(InvalidPayloadError);
+    expect(() => assertJsonSafe(value)).toThrow(message);
+  });
+
+  it('refuses a cycle but accepts the same object twice side by side', () => {
+    const shared = { x: 1 };
+    expect(() => assertJsonSafe({ a: shared, b: shared })).not.toThrow();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => assertJsonSafe(cyclic)).toThrow(/cycle/);
+  });
+});
+
+describe('encodeJson / decodeJson', () => {
+  it('round-trips a payload and reports corrupt JSON as E_INVALID_PAYLOAD', () => {
+    expect(decodeJson(encodeJson({ a: [1, 2] }))).toEqual({ a: [1, 2] });
+    expect(encodeJson(undefined)).toBe('null');
+    expect(() => decodeJson('{nope')).toThrow(InvalidPayloadError);
+  });
+});

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../../core/errors.js';
+import { parseRetryPolicy, retryDelayMs } from '../../../core/queue/retry_policy.js';
+
+describe('retryDelayMs', () => {
+  it('waits a fixed number of seconds', () => {
+    expect(retryDelayMs(10, 1)).toBe(10_000);
+    expect(retryDelayMs(10, 7)).toBe(10_000);
+  });
+
+  it('takes the delay for each attempt from a list and repeats the last entry', () => {
+    expect([1, 2, 3, 4].map((attempt) => retryDelayMs([1, 5, 30], attempt))).toEqual([
+      1000, 5000, 30_000, 30_000,
+    ]);
+  });
+
+  it('doubles an exponential delay per attempt up to its cap', () => {
+    const policy = { type: 'exponential', base: 2, max: 10 } as const;
+    expect([1, 2, 3, 4].map((attempt) => retryDelayMs(policy, attempt))).toEqual([2000, 4000, 8000, 10_000]);
+  });
+
+  it('spreads exponential delays with full or equal jitter', () => {
+    const full = { type: 'exponential', base: 4, jitter: 'full' } as const;
+    expect(retryDelayMs(full, 1, () => 0)).toBe(0);
+    expect(retryDelayMs(full, 1, () => 0.5)).toBe(2000);
+    const equal = { type: 'exponential', base: 4, jitter: 'equal' } as const;
+    expect(retryDelayMs(equal, 1, () => 0)).toBe(2000);
+    expect(retryDelayMs(equal, 1, () => 0.999)).toBe(3998);
+  });
+});
+
+describe('parseRetryPolicy', () => {
+  it('reads seconds, per-attempt lists and exponential policies from the command line', () => {
+    expect(parseRetryPolicy('10')).toBe(10);
+    expect(parseRetryPolicy('1,5,30')).toEqual([1, 5, 30]);
+    expect(parseRetryPolicy('exp:2:600')).toEqual({ type: 'exponential', base: 2, max: 600, jitter: 'full' });
+  });
+
+  it('rejects anything else with E_INVALID_OPTION and an example', () => {
+    for (const bad of ['', 'soon', '1,,2', '-1', 'exp:', 'exp:x']) {
+      expect(() => parseRetryPolicy(bad)).toThrow(InvalidOptionError);
+    }
+    expect(() => parseRetryPolicy('soon')).toThrow(/exponential/);
+  });
+});
