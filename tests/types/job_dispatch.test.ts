@@ -38,9 +38,9 @@ function compileOnly(dispatcher: Dispatcher): void {
   // @ts-expect-error: the abstract base class cannot be dispatched
   void Job.dispatch({});
   void TypedEmailJob.dispatchMany([{ to: 'a@example.com', subject: 'x' }]);
-  // @ts-expect-error: one payload of the batch is wrong
   void TypedEmailJob.dispatchMany([
     { to: 'a@example.com', subject: 'x' },
+    // @ts-expect-error: one payload of the batch is wrong
     { to: 1, subject: 'y' },
   ]);
 
