@@ -11,9 +11,10 @@ import { createRequire } from 'node:module';
 import { type CommandClass, Kernel } from '../core/console/index.js';
 import { queueCommands } from '../core/console/commands/index.js';
 import type { Application } from '../core/index.js';
+import { ServeCommand } from './commands/serve_command.js';
 
 /** Every command `npx topiq` offers, in `--help` order. */
-export const commands: readonly CommandClass[] = [...queueCommands];
+export const commands: readonly CommandClass[] = [ServeCommand, ...queueCommands];
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 

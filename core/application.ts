@@ -3,8 +3,18 @@
  * driver itself), the job registry and the dispatcher, and closes what it opened.
  * `bootstrap/app.ts` builds one from `config/` and `app/`; tests build their own.
  */
+import type { Redis } from 'ioredis';
 import type { AppSettings, QueueSettings } from './config/settings.js';
 import { createLogger, type Logger } from './logger.js';
+import {
+  type DeadLetterStore,
+  MemoryDeadLetterStore,
+  RedisDeadLetterStore,
+} from './messaging/dead_letters.js';
+import { MemoryRateLimiter } from './messaging/middleware/memory_rate_limiter.js';
+import type { RateLimiter } from './messaging/middleware/rate_limiter.js';
+import { RedisRateLimiter } from './messaging/middleware/redis_rate_limiter.js';
+import { MemoryStateStore, RedisStateStore, type StateStore } from './messaging/state_store.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import type { QueueDriver } from './queue/driver.js';
 import { MemoryQueueDriver } from './queue/drivers/memory/index.js';
@@ -40,6 +50,12 @@ export class Application {
   readonly registry: JobRegistry;
   readonly driver: QueueDriver;
   readonly dispatcher: Dispatcher;
+  /** Messages handlers could not process (Redis list, or memory with the memory driver). */
+  readonly deadLetters: DeadLetterStore;
+  /** State handlers keep between messages, e.g. each device's last status. */
+  readonly state: StateStore;
+  /** Sliding-window rate limiter for `rateLimit()` middleware (Redis, or memory). */
+  readonly rateLimiter: RateLimiter;
   readonly #workers = new Set<Worker>();
   #closed = false;
 
@@ -49,6 +65,20 @@ export class Application {
     this.registry = new JobRegistry().register(...options.jobs);
     this.driver = options.driver ?? createDriver(options.queue, this.log);
     this.dispatcher = new Dispatcher(this.driver, this.registry);
+    if (this.driver instanceof RedisQueueDriver) {
+      this.deadLetters = new RedisDeadLetterStore(this.driver.redis, options.queue.prefix);
+      this.state = new RedisStateStore(this.driver.redis, options.queue.prefix);
+      this.rateLimiter = new RedisRateLimiter(this.driver.redis, options.queue.prefix);
+    } else {
+      this.deadLetters = new MemoryDeadLetterStore();
+      this.state = new MemoryStateStore();
+      this.rateLimiter = new MemoryRateLimiter();
+    }
+  }
+
+  /** The Redis connection of the Redis driver, or undefined with the memory driver. */
+  get redis(): Redis | undefined {
+    return this.driver instanceof RedisQueueDriver ? this.driver.redis : undefined;
   }
 
   /** Makes this application the target of static `SomeJob.dispatch()` calls. */

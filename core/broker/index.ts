@@ -17,6 +17,7 @@ export {
   type Principal,
   type ServicePrincipal,
 } from './principal.js';
+export { developmentCredentials } from './development_credentials.js';
 export { type StaticCredential, staticCredentials } from './static_credentials.js';
 export {
   type DeviceAclTemplates,

@@ -18,3 +18,31 @@ export interface QueueSettings {
   /** Queues and concurrency of the workers `serve --workers` runs in-process. */
   worker: { queues: string; concurrency: number };
 }
+
+/** One MQTT account from config (`MQTT_DEVICES`, `MQTT_SERVICE_ACCOUNTS`). */
+export interface MqttAccount {
+  username: string;
+  /** Plaintext or `scrypt:<salt>:<hash>`. */
+  password: string;
+  /** Set for devices; absent for service accounts. */
+  deviceId?: string;
+}
+
+export interface MqttSettings {
+  /** An external broker to connect to; when absent the embedded broker runs. */
+  url: string | undefined;
+  clientId: string;
+  username: string | undefined;
+  password: string | undefined;
+  protocolVersion: 4 | 5;
+  maxInFlight: number;
+  /** Group of `shared: true` routes (`$share/<group>/...`). */
+  sharedGroup: string;
+  broker: {
+    host: string;
+    port: number;
+    /** `development` accepts any safe username as a device id without a password. */
+    auth: 'credentials' | 'development';
+    accounts: MqttAccount[];
+  };
+}

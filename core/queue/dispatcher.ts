@@ -11,6 +11,7 @@ import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
 import { encodeJson } from './json.js';
 import { assertJobId, assertQueueName } from './names.js';
 import { assertPriority, type JobRegistry } from './registry.js';
+import { describeSchemaFailure } from '../support/schema.js';
 
 /** One job of a `dispatchMany` call. */
 export interface DispatchEntry<C extends JobClass = JobClass> {
@@ -71,7 +72,7 @@ export class Dispatcher {
       const parsed = job.schema.safeParse(payload);
       if (!parsed.success) {
         throw new InvalidPayloadError(
-          `payload for ${name} does not match its schema: ${parsed.error.message}`,
+          `payload for ${name} does not match its schema: ${describeSchemaFailure(parsed.error, 5)}`,
         );
       }
       checked = parsed.data;

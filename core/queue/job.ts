@@ -8,6 +8,9 @@ import type { DispatchOptions } from './dispatch_options.js';
 import type { JsonValue } from './json.js';
 import { Queue } from './queue_facade.js';
 import type { RetryPolicy } from './retry_policy.js';
+import type { PayloadSchema } from '../support/schema.js';
+
+export type { PayloadSchema } from '../support/schema.js';
 
 /** What a running job knows about its attempt. */
 export interface JobContext {
@@ -22,11 +25,6 @@ export interface JobContext {
   readonly log: Logger;
   /** Reports progress (0–100). Writes are coalesced; the last value is always stored. */
   progress(percent: number, message?: string): void;
-}
-
-/** A schema a job may declare to validate payloads dispatched by name (CLI, MQTT). */
-export interface PayloadSchema<T> {
-  safeParse(value: unknown): { success: true; data: T } | { success: false; error: { message: string } };
 }
 
 /** The payload type a job's `handle()` accepts. */

@@ -2,6 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError } from '../../../core/errors.js';
 import { assertJsonSafe, decodeJson, encodeJson } from '../../../core/queue/json.js';
 
+function sparse(): number[] {
+  const list = [1];
+  list[2] = 3;
+  return list;
+}
+
 describe('assertJsonSafe', () => {
   it('accepts plain JSON data, including null-prototype objects and absent optional fields', () => {
     const bare = Object.assign(Object.create(null), { a: 1 });
@@ -14,7 +20,7 @@ describe('assertJsonSafe', () => {
     ['a Map', { m: new Map() }, /instance of Map/],
     ['a BigInt', { n: 10n }, /BigInt/],
     ['undefined in an array', { list: [1, undefined] }, /payload.list\[1\] is undefined/],
-    ['a sparse array', { list: [1, , 3] }, /hole/],
+    ['a sparse array', { list: sparse() }, /hole/],
     ['NaN', { t: Number.NaN }, /NaN/],
     ['Infinity', { t: Number.POSITIVE_INFINITY }, /Infinity/],
     ['a symbol', { s: Symbol('x') }, /symbol/],

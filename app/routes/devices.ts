@@ -1,0 +1,28 @@
+/**
+ * Routes for device traffic. Every device publishes under `devices/<its id>/...`; the
+ * embedded broker's ACL refuses a device publishing under another id. Telemetry is
+ * validated and rate limited per device; a bad payload is dead-lettered with its reason.
+ */
+import { defineRoutes, rateLimit, requestLogger, validate } from '../../core/index.js';
+import { AlarmController } from '../controllers/alarm_controller.js';
+import { DeviceStatusController } from '../controllers/device_status_controller.js';
+import { TelemetryController } from '../controllers/telemetry_controller.js';
+import { alarmSchema, statusSchema, telemetrySchema } from '../schemas.js';
+
+export default defineRoutes((routes, app) => {
+  routes.group(
+    { prefix: 'devices/{deviceId}', middleware: [requestLogger({ level: 'debug' })] },
+    (device) => {
+      device.on('telemetry', [TelemetryController, 'store'], {
+        qos: 1,
+        shared: true,
+        middleware: [rateLimit(app.rateLimiter, { limit: 100, windowMs: 1000 }), validate(telemetrySchema)],
+      });
+      device.on('status', [DeviceStatusController, 'update'], {
+        qos: 1,
+        middleware: [validate(statusSchema)],
+      });
+      device.on('alarms/{kind}', [AlarmController, 'raise'], { qos: 1, middleware: [validate(alarmSchema)] });
+    },
+  );
+});

@@ -1,0 +1,110 @@
+/**
+ * `npx topiq serve`: runs the IoT backend. Without `MQTT_URL` it starts the embedded
+ * broker (port `MQTT_BROKER_PORT`, default 1883); with it, it subscribes to that broker.
+ * `--workers` also runs queue workers in this process, for small deployments and the
+ * zero-setup `npm start`. SIGINT/SIGTERM stop it gracefully; exit code 0.
+ */
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { BaseCommand } from '../../core/console/command.js';
+import { parsePositiveInteger, parseQueueNames } from '../../core/console/parsers.js';
+import { jobNameOf } from '../../core/index.js';
+
+export interface ServeFlags {
+  workers?: boolean;
+  queue?: string[];
+  concurrency?: number;
+  port?: number;
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new InvalidArgumentError('Expected a TCP port from 0 to 65535.');
+  }
+  return port;
+}
+
+export class ServeCommand extends BaseCommand<ServeFlags> {
+  static override readonly commandName = 'serve';
+  static override readonly description = 'Run the app: MQTT routes (embedded broker unless MQTT_URL is set)';
+
+  static override configure(command: Command): void {
+    command
+      .addOption(new Option('--workers', 'also run queue workers in this process'))
+      .addOption(
+        new Option(
+          '--queue <names>',
+          'queues for --workers, strict order (default: every queue of app/jobs)',
+        ).argParser(parseQueueNames),
+      )
+      .addOption(
+        new Option(
+          '--concurrency <n>',
+          'jobs run at once by --workers (default WORKER_CONCURRENCY, 10)',
+        ).argParser(parsePositiveInteger),
+      )
+      .addOption(
+        new Option('--port <port>', 'embedded broker port (default MQTT_BROKER_PORT, 1883)').argParser(
+          parsePort,
+        ),
+      );
+  }
+
+  async run(): Promise<number> {
+    const { createServer } = await import('../server.js');
+    const { flags } = this;
+    const server = await createServer(
+      flags.port !== undefined ? { mqtt: { broker: await this.#brokerWithPort(flags.port) } } : {},
+    );
+    const { app } = server;
+    let stopping: Promise<void> | undefined;
+    let markStopped!: () => void;
+    const stopped = new Promise<void>((resolve) => {
+      markStopped = resolve;
+    });
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        app.log.warn({ event: 'server.forced_exit', signal }, 'second signal: exiting now');
+        this.context.forceExit(1);
+        return;
+      }
+      app.log.info({ event: 'server.signal', signal }, 'stopping gracefully');
+      stopping = server.stop().finally(markStopped);
+    };
+    const { signals } = this.context;
+    signals.on('SIGINT', stop);
+    signals.on('SIGTERM', stop);
+    try {
+      const queues = flags.queue ?? [
+        ...new Set([...app.registry.classes().map((job) => job.queue ?? 'default'), 'default']),
+      ];
+      await server.start(
+        flags.workers
+          ? {
+              workers: {
+                queues: queues.join(','),
+                concurrency: flags.concurrency ?? app.settings.queue.worker.concurrency,
+              },
+            }
+          : {},
+      );
+      app.log.info(
+        { event: 'server.ready', jobs: app.registry.classes().map((job) => jobNameOf(job)) },
+        'ready; Ctrl-C to stop',
+      );
+      await stopped;
+      return 0;
+    } catch (error) {
+      await server.stop().catch(() => {});
+      throw error;
+    } finally {
+      signals.off('SIGINT', stop);
+      signals.off('SIGTERM', stop);
+    }
+  }
+
+  async #brokerWithPort(port: number) {
+    const { default: mqttConfig } = await import('../../config/mqtt.js');
+    return { ...mqttConfig.read(process.env).broker, port };
+  }
+}

@@ -1,0 +1,26 @@
+/** Builds the server behind `npx topiq serve`: the application, its routes, the MQTT gateway. */
+import mqttConfig from '../config/mqtt.js';
+import { type AppRouteTable, type MqttSettings, Server } from '../core/index.js';
+import { type CreateApplicationOptions, createApplication } from './app.js';
+import { loadRoutes } from './routes.js';
+
+export interface CreateServerOptions extends CreateApplicationOptions {
+  /** Override MQTT settings read from the environment (tests). */
+  mqtt?: Partial<MqttSettings>;
+  /** Use this route table instead of `app/routes/` (tests). */
+  routes?: AppRouteTable;
+}
+
+/** Reads config, loads routes, and builds a (not yet started) server. */
+export async function createServer(options: CreateServerOptions = {}): Promise<Server> {
+  const env = options.env ?? process.env;
+  const app = createApplication(options);
+  try {
+    const mqtt = { ...mqttConfig.read(env), ...options.mqtt };
+    const routes = options.routes ?? (await loadRoutes(app, mqtt.sharedGroup));
+    return new Server({ app, mqtt, routes });
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * MQTT settings. With no `MQTT_URL` the app runs its own embedded broker on
+ * `MQTT_BROKER_PORT`; with `MQTT_URL` it subscribes to that broker instead.
+ */
+import { z } from 'zod';
+import { defineConfig, type MqttAccount } from '../core/index.js';
+
+/** `id:password,id2:scrypt:salt:hash` (the password is everything after the first ':'). */
+function parseAccounts(list: string | undefined, devices: boolean): MqttAccount[] {
+  if (!list) return [];
+  return list
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+    .map((entry) => {
+      const colon = entry.indexOf(':');
+      if (colon <= 0 || colon === entry.length - 1) {
+        throw new Error(`"${entry.split(':')[0]}" must be written as name:password`);
+      }
+      const username = entry.slice(0, colon);
+      return { username, password: entry.slice(colon + 1), ...(devices ? { deviceId: username } : {}) };
+    });
+}
+
+const accounts = (devices: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      try {
+        return parseAccounts(value, devices);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        return z.NEVER;
+      }
+    });
+
+export default defineConfig(
+  'mqtt',
+  z
+    .object({
+      NODE_ENV: z.string().optional(),
+      MQTT_URL: z
+        .string()
+        .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'must start with mqtt://, mqtts://, ws:// or wss://')
+        .optional(),
+      MQTT_CLIENT_ID: z
+        .string()
+        .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
+        .default('topiq-app'),
+      MQTT_USERNAME: z.string().optional(),
+      MQTT_PASSWORD: z.string().optional(),
+      MQTT_PROTOCOL_VERSION: z.enum(['4', '5']).default('5'),
+      MQTT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(65535).default(1000),
+      MQTT_SHARED_GROUP: z
+        .string()
+        .regex(/^[^/+#]+$/, 'may not contain / + or #')
+        .default('topiq'),
+      MQTT_BROKER_HOST: z.string().default('0.0.0.0'),
+      MQTT_BROKER_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
+      MQTT_AUTH: z.enum(['credentials', 'development']).optional(),
+      MQTT_DEVICES: accounts(true),
+      MQTT_SERVICE_ACCOUNTS: accounts(false),
+    })
+    .refine((env) => !(env.NODE_ENV === 'production' && env.MQTT_AUTH === 'development'), {
+      message: 'MQTT_AUTH=development accepts any device without a password; it is refused in production',
+      path: ['MQTT_AUTH'],
+    }),
+  (env) => ({
+    url: env.MQTT_URL,
+    clientId: env.MQTT_CLIENT_ID,
+    username: env.MQTT_USERNAME,
+    password: env.MQTT_PASSWORD,
+    protocolVersion: env.MQTT_PROTOCOL_VERSION === '4' ? (4 as const) : (5 as const),
+    maxInFlight: env.MQTT_MAX_IN_FLIGHT,
+    sharedGroup: env.MQTT_SHARED_GROUP,
+    broker: {
+      host: env.MQTT_BROKER_HOST,
+      port: env.MQTT_BROKER_PORT,
+      // Zero setup: with no device list outside production, any safe device id may connect.
+      auth:
+        env.MQTT_AUTH ??
+        (env.MQTT_DEVICES.length === 0 && env.NODE_ENV !== 'production'
+          ? ('development' as const)
+          : ('credentials' as const)),
+      accounts: [...env.MQTT_DEVICES, ...env.MQTT_SERVICE_ACCOUNTS],
+    },
+  }),
+);

@@ -1,0 +1,81 @@
+/**
+ * Collects the jobs that message handlers dispatch and stores them together: one driver
+ * call per batch instead of one per message, which is what lets one MQTT connection ingest
+ * far more than one Redis round trip per message would allow. A batch that cannot be
+ * stored (Redis down) is retried with backoff until it is, so the messages waiting on it
+ * stay unacknowledged and the broker keeps them: nothing is lost, ingest just pauses.
+ */
+import type { Logger } from '../logger.js';
+import type { NewJob, QueueDriver } from '../queue/driver.js';
+import { retryUntilDone } from '../support/retry.js';
+
+interface Waiting {
+  job: NewJob;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class DispatchBatcher {
+  readonly #driver: QueueDriver;
+  readonly #log: Logger;
+  readonly #maxBatch: number;
+  #pending: Waiting[] = [];
+  #scheduled = false;
+  #closed = false;
+
+  constructor(driver: QueueDriver, log: Logger, maxBatch = 1000) {
+    this.#driver = driver;
+    this.#log = log;
+    this.#maxBatch = maxBatch;
+  }
+
+  /** Queues a job; resolves once it is stored. */
+  add(job: NewJob): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#pending.push({ job, resolve, reject });
+      if (this.#pending.length >= this.#maxBatch) this.#flush();
+      else if (!this.#scheduled) {
+        this.#scheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  /** Stops retrying: batches still unstored reject (their messages stay unacknowledged). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending.splice(0, this.#maxBatch);
+    void this.#store(batch);
+    if (this.#pending.length > 0 && !this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  async #store(batch: Waiting[]): Promise<void> {
+    let failures = 0;
+    try {
+      await retryUntilDone(() => this.#driver.push(batch.map((waiting) => waiting.job)), {
+        giveUp: () => this.#closed,
+        onError: (err, retryInMs) => {
+          failures++;
+          this.#log.error(
+            { event: 'ingest.store_failed', err, count: batch.length, retryInMs },
+            'could not store dispatched jobs; holding their messages unacknowledged and retrying',
+          );
+        },
+      });
+    } catch (error) {
+      for (const waiting of batch) waiting.reject(error as Error);
+      return;
+    }
+    for (const waiting of batch) waiting.resolve();
+    if (failures > 0)
+      this.#log.info({ event: 'ingest.resumed', count: batch.length }, 'jobs stored after retry');
+  }
+}

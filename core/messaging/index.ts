@@ -1,0 +1,15 @@
+/** Public API of the messaging layer: contexts, pipeline, dead letters, state. */
+export type { DeadLetter, DeadLetterStore } from './dead_letters.js';
+export { MemoryDeadLetterStore, RedisDeadLetterStore } from './dead_letters.js';
+export type { InboundMessage, Publisher } from './inbound_message.js';
+export { MessageContext } from './message_context.js';
+export {
+  type AppRouteTable,
+  type ControllerReference,
+  type MessageHandler,
+  MessagePipeline,
+  type PipelineStats,
+} from './message_pipeline.js';
+export { createRouteTable, defineRoutes, type RouteDefinitions } from './define_routes.js';
+export { MqttGateway } from './mqtt_gateway.js';
+export { MemoryStateStore, RedisStateStore, type StateStore } from './state_store.js';

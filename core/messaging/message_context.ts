@@ -1,0 +1,138 @@
+/**
+ * What a route's middleware and handler get for one message: topic, params, payload
+ * (raw and parsed), MQTT properties, a logger bound to the message, and the ways to act
+ * on it: `dispatch` a job (batched with other messages' jobs), `reply` (MQTT 5
+ * request/response), `publish`, and `state` shared between messages.
+ */
+import { InvalidMessageError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { MqttMessageProperties } from '../mqtt/mqtt_message.js';
+import type { DispatchOptions } from '../queue/dispatch_options.js';
+import type { JobClass, PayloadOf } from '../queue/job.js';
+import type { RouteParams } from '../routing/router.js';
+import type { InboundMessage, Publisher } from './inbound_message.js';
+import type { StateStore } from './state_store.js';
+
+/** What a context needs from the pipeline that made it. */
+export interface ContextServices {
+  dispatch(job: JobClass, payload: unknown, options: DispatchOptions | undefined): Promise<string>;
+  publish: Publisher;
+  state: StateStore;
+  log: Logger;
+}
+
+/**
+ * One message on its way through middleware to a handler.
+ *
+ * @example
+ * export async function storeTelemetry(ctx: MessageContext<{ deviceId: string }>) {
+ *   const reading = ctx.json as { temperature: number };
+ *   await ctx.dispatch(ProcessSensorDataJob, { deviceId: ctx.params.deviceId, ...reading });
+ * }
+ */
+export class MessageContext<P extends RouteParams = RouteParams> {
+  readonly topic: string;
+  readonly params: P;
+  /** The raw payload bytes. */
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+  readonly retain: boolean;
+  readonly dup: boolean;
+  readonly properties: MqttMessageProperties;
+  /** The authenticated device that published this (embedded broker), else undefined. */
+  readonly deviceId: string | undefined;
+  readonly clientId: string | undefined;
+  /** The pattern of the route handling this message. */
+  readonly route: string;
+  readonly log: Logger;
+  readonly state: StateStore;
+  /** Scratch space for middleware to pass values on (e.g. the validated `body`). */
+  readonly locals: Record<string, unknown> = Object.create(null);
+  /** The payload after validation middleware, or undefined when no schema ran. */
+  body: unknown;
+  readonly #services: ContextServices;
+  readonly #pending: Promise<unknown>[] = [];
+  #json: { value: unknown } | undefined;
+
+  constructor(message: InboundMessage, params: P, route: string, services: ContextServices) {
+    this.topic = message.topic;
+    this.params = params;
+    this.payload = message.payload;
+    this.qos = message.qos;
+    this.retain = message.retain;
+    this.dup = message.dup;
+    this.properties = message.properties;
+    this.deviceId = message.deviceId;
+    this.clientId = message.clientId;
+    this.route = route;
+    this.#services = services;
+    this.state = services.state;
+    this.log = services.log.child({ topic: message.topic, route });
+  }
+
+  /** The payload as UTF-8 text. */
+  text(): string {
+    return this.payload.toString('utf8');
+  }
+
+  /** The payload parsed as JSON (once); throws `E_INVALID_MESSAGE` when it is not JSON. */
+  get json(): unknown {
+    if (!this.#json) {
+      try {
+        this.#json = { value: JSON.parse(this.text()) };
+      } catch (cause) {
+        throw new InvalidMessageError(
+          `payload on ${this.topic} is not valid JSON: ${(cause as Error).message}`,
+          {
+            cause,
+          },
+        );
+      }
+    }
+    return this.#json.value;
+  }
+
+  /**
+   * Dispatches a job; resolves to its id once it is stored. The message is acknowledged
+   * only after every job its handler dispatched is stored, awaited or not.
+   */
+  dispatch<C extends JobClass>(
+    job: C,
+    payload: PayloadOf<InstanceType<C>>,
+    options?: DispatchOptions,
+  ): Promise<string> {
+    const stored = this.#services.dispatch(job, payload, options);
+    this.#pending.push(stored.catch(() => {}));
+    return stored;
+  }
+
+  /** Publishes from the application. */
+  publish(topic: string, payload: string | Buffer, options?: Parameters<Publisher>[2]): Promise<void> {
+    const sent = this.#services.publish(topic, payload, options);
+    this.#pending.push(sent.catch(() => {}));
+    return sent;
+  }
+
+  /**
+   * Answers an MQTT 5 request on its response topic, echoing its correlation data.
+   * Throws `E_INVALID_MESSAGE` when the request named no response topic.
+   */
+  reply(payload: unknown, options: { qos?: 0 | 1 | 2 } = {}): Promise<void> {
+    const { responseTopic, correlationData } = this.properties;
+    if (!responseTopic) {
+      throw new InvalidMessageError(
+        `cannot reply to ${this.topic}: the request carries no MQTT 5 response topic (publish with MQTT 5 and set responseTopic)`,
+      );
+    }
+    const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);
+    return this.publish(responseTopic, body, {
+      qos: options.qos ?? 1,
+      properties: correlationData ? { correlationData } : {},
+    });
+  }
+
+  /** Waits for everything this message's handler started (dispatches, publishes). */
+  async settled(): Promise<void> {
+    while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * From message to stored jobs: match the topic against the route table, run global,
+ * group and route middleware and the handler, and resolve only when every job the
+ * handler dispatched is stored. The transport acknowledges the message when `handle`
+ * resolves, which gives end-to-end at-least-once. A handler error or invalid payload
+ * dead-letters the message (and resolves: retrying a bad message cannot fix it); a
+ * storage outage keeps `handle` pending, so the message stays unacknowledged.
+ */
+import { InvalidRouteError, isTopiqError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { DispatchOptions } from '../queue/dispatch_options.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import type { JobClass } from '../queue/job.js';
+import { compose, type Middleware } from '../routing/compose.js';
+import type { RouteTable } from '../routing/route_table.js';
+import type { RouteMatch, TopicRouter } from '../routing/router.js';
+import type { RouteRecord } from '../routing/route_table.js';
+import type { DeadLetterStore } from './dead_letters.js';
+import { DispatchBatcher } from './dispatch_batcher.js';
+import type { InboundMessage, Publisher } from './inbound_message.js';
+import { type ContextServices, MessageContext } from './message_context.js';
+import type { StateStore } from './state_store.js';
+import { retryUntilDone } from '../support/retry.js';
+
+/** A controller class and the name of its method that handles the route. */
+export type ControllerReference = readonly [new () => object, string];
+/** A route handler: a function of the context, or a controller method reference. */
+export type MessageHandler = ((ctx: MessageContext<any>) => Promise<void> | void) | ControllerReference;
+/** The route table of an application. */
+export type AppRouteTable = RouteTable<MessageContext<any>, MessageHandler>;
+type Route = RouteRecord<MessageContext<any>, MessageHandler>;
+
+/** What a pipeline is built from. */
+export interface PipelineOptions {
+  routes: AppRouteTable;
+  dispatcher: Dispatcher;
+  deadLetters: DeadLetterStore;
+  state: StateStore;
+  publish: Publisher;
+  log: Logger;
+  /** Middleware run for every message before group and route middleware. */
+  middleware?: readonly Middleware<MessageContext<any>>[];
+}
+
+/** Counters since start. */
+export interface PipelineStats {
+  received: number;
+  handled: number;
+  unmatched: number;
+  deadLettered: number;
+}
+
+/**
+ * Routes messages to handlers.
+ *
+ * @example
+ * const pipeline = new MessagePipeline({ routes, dispatcher, deadLetters, state, publish, log });
+ * await pipeline.handle({ topic: 'devices/d1/telemetry', payload, qos: 1, retain: false, dup: false, properties: {} });
+ */
+export class MessagePipeline {
+  readonly stats: PipelineStats = { received: 0, handled: 0, unmatched: 0, deadLettered: 0 };
+  readonly #options: PipelineOptions;
+  readonly #router: TopicRouter<MessageHandler, Route>;
+  readonly #batcher: DispatchBatcher;
+  readonly #controllers = new Map<new () => object, object>();
+  readonly #services: ContextServices;
+  readonly #log: Logger;
+  #lastUnmatchedLog = 0;
+
+  constructor(options: PipelineOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ component: 'messages' });
+    for (const route of options.routes.routes()) this.#checkHandler(route);
+    this.#router = options.routes.buildRouter();
+    this.#batcher = new DispatchBatcher(options.dispatcher.driver, this.#log);
+    this.#services = {
+      dispatch: (job, payload, dispatchOptions) => this.#dispatch(job, payload, dispatchOptions),
+      publish: options.publish,
+      state: options.state,
+      log: options.log,
+    };
+  }
+
+  /** Handles one message; resolves when it may be acknowledged. Never rejects for handler errors. */
+  async handle(message: InboundMessage): Promise<void> {
+    this.stats.received++;
+    const matches = this.#router.match(message.topic);
+    if (matches.length === 0) {
+      this.#unmatched(message);
+      return;
+    }
+    for (const match of matches) await this.#run(message, match);
+    this.stats.handled++;
+  }
+
+  /** Stops retrying storage: messages still waiting stay unacknowledged. */
+  close(): void {
+    this.#batcher.close();
+  }
+
+  async #run(message: InboundMessage, match: RouteMatch<MessageHandler, Route>): Promise<void> {
+    const route = match.meta;
+    const ctx = new MessageContext(message, match.params, route.pattern, this.#services);
+    const chain = compose([...(this.#options.middleware ?? []), ...route.middleware], (c) =>
+      this.#invoke(route.handler, c),
+    );
+    try {
+      await chain(ctx);
+    } catch (error) {
+      await ctx.settled();
+      await this.#deadLetter(message, route.pattern, error);
+      return;
+    }
+    await ctx.settled();
+  }
+
+  #invoke(handler: MessageHandler, ctx: MessageContext<any>): Promise<void> | void {
+    if (typeof handler === 'function') return handler(ctx);
+    const [Controller, method] = handler;
+    let controller = this.#controllers.get(Controller);
+    if (!controller) {
+      controller = new Controller();
+      this.#controllers.set(Controller, controller);
+    }
+    return (controller as Record<string, (ctx: MessageContext<any>) => Promise<void> | void>)[method]!(ctx);
+  }
+
+  async #dispatch(job: JobClass, payload: unknown, options: DispatchOptions | undefined): Promise<string> {
+    const stored = this.#options.dispatcher.build({ job, payload: payload as never, options });
+    await this.#batcher.add(stored);
+    return stored.id;
+  }
+
+  async #deadLetter(message: InboundMessage, route: string, error: unknown): Promise<void> {
+    const reason = error instanceof Error ? error.message : String(error);
+    const code = isTopiqError(error) ? error.code : undefined;
+    this.stats.deadLettered++;
+    this.#log.warn(
+      {
+        event: 'message.dead_lettered',
+        topic: message.topic,
+        route,
+        code,
+        reason,
+        clientId: message.clientId,
+      },
+      'message could not be handled; sent to the dead-letter store',
+    );
+    await retryUntilDone(() => this.#options.deadLetters.add({ ...message, reason, code, route }), {
+      onError: (err, retryInMs) =>
+        this.#log.error(
+          { event: 'message.dead_letter_failed', err, retryInMs },
+          'could not store dead letter; retrying',
+        ),
+    });
+  }
+
+  #unmatched(message: InboundMessage): void {
+    this.stats.unmatched++;
+    const now = Date.now();
+    if (now - this.#lastUnmatchedLog >= 10_000) {
+      this.#lastUnmatchedLog = now;
+      this.#log.warn(
+        { event: 'message.unmatched', topic: message.topic, unmatchedTotal: this.stats.unmatched },
+        'no route matches this topic (logged at most every 10 s; unmatchedTotal counts all)',
+      );
+    }
+  }
+
+  #checkHandler(route: Route): void {
+    const { handler } = route;
+    if (typeof handler === 'function') return;
+    const [Controller, method] = handler;
+    const target = (Controller as { prototype?: Record<string, unknown> }).prototype;
+    if (typeof target?.[method] !== 'function') {
+      throw new InvalidRouteError(
+        `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Per-device rate limiting for routes. A message over its device's limit is refused with
+ * `E_RATE_LIMITED`; the pipeline then dead-letters it like any failed message: it is
+ * acknowledged and recorded in the dead-letter store with the reason, not redelivered
+ * (a broker redelivering it at once would only hit the limit again).
+ */
+import { RateLimitedError } from '../../errors.js';
+import type { Middleware } from '../../routing/compose.js';
+import type { MessageContext } from '../message_context.js';
+import { checkRateLimitSettings, type RateLimiter } from './rate_limiter.js';
+
+/** Options for {@link rateLimit}. */
+export interface RateLimitOptions {
+  /** Messages allowed per window and key. */
+  limit: number;
+  /** The sliding window, in milliseconds. */
+  windowMs: number;
+  /**
+   * What to count by. Default: the authenticated device (`ctx.deviceId`), else the
+   * `{deviceId}` topic parameter, else the MQTT client id. Returning undefined or an empty
+   * string lets the message through unlimited.
+   */
+  key?: (ctx: MessageContext<any>) => string | undefined;
+  /**
+   * Counts are kept per name and key, so two `rateLimit` middleware with different names
+   * never count each other's messages, while ones sharing a name (and limiter) share one
+   * budget. Default: derived from the limit and window, e.g. `60per60000ms`.
+   */
+  name?: string;
+  /**
+   * When the limiter itself fails (Redis unreachable): true lets the message through and
+   * logs a warning, so an outage of the limiter's store does not dead-letter traffic;
+   * false rethrows, which dead-letters the message. Default true.
+   */
+  failOpen?: boolean;
+}
+
+function firstNonEmpty(...values: (string | undefined)[]): string | undefined {
+  return values.find((value) => typeof value === 'string' && value.length > 0);
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text.length > 128 ? `${text.slice(0, 128)}…` : text);
+}
+
+/**
+ * Refuses messages from a device that sent more than `limit` in the last `windowMs`.
+ *
+ * @throws RateLimitedError (to the pipeline, which dead-letters the message) when over the limit.
+ * @throws InvalidOptionError at once when `limit` or `windowMs` is not a positive integer.
+ * @example
+ * const limiter = new RedisRateLimiter(redis, 'topiq');
+ * routes.on('devices/{deviceId}/telemetry', storeTelemetry, {
+ *   middleware: [rateLimit(limiter, { limit: 10, windowMs: 1_000 })],
+ * });
+ */
+export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Middleware<MessageContext<any>> {
+  const { limit, windowMs, failOpen = true } = options;
+  checkRateLimitSettings(limit, windowMs);
+  const name = options.name ?? `${limit}per${windowMs}ms`;
+  const keyOf = options.key ?? ((ctx) => firstNonEmpty(ctx.deviceId, ctx.params.deviceId, ctx.clientId));
+  const subject = options.key ? 'rate-limit key' : 'device';
+
+  return async function rateLimitMiddleware(ctx, next) {
+    const key = keyOf(ctx);
+    if (key === undefined || key === '') {
+      ctx.log.debug(
+        { event: 'message.rate_limit_skipped' },
+        'no key to rate-limit this message by (no device id, deviceId parameter or client id); not limited',
+      );
+      return next();
+    }
+    let result: Awaited<ReturnType<RateLimiter['hit']>>;
+    try {
+      result = await limiter.hit(`${name}:${key}`, limit, windowMs);
+    } catch (error) {
+      if (!failOpen) throw error;
+      ctx.log.warn(
+        { event: 'message.rate_limit_unavailable', err: error },
+        'rate limiter failed; letting the message through unlimited',
+      );
+      return next();
+    }
+    if (!result.allowed) {
+      throw new RateLimitedError(
+        `${subject} ${quote(key)} sent more than ${limit} messages in ${windowMs} ms (on ${ctx.topic}); ` +
+          `it may send again in ${result.retryAfterMs} ms. The message was not handled`,
+      );
+    }
+    return next();
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Sliding-window rate limiting in Redis, shared by every process of an application. Each
+ * hit is one atomic Lua script (`scripts/sliding_window.lua`): trim the key's log of
+ * hits to the window, count it, and record the hit only when under the limit. Times come
+ * from Redis TIME, so processes with skewed clocks still agree.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { describeConnection, rethrowUnavailable } from '../../queue/drivers/redis/unavailable.js';
+import { checkHit, type RateLimiter, type RateLimitResult } from './rate_limiter.js';
+
+const SLIDING_WINDOW = readFileSync(new URL('./scripts/sliding_window.lua', import.meta.url), 'utf8');
+const COMMAND = 'topiq_sliding_window';
+const SAFE_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
+const defined = new WeakSet<Redis>();
+
+/**
+ * The Redis key of a rate-limit key. Keys that are short and plain (`A-Z a-z 0-9 _ . : -`,
+ * at most 128) stay readable; anything else, such as a topic level a device chose, goes
+ * in as its SHA-1. The `k:` and `h:` namespaces keep the two from ever colliding.
+ *
+ * @example
+ * rateLimitRedisKey('topiq', 'device-42'); // 'topiq:ratelimit:k:device-42'
+ * rateLimitRedisKey('topiq', 'a b\n');     // 'topiq:ratelimit:h:<40 hex digits>'
+ */
+export function rateLimitRedisKey(prefix: string, key: string): string {
+  if (SAFE_KEY.test(key)) return `${prefix}:ratelimit:k:${key}`;
+  return `${prefix}:ratelimit:h:${createHash('sha1').update(key, 'utf8').digest('hex')}`;
+}
+
+/**
+ * Counts hits per key in Redis sorted sets `<prefix>:ratelimit:…`, which expire a window
+ * after their last allowed hit. Connection failures reject with `E_REDIS_UNAVAILABLE`.
+ *
+ * @example
+ * const limiter = new RedisRateLimiter(new Redis('redis://127.0.0.1:6379'), 'topiq');
+ * const { allowed, remaining, retryAfterMs } = await limiter.hit('device-42', 60, 60_000);
+ */
+export class RedisRateLimiter implements RateLimiter {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  // Makes each hit's sorted-set member unique across processes without a random per hit.
+  readonly #instance = randomBytes(8).toString('hex');
+  #sequence = 0;
+
+  constructor(redis: Redis, prefix = 'topiq') {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  async hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
+    checkHit(key, limit, windowMs);
+    if (!defined.has(this.#redis)) {
+      this.#redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SLIDING_WINDOW });
+      defined.add(this.#redis);
+    }
+    const command = (
+      this.#redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number[]>>
+    )[COMMAND]!;
+    const token = `${this.#instance}-${(this.#sequence++).toString(36)}`;
+    const [allowed, remaining, retryAfterMs] = await command
+      .call(this.#redis, rateLimitRedisKey(this.#prefix, key), limit, windowMs, token)
+      .catch(rethrowUnavailable(describeConnection(this.#redis.options)));
+    return { allowed: allowed === 1, remaining: remaining ?? 0, retryAfterMs: retryAfterMs ?? 0 };
+  }
+}

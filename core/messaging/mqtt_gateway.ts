@@ -1,0 +1,138 @@
+/**
+ * The MQTT side of a running app. Embedded mode (no `MQTT_URL`): starts the aedes broker
+ * and handles each device publish inside its pre-acknowledgement hook, so the device's
+ * PUBACK is sent only after the message's jobs are stored. External mode: subscribes to
+ * the route table's subscriptions with a persistent session and a fixed client id, and
+ * acknowledges each message after the pipeline has handled it (in order, batched).
+ */
+import { developmentCredentials } from '../broker/development_credentials.js';
+import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded_broker.js';
+import { staticCredentials } from '../broker/static_credentials.js';
+import type { MqttSettings } from '../config/settings.js';
+import type { Logger } from '../logger.js';
+import { MqttConnection } from '../mqtt/connection.js';
+import type { Subscription } from '../routing/route_table.js';
+import type { InboundMessage, Publisher } from './inbound_message.js';
+
+/** Receives every inbound message; resolving means it may be acknowledged. */
+export type InboundHandler = (message: InboundMessage) => Promise<void>;
+
+/** What a gateway is built from. */
+export interface GatewayOptions {
+  settings: MqttSettings;
+  subscriptions: readonly Subscription[];
+  log: Logger;
+}
+
+/**
+ * Starts and stops the MQTT transport.
+ *
+ * @example
+ * const gateway = new MqttGateway({ settings, subscriptions: routes.subscriptions(), log });
+ * await gateway.start((message) => pipeline.handle(message));
+ */
+export class MqttGateway {
+  readonly #options: GatewayOptions;
+  #broker: EmbeddedBroker | undefined;
+  #connection: MqttConnection | undefined;
+
+  constructor(options: GatewayOptions) {
+    this.#options = options;
+  }
+
+  /** `embedded` or `external`. */
+  get mode(): 'embedded' | 'external' {
+    return this.#options.settings.url ? 'external' : 'embedded';
+  }
+
+  /** Where devices connect. */
+  get url(): string {
+    return this.#broker?.url ?? this.#options.settings.url ?? '';
+  }
+
+  /** The embedded broker, when running one. */
+  get broker(): EmbeddedBroker | undefined {
+    return this.#broker;
+  }
+
+  async start(handle: InboundHandler): Promise<void> {
+    const { settings, log } = this.#options;
+    if (settings.url) {
+      this.#connection = new MqttConnection({
+        url: settings.url,
+        clientId: settings.clientId,
+        protocolVersion: settings.protocolVersion,
+        ...(settings.username !== undefined ? { username: settings.username } : {}),
+        ...(settings.password !== undefined ? { password: settings.password } : {}),
+        maxInFlight: settings.maxInFlight,
+        logger: log,
+        onMessage: (message) => handle(message),
+      });
+      await this.#connection.connect();
+      if (this.#options.subscriptions.length > 0)
+        await this.#connection.subscribe(this.#options.subscriptions);
+      return;
+    }
+    const { broker } = settings;
+    const listed = broker.accounts.length > 0 ? staticCredentials(broker.accounts) : undefined;
+    if (broker.auth === 'development') {
+      log.warn(
+        { event: 'broker.development_auth' },
+        'embedded broker in development mode: any safe username connects as that device id without a password ' +
+          '(topic ACLs still apply); set MQTT_DEVICES to require passwords',
+      );
+    }
+    this.#broker = await startEmbeddedBroker({
+      host: broker.host,
+      port: broker.port,
+      logger: log,
+      ...(broker.auth === 'development'
+        ? { credentials: developmentCredentials(listed) }
+        : listed
+          ? { credentials: listed }
+          : {}),
+      beforeAck: (publish) =>
+        handle({
+          topic: publish.topic,
+          payload: publish.payload,
+          qos: publish.qos,
+          retain: publish.retain,
+          dup: publish.dup,
+          properties: {},
+          clientId: publish.clientId,
+          ...(publish.principal.kind === 'device' ? { deviceId: publish.principal.deviceId } : {}),
+        }),
+    });
+  }
+
+  /** Publishes from the application (to the embedded broker's clients, or via the connection). */
+  readonly publish: Publisher = async (topic, payload, options = {}) => {
+    if (this.#connection) {
+      await this.#connection.publish(topic, payload, options);
+      return;
+    }
+    const broker = this.#broker;
+    if (!broker) throw new Error('the MQTT gateway is not started');
+    await new Promise<void>((resolve, reject) => {
+      broker.aedes.publish(
+        {
+          cmd: 'publish',
+          topic,
+          payload: typeof payload === 'string' ? Buffer.from(payload) : payload,
+          qos: options.qos ?? 0,
+          retain: options.retain ?? false,
+          dup: false,
+        },
+        (error) => (error ? reject(error) : resolve()),
+      );
+    });
+  };
+
+  /** Stops taking messages: closes the connection (unacknowledged messages stay with the broker) or the broker. */
+  async stop(): Promise<void> {
+    await this.#connection?.close();
+    await this.#broker?.close();
+    this.#connection = undefined;
+    this.#broker = undefined;
+  }
+}

@@ -1,0 +1,99 @@
+/**
+ * A small keyed store for application state that handlers keep between messages, such
+ * as each device's last known status. One Redis hash per namespace (or a Map in memory);
+ * namespaces and ids are validated before they reach a key, since ids usually come from
+ * topic levels that devices chose.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { InvalidOptionError } from '../errors.js';
+import type { JsonObject } from '../queue/json.js';
+
+// Read-modify-write of one entry as one script: atomic without a lock.
+const MERGE_STATE = readFileSync(new URL('./scripts/merge_state.lua', import.meta.url), 'utf8');
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+function checkName(value: string, label: string): void {
+  if (!NAME.test(value)) {
+    throw new InvalidOptionError(`${label} ${JSON.stringify(value)} must be 1-128 of A-Z a-z 0-9 _ . : -`);
+  }
+}
+
+/** State kept between messages. */
+export interface StateStore {
+  /** Shallow-merges `fields` into the entry and returns the merged entry. */
+  merge(namespace: string, id: string, fields: JsonObject): Promise<JsonObject>;
+  get(namespace: string, id: string): Promise<JsonObject | undefined>;
+  /** Every entry of a namespace, by id. */
+  all(namespace: string): Promise<Record<string, JsonObject>>;
+}
+
+/** State in Redis hashes `<prefix>:state:<namespace>`, merged atomically by a Lua script. */
+export class RedisStateStore implements StateStore {
+  readonly #redis: Redis;
+  readonly #prefix: string;
+  readonly #defined = new WeakSet<Redis>();
+
+  constructor(redis: Redis, prefix = 'topiq') {
+    this.#redis = redis;
+    this.#prefix = prefix;
+  }
+
+  async merge(namespace: string, id: string, fields: JsonObject): Promise<JsonObject> {
+    checkName(namespace, 'namespace');
+    checkName(id, 'id');
+    if (!this.#defined.has(this.#redis)) {
+      this.#redis.defineCommand('topiq_merge_state', { numberOfKeys: 1, lua: MERGE_STATE });
+      this.#defined.add(this.#redis);
+    }
+    const command = (this.#redis as unknown as Record<string, (...args: string[]) => Promise<string>>)
+      .topiq_merge_state!;
+    const key = `${this.#prefix}:state:${namespace}`;
+    const merged = await command.call(this.#redis, key, id, JSON.stringify(fields));
+    return JSON.parse(merged) as JsonObject;
+  }
+
+  async get(namespace: string, id: string): Promise<JsonObject | undefined> {
+    checkName(namespace, 'namespace');
+    checkName(id, 'id');
+    const value = await this.#redis.hget(`${this.#prefix}:state:${namespace}`, id);
+    return value === null ? undefined : (JSON.parse(value) as JsonObject);
+  }
+
+  async all(namespace: string): Promise<Record<string, JsonObject>> {
+    checkName(namespace, 'namespace');
+    const entries = await this.#redis.hgetall(`${this.#prefix}:state:${namespace}`);
+    return Object.fromEntries(
+      Object.entries(entries).map(([id, value]) => [id, JSON.parse(value) as JsonObject]),
+    );
+  }
+}
+
+/** State in process memory. */
+export class MemoryStateStore implements StateStore {
+  readonly #namespaces = new Map<string, Map<string, JsonObject>>();
+
+  async merge(namespace: string, id: string, fields: JsonObject): Promise<JsonObject> {
+    checkName(namespace, 'namespace');
+    checkName(id, 'id');
+    const entries = this.#namespaces.get(namespace) ?? new Map<string, JsonObject>();
+    this.#namespaces.set(namespace, entries);
+    const merged = { ...entries.get(id), ...structuredClone(fields) };
+    entries.set(id, merged);
+    return structuredClone(merged);
+  }
+
+  async get(namespace: string, id: string): Promise<JsonObject | undefined> {
+    checkName(namespace, 'namespace');
+    checkName(id, 'id');
+    const value = this.#namespaces.get(namespace)?.get(id);
+    return value === undefined ? undefined : structuredClone(value);
+  }
+
+  async all(namespace: string): Promise<Record<string, JsonObject>> {
+    checkName(namespace, 'namespace');
+    return Object.fromEntries(
+      [...(this.#namespaces.get(namespace) ?? [])].map(([id, value]) => [id, structuredClone(value)]),
+    );
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * A running IoT backend: the application's routes behind the MQTT gateway (embedded
+ * broker or external broker), optionally with queue workers in the same process.
+ * `npx topiq serve` builds one; tests build their own with a free port.
+ */
+import type { Application } from './application.js';
+import type { MqttSettings } from './config/settings.js';
+import { type AppRouteTable, MessagePipeline } from './messaging/message_pipeline.js';
+import type { MessageContext } from './messaging/message_context.js';
+import { MqttGateway } from './messaging/mqtt_gateway.js';
+import { parseQueueList } from './queue/names.js';
+import type { Worker, WorkerOptions } from './queue/worker.js';
+import type { Middleware } from './routing/compose.js';
+
+/** What a server is built from. */
+export interface ServerOptions {
+  app: Application;
+  mqtt: MqttSettings;
+  routes: AppRouteTable;
+  /** Middleware run for every message. */
+  middleware?: readonly Middleware<MessageContext<any>>[];
+}
+
+/** Workers to run in the server's process (`serve --workers`). */
+export interface InProcessWorkers extends Omit<WorkerOptions, 'driver' | 'registry' | 'queues'> {
+  /** Comma-separated queues in strict order, e.g. `high,default`. Each gets its own worker. */
+  queues: string;
+}
+
+/**
+ * Routes MQTT messages to handlers and runs workers.
+ *
+ * @example
+ * const server = new Server({ app, mqtt: mqttConfig.read(process.env), routes });
+ * await server.start({ workers: { queues: 'telemetry,emails', concurrency: 10 } });
+ */
+export class Server {
+  readonly app: Application;
+  readonly pipeline: MessagePipeline;
+  readonly gateway: MqttGateway;
+  readonly workers: Worker[] = [];
+  #started = false;
+
+  constructor(options: ServerOptions) {
+    this.app = options.app;
+    this.gateway = new MqttGateway({
+      settings: { ...options.mqtt, sharedGroup: options.mqtt.sharedGroup },
+      subscriptions: options.routes.subscriptions(),
+      log: options.app.log,
+    });
+    this.pipeline = new MessagePipeline({
+      routes: options.routes,
+      dispatcher: options.app.dispatcher,
+      deadLetters: options.app.deadLetters,
+      state: options.app.state,
+      publish: this.gateway.publish,
+      log: options.app.log,
+      ...(options.middleware ? { middleware: options.middleware } : {}),
+    });
+  }
+
+  /** Starts the MQTT side, then the workers. */
+  async start(options: { workers?: InProcessWorkers } = {}): Promise<void> {
+    await this.gateway.start((message) => this.pipeline.handle(message));
+    this.#started = true;
+    this.app.log.info(
+      {
+        event: 'server.started',
+        mode: this.gateway.mode,
+        url: this.gateway.url,
+        driver: this.app.driver.kind,
+      },
+      `listening for MQTT on ${this.gateway.url} (${this.gateway.mode} broker)`,
+    );
+    if (options.workers) {
+      const { queues, ...rest } = options.workers;
+      const worker = this.app.createWorker({ ...rest, queues: parseQueueList(queues) });
+      this.workers.push(worker);
+      void worker.run();
+    }
+  }
+
+  /** Stops taking messages, lets workers finish or release their jobs, closes the app. */
+  async stop(): Promise<void> {
+    if (this.#started) await this.gateway.stop();
+    this.pipeline.close();
+    await Promise.all(this.workers.map((worker) => worker.shutdown()));
+    await this.app.close();
+  }
+}

@@ -1,0 +1,34 @@
+/** Retrying an operation that must eventually succeed (storing what would otherwise be lost). */
+
+/** Options of {@link retryUntilDone}. */
+export interface RetryUntilDoneOptions {
+  /** Called after each failure with the delay before the next try. */
+  onError(error: unknown, retryInMs: number, attempt: number): void;
+  /** When it returns true the last error is thrown instead of trying again. */
+  giveUp?: () => boolean;
+  maxDelayMs?: number;
+}
+
+/**
+ * Runs `operation` until it resolves, waiting with exponential backoff and jitter between
+ * tries (100 ms doubling to `maxDelayMs`, default 5 s).
+ *
+ * @example
+ * await retryUntilDone(() => store.add(entry), { onError: (err, ms) => log.error({ err, ms }, 'retrying') });
+ */
+export async function retryUntilDone<T>(
+  operation: () => Promise<T>,
+  options: RetryUntilDoneOptions,
+): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await operation();
+    } catch (error) {
+      if (options.giveUp?.()) throw error;
+      const ceiling = Math.min(options.maxDelayMs ?? 5000, 100 * 2 ** Math.min(attempt, 10));
+      const delay = Math.round(ceiling * (0.5 + Math.random() / 2));
+      options.onError(error, delay, attempt);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

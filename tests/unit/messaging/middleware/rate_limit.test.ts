@@ -1,0 +1,125 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { InvalidOptionError, RateLimitedError, RedisUnavailableError } from '../../../../core/errors.js';
+import { createLogger } from '../../../../core/logger.js';
+import {
+  MemoryRateLimiter,
+  type RateLimiter,
+  rateLimit,
+} from '../../../../core/messaging/middleware/index.js';
+import { makeContext, recordingNext } from './context_fixture.js';
+
+/** Records the keys it was asked about; allows everything. */
+function spyLimiter(): RateLimiter & { keys: string[] } {
+  const keys: string[] = [];
+  return {
+    keys,
+    hit: async (key, limit) => {
+      keys.push(key);
+      return { allowed: true, remaining: limit - 1, retryAfterMs: 0 };
+    },
+  };
+}
+
+describe('rateLimit', () => {
+  it('calls next within the limit and throws E_RATE_LIMITED over it, without calling next', async () => {
+    const middleware = rateLimit(new MemoryRateLimiter(), { limit: 2, windowMs: 60_000 });
+    const recorder = recordingNext();
+    await middleware(makeContext({ deviceId: 'd1' }), recorder.next);
+    await middleware(makeContext({ deviceId: 'd1' }), recorder.next);
+    const over = middleware(makeContext({ deviceId: 'd1' }), recorder.next);
+    await expect(over).rejects.toThrow(RateLimitedError);
+    await expect(over).rejects.toMatchObject({ code: 'E_RATE_LIMITED' });
+    await expect(over).rejects.toThrow(
+      /^device "d1" sent more than 2 messages in 60000 ms \(on devices\/d1\/telemetry\); it may send again in \d+ ms/,
+    );
+    expect(recorder.calls).toBe(2);
+  });
+
+  it('counts by deviceId, else the deviceId parameter, else the client id', async () => {
+    const limiter = spyLimiter();
+    const middleware = rateLimit(limiter, { limit: 5, windowMs: 1_000 });
+    await middleware(
+      makeContext({ deviceId: 'auth', params: { deviceId: 'param' }, clientId: 'client' }),
+      async () => {},
+    );
+    await middleware(makeContext({ params: { deviceId: 'param' }, clientId: 'client' }), async () => {});
+    await middleware(makeContext({ params: {}, clientId: 'client' }), async () => {});
+    expect(limiter.keys).toEqual(['5per1000ms:auth', '5per1000ms:param', '5per1000ms:client']);
+  });
+
+  it('uses a custom key and name', async () => {
+    const limiter = spyLimiter();
+    const middleware = rateLimit(limiter, {
+      limit: 5,
+      windowMs: 1_000,
+      name: 'alarms',
+      key: (ctx) => ctx.topic,
+    });
+    await middleware(makeContext(), async () => {});
+    expect(limiter.keys).toEqual(['alarms:devices/d1/telemetry']);
+  });
+
+  it('keeps the budgets of middleware with different limits apart on one limiter', async () => {
+    const limiter = new MemoryRateLimiter();
+    const perSecond = rateLimit(limiter, { limit: 1, windowMs: 1_000 });
+    const perMinute = rateLimit(limiter, { limit: 2, windowMs: 60_000 });
+    const recorder = recordingNext();
+    const both = () => {
+      const ctx = makeContext({ deviceId: 'd1' });
+      return perMinute(ctx, () => perSecond(ctx, recorder.next) as Promise<void>) as Promise<void>;
+    };
+    await both();
+    expect(recorder.calls).toBe(1);
+    await expect(both()).rejects.toThrow(/more than 1 messages in 1000 ms/);
+  });
+
+  it('lets a message through unlimited when no key can be derived', async () => {
+    const limiter = spyLimiter();
+    const recorder = recordingNext();
+    const lines: string[] = [];
+    const log = createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write: (chunk, _encoding, done) => {
+          lines.push(String(chunk));
+          done();
+        },
+      }),
+    });
+    await rateLimit(limiter, { limit: 1, windowMs: 1_000 })(makeContext({ params: {}, log }), recorder.next);
+    expect(lines.join('')).toContain('"event":"message.rate_limit_skipped"');
+    await rateLimit(limiter, { limit: 1, windowMs: 1_000, key: () => '' })(makeContext(), recorder.next);
+    expect(limiter.keys).toEqual([]);
+    expect(recorder.calls).toBe(2);
+  });
+
+  it('lets messages through when the limiter fails, unless failOpen is false', async () => {
+    const broken: RateLimiter = { hit: () => Promise.reject(new RedisUnavailableError('down')) };
+    const recorder = recordingNext();
+    await rateLimit(broken, { limit: 1, windowMs: 1_000 })(makeContext(), recorder.next);
+    expect(recorder.calls).toBe(1);
+    await expect(
+      rateLimit(broken, { limit: 1, windowMs: 1_000, failOpen: false })(makeContext(), recorder.next),
+    ).rejects.toThrow(RedisUnavailableError);
+    expect(recorder.calls).toBe(1);
+  });
+
+  it('quotes and shortens a device id in its message', async () => {
+    const id = `x\n${'y'.repeat(300)}`;
+    const middleware = rateLimit(new MemoryRateLimiter(), { limit: 1, windowMs: 1_000 });
+    await middleware(makeContext({ deviceId: id }), async () => {});
+    const error = await (middleware(makeContext({ deviceId: id }), async () => {}) as Promise<void>).catch(
+      (e: Error) => e,
+    );
+    expect((error as Error).message).toMatch(/^device "x\\ny+…" sent/);
+    expect((error as Error).message.length).toBeLessThan(300);
+  });
+
+  it('refuses a limit or window that is not a positive integer when it is built', () => {
+    expect(() => rateLimit(new MemoryRateLimiter(), { limit: 0, windowMs: 1_000 })).toThrow(
+      InvalidOptionError,
+    );
+    expect(() => rateLimit(new MemoryRateLimiter(), { limit: 1, windowMs: -5 })).toThrow(InvalidOptionError);
+  });
+});

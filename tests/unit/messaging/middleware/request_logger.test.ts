@@ -1,0 +1,85 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { InvalidMessageError } from '../../../../core/errors.js';
+import { createLogger } from '../../../../core/logger.js';
+import { requestLogger } from '../../../../core/messaging/middleware/index.js';
+import { makeContext } from './context_fixture.js';
+
+function capture(level = 'debug') {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      for (const line of String(chunk).split('\n')) if (line) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { lines, log: createLogger({ level, destination }) };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('requestLogger', () => {
+  it('logs one info line per handled message, after the handler ran', async () => {
+    const { lines, log } = capture();
+    const ctx = makeContext({ log, payload: '{"temperature":21}', deviceId: 'd1', clientId: 'c1', qos: 1 });
+    let linesWhileHandling = -1;
+    await requestLogger()(ctx, async () => {
+      linesWhileHandling = lines.length;
+      await sleep(20);
+    });
+    expect(linesWhileHandling).toBe(0);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      event: 'message.processed',
+      topic: 'devices/d1/telemetry',
+      route: 'devices/{deviceId}/telemetry',
+      qos: 1,
+      bytes: 18,
+      deviceId: 'd1',
+      clientId: 'c1',
+      outcome: 'handled',
+    });
+    expect(lines[0]!.durationMs).toBeGreaterThanOrEqual(15);
+    expect(lines[0]).not.toHaveProperty('code');
+  });
+
+  it('logs the error outcome with its code and rethrows the same error', async () => {
+    const { lines, log } = capture();
+    const ctx = makeContext({ log });
+    const thrown = new InvalidMessageError('bad payload');
+    await expect(
+      requestLogger()(ctx, async () => {
+        throw thrown;
+      }),
+    ).rejects.toBe(thrown);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ level: 30, outcome: 'error', code: 'E_INVALID_MESSAGE' });
+  });
+
+  it('names a plain error by its name', async () => {
+    const { lines, log } = capture();
+    await expect(
+      requestLogger()(makeContext({ log }), () => Promise.reject(new TypeError('boom'))),
+    ).rejects.toThrow('boom');
+    expect(lines[0]).toMatchObject({ outcome: 'error', code: 'TypeError' });
+  });
+
+  it('logs at the configured levels', async () => {
+    const { lines, log } = capture('info');
+    await requestLogger({ level: 'debug' })(makeContext({ log }), async () => {});
+    expect(lines).toHaveLength(0);
+
+    const debug = capture('debug');
+    await requestLogger({ level: 'debug' })(makeContext({ log: debug.log }), async () => {});
+    expect(debug.lines[0]).toMatchObject({ level: 20, outcome: 'handled' });
+
+    const warn = capture('debug');
+    await expect(
+      requestLogger({ level: 'debug', errorLevel: 'warn' })(makeContext({ log: warn.log }), () =>
+        Promise.reject(new Error('x')),
+      ),
+    ).rejects.toThrow();
+    expect(warn.lines[0]).toMatchObject({ level: 40, outcome: 'error' });
+  });
+});
