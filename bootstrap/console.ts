@@ -9,12 +9,20 @@
  */
 import { createRequire } from 'node:module';
 import { type CommandClass, Kernel } from '../core/console/index.js';
-import { queueCommands } from '../core/console/commands/index.js';
+import { messagesCommands, queueCommands } from '../core/console/commands/index.js';
 import type { Application } from '../core/index.js';
+import { DevicesSimulateCommand } from './commands/devices_simulate_command.js';
+import { RouteListCommand } from './commands/route_list_command.js';
 import { ServeCommand } from './commands/serve_command.js';
 
 /** Every command `npx topiq` offers, in `--help` order. */
-export const commands: readonly CommandClass[] = [ServeCommand, ...queueCommands];
+export const commands: readonly CommandClass[] = [
+  ServeCommand,
+  RouteListCommand,
+  ...queueCommands,
+  ...messagesCommands,
+  DevicesSimulateCommand,
+];
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 

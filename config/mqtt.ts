@@ -58,6 +58,11 @@ export default defineConfig(
         .default('topiq'),
       MQTT_BROKER_HOST: z.string().default('0.0.0.0'),
       MQTT_BROKER_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
+      JOB_EVENTS_TOPIC: z.string().default('topiq/jobs/{queue}/{id}/{status}'),
+      JOB_COMMAND_TOPIC: z
+        .string()
+        .regex(/^[^+#{}]+$/, 'a plain topic prefix without wildcards, e.g. topiq/commands/jobs')
+        .optional(),
       MQTT_AUTH: z.enum(['credentials', 'development']).optional(),
       MQTT_DEVICES: accounts(true),
       MQTT_SERVICE_ACCOUNTS: accounts(false),
@@ -74,6 +79,9 @@ export default defineConfig(
     protocolVersion: env.MQTT_PROTOCOL_VERSION === '4' ? (4 as const) : (5 as const),
     maxInFlight: env.MQTT_MAX_IN_FLIGHT,
     sharedGroup: env.MQTT_SHARED_GROUP,
+    // JOB_EVENTS_TOPIC=off turns the MQTT job events off.
+    jobEventsTopic: env.JOB_EVENTS_TOPIC === 'off' ? undefined : env.JOB_EVENTS_TOPIC,
+    jobCommandTopic: env.JOB_COMMAND_TOPIC,
     broker: {
       host: env.MQTT_BROKER_HOST,
       port: env.MQTT_BROKER_PORT,

@@ -25,6 +25,8 @@ export default defineConfig(
     QUEUE_KEEP_FAILED: int(100_000, 1),
     QUEUE_PROGRESS_INTERVAL_MS: int(1000),
     QUEUE_SHUTDOWN_GRACE_MS: int(10_000),
+    QUEUE_HEARTBEAT_MS: int(5000, 100),
+    QUEUE_EVENTS: z.enum(['on', 'off', 'true', 'false', '1', '0']).default('on'),
     WORKER_QUEUES: z.string().default('default'),
     WORKER_CONCURRENCY: int(10, 1),
   }),
@@ -40,6 +42,8 @@ export default defineConfig(
     failedCount: env.QUEUE_KEEP_FAILED,
     progressIntervalMs: env.QUEUE_PROGRESS_INTERVAL_MS,
     shutdownGraceMs: env.QUEUE_SHUTDOWN_GRACE_MS,
+    heartbeatMs: env.QUEUE_HEARTBEAT_MS,
+    events: ['on', 'true', '1'].includes(env.QUEUE_EVENTS),
     worker: { queues: env.WORKER_QUEUES, concurrency: env.WORKER_CONCURRENCY },
   }),
 );

@@ -16,7 +16,9 @@ import type { RateLimiter } from './messaging/middleware/rate_limiter.js';
 import { RedisRateLimiter } from './messaging/middleware/redis_rate_limiter.js';
 import { MemoryStateStore, RedisStateStore, type StateStore } from './messaging/state_store.js';
 import { Dispatcher } from './queue/dispatcher.js';
-import type { QueueDriver } from './queue/driver.js';
+import type { JobEvent, QueueDriver } from './queue/driver.js';
+import { JobEventPublisher } from './queue/job_events.js';
+import { JobManager } from './queue/job_manager.js';
 import { MemoryQueueDriver } from './queue/drivers/memory/index.js';
 import { RedisQueueDriver } from './queue/drivers/redis/redis_driver.js';
 import type { JobClass } from './queue/job.js';
@@ -50,6 +52,10 @@ export class Application {
   readonly registry: JobRegistry;
   readonly driver: QueueDriver;
   readonly dispatcher: Dispatcher;
+  /** Publishes job status changes (when `QUEUE_EVENTS` is on). */
+  readonly events: JobEventPublisher;
+  /** Jobs by id: find, list, cancel, release. */
+  readonly jobs: JobManager;
   /** Messages handlers could not process (Redis list, or memory with the memory driver). */
   readonly deadLetters: DeadLetterStore;
   /** State handlers keep between messages, e.g. each device's last status. */
@@ -64,7 +70,9 @@ export class Application {
     this.log = options.log ?? createLogger({ level: options.app.logLevel, name: options.app.name });
     this.registry = new JobRegistry().register(...options.jobs);
     this.driver = options.driver ?? createDriver(options.queue, this.log);
-    this.dispatcher = new Dispatcher(this.driver, this.registry);
+    this.events = new JobEventPublisher(this.driver, options.queue.events);
+    this.dispatcher = new Dispatcher(this.driver, this.registry, this.events);
+    this.jobs = new JobManager(this.driver, this.events);
     if (this.driver instanceof RedisQueueDriver) {
       this.deadLetters = new RedisDeadLetterStore(this.driver.redis, options.queue.prefix);
       this.state = new RedisStateStore(this.driver.redis, options.queue.prefix);
@@ -81,6 +89,17 @@ export class Application {
     return this.driver instanceof RedisQueueDriver ? this.driver.redis : undefined;
   }
 
+  /**
+   * Calls `listener` for every job status change in every process using this Redis (or,
+   * with the memory driver, this process). Resolves to a function that unsubscribes.
+   *
+   * @example
+   * const stop = await app.onJobEvent((event) => console.log(event.id, event.status));
+   */
+  onJobEvent(listener: (event: JobEvent) => void): Promise<() => Promise<void>> {
+    return this.driver.subscribeEvents(listener);
+  }
+
   /** Makes this application the target of static `SomeJob.dispatch()` calls. */
   bindQueue(): this {
     Queue.bind(this.dispatcher);
@@ -94,6 +113,8 @@ export class Application {
       leaseMs: queue.leaseMs,
       shutdownGraceMs: queue.shutdownGraceMs,
       progressIntervalMs: queue.progressIntervalMs,
+      heartbeatMs: queue.heartbeatMs,
+      events: this.events,
       log: this.log,
       ...options,
       driver: this.driver,

@@ -11,3 +11,4 @@ export * from './messaging/index.js';
 export { compose, type Middleware, RouteTable, formatRouteTable, type ParamsOf } from './routing/index.js';
 export { type InProcessWorkers, Server, type ServerOptions } from './server.js';
 export * from './messaging/middleware/index.js';
+export * from './testing/index.js';

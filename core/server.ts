@@ -5,6 +5,8 @@
  */
 import type { Application } from './application.js';
 import type { MqttSettings } from './config/settings.js';
+import { addJobCommandRoute } from './messaging/job_command_route.js';
+import { bridgeJobEvents } from './messaging/job_event_bridge.js';
 import { type AppRouteTable, MessagePipeline } from './messaging/message_pipeline.js';
 import type { MessageContext } from './messaging/message_context.js';
 import { MqttGateway } from './messaging/mqtt_gateway.js';
@@ -39,10 +41,16 @@ export class Server {
   readonly pipeline: MessagePipeline;
   readonly gateway: MqttGateway;
   readonly workers: Worker[] = [];
+  readonly #mqtt: MqttSettings;
+  #stopEvents: (() => Promise<void>) | undefined;
   #started = false;
 
   constructor(options: ServerOptions) {
     this.app = options.app;
+    this.#mqtt = options.mqtt;
+    if (options.mqtt.jobCommandTopic) {
+      addJobCommandRoute(options.routes, options.mqtt.jobCommandTopic, options.app.dispatcher);
+    }
     this.gateway = new MqttGateway({
       settings: { ...options.mqtt, sharedGroup: options.mqtt.sharedGroup },
       subscriptions: options.routes.subscriptions(),
@@ -63,6 +71,14 @@ export class Server {
   async start(options: { workers?: InProcessWorkers } = {}): Promise<void> {
     await this.gateway.start((message) => this.pipeline.handle(message));
     this.#started = true;
+    if (this.#mqtt.jobEventsTopic && this.app.events.enabled) {
+      this.#stopEvents = await bridgeJobEvents(
+        this.app,
+        this.gateway.publish,
+        this.#mqtt.jobEventsTopic,
+        this.app.log,
+      );
+    }
     this.app.log.info(
       {
         event: 'server.started',
@@ -82,6 +98,8 @@ export class Server {
 
   /** Stops taking messages, lets workers finish or release their jobs, closes the app. */
   async stop(): Promise<void> {
+    // Intake first (messages not yet handled stay with the broker), then the workers.
+    await this.#stopEvents?.();
     if (this.#started) await this.gateway.stop();
     this.pipeline.close();
     await Promise.all(this.workers.map((worker) => worker.shutdown()));

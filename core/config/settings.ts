@@ -15,6 +15,10 @@ export interface QueueSettings {
   failedCount: number;
   progressIntervalMs: number;
   shutdownGraceMs: number;
+  /** Ms between worker heartbeats. */
+  heartbeatMs: number;
+  /** Publish job status changes (in-process listeners, MQTT bridge). */
+  events: boolean;
   /** Queues and concurrency of the workers `serve --workers` runs in-process. */
   worker: { queues: string; concurrency: number };
 }
@@ -38,6 +42,10 @@ export interface MqttSettings {
   maxInFlight: number;
   /** Group of `shared: true` routes (`$share/<group>/...`). */
   sharedGroup: string;
+  /** Topic template job status changes are published on, or undefined to not publish. */
+  jobEventsTopic: string | undefined;
+  /** Prefix of the job command topic (`<prefix>/<JobName>`), or undefined when off. */
+  jobCommandTopic: string | undefined;
   broker: {
     host: string;
     port: number;

@@ -21,5 +21,5 @@ export function defineRoutes(definitions: RouteDefinitions): RouteDefinitions {
 
 /** An empty route table for an application. */
 export function createRouteTable(sharedGroup = 'topiq'): AppRouteTable {
-  return new RouteTable<MessageContext<any>, MessageHandler>({ sharedGroup });
+  return new RouteTable<MessageContext<{}>, MessageHandler>({ sharedGroup });
 }

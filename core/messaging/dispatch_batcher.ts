@@ -6,7 +6,7 @@
  * stay unacknowledged and the broker keeps them: nothing is lost, ingest just pauses.
  */
 import type { Logger } from '../logger.js';
-import type { NewJob, QueueDriver } from '../queue/driver.js';
+import type { NewJob } from '../queue/driver.js';
 import { retryUntilDone } from '../support/retry.js';
 
 interface Waiting {
@@ -16,15 +16,16 @@ interface Waiting {
 }
 
 export class DispatchBatcher {
-  readonly #driver: QueueDriver;
+  readonly #write: (jobs: readonly NewJob[]) => Promise<unknown>;
   readonly #log: Logger;
   readonly #maxBatch: number;
   #pending: Waiting[] = [];
   #scheduled = false;
   #closed = false;
 
-  constructor(driver: QueueDriver, log: Logger, maxBatch = 1000) {
-    this.#driver = driver;
+  /** `store` writes one batch, e.g. `(jobs) => dispatcher.store(jobs)`. */
+  constructor(store: (jobs: readonly NewJob[]) => Promise<unknown>, log: Logger, maxBatch = 1000) {
+    this.#write = store;
     this.#log = log;
     this.#maxBatch = maxBatch;
   }
@@ -60,7 +61,7 @@ export class DispatchBatcher {
   async #store(batch: Waiting[]): Promise<void> {
     let failures = 0;
     try {
-      await retryUntilDone(() => this.#driver.push(batch.map((waiting) => waiting.job)), {
+      await retryUntilDone(() => this.#write(batch.map((waiting) => waiting.job)), {
         giveUp: () => this.#closed,
         onError: (err, retryInMs) => {
           failures++;

@@ -27,7 +27,7 @@ export type ControllerReference = readonly [new () => object, string];
 /** A route handler: a function of the context, or a controller method reference. */
 export type MessageHandler = ((ctx: MessageContext<any>) => Promise<void> | void) | ControllerReference;
 /** The route table of an application. */
-export type AppRouteTable = RouteTable<MessageContext<any>, MessageHandler>;
+export type AppRouteTable = RouteTable<MessageContext<{}>, MessageHandler>;
 type Route = RouteRecord<MessageContext<any>, MessageHandler>;
 
 /** What a pipeline is built from. */
@@ -72,7 +72,7 @@ export class MessagePipeline {
     this.#log = options.log.child({ component: 'messages' });
     for (const route of options.routes.routes()) this.#checkHandler(route);
     this.#router = options.routes.buildRouter();
-    this.#batcher = new DispatchBatcher(options.dispatcher.driver, this.#log);
+    this.#batcher = new DispatchBatcher((jobs) => options.dispatcher.store(jobs), this.#log);
     this.#services = {
       dispatch: (job, payload, dispatchOptions) => this.#dispatch(job, payload, dispatchOptions),
       publish: options.publish,

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
 import type { DispatchOptions } from './dispatch_options.js';
 import type { NewJob, QueueDriver } from './driver.js';
+import type { JobEventPublisher } from './job_events.js';
 import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
 import { encodeJson } from './json.js';
 import { assertJobId, assertQueueName } from './names.js';
@@ -34,10 +35,12 @@ export interface DispatchEntry<C extends JobClass = JobClass> {
 export class Dispatcher {
   readonly driver: QueueDriver;
   readonly registry: JobRegistry | undefined;
+  readonly events: JobEventPublisher | undefined;
 
-  constructor(driver: QueueDriver, registry?: JobRegistry) {
+  constructor(driver: QueueDriver, registry?: JobRegistry, events?: JobEventPublisher) {
     this.driver = driver;
     this.registry = registry;
+    this.events = events;
   }
 
   /** Stores one job; resolves to its id. */
@@ -55,8 +58,21 @@ export class Dispatcher {
     entries: { readonly [K in keyof T]: DispatchEntry<T[K]> },
   ): Promise<string[]> {
     const jobs = (entries as readonly DispatchEntry[]).map((entry) => this.build(entry));
-    if (jobs.length > 0) await this.driver.push(jobs);
+    if (jobs.length > 0) await this.store(jobs);
     return jobs.map((job) => job.id);
+  }
+
+  /** Pushes built jobs and announces the ones that were added. */
+  async store(jobs: readonly NewJob[]): Promise<void> {
+    const outcomes = await this.driver.push(jobs);
+    const { events } = this;
+    if (!events?.enabled) return;
+    const now = Date.now();
+    jobs.forEach((job, index) => {
+      if (outcomes[index] !== 'added') return;
+      const status = job.hold ? 'pending' : job.runAt !== undefined && job.runAt > now ? 'delayed' : 'queued';
+      events.emit(job, status, 0, job.runAt !== undefined ? { runAt: job.runAt } : {});
+    });
   }
 
   /**

@@ -115,6 +115,8 @@ export interface ReserveResult {
   jobs: ReservedJob[];
   /** Jobs that this call moved to failed because crashed workers used up their tries. */
   abandoned: JobRecord[];
+  /** Jobs this call found past their `expiresAt` and marked expired. */
+  expired: { id: string; name: string }[];
   /** Epoch ms of the next delayed job or lease deadline in this queue, if any. */
   wakeAt: number | null;
 }
@@ -163,6 +165,52 @@ export interface RetentionSettings {
   completedAgeMs: number;
 }
 
+/** A job's change of status, as published to listeners in every process. */
+export interface JobEvent {
+  id: string;
+  name: string;
+  queue: string;
+  /** The status the job entered. */
+  status: JobStatus;
+  /** Attempts made so far (the running one included). */
+  attempt: number;
+  /** Epoch ms of the change. */
+  at: number;
+  worker?: string;
+  /** When a delayed job will run. */
+  runAt?: number;
+  /** The value `handle()` returned (completed). */
+  result?: JsonValue;
+  /** The last error (failed, retrying, cancelled). */
+  error?: StoredError;
+  /** Milliseconds the attempt ran (completed, failed). */
+  durationMs?: number;
+}
+
+/** What a worker reports about itself in its heartbeat. */
+export interface WorkerInfo {
+  id: string;
+  host: string;
+  pid: number;
+  queues: string[];
+  concurrency: number;
+  runningJobIds: string[];
+  startedAt: number;
+  heartbeatAt: number;
+}
+
+/** Sizes and rates of one queue. */
+export interface QueueStats extends QueueCounts {
+  queue: string;
+  /** Jobs completed in the last 60 s (10 s resolution). */
+  completedLastMinute: number;
+  /** How long the longest-waiting of the next 100 jobs to run has waited, in ms; 0 when none wait. */
+  oldestWaitingMs: number;
+}
+
+/** Stops a subscription. */
+export type Unsubscribe = () => Promise<void>;
+
 /** Storage for queues; see the module header for the contract. */
 export interface QueueDriver {
   readonly kind: 'redis' | 'memory';
@@ -208,6 +256,23 @@ export interface QueueDriver {
   retryFailed(queue: string, selection: FailedSelection): Promise<number>;
   /** Deletes failed records. Returns how many. */
   removeFailed(queue: string, selection: FailedSelection): Promise<number>;
+
+  /** Sizes and rates of a queue. */
+  stats(queue: string): Promise<QueueStats>;
+
+  /** Publishes job events to subscribers in every process (fire and forget, one message per batch). */
+  publishEvents(events: readonly JobEvent[]): void;
+  /** Calls `listener` for every job event published by any process. */
+  subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe>;
+  /** Calls `listener` when any process cancels a running job (so its worker aborts at once). */
+  subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe>;
+
+  /** Records a worker's heartbeat; it is listed until `ttlMs` passes without another. */
+  heartbeat(info: WorkerInfo, ttlMs: number): Promise<void>;
+  /** Removes a worker from the list (clean shutdown). */
+  removeWorker(id: string): Promise<void>;
+  /** Workers whose heartbeat has not expired. */
+  workers(): Promise<WorkerInfo[]>;
 
   close(): Promise<void>;
 }

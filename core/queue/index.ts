@@ -1,13 +1,18 @@
 /** Public API of the job engine. */
 export type { DispatchOptions } from './dispatch_options.js';
 export { FailedJobs } from './failed_jobs.js';
+export { JobEventPublisher } from './job_events.js';
+export { type JobListOptions, JobManager } from './job_manager.js';
 export { type DispatchEntry, Dispatcher } from './dispatcher.js';
 export type {
   FailedSelection,
+  JobEvent,
   JobRecord,
   JobStatus,
   QueueCounts,
   QueueDriver,
+  QueueStats,
+  WorkerInfo,
   RetentionSettings,
 } from './driver.js';
 export { MemoryQueueDriver } from './drivers/memory/index.js';

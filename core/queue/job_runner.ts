@@ -16,6 +16,7 @@ import type { AckBuffer } from './ack_buffer.js';
 import type { JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
 import type { JobClass, JobContext } from './job.js';
 import { decodeJson, encodeJson } from './json.js';
+import type { JobEventPublisher } from './job_events.js';
 import { ProgressWriter } from './progress_writer.js';
 import type { JobRegistry } from './registry.js';
 import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
@@ -46,14 +47,18 @@ export class JobRunner {
   readonly #log: Logger;
   readonly #acks: AckBuffer;
   readonly #settings: RunnerSettings;
+  readonly #events: JobEventPublisher | undefined;
+  readonly #worker: string;
 
   constructor(
     driver: QueueDriver,
     registry: JobRegistry,
     log: Logger,
     acks: AckBuffer,
-    settings: RunnerSettings,
+    settings: RunnerSettings & { worker: string; events?: JobEventPublisher | undefined },
   ) {
+    this.#events = settings.events;
+    this.#worker = settings.worker;
     this.#driver = driver;
     this.#registry = registry;
     this.#log = log;
@@ -74,6 +79,7 @@ export class JobRunner {
       this.#settings.progressIntervalMs,
     );
     log.info({ event: 'job.started' }, 'job started');
+    this.#events?.emit(job, 'running', job.attempt, { worker: this.#worker });
     try {
       jobClass = this.#registry.get(job.name);
       payload = decodeJson(job.payload, `${job.name} payload`);
@@ -90,8 +96,15 @@ export class JobRunner {
       const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
       const result = await withTimeout(instance.handle(payload, context), controller, timeoutMs, job.id);
       progress.flush();
-      this.#acks.add({ lease, result: encodeJson(result ?? null, `${job.name} result`) });
-      log.info({ event: 'job.completed', durationMs: elapsed(started) }, 'job completed');
+      const encoded = encodeJson(result ?? null, `${job.name} result`);
+      this.#acks.add({ lease, result: encoded });
+      const durationMs = elapsed(started);
+      log.info({ event: 'job.completed', durationMs }, 'job completed');
+      this.#events?.emit(job, 'completed', job.attempt, {
+        result: result ?? null,
+        durationMs,
+        worker: this.#worker,
+      });
     } catch (caught) {
       progress.flush();
       const error = caught instanceof Error ? caught : new Error(String(caught));
@@ -144,6 +157,7 @@ export class JobRunner {
       return;
     }
     const fields = { durationMs: elapsed(started), code: codeOf(error), err: error };
+    this.#announceFailure(job, outcome, retryInMs, storedError(error), fields.durationMs);
     if (outcome === 'retrying') {
       log.warn({ event: 'job.retrying', ...fields, retryInMs }, `attempt failed: ${error.message}`);
     } else if (outcome === 'cancelled') {
@@ -159,6 +173,24 @@ export class JobRunner {
         const context = { id: job.id, queue: job.queue, attempts: job.attempt };
         await this.#callFailed(jobClass, error, payload, context, log);
       }
+    }
+  }
+
+  #announceFailure(
+    job: ReservedJob,
+    outcome: Awaited<ReturnType<QueueDriver['fail']>>,
+    retryInMs: number | null,
+    error: StoredError,
+    durationMs: number,
+  ): void {
+    const events = this.#events;
+    if (!events || outcome === 'lost') return;
+    const { stack: _stack, ...slim } = error;
+    if (outcome === 'retrying' && retryInMs) {
+      events.emit(job, 'delayed', job.attempt, { error: slim, runAt: Date.now() + retryInMs, durationMs });
+    } else {
+      const status = outcome === 'retrying' ? 'queued' : outcome;
+      events.emit(job, status, job.attempt, { error: slim, durationMs, worker: this.#worker });
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * `Queue`: where static `SomeJob.dispatch()` finds its dispatcher. The application binds
- * its dispatcher at boot (`bootstrap/app.ts`); tests swap in `Queue.fake()`. This is the
+ * its dispatcher at boot (`bootstrap/app.ts`); tests swap in `QueueFake.install()` (core/testing). This is the
  * one process-wide binding in Topiq, kept because `SomeJob.dispatch()` is the API users
  * expect from Laravel; code that holds an application can call `app.dispatcher` directly.
  */
@@ -27,7 +27,7 @@ export const Queue = {
     if (!bound) {
       throw new QueueNotBoundError(
         'no dispatcher is bound: boot the application first (createApplication() in bootstrap/app.ts), ' +
-          'or call Queue.fake() in tests',
+          'or call QueueFake.install() in tests',
       );
     }
     return bound;

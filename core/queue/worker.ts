@@ -11,6 +11,7 @@ import { AckBuffer } from './ack_buffer.js';
 import type { QueueDriver, ReservedJob } from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { assertQueueName } from './names.js';
+import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
 import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
 
@@ -48,6 +49,10 @@ export interface WorkerOptions {
   shutdownGraceMs?: number;
   /** Minimum ms between two progress writes of one job (default 1,000). */
   progressIntervalMs?: number;
+  /** Ms between heartbeats (default 5,000); a worker is listed until 3 are missed. */
+  heartbeatMs?: number;
+  /** Publishes job status changes; none when absent. */
+  events?: JobEventPublisher;
   log?: Logger;
 }
 
@@ -101,6 +106,8 @@ export class Worker {
       timeoutSeconds: options.timeout ?? 60,
       backoff: options.backoff ?? 0,
       progressIntervalMs: options.progressIntervalMs ?? 1000,
+      worker: this.name,
+      events: options.events,
     });
   }
 
@@ -129,11 +136,27 @@ export class Worker {
     );
     const renewal = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(this.#leaseMs / 3)));
     renewal.unref();
+    const heartbeatMs = this.#options.heartbeatMs ?? 5000;
+    const heartbeat = setInterval(() => void this.#heartbeat(heartbeatMs), heartbeatMs);
+    heartbeat.unref();
+    await this.#heartbeat(heartbeatMs);
+    const stopListening = await this.#driver
+      .subscribeCancels((queue, id) => this.#cancelRunning(queue, id))
+      .catch((error: unknown) => {
+        this.#log.warn(
+          { event: 'worker.cancel_listen_failed', err: error },
+          'cancels will arrive with lease renewals',
+        );
+        return undefined;
+      });
     try {
       await this.#loop();
     } finally {
       await this.#drain();
       clearInterval(renewal);
+      clearInterval(heartbeat);
+      await stopListening?.().catch(() => {});
+      await this.#driver.removeWorker(this.name).catch(() => {});
     }
     this.#log.info({ event: 'worker.stopped', reason: this.#stopReason }, 'worker stopped');
     return this.#stopReason ?? 'stopped';
@@ -206,6 +229,13 @@ export class Worker {
       });
       jobs.push(...result.jobs);
       for (const record of result.abandoned) void this.#runner.abandoned(record);
+      for (const expired of result.expired) {
+        this.#log.info(
+          { event: 'job.expired', jobId: expired.id, job: expired.name, queue },
+          'job expired unstarted',
+        );
+        this.#options.events?.emit({ ...expired, queue }, 'expired', 0);
+      }
       if (result.wakeAt !== null && (wakeAt === null || result.wakeAt < wakeAt)) wakeAt = result.wakeAt;
     }
     this.#reserved += jobs.length;
@@ -225,6 +255,33 @@ export class Worker {
       this.#slotFreed = undefined;
       wake?.();
     });
+  }
+
+  #cancelRunning(queue: string, id: string): void {
+    const running = this.#running.get(id);
+    if (running && running.job.queue === queue) {
+      running.controller.abort(new JobCancelledError(`job ${id} was cancelled`));
+    }
+  }
+
+  async #heartbeat(intervalMs: number): Promise<void> {
+    try {
+      await this.#driver.heartbeat(
+        {
+          id: this.name,
+          host: hostname(),
+          pid: process.pid,
+          queues: [...this.queues],
+          concurrency: this.#concurrency,
+          runningJobIds: this.runningJobIds,
+          startedAt: this.#startedAt,
+          heartbeatAt: Date.now(),
+        },
+        intervalMs * 3,
+      );
+    } catch (error) {
+      this.#log.warn({ event: 'worker.heartbeat_failed', err: error }, 'could not record heartbeat');
+    }
   }
 
   async #renewLeases(): Promise<void> {
@@ -264,6 +321,7 @@ export class Worker {
       for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
       try {
         await this.#driver.release(left.map((entry) => entry.lease));
+        for (const { job } of left) this.#options.events?.emit(job, 'queued', job.attempt - 1);
         this.#log.warn(
           { event: 'worker.released', jobIds: left.map((e) => e.job.id) },
           'released unfinished jobs',

@@ -61,7 +61,7 @@ export interface GroupScope<C> {
  */
 export type TypedHandler<H, P extends string> = H extends (ctx: infer X, ...rest: infer A) => infer R
   ? X extends { params: unknown }
-    ? (ctx: Omit<X, 'params'> & { params: ParamsOf<P> }, ...rest: A) => R
+    ? (ctx: X & { params: ParamsOf<P> }, ...rest: A) => R
     : H
   : H;
 

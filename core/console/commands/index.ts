@@ -1,5 +1,7 @@
 /** The framework's own commands, in the order `npx topiq --help` lists them. */
 import type { CommandClass } from '../command.js';
+import { MessagesFailedCommand } from './messages_failed_command.js';
+import { MessagesFlushCommand } from './messages_flush_command.js';
 import { QueueClearCommand } from './queue_clear_command.js';
 import { QueueFailedCommand } from './queue_failed_command.js';
 import { QueueFlushCommand } from './queue_flush_command.js';
@@ -21,7 +23,12 @@ export const queueCommands: readonly CommandClass[] = [
   QueuePruneFailedCommand,
 ];
 
+/** Every `messages:*` command (dead-lettered MQTT messages). */
+export const messagesCommands: readonly CommandClass[] = [MessagesFailedCommand, MessagesFlushCommand];
+
 export {
+  MessagesFailedCommand,
+  MessagesFlushCommand,
   QueueClearCommand,
   QueueFailedCommand,
   QueueFlushCommand,

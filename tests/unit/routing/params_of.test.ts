@@ -4,7 +4,7 @@ import { RouteTable } from '../../../core/routing/index.js';
 
 interface Ctx {
   topic: string;
-  params: RouteParams;
+  params: {};
 }
 
 describe('ParamsOf', () => {

@@ -13,6 +13,7 @@ import type {
   FailedSelection,
   FailOutcome,
   Failure,
+  JobEvent,
   JobRecord,
   JobStatus,
   Lease,
@@ -21,11 +22,15 @@ import type {
   PushOutcome,
   QueueCounts,
   QueueDriver,
+  QueueStats,
   ReserveOptions,
   ReserveResult,
   RetentionSettings,
+  Unsubscribe,
+  WorkerInfo,
 } from '../../driver.js';
 import { assertJobId, assertQueueName } from '../../names.js';
+import { MemoryMonitoring } from './memory_monitoring.js';
 import { jobNotFound, MemoryQueue } from './memory_queue.js';
 import type { QueueLimits } from './queue_state.js';
 import { WorkSignal } from './work_signal.js';
@@ -64,6 +69,7 @@ export class MemoryQueueDriver implements QueueDriver {
   readonly #limits: QueueLimits;
   readonly #now: () => number;
   #closed = false;
+  readonly #monitoring: MemoryMonitoring;
 
   constructor(options: MemoryQueueDriverOptions = {}) {
     this.#limits = {
@@ -71,6 +77,7 @@ export class MemoryQueueDriver implements QueueDriver {
       failedCount: options.failedCount ?? 100_000,
     };
     this.#now = options.now ?? Date.now;
+    this.#monitoring = new MemoryMonitoring(this.#now);
   }
 
   async push(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
@@ -85,7 +92,7 @@ export class MemoryQueueDriver implements QueueDriver {
   async reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
     const result = this.#queue(queue)?.reserve(options, randomUUID(), this.#now());
     this.#wake(queue);
-    return result ?? { jobs: [], abandoned: [], wakeAt: null };
+    return result ?? { jobs: [], abandoned: [], expired: [], wakeAt: null };
   }
 
   async extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]> {
@@ -97,9 +104,11 @@ export class MemoryQueueDriver implements QueueDriver {
   async complete(completions: readonly Completion[]): Promise<boolean[]> {
     for (const { lease } of completions) assertQueueName(lease.queue);
     const now = this.#now();
-    return completions.map(
-      ({ lease, result }) => this.#queue(lease.queue)?.complete(lease, result, now) ?? false,
-    );
+    return completions.map(({ lease, result }) => {
+      const done = this.#queue(lease.queue)?.complete(lease, result, now) ?? false;
+      if (done) this.#monitoring.countCompleted(lease.queue, 1);
+      return done;
+    });
   }
 
   async fail(failure: Failure): Promise<FailOutcome> {
@@ -155,7 +164,45 @@ export class MemoryQueueDriver implements QueueDriver {
   }
 
   async cancel(queue: string, id: string): Promise<JobStatus> {
-    return this.#queueHolding(queue, id).cancel(id, this.#now());
+    const status = this.#queueHolding(queue, id).cancel(id, this.#now());
+    if (status === 'running') this.#monitoring.cancelled(queue, id);
+    return status;
+  }
+
+  async stats(queue: string): Promise<QueueStats> {
+    const counts = await this.counts(queue);
+    const next = await this.listJobs(queue, 'queued', 0, 100);
+    const oldest = Math.min(...next.map((record) => record.queuedAt ?? Number.POSITIVE_INFINITY));
+    return {
+      queue,
+      ...counts,
+      completedLastMinute: this.#monitoring.completedLastMinute(queue),
+      oldestWaitingMs: Number.isFinite(oldest) ? Math.max(0, this.#now() - oldest) : 0,
+    };
+  }
+
+  publishEvents(events: readonly JobEvent[]): void {
+    this.#monitoring.publishEvents(events);
+  }
+
+  subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {
+    return this.#monitoring.subscribe('event', listener);
+  }
+
+  subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe> {
+    return this.#monitoring.subscribe('cancel', listener);
+  }
+
+  async heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {
+    this.#monitoring.heartbeat(info, ttlMs);
+  }
+
+  async removeWorker(id: string): Promise<void> {
+    this.#monitoring.removeWorker(id);
+  }
+
+  async workers(): Promise<WorkerInfo[]> {
+    return this.#monitoring.workers();
   }
 
   async releaseHeld(queue: string, id: string): Promise<JobStatus> {
@@ -182,6 +229,7 @@ export class MemoryQueueDriver implements QueueDriver {
   async close(): Promise<void> {
     this.#closed = true;
     this.#signal.interrupt();
+    this.#monitoring.close();
   }
 
   /** Throws `E_INVALID_QUEUE_NAME` / `E_INVALID_JOB_ID` as the Redis driver does. */

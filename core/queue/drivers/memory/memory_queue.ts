@@ -97,11 +97,13 @@ export class MemoryQueue {
     }
 
     const jobs: ReservedJob[] = [];
+    const expired: ReserveResult['expired'] = [];
     for (let popped = 0; popped < options.count; popped++) {
       const job = state.popWaiting();
       if (!job) break;
       if (job.record.expiresAt !== null && job.record.expiresAt <= now) {
         state.finish(job, 'expired', now);
+        expired.push({ id: job.record.id, name: job.record.name });
         continue;
       }
       job.record.attempts += 1;
@@ -113,7 +115,7 @@ export class MemoryQueue {
     }
     state.takeWorkArrived(); // promotions and reclaims wake nobody unless they are left over:
     this.#wakeNext = state.hasWaiting; // more work left, so wake another worker
-    return { jobs, abandoned, wakeAt: state.wakeAt() };
+    return { jobs, abandoned, expired, wakeAt: state.wakeAt() };
   }
 
   /** Renews a lease for `leaseMs` from now, reporting a requested cancel. */

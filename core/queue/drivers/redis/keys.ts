@@ -25,6 +25,8 @@ export interface QueueKeys {
   signal: string;
   /** Prefix of job hashes: `${job}${id}`. */
   job: string;
+  /** Prefix of 10-second completion counters: `${doneBucket}${epochMs / 10000}`. */
+  doneBucket: string;
 }
 
 /** Builds key names under a prefix (default `topiq`). */
@@ -37,6 +39,11 @@ export class KeyBuilder {
       throw new TypeError(`Redis key prefix ${JSON.stringify(prefix)} must be 1-32 of A-Z a-z 0-9 _ . : -`);
     }
     this.#prefix = prefix;
+  }
+
+  /** The key prefix, e.g. `topiq`. */
+  get prefix(): string {
+    return this.#prefix;
   }
 
   /** The set of every queue name seen (not hash-tagged: it spans queues). */
@@ -62,10 +69,26 @@ export class KeyBuilder {
         seq: `${base}seq`,
         signal: `${base}signal`,
         job: `${base}job:`,
+        doneBucket: `${base}done:`,
       };
       this.#cache.set(queue, keys);
     }
     return keys;
+  }
+
+  /** The channel job events are published on. */
+  get eventsChannel(): string {
+    return `${this.#prefix}:events`;
+  }
+
+  /** The channel cancel requests for running jobs are published on. */
+  get cancelsChannel(): string {
+    return `${this.#prefix}:cancels`;
+  }
+
+  /** The sorted set of live workers, scored by heartbeat expiry. */
+  get workerSet(): string {
+    return `${this.#prefix}:workers`;
   }
 
   /** The hash of job `id` in `queue`. */

@@ -12,6 +12,7 @@ import type {
   FailedSelection,
   Failure,
   FailOutcome,
+  JobEvent,
   JobRecord,
   JobStatus,
   Lease,
@@ -20,14 +21,19 @@ import type {
   PushOutcome,
   QueueCounts,
   QueueDriver,
+  QueueStats,
   ReservedJob,
   ReserveOptions,
   ReserveResult,
   RetentionSettings,
+  Unsubscribe,
+  WorkerInfo,
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
 import { decodeRecord } from './record_codec.js';
+import { RedisMonitoring } from './redis_monitoring.js';
+import { RedisPubSub } from './redis_pubsub.js';
 import { describeConnection, rethrowUnavailable } from './unavailable.js';
 import { runScript } from './scripts.js';
 
@@ -72,6 +78,8 @@ export class RedisQueueDriver implements QueueDriver {
   readonly #failedCount: number;
   readonly #knownQueues = new Set<string>();
   readonly #blocking: BlockingPool;
+  readonly #pubsub: RedisPubSub;
+  readonly #monitoring: RedisMonitoring;
   readonly #where: string;
   readonly #unavailable: (error: unknown) => never;
 
@@ -92,6 +100,8 @@ export class RedisQueueDriver implements QueueDriver {
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.#failedCount = options.failedCount ?? 100_000;
     this.#blocking = new BlockingPool(this.redis);
+    this.#pubsub = new RedisPubSub(this.redis);
+    this.#monitoring = new RedisMonitoring(this.redis, this.keys, this.keys.prefix);
     this.#where = describeConnection(this.redis.options);
     this.#unavailable = rethrowUnavailable(this.#where);
     // Without a listener ioredis prints every reconnect failure as an unhandled error;
@@ -143,21 +153,18 @@ export class RedisQueueDriver implements QueueDriver {
   async #reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
     const keys = this.keys.queue(queue);
     const token = randomBytes(9).toString('base64url');
-    const [flat, abandonedIds, wakeAt] = await runScript<[(string | number)[], string[], number]>(
-      this.redis,
-      'reserve_jobs',
-      this.#keys(keys, 'reserve'),
-      [
-        keys.job,
-        options.count,
-        options.leaseMs,
-        token,
-        options.worker,
-        options.defaultMaxTries,
-        this.#retention.completedCount,
-        this.#retention.completedAgeMs,
-      ],
-    );
+    const [flat, abandonedIds, wakeAt, expiredFlat] = await runScript<
+      [(string | number)[], string[], number, string[]]
+    >(this.redis, 'reserve_jobs', this.#keys(keys, 'reserve'), [
+      keys.job,
+      options.count,
+      options.leaseMs,
+      token,
+      options.worker,
+      options.defaultMaxTries,
+      this.#retention.completedCount,
+      this.#retention.completedAgeMs,
+    ]);
     const jobs: ReservedJob[] = [];
     for (let i = 0; i < flat.length; i += 7) {
       jobs.push({
@@ -173,7 +180,10 @@ export class RedisQueueDriver implements QueueDriver {
       });
     }
     const abandoned = abandonedIds.length > 0 ? await this.#records(queue, abandonedIds) : [];
-    return { jobs, abandoned, wakeAt: wakeAt < 0 ? null : wakeAt };
+    const expired: ReserveResult['expired'] = [];
+    for (let i = 0; i < expiredFlat.length; i += 2)
+      expired.push({ id: expiredFlat[i]!, name: expiredFlat[i + 1]! });
+    return { jobs, abandoned, expired, wakeAt: wakeAt < 0 ? null : wakeAt };
   }
 
   async extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]> {
@@ -205,10 +215,11 @@ export class RedisQueueDriver implements QueueDriver {
           this.#retention.completedAgeMs,
         ];
         for (const { lease, result } of group) args.push(lease.id, lease.token, result);
+        const bucket = `${keys.doneBucket}${Math.floor(Date.now() / 10_000)}`;
         const codes = await runScript<number[]>(
           this.redis,
           'complete_jobs',
-          [keys.active, keys.completed],
+          [keys.active, keys.completed, bucket],
           args,
         );
         group.forEach((completion, index) => {
@@ -324,7 +335,9 @@ export class RedisQueueDriver implements QueueDriver {
       [keys.wait, keys.delayed, keys.pending, keys.cancelled],
       [keys.job, id, this.#retention.completedCount, this.#retention.completedAgeMs],
     );
-    return this.#statusOutcome(outcome, queue, id, 'cancel');
+    const status = this.#statusOutcome(outcome, queue, id, 'cancel');
+    if (status === 'running') this.#pubsub.publish(this.keys.cancelsChannel, JSON.stringify({ queue, id }));
+    return status;
   }
 
   async releaseHeld(queue: string, id: string): Promise<JobStatus> {
@@ -378,7 +391,41 @@ export class RedisQueueDriver implements QueueDriver {
     );
   }
 
+  async stats(queue: string): Promise<QueueStats> {
+    return this.#monitoring.stats(queue, await this.counts(queue)).catch(this.#unavailable);
+  }
+
+  publishEvents(events: readonly JobEvent[]): void {
+    if (events.length > 0) this.#pubsub.publish(this.keys.eventsChannel, JSON.stringify(events));
+  }
+
+  subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {
+    return this.#pubsub.subscribe(this.keys.eventsChannel, (message) => {
+      for (const event of JSON.parse(message) as JobEvent[]) listener(event);
+    });
+  }
+
+  subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe> {
+    return this.#pubsub.subscribe(this.keys.cancelsChannel, (message) => {
+      const { queue, id } = JSON.parse(message) as { queue: string; id: string };
+      listener(queue, id);
+    });
+  }
+
+  heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {
+    return this.#monitoring.heartbeat(info, ttlMs).catch(this.#unavailable);
+  }
+
+  removeWorker(id: string): Promise<void> {
+    return this.#monitoring.removeWorker(id).catch(this.#unavailable);
+  }
+
+  workers(): Promise<WorkerInfo[]> {
+    return this.#monitoring.workers().catch(this.#unavailable);
+  }
+
   async close(): Promise<void> {
+    this.#pubsub.close();
     await this.#blocking.close();
     if (this.#ownsConnection && this.redis.status !== 'end') {
       await this.redis.quit().catch(() => this.redis.disconnect());

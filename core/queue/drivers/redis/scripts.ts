@@ -11,7 +11,7 @@ export const scriptKeyCounts = {
   push_jobs: 5,
   reserve_jobs: 8,
   extend_leases: 1,
-  complete_jobs: 2,
+  complete_jobs: 3,
   fail_job: 7,
   release_jobs: 3,
   retry_failed: 4,

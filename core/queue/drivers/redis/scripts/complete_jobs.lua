@@ -2,6 +2,7 @@
   Marks jobs completed, in one call for a batch of acknowledgements.
   KEYS[1] active
   KEYS[2] completed
+  KEYS[3] completion counter of the current 10-second bucket (for queue:stats)
   ARGV[1] job hash prefix
   ARGV[2] completed records to keep (0: delete at once)
   ARGV[3] max age of completed records in ms (0: no age bound)
@@ -30,6 +31,14 @@ for i = 4, #ARGV, 3 do
   else
     out[#out + 1] = 0
   end
+end
+local completed = 0
+for _, done in ipairs(out) do
+  completed = completed + done
+end
+if completed > 0 then
+  redis.call('INCRBY', KEYS[3], completed)
+  redis.call('PEXPIRE', KEYS[3], 130000)
 end
 if keepCount > 0 then
   trimFinished(KEYS[2], jobPrefix, keepCount, keepAgeMs, now)

@@ -17,7 +17,8 @@
   ARGV[6] tries for jobs dispatched without maxTries
   ARGV[7] finished records to keep per set
   ARGV[8] max age of finished records in ms (0: no age bound)
-  Returns { {id, name, payload, attempt, maxTries, priority, createdAt, ...}, {abandoned ids}, wakeAt or -1 }
+  Returns { {id, name, payload, attempt, maxTries, priority, createdAt, ...}, {abandoned ids}, wakeAt or -1,
+            {expired id, name, ...} }
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -79,6 +80,7 @@ end
 
 -- 3. Pop ready jobs in (priority, FIFO) order.
 local jobs = {}
+local expired = {}
 local popped = redis.call('ZPOPMIN', KEYS[1], count)
 for i = 1, #popped, 2 do
   local id = popped[i]
@@ -87,6 +89,8 @@ for i = 1, #popped, 2 do
   if f[1] then
     if f[7] and tonumber(f[7]) <= now then
       finishInto(KEYS[8], jobPrefix, id, 'expired', now, keepCount, keepAgeMs)
+      expired[#expired + 1] = id
+      expired[#expired + 1] = f[1]
     else
       local attempt = tonumber(f[3]) + 1
       redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'token', token, 'startedAt', now,
@@ -116,4 +120,4 @@ local nextDeadline = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 if nextDeadline[2] and (wakeAt < 0 or tonumber(nextDeadline[2]) < wakeAt) then
   wakeAt = tonumber(nextDeadline[2])
 end
-return { jobs, abandoned, wakeAt }
+return { jobs, abandoned, wakeAt, expired }

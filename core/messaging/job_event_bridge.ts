@@ -1,0 +1,44 @@
+/**
+ * Publishes every job status change on MQTT, so devices, dashboards and other services
+ * can follow a job: topic from a template such as `topiq/jobs/{queue}/{id}/{status}`,
+ * payload the event as JSON (id, name, queue, status, attempt, at, and result, error or
+ * runAt when they apply). Events come from every process sharing the Redis.
+ */
+import type { Application } from '../application.js';
+import type { Logger } from '../logger.js';
+import type { JobEvent } from '../queue/driver.js';
+import type { Publisher } from './inbound_message.js';
+
+/** Fills `{queue}`, `{id}`, `{status}` and `{name}` in a topic template. */
+export function jobEventTopic(template: string, event: JobEvent): string {
+  return template.replace(
+    /\{(queue|id|status|name)\}/g,
+    (_match, field: 'queue' | 'id' | 'status' | 'name') => event[field],
+  );
+}
+
+/**
+ * Starts forwarding job events to MQTT; resolves to a function that stops it.
+ *
+ * @example
+ * const stop = await bridgeJobEvents(app, gateway.publish, 'topiq/jobs/{queue}/{id}/{status}', log);
+ */
+export async function bridgeJobEvents(
+  app: Application,
+  publish: Publisher,
+  template: string,
+  log: Logger,
+): Promise<() => Promise<void>> {
+  let failures = 0;
+  return app.onJobEvent((event) => {
+    publish(jobEventTopic(template, event), JSON.stringify(event), { qos: 0 }).catch((error: unknown) => {
+      failures++;
+      if (failures === 1 || failures % 1000 === 0) {
+        log.warn(
+          { event: 'job_events.publish_failed', err: error, failures },
+          'could not publish job event on MQTT',
+        );
+      }
+    });
+  });
+}

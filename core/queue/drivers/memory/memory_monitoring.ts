@@ -1,0 +1,78 @@
+/**
+ * In-process counterparts of Redis Pub/Sub, worker heartbeats and completion counters,
+ * so the memory driver offers the same visibility (events, workers, stats).
+ */
+import { EventEmitter } from 'node:events';
+import type { JobEvent, Unsubscribe, WorkerInfo } from '../../driver.js';
+
+export class MemoryMonitoring {
+  readonly #bus = new EventEmitter().setMaxListeners(0);
+  readonly #workers = new Map<string, { info: WorkerInfo; expiresAt: number }>();
+  /** Completions per queue per 10-second bucket. */
+  readonly #done = new Map<string, Map<number, number>>();
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  publishEvents(events: readonly JobEvent[]): void {
+    if (events.length === 0) return;
+    const copies = structuredClone(events) as JobEvent[];
+    // Delivered on a later tick, like a message through Redis, never inside the caller.
+    setImmediate(() => {
+      for (const event of copies) this.#bus.emit('event', event);
+    });
+  }
+
+  subscribe<A extends unknown[]>(
+    channel: 'event' | 'cancel',
+    listener: (...args: A) => void,
+  ): Promise<Unsubscribe> {
+    const handler = listener as (...args: unknown[]) => void;
+    this.#bus.on(channel, handler);
+    return Promise.resolve(async () => {
+      this.#bus.off(channel, handler);
+    });
+  }
+
+  cancelled(queue: string, id: string): void {
+    setImmediate(() => this.#bus.emit('cancel', queue, id));
+  }
+
+  countCompleted(queue: string, count: number): void {
+    if (count === 0) return;
+    const buckets = this.#done.get(queue) ?? new Map<number, number>();
+    this.#done.set(queue, buckets);
+    const bucket = Math.floor(this.#now() / 10_000);
+    buckets.set(bucket, (buckets.get(bucket) ?? 0) + count);
+    for (const key of buckets.keys()) if (key < bucket - 12) buckets.delete(key);
+  }
+
+  completedLastMinute(queue: string): number {
+    const bucket = Math.floor(this.#now() / 10_000);
+    let total = 0;
+    for (const [key, count] of this.#done.get(queue) ?? []) if (key > bucket - 6) total += count;
+    return total;
+  }
+
+  heartbeat(info: WorkerInfo, ttlMs: number): void {
+    this.#workers.set(info.id, { info: structuredClone(info), expiresAt: this.#now() + ttlMs });
+  }
+
+  removeWorker(id: string): void {
+    this.#workers.delete(id);
+  }
+
+  workers(): WorkerInfo[] {
+    const now = this.#now();
+    for (const [id, entry] of this.#workers) if (entry.expiresAt <= now) this.#workers.delete(id);
+    return [...this.#workers.values()]
+      .map((entry) => structuredClone(entry.info))
+      .sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  close(): void {
+    this.#bus.removeAllListeners();
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Redis Pub/Sub for the messages every process must hear: job events (dashboards, the
+ * MQTT bridge) and cancel requests (the worker running the job aborts at once). One
+ * subscriber connection per driver, opened on first subscription.
+ */
+import type { Redis } from 'ioredis';
+
+type Listener = (message: string) => void;
+
+export class RedisPubSub {
+  readonly #source: Redis;
+  readonly #listeners = new Map<string, Set<Listener>>();
+  #subscriber: Redis | undefined;
+
+  constructor(source: Redis) {
+    this.#source = source;
+  }
+
+  /** Publishes without waiting; a lost event is logged by nobody and harms nothing. */
+  publish(channel: string, message: string): void {
+    this.#source.publish(channel, message).catch(() => {});
+  }
+
+  /** Subscribes; resolves to an unsubscribe function once the subscription is active. */
+  async subscribe(channel: string, listener: Listener): Promise<() => Promise<void>> {
+    if (!this.#subscriber) {
+      this.#subscriber = this.#source.duplicate({ enableAutoPipelining: false, lazyConnect: true });
+      this.#subscriber.on('error', () => {});
+      this.#subscriber.on('message', (from: string, message: string) => {
+        for (const each of this.#listeners.get(from) ?? []) each(message);
+      });
+    }
+    let listeners = this.#listeners.get(channel);
+    if (!listeners) {
+      listeners = new Set();
+      this.#listeners.set(channel, listeners);
+      await this.#subscriber.subscribe(channel);
+    }
+    listeners.add(listener);
+    return async () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.#listeners.get(channel) === listeners) {
+        this.#listeners.delete(channel);
+        await this.#subscriber?.unsubscribe(channel).catch(() => {});
+      }
+    };
+  }
+
+  close(): void {
+    this.#subscriber?.disconnect();
+    this.#subscriber = undefined;
+    this.#listeners.clear();
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Runs one reserved job inside a test, the way `QueueFake.runNext()` needs it: one
+ * attempt, no timeout, no lease renewal, no retries. The job is looked up in the
+ * registry, its payload decoded and `handle(payload, context)` called with a real
+ * `JobContext`; the outcome is written back to the driver so its records stay true.
+ */
+import { JobNotRegisteredError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import type { Lease, QueueDriver, ReservedJob } from '../queue/driver.js';
+import type { JobClass, JobContext } from '../queue/job.js';
+import { decodeJson, encodeJson, type JsonValue } from '../queue/json.js';
+import type { JobRegistry } from '../queue/registry.js';
+
+/** What running one job led to. */
+export type JobRunResult =
+  | { status: 'completed'; result: JsonValue | undefined }
+  | { status: 'failed'; error: Error };
+
+/**
+ * Runs `reserved` to its end and settles it with the driver. A job that throws is marked
+ * failed for good (tests want one deterministic attempt) and its `failed()` hook runs; an
+ * error thrown by that hook propagates, as it is a bug the test should see.
+ */
+export async function runOneJob(
+  driver: QueueDriver,
+  registry: JobRegistry,
+  reserved: ReservedJob,
+  log: Logger,
+): Promise<JobRunResult> {
+  const lease: Lease = { id: reserved.id, queue: reserved.queue, token: reserved.token };
+  const jobLog = log.child({ jobId: reserved.id, job: reserved.name, queue: reserved.queue });
+  let jobClass: JobClass;
+  try {
+    jobClass = registry.get(reserved.name);
+  } catch (cause) {
+    await driver.fail({ lease, error: { message: 'not registered with the QueueFake' }, retryInMs: null });
+    throw new JobNotRegisteredError(
+      `QueueFake cannot run ${reserved.name}: it is not registered. Pass it to ` +
+        `QueueFake.install({ jobs: [...] }) (e.g. the jobs of app/jobs/index.ts) or call fake.register(${reserved.name})`,
+      { cause },
+    );
+  }
+  const instance = new jobClass();
+  let payload: JsonValue | undefined;
+  try {
+    payload = decodeJson(reserved.payload, `${reserved.name} payload`);
+    const context: JobContext = {
+      jobId: reserved.id,
+      queue: reserved.queue,
+      attempt: reserved.attempt,
+      maxTries: reserved.maxTries > 0 ? reserved.maxTries : 1,
+      signal: new AbortController().signal,
+      log: jobLog,
+      progress: () => {},
+    };
+    const result = (await instance.handle(payload, context)) as JsonValue | undefined;
+    await driver.complete([{ lease, result: encodeJson(result ?? null, `${reserved.name} result`) }]);
+    return { status: 'completed', result };
+  } catch (caught) {
+    const error = caught instanceof Error ? caught : new Error(String(caught));
+    const code = (error as { code?: unknown }).code;
+    await driver.fail({
+      lease,
+      error: { message: error.message, ...(typeof code === 'string' ? { code } : {}) },
+      retryInMs: null,
+    });
+    await instance.failed?.(error, payload, {
+      jobId: reserved.id,
+      queue: reserved.queue,
+      attempts: reserved.attempt,
+      log: jobLog,
+    });
+    return { status: 'failed', error };
+  }
+}
