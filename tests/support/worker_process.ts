@@ -98,6 +98,7 @@ async function main(): Promise<void> {
     stopWhenEmpty: settings.stopWhenEmpty,
     sleep: settings.sleepSeconds,
     name: `reliability:${process.pid}`,
+    heartbeatMs: settings.heartbeatMs,
     log: createLogger({ level: settings.logLevel, destination: process.stderr }),
   });
   process.once('SIGTERM', () => worker.stop());

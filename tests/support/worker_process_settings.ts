@@ -24,6 +24,8 @@ export interface WorkerProcessSettings {
   logLevel: string;
   /** The process exits on its own after this long, in case its parent never kills it. */
   maxLifetimeMs: number;
+  /** Ms between worker heartbeats. */
+  heartbeatMs: number;
 }
 
 const NAMES = {
@@ -39,6 +41,7 @@ const NAMES = {
   connectionName: 'TOPIQ_TEST_CONNECTION_NAME',
   logLevel: 'TOPIQ_TEST_LOG_LEVEL',
   maxLifetimeMs: 'TOPIQ_TEST_MAX_LIFETIME_MS',
+  heartbeatMs: 'TOPIQ_TEST_HEARTBEAT_MS',
 } as const satisfies Record<keyof WorkerProcessSettings, string>;
 
 /** Everything but prefix and queue has a default. */
@@ -57,6 +60,7 @@ export function withDefaults(input: WorkerProcessInput): WorkerProcessSettings {
     connectionName: `${input.prefix}-worker`,
     logLevel: 'warn',
     maxLifetimeMs: 120_000,
+    heartbeatMs: 5000,
     ...input,
   };
 }
@@ -91,6 +95,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): WorkerProcessSettings {
     'sleepSeconds',
     'completedCount',
     'maxLifetimeMs',
+    'heartbeatMs',
   ] as const;
   for (const key of strings) {
     const value = text(key);

@@ -35,7 +35,7 @@ import { decodeRecord } from './record_codec.js';
 import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
 import { describeConnection, rethrowUnavailable } from './unavailable.js';
-import { runScript } from './scripts.js';
+import { registerScripts, runScript } from './scripts.js';
 
 /** Options of {@link RedisQueueDriver}. */
 export interface RedisDriverOptions {
@@ -107,6 +107,10 @@ export class RedisQueueDriver implements QueueDriver {
     // Without a listener ioredis prints every reconnect failure as an unhandled error;
     // callers get a typed error from the command that failed instead.
     this.redis.on('error', () => {});
+    // Define the scripts now, not on first use: with auto-pipelining, a command defined
+    // while a pipeline is pending is missing from that pipeline, the call rejects and the
+    // pipeline's exec throws an uncaught TypeError (ioredis#1931).
+    registerScripts(this.redis);
   }
 
   /** Where this driver connects, for messages (`host:port`). */

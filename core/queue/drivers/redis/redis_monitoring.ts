@@ -28,15 +28,15 @@ export class RedisMonitoring {
   }
 
   async heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {
-    await this.#redis
-      .multi()
-      .set(this.#workerKey(info.id), JSON.stringify(info), 'PX', ttlMs)
-      .zadd(this.#keys.workerSet, Date.now() + ttlMs, info.id)
-      .exec();
+    // Two idempotent writes; the next heartbeat repairs either if one is lost.
+    await Promise.all([
+      this.#redis.set(this.#workerKey(info.id), JSON.stringify(info), 'PX', ttlMs),
+      this.#redis.zadd(this.#keys.workerSet, Date.now() + ttlMs, info.id),
+    ]);
   }
 
   async removeWorker(id: string): Promise<void> {
-    await this.#redis.multi().del(this.#workerKey(id)).zrem(this.#keys.workerSet, id).exec();
+    await Promise.all([this.#redis.del(this.#workerKey(id)), this.#redis.zrem(this.#keys.workerSet, id)]);
   }
 
   async workers(): Promise<WorkerInfo[]> {

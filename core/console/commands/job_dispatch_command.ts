@@ -1,0 +1,164 @@
+/**
+ * `npx topiq job:dispatch <JobName>`: dispatches a registered job from the command line.
+ * The name goes through the job registry (so only allowlisted classes can run) and the
+ * payload through the job's schema, exactly as an untrusted MQTT command would.
+ */
+import { Argument, type Command, InvalidArgumentError, Option } from 'commander';
+import { CliUsageError } from '../../errors.js';
+import type { DispatchOptions } from '../../queue/dispatch_options.js';
+import { assertPriority } from '../../queue/registry.js';
+import { BaseCommand } from '../command.js';
+import { parseJobId, parseNonNegativeNumber, parsePositiveInteger, parseQueueName } from '../parsers.js';
+
+/** The flags of `job:dispatch`, as parsed. */
+export interface JobDispatchFlags {
+  payload: unknown;
+  queue?: string;
+  delay?: number;
+  priority?: number;
+  runAt?: Date;
+  expiresAt?: Date;
+  tries?: number;
+  jobId?: string;
+  hold?: boolean;
+  json?: boolean;
+}
+
+/** What `job:dispatch --json` prints. */
+export interface JobDispatchOutput {
+  id: string;
+  name: string;
+  queue: string;
+}
+
+/** Accepts any JSON text (the job's schema decides what is valid). */
+export function parseJsonPayload(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new InvalidArgumentError(
+      `The payload is not JSON (${reason}). Quote it for the shell, e.g. --payload '{"to":"ops@example.com"}'.`,
+    );
+  }
+}
+
+/** A date, or a date and time with an optional `Z` or `+02:00` offset. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** Accepts an ISO 8601 time (`2030-01-31T09:00:00Z`); without an offset it is local time. */
+export function parseIsoTime(text: string): Date {
+  const trimmed = text.trim();
+  const time = ISO_TIME.test(trimmed) ? new Date(trimmed) : undefined;
+  if (!time || Number.isNaN(time.getTime())) {
+    throw new InvalidArgumentError(
+      'Expected an ISO 8601 time, e.g. 2030-01-31T09:00:00Z (local time when it has no Z or offset).',
+    );
+  }
+  return time;
+}
+
+/** Accepts a priority: a whole number from -1000 (runs first) to 1000. */
+export function parsePriority(text: string): number {
+  const trimmed = text.trim();
+  const value = /^[+-]?\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  try {
+    assertPriority(value);
+  } catch {
+    throw new InvalidArgumentError('Expected a whole number from -1000 (runs first) to 1000 (runs last).');
+  }
+  return value;
+}
+
+/** Dispatches a registered job by name. */
+export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> {
+  static override readonly commandName = 'job:dispatch';
+  static override readonly description = 'Dispatch a registered job by name, with a JSON payload';
+
+  static override configure(command: Command): void {
+    command
+      .addArgument(new Argument('<JobName>', "the job's registered name, e.g. SendEmailJob"))
+      .addOption(
+        new Option('--payload <json>', "the payload as JSON, checked against the job's schema")
+          .argParser(parseJsonPayload)
+          .default({}, '{}'),
+      )
+      .addOption(
+        new Option('--queue <name>', "queue to put it in (default: the job's queue)").argParser(
+          parseQueueName,
+        ),
+      )
+      .addOption(
+        new Option('--delay <seconds>', 'wait this many seconds before it may run').argParser(
+          parseNonNegativeNumber,
+        ),
+      )
+      .addOption(
+        new Option('--priority <n>', "from -1000 (runs first) to 1000; default: the job's").argParser(
+          parsePriority,
+        ),
+      )
+      .addOption(
+        new Option('--run-at <time>', 'ISO 8601 time before which it must not run')
+          .argParser(parseIsoTime)
+          .conflicts('delay'),
+      )
+      .addOption(
+        new Option('--expires-at <time>', 'ISO 8601 time after which, if not started, it expires').argParser(
+          parseIsoTime,
+        ),
+      )
+      .addOption(
+        new Option('--tries <n>', "tries allowed (default: the job's maxTries)").argParser(
+          parsePositiveInteger,
+        ),
+      )
+      .addOption(
+        new Option('--job-id <id>', 'your own id; an id that already exists adds nothing').argParser(
+          parseJobId,
+        ),
+      )
+      .addOption(new Option('--hold', 'create it on hold (pending) until `job:release <id>`'))
+      .addOption(new Option('--json', 'print {id, name, queue} as JSON'))
+      .addHelpText(
+        'after',
+        '\nExample:\n' +
+          '  npx topiq job:dispatch SendEmailJob --payload \'{"to":"ops@example.com","subject":"hi","body":""}\'\n',
+      );
+  }
+
+  async run(): Promise<number> {
+    const [name] = this.args;
+    const options = this.#dispatchOptions();
+    const app = await this.app();
+    const id = await app.dispatcher.dispatchByName(name, this.flags.payload, options);
+    const queue = options.queue ?? app.registry.get(name).queue ?? 'default';
+    if (this.flags.json) this.json({ id, name, queue } satisfies JobDispatchOutput);
+    else this.line(id);
+    return 0;
+  }
+
+  /** The dispatch options the flags ask for; rejects an expiry before the job may run. */
+  #dispatchOptions(): DispatchOptions {
+    const { queue, delay, priority, runAt, expiresAt, tries, jobId, hold } = this.flags;
+    if (expiresAt) {
+      const earliest = runAt?.getTime() ?? Date.now() + (delay ?? 0) * 1000;
+      if (expiresAt.getTime() <= earliest) {
+        throw new CliUsageError(
+          `--expires-at ${expiresAt.toISOString()} is not after the time the job may run ` +
+            `(${new Date(earliest).toISOString()}), so it would expire without running`,
+        );
+      }
+    }
+    return {
+      ...(queue !== undefined ? { queue } : {}),
+      ...(delay !== undefined ? { delay } : {}),
+      ...(priority !== undefined ? { priority } : {}),
+      ...(runAt !== undefined ? { runAt } : {}),
+      ...(expiresAt !== undefined ? { expiresAt } : {}),
+      ...(tries !== undefined ? { maxTries: tries } : {}),
+      ...(jobId !== undefined ? { jobId } : {}),
+      ...(hold ? { hold: true } : {}),
+    };
+  }
+}

@@ -1,0 +1,88 @@
+/**
+ * How the job and monitoring commands (`job:*`, `queue:workers`, `queue:stats`) print
+ * records: epoch-ms times as ISO 8601, ages as short durations (`3.2s`, `5m 10s`), and
+ * one JSON shape for a job record shared by `job:show --json` and `job:list --json`.
+ */
+import type { JobRecord, JobStatus } from '../../queue/driver.js';
+import type { JsonValue } from '../../queue/json.js';
+
+/** One job as `job:show --json` and `job:list --json` print it. */
+export interface JobOutput {
+  id: string;
+  name: string;
+  queue: string;
+  status: JobStatus;
+  attempts: number;
+  /** 0 means "the worker's --tries". */
+  maxTries: number;
+  priority: number;
+  progress: number;
+  progressMessage: string | null;
+  result: JsonValue | null;
+  error: { code: string | null; message: string; stack: string | null } | null;
+  /** ISO 8601 times; null when the job has not reached that point. */
+  createdAt: string;
+  queuedAt: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  runAt: string | null;
+  expiresAt: string | null;
+  worker: string | null;
+  payload: JsonValue;
+}
+
+/** The JSON form of a job record, with times as ISO 8601. */
+export function toJobOutput(record: JobRecord): JobOutput {
+  return {
+    id: record.id,
+    name: record.name,
+    queue: record.queue,
+    status: record.status,
+    attempts: record.attempts,
+    maxTries: record.maxTries,
+    priority: record.priority,
+    progress: record.progress,
+    progressMessage: record.progressMessage,
+    result: record.result,
+    error: record.error
+      ? {
+          code: record.error.code ?? null,
+          message: record.error.message,
+          stack: record.error.stack ?? null,
+        }
+      : null,
+    createdAt: new Date(record.createdAt).toISOString(),
+    queuedAt: isoTime(record.queuedAt),
+    startedAt: isoTime(record.startedAt),
+    finishedAt: isoTime(record.finishedAt),
+    runAt: isoTime(record.runAt),
+    expiresAt: isoTime(record.expiresAt),
+    worker: record.worker,
+    payload: record.payload,
+  };
+}
+
+/** `epochMs` as ISO 8601, or null. */
+export function isoTime(epochMs: number | null): string | null {
+  return epochMs === null ? null : new Date(epochMs).toISOString();
+}
+
+/** `1/5`, or `1/default` when the job leaves its tries to the worker's `--tries`. */
+export function attemptsText(record: Pick<JobRecord, 'attempts' | 'maxTries'>): string {
+  return `${record.attempts}/${record.maxTries > 0 ? record.maxTries : 'default'}`;
+}
+
+/**
+ * A duration for people: `0.4s` and `3.2s` under a minute, then `5m 10s`, `2h 5m`, `3d 4h`.
+ *
+ * @example
+ * formatDuration(310_000); // "5m 10s"
+ */
+export function formatDuration(ms: number): string {
+  const safe = Number.isFinite(ms) ? Math.max(0, ms) : 0;
+  if (safe < 60_000) return `${(Math.floor(safe / 100) / 10).toFixed(1)}s`;
+  const seconds = Math.floor(safe / 1000);
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ${seconds % 60}s`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ${Math.floor((seconds % 3600) / 60)}m`;
+  return `${Math.floor(seconds / 86_400)}d ${Math.floor((seconds % 86_400) / 3600)}h`;
+}

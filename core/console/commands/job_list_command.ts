@@ -1,0 +1,82 @@
+/**
+ * `npx topiq job:list`: jobs by queue and status (running first, then queued, delayed,
+ * pending and finished ones, newest first) as a table for people or JSON for scripts.
+ */
+import { type Command, Option } from 'commander';
+import type { JobRecord, JobStatus } from '../../queue/driver.js';
+import { BaseCommand } from '../command.js';
+import { plural, type TableColumn } from '../output.js';
+import { parsePositiveInteger, parseQueueName } from '../parsers.js';
+import { attemptsText, isoTime, toJobOutput } from './job_formatting.js';
+
+/** Every status `--status` accepts. */
+export const JOB_STATUSES: readonly JobStatus[] = [
+  'pending',
+  'queued',
+  'delayed',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+];
+
+/** The flags of `job:list`, as parsed. */
+export interface JobListFlags {
+  queue?: string;
+  status?: JobStatus;
+  limit: number;
+  json?: boolean;
+}
+
+const COLUMNS: readonly TableColumn<JobRecord>[] = [
+  { header: 'id', value: (record) => record.id },
+  { header: 'name', value: (record) => record.name },
+  { header: 'queue', value: (record) => record.queue },
+  { header: 'status', value: (record) => record.status },
+  { header: 'attempts', value: attemptsText, alignRight: true },
+  { header: 'progress', value: (record) => `${record.progress}%`, alignRight: true },
+  { header: 'created', value: (record) => isoTime(record.createdAt) },
+  { header: 'worker', value: (record) => record.worker },
+];
+
+/** Lists jobs. */
+export class JobListCommand extends BaseCommand<JobListFlags> {
+  static override readonly commandName = 'job:list';
+  static override readonly description = 'List jobs by queue and status';
+
+  static override configure(command: Command): void {
+    command
+      .addOption(
+        new Option('--queue <name>', 'only this queue (default: every queue)').argParser(parseQueueName),
+      )
+      .addOption(
+        new Option('--status <status>', 'only jobs in this status (default: every status)').choices(
+          JOB_STATUSES,
+        ),
+      )
+      .addOption(
+        new Option('--limit <n>', 'show at most this many').argParser(parsePositiveInteger).default(50),
+      )
+      .addOption(new Option('--json', 'print full records (payload, result, error) as JSON'));
+  }
+
+  async run(): Promise<number> {
+    const { queue, status, limit, json } = this.flags;
+    const app = await this.app();
+    const records = await app.jobs.list({
+      limit,
+      ...(queue !== undefined ? { queue } : {}),
+      ...(status !== undefined ? { status } : {}),
+    });
+    if (json) {
+      this.json(records.map(toJobOutput));
+    } else if (records.length === 0) {
+      this.line(`No ${status ?? ''}${status ? ' ' : ''}jobs${queue ? ` in queue "${queue}"` : ''}.`);
+    } else {
+      this.table(COLUMNS, records);
+      this.line(`${plural(records.length, 'job')} shown; see one with \`npx topiq job:show <id>\`.`);
+    }
+    return 0;
+  }
+}

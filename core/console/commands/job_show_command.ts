@@ -1,0 +1,74 @@
+/**
+ * `npx topiq job:show <id>`: one job's record (status, attempts, progress, result, error
+ * and stack, timestamps, worker, payload) as aligned `key: value` lines or as JSON.
+ */
+import { Argument, type Command, Option } from 'commander';
+import type { JobRecord } from '../../queue/driver.js';
+import { BaseCommand } from '../command.js';
+import { parseJobId, parseQueueName } from '../parsers.js';
+import { attemptsText, isoTime, toJobOutput } from './job_formatting.js';
+
+/** Prints one job's record. */
+export class JobShowCommand extends BaseCommand<{ queue?: string; json?: boolean }, [string]> {
+  static override readonly commandName = 'job:show';
+  static override readonly description = "Show a job's status, progress, result, error and payload";
+
+  static override configure(command: Command): void {
+    command
+      .addArgument(new Argument('<id>', 'the job id').argParser(parseJobId))
+      .addOption(
+        new Option('--queue <name>', 'look only in this queue (default: every queue)').argParser(
+          parseQueueName,
+        ),
+      )
+      .addOption(new Option('--json', 'print the record as JSON'));
+  }
+
+  async run(): Promise<number> {
+    const app = await this.app();
+    const record = await app.jobs.find(this.args[0], this.flags.queue);
+    if (this.flags.json) this.json(toJobOutput(record));
+    else this.context.io.stdout.write(formatRecord(record));
+    return 0;
+  }
+}
+
+/**
+ * A record as aligned `key: value` lines; absent values print as `-`, and a stack's
+ * lines are indented under the value column.
+ */
+export function formatRecord(record: JobRecord): string {
+  const time = (epochMs: number | null) => isoTime(epochMs) ?? '-';
+  const progress = `${record.progress}%${record.progressMessage ? ` (${record.progressMessage})` : ''}`;
+  const entries: [string, string][] = [
+    ['id', record.id],
+    ['name', record.name],
+    ['queue', record.queue],
+    ['status', record.status],
+    [
+      'attempts',
+      attemptsText(record) + (record.maxTries > 0 ? '' : " (the worker's --tries decides the maximum)"),
+    ],
+    ['priority', String(record.priority)],
+    ['progress', progress],
+    ['worker', record.worker ?? '-'],
+    ['created', time(record.createdAt)],
+    ['queued', time(record.queuedAt)],
+    ['started', time(record.startedAt)],
+    ['finished', time(record.finishedAt)],
+    ['run at', time(record.runAt)],
+    ['expires at', time(record.expiresAt)],
+    ['payload', JSON.stringify(record.payload)],
+    ['result', record.result === null ? '-' : JSON.stringify(record.result)],
+  ];
+  if (record.error) {
+    const { code, message, stack } = record.error;
+    entries.push(['error', code ? `${code}: ${message}` : message]);
+    if (stack) entries.push(['stack', stack]);
+  }
+  const width = Math.max(...entries.map(([key]) => key.length)) + 1;
+  const indent = ' '.repeat(width + 1);
+  return entries
+    .map(([key, value]) => `${`${key}:`.padEnd(width)} ${value.split('\n').join(`\n${indent}`)}\n`)
+    .join('');
+}

@@ -1,0 +1,53 @@
+/**
+ * `npx topiq queue:stats`: how each queue is doing now: jobs per state, jobs completed in
+ * the last minute, and how long the longest-waiting job has waited. Without `--queue` it
+ * reports every queue that ever had a job pushed.
+ */
+import { type Command, Option } from 'commander';
+import type { QueueStats } from '../../queue/driver.js';
+import { BaseCommand } from '../command.js';
+import type { TableColumn } from '../output.js';
+import { parseQueueNames } from '../parsers.js';
+import { formatDuration } from './job_formatting.js';
+
+const COLUMNS: readonly TableColumn<QueueStats>[] = [
+  { header: 'queue', value: (row) => row.queue },
+  { header: 'waiting', value: (row) => row.waiting, alignRight: true },
+  { header: 'delayed', value: (row) => row.delayed, alignRight: true },
+  { header: 'running', value: (row) => row.running, alignRight: true },
+  { header: 'pending', value: (row) => row.pending, alignRight: true },
+  { header: 'failed', value: (row) => row.failed, alignRight: true },
+  { header: 'completed/min', value: (row) => row.completedLastMinute, alignRight: true },
+  {
+    header: 'oldest_waiting',
+    value: (row) => (row.oldestWaitingMs > 0 ? formatDuration(row.oldestWaitingMs) : '-'),
+    alignRight: true,
+  },
+];
+
+/** Prints queue statistics. */
+export class QueueStatsCommand extends BaseCommand<{ queue?: string[]; json?: boolean }> {
+  static override readonly commandName = 'queue:stats';
+  static override readonly description =
+    'Show per-queue counts, completions in the last minute and the oldest waiting job';
+
+  static override configure(command: Command): void {
+    command
+      .addOption(
+        new Option('--queue <names>', 'these queues, comma-separated (default: every queue)').argParser(
+          parseQueueNames,
+        ),
+      )
+      .addOption(new Option('--json', 'print JSON (oldestWaitingMs in milliseconds)'));
+  }
+
+  async run(): Promise<number> {
+    const { driver } = await this.app();
+    const queues = this.flags.queue ?? (await driver.queues()).sort();
+    const stats = await Promise.all(queues.map((queue) => driver.stats(queue)));
+    if (this.flags.json) this.json(stats);
+    else if (stats.length === 0) this.line('No queues yet: none has had a job pushed.');
+    else this.table(COLUMNS, stats);
+    return 0;
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * Every job status change is published: collected here through `subscribeEvents`, on
+ * both drivers, while a real worker runs the jobs.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Dispatcher,
+  JobEventPublisher,
+  type JobEvent,
+  JobManager,
+  JobRegistry,
+  MemoryQueueDriver,
+  type QueueDriver,
+  RedisQueueDriver,
+  Worker,
+} from '../../../core/index.js';
+import { sleep, uniqueQueue } from '../../support/queue_names.js';
+import { EchoJob, entries, FlakyJob, SlowJob, testJobs } from '../../support/test_jobs.js';
+
+const drivers: [string, () => QueueDriver][] = [
+  ['redis', () => new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' })],
+  ['memory', () => new MemoryQueueDriver()],
+];
+
+describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function setup(workerOptions: { leaseMs?: number; backoff?: number; heartbeatMs?: number } = {}) {
+    const driver = makeDriver();
+    const events = new JobEventPublisher(driver);
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry, events);
+    const jobs = new JobManager(driver, events);
+    const queue = uniqueQueue('life');
+    const seen: JobEvent[] = [];
+    const unsubscribe = await driver.subscribeEvents((event) => {
+      if (event.queue === queue) seen.push(event);
+    });
+    const worker = new Worker({ driver, registry, queues: [queue], events, sleep: 0.2, ...workerOptions });
+    cleanups.push(async () => {
+      await worker.shutdown();
+      await unsubscribe();
+      await driver.clear(queue);
+      await driver.close();
+    });
+    const statusesOf = (id: string) => seen.filter((event) => event.id === id).map((event) => event.status);
+    const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 5000) => {
+      const deadline = Date.now() + timeoutMs;
+      while (!(await check())) {
+        if (Date.now() > deadline) throw new Error(`not met in time; events: ${JSON.stringify(seen)}`);
+        await sleep(10);
+      }
+    };
+    return { driver, dispatcher, jobs, queue, worker, seen, statusesOf, until };
+  }
+
+  it('publishes queued, running and completed with the result for a job that succeeds', async () => {
+    const { dispatcher, queue, worker, seen, statusesOf, until } = await setup();
+    const id = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'hi' }, { queue });
+    void worker.run();
+    await until(() => statusesOf(id).includes('completed'));
+    expect(statusesOf(id)).toEqual(['queued', 'running', 'completed']);
+    const completed = seen.find((event) => event.id === id && event.status === 'completed');
+    expect(completed).toMatchObject({ name: 'EchoJob', queue, attempt: 1, result: { echoed: 'hi' } });
+    expect(completed?.worker).toBe(worker.name);
+  });
+
+  it('publishes each retry and the final failure with the error', async () => {
+    const { dispatcher, queue, worker, seen, statusesOf, until } = await setup({ backoff: 0 });
+    const id = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 5 }, { queue, maxTries: 2 });
+    void worker.run();
+    await until(() => statusesOf(id).includes('failed'));
+    expect(statusesOf(id)).toEqual(['queued', 'running', 'queued', 'running', 'failed']);
+    const failed = seen.find((event) => event.id === id && event.status === 'failed');
+    expect(failed).toMatchObject({ attempt: 2, error: { message: 'flaky failure 2' } });
+  });
+
+  it('publishes delayed, pending and released, cancelled and expired jobs', async () => {
+    const { dispatcher, jobs, queue, worker, statusesOf, until } = await setup();
+    const delayed = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'd' }, { queue, delay: 60 });
+    const held = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'h' }, { queue, hold: true });
+    const doomed = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'x' }, { queue, delay: 60 });
+    const stale = await dispatcher.dispatch(
+      EchoJob,
+      { tag: queue, value: 's' },
+      { queue, expiresAt: Date.now() - 1 },
+    );
+    expect(await jobs.cancel(doomed)).toBe('cancelled');
+    expect(await jobs.release(held)).toBe('queued');
+    void worker.run();
+    await until(() => statusesOf(held).includes('completed') && statusesOf(stale).includes('expired'));
+    expect(statusesOf(delayed)).toEqual(['delayed']);
+    expect(statusesOf(held)).toEqual(['pending', 'queued', 'running', 'completed']);
+    expect(statusesOf(doomed)).toEqual(['delayed', 'cancelled']);
+    expect(statusesOf(stale)).toEqual(['queued', 'expired']);
+    expect(entries(queue)).toEqual(['h@1']);
+  });
+
+  it('cancels a running job at once, without waiting for a lease renewal, and does not retry it', async () => {
+    const { dispatcher, jobs, queue, worker, statusesOf, until } = await setup({ leaseMs: 60_000 });
+    const id = await dispatcher.dispatch(
+      SlowJob,
+      { tag: queue, ms: 60_000, honourSignal: true },
+      { queue, maxTries: 3 },
+    );
+    void worker.run();
+    await until(() => statusesOf(id).includes('running'));
+    const requestedAt = Date.now();
+    expect(await jobs.cancel(id)).toBe('running');
+    await until(() => statusesOf(id).includes('cancelled'));
+    expect(Date.now() - requestedAt).toBeLessThan(2000);
+    expect(entries(queue)).toContain('aborted: E_JOB_CANCELLED');
+    expect((await jobs.find(id)).status).toBe('cancelled');
+    await sleep(300);
+    expect(statusesOf(id)).toEqual(['queued', 'running', 'cancelled']);
+  });
+
+  it('reports queue statistics: counts, completions in the last minute, the oldest wait', async () => {
+    const { dispatcher, driver, queue, worker, until } = await setup();
+    for (let i = 0; i < 3; i++) await dispatcher.dispatch(EchoJob, { tag: queue, value: `${i}` }, { queue });
+    await sleep(50);
+    const before = await driver.stats(queue);
+    expect(before).toMatchObject({ queue, waiting: 3, running: 0, completedLastMinute: 0 });
+    expect(before.oldestWaitingMs).toBeGreaterThanOrEqual(40);
+    void worker.run();
+    await until(async () => (await driver.stats(queue)).completedLastMinute === 3);
+    expect(await driver.stats(queue)).toMatchObject({ waiting: 0, oldestWaitingMs: 0 });
+  });
+
+  it('lists a running worker with its queues and running jobs, and drops it when it stops', async () => {
+    const { dispatcher, driver, queue, worker, until } = await setup({ heartbeatMs: 100 });
+    const id = await dispatcher.dispatch(SlowJob, { tag: queue, ms: 1000, honourSignal: true }, { queue });
+    void worker.run();
+    await until(
+      async () => (await driver.workers()).some((w) => w.id === worker.name && w.runningJobIds.includes(id)),
+      8000,
+    );
+    const info = (await driver.workers()).find((w) => w.id === worker.name);
+    expect(info).toMatchObject({ pid: process.pid, queues: [queue], concurrency: 1 });
+    await worker.shutdown();
+    expect((await driver.workers()).some((w) => w.id === worker.name)).toBe(false);
+  });
+});

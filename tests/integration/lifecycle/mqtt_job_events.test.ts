@@ -1,0 +1,113 @@
+/**
+ * Job events and job commands over real MQTT: a server with the embedded broker on a
+ * free port, a service-account subscriber, and in-process workers.
+ */
+import mqtt, { type MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createServer } from '../../../bootstrap/server.js';
+import type { Server } from '../../../core/index.js';
+import { freePort } from '../../support/net.js';
+import { sleep, uniqueQueue } from '../../support/queue_names.js';
+
+describe('job events and commands over MQTT', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function start(extraEnv: Record<string, string> = {}): Promise<{ server: Server; url: string }> {
+    const prefix = uniqueQueue('mqttev');
+    const port = await freePort();
+    const server = await createServer({
+      env: {
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        QUEUE_PREFIX: prefix,
+        LOG_LEVEL: 'silent',
+        MQTT_BROKER_PORT: String(port),
+        MQTT_BROKER_HOST: '127.0.0.1',
+        MQTT_DEVICES: 'sensor-1:sensor-secret',
+        MQTT_SERVICE_ACCOUNTS: 'dashboard:dash-secret',
+        ...extraEnv,
+      },
+    });
+    await server.start({ workers: { queues: 'telemetry,notifications,emails', concurrency: 4, sleep: 0.2 } });
+    cleanups.push(async () => {
+      await server.stop();
+      const redis = new (await import('ioredis')).Redis('redis://127.0.0.1:6379');
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    });
+    return { server, url: `mqtt://127.0.0.1:${port}` };
+  }
+
+  async function connect(url: string, username: string, password: string): Promise<MqttClient> {
+    const client = await mqtt.connectAsync(url, {
+      username,
+      password,
+      protocolVersion: 4,
+      reconnectPeriod: 0,
+    });
+    cleanups.push(() => client.endAsync(true));
+    return client;
+  }
+
+  it('publishes each status change of a job on topiq/jobs/<queue>/<id>/<status> with the record as JSON', async () => {
+    const { url } = await start();
+    const dashboard = await connect(url, 'dashboard', 'dash-secret');
+    const received: { topic: string; event: Record<string, unknown> }[] = [];
+    dashboard.on('message', (topic, payload) =>
+      received.push({ topic, event: JSON.parse(payload.toString()) }),
+    );
+    await dashboard.subscribeAsync('topiq/jobs/#', { qos: 0 });
+    const device = await connect(url, 'sensor-1', 'sensor-secret');
+    await device.publishAsync('devices/sensor-1/telemetry', JSON.stringify({ temperature: 21.5 }), {
+      qos: 1,
+    });
+    const deadline = Date.now() + 5000;
+    while (!received.some((r) => r.topic.endsWith('/completed')) && Date.now() < deadline) await sleep(20);
+    const completed = received.find((r) => r.topic.endsWith('/completed'));
+    expect(completed?.topic).toMatch(/^topiq\/jobs\/telemetry\/[0-9a-f-]+\/completed$/);
+    expect(completed?.event).toMatchObject({
+      name: 'ProcessSensorDataJob',
+      status: 'completed',
+      result: { alerted: false },
+    });
+    const id = completed?.event.id as string;
+    expect(received.filter((r) => r.event.id === id).map((r) => r.event.status)).toEqual([
+      'queued',
+      'running',
+      'completed',
+    ]);
+  });
+
+  it('starts a job by name from a service account on the command topic, validating its payload', async () => {
+    const { server, url } = await start({ JOB_COMMAND_TOPIC: 'topiq/commands/jobs' });
+    const dashboard = await connect(url, 'dashboard', 'dash-secret');
+    const email = { payload: { to: 'ops@example.com', subject: 'hi', body: 'x' }, options: { hold: true } };
+    await dashboard.publishAsync('topiq/commands/jobs/SendEmailJob', JSON.stringify(email), { qos: 1 });
+    await dashboard.publishAsync(
+      'topiq/commands/jobs/SendEmailJob',
+      JSON.stringify({ payload: { to: 'not-an-email' } }),
+      { qos: 1 },
+    );
+    await dashboard.publishAsync('topiq/commands/jobs/NoSuchJob', JSON.stringify({ payload: {} }), {
+      qos: 1,
+    });
+    const held = await server.app.jobs.list({ queue: 'emails', status: 'pending' });
+    expect(held).toHaveLength(1);
+    expect(held[0]).toMatchObject({ name: 'SendEmailJob', payload: email.payload });
+    const dead = await server.app.deadLetters.list(10);
+    expect(dead.map((d) => d.code).sort()).toEqual(['E_INVALID_PAYLOAD', 'E_JOB_NOT_REGISTERED']);
+    expect(dead.find((d) => d.code === 'E_INVALID_PAYLOAD')?.reason).toMatch(/to/);
+  });
+
+  it('refuses the command topic to devices', async () => {
+    const { server, url } = await start({ JOB_COMMAND_TOPIC: 'topiq/commands/jobs' });
+    const device = await connect(url, 'sensor-1', 'sensor-secret');
+    const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
+    device.publish('topiq/commands/jobs/SendEmailJob', JSON.stringify({ payload: {} }), { qos: 1 });
+    await closed;
+    expect(await server.app.driver.counts('emails')).toMatchObject({ waiting: 0, pending: 0 });
+  });
+});
