@@ -6,23 +6,29 @@ import 'dotenv/config';
 import { jobs } from '../app/jobs/index.js';
 import appConfig from '../config/app.js';
 import queueConfig from '../config/queue.js';
-import { Application, type Logger, type QueueDriver } from '../core/index.js';
+import { Application, createLogger, type Logger, type QueueDriver } from '../core/index.js';
 
 export interface CreateApplicationOptions {
   /** Environment to read config from (default `process.env`, after `.env`). */
   env?: Record<string, string | undefined>;
   log?: Logger;
   driver?: QueueDriver;
+  /** Write logs to stderr (CLI commands whose stdout is their output, e.g. `--json`). */
+  logToStderr?: boolean;
 }
 
 /** Reads config and builds the application, bound as the target of `SomeJob.dispatch()`. */
 export function createApplication(options: CreateApplicationOptions = {}): Application {
   const env = options.env ?? process.env;
+  const app = appConfig.read(env);
+  const log =
+    options.log ??
+    (options.logToStderr ? createLogger({ level: app.logLevel, name: app.name, destination: process.stderr }) : undefined);
   return new Application({
-    app: appConfig.read(env),
+    app,
     queue: queueConfig.read(env),
     jobs,
-    ...(options.log ? { log: options.log } : {}),
+    ...(log ? { log } : {}),
     ...(options.driver ? { driver: options.driver } : {}),
   }).bindQueue();
 }

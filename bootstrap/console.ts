@@ -9,7 +9,7 @@
  */
 import { createRequire } from 'node:module';
 import { type CommandClass, Kernel } from '../core/console/index.js';
-import { messagesCommands, queueCommands } from '../core/console/commands/index.js';
+import { jobCommands, messagesCommands, queueCommands } from '../core/console/commands/index.js';
 import type { Application } from '../core/index.js';
 import { DevicesSimulateCommand } from './commands/devices_simulate_command.js';
 import { RouteListCommand } from './commands/route_list_command.js';
@@ -20,6 +20,7 @@ export const commands: readonly CommandClass[] = [
   ServeCommand,
   RouteListCommand,
   ...queueCommands,
+  ...jobCommands,
   ...messagesCommands,
   DevicesSimulateCommand,
 ];
@@ -44,5 +45,5 @@ export async function main(argv: string[]): Promise<number> {
  */
 async function loadApplication(): Promise<Application> {
   const { createApplication } = await import('./app.js');
-  return createApplication();
+  return createApplication({ logToStderr: true });
 }

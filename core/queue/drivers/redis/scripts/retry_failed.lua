@@ -11,15 +11,7 @@
 ]]
 --!include common
 local jobPrefix = ARGV[1]
-local ids
-if ARGV[2] == 'ids' then
-  ids = {}
-  for i = 4, #ARGV do
-    ids[#ids + 1] = ARGV[i]
-  end
-else
-  ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[3], 'LIMIT', 0, 1000)
-end
+local ids = selectIds(KEYS[1], ARGV[2], ARGV[3], 4)
 local now = nowMs()
 local moved = 0
 for _, id in ipairs(ids) do

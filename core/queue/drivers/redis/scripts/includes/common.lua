@@ -54,3 +54,16 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   redis.call('ZADD', setKey, now, id)
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
+
+-- The ids a bulk operation applies to: ARGV[firstId..] when mode is 'ids', else up to
+-- 1000 members of `setKey` scored at or below `cutoff` (callers repeat until fewer come back).
+local function selectIds(setKey, mode, cutoff, firstId)
+  if mode == 'ids' then
+    local ids = {}
+    for i = firstId, #ARGV do
+      ids[#ids + 1] = ARGV[i]
+    end
+    return ids
+  end
+  return redis.call('ZRANGEBYSCORE', setKey, '-inf', cutoff, 'LIMIT', 0, 1000)
+end
