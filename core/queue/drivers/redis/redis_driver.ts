@@ -34,6 +34,7 @@ import { KeyBuilder, type QueueKeys } from './keys.js';
 import { decodeRecord } from './record_codec.js';
 import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
+import { RedisRecords } from './redis_records.js';
 import { describeConnection, rethrowUnavailable } from './unavailable.js';
 import { registerScripts, runScript } from './scripts.js';
 
@@ -80,6 +81,7 @@ export class RedisQueueDriver implements QueueDriver {
   readonly #blocking: BlockingPool;
   readonly #pubsub: RedisPubSub;
   readonly #monitoring: RedisMonitoring;
+  readonly #records: RedisRecords;
   readonly #where: string;
   readonly #unavailable: (error: unknown) => never;
 
@@ -104,6 +106,7 @@ export class RedisQueueDriver implements QueueDriver {
     this.#monitoring = new RedisMonitoring(this.redis, this.keys, this.keys.prefix);
     this.#where = describeConnection(this.redis.options);
     this.#unavailable = rethrowUnavailable(this.#where);
+    this.#records = new RedisRecords(this.redis, this.keys, this.#retention, this.#unavailable);
     // Without a listener ioredis prints every reconnect failure as an unhandled error;
     // callers get a typed error from the command that failed instead.
     this.redis.on('error', () => {});
@@ -183,7 +186,7 @@ export class RedisQueueDriver implements QueueDriver {
         token,
       });
     }
-    const abandoned = abandonedIds.length > 0 ? await this.#records(queue, abandonedIds) : [];
+    const abandoned = abandonedIds.length > 0 ? await this.#records.records(queue, abandonedIds) : [];
     const expired: ReserveResult['expired'] = [];
     for (let i = 0; i < expiredFlat.length; i += 2)
       expired.push({ id: expiredFlat[i]!, name: expiredFlat[i + 1]! });
@@ -296,29 +299,6 @@ export class RedisQueueDriver implements QueueDriver {
     return (await this.redis.smembers(this.keys.queueSet).catch(this.#unavailable)).sort();
   }
 
-  async clear(queue: string): Promise<number> {
-    const keys = this.keys.queue(queue);
-    let total = 0;
-    for (const set of [keys.wait, keys.delayed]) {
-      total += await this.#drain(set, keys.job, '+inf', 'remove_jobs');
-    }
-    return total;
-  }
-
-  async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
-    const hash = await this.redis.hgetall(this.keys.job(queue, id)).catch(this.#unavailable);
-    return decodeRecord(queue, id, hash);
-  }
-
-  async listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
-    const set = this.keys.queue(queue)[STATUS_SET[status]];
-    const stop = offset + limit - 1;
-    const ids = NEWEST_FIRST.has(status)
-      ? await this.redis.zrevrange(set, offset, stop)
-      : await this.redis.zrange(set, offset, stop);
-    return this.#records(queue, ids);
-  }
-
   async progress(lease: Lease, percent: number, message: string | null): Promise<boolean> {
     const key = this.keys.job(lease.queue, lease.id);
     const stored = await runScript<number>(
@@ -330,69 +310,38 @@ export class RedisQueueDriver implements QueueDriver {
     return stored === 1;
   }
 
+  clear(queue: string): Promise<number> {
+    return this.#records.clear(queue);
+  }
+
+  getJob(queue: string, id: string): Promise<JobRecord | undefined> {
+    return this.#records.getJob(queue, id);
+  }
+
+  listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
+    return this.#records.listJobs(queue, status, offset, limit);
+  }
+
   async cancel(queue: string, id: string): Promise<JobStatus> {
-    const keys = this.keys.queue(queue);
-    this.keys.job(queue, id);
-    const outcome = await runScript<string>(
-      this.redis,
-      'cancel_job',
-      [keys.wait, keys.delayed, keys.pending, keys.cancelled],
-      [keys.job, id, this.#retention.completedCount, this.#retention.completedAgeMs],
-    );
-    const status = this.#statusOutcome(outcome, queue, id, 'cancel');
+    const status = await this.#records.cancel(queue, id);
     if (status === 'running') this.#pubsub.publish(this.keys.cancelsChannel, JSON.stringify({ queue, id }));
     return status;
   }
 
-  async releaseHeld(queue: string, id: string): Promise<JobStatus> {
-    const keys = this.keys.queue(queue);
-    this.keys.job(queue, id);
-    const outcome = await runScript<string>(
-      this.redis,
-      'release_held',
-      [keys.pending, keys.wait, keys.delayed, keys.seq, keys.signal],
-      [keys.job, id],
-    );
-    return this.#statusOutcome(outcome, queue, id, 'release');
+  releaseHeld(queue: string, id: string): Promise<JobStatus> {
+    return this.#records.releaseHeld(queue, id);
   }
 
-  async listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]> {
-    return this.listJobs(queue, 'failed', offset, limit);
+  listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]> {
+    return this.#records.listFailed(queue, offset, limit);
   }
 
-  async retryFailed(queue: string, selection: FailedSelection): Promise<number> {
-    const keys = this.keys.queue(queue);
-    const script = (mode: string, cutoff: string | number, ids: string[]) =>
-      runScript<number>(
-        this.redis,
-        'retry_failed',
-        [keys.failed, keys.wait, keys.seq, keys.signal],
-        [keys.job, mode, cutoff, ...ids],
-      );
-    if ('ids' in selection) return selection.ids.length === 0 ? 0 : script('ids', 0, selection.ids);
-    const cutoff = 'all' in selection ? '+inf' : selection.failedBefore;
-    let total = 0;
-    for (let moved = 1000; moved === 1000; total += moved) moved = await script('before', cutoff, []);
-    return total;
+  retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+    return this.#records.retryFailed(queue, selection);
   }
 
-  async removeFailed(queue: string, selection: FailedSelection): Promise<number> {
-    const keys = this.keys.queue(queue);
-    if ('ids' in selection) {
-      if (selection.ids.length === 0) return 0;
-      return runScript<number>(
-        this.redis,
-        'remove_jobs',
-        [keys.failed],
-        [keys.job, 'ids', 0, ...selection.ids],
-      );
-    }
-    return this.#drain(
-      keys.failed,
-      keys.job,
-      'all' in selection ? '+inf' : selection.failedBefore,
-      'remove_jobs',
-    );
+  removeFailed(queue: string, selection: FailedSelection): Promise<number> {
+    return this.#records.removeFailed(queue, selection);
   }
 
   async stats(queue: string): Promise<QueueStats> {
@@ -451,36 +400,5 @@ export class RedisQueueDriver implements QueueDriver {
       ];
     }
     return [keys.active, keys.wait, keys.delayed, keys.failed, keys.seq, keys.signal, keys.cancelled];
-  }
-
-  async #drain(
-    set: string,
-    jobPrefix: string,
-    cutoff: string | number,
-    script: 'remove_jobs',
-  ): Promise<number> {
-    let total = 0;
-    for (let removed = 1000; removed === 1000; total += removed) {
-      removed = await runScript<number>(this.redis, script, [set], [jobPrefix, 'before', cutoff]);
-    }
-    return total;
-  }
-
-  async #records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
-    const hashes = await Promise.all(ids.map((id) => this.redis.hgetall(this.keys.job(queue, id))));
-    return hashes.flatMap((hash, index) => decodeRecord(queue, ids[index]!, hash) ?? []);
-  }
-
-  #statusOutcome(outcome: string, queue: string, id: string, action: 'cancel' | 'release'): JobStatus {
-    if (outcome === 'missing') {
-      throw new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
-    }
-    if (outcome.startsWith('state:')) {
-      const status = outcome.slice('state:'.length);
-      const allowed =
-        action === 'cancel' ? 'pending, queued, delayed or running' : 'pending (created on hold)';
-      throw new JobStateError(`cannot ${action} job ${id}: it is ${status}; only ${allowed} jobs can be`);
-    }
-    return outcome as JobStatus;
   }
 }

@@ -1,0 +1,160 @@
+/**
+ * Job records on Redis as operators read and steer them: one job, jobs by status,
+ * cancel and release, the failed-jobs store, and clearing a queue.
+ */
+import type { Redis } from 'ioredis';
+import { JobNotFoundError, JobStateError } from '../../../errors.js';
+import type { FailedSelection, JobRecord, JobStatus, RetentionSettings } from '../../driver.js';
+import type { KeyBuilder, QueueKeys } from './keys.js';
+import { decodeRecord } from './record_codec.js';
+import { runScript } from './scripts.js';
+
+const STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
+  pending: 'pending',
+  queued: 'wait',
+  delayed: 'delayed',
+  running: 'active',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+  expired: 'expired',
+};
+const NEWEST_FIRST = new Set<JobStatus>(['completed', 'failed', 'cancelled', 'expired']);
+
+export class RedisRecords {
+  readonly #redis: Redis;
+  readonly #keys: KeyBuilder;
+  readonly #retention: RetentionSettings;
+  readonly #unavailable: (error: unknown) => never;
+
+  constructor(
+    redis: Redis,
+    keys: KeyBuilder,
+    retention: RetentionSettings,
+    unavailable: (error: unknown) => never,
+  ) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#retention = retention;
+    this.#unavailable = unavailable;
+  }
+
+  async clear(queue: string): Promise<number> {
+    const keys = this.#keys.queue(queue);
+    let total = 0;
+    for (const set of [keys.wait, keys.delayed]) {
+      total += await this.drain(set, keys.job, '+inf', 'remove_jobs');
+    }
+    return total;
+  }
+
+  async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
+    const hash = await this.#redis.hgetall(this.#keys.job(queue, id)).catch(this.#unavailable);
+    return decodeRecord(queue, id, hash);
+  }
+
+  async listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
+    const set = this.#keys.queue(queue)[STATUS_SET[status]];
+    const stop = offset + limit - 1;
+    const ids = NEWEST_FIRST.has(status)
+      ? await this.#redis.zrevrange(set, offset, stop)
+      : await this.#redis.zrange(set, offset, stop);
+    return this.records(queue, ids);
+  }
+
+  async cancel(queue: string, id: string): Promise<JobStatus> {
+    const keys = this.#keys.queue(queue);
+    this.#keys.job(queue, id);
+    const outcome = await runScript<string>(
+      this.#redis,
+      'cancel_job',
+      [keys.wait, keys.delayed, keys.pending, keys.cancelled],
+      [keys.job, id, this.#retention.completedCount, this.#retention.completedAgeMs],
+    );
+    return this.#statusOutcome(outcome, queue, id, 'cancel');
+  }
+
+  async releaseHeld(queue: string, id: string): Promise<JobStatus> {
+    const keys = this.#keys.queue(queue);
+    this.#keys.job(queue, id);
+    const outcome = await runScript<string>(
+      this.#redis,
+      'release_held',
+      [keys.pending, keys.wait, keys.delayed, keys.seq, keys.signal],
+      [keys.job, id],
+    );
+    return this.#statusOutcome(outcome, queue, id, 'release');
+  }
+
+  async listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]> {
+    return this.listJobs(queue, 'failed', offset, limit);
+  }
+
+  async retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+    const keys = this.#keys.queue(queue);
+    const script = (mode: string, cutoff: string | number, ids: string[]) =>
+      runScript<number>(
+        this.#redis,
+        'retry_failed',
+        [keys.failed, keys.wait, keys.seq, keys.signal],
+        [keys.job, mode, cutoff, ...ids],
+      );
+    if ('ids' in selection) return selection.ids.length === 0 ? 0 : script('ids', 0, selection.ids);
+    const cutoff = 'all' in selection ? '+inf' : selection.failedBefore;
+    let total = 0;
+    for (let moved = 1000; moved === 1000; total += moved) moved = await script('before', cutoff, []);
+    return total;
+  }
+
+  async removeFailed(queue: string, selection: FailedSelection): Promise<number> {
+    const keys = this.#keys.queue(queue);
+    if ('ids' in selection) {
+      if (selection.ids.length === 0) return 0;
+      return runScript<number>(
+        this.#redis,
+        'remove_jobs',
+        [keys.failed],
+        [keys.job, 'ids', 0, ...selection.ids],
+      );
+    }
+    return this.drain(
+      keys.failed,
+      keys.job,
+      'all' in selection ? '+inf' : selection.failedBefore,
+      'remove_jobs',
+    );
+  }
+
+  /** Deletes every member of `set` scored up to `cutoff` with its job hash, 1,000 per call. */
+  async drain(
+    set: string,
+    jobPrefix: string,
+    cutoff: string | number,
+    script: 'remove_jobs',
+  ): Promise<number> {
+    let total = 0;
+    for (let removed = 1000; removed === 1000; total += removed) {
+      removed = await runScript<number>(this.#redis, script, [set], [jobPrefix, 'before', cutoff]);
+    }
+    return total;
+  }
+
+  /** The records of `ids` that still exist, in order. */
+  async records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
+    const hashes = await Promise.all(ids.map((id) => this.#redis.hgetall(this.#keys.job(queue, id))));
+    return hashes.flatMap((hash, index) => decodeRecord(queue, ids[index]!, hash) ?? []);
+  }
+
+  #statusOutcome(outcome: string, queue: string, id: string, action: 'cancel' | 'release'): JobStatus {
+    if (outcome === 'missing') {
+      throw new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
+    }
+    if (outcome.startsWith('state:')) {
+      const status = outcome.slice('state:'.length);
+      const allowed =
+        action === 'cancel' ? 'pending, queued, delayed or running' : 'pending (created on hold)';
+      throw new JobStateError(`cannot ${action} job ${id}: it is ${status}; only ${allowed} jobs can be`);
+    }
+    return outcome as JobStatus;
+  }
+}
