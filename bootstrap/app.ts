@@ -23,7 +23,9 @@ export function createApplication(options: CreateApplicationOptions = {}): Appli
   const app = appConfig.read(env);
   const log =
     options.log ??
-    (options.logToStderr ? createLogger({ level: app.logLevel, name: app.name, destination: process.stderr }) : undefined);
+    (options.logToStderr
+      ? createLogger({ level: app.logLevel, name: app.name, destination: process.stderr })
+      : undefined);
   return new Application({
     app,
     queue: queueConfig.read(env),

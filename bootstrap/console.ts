@@ -35,7 +35,9 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
  * process.exitCode = await main(process.argv.slice(2));
  */
 export async function main(argv: string[]): Promise<number> {
-  const kernel = new Kernel({ commands, version, createApplication: () => loadApplication() });
+  // A worker's output is its log; every other command's stdout is its result (tables, --json).
+  const logToStderr = argv[0] !== 'queue:work';
+  const kernel = new Kernel({ commands, version, createApplication: () => loadApplication(logToStderr) });
   return kernel.handle(argv);
 }
 
@@ -43,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
  * `createApplication()` from `./app.js`, imported on first use: loading config, jobs and
  * drivers takes longer than printing help, which needs none of them.
  */
-async function loadApplication(): Promise<Application> {
+async function loadApplication(logToStderr: boolean): Promise<Application> {
   const { createApplication } = await import('./app.js');
-  return createApplication({ logToStderr: true });
+  return createApplication({ logToStderr });
 }

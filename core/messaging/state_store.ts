@@ -32,20 +32,18 @@ export interface StateStore {
 export class RedisStateStore implements StateStore {
   readonly #redis: Redis;
   readonly #prefix: string;
-  readonly #defined = new WeakSet<Redis>();
 
   constructor(redis: Redis, prefix = 'topiq') {
     this.#redis = redis;
     this.#prefix = prefix;
+    // Defined now, not on first merge: with auto-pipelining, a command defined while a
+    // pipeline is pending is missing from it and the pipeline throws uncaught (ioredis#1931).
+    redis.defineCommand('topiq_merge_state', { numberOfKeys: 1, lua: MERGE_STATE });
   }
 
   async merge(namespace: string, id: string, fields: JsonObject): Promise<JsonObject> {
     checkName(namespace, 'namespace');
     checkName(id, 'id');
-    if (!this.#defined.has(this.#redis)) {
-      this.#redis.defineCommand('topiq_merge_state', { numberOfKeys: 1, lua: MERGE_STATE });
-      this.#defined.add(this.#redis);
-    }
     const command = (this.#redis as unknown as Record<string, (...args: string[]) => Promise<string>>)
       .topiq_merge_state!;
     const key = `${this.#prefix}:state:${namespace}`;

@@ -209,6 +209,7 @@ export class Worker {
         this.stop(this.#options.once ? 'once' : 'empty');
         break;
       }
+      // TMP-REVERTED
       const sleepMs = (this.#options.sleep ?? 3) * 1000;
       const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
       await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake));

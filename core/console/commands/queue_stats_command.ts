@@ -20,7 +20,7 @@ const COLUMNS: readonly TableColumn<QueueStats>[] = [
   { header: 'completed/min', value: (row) => row.completedLastMinute, alignRight: true },
   {
     header: 'oldest_waiting',
-    value: (row) => (row.oldestWaitingMs > 0 ? formatDuration(row.oldestWaitingMs) : '-'),
+    value: (row) => (row.waiting > 0 ? formatDuration(row.oldestWaitingMs) : '-'),
     alignRight: true,
   },
 ];

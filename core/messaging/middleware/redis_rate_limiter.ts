@@ -47,14 +47,16 @@ export class RedisRateLimiter implements RateLimiter {
   constructor(redis: Redis, prefix = 'topiq') {
     this.#redis = redis;
     this.#prefix = prefix;
+    // Defined now, not on first hit: with auto-pipelining, a command defined while a
+    // pipeline is pending is missing from it and the pipeline throws uncaught (ioredis#1931).
+    if (!defined.has(redis)) {
+      redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SLIDING_WINDOW });
+      defined.add(redis);
+    }
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
     checkHit(key, limit, windowMs);
-    if (!defined.has(this.#redis)) {
-      this.#redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SLIDING_WINDOW });
-      defined.add(this.#redis);
-    }
     const command = (
       this.#redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number[]>>
     )[COMMAND]!;

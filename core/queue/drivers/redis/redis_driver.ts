@@ -324,7 +324,12 @@ export class RedisQueueDriver implements QueueDriver {
 
   async cancel(queue: string, id: string): Promise<JobStatus> {
     const status = await this.#records.cancel(queue, id);
-    if (status === 'running') this.#pubsub.publish(this.keys.cancelsChannel, JSON.stringify({ queue, id }));
+    if (status === 'running') {
+      // Awaited: a CLI cancel closes its connection right after, which could drop the message.
+      await this.#pubsub
+        .publishAndWait(this.keys.cancelsChannel, JSON.stringify({ queue, id }))
+        .catch(() => {});
+    }
     return status;
   }
 

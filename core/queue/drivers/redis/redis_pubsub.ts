@@ -21,6 +21,11 @@ export class RedisPubSub {
     this.#source.publish(channel, message).catch(() => {});
   }
 
+  /** Publishes and resolves once Redis has it (for messages that must not be lost on exit). */
+  async publishAndWait(channel: string, message: string): Promise<void> {
+    await this.#source.publish(channel, message);
+  }
+
   /** Subscribes; resolves to an unsubscribe function once the subscription is active. */
   async subscribe(channel: string, listener: Listener): Promise<() => Promise<void>> {
     if (!this.#subscriber) {

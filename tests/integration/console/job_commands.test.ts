@@ -1,0 +1,279 @@
+/**
+ * The job-steering and monitoring commands (`job:*`, `queue:workers`, `queue:stats`) run
+ * in-process through the kernel and the real command registry, against real Redis under
+ * a key prefix of their own, with a fresh queue per test.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../../../bootstrap/console.js';
+import { ExitCode, Kernel } from '../../../core/console/index.js';
+import { type Application, Job, type JobContext } from '../../../core/index.js';
+import type { JobOutput } from '../../../core/console/commands/job_formatting.js';
+import type { WorkerOutput } from '../../../core/console/commands/queue_workers_command.js';
+import type { QueueStats } from '../../../core/queue/driver.js';
+import { captureIO } from '../../unit/console/capture_io.js';
+import { buildApplication, cliEnv, deletePrefix, uniquePrefix, waitFor } from './cli_harness.js';
+
+/** Waits until aborted, so it can be cancelled while running. */
+class WaitForCancelJob extends Job<Record<string, never>> {
+  static override readonly jobName = 'WaitForCancelJob';
+
+  async handle(_payload: Record<string, never>, { signal }: JobContext): Promise<void> {
+    await new Promise<void>((_resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('was not cancelled within 10 s')), 10_000);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      });
+    });
+  }
+}
+
+const prefix = uniquePrefix();
+const env = cliEnv(prefix);
+const EMAIL = JSON.stringify({ to: 'ops@example.com', subject: 'hello', body: '' });
+let app: Application;
+let queueNumber = 0;
+const nextQueue = () => `${prefix}-q${++queueNumber}`;
+
+beforeAll(() => {
+  app = buildApplication(env, [WaitForCancelJob]);
+});
+
+afterAll(async () => {
+  await app.close();
+  await deletePrefix(prefix);
+});
+
+/** Runs one command line in-process with a captured terminal; resolves when it ends. */
+async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = captureIO();
+  const kernel = new Kernel({
+    commands,
+    io,
+    createApplication: () => buildApplication(env, [WaitForCancelJob]),
+  });
+  const code = await kernel.handle(argv);
+  return { code, out: io.out, err: io.err };
+}
+
+/** `job:show <id> --json`, parsed. */
+async function show(id: string): Promise<JobOutput> {
+  const { code, out, err } = await run(['job:show', id, '--json']);
+  expect(err).toBe('');
+  expect(code).toBe(0);
+  return JSON.parse(out) as JobOutput;
+}
+
+describe('job:dispatch and job:show', () => {
+  it('dispatches a registered app job by name, prints its id, and job:show shows it queued', async () => {
+    const queue = nextQueue();
+    const dispatched = await run(['job:dispatch', 'SendEmailJob', '--payload', EMAIL, `--queue=${queue}`]);
+    expect(dispatched.err).toBe('');
+    expect(dispatched.code).toBe(0);
+    const id = dispatched.out.trim();
+    expect(id).toMatch(/^[0-9a-f-]{36}$/);
+
+    const text = await run(['job:show', id]);
+    expect(text.code).toBe(0);
+    expect(text.out).toMatch(new RegExp(`^id: +${id}$`, 'm'));
+    expect(text.out).toMatch(/^status: +queued$/m);
+    expect(text.out).toMatch(/^attempts: +0\/5$/m);
+    expect(text.out).toMatch(/^created: +\d{4}-\d\d-\d\dT\S+Z$/m);
+    expect(text.out).toContain(`payload:    ${EMAIL}`);
+
+    expect(await show(id)).toMatchObject({
+      id,
+      name: 'SendEmailJob',
+      queue,
+      status: 'queued',
+      attempts: 0,
+      maxTries: 5,
+      startedAt: null,
+      payload: JSON.parse(EMAIL),
+    });
+  });
+
+  it('prints {id, name, queue} with --json, using the job class queue when --queue is absent', async () => {
+    const jobId = `${prefix}-own-id`;
+    const { code, out } = await run([
+      'job:dispatch',
+      'SendEmailJob',
+      '--payload',
+      EMAIL,
+      `--job-id=${jobId}`,
+      '--json',
+    ]);
+    expect(code).toBe(0);
+    expect(JSON.parse(out)).toEqual({ id: jobId, name: 'SendEmailJob', queue: 'emails' });
+    await run(['job:cancel', jobId]);
+  });
+
+  it("rejects a payload that fails the job's schema with E_INVALID_PAYLOAD and the reason, storing nothing", async () => {
+    const queue = nextQueue();
+    const { code, out, err } = await run([
+      'job:dispatch',
+      'SendEmailJob',
+      '--payload={"to":"not-an-address","subject":"hi","body":""}',
+      `--queue=${queue}`,
+    ]);
+    expect(code).toBe(ExitCode.failure);
+    expect(out).toBe('');
+    expect(err).toMatch(/^error E_INVALID_PAYLOAD: payload for SendEmailJob does not match its schema: to: /);
+    expect(await app.driver.counts(queue)).toMatchObject({ waiting: 0 });
+  });
+
+  it('rejects an unknown job name with E_JOB_NOT_REGISTERED, listing the known jobs', async () => {
+    const { code, err } = await run(['job:dispatch', 'NoSuchJob']);
+    expect(code).toBe(ExitCode.failure);
+    expect(err).toMatch(/^error E_JOB_NOT_REGISTERED: no job is registered as "NoSuchJob"/);
+    expect(err).toContain('known: ProcessSensorDataJob, SendEmailJob, SendNotificationJob');
+  });
+
+  it('rejects --payload that is not JSON with exit code 2', async () => {
+    const { code, err } = await run(['job:dispatch', 'SendEmailJob', '--payload', "{to:'x'}"]);
+    expect(code).toBe(ExitCode.usage);
+    expect(err).toMatch(/^error E_CLI_USAGE: .*The payload is not JSON/);
+  });
+
+  it('reports an unknown id with E_JOB_NOT_FOUND and exit code 1', async () => {
+    for (const command of ['job:show', 'job:cancel', 'job:release']) {
+      const { code, err } = await run([command, `${prefix}-missing`]);
+      expect(code).toBe(ExitCode.failure);
+      expect(err).toMatch(new RegExp(`^error E_JOB_NOT_FOUND: no job has id ${prefix}-missing`));
+    }
+  });
+});
+
+describe('job:release', () => {
+  it('releases a job dispatched with --hold into its queue and prints its new status', async () => {
+    const queue = nextQueue();
+    const dispatched = await run([
+      'job:dispatch',
+      'SendEmailJob',
+      '--payload',
+      EMAIL,
+      `--queue=${queue}`,
+      '--hold',
+    ]);
+    const id = dispatched.out.trim();
+    expect(await show(id)).toMatchObject({ status: 'pending', queuedAt: null });
+    expect(await app.driver.counts(queue)).toMatchObject({ pending: 1, waiting: 0 });
+
+    const released = await run(['job:release', id, `--queue=${queue}`]);
+    expect(released).toMatchObject({ code: 0, out: 'queued\n' });
+    expect(await show(id)).toMatchObject({ status: 'queued' });
+
+    const again = await run(['job:release', id]);
+    expect(again.code).toBe(ExitCode.failure);
+    expect(again.err).toMatch(/^error E_JOB_STATE: cannot release job .*: it is queued/);
+  });
+});
+
+describe('job:cancel and job:list', () => {
+  it('cancels a queued job, lists it under --status=cancelled, and refuses to cancel it again', async () => {
+    const queue = nextQueue();
+    const id = (
+      await run(['job:dispatch', 'SendEmailJob', '--payload', EMAIL, `--queue=${queue}`])
+    ).out.trim();
+    const other = (
+      await run(['job:dispatch', 'SendEmailJob', '--payload', EMAIL, `--queue=${queue}`])
+    ).out.trim();
+
+    expect(await run(['job:cancel', id])).toMatchObject({ code: 0, out: 'cancelled\n', err: '' });
+
+    const cancelled = await run(['job:list', '--status=cancelled', `--queue=${queue}`, '--json']);
+    expect(cancelled.code).toBe(0);
+    const listed = JSON.parse(cancelled.out) as JobOutput[];
+    expect(listed.map((job) => [job.id, job.status])).toEqual([[id, 'cancelled']]);
+    expect(listed[0]!.finishedAt).toMatch(/Z$/);
+
+    const table = await run(['job:list', `--queue=${queue}`]);
+    const [header, , ...rows] = table.out.split('\n');
+    expect(header).toMatch(/^id\s+name\s+queue\s+status\s+attempts\s+progress\s+created\s+worker$/);
+    expect(rows.find((row) => row.startsWith(other))).toMatch(
+      new RegExp(`^${other}\\s+SendEmailJob\\s+${queue}\\s+queued\\s+0/5\\s+0%\\s+\\d{4}-\\S+Z$`),
+    );
+    expect(rows.find((row) => row.startsWith(id))).toMatch(/\scancelled\s/);
+
+    const limited = JSON.parse((await run(['job:list', `--queue=${queue}`, '--limit=1', '--json'])).out);
+    expect(limited).toHaveLength(1);
+
+    const again = await run(['job:cancel', id]);
+    expect(again.code).toBe(ExitCode.failure);
+    expect(again.err).toMatch(/^error E_JOB_STATE: cannot cancel job .*: it is cancelled/);
+  });
+
+  it('requests the cancel of a running job, which then ends cancelled', async () => {
+    const queue = nextQueue();
+    const id = (await run(['job:dispatch', 'WaitForCancelJob', `--queue=${queue}`])).out.trim();
+    // A short lease: the worker then also sees the cancel on its next lease renewal
+    // (every 500 ms), should the Pub/Sub notice be lost when the command's connection closes.
+    const worker = app.createWorker({ queues: [queue], stopWhenEmpty: true, sleep: 0.1, leaseMs: 1500 });
+    const stopped = worker.run();
+    await waitFor(async () => (await app.driver.counts(queue)).running === 1);
+
+    const { code, out } = await run(['job:cancel', id, `--queue=${queue}`]);
+    expect(code).toBe(0);
+    expect(out).toBe('cancel requested (running; its AbortSignal fires and it ends cancelled)\n');
+    await stopped;
+    expect(await show(id)).toMatchObject({ status: 'cancelled', attempts: 1 });
+  });
+});
+
+describe('queue:workers', () => {
+  it('lists a live worker with its queues and heartbeat, and no longer lists it once it stops', async () => {
+    const queue = nextQueue();
+    const worker = app.createWorker({ queues: [queue], concurrency: 3, heartbeatMs: 100, sleep: 0.1 });
+    const stopped = worker.run();
+    const listedWorker = async () => {
+      const { out } = await run(['queue:workers', '--json']);
+      return (JSON.parse(out) as WorkerOutput[]).find((entry) => entry.id === worker.name);
+    };
+    await waitFor(async () => (await listedWorker()) !== undefined);
+    const listed = await listedWorker();
+    expect(listed).toMatchObject({ pid: process.pid, queues: [queue], concurrency: 3, runningJobIds: [] });
+    expect(listed!.heartbeatAgeMs).toBeLessThan(1000);
+
+    const table = await run(['queue:workers']);
+    expect(table.out.split('\n')[0]).toMatch(
+      /^id\s+host\s+pid\s+queues\s+concurrency\s+running\s+started\s+heartbeat$/,
+    );
+    expect(table.out).toMatch(
+      new RegExp(`${worker.name}\\s.*\\s${queue}\\s+3\\s+0\\s+\\S+Z \\(up [\\d.]+s\\)\\s+[\\d.]+s ago`),
+    );
+
+    await worker.shutdown();
+    await stopped;
+    expect(await listedWorker()).toBeUndefined();
+  });
+});
+
+describe('queue:stats', () => {
+  it('shows waiting counts and the oldest wait, then completions in the last minute once a worker ran them', async () => {
+    const queue = nextQueue();
+    for (let i = 0; i < 3; i++) {
+      await run(['job:dispatch', 'SendEmailJob', '--payload', EMAIL, `--queue=${queue}`]);
+    }
+    await run(['job:dispatch', 'SendEmailJob', '--payload', EMAIL, `--queue=${queue}`, '--delay=600']);
+
+    const before = await run(['queue:stats', `--queue=${queue}`, '--json']);
+    expect(before.code).toBe(0);
+    const [waiting] = JSON.parse(before.out) as QueueStats[];
+    expect(waiting).toMatchObject({ queue, waiting: 3, delayed: 1, running: 0, completedLastMinute: 0 });
+    expect(waiting!.oldestWaitingMs).toBeGreaterThan(0);
+
+    await app.createWorker({ queues: [queue], stopWhenEmpty: true, concurrency: 3 }).run();
+
+    const after = JSON.parse((await run(['queue:stats', '--json'])).out) as QueueStats[];
+    expect(after.find((stats) => stats.queue === queue)).toMatchObject({
+      waiting: 0,
+      delayed: 1,
+      completed: 3,
+      completedLastMinute: 3,
+      oldestWaitingMs: 0,
+    });
+
+    const table = await run(['queue:stats', `--queue=${queue}`]);
+    expect(table.out.split('\n')[2]).toMatch(new RegExp(`^${queue}\\s+0\\s+1\\s+0\\s+0\\s+0\\s+3\\s+-$`));
+  });
+});

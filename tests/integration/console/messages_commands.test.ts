@@ -1,0 +1,83 @@
+/**
+ * `messages:failed` and `messages:flush` run in-process through the kernel and the real
+ * command registry, against the Redis dead-letter store under a key prefix of their own.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../../../bootstrap/console.js';
+import { ExitCode, Kernel } from '../../../core/console/index.js';
+import type { Application } from '../../../core/index.js';
+import { captureIO } from '../../unit/console/capture_io.js';
+import { buildApplication, cliEnv, deletePrefix, uniquePrefix } from './cli_harness.js';
+
+const prefix = uniquePrefix();
+const env = cliEnv(prefix);
+let app: Application;
+
+beforeAll(() => {
+  app = buildApplication(env);
+});
+
+afterAll(async () => {
+  await app.close();
+  await deletePrefix(prefix);
+});
+
+async function run(argv: string[]) {
+  const io = captureIO();
+  const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(env) });
+  const code = await kernel.handle(argv);
+  return { code, out: io.out, err: io.err };
+}
+
+describe('messages:failed and messages:flush', () => {
+  it('list dead letters newest first, then delete them all', async () => {
+    await app.deadLetters.flush();
+    const older = await app.deadLetters.add({
+      topic: 'devices/sensor-1/telemetry',
+      payload: Buffer.from('{"temperature": "hot"}'),
+      reason: 'temperature: expected number, received string',
+      code: 'E_INVALID_MESSAGE',
+      route: 'devices/{deviceId}/telemetry',
+      clientId: 'sensor-1',
+    });
+    const newer = await app.deadLetters.add({
+      topic: 'devices/sensor-2/status',
+      payload: Buffer.from(`{"online": true, "firmware": "${'x'.repeat(200)}"}`),
+      reason: 'firmware: too long',
+    });
+
+    const table = await run(['messages:failed']);
+    expect(table.err).toBe('');
+    expect(table.code).toBe(ExitCode.ok);
+    const lines = table.out.split('\n');
+    expect(lines[0]).toMatch(/^id\s+at\s+topic\s+route\s+code\s+reason\s+payload$/);
+    expect(lines[2]).toContain(newer.id);
+    expect(lines[3]).toContain(older.id);
+    expect(lines[3]).toContain(new Date(older.at).toISOString());
+    expect(lines[3]).toContain('devices/{deviceId}/telemetry');
+    expect(lines[3]).toContain('E_INVALID_MESSAGE');
+    expect(lines[3]).toContain('{"temperature": "hot"}');
+    expect(lines[2]).not.toContain('x'.repeat(100));
+    expect(table.out).toContain('2 messages shown');
+
+    const limited = await run(['messages:failed', '--limit=1', '--json']);
+    expect(JSON.parse(limited.out)).toEqual([newer]);
+
+    const json = await run(['messages:failed', '--json']);
+    expect(JSON.parse(json.out)).toEqual([newer, older]);
+
+    const flush = await run(['messages:flush']);
+    expect(flush.code).toBe(ExitCode.ok);
+    expect(flush.out).toBe('Deleted 2 dead-lettered messages.\n');
+    expect(await app.deadLetters.list(10)).toEqual([]);
+
+    const empty = await run(['messages:failed']);
+    expect(empty.out).toBe('No dead-lettered messages.\n');
+  });
+
+  it('rejects a bad --limit as a usage error before touching Redis', async () => {
+    const { code, err } = await run(['messages:failed', '--limit=0']);
+    expect(code).toBe(ExitCode.usage);
+    expect(err).toMatch(/E_CLI_USAGE.*--limit/);
+  });
+});

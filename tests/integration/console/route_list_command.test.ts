@@ -1,0 +1,64 @@
+/**
+ * `route:list` run in-process through the kernel and the real command registry, with
+ * `REDIS_URL` pointing at a port where nothing listens: listing routes must not need Redis.
+ */
+import { describe, expect, it } from 'vitest';
+import { commands } from '../../../bootstrap/console.js';
+import { Kernel } from '../../../core/console/index.js';
+import { captureIO } from '../../unit/console/capture_io.js';
+import { buildApplication, cliEnv, runCli, uniquePrefix } from './cli_harness.js';
+
+/** Nothing listens on port 1, so any Redis command would fail or hang. */
+const DEAD_REDIS = 'redis://127.0.0.1:1';
+const env = cliEnv(uniquePrefix(), { REDIS_URL: DEAD_REDIS });
+
+async function run(argv: string[]) {
+  const io = captureIO();
+  const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(env) });
+  const code = await kernel.handle(argv);
+  return { code, out: io.out, err: io.err };
+}
+
+describe('route:list', () => {
+  it('prints the devices routes as a table, with their shared subscription', async () => {
+    const started = Date.now();
+    const { code, out, err } = await run(['route:list']);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect(out).toMatch(/^Pattern\s+Subscription\s+QoS\s+Shared\s+Middleware\s+Handler/);
+    expect(out).toContain('devices/{deviceId}/telemetry');
+    expect(out).toContain('$share/topiq/devices/+/telemetry');
+    expect(out).toContain('TelemetryController.store');
+    expect(out).toContain('devices/{deviceId}/status');
+    // Well under ioredis's reconnect attempts: Redis was never waited for.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('prints JSON records with filter, subscription, QoS, group, middleware and handler names', async () => {
+    const { code, out } = await run(['route:list', '--json']);
+    expect(code).toBe(0);
+    const records = JSON.parse(out) as Record<string, unknown>[];
+    expect(records).toContainEqual({
+      pattern: 'devices/{deviceId}/telemetry',
+      filter: 'devices/+/telemetry',
+      subscription: '$share/topiq/devices/+/telemetry',
+      qos: 1,
+      sharedGroup: 'topiq',
+      middleware: expect.arrayContaining([expect.stringMatching(/validate/)]),
+      handler: 'TelemetryController.store',
+    });
+    expect(records.find((record) => record.pattern === 'devices/{deviceId}/status')).toMatchObject({
+      subscription: 'devices/+/status',
+      sharedGroup: null,
+      handler: 'DeviceStatusController.update',
+    });
+  });
+
+  it('works from the real binary while REDIS_URL points at a dead Redis', async () => {
+    const result = await runCli(['route:list', '--json'], { ...env, LOG_LEVEL: 'silent' });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const records = JSON.parse(result.stdout) as { subscription: string }[];
+    expect(records.map((record) => record.subscription)).toContain('$share/topiq/devices/+/telemetry');
+  });
+});

@@ -1,0 +1,114 @@
+/**
+ * End to end with an external broker: the app subscribes with its fixed client id and
+ * persistent session, to Mosquitto (MQTT 5, shared subscriptions) or to a bare aedes
+ * (MQTT 3.1.1) that the test can stop and start again.
+ */
+import type { Aedes, Client, Subscription } from 'aedes';
+import { describe, expect, it } from 'vitest';
+import { freePort } from '../../support/net.js';
+import { MOSQUITTO_URL, publishJson, until, useE2eFixture } from '../../support/e2e_fixture.js';
+import { startAedes, type TestBroker } from '../mqtt/mqtt_test_support.js';
+
+const setup = useE2eFixture();
+
+/** Resolves when `clientId` subscribes to `filter` on `broker`. */
+function subscribed(broker: Aedes, clientId: string, filter: string): Promise<void> {
+  return new Promise((resolve) => {
+    const onSubscribe = (subscriptions: Subscription[], client: Client) => {
+      if (client.id !== clientId || !subscriptions.some((entry) => entry.topic === filter)) return;
+      broker.off('subscribe', onSubscribe);
+      resolve();
+    };
+    broker.on('subscribe', onSubscribe);
+  });
+}
+
+describe('an app on Mosquitto', () => {
+  it("receives a device's telemetry through the route's shared subscription, stores the job and runs it", async () => {
+    const { externalServer, device, jobs, id } = setup();
+    const deviceId = `dev-${id}`;
+    await externalServer({
+      url: MOSQUITTO_URL,
+      clientId: `e2e-app-${id}`,
+      protocolVersion: 5,
+      env: { MQTT_SHARED_GROUP: `e2e-${id}` },
+      workers: { queues: 'telemetry', concurrency: 2 },
+    });
+    const sensor = await device(MOSQUITTO_URL, { protocolVersion: 5 });
+    await publishJson(sensor, `devices/${deviceId}/telemetry`, { temperature: 24.5 });
+
+    await until('the job is stored and run', async () => {
+      const [job] = await jobs('telemetry', deviceId);
+      return job?.status === 'completed';
+    });
+    const stored = await jobs('telemetry', deviceId);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({
+      name: 'ProcessSensorDataJob',
+      status: 'completed',
+      payload: { deviceId, temperature: 24.5 },
+      result: { alerted: false },
+    });
+  });
+
+  it('shares the telemetry subscription between two apps of one group, so each message is stored once', async () => {
+    const { externalServer, device, jobs, id } = setup();
+    const deviceId = `dev-${id}`;
+    const options = {
+      url: MOSQUITTO_URL,
+      protocolVersion: 5 as const,
+      env: { MQTT_SHARED_GROUP: `e2e-${id}` },
+    };
+    const first = await externalServer({ ...options, clientId: `e2e-app-a-${id}` });
+    const second = await externalServer({ ...options, clientId: `e2e-app-b-${id}` });
+    const sensor = await device(MOSQUITTO_URL, { protocolVersion: 5 });
+    const count = 10;
+    for (let i = 0; i < count; i++)
+      await publishJson(sensor, `devices/${deviceId}/telemetry`, { temperature: i });
+
+    await until('every message is stored', async () => (await jobs('telemetry', deviceId)).length >= count);
+    const temperatures = (await jobs('telemetry', deviceId))
+      .map((job) => (job.payload as { temperature: number }).temperature)
+      .sort((a, b) => a - b);
+    expect(temperatures).toEqual([...Array(count).keys()]);
+    // Mosquitto hands each message of a shared subscription to one member of the group.
+    expect(first.pipeline.stats.handled).toBeGreaterThan(0);
+    expect(second.pipeline.stats.handled).toBeGreaterThan(0);
+  });
+});
+
+describe('an app on an external aedes broker (MQTT 3.1.1)', () => {
+  it('subscribes again after the broker restarts without its sessions, and stores the next message', async () => {
+    const { externalServer, device, jobs, defer, id } = setup();
+    const port = await freePort();
+    let broker: TestBroker = await startAedes(port);
+    defer(() => broker.stop());
+    const clientId = `e2e-app-${id}`;
+    const deviceId = `dev-${id}`;
+    const statusFilter = 'devices/+/status'; // not shared: aedes knows no $share
+    const firstSubscription = subscribed(broker.broker, clientId, statusFilter);
+    const server = await externalServer({ url: broker.url, clientId, protocolVersion: 4 });
+    await firstSubscription;
+
+    const before = await device(broker.url);
+    await publishJson(before, `devices/${deviceId}/status`, { online: true, battery: 80 });
+    await until('the first status is stored', async () => {
+      return (await server.app.state.get('devices', deviceId))?.battery === 80;
+    });
+    await before.endAsync(true);
+
+    await broker.stop(); // aedes keeps sessions in memory: the restarted broker has none
+    broker = await startAedes(port);
+    await subscribed(broker.broker, clientId, statusFilter);
+
+    const after = await device(broker.url);
+    await publishJson(after, `devices/${deviceId}/status`, { online: true, battery: 9 });
+    await until('the low-battery notification is stored', async () => {
+      return (await jobs('notifications', deviceId)).length > 0;
+    });
+    expect(await jobs('notifications', deviceId)).toMatchObject([
+      { name: 'SendNotificationJob', payload: { deviceId, level: 'warning', message: 'battery at 9%' } },
+    ]);
+    expect(server.pipeline.stats).toMatchObject({ received: 2, handled: 2 });
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * The job and monitoring commands without Redis: their value parsers and formatting as
+ * pure functions, usage errors through the kernel (exit 2, no application built), and
+ * their output against an application on the in-memory driver.
+ */
+import { InvalidArgumentError } from 'commander';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { jobs } from '../../../app/jobs/index.js';
+import appConfig from '../../../config/app.js';
+import queueConfig from '../../../config/queue.js';
+import { ExitCode, jobCommands, Kernel } from '../../../core/console/index.js';
+import {
+  parseIsoTime,
+  parseJsonPayload,
+  parsePriority,
+} from '../../../core/console/commands/job_dispatch_command.js';
+import { formatDuration } from '../../../core/console/commands/job_formatting.js';
+import { formatRecord } from '../../../core/console/commands/job_show_command.js';
+import { toWorkerOutput } from '../../../core/console/commands/queue_workers_command.js';
+import { Application } from '../../../core/index.js';
+import type { JobRecord, WorkerInfo } from '../../../core/queue/driver.js';
+import { captureIO } from './capture_io.js';
+
+/** The message of the `InvalidArgumentError` that `parse` throws. */
+function rejection(parse: () => unknown): string {
+  try {
+    parse();
+  } catch (error) {
+    expect(error).toBeInstanceOf(InvalidArgumentError);
+    return (error as Error).message;
+  }
+  throw new Error('expected the parser to reject the value');
+}
+
+describe('job:dispatch value parsers', () => {
+  it('accept JSON payloads, ISO 8601 times and priorities from -1000 to 1000', () => {
+    expect(parseJsonPayload('{"to":"a@example.com"}')).toEqual({ to: 'a@example.com' });
+    expect(parseJsonPayload('[1, 2]')).toEqual([1, 2]);
+    expect(parseIsoTime('2030-01-31T09:00:00Z').toISOString()).toBe('2030-01-31T09:00:00.000Z');
+    expect(parseIsoTime('2030-01-31T09:00:00.250+02:00').toISOString()).toBe('2030-01-31T07:00:00.250Z');
+    expect(parseIsoTime('2030-01-31').toISOString()).toBe('2030-01-31T00:00:00.000Z');
+    expect(parsePriority('-1000')).toBe(-1000);
+    expect(parsePriority('+7')).toBe(7);
+    expect(parsePriority('1000')).toBe(1000);
+  });
+
+  it('reject text that is not JSON, not an ISO time, or not a priority, saying what is expected', () => {
+    expect(rejection(() => parseJsonPayload("{to: 'a'}"))).toMatch(
+      /^The payload is not JSON \(.+\)\. Quote it/,
+    );
+    for (const text of ['tomorrow', '1700000000000', '2030-13-45', '31/01/2030']) {
+      expect(rejection(() => parseIsoTime(text))).toMatch(/^Expected an ISO 8601 time/);
+    }
+    for (const text of ['1001', '-1001', '1.5', 'high', '']) {
+      expect(rejection(() => parsePriority(text))).toMatch(/^Expected a whole number from -1000/);
+    }
+  });
+});
+
+describe('formatDuration', () => {
+  it('shows tenths of seconds under a minute, then minutes and seconds, hours and minutes, days and hours', () => {
+    expect(formatDuration(0)).toBe('0.0s');
+    expect(formatDuration(-50)).toBe('0.0s');
+    expect(formatDuration(3249)).toBe('3.2s');
+    expect(formatDuration(59_999)).toBe('59.9s');
+    expect(formatDuration(310_000)).toBe('5m 10s');
+    expect(formatDuration(2 * 3600_000 + 5 * 60_000 + 59_000)).toBe('2h 5m');
+    expect(formatDuration(3 * 86_400_000 + 4 * 3600_000)).toBe('3d 4h');
+  });
+});
+
+const RECORD: JobRecord = {
+  id: 'job-1',
+  name: 'SendEmailJob',
+  queue: 'emails',
+  payload: { to: 'ops@example.com' },
+  status: 'failed',
+  attempts: 2,
+  maxTries: 0,
+  priority: -5,
+  progress: 40,
+  progressMessage: 'connecting',
+  result: null,
+  error: { code: 'E_JOB_TIMEOUT', message: 'took too long', stack: 'Error: took too long\n    at handle' },
+  createdAt: Date.UTC(2030, 0, 1, 9, 0, 0),
+  queuedAt: Date.UTC(2030, 0, 1, 9, 0, 0),
+  runAt: null,
+  startedAt: Date.UTC(2030, 0, 1, 9, 0, 1),
+  finishedAt: Date.UTC(2030, 0, 1, 9, 1, 1),
+  expiresAt: null,
+  worker: 'host:42:ab',
+};
+
+describe('job:show formatting', () => {
+  it('prints aligned key: value lines, a dash for absent values and the stack indented under its value', () => {
+    expect(formatRecord(RECORD)).toBe(
+      [
+        'id:         job-1',
+        'name:       SendEmailJob',
+        'queue:      emails',
+        'status:     failed',
+        "attempts:   2/default (the worker's --tries decides the maximum)",
+        'priority:   -5',
+        'progress:   40% (connecting)',
+        'worker:     host:42:ab',
+        'created:    2030-01-01T09:00:00.000Z',
+        'queued:     2030-01-01T09:00:00.000Z',
+        'started:    2030-01-01T09:00:01.000Z',
+        'finished:   2030-01-01T09:01:01.000Z',
+        'run at:     -',
+        'expires at: -',
+        'payload:    {"to":"ops@example.com"}',
+        'result:     -',
+        'error:      E_JOB_TIMEOUT: took too long',
+        'stack:      Error: took too long',
+        '                at handle',
+        '',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('queue:workers formatting', () => {
+  it('measures uptime and heartbeat age at the given time and prints times as ISO 8601', () => {
+    const info: WorkerInfo = {
+      id: 'w1',
+      host: 'box',
+      pid: 42,
+      queues: ['high', 'default'],
+      concurrency: 4,
+      runningJobIds: ['a'],
+      startedAt: Date.UTC(2030, 0, 1, 9, 0, 0),
+      heartbeatAt: Date.UTC(2030, 0, 1, 9, 5, 8),
+    };
+    expect(toWorkerOutput(info, Date.UTC(2030, 0, 1, 9, 5, 10))).toEqual({
+      ...info,
+      startedAt: '2030-01-01T09:00:00.000Z',
+      heartbeatAt: '2030-01-01T09:05:08.000Z',
+      uptimeMs: 310_000,
+      heartbeatAgeMs: 2000,
+    });
+  });
+});
+
+describe('job commands on the command line', () => {
+  it('reject bad input with exit code 2 and a clear message, before building the application', async () => {
+    const cases: [string[], RegExp][] = [
+      [['job:dispatch', 'SendEmailJob', '--payload', '{to:'], /--payload <json>.*The payload is not JSON/],
+      [['job:dispatch', 'SendEmailJob', '--delay=5', '--run-at=2030-01-01T00:00:00Z'], /cannot be used with/],
+      [['job:dispatch', 'SendEmailJob', '--expires-at=2000-01-01'], /would expire without running/],
+      [['job:dispatch', 'SendEmailJob', '--tries=0'], /--tries <n>.*whole number of 1 or more/],
+      [['job:dispatch', 'SendEmailJob', '--job-id=a b'], /job id "a b" is not allowed/],
+      [['job:dispatch'], /missing required argument 'JobName'/],
+      [['job:show', 'a/b'], /job id "a\/b" is not allowed/],
+      [['job:list', '--status=done'], /Allowed choices are pending, queued, delayed, running, completed/],
+      [['job:list', '--limit=0'], /--limit <n>.*whole number of 1 or more/],
+      [['job:cancel'], /missing required argument 'id'/],
+      [['job:release', 'a', 'b'], /too many arguments/],
+      [['queue:stats', '--queue=,'], /no queue named/],
+      [['queue:workers', '--all'], /unknown option '--all'/],
+    ];
+    for (const [argv, message] of cases) {
+      const io = captureIO();
+      const createApplication = vi.fn(() => {
+        throw new Error('the application must not be built');
+      });
+      const kernel = new Kernel({ commands: jobCommands, io, createApplication });
+      expect(await kernel.handle(argv), argv.join(' ')).toBe(ExitCode.usage);
+      expect(io.err).toMatch(/^error E_CLI_USAGE: /);
+      expect(io.err).toMatch(message);
+      expect(io.err).toContain(`Run "npx topiq ${argv[0]} --help"`);
+      expect(createApplication).not.toHaveBeenCalled();
+    }
+  });
+
+  it('print --help for every command', async () => {
+    for (const command of jobCommands) {
+      const io = captureIO();
+      const kernel = new Kernel({ commands: jobCommands, io, createApplication: vi.fn() });
+      expect(await kernel.handle([command.commandName, '--help'])).toBe(ExitCode.ok);
+      expect(io.out).toContain(`Usage: topiq ${command.commandName}`);
+      expect(io.out).toContain(command.description);
+    }
+  });
+});
+
+describe('job commands on the memory driver', () => {
+  let app: Application;
+
+  beforeEach(() => {
+    app = new Application({
+      app: appConfig.read({ LOG_LEVEL: 'silent' }),
+      queue: queueConfig.read({ QUEUE_DRIVER: 'memory' }),
+      jobs,
+    });
+  });
+
+  afterEach(async () => {
+    await app.close();
+  });
+
+  /** Runs one command line against `app`, which the kernel must not close between runs. */
+  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const io = captureIO();
+    const shared = {
+      driver: app.driver,
+      dispatcher: app.dispatcher,
+      registry: app.registry,
+      jobs: app.jobs,
+      close: async () => {},
+    } as unknown as Application;
+    const code = await new Kernel({ commands: jobCommands, io, createApplication: () => shared }).handle(
+      argv,
+    );
+    return { code, out: io.out, err: io.err };
+  }
+
+  it('dispatches with schedule options and shows them in job:show', async () => {
+    const dispatched = await run([
+      'job:dispatch',
+      'SendEmailJob',
+      '--payload={"to":"a@example.com","subject":"s","body":""}',
+      '--queue=mail',
+      '--run-at=2099-01-01T00:00:00Z',
+      '--expires-at=2099-01-02T00:00:00Z',
+      '--priority=-3',
+      '--tries=2',
+      '--job-id=mail-1',
+      '--json',
+    ]);
+    expect(dispatched).toMatchObject({ code: 0, err: '' });
+    expect(JSON.parse(dispatched.out)).toEqual({ id: 'mail-1', name: 'SendEmailJob', queue: 'mail' });
+
+    const shown = await run(['job:show', 'mail-1']);
+    expect(shown.code).toBe(0);
+    expect(shown.out).toMatch(/^status: +delayed$/m);
+    expect(shown.out).toMatch(/^attempts: +0\/2$/m);
+    expect(shown.out).toMatch(/^priority: +-3$/m);
+    expect(shown.out).toMatch(/^run at: +2099-01-01T00:00:00\.000Z$/m);
+    expect(shown.out).toMatch(/^expires at: +2099-01-02T00:00:00\.000Z$/m);
+  });
+
+  it("prints queue:stats with a dash when nothing waits and the oldest waiting job's age otherwise", async () => {
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'a@example.com', subject: 's', body: '' },
+      { queue: 'later', delay: 60 },
+    );
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'a@example.com', subject: 's', body: '' },
+      { queue: 'now' },
+    );
+    const { code, out } = await run(['queue:stats']);
+    expect(code).toBe(0);
+    const [header, , later, now] = out.split('\n');
+    expect(header).toMatch(
+      /^queue\s+waiting\s+delayed\s+running\s+pending\s+failed\s+completed\/min\s+oldest_waiting$/,
+    );
+    expect(later).toMatch(/^later\s+0\s+1\s+0\s+0\s+0\s+0\s+-$/);
+    expect(now).toMatch(/^now\s+1\s+0\s+0\s+0\s+0\s+0\s+\d+\.\ds$/);
+  });
+
+  it('lists workers from their heartbeats with running ids, uptime and heartbeat age', async () => {
+    const now = Date.now();
+    await app.driver.heartbeat(
+      {
+        id: 'w-1',
+        host: 'box',
+        pid: 42,
+        queues: ['high', 'default'],
+        concurrency: 4,
+        runningJobIds: ['job-a', 'job-b'],
+        startedAt: now - 310_000,
+        heartbeatAt: now,
+      },
+      60_000,
+    );
+    const { code, out } = await run(['queue:workers']);
+    expect(code).toBe(0);
+    const [header, , row] = out.split('\n');
+    expect(header).toMatch(/^id\s+host\s+pid\s+queues\s+concurrency\s+running\s+started\s+heartbeat$/);
+    expect(row).toMatch(
+      /^w-1\s+box\s+42\s+high,default\s+4\s+2: job-a,job-b\s+\S+Z \(up 5m 1\ds\)\s+\d+\.\ds ago$/,
+    );
+  });
+
+  it('says so when there are no jobs, workers or queues', async () => {
+    expect((await run(['job:list', '--status=failed'])).out).toBe('No failed jobs.\n');
+    expect((await run(['job:list', '--queue=none'])).out).toBe('No jobs in queue "none".\n');
+    expect((await run(['queue:workers'])).out).toMatch(/^No live workers/);
+    expect((await run(['queue:stats'])).out).toMatch(/^No queues yet/);
+    expect(JSON.parse((await run(['queue:workers', '--json'])).out)).toEqual([]);
+  });
+});
