@@ -58,6 +58,7 @@ export default defineConfig(
         .default('topiq'),
       MQTT_BROKER_HOST: z.string().default('0.0.0.0'),
       MQTT_BROKER_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
+      MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z.string().default('topiq/jobs/{queue}/{id}/{status}'),
       JOB_COMMAND_TOPIC: z
         .string()
@@ -79,6 +80,7 @@ export default defineConfig(
     protocolVersion: env.MQTT_PROTOCOL_VERSION === '4' ? (4 as const) : (5 as const),
     maxInFlight: env.MQTT_MAX_IN_FLIGHT,
     sharedGroup: env.MQTT_SHARED_GROUP,
+    sharedSubscriptions: ['true', '1', 'on'].includes(env.MQTT_SHARED_SUBSCRIPTIONS),
     // JOB_EVENTS_TOPIC=off turns the MQTT job events off.
     jobEventsTopic: env.JOB_EVENTS_TOPIC === 'off' ? undefined : env.JOB_EVENTS_TOPIC,
     jobCommandTopic: env.JOB_COMMAND_TOPIC,

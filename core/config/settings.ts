@@ -42,6 +42,8 @@ export interface MqttSettings {
   maxInFlight: number;
   /** Group of `shared: true` routes (`$share/<group>/...`). */
   sharedGroup: string;
+  /** False for brokers without shared subscriptions (aedes): shared routes subscribe plainly. */
+  sharedSubscriptions: boolean;
   /** Topic template job status changes are published on, or undefined to not publish. */
   jobEventsTopic: string | undefined;
   /** Prefix of the job command topic (`<prefix>/<JobName>`), or undefined when off. */

@@ -14,6 +14,19 @@ import { MqttConnection } from '../mqtt/connection.js';
 import type { Subscription } from '../routing/route_table.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 
+/**
+ * The subscriptions with `$share/<group>/` removed, merged by filter (highest QoS), for
+ * brokers such as aedes that take `$share/...` as a literal topic and deliver nothing.
+ */
+export function withoutSharing(subscriptions: readonly Subscription[]): Subscription[] {
+  const byFilter = new Map<string, Subscription['qos']>();
+  for (const { filter, qos } of subscriptions) {
+    const plain = filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter;
+    byFilter.set(plain, Math.max(qos, byFilter.get(plain) ?? 0) as Subscription['qos']);
+  }
+  return [...byFilter].map(([filter, qos]) => ({ filter, qos }));
+}
+
 /** Receives every inbound message; resolving means it may be acknowledged. */
 export type InboundHandler = (message: InboundMessage) => Promise<void>;
 

@@ -209,7 +209,8 @@ export class Worker {
         this.stop(this.#options.once ? 'once' : 'empty');
         break;
       }
-      // TMP-REVERTED
+      // stop() during the reserve above found no wait to interrupt: do not start one now.
+      if (this.#stopReason) break;
       const sleepMs = (this.#options.sleep ?? 3) * 1000;
       const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
       await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake));

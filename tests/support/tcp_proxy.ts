@@ -25,8 +25,6 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #dropMarker: string | undefined;
   #dropping = false;
-  /** Connections accepted since start, cut or not. */
-  accepted = 0;
 
   private constructor(targetPort: number, targetHost: string) {
     this.targetPort = targetPort;
@@ -43,11 +41,6 @@ export class TcpProxy {
   /** The port the proxy listens on (the same after a restore). */
   get port(): number {
     return this.#port;
-  }
-
-  /** True while the proxy accepts connections. */
-  get isOpen(): boolean {
-    return this.#server !== undefined;
   }
 
   /**
@@ -98,7 +91,6 @@ export class TcpProxy {
   }
 
   #pipe(client: Socket): void {
-    this.accepted++;
     const upstream = createConnection({ host: this.targetHost, port: this.targetPort });
     for (const socket of [client, upstream]) {
       this.#sockets.add(socket);

@@ -6,16 +6,22 @@
 import type { Aedes, Client, Subscription } from 'aedes';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '../../support/net.js';
+import { sleep } from '../../support/queue_names.js';
 import { MOSQUITTO_URL, publishJson, until, useE2eFixture } from '../../support/e2e_fixture.js';
 import { startAedes, type TestBroker } from '../mqtt/mqtt_test_support.js';
 
 const setup = useE2eFixture();
 
-/** Resolves when `clientId` subscribes to `filter` on `broker`. */
-function subscribed(broker: Aedes, clientId: string, filter: string): Promise<void> {
-  return new Promise((resolve) => {
+/** Resolves when `clientId` subscribes to `filter` on `broker`; rejects after `timeoutMs`. */
+function subscribed(broker: Aedes, clientId: string, filter: string, timeoutMs = 10_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      broker.off('subscribe', onSubscribe);
+      reject(new Error(`${clientId} did not subscribe to ${filter} within ${timeoutMs} ms`));
+    }, timeoutMs);
     const onSubscribe = (subscriptions: Subscription[], client: Client) => {
       if (client.id !== clientId || !subscriptions.some((entry) => entry.topic === filter)) return;
+      clearTimeout(timer);
       broker.off('subscribe', onSubscribe);
       resolve();
     };
@@ -67,6 +73,7 @@ describe('an app on Mosquitto', () => {
       await publishJson(sensor, `devices/${deviceId}/telemetry`, { temperature: i });
 
     await until('every message is stored', async () => (await jobs('telemetry', deviceId)).length >= count);
+    await sleep(200); // time for a second copy of any message to arrive, were the group not shared
     const temperatures = (await jobs('telemetry', deviceId))
       .map((job) => (job.payload as { temperature: number }).temperature)
       .sort((a, b) => a - b);
