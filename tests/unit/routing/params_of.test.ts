@@ -1,5 +1,5 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { JoinPattern, ParamsOf, RouteParams } from '../../../core/routing/index.js';
+import type { JoinPattern, ParamsOf } from '../../../core/routing/index.js';
 import { RouteTable } from '../../../core/routing/index.js';
 
 interface Ctx {

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
-import { JobNotFoundError, JobStateError } from '../../../errors.js';
 import { groupBy } from '../../../support/group_by.js';
 import type {
   Completion,
@@ -31,7 +30,6 @@ import type {
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
-import { decodeRecord } from './record_codec.js';
 import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
 import { RedisRecords } from './redis_records.js';
@@ -50,7 +48,7 @@ export interface RedisDriverOptions {
 }
 
 const DEFAULT_RETENTION: RetentionSettings = { completedCount: 1000, completedAgeMs: 24 * 3600_000 };
-const STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
+const _STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
   pending: 'pending',
   queued: 'wait',
   delayed: 'delayed',
@@ -60,7 +58,7 @@ const STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
   cancelled: 'cancelled',
   expired: 'expired',
 };
-const NEWEST_FIRST = new Set<JobStatus>(['completed', 'failed', 'cancelled', 'expired']);
+const _NEWEST_FIRST = new Set<JobStatus>(['completed', 'failed', 'cancelled', 'expired']);
 
 /**
  * Queue storage on Redis.
