@@ -148,5 +148,5 @@ function createDriver(settings: QueueSettings, log: Logger): QueueDriver {
     'using the in-memory queue driver: jobs are NOT durable and are lost when the process exits; ' +
       'set REDIS_URL for production',
   );
-  return new MemoryQueueDriver({ retention: settings.retention });
+  return new MemoryQueueDriver({ retention: settings.retention, failedCount: settings.failedCount });
 }

@@ -11,6 +11,7 @@ import { type AppRouteTable, MessagePipeline } from './messaging/message_pipelin
 import type { MessageContext } from './messaging/message_context.js';
 import { MqttGateway } from './messaging/mqtt_gateway.js';
 import { parseQueueList } from './queue/names.js';
+import { retryUntilDone } from './support/retry.js';
 import type { Worker, WorkerOptions } from './queue/worker.js';
 import type { Middleware } from './routing/compose.js';
 
@@ -25,7 +26,7 @@ export interface ServerOptions {
 
 /** Workers to run in the server's process (`serve --workers`). */
 export interface InProcessWorkers extends Omit<WorkerOptions, 'driver' | 'registry' | 'queues'> {
-  /** Comma-separated queues in strict order, e.g. `high,default`. Each gets its own worker. */
+  /** Comma-separated queues in strict order, e.g. `high,default`, served by one worker. */
   queues: string;
 }
 
@@ -44,6 +45,7 @@ export class Server {
   readonly #mqtt: MqttSettings;
   #stopEvents: (() => Promise<void>) | undefined;
   #started = false;
+  #stopping = false;
 
   constructor(options: ServerOptions) {
     this.app = options.app;
@@ -98,6 +100,7 @@ export class Server {
 
   /** Stops taking messages, lets workers finish or release their jobs, closes the app. */
   async stop(): Promise<void> {
+    this.#stopping = true;
     // Intake first (messages not yet handled stay with the broker), then the workers.
     await this.#stopEvents?.();
     if (this.#started) await this.gateway.stop();

@@ -14,6 +14,9 @@ import type { DispatchOptions } from '../queue/dispatch_options.js';
 import type { MessageContext } from './message_context.js';
 import type { AppRouteTable } from './message_pipeline.js';
 
+// The pattern's prefix comes from config, so its params are only known at run time.
+type CommandParams = Readonly<Record<string, string>>;
+
 const OPTION_KEYS = new Set([
   'queue',
   'priority',
@@ -25,7 +28,7 @@ const OPTION_KEYS = new Set([
   'hold',
 ]);
 
-function readCommand(ctx: MessageContext<{ jobName: string }>): {
+function readCommand(ctx: MessageContext<CommandParams>): {
   payload: unknown;
   options: DispatchOptions;
 } {
@@ -50,29 +53,24 @@ function readCommand(ctx: MessageContext<{ jobName: string }>): {
 
 /** Adds the job command route to `routes` under `topic` (e.g. `topiq/commands/jobs`). */
 export function addJobCommandRoute(routes: AppRouteTable, topic: string, dispatcher: Dispatcher): void {
-  routes.on(
-    `${topic}/{jobName}`,
-    async function dispatchJobCommand(ctx: MessageContext<{ jobName: string }>) {
-      try {
-        if (ctx.deviceId !== undefined) {
-          throw new InvalidMessageError(
-            `device ${ctx.deviceId} may not start jobs; only service accounts may`,
-          );
-        }
-        const { payload, options } = readCommand(ctx);
-        const id = await dispatcher.dispatchByName(ctx.params.jobName, payload, options);
-        ctx.log.info(
-          { event: 'job.command', job: ctx.params.jobName, jobId: id },
-          'job dispatched by MQTT command',
-        );
-        if (ctx.properties.responseTopic) await ctx.reply({ id });
-      } catch (error) {
-        if (ctx.properties.responseTopic) {
-          const code = isTopiqError(error) ? error.code : 'E_UNKNOWN';
-          await ctx.reply({ error: { code, message: (error as Error).message } }).catch(() => {});
-        }
-        throw error;
+  routes.on(`${topic}/{jobName}`, async function dispatchJobCommand(ctx: MessageContext<CommandParams>) {
+    try {
+      if (ctx.deviceId !== undefined) {
+        throw new InvalidMessageError(`device ${ctx.deviceId} may not start jobs; only service accounts may`);
       }
-    },
-  );
+      const { payload, options } = readCommand(ctx);
+      const id = await dispatcher.dispatchByName(ctx.params.jobName ?? '', payload, options);
+      ctx.log.info(
+        { event: 'job.command', job: ctx.params.jobName ?? '', jobId: id },
+        'job dispatched by MQTT command',
+      );
+      if (ctx.properties.responseTopic) await ctx.reply({ id });
+    } catch (error) {
+      if (ctx.properties.responseTopic) {
+        const code = isTopiqError(error) ? error.code : 'E_UNKNOWN';
+        await ctx.reply({ error: { code, message: (error as Error).message } }).catch(() => {});
+      }
+      throw error;
+    }
+  });
 }

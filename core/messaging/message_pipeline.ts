@@ -25,7 +25,7 @@ import { retryUntilDone } from '../support/retry.js';
 /** A controller class and the name of its method that handles the route. */
 export type ControllerReference = readonly [new () => object, string];
 /** A route handler: a function of the context, or a controller method reference. */
-export type MessageHandler = ((ctx: MessageContext<any>) => Promise<void> | void) | ControllerReference;
+export type MessageHandler = ((ctx: MessageContext<{}>) => Promise<void> | void) | ControllerReference;
 /** The route table of an application. */
 export type AppRouteTable = RouteTable<MessageContext<{}>, MessageHandler>;
 type Route = RouteRecord<MessageContext<any>, MessageHandler>;

@@ -9,6 +9,7 @@ import { developmentCredentials } from '../broker/development_credentials.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded_broker.js';
 import { staticCredentials } from '../broker/static_credentials.js';
 import type { MqttSettings } from '../config/settings.js';
+import { InvalidConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MqttConnection } from '../mqtt/connection.js';
 import type { Subscription } from '../routing/route_table.js';
@@ -82,16 +83,24 @@ export class MqttGateway {
         onMessage: (message) => handle(message),
       });
       await this.#connection.connect();
-      if (this.#options.subscriptions.length > 0)
-        await this.#connection.subscribe(this.#options.subscriptions);
+      const subscriptions = settings.sharedSubscriptions
+        ? this.#options.subscriptions
+        : withoutSharing(this.#options.subscriptions);
+      if (subscriptions.length > 0) await this.#connection.subscribe(subscriptions);
       return;
     }
     const { broker } = settings;
     const listed = broker.accounts.length > 0 ? staticCredentials(broker.accounts) : undefined;
+    if (broker.auth === 'credentials' && !listed) {
+      throw new InvalidConfigError(
+        'the embedded broker requires passwords but no accounts are configured: set MQTT_DEVICES ' +
+          '(deviceId:password,...) and/or MQTT_SERVICE_ACCOUNTS, or MQTT_AUTH=development outside production',
+      );
+    }
     if (broker.auth === 'development') {
       log.warn(
         { event: 'broker.development_auth' },
-        'embedded broker in development mode: any safe username connects as that device id without a password ' +
+        'embedded broker in development mode: any unlisted safe username connects as that device id with any password ' +
           '(topic ACLs still apply); set MQTT_DEVICES to require passwords',
       );
     }
@@ -100,7 +109,7 @@ export class MqttGateway {
       port: broker.port,
       logger: log,
       ...(broker.auth === 'development'
-        ? { credentials: developmentCredentials(listed) }
+        ? { credentials: developmentCredentials(listed, new Set(broker.accounts.map((a) => a.username))) }
         : listed
           ? { credentials: listed }
           : {}),

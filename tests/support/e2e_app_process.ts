@@ -16,7 +16,7 @@
 import { ProcessSensorDataJob } from '../../app/jobs/index.js';
 import { telemetrySchema } from '../../app/schemas.js';
 import { createServer } from '../../bootstrap/server.js';
-import { bodyOf, createLogger, createRouteTable, validate } from '../../core/index.js';
+import { bodyOf, createLogger, createRouteTable, type MessageContext, validate } from '../../core/index.js';
 import { type ReceivedEntry, receivedKey, settingsFromEnv } from './e2e_app_process_settings.js';
 
 /** Exits when the parent test process is gone or after two minutes: never a leftover. */
@@ -40,11 +40,11 @@ async function main(): Promise<void> {
   let journal: (entry: ReceivedEntry) => Promise<unknown> = async () => {};
   routes.on(
     `${topicPrefix}/devices/{deviceId}/telemetry`,
-    async function journalThenHandle(ctx) {
+    async function journalThenHandle(ctx: MessageContext<Readonly<Record<string, string>>>) {
       await journal({ pid: process.pid, dup: ctx.dup, payload: ctx.text() });
       if (mode === 'block') await new Promise<never>(() => {});
       const reading = bodyOf(ctx, telemetrySchema);
-      await ctx.dispatch(ProcessSensorDataJob, { deviceId: ctx.params.deviceId, ...reading });
+      await ctx.dispatch(ProcessSensorDataJob, { deviceId: ctx.params.deviceId ?? 'unknown', ...reading });
     },
     { qos: 1, shared: true, middleware: [validate(telemetrySchema)] },
   );

@@ -227,7 +227,10 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       ]);
       const { jobs } = await driver.reserve(queue, reserveOptions);
       expect(jobs.map((j) => j.id)).toEqual(['fresh']);
-      expect((await driver.getJob(queue, 'old'))?.status).toBe('expired');
+      expect(await driver.getJob(queue, 'old')).toMatchObject({
+        status: 'expired',
+        error: { code: 'E_JOB_EXPIRED' },
+      });
     });
 
     it('holds a job created on hold until it is released', async () => {

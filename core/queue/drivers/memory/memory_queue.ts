@@ -102,6 +102,7 @@ export class MemoryQueue {
       const job = state.popWaiting();
       if (!job) break;
       if (job.record.expiresAt !== null && job.record.expiresAt <= now) {
+        job.record.error = { code: 'E_JOB_EXPIRED', message: 'the job was not started before its expiresAt' };
         state.finish(job, 'expired', now);
         expired.push({ id: job.record.id, name: job.record.name });
         continue;

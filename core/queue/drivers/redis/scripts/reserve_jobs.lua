@@ -88,6 +88,10 @@ for i = 1, #popped, 2 do
   local f = redis.call('HMGET', key, 'name', 'payload', 'attempts', 'maxTries', 'priority', 'createdAt', 'expiresAt')
   if f[1] then
     if f[7] and tonumber(f[7]) <= now then
+      redis.call('HSET', key, 'error', cjson.encode({
+        code = 'E_JOB_EXPIRED',
+        message = 'the job was not started before its expiresAt',
+      }))
       finishInto(KEYS[8], jobPrefix, id, 'expired', now, keepCount, keepAgeMs)
       expired[#expired + 1] = id
       expired[#expired + 1] = f[1]
