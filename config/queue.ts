@@ -27,7 +27,7 @@ export default defineConfig(
     QUEUE_SHUTDOWN_GRACE_MS: int(10_000),
     QUEUE_HEARTBEAT_MS: int(5000, 100),
     QUEUE_EVENTS: z.enum(['on', 'off', 'true', 'false', '1', '0']).default('on'),
-    WORKER_QUEUES: z.string().default('default'),
+    WORKER_QUEUES: z.string().optional(),
     WORKER_CONCURRENCY: int(10, 1),
   }),
   (env) => ({

@@ -75,9 +75,11 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     signals.on('SIGINT', stop);
     signals.on('SIGTERM', stop);
     try {
-      const queues = flags.queue ?? [
-        ...new Set([...app.registry.classes().map((job) => job.queue ?? 'default'), 'default']),
-      ];
+      const configured = app.settings.queue.worker.queues?.split(',').map((name) => name.trim());
+      const queues = flags.queue ??
+        configured ?? [
+          ...new Set([...app.registry.classes().map((job) => job.queue ?? 'default'), 'default']),
+        ];
       await server.start(
         flags.workers
           ? {
