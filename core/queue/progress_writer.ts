@@ -3,6 +3,8 @@
  * the last value reported is always written (on the trailing edge, or by `flush()` when
  * the job ends), so a tight loop of 10,000 updates costs a handful of writes.
  */
+import { InvalidOptionError } from '../errors.js';
+
 export class ProgressWriter {
   readonly #write: (percent: number, message: string | null) => Promise<unknown>;
   readonly #intervalMs: number;
@@ -21,7 +23,11 @@ export class ProgressWriter {
     return this.#writes;
   }
 
+  /** Records a new value; throws `E_INVALID_OPTION` for a percent that is not a finite number. */
   report(percent: number, message: string | null): void {
+    if (typeof percent !== 'number' || !Number.isFinite(percent)) {
+      throw new InvalidOptionError(`progress must be a number from 0 to 100; got ${String(percent)}`);
+    }
     this.#latest = { percent: Math.max(0, Math.min(100, percent)), message };
     const wait = this.#lastWriteAt + this.#intervalMs - Date.now();
     if (wait <= 0) {
