@@ -82,6 +82,8 @@ export class Worker {
   #reserved = 0;
   #stopReason: WorkerStopReason | undefined;
   #slotFreed: (() => void) | undefined;
+  /** Jobs reserved ahead of a free slot, so Redis works while jobs run (at most `concurrency`). */
+  readonly #ready: ReservedJob[] = [];
   #startedAt = 0;
   #run: Promise<WorkerStopReason> | undefined;
 
@@ -175,9 +177,13 @@ export class Worker {
     while (!this.#stopReason) {
       this.#checkLimits();
       if (this.#stopReason) break;
-      const free = Math.min(this.#concurrency - this.#running.size, this.#maxJobs - this.#reserved);
+      // Room for `concurrency` running jobs plus as many reserved ahead.
+      const free = Math.min(
+        2 * this.#concurrency - this.#running.size - this.#ready.length,
+        this.#maxJobs - this.#reserved,
+      );
       if (free <= 0) {
-        if (this.#reserved >= this.#maxJobs && this.#running.size === 0) {
+        if (this.#reserved >= this.#maxJobs && this.#running.size === 0 && this.#ready.length === 0) {
           this.stop(this.#options.once ? 'once' : 'max-jobs');
           break;
         }
@@ -202,10 +208,12 @@ export class Worker {
         continue;
       }
       if (jobs.length > 0) {
-        for (const job of jobs) this.#start(job);
+        this.#ready.push(...jobs);
+        this.#fill();
         continue;
       }
-      if (this.#running.size === 0 && (this.#options.stopWhenEmpty || this.#options.once)) {
+      const idle = this.#running.size === 0 && this.#ready.length === 0;
+      if (idle && (this.#options.stopWhenEmpty || this.#options.once)) {
         this.stop(this.#options.once ? 'once' : 'empty');
         break;
       }
@@ -253,17 +261,42 @@ export class Worker {
     this.#running.set(job.id, running);
     void this.#runner.run(running).finally(() => {
       this.#running.delete(job.id);
+      this.#fill();
       const wake = this.#slotFreed;
       this.#slotFreed = undefined;
       wake?.();
     });
   }
 
+  /** Starts reserved-ahead jobs while slots are free (not once stopping: those are released). */
+  #fill(): void {
+    while (!this.#stopReason && this.#ready.length > 0 && this.#running.size < this.#concurrency) {
+      this.#start(this.#ready.shift()!);
+    }
+  }
+
+  /** Takes a reserved-ahead job out of the buffer; undefined when it is not there. */
+  #unbuffer(queue: string, id: string): ReservedJob | undefined {
+    const index = this.#ready.findIndex((job) => job.id === id && job.queue === queue);
+    return index < 0 ? undefined : this.#ready.splice(index, 1)[0];
+  }
+
+  /** Ends a reserved-ahead job whose cancel was requested, without running it. */
+  async #cancelBuffered(job: ReservedJob): Promise<void> {
+    const lease = { id: job.id, queue: job.queue, token: job.token };
+    const error = { code: 'E_JOB_CANCELLED', message: `job ${job.id} was cancelled before it started` };
+    const outcome = await this.#driver.fail({ lease, error, retryInMs: null }).catch(() => 'lost' as const);
+    if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt);
+  }
+
   #cancelRunning(queue: string, id: string): void {
     const running = this.#running.get(id);
     if (running && running.job.queue === queue) {
       running.controller.abort(new JobCancelledError(`job ${id} was cancelled`));
+      return;
     }
+    const buffered = this.#unbuffer(queue, id);
+    if (buffered) void this.#cancelBuffered(buffered);
   }
 
   async #heartbeat(intervalMs: number): Promise<void> {
@@ -288,13 +321,22 @@ export class Worker {
 
   async #renewLeases(): Promise<void> {
     const running = [...this.#running.values()];
-    if (running.length === 0) return;
+    const buffered = [...this.#ready];
+    if (running.length === 0 && buffered.length === 0) return;
     try {
       const states = await this.#driver.extend(
-        running.map((entry) => entry.lease),
+        [
+          ...running.map((entry) => entry.lease),
+          ...buffered.map((job) => ({ id: job.id, queue: job.queue, token: job.token })),
+        ],
         this.#leaseMs,
       );
-      states.forEach((state, index) => {
+      buffered.forEach((job, index) => {
+        const state = states[running.length + index];
+        if (state === 'ok' || !this.#unbuffer(job.queue, job.id)) return;
+        if (state === 'cancel') void this.#cancelBuffered(job);
+      });
+      states.slice(0, running.length).forEach((state, index) => {
         const { controller, job } = running[index]!;
         if (state === 'lost') {
           controller.abort(
@@ -318,7 +360,14 @@ export class Worker {
   async #drain(): Promise<void> {
     const deadline = Date.now() + (this.#options.shutdownGraceMs ?? 10_000);
     while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
-    const left = [...this.#running.values()];
+    const left = [
+      ...this.#running.values(),
+      ...this.#ready.splice(0).map((job) => ({
+        job,
+        lease: { id: job.id, queue: job.queue, token: job.token },
+        controller: new AbortController(),
+      })),
+    ];
     if (left.length > 0) {
       for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
       try {

@@ -90,8 +90,10 @@ export class RedisQueueDriver implements QueueDriver {
       this.#ownsConnection = false;
     } else {
       // Few retries per command: a caller (dispatch, CLI) learns of an outage in about a second
-      // instead of twenty; workers retry on their own with backoff.
-      const base: RedisOptions = { enableAutoPipelining: true, lazyConnect: true, maxRetriesPerRequest: 3 };
+      // instead of twenty; workers retry on their own with backoff. No auto-pipelining: it
+      // holds a batch until the previous one has answered, which serialised a worker's
+      // acknowledgements with its next reserve (measured: +13% jobs/s without it).
+      const base: RedisOptions = { enableAutoPipelining: false, lazyConnect: true, maxRetriesPerRequest: 3 };
       this.redis =
         typeof connection === 'string' ? new Redis(connection, base) : new Redis({ ...base, ...connection });
       this.#ownsConnection = true;
