@@ -3,7 +3,7 @@
  * the MQTT ingest bench (skipped when Mosquitto is not listening), printed as markdown.
  *
  *   npm run bench                        everything (a few minutes)
- *   npm run bench -- --only=queue        one bench: queue, routing or mqtt (comma-separated for more)
+ *   npm run bench -- --only=queue        one bench: queue, routing, mqtt or e2e (comma-separated for more)
  *   npm run bench -- --quick             small sizes, one run each: a smoke test
  *   npm run bench -- --repeats=5         runs per queue figure (default 3; the median is shown)
  *   npm run bench -- --details           adds the queue bench's Redis command breakdown
@@ -14,12 +14,13 @@
  */
 import { connect } from 'node:net';
 import { parseArgs } from 'node:util';
+import { formatE2eBench, runE2eBench } from './e2e_bench.js';
 import { type MqttIngestBenchOptions, runMqttIngestBench } from './mqtt_ingest_bench.js';
 import { formatCount, formatQueueBench, markdownTable } from './queue_bench_report.js';
 import { runQueueBench } from './queue_bench.js';
 import { runNaiveRegexBench, runRoutingBench } from './routing_bench.js';
 
-const BENCHES = ['queue', 'routing', 'mqtt'] as const;
+const BENCHES = ['queue', 'routing', 'mqtt', 'e2e'] as const;
 type BenchName = (typeof BENCHES)[number];
 
 const MQTT_URL = 'mqtt://127.0.0.1:1883';
@@ -160,6 +161,14 @@ async function mqttSection(quick: boolean): Promise<string> {
   ].join('\n');
 }
 
+async function e2eSection(quick: boolean): Promise<string> {
+  const { hostname, port } = new URL(MQTT_URL);
+  if (!(await reachable(hostname, Number(port)))) {
+    return `### End to end\n\nskipped: no MQTT broker listening on ${hostname}:${port} (start Mosquitto to run it)`;
+  }
+  return formatE2eBench(await runE2eBench({ quick }));
+}
+
 async function main(): Promise<void> {
   const flags = parseFlags();
   const { only, quick } = flags;
@@ -168,6 +177,7 @@ async function main(): Promise<void> {
     queue: () => queueSection(flags),
     routing: () => routingSection(quick),
     mqtt: () => mqttSection(quick),
+    e2e: () => e2eSection(quick),
   };
   for (const name of BENCHES) {
     if (!only.includes(name)) continue;

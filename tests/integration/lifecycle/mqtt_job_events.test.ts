@@ -27,6 +27,7 @@ describe('job events and commands over MQTT', () => {
         MQTT_BROKER_HOST: '127.0.0.1',
         MQTT_DEVICES: 'sensor-1:sensor-secret',
         MQTT_SERVICE_ACCOUNTS: 'dashboard:dash-secret',
+        JOB_EVENTS_TOPIC: 'on',
         ...extraEnv,
       },
     });
