@@ -77,9 +77,10 @@ async function startTopiq(topicPrefix: string, queue: string, clientId: string):
     env: {
       REDIS_URL: values.redis,
       QUEUE_PREFIX: required('prefix', values.prefix),
-      // `mqtt`: the defaults (job events on, bridged to MQTT); `redis`: not bridged; `off`: none.
+      // `redis`: the defaults (job events on, not bridged to MQTT); `mqtt`: also bridged to
+      // MQTT (JOB_EVENTS_TOPIC=on, opt-in); `off`: no events at all.
       QUEUE_EVENTS: values.events === 'off' ? 'off' : 'on',
-      ...(values.events === 'mqtt' ? {} : { JOB_EVENTS_TOPIC: 'off' }),
+      JOB_EVENTS_TOPIC: values.events === 'mqtt' ? 'on' : 'off',
       LOG_LEVEL: values.log,
     },
     logToStderr: true,

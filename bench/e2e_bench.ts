@@ -67,9 +67,9 @@ export interface E2eBenchOptions {
   /** Worker concurrency, both systems. Default 50. */
   concurrency?: number;
   /**
-   * Topiq is measured once per entry: `mqtt` (the framework's defaults: QUEUE_EVENTS on,
-   * every job event bridged to MQTT), `redis` (JOB_EVENTS_TOPIC=off) or `off`
-   * (QUEUE_EVENTS=off). Default `['mqtt', 'off']`.
+   * Topiq is measured once per entry: `redis` (the framework's defaults: job events on, not
+   * bridged to MQTT), `mqtt` (also bridged: JOB_EVENTS_TOPIC=on) or `off` (QUEUE_EVENTS=off).
+   * Default `['redis', 'off']`.
    */
   events?: JobEventsMode[];
   /** Topiq's MQTT_MAX_IN_FLIGHT; the config default (1000) when unset. */
@@ -151,7 +151,7 @@ export async function runE2eBench(options: E2eBenchOptions = {}): Promise<E2eBen
     durationSeconds: options.durationSeconds ?? (quick ? 3 : 10),
     window: options.window ?? 10,
     concurrency: context.concurrency,
-    events: options.events ?? ['mqtt', 'off'],
+    events: options.events ?? ['redis', 'off'],
     maxInFlight: context.maxInFlight,
   };
   // Ctrl-C: stop the children (each removes its MQTT session and closes its connections

@@ -119,9 +119,9 @@ function loopCell(loop: LoopFigures): string {
 function describeEvents(events: readonly string[]): string {
   const describe = (mode: string): string =>
     mode === 'mqtt'
-      ? '`topiq` = the defaults (QUEUE_EVENTS on, every job event bridged to MQTT)'
+      ? '`topiq` = job events on and every one bridged to MQTT (JOB_EVENTS_TOPIC=on, opt-in)'
       : mode === 'redis'
-        ? '`topiq (events not bridged)` = JOB_EVENTS_TOPIC=off'
+        ? '`topiq (events not bridged)` = the defaults (job events on, no MQTT bridge)'
         : '`topiq (events off)` = QUEUE_EVENTS=off';
   return events.map(describe).join('; ');
 }
@@ -151,7 +151,7 @@ export function formatE2eBench(result: E2eBenchResult, options: { details?: bool
   out.push(
     `\nLayout: ${result.layout}. ${settings.durationSeconds} s of publishing per run; worker concurrency ` +
       `${settings.concurrency}; ${describeEvents(settings.events)}; Topiq MQTT maxInFlight ` +
-      `${settings.maxInFlight ?? '1000 (default)'}. Lost = acknowledged publishes whose (device, seq) never ` +
+      `${settings.maxInFlight ?? '20000 (MQTT_MAX_IN_FLIGHT default)'}. Lost = acknowledged publishes whose (device, seq) never ` +
       'reached handle() after the pipeline drained; latency = publish call to handle() start (first handling), ' +
       'split at the moment the ingest took the message from the broker.\n',
   );
