@@ -48,17 +48,6 @@ export interface RedisDriverOptions {
 }
 
 const DEFAULT_RETENTION: RetentionSettings = { completedCount: 1000, completedAgeMs: 24 * 3600_000 };
-const _STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
-  pending: 'pending',
-  queued: 'wait',
-  delayed: 'delayed',
-  running: 'active',
-  completed: 'completed',
-  failed: 'failed',
-  cancelled: 'cancelled',
-  expired: 'expired',
-};
-const _NEWEST_FIRST = new Set<JobStatus>(['completed', 'failed', 'cancelled', 'expired']);
 
 /**
  * Queue storage on Redis.
