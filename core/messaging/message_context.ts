@@ -53,6 +53,7 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   readonly #services: ContextServices;
   readonly #pending: Promise<unknown>[] = [];
   #json: { value: unknown } | undefined;
+  #dispatchFailure: { error: unknown } | undefined;
 
   constructor(message: InboundMessage, params: P, route: string, services: ContextServices) {
     this.topic = message.topic;
@@ -102,7 +103,13 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     options?: DispatchOptions,
   ): Promise<string> {
     const stored = this.#services.dispatch(job, payload, options);
-    this.#pending.push(stored.catch(() => {}));
+    // A job that could not be stored must not let its message be acknowledged silently,
+    // even when the handler did not await it: `settled()` reports the first such failure.
+    this.#pending.push(
+      stored.catch((error: unknown) => {
+        this.#dispatchFailure ??= { error };
+      }),
+    );
     return stored;
   }
 
@@ -131,8 +138,13 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     });
   }
 
-  /** Waits for everything this message's handler started (dispatches, publishes). */
+  /**
+   * Waits for everything this message's handler started (dispatches, publishes); rejects
+   * with the first dispatch that failed, so the message is dead-lettered, not acknowledged
+   * as if its jobs were stored.
+   */
   async settled(): Promise<void> {
     while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
+    if (this.#dispatchFailure) throw this.#dispatchFailure.error;
   }
 }

@@ -106,12 +106,11 @@ export class MessagePipeline {
     );
     try {
       await chain(ctx);
-    } catch (error) {
       await ctx.settled();
+    } catch (error) {
+      await ctx.settled().catch(() => {});
       await this.#deadLetter(message, route.pattern, error);
-      return;
     }
-    await ctx.settled();
   }
 
   #invoke(handler: MessageHandler, ctx: MessageContext<any>): Promise<void> | void {

@@ -231,12 +231,23 @@ export class Worker {
     for (const queue of this.queues) {
       const count = free - jobs.length;
       if (count <= 0) break;
-      const result = await this.#driver.reserve(queue, {
-        count,
-        leaseMs: this.#leaseMs,
-        worker: this.name,
-        defaultMaxTries: this.#options.tries ?? 3,
-      });
+      let result: Awaited<ReturnType<QueueDriver['reserve']>>;
+      try {
+        result = await this.#driver.reserve(queue, {
+          count,
+          leaseMs: this.#leaseMs,
+          worker: this.name,
+          defaultMaxTries: this.#options.tries ?? 3,
+        });
+      } catch (error) {
+        // Keep what earlier queues gave (they are leased to us); report the error only if nothing came.
+        if (jobs.length === 0) throw error;
+        this.#log.error(
+          { event: 'worker.reserve_failed', err: error, queue },
+          'could not reserve from a queue',
+        );
+        break;
+      }
       jobs.push(...result.jobs);
       for (const record of result.abandoned) void this.#runner.abandoned(record);
       for (const expired of result.expired) {
@@ -258,9 +269,15 @@ export class Worker {
       lease: { id: job.id, queue: job.queue, token: job.token },
       controller: new AbortController(),
     };
+    // A job reserved again by this same worker (its first lease lapsed) replaces the stale run.
+    this.#running
+      .get(job.id)
+      ?.controller.abort(
+        new LeaseLostError(`job ${job.id} was reserved again; its earlier run lost its lease`),
+      );
     this.#running.set(job.id, running);
     void this.#runner.run(running).finally(() => {
-      this.#running.delete(job.id);
+      if (this.#running.get(job.id) === running) this.#running.delete(job.id);
       this.#fill();
       const wake = this.#slotFreed;
       this.#slotFreed = undefined;

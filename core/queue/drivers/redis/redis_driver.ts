@@ -175,7 +175,8 @@ export class RedisQueueDriver implements QueueDriver {
         token,
       });
     }
-    const abandoned = abandonedIds.length > 0 ? await this.#records.records(queue, abandonedIds) : [];
+    const abandoned =
+      abandonedIds.length > 0 ? await this.#records.records(queue, abandonedIds).catch(() => []) : [];
     const expired: ReserveResult['expired'] = [];
     for (let i = 0; i < expiredFlat.length; i += 2)
       expired.push({ id: expiredFlat[i]!, name: expiredFlat[i + 1]! });

@@ -32,7 +32,14 @@ export class RedisPubSub {
       this.#subscriber = this.#source.duplicate({ enableAutoPipelining: false, lazyConnect: true });
       this.#subscriber.on('error', () => {});
       this.#subscriber.on('message', (from: string, message: string) => {
-        for (const each of this.#listeners.get(from) ?? []) each(message);
+        for (const each of this.#listeners.get(from) ?? []) {
+          try {
+            each(message);
+          } catch {
+            // A malformed message (anyone may PUBLISH) or a throwing listener must not
+            // take the process down; the message is dropped.
+          }
+        }
       });
     }
     let listeners = this.#listeners.get(channel);
