@@ -220,6 +220,15 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       ]);
     });
 
+    it('ends a released job cancelled, not queued, when its cancel was requested while it ran', async () => {
+      await driver.push([job('a')]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(await driver.cancel(queue, 'a')).toBe('running');
+      await driver.release([{ id: 'a', queue, token: reserved!.token }]);
+      expect((await driver.getJob(queue, 'a'))?.status).toBe('cancelled');
+      expect((await driver.reserve(queue, reserveOptions)).jobs).toHaveLength(0);
+    });
+
     it('marks a job expired, never running it, when it was not started before expiresAt', async () => {
       await driver.push([
         job('old', { expiresAt: Date.now() - 1 }),

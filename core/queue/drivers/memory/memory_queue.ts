@@ -163,6 +163,11 @@ export class MemoryQueue {
     if (!job) return;
     this.#state.stopRunning(job);
     job.record.attempts -= 1;
+    if (job.cancelRequested) {
+      // Cancelled while it ran: released on shutdown, it must not run again.
+      this.#state.finish(job, 'cancelled', now);
+      return;
+    }
     this.#state.enqueue(job, now, 'front');
   }
 

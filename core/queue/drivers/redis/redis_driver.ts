@@ -246,9 +246,18 @@ export class RedisQueueDriver implements QueueDriver {
     await Promise.all(
       [...groupBy(leases, (lease) => lease.queue)].map(([queue, group]) => {
         const keys = this.keys.queue(queue);
-        const args: string[] = [keys.job];
+        const args: (string | number)[] = [
+          keys.job,
+          this.#retention.completedCount,
+          this.#retention.completedAgeMs,
+        ];
         for (const lease of group) args.push(lease.id, lease.token);
-        return runScript(this.redis, 'release_jobs', [keys.active, keys.wait, keys.signal], args);
+        return runScript(
+          this.redis,
+          'release_jobs',
+          [keys.active, keys.wait, keys.signal, keys.cancelled],
+          args,
+        );
       }),
     );
   }

@@ -13,7 +13,7 @@ export const scriptKeyCounts = {
   extend_leases: 1,
   complete_jobs: 3,
   fail_job: 7,
-  release_jobs: 3,
+  release_jobs: 4,
   retry_failed: 4,
   remove_jobs: 1,
   cancel_job: 4,

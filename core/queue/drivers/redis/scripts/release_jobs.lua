@@ -4,25 +4,33 @@
   KEYS[1] active
   KEYS[2] wait
   KEYS[3] signal
+  KEYS[4] cancelled
   ARGV[1] job hash prefix
-  ARGV[2..] pairs: id, token
+  ARGV[2] finished records to keep
+  ARGV[3] max age of finished records in ms
+  ARGV[4..] pairs: id, token
+  A job whose cancel was requested while it ran ends cancelled instead of going back.
   Returns how many were released.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
 local now = nowMs()
 local released = 0
-for i = 2, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   local key = jobPrefix .. id
-  local f = redis.call('HMGET', key, 'token', 'priority')
+  local f = redis.call('HMGET', key, 'token', 'priority', 'cancelRequested')
   if f[1] == ARGV[i + 1] then
     redis.call('ZREM', KEYS[1], id)
-    redis.call('HDEL', key, 'token')
     redis.call('HINCRBY', key, 'attempts', -1)
-    redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
-    redis.call('ZADD', KEYS[2], waitScore(f[2], 0), id)
-    released = released + 1
+    if f[3] == '1' then
+      finishInto(KEYS[4], jobPrefix, id, 'cancelled', now, tonumber(ARGV[2]), tonumber(ARGV[3]))
+    else
+      redis.call('HDEL', key, 'token')
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+      redis.call('ZADD', KEYS[2], waitScore(f[2], 0), id)
+      released = released + 1
+    end
   end
 end
 if released > 0 then
