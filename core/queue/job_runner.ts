@@ -15,6 +15,7 @@ import type { Logger } from '../logger.js';
 import type { AckBuffer } from './ack_buffer.js';
 import type { JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
 import type { JobClass, JobContext } from './job.js';
+import type { JobAbort } from './job_abort.js';
 import { decodeJson, encodeJson } from './json.js';
 import type { JobEventPublisher } from './job_events.js';
 import { ProgressWriter } from './progress_writer.js';
@@ -38,7 +39,7 @@ export class WorkerShutdownError extends Error {
 export interface RunningJob {
   job: ReservedJob;
   lease: Lease;
-  controller: AbortController;
+  controller: JobAbort;
 }
 
 export class JobRunner {
@@ -96,7 +97,9 @@ export class JobRunner {
         queue: job.queue,
         attempt: job.attempt,
         maxTries,
-        signal: controller.signal,
+        get signal() {
+          return controller.signal;
+        },
         get log() {
           return logger();
         },
@@ -220,20 +223,12 @@ export class JobRunner {
   }
 }
 
-async function withTimeout<T>(
-  work: Promise<T>,
-  controller: AbortController,
-  ms: number,
-  id: string,
-): Promise<T> {
+async function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(controller.signal.reason);
-    if (controller.signal.aborted) onAbort();
-    else controller.signal.addEventListener('abort', onAbort, { once: true });
+    abort.listen(reject);
     timer = setTimeout(
-      () => controller.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
+      () => abort.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
       ms,
     );
   });
@@ -242,7 +237,7 @@ async function withTimeout<T>(
     return await Promise.race([work, aborted]);
   } finally {
     clearTimeout(timer);
-    if (onAbort) controller.signal.removeEventListener('abort', onAbort);
+    abort.listen(undefined);
   }
 }
 

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { AckBuffer } from './ack_buffer.js';
+import { JobAbort } from './job_abort.js';
 import type { QueueDriver, ReservedJob } from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { assertQueueName } from './names.js';
@@ -267,7 +268,7 @@ export class Worker {
     const running: RunningJob = {
       job,
       lease: { id: job.id, queue: job.queue, token: job.token },
-      controller: new AbortController(),
+      controller: new JobAbort(),
     };
     // A job reserved again by this same worker (its first lease lapsed) replaces the stale run.
     this.#running
@@ -382,7 +383,7 @@ export class Worker {
       ...this.#ready.splice(0).map((job) => ({
         job,
         lease: { id: job.id, queue: job.queue, token: job.token },
-        controller: new AbortController(),
+        controller: new JobAbort(),
       })),
     ];
     if (left.length > 0) {
