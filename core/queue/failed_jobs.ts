@@ -5,7 +5,7 @@
  */
 import { JobNotFoundError } from '../errors.js';
 import type { JobRecord, QueueDriver } from './driver.js';
-import { assertJobId, assertQueueName } from './names.js';
+import { findRecord, queuesToSearch } from './job_lookup.js';
 
 /**
  * Failed jobs across queues.
@@ -25,7 +25,7 @@ export class FailedJobs {
   /** Failed records, newest first, from one queue or all. */
   async list(options: { queue?: string; limit?: number } = {}): Promise<JobRecord[]> {
     const limit = options.limit ?? 100;
-    const queues = await this.#queues(options.queue);
+    const queues = await queuesToSearch(this.#driver, options.queue);
     const lists = await Promise.all(queues.map((queue) => this.#driver.listFailed(queue, 0, limit)));
     return lists
       .flat()
@@ -35,11 +35,8 @@ export class FailedJobs {
 
   /** The failed record of job `id`; throws `E_JOB_NOT_FOUND` when there is none. */
   async find(id: string, queue?: string): Promise<JobRecord> {
-    assertJobId(id);
-    for (const name of await this.#queues(queue)) {
-      const record = await this.#driver.getJob(name, id);
-      if (record?.status === 'failed') return record;
-    }
+    const record = await findRecord(this.#driver, id, queue, (found) => found.status === 'failed');
+    if (record) return record;
     throw new JobNotFoundError(
       `no failed job has id ${id}${queue ? ` in queue "${queue}"` : ''}: list them with \`npx topiq queue:failed\``,
     );
@@ -49,7 +46,7 @@ export class FailedJobs {
   async retry(ids: readonly string[] | 'all', queue?: string): Promise<number> {
     if (ids === 'all') {
       let total = 0;
-      for (const name of await this.#queues(queue))
+      for (const name of await queuesToSearch(this.#driver, queue))
         total += await this.#driver.retryFailed(name, { all: true });
       return total;
     }
@@ -74,7 +71,7 @@ export class FailedJobs {
   /** Deletes every failed record (of one queue or all); returns how many. */
   async flush(queue?: string): Promise<number> {
     let total = 0;
-    for (const name of await this.#queues(queue))
+    for (const name of await queuesToSearch(this.#driver, queue))
       total += await this.#driver.removeFailed(name, { all: true });
     return total;
   }
@@ -83,14 +80,8 @@ export class FailedJobs {
   async prune(hours: number, queue?: string): Promise<number> {
     const failedBefore = Date.now() - hours * 3600_000;
     let total = 0;
-    for (const name of await this.#queues(queue))
+    for (const name of await queuesToSearch(this.#driver, queue))
       total += await this.#driver.removeFailed(name, { failedBefore });
     return total;
-  }
-
-  async #queues(queue: string | undefined): Promise<string[]> {
-    if (queue === undefined) return this.#driver.queues();
-    assertQueueName(queue);
-    return [queue];
   }
 }

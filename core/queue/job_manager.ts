@@ -6,7 +6,7 @@
 import { JobNotFoundError } from '../errors.js';
 import type { JobRecord, JobStatus, QueueDriver } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
-import { assertJobId, assertQueueName } from './names.js';
+import { findRecord, queuesToSearch } from './job_lookup.js';
 
 /** Filters of {@link JobManager.list}. */
 export interface JobListOptions {
@@ -44,11 +44,8 @@ export class JobManager {
 
   /** The record of job `id` (searching every queue unless one is given); `E_JOB_NOT_FOUND` otherwise. */
   async find(id: string, queue?: string): Promise<JobRecord> {
-    assertJobId(id);
-    for (const name of await this.#queues(queue)) {
-      const record = await this.#driver.getJob(name, id);
-      if (record) return record;
-    }
+    const record = await findRecord(this.#driver, id, queue);
+    if (record) return record;
     throw new JobNotFoundError(
       `no job has id ${id}${queue ? ` in queue "${queue}"` : ''}: it never existed or its record expired ` +
         '(finished records are kept for QUEUE_KEEP_COMPLETED_HOURS)',
@@ -60,7 +57,7 @@ export class JobManager {
     const limit = options.limit ?? 50;
     const statuses = options.status ? [options.status] : LISTED_STATUSES;
     const records: JobRecord[] = [];
-    for (const queue of await this.#queues(options.queue)) {
+    for (const queue of await queuesToSearch(this.#driver, options.queue)) {
       for (const status of statuses) {
         if (records.length >= limit) return records;
         records.push(...(await this.#driver.listJobs(queue, status, 0, limit - records.length)));
@@ -87,11 +84,5 @@ export class JobManager {
     const status = await this.#driver.releaseHeld(record.queue, id);
     this.#events?.emit(record, status, record.attempts, record.runAt ? { runAt: record.runAt } : {});
     return status;
-  }
-
-  async #queues(queue: string | undefined): Promise<string[]> {
-    if (queue === undefined) return this.#driver.queues();
-    assertQueueName(queue);
-    return [queue];
   }
 }
