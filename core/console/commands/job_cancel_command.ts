@@ -3,9 +3,9 @@
  * once; for a running one a cancel is requested: its worker fires the job's AbortSignal
  * and the job ends `cancelled` (not retried). A finished job cannot be cancelled.
  */
-import { Argument, type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { BaseCommand } from '../command.js';
-import { parseJobId, parseQueueName } from '../parsers.js';
+import { addJobIdArguments } from './job_arguments.js';
 
 /** Cancels one job. */
 export class JobCancelCommand extends BaseCommand<{ queue?: string }, [string]> {
@@ -13,13 +13,7 @@ export class JobCancelCommand extends BaseCommand<{ queue?: string }, [string]> 
   static override readonly description = 'Cancel a job (a running one is aborted through its AbortSignal)';
 
   static override configure(command: Command): void {
-    command
-      .addArgument(new Argument('<id>', 'the job id').argParser(parseJobId))
-      .addOption(
-        new Option('--queue <name>', 'look only in this queue (default: every queue)').argParser(
-          parseQueueName,
-        ),
-      );
+    addJobIdArguments(command);
   }
 
   async run(): Promise<number> {

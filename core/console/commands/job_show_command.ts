@@ -2,10 +2,10 @@
  * `npx topiq job:show <id>`: one job's record (status, attempts, progress, result, error
  * and stack, timestamps, worker, payload) as aligned `key: value` lines or as JSON.
  */
-import { Argument, type Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { JobRecord } from '../../queue/driver.js';
 import { BaseCommand } from '../command.js';
-import { parseJobId, parseQueueName } from '../parsers.js';
+import { addJobIdArguments } from './job_arguments.js';
 import { attemptsText, isoTime, toJobOutput } from './job_formatting.js';
 
 /** Prints one job's record. */
@@ -14,14 +14,7 @@ export class JobShowCommand extends BaseCommand<{ queue?: string; json?: boolean
   static override readonly description = "Show a job's status, progress, result, error and payload";
 
   static override configure(command: Command): void {
-    command
-      .addArgument(new Argument('<id>', 'the job id').argParser(parseJobId))
-      .addOption(
-        new Option('--queue <name>', 'look only in this queue (default: every queue)').argParser(
-          parseQueueName,
-        ),
-      )
-      .addOption(new Option('--json', 'print the record as JSON'));
+    addJobIdArguments(command).addOption(new Option('--json', 'print the record as JSON'));
   }
 
   async run(): Promise<number> {

@@ -1,9 +1,3 @@
-/**
- * The job and monitoring commands without Redis: their value parsers and formatting as
- * pure functions, usage errors through the kernel (exit 2, no application built), and
- * their output against an application on the in-memory driver.
- */
-import { InvalidArgumentError } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jobs } from '../../../app/jobs/index.js';
 import appConfig from '../../../config/app.js';
@@ -19,18 +13,11 @@ import { formatRecord } from '../../../core/console/commands/job_show_command.js
 import { toWorkerOutput } from '../../../core/console/commands/queue_workers_command.js';
 import { Application } from '../../../core/index.js';
 import type { JobRecord, WorkerInfo } from '../../../core/queue/driver.js';
+import { rejection as rejectionOf } from '../../support/cli_rejection.js';
 import { captureIO } from './capture_io.js';
 
 /** The message of the `InvalidArgumentError` that `parse` throws. */
-function rejection(parse: () => unknown): string {
-  try {
-    parse();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return (error as Error).message;
-  }
-  throw new Error('expected the parser to reject the value');
-}
+const rejection = (parse: () => unknown): string => rejectionOf(parse).message;
 
 describe('job:dispatch value parsers', () => {
   it('accept JSON payloads, ISO 8601 times and priorities from -1000 to 1000', () => {

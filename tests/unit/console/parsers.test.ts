@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { rejection } from '../../support/cli_rejection.js';
 import {
   collectJobIds,
   ExitCode,
@@ -13,17 +13,6 @@ import {
   reportError,
 } from '../../../core/console/index.js';
 import { collectRetryTargets } from '../../../core/console/commands/queue_retry_command.js';
-
-/** The error `parse` throws, which must be commander's, so the kernel exits 2. */
-function rejection(parse: () => unknown): InvalidArgumentError {
-  try {
-    parse();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return error as InvalidArgumentError;
-  }
-  throw new Error('expected the parser to reject the value');
-}
 
 describe('console argument parsers', () => {
   it('accept well-formed values and return them typed', () => {

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
+import { rejection } from '../../support/cli_rejection.js';
 import {
   brokerUrl,
   DEFAULT_PASSWORD,
@@ -12,17 +12,6 @@ import {
   parseRate,
 } from '../../../bootstrap/commands/simulation/simulation_options.js';
 import { isTopiqError } from '../../../core/index.js';
-
-/** The error `parse` throws, which must be commander's, so the kernel exits 2. */
-function rejection(parse: () => unknown): InvalidArgumentError {
-  try {
-    parse();
-  } catch (error) {
-    expect(error).toBeInstanceOf(InvalidArgumentError);
-    return error as InvalidArgumentError;
-  }
-  throw new Error('expected the parser to reject the value');
-}
 
 describe('devices:simulate flag parsers', () => {
   it('accept well-formed values and return them typed', () => {
