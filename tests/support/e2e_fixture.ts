@@ -47,6 +47,8 @@ export interface ExternalServerOptions extends E2eServerOptions {
   url: string;
   clientId: string;
   protocolVersion: 4 | 5;
+  /** False for brokers without `$share` (aedes). Default true. */
+  sharedSubscriptions?: boolean;
 }
 
 export interface E2eFixture {
@@ -142,7 +144,12 @@ function createFixture(defer: (cleanup: () => Promise<unknown> | unknown) => voi
       const { url, clientId, protocolVersion } = options;
       const server = await createServer({
         env: baseEnv(options),
-        mqtt: { url, clientId, protocolVersion },
+        mqtt: {
+          url,
+          clientId,
+          protocolVersion,
+          ...(options.sharedSubscriptions === false ? { sharedSubscriptions: false } : {}),
+        },
         ...(options.routes ? { routes: options.routes } : {}),
         ...(options.log ? { log: options.log } : {}),
       });

@@ -118,4 +118,19 @@ describe('an app on an external aedes broker (MQTT 3.1.1)', () => {
     ]);
     expect(server.pipeline.stats).toMatchObject({ received: 2, handled: 2 });
   });
+
+  it('receives shared telemetry routes by their plain filter when MQTT_SHARED_SUBSCRIPTIONS is off', async () => {
+    const { externalServer, device, jobs, defer, id } = setup();
+    const port = await freePort();
+    const broker: TestBroker = await startAedes(port);
+    defer(() => broker.stop());
+    const clientId = `e2e-app-${id}`;
+    const deviceId = `dev-${id}`;
+    const plainSubscription = subscribed(broker.broker, clientId, 'devices/+/telemetry');
+    await externalServer({ url: broker.url, clientId, protocolVersion: 4, sharedSubscriptions: false });
+    await plainSubscription;
+    const sensor = await device(broker.url);
+    await publishJson(sensor, `devices/${deviceId}/telemetry`, { temperature: 21 });
+    await until('the telemetry job is stored', async () => (await jobs('telemetry', deviceId)).length > 0);
+  });
 });
