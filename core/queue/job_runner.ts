@@ -82,10 +82,15 @@ export class JobRunner {
     const maxTries = job.maxTries > 0 ? job.maxTries : this.#settings.tries;
     let jobClass: JobClass | undefined;
     let payload: unknown;
-    const progress = new ProgressWriter(
-      (percent, message) => this.#driver.progress(lease, percent, message),
-      this.#settings.progressIntervalMs,
-    );
+    // Built on the first progress report: most jobs never report any.
+    let progress: ProgressWriter | undefined;
+    const reportProgress = (percent: number, message: string | null): void => {
+      progress ??= new ProgressWriter(
+        (value, text) => this.#driver.progress(lease, value, text),
+        this.#settings.progressIntervalMs,
+      );
+      progress.report(percent, message);
+    };
     if (verbose) logger().info({ event: 'job.started' }, 'job started');
     this.#events?.emit(job, 'running', job.attempt, { worker: this.#worker });
     try {
@@ -103,11 +108,11 @@ export class JobRunner {
         get log() {
           return logger();
         },
-        progress: (percent, message) => progress.report(percent, message ?? null),
+        progress: (percent, message) => reportProgress(percent, message ?? null),
       };
       const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
       const result = await withTimeout(instance.handle(payload, context), controller, timeoutMs, job.id);
-      progress.flush();
+      progress?.flush();
       const encoded = encodeJson(result ?? null, `${job.name} result`);
       this.#acks.add({ lease, result: encoded });
       const durationMs = elapsed(started);
@@ -118,7 +123,7 @@ export class JobRunner {
         worker: this.#worker,
       });
     } catch (caught) {
-      progress.flush();
+      progress?.flush();
       const error = caught instanceof Error ? caught : new Error(String(caught));
       if (error instanceof WorkerShutdownError) return; // the worker releases it
       if (error instanceof LeaseLostError) {
