@@ -97,6 +97,9 @@ export interface Failure {
   retryInMs: number | null;
 }
 
+/** What a release did with a job: back in its queue, ended cancelled, or not ours. */
+export type ReleaseOutcome = 'queued' | 'cancelled' | 'lost';
+
 /** What a failure led to. */
 export type FailOutcome = 'retrying' | 'failed' | 'cancelled' | 'lost';
 
@@ -222,8 +225,11 @@ export interface QueueDriver {
   extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]>;
   complete(completions: readonly Completion[]): Promise<boolean[]>;
   fail(failure: Failure): Promise<FailOutcome>;
-  /** Puts running jobs back in their queue without counting the attempt (shutdown). */
-  release(leases: readonly Lease[]): Promise<void>;
+  /**
+   * Puts running jobs back in their queue without counting the attempt (shutdown). A job
+   * whose cancel was requested ends `cancelled` instead. Returns what became of each.
+   */
+  release(leases: readonly Lease[]): Promise<ReleaseOutcome[]>;
   /** Resolves when one of `queues` may have work, or after `timeoutMs`, or on `interrupt()`. */
   waitForWork(queues: readonly string[], timeoutMs: number): Promise<void>;
   /** Wakes every pending `waitForWork` at once (used on shutdown). */

@@ -389,8 +389,12 @@ export class Worker {
     if (left.length > 0) {
       for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
       try {
-        await this.#driver.release(left.map((entry) => entry.lease));
-        for (const { job } of left) this.#options.events?.emit(job, 'queued', job.attempt - 1);
+        const outcomes = await this.#driver.release(left.map((entry) => entry.lease));
+        left.forEach(({ job }, index) => {
+          const outcome = outcomes[index];
+          if (outcome === 'queued') this.#options.events?.emit(job, 'queued', job.attempt - 1);
+          else if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
+        });
         this.#log.warn(
           { event: 'worker.released', jobIds: left.map((e) => e.job.id) },
           'released unfinished jobs',

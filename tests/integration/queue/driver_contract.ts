@@ -212,7 +212,8 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
     it('releases a running job back to the front without counting the attempt', async () => {
       await driver.push([job('a'), job('b')]);
       const [first] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
-      await driver.release([{ id: first!.id, queue, token: first!.token }]);
+      const lease = { id: first!.id, queue, token: first!.token };
+      expect(await driver.release([lease, { ...lease, token: 'forged' }])).toEqual(['queued', 'lost']);
       const again = (await driver.reserve(queue, reserveOptions)).jobs;
       expect(again.map((j) => [j.id, j.attempt])).toEqual([
         ['a', 1],
@@ -224,7 +225,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await driver.push([job('a')]);
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
       expect(await driver.cancel(queue, 'a')).toBe('running');
-      await driver.release([{ id: 'a', queue, token: reserved!.token }]);
+      expect(await driver.release([{ id: 'a', queue, token: reserved!.token }])).toEqual(['cancelled']);
       expect((await driver.getJob(queue, 'a'))?.status).toBe('cancelled');
       expect((await driver.reserve(queue, reserveOptions)).jobs).toHaveLength(0);
     });

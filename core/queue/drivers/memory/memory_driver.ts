@@ -20,6 +20,7 @@ import type {
   LeaseState,
   NewJob,
   PushOutcome,
+  ReleaseOutcome,
   QueueCounts,
   QueueDriver,
   QueueStats,
@@ -117,11 +118,12 @@ export class MemoryQueueDriver implements QueueDriver {
     return outcome;
   }
 
-  async release(leases: readonly Lease[]): Promise<void> {
+  async release(leases: readonly Lease[]): Promise<ReleaseOutcome[]> {
     for (const lease of leases) assertQueueName(lease.queue);
     const now = this.#now();
-    for (const lease of leases) this.#queue(lease.queue)?.release(lease, now);
+    const outcomes = leases.map((lease) => this.#queue(lease.queue)?.release(lease, now) ?? 'lost');
     for (const queue of new Set(leases.map((lease) => lease.queue))) this.#wake(queue);
+    return outcomes;
   }
 
   /** Resolves at once after `close()` or for no queues, so a worker loop never hangs here. */

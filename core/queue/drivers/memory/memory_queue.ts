@@ -12,6 +12,7 @@ import type {
   JobRecord,
   JobStatus,
   Lease,
+  ReleaseOutcome,
   LeaseState,
   NewJob,
   PushOutcome,
@@ -158,17 +159,18 @@ export class MemoryQueue {
   }
 
   /** Returns a leased job to the front of its priority without counting the attempt. */
-  release(lease: Lease, now: number): void {
+  release(lease: Lease, now: number): ReleaseOutcome {
     const job = this.#state.owned(lease);
-    if (!job) return;
+    if (!job) return 'lost';
     this.#state.stopRunning(job);
     job.record.attempts -= 1;
     if (job.cancelRequested) {
       // Cancelled while it ran: released on shutdown, it must not run again.
       this.#state.finish(job, 'cancelled', now);
-      return;
+      return 'cancelled';
     }
     this.#state.enqueue(job, now, 'front');
+    return 'queued';
   }
 
   /** Stores the progress of a leased job; false when the lease is lost. */

@@ -18,6 +18,7 @@ import type {
   LeaseState,
   NewJob,
   PushOutcome,
+  ReleaseOutcome,
   QueueCounts,
   QueueDriver,
   QueueStats,
@@ -242,9 +243,10 @@ export class RedisQueueDriver implements QueueDriver {
     ]);
   }
 
-  async release(leases: readonly Lease[]): Promise<void> {
+  async release(leases: readonly Lease[]): Promise<ReleaseOutcome[]> {
+    const outcomes = new Map<Lease, ReleaseOutcome>();
     await Promise.all(
-      [...groupBy(leases, (lease) => lease.queue)].map(([queue, group]) => {
+      [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
         const keys = this.keys.queue(queue);
         const args: (string | number)[] = [
           keys.job,
@@ -252,14 +254,19 @@ export class RedisQueueDriver implements QueueDriver {
           this.#retention.completedAgeMs,
         ];
         for (const lease of group) args.push(lease.id, lease.token);
-        return runScript(
+        const codes = await runScript<number[]>(
           this.redis,
           'release_jobs',
           [keys.active, keys.wait, keys.signal, keys.cancelled],
           args,
         );
+        group.forEach((lease, index) => {
+          const code = codes[index];
+          outcomes.set(lease, code === 1 ? 'queued' : code === 2 ? 'cancelled' : 'lost');
+        });
       }),
     );
+    return leases.map((lease) => outcomes.get(lease)!);
   }
 
   waitForWork(queues: readonly string[], timeoutMs: number): Promise<void> {

@@ -10,12 +10,13 @@
   ARGV[3] max age of finished records in ms
   ARGV[4..] pairs: id, token
   A job whose cancel was requested while it ran ends cancelled instead of going back.
-  Returns how many were released.
+  Returns per job: 1 released, 2 ended cancelled, 0 lease lost (nothing changed).
 ]]
 --!include common
 local jobPrefix = ARGV[1]
 local now = nowMs()
 local released = 0
+local out = {}
 for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   local key = jobPrefix .. id
@@ -25,15 +26,19 @@ for i = 4, #ARGV, 2 do
     redis.call('HINCRBY', key, 'attempts', -1)
     if f[3] == '1' then
       finishInto(KEYS[4], jobPrefix, id, 'cancelled', now, tonumber(ARGV[2]), tonumber(ARGV[3]))
+      out[#out + 1] = 2
     else
       redis.call('HDEL', key, 'token')
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
       redis.call('ZADD', KEYS[2], waitScore(f[2], 0), id)
       released = released + 1
+      out[#out + 1] = 1
     end
+  else
+    out[#out + 1] = 0
   end
 end
 if released > 0 then
   signal(KEYS[3])
 end
-return released
+return out
