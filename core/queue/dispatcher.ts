@@ -71,7 +71,7 @@ export class Dispatcher {
     jobs.forEach((job, index) => {
       if (outcomes[index] !== 'added') return;
       const status = job.hold ? 'pending' : job.runAt !== undefined && job.runAt > now ? 'delayed' : 'queued';
-      events.emit(job, status, 0, job.runAt !== undefined ? { runAt: job.runAt } : {});
+      events.emit(job, status, 0, undefined, job.runAt !== undefined ? { runAt: job.runAt } : undefined);
     });
   }
 

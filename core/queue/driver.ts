@@ -120,7 +120,11 @@ export interface ReserveResult {
   abandoned: JobRecord[];
   /** Jobs this call found past their `expiresAt` and marked expired. */
   expired: { id: string; name: string }[];
-  /** Epoch ms of the next delayed job or lease deadline in this queue, if any. */
+  /**
+   * Epoch ms of the next delayed job or lease deadline in this queue, if any. Drivers
+   * must report it when `jobs` is empty (the caller is about to wait); with jobs they may
+   * return null, as the caller asks again at once.
+   */
   wakeAt: number | null;
 }
 

@@ -18,29 +18,19 @@ export class JobEventPublisher {
     this.enabled = enabled;
   }
 
-  /** Records that job `id` entered `status`. */
+  /** Records that job `id` entered `status`, as seen by `worker` when a worker made the change. */
   emit(
     job: { id: string; name: string; queue: string },
     status: JobStatus,
     attempt: number,
-    extra: {
-      worker?: string;
-      runAt?: number;
-      result?: JsonValue;
-      error?: StoredError;
-      durationMs?: number;
-    } = {},
+    worker?: string,
+    extra?: { runAt?: number; result?: JsonValue; error?: StoredError; durationMs?: number },
   ): void {
     if (!this.enabled) return;
-    this.#buffer.push({
-      id: job.id,
-      name: job.name,
-      queue: job.queue,
-      status,
-      attempt,
-      at: Date.now(),
-      ...extra,
-    });
+    const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt, at: Date.now() };
+    if (worker !== undefined) event.worker = worker;
+    if (extra) Object.assign(event, extra);
+    this.#buffer.push(event);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.flush());

@@ -82,7 +82,13 @@ export class JobManager {
   async release(id: string, queue?: string): Promise<JobStatus> {
     const record = await this.find(id, queue);
     const status = await this.#driver.releaseHeld(record.queue, id);
-    this.#events?.emit(record, status, record.attempts, record.runAt ? { runAt: record.runAt } : {});
+    this.#events?.emit(
+      record,
+      status,
+      record.attempts,
+      undefined,
+      record.runAt ? { runAt: record.runAt } : undefined,
+    );
     return status;
   }
 }

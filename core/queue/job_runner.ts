@@ -71,63 +71,40 @@ export class JobRunner {
   async run(running: RunningJob): Promise<void> {
     const { job, lease, controller } = running;
     const started = performance.now();
-    // The child logger is built on first use: at tens of thousands of jobs a second its
-    // cost shows, and with the level above info the start/finish lines never need it.
-    let bound: Logger | undefined;
-    const logger = (): Logger => {
-      bound ??= this.#log.child({ jobId: job.id, job: job.name, queue: job.queue, attempt: job.attempt });
-      return bound;
-    };
     const verbose = this.#log.isLevelEnabled('info');
     const maxTries = job.maxTries > 0 ? job.maxTries : this.#settings.tries;
+    // No closures per job: at tens of thousands of jobs a second their allocation shows.
+    const context = new AttemptContext(
+      job,
+      lease,
+      controller,
+      maxTries,
+      this.#log,
+      this.#driver,
+      this.#settings,
+    );
     let jobClass: JobClass | undefined;
     let payload: unknown;
-    // Built on the first progress report: most jobs never report any.
-    let progress: ProgressWriter | undefined;
-    const reportProgress = (percent: number, message: string | null): void => {
-      progress ??= new ProgressWriter(
-        (value, text) => this.#driver.progress(lease, value, text),
-        this.#settings.progressIntervalMs,
-      );
-      progress.report(percent, message);
-    };
-    if (verbose) logger().info({ event: 'job.started' }, 'job started');
-    this.#events?.emit(job, 'running', job.attempt, { worker: this.#worker });
+    if (verbose) context.log.info({ event: 'job.started' }, 'job started');
+    this.#events?.emit(job, 'running', job.attempt, this.#worker);
     try {
       jobClass = this.#registry.get(job.name);
       payload = decodeJson(job.payload, `${job.name} payload`);
       const instance = new jobClass();
-      const context: JobContext = {
-        jobId: job.id,
-        queue: job.queue,
-        attempt: job.attempt,
-        maxTries,
-        get signal() {
-          return controller.signal;
-        },
-        get log() {
-          return logger();
-        },
-        progress: (percent, message) => reportProgress(percent, message ?? null),
-      };
       const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
       const result = await withTimeout(instance.handle(payload, context), controller, timeoutMs, job.id);
-      progress?.flush();
+      context.flushProgress();
       const encoded = encodeJson(result ?? null, `${job.name} result`);
       this.#acks.add({ lease, result: encoded });
       const durationMs = elapsed(started);
-      if (verbose) logger().info({ event: 'job.completed', durationMs }, 'job completed');
-      this.#events?.emit(job, 'completed', job.attempt, {
-        result: result ?? null,
-        durationMs,
-        worker: this.#worker,
-      });
+      if (verbose) context.log.info({ event: 'job.completed', durationMs }, 'job completed');
+      this.#events?.emit(job, 'completed', job.attempt, this.#worker, { result: result ?? null, durationMs });
     } catch (caught) {
-      progress?.flush();
+      context.flushProgress();
       const error = caught instanceof Error ? caught : new Error(String(caught));
       if (error instanceof WorkerShutdownError) return; // the worker releases it
       if (error instanceof LeaseLostError) {
-        logger().warn({ event: 'job.lease_lost', durationMs: elapsed(started) }, error.message);
+        context.log.warn({ event: 'job.lease_lost', durationMs: elapsed(started) }, error.message);
         return;
       }
       const permanent =
@@ -137,7 +114,7 @@ export class JobRunner {
         job.attempt >= maxTries;
       const policy = jobClass?.retryAfter ?? this.#settings.backoff;
       const retryInMs = permanent ? null : retryDelayMs(policy, job.attempt);
-      await this.#settleFailure(running, error, retryInMs, logger(), started, jobClass, payload);
+      await this.#settleFailure(running, error, retryInMs, context.log, started, jobClass, payload);
     }
   }
 
@@ -204,10 +181,14 @@ export class JobRunner {
     if (!events || outcome === 'lost') return;
     const { stack: _stack, ...slim } = error;
     if (outcome === 'retrying' && retryInMs) {
-      events.emit(job, 'delayed', job.attempt, { error: slim, runAt: Date.now() + retryInMs, durationMs });
+      events.emit(job, 'delayed', job.attempt, undefined, {
+        error: slim,
+        runAt: Date.now() + retryInMs,
+        durationMs,
+      });
     } else {
       const status = outcome === 'retrying' ? 'queued' : outcome;
-      events.emit(job, status, job.attempt, { error: slim, durationMs, worker: this.#worker });
+      events.emit(job, status, job.attempt, this.#worker, { error: slim, durationMs });
     }
   }
 
@@ -228,21 +209,101 @@ export class JobRunner {
   }
 }
 
-async function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    abort.listen(reject);
-    timer = setTimeout(
+/**
+ * Settles with `work`, or rejects when the attempt is aborted (its timeout, a cancel, a
+ * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
+ */
+function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
       () => abort.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
       ms,
     );
+    abort.listen((reason) => {
+      clearTimeout(timer);
+      reject(reason);
+    });
+    work.then(
+      (value) => {
+        clearTimeout(timer);
+        abort.listen(undefined);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        abort.listen(undefined);
+        reject(error);
+      },
+    );
   });
-  work.catch(() => {}); // a job still running after its timeout must not crash the process later
-  try {
-    return await Promise.race([work, aborted]);
-  } finally {
-    clearTimeout(timer);
-    abort.listen(undefined);
+}
+
+/**
+ * What `handle()` gets as its second argument. The logger, the AbortSignal and the
+ * progress writer are built on first use: most jobs never touch them.
+ */
+class AttemptContext implements JobContext {
+  readonly jobId: string;
+  readonly queue: string;
+  readonly attempt: number;
+  readonly maxTries: number;
+  readonly #job: ReservedJob;
+  readonly #lease: Lease;
+  readonly #abort: JobAbort;
+  readonly #parentLog: Logger;
+  readonly #driver: QueueDriver;
+  readonly #progressIntervalMs: number;
+  #log: Logger | undefined;
+  #progress: ProgressWriter | undefined;
+
+  constructor(
+    job: ReservedJob,
+    lease: Lease,
+    abort: JobAbort,
+    maxTries: number,
+    log: Logger,
+    driver: QueueDriver,
+    settings: RunnerSettings,
+  ) {
+    this.jobId = job.id;
+    this.queue = job.queue;
+    this.attempt = job.attempt;
+    this.maxTries = maxTries;
+    this.#job = job;
+    this.#lease = lease;
+    this.#abort = abort;
+    this.#parentLog = log;
+    this.#driver = driver;
+    this.#progressIntervalMs = settings.progressIntervalMs;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  get log(): Logger {
+    const job = this.#job;
+    this.#log ??= this.#parentLog.child({
+      jobId: job.id,
+      job: job.name,
+      queue: job.queue,
+      attempt: job.attempt,
+    });
+    return this.#log;
+  }
+
+  /** A property, not a method, so `const { progress } = context` keeps working. */
+  readonly progress = (percent: number, message?: string): void => {
+    this.#progress ??= new ProgressWriter(
+      (value, text) => this.#driver.progress(this.#lease, value, text),
+      this.#progressIntervalMs,
+    );
+    this.#progress.report(percent, message ?? null);
+  };
+
+  /** Writes the last progress value still waiting for its interval. */
+  flushProgress(): void {
+    this.#progress?.flush();
   }
 }
 

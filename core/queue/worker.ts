@@ -82,9 +82,19 @@ export class Worker {
   readonly #leaseMs: number;
   #reserved = 0;
   #stopReason: WorkerStopReason | undefined;
-  #slotFreed: (() => void) | undefined;
+  /** Resolves the loop's wait for something to happen (a slot freed, a reserve answered, stop). */
+  #wakeLoop: (() => void) | undefined;
   /** Jobs reserved ahead of a free slot, so Redis works while jobs run (at most `concurrency`). */
   readonly #ready: ReservedJob[] = [];
+  /** Reserve calls in flight, and how many jobs they asked for. */
+  readonly #fetches = new Set<Promise<void>>();
+  #requested = 0;
+  /** The last reserve answered a full batch: more work is likely, so a second call may overlap. */
+  #busy = false;
+  /** Set when a reserve found no job: when to look again (null: after `sleep`). */
+  #empty: { wakeAt: number | null } | undefined;
+  /** Set when a reserve failed: the loop backs off before the next. */
+  #reserveError: unknown;
   #startedAt = 0;
   #run: Promise<WorkerStopReason> | undefined;
 
@@ -170,60 +180,106 @@ export class Worker {
     if (this.#stopReason) return;
     this.#stopReason = reason;
     this.#driver.interrupt();
-    this.#slotFreed?.();
+    this.#wake();
   }
 
+  #wake(): void {
+    const wake = this.#wakeLoop;
+    this.#wakeLoop = undefined;
+    wake?.();
+  }
+
+  /**
+   * Keeps the worker supplied: up to `concurrency` jobs run and as many again wait reserved.
+   * While queues are busy, a second reserve call overlaps the first, so a batch is already
+   * on its way when the previous one has been handed out (Node and Redis work at once).
+   */
   async #loop(): Promise<void> {
     let failures = 0;
-    while (!this.#stopReason) {
-      this.#checkLimits();
-      if (this.#stopReason) break;
-      // Room for `concurrency` running jobs plus as many reserved ahead.
-      const free = Math.min(
-        2 * this.#concurrency - this.#running.size - this.#ready.length,
-        this.#maxJobs - this.#reserved,
-      );
-      if (free <= 0) {
-        if (this.#reserved >= this.#maxJobs && this.#running.size === 0 && this.#ready.length === 0) {
-          this.stop(this.#options.once ? 'once' : 'max-jobs');
-          break;
+    try {
+      while (!this.#stopReason) {
+        this.#checkLimits();
+        if (this.#stopReason) break;
+        if (this.#reserveError !== undefined) {
+          const error = this.#reserveError;
+          this.#reserveError = undefined;
+          failures++;
+          const delay = Math.min(5000, 100 * 2 ** failures);
+          this.#log.error(
+            { event: 'worker.reserve_failed', err: error, retryInMs: delay },
+            'could not reserve jobs',
+          );
+          await sleep(delay);
+          continue;
+        }
+        const free = Math.min(
+          2 * this.#concurrency - this.#running.size - this.#ready.length - this.#requested,
+          this.#maxJobs - this.#reserved - this.#requested,
+        );
+        const lanes = this.#busy ? 2 : 1;
+        // A second call only for a worthwhile batch: tiny reserves cost a round trip each.
+        const worthwhile = this.#fetches.size === 0 || free >= Math.max(1, this.#concurrency / 2);
+        if (free > 0 && this.#fetches.size < lanes && worthwhile && this.#empty === undefined) {
+          this.#fetch(free, () => {
+            failures = 0;
+          });
+          continue;
+        }
+        if (this.#fetches.size === 0) {
+          const idle = this.#running.size === 0 && this.#ready.length === 0;
+          if (this.#empty !== undefined) {
+            const { wakeAt } = this.#empty;
+            this.#empty = undefined;
+            if (idle && (this.#options.stopWhenEmpty || this.#options.once)) {
+              this.stop(this.#options.once ? 'once' : 'empty');
+              break;
+            }
+            const sleepMs = (this.#options.sleep ?? 3) * 1000;
+            const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
+            await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake));
+            continue;
+          }
+          if (this.#reserved >= this.#maxJobs && idle) {
+            this.stop(this.#options.once ? 'once' : 'max-jobs');
+            break;
+          }
         }
         await new Promise<void>((resolve) => {
-          this.#slotFreed = resolve;
+          this.#wakeLoop = resolve;
         });
-        continue;
       }
-      let jobs: ReservedJob[];
-      let wakeAt: number | null;
-      try {
-        ({ jobs, wakeAt } = await this.#reserve(free));
-        failures = 0;
-      } catch (error) {
-        failures++;
-        const delay = Math.min(5000, 100 * 2 ** failures);
-        this.#log.error(
-          { event: 'worker.reserve_failed', err: error, retryInMs: delay },
-          'could not reserve jobs',
-        );
-        await sleep(delay);
-        continue;
-      }
-      if (jobs.length > 0) {
-        this.#ready.push(...jobs);
-        this.#fill();
-        continue;
-      }
-      const idle = this.#running.size === 0 && this.#ready.length === 0;
-      if (idle && (this.#options.stopWhenEmpty || this.#options.once)) {
-        this.stop(this.#options.once ? 'once' : 'empty');
-        break;
-      }
-      // stop() during the reserve above found no wait to interrupt: do not start one now.
-      if (this.#stopReason) break;
-      const sleepMs = (this.#options.sleep ?? 3) * 1000;
-      const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
-      await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake));
+    } finally {
+      // Reserves still in flight land in the ready buffer, which the drain releases.
+      while (this.#fetches.size > 0) await Promise.all(this.#fetches);
     }
+  }
+
+  /** Starts one reserve call for up to `count` jobs; its outcome wakes the loop. */
+  #fetch(count: number, onSuccess: () => void): void {
+    this.#requested += count;
+    const fetch = this.#reserve(count).then(
+      ({ jobs, wakeAt }) => {
+        onSuccess();
+        this.#busy = jobs.length === count;
+        if (jobs.length > 0) {
+          this.#empty = undefined;
+          this.#ready.push(...jobs);
+          this.#fill();
+        } else if (this.#fetches.size === 1) {
+          this.#empty = { wakeAt };
+        }
+      },
+      (error: unknown) => {
+        this.#busy = false;
+        this.#reserveError = error;
+      },
+    );
+    const tracked = fetch.finally(() => {
+      this.#requested -= count;
+      this.#fetches.delete(tracked);
+      this.#wake();
+    });
+    this.#fetches.add(tracked);
   }
 
   async #reserve(free: number): Promise<{ jobs: ReservedJob[]; wakeAt: number | null }> {
@@ -280,9 +336,7 @@ export class Worker {
     void this.#runner.run(running).finally(() => {
       if (this.#running.get(job.id) === running) this.#running.delete(job.id);
       this.#fill();
-      const wake = this.#slotFreed;
-      this.#slotFreed = undefined;
-      wake?.();
+      this.#wake();
     });
   }
 

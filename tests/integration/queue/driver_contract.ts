@@ -46,6 +46,32 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(jobs[0]).toMatchObject({ name: 'TestJob', queue, attempt: 1, payload: '{"id":"c"}' });
     });
 
+    it('hands back every field of a reserved job intact, whatever its payload holds', async () => {
+      const payload = '{"text":"line 1\\nline 2","raw":"a\nb","unicode":"é ✓"}';
+      await driver.push([job('odd', { payload, maxTries: 7, priority: -3 })]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(reserved).toMatchObject({
+        id: 'odd',
+        name: 'TestJob',
+        queue,
+        attempt: 1,
+        maxTries: 7,
+        priority: -3,
+      });
+      expect(reserved!.payload).toBe(payload);
+      expect(reserved!.createdAt).toBeGreaterThan(0);
+    });
+
+    it('refuses a second completion of the same attempt', async () => {
+      await driver.push([job('a')]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'a', queue, token: reserved!.token };
+      expect(await driver.complete([{ lease, result: '1' }])).toEqual([true]);
+      expect(await driver.complete([{ lease, result: '2' }])).toEqual([false]);
+      expect(await driver.getJob(queue, 'a')).toMatchObject({ status: 'completed', result: 1 });
+      expect(await driver.counts(queue)).toMatchObject({ running: 0, completed: 1 });
+    });
+
     it('reserves no more than asked and leaves the rest waiting', async () => {
       await driver.push(['a', 'b', 'c'].map((id) => job(id)));
       const { jobs } = await driver.reserve(queue, { ...reserveOptions, count: 2 });

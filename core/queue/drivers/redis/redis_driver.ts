@@ -30,6 +30,7 @@ import type {
   WorkerInfo,
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
+import { decodeEvents, encodeEvents } from './event_codec.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
 import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
@@ -150,8 +151,8 @@ export class RedisQueueDriver implements QueueDriver {
   async #reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
     const keys = this.keys.queue(queue);
     const token = randomBytes(9).toString('base64url');
-    const [flat, abandonedIds, wakeAt, expiredFlat] = await runScript<
-      [(string | number)[], string[], number, string[]]
+    const [reserved, abandonedIds, wakeAt, expiredFlat] = await runScript<
+      [string[], string[], number, string[]]
     >(this.redis, 'reserve_jobs', this.#keys(keys, 'reserve'), [
       keys.job,
       options.count,
@@ -163,19 +164,7 @@ export class RedisQueueDriver implements QueueDriver {
       this.#retention.completedAgeMs,
     ]);
     const jobs: ReservedJob[] = [];
-    for (let i = 0; i < flat.length; i += 7) {
-      jobs.push({
-        id: String(flat[i]),
-        name: String(flat[i + 1]),
-        queue,
-        payload: String(flat[i + 2]),
-        attempt: Number(flat[i + 3]),
-        maxTries: Number(flat[i + 4]),
-        priority: Number(flat[i + 5]),
-        createdAt: Number(flat[i + 6]),
-        token,
-      });
-    }
+    for (const line of reserved) jobs.push(parseReserved(line, queue, token));
     const abandoned =
       abandonedIds.length > 0 ? await this.#records.records(queue, abandonedIds).catch(() => []) : [];
     const expired: ReserveResult['expired'] = [];
@@ -360,12 +349,12 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   publishEvents(events: readonly JobEvent[]): void {
-    if (events.length > 0) this.#pubsub.publish(this.keys.eventsChannel, JSON.stringify(events));
+    if (events.length > 0) this.#pubsub.publish(this.keys.eventsChannel, encodeEvents(events));
   }
 
   subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {
     return this.#pubsub.subscribe(this.keys.eventsChannel, (message) => {
-      for (const event of JSON.parse(message) as JobEvent[]) listener(event);
+      for (const event of decodeEvents(message)) listener(event);
     });
   }
 
@@ -412,4 +401,26 @@ export class RedisQueueDriver implements QueueDriver {
     }
     return [keys.active, keys.wait, keys.delayed, keys.failed, keys.seq, keys.signal, keys.cancelled];
   }
+}
+
+/** One reserved job as reserve_jobs.lua sends it: `id\nname\nattempt\nmaxTries\npriority\ncreatedAt\npayload`. */
+function parseReserved(line: string, queue: string, token: string): ReservedJob {
+  const fields: string[] = [];
+  let from = 0;
+  for (let i = 0; i < 6; i++) {
+    const to = line.indexOf('\n', from);
+    fields.push(line.slice(from, to));
+    from = to + 1;
+  }
+  return {
+    id: fields[0]!,
+    name: fields[1]!,
+    queue,
+    payload: line.slice(from),
+    attempt: Number(fields[2]),
+    maxTries: Number(fields[3]),
+    priority: Number(fields[4]),
+    createdAt: Number(fields[5]),
+    token,
+  };
 }

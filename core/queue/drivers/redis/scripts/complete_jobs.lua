@@ -8,6 +8,8 @@
   ARGV[3] max age of completed records in ms (0: no age bound)
   ARGV[4..] triples: id, token, JSON result
   Returns per job: 1 completed, 0 lease lost (nothing changed).
+  Per job it runs one HGET and one HSET (or DEL); the sorted-set updates go out as one
+  command per batch.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -15,29 +17,33 @@ local keepCount = tonumber(ARGV[2])
 local keepAgeMs = tonumber(ARGV[3])
 local now = nowMs()
 local out = {}
+local done = {}
+local finished = {}
+local deleted = {}
 for i = 4, #ARGV, 3 do
   local id = ARGV[i]
   local key = jobPrefix .. id
-  if redis.call('HGET', key, 'token') == ARGV[i + 1] then
-    redis.call('ZREM', KEYS[1], id)
+  local token = ARGV[i + 1]
+  if token ~= '' and redis.call('HGET', key, 'token') == token then
+    done[#done + 1] = id
     if keepCount > 0 then
-      redis.call('HSET', key, 'status', 'completed', 'finishedAt', now, 'result', ARGV[i + 2])
-      redis.call('HDEL', key, 'token')
-      redis.call('ZADD', KEYS[2], now, id)
+      -- an emptied token matches no lease: later acks of this attempt are refused
+      redis.call('HSET', key, 'status', 'completed', 'finishedAt', now, 'result', ARGV[i + 2], 'token', '')
+      finished[#finished + 1] = now
+      finished[#finished + 1] = id
     else
-      redis.call('DEL', key)
+      deleted[#deleted + 1] = key
     end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
   end
 end
-local completed = 0
-for _, done in ipairs(out) do
-  completed = completed + done
-end
-if completed > 0 then
-  redis.call('INCRBY', KEYS[3], completed)
+if #done > 0 then
+  callChunked('ZREM', KEYS[1], done)
+  callChunked('DEL', nil, deleted)
+  callChunked('ZADD', KEYS[2], finished)
+  redis.call('INCRBY', KEYS[3], #done)
   redis.call('PEXPIRE', KEYS[3], 130000)
 end
 if keepCount > 0 then

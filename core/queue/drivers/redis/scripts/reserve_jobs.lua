@@ -17,7 +17,8 @@
   ARGV[6] tries for jobs dispatched without maxTries
   ARGV[7] finished records to keep per set
   ARGV[8] max age of finished records in ms (0: no age bound)
-  Returns { {id, name, payload, attempt, maxTries, priority, createdAt, ...}, {abandoned ids}, wakeAt or -1,
+  Returns { {"id\nname\nattempt\nmaxTries\npriority\ncreatedAt\npayload", ...}, {abandoned ids},
+            wakeAt or -1 (looked up only when no job was reserved),
             {expired id, name, ...} }
 ]]
 --!include common
@@ -81,6 +82,8 @@ end
 -- 3. Pop ready jobs in (priority, FIFO) order.
 local jobs = {}
 local expired = {}
+local leased = {}
+local deadline = now + leaseMs
 local popped = redis.call('ZPOPMIN', KEYS[1], count)
 for i = 1, #popped, 2 do
   local id = popped[i]
@@ -99,29 +102,31 @@ for i = 1, #popped, 2 do
       local attempt = tonumber(f[3]) + 1
       redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'token', token, 'startedAt', now,
         'worker', worker)
-      redis.call('ZADD', KEYS[3], now + leaseMs, id)
-      jobs[#jobs + 1] = id
-      jobs[#jobs + 1] = f[1]
-      jobs[#jobs + 1] = f[2]
-      jobs[#jobs + 1] = attempt
-      jobs[#jobs + 1] = f[4]
-      jobs[#jobs + 1] = f[5]
-      jobs[#jobs + 1] = f[6]
+      leased[#leased + 1] = deadline
+      leased[#leased + 1] = id
+      -- one string per job (payload last, it may hold anything): far fewer reply elements
+      jobs[#jobs + 1] = id .. '\n' .. f[1] .. '\n' .. attempt .. '\n' .. f[4] .. '\n' .. f[5] .. '\n' .. f[6] ..
+        '\n' .. f[2]
     end
   end
 end
+
+callChunked('ZADD', KEYS[3], leased)
 
 -- 4. More work left: wake another worker. Tell the caller when to look again.
 if redis.call('ZCARD', KEYS[1]) > 0 then
   signal(KEYS[5])
 end
+-- Only a caller that got no job waits, so only then is the wake-up time looked up.
 local wakeAt = -1
-local nextDelayed = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
-if nextDelayed[2] then
-  wakeAt = tonumber(nextDelayed[2])
-end
-local nextDeadline = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
-if nextDeadline[2] and (wakeAt < 0 or tonumber(nextDeadline[2]) < wakeAt) then
-  wakeAt = tonumber(nextDeadline[2])
+if #jobs == 0 then
+  local nextDelayed = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if nextDelayed[2] then
+    wakeAt = tonumber(nextDelayed[2])
+  end
+  local nextDeadline = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  if nextDeadline[2] and (wakeAt < 0 or tonumber(nextDeadline[2]) < wakeAt) then
+    wakeAt = tonumber(nextDeadline[2])
+  end
 end
 return { jobs, abandoned, wakeAt, expired }

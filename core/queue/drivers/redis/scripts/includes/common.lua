@@ -20,23 +20,40 @@ local function signal(signalKey)
   end
 end
 
+-- Runs `command key a b c ...` over `values` in chunks: one call per 1,000 values
+-- instead of one per value (unpack has a stack limit, hence the chunks).
+local function callChunked(command, key, values)
+  for first = 1, #values, 1000 do
+    local last = math.min(#values, first + 999)
+    if key then
+      redis.call(command, key, unpack(values, first, last))
+    else
+      redis.call(command, unpack(values, first, last))
+    end
+  end
+end
+
 -- Keeps a finished-records set within `keepCount` entries and `keepAgeMs` of age,
--- deleting the job hashes of the records it drops.
+-- deleting the job hashes of the records it drops (one DEL per batch).
 local function trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
   local excess = redis.call('ZCARD', setKey) - keepCount
   if excess > 0 then
     local ids = redis.call('ZRANGE', setKey, 0, excess - 1)
-    for _, id in ipairs(ids) do
-      redis.call('DEL', jobPrefix .. id)
+    local keys = {}
+    for i, id in ipairs(ids) do
+      keys[i] = jobPrefix .. id
     end
+    callChunked('DEL', nil, keys)
     redis.call('ZREMRANGEBYRANK', setKey, 0, excess - 1)
   end
   if keepAgeMs > 0 then
     local old = redis.call('ZRANGEBYSCORE', setKey, '-inf', now - keepAgeMs, 'LIMIT', 0, 1000)
     if #old > 0 then
-      for _, id in ipairs(old) do
-        redis.call('DEL', jobPrefix .. id)
+      local keys = {}
+      for i, id in ipairs(old) do
+        keys[i] = jobPrefix .. id
       end
+      redis.call('DEL', unpack(keys))
       redis.call('ZREM', setKey, unpack(old))
     end
   end
