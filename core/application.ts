@@ -130,6 +130,7 @@ export class Application {
     this.#closed = true;
     await Promise.all([...this.#workers].map((worker) => worker.shutdown()));
     Queue.unbind(this.dispatcher);
+    this.events.flush();
     await this.driver.close();
   }
 }

@@ -461,6 +461,7 @@ export class Worker {
       }
     }
     await this.#acks.flush();
+    this.#options.events?.flush();
   }
 }
 

@@ -27,8 +27,14 @@ for i = 4, #ARGV, 3 do
   if token ~= '' and redis.call('HGET', key, 'token') == token then
     done[#done + 1] = id
     if keepCount > 0 then
-      -- an emptied token matches no lease: later acks of this attempt are refused
-      redis.call('HSET', key, 'status', 'completed', 'finishedAt', now, 'result', ARGV[i + 2], 'token', '')
+      -- an emptied token matches no lease: later acks of this attempt are refused.
+      -- A null result (most jobs return nothing) is not stored: an absent result reads as null.
+      local result = ARGV[i + 2]
+      if result == 'null' then
+        redis.call('HSET', key, 'status', 'completed', 'finishedAt', now, 'token', '')
+      else
+        redis.call('HSET', key, 'status', 'completed', 'finishedAt', now, 'token', '', 'result', result)
+      end
       finished[#finished + 1] = now
       finished[#finished + 1] = id
     else
