@@ -74,12 +74,7 @@ export class Server {
     await this.gateway.start((message) => this.pipeline.handle(message));
     this.#started = true;
     if (this.#mqtt.jobEventsTopic && this.app.events.enabled) {
-      this.#stopEvents = await bridgeJobEvents(
-        this.app,
-        this.gateway.publish,
-        this.#mqtt.jobEventsTopic,
-        this.app.log,
-      );
+      await this.#bridgeEvents(this.#mqtt.jobEventsTopic);
     }
     this.app.log.info(
       {
@@ -96,6 +91,36 @@ export class Server {
       this.workers.push(worker);
       void worker.run();
     }
+  }
+
+  /**
+   * Forwards job events to MQTT. If Redis refuses the subscription, `serve` keeps running
+   * and the bridge retries in the background with backoff until it subscribes or the
+   * server stops.
+   */
+  async #bridgeEvents(topic: string): Promise<void> {
+    const subscribe = () => bridgeJobEvents(this.app, this.gateway.publish, topic, this.app.log);
+    const onError = (error: unknown, retryInMs: number) =>
+      this.app.log.warn(
+        { event: 'job_events.bridge_failed', err: error, retryInMs },
+        'could not subscribe to job events; job events are not published on MQTT until it succeeds',
+      );
+    try {
+      this.#stopEvents = await subscribe();
+      return;
+    } catch (error) {
+      onError(error, 100);
+    }
+    void retryUntilDone(subscribe, { onError, giveUp: () => this.#stopping }).then(
+      (stop) => {
+        if (this.#stopping) void stop().catch(() => {});
+        else {
+          this.#stopEvents = stop;
+          this.app.log.info({ event: 'job_events.bridged', topic }, 'job events are published on MQTT');
+        }
+      },
+      () => {}, // gave up: the server is stopping
+    );
   }
 
   /** Stops taking messages, lets workers finish or release their jobs, closes the app. */

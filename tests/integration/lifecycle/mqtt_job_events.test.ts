@@ -15,7 +15,10 @@ describe('job events and commands over MQTT', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function start(extraEnv: Record<string, string> = {}): Promise<{ server: Server; url: string }> {
+  async function start(
+    extraEnv: Record<string, string> = {},
+    beforeStart: (server: Server) => void = () => {},
+  ): Promise<{ server: Server; url: string }> {
     const prefix = uniqueQueue('mqttev');
     const port = await freePort();
     const server = await createServer({
@@ -31,6 +34,7 @@ describe('job events and commands over MQTT', () => {
         ...extraEnv,
       },
     });
+    beforeStart(server);
     await server.start({ workers: { queues: 'telemetry,notifications,emails', concurrency: 4, sleep: 0.2 } });
     cleanups.push(async () => {
       await server.stop();
@@ -52,6 +56,32 @@ describe('job events and commands over MQTT', () => {
     cleanups.push(() => client.endAsync(true));
     return client;
   }
+
+  it('keeps serving when the job-event subscription fails at start, and bridges events once a retry succeeds', async () => {
+    let attempts = 0;
+    const { url } = await start({}, (server) => {
+      const { driver } = server.app;
+      const subscribe = driver.subscribeEvents.bind(driver);
+      driver.subscribeEvents = (listener) => {
+        attempts++;
+        return attempts <= 2
+          ? Promise.reject(new Error('Redis refused the subscription'))
+          : subscribe(listener);
+      };
+    });
+    const dashboard = await connect(url, 'dashboard', 'dash-secret');
+    const topics: string[] = [];
+    dashboard.on('message', (topic) => topics.push(topic));
+    await dashboard.subscribeAsync('topiq/jobs/#', { qos: 0 });
+    const deadline = Date.now() + 5000;
+    while (attempts < 3 && Date.now() < deadline) await sleep(20);
+    expect(attempts).toBe(3);
+    await sleep(50); // the third subscription is active shortly after it is made
+    const device = await connect(url, 'sensor-1', 'sensor-secret');
+    await device.publishAsync('devices/sensor-1/telemetry', JSON.stringify({ temperature: 20 }), { qos: 1 });
+    while (!topics.some((topic) => topic.endsWith('/completed')) && Date.now() < deadline) await sleep(20);
+    expect(topics.some((topic) => /^topiq\/jobs\/telemetry\/[0-9a-f-]+\/completed$/.test(topic))).toBe(true);
+  });
 
   it('publishes each status change of a job on topiq/jobs/<queue>/<id>/<status> with the record as JSON', async () => {
     const { url } = await start();
