@@ -109,7 +109,7 @@ export class Server {
       this.#stopEvents = await subscribe();
       return;
     } catch (error) {
-      onError(error, 100);
+      onError(error, 0); // the background retries below start at once, then back off
     }
     void retryUntilDone(subscribe, { onError, giveUp: () => this.#stopping }).then(
       (stop) => {

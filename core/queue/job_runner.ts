@@ -81,7 +81,7 @@ export class JobRunner {
       maxTries,
       this.#log,
       this.#driver,
-      this.#settings,
+      this.#settings.progressIntervalMs,
     );
     let jobClass: JobClass | undefined;
     let payload: unknown;
@@ -264,7 +264,7 @@ class AttemptContext implements JobContext {
     maxTries: number,
     log: Logger,
     driver: QueueDriver,
-    settings: RunnerSettings,
+    progressIntervalMs: number,
   ) {
     this.jobId = job.id;
     this.queue = job.queue;
@@ -275,7 +275,7 @@ class AttemptContext implements JobContext {
     this.#abort = abort;
     this.#parentLog = log;
     this.#driver = driver;
-    this.#progressIntervalMs = settings.progressIntervalMs;
+    this.#progressIntervalMs = progressIntervalMs;
   }
 
   get signal(): AbortSignal {

@@ -95,6 +95,8 @@ export class Worker {
   #empty: { wakeAt: number | null } | undefined;
   /** Set when a reserve failed: the loop backs off before the next. */
   #reserveError: unknown;
+  /** Reserve failures in a row (the backoff grows with them); a reserve that answers resets it. */
+  #reserveFailures = 0;
   #startedAt = 0;
   #run: Promise<WorkerStopReason> | undefined;
 
@@ -195,7 +197,6 @@ export class Worker {
    * on its way when the previous one has been handed out (Node and Redis work at once).
    */
   async #loop(): Promise<void> {
-    let failures = 0;
     try {
       while (!this.#stopReason) {
         this.#checkLimits();
@@ -203,8 +204,8 @@ export class Worker {
         if (this.#reserveError !== undefined) {
           const error = this.#reserveError;
           this.#reserveError = undefined;
-          failures++;
-          const delay = Math.min(5000, 100 * 2 ** failures);
+          this.#reserveFailures++;
+          const delay = Math.min(5000, 100 * 2 ** this.#reserveFailures);
           this.#log.error(
             { event: 'worker.reserve_failed', err: error, retryInMs: delay },
             'could not reserve jobs',
@@ -220,9 +221,7 @@ export class Worker {
         // A second call only for a worthwhile batch: tiny reserves cost a round trip each.
         const worthwhile = this.#fetches.size === 0 || free >= Math.max(1, this.#concurrency / 2);
         if (free > 0 && this.#fetches.size < lanes && worthwhile && this.#empty === undefined) {
-          this.#fetch(free, () => {
-            failures = 0;
-          });
+          this.#fetch(free);
           continue;
         }
         if (this.#fetches.size === 0) {
@@ -255,11 +254,11 @@ export class Worker {
   }
 
   /** Starts one reserve call for up to `count` jobs; its outcome wakes the loop. */
-  #fetch(count: number, onSuccess: () => void): void {
+  #fetch(count: number): void {
     this.#requested += count;
     const fetch = this.#reserve(count).then(
       ({ jobs, wakeAt }) => {
-        onSuccess();
+        this.#reserveFailures = 0;
         this.#busy = jobs.length === count;
         if (jobs.length > 0) {
           this.#empty = undefined;
