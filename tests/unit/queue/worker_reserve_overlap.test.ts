@@ -1,0 +1,79 @@
+/**
+ * The worker keeps a second reserve call in flight while its queue is busy, and only one
+ * when the queue runs dry (an idle worker must not double its calls to Redis).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dispatcher, Job, JobRegistry, MemoryQueueDriver, Worker } from '../../../core/index.js';
+
+const handled: number[] = [];
+
+class CountJob extends Job<{ n: number }> {
+  static override readonly jobName = 'CountJob';
+  async handle({ n }: { n: number }): Promise<void> {
+    handled.push(n);
+  }
+}
+
+/** A memory driver whose reserve answers after `delayMs`, counting calls in flight. */
+function slowDriver(delayMs: number) {
+  const driver = new MemoryQueueDriver();
+  const stats = { inFlight: 0, maxInFlight: 0, calls: 0 };
+  const reserve = driver.reserve.bind(driver);
+  driver.reserve = async (queue, options) => {
+    stats.calls++;
+    stats.inFlight++;
+    stats.maxInFlight = Math.max(stats.maxInFlight, stats.inFlight);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      return await reserve(queue, options);
+    } finally {
+      stats.inFlight--;
+    }
+  };
+  return { driver, stats };
+}
+
+describe('worker reserve calls', () => {
+  const drivers: MemoryQueueDriver[] = [];
+  afterEach(async () => {
+    handled.length = 0;
+    for (const driver of drivers.splice(0)) await driver.close();
+  });
+
+  it('overlaps two reserve calls while the queue is busy, never more, and runs every job once', async () => {
+    const { driver, stats } = slowDriver(10);
+    drivers.push(driver);
+    const dispatcher = new Dispatcher(driver, new JobRegistry().register(CountJob));
+    await dispatcher.dispatchMany(
+      Array.from({ length: 400 }, (_, n) => ({ job: CountJob, payload: { n }, options: { queue: 'q' } })),
+    );
+    const worker = new Worker({
+      driver,
+      registry: new JobRegistry().register(CountJob),
+      queues: ['q'],
+      concurrency: 10,
+      stopWhenEmpty: true,
+    });
+    expect(await worker.run()).toBe('empty');
+    expect(stats.maxInFlight).toBe(2);
+    expect(handled.sort((a, b) => a - b)).toEqual(Array.from({ length: 400 }, (_, n) => n));
+  });
+
+  it('makes one reserve call at a time on an empty queue', async () => {
+    const { driver, stats } = slowDriver(5);
+    drivers.push(driver);
+    const worker = new Worker({
+      driver,
+      registry: new JobRegistry().register(CountJob),
+      queues: ['q'],
+      concurrency: 10,
+      sleep: 0.02,
+    });
+    const run = worker.run();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await worker.shutdown();
+    await run;
+    expect(stats.calls).toBeGreaterThan(3);
+    expect(stats.maxInFlight).toBe(1);
+  });
+});
