@@ -122,6 +122,9 @@ export function formatQueueBench(result: QueueBenchResult, options: { details?: 
         calls
           ? `${(calls.reserved / calls.reserve).toFixed(1)} / ${(calls.completed / calls.complete).toFixed(1)}`
           : '-',
+        calls && calls.socketWrites > 0
+          ? `${perJob(sample, calls.socketWrites, 3)} / ${(calls.socketWriteUs / calls.socketWrites).toFixed(0)}`
+          : '-',
       ]);
     }
   }
@@ -138,6 +141,7 @@ export function formatQueueBench(result: QueueBenchResult, options: { details?: 
         'µs/script call',
         'script µs/job',
         'jobs per reserve / per complete',
+        'socket writes/job / µs per write',
       ],
       rows,
     ),

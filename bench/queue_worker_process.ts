@@ -20,6 +20,7 @@ import { Worker as BullWorker } from 'bullmq';
 import { createLogger, JobRegistry, RedisQueueDriver, Worker, JobEventPublisher } from '../core/index.js';
 import { NoopJob } from './noop_job.js';
 import { benchConnection } from './redis_stats.js';
+import { required } from './bench_args.js';
 
 /** What the worker process reports. */
 export interface WorkerProcessResult {
@@ -29,8 +30,18 @@ export interface WorkerProcessResult {
   cpuSeconds: number;
   /** Share of the timed span the event loop was busy. */
   loopUtilization: number;
-  /** Topiq only: driver calls the worker made while timed. */
-  calls?: { reserve: number; reserved: number; complete: number; completed: number };
+  /**
+   * Topiq only: driver calls the worker made while timed, and the writes to its main Redis
+   * socket with the time they took (a write is a system call; on a VM it is not cheap).
+   */
+  calls?: {
+    reserve: number;
+    reserved: number;
+    complete: number;
+    completed: number;
+    socketWrites: number;
+    socketWriteUs: number;
+  };
 }
 
 export type WorkerProcessMessage =
@@ -52,11 +63,6 @@ const { values } = parseArgs({
   },
 });
 
-function required(name: string, value: string | undefined): string {
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-}
-
 const system = required('system', values.system);
 const queue = required('queue', values.queue);
 const jobs = Number(required('jobs', values.jobs));
@@ -65,7 +71,22 @@ const keep = Number(values.keep);
 
 /** The Redis driver with counters: the last `complete` of the run stops the clock. */
 class CountingDriver extends RedisQueueDriver {
-  readonly calls = { reserve: 0, reserved: 0, complete: 0, completed: 0 };
+  readonly calls = { reserve: 0, reserved: 0, complete: 0, completed: 0, socketWrites: 0, socketWriteUs: 0 };
+
+  /** Times every write to the main connection's socket (call after it is connected). */
+  countSocketWrites(): void {
+    const stream = this.redis.stream;
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((...args: unknown[]) => {
+      const started = performance.now();
+      try {
+        return write(...args);
+      } finally {
+        this.calls.socketWriteUs += (performance.now() - started) * 1000;
+        this.calls.socketWrites++;
+      }
+    }) as typeof stream.write;
+  }
   onCompleted: (() => void) | undefined;
 
   override async reserve(...args: Parameters<RedisQueueDriver['reserve']>) {
@@ -97,6 +118,7 @@ async function topiqRunner(): Promise<Runner> {
     retention: { completedCount: keep },
   });
   await driver.redis.ping();
+  driver.countSocketWrites();
   const worker = new Worker({
     driver,
     registry: new JobRegistry().register(NoopJob),
