@@ -2,8 +2,8 @@
  * Publishes job status changes. Events raised within a short window (10 ms by default,
  * or until 500 are waiting) go out as one message (one Redis PUBLISH), so a worker
  * completing tens of thousands of jobs a second sends a few hundred messages, not one per
- * job: on the queue bench a PUBLISH per turn of the event loop was a third of the socket
- * writes. Disabled, it costs nothing.
+ * job. Each PUBLISH is a socket write, which the queue bench prints per job
+ * (`npm run bench -- --only=queue`, last column). Disabled, it costs nothing.
  */
 import type { JobEvent, JobStatus, QueueDriver, StoredError } from './driver.js';
 import type { JsonValue } from './json.js';

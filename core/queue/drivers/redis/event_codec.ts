@@ -2,8 +2,8 @@
  * The wire format of job events on Redis Pub/Sub. A worker publishes every status change
  * of every job (two or more per job), so the format is compact: job names, queues and
  * worker names are sent once per message in a string table, and each event is a short
- * array instead of an object repeating its keys. Measured on the queue bench, this cut
- * the message size by about 60% and its JSON.stringify time with it.
+ * array instead of an object repeating its keys. A message is less than half the size of
+ * the same events as JSON objects (tests/unit/queue/drivers/redis/event_codec.test.ts).
  *
  *   { "v": 1, "s": [strings...], "e": [[id, name#, queue#, status, attempt, at, worker# or -1, extra?]] }
  *
