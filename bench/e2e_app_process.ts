@@ -20,6 +20,7 @@ import { createRouteTable, InvalidMessageError } from '../core/index.js';
 import { onCommand, type ProcessTiming, report, runChild, startTiming } from './e2e_child.js';
 import { type E2eReading, E2eTelemetryJob, toReading } from './e2e_telemetry_job.js';
 import { benchConnection } from './redis_stats.js';
+import { required } from './bench_args.js';
 
 /** The `result` report of this process. */
 export interface AppProcessReport extends ProcessTiming {
@@ -47,11 +48,6 @@ const { values } = parseArgs({
     mqtt: { type: 'string', default: 'mqtt://127.0.0.1:1883' },
   },
 });
-
-function required(name: string, value: string | undefined): string {
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-}
 
 interface Ingest {
   counts(): { received: number; stored: number; rejected: number };

@@ -18,6 +18,7 @@ import { onCommand, type ProcessTiming, report, runChild, startTiming } from './
 import { HandledRecorder, type RecorderSummary } from './e2e_recorder.js';
 import { type E2eReading, E2eTelemetryJob, setReadingSink } from './e2e_telemetry_job.js';
 import { benchConnection } from './redis_stats.js';
+import { required } from './bench_args.js';
 
 /** The `result` report of this process. */
 export interface WorkerProcessReport extends ProcessTiming {
@@ -37,11 +38,6 @@ const { values } = parseArgs({
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
   },
 });
-
-function required(name: string, value: string | undefined): string {
-  if (value === undefined) throw new Error(`--${name} is required`);
-  return value;
-}
 
 interface Running {
   stop(): Promise<void>;

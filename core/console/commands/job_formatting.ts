@@ -3,22 +3,10 @@
  * records: epoch-ms times as ISO 8601, ages as short durations (`3.2s`, `5m 10s`), and
  * one JSON shape for a job record shared by `job:show --json` and `job:list --json`.
  */
-import type { JobRecord, JobStatus } from '../../queue/driver.js';
-import type { JsonValue } from '../../queue/json.js';
+import type { JobRecord } from '../../queue/driver.js';
 
-/** One job as `job:show --json` and `job:list --json` print it. */
-export interface JobOutput {
-  id: string;
-  name: string;
-  queue: string;
-  status: JobStatus;
-  attempts: number;
-  /** 0 means "the worker's --tries". */
-  maxTries: number;
-  priority: number;
-  progress: number;
-  progressMessage: string | null;
-  result: JsonValue | null;
+/** One job as `job:show --json` and `job:list --json` print it: the record with ISO 8601 times. */
+export interface JobOutput extends Omit<JobRecord, 'error' | TimeField> {
   error: { code: string | null; message: string; stack: string | null } | null;
   /** ISO 8601 times; null when the job has not reached that point. */
   createdAt: string;
@@ -27,9 +15,9 @@ export interface JobOutput {
   finishedAt: string | null;
   runAt: string | null;
   expiresAt: string | null;
-  worker: string | null;
-  payload: JsonValue;
 }
+
+type TimeField = 'createdAt' | 'queuedAt' | 'startedAt' | 'finishedAt' | 'runAt' | 'expiresAt';
 
 /** The JSON form of a job record, with times as ISO 8601. */
 export function toJobOutput(record: JobRecord): JobOutput {

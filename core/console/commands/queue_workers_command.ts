@@ -9,14 +9,8 @@ import { BaseCommand } from '../command.js';
 import { type TableColumn, truncate } from '../output.js';
 import { formatDuration } from './job_formatting.js';
 
-/** One worker as `queue:workers --json` prints it. */
-export interface WorkerOutput {
-  id: string;
-  host: string;
-  pid: number;
-  queues: string[];
-  concurrency: number;
-  runningJobIds: string[];
+/** One worker as `queue:workers --json` prints it: its heartbeat with ISO 8601 times, plus ages. */
+export interface WorkerOutput extends Omit<WorkerInfo, 'startedAt' | 'heartbeatAt'> {
   /** ISO 8601. */
   startedAt: string;
   heartbeatAt: string;
