@@ -60,6 +60,8 @@ const { values } = parseArgs({
     log: { type: 'string', default: 'warn' },
     redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
     profile: { type: 'string' },
+    // Job events: on with records (the default), or set apart to see what each costs.
+    events: { type: 'string' },
   },
 });
 
@@ -68,6 +70,7 @@ const queue = required('queue', values.queue);
 const jobs = Number(required('jobs', values.jobs));
 const concurrency = Number(values.concurrency);
 const keep = Number(values.keep);
+const events = values.events === undefined ? keep > 0 : values.events === 'on';
 
 /** The Redis driver with counters: the last `complete` of the run stops the clock. */
 class CountingDriver extends RedisQueueDriver {
@@ -124,8 +127,9 @@ async function topiqRunner(): Promise<Runner> {
     registry: new JobRegistry().register(NoopJob),
     queues: [queue],
     concurrency,
-    // "records off" turns job events off too: issue 4 compares both on against both off.
-    ...(keep > 0 ? { events: new JobEventPublisher(driver) } : {}),
+    // "records off" turns job events off too (issue 4 compares both on against both off),
+    // unless --events says otherwise.
+    ...(events ? { events: new JobEventPublisher(driver) } : {}),
     log: createLogger({ level: values.log, name: 'bench-worker' }),
   });
   let run: Promise<unknown> | undefined;

@@ -72,6 +72,37 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.counts(queue)).toMatchObject({ running: 0, completed: 1 });
     });
 
+    it('ends the lease at completion: nothing else of that attempt is accepted after it', async () => {
+      await driver.push([job('a')]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'a', queue, token: reserved!.token };
+      const before = Date.now();
+      // the same ack twice in one batch completes the job once
+      expect(
+        await driver.complete([
+          { lease, result: 'null' },
+          { lease, result: 'null' },
+        ]),
+      ).toEqual([true, false]);
+      expect(await driver.fail({ lease, error: { message: 'late' }, retryInMs: 0 })).toBe('lost');
+      expect(await driver.release([lease])).toEqual(['lost']);
+      expect(await driver.extend([lease], 30_000)).toEqual(['lost']);
+      expect(await driver.progress(lease, 50, null)).toBe(false);
+      await expect(driver.cancel(queue, 'a')).rejects.toThrow(/it is completed/);
+      await expect(driver.releaseHeld(queue, 'a')).rejects.toThrow(/it is completed/);
+      const record = await driver.getJob(queue, 'a');
+      expect(record).toMatchObject({
+        status: 'completed',
+        result: null,
+        attempts: 1,
+        worker: 'w1',
+        error: null,
+      });
+      expect(record!.finishedAt).toBeGreaterThanOrEqual(before - 1000);
+      expect((await driver.listJobs(queue, 'completed', 0, 10)).map((r) => r.status)).toEqual(['completed']);
+      expect(await driver.counts(queue)).toMatchObject({ running: 0, completed: 1, waiting: 0 });
+    });
+
     it('reserves no more than asked and leaves the rest waiting', async () => {
       await driver.push(['a', 'b', 'c'].map((id) => job(id)));
       const { jobs } = await driver.reserve(queue, { ...reserveOptions, count: 2 });

@@ -24,15 +24,25 @@ function parseJson(text: string | undefined, label: string): JsonValue | null {
   }
 }
 
-/** Decodes the fields of a job hash (`HGETALL`); `undefined` when the hash is empty. */
-export function decodeRecord(queue: string, id: string, hash: Record<string, string>): JobRecord | undefined {
+/**
+ * Decodes the fields of a job hash (`HGETALL`); `undefined` when the hash is empty.
+ * `completedAt` is the job's score in the completed set: a completed job's hash still
+ * holds its last attempt as running, and the set says it finished and when.
+ */
+export function decodeRecord(
+  queue: string,
+  id: string,
+  hash: Record<string, string>,
+  completedAt: string | null = null,
+): JobRecord | undefined {
   if (hash.name === undefined) return undefined;
+  const completed = completedAt !== null && (hash.status === undefined || hash.status === 'running');
   return {
     id,
     name: hash.name,
     queue,
     payload: parseJson(hash.payload, 'payload'),
-    status: (hash.status ?? 'queued') as JobStatus,
+    status: completed ? 'completed' : ((hash.status ?? 'queued') as JobStatus),
     attempts: Number(hash.attempts ?? 0),
     maxTries: Number(hash.maxTries ?? 0),
     priority: Number(hash.priority ?? 0),
@@ -44,7 +54,7 @@ export function decodeRecord(queue: string, id: string, hash: Record<string, str
     queuedAt: numberOrNull(hash.queuedAt),
     runAt: numberOrNull(hash.runAt),
     startedAt: numberOrNull(hash.startedAt),
-    finishedAt: numberOrNull(hash.finishedAt),
+    finishedAt: completed ? Number(completedAt) : numberOrNull(hash.finishedAt),
     expiresAt: numberOrNull(hash.expiresAt),
     worker: hash.worker ?? null,
   };

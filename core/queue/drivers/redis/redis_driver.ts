@@ -299,8 +299,8 @@ export class RedisQueueDriver implements QueueDriver {
     const stored = await runScript<number>(
       this.redis,
       'update_progress',
-      [key],
-      [lease.token, percent, message ?? ''],
+      [key, this.keys.queue(lease.queue).active],
+      [lease.id, lease.token, percent, message ?? ''],
     );
     return stored === 1;
   }

@@ -49,8 +49,8 @@ export class RedisRecords {
   }
 
   async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
-    const hash = await this.#redis.hgetall(this.#keys.job(queue, id)).catch(this.#unavailable);
-    return decodeRecord(queue, id, hash);
+    const [record] = await this.records(queue, [id]).catch(this.#unavailable);
+    return record;
   }
 
   async listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
@@ -68,7 +68,7 @@ export class RedisRecords {
     const outcome = await runScript<string>(
       this.#redis,
       'cancel_job',
-      [keys.wait, keys.delayed, keys.pending, keys.cancelled],
+      [keys.wait, keys.delayed, keys.pending, keys.cancelled, keys.completed],
       [keys.job, id, this.#retention.completedCount, this.#retention.completedAgeMs],
     );
     return this.#statusOutcome(outcome, queue, id, 'cancel');
@@ -80,7 +80,7 @@ export class RedisRecords {
     const outcome = await runScript<string>(
       this.#redis,
       'release_held',
-      [keys.pending, keys.wait, keys.delayed, keys.seq, keys.signal],
+      [keys.pending, keys.wait, keys.delayed, keys.seq, keys.signal, keys.completed],
       [keys.job, id],
     );
     return this.#statusOutcome(outcome, queue, id, 'release');
@@ -139,10 +139,25 @@ export class RedisRecords {
     return total;
   }
 
-  /** The records of `ids` that still exist, in order. */
+  /**
+   * The records of `ids` that still exist, in order, read in one round trip: each job's
+   * hash and its score in the completed set (a completed job's status and finish time).
+   */
   async records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
-    const hashes = await Promise.all(ids.map((id) => this.#redis.hgetall(this.#keys.job(queue, id))));
-    return hashes.flatMap((hash, index) => decodeRecord(queue, ids[index]!, hash) ?? []);
+    if (ids.length === 0) return [];
+    const { completed } = this.#keys.queue(queue);
+    const pipeline = this.#redis.pipeline();
+    for (const id of ids) pipeline.hgetall(this.#keys.job(queue, id)).zscore(completed, id);
+    const replies = (await pipeline.exec()) ?? [];
+    const records: JobRecord[] = [];
+    ids.forEach((id, index) => {
+      const [hashError, hash] = replies[index * 2] ?? [];
+      const [scoreError, completedAt] = replies[index * 2 + 1] ?? [];
+      if (hashError || scoreError) throw hashError ?? scoreError;
+      const record = decodeRecord(queue, id, hash as Record<string, string>, completedAt as string | null);
+      if (record) records.push(record);
+    });
+    return records;
   }
 
   #statusOutcome(outcome: string, queue: string, id: string, action: 'cancel' | 'release'): JobStatus {

@@ -16,9 +16,9 @@ export const scriptKeyCounts = {
   release_jobs: 4,
   retry_failed: 4,
   remove_jobs: 1,
-  cancel_job: 4,
-  release_held: 5,
-  update_progress: 1,
+  cancel_job: 5,
+  release_held: 6,
+  update_progress: 2,
 } as const;
 
 /** Name of a Lua script under `./scripts`. */

@@ -5,6 +5,7 @@
   KEYS[2] delayed
   KEYS[3] pending
   KEYS[4] cancelled
+  KEYS[5] completed
   ARGV[1] job hash prefix
   ARGV[2] job id
   ARGV[3] finished records to keep
@@ -14,7 +15,7 @@
 --!include common
 local jobPrefix = ARGV[1]
 local id = ARGV[2]
-local status = redis.call('HGET', jobPrefix .. id, 'status')
+local status = statusOf(jobPrefix .. id, id, KEYS[5])
 if not status then
   return 'missing'
 end

@@ -8,37 +8,52 @@
   ARGV[3] max age of completed records in ms (0: no age bound)
   ARGV[4..] triples: id, token, JSON result
   Returns per job: 1 completed, 0 lease lost (nothing changed).
-  Per job it runs one HGET and one HSET (or DEL); the sorted-set updates go out as one
-  command per batch.
+  A kept record becomes completed by its entry in the completed set, scored by the finish
+  time; its hash keeps the token and is written only when the job returned a result. So
+  a lease is owned when the hash holds its token and the job is not in the completed set
+  yet (one ZMSCORE for the batch; a dropped record has no hash, so no token either), and
+  the only command run per job is the token's HGET.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
 local keepCount = tonumber(ARGV[2])
 local keepAgeMs = tonumber(ARGV[3])
 local now = nowMs()
+local ids = {}
+for i = 4, #ARGV, 3 do
+  ids[#ids + 1] = ARGV[i]
+end
+local completed = {}
+if keepCount > 0 then
+  for first = 1, #ids, 1000 do
+    local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids, first, math.min(#ids, first + 999)))
+    for j = 1, #scores do
+      completed[first + j - 1] = scores[j]
+    end
+  end
+end
 local out = {}
+local seen = {}
 local done = {}
 local finished = {}
 local deleted = {}
-for i = 4, #ARGV, 3 do
-  local id = ARGV[i]
-  local key = jobPrefix .. id
+for n, id in ipairs(ids) do
+  local i = 4 + (n - 1) * 3
   local token = ARGV[i + 1]
-  if token ~= '' and redis.call('HGET', key, 'token') == token then
+  -- a later ack of a completed attempt is refused, as is a second ack within this batch
+  if not completed[n] and not seen[id] and token ~= '' and redis.call('HGET', jobPrefix .. id, 'token') == token then
+    seen[id] = true
     done[#done + 1] = id
     if keepCount > 0 then
-      -- an emptied token matches no lease: later acks of this attempt are refused.
-      -- A null result (most jobs return nothing) is not stored: an absent result reads as null.
+      -- a null result (most jobs return nothing) is not stored: an absent result reads as null
       local result = ARGV[i + 2]
-      if result == 'null' then
-        redis.call('HSET', key, 'status', 'completed', 'finishedAt', now, 'token', '')
-      else
-        redis.call('HSET', key, 'status', 'completed', 'finishedAt', now, 'token', '', 'result', result)
+      if result ~= 'null' then
+        redis.call('HSET', jobPrefix .. id, 'result', result)
       end
       finished[#finished + 1] = now
       finished[#finished + 1] = id
     else
-      deleted[#deleted + 1] = key
+      deleted[#deleted + 1] = jobPrefix .. id
     end
     out[#out + 1] = 1
   else

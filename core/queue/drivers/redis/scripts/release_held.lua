@@ -5,6 +5,7 @@
   KEYS[3] delayed
   KEYS[4] seq
   KEYS[5] signal
+  KEYS[6] completed
   ARGV[1] job hash prefix
   ARGV[2] job id
   Returns 'queued', 'delayed', 'missing' or 'state:<status>' when it was not pending.
@@ -16,7 +17,7 @@ if not f[1] then
   return 'missing'
 end
 if f[1] ~= 'pending' then
-  return 'state:' .. f[1]
+  return 'state:' .. statusOf(key, ARGV[2], KEYS[6])
 end
 local now = nowMs()
 redis.call('ZREM', KEYS[1], ARGV[2])

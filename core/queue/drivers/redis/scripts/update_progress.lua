@@ -1,18 +1,21 @@
 --[[
   Stores the progress of a running job, if the caller still owns it.
   KEYS[1] the job hash
-  ARGV[1] token
-  ARGV[2] percent (0-100)
-  ARGV[3] message, or '' for none
+  KEYS[2] active
+  ARGV[1] job id
+  ARGV[2] token
+  ARGV[3] percent (0-100)
+  ARGV[4] message, or '' for none
   Returns 1 stored, 0 lease lost.
 ]]
-if redis.call('HGET', KEYS[1], 'token') ~= ARGV[1] then
+--!include common
+if not ownsLease(KEYS[2], KEYS[1], ARGV[1], ARGV[2]) then
   return 0
 end
-if ARGV[3] == '' then
-  redis.call('HSET', KEYS[1], 'progress', ARGV[2])
+if ARGV[4] == '' then
+  redis.call('HSET', KEYS[1], 'progress', ARGV[3])
   redis.call('HDEL', KEYS[1], 'progressMessage')
 else
-  redis.call('HSET', KEYS[1], 'progress', ARGV[2], 'progressMessage', ARGV[3])
+  redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'progressMessage', ARGV[4])
 end
 return 1

@@ -59,7 +59,7 @@ local function trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
   end
 end
 
--- Finishes a job into one of the finished-records sets (completed, cancelled, expired).
+-- Finishes a job into one of the finished-records sets (cancelled, expired).
 local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAgeMs)
   local key = jobPrefix .. id
   if keepCount <= 0 then
@@ -70,6 +70,24 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   redis.call('HDEL', key, 'token')
   redis.call('ZADD', setKey, now, id)
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
+end
+
+-- The status of the job in hash `key`, or nil when there is none. A completed job's hash
+-- keeps the fields of its last attempt ('running'): completion is its entry in the
+-- completed set, written once per batch (complete_jobs.lua).
+local function statusOf(key, id, completedKey)
+  local status = redis.call('HGET', key, 'status')
+  if status == 'running' and redis.call('ZSCORE', completedKey, id) then
+    return 'completed'
+  end
+  return status
+end
+
+-- Whether the caller holding `token` owns the running job `id`: the token matches the one
+-- its hash holds and the job is still in the active set. A completed job leaves the active
+-- set but keeps its token (completion writes nothing per job), so both are checked.
+local function ownsLease(activeKey, key, id, token)
+  return token ~= '' and redis.call('HGET', key, 'token') == token and redis.call('ZSCORE', activeKey, id) ~= false
 end
 
 -- The ids a bulk operation applies to: ARGV[firstId..] when mode is 'ids', else up to
