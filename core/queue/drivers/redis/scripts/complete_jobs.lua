@@ -19,6 +19,7 @@ local jobPrefix = ARGV[1]
 local keepCount = tonumber(ARGV[2])
 local keepAgeMs = tonumber(ARGV[3])
 local now = nowMs()
+local nowText = tostring(now) -- formatted once, not once per job
 local ids = {}
 for i = 4, #ARGV, 3 do
   ids[#ids + 1] = ARGV[i]
@@ -50,7 +51,7 @@ for n, id in ipairs(ids) do
       if result ~= 'null' then
         redis.call('HSET', jobPrefix .. id, 'result', result)
       end
-      finished[#finished + 1] = now
+      finished[#finished + 1] = nowText
       finished[#finished + 1] = id
     else
       deleted[#deleted + 1] = jobPrefix .. id

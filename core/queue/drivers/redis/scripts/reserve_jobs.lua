@@ -83,10 +83,15 @@ end
 local jobs = {}
 local expired = {}
 local leased = {}
-local deadline = now + leaseMs
-local popped = redis.call('ZPOPMIN', KEYS[1], count)
-for i = 1, #popped, 2 do
-  local id = popped[i]
+-- numbers made strings once: Lua formats a number with sprintf each time it is used as one
+local nowText = tostring(now)
+local deadline = tostring(now + leaseMs)
+-- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: the reply holds no scores to format
+local popped = redis.call('ZRANGE', KEYS[1], 0, count - 1)
+if #popped > 0 then
+  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #popped - 1)
+end
+for _, id in ipairs(popped) do
   local key = jobPrefix .. id
   local f = redis.call('HMGET', key, 'name', 'payload', 'attempts', 'maxTries', 'priority', 'createdAt', 'expiresAt')
   if f[1] then
@@ -99,8 +104,8 @@ for i = 1, #popped, 2 do
       expired[#expired + 1] = id
       expired[#expired + 1] = f[1]
     else
-      local attempt = tonumber(f[3]) + 1
-      redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'token', token, 'startedAt', now,
+      local attempt = tostring(tonumber(f[3]) + 1)
+      redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'token', token, 'startedAt', nowText,
         'worker', worker)
       leased[#leased + 1] = deadline
       leased[#leased + 1] = id
