@@ -1,24 +1,48 @@
 /**
  * The wire format of job events on Redis Pub/Sub. A worker publishes every status change
- * of every job (two or more per job), so the format is compact: job names, queues and
- * worker names are sent once per message in a string table, and each event is a short
- * array instead of an object repeating its keys. A message is less than half the size of
- * the same events as JSON objects (tests/unit/queue/drivers/redis/event_codec.test.ts).
+ * of every job (two or more per job), so the format is compact:
  *
- *   { "v": 1, "s": [strings...], "e": [[id, name#, queue#, status, attempt, at, worker# or -1, extra?]] }
+ * - job names, queues and worker names are sent once per message, in a string table;
+ * - statuses are numbers, and times are offsets from one base time per message;
+ * - the changes one job goes through within a message share a row: a job that starts
+ *   and completes within one batch window costs one row of numbers, not two objects.
  *
- * `extra` holds only the fields an event has beyond those (runAt, result, error,
- * durationMs). A completed event without `result` in `extra` has the result null.
+ *   { "v": 2, "t": base epoch ms, "s": [strings...],
+ *     "e": [[id, name#, queue#, attempt, worker# or -1,
+ *            status#, at - t, durationMs or -1, extra or 0,   <- one change
+ *            status#, at - t, durationMs or -1, extra or 0]] }  <- the next, if any
+ *
+ * `extra` holds only `runAt`, `result` (a completed change without it has the result
+ * null) and `error`. Decoded events keep each job's order; changes of different jobs in
+ * one message come out grouped by job. The size against plain JSON objects is checked by
+ * tests/unit/queue/drivers/redis/event_codec.test.ts.
  */
 import type { JobEvent, JobStatus } from '../../driver.js';
 
-type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error' | 'durationMs'>;
-type Row = [string, number, number, JobStatus, number, number, number, Extra?];
+type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error'>;
+type Cell = string | number | Extra;
+
+/** Status numbers on the wire; append only, never reorder. */
+const STATUSES: readonly JobStatus[] = [
+  'pending',
+  'queued',
+  'delayed',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+];
+const STATUS_NUMBER = new Map(STATUSES.map((status, index) => [status, index]));
+/** Cells of a row before its changes, and cells per change. */
+const HEAD = 5;
+const CHANGE = 4;
 
 interface Message {
-  v: 1;
+  v: 2;
+  t: number;
   s: string[];
-  e: Row[];
+  e: Cell[][];
 }
 
 /** Encodes a batch of events as one message. */
@@ -34,22 +58,32 @@ export function encodeEvents(events: readonly JobEvent[]): string {
     }
     return at;
   };
-  const rows: Row[] = [];
+  const base = events[0]?.at ?? 0;
+  const rows: Cell[][] = [];
+  // the open row of each job: later changes of the same attempt, seen by the same worker, join it
+  const open = new Map<string, { row: Cell[]; event: JobEvent }>();
   for (const event of events) {
-    const row: Row = [
-      event.id,
-      ref(event.name),
-      ref(event.queue),
-      event.status,
-      event.attempt,
-      event.at,
-      event.worker === undefined ? -1 : ref(event.worker),
-    ];
-    const extra = extraOf(event);
-    if (extra) row.push(extra);
-    rows.push(row);
+    const worker = event.worker === undefined ? -1 : ref(event.worker);
+    let row = open.get(event.id);
+    if (
+      row === undefined ||
+      row.event.attempt !== event.attempt ||
+      row.event.name !== event.name ||
+      row.event.queue !== event.queue ||
+      row.row[4] !== worker
+    ) {
+      row = { row: [event.id, ref(event.name), ref(event.queue), event.attempt, worker], event };
+      open.set(event.id, row);
+      rows.push(row.row);
+    }
+    row.row.push(
+      STATUS_NUMBER.get(event.status) ?? -1,
+      event.at - base,
+      event.durationMs ?? -1,
+      extraOf(event),
+    );
   }
-  return JSON.stringify({ v: 1, s: strings, e: rows } satisfies Message);
+  return JSON.stringify({ v: 2, t: base, s: strings, e: rows } satisfies Message);
 }
 
 /** Decodes a message from {@link encodeEvents}; anything else yields no events. */
@@ -61,41 +95,49 @@ export function decodeEvents(message: string): JobEvent[] {
     return [];
   }
   if (!isMessage(parsed)) return [];
-  const { s: strings, e: rows } = parsed;
+  const { t: base, s: strings, e: rows } = parsed;
   const events: JobEvent[] = [];
   for (const row of rows) {
-    if (!Array.isArray(row) || row.length < 7) continue;
-    const [id, name, queue, status, attempt, at, worker, extra] = row;
-    const event: JobEvent = {
-      id,
-      name: strings[name] ?? '',
-      queue: strings[queue] ?? '',
-      status,
-      attempt,
-      at,
-    };
-    if (worker >= 0 && strings[worker] !== undefined) event.worker = strings[worker];
-    if (extra && typeof extra === 'object') Object.assign(event, extra);
-    if (status === 'completed' && event.result === undefined) event.result = null;
-    events.push(event);
+    if (!Array.isArray(row) || row.length < HEAD + CHANGE) continue;
+    const [id, name, queue, attempt, worker] = row as [string, number, number, number, number];
+    for (let at = HEAD; at + CHANGE <= row.length; at += CHANGE) {
+      const status = STATUSES[row[at] as number];
+      if (status === undefined) continue;
+      const event: JobEvent = {
+        id,
+        name: strings[name] ?? '',
+        queue: strings[queue] ?? '',
+        status,
+        attempt,
+        at: base + (row[at + 1] as number),
+      };
+      if (worker >= 0 && strings[worker] !== undefined) event.worker = strings[worker];
+      const extra = row[at + 3];
+      if (extra && typeof extra === 'object') Object.assign(event, extra);
+      const durationMs = row[at + 2] as number;
+      if (durationMs >= 0) event.durationMs = durationMs;
+      if (status === 'completed' && event.result === undefined) event.result = null;
+      events.push(event);
+    }
   }
   return events;
 }
 
-function extraOf(event: JobEvent): Extra | undefined {
-  const { runAt, result, error, durationMs } = event;
+function extraOf(event: JobEvent): Extra | 0 {
+  const { runAt, result, error } = event;
   const keepResult = result !== undefined && !(event.status === 'completed' && result === null);
-  if (runAt === undefined && !keepResult && error === undefined && durationMs === undefined) return undefined;
+  if (runAt === undefined && !keepResult && error === undefined) return 0;
   const extra: Extra = {};
   if (runAt !== undefined) extra.runAt = runAt;
   if (keepResult) extra.result = result;
   if (error !== undefined) extra.error = error;
-  if (durationMs !== undefined) extra.durationMs = durationMs;
   return extra;
 }
 
 function isMessage(value: unknown): value is Message {
   if (typeof value !== 'object' || value === null) return false;
   const message = value as Partial<Message>;
-  return message.v === 1 && Array.isArray(message.s) && Array.isArray(message.e);
+  return (
+    message.v === 2 && typeof message.t === 'number' && Array.isArray(message.s) && Array.isArray(message.e)
+  );
 }

@@ -48,12 +48,41 @@ describe('job event wire format', () => {
     }));
     const message = encodeEvents(events);
     expect(message.split('ProcessSensorDataJob')).toHaveLength(2);
-    expect(message.length).toBeLessThan(JSON.stringify(events).length / 2);
+    expect(message.length).toBeLessThan(JSON.stringify(events).length / 3);
+  });
+
+  it("puts a job's changes in one row and keeps each job's order", () => {
+    const run = (id: string, offset: number): JobEvent => ({
+      id,
+      name: 'ProcessSensorDataJob',
+      queue: 'telemetry',
+      status: 'running',
+      attempt: 1,
+      at: at + offset,
+      worker: 'host-1:4242:abcdef',
+    });
+    const done = (id: string, offset: number): JobEvent => ({
+      ...run(id, offset),
+      status: 'completed',
+      result: null,
+      durationMs: 0.5,
+    });
+    const events = [run('a', 0), run('b', 1), done('a', 2), done('b', 3), { ...run('a', 4), attempt: 2 }];
+    const message = encodeEvents(events);
+    expect((JSON.parse(message) as { e: unknown[] }).e).toHaveLength(3);
+    const decoded = decodeEvents(message);
+    expect(decoded).toHaveLength(5);
+    expect(decoded).toEqual(expect.arrayContaining(events));
+    for (const id of ['a', 'b']) {
+      const own = (list: JobEvent[]) => list.filter((event) => event.id === id);
+      expect(own(decoded)).toEqual(own(events));
+    }
   });
 
   it('yields no events for a message that is not in this format, instead of throwing', () => {
     expect(decodeEvents('not json')).toEqual([]);
     expect(decodeEvents('[{"id":"x"}]')).toEqual([]);
-    expect(decodeEvents('{"v":2,"s":[],"e":[]}')).toEqual([]);
+    expect(decodeEvents('{"v":1,"s":[],"e":[]}')).toEqual([]);
+    expect(decodeEvents('{"v":2,"t":0,"s":[],"e":[["x",0,0,1,-1,99,0,-1,0],"junk"]}')).toEqual([]);
   });
 });
