@@ -12,7 +12,7 @@
  *            status#, at - t, durationMs or -1, extra or 0,   <- one change
  *            status#, at - t, durationMs or -1, extra or 0]] }  <- the next, if any
  *
- * `extra` holds only `runAt`, `result` (a completed change without it has the result
+ * Durations are rounded to the microsecond. `extra` holds only `runAt`, `result` (a completed change without it has the result
  * null) and `error`. Decoded events keep each job's order; changes of different jobs in
  * one message come out grouped by job. The size against plain JSON objects is checked by
  * tests/unit/queue/drivers/redis/event_codec.test.ts.
@@ -76,12 +76,9 @@ export function encodeEvents(events: readonly JobEvent[]): string {
       open.set(event.id, row);
       rows.push(row.row);
     }
-    row.row.push(
-      STATUS_NUMBER.get(event.status) ?? -1,
-      event.at - base,
-      event.durationMs ?? -1,
-      extraOf(event),
-    );
+    // durations to the microsecond: a float's full digits would be much of the message
+    const durationMs = event.durationMs === undefined ? -1 : Math.round(event.durationMs * 1000) / 1000;
+    row.row.push(STATUS_NUMBER.get(event.status) ?? -1, event.at - base, durationMs, extraOf(event));
   }
   return JSON.stringify({ v: 2, t: base, s: strings, e: rows } satisfies Message);
 }
