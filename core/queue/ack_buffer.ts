@@ -3,25 +3,41 @@
  * the same turn of the event loop) share the next driver call, so a busy worker sends
  * one `complete` per batch instead of one per job. A failed flush keeps its entries
  * and tries again; if their leases expire meanwhile, the jobs run again (at least once).
+ * Each entry is reported once its fate is known: stored, or refused (lease lost).
  */
 import type { Logger } from '../logger.js';
-import type { Completion, QueueDriver } from './driver.js';
+import type { Completion, QueueDriver, ReservedJob } from './driver.js';
+import type { JsonValue } from './json.js';
+
+/** A completion with what its `completed` event needs once it is stored. */
+export interface AckEntry extends Completion {
+  job: ReservedJob;
+  /** The value `handle()` returned. */
+  value: JsonValue;
+  durationMs: number;
+}
+
+/** What becomes of each entry. */
+export interface AckOutcomes {
+  stored(entry: AckEntry): void;
+  lost(entry: AckEntry): void;
+}
 
 const MAX_BATCH = 1000;
 
 export class AckBuffer {
   readonly #driver: QueueDriver;
   readonly #log: Logger;
-  readonly #onLost: (completion: Completion) => void;
-  #pending: Completion[] = [];
+  readonly #outcomes: AckOutcomes;
+  #pending: AckEntry[] = [];
   #flushing: Promise<void> | undefined;
   #scheduled = false;
   #failures = 0;
 
-  constructor(driver: QueueDriver, log: Logger, onLost: (completion: Completion) => void) {
+  constructor(driver: QueueDriver, log: Logger, outcomes: AckOutcomes) {
     this.#driver = driver;
     this.#log = log;
-    this.#onLost = onLost;
+    this.#outcomes = outcomes;
   }
 
   get size(): number {
@@ -29,7 +45,7 @@ export class AckBuffer {
   }
 
   /** Queues one completion; it is sent with the next batch. */
-  add(completion: Completion): void {
+  add(completion: AckEntry): void {
     this.#pending.push(completion);
     if (!this.#scheduled && !this.#flushing) {
       this.#scheduled = true;
@@ -60,12 +76,13 @@ export class AckBuffer {
     return this.#flushing;
   }
 
-  async #send(batch: Completion[]): Promise<void> {
+  async #send(batch: AckEntry[]): Promise<void> {
     try {
       const stored = await this.#driver.complete(batch);
       this.#failures = 0;
       stored.forEach((ok, index) => {
-        if (!ok) this.#onLost(batch[index]!);
+        if (ok) this.#outcomes.stored(batch[index]!);
+        else this.#outcomes.lost(batch[index]!);
       });
     } catch (error) {
       this.#failures++;

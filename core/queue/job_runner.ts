@@ -95,10 +95,10 @@ export class JobRunner {
       const result = await withTimeout(instance.handle(payload, context), controller, timeoutMs, job.id);
       context.flushProgress();
       const encoded = encodeJson(result ?? null, `${job.name} result`);
-      this.#acks.add({ lease, result: encoded });
       const durationMs = elapsed(started);
+      // its `completed` event follows once the acknowledgement is stored (see Worker)
+      this.#acks.add({ lease, result: encoded, job, value: result ?? null, durationMs });
       if (verbose) context.log.info({ event: 'job.completed', durationMs }, 'job completed');
-      this.#events?.emit(job, 'completed', job.attempt, this.#worker, { result: result ?? null, durationMs });
     } catch (caught) {
       context.flushProgress();
       const error = caught instanceof Error ? caught : new Error(String(caught));

@@ -110,12 +110,16 @@ export class Worker {
     this.#concurrency = options.once ? 1 : (options.concurrency ?? 1);
     this.#maxJobs = options.once ? 1 : (options.maxJobs ?? Number.POSITIVE_INFINITY);
     this.#leaseMs = options.leaseMs ?? 30_000;
-    this.#acks = new AckBuffer(this.#driver, this.#log, ({ lease }) =>
-      this.#log.warn(
-        { event: 'job.lease_lost', jobId: lease.id, queue: lease.queue },
-        'completed after its lease was lost',
-      ),
-    );
+    this.#acks = new AckBuffer(this.#driver, this.#log, {
+      // announced once stored: a completion refused for a lost lease is not a completed job
+      stored: ({ job, value, durationMs }) =>
+        options.events?.emit(job, 'completed', job.attempt, this.name, { result: value, durationMs }),
+      lost: ({ lease }) =>
+        this.#log.warn(
+          { event: 'job.lease_lost', jobId: lease.id, queue: lease.queue },
+          'completed after its lease was lost',
+        ),
+    });
     this.#runner = new JobRunner(this.#driver, options.registry, this.#log, this.#acks, {
       tries: options.tries ?? 3,
       timeoutSeconds: options.timeout ?? 60,
