@@ -17,16 +17,23 @@
  */
 import type { JsonValue } from './json.js';
 
-/** Every state a job record can be in. */
-export type JobStatus =
-  | 'pending'
-  | 'queued'
-  | 'delayed'
-  | 'running'
-  | 'completed'
-  | 'failed'
-  | 'cancelled'
-  | 'expired';
+/**
+ * Every state a job record can be in. Append only, never reorder: job events carry a
+ * status as its index in this list (`drivers/redis/event_codec.ts`).
+ */
+export const JOB_STATUSES = [
+  'pending',
+  'queued',
+  'delayed',
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+] as const;
+
+/** A state a job record can be in. */
+export type JobStatus = (typeof JOB_STATUSES)[number];
 
 /** A job as the dispatcher hands it to a driver. */
 export interface NewJob {

@@ -3,23 +3,11 @@
  * pending and finished ones, newest first) as a table for people or JSON for scripts.
  */
 import { type Command, Option } from 'commander';
-import type { JobRecord, JobStatus } from '../../queue/driver.js';
+import { JOB_STATUSES, type JobRecord, type JobStatus } from '../../queue/driver.js';
 import { BaseCommand } from '../command.js';
 import { plural, type TableColumn } from '../output.js';
 import { parsePositiveInteger, parseQueueName } from '../parsers.js';
 import { attemptsText, isoTime, toJobOutput } from './job_formatting.js';
-
-/** Every status `--status` accepts. */
-export const JOB_STATUSES: readonly JobStatus[] = [
-  'pending',
-  'queued',
-  'delayed',
-  'running',
-  'completed',
-  'failed',
-  'cancelled',
-  'expired',
-];
 
 /** The flags of `job:list`, as parsed. */
 export interface JobListFlags {

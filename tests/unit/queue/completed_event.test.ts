@@ -13,7 +13,7 @@ import {
   Worker,
 } from '../../../core/index.js';
 
-class EchoJob extends Job<{ n: number }> {
+class EchoJob extends Job<{ n: number }, number> {
   static override readonly jobName = 'EchoJob';
   async handle({ n }: { n: number }): Promise<number> {
     return n * 2;

@@ -17,22 +17,13 @@
  * one message come out grouped by job. The size against plain JSON objects is checked by
  * tests/unit/queue/drivers/redis/event_codec.test.ts.
  */
-import type { JobEvent, JobStatus } from '../../driver.js';
+import { JOB_STATUSES, type JobEvent, type JobStatus } from '../../driver.js';
 
 type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error'>;
 type Cell = string | number | Extra;
 
-/** Status numbers on the wire; append only, never reorder. */
-const STATUSES: readonly JobStatus[] = [
-  'pending',
-  'queued',
-  'delayed',
-  'running',
-  'completed',
-  'failed',
-  'cancelled',
-  'expired',
-];
+/** Status numbers on the wire: indexes in {@link JOB_STATUSES} (append only). */
+const STATUSES: readonly JobStatus[] = JOB_STATUSES;
 const STATUS_NUMBER = new Map(STATUSES.map((status, index) => [status, index]));
 /** Cells of a row before its changes, and cells per change. */
 const HEAD = 5;
