@@ -77,13 +77,10 @@ export class AckBuffer {
   }
 
   async #send(batch: AckEntry[]): Promise<void> {
+    let stored: boolean[];
     try {
-      const stored = await this.#driver.complete(batch);
+      stored = await this.#driver.complete(batch);
       this.#failures = 0;
-      stored.forEach((ok, index) => {
-        if (ok) this.#outcomes.stored(batch[index]!);
-        else this.#outcomes.lost(batch[index]!);
-      });
     } catch (error) {
       this.#failures++;
       this.#pending.unshift(...batch);
@@ -91,6 +88,12 @@ export class AckBuffer {
         { err: error, event: 'ack.retry', count: batch.length },
         'could not acknowledge jobs; retrying',
       );
+      return;
     }
+    // outside the try: a throwing listener must not send a stored batch again
+    stored.forEach((ok, index) => {
+      if (ok) this.#outcomes.stored(batch[index]!);
+      else this.#outcomes.lost(batch[index]!);
+    });
   }
 }

@@ -36,7 +36,11 @@ export function decodeRecord(
   completedAt: string | null = null,
 ): JobRecord | undefined {
   if (hash.name === undefined) return undefined;
-  const completed = completedAt !== null && (hash.status === undefined || hash.status === 'running');
+  // an entry older than the last start belongs to an earlier job of the same id
+  const completed =
+    completedAt !== null &&
+    (hash.status === undefined || hash.status === 'running') &&
+    Number(completedAt) >= Number(hash.startedAt ?? 0);
   return {
     id,
     name: hash.name,

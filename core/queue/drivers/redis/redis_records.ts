@@ -146,7 +146,9 @@ export class RedisRecords {
   async records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
     if (ids.length === 0) return [];
     const { completed } = this.#keys.queue(queue);
-    const pipeline = this.#redis.pipeline();
+    // MULTI, not a plain pipeline: a completion landing between the two reads would show a
+    // completed job without its result
+    const pipeline = this.#redis.multi();
     for (const id of ids) pipeline.hgetall(this.#keys.job(queue, id)).zscore(completed, id);
     const replies = (await pipeline.exec()) ?? [];
     const records: JobRecord[] = [];

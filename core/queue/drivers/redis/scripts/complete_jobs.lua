@@ -42,7 +42,9 @@ for n, id in ipairs(ids) do
   local i = 4 + (n - 1) * 3
   local token = ARGV[i + 1]
   -- a later ack of a completed attempt is refused, as is a second ack within this batch
-  if not completed[n] and not seen[id] and token ~= '' and redis.call('HGET', jobPrefix .. id, 'token') == token then
+  local f = (token ~= '' and not seen[id]) and redis.call('HMGET', jobPrefix .. id, 'token', 'startedAt') or {}
+  -- an entry older than this attempt's start is a dropped earlier job's, not this one's
+  if f[1] == token and not (completed[n] and tonumber(completed[n]) >= tonumber(f[2] or 0)) then
     seen[id] = true
     done[#done + 1] = id
     if keepCount > 0 then

@@ -87,7 +87,10 @@ local leased = {}
 local nowText = tostring(now)
 local deadline = tostring(now + leaseMs)
 -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: the reply holds no scores to format
-local popped = redis.call('ZRANGE', KEYS[1], 0, count - 1)
+local popped = {}
+if count > 0 then
+  popped = redis.call('ZRANGE', KEYS[1], 0, count - 1)
+end
 if #popped > 0 then
   redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #popped - 1)
 end

@@ -75,12 +75,17 @@ end
 -- The status of the job in hash `key`, or nil when there is none. A completed job's hash
 -- keeps the fields of its last attempt ('running'): completion is its entry in the
 -- completed set, written once per batch (complete_jobs.lua).
+-- An entry older than the job's last start belongs to an earlier job of the same id (its
+-- record was dropped by hand) and does not count.
 local function statusOf(key, id, completedKey)
-  local status = redis.call('HGET', key, 'status')
-  if status == 'running' and redis.call('ZSCORE', completedKey, id) then
-    return 'completed'
+  local f = redis.call('HMGET', key, 'status', 'startedAt')
+  if f[1] == 'running' then
+    local finishedAt = redis.call('ZSCORE', completedKey, id)
+    if finishedAt and tonumber(finishedAt) >= tonumber(f[2] or 0) then
+      return 'completed'
+    end
   end
-  return status
+  return f[1]
 end
 
 -- Whether the caller holding `token` owns the running job `id`: the token matches the one
