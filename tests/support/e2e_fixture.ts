@@ -19,7 +19,9 @@ import {
   RedisQueueDriver,
   type Server,
 } from '../../core/index.js';
+import { discardSession } from './mqtt_sessions.js';
 import { freePort } from './net.js';
+import { deleteKeys } from './redis_keys.js';
 import { sleep } from './queue_names.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -186,29 +188,6 @@ export function payloadDeviceId(job: JobRecord): unknown {
   return payload !== null && typeof payload === 'object' && !Array.isArray(payload)
     ? payload.deviceId
     : undefined;
-}
-
-/** Removes a persistent session from a broker (clean start, MQTT 5 session expiry 0). */
-export async function discardSession(url: string, clientId: string, protocolVersion: 4 | 5): Promise<void> {
-  const client = await connectAsync(url, {
-    clientId,
-    clean: true,
-    protocolVersion,
-    reconnectPeriod: 0,
-    connectTimeout: 5_000,
-    ...(protocolVersion === 5 ? { properties: { sessionExpiryInterval: 0 } } : {}),
-  });
-  await client.endAsync();
-}
-
-/** Deletes every key under `prefix:`. */
-export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (found.length > 0) await redis.del(...found);
-  } while (cursor !== '0');
 }
 
 /** Publishes and resolves on the broker's acknowledgement (PUBACK for QoS 1). */

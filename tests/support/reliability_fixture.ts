@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { afterEach, onTestFailed } from 'vitest';
 import { Dispatcher, RedisQueueDriver } from '../../core/index.js';
 import { sleep, uniqueQueue } from './queue_names.js';
+import { deleteKeys } from './redis_keys.js';
 import {
   type JournalKeys,
   journalKeys,
@@ -115,12 +116,7 @@ function createFixture(label: string) {
         await Promise.race([worker.crash(), sleep(5000)]);
       }),
     );
-    let cursor = '0';
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      cursor = next;
-      if (found.length > 0) await redis.del(...found);
-    } while (cursor !== '0');
+    await deleteKeys(redis, prefix);
     await driver.close();
     await redis.quit();
   };

@@ -11,6 +11,7 @@ import { jobs } from '../../../app/jobs/index.js';
 import appConfig from '../../../config/app.js';
 import queueConfig from '../../../config/queue.js';
 import { Application, type JobClass } from '../../../core/index.js';
+import { deleteKeys } from '../../support/redis_keys.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -92,12 +93,7 @@ export function buildApplication(
 export async function deletePrefix(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL);
   try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
+    await deleteKeys(redis, prefix);
   } finally {
     redis.disconnect();
   }

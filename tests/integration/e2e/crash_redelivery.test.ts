@@ -12,14 +12,8 @@ import {
   receivedKey,
 } from '../../support/e2e_app_process_settings.js';
 import { spawnAppProcess } from '../../support/e2e_app_processes.js';
-import {
-  discardSession,
-  MOSQUITTO_URL,
-  publishJson,
-  REDIS_URL,
-  until,
-  useE2eFixture,
-} from '../../support/e2e_fixture.js';
+import { discardSession } from '../../support/mqtt_sessions.js';
+import { MOSQUITTO_URL, publishJson, REDIS_URL, until, useE2eFixture } from '../../support/e2e_fixture.js';
 import type { WorkerProcess } from '../../support/worker_processes.js';
 
 const setup = useE2eFixture();

@@ -1,7 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MqttConnectionOptions, type MqttMessage, MqttConnection } from '../../../core/mqtt/index.js';
-import { discardSession, mosquittoUrl, publisher, sleep, uniqueNames, waitFor } from './mqtt_test_support.js';
+import { discardSession } from '../../support/mqtt_sessions.js';
+import { mosquittoUrl, publisher, sleep, uniqueNames, waitFor } from './mqtt_test_support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 

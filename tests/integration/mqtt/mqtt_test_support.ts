@@ -50,18 +50,6 @@ export function publisher(url: string, protocolVersion: 4 | 5): Promise<MqttClie
   });
 }
 
-/** Removes a persistent session a test left on the broker (clean start, expiry 0). */
-export async function discardSession(url: string, clientId: string, protocolVersion: 4 | 5): Promise<void> {
-  const client = await connectAsync(url, {
-    clientId,
-    clean: true,
-    protocolVersion,
-    reconnectPeriod: 0,
-    properties: protocolVersion === 5 ? { sessionExpiryInterval: 0 } : undefined,
-  });
-  await client.endAsync();
-}
-
 /** A fresh topic prefix and client id, so tests never see each other's messages. */
 export function uniqueNames(label: string): { prefix: string; clientId: string } {
   const id = randomUUID().slice(0, 8);
