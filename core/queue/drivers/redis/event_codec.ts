@@ -22,9 +22,8 @@ import { JOB_STATUSES, type JobEvent, type JobStatus } from '../../driver.js';
 type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error'>;
 type Cell = string | number | Extra;
 
-/** Status numbers on the wire: indexes in {@link JOB_STATUSES} (append only). */
-const STATUSES: readonly JobStatus[] = JOB_STATUSES;
-const STATUS_NUMBER = new Map(STATUSES.map((status, index) => [status, index]));
+/** Status numbers on the wire are indexes in {@link JOB_STATUSES} (append only). */
+const STATUS_NUMBER = new Map<JobStatus, number>(JOB_STATUSES.map((status, index) => [status, index]));
 /** Cells of a row before its changes, and cells per change. */
 const HEAD = 5;
 const CHANGE = 4;
@@ -89,7 +88,7 @@ export function decodeEvents(message: string): JobEvent[] {
     if (!Array.isArray(row) || row.length < HEAD + CHANGE) continue;
     const [id, name, queue, attempt, worker] = row as [string, number, number, number, number];
     for (let at = HEAD; at + CHANGE <= row.length; at += CHANGE) {
-      const status = STATUSES[row[at] as number];
+      const status = JOB_STATUSES[row[at] as number];
       if (status === undefined) continue;
       const event: JobEvent = {
         id,
