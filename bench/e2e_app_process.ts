@@ -17,10 +17,10 @@ import { Queue as BullQueue } from 'bullmq';
 import { connectAsync } from 'mqtt';
 import { createServer } from '../bootstrap/server.js';
 import { createRouteTable, InvalidMessageError } from '../core/index.js';
-import { onCommand, type ProcessTiming, report, runChild, startTiming } from './e2e_child.js';
+import { type ProcessTiming, report, runChild, serveTimedChild } from './e2e_child.js';
 import { type E2eReading, E2eTelemetryJob, toReading } from './e2e_telemetry_job.js';
 import { benchConnection } from './redis_stats.js';
-import { required } from './bench_args.js';
+import { required, requiredSystem } from './bench_args.js';
 
 /** The `result` report of this process. */
 export interface AppProcessReport extends ProcessTiming {
@@ -165,9 +165,7 @@ async function removeSession(clientId: string, protocolVersion: 4 | 5): Promise<
 }
 
 runChild(async () => {
-  const system = required('system', values.system);
-  if (system !== 'topiq' && system !== 'bullmq')
-    throw new Error(`--system must be topiq or bullmq; got ${system}`);
+  const system = requiredSystem(values.system);
   const topicPrefix = required('topic-prefix', values['topic-prefix']);
   const queue = required('queue', values.queue);
   const clientId = required('client-id', values['client-id']);
@@ -175,27 +173,10 @@ runChild(async () => {
     system === 'topiq'
       ? await startTopiq(topicPrefix, queue, clientId)
       : await startBullmq(topicPrefix, queue, clientId);
-  const timing = startTiming();
-  let stopping = false;
-  onCommand((command) => {
-    if (command.type === 'go') timing.restart();
-    else if (command.type === 'mark') timing.mark();
-    else if (command.type === 'stop' && !stopping) {
-      stopping = true;
-      const measured = timing.read();
-      void (async () => {
-        await ingest.stop();
-        await removeSession(clientId, system === 'topiq' ? 5 : 4);
-        report({ type: 'result', ...ingest.counts(), ...measured } satisfies AppProcessReport);
-        process.stdout.write('', () => setTimeout(() => process.exit(0), 50));
-      })().catch((error: unknown) => {
-        report({
-          type: 'failed',
-          message: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        });
-        process.exit(1);
-      });
-    }
+  serveTimedChild<AppProcessReport>(async () => {
+    await ingest.stop();
+    await removeSession(clientId, system === 'topiq' ? 5 : 4);
+    return ingest.counts();
   });
   // Counters for the parent's timeline; ten lines a second, not one per message.
   setInterval(() => report({ type: 'tick', ...ingest.counts() }), 100).unref();

@@ -43,10 +43,39 @@ export function onCommand(handler: (command: ChildReport) => void): void {
 
 /** Child side: runs `main`, reporting a failure to the parent and exiting non-zero. */
 export function runChild(main: () => Promise<void>): void {
-  main().catch((error: unknown) => {
-    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
-    report({ type: 'failed', message });
-    process.exit(1);
+  main().catch(failChild);
+}
+
+function failChild(error: unknown): never {
+  const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  report({ type: 'failed', message });
+  process.exit(1);
+}
+
+/**
+ * Child side: answers the parent's `go` (start timing), `mark` (end of the measured span)
+ * and `stop`, on which `finish` shuts the child down and returns its result, reported
+ * with the timing; then the child exits once stdout is flushed, even if a library left a
+ * handle open.
+ */
+export function serveTimedChild<R extends ProcessTiming & { type: 'result' }>(
+  finish: () => Promise<Omit<R, keyof ProcessTiming | 'type'>>,
+): void {
+  const timing = startTiming();
+  let stopping = false;
+  onCommand((command) => {
+    if (command.type === 'go') timing.restart();
+    else if (command.type === 'mark') timing.mark();
+    else if (command.type === 'stop' && !stopping) {
+      stopping = true;
+      const measured = timing.read();
+      finish()
+        .then((result) => {
+          report({ type: 'result', ...result, ...measured });
+          process.stdout.write('', () => setTimeout(() => process.exit(0), 50));
+        })
+        .catch(failChild);
+    }
   });
 }
 

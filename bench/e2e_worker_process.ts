@@ -14,11 +14,11 @@ import { Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
 import queueConfig from '../config/queue.js';
 import { Application, createLogger } from '../core/index.js';
-import { onCommand, type ProcessTiming, report, runChild, startTiming } from './e2e_child.js';
+import { type ProcessTiming, report, runChild, serveTimedChild } from './e2e_child.js';
 import { HandledRecorder, type RecorderSummary } from './e2e_recorder.js';
 import { type E2eReading, E2eTelemetryJob, setReadingSink } from './e2e_telemetry_job.js';
 import { benchConnection } from './redis_stats.js';
-import { required } from './bench_args.js';
+import { required, requiredSystem } from './bench_args.js';
 
 /** The `result` report of this process. */
 export interface WorkerProcessReport extends ProcessTiming {
@@ -91,7 +91,7 @@ async function startBullmq(queue: string, prefix: string, concurrency: number): 
 }
 
 runChild(async () => {
-  const system = required('system', values.system);
+  const system = requiredSystem(values.system);
   const queue = required('queue', values.queue);
   const prefix = required('prefix', values.prefix);
   const concurrency = Number(values.concurrency);
@@ -99,30 +99,16 @@ runChild(async () => {
   await redis.ping();
   const recorder = new HandledRecorder(redis, required('record-key', values['record-key']));
   setReadingSink((reading) => recorder.record(reading));
-  if (system !== 'topiq' && system !== 'bullmq')
-    throw new Error(`--system must be topiq or bullmq; got ${system}`);
   const running =
     system === 'topiq'
       ? await startTopiq(queue, prefix, concurrency)
       : await startBullmq(queue, prefix, concurrency);
 
-  const timing = startTiming();
-  let stopping = false;
-  onCommand((command) => {
-    if (command.type === 'go') timing.restart();
-    else if (command.type === 'mark') timing.mark();
-    else if (command.type === 'stop' && !stopping) {
-      stopping = true;
-      const measured = timing.read();
-      void (async () => {
-        await running.stop();
-        await recorder.close();
-        redis.disconnect();
-        report({ type: 'result', summary: recorder.summary(), ...measured } satisfies WorkerProcessReport);
-        // Leave once stdout is flushed, even if a library left a handle open.
-        process.stdout.write('', () => setTimeout(() => process.exit(0), 50));
-      })();
-    }
+  serveTimedChild<WorkerProcessReport>(async () => {
+    await running.stop();
+    await recorder.close();
+    redis.disconnect();
+    return { summary: recorder.summary() };
   });
   report({ type: 'ready' });
 });
