@@ -36,7 +36,7 @@ export function decodeRecord(
   completedAt: string | null = null,
 ): JobRecord | undefined {
   if (hash.name === undefined) return undefined;
-  // an entry older than the last start belongs to an earlier job of the same id
+  // an entry older than the last start belongs to an earlier job of the same id (as completedSince in common.lua)
   const completed =
     completedAt !== null &&
     (hash.status === undefined || hash.status === 'running') &&

@@ -43,8 +43,7 @@ for n, id in ipairs(ids) do
   local token = ARGV[i + 1]
   -- a later ack of a completed attempt is refused, as is a second ack within this batch
   local f = (token ~= '' and not seen[id]) and redis.call('HMGET', jobPrefix .. id, 'token', 'startedAt') or {}
-  -- an entry older than this attempt's start is a dropped earlier job's, not this one's
-  if f[1] == token and not (completed[n] and tonumber(completed[n]) >= tonumber(f[2] or 0)) then
+  if f[1] == token and not completedSince(completed[n], f[2]) then
     seen[id] = true
     done[#done + 1] = id
     if keepCount > 0 then

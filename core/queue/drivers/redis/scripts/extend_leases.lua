@@ -12,10 +12,10 @@ local deadline = nowMs() + tonumber(ARGV[2])
 local out = {}
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
-  local key = jobPrefix .. id
-  if ownsLease(KEYS[1], key, id, ARGV[i + 1]) then
+  local f = redis.call('HMGET', jobPrefix .. id, 'token', 'cancelRequested')
+  if ownsLease(KEYS[1], id, ARGV[i + 1], f[1]) then
     redis.call('ZADD', KEYS[1], 'XX', deadline, id)
-    out[#out + 1] = redis.call('HGET', key, 'cancelRequested') == '1' and 2 or 1
+    out[#out + 1] = f[2] == '1' and 2 or 1
   else
     out[#out + 1] = 0
   end

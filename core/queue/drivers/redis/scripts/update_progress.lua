@@ -9,7 +9,7 @@
   Returns 1 stored, 0 lease lost.
 ]]
 --!include common
-if not ownsLease(KEYS[2], KEYS[1], ARGV[1], ARGV[2]) then
+if not ownsLease(KEYS[2], ARGV[1], ARGV[2], redis.call('HGET', KEYS[1], 'token')) then
   return 0
 end
 if ARGV[4] == '' then

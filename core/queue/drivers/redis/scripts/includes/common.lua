@@ -75,24 +75,27 @@ end
 -- The status of the job in hash `key`, or nil when there is none. A completed job's hash
 -- keeps the fields of its last attempt ('running'): completion is its entry in the
 -- completed set, written once per batch (complete_jobs.lua).
--- An entry older than the job's last start belongs to an earlier job of the same id (its
--- record was dropped by hand) and does not count.
+-- Whether a completed-set score (or false) marks the attempt started at `startedAt` as
+-- completed. An entry older than the job's last start belongs to an earlier job of the same
+-- id (its record was dropped by hand) and does not count. record_codec.ts reads it alike.
+local function completedSince(finishedAt, startedAt)
+  return finishedAt ~= false and finishedAt ~= nil and tonumber(finishedAt) >= tonumber(startedAt or 0)
+end
+
 local function statusOf(key, id, completedKey)
   local f = redis.call('HMGET', key, 'status', 'startedAt')
-  if f[1] == 'running' then
-    local finishedAt = redis.call('ZSCORE', completedKey, id)
-    if finishedAt and tonumber(finishedAt) >= tonumber(f[2] or 0) then
-      return 'completed'
-    end
+  if f[1] == 'running' and completedSince(redis.call('ZSCORE', completedKey, id), f[2]) then
+    return 'completed'
   end
   return f[1]
 end
 
--- Whether the caller holding `token` owns the running job `id`: the token matches the one
--- its hash holds and the job is still in the active set. A completed job leaves the active
--- set but keeps its token (completion writes nothing per job), so both are checked.
-local function ownsLease(activeKey, key, id, token)
-  return token ~= '' and redis.call('HGET', key, 'token') == token and redis.call('ZSCORE', activeKey, id) ~= false
+-- Whether the caller holding `token` owns the running job `id`, whose hash holds `heldToken`
+-- (callers read it with the other fields they need): the tokens match and the job is still
+-- in the active set. A completed job leaves the active set but keeps its token (completion
+-- writes nothing per job), so both are checked.
+local function ownsLease(activeKey, id, token, heldToken)
+  return token ~= '' and heldToken == token and redis.call('ZSCORE', activeKey, id) ~= false
 end
 
 -- The ids a bulk operation applies to: ARGV[firstId..] when mode is 'ids', else up to
