@@ -40,3 +40,52 @@ describe('redis driver: completed set', () => {
     expect(await driver.getJob(queue, 'reused')).toMatchObject({ status: 'completed', result: 7 });
   });
 });
+
+describe('redis driver: leases hash', () => {
+  const queue = `leases-hash-${process.pid}`;
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
+  const job = (id: string) => ({ id, name: 'EchoJob', queue, payload: '{}', maxTries: 3, priority: 0 });
+  const keys = driver.keys.queue(queue);
+  const leased = async () => ({
+    active: (await driver.redis.zrange(keys.active, 0, -1)).sort(),
+    leases: Object.keys(await driver.redis.hgetall(keys.leases))
+      .filter((field) => field !== 'encoding pin')
+      .sort(),
+  });
+  afterAll(async () => {
+    const found = await driver.redis.keys(`topiq-test:{${queue}}:*`);
+    if (found.length > 0) await driver.redis.del(...found);
+    await driver.close();
+  });
+
+  it('holds a lease exactly for the jobs in the active set, through every way out of it', async () => {
+    await driver.push(['done', 'failed', 'retried', 'released', 'crashed'].map(job));
+    const jobs = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
+    const lease = (id: string) => {
+      const reserved = jobs.find((j) => j.id === id)!;
+      return { id, queue, token: reserved.token };
+    };
+    const all = ['crashed', 'done', 'failed', 'released', 'retried'];
+    expect(await leased()).toEqual({ active: all, leases: all });
+    // the leases hash holds the reservation's token, and nothing else does
+    expect(await driver.redis.hget(keys.leases, 'done')).toBe(lease('done').token);
+    expect(await driver.redis.hget(driver.keys.job(queue, 'done'), 'token')).toBeNull();
+    // a listpack would be scanned field by field on every lookup
+    expect(await driver.redis.object('ENCODING', keys.leases)).toBe('hashtable');
+
+    await driver.complete([{ lease: lease('done'), result: 'null' }]);
+    const error = { code: 'E_TEST', message: 'boom', name: 'Error' };
+    await driver.fail({ lease: lease('failed'), error, retryInMs: null });
+    await driver.fail({ lease: lease('retried'), error, retryInMs: 60_000 });
+    await driver.release([lease('released')]);
+    expect(await leased()).toEqual({ active: ['crashed'], leases: ['crashed'] });
+
+    // 'crashed' is never acknowledged: its lease ends and the next reserve reclaims and leases it again
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const again = (await driver.reserve(queue, reserveOptions)).jobs.map((j) => j.id).sort();
+    expect(again).toEqual(['crashed', 'released']);
+    expect(await leased()).toEqual({ active: again, leases: again });
+    expect(await driver.complete([{ lease: lease('crashed'), result: 'null' }])).toEqual([false]);
+  });
+});

@@ -13,6 +13,8 @@ export interface QueueKeys {
   delayed: string;
   /** Running jobs, scored by lease deadline epoch ms. */
   active: string;
+  /** Hash of running job id to the token of its lease: the same jobs as `active`. */
+  leases: string;
   /** Jobs on hold until released, scored by creation time. */
   pending: string;
   failed: string;
@@ -61,6 +63,7 @@ export class KeyBuilder {
         wait: `${base}wait`,
         delayed: `${base}delayed`,
         active: `${base}active`,
+        leases: `${base}leases`,
         pending: `${base}pending`,
         failed: `${base}failed`,
         completed: `${base}completed`,

@@ -180,7 +180,12 @@ export class RedisQueueDriver implements QueueDriver {
         const keys = this.keys.queue(queue);
         const args: (string | number)[] = [keys.job, leaseMs];
         for (const lease of group) args.push(lease.id, lease.token);
-        const codes = await runScript<number[]>(this.redis, 'extend_leases', [keys.active], args);
+        const codes = await runScript<number[]>(
+          this.redis,
+          'extend_leases',
+          [keys.active, keys.leases],
+          args,
+        );
         group.forEach((lease, index) => {
           const code = codes[index];
           states.set(lease, code === 1 ? 'ok' : code === 2 ? 'cancel' : 'lost');
@@ -206,7 +211,7 @@ export class RedisQueueDriver implements QueueDriver {
         const codes = await runScript<number[]>(
           this.redis,
           'complete_jobs',
-          [keys.active, keys.completed, bucket],
+          [keys.active, keys.completed, bucket, keys.leases],
           args,
         );
         group.forEach((completion, index) => {
@@ -246,7 +251,7 @@ export class RedisQueueDriver implements QueueDriver {
         const codes = await runScript<number[]>(
           this.redis,
           'release_jobs',
-          [keys.active, keys.wait, keys.signal, keys.cancelled],
+          [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases],
           args,
         );
         group.forEach((lease, index) => {
@@ -299,7 +304,7 @@ export class RedisQueueDriver implements QueueDriver {
     const stored = await runScript<number>(
       this.redis,
       'update_progress',
-      [key, this.keys.queue(lease.queue).active],
+      [key, this.keys.queue(lease.queue).leases],
       [lease.id, lease.token, percent, message ?? ''],
     );
     return stored === 1;
@@ -397,9 +402,19 @@ export class RedisQueueDriver implements QueueDriver {
         keys.failed,
         keys.cancelled,
         keys.expired,
+        keys.leases,
       ];
     }
-    return [keys.active, keys.wait, keys.delayed, keys.failed, keys.seq, keys.signal, keys.cancelled];
+    return [
+      keys.active,
+      keys.wait,
+      keys.delayed,
+      keys.failed,
+      keys.seq,
+      keys.signal,
+      keys.cancelled,
+      keys.leases,
+    ];
   }
 }
 

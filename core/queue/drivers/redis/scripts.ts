@@ -9,11 +9,11 @@ import type { Redis } from 'ioredis';
 /** Each script and how many of its arguments are keys. */
 export const scriptKeyCounts = {
   push_jobs: 5,
-  reserve_jobs: 8,
-  extend_leases: 1,
-  complete_jobs: 3,
-  fail_job: 7,
-  release_jobs: 4,
+  reserve_jobs: 9,
+  extend_leases: 2,
+  complete_jobs: 4,
+  fail_job: 8,
+  release_jobs: 5,
   retry_failed: 4,
   remove_jobs: 1,
   cancel_job: 5,
@@ -63,6 +63,10 @@ export function runScript<T = unknown>(
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<T> {
+  if (keys.length !== scriptKeyCounts[name]) {
+    // a wrong count would shift keys into ARGV and the script would run on wrong data
+    throw new TypeError(`script ${name} takes ${scriptKeyCounts[name]} keys; got ${keys.length}`);
+  }
   registerScripts(redis);
   const command = (redis as unknown as Record<string, (...values: (string | number)[]) => Promise<T>>)[
     `topiq_${name}`

@@ -3,16 +3,16 @@
   KEYS[1] active
   KEYS[2] completed
   KEYS[3] completion counter of the current 10-second bucket (for queue:stats)
+  KEYS[4] leases    running job id -> lease token
   ARGV[1] job hash prefix
   ARGV[2] completed records to keep (0: delete at once)
   ARGV[3] max age of completed records in ms (0: no age bound)
   ARGV[4..] triples: id, token, JSON result
   Returns per job: 1 completed, 0 lease lost (nothing changed).
-  A kept record becomes completed by its entry in the completed set, scored by the finish
-  time; its hash keeps the token and is written only when the job returned a result. So
-  a lease is owned when the hash holds its token and the job is not in the completed set
-  yet (one ZMSCORE for the batch; a dropped record has no hash, so no token either), and
-  the only command run per job is the token's HGET.
+  The leases of the whole batch are read with one HMGET, and a completed job leaves the
+  leases hash, so a later ack of the same attempt finds no lease and is refused. A kept
+  record becomes completed by its entry in the completed set, scored by the finish time;
+  its hash is written only when the job returned a result. So no command runs per job.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -24,13 +24,11 @@ local ids = {}
 for i = 4, #ARGV, 3 do
   ids[#ids + 1] = ARGV[i]
 end
-local completed = {}
-if keepCount > 0 then
-  for first = 1, #ids, 1000 do
-    local scores = redis.call('ZMSCORE', KEYS[2], unpack(ids, first, math.min(#ids, first + 999)))
-    for j = 1, #scores do
-      completed[first + j - 1] = scores[j]
-    end
+local held = {}
+for first = 1, #ids, 1000 do
+  local tokens = redis.call('HMGET', KEYS[4], unpack(ids, first, math.min(#ids, first + 999)))
+  for j = 1, #tokens do
+    held[first + j - 1] = tokens[j]
   end
 end
 local out = {}
@@ -41,9 +39,8 @@ local deleted = {}
 for n, id in ipairs(ids) do
   local i = 4 + (n - 1) * 3
   local token = ARGV[i + 1]
-  -- a later ack of a completed attempt is refused, as is a second ack within this batch
-  local f = (token ~= '' and not seen[id]) and redis.call('HMGET', jobPrefix .. id, 'token', 'startedAt') or {}
-  if f[1] == token and not completedSince(completed[n], f[2]) then
+  -- a second ack of the same job within this batch is refused like a later one
+  if token ~= '' and held[n] == token and not seen[id] then
     seen[id] = true
     done[#done + 1] = id
     if keepCount > 0 then
@@ -64,6 +61,7 @@ for n, id in ipairs(ids) do
 end
 if #done > 0 then
   callChunked('ZREM', KEYS[1], done)
+  callChunked('HDEL', KEYS[4], done)
   callChunked('DEL', nil, deleted)
   callChunked('ZADD', KEYS[2], finished)
   redis.call('INCRBY', KEYS[3], #done)

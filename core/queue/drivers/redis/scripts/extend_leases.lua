@@ -1,6 +1,7 @@
 --[[
   Renews the leases of running jobs that the caller still owns.
   KEYS[1] active
+  KEYS[2] leases
   ARGV[1] job hash prefix
   ARGV[2] lease length in ms
   ARGV[3..] pairs: id, token
@@ -12,10 +13,9 @@ local deadline = nowMs() + tonumber(ARGV[2])
 local out = {}
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]
-  local f = redis.call('HMGET', jobPrefix .. id, 'token', 'cancelRequested')
-  if ownsLease(KEYS[1], id, ARGV[i + 1], f[1]) then
+  if ownsLease(KEYS[2], id, ARGV[i + 1]) then
     redis.call('ZADD', KEYS[1], 'XX', deadline, id)
-    out[#out + 1] = f[2] == '1' and 2 or 1
+    out[#out + 1] = redis.call('HGET', jobPrefix .. id, 'cancelRequested') == '1' and 2 or 1
   else
     out[#out + 1] = 0
   end

@@ -8,6 +8,7 @@
   KEYS[5] seq
   KEYS[6] signal
   KEYS[7] cancelled
+  KEYS[8] leases
   ARGV[1] job hash prefix
   ARGV[2] job id
   ARGV[3] token
@@ -24,14 +25,14 @@ local id = ARGV[2]
 local key = jobPrefix .. id
 local retryInMs = tonumber(ARGV[5])
 local now = nowMs()
-local f = redis.call('HMGET', key, 'token', 'cancelRequested', 'priority')
-if not ownsLease(KEYS[1], id, ARGV[3], f[1]) then
+if not ownsLease(KEYS[8], id, ARGV[3]) then
   return 'lost'
 end
+local f = redis.call('HMGET', key, 'cancelRequested', 'priority')
 redis.call('ZREM', KEYS[1], id)
-redis.call('HDEL', key, 'token')
+redis.call('HDEL', KEYS[8], id)
 redis.call('HSET', key, 'error', ARGV[4])
-if f[2] == '1' then
+if f[1] == '1' then
   finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, tonumber(ARGV[6]), tonumber(ARGV[7]))
   return 'cancelled'
 end
@@ -42,7 +43,7 @@ if retryInMs < 0 then
   return 'failed'
 end
 if retryInMs == 0 then
-  redis.call('ZADD', KEYS[2], waitScore(f[3], redis.call('INCR', KEYS[5])), id)
+  redis.call('ZADD', KEYS[2], waitScore(f[2], redis.call('INCR', KEYS[5])), id)
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
 else
   redis.call('ZADD', KEYS[3], now + retryInMs, id)

@@ -5,6 +5,7 @@
   KEYS[2] wait
   KEYS[3] signal
   KEYS[4] cancelled
+  KEYS[5] leases
   ARGV[1] job hash prefix
   ARGV[2] finished records to keep
   ARGV[3] max age of finished records in ms
@@ -20,17 +21,17 @@ local out = {}
 for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   local key = jobPrefix .. id
-  local f = redis.call('HMGET', key, 'token', 'priority', 'cancelRequested')
-  if ownsLease(KEYS[1], id, ARGV[i + 1], f[1]) then
+  if ownsLease(KEYS[5], id, ARGV[i + 1]) then
+    local f = redis.call('HMGET', key, 'priority', 'cancelRequested')
     redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[5], id)
     redis.call('HINCRBY', key, 'attempts', -1)
-    if f[3] == '1' then
+    if f[2] == '1' then
       finishInto(KEYS[4], jobPrefix, id, 'cancelled', now, tonumber(ARGV[2]), tonumber(ARGV[3]))
       out[#out + 1] = 2
     else
-      redis.call('HDEL', key, 'token')
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
-      redis.call('ZADD', KEYS[2], waitScore(f[2], 0), id)
+      redis.call('ZADD', KEYS[2], waitScore(f[1], 0), id)
       released = released + 1
       out[#out + 1] = 1
     end

@@ -9,6 +9,7 @@
   KEYS[6] failed
   KEYS[7] cancelled
   KEYS[8] expired
+  KEYS[9] leases     running job id -> lease token
   ARGV[1] job hash prefix
   ARGV[2] count
   ARGV[3] lease length in ms
@@ -54,6 +55,7 @@ local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
 for _, id in ipairs(stale) do
   local key = jobPrefix .. id
   redis.call('ZREM', KEYS[3], id)
+  redis.call('HDEL', KEYS[9], id)
   local f = redis.call('HMGET', key, 'attempts', 'maxTries', 'priority', 'cancelRequested')
   if f[1] then
     local maxTries = tonumber(f[2])
@@ -67,14 +69,12 @@ for _, id in ipairs(stale) do
         code = 'E_LEASE_EXPIRED',
         message = 'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
       }))
-      redis.call('HDEL', key, 'token')
       redis.call('ZADD', KEYS[6], now, id)
       abandoned[#abandoned + 1] = id
     else
       -- sequence 0: back to the front of its priority, it was started before the rest
       redis.call('ZADD', KEYS[1], waitScore(f[3], 0), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
-      redis.call('HDEL', key, 'token')
     end
   end
 end
@@ -83,6 +83,10 @@ end
 local jobs = {}
 local expired = {}
 local leased = {}
+-- The leases hash always holds this field: a value over 64 bytes keeps the hash in
+-- hashtable encoding. As a listpack (under 128 fields, so at most worker concurrencies)
+-- every lookup would scan all of it. No job id has a space, so it is never read as a lease.
+local tokens = { 'encoding pin', 'keeps this hash in hashtable encoding, so lookups by job id stay O(1)' }
 -- numbers made strings once: Lua formats a number with sprintf each time it is used as one
 local nowText = tostring(now)
 local deadline = tostring(now + leaseMs)
@@ -108,10 +112,11 @@ for _, id in ipairs(popped) do
       expired[#expired + 1] = f[1]
     else
       local attempt = tostring(tonumber(f[3]) + 1)
-      redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'token', token, 'startedAt', nowText,
-        'worker', worker)
+      redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'startedAt', nowText, 'worker', worker)
       leased[#leased + 1] = deadline
       leased[#leased + 1] = id
+      tokens[#tokens + 1] = id
+      tokens[#tokens + 1] = token
       -- one string per job (payload last, it may hold anything): far fewer reply elements
       jobs[#jobs + 1] = id .. '\n' .. f[1] .. '\n' .. attempt .. '\n' .. f[4] .. '\n' .. f[5] .. '\n' .. f[6] ..
         '\n' .. f[2]
@@ -120,6 +125,9 @@ for _, id in ipairs(popped) do
 end
 
 callChunked('ZADD', KEYS[3], leased)
+if #tokens > 2 then
+  callChunked('HSET', KEYS[9], tokens)
+end
 
 -- 4. More work left: wake another worker. Tell the caller when to look again.
 if redis.call('ZCARD', KEYS[1]) > 0 then

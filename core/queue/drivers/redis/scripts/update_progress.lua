@@ -1,7 +1,7 @@
 --[[
   Stores the progress of a running job, if the caller still owns it.
   KEYS[1] the job hash
-  KEYS[2] active
+  KEYS[2] leases
   ARGV[1] job id
   ARGV[2] token
   ARGV[3] percent (0-100)
@@ -9,7 +9,7 @@
   Returns 1 stored, 0 lease lost.
 ]]
 --!include common
-if not ownsLease(KEYS[2], ARGV[1], ARGV[2], redis.call('HGET', KEYS[1], 'token')) then
+if not ownsLease(KEYS[2], ARGV[1], ARGV[2]) then
   return 0
 end
 if ARGV[4] == '' then

@@ -67,7 +67,6 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
     return
   end
   redis.call('HSET', key, 'status', status, 'finishedAt', now)
-  redis.call('HDEL', key, 'token')
   redis.call('ZADD', setKey, now, id)
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
@@ -90,12 +89,11 @@ local function statusOf(key, id, completedKey)
   return f[1]
 end
 
--- Whether the caller holding `token` owns the running job `id`, whose hash holds `heldToken`
--- (callers read it with the other fields they need): the tokens match and the job is still
--- in the active set. A completed job leaves the active set but keeps its token (completion
--- writes nothing per job), so both are checked.
-local function ownsLease(activeKey, id, token, heldToken)
-  return token ~= '' and heldToken == token and redis.call('ZSCORE', activeKey, id) ~= false
+-- Whether the caller holding `token` owns the running job `id`: the queue's leases hash
+-- maps it to that token. Every script that takes a job out of the active set deletes its
+-- lease in the same call, so a lease exists exactly while its job is in the active set.
+local function ownsLease(leasesKey, id, token)
+  return token ~= '' and redis.call('HGET', leasesKey, id) == token
 end
 
 -- The ids a bulk operation applies to: ARGV[firstId..] when mode is 'ids', else up to
