@@ -14,6 +14,7 @@ import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js
 import { assertQueueName } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
+import { ReserveAhead } from './reserve_ahead.js';
 import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
 
 /** Options of a {@link Worker}; the CLI flags of `queue:work` map onto these. */
@@ -84,12 +85,13 @@ export class Worker {
   #stopReason: WorkerStopReason | undefined;
   /** Resolves the loop's wait for something to happen (a slot freed, a reserve answered, stop). */
   #wakeLoop: (() => void) | undefined;
-  /** Jobs reserved ahead of a free slot, so Redis works while jobs run (at most `concurrency`). */
+  /** Jobs reserved ahead of a free slot, so Redis works while jobs run (see ReserveAhead). */
   readonly #ready: ReservedJob[] = [];
+  readonly #ahead: ReserveAhead;
   /** Reserve calls in flight, and how many jobs they asked for. */
   readonly #fetches = new Set<Promise<void>>();
   #requested = 0;
-  /** The last reserve answered a full batch: more work is likely, so a second call may overlap. */
+  /** The last reserve answered a full batch: more work is likely, so further calls may overlap. */
   #busy = false;
   /** Set when a reserve found no job: when to look again (null: after `sleep`). */
   #empty: { wakeAt: number | null } | undefined;
@@ -108,6 +110,7 @@ export class Worker {
     this.name = options.name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
     this.#log = (options.log ?? silentLogger()).child({ worker: this.name });
     this.#concurrency = options.once ? 1 : (options.concurrency ?? 1);
+    this.#ahead = new ReserveAhead(this.#concurrency);
     this.#maxJobs = options.once ? 1 : (options.maxJobs ?? Number.POSITIVE_INFINITY);
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#acks = new AckBuffer(this.#driver, this.#log, {
@@ -196,9 +199,10 @@ export class Worker {
   }
 
   /**
-   * Keeps the worker supplied: up to `concurrency` jobs run and as many again wait reserved.
-   * While queues are busy, a second reserve call overlaps the first, so a batch is already
-   * on its way when the previous one has been handed out (Node and Redis work at once).
+   * Keeps the worker supplied: up to `concurrency` jobs run and up to `ReserveAhead.depth`
+   * more wait reserved. While queues are busy, up to three reserve calls overlap, so a batch
+   * is already on its way when the previous one has been handed out (Node and Redis work at
+   * once).
    */
   async #loop(): Promise<void> {
     try {
@@ -218,11 +222,11 @@ export class Worker {
           continue;
         }
         const free = Math.min(
-          2 * this.#concurrency - this.#running.size - this.#ready.length - this.#requested,
+          this.#concurrency + this.#ahead.depth - this.#running.size - this.#ready.length - this.#requested,
           this.#maxJobs - this.#reserved - this.#requested,
         );
-        const lanes = this.#busy ? 2 : 1;
-        // A second call only for a worthwhile batch: tiny reserves cost a round trip each.
+        const lanes = this.#busy ? 3 : 1;
+        // A further call only for a worthwhile batch: tiny reserves cost a round trip each.
         const worthwhile = this.#fetches.size === 0 || free >= Math.max(1, this.#concurrency / 2);
         if (free > 0 && this.#fetches.size < lanes && worthwhile && this.#empty === undefined) {
           this.#fetch(free);
@@ -260,8 +264,10 @@ export class Worker {
   /** Starts one reserve call for up to `count` jobs; its outcome wakes the loop. */
   #fetch(count: number): void {
     this.#requested += count;
+    const sent = performance.now();
     const fetch = this.#reserve(count).then(
       ({ jobs, wakeAt }) => {
+        this.#ahead.reserveAnswered(performance.now() - sent);
         this.#reserveFailures = 0;
         this.#busy = jobs.length === count;
         if (jobs.length > 0) {
@@ -336,7 +342,9 @@ export class Worker {
         new LeaseLostError(`job ${job.id} was reserved again; its earlier run lost its lease`),
       );
     this.#running.set(job.id, running);
+    const started = performance.now();
     void this.#runner.run(running).finally(() => {
+      this.#ahead.jobFinished(performance.now() - started);
       if (this.#running.get(job.id) === running) this.#running.delete(job.id);
       this.#fill();
       this.#wake();
