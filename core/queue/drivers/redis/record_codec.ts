@@ -24,6 +24,19 @@ function parseJson(text: string | undefined, label: string): JsonValue | null {
   }
 }
 
+/** The parts of a job's `spec` field: `name\nmaxTries\npriority\ncreatedAt\npayload` (push_jobs.lua). */
+function parseSpec(spec: string): { name: string; createdAt: number; payload: string } | undefined {
+  const parts: string[] = [];
+  let from = 0;
+  for (let i = 0; i < 4; i++) {
+    const to = spec.indexOf('\n', from);
+    if (to < 0) return undefined;
+    parts.push(spec.slice(from, to));
+    from = to + 1;
+  }
+  return { name: parts[0]!, createdAt: Number(parts[3]), payload: spec.slice(from) };
+}
+
 /**
  * Decodes the fields of a job hash (`HGETALL`); `undefined` when the hash is empty.
  * `completedAt` is the job's score in the completed set: a completed job's hash still
@@ -35,7 +48,8 @@ export function decodeRecord(
   hash: Record<string, string>,
   completedAt: string | null = null,
 ): JobRecord | undefined {
-  if (hash.name === undefined) return undefined;
+  const spec = hash.spec === undefined ? undefined : parseSpec(hash.spec);
+  if (spec === undefined) return undefined;
   // an entry older than the last start belongs to an earlier job of the same id (as completedSince in common.lua)
   const completed =
     completedAt !== null &&
@@ -43,9 +57,9 @@ export function decodeRecord(
     Number(completedAt) >= Number(hash.startedAt ?? 0);
   return {
     id,
-    name: hash.name,
+    name: spec.name,
     queue,
-    payload: parseJson(hash.payload, 'payload'),
+    payload: parseJson(spec.payload, 'payload'),
     status: completed ? 'completed' : ((hash.status ?? 'queued') as JobStatus),
     attempts: Number(hash.attempts ?? 0),
     maxTries: Number(hash.maxTries ?? 0),
@@ -54,7 +68,7 @@ export function decodeRecord(
     progressMessage: hash.progressMessage ?? null,
     result: parseJson(hash.result, 'result'),
     error: parseError(hash.error),
-    createdAt: Number(hash.createdAt ?? 0),
+    createdAt: spec.createdAt,
     queuedAt: numberOrNull(hash.queuedAt),
     runAt: numberOrNull(hash.runAt),
     startedAt: numberOrNull(hash.startedAt),

@@ -418,7 +418,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 }
 
-/** One reserved job as reserve_jobs.lua sends it: `id\nname\nattempt\nmaxTries\npriority\ncreatedAt\npayload`. */
+/** One reserved job as reserve_jobs.lua sends it: `id\nattempt\nname\nmaxTries\npriority\ncreatedAt\npayload`. */
 function parseReserved(line: string, queue: string, token: string): ReservedJob {
   const fields: string[] = [];
   let from = 0;
@@ -429,10 +429,10 @@ function parseReserved(line: string, queue: string, token: string): ReservedJob 
   }
   return {
     id: fields[0]!,
-    name: fields[1]!,
+    name: fields[2]!,
     queue,
     payload: line.slice(from),
-    attempt: Number(fields[2]),
+    attempt: Number(fields[1]),
     maxTries: Number(fields[3]),
     priority: Number(fields[4]),
     createdAt: Number(fields[5]),

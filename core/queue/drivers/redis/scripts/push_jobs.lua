@@ -8,11 +8,15 @@
   ARGV[1]           job hash prefix
   ARGV[2..]         8 values per job: id, name, payload, maxTries, priority, runAt, expiresAt, hold
   Returns one integer per job: 1 added, 0 an existing job has that id (left unchanged).
+  The fields a worker needs to run the job are stored together in `spec`, as reserve_jobs
+  returns them: "name\nmaxTries\npriority\ncreatedAt\npayload". `maxTries` and `priority`
+  are also fields of their own, for the scripts that read them alone.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
 local count = (#ARGV - 1) / 8
 local now = nowMs()
+local nowText = tostring(now) -- formatted once, not once per job
 local seq = redis.call('INCRBY', KEYS[4], count) - count
 local out = {}
 local wake = false
@@ -26,8 +30,8 @@ for i = 0, count - 1 do
   else
     local runAt = tonumber(ARGV[b + 5])
     local fields = {
-      'name', ARGV[b + 1], 'payload', ARGV[b + 2], 'maxTries', ARGV[b + 3], 'priority', ARGV[b + 4],
-      'attempts', 0, 'progress', 0, 'createdAt', now,
+      'spec', ARGV[b + 1] .. '\n' .. ARGV[b + 3] .. '\n' .. ARGV[b + 4] .. '\n' .. nowText .. '\n' .. ARGV[b + 2],
+      'maxTries', ARGV[b + 3], 'priority', ARGV[b + 4], 'attempts', 0, 'progress', 0,
     }
     if ARGV[b + 6] ~= '0' then
       fields[#fields + 1] = 'expiresAt'
@@ -48,7 +52,7 @@ for i = 0, count - 1 do
     else
       fields[#fields + 1] = 'queued'
       fields[#fields + 1] = 'queuedAt'
-      fields[#fields + 1] = now
+      fields[#fields + 1] = nowText
       seq = seq + 1
       redis.call('ZADD', KEYS[1], waitScore(ARGV[b + 4], seq), id)
       wake = true

@@ -18,7 +18,7 @@
   ARGV[6] tries for jobs dispatched without maxTries
   ARGV[7] finished records to keep per set
   ARGV[8] max age of finished records in ms (0: no age bound)
-  Returns { {"id\nname\nattempt\nmaxTries\npriority\ncreatedAt\npayload", ...}, {abandoned ids},
+  Returns { {"id\nattempt\nname\nmaxTries\npriority\ncreatedAt\npayload", ...}, {abandoned ids},
             wakeAt or -1 (looked up only when no job was reserved),
             {expired id, name, ...} }
 ]]
@@ -100,26 +100,26 @@ if #popped > 0 then
 end
 for _, id in ipairs(popped) do
   local key = jobPrefix .. id
-  local f = redis.call('HMGET', key, 'name', 'payload', 'attempts', 'maxTries', 'priority', 'createdAt', 'expiresAt')
+  -- spec is "name\nmaxTries\npriority\ncreatedAt\npayload" (push_jobs.lua): one field to read and send
+  local f = redis.call('HMGET', key, 'spec', 'attempts', 'expiresAt')
   if f[1] then
-    if f[7] and tonumber(f[7]) <= now then
+    if f[3] and tonumber(f[3]) <= now then
       redis.call('HSET', key, 'error', cjson.encode({
         code = 'E_JOB_EXPIRED',
         message = 'the job was not started before its expiresAt',
       }))
       finishInto(KEYS[8], jobPrefix, id, 'expired', now, keepCount, keepAgeMs)
       expired[#expired + 1] = id
-      expired[#expired + 1] = f[1]
+      expired[#expired + 1] = string.match(f[1], '^[^\n]*')
     else
-      local attempt = tostring(tonumber(f[3]) + 1)
+      local attempt = tostring(tonumber(f[2]) + 1)
       redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'startedAt', nowText, 'worker', worker)
       leased[#leased + 1] = deadline
       leased[#leased + 1] = id
       tokens[#tokens + 1] = id
       tokens[#tokens + 1] = token
       -- one string per job (payload last, it may hold anything): far fewer reply elements
-      jobs[#jobs + 1] = id .. '\n' .. f[1] .. '\n' .. attempt .. '\n' .. f[4] .. '\n' .. f[5] .. '\n' .. f[6] ..
-        '\n' .. f[2]
+      jobs[#jobs + 1] = id .. '\n' .. attempt .. '\n' .. f[1]
     end
   end
 end
