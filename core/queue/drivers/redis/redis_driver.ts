@@ -73,6 +73,9 @@ export class RedisQueueDriver implements QueueDriver {
   readonly #records: RedisRecords;
   readonly #where: string;
   readonly #unavailable: (error: unknown) => never;
+  /** Lease tokens are this driver's random prefix and a count: unique without random bytes per call. */
+  readonly #tokenPrefix = randomBytes(9).toString('base64url');
+  #tokens = 0;
 
   constructor(options: RedisDriverOptions = {}) {
     const { connection } = options;
@@ -150,7 +153,7 @@ export class RedisQueueDriver implements QueueDriver {
 
   async #reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
     const keys = this.keys.queue(queue);
-    const token = randomBytes(9).toString('base64url');
+    const token = `${this.#tokenPrefix}${(++this.#tokens).toString(36)}`;
     const [reserved, abandonedIds, wakeAt, expiredFlat] = await runScript<
       [string[], string[], number, string[]]
     >(this.redis, 'reserve_jobs', this.#keys(keys, 'reserve'), [
