@@ -89,3 +89,28 @@ describe('redis driver: leases hash', () => {
     expect(await driver.complete([{ lease: lease('crashed'), result: 'null' }])).toEqual([false]);
   });
 });
+
+describe('redis driver: attempt counts', () => {
+  const queue = `attempts-${process.pid}`;
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  afterAll(async () => {
+    const found = await driver.redis.keys(`topiq-test:{${queue}}:*`);
+    if (found.length > 0) await driver.redis.del(...found);
+    await driver.close();
+  });
+
+  it('counts every attempt, past the few it looks up rather than computes', async () => {
+    await driver.push([{ id: 'many', name: 'EchoJob', queue, payload: '{}', maxTries: 20, priority: 0 }]);
+    const attempts: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      const [job] = (
+        await driver.reserve(queue, { count: 1, leaseMs: 30_000, worker: 'w', defaultMaxTries: 3 })
+      ).jobs;
+      attempts.push(job!.attempt);
+      const error = { code: 'E_TEST', message: 'again', name: 'Error' };
+      await driver.fail({ lease: { id: 'many', queue, token: job!.token }, error, retryInMs: 0 });
+    }
+    expect(attempts).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    expect((await driver.getJob(queue, 'many'))?.attempts).toBe(12);
+  });
+});

@@ -90,6 +90,8 @@ local tokens = { 'encoding pin', 'keeps this hash in hashtable encoding, so look
 -- numbers made strings once: Lua formats a number with sprintf each time it is used as one
 local nowText = tostring(now)
 local deadline = tostring(now + leaseMs)
+-- the next attempt of the usual counts, looked up rather than parsed and formatted again
+local NEXT_ATTEMPT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5' }
 -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: the reply holds no scores to format
 local popped = {}
 if count > 0 then
@@ -112,7 +114,7 @@ for _, id in ipairs(popped) do
       expired[#expired + 1] = id
       expired[#expired + 1] = string.match(f[1], '^[^\n]*')
     else
-      local attempt = tostring(tonumber(f[2]) + 1)
+      local attempt = NEXT_ATTEMPT[f[2]] or tostring(tonumber(f[2]) + 1)
       redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'startedAt', nowText, 'worker', worker)
       leased[#leased + 1] = deadline
       leased[#leased + 1] = id
