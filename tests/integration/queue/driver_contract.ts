@@ -152,6 +152,36 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.counts(queue)).toMatchObject({ running: 0, completed: 1 });
     });
 
+    it('completes a batch mixing reservations, answering in its order and storing each result', async () => {
+      await driver.push(['a', 'b', 'c', 'd', 'e'].map((id) => job(id)));
+      const first = (await driver.reserve(queue, { ...reserveOptions, count: 2 })).jobs;
+      const second = (await driver.reserve(queue, { ...reserveOptions, count: 3 })).jobs;
+      const lease = (reserved: { id: string; token: string }) => ({
+        id: reserved.id,
+        queue,
+        token: reserved.token,
+      });
+      const [a, b] = first.map(lease);
+      const [c, d, e] = second.map(lease);
+      // interleaved reservations, a foreign token, and results that are null, falsy or not
+      const stored = await driver.complete([
+        { lease: c!, result: '{"n":3}' },
+        { lease: a!, result: 'null' },
+        { lease: { ...d!, token: 'forged' }, result: '4' },
+        { lease: b!, result: '0' },
+        { lease: e!, result: 'null' },
+      ]);
+      expect(stored).toEqual([true, true, false, true, true]);
+      const results = await Promise.all(['a', 'b', 'c', 'd', 'e'].map((id) => driver.getJob(queue, id)));
+      expect(results.map((record) => [record?.status, record?.result])).toEqual([
+        ['completed', null],
+        ['completed', 0],
+        ['completed', { n: 3 }],
+        ['running', null],
+        ['completed', null],
+      ]);
+    });
+
     it('refuses to complete a job for a caller whose token does not own it', async () => {
       await driver.push([job('a')]);
       await driver.reserve(queue, reserveOptions);

@@ -204,12 +204,25 @@ export class RedisQueueDriver implements QueueDriver {
     await Promise.all(
       [...byQueue].map(async ([queue, group]) => {
         const keys = this.keys.queue(queue);
+        // ids grouped by lease token (one per reserve call), then only the non-null results
+        const byToken = groupBy(group, (completion) => completion.lease.token);
+        const ordered: Completion[] = [];
+        const results: (string | number)[] = [];
         const args: (string | number)[] = [
           keys.job,
           this.#retention.completedCount,
           this.#retention.completedAgeMs,
+          byToken.size,
         ];
-        for (const { lease, result } of group) args.push(lease.id, lease.token, result);
+        for (const [token, items] of byToken) {
+          args.push(token, items.length);
+          for (const completion of items) {
+            ordered.push(completion);
+            args.push(completion.lease.id);
+            if (completion.result !== 'null') results.push(ordered.length, completion.result);
+          }
+        }
+        for (const value of results) args.push(value);
         const bucket = `${keys.doneBucket}${Math.floor(Date.now() / 10_000)}`;
         const codes = await runScript<number[]>(
           this.redis,
@@ -217,7 +230,7 @@ export class RedisQueueDriver implements QueueDriver {
           [keys.active, keys.completed, bucket, keys.leases],
           args,
         );
-        group.forEach((completion, index) => {
+        ordered.forEach((completion, index) => {
           done.set(completion, codes[index] === 1);
         });
       }),

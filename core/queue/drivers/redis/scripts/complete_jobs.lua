@@ -7,8 +7,11 @@
   ARGV[1] job hash prefix
   ARGV[2] completed records to keep (0: delete at once)
   ARGV[3] max age of completed records in ms (0: no age bound)
-  ARGV[4..] triples: id, token, JSON result
-  Returns per job: 1 completed, 0 lease lost (nothing changed).
+  ARGV[4]   number of token groups
+  then per group: token, count, and that many job ids (jobs reserved in one call share a token)
+  then pairs: position of a job among all ids (1-based), its JSON result (only results that
+            are not null: most jobs return nothing, and an absent result reads as null)
+  Returns per job, in the order of the ids: 1 completed, 0 lease lost (nothing changed).
   The leases of the whole batch are read with one HMGET, and a completed job leaves the
   leases hash, so a later ack of the same attempt finds no lease and is refused. A kept
   record becomes completed by its entry in the completed set, scored by the finish time;
@@ -21,8 +24,20 @@ local keepAgeMs = tonumber(ARGV[3])
 local now = nowMs()
 local nowText = tostring(now) -- formatted once, not once per job
 local ids = {}
-for i = 4, #ARGV, 3 do
-  ids[#ids + 1] = ARGV[i]
+local tokens = {}
+local at = 5
+for _ = 1, tonumber(ARGV[4]) do
+  local token = ARGV[at]
+  local count = tonumber(ARGV[at + 1])
+  for k = at + 2, at + 1 + count do
+    ids[#ids + 1] = ARGV[k]
+    tokens[#tokens + 1] = token
+  end
+  at = at + 2 + count
+end
+local results = {}
+for k = at, #ARGV, 2 do
+  results[tonumber(ARGV[k])] = ARGV[k + 1]
 end
 local held = {}
 for first = 1, #ids, 1000 do
@@ -37,16 +52,14 @@ local done = {}
 local finished = {}
 local deleted = {}
 for n, id in ipairs(ids) do
-  local i = 4 + (n - 1) * 3
-  local token = ARGV[i + 1]
+  local token = tokens[n]
   -- a second ack of the same job within this batch is refused like a later one
   if token ~= '' and held[n] == token and not seen[id] then
     seen[id] = true
     done[#done + 1] = id
     if keepCount > 0 then
-      -- a null result (most jobs return nothing) is not stored: an absent result reads as null
-      local result = ARGV[i + 2]
-      if result ~= 'null' then
+      local result = results[n]
+      if result then
         redis.call('HSET', jobPrefix .. id, 'result', result)
       end
       finished[#finished + 1] = nowText
