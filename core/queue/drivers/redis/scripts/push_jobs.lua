@@ -29,9 +29,25 @@ for i = 0, count - 1 do
     out[#out + 1] = 0
   else
     local runAt = tonumber(ARGV[b + 5])
+    local status = 'queued'
+    if ARGV[b + 7] == '1' then
+      status = 'pending'
+      redis.call('ZADD', KEYS[3], now, id)
+    elseif runAt > now then
+      status = 'delayed'
+      redis.call('ZADD', KEYS[2], runAt, id)
+      wake = true
+    else
+      seq = seq + 1
+      redis.call('ZADD', KEYS[1], waitScore(ARGV[b + 4], seq), id)
+      wake = true
+    end
+    -- A small hash is a listpack, searched front to back: the fields reserve_jobs reads and
+    -- writes for every job come first. Numbers go in as strings: Lua formats a number
+    -- argument with sprintf on every call.
     local fields = {
       'spec', ARGV[b + 1] .. '\n' .. ARGV[b + 3] .. '\n' .. ARGV[b + 4] .. '\n' .. nowText .. '\n' .. ARGV[b + 2],
-      'maxTries', ARGV[b + 3], 'priority', ARGV[b + 4], 'attempts', 0, 'progress', 0,
+      'attempts', '0', 'status', status, 'maxTries', ARGV[b + 3], 'priority', ARGV[b + 4], 'progress', '0',
     }
     if ARGV[b + 6] ~= '0' then
       fields[#fields + 1] = 'expiresAt'
@@ -41,21 +57,9 @@ for i = 0, count - 1 do
       fields[#fields + 1] = 'runAt'
       fields[#fields + 1] = runAt
     end
-    fields[#fields + 1] = 'status'
-    if ARGV[b + 7] == '1' then
-      fields[#fields + 1] = 'pending'
-      redis.call('ZADD', KEYS[3], now, id)
-    elseif runAt > now then
-      fields[#fields + 1] = 'delayed'
-      redis.call('ZADD', KEYS[2], runAt, id)
-      wake = true
-    else
-      fields[#fields + 1] = 'queued'
+    if status == 'queued' then
       fields[#fields + 1] = 'queuedAt'
       fields[#fields + 1] = nowText
-      seq = seq + 1
-      redis.call('ZADD', KEYS[1], waitScore(ARGV[b + 4], seq), id)
-      wake = true
     end
     redis.call('HSET', key, unpack(fields))
     out[#out + 1] = 1

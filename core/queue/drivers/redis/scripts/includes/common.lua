@@ -8,9 +8,10 @@ end
 
 -- Score in the wait set: lower priority number first, then FIFO by sequence.
 -- Priorities are integers in [-1000, 1000]; 2^41 sequence numbers per priority.
--- Formatted with %.0f because Lua would print large numbers with 14 digits.
+-- Formatted with %d (a C long, exact below 2^53): Lua's own number format keeps only 14
+-- digits, and %.0f goes through glibc's slow multi-precision float printing.
 local function waitScore(priority, seq)
-  return string.format('%.0f', (tonumber(priority) + 1000) * 2199023255552 + seq)
+  return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + seq)
 end
 
 -- Wakes one blocked worker unless a wake-up is already waiting.
