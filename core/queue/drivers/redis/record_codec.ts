@@ -25,7 +25,9 @@ function parseJson(text: string | undefined, label: string): JsonValue | null {
 }
 
 /** The parts of a job's `spec` field: `name\nmaxTries\npriority\ncreatedAt\npayload` (push_jobs.lua). */
-function parseSpec(spec: string): { name: string; createdAt: number; payload: string } | undefined {
+function parseSpec(
+  spec: string,
+): { name: string; maxTries: number; priority: number; createdAt: number; payload: string } | undefined {
   const parts: string[] = [];
   let from = 0;
   for (let i = 0; i < 4; i++) {
@@ -34,7 +36,13 @@ function parseSpec(spec: string): { name: string; createdAt: number; payload: st
     parts.push(spec.slice(from, to));
     from = to + 1;
   }
-  return { name: parts[0]!, createdAt: Number(parts[3]), payload: spec.slice(from) };
+  return {
+    name: parts[0]!,
+    maxTries: Number(parts[1]),
+    priority: Number(parts[2]),
+    createdAt: Number(parts[3]),
+    payload: spec.slice(from),
+  };
 }
 
 /**
@@ -62,8 +70,8 @@ export function decodeRecord(
     payload: parseJson(spec.payload, 'payload'),
     status: completed ? 'completed' : ((hash.status ?? 'queued') as JobStatus),
     attempts: Number(hash.attempts ?? 0),
-    maxTries: Number(hash.maxTries ?? 0),
-    priority: Number(hash.priority ?? 0),
+    maxTries: spec.maxTries,
+    priority: spec.priority,
     progress: Number(hash.progress ?? 0),
     progressMessage: hash.progressMessage ?? null,
     result: parseJson(hash.result, 'result'),

@@ -28,7 +28,7 @@ local now = nowMs()
 if not ownsLease(KEYS[8], id, ARGV[3]) then
   return 'lost'
 end
-local f = redis.call('HMGET', key, 'cancelRequested', 'priority')
+local f = redis.call('HMGET', key, 'cancelRequested', 'spec')
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[8], id)
 redis.call('HSET', key, 'error', ARGV[4])
@@ -43,7 +43,7 @@ if retryInMs < 0 then
   return 'failed'
 end
 if retryInMs == 0 then
-  redis.call('ZADD', KEYS[2], waitScore(f[2], redis.call('INCR', KEYS[5])), id)
+  redis.call('ZADD', KEYS[2], waitScore(select(2, specNumbers(f[2])), redis.call('INCR', KEYS[5])), id)
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
 else
   redis.call('ZADD', KEYS[3], now + retryInMs, id)

@@ -9,8 +9,9 @@
   ARGV[2..]         8 values per job: id, name, payload, maxTries, priority, runAt, expiresAt, hold
   Returns one integer per job: 1 added, 0 an existing job has that id (left unchanged).
   The fields a worker needs to run the job are stored together in `spec`, as reserve_jobs
-  returns them: "name\nmaxTries\npriority\ncreatedAt\npayload". `maxTries` and `priority`
-  are also fields of their own, for the scripts that read them alone.
+  returns them: "name\nmaxTries\npriority\ncreatedAt\npayload" (scripts that need maxTries
+  or priority read them from it: specNumbers in common.lua). A new job's hash holds only
+  spec, attempts, status and the times that apply; progress 0 is its absence.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -47,7 +48,7 @@ for i = 0, count - 1 do
     -- argument with sprintf on every call.
     local fields = {
       'spec', ARGV[b + 1] .. '\n' .. ARGV[b + 3] .. '\n' .. ARGV[b + 4] .. '\n' .. nowText .. '\n' .. ARGV[b + 2],
-      'attempts', '0', 'status', status, 'maxTries', ARGV[b + 3], 'priority', ARGV[b + 4], 'progress', '0',
+      'attempts', '0', 'status', status,
     }
     if ARGV[b + 6] ~= '0' then
       fields[#fields + 1] = 'expiresAt'

@@ -22,7 +22,7 @@ for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   local key = jobPrefix .. id
   if ownsLease(KEYS[5], id, ARGV[i + 1]) then
-    local f = redis.call('HMGET', key, 'priority', 'cancelRequested')
+    local f = redis.call('HMGET', key, 'spec', 'cancelRequested')
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[5], id)
     redis.call('HINCRBY', key, 'attempts', -1)
@@ -31,7 +31,7 @@ for i = 4, #ARGV, 2 do
       out[#out + 1] = 2
     else
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
-      redis.call('ZADD', KEYS[2], waitScore(f[1], 0), id)
+      redis.call('ZADD', KEYS[2], waitScore(select(2, specNumbers(f[1])), 0), id)
       released = released + 1
       out[#out + 1] = 1
     end

@@ -39,8 +39,9 @@ if #due > 0 then
   local seq = redis.call('INCRBY', KEYS[4], #due) - #due
   for _, id in ipairs(due) do
     local key = jobPrefix .. id
-    local priority = redis.call('HGET', key, 'priority')
-    if priority then
+    local spec = redis.call('HGET', key, 'spec')
+    if spec then
+      local _, priority = specNumbers(spec)
       seq = seq + 1
       redis.call('ZADD', KEYS[1], waitScore(priority, seq), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
@@ -56,13 +57,13 @@ for _, id in ipairs(stale) do
   local key = jobPrefix .. id
   redis.call('ZREM', KEYS[3], id)
   redis.call('HDEL', KEYS[9], id)
-  local f = redis.call('HMGET', key, 'attempts', 'maxTries', 'priority', 'cancelRequested')
+  local f = redis.call('HMGET', key, 'attempts', 'spec', 'cancelRequested')
   if f[1] then
-    local maxTries = tonumber(f[2])
+    local maxTries, priority = specNumbers(f[2])
     if maxTries == 0 then
       maxTries = defaultMaxTries
     end
-    if f[4] == '1' then
+    if f[3] == '1' then
       finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
     elseif tonumber(f[1]) >= maxTries then
       redis.call('HSET', key, 'status', 'failed', 'finishedAt', now, 'error', cjson.encode({
@@ -73,7 +74,7 @@ for _, id in ipairs(stale) do
       abandoned[#abandoned + 1] = id
     else
       -- sequence 0: back to the front of its priority, it was started before the rest
-      redis.call('ZADD', KEYS[1], waitScore(f[3], 0), id)
+      redis.call('ZADD', KEYS[1], waitScore(priority, 0), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
     end
   end

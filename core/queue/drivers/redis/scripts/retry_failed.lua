@@ -17,8 +17,9 @@ local moved = 0
 for _, id in ipairs(ids) do
   if redis.call('ZREM', KEYS[1], id) == 1 then
     local key = jobPrefix .. id
-    local priority = redis.call('HGET', key, 'priority')
-    if priority then
+    local spec = redis.call('HGET', key, 'spec')
+    if spec then
+      local _, priority = specNumbers(spec)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now, 'attempts', 0, 'progress', 0)
       redis.call('HDEL', key, 'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested')
       redis.call('ZADD', KEYS[2], waitScore(priority, redis.call('INCR', KEYS[3])), id)

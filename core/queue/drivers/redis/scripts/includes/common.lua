@@ -14,6 +14,14 @@ local function waitScore(priority, seq)
   return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + seq)
 end
 
+-- The maxTries (a number) and priority (text) in a job's spec, which push_jobs.lua stores as
+-- "name\nmaxTries\npriority\ncreatedAt\npayload". They are not fields of their own: every
+-- field of a small hash costs a little on each write and each lookup, and they never change.
+local function specNumbers(spec)
+  local maxTries, priority = string.match(spec, '^[^\n]*\n([^\n]*)\n([^\n]*)\n')
+  return tonumber(maxTries), priority
+end
+
 -- Wakes one blocked worker unless a wake-up is already waiting.
 local function signal(signalKey)
   if redis.call('LLEN', signalKey) == 0 then
