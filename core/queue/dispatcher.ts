@@ -10,7 +10,7 @@ import type { NewJob, QueueDriver } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
 import { encodeJson } from './json.js';
-import { assertJobId, assertQueueName } from './names.js';
+import { assertJobId, assertJobName, assertQueueName } from './names.js';
 import { assertPriority, type JobRegistry } from './registry.js';
 import { describeSchemaFailure } from '../support/schema.js';
 
@@ -99,6 +99,7 @@ export class Dispatcher {
   /** Validates one entry and turns it into a {@link NewJob} (no I/O). */
   build({ job, payload, options = {} }: DispatchEntry): NewJob {
     const name = jobNameOf(job);
+    assertJobName(name);
     const queue = options.queue ?? job.queue ?? 'default';
     assertQueueName(queue);
     const id = options.jobId ?? randomUUID();

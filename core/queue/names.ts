@@ -1,11 +1,27 @@
 /**
- * Validation of the names that end up inside Redis keys: queue names and job ids.
- * Untrusted input (CLI arguments, MQTT topics) passes through here before any key is built.
+ * Validation of the names that end up inside Redis keys and records: queue names, job ids
+ * and job names. Untrusted input (CLI arguments, MQTT topics) passes through here before any
+ * key is built.
  */
-import { InvalidJobIdError, InvalidQueueNameError } from '../errors.js';
+import { InvalidJobIdError, InvalidOptionError, InvalidQueueNameError } from '../errors.js';
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+const JOB_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
+
+/**
+ * Throws `E_INVALID_OPTION` unless `name` is a job name Topiq stores: a letter, then up to
+ * 127 of `A-Z a-z 0-9 _ . : -`. A job's name is the first line of its stored spec, so it can
+ * never hold a line break.
+ */
+export function assertJobName(name: string): void {
+  if (!JOB_NAME.test(name)) {
+    throw new InvalidOptionError(
+      `job name ${JSON.stringify(name)} is not allowed: start with a letter, then up to 127 of A-Z a-z 0-9 _ . : - ` +
+        '(set a different static jobName on the class)',
+    );
+  }
+}
 
 /** Throws `E_INVALID_QUEUE_NAME` unless `name` is 1–64 of `A-Z a-z 0-9 _ . : -`. */
 export function assertQueueName(name: unknown): asserts name is string {

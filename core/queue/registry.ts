@@ -5,7 +5,7 @@
  */
 import { DuplicateJobNameError, InvalidOptionError, JobNotRegisteredError } from '../errors.js';
 import { type JobClass, jobNameOf } from './job.js';
-import { assertQueueName } from './names.js';
+import { assertJobName, assertQueueName } from './names.js';
 import { assertRetryPolicy } from './retry_policy.js';
 
 /**
@@ -22,11 +22,7 @@ export class JobRegistry {
   register(...jobs: JobClass[]): this {
     for (const job of jobs) {
       const name = jobNameOf(job);
-      if (!/^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/.test(name)) {
-        throw new InvalidOptionError(
-          `job name ${JSON.stringify(name)} must start with a letter (A-Z a-z 0-9 _ . : -)`,
-        );
-      }
+      assertJobName(name);
       const existing = this.#jobs.get(name);
       if (existing && existing !== job) {
         throw new DuplicateJobNameError(

@@ -3,6 +3,7 @@ import {
   Dispatcher,
   InvalidOptionError,
   InvalidPayloadError,
+  Job,
   JobRegistry,
   Queue,
   QueueNotBoundError,
@@ -67,6 +68,21 @@ describe('Dispatcher on Redis', () => {
     await expect(dispatcher.dispatch(EchoJob, payload, { delay: -1 })).rejects.toThrow(InvalidOptionError);
     await expect(dispatcher.dispatch(EchoJob, payload, { queue: 'a{b}' })).rejects.toThrow(/queue name/);
     await expect(dispatcher.dispatch(EchoJob, payload, { jobId: '../etc' })).rejects.toThrow(/job id/);
+  });
+
+  it('refuses a job name that Topiq cannot store, even for a class it never registered', async () => {
+    // the name is the first line of the stored job: a line break would shift every field after it
+    class BrokenNameJob extends Job<{ tag: string; value: string }> {
+      static override readonly jobName = 'Send\nEmail';
+      async handle(): Promise<void> {}
+    }
+    const bare = new Dispatcher(driver);
+    const queue = uniqueQueue('bad-name');
+    await expect(bare.dispatch(BrokenNameJob, { tag: 't', value: 'v' }, { queue })).rejects.toThrow(
+      /job name "Send\\nEmail" is not allowed/,
+    );
+    expect(await driver.counts(queue)).toMatchObject({ waiting: 0 });
+    expect(() => new JobRegistry().register(BrokenNameJob)).toThrow(InvalidOptionError);
   });
 
   it('reports an unreachable Redis as E_REDIS_UNAVAILABLE saying what to do', async () => {
