@@ -1,6 +1,7 @@
 /** Turns a job hash read from Redis into a {@link JobRecord}. */
 import type { JobRecord, JobStatus, StoredError } from '../../driver.js';
 import { decodeJson, type JsonValue } from '../../json.js';
+import { parseSpec } from './job_spec.js';
 
 const numberOrNull = (value: string | undefined): number | null =>
   value === undefined || value === '' ? null : Number(value);
@@ -22,27 +23,6 @@ function parseJson(text: string | undefined, label: string): JsonValue | null {
   } catch {
     return text; // a corrupt value is shown as the raw text rather than hiding the record
   }
-}
-
-/** The parts of a job's `spec` field: `name\nmaxTries\npriority\ncreatedAt\npayload` (push_jobs.lua). */
-function parseSpec(
-  spec: string,
-): { name: string; maxTries: number; priority: number; createdAt: number; payload: string } | undefined {
-  const parts: string[] = [];
-  let from = 0;
-  for (let i = 0; i < 4; i++) {
-    const to = spec.indexOf('\n', from);
-    if (to < 0) return undefined;
-    parts.push(spec.slice(from, to));
-    from = to + 1;
-  }
-  return {
-    name: parts[0]!,
-    maxTries: Number(parts[1]),
-    priority: Number(parts[2]),
-    createdAt: Number(parts[3]),
-    payload: spec.slice(from),
-  };
 }
 
 /**

@@ -31,6 +31,7 @@ import type {
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
 import { decodeEvents, encodeEvents } from './event_codec.js';
+import { parseSpec } from './job_spec.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
 import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
@@ -434,24 +435,30 @@ export class RedisQueueDriver implements QueueDriver {
   }
 }
 
-/** One reserved job as reserve_jobs.lua sends it: `id\nattempt\nname\nmaxTries\npriority\ncreatedAt\npayload`. */
+/** One reserved job as reserve_jobs.lua sends it: `id\nattempt\n` and the job's spec (job_spec.ts). */
 function parseReserved(line: string, queue: string, token: string): ReservedJob {
-  const fields: string[] = [];
-  let from = 0;
-  for (let i = 0; i < 6; i++) {
-    const to = line.indexOf('\n', from);
-    fields.push(line.slice(from, to));
-    from = to + 1;
-  }
+  const idEnd = line.indexOf('\n');
+  const attemptEnd = line.indexOf('\n', idEnd + 1);
+  const id = line.slice(0, idEnd);
+  const attempt = Number(line.slice(idEnd + 1, attemptEnd));
+  // A spec damaged in Redis runs as a job of no registered name: it fails into the failed
+  // store (E_JOB_NOT_REGISTERED) where an operator sees it, instead of failing every reserve.
+  const spec = parseSpec(line, attemptEnd + 1) ?? {
+    name: '',
+    maxTries: 1,
+    priority: 0,
+    createdAt: 0,
+    payload: JSON.stringify(line.slice(attemptEnd + 1)),
+  };
   return {
-    id: fields[0]!,
-    name: fields[2]!,
+    id,
+    name: spec.name,
     queue,
-    payload: line.slice(from),
-    attempt: Number(fields[1]),
-    maxTries: Number(fields[3]),
-    priority: Number(fields[4]),
-    createdAt: Number(fields[5]),
+    payload: spec.payload,
+    attempt,
+    maxTries: spec.maxTries,
+    priority: spec.priority,
+    createdAt: spec.createdAt,
     token,
   };
 }
