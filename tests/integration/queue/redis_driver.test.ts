@@ -70,7 +70,6 @@ describe('redis driver: leases hash', () => {
     expect(await leased()).toEqual({ active: all, leases: all });
     // the leases hash holds the reservation's token, and nothing else does
     expect(await driver.redis.hget(keys.leases, 'done')).toBe(lease('done').token);
-    expect(await driver.redis.hget(driver.keys.job(queue, 'done'), 'token')).toBeNull();
     // a listpack would be scanned field by field on every lookup
     expect(await driver.redis.object('ENCODING', keys.leases)).toBe('hashtable');
 
@@ -112,5 +111,65 @@ describe('redis driver: attempt counts', () => {
     }
     expect(attempts).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect((await driver.getJob(queue, 'many'))?.attempts).toBe(12);
+  });
+});
+
+describe('redis driver: damaged job records', () => {
+  const queue = `damaged-${process.pid}`;
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w', defaultMaxTries: 3 };
+  afterAll(async () => {
+    const found = await driver.redis.keys(`topiq-test:{${queue}}:*`);
+    if (found.length > 0) await driver.redis.del(...found);
+    await driver.close();
+  });
+
+  it('refuses a job name with a line break at push, writing none of the batch', async () => {
+    const job = (id: string, name: string) => ({ id, name, queue, payload: '{}', maxTries: 0, priority: 0 });
+    await expect(driver.push([job('fine', 'EchoJob'), job('broken', 'Echo\nJob')])).rejects.toThrow(
+      /job name "Echo\\nJob" is not allowed/,
+    );
+    expect(await driver.getJob(queue, 'fine')).toBeUndefined();
+  });
+
+  it('moves jobs whose spec is damaged or missing through every set, losing none', async () => {
+    const ids = ['reclaimed', 'released', 'retried', 'failed', 'delayed'];
+    await driver.push(
+      ids.map((id) => ({
+        id,
+        name: 'EchoJob',
+        queue,
+        payload: '{}',
+        maxTries: 5,
+        priority: 0,
+        ...(id === 'delayed' ? { runAt: Date.now() + 40 } : {}),
+      })),
+    );
+    for (const id of ids) await driver.redis.hset(driver.keys.job(queue, id), 'spec', 'no line breaks');
+    await driver.redis.hdel(driver.keys.job(queue, 'released'), 'spec');
+    const first = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
+    // they run as jobs of no name, which a worker fails into the failed store
+    expect(first.map((job) => [job.id, job.name]).sort()).toEqual([
+      ['failed', ''],
+      ['reclaimed', ''],
+      ['released', ''],
+      ['retried', ''],
+    ]);
+    const lease = (id: string) => ({ id, queue, token: first.find((job) => job.id === id)!.token });
+    const error = { code: 'E_JOB_NOT_REGISTERED', message: 'no job class is registered as ""' };
+    expect(await driver.release([lease('released')])).toEqual(['queued']);
+    expect(await driver.fail({ lease: lease('retried'), error, retryInMs: 0 })).toBe('retrying');
+    expect(await driver.fail({ lease: lease('failed'), error, retryInMs: null })).toBe('failed');
+    expect(await driver.retryFailed(queue, { ids: ['failed'] })).toBe(1);
+    // 'reclaimed' is never acknowledged: its lease ends and it comes back; 'delayed' comes due
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const second = (await driver.reserve(queue, reserveOptions)).jobs.map((job) => job.id).sort();
+    expect(second).toEqual([...ids].sort());
+    expect(await driver.counts(queue)).toMatchObject({ running: 5, waiting: 0, delayed: 0, failed: 0 });
+    expect(await driver.getJob(queue, 'released')).toMatchObject({
+      name: '',
+      payload: '',
+      status: 'running',
+    });
   });
 });

@@ -11,13 +11,18 @@ export interface JobSpec {
   payload: string;
 }
 
-/** Reads the spec that starts at `from` in `text`; undefined when it is cut short. */
-export function parseSpec(text: string, from = 0): JobSpec | undefined {
+/**
+ * Reads the spec that starts at `from` in `text`. A spec that is cut short (damaged in Redis,
+ * or missing) reads as a job of no name with the raw text as a JSON string payload: a worker
+ * fails it into the failed store (`E_JOB_NOT_REGISTERED`), and readers still show it.
+ */
+export function parseSpec(text: string, from = 0): JobSpec {
   const parts: string[] = [];
   let at = from;
   for (let i = 0; i < 4; i++) {
     const end = text.indexOf('\n', at);
-    if (end < 0) return undefined;
+    if (end < 0)
+      return { name: '', maxTries: 0, priority: 0, createdAt: 0, payload: JSON.stringify(text.slice(from)) };
     parts.push(text.slice(at, end));
     at = end + 1;
   }

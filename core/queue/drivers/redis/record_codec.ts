@@ -36,8 +36,9 @@ export function decodeRecord(
   hash: Record<string, string>,
   completedAt: string | null = null,
 ): JobRecord | undefined {
-  const spec = hash.spec === undefined ? undefined : parseSpec(hash.spec);
-  if (spec === undefined) return undefined;
+  // no hash at all; a hash without a spec (damaged) is still shown, as a job of no name
+  if (hash.spec === undefined && hash.attempts === undefined) return undefined;
+  const spec = parseSpec(hash.spec ?? '');
   // an entry older than the last start belongs to an earlier job of the same id (as completedSince in common.lua)
   const completed =
     completedAt !== null &&

@@ -31,6 +31,7 @@ import type {
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
 import { decodeEvents, encodeEvents } from './event_codec.js';
+import { assertJobName } from '../../names.js';
 import { parseSpec } from './job_spec.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
 import { RedisMonitoring } from './redis_monitoring.js';
@@ -121,6 +122,11 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async #push(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
+    // all checked before anything is written: a bad entry refuses the whole call
+    for (const job of jobs) {
+      this.keys.job(job.queue, job.id); // validates the queue name and id
+      assertJobName(job.name);
+    }
     const byQueue = groupBy(jobs, (job) => job.queue);
     const outcomes = new Map<NewJob, PushOutcome>();
     await Promise.all(
@@ -134,7 +140,6 @@ export class RedisQueueDriver implements QueueDriver {
           const chunk = list.slice(start, start + 1000);
           const args: (string | number)[] = [keys.job];
           for (const job of chunk) {
-            this.keys.job(queue, job.id); // validates the id
             args.push(job.id, job.name, job.payload, job.maxTries, job.priority);
             args.push(job.runAt ?? 0, job.expiresAt ?? 0, job.hold ? 1 : 0);
           }
@@ -441,15 +446,7 @@ function parseReserved(line: string, queue: string, token: string): ReservedJob 
   const attemptEnd = line.indexOf('\n', idEnd + 1);
   const id = line.slice(0, idEnd);
   const attempt = Number(line.slice(idEnd + 1, attemptEnd));
-  // A spec damaged in Redis runs as a job of no registered name: it fails into the failed
-  // store (E_JOB_NOT_REGISTERED) where an operator sees it, instead of failing every reserve.
-  const spec = parseSpec(line, attemptEnd + 1) ?? {
-    name: '',
-    maxTries: 1,
-    priority: 0,
-    createdAt: 0,
-    payload: JSON.stringify(line.slice(attemptEnd + 1)),
-  };
+  const spec = parseSpec(line, attemptEnd + 1);
   return {
     id,
     name: spec.name,

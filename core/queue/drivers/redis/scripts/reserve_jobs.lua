@@ -39,9 +39,9 @@ if #due > 0 then
   local seq = redis.call('INCRBY', KEYS[4], #due) - #due
   for _, id in ipairs(due) do
     local key = jobPrefix .. id
-    local spec = redis.call('HGET', key, 'spec')
-    if spec then
-      local _, priority = specNumbers(spec)
+    local f = redis.call('HMGET', key, 'spec', 'attempts')
+    if f[1] or f[2] then
+      local _, priority = specNumbers(f[1])
       seq = seq + 1
       redis.call('ZADD', KEYS[1], waitScore(priority, seq), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
@@ -105,6 +105,11 @@ for _, id in ipairs(popped) do
   local key = jobPrefix .. id
   -- spec is "name\nmaxTries\npriority\ncreatedAt\npayload" (push_jobs.lua): one field to read and send
   local f = redis.call('HMGET', key, 'spec', 'attempts', 'expiresAt')
+  -- a hash without a spec (damaged, or written by another version) still runs: as a job of no
+  -- registered name, its worker fails it into the failed store, where an operator sees it
+  if f[2] and not f[1] then
+    f[1] = ''
+  end
   if f[1] then
     if f[3] and tonumber(f[3]) <= now then
       redis.call('HSET', key, 'error', cjson.encode({

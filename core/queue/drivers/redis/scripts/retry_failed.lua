@@ -17,10 +17,10 @@ local moved = 0
 for _, id in ipairs(ids) do
   if redis.call('ZREM', KEYS[1], id) == 1 then
     local key = jobPrefix .. id
-    local spec = redis.call('HGET', key, 'spec')
-    if spec then
-      local _, priority = specNumbers(spec)
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now, 'attempts', 0, 'progress', 0)
+    local f = redis.call('HMGET', key, 'spec', 'attempts')
+    if f[1] or f[2] then
+      local _, priority = specNumbers(f[1])
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now, 'attempts', '0', 'progress', '0')
       redis.call('HDEL', key, 'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested')
       redis.call('ZADD', KEYS[2], waitScore(priority, redis.call('INCR', KEYS[3])), id)
       moved = moved + 1

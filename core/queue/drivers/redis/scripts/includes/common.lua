@@ -17,9 +17,11 @@ end
 -- The maxTries (a number) and priority (text) in a job's spec, which push_jobs.lua stores as
 -- "name\nmaxTries\npriority\ncreatedAt\npayload". They are not fields of their own: every
 -- field of a small hash costs a little on each write and each lookup, and they never change.
+-- A spec that is missing or damaged gives the defaults (0: the worker's tries; priority 0),
+-- so the job still moves between sets instead of the script failing halfway.
 local function specNumbers(spec)
-  local maxTries, priority = string.match(spec, '^[^\n]*\n([^\n]*)\n([^\n]*)\n')
-  return tonumber(maxTries), priority
+  local maxTries, priority = string.match(spec or '', '^[^\n]*\n([^\n]*)\n([^\n]*)\n')
+  return tonumber(maxTries) or 0, tonumber(priority) and priority or '0'
 end
 
 -- Wakes one blocked worker unless a wake-up is already waiting.
