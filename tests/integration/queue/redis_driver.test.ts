@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { deleteKeys } from '../../support/redis_keys.js';
 import { defineDriverContract } from './driver_contract.js';
 
 defineDriverContract(
@@ -12,16 +13,21 @@ defineDriverContract(
     }),
 );
 
-describe('redis driver: completed set', () => {
-  const queue = `completed-set-${process.pid}`;
+/** A driver and a queue of its own, whose keys are deleted after the enclosing block. */
+function queueUnderTest(name: string): { queue: string; driver: RedisQueueDriver } {
+  const queue = `${name}-${process.pid}`;
   const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
-  const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
-  const job = (id: string) => ({ id, name: 'EchoJob', queue, payload: '{}', maxTries: 3, priority: 0 });
   afterAll(async () => {
-    const keys = await driver.redis.keys(`topiq-test:{${queue}}:*`);
-    if (keys.length > 0) await driver.redis.del(...keys);
+    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
     await driver.close();
   });
+  return { queue, driver };
+}
+
+describe('redis driver: completed set', () => {
+  const { queue, driver } = queueUnderTest('completed-set');
+  const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
+  const job = (id: string) => ({ id, name: 'EchoJob', queue, payload: '{}', maxTries: 3, priority: 0 });
 
   it('does not count a leftover entry of an earlier job with the same id as this one completed', async () => {
     await driver.push([job('reused')]);
@@ -42,8 +48,7 @@ describe('redis driver: completed set', () => {
 });
 
 describe('redis driver: leases hash', () => {
-  const queue = `leases-hash-${process.pid}`;
-  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  const { queue, driver } = queueUnderTest('leases-hash');
   const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
   const job = (id: string) => ({ id, name: 'EchoJob', queue, payload: '{}', maxTries: 3, priority: 0 });
   const keys = driver.keys.queue(queue);
@@ -52,11 +57,6 @@ describe('redis driver: leases hash', () => {
     leases: Object.keys(await driver.redis.hgetall(keys.leases))
       .filter((field) => field !== 'encoding pin')
       .sort(),
-  });
-  afterAll(async () => {
-    const found = await driver.redis.keys(`topiq-test:{${queue}}:*`);
-    if (found.length > 0) await driver.redis.del(...found);
-    await driver.close();
   });
 
   it('holds a lease exactly for the jobs in the active set, through every way out of it', async () => {
@@ -90,13 +90,7 @@ describe('redis driver: leases hash', () => {
 });
 
 describe('redis driver: attempt counts', () => {
-  const queue = `attempts-${process.pid}`;
-  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
-  afterAll(async () => {
-    const found = await driver.redis.keys(`topiq-test:{${queue}}:*`);
-    if (found.length > 0) await driver.redis.del(...found);
-    await driver.close();
-  });
+  const { queue, driver } = queueUnderTest('attempts');
 
   it('counts every attempt, past the few it looks up rather than computes', async () => {
     await driver.push([{ id: 'many', name: 'EchoJob', queue, payload: '{}', maxTries: 20, priority: 0 }]);
@@ -115,14 +109,8 @@ describe('redis driver: attempt counts', () => {
 });
 
 describe('redis driver: damaged job records', () => {
-  const queue = `damaged-${process.pid}`;
-  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  const { queue, driver } = queueUnderTest('damaged');
   const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w', defaultMaxTries: 3 };
-  afterAll(async () => {
-    const found = await driver.redis.keys(`topiq-test:{${queue}}:*`);
-    if (found.length > 0) await driver.redis.del(...found);
-    await driver.close();
-  });
 
   it('refuses a job name with a line break at push, writing none of the batch', async () => {
     const job = (id: string, name: string) => ({ id, name, queue, payload: '{}', maxTries: 0, priority: 0 });

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { Dispatcher, JobRegistry, RedisQueueDriver, Worker } from '../../../core/index.js';
 import { uniqueQueue } from '../../support/queue_names.js';
+import { deleteKeys } from '../../support/redis_keys.js';
 import { EchoJob, testJobs } from '../../support/test_jobs.js';
 import { defineWorkerBehaviour } from './worker_behaviour.js';
 
@@ -13,8 +14,7 @@ describe('Worker on the redis driver: damaged records', () => {
   const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
   const queue = uniqueQueue('damaged');
   afterAll(async () => {
-    const found = await driver.redis.keys(`topiq-test:{${queue}}:*`);
-    if (found.length > 0) await driver.redis.del(...found);
+    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
     await driver.close();
   });
 
