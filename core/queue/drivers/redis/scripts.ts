@@ -6,23 +6,26 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
-/** Each script and how many of its arguments are keys. */
-export const scriptKeyCounts = {
-  push_jobs: 5,
-  reserve_jobs: 9,
-  extend_leases: 2,
-  complete_jobs: 4,
-  fail_job: 8,
-  release_jobs: 5,
-  retry_failed: 4,
-  remove_jobs: 1,
-  cancel_job: 5,
-  release_held: 6,
-  update_progress: 2,
-} as const;
+/**
+ * The scripts under `./scripts`. Their key counts are not listed: each call passes its keys
+ * and the count is theirs (`runScript`), so a script's `KEYS` cannot drift from a table.
+ */
+const SCRIPT_NAMES = [
+  'push_jobs',
+  'reserve_jobs',
+  'extend_leases',
+  'complete_jobs',
+  'fail_job',
+  'release_jobs',
+  'retry_failed',
+  'remove_jobs',
+  'cancel_job',
+  'release_held',
+  'update_progress',
+] as const;
 
 /** Name of a Lua script under `./scripts`. */
-export type ScriptName = keyof typeof scriptKeyCounts;
+export type ScriptName = (typeof SCRIPT_NAMES)[number];
 
 const directory = new URL('./scripts/', import.meta.url);
 let sources: Map<ScriptName, string> | undefined;
@@ -40,7 +43,7 @@ function loadSource(name: string, seen: Set<string> = new Set()): string {
 export function scriptSources(): Map<ScriptName, string> {
   if (!sources) {
     sources = new Map();
-    for (const name of Object.keys(scriptKeyCounts) as ScriptName[]) sources.set(name, loadSource(name));
+    for (const name of SCRIPT_NAMES) sources.set(name, loadSource(name));
   }
   return sources;
 }
@@ -51,25 +54,22 @@ const registered = new WeakSet<Redis>();
 export function registerScripts(redis: Redis): void {
   if (registered.has(redis)) return;
   for (const [name, lua] of scriptSources()) {
-    redis.defineCommand(`topiq_${name}`, { numberOfKeys: scriptKeyCounts[name], lua });
+    // no numberOfKeys: runScript passes it first, from the keys it is given
+    redis.defineCommand(`topiq_${name}`, { lua });
   }
   registered.add(redis);
 }
 
-/** Runs script `name` with its keys then its arguments. */
+/** Runs script `name` with `keys` as its KEYS (their count goes first) and `args` as its ARGV. */
 export function runScript<T = unknown>(
   redis: Redis,
   name: ScriptName,
   keys: readonly string[],
   args: readonly (string | number)[],
 ): Promise<T> {
-  if (keys.length !== scriptKeyCounts[name]) {
-    // a wrong count would shift keys into ARGV and the script would run on wrong data
-    throw new TypeError(`script ${name} takes ${scriptKeyCounts[name]} keys; got ${keys.length}`);
-  }
   registerScripts(redis);
   const command = (redis as unknown as Record<string, (...values: (string | number)[]) => Promise<T>>)[
     `topiq_${name}`
   ];
-  return command!.call(redis, ...keys, ...args);
+  return command!.call(redis, keys.length, ...keys, ...args);
 }
