@@ -43,7 +43,7 @@ if retryInMs < 0 then
   return 'failed'
 end
 if retryInMs == 0 then
-  redis.call('ZADD', KEYS[2], waitScore(select(2, specNumbers(f[2])), redis.call('INCR', KEYS[5])), id)
+  redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), redis.call('INCR', KEYS[5])), id)
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
 else
   redis.call('ZADD', KEYS[3], now + retryInMs, id)

@@ -27,7 +27,7 @@ if f[3] and tonumber(f[3]) > now then
   redis.call('HSET', key, 'status', 'delayed')
   result = 'delayed'
 else
-  redis.call('ZADD', KEYS[2], waitScore(select(2, specNumbers(f[2])), redis.call('INCR', KEYS[4])), ARGV[2])
+  redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), redis.call('INCR', KEYS[4])), ARGV[2])
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
   result = 'queued'
 end

@@ -31,7 +31,7 @@ for i = 4, #ARGV, 2 do
       out[#out + 1] = 2
     else
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
-      redis.call('ZADD', KEYS[2], waitScore(select(2, specNumbers(f[1])), 0), id)
+      redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), 0), id)
       released = released + 1
       out[#out + 1] = 1
     end

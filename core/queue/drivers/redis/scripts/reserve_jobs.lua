@@ -41,9 +41,8 @@ if #due > 0 then
     local key = jobPrefix .. id
     local f = redis.call('HMGET', key, 'spec', 'attempts')
     if f[1] or f[2] then
-      local _, priority = specNumbers(f[1])
       seq = seq + 1
-      redis.call('ZADD', KEYS[1], waitScore(priority, seq), id)
+      redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), seq), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
     end
   end

@@ -19,10 +19,9 @@ for _, id in ipairs(ids) do
     local key = jobPrefix .. id
     local f = redis.call('HMGET', key, 'spec', 'attempts')
     if f[1] or f[2] then
-      local _, priority = specNumbers(f[1])
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now, 'attempts', '0', 'progress', '0')
       redis.call('HDEL', key, 'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested')
-      redis.call('ZADD', KEYS[2], waitScore(priority, redis.call('INCR', KEYS[3])), id)
+      redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), redis.call('INCR', KEYS[3])), id)
       moved = moved + 1
     end
   end

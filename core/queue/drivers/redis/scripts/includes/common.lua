@@ -24,6 +24,12 @@ local function specNumbers(spec)
   return tonumber(maxTries) or 0, tonumber(priority) and priority or '0'
 end
 
+-- The priority in a job's spec, as text for waitScore.
+local function specPriority(spec)
+  local _, priority = specNumbers(spec)
+  return priority
+end
+
 -- Wakes one blocked worker unless a wake-up is already waiting.
 local function signal(signalKey)
   if redis.call('LLEN', signalKey) == 0 then
