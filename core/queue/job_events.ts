@@ -41,23 +41,9 @@ export class JobEventPublisher {
     extra?: { runAt?: number; result?: JsonValue; error?: StoredError; durationMs?: number },
   ): void {
     if (!this.enabled) return;
-    // two events per job at tens of thousands of jobs a second: the usual shapes are built
-    // as literals, without Object.assign and its shape changes
-    const at = Date.now();
-    let event: JobEvent;
-    if (extra === undefined) {
-      event =
-        worker === undefined
-          ? { id: job.id, name: job.name, queue: job.queue, status, attempt, at }
-          : { id: job.id, name: job.name, queue: job.queue, status, attempt, at, worker };
-    } else {
-      event = { id: job.id, name: job.name, queue: job.queue, status, attempt, at };
-      if (worker !== undefined) event.worker = worker;
-      if (extra.runAt !== undefined) event.runAt = extra.runAt;
-      if (extra.result !== undefined) event.result = extra.result;
-      if (extra.error !== undefined) event.error = extra.error;
-      if (extra.durationMs !== undefined) event.durationMs = extra.durationMs;
-    }
+    const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt, at: Date.now() };
+    if (worker !== undefined) event.worker = worker;
+    if (extra) Object.assign(event, extra);
     this.#buffer.push(event);
     if (this.#buffer.length >= this.#maxBatch) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs);

@@ -112,10 +112,6 @@ export function decodeEvents(message: string): JobEvent[] {
 
 function extraOf(event: JobEvent): Extra | 0 {
   const { runAt, result, error } = event;
-  // the usual case first: nothing, or a completion that returned nothing
-  if (runAt === undefined && error === undefined && (result === undefined || result === null)) {
-    if (result === undefined || event.status === 'completed') return 0;
-  }
   const keepResult = result !== undefined && !(event.status === 'completed' && result === null);
   if (runAt === undefined && !keepResult && error === undefined) return 0;
   const extra: Extra = {};
