@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import type { NewJob } from '../../../core/queue/driver.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 import { defineDriverContract } from './driver_contract.js';
@@ -24,10 +25,21 @@ function queueUnderTest(name: string): { queue: string; driver: RedisQueueDriver
   return { queue, driver };
 }
 
+const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
+/** A job to push: a registered-looking name and an empty payload. */
+const newJob = (queue: string, id: string, extra: Partial<NewJob> = {}): NewJob => ({
+  id,
+  name: 'EchoJob',
+  queue,
+  payload: '{}',
+  maxTries: 3,
+  priority: 0,
+  ...extra,
+});
+
 describe('redis driver: completed set', () => {
   const { queue, driver } = queueUnderTest('completed-set');
-  const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
-  const job = (id: string) => ({ id, name: 'EchoJob', queue, payload: '{}', maxTries: 3, priority: 0 });
+  const job = (id: string) => newJob(queue, id);
 
   it('does not count a leftover entry of an earlier job with the same id as this one completed', async () => {
     await driver.push([job('reused')]);
@@ -49,8 +61,7 @@ describe('redis driver: completed set', () => {
 
 describe('redis driver: leases hash', () => {
   const { queue, driver } = queueUnderTest('leases-hash');
-  const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
-  const job = (id: string) => ({ id, name: 'EchoJob', queue, payload: '{}', maxTries: 3, priority: 0 });
+  const job = (id: string) => newJob(queue, id);
   const keys = driver.keys.queue(queue);
   const leased = async () => ({
     active: (await driver.redis.zrange(keys.active, 0, -1)).sort(),
@@ -93,7 +104,7 @@ describe('redis driver: attempt counts', () => {
   const { queue, driver } = queueUnderTest('attempts');
 
   it('counts every attempt, past the few it looks up rather than computes', async () => {
-    await driver.push([{ id: 'many', name: 'EchoJob', queue, payload: '{}', maxTries: 20, priority: 0 }]);
+    await driver.push([newJob(queue, 'many', { maxTries: 20 })]);
     const attempts: number[] = [];
     for (let i = 0; i < 12; i++) {
       const [job] = (
@@ -110,10 +121,9 @@ describe('redis driver: attempt counts', () => {
 
 describe('redis driver: damaged job records', () => {
   const { queue, driver } = queueUnderTest('damaged');
-  const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w', defaultMaxTries: 3 };
 
   it('refuses a job name with a line break at push, writing none of the batch', async () => {
-    const job = (id: string, name: string) => ({ id, name, queue, payload: '{}', maxTries: 0, priority: 0 });
+    const job = (id: string, name: string) => newJob(queue, id, { name });
     await expect(driver.push([job('fine', 'EchoJob'), job('broken', 'Echo\nJob')])).rejects.toThrow(
       /job name "Echo\\nJob" is not allowed/,
     );
@@ -123,15 +133,9 @@ describe('redis driver: damaged job records', () => {
   it('moves jobs whose spec is damaged or missing through every set, losing none', async () => {
     const ids = ['reclaimed', 'released', 'retried', 'failed', 'delayed'];
     await driver.push(
-      ids.map((id) => ({
-        id,
-        name: 'EchoJob',
-        queue,
-        payload: '{}',
-        maxTries: 5,
-        priority: 0,
-        ...(id === 'delayed' ? { runAt: Date.now() + 40 } : {}),
-      })),
+      ids.map((id) =>
+        newJob(queue, id, { maxTries: 5, ...(id === 'delayed' ? { runAt: Date.now() + 40 } : {}) }),
+      ),
     );
     for (const id of ids) await driver.redis.hset(driver.keys.job(queue, id), 'spec', 'no line breaks');
     await driver.redis.hdel(driver.keys.job(queue, 'released'), 'spec');
