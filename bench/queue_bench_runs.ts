@@ -51,6 +51,8 @@ export interface RunSpec {
   concurrency: number;
   /** Completed records kept (0: deleted on completion). */
   keep: number;
+  /** Topiq job events; by default on exactly when records are kept. */
+  events?: boolean;
   /** Names the profile file when profiling. */
   label: string;
 }
@@ -165,6 +167,7 @@ export class QueueRuns {
       `--jobs=${spec.jobs}`,
       `--concurrency=${spec.concurrency}`,
       `--keep=${spec.keep}`,
+      ...(spec.events === undefined ? [] : [`--events=${spec.events ? 'on' : 'off'}`]),
       `--log=${this.#settings.logLevel}`,
       `--redis=${this.#settings.url}`,
       ...(profileDir
