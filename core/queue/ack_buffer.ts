@@ -17,9 +17,9 @@ export interface AckEntry extends Completion {
   durationMs: number;
 }
 
-/** What becomes of each entry. */
+/** What becomes of the entries: stored (per batch, in order), or refused (per entry). */
 export interface AckOutcomes {
-  stored(entry: AckEntry): void;
+  stored(entries: readonly AckEntry[]): void;
   lost(entry: AckEntry): void;
 }
 
@@ -91,9 +91,15 @@ export class AckBuffer {
       return;
     }
     // outside the try: a throwing listener must not send a stored batch again
+    let kept: AckEntry[] | undefined; // stays undefined while every entry so far was stored
     stored.forEach((ok, index) => {
-      if (ok) this.#outcomes.stored(batch[index]!);
-      else this.#outcomes.lost(batch[index]!);
+      if (ok) kept?.push(batch[index]!);
+      else {
+        kept ??= batch.slice(0, index);
+        this.#outcomes.lost(batch[index]!);
+      }
     });
+    kept ??= batch;
+    if (kept.length > 0) this.#outcomes.stored(kept);
   }
 }

@@ -16,6 +16,7 @@
  *   driver's retention bounds; failed records stay until retried, forgotten or pruned.
  */
 import type { JsonValue } from './json.js';
+import type { EventBatch } from './event_batch.js';
 
 /**
  * Every state a job record can be in. Append only, never reorder: job events carry a
@@ -278,7 +279,7 @@ export interface QueueDriver {
   stats(queue: string): Promise<QueueStats>;
 
   /** Publishes job events to subscribers in every process (fire and forget, one message per batch). */
-  publishEvents(events: readonly JobEvent[]): void;
+  publishEvents(batch: EventBatch): void;
   /** Calls `listener` for every job event published by any process. */
   subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe>;
   /** Calls `listener` when any process cancels a running job (so its worker aborts at once). */

@@ -1,6 +1,7 @@
 /** Public API of the job engine. */
 export type { DispatchOptions } from './dispatch_options.js';
 export { FailedJobs } from './failed_jobs.js';
+export { type CompletedEntry, EventBatch, type EventGroup, type EventJob } from './event_batch.js';
 export { JobEventPublisher } from './job_events.js';
 export { type JobListOptions, JobManager } from './job_manager.js';
 export { type DispatchEntry, Dispatcher } from './dispatcher.js';

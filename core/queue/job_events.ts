@@ -1,11 +1,14 @@
 /**
- * Publishes job status changes. Events raised within a short window (10 ms by default,
- * or until 500 are waiting) go out as one message (one Redis PUBLISH), so a worker
+ * Publishes job status changes. Changes raised within a short window (10 ms by default,
+ * or until 1,000 are waiting) go out as one message (one Redis PUBLISH), so a worker
  * completing tens of thousands of jobs a second sends a few hundred messages, not one per
- * job. Each PUBLISH is a socket write, which the queue bench prints per job
+ * job. The two changes every job goes through on a worker, running and completed, are
+ * collected without building an event object per job (see {@link EventBatch}). Each
+ * PUBLISH is a socket write, which the queue bench prints per job
  * (`npm run bench -- --only=queue`, last column). Disabled, it costs nothing.
  */
 import type { JobEvent, JobStatus, QueueDriver, StoredError } from './driver.js';
+import { type CompletedEntry, EventBatch, type EventJob } from './event_batch.js';
 import type { JsonValue } from './json.js';
 
 /** Collects job events and hands them to the driver in batches. */
@@ -14,12 +17,12 @@ export class JobEventPublisher {
   readonly enabled: boolean;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
-  #buffer: JobEvent[] = [];
+  #batch = new EventBatch();
   #timer: NodeJS.Timeout | undefined;
 
   /**
    * @param options.flushIntervalMs - longest an event waits to be sent (default 10)
-   * @param options.maxBatch - events that trigger a send at once (default 500)
+   * @param options.maxBatch - events that trigger a send at once (default 1000)
    */
   constructor(
     driver: QueueDriver,
@@ -29,7 +32,9 @@ export class JobEventPublisher {
     this.#driver = driver;
     this.enabled = enabled;
     this.#flushIntervalMs = options.flushIntervalMs ?? 10;
-    this.#maxBatch = options.maxBatch ?? 500;
+    // Large enough that most jobs start and complete within one message, where the completion
+    // names the job by number instead of repeating it (see event_codec.ts).
+    this.#maxBatch = options.maxBatch ?? 1000;
   }
 
   /** Records that job `id` entered `status`, as seen by `worker` when a worker made the change. */
@@ -44,18 +49,36 @@ export class JobEventPublisher {
     const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt, at: Date.now() };
     if (worker !== undefined) event.worker = worker;
     if (extra) Object.assign(event, extra);
-    this.#buffer.push(event);
-    if (this.#buffer.length >= this.#maxBatch) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs);
+    this.#batch.event(event);
+    this.#added();
+  }
+
+  /** Records that `worker` started running `job` (status `running`). */
+  started(job: EventJob, worker: string): void {
+    if (!this.enabled) return;
+    this.#batch.started(job, worker, Date.now());
+    this.#added();
+  }
+
+  /** Records that the attempts in `entries` completed on `worker`; the array is kept as it is. */
+  completed(entries: readonly CompletedEntry[], worker: string): void {
+    if (!this.enabled || entries.length === 0) return;
+    this.#batch.completed(entries, worker, Date.now());
+    this.#added();
   }
 
   /** Sends what is buffered now. */
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#buffer.length === 0) return;
-    const batch = this.#buffer;
-    this.#buffer = [];
+    if (this.#batch.size === 0) return;
+    const batch = this.#batch;
+    this.#batch = new EventBatch();
     this.#driver.publishEvents(batch);
+  }
+
+  #added(): void {
+    if (this.#batch.size >= this.#maxBatch) this.flush();
+    else this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs);
   }
 }

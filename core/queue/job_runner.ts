@@ -86,7 +86,7 @@ export class JobRunner {
     let jobClass: JobClass | undefined;
     let payload: unknown;
     if (verbose) context.log.info({ event: 'job.started' }, 'job started');
-    this.#events?.emit(job, 'running', job.attempt, this.#worker);
+    this.#events?.started(job, this.#worker);
     try {
       jobClass = this.#registry.get(job.name);
       payload = decodeJson(job.payload, `${job.name} payload`);

@@ -115,8 +115,7 @@ export class Worker {
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#acks = new AckBuffer(this.#driver, this.#log, {
       // announced once stored: a completion refused for a lost lease is not a completed job
-      stored: ({ job, value, durationMs }) =>
-        options.events?.emit(job, 'completed', job.attempt, this.name, { result: value, durationMs }),
+      stored: (entries) => options.events?.completed(entries, this.name),
       lost: ({ lease }) =>
         this.#log.warn(
           { event: 'job.lease_lost', jobId: lease.id, queue: lease.queue },

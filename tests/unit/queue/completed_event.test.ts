@@ -42,7 +42,7 @@ describe('completed events', () => {
     const publish = driver.publishEvents.bind(driver);
     const events: JobEvent[] = [];
     driver.publishEvents = (batch) => {
-      for (const event of batch) {
+      for (const event of batch.toEvents()) {
         events.push(event);
         timeline.push(`event:${event.status}`);
       }

@@ -14,9 +14,9 @@ describe('JobEventPublisher', () => {
     drivers.push(driver);
     const batches: (readonly JobEvent[])[] = [];
     const publish = driver.publishEvents.bind(driver);
-    driver.publishEvents = (events) => {
-      batches.push(events);
-      publish(events);
+    driver.publishEvents = (batch) => {
+      batches.push(batch.toEvents());
+      publish(batch);
     };
     return { driver, batches };
   }
@@ -47,6 +47,36 @@ describe('JobEventPublisher', () => {
     expect(batches.map((batch) => batch.length)).toEqual([3, 1]);
     events.flush();
     expect(batches).toHaveLength(2);
+  });
+
+  it('collects started and completed jobs with other changes, in order, counting each job', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxBatch: 4 });
+    const a = { ...job('a'), attempt: 1 };
+    const b = { ...job('b'), attempt: 1 };
+    events.started(a, 'w1');
+    events.emit(job('x'), 'queued', 0);
+    events.started(b, 'w1');
+    expect(batches).toHaveLength(0);
+    events.completed(
+      [
+        { job: a, value: 1, durationMs: 2 },
+        { job: b, value: null, durationMs: 3 },
+      ],
+      'w1',
+    );
+    expect(batches).toHaveLength(1);
+    expect(batches[0]!.map((event) => `${event.id}:${event.status}`)).toEqual([
+      'a:running',
+      'x:queued',
+      'b:running',
+      'a:completed',
+      'b:completed',
+    ]);
+    expect(batches[0]![3]).toMatchObject({ worker: 'w1', attempt: 1, result: 1, durationMs: 2 });
+    events.completed([], 'w1');
+    events.flush();
+    expect(batches).toHaveLength(1);
   });
 
   it('costs nothing when disabled', () => {

@@ -8,6 +8,7 @@
  * every state change atomic here; the clock is read once per call.
  */
 import { randomUUID } from 'node:crypto';
+import type { EventBatch } from '../../event_batch.js';
 import type {
   Completion,
   FailedSelection,
@@ -183,8 +184,8 @@ export class MemoryQueueDriver implements QueueDriver {
     };
   }
 
-  publishEvents(events: readonly JobEvent[]): void {
-    this.#monitoring.publishEvents(events);
+  publishEvents(batch: EventBatch): void {
+    this.#monitoring.publishEvents(batch.toEvents());
   }
 
   subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {

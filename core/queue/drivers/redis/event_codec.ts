@@ -1,42 +1,51 @@
 /**
  * The wire format of job events on Redis Pub/Sub. A worker publishes every status change
- * of every job (two or more per job), so the format is compact:
+ * of every job (two or more per job), so the format is compact and follows the groups of an
+ * {@link EventBatch}:
  *
  * - job names, queues and worker names are sent once per message, in a string table;
- * - statuses are numbers, and times are offsets from one base time per message;
- * - the changes one job goes through within a message share a row: a job that starts
- *   and completes within one batch window costs one row of numbers, not two objects.
+ * - statuses are numbers, times are offsets from one base time per message, and durations
+ *   are whole microseconds;
+ * - the jobs a worker started one after another share one group, and so do the jobs of one
+ *   acknowledgement batch, so a job costs a few cells per change and no object.
  *
- *   { "v": 2, "t": base epoch ms, "s": [strings...],
- *     "e": [[id, name#, queue#, attempt, worker# or -1,
- *            status#, at - t, durationMs or -1, extra or 0,   <- one change
- *            status#, at - t, durationMs or -1, extra or 0]] }  <- the next, if any
+ *   { "v": 3, "t": base epoch ms, "s": [strings...], "g": [
+ *       [0, worker#,            id, name#, queue#, attempt, at - t, ...],          <- running
+ *       [1, worker#, at - t,    id, name#, queue#, attempt, durationUs, result, ...], <- completed
+ *       (in a completed group, a job started earlier in the message is named by its number
+ *        among the started jobs instead: number, durationUs, result)
+ *       [2, id, name#, queue#, attempt, worker# or -1, status#, at - t,
+ *           durationUs or -1, extra or 0] ] }                                    <- any other change
  *
- * Durations are rounded to the microsecond. `extra` holds only `runAt`, `result` (a completed change without it has the result
- * null) and `error`. Decoded events keep each job's order; changes of different jobs in
- * one message come out grouped by job. The size against plain JSON objects is checked by
+ * `extra` holds only `runAt`, `result` and `error`. Decoded events come out in the order
+ * they were raised. The size against plain JSON objects is checked by
  * tests/unit/queue/drivers/redis/event_codec.test.ts.
  */
 import { JOB_STATUSES, type JobEvent, type JobStatus } from '../../driver.js';
+import { completedEvent, type EventBatch, startedEvent } from '../../event_batch.js';
+import type { JsonValue } from '../../json.js';
 
 type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error'>;
-type Cell = string | number | Extra;
+type Cell = string | number | JsonValue | Extra;
 
 /** Status numbers on the wire are indexes in {@link JOB_STATUSES} (append only). */
 const STATUS_NUMBER = new Map<JobStatus, number>(JOB_STATUSES.map((status, index) => [status, index]));
-/** Cells of a row before its changes, and cells per change. */
-const HEAD = 5;
-const CHANGE = 4;
+const STARTED = 0;
+const COMPLETED = 1;
+const EVENT = 2;
+/** Cells per job in a started group, and of an event group. */
+const STARTED_CELLS = 5;
+const EVENT_CELLS = 10;
 
 interface Message {
-  v: 2;
+  v: 3;
   t: number;
   s: string[];
-  e: Cell[][];
+  g: Cell[][];
 }
 
-/** Encodes a batch of events as one message. */
-export function encodeEvents(events: readonly JobEvent[]): string {
+/** Encodes a batch of changes as one message. */
+export function encodeEvents(batch: EventBatch): string {
   const strings: string[] = [];
   const index = new Map<string, number>();
   const ref = (value: string): number => {
@@ -48,29 +57,63 @@ export function encodeEvents(events: readonly JobEvent[]): string {
     }
     return at;
   };
-  const base = events[0]?.at ?? 0;
-  const rows: Cell[][] = [];
-  // the open row of each job: later changes of the same attempt, seen by the same worker, join it
-  const open = new Map<string, { row: Cell[]; event: JobEvent }>();
-  for (const event of events) {
-    const worker = event.worker === undefined ? -1 : ref(event.worker);
-    let row = open.get(event.id);
-    if (
-      row === undefined ||
-      row.event.attempt !== event.attempt ||
-      row.event.name !== event.name ||
-      row.event.queue !== event.queue ||
-      row.row[4] !== worker
-    ) {
-      row = { row: [event.id, ref(event.name), ref(event.queue), event.attempt, worker], event };
-      open.set(event.id, row);
-      rows.push(row.row);
+  // Jobs in a row mostly share name and queue: compare with the last one before the map.
+  let lastName = '';
+  let lastNameRef = -1;
+  let lastQueue = '';
+  let lastQueueRef = -1;
+  const job = (cells: Cell[], id: string, name: string, queue: string, attempt: number): void => {
+    if (name !== lastName || lastNameRef < 0) {
+      lastName = name;
+      lastNameRef = ref(name);
     }
-    // durations to the microsecond: a float's full digits would be much of the message
-    const durationMs = event.durationMs === undefined ? -1 : Math.round(event.durationMs * 1000) / 1000;
-    row.row.push(STATUS_NUMBER.get(event.status) ?? -1, event.at - base, durationMs, extraOf(event));
+    if (queue !== lastQueue || lastQueueRef < 0) {
+      lastQueue = queue;
+      lastQueueRef = ref(queue);
+    }
+    cells.push(id, lastNameRef, lastQueueRef, attempt);
+  };
+  const base = batch.firstAt;
+  const groups: Cell[][] = [];
+  for (const group of batch.groups) {
+    if (group.kind === 'started') {
+      const cells: Cell[] = [STARTED, ref(group.worker)];
+      const { jobs, at } = group;
+      for (let i = 0; i < jobs.length; i++) {
+        const { id, name, queue, attempt } = jobs[i]!;
+        job(cells, id, name, queue, attempt);
+        cells.push(at[i]! - base);
+      }
+      groups.push(cells);
+    } else if (group.kind === 'completed') {
+      const cells: Cell[] = [COMPLETED, ref(group.worker), group.at - base];
+      for (const entry of group.entries) {
+        // a job started earlier in this message is named by its number there, not again in full
+        const number = batch.startedNumber(entry.job);
+        if (number === undefined) {
+          const { id, name, queue, attempt } = entry.job;
+          job(cells, id, name, queue, attempt);
+        } else {
+          cells.push(number);
+        }
+        cells.push(Math.round(entry.durationMs * 1000), entry.value);
+      }
+      groups.push(cells);
+    } else {
+      const { event } = group;
+      const cells: Cell[] = [EVENT];
+      job(cells, event.id, event.name, event.queue, event.attempt);
+      cells.push(
+        event.worker === undefined ? -1 : ref(event.worker),
+        STATUS_NUMBER.get(event.status) ?? -1,
+        event.at - base,
+        event.durationMs === undefined ? -1 : Math.round(event.durationMs * 1000),
+        extraOf(event),
+      );
+      groups.push(cells);
+    }
   }
-  return JSON.stringify({ v: 2, t: base, s: strings, e: rows } satisfies Message);
+  return JSON.stringify({ v: 3, t: base, s: strings, g: groups } satisfies Message);
 }
 
 /** Decodes a message from {@link encodeEvents}; anything else yields no events. */
@@ -82,32 +125,74 @@ export function decodeEvents(message: string): JobEvent[] {
     return [];
   }
   if (!isMessage(parsed)) return [];
-  const { t: base, s: strings, e: rows } = parsed;
+  const { t: base, s: strings } = parsed;
+  const text = (cell: Cell | undefined): string | undefined =>
+    typeof cell === 'number' ? strings[cell] : undefined;
   const events: JobEvent[] = [];
-  for (const row of rows) {
-    if (!Array.isArray(row) || row.length < HEAD + CHANGE) continue;
-    const [id, name, queue, attempt, worker] = row as [string, number, number, number, number];
-    for (let at = HEAD; at + CHANGE <= row.length; at += CHANGE) {
-      const status = JOB_STATUSES[row[at] as number];
-      if (status === undefined) continue;
-      const event: JobEvent = {
-        id,
-        name: strings[name] ?? '',
-        queue: strings[queue] ?? '',
-        status,
-        attempt,
-        at: base + (row[at + 1] as number),
-      };
-      if (worker >= 0 && strings[worker] !== undefined) event.worker = strings[worker];
-      const extra = row[at + 3];
+  /** The jobs of the message's started groups, in order (undefined where malformed). */
+  const started: (JobInfo | undefined)[] = [];
+  for (const cells of parsed.g) {
+    if (!Array.isArray(cells)) continue;
+    const kind = cells[0];
+    const worker = text(cells[1]);
+    if (kind === STARTED && worker !== undefined) {
+      for (let at = 2; at + STARTED_CELLS <= cells.length; at += STARTED_CELLS) {
+        const job = jobAt(cells, at, text);
+        started.push(job);
+        if (job) events.push(startedEvent(job, worker, base + Number(cells[at + 4])));
+      }
+    } else if (kind === COMPLETED && worker !== undefined) {
+      const completedAt = base + Number(cells[2]);
+      for (let at = 3; at < cells.length; ) {
+        // a number names a job started earlier in the message; a string begins a job in full
+        const full = typeof cells[at] === 'string';
+        const job = full ? jobAt(cells, at, text) : started[cells[at] as number];
+        at += full ? 4 : 1;
+        if (at + 2 > cells.length) break;
+        const durationMs = Number(cells[at]) / 1000;
+        const result = (cells[at + 1] ?? null) as JsonValue;
+        at += 2;
+        if (job) events.push(completedEvent(job, worker, completedAt, result, durationMs));
+      }
+    } else if (kind === EVENT && cells.length >= EVENT_CELLS) {
+      const job = jobAt(cells, 1, text);
+      const status = JOB_STATUSES[cells[6] as number];
+      if (job === undefined || status === undefined) continue;
+      const event: JobEvent = { ...job, status, at: base + Number(cells[7]) };
+      const worker = text(cells[5]);
+      if (worker !== undefined) event.worker = worker;
+      const extra = cells[9];
       if (extra && typeof extra === 'object') Object.assign(event, extra);
-      const durationMs = row[at + 2] as number;
-      if (durationMs >= 0) event.durationMs = durationMs;
+      const durationUs = Number(cells[8]);
+      if (durationUs >= 0) event.durationMs = durationUs / 1000;
       if (status === 'completed' && event.result === undefined) event.result = null;
       events.push(event);
     }
   }
   return events;
+}
+
+interface JobInfo {
+  id: string;
+  name: string;
+  queue: string;
+  attempt: number;
+}
+
+/** The job cells (id, name#, queue#, attempt) starting at `at`, when well formed. */
+function jobAt(
+  cells: Cell[],
+  at: number,
+  text: (cell: Cell | undefined) => string | undefined,
+): JobInfo | undefined {
+  const id = cells[at];
+  const name = text(cells[at + 1]);
+  const queue = text(cells[at + 2]);
+  const attempt = cells[at + 3];
+  if (typeof id !== 'string' || name === undefined || queue === undefined || typeof attempt !== 'number') {
+    return undefined;
+  }
+  return { id, name, queue, attempt };
 }
 
 function extraOf(event: JobEvent): Extra | 0 {
@@ -125,6 +210,6 @@ function isMessage(value: unknown): value is Message {
   if (typeof value !== 'object' || value === null) return false;
   const message = value as Partial<Message>;
   return (
-    message.v === 2 && typeof message.t === 'number' && Array.isArray(message.s) && Array.isArray(message.e)
+    message.v === 3 && typeof message.t === 'number' && Array.isArray(message.s) && Array.isArray(message.g)
   );
 }

@@ -31,6 +31,7 @@ import type {
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
 import { decodeEvents, encodeEvents } from './event_codec.js';
+import type { EventBatch } from '../../event_batch.js';
 import { assertJobName } from '../../names.js';
 import { parseSpec } from './job_spec.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
@@ -375,8 +376,8 @@ export class RedisQueueDriver implements QueueDriver {
     return this.#monitoring.stats(queue, await this.counts(queue)).catch(this.#unavailable);
   }
 
-  publishEvents(events: readonly JobEvent[]): void {
-    if (events.length > 0) this.#pubsub.publish(this.keys.eventsChannel, encodeEvents(events));
+  publishEvents(batch: EventBatch): void {
+    if (batch.size > 0) this.#pubsub.publish(this.keys.eventsChannel, encodeEvents(batch));
   }
 
   subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {

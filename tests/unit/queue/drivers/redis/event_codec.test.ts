@@ -1,88 +1,148 @@
 import { describe, expect, it } from 'vitest';
 import type { JobEvent } from '../../../../../core/queue/driver.js';
 import { decodeEvents, encodeEvents } from '../../../../../core/queue/drivers/redis/event_codec.js';
+import { EventBatch, type EventJob } from '../../../../../core/queue/event_batch.js';
 
 const at = 1_760_000_000_000;
+const worker = 'host-1:4242:abcdef';
+const sensorJob = (id: string, attempt = 1): EventJob => ({
+  id,
+  name: 'ProcessSensorDataJob',
+  queue: 'telemetry',
+  attempt,
+});
 
 describe('job event wire format', () => {
-  it('round-trips every kind of event, extra fields included', () => {
-    const events: JobEvent[] = [
-      { id: 'j1', name: 'SendEmailJob', queue: 'emails', status: 'queued', attempt: 0, at },
-      { id: 'j1', name: 'SendEmailJob', queue: 'emails', status: 'running', attempt: 1, at, worker: 'h:1:a' },
-      {
-        id: 'j1',
-        name: 'SendEmailJob',
-        queue: 'emails',
-        status: 'completed',
-        attempt: 1,
-        at,
-        worker: 'h:1:a',
-        result: { sent: true },
-        durationMs: 1.25,
-      },
-      {
-        id: 'j2',
-        name: 'ProcessSensorDataJob',
-        queue: 'telemetry',
-        status: 'delayed',
-        attempt: 2,
-        at,
-        runAt: at + 5000,
-        error: { message: 'boom', code: 'E_X' },
-        durationMs: 3,
-      },
-      { id: 'j3', name: 'SendEmailJob', queue: 'emails', status: 'completed', attempt: 1, at, result: null },
-    ];
-    expect(decodeEvents(encodeEvents(events))).toEqual(events);
-  });
-
-  it('sends repeated names, queues and workers once per message', () => {
-    const events: JobEvent[] = Array.from({ length: 100 }, (_, i) => ({
-      id: `job-${i}`,
+  it('round-trips every kind of change, extra fields included, in the order raised', () => {
+    const batch = new EventBatch();
+    const j1 = { id: 'j1', name: 'SendEmailJob', queue: 'emails', attempt: 1 };
+    batch.event({ id: 'j1', name: 'SendEmailJob', queue: 'emails', status: 'queued', attempt: 0, at });
+    batch.started(j1, worker, at + 1);
+    batch.completed([{ job: j1, value: { sent: true }, durationMs: 1.25 }], worker, at + 3);
+    batch.event({
+      id: 'j2',
       name: 'ProcessSensorDataJob',
       queue: 'telemetry',
-      status: 'running',
+      status: 'delayed',
+      attempt: 2,
+      at: at + 4,
+      runAt: at + 5000,
+      error: { message: 'boom', code: 'E_X' },
+      durationMs: 3,
+    });
+    // completed here, started in an earlier message: sent in full
+    batch.completed([{ job: sensorJob('j3'), value: null, durationMs: 0.5 }], 'host-2:1:ffffff', at + 5);
+    batch.event({
+      id: 'j4',
+      name: 'SendEmailJob',
+      queue: 'emails',
+      status: 'completed',
       attempt: 1,
       at,
-      worker: 'host-1:4242:abcdef',
-    }));
-    const message = encodeEvents(events);
-    expect(message.split('ProcessSensorDataJob')).toHaveLength(2);
-    expect(message.length).toBeLessThan(JSON.stringify(events).length / 3);
+      result: null,
+    });
+
+    const decoded = decodeEvents(encodeEvents(batch));
+
+    expect(decoded).toEqual(batch.toEvents());
+    expect(decoded.map((event) => `${event.id}:${event.status}`)).toEqual([
+      'j1:queued',
+      'j1:running',
+      'j1:completed',
+      'j2:delayed',
+      'j3:completed',
+      'j4:completed',
+    ]);
+    expect(decoded[2]).toEqual({
+      id: 'j1',
+      name: 'SendEmailJob',
+      queue: 'emails',
+      status: 'completed',
+      attempt: 1,
+      at: at + 3,
+      worker,
+      result: { sent: true },
+      durationMs: 1.25,
+    });
+    expect(decoded[3]).toMatchObject({
+      runAt: at + 5000,
+      error: { message: 'boom', code: 'E_X' },
+      durationMs: 3,
+    });
+    expect(decoded[4]).toMatchObject({ worker: 'host-2:1:ffffff', result: null, durationMs: 0.5 });
+    expect(decoded[5]).toMatchObject({ result: null });
   });
 
-  it("puts a job's changes in one row and keeps each job's order", () => {
-    const run = (id: string, offset: number): JobEvent => ({
-      id,
-      name: 'ProcessSensorDataJob',
-      queue: 'telemetry',
-      status: 'running',
-      attempt: 1,
-      at: at + offset,
-      worker: 'host-1:4242:abcdef',
-    });
-    const done = (id: string, offset: number): JobEvent => ({
-      ...run(id, offset),
-      status: 'completed',
-      result: null,
-      durationMs: 0.5,
-    });
-    const events = [run('a', 0), run('b', 1), done('a', 2), done('b', 3), { ...run('a', 4), attempt: 2 }];
-    const message = encodeEvents(events);
-    expect((JSON.parse(message) as { e: unknown[] }).e).toHaveLength(3);
-    const decoded = decodeEvents(message);
-    expect(decoded).toHaveLength(5);
-    expect(decoded).toEqual(expect.arrayContaining(events));
-    for (const id of ['a', 'b']) {
-      const own = (list: JobEvent[]) => list.filter((event) => event.id === id);
-      expect(own(decoded)).toEqual(own(events));
-    }
+  it('sends repeated names, queues and workers once per message, and a job started in it once', () => {
+    const batch = new EventBatch();
+    const jobs = Array.from({ length: 100 }, (_, i) => sensorJob(`job-${i}`));
+    for (const job of jobs) batch.started(job, worker, at);
+    batch.completed(
+      jobs.map((job) => ({ job, value: null, durationMs: 0.5 })),
+      worker,
+      at + 1,
+    );
+    const message = encodeEvents(batch);
+    expect(message.split('ProcessSensorDataJob')).toHaveLength(2);
+    expect(message.split(worker)).toHaveLength(2);
+    expect(message.split('"job-7"')).toHaveLength(2);
+    const plain = JSON.stringify(batch.toEvents());
+    expect(message.length).toBeLessThan(plain.length / 5);
+    expect(decodeEvents(message)).toEqual(batch.toEvents());
+  });
+
+  it('keeps the jobs one worker started in a row in one group', () => {
+    const batch = new EventBatch();
+    batch.started(sensorJob('a'), worker, at);
+    batch.started(sensorJob('b'), worker, at + 1);
+    batch.started(sensorJob('c'), 'other-worker', at + 2);
+    batch.started(sensorJob('d'), 'other-worker', at + 2);
+    const groups = (JSON.parse(encodeEvents(batch)) as { g: unknown[] }).g;
+    expect(groups).toHaveLength(2);
+    expect(decodeEvents(encodeEvents(batch)).map((event) => `${event.id}@${event.worker}`)).toEqual([
+      `a@${worker}`,
+      `b@${worker}`,
+      'c@other-worker',
+      'd@other-worker',
+    ]);
+  });
+
+  it('names a job by number only when it is the very job object started in the message', () => {
+    const batch = new EventBatch();
+    const first = sensorJob('same-id', 1);
+    batch.started(first, worker, at);
+    // the same id on a new attempt (another object) is sent in full, with its own attempt
+    batch.completed([{ job: sensorJob('same-id', 2), value: 7, durationMs: 1 }], worker, at + 1);
+    batch.completed([{ job: first, value: 8, durationMs: 2 }], worker, at + 2);
+    const decoded = decodeEvents(encodeEvents(batch));
+    expect(decoded.map((event) => [event.status, event.attempt, event.result ?? '-'])).toEqual([
+      ['running', 1, '-'],
+      ['completed', 2, 7],
+      ['completed', 1, 8],
+    ]);
   });
 
   it('yields no events for a message that is not in this format, instead of throwing', () => {
     expect(decodeEvents('not json')).toEqual([]);
     expect(decodeEvents('[{"id":"x"}]')).toEqual([]);
-    expect(decodeEvents('{"v":1,"s":[],"e":[]}')).toEqual([]);
-    expect(decodeEvents('{"v":2,"t":0,"s":[],"e":[["x",0,0,1,-1,99,0,-1,0],"junk"]}')).toEqual([]);
+    expect(decodeEvents('{"v":2,"t":0,"s":[],"e":[["x",0,0,1,-1,99,0,-1,0]]}')).toEqual([]);
+  });
+
+  it('skips malformed groups and jobs but keeps the well-formed ones around them', () => {
+    const message = JSON.stringify({
+      v: 3,
+      t: at,
+      s: ['NoopJob', 'q', 'w'],
+      g: [
+        'junk',
+        [0, 2, 'ok', 0, 1, 1, 0, 42, 0, 1, 1, 0], // second job: id is not a string
+        [1, 9, 0, 0, 5, null], // unknown worker
+        [1, 2, 1, 0, 5, null, 7, 5, null], // job number 7 was never started
+        [2, 'x', 0, 1, 1, -1, 99, 0, -1, 0], // unknown status
+        [0, 2, 'ok2', 0, 1], // too short for a job
+      ],
+    });
+    const decoded: JobEvent[] = decodeEvents(message);
+    expect(decoded.map((event) => `${event.id}:${event.status}`)).toEqual(['ok:running', 'ok:completed']);
   });
 });

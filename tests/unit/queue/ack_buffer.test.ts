@@ -1,0 +1,64 @@
+/**
+ * The acknowledgement buffer reports each batch's stored entries together, in order (the
+ * worker turns them into one `completed` group of job events), and each refused entry alone.
+ */
+import { describe, expect, it } from 'vitest';
+import { type AckEntry, AckBuffer } from '../../../core/queue/ack_buffer.js';
+import type { Completion, QueueDriver, ReservedJob } from '../../../core/queue/driver.js';
+import { silentLogger } from '../../../core/logger.js';
+
+function entry(id: string): AckEntry {
+  const job: ReservedJob = {
+    id,
+    name: 'EchoJob',
+    queue: 'q',
+    payload: '{}',
+    attempt: 1,
+    maxTries: 3,
+    priority: 0,
+    createdAt: 0,
+    token: `t-${id}`,
+  };
+  return { lease: { id, queue: 'q', token: job.token }, result: 'null', job, value: null, durationMs: 1 };
+}
+
+/** A buffer over a driver whose `complete` stores the ids in `refused` as lost leases. */
+function bufferRefusing(refused: string[]) {
+  const driver = {
+    complete: async (completions: readonly Completion[]) =>
+      completions.map((completion) => !refused.includes(completion.lease.id)),
+  } as unknown as QueueDriver;
+  const stored: string[][] = [];
+  const lost: string[] = [];
+  const acks = new AckBuffer(driver, silentLogger(), {
+    stored: (entries) => stored.push(entries.map((e) => e.job.id)),
+    lost: (e) => lost.push(e.job.id),
+  });
+  return { acks, stored, lost };
+}
+
+describe('AckBuffer outcomes', () => {
+  it('reports the stored entries of a batch together, in order, and each refused one alone', async () => {
+    const { acks, stored, lost } = bufferRefusing(['b', 'd']);
+    for (const id of ['a', 'b', 'c', 'd', 'e']) acks.add(entry(id));
+    await acks.flush();
+    expect(stored).toEqual([['a', 'c', 'e']]);
+    expect(lost).toEqual(['b', 'd']);
+  });
+
+  it('hands over the batch as it is when every entry was stored', async () => {
+    const { acks, stored, lost } = bufferRefusing([]);
+    for (const id of ['a', 'b']) acks.add(entry(id));
+    await acks.flush();
+    expect(stored).toEqual([['a', 'b']]);
+    expect(lost).toEqual([]);
+  });
+
+  it('reports no stored batch when every entry was refused', async () => {
+    const { acks, stored, lost } = bufferRefusing(['a', 'b']);
+    for (const id of ['a', 'b']) acks.add(entry(id));
+    await acks.flush();
+    expect(stored).toEqual([]);
+    expect(lost).toEqual(['a', 'b']);
+  });
+});
