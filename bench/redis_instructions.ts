@@ -7,6 +7,9 @@
  *
  *   npm run bench:instructions                  20,000 jobs per phase
  *   npm run bench:instructions -- --jobs=5000   fewer, faster
+ *   npm run bench:instructions -- --keep-dumps=/tmp/cg
+ *       also keeps each phase's callgrind file there (push.callgrind, work-1000.callgrind,
+ *       work-0.callgrind), for `callgrind_annotate` to show where the instructions go
  *
  * Phases, each on a fresh queue: `push` (dispatchMany in batches of 1,000); `work`, records
  * kept (1,000) and not (0): reserve calls of 50, three at a time, then one complete of what
@@ -16,7 +19,7 @@
  * redis-server is missing.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -101,12 +104,14 @@ class CountedRedis {
     return new CountedRedis(port, dir, child);
   }
 
-  async measure(work: () => Promise<void>): Promise<number> {
+  /** Counts what `work` makes Redis execute; the dump is copied to `keepAs` when given. */
+  async measure(work: () => Promise<void>, keepAs?: string): Promise<number> {
     await run('callgrind_control', ['--zero', String(this.#child.pid)]);
     await work();
     await run('callgrind_control', [`--dump=phase${++this.#dumps}`, String(this.#child.pid)]);
     const file = (await readdir(this.#dir)).find((name) => name === `redis.out.${this.#dumps}`);
     if (!file) throw new Error(`callgrind wrote no dump ${this.#dumps} in ${this.#dir}`);
+    if (keepAs !== undefined) await copyFile(join(this.#dir, file), keepAs);
     const summary = /^summary: (\d+)$/m.exec(await readFile(join(this.#dir, file), 'utf8'));
     if (!summary) throw new Error(`no summary line in ${file}`);
     return Number(summary[1]);
@@ -150,8 +155,14 @@ async function work(driver: RedisQueueDriver, queue: string): Promise<number> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { jobs: { type: 'string', default: '20000' } }, strict: true });
+  const { values } = parseArgs({
+    options: { jobs: { type: 'string', default: '20000' }, 'keep-dumps': { type: 'string' } },
+    strict: true,
+  });
   const jobs = Number(values.jobs);
+  const dumps = values['keep-dumps'];
+  if (dumps !== undefined) await mkdir(dumps, { recursive: true });
+  const keepAs = (phase: string) => (dumps === undefined ? undefined : join(dumps, `${phase}.callgrind`));
   if (!Number.isInteger(jobs) || jobs < HELD + BATCH)
     throw new Error(`--jobs takes a whole number >= ${HELD + BATCH}`);
   for (const command of ['valgrind', 'callgrind_control', 'redis-server']) {
@@ -170,7 +181,7 @@ async function main(): Promise<void> {
         retention: { completedCount },
       });
     const pushDriver = driverFor(1000);
-    const push = await redis.measure(() => fill(pushDriver, 'push', jobs));
+    const push = await redis.measure(() => fill(pushDriver, 'push', jobs), keepAs('push'));
     await pushDriver.close();
     rows.push(['push (dispatchMany, batches of 1,000)', formatPerJob(push / jobs)]);
     for (const keep of [1000, 0]) {
@@ -180,7 +191,7 @@ async function main(): Promise<void> {
       let handled = 0;
       const total = await redis.measure(async () => {
         handled = await work(driver, queue);
-      });
+      }, keepAs(queue));
       await driver.close();
       if (handled !== jobs) throw new Error(`reserved and completed ${handled} of ${jobs} jobs`);
       rows.push([
