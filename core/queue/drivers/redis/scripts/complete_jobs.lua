@@ -23,15 +23,18 @@ local keepCount = tonumber(ARGV[2])
 local keepAgeMs = tonumber(ARGV[3])
 local now = nowMs()
 local nowText = tostring(now) -- formatted once, not once per job
+-- tables are filled by position, not with t[#t + 1]: in Lua 5.1 each #t is a search
 local ids = {}
 local tokens = {}
+local idCount = 0
 local at = 5
 for _ = 1, tonumber(ARGV[4]) do
   local token = ARGV[at]
   local count = tonumber(ARGV[at + 1])
   for k = at + 2, at + 1 + count do
-    ids[#ids + 1] = ARGV[k]
-    tokens[#tokens + 1] = token
+    idCount = idCount + 1
+    ids[idCount] = ARGV[k]
+    tokens[idCount] = token
   end
   at = at + 2 + count
 end
@@ -49,6 +52,7 @@ end
 local out = {}
 local seen = {}
 local done = {}
+local doneCount = 0
 local finished = {}
 local deleted = {}
 for n, id in ipairs(ids) do
@@ -56,20 +60,21 @@ for n, id in ipairs(ids) do
   -- a second ack of the same job within this batch is refused like a later one
   if token ~= '' and held[n] == token and not seen[id] then
     seen[id] = true
-    done[#done + 1] = id
+    doneCount = doneCount + 1
+    done[doneCount] = id
     if keepCount > 0 then
       local result = results[n]
       if result then
         redis.call('HSET', jobPrefix .. id, 'result', result)
       end
-      finished[#finished + 1] = nowText
-      finished[#finished + 1] = id
+      finished[2 * doneCount - 1] = nowText
+      finished[2 * doneCount] = id
     else
-      deleted[#deleted + 1] = jobPrefix .. id
+      deleted[doneCount] = jobPrefix .. id
     end
-    out[#out + 1] = 1
+    out[n] = 1
   else
-    out[#out + 1] = 0
+    out[n] = 0
   end
 end
 if #done > 0 then

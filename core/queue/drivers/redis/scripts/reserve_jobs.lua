@@ -93,6 +93,8 @@ local deadline = tostring(now + leaseMs)
 -- the next attempt of the usual counts, looked up rather than parsed and formatted again
 local NEXT_ATTEMPT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5' }
 -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: the reply holds no scores to format
+-- filled by position, not with t[#t + 1]: in Lua 5.1 each #t is a search
+local reservedCount = 0
 local popped = {}
 if count > 0 then
   popped = redis.call('ZRANGE', KEYS[1], 0, count - 1)
@@ -121,12 +123,13 @@ for _, id in ipairs(popped) do
     else
       local attempt = NEXT_ATTEMPT[f[2]] or tostring(tonumber(f[2]) + 1)
       redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'startedAt', nowText, 'worker', worker)
-      leased[#leased + 1] = deadline
-      leased[#leased + 1] = id
-      tokens[#tokens + 1] = id
-      tokens[#tokens + 1] = token
+      reservedCount = reservedCount + 1
+      leased[2 * reservedCount - 1] = deadline
+      leased[2 * reservedCount] = id
+      tokens[2 * reservedCount + 1] = id
+      tokens[2 * reservedCount + 2] = token
       -- one string per job (payload last, it may hold anything): far fewer reply elements
-      jobs[#jobs + 1] = id .. '\n' .. attempt .. '\n' .. f[1]
+      jobs[reservedCount] = id .. '\n' .. attempt .. '\n' .. f[1]
     end
   end
 end
