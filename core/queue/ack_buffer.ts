@@ -90,16 +90,15 @@ export class AckBuffer {
       );
       return;
     }
-    // outside the try: a throwing listener must not send a stored batch again
-    let kept: AckEntry[] | undefined; // stays undefined while every entry so far was stored
-    stored.forEach((ok, index) => {
-      if (ok) kept?.push(batch[index]!);
-      else {
-        kept ??= batch.slice(0, index);
-        this.#outcomes.lost(batch[index]!);
-      }
+    // Outside the try: a throwing listener must not send a stored batch again. An entry the
+    // reply has no answer for (a driver answering short) is reported neither way.
+    const kept: AckEntry[] = [];
+    const refused: AckEntry[] = [];
+    batch.forEach((entry, index) => {
+      if (stored[index] === true) kept.push(entry);
+      else if (stored[index] === false) refused.push(entry);
     });
-    kept ??= batch;
     if (kept.length > 0) this.#outcomes.stored(kept);
+    for (const entry of refused) this.#outcomes.lost(entry);
   }
 }

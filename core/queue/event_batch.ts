@@ -30,7 +30,12 @@ export interface CompletedEntry {
 
 /** A run of consecutive changes that share a shape. */
 export type EventGroup =
-  | { readonly kind: 'started'; readonly worker: string; readonly jobs: EventJob[]; readonly at: number[] }
+  | {
+      readonly kind: 'started';
+      readonly worker: string;
+      readonly jobs: readonly EventJob[];
+      readonly at: readonly number[];
+    }
   | {
       readonly kind: 'completed';
       readonly worker: string;
@@ -40,46 +45,48 @@ export type EventGroup =
   | { readonly kind: 'event'; readonly event: JobEvent };
 
 export class EventBatch {
-  readonly groups: EventGroup[] = [];
+  readonly #groups: EventGroup[] = [];
+  #size = 0;
+
+  /** The changes, in order. */
+  get groups(): readonly EventGroup[] {
+    return this.#groups;
+  }
+
   /** Changes held (a group holds one or more). */
-  size = 0;
-  /** Jobs started in this batch, numbered in order: a later change can name a job by number. */
-  readonly #startedNumbers = new Map<EventJob, number>();
+  get size(): number {
+    return this.#size;
+  }
 
   /** `job` started running on `worker` at `at` (epoch ms). */
   started(job: EventJob, worker: string, at: number): void {
-    this.#startedNumbers.set(job, this.#startedNumbers.size);
-    const last = this.groups[this.groups.length - 1];
+    const last = this.#groups[this.#groups.length - 1];
     if (last?.kind === 'started' && last.worker === worker) {
-      last.jobs.push(job);
-      last.at.push(at);
+      // this batch built the arrays; they are read-only only to those it hands them to
+      (last.jobs as EventJob[]).push(job);
+      (last.at as number[]).push(at);
     } else {
-      this.groups.push({ kind: 'started', worker, jobs: [job], at: [at] });
+      this.#groups.push({ kind: 'started', worker, jobs: [job], at: [at] });
     }
-    this.size++;
+    this.#size++;
   }
 
   /** The attempts in `entries` completed on `worker` at `at`. The array is kept, not copied. */
   completed(entries: readonly CompletedEntry[], worker: string, at: number): void {
     if (entries.length === 0) return;
-    this.groups.push({ kind: 'completed', worker, at, entries });
-    this.size += entries.length;
+    this.#groups.push({ kind: 'completed', worker, at, entries });
+    this.#size += entries.length;
   }
 
   /** Any other change. */
   event(event: JobEvent): void {
-    this.groups.push({ kind: 'event', event });
-    this.size++;
-  }
-
-  /** The number of `job` (the same object) among the jobs started in this batch, if it is one. */
-  startedNumber(job: EventJob): number | undefined {
-    return this.#startedNumbers.get(job);
+    this.#groups.push({ kind: 'event', event });
+    this.#size++;
   }
 
   /** Epoch ms of the first change (0 when empty). */
   get firstAt(): number {
-    const first = this.groups[0];
+    const first = this.#groups[0];
     if (first === undefined) return 0;
     return first.kind === 'started' ? first.at[0]! : first.kind === 'completed' ? first.at : first.event.at;
   }
@@ -87,7 +94,7 @@ export class EventBatch {
   /** The changes as event objects, in order. */
   toEvents(): JobEvent[] {
     const events: JobEvent[] = [];
-    for (const group of this.groups) {
+    for (const group of this.#groups) {
       if (group.kind === 'event') {
         events.push(group.event);
       } else if (group.kind === 'started') {

@@ -1,6 +1,6 @@
 /**
  * Publishes job status changes. Changes raised within a short window (10 ms by default,
- * or until 1,000 are waiting) go out as one message (one Redis PUBLISH), so a worker
+ * or until about 1,000 are waiting) go out as one message (one Redis PUBLISH), so a worker
  * completing tens of thousands of jobs a second sends a few hundred messages, not one per
  * job. The two changes every job goes through on a worker, running and completed, are
  * collected without building an event object per job (see {@link EventBatch}). Each

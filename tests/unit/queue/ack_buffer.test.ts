@@ -46,7 +46,21 @@ describe('AckBuffer outcomes', () => {
     expect(lost).toEqual(['b', 'd']);
   });
 
-  it('hands over the batch as it is when every entry was stored', async () => {
+  it('reports neither way an entry a short reply has no answer for', async () => {
+    const driver = { complete: async () => [true] } as unknown as QueueDriver;
+    const stored: string[][] = [];
+    const lost: string[] = [];
+    const acks = new AckBuffer(driver, silentLogger(), {
+      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
+      lost: (e) => lost.push(e.job.id),
+    });
+    for (const id of ['a', 'b', 'c']) acks.add(entry(id));
+    await acks.flush();
+    expect(stored).toEqual([['a']]);
+    expect(lost).toEqual([]);
+  });
+
+  it('reports every stored entry of a batch when every entry was stored', async () => {
     const { acks, stored, lost } = bufferRefusing([]);
     for (const id of ['a', 'b']) acks.add(entry(id));
     await acks.flush();

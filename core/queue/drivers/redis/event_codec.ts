@@ -22,7 +22,7 @@
  * tests/unit/queue/drivers/redis/event_codec.test.ts.
  */
 import { JOB_STATUSES, type JobEvent, type JobStatus } from '../../driver.js';
-import { completedEvent, type EventBatch, startedEvent } from '../../event_batch.js';
+import { completedEvent, type EventBatch, type EventJob, startedEvent } from '../../event_batch.js';
 import type { JsonValue } from '../../json.js';
 
 type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error'>;
@@ -75,12 +75,18 @@ export function encodeEvents(batch: EventBatch): string {
   };
   const base = batch.firstAt;
   const groups: Cell[][] = [];
+  // The number of each job object among the started entries encoded so far: a completion
+  // can only name a job started before it in the message (the decoder reads in order).
+  const startedNumbers = new Map<EventJob, number>();
+  let startedCount = 0;
   for (const group of batch.groups) {
     if (group.kind === 'started') {
       const cells: Cell[] = [STARTED, ref(group.worker)];
       const { jobs, at } = group;
       for (let i = 0; i < jobs.length; i++) {
-        const { id, name, queue, attempt } = jobs[i]!;
+        const started = jobs[i]!;
+        startedNumbers.set(started, startedCount++);
+        const { id, name, queue, attempt } = started;
         job(cells, id, name, queue, attempt);
         cells.push(at[i]! - base);
       }
@@ -89,7 +95,7 @@ export function encodeEvents(batch: EventBatch): string {
       const cells: Cell[] = [COMPLETED, ref(group.worker), group.at - base];
       for (const entry of group.entries) {
         // a job started earlier in this message is named by its number there, not again in full
-        const number = batch.startedNumber(entry.job);
+        const number = startedNumbers.get(entry.job);
         if (number === undefined) {
           const { id, name, queue, attempt } = entry.job;
           job(cells, id, name, queue, attempt);
@@ -126,8 +132,10 @@ export function decodeEvents(message: string): JobEvent[] {
   }
   if (!isMessage(parsed)) return [];
   const { t: base, s: strings } = parsed;
-  const text = (cell: Cell | undefined): string | undefined =>
-    typeof cell === 'number' ? strings[cell] : undefined;
+  const text = (cell: Cell | undefined): string | undefined => {
+    const value = typeof cell === 'number' ? strings[cell] : undefined;
+    return typeof value === 'string' ? value : undefined;
+  };
   const events: JobEvent[] = [];
   /** The jobs of the message's started groups, in order (undefined where malformed). */
   const started: (JobInfo | undefined)[] = [];
@@ -135,13 +143,17 @@ export function decodeEvents(message: string): JobEvent[] {
     if (!Array.isArray(cells)) continue;
     const kind = cells[0];
     const worker = text(cells[1]);
-    if (kind === STARTED && worker !== undefined) {
+    if (kind === STARTED) {
+      // every entry takes its number, even unreadable ones, so later numbers still match
       for (let at = 2; at + STARTED_CELLS <= cells.length; at += STARTED_CELLS) {
-        const job = jobAt(cells, at, text);
+        const job = worker === undefined ? undefined : jobAt(cells, at, text);
         started.push(job);
-        if (job) events.push(startedEvent(job, worker, base + Number(cells[at + 4])));
+        const time = Number(cells[at + 4]);
+        if (job && worker !== undefined && Number.isFinite(time)) {
+          events.push(startedEvent(job, worker, base + time));
+        }
       }
-    } else if (kind === COMPLETED && worker !== undefined) {
+    } else if (kind === COMPLETED && worker !== undefined && Number.isFinite(Number(cells[2]))) {
       const completedAt = base + Number(cells[2]);
       for (let at = 3; at < cells.length; ) {
         // a number names a job started earlier in the message; a string begins a job in full
@@ -152,17 +164,24 @@ export function decodeEvents(message: string): JobEvent[] {
         const durationMs = Number(cells[at]) / 1000;
         const result = (cells[at + 1] ?? null) as JsonValue;
         at += 2;
-        if (job) events.push(completedEvent(job, worker, completedAt, result, durationMs));
+        if (job && Number.isFinite(durationMs))
+          events.push(completedEvent(job, worker, completedAt, result, durationMs));
       }
     } else if (kind === EVENT && cells.length >= EVENT_CELLS) {
       const job = jobAt(cells, 1, text);
       const status = JOB_STATUSES[cells[6] as number];
-      if (job === undefined || status === undefined) continue;
+      if (job === undefined || status === undefined || !Number.isFinite(Number(cells[7]))) continue;
       const event: JobEvent = { ...job, status, at: base + Number(cells[7]) };
       const worker = text(cells[5]);
       if (worker !== undefined) event.worker = worker;
       const extra = cells[9];
-      if (extra && typeof extra === 'object') Object.assign(event, extra);
+      // only the extra fields: a crafted message must not replace the id or the status
+      if (extra && typeof extra === 'object' && !Array.isArray(extra)) {
+        const { runAt, result, error } = extra as Extra;
+        if (typeof runAt === 'number') event.runAt = runAt;
+        if (result !== undefined) event.result = result;
+        if (error && typeof error === 'object') event.error = error;
+      }
       const durationUs = Number(cells[8]);
       if (durationUs >= 0) event.durationMs = durationUs / 1000;
       if (status === 'completed' && event.result === undefined) event.result = null;

@@ -122,6 +122,70 @@ describe('job event wire format', () => {
     ]);
   });
 
+  it('numbers every started entry, so a job object started twice does not shift the others', () => {
+    const batch = new EventBatch();
+    const [a, b, c] = ['a', 'b', 'c'].map((id) => sensorJob(id));
+    batch.started(a!, worker, at);
+    batch.started(b!, worker, at);
+    batch.completed([{ job: a!, value: 1, durationMs: 1 }], worker, at + 1);
+    batch.started(a!, worker, at + 2);
+    batch.started(c!, worker, at + 2);
+    batch.completed(
+      [
+        { job: c!, value: 3, durationMs: 1 },
+        { job: a!, value: 2, durationMs: 1 },
+      ],
+      worker,
+      at + 3,
+    );
+    const decoded = decodeEvents(encodeEvents(batch));
+    expect(decoded).toEqual(batch.toEvents());
+    expect(decoded.map((event) => `${event.id}:${event.status}:${event.result ?? '-'}`)).toEqual([
+      'a:running:-',
+      'b:running:-',
+      'a:completed:1',
+      'a:running:-',
+      'c:running:-',
+      'c:completed:3',
+      'a:completed:2',
+    ]);
+  });
+
+  it('lets a crafted extra set only runAt, result and error, never the id or the status', () => {
+    const message = JSON.stringify({
+      v: 3,
+      t: at,
+      s: ['NoopJob', 'q'],
+      g: [
+        [
+          2,
+          'real',
+          0,
+          1,
+          1,
+          -1,
+          4,
+          0,
+          -1,
+          { id: 'forged', status: 'bogus', runAt: 5, error: { message: 'x' } },
+        ],
+      ],
+    });
+    expect(decodeEvents(message)).toEqual([
+      {
+        id: 'real',
+        name: 'NoopJob',
+        queue: 'q',
+        attempt: 1,
+        status: 'completed',
+        at,
+        runAt: 5,
+        error: { message: 'x' },
+        result: null,
+      },
+    ]);
+  });
+
   it('yields no events for a message that is not in this format, instead of throwing', () => {
     expect(decodeEvents('not json')).toEqual([]);
     expect(decodeEvents('[{"id":"x"}]')).toEqual([]);
@@ -137,7 +201,8 @@ describe('job event wire format', () => {
         'junk',
         [0, 2, 'ok', 0, 1, 1, 0, 42, 0, 1, 1, 0], // second job: id is not a string
         [1, 9, 0, 0, 5, null], // unknown worker
-        [1, 2, 1, 0, 5, null, 7, 5, null], // job number 7 was never started
+        [0, 9, 'lost', 0, 1, 1, 0], // unknown worker: no event, but the entry keeps number 2
+        [1, 2, 1, 0, 5, null, 7, 5, null, 2, 5, null], // job 7 was never started; job 2 is unreadable
         [2, 'x', 0, 1, 1, -1, 99, 0, -1, 0], // unknown status
         [0, 2, 'ok2', 0, 1], // too short for a job
       ],
