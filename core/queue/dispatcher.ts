@@ -68,11 +68,17 @@ export class Dispatcher {
     const { events } = this;
     if (!events?.enabled) return;
     const now = Date.now();
+    // the usual case, jobs added straight to their wait queue, makes one group without an event object each
+    const queued: NewJob[] = [];
     jobs.forEach((job, index) => {
       if (outcomes[index] !== 'added') return;
-      const status = job.hold ? 'pending' : job.runAt !== undefined && job.runAt > now ? 'delayed' : 'queued';
-      events.emit(job, status, 0, undefined, job.runAt !== undefined ? { runAt: job.runAt } : undefined);
+      if (job.hold) events.emit(job, 'pending', 0, undefined, runAtOf(job));
+      else if (job.runAt !== undefined && job.runAt > now)
+        events.emit(job, 'delayed', 0, undefined, runAtOf(job));
+      else if (job.runAt === undefined) queued.push(job);
+      else events.emit(job, 'queued', 0, undefined, runAtOf(job));
     });
+    events.queued(queued);
   }
 
   /**
@@ -124,6 +130,10 @@ export class Dispatcher {
       ...(options.hold ? { hold: true } : {}),
     };
   }
+}
+
+function runAtOf(job: NewJob): { runAt: number } | undefined {
+  return job.runAt === undefined ? undefined : { runAt: job.runAt };
 }
 
 function toEpochMs(value: Date | number | undefined, label: string): number | undefined {

@@ -5,17 +5,22 @@
  * second, so those two are kept without an event object each: the jobs one worker starts
  * one after another form one `started` group (the job and the time), and an
  * acknowledgement batch is one `completed` group holding the batch's entries as they are.
+ * Likewise the jobs one dispatch call adds straight to their wait queues form one `queued` group.
  * Every other change is an `event` group of one {@link JobEvent}. A driver encodes the
  * groups (Redis, `event_codec.ts`) or expands them with {@link EventBatch.toEvents}.
  */
 import type { JobEvent } from './driver.js';
 import type { JsonValue } from './json.js';
 
-/** What a change needs to know about its job. */
-export interface EventJob {
+/** A job as a change names it. */
+export interface EventJobRef {
   readonly id: string;
   readonly name: string;
   readonly queue: string;
+}
+
+/** What a change made by a worker needs to know about its job. */
+export interface EventJob extends EventJobRef {
   /** The attempt that changed (1-based). */
   readonly attempt: number;
 }
@@ -42,6 +47,7 @@ export type EventGroup =
       readonly at: number;
       readonly entries: readonly CompletedEntry[];
     }
+  | { readonly kind: 'queued'; readonly at: number; readonly jobs: readonly EventJobRef[] }
   | { readonly kind: 'event'; readonly event: JobEvent };
 
 export class EventBatch {
@@ -78,6 +84,13 @@ export class EventBatch {
     this.#size += entries.length;
   }
 
+  /** The jobs in `jobs` were dispatched into their wait queues at `at`. The array is kept, not copied. */
+  queued(jobs: readonly EventJobRef[], at: number): void {
+    if (jobs.length === 0) return;
+    this.#groups.push({ kind: 'queued', at, jobs });
+    this.#size += jobs.length;
+  }
+
   /** Any other change. */
   event(event: JobEvent): void {
     this.#groups.push({ kind: 'event', event });
@@ -88,7 +101,7 @@ export class EventBatch {
   get firstAt(): number {
     const first = this.#groups[0];
     if (first === undefined) return 0;
-    return first.kind === 'started' ? first.at[0]! : first.kind === 'completed' ? first.at : first.event.at;
+    return first.kind === 'started' ? first.at[0]! : first.kind === 'event' ? first.event.at : first.at;
   }
 
   /** The changes as event objects, in order. */
@@ -97,6 +110,8 @@ export class EventBatch {
     for (const group of this.#groups) {
       if (group.kind === 'event') {
         events.push(group.event);
+      } else if (group.kind === 'queued') {
+        for (const job of group.jobs) events.push(queuedEvent(job, group.at));
       } else if (group.kind === 'started') {
         group.jobs.forEach((job, index) => {
           events.push(startedEvent(job, group.worker, group.at[index]!));
@@ -109,6 +124,11 @@ export class EventBatch {
     }
     return events;
   }
+}
+
+/** The `queued` event of a dispatched job. */
+export function queuedEvent(job: EventJobRef, at: number): JobEvent {
+  return { id: job.id, name: job.name, queue: job.queue, status: 'queued', attempt: 0, at };
 }
 
 /** The `running` event of a started job. */

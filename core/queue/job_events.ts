@@ -8,7 +8,7 @@
  * (`npm run bench -- --only=queue`, last column). Disabled, it costs nothing.
  */
 import type { JobEvent, JobStatus, QueueDriver, StoredError } from './driver.js';
-import { type CompletedEntry, EventBatch, type EventJob } from './event_batch.js';
+import { type CompletedEntry, EventBatch, type EventJob, type EventJobRef } from './event_batch.js';
 import type { JsonValue } from './json.js';
 
 /** Collects job events and hands them to the driver in batches. */
@@ -50,6 +50,13 @@ export class JobEventPublisher {
     if (worker !== undefined) event.worker = worker;
     if (extra) Object.assign(event, extra);
     this.#batch.event(event);
+    this.#added();
+  }
+
+  /** Records that `jobs` were dispatched into their wait queues (status `queued`); the array is kept. */
+  queued(jobs: readonly EventJobRef[]): void {
+    if (!this.enabled || jobs.length === 0) return;
+    this.#batch.queued(jobs, Date.now());
     this.#added();
   }
 

@@ -14,6 +14,7 @@
  *       [1, worker#, at - t,    id, name#, queue#, attempt, durationUs, result, ...], <- completed
  *       (in a completed group, a job started earlier in the message is named by its number
  *        among the started jobs instead: number, durationUs, result)
+ *       [3, at - t,             id, name#, queue#, ...],                         <- queued (attempt 0)
  *       [2, id, name#, queue#, attempt, worker# or -1, status#, at - t,
  *           durationUs or -1, extra or 0] ] }                                    <- any other change
  *
@@ -22,7 +23,13 @@
  * tests/unit/queue/drivers/redis/event_codec.test.ts.
  */
 import { JOB_STATUSES, type JobEvent, type JobStatus } from '../../driver.js';
-import { completedEvent, type EventBatch, type EventJob, startedEvent } from '../../event_batch.js';
+import {
+  completedEvent,
+  type EventBatch,
+  type EventJob,
+  queuedEvent,
+  startedEvent,
+} from '../../event_batch.js';
 import type { JsonValue } from '../../json.js';
 
 type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error'>;
@@ -33,8 +40,10 @@ const STATUS_NUMBER = new Map<JobStatus, number>(JOB_STATUSES.map((status, index
 const STARTED = 0;
 const COMPLETED = 1;
 const EVENT = 2;
-/** Cells per job in a started group, and of an event group. */
+const QUEUED = 3;
+/** Cells per job in a started group and in a queued group, and of an event group. */
 const STARTED_CELLS = 5;
+const QUEUED_CELLS = 3;
 const EVENT_CELLS = 10;
 
 interface Message {
@@ -62,7 +71,8 @@ export function encodeEvents(batch: EventBatch): string {
   let lastNameRef = -1;
   let lastQueue = '';
   let lastQueueRef = -1;
-  const job = (cells: Cell[], id: string, name: string, queue: string, attempt: number): void => {
+  /** Appends id, name#, queue#. */
+  const jobRef = (cells: Cell[], id: string, name: string, queue: string): void => {
     if (name !== lastName || lastNameRef < 0) {
       lastName = name;
       lastNameRef = ref(name);
@@ -71,7 +81,12 @@ export function encodeEvents(batch: EventBatch): string {
       lastQueue = queue;
       lastQueueRef = ref(queue);
     }
-    cells.push(id, lastNameRef, lastQueueRef, attempt);
+    cells.push(id, lastNameRef, lastQueueRef);
+  };
+  /** Appends id, name#, queue#, attempt. */
+  const job = (cells: Cell[], id: string, name: string, queue: string, attempt: number): void => {
+    jobRef(cells, id, name, queue);
+    cells.push(attempt);
   };
   const base = batch.firstAt;
   const groups: Cell[][] = [];
@@ -104,6 +119,10 @@ export function encodeEvents(batch: EventBatch): string {
         }
         cells.push(Math.round(entry.durationMs * 1000), entry.value);
       }
+      groups.push(cells);
+    } else if (group.kind === 'queued') {
+      const cells: Cell[] = [QUEUED, group.at - base];
+      for (const { id, name, queue } of group.jobs) jobRef(cells, id, name, queue);
       groups.push(cells);
     } else {
       const { event } = group;
@@ -166,6 +185,16 @@ export function decodeEvents(message: string): JobEvent[] {
         at += 2;
         if (job && Number.isFinite(durationMs))
           events.push(completedEvent(job, worker, completedAt, result, durationMs));
+      }
+    } else if (kind === QUEUED && Number.isFinite(Number(cells[1]))) {
+      const queuedAt = base + Number(cells[1]);
+      for (let at = 2; at + QUEUED_CELLS <= cells.length; at += QUEUED_CELLS) {
+        const id = cells[at];
+        const name = text(cells[at + 1]);
+        const queue = text(cells[at + 2]);
+        if (typeof id === 'string' && name !== undefined && queue !== undefined) {
+          events.push(queuedEvent({ id, name, queue }, queuedAt));
+        }
       }
     } else if (kind === EVENT && cells.length >= EVENT_CELLS) {
       const job = jobAt(cells, 1, text);

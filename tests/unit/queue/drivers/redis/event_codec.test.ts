@@ -16,7 +16,7 @@ describe('job event wire format', () => {
   it('round-trips every kind of change, extra fields included, in the order raised', () => {
     const batch = new EventBatch();
     const j1 = { id: 'j1', name: 'SendEmailJob', queue: 'emails', attempt: 1 };
-    batch.event({ id: 'j1', name: 'SendEmailJob', queue: 'emails', status: 'queued', attempt: 0, at });
+    batch.queued([{ id: 'j1', name: 'SendEmailJob', queue: 'emails' }], at);
     batch.started(j1, worker, at + 1);
     batch.completed([{ job: j1, value: { sent: true }, durationMs: 1.25 }], worker, at + 3);
     batch.event({
@@ -89,6 +89,29 @@ describe('job event wire format', () => {
     const plain = JSON.stringify(batch.toEvents());
     expect(message.length).toBeLessThan(plain.length / 5);
     expect(decodeEvents(message)).toEqual(batch.toEvents());
+  });
+
+  it('sends the jobs one dispatch queued as one group of ids', () => {
+    const batch = new EventBatch();
+    const jobs = Array.from({ length: 50 }, (_, i) => ({
+      id: `q-${i}`,
+      name: 'SendEmailJob',
+      queue: 'emails',
+    }));
+    batch.queued(jobs, at + 2);
+    const message = encodeEvents(batch);
+    expect((JSON.parse(message) as { g: unknown[] }).g).toHaveLength(1);
+    expect(message.split('SendEmailJob')).toHaveLength(2);
+    const decoded = decodeEvents(message);
+    expect(decoded).toEqual(batch.toEvents());
+    expect(decoded[49]).toEqual({
+      id: 'q-49',
+      name: 'SendEmailJob',
+      queue: 'emails',
+      status: 'queued',
+      attempt: 0,
+      at: at + 2,
+    });
   });
 
   it('keeps the jobs one worker started in a row in one group', () => {
@@ -205,9 +228,14 @@ describe('job event wire format', () => {
         [1, 2, 1, 0, 5, null, 7, 5, null, 2, 5, null], // job 7 was never started; job 2 is unreadable
         [2, 'x', 0, 1, 1, -1, 99, 0, -1, 0], // unknown status
         [0, 2, 'ok2', 0, 1], // too short for a job
+        [3, 0, 'q1', 0, 1, 7, 0, 1], // a queued job, then one whose id is not a string
       ],
     });
     const decoded: JobEvent[] = decodeEvents(message);
-    expect(decoded.map((event) => `${event.id}:${event.status}`)).toEqual(['ok:running', 'ok:completed']);
+    expect(decoded.map((event) => `${event.id}:${event.status}`)).toEqual([
+      'ok:running',
+      'ok:completed',
+      'q1:queued',
+    ]);
   });
 });
