@@ -28,13 +28,12 @@ export class ReserveAhead {
 
   /** Records that a job held its slot for `ms`. */
   jobFinished(ms: number): void {
-    this.#jobMs = this.#jobMs === undefined ? ms : this.#jobMs + (ms - this.#jobMs) * SMOOTHING;
+    this.#jobMs = smoothed(this.#jobMs, ms);
   }
 
   /** Records that a reserve call took `ms`. */
   reserveAnswered(ms: number): void {
-    this.#reserveMs =
-      this.#reserveMs === undefined ? ms : this.#reserveMs + (ms - this.#reserveMs) * SMOOTHING;
+    this.#reserveMs = smoothed(this.#reserveMs, ms);
   }
 
   /**
@@ -47,4 +46,9 @@ export class ReserveAhead {
     const perSlot = (2 * this.#reserveMs) / Math.max(this.#jobMs, 0.001);
     return Math.ceil(this.#concurrency * Math.min(MAX_AHEAD_FACTOR, perSlot));
   }
+}
+
+/** The moving average after `sample`; the first sample starts it. */
+function smoothed(average: number | undefined, sample: number): number {
+  return average === undefined ? sample : average + (sample - average) * SMOOTHING;
 }

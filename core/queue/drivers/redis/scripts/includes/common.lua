@@ -88,9 +88,6 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
 
--- The status of the job in hash `key`, or nil when there is none. A completed job's hash
--- keeps the fields of its last attempt ('running'): completion is its entry in the
--- completed set, written once per batch (complete_jobs.lua).
 -- Whether a completed-set score (or false) marks the attempt started at `startedAt` as
 -- completed. An entry older than the job's last start belongs to an earlier job of the same
 -- id (its record was dropped by hand) and does not count. record_codec.ts reads it alike.
@@ -98,6 +95,9 @@ local function completedSince(finishedAt, startedAt)
   return finishedAt ~= false and finishedAt ~= nil and tonumber(finishedAt) >= tonumber(startedAt or 0)
 end
 
+-- The status of the job in hash `key`, or nil when there is none. A completed job's hash
+-- keeps the fields of its last attempt ('running'): completion is its entry in the
+-- completed set, written once per batch (complete_jobs.lua).
 local function statusOf(key, id, completedKey)
   local f = redis.call('HMGET', key, 'status', 'startedAt')
   if f[1] == 'running' and completedSince(redis.call('ZSCORE', completedKey, id), f[2]) then
