@@ -1,0 +1,91 @@
+/**
+ * `npm run bench:records`: what job records and job events each cost a Topiq worker. The
+ * queue bench compares "records and events on" with "both off"; this one runs the four
+ * combinations (1,000 completed records kept or none, events on or off) with one worker
+ * process at concurrency 50 over a prefilled queue of no-op jobs, alternating the modes in
+ * every round so drift on a noisy machine hits all four alike, and prints the median of each.
+ *
+ *   npm run bench:records                           5 rounds of 100,000 jobs per mode
+ *   npm run bench:records -- --rounds=3 --jobs=50000
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { formatCount, markdownTable } from './queue_bench_report.js';
+import { QueueRuns } from './queue_bench_runs.js';
+import { QuietMachine } from './quiet_machine.js';
+import { benchConnection } from './redis_stats.js';
+
+const MODES = [
+  { label: 'records and events on', keep: 1000, events: true },
+  { label: 'records on, events off', keep: 1000, events: false },
+  { label: 'records off, events on', keep: 0, events: true },
+  { label: 'records and events off', keep: 0, events: false },
+] as const;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rounds: { type: 'string', default: '5' },
+      jobs: { type: 'string', default: '100000' },
+      redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+    },
+    strict: true,
+  });
+  const rounds = Number(values.rounds);
+  const jobs = Number(values.jobs);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds takes a whole number >= 1; got ${values.rounds}`);
+  if (!Number.isInteger(jobs) || jobs < 1000)
+    throw new Error(`--jobs takes a whole number >= 1000; got ${values.jobs}`);
+  const redis = new Redis(benchConnection(values.redis));
+  const progress = (line: string) => process.stderr.write(`${line}\n`);
+  const runs = new QueueRuns(randomBytes(4).toString('hex'), {
+    url: values.redis,
+    redis,
+    quiet: new QuietMachine(redis, progress),
+    logLevel: 'warn',
+  });
+  const rates = MODES.map(() => [] as number[]);
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const [index, mode] of MODES.entries()) {
+        const sample = await runs.run({
+          kind: 'process',
+          system: 'topiq',
+          jobs,
+          concurrency: 50,
+          keep: mode.keep,
+          events: mode.events,
+          label: mode.label,
+        });
+        rates[index]!.push(sample.rate);
+        progress(`  ${mode.label}: ${formatCount(sample.rate)} jobs/s`);
+      }
+    }
+  } finally {
+    await runs.close();
+    redis.disconnect();
+  }
+  const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
+  const base = median(rates[3]!);
+  console.log(
+    `### Cost of job records and events, Topiq, concurrency 50 (median of ${rounds} alternating rounds, ${formatCount(jobs)} no-op jobs per run)\n`,
+  );
+  console.log(
+    markdownTable(
+      ['mode', 'jobs/s (median)', 'runs', 'vs both off'],
+      MODES.map((mode, index) => [
+        mode.label,
+        formatCount(median(rates[index]!)),
+        rates[index]!.map(formatCount).join(' / '),
+        `${((median(rates[index]!) / base) * 100).toFixed(0)}%`,
+      ]),
+    ),
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
+});
