@@ -372,6 +372,37 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect((await bounded.getJob(queue, 'd'))?.status).toBe('completed');
     });
 
+    it('drops completed records once they are older than their retention age', async () => {
+      const aging = make({ completedAgeMs: 60 });
+      const completeAll = async () => {
+        for (const j of (await aging.reserve(queue, reserveOptions)).jobs) {
+          await aging.complete([{ lease: { id: j.id, queue, token: j.token }, result: 'null' }]);
+        }
+      };
+      await aging.push([job('a'), job('b')]);
+      await completeAll();
+      await sleep(100);
+      await aging.push([job('c')]);
+      await completeAll();
+      expect(await aging.getJob(queue, 'a')).toBeUndefined();
+      expect(await aging.getJob(queue, 'b')).toBeUndefined();
+      expect((await aging.getJob(queue, 'c'))?.status).toBe('completed');
+      expect((await aging.counts(queue)).completed).toBe(1);
+    });
+
+    it('lists completed jobs newest first, from an offset', async () => {
+      for (const id of ['a', 'b', 'c']) {
+        await driver.push([job(id)]);
+        const [j] = (await driver.reserve(queue, reserveOptions)).jobs;
+        await driver.complete([{ lease: { id, queue, token: j!.token }, result: 'null' }]);
+        await sleep(2);
+      }
+      const listed = await driver.listJobs(queue, 'completed', 0, 10);
+      expect(listed.map((r) => r.id)).toEqual(['c', 'b', 'a']);
+      expect(listed[0]!.finishedAt).toBeGreaterThanOrEqual(listed[2]!.finishedAt!);
+      expect((await driver.listJobs(queue, 'completed', 1, 1)).map((r) => r.id)).toEqual(['b']);
+    });
+
     it('deletes completed records at once when retention is zero', async () => {
       const none = make({ completedCount: 0 });
       await none.push([job('a')]);

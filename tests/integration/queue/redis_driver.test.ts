@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { NewJob } from '../../../core/queue/driver.js';
+import type { NewJob, RetentionSettings } from '../../../core/queue/driver.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 import { defineDriverContract } from './driver_contract.js';
@@ -37,8 +37,8 @@ const newJob = (queue: string, id: string, extra: Partial<NewJob> = {}): NewJob 
   ...extra,
 });
 
-describe('redis driver: completed set', () => {
-  const { queue, driver } = queueUnderTest('completed-set');
+describe('redis driver: completed records', () => {
+  const { queue, driver } = queueUnderTest('completed-records');
   const job = (id: string) => newJob(queue, id);
 
   it('does not count a leftover entry of an earlier job with the same id as this one completed', async () => {
@@ -47,7 +47,7 @@ describe('redis driver: completed set', () => {
     expect(
       await driver.complete([{ lease: { id: 'reused', queue, token: first!.token }, result: 'null' }]),
     ).toEqual([true]);
-    // the record is dropped by hand while its completed entry stays; the id is dispatched again
+    // the record is dropped by hand while its completion stamp stays; the id is dispatched again
     await driver.redis.del(driver.keys.job(queue, 'reused'));
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(await driver.push([job('reused')])).toEqual(['added']);
@@ -59,18 +59,91 @@ describe('redis driver: completed set', () => {
   });
 });
 
+describe('redis driver: completed records trimming', () => {
+  const { queue, driver } = queueUnderTest('completed-trim');
+  const others: RedisQueueDriver[] = [];
+  afterAll(async () => {
+    await Promise.all(others.map((other) => other.close()));
+  });
+  const withRetention = (retention: Partial<RetentionSettings>) => {
+    const other = new RedisQueueDriver({
+      connection: 'redis://127.0.0.1:6379',
+      prefix: 'topiq-test',
+      retention,
+    });
+    others.push(other);
+    return other;
+  };
+  const run = async (by: RedisQueueDriver, ids: string[]) => {
+    await by.push(ids.map((id) => newJob(queue, id)));
+    const { jobs } = await by.reserve(queue, { ...reserveOptions, count: ids.length });
+    await by.complete(jobs.map((j) => ({ lease: { id: j.id, queue, token: j.token }, result: 'null' })));
+  };
+
+  it('drops at most 1,000 records per call when the bound is lowered, oldest first, reaching it over the next calls', async () => {
+    const ids = Array.from({ length: 1200 }, (_, i) => `j${i}`);
+    await run(withRetention({ completedCount: 5000 }), ids);
+    expect((await driver.counts(queue)).completed).toBe(1200);
+    const lowered = withRetention({ completedCount: 10 });
+    await run(lowered, ['next1']);
+    expect((await driver.counts(queue)).completed).toBe(201);
+    expect(await driver.getJob(queue, 'j999')).toBeUndefined();
+    expect(await driver.redis.hget(driver.keys.queue(queue).leases, 'j999')).toBeNull();
+    expect((await driver.getJob(queue, 'j1000'))?.status).toBe('completed');
+    await run(lowered, ['next2']);
+    expect((await driver.counts(queue)).completed).toBe(10);
+    const kept = (await driver.listJobs(queue, 'completed', 0, 20)).map((r) => r.id);
+    expect(kept).toEqual(['next2', 'next1', ...ids.slice(-8).reverse()]);
+  });
+
+  it('drops the records kept under an earlier bound once a worker keeps none', async () => {
+    await run(withRetention({ completedCount: 100 }), ['kept1', 'kept2']);
+    expect((await driver.getJob(queue, 'kept1'))?.status).toBe('completed');
+    await run(withRetention({ completedCount: 0 }), ['unkept']);
+    for (const id of ['kept1', 'kept2', 'unkept']) expect(await driver.getJob(queue, id)).toBeUndefined();
+    expect((await driver.counts(queue)).completed).toBe(0);
+    expect(await driver.redis.hget(driver.keys.queue(queue).leases, 'kept1')).toBeNull();
+  });
+
+  it('stops trimming by age at an id that runs again after its record was deleted by hand', async () => {
+    const aging = withRetention({ completedAgeMs: 50 });
+    await run(aging, ['again']);
+    await driver.redis.del(driver.keys.job(queue, 'again'));
+    await driver.push([newJob(queue, 'again')]);
+    const [running] = (await driver.reserve(queue, reserveOptions)).jobs;
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await run(aging, ['later']);
+    // the running job keeps its hash and its lease: it can still complete
+    expect((await driver.getJob(queue, 'again'))?.status).toBe('running');
+    expect(
+      await driver.complete([{ lease: { id: 'again', queue, token: running!.token }, result: 'null' }]),
+    ).toEqual([true]);
+  });
+});
+
 describe('redis driver: leases hash', () => {
   const { queue, driver } = queueUnderTest('leases-hash');
   const job = (id: string) => newJob(queue, id);
   const keys = driver.keys.queue(queue);
-  const leased = async () => ({
-    active: (await driver.redis.zrange(keys.active, 0, -1)).sort(),
-    leases: Object.keys(await driver.redis.hgetall(keys.leases))
-      .filter((field) => field !== 'encoding pin')
-      .sort(),
-  });
+  /** The active set, and the leases hash's job ids by what they map to: a token, or a completion stamp. */
+  const leased = async () => {
+    const fields = Object.entries(await driver.redis.hgetall(keys.leases)).filter(
+      ([id]) => id !== 'encoding pin',
+    );
+    return {
+      active: (await driver.redis.zrange(keys.active, 0, -1)).sort(),
+      leases: fields
+        .filter(([, value]) => !value.startsWith('@'))
+        .map(([id]) => id)
+        .sort(),
+      completed: fields
+        .filter(([, value]) => value.startsWith('@'))
+        .map(([id]) => id)
+        .sort(),
+    };
+  };
 
-  it('holds a lease exactly for the jobs in the active set, through every way out of it', async () => {
+  it('holds a lease token exactly for the jobs in the active set, through every way out of it', async () => {
     await driver.push(['done', 'failed', 'retried', 'released', 'crashed'].map(job));
     const jobs = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
     const lease = (id: string) => {
@@ -78,24 +151,29 @@ describe('redis driver: leases hash', () => {
       return { id, queue, token: reserved.token };
     };
     const all = ['crashed', 'done', 'failed', 'released', 'retried'];
-    expect(await leased()).toEqual({ active: all, leases: all });
+    expect(await leased()).toEqual({ active: all, leases: all, completed: [] });
     // the leases hash holds the reservation's token, and nothing else does
     expect(await driver.redis.hget(keys.leases, 'done')).toBe(lease('done').token);
     // a listpack would be scanned field by field on every lookup
     expect(await driver.redis.object('ENCODING', keys.leases)).toBe('hashtable');
 
+    const before = Date.now();
     await driver.complete([{ lease: lease('done'), result: 'null' }]);
+    // a completed job's token became '@' and its finish time, which its record reads
+    const stamp = await driver.redis.hget(keys.leases, 'done');
+    expect(Number(stamp?.slice(1))).toBeGreaterThanOrEqual(before - 5);
+    expect((await driver.getJob(queue, 'done'))?.finishedAt).toBe(Number(stamp?.slice(1)));
     const error = { code: 'E_TEST', message: 'boom', name: 'Error' };
     await driver.fail({ lease: lease('failed'), error, retryInMs: null });
     await driver.fail({ lease: lease('retried'), error, retryInMs: 60_000 });
     await driver.release([lease('released')]);
-    expect(await leased()).toEqual({ active: ['crashed'], leases: ['crashed'] });
+    expect(await leased()).toEqual({ active: ['crashed'], leases: ['crashed'], completed: ['done'] });
 
     // 'crashed' is never acknowledged: its lease ends and the next reserve reclaims and leases it again
     await new Promise((resolve) => setTimeout(resolve, 60));
     const again = (await driver.reserve(queue, reserveOptions)).jobs.map((j) => j.id).sort();
     expect(again).toEqual(['crashed', 'released']);
-    expect(await leased()).toEqual({ active: again, leases: again });
+    expect(await leased()).toEqual({ active: again, leases: again, completed: ['done'] });
     expect(await driver.complete([{ lease: lease('crashed'), result: 'null' }])).toEqual([false]);
   });
 });

@@ -13,11 +13,18 @@ export interface QueueKeys {
   delayed: string;
   /** Running jobs, scored by lease deadline epoch ms. */
   active: string;
-  /** Hash of running job id to the token of its lease: the same jobs as `active`. */
+  /**
+   * Hash of running job id to the token of its lease (the same jobs as `active`), and of
+   * kept completed job id to `@` and its finish time (the same jobs as `completed`).
+   */
   leases: string;
   /** Jobs on hold until released, scored by creation time. */
   pending: string;
   failed: string;
+  /**
+   * Ids of completed jobs whose records are kept, oldest first (a list). Their status and
+   * finish time are their fields in `leases`: `@` and the finish time in epoch ms.
+   */
   completed: string;
   cancelled: string;
   expired: string;
@@ -66,7 +73,7 @@ export class KeyBuilder {
         leases: `${base}leases`,
         pending: `${base}pending`,
         failed: `${base}failed`,
-        completed: `${base}completed`,
+        completed: `${base}completed:ids`,
         cancelled: `${base}cancelled`,
         expired: `${base}expired`,
         seq: `${base}seq`,

@@ -27,23 +27,21 @@ function parseJson(text: string | undefined, label: string): JsonValue | null {
 
 /**
  * Decodes the fields of a job hash (`HGETALL`); `undefined` when the hash is empty.
- * `completedAt` is the job's score in the completed set: a completed job's hash still
- * holds its last attempt as running, and the set says it finished and when.
+ * `lease` is the job's field in its queue's leases hash: a completed job's hash still holds
+ * its last attempt as running, and there the lease token became `@` and the finish time
+ * (complete_jobs.lua; statusOf in common.lua reads it alike).
  */
 export function decodeRecord(
   queue: string,
   id: string,
   hash: Record<string, string>,
-  completedAt: string | null = null,
+  lease: string | null = null,
 ): JobRecord | undefined {
   // no hash at all; a hash without a spec (damaged) is still shown, as a job of no name
   if (hash.spec === undefined && hash.attempts === undefined) return undefined;
   const spec = parseSpec(hash.spec ?? '');
-  // an entry older than the last start belongs to an earlier job of the same id (as completedSince in common.lua)
-  const completed =
-    completedAt !== null &&
-    (hash.status === undefined || hash.status === 'running') &&
-    Number(completedAt) >= Number(hash.startedAt ?? 0);
+  const completedAt = lease?.startsWith('@') ? Number(lease.slice(1)) : null;
+  const completed = completedAt !== null && (hash.status === undefined || hash.status === 'running');
   return {
     id,
     name: spec.name,
@@ -61,7 +59,7 @@ export function decodeRecord(
     queuedAt: numberOrNull(hash.queuedAt),
     runAt: numberOrNull(hash.runAt),
     startedAt: numberOrNull(hash.startedAt),
-    finishedAt: completed ? Number(completedAt) : numberOrNull(hash.finishedAt),
+    finishedAt: completed ? completedAt : numberOrNull(hash.finishedAt),
     expiresAt: numberOrNull(hash.expiresAt),
     worker: hash.worker ?? null,
   };

@@ -303,11 +303,12 @@ export class RedisQueueDriver implements QueueDriver {
 
   async #counts(queue: string): Promise<QueueCounts> {
     const keys = this.keys.queue(queue);
-    const [waiting, delayed, running, pending, failed, completed] = await Promise.all(
-      [keys.wait, keys.delayed, keys.active, keys.pending, keys.failed, keys.completed].map((key) =>
+    const [waiting, delayed, running, pending, failed, completed] = await Promise.all([
+      ...[keys.wait, keys.delayed, keys.active, keys.pending, keys.failed].map((key) =>
         this.redis.zcard(key),
       ),
-    );
+      this.redis.llen(keys.completed),
+    ]);
     return {
       waiting: waiting!,
       delayed: delayed!,

@@ -56,9 +56,15 @@ export class RedisRecords {
   async listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
     const set = this.#keys.queue(queue)[STATUS_SET[status]];
     const stop = offset + limit - 1;
-    const ids = NEWEST_FIRST.has(status)
-      ? await this.#redis.zrevrange(set, offset, stop)
-      : await this.#redis.zrange(set, offset, stop);
+    let ids: string[];
+    if (status === 'completed') {
+      // a list, oldest first: the newest `limit` after `offset` are counted from the tail
+      ids = (await this.#redis.lrange(set, -(stop + 1), -(offset + 1))).reverse();
+    } else {
+      ids = NEWEST_FIRST.has(status)
+        ? await this.#redis.zrevrange(set, offset, stop)
+        : await this.#redis.zrange(set, offset, stop);
+    }
     return this.records(queue, ids);
   }
 
@@ -68,7 +74,7 @@ export class RedisRecords {
     const outcome = await runScript<string>(
       this.#redis,
       'cancel_job',
-      [keys.wait, keys.delayed, keys.pending, keys.cancelled, keys.completed],
+      [keys.wait, keys.delayed, keys.pending, keys.cancelled, keys.leases],
       [keys.job, id, this.#retention.completedCount, this.#retention.completedAgeMs],
     );
     return this.#statusOutcome(outcome, queue, id, 'cancel');
@@ -80,7 +86,7 @@ export class RedisRecords {
     const outcome = await runScript<string>(
       this.#redis,
       'release_held',
-      [keys.pending, keys.wait, keys.delayed, keys.seq, keys.signal, keys.completed],
+      [keys.pending, keys.wait, keys.delayed, keys.seq, keys.signal, keys.leases],
       [keys.job, id],
     );
     return this.#statusOutcome(outcome, queue, id, 'release');
@@ -141,22 +147,22 @@ export class RedisRecords {
 
   /**
    * The records of `ids` that still exist, in order, read in one round trip: each job's
-   * hash and its score in the completed set (a completed job's status and finish time).
+   * hash and its field in the leases hash (a completed job's status and finish time).
    */
   async records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
     if (ids.length === 0) return [];
-    const { completed } = this.#keys.queue(queue);
+    const { leases } = this.#keys.queue(queue);
     // MULTI, not a plain pipeline: a completion landing between the two reads would show a
     // completed job without its result
     const pipeline = this.#redis.multi();
-    for (const id of ids) pipeline.hgetall(this.#keys.job(queue, id)).zscore(completed, id);
+    for (const id of ids) pipeline.hgetall(this.#keys.job(queue, id)).hget(leases, id);
     const replies = (await pipeline.exec()) ?? [];
     const records: JobRecord[] = [];
     ids.forEach((id, index) => {
       const [hashError, hash] = replies[index * 2] ?? [];
-      const [scoreError, completedAt] = replies[index * 2 + 1] ?? [];
-      if (hashError || scoreError) throw hashError ?? scoreError;
-      const record = decodeRecord(queue, id, hash as Record<string, string>, completedAt as string | null);
+      const [leaseError, lease] = replies[index * 2 + 1] ?? [];
+      if (hashError || leaseError) throw hashError ?? leaseError;
+      const record = decodeRecord(queue, id, hash as Record<string, string>, lease as string | null);
       if (record) records.push(record);
     });
     return records;

@@ -88,27 +88,22 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
 
--- Whether a completed-set score (or false) marks the attempt started at `startedAt` as
--- completed. An entry older than the job's last start belongs to an earlier job of the same
--- id (its record was dropped by hand) and does not count. record_codec.ts reads it alike.
-local function completedSince(finishedAt, startedAt)
-  return finishedAt ~= false and finishedAt ~= nil and tonumber(finishedAt) >= tonumber(startedAt or 0)
-end
-
 -- The status of the job in hash `key`, or nil when there is none. A completed job's hash
--- keeps the fields of its last attempt ('running'): completion is its entry in the
--- completed set, written once per batch (complete_jobs.lua).
-local function statusOf(key, id, completedKey)
-  local f = redis.call('HMGET', key, 'status', 'startedAt')
-  if f[1] == 'running' and completedSince(redis.call('ZSCORE', completedKey, id), f[2]) then
+-- keeps the fields of its last attempt ('running'): what says it completed is its field in
+-- the queue's leases hash, where the lease token became '@' and the finish time
+-- (complete_jobs.lua). record_codec.ts reads it alike.
+local function statusOf(key, id, leasesKey)
+  local status = redis.call('HGET', key, 'status')
+  if status == 'running' and string.byte(redis.call('HGET', leasesKey, id) or '') == 64 then
     return 'completed'
   end
-  return f[1]
+  return status
 end
 
 -- Whether the caller holding `token` owns the running job `id`: the queue's leases hash
 -- maps it to that token. Every script that takes a job out of the active set deletes its
--- lease in the same call, so a lease exists exactly while its job is in the active set.
+-- lease, or turns it into a completion stamp ('@' and a time, never a token), in the same
+-- call, so a lease token is there exactly while its job is in the active set.
 local function ownsLease(leasesKey, id, token)
   return token ~= '' and redis.call('HGET', leasesKey, id) == token
 end
