@@ -14,6 +14,27 @@ export function formatCount(value: number): string {
   return Math.round(value).toLocaleString('en-US');
 }
 
+/** The middle value (the upper one of the two middle values of an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+}
+
+/**
+ * The median of `a[i] / b[i]`: runs of the same round compared with each other. On a VM whose
+ * speed drifts by tens of percent within minutes, this is steadier than a ratio of medians.
+ */
+export function pairedRatio(a: readonly number[], b: readonly number[]): number {
+  return median(a.slice(0, b.length).map((value, index) => value / b[index]!));
+}
+
+/** CPU microseconds per job of the measured Node process and of Redis in one run. */
+export function cpuPerJob(sample: QueueSample): { client: number; redis: number } {
+  return {
+    client: ((sample.clientCpuPercent / 100) * sample.seconds * 1e6) / sample.jobs,
+    redis: (sample.redis.cpuSeconds * 1e6) / sample.jobs,
+  };
+}
+
 function ratio(scenario: QueueScenario): number {
   return scenario.topiq.median.rate / scenario.bullmq.median.rate;
 }
@@ -84,15 +105,36 @@ export function formatQueueBench(result: QueueBenchResult, options: { details?: 
   const kept = scenarios.find((s) => s.kind === 'process' && s.concurrency === 50 && s.keep > 0);
   const off = scenarios.find((s) => s.kind === 'process' && s.concurrency === 50 && s.keep === 0);
   if (kept && off) {
-    out.push('\nCost of job records and events, concurrency 50:\n');
+    out.push(
+      '\nCost of job records and events, concurrency 50. "On / off" divides the medians; "paired" ' +
+        'is the median of the ratios of runs of the same round (steadier on a drifting machine); ' +
+        'CPU is worker process plus Redis per job, medians.\n',
+    );
+    const rates = (measurement: QueueMeasurement) => measurement.samples.map((sample) => sample.rate);
+    const cpu = (measurement: QueueMeasurement) =>
+      median(
+        measurement.samples.map((sample) => {
+          const { client, redis } = cpuPerJob(sample);
+          return client + redis;
+        }),
+      );
     out.push(
       markdownTable(
-        ['system', 'records + events on jobs/s', 'records + events off jobs/s', 'on / off'],
+        [
+          'system',
+          'records + events on jobs/s',
+          'records + events off jobs/s',
+          'on / off',
+          'on / off, paired',
+          'CPU µs/job on / off',
+        ],
         (['topiq', 'bullmq'] as const).map((system) => [
           system === 'topiq' ? 'Topiq' : 'BullMQ',
           formatCount(kept[system].median.rate),
           formatCount(off[system].median.rate),
           `${(kept[system].median.rate / off[system].median.rate).toFixed(2)}x`,
+          `${pairedRatio(rates(kept[system]), rates(off[system])).toFixed(2)}x`,
+          `${cpu(kept[system]).toFixed(1)} / ${cpu(off[system]).toFixed(1)}`,
         ]),
       ),
     );

@@ -14,7 +14,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { dirname } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker as BullWorker } from 'bullmq';
 import { createLogger, JobRegistry, RedisQueueDriver, Worker, JobEventPublisher } from '../core/index.js';
@@ -30,6 +30,8 @@ export interface WorkerProcessResult {
   cpuSeconds: number;
   /** Share of the timed span the event loop was busy. */
   loopUtilization: number;
+  /** Milliseconds of garbage collection while timed: young generation (scavenges) and the rest. */
+  gcMs: { young: number; old: number };
   /**
    * Topiq only: driver calls the worker made while timed, and the writes to its main Redis
    * socket with the time they took (a write is a system call; on a VM it is not cheap).
@@ -200,6 +202,15 @@ async function main(): Promise<void> {
     await new Promise<void>((resolve) => process.once('message', () => resolve()));
   }
   const profiler = values.profile === undefined ? undefined : await startProfiler();
+  const gcMs = { young: 0, old: 0 };
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const kind = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) gcMs.young += entry.duration;
+      else gcMs.old += entry.duration;
+    }
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const loopBefore = performance.eventLoopUtilization();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
@@ -215,10 +226,12 @@ async function main(): Promise<void> {
         seconds,
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
         loopUtilization: performance.eventLoopUtilization(loopBefore).utilization,
+        gcMs: { ...gcMs },
         ...(runner.calls ? { calls: { ...runner.calls } } : {}),
       });
     });
   });
+  gc.disconnect();
   if (profiler && values.profile !== undefined) {
     await mkdir(dirname(values.profile), { recursive: true });
     await writeFile(values.profile, await profiler.stop());

@@ -3,7 +3,9 @@
  * queue bench compares "records and events on" with "both off"; this one runs the four
  * combinations (1,000 completed records kept or none, events on or off) with one worker
  * process at concurrency 50 over a prefilled queue of no-op jobs, alternating the modes in
- * every round so drift on a noisy machine hits all four alike, and prints the median of each.
+ * every round so drift on a noisy machine hits all four alike, and prints the median of each:
+ * jobs/s, and the CPU time per job of the worker process and of Redis, which moves far less
+ * than wall-clock rates on a shared VM and says on which side a mode's cost lands.
  *
  *   npm run bench:records                           5 rounds of 100,000 jobs per mode
  *   npm run bench:records -- --rounds=3 --jobs=50000
@@ -11,7 +13,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { formatCount, markdownTable } from './queue_bench_report.js';
+import { cpuPerJob, formatCount, markdownTable, median, pairedRatio } from './queue_bench_report.js';
 import { QueueRuns } from './queue_bench_runs.js';
 import { QuietMachine } from './quiet_machine.js';
 import { benchConnection } from './redis_stats.js';
@@ -47,9 +49,16 @@ async function main(): Promise<void> {
     logLevel: 'warn',
   });
   const rates = MODES.map(() => [] as number[]);
+  // CPU per job of the worker process and of Redis: far steadier than wall-clock rates on a
+  // shared VM, and they say which side a mode's cost lands on
+  const workerUs = MODES.map(() => [] as number[]);
+  const redisUs = MODES.map(() => [] as number[]);
   try {
     for (let round = 0; round < rounds; round++) {
-      for (const [index, mode] of MODES.entries()) {
+      // each round starts with another mode, so no mode always runs last (or first)
+      for (let step = 0; step < MODES.length; step++) {
+        const index = (round + step) % MODES.length;
+        const mode = MODES[index]!;
         const sample = await runs.run({
           kind: 'process',
           system: 'topiq',
@@ -59,28 +68,53 @@ async function main(): Promise<void> {
           events: mode.events,
           label: mode.label,
         });
+        const cpu = cpuPerJob(sample);
         rates[index]!.push(sample.rate);
-        progress(`  ${mode.label}: ${formatCount(sample.rate)} jobs/s`);
+        workerUs[index]!.push(cpu.client);
+        redisUs[index]!.push(cpu.redis);
+        progress(
+          `  ${mode.label}: ${formatCount(sample.rate)} jobs/s, CPU per job: worker ${cpu.client.toFixed(2)} µs, Redis ${cpu.redis.toFixed(2)} µs`,
+        );
       }
     }
   } finally {
     await runs.close();
     redis.disconnect();
   }
-  const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)]!;
-  const base = median(rates[3]!);
+  const off = MODES.length - 1;
+  const cpuOff = median(workerUs[off]!) + median(redisUs[off]!);
   console.log(
-    `### Cost of job records and events, Topiq, concurrency 50 (median of ${rounds} alternating rounds, ${formatCount(jobs)} no-op jobs per run)\n`,
+    `### Cost of job records and events, Topiq, concurrency 50 (${rounds} rounds of the four modes, ${formatCount(jobs)} no-op jobs per run)\n`,
+  );
+  console.log(
+    'Medians. "Paired" is the median of the ratios to the "both off" run of the same round, steadier ' +
+      'than the ratio of medians when the machine drifts.\n',
   );
   console.log(
     markdownTable(
-      ['mode', 'jobs/s (median)', 'runs', 'vs both off'],
-      MODES.map((mode, index) => [
-        mode.label,
-        formatCount(median(rates[index]!)),
-        rates[index]!.map(formatCount).join(' / '),
-        `${((median(rates[index]!) / base) * 100).toFixed(0)}%`,
-      ]),
+      [
+        'mode',
+        'jobs/s',
+        'runs',
+        'vs both off',
+        'vs both off, paired',
+        'worker CPU µs/job',
+        'Redis CPU µs/job',
+        'CPU per job vs both off',
+      ],
+      MODES.map((mode, index) => {
+        const cpu = median(workerUs[index]!) + median(redisUs[index]!);
+        return [
+          mode.label,
+          formatCount(median(rates[index]!)),
+          rates[index]!.map(formatCount).join(' / '),
+          `${((median(rates[index]!) / median(rates[off]!)) * 100).toFixed(0)}%`,
+          `${(pairedRatio(rates[index]!, rates[off]!) * 100).toFixed(0)}%`,
+          median(workerUs[index]!).toFixed(2),
+          median(redisUs[index]!).toFixed(2),
+          `${((cpu / cpuOff) * 100).toFixed(0)}%`,
+        ];
+      }),
     ),
   );
 }
