@@ -105,6 +105,30 @@ describe('redis driver: completed records trimming', () => {
     expect(await driver.redis.hget(driver.keys.queue(queue).leases, 'kept1')).toBeNull();
   });
 
+  it('drops every record past the age bound in one call, reading the stamps in growing windows', async () => {
+    const aging = withRetention({ completedAgeMs: 50 });
+    const ids = Array.from({ length: 300 }, (_, i) => `old${i}`);
+    await run(aging, ids);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await run(aging, ['fresh']);
+    expect((await driver.counts(queue)).completed).toBe(1);
+    expect(await driver.getJob(queue, 'old299')).toBeUndefined();
+    expect((await driver.getJob(queue, 'fresh'))?.status).toBe('completed');
+  });
+
+  it('refuses a completion stamp passed as a lease token', async () => {
+    await run(withRetention({}), ['stamped']);
+    const keys = driver.keys.queue(queue);
+    const stamp = await driver.redis.hget(keys.leases, 'stamped');
+    expect(stamp?.startsWith('@')).toBe(true);
+    const lease = { id: 'stamped', queue, token: stamp! };
+    expect(await driver.complete([{ lease, result: 'null' }])).toEqual([false]);
+    expect(await driver.extend([lease], 30_000)).toEqual(['lost']);
+    expect((await driver.redis.lrange(keys.completed, 0, -1)).filter((id) => id === 'stamped')).toHaveLength(
+      1,
+    );
+  });
+
   it('stops trimming by age at an id that runs again after its record was deleted by hand', async () => {
     const aging = withRetention({ completedAgeMs: 50 });
     await run(aging, ['again']);

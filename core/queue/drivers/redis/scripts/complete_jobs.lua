@@ -22,30 +22,46 @@
 --!include common
 
 -- Drops the oldest completed records: those beyond `keepCount`, then those that finished
--- more than `keepAgeMs` ago. A record is its id at the head of the list, its job hash and
+-- `keepAgeMs` ago or earlier. A record is its id at the head of the list, its job hash and
 -- its stamp in the leases hash. At most 1,000 go per call, so every call stays short; a
--- lowered bound is reached over the next batches. The age check reads one stamp per call.
-local function trimCompleted(listKey, leasesKey, jobPrefix, keepCount, keepAgeMs, now)
+-- lowered bound is reached over the next batches. The age check reads one stamp when the
+-- head is not old yet; otherwise it reads the stamps in windows, starting with about what
+-- this call added (as many go as come in, once the age bound holds) and doubling while
+-- every stamp read is old.
+local function trimCompleted(listKey, leasesKey, jobPrefix, keepCount, keepAgeMs, now, added)
   local drop = math.min(1000, math.max(0, redis.call('LLEN', listKey) - keepCount))
   if keepAgeMs > 0 and drop < 1000 then
     local cutoff = now - keepAgeMs
-    -- dropped by age: a stamp older than the cutoff, or nothing (the record is gone). A lease
-    -- token means the id runs again (its record was deleted by hand): that one is kept.
+    -- dropped by age: a stamp at or before the cutoff, or nothing (the record is gone). A
+    -- lease token means the id runs again (its record was deleted by hand): that one is kept.
     local function old(value)
       if not value then
         return true
       end
-      return string.byte(value) == 64 and tonumber(string.sub(value, 2)) < cutoff
+      return string.byte(value) == 64 and tonumber(string.sub(value, 2)) <= cutoff
     end
     local first = redis.call('LINDEX', listKey, drop)
     if first and old(redis.call('HGET', leasesKey, first)) then
-      local next = redis.call('LRANGE', listKey, drop, 999)
-      local values = redis.call('HMGET', leasesKey, unpack(next))
-      for i = 1, #next do
-        if not old(values[i]) then
+      drop = drop + 1
+      local window = math.max(16, added + 1)
+      while drop < 1000 do
+        local next = redis.call('LRANGE', listKey, drop, math.min(999, drop + window - 1))
+        if #next == 0 then
           break
         end
-        drop = drop + 1
+        local values = redis.call('HMGET', leasesKey, unpack(next))
+        local young = false
+        for i = 1, #next do
+          if not old(values[i]) then
+            young = true
+            break
+          end
+          drop = drop + 1
+        end
+        if young or #next < window then
+          break
+        end
+        window = window * 2
       end
     end
   end
@@ -72,6 +88,10 @@ local idCount = 0
 local at = 5
 for _ = 1, tonumber(ARGV[4]) do
   local token = ARGV[at]
+  -- '@' starts a completion stamp, never a lease token: such a "token" is refused like none
+  if string.byte(token) == 64 then
+    token = ''
+  end
   local count = tonumber(ARGV[at + 1])
   for k = at + 2, at + 1 + count do
     idCount = idCount + 1
@@ -135,5 +155,5 @@ if doneCount > 0 then
   redis.call('PEXPIRE', KEYS[3], 130000)
 end
 -- also when no records are kept: those kept under an earlier, larger bound still go
-trimCompleted(KEYS[2], KEYS[4], jobPrefix, keepCount, keepAgeMs, now)
+trimCompleted(KEYS[2], KEYS[4], jobPrefix, keepCount, keepAgeMs, now, doneCount)
 return out

@@ -105,7 +105,7 @@ end
 -- lease, or turns it into a completion stamp ('@' and a time, never a token), in the same
 -- call, so a lease token is there exactly while its job is in the active set.
 local function ownsLease(leasesKey, id, token)
-  return token ~= '' and redis.call('HGET', leasesKey, id) == token
+  return token ~= '' and string.byte(token) ~= 64 and redis.call('HGET', leasesKey, id) == token
 end
 
 -- The ids a bulk operation applies to: ARGV[firstId..] when mode is 'ids', else up to
