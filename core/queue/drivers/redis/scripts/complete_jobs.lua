@@ -27,9 +27,10 @@
 -- lowered bound is reached over the next batches. The age check reads one stamp when the
 -- head is not old yet; otherwise it reads the stamps in windows, starting with about what
 -- this call added (as many go as come in, once the age bound holds) and doubling while
--- every stamp read is old.
+-- every stamp read is old. Each id is read from the list once.
 local function trimCompleted(listKey, leasesKey, jobPrefix, keepCount, keepAgeMs, now, added)
   local drop = math.min(1000, math.max(0, redis.call('LLEN', listKey) - keepCount))
+  local dropped = drop > 0 and redis.call('LRANGE', listKey, 0, drop - 1) or {}
   if keepAgeMs > 0 and drop < 1000 then
     local cutoff = now - keepAgeMs
     -- dropped by age: a stamp at or before the cutoff, or nothing (the record is gone). A
@@ -38,11 +39,12 @@ local function trimCompleted(listKey, leasesKey, jobPrefix, keepCount, keepAgeMs
       if not value then
         return true
       end
-      return string.byte(value) == 64 and tonumber(string.sub(value, 2)) <= cutoff
+      return isStamp(value) and tonumber(string.sub(value, 2)) <= cutoff
     end
     local first = redis.call('LINDEX', listKey, drop)
     if first and old(redis.call('HGET', leasesKey, first)) then
       drop = drop + 1
+      dropped[drop] = first
       local window = math.max(16, added + 1)
       while drop < 1000 do
         local next = redis.call('LRANGE', listKey, drop, math.min(999, drop + window - 1))
@@ -57,6 +59,7 @@ local function trimCompleted(listKey, leasesKey, jobPrefix, keepCount, keepAgeMs
             break
           end
           drop = drop + 1
+          dropped[drop] = next[i]
         end
         if young or #next < window then
           break
@@ -66,13 +69,12 @@ local function trimCompleted(listKey, leasesKey, jobPrefix, keepCount, keepAgeMs
     end
   end
   if drop > 0 then
-    local dropped = redis.call('LRANGE', listKey, 0, drop - 1)
     local keys = {}
-    for i = 1, #dropped do
+    for i = 1, drop do
       keys[i] = jobPrefix .. dropped[i]
     end
-    redis.call('DEL', unpack(keys))
-    redis.call('HDEL', leasesKey, unpack(dropped))
+    callChunked('DEL', nil, keys)
+    callChunked('HDEL', leasesKey, dropped)
     redis.call('LTRIM', listKey, drop, -1)
   end
 end
@@ -88,8 +90,8 @@ local idCount = 0
 local at = 5
 for _ = 1, tonumber(ARGV[4]) do
   local token = ARGV[at]
-  -- '@' starts a completion stamp, never a lease token: such a "token" is refused like none
-  if string.byte(token) == 64 then
+  -- a completion stamp is never a lease token: such a "token" is refused like none
+  if isStamp(token) then
     token = ''
   end
   local count = tonumber(ARGV[at + 1])

@@ -88,13 +88,19 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
 
+-- Whether a value of the leases hash is a completion stamp ('@' and the finish time, written
+-- by complete_jobs.lua) rather than a lease token; no token starts with '@' (64).
+local function isStamp(value)
+  return value ~= nil and value ~= false and string.byte(value) == 64
+end
+
 -- The status of the job in hash `key`, or nil when there is none. A completed job's hash
 -- keeps the fields of its last attempt ('running'): what says it completed is its field in
 -- the queue's leases hash, where the lease token became '@' and the finish time
 -- (complete_jobs.lua). record_codec.ts reads it alike.
 local function statusOf(key, id, leasesKey)
   local status = redis.call('HGET', key, 'status')
-  if status == 'running' and string.byte(redis.call('HGET', leasesKey, id) or '') == 64 then
+  if status == 'running' and isStamp(redis.call('HGET', leasesKey, id)) then
     return 'completed'
   end
   return status
@@ -105,7 +111,7 @@ end
 -- lease, or turns it into a completion stamp ('@' and a time, never a token), in the same
 -- call, so a lease token is there exactly while its job is in the active set.
 local function ownsLease(leasesKey, id, token)
-  return token ~= '' and string.byte(token) ~= 64 and redis.call('HGET', leasesKey, id) == token
+  return token ~= '' and not isStamp(token) and redis.call('HGET', leasesKey, id) == token
 end
 
 -- The ids a bulk operation applies to: ARGV[firstId..] when mode is 'ids', else up to
