@@ -27,11 +27,17 @@ export function pairedRatio(a: readonly number[], b: readonly number[]): number 
   return median(a.slice(0, b.length).map((value, index) => value / b[index]!));
 }
 
-/** CPU microseconds per job of the measured Node process and of Redis in one run. */
-export function cpuPerJob(sample: QueueSample): { client: number; redis: number } {
+/**
+ * Microseconds per job in one run: CPU of the measured Node process and of Redis, and the
+ * worker's garbage collection (0 when no worker process ran).
+ */
+export function cpuPerJob(sample: QueueSample): { client: number; redis: number; gc: number } {
+  const perJob = (seconds: number) => (seconds * 1e6) / sample.jobs;
+  const gcMs = sample.gcMs ? sample.gcMs.young + sample.gcMs.old : 0;
   return {
-    client: ((sample.clientCpuPercent / 100) * sample.seconds * 1e6) / sample.jobs,
-    redis: (sample.redis.cpuSeconds * 1e6) / sample.jobs,
+    client: perJob(sample.clientCpuSeconds),
+    redis: perJob(sample.redis.cpuSeconds),
+    gc: perJob(gcMs / 1000),
   };
 }
 

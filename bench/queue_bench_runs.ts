@@ -33,6 +33,8 @@ export interface QueueSample {
   rate: number;
   /** CPU of the measured Node process (the dispatching bench, or the worker) over wall time. */
   clientCpuPercent: number;
+  /** CPU seconds of that process during the run (user + system). */
+  clientCpuSeconds: number;
   redisCpuPercent: number;
   redis: RedisUsage;
   /** Connections of other programs seen at the start or end of the run (0: Redis was ours). */
@@ -40,6 +42,8 @@ export interface QueueSample {
   /** CPU other processes on the machine used during the run (Linux only; 100 = one core). */
   otherCpuPercent: number | undefined;
   calls?: WorkerProcessResult['calls'];
+  /** The worker process's garbage collection while timed, when a worker did the work. */
+  gcMs?: WorkerProcessResult['gcMs'];
 }
 
 /** What one run does. */
@@ -302,11 +306,13 @@ function sampleOf(
     seconds,
     rate: jobs / seconds,
     clientCpuPercent: (clientCpu / seconds) * 100,
+    clientCpuSeconds: clientCpu,
     redisCpuPercent: (stopped.redis.cpuSeconds / wallSeconds) * 100,
     redis: stopped.redis,
     otherClients: stopped.otherClients,
     otherCpuPercent:
       stopped.machine === undefined ? undefined : (Math.max(0, stopped.machine - ours) / wallSeconds) * 100,
     ...(worker?.calls ? { calls: worker.calls } : {}),
+    ...(worker ? { gcMs: worker.gcMs } : {}),
   };
 }

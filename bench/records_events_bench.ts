@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { cpuPerJob, formatCount, markdownTable, median, pairedRatio } from './queue_bench_report.js';
-import { QueueRuns } from './queue_bench_runs.js';
+import { type QueueSample, QueueRuns } from './queue_bench_runs.js';
 import { QuietMachine } from './quiet_machine.js';
 import { benchConnection } from './redis_stats.js';
 
@@ -48,11 +48,7 @@ async function main(): Promise<void> {
     quiet: new QuietMachine(redis, progress),
     logLevel: 'warn',
   });
-  const rates = MODES.map(() => [] as number[]);
-  // CPU per job of the worker process and of Redis: far steadier than wall-clock rates on a
-  // shared VM, and they say which side a mode's cost lands on
-  const workerUs = MODES.map(() => [] as number[]);
-  const redisUs = MODES.map(() => [] as number[]);
+  const samples = MODES.map(() => [] as QueueSample[]);
   try {
     for (let round = 0; round < rounds; round++) {
       // each round starts with another mode, so no mode always runs last (or first)
@@ -68,12 +64,11 @@ async function main(): Promise<void> {
           events: mode.events,
           label: mode.label,
         });
+        samples[index]!.push(sample);
         const cpu = cpuPerJob(sample);
-        rates[index]!.push(sample.rate);
-        workerUs[index]!.push(cpu.client);
-        redisUs[index]!.push(cpu.redis);
         progress(
-          `  ${mode.label}: ${formatCount(sample.rate)} jobs/s, CPU per job: worker ${cpu.client.toFixed(2)} µs, Redis ${cpu.redis.toFixed(2)} µs`,
+          `  ${mode.label}: ${formatCount(sample.rate)} jobs/s, per job: worker CPU ${cpu.client.toFixed(2)} µs ` +
+            `(GC ${cpu.gc.toFixed(2)}), Redis CPU ${cpu.redis.toFixed(2)} µs`,
         );
       }
     }
@@ -81,14 +76,19 @@ async function main(): Promise<void> {
     await runs.close();
     redis.disconnect();
   }
+  // CPU per job of the worker process and of Redis moves far less than wall-clock rates on a
+  // shared VM, and says on which side a mode's cost lands
+  const rates = (index: number) => samples[index]!.map((sample) => sample.rate);
+  const perJob = (index: number, part: 'client' | 'redis' | 'gc') =>
+    median(samples[index]!.map((sample) => cpuPerJob(sample)[part]));
+  const cpu = (index: number) => perJob(index, 'client') + perJob(index, 'redis');
   const off = MODES.length - 1;
-  const cpuOff = median(workerUs[off]!) + median(redisUs[off]!);
   console.log(
     `### Cost of job records and events, Topiq, concurrency 50 (${rounds} rounds of the four modes, ${formatCount(jobs)} no-op jobs per run)\n`,
   );
   console.log(
     'Medians. "Paired" is the median of the ratios to the "both off" run of the same round, steadier ' +
-      'than the ratio of medians when the machine drifts.\n',
+      "than the ratio of medians when the machine drifts. GC is the worker's garbage collection, part of its CPU.\n",
   );
   console.log(
     markdownTable(
@@ -99,22 +99,21 @@ async function main(): Promise<void> {
         'vs both off',
         'vs both off, paired',
         'worker CPU µs/job',
+        'worker GC µs/job',
         'Redis CPU µs/job',
         'CPU per job vs both off',
       ],
-      MODES.map((mode, index) => {
-        const cpu = median(workerUs[index]!) + median(redisUs[index]!);
-        return [
-          mode.label,
-          formatCount(median(rates[index]!)),
-          rates[index]!.map(formatCount).join(' / '),
-          `${((median(rates[index]!) / median(rates[off]!)) * 100).toFixed(0)}%`,
-          `${(pairedRatio(rates[index]!, rates[off]!) * 100).toFixed(0)}%`,
-          median(workerUs[index]!).toFixed(2),
-          median(redisUs[index]!).toFixed(2),
-          `${((cpu / cpuOff) * 100).toFixed(0)}%`,
-        ];
-      }),
+      MODES.map((mode, index) => [
+        mode.label,
+        formatCount(median(rates(index))),
+        rates(index).map(formatCount).join(' / '),
+        `${((median(rates(index)) / median(rates(off))) * 100).toFixed(0)}%`,
+        `${(pairedRatio(rates(index), rates(off)) * 100).toFixed(0)}%`,
+        perJob(index, 'client').toFixed(2),
+        perJob(index, 'gc').toFixed(2),
+        perJob(index, 'redis').toFixed(2),
+        `${((cpu(index) / cpu(off)) * 100).toFixed(0)}%`,
+      ]),
     ),
   );
 }
