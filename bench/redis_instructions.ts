@@ -13,7 +13,7 @@
  *
  * Phases, each on a fresh queue: `push` (dispatchMany in batches of 1,000); `work`, records
  * kept (1,000), not kept (0), and kept by age alone (1 ms, so every complete trims the round
- * before by reading completion stamps): reserve calls of 50, three at a time, then one complete of what
+ * before by age, from the completed times list): reserve calls of 50, three at a time, then one complete of what
  * they returned, with 300 more jobs held all along so the active set has the size it has
  * under a busy worker (a skiplist, as at concurrency 50). Job events are not part of it:
  * they cost the worker, not these scripts. Skipped, with a message, when valgrind or
@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       { queue: 'work-1000', label: '1,000 records kept', keep: 1000, ageMs: undefined },
       { queue: 'work-0', label: 'records not kept', keep: 0, ageMs: undefined },
       // Under valgrind a round takes far longer than 1 ms, so each complete drops the records
-      // of the round before by age, reading their completion stamps; the count bound is out of reach.
+      // of the round before by age, from the completed times list; the count bound is out of reach.
       { queue: 'work-age', label: 'records kept for 1 ms', keep: 1_000_000, ageMs: 1 },
     ];
     for (const { queue, label, keep, ageMs } of phases) {

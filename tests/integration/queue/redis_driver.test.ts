@@ -44,7 +44,7 @@ describe('redis driver: completed records', () => {
     expect(
       await driver.complete([{ lease: { id: 'reused', queue, token: first!.token }, result: 'null' }]),
     ).toEqual([true]);
-    // the record is dropped by hand while its completion stamp stays; the id is dispatched again
+    // the record is dropped by hand while its id stays in the completed list; the id is dispatched again
     await driver.redis.del(driver.keys.job(queue, 'reused'));
     await sleep(5);
     expect(await driver.push([job('reused')])).toEqual(['added']);
@@ -109,32 +109,39 @@ describe('redis driver: completed records trimming', () => {
     expect((await driver.getJob(queue, 'fresh'))?.status).toBe('completed');
   });
 
-  it('refuses a completion stamp passed as a lease token', async () => {
-    await run(withRetention({}), ['stamped']);
-    const keys = driver.keys.queue(queue);
-    const stamp = await driver.redis.hget(keys.leases, 'stamped');
-    expect(stamp?.startsWith('@')).toBe(true);
-    const lease = { id: 'stamped', queue, token: stamp! };
-    expect(await driver.complete([{ lease, result: 'null' }])).toEqual([false]);
-    expect(await driver.extend([lease], 30_000)).toEqual(['lost']);
-    expect((await driver.redis.lrange(keys.completed, 0, -1)).filter((id) => id === 'stamped')).toHaveLength(
-      1,
-    );
+  it('refuses a second acknowledgement of a completed attempt and keeps one record with its finish time', async () => {
+    const by = withRetention({});
+    await by.push([newJob(queue, 'acked')]);
+    const [reserved] = (await by.reserve(queue, reserveOptions)).jobs;
+    const lease = { id: 'acked', queue, token: reserved!.token };
+    const before = Date.now();
+    expect(await by.complete([{ lease, result: 'null' }])).toEqual([true]);
+    const after = Date.now();
+    expect(await by.complete([{ lease, result: '5' }])).toEqual([false]);
+    expect(await by.extend([lease], 30_000)).toEqual(['lost']);
+    const ids = await driver.redis.lrange(driver.keys.queue(queue).completed, 0, -1);
+    expect(ids.filter((id) => id === 'acked')).toHaveLength(1);
+    const record = await driver.getJob(queue, 'acked');
+    expect(record).toMatchObject({ status: 'completed', result: null });
+    expect(record?.finishedAt).toBeGreaterThanOrEqual(before - 5);
+    expect(record?.finishedAt).toBeLessThanOrEqual(after + 5);
   });
 
-  it('stops trimming by age at an id that runs again after its record was deleted by hand', async () => {
-    const aging = withRetention({ completedAgeMs: 50 });
-    await run(aging, ['again']);
-    await driver.redis.del(driver.keys.job(queue, 'again'));
-    await driver.push([newJob(queue, 'again')]);
-    const [running] = (await driver.reserve(queue, reserveOptions)).jobs;
-    await sleep(80);
-    await run(aging, ['later']);
-    // the running job keeps its hash and its lease: it can still complete
-    expect((await driver.getJob(queue, 'again'))?.status).toBe('running');
-    expect(
-      await driver.complete([{ lease: { id: 'again', queue, token: running!.token }, result: 'null' }]),
-    ).toEqual([true]);
+  it('gives each record the finish time of the call that completed it, through partial trims', async () => {
+    const keeping = withRetention({ completedCount: 5 });
+    await run(keeping, ['t1', 't2', 't3']);
+    await sleep(20);
+    await run(keeping, ['t4', 't5', 't6']);
+    // the count bound cut the first call's entry in the times list: t2 and t3 remain of it
+    const records = await driver.listJobs(queue, 'completed', 0, 10);
+    expect(records.map((r) => r.id)).toEqual(['t6', 't5', 't4', 't3', 't2']);
+    const [t6, t5, t4, t3, t2] = records.map((r) => r.finishedAt!);
+    expect(t6).toBe(t5);
+    expect(t5).toBe(t4);
+    expect(t3).toBe(t2);
+    expect(t4! - t3!).toBeGreaterThanOrEqual(15);
+    expect(await driver.getJob(queue, 't1')).toBeUndefined();
+    expect((await driver.getJob(queue, 't3'))?.finishedAt).toBe(t3);
   });
 });
 
@@ -142,23 +149,14 @@ describe('redis driver: leases hash', () => {
   const { queue, driver } = queueUnderTest('leases-hash');
   const job = (id: string) => newJob(queue, id);
   const keys = driver.keys.queue(queue);
-  /** The active set, and the leases hash's job ids by what they map to: a token, or a completion stamp. */
-  const leased = async () => {
-    const fields = Object.entries(await driver.redis.hgetall(keys.leases)).filter(
-      ([id]) => id !== 'encoding pin',
-    );
-    return {
-      active: (await driver.redis.zrange(keys.active, 0, -1)).sort(),
-      leases: fields
-        .filter(([, value]) => !value.startsWith('@'))
-        .map(([id]) => id)
-        .sort(),
-      completed: fields
-        .filter(([, value]) => value.startsWith('@'))
-        .map(([id]) => id)
-        .sort(),
-    };
-  };
+  /** The active set, the job ids of the leases hash, and the completed list. */
+  const leased = async () => ({
+    active: (await driver.redis.zrange(keys.active, 0, -1)).sort(),
+    leases: Object.keys(await driver.redis.hgetall(keys.leases))
+      .filter((id) => id !== 'encoding pin')
+      .sort(),
+    completed: (await driver.redis.lrange(keys.completed, 0, -1)).sort(),
+  });
 
   it('holds a lease token exactly for the jobs in the active set, through every way out of it', async () => {
     await driver.push(['done', 'failed', 'retried', 'released', 'crashed'].map(job));
@@ -174,12 +172,10 @@ describe('redis driver: leases hash', () => {
     // a listpack would be scanned field by field on every lookup
     expect(await driver.redis.object('ENCODING', keys.leases)).toBe('hashtable');
 
-    const before = Date.now();
     await driver.complete([{ lease: lease('done'), result: 'null' }]);
-    // a completed job's token became '@' and its finish time, which its record reads
-    const stamp = await driver.redis.hget(keys.leases, 'done');
-    expect(Number(stamp?.slice(1))).toBeGreaterThanOrEqual(before - 5);
-    expect((await driver.getJob(queue, 'done'))?.finishedAt).toBe(Number(stamp?.slice(1)));
+    // a completed job's lease is gone; its hash still says running, and its record reads completed
+    expect(await driver.redis.hget(keys.job + 'done', 'status')).toBe('running');
+    expect((await driver.getJob(queue, 'done'))?.status).toBe('completed');
     const error = { code: 'E_TEST', message: 'boom', name: 'Error' };
     await driver.fail({ lease: lease('failed'), error, retryInMs: null });
     await driver.fail({ lease: lease('retried'), error, retryInMs: 60_000 });

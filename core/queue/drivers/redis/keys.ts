@@ -13,19 +13,21 @@ export interface QueueKeys {
   delayed: string;
   /** Running jobs, scored by lease deadline epoch ms. */
   active: string;
-  /**
-   * Hash of running job id to the token of its lease (the same jobs as `active`), and of
-   * kept completed job id to `@` and its finish time (the same jobs as `completed`).
-   */
+  /** Hash of running job id to the token of its lease (the same jobs as `active`). */
   leases: string;
   /** Jobs on hold until released, scored by creation time. */
   pending: string;
   failed: string;
   /**
-   * Ids of completed jobs whose records are kept, oldest first (a list). Their status and
-   * finish time are their fields in `leases`: `@` and the finish time in epoch ms.
+   * Ids of completed jobs whose records are kept, oldest first (a list). A job hash that
+   * says `running` while the job has no lease is completed; see `completedTimes`.
    */
   completed: string;
+  /**
+   * When the kept completed records finished, oldest first (a list): one `count:epochMs`
+   * entry per acknowledgement call, for the next `count` ids of `completed`.
+   */
+  completedTimes: string;
   cancelled: string;
   expired: string;
   /** Sequence counter for FIFO order among equal priorities. */
@@ -74,6 +76,7 @@ export class KeyBuilder {
         pending: `${base}pending`,
         failed: `${base}failed`,
         completed: `${base}completed:ids`,
+        completedTimes: `${base}completed:times`,
         cancelled: `${base}cancelled`,
         expired: `${base}expired`,
         seq: `${base}seq`,

@@ -27,21 +27,19 @@ function parseJson(text: string | undefined, label: string): JsonValue | null {
 
 /**
  * Decodes the fields of a job hash (`HGETALL`); `undefined` when the hash is empty.
- * `lease` is the job's field in its queue's leases hash: a completed job's hash still holds
- * its last attempt as running, and there the lease token became `@` and the finish time
- * (complete_jobs.lua; statusOf in common.lua reads it alike).
+ * `completion` is set when the job completed: its hash still holds its last attempt as
+ * running, and its finish time comes from the completed lists (`read_records.lua`).
  */
 export function decodeRecord(
   queue: string,
   id: string,
   hash: Record<string, string>,
-  lease: string | null = null,
+  completion: { finishedAt: number | null } | null = null,
 ): JobRecord | undefined {
   // no hash at all; a hash without a spec (damaged) is still shown, as a job of no name
   if (hash.spec === undefined && hash.attempts === undefined) return undefined;
   const spec = parseSpec(hash.spec ?? '');
-  const completedAt = lease?.startsWith('@') ? Number(lease.slice(1)) : null;
-  const completed = completedAt !== null && (hash.status === undefined || hash.status === 'running');
+  const completed = completion !== null;
   return {
     id,
     name: spec.name,
@@ -59,7 +57,7 @@ export function decodeRecord(
     queuedAt: numberOrNull(hash.queuedAt),
     runAt: numberOrNull(hash.runAt),
     startedAt: numberOrNull(hash.startedAt),
-    finishedAt: completed ? completedAt : numberOrNull(hash.finishedAt),
+    finishedAt: completion ? completion.finishedAt : numberOrNull(hash.finishedAt),
     expiresAt: numberOrNull(hash.expiresAt),
     worker: hash.worker ?? null,
   };

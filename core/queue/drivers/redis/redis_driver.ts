@@ -234,7 +234,7 @@ export class RedisQueueDriver implements QueueDriver {
         const codes = await runScript<number[]>(
           this.redis,
           'complete_jobs',
-          [keys.active, keys.completed, bucket, keys.leases],
+          [keys.active, keys.completed, bucket, keys.leases, keys.completedTimes],
           args,
         );
         ordered.forEach((completion, index) => {

@@ -146,23 +146,28 @@ export class RedisRecords {
   }
 
   /**
-   * The records of `ids` that still exist, in order, read in one round trip: each job's
-   * hash and its field in the leases hash (a completed job's status and finish time).
+   * The records of `ids` that still exist, in order, read in one script call: each job's
+   * hash, and for a completed job its finish time (`read_records.lua`).
    */
   async records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
     if (ids.length === 0) return [];
-    const { leases } = this.#keys.queue(queue);
-    // MULTI, not a plain pipeline: a completion landing between the two reads would show a
-    // completed job without its result
-    const pipeline = this.#redis.multi();
-    for (const id of ids) pipeline.hgetall(this.#keys.job(queue, id)).hget(leases, id);
-    const replies = (await pipeline.exec()) ?? [];
+    const keys = this.#keys.queue(queue);
+    for (const id of ids) this.#keys.job(queue, id);
+    const replies = await runScript<(string[] | number | string)[]>(
+      this.#redis,
+      'read_records',
+      [keys.leases, keys.completed, keys.completedTimes],
+      [keys.job, ...ids],
+    );
     const records: JobRecord[] = [];
     ids.forEach((id, index) => {
-      const [hashError, hash] = replies[index * 2] ?? [];
-      const [leaseError, lease] = replies[index * 2 + 1] ?? [];
-      if (hashError || leaseError) throw hashError ?? leaseError;
-      const record = decodeRecord(queue, id, hash as Record<string, string>, lease as string | null);
+      const flat = replies[index * 3] as string[];
+      const hash: Record<string, string> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+      const finished = replies[index * 3 + 2] as string;
+      const completion =
+        replies[index * 3 + 1] === 1 ? { finishedAt: finished === '' ? null : Number(finished) } : null;
+      const record = decodeRecord(queue, id, hash, completion);
       if (record) records.push(record);
     });
     return records;

@@ -22,6 +22,7 @@ const SCRIPT_NAMES = [
   'cancel_job',
   'release_held',
   'update_progress',
+  'read_records',
 ] as const;
 
 /** Name of a Lua script under `./scripts`. */

@@ -5,7 +5,7 @@
   KEYS[2] delayed
   KEYS[3] pending
   KEYS[4] cancelled
-  KEYS[5] leases     (a completed job's stamp is there: statusOf)
+  KEYS[5] leases     (a 'running' job without a lease completed: statusOf)
   ARGV[1] job hash prefix
   ARGV[2] job id
   ARGV[3] finished records to keep

@@ -3,7 +3,9 @@
   KEYS[1] active
   KEYS[2] completed ids, oldest first (a list)
   KEYS[3] completion counter of the current 10-second bucket (for queue:stats)
-  KEYS[4] leases    running job id -> lease token; completed job id -> '@' .. finish time
+  KEYS[4] leases     running job id -> lease token
+  KEYS[5] completed times, oldest first (a list): 'count:finish ms' per call that kept
+          records, the counts summing to the length of KEYS[2]
   ARGV[1] job hash prefix
   ARGV[2] completed records to keep (0: delete at once)
   ARGV[3] max age of completed records in ms (0: no age bound)
@@ -12,77 +14,88 @@
   then pairs: position of a job among all ids (1-based), its JSON result (only results that
             are not null: most jobs return nothing, and an absent result reads as null)
   Returns per job, in the order of the ids: 1 completed, 0 lease lost (nothing changed).
-  The leases of the whole batch are read with one HMGET. A kept record becomes completed
-  where its lease was: the field's value turns from the lease token into '@' and the finish
-  time (no token starts with '@', so a later ack of the same attempt is refused), and its id
-  is appended to the completed list, which keeps the order for trimming and listing. Its hash
-  is written only when the job returned a result. So no command runs per job, and none
-  parses a score or compares members, as a sorted set's ZADD does.
+  The leases of the whole batch are read with one HMGET and deleted with one HDEL, so a
+  later ack of the same attempt is refused. A kept record is the job's hash as its last
+  attempt left it ('running', with no lease: statusOf in common.lua), its id appended to the
+  completed list, which keeps the order for trimming and listing, and this call's entry in
+  the times list, which gives its finish time. Its hash is written only when the job returned
+  a result. So no command runs per job, and nothing is written per job but the list entry.
 ]]
 --!include common
 
 -- Drops the oldest completed records: those beyond `keepCount`, then those that finished
--- `keepAgeMs` ago or earlier. A record is its id at the head of the list, its job hash and
--- its stamp in the leases hash. At most 1,000 go per call, so every call stays short; a
--- lowered bound is reached over the next batches. The age check reads one stamp when the
--- head is not old yet; otherwise it reads the stamps in windows, starting with about what
--- this call added (as many go as come in, once the age bound holds) and doubling while
--- every stamp read is old. Each id is read from the list once.
-local function trimCompleted(listKey, leasesKey, jobPrefix, keepCount, keepAgeMs, now, added)
-  local drop = math.min(1000, math.max(0, redis.call('LLEN', listKey) - keepCount))
-  local dropped = drop > 0 and redis.call('LRANGE', listKey, 0, drop - 1) or {}
-  if keepAgeMs > 0 and drop < 1000 then
-    local cutoff = now - keepAgeMs
-    -- dropped by age: a stamp at or before the cutoff, or nothing (the record is gone). A
-    -- lease token means the id runs again (its record was deleted by hand): that one is kept.
-    local function old(value)
-      if not value then
-        return true
+-- `keepAgeMs` ago or earlier. A record is its id at the head of the ids list and its job
+-- hash; the times list says how many ids each call added and when. At most 1,000 go per
+-- call, so every call stays short; a lowered bound is reached over the next batches. The
+-- times are read in windows from the head, starting small and doubling, until one is kept.
+local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, now)
+  local total = redis.call('LLEN', idsKey)
+  if total == 0 then
+    return
+  end
+  local over = math.max(0, total - keepCount)
+  local cutoff = keepAgeMs > 0 and now - keepAgeMs or nil
+  local drop = 0 -- ids to drop from the head
+  local whole = 0 -- entries of the times list dropped whole
+  local rest = nil -- the first entry kept, when this call takes part of its ids
+  local from = 0
+  local window = 8
+  local done = false
+  while not done and drop < 1000 do
+    local entries = redis.call('LRANGE', timesKey, from, from + window - 1)
+    for i = 1, #entries do
+      local entry = entries[i]
+      local colon = string.find(entry, ':', 1, true)
+      local count = tonumber(string.sub(entry, 1, colon - 1))
+      local take
+      if cutoff and tonumber(string.sub(entry, colon + 1)) <= cutoff then
+        take = count
+      else
+        take = math.min(count, over - drop)
       end
-      return isStamp(value) and tonumber(string.sub(value, 2)) <= cutoff
-    end
-    local first = redis.call('LINDEX', listKey, drop)
-    if first and old(redis.call('HGET', leasesKey, first)) then
-      drop = drop + 1
-      dropped[drop] = first
-      local window = math.max(16, added + 1)
-      while drop < 1000 do
-        local next = redis.call('LRANGE', listKey, drop, math.min(999, drop + window - 1))
-        if #next == 0 then
-          break
-        end
-        local values = redis.call('HMGET', leasesKey, unpack(next))
-        local young = false
-        for i = 1, #next do
-          if not old(values[i]) then
-            young = true
-            break
-          end
-          drop = drop + 1
-          dropped[drop] = next[i]
-        end
-        if young or #next < window then
-          break
-        end
-        window = window * 2
+      take = math.min(take, 1000 - drop)
+      if take <= 0 then
+        done = true
+        break
       end
+      drop = drop + take
+      if take < count then
+        rest = tostring(count - take) .. string.sub(entry, colon)
+        done = true
+        break
+      end
+      whole = whole + 1
     end
+    if #entries < window then
+      done = true
+    end
+    from = from + #entries
+    window = window * 2
+  end
+  -- ids no entry accounts for (the times list lost or cut by hand) go by the count bound
+  if done and rest == nil and drop < over and from == whole then
+    drop = math.min(1000, over)
   end
   if drop > 0 then
+    local dropped = redis.call('LRANGE', idsKey, 0, drop - 1)
     local keys = {}
-    for i = 1, drop do
+    for i = 1, #dropped do
       keys[i] = jobPrefix .. dropped[i]
     end
     callChunked('DEL', nil, keys)
-    callChunked('HDEL', leasesKey, dropped)
-    redis.call('LTRIM', listKey, drop, -1)
+    redis.call('LTRIM', idsKey, drop, -1)
+  end
+  if whole > 0 then
+    redis.call('LTRIM', timesKey, whole, -1)
+  end
+  if rest then
+    redis.call('LSET', timesKey, 0, rest)
   end
 end
 local jobPrefix = ARGV[1]
 local keepCount = tonumber(ARGV[2])
 local keepAgeMs = tonumber(ARGV[3])
 local now = nowMs()
-local stamp = '@' .. tostring(now) -- formatted once, not once per job
 -- tables are filled by position, not with t[#t + 1]: in Lua 5.1 each #t is a search
 local ids = {}
 local tokens = {}
@@ -90,10 +103,6 @@ local idCount = 0
 local at = 5
 for _ = 1, tonumber(ARGV[4]) do
   local token = ARGV[at]
-  -- a completion stamp is never a lease token: such a "token" is refused like none
-  if isStamp(token) then
-    token = ''
-  end
   local count = tonumber(ARGV[at + 1])
   for k = at + 2, at + 1 + count do
     idCount = idCount + 1
@@ -117,7 +126,6 @@ local out = {}
 local seen = {}
 local done = {}
 local doneCount = 0
-local stamped = {}
 local deleted = {}
 -- numeric loops, not ipairs: each ipairs step is a function call in Lua 5.1
 for n = 1, idCount do
@@ -133,8 +141,6 @@ for n = 1, idCount do
       if result then
         redis.call('HSET', jobPrefix .. id, 'result', result)
       end
-      stamped[2 * doneCount - 1] = id
-      stamped[2 * doneCount] = stamp
     else
       deleted[doneCount] = jobPrefix .. id
     end
@@ -145,17 +151,17 @@ for n = 1, idCount do
 end
 if doneCount > 0 then
   callChunked('ZREM', KEYS[1], done)
+  callChunked('HDEL', KEYS[4], done)
   if keepCount > 0 then
-    callChunked('HSET', KEYS[4], stamped)
     -- appended at the tail: a push at the head would move the whole list node's bytes
     callChunked('RPUSH', KEYS[2], done)
+    redis.call('RPUSH', KEYS[5], doneCount .. ':' .. now)
   else
-    callChunked('HDEL', KEYS[4], done)
     callChunked('DEL', nil, deleted)
   end
   redis.call('INCRBY', KEYS[3], doneCount)
   redis.call('PEXPIRE', KEYS[3], 130000)
 end
 -- also when no records are kept: those kept under an earlier, larger bound still go
-trimCompleted(KEYS[2], KEYS[4], jobPrefix, keepCount, keepAgeMs, now, doneCount)
+trimCompleted(KEYS[2], KEYS[5], jobPrefix, keepCount, keepAgeMs, now)
 return out

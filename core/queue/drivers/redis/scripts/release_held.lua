@@ -5,7 +5,7 @@
   KEYS[3] delayed
   KEYS[4] seq
   KEYS[5] signal
-  KEYS[6] leases     (a completed job's stamp is there: statusOf)
+  KEYS[6] leases     (a 'running' job without a lease completed: statusOf)
   ARGV[1] job hash prefix
   ARGV[2] job id
   Returns 'queued', 'delayed', 'missing' or 'state:<status>' when it was not pending.

@@ -9,7 +9,7 @@
   KEYS[6] failed
   KEYS[7] cancelled
   KEYS[8] expired
-  KEYS[9] leases     running job id -> lease token (completed job id -> '@' .. finish time)
+  KEYS[9] leases     running job id -> lease token
   ARGV[1] job hash prefix
   ARGV[2] count
   ARGV[3] lease length in ms
@@ -84,8 +84,8 @@ local jobs = {}
 local expired = {}
 local leased = {}
 -- The leases hash always holds this field: a value over 64 bytes keeps the hash in
--- hashtable encoding. As a listpack (under 128 fields: few running jobs and few completed
--- records kept) every lookup would scan all of it. No job id has a space, so it is never
+-- hashtable encoding. As a listpack (under 128 fields: few running jobs) every lookup
+-- would scan all of it. No job id has a space, so it is never
 -- read as a lease.
 local tokens = { 'encoding pin', 'keeps this hash in hashtable encoding, so lookups by job id stay O(1)' }
 -- numbers made strings once: Lua formats a number with sprintf each time it is used as one

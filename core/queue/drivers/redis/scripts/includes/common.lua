@@ -88,19 +88,13 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
 
--- Whether a value of the leases hash is a completion stamp ('@' and the finish time, written
--- by complete_jobs.lua) rather than a lease token; no token starts with '@' (64).
-local function isStamp(value)
-  return value ~= nil and value ~= false and string.byte(value) == 64
-end
-
 -- The status of the job in hash `key`, or nil when there is none. A completed job's hash
--- keeps the fields of its last attempt ('running'): what says it completed is its field in
--- the queue's leases hash, where the lease token became '@' and the finish time
--- (complete_jobs.lua). record_codec.ts reads it alike.
+-- keeps the fields of its last attempt ('running'), and its lease is gone: a running job
+-- has one exactly while it is in the active set (complete_jobs.lua). record_codec.ts reads
+-- it alike.
 local function statusOf(key, id, leasesKey)
   local status = redis.call('HGET', key, 'status')
-  if status == 'running' and isStamp(redis.call('HGET', leasesKey, id)) then
+  if status == 'running' and redis.call('HEXISTS', leasesKey, id) == 0 then
     return 'completed'
   end
   return status
@@ -108,10 +102,9 @@ end
 
 -- Whether the caller holding `token` owns the running job `id`: the queue's leases hash
 -- maps it to that token. Every script that takes a job out of the active set deletes its
--- lease, or turns it into a completion stamp ('@' and a time, never a token), in the same
--- call, so a lease token is there exactly while its job is in the active set.
+-- lease in the same call, so a lease token is there exactly while its job is in the active set.
 local function ownsLease(leasesKey, id, token)
-  return token ~= '' and not isStamp(token) and redis.call('HGET', leasesKey, id) == token
+  return token ~= '' and redis.call('HGET', leasesKey, id) == token
 end
 
 -- The ids a bulk operation applies to: ARGV[firstId..] when mode is 'ids', else up to
