@@ -81,7 +81,6 @@ describe('redis driver: completed records trimming', () => {
     await run(lowered, ['next1']);
     expect((await driver.counts(queue)).completed).toBe(201);
     expect(await driver.getJob(queue, 'j999')).toBeUndefined();
-    expect(await driver.redis.hget(driver.keys.queue(queue).leases, 'j999')).toBeNull();
     expect((await driver.getJob(queue, 'j1000'))?.status).toBe('completed');
     await run(lowered, ['next2']);
     expect((await driver.counts(queue)).completed).toBe(10);
@@ -95,7 +94,6 @@ describe('redis driver: completed records trimming', () => {
     await run(withRetention({ completedCount: 0 }), ['unkept']);
     for (const id of ['kept1', 'kept2', 'unkept']) expect(await driver.getJob(queue, id)).toBeUndefined();
     expect((await driver.counts(queue)).completed).toBe(0);
-    expect(await driver.redis.hget(driver.keys.queue(queue).leases, 'kept1')).toBeNull();
   });
 
   it('drops every record past the age bound in one call', async () => {
@@ -126,22 +124,150 @@ describe('redis driver: completed records trimming', () => {
     expect(record?.finishedAt).toBeGreaterThanOrEqual(before - 5);
     expect(record?.finishedAt).toBeLessThanOrEqual(after + 5);
   });
+});
 
-  it('gives each record the finish time of the call that completed it, through partial trims', async () => {
-    const keeping = withRetention({ completedCount: 5 });
-    await run(keeping, ['t1', 't2', 't3']);
+describe('redis driver: completed times list', () => {
+  const drivers: RedisQueueDriver[] = [];
+  afterAll(async () => {
+    await Promise.all(drivers.map((other) => other.close()));
+  });
+  /** A queue of its own, and a driver on it keeping records as `retention` says. */
+  const setUp = (name: string, retention: Partial<RetentionSettings> = {}) => {
+    const { queue, driver } = queueUnderTest(name);
+    const keys = driver.keys.queue(queue);
+    const keeping = (more: Partial<RetentionSettings>) => {
+      const other = redisDriver(more);
+      drivers.push(other);
+      return other;
+    };
+    const by = keeping(retention);
+    const run = async (ids: string[], with_ = by) => {
+      await with_.push(ids.map((id) => newJob(queue, id)));
+      const { jobs } = await with_.reserve(queue, { ...reserveOptions, count: ids.length });
+      await with_.complete(jobs.map((j) => ({ lease: { id: j.id, queue, token: j.token }, result: 'null' })));
+    };
+    /** The times list as [count, finish ms] pairs, after checking it accounts for every kept id. */
+    const times = async () => {
+      const entries = (await driver.redis.lrange(keys.completedTimes, 0, -1)).map((entry) =>
+        entry.split(':').map(Number),
+      );
+      const total = entries.reduce((sum, [count]) => sum + count!, 0);
+      expect(total).toBe(await driver.redis.llen(keys.completed));
+      return entries;
+    };
+    return { queue, driver, keys, keeping, run, times };
+  };
+
+  it('gives each record the finish time of the call that completed it, and cuts the oldest entry short', async () => {
+    const { queue, driver, run, times } = setUp('times-partial', { completedCount: 5 });
+    await run(['t1', 't2', 't3']);
     await sleep(20);
-    await run(keeping, ['t4', 't5', 't6']);
-    // the count bound cut the first call's entry in the times list: t2 and t3 remain of it
+    await run(['t4', 't5', 't6']);
+    const entries = await times();
+    expect(entries.map(([count]) => count)).toEqual([2, 3]);
+    const [firstAt, secondAt] = entries.map(([, at]) => at!);
     const records = await driver.listJobs(queue, 'completed', 0, 10);
-    expect(records.map((r) => r.id)).toEqual(['t6', 't5', 't4', 't3', 't2']);
-    const [t6, t5, t4, t3, t2] = records.map((r) => r.finishedAt!);
-    expect(t6).toBe(t5);
-    expect(t5).toBe(t4);
-    expect(t3).toBe(t2);
-    expect(t4! - t3!).toBeGreaterThanOrEqual(15);
+    expect(records.map((r) => [r.id, r.finishedAt])).toEqual([
+      ['t6', secondAt],
+      ['t5', secondAt],
+      ['t4', secondAt],
+      ['t3', firstAt],
+      ['t2', firstAt],
+    ]);
+    expect(secondAt! - firstAt!).toBeGreaterThanOrEqual(15);
     expect(await driver.getJob(queue, 't1')).toBeUndefined();
-    expect((await driver.getJob(queue, 't3'))?.finishedAt).toBe(t3);
+  });
+
+  it('drops old entries past the first window of the times list in one call', async () => {
+    const { queue, driver, run, times } = setUp('times-age', { completedAgeMs: 50 });
+    for (let i = 0; i < 20; i++) await run([`old${i}`]);
+    expect(await times()).toHaveLength(20);
+    await sleep(80);
+    await run(['fresh']);
+    expect((await times()).map(([count]) => count)).toEqual([1]);
+    expect((await driver.listJobs(queue, 'completed', 0, 30)).map((r) => r.id)).toEqual(['fresh']);
+    expect(await driver.getJob(queue, 'old19')).toBeUndefined();
+  });
+
+  it('applies the age bound and the count bound in the same call', async () => {
+    const { queue, driver, run, times } = setUp('times-both', { completedCount: 4, completedAgeMs: 50 });
+    await run(['a1', 'a2']);
+    await sleep(80);
+    await run(['b1', 'b2', 'b3']);
+    await run(['c1', 'c2']);
+    // a1 and a2 go by age, b1 by count
+    expect((await times()).map(([count]) => count)).toEqual([2, 2]);
+    expect((await driver.listJobs(queue, 'completed', 0, 10)).map((r) => r.id)).toEqual([
+      'c2',
+      'c1',
+      'b3',
+      'b2',
+    ]);
+  });
+
+  it('stops at 1,000 records per call inside an entry, and the rest of it goes with the next call', async () => {
+    const { queue, driver, keeping, run, times } = setUp('times-cap', { completedCount: 5000 });
+    const ids = Array.from({ length: 1200 }, (_, i) => `j${i}`);
+    await run(ids);
+    const lowered = keeping({ completedCount: 10 });
+    await run(['next1'], lowered);
+    expect((await times()).map(([count]) => count)).toEqual([200, 1]);
+    expect((await driver.counts(queue)).completed).toBe(201);
+    await run(['next2'], lowered);
+    expect((await times()).map(([count]) => count)).toEqual([8, 1, 1]);
+    expect((await driver.listJobs(queue, 'completed', 0, 20)).map((r) => r.id)).toEqual([
+      'next2',
+      'next1',
+      ...ids.slice(-8).reverse(),
+    ]);
+  });
+
+  it('empties both lists when a worker keeps no records, whatever entries the records were in', async () => {
+    const { queue, driver, keys, keeping, run } = setUp('times-none', { completedCount: 100 });
+    await run(['k1', 'k2']);
+    await run(['k3']);
+    await run(['unkept'], keeping({ completedCount: 0 }));
+    expect(await driver.redis.exists(keys.completed, keys.completedTimes)).toBe(0);
+    for (const id of ['k1', 'k3', 'unkept']) expect(await driver.getJob(queue, id)).toBeUndefined();
+  });
+
+  it('dates ids without a times entry as unknown, so both bounds still reach them', async () => {
+    const { queue, driver, keys, keeping, run, times } = setUp('times-lost', {
+      completedCount: 3,
+      completedAgeMs: 0,
+    });
+    await run(['u1', 'u2', 'u3']);
+    await driver.redis.del(keys.completedTimes);
+    expect(await driver.getJob(queue, 'u3')).toMatchObject({ status: 'completed', finishedAt: null });
+    await run(['v1']);
+    // u2 and u3 stay without a time (0); u1 went by count; v1 has its own entry
+    expect((await times()).map(([count, at]) => [count, at === 0])).toEqual([
+      [2, true],
+      [1, false],
+    ]);
+    expect(
+      (await driver.listJobs(queue, 'completed', 0, 10)).map((r) => [r.id, r.finishedAt !== null]),
+    ).toEqual([
+      ['v1', true],
+      ['u3', false],
+      ['u2', false],
+    ]);
+    expect(await driver.getJob(queue, 'u1')).toBeUndefined();
+    // under an age bound (24 hours by default) ids of unknown age count as old
+    await run(['v2'], keeping({ completedCount: 3 }));
+    expect((await driver.listJobs(queue, 'completed', 0, 10)).map((r) => r.id)).toEqual(['v2', 'v1']);
+  });
+
+  it('drops times entries left without ids when the ids list was deleted', async () => {
+    const { queue, driver, keys, run, times } = setUp('times-orphans', { completedAgeMs: 50 });
+    await run(['w1']);
+    await run(['w2']);
+    await driver.redis.del(keys.completed);
+    await sleep(80);
+    await run(['x1']);
+    // the stale entries do not take x1 with them under the age bound
+    expect((await times()).map(([count]) => count)).toEqual([1]);
+    expect((await driver.listJobs(queue, 'completed', 0, 10)).map((r) => r.id)).toEqual(['x1']);
   });
 });
 
@@ -254,5 +380,28 @@ describe('redis driver: damaged job records', () => {
       payload: '',
       status: 'running',
     });
+  });
+
+  it('reserves, reclaims and releases jobs whose attempts field is damaged, counting it as 0', async () => {
+    const ids = ['no-attempts', 'bad-attempts', 'after'];
+    await driver.push(ids.map((id) => newJob(queue, id)));
+    await driver.redis.hdel(driver.keys.job(queue, 'no-attempts'), 'attempts');
+    await driver.redis.hset(driver.keys.job(queue, 'bad-attempts'), 'attempts', 'x');
+    // one error in the batch would leave the jobs before it marked running without a lease
+    const first = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
+    expect(first.map((job) => [job.id, job.attempt])).toEqual([
+      ['no-attempts', 1],
+      ['bad-attempts', 1],
+      ['after', 1],
+    ]);
+    await driver.redis.hset(driver.keys.job(queue, 'after'), 'attempts', 'y');
+    const after = { id: 'after', queue, token: first[2]!.token };
+    expect(await driver.release([after])).toEqual(['queued']);
+    await driver.redis.hset(driver.keys.job(queue, 'bad-attempts'), 'attempts', 'z');
+    // the other two leases end: the next reserve reclaims them (a damaged count is 0 tries)
+    await sleep(60);
+    const second = (await driver.reserve(queue, reserveOptions)).jobs.map((job) => job.id).sort();
+    expect(second).toEqual([...ids].sort());
+    for (const id of ids) expect((await driver.getJob(queue, id))?.status).toBe('running');
   });
 });

@@ -31,6 +31,8 @@
 local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, now)
   local total = redis.call('LLEN', idsKey)
   if total == 0 then
+    -- entries without ids (the ids list deleted by hand) would date the next records
+    redis.call('DEL', timesKey)
     return
   end
   local over = math.max(0, total - keepCount)
@@ -46,15 +48,19 @@ local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, 
     for i = 1, #entries do
       local entry = entries[i]
       local colon = string.find(entry, ':', 1, true)
-      local count = tonumber(string.sub(entry, 1, colon - 1))
+      -- an entry damaged by hand accounts for no id and goes
+      local count = colon and tonumber(string.sub(entry, 1, colon - 1))
+      if not count or count < 1 then
+        count = 0
+      end
       local take
-      if cutoff and tonumber(string.sub(entry, colon + 1)) <= cutoff then
+      if count == 0 or cutoff and (tonumber(string.sub(entry, colon + 1)) or 0) <= cutoff then
         take = count
       else
         take = math.min(count, over - drop)
       end
       take = math.min(take, 1000 - drop)
-      if take <= 0 then
+      if take <= 0 and count > 0 then
         done = true
         break
       end
@@ -154,8 +160,16 @@ if doneCount > 0 then
   callChunked('HDEL', KEYS[4], done)
   if keepCount > 0 then
     -- appended at the tail: a push at the head would move the whole list node's bytes
-    callChunked('RPUSH', KEYS[2], done)
-    redis.call('RPUSH', KEYS[5], doneCount .. ':' .. now)
+    local idsLength = callChunked('RPUSH', KEYS[2], done)
+    local timesLength = redis.call('RPUSH', KEYS[5], doneCount .. ':' .. now)
+    -- The lists agree unless one was deleted by hand (or the ids were kept by an earlier
+    -- layout): then entries without ids go, and ids without an entry get one of no time (0),
+    -- which the age bound counts as old. In step, this costs no command.
+    if idsLength == doneCount and timesLength > 1 then
+      redis.call('LTRIM', KEYS[5], -1, -1)
+    elseif timesLength == 1 and idsLength > doneCount then
+      redis.call('LPUSH', KEYS[5], (idsLength - doneCount) .. ':0')
+    end
   else
     callChunked('DEL', nil, deleted)
   end

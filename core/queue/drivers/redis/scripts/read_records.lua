@@ -9,12 +9,52 @@
   (its hash says 'running' and it has no lease, see statusOf in common.lua), else 0; and
   then its finish time, or '' when not completed or not found. A completed job's finish time
   is that of the times entry its place in the ids list falls in, counted from the tail: the
-  newest entries account for the newest ids (LPOS scans the list, which retention bounds).
+  newest entries account for the newest ids. LPOS scans the ids list from the tail, and the
+  times list is read from the tail in growing windows only as deep as the records asked for
+  lie, so reading recent records stays cheap however many are kept.
 ]]
 local jobPrefix = ARGV[1]
 local out = {}
-local times
 local total
+-- the times entries read so far, newest first, with the ids they cover from the tail
+local counts = {}
+local times = {}
+local covered = 0
+local read = 0
+local window = 16
+local exhausted = false
+
+-- The finish time of the id `fromTail` places from the tail of the ids list (0: the last).
+local function finishTime(fromTail)
+  while covered <= fromTail and not exhausted do
+    local entries = redis.call('LRANGE', KEYS[3], -(read + window), -(read + 1))
+    for k = #entries, 1, -1 do
+      local entry = entries[k]
+      local colon = string.find(entry, ':', 1, true)
+      local count = colon and tonumber(string.sub(entry, 1, colon - 1)) or 0
+      if count < 0 then
+        count = 0
+      end
+      read = read + 1
+      counts[read] = count
+      -- 0: ids kept without a time (see complete_jobs.lua)
+      local at = colon and string.sub(entry, colon + 1) or ''
+      times[read] = at == '0' and '' or at
+      covered = covered + count
+    end
+    exhausted = #entries < window
+    window = window * 2
+  end
+  local first = 0
+  for k = 1, read do
+    if fromTail < first + counts[k] then
+      return times[k]
+    end
+    first = first + counts[k]
+  end
+  return ''
+end
+
 for i = 2, #ARGV do
   local id = ARGV[i]
   local hash = redis.call('HGETALL', jobPrefix .. id)
@@ -29,22 +69,10 @@ for i = 2, #ARGV do
   local finished = ''
   if status == 'running' and redis.call('HEXISTS', KEYS[1], id) == 0 then
     completed = 1
-    if not times then
-      times = redis.call('LRANGE', KEYS[3], 0, -1)
-      total = redis.call('LLEN', KEYS[2])
-    end
+    total = total or redis.call('LLEN', KEYS[2])
     local index = redis.call('LPOS', KEYS[2], id, 'RANK', -1)
     if index then
-      local fromTail = total - 1 - index
-      for k = #times, 1, -1 do
-        local colon = string.find(times[k], ':', 1, true)
-        local count = tonumber(string.sub(times[k], 1, colon - 1))
-        if fromTail < count then
-          finished = string.sub(times[k], colon + 1)
-          break
-        end
-        fromTail = fromTail - count
-      end
+      finished = finishTime(total - 1 - index)
     end
   end
   out[#out + 1] = hash

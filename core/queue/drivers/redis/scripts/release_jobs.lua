@@ -22,10 +22,11 @@ for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   local key = jobPrefix .. id
   if ownsLease(KEYS[5], id, ARGV[i + 1]) then
-    local f = redis.call('HMGET', key, 'spec', 'cancelRequested')
+    local f = redis.call('HMGET', key, 'spec', 'cancelRequested', 'attempts')
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[5], id)
-    redis.call('HINCRBY', key, 'attempts', -1)
+    -- not HINCRBY: it fails on a damaged value, after the lease is gone
+    redis.call('HSET', key, 'attempts', math.max(0, (tonumber(f[3]) or 1) - 1))
     if f[2] == '1' then
       finishInto(KEYS[4], jobPrefix, id, 'cancelled', now, tonumber(ARGV[2]), tonumber(ARGV[3]))
       out[#out + 1] = 2

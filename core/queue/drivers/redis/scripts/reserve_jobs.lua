@@ -64,7 +64,7 @@ for _, id in ipairs(stale) do
     end
     if f[3] == '1' then
       finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
-    elseif tonumber(f[1]) >= maxTries then
+    elseif (tonumber(f[1]) or 0) >= maxTries then
       redis.call('HSET', key, 'status', 'failed', 'finishedAt', now, 'error', cjson.encode({
         code = 'E_LEASE_EXPIRED',
         message = 'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
@@ -122,7 +122,9 @@ for _, id in ipairs(popped) do
       expired[#expired + 1] = id
       expired[#expired + 1] = string.match(f[1], '^[^\n]*')
     else
-      local attempt = NEXT_ATTEMPT[f[2]] or tostring(tonumber(f[2]) + 1)
+      -- a damaged attempts field counts as 0: an error here would leave the jobs marked running
+      -- so far in this call without their leases
+      local attempt = NEXT_ATTEMPT[f[2]] or tostring((tonumber(f[2]) or 0) + 1)
       redis.call('HSET', key, 'attempts', attempt, 'status', 'running', 'startedAt', nowText, 'worker', worker)
       reservedCount = reservedCount + 1
       leased[2 * reservedCount - 1] = deadline

@@ -38,16 +38,19 @@ local function signal(signalKey)
 end
 
 -- Runs `command key a b c ...` over `values` in chunks: one call per 1,000 values
--- instead of one per value (unpack has a stack limit, hence the chunks).
+-- instead of one per value (unpack has a stack limit, hence the chunks). Returns the reply
+-- of the last call.
 local function callChunked(command, key, values)
+  local reply
   for first = 1, #values, 1000 do
     local last = math.min(#values, first + 999)
     if key then
-      redis.call(command, key, unpack(values, first, last))
+      reply = redis.call(command, key, unpack(values, first, last))
     else
-      redis.call(command, unpack(values, first, last))
+      reply = redis.call(command, unpack(values, first, last))
     end
   end
+  return reply
 end
 
 -- Keeps a finished-records set within `keepCount` entries and `keepAgeMs` of age,
