@@ -4,8 +4,9 @@
  * - bulk dispatch: `dispatcher.dispatchMany` vs `queue.addBulk`, batches of 1,000, one in flight;
  * - processing: one worker process (./queue_worker_process.ts) at concurrency 1 and 50 over
  *   a prefilled queue, timed from the worker's start until every job is completed;
- * - the cost of job records and events: completed records kept (1,000) and events published
- *   vs records deleted at once and no events.
+ * - the cost of job records and events: completed records kept (1,000) and events on, with
+ *   nobody listening to them (the default) and with a listener subscribed, vs records
+ *   deleted at once and no events.
  *
  * Both keep 1,000 completed records (Topiq `completedCount: 1000`, BullMQ
  * `removeOnComplete: { count: 1000 }`). Topiq and BullMQ runs alternate, sizes are
@@ -61,6 +62,8 @@ export interface QueueScenario {
   keep: number;
   /** Topiq/BullMQ ratio this figure should reach, if it has a target. */
   target?: number;
+  /** A job-event listener subscribed in the bench process during the runs. */
+  listener?: boolean;
   topiq: QueueMeasurement;
   bullmq: QueueMeasurement;
 }
@@ -87,6 +90,7 @@ interface ScenarioPlan {
   concurrency: number;
   keep: number;
   target?: number;
+  listener?: boolean;
   probeJobs: number;
   quickJobs: number;
 }
@@ -118,6 +122,16 @@ const PLANS: ScenarioPlan[] = [
     concurrency: 50,
     keep: 1000,
     target: 4,
+    probeJobs: 20_000,
+    quickJobs: 10_000,
+  },
+  {
+    id: 'c50-listener',
+    label: 'processed, concurrency 50, a job-event listener subscribed',
+    kind: 'process',
+    concurrency: 50,
+    keep: 1000,
+    listener: true,
     probeJobs: 20_000,
     quickJobs: 10_000,
   },
@@ -212,6 +226,7 @@ class QueueBench {
         concurrency: plan.concurrency,
         keep: plan.keep,
         ...(plan.target !== undefined ? { target: plan.target } : {}),
+        ...(plan.listener ? { listener: true } : {}),
         topiq: measurement(plan, 'topiq'),
         bullmq: measurement(plan, 'bullmq'),
       })),
@@ -232,6 +247,7 @@ class QueueBench {
         jobs: sizes.get(plan.id)!,
         concurrency: plan.concurrency,
         keep: plan.keep,
+        ...(plan.listener ? { listener: true } : {}),
         label: plan.id,
       });
       const disturbed = QuietMachine.disturbed(sample);

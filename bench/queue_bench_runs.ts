@@ -7,7 +7,7 @@ import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { Queue as BullQueue } from 'bullmq';
+import { Queue as BullQueue, QueueEvents as BullQueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Dispatcher, RedisQueueDriver } from '../core/index.js';
 import { NoopJob } from './noop_job.js';
@@ -57,6 +57,12 @@ export interface RunSpec {
   keep: number;
   /** Topiq job events; by default on exactly when records are kept. */
   events?: boolean;
+  /**
+   * A job-event listener in this (the bench) process during the run: Topiq
+   * `subscribeEvents`, BullMQ `QueueEvents`. Without one, a Topiq worker stops publishing
+   * events after a short while, as nobody would receive them.
+   */
+  listener?: boolean;
   /** Names the profile file when profiling. */
   label: string;
 }
@@ -99,7 +105,12 @@ export class QueueRuns {
       } finally {
         await adder.close();
       }
-      return await this.#work(spec, queue);
+      const stopListening = spec.listener ? await this.#listen(spec, queue) : undefined;
+      try {
+        return await this.#work(spec, queue);
+      } finally {
+        await stopListening?.();
+      }
     } finally {
       await deleteKeys(
         redis,
@@ -158,6 +169,29 @@ export class QueueRuns {
         return bull.addBulk(entries);
       },
       close: () => bull.close(),
+    };
+  }
+
+  /** Subscribes to the job events of `queue`'s system in this process; resolves to a stop function. */
+  async #listen(spec: RunSpec, queue: string): Promise<() => Promise<void>> {
+    let heard = 0;
+    if (spec.system === 'topiq') {
+      const unsubscribe = await (await this.#driver(spec.keep)).subscribeEvents(() => {
+        heard++;
+      });
+      return async () => {
+        await unsubscribe();
+        if (heard === 0) throw new Error('the job-event listener heard no event during the run');
+      };
+    }
+    const events = new BullQueueEvents(queue, { connection: benchConnection(this.#settings.url) });
+    events.on('completed', () => {
+      heard++;
+    });
+    await events.waitUntilReady();
+    return async () => {
+      await events.close();
+      if (heard === 0) throw new Error('the job-event listener heard no event during the run');
     };
   }
 

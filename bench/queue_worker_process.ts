@@ -15,6 +15,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { dirname } from 'node:path';
 import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
+import { setTimeout } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Worker as BullWorker } from 'bullmq';
 import { createLogger, JobRegistry, RedisQueueDriver, Worker, JobEventPublisher } from '../core/index.js';
@@ -124,6 +125,12 @@ async function topiqRunner(): Promise<Runner> {
   });
   await driver.redis.ping();
   driver.countSocketWrites();
+  if (events) {
+    // Before the clock, like the connections: a worker that has run for a while knows whether
+    // anyone listens to job events (it asks once it hears, then waits up to 500 ms for answers).
+    driver.hasEventListeners();
+    await setTimeout(700);
+  }
   const worker = new Worker({
     driver,
     registry: new JobRegistry().register(NoopJob),

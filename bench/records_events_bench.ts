@@ -1,9 +1,10 @@
 /**
  * `npm run bench:records`: what job records and job events each cost a Topiq worker. The
- * queue bench compares "records and events on" with "both off"; this one runs the four
- * combinations (1,000 completed records kept or none, events on or off) with one worker
+ * queue bench compares "records and events on" with "both off"; this one runs five modes
+ * (1,000 completed records kept or none; events off, on with nobody listening, or on with a
+ * listener subscribed in the bench process, which decodes them as an app would) with one worker
  * process at concurrency 50 over a prefilled queue of no-op jobs, alternating the modes in
- * every round so drift on a noisy machine hits all four alike, and prints the median of each:
+ * every round so drift on a noisy machine hits all five alike, and prints the median of each:
  * jobs/s, and the CPU time per job of the worker process and of Redis, which moves far less
  * than wall-clock rates on a shared VM and says on which side a mode's cost lands.
  *
@@ -19,10 +20,11 @@ import { QuietMachine } from './quiet_machine.js';
 import { benchConnection } from './redis_stats.js';
 
 const MODES = [
-  { label: 'records and events on', keep: 1000, events: true },
-  { label: 'records on, events off', keep: 1000, events: false },
-  { label: 'records off, events on', keep: 0, events: true },
-  { label: 'records and events off', keep: 0, events: false },
+  { label: 'records and events on, nobody listening', keep: 1000, events: true, listener: false },
+  { label: 'records and events on, a listener', keep: 1000, events: true, listener: true },
+  { label: 'records on, events off', keep: 1000, events: false, listener: false },
+  { label: 'records off, events on, a listener', keep: 0, events: true, listener: true },
+  { label: 'records and events off', keep: 0, events: false, listener: false },
 ] as const;
 
 async function main(): Promise<void> {
@@ -62,6 +64,7 @@ async function main(): Promise<void> {
           concurrency: 50,
           keep: mode.keep,
           events: mode.events,
+          listener: mode.listener,
           label: mode.label,
         });
         samples[index]!.push(sample);
@@ -84,7 +87,7 @@ async function main(): Promise<void> {
   const cpu = (index: number) => perJob(index, 'client') + perJob(index, 'redis');
   const off = MODES.length - 1;
   console.log(
-    `### Cost of job records and events, Topiq, concurrency 50 (${rounds} rounds of the four modes, ${formatCount(jobs)} no-op jobs per run)\n`,
+    `### Cost of job records and events, Topiq, concurrency 50 (${rounds} rounds of the five modes, ${formatCount(jobs)} no-op jobs per run)\n`,
   );
   console.log(
     'Medians. "Paired" is the median of the ratios to the "both off" run of the same round, steadier ' +

@@ -280,6 +280,12 @@ export interface QueueDriver {
 
   /** Publishes job events to subscribers in every process (fire and forget, one message per batch). */
   publishEvents(batch: EventBatch): void;
+  /**
+   * Whether events published now may reach a listener in any process. When false, publishers
+   * drop their batches unsent: a publish-subscribe message reaches only those subscribed when
+   * it is sent, so nothing is lost. A driver without it is always published to.
+   */
+  hasEventListeners?(): boolean;
   /** Calls `listener` for every job event published by any process. */
   subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe>;
   /** Calls `listener` when any process cancels a running job (so its worker aborts at once). */

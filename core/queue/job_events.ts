@@ -5,7 +5,8 @@
  * job. The two changes every job goes through on a worker, running and completed, are
  * collected without building an event object per job (see {@link EventBatch}). Each
  * PUBLISH is a socket write, which the queue bench prints per job
- * (`npm run bench -- --only=queue`, last column). Disabled, it costs nothing.
+ * (`npm run bench -- --only=queue`, last column). While no process listens, batches are
+ * dropped at the flush, unencoded. Disabled, it costs nothing.
  */
 import type { JobEvent, JobStatus, QueueDriver, StoredError } from './driver.js';
 import { type CompletedEntry, EventBatch, type EventJob, type EventJobRef } from './event_batch.js';
@@ -74,13 +75,18 @@ export class JobEventPublisher {
     this.#added();
   }
 
-  /** Sends what is buffered now. */
+  /**
+   * Sends what is buffered now, or drops it when no process listens to job events: a
+   * publish-subscribe message reaches only those subscribed when it is sent, so encoding one
+   * for nobody is wasted work (see `QueueDriver.hasEventListeners`).
+   */
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     if (this.#batch.size === 0) return;
     const batch = this.#batch;
     this.#batch = new EventBatch();
+    if (this.#driver.hasEventListeners?.() === false) return;
     this.#driver.publishEvents(batch);
   }
 

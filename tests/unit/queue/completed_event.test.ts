@@ -40,6 +40,8 @@ describe('completed events', () => {
       return stored;
     };
     const publish = driver.publishEvents.bind(driver);
+    // as if a process listened, so batches are sent
+    driver.hasEventListeners = () => true;
     const events: JobEvent[] = [];
     driver.publishEvents = (batch) => {
       for (const event of batch.toEvents()) {

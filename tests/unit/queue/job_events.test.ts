@@ -18,6 +18,8 @@ describe('JobEventPublisher', () => {
       batches.push(batch.toEvents());
       publish(batch);
     };
+    // as if a process listened: these tests are about what is sent when one does
+    driver.hasEventListeners = () => true;
     return { driver, batches };
   }
 
@@ -36,6 +38,24 @@ describe('JobEventPublisher', () => {
       'b:running',
     ]);
     expect(batches[0]![0]).toMatchObject({ worker: 'w1', attempt: 1 });
+  });
+
+  it('drops a batch unsent while nobody listens, and sends to a listener that subscribed before the flush', async () => {
+    const driver = new MemoryQueueDriver();
+    drivers.push(driver);
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    expect(driver.hasEventListeners()).toBe(false);
+    events.emit(job('unheard'), 'queued', 0);
+    events.flush();
+    // subscribed after the flush: a sent batch would still reach it (delivery is on a later tick)
+    const seen: JobEvent[] = [];
+    const unsubscribe = await driver.subscribeEvents((event) => seen.push(event));
+    events.emit(job('heard'), 'queued', 0);
+    events.flush();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen.map((event) => event.id)).toEqual(['heard']);
+    await unsubscribe();
+    expect(driver.hasEventListeners()).toBe(false);
   });
 
   it('sends at once when the batch is full, and on flush()', () => {

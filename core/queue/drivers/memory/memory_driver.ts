@@ -188,6 +188,10 @@ export class MemoryQueueDriver implements QueueDriver {
     this.#monitoring.publishEvents(batch.toEvents());
   }
 
+  hasEventListeners(): boolean {
+    return this.#monitoring.listens('event');
+  }
+
   subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {
     return this.#monitoring.subscribe('event', listener);
   }

@@ -25,6 +25,11 @@ export class MemoryMonitoring {
     });
   }
 
+  /** Whether anything listens on `channel` in this process. */
+  listens(channel: 'event' | 'cancel'): boolean {
+    return this.#bus.listenerCount(channel) > 0;
+  }
+
   subscribe<A extends unknown[]>(
     channel: 'event' | 'cancel',
     listener: (...args: A) => void,

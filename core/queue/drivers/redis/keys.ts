@@ -94,6 +94,11 @@ export class KeyBuilder {
     return `${this.#prefix}:events`;
   }
 
+  /** The channel processes listening to job events announce themselves on (`event_listeners.ts`). */
+  get eventListenersChannel(): string {
+    return `${this.#prefix}:events:listeners`;
+  }
+
   /** The channel cancel requests for running jobs are published on. */
   get cancelsChannel(): string {
     return `${this.#prefix}:cancels`;

@@ -37,6 +37,7 @@ import { parseSpec } from './job_spec.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
 import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
+import { EventListenerPresence, type EventListenerTiming } from './event_listeners.js';
 import { RedisRecords } from './redis_records.js';
 import { describeConnection, rethrowUnavailable } from './unavailable.js';
 import { registerScripts, runScript } from './scripts.js';
@@ -50,6 +51,8 @@ export interface RedisDriverOptions {
   retention?: Partial<RetentionSettings>;
   /** Failed records kept per queue before the oldest are dropped (default 100,000). */
   failedCount?: number;
+  /** How listeners of job events announce themselves (see `event_listeners.ts`); tests shorten it. */
+  eventListeners?: EventListenerTiming;
 }
 
 const DEFAULT_RETENTION: RetentionSettings = { completedCount: 1000, completedAgeMs: 24 * 3600_000 };
@@ -72,6 +75,7 @@ export class RedisQueueDriver implements QueueDriver {
   readonly #knownQueues = new Set<string>();
   readonly #blocking: BlockingPool;
   readonly #pubsub: RedisPubSub;
+  readonly #listeners: EventListenerPresence;
   readonly #monitoring: RedisMonitoring;
   readonly #records: RedisRecords;
   readonly #where: string;
@@ -100,6 +104,11 @@ export class RedisQueueDriver implements QueueDriver {
     this.#failedCount = options.failedCount ?? 100_000;
     this.#blocking = new BlockingPool(this.redis);
     this.#pubsub = new RedisPubSub(this.redis);
+    this.#listeners = new EventListenerPresence(
+      this.#pubsub,
+      this.keys.eventListenersChannel,
+      options.eventListeners,
+    );
     this.#monitoring = new RedisMonitoring(this.redis, this.keys, this.keys.prefix);
     this.#where = describeConnection(this.redis.options);
     this.#unavailable = rethrowUnavailable(this.#where);
@@ -381,10 +390,20 @@ export class RedisQueueDriver implements QueueDriver {
     if (batch.size > 0) this.#pubsub.publish(this.keys.eventsChannel, encodeEvents(batch));
   }
 
-  subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {
-    return this.#pubsub.subscribe(this.keys.eventsChannel, (message) => {
+  hasEventListeners(): boolean {
+    return this.#listeners.present();
+  }
+
+  async subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {
+    const unsubscribe = await this.#pubsub.subscribe(this.keys.eventsChannel, (message) => {
       for (const event of decodeEvents(message)) listener(event);
     });
+    // announced once subscribed: from then on, publishers that skipped events publish them
+    const stop = this.#listeners.listening();
+    return async () => {
+      stop();
+      await unsubscribe();
+    };
   }
 
   subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe> {
@@ -407,6 +426,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async close(): Promise<void> {
+    this.#listeners.close();
     this.#pubsub.close();
     await this.#blocking.close();
     if (this.#ownsConnection && this.redis.status !== 'end') {

@@ -16,6 +16,11 @@ export class RedisPubSub {
     this.#source = source;
   }
 
+  /** Whether the subscriber connection is open and subscribed (false before the first subscription). */
+  get subscriberReady(): boolean {
+    return this.#subscriber?.status === 'ready';
+  }
+
   /** Publishes without waiting; a lost event is logged by nobody and harms nothing. */
   publish(channel: string, message: string): void {
     this.#source.publish(channel, message).catch(() => {});

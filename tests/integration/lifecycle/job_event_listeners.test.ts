@@ -1,0 +1,114 @@
+/**
+ * Job events are encoded and published only while some process listens: listeners announce
+ * themselves, publishers drop their batches after a grace period without an announcement.
+ * Each driver here has its own prefix (so its own channels) and short timings.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type JobEvent, JobEventPublisher, RedisQueueDriver } from '../../../core/index.js';
+import { sleep } from '../../support/queue_names.js';
+
+const timing = { heartbeatMs: 40, graceMs: 150, startupMs: 50 };
+const job = (id: string) => ({ id, name: 'EchoJob', queue: 'q' });
+
+/** Polls `check` every 10 ms until it holds, for at most `ms`. */
+async function eventually(check: () => boolean, ms = 2000): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) if (check()) return true;
+  return check();
+}
+
+describe('job events while nobody listens', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  function driverOn(prefix: string, eventListeners = timing): RedisQueueDriver {
+    const driver = new RedisQueueDriver({
+      connection: 'redis://127.0.0.1:6379',
+      prefix,
+      eventListeners,
+    });
+    cleanups.push(() => driver.close());
+    return driver;
+  }
+
+  /** A plain Redis subscriber on the events channel: it hears every PUBLISH and announces nothing. */
+  async function wiretap(channel: string): Promise<string[]> {
+    const redis = new Redis('redis://127.0.0.1:6379');
+    cleanups.push(async () => {
+      redis.disconnect();
+    });
+    const messages: string[] = [];
+    redis.on('message', (_channel: string, message: string) => messages.push(message));
+    await redis.subscribe(channel);
+    return messages;
+  }
+
+  it('stops publishing once no listener is heard, and publishes again as soon as one subscribes', async () => {
+    const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
+    const publisherDriver = driverOn(prefix);
+    const published = await wiretap(publisherDriver.keys.eventsChannel);
+    const events = new JobEventPublisher(publisherDriver, true, { flushIntervalMs: 60_000 });
+
+    // at first a publisher assumes a listener: one subscribed long ago must miss nothing
+    expect(publisherDriver.hasEventListeners()).toBe(true);
+    events.emit(job('early'), 'queued', 0);
+    events.flush();
+    expect(await eventually(() => published.length === 1)).toBe(true);
+
+    // a grace period without an announcement: batches are dropped unsent
+    expect(await eventually(() => !publisherDriver.hasEventListeners())).toBe(true);
+    events.emit(job('unheard'), 'queued', 0);
+    events.flush();
+    await sleep(50);
+    expect(published).toHaveLength(1);
+
+    // a listener in another process (driver) announces itself when it subscribes
+    const listenerDriver = driverOn(prefix);
+    const seen: JobEvent[] = [];
+    const unsubscribe = await listenerDriver.subscribeEvents((event) => seen.push(event));
+    expect(await eventually(() => publisherDriver.hasEventListeners(), 500)).toBe(true);
+    events.emit(job('heard'), 'queued', 0);
+    events.flush();
+    expect(await eventually(() => seen.length === 1)).toBe(true);
+    expect(seen.map((event) => event.id)).toEqual(['heard']);
+
+    // its heartbeats keep the publisher publishing past the grace period
+    await sleep(timing.graceMs * 2);
+    expect(publisherDriver.hasEventListeners()).toBe(true);
+
+    // and once it unsubscribes, the publisher stops again
+    await unsubscribe();
+    expect(await eventually(() => !publisherDriver.hasEventListeners())).toBe(true);
+    expect(published).toHaveLength(2);
+  });
+
+  it('asks when it starts, so a listener that subscribed earlier is heard before its next heartbeat', async () => {
+    const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
+    // heartbeats far apart: only the answer to the question can tell the publisher
+    const slow = { heartbeatMs: 60_000, graceMs: 2000, startupMs: 50 };
+    const listenerDriver = driverOn(prefix, slow);
+    const seen: JobEvent[] = [];
+    await listenerDriver.subscribeEvents((event) => seen.push(event));
+    await sleep(50);
+    const publisherDriver = driverOn(prefix, slow);
+    const events = new JobEventPublisher(publisherDriver, true, { flushIntervalMs: 60_000 });
+    expect(publisherDriver.hasEventListeners()).toBe(true);
+    await sleep(300); // well past the start-up window
+    expect(publisherDriver.hasEventListeners()).toBe(true);
+    events.emit(job('late-worker'), 'queued', 0);
+    events.flush();
+    expect(await eventually(() => seen.length === 1)).toBe(true);
+  });
+
+  it('counts a listener of its own process at once, without waiting for the announcement', async () => {
+    const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
+    const driver = driverOn(prefix);
+    expect(await eventually(() => !driver.hasEventListeners())).toBe(true);
+    const unsubscribe = await driver.subscribeEvents(() => {});
+    expect(driver.hasEventListeners()).toBe(true);
+    await unsubscribe();
+  });
+});
