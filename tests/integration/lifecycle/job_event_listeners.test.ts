@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type JobEvent, JobEventPublisher, RedisQueueDriver } from '../../../core/index.js';
 import { sleep } from '../../support/queue_names.js';
 
-const timing = { heartbeatMs: 40, graceMs: 150, startupMs: 50 };
+// grace far above the heartbeat, so a stalled event loop on a busy machine does not fail a test
+const timing = { heartbeatMs: 50, graceMs: 400, startupMs: 100 };
 const job = (id: string) => ({ id, name: 'EchoJob', queue: 'q' });
 
 /** Polls `check` every 10 ms until it holds, for at most `ms`. */
@@ -25,8 +26,9 @@ describe('job events while nobody listens', () => {
   });
 
   function driverOn(prefix: string, eventListeners = timing): RedisQueueDriver {
+    // named after its prefix, so a test can find its connections in CLIENT LIST
     const driver = new RedisQueueDriver({
-      connection: 'redis://127.0.0.1:6379',
+      connection: { host: '127.0.0.1', port: 6379, connectionName: prefix },
       prefix,
       eventListeners,
     });
@@ -88,19 +90,58 @@ describe('job events while nobody listens', () => {
   it('asks when it starts, so a listener that subscribed earlier is heard before its next heartbeat', async () => {
     const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
     // heartbeats far apart: only the answer to the question can tell the publisher
-    const slow = { heartbeatMs: 60_000, graceMs: 2000, startupMs: 50 };
+    const slow = { heartbeatMs: 60_000, graceMs: 2000, startupMs: 100 };
     const listenerDriver = driverOn(prefix, slow);
     const seen: JobEvent[] = [];
     await listenerDriver.subscribeEvents((event) => seen.push(event));
     await sleep(50);
+    const announcements = await wiretap(`${prefix}:events:listeners`);
     const publisherDriver = driverOn(prefix, slow);
     const events = new JobEventPublisher(publisherDriver, true, { flushIntervalMs: 60_000 });
     expect(publisherDriver.hasEventListeners()).toBe(true);
+    // the publisher asks once it hears, and the listener answers
+    expect(await eventually(() => announcements.join(',') === 'who,here')).toBe(true);
     await sleep(300); // well past the start-up window
     expect(publisherDriver.hasEventListeners()).toBe(true);
     events.emit(job('late-worker'), 'queued', 0);
     events.flush();
     expect(await eventually(() => seen.length === 1)).toBe(true);
+  });
+
+  it('asks again when its connection for announcements comes back, since it missed them meanwhile', async () => {
+    const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
+    const announcements = await wiretap(`${prefix}:events:listeners`);
+    const publisherDriver = driverOn(prefix);
+    publisherDriver.hasEventListeners();
+    expect(await eventually(() => announcements.includes('who'))).toBe(true);
+    const admin = new Redis('redis://127.0.0.1:6379');
+    cleanups.push(async () => {
+      admin.disconnect();
+    });
+    // its subscriber connection: the one of its name subscribed to a channel
+    const clients = ((await admin.call('CLIENT', 'LIST')) as string).split('\n');
+    const subscriber = clients.find((line) => line.includes(` name=${prefix} `) && / sub=1 /.test(line));
+    expect(subscriber).toBeDefined();
+    await admin.call('CLIENT', 'KILL', 'ID', /(?:^| )id=(\d+)/.exec(subscriber!)![1]!);
+    expect(await eventually(() => announcements.filter((message) => message === 'who').length === 2)).toBe(
+      true,
+    );
+  });
+
+  it('opens no connection once closed, and counts as listened to (it cannot know)', async () => {
+    const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
+    const driver = driverOn(prefix);
+    await driver.redis.ping();
+    await driver.close();
+    expect(driver.hasEventListeners()).toBe(true);
+    const stop = await driver.subscribeEvents(() => {}).catch((error: Error) => error);
+    expect(stop).toBeInstanceOf(Error);
+    await sleep(50);
+    const admin = new Redis('redis://127.0.0.1:6379');
+    cleanups.push(async () => {
+      admin.disconnect();
+    });
+    expect((await admin.call('CLIENT', 'LIST')) as string).not.toContain(` name=${prefix} `);
   });
 
   it('counts a listener of its own process at once, without waiting for the announcement', async () => {

@@ -5,28 +5,33 @@
  * published, so a message nobody receives changes nothing; and by default nobody does (the
  * MQTT bridge is off until `JOB_EVENTS_TOPIC` is set, and `app.onJobEvent` is the user's).
  *
- * A listening process announces itself (`here`) on a channel of its own at once when it
+ * A listening driver announces itself (`here`) on a channel of its own at once when it
  * subscribes, then every `heartbeatMs` while it listens. A publisher hears those
  * announcements (on the subscriber connection it has for cancel requests) and publishes while
- * one came within `graceMs`. When it starts hearing, it asks (`who`), every listener answers
- * at once, and it publishes meanwhile, for `startupMs`: so a listener that subscribed long ago
- * misses nothing from a worker that just started. It also publishes whenever it cannot hear
- * (its subscriber connection down), since then it cannot know. Announcements go through
+ * one came within `graceMs`. Whenever it starts hearing (its first subscription, and again
+ * after each reconnection of that connection) it asks (`who`), every listener answers at once,
+ * and it publishes meanwhile, for `startupMs` (longer than a heartbeat, so a lost question
+ * costs nothing): a listener that subscribed long ago misses nothing from a worker that just
+ * started or reconnected. It also publishes whenever it cannot hear (its subscriber
+ * connection down, or its subscription refused), since then it cannot know. Times are
+ * monotonic (`performance.now()`), so a clock step changes nothing. Announcements go through
  * `PUBLISH`, so they reach every node of a Redis Cluster, where `PUBSUB NUMSUB` would not.
  */
 import type { RedisPubSub } from './redis_pubsub.js';
 
 export interface EventListenerTiming {
-  /** How often a listening process announces itself (default 1,000 ms). */
+  /** How often a listening driver announces itself (default 1,000 ms). */
   heartbeatMs?: number;
   /** How long after the last announcement publishers still publish (default 3,500 ms). */
   graceMs?: number;
-  /** How long a publisher that starts hearing waits for answers, publishing (default 500 ms). */
+  /** How long a publisher that starts hearing waits for answers, publishing (default 1,500 ms). */
   startupMs?: number;
 }
 
 const HERE = 'here';
 const WHO = 'who';
+/** How long after a refused subscription to announcements a publisher tries again. */
+const RETRY_MS = 1000;
 
 export class EventListenerPresence {
   readonly #pubsub: RedisPubSub;
@@ -34,12 +39,15 @@ export class EventListenerPresence {
   readonly #heartbeatMs: number;
   readonly #graceMs: number;
   readonly #startupMs: number;
-  /** Listeners in this process: they count at once, without a round trip. */
+  /** Listeners subscribed through this driver: they count at once, without a round trip. */
   #local = 0;
   #heartbeat: NodeJS.Timeout | undefined;
-  /** Epoch ms of the last announcement heard. */
-  #heardAt = 0;
-  #watching: Promise<unknown> | undefined;
+  /** `performance.now()` of the last announcement heard (or as if, for a start-up window). */
+  #heardAt = Number.NEGATIVE_INFINITY;
+  /** Subscribed to announcements, or subscribing. */
+  #watching = false;
+  /** When a refused subscription may be tried again. */
+  #retryAt = 0;
   /** Subscribed to announcements: until then it cannot know, and publishes. */
   #hearing = false;
   #closed = false;
@@ -49,22 +57,23 @@ export class EventListenerPresence {
     this.#channel = channel;
     this.#heartbeatMs = timing.heartbeatMs ?? 1000;
     this.#graceMs = timing.graceMs ?? 3500;
-    this.#startupMs = timing.startupMs ?? 500;
+    this.#startupMs = timing.startupMs ?? 1500;
   }
 
   /** Whether an event published now may reach a listener. */
   present(): boolean {
-    if (this.#local > 0) return true;
-    if (this.#watching === undefined) this.#watch();
+    if (this.#local > 0 || this.#closed) return true;
+    this.#watch();
     if (!this.#hearing || !this.#pubsub.subscriberReady) return true;
-    return Date.now() - this.#heardAt < this.#graceMs;
+    return performance.now() - this.#heardAt < this.#graceMs;
   }
 
-  /** Counts a listener of this process and announces it until the returned function is called. */
+  /** Counts a listener of this driver and announces it until the returned function is called. */
   listening(): () => void {
+    if (this.#closed) return () => {};
     this.#local++;
     // to answer the questions of publishers that start later
-    if (this.#watching === undefined) this.#watch();
+    this.#watch();
     if (this.#local === 1) {
       this.#announce();
       this.#heartbeat = setInterval(() => this.#announce(), this.#heartbeatMs);
@@ -93,21 +102,36 @@ export class EventListenerPresence {
     this.#heartbeat = undefined;
   }
 
+  /** Subscribes to announcements, once (again after a refusal, no sooner than `RETRY_MS`). */
   #watch(): void {
-    this.#watching = this.#pubsub
-      .subscribe(this.#channel, (message) => {
-        if (message !== WHO) this.#heardAt = Date.now();
-        else if (this.#local > 0) this.#announce();
-      })
-      .then(
-        () => {
-          // published to for `startupMs` from now, unless an answer comes
-          this.#heardAt = Math.max(this.#heardAt, Date.now() - this.#graceMs + this.#startupMs);
-          this.#hearing = true;
-          if (!this.#closed) this.#pubsub.publish(this.#channel, WHO);
+    if (this.#watching || this.#closed || performance.now() < this.#retryAt) return;
+    this.#watching = true;
+    this.#pubsub
+      .subscribe(
+        this.#channel,
+        (message) => {
+          if (message !== WHO) this.#heardAt = performance.now();
+          else if (this.#local > 0) this.#announce();
         },
-        // unheard, it keeps publishing (the subscriber connection is not ready)
-        () => {},
+        // every time the connection is ready again, it has missed announcements meanwhile
+        () => this.#startHearing(),
+      )
+      .then(
+        () => this.#startHearing(),
+        () => {
+          this.#watching = false;
+          this.#retryAt = performance.now() + RETRY_MS;
+        },
       );
+  }
+
+  /** Asks who listens, publishing for `startupMs` unless an answer comes; answers for this driver. */
+  #startHearing(): void {
+    if (this.#closed) return;
+    this.#heardAt = Math.max(this.#heardAt, performance.now() - this.#graceMs + this.#startupMs);
+    this.#hearing = true;
+    this.#pubsub.publish(this.#channel, WHO);
+    // a publisher that started with this one may have asked before it could hear
+    if (this.#local > 0) this.#announce();
   }
 }

@@ -10,7 +10,10 @@ type Listener = (message: string) => void;
 export class RedisPubSub {
   readonly #source: Redis;
   readonly #listeners = new Map<string, Set<Listener>>();
+  /** Called each time the subscriber connection is ready again after a reconnection. */
+  readonly #onReady = new Set<() => void>();
   #subscriber: Redis | undefined;
+  #closed = false;
 
   constructor(source: Redis) {
     this.#source = source;
@@ -31,11 +34,21 @@ export class RedisPubSub {
     await this.#source.publish(channel, message);
   }
 
-  /** Subscribes; resolves to an unsubscribe function once the subscription is active. */
-  async subscribe(channel: string, listener: Listener): Promise<() => Promise<void>> {
+  /**
+   * Subscribes; resolves to an unsubscribe function once the subscription is active.
+   * `onReady` is called each time the subscriber connection is ready again after it was lost
+   * (messages published meanwhile were missed). Refused once closed.
+   */
+  async subscribe(channel: string, listener: Listener, onReady?: () => void): Promise<() => Promise<void>> {
+    if (this.#closed) throw new Error(`cannot subscribe to ${channel}: the connection was closed`);
     if (!this.#subscriber) {
       this.#subscriber = this.#source.duplicate({ enableAutoPipelining: false, lazyConnect: true });
       this.#subscriber.on('error', () => {});
+      let connected = false;
+      this.#subscriber.on('ready', () => {
+        if (connected) for (const each of this.#onReady) each();
+        connected = true;
+      });
       this.#subscriber.on('message', (from: string, message: string) => {
         for (const each of this.#listeners.get(from) ?? []) {
           try {
@@ -51,10 +64,19 @@ export class RedisPubSub {
     if (!listeners) {
       listeners = new Set();
       this.#listeners.set(channel, listeners);
-      await this.#subscriber.subscribe(channel);
+      try {
+        await this.#subscriber.subscribe(channel);
+      } catch (error) {
+        // refused (Redis down): a later call subscribes again
+        if (listeners.size === 0 && this.#listeners.get(channel) === listeners)
+          this.#listeners.delete(channel);
+        throw error;
+      }
     }
     listeners.add(listener);
+    if (onReady) this.#onReady.add(onReady);
     return async () => {
+      if (onReady) this.#onReady.delete(onReady);
       listeners.delete(listener);
       if (listeners.size === 0 && this.#listeners.get(channel) === listeners) {
         this.#listeners.delete(channel);
@@ -64,6 +86,8 @@ export class RedisPubSub {
   }
 
   close(): void {
+    this.#closed = true;
+    this.#onReady.clear();
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
     this.#listeners.clear();
