@@ -8,16 +8,11 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type JobEvent, JobEventPublisher, RedisQueueDriver } from '../../../core/index.js';
 import { sleep } from '../../support/queue_names.js';
+import { until } from '../../support/reliability_fixture.js';
 
 // grace far above the heartbeat, so a stalled event loop on a busy machine does not fail a test
 const timing = { heartbeatMs: 50, graceMs: 400, startupMs: 100 };
 const job = (id: string) => ({ id, name: 'EchoJob', queue: 'q' });
-
-/** Polls `check` every 10 ms until it holds, for at most `ms`. */
-async function eventually(check: () => boolean, ms = 2000): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await sleep(10)) if (check()) return true;
-  return check();
-}
 
 describe('job events while nobody listens', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -58,10 +53,10 @@ describe('job events while nobody listens', () => {
     expect(publisherDriver.hasEventListeners()).toBe(true);
     events.emit(job('early'), 'queued', 0);
     events.flush();
-    expect(await eventually(() => published.length === 1)).toBe(true);
+    await until('the first batch published', () => published.length === 1, 2000);
 
     // a grace period without an announcement: batches are dropped unsent
-    expect(await eventually(() => !publisherDriver.hasEventListeners())).toBe(true);
+    await until('the publisher to stop', () => !publisherDriver.hasEventListeners(), 2000);
     events.emit(job('unheard'), 'queued', 0);
     events.flush();
     await sleep(50);
@@ -71,10 +66,10 @@ describe('job events while nobody listens', () => {
     const listenerDriver = driverOn(prefix);
     const seen: JobEvent[] = [];
     const unsubscribe = await listenerDriver.subscribeEvents((event) => seen.push(event));
-    expect(await eventually(() => publisherDriver.hasEventListeners(), 500)).toBe(true);
+    await until('the publisher to hear the listener', () => publisherDriver.hasEventListeners(), 500);
     events.emit(job('heard'), 'queued', 0);
     events.flush();
-    expect(await eventually(() => seen.length === 1)).toBe(true);
+    await until('the listener to hear the event', () => seen.length === 1, 2000);
     expect(seen.map((event) => event.id)).toEqual(['heard']);
 
     // its heartbeats keep the publisher publishing past the grace period
@@ -83,7 +78,7 @@ describe('job events while nobody listens', () => {
 
     // and once it unsubscribes, the publisher stops again
     await unsubscribe();
-    expect(await eventually(() => !publisherDriver.hasEventListeners())).toBe(true);
+    await until('the publisher to stop again', () => !publisherDriver.hasEventListeners(), 2000);
     expect(published).toHaveLength(2);
   });
 
@@ -100,12 +95,16 @@ describe('job events while nobody listens', () => {
     const events = new JobEventPublisher(publisherDriver, true, { flushIntervalMs: 60_000 });
     expect(publisherDriver.hasEventListeners()).toBe(true);
     // the publisher asks once it hears, and the listener answers
-    expect(await eventually(() => announcements.join(',') === 'who,here')).toBe(true);
+    await until(
+      'the publisher to ask and the listener to answer',
+      () => announcements.join(',') === 'who,here',
+      2000,
+    );
     await sleep(300); // well past the start-up window
     expect(publisherDriver.hasEventListeners()).toBe(true);
     events.emit(job('late-worker'), 'queued', 0);
     events.flush();
-    expect(await eventually(() => seen.length === 1)).toBe(true);
+    await until('the listener to hear the event', () => seen.length === 1, 2000);
   });
 
   it('asks again when its connection for announcements comes back, since it missed them meanwhile', async () => {
@@ -113,7 +112,7 @@ describe('job events while nobody listens', () => {
     const announcements = await wiretap(`${prefix}:events:listeners`);
     const publisherDriver = driverOn(prefix);
     publisherDriver.hasEventListeners();
-    expect(await eventually(() => announcements.includes('who'))).toBe(true);
+    await until('the publisher to ask', () => announcements.includes('who'), 2000);
     const admin = new Redis('redis://127.0.0.1:6379');
     cleanups.push(async () => {
       admin.disconnect();
@@ -123,8 +122,10 @@ describe('job events while nobody listens', () => {
     const subscriber = clients.find((line) => line.includes(` name=${prefix} `) && / sub=1 /.test(line));
     expect(subscriber).toBeDefined();
     await admin.call('CLIENT', 'KILL', 'ID', /(?:^| )id=(\d+)/.exec(subscriber!)![1]!);
-    expect(await eventually(() => announcements.filter((message) => message === 'who').length === 2)).toBe(
-      true,
+    await until(
+      'the publisher to ask again',
+      () => announcements.filter((message) => message === 'who').length === 2,
+      2000,
     );
   });
 
@@ -147,7 +148,7 @@ describe('job events while nobody listens', () => {
   it('counts a listener of its own process at once, without waiting for the announcement', async () => {
     const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
     const driver = driverOn(prefix);
-    expect(await eventually(() => !driver.hasEventListeners())).toBe(true);
+    await until('the driver to stop', () => !driver.hasEventListeners(), 2000);
     const unsubscribe = await driver.subscribeEvents(() => {});
     expect(driver.hasEventListeners()).toBe(true);
     await unsubscribe();
