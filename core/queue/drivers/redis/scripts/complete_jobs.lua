@@ -46,15 +46,10 @@ local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, 
   while not done and drop < 1000 do
     local entries = redis.call('LRANGE', timesKey, from, from + window - 1)
     for i = 1, #entries do
-      local entry = entries[i]
-      local colon = string.find(entry, ':', 1, true)
-      -- an entry damaged by hand accounts for no id and goes
-      local count = colon and tonumber(string.sub(entry, 1, colon - 1))
-      if not count or count < 1 then
-        count = 0
-      end
+      local count, at = timesEntry(entries[i])
       local take
-      if count == 0 or cutoff and (tonumber(string.sub(entry, colon + 1)) or 0) <= cutoff then
+      -- an entry damaged by hand accounts for no id and goes
+      if count == 0 or cutoff and (tonumber(at) or 0) <= cutoff then
         take = count
       else
         take = math.min(count, over - drop)
@@ -66,7 +61,7 @@ local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, 
       end
       drop = drop + take
       if take < count then
-        rest = tostring(count - take) .. string.sub(entry, colon)
+        rest = (count - take) .. ':' .. at
         done = true
         break
       end

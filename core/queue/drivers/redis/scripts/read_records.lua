@@ -6,13 +6,14 @@
   ARGV[1] job hash prefix
   ARGV[2..] job ids
   Returns per id three elements: the job hash as HGETALL gives it; 1 when the job completed
-  (its hash says 'running' and it has no lease, see statusOf in common.lua), else 0; and
+  (its hash says 'running' and it has no lease: completedWith in common.lua), else 0; and
   then its finish time, or '' when not completed or not found. A completed job's finish time
   is that of the times entry its place in the ids list falls in, counted from the tail: the
   newest entries account for the newest ids. LPOS scans the ids list from the tail, and the
   times list is read from the tail in growing windows only as deep as the records asked for
   lie, so reading recent records stays cheap however many are kept.
 ]]
+--!include common
 local jobPrefix = ARGV[1]
 local out = {}
 local total
@@ -29,16 +30,10 @@ local function finishTime(fromTail)
   while covered <= fromTail and not exhausted do
     local entries = redis.call('LRANGE', KEYS[3], -(read + window), -(read + 1))
     for k = #entries, 1, -1 do
-      local entry = entries[k]
-      local colon = string.find(entry, ':', 1, true)
-      local count = colon and tonumber(string.sub(entry, 1, colon - 1)) or 0
-      if count < 0 then
-        count = 0
-      end
+      local count, at = timesEntry(entries[k])
       read = read + 1
       counts[read] = count
       -- 0: ids kept without a time (see complete_jobs.lua)
-      local at = colon and string.sub(entry, colon + 1) or ''
       times[read] = at == '0' and '' or at
       covered = covered + count
     end
@@ -67,7 +62,7 @@ for i = 2, #ARGV do
   end
   local completed = 0
   local finished = ''
-  if status == 'running' and redis.call('HEXISTS', KEYS[1], id) == 0 then
+  if completedWith(status, id, KEYS[1]) then
     completed = 1
     total = total or redis.call('LLEN', KEYS[2])
     local index = redis.call('LPOS', KEYS[2], id, 'RANK', -1)

@@ -91,16 +91,36 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
 
--- The status of the job in hash `key`, or nil when there is none. A completed job's hash
--- keeps the fields of its last attempt ('running'), and its lease is gone: a running job
--- has one exactly while it is in the active set (complete_jobs.lua). record_codec.ts reads
--- it alike.
+-- Whether job `id`, whose hash says `status`, completed. A completed job's hash keeps the
+-- fields of its last attempt ('running'), and its lease is gone: a running job has one
+-- exactly while it is in the active set (complete_jobs.lua).
+local function completedWith(status, id, leasesKey)
+  return status == 'running' and redis.call('HEXISTS', leasesKey, id) == 0
+end
+
+-- The status of the job in hash `key`, or nil when there is none (read_records.lua reads
+-- it alike).
 local function statusOf(key, id, leasesKey)
   local status = redis.call('HGET', key, 'status')
-  if status == 'running' and redis.call('HEXISTS', leasesKey, id) == 0 then
+  if completedWith(status, id, leasesKey) then
     return 'completed'
   end
   return status
+end
+
+-- An entry of a queue's completed times list, 'count:finish ms' (complete_jobs.lua): how
+-- many ids it accounts for (0 when damaged by hand) and its finish time as text ('' when
+-- damaged, '0' for ids kept without a time).
+local function timesEntry(entry)
+  local colon = string.find(entry, ':', 1, true)
+  if not colon then
+    return 0, ''
+  end
+  local count = tonumber(string.sub(entry, 1, colon - 1))
+  if not count or count < 1 then
+    count = 0
+  end
+  return count, string.sub(entry, colon + 1)
 end
 
 -- Whether the caller holding `token` owns the running job `id`: the queue's leases hash
