@@ -22,6 +22,7 @@ import { createLogger, JobRegistry, RedisQueueDriver, Worker, JobEventPublisher 
 import { NoopJob } from './noop_job.js';
 import { benchConnection } from './redis_stats.js';
 import { required } from './bench_args.js';
+import { DEFAULT_EVENT_LISTENER_TIMING } from '../core/queue/drivers/redis/event_listeners.js';
 
 /** What the worker process reports. */
 export interface WorkerProcessResult {
@@ -127,10 +128,10 @@ async function topiqRunner(): Promise<Runner> {
   driver.countSocketWrites();
   if (events) {
     // Before the clock, like the connections: a worker that has run for a while knows whether
-    // anyone listens to job events. One that starts asks, and publishes for 1.5 s meanwhile
-    // (event_listeners.ts); that start-up is left out, as a worker runs for hours.
+    // anyone listens to job events. One that starts asks, and publishes for its start-up
+    // window meanwhile (event_listeners.ts); that is left out, as a worker runs for hours.
     driver.hasEventListeners();
-    await setTimeout(1800);
+    await setTimeout(DEFAULT_EVENT_LISTENER_TIMING.startupMs + 300);
   }
   const worker = new Worker({
     driver,

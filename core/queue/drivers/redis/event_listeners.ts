@@ -28,6 +28,13 @@ export interface EventListenerTiming {
   startupMs?: number;
 }
 
+/** The timing a driver uses unless told otherwise. */
+export const DEFAULT_EVENT_LISTENER_TIMING: Required<EventListenerTiming> = {
+  heartbeatMs: 1000,
+  graceMs: 3500,
+  startupMs: 1500,
+};
+
 const HERE = 'here';
 const WHO = 'who';
 /** How long after a refused subscription to announcements a publisher tries again. */
@@ -55,9 +62,10 @@ export class EventListenerPresence {
   constructor(pubsub: RedisPubSub, channel: string, timing: EventListenerTiming = {}) {
     this.#pubsub = pubsub;
     this.#channel = channel;
-    this.#heartbeatMs = timing.heartbeatMs ?? 1000;
-    this.#graceMs = timing.graceMs ?? 3500;
-    this.#startupMs = timing.startupMs ?? 1500;
+    const { heartbeatMs, graceMs, startupMs } = { ...DEFAULT_EVENT_LISTENER_TIMING, ...timing };
+    this.#heartbeatMs = heartbeatMs;
+    this.#graceMs = graceMs;
+    this.#startupMs = startupMs;
   }
 
   /** Whether an event published now may reach a listener. */

@@ -5,6 +5,7 @@
 import type { Redis } from 'ioredis';
 import { JobNotFoundError, JobStateError } from '../../../errors.js';
 import type { FailedSelection, JobRecord, JobStatus, RetentionSettings } from '../../driver.js';
+import { assertJobId } from '../../names.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
 import { decodeRecord } from './record_codec.js';
 import { runScript } from './scripts.js';
@@ -152,7 +153,8 @@ export class RedisRecords {
   async records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
     if (ids.length === 0) return [];
     const keys = this.#keys.queue(queue);
-    for (const id of ids) this.#keys.job(queue, id);
+    // the script builds the job keys from these ids: checked here, as KeyBuilder.job does
+    for (const id of ids) assertJobId(id);
     const replies = await runScript<(string[] | number | string)[]>(
       this.#redis,
       'read_records',

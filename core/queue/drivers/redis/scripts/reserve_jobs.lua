@@ -85,8 +85,7 @@ local expired = {}
 local leased = {}
 -- The leases hash always holds this field: a value over 64 bytes keeps the hash in
 -- hashtable encoding. As a listpack (under 128 fields: few running jobs) every lookup
--- would scan all of it. No job id has a space, so it is never
--- read as a lease.
+-- would scan all of it. No job id has a space, so it is never read as a lease.
 local tokens = { 'encoding pin', 'keeps this hash in hashtable encoding, so lookups by job id stay O(1)' }
 -- numbers made strings once: Lua formats a number with sprintf each time it is used as one
 local nowText = tostring(now)
