@@ -35,6 +35,11 @@ export interface QueueSample {
   clientCpuPercent: number;
   /** CPU seconds of that process during the run (user + system). */
   clientCpuSeconds: number;
+  /**
+   * CPU seconds of the bench process itself during the run: the dispatching process in a
+   * dispatch run; in a process run, mostly the job-event listener when there is one.
+   */
+  benchCpuSeconds: number;
   redisCpuPercent: number;
   redis: RedisUsage;
   /** Connections of other programs seen at the start or end of the run (0: Redis was ours). */
@@ -348,6 +353,7 @@ function sampleOf(
     rate: jobs / seconds,
     clientCpuPercent: (clientCpu / seconds) * 100,
     clientCpuSeconds: clientCpu,
+    benchCpuSeconds: benchCpu,
     redisCpuPercent: (stopped.redis.cpuSeconds / wallSeconds) * 100,
     redis: stopped.redis,
     otherClients: stopped.otherClients,
