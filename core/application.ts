@@ -16,7 +16,7 @@ import type { RateLimiter } from './messaging/middleware/rate_limiter.js';
 import { RedisRateLimiter } from './messaging/middleware/redis_rate_limiter.js';
 import { MemoryStateStore, RedisStateStore, type StateStore } from './messaging/state_store.js';
 import { Dispatcher } from './queue/dispatcher.js';
-import type { JobEvent, QueueDriver } from './queue/driver.js';
+import type { JobEventListener, QueueDriver } from './queue/driver.js';
 import { JobEventPublisher } from './queue/job_events.js';
 import { JobManager } from './queue/job_manager.js';
 import { MemoryQueueDriver } from './queue/drivers/memory/index.js';
@@ -91,13 +91,31 @@ export class Application {
 
   /**
    * Calls `listener` for every job status change in every process using this Redis (or,
-   * with the memory driver, this process). Resolves to a function that unsubscribes.
+   * with the memory driver, this process). Resolves to a function that unsubscribes. When
+   * `listener` throws, that event is lost to it and logged (`job_events.listener_failed`, the
+   * first time and every 1,000th after); the events after it are still delivered.
    *
    * @example
    * const stop = await app.onJobEvent((event) => console.log(event.id, event.status));
    */
-  onJobEvent(listener: (event: JobEvent) => void): Promise<() => Promise<void>> {
-    return this.driver.subscribeEvents(listener);
+  onJobEvent(listener: JobEventListener): Promise<() => Promise<void>> {
+    let failures = 0;
+    return this.driver.subscribeEvents(listener, (error, event) => {
+      failures++;
+      if (failures === 1 || failures % 1000 === 0) {
+        this.log.error(
+          {
+            event: 'job_events.listener_failed',
+            err: error,
+            jobId: event.id,
+            queue: event.queue,
+            status: event.status,
+            failures,
+          },
+          'a job event listener threw; that event is lost to it, the next ones are still delivered',
+        );
+      }
+    });
   }
 
   /** Makes this application the target of static `SomeJob.dispatch()` calls. */

@@ -226,6 +226,12 @@ export interface QueueStats extends QueueCounts {
 /** Stops a subscription. */
 export type Unsubscribe = () => Promise<void>;
 
+/** Receives job status changes (`QueueDriver.subscribeEvents`, `app.onJobEvent`). */
+export type JobEventListener = (event: JobEvent) => void;
+
+/** Told when a {@link JobEventListener} threw for `event`. */
+export type JobEventListenerError = (error: unknown, event: JobEvent) => void;
+
 /** Storage for queues; see the module header for the contract. */
 export interface QueueDriver {
   readonly kind: 'redis' | 'memory';
@@ -286,8 +292,12 @@ export interface QueueDriver {
    * it is sent, so nothing is lost. A driver without it is always published to.
    */
   hasEventListeners?(): boolean;
-  /** Calls `listener` for every job event published by any process. */
-  subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe>;
+  /**
+   * Calls `listener` for every job event published by any process. A listener that throws
+   * loses only that event: the error goes to `onError` (or is dropped without one) and the
+   * events after it, of the same message too, are still delivered.
+   */
+  subscribeEvents(listener: JobEventListener, onError?: JobEventListenerError): Promise<Unsubscribe>;
   /** Calls `listener` when any process cancels a running job (so its worker aborts at once). */
   subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe>;
 

@@ -8,6 +8,8 @@ export { type DispatchEntry, Dispatcher } from './dispatcher.js';
 export type {
   FailedSelection,
   JobEvent,
+  JobEventListener,
+  JobEventListenerError,
   JobRecord,
   JobStatus,
   QueueCounts,

@@ -8,7 +8,14 @@
  * (`npm run bench -- --only=queue`, last column). While no process listens, batches are
  * dropped at the flush, unencoded. Disabled, it costs nothing.
  */
-import type { JobEvent, JobStatus, QueueDriver, StoredError } from './driver.js';
+import type {
+  JobEvent,
+  JobEventListener,
+  JobEventListenerError,
+  JobStatus,
+  QueueDriver,
+  StoredError,
+} from './driver.js';
 import { type CompletedEntry, EventBatch, type EventJob, type EventJobRef } from './event_batch.js';
 import type { JsonValue } from './json.js';
 
@@ -94,4 +101,27 @@ export class JobEventPublisher {
     if (this.#batch.size >= this.#maxBatch) this.flush();
     else this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs);
   }
+}
+
+/**
+ * `listener`, made safe to call once per event from a loop over a message's events: when it
+ * throws, the error goes to `onError` (or is dropped) and the caller goes on with the next
+ * event, so one bad event does not cost a listener the rest of its batch. An `onError` that
+ * throws is ignored too.
+ */
+export function guardedListener(
+  listener: JobEventListener,
+  onError?: JobEventListenerError,
+): JobEventListener {
+  return (event) => {
+    try {
+      listener(event);
+    } catch (error) {
+      try {
+        onError?.(error, event);
+      } catch {
+        // the reporter failed as well; the next event is still delivered
+      }
+    }
+  };
 }

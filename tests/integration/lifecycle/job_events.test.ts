@@ -118,6 +118,41 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
     expect(statusesOf(id)).toEqual(['queued', 'running', 'cancelled']);
   });
 
+  it('keeps delivering to a listener that threw: only that event is lost to it, and its error is reported', async () => {
+    const { driver, dispatcher, queue, statusesOf, until } = await setup();
+    const heard: string[] = [];
+    const reported: { error: unknown; id: string }[] = [];
+    let first = true;
+    const unsubscribe = await driver.subscribeEvents(
+      (event) => {
+        if (event.queue !== queue) return;
+        if (first) {
+          first = false;
+          throw new Error('listener bug');
+        }
+        heard.push(event.id);
+      },
+      (error, event) => reported.push({ error, id: event.id }),
+    );
+    try {
+      // one dispatch call: its three queued events travel in one message
+      const ids = await dispatcher.dispatchMany(
+        ['a', 'b', 'c'].map((value) => ({
+          job: EchoJob,
+          payload: { tag: queue, value },
+          options: { queue },
+        })),
+      );
+      await until(() => ids.every((id) => statusesOf(id).includes('queued')) && heard.length >= 2);
+      expect(reported).toHaveLength(1);
+      expect(reported[0]!.id).toBe(ids[0]);
+      expect((reported[0]!.error as Error).message).toBe('listener bug');
+      expect(heard).toEqual(ids.slice(1));
+    } finally {
+      await unsubscribe();
+    }
+  });
+
   it('reports queue statistics: counts, completions in the last minute, the oldest wait', async () => {
     const { dispatcher, driver, queue, worker, until } = await setup();
     for (let i = 0; i < 3; i++) await dispatcher.dispatch(EchoJob, { tag: queue, value: `${i}` }, { queue });

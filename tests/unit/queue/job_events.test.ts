@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type JobEvent, JobEventPublisher, MemoryQueueDriver } from '../../../core/index.js';
+import appConfig from '../../../config/app.js';
+import queueConfig from '../../../config/queue.js';
+import { Application, type JobEvent, JobEventPublisher, MemoryQueueDriver } from '../../../core/index.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
 
 const job = (id: string) => ({ id, name: 'EchoJob', queue: 'q' });
 
@@ -105,5 +108,38 @@ describe('JobEventPublisher', () => {
     events.emit(job('a'), 'queued', 0);
     events.flush();
     expect(batches).toHaveLength(0);
+  });
+});
+
+describe('app.onJobEvent', () => {
+  it('logs a listener that throws and keeps delivering to it and to the listeners after it', async () => {
+    const log = capturingLogger('error');
+    const app = new Application({
+      app: appConfig.read({ LOG_LEVEL: 'error' }),
+      queue: queueConfig.read({ QUEUE_DRIVER: 'memory' }),
+      jobs: [],
+      log: log.logger,
+    });
+    try {
+      const tried: string[] = [];
+      const after: string[] = [];
+      await app.onJobEvent((event) => {
+        tried.push(event.id);
+        throw new Error(`cannot handle ${event.id}`);
+      });
+      await app.onJobEvent((event) => after.push(event.id));
+      for (const id of ['a', 'b', 'c']) app.events.emit(job(id), 'queued', 0);
+      app.events.flush();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(tried).toEqual(['a', 'b', 'c']);
+      expect(after).toEqual(['a', 'b', 'c']);
+      // the first failure, then every 1,000th: a listener failing on every event cannot flood the log
+      const failed = log.events('job_events.listener_failed');
+      expect(failed).toHaveLength(1);
+      expect(failed[0]).toMatchObject({ jobId: 'a', queue: 'q', status: 'queued', failures: 1 });
+      expect((failed[0]!.err as { message: string }).message).toBe('cannot handle a');
+    } finally {
+      await app.close();
+    }
   });
 });

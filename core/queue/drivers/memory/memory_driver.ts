@@ -14,7 +14,8 @@ import type {
   FailedSelection,
   FailOutcome,
   Failure,
-  JobEvent,
+  JobEventListener,
+  JobEventListenerError,
   JobRecord,
   JobStatus,
   Lease,
@@ -31,6 +32,7 @@ import type {
   Unsubscribe,
   WorkerInfo,
 } from '../../driver.js';
+import { guardedListener } from '../../job_events.js';
 import { assertJobId, assertQueueName } from '../../names.js';
 import { MemoryMonitoring } from './memory_monitoring.js';
 import { jobNotFound, MemoryQueue } from './memory_queue.js';
@@ -192,8 +194,9 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.#monitoring.listens('event');
   }
 
-  subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {
-    return this.#monitoring.subscribe('event', listener);
+  subscribeEvents(listener: JobEventListener, onError?: JobEventListenerError): Promise<Unsubscribe> {
+    // guarded: an EventEmitter stops at a throwing listener, and the throw would end the process
+    return this.#monitoring.subscribe('event', guardedListener(listener, onError));
   }
 
   subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe> {

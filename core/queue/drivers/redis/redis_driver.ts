@@ -11,7 +11,8 @@ import type {
   FailedSelection,
   Failure,
   FailOutcome,
-  JobEvent,
+  JobEventListener,
+  JobEventListenerError,
   JobRecord,
   JobStatus,
   Lease,
@@ -32,6 +33,7 @@ import type {
 import { BlockingPool } from './blocking_pool.js';
 import { decodeEvents, encodeEvents } from './event_codec.js';
 import type { EventBatch } from '../../event_batch.js';
+import { guardedListener } from '../../job_events.js';
 import { assertJobName } from '../../names.js';
 import { parseSpec } from './job_spec.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
@@ -394,9 +396,10 @@ export class RedisQueueDriver implements QueueDriver {
     return this.#listeners.present();
   }
 
-  async subscribeEvents(listener: (event: JobEvent) => void): Promise<Unsubscribe> {
+  async subscribeEvents(listener: JobEventListener, onError?: JobEventListenerError): Promise<Unsubscribe> {
+    const deliver = guardedListener(listener, onError);
     const unsubscribe = await this.#pubsub.subscribe(this.keys.eventsChannel, (message) => {
-      for (const event of decodeEvents(message)) listener(event);
+      for (const event of decodeEvents(message)) deliver(event);
     });
     // announced once subscribed: from then on, publishers that skipped events publish them
     const stop = this.#listeners.listening();
