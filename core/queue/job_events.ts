@@ -5,8 +5,8 @@
  * job. The two changes every job goes through on a worker, running and completed, are
  * collected without building an event object per job (see {@link EventBatch}). Each
  * PUBLISH is a socket write, which the queue bench prints per job
- * (`npm run bench -- --only=queue`, last column). While no process listens, batches are
- * dropped at the flush, unencoded. Disabled, it costs nothing.
+ * (`npm run bench -- --only=queue`, last column). While no process listens, changes are
+ * not even recorded: the publisher asks the driver once per window. Disabled, it costs nothing.
  */
 import type {
   JobEvent,
@@ -27,6 +27,12 @@ export class JobEventPublisher {
   readonly #maxBatch: number;
   #batch = new EventBatch();
   #timer: NodeJS.Timeout | undefined;
+  /**
+   * Whether the changes of the current window (from the first change after a flush to the
+   * next flush) are recorded: asked of the driver once when the window opens, so a worker
+   * that nobody listens to does no work per change but this check.
+   */
+  #window: 'recording' | 'skipping' | undefined;
 
   /**
    * @param options.flushIntervalMs - longest an event waits to be sent (default 10)
@@ -53,7 +59,7 @@ export class JobEventPublisher {
     worker?: string,
     extra?: { runAt?: number; result?: JsonValue; error?: StoredError; durationMs?: number },
   ): void {
-    if (!this.enabled) return;
+    if (!this.#recording()) return;
     const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt, at: Date.now() };
     if (worker !== undefined) event.worker = worker;
     if (extra) Object.assign(event, extra);
@@ -63,21 +69,21 @@ export class JobEventPublisher {
 
   /** Records that `jobs` were dispatched into their wait queues (status `queued`); the array is kept. */
   queued(jobs: readonly EventJobRef[]): void {
-    if (!this.enabled || jobs.length === 0) return;
+    if (jobs.length === 0 || !this.#recording()) return;
     this.#batch.queued(jobs, Date.now());
     this.#added();
   }
 
   /** Records that `worker` started running `job` (status `running`). */
   started(job: EventJob, worker: string): void {
-    if (!this.enabled) return;
+    if (!this.#recording()) return;
     this.#batch.started(job, worker, Date.now());
     this.#added();
   }
 
   /** Records that the attempts in `entries` completed on `worker`; the array is kept as it is. */
   completed(entries: readonly CompletedEntry[], worker: string): void {
-    if (!this.enabled || entries.length === 0) return;
+    if (entries.length === 0 || !this.#recording()) return;
     this.#batch.completed(entries, worker, Date.now());
     this.#added();
   }
@@ -90,6 +96,7 @@ export class JobEventPublisher {
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.#window = undefined;
     if (this.#batch.size === 0) return;
     const batch = this.#batch;
     this.#batch = new EventBatch();
@@ -97,9 +104,24 @@ export class JobEventPublisher {
     this.#driver.publishEvents(batch);
   }
 
+  /**
+   * Whether to record a change now. The first change after a flush opens a window, which
+   * asks the driver whether any process listens and ends at the next flush, at most
+   * `flushIntervalMs` later. While nobody listens, the changes of the window are not recorded:
+   * a listener that starts meanwhile hears from the next window on, as it would have missed
+   * a message published before it subscribed.
+   */
+  #recording(): boolean {
+    if (!this.enabled) return false;
+    if (this.#window === undefined) {
+      this.#window = this.#driver.hasEventListeners?.() === false ? 'skipping' : 'recording';
+      this.#timer = setTimeout(() => this.flush(), this.#flushIntervalMs);
+    }
+    return this.#window === 'recording';
+  }
+
   #added(): void {
     if (this.#batch.size >= this.#maxBatch) this.flush();
-    else this.#timer ??= setTimeout(() => this.flush(), this.#flushIntervalMs);
   }
 }
 

@@ -61,6 +61,27 @@ describe('JobEventPublisher', () => {
     expect(driver.hasEventListeners()).toBe(false);
   });
 
+  it('asks whether anyone listens once per window, not per change, and records nothing for nobody', () => {
+    const { driver, batches } = recorder();
+    let asked = 0;
+    let listening = false;
+    driver.hasEventListeners = () => {
+      asked++;
+      return listening;
+    };
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    for (let i = 0; i < 100; i++) events.started({ ...job(`n${i}`), attempt: 1 }, 'w1');
+    expect(asked).toBe(1);
+    // a listener that comes within the window hears from the next one on
+    listening = true;
+    events.emit(job('late'), 'queued', 0);
+    events.flush();
+    expect(batches).toHaveLength(0);
+    events.emit(job('heard'), 'queued', 0);
+    events.flush();
+    expect(batches.map((batch) => batch.map((event) => event.id))).toEqual([['heard']]);
+  });
+
   it('sends at once when the batch is full, and on flush()', () => {
     const { driver, batches } = recorder();
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxBatch: 3 });
