@@ -22,7 +22,6 @@ import {
 import { discardSession } from './mqtt_sessions.js';
 import { freePort } from './net.js';
 import { deleteKeys } from './redis_keys.js';
-import { sleep } from './queue_names.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
 export const MOSQUITTO_URL = 'mqtt://127.0.0.1:1883';
@@ -201,21 +200,7 @@ export async function publishJson(
   await client.publishAsync(topic, body, { qos });
 }
 
-/** Polls `check` until it holds; fails with `what` (and `details()`) after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  details: () => unknown = () => '',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) {
-      throw new Error(`${what}: not within ${timeoutMs} ms ${JSON.stringify(await details())}`);
-    }
-    await sleep(20);
-  }
-}
+export { until } from './until.js';
 
 /** Resolves when `client`'s connection closes. */
 export function closed(client: MqttClient): Promise<void> {

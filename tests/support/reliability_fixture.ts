@@ -124,16 +124,4 @@ function createFixture(label: string) {
   return { api, workers, cleanup };
 }
 
-/** Polls `check` until it holds; fails with `what` (and `details()`) after `timeoutMs`. */
-export async function until(
-  what: string,
-  check: () => boolean | Promise<boolean>,
-  timeoutMs = 10_000,
-  details: () => string | Promise<string> = () => '',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms ${await details()}`);
-    await sleep(20);
-  }
-}
+export { until } from './until.js';

@@ -15,6 +15,7 @@ import {
   Worker,
 } from '../../../core/index.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
+import { until as untilMet } from '../../support/until.js';
 import { EchoJob, entries, FlakyJob, SlowJob, testJobs } from '../../support/test_jobs.js';
 
 const drivers: [string, () => QueueDriver][] = [
@@ -47,13 +48,8 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
       await driver.close();
     });
     const statusesOf = (id: string) => seen.filter((event) => event.id === id).map((event) => event.status);
-    const until = async (check: () => boolean | Promise<boolean>, timeoutMs = 5000) => {
-      const deadline = Date.now() + timeoutMs;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error(`not met in time; events: ${JSON.stringify(seen)}`);
-        await sleep(10);
-      }
-    };
+    const until = (check: () => boolean | Promise<boolean>, timeoutMs = 5000) =>
+      untilMet('the awaited job events', check, timeoutMs, () => seen);
     return { driver, dispatcher, jobs, queue, worker, seen, statusesOf, until };
   }
 

@@ -11,6 +11,7 @@ import {
   type WorkerOptions,
 } from '../../../core/index.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
+import { until as untilMet } from '../../support/until.js';
 import {
   DoomedJob,
   EchoJob,
@@ -62,13 +63,8 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       return { driver, dispatcher, queue, tag, startWorker, dispatch };
     }
 
-    async function until(check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> {
-      const deadline = Date.now() + timeoutMs;
-      while (!(await check())) {
-        if (Date.now() > deadline) throw new Error('condition not met in time');
-        await sleep(10);
-      }
-    }
+    const until = (check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> =>
+      untilMet('the awaited job state', check, timeoutMs);
 
     it('runs a dispatched job and stores what handle() returned', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
