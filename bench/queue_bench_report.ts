@@ -4,7 +4,7 @@
  */
 import { OTHER_CPU_LIMIT } from './quiet_machine.js';
 import type { QueueBenchResult, QueueMeasurement, QueueSample, QueueScenario } from './queue_bench.js';
-import { median, medianInterval, pairedRatios, verdict } from './statistics.js';
+import { formatInterval, median, medianInterval, pairedRatios, verdict } from './statistics.js';
 
 export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
@@ -29,13 +29,13 @@ export function cpuPerJob(sample: QueueSample): { client: number; redis: number;
   };
 }
 
-/** The paired ratio, its 95% bootstrap interval and the verdict against 0.9x (issue #4). */
+/** The paired ratio, its 95% interval and the verdict against 0.9x (issue #4). */
 export function pairedCells(on: readonly number[], off: readonly number[]): [string, string, string] {
   const ratios = pairedRatios(on, off);
   const interval = medianInterval(ratios);
   return [
     `${median(ratios).toFixed(2)}x`,
-    `${interval.low.toFixed(2)}-${interval.high.toFixed(2)}x`,
+    formatInterval(interval, 1, 2, 'x'),
     verdict(interval, RECORDS_TARGET),
   ];
 }
@@ -119,8 +119,8 @@ export function formatQueueBench(result: QueueBenchResult, options: { details?: 
     out.push(
       '\nCost of job records and events, concurrency 50. "On / off" divides the medians; "paired" ' +
         'is the median of the ratios of runs of the same round (steadier on a drifting machine), ' +
-        'with its 95% bootstrap interval; the target (issue #4) is at most 10% fewer jobs/s with ' +
-        'both on, met when the whole interval is at or above 0.90x. CPU is worker process plus ' +
+        'with its distribution-free 95% interval (order statistics; 6 rounds or more); the target ' +
+        '(issue #4) is at most 10% fewer jobs/s with both on, met when the whole interval is at or above 0.90x. CPU is worker process plus ' +
         'Redis per job, medians. `npm run bench:records` runs more rounds of these modes.\n',
     );
     const rates = (measurement: QueueMeasurement) => measurement.samples.map((sample) => sample.rate);

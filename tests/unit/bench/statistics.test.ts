@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { median, medianInterval, pairedRatio, pairedRatios, verdict } from '../../../bench/statistics.js';
+import {
+  formatInterval,
+  median,
+  medianInterval,
+  pairedRatio,
+  pairedRatios,
+  verdict,
+} from '../../../bench/statistics.js';
 
 describe('bench statistics', () => {
-  it('takes the middle value, the upper middle one of an even count', () => {
+  it('takes the middle value, and the mean of the two middle values of an even count', () => {
     expect(median([3, 1, 2])).toBe(2);
-    expect(median([4, 1, 3, 2])).toBe(3);
+    expect(median([4, 1, 3, 2])).toBe(2.5);
   });
 
   it('pairs runs by round and ignores rounds only one side has', () => {
@@ -12,25 +19,22 @@ describe('bench statistics', () => {
     expect(pairedRatio([90, 40, 110], [100, 50, 100])).toBeCloseTo(0.9);
   });
 
-  it('bounds the median of steady ratios tightly and of scattered ones loosely', () => {
-    const steady = [0.95, 0.96, 0.94, 0.95, 0.97, 0.95, 0.93, 0.96, 0.95, 0.94];
-    const scattered = [0.7, 1.2, 0.85, 1.05, 0.8, 1.3, 0.9, 0.75, 1.1, 0.95];
-    const tight = medianInterval(steady);
-    const loose = medianInterval(scattered);
-    expect(tight.low).toBeLessThanOrEqual(median(steady));
-    expect(tight.high).toBeGreaterThanOrEqual(median(steady));
-    expect(tight.high - tight.low).toBeLessThan(0.03);
-    expect(loose.high - loose.low).toBeGreaterThan(0.2);
+  it('bounds the median by the order statistics whose binomial tails stay within 5%', () => {
+    const values = Array.from({ length: 20 }, (_, index) => (index + 1) / 10); // 0.1 .. 2.0
+    // n = 20: 2 P(B <= 5) = 0.041 <= 0.05 < 2 P(B <= 6) = 0.115, so x(6) and x(15)
+    expect(medianInterval(values)).toEqual({ low: 0.6, high: 1.5 });
+    // n = 7: only the extremes qualify (2 P(B = 0) = 0.016; 2 P(B <= 1) = 0.125)
+    expect(medianInterval([5, 1, 4, 2, 7, 3, 6])).toEqual({ low: 1, high: 7 });
+    // a lower confidence narrows it: 2 P(B <= 6) = 0.115 <= 0.2 < 2 P(B <= 7) = 0.263
+    expect(medianInterval(values, 0.8)).toEqual({ low: 0.7, high: 1.4 });
   });
 
-  it('gives the same interval for the same figures and seed', () => {
-    const values = [0.8, 0.9, 1.0, 0.85, 0.95, 1.1];
-    expect(medianInterval(values, { seed: 7 })).toEqual(medianInterval(values, { seed: 7 }));
-  });
-
-  it('collapses to the value when every run agrees, and refuses no runs', () => {
-    expect(medianInterval([0.92, 0.92, 0.92])).toEqual({ low: 0.92, high: 0.92 });
-    expect(() => medianInterval([])).toThrow(/at least one value/);
+  it('gives no interval for fewer than 6 runs at 95%, so no verdict from a handful of runs', () => {
+    expect(medianInterval([0.95, 0.96, 0.97, 0.98, 0.99])).toBeUndefined();
+    expect(medianInterval([0.95, 0.96, 0.97, 0.98, 0.99, 1])).toEqual({ low: 0.95, high: 1 });
+    expect(verdict(undefined, 0.9)).toBe('undecided');
+    expect(formatInterval(undefined, 100, 0, '%')).toMatch(/too few runs/);
+    expect(formatInterval({ low: 0.884, high: 1.02 }, 100, 0, '%')).toBe('88-102%');
   });
 
   it('calls a floor met, missed or undecided from where the interval lies', () => {
