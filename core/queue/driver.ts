@@ -287,15 +287,18 @@ export interface QueueDriver {
   /** Publishes job events to subscribers in every process (fire and forget, one message per batch). */
   publishEvents(batch: EventBatch): void;
   /**
-   * Whether events published now may reach a listener in any process. When false, publishers
-   * drop their batches unsent: a publish-subscribe message reaches only those subscribed when
-   * it is sent, so nothing is lost. A driver without it is always published to.
+   * Whether events published now may reach a listener in any process. `JobEventPublisher` asks
+   * when a window of changes opens (at most every `flushIntervalMs`, 10 ms by default) and
+   * records nothing in that window when false, and asks again before it sends: a
+   * publish-subscribe message reaches only those subscribed when it is sent. A listener that
+   * subscribes while such a window is open misses its changes (up to 10 ms). A driver without
+   * it is always published to.
    */
   hasEventListeners?(): boolean;
   /**
    * Calls `listener` for every job event published by any process. A listener that throws
-   * loses only that event: the error goes to `onError` (or is dropped without one) and the
-   * events after it, of the same message too, are still delivered.
+   * (or an async one that rejects) loses only that event: the error goes to `onError` (or is
+   * dropped without one) and the events after it, of the same message too, are still delivered.
    */
   subscribeEvents(listener: JobEventListener, onError?: JobEventListenerError): Promise<Unsubscribe>;
   /** Calls `listener` when any process cancels a running job (so its worker aborts at once). */

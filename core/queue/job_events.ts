@@ -108,8 +108,8 @@ export class JobEventPublisher {
    * Whether to record a change now. The first change after a flush opens a window, which
    * asks the driver whether any process listens and ends at the next flush, at most
    * `flushIntervalMs` later. While nobody listens, the changes of the window are not recorded:
-   * a listener that starts meanwhile hears from the next window on, as it would have missed
-   * a message published before it subscribed.
+   * a listener that subscribes meanwhile hears from the next window on, so it misses up to
+   * `flushIntervalMs` of changes (on Redis, on top of the round trip its announcement takes).
    */
   #recording(): boolean {
     if (!this.enabled) return false;
@@ -127,23 +127,35 @@ export class JobEventPublisher {
 
 /**
  * `listener`, made safe to call once per event from a loop over a message's events: when it
- * throws, the error goes to `onError` (or is dropped) and the caller goes on with the next
- * event, so one bad event does not cost a listener the rest of its batch. An `onError` that
- * throws is ignored too.
+ * throws, or returns a promise that rejects (an `async` listener), the error goes to
+ * `onError` (or is dropped) and the caller goes on with the next event, so one bad event
+ * neither costs a listener the rest of its batch nor ends the process as an unhandled
+ * rejection. An `onError` that throws is ignored too.
  */
 export function guardedListener(
   listener: JobEventListener,
   onError?: JobEventListenerError,
 ): JobEventListener {
-  return (event) => {
+  const report = (error: unknown, event: JobEvent): void => {
     try {
-      listener(event);
-    } catch (error) {
-      try {
-        onError?.(error, event);
-      } catch {
-        // the reporter failed as well; the next event is still delivered
-      }
+      onError?.(error, event);
+    } catch {
+      // the reporter failed as well; the next event is still delivered
     }
   };
+  return (event) => {
+    try {
+      // typed as returning void, yet an async function is accepted there and returns a promise
+      const returned: unknown = listener(event);
+      if (isThenable(returned)) returned.then(undefined, (error: unknown) => report(error, event));
+    } catch (error) {
+      report(error, event);
+    }
+  };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
+  );
 }

@@ -1,6 +1,6 @@
 /**
  * Job events are encoded and published only while some process listens: listeners announce
- * themselves, publishers drop their batches after a grace period without an announcement.
+ * themselves; after a grace period without an announcement, publishers record and send none.
  * Each driver here has its own prefix (so its own channels) and short timings.
  */
 import { randomBytes } from 'node:crypto';
@@ -55,7 +55,7 @@ describe('job events while nobody listens', () => {
     events.flush();
     await until('the first batch published', () => published.length === 1, 2000);
 
-    // a grace period without an announcement: batches are dropped unsent
+    // a grace period without an announcement: nothing is recorded or sent
     await until('the publisher to stop', () => !publisherDriver.hasEventListeners(), 2000);
     events.emit(job('unheard'), 'queued', 0);
     events.flush();

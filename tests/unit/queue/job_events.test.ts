@@ -43,7 +43,7 @@ describe('JobEventPublisher', () => {
     expect(batches[0]![0]).toMatchObject({ worker: 'w1', attempt: 1 });
   });
 
-  it('drops a batch unsent while nobody listens, and sends to a listener that subscribed before the flush', async () => {
+  it('sends nothing while nobody listens, and sends to a listener from the next window on', async () => {
     const driver = new MemoryQueueDriver();
     drivers.push(driver);
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
@@ -80,6 +80,41 @@ describe('JobEventPublisher', () => {
     events.emit(job('heard'), 'queued', 0);
     events.flush();
     expect(batches.map((batch) => batch.map((event) => event.id))).toEqual([['heard']]);
+  });
+
+  it('ends a window of nobody listening on its own, so a new listener hears the next one', async () => {
+    const driver = new MemoryQueueDriver();
+    drivers.push(driver);
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 20 });
+    events.emit(job('unheard'), 'queued', 0);
+    const seen: string[] = [];
+    await driver.subscribeEvents((event) => seen.push(event.id));
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    events.emit(job('heard'), 'queued', 0);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(seen).toEqual(['heard']);
+  });
+
+  it('reports an async listener that rejects, instead of leaving an unhandled rejection', async () => {
+    const driver = new MemoryQueueDriver();
+    drivers.push(driver);
+    const reported: string[] = [];
+    const after: string[] = [];
+    await driver.subscribeEvents(
+      async (event) => {
+        await Promise.resolve();
+        throw new Error(`async failure on ${event.id}`);
+      },
+      (error) => reported.push((error as Error).message),
+    );
+    await driver.subscribeEvents((event) => after.push(event.id));
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    events.emit(job('a'), 'queued', 0);
+    events.emit(job('b'), 'queued', 0);
+    events.flush();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(reported).toEqual(['async failure on a', 'async failure on b']);
+    expect(after).toEqual(['a', 'b']);
   });
 
   it('sends at once when the batch is full, and on flush()', () => {
