@@ -1,7 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import appConfig from '../../../config/app.js';
 import queueConfig from '../../../config/queue.js';
-import { Application, type JobEvent, JobEventPublisher, MemoryQueueDriver } from '../../../core/index.js';
+import {
+  Application,
+  Dispatcher,
+  type JobEvent,
+  JobEventPublisher,
+  JobRegistry,
+  MemoryQueueDriver,
+} from '../../../core/index.js';
+import { EchoJob } from '../../support/test_jobs.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 
 const job = (id: string) => ({ id, name: 'EchoJob', queue: 'q' });
@@ -196,6 +204,30 @@ describe('app.onJobEvent', () => {
       expect((failed[0]!.err as { message: string }).message).toBe('cannot handle a');
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('cancel requests on the memory driver', () => {
+  it('reach every listener even when one throws, and do not end the process', async () => {
+    const driver = new MemoryQueueDriver();
+    try {
+      const id = await new Dispatcher(driver, new JobRegistry().register(EchoJob)).dispatch(
+        EchoJob,
+        { tag: 'cancel-listeners', value: 'x' },
+        { queue: 'q' },
+      );
+      await driver.reserve('q', { count: 1, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 1 });
+      const heard: string[] = [];
+      await driver.subscribeCancels(() => {
+        throw new Error('listener bug');
+      });
+      await driver.subscribeCancels((_queue, cancelled) => heard.push(cancelled));
+      expect(await driver.cancel('q', id)).toBe('running');
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(heard).toEqual([id]);
+    } finally {
+      await driver.close();
     }
   });
 });

@@ -200,7 +200,14 @@ export class MemoryQueueDriver implements QueueDriver {
   }
 
   subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe> {
-    return this.#monitoring.subscribe('cancel', listener);
+    // as on Redis, a listener that throws loses that request only, and stops no other listener
+    return this.#monitoring.subscribe('cancel', (queue: string, id: string) => {
+      try {
+        listener(queue, id);
+      } catch {
+        // dropped: the worker running the job still sees the cancel at its next lease renewal
+      }
+    });
   }
 
   async heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {
