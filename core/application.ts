@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { AppSettings, QueueSettings } from './config/settings.js';
 import { createLogger, type Logger } from './logger.js';
+import { sampledFailures } from './support/sampled_failures.js';
 import {
   type DeadLetterStore,
   MemoryDeadLetterStore,
@@ -99,10 +100,10 @@ export class Application {
    * const stop = await app.onJobEvent((event) => console.log(event.id, event.status));
    */
   onJobEvent(listener: JobEventListener): Promise<() => Promise<void>> {
-    let failures = 0;
+    const failed = sampledFailures();
     return this.driver.subscribeEvents(listener, (error, event) => {
-      failures++;
-      if (failures === 1 || failures % 1000 === 0) {
+      const failures = failed();
+      if (failures !== undefined) {
         this.log.error(
           {
             event: 'job_events.listener_failed',

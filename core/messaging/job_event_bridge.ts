@@ -7,6 +7,7 @@
 import type { Application } from '../application.js';
 import type { Logger } from '../logger.js';
 import type { JobEvent } from '../queue/driver.js';
+import { sampledFailures } from '../support/sampled_failures.js';
 import type { Publisher } from './inbound_message.js';
 
 /** Fills `{queue}`, `{id}`, `{status}` and `{name}` in a topic template. */
@@ -29,11 +30,11 @@ export async function bridgeJobEvents(
   template: string,
   log: Logger,
 ): Promise<() => Promise<void>> {
-  let failures = 0;
+  const failed = sampledFailures();
   return app.onJobEvent((event) => {
     publish(jobEventTopic(template, event), JSON.stringify(event), { qos: 0 }).catch((error: unknown) => {
-      failures++;
-      if (failures === 1 || failures % 1000 === 0) {
+      const failures = failed();
+      if (failures !== undefined) {
         log.warn(
           { event: 'job_events.publish_failed', err: error, failures },
           'could not publish job event on MQTT',
