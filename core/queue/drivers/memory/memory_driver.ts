@@ -195,19 +195,12 @@ export class MemoryQueueDriver implements QueueDriver {
   }
 
   subscribeEvents(listener: JobEventListener, onError?: JobEventListenerError): Promise<Unsubscribe> {
-    // guarded: an EventEmitter stops at a throwing listener, and the throw would end the process
+    // guarded here as well, for onError and for async listeners that reject
     return this.#monitoring.subscribe('event', guardedListener(listener, onError));
   }
 
   subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe> {
-    // as on Redis, a listener that throws loses that request only, and stops no other listener
-    return this.#monitoring.subscribe('cancel', (queue: string, id: string) => {
-      try {
-        listener(queue, id);
-      } catch {
-        // dropped: the worker running the job still sees the cancel at its next lease renewal
-      }
-    });
+    return this.#monitoring.subscribe('cancel', listener);
   }
 
   async heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {

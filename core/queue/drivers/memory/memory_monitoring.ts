@@ -30,11 +30,22 @@ export class MemoryMonitoring {
     return this.#bus.listenerCount(channel) > 0;
   }
 
+  /**
+   * Calls `listener` for each message on `channel`. As with Redis Pub/Sub, a listener that
+   * throws loses that message only: an EventEmitter would stop at it, skipping the listeners
+   * after it, and the throw, on a later tick, would end the process.
+   */
   subscribe<A extends unknown[]>(
     channel: 'event' | 'cancel',
     listener: (...args: A) => void,
   ): Promise<Unsubscribe> {
-    const handler = listener as (...args: unknown[]) => void;
+    const handler = (...args: unknown[]): void => {
+      try {
+        listener(...(args as A));
+      } catch {
+        // dropped, as a Redis subscriber drops a message its listener threw on
+      }
+    };
     this.#bus.on(channel, handler);
     return Promise.resolve(async () => {
       this.#bus.off(channel, handler);
