@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
+import { wholeNumber } from './bench_args.js';
 import { markdownTable } from './queue_bench_report.js';
 import { benchConnection, deleteKeys } from './redis_stats.js';
 import { median } from './statistics.js';
@@ -129,13 +130,6 @@ async function walk(redis: Redis, prefix: string, keys: number, lag: number): Pr
   // the keys still there (those the lag left behind) go before the next walk
   await deleteKeys(redis, `${prefix}*`);
   return usec / keys;
-}
-
-function wholeNumber(flag: string, value: string, min: number): number {
-  const number = Number(value);
-  if (!Number.isInteger(number) || number < min)
-    throw new Error(`${flag} takes a whole number >= ${min}; got ${value}`);
-  return number;
 }
 
 main().catch((error: unknown) => {

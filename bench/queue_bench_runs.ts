@@ -65,7 +65,7 @@ export interface RunSpec {
   /**
    * A job-event listener in this (the bench) process during the run: Topiq
    * `subscribeEvents`, BullMQ `QueueEvents`. Without one, a Topiq worker stops publishing
-   * events after a short while, as nobody would receive them.
+   * events after a short while (it records none), as nobody would receive them.
    */
   listener?: boolean;
   /** Names the profile file when profiling. */

@@ -17,11 +17,12 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { cpuPerJob, formatCount, markdownTable, RECORDS_TARGET } from './queue_bench_report.js';
+import { wholeNumber } from './bench_args.js';
+import { cpuPerJob, formatCount, markdownTable, pairedCells } from './queue_bench_report.js';
 import { type QueueSample, QueueRuns } from './queue_bench_runs.js';
 import { QuietMachine } from './quiet_machine.js';
 import { benchConnection } from './redis_stats.js';
-import { formatInterval, median, medianInterval, pairedRatios, verdict } from './statistics.js';
+import { median } from './statistics.js';
 
 const MODES = [
   { id: 'on', label: 'records and events on, nobody listening', keep: 1000, events: true, listener: false },
@@ -48,12 +49,8 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  const rounds = Number(values.rounds);
-  const jobs = Number(values.jobs);
-  if (!Number.isInteger(rounds) || rounds < 1)
-    throw new Error(`--rounds takes a whole number >= 1; got ${values.rounds}`);
-  if (!Number.isInteger(jobs) || jobs < 1000)
-    throw new Error(`--jobs takes a whole number >= 1000; got ${values.jobs}`);
+  const rounds = wholeNumber('--rounds', values.rounds, 1);
+  const jobs = wholeNumber('--jobs', values.jobs, 1000);
   const modes = selectModes(values.modes);
   const redis = new Redis(benchConnection(values.redis));
   const progress = (line: string) => process.stderr.write(`${line}\n`);
@@ -85,7 +82,7 @@ async function main(): Promise<void> {
         progress(
           `  round ${round + 1}, ${mode.label}: ${formatCount(sample.rate)} jobs/s, per job: worker CPU ` +
             `${cpu.client.toFixed(2)} µs (GC ${cpu.gc.toFixed(2)}), bench process ` +
-            `${perJobUs(sample.benchCpuSeconds, sample).toFixed(2)} µs, Redis CPU ${cpu.redis.toFixed(2)} µs`,
+            `${cpu.bench.toFixed(2)} µs, Redis CPU ${cpu.redis.toFixed(2)} µs`,
         );
       }
     }
@@ -108,10 +105,6 @@ function selectModes(list: string): Mode[] {
   return MODES.filter((mode) => ids.has(mode.id));
 }
 
-function perJobUs(seconds: number, sample: QueueSample): number {
-  return (seconds * 1e6) / sample.jobs;
-}
-
 function report(
   modes: readonly Mode[],
   samples: readonly QueueSample[][],
@@ -123,7 +116,7 @@ function report(
   const perJob = (index: number, part: (sample: QueueSample) => number) => median(samples[index]!.map(part));
   const worker = (sample: QueueSample) => cpuPerJob(sample).client;
   const gc = (sample: QueueSample) => cpuPerJob(sample).gc;
-  const bench = (sample: QueueSample) => perJobUs(sample.benchCpuSeconds, sample);
+  const bench = (sample: QueueSample) => cpuPerJob(sample).bench;
   const redisCpu = (sample: QueueSample) => cpuPerJob(sample).redis;
   const total = (sample: QueueSample) => worker(sample) + bench(sample) + redisCpu(sample);
   const lines = [
@@ -147,15 +140,14 @@ function report(
         'CPU per job vs both off',
       ],
       modes.map((mode, index) => {
-        const ratios = pairedRatios(rates(index), rates(off));
-        const interval = medianInterval(ratios);
+        const [paired, interval, met] = pairedCells(rates(index), rates(off), '%');
         const both = mode.keep > 0 && mode.events;
         return [
           mode.label,
           formatCount(median(rates(index))),
-          `${(median(ratios) * 100).toFixed(0)}%`,
-          index === off ? '-' : formatInterval(interval, 100, 0, '%'),
-          both ? verdict(interval, RECORDS_TARGET) : '-',
+          paired,
+          index === off ? '-' : interval,
+          both ? met : '-',
           perJob(index, worker).toFixed(2),
           perJob(index, gc).toFixed(2),
           perJob(index, bench).toFixed(2),

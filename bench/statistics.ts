@@ -16,14 +16,6 @@ export function pairedRatios(a: readonly number[], b: readonly number[]): number
   return a.slice(0, b.length).map((value, index) => value / b[index]!);
 }
 
-/**
- * The median of `a[i] / b[i]`. On a VM whose speed drifts by tens of percent within minutes,
- * this is steadier than a ratio of medians.
- */
-export function pairedRatio(a: readonly number[], b: readonly number[]): number {
-  return median(pairedRatios(a, b));
-}
-
 /** A range the true median lies in with the stated confidence. */
 export interface Interval {
   low: number;
