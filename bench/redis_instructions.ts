@@ -9,15 +9,17 @@
  *   npm run bench:instructions -- --jobs=5000   fewer, faster
  *   npm run bench:instructions -- --keep-dumps=/tmp/cg
  *       also keeps each phase's callgrind file there (push.callgrind, work-1000.callgrind,
- *       work-0.callgrind, work-age.callgrind), for `callgrind_annotate` to show where the instructions go
+ *       work-0.callgrind, work-age.callgrind, events.callgrind), for `callgrind_annotate` to show where the instructions go
  *
  * Phases, each on a fresh queue: `push` (dispatchMany in batches of 1,000); `work`, records
  * kept (1,000), not kept (0), and kept by age alone (1 ms, so every complete trims the round
  * before by age, from the completed times list): reserve calls of 50, three at a time, then one complete of what
  * they returned, with 300 more jobs held all along so the active set has the size it has
- * under a busy worker (a skiplist, as at concurrency 50). Job events are not part of it:
- * they cost the worker, not these scripts. Skipped, with a message, when valgrind or
- * redis-server is missing.
+ * under a busy worker (a skiplist, as at concurrency 50). Job events are not part of those
+ * phases; a last one, `events`, counts what relaying them costs Redis: a worker's two events
+ * per job (running, completed; rounds of 50 jobs with UUID ids), published in the Redis wire
+ * format to one subscribed listener. Skipped, with a message, when valgrind or redis-server
+ * is missing.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
@@ -26,7 +28,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { Dispatcher, RedisQueueDriver } from '../core/index.js';
+import { randomUUID } from 'node:crypto';
+import { Dispatcher, JobEventPublisher, RedisQueueDriver } from '../core/index.js';
 import type { Lease } from '../core/queue/driver.js';
 import { markdownTable } from './queue_bench_report.js';
 import { NoopJob } from './noop_job.js';
@@ -136,6 +139,34 @@ async function fill(driver: RedisQueueDriver, queue: string, jobs: number): Prom
   }
 }
 
+/**
+ * Raises the running and completed events of `jobs` jobs through a `JobEventPublisher`, as a
+ * worker at concurrency 50 does, and waits until the listener subscribed on `driver` has
+ * heard every one; the driver counts its own listener, so it publishes throughout.
+ */
+async function relayEvents(driver: RedisQueueDriver, jobs: number, heard: () => number): Promise<void> {
+  const events = new JobEventPublisher(driver, true, { flushIntervalMs: 3_600_000 });
+  for (let first = 0; first < jobs; first += BATCH) {
+    const round = Array.from({ length: Math.min(BATCH, jobs - first) }, () => ({
+      id: randomUUID(),
+      name: 'BenchNoopJob',
+      queue: 'events',
+      attempt: 1,
+    }));
+    for (const job of round) events.started(job, 'bench-host:1:abcdef');
+    events.completed(
+      round.map((job) => ({ job, value: null, durationMs: 0.05 })),
+      'bench-host:1:abcdef',
+    );
+  }
+  events.flush();
+  const deadline = Date.now() + 120_000;
+  while (heard() < 2 * jobs) {
+    if (Date.now() > deadline) throw new Error(`the listener heard ${heard()} of ${2 * jobs} job events`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Reserves and completes every job of `queue` the way a busy worker does; returns how many. */
 async function work(driver: RedisQueueDriver, queue: string): Promise<number> {
   const options = { count: BATCH, leaseMs: 600_000, worker: 'bench-host:1:abcdef', defaultMaxTries: 3 };
@@ -204,6 +235,14 @@ async function main(): Promise<void> {
       if (handled !== jobs) throw new Error(`reserved and completed ${handled} of ${jobs} jobs`);
       rows.push([`reserve + complete, ${label}`, formatPerJob(total / jobs)]);
     }
+    const eventsDriver = driverFor(0);
+    let heard = 0;
+    await eventsDriver.subscribeEvents(() => {
+      heard++;
+    });
+    const relayed = await redis.measure(() => relayEvents(eventsDriver, jobs, () => heard), keepAs('events'));
+    await eventsDriver.close();
+    rows.push(['job events relayed to one listener (running + completed)', formatPerJob(relayed / jobs)]);
   } finally {
     await redis.stop();
   }
