@@ -69,6 +69,11 @@ export interface ReservedJob {
   maxTries: number;
   priority: number;
   createdAt: number;
+  /**
+   * Epoch ms after which the job must not start, when it has one. `reserve` checks it, and a
+   * worker checks it again when a job it reserved ahead of a free slot starts.
+   */
+  expiresAt?: number;
   /** Proof of ownership for complete/fail/release/extend. */
   token: string;
 }

@@ -132,9 +132,9 @@ export class Worker {
     });
   }
 
-  /** Ids of the jobs running now. */
+  /** Ids of the jobs running now (two queues may each run a job of the same id). */
   get runningJobIds(): string[] {
-    return [...this.#running.keys()];
+    return [...this.#running.values()].map(({ job }) => job.id);
   }
 
   /** Runs until stopped or a limit is reached; running jobs are finished or released first. */
@@ -329,25 +329,49 @@ export class Worker {
   }
 
   #start(job: ReservedJob): void {
+    // Reserved ahead of a free slot, it may have waited past its expiresAt: it must not start.
+    if (job.expiresAt !== undefined && job.expiresAt <= Date.now()) {
+      void this.#releaseExpired(job);
+      return;
+    }
     const running: RunningJob = {
       job,
       lease: { id: job.id, queue: job.queue, token: job.token },
       controller: new JobAbort(),
     };
+    const key = this.#runningKey(job.queue, job.id);
     // A job reserved again by this same worker (its first lease lapsed) replaces the stale run.
     this.#running
-      .get(job.id)
+      .get(key)
       ?.controller.abort(
         new LeaseLostError(`job ${job.id} was reserved again; its earlier run lost its lease`),
       );
-    this.#running.set(job.id, running);
+    this.#running.set(key, running);
     const started = performance.now();
     void this.#runner.run(running).finally(() => {
       this.#ahead.jobFinished(performance.now() - started);
-      if (this.#running.get(job.id) === running) this.#running.delete(job.id);
+      if (this.#running.get(key) === running) this.#running.delete(key);
       this.#fill();
       this.#wake();
     });
+  }
+
+  /**
+   * Hands back a reserved-ahead job whose `expiresAt` passed before a slot freed, without
+   * counting the attempt: the reserve that takes it next marks it `expired` by Redis's clock,
+   * as it does every job it finds past its time, so the job never runs.
+   */
+  async #releaseExpired(job: ReservedJob): Promise<void> {
+    const lease = { id: job.id, queue: job.queue, token: job.token };
+    try {
+      const [outcome] = await this.#driver.release([lease]);
+      if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
+    } catch (error) {
+      this.#log.warn(
+        { event: 'worker.release_failed', err: error, jobId: job.id, queue: job.queue },
+        'could not hand back a job past its expiresAt; it expires when its lease does',
+      );
+    }
   }
 
   /** Starts reserved-ahead jobs while slots are free (not once stopping: those are released). */
@@ -363,6 +387,15 @@ export class Worker {
     return index < 0 ? undefined : this.#ready.splice(index, 1)[0];
   }
 
+  /**
+   * The key of a running job in `#running`. Ids are unique within a queue only, so a worker of
+   * several queues knows its jobs by queue and id (no queue name holds a newline); one of a
+   * single queue by id alone, which spares the hot path building a string per job.
+   */
+  #runningKey(queue: string, id: string): string {
+    return this.queues.length === 1 ? id : `${queue}\n${id}`;
+  }
+
   /** Ends a reserved-ahead job whose cancel was requested, without running it. */
   async #cancelBuffered(job: ReservedJob): Promise<void> {
     const lease = { id: job.id, queue: job.queue, token: job.token };
@@ -372,7 +405,8 @@ export class Worker {
   }
 
   #cancelRunning(queue: string, id: string): void {
-    const running = this.#running.get(id);
+    const running = this.#running.get(this.#runningKey(queue, id));
+    // a worker of one queue keys by id alone: a cancel for another queue's job of that id is not its
     if (running && running.job.queue === queue) {
       running.controller.abort(new JobCancelledError(`job ${id} was cancelled`));
       return;

@@ -322,8 +322,13 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
         job('old', { expiresAt: Date.now() - 1 }),
         job('fresh', { expiresAt: Date.now() + 60_000 }),
       ]);
+      const expiresAt = Date.now() + 60_000;
+      await driver.push([job('plain')]);
       const { jobs } = await driver.reserve(queue, reserveOptions);
-      expect(jobs.map((j) => j.id)).toEqual(['fresh']);
+      expect(jobs.map((j) => j.id)).toEqual(['fresh', 'plain']);
+      // a reserved job carries its expiresAt, for the worker to check again when it starts it
+      expect(jobs[0]!.expiresAt).toBeGreaterThan(expiresAt - 1000);
+      expect(jobs[1]!.expiresAt).toBeUndefined();
       expect(await driver.getJob(queue, 'old')).toMatchObject({
         status: 'expired',
         error: { code: 'E_JOB_EXPIRED' },

@@ -209,6 +209,44 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag).filter((e) => e.startsWith('start'))).toHaveLength(1);
     });
 
+    it('never starts a job it reserved ahead once its expiresAt has passed: the job ends expired', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ concurrency: 1 });
+      const first = await dispatch(SlowJob, { tag, ms: 700, honourSignal: true });
+      const late = await dispatch(EchoJob, { tag, value: 'too late' }, { expiresAt: Date.now() + 300 });
+      startWorker();
+      await until(() => entries(tag).length === 1);
+      // one slot, so the second job waits reserved ahead of it (leased, not started)
+      expect((await driver.getJob(queue, late))?.status).toBe('running');
+      await until(async () => (await driver.getJob(queue, first))?.status === 'completed');
+      await until(async () => (await driver.getJob(queue, late))?.status === 'expired');
+      expect(await driver.getJob(queue, late)).toMatchObject({
+        attempts: 0,
+        error: { code: 'E_JOB_EXPIRED' },
+      });
+      expect(entries(tag)).not.toContain('too late@1');
+    });
+
+    it('runs jobs of the same id from two queues side by side, each once, and cancels only the one asked', async () => {
+      const { driver, dispatcher, queue, tag, startWorker } = setup({ concurrency: 2 });
+      const other = `${queue}-other`;
+      const payload = { tag, ms: 400, honourSignal: true };
+      await dispatcher.dispatch(SlowJob, payload, { queue, jobId: 'same-id' });
+      await dispatcher.dispatch(SlowJob, { ...payload, ms: 60_000 }, { queue: other, jobId: 'same-id' });
+      const { worker } = startWorker({ queues: [queue, other] });
+      await until(() => entries(tag).filter((e) => e.startsWith('start')).length === 2);
+      expect(worker.runningJobIds).toEqual(['same-id', 'same-id']);
+      await until(async () => (await driver.getJob(queue, 'same-id'))?.status === 'completed');
+      expect(await driver.cancel(other, 'same-id')).toBe('running');
+      await until(async () => (await driver.getJob(other, 'same-id'))?.status === 'cancelled');
+      expect(entries(tag)).toEqual([
+        'start same-id',
+        'start same-id',
+        'end same-id',
+        'aborted: E_JOB_CANCELLED',
+      ]);
+      await driver.clear(other);
+    });
+
     it('coalesces progress: 10,000 updates make a handful of writes and the last one is stored', async () => {
       const { driver, dispatcher, queue, tag, startWorker } = setup({ progressIntervalMs: 1000 });
       let writes = 0;

@@ -85,6 +85,7 @@ export function toReservedJob(job: StoredJob, token: string): ReservedJob {
     maxTries: record.maxTries,
     priority: record.priority,
     createdAt: record.createdAt,
+    ...(record.expiresAt !== null ? { expiresAt: record.expiresAt } : {}),
     token,
   };
 }

@@ -469,9 +469,11 @@ export class RedisQueueDriver implements QueueDriver {
 function parseReserved(line: string, queue: string, token: string): ReservedJob {
   const idEnd = line.indexOf('\n');
   const attemptEnd = line.indexOf('\n', idEnd + 1);
+  const expiresEnd = line.indexOf('\n', attemptEnd + 1);
   const id = line.slice(0, idEnd);
   const attempt = Number(line.slice(idEnd + 1, attemptEnd));
-  const spec = parseSpec(line, attemptEnd + 1);
+  const expiresAt = expiresEnd > attemptEnd + 1 ? Number(line.slice(attemptEnd + 1, expiresEnd)) : undefined;
+  const spec = parseSpec(line, expiresEnd + 1);
   return {
     id,
     name: spec.name,
@@ -481,6 +483,7 @@ function parseReserved(line: string, queue: string, token: string): ReservedJob 
     maxTries: spec.maxTries,
     priority: spec.priority,
     createdAt: spec.createdAt,
+    ...(expiresAt !== undefined && Number.isFinite(expiresAt) ? { expiresAt } : {}),
     token,
   };
 }

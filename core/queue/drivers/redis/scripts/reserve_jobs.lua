@@ -18,7 +18,8 @@
   ARGV[6] tries for jobs dispatched without maxTries
   ARGV[7] finished records to keep per set
   ARGV[8] max age of finished records in ms (0: no age bound)
-  Returns { {"id\nattempt\nname\nmaxTries\npriority\ncreatedAt\npayload", ...}, {abandoned ids},
+  Returns { {"id\nattempt\nexpiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
+            {abandoned ids},
             wakeAt or -1 (looked up only when no job was reserved),
             {expired id, name, ...} }
 ]]
@@ -131,7 +132,8 @@ for _, id in ipairs(popped) do
       tokens[2 * reservedCount + 1] = id
       tokens[2 * reservedCount + 2] = token
       -- one string per job (payload last, it may hold anything): far fewer reply elements
-      jobs[reservedCount] = id .. '\n' .. attempt .. '\n' .. f[1]
+      -- expiresAt goes along: a job reserved ahead of a free slot may pass it before it starts
+      jobs[reservedCount] = id .. '\n' .. attempt .. '\n' .. (f[3] or '') .. '\n' .. f[1]
     end
   end
 end
