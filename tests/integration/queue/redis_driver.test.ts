@@ -126,6 +126,64 @@ describe('redis driver: completed records trimming', () => {
   });
 });
 
+describe('redis driver: cancelled and failed records trimming', () => {
+  const { queue, driver } = queueUnderTest('finished-trim');
+  const keeping = redisDriver({ completedCount: 5000 });
+  const keepingNone = redisDriver({ completedCount: 0 });
+  const failedTwo = new RedisQueueDriver({
+    connection: 'redis://127.0.0.1:6379',
+    prefix: 'topiq-test',
+    failedCount: 2,
+  });
+  afterAll(async () => {
+    await Promise.all([keeping.close(), keepingNone.close(), failedTwo.close()]);
+  });
+  const keys = driver.keys.queue(queue);
+  // the failed-set test has a queue of its own, so either test fails alone
+  const failedQueue = queueUnderTest('failed-trim').queue;
+  const failedKeys = driver.keys.queue(failedQueue);
+  /** Those of `ids` whose job hash in `hashPrefix` is gone. */
+  const withoutHash = async (ids: string[], hashPrefix = keys.job) => {
+    const exists = await Promise.all(ids.map((id) => driver.redis.exists(`${hashPrefix}${id}`)));
+    return ids.filter((_, index) => exists[index] === 0);
+  };
+
+  it('drops the cancelled records kept under an earlier bound once a driver keeps none, 1,000 per call', async () => {
+    const ids = Array.from({ length: 1200 }, (_, i) => `c${i}`);
+    await keeping.push(ids.map((id) => newJob(queue, id)));
+    for (const id of ids) await keeping.cancel(queue, id);
+    expect(await driver.redis.zcard(keys.cancelled)).toBe(1200);
+    await keepingNone.push([newJob(queue, 'late1'), newJob(queue, 'late2')]);
+    expect(await keepingNone.cancel(queue, 'late1')).toBe('cancelled');
+    const left = await driver.redis.zrange(keys.cancelled, 0, -1);
+    expect(left).toHaveLength(200);
+    const dropped = ids.filter((id) => !left.includes(id));
+    expect(await withoutHash(dropped)).toEqual(dropped);
+    expect(await withoutHash(left)).toEqual([]);
+    expect(await keepingNone.cancel(queue, 'late2')).toBe('cancelled');
+    expect(await driver.redis.zcard(keys.cancelled)).toBe(0);
+    expect(await withoutHash([...ids, 'late1', 'late2'])).toHaveLength(1202);
+  });
+
+  it('keeps the failed set within its bound when jobs abandoned on their last try enter it', async () => {
+    const abandon = async (ids: string[]) => {
+      await failedTwo.push(ids.map((id) => newJob(failedQueue, id, { maxTries: 1 })));
+      expect((await failedTwo.reserve(failedQueue, { ...reserveOptions, leaseMs: 1 })).jobs).toHaveLength(
+        ids.length,
+      );
+      await sleep(20);
+      return (await failedTwo.reserve(failedQueue, reserveOptions)).abandoned
+        .map((record) => record.id)
+        .sort();
+    };
+    // more abandoned at once than the bound: every record is still there for the caller to read
+    expect(await abandon(['f1', 'f2', 'f3'])).toEqual(['f1', 'f2', 'f3']);
+    expect(await abandon(['f4'])).toEqual(['f4']);
+    expect(await driver.redis.zcard(failedKeys.failed)).toBe(2);
+    expect(await withoutHash(['f1', 'f2', 'f3', 'f4'], failedKeys.job)).toHaveLength(2);
+  });
+});
+
 describe('redis driver: completed times list', () => {
   const drivers: RedisQueueDriver[] = [];
   afterAll(async () => {

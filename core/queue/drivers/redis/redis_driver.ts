@@ -183,6 +183,7 @@ export class RedisQueueDriver implements QueueDriver {
       options.defaultMaxTries,
       this.#retention.completedCount,
       this.#retention.completedAgeMs,
+      this.#failedCount,
     ]);
     const jobs: ReservedJob[] = [];
     for (const line of reserved) jobs.push(parseReserved(line, queue, token));

@@ -18,6 +18,7 @@
   ARGV[6] tries for jobs dispatched without maxTries
   ARGV[7] finished records to keep per set
   ARGV[8] max age of finished records in ms (0: no age bound)
+  ARGV[9] failed records to keep
   Returns { {"id\nattempt\nexpiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
             {abandoned ids},
             wakeAt or -1 (looked up only when no job was reserved),
@@ -32,6 +33,7 @@ local worker = ARGV[5]
 local defaultMaxTries = tonumber(ARGV[6])
 local keepCount = tonumber(ARGV[7])
 local keepAgeMs = tonumber(ARGV[8])
+local failedCount = tonumber(ARGV[9])
 local now = nowMs()
 
 -- 1. Promote delayed jobs that are due.
@@ -78,6 +80,13 @@ for _, id in ipairs(stale) do
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
     end
   end
+end
+
+-- Failed records beyond their bound go, but not those failed just now: the caller reads
+-- them after this call (for the jobs' failed() hooks). More of them than the bound, a rare
+-- case, leave the set over it until the next job fails into it.
+if #abandoned > 0 then
+  trimFinished(KEYS[6], jobPrefix, math.max(failedCount, #abandoned), 0, now)
 end
 
 -- 3. Pop ready jobs in (priority, FIFO) order.

@@ -54,9 +54,11 @@ local function callChunked(command, key, values)
 end
 
 -- Keeps a finished-records set within `keepCount` entries and `keepAgeMs` of age,
--- deleting the job hashes of the records it drops (one DEL per batch).
+-- deleting the job hashes of the records it drops (one DEL per batch). At most 1,000 go
+-- by each bound per call, so every call stays short: a lowered bound is reached over the
+-- next calls that finish a job into the set.
 local function trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
-  local excess = redis.call('ZCARD', setKey) - keepCount
+  local excess = math.min(1000, redis.call('ZCARD', setKey) - keepCount)
   if excess > 0 then
     local ids = redis.call('ZRANGE', setKey, 0, excess - 1)
     local keys = {}
@@ -84,6 +86,8 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   local key = jobPrefix .. id
   if keepCount <= 0 then
     redis.call('DEL', key)
+    -- records kept under an earlier, larger bound still go (as completed ones do)
+    trimFinished(setKey, jobPrefix, 0, keepAgeMs, now)
     return
   end
   redis.call('HSET', key, 'status', status, 'finishedAt', now)
