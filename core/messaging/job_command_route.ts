@@ -10,23 +10,27 @@
  */
 import { InvalidMessageError, InvalidOptionError, isTopiqError } from '../errors.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
-import type { DispatchOptions } from '../queue/dispatch_options.js';
+import { type DispatchOptions, expiresBeforeStart } from '../queue/dispatch_options.js';
 import type { MessageContext } from './message_context.js';
 import type { AppRouteTable } from './message_pipeline.js';
 
 // The pattern's prefix comes from config, so its params are only known at run time.
 type CommandParams = Readonly<Record<string, string>>;
 
-const OPTION_KEYS = new Set([
-  'queue',
-  'priority',
-  'delay',
-  'runAt',
-  'expiresAt',
-  'maxTries',
-  'jobId',
-  'hold',
-]);
+/** The options a command may carry: the JSON type each must have, and what it holds. */
+const OPTIONS: Readonly<
+  Record<keyof DispatchOptions, { type: 'string' | 'number' | 'boolean'; holds: string }>
+> = {
+  queue: { type: 'string', holds: 'a queue name' },
+  priority: { type: 'number', holds: 'an integer from -1000 to 1000' },
+  delay: { type: 'number', holds: 'seconds' },
+  runAt: { type: 'number', holds: 'epoch milliseconds' },
+  expiresAt: { type: 'number', holds: 'epoch milliseconds' },
+  maxTries: { type: 'number', holds: 'a whole number of tries' },
+  jobId: { type: 'string', holds: 'your own job id' },
+  hold: { type: 'boolean', holds: 'true or false' },
+};
+const COMMAND_KEYS = new Set(['payload', 'options']);
 
 function readCommand(ctx: MessageContext<CommandParams>): {
   payload: unknown;
@@ -38,39 +42,71 @@ function readCommand(ctx: MessageContext<CommandParams>): {
       'a job command must be a JSON object like { "payload": {...}, "options": {...} }',
     );
   }
+  const stray = Object.keys(body).filter((key) => !COMMAND_KEYS.has(key));
+  if (stray.length > 0) {
+    throw new InvalidMessageError(
+      `a job command holds only "payload" and "options"; found ${stray.map((key) => JSON.stringify(key)).join(', ')} (dispatch options go inside "options")`,
+    );
+  }
   const { payload, options = {} } = body as { payload: unknown; options?: unknown };
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new InvalidMessageError('"options" of a job command must be an object');
   }
-  const unknown = Object.keys(options).filter((key) => !OPTION_KEYS.has(key));
-  if (unknown.length > 0) {
+  const allowed = Object.keys(OPTIONS).join(', ');
+  for (const [key, value] of Object.entries(options)) {
+    if (!Object.hasOwn(OPTIONS, key)) {
+      throw new InvalidOptionError(`unknown dispatch option ${JSON.stringify(key)}; allowed: ${allowed}`);
+    }
+    const { type, holds } = OPTIONS[key as keyof DispatchOptions];
+    // typeof null is 'object': a null option is refused too, not taken for "absent"
+    if (typeof value !== type) {
+      throw new InvalidOptionError(
+        `dispatch option "${key}" must be a JSON ${type} (${holds}); got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  const checked = options as DispatchOptions;
+  const early = expiresBeforeStart(checked);
+  if (early) {
     throw new InvalidOptionError(
-      `unknown dispatch option(s) ${unknown.join(', ')}; allowed: ${[...OPTION_KEYS].join(', ')}`,
+      `expiresAt ${early.expiresAt} is not after the time the job may run (${early.earliest}), so it would expire without running; times are epoch milliseconds`,
     );
   }
-  return { payload, options: options as DispatchOptions };
+  return { payload, options: checked };
 }
 
 /** Adds the job command route to `routes` under `topic` (e.g. `topiq/commands/jobs`). */
 export function addJobCommandRoute(routes: AppRouteTable, topic: string, dispatcher: Dispatcher): void {
   routes.on(`${topic}/{jobName}`, async function dispatchJobCommand(ctx: MessageContext<CommandParams>) {
+    const name = ctx.params.jobName ?? '';
+    let id: string;
     try {
       if (ctx.deviceId !== undefined) {
         throw new InvalidMessageError(`device ${ctx.deviceId} may not start jobs; only service accounts may`);
       }
       const { payload, options } = readCommand(ctx);
-      const id = await dispatcher.dispatchByName(ctx.params.jobName ?? '', payload, options);
-      ctx.log.info(
-        { event: 'job.command', job: ctx.params.jobName ?? '', jobId: id },
-        'job dispatched by MQTT command',
-      );
-      if (ctx.properties.responseTopic) await ctx.reply({ id });
+      const checked = dispatcher.checkByName(name, payload);
+      // through the ingest batcher, as a route's jobs go: while Redis is away the message stays
+      // unacknowledged and the job is stored once it is back, instead of the command being lost
+      id = await ctx.dispatch(checked.job, checked.payload as never, options);
     } catch (error) {
       if (ctx.properties.responseTopic) {
         const code = isTopiqError(error) ? error.code : 'E_UNKNOWN';
         await ctx.reply({ error: { code, message: (error as Error).message } }).catch(() => {});
       }
       throw error;
+    }
+    ctx.log.info({ event: 'job.command', job: name, jobId: id }, 'job dispatched by MQTT command');
+    // the job is stored: a reply that cannot be sent is logged, not taken for a failed command
+    if (ctx.properties.responseTopic) {
+      await ctx
+        .reply({ id })
+        .catch((error: unknown) =>
+          ctx.log.warn(
+            { event: 'job.command_reply_failed', err: error, job: name, jobId: id },
+            'could not send the reply to a job command; the job was dispatched',
+          ),
+        );
     }
   });
 }

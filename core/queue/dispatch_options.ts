@@ -19,3 +19,29 @@ export interface DispatchOptions {
   /** Create the job on hold (`pending`) until released with `release(id)`. */
   hold?: boolean;
 }
+
+/**
+ * The latest time a dispatch may name: 9999-12-31T23:59:59.999Z. Anything later is a slip
+ * (a unit mistake, a runaway delay), and could not be shown as an ISO time.
+ */
+export const LATEST_DISPATCH_MS = 253_402_300_799_999;
+
+/**
+ * The job's `expiresAt` and the earliest time it may run (its `runAt`, else now plus its
+ * `delay`) when it expires before it may run, else undefined. Code may dispatch an expired
+ * job on purpose (it ends `expired`, for all to see); the command line and the MQTT command
+ * topic refuse one, as a likely slip (seconds for milliseconds, a wrong date).
+ */
+export function expiresBeforeStart(
+  options: DispatchOptions,
+  now = Date.now(),
+): { expiresAt: number; earliest: number } | undefined {
+  if (options.expiresAt === undefined) return undefined;
+  const expiresAt = epochMs(options.expiresAt);
+  const earliest = options.runAt !== undefined ? epochMs(options.runAt) : now + (options.delay ?? 0) * 1000;
+  return expiresAt <= earliest ? { expiresAt, earliest } : undefined;
+}
+
+function epochMs(time: Date | number): number {
+  return typeof time === 'number' ? time : time.getTime();
+}

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
-import type { DispatchOptions } from './dispatch_options.js';
+import { type DispatchOptions, LATEST_DISPATCH_MS } from './dispatch_options.js';
 import type { NewJob, QueueDriver } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
@@ -86,20 +86,28 @@ export class Dispatcher {
    * name must be registered and the payload must pass the job's `schema` when it has one.
    */
   async dispatchByName(name: string, payload: unknown, options?: DispatchOptions): Promise<string> {
+    const checked = this.checkByName(name, payload);
+    return this.dispatch(checked.job, checked.payload as never, options);
+  }
+
+  /**
+   * The registered job class named `name` and `payload` as its `schema` parses it (as given
+   * when it has none), for a caller that stores the job its own way (the MQTT command topic
+   * goes through the ingest batcher, which holds the message while Redis is away). Throws
+   * `E_JOB_NOT_REGISTERED` or `E_INVALID_PAYLOAD`.
+   */
+  checkByName(name: string, payload: unknown): { job: JobClass; payload: unknown } {
     if (!this.registry)
       throw new InvalidOptionError('dispatchByName needs a Dispatcher built with a JobRegistry');
     const job = this.registry.get(name);
-    let checked = payload;
-    if (job.schema) {
-      const parsed = job.schema.safeParse(payload);
-      if (!parsed.success) {
-        throw new InvalidPayloadError(
-          `payload for ${name} does not match its schema: ${describeSchemaFailure(parsed.error, 5)}`,
-        );
-      }
-      checked = parsed.data;
+    if (!job.schema) return { job, payload };
+    const parsed = job.schema.safeParse(payload);
+    if (!parsed.success) {
+      throw new InvalidPayloadError(
+        `payload for ${name} does not match its schema: ${describeSchemaFailure(parsed.error, 5)}`,
+      );
     }
-    return this.dispatch(job, checked as never, options);
+    return { job, payload: parsed.data };
   }
 
   /** Validates one entry and turns it into a {@link NewJob} (no I/O). */
@@ -139,8 +147,10 @@ function runAtOf(job: NewJob): { runAt: number } | undefined {
 function toEpochMs(value: Date | number | undefined, label: string): number | undefined {
   if (value === undefined) return undefined;
   const ms = value instanceof Date ? value.getTime() : value;
-  if (!Number.isFinite(ms) || ms < 0) {
-    throw new InvalidOptionError(`${label} must be a valid Date or epoch milliseconds; got ${String(value)}`);
+  if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_DISPATCH_MS) {
+    throw new InvalidOptionError(
+      `${label} must be a valid Date or epoch milliseconds up to the year 9999; got ${String(value)}`,
+    );
   }
   return Math.round(ms);
 }
@@ -150,5 +160,11 @@ function delayToEpochMs(delay: number | undefined): number | undefined {
   if (!Number.isFinite(delay) || delay < 0) {
     throw new InvalidOptionError(`delay must be a number of seconds >= 0; got ${delay}`);
   }
-  return Date.now() + Math.round(delay * 1000);
+  const runAt = Date.now() + Math.round(delay * 1000);
+  if (runAt > LATEST_DISPATCH_MS) {
+    throw new InvalidOptionError(
+      `delay must end by the year 9999; got ${delay} seconds (use runAt for a fixed time)`,
+    );
+  }
+  return runAt;
 }

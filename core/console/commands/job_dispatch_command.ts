@@ -5,10 +5,10 @@
  */
 import { Argument, type Command, InvalidArgumentError, Option } from 'commander';
 import { CliUsageError } from '../../errors.js';
-import type { DispatchOptions } from '../../queue/dispatch_options.js';
+import { type DispatchOptions, expiresBeforeStart } from '../../queue/dispatch_options.js';
 import { assertPriority } from '../../queue/registry.js';
 import { BaseCommand } from '../command.js';
-import { parseJobId, parseNonNegativeNumber, parsePositiveInteger, parseQueueName } from '../parsers.js';
+import { parseDelaySeconds, parseJobId, parsePositiveInteger, parseQueueName } from '../parsers.js';
 
 /** The flags of `job:dispatch`, as parsed. */
 export interface JobDispatchFlags {
@@ -90,7 +90,7 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
       )
       .addOption(
         new Option('--delay <seconds>', 'wait this many seconds before it may run').argParser(
-          parseNonNegativeNumber,
+          parseDelaySeconds,
         ),
       )
       .addOption(
@@ -141,16 +141,7 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
   /** The dispatch options the flags ask for; rejects an expiry before the job may run. */
   #dispatchOptions(): DispatchOptions {
     const { queue, delay, priority, runAt, expiresAt, tries, jobId, hold } = this.flags;
-    if (expiresAt) {
-      const earliest = runAt?.getTime() ?? Date.now() + (delay ?? 0) * 1000;
-      if (expiresAt.getTime() <= earliest) {
-        throw new CliUsageError(
-          `--expires-at ${expiresAt.toISOString()} is not after the time the job may run ` +
-            `(${new Date(earliest).toISOString()}), so it would expire without running`,
-        );
-      }
-    }
-    return {
+    const options: DispatchOptions = {
       ...(queue !== undefined ? { queue } : {}),
       ...(delay !== undefined ? { delay } : {}),
       ...(priority !== undefined ? { priority } : {}),
@@ -160,5 +151,13 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
       ...(jobId !== undefined ? { jobId } : {}),
       ...(hold ? { hold: true } : {}),
     };
+    const early = expiresBeforeStart(options);
+    if (early) {
+      throw new CliUsageError(
+        `--expires-at ${new Date(early.expiresAt).toISOString()} is not after the time the job may run ` +
+          `(${new Date(early.earliest).toISOString()}), so it would expire without running`,
+      );
+    }
+    return options;
   }
 }

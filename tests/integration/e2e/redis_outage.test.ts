@@ -88,4 +88,42 @@ describe('an app with the embedded broker whose Redis connection fails', () => {
     expect(stored).toHaveLength(2);
     expect(server.pipeline.stats).toMatchObject({ received: 2, handled: 2, deadLettered: 0 });
   });
+
+  it('holds a job command through the outage and dispatches its job once Redis is back', async () => {
+    const { embeddedServer, device, driver, defer } = setup();
+    const proxy = await TcpProxy.start(6379);
+    defer(() => proxy.close());
+    const log = capturingLogger('info');
+    const server = await embeddedServer({
+      env: {
+        REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
+        JOB_COMMAND_TOPIC: 'topiq/commands/jobs',
+        MQTT_SERVICE_ACCOUNTS: 'dashboard:dash-secret',
+      },
+      log: log.logger,
+    });
+    const dashboard = await device(server.gateway.url, { username: 'dashboard', password: 'dash-secret' });
+    const command = (jobId: string) => ({
+      payload: { to: 'ops@example.com', subject: 'hi', body: 'x' },
+      options: { jobId },
+    });
+    await publishJson(dashboard, 'topiq/commands/jobs/SendEmailJob', command('before')); // connects to Redis
+
+    await proxy.cut();
+    let ackedAt: number | undefined;
+    const body = JSON.stringify(command('during'));
+    dashboard.publish('topiq/commands/jobs/SendEmailJob', body, { qos: 1 }, (error) => {
+      if (!error) ackedAt = Date.now();
+    });
+    await until('the store fails', () => log.events('ingest.store_failed').length > 0);
+    await sleep(500);
+    expect(ackedAt).toBeUndefined();
+
+    const restoredAt = Date.now();
+    await proxy.restore();
+    await until('the service gets its PUBACK', () => ackedAt !== undefined);
+    expect(ackedAt).toBeGreaterThanOrEqual(restoredAt);
+    expect((await driver.getJob('emails', 'during'))?.status).toBe('queued');
+    expect(server.pipeline.stats).toMatchObject({ received: 2, handled: 2, deadLettered: 0 });
+  });
 });

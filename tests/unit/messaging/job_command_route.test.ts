@@ -1,0 +1,101 @@
+/**
+ * The MQTT job command route on the in-memory driver: what a command may hold, and what
+ * becomes of it when its reply cannot be sent. (Over real MQTT and through a Redis outage:
+ * tests/integration/lifecycle/mqtt_job_events.test.ts and tests/integration/e2e/redis_outage.test.ts.)
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  createRouteTable,
+  Dispatcher,
+  JobRegistry,
+  MemoryDeadLetterStore,
+  MemoryQueueDriver,
+  MemoryStateStore,
+  MessagePipeline,
+  silentLogger,
+} from '../../../core/index.js';
+import { addJobCommandRoute } from '../../../core/messaging/job_command_route.js';
+import { fakeMessage } from '../../../core/testing/index.js';
+import { EchoJob } from '../../support/test_jobs.js';
+
+const TOPIC = 'topiq/commands/jobs/EchoJob';
+const payload = { tag: 'cmd', value: 'v' };
+
+function setup(publish: () => Promise<void> = async () => {}) {
+  const driver = new MemoryQueueDriver();
+  const deadLetters = new MemoryDeadLetterStore();
+  const routes = createRouteTable();
+  const dispatcher = new Dispatcher(driver, new JobRegistry().register(EchoJob));
+  addJobCommandRoute(routes, 'topiq/commands/jobs', dispatcher);
+  const pipeline = new MessagePipeline({
+    routes,
+    dispatcher,
+    deadLetters,
+    state: new MemoryStateStore(),
+    publish,
+    log: silentLogger(),
+  });
+  return { driver, deadLetters, pipeline };
+}
+
+describe('the MQTT job command route', () => {
+  it('refuses a command with a misplaced key, an option of the wrong JSON type or null, or times that cannot be meant', async () => {
+    const { driver, deadLetters, pipeline } = setup();
+    const now = Date.now();
+    const cases: [unknown, string, RegExp][] = [
+      [{ payload, delay: 3600 }, 'E_INVALID_MESSAGE', /only "payload" and "options"; found "delay"/],
+      [{ payload, option: { delay: 3600 } }, 'E_INVALID_MESSAGE', /found "option"/],
+      [{ payload, options: { hold: 'false' } }, 'E_INVALID_OPTION', /"hold" must be a JSON boolean/],
+      [{ payload, options: { jobId: null } }, 'E_INVALID_OPTION', /"jobId" must be a JSON string/],
+      [{ payload, options: { priority: '1' } }, 'E_INVALID_OPTION', /"priority" must be a JSON number/],
+      [{ payload, options: { constructor: 1 } }, 'E_INVALID_OPTION', /unknown dispatch option "constructor"/],
+      [
+        { payload, options: { expiresAt: Math.floor(now / 1000) + 600 } },
+        'E_INVALID_OPTION',
+        /would expire without running; times are epoch milliseconds/,
+      ],
+      [
+        { payload, options: { delay: 60, expiresAt: now + 10_000 } },
+        'E_INVALID_OPTION',
+        /not after the time the job may run/,
+      ],
+      [{ payload, options: { runAt: 1e16 } }, 'E_INVALID_OPTION', /up to the year 9999/],
+      [{ payload, options: { delay: 1e13 } }, 'E_INVALID_OPTION', /delay must end by the year 9999/],
+      [{ payload, options: { delay: 1e306 } }, 'E_INVALID_OPTION', /delay must end by the year 9999/],
+    ];
+    for (const [body] of cases) await pipeline.handle(fakeMessage(TOPIC, body));
+    const dead = (await deadLetters.list(100)).reverse();
+    expect(dead).toHaveLength(cases.length);
+    cases.forEach(([body, code, reason], index) => {
+      expect(dead[index]?.code, JSON.stringify(body)).toBe(code);
+      expect(dead[index]?.reason, JSON.stringify(body)).toMatch(reason);
+    });
+    expect(await driver.counts('default')).toMatchObject({ waiting: 0, delayed: 0, pending: 0 });
+  });
+
+  it('dispatches a well-formed command with its options', async () => {
+    const { driver, deadLetters, pipeline } = setup();
+    const expiresAt = Date.now() + 60_000;
+    await pipeline.handle(
+      fakeMessage(TOPIC, { payload, options: { hold: true, jobId: 'cmd-1', expiresAt } }),
+    );
+    expect(await deadLetters.list(10)).toEqual([]);
+    expect(await driver.getJob('default', 'cmd-1')).toMatchObject({ status: 'pending', payload, expiresAt });
+  });
+
+  it('keeps a dispatched job, and does not dead-letter its command, when the reply cannot be sent', async () => {
+    const { driver, deadLetters, pipeline } = setup(async () => {
+      throw new Error('the broker refused the response topic');
+    });
+    await pipeline.handle(
+      fakeMessage(
+        TOPIC,
+        { payload, options: { jobId: 'cmd-2' } },
+        { properties: { responseTopic: 'replies/me' } },
+      ),
+    );
+    expect(await deadLetters.list(10)).toEqual([]);
+    expect(pipeline.stats.deadLettered).toBe(0);
+    expect((await driver.getJob('default', 'cmd-2'))?.status).toBe('queued');
+  });
+});
