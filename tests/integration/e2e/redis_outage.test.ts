@@ -12,16 +12,22 @@ import { TcpProxy } from '../../support/tcp_proxy.js';
 
 const setup = useE2eFixture();
 
+/** An app with the embedded broker whose Redis is behind a proxy the test can cut. */
+async function appBehindProxy(env: Record<string, string> = {}) {
+  const fixture = setup();
+  const proxy = await TcpProxy.start(6379);
+  fixture.defer(() => proxy.close());
+  const log = capturingLogger('info');
+  const server = await fixture.embeddedServer({
+    env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}`, ...env },
+    log: log.logger,
+  });
+  return { ...fixture, proxy, log, server };
+}
+
 describe('an app with the embedded broker whose Redis connection fails', () => {
   it('withholds the PUBACK until Redis is back, then stores the job exactly once', async () => {
-    const { embeddedServer, device, jobs, defer } = setup();
-    const proxy = await TcpProxy.start(6379);
-    defer(() => proxy.close());
-    const log = capturingLogger('info');
-    const server = await embeddedServer({
-      env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` },
-      log: log.logger,
-    });
+    const { device, jobs, proxy, log, server } = await appBehindProxy();
     const d1 = await device(server.gateway.url, { username: 'd1', password: 'any' });
     await publishJson(d1, 'devices/d1/telemetry', { temperature: 20 }); // connects the app to Redis
 
@@ -57,10 +63,7 @@ describe('an app with the embedded broker whose Redis connection fails', () => {
   });
 
   it('does not store a job twice when Redis stored it but its reply was lost', async () => {
-    const { embeddedServer, device, jobs, defer } = setup();
-    const proxy = await TcpProxy.start(6379);
-    defer(() => proxy.close());
-    const server = await embeddedServer({ env: { REDIS_URL: `redis://127.0.0.1:${proxy.port}` } });
+    const { device, jobs, proxy, server } = await appBehindProxy();
     const d1 = await device(server.gateway.url, { username: 'd1', password: 'any' });
     await publishJson(d1, 'devices/d1/telemetry', { temperature: 20 });
 
@@ -90,17 +93,9 @@ describe('an app with the embedded broker whose Redis connection fails', () => {
   });
 
   it('holds a job command through the outage and dispatches its job once Redis is back', async () => {
-    const { embeddedServer, device, driver, defer } = setup();
-    const proxy = await TcpProxy.start(6379);
-    defer(() => proxy.close());
-    const log = capturingLogger('info');
-    const server = await embeddedServer({
-      env: {
-        REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
-        JOB_COMMAND_TOPIC: 'topiq/commands/jobs',
-        MQTT_SERVICE_ACCOUNTS: 'dashboard:dash-secret',
-      },
-      log: log.logger,
+    const { device, driver, proxy, log, server } = await appBehindProxy({
+      JOB_COMMAND_TOPIC: 'topiq/commands/jobs',
+      MQTT_SERVICE_ACCOUNTS: 'dashboard:dash-secret',
     });
     const dashboard = await device(server.gateway.url, { username: 'dashboard', password: 'dash-secret' });
     const command = (jobId: string) => ({
