@@ -39,6 +39,8 @@ export function expiresBeforeStart(
   if (options.expiresAt === undefined) return undefined;
   const expiresAt = epochMs(options.expiresAt);
   const earliest = options.runAt !== undefined ? epochMs(options.runAt) : now + (options.delay ?? 0) * 1000;
+  // a run time out of range is the dispatcher's to refuse, with its own message
+  if (!(earliest <= LATEST_DISPATCH_MS)) return undefined;
   return expiresAt <= earliest ? { expiresAt, earliest } : undefined;
 }
 

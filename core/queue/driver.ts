@@ -70,8 +70,10 @@ export interface ReservedJob {
   priority: number;
   createdAt: number;
   /**
-   * Epoch ms after which the job must not start, when it has one. `reserve` checks it, and a
-   * worker checks it again when a job it reserved ahead of a free slot starts.
+   * When the job must not start any more, if it has an `expiresAt`: epoch ms of this
+   * process's clock (the Redis driver sends the time left by the server's clock, which need
+   * not agree). `reserve` checks it, and a worker checks it again when a job it reserved
+   * ahead of a free slot starts.
    */
   expiresAt?: number;
   /** Proof of ownership for complete/fail/release/extend. */

@@ -87,6 +87,14 @@ export class Worker {
   #wakeLoop: (() => void) | undefined;
   /** Jobs reserved ahead of a free slot, so Redis works while jobs run (see ReserveAhead). */
   readonly #ready: ReservedJob[] = [];
+  /**
+   * Reserved-ahead jobs that passed their `expiresAt` and could not be handed back yet (Redis
+   * away): their leases are renewed and the hand-back tried again with each renewal, and on
+   * shutdown, so they are not failed for a lapsed lease.
+   */
+  readonly #unreleased: ReservedJob[] = [];
+  /** Hand-backs of expired jobs in flight, awaited on shutdown. */
+  readonly #releasing = new Set<Promise<void>>();
   readonly #ahead: ReserveAhead;
   /** Reserve calls in flight, and how many jobs they asked for. */
   readonly #fetches = new Set<Promise<void>>();
@@ -331,7 +339,8 @@ export class Worker {
   #start(job: ReservedJob): void {
     // Reserved ahead of a free slot, it may have waited past its expiresAt: it must not start.
     if (job.expiresAt !== undefined && job.expiresAt <= Date.now()) {
-      void this.#releaseExpired(job);
+      this.#reserved--; // it does not count towards --max-jobs or --once
+      this.#releaseExpired(job);
       return;
     }
     const running: RunningJob = {
@@ -359,19 +368,25 @@ export class Worker {
   /**
    * Hands back a reserved-ahead job whose `expiresAt` passed before a slot freed, without
    * counting the attempt: the reserve that takes it next marks it `expired` by Redis's clock,
-   * as it does every job it finds past its time, so the job never runs.
+   * as it does every job it finds past its time, so the job never runs. When Redis cannot be
+   * reached the job waits in `#unreleased`, its lease renewed, for the next try.
    */
-  async #releaseExpired(job: ReservedJob): Promise<void> {
+  #releaseExpired(job: ReservedJob): void {
     const lease = { id: job.id, queue: job.queue, token: job.token };
-    try {
-      const [outcome] = await this.#driver.release([lease]);
-      if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
-    } catch (error) {
-      this.#log.warn(
-        { event: 'worker.release_failed', err: error, jobId: job.id, queue: job.queue },
-        'could not hand back a job past its expiresAt; it expires when its lease does',
-      );
-    }
+    const releasing = this.#driver.release([lease]).then(
+      ([outcome]) => {
+        if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
+      },
+      (error: unknown) => {
+        this.#unreleased.push(job);
+        this.#log.warn(
+          { event: 'worker.release_failed', err: error, jobId: job.id, queue: job.queue },
+          'could not hand back a job past its expiresAt; trying again with the next lease renewal',
+        );
+      },
+    );
+    this.#releasing.add(releasing);
+    void releasing.finally(() => this.#releasing.delete(releasing));
   }
 
   /** Starts reserved-ahead jobs while slots are free (not once stopping: those are released). */
@@ -438,15 +453,20 @@ export class Worker {
   async #renewLeases(): Promise<void> {
     const running = [...this.#running.values()];
     const buffered = [...this.#ready];
-    if (running.length === 0 && buffered.length === 0) return;
+    const unreleased = this.#unreleased.splice(0);
+    if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return;
     try {
       const states = await this.#driver.extend(
         [
           ...running.map((entry) => entry.lease),
-          ...buffered.map((job) => ({ id: job.id, queue: job.queue, token: job.token })),
+          ...[...buffered, ...unreleased].map((job) => ({ id: job.id, queue: job.queue, token: job.token })),
         ],
         this.#leaseMs,
       );
+      // still ours (or to be cancelled, which the hand-back does): try handing it back again
+      unreleased.forEach((job, index) => {
+        if (states[running.length + buffered.length + index] !== 'lost') this.#releaseExpired(job);
+      });
       buffered.forEach((job, index) => {
         const state = states[running.length + index];
         if (state === 'ok' || !this.#unbuffer(job.queue, job.id)) return;
@@ -463,6 +483,7 @@ export class Worker {
         }
       });
     } catch (error) {
+      this.#unreleased.push(...unreleased);
       this.#log.error({ event: 'worker.renew_failed', err: error }, 'could not renew leases; retrying');
     }
   }
@@ -476,9 +497,10 @@ export class Worker {
   async #drain(): Promise<void> {
     const deadline = Date.now() + (this.#options.shutdownGraceMs ?? 10_000);
     while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    while (this.#releasing.size > 0) await Promise.all(this.#releasing);
     const left = [
       ...this.#running.values(),
-      ...this.#ready.splice(0).map((job) => ({
+      ...[...this.#ready.splice(0), ...this.#unreleased.splice(0)].map((job) => ({
         job,
         lease: { id: job.id, queue: job.queue, token: job.token },
         controller: new JobAbort(),

@@ -184,6 +184,26 @@ describe('redis driver: cancelled and failed records trimming', () => {
   });
 });
 
+describe('redis driver: expiry of reserved jobs', () => {
+  const { queue, driver } = queueUnderTest('reserved-expiry');
+
+  it("gives a reserved job's expiresAt in this process's clock, from the time left by Redis's", async () => {
+    await driver.push([newJob(queue, 'timed', { expiresAt: Date.now() + 60_000 })]);
+    // this process's clock an hour ahead of Redis's
+    const now = Date.now;
+    const skew = 3_600_000;
+    Date.now = () => now() + skew;
+    try {
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const left = reserved!.expiresAt! - Date.now();
+      expect(left).toBeGreaterThan(55_000);
+      expect(left).toBeLessThanOrEqual(60_000);
+    } finally {
+      Date.now = now;
+    }
+  });
+});
+
 describe('redis driver: completed times list', () => {
   const drivers: RedisQueueDriver[] = [];
   afterAll(async () => {

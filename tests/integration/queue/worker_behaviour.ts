@@ -209,20 +209,46 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag).filter((e) => e.startsWith('start'))).toHaveLength(1);
     });
 
-    it('never starts a job it reserved ahead once its expiresAt has passed: the job ends expired', async () => {
+    it('never starts a job it reserved ahead once its expiresAt has passed, nor counts it towards maxJobs', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup({ concurrency: 1 });
-      const first = await dispatch(SlowJob, { tag, ms: 700, honourSignal: true });
-      const late = await dispatch(EchoJob, { tag, value: 'too late' }, { expiresAt: Date.now() + 300 });
-      startWorker();
+      const first = await dispatch(SlowJob, { tag, ms: 2500, honourSignal: true });
+      const late = await dispatch(EchoJob, { tag, value: 'too late' }, { expiresAt: Date.now() + 1200 });
+      await dispatch(EchoJob, { tag, value: 'third' });
+      const { done } = startWorker({ maxJobs: 2 });
       await until(() => entries(tag).length === 1);
       // one slot, so the second job waits reserved ahead of it (leased, not started)
       expect((await driver.getJob(queue, late))?.status).toBe('running');
-      await until(async () => (await driver.getJob(queue, first))?.status === 'completed');
-      await until(async () => (await driver.getJob(queue, late))?.status === 'expired');
+      expect(await done).toBe('max-jobs');
       expect(await driver.getJob(queue, late)).toMatchObject({
+        status: 'expired',
         attempts: 0,
         error: { code: 'E_JOB_EXPIRED' },
       });
+      expect(entries(tag)).toEqual([`start ${first}`, `end ${first}`, 'third@1']);
+    });
+
+    it('keeps a reserved-ahead job past its expiresAt leased while it cannot be handed back, and ends it expired', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ concurrency: 1, leaseMs: 600 });
+      let refused = 0;
+      const release = driver.release.bind(driver);
+      driver.release = async (leases) => {
+        if (refused < 2) {
+          refused++;
+          throw new Error('storage is away');
+        }
+        return release(leases);
+      };
+      await dispatch(SlowJob, { tag, ms: 1500, honourSignal: true });
+      const late = await dispatch(
+        EchoJob,
+        { tag, value: 'too late' },
+        { expiresAt: Date.now() + 1000, maxTries: 1 },
+      );
+      startWorker();
+      // its attempt is its last: had its lease lapsed, it would have ended failed
+      await until(async () => (await driver.getJob(queue, late))?.status === 'expired', 10_000);
+      expect(refused).toBe(2);
+      expect(await driver.getJob(queue, late)).toMatchObject({ status: 'expired', attempts: 0 });
       expect(entries(tag)).not.toContain('too late@1');
     });
 

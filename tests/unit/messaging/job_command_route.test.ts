@@ -62,6 +62,11 @@ describe('the MQTT job command route', () => {
       [{ payload, options: { runAt: 1e16 } }, 'E_INVALID_OPTION', /up to the year 9999/],
       [{ payload, options: { delay: 1e13 } }, 'E_INVALID_OPTION', /delay must end by the year 9999/],
       [{ payload, options: { delay: 1e306 } }, 'E_INVALID_OPTION', /delay must end by the year 9999/],
+      [
+        { payload, options: { delay: 1e306, expiresAt: now + 60_000 } },
+        'E_INVALID_OPTION',
+        /delay must end by the year 9999/,
+      ],
     ];
     for (const [body] of cases) await pipeline.handle(fakeMessage(TOPIC, body));
     const dead = (await deadLetters.list(100)).reverse();

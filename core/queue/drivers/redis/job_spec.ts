@@ -1,7 +1,8 @@
 /**
  * A job's `spec` field as push_jobs.lua stores it and reserve_jobs.lua returns it after
- * `id\nattempt\n`: `name\nmaxTries\npriority\ncreatedAt\npayload`. The payload comes last, so
- * it may hold anything; a job name never holds a line break (assertJobName).
+ * `id\nattempt\nms left before expiresAt\n`: `name\nmaxTries\npriority\ncreatedAt\npayload`.
+ * The payload comes last, so it may hold anything; a job name never holds a line break
+ * (assertJobName).
  */
 export interface JobSpec {
   name: string;

@@ -466,15 +466,19 @@ export class RedisQueueDriver implements QueueDriver {
   }
 }
 
-/** One reserved job as reserve_jobs.lua sends it: `id\nattempt\n` and the job's spec (job_spec.ts). */
+/**
+ * One reserved job as reserve_jobs.lua sends it: `id\nattempt\nms left before expiresAt\n` (empty
+ * without one) and the job's spec (job_spec.ts).
+ */
 function parseReserved(line: string, queue: string, token: string): ReservedJob {
   const idEnd = line.indexOf('\n');
   const attemptEnd = line.indexOf('\n', idEnd + 1);
-  const expiresEnd = line.indexOf('\n', attemptEnd + 1);
+  const leftEnd = line.indexOf('\n', attemptEnd + 1);
   const id = line.slice(0, idEnd);
   const attempt = Number(line.slice(idEnd + 1, attemptEnd));
-  const expiresAt = expiresEnd > attemptEnd + 1 ? Number(line.slice(attemptEnd + 1, expiresEnd)) : undefined;
-  const spec = parseSpec(line, expiresEnd + 1);
+  // ms before its expiresAt as Redis counted them, made a time of this process's clock
+  const left = leftEnd > attemptEnd + 1 ? Number(line.slice(attemptEnd + 1, leftEnd)) : Number.NaN;
+  const spec = parseSpec(line, leftEnd + 1);
   return {
     id,
     name: spec.name,
@@ -484,7 +488,7 @@ function parseReserved(line: string, queue: string, token: string): ReservedJob 
     maxTries: spec.maxTries,
     priority: spec.priority,
     createdAt: spec.createdAt,
-    ...(expiresAt !== undefined && Number.isFinite(expiresAt) ? { expiresAt } : {}),
+    ...(Number.isFinite(left) ? { expiresAt: Date.now() + left } : {}),
     token,
   };
 }

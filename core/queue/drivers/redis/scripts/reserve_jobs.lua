@@ -19,7 +19,7 @@
   ARGV[7] finished records to keep per set
   ARGV[8] max age of finished records in ms (0: no age bound)
   ARGV[9] failed records to keep
-  Returns { {"id\nattempt\nexpiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
+  Returns { {"id\nattempt\nms left before expiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
             {abandoned ids},
             wakeAt or -1 (looked up only when no job was reserved),
             {expired id, name, ...} }
@@ -72,7 +72,6 @@ for _, id in ipairs(stale) do
         code = 'E_LEASE_EXPIRED',
         message = 'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
       }))
-      redis.call('ZADD', KEYS[6], now, id)
       abandoned[#abandoned + 1] = id
     else
       -- sequence 0: back to the front of its priority, it was started before the rest
@@ -82,11 +81,18 @@ for _, id in ipairs(stale) do
   end
 end
 
--- Failed records beyond their bound go, but not those failed just now: the caller reads
--- them after this call (for the jobs' failed() hooks). More of them than the bound, a rare
--- case, leave the set over it until the next job fails into it.
+-- The jobs failed just now enter the failed set after it is trimmed to make room for them:
+-- the caller reads their records after this call (for their failed() hooks), and a record
+-- failed earlier in the same millisecond must not outrank them. More of them than the bound,
+-- a rare case, leave the set over it until the next job fails into it.
 if #abandoned > 0 then
-  trimFinished(KEYS[6], jobPrefix, math.max(failedCount, #abandoned), 0, now)
+  trimFinished(KEYS[6], jobPrefix, math.max(0, failedCount - #abandoned), 0, now)
+  local scored = {}
+  for i, id in ipairs(abandoned) do
+    scored[2 * i - 1] = now
+    scored[2 * i] = id
+  end
+  callChunked('ZADD', KEYS[6], scored)
 end
 
 -- 3. Pop ready jobs in (priority, FIFO) order.
@@ -141,8 +147,11 @@ for _, id in ipairs(popped) do
       tokens[2 * reservedCount + 1] = id
       tokens[2 * reservedCount + 2] = token
       -- one string per job (payload last, it may hold anything): far fewer reply elements
-      -- expiresAt goes along: a job reserved ahead of a free slot may pass it before it starts
-      jobs[reservedCount] = id .. '\n' .. attempt .. '\n' .. (f[3] or '') .. '\n' .. f[1]
+      -- The time left before expiresAt goes along, as a span: a job reserved ahead of a free slot
+      -- may pass it before it starts, and the worker judges that by its own clock, which need
+      -- not agree with this server's.
+      local left = f[3] and string.format('%d', tonumber(f[3]) - now) or ''
+      jobs[reservedCount] = id .. '\n' .. attempt .. '\n' .. left .. '\n' .. f[1]
     end
   end
 end
