@@ -38,6 +38,11 @@ export interface QueueKeys {
   job: string;
   /** Prefix of 10-second completion counters: `${doneBucket}${epochMs / 10000}`. */
   doneBucket: string;
+  /**
+   * Prefix of the number of a driver's latest reserve call on this queue:
+   * `${reserving}${driver token prefix}` (reserve_jobs.lua tells a repeated call by it).
+   */
+  reserving: string;
 }
 
 /** Builds key names under a prefix (default `topiq`). */
@@ -83,6 +88,7 @@ export class KeyBuilder {
         signal: `${base}signal`,
         job: `${base}job:`,
         doneBucket: `${base}done:`,
+        reserving: `${base}reserving:`,
       };
       this.#cache.set(queue, keys);
     }

@@ -171,7 +171,8 @@ export class RedisQueueDriver implements QueueDriver {
 
   async #reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
     const keys = this.keys.queue(queue);
-    const token = `${this.#tokenPrefix}${(++this.#tokens).toString(36)}`;
+    const call = ++this.#tokens;
+    const token = `${this.#tokenPrefix}${call.toString(36)}`;
     const [reserved, abandonedIds, wakeAt, expiredFlat] = await runScript<
       [string[], string[], number, string[]]
     >(this.redis, 'reserve_jobs', this.#keys(keys, 'reserve'), [
@@ -184,6 +185,7 @@ export class RedisQueueDriver implements QueueDriver {
       this.#retention.completedCount,
       this.#retention.completedAgeMs,
       this.#failedCount,
+      call,
     ]);
     const jobs: ReservedJob[] = [];
     for (const line of reserved) jobs.push(parseReserved(line, queue, token));
@@ -451,6 +453,7 @@ export class RedisQueueDriver implements QueueDriver {
         keys.cancelled,
         keys.expired,
         keys.leases,
+        keys.reserving + this.#tokenPrefix,
       ];
     }
     return [

@@ -10,6 +10,7 @@
   KEYS[7] cancelled
   KEYS[8] expired
   KEYS[9] leases     running job id -> lease token
+  KEYS[10] the number of the latest reserve call of the calling driver on this queue
   ARGV[1] job hash prefix
   ARGV[2] count
   ARGV[3] lease length in ms
@@ -19,6 +20,7 @@
   ARGV[7] finished records to keep per set
   ARGV[8] max age of finished records in ms (0: no age bound)
   ARGV[9] failed records to keep
+  ARGV[10] the number of this call among the calling driver's (its token ends with it)
   Returns { {"id\nattempt\nms left before expiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
             {abandoned ids},
             wakeAt or -1 (looked up only when no job was reserved),
@@ -35,6 +37,27 @@ local keepCount = tonumber(ARGV[7])
 local keepAgeMs = tonumber(ARGV[8])
 local failedCount = tonumber(ARGV[9])
 local now = nowMs()
+
+-- 0. A call that already ran: ioredis sends a command again after a reconnection when its
+-- reply was lost on the way. The jobs the first run leased, under this call's token, go back
+-- to the caller instead of more: nobody would have known of them, and their leases would have
+-- ended in a retry, or a failure on a last try, of jobs that never ran. A driver's calls on one
+-- queue reach Redis in the order it numbered them, so an earlier or equal number is a repeat.
+local call = tonumber(ARGV[10])
+local latest = tonumber(redis.call('SET', KEYS[10], call, 'PX', math.max(leaseMs, 60000), 'GET'))
+if latest and latest >= call then
+  redis.call('SET', KEYS[10], latest, 'PX', math.max(leaseMs, 60000))
+  local again = {}
+  local held = redis.call('HGETALL', KEYS[9])
+  for i = 1, #held, 2 do
+    if held[i + 1] == token then
+      local f = redis.call('HMGET', jobPrefix .. held[i], 'spec', 'attempts', 'expiresAt')
+      local left = f[3] and string.format('%d', tonumber(f[3]) - now) or ''
+      again[#again + 1] = held[i] .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
+    end
+  end
+  return { again, {}, #again == 0 and now or -1, {} }
+end
 
 -- 1. Promote delayed jobs that are due.
 local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
