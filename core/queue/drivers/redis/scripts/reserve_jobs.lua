@@ -43,10 +43,11 @@ local now = nowMs()
 -- to the caller instead of more: nobody would have known of them, and their leases would have
 -- ended in a retry, or a failure on a last try, of jobs that never ran. A driver's calls on one
 -- queue reach Redis in the order it numbered them, so an earlier or equal number is a repeat.
-local call = tonumber(ARGV[10])
-local latest = tonumber(redis.call('SET', KEYS[10], call, 'PX', math.max(leaseMs, 60000), 'GET'))
-if latest and latest >= call then
-  redis.call('SET', KEYS[10], latest, 'PX', math.max(leaseMs, 60000))
+-- (ARGV strings go to SET as they are: Lua formats a number with a slow sprintf each time)
+local keepMs = leaseMs > 60000 and ARGV[3] or '60000'
+local latest = redis.call('SET', KEYS[10], ARGV[10], 'PX', keepMs, 'GET')
+if latest and tonumber(latest) >= tonumber(ARGV[10]) then
+  redis.call('SET', KEYS[10], latest, 'PX', keepMs)
   local again = {}
   local held = redis.call('HGETALL', KEYS[9])
   for i = 1, #held, 2 do
