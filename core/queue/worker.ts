@@ -453,7 +453,8 @@ export class Worker {
   async #renewLeases(): Promise<void> {
     const running = [...this.#running.values()];
     const buffered = [...this.#ready];
-    const unreleased = this.#unreleased.splice(0);
+    // copied, not taken: a shutdown meanwhile hands them back itself (#drain)
+    const unreleased = [...this.#unreleased];
     if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return;
     try {
       const states = await this.#driver.extend(
@@ -463,8 +464,12 @@ export class Worker {
         ],
         this.#leaseMs,
       );
-      // still ours (or to be cancelled, which the hand-back does): try handing it back again
+      // still ours (or to be cancelled, which the hand-back does): try handing it back again,
+      // unless the shutdown took it meanwhile
       unreleased.forEach((job, index) => {
+        const at = this.#unreleased.indexOf(job);
+        if (at < 0) return;
+        this.#unreleased.splice(at, 1);
         if (states[running.length + buffered.length + index] !== 'lost') this.#releaseExpired(job);
       });
       buffered.forEach((job, index) => {
@@ -483,7 +488,6 @@ export class Worker {
         }
       });
     } catch (error) {
-      this.#unreleased.push(...unreleased);
       this.#log.error({ event: 'worker.renew_failed', err: error }, 'could not renew leases; retrying');
     }
   }
@@ -498,6 +502,8 @@ export class Worker {
     const deadline = Date.now() + (this.#options.shutdownGraceMs ?? 10_000);
     while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
     while (this.#releasing.size > 0) await Promise.all(this.#releasing);
+    // past their expiresAt: back in the queue only to be marked expired, so no `queued` event
+    const expired = new Set(this.#unreleased);
     const left = [
       ...this.#running.values(),
       ...[...this.#ready.splice(0), ...this.#unreleased.splice(0)].map((job) => ({
@@ -512,7 +518,8 @@ export class Worker {
         const outcomes = await this.#driver.release(left.map((entry) => entry.lease));
         left.forEach(({ job }, index) => {
           const outcome = outcomes[index];
-          if (outcome === 'queued') this.#options.events?.emit(job, 'queued', job.attempt - 1);
+          if (outcome === 'queued' && !expired.has(job))
+            this.#options.events?.emit(job, 'queued', job.attempt - 1);
           else if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
         });
         this.#log.warn(

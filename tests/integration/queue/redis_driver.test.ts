@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NewJob, RetentionSettings } from '../../../core/queue/driver.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { runScript } from '../../../core/queue/drivers/redis/scripts.js';
 import { sleep } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 import { defineDriverContract } from './driver_contract.js';
@@ -201,6 +202,36 @@ describe('redis driver: expiry of reserved jobs', () => {
     } finally {
       Date.now = now;
     }
+  });
+});
+
+describe('redis driver: a reserve call run twice', () => {
+  const { queue, driver } = queueUnderTest('reserve-repeat');
+  const keys = driver.keys.queue(queue);
+  // the keys and arguments RedisQueueDriver sends, for one driver numbering its calls by hand
+  const reserveKeys = [
+    ...[keys.wait, keys.delayed, keys.active, keys.seq, keys.signal, keys.failed],
+    ...[keys.cancelled, keys.expired, keys.leases, `${keys.reserving}by-hand`],
+  ];
+  const reserve = async (call: number, count: number, leaseMs: number) => {
+    const [lines] = await runScript<[string[]]>(driver.redis, 'reserve_jobs', reserveKeys, [
+      ...[keys.job, count, leaseMs, `by-hand-${call}`, 'w1', 3, 1000, 0, 100, call],
+    ]);
+    // id@attempt
+    return lines.map((line) => line.split('\n').slice(0, 2).join('@')).sort();
+  };
+
+  it('hands back what its first run leased, with as many more as it asks, but no job whose lease ended', async () => {
+    await driver.push(['a', 'b', 'c', 'd'].map((id) => newJob(queue, id)));
+    expect(await reserve(1, 2, 30_000)).toEqual(['a@1', 'b@1']);
+    // the same call again, for three: its two, and one more
+    expect(await reserve(1, 3, 30_000)).toEqual(['a@1', 'b@1', 'c@1']);
+    expect(await reserve(2, 1, 1)).toEqual(['d@1']);
+    await sleep(20);
+    // call 2 again once its lease has ended: the job is reclaimed and leased anew, its attempt counted
+    expect(await reserve(2, 1, 30_000)).toEqual(['d@2']);
+    expect(await driver.redis.zcard(keys.active)).toBe(4);
+    expect(await driver.redis.zcard(keys.wait)).toBe(0);
   });
 });
 

@@ -20,7 +20,10 @@ describe('a worker whose reserve reply is lost', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it('gets the jobs the first run of the call leased when the call is sent again, and runs them', async () => {
+  it.each([
+    ['ioredis sends the call again on reconnecting', 0],
+    ['the call fails (Redis away past its retries) and the next one goes under its number', 2000],
+  ])('gets the jobs the first run of the call leased and runs them: %s', async (_how, outageMs) => {
     const prefix = `lost-reply-${randomBytes(3).toString('hex')}`;
     const queue = 'lost-reply';
     const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
@@ -55,10 +58,12 @@ describe('a worker whose reserve reply is lost', () => {
     });
     const cutAt = Date.now();
     await proxy.cut();
+    if (outageMs > 0) await new Promise((resolve) => setTimeout(resolve, outageMs));
     await proxy.restore();
 
     await until('the job completes', async () => (await direct.getJob(queue, id))?.status === 'completed');
     expect(Date.now() - cutAt).toBeLessThan(leaseMs); // not by way of an ended lease
+    expect((await driver.counts(queue)).running).toBe(0);
     expect(entries(tag)).toEqual(['once@1']);
     expect(await direct.getJob(queue, id)).toMatchObject({ attempts: 1 });
     worker.stop();

@@ -85,6 +85,12 @@ export class RedisQueueDriver implements QueueDriver {
   /** Lease tokens are this driver's random prefix and a count: unique without random bytes per call. */
   readonly #tokenPrefix = randomBytes(9).toString('base64url');
   #tokens = 0;
+  /**
+   * Reserve calls that failed, per queue: Redis may have run one and lost its reply, so the
+   * next reserve of the queue goes under the same number and token, and reserve_jobs.lua hands
+   * back what the earlier run leased along with new jobs.
+   */
+  readonly #failedReserves = new Map<string, { call: number; token: string }[]>();
 
   constructor(options: RedisDriverOptions = {}) {
     const { connection } = options;
@@ -171,22 +177,32 @@ export class RedisQueueDriver implements QueueDriver {
 
   async #reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
     const keys = this.keys.queue(queue);
-    const call = ++this.#tokens;
-    const token = `${this.#tokenPrefix}${call.toString(36)}`;
-    const [reserved, abandonedIds, wakeAt, expiredFlat] = await runScript<
-      [string[], string[], number, string[]]
-    >(this.redis, 'reserve_jobs', this.#keys(keys, 'reserve'), [
-      keys.job,
-      options.count,
-      options.leaseMs,
-      token,
-      options.worker,
-      options.defaultMaxTries,
-      this.#retention.completedCount,
-      this.#retention.completedAgeMs,
-      this.#failedCount,
-      call,
-    ]);
+    const failed = this.#failedReserves.get(queue);
+    const again = failed?.shift();
+    if (failed?.length === 0) this.#failedReserves.delete(queue);
+    const call = again?.call ?? ++this.#tokens;
+    const token = again?.token ?? `${this.#tokenPrefix}${call.toString(36)}`;
+    let reply: [string[], string[], number, string[]];
+    try {
+      reply = await runScript(this.redis, 'reserve_jobs', this.#keys(keys, 'reserve'), [
+        keys.job,
+        options.count,
+        options.leaseMs,
+        token,
+        options.worker,
+        options.defaultMaxTries,
+        this.#retention.completedCount,
+        this.#retention.completedAgeMs,
+        this.#failedCount,
+        call,
+      ]);
+    } catch (error) {
+      const calls = this.#failedReserves.get(queue) ?? [];
+      calls.push({ call, token });
+      this.#failedReserves.set(queue, calls);
+      throw error;
+    }
+    const [reserved, abandonedIds, wakeAt, expiredFlat] = reply;
     const jobs: ReservedJob[] = [];
     for (const line of reserved) jobs.push(parseReserved(line, queue, token));
     const abandoned =

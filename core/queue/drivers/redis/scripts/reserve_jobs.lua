@@ -39,25 +39,37 @@ local failedCount = tonumber(ARGV[9])
 local now = nowMs()
 
 -- 0. A call that already ran: ioredis sends a command again after a reconnection when its
--- reply was lost on the way. The jobs the first run leased, under this call's token, go back
--- to the caller instead of more: nobody would have known of them, and their leases would have
--- ended in a retry, or a failure on a last try, of jobs that never ran. A driver's calls on one
--- queue reach Redis in the order it numbered them, so an earlier or equal number is a repeat.
--- (ARGV strings go to SET as they are: Lua formats a number with a slow sprintf each time)
-local keepMs = leaseMs > 60000 and ARGV[3] or '60000'
+-- reply was lost on the way, and a driver whose call failed sends its next one under the same
+-- number and token. The jobs the earlier run leased under this token go back to the caller,
+-- their leases renewed, along with as many more as the call asks for: nobody knew of them, and
+-- their leases would have ended in a retry, or a failure on a last try, of jobs that never ran.
+-- One whose lease has ended already is left to the reclaim below. A driver's calls on one queue
+-- reach Redis in the order it numbered them, so an earlier or equal number is a repeat.
+-- (The number goes to SET as the string it came as: Lua formats a number with a slow sprintf.)
+local keepMs = leaseMs > 60000 and string.format('%d', math.ceil(leaseMs)) or '60000'
 local latest = redis.call('SET', KEYS[10], ARGV[10], 'PX', keepMs, 'GET')
-if latest and tonumber(latest) >= tonumber(ARGV[10]) then
+local again = {}
+if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
   redis.call('SET', KEYS[10], latest, 'PX', keepMs)
-  local again = {}
+  local renewed = {}
+  local renewedTo = string.format('%d', now + leaseMs)
   local held = redis.call('HGETALL', KEYS[9])
   for i = 1, #held, 2 do
+    local id = held[i]
     if held[i + 1] == token then
-      local f = redis.call('HMGET', jobPrefix .. held[i], 'spec', 'attempts', 'expiresAt')
-      local left = f[3] and string.format('%d', tonumber(f[3]) - now) or ''
-      again[#again + 1] = held[i] .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
+      local score = tonumber(redis.call('ZSCORE', KEYS[3], id))
+      local f = redis.call('HMGET', jobPrefix .. id, 'spec', 'attempts', 'expiresAt')
+      if score and score > now and (f[1] or f[2]) then
+        renewed[#renewed + 1] = renewedTo
+        renewed[#renewed + 1] = id
+        local expiresAt = tonumber(f[3])
+        local left = expiresAt and string.format('%d', expiresAt - now) or ''
+        again[#again + 1] = id .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
+      end
     end
   end
-  return { again, {}, #again == 0 and now or -1, {} }
+  callChunked('ZADD', KEYS[3], renewed)
+  count = math.max(0, count - #again)
 end
 
 -- 1. Promote delayed jobs that are due.
@@ -183,6 +195,11 @@ end
 callChunked('ZADD', KEYS[3], leased)
 if #tokens > 2 then
   callChunked('HSET', KEYS[9], tokens)
+end
+
+-- the jobs of an earlier run of this call (step 0) go with the new ones
+for i = 1, #again do
+  jobs[#jobs + 1] = again[i]
 end
 
 -- 4. More work left: wake another worker. Tell the caller when to look again.
