@@ -221,17 +221,25 @@ describe('redis driver: a reserve call run twice', () => {
     return lines.map((line) => line.split('\n').slice(0, 2).join('@')).sort();
   };
 
-  it('hands back what its first run leased, with as many more as it asks, but no job whose lease ended', async () => {
-    await driver.push(['a', 'b', 'c', 'd'].map((id) => newJob(queue, id)));
-    expect(await reserve(1, 2, 30_000)).toEqual(['a@1', 'b@1']);
-    // the same call again, for three: its two, and one more
+  it('hands back what its first run leased, renewed, with as many more as it asks, but no job whose lease ended', async () => {
+    await driver.push(['a', 'b', 'c', 'd', 'e'].map((id) => newJob(queue, id)));
+    expect(await reserve(1, 2, 200)).toEqual(['a@1', 'b@1']);
+    await sleep(100);
+    // the same call again, for three: its two, their leases renewed, and one more
     expect(await reserve(1, 3, 30_000)).toEqual(['a@1', 'b@1', 'c@1']);
-    expect(await reserve(2, 1, 1)).toEqual(['d@1']);
+    expect(Number(await driver.redis.zscore(keys.active, 'a'))).toBeGreaterThan(Date.now() + 20_000);
+    // and for one only: one of its three, the others back at the front of the queue, unattempted
+    const [kept, ...none] = await reserve(1, 1, 30_000);
+    expect(none).toEqual([]);
+    expect(['a@1', 'b@1', 'c@1']).toContain(kept);
+    expect(await driver.redis.zrange(keys.wait, 0, -1)).toHaveLength(4); // the two, d and e
+    const back = ['a', 'b', 'c'].filter((id) => `${id}@1` !== kept);
+    for (const id of back)
+      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'queued', attempts: 0 });
+    // a call whose lease has ended by its repeat: the job is reclaimed and leased anew, its attempt counted
+    expect(await reserve(2, 1, 1)).toEqual([`${back[0]}@1`]);
     await sleep(20);
-    // call 2 again once its lease has ended: the job is reclaimed and leased anew, its attempt counted
-    expect(await reserve(2, 1, 30_000)).toEqual(['d@2']);
-    expect(await driver.redis.zcard(keys.active)).toBe(4);
-    expect(await driver.redis.zcard(keys.wait)).toBe(0);
+    expect(await reserve(2, 1, 30_000)).toEqual([`${back[0]}@2`]);
   });
 });
 

@@ -448,6 +448,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async close(): Promise<void> {
+    this.#failedReserves.clear();
     this.#listeners.close();
     this.#pubsub.close();
     await this.#blocking.close();

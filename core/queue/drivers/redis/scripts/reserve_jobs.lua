@@ -52,24 +52,34 @@ local again = {}
 if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
   redis.call('SET', KEYS[10], latest, 'PX', keepMs)
   local renewed = {}
-  local renewedTo = string.format('%d', now + leaseMs)
+  local renewedTo = string.format('%d', math.ceil(now + leaseMs))
   local held = redis.call('HGETALL', KEYS[9])
   for i = 1, #held, 2 do
     local id = held[i]
     if held[i + 1] == token then
+      local key = jobPrefix .. id
       local score = tonumber(redis.call('ZSCORE', KEYS[3], id))
-      local f = redis.call('HMGET', jobPrefix .. id, 'spec', 'attempts', 'expiresAt')
+      local f = redis.call('HMGET', key, 'spec', 'attempts', 'expiresAt')
       if score and score > now and (f[1] or f[2]) then
-        renewed[#renewed + 1] = renewedTo
-        renewed[#renewed + 1] = id
-        local expiresAt = tonumber(f[3])
-        local left = expiresAt and string.format('%d', expiresAt - now) or ''
-        again[#again + 1] = id .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
+        if #again < count then
+          renewed[#renewed + 1] = renewedTo
+          renewed[#renewed + 1] = id
+          local expiresAt = tonumber(f[3])
+          local left = expiresAt and string.format('%d', expiresAt - now) or ''
+          again[#again + 1] = id .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
+        else
+          -- more than this call asks for (a failed call's number goes out again with a smaller
+          -- count): back to the front of the queue, the attempt not counted, as on release
+          redis.call('ZREM', KEYS[3], id)
+          redis.call('HDEL', KEYS[9], id)
+          redis.call('HSET', key, 'attempts', math.max(0, (tonumber(f[2]) or 1) - 1), 'status', 'queued', 'queuedAt', now)
+          redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), 0), id)
+        end
       end
     end
   end
   callChunked('ZADD', KEYS[3], renewed)
-  count = math.max(0, count - #again)
+  count = count - #again
 end
 
 -- 1. Promote delayed jobs that are due.
