@@ -9,7 +9,7 @@ import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors
 import { type Logger, silentLogger } from '../logger.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
-import type { QueueDriver, ReservedJob } from './driver.js';
+import type { Lease, QueueDriver, ReservedJob } from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { assertQueueName } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
@@ -345,7 +345,7 @@ export class Worker {
     }
     const running: RunningJob = {
       job,
-      lease: { id: job.id, queue: job.queue, token: job.token },
+      lease: leaseOf(job),
       controller: new JobAbort(),
     };
     const key = this.#runningKey(job.queue, job.id);
@@ -372,7 +372,7 @@ export class Worker {
    * reached the job waits in `#unreleased`, its lease renewed, for the next try.
    */
   #releaseExpired(job: ReservedJob): void {
-    const lease = { id: job.id, queue: job.queue, token: job.token };
+    const lease = leaseOf(job);
     const releasing = this.#driver.release([lease]).then(
       ([outcome]) => {
         if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
@@ -413,7 +413,7 @@ export class Worker {
 
   /** Ends a reserved-ahead job whose cancel was requested, without running it. */
   async #cancelBuffered(job: ReservedJob): Promise<void> {
-    const lease = { id: job.id, queue: job.queue, token: job.token };
+    const lease = leaseOf(job);
     const error = { code: 'E_JOB_CANCELLED', message: `job ${job.id} was cancelled before it started` };
     const outcome = await this.#driver.fail({ lease, error, retryInMs: null }).catch(() => 'lost' as const);
     if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt);
@@ -458,10 +458,7 @@ export class Worker {
     if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return;
     try {
       const states = await this.#driver.extend(
-        [
-          ...running.map((entry) => entry.lease),
-          ...[...buffered, ...unreleased].map((job) => ({ id: job.id, queue: job.queue, token: job.token })),
-        ],
+        [...running.map((entry) => entry.lease), ...[...buffered, ...unreleased].map(leaseOf)],
         this.#leaseMs,
       );
       // still ours (or to be cancelled, which the hand-back does): try handing it back again,
@@ -508,7 +505,7 @@ export class Worker {
       ...this.#running.values(),
       ...[...this.#ready.splice(0), ...this.#unreleased.splice(0)].map((job) => ({
         job,
-        lease: { id: job.id, queue: job.queue, token: job.token },
+        lease: leaseOf(job),
         controller: new JobAbort(),
       })),
     ];
@@ -560,6 +557,11 @@ function validate(options: WorkerOptions): void {
   positive(options.memory, 'memory');
   positive(options.leaseMs, 'leaseMs');
   if (options.backoff !== undefined) assertRetryPolicy(options.backoff, 'backoff');
+}
+
+/** The lease a reserved job is held under. */
+function leaseOf(job: ReservedJob): Lease {
+  return { id: job.id, queue: job.queue, token: job.token };
 }
 
 function sleep(ms: number): Promise<void> {
