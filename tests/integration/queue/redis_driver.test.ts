@@ -241,6 +241,15 @@ describe('redis driver: a reserve call run twice', () => {
     await sleep(20);
     expect(await reserve(2, 1, 30_000)).toEqual([`${back[0]}@2`]);
   });
+
+  it('ends a job it does not take cancelled when its cancel was requested, as a release does', async () => {
+    await driver.clear(queue);
+    await driver.push(['x1', 'x2'].map((id) => newJob(queue, id)));
+    expect(await reserve(10, 2, 30_000)).toEqual(['x1@1', 'x2@1']);
+    expect(await driver.cancel(queue, 'x2')).toBe('running');
+    expect(await reserve(10, 1, 30_000)).toEqual(['x1@1']);
+    expect(await driver.getJob(queue, 'x2')).toMatchObject({ status: 'cancelled', attempts: 0 });
+  });
 });
 
 describe('redis driver: completed times list', () => {

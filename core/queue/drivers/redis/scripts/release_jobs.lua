@@ -20,22 +20,12 @@ local released = 0
 local out = {}
 for i = 4, #ARGV, 2 do
   local id = ARGV[i]
-  local key = jobPrefix .. id
   if ownsLease(KEYS[5], id, ARGV[i + 1]) then
-    local f = redis.call('HMGET', key, 'spec', 'cancelRequested', 'attempts')
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HDEL', KEYS[5], id)
-    -- not HINCRBY: it fails on a damaged value, after the lease is gone
-    redis.call('HSET', key, 'attempts', math.max(0, (tonumber(f[3]) or 1) - 1))
-    if f[2] == '1' then
-      finishInto(KEYS[4], jobPrefix, id, 'cancelled', now, tonumber(ARGV[2]), tonumber(ARGV[3]))
-      out[#out + 1] = 2
-    else
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
-      redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), 0), id)
+    local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], jobPrefix, id, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
+    if outcome == 1 then
       released = released + 1
-      out[#out + 1] = 1
     end
+    out[#out + 1] = outcome
   else
     out[#out + 1] = 0
   end

@@ -57,9 +57,8 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
   for i = 1, #held, 2 do
     local id = held[i]
     if held[i + 1] == token then
-      local key = jobPrefix .. id
       local score = tonumber(redis.call('ZSCORE', KEYS[3], id))
-      local f = redis.call('HMGET', key, 'spec', 'attempts', 'expiresAt')
+      local f = redis.call('HMGET', jobPrefix .. id, 'spec', 'attempts', 'expiresAt')
       if score and score > now and (f[1] or f[2]) then
         if #again < count then
           renewed[#renewed + 1] = renewedTo
@@ -69,11 +68,8 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
           again[#again + 1] = id .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
         else
           -- more than this call asks for (a failed call's number goes out again with a smaller
-          -- count): back to the front of the queue, the attempt not counted, as on release
-          redis.call('ZREM', KEYS[3], id)
-          redis.call('HDEL', KEYS[9], id)
-          redis.call('HSET', key, 'attempts', math.max(0, (tonumber(f[2]) or 1) - 1), 'status', 'queued', 'queuedAt', now)
-          redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), 0), id)
+          -- count): handed back as a release hands it back
+          releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, now, keepCount, keepAgeMs)
         end
       end
     end

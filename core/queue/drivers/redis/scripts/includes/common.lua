@@ -95,6 +95,26 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
 
+-- Hands a leased job back: out of the active set and its lease, the attempt not counted, and
+-- back at the front of its priority (it was taken before the rest); one whose cancel was
+-- requested ends cancelled instead. Returns 1 when queued, 2 when cancelled. Used by
+-- release_jobs.lua and by reserve_jobs.lua for what a repeated call does not take.
+local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPrefix, id, now, keepCount, keepAgeMs)
+  local key = jobPrefix .. id
+  local f = redis.call('HMGET', key, 'spec', 'cancelRequested', 'attempts')
+  redis.call('ZREM', activeKey, id)
+  redis.call('HDEL', leasesKey, id)
+  -- not HINCRBY: it fails on a damaged value, after the lease is gone
+  redis.call('HSET', key, 'attempts', math.max(0, (tonumber(f[3]) or 1) - 1))
+  if f[2] == '1' then
+    finishInto(cancelledKey, jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
+    return 2
+  end
+  redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+  redis.call('ZADD', waitKey, waitScore(specPriority(f[1]), 0), id)
+  return 1
+end
+
 -- Whether job `id`, whose hash says `status`, completed. A completed job's hash keeps the
 -- fields of its last attempt ('running'), and its lease is gone: a running job has one
 -- exactly while it is in the active set (complete_jobs.lua).
