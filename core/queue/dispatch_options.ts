@@ -44,6 +44,7 @@ export function expiresBeforeStart(
   return expiresAt <= earliest ? { expiresAt, earliest } : undefined;
 }
 
-function epochMs(time: Date | number): number {
+/** A `Date` or epoch ms as epoch ms. */
+export function epochMs(time: Date | number): number {
   return typeof time === 'number' ? time : time.getTime();
 }

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
-import { type DispatchOptions, LATEST_DISPATCH_MS } from './dispatch_options.js';
+import { type DispatchOptions, epochMs, LATEST_DISPATCH_MS } from './dispatch_options.js';
 import type { NewJob, QueueDriver } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
@@ -146,7 +146,7 @@ function runAtOf(job: NewJob): { runAt: number } | undefined {
 
 function toEpochMs(value: Date | number | undefined, label: string): number | undefined {
   if (value === undefined) return undefined;
-  const ms = value instanceof Date ? value.getTime() : value;
+  const ms = epochMs(value);
   if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_DISPATCH_MS) {
     throw new InvalidOptionError(
       `${label} must be a valid Date or epoch milliseconds up to the year 9999; got ${String(value)}`,
