@@ -1,9 +1,11 @@
 /**
  * Batches acknowledgements. Completions that arrive while a flush is in flight (or in
  * the same turn of the event loop) share the next driver call, so a busy worker sends
- * one `complete` per batch instead of one per job. A failed flush keeps its entries
- * and tries again; if their leases expire meanwhile, the jobs run again (at least once).
- * Each entry is reported once its fate is known: stored, or refused (lease lost).
+ * one `complete` per batch instead of one per job. A failed flush keeps its batch and
+ * sends that same array again before anything else: the driver may have stored it and lost
+ * the reply, and given the same array it answers as that run did (`QueueDriver.complete`).
+ * If the leases expire meanwhile, the jobs run again (at least once). Each entry is reported
+ * once its fate is known: stored, or refused (lease lost).
  */
 import type { Logger } from '../logger.js';
 import type { Completion, QueueDriver, ReservedJob } from './driver.js';
@@ -30,6 +32,8 @@ export class AckBuffer {
   readonly #log: Logger;
   readonly #outcomes: AckOutcomes;
   #pending: AckEntry[] = [];
+  /** A batch whose call failed, sent again as it is before any other. */
+  #retry: AckEntry[] | undefined;
   #flushing: Promise<void> | undefined;
   #scheduled = false;
   #failures = 0;
@@ -41,7 +45,7 @@ export class AckBuffer {
   }
 
   get size(): number {
-    return this.#pending.length;
+    return this.#pending.length + (this.#retry?.length ?? 0);
   }
 
   /** Queues one completion; it is sent with the next batch. */
@@ -58,17 +62,18 @@ export class AckBuffer {
 
   /** Sends everything queued so far; resolves when it is stored (or gives up after `attempts`). */
   async flush(attempts = 5): Promise<void> {
-    for (let i = 0; i < attempts && (this.#pending.length > 0 || this.#flushing); i++) {
+    for (let i = 0; i < attempts && (this.size > 0 || this.#flushing); i++) {
       await (this.#flushing ?? this.#run());
     }
   }
 
   #run(): Promise<void> {
-    if (this.#flushing || this.#pending.length === 0) return this.#flushing ?? Promise.resolve();
-    const batch = this.#pending.splice(0, MAX_BATCH);
+    if (this.#flushing || this.size === 0) return this.#flushing ?? Promise.resolve();
+    const batch = this.#retry ?? this.#pending.splice(0, MAX_BATCH);
+    this.#retry = undefined;
     this.#flushing = this.#send(batch).finally(() => {
       this.#flushing = undefined;
-      if (this.#pending.length > 0) {
+      if (this.size > 0) {
         const delay = this.#failures === 0 ? 0 : Math.min(5000, 100 * 2 ** this.#failures);
         setTimeout(() => void this.#run(), delay).unref();
       }
@@ -83,7 +88,7 @@ export class AckBuffer {
       this.#failures = 0;
     } catch (error) {
       this.#failures++;
-      this.#pending.unshift(...batch);
+      this.#retry = batch;
       this.#log.error(
         { err: error, event: 'ack.retry', count: batch.length },
         'could not acknowledge jobs; retrying',

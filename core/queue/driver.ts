@@ -248,7 +248,17 @@ export interface QueueDriver {
   push(jobs: readonly NewJob[]): Promise<PushOutcome[]>;
   reserve(queue: string, options: ReserveOptions): Promise<ReserveResult>;
   extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]>;
+  /**
+   * Completes attempts; per completion, true when stored and false when its lease was lost.
+   * On Redis a call that rejects may still have been carried out, its reply lost on the way:
+   * calling again with the same array gets the answer of the run that was carried out (the
+   * latest 64 answers of each driver and queue are kept, for ten minutes after the last).
+   */
   complete(completions: readonly Completion[]): Promise<boolean[]>;
+  /**
+   * Records a failed attempt. On Redis the same lease failed again (a call whose reply was
+   * lost, sent again) gets the outcome of the first run while the job's record is kept, not `lost`.
+   */
   fail(failure: Failure): Promise<FailOutcome>;
   /**
    * Puts running jobs back in their queue without counting the attempt (shutdown). A job

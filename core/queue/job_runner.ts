@@ -13,7 +13,15 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AckBuffer } from './ack_buffer.js';
-import type { JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
+import type {
+  Failure,
+  FailOutcome,
+  JobRecord,
+  Lease,
+  QueueDriver,
+  ReservedJob,
+  StoredError,
+} from './driver.js';
 import type { JobClass, JobContext } from './job.js';
 import type { JobAbort } from './job_abort.js';
 import { decodeJson, encodeJson } from './json.js';
@@ -21,6 +29,9 @@ import type { JobEventPublisher } from './job_events.js';
 import { ProgressWriter } from './progress_writer.js';
 import type { JobRegistry } from './registry.js';
 import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
+
+/** Tries to record a failed attempt before leaving it to its lease (waits 0.1 s, doubling). */
+const FAIL_TRIES = 6;
 
 /** Worker-wide defaults for jobs that do not set their own. */
 export interface RunnerSettings {
@@ -140,9 +151,9 @@ export class JobRunner {
     payload: unknown,
   ): Promise<void> {
     const { job, lease } = running;
-    let outcome: Awaited<ReturnType<QueueDriver['fail']>>;
+    let outcome: FailOutcome;
     try {
-      outcome = await this.#driver.fail({ lease, error: storedError(error), retryInMs });
+      outcome = await this.#recordFailure({ lease, error: storedError(error), retryInMs }, log);
     } catch (driverError) {
       log.error(
         { event: 'job.fail_unrecorded', err: driverError },
@@ -170,9 +181,28 @@ export class JobRunner {
     }
   }
 
+  /**
+   * Sends `failure`, again on a rejection (Redis away, or its reply lost: the same lease then
+   * gets the first run's outcome), up to {@link FAIL_TRIES} times over about three seconds.
+   */
+  async #recordFailure(failure: Failure, log: Logger): Promise<FailOutcome> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await this.#driver.fail(failure);
+      } catch (error) {
+        if (tries >= FAIL_TRIES) throw error;
+        log.warn(
+          { event: 'job.fail_retry', err: error, tries },
+          'could not record the failed attempt; trying again',
+        );
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (tries - 1)));
+      }
+    }
+  }
+
   #announceFailure(
     job: ReservedJob,
-    outcome: Awaited<ReturnType<QueueDriver['fail']>>,
+    outcome: FailOutcome,
     retryInMs: number | null,
     error: StoredError,
     durationMs: number,

@@ -256,6 +256,59 @@ describe('redis driver: a reserve call run twice', () => {
   });
 });
 
+describe('redis driver: a complete or fail run twice', () => {
+  const { queue, driver } = queueUnderTest('settle-repeat');
+  const keys = driver.keys.queue(queue);
+  // the keys and arguments RedisQueueDriver sends, for one driver numbering its calls by hand
+  const completeKeys = [
+    ...[keys.active, keys.completed, `${keys.doneBucket}0`, keys.leases, keys.completedTimes],
+    `${keys.acked}by-hand`,
+  ];
+  const complete = (call: number, leases: readonly { id: string; token: string }[]) =>
+    runScript<number[]>(driver.redis, 'complete_jobs', completeKeys, [
+      ...[keys.job, 1000, 0, call, leases.length],
+      ...leases.flatMap((lease) => [lease.token, 1, lease.id]),
+    ]);
+
+  it('answers a complete call run again as its first run did, for its latest 64 calls', async () => {
+    await driver.push(['a', 'b', 'c'].map((id) => newJob(queue, id)));
+    const leased = (await driver.reserve(queue, reserveOptions)).jobs;
+    const [a, b] = leased.filter((job) => job.id !== 'c');
+    expect(await complete(1, [a!, { id: 'c', token: 'not-its-token' }])).toEqual([1, 0]);
+    // the same call again: the first run's answer, nothing stored twice
+    expect(await complete(1, [a!, { id: 'c', token: 'not-its-token' }])).toEqual([1, 0]);
+    expect(await driver.redis.lrange(keys.completed, 0, -1)).toEqual(['a']);
+    // another call for the same lease: it is gone
+    expect(await complete(2, [a!])).toEqual([0]);
+    expect(await complete(3, [b!])).toEqual([1]);
+    for (let call = 4; call <= 66; call++) await complete(call, []);
+    expect(await driver.redis.hlen(`${keys.acked}by-hand`)).toBe(64);
+    expect(await driver.redis.pttl(`${keys.acked}by-hand`)).toBeGreaterThan(590_000);
+    expect(await complete(3, [b!])).toEqual([1]); // the 64th latest
+    await complete(67, []);
+    expect(await complete(3, [b!])).toEqual([0]); // forgotten: answered as a new call
+  });
+
+  it('answers a fail run again for the same lease as its first run did, and another lease lost', async () => {
+    await driver.clear(queue);
+    await driver.push(['f', 'r'].map((id) => newJob(queue, id)));
+    const leased = (await driver.reserve(queue, reserveOptions)).jobs;
+    const f = leased.find((job) => job.id === 'f')!;
+    const r = leased.find((job) => job.id === 'r')!;
+    const error = { message: 'boom' };
+    expect(await driver.fail({ lease: f, error, retryInMs: null })).toBe('failed');
+    expect(await driver.fail({ lease: f, error, retryInMs: null })).toBe('failed');
+    expect(await driver.fail({ lease: { ...f, token: 'another' }, error, retryInMs: null })).toBe('lost');
+    expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
+    // its next attempt runs under another lease; the old one's repeat still gets its answer
+    const [again] = (await driver.reserve(queue, reserveOptions)).jobs;
+    expect(again).toMatchObject({ id: 'r', attempt: 2 });
+    expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
+    expect(await driver.getJob(queue, 'r')).toMatchObject({ status: 'running', attempts: 2 });
+    expect(await driver.getJob(queue, 'f')).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+});
+
 describe('redis driver: completed times list', () => {
   const drivers: RedisQueueDriver[] = [];
   afterAll(async () => {

@@ -1,17 +1,27 @@
 /**
- * A reserve call whose reply is lost: the connection fails after Redis ran the call and
- * before its answer got back, and ioredis sends the call again once it has reconnected.
- * The jobs the first run leased must reach the worker then, not wait out their leases
- * (which would count an attempt, and fail a job on its last try, that never ran). The
- * worker reaches Redis through a proxy the test cuts, so no other client is disturbed.
+ * Calls whose reply is lost: the connection fails after Redis ran the call and before its
+ * answer got back, and ioredis sends the call again once it has reconnected (or, when Redis
+ * stays away past its retries, the worker sends it again itself). For a reserve, the jobs the
+ * first run leased must reach the worker then, not wait out their leases (which would count
+ * an attempt, and fail a job on its last try, that never ran). For a complete or a fail, the
+ * call run again must answer as the first run did, not "lease lost", so the job's `completed`
+ * or `failed` event goes out and its `failed()` hook runs. The worker reaches Redis through a
+ * proxy the test cuts, so no other client is disturbed.
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Dispatcher, JobRegistry, RedisQueueDriver, Worker } from '../../../core/index.js';
-import { scriptSources } from '../../../core/queue/drivers/redis/scripts.js';
+import {
+  Dispatcher,
+  type JobEvent,
+  JobEventPublisher,
+  JobRegistry,
+  RedisQueueDriver,
+  Worker,
+} from '../../../core/index.js';
+import { type ScriptName, scriptSources } from '../../../core/queue/drivers/redis/scripts.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 import { TcpProxy } from '../../support/tcp_proxy.js';
-import { EchoJob, entries } from '../../support/test_jobs.js';
+import { DoomedJob, EchoJob, entries } from '../../support/test_jobs.js';
 import { until } from '../../support/until.js';
 
 describe('a worker whose reserve reply is lost', () => {
@@ -68,4 +78,117 @@ describe('a worker whose reserve reply is lost', () => {
     worker.stop();
     expect(await run).toBe('stopped');
   });
+});
+
+/** The second line of a script: a fresh connection sends a script's text (EVAL) before its SHA. */
+function firstRequestOf(script: ScriptName): string {
+  return scriptSources().get(script)!.split('\n')[1]!.trim();
+}
+
+describe('a worker whose complete or fail reply is lost', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  const outages: [string, number][] = [
+    ['ioredis sends the call again on reconnecting', 0],
+    ['the call fails (Redis away past its retries) and the worker sends it again', 2000],
+  ];
+
+  /** A worker behind a proxy that loses every reply from the first call of `script` on. */
+  async function workerLosingReplyOf(script: ScriptName) {
+    const prefix = `lost-ack-${randomBytes(3).toString('hex')}`;
+    const queue = 'lost-ack';
+    const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+    cleanups.push(async () => {
+      await deleteKeys(direct.redis, prefix);
+      await direct.close();
+    });
+    const seen: JobEvent[] = [];
+    const unsubscribe = await direct.subscribeEvents((event) => seen.push(event));
+    cleanups.push(unsubscribe);
+    const proxy = await TcpProxy.start(6379);
+    const driver = new RedisQueueDriver({ connection: `redis://127.0.0.1:${proxy.port}`, prefix });
+    cleanups.push(() => driver.close());
+    const registry = new JobRegistry().register(EchoJob, DoomedJob);
+    const marker = firstRequestOf(script);
+    proxy.dropRepliesAfter(marker);
+    const events = new JobEventPublisher(driver);
+    const worker = new Worker({ driver, registry, queues: [queue], events, sleep: 0.2 });
+    cleanups.push(() => worker.shutdown());
+    cleanups.push(() => proxy.close());
+    const dispatcher = new Dispatcher(direct, registry);
+    const statusesOf = (id: string) => seen.filter((event) => event.id === id).map((event) => event.status);
+    return { prefix, queue, direct, proxy, worker, dispatcher, statusesOf };
+  }
+
+  async function loseReply(proxy: TcpProxy, outageMs: number): Promise<void> {
+    await proxy.cut();
+    if (outageMs > 0) await new Promise((resolve) => setTimeout(resolve, outageMs));
+    await proxy.restore();
+  }
+
+  it('checks the marker is a line only the script sends', () => {
+    expect(firstRequestOf('complete_jobs')).toMatch(/^Marks jobs completed/);
+    expect(firstRequestOf('fail_job')).toMatch(/^Records a failed attempt/);
+  });
+
+  it.each(outages)(
+    'publishes the completed event of a job whose complete ran: %s',
+    async (_how, outageMs) => {
+      const { prefix, queue, direct, proxy, worker, dispatcher, statusesOf } =
+        await workerLosingReplyOf('complete_jobs');
+      const id = await dispatcher.dispatch(EchoJob, { tag: prefix, value: 'acked' }, { queue });
+      const run = worker.run();
+      await until('the complete reaches Redis and its reply is lost', async () => {
+        return proxy.droppingReplies && (await direct.getJob(queue, id))?.status === 'completed';
+      });
+      await loseReply(proxy, outageMs);
+
+      await until(
+        'the completed event',
+        () => statusesOf(id).includes('completed'),
+        10_000,
+        () => statusesOf(id),
+      );
+      // the events' own PUBLISH can be sent again too, so `running` may come twice
+      expect(statusesOf(id).filter((status) => status !== 'running')).toEqual(['completed']);
+      expect(entries(prefix)).toEqual(['acked@1']);
+      worker.stop();
+      expect(await run).toBe('stopped');
+    },
+  );
+
+  it.each(outages)(
+    'calls failed() and publishes failed for a job whose fail ran: %s',
+    async (_how, outageMs) => {
+      const { prefix, queue, direct, proxy, worker, dispatcher, statusesOf } =
+        await workerLosingReplyOf('fail_job');
+      const id = await dispatcher.dispatch(DoomedJob, { tag: prefix }, { queue });
+      const run = worker.run();
+      await until('the fail reaches Redis and its reply is lost', async () => {
+        return proxy.droppingReplies && (await direct.getJob(queue, id))?.status === 'failed';
+      });
+      await loseReply(proxy, outageMs);
+
+      await until(
+        'the failed() hook',
+        () => entries(prefix).length === 2,
+        10_000,
+        () => entries(prefix),
+      );
+      expect(entries(prefix)).toEqual(['ran', 'failed: E_UNRECOVERABLE']);
+      await until(
+        'the failed event',
+        () => statusesOf(id).includes('failed'),
+        5_000,
+        () => statusesOf(id),
+      );
+      expect(statusesOf(id).filter((status) => status !== 'running')).toEqual(['failed']);
+      expect(await direct.getJob(queue, id)).toMatchObject({ status: 'failed', attempts: 1 });
+      worker.stop();
+      expect(await run).toBe('stopped');
+    },
+  );
 });

@@ -75,4 +75,29 @@ describe('AckBuffer outcomes', () => {
     expect(stored).toEqual([]);
     expect(lost).toEqual(['a', 'b']);
   });
+
+  it('sends a batch whose call failed again as the same array, before entries added since', async () => {
+    const calls: (readonly Completion[])[] = [];
+    const driver = {
+      complete: async (completions: readonly Completion[]) => {
+        calls.push(completions);
+        if (calls.length === 1) throw new Error('connection lost before the reply');
+        return completions.map(() => true);
+      },
+    } as unknown as QueueDriver;
+    const stored: string[][] = [];
+    const acks = new AckBuffer(driver, silentLogger(), {
+      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
+      lost: () => {},
+    });
+    for (const id of ['a', 'b']) acks.add(entry(id));
+    await acks.flush(1);
+    expect(acks.size).toBe(2);
+    acks.add(entry('c'));
+    await acks.flush();
+    // the same array object: a driver that lost the first reply tells the call by it
+    expect(calls[1]).toBe(calls[0]);
+    expect(calls.map((call) => call.map((c) => c.lease.id))).toEqual([['a', 'b'], ['a', 'b'], ['c']]);
+    expect(stored).toEqual([['a', 'b'], ['c']]);
+  });
 });

@@ -43,6 +43,12 @@ export interface QueueKeys {
    * `${reserving}${driver token prefix}` (reserve_jobs.lua tells a repeated call by it).
    */
   reserving: string;
+  /**
+   * Prefix of the outcomes of a driver's latest complete calls on this queue (a hash, call
+   * number -> one digit per job): `${acked}${driver token prefix}` (complete_jobs.lua answers a
+   * call run again after a lost reply from it).
+   */
+  acked: string;
 }
 
 /** Builds key names under a prefix (default `topiq`). */
@@ -89,6 +95,7 @@ export class KeyBuilder {
         job: `${base}job:`,
         doneBucket: `${base}done:`,
         reserving: `${base}reserving:`,
+        acked: `${base}acked:`,
       };
       this.#cache.set(queue, keys);
     }

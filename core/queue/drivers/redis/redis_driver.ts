@@ -91,6 +91,14 @@ export class RedisQueueDriver implements QueueDriver {
    * back what the earlier run leased along with new jobs.
    */
   readonly #failedReserves = new Map<string, { call: number; token: string }[]>();
+  /** The number of this driver's latest complete call, per queue (complete_jobs.lua keeps the latest 64 answers). */
+  readonly #completeCalls = new Map<string, number>();
+  /**
+   * Complete calls that failed, by the array they were made with, and their number per queue:
+   * Redis may have run one and lost its reply, so the same array sent again goes under the same
+   * numbers and gets the first run's answer (see `QueueDriver.complete`).
+   */
+  readonly #failedCompletes = new WeakMap<readonly Completion[], Map<string, number>>();
 
   constructor(options: RedisDriverOptions = {}) {
     const { connection } = options;
@@ -238,41 +246,60 @@ export class RedisQueueDriver implements QueueDriver {
   async complete(completions: readonly Completion[]): Promise<boolean[]> {
     const done = new Map<Completion, boolean>();
     const byQueue = groupBy(completions, (completion) => completion.lease.queue);
-    await Promise.all(
-      [...byQueue].map(async ([queue, group]) => {
-        const keys = this.keys.queue(queue);
-        // ids grouped by lease token (one per reserve call), then only the non-null results
-        const byToken = groupBy(group, (completion) => completion.lease.token);
-        const ordered: Completion[] = [];
-        const results: (string | number)[] = [];
-        const args: (string | number)[] = [
-          keys.job,
-          this.#retention.completedCount,
-          this.#retention.completedAgeMs,
-          byToken.size,
-        ];
-        for (const [token, items] of byToken) {
-          args.push(token, items.length);
-          for (const completion of items) {
-            ordered.push(completion);
-            args.push(completion.lease.id);
-            if (completion.result !== 'null') results.push(ordered.length, completion.result);
-          }
-        }
-        for (const value of results) args.push(value);
-        const bucket = `${keys.doneBucket}${Math.floor(Date.now() / 10_000)}`;
-        const codes = await runScript<number[]>(
-          this.redis,
-          'complete_jobs',
-          [keys.active, keys.completed, bucket, keys.leases, keys.completedTimes],
-          args,
-        );
-        ordered.forEach((completion, index) => {
-          done.set(completion, codes[index] === 1);
-        });
-      }),
-    );
+    const calls = this.#failedCompletes.get(completions) ?? new Map<string, number>();
+    this.#failedCompletes.delete(completions);
+    try {
+      await Promise.all([...byQueue].map(([queue, group]) => this.#complete(queue, group, calls, done)));
+    } catch (error) {
+      this.#failedCompletes.set(completions, calls);
+      throw error;
+    }
     return completions.map((completion) => done.get(completion)!);
+  }
+
+  async #complete(
+    queue: string,
+    group: readonly Completion[],
+    calls: Map<string, number>,
+    done: Map<Completion, boolean>,
+  ): Promise<void> {
+    const keys = this.keys.queue(queue);
+    let call = calls.get(queue);
+    if (call === undefined) {
+      call = (this.#completeCalls.get(queue) ?? 0) + 1;
+      this.#completeCalls.set(queue, call);
+      calls.set(queue, call);
+    }
+    // ids grouped by lease token (one per reserve call), then only the non-null results
+    const byToken = groupBy(group, (completion) => completion.lease.token);
+    const ordered: Completion[] = [];
+    const results: (string | number)[] = [];
+    const args: (string | number)[] = [
+      keys.job,
+      this.#retention.completedCount,
+      this.#retention.completedAgeMs,
+      call,
+      byToken.size,
+    ];
+    for (const [token, items] of byToken) {
+      args.push(token, items.length);
+      for (const completion of items) {
+        ordered.push(completion);
+        args.push(completion.lease.id);
+        if (completion.result !== 'null') results.push(ordered.length, completion.result);
+      }
+    }
+    for (const value of results) args.push(value);
+    const bucket = `${keys.doneBucket}${Math.floor(Date.now() / 10_000)}`;
+    const codes = await runScript<number[]>(
+      this.redis,
+      'complete_jobs',
+      [keys.active, keys.completed, bucket, keys.leases, keys.completedTimes, keys.acked + this.#tokenPrefix],
+      args,
+    );
+    ordered.forEach((completion, index) => {
+      done.set(completion, codes[index] === 1);
+    });
   }
 
   async fail(failure: Failure): Promise<FailOutcome> {

@@ -6,14 +6,18 @@
   KEYS[4] leases     running job id -> lease token
   KEYS[5] completed times, oldest first (a list): 'count:finish ms' per call that kept
           records, the counts summing to the length of KEYS[2]
+  KEYS[6] the outcomes of the calling driver's latest complete calls on this queue (a hash:
+          call number -> one digit per job, as returned)
   ARGV[1] job hash prefix
   ARGV[2] completed records to keep (0: delete at once)
   ARGV[3] max age of completed records in ms (0: no age bound)
-  ARGV[4]   number of token groups
+  ARGV[4] the number of this call among the calling driver's on this queue (1, 2, ...)
+  ARGV[5]   number of token groups
   then per group: token, count, and that many job ids (jobs reserved in one call share a token)
   then pairs: position of a job among all ids (1-based), its JSON result (only results that
             are not null: most jobs return nothing, and an absent result reads as null)
   Returns per job, in the order of the ids: 1 completed, 0 lease lost (nothing changed).
+  A call that ran already (its reply lost on the way) returns what its first run returned.
   The leases of the whole batch are read with one HMGET and deleted with one HDEL, so a
   later ack of the same attempt is refused. A kept record is the job's hash as its last
   attempt left it ('running', with no lease: statusOf in common.lua), its id appended to the
@@ -93,6 +97,20 @@ local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, 
     redis.call('LSET', timesKey, 0, rest)
   end
 end
+-- 0. A call that ran already: ioredis sends a command again after a reconnection when its
+-- reply was lost on the way, and a driver whose call failed sends it again under the same
+-- number. Its first run completed the jobs and deleted their leases, so running it again would
+-- report every job lost, and the worker would miss their `completed` events. It gets the first
+-- run's answer instead. The latest 64 calls are kept, for ten minutes after the last.
+local call = ARGV[4]
+local prior = redis.call('HGET', KEYS[6], call)
+if prior then
+  local answer = {}
+  for i = 1, #prior do
+    answer[i] = string.byte(prior, i) - 48
+  end
+  return answer
+end
 local jobPrefix = ARGV[1]
 local keepCount = tonumber(ARGV[2])
 local keepAgeMs = tonumber(ARGV[3])
@@ -101,8 +119,8 @@ local now = nowMs()
 local ids = {}
 local tokens = {}
 local idCount = 0
-local at = 5
-for _ = 1, tonumber(ARGV[4]) do
+local at = 6
+for _ = 1, tonumber(ARGV[5]) do
   local token = ARGV[at]
   local count = tonumber(ARGV[at + 1])
   for k = at + 2, at + 1 + count do
@@ -173,4 +191,10 @@ if doneCount > 0 then
 end
 -- also when no records are kept: those kept under an earlier, larger bound still go
 trimCompleted(KEYS[2], KEYS[5], jobPrefix, keepCount, keepAgeMs, now)
+redis.call('HSET', KEYS[6], call, table.concat(out))
+local dropped = tonumber(call) - 64
+if dropped > 0 then
+  redis.call('HDEL', KEYS[6], string.format('%d', dropped))
+end
+redis.call('PEXPIRE', KEYS[6], 600000)
 return out

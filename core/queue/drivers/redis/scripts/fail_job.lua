@@ -17,7 +17,9 @@
   ARGV[6] finished records to keep per set
   ARGV[7] max age of finished records in ms
   ARGV[8] failed records to keep
-  Returns 'retrying', 'failed', 'cancelled' or 'lost'.
+  Returns 'retrying', 'failed', 'cancelled' or 'lost'. The job's hash keeps the outcome under
+  the token ('settled'), so the same attempt failed again (its reply lost on the way, and the
+  call sent again by ioredis or the worker) gets the same answer while the record is kept.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -25,18 +27,24 @@ local id = ARGV[2]
 local key = jobPrefix .. id
 local retryInMs = tonumber(ARGV[5])
 local now = nowMs()
+local settledAs = ARGV[3] .. ':'
 if not ownsLease(KEYS[8], id, ARGV[3]) then
+  local settled = redis.call('HGET', key, 'settled')
+  if settled and string.sub(settled, 1, #settledAs) == settledAs then
+    return string.sub(settled, #settledAs + 1)
+  end
   return 'lost'
 end
 local f = redis.call('HMGET', key, 'cancelRequested', 'spec')
+local outcome = f[1] == '1' and 'cancelled' or retryInMs < 0 and 'failed' or 'retrying'
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[8], id)
-redis.call('HSET', key, 'error', ARGV[4])
-if f[1] == '1' then
+redis.call('HSET', key, 'error', ARGV[4], 'settled', settledAs .. outcome)
+if outcome == 'cancelled' then
   finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, tonumber(ARGV[6]), tonumber(ARGV[7]))
   return 'cancelled'
 end
-if retryInMs < 0 then
+if outcome == 'failed' then
   redis.call('HSET', key, 'status', 'failed', 'finishedAt', now)
   redis.call('ZADD', KEYS[4], now, id)
   trimFinished(KEYS[4], jobPrefix, tonumber(ARGV[8]), 0, now)
