@@ -291,14 +291,16 @@ export class RedisQueueDriver implements QueueDriver {
     }
     for (const value of results) args.push(value);
     const bucket = `${keys.doneBucket}${Math.floor(Date.now() / 10_000)}`;
-    const codes = await runScript<number[]>(
+    const answer = await runScript<string>(
       this.redis,
       'complete_jobs',
       [keys.active, keys.completed, bucket, keys.leases, keys.completedTimes, keys.acked + this.#tokenPrefix],
       args,
     );
     ordered.forEach((completion, index) => {
-      done.set(completion, codes[index] === 1);
+      // '1' completed, '0' lease lost; past the end (a short answer): neither
+      const code = answer.charCodeAt(index);
+      if (code === 49 || code === 48) done.set(completion, code === 49);
     });
   }
 

@@ -16,8 +16,9 @@
   then per group: token, count, and that many job ids (jobs reserved in one call share a token)
   then pairs: position of a job among all ids (1-based), its JSON result (only results that
             are not null: most jobs return nothing, and an absent result reads as null)
-  Returns per job, in the order of the ids: 1 completed, 0 lease lost (nothing changed).
-  A call that ran already (its reply lost on the way) returns what its first run returned.
+  Returns a string of one digit per job, in the order of the ids: 1 completed, 0 lease lost
+  (nothing changed). A call that ran already (its reply lost on the way) returns what its first
+  run returned. (A string, not numbers: table.concat formats each number with a slow sprintf.)
   The leases of the whole batch are read with one HMGET and deleted with one HDEL, so a
   later ack of the same attempt is refused. A kept record is the job's hash as its last
   attempt left it ('running', with no lease: statusOf in common.lua), its id appended to the
@@ -105,11 +106,7 @@ end
 local call = ARGV[4]
 local prior = redis.call('HGET', KEYS[6], call)
 if prior then
-  local answer = {}
-  for i = 1, #prior do
-    answer[i] = string.byte(prior, i) - 48
-  end
-  return answer
+  return prior
 end
 local jobPrefix = ARGV[1]
 local keepCount = tonumber(ARGV[2])
@@ -163,9 +160,9 @@ for n = 1, idCount do
     else
       deleted[doneCount] = jobPrefix .. id
     end
-    out[n] = 1
+    out[n] = '1'
   else
-    out[n] = 0
+    out[n] = '0'
   end
 end
 if doneCount > 0 then
@@ -191,10 +188,11 @@ if doneCount > 0 then
 end
 -- also when no records are kept: those kept under an earlier, larger bound still go
 trimCompleted(KEYS[2], KEYS[5], jobPrefix, keepCount, keepAgeMs, now)
-redis.call('HSET', KEYS[6], call, table.concat(out))
+local answer = table.concat(out)
+redis.call('HSET', KEYS[6], call, answer)
 local dropped = tonumber(call) - 64
 if dropped > 0 then
   redis.call('HDEL', KEYS[6], string.format('%d', dropped))
 end
 redis.call('PEXPIRE', KEYS[6], 600000)
-return out
+return answer
