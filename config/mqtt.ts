@@ -64,6 +64,12 @@ export default defineConfig(
         .string()
         .regex(/^[^+#{}]+$/, 'a plain topic prefix without wildcards, e.g. topiq/commands/jobs')
         .optional(),
+      JOB_COMMAND_REPLY_TOPIC: z
+        .string()
+        .regex(/^[^+#{}$][^+#{}]*$/, 'a plain topic prefix without wildcards, e.g. topiq/replies')
+        .transform((prefix) => prefix.replace(/\/+$/, ''))
+        .refine((prefix) => prefix.length > 0, 'a topic prefix, e.g. topiq/replies')
+        .default('topiq/replies'),
       MQTT_AUTH: z.enum(['credentials', 'development']).optional(),
       MQTT_DEVICES: accounts(true),
       MQTT_SERVICE_ACCOUNTS: accounts(false),
@@ -91,6 +97,7 @@ export default defineConfig(
           ? 'topiq/jobs/{queue}/{id}/{status}'
           : env.JOB_EVENTS_TOPIC,
     jobCommandTopic: env.JOB_COMMAND_TOPIC,
+    jobCommandReplyTopic: env.JOB_COMMAND_REPLY_TOPIC,
     broker: {
       host: env.MQTT_BROKER_HOST,
       port: env.MQTT_BROKER_PORT,

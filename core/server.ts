@@ -51,7 +51,9 @@ export class Server {
     this.app = options.app;
     this.#mqtt = options.mqtt;
     if (options.mqtt.jobCommandTopic) {
-      addJobCommandRoute(options.routes, options.mqtt.jobCommandTopic, options.app.dispatcher);
+      addJobCommandRoute(options.routes, options.mqtt.jobCommandTopic, options.app.dispatcher, {
+        replyTopic: options.mqtt.jobCommandReplyTopic,
+      });
     }
     this.gateway = new MqttGateway({
       settings: { ...options.mqtt, sharedGroup: options.mqtt.sharedGroup },

@@ -48,6 +48,12 @@ export interface MqttSettings {
   jobEventsTopic: string | undefined;
   /** Prefix of the job command topic (`<prefix>/<JobName>`), or undefined when off. */
   jobCommandTopic: string | undefined;
+  /**
+   * The only topics job commands are answered on: this prefix and the topics under it. A
+   * command asking for a reply elsewhere is refused, so a client cannot make the app publish
+   * where the client itself may not.
+   */
+  jobCommandReplyTopic: string;
   broker: {
     host: string;
     port: number;

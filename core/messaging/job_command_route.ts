@@ -6,7 +6,9 @@
  * may use it: the embedded broker's device ACL keeps devices under `devices/<id>/...`,
  * and this handler refuses any message that came from an authenticated device. With an
  * external broker, restrict the topic in that broker's ACL. An MQTT 5 request with a
- * response topic gets `{ "id": "<job id>" }` or `{ "error": { code, message } }` back.
+ * response topic gets `{ "id": "<job id>" }` or `{ "error": { code, message } }` back, when
+ * that topic is under the reply prefix (`JOB_COMMAND_REPLY_TOPIC`, default `topiq/replies`):
+ * the app publishes with its own rights, so a requester may not choose just any topic.
  */
 import { InvalidMessageError, InvalidOptionError, isTopiqError } from '../errors.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
@@ -75,14 +77,35 @@ function readCommand(ctx: MessageContext<CommandParams>): {
   return { payload, options: checked };
 }
 
-/** Adds the job command route to `routes` under `topic` (e.g. `topiq/commands/jobs`). */
-export function addJobCommandRoute(routes: AppRouteTable, topic: string, dispatcher: Dispatcher): void {
+/** Whether `topic` is `prefix` or a topic under it. */
+function isUnder(topic: string, prefix: string): boolean {
+  return topic === prefix || topic.startsWith(`${prefix}/`);
+}
+
+/**
+ * Adds the job command route to `routes` under `topic` (e.g. `topiq/commands/jobs`). Replies go
+ * only to response topics under `settings.replyTopic` (default `topiq/replies`).
+ */
+export function addJobCommandRoute(
+  routes: AppRouteTable,
+  topic: string,
+  dispatcher: Dispatcher,
+  settings: { replyTopic?: string } = {},
+): void {
+  const replyTopic = settings.replyTopic ?? 'topiq/replies';
   routes.on(`${topic}/{jobName}`, async function dispatchJobCommand(ctx: MessageContext<CommandParams>) {
     const name = ctx.params.jobName ?? '';
+    const { responseTopic } = ctx.properties;
+    const answered = responseTopic !== undefined && isUnder(responseTopic, replyTopic);
     let id: string;
     try {
       if (ctx.deviceId !== undefined) {
         throw new InvalidMessageError(`device ${ctx.deviceId} may not start jobs; only service accounts may`);
+      }
+      if (responseTopic !== undefined && !answered) {
+        throw new InvalidMessageError(
+          `a job command asked for its reply on ${JSON.stringify(responseTopic)}, outside ${replyTopic}/: replies go only to topics under JOB_COMMAND_REPLY_TOPIC; use a response topic like ${replyTopic}/<client id>, or set JOB_COMMAND_REPLY_TOPIC`,
+        );
       }
       const { payload, options } = readCommand(ctx);
       const checked = dispatcher.checkByName(name, payload);
@@ -90,7 +113,7 @@ export function addJobCommandRoute(routes: AppRouteTable, topic: string, dispatc
       // unacknowledged and the job is stored once it is back, instead of the command being lost
       id = await ctx.dispatch(checked.job, checked.payload as never, options);
     } catch (error) {
-      if (ctx.properties.responseTopic) {
+      if (answered) {
         const code = isTopiqError(error) ? error.code : 'E_UNKNOWN';
         await ctx.reply({ error: { code, message: (error as Error).message } }).catch(() => {});
       }
@@ -98,7 +121,7 @@ export function addJobCommandRoute(routes: AppRouteTable, topic: string, dispatc
     }
     ctx.log.info({ event: 'job.command', job: name, jobId: id }, 'job dispatched by MQTT command');
     // the job is stored: a reply that cannot be sent is logged, not taken for a failed command
-    if (ctx.properties.responseTopic) {
+    if (answered) {
       await ctx
         .reply({ id })
         .catch((error: unknown) =>

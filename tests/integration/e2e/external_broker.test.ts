@@ -82,6 +82,51 @@ describe('an app on Mosquitto', () => {
     expect(first.pipeline.stats.handled).toBeGreaterThan(0);
     expect(second.pipeline.stats.handled).toBeGreaterThan(0);
   });
+
+  it('answers an MQTT 5 job command on its response topic only under JOB_COMMAND_REPLY_TOPIC', async () => {
+    const { externalServer, device, driver, id } = setup();
+    const server = await externalServer({
+      url: MOSQUITTO_URL,
+      clientId: `e2e-app-${id}`,
+      protocolVersion: 5,
+      env: {
+        MQTT_SHARED_GROUP: `e2e-${id}`,
+        JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs`,
+        JOB_COMMAND_REPLY_TOPIC: `e2e-${id}/replies/`,
+      },
+    });
+    const service = await device(MOSQUITTO_URL, { protocolVersion: 5 });
+    const replies: [string, unknown, string | undefined][] = [];
+    service.on('message', (topic, body, packet) => {
+      replies.push([topic, JSON.parse(body.toString()), packet.properties?.correlationData?.toString()]);
+    });
+    // the configured prefix, and a topic outside it the app could publish to with its own rights
+    await service.subscribeAsync([`e2e-${id}/replies/#`, `e2e-${id}/devices/#`], { qos: 1 });
+    const command = (jobId: string) =>
+      JSON.stringify({
+        payload: { to: 'ops@example.com', subject: 'hi', body: 'x' },
+        options: { jobId, hold: true },
+      });
+    const asking = (responseTopic: string) => ({
+      qos: 1 as const,
+      properties: { responseTopic, correlationData: Buffer.from(responseTopic) },
+    });
+    const commandTopic = `e2e-${id}/commands/jobs/SendEmailJob`;
+    await service.publishAsync(commandTopic, command('refused'), asking(`e2e-${id}/devices/sensor-1/down`));
+    await service.publishAsync(commandTopic, command('answered'), asking(`e2e-${id}/replies/service`));
+
+    await until('the reply', () => replies.length > 0);
+    await sleep(200); // time for a reply to the refused command, were there one
+    const answered = `e2e-${id}/replies/service`;
+    expect(replies).toEqual([[answered, { id: 'answered' }, answered]]);
+    expect(await driver.getJob('emails', 'answered')).toMatchObject({ status: 'pending' });
+    expect(await driver.getJob('emails', 'refused')).toBeUndefined();
+    const dead = await server.app.deadLetters.list(10);
+    expect(dead.map((letter) => letter.code)).toEqual(['E_INVALID_MESSAGE']);
+    expect(dead[0]?.reason).toMatch(
+      /outside e2e-\w+\/replies\/: replies go only to topics under JOB_COMMAND_REPLY_TOPIC/,
+    );
+  });
 });
 
 describe('an app on an external aedes broker (MQTT 3.1.1)', () => {

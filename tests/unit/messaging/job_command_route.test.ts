@@ -21,7 +21,7 @@ import { EchoJob } from '../../support/test_jobs.js';
 const TOPIC = 'topiq/commands/jobs/EchoJob';
 const payload = { tag: 'cmd', value: 'v' };
 
-function setup(publish: () => Promise<void> = async () => {}) {
+function setup(publish: (topic: string, body: unknown) => Promise<void> = async () => {}) {
   const driver = new MemoryQueueDriver();
   const deadLetters = new MemoryDeadLetterStore();
   const routes = createRouteTable();
@@ -96,11 +96,32 @@ describe('the MQTT job command route', () => {
       fakeMessage(
         TOPIC,
         { payload, options: { jobId: 'cmd-2' } },
-        { properties: { responseTopic: 'replies/me' } },
+        { properties: { responseTopic: 'topiq/replies/me' } },
       ),
     );
     expect(await deadLetters.list(10)).toEqual([]);
     expect(pipeline.stats.deadLettered).toBe(0);
     expect((await driver.getJob('default', 'cmd-2'))?.status).toBe('queued');
+  });
+
+  it('answers only on response topics under the reply prefix, and refuses a command asking for another', async () => {
+    const published: [string, string][] = [];
+    const { driver, deadLetters, pipeline } = setup(async (topic, body) => {
+      published.push([topic, String(body)]);
+    });
+    const command = (jobId: string, responseTopic: string) =>
+      fakeMessage(TOPIC, { payload, options: { jobId } }, { properties: { responseTopic } });
+    await pipeline.handle(command('ok', 'topiq/replies/dashboard-1'));
+    await pipeline.handle(command('elsewhere', 'devices/sensor-1/commands'));
+    await pipeline.handle(command('lookalike', 'topiq/replies-evil/x'));
+    expect(published).toEqual([['topiq/replies/dashboard-1', JSON.stringify({ id: 'ok' })]]);
+    expect((await driver.getJob('default', 'ok'))?.status).toBe('queued');
+    expect(await driver.getJob('default', 'elsewhere')).toBeUndefined();
+    expect(await driver.getJob('default', 'lookalike')).toBeUndefined();
+    const dead = await deadLetters.list(10);
+    expect(dead.map((letter) => letter.code)).toEqual(['E_INVALID_MESSAGE', 'E_INVALID_MESSAGE']);
+    expect(dead.map((letter) => letter.reason).join('\n')).toMatch(
+      /reply on "devices\/sensor-1\/commands", outside topiq\/replies\/: .*JOB_COMMAND_REPLY_TOPIC/,
+    );
   });
 });
