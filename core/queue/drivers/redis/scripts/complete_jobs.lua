@@ -49,7 +49,7 @@ local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, 
   local window = 8
   local done = false
   while not done and drop < 1000 do
-    local entries = redis.call('LRANGE', timesKey, from, from + window - 1)
+    local entries = redis.call('LRANGE', timesKey, int(from), int(from + window - 1))
     for i = 1, #entries do
       local count, at = timesEntry(entries[i])
       local take
@@ -66,7 +66,7 @@ local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, 
       end
       drop = drop + take
       if take < count then
-        rest = (count - take) .. ':' .. at
+        rest = int(count - take) .. ':' .. at
         done = true
         break
       end
@@ -83,19 +83,19 @@ local function trimCompleted(idsKey, timesKey, jobPrefix, keepCount, keepAgeMs, 
     drop = math.min(1000, over)
   end
   if drop > 0 then
-    local dropped = redis.call('LRANGE', idsKey, 0, drop - 1)
+    local dropped = redis.call('LRANGE', idsKey, '0', int(drop - 1))
     local keys = {}
     for i = 1, #dropped do
       keys[i] = jobPrefix .. dropped[i]
     end
     callChunked('DEL', nil, keys)
-    redis.call('LTRIM', idsKey, drop, -1)
+    redis.call('LTRIM', idsKey, int(drop), '-1')
   end
   if whole > 0 then
-    redis.call('LTRIM', timesKey, whole, -1)
+    redis.call('LTRIM', timesKey, int(whole), '-1')
   end
   if rest then
-    redis.call('LSET', timesKey, 0, rest)
+    redis.call('LSET', timesKey, '0', rest)
   end
 end
 -- 0. A call that ran already: ioredis sends a command again after a reconnection when its
@@ -171,20 +171,20 @@ if doneCount > 0 then
   if keepCount > 0 then
     -- appended at the tail: a push at the head would move the whole list node's bytes
     local idsLength = callChunked('RPUSH', KEYS[2], done)
-    local timesLength = redis.call('RPUSH', KEYS[5], doneCount .. ':' .. now)
+    local timesLength = redis.call('RPUSH', KEYS[5], int(doneCount) .. ':' .. int(now))
     -- The lists agree unless one was deleted by hand (or the ids were kept by an earlier
     -- layout): then entries without ids go, and ids without an entry get one of no time (0),
     -- which the age bound counts as old. In step, this costs no command.
     if idsLength == doneCount and timesLength > 1 then
-      redis.call('LTRIM', KEYS[5], -1, -1)
+      redis.call('LTRIM', KEYS[5], '-1', '-1')
     elseif timesLength == 1 and idsLength > doneCount then
-      redis.call('LPUSH', KEYS[5], (idsLength - doneCount) .. ':0')
+      redis.call('LPUSH', KEYS[5], int(idsLength - doneCount) .. ':0')
     end
   else
     callChunked('DEL', nil, deleted)
   end
-  redis.call('INCRBY', KEYS[3], doneCount)
-  redis.call('PEXPIRE', KEYS[3], 130000)
+  redis.call('INCRBY', KEYS[3], int(doneCount))
+  redis.call('PEXPIRE', KEYS[3], '130000')
 end
 -- also when no records are kept: those kept under an earlier, larger bound still go
 trimCompleted(KEYS[2], KEYS[5], jobPrefix, keepCount, keepAgeMs, now)
@@ -192,7 +192,7 @@ local answer = table.concat(out)
 redis.call('HSET', KEYS[6], call, answer)
 local dropped = tonumber(call) - 64
 if dropped > 0 then
-  redis.call('HDEL', KEYS[6], string.format('%d', dropped))
+  redis.call('HDEL', KEYS[6], int(dropped))
 end
-redis.call('PEXPIRE', KEYS[6], 600000)
+redis.call('PEXPIRE', KEYS[6], '600000')
 return answer

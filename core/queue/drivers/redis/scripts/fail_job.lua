@@ -45,17 +45,18 @@ if outcome == 'cancelled' then
   return 'cancelled'
 end
 if outcome == 'failed' then
-  redis.call('HSET', key, 'status', 'failed', 'finishedAt', now)
-  redis.call('ZADD', KEYS[4], now, id)
+  redis.call('HSET', key, 'status', 'failed', 'finishedAt', int(now))
+  redis.call('ZADD', KEYS[4], int(now), id)
   trimFinished(KEYS[4], jobPrefix, tonumber(ARGV[8]), 0, now)
   return 'failed'
 end
 if retryInMs == 0 then
   redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), redis.call('INCR', KEYS[5])), id)
-  redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+  redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
 else
-  redis.call('ZADD', KEYS[3], now + retryInMs, id)
-  redis.call('HSET', key, 'status', 'delayed', 'runAt', now + retryInMs)
+  local runAt = int(now + retryInMs)
+  redis.call('ZADD', KEYS[3], runAt, id)
+  redis.call('HSET', key, 'status', 'delayed', 'runAt', runAt)
 end
 signal(KEYS[6])
 return 'retrying'

@@ -17,8 +17,8 @@
 local jobPrefix = ARGV[1]
 local count = (#ARGV - 1) / 8
 local now = nowMs()
-local nowText = tostring(now) -- formatted once, not once per job
-local seq = redis.call('INCRBY', KEYS[4], count) - count
+local nowText = int(now) -- formatted once, not once per job (see int in common.lua)
+local seq = redis.call('INCRBY', KEYS[4], int(count)) - count
 local out = {}
 local wake = false
 
@@ -33,10 +33,10 @@ for i = 0, count - 1 do
     local status = 'queued'
     if ARGV[b + 7] == '1' then
       status = 'pending'
-      redis.call('ZADD', KEYS[3], now, id)
+      redis.call('ZADD', KEYS[3], nowText, id)
     elseif runAt > now then
       status = 'delayed'
-      redis.call('ZADD', KEYS[2], runAt, id)
+      redis.call('ZADD', KEYS[2], ARGV[b + 5], id)
       wake = true
     else
       seq = seq + 1
@@ -56,7 +56,7 @@ for i = 0, count - 1 do
     end
     if runAt > 0 then
       fields[#fields + 1] = 'runAt'
-      fields[#fields + 1] = runAt
+      fields[#fields + 1] = ARGV[b + 5]
     end
     if status == 'queued' then
       fields[#fields + 1] = 'queuedAt'

@@ -37,6 +37,8 @@ local keepCount = tonumber(ARGV[7])
 local keepAgeMs = tonumber(ARGV[8])
 local failedCount = tonumber(ARGV[9])
 local now = nowMs()
+-- numbers made strings once: see int in common.lua
+local nowText = int(now)
 
 -- 0. A call that already ran: ioredis sends a command again after a reconnection when its
 -- reply was lost on the way, and a driver whose call failed sends its next one under the same
@@ -79,16 +81,16 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
 end
 
 -- 1. Promote delayed jobs that are due.
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, 1000)
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', nowText, 'LIMIT', '0', '1000')
 if #due > 0 then
-  local seq = redis.call('INCRBY', KEYS[4], #due) - #due
+  local seq = redis.call('INCRBY', KEYS[4], int(#due)) - #due
   for _, id in ipairs(due) do
     local key = jobPrefix .. id
     local f = redis.call('HMGET', key, 'spec', 'attempts')
     if f[1] or f[2] then
       seq = seq + 1
       redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), seq), id)
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
     end
   end
   redis.call('ZREM', KEYS[2], unpack(due))
@@ -96,7 +98,7 @@ end
 
 -- 2. Reclaim jobs whose lease ended: their worker stopped renewing it.
 local abandoned = {}
-local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)
+local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0', '100')
 for _, id in ipairs(stale) do
   local key = jobPrefix .. id
   redis.call('ZREM', KEYS[3], id)
@@ -110,7 +112,7 @@ for _, id in ipairs(stale) do
     if f[3] == '1' then
       finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
     elseif (tonumber(f[1]) or 0) >= maxTries then
-      redis.call('HSET', key, 'status', 'failed', 'finishedAt', now, 'error', cjson.encode({
+      redis.call('HSET', key, 'status', 'failed', 'finishedAt', nowText, 'error', cjson.encode({
         code = 'E_LEASE_EXPIRED',
         message = 'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
       }))
@@ -118,7 +120,7 @@ for _, id in ipairs(stale) do
     else
       -- sequence 0: back to the front of its priority, it was started before the rest
       redis.call('ZADD', KEYS[1], waitScore(priority, 0), id)
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
     end
   end
 end
@@ -131,7 +133,7 @@ if #abandoned > 0 then
   trimFinished(KEYS[6], jobPrefix, math.max(0, failedCount - #abandoned), 0, now)
   local scored = {}
   for i, id in ipairs(abandoned) do
-    scored[2 * i - 1] = now
+    scored[2 * i - 1] = nowText
     scored[2 * i] = id
   end
   callChunked('ZADD', KEYS[6], scored)
@@ -145,9 +147,7 @@ local leased = {}
 -- hashtable encoding. As a listpack (under 128 fields: few running jobs) every lookup
 -- would scan all of it. No job id has a space, so it is never read as a lease.
 local tokens = { 'encoding pin', 'keeps this hash in hashtable encoding, so lookups by job id stay O(1)' }
--- numbers made strings once: Lua formats a number with sprintf each time it is used as one
-local nowText = tostring(now)
-local deadline = tostring(now + leaseMs)
+local deadline = int(now + leaseMs)
 -- the next attempt of the usual counts, looked up rather than parsed and formatted again
 local NEXT_ATTEMPT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5' }
 -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: the reply holds no scores to format
@@ -155,10 +155,10 @@ local NEXT_ATTEMPT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4']
 local reservedCount = 0
 local popped = {}
 if count > 0 then
-  popped = redis.call('ZRANGE', KEYS[1], 0, count - 1)
+  popped = redis.call('ZRANGE', KEYS[1], '0', int(count - 1))
 end
 if #popped > 0 then
-  redis.call('ZREMRANGEBYRANK', KEYS[1], 0, #popped - 1)
+  redis.call('ZREMRANGEBYRANK', KEYS[1], '0', int(#popped - 1))
 end
 for _, id in ipairs(popped) do
   local key = jobPrefix .. id
@@ -215,11 +215,11 @@ end
 -- Only a caller that got no job waits, so only then is the wake-up time looked up.
 local wakeAt = -1
 if #jobs == 0 then
-  local nextDelayed = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  local nextDelayed = redis.call('ZRANGE', KEYS[2], '0', '0', 'WITHSCORES')
   if nextDelayed[2] then
     wakeAt = tonumber(nextDelayed[2])
   end
-  local nextDeadline = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+  local nextDeadline = redis.call('ZRANGE', KEYS[3], '0', '0', 'WITHSCORES')
   if nextDeadline[2] and (wakeAt < 0 or tonumber(nextDeadline[2]) < wakeAt) then
     wakeAt = tonumber(nextDeadline[2])
   end
