@@ -153,4 +153,43 @@ describe('job events while nobody listens', () => {
     expect(driver.hasEventListeners()).toBe(true);
     await unsubscribe();
   });
+
+  it('publishes while its subscription to announcements is refused, and subscribes again once allowed', async () => {
+    const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
+    const admin = new Redis('redis://127.0.0.1:6379');
+    // a Redis user that may use every command and key, and the channels but the announcements'
+    const user = `${prefix}-user`;
+    const allowed = [`&${prefix}:events`, `&${prefix}:cancels`];
+    await admin.call('ACL', 'SETUSER', user, 'on', '>secret', '~*', 'resetchannels', ...allowed, '+@all');
+    cleanups.push(async () => {
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+    });
+    const driver = new RedisQueueDriver({
+      connection: { host: '127.0.0.1', port: 6379, username: user, password: 'secret' },
+      prefix,
+      eventListeners: timing,
+    });
+    cleanups.push(() => driver.close());
+    const channel = driver.keys.eventListenersChannel;
+    const subscribers = async () => ((await admin.call('PUBSUB', 'NUMSUB', channel)) as [string, number])[1];
+
+    expect(driver.hasEventListeners()).toBe(true); // subscribing: it cannot know yet
+    await sleep(timing.graceMs + 100);
+    // refused, so still unable to know who listens: it publishes rather than lose events
+    expect(await subscribers()).toBe(0);
+    expect(driver.hasEventListeners()).toBe(true);
+
+    await admin.call('ACL', 'SETUSER', user, `&${channel}`);
+    // tried again (no sooner than a second after the refusal) when asked next
+    await until(
+      'the subscription to announcements',
+      async () => {
+        driver.hasEventListeners();
+        return (await subscribers()) === 1;
+      },
+      3000,
+    );
+    await until('it to hear that nobody listens', () => !driver.hasEventListeners(), 2000);
+  });
 });
