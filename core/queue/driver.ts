@@ -251,13 +251,13 @@ export interface QueueDriver {
   /**
    * Completes attempts; per completion, true when stored and false when its lease was lost.
    * On Redis a call that rejects may still have been carried out, its reply lost on the way:
-   * calling again with the same array gets the answer of the run that was carried out (the
-   * latest 64 answers of each driver and queue are kept, for ten minutes after the last).
+   * calling again with the same array gets the answer of the run that was carried out (kept
+   * until it is sent again, up to 10,000 calls of that driver and queue later).
    */
   complete(completions: readonly Completion[]): Promise<boolean[]>;
   /**
    * Records a failed attempt. On Redis the same lease failed again (a call whose reply was
-   * lost, sent again) gets the outcome of the first run while the job's record is kept, not `lost`.
+   * lost, sent again) gets the outcome of its first run while the job's record is kept, not `lost`.
    */
   fail(failure: Failure): Promise<FailOutcome>;
   /**

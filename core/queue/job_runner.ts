@@ -30,7 +30,7 @@ import { ProgressWriter } from './progress_writer.js';
 import type { JobRegistry } from './registry.js';
 import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
 
-/** Tries to record a failed attempt before leaving it to its lease (waits 0.1 s, doubling). */
+/** Tries to record a failed attempt while Redis is away, before leaving it to its lease. */
 const FAIL_TRIES = 6;
 
 /** Worker-wide defaults for jobs that do not set their own. */
@@ -182,20 +182,22 @@ export class JobRunner {
   }
 
   /**
-   * Sends `failure`, again on a rejection (Redis away, or its reply lost: the same lease then
-   * gets the first run's outcome), up to {@link FAIL_TRIES} times over about three seconds.
+   * Sends `failure`, again while Redis cannot be reached (its reply may have been lost after it
+   * ran the call: the same lease then gets the first run's outcome), up to {@link FAIL_TRIES}
+   * tries with waits of 0.1 s doubling between them (3.1 s of waits, on top of each try's own).
+   * Any other error is not tried again.
    */
   async #recordFailure(failure: Failure, log: Logger): Promise<FailOutcome> {
     for (let tries = 1; ; tries++) {
       try {
         return await this.#driver.fail(failure);
       } catch (error) {
-        if (tries >= FAIL_TRIES) throw error;
+        if (tries >= FAIL_TRIES || !isTopiqError(error, 'E_REDIS_UNAVAILABLE')) throw error;
         log.warn(
           { event: 'job.fail_retry', err: error, tries },
           'could not record the failed attempt; trying again',
         );
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (tries - 1)));
+        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (tries - 1)).unref());
       }
     }
   }

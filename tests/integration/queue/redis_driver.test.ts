@@ -264,9 +264,10 @@ describe('redis driver: a complete or fail run twice', () => {
     ...[keys.active, keys.completed, `${keys.doneBucket}0`, keys.leases, keys.completedTimes],
     `${keys.acked}by-hand`,
   ];
-  const complete = (call: number, leases: readonly { id: string; token: string }[]) =>
+  // `waiting`: the lowest number of a failed call not yet sent again (0: none)
+  const complete = (call: number, leases: readonly { id: string; token: string }[], waiting = 0) =>
     runScript<string>(driver.redis, 'complete_jobs', completeKeys, [
-      ...[keys.job, 1000, 0, call, leases.length],
+      ...[keys.job, 1000, 0, call, waiting, leases.length],
       ...leases.flatMap((lease) => [lease.token, 1, lease.id]),
     ]);
 
@@ -282,11 +283,28 @@ describe('redis driver: a complete or fail run twice', () => {
     expect(await complete(2, [a!])).toBe('0');
     expect(await complete(3, [b!])).toBe('1');
     for (let call = 4; call <= 66; call++) await complete(call, []);
-    expect(await driver.redis.hlen(`${keys.acked}by-hand`)).toBe(64);
+    expect(await driver.redis.hlen(`${keys.acked}by-hand`)).toBe(64 + 1); // and 'floor'
     expect(await driver.redis.pttl(`${keys.acked}by-hand`)).toBeGreaterThan(590_000);
     expect(await complete(3, [b!])).toBe('1'); // the 64th latest
     await complete(67, []);
     expect(await complete(3, [b!])).toBe('0'); // forgotten: answered as a new call
+  });
+
+  it('keeps the answer of a failed call until it is sent again, however many calls come between', async () => {
+    const acked = `${keys.acked}by-hand`;
+    await driver.redis.del(acked);
+    await driver.clear(queue);
+    await driver.push([newJob(queue, 'w1')]);
+    const [w1] = (await driver.reserve(queue, reserveOptions)).jobs;
+    expect(await complete(1, [w1!])).toBe('1'); // its reply lost: the caller waits to send it again
+    // other workers on the same driver, meanwhile
+    for (let call = 2; call <= 200; call++) await complete(call, [], 1);
+    expect(await complete(1, [w1!])).toBe('1');
+    expect(await driver.redis.hlen(acked)).toBe(200 + 1);
+    // sent again: the answers kept for it go with the next call
+    await complete(201, []);
+    expect(await driver.redis.hlen(acked)).toBe(64 + 1);
+    expect(await driver.redis.hget(acked, 'floor')).toBe('137');
   });
 
   it('answers a fail run again for the same lease as its first run did, and another lease lost', async () => {
@@ -305,6 +323,10 @@ describe('redis driver: a complete or fail run twice', () => {
     expect(again).toMatchObject({ id: 'r', attempt: 2 });
     expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
     expect(await driver.getJob(queue, 'r')).toMatchObject({ status: 'running', attempts: 2 });
+    // and after that attempt failed too: each attempt keeps its own answer
+    expect(await driver.fail({ lease: again!, error, retryInMs: null })).toBe('failed');
+    expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
+    expect(await driver.fail({ lease: again!, error, retryInMs: null })).toBe('failed');
     expect(await driver.getJob(queue, 'f')).toMatchObject({ status: 'failed', attempts: 1 });
   });
 });

@@ -134,6 +134,40 @@ describe('a worker whose complete or fail reply is lost', () => {
     expect(firstRequestOf('fail_job')).toMatch(/^Records a failed attempt/);
   });
 
+  it('answers a complete sent again after other calls on the same driver, as workers sharing it make', async () => {
+    const prefix = `lost-ack-${randomBytes(3).toString('hex')}`;
+    const queue = 'lost-ack';
+    const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+    cleanups.push(async () => {
+      await deleteKeys(direct.redis, prefix);
+      await direct.close();
+    });
+    const proxy = await TcpProxy.start(6379);
+    cleanups.push(() => proxy.close());
+    const driver = new RedisQueueDriver({ connection: `redis://127.0.0.1:${proxy.port}`, prefix });
+    cleanups.push(() => driver.close());
+    await new Dispatcher(direct, new JobRegistry().register(EchoJob)).dispatch(
+      EchoJob,
+      { tag: prefix, value: 'x' },
+      { queue, jobId: 'shared' },
+    );
+    const reserveOptions = { count: 1, leaseMs: 30_000, worker: 'w', defaultMaxTries: 1 };
+    const [job] = (await driver.reserve(queue, reserveOptions)).jobs;
+    proxy.dropRepliesAfter(firstRequestOf('complete_jobs'));
+    const batch = [{ lease: { id: job!.id, queue, token: job!.token }, result: 'null' }];
+    const first = driver.complete(batch);
+    await until('the complete to reach Redis', async () => {
+      return (await direct.getJob(queue, 'shared'))?.status === 'completed';
+    });
+    await proxy.cut();
+    await expect(first).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
+    await proxy.restore();
+    // another worker's 100 acknowledgements on the same driver and queue, meanwhile
+    const stranger = [{ lease: { id: 'nobody', queue, token: 'none' }, result: 'null' }];
+    for (let i = 0; i < 100; i++) expect(await driver.complete([...stranger])).toEqual([false]);
+    expect(await driver.complete(batch)).toEqual([true]);
+  });
+
   it.each(outages)(
     'publishes the completed event of a job whose complete ran: %s',
     async (_how, outageMs) => {

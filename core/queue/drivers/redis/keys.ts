@@ -44,7 +44,7 @@ export interface QueueKeys {
    */
   reserving: string;
   /**
-   * Prefix of the outcomes of a driver's latest complete calls on this queue (a hash, call
+   * Prefix of the answers of a driver's recent complete calls on this queue (a hash, call
    * number -> one digit per job): `${acked}${driver token prefix}` (complete_jobs.lua answers a
    * call run again after a lost reply from it).
    */

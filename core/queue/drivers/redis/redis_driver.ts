@@ -91,7 +91,7 @@ export class RedisQueueDriver implements QueueDriver {
    * back what the earlier run leased along with new jobs.
    */
   readonly #failedReserves = new Map<string, { call: number; token: string }[]>();
-  /** The number of this driver's latest complete call, per queue (complete_jobs.lua keeps the latest 64 answers). */
+  /** The number of this driver's latest complete call, per queue (complete_jobs.lua keeps recent answers). */
   readonly #completeCalls = new Map<string, number>();
   /**
    * Complete calls that failed, by the array they were made with, and their number per queue:
@@ -99,6 +99,8 @@ export class RedisQueueDriver implements QueueDriver {
    * numbers and gets the first run's answer (see `QueueDriver.complete`).
    */
   readonly #failedCompletes = new WeakMap<readonly Completion[], Map<string, number>>();
+  /** The numbers of those failed complete calls, per queue, until sent again: their answers are kept. */
+  readonly #waitingCompletes = new Map<string, Set<number>>();
 
   constructor(options: RedisDriverOptions = {}) {
     const { connection } = options;
@@ -248,11 +250,17 @@ export class RedisQueueDriver implements QueueDriver {
     const byQueue = groupBy(completions, (completion) => completion.lease.queue);
     const calls = this.#failedCompletes.get(completions) ?? new Map<string, number>();
     this.#failedCompletes.delete(completions);
+    for (const [queue, call] of calls) this.#waitingCompletes.get(queue)?.delete(call);
     try {
       await Promise.all([...byQueue].map(([queue, group]) => this.#complete(queue, group, calls, done)));
     } catch (error) {
       this.#failedCompletes.set(completions, calls);
-      throw error;
+      for (const [queue, call] of calls) {
+        const waiting = this.#waitingCompletes.get(queue) ?? new Set<number>();
+        waiting.add(call);
+        this.#waitingCompletes.set(queue, waiting);
+      }
+      this.#unavailable(error);
     }
     return completions.map((completion) => done.get(completion)!);
   }
@@ -274,11 +282,16 @@ export class RedisQueueDriver implements QueueDriver {
     const byToken = groupBy(group, (completion) => completion.lease.token);
     const ordered: Completion[] = [];
     const results: (string | number)[] = [];
+    let waiting = 0;
+    for (const other of this.#waitingCompletes.get(queue) ?? []) {
+      if (waiting === 0 || other < waiting) waiting = other;
+    }
     const args: (string | number)[] = [
       keys.job,
       this.#retention.completedCount,
       this.#retention.completedAgeMs,
       call,
+      waiting,
       byToken.size,
     ];
     for (const [token, items] of byToken) {
@@ -304,7 +317,7 @@ export class RedisQueueDriver implements QueueDriver {
     });
   }
 
-  async fail(failure: Failure): Promise<FailOutcome> {
+  fail(failure: Failure): Promise<FailOutcome> {
     const { lease } = failure;
     const keys = this.keys.queue(lease.queue);
     return runScript<FailOutcome>(this.redis, 'fail_job', this.#keys(keys, 'fail'), [
@@ -316,7 +329,7 @@ export class RedisQueueDriver implements QueueDriver {
       this.#retention.completedCount,
       this.#retention.completedAgeMs,
       this.#failedCount,
-    ]);
+    ]).catch(this.#unavailable);
   }
 
   async release(leases: readonly Lease[]): Promise<ReleaseOutcome[]> {

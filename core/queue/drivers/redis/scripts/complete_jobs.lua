@@ -6,13 +6,16 @@
   KEYS[4] leases     running job id -> lease token
   KEYS[5] completed times, oldest first (a list): 'count:finish ms' per call that kept
           records, the counts summing to the length of KEYS[2]
-  KEYS[6] the outcomes of the calling driver's latest complete calls on this queue (a hash:
-          call number -> one digit per job, as returned)
+  KEYS[6] the answers of the calling driver's latest complete calls on this queue (a hash:
+          call number -> one digit per job, as returned; 'floor': answers up to this number
+          are deleted)
   ARGV[1] job hash prefix
   ARGV[2] completed records to keep (0: delete at once)
   ARGV[3] max age of completed records in ms (0: no age bound)
   ARGV[4] the number of this call among the calling driver's on this queue (1, 2, ...)
-  ARGV[5]   number of token groups
+  ARGV[5] the lowest number of the driver's calls on this queue that failed and have not been
+          sent again (0: none): their answers are kept until they are
+  ARGV[6]   number of token groups
   then per group: token, count, and that many job ids (jobs reserved in one call share a token)
   then pairs: position of a job among all ids (1-based), its JSON result (only results that
             are not null: most jobs return nothing, and an absent result reads as null)
@@ -102,7 +105,9 @@ end
 -- reply was lost on the way, and a driver whose call failed sends it again under the same
 -- number. Its first run completed the jobs and deleted their leases, so running it again would
 -- report every job lost, and the worker would miss their `completed` events. It gets the first
--- run's answer instead. The latest 64 calls are kept, for ten minutes after the last.
+-- run's answer instead. The answers of the latest 64 calls are kept, and of any call that
+-- failed and has not been sent again, up to 10,000 calls back, for ten minutes after the last:
+-- other workers on the same driver may make many calls while one waits to send its batch again.
 local call = ARGV[4]
 local prior = redis.call('HGET', KEYS[6], call)
 if prior then
@@ -116,8 +121,8 @@ local now = nowMs()
 local ids = {}
 local tokens = {}
 local idCount = 0
-local at = 6
-for _ = 1, tonumber(ARGV[5]) do
+local at = 7
+for _ = 1, tonumber(ARGV[6]) do
   local token = ARGV[at]
   local count = tonumber(ARGV[at + 1])
   for k = at + 2, at + 1 + count do
@@ -189,10 +194,27 @@ end
 -- also when no records are kept: those kept under an earlier, larger bound still go
 trimCompleted(KEYS[2], KEYS[5], jobPrefix, keepCount, keepAgeMs, now)
 local answer = table.concat(out)
-redis.call('HSET', KEYS[6], call, answer)
-local dropped = tonumber(call) - 64
-if dropped > 0 then
-  redis.call('HDEL', KEYS[6], int(dropped))
+-- Answers up to `upTo` go: those 64 calls back or more, unless a call that waits to be sent
+-- again needs them, and always those 10,000 back; at most 1,000 per call, from 'floor' on.
+local number = tonumber(call)
+local upTo = number - 64
+local waiting = tonumber(ARGV[5])
+if waiting > 0 and waiting <= upTo then
+  upTo = math.max(waiting - 1, number - 10000)
 end
+local floor = tonumber(redis.call('HGET', KEYS[6], 'floor'))
+if not floor then
+  floor = math.max(0, upTo - 1) -- a new hash: nothing older to delete
+end
+if upTo > floor then
+  local last = math.min(upTo, floor + 1000)
+  local gone = {}
+  for n = floor + 1, last do
+    gone[n - floor] = int(n)
+  end
+  redis.call('HDEL', KEYS[6], unpack(gone))
+  floor = last
+end
+redis.call('HSET', KEYS[6], call, answer, 'floor', int(floor))
 redis.call('PEXPIRE', KEYS[6], '600000')
 return answer

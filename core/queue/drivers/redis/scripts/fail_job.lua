@@ -17,9 +17,10 @@
   ARGV[6] finished records to keep per set
   ARGV[7] max age of finished records in ms
   ARGV[8] failed records to keep
-  Returns 'retrying', 'failed', 'cancelled' or 'lost'. The job's hash keeps the outcome under
-  the token ('settled'), so the same attempt failed again (its reply lost on the way, and the
-  call sent again by ioredis or the worker) gets the same answer while the record is kept.
+  Returns 'retrying', 'failed', 'cancelled' or 'lost'. The job's hash keeps the outcome of each
+  failed attempt under its lease token ('settled:<token>', one field per attempt), so the same
+  attempt failed again (its reply lost on the way, and the call sent again by ioredis or the
+  worker) gets the same answer, even after later attempts, while the record is kept.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -27,19 +28,15 @@ local id = ARGV[2]
 local key = jobPrefix .. id
 local retryInMs = tonumber(ARGV[5])
 local now = nowMs()
-local settledAs = ARGV[3] .. ':'
+local settledField = 'settled:' .. ARGV[3]
 if not ownsLease(KEYS[8], id, ARGV[3]) then
-  local settled = redis.call('HGET', key, 'settled')
-  if settled and string.sub(settled, 1, #settledAs) == settledAs then
-    return string.sub(settled, #settledAs + 1)
-  end
-  return 'lost'
+  return ARGV[3] ~= '' and redis.call('HGET', key, settledField) or 'lost'
 end
 local f = redis.call('HMGET', key, 'cancelRequested', 'spec')
 local outcome = f[1] == '1' and 'cancelled' or retryInMs < 0 and 'failed' or 'retrying'
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[8], id)
-redis.call('HSET', key, 'error', ARGV[4], 'settled', settledAs .. outcome)
+redis.call('HSET', key, 'error', ARGV[4], settledField, outcome)
 if outcome == 'cancelled' then
   finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, tonumber(ARGV[6]), tonumber(ARGV[7]))
   return 'cancelled'
