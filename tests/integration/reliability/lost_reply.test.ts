@@ -24,8 +24,37 @@ import { TcpProxy } from '../../support/tcp_proxy.js';
 import { DoomedJob, EchoJob, entries } from '../../support/test_jobs.js';
 import { until } from '../../support/until.js';
 
+type Cleanups = (() => Promise<unknown>)[];
+
+/** A driver straight to Redis and one through a proxy the test can cut, on a prefix of their own. */
+async function driversBehindProxy(cleanups: Cleanups, name: string) {
+  const prefix = `${name}-${randomBytes(3).toString('hex')}`;
+  const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+  cleanups.push(async () => {
+    await deleteKeys(direct.redis, prefix);
+    await direct.close();
+  });
+  const proxy = await TcpProxy.start(6379);
+  cleanups.push(() => proxy.close());
+  const driver = new RedisQueueDriver({ connection: `redis://127.0.0.1:${proxy.port}`, prefix });
+  cleanups.push(() => driver.close());
+  return { prefix, queue: name, direct, proxy, driver };
+}
+
+/** The second line of a script: a fresh connection sends a script's text (EVAL) before its SHA. */
+function firstRequestOf(script: ScriptName): string {
+  return scriptSources().get(script)!.split('\n')[1]!.trim();
+}
+
+/** Loses the reply in flight: the connection drops, and Redis is away for `outageMs`. */
+async function loseReply(proxy: TcpProxy, outageMs: number): Promise<void> {
+  await proxy.cut();
+  if (outageMs > 0) await new Promise((resolve) => setTimeout(resolve, outageMs));
+  await proxy.restore();
+}
+
 describe('a worker whose reserve reply is lost', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
@@ -34,16 +63,7 @@ describe('a worker whose reserve reply is lost', () => {
     ['ioredis sends the call again on reconnecting', 0],
     ['the call fails (Redis away past its retries) and the next one goes under its number', 2000],
   ])('gets the jobs the first run of the call leased and runs them: %s', async (_how, outageMs) => {
-    const prefix = `lost-reply-${randomBytes(3).toString('hex')}`;
-    const queue = 'lost-reply';
-    const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-    cleanups.push(async () => {
-      await deleteKeys(direct.redis, prefix);
-      await direct.close();
-    });
-    const proxy = await TcpProxy.start(6379);
-    const driver = new RedisQueueDriver({ connection: `redis://127.0.0.1:${proxy.port}`, prefix });
-    cleanups.push(() => driver.close());
+    const { prefix, queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-reply');
     const registry = new JobRegistry().register(EchoJob);
     const tag = prefix;
     // its one try: had the worker not got it, its lease would end in a failure
@@ -52,9 +72,8 @@ describe('a worker whose reserve reply is lost', () => {
       { tag, value: 'once' },
       { queue, maxTries: 1 },
     );
-    // A fresh connection sends a script's text (EVAL) before its SHA: the reserve call is the
-    // first request to carry a line of reserve_jobs.lua.
-    const marker = scriptSources().get('reserve_jobs')!.split('\n')[1]!.trim();
+    // the reserve call is the first request to carry a line of reserve_jobs.lua
+    const marker = firstRequestOf('reserve_jobs');
     expect(marker).toMatch(/^Reserves up to/);
     proxy.dropRepliesAfter(marker);
 
@@ -62,14 +81,11 @@ describe('a worker whose reserve reply is lost', () => {
     const worker = new Worker({ driver, registry, queues: [queue], leaseMs, sleep: 0.2 });
     const run = worker.run();
     cleanups.push(() => worker.shutdown());
-    cleanups.push(() => proxy.close());
     await until('the reserve reaches Redis and its reply is lost', async () => {
       return proxy.droppingReplies && (await direct.getJob(queue, id))?.status === 'running';
     });
     const cutAt = Date.now();
-    await proxy.cut();
-    if (outageMs > 0) await new Promise((resolve) => setTimeout(resolve, outageMs));
-    await proxy.restore();
+    await loseReply(proxy, outageMs);
 
     await until('the job completes', async () => (await direct.getJob(queue, id))?.status === 'completed');
     expect(Date.now() - cutAt).toBeLessThan(leaseMs); // not by way of an ended lease
@@ -80,13 +96,8 @@ describe('a worker whose reserve reply is lost', () => {
   });
 });
 
-/** The second line of a script: a fresh connection sends a script's text (EVAL) before its SHA. */
-function firstRequestOf(script: ScriptName): string {
-  return scriptSources().get(script)!.split('\n')[1]!.trim();
-}
-
 describe('a worker whose complete or fail reply is lost', () => {
-  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanups: Cleanups = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
@@ -98,35 +109,19 @@ describe('a worker whose complete or fail reply is lost', () => {
 
   /** A worker behind a proxy that loses every reply from the first call of `script` on. */
   async function workerLosingReplyOf(script: ScriptName) {
-    const prefix = `lost-ack-${randomBytes(3).toString('hex')}`;
-    const queue = 'lost-ack';
-    const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-    cleanups.push(async () => {
-      await deleteKeys(direct.redis, prefix);
-      await direct.close();
-    });
+    const { prefix, queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-ack');
     const seen: JobEvent[] = [];
     const unsubscribe = await direct.subscribeEvents((event) => seen.push(event));
     cleanups.push(unsubscribe);
-    const proxy = await TcpProxy.start(6379);
-    const driver = new RedisQueueDriver({ connection: `redis://127.0.0.1:${proxy.port}`, prefix });
-    cleanups.push(() => driver.close());
     const registry = new JobRegistry().register(EchoJob, DoomedJob);
     const marker = firstRequestOf(script);
     proxy.dropRepliesAfter(marker);
     const events = new JobEventPublisher(driver);
     const worker = new Worker({ driver, registry, queues: [queue], events, sleep: 0.2 });
     cleanups.push(() => worker.shutdown());
-    cleanups.push(() => proxy.close());
     const dispatcher = new Dispatcher(direct, registry);
     const statusesOf = (id: string) => seen.filter((event) => event.id === id).map((event) => event.status);
     return { prefix, queue, direct, proxy, worker, dispatcher, statusesOf };
-  }
-
-  async function loseReply(proxy: TcpProxy, outageMs: number): Promise<void> {
-    await proxy.cut();
-    if (outageMs > 0) await new Promise((resolve) => setTimeout(resolve, outageMs));
-    await proxy.restore();
   }
 
   it('checks the marker is a line only the script sends', () => {
@@ -135,17 +130,7 @@ describe('a worker whose complete or fail reply is lost', () => {
   });
 
   it('answers a complete sent again after other calls on the same driver, as workers sharing it make', async () => {
-    const prefix = `lost-ack-${randomBytes(3).toString('hex')}`;
-    const queue = 'lost-ack';
-    const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-    cleanups.push(async () => {
-      await deleteKeys(direct.redis, prefix);
-      await direct.close();
-    });
-    const proxy = await TcpProxy.start(6379);
-    cleanups.push(() => proxy.close());
-    const driver = new RedisQueueDriver({ connection: `redis://127.0.0.1:${proxy.port}`, prefix });
-    cleanups.push(() => driver.close());
+    const { prefix, queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-ack');
     await new Dispatcher(direct, new JobRegistry().register(EchoJob)).dispatch(
       EchoJob,
       { tag: prefix, value: 'x' },
