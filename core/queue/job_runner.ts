@@ -13,25 +13,15 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AckBuffer } from './ack_buffer.js';
-import type {
-  Failure,
-  FailOutcome,
-  JobRecord,
-  Lease,
-  QueueDriver,
-  ReservedJob,
-  StoredError,
-} from './driver.js';
+import type { FailOutcome, JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
 import type { JobClass, JobContext } from './job.js';
 import type { JobAbort } from './job_abort.js';
 import { decodeJson, encodeJson } from './json.js';
 import type { JobEventPublisher } from './job_events.js';
 import { ProgressWriter } from './progress_writer.js';
+import { recordFailure } from './record_failure.js';
 import type { JobRegistry } from './registry.js';
 import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
-
-/** Tries to record a failed attempt while Redis is away, before leaving it to its lease. */
-const FAIL_TRIES = 6;
 
 /** Worker-wide defaults for jobs that do not set their own. */
 export interface RunnerSettings {
@@ -153,7 +143,7 @@ export class JobRunner {
     const { job, lease } = running;
     let outcome: FailOutcome;
     try {
-      outcome = await this.#recordFailure({ lease, error: storedError(error), retryInMs }, log);
+      outcome = await recordFailure(this.#driver, { lease, error: storedError(error), retryInMs }, log);
     } catch (driverError) {
       log.error(
         { event: 'job.fail_unrecorded', err: driverError },
@@ -177,27 +167,6 @@ export class JobRunner {
       if (jobClass) {
         const context = { id: job.id, queue: job.queue, attempts: job.attempt };
         await this.#callFailed(jobClass, error, payload, context, log);
-      }
-    }
-  }
-
-  /**
-   * Sends `failure`, again while Redis cannot be reached (its reply may have been lost after it
-   * ran the call: the same lease then gets the first run's outcome), up to {@link FAIL_TRIES}
-   * tries with waits of 0.1 s doubling between them (3.1 s of waits, on top of each try's own).
-   * Any other error is not tried again.
-   */
-  async #recordFailure(failure: Failure, log: Logger): Promise<FailOutcome> {
-    for (let tries = 1; ; tries++) {
-      try {
-        return await this.#driver.fail(failure);
-      } catch (error) {
-        if (tries >= FAIL_TRIES || !isTopiqError(error, 'E_REDIS_UNAVAILABLE')) throw error;
-        log.warn(
-          { event: 'job.fail_retry', err: error, tries },
-          'could not record the failed attempt; trying again',
-        );
-        await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (tries - 1)).unref());
       }
     }
   }

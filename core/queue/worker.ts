@@ -11,6 +11,7 @@ import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
 import type { Lease, QueueDriver, ReservedJob } from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
+import { recordFailure } from './record_failure.js';
 import { assertQueueName } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
@@ -415,7 +416,9 @@ export class Worker {
   async #cancelBuffered(job: ReservedJob): Promise<void> {
     const lease = leaseOf(job);
     const error = { code: 'E_JOB_CANCELLED', message: `job ${job.id} was cancelled before it started` };
-    const outcome = await this.#driver.fail({ lease, error, retryInMs: null }).catch(() => 'lost' as const);
+    const outcome = await recordFailure(this.#driver, { lease, error, retryInMs: null }, this.#log).catch(
+      () => 'lost' as const,
+    );
     if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt);
   }
 

@@ -256,7 +256,7 @@ describe('redis driver: a reserve call run twice', () => {
   });
 });
 
-describe('redis driver: a complete or fail run twice', () => {
+describe('redis driver: a complete, fail or release run twice', () => {
   const { queue, driver } = queueUnderTest('settle-repeat');
   const keys = driver.keys.queue(queue);
   // the keys and arguments RedisQueueDriver sends, for one driver numbering its calls by hand
@@ -328,6 +328,20 @@ describe('redis driver: a complete or fail run twice', () => {
     expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
     expect(await driver.fail({ lease: again!, error, retryInMs: null })).toBe('failed');
     expect(await driver.getJob(queue, 'f')).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+  it('answers a release run again as its first run did, and a fail of a released lease lost', async () => {
+    await driver.clear(queue);
+    await driver.push(['q1', 'q2'].map((id) => newJob(queue, id)));
+    const leased = (await driver.reserve(queue, reserveOptions)).jobs;
+    const leases = ['q1', 'q2'].map((id) => leased.find((job) => job.id === id)!);
+    expect(await driver.cancel(queue, 'q2')).toBe('running');
+    expect(await driver.release(leases)).toEqual(['queued', 'cancelled']);
+    expect(await driver.release(leases)).toEqual(['queued', 'cancelled']);
+    expect(await driver.release([{ ...leases[0]!, token: 'another' }])).toEqual(['lost']);
+    const error = { message: 'late' };
+    expect(await driver.fail({ lease: leases[0]!, error, retryInMs: null })).toBe('lost');
+    expect(await driver.getJob(queue, 'q1')).toMatchObject({ status: 'queued', attempts: 0 });
+    expect(await driver.getJob(queue, 'q2')).toMatchObject({ status: 'cancelled' });
   });
 });
 

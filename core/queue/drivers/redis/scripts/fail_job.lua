@@ -30,7 +30,12 @@ local retryInMs = tonumber(ARGV[5])
 local now = nowMs()
 local settledField = 'settled:' .. ARGV[3]
 if not ownsLease(KEYS[8], id, ARGV[3]) then
-  return ARGV[3] ~= '' and redis.call('HGET', key, settledField) or 'lost'
+  -- only a failure's own answers: a release under the same token ('queued') is not one
+  local settled = ARGV[3] ~= '' and redis.call('HGET', key, settledField)
+  if settled == 'retrying' or settled == 'failed' or settled == 'cancelled' then
+    return settled
+  end
+  return 'lost'
 end
 local f = redis.call('HMGET', key, 'cancelRequested', 'spec')
 local outcome = f[1] == '1' and 'cancelled' or retryInMs < 0 and 'failed' or 'retrying'

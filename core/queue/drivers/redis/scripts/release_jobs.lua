@@ -11,23 +11,28 @@
   ARGV[3] max age of finished records in ms
   ARGV[4..] pairs: id, token
   A job whose cancel was requested while it ran ends cancelled instead of going back.
-  Returns per job: 1 released, 2 ended cancelled, 0 lease lost (nothing changed).
+  Returns per job: 1 released, 2 ended cancelled, 0 lease lost (nothing changed). A release
+  run again after its reply was lost gets its first answer from the job ('settled:<token>',
+  releaseLeased in common.lua), while the record is kept.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
 local now = nowMs()
 local released = 0
 local out = {}
+local AGAIN = { queued = 1, cancelled = 2 }
 for i = 4, #ARGV, 2 do
   local id = ARGV[i]
-  if ownsLease(KEYS[5], id, ARGV[i + 1]) then
-    local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], jobPrefix, id, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
+  local token = ARGV[i + 1]
+  if ownsLease(KEYS[5], id, token) then
+    local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], jobPrefix, id, token, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
     if outcome == 1 then
       released = released + 1
     end
     out[#out + 1] = outcome
   else
-    out[#out + 1] = 0
+    local settled = token ~= '' and redis.call('HGET', jobPrefix .. id, 'settled:' .. token)
+    out[#out + 1] = AGAIN[settled] or 0
   end
 end
 if released > 0 then

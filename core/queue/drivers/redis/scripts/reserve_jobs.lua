@@ -71,7 +71,7 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
         else
           -- more than this call asks for (a failed call's number goes out again with a smaller
           -- count): handed back as a release hands it back
-          releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, now, keepCount, keepAgeMs)
+          releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, token, now, keepCount, keepAgeMs)
         end
       end
     end
