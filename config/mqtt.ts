@@ -66,7 +66,12 @@ export default defineConfig(
         .optional(),
       JOB_COMMAND_REPLY_TOPIC: z
         .string()
-        .regex(/^[^+#{}$][^+#{}]*$/, 'a plain topic prefix without wildcards, e.g. topiq/replies')
+        .regex(/^[^+#]*$/, 'a plain topic prefix without wildcards (+, #), e.g. topiq/replies')
+        .refine((prefix) => !prefix.includes('\u0000'), 'may not hold a NUL character')
+        .refine(
+          (prefix) => !prefix.startsWith('$'),
+          'may not start with $ (broker topics), e.g. topiq/replies',
+        )
         .transform((prefix) => prefix.replace(/\/+$/, ''))
         .refine((prefix) => prefix.length > 0, 'a topic prefix, e.g. topiq/replies')
         .default('topiq/replies'),

@@ -29,6 +29,7 @@ export const errorCatalogue = {
   E_INVALID_ROUTE: 'A route pattern or route definition is malformed.',
   E_NEXT_CALLED_TWICE: 'A middleware called next() more than once.',
   E_INVALID_MESSAGE: 'An MQTT message failed validation; it was sent to the dead-letter store.',
+  E_INVALID_TOPIC: 'A topic to publish to is not an MQTT topic name (empty, or with +, # or NUL).',
   E_RATE_LIMITED: 'A device published faster than its rate limit allows.',
   E_CLI_USAGE: 'A command line flag or argument is unknown or has a bad value.',
 } as const;
@@ -175,6 +176,12 @@ export class NextCalledTwiceError extends TopiqError {
 export class InvalidMessageError extends TopiqError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_INVALID_MESSAGE', message, options);
+  }
+}
+
+export class InvalidTopicError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_TOPIC', message, options);
   }
 }
 

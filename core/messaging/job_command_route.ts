@@ -13,6 +13,7 @@
 import { InvalidMessageError, InvalidOptionError, isTopiqError } from '../errors.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { type DispatchOptions, expiresBeforeStart } from '../queue/dispatch_options.js';
+import { topicNameProblem } from '../mqtt/topic_name.js';
 import type { MessageContext } from './message_context.js';
 import type { AppRouteTable } from './message_pipeline.js';
 
@@ -77,9 +78,9 @@ function readCommand(ctx: MessageContext<CommandParams>): {
   return { payload, options: checked };
 }
 
-/** Whether `topic` is `prefix` or a topic under it. */
+/** Whether `topic` is a topic name (no wildcard) and `prefix` or a topic under it. */
 function isUnder(topic: string, prefix: string): boolean {
-  return topic === prefix || topic.startsWith(`${prefix}/`);
+  return topicNameProblem(topic) === undefined && (topic === prefix || topic.startsWith(`${prefix}/`));
 }
 
 /**
@@ -103,8 +104,12 @@ export function addJobCommandRoute(
         throw new InvalidMessageError(`device ${ctx.deviceId} may not start jobs; only service accounts may`);
       }
       if (responseTopic !== undefined && !answered) {
+        const problem = topicNameProblem(responseTopic);
+        const why = problem
+          ? `which is no topic name (${problem})`
+          : `outside ${replyTopic}/: replies go only to topics under JOB_COMMAND_REPLY_TOPIC`;
         throw new InvalidMessageError(
-          `a job command asked for its reply on ${JSON.stringify(responseTopic)}, outside ${replyTopic}/: replies go only to topics under JOB_COMMAND_REPLY_TOPIC; use a response topic like ${replyTopic}/<client id>, or set JOB_COMMAND_REPLY_TOPIC`,
+          `a job command asked for its reply on ${JSON.stringify(responseTopic)}, ${why}; use a response topic like ${replyTopic}/<client id>, or set JOB_COMMAND_REPLY_TOPIC`,
         );
       }
       const { payload, options } = readCommand(ctx);

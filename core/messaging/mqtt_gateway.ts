@@ -12,6 +12,7 @@ import type { MqttSettings } from '../config/settings.js';
 import { InvalidConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MqttConnection } from '../mqtt/connection.js';
+import { assertTopicName } from '../mqtt/topic_name.js';
 import type { Subscription } from '../routing/route_table.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 
@@ -127,8 +128,12 @@ export class MqttGateway {
     });
   }
 
-  /** Publishes from the application (to the embedded broker's clients, or via the connection). */
+  /**
+   * Publishes from the application (to the embedded broker's clients, or via the connection).
+   * A topic that is no topic name (a wildcard, say) is refused with `E_INVALID_TOPIC`.
+   */
   readonly publish: Publisher = async (topic, payload, options = {}) => {
+    assertTopicName(topic);
     if (this.#connection) {
       await this.#connection.publish(topic, payload, options);
       return;

@@ -192,4 +192,21 @@ describe('an app with the embedded broker', () => {
     expect(await jobs('telemetry', 'd1')).toHaveLength(1);
     expect(server.pipeline.stats).toMatchObject({ received: 2, handled: 1, unmatched: 1 });
   });
+
+  it('refuses to publish to a topic filter, and still publishes to a plain topic afterwards', async () => {
+    const { embeddedServer, device } = setup();
+    const server = await embeddedServer({ env: { MQTT_DEVICES: 'd7:pw-d7' } });
+    const listener = await device(server.gateway.url, { username: 'd7', password: 'pw-d7' });
+    const received: string[] = [];
+    listener.on('message', (topic) => received.push(topic));
+    await listener.subscribeAsync('devices/d7/#', { qos: 1 });
+    for (const topic of ['devices/d7/+', 'devices/d7/#', '']) {
+      await expect(server.gateway.publish(topic, 'x', { qos: 1 })).rejects.toMatchObject({
+        code: 'E_INVALID_TOPIC',
+      });
+    }
+    await server.gateway.publish('devices/d7/commands', 'x', { qos: 1 });
+    await until('the plain publish arrives', () => received.length > 0);
+    expect(received).toEqual(['devices/d7/commands']);
+  });
 });

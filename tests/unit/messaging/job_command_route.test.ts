@@ -114,14 +114,20 @@ describe('the MQTT job command route', () => {
     await pipeline.handle(command('ok', 'topiq/replies/dashboard-1'));
     await pipeline.handle(command('elsewhere', 'devices/sensor-1/commands'));
     await pipeline.handle(command('lookalike', 'topiq/replies-evil/x'));
+    // wildcards under the prefix: a broker closes the connection of a client that publishes there
+    await pipeline.handle(command('plus', 'topiq/replies/+'));
+    await pipeline.handle(command('hash', 'topiq/replies/#'));
     expect(published).toEqual([['topiq/replies/dashboard-1', JSON.stringify({ id: 'ok' })]]);
+    for (const refused of ['plus', 'hash']) expect(await driver.getJob('default', refused)).toBeUndefined();
     expect((await driver.getJob('default', 'ok'))?.status).toBe('queued');
     expect(await driver.getJob('default', 'elsewhere')).toBeUndefined();
     expect(await driver.getJob('default', 'lookalike')).toBeUndefined();
     const dead = await deadLetters.list(10);
-    expect(dead.map((letter) => letter.code)).toEqual(['E_INVALID_MESSAGE', 'E_INVALID_MESSAGE']);
-    expect(dead.map((letter) => letter.reason).join('\n')).toMatch(
+    expect(dead.map((letter) => letter.code)).toEqual(Array(4).fill('E_INVALID_MESSAGE'));
+    const reasons = dead.map((letter) => letter.reason).join('\n');
+    expect(reasons).toMatch(
       /reply on "devices\/sensor-1\/commands", outside topiq\/replies\/: .*JOB_COMMAND_REPLY_TOPIC/,
     );
+    expect(reasons).toMatch(/reply on "topiq\/replies\/#", which is no topic name \(it holds a wildcard/);
   });
 });

@@ -1,0 +1,24 @@
+/** The MQTT settings read from the environment: the job command reply prefix. */
+import { describe, expect, it } from 'vitest';
+import mqttConfig from '../../../config/mqtt.js';
+
+describe('JOB_COMMAND_REPLY_TOPIC', () => {
+  it('defaults to topiq/replies and drops a trailing slash', () => {
+    expect(mqttConfig.read({}).jobCommandReplyTopic).toBe('topiq/replies');
+    expect(mqttConfig.read({ JOB_COMMAND_REPLY_TOPIC: 'ops/replies/' }).jobCommandReplyTopic).toBe(
+      'ops/replies',
+    );
+  });
+
+  it.each([
+    ['ops/+/replies', /without wildcards/],
+    ['ops/#', /without wildcards/],
+    ['ops/\u0000', /NUL/],
+    ['$SYS/replies', /may not start with \$/],
+    ['/', /a topic prefix/],
+  ])('refuses %j with E_INVALID_CONFIG saying why', (value, reason) => {
+    expect(() => mqttConfig.read({ JOB_COMMAND_REPLY_TOPIC: value })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringMatching(reason) }),
+    );
+  });
+});
