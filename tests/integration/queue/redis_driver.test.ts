@@ -328,6 +328,12 @@ describe('redis driver: a complete, fail or release run twice', () => {
     expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
     expect(await driver.fail({ lease: again!, error, retryInMs: null })).toBe('failed');
     expect(await driver.getJob(queue, 'f')).toMatchObject({ status: 'failed', attempts: 1 });
+    // a failed job retried by hand starts over, without the answers kept for its attempts
+    const fieldsOf = async (id: string) => driver.redis.hkeys(`${keys.job}${id}`);
+    expect((await fieldsOf('f')).filter((field) => field.startsWith('settled:'))).toHaveLength(1);
+    expect(await driver.retryFailed(queue, { ids: ['f'] })).toBe(1);
+    expect((await fieldsOf('f')).filter((field) => field.startsWith('settled:'))).toEqual([]);
+    expect(await driver.getJob(queue, 'f')).toMatchObject({ status: 'queued', attempts: 0, error: null });
   });
   it('answers a release run again as its first run did, and a fail of a released lease lost', async () => {
     await driver.clear(queue);

@@ -9,7 +9,7 @@
  * proxy the test cuts, so no other client is disturbed.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   Dispatcher,
   type JobEvent,
@@ -151,6 +151,31 @@ describe('a worker whose complete or fail reply is lost', () => {
     const stranger = [{ lease: { id: 'nobody', queue, token: 'none' }, result: 'null' }];
     for (let i = 0; i < 100; i++) expect(await driver.complete([...stranger])).toEqual([false]);
     expect(await driver.complete(batch)).toEqual([true]);
+  });
+
+  it('stops keeping the answer of a failed complete never sent again, ten minutes on', async () => {
+    const { queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-ack');
+    const acked = direct.keys.queue(queue).acked;
+    const answersKept = async () => {
+      const [key] = await direct.redis.keys(`${acked}*`);
+      return (await direct.redis.hlen(key!)) - 1; // and 'floor'
+    };
+    const stranger = () => [{ lease: { id: 'nobody', queue, token: 'none' }, result: 'null' }];
+    await driver.complete(stranger());
+    await proxy.cut();
+    // a call that fails, and whose caller gives up on it
+    await expect(driver.complete(stranger())).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
+    await proxy.restore();
+    for (let i = 0; i < 100; i++) await driver.complete(stranger());
+    expect(await answersKept()).toBe(100); // every one after call 2: it might still be sent again
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 11 * 60_000);
+      await driver.complete(stranger());
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(await answersKept()).toBe(64);
   });
 
   it.each(outages)(

@@ -99,8 +99,12 @@ export class RedisQueueDriver implements QueueDriver {
    * numbers and gets the first run's answer (see `QueueDriver.complete`).
    */
   readonly #failedCompletes = new WeakMap<readonly Completion[], Map<string, number>>();
-  /** The numbers of those failed complete calls, per queue, until sent again: their answers are kept. */
-  readonly #waitingCompletes = new Map<string, Set<number>>();
+  /**
+   * The numbers of those failed complete calls, per queue, with when they failed, until sent
+   * again: their answers are kept. One never sent again (a caller that gave up) is dropped once
+   * the script would no longer keep its answer: 10,000 calls or ten minutes later.
+   */
+  readonly #waitingCompletes = new Map<string, Map<number, number>>();
 
   constructor(options: RedisDriverOptions = {}) {
     const { connection } = options;
@@ -256,8 +260,8 @@ export class RedisQueueDriver implements QueueDriver {
     } catch (error) {
       this.#failedCompletes.set(completions, calls);
       for (const [queue, call] of calls) {
-        const waiting = this.#waitingCompletes.get(queue) ?? new Set<number>();
-        waiting.add(call);
+        const waiting = this.#waitingCompletes.get(queue) ?? new Map<number, number>();
+        waiting.set(call, Date.now());
         this.#waitingCompletes.set(queue, waiting);
       }
       this.#unavailable(error);
@@ -282,10 +286,7 @@ export class RedisQueueDriver implements QueueDriver {
     const byToken = groupBy(group, (completion) => completion.lease.token);
     const ordered: Completion[] = [];
     const results: (string | number)[] = [];
-    let waiting = 0;
-    for (const other of this.#waitingCompletes.get(queue) ?? []) {
-      if (waiting === 0 || other < waiting) waiting = other;
-    }
+    const waiting = this.#lowestWaiting(queue, call);
     const args: (string | number)[] = [
       keys.job,
       this.#retention.completedCount,
@@ -317,7 +318,21 @@ export class RedisQueueDriver implements QueueDriver {
     });
   }
 
-  fail(failure: Failure): Promise<FailOutcome> {
+  /** The lowest number of a failed complete call on `queue` still to be sent again (0: none). */
+  #lowestWaiting(queue: string, call: number): number {
+    const waiting = this.#waitingCompletes.get(queue);
+    if (!waiting) return 0;
+    let lowest = 0;
+    const staleAt = Date.now() - 600_000;
+    for (const [other, failedAt] of waiting) {
+      if (other <= call - 10_000 || failedAt < staleAt) waiting.delete(other);
+      else if (lowest === 0 || other < lowest) lowest = other;
+    }
+    if (waiting.size === 0) this.#waitingCompletes.delete(queue);
+    return lowest;
+  }
+
+  async fail(failure: Failure): Promise<FailOutcome> {
     const { lease } = failure;
     const keys = this.keys.queue(lease.queue);
     return runScript<FailOutcome>(this.redis, 'fail_job', this.#keys(keys, 'fail'), [

@@ -147,7 +147,7 @@ local leased = {}
 -- hashtable encoding. As a listpack (under 128 fields: few running jobs) every lookup
 -- would scan all of it. No job id has a space, so it is never read as a lease.
 local tokens = { 'encoding pin', 'keeps this hash in hashtable encoding, so lookups by job id stay O(1)' }
-local deadline = int(now + leaseMs)
+local deadline = int(math.ceil(now + leaseMs))
 -- the next attempt of the usual counts, looked up rather than parsed and formatted again
 local NEXT_ATTEMPT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5' }
 -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: the reply holds no scores to format

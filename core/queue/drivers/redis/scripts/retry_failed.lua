@@ -12,15 +12,22 @@
 --!include common
 local jobPrefix = ARGV[1]
 local ids = selectIds(KEYS[1], ARGV[2], ARGV[3], 4)
-local now = nowMs()
+local nowText = int(nowMs())
 local moved = 0
 for _, id in ipairs(ids) do
   if redis.call('ZREM', KEYS[1], id) == 1 then
     local key = jobPrefix .. id
     local f = redis.call('HMGET', key, 'spec', 'attempts')
     if f[1] or f[2] then
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', now, 'attempts', '0', 'progress', '0')
-      redis.call('HDEL', key, 'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested')
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText, 'attempts', '0', 'progress', '0')
+      -- and the answers kept for its earlier attempts' lost replies (settled:<token>): it starts over
+      local gone = { 'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested' }
+      for _, field in ipairs(redis.call('HKEYS', key)) do
+        if string.sub(field, 1, 8) == 'settled:' then
+          gone[#gone + 1] = field
+        end
+      end
+      redis.call('HDEL', key, unpack(gone))
       redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), redis.call('INCR', KEYS[3])), id)
       moved = moved + 1
     end

@@ -11,6 +11,14 @@ end
 -- (about 2,300 instructions each under callgrind); "%d" formats a C long for a fraction of
 -- that. Hot paths pass every number through this, or as a literal string.
 local function int(n)
+  -- past 2^53 a number is no whole count of ms anyway, and past a C long %d wraps around
+  if n > 9007199254740991 then
+    n = 9007199254740991
+  elseif n < -9007199254740991 then
+    n = -9007199254740991
+  elseif n ~= n then
+    n = 0
+  end
   return string.format('%d', n)
 end
 
