@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
+import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
 /** `id:password,id2:scrypt:salt:hash` (the password is everything after the first ':'). */
 function parseAccounts(list: string | undefined, devices: boolean): MqttAccount[] {
@@ -59,7 +60,16 @@ export default defineConfig(
       MQTT_BROKER_HOST: z.string().default('0.0.0.0'),
       MQTT_BROKER_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
-      JOB_EVENTS_TOPIC: z.string().optional(),
+      JOB_EVENTS_TOPIC: z
+        .string()
+        .refine(
+          (template) =>
+            template === 'on' ||
+            template === 'off' ||
+            topicNameProblem(template.replace(/\{(queue|id|status|name)\}/g, 'x')) === undefined,
+          'on, off, or a topic template without wildcards (+, #) such as topiq/jobs/{queue}/{id}/{status}',
+        )
+        .optional(),
       JOB_COMMAND_TOPIC: z
         .string()
         .regex(/^[^+#{}]+$/, 'a plain topic prefix without wildcards, e.g. topiq/commands/jobs')

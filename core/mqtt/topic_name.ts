@@ -11,7 +11,8 @@ export function topicNameProblem(topic: string): string | undefined {
   if (topic.length === 0) return 'it is empty';
   if (/[+#]/.test(topic)) return 'it holds a wildcard (+ or #), which only subscriptions may use';
   if (topic.includes('\u0000')) return 'it holds a NUL character';
-  if (Buffer.byteLength(topic) > 65_535) return 'it is longer than 65,535 bytes';
+  // at most 3 bytes per UTF-16 unit: only a long name needs counting
+  if (topic.length > 21_845 && Buffer.byteLength(topic) > 65_535) return 'it is longer than 65,535 bytes';
   return undefined;
 }
 

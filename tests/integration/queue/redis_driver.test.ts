@@ -253,6 +253,8 @@ describe('redis driver: a reserve call run twice', () => {
     expect(kept).toHaveLength(1);
     const other = kept[0] === 'x1@1' ? 'x2' : 'x1';
     expect(await driver.getJob(queue, other)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    // no answer is kept for a release nobody asked for: a later repeat may lease it again
+    expect(await driver.redis.hkeys(`${keys.job}${other}`)).not.toContain('settled:by-hand-10');
   });
 });
 
@@ -334,6 +336,14 @@ describe('redis driver: a complete, fail or release run twice', () => {
     expect(await driver.retryFailed(queue, { ids: ['f'] })).toBe(1);
     expect((await fieldsOf('f')).filter((field) => field.startsWith('settled:'))).toEqual([]);
     expect(await driver.getJob(queue, 'f')).toMatchObject({ status: 'queued', attempts: 0, error: null });
+    // however many there are: HDEL goes in chunks (unpack stops at about 8,000 values)
+    const many = Array.from({ length: 9000 }, (_, i) => [`settled:t${i}`, 'retrying']).flat();
+    await driver.redis.hset(`${keys.job}f`, ...many);
+    await driver.redis.zadd(keys.failed, Date.now(), 'f');
+    await driver.redis.zrem(keys.wait, 'f');
+    expect(await driver.retryFailed(queue, { ids: ['f'] })).toBe(1);
+    expect((await fieldsOf('f')).filter((field) => field.startsWith('settled:'))).toEqual([]);
+    expect(await driver.redis.zscore(keys.wait, 'f')).not.toBeNull();
   });
   it('answers a release run again as its first run did, and a fail of a released lease lost', async () => {
     await driver.clear(queue);
@@ -345,9 +355,26 @@ describe('redis driver: a complete, fail or release run twice', () => {
     expect(await driver.release(leases)).toEqual(['queued', 'cancelled']);
     expect(await driver.release([{ ...leases[0]!, token: 'another' }])).toEqual(['lost']);
     const error = { message: 'late' };
+    // a release's answers are not a failure's, cancelled included, nor the other way round
     expect(await driver.fail({ lease: leases[0]!, error, retryInMs: null })).toBe('lost');
+    expect(await driver.fail({ lease: leases[1]!, error, retryInMs: null })).toBe('lost');
     expect(await driver.getJob(queue, 'q1')).toMatchObject({ status: 'queued', attempts: 0 });
     expect(await driver.getJob(queue, 'q2')).toMatchObject({ status: 'cancelled' });
+    await driver.push([newJob(queue, 'q3')]);
+    const q3 = (await driver.reserve(queue, reserveOptions)).jobs.find((job) => job.id === 'q3');
+    expect(await driver.cancel(queue, 'q3')).toBe('running');
+    expect(await driver.fail({ lease: q3!, error, retryInMs: 0 })).toBe('cancelled');
+    expect(await driver.release([q3!])).toEqual(['lost']);
+  });
+  it('keeps a retry due in an absurdly long time delayed, not due at once (numbers clamped to 2^53)', async () => {
+    await driver.clear(queue);
+    await driver.push([newJob(queue, 'far')]);
+    const [far] = (await driver.reserve(queue, reserveOptions)).jobs;
+    expect(await driver.fail({ lease: far!, error: { message: 'later' }, retryInMs: 1e300 })).toBe(
+      'retrying',
+    );
+    expect(await driver.getJob(queue, 'far')).toMatchObject({ status: 'delayed', runAt: 2 ** 53 - 1 });
+    expect((await driver.reserve(queue, reserveOptions)).jobs).toEqual([]);
   });
 });
 

@@ -22,3 +22,21 @@ describe('JOB_COMMAND_REPLY_TOPIC', () => {
     );
   });
 });
+
+describe('JOB_EVENTS_TOPIC', () => {
+  it('takes on, off or a template, and refuses a template that is no topic name', () => {
+    expect(mqttConfig.read({ JOB_EVENTS_TOPIC: 'on' }).jobEventsTopic).toBe(
+      'topiq/jobs/{queue}/{id}/{status}',
+    );
+    expect(mqttConfig.read({ JOB_EVENTS_TOPIC: 'off' }).jobEventsTopic).toBeUndefined();
+    expect(mqttConfig.read({ JOB_EVENTS_TOPIC: 'ops/{name}/{id}' }).jobEventsTopic).toBe('ops/{name}/{id}');
+    for (const template of ['jobs/+/{id}', 'jobs/{queue}/#']) {
+      expect(() => mqttConfig.read({ JOB_EVENTS_TOPIC: template })).toThrow(
+        expect.objectContaining({
+          code: 'E_INVALID_CONFIG',
+          message: expect.stringMatching(/without wildcards/),
+        }),
+      );
+    }
+  });
+});

@@ -9,7 +9,7 @@
 ]]
 --!include common
 local jobPrefix = ARGV[1]
-local deadline = int(nowMs() + tonumber(ARGV[2]))
+local deadline = int(math.ceil(nowMs() + tonumber(ARGV[2])))
 local out = {}
 for i = 3, #ARGV, 2 do
   local id = ARGV[i]

@@ -20,7 +20,7 @@ local jobPrefix = ARGV[1]
 local now = nowMs()
 local released = 0
 local out = {}
-local AGAIN = { queued = 1, cancelled = 2 }
+local AGAIN = { ['release:queued'] = 1, ['release:cancelled'] = 2 }
 for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]

@@ -70,8 +70,9 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
           again[#again + 1] = id .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
         else
           -- more than this call asks for (a failed call's number goes out again with a smaller
-          -- count): handed back as a release hands it back
-          releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, token, now, keepCount, keepAgeMs)
+          -- count): handed back as a release hands it back, but with no answer kept, since no
+          -- caller holds it (and a later repeat may lease it again under this token)
+          releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, nil, now, keepCount, keepAgeMs)
         end
       end
     end

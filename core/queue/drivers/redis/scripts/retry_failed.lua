@@ -27,7 +27,7 @@ for _, id in ipairs(ids) do
           gone[#gone + 1] = field
         end
       end
-      redis.call('HDEL', key, unpack(gone))
+      callChunked('HDEL', key, gone) -- one field per attempt: there may be thousands
       redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), redis.call('INCR', KEYS[3])), id)
       moved = moved + 1
     end

@@ -115,8 +115,9 @@ end
 -- Hands a leased job back: out of the active set and its lease, the attempt not counted, and
 -- back at the front of its priority (it was taken before the rest); one whose cancel was
 -- requested ends cancelled instead. Returns 1 when queued, 2 when cancelled. Used by
--- release_jobs.lua and by reserve_jobs.lua for what a repeated call does not take. The outcome
--- stays on the job under the lease token ('settled:<token>'), for a release sent again.
+-- release_jobs.lua and by reserve_jobs.lua for what a repeated call does not take. Given the
+-- caller's lease token, the outcome stays on the job ('settled:<token>' = 'release:queued' or
+-- 'release:cancelled', values fail_job.lua never takes for its own), for a release sent again.
 local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPrefix, id, token, now, keepCount, keepAgeMs)
   local key = jobPrefix .. id
   local f = redis.call('HMGET', key, 'spec', 'cancelRequested', 'attempts')
@@ -124,8 +125,12 @@ local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPre
   redis.call('HDEL', leasesKey, id)
   local cancelled = f[2] == '1'
   -- not HINCRBY: it fails on a damaged value, after the lease is gone
-  redis.call('HSET', key, 'attempts', int(math.max(0, (tonumber(f[3]) or 1) - 1)),
-    'settled:' .. token, cancelled and 'cancelled' or 'queued')
+  local attempts = int(math.max(0, (tonumber(f[3]) or 1) - 1))
+  if token then
+    redis.call('HSET', key, 'attempts', attempts, 'settled:' .. token, cancelled and 'release:cancelled' or 'release:queued')
+  else
+    redis.call('HSET', key, 'attempts', attempts)
+  end
   if cancelled then
     finishInto(cancelledKey, jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
     return 2
