@@ -94,7 +94,10 @@ export class Worker {
    * shutdown, so they are not failed for a lapsed lease.
    */
   readonly #unreleased: ReservedJob[] = [];
-  /** Hand-backs of expired jobs in flight, awaited on shutdown. */
+  /**
+   * Calls in flight that end reserved-ahead jobs without running them (the hand-back of an
+   * expired one, the cancel of a cancelled one), awaited on shutdown.
+   */
   readonly #releasing = new Set<Promise<void>>();
   readonly #ahead: ReserveAhead;
   /** Reserve calls in flight, and how many jobs they asked for. */
@@ -386,8 +389,13 @@ export class Worker {
         );
       },
     );
-    this.#releasing.add(releasing);
-    void releasing.finally(() => this.#releasing.delete(releasing));
+    this.#tracked(releasing);
+  }
+
+  /** Keeps `settling` in `#releasing` until it settles, so shutdown waits for it. */
+  #tracked(settling: Promise<void>): void {
+    this.#releasing.add(settling);
+    void settling.finally(() => this.#releasing.delete(settling));
   }
 
   /** Starts reserved-ahead jobs while slots are free (not once stopping: those are released). */
@@ -430,7 +438,8 @@ export class Worker {
       return;
     }
     const buffered = this.#unbuffer(queue, id);
-    if (buffered) void this.#cancelBuffered(buffered);
+    // tried for a few seconds while Redis is away: shutdown waits for it before closing up
+    if (buffered) this.#tracked(this.#cancelBuffered(buffered));
   }
 
   async #heartbeat(intervalMs: number): Promise<void> {
