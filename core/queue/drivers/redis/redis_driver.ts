@@ -252,9 +252,12 @@ export class RedisQueueDriver implements QueueDriver {
   async complete(completions: readonly Completion[]): Promise<boolean[]> {
     const done = new Map<Completion, boolean>();
     const byQueue = groupBy(completions, (completion) => completion.lease.queue);
-    const calls = this.#failedCompletes.get(completions) ?? new Map<string, number>();
+    // sent again: under its numbers while their answers are still kept, else under new ones
+    const calls = new Map<string, number>();
+    for (const [queue, call] of this.#failedCompletes.get(completions) ?? []) {
+      if (this.#waitingCompletes.get(queue)?.delete(call)) calls.set(queue, call);
+    }
     this.#failedCompletes.delete(completions);
-    for (const [queue, call] of calls) this.#waitingCompletes.get(queue)?.delete(call);
     try {
       await Promise.all([...byQueue].map(([queue, group]) => this.#complete(queue, group, calls, done)));
     } catch (error) {
