@@ -109,9 +109,9 @@ end
 -- failed and has not been sent again, up to 10,000 calls back, for ten minutes after the last:
 -- other workers on the same driver may make many calls while one waits to send its batch again.
 local call = ARGV[4]
-local prior = redis.call('HGET', KEYS[6], call)
-if prior then
-  return prior
+local kept = redis.call('HMGET', KEYS[6], call, 'floor')
+if kept[1] then
+  return kept[1]
 end
 local jobPrefix = ARGV[1]
 local keepCount = tonumber(ARGV[2])
@@ -202,7 +202,7 @@ local waiting = tonumber(ARGV[5])
 if waiting > 0 and waiting <= upTo then
   upTo = math.max(waiting - 1, number - 10000)
 end
-local floor = tonumber(redis.call('HGET', KEYS[6], 'floor'))
+local floor = tonumber(kept[2])
 if not floor then
   floor = math.max(0, upTo - 1) -- a new hash: nothing older to delete
 end

@@ -31,7 +31,7 @@ local now = nowMs()
 local settledField = 'settled:' .. ARGV[3]
 if not ownsLease(KEYS[8], id, ARGV[3]) then
   -- only a failure's own answers: a release under the same token ('queued') is not one
-  local settled = ARGV[3] ~= '' and redis.call('HGET', key, settledField)
+  local settled = settledAnswer(key, ARGV[3])
   if settled == 'retrying' or settled == 'failed' or settled == 'cancelled' then
     return settled
   end

@@ -31,8 +31,7 @@ for i = 4, #ARGV, 2 do
     end
     out[#out + 1] = outcome
   else
-    local settled = token ~= '' and redis.call('HGET', jobPrefix .. id, 'settled:' .. token)
-    out[#out + 1] = AGAIN[settled] or 0
+    out[#out + 1] = AGAIN[settledAnswer(jobPrefix .. id, token)] or 0
   end
 end
 if released > 0 then

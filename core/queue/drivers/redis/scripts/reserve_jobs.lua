@@ -39,6 +39,8 @@ local failedCount = tonumber(ARGV[9])
 local now = nowMs()
 -- numbers made strings once: see int in common.lua
 local nowText = int(now)
+-- the lease deadline of every job this call hands out, new or leased by an earlier run
+local deadline = int(math.ceil(now + leaseMs))
 
 -- 0. A call that already ran: ioredis sends a command again after a reconnection when its
 -- reply was lost on the way, and a driver whose call failed sends its next one under the same
@@ -48,13 +50,12 @@ local nowText = int(now)
 -- One whose lease has ended already is left to the reclaim below. A driver's calls on one queue
 -- reach Redis in the order it numbered them, so an earlier or equal number is a repeat.
 -- (The number goes to SET as the string it came as: Lua formats a number with a slow sprintf.)
-local keepMs = leaseMs > 60000 and string.format('%d', math.ceil(leaseMs)) or '60000'
+local keepMs = leaseMs > 60000 and int(math.ceil(leaseMs)) or '60000'
 local latest = redis.call('SET', KEYS[10], ARGV[10], 'PX', keepMs, 'GET')
 local again = {}
 if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
   redis.call('SET', KEYS[10], latest, 'PX', keepMs)
   local renewed = {}
-  local renewedTo = string.format('%d', math.ceil(now + leaseMs))
   local held = redis.call('HGETALL', KEYS[9])
   for i = 1, #held, 2 do
     local id = held[i]
@@ -63,10 +64,10 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
       local f = redis.call('HMGET', jobPrefix .. id, 'spec', 'attempts', 'expiresAt')
       if score and score > now and (f[1] or f[2]) then
         if #again < count then
-          renewed[#renewed + 1] = renewedTo
+          renewed[#renewed + 1] = deadline
           renewed[#renewed + 1] = id
           local expiresAt = tonumber(f[3])
-          local left = expiresAt and string.format('%d', expiresAt - now) or ''
+          local left = expiresAt and int(expiresAt - now) or ''
           again[#again + 1] = id .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
         else
           -- more than this call asks for (a failed call's number goes out again with a smaller
@@ -148,7 +149,6 @@ local leased = {}
 -- hashtable encoding. As a listpack (under 128 fields: few running jobs) every lookup
 -- would scan all of it. No job id has a space, so it is never read as a lease.
 local tokens = { 'encoding pin', 'keeps this hash in hashtable encoding, so lookups by job id stay O(1)' }
-local deadline = int(math.ceil(now + leaseMs))
 -- the next attempt of the usual counts, looked up rather than parsed and formatted again
 local NEXT_ATTEMPT = { ['0'] = '1', ['1'] = '2', ['2'] = '3', ['3'] = '4', ['4'] = '5' }
 -- ZRANGE then ZREMRANGEBYRANK, not ZPOPMIN: the reply holds no scores to format
@@ -193,7 +193,7 @@ for _, id in ipairs(popped) do
       -- The time left before expiresAt goes along, as a span: a job reserved ahead of a free slot
       -- may pass it before it starts, and the worker judges that by its own clock, which need
       -- not agree with this server's.
-      local left = f[3] and string.format('%d', tonumber(f[3]) - now) or ''
+      local left = f[3] and int(tonumber(f[3]) - now) or ''
       jobs[reservedCount] = id .. '\n' .. attempt .. '\n' .. left .. '\n' .. f[1]
     end
   end

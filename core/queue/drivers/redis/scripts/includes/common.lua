@@ -172,6 +172,13 @@ local function timesEntry(entry)
   return count, string.sub(entry, colon + 1)
 end
 
+-- The answer a call that settled the attempt leased under `token` kept on job `key`
+-- ('settled:<token>': fail_job.lua's outcome, or releaseLeased's), for that call sent again
+-- after its reply was lost; false when there is none.
+local function settledAnswer(key, token)
+  return token ~= '' and redis.call('HGET', key, 'settled:' .. token)
+end
+
 -- Whether the caller holding `token` owns the running job `id`: the queue's leases hash
 -- maps it to that token. Every script that takes a job out of the active set deletes its
 -- lease in the same call, so a lease token is there exactly while its job is in the active set.
