@@ -5,9 +5,10 @@
  */
 import { isTopiqError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { retryUntilDone } from '../support/retry.js';
 import type { Failure, FailOutcome, QueueDriver } from './driver.js';
 
-/** Tries before the failure is left to the job's lease (waits of 0.1 s doubling between them). */
+/** Tries before the failure is left to the job's lease. */
 export const FAIL_TRIES = 6;
 
 /** Replies of a Redis that is starting, failing over or busy with a script: they pass. */
@@ -22,24 +23,23 @@ function passing(error: unknown): boolean {
 /**
  * Sends `failure`, again while Redis cannot be reached (`E_REDIS_UNAVAILABLE`) or answers that it
  * is loading, failing over or busy (`LOADING`, `READONLY`, `BUSY` and the like), up to
- * {@link FAIL_TRIES} tries with waits of 0.1 s doubling between them (3.1 s of waits, on top of
- * each try's own). Any other error is thrown at once.
+ * {@link FAIL_TRIES} tries with the backoff of `retryUntilDone` between them (0.1-0.2 s at
+ * first, doubling, jittered). Any other error is thrown at once.
  */
-export async function recordFailure(
-  driver: QueueDriver,
-  failure: Failure,
-  log: Logger,
-): Promise<FailOutcome> {
-  for (let tries = 1; ; tries++) {
-    try {
-      return await driver.fail(failure);
-    } catch (error) {
-      if (tries >= FAIL_TRIES || !passing(error)) throw error;
+export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger): Promise<FailOutcome> {
+  return retryUntilDone(() => driver.fail(failure), {
+    giveUp: (error, tries) => tries >= FAIL_TRIES || !passing(error),
+    onError: (error, retryInMs, tries) =>
       log.warn(
-        { event: 'job.fail_retry', err: error, tries, jobId: failure.lease.id, queue: failure.lease.queue },
+        {
+          event: 'job.fail_retry',
+          err: error,
+          tries,
+          retryInMs,
+          jobId: failure.lease.id,
+          queue: failure.lease.queue,
+        },
         'could not record the failed attempt; trying again',
-      );
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (tries - 1)).unref());
-    }
-  }
+      ),
+  });
 }

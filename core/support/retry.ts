@@ -5,7 +5,7 @@ export interface RetryUntilDoneOptions {
   /** Called after each failure with the delay before the next try. */
   onError(error: unknown, retryInMs: number, attempt: number): void;
   /** When it returns true the last error is thrown instead of trying again. */
-  giveUp?: () => boolean;
+  giveUp?: (error: unknown, attempt: number) => boolean;
   maxDelayMs?: number;
 }
 
@@ -24,7 +24,7 @@ export async function retryUntilDone<T>(
     try {
       return await operation();
     } catch (error) {
-      if (options.giveUp?.()) throw error;
+      if (options.giveUp?.(error, attempt)) throw error;
       const ceiling = Math.min(options.maxDelayMs ?? 5000, 100 * 2 ** Math.min(attempt, 10));
       const delay = Math.round(ceiling * (0.5 + Math.random() / 2));
       options.onError(error, delay, attempt);
