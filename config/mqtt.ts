@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
+import { DEFAULT_REPLY_TOPIC } from '../core/messaging/job_command_route.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
 /** `id:password,id2:scrypt:salt:hash` (the password is everything after the first ':'). */
@@ -76,15 +77,20 @@ export default defineConfig(
         .optional(),
       JOB_COMMAND_REPLY_TOPIC: z
         .string()
-        .regex(/^[^+#]*$/, 'a plain topic prefix without wildcards (+, #), e.g. topiq/replies')
-        .refine((prefix) => !prefix.includes('\u0000'), 'may not hold a NUL character')
-        .refine(
-          (prefix) => !prefix.startsWith('$'),
-          'may not start with $ (broker topics), e.g. topiq/replies',
-        )
         .transform((prefix) => prefix.replace(/\/+$/, ''))
-        .refine((prefix) => prefix.length > 0, 'a topic prefix, e.g. topiq/replies')
-        .default('topiq/replies'),
+        .superRefine((prefix, context) => {
+          // the same rule as every topic the app publishes to, and no broker ($) topics
+          const problem = prefix.startsWith('$')
+            ? 'it may not start with $ (broker topics)'
+            : topicNameProblem(prefix)?.replace('it is empty', 'it names no topic');
+          if (problem) {
+            context.addIssue({
+              code: 'custom',
+              message: `a topic prefix without wildcards, e.g. ${DEFAULT_REPLY_TOPIC}: ${problem}`,
+            });
+          }
+        })
+        .default(DEFAULT_REPLY_TOPIC),
       MQTT_AUTH: z.enum(['credentials', 'development']).optional(),
       MQTT_DEVICES: accounts(true),
       MQTT_SERVICE_ACCOUNTS: accounts(false),

@@ -78,6 +78,9 @@ function readCommand(ctx: MessageContext<CommandParams>): {
   return { payload, options: checked };
 }
 
+/** Where job commands are answered unless `JOB_COMMAND_REPLY_TOPIC` says otherwise. */
+export const DEFAULT_REPLY_TOPIC = 'topiq/replies';
+
 /** Whether `topic` is a topic name (no wildcard) and `prefix` or a topic under it. */
 function isUnder(topic: string, prefix: string): boolean {
   return topicNameProblem(topic) === undefined && (topic === prefix || topic.startsWith(`${prefix}/`));
@@ -93,7 +96,7 @@ export function addJobCommandRoute(
   dispatcher: Dispatcher,
   settings: { replyTopic?: string } = {},
 ): void {
-  const replyTopic = settings.replyTopic ?? 'topiq/replies';
+  const replyTopic = settings.replyTopic ?? DEFAULT_REPLY_TOPIC;
   routes.on(`${topic}/{jobName}`, async function dispatchJobCommand(ctx: MessageContext<CommandParams>) {
     const name = ctx.params.jobName ?? '';
     const { responseTopic } = ctx.properties;
