@@ -6,7 +6,7 @@
  * rule (queue names, job ids, retry policies) its error message is reused as is.
  */
 import { InvalidArgumentError } from 'commander';
-import { LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
+import { delayedRunAt, LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
 import { assertJobId, assertQueueName, parseQueueList } from '../queue/names.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
 
@@ -61,7 +61,7 @@ export function parseNonNegativeNumber(text: string): number {
 /** Accepts seconds from now, 0 or more, that end by the year 9999 (a job's `--delay`). */
 export function parseDelaySeconds(text: string): number {
   const value = parseNonNegativeNumber(text);
-  if (Date.now() + value * 1000 > LATEST_DISPATCH_MS) {
+  if (delayedRunAt(value) > LATEST_DISPATCH_MS) {
     throw new InvalidArgumentError(
       `Expected seconds that end by the year 9999; use --run-at for a fixed time.`,
     );

@@ -38,10 +38,16 @@ export function expiresBeforeStart(
 ): { expiresAt: number; earliest: number } | undefined {
   if (options.expiresAt === undefined) return undefined;
   const expiresAt = epochMs(options.expiresAt);
-  const earliest = options.runAt !== undefined ? epochMs(options.runAt) : now + (options.delay ?? 0) * 1000;
+  const earliest =
+    options.runAt !== undefined ? epochMs(options.runAt) : delayedRunAt(options.delay ?? 0, now);
   // a run time out of range is the dispatcher's to refuse, with its own message
   if (!(earliest <= LATEST_DISPATCH_MS)) return undefined;
   return expiresAt <= earliest ? { expiresAt, earliest } : undefined;
+}
+
+/** When a job delayed `delaySeconds` from `now` may run, in epoch ms (past the year 9999 for a slip). */
+export function delayedRunAt(delaySeconds: number, now = Date.now()): number {
+  return now + Math.round(delaySeconds * 1000);
 }
 
 /** A `Date` or epoch ms as epoch ms. */

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
-import { type DispatchOptions, epochMs, LATEST_DISPATCH_MS } from './dispatch_options.js';
+import { type DispatchOptions, delayedRunAt, epochMs, LATEST_DISPATCH_MS } from './dispatch_options.js';
 import type { NewJob, QueueDriver } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
@@ -160,7 +160,7 @@ function delayToEpochMs(delay: number | undefined): number | undefined {
   if (!Number.isFinite(delay) || delay < 0) {
     throw new InvalidOptionError(`delay must be a number of seconds >= 0; got ${delay}`);
   }
-  const runAt = Date.now() + Math.round(delay * 1000);
+  const runAt = delayedRunAt(delay);
   if (runAt > LATEST_DISPATCH_MS) {
     throw new InvalidOptionError(
       `delay must end by the year 9999; got ${delay} seconds (use runAt for a fixed time)`,
