@@ -127,6 +127,28 @@ describe('an app on Mosquitto', () => {
       /outside e2e-\w+\/replies\/: replies go only to topics under JOB_COMMAND_REPLY_TOPIC/,
     );
   });
+
+  it('refuses to publish to a wildcard topic, which Mosquitto answers by disconnecting, and publishes on', async () => {
+    const { externalServer, device, id } = setup();
+    const server = await externalServer({
+      url: MOSQUITTO_URL,
+      clientId: `e2e-app-${id}`,
+      protocolVersion: 5,
+      env: { MQTT_SHARED_GROUP: `e2e-${id}` },
+    });
+    const listener = await device(MOSQUITTO_URL);
+    const received: string[] = [];
+    listener.on('message', (topic) => received.push(topic));
+    await listener.subscribeAsync(`e2e-${id}/#`, { qos: 1 });
+    for (const topic of [`e2e-${id}/+`, `e2e-${id}/#`, '']) {
+      await expect(server.gateway.publish(topic, 'x', { qos: 1 })).rejects.toMatchObject({
+        code: 'E_INVALID_TOPIC',
+      });
+    }
+    await server.gateway.publish(`e2e-${id}/commands`, 'x', { qos: 1 });
+    await until('the plain publish arrives', () => received.length > 0);
+    expect(received).toEqual([`e2e-${id}/commands`]);
+  });
 });
 
 describe('an app on an external aedes broker (MQTT 3.1.1)', () => {

@@ -567,6 +567,20 @@ describe('redis driver: leases hash', () => {
     expect(await leased()).toEqual({ active: again, leases: again, completed: ['done'] });
     expect(await driver.complete([{ lease: lease('crashed'), result: 'null' }])).toEqual([false]);
   });
+
+  it('renews a lease to a deadline rounded up to the next whole ms, so a sub-ms lease is not over at once', async () => {
+    await driver.push([job('renewed')]);
+    const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+    const [seconds, micros] = await driver.redis.time();
+    const before = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const lease = { id: 'renewed', queue, token: reserved!.token };
+    expect(await driver.extend([lease], 0.2)).toEqual(['ok']);
+    const deadline = Number(await driver.redis.zscore(keys.active, 'renewed'));
+    expect(Number.isInteger(deadline)).toBe(true);
+    // a deadline at or before now would let the next reserve reclaim a job its worker just renewed
+    expect(deadline).toBeGreaterThanOrEqual(before + 1);
+    await driver.release([lease]);
+  });
 });
 
 describe('redis driver: attempt counts', () => {
