@@ -68,7 +68,7 @@ export class MemoryMonitoring {
   completedLastMinute(queue: string): number {
     const bucket = Math.floor(this.#now() / 10_000);
     let total = 0;
-    for (const [key, count] of this.#done.get(queue) ?? []) if (key > bucket - 6) total += count;
+    for (const [key, count] of this.#done.get(queue) ?? []) if (key > bucket - 7) total += count;
     return total;
   }
 

@@ -36,7 +36,7 @@ export interface QueueKeys {
   signal: string;
   /** Prefix of job hashes: `${job}${id}`. */
   job: string;
-  /** Prefix of 10-second completion counters: `${doneBucket}${epochMs / 10000}`. */
+  /** Prefix of 10-second completion counters: `${doneBucket}${floor(epochMs / 10000)}`, on the Redis server clock. */
   doneBucket: string;
   /**
    * Prefix of the number of a driver's latest reserve call on this queue:

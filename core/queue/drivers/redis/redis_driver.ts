@@ -307,11 +307,17 @@ export class RedisQueueDriver implements QueueDriver {
       }
     }
     for (const value of results) args.push(value);
-    const bucket = `${keys.doneBucket}${Math.floor(Date.now() / 10_000)}`;
     const answer = await runScript<string>(
       this.redis,
       'complete_jobs',
-      [keys.active, keys.completed, bucket, keys.leases, keys.completedTimes, keys.acked + this.#tokenPrefix],
+      [
+        keys.active,
+        keys.completed,
+        keys.doneBucket,
+        keys.leases,
+        keys.completedTimes,
+        keys.acked + this.#tokenPrefix,
+      ],
       args,
     );
     ordered.forEach((completion, index) => {

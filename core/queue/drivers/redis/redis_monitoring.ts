@@ -1,11 +1,13 @@
 /**
  * What operators look at, on Redis: live workers (heartbeats with an expiry) and queue
- * statistics (counts, completions in the last minute, oldest waiting job).
+ * statistics (counts, completions in the last minute, oldest waiting job). Times are read off
+ * the Redis server's clock, which the scripts stamp records with, not off this process's.
  */
 import type { Redis } from 'ioredis';
 import { InvalidOptionError } from '../../../errors.js';
 import type { QueueStats, WorkerInfo } from '../../driver.js';
 import type { KeyBuilder } from './keys.js';
+import { runScript } from './scripts.js';
 
 const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
@@ -28,10 +30,12 @@ export class RedisMonitoring {
   }
 
   async heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {
-    // Two idempotent writes; the next heartbeat repairs either if one is lost.
+    // Two idempotent writes; the next heartbeat repairs either if one is lost. The set is
+    // scored on the server's clock (a worker whose clock runs behind is still listed) and
+    // pruned by every heartbeat (a killed worker's id does not stay in it for good).
     await Promise.all([
       this.#redis.set(this.#workerKey(info.id), JSON.stringify(info), 'PX', ttlMs),
-      this.#redis.zadd(this.#keys.workerSet, Date.now() + ttlMs, info.id),
+      runScript(this.#redis, 'live_workers', [this.#keys.workerSet], [info.id, ttlMs]),
     ]);
   }
 
@@ -40,8 +44,7 @@ export class RedisMonitoring {
   }
 
   async workers(): Promise<WorkerInfo[]> {
-    await this.#redis.zremrangebyscore(this.#keys.workerSet, '-inf', Date.now());
-    const ids = await this.#redis.zrange(this.#keys.workerSet, 0, -1);
+    const ids = await runScript<string[]>(this.#redis, 'live_workers', [this.#keys.workerSet], ['', 0]);
     if (ids.length === 0) return [];
     const values = await this.#redis.mget(ids.map((id) => this.#workerKey(id)));
     return values
@@ -51,9 +54,10 @@ export class RedisMonitoring {
 
   async stats(queue: string, counts: Omit<QueueStats, 'queue' | 'completedLastMinute' | 'oldestWaitingMs'>) {
     const keys = this.#keys.queue(queue);
-    const bucket = Math.floor(Date.now() / 10_000);
+    const now = await this.#serverNow();
+    const bucket = Math.floor(now / 10_000);
     // The six full buckets before this one plus the current partial one: 60-70 s.
-    const buckets = Array.from({ length: 6 }, (_, index) => `${keys.doneBucket}${bucket - index}`);
+    const buckets = Array.from({ length: 7 }, (_, index) => `${keys.doneBucket}${bucket - index}`);
     const [done, nextIds] = await Promise.all([
       this.#redis.mget(buckets),
       this.#redis.zrange(keys.wait, 0, 99),
@@ -70,7 +74,13 @@ export class RedisMonitoring {
       queue,
       ...counts,
       completedLastMinute: done.reduce((sum, value) => sum + Number(value ?? 0), 0),
-      oldestWaitingMs: Number.isFinite(oldest) ? Math.max(0, Date.now() - oldest) : 0,
+      oldestWaitingMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
     };
+  }
+
+  /** Epoch ms on the Redis server's clock, which stamps `queuedAt`. */
+  async #serverNow(): Promise<number> {
+    const [seconds, micros] = await this.#redis.time();
+    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
   }
 }

@@ -23,6 +23,7 @@ const SCRIPT_NAMES = [
   'release_held',
   'update_progress',
   'read_records',
+  'live_workers',
 ] as const;
 
 /** Name of a Lua script under `./scripts`. */

@@ -2,7 +2,8 @@
   Marks jobs completed, in one call for a batch of acknowledgements.
   KEYS[1] active
   KEYS[2] completed ids, oldest first (a list)
-  KEYS[3] completion counter of the current 10-second bucket (for queue:stats)
+  KEYS[3] prefix of the 10-second completion counters (for queue:stats): the counter of the
+          bucket this server's clock is in is KEYS[3] .. floor(ms / 10000), in KEYS[1]'s slot
   KEYS[4] leases     running job id -> lease token
   KEYS[5] completed times, oldest first (a list): 'count:finish ms' per call that kept
           records, the counts summing to the length of KEYS[2]
@@ -188,8 +189,9 @@ if doneCount > 0 then
   else
     callChunked('DEL', nil, deleted)
   end
-  redis.call('INCRBY', KEYS[3], int(doneCount))
-  redis.call('PEXPIRE', KEYS[3], '130000')
+  local bucket = KEYS[3] .. int(math.floor(now / 10000))
+  redis.call('INCRBY', bucket, int(doneCount))
+  redis.call('PEXPIRE', bucket, '130000')
 end
 -- also when no records are kept: those kept under an earlier, larger bound still go
 trimCompleted(KEYS[2], KEYS[5], jobPrefix, keepCount, keepAgeMs, now)

@@ -200,3 +200,18 @@ describe('MemoryQueueDriver.cancel and releaseHeld', () => {
     await expect(driver.releaseHeld('q', 'nope')).rejects.toMatchObject({ code: 'E_JOB_NOT_FOUND' });
   });
 });
+
+describe('MemoryQueueDriver stats', () => {
+  it('counts the completions of the current 10-second bucket and the six before it (60-70 s)', async () => {
+    const { driver, advance, now } = clockedDriver();
+    // late in a bucket, so 55 s on is six buckets later
+    advance(9_000 - (now() % 10_000));
+    await driver.push([newJob('c1')]);
+    const { jobs } = await driver.reserve('q', reserveOptions({ leaseMs: 600_000 }));
+    await driver.complete([{ lease: leaseOf(jobs[0]!), result: 'null' }]);
+    advance(55_000);
+    expect((await driver.stats('q')).completedLastMinute).toBe(1);
+    advance(10_000);
+    expect((await driver.stats('q')).completedLastMinute).toBe(0);
+  });
+});

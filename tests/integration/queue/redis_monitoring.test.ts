@@ -1,0 +1,107 @@
+/**
+ * Worker heartbeats and queue statistics on Redis go by the Redis server's clock, the clock the
+ * scripts stamp records with: workers, the operator's machine and Redis need not agree.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import type { NewJob, WorkerInfo } from '../../../core/queue/driver.js';
+import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { sleep } from '../../support/queue_names.js';
+import { deleteKeys } from '../../support/redis_keys.js';
+
+const prefix = `topiq-test-monitoring-${randomBytes(3).toString('hex')}`;
+const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+afterAll(async () => {
+  await deleteKeys(driver.redis, prefix);
+  await driver.close();
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const info = (id: string, at = Date.now()): WorkerInfo => ({
+  id,
+  host: 'h',
+  pid: 1,
+  queues: ['q'],
+  concurrency: 1,
+  runningJobIds: [],
+  startedAt: at,
+  heartbeatAt: at,
+});
+const job = (queue: string, id: string): NewJob => ({
+  id,
+  name: 'EchoJob',
+  queue,
+  payload: '{}',
+  maxTries: 1,
+  priority: 0,
+});
+const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 1 };
+
+async function serverNow(): Promise<number> {
+  const [seconds, micros] = await driver.redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+describe('redis worker heartbeats', () => {
+  it('lists a live worker whose own clock runs 20 s behind the Redis server', async () => {
+    const real = Date.now;
+    vi.spyOn(Date, 'now').mockImplementation(() => real() - 20_000);
+    await driver.heartbeat(info('behind'), 15_000);
+    vi.restoreAllMocks();
+    expect((await driver.workers()).map((worker) => worker.id)).toContain('behind');
+    await driver.removeWorker('behind');
+  });
+
+  it('drops the ids of workers that stopped beating on the next heartbeat of any worker', async () => {
+    for (let i = 0; i < 5; i++) await driver.heartbeat(info(`killed-${i}`), 50);
+    await sleep(120);
+    await driver.heartbeat(info('alive'), 15_000);
+    expect(await driver.redis.zrange(driver.keys.workerSet, 0, -1)).toEqual(['alive']);
+    await driver.removeWorker('alive');
+  });
+});
+
+describe('redis queue stats', () => {
+  it('counts the completions of the current 10-second bucket and the six before it (60-70 s)', async () => {
+    const queue = 'stats-window';
+    const bucketKey = (bucket: number) => `${driver.keys.queue(queue).doneBucket}${bucket}`;
+    await driver.push([job(queue, 'now')]);
+    const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+    await driver.complete([{ lease: { id: 'now', queue, token: reserved!.token }, result: 'null' }]);
+    // read within one bucket: one that turns meanwhile shifts the window, so read again
+    for (let tries = 0; ; tries++) {
+      const bucket = Math.floor((await serverNow()) / 10_000);
+      await driver.redis.set(bucketKey(bucket - 6), '2', 'PX', 130_000);
+      await driver.redis.set(bucketKey(bucket - 7), '4', 'PX', 130_000);
+      const stats = await driver.stats(queue);
+      if (Math.floor((await serverNow()) / 10_000) === bucket || tries === 3) {
+        // the completion now, and the two of 60-70 s ago; not those of 70-80 s ago
+        expect(stats.completedLastMinute).toBe(3);
+        break;
+      }
+    }
+  });
+
+  it("counts a completion in the Redis server's bucket whatever the worker's clock says", async () => {
+    const queue = 'stats-clock';
+    await driver.push([job(queue, 'ahead')]);
+    const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+    const real = Date.now;
+    vi.spyOn(Date, 'now').mockImplementation(() => real() + 3_600_000);
+    await driver.complete([{ lease: { id: 'ahead', queue, token: reserved!.token }, result: 'null' }]);
+    vi.restoreAllMocks();
+    expect((await driver.stats(queue)).completedLastMinute).toBe(1);
+  });
+
+  it("measures the oldest waiting job's age on the Redis server's clock", async () => {
+    const queue = 'stats-oldest';
+    await driver.push([job(queue, 'waiting')]);
+    const real = Date.now;
+    vi.spyOn(Date, 'now').mockImplementation(() => real() + 3_600_000);
+    const { oldestWaitingMs } = await driver.stats(queue);
+    vi.restoreAllMocks();
+    expect(oldestWaitingMs).toBeLessThan(60_000);
+  });
+});
