@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import {
   isTopiqError,
+  JobExpiredError,
   JobTimeoutError,
   LeaseExpiredError,
   LeaseLostError,
@@ -22,6 +23,9 @@ import { ProgressWriter } from './progress_writer.js';
 import { recordFailure } from './record_failure.js';
 import type { JobRegistry } from './registry.js';
 import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
+
+/** The longest delay a Node timer holds (about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Worker-wide defaults for jobs that do not set their own. */
 export interface RunnerSettings {
@@ -119,15 +123,23 @@ export class JobRunner {
     }
   }
 
-  /** Calls `failed()` of a job that crashed workers abandoned on its last try. */
+  /**
+   * Reports a job that a reserve failed for good: one crashed workers abandoned on its last try
+   * (`E_LEASE_EXPIRED`), or one that ran before and came due again past its expiresAt (it keeps
+   * the error of its failed attempt, or has `E_JOB_EXPIRED`). Logs it, emits its `failed` event
+   * and calls its `failed()` hook.
+   */
   async abandoned(record: JobRecord): Promise<void> {
     const log = this.#log.child({ jobId: record.id, job: record.name, queue: record.queue });
-    log.error(
-      { event: 'job.failed', code: 'E_LEASE_EXPIRED', attempts: record.attempts },
-      record.error?.message,
-    );
+    const error = restoredError(record.error);
+    log.error({ event: 'job.failed', code: codeOf(error), attempts: record.attempts }, record.error?.message);
+    if (record.error) {
+      const { stack: _stack, ...slim } = record.error;
+      this.#events?.emit(record, 'failed', record.attempts, undefined, { error: slim });
+    } else {
+      this.#events?.emit(record, 'failed', record.attempts);
+    }
     if (!this.#registry.has(record.name)) return;
-    const error = new LeaseExpiredError(record.error?.message ?? 'lease expired on the last try');
     await this.#callFailed(this.#registry.get(record.name), error, record.payload, record, log);
   }
 
@@ -216,10 +228,14 @@ export class JobRunner {
  */
 function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: string): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => abort.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
-      ms,
-    );
+    // Node runs a timer set past 2^31 - 1 ms after 1 ms: a timeout that long (24.8 days) is none
+    const timer =
+      ms <= MAX_TIMER_MS
+        ? setTimeout(
+            () => abort.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
+            ms,
+          )
+        : undefined;
     abort.listen((reason) => {
       clearTimeout(timer);
       reject(reason);
@@ -313,6 +329,17 @@ class AttemptContext implements JobContext {
   flushProgress(): void {
     this.#progress?.flush();
   }
+}
+
+/** The error a reserve failed a job with, as the `failed()` hook gets it. */
+function restoredError(stored: StoredError | null): Error {
+  if (!stored || stored.code === 'E_LEASE_EXPIRED')
+    return new LeaseExpiredError(stored?.message ?? 'the job was abandoned on its last try');
+  if (stored.code === 'E_JOB_EXPIRED') return new JobExpiredError(stored.message);
+  // the error of the attempt that failed before the job came due too late
+  const error = Object.assign(new Error(stored.message), stored.code ? { code: stored.code } : {});
+  if (stored.stack) error.stack = stored.stack;
+  return error;
 }
 
 function storedError(error: Error): StoredError {

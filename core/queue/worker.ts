@@ -277,7 +277,7 @@ export class Worker {
     this.#requested += count;
     const sent = performance.now();
     const fetch = this.#reserve(count).then(
-      ({ jobs, wakeAt }) => {
+      ({ jobs, wakeAt, settled }) => {
         this.#ahead.reserveAnswered(performance.now() - sent);
         this.#reserveFailures = 0;
         this.#busy = jobs.length === count;
@@ -285,7 +285,8 @@ export class Worker {
           this.#empty = undefined;
           this.#ready.push(...jobs);
           this.#fill();
-        } else if (this.#fetches.size === 1) {
+        } else if (this.#fetches.size === 1 && !settled) {
+          // (a call whose places all went to jobs it expired or failed says nothing of the rest)
           this.#empty = { wakeAt };
         }
       },
@@ -302,9 +303,15 @@ export class Worker {
     this.#fetches.add(tracked);
   }
 
-  async #reserve(free: number): Promise<{ jobs: ReservedJob[]; wakeAt: number | null }> {
+  /**
+   * Reserves up to `free` jobs from the queues in their order. `settled` says whether the
+   * calls also took jobs off a queue without handing them out (expired, or failed for good):
+   * they used up places, so no job back does not mean the queues are empty.
+   */
+  async #reserve(free: number): Promise<{ jobs: ReservedJob[]; wakeAt: number | null; settled: boolean }> {
     const jobs: ReservedJob[] = [];
     let wakeAt: number | null = null;
+    let settled = false;
     for (const queue of this.queues) {
       const count = free - jobs.length;
       if (count <= 0) break;
@@ -326,6 +333,7 @@ export class Worker {
         break;
       }
       jobs.push(...result.jobs);
+      if (result.abandoned.length > 0 || result.expired.length > 0) settled = true;
       for (const record of result.abandoned) void this.#runner.abandoned(record);
       for (const expired of result.expired) {
         this.#log.info(
@@ -337,7 +345,7 @@ export class Worker {
       if (result.wakeAt !== null && (wakeAt === null || result.wakeAt < wakeAt)) wakeAt = result.wakeAt;
     }
     this.#reserved += jobs.length;
-    return { jobs, wakeAt };
+    return { jobs, wakeAt, settled };
   }
 
   #start(job: ReservedJob): void {

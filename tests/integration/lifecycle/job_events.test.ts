@@ -74,6 +74,18 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
     expect(failed).toMatchObject({ attempt: 2, error: { message: 'flaky failure 2' } });
   });
 
+  it('publishes failed, with its error, for a job a crashed worker abandoned on its last try', async () => {
+    const { driver, dispatcher, queue, worker, seen, statusesOf, until } = await setup();
+    const id = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 0 }, { queue, maxTries: 1 });
+    // a worker that reserves the job and dies: its lease lapses on its last try
+    await driver.reserve(queue, { count: 1, leaseMs: 50, worker: 'crashed', defaultMaxTries: 1 });
+    await sleep(100);
+    void worker.run();
+    await until(() => statusesOf(id).includes('failed'));
+    const failed = seen.find((event) => event.id === id && event.status === 'failed');
+    expect(failed).toMatchObject({ name: 'FlakyJob', attempt: 1, error: { code: 'E_LEASE_EXPIRED' } });
+  });
+
   it('publishes delayed, pending and released, cancelled and expired jobs', async () => {
     const { dispatcher, jobs, queue, worker, statusesOf, until } = await setup();
     const delayed = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'd' }, { queue, delay: 60 });

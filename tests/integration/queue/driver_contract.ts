@@ -335,6 +335,41 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       });
     });
 
+    it('fails for good, keeping its error, an attempt whose retry would come due after expiresAt', async () => {
+      await driver.push([job('late', { maxTries: 3, expiresAt: Date.now() + 300 })]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'late', queue, token: reserved!.token };
+      const error = { message: 'smtp down', code: 'E_SMTP' };
+      expect(await driver.fail({ lease, error, retryInMs: 400 })).toBe('failed');
+      expect(await driver.getJob(queue, 'late')).toMatchObject({ status: 'failed', attempts: 1, error });
+      expect((await driver.listFailed(queue, 0, 10)).map((record) => record.id)).toEqual(['late']);
+    });
+
+    it('fails a job that ran and comes due again past expiresAt, keeping the error of its attempt', async () => {
+      await driver.push([job('retried', { maxTries: 3, expiresAt: Date.now() + 200 })]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'retried', queue, token: reserved!.token };
+      const error = { message: 'smtp down', code: 'E_SMTP' };
+      expect(await driver.fail({ lease, error, retryInMs: 0 })).toBe('retrying');
+      await sleep(250);
+      const { jobs, abandoned, expired } = await driver.reserve(queue, reserveOptions);
+      expect({ jobs, expired }).toEqual({ jobs: [], expired: [] });
+      // handed back as failed by this call, for its failed() hook and event
+      expect(abandoned).toMatchObject([{ id: 'retried', status: 'failed', attempts: 1, error }]);
+    });
+
+    it('fails with E_JOB_EXPIRED a crashed attempt whose job comes due again past expiresAt', async () => {
+      await driver.push([job('crashed', { maxTries: 3, expiresAt: Date.now() + 150 })]);
+      await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
+      await sleep(200);
+      const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
+      expect(jobs).toEqual([]);
+      expect(abandoned).toMatchObject([
+        { id: 'crashed', status: 'failed', error: { code: 'E_JOB_EXPIRED' } },
+      ]);
+      expect((await driver.getJob(queue, 'crashed'))?.error?.message).toMatch(/before its next attempt/);
+    });
+
     it('holds a job created on hold until it is released', async () => {
       await driver.push([job('held', { hold: true })]);
       expect((await driver.getJob(queue, 'held'))?.status).toBe('pending');

@@ -613,6 +613,28 @@ describe('redis driver: damaged job records', () => {
     expect(await driver.getJob(queue, 'fine')).toBeUndefined();
   });
 
+  it('reserves a job whose expiresAt is damaged as one without, losing none of its batch', async () => {
+    await driver.push([
+      newJob(queue, 'x1'),
+      newJob(queue, 'x2', { expiresAt: Date.now() + 60_000 }),
+      newJob(queue, 'x3'),
+    ]);
+    await driver.redis.hset(driver.keys.job(queue, 'x2'), 'expiresAt', 'soon');
+    const { jobs } = await driver.reserve(queue, { ...reserveOptions, count: 3 });
+    expect(jobs.map((job) => job.id)).toEqual(['x1', 'x2', 'x3']);
+    const leases = jobs.map((job) => ({ id: job.id, queue, token: job.token }));
+    expect(await driver.release(leases)).toEqual(['queued', 'queued', 'queued']);
+    for (const id of ['x1', 'x2', 'x3']) expect(await driver.cancel(queue, id)).toBe('cancelled');
+  });
+
+  it('releases a held job whose runAt is damaged into its queue, not losing it', async () => {
+    await driver.push([newJob(queue, 'held', { hold: true, runAt: Date.now() + 60_000 })]);
+    await driver.redis.hset(driver.keys.job(queue, 'held'), 'runAt', 'later');
+    expect(await driver.releaseHeld(queue, 'held')).toBe('queued');
+    expect(await driver.counts(queue)).toMatchObject({ pending: 0, waiting: 1 });
+    expect(await driver.cancel(queue, 'held')).toBe('cancelled');
+  });
+
   it('moves jobs whose spec is damaged or missing through every set, losing none', async () => {
     const ids = ['reclaimed', 'released', 'retried', 'failed', 'delayed'];
     await driver.push(

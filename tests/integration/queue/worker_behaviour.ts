@@ -179,6 +179,37 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag)).toEqual(['v0@1', 'v1@1', 'v2@1']);
     });
 
+    it('does not stop when empty while runnable jobs wait behind jobs it finds expired', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const past = Date.now() - 1000;
+      for (let i = 0; i < 6; i++) await dispatch(EchoJob, { tag, value: `gone${i}` }, { expiresAt: past });
+      const runnable = await dispatch(EchoJob, { tag, value: 'ok' });
+      expect(await startWorker({ stopWhenEmpty: true, concurrency: 1 }).done).toBe('empty');
+      expect(await driver.getJob(queue, runnable)).toMatchObject({ status: 'completed' });
+      expect(entries(tag)).toEqual(['ok@1']);
+    });
+
+    it('sets no timer for a timeout longer than a Node timer holds (24.8 days): the job is not timed out', async () => {
+      const { driver, queue, startWorker, dispatch, tag } = setup({ timeout: 30 * 24 * 3600 });
+      const id = await dispatch(SlowJob, { tag, ms: 100, honourSignal: true });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
+      expect(await driver.getJob(queue, id)).toMatchObject({ error: null, attempts: 1 });
+    });
+
+    it('fails for good, calling failed() with its error, a job whose retry would come due after expiresAt', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ backoff: 0.5 });
+      const id = await dispatch(FlakyJob, { tag, failures: 10 }, { expiresAt: Date.now() + 300 });
+      startWorker();
+      await until(() => entries(tag).length === 2);
+      expect(entries(tag)).toEqual(['attempt 1', 'failed: flaky failure 1']);
+      expect(await driver.getJob(queue, id)).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        error: { message: 'flaky failure 1' },
+      });
+    });
+
     it('runs a delayed job only once its delay has passed', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup({ sleep: 5 });
       const dispatchedAt = Date.now();

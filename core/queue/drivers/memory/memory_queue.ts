@@ -39,6 +39,12 @@ export const leaseExpiredError: Readonly<StoredError> = {
     'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
 };
 
+/** The error stored on a job that ran before, failed without one, and came due past its expiresAt. */
+const lateRetryError: Readonly<StoredError> = {
+  code: 'E_JOB_EXPIRED',
+  message: 'its expiresAt passed before its next attempt could start',
+};
+
 /** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
 export function jobNotFound(queue: string, id: string): TopiqError {
   return new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
@@ -103,6 +109,13 @@ export class MemoryQueue {
       const job = state.popWaiting();
       if (!job) break;
       if (job.record.expiresAt !== null && job.record.expiresAt <= now) {
+        if (job.record.attempts > 0) {
+          // an attempt ran already: its retry came due too late, so it failed (as in Redis)
+          job.record.error ??= { ...lateRetryError };
+          state.toFailed(job, now);
+          abandoned.push(copyRecord(job));
+          continue;
+        }
         job.record.error = { code: 'E_JOB_EXPIRED', message: 'the job was not started before its expiresAt' };
         state.finish(job, 'expired', now);
         expired.push({ id: job.record.id, name: job.record.name });
@@ -148,11 +161,13 @@ export class MemoryQueue {
       this.#state.finish(job, 'cancelled', now);
       return 'cancelled';
     }
-    if (failure.retryInMs === null) {
+    const retryInMs = failure.retryInMs === null ? null : Math.max(0, Math.round(failure.retryInMs));
+    // a retry that could not start before the job's expiresAt is none (as in Redis)
+    const { expiresAt } = job.record;
+    if (retryInMs === null || (expiresAt !== null && now + retryInMs >= expiresAt)) {
       this.#state.toFailed(job, now);
       return 'failed';
     }
-    const retryInMs = Math.max(0, Math.round(failure.retryInMs));
     if (retryInMs > 0) this.#state.delay(job, now + retryInMs);
     else this.#state.enqueue(job, now);
     return 'retrying';

@@ -1,6 +1,7 @@
 --[[
   Records a failed attempt: retry now, retry later, or fail for good. A job whose
-  cancel was requested ends cancelled instead.
+  cancel was requested ends cancelled instead; one whose retry would come due at or after its
+  expiresAt fails for good.
   KEYS[1] active
   KEYS[2] wait
   KEYS[3] delayed
@@ -37,8 +38,13 @@ if not ownsLease(KEYS[8], id, ARGV[3]) then
   end
   return 'lost'
 end
-local f = redis.call('HMGET', key, 'cancelRequested', 'spec')
+local f = redis.call('HMGET', key, 'cancelRequested', 'spec', 'expiresAt')
 local outcome = f[1] == '1' and 'cancelled' or retryInMs < 0 and 'failed' or 'retrying'
+-- a retry that could not start before the job's expiresAt is none: it fails now, with this error
+local expiresAt = f[3] and tonumber(f[3])
+if outcome == 'retrying' and expiresAt and now + retryInMs >= expiresAt then
+  outcome = 'failed'
+end
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[8], id)
 redis.call('HSET', key, 'error', ARGV[4], settledField, outcome)

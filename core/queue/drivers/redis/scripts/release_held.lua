@@ -20,15 +20,17 @@ if f[1] ~= 'pending' then
   return 'state:' .. statusOf(key, ARGV[2], KEYS[6])
 end
 local now = nowMs()
+-- a damaged runAt counts as none: an error after the ZREM would lose the job
+local runAt = f[3] and tonumber(f[3])
 redis.call('ZREM', KEYS[1], ARGV[2])
 local result
-if f[3] and tonumber(f[3]) > now then
-  redis.call('ZADD', KEYS[3], f[3], ARGV[2])
+if runAt and runAt > now then
+  redis.call('ZADD', KEYS[3], int(runAt), ARGV[2])
   redis.call('HSET', key, 'status', 'delayed')
   result = 'delayed'
 else
   redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), redis.call('INCR', KEYS[4])), ARGV[2])
-  redis.call('HSET', key, 'status', 'queued', 'queuedAt', now)
+  redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
   result = 'queued'
 end
 signal(KEYS[5])

@@ -22,7 +22,7 @@
   ARGV[9] failed records to keep
   ARGV[10] the number of this call among the calling driver's (its token ends with it)
   Returns { {"id\nattempt\nms left before expiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
-            {abandoned ids},
+            {ids failed by this call: abandoned on their last try, or run before and past expiresAt},
             wakeAt or -1 (looked up only when no job was reserved),
             {expired id, name, ...} }
 ]]
@@ -66,7 +66,7 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
         if #again < count then
           renewed[#renewed + 1] = deadline
           renewed[#renewed + 1] = id
-          local expiresAt = tonumber(f[3])
+          local expiresAt = f[3] and tonumber(f[3])
           local left = expiresAt and int(expiresAt - now) or ''
           again[#again + 1] = id .. '\n' .. (f[2] or '1') .. '\n' .. left .. '\n' .. (f[1] or '')
         else
@@ -127,20 +127,6 @@ for _, id in ipairs(stale) do
   end
 end
 
--- The jobs failed just now enter the failed set after it is trimmed to make room for them:
--- the caller reads their records after this call (for their failed() hooks), and a record
--- failed earlier in the same millisecond must not outrank them. More of them than the bound,
--- a rare case, leave the set over it until the next job fails into it.
-if #abandoned > 0 then
-  trimFinished(KEYS[6], jobPrefix, math.max(0, failedCount - #abandoned), 0, now)
-  local scored = {}
-  for i, id in ipairs(abandoned) do
-    scored[2 * i - 1] = nowText
-    scored[2 * i] = id
-  end
-  callChunked('ZADD', KEYS[6], scored)
-end
-
 -- 3. Pop ready jobs in (priority, FIFO) order.
 local jobs = {}
 local expired = {}
@@ -170,8 +156,19 @@ for _, id in ipairs(popped) do
   if f[2] and not f[1] then
     f[1] = ''
   end
-  if f[1] then
-    if f[3] and tonumber(f[3]) <= now then
+  -- a damaged expiresAt counts as none: an error here would lose the jobs popped with it
+  local expiresAt = f[3] and tonumber(f[3])
+  if f[1] and expiresAt and expiresAt <= now and (tonumber(f[2]) or 0) > 0 then
+    -- An attempt of it ran already (its retry, or its run again after a crashed worker, comes
+    -- due too late): it failed, and keeps the error of the attempt that failed, if any.
+    redis.call('HSETNX', key, 'error', cjson.encode({
+      code = 'E_JOB_EXPIRED',
+      message = 'its expiresAt passed before its next attempt could start',
+    }))
+    redis.call('HSET', key, 'status', 'failed', 'finishedAt', nowText)
+    abandoned[#abandoned + 1] = id
+  elseif f[1] then
+    if expiresAt and expiresAt <= now then
       redis.call('HSET', key, 'error', cjson.encode({
         code = 'E_JOB_EXPIRED',
         message = 'the job was not started before its expiresAt',
@@ -193,7 +190,7 @@ for _, id in ipairs(popped) do
       -- The time left before expiresAt goes along, as a span: a job reserved ahead of a free slot
       -- may pass it before it starts, and the worker judges that by its own clock, which need
       -- not agree with this server's.
-      local left = f[3] and int(tonumber(f[3]) - now) or ''
+      local left = expiresAt and int(expiresAt - now) or ''
       jobs[reservedCount] = id .. '\n' .. attempt .. '\n' .. left .. '\n' .. f[1]
     end
   end
@@ -202,6 +199,20 @@ end
 callChunked('ZADD', KEYS[3], leased)
 if #tokens > 2 then
   callChunked('HSET', KEYS[9], tokens)
+end
+
+-- The jobs failed just now (step 2, step 3) enter the failed set after it is trimmed to make
+-- room for them: the caller reads their records after this call (for their failed() hooks),
+-- and a record failed earlier in the same millisecond must not outrank them. More of them than
+-- the bound, a rare case, leave the set over it until the next job fails into it.
+if #abandoned > 0 then
+  trimFinished(KEYS[6], jobPrefix, math.max(0, failedCount - #abandoned), 0, now)
+  local scored = {}
+  for i, id in ipairs(abandoned) do
+    scored[2 * i - 1] = nowText
+    scored[2 * i] = id
+  end
+  callChunked('ZADD', KEYS[6], scored)
 end
 
 -- the jobs of an earlier run of this call (step 0) go with the new ones
