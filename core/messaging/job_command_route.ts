@@ -97,7 +97,10 @@ export function addJobCommandRoute(
   settings: { replyTopic?: string } = {},
 ): void {
   const replyTopic = settings.replyTopic ?? DEFAULT_REPLY_TOPIC;
-  routes.on(`${topic}/{jobName}`, async function dispatchJobCommand(ctx: MessageContext<CommandParams>) {
+  // Shared: app instances on one external broker take turns, so each command is dispatched once
+  // (all of them would get it with a plain subscription). Through the table's default group,
+  // as `shared: true` routes go; MQTT_SHARED_SUBSCRIPTIONS=false subscribes plainly.
+  const handler = async function dispatchJobCommand(ctx: MessageContext<CommandParams>) {
     const name = ctx.params.jobName ?? '';
     const { responseTopic } = ctx.properties;
     const answered = responseTopic !== undefined && isUnder(responseTopic, replyTopic);
@@ -105,6 +108,13 @@ export function addJobCommandRoute(
     try {
       if (ctx.deviceId !== undefined) {
         throw new InvalidMessageError(`device ${ctx.deviceId} may not start jobs; only service accounts may`);
+      }
+      // A broker replays a retained message to every new subscription, so a retained command
+      // would start its job again each time the app (re)subscribes: it arrives marked retained.
+      if (ctx.retain) {
+        throw new InvalidMessageError(
+          `job commands must not be retained: a retained command is replayed, and would be dispatched again, whenever the app subscribes; publish it with retain false, and clear the retained one by publishing an empty retained message to ${ctx.topic}`,
+        );
       }
       if (responseTopic !== undefined && !answered) {
         const problem = topicNameProblem(responseTopic);
@@ -139,5 +149,6 @@ export function addJobCommandRoute(
           ),
         );
     }
-  });
+  };
+  routes.on(`${topic}/{jobName}`, handler, { shared: true });
 }

@@ -128,6 +128,64 @@ describe('an app on Mosquitto', () => {
     );
   });
 
+  it('dispatches one job per command when two app instances take commands from one shared subscription', async () => {
+    const { externalServer, device, driver, id } = setup();
+    const env = { MQTT_SHARED_GROUP: `e2e-${id}`, JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs` };
+    await externalServer({ url: MOSQUITTO_URL, clientId: `e2e-app-a-${id}`, protocolVersion: 5, env });
+    await externalServer({ url: MOSQUITTO_URL, clientId: `e2e-app-b-${id}`, protocolVersion: 5, env });
+    const service = await device(MOSQUITTO_URL, { protocolVersion: 5 });
+    // no job id: every copy of a command that reached both apps would be a job of its own
+    const command = JSON.stringify({
+      payload: { to: 'ops@example.com', subject: `hi ${id}`, body: 'x' },
+      options: { hold: true },
+    });
+    const before = (await driver.counts('emails')).pending;
+    for (let i = 0; i < 4; i++)
+      await service.publishAsync(`e2e-${id}/commands/jobs/SendEmailJob`, command, { qos: 1 });
+    await until(
+      'every command is handled',
+      async () => (await driver.counts('emails')).pending >= before + 4,
+    );
+    await sleep(300); // time for a second copy to arrive, were the subscription not shared
+    expect((await driver.counts('emails')).pending).toBe(before + 4);
+  });
+
+  it('does not dispatch a retained command again when the app subscribes again', async () => {
+    const { externalServer, device, driver, defer, id } = setup();
+    const topic = `e2e-${id}/commands/jobs/SendEmailJob`;
+    const env = { MQTT_SHARED_GROUP: `e2e-${id}`, JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs` };
+    const service = await device(MOSQUITTO_URL, { protocolVersion: 5 });
+    defer(() => service.publishAsync(topic, '', { qos: 1, retain: true })); // clears the retained command
+    const first = await externalServer({
+      url: MOSQUITTO_URL,
+      clientId: `e2e-app-${id}`,
+      protocolVersion: 5,
+      env,
+    });
+    const command = JSON.stringify({
+      payload: { to: 'ops@example.com', subject: 'hi', body: 'x' },
+      options: { jobId: `retained-${id}`, hold: true },
+    });
+    await service.publishAsync(topic, command, { qos: 1, retain: true });
+    await until(
+      'the live command is dispatched',
+      async () => (await driver.getJob('emails', `retained-${id}`)) !== undefined,
+    );
+    await driver.cancel('emails', `retained-${id}`);
+    await first.stop();
+    // a restarted app subscribes again and the broker replays the retained command to it
+    const second = await externalServer({
+      url: MOSQUITTO_URL,
+      clientId: `e2e-app-${id}`,
+      protocolVersion: 5,
+      env,
+    });
+    await until('the replay is refused', async () => (await second.app.deadLetters.list(10)).length > 0);
+    const [dead] = await second.app.deadLetters.list(10);
+    expect(dead).toMatchObject({ code: 'E_INVALID_MESSAGE', topic });
+    expect((await driver.getJob('emails', `retained-${id}`))?.status).toBe('cancelled');
+  });
+
   it('refuses to publish to a wildcard topic, which Mosquitto answers by disconnecting, and publishes on', async () => {
     const { externalServer, device, id } = setup();
     const server = await externalServer({

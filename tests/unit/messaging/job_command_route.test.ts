@@ -78,6 +78,23 @@ describe('the MQTT job command route', () => {
     expect(await driver.counts('default')).toMatchObject({ waiting: 0, delayed: 0, pending: 0 });
   });
 
+  it('refuses a retained command, which a broker would replay at every subscription, dispatching nothing', async () => {
+    const { driver, deadLetters, pipeline } = setup();
+    await pipeline.handle(fakeMessage(TOPIC, { payload }, { retain: true }));
+    const [dead] = await deadLetters.list(10);
+    expect(dead).toMatchObject({ code: 'E_INVALID_MESSAGE' });
+    expect(dead?.reason).toMatch(/must not be retained.*empty retained message to topiq\/commands\/jobs\/EchoJob/);
+    expect(await driver.counts('default')).toMatchObject({ waiting: 0, delayed: 0, pending: 0 });
+  });
+
+  it('subscribes to commands through a shared subscription, so app instances take turns', () => {
+    const routes = createRouteTable();
+    addJobCommandRoute(routes, 'topiq/commands/jobs', new Dispatcher(new MemoryQueueDriver()));
+    expect(routes.subscriptions().map((subscription) => subscription.filter)).toEqual([
+      '$share/topiq/topiq/commands/jobs/+',
+    ]);
+  });
+
   it('dispatches a well-formed command with its options', async () => {
     const { driver, deadLetters, pipeline } = setup();
     const expiresAt = Date.now() + 60_000;
