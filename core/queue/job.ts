@@ -27,8 +27,21 @@ export interface JobContext {
   progress(percent: number, message?: string): void;
 }
 
-/** The payload type a job's `handle()` accepts. */
-export type PayloadOf<J> = J extends { handle(payload: infer P, ...rest: never[]): unknown } ? P : never;
+/** Type-only key under which a `Job` carries its `TPayload`; nothing is ever stored there. */
+declare const payloadType: unique symbol;
+
+/**
+ * The payload type a job's `handle()` accepts. A `handle()` that declares no parameter
+ * accepts the payload the class names in `Job<TPayload>`: inferred from the parameter
+ * alone it would be `unknown`, and any payload would compile.
+ */
+export type PayloadOf<J> = J extends { handle(...args: infer A): unknown }
+  ? A extends []
+    ? J extends { readonly [payloadType]?: infer P }
+      ? P
+      : never
+    : A[0]
+  : never;
 /** The value a job's `handle()` resolves to. */
 export type ResultOf<J> = J extends { handle(...args: never[]): Promise<infer R> } ? R : never;
 
@@ -77,6 +90,9 @@ export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void
   static readonly timeout?: number;
   static readonly priority?: number;
   static readonly schema?: PayloadSchema<unknown>;
+
+  /** The class's `TPayload`, for {@link PayloadOf} when `handle()` declares no parameter (types only). */
+  declare readonly [payloadType]?: TPayload;
 
   /** Runs the job. Throw to fail the attempt; `UnrecoverableError` fails it for good. */
   abstract handle(payload: TPayload, context: JobContext): Promise<TResult>;

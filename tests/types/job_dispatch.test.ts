@@ -4,7 +4,7 @@
  * stops being an error; the runtime test only keeps vitest aware of the file.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import type { Dispatcher, JobContext, PayloadOf, ResultOf } from '../../core/index.js';
+import type { Dispatcher, JobContext, PayloadOf, QueueFake, ResultOf } from '../../core/index.js';
 import { Job } from '../../core/index.js';
 
 interface EmailPayload {
@@ -21,6 +21,17 @@ class TypedEmailJob extends Job<EmailPayload, { messageId: string }> {
 
 class ReadingJob extends Job<{ deviceId: string; value: number }> {
   async handle(_payload: { deviceId: string; value: number }) {}
+}
+
+/** A job that needs no field of its payload: `handle()` declares no parameter. */
+class NightlyReportJob extends Job<{ day: string }> {
+  async handle() {}
+}
+
+/** The same, with a `failed()` hook that takes the error alone. */
+class NightlyCleanupJob extends Job<{ day: string }> {
+  async handle() {}
+  override failed(_error: Error) {}
 }
 
 function compileOnly(dispatcher: Dispatcher): void {
@@ -60,11 +71,30 @@ function compileOnly(dispatcher: Dispatcher): void {
   void TypedEmailJob.dispatch({ to: 'a@example.com', subject: 'hi' }, { priority: 'high' });
 }
 
+function compileOnlyWithoutHandleParameter(dispatcher: Dispatcher, fake: QueueFake): void {
+  void NightlyReportJob.dispatch({ day: '2030-01-01' });
+  // @ts-expect-error: `handle()` declares no parameter, yet the payload is still Job<{ day: string }>'s
+  void NightlyReportJob.dispatch({ dya: 42 });
+  // @ts-expect-error: a payload is still required
+  void NightlyReportJob.dispatch();
+  // @ts-expect-error: a `failed()` hook without a payload parameter does not loosen it either
+  void NightlyCleanupJob.dispatch({ dya: 42 });
+  // @ts-expect-error: nor does dispatching through a dispatcher
+  void dispatcher.dispatch(NightlyReportJob, { day: 1 });
+  expectTypeOf(fake.dispatched(NightlyReportJob)).toEqualTypeOf<{ day: string }[]>();
+}
+
 describe('job dispatch types', () => {
   it('infers payload and result types from handle()', () => {
     expectTypeOf<PayloadOf<TypedEmailJob>>().toEqualTypeOf<EmailPayload>();
     expectTypeOf<ResultOf<TypedEmailJob>>().toEqualTypeOf<{ messageId: string }>();
     expectTypeOf(TypedEmailJob.dispatch).returns.toEqualTypeOf<Promise<string>>();
     expectTypeOf(compileOnly).toBeFunction();
+  });
+
+  it('takes the payload from Job<TPayload> when handle() declares no parameter', () => {
+    expectTypeOf<PayloadOf<NightlyReportJob>>().toEqualTypeOf<{ day: string }>();
+    expectTypeOf<PayloadOf<NightlyCleanupJob>>().toEqualTypeOf<{ day: string }>();
+    expectTypeOf(compileOnlyWithoutHandleParameter).toBeFunction();
   });
 });
