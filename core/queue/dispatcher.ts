@@ -21,6 +21,16 @@ export interface DispatchEntry<C extends JobClass = JobClass> {
   options?: DispatchOptions | undefined;
 }
 
+/** Options of {@link Dispatcher}. */
+export interface DispatcherOptions {
+  /**
+   * The clock a `delay` counts from, in epoch ms (default `Date.now()`, read on each dispatch).
+   * Give the driver's clock when it has its own (`QueueFake` does), so a delay is measured
+   * on the clock that decides when the job is due.
+   */
+  now?: () => number;
+}
+
 /**
  * Dispatches jobs into a queue driver.
  *
@@ -36,11 +46,19 @@ export class Dispatcher {
   readonly driver: QueueDriver;
   readonly registry: JobRegistry | undefined;
   readonly events: JobEventPublisher | undefined;
+  /** Undefined for `Date.now()`, called directly so the default costs nothing more. */
+  readonly #now: (() => number) | undefined;
 
-  constructor(driver: QueueDriver, registry?: JobRegistry, events?: JobEventPublisher) {
+  constructor(
+    driver: QueueDriver,
+    registry?: JobRegistry,
+    events?: JobEventPublisher,
+    options: DispatcherOptions = {},
+  ) {
     this.driver = driver;
     this.registry = registry;
     this.events = events;
+    this.#now = options.now;
   }
 
   /** Stores one job; resolves to its id. */
@@ -67,7 +85,7 @@ export class Dispatcher {
     const outcomes = await this.driver.push(jobs);
     const { events } = this;
     if (!events?.enabled) return;
-    const now = Date.now();
+    const now = this.#now ? this.#now() : Date.now();
     // the usual case, jobs added straight to their wait queue, makes one group without an event object each
     const queued: NewJob[] = [];
     jobs.forEach((job, index) => {
@@ -124,7 +142,7 @@ export class Dispatcher {
     if (!Number.isInteger(maxTries) || maxTries < 0) {
       throw new InvalidOptionError(`maxTries must be a positive integer; got ${maxTries}`);
     }
-    const runAt = toEpochMs(options.runAt, 'runAt') ?? delayToEpochMs(options.delay);
+    const runAt = toEpochMs(options.runAt, 'runAt') ?? delayToEpochMs(options.delay, this.#now);
     const expiresAt = toEpochMs(options.expiresAt, 'expiresAt');
     return {
       id,
@@ -155,12 +173,12 @@ function toEpochMs(value: Date | number | undefined, label: string): number | un
   return Math.round(ms);
 }
 
-function delayToEpochMs(delay: number | undefined): number | undefined {
+function delayToEpochMs(delay: number | undefined, now: (() => number) | undefined): number | undefined {
   if (delay === undefined || delay === 0) return undefined;
   if (!Number.isFinite(delay) || delay < 0) {
     throw new InvalidOptionError(`delay must be a number of seconds >= 0; got ${delay}`);
   }
-  const runAt = delayedRunAt(delay);
+  const runAt = delayedRunAt(delay, now ? now() : Date.now());
   if (runAt > LATEST_DISPATCH_MS) {
     throw new InvalidOptionError(
       `delay must end by the year 9999; got ${delay} seconds (use runAt for a fixed time)`,

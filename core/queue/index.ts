@@ -4,7 +4,7 @@ export { FailedJobs } from './failed_jobs.js';
 export { type CompletedEntry, EventBatch, type EventGroup, type EventJob } from './event_batch.js';
 export { JobEventPublisher } from './job_events.js';
 export { type JobListOptions, JobManager } from './job_manager.js';
-export { type DispatchEntry, Dispatcher } from './dispatcher.js';
+export { type DispatchEntry, Dispatcher, type DispatcherOptions } from './dispatcher.js';
 export type {
   FailedSelection,
   JobEvent,

@@ -31,7 +31,10 @@ export interface QueueFakeOptions {
   jobErrors?: JobErrorMode;
   /** Logger handed to running jobs (default: silent). */
   log?: Logger;
-  /** Options of the underlying memory driver (retention, clock). */
+  /**
+   * Options of the underlying memory driver (retention, clock). A `now` clock also times
+   * the fake's dispatcher: a `delay` counts from it.
+   */
   driver?: MemoryQueueDriverOptions;
 }
 
@@ -69,7 +72,11 @@ export class QueueFake {
   constructor(options: QueueFakeOptions = {}) {
     this.driver = new RecordingQueueDriver(options.driver);
     this.registry = new JobRegistry().register(...(options.jobs ?? []));
-    this.dispatcher = new Dispatcher(this.driver, this.registry);
+    // the driver's clock, so that with `driver: { now }` a delay is counted from the time the
+    // driver decides by, and recorded as given
+    this.dispatcher = new Dispatcher(this.driver, this.registry, undefined, {
+      now: () => this.driver.currentTime(),
+    });
     this.#runner = new FakeQueueRunner(
       this.driver,
       this.registry,
