@@ -25,10 +25,15 @@ export interface RunAllOptions extends RunOptions {
   maxJobs?: number;
 }
 
-/** A job the fake ran and how it ended. */
+/**
+ * A job the fake ran and how it ended. `cancelled`: its cancel was requested while it ran
+ * and it stopped with `error` (`E_JOB_CANCELLED` when its signal stopped it); a cancel is
+ * not a failure, so it is returned, never thrown, and `failed()` does not run.
+ */
 export type RunOutcome =
   | { status: 'completed'; job: DispatchedJob; result: JsonValue | undefined }
-  | { status: 'failed'; job: DispatchedJob; error: Error };
+  | { status: 'failed'; job: DispatchedJob; error: Error }
+  | { status: 'cancelled'; job: DispatchedJob; error: Error };
 
 /**
  * Thrown by `runAll()` when jobs keep arriving past its `maxJobs` limit.
@@ -70,6 +75,7 @@ export class FakeQueueRunner {
       const job = this.#recordOf(reserved.id, reserved.queue);
       const run = await runOneJob(this.#driver, this.#registry, reserved, this.#log);
       if (run.status === 'completed') return { status: 'completed', job, result: run.result };
+      if (run.status === 'cancelled') return { status: 'cancelled', job, error: run.error };
       if ((options.jobErrors ?? this.#jobErrors) === 'throw') throw run.error;
       return { status: 'failed', job, error: run.error };
     }

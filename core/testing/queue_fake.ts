@@ -284,7 +284,9 @@ export class QueueFake {
   /**
    * Runs the next ready job, whatever its queue: the queue of the oldest ready job is
    * served, and within it the driver's order holds (lower priority number first). Delayed
-   * jobs run once due, held ones never. Resolves to undefined when nothing is ready.
+   * jobs run once due, held ones never. Resolves to undefined when nothing is ready. A
+   * cancel of the running job aborts its signal (`E_JOB_CANCELLED`) and the job ends
+   * `cancelled`, without `failed()`; that outcome is returned, never thrown.
    *
    * @example
    * const outcome = await fake.runNext();

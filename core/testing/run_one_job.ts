@@ -3,23 +3,28 @@
  * attempt, no timeout, no lease renewal, no retries. The job is looked up in the
  * registry, its payload decoded and `handle(payload, context)` called with a real
  * `JobContext`; the outcome is written back to the driver so its records stay true.
+ * A cancel of the running job aborts its signal, as on a worker.
  */
-import { JobNotRegisteredError } from '../errors.js';
+import { JobCancelledError, JobNotRegisteredError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Lease, QueueDriver, ReservedJob } from '../queue/driver.js';
 import type { JobClass, JobContext } from '../queue/job.js';
+import { JobAbort } from '../queue/job_abort.js';
 import { decodeJson, encodeJson, type JsonValue } from '../queue/json.js';
 import type { JobRegistry } from '../queue/registry.js';
 
 /** What running one job led to. */
 export type JobRunResult =
   | { status: 'completed'; result: JsonValue | undefined }
-  | { status: 'failed'; error: Error };
+  | { status: 'failed'; error: Error }
+  | { status: 'cancelled'; error: Error };
 
 /**
  * Runs `reserved` to its end and settles it with the driver. A job that throws is marked
  * failed for good (tests want one deterministic attempt) and its `failed()` hook runs; an
- * error thrown by that hook propagates, as it is a bug the test should see.
+ * error thrown by that hook propagates, as it is a bug the test should see. A job whose
+ * cancel was requested while it ran ends `cancelled`, without the hook, as on a worker:
+ * the cancel aborts its signal with `E_JOB_CANCELLED` and the attempt stops waiting for it.
  */
 export async function runOneJob(
   driver: QueueDriver,
@@ -41,6 +46,13 @@ export async function runOneJob(
     );
   }
   const instance = new jobClass();
+  const abort = new JobAbort();
+  // how a worker learns at once that its running job was cancelled
+  const stopListening = await driver.subscribeCancels((queue, id) => {
+    if (queue === reserved.queue && id === reserved.id) {
+      abort.abort(new JobCancelledError(`job ${id} was cancelled`));
+    }
+  });
   let payload: JsonValue | undefined;
   try {
     payload = decodeJson(reserved.payload, `${reserved.name} payload`);
@@ -49,21 +61,25 @@ export async function runOneJob(
       queue: reserved.queue,
       attempt: reserved.attempt,
       maxTries: reserved.maxTries > 0 ? reserved.maxTries : 1,
-      signal: new AbortController().signal,
+      signal: abort.signal,
       log: jobLog,
       progress: () => {},
     };
-    const result = (await instance.handle(payload, context)) as JsonValue | undefined;
+    const result = (await untilAborted(instance.handle(payload, context), abort)) as JsonValue | undefined;
     await driver.complete([{ lease, result: encodeJson(result ?? null, `${reserved.name} result`) }]);
     return { status: 'completed', result };
   } catch (caught) {
     const error = caught instanceof Error ? caught : new Error(String(caught));
     const code = (error as { code?: unknown }).code;
-    await driver.fail({
+    const outcome = await driver.fail({
       lease,
       error: { message: error.message, ...(typeof code === 'string' ? { code } : {}) },
       retryInMs: null,
     });
+    if (outcome === 'cancelled') return { status: 'cancelled', error };
+    // never 'retrying' (no retry is asked for); 'lost' only when the driver's clock passed
+    // the hour-long lease, and a worker runs no hook for an attempt it could not record
+    if (outcome !== 'failed') return { status: 'failed', error };
     await instance.failed?.(error, payload, {
       jobId: reserved.id,
       queue: reserved.queue,
@@ -71,5 +87,27 @@ export async function runOneJob(
       log: jobLog,
     });
     return { status: 'failed', error };
+  } finally {
+    await stopListening();
   }
+}
+
+/**
+ * Settles with `work`, or rejects with the abort's reason when the job is stopped first,
+ * as a worker does: a job that ignores its signal is left behind.
+ */
+function untilAborted<T>(work: Promise<T>, abort: JobAbort): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    abort.listen(reject);
+    work.then(
+      (value) => {
+        abort.listen(undefined);
+        resolve(value);
+      },
+      (error: unknown) => {
+        abort.listen(undefined);
+        reject(error);
+      },
+    );
+  });
 }
