@@ -83,7 +83,9 @@ describe('the MQTT job command route', () => {
     await pipeline.handle(fakeMessage(TOPIC, { payload }, { retain: true }));
     const [dead] = await deadLetters.list(10);
     expect(dead).toMatchObject({ code: 'E_INVALID_MESSAGE' });
-    expect(dead?.reason).toMatch(/must not be retained.*empty retained message to topiq\/commands\/jobs\/EchoJob/);
+    expect(dead?.reason).toMatch(
+      /must not be retained.*empty retained message to topiq\/commands\/jobs\/EchoJob/,
+    );
     expect(await driver.counts('default')).toMatchObject({ waiting: 0, delayed: 0, pending: 0 });
   });
 
