@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
 
 /** One dead-lettered message. */
 export interface DeadLetter {
@@ -64,16 +65,21 @@ export function toDeadLetter(input: DeadLetterInput): DeadLetter {
   };
 }
 
-/** Dead letters in one Redis list, trimmed to `limit` in the same MULTI. */
+/**
+ * Dead letters in one Redis list, trimmed to `limit` in the same MULTI. A Redis that cannot
+ * be reached fails each call with `E_REDIS_UNAVAILABLE`.
+ */
 export class RedisDeadLetterStore implements DeadLetterStore {
   readonly #redis: Redis;
   readonly #key: string;
   readonly #limit: number;
+  readonly #unavailable: (error: unknown) => never;
 
   constructor(redis: Redis, prefix = 'topiq', limit = 10_000) {
     this.#redis = redis;
     this.#key = `${prefix}:dead-letters`;
     this.#limit = limit;
+    this.#unavailable = rethrowUnavailable(describeConnection(redis.options));
   }
 
   async add(input: DeadLetterInput): Promise<DeadLetter> {
@@ -82,17 +88,19 @@ export class RedisDeadLetterStore implements DeadLetterStore {
       .multi()
       .lpush(this.#key, JSON.stringify(entry))
       .ltrim(this.#key, 0, this.#limit - 1)
-      .exec();
+      .exec()
+      .catch(this.#unavailable);
     return entry;
   }
 
   async list(limit: number): Promise<DeadLetter[]> {
-    const items = await this.#redis.lrange(this.#key, 0, limit - 1);
+    const items = await this.#redis.lrange(this.#key, 0, limit - 1).catch(this.#unavailable);
     return items.map((item) => JSON.parse(item) as DeadLetter);
   }
 
   async flush(): Promise<number> {
-    const [[, count]] = (await this.#redis.multi().llen(this.#key).del(this.#key).exec()) as [[null, number]];
+    const replies = await this.#redis.multi().llen(this.#key).del(this.#key).exec().catch(this.#unavailable);
+    const [[, count]] = replies as [[null, number]];
     return count;
   }
 }

@@ -40,21 +40,59 @@ export class RedisRecords {
     this.#unavailable = unavailable;
   }
 
-  async clear(queue: string): Promise<number> {
+  // Every public method maps a connection failure to E_REDIS_UNAVAILABLE, as the driver's own do.
+
+  clear(queue: string): Promise<number> {
+    return this.#clear(queue).catch(this.#unavailable);
+  }
+
+  async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
+    const [record] = await this.records(queue, [id]);
+    return record;
+  }
+
+  listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
+    return this.#listJobs(queue, status, offset, limit).catch(this.#unavailable);
+  }
+
+  cancel(queue: string, id: string): Promise<JobStatus> {
+    return this.#cancel(queue, id).catch(this.#unavailable);
+  }
+
+  releaseHeld(queue: string, id: string): Promise<JobStatus> {
+    return this.#releaseHeld(queue, id).catch(this.#unavailable);
+  }
+
+  listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]> {
+    return this.listJobs(queue, 'failed', offset, limit);
+  }
+
+  retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+    return this.#retryFailed(queue, selection).catch(this.#unavailable);
+  }
+
+  removeFailed(queue: string, selection: FailedSelection): Promise<number> {
+    return this.#removeFailed(queue, selection).catch(this.#unavailable);
+  }
+
+  /**
+   * The records of `ids` that still exist, in order, read in one script call: each job's
+   * hash, and for a completed job its finish time (`read_records.lua`).
+   */
+  records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
+    return this.#records(queue, ids).catch(this.#unavailable);
+  }
+
+  async #clear(queue: string): Promise<number> {
     const keys = this.#keys.queue(queue);
     let total = 0;
     for (const set of [keys.wait, keys.delayed]) {
-      total += await this.drain(set, keys.job, '+inf', 'remove_jobs');
+      total += await this.#drain(set, keys.job, '+inf');
     }
     return total;
   }
 
-  async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
-    const [record] = await this.records(queue, [id]).catch(this.#unavailable);
-    return record;
-  }
-
-  async listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
+  async #listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
     const set = this.#keys.queue(queue)[STATUS_SET[status]];
     const stop = offset + limit - 1;
     let ids: string[];
@@ -66,10 +104,10 @@ export class RedisRecords {
         ? await this.#redis.zrevrange(set, offset, stop)
         : await this.#redis.zrange(set, offset, stop);
     }
-    return this.records(queue, ids);
+    return this.#records(queue, ids);
   }
 
-  async cancel(queue: string, id: string): Promise<JobStatus> {
+  async #cancel(queue: string, id: string): Promise<JobStatus> {
     const keys = this.#keys.queue(queue);
     this.#keys.job(queue, id);
     const outcome = await runScript<string>(
@@ -81,7 +119,7 @@ export class RedisRecords {
     return this.#statusOutcome(outcome, queue, id, 'cancel');
   }
 
-  async releaseHeld(queue: string, id: string): Promise<JobStatus> {
+  async #releaseHeld(queue: string, id: string): Promise<JobStatus> {
     const keys = this.#keys.queue(queue);
     this.#keys.job(queue, id);
     const outcome = await runScript<string>(
@@ -93,11 +131,7 @@ export class RedisRecords {
     return this.#statusOutcome(outcome, queue, id, 'release');
   }
 
-  async listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]> {
-    return this.listJobs(queue, 'failed', offset, limit);
-  }
-
-  async retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+  async #retryFailed(queue: string, selection: FailedSelection): Promise<number> {
     const keys = this.#keys.queue(queue);
     const script = (mode: string, cutoff: string | number, ids: string[]) =>
       runScript<number>(
@@ -113,7 +147,7 @@ export class RedisRecords {
     return total;
   }
 
-  async removeFailed(queue: string, selection: FailedSelection): Promise<number> {
+  async #removeFailed(queue: string, selection: FailedSelection): Promise<number> {
     const keys = this.#keys.queue(queue);
     if ('ids' in selection) {
       if (selection.ids.length === 0) return 0;
@@ -124,33 +158,19 @@ export class RedisRecords {
         [keys.job, 'ids', 0, ...selection.ids],
       );
     }
-    return this.drain(
-      keys.failed,
-      keys.job,
-      'all' in selection ? '+inf' : selection.failedBefore,
-      'remove_jobs',
-    );
+    return this.#drain(keys.failed, keys.job, 'all' in selection ? '+inf' : selection.failedBefore);
   }
 
   /** Deletes every member of `set` scored up to `cutoff` with its job hash, 1,000 per call. */
-  async drain(
-    set: string,
-    jobPrefix: string,
-    cutoff: string | number,
-    script: 'remove_jobs',
-  ): Promise<number> {
+  async #drain(set: string, jobPrefix: string, cutoff: string | number): Promise<number> {
     let total = 0;
     for (let removed = 1000; removed === 1000; total += removed) {
-      removed = await runScript<number>(this.#redis, script, [set], [jobPrefix, 'before', cutoff]);
+      removed = await runScript<number>(this.#redis, 'remove_jobs', [set], [jobPrefix, 'before', cutoff]);
     }
     return total;
   }
 
-  /**
-   * The records of `ids` that still exist, in order, read in one script call: each job's
-   * hash, and for a completed job its finish time (`read_records.lua`).
-   */
-  async records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
+  async #records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
     if (ids.length === 0) return [];
     const keys = this.#keys.queue(queue);
     // the script builds the job keys from these ids: checked here, as KeyBuilder.job does
