@@ -20,6 +20,7 @@ export const errorCatalogue = {
   E_JOB_EXPIRED: 'The job was not started before its expiresAt.',
   E_INVALID_QUEUE_NAME: 'A queue name has characters or a length that Topiq does not accept.',
   E_INVALID_JOB_ID: 'A job id has characters or a length that Topiq does not accept.',
+  E_INVALID_WORKER_NAME: 'A worker name has characters or a length that Topiq does not accept.',
   E_INVALID_OPTION: 'A dispatch or worker option is out of range or of the wrong type.',
   E_INVALID_CONFIG: 'A configuration value read from the environment is missing or invalid.',
   E_QUEUE_NOT_BOUND: 'A job was dispatched statically before an application bound a dispatcher.',
@@ -122,6 +123,12 @@ export class InvalidQueueNameError extends TopiqError {
 export class InvalidJobIdError extends TopiqError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_INVALID_JOB_ID', message, options);
+  }
+}
+
+export class InvalidWorkerNameError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_INVALID_WORKER_NAME', message, options);
   }
 }
 

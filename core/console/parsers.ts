@@ -3,11 +3,11 @@
  * into a typed value or throws commander's `InvalidArgumentError` with a message saying
  * what is accepted, so a bad flag is rejected before any connection is opened and the
  * kernel reports it as a usage error (exit code 2). Where `core/queue` already owns the
- * rule (queue names, job ids, retry policies) its error message is reused as is.
+ * rule (queue names, job ids, worker names, retry policies) its error message is reused as is.
  */
 import { InvalidArgumentError } from 'commander';
 import { delayedRunAt, LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
-import { assertJobId, assertQueueName, parseQueueList } from '../queue/names.js';
+import { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from '../queue/names.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
 
 /** Runs `parse`, turning any error it throws into an `InvalidArgumentError`. */
@@ -113,10 +113,10 @@ export function parseBackoff(text: string): RetryPolicy {
   }
 }
 
-/** Accepts a worker name: 1–100 printable characters without spaces. */
+/** Accepts a worker name the heartbeat can store (`worker-1`; see `assertWorkerName`). */
 export function parseWorkerName(text: string): string {
-  if (!/^[\x21-\x7e]{1,100}$/.test(text)) {
-    throw new InvalidArgumentError('Expected 1-100 printable characters without spaces (e.g. worker-1).');
-  }
-  return text;
+  return wrap(() => {
+    assertWorkerName(text);
+    return text;
+  });
 }

@@ -32,7 +32,7 @@ export {
   type ResultOf,
 } from './job.js';
 export { assertJsonSafe, type JsonObject, type JsonValue } from './json.js';
-export { assertJobId, assertQueueName, parseQueueList } from './names.js';
+export { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from './names.js';
 export { Queue } from './queue_facade.js';
 export { JobRegistry } from './registry.js';
 export { type ExponentialRetry, parseRetryPolicy, type RetryPolicy, retryDelayMs } from './retry_policy.js';

@@ -1,13 +1,21 @@
 /**
- * Validation of the names that end up inside Redis keys and records: queue names, job ids
- * and job names. Untrusted input (CLI arguments, MQTT topics) passes through here before any
- * key is built.
+ * Validation of the names that end up inside Redis keys and records: queue names, job ids,
+ * job names and worker names. Untrusted input (CLI arguments, MQTT topics) passes through
+ * here before any key is built.
  */
-import { InvalidJobIdError, InvalidOptionError, InvalidQueueNameError } from '../errors.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import {
+  InvalidJobIdError,
+  InvalidOptionError,
+  InvalidQueueNameError,
+  InvalidWorkerNameError,
+} from '../errors.js';
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const JOB_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
+const WORKER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /**
  * Throws `E_INVALID_OPTION` unless `name` is a job name Topiq stores: a letter, then up to
@@ -41,6 +49,41 @@ export function assertJobId(id: unknown): asserts id is string {
         '(ids printed by `npx topiq job:list` or returned by dispatch() are always valid)',
     );
   }
+}
+
+/**
+ * Throws `E_INVALID_WORKER_NAME` unless `name` is 1–128 of `A-Z a-z 0-9 _ . : -` starting with
+ * a letter or digit: a worker's heartbeat is stored under its name, so `queue:workers` lists
+ * only workers whose names pass.
+ *
+ * @example
+ * assertWorkerName('worker-1'); // passes
+ * assertWorkerName('w{1}'); // throws InvalidWorkerNameError
+ */
+export function assertWorkerName(name: unknown): asserts name is string {
+  if (typeof name !== 'string' || !WORKER_NAME.test(name)) {
+    throw new InvalidWorkerNameError(
+      `worker name ${JSON.stringify(name)} is not allowed: use 1-128 characters from A-Z a-z 0-9 _ . : - ` +
+        'starting with a letter or digit (e.g. "worker-1")',
+    );
+  }
+}
+
+/**
+ * The name of a worker not given one, `host:pid:random`, always one {@link assertWorkerName}
+ * accepts: in the host name, runs of other characters become `-`, leading ones are dropped and
+ * it is cut to 64 characters (`worker` when nothing is left).
+ *
+ * @example
+ * defaultWorkerName('web_01.example.com', 4242); // 'web_01.example.com:4242:9f3a1c'
+ */
+export function defaultWorkerName(host: string = hostname(), pid: number = process.pid): string {
+  const safeHost =
+    host
+      .replace(/[^A-Za-z0-9_.-]+/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 64) || 'worker';
+  return `${safeHost}:${pid}:${randomBytes(3).toString('hex')}`;
 }
 
 /** Parses `high,default` into validated queue names, in order, without duplicates. */

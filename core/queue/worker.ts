@@ -3,7 +3,6 @@
  * order, runs up to `concurrency` at once, renews their leases, acknowledges in batches,
  * blocks (without polling) when idle, and shuts down gracefully.
  */
-import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
@@ -12,7 +11,7 @@ import { JobAbort } from './job_abort.js';
 import type { Lease, QueueDriver, ReservedJob } from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { recordFailure } from './record_failure.js';
-import { assertQueueName } from './names.js';
+import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
 import { ReserveAhead } from './reserve_ahead.js';
@@ -44,7 +43,10 @@ export interface WorkerOptions {
   maxTime?: number;
   /** Stop when the process's resident memory exceeds this many MB. */
   memory?: number;
-  /** Name shown in records and logs (default host:pid:random). */
+  /**
+   * Name shown in records, logs and `queue:workers` (default host:pid:random): 1-128 of
+   * `A-Z a-z 0-9 _ . : -` starting with a letter or digit, else `E_INVALID_WORKER_NAME`.
+   */
   name?: string;
   /** Lease length in ms (default 30,000); renewed every third of it while a job runs. */
   leaseMs?: number;
@@ -119,7 +121,7 @@ export class Worker {
     this.#options = options;
     this.#driver = options.driver;
     this.queues = [...options.queues];
-    this.name = options.name ?? `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+    this.name = options.name ?? defaultWorkerName();
     this.#log = (options.log ?? silentLogger()).child({ worker: this.name });
     this.#concurrency = options.once ? 1 : (options.concurrency ?? 1);
     this.#ahead = new ReserveAhead(this.#concurrency);
@@ -558,6 +560,7 @@ export class Worker {
 function validate(options: WorkerOptions): void {
   if (options.queues.length === 0) throw new InvalidOptionError('a worker needs at least one queue');
   for (const queue of options.queues) assertQueueName(queue);
+  if (options.name !== undefined) assertWorkerName(options.name);
   const positiveInt = (value: number | undefined, label: string) => {
     if (value !== undefined && (!Number.isInteger(value) || value < 1)) {
       throw new InvalidOptionError(`${label} must be a whole number >= 1; got ${value}`);

@@ -61,6 +61,13 @@ describe('redis worker heartbeats', () => {
     expect(await driver.redis.zrange(driver.keys.workerSet, 0, -1)).toEqual(['alive']);
     await driver.removeWorker('alive');
   });
+
+  it('refuses a heartbeat under a name that is not a valid worker name, storing nothing', async () => {
+    await expect(driver.heartbeat(info('w{1}'), 15_000)).rejects.toMatchObject({
+      code: 'E_INVALID_WORKER_NAME',
+    });
+    expect(await driver.redis.zrange(driver.keys.workerSet, 0, -1)).not.toContain('w{1}');
+  });
 });
 
 describe('redis queue stats', () => {

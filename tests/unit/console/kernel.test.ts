@@ -84,6 +84,8 @@ describe('Kernel.handle', () => {
     ],
     [['queue:work', '--concurrency=0'], /argument '0' is invalid/],
     [['queue:work', '--queue=bad{name}'], /queue name "bad\{name\}" is not allowed/],
+    [['queue:work', '--name=w{1}'], /worker name "w\{1\}" is not allowed/],
+    [['queue:work', '--name', 'w'.repeat(129)], /worker name "w+" is not allowed: use 1-128 characters/],
     [['queue:work', '--backoff=x'], /'--backoff <seconds>' argument 'x' is invalid\. Expected seconds/],
     [['queue:work', 'extra'], /too many arguments for 'queue:work'/],
     [['queue:retry'], /missing required argument 'ids'/],

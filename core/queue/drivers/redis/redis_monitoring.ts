@@ -4,12 +4,10 @@
  * the Redis server's clock, which the scripts stamp records with, not off this process's.
  */
 import type { Redis } from 'ioredis';
-import { InvalidOptionError } from '../../../errors.js';
 import type { QueueStats, WorkerInfo } from '../../driver.js';
+import { assertWorkerName } from '../../names.js';
 import type { KeyBuilder } from './keys.js';
 import { runScript } from './scripts.js';
-
-const WORKER_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 export class RedisMonitoring {
   readonly #redis: Redis;
@@ -23,9 +21,7 @@ export class RedisMonitoring {
   }
 
   #workerKey(id: string): string {
-    if (!WORKER_ID.test(id)) {
-      throw new InvalidOptionError(`worker name ${JSON.stringify(id)} must be 1-128 of A-Z a-z 0-9 _ . : -`);
-    }
+    assertWorkerName(id);
     return `${this.#prefix}:worker:${id}`;
   }
 
