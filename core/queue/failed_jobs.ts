@@ -4,6 +4,7 @@
  * records of every queue, addressed by job id.
  */
 import { JobNotFoundError } from '../errors.js';
+import { groupBy } from '../support/group_by.js';
 import type { JobRecord, QueueDriver } from './driver.js';
 import { findRecord, queuesToSearch } from './job_lookup.js';
 
@@ -42,7 +43,11 @@ export class FailedJobs {
     );
   }
 
-  /** Puts failed jobs back in their queues with attempts reset; returns how many. */
+  /**
+   * Puts failed jobs back in their queues with attempts reset; returns how many. Every id is
+   * looked up first (an id given twice counts once): when one is not a failed job, it throws
+   * `E_JOB_NOT_FOUND` naming every such id and retries none.
+   */
   async retry(ids: readonly string[] | 'all', queue?: string): Promise<number> {
     if (ids === 'all') {
       let total = 0;
@@ -50,22 +55,46 @@ export class FailedJobs {
         total += await this.#driver.retryFailed(name, { all: true });
       return total;
     }
+    const byQueue = await this.#findAll(ids, queue, 'retried');
     let total = 0;
-    for (const id of ids) {
-      const record = await this.find(id, queue);
-      total += await this.#driver.retryFailed(record.queue, { ids: [record.id] });
-    }
+    for (const [name, found] of byQueue) total += await this.#driver.retryFailed(name, { ids: found });
     return total;
   }
 
-  /** Deletes failed records by id; returns how many. */
+  /**
+   * Deletes failed records by id; returns how many. Like {@link retry}, it looks every id up
+   * first and deletes none when one is not a failed job (`E_JOB_NOT_FOUND` naming them all).
+   */
   async forget(ids: readonly string[], queue?: string): Promise<number> {
+    const byQueue = await this.#findAll(ids, queue, 'deleted');
     let total = 0;
-    for (const id of ids) {
-      const record = await this.find(id, queue);
-      total += await this.#driver.removeFailed(record.queue, { ids: [record.id] });
-    }
+    for (const [name, found] of byQueue) total += await this.#driver.removeFailed(name, { ids: found });
     return total;
+  }
+
+  /** The ids of failed jobs by queue, each id once; throws `E_JOB_NOT_FOUND` naming every id not found. */
+  async #findAll(
+    ids: readonly string[],
+    queue: string | undefined,
+    action: 'retried' | 'deleted',
+  ): Promise<Map<string, string[]>> {
+    const unique = [...new Set(ids)];
+    const records = await Promise.all(
+      unique.map((id) => findRecord(this.#driver, id, queue, (found) => found.status === 'failed')),
+    );
+    const missing = unique.filter((_, index) => records[index] === undefined);
+    if (missing.length > 0) {
+      const which =
+        missing.length === 1
+          ? `no failed job has id ${missing[0]}`
+          : `no failed jobs have ids ${missing.join(', ')}`;
+      throw new JobNotFoundError(
+        `${which}${queue ? ` in queue "${queue}"` : ''}, so no job was ${action}: ` +
+          'list them with `npx topiq queue:failed`',
+      );
+    }
+    const byQueue = groupBy(records as JobRecord[], (record) => record.queue);
+    return new Map([...byQueue].map(([name, found]) => [name, found.map((record) => record.id)]));
   }
 
   /** Deletes every failed record (of one queue or all); returns how many. */

@@ -91,6 +91,47 @@ describe('queue:failed', () => {
   });
 });
 
+describe('queue:retry and queue:forget with several ids', () => {
+  it('retry an id given twice once and exit 0', async () => {
+    const queue = nextQueue();
+    await failJobs(queue, ['rb-1']);
+    const retry = run(['queue:retry', 'rb-1', 'rb-1', `--queue=${queue}`]);
+    expect(await retry.exit).toBe(0);
+    expect(retry.io.err).toBe('');
+    expect(retry.io.out).toBe('Pushed 1 failed job back onto its queue.\n');
+    expect(await app.driver.counts(queue)).toMatchObject({ failed: 0, waiting: 1 });
+  });
+
+  it.each(['queue:retry', 'queue:forget'])(
+    '%s changes nothing when an id is unknown and names every unknown id',
+    async (command) => {
+      const queue = nextQueue();
+      await failJobs(queue, ['rb-2', 'rb-3']);
+      const { io, exit } = run([command, 'rb-2', 'no-such-id', 'rb-3', 'other-id', `--queue=${queue}`]);
+      expect(await exit).toBe(ExitCode.failure);
+      expect(io.err).toMatch(
+        new RegExp(
+          `^error E_JOB_NOT_FOUND: no failed jobs have ids no-such-id, other-id in queue "${queue}", so no job was`,
+        ),
+      );
+      expect(io.err.trimEnd().split('\n')).toHaveLength(1);
+      expect(await app.driver.counts(queue)).toMatchObject({ failed: 2, waiting: 0 });
+    },
+  );
+
+  it('forget ids across queues in one go without --queue', async () => {
+    const first = nextQueue();
+    const second = nextQueue();
+    await failJobs(first, ['fa-1', 'fa-2']);
+    await failJobs(second, ['fb-1']);
+    const { io, exit } = run(['queue:forget', 'fa-1', 'fb-1', 'fa-1']);
+    expect(await exit).toBe(0);
+    expect(io.out).toBe('Deleted 2 failed jobs.\n');
+    expect(await app.driver.counts(first)).toMatchObject({ failed: 1 });
+    expect(await app.driver.counts(second)).toMatchObject({ failed: 0 });
+  });
+});
+
 describe('queue:forget and queue:prune-failed', () => {
   it('deletes failed jobs by id, reports an unknown id with E_JOB_NOT_FOUND, and prunes the rest', async () => {
     const queue = nextQueue();
