@@ -46,10 +46,15 @@ export function parseJsonPayload(text: string): unknown {
 /** A date, or a date and time with an optional `Z` or `+02:00` offset. */
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
 
-/** Accepts an ISO 8601 time (`2030-01-31T09:00:00Z`); without an offset it is local time. */
+/**
+ * Accepts an ISO 8601 time (`2030-01-31T09:00:00Z`); without an offset it is local time, and
+ * a bare date (`2030-01-31`) is local midnight.
+ */
 export function parseIsoTime(text: string): Date {
   const trimmed = text.trim();
-  const time = ISO_TIME.test(trimmed) ? new Date(trimmed) : undefined;
+  // JavaScript reads a bare date as UTC midnight but a date and time without offset as local
+  const local = trimmed.length === 10 ? `${trimmed}T00:00:00` : trimmed;
+  const time = ISO_TIME.test(trimmed) ? new Date(local) : undefined;
   if (!time || Number.isNaN(time.getTime())) {
     throw new InvalidArgumentError(
       'Expected an ISO 8601 time, e.g. 2030-01-31T09:00:00Z (local time when it has no Z or offset).',

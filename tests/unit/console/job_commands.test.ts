@@ -25,7 +25,6 @@ describe('job:dispatch value parsers', () => {
     expect(parseJsonPayload('[1, 2]')).toEqual([1, 2]);
     expect(parseIsoTime('2030-01-31T09:00:00Z').toISOString()).toBe('2030-01-31T09:00:00.000Z');
     expect(parseIsoTime('2030-01-31T09:00:00.250+02:00').toISOString()).toBe('2030-01-31T07:00:00.250Z');
-    expect(parseIsoTime('2030-01-31').toISOString()).toBe('2030-01-31T00:00:00.000Z');
     expect(parsePriority('-1000')).toBe(-1000);
     expect(parsePriority('+7')).toBe(7);
     expect(parsePriority('1000')).toBe(1000);
@@ -41,6 +40,25 @@ describe('job:dispatch value parsers', () => {
     for (const text of ['1001', '-1001', '1.5', 'high', '']) {
       expect(rejection(() => parsePriority(text))).toMatch(/^Expected a whole number from -1000/);
     }
+  });
+});
+
+describe('job:dispatch times without an offset', () => {
+  const zone = process.env.TZ;
+  beforeEach(() => {
+    process.env.TZ = 'America/New_York';
+  });
+  afterEach(() => {
+    if (zone === undefined) delete process.env.TZ;
+    else process.env.TZ = zone;
+  });
+
+  it('read a bare date as local midnight, like a date and time without an offset', () => {
+    expect(parseIsoTime('2030-01-31').toISOString()).toBe('2030-01-31T05:00:00.000Z');
+    expect(parseIsoTime('2030-07-31').toISOString()).toBe('2030-07-31T04:00:00.000Z');
+    expect(parseIsoTime('2030-01-31').getTime()).toBe(parseIsoTime('2030-01-31T00:00').getTime());
+    expect(parseIsoTime('2030-01-31T09:00:00').toISOString()).toBe('2030-01-31T14:00:00.000Z');
+    expect(parseIsoTime('2030-01-31T09:00:00Z').toISOString()).toBe('2030-01-31T09:00:00.000Z');
   });
 });
 
