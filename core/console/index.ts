@@ -9,5 +9,13 @@ export {
 export * from './commands/index.js';
 export { ExitCode, isInformational, reportError } from './exit_codes.js';
 export { Kernel, type KernelOptions } from './kernel.js';
-export { formatJson, plural, renderTable, type TableColumn, type TextSink, truncate } from './output.js';
+export {
+  formatJson,
+  plainText,
+  plural,
+  renderTable,
+  type TableColumn,
+  type TextSink,
+  truncate,
+} from './output.js';
 export * from './parsers.js';

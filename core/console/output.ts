@@ -18,7 +18,7 @@ export interface TableColumn<Row> {
 
 /**
  * Renders rows as a plain text table ending in a newline. Control characters inside
- * cells become spaces so one row stays one line.
+ * cells become spaces (see {@link plainText}) so one row stays one line.
  *
  * @example
  * renderTable([{ header: 'queue', value: (r) => r.name }], [{ name: 'emails' }]);
@@ -42,9 +42,17 @@ export function renderTable<Row>(columns: readonly TableColumn<Row>[], rows: rea
   return [header, rule, ...cells.map(line)].join('\n') + '\n';
 }
 
-/** `value` as JSON with a 2-space indent and a trailing newline. */
+/**
+ * `value` as JSON with a 2-space indent and a trailing newline. DEL and C1 characters, which
+ * `JSON.stringify` leaves raw, are written as `\u` escapes too (the same JSON, nothing a
+ * terminal could act on).
+ */
 export function formatJson(value: unknown): string {
-  return `${JSON.stringify(value, null, 2)}\n`;
+  const text = String(JSON.stringify(value, null, 2)).replace(
+    /[\u007f-\u009f]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return `${text}\n`;
 }
 
 /** Shortens `text` to `max` characters, ending in `…` when cut. */
@@ -58,8 +66,30 @@ export function plural(count: number, noun: string): string {
   return `${count} ${noun}${count === 1 ? '' : 's'}`;
 }
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being removed
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]+/g;
+
+/**
+ * `text` with every run of control characters (C0, DEL and C1, so ESC and CSI too) made one
+ * space: text from records (error messages, stacks, progress messages a handler copied from
+ * device data) cannot move the cursor, recolour or retitle the operator's terminal. With
+ * `keepNewlines`, line breaks stay and each line is cleaned on its own.
+ *
+ * @example
+ * plainText('boom\u001b[2J'); // 'boom [2J'
+ * plainText('Error: x\n    at f', { keepNewlines: true }); // unchanged
+ */
+export function plainText(text: string, options: { keepNewlines?: boolean } = {}): string {
+  if (options.keepNewlines) {
+    return text
+      .split('\n')
+      .map((line) => line.replace(CONTROL, ' '))
+      .join('\n');
+  }
+  return text.replace(CONTROL, ' ');
+}
+
 function cellText(value: string | number | null | undefined): string {
   if (value === null || value === undefined) return '';
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is being removed
-  return String(value).replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  return plainText(String(value));
 }

@@ -5,6 +5,7 @@
 import { type Command, Option } from 'commander';
 import type { JobRecord } from '../../queue/driver.js';
 import { BaseCommand } from '../command.js';
+import { plainText } from '../output.js';
 import { addJobIdArguments } from './job_arguments.js';
 import { attemptsText, isoTime, toJobOutput } from './job_formatting.js';
 
@@ -28,7 +29,9 @@ export class JobShowCommand extends BaseCommand<{ queue?: string; json?: boolean
 
 /**
  * A record as aligned `key: value` lines; absent values print as `-`, and a stack's
- * lines are indented under the value column.
+ * lines are indented under the value column. Control characters in values (an error
+ * message or progress message echoing device data) become spaces, as in tables; only the
+ * stack keeps its line breaks.
  */
 export function formatRecord(record: JobRecord): string {
   const time = (epochMs: number | null) => isoTime(epochMs) ?? '-';
@@ -62,6 +65,9 @@ export function formatRecord(record: JobRecord): string {
   const width = Math.max(...entries.map(([key]) => key.length)) + 1;
   const indent = ' '.repeat(width + 1);
   return entries
-    .map(([key, value]) => `${`${key}:`.padEnd(width)} ${value.split('\n').join(`\n${indent}`)}\n`)
+    .map(([key, value]) => {
+      const text = plainText(value, { keepNewlines: key === 'stack' });
+      return `${`${key}:`.padEnd(width)} ${text.split('\n').join(`\n${indent}`)}\n`;
+    })
     .join('');
 }

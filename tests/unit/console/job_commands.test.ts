@@ -123,6 +123,31 @@ describe('job:show formatting', () => {
       ].join('\n'),
     );
   });
+
+  it('turns control characters from the record into spaces, keeping only the stack’s line breaks', () => {
+    const hostile: JobRecord = {
+      ...RECORD,
+      progressMessage: 'device says \u001b]0;pwned\u0007',
+      payload: { raw: '\u009b2J' },
+      error: {
+        message: 'bad frame \u001b[2J\u001b[31mred\nsecond line',
+        stack: 'Error: bad frame \u001b[2J\r\n    at parse (\u009b1Avendor.js)\n    at handle',
+      },
+    };
+    const text = formatRecord(hostile);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: looking for what must not be there
+    expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(text).toContain('progress:   40% (device says  ]0;pwned )');
+    expect(text).toContain('payload:    {"raw":" 2J"}');
+    expect(text).toContain('error:      bad frame  [2J [31mred second line\n');
+    expect(text).toContain(
+      [
+        'stack:      Error: bad frame  [2J ',
+        '                at parse ( 1Avendor.js)',
+        '                at handle',
+      ].join('\n'),
+    );
+  });
 });
 
 describe('queue:workers formatting', () => {

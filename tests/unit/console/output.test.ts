@@ -24,6 +24,14 @@ describe('renderTable', () => {
     );
   });
 
+  it('turns escape sequences in cells into plain text, the 8-bit CSI included', () => {
+    const text = renderTable(
+      [{ header: 'reason', value: (row: { e: string }) => row.e }],
+      [{ e: 'a\u001b[2Jb\u009b1Ac\u007f' }],
+    );
+    expect(text.split('\n')[2]).toBe('a [2Jb 1Ac');
+  });
+
   it('keeps one row on one line when a cell holds newlines and shows nulls as empty', () => {
     const text = renderTable(
       [{ header: 'error', value: (row: { e: string | null }) => row.e }],
@@ -36,6 +44,13 @@ describe('renderTable', () => {
 describe('formatJson', () => {
   it('indents with two spaces and ends with a newline', () => {
     expect(formatJson({ a: [1] })).toBe('{\n  "a": [\n    1\n  ]\n}\n');
+  });
+
+  it('escapes every control character, C1 and DEL included, and the value reads back unchanged', () => {
+    const value = { reason: 'a\u001b[2Jb\u009b1Ac\u007f' };
+    const text = formatJson(value);
+    expect(text).toBe('{\n  "reason": "a\\u001b[2Jb\\u009b1Ac\\u007f"\n}\n');
+    expect(JSON.parse(text)).toEqual(value);
   });
 });
 
