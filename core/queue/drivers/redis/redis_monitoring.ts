@@ -8,6 +8,7 @@ import type { QueueStats, WorkerInfo } from '../../driver.js';
 import { assertWorkerName } from '../../names.js';
 import type { KeyBuilder } from './keys.js';
 import { runScript } from './scripts.js';
+import { serverNow } from './server_clock.js';
 
 export class RedisMonitoring {
   readonly #redis: Redis;
@@ -50,7 +51,7 @@ export class RedisMonitoring {
 
   async stats(queue: string, counts: Omit<QueueStats, 'queue' | 'completedLastMinute' | 'oldestWaitingMs'>) {
     const keys = this.#keys.queue(queue);
-    const now = await this.#serverNow();
+    const now = await serverNow(this.#redis);
     const bucket = Math.floor(now / 10_000);
     // The six full buckets before this one plus the current partial one: 60-70 s.
     const buckets = Array.from({ length: 7 }, (_, index) => `${keys.doneBucket}${bucket - index}`);
@@ -75,8 +76,4 @@ export class RedisMonitoring {
   }
 
   /** Epoch ms on the Redis server's clock, which stamps `queuedAt`. */
-  async #serverNow(): Promise<number> {
-    const [seconds, micros] = await this.#redis.time();
-    return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-  }
 }

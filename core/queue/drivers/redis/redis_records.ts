@@ -9,6 +9,7 @@ import { assertJobId } from '../../names.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
 import { decodeRecord } from './record_codec.js';
 import { runScript } from './scripts.js';
+import { serverNow } from './server_clock.js';
 
 const STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
   pending: 'pending',
@@ -141,9 +142,16 @@ export class RedisRecords {
         [keys.job, mode, cutoff, ...ids],
       );
     if ('ids' in selection) return selection.ids.length === 0 ? 0 : script('ids', 0, selection.ids);
-    const cutoff = 'all' in selection ? '+inf' : selection.failedBefore;
+    // Only jobs that failed by now, on the clock that scores the failed set: with '+inf', a
+    // job retried by one batch and failed again by a quick worker was taken again by the next.
+    const now = await serverNow(this.#redis);
+    const cutoff = 'all' in selection ? now : Math.min(selection.failedBefore, now);
     let total = 0;
-    for (let moved = 1000; moved === 1000; total += moved) moved = await script('before', cutoff, []);
+    // Until none is left by the cutoff: each call takes up to 1,000 and a member whose record
+    // is gone is dropped without being counted, so a count under 1,000 is no sign of the end.
+    do {
+      total += await script('before', cutoff, []);
+    } while ((await this.#redis.zcount(keys.failed, '-inf', cutoff)) > 0);
     return total;
   }
 

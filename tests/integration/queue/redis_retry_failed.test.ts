@@ -1,0 +1,82 @@
+/**
+ * Retrying failed jobs in bulk on Redis (`queue:retry all`): it takes the jobs that failed
+ * before it started, by the Redis clock that scores the failed set, and no later ones, and it
+ * goes on past a batch of 1,000 that held members whose record was gone.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { NewJob } from '../../../core/queue/driver.js';
+import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { deleteKeys } from '../../support/redis_keys.js';
+
+const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+const queues: string[] = [];
+let queueNumber = 0;
+
+afterAll(async () => {
+  for (const queue of queues) await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
+  await driver.close();
+});
+
+/** A queue of this test holding `count` failed jobs `<queue>-<n>`, failed in that order. */
+async function failedJobs(count: number): Promise<string> {
+  const queue = `retry-failed-${process.pid}-${++queueNumber}`;
+  queues.push(queue);
+  const jobs: NewJob[] = Array.from({ length: count }, (_, n) => ({
+    id: `${queue}-${n}`,
+    name: 'EchoJob',
+    queue,
+    payload: '{}',
+    maxTries: 1,
+    priority: 0,
+  }));
+  await driver.push(jobs);
+  for (let left = count; left > 0; ) {
+    const { jobs: reserved } = await driver.reserve(queue, {
+      count: Math.min(left, 500),
+      leaseMs: 30_000,
+      worker: 'w1',
+      defaultMaxTries: 1,
+    });
+    for (const job of reserved) {
+      await driver.fail({
+        lease: { id: job.id, queue, token: job.token },
+        error: { message: 'x' },
+        retryInMs: null,
+      });
+    }
+    left -= reserved.length;
+  }
+  expect(await driver.counts(queue)).toMatchObject({ failed: count });
+  return queue;
+}
+
+async function redisNow(): Promise<number> {
+  const [seconds, micros] = await driver.redis.time();
+  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+}
+
+describe('RedisQueueDriver.retryFailed in bulk', () => {
+  it('retries every failed job when a member of the first 1,000 has lost its record', async () => {
+    const queue = await failedJobs(1001);
+    const [oldest] = await driver.redis.zrange(driver.keys.queue(queue).failed, 0, 0);
+    await driver.redis.del(driver.keys.job(queue, oldest!));
+
+    expect(await driver.retryFailed(queue, { all: true })).toBe(1000);
+    expect(await driver.counts(queue)).toMatchObject({ failed: 0, waiting: 1000 });
+  });
+
+  it.each([
+    ['all', () => ({ all: true as const })],
+    ['failedBefore a time still to come', () => ({ failedBefore: Date.now() + 3600_000 })],
+  ])('with %s, leaves a job that failed after the call started', async (_case, selection) => {
+    const queue = await failedJobs(3);
+    // as if a worker failed this job again while the call ran: its failed score is later than
+    // the Redis time at the start (a retried job failing again must not be taken twice)
+    const later = driver.keys.queue(queue).failed;
+    await driver.redis.zadd(later, 'XX', (await redisNow()) + 60_000, `${queue}-2`);
+
+    expect(await driver.retryFailed(queue, selection())).toBe(2);
+    expect(await driver.counts(queue)).toMatchObject({ failed: 1, waiting: 2 });
+    expect((await driver.getJob(queue, `${queue}-2`))?.status).toBe('failed');
+  });
+});
