@@ -7,7 +7,8 @@
   ARGV[1] job hash prefix
   ARGV[2] 'ids' to take ARGV[4..], or 'before' to take up to 1000 failed before ARGV[3] (ms)
   ARGV[3] cutoff epoch ms (for 'before'; '+inf' for all)
-  Returns how many were moved (callers repeat 'before' until it returns less than 1000).
+  Returns how many were moved. A member whose record is gone is dropped uncounted, so callers
+  repeat 'before' until none is left up to the cutoff, not until a call moves under 1000.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
