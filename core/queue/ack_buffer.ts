@@ -60,11 +60,35 @@ export class AckBuffer {
     }
   }
 
-  /** Sends everything queued so far; resolves when it is stored (or gives up after `attempts`). */
+  /**
+   * Sends everything queued so far; resolves when it is stored, or gives up after `attempts`
+   * tries. A failed try is followed by the same backoff as in the background (0.2 s, doubling:
+   * about 3 s for 5 tries), so a Redis that answers LOADING or BUSY for a moment (a restart, a
+   * failover) is waited out. What is still unsent then is logged (`ack.gave_up`): those jobs
+   * run again when their leases end.
+   */
   async flush(attempts = 5): Promise<void> {
     for (let i = 0; i < attempts && (this.size > 0 || this.#flushing); i++) {
+      if (!this.#flushing && this.#failures > 0) await sleep(this.#backoffMs());
       await (this.#flushing ?? this.#run());
     }
+    if (this.size > 0) {
+      const unsent = [...(this.#retry ?? []), ...this.#pending];
+      this.#log.error(
+        {
+          event: 'ack.gave_up',
+          count: unsent.length,
+          jobIds: unsent.map((entry) => entry.lease.id),
+          tries: attempts,
+        },
+        'could not acknowledge completed jobs; they run again when their leases end',
+      );
+    }
+  }
+
+  /** The wait before the next try: none while calls succeed, then 0.2 s doubling to 5 s. */
+  #backoffMs(): number {
+    return this.#failures === 0 ? 0 : Math.min(5000, 100 * 2 ** this.#failures);
   }
 
   #run(): Promise<void> {
@@ -73,10 +97,7 @@ export class AckBuffer {
     this.#retry = undefined;
     this.#flushing = this.#send(batch).finally(() => {
       this.#flushing = undefined;
-      if (this.size > 0) {
-        const delay = this.#failures === 0 ? 0 : Math.min(5000, 100 * 2 ** this.#failures);
-        setTimeout(() => void this.#run(), delay).unref();
-      }
+      if (this.size > 0) setTimeout(() => void this.#run(), this.#backoffMs()).unref();
     });
     return this.#flushing;
   }
@@ -106,4 +127,8 @@ export class AckBuffer {
     if (kept.length > 0) this.#outcomes.stored(kept);
     for (const entry of refused) this.#outcomes.lost(entry);
   }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

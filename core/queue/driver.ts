@@ -136,7 +136,7 @@ export interface ReserveResult {
   /** Jobs this call found past their `expiresAt` and marked expired. */
   expired: { id: string; name: string }[];
   /**
-   * Epoch ms of the next delayed job or lease deadline in this queue, if any. Drivers
+   * Epoch ms (by this process's clock) of the next delayed job or lease deadline in this queue, if any. Drivers
    * must report it when `jobs` is empty (the caller is about to wait); with jobs they may
    * return null, as the caller asks again at once.
    */

@@ -212,9 +212,11 @@ export class JobRunner {
     job: { id: string; queue: string; attempts: number },
     log: Logger,
   ): Promise<void> {
-    const instance = new jobClass();
-    if (!instance.failed) return;
     try {
+      // inside the try: a constructor that throws (it threw for the attempt too) is logged, not
+      // left to reject the worker's fire-and-forget call and end the process
+      const instance = new jobClass();
+      if (!instance.failed) return;
       await instance.failed(error, payload, { jobId: job.id, queue: job.queue, attempts: job.attempts, log });
     } catch (hookError) {
       log.error({ event: 'job.failed_hook_error', err: hookError }, 'the failed() hook threw');

@@ -84,6 +84,10 @@ export class Worker {
   readonly #concurrency: number;
   readonly #maxJobs: number;
   readonly #leaseMs: number;
+  /** Ends the wait after a failed reserve when the worker stops. */
+  #onStop: (() => void) | undefined;
+  /** When the RSS was last read for the memory limit (epoch ms). */
+  #memoryCheckedAt = 0;
   #reserved = 0;
   #stopReason: WorkerStopReason | undefined;
   /** Resolves the loop's wait for something to happen (a slot freed, a reserve answered, stop). */
@@ -130,10 +134,17 @@ export class Worker {
     this.#acks = new AckBuffer(this.#driver, this.#log, {
       // announced once stored: a completion refused for a lost lease is not a completed job
       stored: (entries) => options.events?.completed(entries, this.name),
-      lost: ({ lease }) =>
+      lost: ({ lease, job, durationMs }) =>
         this.#log.warn(
-          { event: 'job.lease_lost', jobId: lease.id, queue: lease.queue },
-          'completed after its lease was lost',
+          {
+            event: 'job.lease_lost',
+            jobId: lease.id,
+            queue: lease.queue,
+            job: job.name,
+            attempt: job.attempt,
+            durationMs,
+          },
+          'completed after its lease was lost; it runs again',
         ),
     });
     this.#runner = new JobRunner(this.#driver, options.registry, this.#log, this.#acks, {
@@ -169,7 +180,14 @@ export class Worker {
       { event: 'worker.started', queues: this.queues, concurrency: this.#concurrency },
       'worker started',
     );
-    const renewal = setInterval(() => void this.#renewLeases(), Math.max(50, Math.floor(this.#leaseMs / 3)));
+    const renewal = setInterval(
+      () => {
+        // while every slot is busy, nothing else looks at the limits
+        if (!this.#stopReason) this.#checkLimits();
+        void this.#renewLeases();
+      },
+      Math.max(50, Math.floor(this.#leaseMs / 3)),
+    );
     renewal.unref();
     const heartbeatMs = this.#options.heartbeatMs ?? 5000;
     const heartbeat = setInterval(() => void this.#heartbeat(heartbeatMs), heartbeatMs);
@@ -202,6 +220,7 @@ export class Worker {
     if (this.#stopReason) return;
     this.#stopReason = reason;
     this.#driver.interrupt();
+    this.#onStop?.();
     this.#wake();
   }
 
@@ -231,7 +250,15 @@ export class Worker {
             { event: 'worker.reserve_failed', err: error, retryInMs: delay },
             'could not reserve jobs',
           );
-          await sleep(delay);
+          // cut short by stop(): a shutdown does not wait out the backoff
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, delay);
+            this.#onStop = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.#onStop = undefined;
           continue;
         }
         const free = Math.min(
@@ -250,9 +277,17 @@ export class Worker {
           if (this.#empty !== undefined) {
             const { wakeAt } = this.#empty;
             this.#empty = undefined;
-            if (idle && (this.#options.stopWhenEmpty || this.#options.once)) {
-              this.stop(this.#options.once ? 'once' : 'empty');
-              break;
+            if (this.#options.stopWhenEmpty || this.#options.once) {
+              if (idle) {
+                this.stop(this.#options.once ? 'once' : 'empty');
+                break;
+              }
+              // Empty, with jobs still running: look again when one ends (a job finishing
+              // wakes the loop; it would not end a wait for new work).
+              await new Promise<void>((resolve) => {
+                this.#wakeLoop = resolve;
+              });
+              continue;
             }
             const sleepMs = (this.#options.sleep ?? 3) * 1000;
             const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
@@ -336,7 +371,8 @@ export class Worker {
       }
       jobs.push(...result.jobs);
       if (result.abandoned.length > 0 || result.expired.length > 0) settled = true;
-      for (const record of result.abandoned) void this.#runner.abandoned(record);
+      for (const record of result.abandoned)
+        void this.#runner.abandoned(record).catch((error: unknown) => this.#unexpected(error, record));
       for (const expired of result.expired) {
         this.#log.info(
           { event: 'job.expired', jobId: expired.id, job: expired.name, queue },
@@ -371,12 +407,15 @@ export class Worker {
       );
     this.#running.set(key, running);
     const started = performance.now();
-    void this.#runner.run(running).finally(() => {
-      this.#ahead.jobFinished(performance.now() - started);
-      if (this.#running.get(key) === running) this.#running.delete(key);
-      this.#fill();
-      this.#wake();
-    });
+    void this.#runner
+      .run(running)
+      .catch((error: unknown) => this.#unexpected(error, job))
+      .finally(() => {
+        this.#ahead.jobFinished(performance.now() - started);
+        if (this.#running.get(key) === running) this.#running.delete(key);
+        this.#fill();
+        this.#wake();
+      });
   }
 
   /**
@@ -402,14 +441,29 @@ export class Worker {
     this.#tracked(releasing);
   }
 
+  /**
+   * Logs an error the runner let through (it settles every attempt itself): a fire-and-forget
+   * call must not end the process with an unhandled rejection.
+   */
+  #unexpected(error: unknown, job: { id: string; queue: string; name: string }): void {
+    this.#log.error(
+      { event: 'job.runner_error', err: error, jobId: job.id, queue: job.queue, job: job.name },
+      'unexpected error while running a job',
+    );
+  }
+
   /** Keeps `settling` in `#releasing` until it settles, so shutdown waits for it. */
   #tracked(settling: Promise<void>): void {
     this.#releasing.add(settling);
     void settling.finally(() => this.#releasing.delete(settling));
   }
 
-  /** Starts reserved-ahead jobs while slots are free (not once stopping: those are released). */
+  /**
+   * Starts reserved-ahead jobs while slots are free (not once stopping: those are released).
+   * The time and memory limits are checked first: a worker past them starts nothing more.
+   */
   #fill(): void {
+    if (this.#limited && this.#ready.length > 0 && !this.#stopReason) this.#checkLimits();
     while (!this.#stopReason && this.#ready.length > 0 && this.#running.size < this.#concurrency) {
       this.#start(this.#ready.shift()!);
     }
@@ -511,49 +565,66 @@ export class Worker {
     }
   }
 
+  /** Whether a time or memory limit is set (the default worker checks none per job). */
+  get #limited(): boolean {
+    return this.#options.maxTime !== undefined || this.#options.memory !== undefined;
+  }
+
   #checkLimits(): void {
     const { maxTime, memory } = this.#options;
-    if (maxTime !== undefined && Date.now() - this.#startedAt >= maxTime * 1000) this.stop('max-time');
-    else if (memory !== undefined && process.memoryUsage.rss() / 1048576 >= memory) this.stop('memory');
+    const now = Date.now();
+    if (maxTime !== undefined && now - this.#startedAt >= maxTime * 1000) this.stop('max-time');
+    // reading the RSS costs a system call: at most every 100 ms, not once per job
+    else if (memory !== undefined && now - this.#memoryCheckedAt >= 100) {
+      this.#memoryCheckedAt = now;
+      if (process.memoryUsage.rss() / 1048576 >= memory) this.stop('memory');
+    }
   }
 
   async #drain(): Promise<void> {
+    // Jobs reserved ahead never started: back to their queues at once, for other workers,
+    // instead of held through the grace period.
+    await this.#handBack(this.#takeWaiting());
     const deadline = Date.now() + (this.#options.shutdownGraceMs ?? 10_000);
     while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
     while (this.#releasing.size > 0) await Promise.all(this.#releasing);
-    // past their expiresAt: back in the queue only to be marked expired, so no `queued` event
-    const expired = new Set(this.#unreleased);
-    const left = [
-      ...this.#running.values(),
-      ...[...this.#ready.splice(0), ...this.#unreleased.splice(0)].map((job) => ({
-        job,
-        lease: leaseOf(job),
-        controller: new JobAbort(),
-      })),
-    ];
-    if (left.length > 0) {
-      for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
-      try {
-        const outcomes = await this.#driver.release(left.map((entry) => entry.lease));
-        left.forEach(({ job }, index) => {
-          const outcome = outcomes[index];
-          if (outcome === 'queued' && !expired.has(job))
-            this.#options.events?.emit(job, 'queued', job.attempt - 1);
-          else if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
-        });
-        this.#log.warn(
-          { event: 'worker.released', jobIds: left.map((e) => e.job.id) },
-          'released unfinished jobs',
-        );
-      } catch (error) {
-        this.#log.error(
-          { event: 'worker.release_failed', err: error },
-          'could not release; leases will expire',
-        );
-      }
-    }
+    // what is still running, and any hand-back that failed meanwhile
+    await this.#handBack([...this.#running.values(), ...this.#takeWaiting()]);
     await this.#acks.flush();
     this.#options.events?.flush();
+  }
+
+  /** Takes the jobs reserved ahead and those whose hand-back failed, as entries to release. */
+  #takeWaiting(): (RunningJob & { expired?: true })[] {
+    const entry = (job: ReservedJob) => ({ job, lease: leaseOf(job), controller: new JobAbort() });
+    return [
+      ...this.#ready.splice(0).map(entry),
+      // past their expiresAt: back in the queue only to be marked expired, so no `queued` event
+      ...this.#unreleased.splice(0).map((job) => ({ ...entry(job), expired: true as const })),
+    ];
+  }
+
+  /** Releases `left` on shutdown (their signals fire first) and announces what became of them. */
+  async #handBack(left: readonly (RunningJob & { expired?: true })[]): Promise<void> {
+    if (left.length === 0) return;
+    for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
+    try {
+      const outcomes = await this.#driver.release(left.map((entry) => entry.lease));
+      left.forEach(({ job, expired }, index) => {
+        const outcome = outcomes[index];
+        if (outcome === 'queued' && !expired) this.#options.events?.emit(job, 'queued', job.attempt - 1);
+        else if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
+      });
+      this.#log.warn(
+        { event: 'worker.released', jobIds: left.map((e) => e.job.id) },
+        'released unfinished jobs',
+      );
+    } catch (error) {
+      this.#log.error(
+        { event: 'worker.release_failed', err: error },
+        'could not release; leases will expire',
+      );
+    }
   }
 }
 

@@ -6,6 +6,8 @@
  * are the output.
  */
 import { type Command, Option } from 'commander';
+import { InvalidConfigError } from '../../errors.js';
+import { MemoryQueueDriver } from '../../queue/drivers/memory/index.js';
 import type { WorkerOptions } from '../../queue/worker.js';
 import { BaseCommand } from '../command.js';
 import {
@@ -99,6 +101,11 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
 
   async run(): Promise<number> {
     const app = await this.app();
+    if (app.driver instanceof MemoryQueueDriver) {
+      throw new InvalidConfigError(
+        'queue:work runs a worker in a process of its own, and the memory queue driver (QUEUE_DRIVER=memory, the default without REDIS_URL) keeps jobs inside one process, so this worker would never see a job; set REDIS_URL to share the queues through Redis, or run "npx topiq serve --workers", whose workers run in the app process',
+      );
+    }
     const { flags } = this;
     const worker = app.createWorker({
       queues: flags.queue,

@@ -10,6 +10,7 @@ import {
 } from '../../../core/console/commands/job_dispatch_command.js';
 import { formatDuration } from '../../../core/console/commands/job_formatting.js';
 import { formatRecord } from '../../../core/console/commands/job_show_command.js';
+import { QueueWorkCommand } from '../../../core/console/commands/queue_work_command.js';
 import { toWorkerOutput } from '../../../core/console/commands/queue_workers_command.js';
 import { Application } from '../../../core/index.js';
 import type { JobRecord, WorkerInfo } from '../../../core/queue/driver.js';
@@ -322,5 +323,20 @@ describe('job commands on the memory driver', () => {
     expect((await run(['queue:workers'])).out).toMatch(/^No live workers/);
     expect((await run(['queue:stats'])).out).toMatch(/^No queues yet/);
     expect(JSON.parse((await run(['queue:workers', '--json'])).out)).toEqual([]);
+  });
+});
+
+describe('queue:work on the memory driver', () => {
+  it('refuses to start a worker that could never see a job, saying how to share the queues', async () => {
+    const app = new Application({
+      app: appConfig.read({ LOG_LEVEL: 'silent' }),
+      queue: queueConfig.read({ QUEUE_DRIVER: 'memory' }),
+      jobs,
+    });
+    const io = captureIO();
+    const kernel = new Kernel({ commands: [QueueWorkCommand], io, createApplication: () => app });
+    expect(await kernel.handle(['queue:work', '--stop-when-empty'])).toBe(ExitCode.failure);
+    expect(io.err).toMatch(/^error E_INVALID_CONFIG: queue:work runs a worker in a process of its own/);
+    expect(io.err).toMatch(/set REDIS_URL/);
   });
 });

@@ -224,7 +224,8 @@ export class RedisQueueDriver implements QueueDriver {
     const expired: ReserveResult['expired'] = [];
     for (let i = 0; i < expiredFlat.length; i += 2)
       expired.push({ id: expiredFlat[i]!, name: expiredFlat[i + 1]! });
-    return { jobs, abandoned, expired, wakeAt: wakeAt < 0 ? null : wakeAt };
+    // the script gives the time left, not Redis's epoch ms: the caller waits by its own clock
+    return { jobs, abandoned, expired, wakeAt: wakeAt < 0 ? null : Date.now() + wakeAt };
   }
 
   async extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]> {

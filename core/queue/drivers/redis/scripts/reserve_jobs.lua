@@ -23,7 +23,8 @@
   ARGV[10] the number of this call among the calling driver's (its token ends with it)
   Returns { {"id\nattempt\nms left before expiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
             {ids failed by this call: abandoned on their last try, or run before and past expiresAt},
-            wakeAt or -1 (looked up only when no job was reserved),
+            ms until the next delayed job is due or lease ends, or -1 (looked up only when no
+            job was reserved),
             {expired id, name, ...} }
 ]]
 --!include common
@@ -234,6 +235,10 @@ if #jobs == 0 then
   local nextDeadline = redis.call('ZRANGE', KEYS[3], '0', '0', 'WITHSCORES')
   if nextDeadline[2] and (wakeAt < 0 or tonumber(nextDeadline[2]) < wakeAt) then
     wakeAt = tonumber(nextDeadline[2])
+  end
+  -- as the time left: the caller waits by its own clock, which need not agree with this one
+  if wakeAt >= 0 then
+    wakeAt = math.max(0, wakeAt - now)
   end
 end
 return { jobs, abandoned, wakeAt, expired }

@@ -1,0 +1,156 @@
+/**
+ * The worker's own bookkeeping on the memory driver: limits, shutdown, backoff, a job class that
+ * cannot be built, and what it logs. (Found by review; each failed before its fix.)
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Dispatcher,
+  Job,
+  JobRegistry,
+  MemoryQueueDriver,
+  RedisUnavailableError,
+  Worker,
+} from '../../../core/index.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
+import { EchoJob, SlowJob, testJobs } from '../../support/test_jobs.js';
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+class BrokenCtorJob extends Job<{ n: number }> {
+  static override readonly jobName = 'BrokenCtorJob';
+  static override readonly maxTries = 1;
+  constructor() {
+    super();
+    throw new Error('API_KEY is not set');
+  }
+  async handle(): Promise<void> {}
+}
+
+const started: number[] = [];
+class HalfSecondJob extends Job<{ n: number }> {
+  static override readonly jobName = 'HalfSecondJob';
+  async handle(): Promise<void> {
+    started.push(Date.now());
+    await pause(500);
+  }
+}
+
+const drivers: MemoryQueueDriver[] = [];
+function memoryDriver(): MemoryQueueDriver {
+  const driver = new MemoryQueueDriver();
+  drivers.push(driver);
+  return driver;
+}
+afterEach(async () => {
+  for (const driver of drivers.splice(0)) await driver.close();
+});
+
+describe('worker runtime', () => {
+  it('fails a job whose constructor throws on its last try without an unhandled rejection', async () => {
+    const seen: unknown[] = [];
+    const onRejection = (reason: unknown) => seen.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const driver = memoryDriver();
+      const registry = new JobRegistry().register(BrokenCtorJob);
+      const id = await new Dispatcher(driver, registry).dispatch(BrokenCtorJob, { n: 1 }, { queue: 'ctor' });
+      expect(await new Worker({ driver, registry, queues: ['ctor'], stopWhenEmpty: true }).run()).toBe(
+        'empty',
+      );
+      await pause(50);
+      expect((await driver.getJob('ctor', id))?.status).toBe('failed');
+      expect(seen).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
+  });
+
+  it('waits out a short LOADING window on shutdown instead of dropping buffered completions', async () => {
+    const driver = memoryDriver();
+    const complete = driver.complete.bind(driver);
+    let failUntil = Number.POSITIVE_INFINITY;
+    let tries = 0;
+    driver.complete = async (completions) => {
+      tries++;
+      if (Date.now() < failUntil) throw new Error('LOADING Redis is loading the dataset in memory');
+      return complete(completions);
+    };
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const id = await dispatcher.dispatch(EchoJob, { tag: 'da', value: 'v' }, { queue: 'drain-acks' });
+    const worker = new Worker({ driver, registry, queues: ['drain-acks'] });
+    const done = worker.run();
+    while ((await driver.counts('drain-acks')).running === 0 || tries === 0) await pause(5);
+    failUntil = Date.now() + 300; // a Redis restarting: LOADING for 300 ms
+    await worker.shutdown();
+    await done;
+    expect((await driver.getJob('drain-acks', id))?.status).toBe('completed');
+  });
+
+  it('starts no job once its --max-time is up, though slots stay busy until then', async () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry().register(HalfSecondJob);
+    const dispatcher = new Dispatcher(driver, registry);
+    for (let n = 0; n < 3; n++) await dispatcher.dispatch(HalfSecondJob, { n }, { queue: 'max-time' });
+    started.length = 0;
+    const begin = Date.now();
+    expect(await new Worker({ driver, registry, queues: ['max-time'], maxTime: 0.3 }).run()).toBe('max-time');
+    expect(started.filter((at) => at - begin > 300)).toEqual([]);
+  });
+
+  it('stops with --stop-when-empty as soon as its last job ends, not a sleep later', async () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry().register(...testJobs);
+    const payload = { tag: 'swe', ms: 100, honourSignal: true };
+    await new Dispatcher(driver, registry).dispatch(SlowJob, payload, { queue: 'swe' });
+    const begin = Date.now();
+    expect(await new Worker({ driver, registry, queues: ['swe'], stopWhenEmpty: true }).run()).toBe('empty');
+    expect(Date.now() - begin).toBeLessThan(1000); // the default sleep is 3 s
+  });
+
+  it('hands jobs reserved ahead back at once on stop, not after the grace period', async () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const payload = { tag: 'db', ms: 1500, honourSignal: true };
+    const first = await dispatcher.dispatch(SlowJob, payload, { queue: 'drain-buffer' });
+    const second = await dispatcher.dispatch(SlowJob, payload, { queue: 'drain-buffer' });
+    const worker = new Worker({ driver, registry, queues: ['drain-buffer'], shutdownGraceMs: 5000 });
+    const done = worker.run();
+    while ((await driver.counts('drain-buffer')).running < 2) await pause(5);
+    worker.stop();
+    await pause(200);
+    expect((await driver.getJob('drain-buffer', first))?.status).toBe('running'); // finishing
+    expect((await driver.getJob('drain-buffer', second))?.status).toBe('queued');
+    await done;
+  });
+
+  it('stops at once during the backoff after failed reserves', async () => {
+    const driver = memoryDriver();
+    let calls = 0;
+    driver.reserve = async () => {
+      calls++;
+      throw new RedisUnavailableError('Redis at 127.0.0.1:6379 is unreachable');
+    };
+    const worker = new Worker({ driver, registry: new JobRegistry(), queues: ['backoff'] });
+    const done = worker.run();
+    while (calls < 4) await pause(10); // now in a 1.6 s backoff
+    const begin = Date.now();
+    await worker.shutdown();
+    await done;
+    expect(Date.now() - begin).toBeLessThan(500);
+  });
+
+  it('logs a completion refused for a lost lease with its job, attempt and duration', async () => {
+    const driver = memoryDriver();
+    driver.complete = async (completions) => completions.map(() => false);
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const id = await dispatcher.dispatch(EchoJob, { tag: 'll', value: 'v' }, { queue: 'lost-log' });
+    const log = capturingLogger('info');
+    await new Worker({ driver, registry, queues: ['lost-log'], maxJobs: 1, log: log.logger }).run();
+    const [line] = log.events('job.lease_lost');
+    expect(line).toMatchObject({ jobId: id, queue: 'lost-log', attempt: 1, job: 'EchoJob' });
+    expect(typeof line?.durationMs).toBe('number');
+  });
+});
