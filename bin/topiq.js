@@ -5,4 +5,6 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../bootstrap/console.ts');
-process.exitCode = await main(process.argv.slice(2));
+const { exitWhenDone } = await import('../core/console/exit_when_done.ts');
+// exits with main's code, within 2 s even if a job handler that ignored its signal still runs
+exitWhenDone(await main(process.argv.slice(2)));

@@ -40,6 +40,20 @@ export function parsePositiveInteger(text: string): number {
   return value;
 }
 
+/**
+ * Accepts a lease length in ms, a whole number from 1,000 (as `QUEUE_LEASE_MS`: a shorter lease
+ * ends before its renewal, so every job would lose it) up to 2,147,483,647 (the longest timer).
+ */
+export function parseLeaseMs(text: string): number {
+  const value = toNumber(text);
+  if (!Number.isInteger(value) || value < 1000 || value > 2_147_483_647) {
+    throw new InvalidArgumentError(
+      `Expected a lease in milliseconds, a whole number from 1000 to 2147483647 (e.g. 30000).`,
+    );
+  }
+  return value;
+}
+
 /** Accepts a finite number > 0 (seconds, megabytes). */
 export function parsePositiveNumber(text: string): number {
   const value = toNumber(text);

@@ -491,7 +491,13 @@ export class Worker {
     const outcome = await recordFailure(this.#driver, { lease, error, retryInMs: null }, this.#log).catch(
       () => 'lost' as const,
     );
-    if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt);
+    if (outcome === 'cancelled') {
+      this.#log.info(
+        { event: 'job.cancelled', jobId: job.id, queue: job.queue, job: job.name, attempt: job.attempt },
+        'job cancelled before it started',
+      );
+      this.#options.events?.emit(job, 'cancelled', job.attempt);
+    }
   }
 
   #cancelRunning(queue: string, id: string): void {
@@ -548,7 +554,8 @@ export class Worker {
       buffered.forEach((job, index) => {
         const state = states[running.length + index];
         if (state === 'ok' || !this.#unbuffer(job.queue, job.id)) return;
-        if (state === 'cancel') void this.#cancelBuffered(job);
+        // tracked, as a broadcast cancel's is: shutdown waits for it (and its event)
+        if (state === 'cancel') this.#tracked(this.#cancelBuffered(job));
       });
       states.slice(0, running.length).forEach((state, index) => {
         const { controller, job } = running[index]!;

@@ -11,6 +11,7 @@ import { MemoryQueueDriver } from '../../queue/drivers/memory/index.js';
 import type { WorkerOptions } from '../../queue/worker.js';
 import { BaseCommand } from '../command.js';
 import {
+  parseLeaseMs,
   parseBackoff,
   parsePositiveInteger,
   parsePositiveNumber,
@@ -93,9 +94,10 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
         ),
       )
       .addOption(
-        new Option('--lease <ms>', 'lease length in ms (default QUEUE_LEASE_MS, 30000)').argParser(
-          parsePositiveInteger,
-        ),
+        new Option(
+          '--lease <ms>',
+          'lease length in ms, 1000 or more (default QUEUE_LEASE_MS, 30000)',
+        ).argParser(parseLeaseMs),
       );
   }
 

@@ -4,6 +4,7 @@ import {
   collectJobIds,
   ExitCode,
   parseBackoff,
+  parseLeaseMs,
   parseNonNegativeNumber,
   parsePositiveInteger,
   parsePositiveNumber,
@@ -25,6 +26,7 @@ describe('console argument parsers', () => {
     expect(parseBackoff('1,5,30')).toEqual([1, 5, 30]);
     expect(parseBackoff('exp:2:600')).toMatchObject({ type: 'exponential', base: 2, max: 600 });
     expect(parseWorkerName('worker-1')).toBe('worker-1');
+    expect(parseLeaseMs('30000')).toBe(30_000);
     expect(collectJobIds('b', ['a'])).toEqual(['a', 'b']);
     expect(collectRetryTargets('all', undefined)).toEqual(['all']);
   });
@@ -43,6 +45,9 @@ describe('console argument parsers', () => {
     ['--backoff', () => parseBackoff('x')],
     ['--backoff', () => parseBackoff('1,,3')],
     ['--name', () => parseWorkerName('two words')],
+    // shorter than its renewal: every job would lose its lease
+    ['--lease', () => parseLeaseMs('10')],
+    ['--lease', () => parseLeaseMs('3000000000')],
     ['--name', () => parseWorkerName('w{1}')],
     ['--name', () => parseWorkerName('-worker')],
     ['<ids...>', () => collectJobIds('bad id', undefined)],
