@@ -63,9 +63,13 @@ export function topicMatchesFilter(topic: string, filter: string): boolean {
   return !/[+#]/.test(topic) && filterCovers(filter, topic);
 }
 
-/** Puts `deviceId` into every `{deviceId}` of `template`. */
+/**
+ * Puts `deviceId` into every `{deviceId}` of `template`, as it is: not as a replacement
+ * pattern, where `$'`, `` $` ``, `$&` and `$$` in an id would expand (`sensor-1$'` into
+ * `devices/sensor-1/#/#`, a grant over another device's tree).
+ */
 export function expandTemplate(template: string, deviceId: string): string {
-  return template.replaceAll(PLACEHOLDER, deviceId);
+  return template.split(PLACEHOLDER).join(deviceId);
 }
 
 /**

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultDeviceAcl } from '../../../core/broker/index.js';
+import { staticCredentials } from '../../../core/broker/static_credentials.js';
 import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
 
 /** The SUBACK return codes mqtt.js attaches to a failed subscription. */
@@ -70,6 +71,20 @@ describe('startEmbeddedBroker topic ACLs', () => {
       deviceId: 'sensor-1',
       topic: 'devices/sensor-2/#',
     });
+  });
+
+  it('keeps a device whose id has a $ in its own tree: "sensor-1$\'" gets nothing of sensor-1\'s', async () => {
+    const broker = await kit.startBroker({
+      credentials: staticCredentials([
+        { username: "sensor-1$'", password: 'pw', deviceId: "sensor-1$'" },
+        accounts.sensor1,
+      ]),
+    });
+    const attacker = await kit.connect(broker, { username: "sensor-1$'", password: 'pw' });
+    const granted = await attacker.subscribeAsync('devices/sensor-1/#').then(() => 'granted', grantedCodes);
+    expect(granted).toEqual([128]);
+    // and its own tree is its own, literally
+    await attacker.subscribeAsync("devices/sensor-1$'/#", { qos: 1 });
   });
 
   it("grants a subscription inside the device's own tree and refuses the one that reaches beyond it", async () => {

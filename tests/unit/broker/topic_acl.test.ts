@@ -114,6 +114,12 @@ describe('DeviceTopicRules', () => {
   it('expands every placeholder of a template', () => {
     expect(expandTemplate('fleet/{deviceId}/to/{deviceId}', 'd1')).toBe('fleet/d1/to/d1');
   });
+
+  it("puts a device id with $ in as it is, never as a replacement pattern ($', $$ would widen the grant)", () => {
+    expect(expandTemplate('devices/{deviceId}/#', "sensor-1$'")).toBe("devices/sensor-1$'/#");
+    expect(expandTemplate('devices/{deviceId}/#', 'a$$')).toBe('devices/a$$/#');
+    expect(expandTemplate('devices/{deviceId}/#', 'b$&$`')).toBe('devices/b$&$`/#');
+  });
 });
 
 function catchError(attempt: () => unknown): unknown {
