@@ -52,6 +52,11 @@ export interface AccessControl {
   principalOf(client: Client): Principal | undefined;
   /** True for errors this module already logged when it handed them to aedes. */
   wasLogged(error: Error): boolean;
+  /**
+   * Frees the client id of `client`, which disconnected, for other accounts, unless its session
+   * lives on (`clean: false`) or another connection of its account uses the id.
+   */
+  released(client: Client): void;
 }
 
 interface Session {
@@ -78,6 +83,29 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   const { credentials, allowAnonymous, acl, beforeAck, logger } = settings;
   const sessions = new WeakMap<Client, Session>();
   const logged = new WeakSet<Error>();
+  /**
+   * The account that holds each client id. A client id names a session: its subscriptions
+   * and the messages queued for it while offline, and aedes closes the connection already
+   * using an id when another connects with it. So an id is held by the first account to use
+   * it until that account's clean connection ends: a device connecting with another
+   * account's id would take over its session (and its queued commands) or knock it off.
+   */
+  const holders = new Map<string, { account: string; connections: Set<Client> }>();
+  const accountOf = (principal: Principal) =>
+    principal.kind === 'device' ? `device:${principal.deviceId}` : `service:${principal.name}`;
+
+  function claim(client: Client, principal: Principal): void {
+    const account = accountOf(principal);
+    const holder = holders.get(client.id);
+    if (holder !== undefined && holder.account !== account) {
+      throw authError(
+        NOT_AUTHORIZED,
+        `client id ${JSON.stringify(client.id)} is held by another account's session; connect with a client id of your own (the device id, say)`,
+      );
+    }
+    if (holder) holder.connections.add(client);
+    else holders.set(client.id, { account, connections: new Set([client]) });
+  }
 
   function refusal(message: string, options?: { cause?: unknown }): Error {
     const error = new Error(message, options);
@@ -116,6 +144,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
 
   const authenticate: AccessControl['hooks']['authenticate'] = (client, username, password, done) => {
     resolvePrincipal(username, password)
+      .then((principal) => {
+        claim(client, principal);
+        return principal;
+      })
       .then(
         (principal) => {
           const rules =
@@ -218,5 +250,11 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     hooks: { authenticate, authorizePublish, authorizeSubscribe },
     principalOf: (client) => sessions.get(client)?.principal,
     wasLogged: (error) => logged.has(error),
+    released: (client) => {
+      const holder = holders.get(client.id);
+      if (!holder?.connections.delete(client)) return;
+      // a persistent session stays its account's; so does an id another connection of it uses
+      if (client.clean && holder.connections.size === 0) holders.delete(client.id);
+    },
   };
 }

@@ -188,7 +188,10 @@ function logClientEvents(aedes: Aedes, access: AccessControl, logger: Logger): v
     const remoteAddress = 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
     logger.info({ ...who(client), remoteAddress }, 'mqtt client connected');
   });
-  aedes.on('clientDisconnect', (client) => logger.info(who(client), 'mqtt client disconnected'));
+  aedes.on('clientDisconnect', (client) => {
+    logger.info(who(client), 'mqtt client disconnected');
+    access.released(client);
+  });
   aedes.on('clientError', (client, error) => {
     if (access.wasLogged(error)) return;
     logger.warn({ ...who(client), err: error }, 'mqtt client error');

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCredentials } from '../../../core/broker/index.js';
-import { accounts, BrokerTestKit, nextMessage } from './broker_test_kit.js';
+import { until } from '../../support/until.js';
+import { accounts, BrokerTestKit, inbox, nextMessage } from './broker_test_kit.js';
 
 describe('startEmbeddedBroker authentication', () => {
   const kit = new BrokerTestKit();
@@ -38,6 +39,46 @@ describe('startEmbeddedBroker authentication', () => {
     const error = await kit.refusal(broker, { username: 'nobody', password: 'pw-sensor-1' });
 
     expect(error.code).toBe(4);
+  });
+
+  it("refuses a device connecting with another account's client id, which stays connected", async () => {
+    const broker = await kit.startBroker();
+    const victim = await kit.connect(broker, { ...accounts.sensor2, clientId: 'sensor-2' });
+    const error = await kit.refusal(broker, { ...accounts.sensor1, clientId: 'sensor-2' });
+    expect(error.code).toBe(5);
+    expect(kit.logged('mqtt client refused at authentication')[0]?.reason).toMatch(
+      /client id "sensor-2" is held by another account's session/,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(victim.connected).toBe(true);
+    // its own account may take its id over, as a reconnecting device does
+    const again = await kit.connect(broker, { ...accounts.sensor2, clientId: 'sensor-2' });
+    expect(again.connected).toBe(true);
+  });
+
+  it("keeps a device's persistent session, and its queued messages, from another account", async () => {
+    const broker = await kit.startBroker();
+    const owner = await kit.connect(broker, { ...accounts.sensor2, clientId: 'sensor-2', clean: false });
+    await owner.subscribeAsync('devices/sensor-2/commands', { qos: 1 });
+    await owner.endAsync();
+    const app = await kit.connect(broker, accounts.app);
+    await app.publishAsync('devices/sensor-2/commands', 'unlock-door', { qos: 1 });
+    const error = await kit.refusal(broker, { ...accounts.sensor1, clientId: 'sensor-2', clean: false });
+    expect(error.code).toBe(5);
+    // the owner gets its queued command when it comes back
+    const back = kit.open(broker, { ...accounts.sensor2, clientId: 'sensor-2', clean: false });
+    const received = inbox(back);
+    await until('the queued command', () => received.length > 0);
+    expect(received).toEqual(['devices/sensor-2/commands unlock-door']);
+  });
+
+  it('frees a client id for other accounts once its clean connection ends', async () => {
+    const broker = await kit.startBroker();
+    const first = await kit.connect(broker, { ...accounts.sensor1, clientId: 'shared-id' });
+    await first.endAsync();
+    await until('the disconnect', () => kit.logged('mqtt client disconnected').length > 0);
+    const second = await kit.connect(broker, { ...accounts.sensor2, clientId: 'shared-id' });
+    expect(second.connected).toBe(true);
   });
 
   it('refuses an anonymous client with "not authorized" by default', async () => {
