@@ -60,6 +60,7 @@ export default defineConfig(
         .default('topiq'),
       MQTT_BROKER_HOST: z.string().default('0.0.0.0'),
       MQTT_BROKER_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
+      MQTT_BROKER_MAX_PACKET_BYTES: z.coerce.number().int().min(1024).max(268_435_455).default(1_048_576),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
         .string()
@@ -122,6 +123,7 @@ export default defineConfig(
     broker: {
       host: env.MQTT_BROKER_HOST,
       port: env.MQTT_BROKER_PORT,
+      maxPacketBytes: env.MQTT_BROKER_MAX_PACKET_BYTES,
       // Zero setup: with no device list outside production, any safe device id may connect.
       auth:
         env.MQTT_AUTH ??

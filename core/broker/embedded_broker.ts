@@ -10,7 +10,11 @@ import { BrokerPortInUseError, BrokerUnavailableError, InvalidOptionError } from
 import type { Logger } from '../logger.js';
 import { type AccessControl, type BeforeAck, createAccessControl } from './access_control.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
+import { PacketSizeGuard } from './packet_size_guard.js';
 import { type DeviceAclTemplates, defaultDeviceAcl, validateAclTemplates } from './topic_acl.js';
+
+/** Largest MQTT packet the embedded broker accepts unless told otherwise: 1 MiB. */
+export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
 
 /** aedes options that may be passed through; the access hooks are the broker's own. */
 export type PassThroughAedesOptions = Omit<
@@ -37,6 +41,12 @@ export interface EmbeddedBrokerOptions {
   /** Runs before a publishing client is acknowledged; see {@link BeforeAck}. */
   readonly beforeAck?: BeforeAck;
   /** Advanced aedes settings (persistence, timeouts, limits). */
+  /**
+   * Largest packet a client may send, in bytes of its remaining length (default 1 MiB); a larger
+   * one closes its connection as soon as its header arrives. A CONNECT, which comes before
+   * authentication, may be at most 64 KiB.
+   */
+  readonly maxPacketBytes?: number;
   readonly aedes?: PassThroughAedesOptions;
 }
 
@@ -83,6 +93,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     );
   }
   validateAclTemplates(acl);
+  const { maxPacketBytes = DEFAULT_MAX_PACKET_BYTES } = options;
+  if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < 1024 || maxPacketBytes > 268_435_455) {
+    throw new InvalidOptionError(
+      `MQTT broker maxPacketBytes must be a whole number of bytes from 1024 to 268435455 (MQTT's limit), got ${maxPacketBytes}.`,
+    );
+  }
 
   const logger = options.logger.child({ component: 'mqtt-broker' });
   const access = createAccessControl({
@@ -101,6 +117,21 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
+    // aedes reads with 'readable', which keeps control of the flow: this sees what aedes reads
+    const guard = new PacketSizeGuard(maxPacketBytes);
+    const check = (chunk: Buffer) => {
+      const problem = guard.push(chunk);
+      if (!problem) return;
+      socket.off('data', check);
+      logger.warn(
+        { remoteAddress: socket.remoteAddress, ...problem },
+        problem.reason === 'too-large'
+          ? 'mqtt packet over the size limit: connection closed'
+          : 'mqtt packet with a malformed length: connection closed',
+      );
+      socket.destroy();
+    };
+    socket.on('data', check);
   });
 
   try {

@@ -57,6 +57,8 @@ export interface MqttSettings {
   broker: {
     host: string;
     port: number;
+    /** Largest packet a client may send (bytes of remaining length); a CONNECT at most 64 KiB. */
+    maxPacketBytes: number;
     /** `development` accepts any safe username as a device id without a password. */
     auth: 'credentials' | 'development';
     accounts: MqttAccount[];

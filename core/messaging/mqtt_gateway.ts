@@ -108,6 +108,7 @@ export class MqttGateway {
     this.#broker = await startEmbeddedBroker({
       host: broker.host,
       port: broker.port,
+      maxPacketBytes: broker.maxPacketBytes,
       logger: log,
       ...(broker.auth === 'development'
         ? { credentials: developmentCredentials(listed, new Set(broker.accounts.map((a) => a.username))) }

@@ -1,7 +1,8 @@
+import { createConnection } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCredentials } from '../../../core/broker/index.js';
 import { until } from '../../support/until.js';
-import { accounts, BrokerTestKit, inbox, nextMessage } from './broker_test_kit.js';
+import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
 
 describe('startEmbeddedBroker authentication', () => {
   const kit = new BrokerTestKit();
@@ -79,6 +80,36 @@ describe('startEmbeddedBroker authentication', () => {
     await until('the disconnect', () => kit.logged('mqtt client disconnected').length > 0);
     const second = await kit.connect(broker, { ...accounts.sensor2, clientId: 'shared-id' });
     expect(second.connected).toBe(true);
+  });
+
+  it('closes a socket whose CONNECT announces more than 64 KiB, before it logs in or sends the rest', async () => {
+    const broker = await kit.startBroker();
+    const socket = createConnection(broker.port, '127.0.0.1');
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const ended = new Promise((resolve) => socket.once('close', resolve));
+    socket.on('error', () => {});
+    socket.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f])); // CONNECT of 256 MiB
+    await ended;
+    expect(kit.logged('mqtt packet over the size limit: connection closed')[0]).toMatchObject({
+      bytes: 268_435_455,
+      limit: 65_536,
+    });
+  });
+
+  it('disconnects a client that publishes a packet over maxPacketBytes, and takes one under it', async () => {
+    const broker = await kit.startBroker({ maxPacketBytes: 4096 });
+    const app = await kit.connect(broker, accounts.app);
+    const received = nextMessage(app, 'devices/sensor-1/small');
+    await app.subscribeAsync('devices/sensor-1/#', { qos: 1 });
+    const device = await kit.connect(broker, accounts.sensor1);
+    await device.publishAsync('devices/sensor-1/small', Buffer.alloc(3000), { qos: 1 });
+    expect((await received).length).toBe(3000);
+    const gone = closed(device);
+    device.publish('devices/sensor-1/big', Buffer.alloc(5000), { qos: 0 });
+    await gone;
+    expect(kit.logged('mqtt packet over the size limit: connection closed')[0]).toMatchObject({
+      limit: 4096,
+    });
   });
 
   it('refuses an anonymous client with "not authorized" by default', async () => {
