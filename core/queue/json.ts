@@ -21,7 +21,13 @@ function describe(value: unknown): string {
   return name ? `an instance of ${name}` : 'an object with a custom prototype';
 }
 
-function check(value: unknown, path: string, seen: Set<object>): string | null {
+/**
+ * Deepest nesting of arrays and objects accepted. Checking is recursive, and a payload of a few
+ * hundred KB of `[[[...]]]`, which JSON.parse accepts, would otherwise overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 256;
+
+function check(value: unknown, path: string, seen: Set<object>, depth = 0): string | null {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -31,6 +37,7 @@ function check(value: unknown, path: string, seen: Set<object>): string | null {
     case 'object': {
       if (value === null) return null;
       if (seen.has(value)) return `${path} refers back to itself (a cycle)`;
+      if (depth >= MAX_JSON_DEPTH) return `${path} nests arrays and objects more than ${MAX_JSON_DEPTH} deep`;
       seen.add(value);
       try {
         if (Array.isArray(value)) {
@@ -38,7 +45,7 @@ function check(value: unknown, path: string, seen: Set<object>): string | null {
             if (!(index in value)) return `${path}[${index}] is a hole in a sparse array`;
             const item = value[index];
             if (item === undefined) return `${path}[${index}] is undefined, which JSON turns into null`;
-            const problem = check(item, `${path}[${index}]`, seen);
+            const problem = check(item, `${path}[${index}]`, seen, depth + 1);
             if (problem) return problem;
           }
           return null;
@@ -50,7 +57,7 @@ function check(value: unknown, path: string, seen: Set<object>): string | null {
         for (const key of Object.keys(value)) {
           const item = (value as Record<string, unknown>)[key];
           if (item === undefined) continue; // dropped by JSON like an absent optional field
-          const problem = check(item, `${path}.${key}`, seen);
+          const problem = check(item, `${path}.${key}`, seen, depth + 1);
           if (problem) return problem;
         }
         return null;

@@ -36,6 +36,15 @@ describe('assertJsonSafe', () => {
     cyclic.self = cyclic;
     expect(() => assertJsonSafe(cyclic)).toThrow(/cycle/);
   });
+
+  it('refuses JSON nested deeper than 256 levels with E_INVALID_PAYLOAD, not a stack overflow', () => {
+    const depth = 100_000; // 200 KB of text, which JSON.parse accepts
+    const deep: unknown = JSON.parse('['.repeat(depth) + ']'.repeat(depth));
+    expect(() => assertJsonSafe(deep)).toThrow(InvalidPayloadError);
+    expect(() => assertJsonSafe(deep)).toThrow(/nests arrays and objects more than 256 deep/);
+    const fine: unknown = JSON.parse(`${'['.repeat(256)}1${']'.repeat(256)}`);
+    expect(() => assertJsonSafe(fine)).not.toThrow();
+  });
 });
 
 describe('encodeJson / decodeJson', () => {
