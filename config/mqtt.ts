@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
-import { DEFAULT_REPLY_TOPIC } from '../core/messaging/job_command_route.js';
+import { DEFAULT_REPLY_TOPIC } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
 /** `id:password,id2:scrypt:salt:hash` (the password is everything after the first ':'). */

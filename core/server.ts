@@ -68,6 +68,7 @@ export class Server {
       publish: this.gateway.publish,
       log: options.app.log,
       ...(options.middleware ? { middleware: options.middleware } : {}),
+      ...(options.mqtt.jobCommandReplyTopic ? { replyTopic: options.mqtt.jobCommandReplyTopic } : {}),
     });
   }
 

@@ -13,8 +13,8 @@
 import { InvalidMessageError, InvalidOptionError, isTopiqError } from '../errors.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { type DispatchOptions, expiresBeforeStart } from '../queue/dispatch_options.js';
-import { topicNameProblem } from '../mqtt/topic_name.js';
 import type { MessageContext } from './message_context.js';
+import { DEFAULT_REPLY_TOPIC, isReplyTopic, replyTopicRefusal } from './reply_topic.js';
 import type { AppRouteTable } from './message_pipeline.js';
 
 // The pattern's prefix comes from config, so its params are only known at run time.
@@ -78,14 +78,6 @@ function readCommand(ctx: MessageContext<CommandParams>): {
   return { payload, options: checked };
 }
 
-/** Where job commands are answered unless `JOB_COMMAND_REPLY_TOPIC` says otherwise. */
-export const DEFAULT_REPLY_TOPIC = 'topiq/replies';
-
-/** Whether `topic` is a topic name (no wildcard) and `prefix` or a topic under it. */
-function isUnder(topic: string, prefix: string): boolean {
-  return topicNameProblem(topic) === undefined && (topic === prefix || topic.startsWith(`${prefix}/`));
-}
-
 /**
  * Adds the job command route to `routes` under `topic` (e.g. `topiq/commands/jobs`). Replies go
  * only to response topics under `settings.replyTopic` (default `topiq/replies`).
@@ -103,7 +95,7 @@ export function addJobCommandRoute(
   const handler = async function dispatchJobCommand(ctx: MessageContext<CommandParams>) {
     const name = ctx.params.jobName ?? '';
     const { responseTopic } = ctx.properties;
-    const answered = responseTopic !== undefined && isUnder(responseTopic, replyTopic);
+    const answered = responseTopic !== undefined && isReplyTopic(responseTopic, replyTopic);
     let id: string;
     try {
       if (ctx.deviceId !== undefined) {
@@ -117,13 +109,7 @@ export function addJobCommandRoute(
         );
       }
       if (responseTopic !== undefined && !answered) {
-        const problem = topicNameProblem(responseTopic);
-        const why = problem
-          ? `which is no topic name (${problem})`
-          : `outside ${replyTopic}/: replies go only to topics under JOB_COMMAND_REPLY_TOPIC`;
-        throw new InvalidMessageError(
-          `a job command asked for its reply on ${JSON.stringify(responseTopic)}, ${why}; use a response topic like ${replyTopic}/<client id>, or set JOB_COMMAND_REPLY_TOPIC`,
-        );
+        throw new InvalidMessageError(`a job command ${replyTopicRefusal(responseTopic, replyTopic)}`);
       }
       const { payload, options } = readCommand(ctx);
       const checked = dispatcher.checkByName(name, payload);

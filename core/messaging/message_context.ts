@@ -11,6 +11,7 @@ import type { DispatchOptions } from '../queue/dispatch_options.js';
 import type { JobClass, PayloadOf } from '../queue/job.js';
 import type { RouteParams } from '../routing/router.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
+import { DEFAULT_REPLY_TOPIC, isReplyTopic, replyTopicRefusal } from './reply_topic.js';
 import type { StateStore } from './state_store.js';
 
 /** What a context needs from the pipeline that made it. */
@@ -19,6 +20,8 @@ export interface ContextServices {
   publish: Publisher;
   state: StateStore;
   log: Logger;
+  /** The prefix replies must go under (`JOB_COMMAND_REPLY_TOPIC`; default `topiq/replies`). */
+  replyTopic?: string;
 }
 
 /**
@@ -122,13 +125,21 @@ export class MessageContext<P extends RouteParams = RouteParams> {
 
   /**
    * Answers an MQTT 5 request on its response topic, echoing its correlation data.
-   * Throws `E_INVALID_MESSAGE` when the request named no response topic.
+   * Throws `E_INVALID_MESSAGE` when the request named no response topic, or one outside the
+   * reply prefix (`JOB_COMMAND_REPLY_TOPIC`, default `topiq/replies`): the app publishes with
+   * its own rights, so a device may not have it write into another device's topics.
    */
   reply(payload: unknown, options: { qos?: 0 | 1 | 2 } = {}): Promise<void> {
     const { responseTopic, correlationData } = this.properties;
     if (!responseTopic) {
       throw new InvalidMessageError(
         `cannot reply to ${this.topic}: the request carries no MQTT 5 response topic (publish with MQTT 5 and set responseTopic)`,
+      );
+    }
+    const prefix = this.#services.replyTopic ?? DEFAULT_REPLY_TOPIC;
+    if (!isReplyTopic(responseTopic, prefix)) {
+      throw new InvalidMessageError(
+        `cannot reply to ${this.topic}: the request ${replyTopicRefusal(responseTopic, prefix)}`,
       );
     }
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);

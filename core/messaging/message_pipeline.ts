@@ -40,6 +40,8 @@ export interface PipelineOptions {
   log: Logger;
   /** Middleware run for every message before group and route middleware. */
   middleware?: readonly Middleware<MessageContext<any>>[];
+  /** The prefix `ctx.reply` may answer under (`JOB_COMMAND_REPLY_TOPIC`; default `topiq/replies`). */
+  replyTopic?: string;
 }
 
 /** Counters since start. */
@@ -76,6 +78,7 @@ export class MessagePipeline {
     this.#services = {
       dispatch: (job, payload, dispatchOptions) => this.#dispatch(job, payload, dispatchOptions),
       publish: options.publish,
+      ...(options.replyTopic ? { replyTopic: options.replyTopic } : {}),
       state: options.state,
       log: options.log,
     };
