@@ -9,6 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import { delayedRunAt, LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
 import { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from '../queue/names.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
+import { MAX_TIMER_MS } from '../support/timers.js';
 
 /** Runs `parse`, turning any error it throws into an `InvalidArgumentError`. */
 function wrap<T>(parse: () => T): T {
@@ -42,11 +43,11 @@ export function parsePositiveInteger(text: string): number {
 
 /**
  * Accepts a lease length in ms, a whole number from 1,000 (as `QUEUE_LEASE_MS`: a shorter lease
- * ends before its renewal, so every job would lose it) up to 2,147,483,647 (the longest timer).
+ * ends before its renewal, so every job would lose it) up to {@link MAX_TIMER_MS} (the longest timer).
  */
 export function parseLeaseMs(text: string): number {
   const value = toNumber(text);
-  if (!Number.isInteger(value) || value < 1000 || value > 2_147_483_647) {
+  if (!Number.isInteger(value) || value < 1000 || value > MAX_TIMER_MS) {
     throw new InvalidArgumentError(
       `Expected a lease in milliseconds, a whole number from 1000 to 2147483647 (e.g. 30000).`,
     );

@@ -7,7 +7,9 @@
  * If the leases expire meanwhile, the jobs run again (at least once). Each entry is reported
  * once its fate is known: stored, or refused (lease lost).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
+import { backoffMs } from '../support/retry.js';
 import type { Completion, QueueDriver, ReservedJob } from './driver.js';
 import type { JsonValue } from './json.js';
 
@@ -69,7 +71,7 @@ export class AckBuffer {
    */
   async flush(attempts = 5): Promise<void> {
     for (let i = 0; i < attempts && (this.size > 0 || this.#flushing); i++) {
-      if (!this.#flushing && this.#failures > 0) await sleep(this.#backoffMs());
+      if (!this.#flushing && this.#failures > 0) await sleep(backoffMs(this.#failures));
       await (this.#flushing ?? this.#run());
     }
     if (this.size > 0) {
@@ -86,18 +88,13 @@ export class AckBuffer {
     }
   }
 
-  /** The wait before the next try: none while calls succeed, then 0.2 s doubling to 5 s. */
-  #backoffMs(): number {
-    return this.#failures === 0 ? 0 : Math.min(5000, 100 * 2 ** this.#failures);
-  }
-
   #run(): Promise<void> {
     if (this.#flushing || this.size === 0) return this.#flushing ?? Promise.resolve();
     const batch = this.#retry ?? this.#pending.splice(0, MAX_BATCH);
     this.#retry = undefined;
     this.#flushing = this.#send(batch).finally(() => {
       this.#flushing = undefined;
-      if (this.size > 0) setTimeout(() => void this.#run(), this.#backoffMs()).unref();
+      if (this.size > 0) setTimeout(() => void this.#run(), backoffMs(this.#failures)).unref();
     });
     return this.#flushing;
   }
@@ -127,8 +124,4 @@ export class AckBuffer {
     if (kept.length > 0) this.#outcomes.stored(kept);
     for (const entry of refused) this.#outcomes.lost(entry);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -23,9 +23,7 @@ import { ProgressWriter } from './progress_writer.js';
 import { recordFailure } from './record_failure.js';
 import type { JobRegistry } from './registry.js';
 import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
-
-/** The longest delay a Node timer holds (about 24.8 days); a longer one fires after 1 ms. */
-export const MAX_TIMER_MS = 2_147_483_647;
+import { MAX_TIMER_MS } from '../support/timers.js';
 
 /** Worker-wide defaults for jobs that do not set their own. */
 export interface RunnerSettings {

@@ -4,8 +4,10 @@
  * blocks (without polling) when idle, and shuts down gracefully.
  */
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { backoffMs } from '../support/retry.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
 import type { Lease, QueueDriver, ReservedJob } from './driver.js';
@@ -84,8 +86,8 @@ export class Worker {
   readonly #concurrency: number;
   readonly #maxJobs: number;
   readonly #leaseMs: number;
-  /** Ends the wait after a failed reserve when the worker stops. */
-  #onStop: (() => void) | undefined;
+  /** Aborted by stop(): ends the wait after a failed reserve, so a shutdown does not wait it out. */
+  readonly #stopping = new AbortController();
   /** When the RSS was last read for the memory limit (epoch ms). */
   #memoryCheckedAt = 0;
   #reserved = 0;
@@ -220,7 +222,7 @@ export class Worker {
     if (this.#stopReason) return;
     this.#stopReason = reason;
     this.#driver.interrupt();
-    this.#onStop?.();
+    this.#stopping.abort();
     this.#wake();
   }
 
@@ -245,20 +247,13 @@ export class Worker {
           const error = this.#reserveError;
           this.#reserveError = undefined;
           this.#reserveFailures++;
-          const delay = Math.min(5000, 100 * 2 ** this.#reserveFailures);
+          const delay = backoffMs(this.#reserveFailures);
           this.#log.error(
             { event: 'worker.reserve_failed', err: error, retryInMs: delay },
             'could not reserve jobs',
           );
           // cut short by stop(): a shutdown does not wait out the backoff
-          await new Promise<void>((resolve) => {
-            const timer = setTimeout(resolve, delay);
-            this.#onStop = () => {
-              clearTimeout(timer);
-              resolve();
-            };
-          });
-          this.#onStop = undefined;
+          await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => {});
           continue;
         }
         const free = Math.min(
@@ -663,8 +658,4 @@ function validate(options: WorkerOptions): void {
 /** The lease a reserved job is held under. */
 function leaseOf(job: ReservedJob): Lease {
   return { id: job.id, queue: job.queue, token: job.token };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,4 +1,5 @@
 /** Retrying an operation that must eventually succeed (storing what would otherwise be lost). */
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Options of {@link retryUntilDone}. */
 export interface RetryUntilDoneOptions {
@@ -7,6 +8,17 @@ export interface RetryUntilDoneOptions {
   /** When it returns true the last error is thrown instead of trying again. */
   giveUp?: (error: unknown, attempt: number) => boolean;
   maxDelayMs?: number;
+}
+
+/**
+ * The wait before try `failures + 1` after that many failures in a row: 100 ms doubling
+ * (0.2 s after the first), up to `maxMs` (default 5 s); 0 while nothing has failed.
+ *
+ * @example
+ * setTimeout(tryAgain, backoffMs(failures));
+ */
+export function backoffMs(failures: number, maxMs = 5000): number {
+  return failures === 0 ? 0 : Math.min(maxMs, 100 * 2 ** Math.min(failures, 10));
 }
 
 /**
@@ -25,10 +37,10 @@ export async function retryUntilDone<T>(
       return await operation();
     } catch (error) {
       if (options.giveUp?.(error, attempt)) throw error;
-      const ceiling = Math.min(options.maxDelayMs ?? 5000, 100 * 2 ** Math.min(attempt, 10));
+      const ceiling = backoffMs(attempt, options.maxDelayMs);
       const delay = Math.round(ceiling * (0.5 + Math.random() / 2));
       options.onError(error, delay, attempt);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await sleep(delay);
     }
   }
 }

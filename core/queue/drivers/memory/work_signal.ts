@@ -5,14 +5,12 @@
  * between a worker's empty `reserve` and its `waitForWork` is not slept through, and
  * `reserve` signals again while work remains, waking the next worker in turn.
  */
+import { MAX_TIMER_MS } from '../../../support/timers.js';
 
 interface Waiter {
   readonly queues: ReadonlySet<string>;
   wake(): void;
 }
-
-/** Longest delay `setTimeout` accepts; longer ones would fire at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 
 /**
  * Waiters and kept signals, per queue name.

@@ -74,6 +74,4 @@ export class RedisMonitoring {
       oldestWaitingMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
     };
   }
-
-  /** Epoch ms on the Redis server's clock, which stamps `queuedAt`. */
 }
