@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
+import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
 import { DEFAULT_REPLY_TOPIC } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
@@ -60,7 +61,12 @@ export default defineConfig(
         .default('topiq'),
       MQTT_BROKER_HOST: z.string().default('0.0.0.0'),
       MQTT_BROKER_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
-      MQTT_BROKER_MAX_PACKET_BYTES: z.coerce.number().int().min(1024).max(268_435_455).default(1_048_576),
+      MQTT_BROKER_MAX_PACKET_BYTES: z.coerce
+        .number()
+        .int()
+        .min(PACKET_LIMIT_RANGE.min)
+        .max(PACKET_LIMIT_RANGE.max)
+        .default(DEFAULT_MAX_PACKET_BYTES),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
         .string()

@@ -10,11 +10,8 @@ import { BrokerPortInUseError, BrokerUnavailableError, InvalidOptionError } from
 import type { Logger } from '../logger.js';
 import { type AccessControl, type BeforeAck, createAccessControl } from './access_control.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
-import { PacketSizeGuard } from './packet_size_guard.js';
+import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
 import { type DeviceAclTemplates, defaultDeviceAcl, validateAclTemplates } from './topic_acl.js';
-
-/** Largest MQTT packet the embedded broker accepts unless told otherwise: 1 MiB. */
-export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
 
 /** aedes options that may be passed through; the access hooks are the broker's own. */
 export type PassThroughAedesOptions = Omit<
@@ -94,9 +91,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
   validateAclTemplates(acl);
   const { maxPacketBytes = DEFAULT_MAX_PACKET_BYTES } = options;
-  if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < 1024 || maxPacketBytes > 268_435_455) {
+  const { min, max } = PACKET_LIMIT_RANGE;
+  if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < min || maxPacketBytes > max) {
     throw new InvalidOptionError(
-      `MQTT broker maxPacketBytes must be a whole number of bytes from 1024 to 268435455 (MQTT's limit), got ${maxPacketBytes}.`,
+      `MQTT broker maxPacketBytes must be a whole number of bytes from ${min} to ${max} (MQTT's limit), got ${maxPacketBytes}.`,
     );
   }
 

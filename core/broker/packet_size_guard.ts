@@ -9,6 +9,12 @@
 /** Largest CONNECT accepted (it comes before authentication): 64 KiB. */
 export const MAX_CONNECT_BYTES = 64 * 1024;
 
+/** The packet size limit the embedded broker applies unless told otherwise: 1 MiB. */
+export const DEFAULT_MAX_PACKET_BYTES = 1024 * 1024;
+
+/** The range a packet size limit may take: 1 KiB up to MQTT's largest remaining length. */
+export const PACKET_LIMIT_RANGE = { min: 1024, max: 268_435_455 } as const;
+
 /** What the guard found wrong: a packet too large, or a header no MQTT packet has. */
 export interface PacketSizeProblem {
   readonly reason: 'too-large' | 'malformed';
