@@ -134,24 +134,28 @@ export class RedisRecords {
 
   async #retryFailed(queue: string, selection: FailedSelection): Promise<number> {
     const keys = this.#keys.queue(queue);
+    // [moved, taken off the set]
     const script = (mode: string, cutoff: string | number, ids: string[]) =>
-      runScript<number>(
+      runScript<[number, number]>(
         this.#redis,
         'retry_failed',
         [keys.failed, keys.wait, keys.seq, keys.signal],
         [keys.job, mode, cutoff, ...ids],
       );
-    if ('ids' in selection) return selection.ids.length === 0 ? 0 : script('ids', 0, selection.ids);
+    if ('ids' in selection)
+      return selection.ids.length === 0 ? 0 : (await script('ids', 0, selection.ids))[0];
     // Only jobs that failed by now, on the clock that scores the failed set: with '+inf', a
     // job retried by one batch and failed again by a quick worker was taken again by the next.
     const now = await serverNow(this.#redis);
     const cutoff = 'all' in selection ? now : Math.min(selection.failedBefore, now);
     let total = 0;
-    // Until none is left by the cutoff: each call takes up to 1,000 and a member whose record
-    // is gone is dropped without being counted, so a count under 1,000 is no sign of the end.
-    do {
-      total += await script('before', cutoff, []);
-    } while ((await this.#redis.zcount(keys.failed, '-inf', cutoff)) > 0);
+    // While a call takes a full 1,000: a member whose record is gone is taken but not moved,
+    // so fewer moved is no sign of the end.
+    for (let taken = 1000; taken === 1000; ) {
+      const [moved, took] = await script('before', cutoff, []);
+      total += moved;
+      taken = took;
+    }
     return total;
   }
 

@@ -7,8 +7,9 @@
   ARGV[1] job hash prefix
   ARGV[2] 'ids' to take ARGV[4..], or 'before' to take up to 1000 failed before ARGV[3] (ms)
   ARGV[3] cutoff epoch ms (for 'before'; '+inf' for all)
-  Returns how many were moved. A member whose record is gone is dropped uncounted, so callers
-  repeat 'before' until none is left up to the cutoff, not until a call moves under 1000.
+  Returns { how many were moved, how many members were taken off the set }. A member whose
+  record is gone is dropped without being moved, so callers repeat 'before' while a call takes
+  1000, not while it moves 1000.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -37,4 +38,4 @@ end
 if moved > 0 then
   signal(KEYS[4])
 end
-return moved
+return { moved, #ids }
