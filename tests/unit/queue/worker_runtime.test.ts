@@ -12,7 +12,7 @@ import {
   Worker,
 } from '../../../core/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
-import { EchoJob, SlowJob, testJobs } from '../../support/test_jobs.js';
+import { EchoJob, entries, SlowJob, testJobs } from '../../support/test_jobs.js';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -139,6 +139,29 @@ describe('worker runtime', () => {
     await worker.shutdown();
     await done;
     expect(Date.now() - begin).toBeLessThan(500);
+  });
+
+  it('ends a reserved-ahead job cancelled when a lease renewal reports its cancel, without running it', async () => {
+    const driver = memoryDriver();
+    // no cancel broadcasts: the worker learns of the cancel from its next lease renewal
+    driver.subscribeCancels = async () => {
+      throw new Error('no pub/sub here');
+    };
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const tag = 'renewal-cancel';
+    await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
+    const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
+    const log = capturingLogger('info');
+    const worker = new Worker({ driver, registry, queues: [tag], leaseMs: 150, log: log.logger });
+    const done = worker.run();
+    while ((await driver.counts(tag)).running < 2) await pause(5);
+    expect(await driver.cancel(tag, ahead)).toBe('running'); // reserved ahead: a cancel is requested
+    while ((await driver.getJob(tag, ahead))?.status !== 'cancelled') await pause(10);
+    await worker.shutdown();
+    await done;
+    expect(log.events('job.cancelled')).toMatchObject([{ jobId: ahead, queue: tag, job: 'EchoJob' }]);
+    expect(entries(tag)).not.toContain('never@1');
   });
 
   it('logs a completion refused for a lost lease with its job, attempt and duration', async () => {
