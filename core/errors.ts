@@ -12,7 +12,8 @@ export const errorCatalogue = {
   E_DUPLICATE_JOB_NAME: 'Two job classes were registered under the same name.',
   E_JOB_TIMEOUT: 'A job attempt ran longer than its timeout.',
   E_LEASE_LOST: "A worker's lease on a job expired or was taken over; its result was not recorded.",
-  E_LEASE_EXPIRED: 'A job was abandoned by crashed workers more times than its maxTries allows.',
+  E_LEASE_EXPIRED:
+    'A job was abandoned by crashed workers more times than its maxTries allows, or before it was known to start more than MAX_STALLS times.',
   E_UNRECOVERABLE: 'A job threw UnrecoverableError: it fails for good without further tries.',
   E_JOB_NOT_FOUND: 'No job with that id exists (or its record has expired).',
   E_JOB_STATE: 'The job is not in a state that allows the requested operation.',

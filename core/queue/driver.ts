@@ -8,7 +8,9 @@
  *   ends `leaseMs` from now, tagged with a fresh token. Order: lowest priority number
  *   first, FIFO among equals. Due delayed jobs are promoted first; running jobs whose
  *   lease has ended (a crashed worker) are reclaimed: back to the queue, or to failed
- *   with `E_LEASE_EXPIRED` when their tries are used up. Reserving counts an attempt.
+ *   with `E_LEASE_EXPIRED` when their tries are used up. Reserving counts an attempt, which
+ *   a reclaim gives back when the job was never known to start under that lease (see
+ *   {@link MAX_STALLS}); `extend` (and `progress`) tell the driver a job has started.
  *   Jobs whose `expiresAt` has passed are marked `expired` and never returned.
  * - `complete`, `fail`, `release`, `extend` and `progress` act only while the caller's
  *   token still owns the job; otherwise they report the lease as lost and change nothing.
@@ -85,6 +87,25 @@ export interface Lease {
   id: string;
   queue: string;
   token: string;
+}
+
+/**
+ * How many times a job's attempt is given back when its lease ends (its worker died or
+ * stopped renewing) before the job was known to start; the next such end fails it with
+ * `E_LEASE_EXPIRED`. A worker reserves jobs ahead of its free slots and reports the ones
+ * that started at each lease renewal (`QueueDriver.extend`), so a worker killed with jobs
+ * in hand has not used their attempts: with `maxTries: 1` they still run elsewhere. The bound
+ * ends a job that kills its worker before the first renewal (every third of the lease).
+ */
+export const MAX_STALLS = 3;
+
+/** What `QueueDriver.extend` is told besides the leases. */
+export interface ExtendOptions {
+  /**
+   * How many of the leases, the first ones, are of jobs whose handler has started: their
+   * attempts count if their leases end (default 0).
+   */
+  started?: number;
 }
 
 /** Outcome of renewing a lease: still ours, lost to another owner, or cancel requested. */
@@ -247,7 +268,11 @@ export interface QueueDriver {
 
   push(jobs: readonly NewJob[]): Promise<PushOutcome[]>;
   reserve(queue: string, options: ReserveOptions): Promise<ReserveResult>;
-  extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]>;
+  /**
+   * Renews leases for `leaseMs` from now; per lease, `ok`, `cancel` (a cancel was requested)
+   * or `lost`. `options.started` marks the first leases as of jobs that have started.
+   */
+  extend(leases: readonly Lease[], leaseMs: number, options?: ExtendOptions): Promise<LeaseState[]>;
   /**
    * Completes attempts; per completion, true when stored and false when its lease was lost.
    * On Redis a call that rejects may still have been carried out, its reply lost on the way:

@@ -5,7 +5,9 @@ export { type CompletedEntry, EventBatch, type EventGroup, type EventJob } from 
 export { JobEventPublisher } from './job_events.js';
 export { type JobListOptions, JobManager } from './job_manager.js';
 export { type DispatchEntry, Dispatcher, type DispatcherOptions } from './dispatcher.js';
+export { MAX_STALLS } from './driver.js';
 export type {
+  ExtendOptions,
   FailedSelection,
   JobEvent,
   JobEventListener,

@@ -534,9 +534,11 @@ export class Worker {
     const unreleased = [...this.#unreleased];
     if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return;
     try {
+      // the running ones first: they have started, so their attempts count if this worker dies
       const states = await this.#driver.extend(
         [...running.map((entry) => entry.lease), ...[...buffered, ...unreleased].map(leaseOf)],
         this.#leaseMs,
+        { started: running.length },
       );
       // still ours (or to be cancelled, which the hand-back does): try handing it back again,
       // unless the shutdown took it meanwhile

@@ -34,7 +34,13 @@ export interface ReliabilityFixture {
   /** Spawns a worker process and waits for its `ready` line. */
   startWorker(settings?: Partial<WorkerProcessSettings>): Promise<WorkerProcess>;
   /** Dispatches `count` jobs that sleep `ms` each, in one `dispatchMany`; resolves to their ids. */
-  dispatch(count: number, ms: number): Promise<string[]>;
+  dispatch(count: number, ms: number, options?: { maxTries?: number }): Promise<string[]>;
+  /**
+   * Whether a worker has reported job `id` started under its current lease (a lease renewal
+   * or a progress report wrote its token to the job hash's `ran` field), so that a crash
+   * counts the attempt.
+   */
+  knownStarted(id: string): Promise<boolean>;
   started(): Promise<StartedEntry[]>;
   /** Ids of every execution that finished `handle()`, in order (an id twice ran twice). */
   handled(): Promise<string[]>;
@@ -91,10 +97,22 @@ function createFixture(label: string) {
     keys,
     spawnWorker,
     startWorker: (settings) => spawnWorker(settings).ready(),
-    dispatch: (count, ms) =>
+    dispatch: (count, ms, options = {}) =>
       dispatcher.dispatchMany(
-        Array.from({ length: count }, () => ({ job: ReliabilityJob, payload: { ms }, options: { queue } })),
+        Array.from({ length: count }, () => ({
+          job: ReliabilityJob,
+          payload: { ms },
+          options: { queue, ...options },
+        })),
       ),
+    knownStarted: async (id) => {
+      const jobKey = `${driver.keys.queue(queue).job}${id}`;
+      const [ran, lease] = await Promise.all([
+        redis.hget(jobKey, 'ran'),
+        redis.hget(driver.keys.queue(queue).leases, id),
+      ]);
+      return ran !== null && ran === lease;
+    },
     started: async () => (await redis.lrange(keys.started, 0, -1)).map(parseStarted),
     handled: () => redis.lrange(keys.handled, 0, -1),
     handledCount: () => redis.llen(keys.handled),

@@ -77,8 +77,12 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
   it('publishes failed, with its error, for a job a crashed worker abandoned on its last try', async () => {
     const { driver, dispatcher, queue, worker, seen, statusesOf, until } = await setup();
     const id = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 0 }, { queue, maxTries: 1 });
-    // a worker that reserves the job and dies: its lease lapses on its last try
-    await driver.reserve(queue, { count: 1, leaseMs: 50, worker: 'crashed', defaultMaxTries: 1 });
+    // a worker that reserves the job, starts it (its renewal says so) and dies: its lease
+    // lapses on its last try
+    const [held] = (
+      await driver.reserve(queue, { count: 1, leaseMs: 50, worker: 'crashed', defaultMaxTries: 1 })
+    ).jobs;
+    await driver.extend([{ id, queue, token: held!.token }], 50, { started: 1 });
     await sleep(100);
     void worker.run();
     await until(() => statusesOf(id).includes('failed'));

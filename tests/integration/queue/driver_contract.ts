@@ -3,7 +3,12 @@
  * driver by its own test file, on a fresh queue per test.
  */
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { NewJob, QueueDriver, RetentionSettings } from '../../../core/queue/driver.js';
+import {
+  MAX_STALLS,
+  type NewJob,
+  type QueueDriver,
+  type RetentionSettings,
+} from '../../../core/queue/driver.js';
 import { JobNotFoundError, JobStateError } from '../../../core/errors.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 
@@ -191,21 +196,74 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect((await driver.getJob(queue, 'a'))?.status).toBe('running');
     });
 
-    it("returns a crashed worker's job after its lease expires, counting the attempt", async () => {
+    it("returns a crashed worker's started job after its lease expires, counting the attempt", async () => {
       await driver.push([job('a')]);
       const [first] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      const stale = { id: 'a', queue, token: first!.token };
+      // the worker's lease renewal reports the job running, then the worker dies
+      expect(await driver.extend([stale], 100, { started: 1 })).toEqual(['ok']);
       await sleep(150);
       const [second] = (await driver.reserve(queue, reserveOptions)).jobs;
       expect(second).toMatchObject({ id: 'a', attempt: 2 });
       expect(second!.token).not.toBe(first!.token);
-      const stale = { id: 'a', queue, token: first!.token };
       expect(await driver.complete([{ lease: stale, result: 'null' }])).toEqual([false]);
       expect(await driver.fail({ lease: stale, error: { message: 'x' }, retryInMs: 0 })).toBe('lost');
     });
 
+    it('gives the attempt back when a lease ends before its job was known to start, even on its last try', async () => {
+      await driver.push([job('ahead', { maxTries: 1 }), job('renewed', { maxTries: 1 })]);
+      const reserved = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      const leases = reserved.map((r) => ({ id: r.id, queue, token: r.token }));
+      // renewed, but only as held ahead of a free slot (not started)
+      expect(await driver.extend(leases, 100)).toEqual(['ok', 'ok']);
+      await sleep(150);
+      const again = await driver.reserve(queue, reserveOptions);
+      expect(again.abandoned).toEqual([]);
+      expect(again.jobs.map((r) => [r.id, r.attempt])).toEqual([
+        ['ahead', 1],
+        ['renewed', 1],
+      ]);
+      expect(await driver.getJob(queue, 'ahead')).toMatchObject({ status: 'running', attempts: 1 });
+      expect(await driver.complete([{ lease: leases[0]!, result: 'null' }])).toEqual([false]);
+    });
+
+    it('counts the attempt of a job that reported progress before its lease ended', async () => {
+      await driver.push([job('a', { maxTries: 1 })]);
+      const [reserved] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      expect(await driver.progress({ id: 'a', queue, token: reserved!.token }, 10, null)).toBe(true);
+      await sleep(150);
+      const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
+      expect(jobs).toEqual([]);
+      expect(abandoned).toMatchObject([{ id: 'a', status: 'failed', error: { code: 'E_LEASE_EXPIRED' } }]);
+    });
+
+    it(`gives an attempt back ${MAX_STALLS} times at most, then fails the job with E_LEASE_EXPIRED`, async () => {
+      await driver.push([job('a', { maxTries: 5 })]);
+      for (let stall = 0; stall <= MAX_STALLS; stall++) {
+        const { jobs } = await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
+        expect(jobs.map((r) => [r.id, r.attempt])).toEqual([['a', 1]]);
+        await sleep(80);
+      }
+      const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
+      expect(jobs).toEqual([]);
+      expect(abandoned).toMatchObject([{ id: 'a', status: 'failed', attempts: 1 }]);
+      expect(abandoned[0]?.error).toMatchObject({ code: 'E_LEASE_EXPIRED' });
+      expect(abandoned[0]?.error?.message).toMatch(
+        new RegExp(`abandoned ${MAX_STALLS + 1} times .* before it was known to start`),
+      );
+      // retried by an operator, it starts over: its lease may end unstarted again
+      expect(await driver.retryFailed(queue, { ids: ['a'] })).toBe(1);
+      await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
+      await sleep(80);
+      const retried = await driver.reserve(queue, reserveOptions);
+      expect(retried.abandoned).toEqual([]);
+      expect(retried.jobs.map((r) => [r.id, r.attempt])).toEqual([['a', 1]]);
+    });
+
     it('fails a job abandoned on its last try with E_LEASE_EXPIRED', async () => {
       await driver.push([job('a', { maxTries: 1 })]);
-      await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 });
+      const [reserved] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      await driver.extend([{ id: 'a', queue, token: reserved!.token }], 100, { started: 1 });
       await sleep(150);
       const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
       expect(jobs).toHaveLength(0);
@@ -360,7 +418,8 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('fails with E_JOB_EXPIRED a crashed attempt whose job comes due again past expiresAt', async () => {
       await driver.push([job('crashed', { maxTries: 3, expiresAt: Date.now() + 150 })]);
-      await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
+      const [reserved] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
+      await driver.extend([{ id: 'crashed', queue, token: reserved!.token }], 50, { started: 1 });
       await sleep(200);
       const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
       expect(jobs).toEqual([]);
@@ -368,6 +427,16 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
         { id: 'crashed', status: 'failed', error: { code: 'E_JOB_EXPIRED' } },
       ]);
       expect((await driver.getJob(queue, 'crashed'))?.error?.message).toMatch(/before its next attempt/);
+    });
+
+    it('ends expired, not failed, a job whose crashed worker never started it and whose expiresAt then passed', async () => {
+      await driver.push([job('ahead', { maxTries: 3, expiresAt: Date.now() + 150 })]);
+      await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
+      await sleep(200);
+      const { jobs, abandoned, expired } = await driver.reserve(queue, reserveOptions);
+      expect({ jobs, abandoned }).toEqual({ jobs: [], abandoned: [] });
+      expect(expired).toEqual([{ id: 'ahead', name: 'TestJob' }]);
+      expect(await driver.getJob(queue, 'ahead')).toMatchObject({ status: 'expired', attempts: 0 });
     });
 
     it('holds a job created on hold until it is released', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import type { NewJob, RetentionSettings } from '../../../core/queue/driver.js';
+import { MAX_STALLS, type NewJob, type RetentionSettings } from '../../../core/queue/driver.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { runScript } from '../../../core/queue/drivers/redis/scripts.js';
 import { sleep } from '../../support/queue_names.js';
@@ -169,8 +169,13 @@ describe('redis driver: cancelled and failed records trimming', () => {
   it('keeps the failed set within its bound when jobs abandoned on their last try enter it', async () => {
     const abandon = async (ids: string[]) => {
       await failedTwo.push(ids.map((id) => newJob(failedQueue, id, { maxTries: 1 })));
-      expect((await failedTwo.reserve(failedQueue, { ...reserveOptions, leaseMs: 1 })).jobs).toHaveLength(
-        ids.length,
+      const { jobs } = await failedTwo.reserve(failedQueue, { ...reserveOptions, leaseMs: 1 });
+      expect(jobs).toHaveLength(ids.length);
+      // started (a renewal said so), so their leases' ends count their last tries
+      await failedTwo.extend(
+        jobs.map((job) => ({ id: job.id, queue: failedQueue, token: job.token })),
+        1,
+        { started: jobs.length },
       );
       await sleep(20);
       return (await failedTwo.reserve(failedQueue, reserveOptions)).abandoned
@@ -215,7 +220,7 @@ describe('redis driver: a reserve call run twice', () => {
   ];
   const reserve = async (call: number, count: number, leaseMs: number) => {
     const [lines] = await runScript<[string[]]>(driver.redis, 'reserve_jobs', reserveKeys, [
-      ...[keys.job, count, leaseMs, `by-hand-${call}`, 'w1', 3, 1000, 0, 100, call],
+      ...[keys.job, count, leaseMs, `by-hand-${call}`, 'w1', 3, 1000, 0, 100, call, MAX_STALLS],
     ]);
     // id@attempt
     return lines.map((line) => line.split('\n').slice(0, 2).join('@')).sort();
@@ -236,10 +241,12 @@ describe('redis driver: a reserve call run twice', () => {
     const back = ['a', 'b', 'c'].filter((id) => `${id}@1` !== kept);
     for (const id of back)
       expect(await driver.getJob(queue, id)).toMatchObject({ status: 'queued', attempts: 0 });
-    // a call whose lease has ended by its repeat: the job is reclaimed and leased anew, its attempt counted
+    // a call whose lease has ended by its repeat: the job is reclaimed and leased anew, its
+    // attempt given back (it was never known to start), so the repeat hands out attempt 1 again
     expect(await reserve(2, 1, 1)).toEqual([`${back[0]}@1`]);
     await sleep(20);
-    expect(await reserve(2, 1, 30_000)).toEqual([`${back[0]}@2`]);
+    expect(await reserve(2, 1, 30_000)).toEqual([`${back[0]}@1`]);
+    expect(await driver.redis.hget(`${keys.job}${back[0]}`, 'stalls')).toBe('1');
   });
 
   it('ends a job it does not take cancelled when its cancel was requested, as a release does', async () => {

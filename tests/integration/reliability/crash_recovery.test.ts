@@ -1,6 +1,8 @@
 /**
  * A worker process killed with SIGKILL (no cleanup, no release) loses nothing: its jobs
- * stay leased until the lease expires, then another worker process runs them again.
+ * stay leased until the lease expires, then another worker process runs them again. The
+ * attempt of a job it was running counts; that of a job it held reserved ahead, never
+ * started, is given back, so even a job with `maxTries: 1` still runs.
  */
 import { describe, expect, it } from 'vitest';
 import { until, useReliabilityFixture } from '../../support/reliability_fixture.js';
@@ -9,10 +11,12 @@ describe('Worker processes killed with SIGKILL', { timeout: 60_000 }, () => {
   const setup = useReliabilityFixture('crash');
 
   it("returns a crashed worker's job after its lease expires, and another worker completes it", async () => {
-    const { driver, queue, started, handled, startWorker, dispatch } = setup();
+    const { driver, queue, started, handled, startWorker, dispatch, knownStarted } = setup();
     const [id] = await dispatch(1, 2000);
     const crashing = await startWorker({ leaseMs: 500 });
     await until('worker A starts the job', async () => (await started()).length === 1);
+    // its lease renewal (every third of the lease) tells Redis the job runs: the crash uses a try
+    await until('worker A reports the job started', () => knownStarted(id!));
     expect(await crashing.crash()).toEqual({ code: null, signal: 'SIGKILL' });
     expect(await driver.getJob(queue, id!)).toMatchObject({ status: 'running', attempts: 1 });
 
@@ -62,22 +66,70 @@ describe('Worker processes killed with SIGKILL', { timeout: 60_000 }, () => {
 
     expect(new Set(await handled())).toEqual(new Set(ids));
     expect(await driver.counts(queue)).toMatchObject({ waiting: 0, running: 0, failed: 0, completed: 50 });
-    // The jobs the crashed worker held ran again on the survivor, as a second attempt.
+    // The jobs the crashed worker was running when it died ran again on the survivor: as a
+    // second attempt when its lease renewal had reported them started, else as the first again.
     const completed = await driver.listJobs(queue, 'completed', 0, 100);
-    const rerun = completed.filter((record) => record.attempts === 2);
+    const runs = await started();
+    const rerun = completed.filter(
+      (record) =>
+        record.worker === survivor!.workerName &&
+        runs.some((entry) => entry.jobId === record.id && entry.pid === crashing!.pid),
+    );
     expect(rerun.length).toBeGreaterThan(0);
     for (const record of rerun) {
-      const runs = (await started()).filter((entry) => entry.jobId === record.id);
-      // A job reserved by the crashed worker may have been killed before its first line ran.
-      expect(runs.filter((entry) => entry.pid !== crashing!.pid)).toEqual([
-        { jobId: record.id, pid: survivor!.pid, attempt: 2 },
+      const ofJob = runs.filter((entry) => entry.jobId === record.id);
+      const crashed = ofJob.filter((entry) => entry.pid === crashing!.pid);
+      expect(crashed).toEqual([{ jobId: record.id, pid: crashing!.pid, attempt: 1 }]);
+      expect(ofJob.filter((entry) => entry.pid !== crashing!.pid)).toEqual([
+        { jobId: record.id, pid: survivor!.pid, attempt: record.attempts },
       ]);
-      expect(runs.filter((entry) => entry.pid === crashing!.pid).map((entry) => entry.attempt)).not.toContain(
-        2,
-      );
-      expect(record.worker).toBe(survivor!.workerName);
+      expect([1, 2]).toContain(record.attempts);
     }
     expect(completed.every((record) => record.attempts <= 2)).toBe(true);
     expect(await survivor!.stop()).toEqual({ code: 0, signal: null });
+  });
+
+  it('runs the maxTries: 1 jobs a killed worker held reserved ahead, and counts the try of the ones it ran', async () => {
+    const { driver, queue, started, handled, startWorker, dispatch, knownStarted } = setup();
+    // two slots: the two long jobs start, and the worker reserves some of the short ones ahead
+    const long = await dispatch(2, 3000);
+    const short = await dispatch(6, 10, { maxTries: 1 });
+    const crashing = await startWorker({ concurrency: 2, leaseMs: 600 });
+    await until('both long jobs are reported started', async () =>
+      (await Promise.all(long.map(knownStarted))).every(Boolean),
+    );
+    const held = (await Promise.all(short.map((id) => driver.getJob(queue, id)))).filter(
+      (record) => record?.status === 'running' && record.worker === crashing.workerName,
+    );
+    expect(held.length).toBeGreaterThan(0); // reserved ahead, attempt 1 counted when reserved
+    expect(held.every((record) => record!.attempts === 1)).toBe(true);
+    expect((await started()).map((entry) => entry.jobId).sort()).toEqual([...long].sort());
+    expect(await crashing.crash()).toEqual({ code: null, signal: 'SIGKILL' });
+
+    const rescuer = await startWorker({ concurrency: 2, leaseMs: 600 });
+    await until(
+      'every job completes',
+      async () => (await driver.counts(queue)).completed === 8,
+      15_000,
+      async () => JSON.stringify(await driver.counts(queue)),
+    );
+    expect(await driver.counts(queue)).toMatchObject({ waiting: 0, running: 0, failed: 0, completed: 8 });
+    const runs = await started();
+    for (const id of short) {
+      // never started by the killed worker; run once, on its first (given back) attempt
+      expect(runs.filter((entry) => entry.jobId === id)).toEqual([
+        { jobId: id, pid: rescuer.pid, attempt: 1 },
+      ]);
+      expect(await driver.getJob(queue, id)).toMatchObject({ attempts: 1, worker: rescuer.workerName });
+    }
+    for (const id of long) {
+      // started by the killed worker, reported by its renewal: the crash used a try
+      expect(runs.filter((entry) => entry.jobId === id)).toEqual([
+        { jobId: id, pid: crashing.pid, attempt: 1 },
+        { jobId: id, pid: rescuer.pid, attempt: 2 },
+      ]);
+    }
+    expect((await handled()).sort()).toEqual([...long, ...short].sort());
+    expect(await rescuer.stop()).toEqual({ code: 0, signal: null });
   });
 });

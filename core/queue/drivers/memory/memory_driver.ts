@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventBatch } from '../../event_batch.js';
 import type {
   Completion,
+  ExtendOptions,
   FailedSelection,
   FailOutcome,
   Failure,
@@ -99,10 +100,17 @@ export class MemoryQueueDriver implements QueueDriver {
     return result ?? { jobs: [], abandoned: [], expired: [], wakeAt: null };
   }
 
-  async extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]> {
+  async extend(
+    leases: readonly Lease[],
+    leaseMs: number,
+    options: ExtendOptions = {},
+  ): Promise<LeaseState[]> {
     for (const lease of leases) assertQueueName(lease.queue);
     const now = this.#now();
-    return leases.map((lease) => this.#queue(lease.queue)?.extend(lease, leaseMs, now) ?? 'lost');
+    const started = options.started ?? 0;
+    return leases.map(
+      (lease, index) => this.#queue(lease.queue)?.extend(lease, leaseMs, now, index < started) ?? 'lost',
+    );
   }
 
   async complete(completions: readonly Completion[]): Promise<boolean[]> {

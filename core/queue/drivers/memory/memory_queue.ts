@@ -23,6 +23,7 @@ import type {
   StoredError,
 } from '../../driver.js';
 import { type QueueLimits, QueueState } from './queue_state.js';
+import { MAX_STALLS } from '../../driver.js';
 import {
   copyRecord,
   createStoredJob,
@@ -38,6 +39,14 @@ export const leaseExpiredError: Readonly<StoredError> = {
   message:
     'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
 };
+
+/** The error stored on a job whose lease ended more than `MAX_STALLS` times before it was known to start. */
+function stalledError(stalls: number): StoredError {
+  return {
+    code: 'E_LEASE_EXPIRED',
+    message: `the job was abandoned ${stalls} times by workers that stopped renewing its lease (crashed?) before it was known to start; its attempt is given back ${MAX_STALLS} times at most`,
+  };
+}
 
 /** The error stored on a job that ran before, failed without one, and came due past its expiresAt. */
 const lateRetryError: Readonly<StoredError> = {
@@ -94,8 +103,18 @@ export class MemoryQueue {
     const abandoned: JobRecord[] = [];
     for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) {
       const maxTries = lapsed.record.maxTries > 0 ? lapsed.record.maxTries : options.defaultMaxTries;
+      // the attempt counts only when the job was known to start under the lease that ended
+      const started = lapsed.ran;
+      if (!started && !lapsed.cancelRequested) lapsed.stalls += 1;
       if (lapsed.cancelRequested) state.finish(lapsed, 'cancelled', now);
-      else if (lapsed.record.attempts < maxTries) state.enqueue(lapsed, now, 'front');
+      else if (!started && lapsed.stalls > MAX_STALLS) {
+        lapsed.record.error = stalledError(lapsed.stalls);
+        state.toFailed(lapsed, now);
+        abandoned.push(copyRecord(lapsed));
+      } else if (!started) {
+        lapsed.record.attempts = Math.max(0, lapsed.record.attempts - 1);
+        state.enqueue(lapsed, now, 'front');
+      } else if (lapsed.record.attempts < maxTries) state.enqueue(lapsed, now, 'front');
       else {
         lapsed.record.error = { ...leaseExpiredError };
         state.toFailed(lapsed, now);
@@ -125,6 +144,7 @@ export class MemoryQueue {
       job.record.startedAt = now;
       job.record.worker = options.worker;
       job.token = token;
+      job.ran = false;
       state.run(job, now + options.leaseMs);
       jobs.push(toReservedJob(job, token));
     }
@@ -133,11 +153,12 @@ export class MemoryQueue {
     return { jobs, abandoned, expired, wakeAt: state.wakeAt() };
   }
 
-  /** Renews a lease for `leaseMs` from now, reporting a requested cancel. */
-  extend(lease: Lease, leaseMs: number, now: number): LeaseState {
+  /** Renews a lease for `leaseMs` from now, reporting a requested cancel; notes a started job. */
+  extend(lease: Lease, leaseMs: number, now: number, started: boolean): LeaseState {
     const job = this.#state.owned(lease);
     if (!job) return 'lost';
     this.#state.renew(job, now + leaseMs);
+    if (started) job.ran = true;
     return job.cancelRequested ? 'cancel' : 'ok';
   }
 
@@ -192,6 +213,7 @@ export class MemoryQueue {
   progress(lease: Lease, percent: number, message: string | null): boolean {
     const job = this.#state.owned(lease);
     if (!job) return false;
+    job.ran = true; // a job that reports progress has started
     job.record.progress = percent;
     job.record.progressMessage = message || null; // Redis stores '' as "no message"
     return true;
@@ -247,6 +269,8 @@ export class MemoryQueue {
       record.finishedAt = null;
       record.runAt = null;
       job.cancelRequested = false;
+      job.ran = false;
+      job.stalls = 0;
       this.#state.enqueue(job, now);
     }
     return jobs.length;

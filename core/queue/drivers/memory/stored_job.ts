@@ -19,6 +19,10 @@ export interface StoredJob {
    * the Redis driver, it survives a `release`, so the next worker to run the job sees it.
    */
   cancelRequested: boolean;
+  /** Whether the job was known to start under its current (or last) lease (see `MAX_STALLS`). */
+  ran: boolean;
+  /** How many times a lease of it ended before it was known to start. */
+  stalls: number;
 }
 
 /**
@@ -65,6 +69,8 @@ export function createStoredJob(job: NewJob, now: number): StoredJob {
     payloadText: job.payload,
     token: null,
     cancelRequested: false,
+    ran: false,
+    stalls: 0,
   };
 }
 

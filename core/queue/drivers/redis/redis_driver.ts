@@ -6,29 +6,31 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { groupBy } from '../../../support/group_by.js';
-import type {
-  Completion,
-  FailedSelection,
-  Failure,
-  FailOutcome,
-  JobEventListener,
-  JobEventListenerError,
-  JobRecord,
-  JobStatus,
-  Lease,
-  LeaseState,
-  NewJob,
-  PushOutcome,
-  ReleaseOutcome,
-  QueueCounts,
-  QueueDriver,
-  QueueStats,
-  ReservedJob,
-  ReserveOptions,
-  ReserveResult,
-  RetentionSettings,
-  Unsubscribe,
-  WorkerInfo,
+import {
+  type Completion,
+  type ExtendOptions,
+  type FailedSelection,
+  type Failure,
+  type FailOutcome,
+  type JobEventListener,
+  type JobEventListenerError,
+  type JobRecord,
+  type JobStatus,
+  type Lease,
+  type LeaseState,
+  type NewJob,
+  type PushOutcome,
+  type ReleaseOutcome,
+  type QueueCounts,
+  type QueueDriver,
+  type QueueStats,
+  type ReservedJob,
+  type ReserveOptions,
+  type ReserveResult,
+  type RetentionSettings,
+  type Unsubscribe,
+  type WorkerInfo,
+  MAX_STALLS,
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
 import { decodeEvents, encodeEvents } from './event_codec.js';
@@ -209,6 +211,7 @@ export class RedisQueueDriver implements QueueDriver {
         this.#retention.completedAgeMs,
         this.#failedCount,
         call,
+        MAX_STALLS,
       ]);
     } catch (error) {
       const calls = this.#failedReserves.get(queue) ?? [];
@@ -228,20 +231,28 @@ export class RedisQueueDriver implements QueueDriver {
     return { jobs, abandoned, expired, wakeAt: wakeAt < 0 ? null : Date.now() + wakeAt };
   }
 
-  async extend(leases: readonly Lease[], leaseMs: number): Promise<LeaseState[]> {
+  async extend(
+    leases: readonly Lease[],
+    leaseMs: number,
+    options: ExtendOptions = {},
+  ): Promise<LeaseState[]> {
     const states = new Map<Lease, LeaseState>();
+    const started = new Set(leases.slice(0, options.started ?? 0));
     await Promise.all(
       [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
         const keys = this.keys.queue(queue);
-        const args: (string | number)[] = [keys.job, leaseMs];
-        for (const lease of group) args.push(lease.id, lease.token);
+        // the started ones first: the script marks the first ARGV[3] leases as started
+        const first = group.filter((lease) => started.has(lease));
+        const ordered = [...first, ...group.filter((lease) => !started.has(lease))];
+        const args: (string | number)[] = [keys.job, leaseMs, first.length];
+        for (const lease of ordered) args.push(lease.id, lease.token);
         const codes = await runScript<number[]>(
           this.redis,
           'extend_leases',
           [keys.active, keys.leases],
           args,
         );
-        group.forEach((lease, index) => {
+        ordered.forEach((lease, index) => {
           const code = codes[index];
           states.set(lease, code === 1 ? 'ok' : code === 2 ? 'cancel' : 'lost');
         });

@@ -21,6 +21,8 @@
   ARGV[8] max age of finished records in ms (0: no age bound)
   ARGV[9] failed records to keep
   ARGV[10] the number of this call among the calling driver's (its token ends with it)
+  ARGV[11] how many times a job's attempt is given back when its lease ends before it was
+           known to start; the next time it fails
   Returns { {"id\nattempt\nms left before expiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
             {ids failed by this call: abandoned on their last try, or run before and past expiresAt},
             ms until the next delayed job is due or lease ends, or -1 (looked up only when no
@@ -37,6 +39,7 @@ local defaultMaxTries = tonumber(ARGV[6])
 local keepCount = tonumber(ARGV[7])
 local keepAgeMs = tonumber(ARGV[8])
 local failedCount = tonumber(ARGV[9])
+local stallLimit = tonumber(ARGV[11]) or 0
 local now = nowMs()
 -- numbers made strings once: see int in common.lua
 local nowText = int(now)
@@ -99,28 +102,46 @@ if #due > 0 then
   redis.call('ZREM', KEYS[2], unpack(due))
 end
 
--- 2. Reclaim jobs whose lease ended: their worker stopped renewing it.
+-- 2. Reclaim jobs whose lease ended: their worker stopped renewing it. An attempt counts only
+-- when the job was known to start under that lease ('ran' holds the lease's token: a lease
+-- renewal or a progress report said so). Otherwise the worker may have died before the job
+-- started (reserved ahead of a free slot) and the attempt is given back, at most `stallLimit`
+-- times ('stalls'), so a job that kills its worker as it starts still ends.
 local abandoned = {}
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0', '100')
 for _, id in ipairs(stale) do
   local key = jobPrefix .. id
+  local lease = redis.call('HGET', KEYS[9], id)
   redis.call('ZREM', KEYS[3], id)
   redis.call('HDEL', KEYS[9], id)
-  local f = redis.call('HMGET', key, 'attempts', 'spec', 'cancelRequested')
+  local f = redis.call('HMGET', key, 'attempts', 'spec', 'cancelRequested', 'ran', 'stalls')
   if f[1] then
     local maxTries, priority = specNumbers(f[2])
     if maxTries == 0 then
       maxTries = defaultMaxTries
     end
+    local attempts = tonumber(f[1]) or 0
+    local started = lease ~= false and f[4] == lease
+    local stalls = (tonumber(f[5]) or 0) + 1
     if f[3] == '1' then
       finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
-    elseif (tonumber(f[1]) or 0) >= maxTries then
+    elseif not started and stalls > stallLimit then
+      redis.call('HSET', key, 'status', 'failed', 'finishedAt', nowText, 'stalls', int(stalls), 'error', cjson.encode({
+        code = 'E_LEASE_EXPIRED',
+        message = 'the job was abandoned ' .. int(stalls) .. ' times by workers that stopped renewing its lease'
+          .. ' (crashed?) before it was known to start; its attempt is given back ' .. int(stallLimit) .. ' times at most',
+      }))
+      abandoned[#abandoned + 1] = id
+    elseif started and attempts >= maxTries then
       redis.call('HSET', key, 'status', 'failed', 'finishedAt', nowText, 'error', cjson.encode({
         code = 'E_LEASE_EXPIRED',
         message = 'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
       }))
       abandoned[#abandoned + 1] = id
     else
+      if not started then
+        redis.call('HSET', key, 'attempts', int(math.max(0, attempts - 1)), 'stalls', int(stalls))
+      end
       -- sequence 0: back to the front of its priority, it was started before the rest
       redis.call('ZADD', KEYS[1], waitScore(priority, 0), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)

@@ -23,7 +23,7 @@ for _, id in ipairs(ids) do
     if f[1] or f[2] then
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText, 'attempts', '0', 'progress', '0')
       -- and the answers kept for its earlier attempts' lost replies (settled:<token>): it starts over
-      local gone = { 'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested' }
+      local gone = { 'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested', 'ran', 'stalls' }
       for _, field in ipairs(redis.call('HKEYS', key)) do
         if string.sub(field, 1, 8) == 'settled:' then
           gone[#gone + 1] = field

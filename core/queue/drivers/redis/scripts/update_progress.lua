@@ -1,5 +1,6 @@
 --[[
-  Stores the progress of a running job, if the caller still owns it.
+  Stores the progress of a running job, if the caller still owns it, and notes that the job
+  has started (see extend_leases.lua).
   KEYS[1] the job hash
   KEYS[2] leases
   ARGV[1] job id
@@ -13,9 +14,9 @@ if not ownsLease(KEYS[2], ARGV[1], ARGV[2]) then
   return 0
 end
 if ARGV[4] == '' then
-  redis.call('HSET', KEYS[1], 'progress', ARGV[3])
+  redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'ran', ARGV[2])
   redis.call('HDEL', KEYS[1], 'progressMessage')
 else
-  redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'progressMessage', ARGV[4])
+  redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'progressMessage', ARGV[4], 'ran', ARGV[2])
 end
 return 1

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { ReserveResult } from '../../../../../core/queue/driver.js';
 import { clockedDriver, leaseOf, newJob, reserveOptions, START } from './fixtures.js';
 
 describe('MemoryQueueDriver.reserve', () => {
@@ -50,10 +51,11 @@ describe('MemoryQueueDriver.reserve', () => {
     expect(due.jobs.map((job) => job.id)).toEqual(['sooner', 'later']);
   });
 
-  it("returns a crashed worker's job to the queue once its lease has ended", async () => {
+  it("returns a crashed worker's started job to the queue once its lease has ended, counting the attempt", async () => {
     const { driver, advance } = clockedDriver();
     await driver.push([newJob('a')]);
     const first = await driver.reserve('q', reserveOptions({ leaseMs: 1_000 }));
+    expect(await driver.extend([leaseOf(first.jobs[0]!)], 1_000, { started: 1 })).toEqual(['ok']);
     advance(999);
     expect((await driver.reserve('q', reserveOptions())).jobs).toEqual([]);
 
@@ -68,7 +70,8 @@ describe('MemoryQueueDriver.reserve', () => {
   it('fails a job with E_LEASE_EXPIRED when a crashed worker held its last allowed try', async () => {
     const { driver, advance, now } = clockedDriver();
     await driver.push([newJob('a', { maxTries: 1 })]);
-    await driver.reserve('q', reserveOptions({ leaseMs: 1_000 }));
+    const first = await driver.reserve('q', reserveOptions({ leaseMs: 1_000 }));
+    await driver.progress(leaseOf(first.jobs[0]!), 50, null); // it started
     advance(1_000);
     const { jobs, abandoned } = await driver.reserve('q', reserveOptions());
     expect(jobs).toEqual([]);
@@ -89,9 +92,13 @@ describe('MemoryQueueDriver.reserve', () => {
     const { driver, advance } = clockedDriver();
     await driver.push([newJob('a', { maxTries: 0 })]);
     const options = reserveOptions({ leaseMs: 100, defaultMaxTries: 2 });
-    await driver.reserve('q', options);
+    const started = async (reserved: ReserveResult) =>
+      driver.extend(reserved.jobs.map(leaseOf), 100, { started: reserved.jobs.length });
+    await started(await driver.reserve('q', options));
     advance(100);
-    expect((await driver.reserve('q', options)).jobs).toHaveLength(1);
+    const second = await driver.reserve('q', options);
+    expect(second.jobs).toHaveLength(1);
+    await started(second);
     advance(100);
     const last = await driver.reserve('q', options);
     expect(last.jobs).toEqual([]);
