@@ -13,6 +13,7 @@
 import type { AedesOptions, AuthenticateError, AuthErrorCode, Client, PublishPacket } from 'aedes';
 import type { Logger } from '../logger.js';
 import { deviceIdProblem, type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
+import { type HeldQos2, type Qos2Admission, Qos2Resends } from './qos2_resends.js';
 import { type DeviceAclTemplates, DeviceTopicRules } from './topic_acl.js';
 
 /** A client's publish as `beforeAck` sees it, before the client is acknowledged. */
@@ -43,6 +44,12 @@ export interface AccessControlSettings {
   readonly acl: DeviceAclTemplates;
   readonly beforeAck: BeforeAck | undefined;
   readonly logger: Logger;
+  /**
+   * Whether the broker holds a QoS 2 packet id for a client (accepted, waiting for PUBREL), so
+   * a resend of it is not routed again (see {@link Qos2Resends}). Without it, only resends that
+   * arrive while the first copy is being routed are known.
+   */
+  readonly heldQos2?: HeldQos2;
 }
 
 /** The hooks to hand to aedes, and what the broker needs to log about its clients. */
@@ -81,6 +88,7 @@ function remoteAddress(client: Client): string | undefined {
 /** Builds the authentication and authorization hooks for one broker. */
 export function createAccessControl(settings: AccessControlSettings): AccessControl {
   const { credentials, allowAnonymous, acl, beforeAck, logger } = settings;
+  const resends = new Qos2Resends(settings.heldQos2 ?? (async () => false));
   const sessions = new WeakMap<Client, Session>();
   const logged = new WeakSet<Error>();
   /**
@@ -215,9 +223,20 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       callback(null);
       return;
     }
-    runBeforeAck(client, packet, session, beforeAck)
+    const route = () => runBeforeAck(client, packet, session, beforeAck);
+    const admitted: Promise<Qos2Admission> =
+      packet.qos === 2 ? resends.admit(client, packet, route) : route().then(() => 'routed');
+    admitted
       .then(
-        () => callback(null),
+        (admission) => {
+          if (admission === 'resend') {
+            logger.info(
+              { ...fields, messageId: packet.messageId },
+              'mqtt QoS 2 resend of a message already accepted: not routed again',
+            );
+          }
+          callback(null);
+        },
         (error: unknown) => {
           logger.error({ ...fields, qos: packet.qos, err: error }, 'mqtt publish refused: beforeAck failed');
           callback(refusal(`beforeAck failed for ${packet.topic}`, { cause: error }));

@@ -5,7 +5,7 @@
  */
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import type { EventEmitter } from 'node:events';
-import { Aedes, type AedesOptions, type Client } from 'aedes';
+import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
 import { BrokerPortInUseError, BrokerUnavailableError, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type AccessControl, type BeforeAck, createAccessControl } from './access_control.js';
@@ -99,14 +99,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
 
   const logger = options.logger.child({ component: 'mqtt-broker' });
+  // the hooks are built before aedes, which they ask about QoS 2 packet ids it holds
+  let created: Aedes | undefined;
   const access = createAccessControl({
     credentials: options.credentials,
     allowAnonymous,
     acl,
     beforeAck: options.beforeAck,
     logger,
+    heldQos2: (client, packet) => holdsQos2(created, client, packet),
   });
   const aedes = await Aedes.createBroker({ ...options.aedes, ...access.hooks });
+  created = aedes;
   logClientEvents(aedes, access, logger);
 
   const server = createServer(aedes.handle);
@@ -195,6 +199,27 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
       'check that the host is an address of this machine and that the port is allowed (ports below 1024 need privileges).',
     { cause: error },
   );
+}
+
+/** The part of an aedes persistence that keeps the QoS 2 messages it accepted until their PUBREL. */
+interface IncomingStore {
+  incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown>;
+}
+
+/**
+ * Whether aedes holds `packet`'s QoS 2 packet id for `client`: stored when it was accepted,
+ * deleted at its PUBREL. aedes's persistence (any of them) rejects when it holds no such id.
+ */
+async function holdsQos2(aedes: Aedes | undefined, client: Client, packet: PublishPacket): Promise<boolean> {
+  // set by aedes at start-up, though its types leave it out
+  const persistence = (aedes as { persistence?: IncomingStore } | undefined)?.persistence;
+  if (persistence === undefined) return false;
+  try {
+    await persistence.incomingGetPacket(client, packet);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function closeAedes(aedes: Aedes): Promise<void> {

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRouteTable, type MessageContext } from '../../../core/index.js';
 import { publishJson, until, useE2eFixture } from '../../support/e2e_fixture.js';
+import { RawMqttClient } from '../../support/raw_mqtt_client.js';
 
 const setup = useE2eFixture();
 
@@ -208,5 +209,34 @@ describe('an app with the embedded broker', () => {
     await server.gateway.publish('devices/d7/commands', 'x', { qos: 1 });
     await until('the plain publish arrives', () => received.length > 0);
     expect(received).toEqual(['devices/d7/commands']);
+  });
+
+  it('stores one job for a QoS 2 telemetry message the device sends again after a lost PUBREC', async () => {
+    const { embeddedServer, jobs } = setup();
+    const server = await embeddedServer();
+    const port = Number(new URL(server.gateway.url).port);
+    const login = { clientId: 'd7', username: 'd7', password: 'any' };
+    // no `at`: the job gets a random id, so nothing but the broker keeps a second copy out
+    const telemetry = {
+      cmd: 'publish',
+      topic: 'devices/d7/telemetry',
+      payload: Buffer.from(JSON.stringify({ temperature: 21 })),
+      qos: 2,
+      retain: false,
+      messageId: 42,
+    } as const;
+    const first = await RawMqttClient.open(port, login);
+    first.send({ ...telemetry, dup: false });
+    await first.next('pubrec');
+    await first.close(); // as if the PUBREC was lost with the connection
+    const again = await RawMqttClient.open(port, login);
+    again.send({ ...telemetry, dup: true });
+    await again.next('pubrec');
+    again.send({ cmd: 'pubrel', messageId: 42 });
+    await again.next('pubcomp');
+    await again.close();
+
+    expect(await jobs('telemetry', 'd7')).toHaveLength(1);
+    expect(server.pipeline.stats).toMatchObject({ received: 1, handled: 1 });
   });
 });
