@@ -90,12 +90,15 @@ export interface Lease {
 }
 
 /**
- * How many times a job's attempt is given back when its lease ends (its worker died or
- * stopped renewing) before the job was known to start; the next such end fails it with
- * `E_LEASE_EXPIRED`. A worker reserves jobs ahead of its free slots and reports the ones
- * that started at each lease renewal (`QueueDriver.extend`), so a worker killed with jobs
- * in hand has not used their attempts: with `maxTries: 1` they still run elsewhere. The bound
- * ends a job that kills its worker before the first renewal (every third of the lease).
+ * How many times at least a job's attempt is given back when its lease ends (its worker died
+ * or stopped renewing) before the job was known to start: this or the job's maxTries, whichever
+ * is more. The next such end fails it with `E_LEASE_EXPIRED`. A worker reserves jobs ahead of
+ * its free slots and reports the ones that started at each lease renewal
+ * (`QueueDriver.extend`), so a worker killed with jobs in hand has not used their attempts:
+ * with `maxTries: 1` they still run elsewhere. The bound ends a job that kills its worker
+ * before its first renewal. Jobs reserved ahead alongside such a job share its fate each time;
+ * since their bound is at least their maxTries, they end no sooner than when every such end
+ * counted an attempt.
  */
 export const MAX_STALLS = 3;
 

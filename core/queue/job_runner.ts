@@ -122,8 +122,8 @@ export class JobRunner {
   }
 
   /**
-   * Reports a job that a reserve failed for good: one crashed workers abandoned on its last try
-   * (`E_LEASE_EXPIRED`), or one that ran before and came due again past its expiresAt (it keeps
+   * Reports a job that a reserve failed for good: one crashed workers abandoned on its last try,
+   * or unstarted more often than its attempt is given back (`E_LEASE_EXPIRED`), or one that ran before and came due again past its expiresAt (it keeps
    * the error of its failed attempt, or has `E_JOB_EXPIRED`). Logs it, emits its `failed` event
    * and calls its `failed()` hook.
    */

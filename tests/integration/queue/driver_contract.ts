@@ -227,6 +227,22 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.complete([{ lease: leases[0]!, result: 'null' }])).toEqual([false]);
     });
 
+    it('reads extend started as a whole count of the first leases: none below one, a fraction rounded down', async () => {
+      await driver.push(['a', 'b', 'c', 'd'].map((id) => job(id, { maxTries: 1 })));
+      const reserved = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      const lease = (id: string) => ({ id, queue, token: reserved.find((r) => r.id === id)!.token });
+      expect(await driver.extend([lease('a'), lease('b')], 100, { started: -1 })).toEqual(['ok', 'ok']);
+      expect(await driver.extend([lease('c'), lease('d')], 100, { started: 1.5 })).toEqual(['ok', 'ok']);
+      await sleep(150);
+      const again = await driver.reserve(queue, reserveOptions);
+      expect(again.abandoned.map((record) => record.id)).toEqual(['c']);
+      expect(again.jobs.map((r) => [r.id, r.attempt]).sort()).toEqual([
+        ['a', 1],
+        ['b', 1],
+        ['d', 1],
+      ]);
+    });
+
     it('counts the attempt of a job that reported progress before its lease ended', async () => {
       await driver.push([job('a', { maxTries: 1 })]);
       const [reserved] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
@@ -237,20 +253,27 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(abandoned).toMatchObject([{ id: 'a', status: 'failed', error: { code: 'E_LEASE_EXPIRED' } }]);
     });
 
-    it(`gives an attempt back ${MAX_STALLS} times at most, then fails the job with E_LEASE_EXPIRED`, async () => {
-      await driver.push([job('a', { maxTries: 5 })]);
-      for (let stall = 0; stall <= MAX_STALLS; stall++) {
-        const { jobs } = await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
-        expect(jobs.map((r) => [r.id, r.attempt])).toEqual([['a', 1]]);
+    it(`gives an attempt back ${MAX_STALLS} times, or maxTries times when more, then fails the job with E_LEASE_EXPIRED`, async () => {
+      // a: 1 try, given back MAX_STALLS times; b: 5 tries, given back 5 times (no sooner
+      // failed than when every lease end counted a try)
+      await driver.push([job('a', { maxTries: 1 }), job('b', { maxTries: MAX_STALLS + 2 })]);
+      const abandonedAt = new Map<string, number>();
+      for (let reserve = 1; reserve <= MAX_STALLS + 4; reserve++) {
+        const { jobs, abandoned } = await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
+        for (const record of abandoned) abandonedAt.set(record.id, reserve);
+        expect(jobs.every((r) => r.attempt === 1)).toBe(true);
         await sleep(80);
       }
-      const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
-      expect(jobs).toEqual([]);
-      expect(abandoned).toMatchObject([{ id: 'a', status: 'failed', attempts: 1 }]);
-      expect(abandoned[0]?.error).toMatchObject({ code: 'E_LEASE_EXPIRED' });
-      expect(abandoned[0]?.error?.message).toMatch(
-        new RegExp(`abandoned ${MAX_STALLS + 1} times .* before it was known to start`),
+      // the reserve that finds its lease ended for the (limit + 1)th time fails it
+      expect(Object.fromEntries(abandonedAt)).toEqual({ a: MAX_STALLS + 2, b: MAX_STALLS + 4 });
+      const record = await driver.getJob(queue, 'a');
+      expect(record).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'E_LEASE_EXPIRED' } });
+      expect(record?.error?.message).toMatch(
+        new RegExp(
+          `abandoned ${MAX_STALLS + 1} times .* before it was known to start; .* given back ${MAX_STALLS} times`,
+        ),
       );
+      expect((await driver.getJob(queue, 'b'))?.error?.message).toMatch(/given back 5 times at most/);
       // retried by an operator, it starts over: its lease may end unstarted again
       expect(await driver.retryFailed(queue, { ids: ['a'] })).toBe(1);
       await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });

@@ -107,7 +107,8 @@ export class MemoryQueueDriver implements QueueDriver {
   ): Promise<LeaseState[]> {
     for (const lease of leases) assertQueueName(lease.queue);
     const now = this.#now();
-    const started = options.started ?? 0;
+    // a whole count, as the Redis driver's slice reads it: a fraction rounds down, none below one
+    const started = Math.floor(options.started ?? 0);
     return leases.map(
       (lease, index) => this.#queue(lease.queue)?.extend(lease, leaseMs, now, index < started) ?? 'lost',
     );

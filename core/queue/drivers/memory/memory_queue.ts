@@ -40,11 +40,11 @@ export const leaseExpiredError: Readonly<StoredError> = {
     'the job was abandoned by a worker that stopped renewing its lease (crashed?) on its last allowed try',
 };
 
-/** The error stored on a job whose lease ended more than `MAX_STALLS` times before it was known to start. */
-function stalledError(stalls: number): StoredError {
+/** The error stored on a job whose lease ended more than `giveBacks` times before it was known to start. */
+function stalledError(stalls: number, giveBacks: number): StoredError {
   return {
     code: 'E_LEASE_EXPIRED',
-    message: `the job was abandoned ${stalls} times by workers that stopped renewing its lease (crashed?) before it was known to start; its attempt is given back ${MAX_STALLS} times at most`,
+    message: `the job was abandoned ${stalls} times by workers that stopped renewing its lease (crashed?) before it was known to start; its attempt is given back ${giveBacks} times at most`,
   };
 }
 
@@ -107,8 +107,8 @@ export class MemoryQueue {
       const started = lapsed.ran;
       if (!started && !lapsed.cancelRequested) lapsed.stalls += 1;
       if (lapsed.cancelRequested) state.finish(lapsed, 'cancelled', now);
-      else if (!started && lapsed.stalls > MAX_STALLS) {
-        lapsed.record.error = stalledError(lapsed.stalls);
+      else if (!started && lapsed.stalls > Math.max(MAX_STALLS, maxTries)) {
+        lapsed.record.error = stalledError(lapsed.stalls, Math.max(MAX_STALLS, maxTries));
         state.toFailed(lapsed, now);
         abandoned.push(copyRecord(lapsed));
       } else if (!started) {

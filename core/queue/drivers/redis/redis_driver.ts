@@ -237,7 +237,8 @@ export class RedisQueueDriver implements QueueDriver {
     options: ExtendOptions = {},
   ): Promise<LeaseState[]> {
     const states = new Map<Lease, LeaseState>();
-    const started = new Set(leases.slice(0, options.started ?? 0));
+    // none below one (a negative end would count from the last lease); slice rounds a fraction down
+    const started = new Set(leases.slice(0, Math.max(0, options.started ?? 0)));
     await Promise.all(
       [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
         const keys = this.keys.queue(queue);

@@ -21,8 +21,8 @@
   ARGV[8] max age of finished records in ms (0: no age bound)
   ARGV[9] failed records to keep
   ARGV[10] the number of this call among the calling driver's (its token ends with it)
-  ARGV[11] how many times a job's attempt is given back when its lease ends before it was
-           known to start; the next time it fails
+  ARGV[11] how many times at least a job's attempt is given back when its lease ends before
+           it was known to start (its maxTries when more); the next time it fails
   Returns { {"id\nattempt\nms left before expiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
             {ids failed by this call: abandoned on their last try, or run before and past expiresAt},
             ms until the next delayed job is due or lease ends, or -1 (looked up only when no
@@ -106,7 +106,9 @@ end
 -- when the job was known to start under that lease ('ran' holds the lease's token: a lease
 -- renewal or a progress report said so). Otherwise the worker may have died before the job
 -- started (reserved ahead of a free slot) and the attempt is given back, at most `stallLimit`
--- times ('stalls'), so a job that kills its worker as it starts still ends.
+-- times or maxTries times when more ('stalls'), so a job that kills its worker as it starts
+-- still ends, and the jobs reserved ahead with it each time end no sooner than they did when
+-- every such end counted an attempt.
 local abandoned = {}
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0', '100')
 for _, id in ipairs(stale) do
@@ -123,13 +125,14 @@ for _, id in ipairs(stale) do
     local attempts = tonumber(f[1]) or 0
     local started = lease ~= false and f[4] == lease
     local stalls = (tonumber(f[5]) or 0) + 1
+    local giveBacks = math.max(stallLimit, maxTries)
     if f[3] == '1' then
       finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
-    elseif not started and stalls > stallLimit then
+    elseif not started and stalls > giveBacks then
       redis.call('HSET', key, 'status', 'failed', 'finishedAt', nowText, 'stalls', int(stalls), 'error', cjson.encode({
         code = 'E_LEASE_EXPIRED',
         message = 'the job was abandoned ' .. int(stalls) .. ' times by workers that stopped renewing its lease'
-          .. ' (crashed?) before it was known to start; its attempt is given back ' .. int(stallLimit) .. ' times at most',
+          .. ' (crashed?) before it was known to start; its attempt is given back ' .. int(giveBacks) .. ' times at most',
       }))
       abandoned[#abandoned + 1] = id
     elseif started and attempts >= maxTries then
