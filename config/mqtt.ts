@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
+import { DEFAULT_RETAINED_LIMITS } from '../core/broker/retained_budget.js';
 import { DEFAULT_REPLY_TOPIC } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
@@ -67,6 +68,12 @@ export default defineConfig(
         .min(PACKET_LIMIT_RANGE.min)
         .max(PACKET_LIMIT_RANGE.max)
         .default(DEFAULT_MAX_PACKET_BYTES),
+      MQTT_BROKER_MAX_RETAINED: z.coerce.number().int().min(0).default(DEFAULT_RETAINED_LIMITS.maxTopics),
+      MQTT_BROKER_MAX_RETAINED_BYTES: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .default(DEFAULT_RETAINED_LIMITS.maxBytes),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
         .string()
@@ -130,6 +137,7 @@ export default defineConfig(
       host: env.MQTT_BROKER_HOST,
       port: env.MQTT_BROKER_PORT,
       maxPacketBytes: env.MQTT_BROKER_MAX_PACKET_BYTES,
+      retained: { maxTopics: env.MQTT_BROKER_MAX_RETAINED, maxBytes: env.MQTT_BROKER_MAX_RETAINED_BYTES },
       // Zero setup: with no device list outside production, any safe device id may connect.
       auth:
         env.MQTT_AUTH ??

@@ -14,6 +14,7 @@ import type { AedesOptions, AuthenticateError, AuthErrorCode, Client, PublishPac
 import type { Logger } from '../logger.js';
 import { deviceIdProblem, type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
 import { type HeldQos2, type Qos2Admission, Qos2Resends } from './qos2_resends.js';
+import { RetainedBudget, type RetainedLimits } from './retained_budget.js';
 import { type DeviceAclTemplates, DeviceTopicRules } from './topic_acl.js';
 
 /** A client's publish as `beforeAck` sees it, before the client is acknowledged. */
@@ -50,6 +51,8 @@ export interface AccessControlSettings {
    * arrive while the first copy is being routed are known.
    */
   readonly heldQos2?: HeldQos2;
+  /** Retained messages each device may hold (default {@link DEFAULT_RETAINED_LIMITS}). */
+  readonly retained?: RetainedLimits;
 }
 
 /** The hooks to hand to aedes, and what the broker needs to log about its clients. */
@@ -89,6 +92,7 @@ function remoteAddress(client: Client): string | undefined {
 export function createAccessControl(settings: AccessControlSettings): AccessControl {
   const { credentials, allowAnonymous, acl, beforeAck, logger } = settings;
   const resends = new Qos2Resends(settings.heldQos2 ?? (async () => false));
+  const retained = new RetainedBudget(settings.retained);
   const sessions = new WeakMap<Client, Session>();
   const logged = new WeakSet<Error>();
   /**
@@ -219,8 +223,29 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       callback(refusal(`publish to ${packet.topic} is not allowed`));
       return;
     }
-    if (isWill || beforeAck === undefined) {
+    /** Accepts the publish, keeping it retained only within the device's retained budget. */
+    const accept = () => {
+      if (packet.retain) {
+        const { principal } = session;
+        const account = principal.kind === 'device' ? accountOf(principal) : undefined;
+        const payload = packet.payload;
+        const refused = retained.retain(
+          account,
+          packet.topic,
+          typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length,
+        );
+        if (refused) {
+          packet.retain = false;
+          logger.warn(
+            { ...fields, ...refused, will: isWill },
+            'mqtt publish delivered but not retained: the device holds its limit of retained messages',
+          );
+        }
+      }
       callback(null);
+    };
+    if (isWill || beforeAck === undefined) {
+      accept();
       return;
     }
     const route = () => runBeforeAck(client, packet, session, beforeAck);
@@ -234,8 +259,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
               { ...fields, messageId: packet.messageId },
               'mqtt QoS 2 resend of a message already accepted: not routed again',
             );
+            callback(null); // aedes answers it with a PUBREC and neither forwards nor retains it
+          } else {
+            accept();
           }
-          callback(null);
         },
         (error: unknown) => {
           logger.error({ ...fields, qos: packet.qos, err: error }, 'mqtt publish refused: beforeAck failed');

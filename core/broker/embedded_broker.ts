@@ -11,6 +11,7 @@ import type { Logger } from '../logger.js';
 import { type AccessControl, type BeforeAck, createAccessControl } from './access_control.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
+import { DEFAULT_RETAINED_LIMITS, type RetainedLimits } from './retained_budget.js';
 import { type DeviceAclTemplates, defaultDeviceAcl, validateAclTemplates } from './topic_acl.js';
 
 /** aedes options that may be passed through; the access hooks are the broker's own. */
@@ -44,6 +45,11 @@ export interface EmbeddedBrokerOptions {
    * authentication, may be at most 64 KiB.
    */
   readonly maxPacketBytes?: number;
+  /**
+   * Retained messages each device may hold: topics and payload bytes over all of them (default
+   * 32 topics, 64 KiB). A retained publish beyond them is delivered but not retained.
+   */
+  readonly retained?: RetainedLimits;
   readonly aedes?: PassThroughAedesOptions;
 }
 
@@ -98,6 +104,15 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     );
   }
 
+  const retained = options.retained ?? DEFAULT_RETAINED_LIMITS;
+  for (const [name, value] of Object.entries(retained)) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new InvalidOptionError(
+        `MQTT broker retained.${name} must be a whole number of 0 or more, got ${value}.`,
+      );
+    }
+  }
+
   const logger = options.logger.child({ component: 'mqtt-broker' });
   // the hooks are built before aedes, which they ask about QoS 2 packet ids it holds
   let created: Aedes | undefined;
@@ -108,6 +123,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     beforeAck: options.beforeAck,
     logger,
     heldQos2: (client, packet) => holdsQos2(created, client, packet),
+    retained,
   });
   const aedes = await Aedes.createBroker({ ...options.aedes, ...access.hooks });
   created = aedes;

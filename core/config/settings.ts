@@ -59,6 +59,8 @@ export interface MqttSettings {
     port: number;
     /** Largest packet a client may send (bytes of remaining length); a CONNECT at most 64 KiB. */
     maxPacketBytes: number;
+    /** Retained messages each device may hold: topics, and payload bytes over all of them. */
+    retained: { maxTopics: number; maxBytes: number };
     /** `development` accepts any safe username as a device id without a password. */
     auth: 'credentials' | 'development';
     accounts: MqttAccount[];

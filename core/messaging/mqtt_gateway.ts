@@ -109,6 +109,7 @@ export class MqttGateway {
       host: broker.host,
       port: broker.port,
       maxPacketBytes: broker.maxPacketBytes,
+      retained: broker.retained,
       logger: log,
       ...(broker.auth === 'development'
         ? { credentials: developmentCredentials(listed, new Set(broker.accounts.map((a) => a.username))) }

@@ -40,3 +40,22 @@ describe('JOB_EVENTS_TOPIC', () => {
     }
   });
 });
+
+describe('MQTT_BROKER_MAX_RETAINED and MQTT_BROKER_MAX_RETAINED_BYTES', () => {
+  it('default to 32 topics and 64 KiB per device, and take 0', () => {
+    expect(mqttConfig.read({}).broker.retained).toEqual({ maxTopics: 32, maxBytes: 65536 });
+    expect(
+      mqttConfig.read({ MQTT_BROKER_MAX_RETAINED: '0', MQTT_BROKER_MAX_RETAINED_BYTES: '0' }).broker.retained,
+    ).toEqual({ maxTopics: 0, maxBytes: 0 });
+  });
+
+  it.each([
+    ['MQTT_BROKER_MAX_RETAINED', '-1'],
+    ['MQTT_BROKER_MAX_RETAINED_BYTES', '1.5'],
+    ['MQTT_BROKER_MAX_RETAINED', 'many'],
+  ])('refuses %s=%j with E_INVALID_CONFIG naming it', (name, value) => {
+    expect(() => mqttConfig.read({ [name]: value })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringContaining(name) }),
+    );
+  });
+});

@@ -1,0 +1,100 @@
+/**
+ * A device may keep only so many retained messages on the embedded broker: past its limit a
+ * retained publish is still delivered (and routed), but not retained, so a device cannot fill
+ * the app's memory with retained messages on topics it makes up.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { InvalidOptionError } from '../../../core/errors.js';
+import { freePort } from '../../support/net.js';
+import { accounts, BrokerTestKit, nextMessage } from './broker_test_kit.js';
+import { startEmbeddedBroker } from '../../../core/broker/index.js';
+
+describe('startEmbeddedBroker retained messages', () => {
+  const kit = new BrokerTestKit();
+  afterEach(() => kit.cleanup());
+
+  /** The retained messages a fresh subscriber to `filter` receives, as `topic payload`. */
+  async function retainedUnder(broker: Awaited<ReturnType<BrokerTestKit['startBroker']>>, filter: string) {
+    const reader = await kit.connect(broker, accounts.app);
+    const received: string[] = [];
+    reader.on('message', (topic, payload, packet) => {
+      if (packet.retain) received.push(`${topic} ${payload.toString()}`);
+    });
+    await reader.subscribeAsync([filter, 'control/end'], { qos: 1 });
+    // the broker sends retained messages right after the SUBACK; a publish after them marks the end
+    const end = nextMessage(reader, 'control/end');
+    await reader.publishAsync('control/end', 'x', { qos: 1 });
+    await end;
+    await reader.endAsync();
+    return received.sort();
+  }
+
+  it("delivers a device's retained publish past its limit without retaining it, and says so in the log", async () => {
+    const routed: string[] = [];
+    const broker = await kit.startBroker({
+      retained: { maxTopics: 1, maxBytes: 1000 },
+      beforeAck: async (message) => {
+        if (message.principal.kind === 'device') routed.push(`${message.topic} retain=${message.retain}`);
+      },
+    });
+    const live = await kit.connect(broker, accounts.app);
+    await live.subscribeAsync('devices/#', { qos: 1 });
+    const device = await kit.connect(broker, accounts.sensor1);
+
+    await device.publishAsync('devices/sensor-1/status', 'online', { qos: 1, retain: true });
+    const delivered = nextMessage(live, 'devices/sensor-1/made-up-1');
+    await device.publishAsync('devices/sensor-1/made-up-1', 'filler', { qos: 1, retain: true });
+    expect(await delivered).toBe('filler');
+
+    expect(await retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/status online']);
+    expect(routed).toEqual([
+      'devices/sensor-1/status retain=true',
+      'devices/sensor-1/made-up-1 retain=true', // the routes see what the device sent
+    ]);
+    expect(
+      kit.logged('mqtt publish delivered but not retained: the device holds its limit of retained messages'),
+    ).toEqual([
+      expect.objectContaining({ topic: 'devices/sensor-1/made-up-1', reason: 'topics', limit: 1, level: 40 }),
+    ]);
+
+    // clearing its retained status makes room again
+    await device.publishAsync('devices/sensor-1/status', '', { qos: 1, retain: true });
+    await device.publishAsync('devices/sensor-1/made-up-2', 'kept', { qos: 1, retain: true });
+    expect(await retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/made-up-2 kept']);
+  });
+
+  it('keeps the limit per device, and does not count services', async () => {
+    const broker = await kit.startBroker({ retained: { maxTopics: 1, maxBytes: 1000 } });
+    const one = await kit.connect(broker, accounts.sensor1);
+    const two = await kit.connect(broker, accounts.sensor2);
+    const app = await kit.connect(broker, accounts.app);
+    await one.publishAsync('devices/sensor-1/status', 'a', { qos: 1, retain: true });
+    await two.publishAsync('devices/sensor-2/status', 'b', { qos: 1, retain: true });
+    await app.publishAsync('devices/sensor-1/config', 'c1', { qos: 1, retain: true });
+    await app.publishAsync('devices/sensor-1/firmware', 'f1', { qos: 1, retain: true });
+    expect(await retainedUnder(broker, 'devices/#')).toEqual([
+      'devices/sensor-1/config c1',
+      'devices/sensor-1/firmware f1',
+      'devices/sensor-1/status a',
+      'devices/sensor-2/status b',
+    ]);
+  });
+
+  it('rejects with InvalidOptionError for a negative or fractional limit', async () => {
+    const logger = kit.log.logger;
+    for (const retained of [
+      { maxTopics: -1, maxBytes: 10 },
+      { maxTopics: 1, maxBytes: 1.5 },
+    ]) {
+      await expect(
+        startEmbeddedBroker({
+          port: await freePort(),
+          host: '127.0.0.1',
+          logger,
+          allowAnonymous: true,
+          retained,
+        }),
+      ).rejects.toBeInstanceOf(InvalidOptionError);
+    }
+  });
+});
