@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
+import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';
 import { DEFAULT_RETAINED_LIMITS } from '../core/broker/retained_budget.js';
 import { DEFAULT_REPLY_TOPIC } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
@@ -74,6 +75,8 @@ export default defineConfig(
         .int()
         .min(0)
         .default(DEFAULT_RETAINED_LIMITS.maxBytes),
+      MQTT_BROKER_MAX_QUEUED: z.coerce.number().int().min(0).default(DEFAULT_QUEUE_LIMITS.maxMessages),
+      MQTT_BROKER_MAX_QUEUED_BYTES: z.coerce.number().int().min(0).default(DEFAULT_QUEUE_LIMITS.maxBytes),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
         .string()
@@ -138,6 +141,7 @@ export default defineConfig(
       port: env.MQTT_BROKER_PORT,
       maxPacketBytes: env.MQTT_BROKER_MAX_PACKET_BYTES,
       retained: { maxTopics: env.MQTT_BROKER_MAX_RETAINED, maxBytes: env.MQTT_BROKER_MAX_RETAINED_BYTES },
+      queues: { maxMessages: env.MQTT_BROKER_MAX_QUEUED, maxBytes: env.MQTT_BROKER_MAX_QUEUED_BYTES },
       // Zero setup: with no device list outside production, any safe device id may connect.
       auth:
         env.MQTT_AUTH ??

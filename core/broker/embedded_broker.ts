@@ -12,6 +12,12 @@ import { type AccessControl, type BeforeAck, createAccessControl } from './acces
 import { type DeviceCredentials, principalLogFields } from './principal.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
 import { DEFAULT_RETAINED_LIMITS, type RetainedLimits } from './retained_budget.js';
+import {
+  DEFAULT_QUEUE_LIMITS,
+  limitOutgoingQueues,
+  type OutgoingStore,
+  type QueueLimits,
+} from './outgoing_queue_limit.js';
 import { type DeviceAclTemplates, defaultDeviceAcl, validateAclTemplates } from './topic_acl.js';
 
 /** aedes options that may be passed through; the access hooks are the broker's own. */
@@ -50,6 +56,12 @@ export interface EmbeddedBrokerOptions {
    * 32 topics, 64 KiB). A retained publish beyond them is delivered but not retained.
    */
   readonly retained?: RetainedLimits;
+  /**
+   * Messages held for each client with a persistent session, sent or waiting, until it
+   * acknowledges them: count and payload bytes (default 1,000 and 16 MiB). Past them a message
+   * for that client is dropped for it.
+   */
+  readonly queues?: QueueLimits;
   readonly aedes?: PassThroughAedesOptions;
 }
 
@@ -105,11 +117,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
 
   const retained = options.retained ?? DEFAULT_RETAINED_LIMITS;
-  for (const [name, value] of Object.entries(retained)) {
-    if (!Number.isSafeInteger(value) || value < 0) {
-      throw new InvalidOptionError(
-        `MQTT broker retained.${name} must be a whole number of 0 or more, got ${value}.`,
-      );
+  const queues = options.queues ?? DEFAULT_QUEUE_LIMITS;
+  for (const [group, limits] of Object.entries({ retained, queues })) {
+    for (const [name, value] of Object.entries(limits)) {
+      if (!Number.isSafeInteger(value) || value < 0) {
+        throw new InvalidOptionError(
+          `MQTT broker ${group}.${name} must be a whole number of 0 or more, got ${value}.`,
+        );
+      }
     }
   }
 
@@ -127,6 +142,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   });
   const aedes = await Aedes.createBroker({ ...options.aedes, ...access.hooks });
   created = aedes;
+  limitOutgoingQueues((aedes as unknown as { persistence: OutgoingStore }).persistence, queues, logger);
   logClientEvents(aedes, access, logger);
 
   const server = createServer(aedes.handle);

@@ -61,6 +61,8 @@ export interface MqttSettings {
     maxPacketBytes: number;
     /** Retained messages each device may hold: topics, and payload bytes over all of them. */
     retained: { maxTopics: number; maxBytes: number };
+    /** Messages held for each client with a persistent session: count and payload bytes. */
+    queues: { maxMessages: number; maxBytes: number };
     /** `development` accepts any safe username as a device id without a password. */
     auth: 'credentials' | 'development';
     accounts: MqttAccount[];

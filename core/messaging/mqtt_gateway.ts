@@ -110,6 +110,7 @@ export class MqttGateway {
       port: broker.port,
       maxPacketBytes: broker.maxPacketBytes,
       retained: broker.retained,
+      queues: broker.queues,
       logger: log,
       ...(broker.auth === 'development'
         ? { credentials: developmentCredentials(listed, new Set(broker.accounts.map((a) => a.username))) }

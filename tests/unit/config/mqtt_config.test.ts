@@ -41,9 +41,11 @@ describe('JOB_EVENTS_TOPIC', () => {
   });
 });
 
-describe('MQTT_BROKER_MAX_RETAINED and MQTT_BROKER_MAX_RETAINED_BYTES', () => {
-  it('default to 32 topics and 64 KiB per device, and take 0', () => {
+describe('MQTT_BROKER_MAX_RETAINED(_BYTES) and MQTT_BROKER_MAX_QUEUED(_BYTES)', () => {
+  it('default to 32 retained topics and 64 KiB per device, 1,000 queued messages and 16 MiB per client, and take 0', () => {
     expect(mqttConfig.read({}).broker.retained).toEqual({ maxTopics: 32, maxBytes: 65536 });
+    expect(mqttConfig.read({}).broker.queues).toEqual({ maxMessages: 1000, maxBytes: 16 * 1024 * 1024 });
+    expect(mqttConfig.read({ MQTT_BROKER_MAX_QUEUED: '0' }).broker.queues.maxMessages).toBe(0);
     expect(
       mqttConfig.read({ MQTT_BROKER_MAX_RETAINED: '0', MQTT_BROKER_MAX_RETAINED_BYTES: '0' }).broker.retained,
     ).toEqual({ maxTopics: 0, maxBytes: 0 });
@@ -53,6 +55,8 @@ describe('MQTT_BROKER_MAX_RETAINED and MQTT_BROKER_MAX_RETAINED_BYTES', () => {
     ['MQTT_BROKER_MAX_RETAINED', '-1'],
     ['MQTT_BROKER_MAX_RETAINED_BYTES', '1.5'],
     ['MQTT_BROKER_MAX_RETAINED', 'many'],
+    ['MQTT_BROKER_MAX_QUEUED', '-5'],
+    ['MQTT_BROKER_MAX_QUEUED_BYTES', 'lots'],
   ])('refuses %s=%j with E_INVALID_CONFIG naming it', (name, value) => {
     expect(() => mqttConfig.read({ [name]: value })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringContaining(name) }),

@@ -1,0 +1,96 @@
+/**
+ * The embedded broker holds at most so many messages for a client with a persistent session:
+ * a device cannot subscribe under one client id, go away, and publish under another until the
+ * app runs out of memory.
+ */
+import type { MqttClient } from 'mqtt';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startEmbeddedBroker } from '../../../core/broker/index.js';
+import { InvalidOptionError } from '../../../core/errors.js';
+import { freePort } from '../../support/net.js';
+import { accounts, BrokerTestKit, nextMessage } from './broker_test_kit.js';
+
+describe('startEmbeddedBroker queues of persistent sessions', () => {
+  const kit = new BrokerTestKit();
+  afterEach(() => kit.cleanup());
+
+  /** Collects what `client` receives on its topics until `last` arrives. */
+  function receivedUntil(client: MqttClient, last: string): Promise<string[]> {
+    const received: string[] = [];
+    return new Promise((resolve) => {
+      client.on('message', (_topic, payload) => {
+        received.push(payload.toString());
+        if (payload.toString() === last) resolve(received);
+      });
+    });
+  }
+
+  it('drops messages for an offline session past its limit, logs it once, and queues again once it has room', async () => {
+    const broker = await kit.startBroker({ queues: { maxMessages: 3, maxBytes: 1_000_000 } });
+    const session = { ...accounts.app, clientId: 'dashboard', clean: false };
+    const away = await kit.connect(broker, session);
+    await away.subscribeAsync('devices/sensor-1/#', { qos: 1 });
+    await away.endAsync();
+    const device = await kit.connect(broker, accounts.sensor1);
+    for (const n of [1, 2, 3, 4, 5])
+      await device.publishAsync('devices/sensor-1/telemetry', `m${n}`, { qos: 1 });
+
+    const back = kit.open(broker, session);
+    const received = receivedUntil(back, 'm6');
+    await new Promise((resolve) => back.once('connect', resolve));
+    // the three held ones arrive and are acknowledged; then there is room for more
+    await kit.waitForLog('mqtt client queue has room again');
+    await device.publishAsync('devices/sensor-1/telemetry', 'm6', { qos: 1 });
+
+    expect(await received).toEqual(['m1', 'm2', 'm3', 'm6']);
+    expect(
+      kit.logged('mqtt client queue full: messages for it are dropped until it acknowledges some'),
+    ).toEqual([
+      expect.objectContaining({ clientId: 'dashboard', heldMessages: 3, maxMessages: 3, level: 40 }),
+    ]);
+  });
+
+  it('counts payload bytes too, and leaves other sessions alone', async () => {
+    const broker = await kit.startBroker({ queues: { maxMessages: 100, maxBytes: 10 } });
+    const session = { ...accounts.app, clientId: 'small', clean: false };
+    const away = await kit.connect(broker, session);
+    await away.subscribeAsync('devices/sensor-1/#', { qos: 1 });
+    await away.endAsync();
+    const online = await kit.connect(broker, { ...accounts.app, clientId: 'online' });
+    await online.subscribeAsync('devices/sensor-1/#', { qos: 1 });
+    const device = await kit.connect(broker, accounts.sensor1);
+    const seen = receivedUntil(online, 'cccccc');
+    for (const payload of ['aaaaaa', 'bbbbbb', 'cccccc']) {
+      await device.publishAsync('devices/sensor-1/telemetry', payload, { qos: 1 });
+    }
+    expect(await seen).toEqual(['aaaaaa', 'bbbbbb', 'cccccc']);
+
+    const back = kit.open(broker, session);
+    const sentinel = nextMessage(back, 'devices/sensor-1/end');
+    const received = receivedUntil(back, 'end');
+    await new Promise((resolve) => back.once('connect', resolve));
+    await kit.waitForLog('mqtt client queue has room again');
+    await device.publishAsync('devices/sensor-1/end', 'end', { qos: 1 });
+    await sentinel;
+    expect(await received).toEqual(['aaaaaa', 'end']);
+  });
+
+  it('rejects with InvalidOptionError for a negative or fractional queue limit', async () => {
+    for (const queues of [
+      { maxMessages: -1, maxBytes: 10 },
+      { maxMessages: 1, maxBytes: 0.5 },
+    ]) {
+      await expect(
+        startEmbeddedBroker({ port: await freePort(), logger: kit.log.logger, allowAnonymous: true, queues }),
+      ).rejects.toThrow(expect.objectContaining({ message: expect.stringMatching(/queues\.max/) }));
+    }
+    await expect(
+      startEmbeddedBroker({
+        port: 0,
+        logger: kit.log.logger,
+        allowAnonymous: true,
+        queues: { maxMessages: -1, maxBytes: 1 },
+      }),
+    ).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+});
