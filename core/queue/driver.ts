@@ -95,8 +95,8 @@ export interface Lease {
  * is more. The next such end fails it with `E_LEASE_EXPIRED`. A worker reserves jobs ahead of
  * its free slots and reports the ones that started at each lease renewal
  * (`QueueDriver.extend`), so a worker killed with jobs in hand has not used their attempts:
- * with `maxTries: 1` they still run elsewhere. The bound ends a job that kills its worker
- * before its first renewal. Jobs reserved ahead alongside such a job share its fate each time;
+ * with `maxTries: 1` they still run elsewhere (a worker also reports a job still running a
+ * second after it started). The bound ends a job that kills its worker before that. Jobs reserved ahead alongside such a job share its fate each time;
  * since their bound is at least their maxTries, they end no sooner than when every such end
  * counted an attempt.
  */

@@ -10,7 +10,7 @@ import { type Logger, silentLogger } from '../logger.js';
 import { backoffMs } from '../support/retry.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
-import type { Lease, QueueDriver, ReservedJob } from './driver.js';
+import type { Lease, LeaseState, QueueDriver, ReservedJob } from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { recordFailure } from './record_failure.js';
 import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
@@ -18,6 +18,12 @@ import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
 import { ReserveAhead } from './reserve_ahead.js';
 import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
+
+/**
+ * How soon after a job starts, at most, the worker tells the driver it runs (if it still does),
+ * so that a crash afterwards counts its attempt rather than giving it back (`MAX_STALLS`).
+ */
+export const START_REPORT_MS = 1000;
 
 /** Options of a {@link Worker}; the CLI flags of `queue:work` map onto these. */
 export interface WorkerOptions {
@@ -83,6 +89,10 @@ export class Worker {
   readonly #acks: AckBuffer;
   readonly #runner: JobRunner;
   readonly #running = new Map<string, RunningJob>();
+  /** Running jobs a lease renewal or a start report has told the driver about. */
+  readonly #reported = new WeakSet<RunningJob>();
+  /** Reports the jobs started in the last {@link START_REPORT_MS} (see #reportStarts). */
+  #startReport: NodeJS.Timeout | undefined;
   readonly #concurrency: number;
   readonly #maxJobs: number;
   readonly #leaseMs: number;
@@ -209,6 +219,7 @@ export class Worker {
     } finally {
       await this.#drain();
       clearInterval(renewal);
+      clearTimeout(this.#startReport);
       clearInterval(heartbeat);
       await stopListening?.().catch(() => {});
       await this.#driver.removeWorker(this.name).catch(() => {});
@@ -401,6 +412,13 @@ export class Worker {
         new LeaseLostError(`job ${job.id} was reserved again; its earlier run lost its lease`),
       );
     this.#running.set(key, running);
+    if (this.#startReport === undefined) {
+      this.#startReport = setTimeout(() => {
+        this.#startReport = undefined;
+        void this.#reportStarts();
+      }, START_REPORT_MS);
+      this.#startReport.unref();
+    }
     const started = performance.now();
     void this.#runner
       .run(running)
@@ -554,19 +572,49 @@ export class Worker {
         // tracked, as a broadcast cancel's is: shutdown waits for it (and its event)
         if (state === 'cancel') this.#tracked(this.#cancelBuffered(job));
       });
-      states.slice(0, running.length).forEach((state, index) => {
-        const { controller, job } = running[index]!;
-        if (state === 'lost') {
-          controller.abort(
-            new LeaseLostError(`job ${job.id} lost its lease (expired or taken by another worker)`),
-          );
-        } else if (state === 'cancel') {
-          controller.abort(new JobCancelledError(`job ${job.id} was cancelled`));
-        }
-      });
+      this.#settleRunning(running, states);
     } catch (error) {
       this.#log.error({ event: 'worker.renew_failed', err: error }, 'could not renew leases; retrying');
     }
+  }
+
+  /**
+   * Tells the driver which jobs started since the last renewal or report and still run, so
+   * that if this worker dies their attempts count (a lease that ends on a job never known to
+   * start gives its attempt back: `MAX_STALLS`). Runs {@link START_REPORT_MS} after the first
+   * start in a while, so only jobs that run that long cost a call, one per report; the lease
+   * renewal (every third of the lease) reports the rest.
+   */
+  async #reportStarts(): Promise<void> {
+    const fresh = [...this.#running.values()].filter((running) => !this.#reported.has(running));
+    if (fresh.length === 0) return;
+    try {
+      const states = await this.#driver.extend(
+        fresh.map((running) => running.lease),
+        this.#leaseMs,
+        { started: fresh.length },
+      );
+      this.#settleRunning(fresh, states);
+    } catch (error) {
+      // the next renewal reports them
+      this.#log.warn({ event: 'worker.start_report_failed', err: error }, 'could not report started jobs');
+    }
+  }
+
+  /** Marks `running` reported and aborts those whose renewal says lost or cancelled. */
+  #settleRunning(running: readonly RunningJob[], states: readonly LeaseState[]): void {
+    running.forEach((entry, index) => {
+      this.#reported.add(entry);
+      const { controller, job } = entry;
+      const state = states[index];
+      if (state === 'lost') {
+        controller.abort(
+          new LeaseLostError(`job ${job.id} lost its lease (expired or taken by another worker)`),
+        );
+      } else if (state === 'cancel') {
+        controller.abort(new JobCancelledError(`job ${job.id} was cancelled`));
+      }
+    });
   }
 
   /** Whether a time or memory limit is set (the default worker checks none per job). */

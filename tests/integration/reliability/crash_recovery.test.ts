@@ -132,4 +132,28 @@ describe('Worker processes killed with SIGKILL', { timeout: 60_000 }, () => {
     expect((await handled()).sort()).toEqual([...long, ...short].sort());
     expect(await rescuer.stop()).toEqual({ code: 0, signal: null });
   });
+
+  it('counts the try of a job killed a few seconds into its run, long before its first lease renewal', async () => {
+    const { driver, redis, queue, started, startWorker, dispatch, knownStarted } = setup();
+    const [id] = await dispatch(1, 20_000, { maxTries: 1 });
+    // a 30 s lease is renewed after 10 s; the worker reports a started job within a second
+    const crashing = await startWorker({ leaseMs: 30_000 });
+    await until('the worker starts the job', async () => (await started()).length === 1);
+    const startedAt = Date.now();
+    await until('the worker reports the job started', () => knownStarted(id!), 5000);
+    expect(Date.now() - startedAt).toBeLessThan(5000);
+    expect(await crashing.crash()).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(await driver.getJob(queue, id!)).toMatchObject({ status: 'running', attempts: 1 });
+    // its lease ended (moved to the past rather than waited out): the next reserve finds an
+    // attempt that ran, on its last try, and fails the job instead of running it again
+    await redis.zadd(driver.keys.queue(queue).active, 0, id!);
+    const { jobs, abandoned } = await driver.reserve(queue, {
+      count: 1,
+      leaseMs: 30_000,
+      worker: 'rescuer',
+      defaultMaxTries: 3,
+    });
+    expect(jobs).toEqual([]);
+    expect(abandoned).toMatchObject([{ id, status: 'failed', error: { code: 'E_LEASE_EXPIRED' } }]);
+  });
 });
