@@ -194,8 +194,15 @@ export class InvalidTopicError extends TopiqError {
 }
 
 export class RateLimitedError extends TopiqError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** What the limit counts by (a device id, by default), when known. */
+  readonly key: string | undefined;
+  /** When the key may send again, in ms from when it was refused (0 when unknown). */
+  readonly retryAfterMs: number;
+
+  constructor(message: string, options?: { cause?: unknown; key?: string; retryAfterMs?: number }) {
     super('E_RATE_LIMITED', message, options);
+    this.key = options?.key;
+    this.retryAfterMs = options?.retryAfterMs ?? 0;
   }
 }
 

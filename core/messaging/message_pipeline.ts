@@ -6,7 +6,7 @@
  * dead-letters the message (and resolves: retrying a bad message cannot fix it); a
  * storage outage keeps `handle` pending, so the message stays unacknowledged.
  */
-import { InvalidRouteError, isTopiqError } from '../errors.js';
+import { InvalidRouteError, isTopiqError, RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { DispatchOptions } from '../queue/dispatch_options.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
@@ -17,6 +17,7 @@ import type { RouteMatch, TopicRouter } from '../routing/router.js';
 import type { RouteRecord } from '../routing/route_table.js';
 import type { DeadLetterStore } from './dead_letters.js';
 import { DispatchBatcher } from './dispatch_batcher.js';
+import { RateLimitedBursts } from './rate_limited_bursts.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 import { type ContextServices, MessageContext } from './message_context.js';
 import type { StateStore } from './state_store.js';
@@ -50,6 +51,11 @@ export interface PipelineStats {
   handled: number;
   unmatched: number;
   deadLettered: number;
+  /**
+   * Rate-limited messages acknowledged without being stored: only the first of each key's
+   * burst goes to the dead-letter store (see `rate_limited_bursts.ts`).
+   */
+  rateLimitedDropped: number;
 }
 
 /**
@@ -60,7 +66,14 @@ export interface PipelineStats {
  * await pipeline.handle({ topic: 'devices/d1/telemetry', payload, qos: 1, retain: false, dup: false, properties: {} });
  */
 export class MessagePipeline {
-  readonly stats: PipelineStats = { received: 0, handled: 0, unmatched: 0, deadLettered: 0 };
+  readonly stats: PipelineStats = {
+    received: 0,
+    handled: 0,
+    unmatched: 0,
+    deadLettered: 0,
+    rateLimitedDropped: 0,
+  };
+  readonly #bursts = new RateLimitedBursts();
   readonly #options: PipelineOptions;
   readonly #router: TopicRouter<MessageHandler, Route>;
   readonly #batcher: DispatchBatcher;
@@ -134,8 +147,18 @@ export class MessagePipeline {
   }
 
   async #deadLetter(message: InboundMessage, route: string, error: unknown): Promise<void> {
-    const reason = error instanceof Error ? error.message : String(error);
+    let reason = error instanceof Error ? error.message : String(error);
     const code = isTopiqError(error) ? error.code : undefined;
+    if (error instanceof RateLimitedError && error.key !== undefined) {
+      const burst = this.#bursts.refused(`${route}\n${error.key}`, error.retryAfterMs, Date.now());
+      if (!burst.store) {
+        this.stats.rateLimitedDropped++;
+        return;
+      }
+      if (burst.leftOut > 0) {
+        reason += ` (${burst.leftOut} more of its messages were refused since the last one stored, and not stored)`;
+      }
+    }
     this.stats.deadLettered++;
     this.#log.warn(
       {

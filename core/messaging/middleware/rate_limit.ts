@@ -1,8 +1,8 @@
 /**
  * Per-device rate limiting for routes. A message over its device's limit is refused with
- * `E_RATE_LIMITED`; the pipeline then dead-letters it like any failed message: it is
- * acknowledged and recorded in the dead-letter store with the reason, not redelivered
- * (a broker redelivering it at once would only hit the limit again).
+ * `E_RATE_LIMITED`; the pipeline acknowledges it (a broker redelivering it at once would only
+ * hit the limit again) and dead-letters the first of a burst with the reason, counting the
+ * rest (see `rate_limited_bursts.ts`).
  */
 import { RateLimitedError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
@@ -85,6 +85,7 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
       throw new RateLimitedError(
         `${subject} ${quote(key)} sent more than ${limit} messages in ${windowMs} ms (on ${ctx.topic}); ` +
           `it may send again in ${result.retryAfterMs} ms. The message was not handled`,
+        { key, retryAfterMs: result.retryAfterMs },
       );
     }
     return next();

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import {
+  createRouteTable,
+  Dispatcher,
+  JobRegistry,
+  MemoryDeadLetterStore,
+  MemoryQueueDriver,
+  MemoryStateStore,
+  MessagePipeline,
+  silentLogger,
+} from '../../../core/index.js';
+import { RateLimitedBursts } from '../../../core/messaging/rate_limited_bursts.js';
+import { MemoryRateLimiter, rateLimit } from '../../../core/messaging/middleware/index.js';
+import { fakeMessage } from '../../../core/testing/index.js';
+import { EchoJob } from '../../support/test_jobs.js';
+
+describe('RateLimitedBursts', () => {
+  it('stores the first refusal of a key, counts the rest until it may send again, then stores one with the count', () => {
+    const bursts = new RateLimitedBursts();
+    expect(bursts.refused('d1', 5000, 0)).toEqual({ store: true, leftOut: 0 });
+    expect(bursts.refused('d1', 4000, 1000)).toEqual({ store: false });
+    expect(bursts.refused('d2', 5000, 1000)).toEqual({ store: true, leftOut: 0 }); // its own burst
+    expect(bursts.refused('d1', 1, 4999)).toEqual({ store: false });
+    expect(bursts.refused('d1', 5000, 5000)).toEqual({ store: true, leftOut: 2 });
+  });
+
+  it('keeps a key quiet for a second at least, however soon the limiter says it may send', () => {
+    const bursts = new RateLimitedBursts();
+    expect(bursts.refused('d1', 1, 0)).toEqual({ store: true, leftOut: 0 });
+    expect(bursts.refused('d1', 1, 999)).toEqual({ store: false });
+    expect(bursts.refused('d1', 1, 1000)).toEqual({ store: true, leftOut: 1 });
+  });
+});
+
+describe('MessagePipeline with a rate limit', () => {
+  it('stores the first refused message of a flooding device and acknowledges the rest uncounted in the store', async () => {
+    const deadLetters = new MemoryDeadLetterStore();
+    const routes = createRouteTable();
+    const handled: number[] = [];
+    routes.on('devices/{deviceId}/telemetry', (ctx) => void handled.push(1), {
+      middleware: [rateLimit(new MemoryRateLimiter(), { limit: 3, windowMs: 60_000 })],
+    });
+    const pipeline = new MessagePipeline({
+      routes,
+      dispatcher: new Dispatcher(new MemoryQueueDriver(), new JobRegistry().register(EchoJob)),
+      deadLetters,
+      state: new MemoryStateStore(),
+      publish: async () => {},
+      log: silentLogger(),
+    });
+    for (let i = 0; i < 1000; i++) {
+      await pipeline.handle(fakeMessage('devices/d1/telemetry', { i }, { deviceId: 'd1' }));
+    }
+    await pipeline.handle(fakeMessage('devices/d2/telemetry', { i: 0 }, { deviceId: 'd2' }));
+
+    expect(handled).toHaveLength(4); // d1's three, and d2's
+    const stored = await deadLetters.list(100);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ topic: 'devices/d1/telemetry', code: 'E_RATE_LIMITED' });
+    expect(pipeline.stats).toMatchObject({ received: 1001, deadLettered: 1, rateLimitedDropped: 996 });
+  });
+});
