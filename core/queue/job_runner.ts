@@ -210,14 +210,37 @@ export class JobRunner {
     job: { id: string; queue: string; attempts: number },
     log: Logger,
   ): Promise<void> {
+    // bounded by the job's timeout, as handle() is: a hook that never settles would hold the
+    // worker's slot (or its shutdown) for good
+    const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
+    let timer: NodeJS.Timeout | undefined;
     try {
       // inside the try: a constructor that throws (it threw for the attempt too) is logged, not
       // left to reject the worker's fire-and-forget call and end the process
       const instance = new jobClass();
       if (!instance.failed) return;
-      await instance.failed(error, payload, { jobId: job.id, queue: job.queue, attempts: job.attempts, log });
+      const hook = Promise.resolve(
+        instance.failed(error, payload, { jobId: job.id, queue: job.queue, attempts: job.attempts, log }),
+      );
+      const outcome = await Promise.race([
+        hook.then(() => 'done' as const),
+        new Promise<'timeout'>((resolve) => {
+          if (timeoutMs <= MAX_TIMER_MS) timer = setTimeout(() => resolve('timeout'), timeoutMs);
+        }),
+      ]);
+      if (outcome === 'timeout') {
+        hook.catch((hookError: unknown) =>
+          log.error({ event: 'job.failed_hook_error', err: hookError }, 'the failed() hook threw'),
+        );
+        log.error(
+          { event: 'job.failed_hook_timeout', timeoutMs },
+          `the failed() hook did not finish within the job's timeout of ${timeoutMs / 1000}s; the worker goes on without it`,
+        );
+      }
     } catch (hookError) {
       log.error({ event: 'job.failed_hook_error', err: hookError }, 'the failed() hook threw');
+    } finally {
+      clearTimeout(timer);
     }
   }
 }

@@ -35,6 +35,19 @@ class HalfSecondJob extends Job<{ n: number }> {
   }
 }
 
+/** Fails at once, and its failed() hook never settles. */
+class StuckHookJob extends Job<{ n: number }> {
+  static override readonly jobName = 'StuckHookJob';
+  static override readonly maxTries = 1;
+  static override readonly timeout = 0.2;
+  async handle(): Promise<void> {
+    throw new Error('the device is gone');
+  }
+  override failed(): Promise<void> {
+    return new Promise(() => {});
+  }
+}
+
 const drivers: MemoryQueueDriver[] = [];
 function memoryDriver(): MemoryQueueDriver {
   const driver = new MemoryQueueDriver();
@@ -175,5 +188,27 @@ describe('worker runtime', () => {
     const [line] = log.events('job.lease_lost');
     expect(line).toMatchObject({ jobId: id, queue: 'lost-log', attempt: 1, job: 'EchoJob' });
     expect(typeof line?.durationMs).toBe('number');
+  });
+
+  it("gives up waiting for a failed() hook after the job's timeout, so the slot runs the next job", async () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry().register(StuckHookJob);
+    const dispatcher = new Dispatcher(driver, registry);
+    const ids = [
+      await dispatcher.dispatch(StuckHookJob, { n: 1 }, { queue: 'stuck' }),
+      await dispatcher.dispatch(StuckHookJob, { n: 2 }, { queue: 'stuck' }),
+    ];
+    const log = capturingLogger('info');
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: ['stuck'],
+      concurrency: 1,
+      stopWhenEmpty: true,
+      log: log.logger,
+    });
+    expect(await worker.run()).toBe('empty');
+    expect((await driver.counts('stuck')).failed).toBe(2);
+    expect(log.events('job.failed_hook_timeout').map((line) => line.jobId)).toEqual(ids);
   });
 });
