@@ -8,6 +8,7 @@ export {
   type ControllerReference,
   type MessageHandler,
   MessagePipeline,
+  type PipelineOptions,
   type PipelineStats,
 } from './message_pipeline.js';
 export { createRouteTable, defineRoutes, type RouteDefinitions } from './define_routes.js';

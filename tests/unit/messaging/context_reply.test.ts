@@ -3,30 +3,16 @@
  * device naming another device's topic as its response topic must not make the app write there.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  createRouteTable,
-  Dispatcher,
-  JobRegistry,
-  MemoryDeadLetterStore,
-  MemoryQueueDriver,
-  MemoryStateStore,
-  MessagePipeline,
-  silentLogger,
-} from '../../../core/index.js';
+import { createRouteTable } from '../../../core/index.js';
 import { fakeMessage } from '../../../core/testing/index.js';
+import { memoryPipeline } from '../../support/memory_pipeline.js';
 
 function setup(replyTopic?: string) {
   const routes = createRouteTable();
   routes.on('devices/{deviceId}/config/get', (ctx) => ctx.reply({ interval: 60 }));
-  const deadLetters = new MemoryDeadLetterStore();
   const published: string[] = [];
-  const pipeline = new MessagePipeline({
-    routes,
-    dispatcher: new Dispatcher(new MemoryQueueDriver(), new JobRegistry()),
-    deadLetters,
-    state: new MemoryStateStore(),
+  const { pipeline, deadLetters } = memoryPipeline(routes, {
     publish: async (topic, payload) => void published.push(`${topic} ${payload}`),
-    log: silentLogger(),
     ...(replyTopic ? { replyTopic } : {}),
   });
   const ask = (responseTopic: string) =>

@@ -4,18 +4,10 @@
  * tests/integration/lifecycle/mqtt_job_events.test.ts and tests/integration/e2e/redis_outage.test.ts.)
  */
 import { describe, expect, it } from 'vitest';
-import {
-  createRouteTable,
-  Dispatcher,
-  JobRegistry,
-  MemoryDeadLetterStore,
-  MemoryQueueDriver,
-  MemoryStateStore,
-  MessagePipeline,
-  silentLogger,
-} from '../../../core/index.js';
+import { createRouteTable, Dispatcher, JobRegistry, MemoryQueueDriver } from '../../../core/index.js';
 import { addJobCommandRoute } from '../../../core/messaging/job_command_route.js';
 import { fakeMessage } from '../../../core/testing/index.js';
+import { memoryPipeline } from '../../support/memory_pipeline.js';
 import { EchoJob } from '../../support/test_jobs.js';
 
 const TOPIC = 'topiq/commands/jobs/EchoJob';
@@ -23,18 +15,10 @@ const payload = { tag: 'cmd', value: 'v' };
 
 function setup(publish: (topic: string, body: unknown) => Promise<void> = async () => {}) {
   const driver = new MemoryQueueDriver();
-  const deadLetters = new MemoryDeadLetterStore();
   const routes = createRouteTable();
   const dispatcher = new Dispatcher(driver, new JobRegistry().register(EchoJob));
   addJobCommandRoute(routes, 'topiq/commands/jobs', dispatcher);
-  const pipeline = new MessagePipeline({
-    routes,
-    dispatcher,
-    deadLetters,
-    state: new MemoryStateStore(),
-    publish,
-    log: silentLogger(),
-  });
+  const { pipeline, deadLetters } = memoryPipeline(routes, { dispatcher, publish });
   return { driver, deadLetters, pipeline };
 }
 

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import {
-  createRouteTable,
-  Dispatcher,
-  JobRegistry,
-  MemoryDeadLetterStore,
-  MemoryQueueDriver,
-  MemoryStateStore,
-  MessagePipeline,
-  silentLogger,
-} from '../../../core/index.js';
+import { createRouteTable } from '../../../core/index.js';
 import { RateLimitedBursts } from '../../../core/messaging/rate_limited_bursts.js';
 import { MemoryRateLimiter, rateLimit } from '../../../core/messaging/middleware/index.js';
 import { fakeMessage } from '../../../core/testing/index.js';
-import { EchoJob } from '../../support/test_jobs.js';
+import { memoryPipeline } from '../../support/memory_pipeline.js';
 
 describe('RateLimitedBursts', () => {
   it('stores the first refusal of a key, counts the rest until it may send again, then stores one with the count', () => {
@@ -34,20 +25,12 @@ describe('RateLimitedBursts', () => {
 
 describe('MessagePipeline with a rate limit', () => {
   it('stores the first refused message of a flooding device and acknowledges the rest uncounted in the store', async () => {
-    const deadLetters = new MemoryDeadLetterStore();
     const routes = createRouteTable();
     const handled: number[] = [];
     routes.on('devices/{deviceId}/telemetry', (ctx) => void handled.push(1), {
       middleware: [rateLimit(new MemoryRateLimiter(), { limit: 3, windowMs: 60_000 })],
     });
-    const pipeline = new MessagePipeline({
-      routes,
-      dispatcher: new Dispatcher(new MemoryQueueDriver(), new JobRegistry().register(EchoJob)),
-      deadLetters,
-      state: new MemoryStateStore(),
-      publish: async () => {},
-      log: silentLogger(),
-    });
+    const { pipeline, deadLetters } = memoryPipeline(routes);
     for (let i = 0; i < 1000; i++) {
       await pipeline.handle(fakeMessage('devices/d1/telemetry', { i }, { deviceId: 'd1' }));
     }
