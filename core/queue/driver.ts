@@ -328,6 +328,12 @@ export interface QueueDriver {
 
   /** Sizes and rates of a queue. */
   stats(queue: string): Promise<QueueStats>;
+  /**
+   * Epoch ms on the clock the driver stamps records and scores sets with: the Redis server's
+   * (`TIME`), which need not agree with this process's. A cutoff compared with record times
+   * (`removeFailed`'s `failedBefore`, say) is best taken from it.
+   */
+  now(): Promise<number>;
 
   /** Publishes job events to subscribers in every process (fire and forget, one message per batch). */
   publishEvents(batch: EventBatch): void;

@@ -107,7 +107,8 @@ export class FailedJobs {
 
   /** Deletes failed records older than `hours`; returns how many. */
   async prune(hours: number, queue?: string): Promise<number> {
-    const failedBefore = Date.now() - hours * 3600_000;
+    // on the clock that stamped the failures (Redis's), not this process's
+    const failedBefore = (await this.#driver.now()) - hours * 3600_000;
     let total = 0;
     for (const name of await queuesToSearch(this.#driver, queue))
       total += await this.#driver.removeFailed(name, { failedBefore });

@@ -156,6 +156,26 @@ describe('queue:forget and queue:prune-failed', () => {
     expect(prune.io.out).toBe('Deleted 2 failed jobs older than 0 hours.\n');
     expect(await app.driver.counts(queue)).toMatchObject({ failed: 0 });
   });
+
+  it("measures --hours on Redis's clock, which stamped the failures, not on this process's", async () => {
+    const queue = nextQueue();
+    await failJobs(queue, ['pc-1', 'pc-2']);
+    const now = Date.now;
+    try {
+      // this process's clock two hours ahead: the jobs that failed just now are not an hour old
+      Date.now = () => now() + 2 * 3600_000;
+      const ahead = run(['queue:prune-failed', '--hours=1', `--queue=${queue}`]);
+      expect(await ahead.exit).toBe(0);
+      expect(ahead.io.out).toBe('Deleted 0 failed jobs older than 1 hour.\n');
+      // and two hours behind: they still failed before now
+      Date.now = () => now() - 2 * 3600_000;
+      const behind = run(['queue:prune-failed', '--hours=0', `--queue=${queue}`]);
+      expect(await behind.exit).toBe(0);
+      expect(behind.io.out).toBe('Deleted 2 failed jobs older than 0 hours.\n');
+    } finally {
+      Date.now = now;
+    }
+  });
 });
 
 describe('queue:flush', () => {

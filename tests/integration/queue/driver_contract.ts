@@ -227,6 +227,15 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.complete([{ lease: leases[0]!, result: 'null' }])).toEqual([false]);
     });
 
+    it('tells the time on the clock it stamps records with', async () => {
+      await driver.push([job('a')]);
+      const before = await driver.now();
+      const created = (await driver.getJob(queue, 'a'))!.createdAt;
+      expect(created).toBeLessThanOrEqual(await driver.now());
+      // this machine's clocks agree with Redis's; elsewhere they need not
+      expect(Math.abs(before - Date.now())).toBeLessThan(5000);
+    });
+
     it('reads extend started as a whole count of the first leases: none below one, a fraction rounded down', async () => {
       await driver.push(['a', 'b', 'c', 'd'].map((id) => job(id, { maxTries: 1 })));
       const reserved = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;

@@ -183,6 +183,10 @@ export class MemoryQueueDriver implements QueueDriver {
     return status;
   }
 
+  async now(): Promise<number> {
+    return this.#now();
+  }
+
   async stats(queue: string): Promise<QueueStats> {
     const counts = await this.counts(queue);
     const next = await this.listJobs(queue, 'queued', 0, 100);

@@ -45,6 +45,7 @@ import { EventListenerPresence, type EventListenerTiming } from './event_listene
 import { RedisRecords } from './redis_records.js';
 import { describeConnection, rethrowUnavailable } from './unavailable.js';
 import { registerScripts, runScript } from './scripts.js';
+import { serverNow } from './server_clock.js';
 
 /** Options of {@link RedisQueueDriver}. */
 export interface RedisDriverOptions {
@@ -480,6 +481,10 @@ export class RedisQueueDriver implements QueueDriver {
 
   removeFailed(queue: string, selection: FailedSelection): Promise<number> {
     return this.#records.removeFailed(queue, selection);
+  }
+
+  now(): Promise<number> {
+    return serverNow(this.redis).catch(this.#unavailable);
   }
 
   async stats(queue: string): Promise<QueueStats> {
