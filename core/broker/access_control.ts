@@ -67,6 +67,12 @@ export interface AccessControl {
    * lives on (`clean: false`) or another connection of its account uses the id.
    */
   released(client: Client): void;
+  /**
+   * Tells the retained budget that aedes stored `packet` as retained. A store that did not come
+   * through `authorizePublish` as a device's (the app's own `aedes.publish`) frees its topic
+   * from the device that held it, as a service's retained publish does.
+   */
+  retainedStored(packet: { topic: string; payload: Buffer | string }): void;
 }
 
 interface Session {
@@ -95,6 +101,8 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   const retained = new RetainedBudget(settings.retained);
   const sessions = new WeakMap<Client, Session>();
   const logged = new WeakSet<Error>();
+  /** Payloads of the devices' retained publishes the budget counted as it accepted them. */
+  const counted = new WeakSet<Buffer>();
   /**
    * The account that holds each client id. A client id names a session: its subscriptions
    * and the messages queued for it while offline, and aedes closes the connection already
@@ -240,6 +248,8 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
             { ...fields, ...refused, will: isWill },
             'mqtt publish delivered but not retained: the device holds its limit of retained messages',
           );
+        } else if (account !== undefined && Buffer.isBuffer(payload) && payload.length > 0) {
+          counted.add(payload);
         }
       }
       callback(null);
@@ -259,7 +269,11 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
               { ...fields, messageId: packet.messageId },
               'mqtt QoS 2 resend of a message already accepted: not routed again',
             );
-            callback(null); // aedes answers it with a PUBREC and neither forwards nor retains it
+            // aedes answers it with a PUBREC and neither forwards nor retains it; should it forward
+            // it after all (a persistence slower than its in-memory default), the copy must not be
+            // retained past the device's budget, and the first copy already retained what it could
+            packet.retain = false;
+            callback(null);
           } else {
             accept();
           }
@@ -301,6 +315,12 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       if (!holder?.connections.delete(client)) return;
       // a persistent session stays its account's; so does an id another connection of it uses
       if (client.clean && holder.connections.size === 0) holders.delete(client.id);
+    },
+    retainedStored: ({ topic, payload }) => {
+      // aedes copies a publish before storing it, but keeps its payload
+      if (Buffer.isBuffer(payload) && counted.has(payload)) return;
+      const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
+      retained.retain(undefined, topic, bytes);
     },
   };
 }

@@ -15,6 +15,7 @@ import { DEFAULT_RETAINED_LIMITS, type RetainedLimits } from './retained_budget.
 import {
   DEFAULT_QUEUE_LIMITS,
   limitOutgoingQueues,
+  type OutgoingQueueLimit,
   type OutgoingStore,
   type QueueLimits,
 } from './outgoing_queue_limit.js';
@@ -140,9 +141,28 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     heldQos2: (client, packet) => holdsQos2(created, client, packet),
     retained,
   });
-  const aedes = await Aedes.createBroker({ ...options.aedes, ...access.hooks });
+  let queueLimit: OutgoingQueueLimit | undefined;
+  const forward = options.aedes?.authorizeForward;
+  const aedes = await Aedes.createBroker({
+    ...options.aedes,
+    ...access.hooks,
+    // a message dropped for a client whose queue is full is not delivered to it live either
+    authorizeForward: (client, packet) => {
+      if (queueLimit?.forwards(client.id, packet) === false) return null;
+      return forward ? forward(client, packet) : packet;
+    },
+  });
   created = aedes;
-  limitOutgoingQueues((aedes as unknown as { persistence: OutgoingStore }).persistence, queues, logger);
+  const limit = limitOutgoingQueues(
+    (aedes as unknown as { persistence: OutgoingStore }).persistence,
+    queues,
+    logger,
+    // connected clients by id, set by aedes though its types leave it out
+    (clientId) => (aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined,
+  );
+  queueLimit = limit;
+  aedes.on('clientDisconnect', (client) => limit.disconnected(client.id));
+  followRetainedStores((aedes as unknown as { persistence: RetainedStore }).persistence, access);
   logClientEvents(aedes, access, logger);
 
   const server = createServer(aedes.handle);
@@ -252,6 +272,24 @@ async function holdsQos2(aedes: Aedes | undefined, client: Client, packet: Publi
   } catch {
     return false;
   }
+}
+
+/** The part of an aedes persistence that stores retained messages. */
+interface RetainedStore {
+  storeRetained(packet: { topic: string; payload: Buffer | string }): Promise<void>;
+}
+
+/**
+ * Has every retained message aedes stores reach the retained budget, the app's own publishes
+ * (`aedes.publish`, which asks no `authorizePublish`) included, so that one clearing or
+ * replacing a device's retained message frees its place.
+ */
+function followRetainedStores(store: RetainedStore, access: AccessControl): void {
+  const storeRetained = store.storeRetained.bind(store);
+  store.storeRetained = async (packet) => {
+    await storeRetained(packet);
+    access.retainedStored(packet);
+  };
 }
 
 function closeAedes(aedes: Aedes): Promise<void> {

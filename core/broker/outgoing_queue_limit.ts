@@ -8,8 +8,10 @@
  * as Mosquitto's `max_queued_messages` does. One line is logged when a client's queue fills,
  * and one when it has room again.
  *
- * It wraps the enqueue and clear methods of aedes's persistence instance, counting per
- * client id what they add and take away. The counts start at the broker's start, so with a
+ * It wraps the enqueue, update and clear methods of aedes's persistence instance, counting per
+ * client id what they add and take away. A QoS 2 message gives its payload bytes back at its
+ * PUBREC, when aedes replaces it by a PUBREL (`outgoingUpdate`), and its place at the PUBCOMP,
+ * which clears the PUBREL. The counts start at the broker's start, so with a
  * persistence that outlives the process (not aedes's in-memory default), messages queued
  * before it are not counted.
  */
@@ -26,14 +28,48 @@ export interface QueueLimits {
 }
 
 interface QueuedPacket {
+  cmd?: string;
+  messageId?: number;
   payload?: Buffer | string;
+  /** Which broker published it and its number there: one message, whichever copy. */
+  brokerId?: string;
+  brokerCounter?: number;
 }
+
+/** What {@link limitOutgoingQueues} gives back. */
+export interface OutgoingQueueLimit {
+  /** What is held for `clientId` now. */
+  held(clientId: string): { messages: number; bytes: number };
+  /**
+   * Whether to forward `packet` to the online client `clientId` (aedes's `authorizeForward`):
+   * false for a message dropped for it because its queue was full. aedes delivers a message to
+   * an online client after it enqueued it, and a delivery whose message it does not hold
+   * closes the connection; not forwarding it drops it as it was meant to be dropped.
+   */
+  forwards(clientId: string, packet: QueuedPacket): boolean;
+  /** Forgets the dropped messages remembered for `clientId`, which disconnected. */
+  disconnected(clientId: string): void;
+}
+
+/** Dropped messages remembered per online client until their delivery is refused. */
+const MAX_DROPPED = 10_000;
+
+const keyOf = (packet: QueuedPacket): string | undefined =>
+  packet.brokerId === undefined ? undefined : `${packet.brokerId}:${packet.brokerCounter}`;
 
 /** The methods of an aedes persistence this wraps. */
 export interface OutgoingStore {
   outgoingEnqueue(sub: { clientId: string }, packet: QueuedPacket): Promise<void>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: QueuedPacket): Promise<void>;
+  outgoingUpdate(client: { id: string }, packet: QueuedPacket): Promise<void>;
   outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<QueuedPacket | undefined>;
+}
+
+interface Held {
+  messages: number;
+  bytes: number;
+  /** Payload bytes of the messages sent to the client, by packet id, until acknowledged. */
+  readonly sent: Map<number, number>;
 }
 
 const sizeOf = (packet: QueuedPacket | undefined): number => {
@@ -42,21 +78,36 @@ const sizeOf = (packet: QueuedPacket | undefined): number => {
   return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
 };
 
-/** Installs the bound on `store` (aedes's `persistence`); returns a reader of the counts, for tests. */
+/**
+ * Installs the bound on `store` (aedes's `persistence`). `online(clientId)` says whether the
+ * client is connected now: only then is a dropped message remembered for {@link
+ * OutgoingQueueLimit.forwards}, as only then does aedes go on to deliver it.
+ */
 export function limitOutgoingQueues(
   store: OutgoingStore,
   limits: QueueLimits,
   logger: Logger,
-): (clientId: string) => { messages: number; bytes: number } {
-  const held = new Map<string, { messages: number; bytes: number }>();
+  online: (clientId: string) => boolean,
+): OutgoingQueueLimit {
+  const held = new Map<string, Held>();
   const full = new Set<string>();
+  const dropped = new Map<string, Set<string>>();
+  const remember = (clientId: string, packet: QueuedPacket): void => {
+    const key = keyOf(packet);
+    if (key === undefined || !online(clientId)) return;
+    const keys = dropped.get(clientId) ?? new Set<string>();
+    keys.add(key);
+    if (keys.size > MAX_DROPPED) keys.delete(keys.values().next().value!);
+    dropped.set(clientId, keys);
+  };
   const enqueue = store.outgoingEnqueue.bind(store);
   const enqueueCombi = store.outgoingEnqueueCombi.bind(store);
+  const update = store.outgoingUpdate.bind(store);
   const clear = store.outgoingClearMessageId.bind(store);
 
   /** Counts the packet for `clientId` when it fits; false when it does not. */
   const admit = (clientId: string, bytes: number): boolean => {
-    const count = held.get(clientId) ?? { messages: 0, bytes: 0 };
+    const count = held.get(clientId) ?? { messages: 0, bytes: 0, sent: new Map() };
     if (count.messages + 1 > limits.maxMessages || count.bytes + bytes > limits.maxBytes) {
       if (!full.has(clientId)) {
         full.add(clientId);
@@ -73,20 +124,64 @@ export function limitOutgoingQueues(
     return true;
   };
 
+  /** Takes back what {@link admit} counted for a message the store did not keep after all. */
+  const forget = (clientId: string, bytes: number): void => {
+    const count = held.get(clientId);
+    if (!count) return;
+    count.messages = Math.max(0, count.messages - 1);
+    count.bytes = Math.max(0, count.bytes - bytes);
+    if (count.messages === 0) held.delete(clientId);
+  };
+
   store.outgoingEnqueue = async (sub, packet) => {
-    if (admit(sub.clientId, sizeOf(packet))) await enqueue(sub, packet);
+    const bytes = sizeOf(packet);
+    if (!admit(sub.clientId, bytes)) {
+      remember(sub.clientId, packet);
+      return;
+    }
+    try {
+      await enqueue(sub, packet);
+    } catch (error) {
+      forget(sub.clientId, bytes);
+      throw error;
+    }
   };
   store.outgoingEnqueueCombi = async (subs, packet) => {
     const bytes = sizeOf(packet);
-    const kept = subs.filter((sub) => admit(sub.clientId, bytes));
-    if (kept.length > 0) await enqueueCombi(kept, packet);
+    const kept = subs.filter((sub) => {
+      if (admit(sub.clientId, bytes)) return true;
+      remember(sub.clientId, packet);
+      return false;
+    });
+    if (kept.length === 0) return;
+    try {
+      await enqueueCombi(kept, packet);
+    } catch (error) {
+      for (const sub of kept) forget(sub.clientId, bytes);
+      throw error;
+    }
+  };
+  store.outgoingUpdate = async (client, packet) => {
+    await update(client, packet);
+    const count = held.get(client.id);
+    const id = packet.messageId;
+    if (!count || id === undefined) return;
+    if (packet.cmd === 'pubrel') {
+      // the QoS 2 message sent under `id` is replaced by its PUBREL, which holds no payload
+      count.bytes = Math.max(0, count.bytes - (count.sent.get(id) ?? 0));
+      count.sent.delete(id);
+    } else {
+      count.sent.set(id, sizeOf(packet));
+    }
   };
   store.outgoingClearMessageId = async (client, packet) => {
     const cleared = await clear(client, packet);
     const count = held.get(client.id);
     if (cleared && count) {
       count.messages = Math.max(0, count.messages - 1);
-      count.bytes = Math.max(0, count.bytes - sizeOf(cleared));
+      // a PUBREL's message gave its bytes back when it was replaced (see outgoingUpdate)
+      if (cleared.cmd !== 'pubrel') count.bytes = Math.max(0, count.bytes - sizeOf(cleared));
+      if (cleared.messageId !== undefined) count.sent.delete(cleared.messageId);
       if (count.messages === 0) held.delete(client.id);
       if (full.delete(client.id)) {
         logger.info({ clientId: client.id }, 'mqtt client queue has room again');
@@ -94,5 +189,20 @@ export function limitOutgoingQueues(
     }
     return cleared;
   };
-  return (clientId) => ({ ...(held.get(clientId) ?? { messages: 0, bytes: 0 }) });
+  return {
+    held: (clientId) => {
+      const count = held.get(clientId);
+      return { messages: count?.messages ?? 0, bytes: count?.bytes ?? 0 };
+    },
+    forwards: (clientId, packet) => {
+      const keys = dropped.get(clientId);
+      const key = keyOf(packet);
+      if (!keys || key === undefined || !keys.delete(key)) return true;
+      if (keys.size === 0) dropped.delete(clientId);
+      return false;
+    },
+    disconnected: (clientId) => {
+      dropped.delete(clientId);
+    },
+  };
 }

@@ -38,7 +38,17 @@ export class Qos2Resends {
     const key = `${client.id}\n${packet.messageId}`;
     if (packet.dup) {
       const routing = this.#routing.get(key);
-      if (routing ? await routing : await this.#held(client, packet)) return 'resend';
+      if (routing) {
+        if (await routing) {
+          // aedes stores the first copy's packet id a few microtasks after its callback;
+          // answering this copy before then lets aedes take it for a new message, and
+          // forward (and retain) it a second time
+          await new Promise((resolve) => setImmediate(resolve));
+          return 'resend';
+        }
+      } else if (await this.#held(client, packet)) {
+        return 'resend';
+      }
     }
     const routed = route();
     const succeeded = routed.then(

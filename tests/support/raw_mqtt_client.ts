@@ -10,9 +10,13 @@ export class RawMqttClient {
   readonly #socket: Socket;
   readonly #received: Packet[] = [];
   readonly #waiters: (() => void)[] = [];
+  #closed = false;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
+    socket.once('close', () => {
+      this.#closed = true;
+    });
     const parser = mqttPacket.parser({ protocolVersion: 4 });
     parser.on('packet', (packet: Packet) => {
       this.#received.push(packet);
@@ -47,8 +51,9 @@ export class RawMqttClient {
     return client;
   }
 
-  send(packet: Packet): void {
-    this.#socket.write(mqttPacket.generate(packet));
+  /** Sends `packets` in one write, so the broker reads them in one chunk. */
+  send(...packets: Packet[]): void {
+    this.#socket.write(Buffer.concat(packets.map((packet) => mqttPacket.generate(packet))));
   }
 
   /** The next received packet of kind `cmd` (earlier ones of other kinds are skipped). */
@@ -58,6 +63,11 @@ export class RawMqttClient {
       if (at >= 0) return this.#received.splice(at, 1)[0]!;
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
+  }
+
+  /** True once the connection has closed, from either end. */
+  get closed(): boolean {
+    return this.#closed;
   }
 
   async close(): Promise<void> {

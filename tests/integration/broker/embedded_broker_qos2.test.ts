@@ -9,18 +9,23 @@ import type { Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedBroker, IncomingPublish } from '../../../core/broker/index.js';
 import { RawMqttClient } from '../../support/raw_mqtt_client.js';
-import { accounts, BrokerTestKit } from './broker_test_kit.js';
+import { accounts, BrokerTestKit, inbox } from './broker_test_kit.js';
 
 const open = (broker: EmbeddedBroker) =>
   RawMqttClient.open(broker.port, { clientId: 'sensor-1', ...accounts.sensor1 });
 
-const publish = (messageId: number, payload: string, dup: boolean): Packet => ({
+const publish = (
+  messageId: number,
+  payload: string,
+  dup: boolean,
+  { topic = 'devices/sensor-1/telemetry', retain = false } = {},
+): Packet => ({
   cmd: 'publish',
-  topic: 'devices/sensor-1/telemetry',
+  topic,
   payload: Buffer.from(payload),
   qos: 2,
   dup,
-  retain: false,
+  retain,
   messageId,
 });
 
@@ -77,6 +82,52 @@ describe('startEmbeddedBroker with QoS 2 resends', () => {
     await second.next('pubcomp');
     expect(routed).toEqual(['slow']);
     await second.close();
+  });
+
+  it('forwards a QoS 2 message once when its resend arrives in the same read as the first copy', async () => {
+    const routed: string[] = [];
+    const broker = await kit.startBroker({
+      retained: { maxTopics: 1, maxBytes: 1000 },
+      beforeAck: async (message) => {
+        if (message.principal.kind !== 'device') return;
+        routed.push(message.topic);
+        await new Promise((resolve) => setTimeout(resolve, 5)); // its jobs take a moment to store
+      },
+    });
+    const live = await kit.connect(broker, accounts.app);
+    await live.subscribeAsync('devices/#', { qos: 2 });
+    const received = inbox(live);
+    const device = await open(broker);
+    device.send(publish(1, 'online', false, { topic: 'devices/sensor-1/status', retain: true }));
+    await device.next('pubrec');
+    device.send({ cmd: 'pubrel', messageId: 1 });
+    await device.next('pubcomp');
+
+    // the device holds its one retained topic; a second one, sent twice in one write
+    const extra = { topic: 'devices/sensor-1/extra', retain: true };
+    device.send(publish(2, 'extra', false, extra), publish(2, 'extra', true, extra));
+    await device.next('pubrec');
+    device.send({ cmd: 'pubrel', messageId: 2 });
+    await device.next('pubcomp');
+    device.send(publish(3, 'end', false, { topic: 'devices/sensor-1/end' }));
+    await device.next('pubrec');
+    await waitFor(() => received.includes('devices/sensor-1/end end'));
+
+    expect(routed).toEqual(['devices/sensor-1/status', 'devices/sensor-1/extra', 'devices/sensor-1/end']);
+    expect(received).toEqual([
+      'devices/sensor-1/status online',
+      'devices/sensor-1/extra extra',
+      'devices/sensor-1/end end',
+    ]);
+    const reader = await kit.connect(broker, accounts.app);
+    const retained: string[] = [];
+    reader.on('message', (topic, _payload, packet) => {
+      if (packet.retain) retained.push(topic);
+    });
+    await reader.subscribeAsync('devices/sensor-1/#', { qos: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(retained).toEqual(['devices/sensor-1/status']);
+    await device.close();
   });
 
   it('routes a QoS 2 resend whose first copy was refused', async () => {

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker } from '../../../core/broker/index.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { freePort } from '../../support/net.js';
+import { RawMqttClient } from '../../support/raw_mqtt_client.js';
 import { accounts, BrokerTestKit, nextMessage } from './broker_test_kit.js';
 
 describe('startEmbeddedBroker queues of persistent sessions', () => {
@@ -75,6 +76,40 @@ describe('startEmbeddedBroker queues of persistent sessions', () => {
     expect(await received).toEqual(['aaaaaa', 'end']);
   });
 
+  it('gives back the bytes of a QoS 2 message once it is received (PUBREC), not only its place', async () => {
+    const broker = await kit.startBroker({ queues: { maxMessages: 100, maxBytes: 10 } });
+    // a persistent session that acknowledges what it wants, when it wants
+    const reader = await RawMqttClient.open(broker.port, { clientId: 'qos2-reader', ...accounts.app });
+    reader.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'devices/sensor-1/#', qos: 2 }] });
+    await reader.next('suback');
+    const device = await kit.connect(broker, accounts.sensor1);
+    const acknowledged = () => new Promise((resolve) => broker.aedes.once('ack', resolve));
+
+    await device.publishAsync('devices/sensor-1/telemetry', 'x', { qos: 1 }); // held: never acknowledged
+    expect(await reader.next('publish')).toMatchObject({ payload: Buffer.from('x') });
+    for (const payload of ['aaaaaa', 'bbbbbb', 'cccccc']) {
+      await device.publishAsync('devices/sensor-1/telemetry', payload, { qos: 2 });
+      const delivered = await Promise.race([
+        reader.next('publish'),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error(`${payload} never came`)), 2_000),
+        ),
+      ]);
+      expect(delivered).toMatchObject({ payload: Buffer.from(payload) });
+      const { messageId } = delivered as { messageId: number };
+      reader.send({ cmd: 'pubrec', messageId });
+      await reader.next('pubrel');
+      const completed = acknowledged();
+      reader.send({ cmd: 'pubcomp', messageId });
+      await completed;
+    }
+    // at most 'x' and one six-byte message were ever held at once: 7 of its 10 bytes
+    expect(
+      kit.logged('mqtt client queue full: messages for it are dropped until it acknowledges some'),
+    ).toEqual([]);
+    await reader.close();
+  });
+
   it('rejects with InvalidOptionError for a negative or fractional queue limit', async () => {
     for (const queues of [
       { maxMessages: -1, maxBytes: 10 },
@@ -92,5 +127,32 @@ describe('startEmbeddedBroker queues of persistent sessions', () => {
         queues: { maxMessages: -1, maxBytes: 1 },
       }),
     ).rejects.toBeInstanceOf(InvalidOptionError);
+  });
+
+  it('keeps an online client whose queue is full connected, without the messages dropped for it', async () => {
+    const broker = await kit.startBroker({ queues: { maxMessages: 1, maxBytes: 1_000_000 } });
+    // a raw client: it acknowledges only when told to
+    const slow = await RawMqttClient.open(broker.port, { clientId: 'slow', ...accounts.app });
+    slow.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'devices/sensor-1/#', qos: 1 }] });
+    await slow.next('suback');
+    const device = await kit.connect(broker, accounts.sensor1);
+    await device.publishAsync('devices/sensor-1/telemetry', 'm1', { qos: 1 });
+    const first = await slow.next('publish');
+    // its one place is taken by m1 (not acknowledged): m2 is dropped for it
+    await device.publishAsync('devices/sensor-1/telemetry', 'm2', { qos: 1 });
+    await kit.waitForLog('mqtt client queue full: messages for it are dropped until it acknowledges some');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(slow.closed).toBe(false);
+
+    slow.send({ cmd: 'puback', messageId: first.cmd === 'publish' ? first.messageId! : 0 });
+    await kit.waitForLog('mqtt client queue has room again');
+    await device.publishAsync('devices/sensor-1/telemetry', 'm3', { qos: 1 });
+    const next = await slow.next('publish');
+    expect([first, next].map((packet) => (packet.cmd === 'publish' ? String(packet.payload) : ''))).toEqual([
+      'm1',
+      'm3',
+    ]);
+    expect(slow.closed).toBe(false);
+    await slow.close();
   });
 });

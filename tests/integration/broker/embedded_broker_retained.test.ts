@@ -63,6 +63,33 @@ describe('startEmbeddedBroker retained messages', () => {
     expect(await retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/made-up-2 kept']);
   });
 
+  it("frees a device's place when the app clears its retained message through aedes.publish", async () => {
+    const broker = await kit.startBroker({ retained: { maxTopics: 1, maxBytes: 1000 } });
+    const device = await kit.connect(broker, accounts.sensor1);
+    await device.publishAsync('devices/sensor-1/status', 'online', { qos: 1, retain: true });
+    // the app's own publishes (MqttGateway.publish) go to aedes directly, past authorizePublish
+    await new Promise<void>((resolve, reject) =>
+      broker.aedes.publish(
+        {
+          cmd: 'publish',
+          topic: 'devices/sensor-1/status',
+          payload: Buffer.alloc(0),
+          qos: 0,
+          retain: true,
+          dup: false,
+        },
+        (error) => (error ? reject(error) : resolve()),
+      ),
+    );
+    expect(await retainedUnder(broker, 'devices/#')).toEqual([]);
+
+    await device.publishAsync('devices/sensor-1/config', 'v2', { qos: 1, retain: true });
+    expect(await retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/config v2']);
+    expect(
+      kit.logged('mqtt publish delivered but not retained: the device holds its limit of retained messages'),
+    ).toEqual([]);
+  });
+
   it('keeps the limit per device, and does not count services', async () => {
     const broker = await kit.startBroker({ retained: { maxTopics: 1, maxBytes: 1000 } });
     const one = await kit.connect(broker, accounts.sensor1);
