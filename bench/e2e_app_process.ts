@@ -93,7 +93,11 @@ async function startTopiq(topicPrefix: string, queue: string, clientId: string):
   await server.start();
   const { stats } = server.pipeline;
   return {
-    counts: () => ({ received: stats.received, stored: stats.handled, rejected: stats.deadLettered }),
+    counts: () => ({
+      received: stats.received,
+      stored: stats.handled,
+      rejected: stats.deadLettered + stats.rateLimitedDropped,
+    }),
     stop: () => server.stop(),
   };
 }

@@ -22,6 +22,7 @@ import type { InboundMessage, Publisher } from './inbound_message.js';
 import { type ContextServices, MessageContext } from './message_context.js';
 import type { StateStore } from './state_store.js';
 import { retryUntilDone } from '../support/retry.js';
+import { sampledFailures } from '../support/sampled_failures.js';
 
 /** A controller class and the name of its method that handles the route. */
 export type ControllerReference = readonly [new () => object, string];
@@ -74,6 +75,7 @@ export class MessagePipeline {
     rateLimitedDropped: 0,
   };
   readonly #bursts = new RateLimitedBursts();
+  readonly #droppedSample = sampledFailures();
   readonly #options: PipelineOptions;
   readonly #router: TopicRouter<MessageHandler, Route>;
   readonly #batcher: DispatchBatcher;
@@ -153,6 +155,18 @@ export class MessagePipeline {
       const burst = this.#bursts.refused(`${route}\n${error.key}`, error.retryAfterMs, Date.now());
       if (!burst.store) {
         this.stats.rateLimitedDropped++;
+        const dropped = this.#droppedSample();
+        if (dropped !== undefined) {
+          this.#log.warn(
+            {
+              event: 'message.rate_limited_dropped',
+              topic: message.topic,
+              route,
+              rateLimitedDropped: dropped,
+            },
+            'rate-limited message acknowledged without being stored (the first of its burst was; logged for the 1st and every 1,000th)',
+          );
+        }
         return;
       }
       if (burst.leftOut > 0) {

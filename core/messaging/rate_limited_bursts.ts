@@ -7,7 +7,7 @@
  * one says how many were left out meanwhile.
  */
 
-/** Keys remembered at most; past it the one refused longest ago is forgotten. */
+/** Keys remembered at most; past it the one refused longest ago is forgotten (with its count). */
 const MAX_KEYS = 10_000;
 /** Shortest quiet time after a stored rate-limited message of one key. */
 const MIN_QUIET_MS = 1000;
@@ -24,12 +24,14 @@ export class RateLimitedBursts {
    */
   refused(key: string, retryAfterMs: number, now: number): BurstDecision {
     const entry = this.#keys.get(key);
+    // moved to the end: the map's order is the order keys were last refused, so a key still
+    // flooding is never the one forgotten
+    this.#keys.delete(key);
     if (entry && now < entry.until) {
       entry.leftOut++;
+      this.#keys.set(key, entry);
       return { store: false };
     }
-    // moved to the end: the map's order is the order keys were last stored
-    this.#keys.delete(key);
     this.#keys.set(key, { until: now + Math.max(MIN_QUIET_MS, retryAfterMs), leftOut: 0 });
     if (this.#keys.size > MAX_KEYS) this.#keys.delete(this.#keys.keys().next().value!);
     return { store: true, leftOut: entry?.leftOut ?? 0 };

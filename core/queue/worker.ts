@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { backoffMs } from '../support/retry.js';
+import { MAX_TIMER_MS } from '../support/timers.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
 import type { Lease, LeaseState, QueueDriver, ReservedJob } from './driver.js';
@@ -702,6 +703,12 @@ function validate(options: WorkerOptions): void {
   positive(options.maxTime, 'maxTime');
   positive(options.memory, 'memory');
   positive(options.leaseMs, 'leaseMs');
+  // renewed every third of it by a timer, which Node runs after 1 ms when set past MAX_TIMER_MS
+  if (options.leaseMs !== undefined && options.leaseMs / 3 > MAX_TIMER_MS) {
+    throw new InvalidOptionError(
+      `leaseMs must be at most ${MAX_TIMER_MS * 3} (about 74 days); got ${options.leaseMs}`,
+    );
+  }
   if (options.backoff !== undefined) assertRetryPolicy(options.backoff, 'backoff');
 }
 

@@ -3,6 +3,7 @@ import { createRouteTable } from '../../../core/index.js';
 import { RateLimitedBursts } from '../../../core/messaging/rate_limited_bursts.js';
 import { MemoryRateLimiter, rateLimit } from '../../../core/messaging/middleware/index.js';
 import { fakeMessage } from '../../../core/testing/index.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
 import { memoryPipeline } from '../../support/memory_pipeline.js';
 
 describe('RateLimitedBursts', () => {
@@ -13,6 +14,17 @@ describe('RateLimitedBursts', () => {
     expect(bursts.refused('d2', 5000, 1000)).toEqual({ store: true, leftOut: 0 }); // its own burst
     expect(bursts.refused('d1', 1, 4999)).toEqual({ store: false });
     expect(bursts.refused('d1', 5000, 5000)).toEqual({ store: true, leftOut: 2 });
+  });
+
+  it('forgets the key refused longest ago, not one that is still flooding', () => {
+    const bursts = new RateLimitedBursts();
+    expect(bursts.refused('flooding', 60_000, 0)).toEqual({ store: true, leftOut: 0 });
+    for (let i = 0; i < 9_999; i++) bursts.refused(`once-${i}`, 60_000, 1);
+    expect(bursts.refused('flooding', 60_000, 2)).toEqual({ store: false });
+    bursts.refused('new-1', 60_000, 3);
+    bursts.refused('new-2', 60_000, 3);
+    // still remembered, with its count
+    expect(bursts.refused('flooding', 60_000, 60_000)).toEqual({ store: true, leftOut: 1 });
   });
 
   it('keeps a key quiet for a second at least, however soon the limiter says it may send', () => {
@@ -30,7 +42,8 @@ describe('MessagePipeline with a rate limit', () => {
     routes.on('devices/{deviceId}/telemetry', (ctx) => void handled.push(1), {
       middleware: [rateLimit(new MemoryRateLimiter(), { limit: 3, windowMs: 60_000 })],
     });
-    const { pipeline, deadLetters } = memoryPipeline(routes);
+    const log = capturingLogger('warn');
+    const { pipeline, deadLetters } = memoryPipeline(routes, { log: log.logger });
     for (let i = 0; i < 1000; i++) {
       await pipeline.handle(fakeMessage('devices/d1/telemetry', { i }, { deviceId: 'd1' }));
     }
@@ -41,5 +54,10 @@ describe('MessagePipeline with a rate limit', () => {
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ topic: 'devices/d1/telemetry', code: 'E_RATE_LIMITED' });
     expect(pipeline.stats).toMatchObject({ received: 1001, deadLettered: 1, rateLimitedDropped: 996 });
+    // one line for the stored one, one for the first dropped (then every 1,000th)
+    expect(log.events('message.dead_lettered')).toHaveLength(1);
+    expect(log.events('message.rate_limited_dropped')).toEqual([
+      expect.objectContaining({ rateLimitedDropped: 1, topic: 'devices/d1/telemetry' }),
+    ]);
   });
 });

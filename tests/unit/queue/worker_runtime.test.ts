@@ -211,4 +211,16 @@ describe('worker runtime', () => {
     expect((await driver.counts('stuck')).failed).toBe(2);
     expect(log.events('job.failed_hook_timeout').map((line) => line.jobId)).toEqual(ids);
   });
+
+  it('refuses a lease so long that its renewal timer would fire every millisecond', () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry();
+    expect(() => new Worker({ driver, registry, queues: ['q'], leaseMs: 3e10 })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_OPTION',
+        message: expect.stringMatching(/^leaseMs must be at most/),
+      }),
+    );
+    expect(() => new Worker({ driver, registry, queues: ['q'], leaseMs: 86_400_000 })).not.toThrow();
+  });
 });
