@@ -56,6 +56,12 @@ export class RawMqttClient {
     this.#socket.write(Buffer.concat(packets.map((packet) => mqttPacket.generate(packet))));
   }
 
+  /** Subscribes to `topic` at `qos` and waits for the SUBACK. */
+  async subscribe(topic: string, qos: 0 | 1 | 2): Promise<void> {
+    this.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos }] });
+    await this.next('suback');
+  }
+
   /** The next received packet of kind `cmd` (earlier ones of other kinds are skipped). */
   async next(cmd: Packet['cmd']): Promise<Packet> {
     for (;;) {

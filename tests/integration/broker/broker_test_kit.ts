@@ -77,6 +77,25 @@ export class BrokerTestKit {
     });
   }
 
+  /**
+   * The retained messages a fresh subscriber to `filter` receives, as sorted `topic payload`
+   * lines: the broker sends them right after the SUBACK, so a message the reader publishes to
+   * itself afterwards marks their end.
+   */
+  async retainedUnder(broker: EmbeddedBroker, filter: string): Promise<string[]> {
+    const reader = await this.connect(broker, accounts.app);
+    const received: string[] = [];
+    reader.on('message', (topic, payload, packet) => {
+      if (packet.retain) received.push(`${topic} ${payload.toString()}`);
+    });
+    await reader.subscribeAsync([filter, 'control/end'], { qos: 1 });
+    const end = nextMessage(reader, 'control/end');
+    await reader.publishAsync('control/end', 'x', { qos: 1 });
+    await end;
+    await reader.endAsync();
+    return received.sort();
+  }
+
   /** Lines logged with this message. */
   logged(message: string): Record<string, unknown>[] {
     return this.log.lines.filter((line) => line.msg === message);
@@ -92,6 +111,11 @@ export class BrokerTestKit {
     await Promise.all(this.#brokers.splice(0).map((broker) => broker.close()));
     this.log.lines.length = 0;
   }
+}
+
+/** Resolves once `condition` holds, polling every 5 ms (the test's timeout bounds it). */
+export async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 /** Resolves when `client`'s connection closes. */

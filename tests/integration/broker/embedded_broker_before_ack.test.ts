@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IncomingPublish } from '../../../core/broker/index.js';
-import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
+import { accounts, BrokerTestKit, closed, inbox, nextMessage, waitFor } from './broker_test_kit.js';
 
 describe('startEmbeddedBroker beforeAck', () => {
   const kit = new BrokerTestKit();
@@ -103,7 +103,3 @@ describe('startEmbeddedBroker beforeAck', () => {
     expect(attempts).toBe(2);
   });
 });
-
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}

@@ -80,8 +80,7 @@ describe('startEmbeddedBroker queues of persistent sessions', () => {
     const broker = await kit.startBroker({ queues: { maxMessages: 100, maxBytes: 10 } });
     // a persistent session that acknowledges what it wants, when it wants
     const reader = await RawMqttClient.open(broker.port, { clientId: 'qos2-reader', ...accounts.app });
-    reader.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'devices/sensor-1/#', qos: 2 }] });
-    await reader.next('suback');
+    await reader.subscribe('devices/sensor-1/#', 2);
     const device = await kit.connect(broker, accounts.sensor1);
     const acknowledged = () => new Promise((resolve) => broker.aedes.once('ack', resolve));
 
@@ -133,8 +132,7 @@ describe('startEmbeddedBroker queues of persistent sessions', () => {
     const broker = await kit.startBroker({ queues: { maxMessages: 1, maxBytes: 1_000_000 } });
     // a raw client: it acknowledges only when told to
     const slow = await RawMqttClient.open(broker.port, { clientId: 'slow', ...accounts.app });
-    slow.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'devices/sensor-1/#', qos: 1 }] });
-    await slow.next('suback');
+    await slow.subscribe('devices/sensor-1/#', 1);
     const device = await kit.connect(broker, accounts.sensor1);
     await device.publishAsync('devices/sensor-1/telemetry', 'm1', { qos: 1 });
     const first = await slow.next('publish');

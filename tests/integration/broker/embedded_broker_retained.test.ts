@@ -13,22 +13,6 @@ describe('startEmbeddedBroker retained messages', () => {
   const kit = new BrokerTestKit();
   afterEach(() => kit.cleanup());
 
-  /** The retained messages a fresh subscriber to `filter` receives, as `topic payload`. */
-  async function retainedUnder(broker: Awaited<ReturnType<BrokerTestKit['startBroker']>>, filter: string) {
-    const reader = await kit.connect(broker, accounts.app);
-    const received: string[] = [];
-    reader.on('message', (topic, payload, packet) => {
-      if (packet.retain) received.push(`${topic} ${payload.toString()}`);
-    });
-    await reader.subscribeAsync([filter, 'control/end'], { qos: 1 });
-    // the broker sends retained messages right after the SUBACK; a publish after them marks the end
-    const end = nextMessage(reader, 'control/end');
-    await reader.publishAsync('control/end', 'x', { qos: 1 });
-    await end;
-    await reader.endAsync();
-    return received.sort();
-  }
-
   it("delivers a device's retained publish past its limit without retaining it, and says so in the log", async () => {
     const routed: string[] = [];
     const broker = await kit.startBroker({
@@ -46,7 +30,7 @@ describe('startEmbeddedBroker retained messages', () => {
     await device.publishAsync('devices/sensor-1/made-up-1', 'filler', { qos: 1, retain: true });
     expect(await delivered).toBe('filler');
 
-    expect(await retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/status online']);
+    expect(await kit.retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/status online']);
     expect(routed).toEqual([
       'devices/sensor-1/status retain=true',
       'devices/sensor-1/made-up-1 retain=true', // the routes see what the device sent
@@ -60,7 +44,7 @@ describe('startEmbeddedBroker retained messages', () => {
     // clearing its retained status makes room again
     await device.publishAsync('devices/sensor-1/status', '', { qos: 1, retain: true });
     await device.publishAsync('devices/sensor-1/made-up-2', 'kept', { qos: 1, retain: true });
-    expect(await retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/made-up-2 kept']);
+    expect(await kit.retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/made-up-2 kept']);
   });
 
   it("frees a device's place when the app clears its retained message through aedes.publish", async () => {
@@ -81,10 +65,10 @@ describe('startEmbeddedBroker retained messages', () => {
         (error) => (error ? reject(error) : resolve()),
       ),
     );
-    expect(await retainedUnder(broker, 'devices/#')).toEqual([]);
+    expect(await kit.retainedUnder(broker, 'devices/#')).toEqual([]);
 
     await device.publishAsync('devices/sensor-1/config', 'v2', { qos: 1, retain: true });
-    expect(await retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/config v2']);
+    expect(await kit.retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/config v2']);
     expect(
       kit.logged('mqtt publish delivered but not retained: the device holds its limit of retained messages'),
     ).toEqual([]);
@@ -99,7 +83,7 @@ describe('startEmbeddedBroker retained messages', () => {
     await two.publishAsync('devices/sensor-2/status', 'b', { qos: 1, retain: true });
     await app.publishAsync('devices/sensor-1/config', 'c1', { qos: 1, retain: true });
     await app.publishAsync('devices/sensor-1/firmware', 'f1', { qos: 1, retain: true });
-    expect(await retainedUnder(broker, 'devices/#')).toEqual([
+    expect(await kit.retainedUnder(broker, 'devices/#')).toEqual([
       'devices/sensor-1/config c1',
       'devices/sensor-1/firmware f1',
       'devices/sensor-1/status a',
