@@ -47,7 +47,7 @@ export class Dispatcher {
   readonly registry: JobRegistry | undefined;
   readonly events: JobEventPublisher | undefined;
   /** Undefined for `Date.now()`, called directly so the default costs nothing more. */
-  readonly #now: (() => number) | undefined;
+  readonly #now: () => number;
 
   constructor(
     driver: QueueDriver,
@@ -58,7 +58,8 @@ export class Dispatcher {
     this.driver = driver;
     this.registry = registry;
     this.events = events;
-    this.#now = options.now;
+    // read at each call, not captured: a test may replace Date.now later
+    this.#now = options.now ?? (() => Date.now());
   }
 
   /** Stores one job; resolves to its id. */
@@ -85,7 +86,7 @@ export class Dispatcher {
     const outcomes = await this.driver.push(jobs);
     const { events } = this;
     if (!events?.enabled) return;
-    const now = this.#now ? this.#now() : Date.now();
+    const now = this.#now();
     // the usual case, jobs added straight to their wait queue, makes one group without an event object each
     const queued: NewJob[] = [];
     jobs.forEach((job, index) => {
@@ -173,12 +174,12 @@ function toEpochMs(value: Date | number | undefined, label: string): number | un
   return Math.round(ms);
 }
 
-function delayToEpochMs(delay: number | undefined, now: (() => number) | undefined): number | undefined {
+function delayToEpochMs(delay: number | undefined, now: () => number): number | undefined {
   if (delay === undefined || delay === 0) return undefined;
   if (!Number.isFinite(delay) || delay < 0) {
     throw new InvalidOptionError(`delay must be a number of seconds >= 0; got ${delay}`);
   }
-  const runAt = delayedRunAt(delay, now ? now() : Date.now());
+  const runAt = delayedRunAt(delay, now());
   if (runAt > LATEST_DISPATCH_MS) {
     throw new InvalidOptionError(
       `delay must end by the year 9999; got ${delay} seconds (use runAt for a fixed time)`,

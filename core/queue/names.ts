@@ -15,7 +15,8 @@ import {
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const JOB_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
-const WORKER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** Worker names follow the job id rule. */
+const WORKER_NAME = JOB_ID;
 
 /**
  * Throws `E_INVALID_OPTION` unless `name` is a job name Topiq stores: a letter, then up to

@@ -289,19 +289,15 @@ export class Worker {
                 this.stop(this.#options.once ? 'once' : 'empty');
                 break;
               }
-              // Empty, with jobs still running: look again when one ends (a job finishing
-              // wakes the loop; it would not end a wait for new work).
-              await new Promise<void>((resolve) => {
-                this.#wakeLoop = resolve;
-              });
+              // Empty, with jobs still running: look again when one ends (the wait below; a
+              // job finishing wakes the loop, it would not end a wait for new work).
+            } else {
+              const sleepMs = (this.#options.sleep ?? 3) * 1000;
+              const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
+              await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake));
               continue;
             }
-            const sleepMs = (this.#options.sleep ?? 3) * 1000;
-            const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
-            await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake));
-            continue;
-          }
-          if (this.#reserved >= this.#maxJobs && idle) {
+          } else if (this.#reserved >= this.#maxJobs && idle) {
             this.stop(this.#options.once ? 'once' : 'max-jobs');
             break;
           }
@@ -547,17 +543,20 @@ export class Worker {
   }
 
   async #renewLeases(): Promise<void> {
-    const running = [...this.#running.values()];
+    // the running ones not reported started yet first: extend marks only those (see #reportStarts)
+    const all = [...this.#running.values()];
+    const fresh = all.filter((entry) => !this.#reported.has(entry));
+    const running = [...fresh, ...all.filter((entry) => this.#reported.has(entry))];
     const buffered = [...this.#ready];
     // copied, not taken: a shutdown meanwhile hands them back itself (#drain)
     const unreleased = [...this.#unreleased];
     if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return;
     try {
-      // the running ones first: they have started, so their attempts count if this worker dies
+      // started and not reported yet: their attempts count if this worker dies from now on
       const states = await this.#driver.extend(
         [...running.map((entry) => entry.lease), ...[...buffered, ...unreleased].map(leaseOf)],
         this.#leaseMs,
-        { started: running.length },
+        { started: fresh.length },
       );
       // still ours (or to be cancelled, which the hand-back does): try handing it back again,
       // unless the shutdown took it meanwhile

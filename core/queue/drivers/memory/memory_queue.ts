@@ -103,20 +103,24 @@ export class MemoryQueue {
     const abandoned: JobRecord[] = [];
     for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) {
       const maxTries = lapsed.record.maxTries > 0 ? lapsed.record.maxTries : options.defaultMaxTries;
-      // the attempt counts only when the job was known to start under the lease that ended
-      const started = lapsed.ran;
-      if (!started && !lapsed.cancelRequested) lapsed.stalls += 1;
-      if (lapsed.cancelRequested) state.finish(lapsed, 'cancelled', now);
-      else if (!started && lapsed.stalls > Math.max(MAX_STALLS, maxTries)) {
-        lapsed.record.error = stalledError(lapsed.stalls, Math.max(MAX_STALLS, maxTries));
-        state.toFailed(lapsed, now);
-        abandoned.push(copyRecord(lapsed));
-      } else if (!started) {
-        lapsed.record.attempts = Math.max(0, lapsed.record.attempts - 1);
+      const giveBacks = Math.max(MAX_STALLS, maxTries);
+      let error: StoredError | undefined;
+      if (lapsed.cancelRequested) {
+        state.finish(lapsed, 'cancelled', now);
+        continue;
+      }
+      if (!lapsed.ran) {
+        // never known to start under the lease that ended: its attempt is given back
+        lapsed.stalls += 1;
+        if (lapsed.stalls > giveBacks) error = stalledError(lapsed.stalls, giveBacks);
+        else lapsed.record.attempts = Math.max(0, lapsed.record.attempts - 1);
+      } else if (lapsed.record.attempts >= maxTries) {
+        error = { ...leaseExpiredError };
+      }
+      if (error === undefined) {
         state.enqueue(lapsed, now, 'front');
-      } else if (lapsed.record.attempts < maxTries) state.enqueue(lapsed, now, 'front');
-      else {
-        lapsed.record.error = { ...leaseExpiredError };
+      } else {
+        lapsed.record.error = error;
         state.toFailed(lapsed, now);
         abandoned.push(copyRecord(lapsed));
       }

@@ -243,18 +243,21 @@ export class RedisQueueDriver implements QueueDriver {
     await Promise.all(
       [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
         const keys = this.keys.queue(queue);
-        // the started ones first: the script marks the first ARGV[3] leases as started
-        const first = group.filter((lease) => started.has(lease));
-        const ordered = [...first, ...group.filter((lease) => !started.has(lease))];
-        const args: (string | number)[] = [keys.job, leaseMs, first.length];
-        for (const lease of ordered) args.push(lease.id, lease.token);
+        // the started leases lead `leases`, and groupBy keeps the order, so they lead each group:
+        // the script marks the first ARGV[3] as started
+        const args: (string | number)[] = [
+          keys.job,
+          leaseMs,
+          group.filter((lease) => started.has(lease)).length,
+        ];
+        for (const lease of group) args.push(lease.id, lease.token);
         const codes = await runScript<number[]>(
           this.redis,
           'extend_leases',
           [keys.active, keys.leases],
           args,
         );
-        ordered.forEach((lease, index) => {
+        group.forEach((lease, index) => {
           const code = codes[index];
           states.set(lease, code === 1 ? 'ok' : code === 2 ? 'cancel' : 'lost');
         });
