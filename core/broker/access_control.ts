@@ -13,6 +13,7 @@
 import type { AedesOptions, AuthenticateError, AuthErrorCode, Client, PublishPacket } from 'aedes';
 import type { Logger } from '../logger.js';
 import { deviceIdProblem, type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
+import { payloadBytes } from './outgoing_queue_limit.js';
 import { type HeldQos2, type Qos2Admission, Qos2Resends } from './qos2_resends.js';
 import { RetainedBudget, type RetainedLimits } from './retained_budget.js';
 import { type DeviceAclTemplates, DeviceTopicRules } from './topic_acl.js';
@@ -237,11 +238,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
         const { principal } = session;
         const account = principal.kind === 'device' ? accountOf(principal) : undefined;
         const payload = packet.payload;
-        const refused = retained.retain(
-          account,
-          packet.topic,
-          typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length,
-        );
+        const refused = retained.retain(account, packet.topic, payloadBytes(payload));
         if (refused) {
           packet.retain = false;
           logger.warn(
@@ -319,8 +316,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     retainedStored: ({ topic, payload }) => {
       // aedes copies a publish before storing it, but keeps its payload
       if (Buffer.isBuffer(payload) && counted.has(payload)) return;
-      const bytes = typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-      retained.retain(undefined, topic, bytes);
+      retained.retain(undefined, topic, payloadBytes(payload));
     },
   };
 }

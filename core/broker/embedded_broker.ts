@@ -130,18 +130,19 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
 
   const logger = options.logger.child({ component: 'mqtt-broker' });
-  // the hooks are built before aedes, which they ask about QoS 2 packet ids it holds
-  let created: Aedes | undefined;
+  // The hooks are built before aedes, and ask it (its persistence, its queue limit) once it
+  // exists: no hook runs before createBroker has resolved.
+  let internals: AedesInternals | undefined;
+  let queueLimit: OutgoingQueueLimit | undefined;
   const access = createAccessControl({
     credentials: options.credentials,
     allowAnonymous,
     acl,
     beforeAck: options.beforeAck,
     logger,
-    heldQos2: (client, packet) => holdsQos2(created, client, packet),
+    heldQos2: (client, packet) => holdsQos2(internals!.persistence, client, packet),
     retained,
   });
-  let queueLimit: OutgoingQueueLimit | undefined;
   const forward = options.aedes?.authorizeForward;
   const aedes = await Aedes.createBroker({
     ...options.aedes,
@@ -152,17 +153,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return forward ? forward(client, packet) : packet;
     },
   });
-  created = aedes;
+  const aedesInternals = aedes as unknown as AedesInternals;
+  internals = aedesInternals;
   const limit = limitOutgoingQueues(
-    (aedes as unknown as { persistence: OutgoingStore }).persistence,
+    aedesInternals.persistence,
     queues,
     logger,
-    // connected clients by id, set by aedes though its types leave it out
-    (clientId) => (aedes as unknown as { clients: Record<string, unknown> }).clients[clientId] !== undefined,
+    (clientId) => aedesInternals.clients[clientId] !== undefined,
   );
   queueLimit = limit;
   aedes.on('clientDisconnect', (client) => limit.disconnected(client.id));
-  followRetainedStores((aedes as unknown as { persistence: RetainedStore }).persistence, access);
+  followRetainedStores(aedesInternals.persistence, access);
   logClientEvents(aedes, access, logger);
 
   const server = createServer(aedes.handle);
@@ -258,14 +259,22 @@ interface IncomingStore {
   incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown>;
 }
 
+/** What the broker uses of aedes that aedes's types leave out (set by aedes at start-up). */
+interface AedesInternals {
+  persistence: IncomingStore & OutgoingStore & RetainedStore;
+  /** Connected clients by id. */
+  clients: Record<string, unknown>;
+}
+
 /**
  * Whether aedes holds `packet`'s QoS 2 packet id for `client`: stored when it was accepted,
  * deleted at its PUBREL. aedes's persistence (any of them) rejects when it holds no such id.
  */
-async function holdsQos2(aedes: Aedes | undefined, client: Client, packet: PublishPacket): Promise<boolean> {
-  // set by aedes at start-up, though its types leave it out
-  const persistence = (aedes as { persistence?: IncomingStore } | undefined)?.persistence;
-  if (persistence === undefined) return false;
+async function holdsQos2(
+  persistence: IncomingStore,
+  client: Client,
+  packet: PublishPacket,
+): Promise<boolean> {
   try {
     await persistence.incomingGetPacket(client, packet);
     return true;

@@ -38,8 +38,6 @@ interface QueuedPacket {
 
 /** What {@link limitOutgoingQueues} gives back. */
 export interface OutgoingQueueLimit {
-  /** What is held for `clientId` now. */
-  held(clientId: string): { messages: number; bytes: number };
   /**
    * Whether to forward `packet` to the online client `clientId` (aedes's `authorizeForward`):
    * false for a message dropped for it because its queue was full. aedes delivers a message to
@@ -72,11 +70,13 @@ interface Held {
   readonly sent: Map<number, number>;
 }
 
-const sizeOf = (packet: QueuedPacket | undefined): number => {
-  const payload = packet?.payload;
+/** Bytes of an MQTT payload as aedes holds it (a Buffer, or a string from `aedes.publish`). */
+export function payloadBytes(payload: Buffer | string | undefined): number {
   if (payload === undefined) return 0;
   return typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length;
-};
+}
+
+const sizeOf = (packet: QueuedPacket | undefined): number => payloadBytes(packet?.payload);
 
 /**
  * Installs the bound on `store` (aedes's `persistence`). `online(clientId)` says whether the
@@ -190,14 +190,11 @@ export function limitOutgoingQueues(
     return cleared;
   };
   return {
-    held: (clientId) => {
-      const count = held.get(clientId);
-      return { messages: count?.messages ?? 0, bytes: count?.bytes ?? 0 };
-    },
     forwards: (clientId, packet) => {
       const keys = dropped.get(clientId);
+      if (!keys) return true;
       const key = keyOf(packet);
-      if (!keys || key === undefined || !keys.delete(key)) return true;
+      if (key === undefined || !keys.delete(key)) return true;
       if (keys.size === 0) dropped.delete(clientId);
       return false;
     },

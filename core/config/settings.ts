@@ -1,4 +1,6 @@
 /** The typed settings the framework reads; `config/*.ts` produce them from the environment. */
+import type { QueueLimits } from '../broker/outgoing_queue_limit.js';
+import type { RetainedLimits } from '../broker/retained_budget.js';
 import type { RetentionSettings } from '../queue/driver.js';
 
 export interface AppSettings {
@@ -60,9 +62,9 @@ export interface MqttSettings {
     /** Largest packet a client may send (bytes of remaining length); a CONNECT at most 64 KiB. */
     maxPacketBytes: number;
     /** Retained messages each device may hold: topics, and payload bytes over all of them. */
-    retained: { maxTopics: number; maxBytes: number };
+    retained: RetainedLimits;
     /** Messages held for each client with a persistent session: count and payload bytes. */
-    queues: { maxMessages: number; maxBytes: number };
+    queues: QueueLimits;
     /** `development` accepts any safe username as a device id without a password. */
     auth: 'credentials' | 'development';
     accounts: MqttAccount[];

@@ -113,11 +113,6 @@ export class BrokerTestKit {
   }
 }
 
-/** Resolves once `condition` holds, polling every 5 ms (the test's timeout bounds it). */
-export async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setTimeout(resolve, 5));
-}
-
 /** Resolves when `client`'s connection closes. */
 export function closed(client: MqttClient): Promise<void> {
   return new Promise((resolve) => client.once('close', () => resolve()));

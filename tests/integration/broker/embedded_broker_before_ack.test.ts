@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { IncomingPublish } from '../../../core/broker/index.js';
-import { accounts, BrokerTestKit, closed, inbox, nextMessage, waitFor } from './broker_test_kit.js';
+import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
+import { until } from '../../support/until.js';
 
 describe('startEmbeddedBroker beforeAck', () => {
   const kit = new BrokerTestKit();
@@ -26,7 +27,7 @@ describe('startEmbeddedBroker beforeAck', () => {
     });
 
     const published = device.publishAsync('devices/sensor-1/telemetry', 'reading', { qos: 1 });
-    await waitFor(() => events.length === 1);
+    await until('beforeAck starts', () => events.length === 1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(events).toEqual(['beforeAck started']);
     release();

@@ -9,7 +9,8 @@ import type { Packet } from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmbeddedBroker, IncomingPublish } from '../../../core/broker/index.js';
 import { RawMqttClient } from '../../support/raw_mqtt_client.js';
-import { accounts, BrokerTestKit, inbox, waitFor } from './broker_test_kit.js';
+import { until } from '../../support/until.js';
+import { accounts, BrokerTestKit, inbox } from './broker_test_kit.js';
 
 const open = (broker: EmbeddedBroker) =>
   RawMqttClient.open(broker.port, { clientId: 'sensor-1', ...accounts.sensor1 });
@@ -71,7 +72,7 @@ describe('startEmbeddedBroker with QoS 2 resends', () => {
     });
     const first = await open(broker);
     first.send(publish(9, 'slow', false));
-    await waitFor(() => routed.length === 1);
+    await until('the first copy is being routed', () => routed.length === 1);
     await first.close();
     const second = await open(broker);
     second.send(publish(9, 'slow', true));
@@ -111,7 +112,7 @@ describe('startEmbeddedBroker with QoS 2 resends', () => {
     await device.next('pubcomp');
     device.send(publish(3, 'end', false, { topic: 'devices/sensor-1/end' }));
     await device.next('pubrec');
-    await waitFor(() => received.includes('devices/sensor-1/end end'));
+    await until('the end marker is delivered', () => received.includes('devices/sensor-1/end end'));
 
     expect(routed).toEqual(['devices/sensor-1/status', 'devices/sensor-1/extra', 'devices/sensor-1/end']);
     expect(received).toEqual([
@@ -133,7 +134,10 @@ describe('startEmbeddedBroker with QoS 2 resends', () => {
     });
     const first = await open(broker);
     first.send(publish(3, 'retry-me', false));
-    await waitFor(() => kit.logged('mqtt publish refused: beforeAck failed').length === 1);
+    await until(
+      'the first copy is refused',
+      () => kit.logged('mqtt publish refused: beforeAck failed').length === 1,
+    );
     await first.close();
     const second = await open(broker);
     second.send(publish(3, 'retry-me', true));
