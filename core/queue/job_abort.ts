@@ -38,3 +38,24 @@ export class JobAbort {
     if (listener && this.#aborted) listener(this.#reason);
   }
 }
+
+/**
+ * Settles with `work`, or rejects with the abort's reason when the job is stopped first: a
+ * job that ignores its signal is left behind. (The worker adds its timeout: `withTimeout` in
+ * job_runner.ts.)
+ */
+export function untilAborted<T>(work: Promise<T>, abort: JobAbort): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    abort.listen(reject);
+    work.then(
+      (value) => {
+        abort.listen(undefined);
+        resolve(value);
+      },
+      (error: unknown) => {
+        abort.listen(undefined);
+        reject(error);
+      },
+    );
+  });
+}

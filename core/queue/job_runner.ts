@@ -16,7 +16,7 @@ import type { Logger } from '../logger.js';
 import type { AckBuffer } from './ack_buffer.js';
 import type { FailOutcome, JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
 import type { JobClass, JobContext } from './job.js';
-import type { JobAbort } from './job_abort.js';
+import { JobAbort, untilAborted } from './job_abort.js';
 import { decodeJson, encodeJson } from './json.js';
 import type { JobEventPublisher } from './job_events.js';
 import { ProgressWriter } from './progress_writer.js';
@@ -213,34 +213,30 @@ export class JobRunner {
     // bounded by the job's timeout, as handle() is: a hook that never settles would hold the
     // worker's slot (or its shutdown) for good
     const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
-    let timer: NodeJS.Timeout | undefined;
+    const abort = new JobAbort();
+    let hook: Promise<void> | undefined;
     try {
       // inside the try: a constructor that throws (it threw for the attempt too) is logged, not
       // left to reject the worker's fire-and-forget call and end the process
       const instance = new jobClass();
       if (!instance.failed) return;
-      const hook = Promise.resolve(
+      hook = Promise.resolve(
         instance.failed(error, payload, { jobId: job.id, queue: job.queue, attempts: job.attempts, log }),
       );
-      const outcome = await Promise.race([
-        hook.then(() => 'done' as const),
-        new Promise<'timeout'>((resolve) => {
-          if (timeoutMs <= MAX_TIMER_MS) timer = setTimeout(() => resolve('timeout'), timeoutMs);
-        }),
-      ]);
-      if (outcome === 'timeout') {
-        hook.catch((hookError: unknown) =>
-          log.error({ event: 'job.failed_hook_error', err: hookError }, 'the failed() hook threw'),
-        );
-        log.error(
-          { event: 'job.failed_hook_timeout', timeoutMs },
-          `the failed() hook did not finish within the job's timeout of ${timeoutMs / 1000}s; the worker goes on without it`,
-        );
-      }
+      await withTimeout(hook, abort, timeoutMs, job.id);
     } catch (hookError) {
-      log.error({ event: 'job.failed_hook_error', err: hookError }, 'the failed() hook threw');
-    } finally {
-      clearTimeout(timer);
+      if (!abort.aborted) {
+        log.error({ event: 'job.failed_hook_error', err: hookError }, 'the failed() hook threw');
+        return;
+      }
+      // timed out: the hook is left behind, and an error it throws later is still logged
+      hook?.catch((lateError: unknown) =>
+        log.error({ event: 'job.failed_hook_error', err: lateError }, 'the failed() hook threw'),
+      );
+      log.error(
+        { event: 'job.failed_hook_timeout', timeoutMs },
+        `the failed() hook did not finish within the job's timeout of ${timeoutMs / 1000}s; the worker goes on without it`,
+      );
     }
   }
 }
@@ -250,32 +246,15 @@ export class JobRunner {
  * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
  */
 function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    // Node runs a timer set past 2^31 - 1 ms after 1 ms: a timeout that long (24.8 days) is none
-    const timer =
-      ms <= MAX_TIMER_MS
-        ? setTimeout(
-            () => abort.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
-            ms,
-          )
-        : undefined;
-    abort.listen((reason) => {
-      clearTimeout(timer);
-      reject(reason);
-    });
-    work.then(
-      (value) => {
-        clearTimeout(timer);
-        abort.listen(undefined);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        abort.listen(undefined);
-        reject(error);
-      },
-    );
-  });
+  // Node runs a timer set past 2^31 - 1 ms after 1 ms: a timeout that long (24.8 days) is none
+  const timer =
+    ms <= MAX_TIMER_MS
+      ? setTimeout(
+          () => abort.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
+          ms,
+        )
+      : undefined;
+  return untilAborted(work, abort).finally(() => clearTimeout(timer));
 }
 
 /**

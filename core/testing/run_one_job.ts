@@ -9,7 +9,7 @@ import { JobCancelledError, JobNotRegisteredError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Lease, QueueDriver, ReservedJob } from '../queue/driver.js';
 import type { JobClass, JobContext } from '../queue/job.js';
-import { JobAbort } from '../queue/job_abort.js';
+import { JobAbort, untilAborted } from '../queue/job_abort.js';
 import { decodeJson, encodeJson, type JsonValue } from '../queue/json.js';
 import type { JobRegistry } from '../queue/registry.js';
 
@@ -90,24 +90,4 @@ export async function runOneJob(
   } finally {
     await stopListening();
   }
-}
-
-/**
- * Settles with `work`, or rejects with the abort's reason when the job is stopped first,
- * as a worker does: a job that ignores its signal is left behind.
- */
-function untilAborted<T>(work: Promise<T>, abort: JobAbort): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    abort.listen(reject);
-    work.then(
-      (value) => {
-        abort.listen(undefined);
-        resolve(value);
-      },
-      (error: unknown) => {
-        abort.listen(undefined);
-        reject(error);
-      },
-    );
-  });
 }

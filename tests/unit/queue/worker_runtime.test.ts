@@ -48,6 +48,18 @@ class StuckHookJob extends Job<{ n: number }> {
   }
 }
 
+/** Fails at once, and its failed() hook rejects. */
+class ThrowingHookJob extends Job<{ n: number }> {
+  static override readonly jobName = 'ThrowingHookJob';
+  static override readonly maxTries = 1;
+  async handle(): Promise<void> {
+    throw new Error('the device is gone');
+  }
+  override async failed(): Promise<void> {
+    throw new Error('the alerting service is down');
+  }
+}
+
 const drivers: MemoryQueueDriver[] = [];
 function memoryDriver(): MemoryQueueDriver {
   const driver = new MemoryQueueDriver();
@@ -222,5 +234,21 @@ describe('worker runtime', () => {
       }),
     );
     expect(() => new Worker({ driver, registry, queues: ['q'], leaseMs: 86_400_000 })).not.toThrow();
+  });
+
+  it('logs a failed() hook that rejects as job.failed_hook_error, not as a timeout, and goes on', async () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry().register(ThrowingHookJob);
+    const id = await new Dispatcher(driver, registry).dispatch(ThrowingHookJob, { n: 1 }, { queue: 'hook' });
+    const log = capturingLogger('info');
+    const worker = new Worker({ driver, registry, queues: ['hook'], stopWhenEmpty: true, log: log.logger });
+    expect(await worker.run()).toBe('empty');
+    expect(log.events('job.failed_hook_error')).toEqual([
+      expect.objectContaining({
+        jobId: id,
+        err: expect.objectContaining({ message: 'the alerting service is down' }),
+      }),
+    ]);
+    expect(log.events('job.failed_hook_timeout')).toEqual([]);
   });
 });
