@@ -49,7 +49,7 @@ export function parseLeaseMs(text: string): number {
   const value = toNumber(text);
   if (!Number.isInteger(value) || value < 1000 || value > MAX_TIMER_MS) {
     throw new InvalidArgumentError(
-      `Expected a lease in milliseconds, a whole number from 1000 to 2147483647 (e.g. 30000).`,
+      `Expected a lease in milliseconds, a whole number from 1000 to ${MAX_TIMER_MS} (e.g. 30000).`,
     );
   }
   return value;

@@ -7,7 +7,6 @@
  */
 import { type Command, Option } from 'commander';
 import { InvalidConfigError } from '../../errors.js';
-import { MemoryQueueDriver } from '../../queue/drivers/memory/index.js';
 import type { WorkerOptions } from '../../queue/worker.js';
 import { BaseCommand } from '../command.js';
 import {
@@ -103,7 +102,7 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
 
   async run(): Promise<number> {
     const app = await this.app();
-    if (app.driver instanceof MemoryQueueDriver) {
+    if (app.driver.kind === 'memory') {
       throw new InvalidConfigError(
         'queue:work runs a worker in a process of its own, and the memory queue driver (QUEUE_DRIVER=memory, the default without REDIS_URL) keeps jobs inside one process, so this worker would never see a job; set REDIS_URL to share the queues through Redis, or run "npx topiq serve --workers", whose workers run in the app process',
       );
