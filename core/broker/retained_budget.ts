@@ -49,24 +49,26 @@ export class RetainedBudget {
    */
   retain(account: string | undefined, topic: string, bytes: number): RetainRefusal | undefined {
     const previous = this.#owners.get(topic);
-    if (account !== undefined && bytes > 0) {
-      const usage = this.#usage.get(account) ?? { topics: 0, bytes: 0 };
+    // a device's retained message counts; a service's, or an empty one (a clear), does not
+    const counted = account !== undefined && bytes > 0 ? account : undefined;
+    if (counted !== undefined) {
+      const usage = this.usage(counted);
       // the message it replaces on this topic, if this account holds it, makes room
-      const same = previous?.account === account ? previous : undefined;
-      const topics = usage.topics + (same ? 0 : 1);
-      const total = usage.bytes - (same?.bytes ?? 0) + bytes;
-      if (topics > this.#limits.maxTopics) return { reason: 'topics', limit: this.#limits.maxTopics };
-      if (total > this.#limits.maxBytes) {
-        return { reason: 'bytes', limit: this.#limits.maxBytes, held: usage.bytes - (same?.bytes ?? 0) };
+      const same = previous?.account === counted ? previous : undefined;
+      const held = usage.bytes - (same?.bytes ?? 0);
+      if (usage.topics + (same ? 0 : 1) > this.#limits.maxTopics) {
+        return { reason: 'topics', limit: this.#limits.maxTopics };
       }
+      if (held + bytes > this.#limits.maxBytes)
+        return { reason: 'bytes', limit: this.#limits.maxBytes, held };
     }
     if (previous) this.#release(topic, previous);
-    if (account !== undefined && bytes > 0) {
-      this.#owners.set(topic, { account, bytes });
-      const usage = this.#usage.get(account) ?? { topics: 0, bytes: 0 };
+    if (counted !== undefined) {
+      this.#owners.set(topic, { account: counted, bytes });
+      const usage = this.#usage.get(counted) ?? { topics: 0, bytes: 0 };
       usage.topics += 1;
       usage.bytes += bytes;
-      this.#usage.set(account, usage);
+      this.#usage.set(counted, usage);
     }
     return undefined;
   }

@@ -131,12 +131,13 @@ export class JobRunner {
     const log = this.#log.child({ jobId: record.id, job: record.name, queue: record.queue });
     const error = restoredError(record.error);
     log.error({ event: 'job.failed', code: codeOf(error), attempts: record.attempts }, record.error?.message);
-    if (record.error) {
-      const { stack: _stack, ...slim } = record.error;
-      this.#events?.emit(record, 'failed', record.attempts, undefined, { error: slim });
-    } else {
-      this.#events?.emit(record, 'failed', record.attempts);
-    }
+    this.#events?.emit(
+      record,
+      'failed',
+      record.attempts,
+      undefined,
+      record.error ? { error: withoutStack(record.error) } : undefined,
+    );
     if (!this.#registry.has(record.name)) return;
     await this.#callFailed(this.#registry.get(record.name), error, record.payload, record, log);
   }
@@ -190,7 +191,7 @@ export class JobRunner {
   ): void {
     const events = this.#events;
     if (!events || outcome === 'lost') return;
-    const { stack: _stack, ...slim } = error;
+    const slim = withoutStack(error);
     if (outcome === 'retrying' && retryInMs) {
       events.emit(job, 'delayed', job.attempt, undefined, {
         error: slim,
@@ -245,6 +246,12 @@ export class JobRunner {
  * Settles with `work`, or rejects when the attempt is aborted (its timeout, a cancel, a
  * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
  */
+/** An error as events carry it: without its stack, which can be long and is in the record. */
+function withoutStack(error: StoredError): StoredError {
+  const { stack: _stack, ...slim } = error;
+  return slim;
+}
+
 function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: string): Promise<T> {
   // Node runs a timer set past 2^31 - 1 ms after 1 ms: a timeout that long (24.8 days) is none
   const timer =
