@@ -3,7 +3,7 @@
  * durable); set `REDIS_URL` (or `QUEUE_DRIVER=redis`) for production.
  */
 import { z } from 'zod';
-import { defineConfig } from '../core/index.js';
+import { defineConfig, MAX_LEASE_MS, MIN_LEASE_MS } from '../core/index.js';
 
 const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
 
@@ -19,7 +19,7 @@ export default defineConfig(
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,32}$/, 'use 1-32 of A-Z a-z 0-9 _ . : -')
       .default('topiq'),
-    QUEUE_LEASE_MS: int(30_000, 1000),
+    QUEUE_LEASE_MS: z.coerce.number().int().min(MIN_LEASE_MS).max(MAX_LEASE_MS).default(30_000),
     QUEUE_KEEP_COMPLETED: int(1000),
     QUEUE_KEEP_COMPLETED_HOURS: z.coerce.number().min(0).default(24),
     QUEUE_KEEP_FAILED: int(100_000, 1),

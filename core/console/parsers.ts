@@ -9,7 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import { delayedRunAt, LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
 import { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from '../queue/names.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
-import { MAX_TIMER_MS } from '../support/timers.js';
+import { MAX_LEASE_MS, MIN_LEASE_MS } from '../queue/lease_bounds.js';
 
 /** Runs `parse`, turning any error it throws into an `InvalidArgumentError`. */
 function wrap<T>(parse: () => T): T {
@@ -41,15 +41,12 @@ export function parsePositiveInteger(text: string): number {
   return value;
 }
 
-/**
- * Accepts a lease length in ms, a whole number from 1,000 (as `QUEUE_LEASE_MS`: a shorter lease
- * ends before its renewal, so every job would lose it) up to {@link MAX_TIMER_MS} (the longest timer).
- */
+/** Accepts a lease length in ms, a whole number from {@link MIN_LEASE_MS} to {@link MAX_LEASE_MS}. */
 export function parseLeaseMs(text: string): number {
   const value = toNumber(text);
-  if (!Number.isInteger(value) || value < 1000 || value > MAX_TIMER_MS) {
+  if (!Number.isInteger(value) || value < MIN_LEASE_MS || value > MAX_LEASE_MS) {
     throw new InvalidArgumentError(
-      `Expected a lease in milliseconds, a whole number from 1000 to ${MAX_TIMER_MS} (e.g. 30000).`,
+      `Expected a lease in milliseconds, a whole number from ${MIN_LEASE_MS} to ${MAX_LEASE_MS} (e.g. 30000).`,
     );
   }
   return value;

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { backoffMs } from '../support/retry.js';
-import { MAX_TIMER_MS } from '../support/timers.js';
+import { MAX_LEASE_MS } from './lease_bounds.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
 import type { Lease, LeaseState, QueueDriver, ReservedJob } from './driver.js';
@@ -57,7 +57,7 @@ export interface WorkerOptions {
    * `A-Z a-z 0-9 _ . : -` starting with a letter or digit, else `E_INVALID_WORKER_NAME`.
    */
   name?: string;
-  /** Lease length in ms (default 30,000); renewed every third of it while a job runs. */
+  /** Lease length in ms (default 30,000, at most {@link MAX_LEASE_MS}); renewed every third of it while a job runs. */
   leaseMs?: number;
   /** On stop, how long running jobs may finish before they are released, in ms (default 10,000). */
   shutdownGraceMs?: number;
@@ -702,10 +702,9 @@ function validate(options: WorkerOptions): void {
   positive(options.maxTime, 'maxTime');
   positive(options.memory, 'memory');
   positive(options.leaseMs, 'leaseMs');
-  // renewed every third of it by a timer, which Node runs after 1 ms when set past MAX_TIMER_MS
-  if (options.leaseMs !== undefined && options.leaseMs / 3 > MAX_TIMER_MS) {
+  if (options.leaseMs !== undefined && options.leaseMs > MAX_LEASE_MS) {
     throw new InvalidOptionError(
-      `leaseMs must be at most ${MAX_TIMER_MS * 3} (about 74 days); got ${options.leaseMs}`,
+      `leaseMs must be at most ${MAX_LEASE_MS} (about 24.8 days, Node's longest timer); got ${options.leaseMs}`,
     );
   }
   if (options.backoff !== undefined) assertRetryPolicy(options.backoff, 'backoff');

@@ -95,7 +95,7 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
       .addOption(
         new Option(
           '--lease <ms>',
-          'lease length in ms, 1000 or more (default QUEUE_LEASE_MS, 30000)',
+          'lease length in ms, 1000 to 2147483647 (default QUEUE_LEASE_MS, 30000)',
         ).argParser(parseLeaseMs),
       );
   }

@@ -14,6 +14,7 @@ import {
   reportError,
 } from '../../../core/console/index.js';
 import { collectRetryTargets } from '../../../core/console/commands/queue_retry_command.js';
+import { MAX_LEASE_MS, MIN_LEASE_MS } from '../../../core/index.js';
 
 describe('console argument parsers', () => {
   it('accept well-formed values and return them typed', () => {
@@ -27,6 +28,7 @@ describe('console argument parsers', () => {
     expect(parseBackoff('exp:2:600')).toMatchObject({ type: 'exponential', base: 2, max: 600 });
     expect(parseWorkerName('worker-1')).toBe('worker-1');
     expect(parseLeaseMs('30000')).toBe(30_000);
+    expect(parseLeaseMs(String(MAX_LEASE_MS))).toBe(MAX_LEASE_MS);
     expect(collectJobIds('b', ['a'])).toEqual(['a', 'b']);
     expect(collectRetryTargets('all', undefined)).toEqual(['all']);
   });
@@ -48,6 +50,8 @@ describe('console argument parsers', () => {
     // shorter than its renewal: every job would lose its lease
     ['--lease', () => parseLeaseMs('10')],
     ['--lease', () => parseLeaseMs('3000000000')],
+    ['--lease', () => parseLeaseMs(String(MAX_LEASE_MS + 1))],
+    ['--lease', () => parseLeaseMs(String(MIN_LEASE_MS - 1))],
     ['--name', () => parseWorkerName('w{1}')],
     ['--name', () => parseWorkerName('-worker')],
     ['<ids...>', () => collectJobIds('bad id', undefined)],

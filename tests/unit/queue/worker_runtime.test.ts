@@ -7,6 +7,7 @@ import {
   Dispatcher,
   Job,
   JobRegistry,
+  MAX_LEASE_MS,
   MemoryQueueDriver,
   RedisUnavailableError,
   Worker,
@@ -224,16 +225,16 @@ describe('worker runtime', () => {
     expect(log.events('job.failed_hook_timeout').map((line) => line.jobId)).toEqual(ids);
   });
 
-  it('refuses a lease so long that its renewal timer would fire every millisecond', () => {
+  it('refuses a lease longer than MAX_LEASE_MS, the bound QUEUE_LEASE_MS and --lease share', () => {
     const driver = memoryDriver();
     const registry = new JobRegistry();
-    expect(() => new Worker({ driver, registry, queues: ['q'], leaseMs: 3e10 })).toThrow(
+    expect(() => new Worker({ driver, registry, queues: ['q'], leaseMs: MAX_LEASE_MS + 1 })).toThrow(
       expect.objectContaining({
         code: 'E_INVALID_OPTION',
         message: expect.stringMatching(/^leaseMs must be at most/),
       }),
     );
-    expect(() => new Worker({ driver, registry, queues: ['q'], leaseMs: 86_400_000 })).not.toThrow();
+    expect(() => new Worker({ driver, registry, queues: ['q'], leaseMs: MAX_LEASE_MS })).not.toThrow();
   });
 
   it('logs a failed() hook that rejects as job.failed_hook_error, not as a timeout, and goes on', async () => {
