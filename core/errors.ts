@@ -198,11 +198,17 @@ export class RateLimitedError extends TopiqError {
   readonly key: string | undefined;
   /** When the key may send again, in ms from when it was refused (0 when unknown). */
   readonly retryAfterMs: number;
+  /** The name of the limit that refused it (`rateLimit`'s `name`), when known. */
+  readonly limit: string | undefined;
 
-  constructor(message: string, options?: { cause?: unknown; key?: string; retryAfterMs?: number }) {
+  constructor(
+    message: string,
+    options?: { cause?: unknown; key?: string; retryAfterMs?: number; limit?: string },
+  ) {
     super('E_RATE_LIMITED', message, options);
     this.key = options?.key;
     this.retryAfterMs = options?.retryAfterMs ?? 0;
+    this.limit = options?.limit;
   }
 }
 

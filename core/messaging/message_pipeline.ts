@@ -152,7 +152,9 @@ export class MessagePipeline {
     let reason = error instanceof Error ? error.message : String(error);
     const code = isTopiqError(error) ? error.code : undefined;
     if (error instanceof RateLimitedError && error.key !== undefined) {
-      const burst = this.#bursts.refused(`${route}\n${error.key}`, error.retryAfterMs, Date.now());
+      // per limit: a second limit on the route refusing the same device starts a burst of its own
+      const burstKey = `${route}\n${error.limit ?? ''}\n${error.key}`;
+      const burst = this.#bursts.refused(burstKey, error.retryAfterMs, Date.now());
       if (!burst.store) {
         this.stats.rateLimitedDropped++;
         const dropped = this.#droppedSample();

@@ -2,7 +2,7 @@
  * Which rate-limited messages go to the dead-letter store. A rate limit protects the backend
  * from a device that sends too much; storing every refused message would cost Redis a write
  * each (as much as the work refused) and push every other dead letter out of the bounded
- * store. So per route and rate-limit key, the first refused message of a burst is stored and the
+ * store. So per route, limit and rate-limit key, the first refused message of a burst is stored and the
  * rest are counted, until the key may send again (at least a second later): the next stored
  * one says how many were left out meanwhile.
  */

@@ -85,7 +85,7 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
       throw new RateLimitedError(
         `${subject} ${quote(key)} sent more than ${limit} messages in ${windowMs} ms (on ${ctx.topic}); ` +
           `it may send again in ${result.retryAfterMs} ms. The message was not handled`,
-        { key, retryAfterMs: result.retryAfterMs },
+        { key, retryAfterMs: result.retryAfterMs, limit: name },
       );
     }
     return next();

@@ -61,3 +61,25 @@ describe('MessagePipeline with a rate limit', () => {
     ]);
   });
 });
+
+describe('MessagePipeline with two rate limits on one route', () => {
+  it('stores the first refusal of each limit, even while the other limit keeps the device quiet', async () => {
+    const routes = createRouteTable();
+    const limiter = new MemoryRateLimiter();
+    routes.on('devices/{deviceId}/telemetry', () => {}, {
+      middleware: [
+        rateLimit(limiter, { name: 'hourly', limit: 2, windowMs: 3_600_000 }),
+        rateLimit(limiter, { name: 'minutely', limit: 1, windowMs: 60_000 }),
+      ],
+    });
+    const { pipeline, deadLetters } = memoryPipeline(routes);
+    for (let i = 0; i < 4; i++) {
+      await pipeline.handle(fakeMessage('devices/d1/telemetry', { i }, { deviceId: 'd1' }));
+    }
+
+    // message 1 passes both; 2 passes "hourly" and is refused by "minutely"; 3 and 4 are refused by "hourly"
+    const stored = await deadLetters.list(100);
+    expect(stored.map((letter) => letter.reason.match(/more than (\d)/)?.[1]).sort()).toEqual(['1', '2']);
+    expect(pipeline.stats).toMatchObject({ deadLettered: 2, rateLimitedDropped: 1 });
+  });
+});
