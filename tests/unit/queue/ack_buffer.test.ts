@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { type AckEntry, AckBuffer } from '../../../core/queue/ack_buffer.js';
 import type { Completion, QueueDriver, ReservedJob } from '../../../core/queue/driver.js';
 import { silentLogger } from '../../../core/logger.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
 
 function entry(id: string): AckEntry {
   const job: ReservedJob = {
@@ -99,5 +100,37 @@ describe('AckBuffer outcomes', () => {
     expect(calls[1]).toBe(calls[0]);
     expect(calls.map((call) => call.map((c) => c.lease.id))).toEqual([['a', 'b'], ['a', 'b'], ['c']]);
     expect(stored).toEqual([['a', 'b'], ['c']]);
+  });
+
+  it('gives up after the tries flush was given, waiting between them, logs ack.gave_up with the job ids, and keeps the batch', async () => {
+    let down = true;
+    const callsAt: number[] = [];
+    const driver = {
+      complete: async (completions: readonly Completion[]) => {
+        callsAt.push(performance.now());
+        if (down) throw new Error('Redis is loading the dataset in memory');
+        return completions.map(() => true);
+      },
+    } as unknown as QueueDriver;
+    const log = capturingLogger('warn');
+    const stored: string[][] = [];
+    const acks = new AckBuffer(driver, log.logger, {
+      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
+      lost: () => {},
+    });
+    for (const id of ['a', 'b']) acks.add(entry(id));
+    await acks.flush(3);
+
+    expect(log.events('ack.gave_up')).toEqual([
+      expect.objectContaining({ count: 2, jobIds: ['a', 'b'], tries: 3 }),
+    ]);
+    expect(log.events('ack.retry').length).toBeGreaterThanOrEqual(3);
+    // backoff of 0.2 s, then 0.4 s: not three calls in a row
+    expect(callsAt.at(-1)! - callsAt[0]!).toBeGreaterThanOrEqual(500);
+    expect(acks.size).toBe(2);
+
+    down = false;
+    await acks.flush();
+    expect(stored).toEqual([['a', 'b']]);
   });
 });

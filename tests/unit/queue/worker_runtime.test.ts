@@ -124,6 +124,50 @@ describe('worker runtime', () => {
     expect(started.filter((at) => at - begin > 300)).toEqual([]);
   });
 
+  it('starts no job once the process is past its --memory limit, and runs them under a limit it is within', async () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry().register(HalfSecondJob);
+    const dispatcher = new Dispatcher(driver, registry);
+    for (let n = 0; n < 2; n++) await dispatcher.dispatch(HalfSecondJob, { n }, { queue: 'memory-limit' });
+    started.length = 0;
+    // any Node process holds more than 1 MB
+    expect(await new Worker({ driver, registry, queues: ['memory-limit'], memory: 1 }).run()).toBe('memory');
+    expect(started).toEqual([]);
+    expect((await driver.counts('memory-limit')).waiting).toBe(2);
+
+    const roomy = new Worker({
+      driver,
+      registry,
+      queues: ['memory-limit'],
+      memory: 1e6,
+      stopWhenEmpty: true,
+    });
+    expect(await roomy.run()).toBe('empty');
+    expect(started).toHaveLength(2);
+  });
+
+  it('logs a start report that fails as worker.start_report_failed and still completes the job', async () => {
+    const driver = memoryDriver();
+    const extend = driver.extend.bind(driver);
+    let reports = 0;
+    driver.extend = async (leases, leaseMs, options) => {
+      if (options?.started) {
+        reports++;
+        throw new RedisUnavailableError('Redis at 127.0.0.1:6379 is unreachable');
+      }
+      return extend(leases, leaseMs, options);
+    };
+    const registry = new JobRegistry().register(...testJobs);
+    const payload = { tag: 'start-report', ms: 1300, honourSignal: true };
+    const id = await new Dispatcher(driver, registry).dispatch(SlowJob, payload, { queue: 'start-report' });
+    const log = capturingLogger('info');
+    const worker = new Worker({ driver, registry, queues: ['start-report'], maxJobs: 1, log: log.logger });
+    expect(await worker.run()).toBe('max-jobs');
+    expect(reports).toBe(1);
+    expect(log.events('worker.start_report_failed')).toHaveLength(1);
+    expect((await driver.getJob('start-report', id))?.status).toBe('completed');
+  });
+
   it('stops with --stop-when-empty as soon as its last job ends, not a sleep later', async () => {
     const driver = memoryDriver();
     const registry = new JobRegistry().register(...testJobs);
