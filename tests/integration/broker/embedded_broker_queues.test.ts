@@ -153,4 +153,25 @@ describe('startEmbeddedBroker queues of persistent sessions', () => {
     expect(slow.closed).toBe(false);
     await slow.close();
   });
+
+  it("still runs the app's own aedes.authorizeForward, which may rewrite or refuse a delivery", async () => {
+    const broker = await kit.startBroker({
+      aedes: {
+        authorizeForward: (_client, packet) =>
+          packet.topic.endsWith('/private')
+            ? null
+            : { ...packet, payload: Buffer.from(String(packet.payload).toUpperCase()) },
+      },
+    });
+    const reader = await kit.connect(broker, { ...accounts.app, clientId: 'forward-reader' });
+    await reader.subscribeAsync('devices/sensor-1/#', { qos: 1 });
+    const received: string[] = [];
+    reader.on('message', (topic, payload) => received.push(`${topic} ${payload}`));
+    const last = nextMessage(reader, 'devices/sensor-1/telemetry');
+    const device = await kit.connect(broker, accounts.sensor1);
+    await device.publishAsync('devices/sensor-1/private', 'secret', { qos: 1 });
+    await device.publishAsync('devices/sensor-1/telemetry', 'hello', { qos: 1 });
+    await last;
+    expect(received).toEqual(['devices/sensor-1/telemetry HELLO']);
+  });
 });
