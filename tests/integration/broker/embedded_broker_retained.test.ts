@@ -47,6 +47,25 @@ describe('startEmbeddedBroker retained messages', () => {
     expect(await kit.retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/made-up-2 kept']);
   });
 
+  it("counts a device's retained bytes too, and a replaced message's bytes come back", async () => {
+    const broker = await kit.startBroker({ retained: { maxTopics: 10, maxBytes: 10 } });
+    const device = await kit.connect(broker, accounts.sensor1);
+    await device.publishAsync('devices/sensor-1/a', '123456', { qos: 1, retain: true });
+    await device.publishAsync('devices/sensor-1/b', '12345', { qos: 1, retain: true }); // 11 bytes: not kept
+    expect(await kit.retainedUnder(broker, 'devices/#')).toEqual(['devices/sensor-1/a 123456']);
+    expect(
+      kit.logged('mqtt publish delivered but not retained: the device holds its limit of retained messages'),
+    ).toEqual([expect.objectContaining({ topic: 'devices/sensor-1/b', reason: 'bytes', limit: 10 })]);
+
+    // replacing "a" with a shorter value counts only the new bytes
+    await device.publishAsync('devices/sensor-1/a', '12', { qos: 1, retain: true });
+    await device.publishAsync('devices/sensor-1/b', '12345678', { qos: 1, retain: true });
+    expect(await kit.retainedUnder(broker, 'devices/#')).toEqual([
+      'devices/sensor-1/a 12',
+      'devices/sensor-1/b 12345678',
+    ]);
+  });
+
   it("frees a device's place when the app clears its retained message through aedes.publish", async () => {
     const broker = await kit.startBroker({ retained: { maxTopics: 1, maxBytes: 1000 } });
     const device = await kit.connect(broker, accounts.sensor1);
