@@ -609,6 +609,37 @@ describe('redis driver: attempt counts', () => {
   });
 });
 
+describe('redis driver: jobs a reserve fails', () => {
+  const { queue, driver } = queueUnderTest('abandoned-records');
+
+  it('hands back their records with its reply, so no later read (which may fail) can lose their failed() hooks', async () => {
+    // every other record read fails: the abandoned records must not depend on one
+    const commands = driver.redis as unknown as Record<string, unknown>;
+    const read = commands.topiq_read_records;
+    commands.topiq_read_records = () => Promise.reject(new Error('read ECONNRESET'));
+    try {
+      await driver.push([newJob(queue, 'last-try', { maxTries: 1, payload: '{"n":7}' })]);
+      const [job] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
+      await driver.extend([{ id: 'last-try', queue, token: job!.token }], 50, { started: 1 });
+      await sleep(80);
+      const { abandoned } = await driver.reserve(queue, reserveOptions);
+      expect(abandoned).toEqual([
+        expect.objectContaining({
+          id: 'last-try',
+          name: 'EchoJob',
+          queue,
+          status: 'failed',
+          attempts: 1,
+          payload: { n: 7 },
+          error: expect.objectContaining({ code: 'E_LEASE_EXPIRED' }),
+        }),
+      ]);
+    } finally {
+      commands.topiq_read_records = read;
+    }
+  });
+});
+
 describe('redis driver: damaged job records', () => {
   const { queue, driver } = queueUnderTest('damaged');
 

@@ -25,6 +25,13 @@ function parseJson(text: string | undefined, label: string): JsonValue | null {
   }
 }
 
+/** The fields of a hash as `HGETALL` gives them (name, value, name, value, ...), as an object. */
+export function fieldsOf(flat: readonly string[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+  return hash;
+}
+
 /**
  * Decodes the fields of a job hash (`HGETALL`); `undefined` when the hash is empty.
  * `completion` is set when the job completed: its hash still holds its last attempt as

@@ -38,6 +38,7 @@ import type { EventBatch } from '../../event_batch.js';
 import { guardedListener } from '../../job_events.js';
 import { assertJobName } from '../../names.js';
 import { parseSpec } from './job_spec.js';
+import { decodeRecord, fieldsOf } from './record_codec.js';
 import { KeyBuilder, type QueueKeys } from './keys.js';
 import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
@@ -199,7 +200,7 @@ export class RedisQueueDriver implements QueueDriver {
     if (failed?.length === 0) this.#failedReserves.delete(queue);
     const call = again?.call ?? ++this.#tokens;
     const token = again?.token ?? `${this.#tokenPrefix}${call.toString(36)}`;
-    let reply: [string[], string[], number, string[]];
+    let reply: [string[], string[][], number, string[], string[]];
     try {
       reply = await runScript(this.redis, 'reserve_jobs', this.#keys(keys, 'reserve'), [
         keys.job,
@@ -220,11 +221,14 @@ export class RedisQueueDriver implements QueueDriver {
       this.#failedReserves.set(queue, calls);
       throw error;
     }
-    const [reserved, abandonedIds, wakeAt, expiredFlat] = reply;
+    const [reserved, abandonedHashes, wakeAt, expiredFlat, abandonedIds] = reply;
     const jobs: ReservedJob[] = [];
     for (const line of reserved) jobs.push(parseReserved(line, queue, token));
-    const abandoned =
-      abandonedIds.length > 0 ? await this.#records.records(queue, abandonedIds).catch(() => []) : [];
+    const abandoned: JobRecord[] = [];
+    abandonedHashes.forEach((flat, index) => {
+      const record = decodeRecord(queue, abandonedIds[index]!, fieldsOf(flat));
+      if (record) abandoned.push(record);
+    });
     const expired: ReserveResult['expired'] = [];
     for (let i = 0; i < expiredFlat.length; i += 2)
       expired.push({ id: expiredFlat[i]!, name: expiredFlat[i + 1]! });

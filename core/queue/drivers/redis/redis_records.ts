@@ -7,7 +7,7 @@ import { JobNotFoundError, JobStateError } from '../../../errors.js';
 import type { FailedSelection, JobRecord, JobStatus, RetentionSettings } from '../../driver.js';
 import { assertJobId } from '../../names.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
-import { decodeRecord } from './record_codec.js';
+import { decodeRecord, fieldsOf } from './record_codec.js';
 import { runScript } from './scripts.js';
 import { serverNow } from './server_clock.js';
 
@@ -195,9 +195,7 @@ export class RedisRecords {
     );
     const records: JobRecord[] = [];
     ids.forEach((id, index) => {
-      const flat = replies[index * 3] as string[];
-      const hash: Record<string, string> = {};
-      for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+      const hash = fieldsOf(replies[index * 3] as string[]);
       const finished = replies[index * 3 + 2] as string;
       const completion =
         replies[index * 3 + 1] === 1 ? { finishedAt: finished === '' ? null : Number(finished) } : null;

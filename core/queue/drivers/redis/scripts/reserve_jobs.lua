@@ -24,10 +24,12 @@
   ARGV[11] how many times at least a job's attempt is given back when its lease ends before
            it was known to start (its maxTries when more); the next time it fails
   Returns { {"id\nattempt\nms left before expiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
-            {ids failed by this call: abandoned on their last try, or run before and past expiresAt},
+            {per job failed by this call (abandoned on its last try, or run before and past
+             expiresAt): its hash as HGETALL gives it},
             ms until the next delayed job is due or lease ends, or -1 (looked up only when no
             job was reserved),
-            {expired id, name, ...} }
+            {expired id, name, ...},
+            {ids of the jobs failed by this call, in the order of their hashes} }
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -227,9 +229,11 @@ if #tokens > 2 then
 end
 
 -- The jobs failed just now (step 2, step 3) enter the failed set after it is trimmed to make
--- room for them: the caller reads their records after this call (for their failed() hooks),
--- and a record failed earlier in the same millisecond must not outrank them. More of them than
--- the bound, a rare case, leave the set over it until the next job fails into it.
+-- room for them, so a record failed earlier in the same millisecond does not outrank them. More
+-- of them than the bound, a rare case, leave the set over it until the next job fails into it.
+-- Their records go back with this reply (for their failed() hooks, events and logs): read in a
+-- later call, they could be gone (another worker's trim) or the read could fail.
+local abandonedRecords = {}
 if #abandoned > 0 then
   trimFinished(KEYS[6], jobPrefix, math.max(0, failedCount - #abandoned), 0, now)
   local scored = {}
@@ -238,6 +242,9 @@ if #abandoned > 0 then
     scored[2 * i] = id
   end
   callChunked('ZADD', KEYS[6], scored)
+  for i, id in ipairs(abandoned) do
+    abandonedRecords[i] = redis.call('HGETALL', jobPrefix .. id)
+  end
 end
 
 -- the jobs of an earlier run of this call (step 0) go with the new ones
@@ -265,4 +272,4 @@ if #jobs == 0 then
     wakeAt = math.max(0, wakeAt - now)
   end
 end
-return { jobs, abandoned, wakeAt, expired }
+return { jobs, abandonedRecords, wakeAt, expired, abandoned }
