@@ -12,15 +12,18 @@ import {
 import { JobNotFoundError, JobStateError } from '../../../core/errors.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 
-export type DriverFactory = (retention?: Partial<RetentionSettings>) => QueueDriver;
+export type DriverFactory = (
+  retention?: Partial<RetentionSettings>,
+  options?: { failedCount?: number },
+) => QueueDriver;
 
 const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
 
 export function defineDriverContract(label: string, factory: DriverFactory): void {
   describe(`${label} driver contract`, () => {
     const drivers: QueueDriver[] = [];
-    const make = (retention?: Partial<RetentionSettings>) => {
-      const driver = factory(retention);
+    const make = (retention?: Partial<RetentionSettings>, options?: { failedCount?: number }) => {
+      const driver = factory(retention, options);
       drivers.push(driver);
       return driver;
     };
@@ -290,6 +293,30 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       const retried = await driver.reserve(queue, reserveOptions);
       expect(retried.abandoned).toEqual([]);
       expect(retried.jobs.map((r) => [r.id, r.attempt])).toEqual([['a', 1]]);
+    });
+
+    it('keeps every job one reserve fails in the failed store, even more than its bound, until the next failure', async () => {
+      const small = make(undefined, { failedCount: 1 });
+      await small.push(['a', 'b', 'c'].map((id) => job(id, { maxTries: 1 })));
+      const reserved = (await small.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
+      const leases = reserved.map((r) => ({ id: r.id, queue, token: r.token }));
+      await small.extend(leases, 50, { started: leases.length });
+      await sleep(80);
+      const { abandoned } = await small.reserve(queue, reserveOptions);
+      expect(abandoned.map((record) => record.id).sort()).toEqual(['a', 'b', 'c']);
+      expect((await small.listFailed(queue, 0, 10)).map((record) => record.id).sort()).toEqual([
+        'a',
+        'b',
+        'c',
+      ]);
+
+      await small.push([job('d', { maxTries: 1 })]);
+      const [d] = (await small.reserve(queue, reserveOptions)).jobs;
+      const error = { code: 'E_TEST', message: 'no', name: 'Error' };
+      expect(await small.fail({ lease: { id: 'd', queue, token: d!.token }, error, retryInMs: null })).toBe(
+        'failed',
+      );
+      expect((await small.listFailed(queue, 0, 10)).map((record) => record.id)).toEqual(['d']);
     });
 
     it('fails a job abandoned on its last try with E_LEASE_EXPIRED', async () => {

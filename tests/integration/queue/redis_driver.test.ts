@@ -7,8 +7,8 @@ import { deleteKeys } from '../../support/redis_keys.js';
 import { defineDriverContract } from './driver_contract.js';
 
 /** A driver on the test Redis under the test prefix. */
-const redisDriver = (retention: Partial<RetentionSettings> = {}) =>
-  new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test', retention });
+const redisDriver = (retention: Partial<RetentionSettings> = {}, options: { failedCount?: number } = {}) =>
+  new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test', retention, ...options });
 
 defineDriverContract('redis', redisDriver);
 

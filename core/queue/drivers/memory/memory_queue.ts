@@ -100,7 +100,8 @@ export class MemoryQueue {
     const state = this.#state;
     for (let due = state.popDue(now); due; due = state.popDue(now)) state.enqueue(due, now);
 
-    const abandoned: JobRecord[] = [];
+    // the jobs this call fails enter the failed set together, at the end (see toFailed)
+    const failing: StoredJob[] = [];
     for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) {
       const maxTries = lapsed.record.maxTries > 0 ? lapsed.record.maxTries : options.defaultMaxTries;
       const giveBacks = Math.max(MAX_STALLS, maxTries);
@@ -121,8 +122,7 @@ export class MemoryQueue {
         state.enqueue(lapsed, now, 'front');
       } else {
         lapsed.record.error = error;
-        state.toFailed(lapsed, now);
-        abandoned.push(copyRecord(lapsed));
+        failing.push(lapsed);
       }
     }
 
@@ -135,8 +135,7 @@ export class MemoryQueue {
         if (job.record.attempts > 0) {
           // an attempt ran already: its retry came due too late, so it failed (as in Redis)
           job.record.error ??= { ...lateRetryError };
-          state.toFailed(job, now);
-          abandoned.push(copyRecord(job));
+          failing.push(job);
           continue;
         }
         job.record.error = { code: 'E_JOB_EXPIRED', message: 'the job was not started before its expiresAt' };
@@ -152,6 +151,8 @@ export class MemoryQueue {
       state.run(job, now + options.leaseMs);
       jobs.push(toReservedJob(job, token));
     }
+    state.toFailed(failing, now);
+    const abandoned = failing.map(copyRecord);
     state.takeWorkArrived(); // promotions and reclaims wake nobody unless they are left over:
     this.#wakeNext = state.hasWaiting; // more work left, so wake another worker
     return { jobs, abandoned, expired, wakeAt: state.wakeAt() };
@@ -190,7 +191,7 @@ export class MemoryQueue {
     // a retry that could not start before the job's expiresAt is none (as in Redis)
     const { expiresAt } = job.record;
     if (retryInMs === null || (expiresAt !== null && now + retryInMs >= expiresAt)) {
-      this.#state.toFailed(job, now);
+      this.#state.toFailed([job], now);
       return 'failed';
     }
     if (retryInMs > 0) this.#state.delay(job, now + retryInMs);

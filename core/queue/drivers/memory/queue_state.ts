@@ -172,12 +172,20 @@ export class QueueState {
     return nextDeadline === undefined ? nextRun : Math.min(nextRun, nextDeadline);
   }
 
-  /** Ends a job as failed; it stays until retried, removed or pushed out by newer failures. */
-  toFailed(job: StoredJob, now: number): void {
-    job.record.status = 'failed';
-    job.record.finishedAt = now;
-    this.#failed.add(job.record.id, now);
-    this.#forgetAll(this.#failed.takeLowest(this.#failed.size - this.#limits.failedCount));
+  /**
+   * Ends jobs as failed; they stay until retried, removed or pushed out by newer failures. The
+   * failed set is trimmed to make room for them first, so all of them are kept even when they
+   * are more than the bound (a reserve that fails many at once), as `reserve_jobs.lua` does;
+   * the set is back within it when the next job fails into it.
+   */
+  toFailed(jobs: readonly StoredJob[], now: number): void {
+    const room = Math.max(0, this.#limits.failedCount - jobs.length);
+    this.#forgetAll(this.#failed.takeLowest(this.#failed.size - room));
+    for (const job of jobs) {
+      job.record.status = 'failed';
+      job.record.finishedAt = now;
+      this.#failed.add(job.record.id, now);
+    }
   }
 
   /** Ends a job as completed, cancelled or expired, then trims its status's records. */
