@@ -92,6 +92,13 @@ export function limitOutgoingQueues(
   const held = new Map<string, Held>();
   const full = new Set<string>();
   const dropped = new Map<string, Set<string>>();
+  /**
+   * Dropped messages whose delivery was just refused to a persistent client: aedes then clears
+   * the message from the client's queue (`outgoingClearMessageId`), taking it for one it holds.
+   * It never held it, and the in-memory store matches by packet id, which a message never sent
+   * lacks: the clear would remove another message queued for the client and not yet sent.
+   */
+  const refused = new Map<string, Set<string>>();
   const remember = (clientId: string, packet: QueuedPacket): void => {
     const key = keyOf(packet);
     if (key === undefined || !online(clientId)) return;
@@ -175,6 +182,12 @@ export function limitOutgoingQueues(
     }
   };
   store.outgoingClearMessageId = async (client, packet) => {
+    const key = keyOf(packet as QueuedPacket);
+    const keys = key === undefined ? undefined : refused.get(client.id);
+    if (keys?.delete(key!)) {
+      if (keys.size === 0) refused.delete(client.id);
+      return undefined;
+    }
     const cleared = await clear(client, packet);
     const count = held.get(client.id);
     if (cleared && count) {
@@ -196,10 +209,15 @@ export function limitOutgoingQueues(
       const key = keyOf(packet);
       if (key === undefined || !keys.delete(key)) return true;
       if (keys.size === 0) dropped.delete(clientId);
+      const clears = refused.get(clientId) ?? new Set<string>();
+      clears.add(key);
+      if (clears.size > MAX_DROPPED) clears.delete(clears.values().next().value!);
+      refused.set(clientId, clears);
       return false;
     },
     disconnected: (clientId) => {
       dropped.delete(clientId);
+      refused.delete(clientId);
     },
   };
 }

@@ -154,6 +154,48 @@ describe('startEmbeddedBroker queues of persistent sessions', () => {
     await slow.close();
   });
 
+  it('loses none of the messages held for a session when one is dropped for it while they are being re-sent', async () => {
+    const broker = await kit.startBroker({ queues: { maxMessages: 3, maxBytes: 1_000_000 } });
+    const session = { clientId: 'held-reader', ...accounts.app };
+    const first = await RawMqttClient.open(broker.port, session);
+    await first.subscribe('devices/sensor-1/cmd', 1);
+    await first.close();
+    const app = await kit.connect(broker, accounts.app);
+    for (const m of ['m1', 'm2', 'm3']) await app.publishAsync('devices/sensor-1/cmd', m, { qos: 1 });
+    const publish = (payload: string) =>
+      broker.aedes.publish(
+        {
+          cmd: 'publish',
+          topic: 'devices/sensor-1/cmd',
+          payload: Buffer.from(payload),
+          qos: 1,
+          retain: false,
+          dup: false,
+        },
+        () => {},
+      );
+    // while aedes re-sends the three held ones, more arrive: the queue is full, so they are dropped
+    broker.aedes.once('connackSent', () => {
+      for (const m of ['n1', 'n2', 'n3']) publish(m);
+    });
+    const payloads = async (client: RawMqttClient) => {
+      const got: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const packet = await client.next('publish');
+        got.push(packet.cmd === 'publish' ? String(packet.payload) : '');
+      }
+      return got;
+    };
+    const second = await RawMqttClient.open(broker.port, session);
+    expect(await payloads(second)).toEqual(['m1', 'm2', 'm3']);
+    await kit.waitForLog('mqtt client queue full: messages for it are dropped until it acknowledges some');
+    await second.close();
+    // none acknowledged: all three are still held, and sent again
+    const third = await RawMqttClient.open(broker.port, session);
+    expect(await payloads(third)).toEqual(['m1', 'm2', 'm3']);
+    await third.close();
+  });
+
   it("still runs the app's own aedes.authorizeForward, which may rewrite or refuse a delivery", async () => {
     const broker = await kit.startBroker({
       aedes: {
