@@ -3,7 +3,7 @@
  * `MQTT_BROKER_PORT`; with `MQTT_URL` it subscribes to that broker instead.
  */
 import { z } from 'zod';
-import { defineConfig, type MqttAccount } from '../core/index.js';
+import { defineConfig, envInteger, envServerUrl, type MqttAccount } from '../core/index.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
 import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';
 import { DEFAULT_RETAINED_LIMITS } from '../core/broker/retained_budget.js';
@@ -45,10 +45,10 @@ export default defineConfig(
   z
     .object({
       NODE_ENV: z.string().optional(),
-      MQTT_URL: z
-        .string()
-        .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'must start with mqtt://, mqtts://, ws:// or wss://')
-        .optional(),
+      MQTT_URL: envServerUrl(
+        ['mqtt', 'mqtts', 'ws', 'wss', 'tcp', 'ssl'],
+        'mqtt://127.0.0.1:1883',
+      ).optional(),
       MQTT_CLIENT_ID: z
         .string()
         .regex(/^[A-Za-z0-9_.:-]{1,64}$/)
@@ -56,27 +56,18 @@ export default defineConfig(
       MQTT_USERNAME: z.string().optional(),
       MQTT_PASSWORD: z.string().optional(),
       MQTT_PROTOCOL_VERSION: z.enum(['4', '5']).default('5'),
-      MQTT_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(65535).default(20000),
+      MQTT_MAX_IN_FLIGHT: envInteger(20000, { min: 1, max: 65535 }),
       MQTT_SHARED_GROUP: z
         .string()
         .regex(/^[^/+#]+$/, 'may not contain / + or #')
         .default('topiq'),
       MQTT_BROKER_HOST: z.string().default('0.0.0.0'),
-      MQTT_BROKER_PORT: z.coerce.number().int().min(0).max(65535).default(1883),
-      MQTT_BROKER_MAX_PACKET_BYTES: z.coerce
-        .number()
-        .int()
-        .min(PACKET_LIMIT_RANGE.min)
-        .max(PACKET_LIMIT_RANGE.max)
-        .default(DEFAULT_MAX_PACKET_BYTES),
-      MQTT_BROKER_MAX_RETAINED: z.coerce.number().int().min(0).default(DEFAULT_RETAINED_LIMITS.maxTopics),
-      MQTT_BROKER_MAX_RETAINED_BYTES: z.coerce
-        .number()
-        .int()
-        .min(0)
-        .default(DEFAULT_RETAINED_LIMITS.maxBytes),
-      MQTT_BROKER_MAX_QUEUED: z.coerce.number().int().min(0).default(DEFAULT_QUEUE_LIMITS.maxMessages),
-      MQTT_BROKER_MAX_QUEUED_BYTES: z.coerce.number().int().min(0).default(DEFAULT_QUEUE_LIMITS.maxBytes),
+      MQTT_BROKER_PORT: envInteger(1883, { max: 65535 }),
+      MQTT_BROKER_MAX_PACKET_BYTES: envInteger(DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE),
+      MQTT_BROKER_MAX_RETAINED: envInteger(DEFAULT_RETAINED_LIMITS.maxTopics),
+      MQTT_BROKER_MAX_RETAINED_BYTES: envInteger(DEFAULT_RETAINED_LIMITS.maxBytes),
+      MQTT_BROKER_MAX_QUEUED: envInteger(DEFAULT_QUEUE_LIMITS.maxMessages),
+      MQTT_BROKER_MAX_QUEUED_BYTES: envInteger(DEFAULT_QUEUE_LIMITS.maxBytes),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
         .string()

@@ -3,32 +3,35 @@
  * durable); set `REDIS_URL` (or `QUEUE_DRIVER=redis`) for production.
  */
 import { z } from 'zod';
-import { defineConfig, MAX_LEASE_MS, MIN_LEASE_MS } from '../core/index.js';
-
-const int = (fallback: number, min = 0) => z.coerce.number().int().min(min).default(fallback);
+import {
+  defineConfig,
+  envDecimal,
+  envInteger,
+  envMs,
+  envServerUrl,
+  MAX_LEASE_MS,
+  MIN_LEASE_MS,
+} from '../core/index.js';
 
 export default defineConfig(
   'queue',
   z.object({
     QUEUE_DRIVER: z.enum(['redis', 'memory']).optional(),
-    REDIS_URL: z
-      .string()
-      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
-      .optional(),
+    REDIS_URL: envServerUrl(['redis', 'rediss'], 'redis://127.0.0.1:6379/0', true).optional(),
     QUEUE_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,32}$/, 'use 1-32 of A-Z a-z 0-9 _ . : -')
       .default('topiq'),
-    QUEUE_LEASE_MS: z.coerce.number().int().min(MIN_LEASE_MS).max(MAX_LEASE_MS).default(30_000),
-    QUEUE_KEEP_COMPLETED: int(1000),
-    QUEUE_KEEP_COMPLETED_HOURS: z.coerce.number().min(0).default(24),
-    QUEUE_KEEP_FAILED: int(100_000, 1),
-    QUEUE_PROGRESS_INTERVAL_MS: int(1000),
-    QUEUE_SHUTDOWN_GRACE_MS: int(10_000),
-    QUEUE_HEARTBEAT_MS: int(5000, 100),
+    QUEUE_LEASE_MS: envInteger(30_000, { min: MIN_LEASE_MS, max: MAX_LEASE_MS }),
+    QUEUE_KEEP_COMPLETED: envInteger(1000),
+    QUEUE_KEEP_COMPLETED_HOURS: envDecimal(24),
+    QUEUE_KEEP_FAILED: envInteger(100_000, { min: 1 }),
+    QUEUE_PROGRESS_INTERVAL_MS: envMs(1000),
+    QUEUE_SHUTDOWN_GRACE_MS: envMs(10_000),
+    QUEUE_HEARTBEAT_MS: envMs(5000, 100),
     QUEUE_EVENTS: z.enum(['on', 'off', 'true', 'false', '1', '0']).default('on'),
     WORKER_QUEUES: z.string().optional(),
-    WORKER_CONCURRENCY: int(10, 1),
+    WORKER_CONCURRENCY: envInteger(10, { min: 1 }),
   }),
   (env) => ({
     driver: env.QUEUE_DRIVER ?? (env.REDIS_URL ? 'redis' : 'memory'),

@@ -29,8 +29,10 @@ export function defineConfig<S extends z.ZodType<Record<string, unknown>>, T>(
   return {
     name,
     read(env) {
-      // empty strings mean "unset", as in most .env files
-      const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+      // empty (or blank) values mean "unset", as in most .env files
+      const cleaned = Object.fromEntries(
+        Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
+      );
       const parsed = schema.safeParse(cleaned);
       if (!parsed.success) {
         const problems = parsed.error.issues.map(

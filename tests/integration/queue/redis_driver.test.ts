@@ -731,3 +731,23 @@ describe('redis driver: damaged job records', () => {
     for (const id of ids) expect((await driver.getJob(queue, id))?.status).toBe('running');
   });
 });
+
+describe('redis driver: a database the server does not have', () => {
+  it('fails every call with E_REDIS_UNAVAILABLE naming the database, writing nothing to database 0', async () => {
+    const prefix = `topiq-test-db99-${process.pid}`;
+    const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379/99', prefix });
+    const refusal = expect.objectContaining({
+      code: 'E_REDIS_UNAVAILABLE',
+      message: expect.stringMatching(/refused database 99 .*\/0 to \/15/),
+    });
+    try {
+      await expect(driver.push([newJob('db99', 'a')])).rejects.toThrow(refusal);
+      await expect(driver.counts('db99')).rejects.toThrow(refusal);
+    } finally {
+      await driver.close();
+    }
+    const databaseZero = redisDriver();
+    expect(await databaseZero.redis.keys(`${prefix}*`)).toEqual([]);
+    await databaseZero.close();
+  });
+});

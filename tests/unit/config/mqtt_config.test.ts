@@ -63,3 +63,36 @@ describe('MQTT_BROKER_MAX_RETAINED(_BYTES) and MQTT_BROKER_MAX_QUEUED(_BYTES)', 
     );
   });
 });
+
+describe('MQTT_URL and MQTT_BROKER_PORT', () => {
+  it('takes a broker URL of a known scheme, with a port or not', () => {
+    for (const url of [
+      'mqtt://127.0.0.1:1883',
+      'mqtts://broker.example.com',
+      'wss://broker.example.com:8884/mqtt',
+    ]) {
+      expect(mqttConfig.read({ MQTT_URL: url }).url).toBe(url);
+    }
+  });
+
+  it.each([
+    ['mqtt://127.0.0.1:99999', /not a valid URL/],
+    ['mqtt://127.0.0.1:notaport', /not a valid URL/],
+    ['mqtt://', /names no host/],
+    ['http://127.0.0.1:1883', /must start with mqtt:\/\//],
+  ])('refuses MQTT_URL=%j with E_INVALID_CONFIG saying why', (url, reason) => {
+    expect(() => mqttConfig.read({ MQTT_URL: url })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringMatching(reason) }),
+    );
+  });
+
+  it('refuses a port written in hex, which would have been read as port 80', () => {
+    expect(() => mqttConfig.read({ MQTT_BROKER_PORT: '0x50' })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(/MQTT_BROKER_PORT/),
+      }),
+    );
+    expect(mqttConfig.read({ MQTT_BROKER_PORT: '0' }).broker.port).toBe(0);
+  });
+});

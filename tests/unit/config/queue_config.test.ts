@@ -22,3 +22,56 @@ describe('QUEUE_LEASE_MS', () => {
     },
   );
 });
+
+describe('REDIS_URL', () => {
+  it('takes a redis:// or rediss:// URL, with a port and a database or not', () => {
+    for (const url of [
+      'redis://127.0.0.1',
+      'redis://:secret@redis.internal:6380/2',
+      'rediss://cache.example.com:6379/',
+    ]) {
+      expect(queueConfig.read({ REDIS_URL: url }).redisUrl).toBe(url);
+    }
+  });
+
+  it.each([
+    ['redis://127.0.0.1:99999', /not a valid URL/],
+    ['redis://127.0.0.1:notaport', /not a valid URL/],
+    ['redis://127.0.0.1:6379/abc', /database "abc"/],
+    ['redis://127.0.0.1:0', /port 0/],
+    ['http://127.0.0.1:6379', /must start with redis:\/\//],
+  ])('refuses %j with E_INVALID_CONFIG saying why', (url, reason) => {
+    expect(() => queueConfig.read({ REDIS_URL: url })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringMatching(reason) }),
+    );
+  });
+});
+
+describe('numbers and durations read from the environment', () => {
+  it('refuses a timer longer than Node holds, which would fire every millisecond', () => {
+    expect(() => queueConfig.read({ QUEUE_HEARTBEAT_MS: '3000000000' })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(/QUEUE_HEARTBEAT_MS/),
+      }),
+    );
+    expect(queueConfig.read({ QUEUE_HEARTBEAT_MS: '60000' }).heartbeatMs).toBe(60_000);
+  });
+
+  it.each(['0x10', '1e3', '-5', '12abc', 'Infinity'])(
+    'refuses %j, a number not written as plain decimal digits',
+    (value) => {
+      expect(() => queueConfig.read({ QUEUE_SHUTDOWN_GRACE_MS: value })).toThrow(
+        expect.objectContaining({
+          code: 'E_INVALID_CONFIG',
+          message: expect.stringMatching(/decimal digits/),
+        }),
+      );
+    },
+  );
+
+  it('takes a blank value as unset, so the default holds, and a fraction of hours', () => {
+    expect(queueConfig.read({ QUEUE_SHUTDOWN_GRACE_MS: '  ' }).shutdownGraceMs).toBe(10_000);
+    expect(queueConfig.read({ QUEUE_KEEP_COMPLETED_HOURS: '1.5' }).retention.completedAgeMs).toBe(5_400_000);
+  });
+});

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { groupBy } from '../../../support/group_by.js';
+import { RedisUnavailableError } from '../../../errors.js';
 import {
   type Completion,
   type ExtendOptions,
@@ -44,7 +45,7 @@ import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
 import { EventListenerPresence, type EventListenerTiming } from './event_listeners.js';
 import { RedisRecords } from './redis_records.js';
-import { describeConnection, rethrowUnavailable } from './unavailable.js';
+import { describeConnection, isDatabaseRefusal, rethrowUnavailable } from './unavailable.js';
 import { registerScripts, runScript } from './scripts.js';
 import { serverNow } from './server_clock.js';
 
@@ -137,11 +138,23 @@ export class RedisQueueDriver implements QueueDriver {
     );
     this.#monitoring = new RedisMonitoring(this.redis, this.keys, this.keys.prefix);
     this.#where = describeConnection(this.redis.options);
-    this.#unavailable = rethrowUnavailable(this.#where);
+    let refusedDatabase: RedisUnavailableError | undefined;
+    this.#unavailable = rethrowUnavailable(this.#where, () => refusedDatabase);
     this.#records = new RedisRecords(this.redis, this.keys, this.#retention, this.#unavailable);
     // Without a listener ioredis prints every reconnect failure as an unhandled error;
     // callers get a typed error from the command that failed instead.
-    this.redis.on('error', () => {});
+    this.redis.on('error', (error: unknown) => {
+      // A database the server does not have: ioredis would go on in database 0, reading and
+      // writing another app's keys. Its SELECT is answered before the connection is ready, so
+      // closing now sends no command; every call fails with this error instead.
+      if (refusedDatabase !== undefined || !this.#ownsConnection || !isDatabaseRefusal(error)) return;
+      refusedDatabase = new RedisUnavailableError(
+        `Redis at ${this.#where} refused database ${this.redis.options.db} (${(error as Error).message}). ` +
+          'Choose a database the server has in REDIS_URL (its "databases" setting, 16 by default: /0 to /15)',
+        { cause: error },
+      );
+      this.redis.disconnect();
+    });
     // Define the scripts now, not on first use: with auto-pipelining, a command defined
     // while a pipeline is pending is missing from that pipeline, the call rejects and the
     // pipeline's exec throws an uncaught TypeError (ioredis#1931).

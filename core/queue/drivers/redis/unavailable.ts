@@ -13,9 +13,26 @@ export function isConnectionError(error: unknown): boolean {
   return error.name === 'MaxRetriesPerRequestError' || CONNECTION_ERRORS.test(error.message);
 }
 
-/** Rethrows a connection failure as `E_REDIS_UNAVAILABLE`; anything else as it is. */
-export function rethrowUnavailable(where: string): (error: unknown) => never {
+/**
+ * True when `error` is Redis refusing the `SELECT` of the connection's database (a number past
+ * the server's `databases`). ioredis only emits it and goes on in database 0.
+ */
+export function isDatabaseRefusal(error: unknown): boolean {
+  return (error as { command?: { name?: string } } | undefined)?.command?.name === 'select';
+}
+
+/**
+ * Rethrows a connection failure as `E_REDIS_UNAVAILABLE`; anything else as it is. When
+ * `refused()` gives an error (the connection's database was refused, and it was closed for
+ * it), every failure is that error.
+ */
+export function rethrowUnavailable(
+  where: string,
+  refused: () => Error | undefined = () => undefined,
+): (error: unknown) => never {
   return (error) => {
+    const refusal = refused();
+    if (refusal) throw refusal;
     if (isConnectionError(error)) {
       throw new RedisUnavailableError(
         `Redis at ${where} did not answer (${(error as Error).message}). Start Redis, or point REDIS_URL at a ` +

@@ -1,0 +1,74 @@
+/**
+ * Schemas for the kinds of value the config files read from the environment, strict where
+ * `z.coerce` is lax: `z.coerce.number()` takes `0x50` as 80, `1e3` as 1000 and a blank as 0,
+ * and a URL that only starts right (`redis://host:99999`) fails later, as a stack trace from
+ * deep in a client, or connects somewhere else. Each refuses such a value when the config is
+ * read, so it is reported as `E_INVALID_CONFIG` naming the variable.
+ */
+import { z } from 'zod';
+import { MAX_TIMER_MS } from '../support/timers.js';
+
+/**
+ * A whole number written in decimal digits, from `min` (default 0) to `max` (default 2^53 - 1).
+ *
+ * @example
+ * MQTT_BROKER_PORT: envInteger(1883, { max: 65535 }),
+ */
+export function envInteger(fallback: number, range: { min?: number; max?: number } = {}) {
+  const { min = 0, max = Number.MAX_SAFE_INTEGER } = range;
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+$/, `must be a whole number in decimal digits, from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .default(fallback);
+}
+
+/** A duration in ms for a timer: a whole number from `min` to Node's longest timer (about 24.8 days). */
+export function envMs(fallback: number, min = 0) {
+  return envInteger(fallback, { min, max: MAX_TIMER_MS });
+}
+
+/** A number written in decimal digits, with a fraction or not, at least `min`. */
+export function envDecimal(fallback: number, min = 0) {
+  return z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, `must be a number in decimal digits (e.g. 1.5), at least ${min}`)
+    .transform(Number)
+    .pipe(z.number().min(min))
+    .default(fallback);
+}
+
+/**
+ * A server URL with one of `protocols` (without the colon), a host, an optional port from 1 to
+ * 65535 and, when `database` is set, an optional path naming a database by number (`/2`).
+ */
+export function envServerUrl(protocols: readonly string[], example: string, database = false) {
+  return z
+    .string()
+    .trim()
+    .superRefine((text, context) => {
+      const problem = serverUrlProblem(text, protocols, database);
+      if (problem) context.addIssue({ code: 'custom', message: `${problem} (e.g. ${example})` });
+    });
+}
+
+function serverUrlProblem(text: string, protocols: readonly string[], database: boolean): string | undefined {
+  const schemes = protocols.map((protocol) => `${protocol}://`).join(', ');
+  if (!protocols.some((protocol) => text.startsWith(`${protocol}://`))) return `must start with ${schemes}`;
+  // the URL parser refuses a port past 65535 or not a number, and an empty host
+  if (!URL.canParse(text)) return 'is not a valid URL (check the host and the port, 1 to 65535)';
+  const url = new URL(text);
+  if (url.hostname === '') return 'names no host';
+  if (url.port === '0') return 'has port 0; give the port the server listens on, 1 to 65535';
+  if (database) {
+    const path = url.pathname.replace(/^\//, '');
+    if (path !== '' && !/^\d+$/.test(path))
+      return `names database "${path}"; a database is a whole number (/0, /1, ...)`;
+  } else if (url.pathname !== '' && url.pathname !== '/' && !/^wss?$/.test(url.protocol.slice(0, -1))) {
+    return `has a path (${url.pathname}), which this kind of URL does not take`;
+  }
+  return undefined;
+}
