@@ -64,8 +64,14 @@ export interface AccessControl {
   /** True for errors this module already logged when it handed them to aedes. */
   wasLogged(error: Error): boolean;
   /**
-   * Frees the client id of `client`, which disconnected, for other accounts, unless its session
-   * lives on (`clean: false`) or another connection of its account uses the id.
+   * Notes that aedes accepted the connection of `client` (`clientReady`): from then on a
+   * persistent session (`clean: false`) keeps its client id for its account when it goes.
+   */
+  established(client: Client): void;
+  /**
+   * Frees the client id of `client`, whose connection ended, for other accounts, unless an
+   * established persistent session of its account lives on or another connection of it uses
+   * the id. Called for every authenticated connection that ends, accepted by aedes or not.
    */
   released(client: Client): void;
   /**
@@ -111,7 +117,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
    * it until that account's clean connection ends: a device connecting with another
    * account's id would take over its session (and its queued commands) or knock it off.
    */
-  const holders = new Map<string, { account: string; connections: Set<Client> }>();
+  const holders = new Map<string, { account: string; connections: Set<Client>; persistent: boolean }>();
   const accountOf = (principal: Principal) =>
     principal.kind === 'device' ? `device:${principal.deviceId}` : `service:${principal.name}`;
 
@@ -124,8 +130,22 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
         `client id ${JSON.stringify(client.id)} is held by another account's session; connect with a client id of your own (the device id, say)`,
       );
     }
+    if (client.conn.destroyed) {
+      throw authError(NOT_AUTHORIZED, 'the connection closed while its credentials were checked');
+    }
     if (holder) holder.connections.add(client);
-    else holders.set(client.id, { account, connections: new Set([client]) });
+    else holders.set(client.id, { account, connections: new Set([client]), persistent: false });
+    // A connection that ends before aedes accepts it (closed during the password check, or
+    // refused later) never gets a clientDisconnect: its end frees the id all the same, or an
+    // account could hold any client id for good by connecting with it and hanging up.
+    client.conn.once('close', () => released(client));
+  }
+
+  function released(client: Client): void {
+    const holder = holders.get(client.id);
+    if (!holder?.connections.delete(client)) return;
+    // a persistent session stays its account's; so does an id another connection of it uses
+    if (holder.connections.size === 0 && !holder.persistent) holders.delete(client.id);
   }
 
   function refusal(message: string, options?: { cause?: unknown }): Error {
@@ -307,12 +327,12 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     hooks: { authenticate, authorizePublish, authorizeSubscribe },
     principalOf: (client) => sessions.get(client)?.principal,
     wasLogged: (error) => logged.has(error),
-    released: (client) => {
+    established: (client) => {
       const holder = holders.get(client.id);
-      if (!holder?.connections.delete(client)) return;
-      // a persistent session stays its account's; so does an id another connection of it uses
-      if (client.clean && holder.connections.size === 0) holders.delete(client.id);
+      // a clean connection ends the session its id had: only the latest accepted one counts
+      if (holder?.connections.has(client)) holder.persistent = !client.clean;
     },
+    released,
     retainedStored: ({ topic, payload }) => {
       // aedes copies a publish before storing it, but keeps its payload
       if (Buffer.isBuffer(payload) && counted.has(payload)) return;

@@ -318,6 +318,7 @@ function logClientEvents(aedes: Aedes, access: AccessControl, logger: Logger): v
     ...principalLogFields(access.principalOf(client)),
   });
   aedes.on('clientReady', (client) => {
+    access.established(client);
     const remoteAddress = 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
     logger.info({ ...who(client), remoteAddress }, 'mqtt client connected');
   });

@@ -1,6 +1,8 @@
 import { createConnection } from 'node:net';
+import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCredentials } from '../../../core/broker/index.js';
+import { staticCredentials } from '../../../core/broker/static_credentials.js';
 import { until } from '../../support/until.js';
 import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
 
@@ -80,6 +82,51 @@ describe('startEmbeddedBroker authentication', () => {
     await until('the disconnect', () => kit.logged('mqtt client disconnected').length > 0);
     const second = await kit.connect(broker, { ...accounts.sensor2, clientId: 'shared-id' });
     expect(second.connected).toBe(true);
+  });
+
+  it('frees a client id whose connection closed before aedes accepted it, even one asking for a persistent session', async () => {
+    // the password check of the hijacker's account takes until its socket has closed
+    let socketClosed!: () => void;
+    const closedSocket = new Promise<void>((resolve) => {
+      socketClosed = resolve;
+    });
+    const known = staticCredentials(Object.values(accounts));
+    let hijackerChecked = false;
+    const broker = await kit.startBroker({
+      credentials: {
+        async verify(username, password) {
+          if (username === accounts.sensor1.username) {
+            await closedSocket;
+            hijackerChecked = true;
+          }
+          return known.verify(username, password);
+        },
+      },
+    });
+    const socket = createConnection(broker.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: false,
+        clientId: 'sensor-2',
+        keepalive: 30,
+        username: accounts.sensor1.username,
+        password: Buffer.from(accounts.sensor1.password),
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the CONNECT is being checked
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    socketClosed();
+    await until('the check of the closed connection', () => hijackerChecked);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    const owner = await kit.connect(broker, { ...accounts.sensor2, clientId: 'sensor-2' });
+    expect(owner.connected).toBe(true);
   });
 
   it('closes a socket whose CONNECT announces more than 64 KiB, before it logs in or sends the rest', async () => {
