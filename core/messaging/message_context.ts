@@ -116,10 +116,22 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     return stored;
   }
 
-  /** Publishes from the application. */
+  /**
+   * Publishes from the application. The message is acknowledged once the publish settles,
+   * awaited or not; one that fails is logged (`message.publish_failed`), since a handler that
+   * did not await it would never hear of it. The message is not dead-lettered for it: its
+   * jobs are stored, and a redelivery would run them again.
+   */
   publish(topic: string, payload: string | Buffer, options?: Parameters<Publisher>[2]): Promise<void> {
     const sent = this.#services.publish(topic, payload, options);
-    this.#pending.push(sent.catch(() => {}));
+    this.#pending.push(
+      sent.catch((error: unknown) => {
+        this.log.warn(
+          { event: 'message.publish_failed', err: error, publishTopic: topic },
+          'a publish started by the handler failed',
+        );
+      }),
+    );
     return sent;
   }
 

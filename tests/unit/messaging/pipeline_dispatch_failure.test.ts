@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createRouteTable, Dispatcher, JobRegistry, MemoryQueueDriver } from '../../../core/index.js';
 import { fakeMessage } from '../../../core/testing/index.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
 import { memoryPipeline } from '../../support/memory_pipeline.js';
 import { EchoJob } from '../../support/test_jobs.js';
 
@@ -19,5 +20,27 @@ describe('MessagePipeline with a failed dispatch', () => {
     expect(entry).toMatchObject({ topic: 'devices/d1/telemetry', code: 'E_INVALID_PAYLOAD' });
     expect(pipeline.stats.deadLettered).toBe(1);
     expect((await driver.counts('default')).waiting).toBe(0);
+  });
+});
+
+describe('MessagePipeline with a failed publish', () => {
+  it('logs an un-awaited publish that failed as message.publish_failed and acknowledges the message', async () => {
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/telemetry', (ctx) => {
+      void ctx.publish(`devices/${ctx.params.deviceId}/ack`, 'ok');
+    });
+    const log = capturingLogger('warn');
+    const { pipeline, deadLetters } = memoryPipeline(routes, {
+      log: log.logger,
+      publish: async () => {
+        throw new Error('the broker connection is down');
+      },
+    });
+    await pipeline.handle(fakeMessage('devices/d1/telemetry', { temperature: 1 }));
+    expect(log.events('message.publish_failed')).toEqual([
+      expect.objectContaining({ publishTopic: 'devices/d1/ack', topic: 'devices/d1/telemetry' }),
+    ]);
+    expect(await deadLetters.list(10)).toEqual([]);
+    expect(pipeline.stats.deadLettered).toBe(0);
   });
 });
