@@ -14,7 +14,8 @@ export const FAIL_TRIES = 6;
 /** Replies of a Redis that is starting, failing over or busy with a script: they pass. */
 const PASSING = /^(LOADING|BUSY|READONLY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/;
 
-function passing(error: unknown): boolean {
+/** Whether `error` means Redis is away or answers that it will be back: a call may be sent again. */
+export function isPassingRedisError(error: unknown): boolean {
   return (
     isTopiqError(error, 'E_REDIS_UNAVAILABLE') || (error instanceof Error && PASSING.test(error.message))
   );
@@ -28,7 +29,7 @@ function passing(error: unknown): boolean {
  */
 export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger): Promise<FailOutcome> {
   return retryUntilDone(() => driver.fail(failure), {
-    giveUp: (error, tries) => tries >= FAIL_TRIES || !passing(error),
+    giveUp: (error, tries) => tries >= FAIL_TRIES || !isPassingRedisError(error),
     onError: (error, retryInMs, tries) =>
       log.warn(
         {

@@ -7,13 +7,13 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { backoffMs } from '../support/retry.js';
+import { backoffMs, retryUntilDone } from '../support/retry.js';
 import { MAX_LEASE_MS } from './lease_bounds.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
-import type { Lease, LeaseState, QueueDriver, ReservedJob } from './driver.js';
+import type { Lease, LeaseState, QueueDriver, ReleaseOutcome, ReservedJob } from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
-import { recordFailure } from './record_failure.js';
+import { FAIL_TRIES, isPassingRedisError } from './record_failure.js';
 import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
@@ -494,19 +494,39 @@ export class Worker {
     return this.queues.length === 1 ? id : `${queue}\n${id}`;
   }
 
-  /** Ends a reserved-ahead job whose cancel was requested, without running it. */
+  /**
+   * Ends a reserved-ahead job whose cancel was requested, without running it: handed back
+   * (its attempt not counted), a job whose cancel was requested ends `cancelled`. One whose
+   * cancel was not requested after all (a stale or forged broadcast: anyone may PUBLISH)
+   * goes back to its queue and runs later. While Redis is away it is tried a few times; then
+   * the lease, no longer renewed, ends and the reserve that reclaims it ends it the same way.
+   */
   async #cancelBuffered(job: ReservedJob): Promise<void> {
-    const lease = leaseOf(job);
-    const error = { code: 'E_JOB_CANCELLED', message: `job ${job.id} was cancelled before it started` };
-    const outcome = await recordFailure(this.#driver, { lease, error, retryInMs: null }, this.#log).catch(
-      () => 'lost' as const,
-    );
+    let outcome: ReleaseOutcome | undefined;
+    try {
+      [outcome] = await retryUntilDone(() => this.#driver.release([leaseOf(job)]), {
+        giveUp: (error, tries) => tries >= FAIL_TRIES || !isPassingRedisError(error),
+        onError: (error, retryInMs, tries) =>
+          this.#log.warn(
+            { event: 'job.cancel_retry', err: error, tries, retryInMs, jobId: job.id, queue: job.queue },
+            'could not end a job reserved ahead whose cancel was requested; trying again',
+          ),
+      });
+    } catch (error) {
+      this.#log.warn(
+        { event: 'job.cancel_failed', err: error, jobId: job.id, queue: job.queue, job: job.name },
+        'could not end a job reserved ahead whose cancel was requested; it ends when its lease does',
+      );
+      return;
+    }
     if (outcome === 'cancelled') {
       this.#log.info(
         { event: 'job.cancelled', jobId: job.id, queue: job.queue, job: job.name, attempt: job.attempt },
         'job cancelled before it started',
       );
-      this.#options.events?.emit(job, 'cancelled', job.attempt);
+      this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
+    } else if (outcome === 'queued') {
+      this.#options.events?.emit(job, 'queued', job.attempt - 1);
     }
   }
 

@@ -234,6 +234,27 @@ describe('worker runtime', () => {
     expect(entries(tag)).not.toContain('never@1');
   });
 
+  it('runs a reserved-ahead job later, not failing it, when a cancel broadcast for it was stale or forged', async () => {
+    const driver = memoryDriver();
+    let broadcast: ((queue: string, id: string) => void) | undefined;
+    driver.subscribeCancels = async (listener) => {
+      broadcast = listener;
+      return async () => {};
+    };
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const tag = 'forged-cancel';
+    await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: true }, { queue: tag });
+    const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'still-runs' }, { queue: tag });
+    const worker = new Worker({ driver, registry, queues: [tag], stopWhenEmpty: true, sleep: 0.1 });
+    const done = worker.run();
+    while ((await driver.counts(tag)).running < 2) await pause(5); // the echo job is reserved ahead
+    broadcast!(tag, ahead); // nobody asked the driver to cancel it
+    expect(await done).toBe('empty');
+    expect(await driver.getJob(tag, ahead)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(entries(tag)).toContain('still-runs@1');
+  });
+
   it('logs a completion refused for a lost lease with its job, attempt and duration', async () => {
     const driver = memoryDriver();
     driver.complete = async (completions) => completions.map(() => false);
