@@ -11,6 +11,7 @@ import {
   envServerUrl,
   MAX_LEASE_MS,
   MIN_LEASE_MS,
+  parseQueueList,
 } from '../core/index.js';
 
 export default defineConfig(
@@ -30,7 +31,17 @@ export default defineConfig(
     QUEUE_SHUTDOWN_GRACE_MS: envMs(10_000),
     QUEUE_HEARTBEAT_MS: envMs(5000, 100),
     QUEUE_EVENTS: z.enum(['on', 'off', 'true', 'false', '1', '0']).default('on'),
-    WORKER_QUEUES: z.string().optional(),
+    WORKER_QUEUES: z
+      .string()
+      .transform((list, context) => {
+        try {
+          return parseQueueList(list);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
     WORKER_CONCURRENCY: envInteger(10, { min: 1 }),
   }),
   (env) => ({

@@ -4,24 +4,16 @@
  * `--workers` also runs queue workers in this process, for small deployments and the
  * zero-setup `npm start`. SIGINT/SIGTERM stop it gracefully; exit code 0.
  */
-import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { BaseCommand } from '../../core/console/command.js';
-import { parsePositiveInteger, parseQueueNames } from '../../core/console/parsers.js';
-import { jobNameOf } from '../../core/index.js';
+import { parsePort, parsePositiveInteger, parseQueueNames } from '../../core/console/parsers.js';
+import { CliUsageError, jobNameOf } from '../../core/index.js';
 
 export interface ServeFlags {
   workers?: boolean;
   queue?: string[];
   concurrency?: number;
   port?: number;
-}
-
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new InvalidArgumentError('Expected a TCP port from 0 to 65535.');
-  }
-  return port;
 }
 
 export class ServeCommand extends BaseCommand<ServeFlags> {
@@ -34,7 +26,7 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
       .addOption(
         new Option(
           '--queue <names>',
-          'queues for --workers, strict order (default: every queue of app/jobs)',
+          'queues for --workers, strict order (default WORKER_QUEUES, else every queue of app/jobs)',
         ).argParser(parseQueueNames),
       )
       .addOption(
@@ -53,6 +45,7 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
   async run(): Promise<number> {
     const { createServer } = await import('../server.js');
     const { flags } = this;
+    await this.#checkFlags();
     const server = await createServer(
       flags.port !== undefined ? { mqtt: { broker: await this.#brokerWithPort(flags.port) } } : {},
     );
@@ -75,9 +68,8 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     signals.on('SIGINT', stop);
     signals.on('SIGTERM', stop);
     try {
-      const configured = app.settings.queue.worker.queues?.split(',').map((name) => name.trim());
       const queues = flags.queue ??
-        configured ?? [
+        app.settings.queue.worker.queues ?? [
           ...new Set([...app.registry.classes().map((job) => job.queue ?? 'default'), 'default']),
         ];
       await server.start(
@@ -102,6 +94,27 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     } finally {
       signals.off('SIGINT', stop);
       signals.off('SIGTERM', stop);
+    }
+  }
+
+  /** Refuses flags that would be ignored: worker flags without --workers, --port with MQTT_URL. */
+  async #checkFlags(): Promise<void> {
+    const { flags } = this;
+    const workerFlags = [
+      ...(flags.queue ? ['--queue'] : []),
+      ...(flags.concurrency !== undefined ? ['--concurrency'] : []),
+    ];
+    if (!flags.workers && workerFlags.length > 0) {
+      throw new CliUsageError(
+        `${workerFlags.join(' and ')} apply to the workers of --workers; add --workers, or run them with queue:work`,
+      );
+    }
+    if (flags.port === undefined) return;
+    const { default: mqttConfig } = await import('../../config/mqtt.js');
+    if (mqttConfig.read(process.env).url !== undefined) {
+      throw new CliUsageError(
+        "--port sets the embedded broker's port, but MQTT_URL is set, so serve uses that broker and starts none; unset MQTT_URL, or drop --port",
+      );
     }
   }
 

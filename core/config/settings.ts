@@ -22,7 +22,7 @@ export interface QueueSettings {
   /** Publish job status changes (in-process listeners, MQTT bridge). */
   events: boolean;
   /** Queues and concurrency of the workers `serve --workers` runs in-process. */
-  worker: { queues: string | undefined; concurrency: number };
+  worker: { queues: string[] | undefined; concurrency: number };
 }
 
 /** One MQTT account from config (`MQTT_DEVICES`, `MQTT_SERVICE_ACCOUNTS`). */

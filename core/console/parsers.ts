@@ -41,6 +41,16 @@ export function parsePositiveInteger(text: string): number {
   return value;
 }
 
+/** Accepts a TCP port, 0 to 65535 in decimal digits (0: a free port); `0x50` or a blank is refused. */
+export function parsePort(text: string): number {
+  const trimmed = text.trim();
+  const port = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isInteger(port) || port > 65535) {
+    throw new InvalidArgumentError('Expected a TCP port from 0 to 65535 (e.g. 1884).');
+  }
+  return port;
+}
+
 /** Accepts a lease length in ms, a whole number from {@link MIN_LEASE_MS} to {@link MAX_LEASE_MS}. */
 export function parseLeaseMs(text: string): number {
   const value = toNumber(text);

@@ -59,6 +59,28 @@ describe('npx topiq (usage)', () => {
   });
 });
 
+describe('npx topiq serve (flags it would ignore)', () => {
+  it.concurrent('refuses --queue and --concurrency without --workers, with exit code 2', async () => {
+    const result = await runCli(['serve', '--queue=alerts', '--concurrency=3'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /^error E_CLI_USAGE: --queue and --concurrency apply to the workers of --workers/,
+    );
+  });
+
+  it.concurrent('refuses --port when MQTT_URL points serve at another broker', async () => {
+    const result = await runCli(['serve', '--port=1999'], { ...env, MQTT_URL: 'mqtt://127.0.0.1:1' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/MQTT_URL is set, so serve uses that broker/);
+  });
+
+  it.concurrent('refuses a port not written in decimal digits, which was read as port 80', async () => {
+    const result = await runCli(['serve', '--port=0x50'], env);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/Expected a TCP port from 0 to 65535/);
+  });
+});
+
 describe('npx topiq (failed jobs)', () => {
   it('fails an unknown job in queue:work --stop-when-empty, lists it as JSON and retries it', async () => {
     const [first, second] = [`${prefix}-a`, `${prefix}-b`];

@@ -75,3 +75,22 @@ describe('numbers and durations read from the environment', () => {
     expect(queueConfig.read({ QUEUE_KEEP_COMPLETED_HOURS: '1.5' }).retention.completedAgeMs).toBe(5_400_000);
   });
 });
+
+describe('WORKER_QUEUES', () => {
+  it('reads a comma-separated list of queue names, in order, without repeats', () => {
+    expect(queueConfig.read({ WORKER_QUEUES: 'high, default,high' }).worker.queues).toEqual([
+      'high',
+      'default',
+    ]);
+    expect(queueConfig.read({}).worker.queues).toBeUndefined();
+  });
+
+  it('refuses a bad queue name with E_INVALID_CONFIG naming WORKER_QUEUES', () => {
+    expect(() => queueConfig.read({ WORKER_QUEUES: 'a b,,c' })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(/WORKER_QUEUES: .*"a b"/),
+      }),
+    );
+  });
+});
