@@ -6,7 +6,7 @@
  * `handle()` returns.
  */
 import { createInterface } from 'node:readline/promises';
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { Application } from '../application.js';
 import { InvalidOptionError } from '../errors.js';
 import type { CommandClass, CommandContext, ConsoleIO, SignalSource } from './command.js';
@@ -78,6 +78,7 @@ export class Kernel {
     for (const commandClass of this.commands.values()) {
       const command = program.command(commandClass.commandName).description(commandClass.description);
       commandClass.configure(command);
+      refuseRepeatedFlags(command);
       command.action(async (...values: unknown[]) => {
         const parsed = values.at(-1) as Command;
         const instance = new commandClass(context, parsed.processedArgs, parsed.opts());
@@ -128,6 +129,28 @@ export class Kernel {
         'Exit codes: 0 done, 1 failed, 2 bad command line.\n',
     );
     return program;
+  }
+}
+
+/**
+ * Makes every flag that takes a value refuse to be given twice: commander keeps the last value
+ * silently, so `--queue=a --queue=b` would work only `b`. Flags without a value (`--json`) may
+ * repeat harmlessly. Each `handle()` builds its commands afresh, so the count starts at zero.
+ */
+function refuseRepeatedFlags(command: Command): void {
+  for (const option of command.options) {
+    if (option.variadic || !(option.required || option.optional)) continue;
+    const parse = option.parseArg;
+    let given = false;
+    option.argParser((value: string, previous: unknown) => {
+      if (given) {
+        throw new InvalidArgumentError(
+          `The flag was given more than once; give it once${option.long === '--queue' ? ' (several queues: --queue=high,default)' : ''}.`,
+        );
+      }
+      given = true;
+      return parse ? parse(value, previous) : value;
+    });
   }
 }
 

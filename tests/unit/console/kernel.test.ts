@@ -93,6 +93,14 @@ describe('Kernel.handle', () => {
     [['queue:clear'], /required option '--queue <name>' not specified/],
     [['queue:prune-failed', '--hours=-2'], /'--hours <n>' argument '-2' is invalid/],
     [['queue:clear', '--queue=emails'], /pass --force/],
+    [
+      ['queue:work', '--queue=a', '--queue=b'],
+      /given more than once; give it once \(several queues: --queue=high,default\)/,
+    ],
+    [
+      ['queue:failed', '--queue=a', '--limit=5', '--limit', '6'],
+      /'--limit <n>' argument '6' is invalid\. The flag was given more than once/,
+    ],
   ])('rejects %j with one line on stderr and exit code 2', async (argv, message) => {
     const { io, kernel, createApplication } = setup();
     expect(await kernel.handle(argv)).toBe(ExitCode.usage);
@@ -101,6 +109,13 @@ describe('Kernel.handle', () => {
     expect(io.err.trim().split('\n')).toHaveLength(1);
     expect(io.out).toBe('');
     expect(createApplication).not.toHaveBeenCalled();
+  });
+
+  it('runs a command again with the same flag after a run that gave it once (each run counts afresh)', async () => {
+    const { io, kernel } = setup();
+    expect(await kernel.handle(['test:echo', 'a', '--times=1'])).toBe(0);
+    expect(await kernel.handle(['test:echo', 'b', '--times=1'])).toBe(0);
+    expect(io.out).toBe('a\nb\n');
   });
 
   it('runs a command with its parsed arguments and closes the application it built', async () => {
