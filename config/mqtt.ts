@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { defineConfig, envInteger, envServerUrl, type MqttAccount } from '../core/index.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
+import { staticCredentials } from '../core/broker/static_credentials.js';
 import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';
 import { DEFAULT_RETAINED_LIMITS } from '../core/broker/retained_budget.js';
 import { DEFAULT_REPLY_TOPIC } from '../core/messaging/reply_topic.js';
@@ -33,9 +34,16 @@ const accounts = (devices: boolean) =>
     .optional()
     .transform((value, ctx) => {
       try {
-        return parseAccounts(value, devices);
+        const parsed = parseAccounts(value, devices);
+        // the checks the broker makes of its accounts (a username twice, a malformed scrypt
+        // hash, an unsafe device id), made now so the error names this variable
+        staticCredentials(parsed);
+        return parsed;
       } catch (error) {
-        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+        const message = (error as Error).message
+          .replace(/^credentials\[(\d+)\]/, (_all, index: string) => `entry ${Number(index) + 1}`)
+          .replace(/\.$/, '');
+        ctx.addIssue({ code: 'custom', message });
         return z.NEVER;
       }
     });
@@ -103,6 +111,16 @@ export default defineConfig(
       MQTT_DEVICES: accounts(true),
       MQTT_SERVICE_ACCOUNTS: accounts(false),
     })
+    .refine(
+      (env) => {
+        const devices = new Set(env.MQTT_DEVICES.map((account) => account.username));
+        return !env.MQTT_SERVICE_ACCOUNTS.some((account) => devices.has(account.username));
+      },
+      {
+        message: 'a username is both a device and a service account; give each account one username',
+        path: ['MQTT_SERVICE_ACCOUNTS'],
+      },
+    )
     .refine((env) => !(env.NODE_ENV === 'production' && env.MQTT_AUTH === 'development'), {
       message: 'MQTT_AUTH=development accepts any device without a password; it is refused in production',
       path: ['MQTT_AUTH'],

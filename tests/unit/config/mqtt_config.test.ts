@@ -96,3 +96,19 @@ describe('MQTT_URL and MQTT_BROKER_PORT', () => {
     expect(mqttConfig.read({ MQTT_BROKER_PORT: '0' }).broker.port).toBe(0);
   });
 });
+
+describe('MQTT_DEVICES and MQTT_SERVICE_ACCOUNTS', () => {
+  it.each([
+    [{ MQTT_DEVICES: 'a:pw1,a:pw2' }, /MQTT_DEVICES: entry 2: the username "a" appears twice/],
+    [{ MQTT_DEVICES: '+:pw' }, /MQTT_DEVICES: entry 1: device id "\+" is not allowed/],
+    [{ MQTT_DEVICES: 'a:scrypt:zz' }, /MQTT_DEVICES: A password hash must look like scrypt/],
+    [{ MQTT_DEVICES: 'a:pw', MQTT_SERVICE_ACCOUNTS: 'a:other' }, /MQTT_SERVICE_ACCOUNTS: a username is both/],
+  ])(
+    'refuses %j with E_INVALID_CONFIG naming the variable, as the broker would refuse the accounts',
+    (env, reason) => {
+      expect(() => mqttConfig.read(env)).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringMatching(reason) }),
+      );
+    },
+  );
+});
