@@ -54,13 +54,20 @@ export function parseIsoTime(text: string): Date {
   const trimmed = text.trim();
   // JavaScript reads a bare date as UTC midnight but a date and time without offset as local
   const local = trimmed.length === 10 ? `${trimmed}T00:00:00` : trimmed;
-  const time = ISO_TIME.test(trimmed) ? new Date(local) : undefined;
+  const time = ISO_TIME.test(trimmed) && isCalendarDate(trimmed) ? new Date(local) : undefined;
   if (!time || Number.isNaN(time.getTime())) {
     throw new InvalidArgumentError(
       'Expected an ISO 8601 time, e.g. 2030-01-31T09:00:00Z (local time when it has no Z or offset).',
     );
   }
   return time;
+}
+
+/** Whether the date that `text` starts with (YYYY-MM-DD) exists: JavaScript reads 2030-02-31 as March 3. */
+function isCalendarDate(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth;
 }
 
 /** Accepts a priority: a whole number from -1000 (runs first) to 1000. */

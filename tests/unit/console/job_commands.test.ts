@@ -25,6 +25,7 @@ describe('job:dispatch value parsers', () => {
     expect(parseJsonPayload('{"to":"a@example.com"}')).toEqual({ to: 'a@example.com' });
     expect(parseJsonPayload('[1, 2]')).toEqual([1, 2]);
     expect(parseIsoTime('2030-01-31T09:00:00Z').toISOString()).toBe('2030-01-31T09:00:00.000Z');
+    expect(parseIsoTime('2032-02-29T00:00:00Z').toISOString()).toBe('2032-02-29T00:00:00.000Z');
     expect(parseIsoTime('2030-01-31T09:00:00.250+02:00').toISOString()).toBe('2030-01-31T07:00:00.250Z');
     expect(parsePriority('-1000')).toBe(-1000);
     expect(parsePriority('+7')).toBe(7);
@@ -35,7 +36,15 @@ describe('job:dispatch value parsers', () => {
     expect(rejection(() => parseJsonPayload("{to: 'a'}"))).toMatch(
       /^The payload is not JSON \(.+\)\. Quote it/,
     );
-    for (const text of ['tomorrow', '1700000000000', '2030-13-45', '31/01/2030']) {
+    for (const text of [
+      'tomorrow',
+      '1700000000000',
+      '2030-13-45',
+      '31/01/2030',
+      '2030-02-31T00:00:00Z',
+      '2031-02-29',
+      '2030-04-31T09:00',
+    ]) {
       expect(rejection(() => parseIsoTime(text))).toMatch(/^Expected an ISO 8601 time/);
     }
     for (const text of ['1001', '-1001', '1.5', 'high', '']) {
@@ -60,6 +69,7 @@ describe('job:dispatch times without an offset', () => {
     expect(parseIsoTime('2030-01-31').getTime()).toBe(parseIsoTime('2030-01-31T00:00').getTime());
     expect(parseIsoTime('2030-01-31T09:00:00').toISOString()).toBe('2030-01-31T14:00:00.000Z');
     expect(parseIsoTime('2030-01-31T09:00:00Z').toISOString()).toBe('2030-01-31T09:00:00.000Z');
+    expect(parseIsoTime('2032-02-29T00:00:00Z').toISOString()).toBe('2032-02-29T00:00:00.000Z');
   });
 });
 
