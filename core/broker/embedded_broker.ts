@@ -242,7 +242,7 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
   if (error.code === 'EADDRINUSE') {
     return new BrokerPortInUseError(
       `Port ${port} on ${host} is already in use, probably by another MQTT broker (e.g. Mosquitto), ` +
-        'so the embedded MQTT broker cannot start. Either set MQTT_BROKER_PORT to another port for the ' +
+        'so the embedded MQTT broker cannot start. Either set MQTT_BROKER_PORT (or serve --port) to another port for the ' +
         `embedded broker, or set MQTT_URL=mqtt://127.0.0.1:${port} to use that broker instead of the embedded one.`,
       { cause: error },
     );

@@ -316,7 +316,7 @@ export class MqttConnection {
     const last = this.#lastError ? ` Last error: ${this.#lastError.message}.` : '';
     return new BrokerUnavailableError(
       `Could not connect to the MQTT broker at ${this.#url} within ${this.#options.connectTimeoutMs} ms.${last} ` +
-        'Check that the broker is running and reachable at that address (host, port, TLS), or raise connectTimeoutMs.',
+        'Check that the broker is running and reachable at that address (MQTT_URL: host, port, TLS).',
       { cause: this.#lastError },
     );
   }

@@ -63,12 +63,23 @@ export function deviceIds(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => `${prefix}-${index + 1}`);
 }
 
-/** `--url`, else `MQTT_URL`, else the embedded broker on this machine. */
+/**
+ * `--url`, else `MQTT_URL`, else the embedded broker on this machine. With
+ * `MQTT_BROKER_PORT=0` the embedded broker's port is chosen when it starts, which this
+ * process cannot know: `--url` is required then.
+ */
 export function brokerUrl(
   flag: string | undefined,
   config: { url?: string | undefined; port: number },
 ): string {
-  return flag ?? config.url ?? `mqtt://127.0.0.1:${config.port}`;
+  const url = flag ?? config.url;
+  if (url !== undefined) return url;
+  if (config.port === 0) {
+    throw new CliUsageError(
+      'MQTT_BROKER_PORT is 0, so the embedded broker picks a free port when it starts, and this command cannot know it: pass --url=mqtt://127.0.0.1:<the port serve logged>',
+    );
+  }
+  return `mqtt://127.0.0.1:${config.port}`;
 }
 
 /**

@@ -56,6 +56,10 @@ describe('devices:simulate settings', () => {
   it('connects to --url, else MQTT_URL, else the embedded broker port on this machine', () => {
     expect(brokerUrl('mqtt://a:1', { url: 'mqtt://b:2', port: 3 })).toBe('mqtt://a:1');
     expect(brokerUrl(undefined, { url: 'mqtt://b:2', port: 3 })).toBe('mqtt://b:2');
+    expect(() => brokerUrl(undefined, { port: 0 })).toThrow(
+      expect.objectContaining({ code: 'E_CLI_USAGE', message: expect.stringMatching(/pass --url=/) }),
+    );
+    expect(brokerUrl('mqtt://a:1', { port: 0 })).toBe('mqtt://a:1');
     expect(brokerUrl(undefined, { url: undefined, port: 1884 })).toBe('mqtt://127.0.0.1:1884');
   });
 
