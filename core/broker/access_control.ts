@@ -61,6 +61,8 @@ export interface AccessControl {
   readonly hooks: Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
   /** The principal of an authenticated client. */
   principalOf(client: Client): Principal | undefined;
+  /** The device account holding `clientId` (`device:<id>`), or undefined for a service's or none. */
+  deviceAccountOf(clientId: string): string | undefined;
   /** True for errors this module already logged when it handed them to aedes. */
   wasLogged(error: Error): boolean;
   /**
@@ -326,6 +328,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   return {
     hooks: { authenticate, authorizePublish, authorizeSubscribe },
     principalOf: (client) => sessions.get(client)?.principal,
+    deviceAccountOf: (clientId) => {
+      const account = holders.get(clientId)?.account;
+      return account?.startsWith('device:') ? account : undefined;
+    },
     wasLogged: (error) => logged.has(error),
     established: (client) => {
       const holder = holders.get(client.id);

@@ -160,6 +160,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     queues,
     logger,
     (clientId) => aedesInternals.clients[clientId] !== undefined,
+    (clientId) => access.deviceAccountOf(clientId),
   );
   queueLimit = limit;
   aedes.on('clientDisconnect', (client) => limit.disconnected(client.id));

@@ -5,8 +5,9 @@
  * nothing: a device can subscribe under one client id, go away, and publish under another
  * until the broker runs out of memory. Past `maxMessages` messages or `maxBytes` of payload
  * held for one client, a new message for it is dropped for that client (others still get it),
- * as Mosquitto's `max_queued_messages` does. One line is logged when a client's queue fills,
- * and one when it has room again.
+ * as Mosquitto's `max_queued_messages` does. The sessions of one device share one such bound
+ * too, or a device could multiply it by its client ids. One line is logged when a client's
+ * (or a device's) queues fill, and one when they have room again.
  *
  * It wraps the enqueue, update and clear methods of aedes's persistence instance, counting per
  * client id what they add and take away. A QoS 2 message gives its payload bytes back at its
@@ -63,9 +64,15 @@ export interface OutgoingStore {
   outgoingClearMessageId(client: { id: string }, packet: unknown): Promise<QueuedPacket | undefined>;
 }
 
-interface Held {
+/** Messages and payload bytes held. */
+interface Tally {
   messages: number;
   bytes: number;
+}
+
+interface Held extends Tally {
+  /** The device account the client id belongs to, if a device's: its sessions share one bound. */
+  readonly account: string | undefined;
   /** Payload bytes of the messages sent to the client, by packet id, until acknowledged. */
   readonly sent: Map<number, number>;
 }
@@ -81,16 +88,24 @@ const sizeOf = (packet: QueuedPacket | undefined): number => payloadBytes(packet
 /**
  * Installs the bound on `store` (aedes's `persistence`). `online(clientId)` says whether the
  * client is connected now: only then is a dropped message remembered for {@link
- * OutgoingQueueLimit.forwards}, as only then does aedes go on to deliver it.
+ * OutgoingQueueLimit.forwards}, as only then does aedes go on to deliver it. `accountOf(clientId)`
+ * names the device account a client id belongs to: the sessions of one device share the bound,
+ * so a device cannot multiply it by opening sessions under many client ids (a service
+ * account's sessions, undefined here, are bounded each on its own).
  */
 export function limitOutgoingQueues(
   store: OutgoingStore,
   limits: QueueLimits,
   logger: Logger,
   online: (clientId: string) => boolean,
+  accountOf: (clientId: string) => string | undefined = () => undefined,
 ): OutgoingQueueLimit {
   const held = new Map<string, Held>();
   const full = new Set<string>();
+  const accounts = new Map<string, Tally>();
+  const fullAccounts = new Set<string>();
+  const fits = (tally: Tally, bytes: number): boolean =>
+    tally.messages + 1 <= limits.maxMessages && tally.bytes + bytes <= limits.maxBytes;
   const dropped = new Map<string, Set<string>>();
   /**
    * Dropped messages whose delivery was just refused to a persistent client: aedes then clears
@@ -112,10 +127,10 @@ export function limitOutgoingQueues(
   const update = store.outgoingUpdate.bind(store);
   const clear = store.outgoingClearMessageId.bind(store);
 
-  /** Counts the packet for `clientId` when it fits; false when it does not. */
+  /** Counts the packet for `clientId` (and its device) when it fits; false when it does not. */
   const admit = (clientId: string, bytes: number): boolean => {
-    const count = held.get(clientId) ?? { messages: 0, bytes: 0, sent: new Map() };
-    if (count.messages + 1 > limits.maxMessages || count.bytes + bytes > limits.maxBytes) {
+    const count = held.get(clientId) ?? { messages: 0, bytes: 0, account: accountOf(clientId), sent: new Map() };
+    if (!fits(count, bytes)) {
       if (!full.has(clientId)) {
         full.add(clientId);
         logger.warn(
@@ -125,19 +140,49 @@ export function limitOutgoingQueues(
       }
       return false;
     }
+    const { account } = count;
+    const shared = account === undefined ? undefined : (accounts.get(account) ?? { messages: 0, bytes: 0 });
+    if (shared && !fits(shared, bytes)) {
+      if (!fullAccounts.has(account!)) {
+        fullAccounts.add(account!);
+        logger.warn(
+          { clientId, account, heldMessages: shared.messages, heldBytes: shared.bytes, ...limits },
+          'mqtt device queues full: messages for its sessions are dropped until it acknowledges some',
+        );
+      }
+      return false;
+    }
     count.messages += 1;
     count.bytes += bytes;
     held.set(clientId, count);
+    if (shared) {
+      shared.messages += 1;
+      shared.bytes += bytes;
+      accounts.set(account!, shared);
+    }
     return true;
+  };
+
+  /** Takes `messages` and `bytes` off what is held for `clientId` and its device. */
+  const release = (clientId: string, count: Held, messages: number, bytes: number): void => {
+    count.messages = Math.max(0, count.messages - messages);
+    count.bytes = Math.max(0, count.bytes - bytes);
+    if (count.messages === 0) held.delete(clientId);
+    const { account } = count;
+    const shared = account === undefined ? undefined : accounts.get(account);
+    if (!shared) return;
+    shared.messages = Math.max(0, shared.messages - messages);
+    shared.bytes = Math.max(0, shared.bytes - bytes);
+    if (shared.messages === 0) accounts.delete(account!);
+    if (messages > 0 && fullAccounts.delete(account!)) {
+      logger.info({ clientId, account }, 'mqtt device queues have room again');
+    }
   };
 
   /** Takes back what {@link admit} counted for a message the store did not keep after all. */
   const forget = (clientId: string, bytes: number): void => {
     const count = held.get(clientId);
-    if (!count) return;
-    count.messages = Math.max(0, count.messages - 1);
-    count.bytes = Math.max(0, count.bytes - bytes);
-    if (count.messages === 0) held.delete(clientId);
+    if (count) release(clientId, count, 1, bytes);
   };
 
   store.outgoingEnqueue = async (sub, packet) => {
@@ -175,7 +220,7 @@ export function limitOutgoingQueues(
     if (!count || id === undefined) return;
     if (packet.cmd === 'pubrel') {
       // the QoS 2 message sent under `id` is replaced by its PUBREL, which holds no payload
-      count.bytes = Math.max(0, count.bytes - (count.sent.get(id) ?? 0));
+      release(client.id, count, 0, count.sent.get(id) ?? 0);
       count.sent.delete(id);
     } else {
       count.sent.set(id, sizeOf(packet));
@@ -191,11 +236,9 @@ export function limitOutgoingQueues(
     const cleared = await clear(client, packet);
     const count = held.get(client.id);
     if (cleared && count) {
-      count.messages = Math.max(0, count.messages - 1);
       // a PUBREL's message gave its bytes back when it was replaced (see outgoingUpdate)
-      if (cleared.cmd !== 'pubrel') count.bytes = Math.max(0, count.bytes - sizeOf(cleared));
+      release(client.id, count, 1, cleared.cmd === 'pubrel' ? 0 : sizeOf(cleared));
       if (cleared.messageId !== undefined) count.sent.delete(cleared.messageId);
-      if (count.messages === 0) held.delete(client.id);
       if (full.delete(client.id)) {
         logger.info({ clientId: client.id }, 'mqtt client queue has room again');
       }

@@ -9,6 +9,7 @@ import { startEmbeddedBroker } from '../../../core/broker/index.js';
 import { InvalidOptionError } from '../../../core/errors.js';
 import { freePort } from '../../support/net.js';
 import { RawMqttClient } from '../../support/raw_mqtt_client.js';
+import { until } from '../../support/until.js';
 import { accounts, BrokerTestKit, nextMessage } from './broker_test_kit.js';
 
 describe('startEmbeddedBroker queues of persistent sessions', () => {
@@ -194,6 +195,56 @@ describe('startEmbeddedBroker queues of persistent sessions', () => {
     const third = await RawMqttClient.open(broker.port, session);
     expect(await payloads(third)).toEqual(['m1', 'm2', 'm3']);
     await third.close();
+  });
+
+  it("bounds what one device's sessions hold together, however many client ids it opens them under", async () => {
+    const broker = await kit.startBroker({ queues: { maxMessages: 2, maxBytes: 1_000_000 } });
+    const persistence = (
+      broker.aedes as unknown as {
+        persistence: { outgoingStream(c: { id: string }): AsyncIterable<{ payload: Buffer }> };
+      }
+    ).persistence;
+    const heldFor = async (clientId: string) => {
+      const payloads: string[] = [];
+      for await (const packet of persistence.outgoingStream({ id: clientId }))
+        payloads.push(String(packet.payload));
+      return payloads;
+    };
+    // one device, three sessions; and a service with two, which are bounded each on its own
+    const sessions = [
+      ...['s1-a', 's1-b', 's1-c'].map((clientId) => ({ ...accounts.sensor1, clientId })),
+      ...['app-a', 'app-b'].map((clientId) => ({ ...accounts.app, clientId })),
+    ];
+    for (const session of sessions) {
+      const client = await kit.connect(broker, { ...session, clean: false });
+      await client.subscribeAsync('devices/sensor-1/commands', { qos: 1 });
+      await client.endAsync();
+    }
+    const app = await kit.connect(broker, { ...accounts.app, clientId: 'publisher' });
+    for (const m of ['m1', 'm2', 'm3']) await app.publishAsync('devices/sensor-1/commands', m, { qos: 1 });
+
+    const device = [...(await heldFor('s1-a')), ...(await heldFor('s1-b')), ...(await heldFor('s1-c'))];
+    expect(device).toHaveLength(2);
+    expect(await heldFor('app-a')).toEqual(['m1', 'm2']);
+    expect(await heldFor('app-b')).toEqual(['m1', 'm2']);
+    expect(
+      kit.logged('mqtt device queues full: messages for its sessions are dropped until it acknowledges some'),
+    ).toEqual([expect.objectContaining({ account: 'device:sensor-1', heldMessages: 2, maxMessages: 2 })]);
+
+    // its sessions come back and acknowledge what they hold: the device has room again
+    for (const clientId of ['s1-a', 's1-b', 's1-c']) {
+      if ((await heldFor(clientId)).length === 0) continue;
+      const back = kit.open(broker, { ...accounts.sensor1, clientId, clean: false });
+      await new Promise((resolve) => back.once('connect', resolve));
+      await until(
+        `${clientId} acknowledged what it held`,
+        async () => (await heldFor(clientId)).length === 0,
+      );
+      await back.endAsync();
+    }
+    await kit.waitForLog('mqtt device queues have room again');
+    await app.publishAsync('devices/sensor-1/commands', 'm4', { qos: 1 });
+    expect(await heldFor('s1-a')).toEqual(['m4']);
   });
 
   it("still runs the app's own aedes.authorizeForward, which may rewrite or refuse a delivery", async () => {
