@@ -129,7 +129,12 @@ export function limitOutgoingQueues(
 
   /** Counts the packet for `clientId` (and its device) when it fits; false when it does not. */
   const admit = (clientId: string, bytes: number): boolean => {
-    const count = held.get(clientId) ?? { messages: 0, bytes: 0, account: accountOf(clientId), sent: new Map() };
+    const count = held.get(clientId) ?? {
+      messages: 0,
+      bytes: 0,
+      account: accountOf(clientId),
+      sent: new Map(),
+    };
     if (!fits(count, bytes)) {
       if (!full.has(clientId)) {
         full.add(clientId);
