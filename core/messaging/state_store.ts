@@ -28,6 +28,17 @@ export interface StateStore {
   all(namespace: string): Promise<Record<string, JsonObject>>;
 }
 
+/**
+ * An entry as stored by `merge_state.lua`: `v2:` and an object of field name -> the field's
+ * JSON text, or (first layout) the entry object itself.
+ */
+function decodeEntry(text: string): JsonObject {
+  if (!text.startsWith('v2:')) return JSON.parse(text) as JsonObject;
+  const fields = JSON.parse(text.slice(3)) as Record<string, string>;
+  // fromEntries defines own properties: a field named __proto__ stays a field
+  return Object.fromEntries(Object.entries(fields).map(([name, json]) => [name, JSON.parse(json)]));
+}
+
 /** State in Redis hashes `<prefix>:state:<namespace>`, merged atomically by a Lua script. */
 export class RedisStateStore implements StateStore {
   readonly #redis: Redis;
@@ -47,23 +58,25 @@ export class RedisStateStore implements StateStore {
     const command = (this.#redis as unknown as Record<string, (...args: string[]) => Promise<string>>)
       .topiq_merge_state!;
     const key = `${this.#prefix}:state:${namespace}`;
-    const merged = await command.call(this.#redis, key, id, JSON.stringify(fields));
-    return JSON.parse(merged) as JsonObject;
+    const pairs = Object.entries(fields).flatMap(([name, value]) =>
+      // as JSON.stringify leaves out a field whose value is undefined
+      value === undefined ? [] : [name, JSON.stringify(value)],
+    );
+    const merged = await command.call(this.#redis, key, id, ...pairs);
+    return decodeEntry(merged);
   }
 
   async get(namespace: string, id: string): Promise<JsonObject | undefined> {
     checkName(namespace, 'namespace');
     checkName(id, 'id');
     const value = await this.#redis.hget(`${this.#prefix}:state:${namespace}`, id);
-    return value === null ? undefined : (JSON.parse(value) as JsonObject);
+    return value === null ? undefined : decodeEntry(value);
   }
 
   async all(namespace: string): Promise<Record<string, JsonObject>> {
     checkName(namespace, 'namespace');
     const entries = await this.#redis.hgetall(`${this.#prefix}:state:${namespace}`);
-    return Object.fromEntries(
-      Object.entries(entries).map(([id, value]) => [id, JSON.parse(value) as JsonObject]),
-    );
+    return Object.fromEntries(Object.entries(entries).map(([id, value]) => [id, decodeEntry(value)]));
   }
 }
 

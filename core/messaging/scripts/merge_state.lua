@@ -1,15 +1,29 @@
 --[[
-  Shallow-merges JSON fields into one entry of a state hash.
+  Shallow-merges fields into one entry of a state hash.
   KEYS[1] the namespace hash
   ARGV[1] entry id
-  ARGV[2] fields as a JSON object
-  Returns the merged entry as JSON.
+  ARGV[2..] pairs: a field name, its value as JSON text
+  An entry is stored as 'v2:' followed by a JSON object of field name -> that field's JSON
+  text, kept as it came: its values read back exactly as they were written. (Decoded and
+  encoded again by cjson, an empty array would come back as {} and a number would be rounded
+  to 14 digits.) An entry of the first layout, the object itself, is read with cjson once and
+  stored in this one.
+  Returns the stored text.
 ]]
 local current = redis.call('HGET', KEYS[1], ARGV[1])
-local value = current and cjson.decode(current) or {}
-for k, v in pairs(cjson.decode(ARGV[2])) do
-  value[k] = v
+local fields = {}
+if current then
+  if string.sub(current, 1, 3) == 'v2:' then
+    fields = cjson.decode(string.sub(current, 4))
+  else
+    for name, value in pairs(cjson.decode(current)) do
+      fields[name] = cjson.encode(value)
+    end
+  end
 end
-local encoded = cjson.encode(value)
+for i = 2, #ARGV, 2 do
+  fields[ARGV[i]] = ARGV[i + 1]
+end
+local encoded = 'v2:' .. cjson.encode(fields)
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
 return encoded

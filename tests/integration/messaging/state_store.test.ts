@@ -1,0 +1,68 @@
+/**
+ * The state stores keep what handlers merge into them exactly as it was written, in Redis as
+ * in memory: the same contract for both.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, describe, expect, it } from 'vitest';
+import { MemoryStateStore, RedisStateStore, type StateStore } from '../../../core/index.js';
+import { deleteKeys } from '../../support/redis_keys.js';
+
+const redis = new Redis('redis://127.0.0.1:6379');
+const prefix = `test-state-${randomBytes(4).toString('hex')}`;
+afterAll(async () => {
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+const stores: [string, () => StateStore][] = [
+  ['memory', () => new MemoryStateStore()],
+  ['redis', () => new RedisStateStore(redis, prefix)],
+];
+
+describe.each(stores)('%s state store', (_label, makeStore) => {
+  it('gives back merged values exactly: empty arrays, 16-digit numbers, nested objects', async () => {
+    const store = makeStore();
+    const fields = {
+      tags: [],
+      big: 1234567890123456,
+      pi: 0.1 + 0.2,
+      nested: { list: [], empty: {} },
+      off: false,
+    };
+    expect(await store.merge('devices', 'sensor-1', fields)).toEqual(fields);
+    expect(await store.get('devices', 'sensor-1')).toEqual(fields);
+    expect((await store.all('devices'))['sensor-1']).toEqual(fields);
+  });
+
+  it('merges shallowly: new fields replace old ones and the rest stay', async () => {
+    const store = makeStore();
+    await store.merge('status', 'sensor-2', { online: true, seen: 1, config: { rate: 5 } });
+    const merged = await store.merge('status', 'sensor-2', { online: false, config: { mode: 'eco' } });
+    expect(merged).toEqual({ online: false, seen: 1, config: { mode: 'eco' } });
+    expect(await store.get('status', 'sensor-2')).toEqual(merged);
+    expect(await store.get('status', 'nobody')).toBeUndefined();
+  });
+
+  it('keeps a field named __proto__ as data, not as the prototype', async () => {
+    const store = makeStore();
+    const fields = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}') as Record<string, unknown>;
+    const merged = await store.merge('odd', 'sensor-3', fields as never);
+    expect(Object.getPrototypeOf(merged)).toBe(Object.prototype);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.hasOwn(merged, '__proto__')).toBe(true);
+  });
+});
+
+describe('RedisStateStore with entries of its first layout', () => {
+  it('reads an entry stored as the plain object and merges into it', async () => {
+    await redis.hset(`${prefix}:state:legacy`, 'sensor-9', '{"online":true,"seen":3}');
+    const store = new RedisStateStore(redis, prefix);
+    expect(await store.get('legacy', 'sensor-9')).toEqual({ online: true, seen: 3 });
+    expect(await store.merge('legacy', 'sensor-9', { seen: 4, tags: [] })).toEqual({
+      online: true,
+      seen: 4,
+      tags: [],
+    });
+  });
+});
