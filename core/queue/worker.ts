@@ -534,7 +534,17 @@ export class Worker {
     const running = this.#running.get(this.#runningKey(queue, id));
     // a worker of one queue keys by id alone: a cancel for another queue's job of that id is not its
     if (running && running.job.queue === queue) {
-      running.controller.abort(new JobCancelledError(`job ${id} was cancelled`));
+      // A broadcast is a hint: anyone may PUBLISH, and a late one may name a job id used again
+      // since. The job's lease says whether its cancel was requested; a renewal of it aborts the
+      // job if so (a lost lease too). While Redis cannot answer, the next renewal tells.
+      this.#driver.extend([running.lease], this.#leaseMs, { started: 1 }).then(
+        (states) => this.#settleRunning([running], states),
+        (error: unknown) =>
+          this.#log.warn(
+            { event: 'job.cancel_check_failed', err: error, jobId: id, queue },
+            'could not check a cancel request; the next lease renewal does',
+          ),
+      );
       return;
     }
     const buffered = this.#unbuffer(queue, id);

@@ -255,6 +255,40 @@ describe('worker runtime', () => {
     expect(entries(tag)).toContain('still-runs@1');
   });
 
+  it('lets a running job finish when a cancel broadcast for it was stale or forged, and still cancels a real one', async () => {
+    const driver = memoryDriver();
+    let broadcast: ((queue: string, id: string) => void) | undefined;
+    driver.subscribeCancels = async (listener) => {
+      broadcast = listener;
+      return async () => {};
+    };
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const tag = 'forged-running-cancel';
+    const kept = await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: true }, { queue: tag });
+    const cancelled = await dispatcher.dispatch(
+      SlowJob,
+      { tag, ms: 5000, honourSignal: true },
+      { queue: tag },
+    );
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: [tag],
+      concurrency: 2,
+      stopWhenEmpty: true,
+      sleep: 0.1,
+    });
+    const done = worker.run();
+    while ((await driver.counts(tag)).running < 2) await pause(5);
+    broadcast!(tag, kept); // nobody asked the driver to cancel it
+    expect(await driver.cancel(tag, cancelled)).toBe('running');
+    broadcast!(tag, cancelled); // what driver.cancel broadcasts
+    expect(await done).toBe('empty');
+    expect(await driver.getJob(tag, kept)).toMatchObject({ status: 'completed', attempts: 1 });
+    expect(await driver.getJob(tag, cancelled)).toMatchObject({ status: 'cancelled' });
+  });
+
   it('logs a completion refused for a lost lease with its job, attempt and duration', async () => {
     const driver = memoryDriver();
     driver.complete = async (completions) => completions.map(() => false);
