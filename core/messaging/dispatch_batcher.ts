@@ -3,11 +3,19 @@
  * call per batch instead of one per message, which is what lets one MQTT connection ingest
  * far more than one Redis round trip per message would allow. A batch that cannot be
  * stored (Redis down) is retried with backoff until it is, so the messages waiting on it
- * stay unacknowledged and the broker keeps them: nothing is lost, ingest just pauses.
+ * stay unacknowledged and the broker keeps them: nothing is lost, ingest just pauses. A batch
+ * refused for what it holds (a script error, a key of the wrong type) is stored job by job,
+ * and a job refused alone fails its dispatch, so its message is dead-lettered.
  */
 import type { Logger } from '../logger.js';
 import type { NewJob } from '../queue/driver.js';
+import { isPassingRedisError } from '../queue/record_failure.js';
 import { retryUntilDone } from '../support/retry.js';
+
+/** Whether a store failed for a reason that passes: Redis away, busy, or out of memory (`OOM`). */
+function isPassing(error: unknown): boolean {
+  return isPassingRedisError(error) || (error instanceof Error && /^OOM\b/.test(error.message));
+}
 
 interface Waiting {
   job: NewJob;
@@ -62,7 +70,10 @@ export class DispatchBatcher {
     let failures = 0;
     try {
       await retryUntilDone(() => this.#write(batch.map((waiting) => waiting.job)), {
-        giveUp: () => this.#closed,
+        // Redis away, loading, failing over or out of memory: wait for it. Anything else is
+        // about what the batch holds, and sending it again would fail the same way for good,
+        // holding every message behind it unacknowledged.
+        giveUp: (error) => this.#closed || !isPassing(error),
         onError: (err, retryInMs) => {
           failures++;
           this.#log.error(
@@ -72,7 +83,17 @@ export class DispatchBatcher {
         },
       });
     } catch (error) {
-      for (const waiting of batch) waiting.reject(error as Error);
+      if (this.#closed || batch.length === 1) {
+        for (const waiting of batch) waiting.reject(error as Error);
+        return;
+      }
+      // one job may be the cause: each goes alone, and only those refused again fail (their
+      // messages are dead-lettered; the others are stored and acknowledged)
+      this.#log.warn(
+        { event: 'ingest.batch_refused', err: error, count: batch.length },
+        'a batch of dispatched jobs was refused; storing them one by one',
+      );
+      await Promise.all(batch.map((waiting) => this.#store([waiting])));
       return;
     }
     for (const waiting of batch) waiting.resolve();

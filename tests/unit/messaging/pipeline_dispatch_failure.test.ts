@@ -44,3 +44,37 @@ describe('MessagePipeline with a failed publish', () => {
     expect(pipeline.stats.deadLettered).toBe(0);
   });
 });
+
+describe('MessagePipeline with a batch of jobs Redis refuses for what it holds', () => {
+  it('stores the rest of the batch one by one and dead-letters only the message whose job is refused', async () => {
+    const driver = new MemoryQueueDriver();
+    const push = driver.push.bind(driver);
+    let calls = 0;
+    driver.push = async (jobs) => {
+      calls++;
+      if (jobs.some((job) => job.payload.includes('poison'))) {
+        throw new Error('WRONGTYPE Operation against a key holding the wrong kind of value');
+      }
+      return push(jobs);
+    };
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/telemetry', async (ctx) => {
+      await ctx.dispatch(EchoJob, { tag: 'batch', value: (ctx.json as { v: string }).v });
+    });
+    const log = capturingLogger('warn');
+    const { pipeline, deadLetters } = memoryPipeline(routes, {
+      log: log.logger,
+      dispatcher: new Dispatcher(driver, new JobRegistry().register(EchoJob)),
+    });
+    // handled together, so their jobs share one batch
+    await Promise.all(
+      ['a', 'poison', 'b'].map((v) => pipeline.handle(fakeMessage(`devices/${v}/telemetry`, { v }))),
+    );
+    expect(calls).toBe(4); // the batch, then each job alone
+    expect((await driver.counts('default')).waiting).toBe(2);
+    const letters = await deadLetters.list(10);
+    expect(letters.map((letter) => letter.topic)).toEqual(['devices/poison/telemetry']);
+    expect(letters[0]?.reason).toMatch(/WRONGTYPE/);
+    expect(log.events('ingest.batch_refused')).toEqual([expect.objectContaining({ count: 3 })]);
+  });
+});
