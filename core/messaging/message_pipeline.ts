@@ -75,6 +75,7 @@ export class MessagePipeline {
     rateLimitedDropped: 0,
   };
   readonly #bursts = new RateLimitedBursts();
+  #closed = false;
   readonly #droppedSample = sampledFailures();
   readonly #options: PipelineOptions;
   readonly #router: TopicRouter<MessageHandler, Route>;
@@ -113,6 +114,7 @@ export class MessagePipeline {
 
   /** Stops retrying storage: messages still waiting stay unacknowledged. */
   close(): void {
+    this.#closed = true;
     this.#batcher.close();
   }
 
@@ -188,6 +190,8 @@ export class MessagePipeline {
       'message could not be handled; sent to the dead-letter store',
     );
     await retryUntilDone(() => this.#options.deadLetters.add({ ...message, reason, code, route }), {
+      // once closed, the message stays unacknowledged: the broker delivers it again later
+      giveUp: () => this.#closed,
       onError: (err, retryInMs) =>
         this.#log.error(
           { event: 'message.dead_letter_failed', err, retryInMs },

@@ -3,6 +3,7 @@ import { createRouteTable, Dispatcher, JobRegistry, MemoryQueueDriver } from '..
 import { fakeMessage } from '../../../core/testing/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { memoryPipeline } from '../../support/memory_pipeline.js';
+import { until } from '../../support/until.js';
 import { EchoJob } from '../../support/test_jobs.js';
 
 describe('MessagePipeline with a failed dispatch', () => {
@@ -76,5 +77,28 @@ describe('MessagePipeline with a batch of jobs Redis refuses for what it holds',
     expect(letters.map((letter) => letter.topic)).toEqual(['devices/poison/telemetry']);
     expect(letters[0]?.reason).toMatch(/WRONGTYPE/);
     expect(log.events('ingest.batch_refused')).toEqual([expect.objectContaining({ count: 3 })]);
+  });
+});
+
+describe('MessagePipeline.close while a dead letter cannot be stored', () => {
+  it('stops retrying the dead letter, so handle() rejects and the message stays unacknowledged', async () => {
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/telemetry', () => {
+      throw new Error('the handler failed');
+    });
+    let tries = 0;
+    const { pipeline } = memoryPipeline(routes, {
+      deadLetters: {
+        add: async () => {
+          tries++;
+          throw new Error('Redis is unreachable');
+        },
+        list: async () => [],
+      } as never,
+    });
+    const handled = pipeline.handle(fakeMessage('devices/d1/telemetry', { t: 1 }));
+    await until('the first try', () => tries > 0);
+    pipeline.close();
+    await expect(handled).rejects.toThrow(/Redis is unreachable/);
   });
 });
