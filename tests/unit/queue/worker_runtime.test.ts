@@ -71,6 +71,23 @@ afterEach(async () => {
   for (const driver of drivers.splice(0)) await driver.close();
 });
 
+/**
+ * A memory driver whose cancel broadcasts the test sends itself (`broadcast`), as a stale or
+ * forged one would arrive: the driver's own cancels broadcast nothing.
+ */
+function withCancelBroadcasts() {
+  const driver = memoryDriver();
+  let listener: ((queue: string, id: string) => void) | undefined;
+  driver.subscribeCancels = async (subscriber) => {
+    listener = subscriber;
+    return async () => {};
+  };
+  const registry = new JobRegistry().register(...testJobs);
+  const dispatcher = new Dispatcher(driver, registry);
+  const broadcast = (queue: string, id: string) => listener!(queue, id);
+  return { driver, registry, dispatcher, broadcast };
+}
+
 describe('worker runtime', () => {
   it('fails a job whose constructor throws on its last try without an unhandled rejection', async () => {
     const seen: unknown[] = [];
@@ -235,35 +252,21 @@ describe('worker runtime', () => {
   });
 
   it('runs a reserved-ahead job later, not failing it, when a cancel broadcast for it was stale or forged', async () => {
-    const driver = memoryDriver();
-    let broadcast: ((queue: string, id: string) => void) | undefined;
-    driver.subscribeCancels = async (listener) => {
-      broadcast = listener;
-      return async () => {};
-    };
-    const registry = new JobRegistry().register(...testJobs);
-    const dispatcher = new Dispatcher(driver, registry);
+    const { driver, registry, dispatcher, broadcast } = withCancelBroadcasts();
     const tag = 'forged-cancel';
     await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: true }, { queue: tag });
     const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'still-runs' }, { queue: tag });
     const worker = new Worker({ driver, registry, queues: [tag], stopWhenEmpty: true, sleep: 0.1 });
     const done = worker.run();
     while ((await driver.counts(tag)).running < 2) await pause(5); // the echo job is reserved ahead
-    broadcast!(tag, ahead); // nobody asked the driver to cancel it
+    broadcast(tag, ahead); // nobody asked the driver to cancel it
     expect(await done).toBe('empty');
     expect(await driver.getJob(tag, ahead)).toMatchObject({ status: 'completed', attempts: 1 });
     expect(entries(tag)).toContain('still-runs@1');
   });
 
   it('lets a running job finish when a cancel broadcast for it was stale or forged, and still cancels a real one', async () => {
-    const driver = memoryDriver();
-    let broadcast: ((queue: string, id: string) => void) | undefined;
-    driver.subscribeCancels = async (listener) => {
-      broadcast = listener;
-      return async () => {};
-    };
-    const registry = new JobRegistry().register(...testJobs);
-    const dispatcher = new Dispatcher(driver, registry);
+    const { driver, registry, dispatcher, broadcast } = withCancelBroadcasts();
     const tag = 'forged-running-cancel';
     const kept = await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: true }, { queue: tag });
     const cancelled = await dispatcher.dispatch(
@@ -281,9 +284,9 @@ describe('worker runtime', () => {
     });
     const done = worker.run();
     while ((await driver.counts(tag)).running < 2) await pause(5);
-    broadcast!(tag, kept); // nobody asked the driver to cancel it
+    broadcast(tag, kept); // nobody asked the driver to cancel it
     expect(await driver.cancel(tag, cancelled)).toBe('running');
-    broadcast!(tag, cancelled); // what driver.cancel broadcasts
+    broadcast(tag, cancelled); // what driver.cancel broadcasts
     expect(await done).toBe('empty');
     expect(await driver.getJob(tag, kept)).toMatchObject({ status: 'completed', attempts: 1 });
     expect(await driver.getJob(tag, cancelled)).toMatchObject({ status: 'cancelled' });
