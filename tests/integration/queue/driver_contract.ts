@@ -201,11 +201,11 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it("returns a crashed worker's started job after its lease expires, counting the attempt", async () => {
       await driver.push([job('a')]);
-      const [first] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      const [first] = (await driver.reserve(queue, reserveOptions)).jobs;
       const stale = { id: 'a', queue, token: first!.token };
       // the worker's lease renewal reports the job running, then the worker dies
-      expect(await driver.extend([stale], 100, { started: 1 })).toEqual(['ok']);
-      await sleep(150);
+      expect(await driver.extend([stale], 20, { started: 1 })).toEqual(['ok']);
+      await sleep(60);
       const [second] = (await driver.reserve(queue, reserveOptions)).jobs;
       expect(second).toMatchObject({ id: 'a', attempt: 2 });
       expect(second!.token).not.toBe(first!.token);
@@ -215,11 +215,11 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('gives the attempt back when a lease ends before its job was known to start, even on its last try', async () => {
       await driver.push([job('ahead', { maxTries: 1 }), job('renewed', { maxTries: 1 })]);
-      const reserved = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      const reserved = (await driver.reserve(queue, reserveOptions)).jobs;
       const leases = reserved.map((r) => ({ id: r.id, queue, token: r.token }));
       // renewed, but only as held ahead of a free slot (not started)
-      expect(await driver.extend(leases, 100)).toEqual(['ok', 'ok']);
-      await sleep(150);
+      expect(await driver.extend(leases, 20)).toEqual(['ok', 'ok']);
+      await sleep(60);
       const again = await driver.reserve(queue, reserveOptions);
       expect(again.abandoned).toEqual([]);
       expect(again.jobs.map((r) => [r.id, r.attempt])).toEqual([
@@ -241,11 +241,11 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('reads extend started as a whole count of the first leases: none below one, a fraction rounded down', async () => {
       await driver.push(['a', 'b', 'c', 'd'].map((id) => job(id, { maxTries: 1 })));
-      const reserved = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      const reserved = (await driver.reserve(queue, reserveOptions)).jobs;
       const lease = (id: string) => ({ id, queue, token: reserved.find((r) => r.id === id)!.token });
-      expect(await driver.extend([lease('a'), lease('b')], 100, { started: -1 })).toEqual(['ok', 'ok']);
-      expect(await driver.extend([lease('c'), lease('d')], 100, { started: 1.5 })).toEqual(['ok', 'ok']);
-      await sleep(150);
+      expect(await driver.extend([lease('a'), lease('b')], 20, { started: -1 })).toEqual(['ok', 'ok']);
+      expect(await driver.extend([lease('c'), lease('d')], 20, { started: 1.5 })).toEqual(['ok', 'ok']);
+      await sleep(60);
       const again = await driver.reserve(queue, reserveOptions);
       expect(again.abandoned.map((record) => record.id)).toEqual(['c']);
       expect(again.jobs.map((r) => [r.id, r.attempt]).sort()).toEqual([
@@ -257,9 +257,10 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('counts the attempt of a job that reported progress before its lease ended', async () => {
       await driver.push([job('a', { maxTries: 1 })]);
-      const [reserved] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
       expect(await driver.progress({ id: 'a', queue, token: reserved!.token }, 10, null)).toBe(true);
-      await sleep(150);
+      await driver.extend([{ id: 'a', queue, token: reserved!.token }], 20); // then the worker dies
+      await sleep(60);
       const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
       expect(jobs).toEqual([]);
       expect(abandoned).toMatchObject([{ id: 'a', status: 'failed', error: { code: 'E_LEASE_EXPIRED' } }]);
@@ -298,10 +299,12 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
     it('keeps every job one reserve fails in the failed store, even more than its bound, until the next failure', async () => {
       const small = make(undefined, { failedCount: 1 });
       await small.push(['a', 'b', 'c'].map((id) => job(id, { maxTries: 1 })));
-      const reserved = (await small.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
+      // a long lease, shortened by the renewal that reports the start: a slow machine between the
+      // two calls cannot let the lease end before the start is known
+      const reserved = (await small.reserve(queue, reserveOptions)).jobs;
       const leases = reserved.map((r) => ({ id: r.id, queue, token: r.token }));
-      await small.extend(leases, 50, { started: leases.length });
-      await sleep(80);
+      await small.extend(leases, 20, { started: leases.length });
+      await sleep(60);
       const { abandoned } = await small.reserve(queue, reserveOptions);
       expect(abandoned.map((record) => record.id).sort()).toEqual(['a', 'b', 'c']);
       expect((await small.listFailed(queue, 0, 10)).map((record) => record.id).sort()).toEqual([
@@ -321,9 +324,9 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('fails a job abandoned on its last try with E_LEASE_EXPIRED', async () => {
       await driver.push([job('a', { maxTries: 1 })]);
-      const [reserved] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 100 })).jobs;
-      await driver.extend([{ id: 'a', queue, token: reserved!.token }], 100, { started: 1 });
-      await sleep(150);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      await driver.extend([{ id: 'a', queue, token: reserved!.token }], 20, { started: 1 });
+      await sleep(60);
       const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
       expect(jobs).toHaveLength(0);
       expect(abandoned.map((r) => r.id)).toEqual(['a']);
@@ -477,8 +480,8 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('fails with E_JOB_EXPIRED a crashed attempt whose job comes due again past expiresAt', async () => {
       await driver.push([job('crashed', { maxTries: 3, expiresAt: Date.now() + 150 })]);
-      const [reserved] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
-      await driver.extend([{ id: 'crashed', queue, token: reserved!.token }], 50, { started: 1 });
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      await driver.extend([{ id: 'crashed', queue, token: reserved!.token }], 20, { started: 1 });
       await sleep(200);
       const { jobs, abandoned } = await driver.reserve(queue, reserveOptions);
       expect(jobs).toEqual([]);

@@ -619,9 +619,9 @@ describe('redis driver: jobs a reserve fails', () => {
     commands.topiq_read_records = () => Promise.reject(new Error('read ECONNRESET'));
     try {
       await driver.push([newJob(queue, 'last-try', { maxTries: 1, payload: '{"n":7}' })]);
-      const [job] = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 })).jobs;
-      await driver.extend([{ id: 'last-try', queue, token: job!.token }], 50, { started: 1 });
-      await sleep(80);
+      const [job] = (await driver.reserve(queue, reserveOptions)).jobs;
+      await driver.extend([{ id: 'last-try', queue, token: job!.token }], 20, { started: 1 });
+      await sleep(60);
       const { abandoned } = await driver.reserve(queue, reserveOptions);
       expect(abandoned).toEqual([
         expect.objectContaining({
