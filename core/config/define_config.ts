@@ -29,10 +29,9 @@ export function defineConfig<S extends z.ZodType<Record<string, unknown>>, T>(
   return {
     name,
     read(env) {
-      // empty (or blank) values mean "unset", as in most .env files
-      const cleaned = Object.fromEntries(
-        Object.entries(env).filter(([, value]) => value !== undefined && value.trim() !== ''),
-      );
+      // empty values mean "unset", as in most .env files (a blank one is a value: a password
+      // may be spaces, and a number of spaces is refused by its schema)
+      const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
       const parsed = schema.safeParse(cleaned);
       if (!parsed.success) {
         const problems = parsed.error.issues.map(

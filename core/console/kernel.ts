@@ -135,7 +135,9 @@ export class Kernel {
 /**
  * Makes every flag that takes a value refuse to be given twice: commander keeps the last value
  * silently, so `--queue=a --queue=b` would work only `b`. Flags without a value (`--json`) may
- * repeat harmlessly. Each `handle()` builds its commands afresh, so the count starts at zero.
+ * repeat harmlessly, and so may a flag whose parser collects its values (it returns a list
+ * holding the earlier ones and the new). Each `handle()` builds its commands afresh, so the
+ * count starts at zero.
  */
 function refuseRepeatedFlags(command: Command): void {
   for (const option of command.options) {
@@ -143,15 +145,26 @@ function refuseRepeatedFlags(command: Command): void {
     const parse = option.parseArg;
     let given = false;
     option.argParser((value: string, previous: unknown) => {
-      if (given) {
+      const result: unknown = parse ? parse(value, previous) : value;
+      if (given && !collects(previous, result)) {
         throw new InvalidArgumentError(
           `The flag was given more than once; give it once${option.long === '--queue' ? ' (several queues: --queue=high,default)' : ''}.`,
         );
       }
       given = true;
-      return parse ? parse(value, previous) : value;
+      return result;
     });
   }
+}
+
+/** Whether a parser kept what the flag gave before and added to it: a collector of repeats. */
+function collects(previous: unknown, result: unknown): boolean {
+  return (
+    Array.isArray(previous) &&
+    Array.isArray(result) &&
+    result.length > previous.length &&
+    previous.every((item) => result.includes(item))
+  );
 }
 
 function defaultIO(): ConsoleIO {

@@ -9,12 +9,22 @@
  */
 import type { Logger } from '../logger.js';
 import type { NewJob } from '../queue/driver.js';
-import { isPassingRedisError } from '../queue/record_failure.js';
+import { isTopiqError } from '../errors.js';
 import { retryUntilDone } from '../support/retry.js';
 
-/** Whether a store failed for a reason that passes: Redis away, busy, or out of memory (`OOM`). */
-function isPassing(error: unknown): boolean {
-  return isPassingRedisError(error) || (error instanceof Error && /^OOM\b/.test(error.message));
+/** Conditions of the server that pass, even when a script reports them as its error. */
+const SERVER_STATE = /\b(OOM|MISCONF|NOREPLICAS|LOADING|BUSY|READONLY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/;
+
+/**
+ * Whether a batch was refused for what it holds, so sending it again would fail the same way:
+ * a key of the wrong type, an error raised by the script, a job Topiq refuses. Anything else
+ * (Redis unreachable, loading, out of memory or disk, without its replicas...) passes and is
+ * waited out.
+ */
+function refusedForContent(error: unknown): boolean {
+  if (isTopiqError(error)) return error.code !== 'E_REDIS_UNAVAILABLE';
+  if (!(error instanceof Error)) return false;
+  return /^(WRONGTYPE|ERR)\b/.test(error.message) && !SERVER_STATE.test(error.message);
 }
 
 interface Waiting {
@@ -70,10 +80,9 @@ export class DispatchBatcher {
     let failures = 0;
     try {
       await retryUntilDone(() => this.#write(batch.map((waiting) => waiting.job)), {
-        // Redis away, loading, failing over or out of memory: wait for it. Anything else is
-        // about what the batch holds, and sending it again would fail the same way for good,
-        // holding every message behind it unacknowledged.
-        giveUp: (error) => this.#closed || !isPassing(error),
+        // Refused for what it holds, it would be refused for good, holding every message
+        // behind it unacknowledged. Anything else passes: wait for it.
+        giveUp: (error) => this.#closed || refusedForContent(error),
         onError: (err, retryInMs) => {
           failures++;
           this.#log.error(

@@ -743,6 +743,7 @@ describe('redis driver: a database the server does not have', () => {
     try {
       await expect(driver.push([newJob('db99', 'a')])).rejects.toThrow(refusal);
       await expect(driver.counts('db99')).rejects.toThrow(refusal);
+      await expect(driver.waitForWork(['db99'], 100)).rejects.toThrow(refusal);
     } finally {
       await driver.close();
     }

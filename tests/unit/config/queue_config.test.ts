@@ -70,8 +70,14 @@ describe('numbers and durations read from the environment', () => {
     },
   );
 
-  it('takes a blank value as unset, so the default holds, and a fraction of hours', () => {
-    expect(queueConfig.read({ QUEUE_SHUTDOWN_GRACE_MS: '  ' }).shutdownGraceMs).toBe(10_000);
+  it('takes an empty value as unset, refuses a blank number, and takes a fraction of hours', () => {
+    expect(queueConfig.read({ QUEUE_SHUTDOWN_GRACE_MS: '' }).shutdownGraceMs).toBe(10_000);
+    expect(() => queueConfig.read({ QUEUE_SHUTDOWN_GRACE_MS: '  ' })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(/QUEUE_SHUTDOWN_GRACE_MS/),
+      }),
+    );
     expect(queueConfig.read({ QUEUE_KEEP_COMPLETED_HOURS: '1.5' }).retention.completedAgeMs).toBe(5_400_000);
   });
 });

@@ -24,6 +24,21 @@ class EchoCommand extends BaseCommand<{ times: number }, [string]> {
   }
 }
 
+class TagCommand extends BaseCommand<{ tag: string[] }> {
+  static override readonly commandName = 'test:tag';
+  static override readonly description = 'Print tags';
+  static override configure(command: Command): void {
+    command.option('--tag <t>', 'a tag; repeat for more', (value: string, previous: string[] = []) => [
+      ...previous,
+      value,
+    ]);
+  }
+  async run(): Promise<number> {
+    this.line(this.flags.tag.join(','));
+    return 0;
+  }
+}
+
 class ThrowCommand extends BaseCommand<{ unexpected?: boolean }> {
   static override readonly commandName = 'test:throw';
   static override readonly description = 'Fail';
@@ -42,7 +57,7 @@ function setup() {
   const close = vi.fn(async () => {});
   const createApplication = vi.fn(() => ({ close }) as unknown as Application);
   const kernel = new Kernel({
-    commands: [...queueCommands, EchoCommand, ThrowCommand],
+    commands: [...queueCommands, EchoCommand, TagCommand, ThrowCommand],
     createApplication,
     io,
     version: '1.2.3',
@@ -109,6 +124,12 @@ describe('Kernel.handle', () => {
     expect(io.err.trim().split('\n')).toHaveLength(1);
     expect(io.out).toBe('');
     expect(createApplication).not.toHaveBeenCalled();
+  });
+
+  it('lets a flag whose parser collects values be given more than once', async () => {
+    const { io, kernel } = setup();
+    expect(await kernel.handle(['test:tag', '--tag=a', '--tag=b'])).toBe(0);
+    expect(io.out).toBe('a,b\n');
   });
 
   it('runs a command again with the same flag after a run that gave it once (each run counts afresh)', async () => {

@@ -80,6 +80,33 @@ describe('MessagePipeline with a batch of jobs Redis refuses for what it holds',
   });
 });
 
+describe('MessagePipeline while Redis cannot write for a while', () => {
+  it('waits out MISCONF (a full disk) instead of taking it for a refusal of the batch', async () => {
+    const driver = new MemoryQueueDriver();
+    const push = driver.push.bind(driver);
+    let refusals = 2;
+    driver.push = async (jobs) => {
+      if (refusals-- > 0)
+        throw new Error('MISCONF Redis is configured to save RDB snapshots, but it cannot persist');
+      return push(jobs);
+    };
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/telemetry', async (ctx) => {
+      await ctx.dispatch(EchoJob, { tag: 'misconf', value: ctx.params.deviceId });
+    });
+    const log = capturingLogger('warn');
+    const { pipeline, deadLetters } = memoryPipeline(routes, {
+      log: log.logger,
+      dispatcher: new Dispatcher(driver, new JobRegistry().register(EchoJob)),
+    });
+    await Promise.all(['a', 'b'].map((v) => pipeline.handle(fakeMessage(`devices/${v}/telemetry`, { v }))));
+    expect((await driver.counts('default')).waiting).toBe(2);
+    expect(await deadLetters.list(10)).toEqual([]);
+    expect(log.events('ingest.store_failed')).toHaveLength(2);
+    expect(log.events('ingest.batch_refused')).toEqual([]);
+  });
+});
+
 describe('MessagePipeline.close while a dead letter cannot be stored', () => {
   it('stops retrying the dead letter, so handle() rejects and the message stays unacknowledged', async () => {
     const routes = createRouteTable();

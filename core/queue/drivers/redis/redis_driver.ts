@@ -87,6 +87,8 @@ export class RedisQueueDriver implements QueueDriver {
   readonly #records: RedisRecords;
   readonly #where: string;
   readonly #unavailable: (error: unknown) => never;
+  /** Set when Redis refused the connection's database: every call fails with it. */
+  #refusedDatabase: RedisUnavailableError | undefined;
   /** Lease tokens are this driver's random prefix and a count: unique without random bytes per call. */
   readonly #tokenPrefix = randomBytes(9).toString('base64url');
   #tokens = 0;
@@ -138,8 +140,7 @@ export class RedisQueueDriver implements QueueDriver {
     );
     this.#monitoring = new RedisMonitoring(this.redis, this.keys, this.keys.prefix);
     this.#where = describeConnection(this.redis.options);
-    let refusedDatabase: RedisUnavailableError | undefined;
-    this.#unavailable = rethrowUnavailable(this.#where, () => refusedDatabase);
+    this.#unavailable = rethrowUnavailable(this.#where, () => this.#refusedDatabase);
     this.#records = new RedisRecords(this.redis, this.keys, this.#retention, this.#unavailable);
     // Without a listener ioredis prints every reconnect failure as an unhandled error;
     // callers get a typed error from the command that failed instead.
@@ -147,8 +148,8 @@ export class RedisQueueDriver implements QueueDriver {
       // A database the server does not have: ioredis would go on in database 0, reading and
       // writing another app's keys. Its SELECT is answered before the connection is ready, so
       // closing now sends no command; every call fails with this error instead.
-      if (refusedDatabase !== undefined || !this.#ownsConnection || !isDatabaseRefusal(error)) return;
-      refusedDatabase = new RedisUnavailableError(
+      if (this.#refusedDatabase !== undefined || !this.#ownsConnection || !isDatabaseRefusal(error)) return;
+      this.#refusedDatabase = new RedisUnavailableError(
         `Redis at ${this.#where} refused database ${this.redis.options.db} (${(error as Error).message}). ` +
           'Choose a database the server has in REDIS_URL (its "databases" setting, 16 by default: /0 to /15)',
         { cause: error },
@@ -417,6 +418,8 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   waitForWork(queues: readonly string[], timeoutMs: number): Promise<void> {
+    // its connections are copies of the main one, which would go on in database 0 too
+    if (this.#refusedDatabase) return Promise.reject(this.#refusedDatabase);
     return this.#blocking.wait(
       queues.map((queue) => this.keys.queue(queue).signal),
       timeoutMs,

@@ -18,7 +18,11 @@ export function isConnectionError(error: unknown): boolean {
  * the server's `databases`). ioredis only emits it and goes on in database 0.
  */
 export function isDatabaseRefusal(error: unknown): boolean {
-  return (error as { command?: { name?: string } } | undefined)?.command?.name === 'select';
+  // a NOAUTH or WRONGPASS answered to the SELECT is about the password, not the database
+  return (
+    (error as { command?: { name?: string } } | undefined)?.command?.name === 'select' &&
+    /DB index is out of range/i.test((error as Error).message)
+  );
 }
 
 /**
