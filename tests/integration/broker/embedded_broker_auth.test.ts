@@ -129,6 +129,52 @@ describe('startEmbeddedBroker authentication', () => {
     expect(owner.connected).toBe(true);
   });
 
+  it('frees a client id whose connection closed after its credentials were accepted but before the broker took it', async () => {
+    const broker = await kit.startBroker();
+    const persistence = (
+      broker.aedes as unknown as { persistence: Record<string, (...args: unknown[]) => unknown> }
+    ).persistence;
+    // the hijacker's connect stops at its next step (reading its session) until its socket closed
+    let socketClosed!: () => void;
+    const closedSocket = new Promise<void>((resolve) => {
+      socketClosed = resolve;
+    });
+    let reached!: () => void;
+    const reachedSession = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    const subscriptionsByClient = persistence.subscriptionsByClient!.bind(persistence);
+    persistence.subscriptionsByClient = async (client: unknown) => {
+      reached();
+      await closedSocket;
+      return subscriptionsByClient(client);
+    };
+    const socket = createConnection(broker.port, '127.0.0.1');
+    socket.on('error', () => {});
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      mqttPacket.generate({
+        cmd: 'connect',
+        protocolId: 'MQTT',
+        protocolVersion: 4,
+        clean: false,
+        clientId: 'sensor-2',
+        keepalive: 30,
+        username: accounts.sensor1.username,
+        password: Buffer.from(accounts.sensor1.password),
+      }),
+    );
+    await reachedSession; // its credentials were accepted and its client id claimed
+    socket.destroy();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    persistence.subscriptionsByClient = subscriptionsByClient;
+    socketClosed();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const owner = await kit.connect(broker, { ...accounts.sensor2, clientId: 'sensor-2' });
+    expect(owner.connected).toBe(true);
+  });
+
   it('closes a socket whose CONNECT announces more than 64 KiB, before it logs in or sends the rest', async () => {
     const broker = await kit.startBroker();
     const socket = createConnection(broker.port, '127.0.0.1');
