@@ -3,7 +3,8 @@
  * `MQTT_BROKER_PORT`; with `MQTT_URL` it subscribes to that broker instead.
  */
 import { z } from 'zod';
-import { defineConfig, envInteger, envServerUrl, type MqttAccount } from '../core/index.js';
+import { defineConfig, type MqttAccount } from '../core/index.js';
+import { envInteger, envServerUrl } from '../core/config/env_schemas.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
 import { staticCredentials } from '../core/broker/static_credentials.js';
 import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';

@@ -3,16 +3,8 @@
  * durable); set `REDIS_URL` (or `QUEUE_DRIVER=redis`) for production.
  */
 import { z } from 'zod';
-import {
-  defineConfig,
-  envDecimal,
-  envInteger,
-  envMs,
-  envServerUrl,
-  MAX_LEASE_MS,
-  MIN_LEASE_MS,
-  parseQueueList,
-} from '../core/index.js';
+import { envDecimal, envInteger, envMs, envServerUrl } from '../core/config/env_schemas.js';
+import { defineConfig, MAX_LEASE_MS, MIN_LEASE_MS, parseQueueList } from '../core/index.js';
 
 export default defineConfig(
   'queue',

@@ -3,7 +3,6 @@
  */
 export { Application, type ApplicationOptions } from './application.js';
 export { type ConfigSection, defineConfig } from './config/define_config.js';
-export { envDecimal, envInteger, envMs, envServerUrl } from './config/env_schemas.js';
 export type { AppSettings, MqttAccount, MqttSettings, QueueSettings } from './config/settings.js';
 export * from './errors.js';
 export { createLogger, type Logger, silentLogger } from './logger.js';

@@ -4,6 +4,11 @@
  * and a URL that only starts right (`redis://host:99999`) fails later, as a stack trace from
  * deep in a client, or connects somewhere else. Each refuses such a value when the config is
  * read, so it is reported as `E_INVALID_CONFIG` naming the variable.
+ *
+ * Not exported from `core/index.ts`: it loads zod at run time, and a worker process that
+ * loads zod was measured to spend about twice the garbage collection per job
+ * (`npm run bench:records`), so a program that runs a `Worker` without the config files
+ * should not pay for it.
  */
 import { z } from 'zod';
 import { MAX_TIMER_MS } from '../support/timers.js';
