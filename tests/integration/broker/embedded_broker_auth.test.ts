@@ -1,10 +1,33 @@
-import { createConnection } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCredentials } from '../../../core/broker/index.js';
 import { staticCredentials } from '../../../core/broker/static_credentials.js';
 import { until } from '../../support/until.js';
 import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
+
+/**
+ * Sends, on a raw socket, sensor-1's CONNECT under sensor-2's client id with a persistent
+ * session, as a device taking another's id would; resolves to the socket, left open.
+ */
+async function hijackerConnect(port: number): Promise<Socket> {
+  const socket = createConnection(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await new Promise((resolve) => socket.once('connect', resolve));
+  socket.write(
+    mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: false,
+      clientId: 'sensor-2',
+      keepalive: 30,
+      username: accounts.sensor1.username,
+      password: Buffer.from(accounts.sensor1.password),
+    }),
+  );
+  return socket;
+}
 
 describe('startEmbeddedBroker authentication', () => {
   const kit = new BrokerTestKit();
@@ -103,21 +126,7 @@ describe('startEmbeddedBroker authentication', () => {
         },
       },
     });
-    const socket = createConnection(broker.port, '127.0.0.1');
-    socket.on('error', () => {});
-    await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(
-      mqttPacket.generate({
-        cmd: 'connect',
-        protocolId: 'MQTT',
-        protocolVersion: 4,
-        clean: false,
-        clientId: 'sensor-2',
-        keepalive: 30,
-        username: accounts.sensor1.username,
-        password: Buffer.from(accounts.sensor1.password),
-      }),
-    );
+    const socket = await hijackerConnect(broker.port);
     await new Promise((resolve) => setTimeout(resolve, 50)); // the CONNECT is being checked
     socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -149,21 +158,7 @@ describe('startEmbeddedBroker authentication', () => {
       await closedSocket;
       return subscriptionsByClient(client);
     };
-    const socket = createConnection(broker.port, '127.0.0.1');
-    socket.on('error', () => {});
-    await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(
-      mqttPacket.generate({
-        cmd: 'connect',
-        protocolId: 'MQTT',
-        protocolVersion: 4,
-        clean: false,
-        clientId: 'sensor-2',
-        keepalive: 30,
-        username: accounts.sensor1.username,
-        password: Buffer.from(accounts.sensor1.password),
-      }),
-    );
+    const socket = await hijackerConnect(broker.port);
     await reachedSession; // its credentials were accepted and its client id claimed
     socket.destroy();
     await new Promise((resolve) => setTimeout(resolve, 50));
