@@ -46,7 +46,7 @@ export class Dispatcher {
   readonly driver: QueueDriver;
   readonly registry: JobRegistry | undefined;
   readonly events: JobEventPublisher | undefined;
-  /** Undefined for `Date.now()`, called directly so the default costs nothing more. */
+  /** The clock dispatch times are read from (`options.now`, else `Date.now()`). */
   readonly #now: () => number;
 
   constructor(

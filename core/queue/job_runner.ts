@@ -242,16 +242,16 @@ export class JobRunner {
   }
 }
 
-/**
- * Settles with `work`, or rejects when the attempt is aborted (its timeout, a cancel, a
- * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
- */
 /** An error as events carry it: without its stack, which can be long and is in the record. */
 function withoutStack(error: StoredError): StoredError {
   const { stack: _stack, ...slim } = error;
   return slim;
 }
 
+/**
+ * Settles with `work`, or rejects when the attempt is aborted (its timeout, a cancel, a
+ * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
+ */
 function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: string): Promise<T> {
   // Node runs a timer set past 2^31 - 1 ms after 1 ms: a timeout that long (24.8 days) is none
   const timer =
