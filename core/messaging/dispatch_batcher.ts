@@ -10,10 +10,16 @@
 import type { Logger } from '../logger.js';
 import type { NewJob } from '../queue/driver.js';
 import { isTopiqError } from '../errors.js';
+import { PASSING_REDIS_STATES } from '../queue/record_failure.js';
 import { retryUntilDone } from '../support/retry.js';
 
-/** Conditions of the server that pass, even when a script reports them as its error. */
-const SERVER_STATE = /\b(OOM|MISCONF|NOREPLICAS|LOADING|BUSY|READONLY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/;
+/**
+ * Conditions of the server that pass, even when a script reports them as its error: those a
+ * failed attempt is recorded through, and running out of memory or disk, or of replicas.
+ */
+const SERVER_STATE = new RegExp(
+  `\\b(${[...PASSING_REDIS_STATES, 'OOM', 'MISCONF', 'NOREPLICAS'].join('|')})\\b`,
+);
 
 /**
  * Whether a batch was refused for what it holds, so sending it again would fail the same way:

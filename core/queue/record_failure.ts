@@ -11,8 +11,9 @@ import type { Failure, FailOutcome, QueueDriver } from './driver.js';
 /** Tries before the failure is left to the job's lease. */
 export const FAIL_TRIES = 6;
 
-/** Replies of a Redis that is starting, failing over or busy with a script: they pass. */
-const PASSING = /^(LOADING|BUSY|READONLY|TRYAGAIN|MASTERDOWN|CLUSTERDOWN)\b/;
+/** Error codes of a Redis that is starting, failing over or busy with a script: they pass. */
+export const PASSING_REDIS_STATES = ['LOADING', 'BUSY', 'READONLY', 'TRYAGAIN', 'MASTERDOWN', 'CLUSTERDOWN'];
+const PASSING = new RegExp(`^(${PASSING_REDIS_STATES.join('|')})\\b`);
 
 /** Whether `error` means Redis is away or answers that it will be back: a call may be sent again. */
 export function isPassingRedisError(error: unknown): boolean {
@@ -28,9 +29,9 @@ export function isPassingRedisError(error: unknown): boolean {
  * first, doubling, jittered). Any other error is thrown at once.
  */
 export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger): Promise<FailOutcome> {
-  return retryUntilDone(() => driver.fail(failure), {
-    giveUp: (error, tries) => tries >= FAIL_TRIES || !isPassingRedisError(error),
-    onError: (error, retryInMs, tries) =>
+  return whileRedisPasses(
+    () => driver.fail(failure),
+    (error, retryInMs, tries) =>
       log.warn(
         {
           event: 'job.fail_retry',
@@ -42,5 +43,20 @@ export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger
         },
         'could not record the failed attempt; trying again',
       ),
+  );
+}
+
+/**
+ * Runs a driver call that is safe to send again (its script answers a repeat as its first run),
+ * again while Redis passes ({@link isPassingRedisError}), up to {@link FAIL_TRIES} tries; each
+ * failed try is reported to `onError`. Any other error, or the last one, is thrown.
+ */
+export function whileRedisPasses<T>(
+  operation: () => Promise<T>,
+  onError: (error: unknown, retryInMs: number, tries: number) => void,
+): Promise<T> {
+  return retryUntilDone(operation, {
+    giveUp: (error, tries) => tries >= FAIL_TRIES || !isPassingRedisError(error),
+    onError,
   });
 }

@@ -7,13 +7,13 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
-import { backoffMs, retryUntilDone } from '../support/retry.js';
+import { backoffMs } from '../support/retry.js';
 import { MAX_LEASE_MS } from './lease_bounds.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
 import type { Lease, LeaseState, QueueDriver, ReleaseOutcome, ReservedJob } from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
-import { FAIL_TRIES, isPassingRedisError } from './record_failure.js';
+import { whileRedisPasses } from './record_failure.js';
 import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
@@ -504,14 +504,14 @@ export class Worker {
   async #cancelBuffered(job: ReservedJob): Promise<void> {
     let outcome: ReleaseOutcome | undefined;
     try {
-      [outcome] = await retryUntilDone(() => this.#driver.release([leaseOf(job)]), {
-        giveUp: (error, tries) => tries >= FAIL_TRIES || !isPassingRedisError(error),
-        onError: (error, retryInMs, tries) =>
+      [outcome] = await whileRedisPasses(
+        () => this.#driver.release([leaseOf(job)]),
+        (error, retryInMs, tries) =>
           this.#log.warn(
             { event: 'job.cancel_retry', err: error, tries, retryInMs, jobId: job.id, queue: job.queue },
             'could not end a job reserved ahead whose cancel was requested; trying again',
           ),
-      });
+      );
     } catch (error) {
       this.#log.warn(
         { event: 'job.cancel_failed', err: error, jobId: job.id, queue: job.queue, job: job.name },
