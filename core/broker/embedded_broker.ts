@@ -132,7 +132,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const logger = options.logger.child({ component: 'mqtt-broker' });
   // The hooks are built before aedes, and ask it (its persistence, its queue limit) once it
   // exists: no hook runs before createBroker has resolved.
-  let internals: AedesInternals | undefined;
+  let store: AedesInternals['persistence'] | undefined;
   let queueLimit: OutgoingQueueLimit | undefined;
   const access = createAccessControl({
     credentials: options.credentials,
@@ -140,7 +140,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     acl,
     beforeAck: options.beforeAck,
     logger,
-    heldQos2: (client, packet) => holdsQos2(internals!.persistence, client, packet),
+    heldQos2: (client, packet) => holdsQos2(store!, client, packet),
     retained,
   });
   const forward = options.aedes?.authorizeForward;
@@ -153,18 +153,18 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return forward ? forward(client, packet) : packet;
     },
   });
-  const aedesInternals = aedes as unknown as AedesInternals;
-  internals = aedesInternals;
+  const { persistence, clients } = aedes as unknown as AedesInternals;
+  store = persistence;
   const limit = limitOutgoingQueues(
-    aedesInternals.persistence,
+    persistence,
     queues,
     logger,
-    (clientId) => aedesInternals.clients[clientId] !== undefined,
+    (clientId) => clients[clientId] !== undefined,
     (clientId) => access.deviceAccountOf(clientId),
   );
   queueLimit = limit;
   aedes.on('clientDisconnect', (client) => limit.disconnected(client.id));
-  followRetainedStores(aedesInternals.persistence, access);
+  followRetainedStores(persistence, access);
   logClientEvents(aedes, access, logger);
 
   const server = createServer(aedes.handle);
