@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
+import { ChurnMap } from '../support/churn_map.js';
 import { backoffMs } from '../support/retry.js';
 import { MAX_LEASE_MS } from './lease_bounds.js';
 import { AckBuffer } from './ack_buffer.js';
@@ -89,7 +90,7 @@ export class Worker {
   readonly #log: Logger;
   readonly #acks: AckBuffer;
   readonly #runner: JobRunner;
-  readonly #running = new Map<string, RunningJob>();
+  readonly #running = new ChurnMap<string, RunningJob>();
   /** Running jobs a lease renewal or a start report has told the driver about. */
   readonly #reported = new WeakSet<RunningJob>();
   /** Reports the jobs started in the last {@link START_REPORT_MS} (see #reportStarts). */
@@ -172,7 +173,7 @@ export class Worker {
 
   /** Ids of the jobs running now (two queues may each run a job of the same id). */
   get runningJobIds(): string[] {
-    return [...this.#running.values()].map(({ job }) => job.id);
+    return this.#running.values().map(({ job }) => job.id);
   }
 
   /** Runs until stopped or a limit is reached; running jobs are finished or released first. */
@@ -574,7 +575,7 @@ export class Worker {
 
   async #renewLeases(): Promise<void> {
     // the running ones not reported started yet first: extend marks only those (see #reportStarts)
-    const all = [...this.#running.values()];
+    const all = this.#running.values();
     const fresh = all.filter((entry) => !this.#reported.has(entry));
     const running = [...fresh, ...all.filter((entry) => this.#reported.has(entry))];
     const buffered = [...this.#ready];
@@ -616,7 +617,7 @@ export class Worker {
    * renewal (every third of the lease) reports the rest.
    */
   async #reportStarts(): Promise<void> {
-    const fresh = [...this.#running.values()].filter((running) => !this.#reported.has(running));
+    const fresh = this.#running.values().filter((running) => !this.#reported.has(running));
     if (fresh.length === 0) return;
     try {
       const states = await this.#driver.extend(
