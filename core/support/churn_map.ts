@@ -9,7 +9,7 @@
  * runs, is referenced from the old generation: the young GC keeps it and promotes it, and
  * the dead tables keep theirs until the next full GC. One full GC set a busy worker in this
  * state for good (measured: GC from 0.5 to 1.7 µs a job, worker CPU from 5.5 to 8.2 µs a job;
- * `docs/performance.md`). This map starts over on a fresh `Map` after as many deletes as it
+ * README, "Workers after a full GC"). This map starts over on a fresh `Map` after as many deletes as it
  * held entries at its last start (at least `minRenewal`), whose table is born young again, and
  * which costs one copy of the live entries: under one step a delete on average. It offers what its
  * users need of a Map, and hands out its values as a copy.
