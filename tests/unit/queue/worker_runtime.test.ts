@@ -292,6 +292,85 @@ describe('worker runtime', () => {
     expect(await driver.getJob(tag, cancelled)).toMatchObject({ status: 'cancelled' });
   });
 
+  it('tries again to end a reserved-ahead job whose cancel was requested while Redis is loading', async () => {
+    const { driver, registry, dispatcher, broadcast } = withCancelBroadcasts();
+    const tag = 'cancel-retry';
+    const release = driver.release.bind(driver);
+    let refusals = 2;
+    driver.release = async (leases) => {
+      if (refusals-- > 0) throw new Error('LOADING Redis is loading the dataset in memory');
+      return release(leases);
+    };
+    await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
+    const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
+    const log = capturingLogger('info');
+    const worker = new Worker({ driver, registry, queues: [tag], log: log.logger });
+    const done = worker.run();
+    while ((await driver.counts(tag)).running < 2) await pause(5); // the echo job is reserved ahead
+    expect(await driver.cancel(tag, ahead)).toBe('running');
+    broadcast(tag, ahead);
+    while ((await driver.getJob(tag, ahead))?.status !== 'cancelled') await pause(10);
+    await worker.shutdown();
+    await done;
+    expect(log.events('job.cancel_retry')).toMatchObject([
+      { jobId: ahead, queue: tag, tries: 1 },
+      { jobId: ahead, queue: tag, tries: 2 },
+    ]);
+    expect(log.events('job.cancelled')).toMatchObject([{ jobId: ahead, queue: tag, job: 'EchoJob' }]);
+    expect(entries(tag)).not.toContain('never@1');
+  });
+
+  it('leaves a reserved-ahead job whose cancel was requested to its lease when Redis refuses to end it, and it still ends cancelled', async () => {
+    const { driver, registry, dispatcher, broadcast } = withCancelBroadcasts();
+    const tag = 'cancel-failed';
+    const release = driver.release.bind(driver);
+    let refuse = true;
+    driver.release = async (leases) => {
+      if (refuse) throw new Error('ERR Error running script: out of order');
+      return release(leases);
+    };
+    await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
+    const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
+    const log = capturingLogger('info');
+    const worker = new Worker({ driver, registry, queues: [tag], leaseMs: 150, log: log.logger });
+    const done = worker.run();
+    while ((await driver.counts(tag)).running < 2) await pause(5);
+    expect(await driver.cancel(tag, ahead)).toBe('running');
+    broadcast(tag, ahead);
+    while (log.events('job.cancel_failed').length === 0) await pause(5);
+    refuse = false;
+    // no longer renewed, its lease ends, and the reserve that takes it back ends it
+    while ((await driver.getJob(tag, ahead))?.status !== 'cancelled') await pause(10);
+    await worker.shutdown();
+    await done;
+    expect(log.events('job.cancel_retry')).toEqual([]); // a script error is not waited out
+    expect(log.events('job.cancel_failed')).toMatchObject([{ jobId: ahead, queue: tag, job: 'EchoJob' }]);
+    expect(entries(tag)).not.toContain('never@1');
+  });
+
+  it('aborts a running job at its next lease renewal when Redis could not confirm its cancel broadcast', async () => {
+    const { driver, registry, dispatcher, broadcast } = withCancelBroadcasts();
+    const tag = 'cancel-check-failed';
+    const id = await dispatcher.dispatch(SlowJob, { tag, ms: 5000, honourSignal: true }, { queue: tag });
+    const log = capturingLogger('info');
+    const worker = new Worker({ driver, registry, queues: [tag], leaseMs: 300, log: log.logger });
+    const done = worker.run();
+    while ((await driver.counts(tag)).running < 1) await pause(5);
+    const extend = driver.extend.bind(driver);
+    let refusals = 1;
+    driver.extend = async (leases, leaseMs, options) => {
+      if (refusals-- > 0) throw new RedisUnavailableError('Redis at 127.0.0.1:6379 is not answering.');
+      return extend(leases, leaseMs, options);
+    };
+    expect(await driver.cancel(tag, id)).toBe('running');
+    broadcast(tag, id);
+    while ((await driver.getJob(tag, id))?.status !== 'cancelled') await pause(10);
+    await worker.shutdown();
+    await done;
+    expect(log.events('job.cancel_check_failed')).toMatchObject([{ jobId: id, queue: tag }]);
+    expect(entries(tag)).toContain('aborted: E_JOB_CANCELLED');
+  });
+
   it('logs a completion refused for a lost lease with its job, attempt and duration', async () => {
     const driver = memoryDriver();
     driver.complete = async (completions) => completions.map(() => false);
