@@ -14,12 +14,10 @@ import { PASSING_REDIS_STATES } from '../queue/record_failure.js';
 import { retryUntilDone } from '../support/retry.js';
 
 /**
- * Conditions of the server that pass, even when a script reports them as its error: those a
- * failed attempt is recorded through, and running out of memory or disk, or of replicas.
+ * Conditions of the server that pass (those a failed attempt is recorded through), even when a
+ * script reports them inside its own error.
  */
-const SERVER_STATE = new RegExp(
-  `\\b(${[...PASSING_REDIS_STATES, 'OOM', 'MISCONF', 'NOREPLICAS'].join('|')})\\b`,
-);
+const SERVER_STATE = new RegExp(`\\b(${PASSING_REDIS_STATES.join('|')})\\b`);
 
 /**
  * Whether a batch was refused for what it holds, so sending it again would fail the same way:

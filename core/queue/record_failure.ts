@@ -11,8 +11,22 @@ import type { Failure, FailOutcome, QueueDriver } from './driver.js';
 /** Tries before the failure is left to the job's lease. */
 export const FAIL_TRIES = 6;
 
-/** Error codes of a Redis that is starting, failing over or busy with a script: they pass. */
-export const PASSING_REDIS_STATES = ['LOADING', 'BUSY', 'READONLY', 'TRYAGAIN', 'MASTERDOWN', 'CLUSTERDOWN'];
+/**
+ * Error codes of a Redis that is starting, failing over or busy with a script, or out of
+ * memory, disk or replicas for now: they pass. Each refuses a command before it writes
+ * anything (a script is refused at its first write), so the call may be sent again.
+ */
+export const PASSING_REDIS_STATES = [
+  'LOADING',
+  'BUSY',
+  'READONLY',
+  'TRYAGAIN',
+  'MASTERDOWN',
+  'CLUSTERDOWN',
+  'OOM',
+  'MISCONF',
+  'NOREPLICAS',
+];
 const PASSING = new RegExp(`^(${PASSING_REDIS_STATES.join('|')})\\b`);
 
 /** Whether `error` means Redis is away or answers that it will be back: a call may be sent again. */
@@ -24,7 +38,8 @@ export function isPassingRedisError(error: unknown): boolean {
 
 /**
  * Sends `failure`, again while Redis cannot be reached (`E_REDIS_UNAVAILABLE`) or answers that it
- * is loading, failing over or busy (`LOADING`, `READONLY`, `BUSY` and the like), up to
+ * is loading, failing over, busy or out of memory (`LOADING`, `READONLY`, `BUSY`, `OOM` and the
+ * like: {@link PASSING_REDIS_STATES}), up to
  * {@link FAIL_TRIES} tries with the backoff of `retryUntilDone` between them (0.1-0.2 s at
  * first, doubling, jittered). Any other error is thrown at once.
  */

@@ -37,6 +37,18 @@ describe('recordFailure', () => {
     expect(calls.every((sent) => sent === failure)).toBe(true);
   });
 
+  it('sends the same failure again while Redis is out of memory, of disk or of replicas', async () => {
+    const { driver, calls } = failingWith(
+      new Error("OOM command not allowed when used memory > 'maxmemory'."),
+      new Error(
+        'MISCONF Redis is configured to save RDB snapshots, but it is currently not able to persist on disk.',
+      ),
+      new Error('NOREPLICAS Not enough good replicas to write.'),
+    );
+    expect(await recordFailure(driver, failure, silentLogger())).toBe('failed');
+    expect(calls).toHaveLength(4);
+  });
+
   it('throws any other error at once, and gives up after six tries', async () => {
     const other = failingWith(new Error('ERR Error running script'));
     await expect(recordFailure(other.driver, failure, silentLogger())).rejects.toThrow(/running script/);
