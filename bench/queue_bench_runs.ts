@@ -225,7 +225,8 @@ export class QueueRuns {
         : []),
     ];
     const child = fork(WORKER_SCRIPT, args, {
-      execArgv: ['--import', 'tsx'],
+      // --expose-gc: the worker runs a full GC before its clock (queue_worker_process.ts)
+      execArgv: ['--expose-gc', '--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const limit = setTimeout(() => child.kill(), 10 * 60_000);

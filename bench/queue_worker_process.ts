@@ -3,13 +3,13 @@
  * prefilled queue of no-op jobs, timed from the worker's start until `--jobs` jobs are
  * acknowledged as completed in Redis. Connections are opened before the clock starts.
  *
- * A full garbage collection runs before the clock, as it has in any worker that has run for
- * a while. Under the bench (forked with an IPC channel) it sends `ready`, waits for `go` so the
+ * A full garbage collection runs before the clock (so run it with `--expose-gc`), as one has
+ * in any worker that has run for a while. Under the bench (forked with an IPC channel) it sends `ready`, waits for `go` so the
  * parent can snapshot Redis, then sends `done` with its measurements. Run alone it starts
  * at once and prints the result as JSON. `--profile=out.cpuprofile` writes a V8 CPU
  * profile of the timed span only (start-up excluded), for Chrome DevTools or speedscope:
  *
- *   node --import tsx bench/queue_worker_process.ts --system=topiq --queue=q1 \
+ *   node --expose-gc --import tsx bench/queue_worker_process.ts --system=topiq --queue=q1 \
  *     --prefix=tqb-manual --jobs=50000 --concurrency=50 --keep=1000 --profile=/tmp/worker.cpuprofile
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -18,8 +18,6 @@ import { dirname } from 'node:path';
 import { constants, type PerformanceEntry, PerformanceObserver, performance } from 'node:perf_hooks';
 import { setTimeout } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Worker as BullWorker } from 'bullmq';
 import { createLogger, JobRegistry, RedisQueueDriver, Worker, JobEventPublisher } from '../core/index.js';
 import { NoopJob } from './noop_job.js';
@@ -209,12 +207,14 @@ async function startProfiler(): Promise<{ stop(): Promise<string> }> {
 
 /**
  * Runs a full garbage collection. A worker that has run for hours has been through many, and
- * one changes what the young ones cost afterwards (it promotes whatever is live to the old
- * generation): a process timed without one measures a state production never stays in.
+ * one changes what the young ones cost afterwards: it promotes whatever is live to the old
+ * generation, long-lived maps' tables included (see `core/support/churn_map.ts`). A process
+ * timed in its first seconds, before any, would measure a state a long-running worker leaves.
  */
 function fullGc(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run the bench worker with node --expose-gc: it runs a full GC before its clock');
+  gc();
 }
 
 async function main(): Promise<void> {
