@@ -160,6 +160,12 @@ export interface ReserveResult {
   /** Jobs this call found past their `expiresAt` and marked expired. */
   expired: { id: string; name: string }[];
   /**
+   * Other status changes this call made, which no worker code makes: a delayed job that came
+   * due (`queued`), a job whose lease lapsed handed back (`queued`) or, its cancel requested,
+   * ended (`cancelled`). `attempt` is the job's attempts so far, as in its record.
+   */
+  changed: { id: string; name: string; attempt: number; status: 'queued' | 'cancelled' }[];
+  /**
    * Epoch ms (by this process's clock) of the next delayed job or lease deadline in this queue, if any. Drivers
    * must report it when `jobs` is empty (the caller is about to wait); with jobs they may
    * return null, as the caller asks again at once.

@@ -384,6 +384,13 @@ export class Worker {
         );
         this.#options.events?.emit({ ...expired, queue }, 'expired', 0);
       }
+      for (const { id, name, attempt, status } of result.changed) {
+        if (status === 'cancelled') {
+          // its worker stopped renewing the lease after the cancel was asked for
+          this.#log.info({ event: 'job.cancelled', jobId: id, job: name, queue, attempt }, 'job cancelled');
+        }
+        this.#options.events?.emit({ id, name, queue }, status, attempt);
+      }
       if (result.wakeAt !== null && (wakeAt === null || result.wakeAt < wakeAt)) wakeAt = result.wakeAt;
     }
     this.#reserved += jobs.length;

@@ -90,6 +90,36 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
     expect(failed).toMatchObject({ name: 'FlakyJob', attempt: 1, error: { code: 'E_LEASE_EXPIRED' } });
   });
 
+  it('publishes queued when a delayed job or a delayed retry comes due', async () => {
+    const { dispatcher, queue, worker, statusesOf, until } = await setup({ backoff: 0.05 });
+    const delayed = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'd' }, { queue, delay: 0.05 });
+    const flaky = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 1 }, { queue, maxTries: 2 });
+    void worker.run();
+    await until(() => statusesOf(delayed).includes('completed') && statusesOf(flaky).includes('completed'));
+    expect(statusesOf(delayed)).toEqual(['delayed', 'queued', 'running', 'completed']);
+    expect(statusesOf(flaky)).toEqual(['queued', 'running', 'delayed', 'queued', 'running', 'completed']);
+  });
+
+  it('publishes cancelled for a running job whose worker died after its cancel was asked for', async () => {
+    const { driver, dispatcher, jobs, queue, worker, seen, statusesOf, until } = await setup();
+    const id = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 0 }, { queue, maxTries: 3 });
+    // a worker that reserves the job, starts it and dies; the cancel reaches only its lease
+    const [held] = (
+      await driver.reserve(queue, { count: 1, leaseMs: 50, worker: 'crashed', defaultMaxTries: 3 })
+    ).jobs;
+    await driver.extend([{ id, queue, token: held!.token }], 50, { started: 1 });
+    expect(await jobs.cancel(id)).toBe('running');
+    await sleep(100);
+    void worker.run();
+    await until(() => statusesOf(id).includes('cancelled'));
+    expect(statusesOf(id)).toEqual(['queued', 'cancelled']);
+    expect(seen.find((event) => event.status === 'cancelled')).toMatchObject({
+      name: 'FlakyJob',
+      attempt: 1,
+    });
+    expect(entries(queue)).toEqual([]);
+  });
+
   it('publishes delayed, pending and released, cancelled and expired jobs', async () => {
     const { dispatcher, jobs, queue, worker, statusesOf, until } = await setup();
     const delayed = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'd' }, { queue, delay: 60 });

@@ -524,6 +524,66 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await expect(driver.cancel(queue, 'nope')).rejects.toBeInstanceOf(JobNotFoundError);
     });
 
+    it('reports the status changes a reserve makes: a delayed job come due, a lapsed lease handed back or, its cancel asked for, cancelled', async () => {
+      await driver.push([job('due', { runAt: Date.now() + 20 }), job('lapsed'), job('doomed')]);
+      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 20 })).jobs;
+      expect(held.map((r) => r.id).sort()).toEqual(['doomed', 'lapsed']);
+      // both started (a renewal said so), then their worker died; one was cancelled meanwhile
+      const leases = held.map((r) => ({ id: r.id, queue, token: r.token }));
+      expect(await driver.extend(leases, 20, { started: 2 })).toEqual(['ok', 'ok']);
+      expect(await driver.cancel(queue, 'doomed')).toBe('running');
+      await sleep(60);
+      const result = await driver.reserve(queue, { ...reserveOptions, count: 0 });
+      const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
+      expect([...result.changed].sort(byId)).toEqual([
+        { id: 'doomed', name: 'TestJob', attempt: 1, status: 'cancelled' },
+        { id: 'due', name: 'TestJob', attempt: 0, status: 'queued' },
+        { id: 'lapsed', name: 'TestJob', attempt: 1, status: 'queued' },
+      ]);
+      expect((await driver.getJob(queue, 'doomed'))?.status).toBe('cancelled');
+      expect((await driver.reserve(queue, { ...reserveOptions, count: 0 })).changed).toEqual([]);
+    });
+
+    it('keeps no start time or worker on a job handed back before any attempt of it started', async () => {
+      await driver.push([job('released'), job('lapsed')]);
+      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 20 })).jobs;
+      const lease = (id: string) => ({ id, queue, token: held.find((r) => r.id === id)!.token });
+      expect(await driver.getJob(queue, 'released')).toMatchObject({
+        startedAt: expect.any(Number),
+        worker: 'w1',
+      });
+      expect(await driver.release([lease('released')])).toEqual(['queued']);
+      await sleep(60);
+      expect((await driver.reserve(queue, { ...reserveOptions, count: 0 })).changed).toHaveLength(1);
+      for (const id of ['released', 'lapsed']) {
+        expect(await driver.getJob(queue, id)).toMatchObject({
+          status: 'queued',
+          attempts: 0,
+          startedAt: null,
+          worker: null,
+        });
+      }
+    });
+
+    it('starts the next attempt from no progress, after a failed one or one whose worker died', async () => {
+      await driver.push([job('failed'), job('crashed')]);
+      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 20 })).jobs;
+      const lease = (id: string) => ({ id, queue, token: held.find((r) => r.id === id)!.token });
+      for (const { id } of held) expect(await driver.progress(lease(id), 60, 'halfway')).toBe(true);
+      expect(
+        await driver.fail({ lease: lease('failed'), error: { message: 'boom' }, retryInMs: 60_000 }),
+      ).toBe('retrying');
+      await sleep(60);
+      await driver.reserve(queue, { ...reserveOptions, count: 0 });
+      for (const id of ['failed', 'crashed']) {
+        expect(await driver.getJob(queue, id)).toMatchObject({
+          attempts: 1,
+          progress: 0,
+          progressMessage: null,
+        });
+      }
+    });
+
     it('stores progress only for the lease owner', async () => {
       await driver.push([job('a')]);
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;

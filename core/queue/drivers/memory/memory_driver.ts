@@ -97,7 +97,7 @@ export class MemoryQueueDriver implements QueueDriver {
   async reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
     const result = this.#queue(queue)?.reserve(options, randomUUID(), this.#now());
     this.#wake(queue);
-    return result ?? { jobs: [], abandoned: [], expired: [], wakeAt: null };
+    return result ?? { jobs: [], abandoned: [], expired: [], changed: [], wakeAt: null };
   }
 
   async extend(

@@ -55,6 +55,25 @@ const lateRetryError: Readonly<StoredError> = {
 };
 
 /** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
+/**
+ * Gives back the attempt of a job whose lease ended before it was known to start; one that
+ * never started keeps no start time or worker (as in Redis).
+ */
+function giveBack(job: StoredJob): void {
+  const { record } = job;
+  record.attempts = Math.max(0, record.attempts - 1);
+  if (record.attempts === 0) {
+    record.startedAt = null;
+    record.worker = null;
+  }
+}
+
+/** A job that goes back to waiting after an attempt ran starts its next one from no progress. */
+function resetProgress({ record }: StoredJob): void {
+  record.progress = 0;
+  record.progressMessage = null;
+}
+
 export function jobNotFound(queue: string, id: string): TopiqError {
   return new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
 }
@@ -98,7 +117,14 @@ export class MemoryQueue {
    */
   reserve(options: ReserveOptions, token: string, now: number): ReserveResult {
     const state = this.#state;
-    for (let due = state.popDue(now); due; due = state.popDue(now)) state.enqueue(due, now);
+    const changed: ReserveResult['changed'] = [];
+    const changedTo = (status: 'queued' | 'cancelled', { record }: StoredJob): void => {
+      changed.push({ id: record.id, name: record.name, attempt: record.attempts, status });
+    };
+    for (let due = state.popDue(now); due; due = state.popDue(now)) {
+      state.enqueue(due, now);
+      changedTo('queued', due);
+    }
 
     // the jobs this call fails enter the failed set together, at the end (see toFailed)
     const failing: StoredJob[] = [];
@@ -108,18 +134,21 @@ export class MemoryQueue {
       let error: StoredError | undefined;
       if (lapsed.cancelRequested) {
         state.finish(lapsed, 'cancelled', now);
+        changedTo('cancelled', lapsed);
         continue;
       }
       if (!lapsed.ran) {
         // never known to start under the lease that ended: its attempt is given back
         lapsed.stalls += 1;
         if (lapsed.stalls > giveBacks) error = stalledError(lapsed.stalls, giveBacks);
-        else lapsed.record.attempts = Math.max(0, lapsed.record.attempts - 1);
+        else giveBack(lapsed);
       } else if (lapsed.record.attempts >= maxTries) {
         error = { ...leaseExpiredError };
       }
       if (error === undefined) {
+        if (lapsed.ran) resetProgress(lapsed);
         state.enqueue(lapsed, now, 'front');
+        changedTo('queued', lapsed);
       } else {
         lapsed.record.error = error;
         failing.push(lapsed);
@@ -155,7 +184,7 @@ export class MemoryQueue {
     const abandoned = failing.map(copyRecord);
     state.takeWorkArrived(); // promotions and reclaims wake nobody unless they are left over:
     this.#wakeNext = state.hasWaiting; // more work left, so wake another worker
-    return { jobs, abandoned, expired, wakeAt: state.wakeAt() };
+    return { jobs, abandoned, expired, changed, wakeAt: state.wakeAt() };
   }
 
   /** Renews a lease for `leaseMs` from now, reporting a requested cancel; notes a started job. */
@@ -194,6 +223,7 @@ export class MemoryQueue {
       this.#state.toFailed([job], now);
       return 'failed';
     }
+    resetProgress(job);
     if (retryInMs > 0) this.#state.delay(job, now + retryInMs);
     else this.#state.enqueue(job, now);
     return 'retrying';
@@ -204,7 +234,7 @@ export class MemoryQueue {
     const job = this.#state.owned(lease);
     if (!job) return 'lost';
     this.#state.stopRunning(job);
-    job.record.attempts -= 1;
+    giveBack(job);
     if (job.cancelRequested) {
       // Cancelled while it ran: released on shutdown, it must not run again.
       this.#state.finish(job, 'cancelled', now);

@@ -214,7 +214,7 @@ export class RedisQueueDriver implements QueueDriver {
     if (failed?.length === 0) this.#failedReserves.delete(queue);
     const call = again?.call ?? ++this.#tokens;
     const token = again?.token ?? `${this.#tokenPrefix}${call.toString(36)}`;
-    let reply: [string[], string[][], number, string[], string[]];
+    let reply: [string[], string[][], number, string[], string[], string[]];
     try {
       reply = await runScript(this.redis, 'reserve_jobs', this.#keys(keys, 'reserve'), [
         keys.job,
@@ -235,7 +235,7 @@ export class RedisQueueDriver implements QueueDriver {
       this.#failedReserves.set(queue, calls);
       throw error;
     }
-    const [reserved, abandonedHashes, wakeAt, expiredFlat, abandonedIds] = reply;
+    const [reserved, abandonedHashes, wakeAt, expiredFlat, abandonedIds, changedFlat] = reply;
     const jobs: ReservedJob[] = [];
     for (const line of reserved) jobs.push(parseReserved(line, queue, token));
     const abandoned: JobRecord[] = [];
@@ -246,8 +246,17 @@ export class RedisQueueDriver implements QueueDriver {
     const expired: ReserveResult['expired'] = [];
     for (let i = 0; i < expiredFlat.length; i += 2)
       expired.push({ id: expiredFlat[i]!, name: expiredFlat[i + 1]! });
+    const changed: ReserveResult['changed'] = [];
+    for (let i = 0; i < changedFlat.length; i += 4) {
+      changed.push({
+        id: changedFlat[i]!,
+        name: changedFlat[i + 1]!,
+        attempt: Number(changedFlat[i + 2]) || 0,
+        status: changedFlat[i + 3] === 'cancelled' ? 'cancelled' : 'queued',
+      });
+    }
     // the script gives the time left, not Redis's epoch ms: the caller waits by its own clock
-    return { jobs, abandoned, expired, wakeAt: wakeAt < 0 ? null : Date.now() + wakeAt };
+    return { jobs, abandoned, expired, changed, wakeAt: wakeAt < 0 ? null : Date.now() + wakeAt };
   }
 
   async extend(

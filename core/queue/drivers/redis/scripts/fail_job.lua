@@ -58,6 +58,8 @@ if outcome == 'failed' then
   trimFinished(KEYS[4], jobPrefix, tonumber(ARGV[8]), 0, now)
   return 'failed'
 end
+-- the next attempt starts from no progress
+redis.call('HDEL', key, 'progress', 'progressMessage')
 if retryInMs == 0 then
   redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), redis.call('INCR', KEYS[5])), id)
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))

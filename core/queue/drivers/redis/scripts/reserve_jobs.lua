@@ -29,7 +29,10 @@
             ms until the next delayed job is due or lease ends, or -1 (looked up only when no
             job was reserved),
             {expired id, name, ...},
-            {ids of the jobs failed by this call, in the order of their hashes} }
+            {ids of the jobs failed by this call, in the order of their hashes},
+            {per job this call queued (a delayed one come due, a lapsed lease handed back) or
+             cancelled (a lapsed lease of a job whose cancel was requested): id, name, attempts,
+             'queued' or 'cancelled'} }
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -56,6 +59,15 @@ local deadline = int(math.ceil(now + leaseMs))
 -- One whose lease has ended already is left to the reclaim below. A driver's calls on one queue
 -- reach Redis in the order it numbered them, so an earlier or equal number is a repeat.
 -- (The number goes to SET as the string it came as: Lua formats a number with a slow sprintf.)
+-- Status changes made here that no worker's code makes: for the caller's job events.
+local changed = {}
+local function changedTo(status, id, spec, attempts)
+  local n = #changed
+  changed[n + 1] = id
+  changed[n + 2] = string.match(spec or '', '^[^\n]*')
+  changed[n + 3] = attempts or '0'
+  changed[n + 4] = status
+end
 local keepMs = leaseMs > 60000 and int(math.ceil(leaseMs)) or '60000'
 local latest = redis.call('SET', KEYS[10], ARGV[10], 'PX', keepMs, 'GET')
 local again = {}
@@ -79,7 +91,8 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
           -- more than this call asks for (a failed call's number goes out again with a smaller
           -- count): handed back as a release hands it back, but with no answer kept, since no
           -- caller holds it (and a later repeat may lease it again under this token)
-          releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, nil, now, keepCount, keepAgeMs)
+          local outcome = releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, nil, now, keepCount, keepAgeMs)
+          changedTo(outcome == 2 and 'cancelled' or 'queued', id, f[1], int(math.max(0, (tonumber(f[2]) or 1) - 1)))
         end
       end
     end
@@ -99,6 +112,7 @@ if #due > 0 then
       seq = seq + 1
       redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), seq), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
+      changedTo('queued', id, f[1], f[2])
     end
   end
   redis.call('ZREM', KEYS[2], unpack(due))
@@ -130,6 +144,7 @@ for _, id in ipairs(stale) do
     local giveBacks = math.max(stallLimit, maxTries)
     if f[3] == '1' then
       finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
+      changedTo('cancelled', id, f[2], f[1])
     elseif not started and stalls > giveBacks then
       redis.call('HSET', key, 'status', 'failed', 'finishedAt', nowText, 'stalls', int(stalls), 'error', cjson.encode({
         code = 'E_LEASE_EXPIRED',
@@ -145,11 +160,20 @@ for _, id in ipairs(stale) do
       abandoned[#abandoned + 1] = id
     else
       if not started then
-        redis.call('HSET', key, 'attempts', int(math.max(0, attempts - 1)), 'stalls', int(stalls))
+        attempts = math.max(0, attempts - 1)
+        redis.call('HSET', key, 'attempts', int(attempts), 'stalls', int(stalls))
+        if attempts == 0 then
+          -- it never started: no start time or worker of a run that did not happen
+          redis.call('HDEL', key, 'startedAt', 'worker')
+        end
+      else
+        -- its next attempt starts from no progress
+        redis.call('HDEL', key, 'progress', 'progressMessage')
       end
       -- sequence 0: back to the front of its priority, it was started before the rest
       redis.call('ZADD', KEYS[1], waitScore(priority, 0), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
+      changedTo('queued', id, f[2], int(attempts))
     end
   end
 end
@@ -272,4 +296,4 @@ if #jobs == 0 then
     wakeAt = math.max(0, wakeAt - now)
   end
 end
-return { jobs, abandonedRecords, wakeAt, expired, abandoned }
+return { jobs, abandonedRecords, wakeAt, expired, abandoned, changed }
