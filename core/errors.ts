@@ -17,6 +17,7 @@ export const errorCatalogue = {
   E_UNRECOVERABLE: 'A job threw UnrecoverableError: it fails for good without further tries.',
   E_JOB_NOT_FOUND: 'No job with that id exists (or its record has expired).',
   E_JOB_STATE: 'The job is not in a state that allows the requested operation.',
+  E_JOB_AMBIGUOUS: 'A job id was found in more than one queue and no queue was named.',
   E_JOB_CANCELLED: 'The job was cancelled.',
   E_JOB_EXPIRED: 'The job was not started before its expiresAt.',
   E_INVALID_QUEUE_NAME: 'A queue name has characters or a length that Topiq does not accept.',
@@ -100,6 +101,12 @@ export class JobNotFoundError extends TopiqError {
 export class JobStateError extends TopiqError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_JOB_STATE', message, options);
+  }
+}
+
+export class JobAmbiguousError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_JOB_AMBIGUOUS', message, options);
   }
 }
 

@@ -1,4 +1,5 @@
 /** Finding a job by id when its queue may be unknown (CLI and operator APIs). */
+import { JobAmbiguousError } from '../errors.js';
 import type { JobRecord, QueueDriver } from './driver.js';
 import { assertJobId, assertQueueName } from './names.js';
 
@@ -9,7 +10,12 @@ export async function queuesToSearch(driver: QueueDriver, queue: string | undefi
   return [queue];
 }
 
-/** The first record of job `id` whose status passes `accept`, or undefined. */
+/**
+ * The record of job `id` that passes `accept`, or undefined. Ids are unique within a queue,
+ * not across queues (a caller may dispatch the same id to two): when no queue is given and
+ * more than one queue holds such a record, it throws `E_JOB_AMBIGUOUS` naming them, rather
+ * than act on whichever queue sorts first.
+ */
 export async function findRecord(
   driver: QueueDriver,
   id: string,
@@ -17,9 +23,16 @@ export async function findRecord(
   accept: (record: JobRecord) => boolean = () => true,
 ): Promise<JobRecord | undefined> {
   assertJobId(id);
+  const found: JobRecord[] = [];
   for (const name of await queuesToSearch(driver, queue)) {
     const record = await driver.getJob(name, id);
-    if (record && accept(record)) return record;
+    if (record && accept(record)) found.push(record);
   }
-  return undefined;
+  if (found.length > 1) {
+    const queues = found.map((record) => `"${record.queue}"`).join(', ');
+    throw new JobAmbiguousError(
+      `job ${id} is in more than one queue (${queues}): name the one you mean (--queue=<name> on the command line)`,
+    );
+  }
+  return found[0];
 }

@@ -12,7 +12,8 @@ import { parseDelaySeconds, parseJobId, parsePositiveInteger, parseQueueName } f
 
 /** The flags of `job:dispatch`, as parsed. */
 export interface JobDispatchFlags {
-  payload: unknown;
+  /** Boxed: Commander turns an option parser's `null` into `''`, and `null` is a JSON payload. */
+  payload: { value: unknown };
   queue?: string;
   delay?: number;
   priority?: number;
@@ -92,8 +93,8 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
       .addArgument(new Argument('<JobName>', "the job's registered name, e.g. SendEmailJob"))
       .addOption(
         new Option('--payload <json>', "the payload as JSON, checked against the job's schema")
-          .argParser(parseJsonPayload)
-          .default({}, '{}'),
+          .argParser((text) => ({ value: parseJsonPayload(text) }))
+          .default({ value: {} }, '{}'),
       )
       .addOption(
         new Option('--queue <name>', "queue to put it in (default: the job's queue)").argParser(
@@ -143,7 +144,7 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
     const [name] = this.args;
     const options = this.#dispatchOptions();
     const app = await this.app();
-    const id = await app.dispatcher.dispatchByName(name, this.flags.payload, options);
+    const id = await app.dispatcher.dispatchByName(name, this.flags.payload.value, options);
     const queue = options.queue ?? app.registry.get(name).queue ?? 'default';
     if (this.flags.json) this.json({ id, name, queue } satisfies JobDispatchOutput);
     else this.line(id);

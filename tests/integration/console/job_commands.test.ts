@@ -135,6 +135,48 @@ describe('job:dispatch and job:show', () => {
     expect(err).toMatch(/^error E_CLI_USAGE: .*The payload is not JSON/);
   });
 
+  it('dispatches the JSON payload null as null, not as an empty string', async () => {
+    const queue = nextQueue();
+    const { code, out } = await run([
+      'job:dispatch',
+      'WaitForCancelJob',
+      '--payload',
+      'null',
+      `--queue=${queue}`,
+    ]);
+    expect(code).toBe(0);
+    expect(await show(out.trim())).toMatchObject({ payload: null });
+    await app.driver.clear(queue);
+  });
+
+  it('refuses, naming the queues, an id found in more than one when no --queue says which', async () => {
+    const [first, second] = [nextQueue(), nextQueue()];
+    const jobId = `${prefix}-twice`;
+    for (const queue of [first, second])
+      await run([
+        'job:dispatch',
+        'SendEmailJob',
+        '--payload',
+        EMAIL,
+        `--queue=${queue}`,
+        `--job-id=${jobId}`,
+      ]);
+    for (const command of ['job:show', 'job:cancel', 'job:release']) {
+      const { code, err } = await run([command, jobId]);
+      expect(code).toBe(ExitCode.failure);
+      expect(err).toMatch(new RegExp(`^error E_JOB_AMBIGUOUS: job ${jobId} is in more than one queue \\(`));
+      expect(err).toContain(`"${first}"`);
+      expect(err).toContain(`"${second}"`);
+      expect(err).toContain('name the one you mean (--queue=<name> on the command line)');
+    }
+    expect(await run(['job:cancel', jobId, `--queue=${second}`])).toMatchObject({
+      code: 0,
+      out: 'cancelled\n',
+    });
+    expect(await app.jobs.find(jobId, first)).toMatchObject({ status: 'queued' });
+    await app.driver.clear(first);
+  });
+
   it('reports an unknown id with E_JOB_NOT_FOUND and exit code 1', async () => {
     for (const command of ['job:show', 'job:cancel', 'job:release']) {
       const { code, err } = await run([command, `${prefix}-missing`]);
