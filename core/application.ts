@@ -119,7 +119,7 @@ export class Application {
     });
   }
 
-  /** Makes this application the target of static `SomeJob.dispatch()` calls. */
+  /** Makes this application the target of static `SomeJob.dispatch()` calls until it closes (see `Queue.bind`). */
   bindQueue(): this {
     Queue.bind(this.dispatcher);
     return this;

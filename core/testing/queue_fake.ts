@@ -65,7 +65,6 @@ export class QueueFake {
   /** The dispatcher `install()` binds as the target of static `SomeJob.dispatch()`. */
   readonly dispatcher: Dispatcher;
   readonly #runner: FakeQueueRunner;
-  #previous: Dispatcher | undefined;
   #installed = false;
 
   /** Builds a fake without binding it; most tests want {@link QueueFake.install}. */
@@ -106,13 +105,14 @@ export class QueueFake {
    */
   install(): this {
     if (this.#installed) return this;
-    this.#previous = Queue.bind(this.dispatcher);
+    Queue.bind(this.dispatcher);
     this.#installed = true;
     return this;
   }
 
   /**
-   * Binds again the dispatcher that was bound before `install()`. Idempotent.
+   * Unbinds this fake: what was bound before `install()` and is still bound is the target
+   * again (an application closed meanwhile is not). Idempotent.
    *
    * @example
    * afterEach(async () => {
@@ -122,8 +122,7 @@ export class QueueFake {
    */
   restore(): void {
     if (!this.#installed) return;
-    Queue.bind(this.#previous);
-    this.#previous = undefined;
+    Queue.unbind(this.dispatcher);
     this.#installed = false;
   }
 

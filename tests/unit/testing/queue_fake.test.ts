@@ -2,12 +2,14 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   Dispatcher,
   JobNotRegisteredError,
+  MemoryQueueDriver,
   Queue,
   QueueAssertionError,
   QueueFake,
   QueueFakeLimitError,
   QueueNotBoundError,
 } from '../../../core/index.js';
+import { createApplication } from '../../../bootstrap/app.js';
 import { BrokenJob, ContextJob, EchoForeverJob, EmailJob, ran, ReadingJob } from './fixtures.js';
 
 let fake: QueueFake;
@@ -60,6 +62,21 @@ describe('QueueFake.install', () => {
     outer.restore();
     expect(inner.dispatched(EmailJob).map((email) => email.to)).toEqual(['inner@example.com']);
     expect(outer.dispatched(EmailJob).map((email) => email.to)).toEqual(['outer@example.com']);
+  });
+
+  it('stays bound when an application bound after it closes, and binds no closed application back', async () => {
+    const silent = { env: { LOG_LEVEL: 'silent' } };
+    const after = createApplication({ ...silent, driver: new MemoryQueueDriver() });
+    expect(Queue.dispatcher()).toBe(after.dispatcher);
+    await after.close();
+    expect(Queue.dispatcher()).toBe(fake.dispatcher);
+
+    const before = createApplication({ ...silent, driver: new MemoryQueueDriver() });
+    const inner = QueueFake.install();
+    await before.close();
+    expect(Queue.dispatcher()).toBe(inner.dispatcher);
+    inner.restore();
+    expect(Queue.dispatcher()).toBe(fake.dispatcher);
   });
 
   it('records a dispatch whose job id already exists as a duplicate, which runs once', async () => {
