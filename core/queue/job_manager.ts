@@ -3,8 +3,8 @@
  * `job:release`): finds a job's queue, reads its record, cancels it, releases it from
  * hold, and announces each change as a job event.
  */
-import { JobNotFoundError } from '../errors.js';
-import type { JobRecord, JobStatus, QueueDriver } from './driver.js';
+import { InvalidOptionError, JobNotFoundError } from '../errors.js';
+import { JOB_STATUSES, type JobRecord, type JobStatus, type QueueDriver } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { findRecord, queuesToSearch } from './job_lookup.js';
 
@@ -12,8 +12,15 @@ import { findRecord, queuesToSearch } from './job_lookup.js';
 export interface JobListOptions {
   queue?: string;
   status?: JobStatus;
+  /** At most this many records, 1 to {@link MAX_LIST_LIMIT} (default 50). */
   limit?: number;
 }
+
+/** The most records one {@link JobManager.list} call reads. */
+export const MAX_LIST_LIMIT = 10_000;
+
+/** Statuses whose records are listed newest finished first. */
+const FINISHED = new Set<JobStatus>(['completed', 'failed', 'cancelled', 'expired']);
 
 const LISTED_STATUSES: JobStatus[] = [
   'running',
@@ -52,16 +59,34 @@ export class JobManager {
     );
   }
 
-  /** Records by queue and status; running first, finished newest first. */
+  /**
+   * Records by status, across the queues: running first, then queued, delayed, pending, and
+   * finished ones newest first, so a limit cuts off the least interesting records of every
+   * queue rather than every record of the queues that sort last. Throws `E_INVALID_OPTION`
+   * for an unknown status or a limit that is not a whole number from 1 to {@link MAX_LIST_LIMIT}.
+   */
   async list(options: JobListOptions = {}): Promise<JobRecord[]> {
     const limit = options.limit ?? 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
+      throw new InvalidOptionError(
+        `limit must be a whole number from 1 to ${MAX_LIST_LIMIT}; got ${String(limit)}`,
+      );
+    }
+    if (options.status !== undefined && !(JOB_STATUSES as readonly unknown[]).includes(options.status)) {
+      throw new InvalidOptionError(
+        `status must be one of ${JOB_STATUSES.join(', ')}; got ${JSON.stringify(options.status)}`,
+      );
+    }
     const statuses = options.status ? [options.status] : LISTED_STATUSES;
+    const queues = await queuesToSearch(this.#driver, options.queue);
     const records: JobRecord[] = [];
-    for (const queue of await queuesToSearch(this.#driver, options.queue)) {
-      for (const status of statuses) {
-        if (records.length >= limit) return records;
-        records.push(...(await this.#driver.listJobs(queue, status, 0, limit - records.length)));
-      }
+    for (const status of statuses) {
+      if (records.length >= limit) break;
+      const wanted = limit - records.length;
+      const found: JobRecord[] = [];
+      for (const queue of queues) found.push(...(await this.#driver.listJobs(queue, status, 0, wanted)));
+      if (FINISHED.has(status)) found.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
+      records.push(...found.slice(0, wanted));
     }
     return records;
   }

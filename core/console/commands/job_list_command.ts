@@ -3,7 +3,9 @@
  * pending and finished ones, newest first) as a table for people or JSON for scripts.
  */
 import { type Command, Option } from 'commander';
+import { CliUsageError } from '../../errors.js';
 import { JOB_STATUSES, type JobRecord, type JobStatus } from '../../queue/driver.js';
+import { MAX_LIST_LIMIT } from '../../queue/job_manager.js';
 import { BaseCommand } from '../command.js';
 import { plural, type TableColumn } from '../output.js';
 import { parsePositiveInteger, parseQueueName } from '../parsers.js';
@@ -44,26 +46,37 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
         ),
       )
       .addOption(
-        new Option('--limit <n>', 'show at most this many').argParser(parsePositiveInteger).default(50),
+        new Option('--limit <n>', `show at most this many (up to ${MAX_LIST_LIMIT})`)
+          .argParser(parsePositiveInteger)
+          .default(50),
       )
       .addOption(new Option('--json', 'print full records (payload, result, error) as JSON'));
   }
 
   async run(): Promise<number> {
     const { queue, status, limit, json } = this.flags;
+    if (limit > MAX_LIST_LIMIT) {
+      throw new CliUsageError(
+        `--limit ${limit} is more than ${MAX_LIST_LIMIT}; narrow the list with --queue or --status`,
+      );
+    }
     const app = await this.app();
+    // one more than shown, to tell whether the list was cut short
     const records = await app.jobs.list({
-      limit,
+      limit: Math.min(limit + 1, MAX_LIST_LIMIT),
       ...(queue !== undefined ? { queue } : {}),
       ...(status !== undefined ? { status } : {}),
     });
+    const more = records.length > limit;
+    const shown = more ? records.slice(0, limit) : records;
     if (json) {
-      this.json(records.map(toJobOutput));
-    } else if (records.length === 0) {
+      this.json(shown.map(toJobOutput));
+    } else if (shown.length === 0) {
       this.line(`No ${status ?? ''}${status ? ' ' : ''}jobs${queue ? ` in queue "${queue}"` : ''}.`);
     } else {
-      this.table(COLUMNS, records);
-      this.line(`${plural(records.length, 'job')} shown; see one with \`npx topiq job:show <id>\`.`);
+      this.table(COLUMNS, shown);
+      const cut = more ? `, more not shown (raise --limit, or filter by --queue or --status)` : '';
+      this.line(`${plural(shown.length, 'job')} shown${cut}; see one with \`npx topiq job:show <id>\`.`);
     }
     return 0;
   }

@@ -9,7 +9,7 @@ import { ExitCode, Kernel } from '../../../core/console/index.js';
 import { type Application, Job, type JobContext } from '../../../core/index.js';
 import type { JobOutput } from '../../../core/console/commands/job_formatting.js';
 import type { WorkerOutput } from '../../../core/console/commands/queue_workers_command.js';
-import type { QueueStats } from '../../../core/queue/driver.js';
+import type { JobStatus, QueueStats } from '../../../core/queue/driver.js';
 import { captureIO } from '../../unit/console/capture_io.js';
 import { buildApplication, cliEnv, deletePrefix, uniquePrefix, waitFor } from './cli_harness.js';
 
@@ -45,12 +45,12 @@ afterAll(async () => {
 });
 
 /** Runs one command line in-process with a captured terminal; resolves when it ends. */
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+async function run(argv: string[], under = env): Promise<{ code: number; out: string; err: string }> {
   const io = captureIO();
   const kernel = new Kernel({
     commands,
     io,
-    createApplication: () => buildApplication(env, [WaitForCancelJob]),
+    createApplication: () => buildApplication(under, [WaitForCancelJob]),
   });
   const code = await kernel.handle(argv);
   return { code, out: io.out, err: io.err };
@@ -259,6 +259,54 @@ describe('job:cancel and job:list', () => {
     expect(out).toBe('cancel requested (running; its AbortSignal fires and it ends cancelled)\n');
     await stopped;
     expect(await show(id)).toMatchObject({ status: 'cancelled', attempts: 1 });
+  });
+});
+
+describe('job:list across queues', () => {
+  it('lists the running jobs of every queue before the waiting ones of any, and says when more are not shown', async () => {
+    const own = uniquePrefix();
+    const ownApp = buildApplication(cliEnv(own), [WaitForCancelJob]);
+    try {
+      const [first, last] = [`${own}-a`, `${own}-b`];
+      for (const value of [1, 2, 3])
+        await ownApp.dispatcher.dispatchByName('WaitForCancelJob', {}, { queue: first, jobId: `a${value}` });
+      await ownApp.dispatcher.dispatchByName('WaitForCancelJob', {}, { queue: last, jobId: 'b-running' });
+      const options = { count: 1, leaseMs: 30_000, worker: 'w', defaultMaxTries: 1 };
+      expect((await ownApp.driver.reserve(last, options)).jobs.map((job) => job.id)).toEqual(['b-running']);
+
+      const listed = await run(['job:list', '--limit=2'], cliEnv(own));
+      expect(listed.code).toBe(0);
+      const rows = listed.out.split('\n').slice(2, 4);
+      expect(rows[0]).toMatch(new RegExp(`^b-running\\s+WaitForCancelJob\\s+${last}\\s+running\\s`));
+      expect(rows[1]).toMatch(/^a1\s.*\squeued\s/);
+      expect(listed.out).toContain(
+        '2 jobs shown, more not shown (raise --limit, or filter by --queue or --status)',
+      );
+
+      const all = await run(['job:list', '--limit=4'], cliEnv(own));
+      expect(all.out).toContain('4 jobs shown; see one');
+      const json = JSON.parse(
+        (await run(['job:list', '--limit=3', '--json'], cliEnv(own))).out,
+      ) as JobOutput[];
+      expect(json.map((job) => job.id)).toEqual(['b-running', 'a1', 'a2']);
+    } finally {
+      await ownApp.close();
+      await deletePrefix(own);
+    }
+  });
+
+  it('refuses an unknown status or a limit out of range, from the CLI and from app.jobs.list', async () => {
+    const tooMany = await run(['job:list', '--limit=20000']);
+    expect(tooMany.code).toBe(ExitCode.usage);
+    expect(tooMany.err).toContain('--limit 20000 is more than 10000');
+    for (const options of [
+      { limit: 0 },
+      { limit: 1.5 },
+      { limit: 20_000 },
+      { status: 'done' as JobStatus },
+    ]) {
+      await expect(app.jobs.list(options)).rejects.toMatchObject({ code: 'E_INVALID_OPTION' });
+    }
   });
 });
 
