@@ -256,7 +256,10 @@ export interface QueueStats extends QueueCounts {
   queue: string;
   /** Jobs completed in the last 60 s (10 s resolution). */
   completedLastMinute: number;
-  /** How long the longest-waiting of the next 100 jobs to run has waited, in ms; 0 when none wait. */
+  /**
+   * How long the longest-waiting job has waited, in ms, whatever its priority; 0 when none
+   * waits. A delayed job that is due but not yet moved to waiting counts from its run-at time.
+   */
   oldestWaitingMs: number;
 }
 

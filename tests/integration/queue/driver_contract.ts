@@ -584,6 +584,26 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       }
     });
 
+    it('reports the wait of the longest-waiting job whatever its priority, and of a due delayed job not yet moved', async () => {
+      await driver.push([job('starved', { priority: 5 })]);
+      await sleep(80);
+      await driver.push(Array.from({ length: 150 }, (_, index) => job(`busy-${index}`)));
+      // handed back: at the front of its priority, queued again just now
+      const [taken] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
+      expect(await driver.release([{ id: taken!.id, queue, token: taken!.token }])).toEqual(['queued']);
+      const { oldestWaitingMs, waiting } = await driver.stats(queue);
+      expect(waiting).toBe(151);
+      expect(oldestWaitingMs).toBeGreaterThanOrEqual(70);
+      expect(oldestWaitingMs).toBeLessThan(10_000);
+
+      const other = `${queue}-due`;
+      await driver.push([{ ...job('due'), queue: other, runAt: Date.now() + 20 }]);
+      expect((await driver.stats(other)).oldestWaitingMs).toBe(0);
+      await sleep(100);
+      expect((await driver.stats(other)).oldestWaitingMs).toBeGreaterThanOrEqual(60);
+      await driver.clear(other);
+    });
+
     it('stores progress only for the lease owner', async () => {
       await driver.push([job('a')]);
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;

@@ -189,13 +189,13 @@ export class MemoryQueueDriver implements QueueDriver {
 
   async stats(queue: string): Promise<QueueStats> {
     const counts = await this.counts(queue);
-    const next = await this.listJobs(queue, 'queued', 0, 100);
-    const oldest = Math.min(...next.map((record) => record.queuedAt ?? Number.POSITIVE_INFINITY));
+    const now = this.#now();
+    const since = this.#queue(queue)?.waitingSince(now) ?? null;
     return {
       queue,
       ...counts,
       completedLastMinute: this.#monitoring.completedLastMinute(queue),
-      oldestWaitingMs: Number.isFinite(oldest) ? Math.max(0, this.#now() - oldest) : 0,
+      oldestWaitingMs: since === null ? 0 : Math.max(0, now - since),
     };
   }
 

@@ -258,6 +258,11 @@ export class MemoryQueue {
     return this.#state.counts();
   }
 
+  /** Since when the longest-waiting job has waited (epoch ms), or null when none waits. */
+  waitingSince(now: number): number | null {
+    return this.#state.waitingSince(now);
+  }
+
   /** Deletes waiting and delayed jobs with their records; returns how many. */
   clear(): number {
     return this.#state.clearScheduled();

@@ -164,6 +164,19 @@ export class QueueState {
     return this.#waiting.size > 0;
   }
 
+  /**
+   * Since when the longest-waiting job has waited (epoch ms), or null when none waits: the
+   * earliest queuedAt of the waiting jobs, or the runAt of a delayed job that is due but not
+   * yet moved to waiting (no worker has reserved since), as `oldest_waiting.lua` answers.
+   */
+  waitingSince(now: number): number | null {
+    let since = Number.POSITIVE_INFINITY;
+    for (const id of this.#waiting.keys()) since = Math.min(since, this.#job(id).record.queuedAt ?? since);
+    const due = this.#delayed.peek()?.value.at;
+    if (due !== undefined && due <= now) since = Math.min(since, due);
+    return Number.isFinite(since) ? since : null;
+  }
+
   /** The earliest delayed runAt or lease deadline, or null when there is neither. */
   wakeAt(): number | null {
     const nextRun = this.#delayed.peek()?.value.at;

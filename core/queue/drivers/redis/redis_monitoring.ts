@@ -55,23 +55,15 @@ export class RedisMonitoring {
     const bucket = Math.floor(now / 10_000);
     // The six full buckets before this one plus the current partial one: 60-70 s.
     const buckets = Array.from({ length: 7 }, (_, index) => `${keys.doneBucket}${bucket - index}`);
-    const [done, nextIds] = await Promise.all([
+    const [done, oldestWaitingMs] = await Promise.all([
       this.#redis.mget(buckets),
-      this.#redis.zrange(keys.wait, 0, 99),
+      runScript<number>(this.#redis, 'oldest_waiting', [keys.wait, keys.delayed], [keys.job]),
     ]);
-    const queuedAt =
-      nextIds.length === 0
-        ? []
-        : await Promise.all(nextIds.map((id) => this.#redis.hget(`${keys.job}${id}`, 'queuedAt')));
-    const oldest = queuedAt.reduce<number>(
-      (min, value) => (value ? Math.min(min, Number(value)) : min),
-      Infinity,
-    );
     return {
       queue,
       ...counts,
       completedLastMinute: done.reduce((sum, value) => sum + Number(value ?? 0), 0),
-      oldestWaitingMs: Number.isFinite(oldest) ? Math.max(0, now - oldest) : 0,
+      oldestWaitingMs,
     };
   }
 }

@@ -24,6 +24,7 @@ const SCRIPT_NAMES = [
   'update_progress',
   'read_records',
   'live_workers',
+  'oldest_waiting',
 ] as const;
 
 /** Name of a Lua script under `./scripts`. */
