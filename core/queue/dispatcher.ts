@@ -86,16 +86,14 @@ export class Dispatcher {
     const outcomes = await this.driver.push(jobs);
     const { events } = this;
     if (!events?.enabled) return;
-    const now = this.#now();
     // the usual case, jobs added straight to their wait queue, makes one group without an event object each
     const queued: NewJob[] = [];
+    // the status is the one the store gave the job, by its clock, as its record says
     jobs.forEach((job, index) => {
-      if (outcomes[index] !== 'added') return;
-      if (job.hold) events.emit(job, 'pending', 0, undefined, runAtOf(job));
-      else if (job.runAt !== undefined && job.runAt > now)
-        events.emit(job, 'delayed', 0, undefined, runAtOf(job));
-      else if (job.runAt === undefined) queued.push(job);
-      else events.emit(job, 'queued', 0, undefined, runAtOf(job));
+      const outcome = outcomes[index];
+      if (outcome === 'duplicate') return;
+      if (outcome === 'queued' && job.runAt === undefined) queued.push(job);
+      else events.emit(job, outcome ?? 'queued', 0, undefined, runAtOf(job));
     });
     events.queued(queued);
   }

@@ -57,8 +57,12 @@ export interface NewJob {
   hold?: boolean;
 }
 
-/** What `push` did with each job: a job id that already exists is left as it is. */
-export type PushOutcome = 'added' | 'duplicate';
+/**
+ * What `push` did with each job: the status it was added in, as the store's clock decided
+ * (a `runAt` the dispatching process thought was ahead may be past on it), or `duplicate`
+ * when a job with that id exists already, which is left as it is.
+ */
+export type PushOutcome = 'queued' | 'delayed' | 'pending' | 'duplicate';
 
 /** A job handed to a worker by `reserve`. */
 export interface ReservedJob {

@@ -90,6 +90,24 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
     expect(failed).toMatchObject({ name: 'FlakyJob', attempt: 1, error: { code: 'E_LEASE_EXPIRED' } });
   });
 
+  it("publishes the status the job's record got, by the store's clock, whatever the dispatching process's clock says", async () => {
+    const { driver, queue, jobs, statusesOf, until } = await setup();
+    const events = new JobEventPublisher(driver);
+    // a process whose clock runs a minute behind: a run-at time past for the store looks ahead to it
+    const behind = new Dispatcher(driver, new JobRegistry().register(...testJobs), events, {
+      now: () => Date.now() - 60_000,
+    });
+    const id = await behind.dispatch(
+      EchoJob,
+      { tag: queue, value: 'p' },
+      { queue, runAt: Date.now() - 1000 },
+    );
+    events.flush();
+    await until(() => statusesOf(id).length > 0);
+    expect((await jobs.find(id)).status).toBe('queued');
+    expect(statusesOf(id)).toEqual(['queued']);
+  });
+
   it('publishes queued when a delayed job or a delayed retry comes due', async () => {
     const { dispatcher, queue, worker, statusesOf, until } = await setup({ backoff: 0.05 });
     const delayed = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'd' }, { queue, delay: 0.05 });

@@ -118,11 +118,30 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.counts(queue)).toMatchObject({ waiting: 1, running: 2 });
     });
 
+    it('answers the status each job was added in, a run-at time judged by its own clock', async () => {
+      const now = Date.now();
+      const outcomes = await driver.push([
+        job('plain'),
+        job('held', { hold: true }),
+        job('later', { runAt: now + 60_000 }),
+        job('past', { runAt: now - 1000 }),
+      ]);
+      expect(outcomes).toEqual(['queued', 'pending', 'delayed', 'queued']);
+      for (const [id, status] of [
+        ['plain', 'queued'],
+        ['held', 'pending'],
+        ['later', 'delayed'],
+        ['past', 'queued'],
+      ] as const) {
+        expect((await driver.getJob(queue, id))?.status).toBe(status);
+      }
+    });
+
     it('leaves an existing job untouched when its id is pushed again', async () => {
-      expect(await driver.push([job('same', { payload: '"first"' })])).toEqual(['added']);
+      expect(await driver.push([job('same', { payload: '"first"' })])).toEqual(['queued']);
       expect(await driver.push([job('same', { payload: '"second"' }), job('other')])).toEqual([
         'duplicate',
-        'added',
+        'queued',
       ]);
       expect((await driver.getJob(queue, 'same'))?.payload).toBe('first');
     });

@@ -48,7 +48,7 @@ describe('redis driver: completed records', () => {
     // the record is dropped by hand while its id stays in the completed list; the id is dispatched again
     await driver.redis.del(driver.keys.job(queue, 'reused'));
     await sleep(5);
-    expect(await driver.push([job('reused')])).toEqual(['added']);
+    expect(await driver.push([job('reused')])).toEqual(['queued']);
     const [second] = (await driver.reserve(queue, reserveOptions)).jobs;
     expect((await driver.getJob(queue, 'reused'))?.status).toBe('running');
     const lease = { id: 'reused', queue, token: second!.token };

@@ -108,7 +108,7 @@ export class MemoryQueue {
     this.#state.insert(stored);
     if (job.hold) this.#state.hold(stored);
     else this.#schedule(stored, now);
-    return 'added';
+    return stored.record.status as 'queued' | 'delayed' | 'pending';
   }
 
   /**

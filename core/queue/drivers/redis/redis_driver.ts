@@ -62,6 +62,9 @@ export interface RedisDriverOptions {
   eventListeners?: EventListenerTiming;
 }
 
+/** push_jobs.lua's answer per job, by number (0: an existing job has that id). */
+const PUSH_OUTCOMES: readonly PushOutcome[] = ['duplicate', 'queued', 'delayed', 'pending'];
+
 const DEFAULT_RETENTION: RetentionSettings = { completedCount: 1000, completedAgeMs: 24 * 3600_000 };
 
 /**
@@ -195,7 +198,7 @@ export class RedisQueueDriver implements QueueDriver {
           }
           const added = await runScript<number[]>(this.redis, 'push_jobs', this.#keys(keys, 'push'), args);
           chunk.forEach((job, index) => {
-            outcomes.set(job, added[index] === 1 ? 'added' : 'duplicate');
+            outcomes.set(job, PUSH_OUTCOMES[added[index]!] ?? 'duplicate');
           });
         }
       }),

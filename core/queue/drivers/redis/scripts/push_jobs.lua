@@ -7,7 +7,8 @@
   KEYS[5] signal    worker wake-up list
   ARGV[1]           job hash prefix
   ARGV[2..]         8 values per job: id, name, payload, maxTries, priority, runAt, expiresAt, hold
-  Returns one integer per job: 1 added, 0 an existing job has that id (left unchanged).
+  Returns one integer per job: 1 added queued, 2 added delayed, 3 added pending (on hold),
+  0 an existing job has that id (left unchanged).
   The fields a worker needs to run the job are stored together in `spec`, as reserve_jobs
   returns them: "name\nmaxTries\npriority\ncreatedAt\npayload" (scripts that need maxTries
   or priority read them from it: specNumbers in common.lua). A new job's hash holds only
@@ -63,7 +64,7 @@ for i = 0, count - 1 do
       fields[#fields + 1] = nowText
     end
     redis.call('HSET', key, unpack(fields))
-    out[#out + 1] = 1
+    out[#out + 1] = status == 'queued' and 1 or status == 'delayed' and 2 or 3
   end
 end
 

@@ -12,9 +12,12 @@ const ids = (records: { id: string }[]) => records.map((record) => record.id);
 describe('MemoryQueueDriver.push', () => {
   it('leaves a job alone when its id already exists in the queue, whatever its status', async () => {
     const { driver } = clockedDriver();
-    expect(await driver.push([newJob('a'), newJob('a', { priority: -9 })])).toEqual(['added', 'duplicate']);
+    expect(await driver.push([newJob('a'), newJob('a', { priority: -9 })])).toEqual(['queued', 'duplicate']);
     await driver.reserve('q', reserveOptions());
-    expect(await driver.push([newJob('a'), newJob('a', { queue: 'other' })])).toEqual(['duplicate', 'added']);
+    expect(await driver.push([newJob('a'), newJob('a', { queue: 'other' })])).toEqual([
+      'duplicate',
+      'queued',
+    ]);
     expect(await driver.getJob('q', 'a')).toMatchObject({ status: 'running', priority: 0 });
   });
 
