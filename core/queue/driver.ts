@@ -146,6 +146,12 @@ export type ReleaseOutcome = 'queued' | 'cancelled' | 'lost';
 /** What a failure led to. */
 export type FailOutcome = 'retrying' | 'failed' | 'cancelled' | 'lost';
 
+/** A failed job `retryFailed` moved back to waiting. */
+export interface RetriedJob {
+  id: string;
+  name: string;
+}
+
 /** Options of one `reserve` call. */
 export interface ReserveOptions {
   count: number;
@@ -334,8 +340,11 @@ export interface QueueDriver {
 
   /** Failed records of a queue, newest first. */
   listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]>;
-  /** Moves failed jobs back to waiting with their attempts reset. Returns how many. */
-  retryFailed(queue: string, selection: FailedSelection): Promise<number>;
+  /**
+   * Moves failed jobs back to waiting as if new (attempts, progress, error, start time and
+   * worker reset). Returns the jobs moved, for their `queued` events.
+   */
+  retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]>;
   /** Deletes failed records. Returns how many. */
   removeFailed(queue: string, selection: FailedSelection): Promise<number>;
 

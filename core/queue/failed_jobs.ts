@@ -5,22 +5,25 @@
  */
 import { JobNotFoundError } from '../errors.js';
 import { groupBy } from '../support/group_by.js';
-import type { JobRecord, QueueDriver } from './driver.js';
+import type { JobRecord, QueueDriver, RetriedJob } from './driver.js';
+import type { JobEventPublisher } from './job_events.js';
 import { findRecord, queuesToSearch } from './job_lookup.js';
 
 /**
  * Failed jobs across queues.
  *
  * @example
- * const failed = new FailedJobs(driver);
+ * const failed = new FailedJobs(driver, events); // events: to announce retried jobs as queued
  * for (const record of await failed.list()) console.log(record.id, record.error?.message);
  * await failed.retry(['3f1c…']);
  */
 export class FailedJobs {
   readonly #driver: QueueDriver;
+  readonly #events: JobEventPublisher | undefined;
 
-  constructor(driver: QueueDriver) {
+  constructor(driver: QueueDriver, events?: JobEventPublisher) {
     this.#driver = driver;
+    this.#events = events;
   }
 
   /** Failed records, newest first, from one queue or all. */
@@ -44,20 +47,23 @@ export class FailedJobs {
   }
 
   /**
-   * Puts failed jobs back in their queues with attempts reset; returns how many. Every id is
-   * looked up first (an id given twice counts once): when one is not a failed job, it throws
-   * `E_JOB_NOT_FOUND` naming every such id and retries none.
+   * Puts failed jobs back in their queues with attempts reset, announcing each as `queued`;
+   * returns how many. Every id is looked up first (an id given twice counts once): when one is
+   * not a failed job, it throws `E_JOB_NOT_FOUND` naming every such id and retries none.
    */
   async retry(ids: readonly string[] | 'all', queue?: string): Promise<number> {
+    let total = 0;
+    const announce = (name: string, moved: RetriedJob[]) => {
+      total += moved.length;
+      this.#events?.queued(moved.map((job) => ({ ...job, queue: name })));
+    };
     if (ids === 'all') {
-      let total = 0;
       for (const name of await queuesToSearch(this.#driver, queue))
-        total += await this.#driver.retryFailed(name, { all: true });
+        announce(name, await this.#driver.retryFailed(name, { all: true }));
       return total;
     }
     const byQueue = await this.#findAll(ids, queue, 'retried');
-    let total = 0;
-    for (const [name, found] of byQueue) total += await this.#driver.retryFailed(name, { ids: found });
+    for (const [name, found] of byQueue) announce(name, await this.#driver.retryFailed(name, { ids: found }));
     return total;
   }
 

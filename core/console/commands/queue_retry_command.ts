@@ -36,7 +36,7 @@ export class QueueRetryCommand extends BaseCommand<{ queue?: string }, [string[]
     const [ids] = this.args;
     const app = await this.app();
     const targets = ids.length === 1 && ids[0] === 'all' ? 'all' : ids;
-    const count = await new FailedJobs(app.driver).retry(targets, this.flags.queue);
+    const count = await new FailedJobs(app.driver, app.events).retry(targets, this.flags.queue);
     this.line(
       `Pushed ${plural(count, 'failed job')} back onto ${count === 1 ? 'its queue' : 'their queues'}.`,
     );

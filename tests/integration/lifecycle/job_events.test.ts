@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Dispatcher,
+  FailedJobs,
   JobEventPublisher,
   type JobEvent,
   JobManager,
@@ -106,6 +107,24 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
     await until(() => statusesOf(id).length > 0);
     expect((await jobs.find(id)).status).toBe('queued');
     expect(statusesOf(id)).toEqual(['queued']);
+  });
+
+  it('publishes queued for failed jobs moved back by retry, by id or all at once', async () => {
+    const { driver, dispatcher, queue, worker, statusesOf, until } = await setup();
+    const byId = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 1 }, { queue, maxTries: 1 });
+    const byAll = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 1 }, { queue, maxTries: 1 });
+    void worker.run();
+    await until(() => statusesOf(byId).includes('failed') && statusesOf(byAll).includes('failed'));
+    const failed = new FailedJobs(driver, dispatcher.events);
+    // each attempt 1 fails (its attempts start over), so a retried job fails again
+    const once = ['queued', 'running', 'failed'];
+    expect(await failed.retry([byId], queue)).toBe(1);
+    await until(() => statusesOf(byId).length === 6);
+    expect(statusesOf(byId)).toEqual([...once, ...once]);
+    expect(statusesOf(byAll)).toEqual(once);
+    expect(await failed.retry('all', queue)).toBe(2);
+    await until(() => statusesOf(byAll).length === 6 && statusesOf(byId).length === 9);
+    expect(statusesOf(byAll)).toEqual([...once, ...once]);
   });
 
   it('publishes queued when a delayed job or a delayed retry comes due', async () => {

@@ -307,7 +307,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       );
       expect((await driver.getJob(queue, 'b'))?.error?.message).toMatch(/given back 5 times at most/);
       // retried by an operator, it starts over: its lease may end unstarted again
-      expect(await driver.retryFailed(queue, { ids: ['a'] })).toBe(1);
+      expect(await driver.retryFailed(queue, { ids: ['a'] })).toHaveLength(1);
       await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
       await sleep(80);
       const retried = await driver.reserve(queue, reserveOptions);
@@ -404,7 +404,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(failed[0]!.finishedAt).toBeGreaterThan(0);
     });
 
-    it('retries failed jobs by id or all at once, with attempts reset', async () => {
+    it('retries failed jobs by id or all at once, as if new, answering the jobs it moved', async () => {
       await driver.push([job('a'), job('b'), job('c')]);
       for (const j of (await driver.reserve(queue, reserveOptions)).jobs) {
         await driver.fail({
@@ -413,9 +413,18 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
           retryInMs: null,
         });
       }
-      expect(await driver.retryFailed(queue, { ids: ['b', 'missing'] })).toBe(1);
-      expect(await driver.getJob(queue, 'b')).toMatchObject({ status: 'queued', attempts: 0, error: null });
-      expect(await driver.retryFailed(queue, { all: true })).toBe(2);
+      expect(await driver.retryFailed(queue, { ids: ['b', 'missing'] })).toEqual([
+        { id: 'b', name: 'TestJob' },
+      ]);
+      expect(await driver.getJob(queue, 'b')).toMatchObject({
+        status: 'queued',
+        attempts: 0,
+        error: null,
+        startedAt: null,
+        worker: null,
+      });
+      const rest = await driver.retryFailed(queue, { all: true });
+      expect(rest.map((moved) => moved.id).sort()).toEqual(['a', 'c']);
       expect(await driver.counts(queue)).toMatchObject({ failed: 0, waiting: 3 });
     });
 

@@ -28,6 +28,7 @@ import type {
   QueueDriver,
   QueueStats,
   ReserveOptions,
+  RetriedJob,
   ReserveResult,
   RetentionSettings,
   Unsubscribe,
@@ -238,8 +239,8 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.listJobs(queue, 'failed', offset, limit);
   }
 
-  async retryFailed(queue: string, selection: FailedSelection): Promise<number> {
-    const moved = this.#queue(queue)?.retryFailed(selection, this.#now()) ?? 0;
+  async retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]> {
+    const moved = this.#queue(queue)?.retryFailed(selection, this.#now()) ?? [];
     this.#wake(queue);
     return moved;
   }

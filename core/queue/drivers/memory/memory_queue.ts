@@ -19,6 +19,7 @@ import type {
   QueueCounts,
   ReservedJob,
   ReserveOptions,
+  RetriedJob,
   ReserveResult,
   StoredError,
 } from '../../driver.js';
@@ -297,8 +298,8 @@ export class MemoryQueue {
     return job.record.status;
   }
 
-  /** Moves the selected failed jobs back to waiting as if new; returns how many. */
-  retryFailed(selection: FailedSelection, now: number): number {
+  /** Moves the selected failed jobs back to waiting as if new; returns them. */
+  retryFailed(selection: FailedSelection, now: number): RetriedJob[] {
     const jobs = this.#state.takeFailed(selection);
     for (const job of jobs) {
       const { record } = job;
@@ -308,12 +309,14 @@ export class MemoryQueue {
       record.error = null;
       record.finishedAt = null;
       record.runAt = null;
+      record.startedAt = null;
+      record.worker = null;
       job.cancelRequested = false;
       job.ran = false;
       job.stalls = 0;
       this.#state.enqueue(job, now);
     }
-    return jobs.length;
+    return jobs.map(({ record }) => ({ id: record.id, name: record.name }));
   }
 
   /** Deletes the selected failed records; returns how many. */

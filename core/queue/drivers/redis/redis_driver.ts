@@ -29,6 +29,7 @@ import {
   type ReserveOptions,
   type ReserveResult,
   type RetentionSettings,
+  type RetriedJob,
   type Unsubscribe,
   type WorkerInfo,
   MAX_STALLS,
@@ -510,7 +511,7 @@ export class RedisQueueDriver implements QueueDriver {
     return this.#records.listFailed(queue, offset, limit);
   }
 
-  retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+  retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]> {
     return this.#records.retryFailed(queue, selection);
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Redis } from 'ioredis';
 import { JobNotFoundError, JobStateError } from '../../../errors.js';
-import type { FailedSelection, JobRecord, JobStatus, RetentionSettings } from '../../driver.js';
+import type { FailedSelection, JobRecord, JobStatus, RetentionSettings, RetriedJob } from '../../driver.js';
 import { assertJobId } from '../../names.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
 import { decodeRecord, fieldsOf } from './record_codec.js';
@@ -68,7 +68,7 @@ export class RedisRecords {
     return this.listJobs(queue, 'failed', offset, limit);
   }
 
-  retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+  retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]> {
     return this.#retryFailed(queue, selection).catch(this.#unavailable);
   }
 
@@ -132,31 +132,32 @@ export class RedisRecords {
     return this.#statusOutcome(outcome, queue, id, 'release');
   }
 
-  async #retryFailed(queue: string, selection: FailedSelection): Promise<number> {
+  async #retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]> {
     const keys = this.#keys.queue(queue);
-    // [moved, taken off the set]
-    const script = (mode: string, cutoff: string | number, ids: string[]) =>
-      runScript<[number, number]>(
+    const moved: RetriedJob[] = [];
+    // [id, name, ... of the jobs moved; how many were taken off the set]
+    const script = async (mode: string, cutoff: string | number, ids: string[]) => {
+      const [flat, took] = await runScript<[string[], number]>(
         this.#redis,
         'retry_failed',
         [keys.failed, keys.wait, keys.seq, keys.signal],
         [keys.job, mode, cutoff, ...ids],
       );
-    if ('ids' in selection)
-      return selection.ids.length === 0 ? 0 : (await script('ids', 0, selection.ids))[0];
+      for (let i = 0; i < flat.length; i += 2) moved.push({ id: flat[i]!, name: flat[i + 1]! });
+      return took;
+    };
+    if ('ids' in selection) {
+      if (selection.ids.length > 0) await script('ids', 0, selection.ids);
+      return moved;
+    }
     // Only jobs that failed by now, on the clock that scores the failed set: with '+inf', a
     // job retried by one batch and failed again by a quick worker was taken again by the next.
     const now = await serverNow(this.#redis);
     const cutoff = 'all' in selection ? now : Math.min(selection.failedBefore, now);
-    let total = 0;
     // While a call takes a full 1,000: a member whose record is gone is taken but not moved,
     // so fewer moved is no sign of the end.
-    for (let taken = 1000; taken === 1000; ) {
-      const [moved, took] = await script('before', cutoff, []);
-      total += moved;
-      taken = took;
-    }
-    return total;
+    for (let taken = 1000; taken === 1000; ) taken = await script('before', cutoff, []);
+    return moved;
   }
 
   async #removeFailed(queue: string, selection: FailedSelection): Promise<number> {
