@@ -66,6 +66,11 @@ export class JobManager {
    * for an unknown status or a limit that is not a whole number from 1 to {@link MAX_LIST_LIMIT}.
    */
   async list(options: JobListOptions = {}): Promise<JobRecord[]> {
+    return (await this.listPage(options)).records;
+  }
+
+  /** As {@link list}, saying whether more records match than the limit let through. */
+  async listPage(options: JobListOptions = {}): Promise<{ records: JobRecord[]; more: boolean }> {
     const limit = options.limit ?? 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIST_LIMIT) {
       throw new InvalidOptionError(
@@ -80,15 +85,25 @@ export class JobManager {
     const statuses = options.status ? [options.status] : LISTED_STATUSES;
     const queues = await queuesToSearch(this.#driver, options.queue);
     const records: JobRecord[] = [];
+    // one more than the limit, to tell whether there are more
+    const reading = limit + 1;
     for (const status of statuses) {
-      if (records.length >= limit) break;
-      const wanted = limit - records.length;
-      const found: JobRecord[] = [];
-      for (const queue of queues) found.push(...(await this.#driver.listJobs(queue, status, 0, wanted)));
-      if (FINISHED.has(status)) found.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
-      records.push(...found.slice(0, wanted));
+      if (records.length >= reading) break;
+      if (FINISHED.has(status)) {
+        // newest first across queues: the newest `wanted` of each, merged
+        const wanted = reading - records.length;
+        const found: JobRecord[] = [];
+        for (const queue of queues) found.push(...(await this.#driver.listJobs(queue, status, 0, wanted)));
+        found.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
+        records.push(...found.slice(0, wanted));
+      } else {
+        for (const queue of queues) {
+          if (records.length >= reading) break;
+          records.push(...(await this.#driver.listJobs(queue, status, 0, reading - records.length)));
+        }
+      }
     }
-    return records;
+    return { records: records.slice(0, limit), more: records.length > limit };
   }
 
   /**

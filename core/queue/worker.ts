@@ -375,6 +375,15 @@ export class Worker {
       }
       jobs.push(...result.jobs);
       if (result.abandoned.length > 0 || result.expired.length > 0) settled = true;
+      // first: the call made these changes before it expired or failed any job it popped, and
+      // a job come due may be one of those
+      for (const { id, name, attempt, status } of result.changed) {
+        if (status === 'cancelled') {
+          // its worker stopped renewing the lease after the cancel was asked for
+          this.#log.info({ event: 'job.cancelled', jobId: id, job: name, queue, attempt }, 'job cancelled');
+        }
+        this.#options.events?.emit({ id, name, queue }, status, attempt);
+      }
       for (const record of result.abandoned)
         void this.#runner.abandoned(record).catch((error: unknown) => this.#unexpected(error, record));
       for (const expired of result.expired) {
@@ -383,13 +392,6 @@ export class Worker {
           'job expired unstarted',
         );
         this.#options.events?.emit({ ...expired, queue }, 'expired', 0);
-      }
-      for (const { id, name, attempt, status } of result.changed) {
-        if (status === 'cancelled') {
-          // its worker stopped renewing the lease after the cancel was asked for
-          this.#log.info({ event: 'job.cancelled', jobId: id, job: name, queue, attempt }, 'job cancelled');
-        }
-        this.#options.events?.emit({ id, name, queue }, status, attempt);
       }
       if (result.wakeAt !== null && (wakeAt === null || result.wakeAt < wakeAt)) wakeAt = result.wakeAt;
     }

@@ -1,5 +1,5 @@
 /**
- * `npx topiq job:list`: jobs by queue and status (running first, then queued, delayed,
+ * `npx topiq job:list`: jobs by status across queues (running first, then queued, delayed,
  * pending and finished ones, newest first) as a table for people or JSON for scripts.
  */
 import { type Command, Option } from 'commander';
@@ -33,7 +33,7 @@ const COLUMNS: readonly TableColumn<JobRecord>[] = [
 /** Lists jobs. */
 export class JobListCommand extends BaseCommand<JobListFlags> {
   static override readonly commandName = 'job:list';
-  static override readonly description = 'List jobs by queue and status';
+  static override readonly description = 'List jobs by status across queues, running first';
 
   static override configure(command: Command): void {
     command
@@ -61,14 +61,11 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
       );
     }
     const app = await this.app();
-    // one more than shown, to tell whether the list was cut short
-    const records = await app.jobs.list({
-      limit: Math.min(limit + 1, MAX_LIST_LIMIT),
+    const { records: shown, more } = await app.jobs.listPage({
+      limit,
       ...(queue !== undefined ? { queue } : {}),
       ...(status !== undefined ? { status } : {}),
     });
-    const more = records.length > limit;
-    const shown = more ? records.slice(0, limit) : records;
     if (json) {
       this.json(shown.map(toJobOutput));
     } else if (shown.length === 0) {

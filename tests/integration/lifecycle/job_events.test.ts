@@ -127,6 +127,19 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
     expect(statusesOf(byAll)).toEqual([...once, ...once]);
   });
 
+  it('publishes a delayed job that came due past its expiresAt as queued, then expired, in that order', async () => {
+    const { dispatcher, queue, worker, statusesOf, until } = await setup();
+    const id = await dispatcher.dispatch(
+      EchoJob,
+      { tag: queue, value: 'late' },
+      { queue, delay: 0.03, expiresAt: Date.now() + 60 },
+    );
+    await sleep(120);
+    void worker.run();
+    await until(() => statusesOf(id).length === 3);
+    expect(statusesOf(id)).toEqual(['delayed', 'queued', 'expired']);
+  });
+
   it('publishes queued when a delayed job or a delayed retry comes due', async () => {
     const { dispatcher, queue, worker, statusesOf, until } = await setup({ backoff: 0.05 });
     const delayed = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'd' }, { queue, delay: 0.05 });

@@ -553,22 +553,32 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
     });
 
     it('reports the status changes a reserve makes: a delayed job come due, a lapsed lease handed back or, its cancel asked for, cancelled', async () => {
-      await driver.push([job('due', { runAt: Date.now() + 20 }), job('lapsed'), job('doomed')]);
+      await driver.push([job('due', { runAt: Date.now() + 20 }), job('lapsed'), job('doomed'), job('idle')]);
       const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 20 })).jobs;
-      expect(held.map((r) => r.id).sort()).toEqual(['doomed', 'lapsed']);
-      // both started (a renewal said so), then their worker died; one was cancelled meanwhile
+      expect(held.map((r) => r.id)).toEqual(['lapsed', 'doomed', 'idle']);
+      // the first two started (a renewal said so), the last was held ahead of a free slot; then
+      // their worker died, and two were cancelled meanwhile
       const leases = held.map((r) => ({ id: r.id, queue, token: r.token }));
-      expect(await driver.extend(leases, 20, { started: 2 })).toEqual(['ok', 'ok']);
+      expect(await driver.extend(leases, 20, { started: 2 })).toEqual(['ok', 'ok', 'ok']);
       expect(await driver.cancel(queue, 'doomed')).toBe('running');
+      expect(await driver.cancel(queue, 'idle')).toBe('running');
       await sleep(60);
       const result = await driver.reserve(queue, { ...reserveOptions, count: 0 });
       const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
       expect([...result.changed].sort(byId)).toEqual([
         { id: 'doomed', name: 'TestJob', attempt: 1, status: 'cancelled' },
         { id: 'due', name: 'TestJob', attempt: 0, status: 'queued' },
+        // never started: its attempt is not counted, as when a release cancels it
+        { id: 'idle', name: 'TestJob', attempt: 0, status: 'cancelled' },
         { id: 'lapsed', name: 'TestJob', attempt: 1, status: 'queued' },
       ]);
       expect((await driver.getJob(queue, 'doomed'))?.status).toBe('cancelled');
+      expect(await driver.getJob(queue, 'idle')).toMatchObject({
+        status: 'cancelled',
+        attempts: 0,
+        startedAt: null,
+        worker: null,
+      });
       expect((await driver.reserve(queue, { ...reserveOptions, count: 0 })).changed).toEqual([]);
     });
 
@@ -593,14 +603,15 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       }
     });
 
-    it('starts the next attempt from no progress, after a failed one or one whose worker died', async () => {
-      await driver.push([job('failed'), job('crashed')]);
+    it('starts the next attempt from no progress, after a failed one, one whose worker died or one released', async () => {
+      await driver.push([job('failed'), job('crashed'), job('released')]);
       const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 20 })).jobs;
       const lease = (id: string) => ({ id, queue, token: held.find((r) => r.id === id)!.token });
       for (const { id } of held) expect(await driver.progress(lease(id), 60, 'halfway')).toBe(true);
       expect(
         await driver.fail({ lease: lease('failed'), error: { message: 'boom' }, retryInMs: 60_000 }),
       ).toBe('retrying');
+      expect(await driver.release([lease('released')])).toEqual(['queued']);
       await sleep(60);
       await driver.reserve(queue, { ...reserveOptions, count: 0 });
       for (const id of ['failed', 'crashed']) {
@@ -610,6 +621,11 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
           progressMessage: null,
         });
       }
+      expect(await driver.getJob(queue, 'released')).toMatchObject({
+        attempts: 0,
+        progress: 0,
+        progressMessage: null,
+      });
     });
 
     it('reports the wait of the longest-waiting job whatever its priority, and of a due delayed job not yet moved', async () => {
@@ -630,6 +646,19 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await sleep(100);
       expect((await driver.stats(other)).oldestWaitingMs).toBeGreaterThanOrEqual(60);
       await driver.clear(other);
+    });
+
+    it('counts the wait of jobs handed back to the front of their priority, queued again when handed back', async () => {
+      // handed back first (ids sorting last among them), then jobs queued well after
+      await driver.push([job('z-back'), job('y-back')]);
+      const taken = (await driver.reserve(queue, reserveOptions)).jobs;
+      const back = taken.map((r) => ({ id: r.id, queue, token: r.token }));
+      expect(await driver.release(back)).toEqual(['queued', 'queued']);
+      await sleep(80);
+      await driver.push(Array.from({ length: 5 }, (_, index) => job(`later-${index}`)));
+      const { oldestWaitingMs } = await driver.stats(queue);
+      expect(oldestWaitingMs).toBeGreaterThanOrEqual(70);
+      expect(oldestWaitingMs).toBeLessThan(10_000);
     });
 
     it('stores progress only for the lease owner', async () => {

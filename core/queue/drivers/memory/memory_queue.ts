@@ -55,10 +55,9 @@ const lateRetryError: Readonly<StoredError> = {
   message: 'its expiresAt passed before its next attempt could start',
 };
 
-/** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
 /**
- * Gives back the attempt of a job whose lease ended before it was known to start; one that
- * never started keeps no start time or worker (as in Redis).
+ * Gives back the attempt of a job handed back before it was known to start (or released on
+ * shutdown); with no attempt left counted it keeps no start time or worker (as in Redis).
  */
 function giveBack(job: StoredJob): void {
   const { record } = job;
@@ -75,6 +74,7 @@ function resetProgress({ record }: StoredJob): void {
   record.progressMessage = null;
 }
 
+/** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
 export function jobNotFound(queue: string, id: string): TopiqError {
   return new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
 }
@@ -134,6 +134,7 @@ export class MemoryQueue {
       const giveBacks = Math.max(MAX_STALLS, maxTries);
       let error: StoredError | undefined;
       if (lapsed.cancelRequested) {
+        if (!lapsed.ran) giveBack(lapsed);
         state.finish(lapsed, 'cancelled', now);
         changedTo('cancelled', lapsed);
         continue;
@@ -236,6 +237,7 @@ export class MemoryQueue {
     if (!job) return 'lost';
     this.#state.stopRunning(job);
     giveBack(job);
+    resetProgress(job); // a job released on shutdown may have begun
     if (job.cancelRequested) {
       // Cancelled while it ran: released on shutdown, it must not run again.
       this.#state.finish(job, 'cancelled', now);

@@ -167,7 +167,9 @@ export class QueueState {
   /**
    * Since when the longest-waiting job has waited (epoch ms), or null when none waits: the
    * earliest queuedAt of the waiting jobs, or the runAt of a delayed job that is due but not
-   * yet moved to waiting (no worker has reserved since), as `oldest_waiting.lua` answers.
+   * yet moved to waiting (no worker has reserved since). It reads every waiting job;
+   * `oldest_waiting.lua` gives the same answer while no priority has more than 1,000 jobs
+   * handed back to its front.
    */
   waitingSince(now: number): number | null {
     let since = Number.POSITIVE_INFINITY;

@@ -3,7 +3,7 @@
   every waiting job. The wait set is ordered by priority band, then by the sequence a job got
   when it was queued, and a job's queuedAt grows with its sequence, so the oldest waiting job
   of a band is its first job after the handed-back ones (sequence 0, queuedAt when handed
-  back). The longest-waiting job of the queue is the oldest of the bands' (there are at most
+  back), or one of those. The longest-waiting job of the queue is the oldest of the bands' (there are at most
   2,001), which a starved low-priority job then counts in. A delayed job that is due but not yet
   moved to the wait set (no worker has reserved since) waits from its run-at time.
   KEYS[1] wait
@@ -32,8 +32,9 @@ local bands = 0
 while first[2] and bands <= 2001 do
   bands = bands + 1
   local base = math.floor(tonumber(first[2]) / BAND) * BAND
-  -- at most 100 handed-back jobs of a band are read: each came back later than it was queued
-  considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], int(base), int(base), 'LIMIT', '0', '100'))
+  -- Handed-back jobs sort by id, not by when they came back: up to 1,000 of a band are read
+  -- (a shutdown hands back a few per worker slot), so past that the answer may be short.
+  considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], int(base), int(base), 'LIMIT', '0', '1000'))
   considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. int(base), '(' .. int(base + BAND), 'LIMIT', '0', '1'))
   first = redis.call('ZRANGEBYSCORE', KEYS[1], int(base + BAND), '+inf', 'WITHSCORES', 'LIMIT', '0', '1')
 end

@@ -142,9 +142,21 @@ for _, id in ipairs(stale) do
     local started = lease ~= false and f[4] == lease
     local stalls = (tonumber(f[5]) or 0) + 1
     local giveBacks = math.max(stallLimit, maxTries)
+    -- the attempt of a job never known to start is not counted: no start time or worker of a
+    -- run that did not happen once none is left
+    local function giveBack()
+      attempts = math.max(0, attempts - 1)
+      redis.call('HSET', key, 'attempts', int(attempts))
+      if attempts == 0 then
+        redis.call('HDEL', key, 'startedAt', 'worker')
+      end
+    end
     if f[3] == '1' then
+      if not started then
+        giveBack()
+      end
       finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
-      changedTo('cancelled', id, f[2], f[1])
+      changedTo('cancelled', id, f[2], int(attempts))
     elseif not started and stalls > giveBacks then
       redis.call('HSET', key, 'status', 'failed', 'finishedAt', nowText, 'stalls', int(stalls), 'error', cjson.encode({
         code = 'E_LEASE_EXPIRED',
@@ -160,12 +172,8 @@ for _, id in ipairs(stale) do
       abandoned[#abandoned + 1] = id
     else
       if not started then
-        attempts = math.max(0, attempts - 1)
-        redis.call('HSET', key, 'attempts', int(attempts), 'stalls', int(stalls))
-        if attempts == 0 then
-          -- it never started: no start time or worker of a run that did not happen
-          redis.call('HDEL', key, 'startedAt', 'worker')
-        end
+        giveBack()
+        redis.call('HSET', key, 'stalls', int(stalls))
       else
         -- its next attempt starts from no progress
         redis.call('HDEL', key, 'progress', 'progressMessage')

@@ -112,10 +112,10 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
 
--- Hands a leased job back: out of the active set and its lease, the attempt not counted (and
--- no start time or worker kept when no attempt is left), and back at the front of its
--- priority (it was taken before the rest); one whose cancel was requested ends cancelled
--- instead. Returns 1 when queued, 2 when cancelled. Used by release_jobs.lua and by
+-- Hands a leased job back: out of the active set and its lease, the attempt not counted (its
+-- progress dropped, and no start time or worker kept when no attempt is left), and back at the
+-- front of its priority (it was taken before the rest); one whose cancel was requested ends
+-- cancelled instead. Returns 1 when queued, 2 when cancelled. Used by release_jobs.lua and by
 -- reserve_jobs.lua for what a repeated call does not take. Given the caller's lease token,
 -- the outcome stays on the job ('settled:<token>' = 'release:queued' or 'release:cancelled',
 -- values fail_job.lua never takes for its own), for a release sent again.
@@ -132,8 +132,10 @@ local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPre
   else
     redis.call('HSET', key, 'attempts', attempts)
   end
+  -- its next attempt starts from no progress (a job released on shutdown may have begun)
+  redis.call('HDEL', key, 'progress', 'progressMessage')
   if attempts == '0' then
-    -- it never started: no start time or worker of a run that did not happen
+    -- no attempt of it counted: no start time or worker
     redis.call('HDEL', key, 'startedAt', 'worker')
   end
   if cancelled then
