@@ -342,9 +342,15 @@ export interface QueueDriver {
   listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]>;
   /**
    * Moves failed jobs back to waiting as if new (attempts, progress, error, start time and
-   * worker reset). Returns the jobs moved, for their `queued` events.
+   * worker reset). Returns how many. `onMoved` gets the jobs of each batch moved at once
+   * (Redis moves up to 1,000 per script call), as soon as they are waiting, for their
+   * `queued` events: workers may take them before the next batch moves.
    */
-  retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]>;
+  retryFailed(
+    queue: string,
+    selection: FailedSelection,
+    onMoved?: (moved: readonly RetriedJob[]) => void,
+  ): Promise<number>;
   /** Deletes failed records. Returns how many. */
   removeFailed(queue: string, selection: FailedSelection): Promise<number>;
 

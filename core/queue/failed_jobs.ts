@@ -52,18 +52,22 @@ export class FailedJobs {
    * not a failed job, it throws `E_JOB_NOT_FOUND` naming every such id and retries none.
    */
   async retry(ids: readonly string[] | 'all', queue?: string): Promise<number> {
-    let total = 0;
-    const announce = (name: string, moved: RetriedJob[]) => {
-      total += moved.length;
-      this.#events?.queued(moved.map((job) => ({ ...job, queue: name })));
+    // each batch is announced as it moves, before workers can take it far: a batch announced
+    // after later ones moved could reach listeners after its jobs ran
+    const announcer = (name: string) => (moved: readonly RetriedJob[]) => {
+      if (!this.#events) return;
+      this.#events.queued(moved.map((job) => ({ ...job, queue: name })));
+      this.#events.flush();
     };
+    let total = 0;
     if (ids === 'all') {
       for (const name of await queuesToSearch(this.#driver, queue))
-        announce(name, await this.#driver.retryFailed(name, { all: true }));
+        total += await this.#driver.retryFailed(name, { all: true }, announcer(name));
       return total;
     }
     const byQueue = await this.#findAll(ids, queue, 'retried');
-    for (const [name, found] of byQueue) announce(name, await this.#driver.retryFailed(name, { ids: found }));
+    for (const [name, found] of byQueue)
+      total += await this.#driver.retryFailed(name, { ids: found }, announcer(name));
     return total;
   }
 

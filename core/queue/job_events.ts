@@ -67,11 +67,21 @@ export class JobEventPublisher {
     this.#added();
   }
 
-  /** Records that `jobs` were dispatched into their wait queues (status `queued`); the array is kept. */
+  /**
+   * Records that `jobs` entered their wait queues (status `queued`): dispatched, or moved back
+   * by a retry. The array is kept as it is, or cut into messages of `maxBatch` jobs when it is
+   * longer (one message for a huge array could pass Redis's 32 MB limit for a subscriber).
+   */
   queued(jobs: readonly EventJobRef[]): void {
-    if (jobs.length === 0 || !this.#recording()) return;
-    this.#batch.queued(jobs, Date.now());
-    this.#added();
+    const at = Date.now();
+    for (let start = 0; start < jobs.length; start += this.#maxBatch) {
+      if (!this.#recording()) return;
+      this.#batch.queued(
+        jobs.length <= this.#maxBatch ? jobs : jobs.slice(start, start + this.#maxBatch),
+        at,
+      );
+      this.#added();
+    }
   }
 
   /** Records that `worker` started running `job` (status `running`). */

@@ -51,6 +51,18 @@ describe('JobEventPublisher', () => {
     expect(batches[0]![0]).toMatchObject({ worker: 'w1', attempt: 1 });
   });
 
+  it('cuts a long run of queued jobs into messages of at most maxBatch jobs', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxBatch: 1000 });
+    events.queued(Array.from({ length: 2500 }, (_, index) => job(`j${index}`)));
+    events.flush();
+    expect(batches.map((batch) => batch.length)).toEqual([1000, 1000, 500]);
+    expect(batches.flat().map((event) => event.id)).toEqual(
+      Array.from({ length: 2500 }, (_, index) => `j${index}`),
+    );
+    expect(batches.flat().every((event) => event.status === 'queued')).toBe(true);
+  });
+
   it('sends nothing while nobody listens, and sends to a listener from the next window on', async () => {
     const driver = new MemoryQueueDriver();
     drivers.push(driver);

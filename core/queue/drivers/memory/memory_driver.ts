@@ -239,10 +239,15 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.listJobs(queue, 'failed', offset, limit);
   }
 
-  async retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]> {
+  async retryFailed(
+    queue: string,
+    selection: FailedSelection,
+    onMoved?: (moved: readonly RetriedJob[]) => void,
+  ): Promise<number> {
     const moved = this.#queue(queue)?.retryFailed(selection, this.#now()) ?? [];
+    if (moved.length > 0) onMoved?.(moved);
     this.#wake(queue);
-    return moved;
+    return moved.length;
   }
 
   async removeFailed(queue: string, selection: FailedSelection): Promise<number> {

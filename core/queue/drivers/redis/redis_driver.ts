@@ -511,8 +511,12 @@ export class RedisQueueDriver implements QueueDriver {
     return this.#records.listFailed(queue, offset, limit);
   }
 
-  retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]> {
-    return this.#records.retryFailed(queue, selection);
+  retryFailed(
+    queue: string,
+    selection: FailedSelection,
+    onMoved?: (moved: readonly RetriedJob[]) => void,
+  ): Promise<number> {
+    return this.#records.retryFailed(queue, selection, onMoved);
   }
 
   removeFailed(queue: string, selection: FailedSelection): Promise<number> {

@@ -68,8 +68,12 @@ export class RedisRecords {
     return this.listJobs(queue, 'failed', offset, limit);
   }
 
-  retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]> {
-    return this.#retryFailed(queue, selection).catch(this.#unavailable);
+  retryFailed(
+    queue: string,
+    selection: FailedSelection,
+    onMoved?: (moved: readonly RetriedJob[]) => void,
+  ): Promise<number> {
+    return this.#retryFailed(queue, selection, onMoved).catch(this.#unavailable);
   }
 
   removeFailed(queue: string, selection: FailedSelection): Promise<number> {
@@ -132,9 +136,13 @@ export class RedisRecords {
     return this.#statusOutcome(outcome, queue, id, 'release');
   }
 
-  async #retryFailed(queue: string, selection: FailedSelection): Promise<RetriedJob[]> {
+  async #retryFailed(
+    queue: string,
+    selection: FailedSelection,
+    onMoved: ((moved: readonly RetriedJob[]) => void) | undefined,
+  ): Promise<number> {
     const keys = this.#keys.queue(queue);
-    const moved: RetriedJob[] = [];
+    let total = 0;
     // [id, name, ... of the jobs moved; how many were taken off the set]
     const script = async (mode: string, cutoff: string | number, ids: string[]) => {
       const [flat, took] = await runScript<[string[], number]>(
@@ -143,12 +151,15 @@ export class RedisRecords {
         [keys.failed, keys.wait, keys.seq, keys.signal],
         [keys.job, mode, cutoff, ...ids],
       );
+      const moved: RetriedJob[] = [];
       for (let i = 0; i < flat.length; i += 2) moved.push({ id: flat[i]!, name: flat[i + 1]! });
+      total += moved.length;
+      if (moved.length > 0) onMoved?.(moved);
       return took;
     };
     if ('ids' in selection) {
       if (selection.ids.length > 0) await script('ids', 0, selection.ids);
-      return moved;
+      return total;
     }
     // Only jobs that failed by now, on the clock that scores the failed set: with '+inf', a
     // job retried by one batch and failed again by a quick worker was taken again by the next.
@@ -157,7 +168,7 @@ export class RedisRecords {
     // While a call takes a full 1,000: a member whose record is gone is taken but not moved,
     // so fewer moved is no sign of the end.
     for (let taken = 1000; taken === 1000; ) taken = await script('before', cutoff, []);
-    return moved;
+    return total;
   }
 
   async #removeFailed(queue: string, selection: FailedSelection): Promise<number> {
