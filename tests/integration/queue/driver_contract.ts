@@ -652,14 +652,19 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
     });
 
     it('counts the wait of jobs handed back to the front of their priority, queued again when handed back', async () => {
-      // handed back first (ids sorting last among them), then jobs queued well after
+      // 150 taken and held; two more handed back early; then the 150 handed back later: the
+      // two early ones sort after them by id, past the first 100 of the front of the priority
+      await driver.push(Array.from({ length: 150 }, (_, index) => job(`a-${index}`)));
+      const held = (await driver.reserve(queue, { ...reserveOptions, count: 150 })).jobs;
       await driver.push([job('z-back'), job('y-back')]);
-      const taken = (await driver.reserve(queue, reserveOptions)).jobs;
-      const back = taken.map((r) => ({ id: r.id, queue, token: r.token }));
-      expect(await driver.release(back)).toEqual(['queued', 'queued']);
+      const early = (await driver.reserve(queue, reserveOptions)).jobs;
+      const leases = (jobs: typeof held) => jobs.map((r) => ({ id: r.id, queue, token: r.token }));
+      expect(await driver.release(leases(early))).toEqual(['queued', 'queued']);
       await sleep(80);
+      expect(new Set(await driver.release(leases(held)))).toEqual(new Set(['queued']));
       await driver.push(Array.from({ length: 5 }, (_, index) => job(`later-${index}`)));
-      const { oldestWaitingMs } = await driver.stats(queue);
+      const { oldestWaitingMs, waiting } = await driver.stats(queue);
+      expect(waiting).toBe(157);
       expect(oldestWaitingMs).toBeGreaterThanOrEqual(70);
       expect(oldestWaitingMs).toBeLessThan(10_000);
     });
