@@ -16,7 +16,7 @@ export interface JobListOptions {
   limit?: number;
 }
 
-/** The most records one {@link JobManager.list} call reads. */
+/** The largest `limit` {@link JobManager.list} takes (a list reads at most one record more). */
 export const MAX_LIST_LIMIT = 10_000;
 
 /** Statuses whose records are listed newest finished first. */
