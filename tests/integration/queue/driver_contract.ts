@@ -459,6 +459,35 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       ]);
     });
 
+    it('keeps the order of jobs handed back to the front together, ahead of the rest', async () => {
+      // ids sorting against their order, so an order by id would show
+      await driver.push(['e', 'd', 'c', 'b', 'a'].map((id) => job(id)));
+      const held = (await driver.reserve(queue, { ...reserveOptions, count: 3 })).jobs;
+      expect(held.map((r) => r.id)).toEqual(['e', 'd', 'c']);
+      await driver.push([job('later')]);
+      expect(await driver.release(held.map((r) => ({ id: r.id, queue, token: r.token })))).toEqual([
+        'queued',
+        'queued',
+        'queued',
+      ]);
+      const again = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(again.map((r) => r.id)).toEqual(['e', 'd', 'c', 'b', 'a', 'later']);
+    });
+
+    it("hands a dead worker's jobs back to the front in the order their leases ended", async () => {
+      await driver.push(['z', 'y', 'x'].map((id) => job(id)));
+      const leases: string[] = [];
+      for (let taken = 0; taken < 2; taken++) {
+        const [r] = (await driver.reserve(queue, { ...reserveOptions, count: 1, leaseMs: 20 })).jobs;
+        leases.push(r!.id);
+        await sleep(5);
+      }
+      expect(leases).toEqual(['z', 'y']);
+      await sleep(60);
+      const again = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(again.map((r) => r.id)).toEqual(['z', 'y', 'x']);
+    });
+
     it('ends a released job cancelled, not queued, when its cancel was requested while it ran', async () => {
       await driver.push([job('a')]);
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
@@ -653,7 +682,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('counts the wait of jobs handed back to the front of their priority, queued again when handed back', async () => {
       // 150 taken and held; two more handed back early; then the 150 handed back later: the
-      // two early ones sort after them by id, past the first 100 of the front of the priority
+      // two early ones are the last of the 152 at the front of the priority, and the oldest
       await driver.push(Array.from({ length: 150 }, (_, index) => job(`a-${index}`)));
       const held = (await driver.reserve(queue, { ...reserveOptions, count: 150 })).jobs;
       await driver.push([job('z-back'), job('y-back')]);

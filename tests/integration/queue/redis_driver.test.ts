@@ -243,10 +243,12 @@ describe('redis driver: a reserve call run twice', () => {
       expect(await driver.getJob(queue, id)).toMatchObject({ status: 'queued', attempts: 0 });
     // a call whose lease has ended by its repeat: the job is reclaimed and leased anew, its
     // attempt given back (it was never known to start), so the repeat hands out attempt 1 again
-    expect(await reserve(2, 1, 1)).toEqual([`${back[0]}@1`]);
+    // (which of the two goes first follows the leases hash's order, a hashtable's)
+    const [next] = await reserve(2, 1, 1);
+    expect(back.map((id) => `${id}@1`)).toContain(next);
     await sleep(20);
-    expect(await reserve(2, 1, 30_000)).toEqual([`${back[0]}@1`]);
-    expect(await driver.redis.hget(`${keys.job}${back[0]}`, 'stalls')).toBe('1');
+    expect(await reserve(2, 1, 30_000)).toEqual([next]);
+    expect(await driver.redis.hget(`${keys.job}${next!.slice(0, -2)}`, 'stalls')).toBe('1');
   });
 
   it('ends a job it does not take cancelled when its cancel was requested, as a release does', async () => {

@@ -129,7 +129,10 @@ export class MemoryQueue {
 
     // the jobs this call fails enter the failed set together, at the end (see toFailed)
     const failing: StoredJob[] = [];
-    for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) {
+    const lapsedJobs: StoredJob[] = [];
+    for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) lapsedJobs.push(lapsed);
+    // from the last: the ones handed back to the front keep their order (as in Redis)
+    for (const lapsed of lapsedJobs.reverse()) {
       const maxTries = lapsed.record.maxTries > 0 ? lapsed.record.maxTries : options.defaultMaxTries;
       const giveBacks = Math.max(MAX_STALLS, maxTries);
       let error: StoredError | undefined;

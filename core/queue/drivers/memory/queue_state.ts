@@ -21,7 +21,10 @@ import { copyRecord, type StoredJob } from './stored_job.js';
 
 interface WaitingKey {
   priority: number;
-  /** 0 for a job returned by a lapsed or released lease, so it goes first; else 1, 2, ... */
+  /**
+   * The queue's sequence: positive for a queued job; negative for one handed back to the front
+   * by a lapsed or released lease, so it goes first (the latest hand-back first).
+   */
   order: number;
   id: string;
 }
@@ -100,7 +103,9 @@ export class QueueState {
     const { record } = job;
     record.status = 'queued';
     record.queuedAt = now;
-    const order = place === 'front' ? 0 : ++this.#sequence;
+    // the front counts down, as frontScore in common.lua does: of jobs handed back one after
+    // another the last goes first
+    const order = place === 'front' ? -++this.#sequence : ++this.#sequence;
     this.#waiting.set(record.id, { priority: record.priority, order, id: record.id });
     this.#workArrived = true;
   }
@@ -167,9 +172,8 @@ export class QueueState {
   /**
    * Since when the longest-waiting job has waited (epoch ms), or null when none waits: the
    * earliest queuedAt of the waiting jobs, or the runAt of a delayed job that is due but not
-   * yet moved to waiting (no worker has reserved since). It reads every waiting job;
-   * `oldest_waiting.lua` gives the same answer while no priority has more than 1,000 jobs
-   * handed back to its front.
+   * yet moved to waiting (no worker has reserved since), as `oldest_waiting.lua` answers. It
+   * reads every waiting job; the memory driver is for tests and development.
    */
   waitingSince(now: number): number | null {
     let since = Number.POSITIVE_INFINITY;

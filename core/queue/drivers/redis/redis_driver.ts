@@ -418,7 +418,7 @@ export class RedisQueueDriver implements QueueDriver {
         const codes = await runScript<number[]>(
           this.redis,
           'release_jobs',
-          [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases],
+          [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases, keys.seq],
           args,
         );
         group.forEach((lease, index) => {

@@ -6,10 +6,11 @@
   KEYS[3] signal
   KEYS[4] cancelled
   KEYS[5] leases
+  KEYS[6] seq
   ARGV[1] job hash prefix
   ARGV[2] finished records to keep
   ARGV[3] max age of finished records in ms
-  ARGV[4..] pairs: id, token
+  ARGV[4..] pairs: id, token, in the order they were reserved (they keep it at the front)
   A job whose cancel was requested while it ran ends cancelled instead of going back.
   Returns per job: 1 released, 2 ended cancelled, 0 lease lost (nothing changed). A release
   run again after its reply was lost gets its first answer from the job ('settled:<token>',
@@ -21,17 +22,19 @@ local now = nowMs()
 local released = 0
 local out = {}
 local AGAIN = { ['release:queued'] = 1, ['release:cancelled'] = 2 }
-for i = 4, #ARGV, 2 do
+-- from the last: each goes ahead of the ones handed back before it (frontScore)
+for i = #ARGV - 1, 4, -2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]
+  local at = (i - 2) / 2
   if ownsLease(KEYS[5], id, token) then
-    local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], jobPrefix, id, token, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
+    local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], KEYS[6], jobPrefix, id, token, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
     if outcome == 1 then
       released = released + 1
     end
-    out[#out + 1] = outcome
+    out[at] = outcome
   else
-    out[#out + 1] = AGAIN[settledAnswer(jobPrefix .. id, token)] or 0
+    out[at] = AGAIN[settledAnswer(jobPrefix .. id, token)] or 0
   end
 end
 if released > 0 then

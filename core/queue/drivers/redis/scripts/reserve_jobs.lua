@@ -91,7 +91,7 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
           -- more than this call asks for (a failed call's number goes out again with a smaller
           -- count): handed back as a release hands it back, but with no answer kept, since no
           -- caller holds it (and a later repeat may lease it again under this token)
-          local outcome = releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, nil, now, keepCount, keepAgeMs)
+          local outcome = releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], KEYS[4], jobPrefix, id, nil, now, keepCount, keepAgeMs)
           changedTo(outcome == 2 and 'cancelled' or 'queued', id, f[1], int(math.max(0, (tonumber(f[2]) or 1) - 1)))
         end
       end
@@ -127,7 +127,9 @@ end
 -- every such end counted an attempt.
 local abandoned = {}
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0', '100')
-for _, id in ipairs(stale) do
+-- from the last: the ones handed back to the front keep their order of reservation (frontScore)
+for s = #stale, 1, -1 do
+  local id = stale[s]
   local key = jobPrefix .. id
   local lease = redis.call('HGET', KEYS[9], id)
   redis.call('ZREM', KEYS[3], id)
@@ -178,8 +180,8 @@ for _, id in ipairs(stale) do
         -- its next attempt starts from no progress
         redis.call('HDEL', key, 'progress', 'progressMessage')
       end
-      -- sequence 0: back to the front of its priority, it was started before the rest
-      redis.call('ZADD', KEYS[1], waitScore(priority, 0), id)
+      -- back to the front of its priority: it was taken before the rest
+      redis.call('ZADD', KEYS[1], frontScore(priority, redis.call('INCR', KEYS[4])), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
       changedTo('queued', id, f[2], int(attempts))
     end

@@ -23,11 +23,21 @@ local function int(n)
 end
 
 -- Score in the wait set: lower priority number first, then FIFO by sequence.
--- Priorities are integers in [-1000, 1000]; 2^41 sequence numbers per priority.
+-- Priorities are integers in [-1000, 1000], each with a band of 2^41 scores: queued jobs take
+-- the upper half, 2^40 + their sequence; jobs handed back to the front (frontScore) the lower.
 -- Formatted with %d (a C long, exact below 2^53): Lua's own number format keeps only 14
 -- digits, and %.0f goes through glibc's slow multi-precision float printing.
 local function waitScore(priority, seq)
-  return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + seq)
+  return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + 1099511627776 + seq)
+end
+
+-- Score in the wait set of a job handed back to the front of its priority (a release, a
+-- reclaim): ahead of every queued job of the priority, counting down with `seq` (a new number
+-- of the queue's sequence), so of those handed back one after another the last goes first. A
+-- caller handing back several at once in their order of reservation goes through them from
+-- the last, so they keep that order.
+local function frontScore(priority, seq)
+  return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + 1099511627776 - seq)
 end
 
 -- The maxTries (a number) and priority (text) in a job's spec, which push_jobs.lua stores as
@@ -119,7 +129,7 @@ end
 -- reserve_jobs.lua for what a repeated call does not take. Given the caller's lease token,
 -- the outcome stays on the job ('settled:<token>' = 'release:queued' or 'release:cancelled',
 -- values fail_job.lua never takes for its own), for a release sent again.
-local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPrefix, id, token, now, keepCount, keepAgeMs)
+local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, seqKey, jobPrefix, id, token, now, keepCount, keepAgeMs)
   local key = jobPrefix .. id
   local f = redis.call('HMGET', key, 'spec', 'cancelRequested', 'attempts')
   redis.call('ZREM', activeKey, id)
@@ -143,7 +153,7 @@ local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPre
     return 2
   end
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
-  redis.call('ZADD', waitKey, waitScore(specPriority(f[1]), 0), id)
+  redis.call('ZADD', waitKey, frontScore(specPriority(f[1]), redis.call('INCR', seqKey)), id)
   return 1
 end
 
