@@ -488,6 +488,25 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(again.map((r) => r.id)).toEqual(['z', 'y', 'x']);
     });
 
+    it('keeps that order over more lapsed leases than one reserve reclaims, and after jobs handed back earlier', async () => {
+      const ids = Array.from({ length: 130 }, (_, index) => `j${String(index).padStart(3, '0')}`);
+      await driver.push(ids.map((id) => job(id)));
+      // handed back earlier: behind nothing, ahead of what comes back later
+      const [first] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
+      expect(await driver.release([{ id: first!.id, queue, token: first!.token }])).toEqual(['queued']);
+      for (const count of [61, 60]) {
+        await driver.reserve(queue, { ...reserveOptions, count, leaseMs: 20 });
+        await sleep(5);
+      }
+      await sleep(60);
+      const order: string[] = [];
+      for (let round = 0; round < 10 && order.length < 130; round++) {
+        order.push(...(await driver.reserve(queue, { ...reserveOptions, count: 50 })).jobs.map((r) => r.id));
+      }
+      // j000 was handed back first; j001-j120 lapsed in two lease ends; j121-j129 never left
+      expect(order).toEqual(ids);
+    });
+
     it('ends a released job cancelled, not queued, when its cancel was requested while it ran', async () => {
       await driver.push([job('a')]);
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;

@@ -134,12 +134,7 @@ export class MemoryQueueDriver implements QueueDriver {
   async release(leases: readonly Lease[]): Promise<ReleaseOutcome[]> {
     for (const lease of leases) assertQueueName(lease.queue);
     const now = this.#now();
-    const outcomes: ReleaseOutcome[] = [];
-    // from the last: the jobs handed back keep their order at the front (as in Redis)
-    for (let index = leases.length - 1; index >= 0; index--) {
-      const lease = leases[index]!;
-      outcomes[index] = this.#queue(lease.queue)?.release(lease, now) ?? 'lost';
-    }
+    const outcomes = leases.map((lease) => this.#queue(lease.queue)?.release(lease, now) ?? 'lost');
     for (const queue of new Set(leases.map((lease) => lease.queue))) this.#wake(queue);
     return outcomes;
   }

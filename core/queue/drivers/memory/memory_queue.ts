@@ -129,10 +129,8 @@ export class MemoryQueue {
 
     // the jobs this call fails enter the failed set together, at the end (see toFailed)
     const failing: StoredJob[] = [];
-    const lapsedJobs: StoredJob[] = [];
-    for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) lapsedJobs.push(lapsed);
-    // from the last: the ones handed back to the front keep their order (as in Redis)
-    for (const lapsed of lapsedJobs.reverse()) {
+    // in the order their leases ended (ties by id), as in Redis
+    for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) {
       const maxTries = lapsed.record.maxTries > 0 ? lapsed.record.maxTries : options.defaultMaxTries;
       const giveBacks = Math.max(MAX_STALLS, maxTries);
       let error: StoredError | undefined;

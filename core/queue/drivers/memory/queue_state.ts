@@ -22,8 +22,8 @@ import { copyRecord, type StoredJob } from './stored_job.js';
 interface WaitingKey {
   priority: number;
   /**
-   * The queue's sequence: positive for a queued job; negative for one handed back to the front
-   * by a lapsed or released lease, so it goes first (the latest hand-back first).
+   * The queue's sequence for a queued job (1, 2, ...); for one handed back to the front by a
+   * lapsed or released lease, {@link FRONT} plus its number among those, so it goes first.
    */
   order: number;
   id: string;
@@ -33,6 +33,9 @@ interface TimedKey {
   at: number;
   id: string;
 }
+
+/** Where the orders of jobs handed back to the front start: below every queued job's. */
+const FRONT = -(2 ** 50);
 
 const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const byPriority = (a: WaitingKey, b: WaitingKey): number =>
@@ -64,6 +67,7 @@ export class QueueState {
     expired: new SortedIndex(),
   };
   #sequence = 0;
+  #front = 0;
   /** Set when a job became queued or delayed; the driver turns it into one wake-up per call. */
   #workArrived = false;
 
@@ -103,9 +107,9 @@ export class QueueState {
     const { record } = job;
     record.status = 'queued';
     record.queuedAt = now;
-    // the front counts down, as frontScore in common.lua does: of jobs handed back one after
-    // another the last goes first
-    const order = place === 'front' ? -++this.#sequence : ++this.#sequence;
+    // the front is ahead of every queued job, in the order jobs came back (as frontScore in
+    // common.lua places them)
+    const order = place === 'front' ? FRONT + ++this.#front : ++this.#sequence;
     this.#waiting.set(record.id, { priority: record.priority, order, id: record.id });
     this.#workArrived = true;
   }

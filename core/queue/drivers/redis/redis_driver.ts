@@ -418,7 +418,7 @@ export class RedisQueueDriver implements QueueDriver {
         const codes = await runScript<number[]>(
           this.redis,
           'release_jobs',
-          [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases, keys.seq],
+          [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases],
           args,
         );
         group.forEach((lease, index) => {

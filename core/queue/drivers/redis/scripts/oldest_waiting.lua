@@ -1,13 +1,12 @@
 --[[
   How long the longest-waiting job of a queue has waited, for queue:stats, without reading
   every waiting job. The wait set is ordered by priority band (2^41 scores each, see waitScore
-  in common.lua). In the upper half of a band, queued jobs sort by the sequence they got when
-  queued, so the first is the one queued longest ago. In the lower half, jobs handed back to
-  the front sort counting down, so the last is the one handed back longest ago (its queuedAt is
-  when it came back); the first is read too, for jobs queued by a version with no halves. The
-  longest-waiting job of the queue is the oldest of the bands' (there are at most 2,001), which
-  a starved low-priority job then counts in. A delayed job that is due but not yet moved to the
-  wait set (no worker has reserved since) waits from its run-at time.
+  in common.lua). A band's first 2^32 scores hold the jobs handed back to its front, in the
+  order they came back (queuedAt is when they did); the rest hold queued jobs in the order
+  they were queued. So the longest-waiting job of a band is the first of one of the two, and
+  that of the queue the oldest of the bands' (there are at most 2,001), which a starved
+  low-priority job then counts in. A delayed job that is due but not yet moved to the wait set
+  (no worker has reserved since) waits from its run-at time.
   KEYS[1] wait
   KEYS[2] delayed
   ARGV[1] job hash prefix
@@ -15,7 +14,7 @@
 ]]
 --!include common
 local BAND = 2199023255552 -- scores per priority (see waitScore)
-local HALF = 1099511627776
+local FRONT = 4294967296
 local jobPrefix = ARGV[1]
 local now = nowMs()
 local oldest = nil
@@ -33,10 +32,9 @@ local bands = 0
 while first[2] and bands <= 2001 do
   bands = bands + 1
   local base = math.floor(tonumber(first[2]) / BAND) * BAND
-  local middle = int(base + HALF)
-  considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], int(base), '(' .. middle, 'LIMIT', '0', '1'))
-  considerQueued(redis.call('ZREVRANGEBYSCORE', KEYS[1], '(' .. middle, int(base), 'LIMIT', '0', '1'))
-  considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], middle, '(' .. int(base + BAND), 'LIMIT', '0', '1'))
+  local queued = int(base + FRONT)
+  considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], int(base), '(' .. queued, 'LIMIT', '0', '1'))
+  considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], queued, '(' .. int(base + BAND), 'LIMIT', '0', '1'))
   first = redis.call('ZRANGEBYSCORE', KEYS[1], int(base + BAND), '+inf', 'WITHSCORES', 'LIMIT', '0', '1')
 end
 

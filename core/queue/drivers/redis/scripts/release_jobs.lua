@@ -6,7 +6,6 @@
   KEYS[3] signal
   KEYS[4] cancelled
   KEYS[5] leases
-  KEYS[6] seq
   ARGV[1] job hash prefix
   ARGV[2] finished records to keep
   ARGV[3] max age of finished records in ms
@@ -22,19 +21,17 @@ local now = nowMs()
 local released = 0
 local out = {}
 local AGAIN = { ['release:queued'] = 1, ['release:cancelled'] = 2 }
--- from the last: each goes ahead of the ones handed back before it (frontScore)
-for i = #ARGV - 1, 4, -2 do
+for i = 4, #ARGV, 2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]
-  local at = (i - 2) / 2
   if ownsLease(KEYS[5], id, token) then
-    local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], KEYS[6], jobPrefix, id, token, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
+    local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], jobPrefix, id, token, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
     if outcome == 1 then
       released = released + 1
     end
-    out[at] = outcome
+    out[#out + 1] = outcome
   else
-    out[at] = AGAIN[settledAnswer(jobPrefix .. id, token)] or 0
+    out[#out + 1] = AGAIN[settledAnswer(jobPrefix .. id, token)] or 0
   end
 end
 if released > 0 then

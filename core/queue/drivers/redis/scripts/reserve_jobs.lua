@@ -91,7 +91,7 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
           -- more than this call asks for (a failed call's number goes out again with a smaller
           -- count): handed back as a release hands it back, but with no answer kept, since no
           -- caller holds it (and a later repeat may lease it again under this token)
-          local outcome = releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], KEYS[4], jobPrefix, id, nil, now, keepCount, keepAgeMs)
+          local outcome = releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, nil, now, keepCount, keepAgeMs)
           changedTo(outcome == 2 and 'cancelled' or 'queued', id, f[1], int(math.max(0, (tonumber(f[2]) or 1) - 1)))
         end
       end
@@ -127,9 +127,9 @@ end
 -- every such end counted an attempt.
 local abandoned = {}
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0', '100')
--- from the last: the ones handed back to the front keep their order of reservation (frontScore)
-for s = #stale, 1, -1 do
-  local id = stale[s]
+-- in the order their leases ended (ties by id): the ones handed back to the front keep it,
+-- behind those handed back by earlier calls (frontScore)
+for _, id in ipairs(stale) do
   local key = jobPrefix .. id
   local lease = redis.call('HGET', KEYS[9], id)
   redis.call('ZREM', KEYS[3], id)
@@ -181,7 +181,7 @@ for s = #stale, 1, -1 do
         redis.call('HDEL', key, 'progress', 'progressMessage')
       end
       -- back to the front of its priority: it was taken before the rest
-      redis.call('ZADD', KEYS[1], frontScore(priority, redis.call('INCR', KEYS[4])), id)
+      redis.call('ZADD', KEYS[1], frontScore(KEYS[1], priority), id)
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
       changedTo('queued', id, f[2], int(attempts))
     end

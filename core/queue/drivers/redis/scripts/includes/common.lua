@@ -23,21 +23,23 @@ local function int(n)
 end
 
 -- Score in the wait set: lower priority number first, then FIFO by sequence.
--- Priorities are integers in [-1000, 1000], each with a band of 2^41 scores: queued jobs take
--- the upper half, 2^40 + their sequence; jobs handed back to the front (frontScore) the lower.
+-- Priorities are integers in [-1000, 1000], each with a band of 2^41 scores. Its first 2^32
+-- are the front, for jobs handed back (frontScore); queued jobs score 2^32 + their sequence.
 -- Formatted with %d (a C long, exact below 2^53): Lua's own number format keeps only 14
 -- digits, and %.0f goes through glibc's slow multi-precision float printing.
 local function waitScore(priority, seq)
-  return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + 1099511627776 + seq)
+  return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + 4294967296 + seq)
 end
 
--- Score in the wait set of a job handed back to the front of its priority (a release, a
--- reclaim): ahead of every queued job of the priority, counting down with `seq` (a new number
--- of the queue's sequence), so of those handed back one after another the last goes first. A
--- caller handing back several at once in their order of reservation goes through them from
--- the last, so they keep that order.
-local function frontScore(priority, seq)
-  return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + 1099511627776 - seq)
+-- Score in the wait set `waitKey` of a job handed back to the front of its priority (a
+-- release, a reclaim): ahead of every queued job of the priority and behind the jobs handed
+-- back before it, so jobs handed back one after another keep that order.
+local function frontScore(waitKey, priority)
+  local base = (tonumber(priority) + 1000) * 2199023255552
+  local last = redis.call('ZREVRANGEBYSCORE', waitKey, '(' .. string.format('%d', base + 4294967296),
+    string.format('%d', base), 'WITHSCORES', 'LIMIT', '0', '1')
+  local score = last[2] and math.min(tonumber(last[2]) + 1, base + 4294967295) or base
+  return string.format('%d', score)
 end
 
 -- The maxTries (a number) and priority (text) in a job's spec, which push_jobs.lua stores as
@@ -129,7 +131,7 @@ end
 -- reserve_jobs.lua for what a repeated call does not take. Given the caller's lease token,
 -- the outcome stays on the job ('settled:<token>' = 'release:queued' or 'release:cancelled',
 -- values fail_job.lua never takes for its own), for a release sent again.
-local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, seqKey, jobPrefix, id, token, now, keepCount, keepAgeMs)
+local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPrefix, id, token, now, keepCount, keepAgeMs)
   local key = jobPrefix .. id
   local f = redis.call('HMGET', key, 'spec', 'cancelRequested', 'attempts')
   redis.call('ZREM', activeKey, id)
@@ -153,7 +155,7 @@ local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, seqKey
     return 2
   end
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
-  redis.call('ZADD', waitKey, frontScore(specPriority(f[1]), redis.call('INCR', seqKey)), id)
+  redis.call('ZADD', waitKey, frontScore(waitKey, specPriority(f[1])), id)
   return 1
 end
 
