@@ -488,23 +488,35 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(again.map((r) => r.id)).toEqual(['z', 'y', 'x']);
     });
 
-    it('keeps that order over more lapsed leases than one reserve reclaims, and after jobs handed back earlier', async () => {
-      const ids = Array.from({ length: 130 }, (_, index) => `j${String(index).padStart(3, '0')}`);
+    it('puts a job handed back behind those handed back before it, whatever their ids', async () => {
+      await driver.push([job('b'), job('a'), job('queued-later')]);
+      const held = (await driver.reserve(queue, { ...reserveOptions, count: 2 })).jobs;
+      const lease = (id: string) => ({ id, queue, token: held.find((r) => r.id === id)!.token });
+      expect(await driver.release([lease('b')])).toEqual(['queued']);
+      expect(await driver.release([lease('a')])).toEqual(['queued']);
+      const again = (await driver.reserve(queue, reserveOptions)).jobs;
+      expect(again.map((r) => r.id)).toEqual(['b', 'a', 'queued-later']);
+    });
+
+    it('keeps that order over more lapsed leases than one reserve reclaims, with a release between', async () => {
+      const ids = Array.from({ length: 131 }, (_, index) => `j${String(index).padStart(3, '0')}`);
       await driver.push(ids.map((id) => job(id)));
-      // handed back earlier: behind nothing, ahead of what comes back later
-      const [first] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
-      expect(await driver.release([{ id: first!.id, queue, token: first!.token }])).toEqual(['queued']);
-      for (const count of [61, 60]) {
+      // j000-j059 and j060-j120 under two lease ends; j121 under a long lease
+      for (const count of [60, 61]) {
         await driver.reserve(queue, { ...reserveOptions, count, leaseMs: 20 });
         await sleep(5);
       }
+      const [live] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
+      expect(live!.id).toBe('j121');
       await sleep(60);
-      const order: string[] = [];
-      for (let round = 0; round < 10 && order.length < 130; round++) {
+      // a reserve reclaims 100 lapsed leases, in the order they ended, and takes five
+      const order = (await driver.reserve(queue, { ...reserveOptions, count: 5 })).jobs.map((r) => r.id);
+      expect(await driver.release([{ id: 'j121', queue, token: live!.token }])).toEqual(['queued']);
+      for (let round = 0; round < 10 && order.length < 131; round++) {
         order.push(...(await driver.reserve(queue, { ...reserveOptions, count: 50 })).jobs.map((r) => r.id));
       }
-      // j000 was handed back first; j001-j120 lapsed in two lease ends; j121-j129 never left
-      expect(order).toEqual(ids);
+      // j121 came back after the first 100, before the other 21
+      expect(order).toEqual([...ids.slice(0, 100), 'j121', ...ids.slice(100, 121), ...ids.slice(122)]);
     });
 
     it('ends a released job cancelled, not queued, when its cancel was requested while it ran', async () => {
@@ -701,7 +713,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('counts the wait of jobs handed back to the front of their priority, queued again when handed back', async () => {
       // 150 taken and held; two more handed back early; then the 150 handed back later: the
-      // two early ones are the last of the 152 at the front of the priority, and the oldest
+      // two early ones are the first of the 152 at the front of the priority, and the oldest
       await driver.push(Array.from({ length: 150 }, (_, index) => job(`a-${index}`)));
       const held = (await driver.reserve(queue, { ...reserveOptions, count: 150 })).jobs;
       await driver.push([job('z-back'), job('y-back')]);

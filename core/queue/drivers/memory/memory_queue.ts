@@ -74,6 +74,12 @@ function resetProgress({ record }: StoredJob): void {
   record.progressMessage = null;
 }
 
+/**
+ * Lapsed leases one reserve call reclaims, as `reserve_jobs.lua` (which bounds the work of one
+ * script call): the order of jobs handed back, and so of what runs next, follows from it.
+ */
+const RECLAIMS_PER_RESERVE = 100;
+
 /** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
 export function jobNotFound(queue: string, id: string): TopiqError {
   return new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
@@ -129,8 +135,10 @@ export class MemoryQueue {
 
     // the jobs this call fails enter the failed set together, at the end (see toFailed)
     const failing: StoredJob[] = [];
-    // in the order their leases ended (ties by id), as in Redis
-    for (let lapsed = state.popLapsed(now); lapsed; lapsed = state.popLapsed(now)) {
+    // in the order their leases ended (ties by id), at most RECLAIMS_PER_RESERVE, as in Redis
+    for (let reclaimed = 0; reclaimed < RECLAIMS_PER_RESERVE; reclaimed++) {
+      const lapsed = state.popLapsed(now);
+      if (!lapsed) break;
       const maxTries = lapsed.record.maxTries > 0 ? lapsed.record.maxTries : options.defaultMaxTries;
       const giveBacks = Math.max(MAX_STALLS, maxTries);
       let error: StoredError | undefined;
