@@ -13,8 +13,6 @@
   Returns the age in ms (0 when no job waits).
 ]]
 --!include common
-local BAND = 2199023255552 -- scores per priority (see waitScore)
-local FRONT = 4294967296
 local jobPrefix = ARGV[1]
 local now = nowMs()
 local oldest = nil
@@ -31,11 +29,11 @@ local first = redis.call('ZRANGE', KEYS[1], '0', '0', 'WITHSCORES')
 local bands = 0
 while first[2] and bands <= 2001 do
   bands = bands + 1
-  local base = math.floor(tonumber(first[2]) / BAND) * BAND
-  local queued = int(base + FRONT)
+  local base = math.floor(tonumber(first[2]) / WAIT_BAND) * WAIT_BAND
+  local queued = int(base + WAIT_FRONT)
   considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], int(base), '(' .. queued, 'LIMIT', '0', '1'))
-  considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], queued, '(' .. int(base + BAND), 'LIMIT', '0', '1'))
-  first = redis.call('ZRANGEBYSCORE', KEYS[1], int(base + BAND), '+inf', 'WITHSCORES', 'LIMIT', '0', '1')
+  considerQueued(redis.call('ZRANGEBYSCORE', KEYS[1], queued, '(' .. int(base + WAIT_BAND), 'LIMIT', '0', '1'))
+  first = redis.call('ZRANGEBYSCORE', KEYS[1], int(base + WAIT_BAND), '+inf', 'WITHSCORES', 'LIMIT', '0', '1')
 end
 
 local due = redis.call('ZRANGE', KEYS[2], '0', '0', 'WITHSCORES')

@@ -64,7 +64,7 @@ local changed = {}
 local function changedTo(status, id, spec, attempts)
   local n = #changed
   changed[n + 1] = id
-  changed[n + 2] = string.match(spec or '', '^[^\n]*')
+  changed[n + 2] = specName(spec)
   changed[n + 3] = attempts or '0'
   changed[n + 4] = status
 end
@@ -91,8 +91,8 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
           -- more than this call asks for (a failed call's number goes out again with a smaller
           -- count): handed back as a release hands it back, but with no answer kept, since no
           -- caller holds it (and a later repeat may lease it again under this token)
-          local outcome = releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, nil, now, keepCount, keepAgeMs)
-          changedTo(outcome == 2 and 'cancelled' or 'queued', id, f[1], int(math.max(0, (tonumber(f[2]) or 1) - 1)))
+          local outcome, left = releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, nil, now, keepCount, keepAgeMs)
+          changedTo(outcome == 2 and 'cancelled' or 'queued', id, f[1], int(left))
         end
       end
     end
@@ -144,18 +144,10 @@ for _, id in ipairs(stale) do
     local started = lease ~= false and f[4] == lease
     local stalls = (tonumber(f[5]) or 0) + 1
     local giveBacks = math.max(stallLimit, maxTries)
-    -- the attempt of a job never known to start is not counted: no start time or worker of a
-    -- run that did not happen once none is left
-    local function giveBack()
-      attempts = math.max(0, attempts - 1)
-      redis.call('HSET', key, 'attempts', int(attempts))
-      if attempts == 0 then
-        redis.call('HDEL', key, 'startedAt', 'worker')
-      end
-    end
+    -- the attempt of a job never known to start is not counted (giveAttemptBack)
     if f[3] == '1' then
       if not started then
-        giveBack()
+        attempts = giveAttemptBack(key, attempts)
       end
       finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
       changedTo('cancelled', id, f[2], int(attempts))
@@ -174,7 +166,7 @@ for _, id in ipairs(stale) do
       abandoned[#abandoned + 1] = id
     else
       if not started then
-        giveBack()
+        attempts = giveAttemptBack(key, attempts)
         redis.call('HSET', key, 'stalls', int(stalls))
       else
         -- its next attempt starts from no progress
@@ -236,7 +228,7 @@ for _, id in ipairs(popped) do
       }))
       finishInto(KEYS[8], jobPrefix, id, 'expired', now, keepCount, keepAgeMs)
       expired[#expired + 1] = id
-      expired[#expired + 1] = string.match(f[1], '^[^\n]*')
+      expired[#expired + 1] = specName(f[1])
     else
       -- a damaged attempts field counts as 0: an error here would leave the jobs marked running
       -- so far in this call without their leases

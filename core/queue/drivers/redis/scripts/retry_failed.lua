@@ -34,7 +34,7 @@ for _, id in ipairs(ids) do
       callChunked('HDEL', key, gone) -- one field per attempt: there may be thousands
       redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), redis.call('INCR', KEYS[3])), id)
       moved[#moved + 1] = id
-      moved[#moved + 1] = string.match(f[1] or '', '^[^\n]*')
+      moved[#moved + 1] = specName(f[1])
     end
   end
 end

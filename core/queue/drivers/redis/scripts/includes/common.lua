@@ -22,24 +22,33 @@ local function int(n)
   return string.format('%d', n)
 end
 
--- Score in the wait set: lower priority number first, then FIFO by sequence.
--- Priorities are integers in [-1000, 1000], each with a band of 2^41 scores. Its first 2^32
--- are the front, for jobs handed back (frontScore); queued jobs score 2^32 + their sequence.
--- Formatted with %d (a C long, exact below 2^53): Lua's own number format keeps only 14
--- digits, and %.0f goes through glibc's slow multi-precision float printing.
+-- The wait set: lower priority number first, then FIFO by sequence. Priorities are integers
+-- in [-1000, 1000], each with a band of WAIT_BAND (2^41) scores from waitBand(priority). Its
+-- first WAIT_FRONT (2^32) are the front, for jobs handed back (frontScore); queued jobs score
+-- WAIT_FRONT + their sequence (waitScore). oldest_waiting.lua reads the same layout.
+local WAIT_BAND = 2199023255552
+local WAIT_FRONT = 4294967296
+
+-- The first score of the band of `priority` (a number, or its text).
+local function waitBand(priority)
+  return (tonumber(priority) + 1000) * WAIT_BAND
+end
+
+-- Score in the wait set of a queued job. Formatted with %d (a C long, exact below 2^53):
+-- Lua's own number format keeps only 14 digits, and %.0f goes through glibc's slow
+-- multi-precision float printing.
 local function waitScore(priority, seq)
-  return string.format('%d', (tonumber(priority) + 1000) * 2199023255552 + 4294967296 + seq)
+  return string.format('%d', waitBand(priority) + WAIT_FRONT + seq)
 end
 
 -- Score in the wait set `waitKey` of a job handed back to the front of its priority (a
 -- release, a reclaim): ahead of every queued job of the priority and behind the jobs handed
 -- back before it, so jobs handed back one after another keep that order.
 local function frontScore(waitKey, priority)
-  local base = (tonumber(priority) + 1000) * 2199023255552
-  local last = redis.call('ZREVRANGEBYSCORE', waitKey, '(' .. string.format('%d', base + 4294967296),
-    string.format('%d', base), 'WITHSCORES', 'LIMIT', '0', '1')
-  local score = last[2] and math.min(tonumber(last[2]) + 1, base + 4294967295) or base
-  return string.format('%d', score)
+  local base = waitBand(priority)
+  local last = redis.call('ZREVRANGEBYSCORE', waitKey, '(' .. int(base + WAIT_FRONT), int(base),
+    'WITHSCORES', 'LIMIT', '0', '1')
+  return int(last[2] and math.min(tonumber(last[2]) + 1, base + WAIT_FRONT - 1) or base)
 end
 
 -- The maxTries (a number) and priority (text) in a job's spec, which push_jobs.lua stores as
@@ -50,6 +59,23 @@ end
 local function specNumbers(spec)
   local maxTries, priority = string.match(spec or '', '^[^\n]*\n([^\n]*)\n([^\n]*)\n')
   return tonumber(maxTries) or 0, tonumber(priority) and priority or '0'
+end
+
+-- The job name in a job's spec ('' when there is no spec).
+local function specName(spec)
+  return string.match(spec or '', '^[^\n]*')
+end
+
+-- Gives back the attempt of the job in hash `key`, which has `attempts` counted (a number):
+-- its run did not happen or does not count. With none left it keeps no start time or worker.
+-- Returns the attempts left.
+local function giveAttemptBack(key, attempts)
+  attempts = math.max(0, attempts - 1)
+  redis.call('HSET', key, 'attempts', int(attempts))
+  if attempts == 0 then
+    redis.call('HDEL', key, 'startedAt', 'worker')
+  end
+  return attempts
 end
 
 -- The priority in a job's spec, as text for waitScore.
@@ -127,8 +153,8 @@ end
 -- Hands a leased job back: out of the active set and its lease, the attempt not counted (its
 -- progress dropped, and no start time or worker kept when no attempt is left), and back at the
 -- front of its priority (it was taken before the rest); one whose cancel was requested ends
--- cancelled instead. Returns 1 when queued, 2 when cancelled. Used by release_jobs.lua and by
--- reserve_jobs.lua for what a repeated call does not take. Given the caller's lease token,
+-- cancelled instead. Returns 1 when queued, 2 when cancelled, then the attempts left. Used by
+-- release_jobs.lua and by reserve_jobs.lua for what a repeated call does not take. Given the caller's lease token,
 -- the outcome stays on the job ('settled:<token>' = 'release:queued' or 'release:cancelled',
 -- values fail_job.lua never takes for its own), for a release sent again.
 local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPrefix, id, token, now, keepCount, keepAgeMs)
@@ -138,25 +164,19 @@ local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPre
   redis.call('HDEL', leasesKey, id)
   local cancelled = f[2] == '1'
   -- not HINCRBY: it fails on a damaged value, after the lease is gone
-  local attempts = int(math.max(0, (tonumber(f[3]) or 1) - 1))
+  local attempts = giveAttemptBack(key, tonumber(f[3]) or 1)
   if token then
-    redis.call('HSET', key, 'attempts', attempts, 'settled:' .. token, cancelled and 'release:cancelled' or 'release:queued')
-  else
-    redis.call('HSET', key, 'attempts', attempts)
+    redis.call('HSET', key, 'settled:' .. token, cancelled and 'release:cancelled' or 'release:queued')
   end
   -- its next attempt starts from no progress (a job released on shutdown may have begun)
   redis.call('HDEL', key, 'progress', 'progressMessage')
-  if attempts == '0' then
-    -- no attempt of it counted: no start time or worker
-    redis.call('HDEL', key, 'startedAt', 'worker')
-  end
   if cancelled then
     finishInto(cancelledKey, jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
-    return 2
+    return 2, attempts
   end
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
   redis.call('ZADD', waitKey, frontScore(waitKey, specPriority(f[1])), id)
-  return 1
+  return 1, attempts
 end
 
 -- Whether job `id`, whose hash says `status`, completed. A completed job's hash keeps the
