@@ -106,6 +106,14 @@ export interface Lease {
  */
 export const MAX_STALLS = 3;
 
+/**
+ * Lapsed leases one `reserve` call reclaims at most, in the order they ended: a bound on the
+ * work of one call (on Redis, one script run). Jobs handed back to the front of their priority
+ * keep the order they came back in, so this bound decides where a job released between two
+ * reserves lands among a dead worker's jobs; both drivers share it to agree on that.
+ */
+export const RECLAIMS_PER_RESERVE = 100;
+
 /** What `QueueDriver.extend` is told besides the leases. */
 export interface ExtendOptions {
   /**

@@ -1,5 +1,10 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { MAX_STALLS, type NewJob, type RetentionSettings } from '../../../core/queue/driver.js';
+import {
+  MAX_STALLS,
+  type NewJob,
+  RECLAIMS_PER_RESERVE,
+  type RetentionSettings,
+} from '../../../core/queue/driver.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { runScript } from '../../../core/queue/drivers/redis/scripts.js';
 import { sleep } from '../../support/queue_names.js';
@@ -221,6 +226,7 @@ describe('redis driver: a reserve call run twice', () => {
   const reserve = async (call: number, count: number, leaseMs: number) => {
     const [lines] = await runScript<[string[]]>(driver.redis, 'reserve_jobs', reserveKeys, [
       ...[keys.job, count, leaseMs, `by-hand-${call}`, 'w1', 3, 1000, 0, 100, call, MAX_STALLS],
+      RECLAIMS_PER_RESERVE,
     ]);
     // id@attempt
     return lines.map((line) => line.split('\n').slice(0, 2).join('@')).sort();

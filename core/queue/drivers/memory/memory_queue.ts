@@ -24,7 +24,7 @@ import type {
   StoredError,
 } from '../../driver.js';
 import { type QueueLimits, QueueState } from './queue_state.js';
-import { MAX_STALLS } from '../../driver.js';
+import { MAX_STALLS, RECLAIMS_PER_RESERVE } from '../../driver.js';
 import {
   copyRecord,
   createStoredJob,
@@ -73,12 +73,6 @@ function resetProgress({ record }: StoredJob): void {
   record.progress = 0;
   record.progressMessage = null;
 }
-
-/**
- * Lapsed leases one reserve call reclaims, as `reserve_jobs.lua` (which bounds the work of one
- * script call): the order of jobs handed back, and so of what runs next, follows from it.
- */
-const RECLAIMS_PER_RESERVE = 100;
 
 /** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
 export function jobNotFound(queue: string, id: string): TopiqError {

@@ -33,6 +33,7 @@ import {
   type Unsubscribe,
   type WorkerInfo,
   MAX_STALLS,
+  RECLAIMS_PER_RESERVE,
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
 import { decodeEvents, encodeEvents } from './event_codec.js';
@@ -232,6 +233,7 @@ export class RedisQueueDriver implements QueueDriver {
         this.#failedCount,
         call,
         MAX_STALLS,
+        RECLAIMS_PER_RESERVE,
       ]);
     } catch (error) {
       const calls = this.#failedReserves.get(queue) ?? [];

@@ -23,6 +23,7 @@
   ARGV[10] the number of this call among the calling driver's (its token ends with it)
   ARGV[11] how many times at least a job's attempt is given back when its lease ends before
            it was known to start (its maxTries when more); the next time it fails
+  ARGV[12] lapsed leases this call reclaims at most
   Returns { {"id\nattempt\nms left before expiresAt or ''\nname\nmaxTries\npriority\ncreatedAt\npayload", ...},
             {per job failed by this call (abandoned on its last try, or run before and past
              expiresAt): its hash as HGETALL gives it},
@@ -45,6 +46,7 @@ local keepCount = tonumber(ARGV[7])
 local keepAgeMs = tonumber(ARGV[8])
 local failedCount = tonumber(ARGV[9])
 local stallLimit = tonumber(ARGV[11]) or 0
+local reclaims = ARGV[12]
 local now = nowMs()
 -- numbers made strings once: see int in common.lua
 local nowText = int(now)
@@ -126,7 +128,7 @@ end
 -- still ends, and the jobs reserved ahead with it each time end no sooner than they did when
 -- every such end counted an attempt.
 local abandoned = {}
-local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0', '100')
+local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0', reclaims)
 -- in the order their leases ended (ties by id): the ones handed back to the front keep it,
 -- behind those handed back by earlier calls (frontScore)
 for _, id in ipairs(stale) do
