@@ -38,6 +38,14 @@ export const JOB_STATUSES = [
 /** A state a job record can be in. */
 export type JobStatus = (typeof JOB_STATUSES)[number];
 
+/** The states a job ends in; their records are listed newest finished first. */
+export const FINISHED_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
+  'completed',
+  'failed',
+  'cancelled',
+  'expired',
+]);
+
 /** A job as the dispatcher hands it to a driver. */
 export interface NewJob {
   id: string;

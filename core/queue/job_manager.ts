@@ -4,7 +4,13 @@
  * hold, and announces each change as a job event.
  */
 import { InvalidOptionError, JobNotFoundError } from '../errors.js';
-import { JOB_STATUSES, type JobRecord, type JobStatus, type QueueDriver } from './driver.js';
+import {
+  FINISHED_STATUSES,
+  JOB_STATUSES,
+  type JobRecord,
+  type JobStatus,
+  type QueueDriver,
+} from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { findRecord, queuesToSearch } from './job_lookup.js';
 
@@ -18,9 +24,6 @@ export interface JobListOptions {
 
 /** The largest `limit` {@link JobManager.list} takes (a list reads at most one record more). */
 export const MAX_LIST_LIMIT = 10_000;
-
-/** Statuses whose records are listed newest finished first. */
-const FINISHED = new Set<JobStatus>(['completed', 'failed', 'cancelled', 'expired']);
 
 const LISTED_STATUSES: JobStatus[] = [
   'running',
@@ -89,7 +92,7 @@ export class JobManager {
     const reading = limit + 1;
     for (const status of statuses) {
       if (records.length >= reading) break;
-      if (FINISHED.has(status)) {
+      if (FINISHED_STATUSES.has(status)) {
         // newest first across queues: the newest `wanted` of each, merged
         const wanted = reading - records.length;
         const found: JobRecord[] = [];

@@ -4,7 +4,14 @@
  */
 import type { Redis } from 'ioredis';
 import { JobNotFoundError, JobStateError } from '../../../errors.js';
-import type { FailedSelection, JobRecord, JobStatus, RetentionSettings, RetriedJob } from '../../driver.js';
+import {
+  FINISHED_STATUSES,
+  type FailedSelection,
+  type JobRecord,
+  type JobStatus,
+  type RetentionSettings,
+  type RetriedJob,
+} from '../../driver.js';
 import { assertJobId } from '../../names.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
 import { decodeRecord, fieldsOf } from './record_codec.js';
@@ -21,7 +28,6 @@ const STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
   cancelled: 'cancelled',
   expired: 'expired',
 };
-const NEWEST_FIRST = new Set<JobStatus>(['completed', 'failed', 'cancelled', 'expired']);
 
 export class RedisRecords {
   readonly #redis: Redis;
@@ -105,7 +111,7 @@ export class RedisRecords {
       // a list, oldest first: the newest `limit` after `offset` are counted from the tail
       ids = (await this.#redis.lrange(set, -(stop + 1), -(offset + 1))).reverse();
     } else {
-      ids = NEWEST_FIRST.has(status)
+      ids = FINISHED_STATUSES.has(status)
         ? await this.#redis.zrevrange(set, offset, stop)
         : await this.#redis.zrange(set, offset, stop);
     }
