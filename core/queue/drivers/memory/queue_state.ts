@@ -176,7 +176,7 @@ export class QueueState {
   /**
    * Since when the longest-waiting job has waited (epoch ms), or null when none waits: the
    * earliest queuedAt of the waiting jobs, or the runAt of a delayed job that is due but not
-   * yet moved to waiting (no worker has reserved since), as `oldest_waiting.lua` answers. It
+   * yet moved to waiting (no worker has reserved since), as `queue_stats.lua` answers. It
    * reads every waiting job; the memory driver is for tests and development.
    */
   waitingSince(now: number): number | null {

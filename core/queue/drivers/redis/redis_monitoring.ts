@@ -8,7 +8,6 @@ import type { QueueStats, WorkerInfo } from '../../driver.js';
 import { assertWorkerName } from '../../names.js';
 import type { KeyBuilder } from './keys.js';
 import { runScript } from './scripts.js';
-import { serverNow } from './server_clock.js';
 
 export class RedisMonitoring {
   readonly #redis: Redis;
@@ -51,19 +50,12 @@ export class RedisMonitoring {
 
   async stats(queue: string, counts: Omit<QueueStats, 'queue' | 'completedLastMinute' | 'oldestWaitingMs'>) {
     const keys = this.#keys.queue(queue);
-    const now = await serverNow(this.#redis);
-    const bucket = Math.floor(now / 10_000);
-    // The six full buckets before this one plus the current partial one: 60-70 s.
-    const buckets = Array.from({ length: 7 }, (_, index) => `${keys.doneBucket}${bucket - index}`);
-    const [done, oldestWaitingMs] = await Promise.all([
-      this.#redis.mget(buckets),
-      runScript<number>(this.#redis, 'oldest_waiting', [keys.wait, keys.delayed], [keys.job]),
-    ]);
-    return {
-      queue,
-      ...counts,
-      completedLastMinute: done.reduce((sum, value) => sum + Number(value ?? 0), 0),
-      oldestWaitingMs,
-    };
+    const [completedLastMinute, oldestWaitingMs] = await runScript<[number, number]>(
+      this.#redis,
+      'queue_stats',
+      [keys.wait, keys.delayed],
+      [keys.job, keys.doneBucket],
+    );
+    return { queue, ...counts, completedLastMinute, oldestWaitingMs };
   }
 }

@@ -24,7 +24,7 @@ const SCRIPT_NAMES = [
   'update_progress',
   'read_records',
   'live_workers',
-  'oldest_waiting',
+  'queue_stats',
 ] as const;
 
 /** Name of a Lua script under `./scripts`. */

@@ -25,7 +25,7 @@ end
 -- The wait set: lower priority number first, then FIFO by sequence. Priorities are integers
 -- in [-1000, 1000], each with a band of WAIT_BAND (2^41) scores from waitBand(priority). Its
 -- first WAIT_FRONT (2^32) are the front, for jobs handed back (frontScore); queued jobs score
--- WAIT_FRONT + their sequence (waitScore). oldest_waiting.lua reads the same layout.
+-- WAIT_FRONT + their sequence (waitScore). queue_stats.lua reads the same layout.
 local WAIT_BAND = 2199023255552
 local WAIT_FRONT = 4294967296
 

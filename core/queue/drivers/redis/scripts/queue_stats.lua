@@ -1,5 +1,7 @@
 --[[
-  How long the longest-waiting job of a queue has waited, for queue:stats, without reading
+  The figures queue:stats adds to a queue's counts, in one call on the server's clock: the jobs
+  completed in the last 60-70 s (the 10-second buckets complete_jobs.lua counts in: the current
+  one and the six before it), and how long the longest-waiting job has waited, without reading
   every waiting job. The wait set is ordered by priority band (2^41 scores each, see waitScore
   in common.lua). A band's first 2^32 scores hold the jobs handed back to its front, in the
   order they came back (queuedAt is when they did); the rest hold queued jobs in the order
@@ -10,7 +12,8 @@
   KEYS[1] wait
   KEYS[2] delayed
   ARGV[1] job hash prefix
-  Returns the age in ms (0 when no job waits).
+  ARGV[2] prefix of the completion buckets
+  Returns { jobs completed in the last minute, the longest wait in ms (0 when no job waits) }.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -40,7 +43,13 @@ local due = redis.call('ZRANGE', KEYS[2], '0', '0', 'WITHSCORES')
 if due[2] and tonumber(due[2]) <= now and (oldest == nil or tonumber(due[2]) < oldest) then
   oldest = tonumber(due[2])
 end
-if oldest == nil then
-  return 0
+local bucket = math.floor(now / 10000)
+local buckets = {}
+for back = 0, 6 do
+  buckets[back + 1] = ARGV[2] .. int(bucket - back)
 end
-return math.max(0, now - oldest)
+local completed = 0
+for _, count in ipairs(redis.call('MGET', unpack(buckets))) do
+  completed = completed + (tonumber(count) or 0)
+end
+return { completed, oldest == nil and 0 or math.max(0, now - oldest) }
