@@ -64,6 +64,16 @@ describe('QueueFake.install', () => {
     expect(outer.dispatched(EmailJob).map((email) => email.to)).toEqual(['outer@example.com']);
   });
 
+  it('binds a dispatcher bound already as the latest, once: unbinding it leaves the one before', () => {
+    const other = QueueFake.install();
+    Queue.bind(fake.dispatcher);
+    expect(Queue.dispatcher()).toBe(fake.dispatcher);
+    fake.restore();
+    expect(Queue.dispatcher()).toBe(other.dispatcher);
+    other.restore();
+    expect(() => Queue.dispatcher()).toThrow(QueueNotBoundError);
+  });
+
   it('stays bound when an application bound after it closes, and binds no closed application back', async () => {
     const silent = { env: { LOG_LEVEL: 'silent' } };
     const after = createApplication({ ...silent, driver: new MemoryQueueDriver() });
