@@ -162,6 +162,17 @@ export type ReleaseOutcome = 'queued' | 'cancelled' | 'lost';
 /** What a failure led to. */
 export type FailOutcome = 'retrying' | 'failed' | 'cancelled' | 'lost';
 
+/** What a failure led to, and when a retry that waits comes due. */
+export interface FailResult {
+  outcome: FailOutcome;
+  /**
+   * When the retry comes due (epoch ms, by the store's clock, as on the job's record): set
+   * exactly when `outcome` is `retrying` and the job waits `delayed`; a retry without one is
+   * `queued` at once.
+   */
+  runAt?: number;
+}
+
 /** A failed job `retryFailed` moved back to waiting. */
 export interface RetriedJob {
   id: string;
@@ -322,7 +333,7 @@ export interface QueueDriver {
    * Records a failed attempt. On Redis the same lease failed again (a call whose reply was
    * lost, sent again) gets the outcome of its first run while the job's record is kept, not `lost`.
    */
-  fail(failure: Failure): Promise<FailOutcome>;
+  fail(failure: Failure): Promise<FailResult>;
   /**
    * Puts running jobs back in their queue without counting the attempt (shutdown). A job
    * whose cancel was requested ends `cancelled` instead. Returns what became of each.

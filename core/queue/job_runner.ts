@@ -14,7 +14,7 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AckBuffer } from './ack_buffer.js';
-import type { FailOutcome, JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
+import type { FailResult, JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
 import type { JobClass, JobContext } from './job.js';
 import { JobAbort, untilAborted } from './job_abort.js';
 import { decodeJson, encodeJson } from './json.js';
@@ -152,9 +152,9 @@ export class JobRunner {
     payload: unknown,
   ): Promise<void> {
     const { job, lease } = running;
-    let outcome: FailOutcome;
+    let result: FailResult;
     try {
-      outcome = await recordFailure(this.#driver, { lease, error: storedError(error), retryInMs }, log);
+      result = await recordFailure(this.#driver, { lease, error: storedError(error), retryInMs }, log);
     } catch (driverError) {
       log.error(
         { event: 'job.fail_unrecorded', err: driverError },
@@ -162,8 +162,9 @@ export class JobRunner {
       );
       return;
     }
+    const { outcome } = result;
     const fields = { durationMs: elapsed(started), code: codeOf(error), err: error };
-    this.#announceFailure(job, outcome, retryInMs, storedError(error), fields.durationMs);
+    this.#announceFailure(job, result, storedError(error), fields.durationMs);
     if (outcome === 'retrying') {
       log.warn({ event: 'job.retrying', ...fields, retryInMs }, `attempt failed: ${error.message}`);
     } else if (outcome === 'cancelled') {
@@ -182,22 +183,14 @@ export class JobRunner {
     }
   }
 
-  #announceFailure(
-    job: ReservedJob,
-    outcome: FailOutcome,
-    retryInMs: number | null,
-    error: StoredError,
-    durationMs: number,
-  ): void {
+  /** Emits the status the failed attempt gave the job, with the run-at time its record got. */
+  #announceFailure(job: ReservedJob, result: FailResult, error: StoredError, durationMs: number): void {
     const events = this.#events;
+    const { outcome, runAt } = result;
     if (!events || outcome === 'lost') return;
     const slim = withoutStack(error);
-    if (outcome === 'retrying' && retryInMs) {
-      events.emit(job, 'delayed', job.attempt, undefined, {
-        error: slim,
-        runAt: Date.now() + retryInMs,
-        durationMs,
-      });
+    if (outcome === 'retrying' && runAt !== undefined) {
+      events.emit(job, 'delayed', job.attempt, undefined, { error: slim, runAt, durationMs });
     } else {
       const status = outcome === 'retrying' ? 'queued' : outcome;
       events.emit(job, status, job.attempt, this.#worker, { error: slim, durationMs });

@@ -6,7 +6,7 @@
 import { isTopiqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryUntilDone } from '../support/retry.js';
-import type { Failure, FailOutcome, QueueDriver } from './driver.js';
+import type { Failure, FailResult, QueueDriver } from './driver.js';
 
 /** Tries before the failure is left to the job's lease. */
 export const FAIL_TRIES = 6;
@@ -43,7 +43,7 @@ export function isPassingRedisError(error: unknown): boolean {
  * {@link FAIL_TRIES} tries with the backoff of `retryUntilDone` between them (0.1-0.2 s at
  * first, doubling, jittered). Any other error is thrown at once.
  */
-export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger): Promise<FailOutcome> {
+export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger): Promise<FailResult> {
   return whileRedisPasses(
     () => driver.fail(failure),
     (error, retryInMs, tries) =>

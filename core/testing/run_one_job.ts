@@ -71,7 +71,7 @@ export async function runOneJob(
   } catch (caught) {
     const error = caught instanceof Error ? caught : new Error(String(caught));
     const code = (error as { code?: unknown }).code;
-    const outcome = await driver.fail({
+    const { outcome } = await driver.fail({
       lease,
       error: { message: error.message, ...(typeof code === 'string' ? { code } : {}) },
       retryInMs: null,

@@ -24,14 +24,16 @@ const drivers: [string, () => QueueDriver][] = [
   ['memory', () => new MemoryQueueDriver()],
 ];
 
-describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) => {
+describe.each(drivers)('job lifecycle on the %s driver', (label, makeDriver) => {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  async function setup(workerOptions: { leaseMs?: number; backoff?: number; heartbeatMs?: number } = {}) {
-    const driver = makeDriver();
+  async function setup(
+    workerOptions: { leaseMs?: number; backoff?: number; heartbeatMs?: number } = {},
+    driver = makeDriver(),
+  ) {
     const events = new JobEventPublisher(driver);
     const registry = new JobRegistry().register(...testJobs);
     const dispatcher = new Dispatcher(driver, registry, events);
@@ -148,6 +150,26 @@ describe.each(drivers)('job lifecycle on the %s driver', (_label, makeDriver) =>
     await until(() => statusesOf(delayed).includes('completed') && statusesOf(flaky).includes('completed'));
     expect(statusesOf(delayed)).toEqual(['delayed', 'queued', 'running', 'completed']);
     expect(statusesOf(flaky)).toEqual(['queued', 'running', 'delayed', 'queued', 'running', 'completed']);
+  });
+
+  it("publishes a delayed retry with the run-at time its record got, by the store's clock", async () => {
+    const check = async (driver: QueueDriver) => {
+      const { dispatcher, jobs, queue, worker, seen, statusesOf, until } = await setup(
+        { backoff: 60 },
+        driver,
+      );
+      const id = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 1 }, { queue, maxTries: 2 });
+      void worker.run();
+      await until(() => statusesOf(id).includes('delayed'));
+      const record = await jobs.find(id);
+      expect(record.status).toBe('delayed');
+      expect(seen.find((event) => event.id === id && event.status === 'delayed')?.runAt).toBe(record.runAt);
+    };
+    await check(makeDriver());
+    if (label === 'memory') {
+      // a store whose clock runs a minute ahead of the worker's: the record's time, not the worker's
+      await check(new MemoryQueueDriver({ now: () => Date.now() + 60_000 }));
+    }
   });
 
   it('publishes cancelled for a running job whose worker died after its cancel was asked for', async () => {

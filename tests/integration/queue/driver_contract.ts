@@ -92,7 +92,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
           { lease, result: 'null' },
         ]),
       ).toEqual([true, false]);
-      expect(await driver.fail({ lease, error: { message: 'late' }, retryInMs: 0 })).toBe('lost');
+      expect((await driver.fail({ lease, error: { message: 'late' }, retryInMs: 0 })).outcome).toBe('lost');
       expect(await driver.release([lease])).toEqual(['lost']);
       expect(await driver.extend([lease], 30_000)).toEqual(['lost']);
       expect(await driver.progress(lease, 50, null)).toBe(false);
@@ -229,7 +229,9 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(second).toMatchObject({ id: 'a', attempt: 2 });
       expect(second!.token).not.toBe(first!.token);
       expect(await driver.complete([{ lease: stale, result: 'null' }])).toEqual([false]);
-      expect(await driver.fail({ lease: stale, error: { message: 'x' }, retryInMs: 0 })).toBe('lost');
+      expect((await driver.fail({ lease: stale, error: { message: 'x' }, retryInMs: 0 })).outcome).toBe(
+        'lost',
+      );
     });
 
     it('gives the attempt back when a lease ends before its job was known to start, even on its last try', async () => {
@@ -335,9 +337,9 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await small.push([job('d', { maxTries: 1 })]);
       const [d] = (await small.reserve(queue, reserveOptions)).jobs;
       const error = { code: 'E_TEST', message: 'no', name: 'Error' };
-      expect(await small.fail({ lease: { id: 'd', queue, token: d!.token }, error, retryInMs: null })).toBe(
-        'failed',
-      );
+      expect(
+        (await small.fail({ lease: { id: 'd', queue, token: d!.token }, error, retryInMs: null })).outcome,
+      ).toBe('failed');
       expect((await small.listFailed(queue, 0, 10)).map((record) => record.id)).toEqual(['d']);
     });
 
@@ -369,17 +371,19 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await driver.push([job('now'), job('later')]);
       const jobs = (await driver.reserve(queue, reserveOptions)).jobs;
       const lease = (id: string) => ({ id, queue, token: jobs.find((j) => j.id === id)!.token });
-      expect(await driver.fail({ lease: lease('now'), error: { message: 'boom' }, retryInMs: 0 })).toBe(
-        'retrying',
-      );
-      expect(await driver.fail({ lease: lease('later'), error: { message: 'b2' }, retryInMs: 60_000 })).toBe(
-        'retrying',
-      );
+      expect(await driver.fail({ lease: lease('now'), error: { message: 'boom' }, retryInMs: 0 })).toEqual({
+        outcome: 'retrying',
+      });
+      const later = await driver.fail({ lease: lease('later'), error: { message: 'b2' }, retryInMs: 60_000 });
+      expect(later.outcome).toBe('retrying');
       expect(await driver.getJob(queue, 'now')).toMatchObject({
         status: 'queued',
         error: { message: 'boom' },
       });
-      expect((await driver.getJob(queue, 'later'))?.status).toBe('delayed');
+      // the answer carries the run-at time the record got, by the store's clock
+      const delayed = await driver.getJob(queue, 'later');
+      expect(delayed?.status).toBe('delayed');
+      expect(later.runAt).toBe(delayed?.runAt);
       const again = (await driver.reserve(queue, reserveOptions)).jobs;
       expect(again.map((j) => [j.id, j.attempt])).toEqual([['now', 2]]);
     });
@@ -390,7 +394,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       for (const j of jobs) {
         const error = { message: `bad ${j.id}`, code: 'E_X', stack: 'at x' };
         expect(
-          await driver.fail({ lease: { id: j.id, queue, token: j.token }, error, retryInMs: null }),
+          (await driver.fail({ lease: { id: j.id, queue, token: j.token }, error, retryInMs: null })).outcome,
         ).toBe('failed');
         await sleep(5);
       }
@@ -551,7 +555,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
       const lease = { id: 'late', queue, token: reserved!.token };
       const error = { message: 'smtp down', code: 'E_SMTP' };
-      expect(await driver.fail({ lease, error, retryInMs: 400 })).toBe('failed');
+      expect((await driver.fail({ lease, error, retryInMs: 400 })).outcome).toBe('failed');
       expect(await driver.getJob(queue, 'late')).toMatchObject({ status: 'failed', attempts: 1, error });
       expect((await driver.listFailed(queue, 0, 10)).map((record) => record.id)).toEqual(['late']);
     });
@@ -561,7 +565,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
       const lease = { id: 'retried', queue, token: reserved!.token };
       const error = { message: 'smtp down', code: 'E_SMTP' };
-      expect(await driver.fail({ lease, error, retryInMs: 0 })).toBe('retrying');
+      expect((await driver.fail({ lease, error, retryInMs: 0 })).outcome).toBe('retrying');
       await sleep(250);
       const { jobs, abandoned, expired } = await driver.reserve(queue, reserveOptions);
       expect({ jobs, expired }).toEqual({ jobs: [], expired: [] });
@@ -609,7 +613,9 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.cancel(queue, 'running')).toBe('running');
       const lease = { id: 'running', queue, token: running!.token };
       expect(await driver.extend([lease], 30_000)).toEqual(['cancel']);
-      expect(await driver.fail({ lease, error: { message: 'aborted' }, retryInMs: 0 })).toBe('cancelled');
+      expect((await driver.fail({ lease, error: { message: 'aborted' }, retryInMs: 0 })).outcome).toBe(
+        'cancelled',
+      );
       expect((await driver.getJob(queue, 'running'))?.status).toBe('cancelled');
       await expect(driver.cancel(queue, 'running')).rejects.toBeInstanceOf(JobStateError);
       await expect(driver.cancel(queue, 'nope')).rejects.toBeInstanceOf(JobNotFoundError);
@@ -672,7 +678,8 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       const lease = (id: string) => ({ id, queue, token: held.find((r) => r.id === id)!.token });
       for (const { id } of held) expect(await driver.progress(lease(id), 60, 'halfway')).toBe(true);
       expect(
-        await driver.fail({ lease: lease('failed'), error: { message: 'boom' }, retryInMs: 60_000 }),
+        (await driver.fail({ lease: lease('failed'), error: { message: 'boom' }, retryInMs: 60_000 }))
+          .outcome,
       ).toBe('retrying');
       expect(await driver.release([lease('released')])).toEqual(['queued']);
       await sleep(60);

@@ -332,19 +332,21 @@ describe('redis driver: a complete, fail or release run twice', () => {
     const f = leased.find((job) => job.id === 'f')!;
     const r = leased.find((job) => job.id === 'r')!;
     const error = { message: 'boom' };
-    expect(await driver.fail({ lease: f, error, retryInMs: null })).toBe('failed');
-    expect(await driver.fail({ lease: f, error, retryInMs: null })).toBe('failed');
-    expect(await driver.fail({ lease: { ...f, token: 'another' }, error, retryInMs: null })).toBe('lost');
-    expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
+    expect((await driver.fail({ lease: f, error, retryInMs: null })).outcome).toBe('failed');
+    expect((await driver.fail({ lease: f, error, retryInMs: null })).outcome).toBe('failed');
+    expect((await driver.fail({ lease: { ...f, token: 'another' }, error, retryInMs: null })).outcome).toBe(
+      'lost',
+    );
+    expect((await driver.fail({ lease: r, error, retryInMs: 0 })).outcome).toBe('retrying');
     // its next attempt runs under another lease; the old one's repeat still gets its answer
     const [again] = (await driver.reserve(queue, reserveOptions)).jobs;
     expect(again).toMatchObject({ id: 'r', attempt: 2 });
-    expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
+    expect((await driver.fail({ lease: r, error, retryInMs: 0 })).outcome).toBe('retrying');
     expect(await driver.getJob(queue, 'r')).toMatchObject({ status: 'running', attempts: 2 });
     // and after that attempt failed too: each attempt keeps its own answer
-    expect(await driver.fail({ lease: again!, error, retryInMs: null })).toBe('failed');
-    expect(await driver.fail({ lease: r, error, retryInMs: 0 })).toBe('retrying');
-    expect(await driver.fail({ lease: again!, error, retryInMs: null })).toBe('failed');
+    expect((await driver.fail({ lease: again!, error, retryInMs: null })).outcome).toBe('failed');
+    expect((await driver.fail({ lease: r, error, retryInMs: 0 })).outcome).toBe('retrying');
+    expect((await driver.fail({ lease: again!, error, retryInMs: null })).outcome).toBe('failed');
     expect(await driver.getJob(queue, 'f')).toMatchObject({ status: 'failed', attempts: 1 });
     // a failed job retried by hand starts over, without the answers kept for its attempts
     const fieldsOf = async (id: string) => driver.redis.hkeys(`${keys.job}${id}`);
@@ -361,6 +363,21 @@ describe('redis driver: a complete, fail or release run twice', () => {
     expect((await fieldsOf('f')).filter((field) => field.startsWith('settled:'))).toEqual([]);
     expect(await driver.redis.zscore(keys.wait, 'f')).not.toBeNull();
   });
+
+  it("answers a delayed retry with its record's run-at time, and the same when the fail is sent again", async () => {
+    await driver.clear(queue);
+    await driver.push([newJob(queue, 'd')]);
+    const [leased] = (await driver.reserve(queue, reserveOptions)).jobs;
+    const error = { message: 'later' };
+    const first = await driver.fail({ lease: leased!, error, retryInMs: 60_000 });
+    const record = await driver.getJob(queue, 'd');
+    expect(record?.status).toBe('delayed');
+    expect(first).toEqual({ outcome: 'retrying', runAt: record!.runAt });
+    expect(await driver.redis.zscore(keys.delayed, 'd')).toBe(String(record!.runAt));
+    // its reply lost and the call sent again, a little later: the first answer, not a new time
+    await sleep(5);
+    expect(await driver.fail({ lease: leased!, error, retryInMs: 60_000 })).toEqual(first);
+  });
   it('answers a release run again as its first run did, and a fail of a released lease lost', async () => {
     await driver.clear(queue);
     await driver.push(['q1', 'q2'].map((id) => newJob(queue, id)));
@@ -372,21 +389,21 @@ describe('redis driver: a complete, fail or release run twice', () => {
     expect(await driver.release([{ ...leases[0]!, token: 'another' }])).toEqual(['lost']);
     const error = { message: 'late' };
     // a release's answers are not a failure's, cancelled included, nor the other way round
-    expect(await driver.fail({ lease: leases[0]!, error, retryInMs: null })).toBe('lost');
-    expect(await driver.fail({ lease: leases[1]!, error, retryInMs: null })).toBe('lost');
+    expect((await driver.fail({ lease: leases[0]!, error, retryInMs: null })).outcome).toBe('lost');
+    expect((await driver.fail({ lease: leases[1]!, error, retryInMs: null })).outcome).toBe('lost');
     expect(await driver.getJob(queue, 'q1')).toMatchObject({ status: 'queued', attempts: 0 });
     expect(await driver.getJob(queue, 'q2')).toMatchObject({ status: 'cancelled' });
     await driver.push([newJob(queue, 'q3')]);
     const q3 = (await driver.reserve(queue, reserveOptions)).jobs.find((job) => job.id === 'q3');
     expect(await driver.cancel(queue, 'q3')).toBe('running');
-    expect(await driver.fail({ lease: q3!, error, retryInMs: 0 })).toBe('cancelled');
+    expect((await driver.fail({ lease: q3!, error, retryInMs: 0 })).outcome).toBe('cancelled');
     expect(await driver.release([q3!])).toEqual(['lost']);
   });
   it('keeps a retry due in an absurdly long time delayed, not due at once (numbers clamped to 2^53)', async () => {
     await driver.clear(queue);
     await driver.push([newJob(queue, 'far')]);
     const [far] = (await driver.reserve(queue, reserveOptions)).jobs;
-    expect(await driver.fail({ lease: far!, error: { message: 'later' }, retryInMs: 1e300 })).toBe(
+    expect((await driver.fail({ lease: far!, error: { message: 'later' }, retryInMs: 1e300 })).outcome).toBe(
       'retrying',
     );
     expect(await driver.getJob(queue, 'far')).toMatchObject({ status: 'delayed', runAt: 2 ** 53 - 1 });
@@ -702,8 +719,8 @@ describe('redis driver: damaged job records', () => {
     const lease = (id: string) => ({ id, queue, token: first.find((job) => job.id === id)!.token });
     const error = { code: 'E_JOB_NOT_REGISTERED', message: 'no job class is registered as ""' };
     expect(await driver.release([lease('released')])).toEqual(['queued']);
-    expect(await driver.fail({ lease: lease('retried'), error, retryInMs: 0 })).toBe('retrying');
-    expect(await driver.fail({ lease: lease('failed'), error, retryInMs: null })).toBe('failed');
+    expect((await driver.fail({ lease: lease('retried'), error, retryInMs: 0 })).outcome).toBe('retrying');
+    expect((await driver.fail({ lease: lease('failed'), error, retryInMs: null })).outcome).toBe('failed');
     expect(await driver.retryFailed(queue, { ids: ['failed'] })).toBe(1);
     // 'reclaimed' is never acknowledged: its lease ends and it comes back; 'delayed' comes due
     await sleep(60);

@@ -13,7 +13,7 @@ import type {
   Completion,
   ExtendOptions,
   FailedSelection,
-  FailOutcome,
+  FailResult,
   Failure,
   JobEventListener,
   JobEventListenerError,
@@ -125,10 +125,10 @@ export class MemoryQueueDriver implements QueueDriver {
     });
   }
 
-  async fail(failure: Failure): Promise<FailOutcome> {
-    const outcome = this.#queue(failure.lease.queue)?.fail(failure, this.#now()) ?? 'lost';
+  async fail(failure: Failure): Promise<FailResult> {
+    const result = this.#queue(failure.lease.queue)?.fail(failure, this.#now()) ?? { outcome: 'lost' };
     this.#wake(failure.lease.queue);
-    return outcome;
+    return result;
   }
 
   async release(leases: readonly Lease[]): Promise<ReleaseOutcome[]> {

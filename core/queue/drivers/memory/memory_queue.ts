@@ -7,7 +7,7 @@
 import { JobNotFoundError, JobStateError, type TopiqError } from '../../../errors.js';
 import type {
   FailedSelection,
-  FailOutcome,
+  FailResult,
   Failure,
   JobRecord,
   JobStatus,
@@ -212,26 +212,29 @@ export class MemoryQueue {
   }
 
   /** Records a failed attempt: cancelled when requested, failed for good, or retried. */
-  fail(failure: Failure, now: number): FailOutcome {
+  fail(failure: Failure, now: number): FailResult {
     const job = this.#state.owned(failure.lease);
-    if (!job) return 'lost';
+    if (!job) return { outcome: 'lost' };
     this.#state.stopRunning(job);
     job.record.error = storedError(failure.error);
     if (job.cancelRequested) {
       this.#state.finish(job, 'cancelled', now);
-      return 'cancelled';
+      return { outcome: 'cancelled' };
     }
     const retryInMs = failure.retryInMs === null ? null : Math.max(0, Math.round(failure.retryInMs));
     // a retry that could not start before the job's expiresAt is none (as in Redis)
     const { expiresAt } = job.record;
     if (retryInMs === null || (expiresAt !== null && now + retryInMs >= expiresAt)) {
       this.#state.toFailed([job], now);
-      return 'failed';
+      return { outcome: 'failed' };
     }
     resetProgress(job);
-    if (retryInMs > 0) this.#state.delay(job, now + retryInMs);
-    else this.#state.enqueue(job, now);
-    return 'retrying';
+    if (retryInMs === 0) {
+      this.#state.enqueue(job, now);
+      return { outcome: 'retrying' };
+    }
+    this.#state.delay(job, now + retryInMs);
+    return { outcome: 'retrying', runAt: now + retryInMs };
   }
 
   /** Returns a leased job to the front of its priority without counting the attempt. */

@@ -13,6 +13,7 @@ import {
   type FailedSelection,
   type Failure,
   type FailOutcome,
+  type FailResult,
   type JobEventListener,
   type JobEventListenerError,
   type JobRecord,
@@ -391,10 +392,10 @@ export class RedisQueueDriver implements QueueDriver {
     return lowest;
   }
 
-  async fail(failure: Failure): Promise<FailOutcome> {
+  async fail(failure: Failure): Promise<FailResult> {
     const { lease } = failure;
     const keys = this.keys.queue(lease.queue);
-    return runScript<FailOutcome>(this.redis, 'fail_job', this.#keys(keys, 'fail'), [
+    const answer = await runScript<string>(this.redis, 'fail_job', this.#keys(keys, 'fail'), [
       keys.job,
       lease.id,
       lease.token,
@@ -404,6 +405,7 @@ export class RedisQueueDriver implements QueueDriver {
       this.#retention.completedAgeMs,
       this.#failedCount,
     ]).catch(this.#unavailable);
+    return failResult(answer);
   }
 
   async release(leases: readonly Lease[]): Promise<ReleaseOutcome[]> {
@@ -637,4 +639,10 @@ function parseReserved(line: string, queue: string, token: string): ReservedJob 
     ...(Number.isFinite(left) ? { expiresAt: Date.now() + left } : {}),
     token,
   };
+}
+
+/** fail_job.lua's answer: an outcome, or `retrying:<runAt>` for a retry that waits. */
+function failResult(answer: string): FailResult {
+  if (answer.startsWith('retrying:')) return { outcome: 'retrying', runAt: Number(answer.slice(9)) };
+  return { outcome: answer as FailOutcome };
 }

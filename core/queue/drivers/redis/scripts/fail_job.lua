@@ -18,10 +18,12 @@
   ARGV[6] finished records to keep per set
   ARGV[7] max age of finished records in ms
   ARGV[8] failed records to keep
-  Returns 'retrying', 'failed', 'cancelled' or 'lost'. The job's hash keeps the outcome of each
-  failed attempt under its lease token ('settled:<token>', one field per attempt), so the same
-  attempt failed again (its reply lost on the way, and the call sent again by ioredis or the
-  worker) gets the same answer, even after later attempts, while the record is kept.
+  Returns 'retrying' (queued at once), 'retrying:<runAt>' (delayed until runAt, epoch ms by this
+  server's clock, as on the record), 'failed', 'cancelled' or 'lost'. The job's hash keeps the
+  answer for each failed attempt under its lease token ('settled:<token>', one field per
+  attempt), so the same attempt failed again (its reply lost on the way, and the call sent again
+  by ioredis or the worker) gets the same answer, even after later attempts, while the record is
+  kept.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -33,7 +35,7 @@ local settledField = 'settled:' .. ARGV[3]
 if not ownsLease(KEYS[8], id, ARGV[3]) then
   -- only a failure's own answers: a release under the same token ('queued') is not one
   local settled = settledAnswer(key, ARGV[3])
-  if settled == 'retrying' or settled == 'failed' or settled == 'cancelled' then
+  if settled and (string.sub(settled, 1, 8) == 'retrying' or settled == 'failed' or settled == 'cancelled') then
     return settled
   end
   return 'lost'
@@ -45,9 +47,12 @@ local expiresAt = f[3] and tonumber(f[3])
 if outcome == 'retrying' and expiresAt and now + retryInMs >= expiresAt then
   outcome = 'failed'
 end
+-- a retry that waits: its answer carries the run-at time the record gets
+local runAt = outcome == 'retrying' and retryInMs > 0 and int(now + retryInMs) or nil
+local answer = runAt and ('retrying:' .. runAt) or outcome
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[8], id)
-redis.call('HSET', key, 'error', ARGV[4], settledField, outcome)
+redis.call('HSET', key, 'error', ARGV[4], settledField, answer)
 if outcome == 'cancelled' then
   finishInto(KEYS[7], jobPrefix, id, 'cancelled', now, tonumber(ARGV[6]), tonumber(ARGV[7]))
   return 'cancelled'
@@ -60,13 +65,12 @@ if outcome == 'failed' then
 end
 -- the next attempt starts from no progress
 redis.call('HDEL', key, 'progress', 'progressMessage')
-if retryInMs == 0 then
-  redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), redis.call('INCR', KEYS[5])), id)
-  redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
-else
-  local runAt = int(now + retryInMs)
+if runAt then
   redis.call('ZADD', KEYS[3], runAt, id)
   redis.call('HSET', key, 'status', 'delayed', 'runAt', runAt)
+else
+  redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), redis.call('INCR', KEYS[5])), id)
+  redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
 end
 signal(KEYS[6])
-return 'retrying'
+return answer

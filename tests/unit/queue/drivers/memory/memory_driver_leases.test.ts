@@ -15,7 +15,9 @@ describe('MemoryQueueDriver leases', () => {
     const forged: Lease = { ...lease, token: 'not-the-token' };
     expect(await driver.extend([forged], 1_000)).toEqual(['lost']);
     expect(await driver.complete([{ lease: forged, result: '1' }])).toEqual([false]);
-    expect(await driver.fail({ lease: forged, error: { message: 'x' }, retryInMs: null })).toBe('lost');
+    expect((await driver.fail({ lease: forged, error: { message: 'x' }, retryInMs: null })).outcome).toBe(
+      'lost',
+    );
     expect(await driver.progress(forged, 50, 'half')).toBe(false);
     await driver.release([forged]);
     expect(await driver.getJob('q', 'a')).toMatchObject({ status: 'running', attempts: 1, progress: 0 });
@@ -62,13 +64,15 @@ describe('MemoryQueueDriver leases', () => {
   it('fails a job for good when no retry is asked for', async () => {
     const { driver, lease, now } = await reservedJob();
     const error = { message: 'boom', code: 'E_X', stack: 'Error: boom' };
-    expect(await driver.fail({ lease, error, retryInMs: null })).toBe('failed');
+    expect((await driver.fail({ lease, error, retryInMs: null })).outcome).toBe('failed');
     expect(await driver.getJob('q', 'a')).toMatchObject({ status: 'failed', error, finishedAt: now() });
   });
 
   it('delays a retried job by retryInMs and queues it at once for 0', async () => {
     const { driver, lease, now, advance } = await reservedJob();
-    expect(await driver.fail({ lease, error: { message: 'later' }, retryInMs: 2_000 })).toBe('retrying');
+    expect((await driver.fail({ lease, error: { message: 'later' }, retryInMs: 2_000 })).outcome).toBe(
+      'retrying',
+    );
     expect(await driver.getJob('q', 'a')).toMatchObject({
       status: 'delayed',
       runAt: now() + 2_000,
@@ -78,16 +82,18 @@ describe('MemoryQueueDriver leases', () => {
     const { jobs } = await driver.reserve('q', reserveOptions());
     expect(jobs[0]).toMatchObject({ id: 'a', attempt: 2 });
 
-    expect(await driver.fail({ lease: leaseOf(jobs[0]!), error: { message: 'again' }, retryInMs: 0 })).toBe(
-      'retrying',
-    );
+    expect(
+      (await driver.fail({ lease: leaseOf(jobs[0]!), error: { message: 'again' }, retryInMs: 0 })).outcome,
+    ).toBe('retrying');
     expect(await driver.getJob('q', 'a')).toMatchObject({ status: 'queued', queuedAt: now() });
   });
 
   it('cancels a failing job whose cancel was requested instead of retrying it', async () => {
     const { driver, lease } = await reservedJob();
     await driver.cancel('q', 'a');
-    expect(await driver.fail({ lease, error: { message: 'stopped' }, retryInMs: 0 })).toBe('cancelled');
+    expect((await driver.fail({ lease, error: { message: 'stopped' }, retryInMs: 0 })).outcome).toBe(
+      'cancelled',
+    );
     expect(await driver.getJob('q', 'a')).toMatchObject({
       status: 'cancelled',
       error: { message: 'stopped' },
