@@ -166,7 +166,11 @@ export class JobRunner {
     const fields = { durationMs: elapsed(started), code: codeOf(error), err: error };
     this.#announceFailure(job, result, storedError(error), fields.durationMs);
     if (outcome === 'retrying') {
-      log.warn({ event: 'job.retrying', ...fields, retryInMs }, `attempt failed: ${error.message}`);
+      const { runAt } = result;
+      log.warn(
+        { event: 'job.retrying', ...fields, retryInMs, ...(runAt === undefined ? {} : { runAt }) },
+        `attempt failed: ${error.message}`,
+      );
     } else if (outcome === 'cancelled') {
       log.info({ event: 'job.cancelled', durationMs: fields.durationMs }, 'job cancelled');
     } else if (outcome === 'lost') {
