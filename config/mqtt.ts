@@ -77,6 +77,7 @@ export default defineConfig(
       MQTT_BROKER_MAX_RETAINED_BYTES: envInteger(DEFAULT_RETAINED_LIMITS.maxBytes),
       MQTT_BROKER_MAX_QUEUED: envInteger(DEFAULT_QUEUE_LIMITS.maxMessages),
       MQTT_BROKER_MAX_QUEUED_BYTES: envInteger(DEFAULT_QUEUE_LIMITS.maxBytes),
+      MQTT_BROKER_CLIENT_IDS: z.enum(['any', 'device-id']).default('any'),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
         .string()
@@ -152,6 +153,7 @@ export default defineConfig(
       maxPacketBytes: env.MQTT_BROKER_MAX_PACKET_BYTES,
       retained: { maxTopics: env.MQTT_BROKER_MAX_RETAINED, maxBytes: env.MQTT_BROKER_MAX_RETAINED_BYTES },
       queues: { maxMessages: env.MQTT_BROKER_MAX_QUEUED, maxBytes: env.MQTT_BROKER_MAX_QUEUED_BYTES },
+      deviceClientIds: env.MQTT_BROKER_CLIENT_IDS,
       // Zero setup: with no device list outside production, any safe device id may connect.
       auth:
         env.MQTT_AUTH ??

@@ -93,6 +93,8 @@ export class DevicesSimulateCommand extends BaseCommand<DevicesSimulateFlags> {
       url,
       devices: ids.map((id) => new SimulatedDevice(id)),
       passwords,
+      // the client ids the app's embedded broker takes, from the same settings
+      clientIds: mqtt.broker.deviceClientIds === 'device-id' ? 'device-id' : 'unique',
       rate: flags.rate,
       durationMs: flags.duration * 1000,
       qos: flags.qos,

@@ -54,7 +54,16 @@ export interface AccessControlSettings {
   readonly heldQos2?: HeldQos2;
   /** Retained messages each device may hold (default {@link DEFAULT_RETAINED_LIMITS}). */
   readonly retained?: RetainedLimits;
+  /** Which client ids a device may connect with (default `any`); see {@link DeviceClientIds}. */
+  readonly deviceClientIds?: DeviceClientIds;
 }
+
+/**
+ * Which client ids a device may connect with. `any`: any id no other account holds (the first
+ * account to use an id holds it, see `createAccessControl`). `device-id`: only its own device
+ * id, so no device can take, or hold first, an id that is another device's.
+ */
+export type DeviceClientIds = 'any' | 'device-id';
 
 /** The hooks to hand to aedes, and what the broker needs to log about its clients. */
 export interface AccessControl {
@@ -92,6 +101,7 @@ interface Session {
 
 // CONNACK return codes of MQTT 3.1.1; aedes declares them as an ambient const enum,
 // which isolatedModules cannot read.
+const IDENTIFIER_REJECTED = 2 as AuthErrorCode;
 const SERVER_UNAVAILABLE = 3 as AuthErrorCode;
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
 const NOT_AUTHORIZED = 5 as AuthErrorCode;
@@ -105,7 +115,7 @@ function remoteAddress(client: Client): string | undefined {
 
 /** Builds the authentication and authorization hooks for one broker. */
 export function createAccessControl(settings: AccessControlSettings): AccessControl {
-  const { credentials, allowAnonymous, acl, beforeAck, logger } = settings;
+  const { credentials, allowAnonymous, acl, beforeAck, logger, deviceClientIds = 'any' } = settings;
   const resends = new Qos2Resends(settings.heldQos2 ?? (async () => false));
   const retained = new RetainedBudget(settings.retained);
   const sessions = new WeakMap<Client, Session>();
@@ -124,6 +134,12 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     principal.kind === 'device' ? `device:${principal.deviceId}` : `service:${principal.name}`;
 
   function claim(client: Client, principal: Principal): void {
+    if (deviceClientIds === 'device-id' && principal.kind === 'device' && client.id !== principal.deviceId) {
+      throw authError(
+        IDENTIFIER_REJECTED,
+        `client id ${JSON.stringify(client.id)} is not the device's id; this broker takes only a device's own id as its client id (MQTT_BROKER_CLIENT_IDS=device-id): connect with client id ${JSON.stringify(principal.deviceId)}`,
+      );
+    }
     const account = accountOf(principal);
     const holder = holders.get(client.id);
     if (holder !== undefined && holder.account !== account) {

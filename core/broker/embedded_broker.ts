@@ -8,7 +8,12 @@ import type { EventEmitter } from 'node:events';
 import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
 import { BrokerPortInUseError, BrokerUnavailableError, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type AccessControl, type BeforeAck, createAccessControl } from './access_control.js';
+import {
+  type AccessControl,
+  type BeforeAck,
+  createAccessControl,
+  type DeviceClientIds,
+} from './access_control.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
 import { DEFAULT_RETAINED_LIMITS, type RetainedLimits } from './retained_budget.js';
@@ -63,6 +68,11 @@ export interface EmbeddedBrokerOptions {
    * for that client is dropped for it.
    */
   readonly queues?: QueueLimits;
+  /**
+   * Which client ids a device may connect with: `any` (default) or `device-id`, its own device
+   * id only. See {@link DeviceClientIds}.
+   */
+  readonly deviceClientIds?: DeviceClientIds;
   readonly aedes?: PassThroughAedesOptions;
 }
 
@@ -109,6 +119,12 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     );
   }
   validateAclTemplates(acl);
+  const { deviceClientIds = 'any' } = options;
+  if (deviceClientIds !== 'any' && deviceClientIds !== 'device-id') {
+    throw new InvalidOptionError(
+      `MQTT broker deviceClientIds must be 'any' or 'device-id', got ${JSON.stringify(deviceClientIds)}.`,
+    );
+  }
   const { maxPacketBytes = DEFAULT_MAX_PACKET_BYTES } = options;
   const { min, max } = PACKET_LIMIT_RANGE;
   if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < min || maxPacketBytes > max) {
@@ -142,6 +158,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     logger,
     heldQos2: (client, packet) => holdsQos2(store!, client, packet),
     retained,
+    deviceClientIds,
   });
   const forward = options.aedes?.authorizeForward;
   const aedes = await Aedes.createBroker({

@@ -2,7 +2,7 @@
  * Public entry of the embedded MQTT broker: start it, give it credentials and topic
  * ACLs, and hook in before devices are acknowledged.
  */
-export type { BeforeAck, IncomingPublish } from './access_control.js';
+export type { BeforeAck, DeviceClientIds, IncomingPublish } from './access_control.js';
 export {
   type EmbeddedBroker,
   type EmbeddedBrokerOptions,

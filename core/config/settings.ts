@@ -1,4 +1,5 @@
 /** The typed settings the framework reads; `config/*.ts` produce them from the environment. */
+import type { DeviceClientIds } from '../broker/access_control.js';
 import type { QueueLimits } from '../broker/outgoing_queue_limit.js';
 import type { RetainedLimits } from '../broker/retained_budget.js';
 import type { RetentionSettings } from '../queue/driver.js';
@@ -65,6 +66,8 @@ export interface MqttSettings {
     retained: RetainedLimits;
     /** Messages held for each client with a persistent session: count and payload bytes. */
     queues: QueueLimits;
+    /** Which client ids a device may connect with: any free one, or only its device id. */
+    deviceClientIds: DeviceClientIds;
     /** `development` accepts any safe username as a device id without a password. */
     auth: 'credentials' | 'development';
     accounts: MqttAccount[];

@@ -111,6 +111,7 @@ export class MqttGateway {
       maxPacketBytes: broker.maxPacketBytes,
       retained: broker.retained,
       queues: broker.queues,
+      deviceClientIds: broker.deviceClientIds,
       logger: log,
       ...(broker.auth === 'development'
         ? { credentials: developmentCredentials(listed, new Set(broker.accounts.map((a) => a.username))) }

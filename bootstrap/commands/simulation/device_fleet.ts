@@ -22,6 +22,12 @@ export interface DeviceFleetOptions {
   rate: number;
   durationMs: number;
   qos: Qos;
+  /**
+   * Client ids: `unique` (default), `<id>-sim-<random hex>`, so two runs with the same ids do
+   * not knock each other off; or `device-id`, the device id itself, for an embedded broker
+   * that takes only that (`MQTT_BROKER_CLIENT_IDS=device-id`).
+   */
+  clientIds?: 'unique' | 'device-id';
   /** Longest wait for one device's CONNACK. Default 10 000. */
   connectTimeoutMs?: number;
   /** Devices connecting at the same time. Default 50. */
@@ -103,7 +109,10 @@ export class DeviceFleet {
     const { url, passwords } = this.#options;
     const timeoutMs = this.#options.connectTimeoutMs ?? 10_000;
     const client = connect(url, {
-      clientId: `${device.id}-sim-${randomBytes(3).toString('hex')}`,
+      clientId:
+        this.#options.clientIds === 'device-id'
+          ? device.id
+          : `${device.id}-sim-${randomBytes(3).toString('hex')}`,
       username: device.id,
       password: passwords.get(device.id) ?? '',
       // 3.1.1: spoken by every broker, the embedded one (aedes) included.

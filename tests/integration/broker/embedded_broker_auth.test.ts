@@ -98,6 +98,31 @@ describe('startEmbeddedBroker authentication', () => {
     expect(received).toEqual(['devices/sensor-2/commands unlock-door']);
   });
 
+  it("with deviceClientIds device-id, takes only the device id as a device's client id, so none can hold another's first", async () => {
+    const broker = await kit.startBroker({ deviceClientIds: 'device-id' });
+    // sensor-1 cannot take sensor-2's id, not even for a persistent session before sensor-2 comes
+    const error = await kit.refusal(broker, { ...accounts.sensor1, clientId: 'sensor-2', clean: false });
+    expect(error.code).toBe(2);
+    expect(kit.logged('mqtt client refused at authentication')[0]?.reason).toMatch(
+      /client id "sensor-2" is not the device's id.*MQTT_BROKER_CLIENT_IDS=device-id.*connect with client id "sensor-1"/,
+    );
+    expect(await kit.refusal(broker, { ...accounts.sensor1, clientId: 'free-id' })).toMatchObject({
+      code: 2,
+    });
+    const owner = await kit.connect(broker, { ...accounts.sensor2, clientId: 'sensor-2', clean: false });
+    expect(owner.connected).toBe(true);
+    // a service account keeps any client id
+    const app = await kit.connect(broker, { ...accounts.app, clientId: 'topiq-app-7' });
+    expect(app.connected).toBe(true);
+  });
+
+  it('refuses a deviceClientIds that is neither any nor device-id', async () => {
+    await expect(kit.startBroker({ deviceClientIds: 'device' as unknown as 'any' })).rejects.toMatchObject({
+      code: 'E_INVALID_OPTION',
+      message: expect.stringContaining("'any' or 'device-id'"),
+    });
+  });
+
   it('frees a client id for other accounts once its clean connection ends', async () => {
     const broker = await kit.startBroker();
     const first = await kit.connect(broker, { ...accounts.sensor1, clientId: 'shared-id' });

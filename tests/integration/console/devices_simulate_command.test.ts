@@ -20,13 +20,16 @@ let subscriber: MqttClient;
 const sockets = new Set<Socket>();
 const received: { topic: string; payload: Record<string, unknown> }[] = [];
 const usernames = new Set<string>();
+const clientIds = new Set<string>();
 
 beforeEach(async () => {
   received.length = 0;
   usernames.clear();
+  clientIds.clear();
   broker = await Aedes.createBroker();
-  broker.authenticate = (_client, username, _password, done) => {
+  broker.authenticate = (client, username, _password, done) => {
     if (username) usernames.add(username);
+    if (username) clientIds.add(client.id);
     done(null, true);
   };
   server = createServer((socket) => {
@@ -91,6 +94,12 @@ describe('devices:simulate', () => {
     const ids = new Set(telemetry().map((message) => message.topic.split('/')[1]));
     expect([...ids].sort()).toEqual(['sensor-1', 'sensor-2', 'sensor-3']);
     expect([...usernames].sort()).toEqual(['sensor-1', 'sensor-2', 'sensor-3']);
+    // client ids of their own, so two runs do not knock each other off
+    expect([...clientIds].sort()).toEqual([
+      expect.stringMatching(/^sensor-1-sim-[0-9a-f]{6}$/),
+      expect.stringMatching(/^sensor-2-sim-[0-9a-f]{6}$/),
+      expect.stringMatching(/^sensor-3-sim-[0-9a-f]{6}$/),
+    ]);
     for (const id of ids)
       expect(telemetry().filter((m) => m.topic === `devices/${id}/telemetry`)).toHaveLength(20);
     expect(telemetry()[0]!.payload).toMatchObject({
@@ -100,6 +109,26 @@ describe('devices:simulate', () => {
     const statuses = received.filter((message) => message.topic.endsWith('/status'));
     expect(statuses.length).toBeGreaterThanOrEqual(3);
     expect(statuses[0]!.payload).toMatchObject({ online: true, battery: expect.any(Number) });
+  });
+
+  it('connects each device with its device id as client id when MQTT_BROKER_CLIENT_IDS is device-id', async () => {
+    vi.stubEnv('MQTT_BROKER_CLIENT_IDS', 'device-id');
+    try {
+      const { exit } = run([
+        'devices:simulate',
+        '--devices',
+        '2',
+        '--duration',
+        '0.2',
+        '--url',
+        url,
+        '--json',
+      ]);
+      expect(await exit).toBe(ExitCode.ok);
+      expect([...clientIds].sort()).toEqual(['sensor-1', 'sensor-2']);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 
   it('prints a text summary with sent, acknowledged, failed, throughput and latency', async () => {

@@ -48,4 +48,15 @@ describe('an app whose embedded broker requires device credentials', () => {
       { deviceId: 'd1', temperature: 21 },
     ]);
   });
+
+  it("with MQTT_BROKER_CLIENT_IDS=device-id, takes only the device id as a device's client id", async () => {
+    const { embeddedServer, device } = setup();
+    const server = await embeddedServer({ env: { ...credentials, MQTT_BROKER_CLIENT_IDS: 'device-id' } });
+    const login = { username: 'd1', password: 'pw-d1' };
+    await expect(device(server.gateway.url, { ...login, clientId: 'd2' })).rejects.toMatchObject({
+      code: 2, // CONNACK "identifier rejected"
+    });
+    const d1 = await device(server.gateway.url, { ...login, clientId: 'd1' });
+    expect(d1.connected).toBe(true);
+  });
 });

@@ -41,6 +41,13 @@ describe('JOB_EVENTS_TOPIC', () => {
   });
 });
 
+describe('MQTT_BROKER_CLIENT_IDS', () => {
+  it('lets devices use any free client id by default, or only their device id', () => {
+    expect(mqttConfig.read({}).broker.deviceClientIds).toBe('any');
+    expect(mqttConfig.read({ MQTT_BROKER_CLIENT_IDS: 'device-id' }).broker.deviceClientIds).toBe('device-id');
+  });
+});
+
 describe('MQTT_BROKER_MAX_RETAINED(_BYTES) and MQTT_BROKER_MAX_QUEUED(_BYTES)', () => {
   it('default to 32 retained topics and 64 KiB per device, 1,000 queued messages and 16 MiB per client, and take 0', () => {
     expect(mqttConfig.read({}).broker.retained).toEqual({ maxTopics: 32, maxBytes: 65536 });
@@ -57,6 +64,7 @@ describe('MQTT_BROKER_MAX_RETAINED(_BYTES) and MQTT_BROKER_MAX_QUEUED(_BYTES)', 
     ['MQTT_BROKER_MAX_RETAINED', 'many'],
     ['MQTT_BROKER_MAX_QUEUED', '-5'],
     ['MQTT_BROKER_MAX_QUEUED_BYTES', 'lots'],
+    ['MQTT_BROKER_CLIENT_IDS', 'device'],
   ])('refuses %s=%j with E_INVALID_CONFIG naming it', (name, value) => {
     expect(() => mqttConfig.read({ [name]: value })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringContaining(name) }),
