@@ -19,7 +19,7 @@ function failingWith(...errors: Error[]) {
       calls.push(sent);
       const error = errors.shift();
       if (error) throw error;
-      return 'failed' as const;
+      return { outcome: 'failed' as const };
     },
   } as unknown as QueueDriver;
   return { driver, calls };
@@ -32,7 +32,7 @@ describe('recordFailure', () => {
       new Error('LOADING Redis is loading the dataset in memory'),
       new Error('READONLY You cannot write against a read only replica.'),
     );
-    expect(await recordFailure(driver, failure, silentLogger())).toBe('failed');
+    expect(await recordFailure(driver, failure, silentLogger())).toEqual({ outcome: 'failed' });
     expect(calls).toHaveLength(4);
     expect(calls.every((sent) => sent === failure)).toBe(true);
   });
@@ -45,7 +45,7 @@ describe('recordFailure', () => {
       ),
       new Error('NOREPLICAS Not enough good replicas to write.'),
     );
-    expect(await recordFailure(driver, failure, silentLogger())).toBe('failed');
+    expect(await recordFailure(driver, failure, silentLogger())).toEqual({ outcome: 'failed' });
     expect(calls).toHaveLength(4);
   });
 

@@ -212,8 +212,8 @@ local function timesEntry(entry)
 end
 
 -- The answer a call that settled the attempt leased under `token` kept on job `key`
--- ('settled:<token>': fail_job.lua's outcome, or releaseLeased's), for that call sent again
--- after its reply was lost; false when there is none.
+-- ('settled:<token>': fail_job.lua's answer, 'retrying:<runAt>' included, or releaseLeased's),
+-- for that call sent again after its reply was lost; false when there is none.
 local function settledAnswer(key, token)
   return token ~= '' and redis.call('HGET', key, 'settled:' .. token)
 end
