@@ -312,8 +312,7 @@ export class MemoryQueue {
     for (const job of jobs) {
       const { record } = job;
       record.attempts = 0;
-      record.progress = 0;
-      record.progressMessage = null;
+      resetProgress(job);
       record.error = null;
       record.finishedAt = null;
       record.runAt = null;
