@@ -532,7 +532,12 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   async stats(queue: string): Promise<QueueStats> {
-    return this.#monitoring.stats(queue, await this.counts(queue)).catch(this.#unavailable);
+    // both at once: neither waits for the other's round trip
+    const [counts, measured] = await Promise.all([
+      this.counts(queue),
+      this.#monitoring.stats(queue).catch(this.#unavailable),
+    ]);
+    return { queue, ...counts, ...measured };
   }
 
   publishEvents(batch: EventBatch): void {

@@ -48,7 +48,7 @@ export class RedisMonitoring {
       .sort((a, b) => a.startedAt - b.startedAt);
   }
 
-  async stats(queue: string, counts: Omit<QueueStats, 'queue' | 'completedLastMinute' | 'oldestWaitingMs'>) {
+  async stats(queue: string): Promise<Pick<QueueStats, 'completedLastMinute' | 'oldestWaitingMs'>> {
     const keys = this.#keys.queue(queue);
     const [completedLastMinute, oldestWaitingMs] = await runScript<[number, number]>(
       this.#redis,
@@ -56,6 +56,6 @@ export class RedisMonitoring {
       [keys.wait, keys.delayed],
       [keys.job, keys.doneBucket],
     );
-    return { queue, ...counts, completedLastMinute, oldestWaitingMs };
+    return { completedLastMinute, oldestWaitingMs };
   }
 }
