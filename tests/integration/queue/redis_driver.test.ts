@@ -223,11 +223,17 @@ describe('redis driver: a reserve call run twice', () => {
     ...[keys.wait, keys.delayed, keys.active, keys.seq, keys.signal, keys.failed],
     ...[keys.cancelled, keys.expired, keys.leases, `${keys.reserving}by-hand`],
   ];
+  /** The status changes the last call reported (id@attempt:status), for their events. */
+  let changed: string[] = [];
   const reserve = async (call: number, count: number, leaseMs: number) => {
-    const [lines] = await runScript<[string[]]>(driver.redis, 'reserve_jobs', reserveKeys, [
+    const reply = await runScript<string[][]>(driver.redis, 'reserve_jobs', reserveKeys, [
       ...[keys.job, count, leaseMs, `by-hand-${call}`, 'w1', 3, 1000, 0, 100, call, MAX_STALLS],
       RECLAIMS_PER_RESERVE,
     ]);
+    const [lines = [], , , , , flat = []] = reply;
+    changed = [];
+    for (let i = 0; i < flat.length; i += 4) changed.push(`${flat[i]}@${flat[i + 2]}:${flat[i + 3]}`);
+    changed.sort();
     // id@attempt
     return lines.map((line) => line.split('\n').slice(0, 2).join('@')).sort();
   };
@@ -247,6 +253,8 @@ describe('redis driver: a reserve call run twice', () => {
     const back = ['a', 'b', 'c'].filter((id) => `${id}@1` !== kept);
     for (const id of back)
       expect(await driver.getJob(queue, id)).toMatchObject({ status: 'queued', attempts: 0 });
+    // and reports them handed back, for their queued events
+    expect(changed).toEqual(back.map((id) => `${id}@0:queued`));
     // a call whose lease has ended by its repeat: the job is reclaimed, its attempt given back
     // (it was never known to start), and goes behind the one handed back before it, which the
     // repeat hands out at attempt 1 (which of the two went first follows the leases hash's order)
@@ -269,6 +277,7 @@ describe('redis driver: a reserve call run twice', () => {
     expect(kept).toHaveLength(1);
     const other = kept[0] === 'x1@1' ? 'x2' : 'x1';
     expect(await driver.getJob(queue, other)).toMatchObject({ status: 'cancelled', attempts: 0 });
+    expect(changed).toEqual([`${other}@0:cancelled`]);
     // no answer is kept for a release nobody asked for: a later repeat may lease it again
     expect(await driver.redis.hkeys(`${keys.job}${other}`)).not.toContain('settled:by-hand-10');
   });
