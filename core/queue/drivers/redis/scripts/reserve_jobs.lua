@@ -174,9 +174,7 @@ for _, id in ipairs(stale) do
         -- its next attempt starts from no progress
         redis.call('HDEL', key, 'progress', 'progressMessage')
       end
-      -- back to the front of its priority: it was taken before the rest
-      redis.call('ZADD', KEYS[1], frontScore(KEYS[1], priority), id)
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
+      queueAtFront(KEYS[1], key, id, priority, nowText)
       changedTo('queued', id, f[2], int(attempts))
     end
   end

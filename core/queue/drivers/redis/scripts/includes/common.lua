@@ -51,6 +51,13 @@ local function frontScore(waitKey, priority)
   return int(last[2] and math.min(tonumber(last[2]) + 1, base + WAIT_FRONT - 1) or base)
 end
 
+-- Puts job `id` (hash `key`) back at the front of its priority in the wait set `waitKey`, as
+-- queued at `nowText`: a job handed back was taken before the rest.
+local function queueAtFront(waitKey, key, id, priority, nowText)
+  redis.call('ZADD', waitKey, frontScore(waitKey, priority), id)
+  redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
+end
+
 -- The maxTries (a number) and priority (text) in a job's spec, which push_jobs.lua stores as
 -- "name\nmaxTries\npriority\ncreatedAt\npayload". They are not fields of their own: every
 -- field of a small hash costs a little on each write and each lookup, and they never change.
@@ -174,8 +181,7 @@ local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPre
     finishInto(cancelledKey, jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
     return 2, attempts
   end
-  redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
-  redis.call('ZADD', waitKey, frontScore(waitKey, specPriority(f[1])), id)
+  queueAtFront(waitKey, key, id, specPriority(f[1]), int(now))
   return 1, attempts
 end
 
