@@ -68,6 +68,12 @@ export interface RunSpec {
    * events after a short while (it records none), as nobody would receive them.
    */
   listener?: boolean;
+  /**
+   * Topiq only: announce a job-event listener on the listeners' channel without subscribing
+   * to the events, so the worker encodes and publishes them and Redis delivers them to
+   * nobody. Apart from `listener`, this says how much of a listener's cost is publishing.
+   */
+  announced?: boolean;
   /** Names the profile file when profiling. */
   label: string;
 }
@@ -110,7 +116,11 @@ export class QueueRuns {
       } finally {
         await adder.close();
       }
-      const stopListening = spec.listener ? await this.#listen(spec, queue) : undefined;
+      const stopListening = spec.listener
+        ? await this.#listen(spec, queue)
+        : spec.announced
+          ? await this.#announce(spec)
+          : undefined;
       try {
         return await this.#work(spec, queue);
       } finally {
@@ -205,6 +215,20 @@ export class QueueRuns {
       await events.close();
       checkHeard();
     };
+  }
+
+  /**
+   * Says "a listener is here" on the Topiq listeners' channel now and every 500 ms (a
+   * worker publishes while one came within 3.5 s), subscribing to nothing; resolves to a
+   * stop function.
+   */
+  async #announce(spec: RunSpec): Promise<() => Promise<void>> {
+    if (spec.system !== 'topiq') throw new Error('only a Topiq run can announce a listener');
+    const channel = (await this.#driver(spec.keep)).keys.eventListenersChannel;
+    const { redis } = this.#settings;
+    await redis.publish(channel, 'here');
+    const timer = setInterval(() => void redis.publish(channel, 'here').catch(() => {}), 500);
+    return async () => clearInterval(timer);
   }
 
   /** Starts a worker process on the prefilled `queue` and frames its timed span. */

@@ -1,9 +1,10 @@
 /**
  * `npm run bench:records`: what job records and job events each cost a Topiq worker, and
  * whether issue #4's target holds: with records and events on, at most 10% fewer jobs/s
- * than with both off. It runs up to five modes (1,000 completed records kept or none;
- * events off, on with nobody listening, or on with a listener subscribed in the bench
- * process, which decodes them as an app would) with one worker process at concurrency 50
+ * than with both off. It runs up to six modes (1,000 completed records kept or none;
+ * events off, on with nobody listening, on and published to nobody (a listener announced,
+ * none subscribed: what publishing alone costs), or on with a listener subscribed in the
+ * bench process, which decodes them as an app would) with one worker process at concurrency 50
  * over a prefilled queue of no-op jobs, alternating the modes in every round so drift on a
  * noisy machine hits all alike. Each mode is compared with "both off" of the same round;
  * the median of those ratios gets a distribution-free 95% interval (6 rounds or more), and the target is met when the
@@ -13,6 +14,7 @@
  *
  *   npm run bench:records                                  5 rounds of 100,000 jobs, every mode
  *   npm run bench:records -- --rounds=20 --jobs=60000 --modes=on,on-listener     (off is always run)
+ *   npm run bench:records -- --rounds=2 --profile-dir=/tmp/prof    a V8 CPU profile of each worker's timed span
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -26,6 +28,14 @@ import { median } from './statistics.js';
 
 const MODES = [
   { id: 'on', label: 'records and events on, nobody listening', keep: 1000, events: true, listener: false },
+  {
+    id: 'on-announced',
+    label: 'records and events on, published to nobody',
+    keep: 1000,
+    events: true,
+    listener: false,
+    announced: true,
+  },
   { id: 'on-listener', label: 'records and events on, a listener', keep: 1000, events: true, listener: true },
   { id: 'records', label: 'records on, events off', keep: 1000, events: false, listener: false },
   {
@@ -46,6 +56,7 @@ async function main(): Promise<void> {
       jobs: { type: 'string', default: '100000' },
       modes: { type: 'string', default: MODES.map((mode) => mode.id).join(',') },
       redis: { type: 'string', default: 'redis://127.0.0.1:6379' },
+      'profile-dir': { type: 'string' },
     },
     strict: true,
   });
@@ -59,6 +70,7 @@ async function main(): Promise<void> {
     redis,
     quiet: new QuietMachine(redis, progress),
     logLevel: 'warn',
+    profileDir: values['profile-dir'],
   });
   const samples = modes.map(() => [] as QueueSample[]);
   try {
@@ -75,6 +87,7 @@ async function main(): Promise<void> {
           keep: mode.keep,
           events: mode.events,
           listener: mode.listener,
+          announced: 'announced' in mode && mode.announced,
           label: mode.id,
         });
         samples[index]!.push(sample);
