@@ -10,6 +10,7 @@ import { delayedRunAt, LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
 import { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from '../queue/names.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
 import { MAX_LEASE_MS, MIN_LEASE_MS } from '../queue/lease_bounds.js';
+import { MAX_PREFETCH } from '../queue/reserve_ahead.js';
 
 /** Runs `parse`, turning any error it throws into an `InvalidArgumentError`. */
 function wrap<T>(parse: () => T): T {
@@ -57,6 +58,17 @@ export function parseLeaseMs(text: string): number {
   if (!Number.isInteger(value) || value < MIN_LEASE_MS || value > MAX_LEASE_MS) {
     throw new InvalidArgumentError(
       `Expected a lease in milliseconds, a whole number from ${MIN_LEASE_MS} to ${MAX_LEASE_MS} (e.g. 30000).`,
+    );
+  }
+  return value;
+}
+
+/** Accepts a worker's `--prefetch`, a whole number from 0 to {@link MAX_PREFETCH}. */
+export function parsePrefetch(text: string): number {
+  const value = toNumber(text);
+  if (!Number.isInteger(value) || value < 0 || value > MAX_PREFETCH) {
+    throw new InvalidArgumentError(
+      `Expected jobs to hold ahead, a whole number from 0 to ${MAX_PREFETCH} (e.g. 0); leave the flag out to let the worker decide.`,
     );
   }
   return value;

@@ -6,24 +6,37 @@
  * So the depth follows the work: enough jobs to keep every slot busy for two reserve round
  * trips (two calls may be in flight), from smoothed measurements of how long a job holds a
  * slot and how long a reserve call takes. Short jobs get up to three times the concurrency
- * ahead; jobs much longer than a round trip get almost none, so a worker busy with
- * ten-second jobs does not hoard the queue from idle workers.
+ * ahead. None are held before a job has been timed, nor while jobs take over
+ * {@link LONG_JOB_ROUND_TRIPS} reserve round trips: a slot then waits one round trip for its
+ * next job (under 1% of the job), and a worker that starts first, or stays busy with long
+ * jobs, does not keep them from idle workers. A fixed `prefetch` replaces all this.
  */
 
 /** Most jobs reserved ahead, as a multiple of the concurrency. */
 export const MAX_AHEAD_FACTOR = 3;
+/** Jobs longer than this many reserve round trips are not reserved ahead. */
+export const LONG_JOB_ROUND_TRIPS = 100;
+/** Most jobs a fixed prefetch may hold ahead. */
+export const MAX_PREFETCH = 10_000;
 /** Weight of a new measurement in the moving averages. */
 const SMOOTHING = 0.05;
 
 export class ReserveAhead {
   readonly #concurrency: number;
+  readonly #fixed: number | undefined;
   /** Smoothed ms from a job's start to its end (how long it holds a slot). */
   #jobMs: number | undefined;
   /** Smoothed ms of a reserve call, from sending it to its answer. */
   #reserveMs: number | undefined;
 
-  constructor(concurrency: number) {
+  /**
+   * @param concurrency - the worker's slots
+   * @param prefetch - jobs to hold ahead whatever the timings (the worker's `prefetch`);
+   *   adaptive when undefined
+   */
+  constructor(concurrency: number, prefetch?: number) {
     this.#concurrency = concurrency;
+    this.#fixed = prefetch;
   }
 
   /** Records that a job held its slot for `ms`. */
@@ -37,12 +50,15 @@ export class ReserveAhead {
   }
 
   /**
-   * Jobs to hold beyond the running ones. Before anything is measured: one per slot. After:
-   * the jobs all slots get through in two reserve round trips, at most
-   * {@link MAX_AHEAD_FACTOR} per slot.
+   * Jobs to hold beyond the running ones: the fixed prefetch when one was given. Otherwise
+   * none until a job and a reserve call have been timed, none while jobs take over
+   * {@link LONG_JOB_ROUND_TRIPS} round trips, else the jobs all slots get through in two
+   * reserve round trips (rounded up), at most {@link MAX_AHEAD_FACTOR} per slot.
    */
   get depth(): number {
-    if (this.#jobMs === undefined || this.#reserveMs === undefined) return this.#concurrency;
+    if (this.#fixed !== undefined) return this.#fixed;
+    if (this.#jobMs === undefined || this.#reserveMs === undefined) return 0;
+    if (this.#jobMs > LONG_JOB_ROUND_TRIPS * this.#reserveMs) return 0;
     const perSlot = (2 * this.#reserveMs) / Math.max(this.#jobMs, 0.001);
     return Math.ceil(this.#concurrency * Math.min(MAX_AHEAD_FACTOR, perSlot));
   }

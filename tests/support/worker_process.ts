@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     sleep: settings.sleepSeconds,
     name: `reliability:${process.pid}`,
     heartbeatMs: settings.heartbeatMs,
+    ...(settings.prefetch === undefined ? {} : { prefetch: settings.prefetch }),
     log: createLogger({ level: settings.logLevel, destination: process.stderr }),
   });
   process.once('SIGTERM', () => worker.stop());

@@ -26,6 +26,8 @@ export interface WorkerProcessSettings {
   maxLifetimeMs: number;
   /** Ms between worker heartbeats. */
   heartbeatMs: number;
+  /** The worker's fixed `prefetch`; left out, the worker decides. */
+  prefetch?: number;
 }
 
 const NAMES = {
@@ -42,6 +44,7 @@ const NAMES = {
   logLevel: 'TOPIQ_TEST_LOG_LEVEL',
   maxLifetimeMs: 'TOPIQ_TEST_MAX_LIFETIME_MS',
   heartbeatMs: 'TOPIQ_TEST_HEARTBEAT_MS',
+  prefetch: 'TOPIQ_TEST_PREFETCH',
 } as const satisfies Record<keyof WorkerProcessSettings, string>;
 
 /** Everything but prefix and queue has a default. */
@@ -69,6 +72,7 @@ export function settingsToEnv(settings: WorkerProcessSettings): Record<string, s
   const env: Record<string, string> = {};
   for (const key of Object.keys(NAMES) as (keyof WorkerProcessSettings)[]) {
     const value = settings[key];
+    if (value === undefined) continue;
     env[NAMES[key]] = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
   }
   return env;
@@ -96,6 +100,7 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): WorkerProcessSettings {
     'completedCount',
     'maxLifetimeMs',
     'heartbeatMs',
+    'prefetch',
   ] as const;
   for (const key of strings) {
     const value = text(key);

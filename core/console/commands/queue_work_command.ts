@@ -14,6 +14,7 @@ import {
   parseBackoff,
   parsePositiveInteger,
   parsePositiveNumber,
+  parsePrefetch,
   parseQueueNames,
   parseWorkerName,
 } from '../parsers.js';
@@ -33,6 +34,7 @@ export interface QueueWorkFlags {
   memory?: number;
   name?: string;
   lease?: number;
+  prefetch?: number;
 }
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
@@ -97,6 +99,12 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
           '--lease <ms>',
           'lease length in ms, 1000 to 2147483647 (default QUEUE_LEASE_MS, 30000)',
         ).argParser(parseLeaseMs),
+      )
+      .addOption(
+        new Option(
+          '--prefetch <n>',
+          'jobs held reserved ahead of free slots, 0 to 10000 (default: decided from job and reserve times)',
+        ).argParser(parsePrefetch),
       );
   }
 
@@ -123,6 +131,7 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
         memory: flags.memory,
         name: flags.name,
         leaseMs: flags.lease,
+        prefetch: flags.prefetch,
       }),
     });
     let received = 0;

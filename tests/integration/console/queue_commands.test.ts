@@ -267,6 +267,28 @@ describe('queue:clear', () => {
   });
 });
 
+describe('queue:work --prefetch', () => {
+  it('holds that many jobs reserved ahead of its one slot', async () => {
+    const queue = nextQueue();
+    const nap = (id: string) => ({
+      id,
+      name: 'NapJob',
+      queue,
+      payload: '{"ms":30000}',
+      maxTries: 0,
+      priority: 0,
+    });
+    await app.driver.push([nap('nap-a'), nap('nap-b'), nap('nap-c')]);
+    // left to decide, a worker that has timed no job holds none ahead (running stays 1)
+    const worker = run(['queue:work', `--queue=${queue}`, '--concurrency=1', '--prefetch=1']);
+    await waitFor(async () => (await app.driver.counts(queue)).running === 2);
+    expect(await app.driver.counts(queue)).toMatchObject({ running: 2, waiting: 1 });
+    worker.signals.emit('SIGTERM', 'SIGTERM');
+    expect(await worker.exit).toBe(0);
+    expect(await app.driver.counts(queue)).toMatchObject({ running: 0, waiting: 3 });
+  });
+});
+
 describe('queue:work signals', () => {
   it('stops on SIGTERM, releases a job still running after the grace period, and exits 0', async () => {
     const queue = nextQueue();

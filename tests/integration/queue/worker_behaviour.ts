@@ -240,8 +240,27 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag).filter((e) => e.startsWith('start'))).toHaveLength(1);
     });
 
-    it('never starts a job it reserved ahead once its expiresAt has passed, nor counts it towards maxJobs', async () => {
+    it('leaves the jobs it cannot start yet to a worker that starts later, having timed no job yet', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup({ concurrency: 1 });
+      const payload = { tag, ms: 1500, honourSignal: true };
+      const first = await dispatch(SlowJob, payload);
+      const second = await dispatch(SlowJob, payload);
+      const early = startWorker();
+      await until(() => entries(tag).length === 1);
+      expect(entries(tag)).toEqual([`start ${first}`]);
+      // the second job still waits in the queue, not reserved ahead by the busy worker
+      expect((await driver.getJob(queue, second))?.status).toBe('queued');
+      const late = startWorker();
+      // it starts at once on the idle worker, long before the first job ends (1.5 s)
+      await until(() => entries(tag).length === 2, 1000);
+      expect(entries(tag)).toEqual([`start ${first}`, `start ${second}`]);
+      expect(await driver.getJob(queue, first)).toMatchObject({ worker: early.worker.name });
+      expect(await driver.getJob(queue, second)).toMatchObject({ worker: late.worker.name });
+    });
+
+    it('never starts a job it reserved ahead once its expiresAt has passed, nor counts it towards maxJobs', async () => {
+      // one slot and one job held ahead of it
+      const { driver, queue, tag, startWorker, dispatch } = setup({ concurrency: 1, prefetch: 1 });
       const first = await dispatch(SlowJob, { tag, ms: 2500, honourSignal: true });
       const late = await dispatch(EchoJob, { tag, value: 'too late' }, { expiresAt: Date.now() + 1200 });
       await dispatch(EchoJob, { tag, value: 'third' });
@@ -259,7 +278,11 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
     });
 
     it('keeps a reserved-ahead job past its expiresAt leased while it cannot be handed back, and ends it expired', async () => {
-      const { driver, queue, tag, startWorker, dispatch } = setup({ concurrency: 1, leaseMs: 600 });
+      const { driver, queue, tag, startWorker, dispatch } = setup({
+        concurrency: 1,
+        leaseMs: 600,
+        prefetch: 1,
+      });
       let refused = 0;
       const release = driver.release.bind(driver);
       driver.release = async (leases) => {

@@ -79,7 +79,14 @@ describe('Kernel.handle', () => {
   it('prints a command’s flags for <command> --help and exits 0', async () => {
     const { io, kernel } = setup();
     expect(await kernel.handle(['queue:work', '--help'])).toBe(0);
-    for (const flag of ['--queue', '--concurrency', '--backoff', '--stop-when-empty', '--lease']) {
+    for (const flag of [
+      '--queue',
+      '--concurrency',
+      '--backoff',
+      '--stop-when-empty',
+      '--lease',
+      '--prefetch',
+    ]) {
       expect(io.out).toContain(flag);
     }
   });

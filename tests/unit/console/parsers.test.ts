@@ -8,6 +8,7 @@ import {
   parseNonNegativeNumber,
   parsePositiveInteger,
   parsePositiveNumber,
+  parsePrefetch,
   parseQueueName,
   parseQueueNames,
   parseWorkerName,
@@ -29,6 +30,8 @@ describe('console argument parsers', () => {
     expect(parseWorkerName('worker-1')).toBe('worker-1');
     expect(parseLeaseMs('30000')).toBe(30_000);
     expect(parseLeaseMs(String(MAX_LEASE_MS))).toBe(MAX_LEASE_MS);
+    expect(parsePrefetch('0')).toBe(0);
+    expect(parsePrefetch('10000')).toBe(10_000);
     expect(collectJobIds('b', ['a'])).toEqual(['a', 'b']);
     expect(collectRetryTargets('all', undefined)).toEqual(['all']);
   });
@@ -52,6 +55,10 @@ describe('console argument parsers', () => {
     ['--lease', () => parseLeaseMs('3000000000')],
     ['--lease', () => parseLeaseMs(String(MAX_LEASE_MS + 1))],
     ['--lease', () => parseLeaseMs(String(MIN_LEASE_MS - 1))],
+    ['--prefetch', () => parsePrefetch('-1')],
+    ['--prefetch', () => parsePrefetch('1.5')],
+    ['--prefetch', () => parsePrefetch('10001')],
+    ['--prefetch', () => parsePrefetch('auto')],
     ['--name', () => parseWorkerName('w{1}')],
     ['--name', () => parseWorkerName('-worker')],
     ['<ids...>', () => collectJobIds('bad id', undefined)],

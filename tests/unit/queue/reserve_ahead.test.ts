@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_AHEAD_FACTOR, ReserveAhead } from '../../../core/queue/reserve_ahead.js';
+import { LONG_JOB_ROUND_TRIPS, MAX_AHEAD_FACTOR, ReserveAhead } from '../../../core/queue/reserve_ahead.js';
 
 /** A ReserveAhead for `concurrency` slots that has timed one reserve call and one job. */
 function measured(concurrency: number, reserveMs: number, jobMs: number): ReserveAhead {
@@ -10,11 +10,14 @@ function measured(concurrency: number, reserveMs: number, jobMs: number): Reserv
 }
 
 describe('ReserveAhead', () => {
-  it('holds one job per slot ahead until both a job and a reserve call have been timed', () => {
+  it('holds nothing ahead until both a job and a reserve call have been timed', () => {
+    // a worker that starts first must not take jobs that may run for minutes from the others
     const ahead = new ReserveAhead(10);
-    expect(ahead.depth).toBe(10);
-    ahead.jobFinished(5);
-    expect(ahead.depth).toBe(10);
+    expect(ahead.depth).toBe(0);
+    ahead.reserveAnswered(1);
+    expect(ahead.depth).toBe(0);
+    ahead.jobFinished(0.01);
+    expect(ahead.depth).toBe(10 * MAX_AHEAD_FACTOR);
   });
 
   it('holds up to three jobs per slot ahead when jobs are much shorter than a reserve call', () => {
@@ -27,13 +30,27 @@ describe('ReserveAhead', () => {
     expect(ahead.depth).toBe(10); // 50 slots x 2 ms / 10 ms
   });
 
-  it('holds at most one job ahead when jobs take far longer than a reserve call', () => {
-    const ahead = measured(8, 1, 10_000);
-    expect(ahead.depth).toBe(1);
+  it('holds nothing ahead when jobs take far longer than a reserve call, and one job just below that', () => {
+    expect(measured(8, 1, 10_000).depth).toBe(0);
+    expect(measured(8, 1, LONG_JOB_ROUND_TRIPS + 1).depth).toBe(0);
+    // 8 slots x 2 ms / 100 ms = 0.16 jobs in two round trips: one, rounded up
+    expect(measured(8, 1, LONG_JOB_ROUND_TRIPS).depth).toBe(1);
+  });
+
+  it('holds the fixed prefetch whatever the timings, none included', () => {
+    const none = new ReserveAhead(10, 0);
+    none.reserveAnswered(2);
+    none.jobFinished(0.01);
+    expect(none.depth).toBe(0);
+    const two = new ReserveAhead(10, 2);
+    expect(two.depth).toBe(2);
+    two.reserveAnswered(1);
+    two.jobFinished(10_000);
+    expect(two.depth).toBe(2);
   });
 
   it('follows a change in job length gradually, not on one outlier', () => {
-    const ahead = measured(10, 1, 100);
+    const ahead = measured(10, 1, 50);
     expect(ahead.depth).toBe(1);
     ahead.jobFinished(0.1);
     expect(ahead.depth).toBe(1); // one short job barely moves the average

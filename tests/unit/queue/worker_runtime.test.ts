@@ -202,7 +202,13 @@ describe('worker runtime', () => {
     const payload = { tag: 'db', ms: 1500, honourSignal: true };
     const first = await dispatcher.dispatch(SlowJob, payload, { queue: 'drain-buffer' });
     const second = await dispatcher.dispatch(SlowJob, payload, { queue: 'drain-buffer' });
-    const worker = new Worker({ driver, registry, queues: ['drain-buffer'], shutdownGraceMs: 5000 });
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: ['drain-buffer'],
+      shutdownGraceMs: 5000,
+      prefetch: 1, // the second job waits reserved ahead of the one slot
+    });
     const done = worker.run();
     while ((await driver.counts('drain-buffer')).running < 2) await pause(5);
     worker.stop();
@@ -240,7 +246,14 @@ describe('worker runtime', () => {
     await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
     const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
     const log = capturingLogger('info');
-    const worker = new Worker({ driver, registry, queues: [tag], leaseMs: 150, log: log.logger });
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: [tag],
+      leaseMs: 150,
+      prefetch: 1,
+      log: log.logger,
+    });
     const done = worker.run();
     while ((await driver.counts(tag)).running < 2) await pause(5);
     expect(await driver.cancel(tag, ahead)).toBe('running'); // reserved ahead: a cancel is requested
@@ -256,7 +269,14 @@ describe('worker runtime', () => {
     const tag = 'forged-cancel';
     await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: true }, { queue: tag });
     const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'still-runs' }, { queue: tag });
-    const worker = new Worker({ driver, registry, queues: [tag], stopWhenEmpty: true, sleep: 0.1 });
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: [tag],
+      stopWhenEmpty: true,
+      sleep: 0.1,
+      prefetch: 1,
+    });
     const done = worker.run();
     while ((await driver.counts(tag)).running < 2) await pause(5); // the echo job is reserved ahead
     broadcast(tag, ahead); // nobody asked the driver to cancel it
@@ -304,7 +324,7 @@ describe('worker runtime', () => {
     await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
     const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
     const log = capturingLogger('info');
-    const worker = new Worker({ driver, registry, queues: [tag], log: log.logger });
+    const worker = new Worker({ driver, registry, queues: [tag], prefetch: 1, log: log.logger });
     const done = worker.run();
     while ((await driver.counts(tag)).running < 2) await pause(5); // the echo job is reserved ahead
     expect(await driver.cancel(tag, ahead)).toBe('running');
@@ -332,7 +352,14 @@ describe('worker runtime', () => {
     await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
     const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
     const log = capturingLogger('info');
-    const worker = new Worker({ driver, registry, queues: [tag], leaseMs: 150, log: log.logger });
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: [tag],
+      leaseMs: 150,
+      prefetch: 1,
+      log: log.logger,
+    });
     const done = worker.run();
     while ((await driver.counts(tag)).running < 2) await pause(5);
     expect(await driver.cancel(tag, ahead)).toBe('running');
@@ -416,6 +443,22 @@ describe('worker runtime', () => {
       }),
     );
     expect(() => new Worker({ driver, registry, queues: ['q'], leaseMs: MAX_LEASE_MS })).not.toThrow();
+  });
+
+  it('refuses a prefetch that is not a whole number from 0 to 10,000', () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry();
+    for (const prefetch of [-1, 1.5, 10_001, Number.NaN]) {
+      expect(() => new Worker({ driver, registry, queues: ['q'], prefetch })).toThrow(
+        expect.objectContaining({
+          code: 'E_INVALID_OPTION',
+          message: expect.stringMatching(/^prefetch must be a whole number from 0 to 10000/),
+        }),
+      );
+    }
+    for (const prefetch of [0, 10_000]) {
+      expect(() => new Worker({ driver, registry, queues: ['q'], prefetch })).not.toThrow();
+    }
   });
 
   it('logs a failed() hook that rejects as job.failed_hook_error, not as a timeout, and goes on', async () => {
