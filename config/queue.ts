@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { envDecimal, envInteger, envMs, envServerUrl } from '../core/config/env_schemas.js';
-import { defineConfig, MAX_LEASE_MS, MIN_LEASE_MS, parseQueueList } from '../core/index.js';
+import { defineConfig, MAX_LEASE_MS, MAX_PREFETCH, MIN_LEASE_MS, parseQueueList } from '../core/index.js';
 
 export default defineConfig(
   'queue',
@@ -35,6 +35,15 @@ export default defineConfig(
       })
       .optional(),
     WORKER_CONCURRENCY: envInteger(10, { min: 1 }),
+    WORKER_PREFETCH: z
+      .string()
+      .trim()
+      .refine(
+        (value) => value === 'auto' || (/^\d+$/.test(value) && Number(value) <= MAX_PREFETCH),
+        `must be auto (the worker decides) or a whole number from 0 to ${MAX_PREFETCH}`,
+      )
+      .transform((value) => (value === 'auto' ? undefined : Number(value)))
+      .optional(),
   }),
   (env) => ({
     driver: env.QUEUE_DRIVER ?? (env.REDIS_URL ? 'redis' : 'memory'),
@@ -50,6 +59,6 @@ export default defineConfig(
     shutdownGraceMs: env.QUEUE_SHUTDOWN_GRACE_MS,
     heartbeatMs: env.QUEUE_HEARTBEAT_MS,
     events: ['on', 'true', '1'].includes(env.QUEUE_EVENTS),
-    worker: { queues: env.WORKER_QUEUES, concurrency: env.WORKER_CONCURRENCY },
+    worker: { queues: env.WORKER_QUEUES, concurrency: env.WORKER_CONCURRENCY, prefetch: env.WORKER_PREFETCH },
   }),
 );

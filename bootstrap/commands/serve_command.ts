@@ -6,13 +6,19 @@
  */
 import { type Command, Option } from 'commander';
 import { BaseCommand } from '../../core/console/command.js';
-import { parsePort, parsePositiveInteger, parseQueueNames } from '../../core/console/parsers.js';
-import { CliUsageError, jobNameOf } from '../../core/index.js';
+import {
+  parsePort,
+  parsePositiveInteger,
+  parsePrefetch,
+  parseQueueNames,
+} from '../../core/console/parsers.js';
+import { CliUsageError, type InProcessWorkers, jobNameOf, type QueueSettings } from '../../core/index.js';
 
 export interface ServeFlags {
   workers?: boolean;
   queue?: string[];
   concurrency?: number;
+  prefetch?: number;
   port?: number;
 }
 
@@ -34,6 +40,12 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
           '--concurrency <n>',
           'jobs run at once by --workers (default WORKER_CONCURRENCY, 10)',
         ).argParser(parsePositiveInteger),
+      )
+      .addOption(
+        new Option(
+          '--prefetch <n>',
+          'jobs each --workers worker holds reserved ahead, 0 to 10000 (default WORKER_PREFETCH, else decided from job and reserve times)',
+        ).argParser(parsePrefetch),
       )
       .addOption(
         new Option('--port <port>', 'embedded broker port (default MQTT_BROKER_PORT, 1883)').argParser(
@@ -68,19 +80,11 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     signals.on('SIGINT', stop);
     signals.on('SIGTERM', stop);
     try {
-      const queues = flags.queue ??
-        app.settings.queue.worker.queues ?? [
-          ...new Set([...app.registry.classes().map((job) => job.queue ?? 'default'), 'default']),
-        ];
+      const jobQueues = [
+        ...new Set([...app.registry.classes().map((job) => job.queue ?? 'default'), 'default']),
+      ];
       await server.start(
-        flags.workers
-          ? {
-              workers: {
-                queues: queues.join(','),
-                concurrency: flags.concurrency ?? app.settings.queue.worker.concurrency,
-              },
-            }
-          : {},
+        flags.workers ? { workers: inProcessWorkers(flags, app.settings.queue.worker, jobQueues) } : {},
       );
       app.log.info(
         { event: 'server.ready', jobs: app.registry.classes().map((job) => jobNameOf(job)) },
@@ -103,10 +107,14 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     const workerFlags = [
       ...(flags.queue ? ['--queue'] : []),
       ...(flags.concurrency !== undefined ? ['--concurrency'] : []),
+      ...(flags.prefetch !== undefined ? ['--prefetch'] : []),
     ];
     if (!flags.workers && workerFlags.length > 0) {
+      const last = workerFlags.pop()!;
+      const named =
+        workerFlags.length > 0 ? `${workerFlags.join(', ')} and ${last} apply` : `${last} applies`;
       throw new CliUsageError(
-        `${workerFlags.join(' and ')} apply to the workers of --workers; add --workers, or run them with queue:work`,
+        `${named} to the workers of --workers; add --workers, or run them with queue:work`,
       );
     }
     if (flags.port === undefined) return;
@@ -122,4 +130,21 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     const { default: mqttConfig } = await import('../../config/mqtt.js');
     return { ...mqttConfig.read(process.env).broker, port };
   }
+}
+
+/**
+ * The workers of `serve --workers`: each flag given wins over its `WORKER_*` setting; the
+ * queues default to those of the app's jobs, and the prefetch to the worker's own choice.
+ */
+export function inProcessWorkers(
+  flags: ServeFlags,
+  settings: QueueSettings['worker'],
+  jobQueues: readonly string[],
+): InProcessWorkers {
+  const prefetch = flags.prefetch ?? settings.prefetch;
+  return {
+    queues: (flags.queue ?? settings.queues ?? jobQueues).join(','),
+    concurrency: flags.concurrency ?? settings.concurrency,
+    ...(prefetch === undefined ? {} : { prefetch }),
+  };
 }

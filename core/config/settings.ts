@@ -22,8 +22,11 @@ export interface QueueSettings {
   heartbeatMs: number;
   /** Publish job status changes (in-process listeners, MQTT bridge). */
   events: boolean;
-  /** Queues and concurrency of the workers `serve --workers` runs in-process. */
-  worker: { queues: string[] | undefined; concurrency: number };
+  /**
+   * Queues, concurrency and prefetch (undefined: the worker decides) of the workers
+   * `serve --workers` runs in-process.
+   */
+  worker: { queues: string[] | undefined; concurrency: number; prefetch: number | undefined };
 }
 
 /** One MQTT account from config (`MQTT_DEVICES`, `MQTT_SERVICE_ACCOUNTS`). */

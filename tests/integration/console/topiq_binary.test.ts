@@ -60,12 +60,15 @@ describe('npx topiq (usage)', () => {
 });
 
 describe('npx topiq serve (flags it would ignore)', () => {
-  it.concurrent('refuses --queue and --concurrency without --workers, with exit code 2', async () => {
-    const result = await runCli(['serve', '--queue=alerts', '--concurrency=3'], env);
+  it.concurrent('refuses --queue, --concurrency and --prefetch without --workers, with exit code 2', async () => {
+    const result = await runCli(['serve', '--queue=alerts', '--concurrency=3', '--prefetch=0'], env);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(
-      /^error E_CLI_USAGE: --queue and --concurrency apply to the workers of --workers/,
+      /^error E_CLI_USAGE: --queue, --concurrency and --prefetch apply to the workers of --workers/,
     );
+    const one = await runCli(['serve', '--prefetch=0'], env);
+    expect(one.code).toBe(2);
+    expect(one.stderr).toMatch(/^error E_CLI_USAGE: --prefetch applies to the workers of --workers/);
   });
 
   it.concurrent('refuses --port when MQTT_URL points serve at another broker', async () => {

@@ -100,3 +100,21 @@ describe('WORKER_QUEUES', () => {
     );
   });
 });
+
+describe('WORKER_PREFETCH', () => {
+  it('leaves the choice to the worker unless set, and takes auto or 0 to 10000', () => {
+    expect(queueConfig.read({}).worker.prefetch).toBeUndefined();
+    expect(queueConfig.read({ WORKER_PREFETCH: 'auto' }).worker.prefetch).toBeUndefined();
+    expect(queueConfig.read({ WORKER_PREFETCH: '0' }).worker.prefetch).toBe(0);
+    expect(queueConfig.read({ WORKER_PREFETCH: ' 10000 ' }).worker.prefetch).toBe(10_000);
+  });
+
+  it.each(['-1', '1.5', '10001', 'none'])('refuses %j with E_INVALID_CONFIG naming it', (value) => {
+    expect(() => queueConfig.read({ WORKER_PREFETCH: value })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(/WORKER_PREFETCH.*auto .* whole number from 0 to 10000/),
+      }),
+    );
+  });
+});
