@@ -7,6 +7,7 @@ import { type Command, Option } from 'commander';
 import type { WorkerInfo } from '../../queue/driver.js';
 import { BaseCommand } from '../command.js';
 import { type TableColumn, truncate } from '../output.js';
+import { parseQueueName } from '../parsers.js';
 import { formatDuration } from './job_formatting.js';
 
 /** One worker as `queue:workers --json` prints it: its heartbeat with ISO 8601 times, plus ages. */
@@ -30,22 +31,33 @@ const COLUMNS: readonly TableColumn<WorkerOutput>[] = [
   { header: 'heartbeat', value: (row) => `${formatDuration(row.heartbeatAgeMs)} ago` },
 ];
 
-/** Lists live workers. */
-export class QueueWorkersCommand extends BaseCommand<{ json?: boolean }> {
+/** Lists live workers, all of them or those serving one queue. */
+export class QueueWorkersCommand extends BaseCommand<{ json?: boolean; queue?: string }> {
   static override readonly commandName = 'queue:workers';
   static override readonly description = 'List live workers: queues, running jobs, uptime, last heartbeat';
 
   static override configure(command: Command): void {
-    command.addOption(new Option('--json', 'print JSON'));
+    command
+      .addOption(
+        new Option('--queue <name>', 'only the workers serving this queue').argParser(parseQueueName),
+      )
+      .addOption(new Option('--json', 'print JSON'));
   }
 
   async run(): Promise<number> {
     const { driver } = await this.app();
     const now = Date.now();
-    const workers = (await driver.workers()).map((info) => toWorkerOutput(info, now));
-    if (this.flags.json) this.json(workers);
-    else if (workers.length === 0) this.line('No live workers: start one with `npx topiq queue:work`.');
-    else this.table(COLUMNS, workers);
+    const { queue, json } = this.flags;
+    const workers = (await driver.workers())
+      .filter((info) => queue === undefined || info.queues.includes(queue))
+      .map((info) => toWorkerOutput(info, now));
+    if (json) this.json(workers);
+    else if (workers.length > 0) this.table(COLUMNS, workers);
+    else if (queue === undefined) this.line('No live workers: start one with `npx topiq queue:work`.');
+    else
+      this.line(
+        `No live worker serves queue "${queue}": start one with \`npx topiq queue:work --queue=${queue}\`.`,
+      );
     return 0;
   }
 }

@@ -200,6 +200,7 @@ describe('job commands on the command line', () => {
       [['job:release', 'a', 'b'], /too many arguments/],
       [['queue:stats', '--queue=,'], /no queue named/],
       [['queue:workers', '--all'], /unknown option '--all'/],
+      [['queue:workers', '--queue=bad{name}'], /queue name "bad\{name\}" is not allowed/],
     ];
     for (const [argv, message] of cases) {
       const io = captureIO();
@@ -324,6 +325,32 @@ describe('job commands on the memory driver', () => {
     expect(header).toMatch(/^id\s+host\s+pid\s+queues\s+concurrency\s+running\s+started\s+heartbeat$/);
     expect(row).toMatch(
       /^w-1\s+box\s+42\s+high,default\s+4\s+2: job-a,job-b\s+\S+Z \(up 5m 1\ds\)\s+\d+\.\ds ago$/,
+    );
+  });
+
+  it('lists only the workers serving the queue given with --queue', async () => {
+    const now = Date.now();
+    const info = (id: string, queues: string[]) => ({
+      id,
+      host: 'box',
+      pid: 42,
+      queues,
+      concurrency: 1,
+      runningJobIds: [],
+      startedAt: now,
+      heartbeatAt: now,
+    });
+    await app.driver.heartbeat(info('w-emails', ['high', 'emails']), 60_000);
+    await app.driver.heartbeat(info('w-telemetry', ['telemetry']), 60_000);
+    const listed = async (argv: string[]) =>
+      (JSON.parse((await run(['queue:workers', '--json', ...argv])).out) as { id: string }[]).map(
+        (worker) => worker.id,
+      );
+    expect(await listed(['--queue=emails'])).toEqual(['w-emails']);
+    expect(await listed(['--queue=telemetry'])).toEqual(['w-telemetry']);
+    expect(await listed(['--queue=none'])).toEqual([]);
+    expect((await run(['queue:workers', '--queue=none'])).out).toBe(
+      'No live worker serves queue "none": start one with `npx topiq queue:work --queue=none`.\n',
     );
   });
 
