@@ -5,6 +5,7 @@ import { JobDispatchCommand } from './job_dispatch_command.js';
 import { JobListCommand } from './job_list_command.js';
 import { JobReleaseCommand } from './job_release_command.js';
 import { JobShowCommand } from './job_show_command.js';
+import { JobTypesCommand } from './job_types_command.js';
 import { MessagesFailedCommand } from './messages_failed_command.js';
 import { MessagesFlushCommand } from './messages_flush_command.js';
 import { QueueClearCommand } from './queue_clear_command.js';
@@ -37,6 +38,7 @@ export const jobCommands: readonly CommandClass[] = [
   JobListCommand,
   JobCancelCommand,
   JobReleaseCommand,
+  JobTypesCommand,
   QueueWorkersCommand,
   QueueStatsCommand,
 ];
@@ -50,6 +52,7 @@ export {
   JobListCommand,
   JobReleaseCommand,
   JobShowCommand,
+  JobTypesCommand,
   MessagesFailedCommand,
   MessagesFlushCommand,
   QueueClearCommand,

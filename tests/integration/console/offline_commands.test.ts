@@ -1,6 +1,7 @@
 /**
- * `route:list` run in-process through the kernel and the real command registry, with
- * `REDIS_URL` pointing at a port where nothing listens: listing routes must not need Redis.
+ * `route:list` and `job:types` run in-process through the kernel and the real command
+ * registry, with `REDIS_URL` pointing at a port where nothing listens: listing routes and
+ * registered jobs must not need Redis.
  */
 import { describe, expect, it } from 'vitest';
 import { commands } from '../../../bootstrap/console.js';
@@ -60,5 +61,20 @@ describe('route:list', () => {
     expect(result.code).toBe(0);
     const records = JSON.parse(result.stdout) as { subscription: string }[];
     expect(records.map((record) => record.subscription)).toContain('$share/topiq/devices/+/telemetry');
+  });
+});
+
+describe('job:types', () => {
+  it('lists the jobs of app/jobs without waiting for Redis', async () => {
+    const started = Date.now();
+    const { code, out, err } = await run(['job:types', '--json']);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    expect((JSON.parse(out) as { name: string }[]).map((job) => job.name)).toEqual([
+      'ProcessSensorDataJob',
+      'SendEmailJob',
+      'SendNotificationJob',
+    ]);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
