@@ -18,7 +18,7 @@ export interface ServeFlags {
   workers?: boolean;
   queue?: string[];
   concurrency?: number;
-  prefetch?: number;
+  prefetch?: number | 'auto';
   port?: number;
 }
 
@@ -44,7 +44,7 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
       .addOption(
         new Option(
           '--prefetch <n>',
-          'jobs each --workers worker holds reserved ahead, 0 to 10000 (default WORKER_PREFETCH, else decided from job and reserve times)',
+          'jobs each --workers worker holds reserved ahead, 0 to 10000, or auto: decided from job and reserve times (default WORKER_PREFETCH, auto)',
         ).argParser(parsePrefetch),
       )
       .addOption(
@@ -141,7 +141,7 @@ export function inProcessWorkers(
   settings: QueueSettings['worker'],
   jobQueues: readonly string[],
 ): InProcessWorkers {
-  const prefetch = flags.prefetch ?? settings.prefetch;
+  const prefetch = flags.prefetch === 'auto' ? undefined : (flags.prefetch ?? settings.prefetch);
   return {
     queues: (flags.queue ?? settings.queues ?? jobQueues).join(','),
     concurrency: flags.concurrency ?? settings.concurrency,

@@ -63,12 +63,16 @@ export function parseLeaseMs(text: string): number {
   return value;
 }
 
-/** Accepts a worker's `--prefetch`, a whole number from 0 to {@link MAX_PREFETCH}. */
-export function parsePrefetch(text: string): number {
+/**
+ * Accepts a worker's `--prefetch`: a whole number from 0 to {@link MAX_PREFETCH}, or `auto`
+ * (the worker decides from job and reserve times), which overrides `WORKER_PREFETCH`.
+ */
+export function parsePrefetch(text: string): number | 'auto' {
+  if (text.trim() === 'auto') return 'auto';
   const value = toNumber(text);
   if (!Number.isInteger(value) || value < 0 || value > MAX_PREFETCH) {
     throw new InvalidArgumentError(
-      `Expected jobs to hold ahead, a whole number from 0 to ${MAX_PREFETCH} (e.g. 0); leave the flag out to let the worker decide.`,
+      `Expected jobs to hold ahead, a whole number from 0 to ${MAX_PREFETCH} (e.g. 0), or auto to let the worker decide.`,
     );
   }
   return value;

@@ -34,7 +34,7 @@ export interface QueueWorkFlags {
   memory?: number;
   name?: string;
   lease?: number;
-  prefetch?: number;
+  prefetch?: number | 'auto';
 }
 
 const SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
@@ -103,7 +103,7 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
       .addOption(
         new Option(
           '--prefetch <n>',
-          'jobs held reserved ahead of free slots, 0 to 10000 (default: decided from job and reserve times)',
+          'jobs held reserved ahead of free slots, 0 to 10000, or auto (default: decided from job and reserve times)',
         ).argParser(parsePrefetch),
       );
   }
@@ -131,7 +131,7 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
         memory: flags.memory,
         name: flags.name,
         leaseMs: flags.lease,
-        prefetch: flags.prefetch,
+        prefetch: flags.prefetch === 'auto' ? undefined : flags.prefetch,
       }),
     });
     let received = 0;

@@ -32,6 +32,7 @@ describe('console argument parsers', () => {
     expect(parseLeaseMs(String(MAX_LEASE_MS))).toBe(MAX_LEASE_MS);
     expect(parsePrefetch('0')).toBe(0);
     expect(parsePrefetch('10000')).toBe(10_000);
+    expect(parsePrefetch('auto')).toBe('auto');
     expect(collectJobIds('b', ['a'])).toEqual(['a', 'b']);
     expect(collectRetryTargets('all', undefined)).toEqual(['all']);
   });
@@ -58,7 +59,7 @@ describe('console argument parsers', () => {
     ['--prefetch', () => parsePrefetch('-1')],
     ['--prefetch', () => parsePrefetch('1.5')],
     ['--prefetch', () => parsePrefetch('10001')],
-    ['--prefetch', () => parsePrefetch('auto')],
+    ['--prefetch', () => parsePrefetch('none')],
     ['--name', () => parseWorkerName('w{1}')],
     ['--name', () => parseWorkerName('-worker')],
     ['<ids...>', () => collectJobIds('bad id', undefined)],

@@ -26,5 +26,8 @@ describe('serve --workers', () => {
         jobQueues,
       ),
     ).toEqual({ queues: 'high,low', concurrency: 2, prefetch: 3 });
+    // --prefetch=auto gives the choice back to the worker over WORKER_PREFETCH
+    const auto = inProcessWorkers({ workers: true, prefetch: 'auto' }, set, jobQueues);
+    expect(auto).toEqual({ queues: 'alerts', concurrency: 4 });
   });
 });

