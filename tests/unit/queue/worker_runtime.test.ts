@@ -11,6 +11,7 @@ import {
   MemoryQueueDriver,
   RedisUnavailableError,
   Worker,
+  type WorkerOptions,
 } from '../../../core/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { EchoJob, entries, SlowJob, testJobs } from '../../support/test_jobs.js';
@@ -86,6 +87,28 @@ function withCancelBroadcasts() {
   const dispatcher = new Dispatcher(driver, registry);
   const broadcast = (queue: string, id: string) => listener!(queue, id);
   return { driver, registry, dispatcher, broadcast };
+}
+
+/**
+ * A worker of one slot running a SlowJob of `ms` with an EchoJob of `value` reserved ahead of
+ * it (a fixed prefetch of 1), once both are leased; `options` go to the Worker.
+ */
+async function holdingOneAhead(
+  {
+    driver,
+    registry,
+    dispatcher,
+  }: { driver: MemoryQueueDriver; registry: JobRegistry; dispatcher: Dispatcher },
+  tag: string,
+  { ms = 600, value = 'never', ...options }: { ms?: number; value?: string } & Partial<WorkerOptions> = {},
+) {
+  await dispatcher.dispatch(SlowJob, { tag, ms, honourSignal: true }, { queue: tag });
+  const ahead = await dispatcher.dispatch(EchoJob, { tag, value }, { queue: tag });
+  const log = capturingLogger('info');
+  const worker = new Worker({ driver, registry, queues: [tag], prefetch: 1, log: log.logger, ...options });
+  const done = worker.run();
+  while ((await driver.counts(tag)).running < 2) await pause(5); // the echo job is reserved ahead
+  return { ahead, worker, done, log };
 }
 
 describe('worker runtime', () => {
@@ -243,19 +266,9 @@ describe('worker runtime', () => {
     const registry = new JobRegistry().register(...testJobs);
     const dispatcher = new Dispatcher(driver, registry);
     const tag = 'renewal-cancel';
-    await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
-    const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
-    const log = capturingLogger('info');
-    const worker = new Worker({
-      driver,
-      registry,
-      queues: [tag],
+    const { ahead, worker, done, log } = await holdingOneAhead({ driver, registry, dispatcher }, tag, {
       leaseMs: 150,
-      prefetch: 1,
-      log: log.logger,
     });
-    const done = worker.run();
-    while ((await driver.counts(tag)).running < 2) await pause(5);
     expect(await driver.cancel(tag, ahead)).toBe('running'); // reserved ahead: a cancel is requested
     while ((await driver.getJob(tag, ahead))?.status !== 'cancelled') await pause(10);
     await worker.shutdown();
@@ -265,20 +278,15 @@ describe('worker runtime', () => {
   });
 
   it('runs a reserved-ahead job later, not failing it, when a cancel broadcast for it was stale or forged', async () => {
-    const { driver, registry, dispatcher, broadcast } = withCancelBroadcasts();
+    const setup = withCancelBroadcasts();
+    const { driver, broadcast } = setup;
     const tag = 'forged-cancel';
-    await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: true }, { queue: tag });
-    const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'still-runs' }, { queue: tag });
-    const worker = new Worker({
-      driver,
-      registry,
-      queues: [tag],
+    const { ahead, done } = await holdingOneAhead(setup, tag, {
+      ms: 300,
+      value: 'still-runs',
       stopWhenEmpty: true,
       sleep: 0.1,
-      prefetch: 1,
     });
-    const done = worker.run();
-    while ((await driver.counts(tag)).running < 2) await pause(5); // the echo job is reserved ahead
     broadcast(tag, ahead); // nobody asked the driver to cancel it
     expect(await done).toBe('empty');
     expect(await driver.getJob(tag, ahead)).toMatchObject({ status: 'completed', attempts: 1 });
@@ -321,12 +329,7 @@ describe('worker runtime', () => {
       if (refusals-- > 0) throw new Error('LOADING Redis is loading the dataset in memory');
       return release(leases);
     };
-    await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
-    const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
-    const log = capturingLogger('info');
-    const worker = new Worker({ driver, registry, queues: [tag], prefetch: 1, log: log.logger });
-    const done = worker.run();
-    while ((await driver.counts(tag)).running < 2) await pause(5); // the echo job is reserved ahead
+    const { ahead, worker, done, log } = await holdingOneAhead({ driver, registry, dispatcher }, tag);
     expect(await driver.cancel(tag, ahead)).toBe('running');
     broadcast(tag, ahead);
     while ((await driver.getJob(tag, ahead))?.status !== 'cancelled') await pause(10);
@@ -349,19 +352,9 @@ describe('worker runtime', () => {
       if (refuse) throw new Error('ERR Error running script: out of order');
       return release(leases);
     };
-    await dispatcher.dispatch(SlowJob, { tag, ms: 600, honourSignal: true }, { queue: tag });
-    const ahead = await dispatcher.dispatch(EchoJob, { tag, value: 'never' }, { queue: tag });
-    const log = capturingLogger('info');
-    const worker = new Worker({
-      driver,
-      registry,
-      queues: [tag],
+    const { ahead, worker, done, log } = await holdingOneAhead({ driver, registry, dispatcher }, tag, {
       leaseMs: 150,
-      prefetch: 1,
-      log: log.logger,
     });
-    const done = worker.run();
-    while ((await driver.counts(tag)).running < 2) await pause(5);
     expect(await driver.cancel(tag, ahead)).toBe('running');
     broadcast(tag, ahead);
     while (log.events('job.cancel_failed').length === 0) await pause(5);
