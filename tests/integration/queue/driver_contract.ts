@@ -481,13 +481,15 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
     it("hands a dead worker's jobs back to the front in the order their leases ended", async () => {
       await driver.push(['z', 'y', 'x'].map((id) => job(id)));
       const leases: string[] = [];
+      // leases long enough that the first has not ended when the second reserve runs, on a
+      // loaded machine too (with 20 ms it sometimes had, and that reserve took z back)
       for (let taken = 0; taken < 2; taken++) {
-        const [r] = (await driver.reserve(queue, { ...reserveOptions, count: 1, leaseMs: 20 })).jobs;
+        const [r] = (await driver.reserve(queue, { ...reserveOptions, count: 1, leaseMs: 400 })).jobs;
         leases.push(r!.id);
         await sleep(5);
       }
       expect(leases).toEqual(['z', 'y']);
-      await sleep(60);
+      await sleep(500);
       const again = (await driver.reserve(queue, reserveOptions)).jobs;
       expect(again.map((r) => r.id)).toEqual(['z', 'y', 'x']);
     });
@@ -507,12 +509,12 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await driver.push(ids.map((id) => job(id)));
       // j000-j059 and j060-j120 under two lease ends; j121 under a long lease
       for (const count of [60, 61]) {
-        await driver.reserve(queue, { ...reserveOptions, count, leaseMs: 20 });
+        await driver.reserve(queue, { ...reserveOptions, count, leaseMs: 300 });
         await sleep(5);
       }
       const [live] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
       expect(live!.id).toBe('j121');
-      await sleep(60);
+      await sleep(400); // the 300 ms leases have ended
       // a reserve reclaims 100 lapsed leases, in the order they ended, and takes five
       const order = (await driver.reserve(queue, { ...reserveOptions, count: 5 })).jobs.map((r) => r.id);
       expect(await driver.release([{ id: 'j121', queue, token: live!.token }])).toEqual(['queued']);
@@ -623,15 +625,15 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('reports the status changes a reserve makes: a delayed job come due, a lapsed lease handed back or, its cancel asked for, cancelled', async () => {
       await driver.push([job('due', { runAt: Date.now() + 20 }), job('lapsed'), job('doomed'), job('idle')]);
-      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 20 })).jobs;
+      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 300 })).jobs;
       expect(held.map((r) => r.id)).toEqual(['lapsed', 'doomed', 'idle']);
       // the first two started (a renewal said so), the last was held ahead of a free slot; then
       // their worker died, and two were cancelled meanwhile
       const leases = held.map((r) => ({ id: r.id, queue, token: r.token }));
-      expect(await driver.extend(leases, 20, { started: 2 })).toEqual(['ok', 'ok', 'ok']);
+      expect(await driver.extend(leases, 300, { started: 2 })).toEqual(['ok', 'ok', 'ok']);
       expect(await driver.cancel(queue, 'doomed')).toBe('running');
       expect(await driver.cancel(queue, 'idle')).toBe('running');
-      await sleep(60);
+      await sleep(400); // the 300 ms leases have ended
       const result = await driver.reserve(queue, { ...reserveOptions, count: 0 });
       const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
       expect([...result.changed].sort(byId)).toEqual([
@@ -653,14 +655,14 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('keeps no start time or worker on a job handed back before any attempt of it started', async () => {
       await driver.push([job('released'), job('lapsed')]);
-      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 20 })).jobs;
+      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 300 })).jobs;
       const lease = (id: string) => ({ id, queue, token: held.find((r) => r.id === id)!.token });
       expect(await driver.getJob(queue, 'released')).toMatchObject({
         startedAt: expect.any(Number),
         worker: 'w1',
       });
       expect(await driver.release([lease('released')])).toEqual(['queued']);
-      await sleep(60);
+      await sleep(400); // the 300 ms leases have ended
       expect((await driver.reserve(queue, { ...reserveOptions, count: 0 })).changed).toHaveLength(1);
       for (const id of ['released', 'lapsed']) {
         expect(await driver.getJob(queue, id)).toMatchObject({
@@ -674,7 +676,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
 
     it('starts the next attempt from no progress, after a failed one, one whose worker died or one released', async () => {
       await driver.push([job('failed'), job('crashed'), job('released')]);
-      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 20 })).jobs;
+      const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 300 })).jobs;
       const lease = (id: string) => ({ id, queue, token: held.find((r) => r.id === id)!.token });
       for (const { id } of held) expect(await driver.progress(lease(id), 60, 'halfway')).toBe(true);
       expect(
@@ -682,7 +684,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
           .outcome,
       ).toBe('retrying');
       expect(await driver.release([lease('released')])).toEqual(['queued']);
-      await sleep(60);
+      await sleep(400); // the 300 ms leases have ended
       await driver.reserve(queue, { ...reserveOptions, count: 0 });
       for (const id of ['failed', 'crashed']) {
         expect(await driver.getJob(queue, id)).toMatchObject({
