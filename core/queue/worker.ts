@@ -442,8 +442,46 @@ export class Worker {
         this.#ahead.jobFinished(performance.now() - started);
         if (this.#running.get(key) === running) this.#running.delete(key);
         this.#fill();
+        this.#shedAhead();
         this.#wake();
       });
+  }
+
+  /**
+   * Hands back the jobs held reserved ahead once the worker, left to decide, finds its jobs
+   * long (no depth ahead any more): reserved while jobs were short, each would otherwise wait
+   * a whole long job here while an idle worker could run it. They go back to the front of
+   * their queues, attempts not counted. If Redis cannot take them now they stay, still leased,
+   * and run here.
+   */
+  #shedAhead(): void {
+    if (this.#ready.length === 0 || this.#stopReason || this.#options.prefetch !== undefined) return;
+    if (this.#ahead.depth > 0) return;
+    const jobs = this.#ready.splice(0);
+    this.#reserved -= jobs.length; // handed back, they do not count towards --max-jobs
+    const settling = this.#driver.release(jobs.map(leaseOf)).then(
+      (outcomes) => {
+        jobs.forEach((job, index) => {
+          const outcome = outcomes[index];
+          if (outcome === 'queued') this.#options.events?.emit(job, 'queued', job.attempt - 1);
+          else if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
+        });
+        this.#log.info(
+          { event: 'worker.handed_back', jobIds: jobs.map((job) => job.id) },
+          'jobs grew long: handed back the jobs reserved ahead, for idle workers',
+        );
+      },
+      (error: unknown) => {
+        this.#log.warn(
+          { event: 'worker.hand_back_failed', err: error, jobIds: jobs.map((job) => job.id) },
+          'could not hand back the jobs reserved ahead; they run here',
+        );
+        this.#reserved += jobs.length;
+        this.#ready.push(...jobs);
+        this.#fill();
+      },
+    );
+    this.#tracked(settling);
   }
 
   /**

@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Dispatcher, JobRegistry, RedisQueueDriver, Worker } from '../../../core/index.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
-import { EchoJob, testJobs } from '../../support/test_jobs.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
+import { until as untilMet } from '../../support/until.js';
+import { EchoJob, entries, SlowJob, testJobs } from '../../support/test_jobs.js';
 import { defineWorkerBehaviour } from './worker_behaviour.js';
 
 defineWorkerBehaviour(
@@ -71,5 +73,68 @@ describe('Worker on the redis driver: clocks', () => {
     vi.restoreAllMocks();
     // one reserve, one after the 1 s sleep; a worker that read the deadline as past polled every 10 ms
     expect(calls).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('Worker on the redis driver: jobs that grow long', () => {
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  const queue = uniqueQueue('grow-long');
+  afterAll(async () => {
+    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
+    await driver.close();
+  });
+
+  it('hands back the jobs it reserved ahead while jobs were short once they grow long, for an idle worker', async () => {
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const tag = queue;
+    const log = capturingLogger('info');
+    const early = new Worker({
+      driver,
+      registry,
+      queues: [queue],
+      concurrency: 4,
+      sleep: 0.1,
+      log: log.logger,
+    });
+    const runs = [early.run()];
+    // short jobs first: the worker times them against its reserve calls and holds jobs ahead
+    await dispatcher.dispatchMany(
+      Array.from({ length: 40 }, (_, n) => ({
+        job: EchoJob,
+        payload: { tag, value: `e${n}` },
+        options: { queue },
+      })),
+    );
+    await untilMet('the short jobs are done', async () => (await driver.counts(queue)).completed === 40);
+    const long = await dispatcher.dispatchMany(
+      Array.from({ length: 16 }, () => ({
+        job: SlowJob,
+        payload: { tag, ms: 1500, honourSignal: true },
+        options: { queue },
+      })),
+    );
+    await untilMet('four long jobs run', () => early.runningJobIds.length === 4);
+    const held = (await driver.counts(queue)).running - 4;
+    expect(held).toBeGreaterThan(4); // reserved ahead, as for short jobs
+    const late = new Worker({ driver, registry, queues: [queue], concurrency: 4, sleep: 0.1 });
+    runs.push(late.run());
+    await untilMet(
+      'every long job is done',
+      async () => (await driver.counts(queue)).completed === 56,
+      15_000,
+    );
+    await Promise.all([early.shutdown(), late.shutdown()]);
+    await Promise.all(runs);
+    // once its first long jobs ended, the early worker handed back what it still held, and the
+    // late one, idle until then, ran some of them
+    const handedBack = log.events('worker.handed_back').flatMap((line) => line.jobIds as string[]);
+    expect(handedBack.length).toBeGreaterThan(0);
+    const records = await Promise.all(long.map((id) => driver.getJob(queue, id)));
+    const byLate = records.filter((record) => record?.worker === late.name).map((record) => record!.id);
+    expect(byLate.filter((id) => handedBack.includes(id)).length).toBeGreaterThan(0);
+    // each ran once, its handed-back attempt not counted
+    expect(entries(tag).filter((entry) => entry.startsWith('start'))).toHaveLength(16);
+    expect(records.every((record) => record?.status === 'completed' && record.attempts === 1)).toBe(true);
   });
 });
