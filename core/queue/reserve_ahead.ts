@@ -50,6 +50,17 @@ export class ReserveAhead {
   }
 
   /**
+   * Whether jobs have been timed far longer than the point where none are held ahead (twice
+   * {@link LONG_JOB_ROUND_TRIPS} round trips, so a worker whose jobs sit near that point does
+   * not hand back and take again on every job); never with a fixed prefetch. A worker then
+   * hands back the jobs it still holds ahead.
+   */
+  get jobsLong(): boolean {
+    if (this.#fixed !== undefined || this.#jobMs === undefined || this.#reserveMs === undefined) return false;
+    return this.#jobMs > 2 * LONG_JOB_ROUND_TRIPS * this.#reserveMs;
+  }
+
+  /**
    * Jobs to hold beyond the running ones: the fixed prefetch when one was given. Otherwise
    * none until a job and a reserve call have been timed, none while jobs take over
    * {@link LONG_JOB_ROUND_TRIPS} round trips, else the jobs all slots get through in two

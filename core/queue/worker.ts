@@ -122,6 +122,8 @@ export class Worker {
    * shutdown, so they are not failed for a lapsed lease.
    */
   readonly #unreleased: ReservedJob[] = [];
+  /** Hand-backs of jobs reserved ahead in flight ({@link Worker.#shedAhead}). */
+  #handingBack = 0;
   /**
    * Calls in flight that end reserved-ahead jobs without running them (the hand-back of an
    * expired one, the cancel of a cancelled one), awaited on shutdown.
@@ -294,7 +296,8 @@ export class Worker {
             const { wakeAt } = this.#empty;
             this.#empty = undefined;
             if (this.#options.stopWhenEmpty || this.#options.once) {
-              if (idle) {
+              // jobs on their way back to the queue are not done with: look again once they are
+              if (idle && this.#handingBack === 0) {
                 this.stop(this.#options.once ? 'once' : 'empty');
                 break;
               }
@@ -449,17 +452,31 @@ export class Worker {
 
   /**
    * Hands back the jobs held reserved ahead once the worker, left to decide, finds its jobs
-   * long (no depth ahead any more): reserved while jobs were short, each would otherwise wait
-   * a whole long job here while an idle worker could run it. They go back to the front of
-   * their queues, attempts not counted. If Redis cannot take them now they stay, still leased,
-   * and run here.
+   * clearly long ({@link ReserveAhead.jobsLong}): reserved while jobs were short, each would
+   * otherwise wait a whole long job here while an idle worker could run it. They go back to
+   * the front of their queues, attempts not counted, and never run here under this lease.
+   * While Redis is away the release is tried again; if it still fails, their leases, no
+   * longer renewed, end, and the reserve that takes them back gives their attempts back too.
    */
   #shedAhead(): void {
-    if (this.#ready.length === 0 || this.#stopReason || this.#options.prefetch !== undefined) return;
-    if (this.#ahead.depth > 0) return;
+    if (this.#ready.length === 0 || this.#stopReason || !this.#ahead.jobsLong) return;
     const jobs = this.#ready.splice(0);
-    this.#reserved -= jobs.length; // handed back, they do not count towards --max-jobs
-    const settling = this.#driver.release(jobs.map(leaseOf)).then(
+    this.#reserved -= jobs.length; // they never run here: they do not count towards --max-jobs
+    this.#handingBack++;
+    const settling = whileRedisPasses(
+      () => this.#driver.release(jobs.map(leaseOf)),
+      (error, retryInMs, tries) =>
+        this.#log.warn(
+          {
+            event: 'worker.hand_back_retry',
+            err: error,
+            tries,
+            retryInMs,
+            jobIds: jobs.map((job) => job.id),
+          },
+          'could not hand back the jobs reserved ahead; trying again',
+        ),
+    ).then(
       (outcomes) => {
         jobs.forEach((job, index) => {
           const outcome = outcomes[index];
@@ -471,17 +488,19 @@ export class Worker {
           'jobs grew long: handed back the jobs reserved ahead, for idle workers',
         );
       },
-      (error: unknown) => {
+      (error: unknown) =>
         this.#log.warn(
           { event: 'worker.hand_back_failed', err: error, jobIds: jobs.map((job) => job.id) },
-          'could not hand back the jobs reserved ahead; they run here',
-        );
-        this.#reserved += jobs.length;
-        this.#ready.push(...jobs);
-        this.#fill();
-      },
+          'could not hand back the jobs reserved ahead; they go back to their queues when their leases end',
+        ),
     );
-    this.#tracked(settling);
+    this.#tracked(
+      settling.finally(() => {
+        this.#handingBack--;
+        // a worker told to stop when empty looks again: the jobs are back in the queue
+        this.#wake();
+      }),
+    );
   }
 
   /**

@@ -64,6 +64,20 @@ describe('ReserveAhead', () => {
     expect(ahead.depth).toBe(10 * MAX_AHEAD_FACTOR);
   });
 
+  it('calls jobs long, to hand back what it holds, only well past the point where it holds none', () => {
+    expect(new ReserveAhead(4).jobsLong).toBe(false); // nothing timed
+    expect(measured(4, 1, 2 * LONG_JOB_ROUND_TRIPS + 1).jobsLong).toBe(true);
+    // past the point of holding none, but not twice past it: no hand-back on every crossing
+    const near = measured(4, 1, LONG_JOB_ROUND_TRIPS + 1);
+    expect(near.depth).toBe(0);
+    expect(near.jobsLong).toBe(false);
+    // a fixed prefetch is kept whatever the jobs take
+    const fixed = new ReserveAhead(4, 2);
+    fixed.reserveAnswered(1);
+    fixed.jobFinished(10_000);
+    expect(fixed.jobsLong).toBe(false);
+  });
+
   it('stops holding jobs ahead as soon as one job takes far longer than the rest', () => {
     // short jobs, then one of 10 s: the average jumps past 100 round trips at once, so a worker
     // whose jobs turn long stops reserving ahead of them after the first one
