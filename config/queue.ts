@@ -4,7 +4,13 @@
  */
 import { z } from 'zod';
 import { envDecimal, envInteger, envMs, envServerUrl } from '../core/config/env_schemas.js';
-import { defineConfig, MAX_LEASE_MS, MAX_PREFETCH, MIN_LEASE_MS, parseQueueList } from '../core/index.js';
+import {
+  defineConfig,
+  MAX_LEASE_MS,
+  MIN_LEASE_MS,
+  parsePrefetchSetting,
+  parseQueueList,
+} from '../core/index.js';
 
 export default defineConfig(
   'queue',
@@ -37,12 +43,14 @@ export default defineConfig(
     WORKER_CONCURRENCY: envInteger(10, { min: 1 }),
     WORKER_PREFETCH: z
       .string()
-      .trim()
-      .refine(
-        (value) => value === 'auto' || (/^\d+$/.test(value) && Number(value) <= MAX_PREFETCH),
-        `must be auto (the worker decides) or a whole number from 0 to ${MAX_PREFETCH}`,
-      )
-      .transform((value) => (value === 'auto' ? undefined : Number(value)))
+      .transform((text, context) => {
+        try {
+          return parsePrefetchSetting(text);
+        } catch (error) {
+          context.addIssue({ code: 'custom', message: (error as Error).message });
+          return z.NEVER;
+        }
+      })
       .optional(),
   }),
   (env) => ({

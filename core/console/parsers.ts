@@ -10,7 +10,7 @@ import { delayedRunAt, LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
 import { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from '../queue/names.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
 import { MAX_LEASE_MS, MIN_LEASE_MS } from '../queue/lease_bounds.js';
-import { MAX_PREFETCH } from '../queue/reserve_ahead.js';
+import { parsePrefetchSetting } from '../queue/reserve_ahead.js';
 
 /** Runs `parse`, turning any error it throws into an `InvalidArgumentError`. */
 function wrap<T>(parse: () => T): T {
@@ -64,18 +64,11 @@ export function parseLeaseMs(text: string): number {
 }
 
 /**
- * Accepts a worker's `--prefetch`: a whole number from 0 to {@link MAX_PREFETCH}, or `auto`
+ * Accepts a worker's `--prefetch`: a whole number from 0 to 10000, or `auto`
  * (the worker decides from job and reserve times), which overrides `WORKER_PREFETCH`.
  */
 export function parsePrefetch(text: string): number | 'auto' {
-  if (text.trim() === 'auto') return 'auto';
-  const value = toNumber(text);
-  if (!Number.isInteger(value) || value < 0 || value > MAX_PREFETCH) {
-    throw new InvalidArgumentError(
-      `Expected jobs to hold ahead, a whole number from 0 to ${MAX_PREFETCH} (e.g. 0), or auto to let the worker decide.`,
-    );
-  }
-  return value;
+  return wrap(() => parsePrefetchSetting(text) ?? 'auto');
 }
 
 /** Accepts a finite number > 0 (seconds, megabytes). */

@@ -12,12 +12,35 @@
  * jobs, does not keep them from idle workers. A fixed `prefetch` replaces all this.
  */
 
+import { InvalidOptionError } from '../errors.js';
+
 /** Most jobs reserved ahead, as a multiple of the concurrency. */
 export const MAX_AHEAD_FACTOR = 3;
 /** Jobs longer than this many reserve round trips are not reserved ahead. */
 export const LONG_JOB_ROUND_TRIPS = 100;
 /** Most jobs a fixed prefetch may hold ahead. */
 export const MAX_PREFETCH = 10_000;
+/** Whether `value` is a fixed prefetch a worker takes: a whole number from 0 to {@link MAX_PREFETCH}. */
+export function isPrefetch(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= MAX_PREFETCH;
+}
+
+/**
+ * Reads a prefetch written as text (`WORKER_PREFETCH`, `--prefetch`): `auto`, undefined (the
+ * worker decides), or decimal digits for {@link isPrefetch}; else `E_INVALID_OPTION`.
+ */
+export function parsePrefetchSetting(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === 'auto') return undefined;
+  const value = /^\d+$/.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!isPrefetch(value)) {
+    throw new InvalidOptionError(
+      `must be auto (the worker decides) or a whole number from 0 to ${MAX_PREFETCH} (e.g. 0); got ${JSON.stringify(text)}`,
+    );
+  }
+  return value;
+}
+
 /** Weight of a new measurement in the moving averages. */
 const SMOOTHING = 0.05;
 
@@ -56,8 +79,7 @@ export class ReserveAhead {
    * hands back the jobs it still holds ahead.
    */
   get jobsLong(): boolean {
-    if (this.#fixed !== undefined || this.#jobMs === undefined || this.#reserveMs === undefined) return false;
-    return this.#jobMs > 2 * LONG_JOB_ROUND_TRIPS * this.#reserveMs;
+    return this.#fixed === undefined && this.#longerThan(2 * LONG_JOB_ROUND_TRIPS);
   }
 
   /**
@@ -69,9 +91,15 @@ export class ReserveAhead {
   get depth(): number {
     if (this.#fixed !== undefined) return this.#fixed;
     if (this.#jobMs === undefined || this.#reserveMs === undefined) return 0;
-    if (this.#jobMs > LONG_JOB_ROUND_TRIPS * this.#reserveMs) return 0;
+    if (this.#longerThan(LONG_JOB_ROUND_TRIPS)) return 0;
     const perSlot = (2 * this.#reserveMs) / Math.max(this.#jobMs, 0.001);
     return Math.ceil(this.#concurrency * Math.min(MAX_AHEAD_FACTOR, perSlot));
+  }
+
+  /** Whether jobs, as timed so far, take longer than `roundTrips` reserve calls (false untimed). */
+  #longerThan(roundTrips: number): boolean {
+    if (this.#jobMs === undefined || this.#reserveMs === undefined) return false;
+    return this.#jobMs > roundTrips * this.#reserveMs;
   }
 }
 

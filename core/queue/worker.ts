@@ -18,7 +18,7 @@ import { whileRedisPasses } from './record_failure.js';
 import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
-import { MAX_PREFETCH, ReserveAhead } from './reserve_ahead.js';
+import { isPrefetch, MAX_PREFETCH, ReserveAhead } from './reserve_ahead.js';
 import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
 
 /**
@@ -478,11 +478,7 @@ export class Worker {
         ),
     ).then(
       (outcomes) => {
-        jobs.forEach((job, index) => {
-          const outcome = outcomes[index];
-          if (outcome === 'queued') this.#options.events?.emit(job, 'queued', job.attempt - 1);
-          else if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
-        });
+        for (const [index, job] of jobs.entries()) this.#announceRelease(job, outcomes[index]);
         this.#log.info(
           { event: 'worker.handed_back', jobIds: jobs.map((job) => job.id) },
           'jobs grew long: handed back the jobs reserved ahead, for idle workers',
@@ -512,9 +508,8 @@ export class Worker {
   #releaseExpired(job: ReservedJob): void {
     const lease = leaseOf(job);
     const releasing = this.#driver.release([lease]).then(
-      ([outcome]) => {
-        if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
-      },
+      // back only to be marked expired by the next reserve: no `queued` event
+      ([outcome]) => this.#announceRelease(job, outcome, false),
       (error: unknown) => {
         this.#unreleased.push(job);
         this.#log.warn(
@@ -599,10 +594,17 @@ export class Worker {
         { event: 'job.cancelled', jobId: job.id, queue: job.queue, job: job.name, attempt: job.attempt },
         'job cancelled before it started',
       );
-      this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
-    } else if (outcome === 'queued') {
-      this.#options.events?.emit(job, 'queued', job.attempt - 1);
     }
+    this.#announceRelease(job, outcome);
+  }
+
+  /**
+   * Publishes what a release made of a job this worker held: `queued` (back in its queue, unless
+   * `queued` is false) or `cancelled`, at the attempt before the one given back.
+   */
+  #announceRelease(job: ReservedJob, outcome: ReleaseOutcome | undefined, queued = true): void {
+    if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
+    else if (outcome === 'queued' && queued) this.#options.events?.emit(job, 'queued', job.attempt - 1);
   }
 
   #cancelRunning(queue: string, id: string): void {
@@ -767,11 +769,9 @@ export class Worker {
     for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
     try {
       const outcomes = await this.#driver.release(left.map((entry) => entry.lease));
-      left.forEach(({ job, expired }, index) => {
-        const outcome = outcomes[index];
-        if (outcome === 'queued' && !expired) this.#options.events?.emit(job, 'queued', job.attempt - 1);
-        else if (outcome === 'cancelled') this.#options.events?.emit(job, 'cancelled', job.attempt - 1);
-      });
+      for (const [index, { job, expired }] of left.entries()) {
+        this.#announceRelease(job, outcomes[index], !expired);
+      }
       this.#log.warn(
         { event: 'worker.released', jobIds: left.map((e) => e.job.id) },
         'released unfinished jobs',
@@ -814,7 +814,7 @@ function validate(options: WorkerOptions): void {
   }
   if (options.backoff !== undefined) assertRetryPolicy(options.backoff, 'backoff');
   const { prefetch } = options;
-  if (prefetch !== undefined && (!Number.isInteger(prefetch) || prefetch < 0 || prefetch > MAX_PREFETCH)) {
+  if (prefetch !== undefined && !isPrefetch(prefetch)) {
     throw new InvalidOptionError(
       `prefetch must be a whole number from 0 to ${MAX_PREFETCH}, or left out so the worker decides; got ${prefetch}`,
     );
