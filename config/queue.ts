@@ -3,7 +3,7 @@
  * durable); set `REDIS_URL` (or `QUEUE_DRIVER=redis`) for production.
  */
 import { z } from 'zod';
-import { envDecimal, envInteger, envMs, envServerUrl } from '../core/config/env_schemas.js';
+import { envDecimal, envInteger, envMs, envParsed, envServerUrl } from '../core/config/env_schemas.js';
 import {
   defineConfig,
   MAX_LEASE_MS,
@@ -29,29 +29,9 @@ export default defineConfig(
     QUEUE_SHUTDOWN_GRACE_MS: envMs(10_000),
     QUEUE_HEARTBEAT_MS: envMs(5000, 100),
     QUEUE_EVENTS: z.enum(['on', 'off', 'true', 'false', '1', '0']).default('on'),
-    WORKER_QUEUES: z
-      .string()
-      .transform((list, context) => {
-        try {
-          return parseQueueList(list);
-        } catch (error) {
-          context.addIssue({ code: 'custom', message: (error as Error).message });
-          return z.NEVER;
-        }
-      })
-      .optional(),
+    WORKER_QUEUES: envParsed(parseQueueList).optional(),
     WORKER_CONCURRENCY: envInteger(10, { min: 1 }),
-    WORKER_PREFETCH: z
-      .string()
-      .transform((text, context) => {
-        try {
-          return parsePrefetchSetting(text);
-        } catch (error) {
-          context.addIssue({ code: 'custom', message: (error as Error).message });
-          return z.NEVER;
-        }
-      })
-      .optional(),
+    WORKER_PREFETCH: envParsed(parsePrefetchSetting).optional(),
   }),
   (env) => ({
     driver: env.QUEUE_DRIVER ?? (env.REDIS_URL ? 'redis' : 'memory'),

@@ -77,3 +77,21 @@ function serverUrlProblem(text: string, protocols: readonly string[], database: 
   }
   return undefined;
 }
+
+/**
+ * Text read by a parser of core's own (`parseQueueList`, `parsePrefetchSetting`), whose error
+ * message becomes the config's, naming the variable.
+ *
+ * @example
+ * WORKER_QUEUES: envParsed(parseQueueList).optional(),
+ */
+export function envParsed<T>(parse: (text: string) => T) {
+  return z.string().transform((text, context) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: (error as Error).message });
+      return z.NEVER;
+    }
+  });
+}
