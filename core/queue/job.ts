@@ -6,6 +6,7 @@
 import type { Logger } from '../logger.js';
 import type { DispatchOptions } from './dispatch_options.js';
 import type { JsonValue } from './json.js';
+import type { ProgressSteps } from './progress_steps.js';
 import { Queue } from './queue_facade.js';
 import type { RetryPolicy } from './retry_policy.js';
 import type { PayloadSchema } from '../support/schema.js';
@@ -25,6 +26,18 @@ export interface JobContext {
   readonly log: Logger;
   /** Reports progress (0–100). Writes are coalesced; the last value is always stored. */
   progress(percent: number, message?: string): void;
+  /**
+   * Counts progress in `total` steps (1 to 1,000,000,000): each `advance()` reports the
+   * share done through {@link progress}. Throws `E_INVALID_OPTION` for another total.
+   *
+   * @example
+   * const counter = steps(files.length);
+   * for (const file of files) {
+   *   await upload(file);
+   *   counter.advance(1, file.name);
+   * }
+   */
+  steps(total: number): ProgressSteps;
 }
 
 /** Type-only key under which a `Job` carries its `TPayload`; nothing is ever stored there. */

@@ -19,6 +19,7 @@ import type { JobClass, JobContext } from './job.js';
 import { JobAbort, untilAborted } from './job_abort.js';
 import { decodeJson, encodeJson } from './json.js';
 import type { JobEventPublisher } from './job_events.js';
+import { ProgressSteps } from './progress_steps.js';
 import { ProgressWriter } from './progress_writer.js';
 import { recordFailure } from './record_failure.js';
 import type { JobRegistry } from './registry.js';
@@ -262,8 +263,8 @@ function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: strin
 }
 
 /**
- * What `handle()` gets as its second argument. The logger, the AbortSignal and the
- * progress writer are built on first use: most jobs never touch them.
+ * What `handle()` gets as its second argument. The logger, the AbortSignal, the
+ * progress writer and the steps counter are built on first use: most jobs never touch them.
  */
 class AttemptContext implements JobContext {
   readonly jobId: string;
@@ -279,6 +280,7 @@ class AttemptContext implements JobContext {
   #log: Logger | undefined;
   #progress: ProgressWriter | undefined;
   #report: ((percent: number, message?: string) => void) | undefined;
+  #steps: ((total: number) => ProgressSteps) | undefined;
 
   constructor(
     job: ReservedJob,
@@ -329,6 +331,12 @@ class AttemptContext implements JobContext {
       this.#progress.report(percent, message ?? null);
     };
     return this.#report;
+  }
+
+  /** A bound function as well, built on first access. */
+  get steps(): (total: number) => ProgressSteps {
+    this.#steps ??= (total: number): ProgressSteps => new ProgressSteps(total, this.progress);
+    return this.#steps;
   }
 
   /** Writes the last progress value still waiting for its interval. */

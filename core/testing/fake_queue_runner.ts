@@ -8,7 +8,7 @@ import type { Logger } from '../logger.js';
 import type { JsonValue } from '../queue/json.js';
 import type { JobRegistry } from '../queue/registry.js';
 import type { DispatchedJob, RecordingQueueDriver } from './recording_queue_driver.js';
-import { runOneJob } from './run_one_job.js';
+import { type ProgressReport, runOneJob } from './run_one_job.js';
 
 /** What to do when a job run by `runNext()`/`runAll()` throws. */
 export type JobErrorMode = 'throw' | 'record';
@@ -30,10 +30,14 @@ export interface RunAllOptions extends RunOptions {
  * and it stopped with `error` (`E_JOB_CANCELLED` when its signal stopped it); a cancel is
  * not a failure, so it is returned, never thrown, and `failed()` does not run.
  */
-export type RunOutcome =
+export type RunOutcome = {
+  /** Every `progress()` report of the run (steps' included), oldest first, clamped to 0-100. */
+  progress: ProgressReport[];
+} & (
   | { status: 'completed'; job: DispatchedJob; result: JsonValue | undefined }
   | { status: 'failed'; job: DispatchedJob; error: Error }
-  | { status: 'cancelled'; job: DispatchedJob; error: Error };
+  | { status: 'cancelled'; job: DispatchedJob; error: Error }
+);
 
 /**
  * Thrown by `runAll()` when jobs keep arriving past its `maxJobs` limit.
@@ -74,10 +78,11 @@ export class FakeQueueRunner {
       if (!reserved) continue; // it expired as it was reserved: look again
       const job = this.#recordOf(reserved.id, reserved.queue);
       const run = await runOneJob(this.#driver, this.#registry, reserved, this.#log);
-      if (run.status === 'completed') return { status: 'completed', job, result: run.result };
-      if (run.status === 'cancelled') return { status: 'cancelled', job, error: run.error };
+      const { progress } = run;
+      if (run.status === 'completed') return { status: 'completed', job, result: run.result, progress };
+      if (run.status === 'cancelled') return { status: 'cancelled', job, error: run.error, progress };
       if ((options.jobErrors ?? this.#jobErrors) === 'throw') throw run.error;
-      return { status: 'failed', job, error: run.error };
+      return { status: 'failed', job, error: run.error, progress };
     }
     return undefined;
   }

@@ -10,6 +10,7 @@ export {
   type RunOptions,
   type RunOutcome,
 } from './fake_queue_runner.js';
+export type { ProgressReport } from './run_one_job.js';
 export { describeDispatched, QueueAssertionError } from './queue_assertion_error.js';
 export { type DispatchPredicate, QueueFake, type QueueFakeOptions } from './queue_fake.js';
 export { type DispatchedJob, RecordingQueueDriver } from './recording_queue_driver.js';

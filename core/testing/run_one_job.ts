@@ -11,13 +11,22 @@ import type { Lease, QueueDriver, ReservedJob } from '../queue/driver.js';
 import type { JobClass, JobContext } from '../queue/job.js';
 import { JobAbort, untilAborted } from '../queue/job_abort.js';
 import { decodeJson, encodeJson, type JsonValue } from '../queue/json.js';
+import { ProgressSteps } from '../queue/progress_steps.js';
+import { ProgressWriter } from '../queue/progress_writer.js';
 import type { JobRegistry } from '../queue/registry.js';
 
-/** What running one job led to. */
-export type JobRunResult =
+/** One `progress()` report of a job the fake ran, clamped to 0-100 as a worker stores it. */
+export interface ProgressReport {
+  percent: number;
+  message: string | null;
+}
+
+/** What running one job led to, with every progress report it made, oldest first. */
+export type JobRunResult = { progress: ProgressReport[] } & (
   | { status: 'completed'; result: JsonValue | undefined }
   | { status: 'failed'; error: Error }
-  | { status: 'cancelled'; error: Error };
+  | { status: 'cancelled'; error: Error }
+);
 
 /**
  * Runs `reserved` to its end and settles it with the driver. A job that throws is marked
@@ -25,6 +34,8 @@ export type JobRunResult =
  * error thrown by that hook propagates, as it is a bug the test should see. A job whose
  * cancel was requested while it ran ends `cancelled`, without the hook, as on a worker:
  * the cancel aborts its signal with `E_JOB_CANCELLED` and the attempt stops waiting for it.
+ * Progress is not coalesced here: every report is stored on the record and returned, so a
+ * test sees each one.
  */
 export async function runOneJob(
   driver: QueueDriver,
@@ -54,6 +65,13 @@ export async function runOneJob(
     }
   });
   let payload: JsonValue | undefined;
+  const reports: ProgressReport[] = [];
+  // no interval: every report is written at once (the memory driver stores it synchronously)
+  const writer = new ProgressWriter((percent, message) => {
+    reports.push({ percent, message });
+    return driver.progress(lease, percent, message);
+  }, 0);
+  const progress = (percent: number, message?: string): void => writer.report(percent, message ?? null);
   try {
     payload = decodeJson(reserved.payload, `${reserved.name} payload`);
     const context: JobContext = {
@@ -63,11 +81,12 @@ export async function runOneJob(
       maxTries: reserved.maxTries > 0 ? reserved.maxTries : 1,
       signal: abort.signal,
       log: jobLog,
-      progress: () => {},
+      progress,
+      steps: (total) => new ProgressSteps(total, progress),
     };
     const result = (await untilAborted(instance.handle(payload, context), abort)) as JsonValue | undefined;
     await driver.complete([{ lease, result: encodeJson(result ?? null, `${reserved.name} result`) }]);
-    return { status: 'completed', result };
+    return { status: 'completed', result, progress: reports };
   } catch (caught) {
     const error = caught instanceof Error ? caught : new Error(String(caught));
     const code = (error as { code?: unknown }).code;
@@ -76,17 +95,17 @@ export async function runOneJob(
       error: { message: error.message, ...(typeof code === 'string' ? { code } : {}) },
       retryInMs: null,
     });
-    if (outcome === 'cancelled') return { status: 'cancelled', error };
+    if (outcome === 'cancelled') return { status: 'cancelled', error, progress: reports };
     // never 'retrying' (no retry is asked for); 'lost' only when the driver's clock passed
     // the hour-long lease, and a worker runs no hook for an attempt it could not record
-    if (outcome !== 'failed') return { status: 'failed', error };
+    if (outcome !== 'failed') return { status: 'failed', error, progress: reports };
     await instance.failed?.(error, payload, {
       jobId: reserved.id,
       queue: reserved.queue,
       attempts: reserved.attempt,
       log: jobLog,
     });
-    return { status: 'failed', error };
+    return { status: 'failed', error, progress: reports };
   } finally {
     await stopListening();
   }

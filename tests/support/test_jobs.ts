@@ -75,4 +75,18 @@ export class ProgressJob extends Job<{ tag: string; updates: number }> {
   }
 }
 
-export const testJobs = [EchoJob, FlakyJob, DoomedJob, SlowJob, ProgressJob];
+/** Counts `done` of `total` steps through `steps()`, then holds for `holdMs` before it ends. */
+export class StepsJob extends Job<{ tag: string; total: number; done: number; holdMs: number }> {
+  static override readonly jobName = 'StepsJob';
+  async handle(
+    { tag, total, done, holdMs }: { tag: string; total: number; done: number; holdMs: number },
+    { steps }: JobContext,
+  ) {
+    const counter = steps(total);
+    for (let i = 1; i <= done; i++) counter.advance(1, `file ${i} of ${total}`);
+    await sleep(holdMs);
+    note(tag, `done ${counter.done}`);
+  }
+}
+
+export const testJobs = [EchoJob, FlakyJob, DoomedJob, SlowJob, ProgressJob, StepsJob];

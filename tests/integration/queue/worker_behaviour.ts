@@ -19,6 +19,7 @@ import {
   FlakyJob,
   ProgressJob,
   SlowJob,
+  StepsJob,
   testJobs,
 } from '../../support/test_jobs.js';
 
@@ -341,6 +342,21 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(writes).toBeGreaterThanOrEqual(1);
       expect(writes).toBeLessThanOrEqual(3);
       expect(await driver.getJob(queue, id)).toMatchObject({ progress: 100, progressMessage: 'step 10000' });
+    });
+
+    it('counts progress in steps: a running job reads the share of its steps done', async () => {
+      const { driver, dispatcher, queue, tag, startWorker } = setup({ progressIntervalMs: 100 });
+      const payload = { tag, total: 8, done: 3, holdMs: 1500 };
+      const id = await dispatcher.dispatch(StepsJob, payload, { queue });
+      startWorker();
+      // the first report is written at once, the last one (3 of 8) when the interval ends
+      await until(async () => (await driver.getJob(queue, id))?.progress === 37.5);
+      expect(await driver.getJob(queue, id)).toMatchObject({
+        status: 'running',
+        progressMessage: 'file 3 of 8',
+      });
+      await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
+      expect(entries(tag)).toEqual(['done 3']);
     });
   });
 }

@@ -50,3 +50,11 @@ export class ContextJob extends Job<null, { jobId: string; aborted: boolean; max
     return { jobId: context.jobId, aborted: context.signal.aborted, maxTries: context.maxTries };
   }
 }
+
+/** Reports progress in steps, the way a job that knows its amount of work does. */
+export class StepsJob extends Job<{ files: string[] }> {
+  async handle({ files }: { files: string[] }, { steps }: JobContext) {
+    const counter = steps(files.length);
+    for (const file of files) counter.advance(1, file);
+  }
+}

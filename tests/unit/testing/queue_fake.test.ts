@@ -10,14 +10,14 @@ import {
   QueueNotBoundError,
 } from '../../../core/index.js';
 import { createApplication } from '../../../bootstrap/app.js';
-import { BrokenJob, ContextJob, EchoForeverJob, EmailJob, ran, ReadingJob } from './fixtures.js';
+import { BrokenJob, ContextJob, EchoForeverJob, EmailJob, ran, ReadingJob, StepsJob } from './fixtures.js';
 
 let fake: QueueFake;
 
 beforeEach(() => {
   ran.length = 0;
   BrokenJob.failures.length = 0;
-  fake = QueueFake.install({ jobs: [EmailJob, ReadingJob, BrokenJob, EchoForeverJob, ContextJob] });
+  fake = QueueFake.install({ jobs: [EmailJob, ReadingJob, BrokenJob, EchoForeverJob, ContextJob, StepsJob] });
 });
 
 afterEach(() => {
@@ -199,6 +199,23 @@ describe('QueueFake.runNext', () => {
       result: { jobId: id, aborted: false, maxTries: 4 },
     });
     expect(await fake.driver.getJob('default', id)).toMatchObject({ status: 'completed', attempts: 1 });
+  });
+
+  it('returns every progress report of the run, uncoalesced, and stores the last on the record', async () => {
+    const id = await StepsJob.dispatch({ files: ['a.csv', 'b.csv', 'c.csv'] });
+    const outcome = await fake.runNext();
+    expect(outcome?.progress).toEqual([
+      { percent: 33.33, message: 'a.csv' },
+      { percent: 66.66, message: 'b.csv' },
+      { percent: 100, message: 'c.csv' },
+    ]);
+    expect(await fake.driver.getJob('default', id)).toMatchObject({
+      status: 'completed',
+      progress: 100,
+      progressMessage: 'c.csv',
+    });
+    await ContextJob.dispatch(null);
+    expect((await fake.runNext())?.progress).toEqual([{ percent: 50, message: 'half way' }]);
   });
 
   it('rethrows the error of a failing job by default, after marking it failed and calling failed()', async () => {
