@@ -7,7 +7,14 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { delayedRunAt, LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
-import { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from '../queue/names.js';
+import {
+  assertJobId,
+  assertJobName,
+  assertQueueName,
+  assertWorkerName,
+  LISTED_NAME_HINT,
+  parseQueueList,
+} from '../queue/names.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
 import { MAX_LEASE_MS, MIN_LEASE_MS } from '../queue/lease_bounds.js';
 import { parsePrefetchSetting } from '../queue/reserve_ahead.js';
@@ -112,6 +119,14 @@ export function parseQueueName(text: string): string {
 /** Accepts a comma-separated list of queue names in priority order (`high,default`). */
 export function parseQueueNames(text: string): string[] {
   return wrap(() => parseQueueList(text));
+}
+
+/** Accepts a job name to find jobs by (`SendEmailJob`), as `job:types` prints them. */
+export function parseListedJobName(text: string): string {
+  return wrap(() => {
+    assertJobName(text, LISTED_NAME_HINT);
+    return text;
+  });
 }
 
 /** Accepts a job id as printed by `queue:failed`. */

@@ -13,17 +13,32 @@ import {
 } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { findRecord, queuesToSearch } from './job_lookup.js';
+import { assertJobName, LISTED_NAME_HINT } from './names.js';
 
 /** Filters of {@link JobManager.list}. */
 export interface JobListOptions {
   queue?: string;
   status?: JobStatus;
+  /**
+   * Only jobs of this registry name (`SendEmailJob`, or a class's `jobName`). Records are
+   * kept by queue and status, not by name, so this reads them and keeps the matches: at most
+   * {@link MAX_NAME_SCAN} per queue and status.
+   */
+  name?: string;
   /** At most this many records, 1 to {@link MAX_LIST_LIMIT} (default 50). */
   limit?: number;
 }
 
 /** The largest `limit` {@link JobManager.list} takes (a list reads at most one record more). */
 export const MAX_LIST_LIMIT = 10_000;
+
+/**
+ * The most records a list filtered by name reads per queue and status, newest finished or
+ * next to run first; past it, `more` says that more may match. Reading 10,000 records takes
+ * Redis tens of milliseconds, in calls of {@link NAME_SCAN_PAGE}.
+ */
+export const MAX_NAME_SCAN = 10_000;
+const NAME_SCAN_PAGE = 500;
 
 const LISTED_STATUSES: JobStatus[] = [
   'running',
@@ -66,7 +81,8 @@ export class JobManager {
    * Records by status, across the queues: running first, then queued, delayed, pending, and
    * finished ones newest first, so a limit cuts off the least interesting records of every
    * queue rather than every record of the queues that sort last. Throws `E_INVALID_OPTION`
-   * for an unknown status or a limit that is not a whole number from 1 to {@link MAX_LIST_LIMIT}.
+   * for an unknown status, a name no job could have, or a limit that is not a whole number
+   * from 1 to {@link MAX_LIST_LIMIT}.
    */
   async list(options: JobListOptions = {}): Promise<JobRecord[]> {
     return (await this.listPage(options)).records;
@@ -85,28 +101,64 @@ export class JobManager {
         `status must be one of ${JOB_STATUSES.join(', ')}; got ${JSON.stringify(options.status)}`,
       );
     }
+    if (options.name !== undefined) assertJobName(options.name, LISTED_NAME_HINT);
     const statuses = options.status ? [options.status] : LISTED_STATUSES;
     const queues = await queuesToSearch(this.#driver, options.queue);
     const records: JobRecord[] = [];
     // one more than the limit, to tell whether there are more
     const reading = limit + 1;
+    let capped = false;
+    const read = async (queue: string, status: JobStatus, wanted: number): Promise<JobRecord[]> => {
+      if (options.name === undefined) return this.#driver.listJobs(queue, status, 0, wanted);
+      const found = await this.#readNamed(queue, status, wanted, options.name);
+      capped ||= found.capped;
+      return found.records;
+    };
     for (const status of statuses) {
       if (records.length >= reading) break;
       if (FINISHED_STATUSES.has(status)) {
         // newest first across queues: the newest `wanted` of each, merged
         const wanted = reading - records.length;
         const found: JobRecord[] = [];
-        for (const queue of queues) found.push(...(await this.#driver.listJobs(queue, status, 0, wanted)));
+        for (const queue of queues) found.push(...(await read(queue, status, wanted)));
         found.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
         records.push(...found.slice(0, wanted));
       } else {
         for (const queue of queues) {
           if (records.length >= reading) break;
-          records.push(...(await this.#driver.listJobs(queue, status, 0, reading - records.length)));
+          records.push(...(await read(queue, status, reading - records.length)));
         }
       }
     }
-    return { records: records.slice(0, limit), more: records.length > limit };
+    return { records: records.slice(0, limit), more: records.length > limit || capped };
+  }
+
+  /**
+   * Up to `wanted` records of job `name` in one queue and status, in the driver's order, read
+   * a page at a time; `capped` when {@link MAX_NAME_SCAN} records were read before the end.
+   * A page can hold fewer records than asked when records expired under their ids, so only
+   * an empty page ends the scan.
+   */
+  async #readNamed(
+    queue: string,
+    status: JobStatus,
+    wanted: number,
+    name: string,
+  ): Promise<{ records: JobRecord[]; capped: boolean }> {
+    const records: JobRecord[] = [];
+    const seen = new Set<string>();
+    for (let offset = 0; offset < MAX_NAME_SCAN; offset += NAME_SCAN_PAGE) {
+      const page = await this.#driver.listJobs(queue, status, offset, NAME_SCAN_PAGE);
+      if (page.length === 0) return { records, capped: false };
+      for (const record of page) {
+        // a job that moved up the set between two pages would come twice
+        if (record.name !== name || seen.has(record.id)) continue;
+        seen.add(record.id);
+        records.push(record);
+        if (records.length >= wanted) return { records, capped: false };
+      }
+    }
+    return { records, capped: true };
   }
 
   /**

@@ -21,16 +21,18 @@ const WORKER_NAME = JOB_ID;
 /**
  * Throws `E_INVALID_OPTION` unless `name` is a job name Topiq stores: a letter, then up to
  * 127 of `A-Z a-z 0-9 _ . : -`. A job's name is the first line of its stored spec, so it can
- * never hold a line break.
+ * never hold a line break. `hint` ends the message: what to do instead.
  */
-export function assertJobName(name: string): void {
+export function assertJobName(name: string, hint = '(set a different static jobName on the class)'): void {
   if (!JOB_NAME.test(name)) {
     throw new InvalidOptionError(
-      `job name ${JSON.stringify(name)} is not allowed: start with a letter, then up to 127 of A-Z a-z 0-9 _ . : - ` +
-        '(set a different static jobName on the class)',
+      `job name ${JSON.stringify(name)} is not allowed: start with a letter, then up to 127 of A-Z a-z 0-9 _ . : - ${hint}`,
     );
   }
 }
+
+/** The end of the message for a job name given to find jobs by, which no job can have. */
+export const LISTED_NAME_HINT = '(`npx topiq job:types` lists the registered names)';
 
 /** Throws `E_INVALID_QUEUE_NAME` unless `name` is 1–64 of `A-Z a-z 0-9 _ . : -`. */
 export function assertQueueName(name: unknown): asserts name is string {

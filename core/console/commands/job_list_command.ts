@@ -5,16 +5,17 @@
 import { type Command, Option } from 'commander';
 import { CliUsageError } from '../../errors.js';
 import { JOB_STATUSES, type JobRecord, type JobStatus } from '../../queue/driver.js';
-import { MAX_LIST_LIMIT } from '../../queue/job_manager.js';
+import { MAX_LIST_LIMIT, MAX_NAME_SCAN } from '../../queue/job_manager.js';
 import { BaseCommand } from '../command.js';
 import { plural, type TableColumn } from '../output.js';
-import { parsePositiveInteger, parseQueueName } from '../parsers.js';
+import { parseListedJobName, parsePositiveInteger, parseQueueName } from '../parsers.js';
 import { attemptsText, isoTime, toJobOutput } from './job_formatting.js';
 
 /** The flags of `job:list`, as parsed. */
 export interface JobListFlags {
   queue?: string;
   status?: JobStatus;
+  name?: string;
   limit: number;
   json?: boolean;
 }
@@ -46,6 +47,12 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
         ),
       )
       .addOption(
+        new Option(
+          '--name <job>',
+          `only jobs of this name, as job:types lists them (reads up to ${MAX_NAME_SCAN} records per queue and status)`,
+        ).argParser(parseListedJobName),
+      )
+      .addOption(
         new Option('--limit <n>', `show at most this many (up to ${MAX_LIST_LIMIT})`)
           .argParser(parsePositiveInteger)
           .default(50),
@@ -54,7 +61,7 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
   }
 
   async run(): Promise<number> {
-    const { queue, status, limit, json } = this.flags;
+    const { queue, status, name, limit, json } = this.flags;
     if (limit > MAX_LIST_LIMIT) {
       throw new CliUsageError(
         `--limit ${limit} is more than ${MAX_LIST_LIMIT}; narrow the list with --queue or --status`,
@@ -65,14 +72,32 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
       limit,
       ...(queue !== undefined ? { queue } : {}),
       ...(status !== undefined ? { status } : {}),
+      ...(name !== undefined ? { name } : {}),
     });
     if (json) {
       this.json(shown.map(toJobOutput));
+    } else if (shown.length === 0 && more) {
+      // only a name filter that stopped reading before the end finds none yet says "more"
+      this.line(
+        `No jobs named ${name} among the first ${MAX_NAME_SCAN} records of each queue and status; ` +
+          'more may match (filter by --queue or --status).',
+      );
     } else if (shown.length === 0) {
-      this.line(`No ${status ?? ''}${status ? ' ' : ''}jobs${queue ? ` in queue "${queue}"` : ''}.`);
+      const named = name === undefined ? '' : ` named ${name}`;
+      const unknown =
+        name !== undefined && !app.registry.has(name)
+          ? ` No job type of that name is registered here (\`npx topiq job:types\` lists them).`
+          : '';
+      this.line(
+        `No ${status ?? ''}${status ? ' ' : ''}jobs${named}${queue ? ` in queue "${queue}"` : ''}.${unknown}`,
+      );
     } else {
       this.table(COLUMNS, shown);
-      const cut = more ? `, more not shown (raise --limit, or filter by --queue or --status)` : '';
+      const cut = !more
+        ? ''
+        : name === undefined
+          ? ', more not shown (raise --limit, or filter by --queue or --status)'
+          : `, more may match (raise --limit, or filter by --queue or --status; --name reads up to ${MAX_NAME_SCAN} records per queue and status)`;
       this.line(`${plural(shown.length, 'job')} shown${cut}; see one with \`npx topiq job:show <id>\`.`);
     }
     return 0;

@@ -295,6 +295,32 @@ describe('job:list across queues', () => {
     }
   });
 
+  it('lists only the jobs of one name with --name, and says when no job type has that name', async () => {
+    const queue = nextQueue();
+    await app.dispatcher.dispatchByName('WaitForCancelJob', {}, { queue, jobId: 'wait-1' });
+    await app.dispatcher.dispatchByName('SendEmailJob', JSON.parse(EMAIL), { queue, jobId: 'mail-1' });
+    await app.dispatcher.dispatchByName('WaitForCancelJob', {}, { queue, jobId: 'wait-2' });
+
+    const listed = await run(['job:list', `--queue=${queue}`, '--name=WaitForCancelJob', '--json']);
+    expect(listed.code).toBe(0);
+    expect((JSON.parse(listed.out) as JobOutput[]).map((job) => job.id)).toEqual(['wait-1', 'wait-2']);
+    const table = await run(['job:list', `--queue=${queue}`, '--name=SendEmailJob']);
+    expect(table.out).toMatch(/^mail-1\s+SendEmailJob\s/m);
+    expect(table.out).toContain('1 job shown; see one');
+
+    const none = await run(['job:list', `--queue=${queue}`, '--name=SendEmailJob', '--status=failed']);
+    expect(none.out).toBe(`No failed jobs named SendEmailJob in queue "${queue}".\n`);
+    const typo = await run(['job:list', `--queue=${queue}`, '--name=SendEmailJb']);
+    expect(typo.out).toBe(
+      `No jobs named SendEmailJb in queue "${queue}". No job type of that name is registered here ` +
+        '(`npx topiq job:types` lists them).\n',
+    );
+    const bad = await run(['job:list', '--name=9 lives']);
+    expect(bad.code).toBe(ExitCode.usage);
+    expect(bad.err).toContain('job name "9 lives" is not allowed');
+    expect(bad.err).toContain('`npx topiq job:types` lists the registered names');
+  });
+
   it('refuses an unknown status or a limit out of range, from the CLI and from app.jobs.list', async () => {
     const tooMany = await run(['job:list', '--limit=20000']);
     expect(tooMany.code).toBe(ExitCode.usage);

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryQueueDriver } from '../../../core/queue/drivers/memory/index.js';
-import { JobManager, MAX_LIST_LIMIT } from '../../../core/queue/job_manager.js';
+import { JobManager, MAX_LIST_LIMIT, MAX_NAME_SCAN } from '../../../core/queue/job_manager.js';
 import { newJob, reserveOptions } from './drivers/memory/fixtures.js';
 
 /** A memory driver whose listJobs counts the records it hands out. */
@@ -57,5 +57,47 @@ describe('JobManager.listPage', () => {
     await driver.cancel('b', 'b-new');
     const ids = (await new JobManager(driver).list()).map((record) => record.id);
     expect(ids).toEqual(['b-run', 'a-wait', 'b-new', 'a-old']);
+  });
+});
+
+describe('JobManager.listPage by name', () => {
+  it('lists only jobs of the name, in the usual order, however deep among others they lie', async () => {
+    const { driver } = countingDriver();
+    const others = (prefix: string, count: number) =>
+      Array.from({ length: count }, (_, index) => newJob(`${prefix}${index}`, { name: 'OtherJob' }));
+    await driver.push([newJob('run-me', { name: 'ImportJob' })]);
+    await driver.reserve('q', reserveOptions());
+    await driver.push(others('a', 1200));
+    await driver.push([newJob('deep', { name: 'ImportJob' })]);
+    await driver.push(others('b', 700));
+    await driver.push([newJob('deeper', { name: 'ImportJob' }), newJob('x', { name: 'OtherJob' })]);
+    const jobs = new JobManager(driver);
+    const page = await jobs.listPage({ name: 'ImportJob' });
+    expect(page.records.map((record) => record.id)).toEqual(['run-me', 'deep', 'deeper']);
+    expect(page.more).toBe(false);
+    const limited = await jobs.listPage({ name: 'ImportJob', limit: 1 });
+    expect(limited).toMatchObject({ records: [{ id: 'run-me' }], more: true });
+    expect((await jobs.listPage({ name: 'NoSuchJob' })).records).toEqual([]);
+  });
+
+  it('stops reading after MAX_NAME_SCAN records of a queue and status, and says more may match', async () => {
+    const { driver, counter } = countingDriver();
+    await driver.push(
+      Array.from({ length: MAX_NAME_SCAN }, (_, index) => newJob(`o${index}`, { name: 'OtherJob' })),
+    );
+    await driver.push([newJob('late', { name: 'ImportJob' })]);
+    const page = await new JobManager(driver).listPage({ name: 'ImportJob', status: 'queued' });
+    expect(page).toEqual({ records: [], more: true });
+    expect(counter.read).toBe(MAX_NAME_SCAN);
+  });
+
+  it('refuses a name no job can have, naming the command that lists them', async () => {
+    const jobs = new JobManager(new MemoryQueueDriver());
+    for (const name of ['', '9lives', 'a b', 'x'.repeat(129)]) {
+      await expect(jobs.listPage({ name })).rejects.toMatchObject({
+        code: 'E_INVALID_OPTION',
+        message: expect.stringContaining('`npx topiq job:types` lists the registered names'),
+      });
+    }
   });
 });
