@@ -17,7 +17,13 @@ import type { RateLimiter } from './messaging/middleware/rate_limiter.js';
 import { RedisRateLimiter } from './messaging/middleware/redis_rate_limiter.js';
 import { MemoryStateStore, RedisStateStore, type StateStore } from './messaging/state_store.js';
 import { Dispatcher } from './queue/dispatcher.js';
-import type { JobEventListener, QueueDriver } from './queue/driver.js';
+import {
+  isProgressEvent,
+  type JobEventListener,
+  type JobEventListeners,
+  type JobProgressListener,
+  type QueueDriver,
+} from './queue/driver.js';
 import { JobEventPublisher } from './queue/job_events.js';
 import { JobManager } from './queue/job_manager.js';
 import { MemoryQueueDriver } from './queue/drivers/memory/index.js';
@@ -92,14 +98,16 @@ export class Application {
 
   /**
    * Calls `listener` for every job status change in every process using this Redis (or,
-   * with the memory driver, this process). Resolves to a function that unsubscribes. When
-   * `listener` throws, that event is lost to it and logged (`job_events.listener_failed`, the
-   * first time and every 1,000th after); the events after it are still delivered.
+   * with the memory driver, this process); given `{ status, progress }`, also calls
+   * `progress` for every progress report, from one subscription. Resolves to a function
+   * that unsubscribes. When a listener throws, that event is lost to it and logged
+   * (`job_events.listener_failed`, the first time and every 1,000th after); the events after
+   * it are still delivered.
    *
    * @example
    * const stop = await app.onJobEvent((event) => console.log(event.id, event.status));
    */
-  onJobEvent(listener: JobEventListener): Promise<() => Promise<void>> {
+  onJobEvent(listener: JobEventListener | JobEventListeners): Promise<() => Promise<void>> {
     const failed = sampledFailures();
     return this.driver.subscribeEvents(listener, (error, event) => {
       const failures = failed();
@@ -110,13 +118,25 @@ export class Application {
             err: error,
             jobId: event.id,
             queue: event.queue,
-            status: event.status,
+            status: isProgressEvent(event) ? 'progress' : event.status,
             failures,
           },
           'a job event listener threw; that event is lost to it, the next ones are still delivered',
         );
       }
     });
+  }
+
+  /**
+   * Calls `listener` for every progress report of a running job in every process using this
+   * Redis: one per stored `progress()` write, so at most one per `QUEUE_PROGRESS_INTERVAL_MS`
+   * per job. Resolves to a function that unsubscribes.
+   *
+   * @example
+   * const stop = await app.onJobProgress(({ id, progress }) => console.log(`${id}: ${progress}%`));
+   */
+  onJobProgress(listener: JobProgressListener): Promise<() => Promise<void>> {
+    return this.onJobEvent({ progress: listener });
   }
 
   /** Makes this application the target of static `SomeJob.dispatch()` calls until it closes (see `Queue.bind`). */

@@ -2,24 +2,30 @@
  * Publishes every job status change on MQTT, so devices, dashboards and other services
  * can follow a job: topic from a template such as `topiq/jobs/{queue}/{id}/{status}`,
  * payload the event as JSON (id, name, queue, status, attempt, at, and result, error or
- * runAt when they apply). Events come from every process sharing the Redis.
+ * runAt when they apply). Progress reports of running jobs go out the same way, with
+ * `progress` in place of the status (`topiq/jobs/emails/<id>/progress`) and a payload of
+ * `kind: "progress"`, `progress` and `progressMessage`. Events come from every process
+ * sharing the Redis.
  */
 import type { Application } from '../application.js';
 import type { Logger } from '../logger.js';
-import type { JobEvent } from '../queue/driver.js';
+import type { JobStreamEvent } from '../queue/driver.js';
+import { isProgressEvent } from '../queue/driver.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 import type { Publisher } from './inbound_message.js';
 
-/** Fills `{queue}`, `{id}`, `{status}` and `{name}` in a topic template. */
-export function jobEventTopic(template: string, event: JobEvent): string {
+/** Fills `{queue}`, `{id}`, `{status}` (`progress` for a progress report) and `{name}` in a topic template. */
+export function jobEventTopic(template: string, event: JobStreamEvent): string {
+  const status = isProgressEvent(event) ? 'progress' : event.status;
   return template.replace(
     /\{(queue|id|status|name)\}/g,
-    (_match, field: 'queue' | 'id' | 'status' | 'name') => event[field],
+    (_match, field: 'queue' | 'id' | 'status' | 'name') => (field === 'status' ? status : event[field]),
   );
 }
 
 /**
- * Starts forwarding job events to MQTT; resolves to a function that stops it.
+ * Starts forwarding job events and progress reports to MQTT; resolves to a function that
+ * stops it.
  *
  * @example
  * const stop = await bridgeJobEvents(app, gateway.publish, 'topiq/jobs/{queue}/{id}/{status}', log);
@@ -31,7 +37,7 @@ export async function bridgeJobEvents(
   log: Logger,
 ): Promise<() => Promise<void>> {
   const failed = sampledFailures();
-  return app.onJobEvent((event) => {
+  const forward = (event: JobStreamEvent): void => {
     publish(jobEventTopic(template, event), JSON.stringify(event), { qos: 0 }).catch((error: unknown) => {
       const failures = failed();
       if (failures !== undefined) {
@@ -41,5 +47,6 @@ export async function bridgeJobEvents(
         );
       }
     });
-  });
+  };
+  return app.onJobEvent({ status: forward, progress: forward });
 }

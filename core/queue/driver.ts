@@ -276,6 +276,36 @@ export interface JobEvent {
   durationMs?: number;
 }
 
+/**
+ * A running job's progress, as published to listeners in every process: sent when a
+ * `progress()` report is stored on the record, so at most one per
+ * `QUEUE_PROGRESS_INTERVAL_MS` per job, and the last one always. Not a change of status:
+ * the job stays `running`.
+ */
+export interface JobProgressEvent {
+  /** Tells a progress report from a {@link JobEvent}, which has no `kind`. */
+  kind: 'progress';
+  id: string;
+  name: string;
+  queue: string;
+  /** The attempt reporting it (1-based). */
+  attempt: number;
+  /** Epoch ms of the report. */
+  at: number;
+  worker: string;
+  /** 0 to 100. */
+  progress: number;
+  progressMessage: string | null;
+}
+
+/** A message of the job event stream: a change of status, or a progress report. */
+export type JobStreamEvent = JobEvent | JobProgressEvent;
+
+/** Whether `event` is a progress report rather than a change of status. */
+export function isProgressEvent(event: JobStreamEvent): event is JobProgressEvent {
+  return (event as Partial<JobProgressEvent>).kind === 'progress';
+}
+
 /** What a worker reports about itself in its heartbeat. */
 export interface WorkerInfo {
   id: string;
@@ -306,8 +336,20 @@ export type Unsubscribe = () => Promise<void>;
 /** Receives job status changes (`QueueDriver.subscribeEvents`, `app.onJobEvent`). */
 export type JobEventListener = (event: JobEvent) => void;
 
-/** Told when a {@link JobEventListener} threw for `event`. */
-export type JobEventListenerError = (error: unknown, event: JobEvent) => void;
+/** Receives progress reports of running jobs (`app.onJobProgress`). */
+export type JobProgressListener = (event: JobProgressEvent) => void;
+
+/**
+ * The listeners of one subscription to the job event stream: changes of status, progress
+ * reports, or both, each message decoded once for the two.
+ */
+export interface JobEventListeners {
+  status?: JobEventListener;
+  progress?: JobProgressListener;
+}
+
+/** Told when a {@link JobEventListener} or {@link JobProgressListener} threw for `event`. */
+export type JobEventListenerError = (error: unknown, event: JobStreamEvent) => void;
 
 /** Storage for queues; see the module header for the contract. */
 export interface QueueDriver {
@@ -402,11 +444,16 @@ export interface QueueDriver {
    */
   hasEventListeners?(): boolean;
   /**
-   * Calls `listener` for every job event published by any process. A listener that throws
-   * (or an async one that rejects) loses only that event: the error goes to `onError` (or is
-   * dropped without one) and the events after it, of the same message too, are still delivered.
+   * Calls `listener` for every job status change published by any process (given
+   * {@link JobEventListeners}, `status` for those and `progress` for progress reports, in the
+   * order they were published). A listener that throws (or an async one that rejects) loses
+   * only that event: the error goes to `onError` (or is dropped without one) and the events
+   * after it, of the same message too, are still delivered.
    */
-  subscribeEvents(listener: JobEventListener, onError?: JobEventListenerError): Promise<Unsubscribe>;
+  subscribeEvents(
+    listener: JobEventListener | JobEventListeners,
+    onError?: JobEventListenerError,
+  ): Promise<Unsubscribe>;
   /** Calls `listener` when any process cancels a running job (so its worker aborts at once). */
   subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe>;
 

@@ -6,10 +6,11 @@
  * one after another form one `started` group (the job and the time), and an
  * acknowledgement batch is one `completed` group holding the batch's entries as they are.
  * Likewise the jobs one dispatch call adds straight to their wait queues form one `queued` group.
- * Every other change is an `event` group of one {@link JobEvent}. A driver encodes the
- * groups (Redis, `event_codec.ts`) or expands them with {@link EventBatch.toEvents}.
+ * Every other change is an `event` group of one {@link JobEvent}, and a running job's
+ * stored progress report a `progress` group of one {@link JobProgressEvent}. A driver encodes
+ * the groups (Redis, `event_codec.ts`) or expands them with {@link EventBatch.toStreamEvents}.
  */
-import type { JobEvent } from './driver.js';
+import { isProgressEvent, type JobEvent, type JobProgressEvent, type JobStreamEvent } from './driver.js';
 import type { JsonValue } from './json.js';
 
 /** A job as a change names it. */
@@ -48,7 +49,8 @@ export type EventGroup =
       readonly entries: readonly CompletedEntry[];
     }
   | { readonly kind: 'queued'; readonly at: number; readonly jobs: readonly EventJobRef[] }
-  | { readonly kind: 'event'; readonly event: JobEvent };
+  | { readonly kind: 'event'; readonly event: JobEvent }
+  | { readonly kind: 'progress'; readonly event: JobProgressEvent };
 
 export class EventBatch {
   readonly #groups: EventGroup[] = [];
@@ -97,18 +99,30 @@ export class EventBatch {
     this.#size++;
   }
 
+  /** A running job's progress report (not a change of status, yet sent with them, in order). */
+  progress(event: JobProgressEvent): void {
+    this.#groups.push({ kind: 'progress', event });
+    this.#size++;
+  }
+
   /** Epoch ms of the first change (0 when empty). */
   get firstAt(): number {
     const first = this.#groups[0];
     if (first === undefined) return 0;
-    return first.kind === 'started' ? first.at[0]! : first.kind === 'event' ? first.event.at : first.at;
+    if (first.kind === 'started') return first.at[0]!;
+    return first.kind === 'event' || first.kind === 'progress' ? first.event.at : first.at;
   }
 
-  /** The changes as event objects, in order. */
+  /** The changes of status as event objects, in order (no progress reports). */
   toEvents(): JobEvent[] {
-    const events: JobEvent[] = [];
+    return this.toStreamEvents().filter((event): event is JobEvent => !isProgressEvent(event));
+  }
+
+  /** The changes of status and the progress reports as event objects, in order. */
+  toStreamEvents(): JobStreamEvent[] {
+    const events: JobStreamEvent[] = [];
     for (const group of this.#groups) {
-      if (group.kind === 'event') {
+      if (group.kind === 'event' || group.kind === 'progress') {
         events.push(group.event);
       } else if (group.kind === 'queued') {
         for (const job of group.jobs) events.push(queuedEvent(job, group.at));

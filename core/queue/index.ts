@@ -5,13 +5,17 @@ export { type CompletedEntry, EventBatch, type EventGroup, type EventJob } from 
 export { JobEventPublisher } from './job_events.js';
 export { type JobListOptions, JobManager, MAX_LIST_LIMIT } from './job_manager.js';
 export { type DispatchEntry, Dispatcher, type DispatcherOptions } from './dispatcher.js';
-export { MAX_STALLS } from './driver.js';
+export { isProgressEvent, MAX_STALLS } from './driver.js';
 export type {
   ExtendOptions,
   FailedSelection,
   JobEvent,
   JobEventListener,
   JobEventListenerError,
+  JobEventListeners,
+  JobProgressEvent,
+  JobProgressListener,
+  JobStreamEvent,
   JobRecord,
   JobStatus,
   QueueCounts,

@@ -8,13 +8,16 @@
  * (`npm run bench -- --only=queue`, last column). While no process listens, changes are
  * not even recorded: the publisher asks the driver once per window. Disabled, it costs nothing.
  */
-import type {
-  JobEvent,
-  JobEventListener,
-  JobEventListenerError,
-  JobStatus,
-  QueueDriver,
-  StoredError,
+import {
+  isProgressEvent,
+  type JobEvent,
+  type JobEventListener,
+  type JobEventListenerError,
+  type JobEventListeners,
+  type JobStatus,
+  type JobStreamEvent,
+  type QueueDriver,
+  type StoredError,
 } from './driver.js';
 import { type CompletedEntry, EventBatch, type EventJob, type EventJobRef } from './event_batch.js';
 import type { JsonValue } from './json.js';
@@ -99,6 +102,27 @@ export class JobEventPublisher {
   }
 
   /**
+   * Records that the progress of `job`'s running attempt on `worker` was stored: not a change
+   * of status, sent in the same messages, and only while a process listens.
+   */
+  progress(job: EventJob, worker: string, progress: number, progressMessage: string | null): void {
+    if (!this.#recording()) return;
+    const { id, name, queue, attempt } = job;
+    this.#batch.progress({
+      kind: 'progress',
+      id,
+      name,
+      queue,
+      attempt,
+      at: Date.now(),
+      worker,
+      progress,
+      progressMessage,
+    });
+    this.#added();
+  }
+
+  /**
    * Sends what is buffered now, or drops it when no process listens to job events: a
    * publish-subscribe message reaches only those subscribed when it is sent, so encoding one
    * for nobody is wasted work (see `QueueDriver.hasEventListeners`).
@@ -142,11 +166,11 @@ export class JobEventPublisher {
  * neither costs a listener the rest of its batch nor ends the process as an unhandled
  * rejection. An `onError` that throws is ignored too.
  */
-export function guardedListener(
-  listener: JobEventListener,
+export function guardedListener<E extends JobStreamEvent>(
+  listener: (event: E) => void,
   onError?: JobEventListenerError,
-): JobEventListener {
-  const report = (error: unknown, event: JobEvent): void => {
+): (event: E) => void {
+  const report = (error: unknown, event: E): void => {
     try {
       onError?.(error, event);
     } catch {
@@ -168,4 +192,22 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function'
   );
+}
+
+/**
+ * One function for a subscription's listeners: it hands each event of the stream to the
+ * listener of its kind (a bare function hears changes of status only), each guarded as by
+ * {@link guardedListener}.
+ */
+export function streamListener(
+  listeners: JobEventListener | JobEventListeners,
+  onError?: JobEventListenerError,
+): (event: JobStreamEvent) => void {
+  const { status, progress } = typeof listeners === 'function' ? { status: listeners } : listeners;
+  const onStatus = status && guardedListener(status, onError);
+  const onProgress = progress && guardedListener(progress, onError);
+  return (event) => {
+    if (isProgressEvent(event)) onProgress?.(event);
+    else onStatus?.(event);
+  };
 }

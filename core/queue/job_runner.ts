@@ -86,6 +86,8 @@ export class JobRunner {
       this.#log,
       this.#driver,
       this.#settings.progressIntervalMs,
+      this.#events,
+      this.#worker,
     );
     let jobClass: JobClass | undefined;
     let payload: unknown;
@@ -277,6 +279,8 @@ class AttemptContext implements JobContext {
   readonly #parentLog: Logger;
   readonly #driver: QueueDriver;
   readonly #progressIntervalMs: number;
+  readonly #events: JobEventPublisher | undefined;
+  readonly #worker: string;
   #log: Logger | undefined;
   #progress: ProgressWriter | undefined;
   #report: ((percent: number, message?: string) => void) | undefined;
@@ -290,6 +294,8 @@ class AttemptContext implements JobContext {
     log: Logger,
     driver: QueueDriver,
     progressIntervalMs: number,
+    events: JobEventPublisher | undefined,
+    worker: string,
   ) {
     this.jobId = job.id;
     this.queue = job.queue;
@@ -301,6 +307,8 @@ class AttemptContext implements JobContext {
     this.#parentLog = log;
     this.#driver = driver;
     this.#progressIntervalMs = progressIntervalMs;
+    this.#events = events;
+    this.#worker = worker;
   }
 
   get signal(): AbortSignal {
@@ -325,7 +333,7 @@ class AttemptContext implements JobContext {
   get progress(): (percent: number, message?: string) => void {
     this.#report ??= (percent: number, message?: string): void => {
       this.#progress ??= new ProgressWriter(
-        (value, text) => this.#driver.progress(this.#lease, value, text),
+        (value, text) => this.#writeProgress(value, text),
         this.#progressIntervalMs,
       );
       this.#progress.report(percent, message ?? null);
@@ -337,6 +345,13 @@ class AttemptContext implements JobContext {
   get steps(): (total: number) => ProgressSteps {
     this.#steps ??= (total: number): ProgressSteps => new ProgressSteps(total, this.progress);
     return this.#steps;
+  }
+
+  /** Stores a progress value and, once stored (the lease still held), publishes it. */
+  async #writeProgress(progress: number, message: string | null): Promise<void> {
+    if (await this.#driver.progress(this.#lease, progress, message)) {
+      this.#events?.progress(this.#job, this.#worker, progress, message || null);
+    }
   }
 
   /** Writes the last progress value still waiting for its interval. */

@@ -59,14 +59,16 @@ describe('job events and commands over MQTT', () => {
 
   it('keeps serving when the job-event subscription fails at start, and bridges events once a retry succeeds', async () => {
     let attempts = 0;
+    let subscribed: Promise<unknown> | undefined;
     const { url } = await start({}, (server) => {
       const { driver } = server.app;
       const subscribe = driver.subscribeEvents.bind(driver);
-      driver.subscribeEvents = (listener) => {
+      driver.subscribeEvents = (listener, onError) => {
         attempts++;
-        return attempts <= 2
-          ? Promise.reject(new Error('Redis refused the subscription'))
-          : subscribe(listener);
+        if (attempts <= 2) return Promise.reject(new Error('Redis refused the subscription'));
+        const subscribing = subscribe(listener, onError);
+        subscribed = subscribing;
+        return subscribing;
       };
     });
     const dashboard = await connect(url, 'dashboard', 'dash-secret');
@@ -76,11 +78,15 @@ describe('job events and commands over MQTT', () => {
     const deadline = Date.now() + 5000;
     while (attempts < 3 && Date.now() < deadline) await sleep(20);
     expect(attempts).toBe(3);
-    await sleep(50); // the third subscription is active shortly after it is made
+    // events raised before the subscription is active are not recorded (nobody listens yet)
+    await subscribed;
     const device = await connect(url, 'sensor-1', 'sensor-secret');
     await device.publishAsync('devices/sensor-1/telemetry', JSON.stringify({ temperature: 20 }), { qos: 1 });
     while (!topics.some((topic) => topic.endsWith('/completed')) && Date.now() < deadline) await sleep(20);
-    expect(topics.some((topic) => /^topiq\/jobs\/telemetry\/[0-9a-f-]+\/completed$/.test(topic))).toBe(true);
+    expect(
+      topics.some((topic) => /^topiq\/jobs\/telemetry\/[0-9a-f-]+\/completed$/.test(topic)),
+      `topics received: ${topics.join(', ') || 'none'}`,
+    ).toBe(true);
   });
 
   it('publishes each status change of a job on topiq/jobs/<queue>/<id>/<status> with the record as JSON', async () => {
@@ -109,6 +115,39 @@ describe('job events and commands over MQTT', () => {
       'queued',
       'running',
       'completed',
+    ]);
+  });
+
+  it("publishes a running job's progress reports on topiq/jobs/<queue>/<id>/progress", async () => {
+    const { server, url } = await start();
+    const dashboard = await connect(url, 'dashboard', 'dash-secret');
+    const received: { topic: string; event: Record<string, unknown> }[] = [];
+    dashboard.on('message', (topic, payload) =>
+      received.push({ topic, event: JSON.parse(payload.toString()) }),
+    );
+    await dashboard.subscribeAsync('topiq/jobs/+/+/progress', { qos: 0 });
+    // as a worker does once it has stored a report (see the worker tests)
+    const job = { id: 'upload-1', name: 'SendEmailJob', queue: 'emails', attempt: 1 };
+    server.app.events.progress(job, 'host-1:42:abcdef', 40, 'uploading');
+    server.app.events.progress(job, 'host-1:42:abcdef', 100, null);
+    const deadline = Date.now() + 5000;
+    while (received.length < 2 && Date.now() < deadline) await sleep(20);
+    expect(received).toEqual([
+      {
+        topic: 'topiq/jobs/emails/upload-1/progress',
+        event: {
+          kind: 'progress',
+          ...job,
+          worker: 'host-1:42:abcdef',
+          at: expect.any(Number),
+          progress: 40,
+          progressMessage: 'uploading',
+        },
+      },
+      {
+        topic: 'topiq/jobs/emails/upload-1/progress',
+        event: expect.objectContaining({ progress: 100, progressMessage: null }),
+      },
     ]);
   });
 

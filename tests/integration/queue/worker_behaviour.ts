@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   type DispatchOptions,
   Dispatcher,
+  JobEventPublisher,
   JobRegistry,
   type QueueDriver,
   Worker,
@@ -357,6 +358,38 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       });
       await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
       expect(entries(tag)).toEqual(['done 3']);
+    });
+
+    it('publishes each stored progress report as a progress event, before the completed event', async () => {
+      const { driver, dispatcher, queue, tag, startWorker } = setup({ progressIntervalMs: 100 });
+      const heard: string[] = [];
+      const unsubscribe = await driver.subscribeEvents({
+        status: (event) => {
+          if (event.queue === queue) heard.push(event.status);
+        },
+        progress: (event) => {
+          if (event.queue !== queue) return;
+          expect(event).toMatchObject({ kind: 'progress', name: 'StepsJob', attempt: 1 });
+          heard.push(`${event.progress}% ${event.progressMessage} by ${event.worker}`);
+        },
+      });
+      try {
+        const id = await dispatcher.dispatch(StepsJob, { tag, total: 8, done: 3, holdMs: 400 }, { queue });
+        const { worker } = startWorker({
+          events: new JobEventPublisher(driver, true, { flushIntervalMs: 5 }),
+        });
+        await until(async () => (await driver.getJob(queue, id))?.status === 'completed');
+        await until(() => heard.at(-1) === 'completed');
+        // the first report is stored at once, the next two coalesce into the last one
+        expect(heard).toEqual([
+          'running',
+          `12.5% file 1 of 8 by ${worker.name}`,
+          `37.5% file 3 of 8 by ${worker.name}`,
+          'completed',
+        ]);
+      } finally {
+        await unsubscribe();
+      }
     });
   });
 }

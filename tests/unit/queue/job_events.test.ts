@@ -220,6 +220,70 @@ describe('app.onJobEvent', () => {
   });
 });
 
+describe('progress reports on the job event stream', () => {
+  it('reach progress listeners in order with the changes of status, and not status listeners', async () => {
+    const driver = new MemoryQueueDriver();
+    try {
+      const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+      const both: string[] = [];
+      const statusOnly: string[] = [];
+      await driver.subscribeEvents({
+        status: (event) => both.push(`${event.id}:${event.status}`),
+        progress: (event) =>
+          both.push(`${event.id}:${event.progress}%:${event.progressMessage}:${event.worker}`),
+      });
+      await driver.subscribeEvents((event) => statusOnly.push(`${event.id}:${event.status}`));
+      const running = { ...job('a'), attempt: 1 };
+      events.started(running, 'w1');
+      events.progress(running, 'w1', 40, 'uploading');
+      events.progress(running, 'w1', 100, null);
+      events.emit(job('a'), 'completed', 1, 'w1', { result: null });
+      events.flush();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(both).toEqual(['a:running', 'a:40%:uploading:w1', 'a:100%:null:w1', 'a:completed']);
+      expect(statusOnly).toEqual(['a:running', 'a:completed']);
+    } finally {
+      await driver.close();
+    }
+  });
+
+  it('are not recorded while nobody listens', () => {
+    const driver = new MemoryQueueDriver();
+    let published = 0;
+    driver.publishEvents = () => {
+      published++;
+    };
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    events.progress({ ...job('a'), attempt: 1 }, 'w1', 40, null);
+    events.flush();
+    expect(published).toBe(0);
+  });
+
+  it('reach app.onJobProgress, and a listener that throws is logged as status "progress"', async () => {
+    const log = capturingLogger('error');
+    const app = new Application({
+      app: appConfig.read({ LOG_LEVEL: 'error' }),
+      queue: queueConfig.read({ QUEUE_DRIVER: 'memory' }),
+      jobs: [],
+      log: log.logger,
+    });
+    try {
+      const heard: number[] = [];
+      await app.onJobProgress((event) => heard.push(event.progress));
+      await app.onJobProgress(() => {
+        throw new Error('dashboard down');
+      });
+      app.events.progress({ ...job('a'), attempt: 1 }, 'w1', 25, null);
+      app.events.flush();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(heard).toEqual([25]);
+      expect(log.events('job_events.listener_failed')[0]).toMatchObject({ jobId: 'a', status: 'progress' });
+    } finally {
+      await app.close();
+    }
+  });
+});
+
 describe('cancel requests on the memory driver', () => {
   it('reach every listener even when one throws, and do not end the process', async () => {
     const driver = new MemoryQueueDriver();

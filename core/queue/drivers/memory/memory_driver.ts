@@ -17,6 +17,7 @@ import type {
   Failure,
   JobEventListener,
   JobEventListenerError,
+  JobEventListeners,
   JobRecord,
   JobStatus,
   Lease,
@@ -34,7 +35,7 @@ import type {
   Unsubscribe,
   WorkerInfo,
 } from '../../driver.js';
-import { guardedListener } from '../../job_events.js';
+import { streamListener } from '../../job_events.js';
 import { assertJobId, assertQueueName } from '../../names.js';
 import { MemoryMonitoring } from './memory_monitoring.js';
 import { jobNotFound, MemoryQueue } from './memory_queue.js';
@@ -201,16 +202,19 @@ export class MemoryQueueDriver implements QueueDriver {
   }
 
   publishEvents(batch: EventBatch): void {
-    this.#monitoring.publishEvents(batch.toEvents());
+    this.#monitoring.publishEvents(batch.toStreamEvents());
   }
 
   hasEventListeners(): boolean {
     return this.#monitoring.listens('event');
   }
 
-  subscribeEvents(listener: JobEventListener, onError?: JobEventListenerError): Promise<Unsubscribe> {
+  subscribeEvents(
+    listener: JobEventListener | JobEventListeners,
+    onError?: JobEventListenerError,
+  ): Promise<Unsubscribe> {
     // guarded here as well, for onError and for async listeners that reject
-    return this.#monitoring.subscribe('event', guardedListener(listener, onError));
+    return this.#monitoring.subscribe('event', streamListener(listener, onError));
   }
 
   subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe> {

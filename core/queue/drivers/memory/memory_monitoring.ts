@@ -3,7 +3,7 @@
  * so the memory driver offers the same visibility (events, workers, stats).
  */
 import { EventEmitter } from 'node:events';
-import type { JobEvent, Unsubscribe, WorkerInfo } from '../../driver.js';
+import type { JobStreamEvent, Unsubscribe, WorkerInfo } from '../../driver.js';
 
 export class MemoryMonitoring {
   readonly #bus = new EventEmitter().setMaxListeners(0);
@@ -16,9 +16,9 @@ export class MemoryMonitoring {
     this.#now = now;
   }
 
-  publishEvents(events: readonly JobEvent[]): void {
+  publishEvents(events: readonly JobStreamEvent[]): void {
     if (events.length === 0) return;
-    const copies = structuredClone(events) as JobEvent[];
+    const copies = structuredClone(events) as JobStreamEvent[];
     // Delivered on a later tick, like a message through Redis, never inside the caller.
     setImmediate(() => {
       for (const event of copies) this.#bus.emit('event', event);

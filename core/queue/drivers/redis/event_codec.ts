@@ -16,13 +16,21 @@
  *        among the started jobs instead: number, durationUs, result)
  *       [3, at - t,             id, name#, queue#, ...],                         <- queued (attempt 0)
  *       [2, id, name#, queue#, attempt, worker# or -1, status#, at - t,
- *           durationUs or -1, extra or 0] ] }                                    <- any other change
+ *           durationUs or -1, extra or 0],                                       <- any other change
+ *       [4, id, name#, queue#, attempt, worker#, at - t, percent, message or null] ] }  <- progress
  *
- * `extra` holds only `runAt`, `result` and `error`. Decoded events come out in the order
- * they were raised. The size against plain JSON objects is checked by
+ * `extra` holds only `runAt`, `result` and `error`. A progress report is not a change of
+ * status and is sent only when stored (coalesced), so it has a group of its own each. Decoded
+ * events come out in the order they were raised. The size against plain JSON objects is checked by
  * tests/unit/queue/drivers/redis/event_codec.test.ts.
  */
-import { JOB_STATUSES, type JobEvent, type JobStatus } from '../../driver.js';
+import {
+  JOB_STATUSES,
+  type JobEvent,
+  type JobProgressEvent,
+  type JobStatus,
+  type JobStreamEvent,
+} from '../../driver.js';
 import {
   completedEvent,
   type EventBatch,
@@ -41,10 +49,12 @@ const STARTED = 0;
 const COMPLETED = 1;
 const EVENT = 2;
 const QUEUED = 3;
-/** Cells per job in a started group and in a queued group, and of an event group. */
+const PROGRESS = 4;
+/** Cells per job in a started group and in a queued group, and of an event and a progress group. */
 const STARTED_CELLS = 5;
 const QUEUED_CELLS = 3;
 const EVENT_CELLS = 10;
+const PROGRESS_CELLS = 9;
 
 interface Message {
   v: 3;
@@ -124,6 +134,12 @@ export function encodeEvents(batch: EventBatch): string {
       const cells: Cell[] = [QUEUED, group.at - base];
       for (const { id, name, queue } of group.jobs) jobRef(cells, id, name, queue);
       groups.push(cells);
+    } else if (group.kind === 'progress') {
+      const { event } = group;
+      const cells: Cell[] = [PROGRESS];
+      job(cells, event.id, event.name, event.queue, event.attempt);
+      cells.push(ref(event.worker), event.at - base, event.progress, event.progressMessage);
+      groups.push(cells);
     } else {
       const { event } = group;
       const cells: Cell[] = [EVENT];
@@ -141,8 +157,11 @@ export function encodeEvents(batch: EventBatch): string {
   return JSON.stringify({ v: 3, t: base, s: strings, g: groups } satisfies Message);
 }
 
-/** Decodes a message from {@link encodeEvents}; anything else yields no events. */
-export function decodeEvents(message: string): JobEvent[] {
+/**
+ * Decodes a message from {@link encodeEvents}; anything else yields no events. Progress
+ * reports come out too, in order, told apart by `isProgressEvent`.
+ */
+export function decodeEvents(message: string): JobStreamEvent[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(message);
@@ -155,7 +174,7 @@ export function decodeEvents(message: string): JobEvent[] {
     const value = typeof cell === 'number' ? strings[cell] : undefined;
     return typeof value === 'string' ? value : undefined;
   };
-  const events: JobEvent[] = [];
+  const events: JobStreamEvent[] = [];
   /** The jobs of the message's started groups, in order (undefined where malformed). */
   const started: (JobInfo | undefined)[] = [];
   for (const cells of parsed.g) {
@@ -195,6 +214,29 @@ export function decodeEvents(message: string): JobEvent[] {
         if (typeof id === 'string' && name !== undefined && queue !== undefined) {
           events.push(queuedEvent({ id, name, queue }, queuedAt));
         }
+      }
+    } else if (kind === PROGRESS && cells.length >= PROGRESS_CELLS) {
+      const job = jobAt(cells, 1, text);
+      const reporter = text(cells[5]);
+      const time = Number(cells[6]);
+      const progress = cells[7];
+      const progressMessage = cells[8];
+      if (
+        job &&
+        reporter !== undefined &&
+        Number.isFinite(time) &&
+        typeof progress === 'number' &&
+        (progressMessage === null || typeof progressMessage === 'string')
+      ) {
+        const event: JobProgressEvent = {
+          kind: 'progress',
+          ...job,
+          at: base + time,
+          worker: reporter,
+          progress,
+          progressMessage,
+        };
+        events.push(event);
       }
     } else if (kind === EVENT && cells.length >= EVENT_CELLS) {
       const job = jobAt(cells, 1, text);

@@ -16,6 +16,7 @@ import {
   type FailResult,
   type JobEventListener,
   type JobEventListenerError,
+  type JobEventListeners,
   type JobRecord,
   type JobStatus,
   type Lease,
@@ -39,7 +40,7 @@ import {
 import { BlockingPool } from './blocking_pool.js';
 import { decodeEvents, encodeEvents } from './event_codec.js';
 import type { EventBatch } from '../../event_batch.js';
-import { guardedListener } from '../../job_events.js';
+import { streamListener } from '../../job_events.js';
 import { assertJobName } from '../../names.js';
 import { parseSpec } from './job_spec.js';
 import { decodeRecord, fieldsOf } from './record_codec.js';
@@ -548,8 +549,11 @@ export class RedisQueueDriver implements QueueDriver {
     return this.#listeners.present();
   }
 
-  async subscribeEvents(listener: JobEventListener, onError?: JobEventListenerError): Promise<Unsubscribe> {
-    const deliver = guardedListener(listener, onError);
+  async subscribeEvents(
+    listener: JobEventListener | JobEventListeners,
+    onError?: JobEventListenerError,
+  ): Promise<Unsubscribe> {
+    const deliver = streamListener(listener, onError);
     const unsubscribe = await this.#pubsub.subscribe(this.keys.eventsChannel, (message) => {
       for (const event of decodeEvents(message)) deliver(event);
     });

@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { JobEvent } from '../../../../../core/queue/driver.js';
+import { isProgressEvent, type JobEvent } from '../../../../../core/queue/driver.js';
 import { decodeEvents, encodeEvents } from '../../../../../core/queue/drivers/redis/event_codec.js';
 import { EventBatch, type EventJob } from '../../../../../core/queue/event_batch.js';
 
 const at = 1_760_000_000_000;
+/** The changes of status a message decodes to (these tests send no progress reports). */
+const statusEvents = (message: string): JobEvent[] =>
+  decodeEvents(message).filter((event): event is JobEvent => !isProgressEvent(event));
 const worker = 'host-1:4242:abcdef';
 const sensorJob = (id: string, attempt = 1): EventJob => ({
   id,
@@ -13,6 +16,49 @@ const sensorJob = (id: string, attempt = 1): EventJob => ({
 });
 
 describe('job event wire format', () => {
+  it('carries progress reports among the changes of status, in order, and skips malformed ones', () => {
+    const batch = new EventBatch();
+    const job = sensorJob('p1', 2);
+    const report = { kind: 'progress' as const, ...job, worker, at: at + 2, progress: 37.5 };
+    batch.started(job, worker, at + 1);
+    batch.progress({ ...report, progressMessage: 'file 3 of 8' });
+    batch.progress({ ...report, at: at + 3, progress: 100, progressMessage: null });
+    batch.completed([{ job, value: null, durationMs: 4 }], worker, at + 4);
+    const message = encodeEvents(batch);
+    const decoded = decodeEvents(message);
+    expect(decoded).toEqual(batch.toStreamEvents());
+    expect(decoded.map((event) => (isProgressEvent(event) ? `${event.progress}%` : event.status))).toEqual([
+      'running',
+      '37.5%',
+      '100%',
+      'completed',
+    ]);
+    expect(decoded[1]).toEqual({ ...report, progressMessage: 'file 3 of 8' });
+    expect(batch.toEvents().map((event) => event.status)).toEqual(['running', 'completed']);
+
+    const crafted = JSON.parse(message) as { g: unknown[][] };
+    crafted.g = [
+      [4, 'a', 0, 1, 1, 0, 2, '50', null], // progress is not a number
+      [4, 'b', 0, 1, 1, 0, 2, 50, 7], // message is neither a string nor null
+      [4, 'c', 0, 1, 1, 99, 2, 50, null], // unknown worker
+      [4, 'd', 0, 1, 1, 0, 2, 50], // too short
+      [4, 'ok', 0, 1, 1, 0, 2, 50, 'half'],
+    ];
+    expect(decodeEvents(JSON.stringify(crafted))).toEqual([
+      {
+        kind: 'progress',
+        id: 'ok',
+        name: expect.any(String),
+        queue: expect.any(String),
+        attempt: 1,
+        worker: expect.any(String),
+        at: expect.any(Number),
+        progress: 50,
+        progressMessage: 'half',
+      },
+    ]);
+  });
+
   it('round-trips every kind of change, extra fields included, in the order raised', () => {
     const batch = new EventBatch();
     const j1 = { id: 'j1', name: 'SendEmailJob', queue: 'emails', attempt: 1 };
@@ -42,7 +88,7 @@ describe('job event wire format', () => {
       result: null,
     });
 
-    const decoded = decodeEvents(encodeEvents(batch));
+    const decoded = statusEvents(encodeEvents(batch));
 
     expect(decoded).toEqual(batch.toEvents());
     expect(decoded.map((event) => `${event.id}:${event.status}`)).toEqual([
@@ -102,7 +148,7 @@ describe('job event wire format', () => {
     const message = encodeEvents(batch);
     expect((JSON.parse(message) as { g: unknown[] }).g).toHaveLength(1);
     expect(message.split('SendEmailJob')).toHaveLength(2);
-    const decoded = decodeEvents(message);
+    const decoded = statusEvents(message);
     expect(decoded).toEqual(batch.toEvents());
     expect(decoded[49]).toEqual({
       id: 'q-49',
@@ -137,7 +183,7 @@ describe('job event wire format', () => {
     // the same id on a new attempt (another object) is sent in full, with its own attempt
     batch.completed([{ job: sensorJob('same-id', 2), value: 7, durationMs: 1 }], worker, at + 1);
     batch.completed([{ job: first, value: 8, durationMs: 2 }], worker, at + 2);
-    const decoded = decodeEvents(encodeEvents(batch));
+    const decoded = statusEvents(encodeEvents(batch));
     expect(decoded.map((event) => [event.status, event.attempt, event.result ?? '-'])).toEqual([
       ['running', 1, '-'],
       ['completed', 2, 7],
@@ -161,7 +207,7 @@ describe('job event wire format', () => {
       worker,
       at + 3,
     );
-    const decoded = decodeEvents(encodeEvents(batch));
+    const decoded = statusEvents(encodeEvents(batch));
     expect(decoded).toEqual(batch.toEvents());
     expect(decoded.map((event) => `${event.id}:${event.status}:${event.result ?? '-'}`)).toEqual([
       'a:running:-',
@@ -231,7 +277,7 @@ describe('job event wire format', () => {
         [3, 0, 'q1', 0, 1, 7, 0, 1], // a queued job, then one whose id is not a string
       ],
     });
-    const decoded: JobEvent[] = decodeEvents(message);
+    const decoded: JobEvent[] = statusEvents(message);
     expect(decoded.map((event) => `${event.id}:${event.status}`)).toEqual([
       'ok:running',
       'ok:completed',
