@@ -15,6 +15,7 @@ import {
   LISTED_NAME_HINT,
   parseQueueList,
 } from '../queue/names.js';
+import { assertDescription, assertOwner } from '../queue/job_labels.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
 import { MAX_LEASE_MS, MIN_LEASE_MS } from '../queue/lease_bounds.js';
 import { parsePrefetchSetting } from '../queue/reserve_ahead.js';
@@ -125,6 +126,22 @@ export function parseQueueNames(text: string): string[] {
 export function parseListedJobName(text: string): string {
   return wrap(() => {
     assertJobName(text, LISTED_NAME_HINT);
+    return text;
+  });
+}
+
+/** Accepts an owner to find jobs by (`sensor-17`), as dispatched with `owner`. */
+export function parseOwner(text: string): string {
+  return wrap(() => {
+    assertOwner(text);
+    return text;
+  });
+}
+
+/** Accepts a job's description: one line of text. */
+export function parseDescription(text: string): string {
+  return wrap(() => {
+    assertDescription(text);
     return text;
   });
 }

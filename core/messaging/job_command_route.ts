@@ -32,6 +32,8 @@ const OPTIONS: Readonly<
   maxTries: { type: 'number', holds: 'a whole number of tries' },
   jobId: { type: 'string', holds: 'your own job id' },
   hold: { type: 'boolean', holds: 'true or false' },
+  owner: { type: 'string', holds: 'who the job is for: a device id, an account or a tenant' },
+  description: { type: 'string', holds: 'what the job does, in one line' },
 };
 const COMMAND_KEYS = new Set(['payload', 'options']);
 

@@ -3,6 +3,7 @@
  * resolves queue/priority/tries/schedule from options then class settings, and pushes in
  * one driver call per batch.
  */
+import { assertDescription, assertOwner } from './job_labels.js';
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
 import { type DispatchOptions, delayedRunAt, epochMs, LATEST_DISPATCH_MS } from './dispatch_options.js';
@@ -143,6 +144,8 @@ export class Dispatcher {
     }
     const runAt = toEpochMs(options.runAt, 'runAt') ?? delayToEpochMs(options.delay, this.#now);
     const expiresAt = toEpochMs(options.expiresAt, 'expiresAt');
+    if (options.owner !== undefined) assertOwner(options.owner);
+    if (options.description !== undefined) assertDescription(options.description);
     return {
       id,
       name,
@@ -153,6 +156,8 @@ export class Dispatcher {
       ...(runAt !== undefined ? { runAt } : {}),
       ...(expiresAt !== undefined ? { expiresAt } : {}),
       ...(options.hold ? { hold: true } : {}),
+      ...(options.owner !== undefined ? { owner: options.owner } : {}),
+      ...(options.description !== undefined ? { description: options.description } : {}),
     };
   }
 }

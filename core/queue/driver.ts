@@ -63,6 +63,10 @@ export interface NewJob {
   expiresAt?: number;
   /** Create on hold (`pending`) until `releaseHeld`. */
   hold?: boolean;
+  /** Who the job is for (checked by `assertOwner`). */
+  owner?: string;
+  /** What the job does, in words (checked by `assertDescription`). */
+  description?: string;
 }
 
 /**
@@ -231,6 +235,10 @@ export interface JobRecord {
   finishedAt: number | null;
   expiresAt: number | null;
   worker: string | null;
+  /** Who the job is for, as dispatched (`DispatchOptions.owner`). */
+  owner: string | null;
+  /** What the job does, as dispatched (`DispatchOptions.description`). */
+  description: string | null;
 }
 
 /** Sizes of one queue. */

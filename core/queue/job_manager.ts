@@ -13,6 +13,7 @@ import {
 } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { findRecord, queuesToSearch } from './job_lookup.js';
+import { assertOwner } from './job_labels.js';
 import { assertJobName, LISTED_NAME_HINT } from './names.js';
 
 /** Filters of {@link JobManager.list}. */
@@ -22,9 +23,11 @@ export interface JobListOptions {
   /**
    * Only jobs of this registry name (`SendEmailJob`, or a class's `jobName`). Records are
    * kept by queue and status, not by name, so this reads them and keeps the matches: at most
-   * {@link MAX_NAME_SCAN} per queue and status.
+   * {@link MAX_FILTER_SCAN} per queue and status.
    */
   name?: string;
+  /** Only jobs dispatched for this owner (`DispatchOptions.owner`); read as `name` is. */
+  owner?: string;
   /** At most this many records, 1 to {@link MAX_LIST_LIMIT} (default 50). */
   limit?: number;
 }
@@ -33,12 +36,12 @@ export interface JobListOptions {
 export const MAX_LIST_LIMIT = 10_000;
 
 /**
- * The most records a list filtered by name reads per queue and status, newest finished or
- * next to run first; past it, `more` says that more may match. Reading 10,000 records takes
- * Redis tens of milliseconds, in calls of {@link NAME_SCAN_PAGE}.
+ * The most records a list filtered by name or owner reads per queue and status, newest
+ * finished or next to run first; past it, `more` says that more may match. Reading 10,000
+ * records takes Redis tens of milliseconds, in calls of {@link FILTER_SCAN_PAGE}.
  */
-export const MAX_NAME_SCAN = 10_000;
-const NAME_SCAN_PAGE = 500;
+export const MAX_FILTER_SCAN = 10_000;
+const FILTER_SCAN_PAGE = 500;
 
 const LISTED_STATUSES: JobStatus[] = [
   'running',
@@ -81,7 +84,7 @@ export class JobManager {
    * Records by status, across the queues: running first, then queued, delayed, pending, and
    * finished ones newest first, so a limit cuts off the least interesting records of every
    * queue rather than every record of the queues that sort last. Throws `E_INVALID_OPTION`
-   * for an unknown status, a name no job could have, or a limit that is not a whole number
+   * for an unknown status, a name no job could have, an owner no job could have, or a limit that is not a whole number
    * from 1 to {@link MAX_LIST_LIMIT}.
    */
   async list(options: JobListOptions = {}): Promise<JobRecord[]> {
@@ -101,7 +104,14 @@ export class JobManager {
         `status must be one of ${JOB_STATUSES.join(', ')}; got ${JSON.stringify(options.status)}`,
       );
     }
-    if (options.name !== undefined) assertJobName(options.name, LISTED_NAME_HINT);
+    const { name, owner } = options;
+    if (name !== undefined) assertJobName(name, LISTED_NAME_HINT);
+    if (owner !== undefined) assertOwner(owner);
+    const matches =
+      name === undefined && owner === undefined
+        ? undefined
+        : (record: JobRecord) =>
+            (name === undefined || record.name === name) && (owner === undefined || record.owner === owner);
     const statuses = options.status ? [options.status] : LISTED_STATUSES;
     const queues = await queuesToSearch(this.#driver, options.queue);
     const records: JobRecord[] = [];
@@ -109,8 +119,8 @@ export class JobManager {
     const reading = limit + 1;
     let capped = false;
     const read = async (queue: string, status: JobStatus, wanted: number): Promise<JobRecord[]> => {
-      if (options.name === undefined) return this.#driver.listJobs(queue, status, 0, wanted);
-      const found = await this.#readNamed(queue, status, wanted, options.name);
+      if (matches === undefined) return this.#driver.listJobs(queue, status, 0, wanted);
+      const found = await this.#readMatching(queue, status, wanted, matches);
       capped ||= found.capped;
       return found.records;
     };
@@ -134,25 +144,25 @@ export class JobManager {
   }
 
   /**
-   * Up to `wanted` records of job `name` in one queue and status, in the driver's order, read
-   * a page at a time; `capped` when {@link MAX_NAME_SCAN} records were read before the end.
+   * Up to `wanted` records that `matches` in one queue and status, in the driver's order, read
+   * a page at a time; `capped` when {@link MAX_FILTER_SCAN} records were read before the end.
    * A page can hold fewer records than asked when records expired under their ids, so only
    * an empty page ends the scan.
    */
-  async #readNamed(
+  async #readMatching(
     queue: string,
     status: JobStatus,
     wanted: number,
-    name: string,
+    matches: (record: JobRecord) => boolean,
   ): Promise<{ records: JobRecord[]; capped: boolean }> {
     const records: JobRecord[] = [];
     const seen = new Set<string>();
-    for (let offset = 0; offset < MAX_NAME_SCAN; offset += NAME_SCAN_PAGE) {
-      const page = await this.#driver.listJobs(queue, status, offset, NAME_SCAN_PAGE);
+    for (let offset = 0; offset < MAX_FILTER_SCAN; offset += FILTER_SCAN_PAGE) {
+      const page = await this.#driver.listJobs(queue, status, offset, FILTER_SCAN_PAGE);
       if (page.length === 0) return { records, capped: false };
       for (const record of page) {
         // a job that moved up the set between two pages would come twice
-        if (record.name !== name || seen.has(record.id)) continue;
+        if (!matches(record) || seen.has(record.id)) continue;
         seen.add(record.id);
         records.push(record);
         if (records.length >= wanted) return { records, capped: false };

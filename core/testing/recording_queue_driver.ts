@@ -32,6 +32,10 @@ export interface DispatchedJob<TPayload = JsonValue> {
   readonly expiresAt: number | null;
   /** True when dispatched on hold (`hold: true`). */
   readonly hold: boolean;
+  /** `owner` as dispatched, or null. */
+  readonly owner: string | null;
+  /** `description` as dispatched, or null. */
+  readonly description: string | null;
   /** True when a job with this id already existed, so the driver added nothing. */
   readonly duplicate: boolean;
   /** Epoch ms at which the driver received the job. */
@@ -91,6 +95,8 @@ function toDispatched(job: NewJob, duplicate: boolean, now: number): DispatchedJ
     runAt,
     expiresAt: job.expiresAt !== undefined && job.expiresAt !== 0 ? job.expiresAt : null,
     hold: job.hold === true,
+    owner: job.owner ?? null,
+    description: job.description ?? null,
     duplicate,
     dispatchedAt: now,
   };

@@ -8,7 +8,14 @@ import { CliUsageError } from '../../errors.js';
 import { type DispatchOptions, expiresBeforeStart } from '../../queue/dispatch_options.js';
 import { assertPriority } from '../../queue/registry.js';
 import { BaseCommand } from '../command.js';
-import { parseDelaySeconds, parseJobId, parsePositiveInteger, parseQueueName } from '../parsers.js';
+import {
+  parseDelaySeconds,
+  parseDescription,
+  parseJobId,
+  parseOwner,
+  parsePositiveInteger,
+  parseQueueName,
+} from '../parsers.js';
 
 /** The flags of `job:dispatch`, as parsed. */
 export interface JobDispatchFlags {
@@ -22,6 +29,8 @@ export interface JobDispatchFlags {
   tries?: number;
   jobId?: string;
   hold?: boolean;
+  owner?: string;
+  description?: string;
   json?: boolean;
 }
 
@@ -132,6 +141,16 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
         ),
       )
       .addOption(new Option('--hold', 'create it on hold (pending) until `job:release <id>`'))
+      .addOption(
+        new Option('--owner <owner>', 'who it is for: a device id, an account or a tenant').argParser(
+          parseOwner,
+        ),
+      )
+      .addOption(
+        new Option('--description <text>', 'what it does, in one line (up to 500 characters)').argParser(
+          parseDescription,
+        ),
+      )
       .addOption(new Option('--json', 'print {id, name, queue} as JSON'))
       .addHelpText(
         'after',
@@ -153,7 +172,7 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
 
   /** The dispatch options the flags ask for; rejects an expiry before the job may run. */
   #dispatchOptions(): DispatchOptions {
-    const { queue, delay, priority, runAt, expiresAt, tries, jobId, hold } = this.flags;
+    const { queue, delay, priority, runAt, expiresAt, tries, jobId, hold, owner, description } = this.flags;
     const options: DispatchOptions = {
       ...(queue !== undefined ? { queue } : {}),
       ...(delay !== undefined ? { delay } : {}),
@@ -163,6 +182,8 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
       ...(tries !== undefined ? { maxTries: tries } : {}),
       ...(jobId !== undefined ? { jobId } : {}),
       ...(hold ? { hold: true } : {}),
+      ...(owner !== undefined ? { owner } : {}),
+      ...(description !== undefined ? { description } : {}),
     };
     const early = expiresBeforeStart(options);
     if (early) {

@@ -46,6 +46,8 @@ export function toJobOutput(record: JobRecord): JobOutput {
     runAt: isoTime(record.runAt),
     expiresAt: isoTime(record.expiresAt),
     worker: record.worker,
+    owner: record.owner,
+    description: record.description,
     payload: record.payload,
   };
 }

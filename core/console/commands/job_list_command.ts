@@ -5,10 +5,10 @@
 import { type Command, Option } from 'commander';
 import { CliUsageError } from '../../errors.js';
 import { JOB_STATUSES, type JobRecord, type JobStatus } from '../../queue/driver.js';
-import { MAX_LIST_LIMIT, MAX_NAME_SCAN } from '../../queue/job_manager.js';
+import { MAX_LIST_LIMIT, MAX_FILTER_SCAN } from '../../queue/job_manager.js';
 import { BaseCommand } from '../command.js';
 import { plural, type TableColumn } from '../output.js';
-import { parseListedJobName, parsePositiveInteger, parseQueueName } from '../parsers.js';
+import { parseListedJobName, parseOwner, parsePositiveInteger, parseQueueName } from '../parsers.js';
 import { attemptsText, isoTime, toJobOutput } from './job_formatting.js';
 
 /** The flags of `job:list`, as parsed. */
@@ -16,6 +16,7 @@ export interface JobListFlags {
   queue?: string;
   status?: JobStatus;
   name?: string;
+  owner?: string;
   limit: number;
   json?: boolean;
 }
@@ -30,6 +31,8 @@ const COLUMNS: readonly TableColumn<JobRecord>[] = [
   { header: 'created', value: (record) => isoTime(record.createdAt) },
   { header: 'worker', value: (record) => record.worker },
 ];
+/** Shown when a listed job has an owner. */
+const OWNER_COLUMN: TableColumn<JobRecord> = { header: 'owner', value: (record) => record.owner };
 
 /** Lists jobs. */
 export class JobListCommand extends BaseCommand<JobListFlags> {
@@ -49,8 +52,14 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
       .addOption(
         new Option(
           '--name <job>',
-          `only jobs of this name, as job:types lists them (reads up to ${MAX_NAME_SCAN} records per queue and status)`,
+          `only jobs of this name, as job:types lists them (reads up to ${MAX_FILTER_SCAN} records per queue and status)`,
         ).argParser(parseListedJobName),
+      )
+      .addOption(
+        new Option(
+          '--owner <owner>',
+          `only jobs dispatched for this owner (reads up to ${MAX_FILTER_SCAN} records per queue and status)`,
+        ).argParser(parseOwner),
       )
       .addOption(
         new Option('--limit <n>', `show at most this many (up to ${MAX_LIST_LIMIT})`)
@@ -61,7 +70,7 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
   }
 
   async run(): Promise<number> {
-    const { queue, status, name, limit, json } = this.flags;
+    const { queue, status, name, owner, limit, json } = this.flags;
     if (limit > MAX_LIST_LIMIT) {
       throw new CliUsageError(
         `--limit ${limit} is more than ${MAX_LIST_LIMIT}; narrow the list with --queue or --status`,
@@ -73,31 +82,33 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
       ...(queue !== undefined ? { queue } : {}),
       ...(status !== undefined ? { status } : {}),
       ...(name !== undefined ? { name } : {}),
+      ...(owner !== undefined ? { owner } : {}),
     });
+    const filtered = name !== undefined || owner !== undefined;
+    const which = `${name === undefined ? '' : ` named ${name}`}${owner === undefined ? '' : ` for owner ${owner}`}`;
     if (json) {
       this.json(shown.map(toJobOutput));
     } else if (shown.length === 0 && more) {
-      // only a name filter that stopped reading before the end finds none yet says "more"
+      // only a filter that stopped reading before the end finds none yet says "more"
       this.line(
-        `No jobs named ${name} among the first ${MAX_NAME_SCAN} records of each queue and status; ` +
+        `No jobs${which} among the first ${MAX_FILTER_SCAN} records of each queue and status; ` +
           'more may match (filter by --queue or --status).',
       );
     } else if (shown.length === 0) {
-      const named = name === undefined ? '' : ` named ${name}`;
       const unknown =
         name !== undefined && !app.registry.has(name)
-          ? ` No job type of that name is registered here (\`npx topiq job:types\` lists them).`
+          ? ' No job type of that name is registered here (`npx topiq job:types` lists them).'
           : '';
       this.line(
-        `No ${status ?? ''}${status ? ' ' : ''}jobs${named}${queue ? ` in queue "${queue}"` : ''}.${unknown}`,
+        `No ${status ?? ''}${status ? ' ' : ''}jobs${which}${queue ? ` in queue "${queue}"` : ''}.${unknown}`,
       );
     } else {
-      this.table(COLUMNS, shown);
+      this.table(shown.some((record) => record.owner !== null) ? [...COLUMNS, OWNER_COLUMN] : COLUMNS, shown);
       const cut = !more
         ? ''
-        : name === undefined
-          ? ', more not shown (raise --limit, or filter by --queue or --status)'
-          : `, more may match (raise --limit, or filter by --queue or --status; --name reads up to ${MAX_NAME_SCAN} records per queue and status)`;
+        : filtered
+          ? `, more may match (raise --limit, or filter by --queue or --status; --name and --owner read up to ${MAX_FILTER_SCAN} records per queue and status)`
+          : ', more not shown (raise --limit, or filter by --queue or --status)';
       this.line(`${plural(shown.length, 'job')} shown${cut}; see one with \`npx topiq job:show <id>\`.`);
     }
     return 0;

@@ -1,6 +1,6 @@
 /**
- * `npx topiq job:show <id>`: one job's record (status, attempts, progress, result, error
- * and stack, timestamps, worker, payload) as aligned `key: value` lines or as JSON.
+ * `npx topiq job:show <id>`: one job's record (status, attempts, owner and description when
+ * set, progress, result, error and stack, timestamps, worker, payload) as aligned `key: value` lines or as JSON.
  */
 import { type Command, Option } from 'commander';
 import type { JobRecord } from '../../queue/driver.js';
@@ -46,6 +46,9 @@ export function formatRecord(record: JobRecord): string {
       attemptsText(record) + (record.maxTries > 0 ? '' : " (the worker's --tries decides the maximum)"),
     ],
     ['priority', String(record.priority)],
+    // only when dispatched with them, so most records print as they always did
+    ...(record.owner !== null ? [['owner', record.owner] as [string, string]] : []),
+    ...(record.description !== null ? [['description', record.description] as [string, string]] : []),
     ['progress', progress],
     ['worker', record.worker ?? '-'],
     ['created', time(record.createdAt)],

@@ -321,6 +321,38 @@ describe('job:list across queues', () => {
     expect(bad.err).toContain('`npx topiq job:types` lists the registered names');
   });
 
+  it("dispatches with --owner and --description, shows them, and lists one owner's jobs with --owner", async () => {
+    const queue = nextQueue();
+    const labelled = await run([
+      'job:dispatch',
+      'WaitForCancelJob',
+      `--queue=${queue}`,
+      '--owner=sensor-17',
+      '--description=Recalibrate after the firmware update',
+    ]);
+    expect(labelled.err).toBe('');
+    const id = labelled.out.trim();
+    await run(['job:dispatch', 'WaitForCancelJob', `--queue=${queue}`, '--owner=sensor-18']);
+    expect(await show(id)).toMatchObject({
+      owner: 'sensor-17',
+      description: 'Recalibrate after the firmware update',
+    });
+    const text = await run(['job:show', id]);
+    expect(text.out).toMatch(/^owner: +sensor-17$/m);
+    expect(text.out).toMatch(/^description: +Recalibrate after the firmware update$/m);
+
+    const listed = await run(['job:list', `--queue=${queue}`, '--owner=sensor-17']);
+    expect(listed.out.split('\n')[0]).toMatch(/\sowner$/);
+    expect(listed.out).toMatch(new RegExp(`^${id}\\s.*\\ssensor-17$`, 'm'));
+    expect(listed.out).toContain('1 job shown; see one');
+    const none = await run(['job:list', `--queue=${queue}`, '--owner=sensor-99']);
+    expect(none.out).toBe(`No jobs for owner sensor-99 in queue "${queue}".\n`);
+
+    const bad = await run(['job:dispatch', 'WaitForCancelJob', `--queue=${queue}`, '--owner=a\tb']);
+    expect(bad.code).toBe(ExitCode.usage);
+    expect(bad.err).toContain('owner must be 1 to 128 characters of text without control characters');
+  });
+
   it('refuses an unknown status or a limit out of range, from the CLI and from app.jobs.list', async () => {
     const tooMany = await run(['job:list', '--limit=20000']);
     expect(tooMany.code).toBe(ExitCode.usage);

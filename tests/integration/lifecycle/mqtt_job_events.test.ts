@@ -154,7 +154,10 @@ describe('job events and commands over MQTT', () => {
   it('starts a job by name from a service account on the command topic, validating its payload', async () => {
     const { server, url } = await start({ JOB_COMMAND_TOPIC: 'topiq/commands/jobs' });
     const dashboard = await connect(url, 'dashboard', 'dash-secret');
-    const email = { payload: { to: 'ops@example.com', subject: 'hi', body: 'x' }, options: { hold: true } };
+    const email = {
+      payload: { to: 'ops@example.com', subject: 'hi', body: 'x' },
+      options: { hold: true, owner: 'sensor-1', description: 'Weekly report for sensor 1' },
+    };
     await dashboard.publishAsync('topiq/commands/jobs/SendEmailJob', JSON.stringify(email), { qos: 1 });
     await dashboard.publishAsync(
       'topiq/commands/jobs/SendEmailJob',
@@ -164,11 +167,23 @@ describe('job events and commands over MQTT', () => {
     await dashboard.publishAsync('topiq/commands/jobs/NoSuchJob', JSON.stringify({ payload: {} }), {
       qos: 1,
     });
+    const forged = { payload: email.payload, options: { owner: 'sensor-1\nlevel=admin' } };
+    await dashboard.publishAsync('topiq/commands/jobs/SendEmailJob', JSON.stringify(forged), { qos: 1 });
     const held = await server.app.jobs.list({ queue: 'emails', status: 'pending' });
     expect(held).toHaveLength(1);
-    expect(held[0]).toMatchObject({ name: 'SendEmailJob', payload: email.payload });
+    expect(held[0]).toMatchObject({
+      name: 'SendEmailJob',
+      payload: email.payload,
+      owner: 'sensor-1',
+      description: 'Weekly report for sensor 1',
+    });
     const dead = await server.app.deadLetters.list(10);
-    expect(dead.map((d) => d.code).sort()).toEqual(['E_INVALID_PAYLOAD', 'E_JOB_NOT_REGISTERED']);
+    expect(dead.map((d) => d.code).sort()).toEqual([
+      'E_INVALID_OPTION',
+      'E_INVALID_PAYLOAD',
+      'E_JOB_NOT_REGISTERED',
+    ]);
+    expect(dead.find((d) => d.code === 'E_INVALID_OPTION')?.reason).toMatch(/^owner must be/);
     expect(dead.find((d) => d.code === 'E_INVALID_PAYLOAD')?.reason).toMatch(/to/);
   });
 

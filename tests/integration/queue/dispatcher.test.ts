@@ -70,6 +70,38 @@ describe('Dispatcher on Redis', () => {
     await expect(dispatcher.dispatch(EchoJob, payload, { jobId: '../etc' })).rejects.toThrow(/job id/);
   });
 
+  it('stores an owner and a description, and refuses ones with control characters or too long', async () => {
+    const queue = uniqueQueue('dispatch');
+    const payload = { tag: 't', value: 'v' };
+    const id = await dispatcher.dispatch(EchoJob, payload, {
+      queue,
+      owner: 'tenant-a/sensor-17',
+      description: 'Recalibrate sensor 17 — 2nd pass',
+    });
+    expect(await driver.getJob(queue, id)).toMatchObject({
+      owner: 'tenant-a/sensor-17',
+      description: 'Recalibrate sensor 17 — 2nd pass',
+    });
+    for (const options of [
+      { owner: '' },
+      { owner: 'x'.repeat(129) },
+      { owner: 'sensor\n17' },
+      { owner: 'a\u001b[31mred' },
+      { description: 'line one\u2028line two' },
+      { description: 'd'.repeat(501) },
+      { owner: 42 as unknown as string },
+    ]) {
+      await expect(dispatcher.dispatch(EchoJob, payload, { queue, ...options })).rejects.toMatchObject({
+        code: 'E_INVALID_OPTION',
+        message: expect.stringMatching(
+          /^(owner|description) must be 1 to \d+ characters of text without control/,
+        ),
+      });
+    }
+    expect((await driver.counts(queue)).waiting).toBe(1);
+    await driver.clear(queue);
+  });
+
   it('refuses a job name that Topiq cannot store, even for a class it never registered', async () => {
     // the name is the first line of the stored job: a line break would shift every field after it
     class BrokenNameJob extends Job<{ tag: string; value: string }> {

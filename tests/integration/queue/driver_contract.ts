@@ -738,6 +738,23 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(oldestWaitingMs).toBeLessThan(10_000);
     });
 
+    it("keeps a job's owner and description on its record through a retry and a retry from failed", async () => {
+      const labels = { owner: 'sensor-17', description: 'firmware 2.4 upload (ü, 日本)' };
+      await driver.push([job('a', labels)]);
+      const reserveOne = async () => (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs[0]!;
+      const first = await reserveOne();
+      const lease = (reserved: typeof first) => ({ id: reserved.id, queue, token: reserved.token });
+      await driver.fail({ lease: lease(first), error: { message: 'again' }, retryInMs: 0 });
+      const again = await reserveOne();
+      expect(again.id).toBe('a');
+      await driver.fail({ lease: lease(again), error: { message: 'for good' }, retryInMs: null });
+      expect(await driver.getJob(queue, 'a')).toMatchObject({ status: 'failed', ...labels });
+      expect(await driver.retryFailed(queue, { ids: ['a'] })).toBe(1);
+      expect(await driver.getJob(queue, 'a')).toMatchObject({ status: 'queued', attempts: 0, ...labels });
+      await driver.push([job('b')]);
+      expect(await driver.getJob(queue, 'b')).toMatchObject({ owner: null, description: null });
+    });
+
     it('stores progress only for the lease owner', async () => {
       await driver.push([job('a')]);
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;

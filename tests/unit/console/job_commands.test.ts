@@ -105,6 +105,8 @@ const RECORD: JobRecord = {
   finishedAt: Date.UTC(2030, 0, 1, 9, 1, 1),
   expiresAt: null,
   worker: 'host:42:ab',
+  owner: null,
+  description: null,
 };
 
 describe('job:show formatting', () => {
@@ -133,6 +135,17 @@ describe('job:show formatting', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('prints the owner and the description after the priority when the job was dispatched with them', () => {
+    const lines = formatRecord({ ...RECORD, owner: 'sensor-17', description: 'firmware 2.4 upload' }).split(
+      '\n',
+    );
+    expect(lines.slice(5, 8)).toEqual([
+      'priority:    -5',
+      'owner:       sensor-17',
+      'description: firmware 2.4 upload',
+    ]);
   });
 
   it('turns control characters from the record into spaces, keeping only the stack’s line breaks', () => {

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryQueueDriver } from '../../../core/queue/drivers/memory/index.js';
-import { JobManager, MAX_LIST_LIMIT, MAX_NAME_SCAN } from '../../../core/queue/job_manager.js';
+import { JobManager, MAX_LIST_LIMIT, MAX_FILTER_SCAN } from '../../../core/queue/job_manager.js';
 import { newJob, reserveOptions } from './drivers/memory/fixtures.js';
 
 /** A memory driver whose listJobs counts the records it hands out. */
@@ -80,15 +80,32 @@ describe('JobManager.listPage by name', () => {
     expect((await jobs.listPage({ name: 'NoSuchJob' })).records).toEqual([]);
   });
 
-  it('stops reading after MAX_NAME_SCAN records of a queue and status, and says more may match', async () => {
+  it('stops reading after MAX_FILTER_SCAN records of a queue and status, and says more may match', async () => {
     const { driver, counter } = countingDriver();
     await driver.push(
-      Array.from({ length: MAX_NAME_SCAN }, (_, index) => newJob(`o${index}`, { name: 'OtherJob' })),
+      Array.from({ length: MAX_FILTER_SCAN }, (_, index) => newJob(`o${index}`, { name: 'OtherJob' })),
     );
     await driver.push([newJob('late', { name: 'ImportJob' })]);
     const page = await new JobManager(driver).listPage({ name: 'ImportJob', status: 'queued' });
     expect(page).toEqual({ records: [], more: true });
-    expect(counter.read).toBe(MAX_NAME_SCAN);
+    expect(counter.read).toBe(MAX_FILTER_SCAN);
+  });
+
+  it('lists only the jobs of one owner, and of one name and owner together', async () => {
+    const { driver } = countingDriver();
+    await driver.push([
+      newJob('a1', { name: 'ImportJob', owner: 'tenant-a' }),
+      newJob('b1', { name: 'ImportJob', owner: 'tenant-b' }),
+      newJob('a2', { name: 'ExportJob', owner: 'tenant-a' }),
+      newJob('none', { name: 'ImportJob' }),
+    ]);
+    const jobs = new JobManager(driver);
+    const ids = async (options: { name?: string; owner?: string }) =>
+      (await jobs.list(options)).map((record) => record.id);
+    expect(await ids({ owner: 'tenant-a' })).toEqual(['a1', 'a2']);
+    expect(await ids({ owner: 'tenant-a', name: 'ImportJob' })).toEqual(['a1']);
+    expect(await ids({ name: 'ImportJob' })).toEqual(['a1', 'b1', 'none']);
+    await expect(jobs.list({ owner: 'bad\nowner' })).rejects.toMatchObject({ code: 'E_INVALID_OPTION' });
   });
 
   it('refuses a name no job can have, naming the command that lists them', async () => {

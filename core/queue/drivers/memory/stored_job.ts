@@ -65,6 +65,8 @@ export function createStoredJob(job: NewJob, now: number): StoredJob {
       finishedAt: null,
       expiresAt: job.expiresAt !== undefined && job.expiresAt !== 0 ? job.expiresAt : null,
       worker: null,
+      owner: job.owner ?? null,
+      description: job.description ?? null,
     },
     payloadText: job.payload,
     token: null,

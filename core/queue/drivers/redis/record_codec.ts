@@ -67,5 +67,7 @@ export function decodeRecord(
     finishedAt: completion ? completion.finishedAt : numberOrNull(hash.finishedAt),
     expiresAt: numberOrNull(hash.expiresAt),
     worker: hash.worker ?? null,
+    owner: hash.owner ?? null,
+    description: hash.description ?? null,
   };
 }

@@ -198,7 +198,13 @@ export class RedisQueueDriver implements QueueDriver {
           const args: (string | number)[] = [keys.job];
           for (const job of chunk) {
             args.push(job.id, job.name, job.payload, job.maxTries, job.priority);
-            args.push(job.runAt ?? 0, job.expiresAt ?? 0, job.hold ? 1 : 0);
+            args.push(
+              job.runAt ?? 0,
+              job.expiresAt ?? 0,
+              job.hold ? 1 : 0,
+              job.owner ?? '',
+              job.description ?? '',
+            );
           }
           const added = await runScript<number[]>(this.redis, 'push_jobs', this.#keys(keys, 'push'), args);
           chunk.forEach((job, index) => {

@@ -6,17 +6,19 @@
   KEYS[4] seq       FIFO sequence counter
   KEYS[5] signal    worker wake-up list
   ARGV[1]           job hash prefix
-  ARGV[2..]         8 values per job: id, name, payload, maxTries, priority, runAt, expiresAt, hold
+  ARGV[2..]         10 values per job: id, name, payload, maxTries, priority, runAt, expiresAt, hold,
+                    owner, description ('' for none)
   Returns one integer per job: 1 added queued, 2 added delayed, 3 added pending (on hold),
   0 an existing job has that id (left unchanged).
   The fields a worker needs to run the job are stored together in `spec`, as reserve_jobs
   returns them: "name\nmaxTries\npriority\ncreatedAt\npayload" (scripts that need maxTries
   or priority read them from it: specNumbers in common.lua). A new job's hash holds only
-  spec, attempts, status and the times that apply; progress 0 is its absence.
+  spec, attempts, status, the times and the labels (owner, description) that apply; progress 0
+  is its absence.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
-local count = (#ARGV - 1) / 8
+local count = (#ARGV - 1) / 10
 local now = nowMs()
 local nowText = int(now) -- formatted once, not once per job (see int in common.lua)
 local seq = redis.call('INCRBY', KEYS[4], int(count)) - count
@@ -24,7 +26,7 @@ local out = {}
 local wake = false
 
 for i = 0, count - 1 do
-  local b = 2 + i * 8
+  local b = 2 + i * 10
   local id = ARGV[b]
   local key = jobPrefix .. id
   if redis.call('EXISTS', key) == 1 then
@@ -62,6 +64,14 @@ for i = 0, count - 1 do
     if status == 'queued' then
       fields[#fields + 1] = 'queuedAt'
       fields[#fields + 1] = nowText
+    end
+    if ARGV[b + 8] ~= '' then
+      fields[#fields + 1] = 'owner'
+      fields[#fields + 1] = ARGV[b + 8]
+    end
+    if ARGV[b + 9] ~= '' then
+      fields[#fields + 1] = 'description'
+      fields[#fields + 1] = ARGV[b + 9]
     end
     redis.call('HSET', key, unpack(fields))
     out[#out + 1] = status == 'queued' and 1 or status == 'delayed' and 2 or 3

@@ -48,6 +48,8 @@ describe('MemoryQueueDriver.push', () => {
       finishedAt: null,
       expiresAt: START + 60_000,
       worker: null,
+      owner: null,
+      description: null,
     });
     expect(await driver.getJob('q', 'held')).toMatchObject({
       status: 'pending',

@@ -1,0 +1,37 @@
+/**
+ * Who a job is for and what it does, in words: its `owner` (the device, account or tenant it
+ * belongs to, so `job:list --owner` finds them; rex.job's owner) and its `description` (REGARDS's
+ * job description). Both are stored on the record as given; neither reaches a Redis key. They
+ * may come from untrusted input (a topic parameter, a command message), so they are checked here:
+ * no control characters, which could forge lines in a terminal or a log, and a bounded length.
+ */
+import { InvalidOptionError } from '../errors.js';
+
+/** The longest owner a job may name. */
+export const MAX_OWNER_LENGTH = 128;
+/** The longest description a job may carry. */
+export const MAX_DESCRIPTION_LENGTH = 500;
+
+// C0 controls, DEL, C1 controls, and the line and paragraph separators
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+/** Throws `E_INVALID_OPTION` unless `owner` is 1 to {@link MAX_OWNER_LENGTH} characters, none a control one. */
+export function assertOwner(owner: unknown): asserts owner is string {
+  assertLabel('owner', owner, 1, MAX_OWNER_LENGTH, 'a device id, an account or a tenant');
+}
+
+/** Throws `E_INVALID_OPTION` unless `description` is 1 to {@link MAX_DESCRIPTION_LENGTH} characters, none a control one. */
+export function assertDescription(description: unknown): asserts description is string {
+  assertLabel('description', description, 1, MAX_DESCRIPTION_LENGTH, 'one line of text');
+}
+
+function assertLabel(label: string, value: unknown, min: number, max: number, holds: string): void {
+  if (typeof value !== 'string' || value.length < min || value.length > max || CONTROL.test(value)) {
+    const shown = typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}...` : value;
+    throw new InvalidOptionError(
+      `${label} must be ${min} to ${max} characters of text without control characters or line breaks ` +
+        `(${holds}); got ${JSON.stringify(shown)}${typeof value === 'string' ? ` (${value.length} characters)` : ''}`,
+    );
+  }
+}
