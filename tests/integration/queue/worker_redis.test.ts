@@ -78,25 +78,32 @@ describe('Worker on the redis driver: clocks', () => {
 
 describe('Worker on the redis driver: jobs that grow long', () => {
   const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
-  const queue = uniqueQueue('grow-long');
+  const queues: string[] = [];
   afterAll(async () => {
-    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
+    for (const queue of queues) await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
     await driver.close();
   });
 
-  it('hands back the jobs it reserved ahead while jobs were short once they grow long, for an idle worker', async () => {
+  /**
+   * An early worker (on `earlyDriver`, leases of `leaseMs`) runs 100 short jobs, so it holds
+   * jobs reserved ahead, then 16 jobs of 2 s; once four of those run, a late worker starts.
+   * Resolves when every job is done and both workers have stopped.
+   */
+  async function shortThenLong(earlyDriver: RedisQueueDriver, leaseMs?: number) {
+    const queue = uniqueQueue('grow-long');
+    queues.push(queue);
     const registry = new JobRegistry().register(...testJobs);
     const dispatcher = new Dispatcher(driver, registry);
     const tag = queue;
     const log = capturingLogger('info');
-    const early = new Worker({
-      driver,
+    const settings = {
       registry,
       queues: [queue],
       concurrency: 4,
       sleep: 0.1,
-      log: log.logger,
-    });
+      ...(leaseMs ? { leaseMs } : {}),
+    };
+    const early = new Worker({ ...settings, driver: earlyDriver, log: log.logger });
     const runs = [early.run()];
     // short jobs first: the worker times them against its reserve calls and holds jobs ahead
     // (enough of them that the first, slow while the code is cold, no longer weighs)
@@ -117,8 +124,7 @@ describe('Worker on the redis driver: jobs that grow long', () => {
     );
     await untilMet('four long jobs run', () => early.runningJobIds.length === 4);
     const held = (await driver.counts(queue)).running - 4;
-    expect(held).toBeGreaterThan(4); // reserved ahead, as for short jobs
-    const late = new Worker({ driver, registry, queues: [queue], concurrency: 4, sleep: 0.1 });
+    const late = new Worker({ ...settings, driver });
     runs.push(late.run());
     await untilMet(
       'every long job is done',
@@ -127,15 +133,53 @@ describe('Worker on the redis driver: jobs that grow long', () => {
     );
     await Promise.all([early.shutdown(), late.shutdown()]);
     await Promise.all(runs);
+    const records = await Promise.all(long.map((id) => driver.getJob(queue, id)));
+    return { tag, log, held, late, records };
+  }
+
+  it('hands back the jobs it reserved ahead while jobs were short once they grow long, for an idle worker', async () => {
+    const { tag, log, held, late, records } = await shortThenLong(driver);
+    expect(held).toBeGreaterThan(4); // reserved ahead, as for short jobs
     // once its first long jobs ended, the early worker handed back what it still held, and the
     // late one, idle until then, ran some of them
     const handedBack = log.events('worker.handed_back').flatMap((line) => line.jobIds as string[]);
     expect(handedBack.length).toBeGreaterThan(0);
-    const records = await Promise.all(long.map((id) => driver.getJob(queue, id)));
     const byLate = records.filter((record) => record?.worker === late.name).map((record) => record!.id);
     expect(byLate.filter((id) => handedBack.includes(id)).length).toBeGreaterThan(0);
     // each ran once, its handed-back attempt not counted
     expect(entries(tag).filter((entry) => entry.startsWith('start'))).toHaveLength(16);
     expect(records.every((record) => record?.status === 'completed' && record.attempts === 1)).toBe(true);
+  });
+
+  it('leaves the jobs it could not hand back to their leases, and each still runs once, its attempt given back', async () => {
+    const refusing = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+    const release = refusing.release.bind(refusing);
+    let refused = 0;
+    // the first release is the hand-back (shutdown's comes after every job is done)
+    refusing.release = (leases) => {
+      if (refused++ > 0) return release(leases);
+      return Promise.reject(new Error('release refused by a test'));
+    };
+    try {
+      const { tag, log, held, records } = await shortThenLong(refusing, 2000);
+      expect(held).toBeGreaterThan(4);
+      const [failure] = log.events('worker.hand_back_failed');
+      const failed = (failure?.jobIds ?? []) as string[];
+      expect(failed.length).toBeGreaterThan(0);
+      expect(log.events('worker.handed_back')).toEqual([]);
+      // the refused jobs waited out their leases (no longer renewed), then ran once, on either
+      // worker, and the reserve that took them back did not count the attempt that never ran
+      expect(entries(tag).filter((entry) => entry.startsWith('start'))).toHaveLength(16);
+      // none ran under the lease the refused release held (kept, each would have run at once,
+      // a slot being free): each was reserved again, so its record's start time, that of its
+      // latest lease, comes after that lease lapsed (2 s after its last renewal, every 2/3 s)
+      const refusedAt = Date.parse(failure!.time as string);
+      const refusedRecords = records.filter((record) => failed.includes(record!.id));
+      expect(refusedRecords).toHaveLength(failed.length);
+      for (const record of refusedRecords) expect(record!.startedAt! - refusedAt).toBeGreaterThan(1000);
+      expect(records.every((record) => record?.status === 'completed' && record.attempts === 1)).toBe(true);
+    } finally {
+      await refusing.close();
+    }
   });
 });
