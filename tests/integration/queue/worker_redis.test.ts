@@ -161,7 +161,7 @@ describe('Worker on the redis driver: jobs that grow long', () => {
       return Promise.reject(new Error('release refused by a test'));
     };
     try {
-      const { tag, log, held, records } = await shortThenLong(refusing, 2000);
+      const { tag, log, held, records } = await shortThenLong(refusing, 3000);
       expect(held).toBeGreaterThan(4);
       const [failure] = log.events('worker.hand_back_failed');
       const failed = (failure?.jobIds ?? []) as string[];
@@ -172,7 +172,7 @@ describe('Worker on the redis driver: jobs that grow long', () => {
       expect(entries(tag).filter((entry) => entry.startsWith('start'))).toHaveLength(16);
       // none ran under the lease the refused release held (kept, each would have run at once,
       // a slot being free): each was reserved again, so its record's start time, that of its
-      // latest lease, comes after that lease lapsed (2 s after its last renewal, every 2/3 s)
+      // latest lease, comes after that lease lapsed (3 s after its last renewal, every 1 s)
       const refusedAt = Date.parse(failure!.time as string);
       const refusedRecords = records.filter((record) => failed.includes(record!.id));
       expect(refusedRecords).toHaveLength(failed.length);
