@@ -23,7 +23,7 @@ export interface JobListOptions {
   /**
    * Only jobs of this registry name (`SendEmailJob`, or a class's `jobName`). Records are
    * kept by queue and status, not by name, so this reads them and keeps the matches: at most
-   * {@link MAX_FILTER_SCAN} per queue and status.
+   * {@link MAX_FILTER_SCAN} records in all.
    */
   name?: string;
   /** Only jobs dispatched for this owner (`DispatchOptions.owner`); read as `name` is. */
@@ -36,9 +36,10 @@ export interface JobListOptions {
 export const MAX_LIST_LIMIT = 10_000;
 
 /**
- * The most records a list filtered by name or owner reads per queue and status, newest
- * finished or next to run first; past it, `more` says that more may match. Reading 10,000
- * records takes Redis tens of milliseconds, in calls of {@link FILTER_SCAN_PAGE}.
+ * The most records a list filtered by name or owner reads in all, across queues and statuses,
+ * in the list's order; past it, `more` says that more may match. Redis reads them in calls of
+ * {@link FILTER_SCAN_PAGE}, each a few milliseconds however deep in a queue it reads
+ * (about 6 ms per 500 records on the machine of the README's benchmarks).
  */
 export const MAX_FILTER_SCAN = 10_000;
 const FILTER_SCAN_PAGE = 500;
@@ -117,13 +118,11 @@ export class JobManager {
     const records: JobRecord[] = [];
     // one more than the limit, to tell whether there are more
     const reading = limit + 1;
-    let capped = false;
-    const read = async (queue: string, status: JobStatus, wanted: number): Promise<JobRecord[]> => {
-      if (matches === undefined) return this.#driver.listJobs(queue, status, 0, wanted);
-      const found = await this.#readMatching(queue, status, wanted, matches);
-      capped ||= found.capped;
-      return found.records;
-    };
+    const budget = { left: MAX_FILTER_SCAN, capped: false };
+    const read = (queue: string, status: JobStatus, wanted: number): Promise<JobRecord[]> =>
+      matches === undefined
+        ? this.#driver.listJobs(queue, status, 0, wanted)
+        : this.#readMatching(queue, status, wanted, matches, budget);
     for (const status of statuses) {
       if (records.length >= reading) break;
       if (FINISHED_STATUSES.has(status)) {
@@ -140,35 +139,41 @@ export class JobManager {
         }
       }
     }
-    return { records: records.slice(0, limit), more: records.length > limit || capped };
+    return { records: records.slice(0, limit), more: records.length > limit || budget.capped };
   }
 
   /**
    * Up to `wanted` records that `matches` in one queue and status, in the driver's order, read
-   * a page at a time; `capped` when {@link MAX_FILTER_SCAN} records were read before the end.
-   * A page can hold fewer records than asked when records expired under their ids, so only
-   * an empty page ends the scan.
+   * a page at a time out of `budget.left` records for the whole list; `budget.capped` is set
+   * when the budget ran out before the end. A page can hold fewer records than asked when
+   * records expired under their ids, so only an empty page ends the scan. Jobs that move
+   * meanwhile (reserved, say) shift the pages: one may be read twice (kept once) or missed.
    */
   async #readMatching(
     queue: string,
     status: JobStatus,
     wanted: number,
     matches: (record: JobRecord) => boolean,
-  ): Promise<{ records: JobRecord[]; capped: boolean }> {
+    budget: { left: number; capped: boolean },
+  ): Promise<JobRecord[]> {
     const records: JobRecord[] = [];
     const seen = new Set<string>();
-    for (let offset = 0; offset < MAX_FILTER_SCAN; offset += FILTER_SCAN_PAGE) {
-      const page = await this.#driver.listJobs(queue, status, offset, FILTER_SCAN_PAGE);
-      if (page.length === 0) return { records, capped: false };
+    for (let offset = 0; ; offset += FILTER_SCAN_PAGE) {
+      if (budget.left <= 0) {
+        budget.capped = true;
+        return records;
+      }
+      const size = Math.min(FILTER_SCAN_PAGE, budget.left);
+      const page = await this.#driver.listJobs(queue, status, offset, size);
+      if (page.length === 0) return records;
+      budget.left -= size;
       for (const record of page) {
-        // a job that moved up the set between two pages would come twice
         if (!matches(record) || seen.has(record.id)) continue;
         seen.add(record.id);
         records.push(record);
-        if (records.length >= wanted) return { records, capped: false };
+        if (records.length >= wanted) return records;
       }
     }
-    return { records, capped: true };
   }
 
   /**

@@ -52,13 +52,13 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
       .addOption(
         new Option(
           '--name <job>',
-          `only jobs of this name, as job:types lists them (reads up to ${MAX_FILTER_SCAN} records per queue and status)`,
+          `only jobs of this name, as job:types lists them (reads up to ${MAX_FILTER_SCAN} records in all)`,
         ).argParser(parseListedJobName),
       )
       .addOption(
         new Option(
           '--owner <owner>',
-          `only jobs dispatched for this owner (reads up to ${MAX_FILTER_SCAN} records per queue and status)`,
+          `only jobs dispatched for this owner (reads up to ${MAX_FILTER_SCAN} records in all)`,
         ).argParser(parseOwner),
       )
       .addOption(
@@ -91,7 +91,7 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
     } else if (shown.length === 0 && more) {
       // only a filter that stopped reading before the end finds none yet says "more"
       this.line(
-        `No jobs${which} among the first ${MAX_FILTER_SCAN} records of each queue and status; ` +
+        `No jobs${which} among the first ${MAX_FILTER_SCAN} records read; ` +
           'more may match (filter by --queue or --status).',
       );
     } else if (shown.length === 0) {
@@ -107,7 +107,7 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
       const cut = !more
         ? ''
         : filtered
-          ? `, more may match (raise --limit, or filter by --queue or --status; --name and --owner read up to ${MAX_FILTER_SCAN} records per queue and status)`
+          ? `, more may match (raise --limit, or filter by --queue or --status; --name and --owner read up to ${MAX_FILTER_SCAN} records in all)`
           : ', more not shown (raise --limit, or filter by --queue or --status)';
       this.line(`${plural(shown.length, 'job')} shown${cut}; see one with \`npx topiq job:show <id>\`.`);
     }

@@ -763,6 +763,28 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.getJob(queue, 'a')).toMatchObject({ progress: 42, progressMessage: 'uploading' });
     });
 
+    it('pages through completed records newest first, each with the finish time its own read gives', async () => {
+      const completeNext = async (count: number) => {
+        const { jobs } = await driver.reserve(queue, { ...reserveOptions, count });
+        await driver.complete(
+          jobs.map((job) => ({ lease: { id: job.id, queue, token: job.token }, result: 'null' })),
+        );
+      };
+      await driver.push(['a', 'b', 'c', 'd', 'e'].map((id) => job(id)));
+      await completeNext(2); // a, b
+      await sleep(5);
+      await completeNext(3); // c, d, e, later
+      const page = await driver.listJobs(queue, 'completed', 1, 3);
+      expect(page.map((record) => record.id)).toEqual(['d', 'c', 'b']);
+      for (const record of page) {
+        expect(record.status).toBe('completed');
+        expect(record.finishedAt).toBe((await driver.getJob(queue, record.id))!.finishedAt);
+      }
+      expect(page[1]!.finishedAt).toBeGreaterThan(page[2]!.finishedAt!);
+      expect((await driver.listJobs(queue, 'completed', 4, 3)).map((record) => record.id)).toEqual(['a']);
+      expect(await driver.listJobs(queue, 'completed', 5, 3)).toEqual([]);
+    });
+
     it('keeps no more completed records than its retention allows', async () => {
       const bounded = make({ completedCount: 2 });
       await bounded.push(['a', 'b', 'c', 'd'].map((id) => job(id)));

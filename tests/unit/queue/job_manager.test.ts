@@ -80,12 +80,16 @@ describe('JobManager.listPage by name', () => {
     expect((await jobs.listPage({ name: 'NoSuchJob' })).records).toEqual([]);
   });
 
-  it('stops reading after MAX_FILTER_SCAN records of a queue and status, and says more may match', async () => {
+  it('stops reading after MAX_FILTER_SCAN records in all, across queues, and says more may match', async () => {
     const { driver, counter } = countingDriver();
-    await driver.push(
-      Array.from({ length: MAX_FILTER_SCAN }, (_, index) => newJob(`o${index}`, { name: 'OtherJob' })),
-    );
-    await driver.push([newJob('late', { name: 'ImportJob' })]);
+    const half = MAX_FILTER_SCAN / 2 + 500;
+    for (const queue of ['q1', 'q2']) {
+      await driver.push(
+        Array.from({ length: half }, (_, index) => newJob(`${queue}-${index}`, { queue, name: 'OtherJob' })),
+      );
+    }
+    // past the budget: the first half of q2 is read, this is not
+    await driver.push([newJob('late', { queue: 'q2', name: 'ImportJob' })]);
     const page = await new JobManager(driver).listPage({ name: 'ImportJob', status: 'queued' });
     expect(page).toEqual({ records: [], more: true });
     expect(counter.read).toBe(MAX_FILTER_SCAN);

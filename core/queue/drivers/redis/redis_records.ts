@@ -104,17 +104,14 @@ export class RedisRecords {
   }
 
   async #listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
+    // a list, oldest first: the script reads the newest `limit` after `offset` from its tail,
+    // knowing each one's place there, where ids alone would each cost a scan of the list
+    if (status === 'completed') return this.#read(queue, ['page', offset, limit]);
     const set = this.#keys.queue(queue)[STATUS_SET[status]];
     const stop = offset + limit - 1;
-    let ids: string[];
-    if (status === 'completed') {
-      // a list, oldest first: the newest `limit` after `offset` are counted from the tail
-      ids = (await this.#redis.lrange(set, -(stop + 1), -(offset + 1))).reverse();
-    } else {
-      ids = FINISHED_STATUSES.has(status)
-        ? await this.#redis.zrevrange(set, offset, stop)
-        : await this.#redis.zrange(set, offset, stop);
-    }
+    const ids = FINISHED_STATUSES.has(status)
+      ? await this.#redis.zrevrange(set, offset, stop)
+      : await this.#redis.zrange(set, offset, stop);
     return this.#records(queue, ids);
   }
 
@@ -202,24 +199,29 @@ export class RedisRecords {
 
   async #records(queue: string, ids: readonly string[]): Promise<JobRecord[]> {
     if (ids.length === 0) return [];
-    const keys = this.#keys.queue(queue);
     // the script builds the job keys from these ids: checked here, as KeyBuilder.job does
     for (const id of ids) assertJobId(id);
+    return this.#read(queue, ['ids', ...ids]);
+  }
+
+  /** Runs read_records.lua on `selection` (`ids` and the ids, or `page`, offset and limit). */
+  async #read(queue: string, selection: readonly (string | number)[]): Promise<JobRecord[]> {
+    const keys = this.#keys.queue(queue);
     const replies = await runScript<(string[] | number | string)[]>(
       this.#redis,
       'read_records',
       [keys.leases, keys.completed, keys.completedTimes],
-      [keys.job, ...ids],
+      [keys.job, ...selection],
     );
     const records: JobRecord[] = [];
-    ids.forEach((id, index) => {
-      const hash = fieldsOf(replies[index * 3] as string[]);
-      const finished = replies[index * 3 + 2] as string;
+    for (let index = 0; index + 3 < replies.length; index += 4) {
+      const hash = fieldsOf(replies[index + 1] as string[]);
+      const finished = replies[index + 3] as string;
       const completion =
-        replies[index * 3 + 1] === 1 ? { finishedAt: finished === '' ? null : Number(finished) } : null;
-      const record = decodeRecord(queue, id, hash, completion);
+        replies[index + 2] === 1 ? { finishedAt: finished === '' ? null : Number(finished) } : null;
+      const record = decodeRecord(queue, replies[index] as string, hash, completion);
       if (record) records.push(record);
-    });
+    }
     return records;
   }
 

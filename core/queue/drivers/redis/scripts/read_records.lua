@@ -4,12 +4,14 @@
   KEYS[2] completed ids, oldest first (a list)
   KEYS[3] completed times, oldest first: 'count:finish ms' per call that kept records
   ARGV[1] job hash prefix
-  ARGV[2..] job ids
-  Returns per id three elements: the job hash as HGETALL gives it; 1 when the job completed
-  (its hash says 'running' and it has no lease: completedWith in common.lua), else 0; and
-  then its finish time, or '' when not completed or not found. A completed job's finish time
-  is that of the times entry its place in the ids list falls in, counted from the tail: the
-  newest entries account for the newest ids. LPOS scans the ids list from the tail, and the
+  ARGV[2] 'ids': the records of the ids in ARGV[3..]; or 'page': of the completed ids ARGV[4]
+          long from ARGV[3] places below the newest (offset, limit), newest first
+  Returns per record four elements: its id; the job hash as HGETALL gives it; 1 when the job
+  completed (its hash says 'running' and it has no lease: completedWith in common.lua), else
+  0; and then its finish time, or '' when not completed or not found. A completed job's finish
+  time is that of the times entry its place in the ids list falls in, counted from the tail:
+  the newest entries account for the newest ids. Given ids, LPOS finds that place, scanning the
+  ids list from the tail; a page knows it, so a page deep in a long list costs no scan. The
   times list is read from the tail in growing windows only as deep as the records asked for
   lie, so reading recent records stays cheap however many are kept.
 ]]
@@ -50,8 +52,24 @@ local function finishTime(fromTail)
   return ''
 end
 
-for i = 2, #ARGV do
-  local id = ARGV[i]
+-- the ids to read, and for a page the place of each from the tail of the completed list
+local ids = {}
+local places = {}
+if ARGV[2] == 'page' then
+  local offset = tonumber(ARGV[3])
+  local limit = tonumber(ARGV[4])
+  local page = redis.call('LRANGE', KEYS[2], -(offset + limit), -(offset + 1))
+  for k = #page, 1, -1 do
+    ids[#ids + 1] = page[k]
+    places[#ids] = offset + #ids - 1
+  end
+else
+  for i = 3, #ARGV do
+    ids[#ids + 1] = ARGV[i]
+  end
+end
+
+for i, id in ipairs(ids) do
   local hash = redis.call('HGETALL', jobPrefix .. id)
   local status
   for k = 1, #hash, 2 do
@@ -64,12 +82,17 @@ for i = 2, #ARGV do
   local finished = ''
   if completedWith(status, id, KEYS[1]) then
     completed = 1
-    total = total or redis.call('LLEN', KEYS[2])
-    local index = redis.call('LPOS', KEYS[2], id, 'RANK', -1)
-    if index then
-      finished = finishTime(total - 1 - index)
+    local fromTail = places[i]
+    if not fromTail then
+      total = total or redis.call('LLEN', KEYS[2])
+      local index = redis.call('LPOS', KEYS[2], id, 'RANK', -1)
+      fromTail = index and total - 1 - index
+    end
+    if fromTail then
+      finished = finishTime(fromTail)
     end
   end
+  out[#out + 1] = id
   out[#out + 1] = hash
   out[#out + 1] = completed
   out[#out + 1] = finished
