@@ -89,6 +89,7 @@ export default defineConfig(
           'on, off, or a topic template without wildcards (+, #) such as topiq/jobs/{queue}/{id}/{status}',
         )
         .optional(),
+      JOB_EVENTS_PROGRESS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('on'),
       JOB_COMMAND_TOPIC: z
         .string()
         .regex(/^[^+#{}]+$/, 'a plain topic prefix without wildcards, e.g. topiq/commands/jobs')
@@ -145,6 +146,7 @@ export default defineConfig(
         : env.JOB_EVENTS_TOPIC === 'on'
           ? 'topiq/jobs/{queue}/{id}/{status}'
           : env.JOB_EVENTS_TOPIC,
+    jobEventsProgress: ['true', '1', 'on'].includes(env.JOB_EVENTS_PROGRESS),
     jobCommandTopic: env.JOB_COMMAND_TOPIC,
     jobCommandReplyTopic: env.JOB_COMMAND_REPLY_TOPIC,
     broker: {

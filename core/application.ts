@@ -18,11 +18,11 @@ import { RedisRateLimiter } from './messaging/middleware/redis_rate_limiter.js';
 import { MemoryStateStore, RedisStateStore, type StateStore } from './messaging/state_store.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import {
-  isProgressEvent,
   type JobEventListener,
   type JobEventListeners,
   type JobProgressListener,
   type QueueDriver,
+  streamEventLabel,
 } from './queue/driver.js';
 import { JobEventPublisher } from './queue/job_events.js';
 import { JobManager } from './queue/job_manager.js';
@@ -118,7 +118,7 @@ export class Application {
             err: error,
             jobId: event.id,
             queue: event.queue,
-            status: isProgressEvent(event) ? 'progress' : event.status,
+            status: streamEventLabel(event),
             failures,
           },
           'a job event listener threw; that event is lost to it, the next ones are still delivered',
@@ -129,8 +129,9 @@ export class Application {
 
   /**
    * Calls `listener` for every progress report of a running job in every process using this
-   * Redis: one per stored `progress()` write, so at most one per `QUEUE_PROGRESS_INTERVAL_MS`
-   * per job. Resolves to a function that unsubscribes.
+   * Redis (with the memory driver, this process): one per stored `progress()` write, so at
+   * most one per `QUEUE_PROGRESS_INTERVAL_MS` per job, plus the last one, written as the job
+   * ends. Resolves to a function that unsubscribes.
    *
    * @example
    * const stop = await app.onJobProgress(({ id, progress }) => console.log(`${id}: ${progress}%`));

@@ -102,7 +102,10 @@ export class Server {
    * server stops.
    */
   async #bridgeEvents(topic: string): Promise<void> {
-    const subscribe = () => bridgeJobEvents(this.app, this.gateway.publish, topic, this.app.log);
+    const subscribe = () =>
+      bridgeJobEvents(this.app, this.gateway.publish, topic, this.app.log, {
+        progress: this.#mqtt.jobEventsProgress,
+      });
     const onError = (error: unknown, retryInMs: number) =>
       this.app.log.warn(
         { event: 'job_events.bridge_failed', err: error, retryInMs },

@@ -52,6 +52,8 @@ export interface MqttSettings {
   sharedSubscriptions: boolean;
   /** Topic template job status changes are published on, or undefined to not publish. */
   jobEventsTopic: string | undefined;
+  /** Whether progress reports go out on that template too (`{status}` as `progress`). */
+  jobEventsProgress: boolean;
   /** Prefix of the job command topic (`<prefix>/<JobName>`), or undefined when off. */
   jobCommandTopic: string | undefined;
   /**

@@ -122,37 +122,26 @@ export function parseQueueNames(text: string): string[] {
   return wrap(() => parseQueueList(text));
 }
 
-/** Accepts a job name to find jobs by (`SendEmailJob`), as `job:types` prints them. */
-export function parseListedJobName(text: string): string {
-  return wrap(() => {
-    assertJobName(text, LISTED_NAME_HINT);
-    return text;
-  });
+/** A parser that accepts the text `check` does not throw on, taking its message when it does. */
+function checkedBy(check: (text: string) => void): (text: string) => string {
+  return (text) =>
+    wrap(() => {
+      check(text);
+      return text;
+    });
 }
 
-/** Accepts an owner to find jobs by (`sensor-17`), as dispatched with `owner`. */
-export function parseOwner(text: string): string {
-  return wrap(() => {
-    assertOwner(text);
-    return text;
-  });
-}
+/** Accepts a job name to find jobs by (`SendEmailJob`), as `job:types` prints them. */
+export const parseListedJobName = checkedBy((text) => assertJobName(text, LISTED_NAME_HINT));
+
+/** Accepts an owner to find jobs by, or to dispatch one for (`sensor-17`). */
+export const parseOwner = checkedBy(assertOwner);
 
 /** Accepts a job's description: one line of text. */
-export function parseDescription(text: string): string {
-  return wrap(() => {
-    assertDescription(text);
-    return text;
-  });
-}
+export const parseDescription = checkedBy(assertDescription);
 
 /** Accepts a job id as printed by `queue:failed`. */
-export function parseJobId(text: string): string {
-  return wrap(() => {
-    assertJobId(text);
-    return text;
-  });
-}
+export const parseJobId = checkedBy(assertJobId);
 
 /**
  * Accepts job ids for a variadic argument, collecting them into a list.
@@ -177,9 +166,4 @@ export function parseBackoff(text: string): RetryPolicy {
 }
 
 /** Accepts a worker name the heartbeat can store (`worker-1`; see `assertWorkerName`). */
-export function parseWorkerName(text: string): string {
-  return wrap(() => {
-    assertWorkerName(text);
-    return text;
-  });
-}
+export const parseWorkerName = checkedBy(assertWorkerName);

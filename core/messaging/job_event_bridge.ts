@@ -10,13 +10,13 @@
 import type { Application } from '../application.js';
 import type { Logger } from '../logger.js';
 import type { JobStreamEvent } from '../queue/driver.js';
-import { isProgressEvent } from '../queue/driver.js';
+import { streamEventLabel } from '../queue/driver.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 import type { Publisher } from './inbound_message.js';
 
 /** Fills `{queue}`, `{id}`, `{status}` (`progress` for a progress report) and `{name}` in a topic template. */
 export function jobEventTopic(template: string, event: JobStreamEvent): string {
-  const status = isProgressEvent(event) ? 'progress' : event.status;
+  const status = streamEventLabel(event);
   return template.replace(
     /\{(queue|id|status|name)\}/g,
     (_match, field: 'queue' | 'id' | 'status' | 'name') => (field === 'status' ? status : event[field]),
@@ -24,8 +24,8 @@ export function jobEventTopic(template: string, event: JobStreamEvent): string {
 }
 
 /**
- * Starts forwarding job events and progress reports to MQTT; resolves to a function that
- * stops it.
+ * Starts forwarding job events, and progress reports unless `options.progress` is false, to
+ * MQTT; resolves to a function that stops it.
  *
  * @example
  * const stop = await bridgeJobEvents(app, gateway.publish, 'topiq/jobs/{queue}/{id}/{status}', log);
@@ -35,6 +35,7 @@ export async function bridgeJobEvents(
   publish: Publisher,
   template: string,
   log: Logger,
+  options: { progress?: boolean } = {},
 ): Promise<() => Promise<void>> {
   const failed = sampledFailures();
   const forward = (event: JobStreamEvent): void => {
@@ -48,5 +49,5 @@ export async function bridgeJobEvents(
       }
     });
   };
-  return app.onJobEvent({ status: forward, progress: forward });
+  return app.onJobEvent(options.progress === false ? forward : { status: forward, progress: forward });
 }

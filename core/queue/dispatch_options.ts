@@ -19,11 +19,11 @@ export interface DispatchOptions {
   /** Create the job on hold (`pending`) until released with `release(id)`. */
   hold?: boolean;
   /**
-   * Who the job is for: a device id, an account or a tenant (1-128 characters, no control
-   * characters). Stored on the record; `job:list --owner` finds the jobs of one owner.
+   * Who the job is for: a device id, an account or a tenant (1-128 characters, no control or
+   * invisible characters). Stored on the record; `job:list --owner` finds the jobs of one owner.
    */
   owner?: string;
-  /** What the job does, in words (1-500 characters, no control characters or line breaks). */
+  /** What the job does, in words (1-500 characters, no control or invisible characters or line breaks). */
   description?: string;
 }
 

@@ -287,8 +287,8 @@ export interface JobEvent {
 /**
  * A running job's progress, as published to listeners in every process: sent when a
  * `progress()` report is stored on the record, so at most one per
- * `QUEUE_PROGRESS_INTERVAL_MS` per job, and the last one always. Not a change of status:
- * the job stays `running`.
+ * `QUEUE_PROGRESS_INTERVAL_MS` per job, plus the last one, written as the job ends. Not a
+ * change of status: the job stays `running`.
  */
 export interface JobProgressEvent {
   /** Tells a progress report from a {@link JobEvent}, which has no `kind`. */
@@ -312,6 +312,11 @@ export type JobStreamEvent = JobEvent | JobProgressEvent;
 /** Whether `event` is a progress report rather than a change of status. */
 export function isProgressEvent(event: JobStreamEvent): event is JobProgressEvent {
   return (event as Partial<JobProgressEvent>).kind === 'progress';
+}
+
+/** The status a change entered, or `progress` for a progress report (topics, logs). */
+export function streamEventLabel(event: JobStreamEvent): JobStatus | 'progress' {
+  return isProgressEvent(event) ? 'progress' : event.status;
 }
 
 /** What a worker reports about itself in its heartbeat. */

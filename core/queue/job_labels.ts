@@ -3,7 +3,8 @@
  * belongs to, so `job:list --owner` finds them; rex.job's owner) and its `description` (REGARDS's
  * job description). Both are stored on the record as given; neither reaches a Redis key. They
  * may come from untrusted input (a topic parameter, a command message), so they are checked here:
- * no control characters, which could forge lines in a terminal or a log, and a bounded length.
+ * no control or invisible characters, which could forge lines or hide text in a terminal or a
+ * log, and a bounded length.
  */
 import { InvalidOptionError } from '../errors.js';
 
@@ -12,9 +13,13 @@ export const MAX_OWNER_LENGTH = 128;
 /** The longest description a job may carry. */
 export const MAX_DESCRIPTION_LENGTH = 500;
 
-// C0 controls, DEL, C1 controls, and the line and paragraph separators
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/**
+ * Control characters (C0, DEL, C1), format characters (bidirectional overrides and isolates,
+ * zero-width ones, the byte order mark: they make a terminal show other text than is stored),
+ * the line and paragraph separators, and lone surrogates (Redis would store U+FFFD instead, so
+ * a filter by the value given would never match it).
+ */
+const REFUSED = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 
 /** Throws `E_INVALID_OPTION` unless `owner` is 1 to {@link MAX_OWNER_LENGTH} characters, none a control one. */
 export function assertOwner(owner: unknown): asserts owner is string {
@@ -27,10 +32,10 @@ export function assertDescription(description: unknown): asserts description is 
 }
 
 function assertLabel(label: string, value: unknown, min: number, max: number, holds: string): void {
-  if (typeof value !== 'string' || value.length < min || value.length > max || CONTROL.test(value)) {
+  if (typeof value !== 'string' || value.length < min || value.length > max || REFUSED.test(value)) {
     const shown = typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}...` : value;
     throw new InvalidOptionError(
-      `${label} must be ${min} to ${max} characters of text without control characters or line breaks ` +
+      `${label} must be ${min} to ${max} characters of text without control, invisible or line-break characters ` +
         `(${holds}); got ${JSON.stringify(shown)}${typeof value === 'string' ? ` (${value.length} characters)` : ''}`,
     );
   }

@@ -21,7 +21,7 @@ export interface ProgressReport {
   message: string | null;
 }
 
-/** What running one job led to, with every progress report it made, oldest first. */
+/** What running one job led to, with every progress report it made until then, oldest first. */
 export type JobRunResult = { progress: ProgressReport[] } & (
   | { status: 'completed'; result: JsonValue | undefined }
   | { status: 'failed'; error: Error }
@@ -68,7 +68,8 @@ export async function runOneJob(
   const reports: ProgressReport[] = [];
   // no interval: every report is written at once (the memory driver stores it synchronously)
   const writer = new ProgressWriter((percent, message) => {
-    reports.push({ percent, message });
+    // as a worker stores it: an empty message is none
+    reports.push({ percent, message: message || null });
     return driver.progress(lease, percent, message);
   }, 0);
   const progress = (percent: number, message?: string): void => writer.report(percent, message ?? null);
@@ -86,7 +87,7 @@ export async function runOneJob(
     };
     const result = (await untilAborted(instance.handle(payload, context), abort)) as JsonValue | undefined;
     await driver.complete([{ lease, result: encodeJson(result ?? null, `${reserved.name} result`) }]);
-    return { status: 'completed', result, progress: reports };
+    return { status: 'completed', result, progress: [...reports] };
   } catch (caught) {
     const error = caught instanceof Error ? caught : new Error(String(caught));
     const code = (error as { code?: unknown }).code;
@@ -95,17 +96,17 @@ export async function runOneJob(
       error: { message: error.message, ...(typeof code === 'string' ? { code } : {}) },
       retryInMs: null,
     });
-    if (outcome === 'cancelled') return { status: 'cancelled', error, progress: reports };
+    if (outcome === 'cancelled') return { status: 'cancelled', error, progress: [...reports] };
     // never 'retrying' (no retry is asked for); 'lost' only when the driver's clock passed
     // the hour-long lease, and a worker runs no hook for an attempt it could not record
-    if (outcome !== 'failed') return { status: 'failed', error, progress: reports };
+    if (outcome !== 'failed') return { status: 'failed', error, progress: [...reports] };
     await instance.failed?.(error, payload, {
       jobId: reserved.id,
       queue: reserved.queue,
       attempts: reserved.attempt,
       log: jobLog,
     });
-    return { status: 'failed', error, progress: reports };
+    return { status: 'failed', error, progress: [...reports] };
   } finally {
     await stopListening();
   }

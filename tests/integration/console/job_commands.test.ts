@@ -350,7 +350,9 @@ describe('job:list across queues', () => {
 
     const bad = await run(['job:dispatch', 'WaitForCancelJob', `--queue=${queue}`, '--owner=a\tb']);
     expect(bad.code).toBe(ExitCode.usage);
-    expect(bad.err).toContain('owner must be 1 to 128 characters of text without control characters');
+    expect(bad.err).toContain(
+      'owner must be 1 to 128 characters of text without control, invisible or line-break characters',
+    );
   });
 
   it('refuses an unknown status or a limit out of range, from the CLI and from app.jobs.list', async () => {

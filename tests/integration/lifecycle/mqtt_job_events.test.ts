@@ -118,7 +118,7 @@ describe('job events and commands over MQTT', () => {
     ]);
   });
 
-  it("publishes a running job's progress reports on topiq/jobs/<queue>/<id>/progress", async () => {
+  it('republishes the progress reports it hears on topiq/jobs/<queue>/<id>/progress', async () => {
     const { server, url } = await start();
     const dashboard = await connect(url, 'dashboard', 'dash-secret');
     const received: { topic: string; event: Record<string, unknown> }[] = [];
@@ -149,6 +149,21 @@ describe('job events and commands over MQTT', () => {
         event: expect.objectContaining({ progress: 100, progressMessage: null }),
       },
     ]);
+  });
+
+  it('publishes no progress reports on MQTT with JOB_EVENTS_PROGRESS=off, and the job events still', async () => {
+    const { server, url } = await start({ JOB_EVENTS_PROGRESS: 'off' });
+    const dashboard = await connect(url, 'dashboard', 'dash-secret');
+    const topics: string[] = [];
+    dashboard.on('message', (topic) => topics.push(topic));
+    await dashboard.subscribeAsync('topiq/jobs/#', { qos: 0 });
+    const job = { id: 'upload-2', name: 'SendEmailJob', queue: 'emails', attempt: 1 };
+    server.app.events.progress(job, 'host-1:42:abcdef', 40, 'uploading');
+    server.app.events.emit(job, 'cancelled', 1);
+    const deadline = Date.now() + 5000;
+    while (topics.length < 1 && Date.now() < deadline) await sleep(20);
+    await sleep(100); // a progress report would have come with the event, in the same message
+    expect(topics).toEqual(['topiq/jobs/emails/upload-2/cancelled']);
   });
 
   it('starts a job by name from a service account on the command topic, validating its payload', async () => {

@@ -88,6 +88,9 @@ describe('Dispatcher on Redis', () => {
       { owner: 'sensor\n17' },
       { owner: 'a\u001b[31mred' },
       { description: 'line one\u2028line two' },
+      { owner: 'admin\u202e' }, // a right-to-left override
+      { owner: 'a\u200bb' }, // a zero-width space
+      { description: 'lone \ud800 surrogate' },
       { description: 'd'.repeat(501) },
       { owner: 42 as unknown as string },
     ]) {

@@ -23,6 +23,20 @@ describe('JOB_COMMAND_REPLY_TOPIC', () => {
   });
 });
 
+describe('JOB_EVENTS_PROGRESS', () => {
+  it('publishes progress reports with the job events unless turned off, and refuses other values', () => {
+    expect(mqttConfig.read({}).jobEventsProgress).toBe(true);
+    expect(mqttConfig.read({ JOB_EVENTS_PROGRESS: 'off' }).jobEventsProgress).toBe(false);
+    expect(mqttConfig.read({ JOB_EVENTS_PROGRESS: 'false' }).jobEventsProgress).toBe(false);
+    expect(() => mqttConfig.read({ JOB_EVENTS_PROGRESS: 'sometimes' })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringContaining('JOB_EVENTS_PROGRESS'),
+      }),
+    );
+  });
+});
+
 describe('JOB_EVENTS_TOPIC', () => {
   it('takes on, off or a template, and refuses a template that is no topic name', () => {
     expect(mqttConfig.read({ JOB_EVENTS_TOPIC: 'on' }).jobEventsTopic).toBe(

@@ -247,16 +247,25 @@ describe('progress reports on the job event stream', () => {
     }
   });
 
-  it('are not recorded while nobody listens', () => {
+  it('are not recorded in a window that opened while nobody listened', () => {
     const driver = new MemoryQueueDriver();
-    let published = 0;
-    driver.publishEvents = () => {
-      published++;
+    const published: number[] = [];
+    driver.publishEvents = (batch) => {
+      published.push(batch.size);
     };
+    // nobody when the window opens; somebody by the time it is sent
+    let listening = false;
+    driver.hasEventListeners = () => listening;
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
-    events.progress({ ...job('a'), attempt: 1 }, 'w1', 40, null);
+    const running = { ...job('a'), attempt: 1 };
+    events.progress(running, 'w1', 40, null);
+    listening = true;
+    events.emit(job('b'), 'queued', 0);
     events.flush();
-    expect(published).toBe(0);
+    expect(published).toEqual([]);
+    events.progress(running, 'w1', 50, null);
+    events.flush();
+    expect(published).toEqual([1]);
   });
 
   it('reach app.onJobProgress, and a listener that throws is logged as status "progress"', async () => {
