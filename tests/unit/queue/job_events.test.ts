@@ -7,6 +7,7 @@ import {
   type JobEvent,
   JobEventPublisher,
   JobRegistry,
+  type Logger,
   MemoryQueueDriver,
 } from '../../../core/index.js';
 import { EchoJob } from '../../support/test_jobs.js';
@@ -187,15 +188,20 @@ describe('JobEventPublisher', () => {
   });
 });
 
+/** An application on the memory driver, logging to `logger`. */
+function memoryApp(logger: Logger): Application {
+  return new Application({
+    app: appConfig.read({ LOG_LEVEL: 'error' }),
+    queue: queueConfig.read({ QUEUE_DRIVER: 'memory' }),
+    jobs: [],
+    log: logger,
+  });
+}
+
 describe('app.onJobEvent', () => {
   it('logs a listener that throws and keeps delivering to it and to the listeners after it', async () => {
     const log = capturingLogger('error');
-    const app = new Application({
-      app: appConfig.read({ LOG_LEVEL: 'error' }),
-      queue: queueConfig.read({ QUEUE_DRIVER: 'memory' }),
-      jobs: [],
-      log: log.logger,
-    });
+    const app = memoryApp(log.logger);
     try {
       const tried: string[] = [];
       const after: string[] = [];
@@ -270,12 +276,7 @@ describe('progress reports on the job event stream', () => {
 
   it('reach app.onJobProgress, and a listener that throws is logged as status "progress"', async () => {
     const log = capturingLogger('error');
-    const app = new Application({
-      app: appConfig.read({ LOG_LEVEL: 'error' }),
-      queue: queueConfig.read({ QUEUE_DRIVER: 'memory' }),
-      jobs: [],
-      log: log.logger,
-    });
+    const app = memoryApp(log.logger);
     try {
       const heard: number[] = [];
       await app.onJobProgress((event) => heard.push(event.progress));
