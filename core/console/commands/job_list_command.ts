@@ -88,6 +88,12 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
     const which = `${name === undefined ? '' : ` named ${name}`}${owner === undefined ? '' : ` for owner ${owner}`}`;
     if (json) {
       this.json(shown.map(toJobOutput));
+      // stdout stays the array scripts parse; a person or a log still learns that it was cut
+      if (more) {
+        this.context.io.stderr.write(
+          `job:list: ${plural(shown.length, 'job')} printed; more ${filtered ? 'may match' : 'match'} (raise --limit, or filter by --queue or --status)\n`,
+        );
+      }
     } else if (shown.length === 0 && more) {
       // only a filter that stopped reading before the end finds none yet says "more"
       this.line(

@@ -285,10 +285,13 @@ describe('job:list across queues', () => {
 
       const all = await run(['job:list', '--limit=4'], cliEnv(own));
       expect(all.out).toContain('4 jobs shown; see one');
-      const json = JSON.parse(
-        (await run(['job:list', '--limit=3', '--json'], cliEnv(own))).out,
-      ) as JobOutput[];
+      const cut = await run(['job:list', '--limit=3', '--json'], cliEnv(own));
+      const json = JSON.parse(cut.out) as JobOutput[];
       expect(json.map((job) => job.id)).toEqual(['b-running', 'a1', 'a2']);
+      expect(cut.err).toBe(
+        'job:list: 3 jobs printed; more match (raise --limit, or filter by --queue or --status)\n',
+      );
+      expect((await run(['job:list', '--limit=4', '--json'], cliEnv(own))).err).toBe('');
     } finally {
       await ownApp.close();
       await deletePrefix(own);
