@@ -42,7 +42,15 @@ export class RedisPubSub {
   async subscribe(channel: string, listener: Listener, onReady?: () => void): Promise<() => Promise<void>> {
     if (this.#closed) throw new Error(`cannot subscribe to ${channel}: the connection was closed`);
     if (!this.#subscriber) {
-      this.#subscriber = this.#source.duplicate({ enableAutoPipelining: false, lazyConnect: true });
+      // No ready check: ioredis sends a SUBSCRIBE made while it connects (it may run while Redis
+      // loads) before its INFO check, and INFO then fails in subscriber mode, failing the first
+      // subscription (ioredis #2037; two subscriptions at start-up hit it under load). Nothing
+      // but SUBSCRIBE goes over this connection, so it has nothing to wait for.
+      this.#subscriber = this.#source.duplicate({
+        enableAutoPipelining: false,
+        lazyConnect: true,
+        enableReadyCheck: false,
+      });
       this.#subscriber.on('error', () => {});
       let connected = false;
       this.#subscriber.on('ready', () => {
