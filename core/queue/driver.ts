@@ -226,6 +226,8 @@ export interface JobRecord {
   priority: number;
   progress: number;
   progressMessage: string | null;
+  /** The JSON value the last progress report carried (partial results), or null. */
+  progressData: JsonValue | null;
   result: JsonValue | null;
   error: StoredError | null;
   createdAt: number;
@@ -304,6 +306,8 @@ export interface JobProgressEvent {
   /** 0 to 100. */
   progress: number;
   progressMessage: string | null;
+  /** The JSON value the report carried (partial results), or null. */
+  progressData: JsonValue | null;
 }
 
 /** A message of the job event stream: a change of status, or a progress report. */
@@ -408,8 +412,11 @@ export interface QueueDriver {
   getJob(queue: string, id: string): Promise<JobRecord | undefined>;
   /** Records of a queue in one status, newest first. */
   listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]>;
-  /** Records the progress of a running job; false when the lease is lost. */
-  progress(lease: Lease, percent: number, message: string | null): Promise<boolean>;
+  /**
+   * Records the progress of a running job, with `data` (encoded JSON; none when absent or
+   * null) replacing the data of the last report; false when the lease is lost.
+   */
+  progress(lease: Lease, percent: number, message: string | null, data?: string | null): Promise<boolean>;
   /**
    * Cancels a job: pending, queued or delayed ones become `cancelled` at once; for a
    * running one a cancel is requested (the worker sees it on its next lease renewal).

@@ -40,6 +40,7 @@ export {
 export { assertJsonSafe, type JsonObject, type JsonValue } from './json.js';
 export { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from './names.js';
 export { MAX_STEPS, type ProgressReporter, ProgressSteps } from './progress_steps.js';
+export { MAX_PROGRESS_DATA_BYTES } from './progress_writer.js';
 export { Queue } from './queue_facade.js';
 export { JobRegistry } from './registry.js';
 export { type ExponentialRetry, parseRetryPolicy, type RetryPolicy, retryDelayMs } from './retry_policy.js';

@@ -24,8 +24,12 @@ export interface JobContext {
   readonly signal: AbortSignal;
   /** Logger bound to job id, name, queue and attempt. */
   readonly log: Logger;
-  /** Reports progress (0–100). Writes are coalesced; the last value is always stored. */
-  progress(percent: number, message?: string): void;
+  /**
+   * Reports progress (0–100), with an optional message and JSON `data` (partial results, up to
+   * 16 KiB encoded; each report replaces the last one's). Writes are coalesced; the last value
+   * is always stored.
+   */
+  progress(percent: number, message?: string, data?: JsonValue): void;
   /**
    * Counts progress in `total` steps (1 to 1,000,000,000): each `advance()` reports the
    * share done through {@link progress}. Throws `E_INVALID_OPTION` for another total.

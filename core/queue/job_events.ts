@@ -105,7 +105,13 @@ export class JobEventPublisher {
    * Records that the progress of `job`'s running attempt on `worker` was stored: not a change
    * of status, sent in the same messages, and only while a process listens.
    */
-  progress(job: EventJob, worker: string, progress: number, progressMessage: string | null): void {
+  progress(
+    job: EventJob,
+    worker: string,
+    progress: number,
+    progressMessage: string | null,
+    progressData: JsonValue | null = null,
+  ): void {
     if (!this.#recording()) return;
     const { id, name, queue, attempt } = job;
     this.#batch.progress({
@@ -118,6 +124,7 @@ export class JobEventPublisher {
       worker,
       progress,
       progressMessage,
+      progressData,
     });
     this.#added();
   }

@@ -17,9 +17,9 @@ import type { AckBuffer } from './ack_buffer.js';
 import type { FailResult, JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
 import type { JobClass, JobContext } from './job.js';
 import { JobAbort, untilAborted } from './job_abort.js';
-import { decodeJson, encodeJson } from './json.js';
+import { decodeJson, encodeJson, type JsonValue } from './json.js';
 import type { JobEventPublisher } from './job_events.js';
-import { ProgressSteps } from './progress_steps.js';
+import { type ProgressReporter, ProgressSteps } from './progress_steps.js';
 import { ProgressWriter } from './progress_writer.js';
 import { recordFailure } from './record_failure.js';
 import type { JobRegistry } from './registry.js';
@@ -283,7 +283,7 @@ class AttemptContext implements JobContext {
   readonly #worker: string;
   #log: Logger | undefined;
   #progress: ProgressWriter | undefined;
-  #report: ((percent: number, message?: string) => void) | undefined;
+  #report: ProgressReporter | undefined;
   #steps: ((total: number) => ProgressSteps) | undefined;
 
   constructor(
@@ -330,13 +330,13 @@ class AttemptContext implements JobContext {
    * A bound function, so `const { progress } = context` works; built on first access, as
    * a function per job costs measurable time at tens of thousands of jobs a second.
    */
-  get progress(): (percent: number, message?: string) => void {
-    this.#report ??= (percent: number, message?: string): void => {
+  get progress(): ProgressReporter {
+    this.#report ??= (percent: number, message?: string, data?: JsonValue): void => {
       this.#progress ??= new ProgressWriter(
-        (value, text) => this.#writeProgress(value, text),
+        (value, text, stored) => this.#writeProgress(value, text, stored),
         this.#progressIntervalMs,
       );
-      this.#progress.report(percent, message ?? null);
+      this.#progress.report(percent, message ?? null, data);
     };
     return this.#report;
   }
@@ -348,9 +348,9 @@ class AttemptContext implements JobContext {
   }
 
   /** Stores a progress value and, once stored (the lease still held), publishes it. */
-  async #writeProgress(progress: number, message: string | null): Promise<void> {
-    if (await this.#driver.progress(this.#lease, progress, message)) {
-      this.#events?.progress(this.#job, this.#worker, progress, message || null);
+  async #writeProgress(progress: number, message: string | null, data: string | null): Promise<void> {
+    if (await this.#driver.progress(this.#lease, progress, message, data)) {
+      this.#events?.progress(this.#job, this.#worker, progress, message || null, data && decodeJson(data));
     }
   }
 

@@ -5,12 +5,13 @@
  * `advanceCompletion`) on top of `progress()`, so its writes are coalesced the same way.
  */
 import { InvalidOptionError } from '../errors.js';
+import type { JsonValue } from './json.js';
 
 /** The most steps a job may declare: enough for any job, and the percent stays exact. */
 export const MAX_STEPS = 1_000_000_000;
 
-/** Reports a percent (0-100) and an optional message, as `JobContext.progress` does. */
-export type ProgressReporter = (percent: number, message?: string) => void;
+/** Reports a percent (0-100), an optional message and data, as `JobContext.progress` does. */
+export type ProgressReporter = (percent: number, message?: string, data?: JsonValue) => void;
 
 /**
  * Steps of one running job. The percent it reports is rounded down to two decimals, so it
@@ -51,12 +52,13 @@ export class ProgressSteps {
   }
 
   /**
-   * Counts `count` more steps done (default 1; 0 only updates the message) and reports the
-   * percent. Steps past the total count as the total.
+   * Counts `count` more steps done (default 1; 0 only updates the message and data) and
+   * reports the percent, with `message` and `data` as `progress()` takes them. Steps past the
+   * total count as the total.
    *
    * @throws `E_INVALID_OPTION` when `count` is not a whole number of at least 0
    */
-  advance(count = 1, message?: string): void {
+  advance(count = 1, message?: string, data?: JsonValue): void {
     if (!Number.isSafeInteger(count) || count < 0) {
       throw new InvalidOptionError(
         `advance(count) takes the steps just done, a whole number of at least 0; got ${String(count)}`,
@@ -64,6 +66,6 @@ export class ProgressSteps {
     }
     this.#done = Math.min(this.total, this.#done + count);
     // whole numbers below 2^53 throughout, so the floor is exact
-    this.#report(Math.floor((this.#done * 10_000) / this.total) / 100, message);
+    this.#report(Math.floor((this.#done * 10_000) / this.total) / 100, message, data);
   }
 }

@@ -4,16 +4,30 @@
  * the job ends), so a tight loop of 10,000 updates costs a handful of writes.
  */
 import { InvalidOptionError } from '../errors.js';
+import { encodeJson } from './json.js';
+
+/** The largest progress data, JSON-encoded: partial results belong on the record, not bulk data. */
+export const MAX_PROGRESS_DATA_BYTES = 16 * 1024;
+
+/**
+ * Writes one progress value: percent, message, and data as JSON (encoded when reported, so
+ * an object the job changes afterwards is stored as it was then), or null for none.
+ */
+export type ProgressWrite = (
+  percent: number,
+  message: string | null,
+  data: string | null,
+) => Promise<unknown>;
 
 export class ProgressWriter {
-  readonly #write: (percent: number, message: string | null) => Promise<unknown>;
+  readonly #write: ProgressWrite;
   readonly #intervalMs: number;
   #lastWriteAt = Number.NEGATIVE_INFINITY;
-  #latest: { percent: number; message: string | null } | undefined;
+  #latest: { percent: number; message: string | null; data: string | null } | undefined;
   #timer: NodeJS.Timeout | undefined;
   #writes = 0;
 
-  constructor(write: (percent: number, message: string | null) => Promise<unknown>, intervalMs: number) {
+  constructor(write: ProgressWrite, intervalMs: number) {
     this.#write = write;
     this.#intervalMs = intervalMs;
   }
@@ -23,12 +37,16 @@ export class ProgressWriter {
     return this.#writes;
   }
 
-  /** Records a new value; throws `E_INVALID_OPTION` for a percent that is not a finite number. */
-  report(percent: number, message: string | null): void {
+  /**
+   * Records a new value, replacing the last one's message and data. Throws `E_INVALID_OPTION`
+   * for a percent that is not a finite number or data over {@link MAX_PROGRESS_DATA_BYTES}
+   * encoded, and `E_INVALID_PAYLOAD` for data JSON cannot carry.
+   */
+  report(percent: number, message: string | null, data?: unknown): void {
     if (typeof percent !== 'number' || !Number.isFinite(percent)) {
       throw new InvalidOptionError(`progress must be a number from 0 to 100; got ${String(percent)}`);
     }
-    this.#latest = { percent: Math.max(0, Math.min(100, percent)), message };
+    this.#latest = { percent: Math.max(0, Math.min(100, percent)), message, data: progressData(data) };
     const wait = this.#lastWriteAt + this.#intervalMs - Date.now();
     if (wait <= 0) {
       this.#send();
@@ -54,8 +72,22 @@ export class ProgressWriter {
     this.#latest = undefined;
     this.#lastWriteAt = Date.now();
     this.#writes++;
-    this.#write(latest.percent, latest.message).catch(() => {
+    this.#write(latest.percent, latest.message, latest.data).catch(() => {
       // progress is advisory: a failed write is superseded by the next one
     });
   }
+}
+
+/** `data` checked and encoded, or null for none (undefined or null). */
+function progressData(data: unknown): string | null {
+  if (data === undefined || data === null) return null;
+  const encoded = encodeJson(data, 'progress data');
+  const bytes = Buffer.byteLength(encoded);
+  if (bytes > MAX_PROGRESS_DATA_BYTES) {
+    throw new InvalidOptionError(
+      `progress data encodes to ${bytes} bytes; at most ${MAX_PROGRESS_DATA_BYTES} are kept on the record ` +
+        '(report a summary, and return or store the full result elsewhere)',
+    );
+  }
+  return encoded;
 }

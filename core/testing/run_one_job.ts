@@ -19,6 +19,8 @@ import type { JobRegistry } from '../queue/registry.js';
 export interface ProgressReport {
   percent: number;
   message: string | null;
+  /** The report's data (partial results), or null. */
+  data: JsonValue | null;
 }
 
 /** What running one job led to, with every progress report it made until then, oldest first. */
@@ -67,12 +69,13 @@ export async function runOneJob(
   let payload: JsonValue | undefined;
   const reports: ProgressReport[] = [];
   // no interval: every report is written at once (the memory driver stores it synchronously)
-  const writer = new ProgressWriter((percent, message) => {
+  const writer = new ProgressWriter((percent, message, data) => {
     // as a worker stores it: an empty message is none
-    reports.push({ percent, message: message || null });
-    return driver.progress(lease, percent, message);
+    reports.push({ percent, message: message || null, data: data && decodeJson(data) });
+    return driver.progress(lease, percent, message, data);
   }, 0);
-  const progress = (percent: number, message?: string): void => writer.report(percent, message ?? null);
+  const progress = (percent: number, message?: string, data?: JsonValue): void =>
+    writer.report(percent, message ?? null, data);
   try {
     payload = decodeJson(reserved.payload, `${reserved.name} payload`);
     const context: JobContext = {

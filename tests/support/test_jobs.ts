@@ -83,7 +83,7 @@ export class StepsJob extends Job<{ tag: string; total: number; done: number; ho
     { steps }: JobContext,
   ) {
     const counter = steps(total);
-    for (let i = 1; i <= done; i++) counter.advance(1, `file ${i} of ${total}`);
+    for (let i = 1; i <= done; i++) counter.advance(1, `file ${i} of ${total}`, { files: i });
     await sleep(holdMs);
     note(tag, `done ${counter.done}`);
   }

@@ -31,6 +31,7 @@ export function toJobOutput(record: JobRecord): JobOutput {
     priority: record.priority,
     progress: record.progress,
     progressMessage: record.progressMessage,
+    progressData: record.progressData,
     result: record.result,
     error: record.error
       ? {

@@ -50,6 +50,9 @@ export function formatRecord(record: JobRecord): string {
     ...(record.owner !== null ? [['owner', record.owner] as [string, string]] : []),
     ...(record.description !== null ? [['description', record.description] as [string, string]] : []),
     ['progress', progress],
+    ...(record.progressData !== null
+      ? [['progress data', JSON.stringify(record.progressData)] as [string, string]]
+      : []),
     ['worker', record.worker ?? '-'],
     ['created', time(record.createdAt)],
     ['queued', time(record.queuedAt)],

@@ -128,7 +128,7 @@ describe('job events and commands over MQTT', () => {
     await dashboard.subscribeAsync('topiq/jobs/+/+/progress', { qos: 0 });
     // as a worker does once it has stored a report (see the worker tests)
     const job = { id: 'upload-1', name: 'SendEmailJob', queue: 'emails', attempt: 1 };
-    server.app.events.progress(job, 'host-1:42:abcdef', 40, 'uploading');
+    server.app.events.progress(job, 'host-1:42:abcdef', 40, 'uploading', { bytes: 4096 });
     server.app.events.progress(job, 'host-1:42:abcdef', 100, null);
     const deadline = Date.now() + 5000;
     while (received.length < 2 && Date.now() < deadline) await sleep(20);
@@ -142,11 +142,12 @@ describe('job events and commands over MQTT', () => {
           at: expect.any(Number),
           progress: 40,
           progressMessage: 'uploading',
+          progressData: { bytes: 4096 },
         },
       },
       {
         topic: 'topiq/jobs/emails/upload-1/progress',
-        event: expect.objectContaining({ progress: 100, progressMessage: null }),
+        event: expect.objectContaining({ progress: 100, progressMessage: null, progressData: null }),
       },
     ]);
   });

@@ -755,6 +755,29 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.getJob(queue, 'b')).toMatchObject({ owner: null, description: null });
     });
 
+    it('stores the data of a progress report, replaces it with the next, and starts a retry without it', async () => {
+      await driver.push([job('a')]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'a', queue, token: reserved!.token };
+      expect(await driver.progress(lease, 40, 'rows', JSON.stringify({ rows: 400, last: 'r-400' }))).toBe(
+        true,
+      );
+      expect(await driver.getJob(queue, 'a')).toMatchObject({
+        progress: 40,
+        progressMessage: 'rows',
+        progressData: { rows: 400, last: 'r-400' },
+      });
+      await driver.progress(lease, 50, null);
+      expect(await driver.getJob(queue, 'a')).toMatchObject({
+        progress: 50,
+        progressMessage: null,
+        progressData: null,
+      });
+      await driver.progress(lease, 60, null, '[1,2]');
+      await driver.fail({ lease, error: { message: 'again' }, retryInMs: 0 });
+      expect(await driver.getJob(queue, 'a')).toMatchObject({ progress: 0, progressData: null });
+    });
+
     it('stores progress only for the lease owner', async () => {
       await driver.push([job('a')]);
       const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;

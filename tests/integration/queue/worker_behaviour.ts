@@ -391,6 +391,12 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
           attempt: 1,
           worker: worker.name,
         });
+        // each report's data, as it was when reported, on the event and on the record
+        expect(seen.filter(isProgressEvent).map((event) => event.progressData)).toEqual([
+          { files: 1 },
+          { files: 8 },
+        ]);
+        expect(await driver.getJob(queue, id)).toMatchObject({ progress: 100, progressData: { files: 8 } });
       } finally {
         await unsubscribe();
       }

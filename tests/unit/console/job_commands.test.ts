@@ -96,6 +96,7 @@ const RECORD: JobRecord = {
   priority: -5,
   progress: 40,
   progressMessage: 'connecting',
+  progressData: null,
   result: null,
   error: { code: 'E_JOB_TIMEOUT', message: 'took too long', stack: 'Error: took too long\n    at handle' },
   createdAt: Date.UTC(2030, 0, 1, 9, 0, 0),
@@ -135,6 +136,11 @@ describe('job:show formatting', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('prints the data of the last progress report after the progress, when it has some', () => {
+    const lines = formatRecord({ ...RECORD, progressData: { rows: 400 } }).split('\n');
+    expect(lines.slice(6, 8)).toEqual(['progress:      40% (connecting)', 'progress data: {"rows":400}']);
   });
 
   it('prints the owner and the description after the priority when the job was dispatched with them', () => {

@@ -55,6 +55,10 @@ export class ContextJob extends Job<null, { jobId: string; aborted: boolean; max
 export class StepsJob extends Job<{ files: string[] }> {
   async handle({ files }: { files: string[] }, { steps }: JobContext) {
     const counter = steps(files.length);
-    for (const file of files) counter.advance(1, file);
+    const imported: string[] = [];
+    for (const file of files) {
+      imported.push(file);
+      counter.advance(1, file, { imported });
+    }
   }
 }

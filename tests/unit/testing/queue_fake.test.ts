@@ -205,17 +205,18 @@ describe('QueueFake.runNext', () => {
     const id = await StepsJob.dispatch({ files: ['a.csv', 'b.csv', 'c.csv'] });
     const outcome = await fake.runNext();
     expect(outcome?.progress).toEqual([
-      { percent: 33.33, message: 'a.csv' },
-      { percent: 66.66, message: 'b.csv' },
-      { percent: 100, message: 'c.csv' },
+      { percent: 33.33, message: 'a.csv', data: { imported: ['a.csv'] } },
+      { percent: 66.66, message: 'b.csv', data: { imported: ['a.csv', 'b.csv'] } },
+      { percent: 100, message: 'c.csv', data: { imported: ['a.csv', 'b.csv', 'c.csv'] } },
     ]);
     expect(await fake.driver.getJob('default', id)).toMatchObject({
       status: 'completed',
       progress: 100,
       progressMessage: 'c.csv',
+      progressData: { imported: ['a.csv', 'b.csv', 'c.csv'] },
     });
     await ContextJob.dispatch(null);
-    expect((await fake.runNext())?.progress).toEqual([{ percent: 50, message: 'half way' }]);
+    expect((await fake.runNext())?.progress).toEqual([{ percent: 50, message: 'half way', data: null }]);
   });
 
   it('rethrows the error of a failing job by default, after marking it failed and calling failed()', async () => {

@@ -174,9 +174,14 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.#queue(queue)?.list(status, offset, limit) ?? [];
   }
 
-  async progress(lease: Lease, percent: number, message: string | null): Promise<boolean> {
+  async progress(
+    lease: Lease,
+    percent: number,
+    message: string | null,
+    data?: string | null,
+  ): Promise<boolean> {
     this.#checkJob(lease.queue, lease.id);
-    return this.#queue(lease.queue)?.progress(lease, percent, message) ?? false;
+    return this.#queue(lease.queue)?.progress(lease, percent, message, data ?? null) ?? false;
   }
 
   async cancel(queue: string, id: string): Promise<JobStatus> {

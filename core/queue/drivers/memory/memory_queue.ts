@@ -72,6 +72,7 @@ function giveBack(job: StoredJob): void {
 function resetProgress({ record }: StoredJob): void {
   record.progress = 0;
   record.progressMessage = null;
+  record.progressData = null;
 }
 
 /** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
@@ -254,12 +255,13 @@ export class MemoryQueue {
   }
 
   /** Stores the progress of a leased job; false when the lease is lost. */
-  progress(lease: Lease, percent: number, message: string | null): boolean {
+  progress(lease: Lease, percent: number, message: string | null, data: string | null): boolean {
     const job = this.#state.owned(lease);
     if (!job) return false;
     job.ran = true; // a job that reports progress has started
     job.record.progress = percent;
     job.record.progressMessage = message || null; // Redis stores '' as "no message"
+    job.record.progressData = data ? parseStoredJson(data) : null;
     return true;
   }
 

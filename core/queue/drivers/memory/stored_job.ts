@@ -56,6 +56,7 @@ export function createStoredJob(job: NewJob, now: number): StoredJob {
       priority: job.priority,
       progress: 0,
       progressMessage: null,
+      progressData: null,
       result: null,
       error: null,
       createdAt: now,

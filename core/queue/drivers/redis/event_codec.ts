@@ -17,7 +17,8 @@
  *       [3, at - t,             id, name#, queue#, ...],                         <- queued (attempt 0)
  *       [2, id, name#, queue#, attempt, worker# or -1, status#, at - t,
  *           durationUs or -1, extra or 0],                                       <- any other change
- *       [4, id, name#, queue#, attempt, worker#, at - t, percent, message or null] ] }  <- progress
+ *       [4, id, name#, queue#, attempt, worker#, at - t, percent, message or null,
+ *           data or null] ] }                                                   <- progress
  *
  * `extra` holds only `runAt`, `result` and `error`. A progress report is not a change of
  * status and is sent only when stored (coalesced), so it has a group of its own each. Decoded
@@ -54,6 +55,7 @@ const PROGRESS = 4;
 const STARTED_CELLS = 5;
 const QUEUED_CELLS = 3;
 const EVENT_CELLS = 10;
+/** A progress group without its data cell (sent by Topiq before reports carried data) is read too. */
 const PROGRESS_CELLS = 9;
 
 interface Message {
@@ -138,7 +140,13 @@ export function encodeEvents(batch: EventBatch): string {
       const { event } = group;
       const cells: Cell[] = [PROGRESS];
       job(cells, event.id, event.name, event.queue, event.attempt);
-      cells.push(ref(event.worker), event.at - base, event.progress, event.progressMessage);
+      cells.push(
+        ref(event.worker),
+        event.at - base,
+        event.progress,
+        event.progressMessage,
+        event.progressData,
+      );
       groups.push(cells);
     } else {
       const { event } = group;
@@ -235,6 +243,7 @@ export function decodeEvents(message: string): JobStreamEvent[] {
           worker: reporter,
           progress,
           progressMessage,
+          progressData: (cells[9] ?? null) as JsonValue,
         };
         events.push(event);
       }

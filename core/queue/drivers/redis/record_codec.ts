@@ -58,6 +58,7 @@ export function decodeRecord(
     priority: spec.priority,
     progress: Number(hash.progress ?? 0),
     progressMessage: hash.progressMessage ?? null,
+    progressData: parseJson(hash.progressData, 'progressData'),
     result: parseJson(hash.result, 'result'),
     error: parseError(hash.error),
     createdAt: spec.createdAt,

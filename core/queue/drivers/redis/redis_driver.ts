@@ -480,13 +480,18 @@ export class RedisQueueDriver implements QueueDriver {
     return (await this.redis.smembers(this.keys.queueSet).catch(this.#unavailable)).sort();
   }
 
-  async progress(lease: Lease, percent: number, message: string | null): Promise<boolean> {
+  async progress(
+    lease: Lease,
+    percent: number,
+    message: string | null,
+    data?: string | null,
+  ): Promise<boolean> {
     const key = this.keys.job(lease.queue, lease.id);
     const stored = await runScript<number>(
       this.redis,
       'update_progress',
       [key, this.keys.queue(lease.queue).leases],
-      [lease.id, lease.token, percent, message ?? ''],
+      [lease.id, lease.token, percent, message ?? '', data ?? ''],
     );
     return stored === 1;
   }

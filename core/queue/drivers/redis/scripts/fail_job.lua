@@ -64,7 +64,7 @@ if outcome == 'failed' then
   return 'failed'
 end
 -- the next attempt starts from no progress
-redis.call('HDEL', key, 'progress', 'progressMessage')
+redis.call('HDEL', key, 'progress', 'progressMessage', 'progressData')
 if runAt then
   redis.call('ZADD', KEYS[3], runAt, id)
   redis.call('HSET', key, 'status', 'delayed', 'runAt', runAt)

@@ -172,7 +172,7 @@ for _, id in ipairs(stale) do
         redis.call('HSET', key, 'stalls', int(stalls))
       else
         -- its next attempt starts from no progress
-        redis.call('HDEL', key, 'progress', 'progressMessage')
+        redis.call('HDEL', key, 'progress', 'progressMessage', 'progressData')
       end
       queueAtFront(KEYS[1], key, id, priority, nowText)
       changedTo('queued', id, f[2], int(attempts))

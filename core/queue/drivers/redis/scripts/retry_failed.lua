@@ -24,7 +24,7 @@ for _, id in ipairs(ids) do
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText, 'attempts', '0', 'progress', '0')
       -- and the answers kept for its earlier attempts' lost replies (settled:<token>): it starts over
       local gone = {
-        'finishedAt', 'error', 'progressMessage', 'runAt', 'cancelRequested', 'ran', 'stalls', 'startedAt', 'worker',
+        'finishedAt', 'error', 'progressMessage', 'progressData', 'runAt', 'cancelRequested', 'ran', 'stalls', 'startedAt', 'worker',
       }
       for _, field in ipairs(redis.call('HKEYS', key)) do
         if string.sub(field, 1, 8) == 'settled:' then

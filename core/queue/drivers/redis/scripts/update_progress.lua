@@ -7,16 +7,25 @@
   ARGV[2] token
   ARGV[3] percent (0-100)
   ARGV[4] message, or '' for none
-  Returns 1 stored, 0 lease lost.
+  ARGV[5] data (JSON), or '' for none
+  Returns 1 stored, 0 lease lost. A report replaces the message and data of the last one.
 ]]
 --!include common
 if not ownsLease(KEYS[2], ARGV[1], ARGV[2]) then
   return 0
 end
-if ARGV[4] == '' then
-  redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'ran', ARGV[2])
-  redis.call('HDEL', KEYS[1], 'progressMessage')
-else
-  redis.call('HSET', KEYS[1], 'progress', ARGV[3], 'progressMessage', ARGV[4], 'ran', ARGV[2])
+local fields = { 'progress', ARGV[3], 'ran', ARGV[2] }
+local gone = {}
+for i, field in ipairs({ 'progressMessage', 'progressData' }) do
+  if ARGV[3 + i] == '' then
+    gone[#gone + 1] = field
+  else
+    fields[#fields + 1] = field
+    fields[#fields + 1] = ARGV[3 + i]
+  end
+end
+redis.call('HSET', KEYS[1], unpack(fields))
+if #gone > 0 then
+  redis.call('HDEL', KEYS[1], unpack(gone))
 end
 return 1

@@ -39,6 +39,7 @@ describe('MemoryQueueDriver.push', () => {
       priority: 0,
       progress: 0,
       progressMessage: null,
+      progressData: null,
       result: null,
       error: null,
       createdAt: START,

@@ -19,10 +19,17 @@ describe('job event wire format', () => {
   it('carries progress reports among the changes of status, in order, and skips malformed ones', () => {
     const batch = new EventBatch();
     const job = sensorJob('p1', 2);
-    const report = { kind: 'progress' as const, ...job, worker, at: at + 2, progress: 37.5 };
+    const report = {
+      kind: 'progress' as const,
+      ...job,
+      worker,
+      at: at + 2,
+      progress: 37.5,
+      progressData: { rows: 3, lastRow: 'r-3' },
+    };
     batch.started(job, worker, at + 1);
     batch.progress({ ...report, progressMessage: 'file 3 of 8' });
-    batch.progress({ ...report, at: at + 3, progress: 100, progressMessage: null });
+    batch.progress({ ...report, at: at + 3, progress: 100, progressMessage: null, progressData: null });
     batch.completed([{ job, value: null, durationMs: 4 }], worker, at + 4);
     const message = encodeEvents(batch);
     const decoded = decodeEvents(message);
@@ -42,7 +49,8 @@ describe('job event wire format', () => {
       [4, 'b', 0, 1, 1, 0, 2, 50, 7], // message is neither a string nor null
       [4, 'c', 0, 1, 1, 99, 2, 50, null], // unknown worker
       [4, 'd', 0, 1, 1, 0, 2, 50], // too short
-      [4, 'ok', 0, 1, 1, 0, 2, 50, 'half'],
+      [4, 'ok', 0, 1, 1, 0, 2, 50, 'half'], // no data cell, as sent before reports carried data
+      [4, 'data', 0, 1, 1, 0, 2, 60, null, { rows: 12 }],
     ];
     expect(decodeEvents(JSON.stringify(crafted))).toEqual([
       {
@@ -55,7 +63,14 @@ describe('job event wire format', () => {
         at: expect.any(Number),
         progress: 50,
         progressMessage: 'half',
+        progressData: null,
       },
+      expect.objectContaining({
+        id: 'data',
+        progress: 60,
+        progressMessage: null,
+        progressData: { rows: 12 },
+      }),
     ]);
   });
 

@@ -176,7 +176,7 @@ local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPre
     redis.call('HSET', key, 'settled:' .. token, cancelled and 'release:cancelled' or 'release:queued')
   end
   -- its next attempt starts from no progress (a job released on shutdown may have begun)
-  redis.call('HDEL', key, 'progress', 'progressMessage')
+  redis.call('HDEL', key, 'progress', 'progressMessage', 'progressData')
   if cancelled then
     finishInto(cancelledKey, jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
     return 2, attempts
