@@ -4,7 +4,7 @@
  * payload the event as JSON (id, name, queue, status, attempt, at, and result, error or
  * runAt when they apply). Progress reports of running jobs go out the same way, with
  * `progress` in place of the status (`topiq/jobs/emails/<id>/progress`) and a payload of
- * `kind: "progress"`, `progress` and `progressMessage`. Events come from every process
+ * `kind: "progress"`, `progress`, `progressMessage` and `progressData`. Events come from every process
  * sharing the Redis.
  */
 import type { Application } from '../application.js';

@@ -81,7 +81,7 @@ export function assertJsonSafe(value: unknown, label = 'payload'): asserts value
   const problem = check(value, label, new Set());
   if (problem) {
     throw new InvalidPayloadError(
-      `${problem}. Job payloads must be plain JSON data; store ids, not objects.`,
+      `${problem}. Job payloads, results and progress data must be plain JSON data; store ids, not objects.`,
     );
   }
 }

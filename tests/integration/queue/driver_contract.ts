@@ -678,7 +678,8 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await driver.push([job('failed'), job('crashed'), job('released')]);
       const held = (await driver.reserve(queue, { ...reserveOptions, leaseMs: 300 })).jobs;
       const lease = (id: string) => ({ id, queue, token: held.find((r) => r.id === id)!.token });
-      for (const { id } of held) expect(await driver.progress(lease(id), 60, 'halfway')).toBe(true);
+      for (const { id } of held)
+        expect(await driver.progress(lease(id), 60, 'halfway', '{"rows":6}')).toBe(true);
       expect(
         (await driver.fail({ lease: lease('failed'), error: { message: 'boom' }, retryInMs: 60_000 }))
           .outcome,
@@ -691,12 +692,35 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
           attempts: 1,
           progress: 0,
           progressMessage: null,
+          progressData: null,
         });
       }
       expect(await driver.getJob(queue, 'released')).toMatchObject({
         attempts: 0,
         progress: 0,
         progressMessage: null,
+        progressData: null,
+      });
+    });
+
+    it('keeps the progress of a job failed for good, and starts it over without it when retried from failed', async () => {
+      await driver.push([job('doomed')]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'doomed', queue, token: reserved!.token };
+      await driver.progress(lease, 70, 'nearly', '{"rows":7}');
+      await driver.fail({ lease, error: { message: 'for good' }, retryInMs: null });
+      // what it had done when it failed stays on the record, for whoever looks into it
+      expect(await driver.getJob(queue, 'doomed')).toMatchObject({
+        status: 'failed',
+        progress: 70,
+        progressData: { rows: 7 },
+      });
+      expect(await driver.retryFailed(queue, { ids: ['doomed'] })).toBe(1);
+      expect(await driver.getJob(queue, 'doomed')).toMatchObject({
+        status: 'queued',
+        progress: 0,
+        progressMessage: null,
+        progressData: null,
       });
     });
 

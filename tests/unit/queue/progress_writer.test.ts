@@ -37,25 +37,46 @@ describe('ProgressWriter', () => {
     expect(() => writer.report(Number.NaN, null)).toThrow(InvalidOptionError);
   });
 
-  it('stores data as it was when reported, replaces it with each report, and refuses data too big or not JSON', () => {
-    const writes: [number, string | null][] = [];
-    const writer = new ProgressWriter(async (percent, _message, data) => {
-      writes.push([percent, data]);
-    }, 0);
-    const rows = ['r1'];
-    writer.report(10, null, { rows });
-    rows.push('r2'); // changed after the report: the report keeps what it was
-    writer.report(20, null);
-    expect(writes).toEqual([
-      [10, '{"rows":["r1"]}'],
-      [20, null],
-    ]);
-    expect(() => writer.report(30, null, 'x'.repeat(MAX_PROGRESS_DATA_BYTES))).toThrow(
-      expect.objectContaining({ code: 'E_INVALID_OPTION', message: expect.stringMatching(/at most 16384/) }),
+  it('stores held-back data as it was when reported, though the job changed the object since', async () => {
+    vi.useFakeTimers();
+    try {
+      const writes: (string | null)[] = [];
+      const writer = new ProgressWriter(async (_percent, _message, data) => {
+        writes.push(data);
+      }, 1000);
+      writer.report(10, null, { rows: [] }); // written at once
+      const rows = ['r1'];
+      writer.report(20, null, { rows }); // held back until the interval ends
+      rows.push('r2');
+      writer.flush();
+      expect(writes).toEqual(['{"rows":[]}', '{"rows":["r1"]}']);
+      writer.report(30, null);
+      vi.advanceTimersByTime(1000);
+      expect(writes.at(-1)).toBeNull(); // a report without data clears it
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('takes data up to MAX_PROGRESS_DATA_BYTES encoded, counted in bytes, and refuses more or data that is not JSON', () => {
+    const writer = new ProgressWriter(async () => {}, 0);
+    // a JSON string is its characters and two quotes
+    expect(() => writer.report(10, null, 'x'.repeat(MAX_PROGRESS_DATA_BYTES - 2))).not.toThrow();
+    expect(() => writer.report(10, null, 'x'.repeat(MAX_PROGRESS_DATA_BYTES - 1))).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_OPTION',
+        message: expect.stringMatching(/16385 bytes; at most 16384/),
+      }),
+    );
+    // 8,192 characters, but 16,386 bytes in UTF-8
+    expect(() => writer.report(10, null, 'é'.repeat(8192))).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_OPTION' }),
     );
     expect(() => writer.report(30, null, { when: new Date() })).toThrow(
-      expect.objectContaining({ code: 'E_INVALID_PAYLOAD' }),
+      expect.objectContaining({
+        code: 'E_INVALID_PAYLOAD',
+        message: expect.stringMatching(/progress data\.when is an instance of Date/),
+      }),
     );
-    expect(writes).toHaveLength(2);
   });
 });
