@@ -5,10 +5,9 @@
  * recording and asserting.
  */
 import type { Logger } from '../logger.js';
-import type { JsonValue } from '../queue/json.js';
 import type { JobRegistry } from '../queue/registry.js';
 import type { DispatchedJob, RecordingQueueDriver } from './recording_queue_driver.js';
-import { type ProgressReport, runOneJob } from './run_one_job.js';
+import { type JobRunResult, runOneJob } from './run_one_job.js';
 
 /** What to do when a job run by `runNext()`/`runAll()` throws. */
 export type JobErrorMode = 'throw' | 'record';
@@ -30,14 +29,7 @@ export interface RunAllOptions extends RunOptions {
  * and it stopped with `error` (`E_JOB_CANCELLED` when its signal stopped it); a cancel is
  * not a failure, so it is returned, never thrown, and `failed()` does not run.
  */
-export type RunOutcome = {
-  /** Every `progress()` report of the run (steps' included), oldest first, clamped to 0-100. */
-  progress: ProgressReport[];
-} & (
-  | { status: 'completed'; job: DispatchedJob; result: JsonValue | undefined }
-  | { status: 'failed'; job: DispatchedJob; error: Error }
-  | { status: 'cancelled'; job: DispatchedJob; error: Error }
-);
+export type RunOutcome = JobRunResult & { job: DispatchedJob };
 
 /**
  * Thrown by `runAll()` when jobs keep arriving past its `maxJobs` limit.
@@ -78,11 +70,9 @@ export class FakeQueueRunner {
       if (!reserved) continue; // it expired as it was reserved: look again
       const job = this.#recordOf(reserved.id, reserved.queue);
       const run = await runOneJob(this.#driver, this.#registry, reserved, this.#log);
-      const { progress } = run;
-      if (run.status === 'completed') return { status: 'completed', job, result: run.result, progress };
-      if (run.status === 'cancelled') return { status: 'cancelled', job, error: run.error, progress };
-      if ((options.jobErrors ?? this.#jobErrors) === 'throw') throw run.error;
-      return { status: 'failed', job, error: run.error, progress };
+      // a failure is thrown unless recorded; a cancel is not a failure, so it is returned
+      if (run.status === 'failed' && (options.jobErrors ?? this.#jobErrors) === 'throw') throw run.error;
+      return { ...run, job };
     }
     return undefined;
   }

@@ -23,12 +23,17 @@ export interface ProgressReport {
   data: JsonValue | null;
 }
 
-/** What running one job led to, with every progress report it made until then, oldest first. */
-export type JobRunResult = { progress: ProgressReport[] } & (
+/** How one run ended. */
+type JobRunEnd =
   | { status: 'completed'; result: JsonValue | undefined }
   | { status: 'failed'; error: Error }
-  | { status: 'cancelled'; error: Error }
-);
+  | { status: 'cancelled'; error: Error };
+
+/** What running one job led to. */
+export type JobRunResult = JobRunEnd & {
+  /** Every `progress()` report of the run (steps' included), oldest first, clamped to 0-100. */
+  progress: ProgressReport[];
+};
 
 /**
  * Runs `reserved` to its end and settles it with the driver. A job that throws is marked
@@ -70,46 +75,51 @@ export async function runOneJob(
   const reports: ProgressReport[] = [];
   // no interval: every report is written at once (the memory driver stores it synchronously)
   const writer = new ProgressWriter((percent, message, data) => {
-    // as a worker stores it: an empty message is none
-    reports.push({ percent, message: message || null, data: data && decodeJson(data) });
+    reports.push({ percent, message, data: data && decodeJson(data) });
     return driver.progress(lease, percent, message, data);
   }, 0);
   const progress = (percent: number, message?: string, data?: JsonValue): void =>
     writer.report(percent, message ?? null, data);
+  const run = async (): Promise<JobRunEnd> => {
+    try {
+      payload = decodeJson(reserved.payload, `${reserved.name} payload`);
+      const context: JobContext = {
+        jobId: reserved.id,
+        queue: reserved.queue,
+        attempt: reserved.attempt,
+        maxTries: reserved.maxTries > 0 ? reserved.maxTries : 1,
+        signal: abort.signal,
+        log: jobLog,
+        progress,
+        steps: (total) => new ProgressSteps(total, progress),
+      };
+      const result = (await untilAborted(instance.handle(payload, context), abort)) as JsonValue | undefined;
+      await driver.complete([{ lease, result: encodeJson(result ?? null, `${reserved.name} result`) }]);
+      return { status: 'completed', result };
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      const code = (error as { code?: unknown }).code;
+      const { outcome } = await driver.fail({
+        lease,
+        error: { message: error.message, ...(typeof code === 'string' ? { code } : {}) },
+        retryInMs: null,
+      });
+      if (outcome === 'cancelled') return { status: 'cancelled', error };
+      // never 'retrying' (no retry is asked for); 'lost' only when the driver's clock passed
+      // the hour-long lease, and a worker runs no hook for an attempt it could not record
+      if (outcome !== 'failed') return { status: 'failed', error };
+      await instance.failed?.(error, payload, {
+        jobId: reserved.id,
+        queue: reserved.queue,
+        attempts: reserved.attempt,
+        log: jobLog,
+      });
+      return { status: 'failed', error };
+    }
+  };
   try {
-    payload = decodeJson(reserved.payload, `${reserved.name} payload`);
-    const context: JobContext = {
-      jobId: reserved.id,
-      queue: reserved.queue,
-      attempt: reserved.attempt,
-      maxTries: reserved.maxTries > 0 ? reserved.maxTries : 1,
-      signal: abort.signal,
-      log: jobLog,
-      progress,
-      steps: (total) => new ProgressSteps(total, progress),
-    };
-    const result = (await untilAborted(instance.handle(payload, context), abort)) as JsonValue | undefined;
-    await driver.complete([{ lease, result: encodeJson(result ?? null, `${reserved.name} result`) }]);
-    return { status: 'completed', result, progress: [...reports] };
-  } catch (caught) {
-    const error = caught instanceof Error ? caught : new Error(String(caught));
-    const code = (error as { code?: unknown }).code;
-    const { outcome } = await driver.fail({
-      lease,
-      error: { message: error.message, ...(typeof code === 'string' ? { code } : {}) },
-      retryInMs: null,
-    });
-    if (outcome === 'cancelled') return { status: 'cancelled', error, progress: [...reports] };
-    // never 'retrying' (no retry is asked for); 'lost' only when the driver's clock passed
-    // the hour-long lease, and a worker runs no hook for an attempt it could not record
-    if (outcome !== 'failed') return { status: 'failed', error, progress: [...reports] };
-    await instance.failed?.(error, payload, {
-      jobId: reserved.id,
-      queue: reserved.queue,
-      attempts: reserved.attempt,
-      log: jobLog,
-    });
-    return { status: 'failed', error, progress: [...reports] };
+    // a copy: a job that ignored its cancel may go on reporting after the run returned
+    return { ...(await run()), progress: [...reports] };
   } finally {
     await stopListening();
   }
