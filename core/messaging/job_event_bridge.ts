@@ -9,8 +9,7 @@
  */
 import type { Application } from '../application.js';
 import type { Logger } from '../logger.js';
-import type { JobStreamEvent } from '../queue/driver.js';
-import { streamEventLabel } from '../queue/driver.js';
+import { type JobStreamEvent, streamEventLabel } from '../queue/driver.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 import type { Publisher } from './inbound_message.js';
 

@@ -350,7 +350,7 @@ class AttemptContext implements JobContext {
   /** Stores a progress value and, once stored (the lease still held), publishes it. */
   async #writeProgress(progress: number, message: string | null, data: string | null): Promise<void> {
     if (await this.#driver.progress(this.#lease, progress, message, data)) {
-      this.#events?.progress(this.#job, this.#worker, progress, message || null, data && decodeJson(data));
+      this.#events?.progress(this.#job, this.#worker, progress, message, data && decodeJson(data));
     }
   }
 

@@ -46,7 +46,12 @@ export class ProgressWriter {
     if (typeof percent !== 'number' || !Number.isFinite(percent)) {
       throw new InvalidOptionError(`progress must be a number from 0 to 100; got ${String(percent)}`);
     }
-    this.#latest = { percent: Math.max(0, Math.min(100, percent)), message, data: progressData(data) };
+    // an empty message is none, as Redis stores it
+    this.#latest = {
+      percent: Math.max(0, Math.min(100, percent)),
+      message: message || null,
+      data: progressData(data),
+    };
     const wait = this.#lastWriteAt + this.#intervalMs - Date.now();
     if (wait <= 0) {
       this.#send();

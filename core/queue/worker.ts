@@ -461,6 +461,7 @@ export class Worker {
   #shedAhead(): void {
     if (this.#ready.length === 0 || this.#stopReason || !this.#ahead.jobsLong) return;
     const jobs = this.#ready.splice(0);
+    const jobIds = jobs.map((job) => job.id);
     this.#reserved -= jobs.length; // they never run here: they do not count towards --max-jobs
     this.#handingBack++;
     const settling = whileRedisPasses(
@@ -472,7 +473,7 @@ export class Worker {
             err: error,
             tries,
             retryInMs,
-            jobIds: jobs.map((job) => job.id),
+            jobIds,
           },
           'could not hand back the jobs reserved ahead; trying again',
         ),
@@ -480,13 +481,13 @@ export class Worker {
       (outcomes) => {
         for (const [index, job] of jobs.entries()) this.#announceRelease(job, outcomes[index]);
         this.#log.info(
-          { event: 'worker.handed_back', jobIds: jobs.map((job) => job.id) },
+          { event: 'worker.handed_back', jobIds },
           'jobs grew long: handed back the jobs reserved ahead, for idle workers',
         );
       },
       (error: unknown) =>
         this.#log.warn(
-          { event: 'worker.hand_back_failed', err: error, jobIds: jobs.map((job) => job.id) },
+          { event: 'worker.hand_back_failed', err: error, jobIds },
           'could not hand back the jobs reserved ahead; they go back to their queues when their leases end',
         ),
     );
