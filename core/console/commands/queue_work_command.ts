@@ -78,7 +78,14 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
           'longest an idle worker waits before looking again (default 3)',
         ).argParser(parsePositiveNumber),
       )
-      .addOption(new Option('--once', 'run one job (or none) and stop'))
+      .addOption(
+        // one job at a time, one job in all, nothing held ahead: a flag that says otherwise
+        // would be overridden without a word
+        new Option(
+          '--once',
+          'run one job (or none) and stop; not with --concurrency, --max-jobs or --prefetch',
+        ).conflicts(['concurrency', 'maxJobs', 'prefetch']),
+      )
       .addOption(new Option('--stop-when-empty', 'stop when the queues have no ready job'))
       .addOption(new Option('--max-jobs <n>', 'stop after this many jobs').argParser(parsePositiveInteger))
       .addOption(

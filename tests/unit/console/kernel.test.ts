@@ -110,6 +110,15 @@ describe('Kernel.handle', () => {
     [['queue:work', '--name', 'w'.repeat(129)], /worker name "w+" is not allowed: use 1-128 characters/],
     [['queue:work', '--backoff=x'], /'--backoff <seconds>' argument 'x' is invalid\. Expected seconds/],
     [['queue:work', 'extra'], /too many arguments for 'queue:work'/],
+    [
+      ['queue:work', '--once', '--concurrency=4'],
+      /option '--once' cannot be used with option '--concurrency <n>'/,
+    ],
+    [['queue:work', '--max-jobs=3', '--once'], /option '--once' cannot be used with option '--max-jobs <n>'/],
+    [
+      ['queue:work', '--once', '--prefetch=10'],
+      /option '--once' cannot be used with option '--prefetch <n>'/,
+    ],
     [['queue:retry'], /missing required argument 'ids'/],
     [['queue:retry', 'all', 'abc'], /either job ids or the single word "all"/],
     [['queue:clear'], /required option '--queue <name>' not specified/],
