@@ -4,7 +4,7 @@
  * here before any key is built.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import os from 'node:os';
 import {
   InvalidJobIdError,
   InvalidOptionError,
@@ -80,7 +80,7 @@ export function assertWorkerName(name: unknown): asserts name is string {
  * @example
  * defaultWorkerName('web_01.example.com', 4242); // 'web_01.example.com:4242:9f3a1c'
  */
-export function defaultWorkerName(host: string = hostname(), pid: number = process.pid): string {
+export function defaultWorkerName(host: string = os.hostname(), pid: number = process.pid): string {
   const safeHost =
     host
       .replace(/[^A-Za-z0-9_.-]+/g, '-')
