@@ -103,7 +103,7 @@ export class JobRunner {
       const encoded = encodeJson(result ?? null, `${job.name} result`);
       const durationMs = elapsed(started);
       // its `completed` event follows once the acknowledgement is stored (see Worker)
-      this.#acks.add({ lease, result: encoded, job, value: result ?? null, durationMs });
+      this.#acks.add({ lease, result: encoded, job, value: storedValue(result, encoded), durationMs });
       if (verbose) context.log.info({ event: 'job.completed', durationMs }, 'job completed');
     } catch (caught) {
       context.flushProgress();
@@ -387,4 +387,16 @@ function codeOf(error: Error): string | undefined {
 
 function elapsed(started: number): number {
   return Math.round((performance.now() - started) * 100) / 100;
+}
+
+/**
+ * The result as stored, for its `completed` event: the value itself when it is a primitive,
+ * else a copy read back from its JSON. The event is encoded up to a flush window later, and a
+ * job may still hold the object it returned: a change made meanwhile must not be published as
+ * the result when the record holds another, and one that makes it unencodable (a cycle, a
+ * BigInt) must not throw from the event's flush timer and end the worker process.
+ */
+function storedValue(result: unknown, encoded: string): JsonValue {
+  if (typeof result !== 'object' || result === null) return (result ?? null) as JsonValue;
+  return JSON.parse(encoded) as JsonValue;
 }

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   Dispatcher,
   FailedJobs,
+  Job,
   JobEventPublisher,
   type JobEvent,
   JobManager,
@@ -18,6 +19,22 @@ import {
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { until as untilMet } from '../../support/until.js';
 import { EchoJob, entries, FlakyJob, SlowJob, testJobs } from '../../support/test_jobs.js';
+
+/**
+ * Returns an object it keeps, and changes it just after: a number, then a cycle and a function
+ * (which its result type cannot say, as a job's shared state may).
+ */
+class ChangesItsResultJob extends Job<{ tag: string }, { n: number }> {
+  static override readonly jobName = 'ChangesItsResultJob';
+  async handle(): Promise<{ n: number }> {
+    const shared = { n: 1 };
+    setImmediate(() => {
+      shared.n = 999;
+      Object.assign(shared, { self: shared, fn: () => {} });
+    });
+    return shared;
+  }
+}
 
 const drivers: [string, () => QueueDriver][] = [
   ['redis', () => new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' })],
@@ -35,7 +52,7 @@ describe.each(drivers)('job lifecycle on the %s driver', (label, makeDriver) => 
     driver = makeDriver(),
   ) {
     const events = new JobEventPublisher(driver);
-    const registry = new JobRegistry().register(...testJobs);
+    const registry = new JobRegistry().register(...testJobs, ChangesItsResultJob);
     const dispatcher = new Dispatcher(driver, registry, events);
     const jobs = new JobManager(driver, events);
     const queue = uniqueQueue('life');
@@ -230,6 +247,18 @@ describe.each(drivers)('job lifecycle on the %s driver', (label, makeDriver) => 
     expect((await jobs.find(id)).status).toBe('cancelled');
     await sleep(300);
     expect(statusesOf(id)).toEqual(['queued', 'running', 'cancelled']);
+  });
+
+  it('publishes the result as stored, though the job changes the object it returned before the event goes out', async () => {
+    const { dispatcher, jobs, queue, worker, seen, statusesOf, until } = await setup();
+    const changed = await dispatcher.dispatch(ChangesItsResultJob, { tag: queue }, { queue });
+    const next = await dispatcher.dispatch(EchoJob, { tag: queue, value: 'after' }, { queue });
+    void worker.run();
+    // the worker lives on to run the next job: no flush threw on a cycle or a function
+    await until(() => statusesOf(next).includes('completed'));
+    const completed = seen.find((event) => event.id === changed && event.status === 'completed');
+    expect(completed?.result).toEqual({ n: 1 });
+    expect((await jobs.find(changed)).result).toEqual({ n: 1 });
   });
 
   it('keeps delivering to a listener that threw: only that event is lost to it, and its error is reported', async () => {
