@@ -63,7 +63,7 @@ export async function runOneJob(
       { cause },
     );
   }
-  const instance = new jobClass();
+  let instance: InstanceType<JobClass> | undefined;
   const abort = new JobAbort();
   // how a worker learns at once that its running job was cancelled
   const stopListening = await driver.subscribeCancels((queue, id) => {
@@ -83,6 +83,8 @@ export async function runOneJob(
   const run = async (): Promise<JobRunEnd> => {
     try {
       payload = decodeJson(reserved.payload, `${reserved.name} payload`);
+      // in the try, as on a worker: a constructor that throws fails the job, not the run call
+      instance = new jobClass();
       const context: JobContext = {
         jobId: reserved.id,
         queue: reserved.queue,
@@ -108,7 +110,7 @@ export async function runOneJob(
       // never 'retrying' (no retry is asked for); 'lost' only when the driver's clock passed
       // the hour-long lease, and a worker runs no hook for an attempt it could not record
       if (outcome !== 'failed') return { status: 'failed', error };
-      await instance.failed?.(error, payload, {
+      await instance?.failed?.(error, payload, {
         jobId: reserved.id,
         queue: reserved.queue,
         attempts: reserved.attempt,

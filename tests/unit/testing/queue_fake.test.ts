@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   Dispatcher,
+  Job,
   JobNotRegisteredError,
   MemoryQueueDriver,
   Queue,
@@ -239,6 +240,25 @@ describe('QueueFake.runNext', () => {
     const recording = new QueueFake({ jobs: [BrokenJob], jobErrors: 'record' });
     await recording.dispatcher.dispatch(BrokenJob, { reason: 'also kept' });
     expect(await recording.runAll()).toMatchObject([{ status: 'failed', job: { name: 'BrokenJob' } }]);
+  });
+
+  it('fails a job whose constructor throws, as a worker does, instead of leaving it running', async () => {
+    class UnbuildableJob extends Job<{ n: number }> {
+      static override readonly jobName = 'UnbuildableJob';
+      constructor() {
+        super();
+        throw new Error('no config for UnbuildableJob');
+      }
+      async handle(): Promise<void> {}
+    }
+    fake.register(UnbuildableJob);
+    const id = await UnbuildableJob.dispatch({ n: 1 });
+    const outcome = await fake.runNext({ jobErrors: 'record' });
+    expect(outcome?.status === 'failed' && outcome.error.message).toBe('no config for UnbuildableJob');
+    expect(await fake.driver.getJob('default', id)).toMatchObject({
+      status: 'failed',
+      error: { message: 'no config for UnbuildableJob' },
+    });
   });
 
   it('refuses to run a job it was not given, saying how to register it', async () => {
