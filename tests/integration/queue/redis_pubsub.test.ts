@@ -43,3 +43,55 @@ describe('RedisPubSub.subscribe', () => {
     expect(heard).toEqual([`${first}:one`, `${second}:two`]);
   });
 });
+
+describe('RedisPubSub: callers that share a channel', () => {
+  const cleanups: (() => Promise<unknown> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  function pubsubOn(source: Redis): RedisPubSub {
+    const pubsub = new RedisPubSub(source);
+    cleanups.push(() => {
+      pubsub.close();
+      source.disconnect();
+    });
+    return pubsub;
+  }
+
+  it('keeps the first caller subscribed when a second one joins and leaves before the SUBSCRIBE returns', async () => {
+    const pubsub = pubsubOn(new Redis('redis://127.0.0.1:6379'));
+    const channel = uniqueQueue('pubsub-shared');
+    const heard: string[] = [];
+    const first = pubsub.subscribe(channel, (message) => heard.push(`first:${message}`));
+    const unsubscribeSecond = await pubsub.subscribe(channel, (message) => heard.push(`second:${message}`));
+    await unsubscribeSecond();
+    await first;
+    await pubsub.publishAndWait(channel, 'one');
+    await until('the first caller hears the message', () => heard.length === 1);
+    expect(heard).toEqual(['first:one']);
+  });
+
+  it('fails every caller waiting on a refused SUBSCRIBE, and subscribes again for a later one', async () => {
+    const admin = new Redis('redis://127.0.0.1:6379');
+    const channel = uniqueQueue('pubsub-refused');
+    const user = `topiq-test-${channel}`;
+    // a real refusal: a user who may not subscribe to the channel, until allowed to
+    await admin.call('ACL', 'SETUSER', user, 'on', '>secret', '~*', '+@all', 'resetchannels');
+    cleanups.push(async () => {
+      await admin.call('ACL', 'DELUSER', user);
+      admin.disconnect();
+    });
+    const pubsub = pubsubOn(new Redis({ host: '127.0.0.1', port: 6379, username: user, password: 'secret' }));
+    const heard: string[] = [];
+    const first = pubsub.subscribe(channel, (message) => heard.push(`first:${message}`));
+    const second = pubsub.subscribe(channel, (message) => heard.push(`second:${message}`));
+    await expect(first).rejects.toThrow(/NOPERM/);
+    await expect(second).rejects.toThrow(/NOPERM/);
+    await admin.call('ACL', 'SETUSER', user, `&${channel}`);
+    await pubsub.subscribe(channel, (message) => heard.push(`third:${message}`));
+    await admin.publish(channel, 'one');
+    await until('the later caller hears the message', () => heard.length === 1);
+    expect(heard).toEqual(['third:one']);
+  });
+});

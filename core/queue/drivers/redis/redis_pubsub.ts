@@ -7,9 +7,15 @@ import type { Redis } from 'ioredis';
 
 type Listener = (message: string) => void;
 
+/** A channel's listeners and its SUBSCRIBE, which every caller that joins meanwhile awaits. */
+interface Channel {
+  readonly listeners: Set<Listener>;
+  readonly subscribed: Promise<unknown>;
+}
+
 export class RedisPubSub {
   readonly #source: Redis;
-  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #channels = new Map<string, Channel>();
   /** Called each time the subscriber connection is ready again after a reconnection. */
   readonly #onReady = new Set<() => void>();
   #subscriber: Redis | undefined;
@@ -58,7 +64,7 @@ export class RedisPubSub {
         connected = true;
       });
       this.#subscriber.on('message', (from: string, message: string) => {
-        for (const each of this.#listeners.get(from) ?? []) {
+        for (const each of this.#channels.get(from)?.listeners ?? []) {
           try {
             each(message);
           } catch {
@@ -68,26 +74,34 @@ export class RedisPubSub {
         }
       });
     }
-    let listeners = this.#listeners.get(channel);
-    if (!listeners) {
-      listeners = new Set();
-      this.#listeners.set(channel, listeners);
-      try {
-        await this.#subscriber.subscribe(channel);
-      } catch (error) {
-        // refused (Redis down): a later call subscribes again
-        if (listeners.size === 0 && this.#listeners.get(channel) === listeners)
-          this.#listeners.delete(channel);
-        throw error;
-      }
+    // A caller that joins a channel whose SUBSCRIBE is in flight waits for that SUBSCRIBE: were
+    // it answered at once, it could unsubscribe, empty the channel and drop it before the first
+    // caller's SUBSCRIBE returned, leaving that caller deaf for good.
+    let entry = this.#channels.get(channel);
+    if (!entry) {
+      entry = { listeners: new Set(), subscribed: this.#subscriber.subscribe(channel) };
+      this.#channels.set(channel, entry);
     }
+    const { listeners, subscribed } = entry;
     listeners.add(listener);
+    try {
+      await subscribed;
+    } catch (error) {
+      // refused (Redis down): every caller waiting on it fails, and a later call subscribes again
+      listeners.delete(listener);
+      if (this.#channels.get(channel) === entry) this.#channels.delete(channel);
+      throw error;
+    }
     if (onReady) this.#onReady.add(onReady);
+    let active = true;
     return async () => {
+      if (!active) return;
+      active = false;
       if (onReady) this.#onReady.delete(onReady);
       listeners.delete(listener);
-      if (listeners.size === 0 && this.#listeners.get(channel) === listeners) {
-        this.#listeners.delete(channel);
+      if (listeners.size === 0 && this.#channels.get(channel) === entry) {
+        this.#channels.delete(channel);
+        // sent after the SUBSCRIBE on the same connection, and before any later one: in order
         await this.#subscriber?.unsubscribe(channel).catch(() => {});
       }
     };
@@ -98,6 +112,6 @@ export class RedisPubSub {
     this.#onReady.clear();
     this.#subscriber?.disconnect();
     this.#subscriber = undefined;
-    this.#listeners.clear();
+    this.#channels.clear();
   }
 }
