@@ -10,6 +10,7 @@
 import type { Application } from '../application.js';
 import type { Logger } from '../logger.js';
 import { type JobStreamEvent, streamEventLabel } from '../queue/driver.js';
+import { hasValidNames } from '../queue/names.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 import type { Publisher } from './inbound_message.js';
 
@@ -37,7 +38,20 @@ export async function bridgeJobEvents(
   options: { progress?: boolean } = {},
 ): Promise<() => Promise<void>> {
   const failed = sampledFailures();
+  const forged = sampledFailures();
   const forward = (event: JobStreamEvent): void => {
+    // Topiq's own events always pass; one forged on the Redis channel with a `/`, `+` or `#`
+    // in its id or queue would otherwise publish on a topic of its choosing
+    if (!hasValidNames(event)) {
+      const failures = forged();
+      if (failures !== undefined) {
+        log.warn(
+          { event: 'job_events.invalid_names', failures },
+          'dropped a job event whose queue, id or job name no Topiq job can have (forged on the Redis channel?)',
+        );
+      }
+      return;
+    }
     publish(jobEventTopic(template, event), JSON.stringify(event), { qos: 0 }).catch((error: unknown) => {
       const failures = failed();
       if (failures !== undefined) {

@@ -19,6 +19,27 @@ const JOB_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
 const WORKER_NAME = JOB_ID;
 
 /**
+ * Whether the queue, id and name of `job` all pass the rules of this module, as every job
+ * Topiq stores does. For jobs named by messages anyone with access to the Redis could have
+ * sent (job events on Pub/Sub), before their names build an MQTT topic.
+ */
+export function hasValidNames(job: {
+  readonly queue: unknown;
+  readonly id: unknown;
+  readonly name: unknown;
+}): boolean {
+  const { queue, id, name } = job;
+  return (
+    typeof queue === 'string' &&
+    QUEUE_NAME.test(queue) &&
+    typeof id === 'string' &&
+    JOB_ID.test(id) &&
+    typeof name === 'string' &&
+    JOB_NAME.test(name)
+  );
+}
+
+/**
  * Throws `E_INVALID_OPTION` unless `name` is a job name Topiq stores: a letter, then up to
  * 127 of `A-Z a-z 0-9 _ . : -`. A job's name is the first line of its stored spec, so it can
  * never hold a line break. `hint` ends the message: what to do instead.

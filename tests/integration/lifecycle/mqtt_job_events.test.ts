@@ -167,6 +167,26 @@ describe('job events and commands over MQTT', () => {
     expect(topics).toEqual(['topiq/jobs/emails/upload-2/cancelled']);
   });
 
+  it('drops an event whose id or queue no job can have, instead of publishing it on a topic it chose', async () => {
+    const { server, url } = await start();
+    const dashboard = await connect(url, 'dashboard', 'dash-secret');
+    const topics: string[] = [];
+    dashboard.on('message', (topic) => topics.push(topic));
+    await dashboard.subscribeAsync('topiq/#', { qos: 0 });
+    // as anyone who may PUBLISH on the Redis channel could send them
+    const forged = [
+      { id: 'x/commands/reboot', name: 'SendEmailJob', queue: 'emails' },
+      { id: 'x', name: 'SendEmailJob', queue: 'emails/+' },
+      { id: 'x', name: 'Send Email', queue: 'emails' },
+    ];
+    for (const job of forged) server.app.events.emit(job, 'cancelled', 1);
+    server.app.events.emit({ id: 'real-1', name: 'SendEmailJob', queue: 'emails' }, 'cancelled', 1);
+    const deadline = Date.now() + 5000;
+    while (topics.length < 1 && Date.now() < deadline) await sleep(20);
+    await sleep(100); // the forged ones went out in the same message, before it
+    expect(topics).toEqual(['topiq/jobs/emails/real-1/cancelled']);
+  });
+
   it('starts a job by name from a service account on the command topic, validating its payload', async () => {
     const { server, url } = await start({ JOB_COMMAND_TOPIC: 'topiq/commands/jobs' });
     const dashboard = await connect(url, 'dashboard', 'dash-secret');

@@ -249,7 +249,9 @@ export function decodeEvents(message: string): JobStreamEvent[] {
       }
     } else if (kind === EVENT && cells.length >= EVENT_CELLS) {
       const job = jobAt(cells, 1, text);
-      const status = JOB_STATUSES[cells[6] as number];
+      // a number only: a crafted 'length' or '__proto__' must not read a property of the array
+      const statusNumber = cells[6];
+      const status = typeof statusNumber === 'number' ? JOB_STATUSES[statusNumber] : undefined;
       if (job === undefined || status === undefined || !Number.isFinite(Number(cells[7]))) continue;
       const event: JobEvent = { ...job, status, at: base + Number(cells[7]) };
       const worker = text(cells[5]);
@@ -260,7 +262,7 @@ export function decodeEvents(message: string): JobStreamEvent[] {
         const { runAt, result, error } = extra as Extra;
         if (typeof runAt === 'number') event.runAt = runAt;
         if (result !== undefined) event.result = result;
-        if (error && typeof error === 'object') event.error = error;
+        if (error && typeof error === 'object' && typeof error.message === 'string') event.error = error;
       }
       const durationUs = Number(cells[8]);
       if (durationUs >= 0) event.durationMs = durationUs / 1000;

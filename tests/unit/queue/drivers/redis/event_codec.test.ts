@@ -288,6 +288,10 @@ describe('job event wire format', () => {
         [0, 9, 'lost', 0, 1, 1, 0], // unknown worker: no event, but the entry keeps number 2
         [1, 2, 1, 0, 5, null, 7, 5, null, 2, 5, null], // job 7 was never started; job 2 is unreadable
         [2, 'x', 0, 1, 1, -1, 99, 0, -1, 0], // unknown status
+        [2, 'x', 0, 1, 1, -1, 'length', 0, -1, 0], // a status that names a property of the array
+        [2, 'x', 0, 1, 1, -1, '__proto__', 0, -1, 0],
+        [2, 'x', 0, 1, 1, -1, '4', 0, -1, 0], // a number written as text
+        [2, 'err', 0, 1, 1, -1, 5, 0, -1, { error: ['not', 'an', 'error'] }], // error without a message
         [0, 2, 'ok2', 0, 1], // too short for a job
         [3, 0, 'q1', 0, 1, 7, 0, 1], // a queued job, then one whose id is not a string
       ],
@@ -296,7 +300,9 @@ describe('job event wire format', () => {
     expect(decoded.map((event) => `${event.id}:${event.status}`)).toEqual([
       'ok:running',
       'ok:completed',
+      'err:failed',
       'q1:queued',
     ]);
+    expect(decoded.find((event) => event.id === 'err')).not.toHaveProperty('error');
   });
 });
