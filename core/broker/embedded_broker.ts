@@ -99,7 +99,7 @@ export interface EmbeddedBroker {
  *   port: Number(process.env.MQTT_BROKER_PORT ?? 1883),
  *   logger,
  *   credentials: staticCredentials([{ username: 'sensor-1', password: hash, deviceId: 'sensor-1' }]),
- *   acl: { subscribe: [...defaultDeviceAcl.subscribe, 'topiq/jobs/{deviceId}/#'] },
+ *   acl: { subscribe: [...defaultDeviceAcl.subscribe, 'firmware/{deviceId}/#'] },
  *   beforeAck: async (message) => inbox.store(message),
  * });
  * // ... later, on shutdown:
