@@ -27,6 +27,11 @@ import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
  */
 export const START_REPORT_MS = 1000;
 
+/** Most cancel broadcasts for jobs not held a worker remembers (see `Worker.#heardCancels`). */
+const MAX_HEARD_CANCELS = 1000;
+/** How long a worker remembers a cancel broadcast for a job it did not hold. */
+const HEARD_CANCEL_MS = 30_000;
+
 /** Options of a {@link Worker}; the CLI flags of `queue:work` map onto these. */
 export interface WorkerOptions {
   driver: QueueDriver;
@@ -130,6 +135,14 @@ export class Worker {
    */
   readonly #releasing = new Set<Promise<void>>();
   readonly #ahead: ReserveAhead;
+  /**
+   * Cancel broadcasts heard for jobs this worker did not hold, by `queue\nid`, with when
+   * (`performance.now()`): a reserve that leased the job may still be answering (its reply and
+   * the broadcast come over two connections), and a job shorter than the first lease check
+   * would otherwise run to its end though its cancel came before it started. At most
+   * {@link MAX_HEARD_CANCELS}, each for {@link HEARD_CANCEL_MS}.
+   */
+  readonly #heardCancels = new Map<string, number>();
   /** Reserve calls in flight, and how many jobs they asked for. */
   readonly #fetches = new Set<Promise<void>>();
   #requested = 0;
@@ -335,7 +348,7 @@ export class Worker {
         this.#busy = jobs.length === count;
         if (jobs.length > 0) {
           this.#empty = undefined;
-          this.#ready.push(...jobs);
+          this.#ready.push(...(this.#heardCancels.size > 0 ? this.#withoutHeardCancels(jobs) : jobs));
           this.#fill();
         } else if (this.#fetches.size === 1 && !settled) {
           // (a call whose places all went to jobs it expired or failed says nothing of the rest)
@@ -573,6 +586,7 @@ export class Worker {
    * the lease, no longer renewed, ends and the reserve that reclaims it ends it the same way.
    */
   async #cancelBuffered(job: ReservedJob): Promise<void> {
+    this.#reserved--; // it never runs here: it does not count towards --max-jobs or --once
     let outcome: ReleaseOutcome | undefined;
     try {
       [outcome] = await whileRedisPasses(
@@ -628,6 +642,40 @@ export class Worker {
     const buffered = this.#unbuffer(queue, id);
     // tried for a few seconds while Redis is away: shutdown waits for it before closing up
     if (buffered) this.#tracked(this.#cancelBuffered(buffered));
+    else this.#heardCancel(queue, id);
+  }
+
+  /** Remembers a cancel broadcast for a job not held here, for a reserve answering later. */
+  #heardCancel(queue: string, id: string): void {
+    const key = `${queue}\n${id}`;
+    this.#heardCancels.delete(key); // to the end: the oldest go first
+    this.#heardCancels.set(key, performance.now());
+    if (this.#heardCancels.size > MAX_HEARD_CANCELS) {
+      this.#heardCancels.delete(this.#heardCancels.keys().next().value!);
+    }
+  }
+
+  /**
+   * The reserved `jobs` but those a cancel was heard for: those are handed back at once, as a
+   * reserved-ahead job whose cancel comes in is ({@link Worker.#cancelBuffered}), so one whose
+   * cancel was requested ends `cancelled` without starting. A stale or forged broadcast costs
+   * that job a trip back to the front of its queue.
+   */
+  #withoutHeardCancels(jobs: ReservedJob[]): ReservedJob[] {
+    const oldest = performance.now() - HEARD_CANCEL_MS;
+    for (const [key, heardAt] of this.#heardCancels) {
+      if (heardAt >= oldest) break;
+      this.#heardCancels.delete(key);
+    }
+    const kept: ReservedJob[] = [];
+    for (const job of jobs) {
+      if (this.#heardCancels.delete(`${job.queue}\n${job.id}`)) {
+        this.#tracked(this.#cancelBuffered(job));
+      } else {
+        kept.push(job);
+      }
+    }
+    return kept;
   }
 
   async #heartbeat(intervalMs: number): Promise<void> {

@@ -245,6 +245,40 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag).filter((e) => e.startsWith('start'))).toHaveLength(1);
     });
 
+    it('ends cancelled, unstarted, a job whose cancel came while the reserve that leased it was answering', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const id = await dispatch(EchoJob, { tag, value: 'never' });
+      // the reserve's reply comes late: the job is leased (running) when its cancel is asked for,
+      // and the broadcast, on another connection, reaches the worker first
+      const reserve = driver.reserve.bind(driver);
+      let leased!: () => void;
+      const leasedNow = new Promise<void>((resolve) => (leased = resolve));
+      let answer!: () => void;
+      const answered = new Promise<void>((resolve) => (answer = resolve));
+      driver.reserve = async (from, options) => {
+        const result = await reserve(from, options);
+        if (result.jobs.some((job) => job.id === id)) {
+          leased();
+          await answered;
+        }
+        return result;
+      };
+      let heard!: () => void;
+      const broadcast = new Promise<void>((resolve) => (heard = resolve));
+      const stopHearing = await driver.subscribeCancels((_queue, cancelled) => {
+        if (cancelled === id) heard();
+      });
+      const { worker } = startWorker();
+      await leasedNow;
+      expect(await driver.cancel(queue, id)).toBe('running');
+      await broadcast; // the worker heard it too, in the same dispatch of the message
+      answer();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'cancelled');
+      await stopHearing();
+      expect(entries(tag)).toEqual([]);
+      expect(worker.runningJobIds).toEqual([]);
+    });
+
     it('leaves the jobs it cannot start yet to a worker that starts later, having timed no job yet', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup({ concurrency: 1 });
       const payload = { tag, ms: 1500, honourSignal: true };
