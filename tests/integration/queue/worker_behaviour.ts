@@ -184,6 +184,19 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag)).toEqual(['v0@1', 'v1@1', 'v2@1']);
     });
 
+    it('does not count a reserved-ahead job its cancel ended towards maxJobs', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const first = await dispatch(SlowJob, { tag, ms: 300, honourSignal: false });
+      const ahead = await dispatch(EchoJob, { tag, value: 'cancelled' });
+      await dispatch(EchoJob, { tag, value: 'next' });
+      const { done } = startWorker({ maxJobs: 2, prefetch: 1 });
+      await until(() => entries(tag).length === 1); // the first runs, the second is held ahead
+      expect(await driver.cancel(queue, ahead)).toBe('running');
+      await until(async () => (await driver.getJob(queue, ahead))?.status === 'cancelled');
+      expect(await done).toBe('max-jobs');
+      expect(entries(tag)).toEqual([`start ${first}`, `end ${first}`, 'next@1']);
+    });
+
     it('does not stop when empty while runnable jobs wait behind jobs it finds expired', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
       const past = Date.now() - 1000;
