@@ -143,7 +143,9 @@ export class Dispatcher {
       throw new InvalidOptionError(`maxTries must be a positive integer; got ${maxTries}`);
     }
     const runAt = toEpochMs(options.runAt, 'runAt') ?? delayToEpochMs(options.delay, this.#now);
-    const expiresAt = toEpochMs(options.expiresAt, 'expiresAt');
+    const expiresAtMs = toEpochMs(options.expiresAt, 'expiresAt');
+    // drivers read 0 as "never": the first millisecond of 1970 has passed as surely as the next
+    const expiresAt = expiresAtMs === 0 ? 1 : expiresAtMs;
     if (options.owner !== undefined) assertOwner(options.owner);
     if (options.description !== undefined) assertDescription(options.description);
     return {

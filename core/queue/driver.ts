@@ -59,7 +59,10 @@ export interface NewJob {
   priority: number;
   /** Epoch ms before which the job must not run; 0 or absent for now. */
   runAt?: number;
-  /** Epoch ms after which a job that has not started is marked expired. */
+  /**
+   * Epoch ms after which a job that has not started is marked expired; 0 or absent for never
+   * (the {@link Dispatcher} turns an `expiresAt` of 0 into 1, which has passed as surely).
+   */
   expiresAt?: number;
   /** Create on hold (`pending`) until `releaseHeld`. */
   hold?: boolean;

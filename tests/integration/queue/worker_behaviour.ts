@@ -197,6 +197,17 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag)).toEqual([`start ${first}`, `end ${first}`, 'next@1']);
     });
 
+    it('expires, never running it, a job whose expiresAt is the very start of 1970 (0, which drivers read as never)', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const ids = [
+        await dispatch(EchoJob, { tag, value: 'zero' }, { expiresAt: 0 }),
+        await dispatch(EchoJob, { tag, value: 'epoch' }, { expiresAt: new Date(0) }),
+      ];
+      expect(await startWorker({ stopWhenEmpty: true }).done).toBe('empty');
+      expect(entries(tag)).toEqual([]);
+      for (const id of ids) expect((await driver.getJob(queue, id))?.status).toBe('expired');
+    });
+
     it('does not stop when empty while runnable jobs wait behind jobs it finds expired', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
       const past = Date.now() - 1000;
