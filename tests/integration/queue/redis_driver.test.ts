@@ -222,18 +222,35 @@ describe('redis driver: a reserve call run twice', () => {
   const reserveKeys = [
     ...[keys.wait, keys.delayed, keys.active, keys.seq, keys.signal, keys.failed],
     ...[keys.cancelled, keys.expired, keys.leases, `${keys.reserving}by-hand`],
+    `${keys.reserveSettled}by-hand`,
   ];
   /** The status changes the last call reported (id@attempt:status), for their events. */
   let changed: string[] = [];
+  /** The jobs the last call failed (id:status of the record it sent) and expired (id). */
+  let settled: { failed: string[]; expired: string[] } = { failed: [], expired: [] };
   const reserve = async (call: number, count: number, leaseMs: number) => {
     const reply = await runScript<string[][]>(driver.redis, 'reserve_jobs', reserveKeys, [
       ...[keys.job, count, leaseMs, `by-hand-${call}`, 'w1', 3, 1000, 0, 100, call, MAX_STALLS],
       RECLAIMS_PER_RESERVE,
     ]);
-    const [lines = [], , , , , flat = []] = reply;
+    const [lines = [], records = [], , expiredFlat = [], failedIds = [], flat = []] = reply as unknown as [
+      string[],
+      string[][],
+      number,
+      string[],
+      string[],
+      string[],
+    ];
     changed = [];
     for (let i = 0; i < flat.length; i += 4) changed.push(`${flat[i]}@${flat[i + 2]}:${flat[i + 3]}`);
     changed.sort();
+    settled = {
+      failed: failedIds.map((id, index) => {
+        const fields = records[index] ?? [];
+        return `${id}:${fields[fields.indexOf('status') + 1]}`;
+      }),
+      expired: expiredFlat.filter((_, index) => index % 2 === 0),
+    };
     // id@attempt
     return lines.map((line) => line.split('\n').slice(0, 2).join('@')).sort();
   };
@@ -264,6 +281,34 @@ describe('redis driver: a reserve call run twice', () => {
     expect(await reserve(2, 1, 30_000)).toEqual([other]);
     expect(await driver.redis.hget(`${keys.job}${next!.slice(0, -2)}`, 'stalls')).toBe('1');
     expect(await driver.getJob(queue, next!.slice(0, -2))).toMatchObject({ status: 'queued', attempts: 0 });
+  });
+
+  it('sends again, in a run of the call again, what its first run settled: failed, expired and queued jobs', async () => {
+    await driver.clear(queue);
+    // a job on its last try whose worker stopped renewing its lease after it started
+    await driver.push([newJob(queue, 'dead', { maxTries: 1 })]);
+    const [dead] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
+    await driver.extend([dead!], 1, { started: 1 });
+    await driver.push([
+      newJob(queue, 'late', { expiresAt: Date.now() - 1000 }),
+      newJob(queue, 'due', { runAt: Date.now() + 20 }),
+    ]);
+    await sleep(50);
+    // the first run: its reply is lost on the way
+    expect(await reserve(30, 1, 30_000)).toEqual([]);
+    const first = { changed, settled };
+    expect(first).toEqual({
+      changed: ['due@0:queued'],
+      settled: { failed: ['dead:failed'], expired: ['late'] },
+    });
+    // run again, it sends them again, with the job it leases now
+    expect(await reserve(30, 1, 30_000)).toEqual(['due@1']);
+    expect({ changed, settled }).toEqual(first);
+    // and once more, should that reply be lost too; but not to the next call
+    expect(await reserve(30, 1, 30_000)).toEqual(['due@1']);
+    expect({ changed, settled }).toEqual(first);
+    expect(await reserve(31, 1, 30_000)).toEqual([]);
+    expect({ changed, settled }).toEqual({ changed: [], settled: { failed: [], expired: [] } });
   });
 
   it('ends a job it does not take cancelled when its cancel was requested, as a release does', async () => {

@@ -96,6 +96,51 @@ describe('a worker whose reserve reply is lost', () => {
   });
 });
 
+describe('a worker whose reserve reply is lost after the call settled jobs', () => {
+  const cleanups: Cleanups = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  it.each([
+    ['ioredis sends the call again on reconnecting', 0],
+    ['the call fails (Redis away past its retries) and the next one goes under its number', 2000],
+  ])('publishes the expired event of a job the lost call expired: %s', async (_how, outageMs) => {
+    const { prefix, queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-settled');
+    const seen: JobEvent[] = [];
+    const unsubscribe = await direct.subscribeEvents((event) => seen.push(event));
+    cleanups.push(unsubscribe);
+    const registry = new JobRegistry().register(EchoJob);
+    const id = await new Dispatcher(direct, registry).dispatch(
+      EchoJob,
+      { tag: prefix, value: 'late' },
+      { queue, expiresAt: Date.now() - 1000 },
+    );
+    proxy.dropRepliesAfter(firstRequestOf('reserve_jobs'));
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: [queue],
+      events: new JobEventPublisher(driver),
+      sleep: 0.2,
+    });
+    const run = worker.run();
+    cleanups.push(() => worker.shutdown());
+    await until('the reserve expires the job and its reply is lost', async () => {
+      return proxy.droppingReplies && (await direct.getJob(queue, id))?.status === 'expired';
+    });
+    await loseReply(proxy, outageMs);
+
+    // only the reply of the call run again can tell the worker, and it does
+    await until('the expired event', () =>
+      seen.some((event) => event.id === id && event.status === 'expired'),
+    );
+    expect(entries(prefix)).toEqual([]);
+    worker.stop();
+    expect(await run).toBe('stopped');
+  });
+});
+
 describe('a worker whose complete or fail reply is lost', () => {
   const cleanups: Cleanups = [];
   afterEach(async () => {

@@ -44,6 +44,12 @@ export interface QueueKeys {
    */
   reserving: string;
   /**
+   * Prefix of what a driver's latest reserve call on this queue settled (failed, expired or
+   * changed jobs): `${reserveSettled}${driver token prefix}`, sent again by a run of that call
+   * again after a lost reply (reserve_jobs.lua).
+   */
+  reserveSettled: string;
+  /**
    * Prefix of the answers of a driver's recent complete calls on this queue (a hash, call
    * number -> one digit per job): `${acked}${driver token prefix}` (complete_jobs.lua answers a
    * call run again after a lost reply from it).
@@ -95,6 +101,7 @@ export class KeyBuilder {
         job: `${base}job:`,
         doneBucket: `${base}done:`,
         reserving: `${base}reserving:`,
+        reserveSettled: `${base}reserve-settled:`,
         acked: `${base}acked:`,
       };
       this.#cache.set(queue, keys);

@@ -619,6 +619,7 @@ export class RedisQueueDriver implements QueueDriver {
         keys.expired,
         keys.leases,
         keys.reserving + this.#tokenPrefix,
+        keys.reserveSettled + this.#tokenPrefix,
       ];
     }
     return [

@@ -11,6 +11,8 @@
   KEYS[8] expired
   KEYS[9] leases     running job id -> lease token
   KEYS[10] the number of the latest reserve call of the calling driver on this queue
+  KEYS[11] what the latest reserve call of the calling driver on this queue settled (jobs it
+           failed, expired or changed), kept for a run of it again after a lost reply
   ARGV[1] job hash prefix
   ARGV[2] count
   ARGV[3] lease length in ms
@@ -70,11 +72,38 @@ local function changedTo(status, id, spec, attempts)
   changed[n + 3] = attempts or '0'
   changed[n + 4] = status
 end
+-- `first`'s elements, then `rest`'s (a decoded list that is not one counts as empty)
+local function prepend(first, rest)
+  if type(first) ~= 'table' or #first == 0 then
+    return rest
+  end
+  local all = {}
+  for i = 1, #first do
+    all[i] = first[i]
+  end
+  for i = 1, #rest do
+    all[#all + 1] = rest[i]
+  end
+  return all
+end
 local keepMs = leaseMs > 60000 and int(math.ceil(leaseMs)) or '60000'
 local latest = redis.call('SET', KEYS[10], ARGV[10], 'PX', keepMs, 'GET')
 local again = {}
+-- What an earlier run of this very call settled, when its reply was lost: those jobs are done
+-- with (failed, expired, queued again), so only this reply can carry them to a worker for
+-- their failed() hooks, events and logs.
+local earlier
 if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
   redis.call('SET', KEYS[10], latest, 'PX', keepMs)
+  if latest == ARGV[10] then
+    local kept = redis.call('GET', KEYS[11])
+    if kept then
+      local ok, decoded = pcall(cjson.decode, kept)
+      if ok and type(decoded) == 'table' and decoded.n == ARGV[10] then
+        earlier = decoded
+      end
+    end
+  end
   local renewed = {}
   local held = redis.call('HGETALL', KEYS[9])
   for i = 1, #held, 2 do
@@ -273,9 +302,27 @@ if #abandoned > 0 then
   end
 end
 
--- the jobs of an earlier run of this call (step 0) go with the new ones
-for i = 1, #again do
-  jobs[#jobs + 1] = again[i]
+-- the jobs of an earlier run of this call (step 0) go first: they were first in line
+if #again > 0 then
+  for i = 1, #jobs do
+    again[#again + 1] = jobs[i]
+  end
+  jobs = again
+end
+
+-- what an earlier run of this call settled comes first too, as it happened first; all of it is
+-- kept for a run of this call again, should this reply be lost as well (only when there is any:
+-- most calls settle nothing and write nothing here)
+if earlier then
+  abandonedRecords = prepend(earlier.r, abandonedRecords)
+  abandoned = prepend(earlier.a, abandoned)
+  expired = prepend(earlier.e, expired)
+  changed = prepend(earlier.c, changed)
+end
+if #abandoned > 0 or #expired > 0 or #changed > 0 then
+  redis.call('SET', KEYS[11], cjson.encode({
+    n = ARGV[10], r = abandonedRecords, a = abandoned, e = expired, c = changed,
+  }), 'PX', keepMs)
 end
 
 -- 4. More work left: wake another worker. Tell the caller when to look again.
