@@ -59,86 +59,84 @@ describe('a worker whose reserve reply is lost', () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  it.each([
+  const outages: [string, number][] = [
     ['ioredis sends the call again on reconnecting', 0],
     ['the call fails (Redis away past its retries) and the next one goes under its number', 2000],
-  ])('gets the jobs the first run of the call leased and runs them: %s', async (_how, outageMs) => {
-    const { prefix, queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-reply');
-    const registry = new JobRegistry().register(EchoJob);
-    const tag = prefix;
-    // its one try: had the worker not got it, its lease would end in a failure
-    const id = await new Dispatcher(direct, registry).dispatch(
-      EchoJob,
-      { tag, value: 'once' },
-      { queue, maxTries: 1 },
-    );
-    // the reserve call is the first request to carry a line of reserve_jobs.lua
-    const marker = firstRequestOf('reserve_jobs');
-    expect(marker).toMatch(/^Reserves up to/);
-    proxy.dropRepliesAfter(marker);
+  ];
 
-    const leaseMs = 6000;
-    const worker = new Worker({ driver, registry, queues: [queue], leaseMs, sleep: 0.2 });
-    const run = worker.run();
-    cleanups.push(() => worker.shutdown());
-    await until('the reserve reaches Redis and its reply is lost', async () => {
-      return proxy.droppingReplies && (await direct.getJob(queue, id))?.status === 'running';
-    });
-    const cutAt = Date.now();
-    await loseReply(proxy, outageMs);
+  it.each(outages)(
+    'gets the jobs the first run of the call leased and runs them: %s',
+    async (_how, outageMs) => {
+      const { prefix, queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-reply');
+      const registry = new JobRegistry().register(EchoJob);
+      const tag = prefix;
+      // its one try: had the worker not got it, its lease would end in a failure
+      const id = await new Dispatcher(direct, registry).dispatch(
+        EchoJob,
+        { tag, value: 'once' },
+        { queue, maxTries: 1 },
+      );
+      // the reserve call is the first request to carry a line of reserve_jobs.lua
+      const marker = firstRequestOf('reserve_jobs');
+      expect(marker).toMatch(/^Reserves up to/);
+      proxy.dropRepliesAfter(marker);
 
-    await until('the job completes', async () => (await direct.getJob(queue, id))?.status === 'completed');
-    expect(Date.now() - cutAt).toBeLessThan(leaseMs); // not by way of an ended lease
-    expect(entries(tag)).toEqual(['once@1']);
-    expect(await direct.getJob(queue, id)).toMatchObject({ attempts: 1 });
-    worker.stop();
-    expect(await run).toBe('stopped');
-  });
-});
+      const leaseMs = 6000;
+      const worker = new Worker({ driver, registry, queues: [queue], leaseMs, sleep: 0.2 });
+      const run = worker.run();
+      cleanups.push(() => worker.shutdown());
+      await until('the reserve reaches Redis and its reply is lost', async () => {
+        return proxy.droppingReplies && (await direct.getJob(queue, id))?.status === 'running';
+      });
+      const cutAt = Date.now();
+      await loseReply(proxy, outageMs);
 
-describe('a worker whose reserve reply is lost after the call settled jobs', () => {
-  const cleanups: Cleanups = [];
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
+      await until('the job completes', async () => (await direct.getJob(queue, id))?.status === 'completed');
+      expect(Date.now() - cutAt).toBeLessThan(leaseMs); // not by way of an ended lease
+      expect(entries(tag)).toEqual(['once@1']);
+      expect(await direct.getJob(queue, id)).toMatchObject({ attempts: 1 });
+      worker.stop();
+      expect(await run).toBe('stopped');
+    },
+  );
 
-  it.each([
-    ['ioredis sends the call again on reconnecting', 0],
-    ['the call fails (Redis away past its retries) and the next one goes under its number', 2000],
-  ])('publishes the expired event of a job the lost call expired: %s', async (_how, outageMs) => {
-    const { prefix, queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-settled');
-    const seen: JobEvent[] = [];
-    const unsubscribe = await direct.subscribeEvents((event) => seen.push(event));
-    cleanups.push(unsubscribe);
-    const registry = new JobRegistry().register(EchoJob);
-    const id = await new Dispatcher(direct, registry).dispatch(
-      EchoJob,
-      { tag: prefix, value: 'late' },
-      { queue, expiresAt: Date.now() - 1000 },
-    );
-    proxy.dropRepliesAfter(firstRequestOf('reserve_jobs'));
-    const worker = new Worker({
-      driver,
-      registry,
-      queues: [queue],
-      events: new JobEventPublisher(driver),
-      sleep: 0.2,
-    });
-    const run = worker.run();
-    cleanups.push(() => worker.shutdown());
-    await until('the reserve expires the job and its reply is lost', async () => {
-      return proxy.droppingReplies && (await direct.getJob(queue, id))?.status === 'expired';
-    });
-    await loseReply(proxy, outageMs);
+  it.each(outages)(
+    'publishes the expired event of a job the lost call expired: %s',
+    async (_how, outageMs) => {
+      const { prefix, queue, direct, proxy, driver } = await driversBehindProxy(cleanups, 'lost-settled');
+      const seen: JobEvent[] = [];
+      const unsubscribe = await direct.subscribeEvents((event) => seen.push(event));
+      cleanups.push(unsubscribe);
+      const registry = new JobRegistry().register(EchoJob);
+      const id = await new Dispatcher(direct, registry).dispatch(
+        EchoJob,
+        { tag: prefix, value: 'late' },
+        { queue, expiresAt: Date.now() - 1000 },
+      );
+      proxy.dropRepliesAfter(firstRequestOf('reserve_jobs'));
+      const worker = new Worker({
+        driver,
+        registry,
+        queues: [queue],
+        events: new JobEventPublisher(driver),
+        sleep: 0.2,
+      });
+      const run = worker.run();
+      cleanups.push(() => worker.shutdown());
+      await until('the reserve expires the job and its reply is lost', async () => {
+        return proxy.droppingReplies && (await direct.getJob(queue, id))?.status === 'expired';
+      });
+      await loseReply(proxy, outageMs);
 
-    // only the reply of the call run again can tell the worker, and it does
-    await until('the expired event', () =>
-      seen.some((event) => event.id === id && event.status === 'expired'),
-    );
-    expect(entries(prefix)).toEqual([]);
-    worker.stop();
-    expect(await run).toBe('stopped');
-  });
+      // only the reply of the call run again can tell the worker, and it does
+      await until('the expired event', () =>
+        seen.some((event) => event.id === id && event.status === 'expired'),
+      );
+      expect(entries(prefix)).toEqual([]);
+      worker.stop();
+      expect(await run).toBe('stopped');
+    },
+  );
 });
 
 describe('a worker whose complete or fail reply is lost', () => {
