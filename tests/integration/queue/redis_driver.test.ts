@@ -311,6 +311,39 @@ describe('redis driver: a reserve call run twice', () => {
     expect({ changed, settled }).toEqual({ changed: [], settled: { failed: [], expired: [] } });
   });
 
+  it('sends again what each of two overlapping calls settled, the earlier one sent again first', async () => {
+    await driver.clear(queue);
+    await driver.push([newJob(queue, 'o-a', { expiresAt: Date.now() - 1000 })]);
+    expect(await reserve(40, 1, 30_000)).toEqual([]); // expires o-a; its reply is lost
+    await driver.push([
+      newJob(queue, 'o-b', { expiresAt: Date.now() - 1000 }),
+      newJob(queue, 'o-c', { runAt: Date.now() + 20 }),
+    ]);
+    expect(await reserve(41, 1, 30_000)).toEqual([]); // expires o-b; its reply is lost too
+    await sleep(50);
+    // call 40 again, behind 41, finds o-c come due and leases it
+    expect(await reserve(40, 1, 30_000)).toEqual(['o-c@1']);
+    expect({ changed, settled }).toEqual({
+      changed: ['o-c@0:queued'],
+      settled: { failed: [], expired: ['o-a'] },
+    });
+    expect(await reserve(41, 1, 30_000)).toEqual([]);
+    expect(settled.expired).toEqual(['o-b']);
+  });
+
+  it('keeps what the calls of its latest 64 numbers settled, at most twice as many', async () => {
+    const kept = `${keys.reserveSettled}by-hand`;
+    for (let call = 100; call <= 230; call++) {
+      await driver.push([newJob(queue, `gone-${call}`, { expiresAt: Date.now() - 1000 })]);
+      await reserve(call, 1, 30_000);
+    }
+    const numbers = (await driver.redis.hkeys(kept)).map(Number);
+    expect(numbers.length).toBeLessThanOrEqual(2 * 64);
+    expect(Math.min(...numbers)).toBeGreaterThan(230 - 2 * 64);
+    expect(numbers).toContain(230 - 63);
+    expect(await driver.redis.pttl(kept)).toBeGreaterThan(50_000);
+  });
+
   it('ends a job it does not take cancelled when its cancel was requested, as a release does', async () => {
     await driver.clear(queue);
     await driver.push(['x1', 'x2'].map((id) => newJob(queue, id)));

@@ -44,9 +44,9 @@ export interface QueueKeys {
    */
   reserving: string;
   /**
-   * Prefix of what a driver's latest reserve call on this queue settled (failed, expired or
-   * changed jobs): `${reserveSettled}${driver token prefix}`, sent again by a run of that call
-   * again after a lost reply (reserve_jobs.lua).
+   * Prefix of what a driver's recent reserve calls on this queue settled (failed, expired or
+   * changed jobs), a hash by call number: `${reserveSettled}${driver token prefix}`, sent again
+   * by a run of a call again after a lost reply (reserve_jobs.lua).
    */
   reserveSettled: string;
   /**

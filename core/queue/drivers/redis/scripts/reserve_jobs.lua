@@ -11,8 +11,9 @@
   KEYS[8] expired
   KEYS[9] leases     running job id -> lease token
   KEYS[10] the number of the latest reserve call of the calling driver on this queue
-  KEYS[11] what the latest reserve call of the calling driver on this queue settled (jobs it
-           failed, expired or changed), kept for a run of it again after a lost reply
+  KEYS[11] what the recent reserve calls of the calling driver on this queue settled (jobs they
+           failed, expired or changed), a hash by call number, kept for a run of a call again
+           after a lost reply
   ARGV[1] job hash prefix
   ARGV[2] count
   ARGV[3] lease length in ms
@@ -86,6 +87,8 @@ local function prepend(first, rest)
   end
   return all
 end
+-- the latest call numbers whose settled jobs are kept for a run again (see the end)
+local SETTLED_CALLS_KEPT = 64
 local keepMs = leaseMs > 60000 and int(math.ceil(leaseMs)) or '60000'
 local latest = redis.call('SET', KEYS[10], ARGV[10], 'PX', keepMs, 'GET')
 local again = {}
@@ -95,13 +98,13 @@ local again = {}
 local earlier
 if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
   redis.call('SET', KEYS[10], latest, 'PX', keepMs)
-  if latest == ARGV[10] then
-    local kept = redis.call('GET', KEYS[11])
-    if kept then
-      local ok, decoded = pcall(cjson.decode, kept)
-      if ok and type(decoded) == 'table' and decoded.n == ARGV[10] then
-        earlier = decoded
-      end
+  -- by its own number: a worker's calls overlap, so later ones may have run (and settled
+  -- jobs) before this one is sent again
+  local kept = redis.call('HGET', KEYS[11], ARGV[10])
+  if kept then
+    local ok, decoded = pcall(cjson.decode, kept)
+    if ok and type(decoded) == 'table' then
+      earlier = decoded
     end
   end
   local renewed = {}
@@ -312,7 +315,9 @@ end
 
 -- what an earlier run of this call settled comes first too, as it happened first; all of it is
 -- kept for a run of this call again, should this reply be lost as well (only when there is any:
--- most calls settle nothing and write nothing here)
+-- most calls settle nothing and write nothing here). The calls of the latest
+-- SETTLED_CALLS_KEPT numbers are kept: a call is sent again within a few of its own (a driver
+-- sends its failed calls first), however many calls settled nothing meanwhile.
 if earlier then
   abandonedRecords = prepend(earlier.r, abandonedRecords)
   abandoned = prepend(earlier.a, abandoned)
@@ -320,9 +325,21 @@ if earlier then
   changed = prepend(earlier.c, changed)
 end
 if #abandoned > 0 or #expired > 0 or #changed > 0 then
-  redis.call('SET', KEYS[11], cjson.encode({
-    n = ARGV[10], r = abandonedRecords, a = abandoned, e = expired, c = changed,
-  }), 'PX', keepMs)
+  redis.call('HSET', KEYS[11], ARGV[10], cjson.encode({
+    r = abandonedRecords, a = abandoned, e = expired, c = changed,
+  }))
+  redis.call('PEXPIRE', KEYS[11], keepMs)
+  -- checked in O(1) and trimmed in one pass when twice the bound: a few fields per call at most
+  if redis.call('HLEN', KEYS[11]) > 2 * SETTLED_CALLS_KEPT then
+    local oldest = math.max(tonumber(latest) or 0, tonumber(ARGV[10])) - SETTLED_CALLS_KEPT
+    local stale = {}
+    for _, number in ipairs(redis.call('HKEYS', KEYS[11])) do
+      if (tonumber(number) or 0) <= oldest then
+        stale[#stale + 1] = number
+      end
+    end
+    callChunked('HDEL', KEYS[11], stale)
+  end
 end
 
 -- 4. More work left: wake another worker. Tell the caller when to look again.
