@@ -20,8 +20,9 @@ const WORKER_NAME = JOB_ID;
 
 /**
  * Whether the queue, id and name of `job` all pass the rules of this module, as every job
- * Topiq stores does. For jobs named by messages anyone with access to the Redis could have
- * sent (job events on Pub/Sub), before their names build an MQTT topic.
+ * Topiq stores does (or the name is empty: a job whose stored spec was damaged is reported
+ * without one). For jobs named by messages anyone with access to the Redis could have sent
+ * (job events on Pub/Sub), before their names build an MQTT topic.
  */
 export function hasValidNames(job: {
   readonly queue: unknown;
@@ -35,7 +36,7 @@ export function hasValidNames(job: {
     typeof id === 'string' &&
     JOB_ID.test(id) &&
     typeof name === 'string' &&
-    JOB_NAME.test(name)
+    (name === '' || JOB_NAME.test(name))
   );
 }
 

@@ -587,6 +587,9 @@ export class Worker {
    */
   async #cancelBuffered(job: ReservedJob): Promise<void> {
     this.#reserved--; // it never runs here: it does not count towards --max-jobs or --once
+    // one whose cancel was not recorded goes back to its queue: a worker told to stop when
+    // empty waits for it, as for a hand-back
+    this.#handingBack++;
     let outcome: ReleaseOutcome | undefined;
     try {
       [outcome] = await whileRedisPasses(
@@ -603,6 +606,9 @@ export class Worker {
         'could not end a job reserved ahead whose cancel was requested; it ends when its lease does',
       );
       return;
+    } finally {
+      this.#handingBack--;
+      this.#wake();
     }
     if (outcome === 'cancelled') {
       this.#log.info(
@@ -642,7 +648,8 @@ export class Worker {
     const buffered = this.#unbuffer(queue, id);
     // tried for a few seconds while Redis is away: shutdown waits for it before closing up
     if (buffered) this.#tracked(this.#cancelBuffered(buffered));
-    else this.#heardCancel(queue, id);
+    // only for its own queues: cancels of other queues' jobs must not push those out
+    else if (this.queues.includes(queue)) this.#heardCancel(queue, id);
   }
 
   /** Remembers a cancel broadcast for a job not held here, for a reserve answering later. */

@@ -180,11 +180,13 @@ describe('job events and commands over MQTT', () => {
       { id: 'x', name: 'Send Email', queue: 'emails' },
     ];
     for (const job of forged) server.app.events.emit(job, 'cancelled', 1);
+    // a job whose stored spec was damaged is reported without a name, and still goes out
+    server.app.events.emit({ id: 'damaged-1', name: '', queue: 'emails' }, 'failed', 1);
     server.app.events.emit({ id: 'real-1', name: 'SendEmailJob', queue: 'emails' }, 'cancelled', 1);
     const deadline = Date.now() + 5000;
-    while (topics.length < 1 && Date.now() < deadline) await sleep(20);
-    await sleep(100); // the forged ones went out in the same message, before it
-    expect(topics).toEqual(['topiq/jobs/emails/real-1/cancelled']);
+    while (topics.length < 2 && Date.now() < deadline) await sleep(20);
+    await sleep(100); // the forged ones went out in the same message, before them
+    expect(topics).toEqual(['topiq/jobs/emails/damaged-1/failed', 'topiq/jobs/emails/real-1/cancelled']);
   });
 
   it('starts a job by name from a service account on the command topic, validating its payload', async () => {

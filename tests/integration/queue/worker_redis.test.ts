@@ -37,6 +37,37 @@ describe('Worker on the redis driver: damaged records', () => {
   });
 });
 
+describe('Worker on the redis driver: forged cancels', () => {
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  const queue = uniqueQueue('forged-cancel');
+  afterAll(async () => {
+    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
+    await driver.close();
+  });
+
+  it('does not stop when empty while a job it held ahead, whose cancel was forged, goes back to its queue', async () => {
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const tag = queue;
+    await dispatcher.dispatch(SlowJob, { tag, ms: 200, honourSignal: false }, { queue });
+    const held = await dispatcher.dispatch(EchoJob, { tag, value: 'held' }, { queue });
+    // the hand-back takes longer than the running job: the queue looks empty meanwhile
+    const release = driver.release.bind(driver);
+    driver.release = async (leases) => {
+      await sleep(600);
+      return release(leases);
+    };
+    const worker = new Worker({ driver, registry, queues: [queue], prefetch: 1, stopWhenEmpty: true });
+    const done = worker.run();
+    await untilMet('the slow job runs', () => entries(tag).length === 1);
+    // anyone may PUBLISH: a broadcast for a job whose cancel nobody asked for
+    await driver.redis.publish(driver.keys.cancelsChannel, JSON.stringify({ queue, id: held }));
+    expect(await done).toBe('empty');
+    expect(entries(tag)).toContain('held@1');
+    expect((await driver.getJob(queue, held))?.status).toBe('completed');
+  });
+});
+
 describe('Worker on the redis driver: clocks', () => {
   const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
   const queue = uniqueQueue('skew');
