@@ -195,6 +195,46 @@ describe('redis driver: cancelled and failed records trimming', () => {
   });
 });
 
+describe('redis driver: a record finished into a full set', () => {
+  const { queue, driver } = queueUnderTest('full-set');
+  const keepingTwo = redisDriver({ completedCount: 2 }, { failedCount: 2 });
+  afterAll(() => keepingTwo.close());
+  const keys = driver.keys.queue(queue);
+  /** Two records already in `set` that rank above any finished now (the same millisecond, a higher id, or a clock ahead). */
+  const fill = async (set: string, prefix: string) => {
+    const later = Date.now() + 60_000;
+    for (const id of [`${prefix}-1`, `${prefix}-2`]) {
+      await driver.redis.hset(`${keys.job}${id}`, 'status', 'kept');
+      await driver.redis.zadd(set, later, id);
+    }
+  };
+
+  it('keeps the record of a job that fails for good, and drops the lowest-ranked of the others', async () => {
+    await fill(keys.failed, 'older-failed');
+    await keepingTwo.push([newJob(queue, 'failing', { maxTries: 1 })]);
+    const [job] = (await keepingTwo.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
+    const lease = { id: 'failing', queue, token: job!.token };
+    expect(await keepingTwo.fail({ lease, error: { message: 'boom' }, retryInMs: null })).toMatchObject({
+      outcome: 'failed',
+    });
+    expect((await keepingTwo.getJob(queue, 'failing'))?.status).toBe('failed');
+    expect(await driver.redis.zcard(keys.failed)).toBe(2);
+  });
+
+  it('keeps the record of a job cancelled or expired just now', async () => {
+    await fill(keys.cancelled, 'older-cancelled');
+    await keepingTwo.push([newJob(queue, 'stopped')]);
+    expect(await keepingTwo.cancel(queue, 'stopped')).toBe('cancelled');
+    expect((await keepingTwo.getJob(queue, 'stopped'))?.status).toBe('cancelled');
+    expect(await driver.redis.zcard(keys.cancelled)).toBe(2);
+    await fill(keys.expired, 'older-expired');
+    await keepingTwo.push([newJob(queue, 'too-late', { expiresAt: Date.now() - 1000 })]);
+    await keepingTwo.reserve(queue, { ...reserveOptions, count: 1 });
+    expect((await keepingTwo.getJob(queue, 'too-late'))?.status).toBe('expired');
+    expect(await driver.redis.zcard(keys.expired)).toBe(2);
+  });
+});
+
 describe('redis driver: expiry of reserved jobs', () => {
   const { queue, driver } = queueUnderTest('reserved-expiry');
 

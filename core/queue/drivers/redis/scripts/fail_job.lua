@@ -59,8 +59,10 @@ if outcome == 'cancelled' then
 end
 if outcome == 'failed' then
   redis.call('HSET', key, 'status', 'failed', 'finishedAt', int(now))
+  -- trimmed first, to make room: trimmed after, a record failed earlier in the same millisecond
+  -- with a higher id would outrank this one, and this job's record would go at once
+  trimFinished(KEYS[4], jobPrefix, math.max(0, tonumber(ARGV[8]) - 1), 0, now)
   redis.call('ZADD', KEYS[4], int(now), id)
-  trimFinished(KEYS[4], jobPrefix, tonumber(ARGV[8]), 0, now)
   return 'failed'
 end
 -- the next attempt starts from no progress

@@ -153,8 +153,10 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   end
   local nowText = int(now)
   redis.call('HSET', key, 'status', status, 'finishedAt', nowText)
+  -- trimmed first, to make room: trimmed after, a record finished earlier in the same
+  -- millisecond with a higher id would outrank this one, and this job's record would go at once
+  trimFinished(setKey, jobPrefix, keepCount - 1, keepAgeMs, now)
   redis.call('ZADD', setKey, nowText, id)
-  trimFinished(setKey, jobPrefix, keepCount, keepAgeMs, now)
 end
 
 -- Hands a leased job back: out of the active set and its lease, the attempt not counted (its
