@@ -211,7 +211,11 @@ export class QueueState {
     }
   }
 
-  /** Ends a job as completed, cancelled or expired, then trims its status's records. */
+  /**
+   * Ends a job as completed, cancelled or expired, trimming its status's records first to make
+   * room: trimmed after, a record finished in the same millisecond with a higher id would
+   * outrank it, and the job's own record would go at once (as `finishInto` in common.lua).
+   */
   finish(job: StoredJob, status: RetainedStatus, now: number): void {
     const { completedCount, completedAgeMs } = this.#limits.retention;
     if (completedCount <= 0) {
@@ -221,9 +225,9 @@ export class QueueState {
     job.record.status = status;
     job.record.finishedAt = now;
     const records = this.#finished[status];
-    records.add(job.record.id, now);
-    this.#forgetAll(records.takeLowest(records.size - completedCount));
+    this.#forgetAll(records.takeLowest(records.size - (completedCount - 1)));
     if (completedAgeMs > 0) this.#forgetAll(records.takeUpTo(now - completedAgeMs));
+    records.add(job.record.id, now);
   }
 
   /** Takes the failed jobs that `selection` picks out of failed: ids in the given order, else oldest first. */

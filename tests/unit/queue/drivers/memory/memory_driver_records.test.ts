@@ -138,6 +138,22 @@ describe('MemoryQueueDriver records', () => {
     expect((await driver.counts('q')).completed).toBe(2);
   });
 
+  it('keeps the record of a job finished in the same millisecond as the kept ones, whatever its id', async () => {
+    const { driver } = clockedDriver({ completedCount: 1 });
+    await driver.push([newJob('b'), newJob('a'), newJob('z'), newJob('y')]);
+    const { jobs } = await driver.reserve('q', reserveOptions({ count: 2 }));
+    const lease = (id: string) => leaseOf(jobs.find((job) => job.id === id)!);
+    await driver.complete([{ lease: lease('b'), result: 'null' }]);
+    // the clock has not moved: a lower id ranked below the kept record, and went at once
+    await driver.complete([{ lease: lease('a'), result: 'null' }]);
+    expect(await driver.getJob('q', 'a')).toMatchObject({ status: 'completed' });
+    expect(await driver.getJob('q', 'b')).toBeUndefined();
+    await driver.cancel('q', 'z');
+    await driver.cancel('q', 'y');
+    expect(await driver.getJob('q', 'y')).toMatchObject({ status: 'cancelled' });
+    expect(await driver.getJob('q', 'z')).toBeUndefined();
+  });
+
   it('drops finished records that reached the retention age when new ones arrive', async () => {
     const clocked = clockedDriver({ completedAgeMs: 1_000 });
     const { driver, advance } = clocked;
