@@ -919,5 +919,24 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await waiting;
       expect(Date.now() - started).toBeLessThan(5000);
     });
+
+    it('waits a timeout longer than a Node timer holds (24.8 days) without spinning', async () => {
+      const warnings: string[] = [];
+      const onWarning = (warning: Error) => warnings.push(warning.name);
+      process.on('warning', onWarning);
+      try {
+        let returned = false;
+        const waiting = driver.waitForWork([queue], 3_000_000_000).then(() => {
+          returned = true;
+        });
+        await sleep(200);
+        expect(returned).toBe(false);
+        driver.interrupt();
+        await waiting;
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings).not.toContain('TimeoutOverflowWarning');
+    });
   });
 }

@@ -5,6 +5,7 @@
  * concurrent wait gets its own duplicate of the main connection, returned after use.
  */
 import type { Redis } from 'ioredis';
+import { MAX_TIMER_MS } from '../../../support/timers.js';
 
 export class BlockingPool {
   readonly #source: Redis;
@@ -31,10 +32,15 @@ export class BlockingPool {
       await Promise.race([
         connection.blpop(...keys, seconds),
         new Promise<void>((resolve) => {
-          guard = setTimeout(() => {
-            healthy = false;
-            resolve();
-          }, timeoutMs + 2000);
+          // at most what a Node timer holds: past it, Node fires it after 1 ms, which made a
+          // worker with a sleep of 25 days or more open a new connection every few ms
+          guard = setTimeout(
+            () => {
+              healthy = false;
+              resolve();
+            },
+            Math.min(timeoutMs + 2000, MAX_TIMER_MS),
+          );
           guard.unref();
         }),
       ]);
