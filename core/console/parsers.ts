@@ -50,6 +50,17 @@ export function parsePositiveInteger(text: string): number {
   return value;
 }
 
+/** A parser of `--limit`: a whole number from 1 to `max` (a larger one is refused, not sent on to Redis). */
+export function parseLimitUpTo(max: number): (text: string) => number {
+  return (text) => {
+    const value = toNumber(text);
+    if (!Number.isInteger(value) || value < 1 || value > max) {
+      throw new InvalidArgumentError(`Expected a whole number from 1 to ${max} (e.g. 50).`);
+    }
+    return value;
+  };
+}
+
 /** Accepts a TCP port, 0 to 65535 in decimal digits (0: a free port); `0x50` or a blank is refused. */
 export function parsePort(text: string): number {
   const trimmed = text.trim();

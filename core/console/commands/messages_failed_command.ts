@@ -7,7 +7,8 @@ import { type Command, Option } from 'commander';
 import type { DeadLetter } from '../../messaging/dead_letters.js';
 import { BaseCommand } from '../command.js';
 import { plural, type TableColumn, truncate } from '../output.js';
-import { parsePositiveInteger } from '../parsers.js';
+import { MAX_LIST_LIMIT } from '../../queue/job_manager.js';
+import { parseLimitUpTo } from '../parsers.js';
 
 /** The flags of `messages:failed`, as parsed. */
 export interface MessagesFailedFlags {
@@ -36,7 +37,9 @@ export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
   static override configure(command: Command): void {
     command
       .addOption(
-        new Option('--limit <n>', 'show at most this many').argParser(parsePositiveInteger).default(50),
+        new Option('--limit <n>', `show at most this many (up to ${MAX_LIST_LIMIT})`)
+          .argParser(parseLimitUpTo(MAX_LIST_LIMIT))
+          .default(50),
       )
       .addOption(new Option('--json', 'print full entries (whole payload) as JSON'));
   }

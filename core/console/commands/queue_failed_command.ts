@@ -8,7 +8,8 @@ import { FailedJobs } from '../../queue/failed_jobs.js';
 import type { JsonValue } from '../../queue/json.js';
 import { BaseCommand } from '../command.js';
 import { plural, type TableColumn, truncate } from '../output.js';
-import { parsePositiveInteger, parseQueueName } from '../parsers.js';
+import { MAX_LIST_LIMIT } from '../../queue/job_manager.js';
+import { parseLimitUpTo, parseQueueName } from '../parsers.js';
 
 /** The flags of `queue:failed`, as parsed. */
 export interface QueueFailedFlags {
@@ -50,7 +51,9 @@ export class QueueFailedCommand extends BaseCommand<QueueFailedFlags> {
         new Option('--queue <name>', 'only this queue (default: every queue)').argParser(parseQueueName),
       )
       .addOption(
-        new Option('--limit <n>', 'show at most this many').argParser(parsePositiveInteger).default(50),
+        new Option('--limit <n>', `show at most this many (up to ${MAX_LIST_LIMIT})`)
+          .argParser(parseLimitUpTo(MAX_LIST_LIMIT))
+          .default(50),
       )
       .addOption(new Option('--json', 'print full records (payload, stack) as JSON'));
   }

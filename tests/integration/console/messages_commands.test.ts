@@ -76,8 +76,10 @@ describe('messages:failed and messages:flush', () => {
   });
 
   it('rejects a bad --limit as a usage error before touching Redis', async () => {
-    const { code, err } = await run(['messages:failed', '--limit=0']);
-    expect(code).toBe(ExitCode.usage);
-    expect(err).toMatch(/E_CLI_USAGE.*--limit/);
+    for (const limit of ['0', '1e22', '10001']) {
+      const { code, err } = await run(['messages:failed', `--limit=${limit}`]);
+      expect(code).toBe(ExitCode.usage);
+      expect(err).toMatch(/E_CLI_USAGE.*--limit.*from 1 to 10000/);
+    }
   });
 });

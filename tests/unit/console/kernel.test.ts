@@ -119,6 +119,10 @@ describe('Kernel.handle', () => {
       ['queue:work', '--once', '--prefetch=10'],
       /option '--once' cannot be used with option '--prefetch <n>'/,
     ],
+    [
+      ['queue:failed', '--limit', '99999999999999999999999'],
+      /'--limit <n>' argument '99999999999999999999999' is invalid\. Expected a whole number from 1 to 10000/,
+    ],
     [['queue:retry'], /missing required argument 'ids'/],
     [['queue:retry', 'all', 'abc'], /either job ids or the single word "all"/],
     [['queue:clear'], /required option '--queue <name>' not specified/],
