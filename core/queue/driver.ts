@@ -480,12 +480,21 @@ export interface QueueDriver {
   /** Calls `listener` when any process cancels a running job (so its worker aborts at once). */
   subscribeCancels(listener: (queue: string, id: string) => void): Promise<Unsubscribe>;
 
-  /** Records a worker's heartbeat; it is listed until `ttlMs` passes without another. */
-  heartbeat(info: WorkerInfo, ttlMs: number): Promise<void>;
+  /**
+   * Records a worker's heartbeat; it is listed until `ttlMs` passes without another. Resolves
+   * to the live heartbeat it replaced when that came from another process or another start
+   * (host, pid or `startedAt` differ): two workers share the name, and only one can be listed.
+   */
+  heartbeat(info: WorkerInfo, ttlMs: number): Promise<WorkerInfo | void>;
   /** Removes a worker from the list (clean shutdown). */
   removeWorker(id: string): Promise<void>;
   /** Workers whose heartbeat has not expired. */
   workers(): Promise<WorkerInfo[]>;
 
   close(): Promise<void>;
+}
+
+/** Whether two heartbeats under one name come from different workers (another host, process or start). */
+export function otherWorker(a: WorkerInfo, b: WorkerInfo): boolean {
+  return a.host !== b.host || a.pid !== b.pid || a.startedAt !== b.startedAt;
 }

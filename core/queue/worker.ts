@@ -113,6 +113,8 @@ export class Worker {
   readonly #leaseMs: number;
   /** Aborted by stop(): ends the wait after a failed reserve, so a shutdown does not wait it out. */
   readonly #stopping = new AbortController();
+  /** Whether `worker.name_in_use` was logged (once per worker). */
+  #nameClashLogged = false;
   /** When the RSS was last read for the memory limit (epoch ms). */
   #memoryCheckedAt = 0;
   #reserved = 0;
@@ -687,7 +689,7 @@ export class Worker {
 
   async #heartbeat(intervalMs: number): Promise<void> {
     try {
-      await this.#driver.heartbeat(
+      const other = await this.#driver.heartbeat(
         {
           id: this.name,
           host: hostname(),
@@ -700,6 +702,14 @@ export class Worker {
         },
         intervalMs * 3,
       );
+      if (other && !this.#nameClashLogged) {
+        // both keep writing the one entry: queue:workers lists either, with its running jobs only
+        this.#nameClashLogged = true;
+        this.#log.warn(
+          { event: 'worker.name_in_use', worker: this.name, otherHost: other.host, otherPid: other.pid },
+          `another live worker (${other.host}, pid ${other.pid}) is named ${this.name} too, so queue:workers lists only one of them at a time; give each worker its own --name, or leave the default (host:pid:random)`,
+        );
+      }
     } catch (error) {
       this.#log.warn({ event: 'worker.heartbeat_failed', err: error }, 'could not record heartbeat');
     }

@@ -45,6 +45,18 @@ async function serverNow(): Promise<number> {
 }
 
 describe('redis worker heartbeats', () => {
+  it('answers the heartbeat it replaced only when another worker wrote it under the name', async () => {
+    const mine = info('shared-name');
+    expect(await driver.heartbeat(mine, 15_000)).toBeUndefined();
+    expect(await driver.heartbeat({ ...mine, heartbeatAt: mine.heartbeatAt + 5000 }, 15_000)).toBeUndefined();
+    const other = { ...mine, pid: 2 };
+    expect(await driver.heartbeat(other, 15_000)).toMatchObject({ id: 'shared-name', pid: 1 });
+    expect(await driver.heartbeat({ ...other, startedAt: other.startedAt + 1 }, 15_000)).toMatchObject({
+      pid: 2,
+    });
+    await driver.removeWorker('shared-name');
+  });
+
   it('lists a live worker whose own clock runs 20 s behind the Redis server', async () => {
     const real = Date.now;
     vi.spyOn(Date, 'now').mockImplementation(() => real() - 20_000);

@@ -14,6 +14,7 @@ import {
   Worker,
   type WorkerOptions,
 } from '../../../core/index.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { until as untilMet } from '../../support/until.js';
 import {
@@ -206,6 +207,20 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(await startWorker({ stopWhenEmpty: true }).done).toBe('empty');
       expect(entries(tag)).toEqual([]);
       for (const id of ids) expect((await driver.getJob(queue, id))?.status).toBe('expired');
+    });
+
+    it('warns once when another live worker has its name, as only one of them can be listed', async () => {
+      const { startWorker } = setup({ heartbeatMs: 50 });
+      const log = capturingLogger('warn');
+      startWorker({ name: 'same-name' });
+      await sleep(20); // another start: as far as heartbeats tell, another worker
+      startWorker({ name: 'same-name', log: log.logger });
+      await until(() => log.events('worker.name_in_use').length > 0);
+      await sleep(200); // a few heartbeats more, each replacing the other's
+      const warnings = log.events('worker.name_in_use');
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ worker: 'same-name', otherPid: process.pid });
+      expect(warnings[0]!.msg).toMatch(/give each worker its own --name/);
     });
 
     it('does not stop when empty while runnable jobs wait behind jobs it finds expired', async () => {

@@ -226,8 +226,8 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.#monitoring.subscribe('cancel', listener);
   }
 
-  async heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {
-    this.#monitoring.heartbeat(info, ttlMs);
+  async heartbeat(info: WorkerInfo, ttlMs: number): Promise<WorkerInfo | undefined> {
+    return this.#monitoring.heartbeat(info, ttlMs);
   }
 
   async removeWorker(id: string): Promise<void> {

@@ -3,7 +3,7 @@
  * so the memory driver offers the same visibility (events, workers, stats).
  */
 import { EventEmitter } from 'node:events';
-import type { JobStreamEvent, Unsubscribe, WorkerInfo } from '../../driver.js';
+import { type JobStreamEvent, otherWorker, type Unsubscribe, type WorkerInfo } from '../../driver.js';
 
 export class MemoryMonitoring {
   readonly #bus = new EventEmitter().setMaxListeners(0);
@@ -72,8 +72,14 @@ export class MemoryMonitoring {
     return total;
   }
 
-  heartbeat(info: WorkerInfo, ttlMs: number): void {
-    this.#workers.set(info.id, { info: structuredClone(info), expiresAt: this.#now() + ttlMs });
+  /** Records a heartbeat; returns the live one it replaced when another worker wrote it. */
+  heartbeat(info: WorkerInfo, ttlMs: number): WorkerInfo | undefined {
+    const now = this.#now();
+    const previous = this.#workers.get(info.id);
+    this.#workers.set(info.id, { info: structuredClone(info), expiresAt: now + ttlMs });
+    return previous && previous.expiresAt > now && otherWorker(previous.info, info)
+      ? structuredClone(previous.info)
+      : undefined;
   }
 
   removeWorker(id: string): void {

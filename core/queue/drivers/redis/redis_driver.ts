@@ -583,7 +583,7 @@ export class RedisQueueDriver implements QueueDriver {
     });
   }
 
-  heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {
+  heartbeat(info: WorkerInfo, ttlMs: number): Promise<WorkerInfo | undefined> {
     return this.#monitoring.heartbeat(info, ttlMs).catch(this.#unavailable);
   }
 

@@ -4,7 +4,7 @@
  * the Redis server's clock, which the scripts stamp records with, not off this process's.
  */
 import type { Redis } from 'ioredis';
-import type { QueueStats, WorkerInfo } from '../../driver.js';
+import { otherWorker, type QueueStats, type WorkerInfo } from '../../driver.js';
 import { assertWorkerName } from '../../names.js';
 import type { KeyBuilder } from './keys.js';
 import { runScript } from './scripts.js';
@@ -25,14 +25,17 @@ export class RedisMonitoring {
     return `${this.#prefix}:worker:${id}`;
   }
 
-  async heartbeat(info: WorkerInfo, ttlMs: number): Promise<void> {
+  async heartbeat(info: WorkerInfo, ttlMs: number): Promise<WorkerInfo | undefined> {
     // Two idempotent writes; the next heartbeat repairs either if one is lost. The set is
     // scored on the server's clock (a worker whose clock runs behind is still listed) and
     // pruned by every heartbeat (a killed worker's id does not stay in it for good).
-    await Promise.all([
-      this.#redis.set(this.#workerKey(info.id), JSON.stringify(info), 'PX', ttlMs),
+    const [replaced] = await Promise.all([
+      this.#redis.set(this.#workerKey(info.id), JSON.stringify(info), 'PX', ttlMs, 'GET'),
       runScript(this.#redis, 'live_workers', [this.#keys.workerSet], [info.id, ttlMs]),
     ]);
+    if (replaced === null) return undefined;
+    const previous = parseWorkerInfo(replaced);
+    return previous && otherWorker(previous, info) ? previous : undefined;
   }
 
   async removeWorker(id: string): Promise<void> {
@@ -44,7 +47,10 @@ export class RedisMonitoring {
     if (ids.length === 0) return [];
     const values = await this.#redis.mget(ids.map((id) => this.#workerKey(id)));
     return values
-      .flatMap((value) => (value ? [JSON.parse(value) as WorkerInfo] : []))
+      .flatMap((value) => {
+        const info = value ? parseWorkerInfo(value) : undefined;
+        return info ? [info] : [];
+      })
       .sort((a, b) => a.startedAt - b.startedAt);
   }
 
@@ -57,5 +63,15 @@ export class RedisMonitoring {
       [keys.job, keys.doneBucket],
     );
     return { completedLastMinute, oldestWaitingMs };
+  }
+}
+
+/** A stored heartbeat, or undefined when it is not one (written by hand, or damaged). */
+function parseWorkerInfo(text: string): WorkerInfo | undefined {
+  try {
+    const value = JSON.parse(text) as WorkerInfo | null;
+    return value !== null && typeof value === 'object' && typeof value.id === 'string' ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
