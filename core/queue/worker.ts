@@ -113,6 +113,8 @@ export class Worker {
   readonly #leaseMs: number;
   /** Aborted by stop(): ends the wait after a failed reserve, so a shutdown does not wait it out. */
   readonly #stopping = new AbortController();
+  /** Heartbeats in a row that replaced another live worker's under this name. */
+  #nameClashes = 0;
   /** Whether `worker.name_in_use` was logged (once per worker). */
   #nameClashLogged = false;
   /** When the RSS was last read for the memory limit (epoch ms). */
@@ -702,7 +704,9 @@ export class Worker {
         },
         intervalMs * 3,
       );
-      if (other && !this.#nameClashLogged) {
+      // twice in a row: a worker restarted under its name replaces its dead self's heartbeat once
+      this.#nameClashes = other ? this.#nameClashes + 1 : 0;
+      if (other && this.#nameClashes >= 2 && !this.#nameClashLogged) {
         // both keep writing the one entry: queue:workers lists either, with its running jobs only
         this.#nameClashLogged = true;
         this.#log.warn(

@@ -223,6 +223,16 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(warnings[0]!.msg).toMatch(/give each worker its own --name/);
     });
 
+    it('does not warn when restarted under its name while its dead self still looks alive', async () => {
+      const { driver, startWorker } = setup({ heartbeatMs: 50 });
+      const log = capturingLogger('warn');
+      const dead = { host: 'h', pid: 1, queues: ['q'], concurrency: 1, runningJobIds: [] };
+      await driver.heartbeat({ ...dead, id: 'restarted', startedAt: 1, heartbeatAt: Date.now() }, 60_000);
+      startWorker({ name: 'restarted', log: log.logger });
+      await sleep(300);
+      expect(log.events('worker.name_in_use')).toEqual([]);
+    });
+
     it('does not stop when empty while runnable jobs wait behind jobs it finds expired', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
       const past = Date.now() - 1000;
