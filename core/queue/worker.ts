@@ -323,7 +323,11 @@ export class Worker {
             } else {
               const sleepMs = (this.#options.sleep ?? 3) * 1000;
               const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
-              await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake));
+              // an idle worker checks its limits when the wait ends: not past its --max-time
+              const { maxTime } = this.#options;
+              const untilMaxTime =
+                maxTime === undefined ? sleepMs : Math.max(10, this.#startedAt + maxTime * 1000 - Date.now());
+              await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake, untilMaxTime));
               continue;
             }
           } else if (this.#reserved >= this.#maxJobs && idle) {

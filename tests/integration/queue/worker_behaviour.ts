@@ -233,6 +233,14 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(log.events('worker.name_in_use')).toEqual([]);
     });
 
+    it('stops at its maxTime while idle, however long its sleep between looks', async () => {
+      const { startWorker } = setup();
+      const started = Date.now();
+      expect(await startWorker({ maxTime: 0.3, sleep: 30 }).done).toBe('max-time');
+      // before, an idle worker saw its limits only at its lease renewals (10 s apart by default)
+      expect(Date.now() - started).toBeLessThan(2000);
+    });
+
     it('does not stop when empty while runnable jobs wait behind jobs it finds expired', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
       const past = Date.now() - 1000;
