@@ -20,7 +20,8 @@ const COLUMNS: readonly TableColumn<QueueStats>[] = [
   { header: 'completed/min', value: (row) => row.completedLastMinute, alignRight: true },
   {
     header: 'oldest_waiting',
-    value: (row) => (row.waiting > 0 ? formatDuration(row.oldestWaitingMs) : '-'),
+    // a delayed job come due but not yet moved waits too, counted in oldestWaitingMs alone
+    value: (row) => (row.waiting > 0 || row.oldestWaitingMs > 0 ? formatDuration(row.oldestWaitingMs) : '-'),
     alignRight: true,
   },
 ];

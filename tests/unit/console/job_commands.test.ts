@@ -313,12 +313,20 @@ describe('job commands on the memory driver', () => {
       { to: 'a@example.com', subject: 's', body: '' },
       { queue: 'now' },
     );
+    // come due, not yet moved to waiting by a reserve: it waits all the same
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'a@example.com', subject: 's', body: '' },
+      { queue: 'due', delay: 0.05 },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
     const { code, out } = await run(['queue:stats']);
     expect(code).toBe(0);
-    const [header, , later, now] = out.split('\n');
+    const [header, , due, later, now] = out.split('\n');
     expect(header).toMatch(
       /^queue\s+waiting\s+delayed\s+running\s+pending\s+failed\s+completed\/min\s+oldest_waiting$/,
     );
+    expect(due).toMatch(/^due\s+0\s+1\s+0\s+0\s+0\s+0\s+\d+\.\ds$/);
     expect(later).toMatch(/^later\s+0\s+1\s+0\s+0\s+0\s+0\s+-$/);
     expect(now).toMatch(/^now\s+1\s+0\s+0\s+0\s+0\s+0\s+\d+\.\ds$/);
   });
