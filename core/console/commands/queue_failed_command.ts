@@ -60,17 +60,27 @@ export class QueueFailedCommand extends BaseCommand<QueueFailedFlags> {
 
   async run(): Promise<number> {
     const app = await this.app();
-    const records = await new FailedJobs(app.driver).list({
-      limit: this.flags.limit,
-      ...(this.flags.queue ? { queue: this.flags.queue } : {}),
-    });
+    const { limit, queue } = this.flags;
+    // one more than shown: whether --limit cut the list off
+    const found = await new FailedJobs(app.driver).list({ limit: limit + 1, ...(queue ? { queue } : {}) });
+    const records = found.slice(0, limit);
+    const more = found.length > limit;
     if (this.flags.json) {
       this.json(records.map(toOutput));
+      // stdout stays the array alone
+      if (more) {
+        this.context.io.stderr.write(
+          `queue:failed: ${plural(records.length, 'failed job')} printed; more failed (raise --limit, or pick one queue with --queue)\n`,
+        );
+      }
     } else if (records.length === 0) {
       this.line('No failed jobs.');
     } else {
       this.table(COLUMNS, records);
-      this.line(`${plural(records.length, 'failed job')} shown; retry with \`npx topiq queue:retry <id>\`.`);
+      const cut = more ? ', more not shown (raise --limit, or pick one queue with --queue)' : '';
+      // an id may be in two queues: --queue picks one
+      const retry = queue ? `npx topiq queue:retry <id> --queue=${queue}` : 'npx topiq queue:retry <id>';
+      this.line(`${plural(records.length, 'failed job')} shown${cut}; retry one with \`${retry}\`.`);
     }
     return 0;
   }

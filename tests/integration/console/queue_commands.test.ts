@@ -88,6 +88,24 @@ describe('queue:failed', () => {
         `^tbl-1\\s+NoSuchJob\\s+${queue}\\s+1\\s+\\d{4}-\\d\\d-\\d\\dT\\S+Z\\s+E_JOB_NOT_REGISTERED: `,
       ),
     );
+    expect(io.out).toContain(
+      `1 failed job shown; retry one with \`npx topiq queue:retry <id> --queue=${queue}\`.`,
+    );
+  });
+
+  it('says when --limit cut the list off, on stderr with --json so stdout stays the array', async () => {
+    const queue = nextQueue();
+    await failJobs(queue, ['cut-1', 'cut-2', 'cut-3']);
+    const table = run(['queue:failed', `--queue=${queue}`, '--limit=2']);
+    expect(await table.exit).toBe(0);
+    expect(table.io.out).toMatch(/2 failed jobs shown, more not shown \(raise --limit/);
+    const json = run(['queue:failed', `--queue=${queue}`, '--limit=2', '--json']);
+    expect(await json.exit).toBe(0);
+    expect(JSON.parse(json.io.out)).toHaveLength(2);
+    expect(json.io.err).toMatch(/^queue:failed: 2 failed jobs printed; more failed/);
+    const all = run(['queue:failed', `--queue=${queue}`, '--limit=3']);
+    expect(await all.exit).toBe(0);
+    expect(all.io.out).toMatch(/3 failed jobs shown; retry one/);
   });
 });
 
