@@ -24,7 +24,10 @@ export class BlockingPool {
       this.#idle.pop() ??
       this.#source.duplicate({ enableAutoPipelining: false, lazyConnect: true, maxRetriesPerRequest: 1 });
     this.#busy.add(connection);
-    const seconds = Math.max(0.01, timeoutMs / 1000).toFixed(3);
+    // at most what a Node timer holds, for Redis too: past about 1e17 ms it refuses the timeout,
+    // and each refused wait would open a new connection at once
+    const waitMs = Math.min(timeoutMs, MAX_TIMER_MS);
+    const seconds = Math.max(0.01, waitMs / 1000).toFixed(3);
     let guard: NodeJS.Timeout | undefined;
     let healthy = true;
     try {
@@ -33,13 +36,14 @@ export class BlockingPool {
         connection.blpop(...keys, seconds),
         new Promise<void>((resolve) => {
           // at most what a Node timer holds: past it, Node fires it after 1 ms, which made a
-          // worker with a sleep of 25 days or more open a new connection every few ms
+          // worker with a sleep of 25 days or more open a new connection every few ms (a longer
+          // wait ends at the guard, harmlessly, once every 24.8 days)
           guard = setTimeout(
             () => {
               healthy = false;
               resolve();
             },
-            Math.min(timeoutMs + 2000, MAX_TIMER_MS),
+            Math.min(waitMs + 2000, MAX_TIMER_MS),
           );
           guard.unref();
         }),
