@@ -221,6 +221,22 @@ describe('redis driver: a record finished into a full set', () => {
     expect(await driver.redis.zcard(keys.failed)).toBe(2);
   });
 
+  it('keeps the record of a job whose id was left in the set by a record deleted by hand', async () => {
+    await driver.redis.zadd(keys.cancelled, 1, 'reused'); // its hash gone, its entry not
+    await driver.redis.zadd(keys.failed, 1, 'reused-f');
+    await keepingTwo.push([newJob(queue, 'reused'), newJob(queue, 'reused-f', { maxTries: 1 })]);
+    expect(await keepingTwo.cancel(queue, 'reused')).toBe('cancelled');
+    expect((await keepingTwo.getJob(queue, 'reused'))?.status).toBe('cancelled');
+    const [job] = (await keepingTwo.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
+    expect(job?.id).toBe('reused-f');
+    await keepingTwo.fail({
+      lease: { id: 'reused-f', queue, token: job!.token },
+      error: { message: 'x' },
+      retryInMs: null,
+    });
+    expect((await keepingTwo.getJob(queue, 'reused-f'))?.status).toBe('failed');
+  });
+
   it('keeps the record of a job cancelled or expired just now', async () => {
     await fill(keys.cancelled, 'older-cancelled');
     await keepingTwo.push([newJob(queue, 'stopped')]);

@@ -225,6 +225,7 @@ export class QueueState {
     job.record.status = status;
     job.record.finishedAt = now;
     const records = this.#finished[status];
+    records.delete(job.record.id); // an entry of its own must not be the one trimmed
     this.#forgetAll(records.takeLowest(records.size - (completedCount - 1)));
     if (completedAgeMs > 0) this.#forgetAll(records.takeUpTo(now - completedAgeMs));
     records.add(job.record.id, now);

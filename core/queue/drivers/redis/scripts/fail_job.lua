@@ -60,7 +60,9 @@ end
 if outcome == 'failed' then
   redis.call('HSET', key, 'status', 'failed', 'finishedAt', int(now))
   -- trimmed first, to make room: trimmed after, a record failed earlier in the same millisecond
-  -- with a higher id would outrank this one, and this job's record would go at once
+  -- with a higher id would outrank this one, and this job's record would go at once; an entry of
+  -- its id left in the set (its hash deleted by hand) must not be the one trimmed
+  redis.call('ZREM', KEYS[4], id)
   trimFinished(KEYS[4], jobPrefix, math.max(0, tonumber(ARGV[8]) - 1), 0, now)
   redis.call('ZADD', KEYS[4], int(now), id)
   return 'failed'

@@ -154,7 +154,9 @@ local function finishInto(setKey, jobPrefix, id, status, now, keepCount, keepAge
   local nowText = int(now)
   redis.call('HSET', key, 'status', status, 'finishedAt', nowText)
   -- trimmed first, to make room: trimmed after, a record finished earlier in the same
-  -- millisecond with a higher id would outrank this one, and this job's record would go at once
+  -- millisecond with a higher id would outrank this one, and this job's record would go at once;
+  -- an entry of its id left in the set (its hash deleted by hand) must not be the one trimmed
+  redis.call('ZREM', setKey, id)
   trimFinished(setKey, jobPrefix, keepCount - 1, keepAgeMs, now)
   redis.call('ZADD', setKey, nowText, id)
 end
