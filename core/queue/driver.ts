@@ -494,6 +494,26 @@ export interface QueueDriver {
   close(): Promise<void>;
 }
 
+/**
+ * Whether `value` has the fields of a {@link WorkerInfo}: for heartbeats read back from a store
+ * (hand-written or damaged ones are not listed) and for what a custom driver's `heartbeat`
+ * returns.
+ */
+export function isWorkerInfo(value: unknown): value is WorkerInfo {
+  if (typeof value !== 'object' || value === null) return false;
+  const info = value as Partial<Record<keyof WorkerInfo, unknown>>;
+  return (
+    typeof info.id === 'string' &&
+    typeof info.host === 'string' &&
+    typeof info.pid === 'number' &&
+    Array.isArray(info.queues) &&
+    typeof info.concurrency === 'number' &&
+    Array.isArray(info.runningJobIds) &&
+    typeof info.startedAt === 'number' &&
+    typeof info.heartbeatAt === 'number'
+  );
+}
+
 /** Whether two heartbeats under one name come from different workers (another host, process or start). */
 export function otherWorker(a: WorkerInfo, b: WorkerInfo): boolean {
   return a.host !== b.host || a.pid !== b.pid || a.startedAt !== b.startedAt;

@@ -12,7 +12,14 @@ import { backoffMs } from '../support/retry.js';
 import { MAX_LEASE_MS } from './lease_bounds.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
-import type { Lease, LeaseState, QueueDriver, ReleaseOutcome, ReservedJob } from './driver.js';
+import {
+  isWorkerInfo,
+  type Lease,
+  type LeaseState,
+  type QueueDriver,
+  type ReleaseOutcome,
+  type ReservedJob,
+} from './driver.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { whileRedisPasses } from './record_failure.js';
 import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
@@ -695,7 +702,7 @@ export class Worker {
 
   async #heartbeat(intervalMs: number): Promise<void> {
     try {
-      const other = await this.#driver.heartbeat(
+      const replaced = await this.#driver.heartbeat(
         {
           id: this.name,
           host: hostname(),
@@ -708,6 +715,8 @@ export class Worker {
         },
         intervalMs * 3,
       );
+      // a custom driver may answer anything (ioredis's 'OK'): only a heartbeat counts
+      const other = isWorkerInfo(replaced) ? replaced : undefined;
       // twice in a row: a worker restarted under its name replaces its dead self's heartbeat once
       this.#nameClashes = other ? this.#nameClashes + 1 : 0;
       if (other && this.#nameClashes >= 2 && !this.#nameClashLogged) {

@@ -66,6 +66,17 @@ describe('redis worker heartbeats', () => {
     await driver.removeWorker('behind');
   });
 
+  it('lists no heartbeat that lacks the fields of one (written by hand, or damaged)', async () => {
+    await driver.heartbeat(info('whole'), 15_000);
+    await driver.heartbeat(info('damaged'), 15_000);
+    await driver.redis.set(`${prefix}:worker:damaged`, JSON.stringify({ id: 'damaged' }), 'PX', 15_000);
+    expect((await driver.workers()).map((worker) => worker.id)).toEqual(['whole']);
+    // and a worker beating over it is not told another one holds its name
+    expect(await driver.heartbeat(info('damaged'), 15_000)).toBeUndefined();
+    await driver.removeWorker('whole');
+    await driver.removeWorker('damaged');
+  });
+
   it('drops the ids of workers that stopped beating on the next heartbeat of any worker', async () => {
     for (let i = 0; i < 5; i++) await driver.heartbeat(info(`killed-${i}`), 50);
     await sleep(120);

@@ -223,6 +223,15 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(warnings[0]!.msg).toMatch(/give each worker its own --name/);
     });
 
+    it("does not take a custom driver's answer to a heartbeat ('OK') for another worker's heartbeat", async () => {
+      const { driver, startWorker } = setup({ heartbeatMs: 50 });
+      driver.heartbeat = async () => 'OK' as never;
+      const log = capturingLogger('warn');
+      startWorker({ name: 'custom-driver', log: log.logger });
+      await sleep(250);
+      expect(log.events('worker.name_in_use')).toEqual([]);
+    });
+
     it('does not warn when restarted under its name while its dead self still looks alive', async () => {
       const { driver, startWorker } = setup({ heartbeatMs: 50 });
       const log = capturingLogger('warn');

@@ -4,7 +4,7 @@
  * the Redis server's clock, which the scripts stamp records with, not off this process's.
  */
 import type { Redis } from 'ioredis';
-import { otherWorker, type QueueStats, type WorkerInfo } from '../../driver.js';
+import { isWorkerInfo, otherWorker, type QueueStats, type WorkerInfo } from '../../driver.js';
 import { assertWorkerName } from '../../names.js';
 import type { KeyBuilder } from './keys.js';
 import { runScript } from './scripts.js';
@@ -69,8 +69,8 @@ export class RedisMonitoring {
 /** A stored heartbeat, or undefined when it is not one (written by hand, or damaged). */
 function parseWorkerInfo(text: string): WorkerInfo | undefined {
   try {
-    const value = JSON.parse(text) as WorkerInfo | null;
-    return value !== null && typeof value === 'object' && typeof value.id === 'string' ? value : undefined;
+    const value: unknown = JSON.parse(text);
+    return isWorkerInfo(value) ? value : undefined;
   } catch {
     return undefined;
   }
