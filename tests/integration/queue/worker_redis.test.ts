@@ -68,6 +68,59 @@ describe('Worker on the redis driver: forged cancels', () => {
   });
 });
 
+describe('Worker on the redis driver: cancels heard while a reserve answers', () => {
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
+  const queue = uniqueQueue('heard-cancel');
+  afterAll(async () => {
+    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
+    await driver.close();
+  });
+
+  it("keeps the cancel of its job though more than 1,000 for other queues' jobs come before the reply", async () => {
+    const registry = new JobRegistry().register(...testJobs);
+    const tag = queue;
+    const id = await new Dispatcher(driver, registry).dispatch(EchoJob, { tag, value: 'never' }, { queue });
+    const reserve = driver.reserve.bind(driver);
+    let leased!: () => void;
+    const leasedNow = new Promise<void>((resolve) => (leased = resolve));
+    let answer!: () => void;
+    const answered = new Promise<void>((resolve) => (answer = resolve));
+    driver.reserve = async (from, options) => {
+      const result = await reserve(from, options);
+      if (result.jobs.some((job) => job.id === id)) {
+        leased();
+        await answered;
+      }
+      return result;
+    };
+    let heard = 0;
+    const stopHearing = await driver.subscribeCancels(() => heard++);
+    const worker = new Worker({ driver, registry, queues: [queue], sleep: 0.2 });
+    const done = worker.run();
+    await leasedNow;
+    expect(await driver.cancel(queue, id)).toBe('running');
+    // a bulk cancel in another queue, heard before this worker's reserve answers
+    const pipeline = driver.redis.pipeline();
+    for (let i = 0; i < 1100; i++) {
+      pipeline.publish(
+        driver.keys.cancelsChannel,
+        JSON.stringify({ queue: 'another-queue', id: `bulk-${i}` }),
+      );
+    }
+    await pipeline.exec();
+    await untilMet('every broadcast is heard', () => heard === 1101);
+    answer();
+    await untilMet(
+      'the job ends cancelled',
+      async () => (await driver.getJob(queue, id))?.status === 'cancelled',
+    );
+    await stopHearing();
+    await worker.shutdown();
+    await done;
+    expect(entries(tag)).toEqual([]);
+  });
+});
+
 describe('Worker on the redis driver: clocks', () => {
   const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
   const queue = uniqueQueue('skew');
