@@ -15,6 +15,7 @@ import {
   type WorkerOptions,
 } from '../../../core/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
+import { holdReserveOf } from '../../support/held_reserve.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { until as untilMet } from '../../support/until.js';
 import {
@@ -316,29 +317,17 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       const id = await dispatch(EchoJob, { tag, value: 'never' });
       // the reserve's reply comes late: the job is leased (running) when its cancel is asked for,
       // and the broadcast, on another connection, reaches the worker first
-      const reserve = driver.reserve.bind(driver);
-      let leased!: () => void;
-      const leasedNow = new Promise<void>((resolve) => (leased = resolve));
-      let answer!: () => void;
-      const answered = new Promise<void>((resolve) => (answer = resolve));
-      driver.reserve = async (from, options) => {
-        const result = await reserve(from, options);
-        if (result.jobs.some((job) => job.id === id)) {
-          leased();
-          await answered;
-        }
-        return result;
-      };
+      const held = holdReserveOf(driver, id);
       let heard!: () => void;
       const broadcast = new Promise<void>((resolve) => (heard = resolve));
       const stopHearing = await driver.subscribeCancels((_queue, cancelled) => {
         if (cancelled === id) heard();
       });
       const { worker } = startWorker();
-      await leasedNow;
+      await held.leased;
       expect(await driver.cancel(queue, id)).toBe('running');
       await broadcast; // the worker heard it too, in the same dispatch of the message
-      answer();
+      held.answer();
       await until(async () => (await driver.getJob(queue, id))?.status === 'cancelled');
       await stopHearing();
       expect(entries(tag)).toEqual([]);

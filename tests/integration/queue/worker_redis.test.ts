@@ -3,6 +3,7 @@ import { Dispatcher, JobRegistry, RedisQueueDriver, Worker } from '../../../core
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
+import { holdReserveOf } from '../../support/held_reserve.js';
 import { until as untilMet } from '../../support/until.js';
 import { EchoJob, entries, SlowJob, testJobs } from '../../support/test_jobs.js';
 import { defineWorkerBehaviour } from './worker_behaviour.js';
@@ -80,24 +81,12 @@ describe('Worker on the redis driver: cancels heard while a reserve answers', ()
     const registry = new JobRegistry().register(...testJobs);
     const tag = queue;
     const id = await new Dispatcher(driver, registry).dispatch(EchoJob, { tag, value: 'never' }, { queue });
-    const reserve = driver.reserve.bind(driver);
-    let leased!: () => void;
-    const leasedNow = new Promise<void>((resolve) => (leased = resolve));
-    let answer!: () => void;
-    const answered = new Promise<void>((resolve) => (answer = resolve));
-    driver.reserve = async (from, options) => {
-      const result = await reserve(from, options);
-      if (result.jobs.some((job) => job.id === id)) {
-        leased();
-        await answered;
-      }
-      return result;
-    };
+    const held = holdReserveOf(driver, id);
     let heard = 0;
     const stopHearing = await driver.subscribeCancels(() => heard++);
     const worker = new Worker({ driver, registry, queues: [queue], sleep: 0.2 });
     const done = worker.run();
-    await leasedNow;
+    await held.leased;
     expect(await driver.cancel(queue, id)).toBe('running');
     // a bulk cancel in another queue, heard before this worker's reserve answers
     const pipeline = driver.redis.pipeline();
@@ -109,7 +98,7 @@ describe('Worker on the redis driver: cancels heard while a reserve answers', ()
     }
     await pipeline.exec();
     await untilMet('every broadcast is heard', () => heard === 1101);
-    answer();
+    held.answer();
     await untilMet(
       'the job ends cancelled',
       async () => (await driver.getJob(queue, id))?.status === 'cancelled',
