@@ -117,30 +117,121 @@ export class JobManager {
     const statuses = options.status ? [options.status] : LISTED_STATUSES;
     const queues = await queuesToSearch(this.#driver, options.queue);
     const records: JobRecord[] = [];
+    // A job that changes status between two reads (running, then completed) is listed once.
+    const listed = new Set<string>();
+    const add = (found: readonly JobRecord[]) => {
+      for (const record of found) {
+        const key = `${record.queue}\n${record.id}`;
+        if (listed.has(key)) continue;
+        listed.add(key);
+        records.push(record);
+      }
+    };
     // one more than the limit, to tell whether there are more
     const reading = limit + 1;
     const budget = { left: MAX_FILTER_SCAN, capped: false };
-    const read = (queue: string, status: JobStatus, wanted: number): Promise<JobRecord[]> =>
-      matches === undefined
-        ? this.#driver.listJobs(queue, status, 0, wanted)
-        : this.#readMatching(queue, status, wanted, matches, budget);
     for (const status of statuses) {
       if (records.length >= reading) break;
       if (FINISHED_STATUSES.has(status)) {
-        // newest first across queues: the newest `wanted` of each, merged
+        // newest first across queues
         const wanted = reading - records.length;
-        const found: JobRecord[] = [];
-        for (const queue of queues) found.push(...(await read(queue, status, wanted)));
-        found.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
-        records.push(...found.slice(0, wanted));
+        if (matches === undefined) {
+          // the newest `wanted` of each, merged
+          const found: JobRecord[] = [];
+          for (const queue of queues) found.push(...(await this.#driver.listJobs(queue, status, 0, wanted)));
+          found.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
+          add(found.slice(0, wanted));
+        } else {
+          add(await this.#readFinishedMatching(queues, status, wanted, matches, budget));
+        }
       } else {
         for (const queue of queues) {
           if (records.length >= reading) break;
-          records.push(...(await read(queue, status, reading - records.length)));
+          const wanted = reading - records.length;
+          add(
+            matches === undefined
+              ? await this.#driver.listJobs(queue, status, 0, wanted)
+              : await this.#readMatching(queue, status, wanted, matches, budget),
+          );
         }
       }
     }
     return { records: records.slice(0, limit), more: records.length > limit || budget.capped };
+  }
+
+  /**
+   * Up to `wanted` finished records that `matches`, newest first across `queues`: the queues'
+   * pages are merged as they are read, so the budget goes to the newest records of all of them,
+   * not to the first queue's. `budget.capped` is set when the budget ran out while a queue still
+   * held records.
+   */
+  async #readFinishedMatching(
+    queues: readonly string[],
+    status: JobStatus,
+    wanted: number,
+    matches: (record: JobRecord) => boolean,
+    budget: { left: number; capped: boolean },
+  ): Promise<JobRecord[]> {
+    const cursors = queues.map((queue) => ({
+      queue,
+      offset: 0,
+      page: [] as JobRecord[],
+      index: 0,
+      done: false,
+    }));
+    const records: JobRecord[] = [];
+    const seen = new Set<string>();
+    while (records.length < wanted) {
+      let newest: (typeof cursors)[number] | undefined;
+      for (const cursor of cursors) {
+        while (!cursor.done && cursor.index >= cursor.page.length) {
+          const { page, size } = await this.#readPage(cursor.queue, status, cursor.offset, budget);
+          cursor.offset += size;
+          cursor.page = page;
+          cursor.index = 0;
+          // a page can hold fewer records than asked (records gone under their ids): only an
+          // empty one ends the queue
+          if (page.length === 0) cursor.done = true;
+        }
+        const head = cursor.page[cursor.index];
+        if (
+          !cursor.done &&
+          head &&
+          (!newest || (head.finishedAt ?? 0) > (newest.page[newest.index]!.finishedAt ?? 0))
+        ) {
+          newest = cursor;
+        }
+      }
+      if (!newest) break;
+      const record = newest.page[newest.index++]!;
+      if (matches(record) && !seen.has(`${record.queue}\n${record.id}`)) {
+        seen.add(`${record.queue}\n${record.id}`);
+        records.push(record);
+      }
+    }
+    return records;
+  }
+
+  /**
+   * The page of one queue and status at `offset` (up to {@link FILTER_SCAN_PAGE} places, `size`)
+   * out of `budget.left`; empty when the budget is spent, `budget.capped` then set if records are
+   * left there (looked up with a read of one). The next page starts `size` places on.
+   */
+  async #readPage(
+    queue: string,
+    status: JobStatus,
+    offset: number,
+    budget: { left: number; capped: boolean },
+  ): Promise<{ page: JobRecord[]; size: number }> {
+    if (budget.left <= 0) {
+      if ((await this.#driver.listJobs(queue, status, offset, 1)).length > 0) budget.capped = true;
+      return { page: [], size: 0 };
+    }
+    const size = Math.min(FILTER_SCAN_PAGE, budget.left);
+    const page = await this.#driver.listJobs(queue, status, offset, size);
+    // the empty page that ends a queue costs nothing
+    if (page.length > 0) budget.left -= size;
+    return { page, size };
   }
 
   /**
@@ -159,15 +250,10 @@ export class JobManager {
   ): Promise<JobRecord[]> {
     const records: JobRecord[] = [];
     const seen = new Set<string>();
-    for (let offset = 0; ; offset += FILTER_SCAN_PAGE) {
-      if (budget.left <= 0) {
-        budget.capped = true;
-        return records;
-      }
-      const size = Math.min(FILTER_SCAN_PAGE, budget.left);
-      const page = await this.#driver.listJobs(queue, status, offset, size);
+    for (let offset = 0; ; ) {
+      const { page, size } = await this.#readPage(queue, status, offset, budget);
       if (page.length === 0) return records;
-      budget.left -= size;
+      offset += size;
       for (const record of page) {
         if (!matches(record) || seen.has(record.id)) continue;
         seen.add(record.id);

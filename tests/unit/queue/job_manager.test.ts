@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryQueueDriver } from '../../../core/queue/drivers/memory/index.js';
 import { JobManager, MAX_LIST_LIMIT, MAX_FILTER_SCAN } from '../../../core/queue/job_manager.js';
-import { newJob, reserveOptions } from './drivers/memory/fixtures.js';
+import { leaseOf, newJob, reserveOptions } from './drivers/memory/fixtures.js';
 
 /** A memory driver whose listJobs counts the records it hands out. */
 function countingDriver() {
@@ -58,6 +58,22 @@ describe('JobManager.listPage', () => {
     const ids = (await new JobManager(driver).list()).map((record) => record.id);
     expect(ids).toEqual(['b-run', 'a-wait', 'b-new', 'a-old']);
   });
+
+  it('lists a job once though it completes between the read of running jobs and of completed ones', async () => {
+    for (const name of [undefined, 'TestJob']) {
+      const driver = new MemoryQueueDriver();
+      await driver.push([newJob('moving')]);
+      const [job] = (await driver.reserve('q', reserveOptions())).jobs;
+      const listJobs = driver.listJobs.bind(driver);
+      driver.listJobs = async (queue, status, offset, limit) => {
+        const records = await listJobs(queue, status, offset, limit);
+        if (status === 'running') await driver.complete([{ lease: leaseOf(job!), result: 'null' }]);
+        return records;
+      };
+      const records = await new JobManager(driver).list(name ? { name } : {});
+      expect(records.map((record) => `${record.id}:${record.status}`)).toEqual(['moving:running']);
+    }
+  });
 });
 
 describe('JobManager.listPage by name', () => {
@@ -92,7 +108,42 @@ describe('JobManager.listPage by name', () => {
     await driver.push([newJob('late', { queue: 'q2', name: 'ImportJob' })]);
     const page = await new JobManager(driver).listPage({ name: 'ImportJob', status: 'queued' });
     expect(page).toEqual({ records: [], more: true });
-    expect(counter.read).toBe(MAX_FILTER_SCAN);
+    // and one record more, to tell whether any is left
+    expect(counter.read).toBe(MAX_FILTER_SCAN + 1);
+  });
+
+  it('says no more match when the budget ran out exactly at the end of what there is', async () => {
+    const { driver } = countingDriver();
+    await driver.push(
+      Array.from({ length: MAX_FILTER_SCAN }, (_, index) => newJob(`j-${index}`, { name: 'OtherJob' })),
+    );
+    const page = await new JobManager(driver).listPage({ name: 'ImportJob', status: 'queued' });
+    expect(page).toEqual({ records: [], more: false });
+  });
+
+  it('spends the budget on the newest finished records across queues, not on the first queue', async () => {
+    let now = 1_700_000_000_000;
+    // keeping every record (the default keeps 1,000 of each finished status)
+    const clocked = new MemoryQueueDriver({
+      now: () => now,
+      retention: { completedCount: 2 * MAX_FILTER_SCAN },
+    });
+    // queue a: an old match, then a budget's worth of newer records of another name
+    await clocked.push([newJob('a-old', { queue: 'a', name: 'ImportJob' })]);
+    await clocked.cancel('a', 'a-old');
+    now += 1000;
+    const others = Array.from({ length: MAX_FILTER_SCAN }, (_, index) =>
+      newJob(`a-${index}`, { queue: 'a', name: 'OtherJob' }),
+    );
+    await clocked.push(others);
+    for (const job of others) await clocked.cancel('a', job.id);
+    // queue b: the newest match of all
+    now += 1000;
+    await clocked.push([newJob('b-new', { queue: 'b', name: 'ImportJob' })]);
+    await clocked.cancel('b', 'b-new');
+    const page = await new JobManager(clocked).listPage({ name: 'ImportJob', status: 'cancelled', limit: 1 });
+    expect(page.records.map((record) => record.id)).toEqual(['b-new']);
+    expect(await clocked.getJob('a', 'a-old')).toMatchObject({ status: 'cancelled' });
   });
 
   it('lists only the jobs of one owner, and of one name and owner together', async () => {
