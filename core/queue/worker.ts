@@ -20,6 +20,7 @@ import {
   type ReleaseOutcome,
   type ReservedJob,
 } from './driver.js';
+import { HeardCancels } from './heard_cancels.js';
 import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { whileRedisPasses } from './record_failure.js';
 import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
@@ -33,11 +34,6 @@ import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
  * so that a crash afterwards counts its attempt rather than giving it back (`MAX_STALLS`).
  */
 export const START_REPORT_MS = 1000;
-
-/** Most cancel broadcasts for jobs not held a worker remembers (see `Worker.#heardCancels`). */
-const MAX_HEARD_CANCELS = 1000;
-/** How long a worker remembers a cancel broadcast for a job it did not hold. */
-const HEARD_CANCEL_MS = 30_000;
 
 /** Options of a {@link Worker}; the CLI flags of `queue:work` map onto these. */
 export interface WorkerOptions {
@@ -146,14 +142,8 @@ export class Worker {
    */
   readonly #releasing = new Set<Promise<void>>();
   readonly #ahead: ReserveAhead;
-  /**
-   * Cancel broadcasts heard for jobs this worker did not hold, by `queue\nid`, with when
-   * (`performance.now()`): a reserve that leased the job may still be answering (its reply and
-   * the broadcast come over two connections), and a job shorter than the first lease check
-   * would otherwise run to its end though its cancel came before it started. At most
-   * {@link MAX_HEARD_CANCELS}, each for {@link HEARD_CANCEL_MS}.
-   */
-  readonly #heardCancels = new Map<string, number>();
+  /** Cancel broadcasts heard for jobs of its queues it did not hold (see HeardCancels). */
+  readonly #heardCancels = new HeardCancels();
   /** Reserve calls in flight, and how many jobs they asked for. */
   readonly #fetches = new Set<Promise<void>>();
   #requested = 0;
@@ -664,17 +654,7 @@ export class Worker {
     // tried for a few seconds while Redis is away: shutdown waits for it before closing up
     if (buffered) this.#tracked(this.#cancelBuffered(buffered));
     // only for its own queues: cancels of other queues' jobs must not push those out
-    else if (this.queues.includes(queue)) this.#heardCancel(queue, id);
-  }
-
-  /** Remembers a cancel broadcast for a job not held here, for a reserve answering later. */
-  #heardCancel(queue: string, id: string): void {
-    const key = `${queue}\n${id}`;
-    this.#heardCancels.delete(key); // to the end: the oldest go first
-    this.#heardCancels.set(key, performance.now());
-    if (this.#heardCancels.size > MAX_HEARD_CANCELS) {
-      this.#heardCancels.delete(this.#heardCancels.keys().next().value!);
-    }
+    else if (this.queues.includes(queue)) this.#heardCancels.remember(queue, id);
   }
 
   /**
@@ -684,18 +664,10 @@ export class Worker {
    * that job a trip back to the front of its queue.
    */
   #withoutHeardCancels(jobs: ReservedJob[]): ReservedJob[] {
-    const oldest = performance.now() - HEARD_CANCEL_MS;
-    for (const [key, heardAt] of this.#heardCancels) {
-      if (heardAt >= oldest) break;
-      this.#heardCancels.delete(key);
-    }
     const kept: ReservedJob[] = [];
     for (const job of jobs) {
-      if (this.#heardCancels.delete(`${job.queue}\n${job.id}`)) {
-        this.#tracked(this.#cancelBuffered(job));
-      } else {
-        kept.push(job);
-      }
+      if (this.#heardCancels.take(job.queue, job.id)) this.#tracked(this.#cancelBuffered(job));
+      else kept.push(job);
     }
     return kept;
   }
