@@ -183,6 +183,7 @@ export class JobManager {
     const seen = new Set<string>();
     while (records.length < wanted) {
       let newest: (typeof cursors)[number] | undefined;
+      let newestAt = Number.NEGATIVE_INFINITY;
       for (const cursor of cursors) {
         while (!cursor.done && cursor.index >= cursor.page.length) {
           const { page, size } = await this.#readPage(cursor.queue, status, cursor.offset, budget);
@@ -193,19 +194,19 @@ export class JobManager {
           // empty one ends the queue
           if (page.length === 0) cursor.done = true;
         }
-        const head = cursor.page[cursor.index];
-        if (
-          !cursor.done &&
-          head &&
-          (!newest || (head.finishedAt ?? 0) > (newest.page[newest.index]!.finishedAt ?? 0))
-        ) {
+        // a queue that ended has an empty page, so no head
+        const headAt = cursor.page[cursor.index]?.finishedAt;
+        if (headAt !== undefined && (headAt ?? 0) > newestAt) {
           newest = cursor;
+          newestAt = headAt ?? 0;
         }
       }
       if (!newest) break;
       const record = newest.page[newest.index++]!;
-      if (matches(record) && !seen.has(`${record.queue}\n${record.id}`)) {
-        seen.add(`${record.queue}\n${record.id}`);
+      // a record moved between two pages of its queue comes twice
+      const key = `${record.queue}\n${record.id}`;
+      if (matches(record) && !seen.has(key)) {
+        seen.add(key);
         records.push(record);
       }
     }
