@@ -18,7 +18,9 @@ class CountJob extends Job<{ n: number }> {
 class SlowJob extends Job<{ n: number }> {
   static override readonly jobName = 'SlowJob';
   async handle({ n }: { n: number }): Promise<void> {
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // 300 ms: hundreds of reserve round trips even when a busy test process (the whole suite
+    // runs in one) makes a memory reserve take a few ms by the clock
+    await new Promise((resolve) => setTimeout(resolve, 300));
     handled.push(n);
   }
 }
@@ -98,7 +100,7 @@ describe('worker reserve calls', () => {
     const run = worker.run();
     // the worker holds its 4 running jobs and none more: before a job is timed it holds none
     // ahead, and after, these jobs take hundreds of reserve round trips
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 450));
     const held: number[] = [];
     for (let i = 0; i < 10; i++) {
       held.push((await driver.counts('q')).running);
