@@ -47,12 +47,13 @@ export function formatRecord(record: JobRecord): string {
     ],
     ['priority', String(record.priority)],
     // only when dispatched with them, so most records print as they always did
-    ...(record.owner !== null ? [['owner', record.owner] as [string, string]] : []),
-    ...(record.description !== null ? [['description', record.description] as [string, string]] : []),
+    ...optionalRow('owner', record.owner),
+    ...optionalRow('description', record.description),
     ['progress', progress],
-    ...(record.progressData !== null
-      ? [['progress data', JSON.stringify(record.progressData)] as [string, string]]
-      : []),
+    ...optionalRow(
+      'progress data',
+      record.progressData === null ? null : JSON.stringify(record.progressData),
+    ),
     ['worker', record.worker ?? '-'],
     ['created', time(record.createdAt)],
     ['queued', time(record.queuedAt)],
@@ -76,4 +77,9 @@ export function formatRecord(record: JobRecord): string {
       return `${`${key}:`.padEnd(width)} ${text.split('\n').join(`\n${indent}`)}\n`;
     })
     .join('');
+}
+
+/** A row of `job:show`, or none when there is no value. */
+function optionalRow(key: string, value: string | null): [string, string][] {
+  return value === null ? [] : [[key, value]];
 }
