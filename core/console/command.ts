@@ -110,6 +110,11 @@ export abstract class BaseCommand<Flags extends object = Record<string, never>, 
     this.context.io.stdout.write(formatJson(value));
   }
 
+  /** Writes one line to stderr: a note that must not mix into JSON on stdout. */
+  protected note(text: string): void {
+    this.context.io.stderr.write(`${text}\n`);
+  }
+
   /** Writes rows as a text table to stdout. */
   protected table<Row>(columns: readonly TableColumn<Row>[], rows: readonly Row[]): void {
     this.context.io.stdout.write(renderTable(columns, rows));

@@ -90,8 +90,8 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
       this.json(shown.map(toJobOutput));
       // stdout stays the array scripts parse; a person or a log still learns that it was cut
       if (more) {
-        this.context.io.stderr.write(
-          `job:list: ${plural(shown.length, 'job')} printed; more ${filtered ? 'may match' : 'match'} (raise --limit, or filter by --queue or --status)\n`,
+        this.note(
+          `job:list: ${plural(shown.length, 'job')} printed; more ${filtered ? 'may match' : 'match'} (raise --limit, or filter by --queue or --status)`,
         );
       }
     } else if (shown.length === 0 && more) {

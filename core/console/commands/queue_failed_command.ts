@@ -69,8 +69,8 @@ export class QueueFailedCommand extends BaseCommand<QueueFailedFlags> {
       this.json(records.map(toOutput));
       // stdout stays the array alone
       if (more) {
-        this.context.io.stderr.write(
-          `queue:failed: ${plural(records.length, 'failed job')} printed; more failed (raise --limit, or pick one queue with --queue)\n`,
+        this.note(
+          `queue:failed: ${plural(records.length, 'failed job')} printed; more failed (raise --limit, or pick one queue with --queue)`,
         );
       }
     } else if (records.length === 0) {
