@@ -23,19 +23,19 @@ const REFUSED = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
 
 /** Throws `E_INVALID_OPTION` unless `owner` is 1 to {@link MAX_OWNER_LENGTH} characters, none a control one. */
 export function assertOwner(owner: unknown): asserts owner is string {
-  assertLabel('owner', owner, 1, MAX_OWNER_LENGTH, 'a device id, an account or a tenant');
+  assertLabel('owner', owner, MAX_OWNER_LENGTH, 'a device id, an account or a tenant');
 }
 
 /** Throws `E_INVALID_OPTION` unless `description` is 1 to {@link MAX_DESCRIPTION_LENGTH} characters, none a control one. */
 export function assertDescription(description: unknown): asserts description is string {
-  assertLabel('description', description, 1, MAX_DESCRIPTION_LENGTH, 'one line of text');
+  assertLabel('description', description, MAX_DESCRIPTION_LENGTH, 'one line of text');
 }
 
-function assertLabel(label: string, value: unknown, min: number, max: number, holds: string): void {
-  if (typeof value !== 'string' || value.length < min || value.length > max || REFUSED.test(value)) {
+function assertLabel(label: string, value: unknown, max: number, holds: string): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || REFUSED.test(value)) {
     const shown = typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}...` : value;
     throw new InvalidOptionError(
-      `${label} must be ${min} to ${max} characters of text without control, invisible or line-break characters ` +
+      `${label} must be 1 to ${max} characters of text without control, invisible or line-break characters ` +
         `(${holds}); got ${JSON.stringify(shown)}${typeof value === 'string' ? ` (${value.length} characters)` : ''}`,
     );
   }
