@@ -336,7 +336,7 @@ class AttemptContext implements JobContext {
         (value, text, stored) => this.#writeProgress(value, text, stored),
         this.#progressIntervalMs,
       );
-      this.#progress.report(percent, message ?? null, data);
+      this.#progress.report(percent, message, data);
     };
     return this.#report;
   }

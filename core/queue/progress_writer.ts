@@ -42,11 +42,11 @@ export class ProgressWriter {
    * for a percent that is not a finite number or data over {@link MAX_PROGRESS_DATA_BYTES}
    * encoded, and `E_INVALID_PAYLOAD` for data JSON cannot carry.
    */
-  report(percent: number, message: string | null, data?: unknown): void {
+  report(percent: number, message?: string | null, data?: unknown): void {
     if (typeof percent !== 'number' || !Number.isFinite(percent)) {
       throw new InvalidOptionError(`progress must be a number from 0 to 100; got ${String(percent)}`);
     }
-    // an empty message is none, as Redis stores it
+    // an empty or absent message is none, as Redis stores it
     this.#latest = {
       percent: Math.max(0, Math.min(100, percent)),
       message: message || null,

@@ -79,7 +79,7 @@ export async function runOneJob(
     return driver.progress(lease, percent, message, data);
   }, 0);
   const progress = (percent: number, message?: string, data?: JsonValue): void =>
-    writer.report(percent, message ?? null, data);
+    writer.report(percent, message, data);
   const run = async (): Promise<JobRunEnd> => {
     try {
       payload = decodeJson(reserved.payload, `${reserved.name} payload`);
