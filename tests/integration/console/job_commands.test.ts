@@ -351,6 +351,18 @@ describe('job:list across queues', () => {
     const none = await run(['job:list', `--queue=${queue}`, '--owner=sensor-99']);
     expect(none.out).toBe(`No jobs for owner sensor-99 in queue "${queue}".\n`);
 
+    // cut by --limit: a filter says more *may* match, as it reads a bounded number of records
+    await run(['job:dispatch', 'WaitForCancelJob', `--queue=${queue}`, '--owner=sensor-17']);
+    const cut = await run(['job:list', `--queue=${queue}`, '--owner=sensor-17', '--limit=1']);
+    expect(cut.out).toContain(
+      '1 job shown, more may match (raise --limit, or filter by --queue or --status; --name and --owner read up to 10000 records in all)',
+    );
+    const cutJson = await run(['job:list', `--queue=${queue}`, '--owner=sensor-17', '--limit=1', '--json']);
+    expect(JSON.parse(cutJson.out)).toHaveLength(1);
+    expect(cutJson.err).toBe(
+      'job:list: 1 job printed; more may match (raise --limit, or filter by --queue or --status)\n',
+    );
+
     const bad = await run(['job:dispatch', 'WaitForCancelJob', `--queue=${queue}`, '--owner=a\tb']);
     expect(bad.code).toBe(ExitCode.usage);
     expect(bad.err).toContain(
