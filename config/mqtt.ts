@@ -12,6 +12,46 @@ import { DEFAULT_RETAINED_LIMITS } from '../core/broker/retained_budget.js';
 import { DEFAULT_REPLY_TOPIC } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
+/** The job event topic `JOB_EVENTS_TOPIC=on` stands for. */
+const DEFAULT_EVENTS_TOPIC = 'topiq/jobs/{queue}/{id}/{status}';
+
+/**
+ * A topic prefix the app subscribes or publishes under (the job command topic, the reply
+ * prefix): trailing slashes dropped, the rule of every topic the app publishes to, no empty
+ * level (`a//b` matches nothing anyone means), no broker (`$`) topics and no `{...}` (the
+ * command topic becomes a route pattern, where braces name a parameter).
+ */
+function topicPrefix(example: string) {
+  return z
+    .string()
+    .transform((prefix) => prefix.replace(/\/+$/, ''))
+    .superRefine((prefix, context) => {
+      const problem = prefix.startsWith('$')
+        ? 'it may not start with $ (broker topics)'
+        : /[{}]/.test(prefix)
+          ? 'it may not hold { or }'
+          : (topicNameProblem(prefix)?.replace('it is empty', 'it names no topic') ??
+            (prefix.split('/').includes('') ? 'it has an empty level (// or a leading /)' : undefined));
+      if (problem) {
+        context.addIssue({
+          code: 'custom',
+          message: `a topic prefix without wildcards, e.g. ${example}: ${problem}`,
+        });
+      }
+    });
+}
+
+/** What makes `template` no job event topic template, or undefined when it is one. */
+function eventTopicProblem(template: string): string | undefined {
+  if (template.startsWith('$')) return 'it may not start with $ (broker topics)';
+  const filled = template.replace(/\{(queue|id|status|name)\}/g, 'x');
+  const unknown = /\{[^}]*\}?/.exec(filled) ?? /\}/.exec(filled);
+  if (unknown) {
+    return `${JSON.stringify(unknown[0])} is no placeholder; use {queue}, {id}, {status} and {name}`;
+  }
+  return topicNameProblem(filled);
+}
+
 /** `id:password,id2:scrypt:salt:hash` (the password is everything after the first ':'). */
 function parseAccounts(list: string | undefined, devices: boolean): MqttAccount[] {
   if (!list) return [];
@@ -81,35 +121,20 @@ export default defineConfig(
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
         .string()
-        .refine(
-          (template) =>
-            template === 'on' ||
-            template === 'off' ||
-            topicNameProblem(template.replace(/\{(queue|id|status|name)\}/g, 'x')) === undefined,
-          'on, off, or a topic template without wildcards (+, #) such as topiq/jobs/{queue}/{id}/{status}',
-        )
-        .optional(),
-      JOB_EVENTS_PROGRESS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('on'),
-      JOB_COMMAND_TOPIC: z
-        .string()
-        .regex(/^[^+#{}]+$/, 'a plain topic prefix without wildcards, e.g. topiq/commands/jobs')
-        .optional(),
-      JOB_COMMAND_REPLY_TOPIC: z
-        .string()
-        .transform((prefix) => prefix.replace(/\/+$/, ''))
-        .superRefine((prefix, context) => {
-          // the same rule as every topic the app publishes to, and no broker ($) topics
-          const problem = prefix.startsWith('$')
-            ? 'it may not start with $ (broker topics)'
-            : topicNameProblem(prefix)?.replace('it is empty', 'it names no topic');
+        .superRefine((template, context) => {
+          if (template === 'on' || template === 'off') return;
+          const problem = eventTopicProblem(template);
           if (problem) {
             context.addIssue({
               code: 'custom',
-              message: `a topic prefix without wildcards, e.g. ${DEFAULT_REPLY_TOPIC}: ${problem}`,
+              message: `on, off, or a topic template without wildcards (+, #) such as ${DEFAULT_EVENTS_TOPIC}: ${problem}`,
             });
           }
         })
-        .default(DEFAULT_REPLY_TOPIC),
+        .optional(),
+      JOB_EVENTS_PROGRESS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('on'),
+      JOB_COMMAND_TOPIC: topicPrefix('topiq/commands/jobs').optional(),
+      JOB_COMMAND_REPLY_TOPIC: topicPrefix(DEFAULT_REPLY_TOPIC).default(DEFAULT_REPLY_TOPIC),
       MQTT_AUTH: z.enum(['credentials', 'development']).optional(),
       MQTT_DEVICES: accounts(true),
       MQTT_SERVICE_ACCOUNTS: accounts(false),
@@ -144,7 +169,7 @@ export default defineConfig(
       env.JOB_EVENTS_TOPIC === undefined || env.JOB_EVENTS_TOPIC === 'off'
         ? undefined
         : env.JOB_EVENTS_TOPIC === 'on'
-          ? 'topiq/jobs/{queue}/{id}/{status}'
+          ? DEFAULT_EVENTS_TOPIC
           : env.JOB_EVENTS_TOPIC,
     jobEventsProgress: ['true', '1', 'on'].includes(env.JOB_EVENTS_PROGRESS),
     jobCommandTopic: env.JOB_COMMAND_TOPIC,

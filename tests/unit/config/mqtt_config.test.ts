@@ -53,6 +53,41 @@ describe('JOB_EVENTS_TOPIC', () => {
       );
     }
   });
+
+  it.each([
+    ['topiq/jobs/{queu}/{id}', /"\{queu\}" is no placeholder; use \{queue\}/],
+    ['topiq/jobs/{queue/{id}', /"\{queue\/x" is no placeholder/],
+    ['topiq/jobs/queue}/{id}', /"\}" is no placeholder/],
+    ['$SYS/jobs/{id}', /may not start with \$/],
+  ])('refuses %j, which would publish a literal brace or to a broker topic', (template, reason) => {
+    expect(() => mqttConfig.read({ JOB_EVENTS_TOPIC: template })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringMatching(reason) }),
+    );
+  });
+});
+
+describe('JOB_COMMAND_TOPIC', () => {
+  it('is off unless set, and drops a trailing slash, which would make the route match no command', () => {
+    expect(mqttConfig.read({}).jobCommandTopic).toBeUndefined();
+    expect(mqttConfig.read({ JOB_COMMAND_TOPIC: 'ops/commands/' }).jobCommandTopic).toBe('ops/commands');
+  });
+
+  it.each([
+    ['ops/+/commands', /without wildcards/],
+    ['ops/#', /without wildcards/],
+    ['$SYS/commands', /may not start with \$/],
+    ['ops//commands', /empty level/],
+    ['/commands', /empty level/],
+    ['/', /names no topic/],
+    ['ops/{x}', /may not hold \{ or \}/],
+  ])('refuses %j with E_INVALID_CONFIG saying why', (value, reason) => {
+    expect(() => mqttConfig.read({ JOB_COMMAND_TOPIC: value })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(reason),
+      }),
+    );
+  });
 });
 
 describe('MQTT_BROKER_CLIENT_IDS', () => {
