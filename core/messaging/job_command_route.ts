@@ -71,6 +71,11 @@ function readCommand(ctx: MessageContext<CommandParams>): {
     }
   }
   const checked = options as DispatchOptions;
+  if (checked.delay !== undefined && checked.runAt !== undefined) {
+    throw new InvalidOptionError(
+      'dispatch options "delay" and "runAt" both say when the job may run; give one of them',
+    );
+  }
   const early = expiresBeforeStart(checked);
   if (early) {
     throw new InvalidOptionError(
@@ -102,6 +107,17 @@ export function addJobCommandRoute(
     try {
       if (ctx.deviceId !== undefined) {
         throw new InvalidMessageError(`device ${ctx.deviceId} may not start jobs; only service accounts may`);
+      }
+      // An empty retained message is how a retained command is cleared, as the refusal below
+      // advises. The broker passes it on to the app's subscription too, flagged retained or
+      // not (brokers differ); it is no command, and storing it as a failed message would only
+      // punish following that advice. An empty request that asks for a reply is answered.
+      if (ctx.payload.length === 0 && (ctx.retain || responseTopic === undefined)) {
+        ctx.log.info(
+          { event: 'job.command_cleared', topic: ctx.topic },
+          'empty message on the job command topic (a retained command cleared): nothing to dispatch',
+        );
+        return;
       }
       // A broker replays a retained message to every new subscription, so a retained command
       // would start its job again each time the app (re)subscribes: it arrives marked retained.

@@ -12,7 +12,7 @@ export interface DispatchOptions {
   runAt?: Date | number;
   /** If the job has not started by then it is marked `expired` and never runs. */
   expiresAt?: Date | number;
-  /** Tries for this job (overrides the class's `maxTries`). */
+  /** Tries for this job, 1 or more (overrides the class's `maxTries`). */
   maxTries?: number;
   /** Your own id: dispatching an id that already exists adds nothing (idempotent). */
   jobId?: string;
@@ -35,7 +35,7 @@ export const LATEST_DISPATCH_MS = 253_402_300_799_999;
 
 /**
  * The job's `expiresAt` and the earliest time it may run (its `runAt`, else now plus its
- * `delay`) when it expires before it may run, else undefined. Code may dispatch an expired
+ * `delay`, and never before now) when it expires before it may run, else undefined. Code may dispatch an expired
  * job on purpose (it ends `expired`, for all to see); the command line and the MQTT command
  * topic refuse one, as a likely slip (seconds for milliseconds, a wrong date).
  */
@@ -45,8 +45,11 @@ export function expiresBeforeStart(
 ): { expiresAt: number; earliest: number } | undefined {
   if (options.expiresAt === undefined) return undefined;
   const expiresAt = epochMs(options.expiresAt);
-  const earliest =
-    options.runAt !== undefined ? epochMs(options.runAt) : delayedRunAt(options.delay ?? 0, now);
+  // a run time already past means now: a job due in 1970 still cannot start before it is stored
+  const earliest = Math.max(
+    now,
+    options.runAt !== undefined ? epochMs(options.runAt) : delayedRunAt(options.delay ?? 0, now),
+  );
   // a run time out of range is the dispatcher's to refuse, with its own message
   if (!(earliest <= LATEST_DISPATCH_MS)) return undefined;
   return expiresAt <= earliest ? { expiresAt, earliest } : undefined;

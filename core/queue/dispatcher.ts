@@ -138,9 +138,11 @@ export class Dispatcher {
     assertJobId(id);
     const priority = options.priority ?? job.priority ?? 0;
     assertPriority(priority);
+    // 0 is what a job without a setting stores (the worker's --tries then applies), so a
+    // caller's 0 would replace the class's own maxTries with the worker's, and is refused
     const maxTries = options.maxTries ?? job.maxTries ?? 0;
-    if (!Number.isInteger(maxTries) || maxTries < 0) {
-      throw new InvalidOptionError(`maxTries must be a positive integer; got ${maxTries}`);
+    if (!Number.isInteger(maxTries) || maxTries < 0 || options.maxTries === 0) {
+      throw new InvalidOptionError(`maxTries must be a whole number of tries, 1 or more; got ${maxTries}`);
     }
     const runAt = toEpochMs(options.runAt, 'runAt') ?? delayToEpochMs(options.delay, this.#now);
     const expiresAtMs = toEpochMs(options.expiresAt, 'expiresAt');

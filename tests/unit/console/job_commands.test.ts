@@ -208,6 +208,10 @@ describe('job commands on the command line', () => {
       [['job:dispatch', 'SendEmailJob', '--payload', '{to:'], /--payload <json>.*The payload is not JSON/],
       [['job:dispatch', 'SendEmailJob', '--delay=5', '--run-at=2030-01-01T00:00:00Z'], /cannot be used with/],
       [['job:dispatch', 'SendEmailJob', '--expires-at=2000-01-01'], /would expire without running/],
+      [
+        ['job:dispatch', 'SendEmailJob', '--run-at=2020-01-01', '--expires-at=2021-01-01'],
+        /--expires-at 2021-01-01T00:00:00.000Z is not after .* would expire without running/,
+      ],
       [['job:dispatch', 'SendEmailJob', '--delay=1e13', '--expires-at=2030-01-01'], /end by the year 9999/],
       [['job:dispatch', 'SendEmailJob', '--tries=0'], /--tries <n>.*whole number of 1 or more/],
       [['job:dispatch', 'SendEmailJob', '--job-id=a b'], /job id "a b" is not allowed/],

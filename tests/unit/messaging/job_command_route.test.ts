@@ -43,6 +43,17 @@ describe('the MQTT job command route', () => {
         'E_INVALID_OPTION',
         /not after the time the job may run/,
       ],
+      [
+        { payload, options: { runAt: 1_700_000_000, expiresAt: 1_800_000_000 } },
+        'E_INVALID_OPTION',
+        /not after the time the job may run \(\d{13}\)/,
+      ],
+      [
+        { payload, options: { delay: 60, runAt: now } },
+        'E_INVALID_OPTION',
+        /"delay" and "runAt".*one of them/,
+      ],
+      [{ payload, options: { maxTries: 0 } }, 'E_INVALID_OPTION', /maxTries must be .* 1 or more; got 0/],
       [{ payload, options: { runAt: 1e16 } }, 'E_INVALID_OPTION', /up to the year 9999/],
       [{ payload, options: { delay: 1e13 } }, 'E_INVALID_OPTION', /delay must end by the year 9999/],
       [{ payload, options: { delay: 1e306 } }, 'E_INVALID_OPTION', /delay must end by the year 9999/],
@@ -70,6 +81,14 @@ describe('the MQTT job command route', () => {
     expect(dead?.reason).toMatch(
       /must not be retained.*empty retained message to topiq\/commands\/jobs\/EchoJob/,
     );
+    expect(await driver.counts('default')).toMatchObject({ waiting: 0, delayed: 0, pending: 0 });
+  });
+
+  it('takes an empty message, which clears a retained command, for no command: no job, no failed message', async () => {
+    const { driver, deadLetters, pipeline } = setup();
+    await pipeline.handle(fakeMessage(TOPIC, Buffer.alloc(0), { retain: true }));
+    await pipeline.handle(fakeMessage(TOPIC, Buffer.alloc(0)));
+    expect(await deadLetters.list(10)).toEqual([]);
     expect(await driver.counts('default')).toMatchObject({ waiting: 0, delayed: 0, pending: 0 });
   });
 
