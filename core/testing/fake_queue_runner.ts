@@ -60,14 +60,21 @@ export class FakeQueueRunner {
   /** Runs the next ready job; undefined when none is ready. */
   async runNext(options: RunOptions = {}): Promise<RunOutcome | undefined> {
     for (let queue = await this.#nextReadyQueue(); queue; queue = await this.#nextReadyQueue()) {
-      const { jobs } = await this.#driver.reserve(queue, {
+      const { jobs, expired, changed, abandoned } = await this.#driver.reserve(queue, {
         count: 1,
         leaseMs: 60 * 60 * 1000,
         worker: 'queue-fake',
         defaultMaxTries: 1,
       });
       const reserved = jobs[0];
-      if (!reserved) continue; // it expired as it was reserved: look again
+      if (!reserved) {
+        // it expired as it was reserved, or came due as another was cancelled: look again
+        if (expired.length > 0 || changed.length > 0 || abandoned.length > 0) continue;
+        // never spin: this loop awaits only settled promises, so not even a test timeout would end it
+        throw new Error(
+          `QueueFake found a job ready in "${queue}" that the driver did not hand out; this is a Topiq bug, please report it`,
+        );
+      }
       const job = this.#recordOf(reserved.id, reserved.queue);
       const run = await runOneJob(this.#driver, this.#registry, reserved, this.#log);
       // a failure is thrown unless recorded; a cancel is not a failure, so it is returned
@@ -106,8 +113,11 @@ export class FakeQueueRunner {
         if (advancing) this.#cursor = index + 1;
         continue;
       }
-      const status = (await this.#driver.getJob(record.queue, record.id))?.status;
-      if (status === 'queued' || (status === 'delayed' && record.runAt !== null && record.runAt <= now)) {
+      // the stored job, not the dispatch record: an id used again once its first job's record
+      // was dropped names the later job, which may be delayed where the first was not
+      const stored = await this.#driver.getJob(record.queue, record.id);
+      const status = stored?.status;
+      if (status === 'queued' || (status === 'delayed' && stored!.runAt !== null && stored!.runAt <= now)) {
         return record.queue;
       }
       // Jobs that can never run again let the cursor pass; failed ones stay in view (retryable).

@@ -34,3 +34,38 @@ describe('QueueFake with a driver clock', () => {
     expect(await fake.runNext()).toMatchObject({ status: 'completed', job: { name: 'SlowEmailJob' } });
   });
 });
+
+describe('QueueFake and a job id used again', () => {
+  class PingJob extends Job<{ n: number }> {
+    static override readonly queue = 'revc-pings';
+    async handle() {}
+  }
+  class BoomJob extends Job<null> {
+    static override readonly queue = 'revc-pings';
+    async handle(): Promise<void> {
+      throw new Error('boom');
+    }
+  }
+
+  it('waits for the later job of an id whose first record was dropped, instead of taking it for ready', async () => {
+    let clock = 1_000_000;
+    fake = QueueFake.install({
+      jobs: [PingJob, BoomJob],
+      jobErrors: 'record',
+      driver: { now: () => clock, retention: { completedCount: 0 } },
+    });
+    await BoomJob.dispatch(null); // failed stays in view, so the runner's cursor stops here
+    await PingJob.dispatch({ n: 1 }, { jobId: 'ping', delay: 10 });
+    clock += 10_000;
+    expect((await fake.runAll()).map((run) => `${run.job.name}:${run.status}`)).toEqual([
+      'BoomJob:failed',
+      'PingJob:completed',
+    ]);
+    // its completed record is not kept, so the id is free: the first dispatch of it was due long
+    // ago, the second is not; before, the fake took it for ready and spun, freezing the test
+    await PingJob.dispatch({ n: 2 }, { jobId: 'ping', delay: 60 });
+    expect(await fake.runAll()).toEqual([]);
+    clock += 60_000;
+    expect(await fake.runAll()).toMatchObject([{ status: 'completed', job: { payload: { n: 2 } } }]);
+  });
+});
