@@ -2,8 +2,10 @@
  * QueueFake with its own clock (`driver: { now }`): a delay counts from that clock, not from
  * the machine's, so a delayed job is recorded with its delay and runs when that clock says so.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { Job, QueueFake } from '../../../core/index.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { jobs, ProcessSensorDataJob, SendEmailJob } from '../../../app/jobs/index.js';
+import { createServer } from '../../../bootstrap/server.js';
+import { fakeMessage, Job, QueueFake } from '../../../core/index.js';
 
 class SlowEmailJob extends Job<{ to: string }> {
   static override readonly queue = 'revc-emails';
@@ -13,6 +15,7 @@ class SlowEmailJob extends Job<{ to: string }> {
 let fake: QueueFake | undefined;
 
 afterEach(() => {
+  vi.useRealTimers();
   fake?.restore();
   fake = undefined;
 });
@@ -67,5 +70,26 @@ describe('QueueFake and a job id used again', () => {
     expect(await fake.runAll()).toEqual([]);
     clock += 60_000;
     expect(await fake.runAll()).toMatchObject([{ status: 'completed', job: { payload: { n: 2 } } }]);
+  });
+});
+
+describe('QueueFake under an application, with time moved as docs/testing.md says', () => {
+  it('fakes Date only: the pipeline still hands its jobs over, and a delayed job runs once Date passes its time', async () => {
+    // all timers faked would stop setImmediate, with which the pipeline hands jobs to the
+    // dispatcher: pipeline.handle() would never resolve
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2030-01-01T00:00:00Z') });
+    fake = QueueFake.install({ jobs });
+    const server = await createServer({ env: { LOG_LEVEL: 'silent' }, driver: fake.driver });
+    try {
+      await server.pipeline.handle(fakeMessage('devices/d1/telemetry', { temperature: 20 }));
+      fake.assertDispatched(ProcessSensorDataJob, (reading) => reading.deviceId === 'd1');
+      const email = { to: 'ops@example.com', subject: 'report', body: '-' };
+      await server.app.dispatcher.dispatch(SendEmailJob, email, { delay: 60 });
+      expect((await fake.runAll()).map((run) => run.job.name)).toEqual(['ProcessSensorDataJob']);
+      vi.setSystemTime(new Date('2030-01-01T00:01:00Z'));
+      expect(await fake.runAll()).toMatchObject([{ status: 'completed', job: { name: 'SendEmailJob' } }]);
+    } finally {
+      await server.stop();
+    }
   });
 });
