@@ -118,12 +118,13 @@ export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void
   failed?(error: Error, payload: TPayload, context: FailedJobContext): Promise<void> | void;
 
   /**
-   * Dispatches this job through the bound application's dispatcher; resolves to its id.
+   * Dispatches this job through the bound application's dispatcher; resolves to its id. Every
+   * error, `E_QUEUE_NOT_BOUND` when no application or fake is bound included, is a rejection.
    *
    * @example
    * await ProcessSensorDataJob.dispatch({ deviceId: 'd1', temperature: 21.5 }, { priority: -1 });
    */
-  static dispatch<C extends JobClass>(
+  static async dispatch<C extends JobClass>(
     this: C,
     payload: PayloadOf<InstanceType<C>>,
     options?: DispatchOptions,
@@ -132,7 +133,7 @@ export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void
   }
 
   /** Dispatches many payloads of this job in one round trip per queue; resolves to their ids. */
-  static dispatchMany<C extends JobClass>(
+  static async dispatchMany<C extends JobClass>(
     this: C,
     payloads: readonly PayloadOf<InstanceType<C>>[],
     options?: DispatchOptions,

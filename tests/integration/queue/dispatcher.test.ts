@@ -134,7 +134,12 @@ describe('Dispatcher on Redis', () => {
 });
 
 describe('Queue facade', () => {
-  it('refuses a static dispatch before an application is bound', () => {
+  it('refuses a static dispatch before an application is bound, as a rejection a .catch() sees', async () => {
     expect(() => Queue.dispatcher()).toThrow(QueueNotBoundError);
+    // a synchronous throw would pass by .catch() and by expect(...).rejects
+    const dispatched = EchoJob.dispatch({ tag: 't', value: 'v' });
+    const many = EchoJob.dispatchMany([{ tag: 't', value: 'v' }]);
+    await expect(dispatched).rejects.toThrow(QueueNotBoundError);
+    await expect(many).rejects.toThrow(QueueNotBoundError);
   });
 });
