@@ -200,6 +200,9 @@ describe('QueueFake.runNext', () => {
       result: { jobId: id, aborted: false, maxTries: 4 },
     });
     expect(await fake.driver.getJob('default', id)).toMatchObject({ status: 'completed', attempts: 1 });
+    // as docs/testing.md says: a job's last try is tested by dispatching it with one try
+    await ContextJob.dispatch(null, { maxTries: 1 });
+    expect(await fake.runNext()).toMatchObject({ result: { maxTries: 1 } });
   });
 
   it('returns every progress report of the run, uncoalesced, and stores the last on the record', async () => {
