@@ -67,7 +67,7 @@ export type JobClass<J extends Job<any, any> = Job<any, any>> = (new () => J) & 
 
 /** Per-class settings; unset ones fall back to the worker's flags, then the defaults. */
 export interface JobSettings {
-  /** Stable registry name; defaults to the class name. Keep it when renaming the class. */
+  /** Stable registry name; defaults to the class name (not inherited). Keep it when renaming the class. */
   readonly jobName?: string;
   /** Queue to dispatch to (default `"default"`). */
   readonly queue?: string;
@@ -150,7 +150,11 @@ export interface FailedJobContext {
   readonly log: Logger;
 }
 
-/** The registry name of a job class. */
+/**
+ * The registry name of a job class: its own `jobName`, else its class name. A subclass does not
+ * inherit its parent's `jobName`: it is another job, and under its parent's name it would be
+ * counted, asserted and run as the parent.
+ */
 export function jobNameOf(job: JobSettings & { name: string }): string {
-  return job.jobName ?? job.name;
+  return (Object.hasOwn(job, 'jobName') ? job.jobName : undefined) ?? job.name;
 }

@@ -23,6 +23,13 @@ describe('JobRegistry', () => {
     expect(registry.names()).toEqual(['AlphaJob', 'reports.monthly']);
   });
 
+  it('names a subclass by its own class name, not the jobName of its parent', () => {
+    class YearlyReportJob extends StableNameJob {}
+    const registry = new JobRegistry().register(StableNameJob, YearlyReportJob);
+    expect(registry.get('reports.monthly')).toBe(StableNameJob);
+    expect(registry.get('YearlyReportJob')).toBe(YearlyReportJob);
+  });
+
   it('refuses an unknown name with E_JOB_NOT_REGISTERED, listing the known ones', () => {
     const registry = new JobRegistry().register(AlphaJob);
     expect(() => registry.get('Object')).toThrow(JobNotRegisteredError);
