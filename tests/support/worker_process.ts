@@ -16,6 +16,9 @@ import { settingsFromEnv } from './worker_process_settings.js';
 /** The job as the worker runs it: every execution is written to the journal. */
 function recordingJob(journal: Redis, keys: JournalKeys): typeof ReliabilityJob {
   return class RecordingReliabilityJob extends ReliabilityJob {
+    // the jobs the tests dispatch as ReliabilityJob run as this one (a name is not inherited)
+    static override readonly jobName = ReliabilityJob.jobName;
+
     override async handle({ ms }: ReliabilityPayload, { jobId, attempt, signal }: JobContext): Promise<void> {
       await journal.rpush(keys.started, `${jobId} ${process.pid} ${attempt}`);
       if (ms > 0) {
