@@ -66,11 +66,11 @@ export function assertQueueName(name: unknown): asserts name is string {
   }
 }
 
-/** Throws `E_INVALID_JOB_ID` unless `id` is 1–128 of `A-Z a-z 0-9 _ . : -`. */
+/** Throws `E_INVALID_JOB_ID` unless `id` is 1–128 of `A-Z a-z 0-9 _ . : -`, starting with a letter or digit. */
 export function assertJobId(id: unknown): asserts id is string {
   if (typeof id !== 'string' || !JOB_ID.test(id)) {
     throw new InvalidJobIdError(
-      `job id ${JSON.stringify(id)} is not allowed: use 1-128 characters from A-Z a-z 0-9 _ . : - ` +
+      `job id ${JSON.stringify(id)} is not allowed: use 1-128 characters from A-Z a-z 0-9 _ . : -, starting with a letter or digit ` +
         '(ids printed by `npx topiq job:list` or returned by dispatch() are always valid)',
     );
   }
