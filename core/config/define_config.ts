@@ -4,12 +4,14 @@
  * the environment against the schema and reports every bad or missing value at once,
  * as `E_INVALID_CONFIG`, naming the variable and what it expects.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { InvalidConfigError } from '../errors.js';
 
 /** A config section: parse `env` into typed settings. */
 export interface ConfigSection<T> {
   readonly name: string;
+  /** The environment variables the section reads (its schema's keys), for docs and checks. */
+  readonly variables: readonly string[];
   read(env: Record<string, string | undefined>): T;
 }
 
@@ -28,6 +30,7 @@ export function defineConfig<S extends z.ZodType<Record<string, unknown>>, T>(
 ): ConfigSection<T> {
   return {
     name,
+    variables: schema instanceof z.ZodObject ? Object.keys(schema.shape) : [],
     read(env) {
       // empty values mean "unset", as in most .env files (a blank one is a value: a password
       // may be spaces, and a number of spaces is refused by its schema)
