@@ -1,0 +1,60 @@
+/**
+ * The blocking connections of idle workers, on real Redis: an interrupted wait closes its
+ * connection once. ioredis starts a 2 s timer with every disconnect() that only the socket's
+ * close clears; a second disconnect() after the close left one running, and it held a stopped
+ * worker's process open for 2 s (`queue:work` on SIGTERM exited by its forced exit).
+ */
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { BlockingPool } from '../../../core/queue/drivers/redis/blocking_pool.js';
+import { sleep, uniqueQueue } from '../../support/queue_names.js';
+
+const source = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
+afterEach(() => vi.restoreAllMocks());
+afterAll(() => source.disconnect());
+
+/** The pool's connections, each with its disconnect() spied on. */
+function spyConnections(): Redis[] {
+  const made: Redis[] = [];
+  const duplicate = source.duplicate.bind(source);
+  vi.spyOn(source, 'duplicate').mockImplementation((...args) => {
+    const connection = duplicate(...args);
+    vi.spyOn(connection, 'disconnect');
+    made.push(connection);
+    return connection;
+  });
+  return made;
+}
+
+describe('BlockingPool', () => {
+  it('closes an interrupted wait once, and leaves no ioredis timer to hold the process', async () => {
+    const made = spyConnections();
+    const pool = new BlockingPool(source);
+    const key = uniqueQueue('bpool');
+    const waiting = pool.wait([key], 30_000);
+    while (made[0]?.status !== 'ready') await sleep(5);
+    await sleep(50); // the BLPOP is sent and blocking
+    const timeouts = vi.spyOn(globalThis, 'setTimeout');
+    pool.interrupt();
+    await waiting;
+    await sleep(50);
+    expect(made).toHaveLength(1);
+    expect(made[0]?.status).toBe('end');
+    expect(made[0]?.disconnect).toHaveBeenCalledTimes(1);
+    // one disconnect timer, started by interrupt() and cleared by the close, and no other
+    expect(timeouts.mock.calls.filter(([, ms]) => ms === 2000)).toHaveLength(1);
+    await pool.close();
+  });
+
+  it('keeps a wait that ended by its timeout for the next one', async () => {
+    const made = spyConnections();
+    const pool = new BlockingPool(source);
+    const key = uniqueQueue('bpool');
+    await pool.wait([key], 20);
+    await pool.wait([key], 20);
+    expect(made).toHaveLength(1);
+    expect(made[0]?.disconnect).not.toHaveBeenCalled();
+    await pool.close();
+    expect(made[0]?.disconnect).toHaveBeenCalledTimes(1);
+  });
+});
