@@ -64,6 +64,13 @@ export class MqttConnection {
   #connecting: (Waiter & { timer: NodeJS.Timeout }) | undefined;
   #onlineWaiters: Waiter[] = [];
   #connected: Promise<void> | undefined;
+  /**
+   * A CONNACK said the broker had lost the session, and no resubscribe has been acknowledged
+   * since. A later CONNACK's `sessionPresent` then proves nothing: a broker creates the session
+   * of a `clean: false` client on connect, empty, so the next one says "present" even though
+   * the resubscribe was cut off before it reached the broker.
+   */
+  #resubscribePending = false;
   #closed: Promise<void> | undefined;
 
   constructor(options: MqttConnectionOptions) {
@@ -243,7 +250,8 @@ export class MqttConnection {
       clearTimeout(pending.timer);
       pending.resolve();
     }
-    if (connack.sessionPresent || this.#subscriptions.size === 0) {
+    if (!connack.sessionPresent && this.#subscriptions.size > 0) this.#resubscribePending = true;
+    if (!this.#resubscribePending) {
       this.#goOnline();
       return;
     }
@@ -255,7 +263,11 @@ export class MqttConnection {
           { filters: [...this.#subscriptions.keys()] },
           'resubscribed: the broker had lost the session',
         );
-        if (connection === this.#lostConnections) this.#goOnline();
+        // acknowledged on a connection since lost: subscribing again on the next is harmless
+        if (connection === this.#lostConnections) {
+          this.#resubscribePending = false;
+          this.#goOnline();
+        }
       },
       (error: unknown) =>
         this.#log.warn({ err: error }, 'resubscribe interrupted; retrying on the next connection'),

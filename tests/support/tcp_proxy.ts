@@ -25,6 +25,7 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #dropMarker: string | undefined;
   #dropping = false;
+  #cutOn: { matches: (chunk: Buffer) => boolean; done: () => void } | undefined;
 
   private constructor(targetPort: number, targetHost: string) {
     this.targetPort = targetPort;
@@ -49,6 +50,16 @@ export class TcpProxy {
    */
   dropRepliesAfter(marker: string): void {
     this.#dropMarker = marker;
+  }
+
+  /**
+   * From now on, the first request chunk for which `matches` is true is not passed on: its
+   * connection is dropped instead, as when the network fails as the request is sent. Once.
+   */
+  cutOn(matches: (chunk: Buffer) => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      this.#cutOn = { matches, done: resolve };
+    });
   }
 
   /** True once a request with the `dropRepliesAfter` marker has passed. */
@@ -103,6 +114,14 @@ export class TcpProxy {
       });
     }
     client.on('data', (chunk: Buffer) => {
+      const cutOn = this.#cutOn;
+      if (cutOn?.matches(chunk)) {
+        this.#cutOn = undefined;
+        client.destroy();
+        upstream.destroy();
+        cutOn.done();
+        return;
+      }
       if (this.#dropMarker !== undefined && chunk.includes(this.#dropMarker)) this.#dropping = true;
       upstream.write(chunk);
     });

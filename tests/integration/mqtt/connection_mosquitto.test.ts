@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MqttConnectionOptions, type MqttMessage, MqttConnection } from '../../../core/mqtt/index.js';
 import { discardSession } from '../../support/mqtt_sessions.js';
+import { TcpProxy } from '../../support/tcp_proxy.js';
 import { mosquittoUrl, publisher, sleep, uniqueNames, waitFor } from './mqtt_test_support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -146,6 +147,37 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     await revived.connect();
     await waitFor(() => received.length === 3);
     expect(payloads(received)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('subscribes again when a resubscribe was cut off, though the next CONNACK says a session is present', async () => {
+    const { prefix, clientId } = uniqueNames('resub');
+    const proxy = await TcpProxy.start(1883);
+    cleanups.push(() => proxy.close());
+    const received: MqttMessage[] = [];
+    const subscriber = new MqttConnection({
+      url: `mqtt://127.0.0.1:${proxy.port}`,
+      clientId,
+      reconnect: { baseMs: 20, maxMs: 200 },
+      onMessage: (message) => void received.push(message),
+    });
+    cleanups.push(async () => {
+      await subscriber.close();
+      await discardSession(mosquittoUrl, clientId, 5);
+    });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    await proxy.cut(); // the app is away while the broker loses its session
+    await discardSession(mosquittoUrl, clientId, 5);
+    // the next connection resubscribes, but its SUBSCRIBE is lost with it; the broker made an
+    // empty session for the client at that CONNECT, so the CONNACK after says "present"
+    const resubscribeCut = proxy.cutOn((chunk) => (chunk[0]! & 0xf0) === 0x80);
+    await proxy.restore();
+    await resubscribeCut;
+    await waitFor(() => subscriber.isOnline);
+    const client = await mosquittoPublisher();
+    await client.publishAsync(`${prefix}/x`, 'after', { qos: 1 });
+    await waitFor(() => received.length === 1);
+    expect(payloads(received)).toEqual(['after']);
   });
 
   it('completes QoS 2 messages once the consumer resolves, so they are not delivered again', async () => {
