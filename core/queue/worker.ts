@@ -413,8 +413,12 @@ export class Worker {
         }
         this.#options.events?.emit({ id, name, queue }, status, attempt);
       }
-      for (const record of result.abandoned)
-        void this.#runner.abandoned(record).catch((error: unknown) => this.#unexpected(error, record));
+      // tracked, so a stop waits for their failed() hooks (each bounded by its job's timeout)
+      for (const record of result.abandoned) {
+        this.#tracked(
+          this.#runner.abandoned(record).catch((error: unknown) => this.#unexpected(error, record)),
+        );
+      }
       for (const expired of result.expired) {
         this.#log.info(
           { event: 'job.expired', jobId: expired.id, job: expired.name, queue },

@@ -6,6 +6,7 @@ import {
   type DispatchOptions,
   Dispatcher,
   isProgressEvent,
+  Job,
   type JobEvent,
   JobEventPublisher,
   type JobProgressEvent,
@@ -67,7 +68,7 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
         await driver.removeFailed(queue, { all: true });
         await driver.close();
       });
-      return { driver, dispatcher, queue, tag, startWorker, dispatch };
+      return { driver, registry, dispatcher, queue, tag, startWorker, dispatch };
     }
 
     const until = (check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> =>
@@ -100,6 +101,35 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       const [record] = await driver.listFailed(queue, 0, 10);
       expect(record).toMatchObject({ id, attempts: 3, error: { message: 'flaky failure 3' } });
       expect(record?.error?.stack).toContain('flaky failure 3');
+    });
+
+    it('waits, as it stops, for the failed() hook of a job a dead worker left on its last try', async () => {
+      const { driver, registry, dispatcher, queue, tag, startWorker } = setup();
+      const hooked: string[] = [];
+      class LateHookJob extends Job<{ tag: string }> {
+        static override readonly maxTries = 1;
+        async handle() {}
+        override async failed(error: Error, payload: { tag: string }) {
+          await sleep(300);
+          hooked.push(`${payload.tag} failed: ${(error as { code?: string }).code}`);
+        }
+      }
+      registry.register(LateHookJob);
+      const id = await dispatcher.dispatch(LateHookJob, { tag }, { queue });
+      // a worker that started the job, then died: its lease ends unrenewed, on the job's last try
+      const { jobs } = await driver.reserve(queue, {
+        count: 1,
+        leaseMs: 100,
+        worker: 'dead',
+        defaultMaxTries: 3,
+      });
+      await driver.extend([{ id, queue, token: jobs[0]!.token }], 100, { started: 1 });
+      await sleep(250);
+      const { done } = startWorker({ stopWhenEmpty: true });
+      expect(await done).toBe('empty');
+      // before, the hook ran unawaited: run() returned, and the app closed, under it
+      expect(hooked).toEqual([`${tag} failed: E_LEASE_EXPIRED`]);
+      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'failed', attempts: 1 });
     });
 
     it('fails an UnrecoverableError for good on the first try', async () => {
