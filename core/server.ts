@@ -10,6 +10,7 @@ import { bridgeJobEvents } from './messaging/job_event_bridge.js';
 import { type AppRouteTable, MessagePipeline } from './messaging/message_pipeline.js';
 import type { MessageContext } from './messaging/message_context.js';
 import { MqttGateway } from './messaging/mqtt_gateway.js';
+import { stateSubscriptionMemory } from './messaging/subscription_memory.js';
 import { parseQueueList } from './queue/names.js';
 import { retryUntilDone } from './support/retry.js';
 import type { Worker, WorkerOptions } from './queue/worker.js';
@@ -59,6 +60,7 @@ export class Server {
       settings: { ...options.mqtt, sharedGroup: options.mqtt.sharedGroup },
       subscriptions: options.routes.subscriptions(),
       log: options.app.log,
+      subscriptionMemory: stateSubscriptionMemory(options.app.state, options.mqtt.clientId),
     });
     this.pipeline = new MessagePipeline({
       routes: options.routes,

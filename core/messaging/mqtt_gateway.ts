@@ -15,6 +15,7 @@ import { MqttConnection } from '../mqtt/connection.js';
 import { assertTopicName } from '../mqtt/topic_name.js';
 import type { Subscription } from '../routing/route_table.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
+import type { SubscriptionMemory } from './subscription_memory.js';
 
 /**
  * The subscriptions with `$share/<group>/` removed, merged by filter (highest QoS), for
@@ -37,6 +38,11 @@ export interface GatewayOptions {
   settings: MqttSettings;
   subscriptions: readonly Subscription[];
   log: Logger;
+  /**
+   * Where the external broker's subscriptions of the last run are kept, so filters no route
+   * asks for any more are unsubscribed from the persistent session. Without it they stay.
+   */
+  subscriptionMemory?: SubscriptionMemory;
 }
 
 /**
@@ -87,7 +93,13 @@ export class MqttGateway {
       const subscriptions = settings.sharedSubscriptions
         ? this.#options.subscriptions
         : withoutSharing(this.#options.subscriptions);
+      // the new filters first, then the stale ones out: a message published in between is
+      // delivered twice (at least once) rather than not at all
       if (subscriptions.length > 0) await this.#connection.subscribe(subscriptions);
+      await this.#unsubscribeStale(
+        this.#connection,
+        subscriptions.map(({ filter }) => filter),
+      );
       return;
     }
     const { broker } = settings;
@@ -130,6 +142,41 @@ export class MqttGateway {
           ...(publish.principal.kind === 'device' ? { deviceId: publish.principal.deviceId } : {}),
         }),
     });
+  }
+
+  /**
+   * Unsubscribes the filters the last run subscribed and this one does not, and keeps this
+   * run's. A filter that could not be unsubscribed is kept too, to be tried at the next start.
+   * Neither step stops the app: a failure is logged.
+   */
+  async #unsubscribeStale(connection: MqttConnection, wanted: readonly string[]): Promise<void> {
+    const { subscriptionMemory: memory, log } = this.#options;
+    if (!memory) return;
+    let kept = [...wanted];
+    try {
+      const stale = ((await memory.read()) ?? []).filter((filter) => !wanted.includes(filter));
+      if (stale.length > 0) {
+        try {
+          await connection.unsubscribe(stale);
+          log.info(
+            { event: 'mqtt.stale_unsubscribed', filters: stale },
+            'unsubscribed filters an earlier run subscribed and no route asks for now',
+          );
+        } catch (error) {
+          kept = [...kept, ...stale];
+          log.warn(
+            { event: 'mqtt.stale_unsubscribe_failed', err: error, filters: stale },
+            'could not unsubscribe filters of an earlier run; the broker goes on delivering their messages until a later start unsubscribes them',
+          );
+        }
+      }
+      await memory.write(kept);
+    } catch (error) {
+      log.warn(
+        { event: 'mqtt.subscriptions_unremembered', err: error },
+        'could not read or keep the filters this app subscribed; filters of routes removed since an earlier run may still deliver',
+      );
+    }
   }
 
   /**

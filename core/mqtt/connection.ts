@@ -172,6 +172,31 @@ export class MqttConnection {
   }
 
   /**
+   * Unsubscribes `filters` and stops restoring them. For filters a persistent session may hold
+   * from an earlier run (routes since removed, sharing since changed): the broker would go on
+   * delivering them. Waits until online; rejects with BrokerUnavailableError when the
+   * connection drops before the UNSUBACK.
+   *
+   * @example
+   * await connection.unsubscribe(['devices/+/telemetry']);
+   */
+  async unsubscribe(filters: readonly string[]): Promise<void> {
+    if (filters.length === 0) return;
+    await this.whenOnline();
+    try {
+      await this.#client.unsubscribeAsync([...filters]);
+    } catch (error) {
+      throw new BrokerUnavailableError(
+        `The MQTT connection to ${this.#url} dropped before the broker confirmed unsubscribing ` +
+          `${filters.join(', ')}; call unsubscribe() again once connected.`,
+        { cause: error },
+      );
+    }
+    for (const filter of filters) this.#subscriptions.delete(filter);
+    this.#log.info({ filters }, 'unsubscribed');
+  }
+
+  /**
    * Publishes a message. With QoS 1 or 2 the promise resolves on the broker's
    * acknowledgement (resent after a reconnect if need be); QoS 0 resolves once written.
    *

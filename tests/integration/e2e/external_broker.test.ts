@@ -83,6 +83,28 @@ describe('an app on Mosquitto', () => {
     expect(second.pipeline.stats.handled).toBeGreaterThan(0);
   });
 
+  it('unsubscribes what an earlier run of its client id subscribed and no route asks for, so a message is handled once', async () => {
+    const { externalServer, device, jobs, id } = setup();
+    const deviceId = `dev-${id}`;
+    const options = {
+      url: MOSQUITTO_URL,
+      clientId: `e2e-app-${id}`,
+      protocolVersion: 5 as const,
+      env: { MQTT_SHARED_GROUP: `e2e-${id}` },
+    };
+    // a run without shared subscriptions leaves devices/+/telemetry in the persistent session
+    const earlier = await externalServer({ ...options, sharedSubscriptions: false });
+    await earlier.stop();
+    await externalServer(options); // subscribes $share/e2e-<id>/devices/+/telemetry instead
+    const sensor = await device(MOSQUITTO_URL, { protocolVersion: 5 });
+    await publishJson(sensor, `devices/${deviceId}/telemetry`, { temperature: 7 });
+
+    await until('the message is stored', async () => (await jobs('telemetry', deviceId)).length >= 1);
+    await sleep(300); // time for the copy the old filter would deliver
+    // Mosquitto delivers an MQTT 5 client one copy per matching filter: two jobs before
+    expect(await jobs('telemetry', deviceId)).toHaveLength(1);
+  });
+
   it('answers an MQTT 5 job command on its response topic only under JOB_COMMAND_REPLY_TOPIC', async () => {
     const { externalServer, device, driver, id } = setup();
     const server = await externalServer({
