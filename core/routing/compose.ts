@@ -5,7 +5,9 @@
 import { NextCalledTwiceError } from '../errors.js';
 
 /**
- * A step run before a route's handler. Not calling `next()` stops the chain there.
+ * A step run before a route's handler. Not calling `next()` stops the chain there. Await
+ * `next()`: a chain still running when the middleware returns is waited for, and its error
+ * fails the message, but one that failed before then, unawaited, is not seen.
  *
  * @example
  * const timing: Middleware<{ log: (s: string) => void }> = async (ctx, next) => {
@@ -43,7 +45,27 @@ export function compose<C>(
       }
       reached = index;
       if (index === middleware.length) return final(ctx);
-      return middleware[index]!(ctx, () => dispatch(index + 1));
+      let downstream: Promise<void> | undefined;
+      let settled = false;
+      await middleware[index]!(ctx, () => {
+        downstream = dispatch(index + 1);
+        // before any await of the middleware's: it sees the outcome after this flag is set
+        downstream.then(
+          () => {
+            settled = true;
+          },
+          () => {
+            settled = true;
+          },
+        );
+        return downstream;
+      });
+      // A middleware that called next() without awaiting it returned before the rest of the
+      // chain ended: wait for that too, so the message is acknowledged only once its jobs are
+      // stored, and let its error fail the chain instead of going unhandled (which ends a
+      // Node process). A chain that had ended was the middleware's to await, and any error
+      // of it the middleware's to handle or swallow.
+      if (downstream && !settled) await downstream;
     };
     return dispatch(0);
   };

@@ -70,6 +70,49 @@ describe('compose', () => {
     expect(seen).toEqual([boom]);
   });
 
+  it('waits for a chain a middleware did not await, and fails with its error instead of leaving it unhandled', async () => {
+    const hasty: Middleware<Ctx> = (_ctx, next) => {
+      void next(); // a mistake: the message would be acknowledged before its jobs are stored
+    };
+    const ctx: Ctx = { log: [] };
+    await compose([hasty], async (c) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      c.log.push('stored');
+    })(ctx);
+    expect(ctx.log).toEqual(['stored']);
+
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const late = new Error('late');
+      const run = compose([hasty], async () => {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        throw late;
+      });
+      await expect(run({ log: [] })).rejects.toBe(late);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('lets a middleware that awaited next() swallow its error', async () => {
+    const forgiving: Middleware<Ctx> = async (ctx, next) => {
+      try {
+        await next();
+      } catch {
+        ctx.log.push('forgiven');
+      }
+    };
+    const ctx: Ctx = { log: [] };
+    await compose([forgiving], () => {
+      throw new Error('boom');
+    })(ctx);
+    expect(ctx.log).toEqual(['forgiven']);
+  });
+
   it('rejects when a middleware throws synchronously', async () => {
     const thrower: Middleware<Ctx> = () => {
       throw new Error('sync failure');
