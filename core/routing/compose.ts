@@ -2,12 +2,13 @@
  * Middleware composition, onion style (Koa, Hono): each middleware gets the context and
  * a `next` that runs the rest of the chain, so it can act before and after it.
  */
-import { NextCalledTwiceError } from '../errors.js';
+import { NextCalledLateError, NextCalledTwiceError } from '../errors.js';
 
 /**
  * A step run before a route's handler. Not calling `next()` stops the chain there. Await
- * `next()`: a chain still running when the middleware returns is waited for, and its error
- * fails the message, but one that failed before then, unawaited, is not seen.
+ * `next()`: a chain the middleware did not await is waited for once it returns, and its error
+ * fails the message; `next()` called after the middleware returned rejects with
+ * `E_NEXT_CALLED_LATE` and runs nothing.
  *
  * @example
  * const timing: Middleware<{ log: (s: string) => void }> = async (ctx, next) => {
@@ -17,6 +18,28 @@ import { NextCalledTwiceError } from '../errors.js';
  * };
  */
 export type Middleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void> | void;
+
+/**
+ * The promise `next()` returns, which tells whether the middleware looked at it: `await`,
+ * `then`, `catch` and `finally` all call `then` on a promise of a subclass (a plain promise is
+ * awaited without calling it). Promises derived from it are plain.
+ */
+class WatchedChain extends Promise<void> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  seen = false;
+
+  // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to see it used
+  override then<A = void, B = never>(
+    onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    this.seen = true;
+    return super.then(onFulfilled, onRejected);
+  }
+}
 
 /** What runs after the last middleware calls `next()`. */
 export type FinalHandler<C> = (ctx: C) => Promise<void> | void;
@@ -45,27 +68,34 @@ export function compose<C>(
       }
       reached = index;
       if (index === middleware.length) return final(ctx);
-      let downstream: Promise<void> | undefined;
-      let settled = false;
-      await middleware[index]!(ctx, () => {
-        downstream = dispatch(index + 1);
-        // before any await of the middleware's: it sees the outcome after this flag is set
-        downstream.then(
-          () => {
-            settled = true;
-          },
-          () => {
-            settled = true;
-          },
-        );
+      const name = middleware[index]!.name || 'anonymous';
+      let downstream: WatchedChain | undefined;
+      let returned = false;
+      const next = (): Promise<void> => {
+        if (returned) {
+          return Promise.reject(
+            new NextCalledLateError(
+              `Middleware "${name}" (position ${index}) called next() after it had returned, so the message was settled without the rest of its chain; call next() before returning and await it.`,
+            ),
+          );
+        }
+        downstream = new WatchedChain((resolve, reject) => {
+          dispatch(index + 1).then(resolve, reject);
+        });
+        // handled here without marking it seen, so a failure before it is looked at is not an
+        // unhandled rejection (which ends a Node process), and is still thrown below
+        Promise.prototype.then.call(downstream, undefined, () => {});
         return downstream;
-      });
-      // A middleware that called next() without awaiting it returned before the rest of the
-      // chain ended: wait for that too, so the message is acknowledged only once its jobs are
-      // stored, and let its error fail the chain instead of going unhandled (which ends a
-      // Node process). A chain that had ended was the middleware's to await, and any error
-      // of it the middleware's to handle or swallow.
-      if (downstream && !settled) await downstream;
+      };
+      try {
+        await middleware[index]!(ctx, next);
+      } finally {
+        returned = true;
+      }
+      // A middleware that awaited next() (or chained on it) saw its outcome, and may have
+      // handled or swallowed its error. One that did not: its chain is waited for, so the
+      // message is acknowledged only once its jobs are stored, and its error fails the message.
+      if (downstream && !downstream.seen) await downstream;
     };
     return dispatch(0);
   };

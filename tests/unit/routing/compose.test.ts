@@ -98,7 +98,47 @@ describe('compose', () => {
     }
   });
 
-  it('lets a middleware that awaited next() swallow its error', async () => {
+  it('fails with the error of an unawaited chain that failed before its middleware returned', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const early = new Error('early');
+      const slow: Middleware<Ctx> = async (_ctx, next) => {
+        void next();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      };
+      const hasty: Middleware<Ctx> = (_ctx, next) => {
+        void next();
+      };
+      for (const careless of [slow, hasty]) {
+        await expect(
+          compose([careless], () => {
+            throw early; // a synchronous validation error, say
+          })({ log: [] }),
+        ).rejects.toBe(early);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('runs nothing for a next() called after its middleware returned, and rejects it with E_NEXT_CALLED_LATE', async () => {
+    let late: Promise<void> | undefined;
+    const deferring: Middleware<Ctx> = (_ctx, next) => {
+      late = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(() => next());
+    };
+    const ctx: Ctx = { log: [] };
+    await compose([deferring], (c) => {
+      c.log.push('handler');
+    })(ctx);
+    await expect(late).rejects.toMatchObject({ code: 'E_NEXT_CALLED_LATE' });
+    expect(ctx.log).toEqual([]);
+  });
+
+  it('lets a middleware that awaited next(), or caught it, swallow its error', async () => {
     const forgiving: Middleware<Ctx> = async (ctx, next) => {
       try {
         await next();
@@ -106,11 +146,17 @@ describe('compose', () => {
         ctx.log.push('forgiven');
       }
     };
+    const catching: Middleware<Ctx> = (ctx, next) =>
+      next().catch(() => {
+        ctx.log.push('caught');
+      });
     const ctx: Ctx = { log: [] };
-    await compose([forgiving], () => {
-      throw new Error('boom');
-    })(ctx);
-    expect(ctx.log).toEqual(['forgiven']);
+    for (const lenient of [forgiving, catching]) {
+      await compose([lenient], () => {
+        throw new Error('boom');
+      })(ctx);
+    }
+    expect(ctx.log).toEqual(['forgiven', 'caught']);
   });
 
   it('rejects when a middleware throws synchronously', async () => {
