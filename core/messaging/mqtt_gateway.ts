@@ -15,6 +15,7 @@ import { MqttConnection } from '../mqtt/connection.js';
 import { assertTopicName } from '../mqtt/topic_name.js';
 import type { Subscription } from '../routing/route_table.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
+import { retryUntilDone } from '../support/retry.js';
 import type { SubscriptionMemory } from './subscription_memory.js';
 
 /**
@@ -56,6 +57,8 @@ export class MqttGateway {
   readonly #options: GatewayOptions;
   #broker: EmbeddedBroker | undefined;
   #connection: MqttConnection | undefined;
+  #tidying: Promise<void> = Promise.resolve();
+  readonly #stopped = new AbortController();
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -96,7 +99,7 @@ export class MqttGateway {
       // the new filters first, then the stale ones out: a message published in between is
       // delivered twice (at least once) rather than not at all
       if (subscriptions.length > 0) await this.#connection.subscribe(subscriptions);
-      await this.#unsubscribeStale(
+      this.#tidySubscriptions(
         this.#connection,
         subscriptions.map(({ filter }) => filter),
       );
@@ -146,37 +149,40 @@ export class MqttGateway {
 
   /**
    * Unsubscribes the filters the last run subscribed and this one does not, and keeps this
-   * run's. A filter that could not be unsubscribed is kept too, to be tried at the next start.
-   * Neither step stops the app: a failure is logged.
+   * run's: first this run's with the last run's (so a run that dies, or a later step that
+   * fails, forgets nothing), then, once the stale ones are unsubscribed, this run's alone. In
+   * the background, tried again with backoff until done or stopped (the state store may be
+   * Redis, away at start), so ingest never waits for it. Failures are logged.
    */
-  async #unsubscribeStale(connection: MqttConnection, wanted: readonly string[]): Promise<void> {
+  #tidySubscriptions(connection: MqttConnection, wanted: readonly string[]): void {
     const { subscriptionMemory: memory, log } = this.#options;
     if (!memory) return;
-    let kept = [...wanted];
-    try {
-      const stale = ((await memory.read()) ?? []).filter((filter) => !wanted.includes(filter));
-      if (stale.length > 0) {
-        try {
-          await connection.unsubscribe(stale);
-          log.info(
-            { event: 'mqtt.stale_unsubscribed', filters: stale },
-            'unsubscribed filters an earlier run subscribed and no route asks for now',
-          );
-        } catch (error) {
-          kept = [...kept, ...stale];
-          log.warn(
-            { event: 'mqtt.stale_unsubscribe_failed', err: error, filters: stale },
-            'could not unsubscribe filters of an earlier run; the broker goes on delivering their messages until a later start unsubscribes them',
-          );
-        }
-      }
-      await memory.write(kept);
-    } catch (error) {
-      log.warn(
-        { event: 'mqtt.subscriptions_unremembered', err: error },
-        'could not read or keep the filters this app subscribed; filters of routes removed since an earlier run may still deliver',
+    const tidy = async (): Promise<void> => {
+      const previous = (await memory.read()) ?? [];
+      const stale = previous.filter((filter) => !wanted.includes(filter));
+      if (wanted.some((filter) => !previous.includes(filter))) await memory.write([...stale, ...wanted]);
+      if (stale.length === 0) return;
+      await connection.unsubscribe(stale);
+      log.info(
+        { event: 'mqtt.stale_unsubscribed', filters: stale },
+        'unsubscribed filters an earlier run subscribed and no route asks for now',
       );
-    }
+      await memory.write(wanted);
+    };
+    this.#tidying = retryUntilDone(tidy, {
+      signal: this.#stopped.signal,
+      onError: (error, retryInMs, attempt) => {
+        log.warn(
+          { event: 'mqtt.subscriptions_untidy', err: error, retryInMs, attempt },
+          'could not check the filters an earlier run subscribed (state store or broker unavailable); trying again',
+        );
+      },
+    }).catch(() => {}); // stopped meanwhile: the next start tidies
+  }
+
+  /** The background tidying of subscriptions, for tests and shutdown. */
+  get tidied(): Promise<void> {
+    return this.#tidying;
   }
 
   /**
@@ -208,9 +214,10 @@ export class MqttGateway {
 
   /** Stops taking messages: closes the connection (unacknowledged messages stay with the broker) or the broker. */
   async stop(): Promise<void> {
+    this.#stopped.abort(); // ends the tidying's retries; the next start tidies
     await this.#connection?.close();
-    await this.#broker?.close();
     this.#connection = undefined;
+    await this.#broker?.close();
     this.#broker = undefined;
   }
 }

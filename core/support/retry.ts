@@ -8,6 +8,8 @@ export interface RetryUntilDoneOptions {
   /** When it returns true the last error is thrown instead of trying again. */
   giveUp?: (error: unknown, attempt: number) => boolean;
   maxDelayMs?: number;
+  /** Ends the retries (the promise rejects with the last error), a wait in progress at once. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -36,11 +38,15 @@ export async function retryUntilDone<T>(
     try {
       return await operation();
     } catch (error) {
-      if (options.giveUp?.(error, attempt)) throw error;
+      if (options.giveUp?.(error, attempt) || options.signal?.aborted) throw error;
       const ceiling = backoffMs(attempt, options.maxDelayMs);
       const delay = Math.round(ceiling * (0.5 + Math.random() / 2));
       options.onError(error, delay, attempt);
-      await sleep(delay);
+      try {
+        await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined);
+      } catch {
+        throw error; // aborted while waiting
+      }
     }
   }
 }

@@ -94,8 +94,10 @@ describe('an app on Mosquitto', () => {
     };
     // a run without shared subscriptions leaves devices/+/telemetry in the persistent session
     const earlier = await externalServer({ ...options, sharedSubscriptions: false });
+    await earlier.gateway.tidied;
     await earlier.stop();
-    await externalServer(options); // subscribes $share/e2e-<id>/devices/+/telemetry instead
+    const later = await externalServer(options); // subscribes $share/e2e-<id>/devices/+/telemetry instead
+    await later.gateway.tidied; // in the background, after the new filters are in place
     const sensor = await device(MOSQUITTO_URL, { protocolVersion: 5 });
     await publishJson(sensor, `devices/${deviceId}/telemetry`, { temperature: 7 });
 
