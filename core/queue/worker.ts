@@ -141,6 +141,8 @@ export class Worker {
    * expired one, the cancel of a cancelled one), awaited on shutdown.
    */
   readonly #releasing = new Set<Promise<void>>();
+  /** The failed() hooks of jobs this worker reclaimed, failed for good, from dead workers. */
+  readonly #failedHooks = new Set<Promise<void>>();
   readonly #ahead: ReserveAhead;
   /** Cancel broadcasts heard for jobs of its queues it did not hold (see HeardCancels). */
   readonly #heardCancels = new HeardCancels();
@@ -413,11 +415,13 @@ export class Worker {
         }
         this.#options.events?.emit({ id, name, queue }, status, attempt);
       }
-      // tracked, so a stop waits for their failed() hooks (each bounded by its job's timeout)
+      // kept, so a stop waits for their failed() hooks, up to its grace period
       for (const record of result.abandoned) {
-        this.#tracked(
-          this.#runner.abandoned(record).catch((error: unknown) => this.#unexpected(error, record)),
-        );
+        const hook = this.#runner
+          .abandoned(record)
+          .catch((error: unknown) => this.#unexpected(error, record));
+        this.#failedHooks.add(hook);
+        void hook.finally(() => this.#failedHooks.delete(hook));
       }
       for (const expired of result.expired) {
         this.#log.info(
@@ -805,6 +809,21 @@ export class Worker {
     await this.#handBack(this.#takeWaiting());
     const deadline = Date.now() + (this.#options.shutdownGraceMs ?? 10_000);
     while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    // each is bounded by its job's timeout, which may be far longer than a stop may take
+    if (this.#failedHooks.size > 0 && Date.now() < deadline) {
+      const grace = new AbortController();
+      await Promise.race([
+        Promise.all(this.#failedHooks),
+        sleep(deadline - Date.now(), undefined, { signal: grace.signal }).catch(() => {}),
+      ]);
+      grace.abort();
+    }
+    if (this.#failedHooks.size > 0) {
+      this.#log.warn(
+        { event: 'worker.failed_hooks_left', count: this.#failedHooks.size },
+        'stopping with failed() hooks of reclaimed jobs still running: the grace period ended first',
+      );
+    }
     while (this.#releasing.size > 0) await Promise.all(this.#releasing);
     // what is still running, and any hand-back that failed meanwhile
     await this.#handBack([...this.#running.values(), ...this.#takeWaiting()]);

@@ -103,34 +103,48 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(record?.error?.stack).toContain('flaky failure 3');
     });
 
-    it('waits, as it stops, for the failed() hook of a job a dead worker left on its last try', async () => {
-      const { driver, registry, dispatcher, queue, tag, startWorker } = setup();
-      const hooked: string[] = [];
-      class LateHookJob extends Job<{ tag: string }> {
-        static override readonly maxTries = 1;
-        async handle() {}
-        override async failed(error: Error, payload: { tag: string }) {
-          await sleep(300);
-          hooked.push(`${payload.tag} failed: ${(error as { code?: string }).code}`);
+    it.each([
+      ['waits, as it stops, for', 10_000, 300, true],
+      ['stops at the end of its grace period without', 200, 3_000, false],
+    ])(
+      '%s the failed() hook of a job a dead worker left on its last try',
+      async (_what, shutdownGraceMs, hookMs, finished) => {
+        const { driver, registry, dispatcher, queue, tag, startWorker } = setup();
+        const hooked: string[] = [];
+        class LateHookJob extends Job<{ tag: string }> {
+          static override readonly maxTries = 1;
+          async handle() {}
+          override async failed(error: Error, payload: { tag: string }) {
+            await sleep(hookMs);
+            hooked.push(`${payload.tag} failed: ${(error as { code?: string }).code}`);
+          }
         }
-      }
-      registry.register(LateHookJob);
-      const id = await dispatcher.dispatch(LateHookJob, { tag }, { queue });
-      // a worker that started the job, then died: its lease ends unrenewed, on the job's last try
-      const { jobs } = await driver.reserve(queue, {
-        count: 1,
-        leaseMs: 100,
-        worker: 'dead',
-        defaultMaxTries: 3,
-      });
-      await driver.extend([{ id, queue, token: jobs[0]!.token }], 100, { started: 1 });
-      await sleep(250);
-      const { done } = startWorker({ stopWhenEmpty: true });
-      expect(await done).toBe('empty');
-      // before, the hook ran unawaited: run() returned, and the app closed, under it
-      expect(hooked).toEqual([`${tag} failed: E_LEASE_EXPIRED`]);
-      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'failed', attempts: 1 });
-    });
+        registry.register(LateHookJob);
+        const id = await dispatcher.dispatch(LateHookJob, { tag }, { queue });
+        // a worker that started the job, then died: its lease ends unrenewed, on the job's last try
+        const { jobs } = await driver.reserve(queue, {
+          count: 1,
+          leaseMs: 100,
+          worker: 'dead',
+          defaultMaxTries: 3,
+        });
+        await driver.extend([{ id, queue, token: jobs[0]!.token }], 100, { started: 1 });
+        await sleep(250);
+        const log = capturingLogger('warn');
+        const { done } = startWorker({ stopWhenEmpty: true, shutdownGraceMs, log: log.logger });
+        expect(await done).toBe('empty');
+        expect(await driver.getJob(queue, id)).toMatchObject({ status: 'failed', attempts: 1 });
+        if (finished) {
+          // before, the hook ran unawaited: run() returned, and the app closed, under it
+          expect(hooked).toEqual([`${tag} failed: E_LEASE_EXPIRED`]);
+          expect(log.events('worker.failed_hooks_left')).toEqual([]);
+        } else {
+          // a hook may run as long as its job's timeout; a stop does not wait that long
+          expect(hooked).toEqual([]);
+          expect(log.events('worker.failed_hooks_left')).toMatchObject([{ count: 1 }]);
+        }
+      },
+    );
 
     it('fails an UnrecoverableError for good on the first try', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
