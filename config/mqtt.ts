@@ -41,15 +41,17 @@ function topicPrefix(example: string) {
     });
 }
 
+const PLACEHOLDER = /^\{(queue|id|status|name)\}$/;
+
 /** What makes `template` no job event topic template, or undefined when it is one. */
 function eventTopicProblem(template: string): string | undefined {
   if (template.startsWith('$')) return 'it may not start with $ (broker topics)';
-  const filled = template.replace(/\{(queue|id|status|name)\}/g, 'x');
-  const unknown = /\{[^}]*\}?/.exec(filled) ?? /\}/.exec(filled);
-  if (unknown) {
-    return `${JSON.stringify(unknown[0])} is no placeholder; use {queue}, {id}, {status} and {name}`;
+  // every brace, read in the template as written: a placeholder, or a slip to name
+  const unknown = template.match(/\{[^{}]*\}?|\}/g)?.find((token) => !PLACEHOLDER.test(token));
+  if (unknown !== undefined) {
+    return `${JSON.stringify(unknown)} is no placeholder; use {queue}, {id}, {status} and {name}`;
   }
-  return topicNameProblem(filled);
+  return topicNameProblem(template.replace(/\{(queue|id|status|name)\}/g, 'x'));
 }
 
 /** `id:password,id2:scrypt:salt:hash` (the password is everything after the first ':'). */
@@ -147,6 +149,20 @@ export default defineConfig(
       {
         message: 'a username is both a device and a service account; give each account one username',
         path: ['MQTT_SERVICE_ACCOUNTS'],
+      },
+    )
+    .refine(
+      (env) => {
+        const commands = env.JOB_COMMAND_TOPIC;
+        const replies = env.JOB_COMMAND_REPLY_TOPIC;
+        if (commands === undefined) return true;
+        const within = (topic: string, prefix: string) => topic === prefix || topic.startsWith(`${prefix}/`);
+        return !within(commands, replies) && !within(replies, commands);
+      },
+      {
+        message:
+          'the job command topic and the reply prefix may not be one inside the other: the app would take its own replies for commands; give them apart prefixes, e.g. topiq/commands/jobs and topiq/replies',
+        path: ['JOB_COMMAND_TOPIC'],
       },
     )
     .refine((env) => !(env.NODE_ENV === 'production' && env.MQTT_AUTH === 'development'), {

@@ -56,7 +56,8 @@ describe('JOB_EVENTS_TOPIC', () => {
 
   it.each([
     ['topiq/jobs/{queu}/{id}', /"\{queu\}" is no placeholder; use \{queue\}/],
-    ['topiq/jobs/{queue/{id}', /"\{queue\/x" is no placeholder/],
+    ['topiq/jobs/{queue/{id}', /"\{queue\/" is no placeholder/],
+    ['topiq/jobs/{{id}}', /"\{" is no placeholder/],
     ['topiq/jobs/queue}/{id}', /"\}" is no placeholder/],
     ['$SYS/jobs/{id}', /may not start with \$/],
   ])('refuses %j, which would publish a literal brace or to a broker topic', (template, reason) => {
@@ -67,6 +68,20 @@ describe('JOB_EVENTS_TOPIC', () => {
 });
 
 describe('JOB_COMMAND_TOPIC', () => {
+  it.each([
+    [{ JOB_COMMAND_TOPIC: 'topiq/replies' }],
+    [{ JOB_COMMAND_TOPIC: 'topiq/replies/commands' }],
+    [{ JOB_COMMAND_TOPIC: 'ops', JOB_COMMAND_REPLY_TOPIC: 'ops/replies' }],
+  ])('refuses %j, where the app would take its own replies for commands', (env) => {
+    expect(() => mqttConfig.read(env)).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(/JOB_COMMAND_TOPIC: the job command topic and the reply prefix/),
+      }),
+    );
+    expect(mqttConfig.read({ JOB_COMMAND_TOPIC: 'topiq/repliesx' }).jobCommandTopic).toBe('topiq/repliesx');
+  });
+
   it('is off unless set, and drops a trailing slash, which would make the route match no command', () => {
     expect(mqttConfig.read({}).jobCommandTopic).toBeUndefined();
     expect(mqttConfig.read({ JOB_COMMAND_TOPIC: 'ops/commands/' }).jobCommandTopic).toBe('ops/commands');
