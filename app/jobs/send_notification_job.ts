@@ -19,7 +19,11 @@ export class SendNotificationJob extends Job<NotificationPayload> {
   });
 
   async handle(payload: NotificationPayload, { log }: JobContext): Promise<void> {
-    log.warn({ deviceId: payload.deviceId, level: payload.level }, payload.message);
+    // not `level`: pino writes its own, and a JSON reader keeps the last of two
+    log.warn(
+      { event: 'notification.sent', deviceId: payload.deviceId, severity: payload.level },
+      payload.message,
+    );
     if (payload.level === 'critical') {
       await SendEmailJob.dispatch({
         to: 'oncall@example.com',

@@ -102,9 +102,8 @@ export class JobRunner {
       context.flushProgress();
       const encoded = encodeJson(result ?? null, `${job.name} result`);
       const durationMs = elapsed(started);
-      // its `completed` event follows once the acknowledgement is stored (see Worker)
+      // its `completed` event and log line follow once the acknowledgement is stored (see Worker)
       this.#acks.add({ lease, result: encoded, job, value: storedValue(result, encoded), durationMs });
-      if (verbose) context.log.info({ event: 'job.completed', durationMs }, 'job completed');
     } catch (caught) {
       context.flushProgress();
       const error = caught instanceof Error ? caught : new Error(String(caught));
@@ -131,14 +130,23 @@ export class JobRunner {
    * and calls its `failed()` hook.
    */
   async abandoned(record: JobRecord): Promise<void> {
-    const log = this.#log.child({ jobId: record.id, job: record.name, queue: record.queue });
+    // the fields of every other job line: its attempt is the last one, which a dead worker ran
+    const log = this.#log.child({
+      jobId: record.id,
+      job: record.name,
+      queue: record.queue,
+      attempt: record.attempts,
+    });
     const error = restoredError(record.error);
-    log.error({ event: 'job.failed', code: codeOf(error), attempts: record.attempts }, record.error?.message);
+    log.error(
+      { event: 'job.failed', code: codeOf(error), ...(record.worker ? { ranOn: record.worker } : {}) },
+      record.error?.message,
+    );
     this.#events?.emit(
       record,
       'failed',
       record.attempts,
-      undefined,
+      record.worker ?? undefined,
       record.error ? { error: withoutStack(record.error) } : undefined,
     );
     if (!this.#registry.has(record.name)) return;

@@ -172,8 +172,24 @@ export class Worker {
     this.#maxJobs = options.once ? 1 : (options.maxJobs ?? Number.POSITIVE_INFINITY);
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#acks = new AckBuffer(this.#driver, this.#log, {
-      // announced once stored: a completion refused for a lost lease is not a completed job
-      stored: (entries) => options.events?.completed(entries, this.name),
+      // announced and logged once stored: a completion refused for a lost lease is not a completed job
+      stored: (entries) => {
+        options.events?.completed(entries, this.name);
+        if (!this.#log.isLevelEnabled('info')) return;
+        for (const { job, durationMs } of entries) {
+          this.#log.info(
+            {
+              event: 'job.completed',
+              jobId: job.id,
+              job: job.name,
+              queue: job.queue,
+              attempt: job.attempt,
+              durationMs,
+            },
+            'job completed',
+          );
+        }
+      },
       lost: ({ lease, job, durationMs }) =>
         this.#log.warn(
           {
@@ -425,7 +441,7 @@ export class Worker {
       }
       for (const expired of result.expired) {
         this.#log.info(
-          { event: 'job.expired', jobId: expired.id, job: expired.name, queue },
+          { event: 'job.expired', jobId: expired.id, job: expired.name, queue, attempt: 0 },
           'job expired unstarted',
         );
         this.#options.events?.emit({ ...expired, queue }, 'expired', 0);
@@ -849,11 +865,18 @@ export class Worker {
       const outcomes = await this.#driver.release(left.map((entry) => entry.lease));
       for (const [index, { job, expired }] of left.entries()) {
         this.#announceRelease(job, outcomes[index], !expired);
+        this.#log.info(
+          {
+            event: 'job.released',
+            jobId: job.id,
+            job: job.name,
+            queue: job.queue,
+            attempt: job.attempt,
+            outcome: outcomes[index],
+          },
+          'job handed back unfinished',
+        );
       }
-      this.#log.warn(
-        { event: 'worker.released', jobIds: left.map((e) => e.job.id) },
-        'released unfinished jobs',
-      );
     } catch (error) {
       this.#log.error(
         { event: 'worker.release_failed', err: error },

@@ -134,6 +134,10 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
         const { done } = startWorker({ stopWhenEmpty: true, shutdownGraceMs, log: log.logger });
         expect(await done).toBe('empty');
         expect(await driver.getJob(queue, id)).toMatchObject({ status: 'failed', attempts: 1 });
+        // one line, with the fields of every job line, and the worker that ran the job
+        expect(log.events('job.failed')).toMatchObject([
+          { jobId: id, queue, job: 'LateHookJob', attempt: 1, code: 'E_LEASE_EXPIRED', ranOn: 'dead' },
+        ]);
         if (finished) {
           // before, the hook ran unawaited: run() returned, and the app closed, under it
           expect(hooked).toEqual([`${tag} failed: E_LEASE_EXPIRED`]);

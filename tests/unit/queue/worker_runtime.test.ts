@@ -402,6 +402,8 @@ describe('worker runtime', () => {
     const [line] = log.events('job.lease_lost');
     expect(line).toMatchObject({ jobId: id, queue: 'lost-log', attempt: 1, job: 'EchoJob' });
     expect(typeof line?.durationMs).toBe('number');
+    // it did not complete: no line says it did
+    expect(log.events('job.completed')).toEqual([]);
   });
 
   it("gives up waiting for a failed() hook after the job's timeout, so the slot runs the next job", async () => {
