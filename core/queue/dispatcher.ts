@@ -84,9 +84,11 @@ export class Dispatcher {
 
   /** Pushes built jobs and announces the ones that were added. */
   async store(jobs: readonly NewJob[]): Promise<void> {
-    const outcomes = await this.driver.push(jobs);
     const { events } = this;
-    if (!events?.enabled) return;
+    // before the push: a worker of this process it wakes may start a job before push answers
+    const recordQueued = events?.enabled ? events.placeQueued() : undefined;
+    const outcomes = await this.driver.push(jobs);
+    if (!events || !recordQueued) return;
     // the usual case, jobs added straight to their wait queue, makes one group without an event object each
     const queued: NewJob[] = [];
     // the status is the one the store gave the job, by its clock, as its record says
@@ -96,7 +98,7 @@ export class Dispatcher {
       if (outcome === 'queued' && job.runAt === undefined) queued.push(job);
       else events.emit(job, outcome ?? 'queued', 0, undefined, runAtOf(job));
     });
-    events.queued(queued);
+    recordQueued(queued);
   }
 
   /**

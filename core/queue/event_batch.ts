@@ -52,6 +52,13 @@ export type EventGroup =
   | { readonly kind: 'event'; readonly event: JobEvent }
   | { readonly kind: 'progress'; readonly event: JobProgressEvent };
 
+/** The place {@link EventBatch.place} keeps: a `queued` group whose jobs come later. */
+export interface QueuedPlace {
+  readonly kind: 'queued';
+  readonly at: number;
+  jobs: readonly EventJobRef[];
+}
+
 export class EventBatch {
   readonly #groups: EventGroup[] = [];
   #size = 0;
@@ -90,6 +97,23 @@ export class EventBatch {
   queued(jobs: readonly EventJobRef[], at: number): void {
     if (jobs.length === 0) return;
     this.#groups.push({ kind: 'queued', at, jobs });
+    this.#size += jobs.length;
+  }
+
+  /**
+   * Keeps a place for `queued` changes not known yet, at `at`: the jobs of a dispatch whose
+   * store has not answered. {@link EventBatch.fill} puts them there; until then the place
+   * holds no change, and a batch sent meanwhile sends none for it.
+   */
+  place(at: number): QueuedPlace {
+    const group: QueuedPlace = { kind: 'queued', at, jobs: [] };
+    this.#groups.push(group);
+    return group;
+  }
+
+  /** Puts `jobs` in `place` (kept, not copied), which this batch made and holds empty. */
+  fill(place: QueuedPlace, jobs: readonly EventJobRef[]): void {
+    place.jobs = jobs;
     this.#size += jobs.length;
   }
 

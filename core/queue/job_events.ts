@@ -87,6 +87,28 @@ export class JobEventPublisher {
     }
   }
 
+  /**
+   * Keeps the place of the `queued` changes of a dispatch before its store answers, and returns
+   * the function that records them there. A worker of this process, woken by that store, may
+   * record `running` for those jobs before the store's answer reaches the dispatcher; in the
+   * same message, `queued` still comes first. If the message was sent meanwhile, they are
+   * recorded as {@link JobEventPublisher.queued} records them.
+   */
+  placeQueued(): (jobs: readonly EventJobRef[]) => void {
+    if (!this.#recording()) return (jobs) => this.queued(jobs);
+    const batch = this.#batch;
+    const place = batch.place(Date.now());
+    return (jobs) => {
+      if (jobs.length === 0) return;
+      if (this.#batch !== batch || jobs.length > this.#maxBatch || !this.#recording()) {
+        this.queued(jobs);
+        return;
+      }
+      batch.fill(place, jobs);
+      this.#added();
+    };
+  }
+
   /** Records that `worker` started running `job` (status `running`). */
   started(job: EventJob, worker: string): void {
     if (!this.#recording()) return;
@@ -138,9 +160,11 @@ export class JobEventPublisher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#window = undefined;
-    if (this.#batch.size === 0) return;
+    if (this.#batch.groups.length === 0) return;
     const batch = this.#batch;
     this.#batch = new EventBatch();
+    // only places of dispatches not answered yet: theirs will go in a later message
+    if (batch.size === 0) return;
     if (this.#driver.hasEventListeners?.() === false) return;
     this.#driver.publishEvents(batch);
   }

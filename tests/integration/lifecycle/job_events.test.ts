@@ -84,6 +84,21 @@ describe.each(drivers)('job lifecycle on the %s driver', (label, makeDriver) => 
     expect(completed?.worker).toBe(worker.name);
   });
 
+  it('publishes queued before running for jobs a worker of the same process starts at once', async () => {
+    const { dispatcher, queue, worker, statusesOf, until } = await setup();
+    void worker.run();
+    await sleep(50); // idle, waiting for a dispatch's wake-up
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      ids.push(await dispatcher.dispatch(EchoJob, { tag: queue, value: String(i) }, { queue }));
+      await sleep(15);
+    }
+    await until(() => ids.every((id) => statusesOf(id).includes('completed')));
+    // the worker, woken by the push, used to record running before the push's answer let the
+    // dispatcher record queued: most jobs' events came running, queued, completed
+    for (const id of ids) expect(statusesOf(id), id).toEqual(['queued', 'running', 'completed']);
+  });
+
   it('publishes each retry and the final failure with the error', async () => {
     const { dispatcher, queue, worker, seen, statusesOf, until } = await setup({ backoff: 0 });
     const id = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 5 }, { queue, maxTries: 2 });

@@ -35,6 +35,30 @@ describe('JobEventPublisher', () => {
     return { driver, batches };
   }
 
+  it("keeps a dispatch's place for its queued events, before what a worker records meanwhile", () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    const recordQueued = events.placeQueued();
+    events.started({ ...job('a'), attempt: 1 }, 'w1'); // the store's wake-up was quicker than its answer
+    recordQueued([job('a')]);
+    events.flush();
+    expect(batches.map((batch) => batch.map((event) => `${event.id}:${event.status}`))).toEqual([
+      ['a:queued', 'a:running'],
+    ]);
+
+    // a message sent before the answer: the queued events go in the next one, none is lost
+    const late = events.placeQueued();
+    events.started({ ...job('b'), attempt: 1 }, 'w1');
+    events.flush();
+    late([job('b')]);
+    events.placeQueued(); // a dispatch whose store failed leaves an empty place: nothing is sent for it
+    events.flush();
+    expect(batches.slice(1).map((batch) => batch.map((event) => `${event.id}:${event.status}`))).toEqual([
+      ['b:running'],
+      ['b:queued'],
+    ]);
+  });
+
   it('sends the events of a short window as one batch, in order', async () => {
     const { driver, batches } = recorder();
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 20 });
