@@ -121,8 +121,21 @@ export class MessagePipeline {
   async #run(message: InboundMessage, match: RouteMatch<MessageHandler, Route>): Promise<void> {
     const route = match.meta;
     const ctx = new MessageContext(message, match.params, route.pattern, this.#services);
-    const chain = compose([...(this.#options.middleware ?? []), ...route.middleware], (c) =>
-      this.#invoke(route.handler, c),
+    const chain = compose(
+      [...(this.#options.middleware ?? []), ...route.middleware],
+      (c) => this.#invoke(route.handler, c),
+      {
+        onLateNext: (error) =>
+          this.#log.error(
+            {
+              event: 'message.next_called_late',
+              code: error.code,
+              topic: message.topic,
+              route: route.pattern,
+            },
+            error.message,
+          ),
+      },
     );
     try {
       await chain(ctx);

@@ -44,6 +44,12 @@ class WatchedChain extends Promise<void> {
 /** What runs after the last middleware calls `next()`. */
 export type FinalHandler<C> = (ctx: C) => Promise<void> | void;
 
+/** Options of {@link compose}. */
+export interface ComposeOptions {
+  /** Told of a `next()` called after its middleware returned (it runs nothing): log it. */
+  onLateNext?: (error: NextCalledLateError) => void;
+}
+
 /**
  * Chains middleware in array order around a final handler. The returned function runs
  * the whole chain for one context; an error thrown anywhere rejects its promise.
@@ -56,6 +62,7 @@ export type FinalHandler<C> = (ctx: C) => Promise<void> | void;
 export function compose<C>(
   middleware: readonly Middleware<C>[],
   final: FinalHandler<C>,
+  options: ComposeOptions = {},
 ): (ctx: C) => Promise<void> {
   return (ctx) => {
     let reached = -1;
@@ -73,11 +80,13 @@ export function compose<C>(
       let returned = false;
       const next = (): Promise<void> => {
         if (returned) {
-          return Promise.reject(
-            new NextCalledLateError(
-              `Middleware "${name}" (position ${index}) called next() after it had returned, so the message was settled without the rest of its chain; call next() before returning and await it.`,
-            ),
+          const error = new NextCalledLateError(
+            `Middleware "${name}" (position ${index}) called next() after it had returned, so the message was settled without the rest of its chain; call next() before returning and await it.`,
           );
+          options.onLateNext?.(error);
+          const late = Promise.reject(error);
+          late.catch(() => {}); // reported above: a timer's forgotten next() must not end the process
+          return late;
         }
         downstream = new WatchedChain((resolve, reject) => {
           dispatch(index + 1).then(resolve, reject);
@@ -92,10 +101,11 @@ export function compose<C>(
       } finally {
         returned = true;
       }
-      // A middleware that awaited next() (or chained on it) saw its outcome, and may have
-      // handled or swallowed its error. One that did not: its chain is waited for, so the
-      // message is acknowledged only once its jobs are stored, and its error fails the message.
-      if (downstream && !downstream.seen) await downstream;
+      // The chain is waited for in any case, so the message is acknowledged only once its jobs
+      // are stored. A middleware that awaited next() (or chained on it) saw its outcome, and may
+      // have handled or swallowed its error; the error of a chain it did not look at fails the message.
+      if (downstream?.seen) await Promise.prototype.then.call(downstream, undefined, () => {});
+      else if (downstream) await downstream;
     };
     return dispatch(0);
   };

@@ -2,7 +2,7 @@
  * Topic routing: patterns with named params, a trie router, the route table that
  * `app/routes/*.ts` files fill, and middleware composition.
  */
-export { compose, type FinalHandler, type Middleware } from './compose.js';
+export { type ComposeOptions, compose, type FinalHandler, type Middleware } from './compose.js';
 export { formatRouteTable, type RouteSummary } from './format_route_table.js';
 export {
   type CompiledPattern,

@@ -125,17 +125,46 @@ describe('compose', () => {
     }
   });
 
-  it('runs nothing for a next() called after its middleware returned, and rejects it with E_NEXT_CALLED_LATE', async () => {
+  it('runs nothing for a next() called after its middleware returned, reports it, and rejects it with E_NEXT_CALLED_LATE', async () => {
     let late: Promise<void> | undefined;
     const deferring: Middleware<Ctx> = (_ctx, next) => {
       late = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(() => next());
     };
-    const ctx: Ctx = { log: [] };
-    await compose([deferring], (c) => {
-      c.log.push('handler');
-    })(ctx);
-    await expect(late).rejects.toMatchObject({ code: 'E_NEXT_CALLED_LATE' });
-    expect(ctx.log).toEqual([]);
+    const forgetful: Middleware<Ctx> = (_ctx, next) => {
+      setTimeout(next, 5); // nobody looks at what it returns: that must not end the process
+    };
+    const reported: string[] = [];
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const ctx: Ctx = { log: [] };
+      for (const careless of [deferring, forgetful]) {
+        await compose([careless], (c) => void c.log.push('handler'), {
+          onLateNext: (error) => reported.push(error.code),
+        })(ctx);
+      }
+      await expect(late).rejects.toMatchObject({ code: 'E_NEXT_CALLED_LATE' });
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      expect(ctx.log).toEqual([]);
+      expect(reported).toEqual(['E_NEXT_CALLED_LATE', 'E_NEXT_CALLED_LATE']);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('waits for a chain a middleware chained on but did not await, so the message settles after it', async () => {
+    const order: string[] = [];
+    const chaining: Middleware<Ctx> = (_ctx, next) => {
+      void next().finally(() => order.push('middleware saw the end'));
+    };
+    await compose([chaining], async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      order.push('stored');
+    })({ log: [] });
+    order.push('settled');
+    expect(order).toEqual(['stored', 'middleware saw the end', 'settled']);
   });
 
   it('lets a middleware that awaited next(), or caught it, swallow its error', async () => {
