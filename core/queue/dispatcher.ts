@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
 import { type DispatchOptions, delayedRunAt, epochMs, LATEST_DISPATCH_MS } from './dispatch_options.js';
 import type { NewJob, QueueDriver } from './driver.js';
-import type { JobEventPublisher } from './job_events.js';
+import type { JobEventPublisher, PlacedChange } from './job_events.js';
 import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
 import { encodeJson } from './json.js';
 import { assertJobId, assertJobName, assertQueueName } from './names.js';
@@ -91,14 +91,15 @@ export class Dispatcher {
     if (!events || !recordQueued) return;
     // the usual case, jobs added straight to their wait queue, makes one group without an event object each
     const queued: NewJob[] = [];
+    const others: PlacedChange[] = [];
     // the status is the one the store gave the job, by its clock, as its record says
     jobs.forEach((job, index) => {
       const outcome = outcomes[index];
       if (outcome === 'duplicate') return;
       if (outcome === 'queued' && job.runAt === undefined) queued.push(job);
-      else events.emit(job, outcome ?? 'queued', 0, undefined, runAtOf(job));
+      else others.push({ job, status: outcome ?? 'queued', ...runAtOf(job) });
     });
-    recordQueued(queued);
+    recordQueued(queued, others);
   }
 
   /**

@@ -111,10 +111,17 @@ export class EventBatch {
     return group;
   }
 
-  /** Puts `jobs` in `place` (kept, not copied), which this batch made and holds empty. */
-  fill(place: QueuedPlace, jobs: readonly EventJobRef[]): void {
+  /**
+   * Puts `jobs` in `place` (kept, not copied), which this batch made and holds empty, and
+   * `events` right after it, in order.
+   */
+  fill(place: QueuedPlace, jobs: readonly EventJobRef[], events: readonly JobEvent[] = []): void {
     place.jobs = jobs;
     this.#size += jobs.length;
+    if (events.length === 0) return;
+    const groups: EventGroup[] = events.map((event) => ({ kind: 'event', event }));
+    this.#groups.splice(this.#groups.indexOf(place) + 1, 0, ...groups);
+    this.#size += events.length;
   }
 
   /** Any other change. */

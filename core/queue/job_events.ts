@@ -22,6 +22,13 @@ import {
 import { type CompletedEntry, EventBatch, type EventJob, type EventJobRef } from './event_batch.js';
 import type { JsonValue } from './json.js';
 
+/** A dispatched job's first change other than a plain `queued`: delayed, pending, or queued with a due `runAt`. */
+export interface PlacedChange {
+  readonly job: EventJobRef;
+  readonly status: JobStatus;
+  readonly runAt?: number;
+}
+
 /** Collects job events and hands them to the driver in batches. */
 export class JobEventPublisher {
   readonly #driver: QueueDriver;
@@ -94,17 +101,29 @@ export class JobEventPublisher {
    * same message, `queued` still comes first. If the message was sent meanwhile, they are
    * recorded as {@link JobEventPublisher.queued} records them.
    */
-  placeQueued(): (jobs: readonly EventJobRef[]) => void {
-    if (!this.#recording()) return (jobs) => this.queued(jobs);
+  placeQueued(): (jobs: readonly EventJobRef[], others?: readonly PlacedChange[]) => void {
+    const later = (jobs: readonly EventJobRef[], others: readonly PlacedChange[] = []) => {
+      this.queued(jobs);
+      for (const { job, status, runAt } of others) {
+        this.emit(job, status, 0, undefined, runAt === undefined ? undefined : { runAt });
+      }
+    };
+    if (!this.#recording()) return later;
     const batch = this.#batch;
-    const place = batch.place(Date.now());
-    return (jobs) => {
-      if (jobs.length === 0) return;
+    const at = Date.now();
+    const place = batch.place(at);
+    return (jobs, others = []) => {
+      if (jobs.length === 0 && others.length === 0) return;
       if (this.#batch !== batch || jobs.length > this.#maxBatch || !this.#recording()) {
-        this.queued(jobs);
+        later(jobs, others);
         return;
       }
-      batch.fill(place, jobs);
+      const events = others.map(({ job, status, runAt }): JobEvent => {
+        const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt: 0, at };
+        if (runAt !== undefined) event.runAt = runAt;
+        return event;
+      });
+      batch.fill(place, jobs, events);
       this.#added();
     };
   }

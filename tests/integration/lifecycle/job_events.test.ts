@@ -90,7 +90,9 @@ describe.each(drivers)('job lifecycle on the %s driver', (label, makeDriver) => 
     await sleep(50); // idle, waiting for a dispatch's wake-up
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      ids.push(await dispatcher.dispatch(EchoJob, { tag: queue, value: String(i) }, { queue }));
+      // every other one with a run-at time already past: queued too, its event carrying runAt
+      const options = i % 2 === 0 ? { queue } : { queue, runAt: Date.now() - 1000 };
+      ids.push(await dispatcher.dispatch(EchoJob, { tag: queue, value: String(i) }, options));
       await sleep(15);
     }
     await until(() => ids.every((id) => statusesOf(id).includes('completed')));

@@ -40,11 +40,19 @@ describe('JobEventPublisher', () => {
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
     const recordQueued = events.placeQueued();
     events.started({ ...job('a'), attempt: 1 }, 'w1'); // the store's wake-up was quicker than its answer
-    recordQueued([job('a')]);
+    events.started({ ...job('d'), attempt: 1 }, 'w1');
+    recordQueued(
+      [job('a')],
+      [
+        { job: job('d'), status: 'queued', runAt: 1 },
+        { job: job('h'), status: 'pending' },
+      ],
+    );
     events.flush();
     expect(batches.map((batch) => batch.map((event) => `${event.id}:${event.status}`))).toEqual([
-      ['a:queued', 'a:running'],
+      ['a:queued', 'd:queued', 'h:pending', 'a:running', 'd:running'],
     ]);
+    expect(batches[0]?.[1]).toMatchObject({ runAt: 1, attempt: 0 });
 
     // a message sent before the answer: the queued events go in the next one, none is lost
     const late = events.placeQueued();
