@@ -208,7 +208,14 @@ export interface ReserveResult {
    * due (`queued`), a job whose lease lapsed handed back (`queued`) or, its cancel requested,
    * ended (`cancelled`). `attempt` is the job's attempts so far, as in its record.
    */
-  changed: { id: string; name: string; attempt: number; status: 'queued' | 'cancelled' }[];
+  changed: {
+    id: string;
+    name: string;
+    attempt: number;
+    status: 'queued' | 'cancelled';
+    /** Set on a job handed back because its lease lapsed (its worker stopped renewing it). */
+    reclaimed?: true;
+  }[];
   /**
    * Epoch ms (by this process's clock) of the next delayed job or lease deadline in this queue, if any. Drivers
    * must report it when `jobs` is empty (the caller is about to wait); with jobs they may

@@ -424,10 +424,15 @@ export class Worker {
       if (result.abandoned.length > 0 || result.expired.length > 0) settled = true;
       // first: the call made these changes before it expired or failed any job it popped, and
       // a job come due may be one of those
-      for (const { id, name, attempt, status } of result.changed) {
+      for (const { id, name, attempt, status, reclaimed } of result.changed) {
         if (status === 'cancelled') {
           // its worker stopped renewing the lease after the cancel was asked for
           this.#log.info({ event: 'job.cancelled', jobId: id, job: name, queue, attempt }, 'job cancelled');
+        } else if (reclaimed) {
+          this.#log.warn(
+            { event: 'job.reclaimed', jobId: id, job: name, queue, attempt },
+            'job back in its queue: its worker stopped renewing its lease (crashed?); attempt is the tries it used',
+          );
         }
         this.#options.events?.emit({ id, name, queue }, status, attempt);
       }

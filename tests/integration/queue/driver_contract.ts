@@ -643,7 +643,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
         { id: 'due', name: 'TestJob', attempt: 0, status: 'queued' },
         // never started: its attempt is not counted, as when a release cancels it
         { id: 'idle', name: 'TestJob', attempt: 0, status: 'cancelled' },
-        { id: 'lapsed', name: 'TestJob', attempt: 1, status: 'queued' },
+        { id: 'lapsed', name: 'TestJob', attempt: 1, status: 'queued', reclaimed: true },
       ]);
       expect((await driver.getJob(queue, 'doomed'))?.status).toBe('cancelled');
       expect(await driver.getJob(queue, 'idle')).toMatchObject({

@@ -150,6 +150,25 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       },
     );
 
+    it('logs job.reclaimed for a job it takes back from a dead worker, then runs it', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const id = await dispatch(EchoJob, { tag, value: 'again' }, { maxTries: 3 });
+      // a worker that started the job, then died: its lease ends unrenewed, with tries left
+      const { jobs } = await driver.reserve(queue, {
+        count: 1,
+        leaseMs: 100,
+        worker: 'dead',
+        defaultMaxTries: 3,
+      });
+      await driver.extend([{ id, queue, token: jobs[0]!.token }], 100, { started: 1 });
+      await sleep(250);
+      const log = capturingLogger('info');
+      const { done } = startWorker({ stopWhenEmpty: true, log: log.logger });
+      expect(await done).toBe('empty');
+      expect(log.events('job.reclaimed')).toMatchObject([{ jobId: id, queue, job: 'EchoJob', attempt: 1 }]);
+      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'completed', attempts: 2 });
+    });
+
     it('fails an UnrecoverableError for good on the first try', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
       const id = await dispatch(DoomedJob, { tag });

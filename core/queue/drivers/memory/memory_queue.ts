@@ -120,8 +120,14 @@ export class MemoryQueue {
   reserve(options: ReserveOptions, token: string, now: number): ReserveResult {
     const state = this.#state;
     const changed: ReserveResult['changed'] = [];
-    const changedTo = (status: 'queued' | 'cancelled', { record }: StoredJob): void => {
-      changed.push({ id: record.id, name: record.name, attempt: record.attempts, status });
+    const changedTo = (status: 'queued' | 'cancelled', { record }: StoredJob, reclaimed = false): void => {
+      changed.push({
+        id: record.id,
+        name: record.name,
+        attempt: record.attempts,
+        status,
+        ...(reclaimed ? { reclaimed: true as const } : {}),
+      });
     };
     for (let due = state.popDue(now); due; due = state.popDue(now)) {
       state.enqueue(due, now);
@@ -154,7 +160,7 @@ export class MemoryQueue {
       if (error === undefined) {
         if (lapsed.ran) resetProgress(lapsed);
         state.enqueue(lapsed, now, 'front');
-        changedTo('queued', lapsed);
+        changedTo('queued', lapsed, true);
       } else {
         lapsed.record.error = error;
         failing.push(lapsed);

@@ -267,6 +267,8 @@ export class RedisQueueDriver implements QueueDriver {
         name: changedFlat[i + 1]!,
         attempt: Number(changedFlat[i + 2]) || 0,
         status: changedFlat[i + 3] === 'cancelled' ? 'cancelled' : 'queued',
+        // 'reclaimed' is queued: handed back at the front because its lease lapsed
+        ...(changedFlat[i + 3] === 'reclaimed' ? { reclaimed: true as const } : {}),
       });
     }
     // the script gives the time left, not Redis's epoch ms: the caller waits by its own clock

@@ -36,7 +36,7 @@
             {ids of the jobs failed by this call, in the order of their hashes},
             {per job this call queued (a delayed one come due, a lapsed lease handed back) or
              cancelled (a lapsed lease of a job whose cancel was requested): id, name, attempts,
-             'queued' or 'cancelled'} }
+             'queued', 'reclaimed' (queued: its lease lapsed) or 'cancelled'} }
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -207,7 +207,7 @@ for _, id in ipairs(stale) do
         redis.call('HDEL', key, 'progress', 'progressMessage', 'progressData')
       end
       queueAtFront(KEYS[1], key, id, priority, nowText)
-      changedTo('queued', id, f[2], int(attempts))
+      changedTo('reclaimed', id, f[2], int(attempts))
     end
   end
 end
