@@ -71,6 +71,18 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       return { driver, registry, dispatcher, queue, tag, startWorker, dispatch };
     }
 
+    /** Plays a worker 'dead' that leased job `id`, reported it started, and died: its lease lapses. */
+    async function dieWhileRunning(driver: QueueDriver, queue: string, id: string): Promise<void> {
+      const { jobs } = await driver.reserve(queue, {
+        count: 1,
+        leaseMs: 100,
+        worker: 'dead',
+        defaultMaxTries: 3,
+      });
+      await driver.extend([{ id, queue, token: jobs[0]!.token }], 100, { started: 1 });
+      await sleep(250);
+    }
+
     const until = (check: () => Promise<boolean> | boolean, timeoutMs = 5000): Promise<void> =>
       untilMet('the awaited job state', check, timeoutMs);
 
@@ -121,15 +133,7 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
         }
         registry.register(LateHookJob);
         const id = await dispatcher.dispatch(LateHookJob, { tag }, { queue });
-        // a worker that started the job, then died: its lease ends unrenewed, on the job's last try
-        const { jobs } = await driver.reserve(queue, {
-          count: 1,
-          leaseMs: 100,
-          worker: 'dead',
-          defaultMaxTries: 3,
-        });
-        await driver.extend([{ id, queue, token: jobs[0]!.token }], 100, { started: 1 });
-        await sleep(250);
+        await dieWhileRunning(driver, queue, id); // on the job's last try
         const log = capturingLogger('warn');
         const { done } = startWorker({ stopWhenEmpty: true, shutdownGraceMs, log: log.logger });
         expect(await done).toBe('empty');
@@ -153,15 +157,7 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
     it('logs job.reclaimed for a job it takes back from a dead worker, then runs it', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
       const id = await dispatch(EchoJob, { tag, value: 'again' }, { maxTries: 3 });
-      // a worker that started the job, then died: its lease ends unrenewed, with tries left
-      const { jobs } = await driver.reserve(queue, {
-        count: 1,
-        leaseMs: 100,
-        worker: 'dead',
-        defaultMaxTries: 3,
-      });
-      await driver.extend([{ id, queue, token: jobs[0]!.token }], 100, { started: 1 });
-      await sleep(250);
+      await dieWhileRunning(driver, queue, id); // with tries left
       const log = capturingLogger('info');
       const { done } = startWorker({ stopWhenEmpty: true, log: log.logger });
       expect(await done).toBe('empty');
