@@ -31,7 +31,8 @@ export const errorCatalogue = {
   E_BROKER_UNAVAILABLE: 'The MQTT broker could not be reached.',
   E_INVALID_ROUTE: 'A route pattern or route definition is malformed.',
   E_NEXT_CALLED_TWICE: 'A middleware called next() more than once.',
-  E_NEXT_CALLED_LATE: 'A middleware called next() after it had returned; the rest of the chain did not run.',
+  E_NEXT_CALLED_LATE:
+    'A middleware called next() after it had returned; the rest of the chain did not run (logged).',
   E_INVALID_MESSAGE: 'An MQTT message failed validation; it was sent to the dead-letter store.',
   E_INVALID_TOPIC: 'A topic to publish to is not an MQTT topic name (empty, or with +, # or NUL).',
   E_RATE_LIMITED: 'A device published faster than its rate limit allows.',

@@ -6,9 +6,9 @@ import { NextCalledLateError, NextCalledTwiceError } from '../errors.js';
 
 /**
  * A step run before a route's handler. Not calling `next()` stops the chain there. Await
- * `next()`: a chain the middleware did not await is waited for once it returns, and its error
- * fails the message; `next()` called after the middleware returned rejects with
- * `E_NEXT_CALLED_LATE` and runs nothing.
+ * `next()`. The chain is waited for before the message settles in any case, and its error fails
+ * the message unless the middleware awaited it (and so could catch it); a `next()` called after
+ * the middleware returned runs nothing and is reported (`E_NEXT_CALLED_LATE`).
  *
  * @example
  * const timing: Middleware<{ log: (s: string) => void }> = async (ctx, next) => {
@@ -22,7 +22,9 @@ export type Middleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void>
 /**
  * The promise `next()` returns, which tells whether the middleware looked at it: `await`,
  * `then`, `catch` and `finally` all call `then` on a promise of a subclass (a plain promise is
- * awaited without calling it). Promises derived from it are plain.
+ * awaited without calling it), and whether it had settled when its middleware returned.
+ * Promises derived from it are plain, and handled: their error is the chain's, which compose
+ * reports itself, so a middleware's unawaited `next().finally(...)` cannot end the process.
  */
 class WatchedChain extends Promise<void> {
   static override get [Symbol.species](): PromiseConstructor {
@@ -30,6 +32,11 @@ class WatchedChain extends Promise<void> {
   }
 
   seen = false;
+  settled = false;
+  /** Its error, once it rejected. */
+  failure: { error: unknown } | undefined;
+  /** Seen and settled when its middleware returned: its error was the middleware's to handle. */
+  handled = false;
 
   // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to see it used
   override then<A = void, B = never>(
@@ -37,9 +44,13 @@ class WatchedChain extends Promise<void> {
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
     this.seen = true;
-    return super.then(onFulfilled, onRejected);
+    const derived = super.then(onFulfilled, onRejected);
+    Promise.prototype.then.call(derived, undefined, ignore);
+    return derived;
   }
 }
+
+function ignore(): void {}
 
 /** What runs after the last middleware calls `next()`. */
 export type FinalHandler<C> = (ctx: C) => Promise<void> | void;
@@ -76,36 +87,55 @@ export function compose<C>(
       reached = index;
       if (index === middleware.length) return final(ctx);
       const name = middleware[index]!.name || 'anonymous';
-      let downstream: WatchedChain | undefined;
+      const chains: WatchedChain[] = [];
       let returned = false;
       const next = (): Promise<void> => {
         if (returned) {
-          const error = new NextCalledLateError(
-            `Middleware "${name}" (position ${index}) called next() after it had returned, so the message was settled without the rest of its chain; call next() before returning and await it.`,
+          // the message is settled: nothing to run, and nothing for the caller to fail on
+          options.onLateNext?.(
+            new NextCalledLateError(
+              `Middleware "${name}" (position ${index}) called next() after it had returned, so the message was settled without the rest of its chain; call next() before returning and await it.`,
+            ),
           );
-          options.onLateNext?.(error);
-          const late = Promise.reject(error);
-          late.catch(() => {}); // reported above: a timer's forgotten next() must not end the process
-          return late;
+          return Promise.resolve();
         }
-        downstream = new WatchedChain((resolve, reject) => {
+        const chain = new WatchedChain((resolve, reject) => {
           dispatch(index + 1).then(resolve, reject);
         });
-        // handled here without marking it seen, so a failure before it is looked at is not an
-        // unhandled rejection (which ends a Node process), and is still thrown below
-        Promise.prototype.then.call(downstream, undefined, () => {});
-        return downstream;
+        // first of its reactions, and not one that counts as the middleware looking at it
+        Promise.prototype.then.call(
+          chain,
+          () => {
+            chain.settled = true;
+          },
+          (error: unknown) => {
+            chain.settled = true;
+            chain.failure = { error };
+          },
+        );
+        chains.push(chain);
+        return chain;
       };
+      let failure: { error: unknown } | undefined;
       try {
         await middleware[index]!(ctx, next);
-      } finally {
-        returned = true;
+      } catch (error) {
+        failure = { error };
       }
-      // The chain is waited for in any case, so the message is acknowledged only once its jobs
-      // are stored. A middleware that awaited next() (or chained on it) saw its outcome, and may
-      // have handled or swallowed its error; the error of a chain it did not look at fails the message.
-      if (downstream?.seen) await Promise.prototype.then.call(downstream, undefined, () => {});
-      else if (downstream) await downstream;
+      returned = true;
+      // A chain the middleware awaited (or returned a promise chained on) had settled when it
+      // returned, and was seen: its error was the middleware's to handle, or to swallow. Any
+      // other chain's error fails the message.
+      for (const chain of chains) chain.handled = chain.seen && chain.settled; // as it returned
+      let unhandled: { error: unknown } | undefined;
+      for (const chain of chains) {
+        // Every chain is waited for, whatever happened, so the message is acknowledged, or
+        // dead-lettered, only once the jobs of its handler are stored.
+        if (!chain.settled) await Promise.prototype.then.call(chain, ignore, ignore);
+        if (chain.failure && !chain.handled) unhandled ??= chain.failure;
+      }
+      if (failure) throw failure.error;
+      if (unhandled) throw unhandled.error;
     };
     return dispatch(0);
   };

@@ -125,13 +125,18 @@ describe('compose', () => {
     }
   });
 
-  it('runs nothing for a next() called after its middleware returned, reports it, and rejects it with E_NEXT_CALLED_LATE', async () => {
+  it('runs nothing for a next() called after its middleware returned, and reports it without failing its caller', async () => {
     let late: Promise<void> | undefined;
     const deferring: Middleware<Ctx> = (_ctx, next) => {
       late = new Promise<void>((resolve) => setTimeout(resolve, 5)).then(() => next());
     };
     const forgetful: Middleware<Ctx> = (_ctx, next) => {
-      setTimeout(next, 5); // nobody looks at what it returns: that must not end the process
+      setTimeout(next, 5); // nobody looks at what it returns
+    };
+    const awaitingLate: Middleware<Ctx> = (_ctx, next) => {
+      setTimeout(async () => {
+        await next(); // a rejection here would be unhandled, and end the process
+      }, 5);
     };
     const reported: string[] = [];
     const unhandled: unknown[] = [];
@@ -139,19 +144,67 @@ describe('compose', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const ctx: Ctx = { log: [] };
-      for (const careless of [deferring, forgetful]) {
+      for (const careless of [deferring, forgetful, awaitingLate]) {
         await compose([careless], (c) => void c.log.push('handler'), {
           onLateNext: (error) => reported.push(error.code),
         })(ctx);
       }
-      await expect(late).rejects.toMatchObject({ code: 'E_NEXT_CALLED_LATE' });
+      await late;
       await new Promise((resolve) => setTimeout(resolve, 30));
       expect(ctx.log).toEqual([]);
-      expect(reported).toEqual(['E_NEXT_CALLED_LATE', 'E_NEXT_CALLED_LATE']);
+      expect(reported).toEqual(['E_NEXT_CALLED_LATE', 'E_NEXT_CALLED_LATE', 'E_NEXT_CALLED_LATE']);
       expect(unhandled).toEqual([]);
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+
+  it("fails with the error of a chain a middleware chained on without awaiting, and its chained promise's rejection is not left unhandled", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const failure = new Error('store failed');
+      const chaining: Middleware<Ctx> = (_ctx, next) => {
+        void next().finally(() => {});
+      };
+      await expect(
+        compose([chaining], async () => {
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          throw failure;
+        })({ log: [] }),
+      ).rejects.toBe(failure);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  it('waits for every chain it started before failing: a middleware that threw, or called next() twice', async () => {
+    const order: string[] = [];
+    const slowHandler = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      order.push('stored');
+    };
+    const checkFails: Middleware<Ctx> = async (_ctx, next) => {
+      const chain = next();
+      await Promise.reject(new Error('check failed'));
+      await chain;
+    };
+    const twice: Middleware<Ctx> = (_ctx, next) => {
+      void next();
+      void next();
+    };
+    for (const careless of [checkFails, twice]) {
+      await compose(
+        [careless],
+        slowHandler,
+      )({ log: [] }).catch((error: Error) => {
+        order.push(`failed: ${(error as { code?: string }).code ?? error.message}`);
+      });
+    }
+    expect(order).toEqual(['stored', 'failed: check failed', 'stored', 'failed: E_NEXT_CALLED_TWICE']);
   });
 
   it('waits for a chain a middleware chained on but did not await, so the message settles after it', async () => {
