@@ -114,17 +114,26 @@ export class JobEventPublisher {
     const place = batch.place(at);
     return (jobs, others = []) => {
       if (jobs.length === 0 && others.length === 0) return;
-      if (this.#batch !== batch || jobs.length > this.#maxBatch || !this.#recording()) {
+      if (this.#batch !== batch || !this.#recording()) {
         later(jobs, others);
         return;
       }
-      const events = others.map(({ job, status, runAt }): JobEvent => {
+      // at most maxBatch changes in the place, as in any message; the rest after, cut as
+      // queued() and emit() cut them (their order against a worker's changes is not kept)
+      const room = this.#maxBatch;
+      const placedJobs = jobs.length <= room ? jobs : jobs.slice(0, room);
+      const placedOthers =
+        others.length <= room - placedJobs.length ? others : others.slice(0, room - placedJobs.length);
+      const events = placedOthers.map(({ job, status, runAt }): JobEvent => {
         const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt: 0, at };
         if (runAt !== undefined) event.runAt = runAt;
         return event;
       });
-      batch.fill(place, jobs, events);
+      batch.fill(place, placedJobs, events);
       this.#added();
+      if (placedJobs.length < jobs.length || placedOthers.length < others.length) {
+        later(jobs.slice(placedJobs.length), others.slice(placedOthers.length));
+      }
     };
   }
 

@@ -67,6 +67,27 @@ describe('JobEventPublisher', () => {
     ]);
   });
 
+  it("keeps at most maxBatch changes in a dispatch's place, and sends the rest after, none lost", () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxBatch: 10 });
+    const recordQueued = events.placeQueued();
+    events.started({ ...job('w'), attempt: 1 }, 'w1');
+    const plain = Array.from({ length: 8 }, (_, i) => job(`q${i}`));
+    const delayed = Array.from({ length: 25 }, (_, i) => ({
+      job: job(`d${i}`),
+      status: 'delayed' as const,
+      runAt: 1,
+    }));
+    recordQueued(plain, delayed);
+    events.flush();
+    expect(batches.every((batch) => batch.length <= 11)).toBe(true); // a place's 10, and the one before
+    const sent = batches.flat().map((event) => event.id);
+    expect(sent.slice(0, 10)).toEqual([...plain.map((j) => j.id), 'd0', 'd1']); // the place, first
+    expect([...sent].sort()).toEqual(
+      ['w', ...plain.map((j) => j.id), ...delayed.map((d) => d.job.id)].sort(),
+    );
+  });
+
   it('sends the events of a short window as one batch, in order', async () => {
     const { driver, batches } = recorder();
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 20 });
