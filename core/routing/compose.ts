@@ -20,34 +20,79 @@ import { NextCalledLateError, NextCalledTwiceError } from '../errors.js';
 export type Middleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void> | void;
 
 /**
- * The promise `next()` returns, which tells whether the middleware looked at it: `await`,
- * `then`, `catch` and `finally` all call `then` on a promise of a subclass (a plain promise is
- * awaited without calling it), and whether it had settled when its middleware returned.
- * Promises derived from it are plain, and handled: their error is the chain's, which compose
- * reports itself, so a middleware's unawaited `next().finally(...)` cannot end the process.
+ * The promise `next()` returns, which keeps the promises a middleware chained on it (`await`,
+ * `then`, `catch`, `finally` all call `then` on a promise of a subclass; a plain promise is
+ * awaited without calling it). A chain's error is handled when one of them did not end in that
+ * same error: `await` (its caller may catch) or a `catch` that did not rethrow. One ending in
+ * the chain's error (`finally`, `then` without a rejection handler) is not an unhandled
+ * rejection: compose reports that error itself. Derived promises are plain.
  */
 class WatchedChain extends Promise<void> {
   static override get [Symbol.species](): PromiseConstructor {
-    return Promise;
+    return ChainedOnChain as PromiseConstructor;
   }
 
-  seen = false;
   settled = false;
   /** Its error, once it rejected. */
   failure: { error: unknown } | undefined;
-  /** Seen and settled when its middleware returned: its error was the middleware's to handle. */
-  handled = false;
+  readonly derived: Promise<unknown>[] = [];
 
   // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to see it used
   override then<A = void, B = never>(
     onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
-    this.seen = true;
     const derived = super.then(onFulfilled, onRejected);
-    Promise.prototype.then.call(derived, undefined, ignore);
+    this.derived.push(derived);
+    passOnQuietly(derived, this);
     return derived;
   }
+
+  /** Waits for what was chained on it, and tells whether one of those took its error. */
+  async errorTaken(): Promise<boolean> {
+    const error = this.failure?.error;
+    const taken = await Promise.all(
+      this.derived.map(
+        (derived) =>
+          Promise.prototype.then.call(
+            derived,
+            () => true,
+            (reason: unknown) => reason !== error,
+          ) as Promise<boolean>,
+      ),
+    );
+    return taken.includes(true);
+  }
+}
+
+/**
+ * A promise chained on a chain's promise, at any depth: its rejection with the chain's own error
+ * is compose's to report, not an unhandled one (`next().then(f).then(g)` left unawaited would
+ * otherwise end the process); any other reason is left loud.
+ */
+class ChainedOnChain<T> extends Promise<T> {
+  static override get [Symbol.species](): PromiseConstructor {
+    return ChainedOnChain as PromiseConstructor;
+  }
+
+  root: WatchedChain | undefined;
+
+  // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to follow it
+  override then<A = T, B = never>(
+    onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
+    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
+  ): Promise<A | B> {
+    const derived = super.then(onFulfilled, onRejected);
+    if (this.root) passOnQuietly(derived, this.root);
+    return derived;
+  }
+}
+
+function passOnQuietly(derived: Promise<unknown>, root: WatchedChain): void {
+  if (derived instanceof ChainedOnChain) derived.root = root;
+  Promise.prototype.then.call(derived, undefined, (reason: unknown) => {
+    if (reason !== root.failure?.error) throw reason;
+  });
 }
 
 function ignore(): void {}
@@ -123,16 +168,13 @@ export function compose<C>(
         failure = { error };
       }
       returned = true;
-      // A chain the middleware awaited (or returned a promise chained on) had settled when it
-      // returned, and was seen: its error was the middleware's to handle, or to swallow. Any
-      // other chain's error fails the message.
-      for (const chain of chains) chain.handled = chain.seen && chain.settled; // as it returned
       let unhandled: { error: unknown } | undefined;
       for (const chain of chains) {
         // Every chain is waited for, whatever happened, so the message is acknowledged, or
         // dead-lettered, only once the jobs of its handler are stored.
         if (!chain.settled) await Promise.prototype.then.call(chain, ignore, ignore);
-        if (chain.failure && !chain.handled) unhandled ??= chain.failure;
+        // its error fails the message unless the middleware took it (awaited, or caught it)
+        if (chain.failure && !unhandled && !(await chain.errorTaken())) unhandled = chain.failure;
       }
       if (failure) throw failure.error;
       if (unhandled) throw unhandled.error;

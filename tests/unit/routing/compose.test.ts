@@ -168,12 +168,24 @@ describe('compose', () => {
       const chaining: Middleware<Ctx> = (_ctx, next) => {
         void next().finally(() => {});
       };
-      await expect(
-        compose([chaining], async () => {
-          await new Promise((resolve) => setTimeout(resolve, 10));
-          throw failure;
-        })({ log: [] }),
-      ).rejects.toBe(failure);
+      // chained on, not awaited, then busy longer than the chain: the chain settled first
+      const busy: Middleware<Ctx> = async (_ctx, next) => {
+        void next().then(() => {});
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      };
+      const deeper: Middleware<Ctx> = (_ctx, next) => {
+        void next()
+          .then(() => {})
+          .then(() => {});
+      };
+      for (const careless of [chaining, busy, deeper]) {
+        await expect(
+          compose([careless], async () => {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            throw failure;
+          })({ log: [] }),
+        ).rejects.toBe(failure);
+      }
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(unhandled).toEqual([]);
     } finally {
@@ -232,13 +244,18 @@ describe('compose', () => {
       next().catch(() => {
         ctx.log.push('caught');
       });
+    const catchingLater: Middleware<Ctx> = (ctx, next) => {
+      void next().catch(() => {
+        ctx.log.push('caught, not awaited');
+      });
+    };
     const ctx: Ctx = { log: [] };
-    for (const lenient of [forgiving, catching]) {
+    for (const lenient of [forgiving, catching, catchingLater]) {
       await compose([lenient], () => {
         throw new Error('boom');
       })(ctx);
     }
-    expect(ctx.log).toEqual(['forgiven', 'caught']);
+    expect(ctx.log).toEqual(['forgiven', 'caught', 'caught, not awaited']);
   });
 
   it('rejects when a middleware throws synchronously', async () => {
