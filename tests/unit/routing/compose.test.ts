@@ -14,6 +14,20 @@ const step =
     ctx.log.push(`${name}:after`);
   };
 
+/** Runs `body`, then a little longer, and returns the unhandled rejections seen meanwhile. */
+async function collectUnhandled(body: () => Promise<void>): Promise<unknown[]> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    await body();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+  return unhandled;
+}
+
 describe('compose', () => {
   it('runs middleware in array order around the final handler, onion style', async () => {
     const ctx: Ctx = { log: [] };
@@ -81,28 +95,19 @@ describe('compose', () => {
     })(ctx);
     expect(ctx.log).toEqual(['stored']);
 
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await collectUnhandled(async () => {
       const late = new Error('late');
       const run = compose([hasty], async () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
         throw late;
       });
       await expect(run({ log: [] })).rejects.toBe(late);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
+    expect(unhandled).toEqual([]);
   });
 
   it('fails with the error of an unawaited chain that failed before its middleware returned', async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await collectUnhandled(async () => {
       const early = new Error('early');
       const slow: Middleware<Ctx> = async (_ctx, next) => {
         void next();
@@ -119,10 +124,8 @@ describe('compose', () => {
         ).rejects.toBe(early);
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
+    expect(unhandled).toEqual([]);
   });
 
   it('runs nothing for a next() called after its middleware returned, and reports it without failing its caller', async () => {
@@ -139,10 +142,7 @@ describe('compose', () => {
       }, 5);
     };
     const reported: string[] = [];
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await collectUnhandled(async () => {
       const ctx: Ctx = { log: [] };
       for (const careless of [deferring, forgetful, awaitingLate]) {
         await compose([careless], (c) => void c.log.push('handler'), {
@@ -153,17 +153,12 @@ describe('compose', () => {
       await new Promise((resolve) => setTimeout(resolve, 30));
       expect(ctx.log).toEqual([]);
       expect(reported).toEqual(['E_NEXT_CALLED_LATE', 'E_NEXT_CALLED_LATE', 'E_NEXT_CALLED_LATE']);
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
+    expect(unhandled).toEqual([]);
   });
 
   it("fails with the error of a chain a middleware chained on without awaiting, and its chained promise's rejection is not left unhandled", async () => {
-    const unhandled: unknown[] = [];
-    const onUnhandled = (reason: unknown) => unhandled.push(reason);
-    process.on('unhandledRejection', onUnhandled);
-    try {
+    const unhandled = await collectUnhandled(async () => {
       const failure = new Error('store failed');
       const chaining: Middleware<Ctx> = (_ctx, next) => {
         void next().finally(() => {});
@@ -187,10 +182,8 @@ describe('compose', () => {
         ).rejects.toBe(failure);
       }
       await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(unhandled).toEqual([]);
-    } finally {
-      process.off('unhandledRejection', onUnhandled);
-    }
+    });
+    expect(unhandled).toEqual([]);
   });
 
   it('waits for every chain it started before failing: a middleware that threw, or called next() twice', async () => {
