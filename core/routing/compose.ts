@@ -6,9 +6,10 @@ import { NextCalledLateError, NextCalledTwiceError } from '../errors.js';
 
 /**
  * A step run before a route's handler. Not calling `next()` stops the chain there. Await
- * `next()`. The chain is waited for before the message settles in any case, and its error fails
- * the message unless the middleware awaited it (and so could catch it); a `next()` called after
- * the middleware returned runs nothing and is reported (`E_NEXT_CALLED_LATE`).
+ * `next()`: its error is thrown there, for the middleware to see (to log it, say). The chain is
+ * waited for before the message settles in any case, and an error of it fails the message
+ * whatever the middleware did with it; a `next()` called after the middleware returned runs
+ * nothing and is reported (`E_NEXT_CALLED_LATE`).
  *
  * @example
  * const timing: Middleware<{ log: (s: string) => void }> = async (ctx, next) => {
@@ -20,14 +21,12 @@ import { NextCalledLateError, NextCalledTwiceError } from '../errors.js';
 export type Middleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void> | void;
 
 /**
- * The promise `next()` returns, which keeps the promises a middleware chained on it (`await`,
- * `then`, `catch`, `finally` all call `then` on a promise of a subclass; a plain promise is
- * awaited without calling it). A chain's error is handled when one of them did not end in that
- * same error: `await` (its caller may catch) or a `catch` that did not rethrow. One ending in
- * the chain's error (`finally`, `then` without a rejection handler) is not an unhandled
- * rejection: compose reports that error itself. Derived promises are plain.
+ * The promise `next()` returns. Promises chained on it, at any depth, are of
+ * {@link ChainedOnChain}: when one ends in the chain's own error, that is not an unhandled
+ * rejection (compose fails the message with that error itself), so a middleware's unawaited
+ * `next().finally(...)` cannot end the process. Any other reason is left as it is.
  */
-class WatchedChain extends Promise<void> {
+class Chain extends Promise<void> {
   static override get [Symbol.species](): PromiseConstructor {
     return ChainedOnChain as PromiseConstructor;
   }
@@ -35,47 +34,25 @@ class WatchedChain extends Promise<void> {
   settled = false;
   /** Its error, once it rejected. */
   failure: { error: unknown } | undefined;
-  readonly derived: Promise<unknown>[] = [];
 
-  // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to see it used
+  // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to follow it
   override then<A = void, B = never>(
     onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
     const derived = super.then(onFulfilled, onRejected);
-    this.derived.push(derived);
     passOnQuietly(derived, this);
     return derived;
   }
-
-  /** Waits for what was chained on it, and tells whether one of those took its error. */
-  async errorTaken(): Promise<boolean> {
-    const error = this.failure?.error;
-    const taken = await Promise.all(
-      this.derived.map(
-        (derived) =>
-          Promise.prototype.then.call(
-            derived,
-            () => true,
-            (reason: unknown) => reason !== error,
-          ) as Promise<boolean>,
-      ),
-    );
-    return taken.includes(true);
-  }
 }
 
-/**
- * A promise chained on a chain's promise, at any depth: its rejection with the chain's own error
- * is compose's to report, not an unhandled one (`next().then(f).then(g)` left unawaited would
- * otherwise end the process); any other reason is left loud.
- */
+/** A promise chained on a {@link Chain}, at any depth. */
 class ChainedOnChain<T> extends Promise<T> {
   static override get [Symbol.species](): PromiseConstructor {
     return ChainedOnChain as PromiseConstructor;
   }
 
-  root: WatchedChain | undefined;
+  root: Chain | undefined;
 
   // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to follow it
   override then<A = T, B = never>(
@@ -88,10 +65,10 @@ class ChainedOnChain<T> extends Promise<T> {
   }
 }
 
-function passOnQuietly(derived: Promise<unknown>, root: WatchedChain): void {
+function passOnQuietly(derived: Promise<unknown>, root: Chain): void {
   if (derived instanceof ChainedOnChain) derived.root = root;
   Promise.prototype.then.call(derived, undefined, (reason: unknown) => {
-    if (reason !== root.failure?.error) throw reason;
+    if (!root.failure || !Object.is(reason, root.failure.error)) throw reason;
   });
 }
 
@@ -108,7 +85,9 @@ export interface ComposeOptions {
 
 /**
  * Chains middleware in array order around a final handler. The returned function runs
- * the whole chain for one context; an error thrown anywhere rejects its promise.
+ * the whole chain for one context; an error thrown anywhere rejects its promise: a
+ * middleware's own, else the first error of a chain one started (even one it caught, since
+ * the message it carries failed), once every chain started has settled.
  *
  * @throws NextCalledTwiceError (as a rejection) when a middleware calls `next()` twice.
  * @example
@@ -132,7 +111,7 @@ export function compose<C>(
       reached = index;
       if (index === middleware.length) return final(ctx);
       const name = middleware[index]!.name || 'anonymous';
-      const chains: WatchedChain[] = [];
+      const chains: Chain[] = [];
       let returned = false;
       const next = (): Promise<void> => {
         if (returned) {
@@ -144,10 +123,10 @@ export function compose<C>(
           );
           return Promise.resolve();
         }
-        const chain = new WatchedChain((resolve, reject) => {
+        const chain = new Chain((resolve, reject) => {
           dispatch(index + 1).then(resolve, reject);
         });
-        // first of its reactions, and not one that counts as the middleware looking at it
+        // first of its reactions: the failure is known before any the middleware adds runs
         Promise.prototype.then.call(
           chain,
           () => {
@@ -168,16 +147,15 @@ export function compose<C>(
         failure = { error };
       }
       returned = true;
-      let unhandled: { error: unknown } | undefined;
+      // Every chain is waited for, whatever the middleware did, so the message is acknowledged
+      // or dead-lettered only once the jobs of its handler are stored; and a chain's error fails
+      // the message even if the middleware caught it, or never looked.
       for (const chain of chains) {
-        // Every chain is waited for, whatever happened, so the message is acknowledged, or
-        // dead-lettered, only once the jobs of its handler are stored.
         if (!chain.settled) await Promise.prototype.then.call(chain, ignore, ignore);
-        // its error fails the message unless the middleware took it (awaited, or caught it)
-        if (chain.failure && !unhandled && !(await chain.errorTaken())) unhandled = chain.failure;
       }
       if (failure) throw failure.error;
-      if (unhandled) throw unhandled.error;
+      const failed = chains.find((chain) => chain.failure);
+      if (failed?.failure) throw failed.failure.error;
     };
     return dispatch(0);
   };
