@@ -22,9 +22,9 @@ export type Middleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void>
 
 /**
  * The promise `next()` returns. Promises chained on it, at any depth, are of
- * {@link ChainedOnChain}: when one ends in the chain's own error, that is not an unhandled
- * rejection (compose fails the message with that error itself), so a middleware's unawaited
- * `next().finally(...)` cannot end the process. Any other reason is left as it is.
+ * {@link ChainedOnChain}, and none of them is an unhandled rejection: compose fails the message
+ * with the chain's error itself, so a middleware's unawaited `next().finally(...)` cannot end
+ * the process.
  */
 class Chain extends Promise<void> {
   static override get [Symbol.species](): PromiseConstructor {
@@ -41,7 +41,7 @@ class Chain extends Promise<void> {
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
     const derived = super.then(onFulfilled, onRejected);
-    passOnQuietly(derived, this);
+    passOnQuietly(derived);
     return derived;
   }
 }
@@ -52,24 +52,25 @@ class ChainedOnChain<T> extends Promise<T> {
     return ChainedOnChain as PromiseConstructor;
   }
 
-  root: Chain | undefined;
-
   // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to follow it
   override then<A = T, B = never>(
     onFulfilled?: ((value: T) => A | PromiseLike<A>) | null,
     onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
     const derived = super.then(onFulfilled, onRejected);
-    if (this.root) passOnQuietly(derived, this.root);
+    passOnQuietly(derived);
     return derived;
   }
 }
 
-function passOnQuietly(derived: Promise<unknown>, root: Chain): void {
-  if (derived instanceof ChainedOnChain) derived.root = root;
-  Promise.prototype.then.call(derived, undefined, (reason: unknown) => {
-    if (!root.failure || !Object.is(reason, root.failure.error)) throw reason;
-  });
+/**
+ * Marks `derived` handled. Not only for the chain's own error: a reaction that threw any other
+ * reason again would be an unhandled rejection of its own, even where the middleware handles
+ * `derived` (`await next().catch(wrap)`), and would end the process. So an error the middleware
+ * makes in a callback on `next()` and never awaits or catches is dropped, as a caught one is.
+ */
+function passOnQuietly(derived: Promise<unknown>): void {
+  Promise.prototype.then.call(derived, undefined, ignore);
 }
 
 function ignore(): void {}

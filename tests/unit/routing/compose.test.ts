@@ -186,6 +186,29 @@ describe('compose', () => {
     expect(unhandled).toEqual([]);
   });
 
+  it('leaves no unhandled rejection where a middleware handles what it chained on next(): a wrap and rethrow, a caught throw', async () => {
+    const wrapped = new Error('wrapped');
+    const unhandled = await collectUnhandled(async () => {
+      const wrapping: Middleware<Ctx> = async (_ctx, next) => {
+        await next().catch(() => {
+          throw wrapped;
+        });
+      };
+      await expect(
+        compose([wrapping], () => {
+          throw new Error('boom');
+        })({ log: [] }),
+      ).rejects.toBe(wrapped);
+      const ownThrowCaught: Middleware<Ctx> = async (_ctx, next) => {
+        await next()
+          .then(() => Promise.reject(new Error('mine')))
+          .catch(() => {});
+      };
+      await compose([ownThrowCaught], () => {})({ log: [] });
+    });
+    expect(unhandled).toEqual([]);
+  });
+
   it('waits for every chain it started before failing: a middleware that threw, or called next() twice', async () => {
     const order: string[] = [];
     const slowHandler = async () => {
