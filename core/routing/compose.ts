@@ -21,32 +21,10 @@ import { NextCalledLateError, NextCalledTwiceError } from '../errors.js';
 export type Middleware<C> = (ctx: C, next: () => Promise<void>) => Promise<void> | void;
 
 /**
- * The promise `next()` returns. Promises chained on it, at any depth, are of
- * {@link ChainedOnChain}, and none of them is an unhandled rejection: compose fails the message
- * with the chain's error itself, so a middleware's unawaited `next().finally(...)` cannot end
- * the process.
+ * A promise chained on `next()`'s, at any depth (its species is this class): none of them is an
+ * unhandled rejection, since compose fails the message with the chain's error itself, so a
+ * middleware's unawaited `next().finally(...)` cannot end the process.
  */
-class Chain extends Promise<void> {
-  static override get [Symbol.species](): PromiseConstructor {
-    return ChainedOnChain as PromiseConstructor;
-  }
-
-  settled = false;
-  /** Its error, once it rejected. */
-  failure: { error: unknown } | undefined;
-
-  // biome-ignore lint/suspicious/noThenProperty: a promise's own then, overridden to follow it
-  override then<A = void, B = never>(
-    onFulfilled?: ((value: void) => A | PromiseLike<A>) | null,
-    onRejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
-  ): Promise<A | B> {
-    const derived = super.then(onFulfilled, onRejected);
-    passOnQuietly(derived);
-    return derived;
-  }
-}
-
-/** A promise chained on a {@link Chain}, at any depth. */
 class ChainedOnChain<T> extends Promise<T> {
   static override get [Symbol.species](): PromiseConstructor {
     return ChainedOnChain as PromiseConstructor;
@@ -61,6 +39,13 @@ class ChainedOnChain<T> extends Promise<T> {
     passOnQuietly(derived);
     return derived;
   }
+}
+
+/** The promise `next()` returns: the rest of the chain, and how it ended. */
+class Chain extends ChainedOnChain<void> {
+  settled = false;
+  /** Its error, once it rejected. */
+  failure: { error: unknown } | undefined;
 }
 
 /**
