@@ -177,29 +177,12 @@ export class Worker {
         options.events?.completed(entries, this.name);
         if (!this.#log.isLevelEnabled('info')) return;
         for (const { job, durationMs } of entries) {
-          this.#log.info(
-            {
-              event: 'job.completed',
-              jobId: job.id,
-              job: job.name,
-              queue: job.queue,
-              attempt: job.attempt,
-              durationMs,
-            },
-            'job completed',
-          );
+          this.#log.info({ event: 'job.completed', ...jobFields(job), durationMs }, 'job completed');
         }
       },
       lost: ({ lease, job, durationMs }) =>
         this.#log.warn(
-          {
-            event: 'job.lease_lost',
-            jobId: lease.id,
-            queue: lease.queue,
-            job: job.name,
-            attempt: job.attempt,
-            durationMs,
-          },
+          { event: 'job.lease_lost', ...jobFields(job), durationMs },
           'completed after its lease was lost; it runs again',
         ),
     });
@@ -427,10 +410,13 @@ export class Worker {
       for (const { id, name, attempt, status, reclaimed } of result.changed) {
         if (status === 'cancelled') {
           // its worker stopped renewing the lease after the cancel was asked for
-          this.#log.info({ event: 'job.cancelled', jobId: id, job: name, queue, attempt }, 'job cancelled');
+          this.#log.info(
+            { event: 'job.cancelled', ...jobFields({ id, name, queue, attempt }) },
+            'job cancelled',
+          );
         } else if (reclaimed) {
           this.#log.warn(
-            { event: 'job.reclaimed', jobId: id, job: name, queue, attempt },
+            { event: 'job.reclaimed', ...jobFields({ id, name, queue, attempt }) },
             'job back in its queue: its worker stopped renewing its lease (crashed?); attempt is the tries it used',
           );
         }
@@ -441,8 +427,7 @@ export class Worker {
         const hook = this.#runner
           .abandoned(record)
           .catch((error: unknown) => this.#unexpected(error, record));
-        this.#failedHooks.add(hook);
-        void hook.finally(() => this.#failedHooks.delete(hook));
+        this.#tracked(hook, this.#failedHooks);
       }
       for (const expired of result.expired) {
         this.#log.info(
@@ -581,9 +566,9 @@ export class Worker {
   }
 
   /** Keeps `settling` in `#releasing` until it settles, so shutdown waits for it. */
-  #tracked(settling: Promise<void>): void {
-    this.#releasing.add(settling);
-    void settling.finally(() => this.#releasing.delete(settling));
+  #tracked(settling: Promise<void>, into: Set<Promise<void>> = this.#releasing): void {
+    into.add(settling);
+    void settling.finally(() => into.delete(settling));
   }
 
   /**
@@ -645,10 +630,7 @@ export class Worker {
       this.#wake();
     }
     if (outcome === 'cancelled') {
-      this.#log.info(
-        { event: 'job.cancelled', jobId: job.id, queue: job.queue, job: job.name, attempt: job.attempt },
-        'job cancelled before it started',
-      );
+      this.#log.info({ event: 'job.cancelled', ...jobFields(job) }, 'job cancelled before it started');
     }
     this.#announceRelease(job, outcome);
   }
@@ -871,14 +853,7 @@ export class Worker {
       for (const [index, { job, expired }] of left.entries()) {
         this.#announceRelease(job, outcomes[index], !expired);
         this.#log.info(
-          {
-            event: 'job.released',
-            jobId: job.id,
-            job: job.name,
-            queue: job.queue,
-            attempt: job.attempt,
-            outcome: outcomes[index],
-          },
+          { event: 'job.released', ...jobFields(job), outcome: outcomes[index] },
           'job handed back unfinished',
         );
       }
@@ -928,6 +903,11 @@ function validate(options: WorkerOptions): void {
 }
 
 /** The lease a reserved job is held under. */
+/** The fields every log line about a job attempt carries, as its handler's own log does. */
+function jobFields(job: { id: string; name: string; queue: string; attempt: number }) {
+  return { jobId: job.id, job: job.name, queue: job.queue, attempt: job.attempt };
+}
+
 function leaseOf(job: ReservedJob): Lease {
   return { id: job.id, queue: job.queue, token: job.token };
 }
