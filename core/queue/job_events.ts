@@ -29,6 +29,21 @@ export interface PlacedChange {
   readonly runAt?: number;
 }
 
+/** The event of a change of `job` to `status` at `at`, with what else is known of it. */
+function jobEvent(
+  job: EventJobRef,
+  status: JobStatus,
+  attempt: number,
+  at: number,
+  worker?: string,
+  extra?: Pick<JobEvent, 'runAt' | 'result' | 'error' | 'durationMs'>,
+): JobEvent {
+  const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt, at };
+  if (worker !== undefined) event.worker = worker;
+  if (extra) Object.assign(event, extra);
+  return event;
+}
+
 /** Collects job events and hands them to the driver in batches. */
 export class JobEventPublisher {
   readonly #driver: QueueDriver;
@@ -70,10 +85,7 @@ export class JobEventPublisher {
     extra?: { runAt?: number; result?: JsonValue; error?: StoredError; durationMs?: number },
   ): void {
     if (!this.#recording()) return;
-    const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt, at: Date.now() };
-    if (worker !== undefined) event.worker = worker;
-    if (extra) Object.assign(event, extra);
-    this.#batch.event(event);
+    this.#batch.event(jobEvent(job, status, attempt, Date.now(), worker, extra));
     this.#added();
   }
 
@@ -124,11 +136,9 @@ export class JobEventPublisher {
       const placedJobs = jobs.length <= room ? jobs : jobs.slice(0, room);
       const placedOthers =
         others.length <= room - placedJobs.length ? others : others.slice(0, room - placedJobs.length);
-      const events = placedOthers.map(({ job, status, runAt }): JobEvent => {
-        const event: JobEvent = { id: job.id, name: job.name, queue: job.queue, status, attempt: 0, at };
-        if (runAt !== undefined) event.runAt = runAt;
-        return event;
-      });
+      const events = placedOthers.map(({ job, status, runAt }) =>
+        jobEvent(job, status, 0, at, undefined, runAt === undefined ? undefined : { runAt }),
+      );
       batch.fill(place, placedJobs, events);
       this.#added();
       if (placedJobs.length < jobs.length || placedOthers.length < others.length) {
