@@ -180,7 +180,7 @@ export class MqttGateway {
     }).catch(() => {}); // stopped meanwhile: the next start tidies
   }
 
-  /** The background tidying of subscriptions, for tests and shutdown. */
+  /** The background tidying of subscriptions (resolves when done, or given up at stop): for tests. */
   get tidied(): Promise<void> {
     return this.#tidying;
   }
