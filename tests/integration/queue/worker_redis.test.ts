@@ -13,13 +13,19 @@ defineWorkerBehaviour(
   () => new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' }),
 );
 
-describe('Worker on the redis driver: damaged records', () => {
+/** A driver and a queue of its own for one describe block, their keys deleted after it. */
+function redisQueue(label: string): { driver: RedisQueueDriver; queue: string } {
   const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
-  const queue = uniqueQueue('damaged');
+  const queue = uniqueQueue(label);
   afterAll(async () => {
     await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
     await driver.close();
   });
+  return { driver, queue };
+}
+
+describe('Worker on the redis driver: damaged records', () => {
+  const { driver, queue } = redisQueue('damaged');
 
   it('fails a job whose stored spec was damaged into the failed store and runs the others', async () => {
     const registry = new JobRegistry().register(...testJobs);
@@ -39,12 +45,7 @@ describe('Worker on the redis driver: damaged records', () => {
 });
 
 describe('Worker on the redis driver: forged cancels', () => {
-  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
-  const queue = uniqueQueue('forged-cancel');
-  afterAll(async () => {
-    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
-    await driver.close();
-  });
+  const { driver, queue } = redisQueue('forged-cancel');
 
   it('does not stop when empty while a job it held ahead, whose cancel was forged, goes back to its queue', async () => {
     const registry = new JobRegistry().register(...testJobs);
@@ -70,12 +71,7 @@ describe('Worker on the redis driver: forged cancels', () => {
 });
 
 describe('Worker on the redis driver: cancels heard while a reserve answers', () => {
-  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
-  const queue = uniqueQueue('heard-cancel');
-  afterAll(async () => {
-    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
-    await driver.close();
-  });
+  const { driver, queue } = redisQueue('heard-cancel');
 
   it("keeps the cancel of its job though more than 1,000 for other queues' jobs come before the reply", async () => {
     const registry = new JobRegistry().register(...testJobs);
@@ -111,13 +107,8 @@ describe('Worker on the redis driver: cancels heard while a reserve answers', ()
 });
 
 describe('Worker on the redis driver: clocks', () => {
-  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: 'topiq-test' });
-  const queue = uniqueQueue('skew');
-  afterAll(async () => {
-    vi.restoreAllMocks();
-    await deleteKeys(driver.redis, `topiq-test:{${queue}}`);
-    await driver.close();
-  });
+  const { driver, queue } = redisQueue('skew');
+  afterAll(() => vi.restoreAllMocks());
 
   it('waits its sleep between reserves while idle though its clock runs 60 s ahead of Redis', async () => {
     const registry = new JobRegistry().register(...testJobs);
