@@ -35,25 +35,37 @@ export function isPasswordHash(stored: string): boolean {
 
 /**
  * Splits a `scrypt:<salt>:<hash>` string, throwing `InvalidOptionError` when it is
- * malformed (so a typo in configuration fails at startup, not at the first login).
+ * malformed (so a typo in configuration fails at startup, not at the first login): parts
+ * that are not canonical base64url, a salt under 16 bytes or a hash other than 32 bytes (what
+ * {@link hashPassword} makes). A cut hash must not pass: a hash part of one character decodes
+ * to no bytes, and a check of zero bytes would accept any password.
  */
 export function parsePasswordHash(stored: string): ParsedHash {
   const parts = stored.split(':');
-  const base64url = /^[A-Za-z0-9_-]+$/;
-  const [scheme, salt, hash] = parts;
-  if (
-    parts.length !== 3 ||
-    scheme !== SCHEME ||
-    !salt ||
-    !hash ||
-    !base64url.test(salt) ||
-    !base64url.test(hash)
-  ) {
+  const [scheme, saltText, hashText] = parts;
+  if (parts.length !== 3 || scheme !== SCHEME || !isBase64url(saltText) || !isBase64url(hashText)) {
     throw new InvalidOptionError(
       'A password hash must look like scrypt:<salt>:<hash> (base64url parts); create one with hashPassword().',
     );
   }
-  return { salt: Buffer.from(salt, 'base64url'), hash: Buffer.from(hash, 'base64url') };
+  const salt = Buffer.from(saltText, 'base64url');
+  const hash = Buffer.from(hashText, 'base64url');
+  if (salt.length < SALT_BYTES || hash.length !== KEY_BYTES) {
+    throw new InvalidOptionError(
+      `A password hash must hold a salt of at least ${SALT_BYTES} bytes and a hash of ${KEY_BYTES} bytes; ` +
+        `this one holds ${salt.length} and ${hash.length} (cut short when copied?). Create one with hashPassword().`,
+    );
+  }
+  return { salt, hash };
+}
+
+/** Non-empty base64url text that decodes and encodes back to itself (no stray padding bits). */
+function isBase64url(text: string | undefined): text is string {
+  return (
+    text !== undefined &&
+    /^[A-Za-z0-9_-]+$/.test(text) &&
+    Buffer.from(text, 'base64url').toString('base64url') === text
+  );
 }
 
 /**

@@ -23,7 +23,7 @@ interface Account {
 
 /**
  * Builds a credentials store from a list of accounts, validating it at once: an empty
- * or duplicate username, a malformed hash or an unsafe device id throws
+ * or duplicate username, an empty password, a malformed hash or an unsafe device id throws
  * `InvalidOptionError`.
  *
  * @example
@@ -41,6 +41,9 @@ export function staticCredentials(list: readonly StaticCredential[]): DeviceCred
     if (accounts.has(entry.username)) {
       throw new InvalidOptionError(`${where}: the username ${JSON.stringify(entry.username)} appears twice.`);
     }
+    if (entry.password.length === 0) {
+      throw new InvalidOptionError(`${where}: the password is empty; a client sending none would match it.`);
+    }
     if (isPasswordHash(entry.password)) parsePasswordHash(entry.password);
     if (entry.deviceId !== undefined) assertValidDeviceId(entry.deviceId, where);
     const principal: Principal =
@@ -50,19 +53,25 @@ export function staticCredentials(list: readonly StaticCredential[]): DeviceCred
     accounts.set(entry.username, { password: entry.password, principal });
   }
 
-  // An unknown username still pays for a hash check, so response time does not reveal
-  // which usernames exist. The decoy is made on first need, and only if scrypt is used.
+  // Every check costs the same, so response time does not reveal which usernames exist:
+  // an unknown username pays for a check against a decoy, and where any account is hashed,
+  // a plaintext account pays for a check against the (hashed) decoy as well. The decoy is
+  // made on first need.
   const usesHashes = [...accounts.values()].some((account) => isPasswordHash(account.password));
   let decoy: Promise<string> | undefined;
+  const checkDecoy = async (password: string): Promise<void> => {
+    decoy ??= usesHashes ? hashPassword('decoy') : Promise.resolve('decoy');
+    await verifyPassword(password, await decoy);
+  };
 
   return {
     async verify(username, password) {
       const account = accounts.get(username);
       if (account === undefined) {
-        decoy ??= usesHashes ? hashPassword('decoy') : Promise.resolve('decoy');
-        await verifyPassword(password, await decoy);
+        await checkDecoy(password);
         return null;
       }
+      if (usesHashes && !isPasswordHash(account.password)) await checkDecoy(password);
       return (await verifyPassword(password, account.password)) ? account.principal : null;
     },
   };

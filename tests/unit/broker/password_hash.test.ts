@@ -46,4 +46,34 @@ describe('parsePasswordHash', () => {
   it.each(['scrypt:', 'scrypt::', 'scrypt:abc:', 'scrypt:a:b:c', 'scrypt:a b:c'])('rejects %j', (stored) => {
     expect(() => parsePasswordHash(stored)).toThrow(/hashPassword/);
   });
+
+  it('accepts what hashPassword makes', async () => {
+    const { salt, hash } = parsePasswordHash(await hashPassword('s3cret'));
+
+    expect([salt.length, hash.length]).toEqual([16, 32]);
+  });
+});
+
+describe('a hash cut short or padded', () => {
+  const salt = Buffer.alloc(16, 7).toString('base64url');
+  const hash = Buffer.alloc(32, 9).toString('base64url');
+  const cases: [string, string][] = [
+    ['a one-character hash (no bytes)', `scrypt:${salt}:A`],
+    ['a one-character salt and hash', 'scrypt:A:A'],
+    ['a 1-byte hash', `scrypt:${salt}:AA`],
+    ['a 31-byte hash', `scrypt:${salt}:${hash.slice(0, 41)}`],
+    ['a 33-byte hash', `scrypt:${salt}:${Buffer.alloc(33, 9).toString('base64url')}`],
+    ['a 15-byte salt', `scrypt:${Buffer.alloc(15, 7).toString('base64url')}:${hash}`],
+    ['a hash whose last character carries stray bits', `scrypt:${salt}:${hash.slice(0, -1)}F`],
+  ];
+
+  it.each(cases)('is refused at parse time: %s', (_label, stored) => {
+    expect(() => parsePasswordHash(stored)).toThrow(/hashPassword/);
+  });
+
+  it.each(cases)('never verifies a password: %s', async (_label, stored) => {
+    const outcome = await verifyPassword('anything', stored).catch((error: unknown) => error);
+
+    expect(isTopiqError(outcome, 'E_INVALID_OPTION')).toBe(true);
+  });
 });

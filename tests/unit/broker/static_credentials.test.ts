@@ -29,6 +29,34 @@ describe('staticCredentials.verify', () => {
   });
 });
 
+describe('staticCredentials timing', () => {
+  /** Median wall time of five checks, in ms. */
+  async function medianCheckMs(check: () => Promise<unknown>): Promise<number> {
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const start = performance.now();
+      await check();
+      times.push(performance.now() - start);
+    }
+    return times.sort((a, b) => a - b)[2]!;
+  }
+
+  it('makes a plaintext account as slow to check as an unknown username when other accounts are hashed', async () => {
+    const credentials = staticCredentials([
+      { username: 'plain-dev', password: 'pw', deviceId: 'plain-dev' },
+      { username: 'hashed-dev', password: await hashPassword('pw'), deviceId: 'hashed-dev' },
+    ]);
+    await credentials.verify('nobody', 'x'); // makes the decoy
+
+    const unknown = await medianCheckMs(() => credentials.verify('nobody', 'x'));
+    const plaintext = await medianCheckMs(() => credentials.verify('plain-dev', 'x'));
+
+    // one scrypt each (tens of ms) against a SHA-256 (tens of µs) before: far apart either way
+    expect(plaintext).toBeGreaterThan(unknown / 3);
+    expect(await credentials.verify('plain-dev', 'pw')).toEqual({ kind: 'device', deviceId: 'plain-dev' });
+  });
+});
+
 describe('staticCredentials', () => {
   it.each([
     [[{ username: '', password: 'pw' }]],
@@ -39,6 +67,9 @@ describe('staticCredentials', () => {
       ],
     ],
     [[{ username: 'a', password: 'scrypt:broken' }]],
+    [[{ username: 'a', password: 'scrypt:A:A' }]],
+    [[{ username: 'a', password: '' }]],
+    [[{ username: 'a', password: '', deviceId: 'a' }]],
     [[{ username: 'a', password: 'pw', deviceId: 'a/b' }]],
     [[{ username: 'a', password: 'pw', deviceId: '+' }]],
     [[{ username: 'a', password: 'pw', deviceId: 'a#' }]],

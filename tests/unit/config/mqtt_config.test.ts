@@ -174,6 +174,7 @@ describe('MQTT_DEVICES and MQTT_SERVICE_ACCOUNTS', () => {
     [{ MQTT_DEVICES: 'a:pw1,a:pw2' }, /MQTT_DEVICES: entry 2: the username "a" appears twice/],
     [{ MQTT_DEVICES: '+:pw' }, /MQTT_DEVICES: entry 1: device id "\+" is not allowed/],
     [{ MQTT_DEVICES: 'a:scrypt:zz' }, /MQTT_DEVICES: A password hash must look like scrypt/],
+    [{ MQTT_DEVICES: 'a:scrypt:AA:A', NODE_ENV: 'production' }, /MQTT_DEVICES: A password hash must/],
     [{ MQTT_DEVICES: 'a:pw', MQTT_SERVICE_ACCOUNTS: 'a:other' }, /MQTT_SERVICE_ACCOUNTS: a username is both/],
   ])(
     'refuses %j with E_INVALID_CONFIG naming the variable, as the broker would refuse the accounts',
