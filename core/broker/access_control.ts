@@ -34,8 +34,10 @@ export interface IncomingPublish {
  * Runs after the ACL allowed a publish and before the client gets its PUBACK (QoS 1) or
  * PUBREC (QoS 2), and before the message reaches subscribers. Rejecting refuses the
  * publish: it is logged, the client is disconnected and will redeliver QoS 1/2 later.
- * Runs for every client publish, services included (check `principal.kind`), but not
- * for last-will messages, which have no acknowledgement.
+ * Runs for every client publish, services included (check `principal.kind`), and for the
+ * last wills the broker publishes for clients that went away: a will has no acknowledgement to
+ * hold back, so it is delivered to subscribers without waiting for the hook, and a rejection
+ * is only logged (`mqtt last will not routed`).
  */
 export type BeforeAck = (message: IncomingPublish) => Promise<void>;
 
@@ -289,7 +291,20 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       }
       callback(null);
     };
-    if (isWill || beforeAck === undefined) {
+    if (beforeAck === undefined) {
+      accept();
+      return;
+    }
+    if (isWill) {
+      // A last will has no acknowledgement to hold back and no sender to send it again: it is
+      // routed beside its delivery (the message is read now, before accept() may change it).
+      // The app's hook waits out a storage outage itself, so it rejects only when stopping.
+      runBeforeAck(client, packet, session, beforeAck).catch((error: unknown) =>
+        logger.error(
+          { ...fields, qos: packet.qos, will: true, err: error },
+          'mqtt last will not routed: beforeAck failed',
+        ),
+      );
       accept();
       return;
     }

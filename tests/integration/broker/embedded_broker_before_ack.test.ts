@@ -103,4 +103,64 @@ describe('startEmbeddedBroker beforeAck', () => {
 
     expect(attempts).toBe(2);
   });
+
+  it("routes a device's last will, which its subscribers get without waiting for the route", async () => {
+    const seen: IncomingPublish[] = [];
+    let release = () => {};
+    const broker = await kit.startBroker({
+      beforeAck: async (message) => {
+        seen.push(message);
+        await new Promise<void>((resolve) => {
+          release = resolve;
+        });
+      },
+    });
+    const app = await kit.connect(broker, accounts.app);
+    await app.subscribeAsync('devices/#', { qos: 1 });
+    const delivered = nextMessage(app, 'devices/sensor-1/status');
+    const device = await kit.connect(broker, {
+      ...accounts.sensor1,
+      will: { topic: 'devices/sensor-1/status', payload: Buffer.from('offline'), qos: 1, retain: false },
+    });
+
+    device.stream.destroy(); // an abnormal end, so the broker publishes the will
+
+    expect(await delivered).toBe('offline'); // while the route is still held
+    release();
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({
+      topic: 'devices/sensor-1/status',
+      qos: 1,
+      clientId: device.options.clientId,
+      principal: { kind: 'device', deviceId: 'sensor-1' },
+    });
+    expect(seen[0]?.payload.toString()).toBe('offline');
+  });
+
+  it('logs a last will whose route failed, and still delivers it', async () => {
+    const broker = await kit.startBroker({
+      beforeAck: async () => {
+        throw new Error('app stopping');
+      },
+    });
+    const app = await kit.connect(broker, accounts.app);
+    await app.subscribeAsync('devices/#', { qos: 1 });
+    const delivered = nextMessage(app, 'devices/sensor-1/status');
+    const device = await kit.connect(broker, {
+      ...accounts.sensor1,
+      will: { topic: 'devices/sensor-1/status', payload: Buffer.from('offline'), qos: 1, retain: false },
+    });
+
+    device.stream.destroy();
+
+    expect(await delivered).toBe('offline');
+    await kit.waitForLog('mqtt last will not routed: beforeAck failed');
+    expect(kit.logged('mqtt last will not routed: beforeAck failed')[0]).toMatchObject({
+      level: 50,
+      will: true,
+      deviceId: 'sensor-1',
+      topic: 'devices/sensor-1/status',
+      err: expect.objectContaining({ message: 'app stopping' }),
+    });
+  });
 });
