@@ -9,6 +9,7 @@ import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/pac
 import { staticCredentials } from '../core/broker/static_credentials.js';
 import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';
 import { DEFAULT_RETAINED_LIMITS } from '../core/broker/retained_budget.js';
+import { DEFAULT_SESSION_LIMITS } from '../core/broker/session_limits.js';
 import { DEFAULT_REPLY_TOPIC } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
@@ -119,6 +120,8 @@ export default defineConfig(
       MQTT_BROKER_MAX_RETAINED_BYTES: envInteger(DEFAULT_RETAINED_LIMITS.maxBytes),
       MQTT_BROKER_MAX_QUEUED: envInteger(DEFAULT_QUEUE_LIMITS.maxMessages),
       MQTT_BROKER_MAX_QUEUED_BYTES: envInteger(DEFAULT_QUEUE_LIMITS.maxBytes),
+      MQTT_BROKER_MAX_SESSIONS: envInteger(DEFAULT_SESSION_LIMITS.maxClientIds, { min: 1 }),
+      MQTT_BROKER_MAX_SUBSCRIPTIONS: envInteger(DEFAULT_SESSION_LIMITS.maxSubscriptions),
       MQTT_BROKER_CLIENT_IDS: z.enum(['any', 'device-id']).default('any'),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
@@ -197,6 +200,10 @@ export default defineConfig(
       retained: { maxTopics: env.MQTT_BROKER_MAX_RETAINED, maxBytes: env.MQTT_BROKER_MAX_RETAINED_BYTES },
       queues: { maxMessages: env.MQTT_BROKER_MAX_QUEUED, maxBytes: env.MQTT_BROKER_MAX_QUEUED_BYTES },
       deviceClientIds: env.MQTT_BROKER_CLIENT_IDS,
+      sessions: {
+        maxClientIds: env.MQTT_BROKER_MAX_SESSIONS,
+        maxSubscriptions: env.MQTT_BROKER_MAX_SUBSCRIPTIONS,
+      },
       // Zero setup: with no device list outside production, any safe device id may connect.
       auth:
         env.MQTT_AUTH ??

@@ -16,6 +16,7 @@ import { deviceIdProblem, type DeviceCredentials, type Principal, principalLogFi
 import { payloadBytes } from './outgoing_queue_limit.js';
 import { type HeldQos2, type Qos2Admission, Qos2Resends } from './qos2_resends.js';
 import { RetainedBudget, type RetainedLimits } from './retained_budget.js';
+import { DEFAULT_SESSION_LIMITS, type SessionLimits, SubscriptionBudget } from './session_limits.js';
 import { type DeviceAclTemplates, DeviceTopicRules } from './topic_acl.js';
 
 /** A client's publish as `beforeAck` sees it, before the client is acknowledged. */
@@ -58,6 +59,8 @@ export interface AccessControlSettings {
   readonly retained?: RetainedLimits;
   /** Which client ids a device may connect with (default `any`); see {@link DeviceClientIds}. */
   readonly deviceClientIds?: DeviceClientIds;
+  /** Client ids and subscriptions each device may hold (default {@link DEFAULT_SESSION_LIMITS}). */
+  readonly sessions?: SessionLimits;
 }
 
 /**
@@ -69,7 +72,9 @@ export type DeviceClientIds = 'any' | 'device-id';
 
 /** The hooks to hand to aedes, and what the broker needs to log about its clients. */
 export interface AccessControl {
-  readonly hooks: Required<Pick<AedesOptions, 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>>;
+  readonly hooks: Required<
+    Pick<AedesOptions, 'preConnect' | 'authenticate' | 'authorizePublish' | 'authorizeSubscribe'>
+  >;
   /** The principal of an authenticated client. */
   principalOf(client: Client): Principal | undefined;
   /** The device account holding `clientId` (`device:<id>`), or undefined for a service's or none. */
@@ -87,6 +92,8 @@ export interface AccessControl {
    * the id. Called for every authenticated connection that ends, accepted by aedes or not.
    */
   released(client: Client): void;
+  /** Notes that `client` unsubscribed `filters` (aedes's `unsubscribe` event). */
+  unsubscribed(client: Client, filters: readonly string[]): void;
   /**
    * Tells the retained budget that aedes stored `packet` as retained. A store that did not come
    * through `authorizePublish` as a device's (the app's own `aedes.publish`) frees its topic
@@ -118,6 +125,10 @@ function remoteAddress(client: Client): string | undefined {
 /** Builds the authentication and authorization hooks for one broker. */
 export function createAccessControl(settings: AccessControlSettings): AccessControl {
   const { credentials, allowAnonymous, acl, beforeAck, logger, deviceClientIds = 'any' } = settings;
+  const { maxClientIds, maxSubscriptions } = settings.sessions ?? DEFAULT_SESSION_LIMITS;
+  const subscriptions = new SubscriptionBudget(maxSubscriptions);
+  /** Clients that sent an empty client id with clean session off (seen by `preConnect`). */
+  const idlessPersistent = new WeakSet<Client>();
   const resends = new Qos2Resends(settings.heldQos2 ?? (async () => false));
   const retained = new RetainedBudget(settings.retained);
   const sessions = new WeakMap<Client, Session>();
@@ -132,8 +143,23 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
    * account's id would take over its session (and its queued commands) or knock it off.
    */
   const holders = new Map<string, { account: string; connections: Set<Client>; persistent: boolean }>();
+  /** How many client ids each device account holds (see {@link SessionLimits}). */
+  const heldIds = new Map<string, number>();
   const accountOf = (principal: Principal) =>
     principal.kind === 'device' ? `device:${principal.deviceId}` : `service:${principal.name}`;
+
+  function hold(clientId: string, account: string, client: Client): void {
+    holders.set(clientId, { account, connections: new Set([client]), persistent: false });
+    heldIds.set(account, (heldIds.get(account) ?? 0) + 1);
+  }
+
+  function free(clientId: string, account: string): void {
+    holders.delete(clientId);
+    subscriptions.clear(clientId);
+    const held = (heldIds.get(account) ?? 1) - 1;
+    if (held > 0) heldIds.set(account, held);
+    else heldIds.delete(account);
+  }
 
   function claim(client: Client, principal: Principal): void {
     if (deviceClientIds === 'device-id' && principal.kind === 'device' && client.id !== principal.deviceId) {
@@ -153,8 +179,17 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     if (client.conn.destroyed) {
       throw authError(NOT_AUTHORIZED, 'the connection closed while its credentials were checked');
     }
+    if (holder === undefined && principal.kind === 'device' && (heldIds.get(account) ?? 0) >= maxClientIds) {
+      const ids = [...holders].filter(([, held]) => held.account === account).map(([id]) => id);
+      throw authError(
+        NOT_AUTHORIZED,
+        `the device holds ${ids.length} client ids (${ids.map((id) => JSON.stringify(id)).join(', ')}), its limit ` +
+          '(MQTT_BROKER_MAX_SESSIONS): connect under one of them, or end a session it left by connecting under its id ' +
+          'with clean session on and disconnecting',
+      );
+    }
     if (holder) holder.connections.add(client);
-    else holders.set(client.id, { account, connections: new Set([client]), persistent: false });
+    else hold(client.id, account, client);
     // A connection that ends before aedes accepts it (closed during the password check, or
     // refused later) never gets a clientDisconnect: its end frees the id all the same, or an
     // account could hold any client id for good by connecting with it and hanging up.
@@ -165,7 +200,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     const holder = holders.get(client.id);
     if (!holder?.connections.delete(client)) return;
     // a persistent session stays its account's; so does an id another connection of it uses
-    if (holder.connections.size === 0 && !holder.persistent) holders.delete(client.id);
+    if (holder.connections.size === 0 && !holder.persistent) free(client.id, holder.account);
   }
 
   function refusal(message: string, options?: { cause?: unknown }): Error {
@@ -177,6 +212,11 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   function authError(returnCode: AuthErrorCode, reason: string, cause?: unknown): AuthenticateError {
     return Object.assign(refusal(reason, { cause }), { returnCode });
   }
+
+  const preConnect: AccessControl['hooks']['preConnect'] = (client, packet, callback) => {
+    if (packet.clientId === '' && !packet.clean) idlessPersistent.add(client);
+    callback(null, true);
+  };
 
   async function resolvePrincipal(username?: string, password?: Buffer): Promise<Principal> {
     if (username === undefined && password === undefined) {
@@ -204,7 +244,17 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   }
 
   const authenticate: AccessControl['hooks']['authenticate'] = (client, username, password, done) => {
-    resolvePrincipal(username, password)
+    Promise.resolve()
+      .then(() => {
+        // MQTT-3.1.3-8: aedes would name it aedes_<uuid>, a persistent session nobody can resume
+        if (idlessPersistent.has(client)) {
+          throw authError(
+            IDENTIFIER_REJECTED,
+            'an empty client id with clean session off: a persistent session needs a client id of its own; send one, or connect with clean session on',
+          );
+        }
+        return resolvePrincipal(username, password);
+      })
       .then((principal) => {
         claim(client, principal);
         return principal;
@@ -346,6 +396,19 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       session !== undefined &&
       (session.rules === undefined || session.rules.canSubscribe(subscription.topic))
     ) {
+      if (session.rules !== undefined && !subscriptions.subscribe(client.id, subscription.topic)) {
+        logger.warn(
+          {
+            clientId: client.id,
+            ...principalLogFields(session.principal),
+            topic: subscription.topic,
+            limit: maxSubscriptions,
+          },
+          'mqtt subscription refused: the session holds its limit of subscriptions (MQTT_BROKER_MAX_SUBSCRIPTIONS)',
+        );
+        callback(null, null);
+        return;
+      }
       callback(null, subscription);
       return;
     }
@@ -357,7 +420,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   };
 
   return {
-    hooks: { authenticate, authorizePublish, authorizeSubscribe },
+    hooks: { preConnect, authenticate, authorizePublish, authorizeSubscribe },
     principalOf: (client) => sessions.get(client)?.principal,
     deviceAccountOf: (clientId) => {
       const account = holders.get(clientId)?.account;
@@ -367,9 +430,13 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     established: (client) => {
       const holder = holders.get(client.id);
       // a clean connection ends the session its id had: only the latest accepted one counts
-      if (holder?.connections.has(client)) holder.persistent = !client.clean;
+      if (holder?.connections.has(client)) {
+        holder.persistent = !client.clean;
+        if (client.clean) subscriptions.clear(client.id); // aedes dropped the old session's
+      }
     },
     released,
+    unsubscribed: (client, filters) => subscriptions.unsubscribe(client.id, filters),
     retainedStored: ({ topic, payload }) => {
       // aedes copies a publish before storing it, but keeps its payload
       if (Buffer.isBuffer(payload) && counted.has(payload)) return;

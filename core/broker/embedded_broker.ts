@@ -17,6 +17,7 @@ import {
 import { type DeviceCredentials, principalLogFields } from './principal.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
 import { DEFAULT_RETAINED_LIMITS, type RetainedLimits } from './retained_budget.js';
+import { DEFAULT_SESSION_LIMITS, type SessionLimits } from './session_limits.js';
 import {
   DEFAULT_QUEUE_LIMITS,
   limitOutgoingQueues,
@@ -73,6 +74,12 @@ export interface EmbeddedBrokerOptions {
    * id only. See {@link DeviceClientIds}.
    */
   readonly deviceClientIds?: DeviceClientIds;
+  /**
+   * Client ids each device may hold at once, connected or kept by a persistent session, and
+   * subscriptions each of them may hold (default 10 and 100). Past them a CONNECT under a new
+   * client id is refused (CONNACK 5), a SUBSCRIBE answered with 128. See {@link SessionLimits}.
+   */
+  readonly sessions?: SessionLimits;
   readonly aedes?: PassThroughAedesOptions;
 }
 
@@ -135,11 +142,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   const retained = options.retained ?? DEFAULT_RETAINED_LIMITS;
   const queues = options.queues ?? DEFAULT_QUEUE_LIMITS;
-  for (const [group, limits] of Object.entries({ retained, queues })) {
+  const sessions = options.sessions ?? DEFAULT_SESSION_LIMITS;
+  for (const [group, limits] of Object.entries({ retained, queues, sessions })) {
     for (const [name, value] of Object.entries(limits)) {
-      if (!Number.isSafeInteger(value) || value < 0) {
+      const least = name === 'maxClientIds' ? 1 : 0;
+      if (!Number.isSafeInteger(value) || value < least) {
         throw new InvalidOptionError(
-          `MQTT broker ${group}.${name} must be a whole number of 0 or more, got ${value}.`,
+          `MQTT broker ${group}.${name} must be a whole number of ${least} or more, got ${value}.`,
         );
       }
     }
@@ -159,6 +168,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     heldQos2: (client, packet) => holdsQos2(store!, client, packet),
     retained,
     deviceClientIds,
+    sessions,
   });
   const forward = options.aedes?.authorizeForward;
   const aedes = await Aedes.createBroker({
@@ -181,6 +191,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   );
   queueLimit = limit;
   aedes.on('clientDisconnect', (client) => limit.disconnected(client.id));
+  aedes.on('unsubscribe', (filters, client) => access.unsubscribed(client, filters));
   followRetainedStores(persistence, access);
   logClientEvents(aedes, access, logger);
 

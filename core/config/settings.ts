@@ -2,6 +2,7 @@
 import type { DeviceClientIds } from '../broker/access_control.js';
 import type { QueueLimits } from '../broker/outgoing_queue_limit.js';
 import type { RetainedLimits } from '../broker/retained_budget.js';
+import type { SessionLimits } from '../broker/session_limits.js';
 import type { RetentionSettings } from '../queue/driver.js';
 
 export interface AppSettings {
@@ -73,6 +74,8 @@ export interface MqttSettings {
     queues: QueueLimits;
     /** Which client ids a device may connect with: any free one, or only its device id. */
     deviceClientIds: DeviceClientIds;
+    /** Client ids each device may hold at once, and subscriptions each of them may hold. */
+    sessions: SessionLimits;
     /** `development` accepts any safe username as a device id without a password. */
     auth: 'credentials' | 'development';
     accounts: MqttAccount[];

@@ -127,6 +127,7 @@ export class MqttGateway {
       retained: broker.retained,
       queues: broker.queues,
       deviceClientIds: broker.deviceClientIds,
+      sessions: broker.sessions,
       logger: log,
       ...(broker.auth === 'development'
         ? { credentials: developmentCredentials(listed, new Set(broker.accounts.map((a) => a.username))) }

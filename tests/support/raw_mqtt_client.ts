@@ -51,6 +51,37 @@ export class RawMqttClient {
     return client;
   }
 
+  /**
+   * Sends one CONNECT with `fields` (no client library checks them) and resolves with the
+   * return code of the CONNACK, closing the connection.
+   */
+  static async connackFor(
+    port: number,
+    fields: { clientId: string; clean: boolean; username: string; password: string },
+  ): Promise<number> {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const client = new RawMqttClient(socket);
+    // mqtt-packet refuses to write an empty client id with clean session off: write it clean
+    // and clear the flag (bit 1 of the connect flags, after the 2-byte fixed header, the
+    // 6-byte protocol name and the level)
+    const packet = mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: fields.clientId,
+      clean: true,
+      keepalive: 60,
+      username: fields.username,
+      password: Buffer.from(fields.password),
+    });
+    if (!fields.clean) packet[9]! &= ~0x02;
+    socket.write(packet);
+    const connack = await client.next('connack');
+    await client.close();
+    return connack.cmd === 'connack' ? (connack.returnCode ?? -1) : -1;
+  }
+
   /** Sends `packets` in one write, so the broker reads them in one chunk. */
   send(...packets: Packet[]): void {
     this.#socket.write(Buffer.concat(packets.map((packet) => mqttPacket.generate(packet))));

@@ -136,3 +136,14 @@ export function nextMessage(client: MqttClient, topic: string): Promise<string> 
     client.on('message', onMessage);
   });
 }
+
+/** The QoS the broker granted `client` for `filter`: 128 for a refusal (mqtt.js rejects those). */
+export async function grantedQos(client: MqttClient, filter: string, qos: 0 | 1 | 2 = 0): Promise<number> {
+  try {
+    return (await client.subscribeAsync(filter, { qos }))[0]?.qos ?? -1;
+  } catch (error) {
+    const granted = (error as { packet?: { granted?: number[] } }).packet?.granted;
+    if (granted === undefined) throw error;
+    return granted[0] ?? -1;
+  }
+}

@@ -112,6 +112,15 @@ describe('MQTT_BROKER_CLIENT_IDS', () => {
   });
 });
 
+describe('MQTT_BROKER_MAX_SESSIONS and MQTT_BROKER_MAX_SUBSCRIPTIONS', () => {
+  it('default to 10 client ids per device and 100 subscriptions per client id; subscriptions take 0', () => {
+    expect(mqttConfig.read({}).broker.sessions).toEqual({ maxClientIds: 10, maxSubscriptions: 100 });
+    expect(
+      mqttConfig.read({ MQTT_BROKER_MAX_SESSIONS: '1', MQTT_BROKER_MAX_SUBSCRIPTIONS: '0' }).broker.sessions,
+    ).toEqual({ maxClientIds: 1, maxSubscriptions: 0 });
+  });
+});
+
 describe('MQTT_BROKER_MAX_RETAINED(_BYTES) and MQTT_BROKER_MAX_QUEUED(_BYTES)', () => {
   it('default to 32 retained topics and 64 KiB per device, 1,000 queued messages and 16 MiB per client, and take 0', () => {
     expect(mqttConfig.read({}).broker.retained).toEqual({ maxTopics: 32, maxBytes: 65536 });
@@ -129,6 +138,8 @@ describe('MQTT_BROKER_MAX_RETAINED(_BYTES) and MQTT_BROKER_MAX_QUEUED(_BYTES)', 
     ['MQTT_BROKER_MAX_QUEUED', '-5'],
     ['MQTT_BROKER_MAX_QUEUED_BYTES', 'lots'],
     ['MQTT_BROKER_CLIENT_IDS', 'device'],
+    ['MQTT_BROKER_MAX_SESSIONS', '0'],
+    ['MQTT_BROKER_MAX_SUBSCRIPTIONS', '-1'],
   ])('refuses %s=%j with E_INVALID_CONFIG naming it', (name, value) => {
     expect(() => mqttConfig.read({ [name]: value })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringContaining(name) }),
