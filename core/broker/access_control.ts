@@ -115,6 +115,15 @@ const SERVER_UNAVAILABLE = 3 as AuthErrorCode;
 const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
 const NOT_AUTHORIZED = 5 as AuthErrorCode;
 
+/**
+ * Credential checks one broker runs at once. A check of a hashed password is an scrypt of
+ * 16 MiB on libuv's thread pool (tens of ms), and anyone who can open a socket can ask for one:
+ * past this many in flight, a CONNECT is refused at once (CONNACK 3, server unavailable, which
+ * a client retries later) instead of queueing without bound in front of the app's other
+ * thread-pool work.
+ */
+export const MAX_LOGINS_IN_FLIGHT = 64;
+
 /** Principal given to anonymous clients when `allowAnonymous` is on: development only. */
 const ANONYMOUS: Principal = { kind: 'service', name: 'anonymous' };
 
@@ -143,6 +152,8 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
    * account's id would take over its session (and its queued commands) or knock it off.
    */
   const holders = new Map<string, { account: string; connections: Set<Client>; persistent: boolean }>();
+  /** Credential checks running (see {@link MAX_LOGINS_IN_FLIGHT}). */
+  let checking = 0;
   /** How many client ids each device account holds (see {@link SessionLimits}). */
   const heldIds = new Map<string, number>();
   const accountOf = (principal: Principal) =>
@@ -227,11 +238,23 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     if (username === undefined || password === undefined) {
       throw authError(BAD_USERNAME_OR_PASSWORD, 'a username without a password, or the reverse');
     }
+    if (checking >= MAX_LOGINS_IN_FLIGHT) {
+      throw Object.assign(
+        authError(
+          SERVER_UNAVAILABLE,
+          `${MAX_LOGINS_IN_FLIGHT} logins are being checked already (a flood of CONNECTs?); the client may retry`,
+        ),
+        { busy: true },
+      );
+    }
     let principal: Principal | null;
+    checking++;
     try {
       principal = await credentials.verify(username, password.toString('utf8'));
     } catch (error) {
       throw authError(SERVER_UNAVAILABLE, 'the credentials store failed', error);
+    } finally {
+      checking--;
     }
     if (principal === null) throw authError(BAD_USERNAME_OR_PASSWORD, 'wrong username or password');
     if (principal.kind === 'device') {
@@ -266,8 +289,9 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
           sessions.set(client, { principal, rules });
           done(null, true);
         },
-        (error: AuthenticateError) => {
-          const level = error.returnCode === SERVER_UNAVAILABLE ? 'error' : 'warn';
+        (error: AuthenticateError & { busy?: boolean }) => {
+          // a failing store is the app's problem; a busy one, the client's (or an attacker's)
+          const level = error.returnCode === SERVER_UNAVAILABLE && !error.busy ? 'error' : 'warn';
           logger[level](
             {
               clientId: client.id,

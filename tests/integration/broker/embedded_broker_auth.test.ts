@@ -2,6 +2,7 @@ import { createConnection, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCredentials } from '../../../core/broker/index.js';
+import { MAX_LOGINS_IN_FLIGHT } from '../../../core/broker/access_control.js';
 import { staticCredentials } from '../../../core/broker/static_credentials.js';
 import { until } from '../../support/until.js';
 import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
@@ -271,5 +272,39 @@ describe('startEmbeddedBroker authentication', () => {
     expect(error.code).toBe(3);
     expect(client.connected).toBe(true);
     expect(kit.logged('mqtt client refused at authentication')[0]).toMatchObject({ level: 50 });
+  });
+
+  it('refuses a CONNECT with "server unavailable" while MAX_LOGINS_IN_FLIGHT checks run, and takes one once they end', async () => {
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let started = 0;
+    const credentials: DeviceCredentials = {
+      verify: async (username) => {
+        if (username === 'slow') {
+          started++;
+          await held;
+        }
+        return { kind: 'service', name: username };
+      },
+    };
+    const broker = await kit.startBroker({ credentials });
+    const waiting = Array.from({ length: MAX_LOGINS_IN_FLIGHT }, () =>
+      kit.open(broker, { username: 'slow', password: 'pw', clientId: `slow-${Math.random()}` }),
+    );
+    await until('every slow check runs', () => started === MAX_LOGINS_IN_FLIGHT);
+
+    const error = await kit.refusal(broker, { username: 'quick', password: 'pw' });
+    release();
+    await until('the slow logins end', () => waiting.every((client) => client.connected));
+    const client = await kit.connect(broker, { username: 'quick', password: 'pw' });
+
+    expect(error.code).toBe(3);
+    expect(client.connected).toBe(true);
+    expect(kit.logged('mqtt client refused at authentication')[0]).toMatchObject({
+      level: 40,
+      reason: expect.stringMatching(/logins are being checked already/),
+    });
   });
 });
