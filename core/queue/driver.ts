@@ -6,8 +6,10 @@
  * Semantics every driver keeps:
  * - `reserve` moves up to `count` ready jobs of one queue to running under a lease that
  *   ends `leaseMs` from now, tagged with a fresh token. Order: lowest priority number
- *   first, FIFO among equals. Due delayed jobs are promoted first; running jobs whose
- *   lease has ended (a crashed worker) are reclaimed: back to the queue, or to failed
+ *   first, FIFO among equals. Due delayed jobs are promoted first, at most 1,000 per call in
+ *   the order they came due (ties by id; the rest go in the next calls), each queued as of its
+ *   run-at time, when it became ready to run; running jobs whose lease has ended (a crashed
+ *   worker) are reclaimed: back to the queue, or to failed
  *   with `E_LEASE_EXPIRED` when their tries are used up. Reserving counts an attempt, which
  *   a reclaim gives back when the job was never known to start under that lease (see
  *   {@link MAX_STALLS}); `extend` (and `progress`) tell the driver a job has started.
@@ -348,11 +350,11 @@ export interface WorkerInfo {
 /** Sizes and rates of one queue. */
 export interface QueueStats extends QueueCounts {
   queue: string;
-  /** Jobs completed in the last 60 s (10 s resolution). */
+  /** Jobs completed in the last 60-70 s (the current 10-second bucket and the six before it). */
   completedLastMinute: number;
   /**
    * How long the longest-waiting job has waited, in ms, whatever its priority; 0 when none
-   * waits. A delayed job that is due but not yet moved to waiting counts from its run-at time.
+   * waits. A delayed job that came due counts from its run-at time, moved to waiting or not.
    */
   oldestWaitingMs: number;
 }

@@ -146,6 +146,25 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect((await driver.getJob(queue, 'same'))?.payload).toBe('first');
     });
 
+    it('refuses a job name or worker name it could not store, adding nothing', async () => {
+      await expect(driver.push([job('fine'), job('bad', { name: 'Bad Name!' })])).rejects.toMatchObject({
+        code: 'E_INVALID_OPTION',
+      });
+      expect(await driver.getJob(queue, 'fine')).toBeUndefined();
+      const worker = {
+        id: 'w{1}',
+        host: 'h',
+        pid: 1,
+        queues: [queue],
+        concurrency: 1,
+        runningJobIds: [],
+        startedAt: 1,
+        heartbeatAt: 1,
+      };
+      await expect(driver.heartbeat(worker, 15_000)).rejects.toMatchObject({ code: 'E_INVALID_WORKER_NAME' });
+      await expect(driver.removeWorker('w{1}')).rejects.toMatchObject({ code: 'E_INVALID_WORKER_NAME' });
+    });
+
     it('keeps a delayed job until its run-at time', async () => {
       await driver.push([job('later', { runAt: Date.now() + 300 })]);
       expect((await driver.getJob(queue, 'later'))?.status).toBe('delayed');
@@ -623,6 +642,41 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await expect(driver.cancel(queue, 'nope')).rejects.toBeInstanceOf(JobNotFoundError);
     });
 
+    it('queues a delayed job or retry come due as of its run-at time, so its wait counts from then', async () => {
+      // due after the first reserve (see below), and long before the one that promotes it
+      await driver.push([job('due', { runAt: Date.now() + 100 }), job('retried')]);
+      const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'retried', queue, token: reserved!.token };
+      const { runAt: retryAt } = await driver.fail({ lease, error: { message: 'again' }, retryInMs: 20 });
+      await sleep(250);
+      expect((await driver.stats(queue)).oldestWaitingMs).toBeGreaterThanOrEqual(100);
+      // promoted, not reserved: it has waited since its run-at time, not since this reserve
+      const { changed } = await driver.reserve(queue, { ...reserveOptions, count: 0 });
+      expect(changed.map((change) => change.id).sort()).toEqual(['due', 'retried']);
+      const due = await driver.getJob(queue, 'due');
+      expect(due).toMatchObject({ status: 'queued' });
+      expect(due!.queuedAt).toBe(due!.runAt);
+      expect(await driver.getJob(queue, 'retried')).toMatchObject({ status: 'queued', queuedAt: retryAt });
+      expect((await driver.stats(queue)).oldestWaitingMs).toBeGreaterThanOrEqual(100);
+    });
+
+    it('promotes at most 1,000 due delayed jobs per reserve, in the order they came due', async () => {
+      const runAt = Date.now() + 200; // still ahead once all are pushed
+      const ids = Array.from({ length: 1001 }, (_, index) => `d${String(index).padStart(4, '0')}`);
+      // the last to come due would be reserved first, had it been promoted
+      await driver.push(
+        ids.map((id, index) => job(id, index < 1000 ? { runAt } : { runAt: runAt + 1, priority: -5 })),
+      );
+      await sleep(300);
+      const first = await driver.reserve(queue, { ...reserveOptions, count: 1 });
+      expect(first.jobs.map((j) => j.id)).toEqual(['d0000']);
+      expect(first.changed.map((change) => change.id)).toEqual(ids.slice(0, 1000));
+      expect((await driver.counts(queue)).delayed).toBe(1);
+      const second = await driver.reserve(queue, { ...reserveOptions, count: 1 });
+      expect(second.jobs.map((j) => j.id)).toEqual(['d1000']);
+      await driver.clear(queue);
+    });
+
     it('reports the status changes a reserve makes: a delayed job come due, a lapsed lease handed back or, its cancel asked for, cancelled', async () => {
       // due after the first reserve (on a loaded machine, 20 ms was sometimes too soon) and
       // before the one after the leases end
@@ -874,6 +928,27 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(listed.map((r) => r.id)).toEqual(['c', 'b', 'a']);
       expect(listed[0]!.finishedAt).toBeGreaterThanOrEqual(listed[2]!.finishedAt!);
       expect((await driver.listJobs(queue, 'completed', 1, 1)).map((r) => r.id)).toEqual(['b']);
+    });
+
+    it('lists and trims the completed records of one acknowledgement batch in the order they were acknowledged', async () => {
+      const kept = `${queue}-kept`;
+      const bounded = make({ completedCount: 2 });
+      for (const [store, name] of [
+        [driver, queue],
+        [bounded, kept],
+      ] as const) {
+        await store.push(['a', 'b', 'c'].map((id) => ({ ...job(id), queue: name })));
+        const { jobs } = await store.reserve(name, reserveOptions);
+        const lease = (id: string) => ({ id, queue: name, token: jobs.find((j) => j.id === id)!.token });
+        // one call, so one finish time for the three, whatever their ids
+        await store.complete(['c', 'a', 'b'].map((id) => ({ lease: lease(id), result: 'null' })));
+      }
+      const listed = async (store: QueueDriver, name: string, offset: number) =>
+        (await store.listJobs(name, 'completed', offset, 10)).map((record) => record.id);
+      expect(await listed(driver, queue, 0)).toEqual(['b', 'a', 'c']);
+      expect(await listed(driver, queue, 1)).toEqual(['a', 'c']);
+      expect(await listed(bounded, kept, 0)).toEqual(['b', 'a']);
+      expect(await bounded.getJob(kept, 'c')).toBeUndefined();
     });
 
     it('deletes completed records at once when retention is zero', async () => {

@@ -36,7 +36,7 @@ import type {
   WorkerInfo,
 } from '../../driver.js';
 import { streamListener } from '../../job_events.js';
-import { assertJobId, assertQueueName } from '../../names.js';
+import { assertJobId, assertJobName, assertQueueName, assertWorkerName } from '../../names.js';
 import { MemoryMonitoring } from './memory_monitoring.js';
 import { jobNotFound, MemoryQueue } from './memory_queue.js';
 import type { QueueLimits } from './queue_state.js';
@@ -89,17 +89,31 @@ export class MemoryQueueDriver implements QueueDriver {
 
   async push(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
     // Check every name first, so a bad one rejects the batch before anything is added.
-    for (const job of jobs) this.#checkJob(job.queue, job.id);
+    for (const job of jobs) {
+      this.#checkJob(job.queue, job.id);
+      assertJobName(job.name);
+    }
     const now = this.#now();
     const outcomes = jobs.map((job) => this.#createdQueue(job.queue).push(job, now));
     for (const queue of new Set(jobs.map((job) => job.queue))) this.#wake(queue);
     return outcomes;
   }
 
+  /**
+   * The times it hands back for the caller to compare with `Date.now()` (a job's `expiresAt`,
+   * `wakeAt`) are on this process's clock, as the Redis driver makes them from the time left:
+   * a custom `now` need not agree with it.
+   */
   async reserve(queue: string, options: ReserveOptions): Promise<ReserveResult> {
-    const result = this.#queue(queue)?.reserve(options, randomUUID(), this.#now());
+    const now = this.#now();
+    const result = this.#queue(queue)?.reserve(options, randomUUID(), now);
     this.#wake(queue);
-    return result ?? { jobs: [], abandoned: [], expired: [], changed: [], wakeAt: null };
+    if (!result) return { jobs: [], abandoned: [], expired: [], changed: [], wakeAt: null };
+    const local = Date.now() - now;
+    for (const job of result.jobs) if (job.expiresAt !== undefined) job.expiresAt += local;
+    // none in the past, as reserve_jobs.lua counts the time left from 0
+    const wakeAt = result.wakeAt === null ? null : Math.max(now, result.wakeAt) + local;
+    return { ...result, wakeAt };
   }
 
   async extend(
@@ -226,11 +240,14 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.#monitoring.subscribe('cancel', listener);
   }
 
+  /** Throws `E_INVALID_WORKER_NAME` for a name the Redis driver could not store either. */
   async heartbeat(info: WorkerInfo, ttlMs: number): Promise<WorkerInfo | undefined> {
+    assertWorkerName(info.id);
     return this.#monitoring.heartbeat(info, ttlMs);
   }
 
   async removeWorker(id: string): Promise<void> {
+    assertWorkerName(id);
     this.#monitoring.removeWorker(id);
   }
 

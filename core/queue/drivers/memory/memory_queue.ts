@@ -75,6 +75,12 @@ function resetProgress({ record }: StoredJob): void {
   record.progressData = null;
 }
 
+/**
+ * Due delayed jobs one `reserve` call moves to waiting at most: the bound `reserve_jobs.lua`
+ * puts on the work of one script run. The rest are moved by the next calls.
+ */
+export const PROMOTIONS_PER_RESERVE = 1000;
+
 /** The `E_JOB_NOT_FOUND` error for job `id` of `queue`. */
 export function jobNotFound(queue: string, id: string): TopiqError {
   return new JobNotFoundError(`job ${id} was not found in queue "${queue}" (its record may have expired)`);
@@ -115,7 +121,8 @@ export class MemoryQueue {
 
   /**
    * Promotes due delayed jobs, reclaims lapsed leases, then pops `count` waiting jobs and
-   * leases those that have not expired (expired ones use up their place, as in Redis).
+   * leases those that have not expired (expired ones use up their place, as in Redis). The
+   * times it answers are on the driver's clock, `now`'s.
    */
   reserve(options: ReserveOptions, token: string, now: number): ReserveResult {
     const state = this.#state;
@@ -129,8 +136,10 @@ export class MemoryQueue {
         ...(reclaimed ? { reclaimed: true as const } : {}),
       });
     };
-    for (let due = state.popDue(now); due; due = state.popDue(now)) {
-      state.enqueue(due, now);
+    // in the order they came due (ties by id), at most PROMOTIONS_PER_RESERVE, as in Redis
+    for (let promoted = 0; promoted < PROMOTIONS_PER_RESERVE; promoted++) {
+      const due = state.promoteDue(now);
+      if (!due) break;
       changedTo('queued', due);
     }
 

@@ -2,8 +2,10 @@
  * Where the jobs of one memory queue sit. Each status has its own structure and a job is
  * in exactly one of them, so every move is a removal plus an insertion, never a scan:
  * heaps for waiting (priority, sequence), delayed (runAt) and running (lease deadline)
- * jobs, sorted indexes for held jobs (createdAt) and finished records (finishedAt). The
- * orders, tie-breaks by id included, are those of the Redis driver's sorted sets.
+ * jobs, sorted indexes for held jobs (createdAt) and failed, cancelled and expired records
+ * (finishedAt), and an append-only index for completed records. The orders are the Redis
+ * driver's: those of its sorted sets, tie-breaks by id included, and for completed records
+ * that of its completed list, the order they were acknowledged in.
  * {@link MemoryQueue} decides the moves; this class keeps the structures, the record's
  * status and the retention bounds in step.
  */
@@ -15,6 +17,7 @@ import type {
   QueueCounts,
   RetentionSettings,
 } from '../../driver.js';
+import { AppendIndex } from './append_index.js';
 import { PriorityHeap } from './priority_heap.js';
 import { SortedIndex } from './sorted_index.js';
 import { copyRecord, type StoredJob } from './stored_job.js';
@@ -61,8 +64,10 @@ export class QueueState {
   readonly #running = new PriorityHeap<TimedKey>(byTime);
   readonly #pending = new SortedIndex();
   readonly #failed = new SortedIndex();
-  readonly #finished: Record<RetainedStatus, SortedIndex> = {
-    completed: new SortedIndex(),
+  // completed records are a list in Redis, not a sorted set: same-millisecond ones (a whole
+  // acknowledgement batch) keep the order they were acknowledged in, not that of their ids
+  readonly #finished: Record<RetainedStatus, AppendIndex | SortedIndex> = {
+    completed: new AppendIndex(),
     cancelled: new SortedIndex(),
     expired: new SortedIndex(),
   };
@@ -102,11 +107,11 @@ export class QueueState {
     this.#pending.add(job.record.id, job.record.createdAt);
   }
 
-  /** Puts a job in waiting, behind its priority or (`front`) ahead of it. */
-  enqueue(job: StoredJob, now: number, place: 'back' | 'front' = 'back'): void {
+  /** Puts a job in waiting, queued at `queuedAt`, behind its priority or (`front`) ahead of it. */
+  enqueue(job: StoredJob, queuedAt: number, place: 'back' | 'front' = 'back'): void {
     const { record } = job;
     record.status = 'queued';
-    record.queuedAt = now;
+    record.queuedAt = queuedAt;
     // the front is ahead of every queued job, in the order jobs came back (as frontScore in
     // common.lua places them)
     const order = place === 'front' ? FRONT + ++this.#front : ++this.#sequence;
@@ -146,12 +151,17 @@ export class QueueState {
     return false;
   }
 
-  /** The next delayed job whose runAt has come, taken out of delayed. */
-  popDue(now: number): StoredJob | undefined {
+  /**
+   * Moves the next delayed job whose runAt has come to waiting, queued since that runAt (when it
+   * became ready to run, as `reserve_jobs.lua` stamps it); undefined when none is due.
+   */
+  promoteDue(now: number): StoredJob | undefined {
     const next = this.#delayed.peek();
     if (!next || next.value.at > now) return undefined;
     this.#delayed.pop();
-    return this.#job(next.key);
+    const job = this.#job(next.key);
+    this.enqueue(job, next.value.at);
+    return job;
   }
 
   /** The next running job whose lease deadline has passed, taken out of running. */
@@ -175,9 +185,10 @@ export class QueueState {
 
   /**
    * Since when the longest-waiting job has waited (epoch ms), or null when none waits: the
-   * earliest queuedAt of the waiting jobs, or the runAt of a delayed job that is due but not
-   * yet moved to waiting (no worker has reserved since), as `queue_stats.lua` answers. It
-   * reads every waiting job; the memory driver is for tests and development.
+   * earliest queuedAt of the waiting jobs (a delayed job moved to waiting is queued since its
+   * runAt), or the runAt of a delayed job that is due but not yet moved to waiting (no worker
+   * has reserved since), as `queue_stats.lua` answers. It reads every waiting job; the memory
+   * driver is for tests and development.
    */
   waitingSince(now: number): number | null {
     let since = Number.POSITIVE_INFINITY;
@@ -213,8 +224,9 @@ export class QueueState {
 
   /**
    * Ends a job as completed, cancelled or expired, trimming its status's records first to make
-   * room: trimmed after, a record finished in the same millisecond with a higher id would
-   * outrank it, and the job's own record would go at once (as `finishInto` in common.lua).
+   * room: trimmed after, a cancelled or expired record finished in the same millisecond with a
+   * higher id would outrank it, and the job's own record would go at once (as `finishInto` in
+   * common.lua). A completed one is appended, so it is the newest whatever its id.
    */
   finish(job: StoredJob, status: RetainedStatus, now: number): void {
     const { completedCount, completedAgeMs } = this.#limits.retention;

@@ -82,7 +82,10 @@ export function copyRecord(job: StoredJob): JobRecord {
   return structuredClone(job.record);
 }
 
-/** What a worker receives for a job it has just reserved. */
+/**
+ * What a worker receives for a job it has just reserved, its `expiresAt` on the driver's clock
+ * (`MemoryQueueDriver.reserve` makes it one of this process's).
+ */
 export function toReservedJob(job: StoredJob, token: string): ReservedJob {
   const { record } = job;
   return {

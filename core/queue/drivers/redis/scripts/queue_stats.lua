@@ -8,12 +8,14 @@
   they were queued. So the longest-waiting job of a band is the first of one of the two, and
   that of the queue the oldest of the bands' (there are at most 2,001), which a starved
   low-priority job then counts in. A delayed job that is due but not yet moved to the wait set
-  (no worker has reserved since) waits from its run-at time.
+  (no worker has reserved since) waits from its run-at time, as one moved does (reserve_jobs.lua
+  queues it as of that time, behind the jobs queued before the move: in the rare case that it
+  came due before them, with no worker reserving meanwhile, its wait shows once they are taken).
   KEYS[1] wait
   KEYS[2] delayed
   ARGV[1] job hash prefix
   ARGV[2] prefix of the completion buckets
-  Returns { jobs completed in the last minute, the longest wait in ms (0 when no job waits) }.
+  Returns { jobs completed in the last 60-70 s, the longest wait in ms (0 when no job waits) }.
 ]]
 --!include common
 local jobPrefix = ARGV[1]

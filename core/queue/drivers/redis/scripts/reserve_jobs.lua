@@ -1,6 +1,7 @@
 --[[
   Reserves up to `count` ready jobs of one queue under a lease. Before popping it
-  promotes due delayed jobs and reclaims jobs whose lease ended (crashed workers).
+  promotes due delayed jobs (up to 1,000, each queued as of its run-at time) and reclaims
+  jobs whose lease ended (crashed workers).
   KEYS[1] wait
   KEYS[2] delayed
   KEYS[3] active     running jobs scored by lease deadline
@@ -135,17 +136,24 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
   count = count - #again
 end
 
--- 1. Promote delayed jobs that are due.
-local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', nowText, 'LIMIT', '0', '1000')
-if #due > 0 then
-  local seq = redis.call('INCRBY', KEYS[4], int(#due)) - #due
-  for _, id in ipairs(due) do
+-- 1. Promote delayed jobs that are due, at most 1,000 (a bound on the run of one call; the
+-- memory driver's PROMOTIONS_PER_RESERVE), in the order they came due. Each is queued since its
+-- score, its run-at time: it has waited since then, as queue_stats.lua counts a due one not yet
+-- promoted. (The score goes to HSET as the text Redis gave: no number to format.)
+local dueScored = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', nowText, 'WITHSCORES', 'LIMIT', '0', '1000')
+if #dueScored > 0 then
+  local dueCount = #dueScored / 2
+  local seq = redis.call('INCRBY', KEYS[4], int(dueCount)) - dueCount
+  local due = {}
+  for i = 1, dueCount do
+    local id = dueScored[2 * i - 1]
+    due[i] = id
     local key = jobPrefix .. id
     local f = redis.call('HMGET', key, 'spec', 'attempts')
     if f[1] or f[2] then
       seq = seq + 1
       redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), seq), id)
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText)
+      redis.call('HSET', key, 'status', 'queued', 'queuedAt', dueScored[2 * i])
       changedTo('queued', id, f[1], f[2])
     end
   end

@@ -123,6 +123,17 @@ describe('MemoryQueueDriver records', () => {
     expect(ids(await driver.listJobs('q', 'cancelled', 0, 10))).toEqual(['z', 'm', 'a']);
   });
 
+  it('orders completed records of one millisecond as they were acknowledged, as the Redis completed list does', async () => {
+    const { driver } = clockedDriver({ completedCount: 2 });
+    await driver.push([newJob('m'), newJob('z'), newJob('a')]);
+    const { jobs } = await driver.reserve('q', reserveOptions({ count: 3 }));
+    const lease = (id: string) => leaseOf(jobs.find((job) => job.id === id)!);
+    for (const id of ['m', 'z', 'a']) await driver.complete([{ lease: lease(id), result: 'null' }]);
+    // the clock has not moved: the oldest acknowledged went, not the lowest id
+    expect(ids(await driver.listJobs('q', 'completed', 0, 10))).toEqual(['a', 'z']);
+    expect(await driver.getJob('q', 'm')).toBeUndefined();
+  });
+
   it('keeps no more records of each finished status than the retention count, dropping the oldest', async () => {
     const clocked = clockedDriver({ completedCount: 2 });
     const { driver, advance } = clocked;

@@ -1,8 +1,19 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ReserveResult } from '../../../../../core/queue/driver.js';
+import { PROMOTIONS_PER_RESERVE } from '../../../../../core/queue/drivers/memory/memory_queue.js';
 import { clockedDriver, leaseOf, newJob, reserveOptions, START } from './fixtures.js';
 
+/** This process's clock, which stands still here: a day ahead of the driver's (START). */
+const PROCESS_NOW = START + 86_400_000;
+
 describe('MemoryQueueDriver.reserve', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'], now: PROCESS_NOW });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('hands out jobs by priority, then in the order they were pushed', async () => {
     const { driver } = clockedDriver();
     await driver.push([
@@ -24,7 +35,7 @@ describe('MemoryQueueDriver.reserve', () => {
       expect.objectContaining({ id: 'a', payload: '{"to":"x@y.z"}', attempt: 1, createdAt: START }),
     ]);
     expect(jobs[0]!.token).toMatch(/.{16,}/);
-    expect(wakeAt).toBe(now() + 5_000);
+    expect(wakeAt).toBe(PROCESS_NOW + 5_000);
     expect(await driver.getJob('q', 'a')).toMatchObject({
       status: 'running',
       attempts: 1,
@@ -44,11 +55,46 @@ describe('MemoryQueueDriver.reserve', () => {
 
     const early = await driver.reserve('q', reserveOptions({ count: 5 }));
     expect(early.jobs).toEqual([]);
-    expect(early.wakeAt).toBe(now() + 1_000);
+    expect(early.wakeAt).toBe(PROCESS_NOW + 1_000);
 
     advance(2_000);
     const due = await driver.reserve('q', reserveOptions({ count: 5 }));
     expect(due.jobs.map((job) => job.id)).toEqual(['sooner', 'later']);
+  });
+
+  it('queues a delayed job or retry come due as of its runAt, when it became ready to run', async () => {
+    const { driver, advance, now } = clockedDriver();
+    await driver.push([newJob('due', { runAt: now() + 1_000 }), newJob('retried')]);
+    const [reserved] = (await driver.reserve('q', reserveOptions())).jobs;
+    const retry = await driver.fail({
+      lease: leaseOf(reserved!),
+      error: { message: 'again' },
+      retryInMs: 2_000,
+    });
+    advance(5_000);
+    expect((await driver.stats('q')).oldestWaitingMs).toBe(4_000);
+    const { changed } = await driver.reserve('q', reserveOptions({ count: 0 }));
+    expect(changed.map((change) => change.id)).toEqual(['due', 'retried']);
+    expect(await driver.getJob('q', 'due')).toMatchObject({ status: 'queued', queuedAt: START + 1_000 });
+    expect(await driver.getJob('q', 'retried')).toMatchObject({ status: 'queued', queuedAt: retry.runAt });
+    expect((await driver.stats('q')).oldestWaitingMs).toBe(4_000);
+  });
+
+  it(`promotes at most ${PROMOTIONS_PER_RESERVE} due delayed jobs per call, the first to come due, as Redis does`, async () => {
+    const { driver, advance, now } = clockedDriver();
+    const ids = Array.from({ length: PROMOTIONS_PER_RESERVE + 1 }, (_, index) => `d${index}`);
+    // the last to come due would be reserved first, had it been promoted
+    await driver.push(
+      ids.map((id, index) => newJob(id, { runAt: now() + 1 + index, priority: index === 1000 ? -5 : 0 })),
+    );
+    advance(10_000);
+    const first = await driver.reserve('q', reserveOptions());
+    expect(first.jobs.map((job) => job.id)).toEqual(['d0']);
+    expect(first.changed).toHaveLength(PROMOTIONS_PER_RESERVE);
+    expect(await driver.counts('q')).toMatchObject({ delayed: 1, waiting: PROMOTIONS_PER_RESERVE - 1 });
+    // the one left is due: the caller is told to look again at once
+    expect(first.wakeAt).toBe(PROCESS_NOW);
+    expect((await driver.reserve('q', reserveOptions())).jobs.map((job) => job.id)).toEqual(['d1000']);
   });
 
   it("returns a crashed worker's started job to the queue once its lease has ended, counting the attempt", async () => {
@@ -152,8 +198,18 @@ describe('MemoryQueueDriver.reserve', () => {
     const { driver, now } = clockedDriver();
     expect((await driver.reserve('q', reserveOptions())).wakeAt).toBeNull();
     await driver.push([newJob('run-now'), newJob('later', { runAt: now() + 10_000 })]);
-    expect((await driver.reserve('q', reserveOptions({ leaseMs: 3_000 }))).wakeAt).toBe(now() + 3_000);
+    expect((await driver.reserve('q', reserveOptions({ leaseMs: 3_000 }))).wakeAt).toBe(PROCESS_NOW + 3_000);
     await driver.push([newJob('soon', { runAt: now() + 1_000, queue: 'q' })]);
-    expect((await driver.reserve('q', reserveOptions())).wakeAt).toBe(now() + 1_000);
+    expect((await driver.reserve('q', reserveOptions())).wakeAt).toBe(PROCESS_NOW + 1_000);
+  });
+
+  it("hands out wakeAt and a job's expiresAt on this process's clock, which the caller compares them with", async () => {
+    const { driver, now } = clockedDriver();
+    await driver.push([newJob('a', { expiresAt: now() + 60_000 }), newJob('b', { runAt: now() + 2_000 })]);
+    const { jobs, wakeAt } = await driver.reserve('q', reserveOptions({ leaseMs: 5_000 }));
+    expect(jobs[0]!.expiresAt).toBe(PROCESS_NOW + 60_000);
+    expect(wakeAt).toBe(PROCESS_NOW + 2_000);
+    // the record keeps the driver's clock, as a Redis record keeps the server's
+    expect(await driver.getJob('q', 'a')).toMatchObject({ expiresAt: START + 60_000 });
   });
 });
