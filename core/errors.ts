@@ -20,6 +20,7 @@ export const errorCatalogue = {
   E_JOB_AMBIGUOUS: 'A job id was found in more than one queue and no queue was named.',
   E_JOB_CANCELLED: 'The job was cancelled.',
   E_JOB_EXPIRED: 'The job was not started before its expiresAt.',
+  E_QUEUE_NOT_FOUND: 'A queue was named that no job was ever pushed to (a typo, or the wrong QUEUE_PREFIX).',
   E_INVALID_QUEUE_NAME: 'A queue name has characters or a length that Topiq does not accept.',
   E_INVALID_JOB_ID: 'A job id has characters or a length that Topiq does not accept.',
   E_INVALID_WORKER_NAME: 'A worker name has characters or a length that Topiq does not accept.',
@@ -121,6 +122,12 @@ export class JobCancelledError extends TopiqError {
 export class JobExpiredError extends TopiqError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_JOB_EXPIRED', message, options);
+  }
+}
+
+export class QueueNotFoundError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_QUEUE_NOT_FOUND', message, options);
   }
 }
 

@@ -1,7 +1,9 @@
 /**
  * The dead-letter store: messages that a handler could not process (invalid payload,
  * handler error), kept with the reason so an operator can see what devices sent
- * (`npx topiq messages:failed`). Bounded: the oldest entries are dropped past the limit.
+ * (`npx topiq messages:failed`). Bounded: the oldest entries are dropped past the limit. An
+ * entry that is not a dead letter (damaged, or pushed by hand) is skipped and reported on its
+ * own, so it cannot hide the others.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -35,12 +37,41 @@ export interface DeadLetterInput {
   clientId?: string | undefined;
 }
 
+/**
+ * A stored entry that is not a dead letter: not JSON, or without a field of one (damaged, or
+ * written by hand). Skipped by `list`, reported by `read` so an operator can look at it.
+ */
+export interface UnreadableDeadLetter {
+  /** Its place in the store, newest first from 0 (`redis-cli LINDEX <key> <index>`). */
+  index: number;
+  /** The Redis key of the list that holds it. */
+  key: string;
+  /** Why it could not be read. */
+  reason: string;
+}
+
+/** The newest entries of a store: the dead letters among them, and those that could not be read. */
+export interface DeadLetterPage {
+  /** Newest first. */
+  entries: DeadLetter[];
+  unreadable: UnreadableDeadLetter[];
+}
+
 /** Storage of dead letters. */
 export interface DeadLetterStore {
   add(input: DeadLetterInput): Promise<DeadLetter>;
-  /** Newest first. */
+  /** The dead letters among the newest `limit` entries, newest first, skipping unreadable ones. */
   list(limit: number): Promise<DeadLetter[]>;
-  /** Deletes every entry; returns how many there were. */
+  /**
+   * The newest `limit` entries: the dead letters, newest first, and the entries that could not
+   * be read, each on its own (one damaged entry does not hide the others).
+   *
+   * @example
+   * const { entries, unreadable } = await app.deadLetters.read(50);
+   * for (const entry of unreadable) console.warn(`LINDEX ${entry.key} ${entry.index}: ${entry.reason}`);
+   */
+  read(limit: number): Promise<DeadLetterPage>;
+  /** Deletes every entry, readable or not; returns how many there were. */
   flush(): Promise<number>;
 }
 
@@ -64,6 +95,46 @@ export function toDeadLetter(input: DeadLetterInput): DeadLetter {
     at: Date.now(),
   };
 }
+
+/**
+ * A stored entry read back: the dead letter, or why it is not one (not JSON, or a field missing
+ * or of the wrong type), as heartbeats are read back (`parseWorkerInfo`).
+ */
+export function parseDeadLetter(text: string): { entry: DeadLetter } | { reason: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { reason: 'not JSON' };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { reason: 'not a JSON object' };
+  }
+  const entry = value as Partial<Record<keyof DeadLetter, unknown>>;
+  const wrong = (Object.keys(DEAD_LETTER_FIELDS) as (keyof DeadLetter)[]).filter(
+    (field) => !DEAD_LETTER_FIELDS[field](entry[field]),
+  );
+  if (wrong.length > 0) return { reason: `missing or invalid ${wrong.join(', ')}` };
+  return { entry: value as DeadLetter };
+}
+
+const isString = (value: unknown) => typeof value === 'string';
+const isStringOrNull = (value: unknown) => value === null || typeof value === 'string';
+
+/** What each field of a stored {@link DeadLetter} must hold. */
+const DEAD_LETTER_FIELDS: Record<keyof DeadLetter, (value: unknown) => boolean> = {
+  id: isString,
+  topic: isString,
+  payload: isString,
+  encoding: (value) => value === 'utf8' || value === 'base64',
+  truncated: (value) => typeof value === 'boolean',
+  reason: isString,
+  code: isStringOrNull,
+  route: isStringOrNull,
+  clientId: isStringOrNull,
+  // a time a Date can print
+  at: (value) => typeof value === 'number' && Number.isFinite(new Date(value).getTime()),
+};
 
 /**
  * Dead letters in one Redis list, trimmed to `limit` in the same MULTI. A Redis that cannot
@@ -94,8 +165,18 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   }
 
   async list(limit: number): Promise<DeadLetter[]> {
+    return (await this.read(limit)).entries;
+  }
+
+  async read(limit: number): Promise<DeadLetterPage> {
     const items = await this.#redis.lrange(this.#key, 0, limit - 1).catch(this.#unavailable);
-    return items.map((item) => JSON.parse(item) as DeadLetter);
+    const page: DeadLetterPage = { entries: [], unreadable: [] };
+    items.forEach((item, index) => {
+      const parsed = parseDeadLetter(item);
+      if ('entry' in parsed) page.entries.push(parsed.entry);
+      else page.unreadable.push({ index, key: this.#key, reason: parsed.reason });
+    });
+    return page;
   }
 
   async flush(): Promise<number> {
@@ -123,6 +204,11 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
 
   async list(limit: number): Promise<DeadLetter[]> {
     return this.#entries.slice(0, limit).map((entry) => ({ ...entry }));
+  }
+
+  /** As {@link list}: entries in memory are never unreadable. */
+  async read(limit: number): Promise<DeadLetterPage> {
+    return { entries: await this.list(limit), unreadable: [] };
   }
 
   async flush(): Promise<number> {

@@ -1,5 +1,10 @@
 /** Public API of the messaging layer: contexts, pipeline, dead letters, state. */
-export type { DeadLetter, DeadLetterStore } from './dead_letters.js';
+export type {
+  DeadLetter,
+  DeadLetterPage,
+  DeadLetterStore,
+  UnreadableDeadLetter,
+} from './dead_letters.js';
 export { MemoryDeadLetterStore, RedisDeadLetterStore } from './dead_letters.js';
 export type { InboundMessage, Publisher } from './inbound_message.js';
 export { MessageContext } from './message_context.js';

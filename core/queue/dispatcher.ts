@@ -7,7 +7,7 @@ import { assertDescription, assertOwner } from './job_labels.js';
 import { randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
 import { type DispatchOptions, delayedRunAt, epochMs, LATEST_DISPATCH_MS } from './dispatch_options.js';
-import type { NewJob, QueueDriver } from './driver.js';
+import type { NewJob, PushOutcome, QueueDriver } from './driver.js';
 import type { JobEventPublisher, PlacedChange } from './job_events.js';
 import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
 import { encodeJson } from './json.js';
@@ -82,13 +82,17 @@ export class Dispatcher {
     return jobs.map((job) => job.id);
   }
 
-  /** Pushes built jobs and announces the ones that were added. */
-  async store(jobs: readonly NewJob[]): Promise<void> {
+  /**
+   * Pushes built jobs and announces the ones that were added. Resolves to what the store did
+   * with each, in order: the status it was added in, or `duplicate` when a job with its id
+   * exists already (nothing was added; see {@link PushOutcome}).
+   */
+  async store(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
     const { events } = this;
     // before the push: a worker of this process it wakes may start a job before push answers
     const recordQueued = events?.enabled ? events.placeQueued() : undefined;
     const outcomes = await this.driver.push(jobs);
-    if (!events || !recordQueued) return;
+    if (!events || !recordQueued) return outcomes;
     // the usual case, jobs added straight to their wait queue, makes one group without an event object each
     const queued: NewJob[] = [];
     const others: PlacedChange[] = [];
@@ -100,6 +104,7 @@ export class Dispatcher {
       else others.push({ job, status: outcome ?? 'queued', ...runAtOf(job) });
     });
     recordQueued(queued, others);
+    return outcomes;
   }
 
   /**

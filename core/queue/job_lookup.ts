@@ -1,13 +1,51 @@
 /** Finding a job by id when its queue may be unknown (CLI and operator APIs). */
-import { JobAmbiguousError } from '../errors.js';
+import { JobAmbiguousError, QueueNotFoundError } from '../errors.js';
 import type { JobRecord, QueueDriver } from './driver.js';
 import { assertJobId, assertQueueName } from './names.js';
 
-/** The queues to look in: `queue` after validation, or every queue the driver knows. */
+/**
+ * The queues to look in: `queue` after validation, or every queue the driver knows. A named
+ * queue the driver does not know fails with `E_QUEUE_NOT_FOUND` (see {@link assertKnownQueues}).
+ */
 export async function queuesToSearch(driver: QueueDriver, queue: string | undefined): Promise<string[]> {
   if (queue === undefined) return driver.queues();
   assertQueueName(queue);
+  await assertKnownQueues(driver, [queue]);
   return [queue];
+}
+
+/** How many known queues an `E_QUEUE_NOT_FOUND` message names (the first by name). */
+const LISTED_QUEUES = 50;
+
+/**
+ * Throws `E_QUEUE_NOT_FOUND` when a name in `names` is not among `driver.queues()` (the queues
+ * that ever had a job pushed), naming them and the queues there are, so that an operator's typo
+ * is not read as an empty queue. For the commands that read or change a queue; not for a worker
+ * (it may serve a queue before its first job) nor for a dispatch (which creates it).
+ *
+ * @example
+ * await assertKnownQueues(app.driver, ['emails']); // E_QUEUE_NOT_FOUND when none was ever pushed to it
+ */
+export async function assertKnownQueues(driver: QueueDriver, names: readonly string[]): Promise<void> {
+  if (names.length === 0) return;
+  const known = await driver.queues();
+  const unknown = [...new Set(names)].filter((name) => !known.includes(name));
+  if (unknown.length === 0) return;
+  const quoted = (list: readonly string[]) => list.map((name) => `"${name}"`).join(', ');
+  const which =
+    unknown.length === 1
+      ? `no queue is named ${quoted(unknown)}: no job was ever pushed to it`
+      : `no queues are named ${quoted(unknown)}: no job was ever pushed to them`;
+  const sorted = [...known].sort();
+  const more =
+    sorted.length > LISTED_QUEUES
+      ? ` and ${sorted.length - LISTED_QUEUES} more (\`npx topiq queue:size\` lists them all)`
+      : '';
+  const there =
+    known.length === 0
+      ? 'there are no queues yet (none has had a job pushed, under this QUEUE_PREFIX)'
+      : `the queues are ${quoted(sorted.slice(0, LISTED_QUEUES))}${more}`;
+  throw new QueueNotFoundError(`${which}; ${there}`);
 }
 
 /**

@@ -56,6 +56,16 @@ const LISTED_STATUSES: JobStatus[] = [
   'expired',
 ];
 
+/** A finished record's time for ordering; one without (a completion time unknown) sorts last. */
+function finishedTime(record: JobRecord): number {
+  return record.finishedAt ?? 0;
+}
+
+/** Newest finished first (for `Array.prototype.sort`, which keeps equal ones in order). */
+function newestFinishedFirst(a: JobRecord, b: JobRecord): number {
+  return finishedTime(b) - finishedTime(a);
+}
+
 /**
  * Reads and steers jobs by id.
  *
@@ -72,7 +82,10 @@ export class JobManager {
     this.#events = events;
   }
 
-  /** The record of job `id` (searching every queue unless one is given); `E_JOB_NOT_FOUND` otherwise. */
+  /**
+   * The record of job `id` (searching every queue unless one is given); `E_JOB_NOT_FOUND`
+   * otherwise, and `E_QUEUE_NOT_FOUND` for a queue given that no job was ever pushed to.
+   */
   async find(id: string, queue?: string): Promise<JobRecord> {
     const record = await findRecord(this.#driver, id, queue);
     if (record) return record;
@@ -84,8 +97,12 @@ export class JobManager {
 
   /**
    * Records by status, across the queues: running first, then queued, delayed, pending, and
-   * finished ones newest first, so a limit cuts off the least interesting records of every
-   * queue rather than every record of the queues that sort last. Throws `E_INVALID_OPTION`
+   * then the finished ones (failed, completed, cancelled and expired together) newest first by
+   * finish time, so a limit cuts off the least interesting records of every queue and status
+   * rather than every record of the queues or statuses that sort last. Of finished records with
+   * the same finish time, failed come before completed, cancelled and expired, and within a
+   * status the queues go in the order `driver.queues()` gives. A `queue` that no job was ever
+   * pushed to throws `E_QUEUE_NOT_FOUND`. Throws `E_INVALID_OPTION`
    * for an unknown status, a name no job could have, an owner no job could have, or a limit that is not a whole number
    * from 1 to {@link MAX_LIST_LIMIT}.
    */
@@ -131,49 +148,55 @@ export class JobManager {
     const reading = limit + 1;
     const budget = { left: MAX_FILTER_SCAN, capped: false };
     for (const status of statuses) {
-      if (records.length >= reading) break;
-      if (FINISHED_STATUSES.has(status)) {
-        // newest first across queues
+      if (records.length >= reading || FINISHED_STATUSES.has(status)) continue;
+      for (const queue of queues) {
+        if (records.length >= reading) break;
         const wanted = reading - records.length;
-        if (matches === undefined) {
-          // the newest `wanted` of each, merged
-          const found: JobRecord[] = [];
-          for (const queue of queues) found.push(...(await this.#driver.listJobs(queue, status, 0, wanted)));
-          found.sort((a, b) => (b.finishedAt ?? 0) - (a.finishedAt ?? 0));
-          add(found.slice(0, wanted));
-        } else {
-          add(await this.#readFinishedMatching(queues, status, wanted, matches, budget));
-        }
+        add(
+          matches === undefined
+            ? await this.#driver.listJobs(queue, status, 0, wanted)
+            : await this.#readMatching(queue, status, wanted, matches, budget),
+        );
+      }
+    }
+    // finished ones of every finished status and queue together, newest first: a limit cuts off
+    // the oldest of them, not every record of the statuses that come last
+    const finished = statuses.filter((status) => FINISHED_STATUSES.has(status));
+    const lists = finished.flatMap((status) => queues.map((queue) => ({ queue, status })));
+    if (lists.length > 0 && records.length < reading) {
+      const wanted = reading - records.length;
+      if (matches === undefined) {
+        // the newest `wanted` of each list hold the newest `wanted` of all
+        const found: JobRecord[] = [];
+        for (const { queue, status } of lists)
+          found.push(...(await this.#driver.listJobs(queue, status, 0, wanted)));
+        // stable: equal times keep the order of the lists (status, then queue), as the merge below
+        found.sort(newestFinishedFirst);
+        // all of them: one listed twice (moved between two lists as they were read) counts once
+        add(found);
       } else {
-        for (const queue of queues) {
-          if (records.length >= reading) break;
-          const wanted = reading - records.length;
-          add(
-            matches === undefined
-              ? await this.#driver.listJobs(queue, status, 0, wanted)
-              : await this.#readMatching(queue, status, wanted, matches, budget),
-          );
-        }
+        add(await this.#readFinishedMatching(lists, wanted, matches, budget));
       }
     }
     return { records: records.slice(0, limit), more: records.length > limit || budget.capped };
   }
 
   /**
-   * Up to `wanted` finished records that `matches`, newest first across `queues`: the queues'
-   * pages are merged as they are read, so the budget goes to the newest records of all of them,
-   * not to the first queue's. `budget.capped` is set when the budget ran out while a queue still
-   * held records.
+   * Up to `wanted` finished records that `matches`, newest first across `lists` (each a queue
+   * and a finished status, read newest first): the lists' pages are merged as they are read, so
+   * the budget goes to the newest records of all of them, not to the first list's. Of records
+   * finished at the same time, the one of the list given first comes first. `budget.capped` is
+   * set when the budget ran out while a list still held records.
    */
   async #readFinishedMatching(
-    queues: readonly string[],
-    status: JobStatus,
+    lists: readonly { queue: string; status: JobStatus }[],
     wanted: number,
     matches: (record: JobRecord) => boolean,
     budget: { left: number; capped: boolean },
   ): Promise<JobRecord[]> {
-    const cursors = queues.map((queue) => ({
+    const cursors = lists.map(({ queue, status }) => ({
       queue,
+      status,
       offset: 0,
       page: [] as JobRecord[],
       index: 0,
@@ -186,24 +209,24 @@ export class JobManager {
       let newestAt = Number.NEGATIVE_INFINITY;
       for (const cursor of cursors) {
         while (!cursor.done && cursor.index >= cursor.page.length) {
-          const { page, size } = await this.#readPage(cursor.queue, status, cursor.offset, budget);
+          const { page, size } = await this.#readPage(cursor.queue, cursor.status, cursor.offset, budget);
           cursor.offset += size;
           cursor.page = page;
           cursor.index = 0;
           // a page can hold fewer records than asked (records gone under their ids): only an
-          // empty one ends the queue
+          // empty one ends the list
           if (page.length === 0) cursor.done = true;
         }
-        // a queue that ended has an empty page, so no head
-        const headAt = cursor.page[cursor.index]?.finishedAt;
-        if (headAt !== undefined && (headAt ?? 0) > newestAt) {
+        // a list that ended has an empty page, so no head
+        const head = cursor.page[cursor.index];
+        if (head !== undefined && finishedTime(head) > newestAt) {
           newest = cursor;
-          newestAt = headAt ?? 0;
+          newestAt = finishedTime(head);
         }
       }
       if (!newest) break;
       const record = newest.page[newest.index++]!;
-      // a record moved between two pages of its queue comes twice
+      // a record moved between two pages of its list, or between two lists, comes twice
       const key = `${record.queue}\n${record.id}`;
       if (matches(record) && !seen.has(key)) {
         seen.add(key);

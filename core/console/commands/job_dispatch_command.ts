@@ -1,7 +1,9 @@
 /**
  * `npx topiq job:dispatch <JobName>`: dispatches a registered job from the command line.
  * The name goes through the job registry (so only allowlisted classes can run) and the
- * payload through the job's schema, exactly as an untrusted MQTT command would.
+ * payload through the job's schema, exactly as an untrusted MQTT command would. A `--job-id`
+ * that a job of the queue has already adds nothing: it says so and exits 0 (the job the caller
+ * meant exists), with `"duplicate": true` under `--json`.
  */
 import { Argument, type Command, InvalidArgumentError, Option } from 'commander';
 import { CliUsageError } from '../../errors.js';
@@ -39,6 +41,8 @@ export interface JobDispatchOutput {
   id: string;
   name: string;
   queue: string;
+  /** True when a job with this id (`--job-id`) was in the queue already: nothing was added. */
+  duplicate: boolean;
 }
 
 /** Accepts any JSON text (the job's schema decides what is valid). */
@@ -151,7 +155,7 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
           parseDescription,
         ),
       )
-      .addOption(new Option('--json', 'print {id, name, queue} as JSON'))
+      .addOption(new Option('--json', 'print {id, name, queue, duplicate} as JSON'))
       .addHelpText(
         'after',
         '\nExample:\n' +
@@ -163,10 +167,18 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
     const [name] = this.args;
     const options = this.#dispatchOptions();
     const app = await this.app();
-    const id = await app.dispatcher.dispatchByName(name, this.flags.payload.value, options);
-    const queue = options.queue ?? app.registry.get(name).queue ?? 'default';
-    if (this.flags.json) this.json({ id, name, queue } satisfies JobDispatchOutput);
-    else this.line(id);
+    // as dispatchByName does, keeping the store's outcome: an existing --job-id adds nothing
+    const checked = app.dispatcher.checkByName(name, this.flags.payload.value);
+    const job = app.dispatcher.build({ job: checked.job, payload: checked.payload as never, options });
+    const [outcome] = await app.dispatcher.store([job]);
+    const { id, queue } = job;
+    const duplicate = outcome === 'duplicate';
+    const nothingAdded = `job ${id} already exists in queue "${queue}": nothing added`;
+    if (this.flags.json) {
+      this.json({ id, name, queue, duplicate } satisfies JobDispatchOutput);
+      // stdout stays the object scripts parse
+      if (duplicate) this.note(nothingAdded);
+    } else this.line(duplicate ? nothingAdded : id);
     return 0;
   }
 

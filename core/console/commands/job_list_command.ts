@@ -1,6 +1,7 @@
 /**
- * `npx topiq job:list`: jobs by status across queues (running first, then queued, delayed,
- * pending and finished ones, newest first) as a table for people or JSON for scripts.
+ * `npx topiq job:list`: jobs across queues (running first, then queued, delayed and pending
+ * ones, then the finished ones of every finished status merged newest first) as a table for
+ * people or JSON for scripts. A `--queue` no job was ever pushed to fails with `E_QUEUE_NOT_FOUND`.
  */
 import { type Command, Option } from 'commander';
 import { CliUsageError } from '../../errors.js';

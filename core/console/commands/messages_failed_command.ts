@@ -1,10 +1,11 @@
 /**
  * `npx topiq messages:failed`: lists dead-lettered MQTT messages (those a route's
  * middleware or handler rejected), newest first, as a table for people or as JSON (every
- * stored field, full payload) for scripts.
+ * stored field, full payload) for scripts. An entry that is not a dead letter (damaged, or
+ * pushed by hand) is skipped, the rest still listed, and a note on stderr says where it is.
  */
 import { type Command, Option } from 'commander';
-import type { DeadLetter } from '../../messaging/dead_letters.js';
+import type { DeadLetter, UnreadableDeadLetter } from '../../messaging/dead_letters.js';
 import { BaseCommand } from '../command.js';
 import { plural, type TableColumn, truncate } from '../output.js';
 import { MAX_LIST_LIMIT } from '../../queue/job_manager.js';
@@ -15,6 +16,9 @@ export interface MessagesFailedFlags {
   limit: number;
   json?: boolean;
 }
+
+/** How many unreadable entries the note places (the count covers them all). */
+const NOTED_PLACES = 20;
 
 /** How many characters of a payload the table shows. */
 const PAYLOAD_PREVIEW = 40;
@@ -46,11 +50,13 @@ export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
 
   async run(): Promise<number> {
     const app = await this.app();
-    const entries = await app.deadLetters.list(this.flags.limit);
+    const { entries, unreadable } = await app.deadLetters.read(this.flags.limit);
+    // on stderr, table or JSON: stdout stays what it would be without them
+    if (unreadable.length > 0) this.note(unreadableNote(unreadable));
     if (this.flags.json) {
       this.json(entries);
     } else if (entries.length === 0) {
-      this.line('No dead-lettered messages.');
+      this.line(unreadable.length > 0 ? 'No readable dead-lettered messages.' : 'No dead-lettered messages.');
     } else {
       this.table(COLUMNS, entries);
       this.line(
@@ -59,6 +65,27 @@ export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
     }
     return 0;
   }
+}
+
+/**
+ * The note on entries that could not be read: how many, and where, so an operator can look at
+ * them with redis-cli.
+ *
+ * @example
+ * unreadableNote([{ index: 3, key: 'topiq:dead-letters', reason: 'not JSON' }]);
+ * // 'messages:failed: 1 entry could not be read and was skipped: index 3 (not JSON) of Redis list ...'
+ */
+export function unreadableNote(unreadable: readonly UnreadableDeadLetter[]): string {
+  const key = unreadable[0]?.key ?? '';
+  const shown = unreadable.slice(0, NOTED_PLACES);
+  const places = shown.map((entry) => `${entry.index} (${entry.reason})`).join(', ');
+  const rest = unreadable.length > shown.length ? ` and ${unreadable.length - shown.length} more` : '';
+  const count = `${unreadable.length} ${unreadable.length === 1 ? 'entry' : 'entries'}`;
+  return (
+    `messages:failed: ${count} could not be read and ${unreadable.length === 1 ? 'was' : 'were'} skipped: ` +
+    `${unreadable.length === 1 ? 'index' : 'indexes'} ${places}${rest} of Redis list ${key} (newest first from 0); ` +
+    `see one with \`redis-cli LINDEX ${key} <index>\`.`
+  );
 }
 
 /**

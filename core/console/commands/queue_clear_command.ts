@@ -1,10 +1,13 @@
 /**
  * `npx topiq queue:clear --queue=name`: deletes the waiting and delayed jobs of one queue
  * (running jobs finish; failed records stay). It destroys work, so it asks first when a
- * person is at the terminal, and without one it insists on `--force`.
+ * person is at the terminal, and without one it insists on `--force`. A "no" deletes nothing
+ * and exits 0: the operator chose, nothing failed. A queue that no job was ever pushed to (a
+ * typo) fails with `E_QUEUE_NOT_FOUND` before anything is asked.
  */
 import { type Command, Option } from 'commander';
 import { CliUsageError } from '../../errors.js';
+import { assertKnownQueues } from '../../queue/job_lookup.js';
 import { BaseCommand } from '../command.js';
 import { plural } from '../output.js';
 import { parseQueueName } from '../parsers.js';
@@ -27,18 +30,17 @@ export class QueueClearCommand extends BaseCommand<{ queue: string; force?: bool
   async run(): Promise<number> {
     const { queue, force } = this.flags;
     const { io } = this.context;
-    if (!force) {
-      if (!io.interactive) {
-        throw new CliUsageError(
-          `queue:clear deletes jobs and stdin is not a terminal to confirm it: pass --force to clear queue "${queue}"`,
-        );
-      }
-      if (!(await io.confirm(`Delete every waiting and delayed job of queue "${queue}"?`))) {
-        this.line('Nothing deleted.');
-        return 1;
-      }
+    if (!force && !io.interactive) {
+      throw new CliUsageError(
+        `queue:clear deletes jobs and stdin is not a terminal to confirm it: pass --force to clear queue "${queue}"`,
+      );
     }
     const app = await this.app();
+    await assertKnownQueues(app.driver, [queue]);
+    if (!force && !(await io.confirm(`Delete every waiting and delayed job of queue "${queue}"?`))) {
+      this.line('Nothing deleted.');
+      return 0;
+    }
     const count = await app.driver.clear(queue);
     this.line(`Deleted ${plural(count, 'job')} from queue "${queue}".`);
     return 0;

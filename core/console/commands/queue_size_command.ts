@@ -1,9 +1,11 @@
 /**
  * `npx topiq queue:size`: how many jobs each queue holds, per state. Without `--queue`
- * it reports every queue that ever had a job pushed.
+ * it reports every queue that ever had a job pushed; a queue named that none was ever pushed
+ * to fails with `E_QUEUE_NOT_FOUND`.
  */
 import { type Command, Option } from 'commander';
 import type { QueueCounts } from '../../queue/driver.js';
+import { assertKnownQueues } from '../../queue/job_lookup.js';
 import { BaseCommand } from '../command.js';
 import type { TableColumn } from '../output.js';
 import { parseQueueNames } from '../parsers.js';
@@ -48,7 +50,9 @@ export class QueueSizeCommand extends BaseCommand<{ queue?: string[]; json?: boo
 
   async run(): Promise<number> {
     const { driver } = await this.app();
-    const queues = this.flags.queue ?? (await driver.queues()).sort();
+    const named = this.flags.queue;
+    if (named) await assertKnownQueues(driver, named);
+    const queues = named ?? (await driver.queues()).sort();
     const sizes: QueueSizeOutput[] = await Promise.all(
       queues.map(async (queue) => ({ queue, ...(await driver.counts(queue)) })),
     );

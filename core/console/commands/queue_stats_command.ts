@@ -1,10 +1,12 @@
 /**
  * `npx topiq queue:stats`: how each queue is doing now: jobs per state, jobs completed in
- * the last minute, and how long the longest-waiting job has waited. Without `--queue` it
- * reports every queue that ever had a job pushed.
+ * the last 60-70 s (10-second buckets), and how long the longest-waiting job has waited. Without `--queue` it
+ * reports every queue that ever had a job pushed; a queue named that none was ever pushed to
+ * fails with `E_QUEUE_NOT_FOUND`.
  */
 import { type Command, Option } from 'commander';
 import type { QueueStats } from '../../queue/driver.js';
+import { assertKnownQueues } from '../../queue/job_lookup.js';
 import { BaseCommand } from '../command.js';
 import type { TableColumn } from '../output.js';
 import { parseQueueNames } from '../parsers.js';
@@ -30,7 +32,7 @@ const COLUMNS: readonly TableColumn<QueueStats>[] = [
 export class QueueStatsCommand extends BaseCommand<{ queue?: string[]; json?: boolean }> {
   static override readonly commandName = 'queue:stats';
   static override readonly description =
-    'Show per-queue counts, completions in the last minute and the oldest waiting job';
+    'Show per-queue counts, completions in the last 60-70 s, the oldest waiting job';
 
   static override configure(command: Command): void {
     command
@@ -44,7 +46,9 @@ export class QueueStatsCommand extends BaseCommand<{ queue?: string[]; json?: bo
 
   async run(): Promise<number> {
     const { driver } = await this.app();
-    const queues = this.flags.queue ?? (await driver.queues()).sort();
+    const named = this.flags.queue;
+    if (named) await assertKnownQueues(driver, named);
+    const queues = named ?? (await driver.queues()).sort();
     const stats = await Promise.all(queues.map((queue) => driver.stats(queue)));
     if (this.flags.json) this.json(stats);
     else if (stats.length === 0) this.line('No queues yet: none has had a job pushed.');

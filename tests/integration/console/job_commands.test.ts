@@ -93,7 +93,7 @@ describe('job:dispatch and job:show', () => {
     });
   });
 
-  it('prints {id, name, queue} with --json, using the job class queue when --queue is absent', async () => {
+  it('prints {id, name, queue, duplicate} with --json, using the job class queue when --queue is absent', async () => {
     const jobId = `${prefix}-own-id`;
     const { code, out } = await run([
       'job:dispatch',
@@ -104,8 +104,37 @@ describe('job:dispatch and job:show', () => {
       '--json',
     ]);
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual({ id: jobId, name: 'SendEmailJob', queue: 'emails' });
+    expect(JSON.parse(out)).toEqual({ id: jobId, name: 'SendEmailJob', queue: 'emails', duplicate: false });
     await run(['job:cancel', jobId]);
+  });
+
+  it('says that a --job-id already in the queue added nothing, and exits 0', async () => {
+    const queue = nextQueue();
+    const jobId = `${prefix}-dup`;
+    const dispatch = (...extra: string[]) =>
+      run([
+        'job:dispatch',
+        'SendEmailJob',
+        '--payload',
+        EMAIL,
+        `--queue=${queue}`,
+        `--job-id=${jobId}`,
+        ...extra,
+      ]);
+    expect(await dispatch()).toEqual({ code: 0, out: `${jobId}\n`, err: '' });
+
+    const again = await dispatch();
+    expect(again).toEqual({
+      code: 0,
+      out: `job ${jobId} already exists in queue "${queue}": nothing added\n`,
+      err: '',
+    });
+    // stdout stays the object scripts parse; the words go to stderr
+    const json = await dispatch('--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.out)).toEqual({ id: jobId, name: 'SendEmailJob', queue, duplicate: true });
+    expect(json.err).toBe(`job ${jobId} already exists in queue "${queue}": nothing added\n`);
+    expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1 });
   });
 
   it("rejects a payload that fails the job's schema with E_INVALID_PAYLOAD and the reason, storing nothing", async () => {

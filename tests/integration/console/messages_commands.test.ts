@@ -2,12 +2,13 @@
  * `messages:failed` and `messages:flush` run in-process through the kernel and the real
  * command registry, against the Redis dead-letter store under a key prefix of their own.
  */
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../../bootstrap/console.js';
 import { ExitCode, Kernel } from '../../../core/console/index.js';
 import type { Application } from '../../../core/index.js';
 import { captureIO } from '../../unit/console/capture_io.js';
-import { buildApplication, cliEnv, deletePrefix, uniquePrefix } from './cli_harness.js';
+import { REDIS_URL, buildApplication, cliEnv, deletePrefix, uniquePrefix } from './cli_harness.js';
 
 const prefix = uniquePrefix();
 const env = cliEnv(prefix);
@@ -73,6 +74,41 @@ describe('messages:failed and messages:flush', () => {
 
     const empty = await run(['messages:failed']);
     expect(empty.out).toBe('No dead-lettered messages.\n');
+  });
+
+  it('skip entries that are not dead letters, list the rest, and say on stderr where the skipped ones are', async () => {
+    await app.deadLetters.flush();
+    const kept = await app.deadLetters.add({
+      topic: 'devices/sensor-3/telemetry',
+      payload: Buffer.from('{}'),
+      reason: 'bad',
+    });
+    const key = `${prefix}:dead-letters`;
+    const redis = new Redis(REDIS_URL);
+    try {
+      // newest first: index 0 is missing fields, index 1 is not JSON, index 2 the real one
+      await redis.lpush(key, 'not json', JSON.stringify({ id: 'x' }));
+    } finally {
+      redis.disconnect();
+    }
+    const note =
+      'messages:failed: 2 entries could not be read and were skipped: indexes 0 (missing or invalid topic, ' +
+      'payload, encoding, truncated, reason, code, route, clientId, at), 1 (not JSON) of Redis list ' +
+      `${key} (newest first from 0); see one with \`redis-cli LINDEX ${key} <index>\`.\n`;
+
+    const table = await run(['messages:failed']);
+    expect(table.code).toBe(ExitCode.ok);
+    expect(table.err).toBe(note);
+    expect(table.out).toContain(kept.id);
+    expect(table.out).toContain('1 message shown');
+
+    const json = await run(['messages:failed', '--json']);
+    expect(json.code).toBe(ExitCode.ok);
+    expect(JSON.parse(json.out)).toEqual([kept]);
+    expect(json.err).toBe(note);
+
+    const flush = await run(['messages:flush']);
+    expect(flush.out).toBe('Deleted 3 dead-lettered messages.\n');
   });
 
   it('rejects a bad --limit as a usage error before touching Redis', async () => {

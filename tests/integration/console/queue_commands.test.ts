@@ -263,12 +263,20 @@ describe('queue:clear', () => {
     expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1 });
   });
 
-  it('asks at a terminal and deletes nothing when the answer is no', async () => {
+  it('asks at a terminal and, when the answer is no, deletes nothing and exits 0', async () => {
     const queue = await queueWithJobs();
     const { io, exit } = run(['queue:clear', `--queue=${queue}`], { answer: false });
-    expect(await exit).toBe(1);
+    expect(await exit).toBe(ExitCode.ok);
     expect(io.questions).toEqual([`Delete every waiting and delayed job of queue "${queue}"?`]);
+    expect(io.out).toBe('Nothing deleted.\n');
     expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1 });
+  });
+
+  it('does not ask about a queue no job was ever pushed to: it fails with E_QUEUE_NOT_FOUND', async () => {
+    const { io, exit } = run(['queue:clear', `--queue=${prefix}-nosuch`], { answer: true });
+    expect(await exit).toBe(ExitCode.failure);
+    expect(io.questions).toEqual([]);
+    expect(io.err).toMatch(new RegExp(`^error E_QUEUE_NOT_FOUND: no queue is named "${prefix}-nosuch"`));
   });
 
   it('clears after a yes, or at once with --force', async () => {
@@ -282,6 +290,53 @@ describe('queue:clear', () => {
     expect(await force.exit).toBe(0);
     expect(force.io.questions).toEqual([]);
     expect(await app.driver.counts(forced)).toMatchObject({ waiting: 0 });
+  });
+});
+
+describe('commands given a queue no job was ever pushed to', () => {
+  const unknown = `${prefix}-nosuch`;
+
+  it.each([
+    ['queue:stats', `--queue=${unknown}`],
+    ['queue:stats', `--queue=${prefix}-known,${unknown}`],
+    ['queue:size', `--queue=${unknown}`],
+    ['queue:clear', `--queue=${unknown}`, '--force'],
+    ['queue:failed', `--queue=${unknown}`],
+    ['queue:retry', 'all', `--queue=${unknown}`],
+    ['queue:retry', 'some-id', `--queue=${unknown}`],
+    ['queue:forget', 'some-id', `--queue=${unknown}`],
+    ['queue:flush', `--queue=${unknown}`],
+    ['queue:prune-failed', `--queue=${unknown}`],
+    ['job:list', `--queue=${unknown}`],
+    ['job:show', 'some-id', `--queue=${unknown}`],
+    ['job:cancel', 'some-id', `--queue=${unknown}`],
+    ['job:release', 'some-id', `--queue=${unknown}`],
+  ])('%s %s fails with E_QUEUE_NOT_FOUND naming it and the queues there are', async (...argv) => {
+    const known = `${prefix}-known`;
+    await app.dispatcher.dispatchByName(
+      'SendEmailJob',
+      { to: 'a@example.com', subject: 's', body: '' },
+      { queue: known },
+    );
+    const { io, exit } = run(argv);
+    expect(await exit).toBe(ExitCode.failure);
+    expect(io.out).toBe('');
+    const [line, ...rest] = io.err.trimEnd().split('\n');
+    expect(rest).toEqual([]);
+    expect(line).toMatch(
+      new RegExp(`^error E_QUEUE_NOT_FOUND: no queue is named "${unknown}": no job was ever pushed to it; `),
+    );
+    // the operator sees the name they meant among those listed
+    expect(line).toMatch(/; the queues are "/);
+    expect(line).toContain(`"${known}"`);
+    expect(line).not.toContain(`"${unknown}",`);
+  });
+
+  it('still lets a worker serve it (its first job may come later)', async () => {
+    const queue = nextQueue();
+    const { io, exit } = run(['queue:work', `--queue=${queue}`, '--stop-when-empty']);
+    expect(await exit).toBe(ExitCode.ok);
+    expect(io.err).not.toContain('E_QUEUE_NOT_FOUND');
   });
 });
 

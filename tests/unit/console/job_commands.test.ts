@@ -295,7 +295,12 @@ describe('job commands on the memory driver', () => {
       '--json',
     ]);
     expect(dispatched).toMatchObject({ code: 0, err: '' });
-    expect(JSON.parse(dispatched.out)).toEqual({ id: 'mail-1', name: 'SendEmailJob', queue: 'mail' });
+    expect(JSON.parse(dispatched.out)).toEqual({
+      id: 'mail-1',
+      name: 'SendEmailJob',
+      queue: 'mail',
+      duplicate: false,
+    });
 
     const shown = await run(['job:show', 'mail-1']);
     expect(shown.code).toBe(0);
@@ -429,7 +434,13 @@ describe('job commands on the memory driver', () => {
 
   it('says so when there are no jobs, workers or queues', async () => {
     expect((await run(['job:list', '--status=failed'])).out).toBe('No failed jobs.\n');
-    expect((await run(['job:list', '--queue=none'])).out).toBe('No jobs in queue "none".\n');
+    expect(await run(['job:list', '--queue=none'])).toEqual({
+      code: ExitCode.failure,
+      out: '',
+      err:
+        'error E_QUEUE_NOT_FOUND: no queue is named "none": no job was ever pushed to it; ' +
+        'there are no queues yet (none has had a job pushed, under this QUEUE_PREFIX)\n',
+    });
     expect((await run(['queue:workers'])).out).toMatch(/^No live workers/);
     expect((await run(['queue:stats'])).out).toMatch(/^No queues yet/);
     expect(JSON.parse((await run(['queue:workers', '--json'])).out)).toEqual([]);

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryQueueDriver } from '../../../core/queue/drivers/memory/index.js';
 import { JobManager, MAX_LIST_LIMIT, MAX_FILTER_SCAN } from '../../../core/queue/job_manager.js';
-import { leaseOf, newJob, reserveOptions } from './drivers/memory/fixtures.js';
+import { clockedDriver, leaseOf, newJob, reserveOptions } from './drivers/memory/fixtures.js';
 
 /** A memory driver whose listJobs counts the records it hands out. */
 function countingDriver() {
@@ -170,6 +170,63 @@ describe('JobManager.listPage by name', () => {
         code: 'E_INVALID_OPTION',
         message: expect.stringContaining('`npx topiq job:types` lists the registered names'),
       });
+    }
+  });
+});
+
+describe('JobManager.listPage of finished jobs', () => {
+  /** Ends job `id` of `queue` as `status` at the clock's time, then moves the clock on 1 s. */
+  async function finish(
+    clocked: ReturnType<typeof clockedDriver>,
+    queue: string,
+    id: string,
+    status: 'failed' | 'completed' | 'cancelled',
+    options: { advance?: boolean } = {},
+  ): Promise<void> {
+    const { driver } = clocked;
+    await driver.push([newJob(id, { queue, maxTries: 1 })]);
+    if (status === 'cancelled') await driver.cancel(queue, id);
+    else {
+      const [job] = (await driver.reserve(queue, reserveOptions())).jobs;
+      if (status === 'completed') await driver.complete([{ lease: leaseOf(job!), result: 'null' }]);
+      else await driver.fail({ lease: leaseOf(job!), error: { message: 'boom' }, retryInMs: null });
+    }
+    if (options.advance !== false) clocked.advance(1000);
+  }
+
+  it('merges failed, completed and cancelled jobs newest first by finish time, not by status', async () => {
+    const clocked = clockedDriver();
+    await finish(clocked, 'a', 'old-failed', 'failed');
+    await finish(clocked, 'b', 'mid-completed', 'completed');
+    await finish(clocked, 'a', 'new-cancelled', 'cancelled');
+    await finish(clocked, 'b', 'newest-failed', 'failed');
+    const jobs = new JobManager(clocked.driver);
+    const order = ['newest-failed', 'new-cancelled', 'mid-completed', 'old-failed'];
+    for (const filter of [{}, { name: 'TestJob' }]) {
+      const ids = async (limit?: number) =>
+        (await jobs.listPage({ ...filter, ...(limit ? { limit } : {}) })).records.map((record) => record.id);
+      expect(await ids()).toEqual(order);
+      // a limit keeps the newest, whatever their status: the old failed job goes, not the newer ones
+      expect(await ids(2)).toEqual(order.slice(0, 2));
+      expect(await jobs.listPage({ ...filter, limit: 3 })).toMatchObject({ more: true });
+      expect(await jobs.listPage({ ...filter, limit: 4 })).toMatchObject({ more: false });
+    }
+  });
+
+  it('puts failed before completed and cancelled among jobs finished at the same time, then by queue', async () => {
+    const clocked = clockedDriver();
+    await finish(clocked, 'b', 'done-b', 'completed', { advance: false });
+    await finish(clocked, 'a', 'done-a', 'completed', { advance: false });
+    await finish(clocked, 'a', 'cancelled-a', 'cancelled', { advance: false });
+    await finish(clocked, 'b', 'failed-b', 'failed', { advance: false });
+    const jobs = new JobManager(clocked.driver);
+    for (const filter of [{}, { name: 'TestJob' }]) {
+      expect((await jobs.list(filter)).map((record) => record.id)).toEqual([
+        'failed-b',
+        'done-a',
+        'done-b',
+        'cancelled-a',
+      ]);
     }
   });
 });

@@ -97,13 +97,19 @@ export class RedisRecords {
   async #clear(queue: string): Promise<number> {
     const keys = this.#keys.queue(queue);
     let total = 0;
-    for (const set of [keys.wait, keys.delayed]) {
+    // delayed before wait: a reserve between two calls moves due delayed jobs to the wait set,
+    // where they would be missed had it been drained already
+    for (const set of [keys.delayed, keys.wait]) {
       total += await this.#drain(set, keys.job, '+inf');
     }
     return total;
   }
 
   async #listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
+    // as the memory driver: no records for a limit of 0 or less, and a negative offset read as 0
+    // (ZRANGE and LRANGE read a stop of -1 as "to the end", and a negative start from the tail)
+    if (limit <= 0) return [];
+    offset = Math.max(0, offset);
     // a list, oldest first: the script reads the newest `limit` after `offset` from its tail,
     // knowing each one's place there, where ids alone would each cost a scan of the list
     if (status === 'completed') return this.#read(queue, ['page', offset, limit]);

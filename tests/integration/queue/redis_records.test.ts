@@ -1,0 +1,101 @@
+/**
+ * Operator reads and changes on the Redis driver (`RedisRecords`): `listJobs` bounds as the
+ * memory driver keeps them, and `clear` against a worker's reserve that runs between its
+ * script calls.
+ */
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import type { NewJob } from '../../../core/queue/driver.js';
+import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { sleep, uniqueQueue } from '../../support/queue_names.js';
+import { deleteKeys } from '../../support/redis_keys.js';
+
+/** Run after each `remove_jobs` script call, to put another client's call between two of them. */
+const hooks = vi.hoisted(() => ({
+  afterRemove: undefined as (() => Promise<void>) | undefined,
+}));
+
+vi.mock('../../../core/queue/drivers/redis/scripts.js', async (importOriginal) => {
+  const original = await importOriginal<typeof import('../../../core/queue/drivers/redis/scripts.js')>();
+  return {
+    ...original,
+    runScript: async (...args: Parameters<typeof original.runScript>) => {
+      const result = await original.runScript(...args);
+      if (args[1] === 'remove_jobs') {
+        const hook = hooks.afterRemove;
+        hooks.afterRemove = undefined;
+        await hook?.();
+      }
+      return result;
+    },
+  };
+});
+
+const PREFIX = 'topiq-test';
+const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
+const queues: string[] = [];
+
+/** A fresh queue, whose keys are deleted after the file. */
+function nextQueue(label: string): string {
+  const queue = uniqueQueue(label);
+  queues.push(queue);
+  return queue;
+}
+
+afterAll(async () => {
+  for (const queue of queues) await deleteKeys(driver.redis, `${PREFIX}:{${queue}}`);
+  await driver.close();
+});
+
+const job = (queue: string, id: string, extra: Partial<NewJob> = {}): NewJob => ({
+  id,
+  name: 'EchoJob',
+  queue,
+  payload: '{}',
+  maxTries: 1,
+  priority: 0,
+  ...extra,
+});
+
+describe('RedisQueueDriver.listJobs bounds', () => {
+  it('returns no records for a limit of 0 or less, in every status, as the memory driver does', async () => {
+    const queue = nextQueue('list-limit');
+    await driver.push([job(queue, 'w1'), job(queue, 'w2'), job(queue, 'c1'), job(queue, 'x1')]);
+    await driver.cancel(queue, 'x1');
+    const [reserved] = (
+      await driver.reserve(queue, { count: 1, leaseMs: 30_000, worker: 'w', defaultMaxTries: 1 })
+    ).jobs;
+    await driver.complete([{ lease: { id: reserved!.id, queue, token: reserved!.token }, result: 'null' }]);
+    for (const status of ['queued', 'completed', 'cancelled'] as const) {
+      expect((await driver.listJobs(queue, status, 0, 5)).length, status).toBeGreaterThan(0);
+      expect(await driver.listJobs(queue, status, 0, 0), status).toEqual([]);
+      expect(await driver.listJobs(queue, status, 1, -1), status).toEqual([]);
+    }
+  });
+
+  it('reads a negative offset as 0, not as a place counted from the other end', async () => {
+    const queue = nextQueue('list-offset');
+    await driver.push(['j1', 'j2', 'j3'].map((id) => job(queue, id)));
+    const ids = async (offset: number, limit: number) =>
+      (await driver.listJobs(queue, 'queued', offset, limit)).map((record) => record.id);
+    expect(await ids(-2, 2)).toEqual(['j1', 'j2']);
+    expect(await ids(-2, 2)).toEqual(await ids(0, 2));
+  });
+});
+
+describe('RedisQueueDriver.clear', () => {
+  it('misses no delayed job that a reserve moves to the wait set while it runs', async () => {
+    const queue = nextQueue('clear-race');
+    const runAt = Date.now() + 300;
+    await driver.push(['d1', 'd2', 'd3'].map((id) => job(queue, id, { runAt })));
+    expect(await driver.counts(queue)).toMatchObject({ delayed: 3, waiting: 0 });
+    // between clear's first script call and its next, the jobs come due and a worker reserves
+    // one, moving the others to the wait set
+    hooks.afterRemove = async () => {
+      await sleep(Math.max(0, runAt - Date.now()) + 100);
+      await driver.reserve(queue, { count: 1, leaseMs: 30_000, worker: 'w', defaultMaxTries: 1 });
+    };
+    await driver.clear(queue);
+    expect(hooks.afterRemove).toBeUndefined();
+    expect(await driver.counts(queue)).toMatchObject({ delayed: 0, waiting: 0 });
+  });
+});
