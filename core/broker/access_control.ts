@@ -61,6 +61,8 @@ export interface AccessControlSettings {
   readonly deviceClientIds?: DeviceClientIds;
   /** Client ids and subscriptions each device may hold (default {@link DEFAULT_SESSION_LIMITS}). */
   readonly sessions?: SessionLimits;
+  /** How long a credential check may take (default {@link LOGIN_CHECK_TIMEOUT_MS}). */
+  readonly loginTimeoutMs?: number;
 }
 
 /**
@@ -100,6 +102,14 @@ export interface AccessControl {
    * from the device that held it, as a service's retained publish does.
    */
   retainedStored(packet: { topic: string; payload: Buffer | string }): void;
+  /** Whether `authorizeSubscribe` granted this subscription object (aedes passes the packet's own). */
+  granted(subscription: object): boolean;
+  /**
+   * Notes that the broker is closing: aedes then closes every client without a DISCONNECT, and
+   * their last wills are not routed (the app is stopping; they were not sent by devices going
+   * away).
+   */
+  closing(): void;
 }
 
 interface Session {
@@ -124,6 +134,13 @@ const NOT_AUTHORIZED = 5 as AuthErrorCode;
  */
 export const MAX_LOGINS_IN_FLIGHT = 64;
 
+/**
+ * How long a credential check may take before its CONNECT is refused with CONNACK 3 and its
+ * place among {@link MAX_LOGINS_IN_FLIGHT} is given back: a store that stops answering (a
+ * database call without a timeout) must not hold the places for good.
+ */
+export const LOGIN_CHECK_TIMEOUT_MS = 10_000;
+
 /** Principal given to anonymous clients when `allowAnonymous` is on: development only. */
 const ANONYMOUS: Principal = { kind: 'service', name: 'anonymous' };
 
@@ -135,6 +152,7 @@ function remoteAddress(client: Client): string | undefined {
 export function createAccessControl(settings: AccessControlSettings): AccessControl {
   const { credentials, allowAnonymous, acl, beforeAck, logger, deviceClientIds = 'any' } = settings;
   const { maxClientIds, maxSubscriptions } = settings.sessions ?? DEFAULT_SESSION_LIMITS;
+  const { loginTimeoutMs = LOGIN_CHECK_TIMEOUT_MS } = settings;
   const subscriptions = new SubscriptionBudget(maxSubscriptions);
   /** Clients that sent an empty client id with clean session off (seen by `preConnect`). */
   const idlessPersistent = new WeakSet<Client>();
@@ -154,6 +172,9 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   const holders = new Map<string, { account: string; connections: Set<Client>; persistent: boolean }>();
   /** Credential checks running (see {@link MAX_LOGINS_IN_FLIGHT}). */
   let checking = 0;
+  /** The subscription objects `authorizeSubscribe` granted. */
+  const grantedSubscriptions = new WeakSet<object>();
+  let closing = false;
   /** How many client ids each device account holds (see {@link SessionLimits}). */
   const heldIds = new Map<string, number>();
   const accountOf = (principal: Principal) =>
@@ -229,7 +250,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     callback(null, true);
   };
 
-  async function resolvePrincipal(username?: string, password?: Buffer): Promise<Principal> {
+  async function resolvePrincipal(client: Client, username?: string, password?: Buffer): Promise<Principal> {
     if (username === undefined && password === undefined) {
       if (allowAnonymous) return ANONYMOUS;
       throw authError(NOT_AUTHORIZED, 'no username and password, and anonymous clients are not allowed');
@@ -237,6 +258,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     if (credentials === undefined) return ANONYMOUS; // only reachable when allowAnonymous is on
     if (username === undefined || password === undefined) {
       throw authError(BAD_USERNAME_OR_PASSWORD, 'a username without a password, or the reverse');
+    }
+    // a client that hung up after its CONNECT costs no check (and holds no place)
+    if (client.conn.destroyed) {
+      throw authError(NOT_AUTHORIZED, 'the connection closed before its credentials were checked');
     }
     if (checking >= MAX_LOGINS_IN_FLIGHT) {
       throw Object.assign(
@@ -249,11 +274,16 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     }
     let principal: Principal | null;
     checking++;
+    let timer: NodeJS.Timeout | undefined;
     try {
-      principal = await credentials.verify(username, password.toString('utf8'));
+      const timedOut = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${loginTimeoutMs} ms`)), loginTimeoutMs);
+      });
+      principal = await Promise.race([credentials.verify(username, password.toString('utf8')), timedOut]);
     } catch (error) {
       throw authError(SERVER_UNAVAILABLE, 'the credentials store failed', error);
     } finally {
+      clearTimeout(timer);
       checking--;
     }
     if (principal === null) throw authError(BAD_USERNAME_OR_PASSWORD, 'wrong username or password');
@@ -276,7 +306,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
             'an empty client id with clean session off: a persistent session needs a client id of its own; send one, or connect with clean session on',
           );
         }
-        return resolvePrincipal(username, password);
+        return resolvePrincipal(client, username, password);
       })
       .then((principal) => {
         claim(client, principal);
@@ -369,6 +399,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       accept();
       return;
     }
+    if (isWill && closing) {
+      accept(); // the broker is closing every client: not a device going away
+      return;
+    }
     if (isWill) {
       // A last will has no acknowledgement to hold back and no sender to send it again: it is
       // routed beside its delivery (the message is read now, before accept() may change it).
@@ -433,6 +467,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
         callback(null, null);
         return;
       }
+      grantedSubscriptions.add(subscription);
       callback(null, subscription);
       return;
     }
@@ -461,6 +496,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     },
     released,
     unsubscribed: (client, filters) => subscriptions.unsubscribe(client.id, filters),
+    granted: (subscription) => grantedSubscriptions.has(subscription),
+    closing: () => {
+      closing = true;
+    },
     retainedStored: ({ topic, payload }) => {
       // aedes copies a publish before storing it, but keeps its payload
       if (Buffer.isBuffer(payload) && counted.has(payload)) return;

@@ -193,6 +193,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   aedes.on('clientDisconnect', (client) => limit.disconnected(client.id));
   aedes.on('unsubscribe', (filters, client) => access.unsubscribed(client, filters));
   followRetainedStores(persistence, access);
+  storeGrantedSubscriptionsOnly(persistence, access);
   logClientEvents(aedes, access, logger);
 
   const server = createServer(aedes.handle);
@@ -232,6 +233,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   let closing: Promise<void> | undefined;
   const shutdown = async (): Promise<void> => {
+    access.closing();
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     await closeAedes(aedes);
     for (const socket of sockets) socket.destroy();
@@ -290,7 +292,7 @@ interface IncomingStore {
 
 /** What the broker uses of aedes that aedes's types leave out (set by aedes at start-up). */
 interface AedesInternals {
-  persistence: IncomingStore & OutgoingStore & RetainedStore;
+  persistence: IncomingStore & OutgoingStore & RetainedStore & SubscriptionStore;
   /** Connected clients by id. */
   clients: Record<string, unknown>;
 }
@@ -310,6 +312,26 @@ async function holdsQos2(
   } catch {
     return false;
   }
+}
+
+/** The part of an aedes persistence that stores the subscriptions of persistent sessions. */
+interface SubscriptionStore {
+  addSubscriptions(client: Client, subscriptions: object[]): Promise<void>;
+}
+
+/**
+ * Has aedes's persistence store only the subscriptions the access hooks granted. For a persistent
+ * session, aedes 1.x stores a SUBSCRIBE's whole list each time one of its filters is granted
+ * (`storeSubscriptions` in `lib/handlers/subscribe.js`), refused ones included: a filter the
+ * topic ACL or the subscription limit refused would then take messages for the client while it
+ * is offline, delivered when it comes back, and be kept in memory past the limit.
+ */
+function storeGrantedSubscriptionsOnly(store: SubscriptionStore, access: AccessControl): void {
+  const addSubscriptions = store.addSubscriptions.bind(store);
+  store.addSubscriptions = async (client, subscriptions) => {
+    const granted = subscriptions.filter((subscription) => access.granted(subscription));
+    if (granted.length > 0) await addSubscriptions(client, granted);
+  };
 }
 
 /** The part of an aedes persistence that stores retained messages. */

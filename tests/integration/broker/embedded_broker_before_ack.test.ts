@@ -163,4 +163,18 @@ describe('startEmbeddedBroker beforeAck', () => {
       err: expect.objectContaining({ message: 'app stopping' }),
     });
   });
+
+  it('does not route the last wills of the clients it closes when the broker closes', async () => {
+    const seen: string[] = [];
+    const broker = await kit.startBroker({ beforeAck: async (message) => void seen.push(message.topic) });
+    await kit.connect(broker, {
+      ...accounts.sensor1,
+      will: { topic: 'devices/sensor-1/status', payload: Buffer.from('offline'), qos: 1, retain: false },
+    });
+
+    await broker.close();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(seen).toEqual([]);
+  });
 });

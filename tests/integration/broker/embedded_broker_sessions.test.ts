@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isTopiqError } from '../../../core/errors.js';
 import { RawMqttClient } from '../../support/raw_mqtt_client.js';
+import { until } from '../../support/until.js';
 import { accounts, BrokerTestKit, grantedQos } from './broker_test_kit.js';
 
 const REFUSED_ID = 'mqtt client refused at authentication';
@@ -104,5 +105,35 @@ describe('startEmbeddedBroker session limits', () => {
 
     expect(isTopiqError(error, 'E_INVALID_OPTION')).toBe(true);
     expect((error as Error).message).toMatch(message);
+  });
+
+  it('stores for a persistent session only the filters of a SUBSCRIBE that were granted', async () => {
+    const broker = await kit.startBroker({ sessions: { maxClientIds: 10, maxSubscriptions: 1 } });
+    const app = await kit.connect(broker, accounts.app);
+    const device = await kit.connect(broker, { ...accounts.sensor1, clientId: 's1-p', clean: false });
+    const asked = {
+      'devices/sensor-1/ok': { qos: 1 as const },
+      'devices/sensor-1/over-the-limit': { qos: 1 as const },
+      'devices/sensor-2/secret': { qos: 1 as const }, // refused by the topic ACL
+    };
+    const granted = await device.subscribeAsync(asked).then(
+      (grants) => grants.map((grant) => grant.qos),
+      (error: { packet?: { granted?: number[] } }) => error.packet?.granted,
+    );
+    expect(granted).toEqual([1, 128, 128]);
+    await device.endAsync();
+
+    // offline: aedes queues for it what its stored filters match
+    await app.publishAsync('devices/sensor-2/secret', 'for the app only', { qos: 1 });
+    await app.publishAsync('devices/sensor-1/over-the-limit', 'not subscribed', { qos: 1 });
+    await app.publishAsync('devices/sensor-1/ok', 'queued', { qos: 1 });
+    const back = kit.open(broker, { ...accounts.sensor1, clientId: 's1-p', clean: false });
+    const received: string[] = [];
+    back.on('message', (topic, payload) => received.push(`${topic} ${payload.toString()}`));
+    await until('the queued message arrives', () => received.length > 0);
+    await app.publishAsync('devices/sensor-1/ok', 'sentinel', { qos: 1 });
+    await until('the sentinel arrives', () => received.includes('devices/sensor-1/ok sentinel'));
+
+    expect(received).toEqual(['devices/sensor-1/ok queued', 'devices/sensor-1/ok sentinel']);
   });
 });
