@@ -1,10 +1,25 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { IncomingPublish } from '../../../core/broker/index.js';
+import type { EmbeddedBroker, IncomingPublish } from '../../../core/broker/index.js';
 import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';
 import { until } from '../../support/until.js';
 
 describe('startEmbeddedBroker beforeAck', () => {
   const kit = new BrokerTestKit();
+
+  /**
+   * sensor-1 connected with a last will on its status topic, and the app subscribed to it:
+   * `delivered` resolves with the will's payload once the app receives it.
+   */
+  async function deviceWithWill(broker: EmbeddedBroker) {
+    const app = await kit.connect(broker, accounts.app);
+    await app.subscribeAsync('devices/#', { qos: 1 });
+    const delivered = nextMessage(app, 'devices/sensor-1/status');
+    const device = await kit.connect(broker, {
+      ...accounts.sensor1,
+      will: { topic: 'devices/sensor-1/status', payload: Buffer.from('offline'), qos: 1, retain: false },
+    });
+    return { delivered, device };
+  }
   afterEach(() => kit.cleanup());
 
   it('finishes before the device receives its PUBACK', async () => {
@@ -115,13 +130,7 @@ describe('startEmbeddedBroker beforeAck', () => {
         });
       },
     });
-    const app = await kit.connect(broker, accounts.app);
-    await app.subscribeAsync('devices/#', { qos: 1 });
-    const delivered = nextMessage(app, 'devices/sensor-1/status');
-    const device = await kit.connect(broker, {
-      ...accounts.sensor1,
-      will: { topic: 'devices/sensor-1/status', payload: Buffer.from('offline'), qos: 1, retain: false },
-    });
+    const { delivered, device } = await deviceWithWill(broker);
 
     device.stream.destroy(); // an abnormal end, so the broker publishes the will
 
@@ -143,13 +152,7 @@ describe('startEmbeddedBroker beforeAck', () => {
         throw new Error('app stopping');
       },
     });
-    const app = await kit.connect(broker, accounts.app);
-    await app.subscribeAsync('devices/#', { qos: 1 });
-    const delivered = nextMessage(app, 'devices/sensor-1/status');
-    const device = await kit.connect(broker, {
-      ...accounts.sensor1,
-      will: { topic: 'devices/sensor-1/status', payload: Buffer.from('offline'), qos: 1, retain: false },
-    });
+    const { delivered, device } = await deviceWithWill(broker);
 
     device.stream.destroy();
 

@@ -4,9 +4,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import type { NewJob, WorkerInfo } from '../../../core/queue/driver.js';
+import type { WorkerInfo } from '../../../core/queue/driver.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { sleep } from '../../support/queue_names.js';
+import { newJob } from '../../support/new_job.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 
 const prefix = `topiq-test-monitoring-${randomBytes(3).toString('hex')}`;
@@ -28,14 +29,6 @@ const info = (id: string, at = Date.now()): WorkerInfo => ({
   runningJobIds: [],
   startedAt: at,
   heartbeatAt: at,
-});
-const job = (queue: string, id: string): NewJob => ({
-  id,
-  name: 'EchoJob',
-  queue,
-  payload: '{}',
-  maxTries: 1,
-  priority: 0,
 });
 const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 1 };
 
@@ -97,7 +90,7 @@ describe('redis queue stats', () => {
   it('counts the completions of the current 10-second bucket and the six before it (60-70 s)', async () => {
     const queue = 'stats-window';
     const bucketKey = (bucket: number) => `${driver.keys.queue(queue).doneBucket}${bucket}`;
-    await driver.push([job(queue, 'now')]);
+    await driver.push([newJob(queue, 'now')]);
     const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
     await driver.complete([{ lease: { id: 'now', queue, token: reserved!.token }, result: 'null' }]);
     // read within one bucket: one that turns meanwhile shifts the window, so read again
@@ -116,7 +109,7 @@ describe('redis queue stats', () => {
 
   it("counts a completion in the Redis server's bucket whatever the worker's clock says", async () => {
     const queue = 'stats-clock';
-    await driver.push([job(queue, 'ahead')]);
+    await driver.push([newJob(queue, 'ahead')]);
     const [reserved] = (await driver.reserve(queue, reserveOptions)).jobs;
     const real = Date.now;
     vi.spyOn(Date, 'now').mockImplementation(() => real() + 3_600_000);
@@ -127,7 +120,7 @@ describe('redis queue stats', () => {
 
   it("measures the oldest waiting job's age on the Redis server's clock", async () => {
     const queue = 'stats-oldest';
-    await driver.push([job(queue, 'waiting')]);
+    await driver.push([newJob(queue, 'waiting')]);
     const real = Date.now;
     vi.spyOn(Date, 'now').mockImplementation(() => real() + 3_600_000);
     const { oldestWaitingMs } = await driver.stats(queue);

@@ -4,9 +4,10 @@
  * script calls.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import type { NewJob } from '../../../core/queue/driver.js';
+
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
+import { newJob } from '../../support/new_job.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 
 /** Run after each `remove_jobs` script call, to put another client's call between two of them. */
@@ -46,20 +47,10 @@ afterAll(async () => {
   await driver.close();
 });
 
-const job = (queue: string, id: string, extra: Partial<NewJob> = {}): NewJob => ({
-  id,
-  name: 'EchoJob',
-  queue,
-  payload: '{}',
-  maxTries: 1,
-  priority: 0,
-  ...extra,
-});
-
 describe('RedisQueueDriver.listJobs bounds', () => {
   it('returns no records for a limit of 0 or less, in every status, as the memory driver does', async () => {
     const queue = nextQueue('list-limit');
-    await driver.push([job(queue, 'w1'), job(queue, 'w2'), job(queue, 'c1'), job(queue, 'x1')]);
+    await driver.push([newJob(queue, 'w1'), newJob(queue, 'w2'), newJob(queue, 'c1'), newJob(queue, 'x1')]);
     await driver.cancel(queue, 'x1');
     const [reserved] = (
       await driver.reserve(queue, { count: 1, leaseMs: 30_000, worker: 'w', defaultMaxTries: 1 })
@@ -74,7 +65,7 @@ describe('RedisQueueDriver.listJobs bounds', () => {
 
   it('reads a negative offset as 0, not as a place counted from the other end', async () => {
     const queue = nextQueue('list-offset');
-    await driver.push(['j1', 'j2', 'j3'].map((id) => job(queue, id)));
+    await driver.push(['j1', 'j2', 'j3'].map((id) => newJob(queue, id)));
     const ids = async (offset: number, limit: number) =>
       (await driver.listJobs(queue, 'queued', offset, limit)).map((record) => record.id);
     expect(await ids(-2, 2)).toEqual(['j1', 'j2']);
@@ -86,7 +77,7 @@ describe('RedisQueueDriver.clear', () => {
   it('misses no delayed job that a reserve moves to the wait set while it runs', async () => {
     const queue = nextQueue('clear-race');
     const runAt = Date.now() + 300;
-    await driver.push(['d1', 'd2', 'd3'].map((id) => job(queue, id, { runAt })));
+    await driver.push(['d1', 'd2', 'd3'].map((id) => newJob(queue, id, { runAt })));
     expect(await driver.counts(queue)).toMatchObject({ delayed: 3, waiting: 0 });
     // between clear's first script call and its next, the jobs come due and a worker reserves
     // one, moving the others to the wait set
