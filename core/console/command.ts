@@ -9,6 +9,7 @@
 import type { Command } from 'commander';
 import type { Application } from '../application.js';
 import { formatJson, renderTable, type TableColumn, type TextSink } from './output.js';
+import { assertKnownQueues } from '../queue/job_lookup.js';
 
 /** The terminal a command talks to. */
 export interface ConsoleIO {
@@ -98,6 +99,18 @@ export abstract class BaseCommand<Flags extends object = Record<string, never>, 
   /** The application (built on first use). */
   protected app(): Promise<Application> {
     return this.context.application();
+  }
+
+  /**
+   * The application, once the queue that `--queue` names (when the command has the flag and it
+   * was given) is known to have had a job pushed to it: `E_QUEUE_NOT_FOUND` otherwise, so an
+   * operator's typo is not read as an empty queue. For the commands that read or change jobs.
+   */
+  protected async appWithKnownQueue(): Promise<Application> {
+    const app = await this.app();
+    const { queue } = this.flags as { queue?: unknown };
+    if (typeof queue === 'string') await assertKnownQueues(app.driver, [queue]);
+    return app;
   }
 
   /** Writes one line to stdout. */

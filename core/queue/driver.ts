@@ -355,6 +355,9 @@ export interface QueueStats extends QueueCounts {
   /**
    * How long the longest-waiting job has waited, in ms, whatever its priority; 0 when none
    * waits. A delayed job that came due counts from its run-at time, moved to waiting or not.
+   * The Redis driver reads the first jobs of each priority only: a delayed job moved to waiting
+   * behind jobs queued after its run-at time (no worker reserved in between) counts once those
+   * are taken. The memory driver reads every waiting job.
    */
   oldestWaitingMs: number;
 }

@@ -1,8 +1,7 @@
 /**
  * The failed-jobs store as operators see it (`queue:failed`, `queue:retry`,
  * `queue:forget`, `queue:flush`, `queue:prune-failed`): one view over the failed
- * records of every queue, addressed by job id. Every method given a queue that no job was ever
- * pushed to throws `E_QUEUE_NOT_FOUND` (`queuesToSearch`), rather than act as on an empty queue.
+ * records of every queue, addressed by job id.
  */
 import { JobNotFoundError } from '../errors.js';
 import { groupBy } from '../support/group_by.js';

@@ -3,14 +3,10 @@ import { JobAmbiguousError, QueueNotFoundError } from '../errors.js';
 import type { JobRecord, QueueDriver } from './driver.js';
 import { assertJobId, assertQueueName } from './names.js';
 
-/**
- * The queues to look in: `queue` after validation, or every queue the driver knows. A named
- * queue the driver does not know fails with `E_QUEUE_NOT_FOUND` (see {@link assertKnownQueues}).
- */
+/** The queues to look in: `queue` after validation, or every queue the driver knows. */
 export async function queuesToSearch(driver: QueueDriver, queue: string | undefined): Promise<string[]> {
   if (queue === undefined) return driver.queues();
   assertQueueName(queue);
-  await assertKnownQueues(driver, [queue]);
   return [queue];
 }
 
@@ -19,9 +15,10 @@ const LISTED_QUEUES = 50;
 
 /**
  * Throws `E_QUEUE_NOT_FOUND` when a name in `names` is not among `driver.queues()` (the queues
- * that ever had a job pushed), naming them and the queues there are, so that an operator's typo
- * is not read as an empty queue. For the commands that read or change a queue; not for a worker
- * (it may serve a queue before its first job) nor for a dispatch (which creates it).
+ * that ever had a job pushed) and holds no job either, naming them and the queues there are, so
+ * that an operator's typo is not read as an empty queue. For the operator commands that read or
+ * change a queue (the API, `app.jobs` and `FailedJobs`, answers as for an empty queue); not for
+ * a worker (it may serve a queue before its first job) nor for a dispatch (which creates it).
  *
  * @example
  * await assertKnownQueues(app.driver, ['emails']); // E_QUEUE_NOT_FOUND when none was ever pushed to it
@@ -29,7 +26,14 @@ const LISTED_QUEUES = 50;
 export async function assertKnownQueues(driver: QueueDriver, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
   const known = await driver.queues();
-  const unknown = [...new Set(names)].filter((name) => !known.includes(name));
+  const unlisted = [...new Set(names)].filter((name) => !known.includes(name));
+  // a queue that holds jobs is known whatever the list says (Redis may have lost its set key,
+  // which a running app writes only at its first push to each queue)
+  const unknown: string[] = [];
+  for (const name of unlisted) {
+    const counts = await driver.counts(name);
+    if (Object.values(counts).every((count) => count === 0)) unknown.push(name);
+  }
   if (unknown.length === 0) return;
   const quoted = (list: readonly string[]) => list.map((name) => `"${name}"`).join(', ');
   const which =

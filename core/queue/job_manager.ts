@@ -56,14 +56,17 @@ const LISTED_STATUSES: JobStatus[] = [
   'expired',
 ];
 
+/**
+ * The first page a filtered merge reads of each of `lists` lists: small enough that the first
+ * pages of many lists leave most of {@link MAX_FILTER_SCAN} for the newest records.
+ */
+function firstScanPage(lists: number): number {
+  return Math.max(1, Math.min(FILTER_SCAN_PAGE, Math.floor(MAX_FILTER_SCAN / (2 * lists))));
+}
+
 /** A finished record's time for ordering; one without (a completion time unknown) sorts last. */
 function finishedTime(record: JobRecord): number {
   return record.finishedAt ?? 0;
-}
-
-/** Newest finished first (for `Array.prototype.sort`, which keeps equal ones in order). */
-function newestFinishedFirst(a: JobRecord, b: JobRecord): number {
-  return finishedTime(b) - finishedTime(a);
 }
 
 /**
@@ -84,7 +87,7 @@ export class JobManager {
 
   /**
    * The record of job `id` (searching every queue unless one is given); `E_JOB_NOT_FOUND`
-   * otherwise, and `E_QUEUE_NOT_FOUND` for a queue given that no job was ever pushed to.
+   * otherwise.
    */
   async find(id: string, queue?: string): Promise<JobRecord> {
     const record = await findRecord(this.#driver, id, queue);
@@ -101,8 +104,7 @@ export class JobManager {
    * finish time, so a limit cuts off the least interesting records of every queue and status
    * rather than every record of the queues or statuses that sort last. Of finished records with
    * the same finish time, failed come before completed, cancelled and expired, and within a
-   * status the queues go in the order `driver.queues()` gives. A `queue` that no job was ever
-   * pushed to throws `E_QUEUE_NOT_FOUND`. Throws `E_INVALID_OPTION`
+   * status the queues go in the order `driver.queues()` gives. Throws `E_INVALID_OPTION`
    * for an unknown status, a name no job could have, an owner no job could have, or a limit that is not a whole number
    * from 1 to {@link MAX_LIST_LIMIT}.
    */
@@ -165,18 +167,11 @@ export class JobManager {
     const lists = finished.flatMap((status) => queues.map((queue) => ({ queue, status })));
     if (lists.length > 0 && records.length < reading) {
       const wanted = reading - records.length;
-      if (matches === undefined) {
-        // the newest `wanted` of each list hold the newest `wanted` of all
-        const found: JobRecord[] = [];
-        for (const { queue, status } of lists)
-          found.push(...(await this.#driver.listJobs(queue, status, 0, wanted)));
-        // stable: equal times keep the order of the lists (status, then queue), as the merge below
-        found.sort(newestFinishedFirst);
-        // all of them: one listed twice (moved between two lists as they were read) counts once
-        add(found);
-      } else {
-        add(await this.#readFinishedMatching(lists, wanted, matches, budget));
-      }
+      add(
+        matches === undefined
+          ? await this.#mergeFinished(lists, wanted, () => true, Math.min(wanted, FILTER_SCAN_PAGE))
+          : await this.#mergeFinished(lists, wanted, matches, firstScanPage(lists.length), budget),
+      );
     }
     return { records: records.slice(0, limit), more: records.length > limit || budget.capped };
   }
@@ -184,20 +179,24 @@ export class JobManager {
   /**
    * Up to `wanted` finished records that `matches`, newest first across `lists` (each a queue
    * and a finished status, read newest first): the lists' pages are merged as they are read, so
-   * the budget goes to the newest records of all of them, not to the first list's. Of records
-   * finished at the same time, the one of the list given first comes first. `budget.capped` is
-   * set when the budget ran out while a list still held records.
+   * only a list whose page was used up is read further, and a `budget` (when filtering) goes to
+   * the newest records of all of them, not to the first list's. The first page of each list holds
+   * `firstPage` places, later ones {@link FILTER_SCAN_PAGE}. Of records finished at the same
+   * time, the one of the list given first comes first. `budget.capped` is set when the budget ran
+   * out while a list still held records.
    */
-  async #readFinishedMatching(
+  async #mergeFinished(
     lists: readonly { queue: string; status: JobStatus }[],
     wanted: number,
     matches: (record: JobRecord) => boolean,
-    budget: { left: number; capped: boolean },
+    firstPage: number,
+    budget?: { left: number; capped: boolean },
   ): Promise<JobRecord[]> {
     const cursors = lists.map(({ queue, status }) => ({
       queue,
       status,
       offset: 0,
+      pageSize: firstPage,
       page: [] as JobRecord[],
       index: 0,
       done: false,
@@ -209,10 +208,17 @@ export class JobManager {
       let newestAt = Number.NEGATIVE_INFINITY;
       for (const cursor of cursors) {
         while (!cursor.done && cursor.index >= cursor.page.length) {
-          const { page, size } = await this.#readPage(cursor.queue, cursor.status, cursor.offset, budget);
+          const { page, size } = await this.#readPage(
+            cursor.queue,
+            cursor.status,
+            cursor.offset,
+            cursor.pageSize,
+            budget,
+          );
           cursor.offset += size;
           cursor.page = page;
           cursor.index = 0;
+          cursor.pageSize = FILTER_SCAN_PAGE;
           // a page can hold fewer records than asked (records gone under their ids): only an
           // empty one ends the list
           if (page.length === 0) cursor.done = true;
@@ -237,25 +243,29 @@ export class JobManager {
   }
 
   /**
-   * The page of one queue and status at `offset` (up to {@link FILTER_SCAN_PAGE} places, `size`)
-   * out of `budget.left`; empty when the budget is spent, `budget.capped` then set if records are
-   * left there (looked up with a read of one). The next page starts `size` places on.
+   * The page of one queue and status at `offset`, of `size` places (cut to what is left of a
+   * `budget`, which each record read spends); empty when the budget is spent, `budget.capped`
+   * then set if records are left there (looked up with a read of one). The next page starts
+   * `size` places on.
    */
   async #readPage(
     queue: string,
     status: JobStatus,
     offset: number,
-    budget: { left: number; capped: boolean },
+    size: number,
+    budget?: { left: number; capped: boolean },
   ): Promise<{ page: JobRecord[]; size: number }> {
+    if (budget === undefined) return { page: await this.#driver.listJobs(queue, status, offset, size), size };
     if (budget.left <= 0) {
       if ((await this.#driver.listJobs(queue, status, offset, 1)).length > 0) budget.capped = true;
       return { page: [], size: 0 };
     }
-    const size = Math.min(FILTER_SCAN_PAGE, budget.left);
-    const page = await this.#driver.listJobs(queue, status, offset, size);
-    // the empty page that ends a queue costs nothing
-    if (page.length > 0) budget.left -= size;
-    return { page, size };
+    const cut = Math.min(size, budget.left);
+    const page = await this.#driver.listJobs(queue, status, offset, cut);
+    // records read, not places asked: a short list's page (or the empty one ending it) costs
+    // what it holds
+    budget.left -= page.length;
+    return { page, size: cut };
   }
 
   /**
@@ -275,7 +285,7 @@ export class JobManager {
     const records: JobRecord[] = [];
     const seen = new Set<string>();
     for (let offset = 0; ; ) {
-      const { page, size } = await this.#readPage(queue, status, offset, budget);
+      const { page, size } = await this.#readPage(queue, status, offset, FILTER_SCAN_PAGE, budget);
       if (page.length === 0) return records;
       offset += size;
       for (const record of page) {

@@ -17,7 +17,7 @@ export class JobCancelCommand extends BaseCommand<{ queue?: string }, [string]> 
   }
 
   async run(): Promise<number> {
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     const status = await app.jobs.cancel(this.args[0], this.flags.queue);
     this.line(
       status === 'running'

@@ -174,11 +174,10 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
     const { id, queue } = job;
     const duplicate = outcome === 'duplicate';
     const nothingAdded = `job ${id} already exists in queue "${queue}": nothing added`;
-    if (this.flags.json) {
-      this.json({ id, name, queue, duplicate } satisfies JobDispatchOutput);
-      // stdout stays the object scripts parse
-      if (duplicate) this.note(nothingAdded);
-    } else this.line(duplicate ? nothingAdded : id);
+    // stdout stays what scripts read (the id, or the object); the words go to stderr
+    if (this.flags.json) this.json({ id, name, queue, duplicate } satisfies JobDispatchOutput);
+    else this.line(id);
+    if (duplicate) this.note(nothingAdded);
     return 0;
   }
 

@@ -77,7 +77,7 @@ export class JobListCommand extends BaseCommand<JobListFlags> {
         `--limit ${limit} is more than ${MAX_LIST_LIMIT}; narrow the list with --queue or --status`,
       );
     }
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     const { records: shown, more } = await app.jobs.listPage({
       limit,
       ...(queue !== undefined ? { queue } : {}),

@@ -16,7 +16,7 @@ export class JobReleaseCommand extends BaseCommand<{ queue?: string }, [string]>
   }
 
   async run(): Promise<number> {
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     this.line(await app.jobs.release(this.args[0], this.flags.queue));
     return 0;
   }

@@ -19,7 +19,7 @@ export class JobShowCommand extends BaseCommand<{ queue?: string; json?: boolean
   }
 
   async run(): Promise<number> {
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     const record = await app.jobs.find(this.args[0], this.flags.queue);
     if (this.flags.json) this.json(toJobOutput(record));
     else this.context.io.stdout.write(formatRecord(record));

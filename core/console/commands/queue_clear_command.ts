@@ -7,7 +7,6 @@
  */
 import { type Command, Option } from 'commander';
 import { CliUsageError } from '../../errors.js';
-import { assertKnownQueues } from '../../queue/job_lookup.js';
 import { BaseCommand } from '../command.js';
 import { plural } from '../output.js';
 import { parseQueueName } from '../parsers.js';
@@ -35,8 +34,7 @@ export class QueueClearCommand extends BaseCommand<{ queue: string; force?: bool
         `queue:clear deletes jobs and stdin is not a terminal to confirm it: pass --force to clear queue "${queue}"`,
       );
     }
-    const app = await this.app();
-    await assertKnownQueues(app.driver, [queue]);
+    const app = await this.appWithKnownQueue();
     if (!force && !(await io.confirm(`Delete every waiting and delayed job of queue "${queue}"?`))) {
       this.line('Nothing deleted.');
       return 0;

@@ -59,7 +59,7 @@ export class QueueFailedCommand extends BaseCommand<QueueFailedFlags> {
   }
 
   async run(): Promise<number> {
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     const { limit, queue } = this.flags;
     // one more than shown: whether --limit cut the list off
     const found = await new FailedJobs(app.driver).list({ limit: limit + 1, ...(queue ? { queue } : {}) });

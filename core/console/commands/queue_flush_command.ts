@@ -17,7 +17,7 @@ export class QueueFlushCommand extends BaseCommand<{ queue?: string }> {
   }
 
   async run(): Promise<number> {
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     const count = await new FailedJobs(app.driver).flush(this.flags.queue);
     this.line(`Deleted ${plural(count, 'failed job')}.`);
     return 0;

@@ -20,7 +20,7 @@ export class QueueForgetCommand extends BaseCommand<{ queue?: string }, [string[
 
   async run(): Promise<number> {
     const [ids] = this.args;
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     const count = await new FailedJobs(app.driver).forget(ids, this.flags.queue);
     this.line(`Deleted ${plural(count, 'failed job')}.`);
     return 0;

@@ -23,7 +23,7 @@ export class QueuePruneFailedCommand extends BaseCommand<{ hours: number; queue?
   }
 
   async run(): Promise<number> {
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     const { hours, queue } = this.flags;
     const count = await new FailedJobs(app.driver).prune(hours, queue);
     this.line(`Deleted ${plural(count, 'failed job')} older than ${plural(hours, 'hour')}.`);

@@ -34,7 +34,7 @@ export class QueueRetryCommand extends BaseCommand<{ queue?: string }, [string[]
 
   async run(): Promise<number> {
     const [ids] = this.args;
-    const app = await this.app();
+    const app = await this.appWithKnownQueue();
     const targets = ids.length === 1 && ids[0] === 'all' ? 'all' : ids;
     const count = await new FailedJobs(app.driver, app.events).retry(targets, this.flags.queue);
     this.line(

@@ -124,12 +124,12 @@ describe('job:dispatch and job:show', () => {
     expect(await dispatch()).toEqual({ code: 0, out: `${jobId}\n`, err: '' });
 
     const again = await dispatch();
+    // stdout stays what scripts read, the id or the object; the words go to stderr
     expect(again).toEqual({
       code: 0,
-      out: `job ${jobId} already exists in queue "${queue}": nothing added\n`,
-      err: '',
+      out: `${jobId}\n`,
+      err: `job ${jobId} already exists in queue "${queue}": nothing added\n`,
     });
-    // stdout stays the object scripts parse; the words go to stderr
     const json = await dispatch('--json');
     expect(json.code).toBe(0);
     expect(JSON.parse(json.out)).toEqual({ id: jobId, name: 'SendEmailJob', queue, duplicate: true });

@@ -229,4 +229,37 @@ describe('JobManager.listPage of finished jobs', () => {
       ]);
     }
   });
+
+  it('reads every queue and finished status when filtering, though their first pages would pass the budget', async () => {
+    const clocked = clockedDriver();
+    // 8 queues x 3 finished statuses = 24 lists, each one record: read first at 500 places a
+    // list, the budget of 10,000 would end before the last lists, the newest among them
+    for (let queue = 0; queue < 8; queue++) {
+      for (const status of ['failed', 'completed', 'cancelled'] as const) {
+        await finish(clocked, `q${queue}`, `q${queue}-${status}`, status);
+      }
+    }
+    const page = await new JobManager(clocked.driver).listPage({ name: 'TestJob', limit: 50 });
+
+    expect(page.more).toBe(false);
+    expect(page.records).toHaveLength(24);
+    expect(page.records[0]?.id).toBe('q7-cancelled'); // the newest of all
+  });
+
+  it('reads a page of each finished list and only the pages it uses, not the limit from each', async () => {
+    const { driver, counter } = countingDriver();
+    for (let queue = 0; queue < 20; queue++) {
+      await driver.push(
+        Array.from({ length: 1_000 }, (_, index) => newJob(`q${queue}-${index}`, { queue: `q${queue}` })),
+      );
+      for (let index = 0; index < 1_000; index++) await driver.cancel(`q${queue}`, `q${queue}-${index}`);
+    }
+    counter.read = 0;
+    const page = await new JobManager(driver).listPage({ status: 'cancelled', limit: 900 });
+
+    expect(page.records).toHaveLength(900);
+    // a first page of 500 of each of the 20 lists, and the next pages of the lists it takes
+    // from: not 901 of each (18,020)
+    expect(counter.read).toBeLessThan(15_000);
+  });
 });
