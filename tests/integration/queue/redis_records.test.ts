@@ -3,33 +3,13 @@
  * memory driver keeps them, and `clear` against a worker's reserve that runs between its
  * script calls.
  */
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { registerScripts } from '../../../core/queue/drivers/redis/scripts.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { newJob } from '../../support/new_job.js';
 import { deleteKeys } from '../../support/redis_keys.js';
-
-/** Run after each `remove_jobs` script call, to put another client's call between two of them. */
-const hooks = vi.hoisted(() => ({
-  afterRemove: undefined as (() => Promise<void>) | undefined,
-}));
-
-vi.mock('../../../core/queue/drivers/redis/scripts.js', async (importOriginal) => {
-  const original = await importOriginal<typeof import('../../../core/queue/drivers/redis/scripts.js')>();
-  return {
-    ...original,
-    runScript: async (...args: Parameters<typeof original.runScript>) => {
-      const result = await original.runScript(...args);
-      if (args[1] === 'remove_jobs') {
-        const hook = hooks.afterRemove;
-        hooks.afterRemove = undefined;
-        await hook?.();
-      }
-      return result;
-    },
-  };
-});
 
 const PREFIX = 'topiq-test';
 const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
@@ -80,13 +60,27 @@ describe('RedisQueueDriver.clear', () => {
     await driver.push(['d1', 'd2', 'd3'].map((id) => newJob(queue, id, { runAt })));
     expect(await driver.counts(queue)).toMatchObject({ delayed: 3, waiting: 0 });
     // between clear's first script call and its next, the jobs come due and a worker reserves
-    // one, moving the others to the wait set
-    hooks.afterRemove = async () => {
-      await sleep(Math.max(0, runAt - Date.now()) + 100);
-      await driver.reserve(queue, { count: 1, leaseMs: 30_000, worker: 'w', defaultMaxTries: 1 });
+    // one, moving the others to the wait set (the script's command wrapped on this client only:
+    // the test files share one module graph, so no module is mocked)
+    registerScripts(driver.redis);
+    const commands = driver.redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    const removeJobs = commands.topiq_remove_jobs!;
+    let interleaved = false;
+    commands.topiq_remove_jobs = async (...args) => {
+      const result = await removeJobs.apply(driver.redis, args);
+      if (!interleaved) {
+        interleaved = true;
+        await sleep(Math.max(0, runAt - Date.now()) + 100);
+        await driver.reserve(queue, { count: 1, leaseMs: 30_000, worker: 'w', defaultMaxTries: 1 });
+      }
+      return result;
     };
-    await driver.clear(queue);
-    expect(hooks.afterRemove).toBeUndefined();
+    try {
+      await driver.clear(queue);
+    } finally {
+      commands.topiq_remove_jobs = removeJobs;
+    }
+    expect(interleaved).toBe(true);
     expect(await driver.counts(queue)).toMatchObject({ delayed: 0, waiting: 0 });
   });
 });
