@@ -4,7 +4,10 @@
  * handler dispatched is stored. The transport acknowledges the message when `handle`
  * resolves, which gives end-to-end at-least-once. A handler error or invalid payload
  * dead-letters the message (and resolves: retrying a bad message cannot fix it); a
- * storage outage keeps `handle` pending, so the message stays unacknowledged.
+ * storage outage keeps `handle` pending, so the message stays unacknowledged: a dispatch
+ * waits for the store, and a route that failed because the store could not serve (a handler
+ * reading state while Redis is away) runs again after a backoff. A route may so run more
+ * than once for one message (at least once, as a redelivery would).
  */
 import { InvalidRouteError, isTopiqError, RateLimitedError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -21,7 +24,9 @@ import { RateLimitedBursts } from './rate_limited_bursts.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 import { type ContextServices, MessageContext } from './message_context.js';
 import type { StateStore } from './state_store.js';
-import { retryUntilDone } from '../support/retry.js';
+import { backoffMs, retryUntilDone } from '../support/retry.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isRedisUnavailable } from '../queue/drivers/redis/unavailable.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 
 /** A controller class and the name of its method that handles the route. */
@@ -76,7 +81,10 @@ export class MessagePipeline {
   };
   readonly #bursts = new RateLimitedBursts();
   #closed = false;
+  /** Aborted by close(): ends the wait of a route before it runs again. */
+  readonly #stopped = new AbortController();
   readonly #droppedSample = sampledFailures();
+  readonly #unavailableSample = sampledFailures();
   readonly #options: PipelineOptions;
   readonly #router: TopicRouter<MessageHandler, Route>;
   readonly #batcher: DispatchBatcher;
@@ -115,10 +123,50 @@ export class MessagePipeline {
   /** Stops retrying storage: messages still waiting stay unacknowledged. */
   close(): void {
     this.#closed = true;
+    this.#stopped.abort();
     this.#batcher.close();
   }
 
+  /**
+   * Runs the route for `message`. A failure because the store could not serve (Redis away,
+   * loading, full: a handler or middleware reading state, say) is not the message's fault: the
+   * route runs again after a backoff, the message unacknowledged meanwhile, as a dispatch waits
+   * out an outage; once the pipeline is closed, the failure is thrown and the message stays
+   * unacknowledged. Any other failure dead-letters it.
+   */
   async #run(message: InboundMessage, match: RouteMatch<MessageHandler, Route>): Promise<void> {
+    for (let failures = 0; ; failures++) {
+      const error = await this.#attempt(message, match);
+      if (error === undefined) return;
+      if (!isRedisUnavailable(error.reason)) {
+        await this.#deadLetter(message, match.meta.pattern, error.reason);
+        return;
+      }
+      if (this.#closed) throw error.reason;
+      const retryInMs = backoffMs(failures + 1);
+      const waiting = this.#unavailableSample();
+      if (waiting !== undefined) {
+        this.#log.warn(
+          {
+            event: 'message.store_unavailable',
+            topic: message.topic,
+            route: match.meta.pattern,
+            err: error.reason,
+            retryInMs,
+            failures: waiting,
+          },
+          'the route could not reach the store; the message waits, unacknowledged, and runs again (logged for the 1st and every 1,000th)',
+        );
+      }
+      await sleep(retryInMs, undefined, { signal: this.#stopped.signal }).catch(() => {});
+    }
+  }
+
+  /** One run of the route; resolves with its failure, if any. */
+  async #attempt(
+    message: InboundMessage,
+    match: RouteMatch<MessageHandler, Route>,
+  ): Promise<{ reason: unknown } | undefined> {
     const route = match.meta;
     const ctx = new MessageContext(message, match.params, route.pattern, this.#services);
     const chain = compose(
@@ -140,9 +188,10 @@ export class MessagePipeline {
     try {
       await chain(ctx);
       await ctx.settled();
+      return undefined;
     } catch (error) {
       await ctx.settled().catch(() => {});
-      await this.#deadLetter(message, route.pattern, error);
+      return { reason: error };
     }
   }
 
@@ -190,18 +239,7 @@ export class MessagePipeline {
         reason += ` (${burst.leftOut} more of its messages were refused since the last one stored, and not stored)`;
       }
     }
-    this.stats.deadLettered++;
-    this.#log.warn(
-      {
-        event: 'message.dead_lettered',
-        topic: message.topic,
-        route,
-        code,
-        reason,
-        clientId: message.clientId,
-      },
-      'message could not be handled; sent to the dead-letter store',
-    );
+    const fields = { topic: message.topic, route, code, reason, clientId: message.clientId };
     await retryUntilDone(() => this.#options.deadLetters.add({ ...message, reason, code, route }), {
       // once closed, the message stays unacknowledged: the broker delivers it again later
       giveUp: () => this.#closed,
@@ -210,7 +248,18 @@ export class MessagePipeline {
           { event: 'message.dead_letter_failed', err, retryInMs },
           'could not store dead letter; retrying',
         ),
+    }).catch((error: unknown) => {
+      this.#log.warn(
+        { event: 'message.dead_letter_abandoned', ...fields, err: error },
+        'message could not be handled, nor stored as a dead letter before the app stopped; left unacknowledged',
+      );
+      throw error;
     });
+    this.stats.deadLettered++;
+    this.#log.warn(
+      { event: 'message.dead_lettered', ...fields },
+      'message could not be handled; sent to the dead-letter store',
+    );
   }
 
   #unmatched(message: InboundMessage): void {

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError } from '../errors.js';
 import type { JsonObject } from '../queue/json.js';
+import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
 
 // Read-modify-write of one entry as one script: atomic without a lock.
 const MERGE_STATE = readFileSync(new URL('./scripts/merge_state.lua', import.meta.url), 'utf8');
@@ -39,14 +40,20 @@ function decodeEntry(text: string): JsonObject {
   return Object.fromEntries(Object.entries(fields).map(([name, json]) => [name, JSON.parse(json)]));
 }
 
-/** State in Redis hashes `<prefix>:state:<namespace>`, merged atomically by a Lua script. */
+/**
+ * State in Redis hashes `<prefix>:state:<namespace>`, merged atomically by a Lua script. A
+ * Redis that cannot be reached fails each call with `E_REDIS_UNAVAILABLE`, which the message
+ * pipeline waits out rather than dead-letter the message.
+ */
 export class RedisStateStore implements StateStore {
   readonly #redis: Redis;
   readonly #prefix: string;
+  readonly #unavailable: (error: unknown) => never;
 
   constructor(redis: Redis, prefix = 'topiq') {
     this.#redis = redis;
     this.#prefix = prefix;
+    this.#unavailable = rethrowUnavailable(describeConnection(redis.options));
     // Defined now, not on first merge: with auto-pipelining, a command defined while a
     // pipeline is pending is missing from it and the pipeline throws uncaught (ioredis#1931).
     redis.defineCommand('topiq_merge_state', { numberOfKeys: 1, lua: MERGE_STATE });
@@ -62,20 +69,20 @@ export class RedisStateStore implements StateStore {
       // as JSON.stringify leaves out a field whose value is undefined
       value === undefined ? [] : [name, JSON.stringify(value)],
     );
-    const merged = await command.call(this.#redis, key, id, ...pairs);
+    const merged = await command.call(this.#redis, key, id, ...pairs).catch(this.#unavailable);
     return decodeEntry(merged);
   }
 
   async get(namespace: string, id: string): Promise<JsonObject | undefined> {
     checkName(namespace, 'namespace');
     checkName(id, 'id');
-    const value = await this.#redis.hget(`${this.#prefix}:state:${namespace}`, id);
+    const value = await this.#redis.hget(`${this.#prefix}:state:${namespace}`, id).catch(this.#unavailable);
     return value === null ? undefined : decodeEntry(value);
   }
 
   async all(namespace: string): Promise<Record<string, JsonObject>> {
     checkName(namespace, 'namespace');
-    const entries = await this.#redis.hgetall(`${this.#prefix}:state:${namespace}`);
+    const entries = await this.#redis.hgetall(`${this.#prefix}:state:${namespace}`).catch(this.#unavailable);
     return Object.fromEntries(Object.entries(entries).map(([id, value]) => [id, decodeEntry(value)]));
   }
 }

@@ -121,4 +121,34 @@ describe('an app with the embedded broker whose Redis connection fails', () => {
     expect((await driver.getJob('emails', 'during'))?.status).toBe('queued');
     expect(server.pipeline.stats).toMatchObject({ received: 2, handled: 2, deadLettered: 0 });
   });
+
+  it('holds a message whose handler reads device state through the outage, instead of dead-lettering it', async () => {
+    const { device, jobs, proxy, log, server } = await appBehindProxy();
+    const d1 = await device(server.gateway.url, { username: 'd1', password: 'any' });
+    await publishJson(d1, 'devices/d1/status', { online: true, battery: 80 }); // connects to Redis
+
+    await proxy.cut();
+    let ackedAt: number | undefined;
+    d1.publish('devices/d1/status', JSON.stringify({ online: true, battery: 5 }), { qos: 1 }, (error) => {
+      if (!error) ackedAt = Date.now();
+    });
+    await until('the state read fails', () => log.events('message.store_unavailable').length > 0);
+    await sleep(300);
+    expect(ackedAt).toBeUndefined();
+
+    const restoredAt = Date.now();
+    await proxy.restore();
+    await until('the device gets its PUBACK', () => ackedAt !== undefined);
+    expect(ackedAt).toBeGreaterThanOrEqual(restoredAt);
+    expect(server.pipeline.stats).toMatchObject({ received: 2, handled: 2, deadLettered: 0 });
+    expect(log.events('message.store_unavailable')[0]).toMatchObject({
+      topic: 'devices/d1/status',
+      err: expect.objectContaining({ code: 'E_REDIS_UNAVAILABLE' }),
+    });
+    // the low-battery warning the handler dispatches once it can read the state
+    const warnings = await jobs('notifications', 'd1');
+    expect(warnings.map((job) => job.payload)).toEqual([
+      expect.objectContaining({ deviceId: 'd1', message: 'battery at 5%' }),
+    ]);
+  });
 });

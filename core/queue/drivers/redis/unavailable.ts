@@ -13,6 +13,19 @@ export function isConnectionError(error: unknown): boolean {
   return error.name === 'MaxRetriesPerRequestError' || CONNECTION_ERRORS.test(error.message);
 }
 
+/** Replies of a Redis that is up but cannot serve for now (loading, busy with a script, full, a replica). */
+const TRANSIENT_REPLIES = /^(LOADING|BUSY|OOM|MISCONF|NOREPLICAS|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+
+/**
+ * True when `error` says the store could not serve a command for now, as opposed to a command
+ * that is wrong: `E_REDIS_UNAVAILABLE`, a connection failure, or a reply such as LOADING, BUSY or
+ * OOM. Running the same work again later may succeed.
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  if ((error as { code?: unknown } | undefined)?.code === 'E_REDIS_UNAVAILABLE') return true;
+  return isConnectionError(error) || (error instanceof Error && TRANSIENT_REPLIES.test(error.message));
+}
+
 /**
  * True when `error` is Redis refusing the `SELECT` of the connection's database (a number past
  * the server's `databases`). ioredis only emits it and goes on in database 0.
