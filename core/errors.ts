@@ -28,6 +28,7 @@ export const errorCatalogue = {
   E_INVALID_CONFIG: 'A configuration value read from the environment is missing or invalid.',
   E_QUEUE_NOT_BOUND: 'A job was dispatched statically before an application bound a dispatcher.',
   E_REDIS_UNAVAILABLE: 'Redis did not answer.',
+  E_REDIS_AUTH: 'Redis refused the password (or its absence) in REDIS_URL.',
   E_BROKER_PORT_IN_USE: "The embedded MQTT broker's port is taken by another process.",
   E_BROKER_UNAVAILABLE: 'The MQTT broker could not be reached.',
   E_INVALID_ROUTE: 'A route pattern or route definition is malformed.',
@@ -170,6 +171,12 @@ export class QueueNotBoundError extends TopiqError {
 export class RedisUnavailableError extends TopiqError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+export class RedisAuthError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_REDIS_AUTH', message, options);
   }
 }
 

@@ -6,6 +6,8 @@
  */
 import { type Command, Option } from 'commander';
 import { BaseCommand } from '../../core/console/command.js';
+import { queuesOfJobs } from '../../core/console/commands/queue_work_command.js';
+import { redisAnswers } from '../../core/queue/drivers/redis/redis_answers.js';
 import {
   parsePort,
   parsePositiveInteger,
@@ -64,6 +66,7 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     const { app } = server;
     let stopping: Promise<void> | undefined;
     let markStopped!: () => void;
+    const stopRequested = new AbortController();
     const stopped = new Promise<void>((resolve) => {
       markStopped = resolve;
     });
@@ -74,22 +77,25 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
         return;
       }
       app.log.info({ event: 'server.signal', signal }, 'stopping gracefully');
+      stopRequested.abort();
       stopping = server.stop().finally(markStopped);
     };
     const { signals } = this.context;
     signals.on('SIGINT', stop);
     signals.on('SIGTERM', stop);
     try {
-      const jobQueues = [
-        ...new Set([...app.registry.classes().map((job) => job.queue ?? 'default'), 'default']),
-      ];
+      const jobQueues = queuesOfJobs(app.registry.classes());
       await server.start(
         flags.workers ? { workers: inProcessWorkers(flags, app.settings.queue.worker, jobQueues) } : {},
       );
-      app.log.info(
-        { event: 'server.ready', jobs: app.registry.classes().map((job) => jobNameOf(job)) },
-        'ready; Ctrl-C to stop',
-      );
+      // ready once the store answers too (a refused password fails the start)
+      const { redis } = app;
+      if (redis === undefined || (await redisAnswers(redis, app.log, stopRequested.signal))) {
+        app.log.info(
+          { event: 'server.ready', jobs: app.registry.classes().map((job) => jobNameOf(job)) },
+          'ready; Ctrl-C to stop',
+        );
+      }
       await stopped;
       return 0;
     } catch (error) {

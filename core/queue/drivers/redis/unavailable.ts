@@ -2,7 +2,7 @@
  * Maps ioredis connection failures to `E_REDIS_UNAVAILABLE` with a message that says
  * where Topiq tried to connect and what to do; other errors pass through unchanged.
  */
-import { RedisUnavailableError } from '../../../errors.js';
+import { RedisAuthError, RedisUnavailableError } from '../../../errors.js';
 
 const CONNECTION_ERRORS =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ETIMEDOUT/;
@@ -11,6 +11,20 @@ const CONNECTION_ERRORS =
 export function isConnectionError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   return error.name === 'MaxRetriesPerRequestError' || CONNECTION_ERRORS.test(error.message);
+}
+
+/** True when `error` is Redis refusing the connection's password, or asking for one. */
+export function isAuthRefusal(error: unknown): boolean {
+  return error instanceof Error && /^(NOAUTH|WRONGPASS)\b/.test(error.message);
+}
+
+/** The `E_REDIS_AUTH` error for Redis at `where` refusing the password of `cause`. */
+export function authRefusal(where: string, cause: unknown): RedisAuthError {
+  return new RedisAuthError(
+    `Redis at ${where} refused the connection's password (${(cause as Error).message}): set the password in ` +
+      'REDIS_URL (redis://:password@host:6379, or redis://user:password@host:6379 with an ACL user)',
+    { cause },
+  );
 }
 
 /** Replies of a Redis that is up but cannot serve for now (loading, busy with a script, full, a replica). */
@@ -39,7 +53,8 @@ export function isDatabaseRefusal(error: unknown): boolean {
 }
 
 /**
- * Rethrows a connection failure as `E_REDIS_UNAVAILABLE`; anything else as it is. When
+ * Rethrows a connection failure as `E_REDIS_UNAVAILABLE`, a refused password as
+ * `E_REDIS_AUTH`; anything else as it is. When
  * `refused()` gives an error (the connection's database was refused, and it was closed for
  * it), every failure is that error.
  */
@@ -50,6 +65,7 @@ export function rethrowUnavailable(
   return (error) => {
     const refusal = refused();
     if (refusal) throw refusal;
+    if (isAuthRefusal(error)) throw authRefusal(where, error);
     if (isConnectionError(error)) {
       throw new RedisUnavailableError(
         `Redis at ${where} did not answer (${(error as Error).message}). Start Redis, or point REDIS_URL at a ` +
