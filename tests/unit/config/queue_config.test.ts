@@ -118,3 +118,25 @@ describe('WORKER_PREFETCH', () => {
     );
   });
 });
+
+describe('the driver under NODE_ENV=production', () => {
+  it('refuses to fall back to the in-memory driver without REDIS_URL, naming what to set', () => {
+    expect(() => queueConfig.read({ NODE_ENV: 'production' })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(
+          /REDIS_URL: NODE_ENV=production and no REDIS_URL.*QUEUE_DRIVER=memory/,
+        ),
+      }),
+    );
+  });
+
+  it('takes REDIS_URL, QUEUE_DRIVER=redis, or the in-memory driver asked for by name', () => {
+    expect(queueConfig.read({ NODE_ENV: 'production', REDIS_URL: 'redis://10.0.0.5:6379' }).driver).toBe(
+      'redis',
+    );
+    expect(queueConfig.read({ NODE_ENV: 'production', QUEUE_DRIVER: 'redis' }).driver).toBe('redis');
+    expect(queueConfig.read({ NODE_ENV: 'production', QUEUE_DRIVER: 'memory' }).driver).toBe('memory');
+    expect(queueConfig.read({}).driver).toBe('memory');
+  });
+});
