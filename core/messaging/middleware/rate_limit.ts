@@ -8,6 +8,7 @@ import { RateLimitedError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
 import type { MessageContext } from '../message_context.js';
 import { checkRateLimitSettings, type RateLimiter } from './rate_limiter.js';
+import { sampledFailures } from '../../support/sampled_failures.js';
 
 /** Options for {@link rateLimit}. */
 export interface RateLimitOptions {
@@ -61,6 +62,9 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
   const keyOf = options.key ?? ((ctx) => firstNonEmpty(ctx.deviceId, ctx.params.deviceId, ctx.clientId));
   const subject = options.key ? 'rate-limit key' : 'device';
 
+  // with Redis away every message fails here: the first and every 1,000th are logged
+  const unavailable = sampledFailures();
+
   return async function rateLimitMiddleware(ctx, next) {
     const key = keyOf(ctx);
     if (key === undefined || key === '') {
@@ -75,10 +79,13 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
       result = await limiter.hit(`${name}:${key}`, limit, windowMs);
     } catch (error) {
       if (!failOpen) throw error;
-      ctx.log.warn(
-        { event: 'message.rate_limit_unavailable', err: error },
-        'rate limiter failed; letting the message through unlimited',
-      );
+      const failures = unavailable();
+      if (failures !== undefined) {
+        ctx.log.warn(
+          { event: 'message.rate_limit_unavailable', err: error, failures },
+          'rate limiter failed; letting the message through unlimited (logged for the 1st failure and every 1,000th)',
+        );
+      }
       return next();
     }
     if (!result.allowed) {

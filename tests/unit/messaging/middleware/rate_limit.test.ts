@@ -7,6 +7,7 @@ import {
   type RateLimiter,
   rateLimit,
 } from '../../../../core/messaging/middleware/index.js';
+import { capturingLogger } from '../../../support/capturing_logger.js';
 import { makeContext, recordingNext } from './context_fixture.js';
 
 /** Records the keys it was asked about; allows everything. */
@@ -103,6 +104,17 @@ describe('rateLimit', () => {
       rateLimit(broken, { limit: 1, windowMs: 1_000, failOpen: false })(makeContext(), recorder.next),
     ).rejects.toThrow(RedisUnavailableError);
     expect(recorder.calls).toBe(1);
+  });
+
+  it('logs a failing limiter for the first message and every 1,000th, not for each', async () => {
+    const broken: RateLimiter = { hit: () => Promise.reject(new RedisUnavailableError('down')) };
+    const log = capturingLogger('warn');
+    const middleware = rateLimit(broken, { limit: 1, windowMs: 1_000 });
+    const recorder = recordingNext();
+    for (let i = 0; i < 1_500; i++) await middleware(makeContext({ log: log.logger }), recorder.next);
+
+    expect(recorder.calls).toBe(1_500);
+    expect(log.events('message.rate_limit_unavailable').map((line) => line.failures)).toEqual([1, 1_000]);
   });
 
   it('quotes and shortens a device id in its message', async () => {
