@@ -45,7 +45,6 @@ export class Server {
   readonly workers: Worker[] = [];
   readonly #mqtt: MqttSettings;
   #stopEvents: (() => Promise<void>) | undefined;
-  #started = false;
   #stopping = false;
 
   constructor(options: ServerOptions) {
@@ -77,7 +76,11 @@ export class Server {
   /** Starts the MQTT side, then the workers. */
   async start(options: { workers?: InProcessWorkers } = {}): Promise<void> {
     await this.gateway.start((message) => this.pipeline.handle(message));
-    this.#started = true;
+    if (this.#stopping) {
+      // stopped while starting: what the start opened after stop() looked is closed now
+      await this.gateway.stop();
+      return;
+    }
     if (this.#mqtt.jobEventsTopic && this.app.events.enabled) {
       await this.#bridgeEvents(this.#mqtt.jobEventsTopic);
     }
@@ -136,7 +139,8 @@ export class Server {
     this.#stopping = true;
     // Intake first (messages not yet handled stay with the broker), then the workers.
     await this.#stopEvents?.();
-    if (this.#started) await this.gateway.stop();
+    // also while starting: a connection still trying to reach its broker gives up at once
+    await this.gateway.stop();
     this.pipeline.close();
     await Promise.all(this.workers.map((worker) => worker.shutdown()));
     await this.app.close();

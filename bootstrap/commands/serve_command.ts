@@ -99,6 +99,11 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
       await stopped;
       return 0;
     } catch (error) {
+      // a start cut short by a signal is a stop, not a failure
+      if (stopRequested.signal.aborted) {
+        await stopped;
+        return 0;
+      }
       await server.stop().catch(() => {});
       throw error;
     } finally {

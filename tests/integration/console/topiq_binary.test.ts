@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Application } from '../../../core/index.js';
+import { freePort } from '../../support/net.js';
 import {
   buildApplication,
   cliEnv,
@@ -146,5 +147,20 @@ describe('npx topiq queue:work (signals)', () => {
     const counts = await app.driver.counts(queue);
     expect(counts.running).toBe(0);
     expect(counts.waiting + counts.completed).toBe(1);
+  });
+});
+
+describe('npx topiq serve (signals)', () => {
+  it('stops at once, exit 0, on SIGTERM while its broker does not answer yet', async () => {
+    const port = await freePort(); // nothing listens: the connection keeps trying (10 s by default)
+    const server = startCli(['serve'], { ...env, LOG_LEVEL: 'info', MQTT_URL: `mqtt://127.0.0.1:${port}` });
+    await waitFor(() => server.stdout.includes('connecting to MQTT broker'), 10_000);
+    const signalledAt = Date.now();
+    server.child.kill('SIGTERM');
+    const result = await server.done;
+
+    expect(result.code).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(5_000);
+    expect(result.stderr).not.toContain('E_BROKER_UNAVAILABLE');
   });
 });
