@@ -68,13 +68,24 @@ export function rethrowUnavailable(
     if (isAuthRefusal(error)) throw authRefusal(where, error);
     if (isConnectionError(error)) {
       throw new RedisUnavailableError(
-        `Redis at ${where} did not answer (${(error as Error).message}). Start Redis, or point REDIS_URL at a ` +
-          'running server; without REDIS_URL Topiq uses its in-memory driver',
+        `Redis at ${where} did not answer (${connectionFailure(error as Error)}). Start Redis, or point REDIS_URL ` +
+          'at a running server (in development, with REDIS_URL unset, Topiq uses its in-memory driver)',
         { cause: error },
       );
     }
     throw error;
   };
+}
+
+/** What went wrong with the connection, in a few words (ioredis's retry advice left out). */
+function connectionFailure(error: Error): string {
+  if (
+    error.name === 'MaxRetriesPerRequestError' ||
+    /Reached the max retries per request/.test(error.message)
+  ) {
+    return 'no connection after its retries';
+  }
+  return error.message;
 }
 
 /** A Redis URL with its password hidden, for messages. */
