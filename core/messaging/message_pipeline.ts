@@ -29,7 +29,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isRedisUnavailable } from '../queue/drivers/redis/unavailable.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 
-/** A controller class and the name of its method that handles the route. */
+/**
+ * A controller class and the name of its method that handles the route. `routes.on` checks
+ * the name: a method of the controller taking the route's context (`MethodsAccepting`).
+ */
 export type ControllerReference = readonly [new () => object, string];
 /** A route handler: a function of the context, or a controller method reference. */
 export type MessageHandler = ((ctx: MessageContext<{}>) => Promise<void> | void) | ControllerReference;

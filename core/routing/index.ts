@@ -14,7 +14,9 @@ export {
 } from './pattern.js';
 export {
   type GroupOptions,
+  type MethodsAccepting,
   type Qos,
+  type RouteContext,
   RouteGroup,
   type RouteHandler,
   type RouteOptions,

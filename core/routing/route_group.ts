@@ -4,7 +4,8 @@
  * inherit (prefix, middleware, QoS, sharing); `RouteTable` collects the routes.
  *
  * The pattern's literal type travels through groups, so a function handler whose
- * context has a `params` field sees exactly the params its full pattern declares.
+ * context has a `params` field sees exactly the params its full pattern declares, and a
+ * controller reference `[Controller, 'method']` must name a method that takes that context.
  */
 import { InvalidRouteError } from '../errors.js';
 import type { Middleware } from './compose.js';
@@ -56,14 +57,54 @@ export interface GroupScope<C> {
 }
 
 /**
- * For a function handler whose context has `params`, the same function with `params`
- * typed from pattern `P`; any other handler (a controller reference) unchanged.
+ * The context a route with full pattern `P` hands its handler: `C` with `params` typed
+ * from `P`, when `C` has `params` at all.
+ *
+ * @example
+ * type X = RouteContext<MessageContext<{}>, 'devices/{deviceId}'>; // ctx.params: { deviceId: string }
  */
-export type TypedHandler<H, P extends string> = H extends (ctx: infer X, ...rest: infer A) => infer R
+export type RouteContext<C, P extends string> = C extends { params: unknown }
+  ? C & { params: ParamsOf<P> }
+  : C;
+
+/**
+ * The names of `T`'s methods that can be called with `X` as their only argument: a method
+ * declaring fewer or looser params than the route's context qualifies, one expecting params
+ * the route does not have (or a second required argument) does not, nor does a property
+ * that is not a function.
+ *
+ * @example
+ * class Devices { claim(ctx: MessageContext<{ deviceId: string }>) {} label = 'x'; }
+ * type M = MethodsAccepting<Devices, RouteContext<MessageContext<{}>, 'devices/{deviceId}'>>; // 'claim'
+ */
+export type MethodsAccepting<T, X> = {
+  // The declared argument is inferred and X checked against it, one way only: a target written
+  // with method syntax (`{ m(ctx: X): unknown }`) would compare parameters bivariantly.
+  [K in keyof T]-?: T[K] extends (ctx: infer A) => unknown ? ([X] extends [A] ? K : never) : never;
+}[keyof T] &
+  string;
+
+/**
+ * What `on` accepts for handler type `H` on a route with full pattern `P`. A function
+ * handler whose context has `params` gets them typed from `P`. A controller reference
+ * (`H` includes `readonly [new () => object, string]`) becomes `[new () => T, M]`, where
+ * `on` infers `T` and `M` from the argument and checks `M` against {@link MethodsAccepting}.
+ * Any other handler (a reference to one fixed method, say) is taken unchanged.
+ */
+export type TypedHandler<
+  H,
+  P extends string,
+  T extends object = object,
+  M extends string = string,
+> = H extends (ctx: infer X, ...rest: infer A) => infer R
   ? X extends { params: unknown }
     ? (ctx: X & { params: ParamsOf<P> }, ...rest: A) => R
     : H
-  : H;
+  : H extends readonly [new () => object, string]
+    ? string extends H[1]
+      ? readonly [new () => T, M]
+      : H
+    : H;
 
 /**
  * A set of routes sharing a prefix, middleware and subscription options.
@@ -86,16 +127,19 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
   /**
    * Adds a route. Inside a group, the pattern is joined to the prefix with '/'; an empty
    * pattern means the prefix itself. A leading '/' is an empty MQTT level, not a no-op.
+   * A controller reference must name a method of the controller that takes the route's
+   * context ({@link MethodsAccepting}), or the call does not compile.
    *
    * @throws InvalidRouteError when the full pattern or an option is invalid.
    * @example
    * routes.on('devices/{deviceId}/telemetry', storeTelemetry, { qos: 1, shared: true });
+   * routes.on('devices/{deviceId}/claimed', [ClaimController, 'claimed']);
    */
-  on<P extends string>(
-    pattern: P,
-    handler: TypedHandler<H, JoinPattern<Prefix, P>>,
-    options: RouteOptions<C> = {},
-  ): this {
+  on<
+    P extends string,
+    T extends object = object,
+    M extends MethodsAccepting<T, RouteContext<C, JoinPattern<Prefix, P>>> = never,
+  >(pattern: P, handler: TypedHandler<H, JoinPattern<Prefix, P>, T, M>, options: RouteOptions<C> = {}): this {
     checkOptions(pattern, options);
     this.#sink({
       pattern: joinPattern(this.#scope.prefix, pattern),
