@@ -6,6 +6,7 @@ import 'dotenv/config';
 import { jobs } from '../app/jobs/index.js';
 import appConfig from '../config/app.js';
 import queueConfig from '../config/queue.js';
+import { warnOfCutCredentials } from '../core/config/env_file_check.js';
 import { Application, createLogger, type Logger, type QueueDriver } from '../core/index.js';
 
 export interface CreateApplicationOptions {
@@ -26,11 +27,14 @@ export function createApplication(options: CreateApplicationOptions = {}): Appli
     (options.logToStderr
       ? createLogger({ level: app.logLevel, name: app.name, destination: process.stderr })
       : undefined);
-  return new Application({
+  const application = new Application({
     app,
     queue: queueConfig.read(env),
     jobs,
     ...(log ? { log } : {}),
     ...(options.driver ? { driver: options.driver } : {}),
   }).bindQueue();
+  // the file 'dotenv/config' loaded above, when the environment is the one it filled
+  if (!options.env) warnOfCutCredentials(process.env.DOTENV_CONFIG_PATH ?? '.env', application.log);
+  return application;
 }

@@ -1,6 +1,7 @@
 /**
- * Processes one telemetry reading: keeps the device's latest reading and raises a
- * threshold alert (a SendNotificationJob) when the temperature is out of range.
+ * Processes one telemetry reading: raises a threshold alert (a SendNotificationJob) when the
+ * temperature is above TEMPERATURE_ALERT_ABOVE, and logs the reading at debug level. It stores
+ * nothing; an app that keeps readings would write them here.
  */
 import { z } from 'zod';
 import { Job, type JobContext } from '../../core/index.js';
@@ -29,7 +30,7 @@ export class ProcessSensorDataJob extends Job<SensorReading, { alerted: boolean 
     at: z.string().optional(),
   });
 
-  async handle(reading: SensorReading, { log }: JobContext): Promise<{ alerted: boolean }> {
+  async handle(reading: SensorReading, { jobId, log }: JobContext): Promise<{ alerted: boolean }> {
     const alerted = reading.temperature > TEMPERATURE_ALERT_ABOVE;
     if (alerted) {
       await SendNotificationJob.dispatch(
@@ -38,7 +39,14 @@ export class ProcessSensorDataJob extends Job<SensorReading, { alerted: boolean 
           level: 'warning',
           message: `temperature ${reading.temperature}°C is above ${TEMPERATURE_ALERT_ABOVE}°C`,
         },
-        { jobId: `alert-${reading.deviceId}-${reading.at ?? Date.now()}`.replace(/[^A-Za-z0-9_.:-]/g, '_') },
+        // The same id on every try of this job, so a retry after the alert was stored adds
+        // none; with a device time, also one alert per reading when the reading is sent twice.
+        {
+          jobId: (reading.at ? `alert-${reading.deviceId}-${reading.at}` : `alert-${jobId}`).replace(
+            /[^A-Za-z0-9_.:-]/g,
+            '_',
+          ),
+        },
       );
     }
     log.debug({ deviceId: reading.deviceId, temperature: reading.temperature, alerted }, 'reading processed');

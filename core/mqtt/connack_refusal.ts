@@ -15,7 +15,13 @@ export interface Refusal {
   advice: string;
 }
 
-const credentials = 'Check the username and password the connection was given.';
+const credentials =
+  "Check the username and password the connection was given (the app's MQTT_USERNAME and MQTT_PASSWORD).";
+// Mosquitto 2 answers a wrong password with "not authorized", not "bad user name or password",
+// so this code does not tell a bad password from a missing ACL entry.
+const notAuthorized =
+  "Check the username and password the connection was given (the app's MQTT_USERNAME and MQTT_PASSWORD: " +
+  'Mosquitto 2 refuses a wrong password this way), then that the broker ACL allows this client id and user.';
 const authorization = 'Allow this client id and user in the broker ACL.';
 const protocol = 'The broker does not speak MQTT 5: set protocolVersion: 4 (MQTT 3.1.1).';
 const clientId = 'Use a client id the broker accepts (MQTT 3.1.1 brokers may limit it to 23 characters).';
@@ -27,7 +33,7 @@ const v3: Record<number, Omit<Refusal, 'code'>> = {
   2: { reason: 'client identifier rejected', permanent: true, advice: clientId },
   3: { reason: 'server unavailable', permanent: false, advice: busy },
   4: { reason: 'bad user name or password', permanent: true, advice: credentials },
-  5: { reason: 'not authorized', permanent: true, advice: authorization },
+  5: { reason: 'not authorized', permanent: true, advice: notAuthorized },
 };
 
 // MQTT 5 CONNACK reason codes (§3.2.2.2); anything else is treated as permanent.
@@ -35,7 +41,7 @@ const v5: Record<number, Omit<Refusal, 'code'>> = {
   132: { reason: 'unsupported protocol version', permanent: true, advice: protocol },
   133: { reason: 'client identifier not valid', permanent: true, advice: clientId },
   134: { reason: 'bad user name or password', permanent: true, advice: credentials },
-  135: { reason: 'not authorized', permanent: true, advice: authorization },
+  135: { reason: 'not authorized', permanent: true, advice: notAuthorized },
   136: { reason: 'server unavailable', permanent: false, advice: busy },
   137: { reason: 'server busy', permanent: false, advice: busy },
   138: { reason: 'banned', permanent: true, advice: authorization },

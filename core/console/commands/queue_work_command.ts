@@ -7,6 +7,7 @@
  */
 import { type Command, Option } from 'commander';
 import { InvalidConfigError } from '../../errors.js';
+import type { JobClass } from '../../queue/job.js';
 import type { WorkerOptions } from '../../queue/worker.js';
 import { BaseCommand } from '../command.js';
 import {
@@ -21,7 +22,7 @@ import {
 
 /** The flags of `queue:work`, as parsed. */
 export interface QueueWorkFlags {
-  queue: string[];
+  queue?: string[];
   concurrency?: number;
   tries?: number;
   timeout?: number;
@@ -48,9 +49,10 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
   static override configure(command: Command): void {
     command
       .addOption(
-        new Option('--queue <names>', 'queues in strict priority order, comma-separated')
-          .argParser(parseQueueNames)
-          .default(['default'], 'default'),
+        new Option(
+          '--queue <names>',
+          'queues in strict priority order, comma-separated (default WORKER_QUEUES, else every queue of app/jobs, plus default)',
+        ).argParser(parseQueueNames),
       )
       .addOption(
         new Option('--concurrency <n>', 'jobs run at once (default 1)').argParser(parsePositiveInteger),
@@ -124,7 +126,8 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
     }
     const { flags } = this;
     const worker = app.createWorker({
-      queues: flags.queue,
+      // the queues `serve --workers` serves, so that a plain `queue:work` runs the app's jobs
+      queues: flags.queue ?? app.settings.queue.worker.queues ?? queuesOfJobs(app.registry.classes()),
       ...defined({
         concurrency: flags.concurrency,
         tries: flags.tries,
@@ -167,6 +170,18 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
       for (const signal of SIGNALS) signals.off(signal, onSignal);
     }
   }
+}
+
+/**
+ * The queues of `jobs` in order of first appearance, then `default`: what `serve --workers`
+ * and `queue:work` serve when neither `--queue` nor `WORKER_QUEUES` names them. The order is
+ * strict, so the order of the job list in app/jobs/index.ts decides which queue goes first.
+ *
+ * @example
+ * queuesOfJobs([SendNotificationJob, ProcessSensorDataJob]); // ['notifications', 'telemetry', 'default']
+ */
+export function queuesOfJobs(jobs: readonly JobClass[]): string[] {
+  return [...new Set([...jobs.map((job) => job.queue ?? 'default'), 'default'])];
 }
 
 /** `options` without its undefined entries, so config defaults are not overwritten. */

@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { BlockingPool } from '../../../core/queue/drivers/redis/blocking_pool.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
+import { TcpProxy } from '../../support/tcp_proxy.js';
 
 const source = new Redis('redis://127.0.0.1:6379', { lazyConnect: true });
 afterEach(() => vi.restoreAllMocks());
@@ -56,5 +57,33 @@ describe('BlockingPool', () => {
     expect(made[0]?.disconnect).not.toHaveBeenCalled();
     await pool.close();
     expect(made[0]?.disconnect).toHaveBeenCalledTimes(1);
+  });
+
+  it('prints no ioredis "Unhandled error event" when Redis goes away during an idle wait', async () => {
+    const proxy = await TcpProxy.start(6379);
+    const through = new Redis(`redis://127.0.0.1:${proxy.port}`, { lazyConnect: true });
+    const made: Redis[] = [];
+    const duplicate = through.duplicate.bind(through);
+    vi.spyOn(through, 'duplicate').mockImplementation((...args) => {
+      const connection = duplicate(...args);
+      made.push(connection);
+      return connection;
+    });
+    const printed = vi.spyOn(console, 'error').mockImplementation(() => {});
+    const pool = new BlockingPool(through);
+    try {
+      const waiting = pool.wait([uniqueQueue('bpool')], 30_000);
+      while (made[0]?.status !== 'ready') await sleep(5);
+      await sleep(50); // the BLPOP is sent and blocking
+      await proxy.cut(); // reconnects are refused from now on
+      await waiting;
+      await sleep(100);
+      const unhandled = printed.mock.calls.filter(([text]) => String(text).includes('Unhandled error event'));
+      expect(unhandled).toEqual([]);
+    } finally {
+      await pool.close();
+      through.disconnect();
+      await proxy.close();
+    }
   });
 });

@@ -56,6 +56,17 @@ describe('connackRefusal', () => {
     expect(connackRefusal(connack({ reasonCode: 0x89 }), 5)).toMatchObject({ permanent: false });
   });
 
+  it('points "not authorized" at the credentials as well as the ACL, since Mosquitto 2 answers a wrong password with it', () => {
+    for (const refusal of [
+      connackRefusal(connack({ reasonCode: 0x87 }), 5),
+      connackRefusal(connack({ returnCode: 5 }), 4),
+    ]) {
+      expect(refusal).toMatchObject({ reason: 'not authorized', permanent: true });
+      expect(refusal?.advice).toMatch(/MQTT_USERNAME and MQTT_PASSWORD/);
+      expect(refusal?.advice).toMatch(/ACL/);
+    }
+  });
+
   it('reads a 3.1.1 answer to an MQTT 5 CONNECT as advice to use protocolVersion 4', () => {
     expect(connackRefusal(connack({ reasonCode: 1 }), 5)?.advice).toContain('protocolVersion: 4');
   });

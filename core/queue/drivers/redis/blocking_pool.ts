@@ -20,9 +20,7 @@ export class BlockingPool {
   /** Resolves when one of `keys` gets a wake-up, after `timeoutMs`, or on `interrupt()`. */
   async wait(keys: readonly string[], timeoutMs: number): Promise<void> {
     if (this.#closed || keys.length === 0) return;
-    const connection =
-      this.#idle.pop() ??
-      this.#source.duplicate({ enableAutoPipelining: false, lazyConnect: true, maxRetriesPerRequest: 1 });
+    const connection = this.#idle.pop() ?? this.#open();
     this.#busy.add(connection);
     // at most what a Node timer holds, for Redis too: past about 1e17 ms it refuses the timeout,
     // and each refused wait would open a new connection at once
@@ -59,6 +57,19 @@ export class BlockingPool {
       // timer held a stopped worker's process open for 2 s
       else if (connection.status !== 'end') connection.disconnect();
     }
+  }
+
+  #open(): Redis {
+    const connection = this.#source.duplicate({
+      enableAutoPipelining: false,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
+    // Without a listener ioredis prints each failed reconnect of an idle worker as an
+    // "Unhandled error event" on stderr. The wait that fails ends quietly, and the caller's
+    // next command on the main connection reports Redis as unavailable.
+    connection.on('error', () => {});
+    return connection;
   }
 
   /** Ends every wait in progress at once. */

@@ -1,0 +1,62 @@
+/**
+ * Finds credentials that dotenv cut short in a `.env` file. dotenv ends an unquoted value at
+ * its first `#` (the rest is read as a comment, with or without a space before it), so
+ * `MQTT_DEVICES=sensor-1:p@ss#w0rd,sensor-2:x` loses half a password and a whole device
+ * without a word, and the broker then refuses logins that look right. Quoting the value keeps
+ * the `#`. Only the credential variables are checked, where a `#` is likely and its loss hard
+ * to trace; a `#` after a space is taken as the comment it usually is.
+ */
+import { readFileSync } from 'node:fs';
+import type { Logger } from '../logger.js';
+
+/** The variables whose values may hold a `#`: passwords, and the URL that can carry one. */
+export const CREDENTIAL_VARIABLES: readonly string[] = [
+  'MQTT_DEVICES',
+  'MQTT_SERVICE_ACCOUNTS',
+  'MQTT_PASSWORD',
+  'REDIS_URL',
+];
+
+const ASSIGNMENT = /^\s*(?:export\s+)?([\w.-]+)\s*=(.*)$/;
+
+/**
+ * The variables of `names` that `source` (the text of a .env file) assigns an unquoted value
+ * with a `#` that dotenv reads as the start of a comment: one right after `=` or after another
+ * character of the value.
+ *
+ * @example
+ * credentialsCutAtHash('MQTT_PASSWORD=p@ss#w0rd\n'); // ['MQTT_PASSWORD']
+ * credentialsCutAtHash("MQTT_PASSWORD='p@ss#w0rd'\n"); // []
+ */
+export function credentialsCutAtHash(source: string, names = CREDENTIAL_VARIABLES): string[] {
+  const cut = new Set<string>();
+  for (const line of source.split(/\r\n?|\n/)) {
+    const [, name, value = ''] = ASSIGNMENT.exec(line) ?? [];
+    if (name === undefined || !names.includes(name) || /^\s*['"`]/.test(value)) continue;
+    const hash = value.indexOf('#');
+    if (hash === 0 || (hash > 0 && !/\s/.test(value.charAt(hash - 1)))) cut.add(name);
+  }
+  return [...cut];
+}
+
+/**
+ * Logs a warning (`config.env_value_cut`) naming each credential variable whose value dotenv
+ * cut at a `#` in the .env file at `path`. A missing or unreadable file is no warning: dotenv
+ * passes over it the same way.
+ */
+export function warnOfCutCredentials(path: string, log: Logger): void {
+  let source: string;
+  try {
+    source = readFileSync(path, 'utf8');
+  } catch {
+    return;
+  }
+  const variables = credentialsCutAtHash(source);
+  if (variables.length === 0) return;
+  log.warn(
+    { event: 'config.env_value_cut', file: path, variables },
+    `${variables.join(', ')} in ${path} ${variables.length === 1 ? 'has' : 'have'} an unquoted value ` +
+      "with a '#', where dotenv ends the value (the rest is read as a comment); quote the value, " +
+      "e.g. MQTT_PASSWORD='p@ss#w0rd' (in REDIS_URL, write a '#' of the password as %23)",
+  );
+}

@@ -1,0 +1,56 @@
+/** The example app's ProcessSensorDataJob: its alerts, run directly on a fake queue. */
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { jobs, ProcessSensorDataJob, SendNotificationJob } from '../../app/jobs/index.js';
+import { type JobContext, QueueFake, silentLogger } from '../../core/index.js';
+
+let fake: QueueFake;
+
+beforeEach(() => {
+  fake = QueueFake.install({ jobs });
+  vi.useFakeTimers({ toFake: ['Date'] });
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+  fake.restore();
+});
+
+/** The context of try `attempt` of the job stored as `jobId`. */
+function attemptOf(jobId: string, attempt: number): JobContext {
+  return {
+    jobId,
+    queue: 'telemetry',
+    attempt,
+    maxTries: ProcessSensorDataJob.maxTries,
+    signal: new AbortController().signal,
+    log: silentLogger(),
+    progress: () => {},
+    steps: () => {
+      throw new Error('not used by this job');
+    },
+  };
+}
+
+describe('ProcessSensorDataJob', () => {
+  it('dispatches one alert for a hot reading without a device time, however often the job is tried', async () => {
+    const job = new ProcessSensorDataJob();
+    const reading = { deviceId: 'd1', temperature: 35 };
+    await job.handle(reading, attemptOf('job-7', 1));
+    vi.advanceTimersByTime(5000); // the retry comes later
+    await job.handle(reading, attemptOf('job-7', 2));
+
+    const alerts = fake.dispatchedJobs(SendNotificationJob);
+    expect(alerts).toHaveLength(2);
+    expect(alerts[1]?.id).toBe(alerts[0]?.id);
+    expect(alerts.map((alert) => alert.duplicate)).toEqual([false, true]);
+  });
+
+  it('gives the alerts of two readings without a device time two ids', async () => {
+    const job = new ProcessSensorDataJob();
+    await job.handle({ deviceId: 'd1', temperature: 35 }, attemptOf('job-7', 1));
+    await job.handle({ deviceId: 'd1', temperature: 36 }, attemptOf('job-8', 1));
+
+    const [first, second] = fake.dispatchedJobs(SendNotificationJob);
+    expect(first?.id).not.toBe(second?.id);
+  });
+});
