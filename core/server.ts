@@ -84,6 +84,8 @@ export class Server {
     if (this.#mqtt.jobEventsTopic && this.app.events.enabled) {
       await this.#bridgeEvents(this.#mqtt.jobEventsTopic);
     }
+    // stopped while the bridge subscribed: no worker on an app being closed
+    if (this.#stopping) return;
     this.app.log.info(
       {
         event: 'server.started',
@@ -117,7 +119,10 @@ export class Server {
         'could not subscribe to job events; job events are not published on MQTT until it succeeds',
       );
     try {
-      this.#stopEvents = await subscribe();
+      const stop = await subscribe();
+      // stop() looked for the bridge before it was there: ended here instead
+      if (this.#stopping) await stop().catch(() => {});
+      else this.#stopEvents = stop;
       return;
     } catch (error) {
       onError(error, 0); // the background retries below start at once, then back off

@@ -26,7 +26,8 @@ const SERVER_STATE = new RegExp(`\\b(${PASSING_REDIS_STATES.join('|')})\\b`);
  * waited out.
  */
 function refusedForContent(error: unknown): boolean {
-  if (isTopiqError(error)) return error.code !== 'E_REDIS_UNAVAILABLE';
+  // a refused password is the server's state too: an operator sets it right, and the batch passes
+  if (isTopiqError(error)) return error.code !== 'E_REDIS_UNAVAILABLE' && error.code !== 'E_REDIS_AUTH';
   if (!(error instanceof Error)) return false;
   return /^(WRONGTYPE|ERR)\b/.test(error.message) && !SERVER_STATE.test(error.message);
 }

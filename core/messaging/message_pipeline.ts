@@ -87,7 +87,7 @@ export class MessagePipeline {
   /** Aborted by close(): ends the wait of a route before it runs again. */
   readonly #stopped = new AbortController();
   readonly #droppedSample = sampledFailures();
-  readonly #unavailableSample = sampledFailures();
+  #unavailableSample = sampledFailures();
   readonly #options: PipelineOptions;
   readonly #router: TopicRouter<MessageHandler, Route>;
   readonly #batcher: DispatchBatcher;
@@ -140,7 +140,11 @@ export class MessagePipeline {
   async #run(message: InboundMessage, match: RouteMatch<MessageHandler, Route>): Promise<void> {
     for (let failures = 0; ; failures++) {
       const error = await this.#attempt(message, match);
-      if (error === undefined) return;
+      if (error === undefined) {
+        // the store serves again: the next outage is logged from its first failure
+        if (failures > 0) this.#unavailableSample = sampledFailures();
+        return;
+      }
       if (!isRedisUnavailable(error.reason)) {
         await this.#deadLetter(message, match.meta.pattern, error.reason);
         return;
@@ -162,6 +166,8 @@ export class MessagePipeline {
         );
       }
       await sleep(retryInMs, undefined, { signal: this.#stopped.signal }).catch(() => {});
+      // closed while waiting: not run again, the message stays unacknowledged
+      if (this.#closed) throw error.reason;
     }
   }
 

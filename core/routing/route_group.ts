@@ -85,24 +85,41 @@ export type MethodsAccepting<T, X> = {
   string;
 
 /**
- * What `on` accepts for handler type `H` on a route with full pattern `P`. A function
- * handler whose context has `params` gets them typed from `P`. A controller reference
- * (`H` includes `readonly [new () => object, string]`) becomes `[new () => T, M]`, where
- * `on` infers `T` and `M` from the argument and checks `M` against {@link MethodsAccepting}.
- * Any other handler (a reference to one fixed method, say) is taken unchanged.
+ * The method name a controller reference `[new () => T, M]` may give on a route whose handlers
+ * get context `X`: `M` itself when it is a method of `T` taking `X`, otherwise the names that
+ * are, with a sentence saying why (so the compiler's error names the method). Not checked, and
+ * left to the check at boot: a name typed as any string (a reference built at run time, or
+ * typed `ControllerReference`), and a controller whose instance type cannot be read from its
+ * class (a generic class).
+ */
+export type CheckedMethod<T, X, M extends string> = string extends M
+  ? M
+  : object extends T
+    ? M
+    : M extends MethodsAccepting<T, X>
+      ? M
+      : MethodsAccepting<T, X> | `${M}: not a method of the controller that takes this route's context`;
+
+/**
+ * What `on` accepts for handler type `H` on a route with full pattern `P`, whose handlers get
+ * context `X`. A function handler whose context has `params` gets them typed from `P`. A
+ * controller reference (`H` includes `readonly [new () => object, string]`) becomes
+ * `[new () => T, CheckedMethod<T, X, M>]`, where `on` infers `T` and `M` from the argument. Any
+ * other handler (a reference to one fixed method, say) is taken unchanged.
  */
 export type TypedHandler<
   H,
   P extends string,
   T extends object = object,
   M extends string = string,
-> = H extends (ctx: infer X, ...rest: infer A) => infer R
-  ? X extends { params: unknown }
-    ? (ctx: X & { params: ParamsOf<P> }, ...rest: A) => R
+  X = unknown,
+> = H extends (ctx: infer Ctx, ...rest: infer A) => infer R
+  ? Ctx extends { params: unknown }
+    ? (ctx: Ctx & { params: ParamsOf<P> }, ...rest: A) => R
     : H
   : H extends readonly [new () => object, string]
     ? string extends H[1]
-      ? readonly [new () => T, M]
+      ? readonly [new () => T, CheckedMethod<T, X, M>]
       : H
     : H;
 
@@ -135,11 +152,11 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
    * routes.on('devices/{deviceId}/telemetry', storeTelemetry, { qos: 1, shared: true });
    * routes.on('devices/{deviceId}/claimed', [ClaimController, 'claimed']);
    */
-  on<
-    P extends string,
-    T extends object = object,
-    M extends MethodsAccepting<T, RouteContext<C, JoinPattern<Prefix, P>>> = never,
-  >(pattern: P, handler: TypedHandler<H, JoinPattern<Prefix, P>, T, M>, options: RouteOptions<C> = {}): this {
+  on<P extends string, T extends object = object, M extends string = string>(
+    pattern: P,
+    handler: TypedHandler<H, JoinPattern<Prefix, P>, T, M, RouteContext<C, JoinPattern<Prefix, P>>>,
+    options: RouteOptions<C> = {},
+  ): this {
     checkOptions(pattern, options);
     this.#sink({
       pattern: joinPattern(this.#scope.prefix, pattern),

@@ -5,7 +5,12 @@
  * the runtime test only keeps vitest aware of the file.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import { type AppRouteTable, createRouteTable, type MessageContext } from '../../core/index.js';
+import {
+  type AppRouteTable,
+  type ControllerReference,
+  createRouteTable,
+  type MessageContext,
+} from '../../core/index.js';
 import type { MethodsAccepting, RouteContext } from '../../core/routing/index.js';
 
 class ClaimController {
@@ -79,6 +84,21 @@ function compileOnly(routes: AppRouteTable): void {
     // @ts-expect-error: this prefix gives {siteId}, the method wants {deviceId}
     site.on('claimed', [ClaimController, 'claimed']);
   });
+
+  // Left to the check at boot: a name typed as any string, and a generic controller class.
+  const fromConfig: ControllerReference = [ClaimController, 'claimed'];
+  routes.on('devices/{deviceId}/claimed', fromConfig);
+  const register = (reference: readonly [new () => object, string]) =>
+    routes.on('devices/{deviceId}/claimed', reference);
+  register([ClaimController, 'claimed']);
+  routes.on('devices/{deviceId}/claimed', [GenericController, 'claimed']);
+}
+
+class GenericController<T = unknown> {
+  value?: T;
+  async claimed(_ctx: MessageContext<{ deviceId: string }>): Promise<number> {
+    return 1;
+  }
 }
 
 describe('controller reference types', () => {

@@ -30,8 +30,10 @@ export interface RateLimitOptions {
   name?: string;
   /**
    * When the limiter itself fails (Redis unreachable): true lets the message through and
-   * logs a warning, so an outage of the limiter's store does not dead-letter traffic;
-   * false rethrows, which dead-letters the message. Default true.
+   * logs a warning (the first failure of an outage and every 1,000th), so an outage of the
+   * limiter's store does not hold traffic; false rethrows, and the pipeline then holds the
+   * message unacknowledged and runs its route again once Redis serves (a limiter error that is
+   * not Redis being away dead-letters it). Default true.
    */
   failOpen?: boolean;
 }
@@ -62,8 +64,9 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
   const keyOf = options.key ?? ((ctx) => firstNonEmpty(ctx.deviceId, ctx.params.deviceId, ctx.clientId));
   const subject = options.key ? 'rate-limit key' : 'device';
 
-  // with Redis away every message fails here: the first and every 1,000th are logged
-  const unavailable = sampledFailures();
+  // with Redis away every message fails here: the first and every 1,000th of an outage are logged
+  let unavailable = sampledFailures();
+  let failing = false;
 
   return async function rateLimitMiddleware(ctx, next) {
     const key = keyOf(ctx);
@@ -77,8 +80,14 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
     let result: Awaited<ReturnType<RateLimiter['hit']>>;
     try {
       result = await limiter.hit(`${name}:${key}`, limit, windowMs);
+      if (failing) {
+        // the limiter works again: the next outage is logged from its first failure
+        failing = false;
+        unavailable = sampledFailures();
+      }
     } catch (error) {
       if (!failOpen) throw error;
+      failing = true;
       const failures = unavailable();
       if (failures !== undefined) {
         ctx.log.warn(

@@ -70,4 +70,17 @@ describe('redisAnswers', () => {
       expect((error as Error).message).toMatch(/refused the connection's password .*REDIS_URL/);
     }
   });
+
+  it('resolves false for an answer that comes after the stop', async () => {
+    const { port, stop } = await startPrivateRedis();
+    cleanups.push(stop);
+    const pauser = client(port);
+    await pauser.call('CLIENT', 'PAUSE', '600', 'ALL'); // the PING below waits for it
+    const stopping = new AbortController();
+    const answered = redisAnswers(client(port), capturingLogger('info').logger, stopping.signal);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stopping.abort();
+
+    expect(await answered).toBe(false);
+  });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { createRouteTable, Dispatcher, JobRegistry, MemoryQueueDriver } from '../../../core/index.js';
+import {
+  createRouteTable,
+  Dispatcher,
+  JobRegistry,
+  MemoryQueueDriver,
+  RedisAuthError,
+} from '../../../core/index.js';
 import { fakeMessage } from '../../../core/testing/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { memoryPipeline } from '../../support/memory_pipeline.js';
@@ -81,13 +87,21 @@ describe('MessagePipeline with a batch of jobs Redis refuses for what it holds',
 });
 
 describe('MessagePipeline while Redis cannot write for a while', () => {
-  it('waits out MISCONF (a full disk) instead of taking it for a refusal of the batch', async () => {
+  it.each([
+    [
+      'MISCONF (a full disk)',
+      () => new Error('MISCONF Redis is configured to save RDB snapshots, but it cannot persist'),
+    ],
+    [
+      'E_REDIS_AUTH (a password being rotated)',
+      () => new RedisAuthError("Redis refused the connection's password"),
+    ],
+  ])('waits out %s instead of taking it for a refusal of the batch', async (_label, refusal) => {
     const driver = new MemoryQueueDriver();
     const push = driver.push.bind(driver);
     let refusals = 2;
     driver.push = async (jobs) => {
-      if (refusals-- > 0)
-        throw new Error('MISCONF Redis is configured to save RDB snapshots, but it cannot persist');
+      if (refusals-- > 0) throw refusal();
       return push(jobs);
     };
     const routes = createRouteTable();

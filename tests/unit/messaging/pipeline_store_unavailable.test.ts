@@ -4,7 +4,13 @@
  * once the pipeline is closed, `handle` rejects and the message stays unacknowledged.
  */
 import { describe, expect, it } from 'vitest';
-import { createRouteTable, RedisUnavailableError } from '../../../core/index.js';
+import { ReplyError } from 'ioredis';
+import {
+  createRouteTable,
+  InvalidMessageError,
+  RedisAuthError,
+  RedisUnavailableError,
+} from '../../../core/index.js';
 import { fakeMessage } from '../../../core/testing/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { memoryPipeline } from '../../support/memory_pipeline.js';
@@ -24,8 +30,13 @@ function failingRoute(failures: Error[]) {
 describe('MessagePipeline when the store cannot serve', () => {
   it.each([
     ['E_REDIS_UNAVAILABLE', new RedisUnavailableError('Redis at 127.0.0.1:6379 did not answer')],
-    ['a raw connection error', Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:6379'), {})],
-    ['a LOADING reply', new Error('LOADING Redis is loading the dataset in memory')],
+    ['E_REDIS_AUTH', new RedisAuthError("Redis at 127.0.0.1:6379 refused the connection's password")],
+    ['a closed ioredis connection', new Error('Connection is closed.')],
+    ['a LOADING reply', new ReplyError('LOADING Redis is loading the dataset in memory')],
+    [
+      'E_REDIS_UNAVAILABLE wrapped by a middleware',
+      new Error('could not read the device', { cause: new RedisUnavailableError('Redis did not answer') }),
+    ],
   ])('runs the route again after %s, and dead-letters nothing', async (_label, failure) => {
     const { routes, runs } = failingRoute([failure, failure]);
     const log = capturingLogger('warn');
@@ -46,18 +57,25 @@ describe('MessagePipeline when the store cannot serve', () => {
     ]);
   });
 
-  it('dead-letters at once a route that failed for another reason', async () => {
-    const { routes, runs } = failingRoute([
-      new Error('WRONGTYPE Operation against a key holding the wrong kind of value'),
-    ]);
+  it.each([
+    [
+      'a WRONGTYPE reply',
+      new ReplyError('WRONGTYPE Operation against a key holding the wrong kind of value'),
+    ],
+    [
+      "an HTTP client's ECONNREFUSED",
+      Object.assign(new Error('connect ECONNREFUSED 10.0.0.9:443'), { code: 'ECONNREFUSED' }),
+    ],
+    ['an error of user code that starts like a Redis reply', new Error('BUSY: the device is updating')],
+    ['a parse error quoting a payload', new InvalidMessageError('payload is not valid JSON: "ECONNRESET"')],
+  ])('dead-letters at once a route that failed for another reason: %s', async (_label, failure) => {
+    const { routes, runs } = failingRoute([failure]);
     const { pipeline, deadLetters } = memoryPipeline(routes);
 
     await pipeline.handle(fakeMessage('devices/d1/status', { online: true }));
 
     expect(runs.count).toBe(1);
-    expect(await deadLetters.list(10)).toEqual([
-      expect.objectContaining({ reason: expect.stringMatching(/^WRONGTYPE/) }),
-    ]);
+    expect(await deadLetters.list(10)).toEqual([expect.objectContaining({ reason: failure.message })]);
   });
 
   it('rejects, leaving the message unacknowledged, when closed while the store cannot serve', async () => {
@@ -72,9 +90,32 @@ describe('MessagePipeline when the store cannot serve', () => {
     );
     await until('the route ran twice', () => runs.count >= 2);
     pipeline.close();
+    const runsAtClose = runs.count;
 
     expect(await outcome).toBe(unavailable);
+    expect(runs.count).toBe(runsAtClose); // not run again once closed
     expect(await deadLetters.list(10)).toEqual([]);
     expect(pipeline.stats.deadLettered).toBe(0);
+  });
+
+  it('logs the first failure of each outage, not only of the first', async () => {
+    const unavailable = new RedisUnavailableError('Redis did not answer');
+    const routes = createRouteTable();
+    let failuresLeft = 0;
+    routes.on('devices/{deviceId}/status', () => {
+      if (failuresLeft > 0) {
+        failuresLeft--;
+        throw unavailable;
+      }
+    });
+    const log = capturingLogger('warn');
+    const { pipeline } = memoryPipeline(routes, { log: log.logger });
+
+    for (const outage of [1, 2]) {
+      failuresLeft = 2;
+      await pipeline.handle(fakeMessage('devices/d1/status', { online: true, outage }));
+    }
+
+    expect(log.events('message.store_unavailable').map((line) => line.failures)).toEqual([1, 1]);
   });
 });

@@ -31,6 +31,8 @@ export async function redisAnswers(redis: Redis, log: Logger, signal: AbortSigna
           throw new Error(`no answer within ${PING_TIMEOUT_MS} ms`);
         }),
       ]);
+      // an answer that comes after a stop does not make the server ready
+      if (signal.aborted) return false;
       if (failures > 0) {
         log.info({ event: 'server.redis_answering', failures }, `Redis at ${where} answers`);
       }

@@ -3,6 +3,7 @@
  * where Topiq tried to connect and what to do; other errors pass through unchanged.
  */
 import { RedisAuthError, RedisUnavailableError } from '../../../errors.js';
+import { PASSING_REDIS_STATES } from '../../record_failure.js';
 
 const CONNECTION_ERRORS =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ETIMEDOUT/;
@@ -27,17 +28,30 @@ export function authRefusal(where: string, cause: unknown): RedisAuthError {
   );
 }
 
-/** Replies of a Redis that is up but cannot serve for now (loading, busy with a script, full, a replica). */
-const TRANSIENT_REPLIES = /^(LOADING|BUSY|OOM|MISCONF|NOREPLICAS|READONLY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN)\b/;
+/** A reply of a Redis that is up but cannot serve for now: loading, busy, full, a replica... */
+const PASSING_REPLY = new RegExp(`^(${PASSING_REDIS_STATES.join('|')})\\b`);
+
+/** What ioredis rejects a command with when its connection closed under it. */
+const CONNECTION_CLOSED = 'Connection is closed.';
 
 /**
- * True when `error` says the store could not serve a command for now, as opposed to a command
- * that is wrong: `E_REDIS_UNAVAILABLE`, a connection failure, or a reply such as LOADING, BUSY or
- * OOM. Running the same work again later may succeed.
+ * True when `error`, or an error in its `cause` chain, is Redis not serving for now, as opposed
+ * to a command (or anything else) that is wrong: `E_REDIS_UNAVAILABLE`, `E_REDIS_AUTH` (a
+ * password an operator may set right), ioredis giving up on a connection
+ * (`MaxRetriesPerRequestError`, a closed connection), or a Redis reply such as `LOADING`,
+ * `BUSY` or `OOM`. Only Redis's own errors count: an error of other code whose message reads
+ * the same (a device's payload quoted in a parse error, an HTTP client's `ECONNREFUSED`) does
+ * not, so the same work is not retried forever for it.
  */
 export function isRedisUnavailable(error: unknown): boolean {
-  if ((error as { code?: unknown } | undefined)?.code === 'E_REDIS_UNAVAILABLE') return true;
-  return isConnectionError(error) || (error instanceof Error && TRANSIENT_REPLIES.test(error.message));
+  let at: unknown = error;
+  for (let depth = 0; at instanceof Error && depth < 8; depth++, at = at.cause) {
+    const code = (at as { code?: unknown }).code;
+    if (code === 'E_REDIS_UNAVAILABLE' || code === 'E_REDIS_AUTH') return true;
+    if (at.name === 'MaxRetriesPerRequestError' || at.message === CONNECTION_CLOSED) return true;
+    if (at.name === 'ReplyError' && PASSING_REPLY.test(at.message)) return true;
+  }
+  return false;
 }
 
 /**
