@@ -7,6 +7,7 @@
  * to trace; a `#` after a space is taken as the comment it usually is.
  */
 import { readFileSync } from 'node:fs';
+import { parse } from 'dotenv';
 import type { Logger } from '../logger.js';
 
 /** The variables whose values may hold a `#`: passwords, and the URL that can carry one. */
@@ -41,17 +42,23 @@ export function credentialsCutAtHash(source: string, names = CREDENTIAL_VARIABLE
 
 /**
  * Logs a warning (`config.env_value_cut`) naming each credential variable whose value dotenv
- * cut at a `#` in the .env file at `path`. A missing or unreadable file is no warning: dotenv
- * passes over it the same way.
+ * cut at a `#` in the .env file at `path`, when that cut value is the one in effect in `env`
+ * (dotenv does not override a variable the environment already set). A missing or unreadable
+ * file is no warning: dotenv passes over it the same way.
  */
-export function warnOfCutCredentials(path: string, log: Logger): void {
+export function warnOfCutCredentials(
+  path: string,
+  log: Logger,
+  env: Record<string, string | undefined> = process.env,
+): void {
   let source: string;
   try {
     source = readFileSync(path, 'utf8');
   } catch {
     return;
   }
-  const variables = credentialsCutAtHash(source);
+  const parsed = parse(source);
+  const variables = credentialsCutAtHash(source).filter((name) => env[name] === parsed[name]);
   if (variables.length === 0) return;
   log.warn(
     { event: 'config.env_value_cut', file: path, variables },

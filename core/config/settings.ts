@@ -12,6 +12,12 @@ export interface AppSettings {
 
 export interface QueueSettings {
   driver: 'redis' | 'memory';
+  /**
+   * True when the in-memory driver was chosen under `NODE_ENV=production` without being asked
+   * for (no `REDIS_URL`, no `QUEUE_DRIVER`): the commands that take or run jobs refuse to run so
+   * (`assertDurableDriver`).
+   */
+  memoryInProduction?: boolean;
   redisUrl: string;
   prefix: string;
   leaseMs: number;

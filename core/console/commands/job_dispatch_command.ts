@@ -18,6 +18,7 @@ import {
   parsePositiveInteger,
   parseQueueName,
 } from '../parsers.js';
+import { assertDurableDriver } from '../../config/durable_driver.js';
 
 /** The flags of `job:dispatch`, as parsed. */
 export interface JobDispatchFlags {
@@ -167,6 +168,7 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
     const [name] = this.args;
     const options = this.#dispatchOptions();
     const app = await this.app();
+    assertDurableDriver(app.settings.queue);
     // as dispatchByName does, keeping the store's outcome: an existing --job-id adds nothing
     const checked = app.dispatcher.checkByName(name, this.flags.payload.value);
     const job = app.dispatcher.build({ job: checked.job, payload: checked.payload as never, options });

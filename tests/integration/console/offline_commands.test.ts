@@ -78,3 +78,29 @@ describe('job:types', () => {
     expect(Date.now() - started).toBeLessThan(5000);
   });
 });
+
+describe('under NODE_ENV=production without REDIS_URL', () => {
+  const { REDIS_URL: _unset, ...withoutRedis } = cliEnv(uniquePrefix());
+  const production = { ...withoutRedis, NODE_ENV: 'production' };
+  async function runProduction(argv: string[]) {
+    const io = captureIO();
+    const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(production) });
+    return { code: await kernel.handle(argv), out: io.out, err: io.err };
+  }
+
+  it('still lists routes and jobs, which store nothing', async () => {
+    expect((await runProduction(['route:list'])).code).toBe(0);
+    expect((await runProduction(['job:types'])).code).toBe(0);
+  });
+
+  it('refuses job:dispatch into the in-memory driver, naming REDIS_URL and QUEUE_DRIVER=memory', async () => {
+    const { code, err } = await runProduction([
+      'job:dispatch',
+      'SendEmailJob',
+      '--payload',
+      '{"to":"ops@example.com","subject":"hi","body":""}',
+    ]);
+    expect(code).toBe(1);
+    expect(err).toMatch(/^error E_INVALID_CONFIG: NODE_ENV=production and no REDIS_URL.*QUEUE_DRIVER=memory/);
+  });
+});

@@ -65,7 +65,7 @@ describe('warnOfCutCredentials', () => {
   it('logs config.env_value_cut naming the variables and how to quote them', () => {
     const log = capturingLogger('warn');
     const path = envFile('MQTT_DEVICES=sensor-1:p@ss#w0rd,sensor-2:x\nMQTT_AUTH=credentials\n');
-    warnOfCutCredentials(path, log.logger);
+    warnOfCutCredentials(path, log.logger, { MQTT_DEVICES: 'sensor-1:p@ss' }); // as dotenv set it
     const [warning] = log.events('config.env_value_cut');
     expect(warning).toMatchObject({ file: path, variables: ['MQTT_DEVICES'] });
     expect(warning?.msg).toMatch(/quote the value/);
@@ -73,8 +73,14 @@ describe('warnOfCutCredentials', () => {
 
   it('says nothing for a file without cut credentials, or no file at all', () => {
     const log = capturingLogger('warn');
-    warnOfCutCredentials(envFile("MQTT_PASSWORD='p@ss#w0rd'\n"), log.logger);
-    warnOfCutCredentials(join(tmpdir(), 'fx-nu-missing', '.env'), log.logger);
+    warnOfCutCredentials(envFile("MQTT_PASSWORD='p@ss#w0rd'\n"), log.logger, { MQTT_PASSWORD: 'p@ss#w0rd' });
+    warnOfCutCredentials(join(tmpdir(), 'fx-nu-missing', '.env'), log.logger, {});
+    expect(log.lines).toEqual([]);
+  });
+
+  it('says nothing when the environment set the variable before dotenv, which then kept it whole', () => {
+    const log = capturingLogger('warn');
+    warnOfCutCredentials(envFile('MQTT_PASSWORD=p@ss#w0rd\n'), log.logger, { MQTT_PASSWORD: 'p@ss#w0rd' });
     expect(log.lines).toEqual([]);
   });
 });
@@ -83,7 +89,9 @@ describe('createApplication', () => {
   it('warns of cut credentials in the .env file dotenv loaded, when it reads the process environment', async () => {
     const path = envFile('MQTT_PASSWORD=p@ss#w0rd\n');
     const before = process.env.DOTENV_CONFIG_PATH;
+    const password = process.env.MQTT_PASSWORD;
     process.env.DOTENV_CONFIG_PATH = path;
+    process.env.MQTT_PASSWORD = 'p@ss'; // what dotenv made of that line
     const log = capturingLogger('warn');
     try {
       const app = createApplication({ log: log.logger });
@@ -93,6 +101,8 @@ describe('createApplication', () => {
     } finally {
       if (before === undefined) delete process.env.DOTENV_CONFIG_PATH;
       else process.env.DOTENV_CONFIG_PATH = before;
+      if (password === undefined) delete process.env.MQTT_PASSWORD;
+      else process.env.MQTT_PASSWORD = password;
     }
     expect(log.events('config.env_value_cut')).toMatchObject([{ variables: ['MQTT_PASSWORD'] }]);
   });

@@ -1,6 +1,7 @@
 /** The queue settings read from the environment: the lease bounds shared with the CLI and Worker. */
 import { describe, expect, it } from 'vitest';
 import queueConfig from '../../../config/queue.js';
+import { assertDurableDriver } from '../../../core/config/durable_driver.js';
 import { MAX_LEASE_MS, MIN_LEASE_MS } from '../../../core/index.js';
 
 describe('QUEUE_LEASE_MS', () => {
@@ -120,23 +121,28 @@ describe('WORKER_PREFETCH', () => {
 });
 
 describe('the driver under NODE_ENV=production', () => {
-  it('refuses to fall back to the in-memory driver without REDIS_URL, naming what to set', () => {
-    expect(() => queueConfig.read({ NODE_ENV: 'production' })).toThrow(
+  it('marks the in-memory driver chosen without REDIS_URL, which serve and job:dispatch refuse', () => {
+    const settings = queueConfig.read({ NODE_ENV: 'production' });
+
+    expect(settings).toMatchObject({ driver: 'memory', memoryInProduction: true });
+    expect(() => assertDurableDriver(settings)).toThrow(
       expect.objectContaining({
         code: 'E_INVALID_CONFIG',
-        message: expect.stringMatching(
-          /REDIS_URL: NODE_ENV=production and no REDIS_URL.*QUEUE_DRIVER=memory/,
-        ),
+        message: expect.stringMatching(/^NODE_ENV=production and no REDIS_URL.*QUEUE_DRIVER=memory/),
       }),
     );
   });
 
   it('takes REDIS_URL, QUEUE_DRIVER=redis, or the in-memory driver asked for by name', () => {
-    expect(queueConfig.read({ NODE_ENV: 'production', REDIS_URL: 'redis://10.0.0.5:6379' }).driver).toBe(
-      'redis',
-    );
-    expect(queueConfig.read({ NODE_ENV: 'production', QUEUE_DRIVER: 'redis' }).driver).toBe('redis');
-    expect(queueConfig.read({ NODE_ENV: 'production', QUEUE_DRIVER: 'memory' }).driver).toBe('memory');
-    expect(queueConfig.read({}).driver).toBe('memory');
+    for (const env of [
+      { NODE_ENV: 'production', REDIS_URL: 'redis://10.0.0.5:6379' },
+      { NODE_ENV: 'production', QUEUE_DRIVER: 'redis' },
+      { NODE_ENV: 'production', QUEUE_DRIVER: 'memory' },
+      {},
+    ]) {
+      const settings = queueConfig.read(env);
+      expect(settings.memoryInProduction).toBe(false);
+      expect(() => assertDurableDriver(settings)).not.toThrow();
+    }
   });
 });
