@@ -273,6 +273,7 @@ describe('job commands on the memory driver', () => {
       dispatcher: app.dispatcher,
       registry: app.registry,
       jobs: app.jobs,
+      settings: app.settings,
       close: async () => {},
     } as unknown as Application;
     const code = await new Kernel({ commands: jobCommands, io, createApplication: () => shared }).handle(
