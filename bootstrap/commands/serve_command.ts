@@ -35,7 +35,7 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
       .addOption(
         new Option(
           '--queue <names>',
-          'queues for --workers, strict order (default WORKER_QUEUES, else every queue of app/jobs)',
+          'queues for --workers, strict order (default WORKER_QUEUES, else every queue of app/jobs, plus default)',
         ).argParser(parseQueueNames),
       )
       .addOption(
