@@ -32,6 +32,7 @@ import type { JobClass } from './queue/job.js';
 import { Queue } from './queue/queue_facade.js';
 import { JobRegistry } from './queue/registry.js';
 import { Worker, type WorkerOptions } from './queue/worker.js';
+import { assertDurableDriver } from './config/durable_driver.js';
 
 /** What an application is built from. */
 export interface ApplicationOptions {
@@ -149,6 +150,7 @@ export class Application {
   /** A worker on this application's driver and registry, with config defaults. */
   createWorker(options: Omit<WorkerOptions, 'driver' | 'registry'>): Worker {
     const { queue } = this.settings;
+    assertDurableDriver(queue);
     const worker = new Worker({
       leaseMs: queue.leaseMs,
       shutdownGraceMs: queue.shutdownGraceMs,

@@ -15,6 +15,7 @@ import { parseQueueList } from './queue/names.js';
 import { retryUntilDone } from './support/retry.js';
 import type { Worker, WorkerOptions } from './queue/worker.js';
 import type { Middleware } from './routing/compose.js';
+import { assertDurableDriver } from './config/durable_driver.js';
 
 /** What a server is built from. */
 export interface ServerOptions {
@@ -75,6 +76,8 @@ export class Server {
 
   /** Starts the MQTT side, then the workers. */
   async start(options: { workers?: InProcessWorkers } = {}): Promise<void> {
+    // messages acknowledged into a store that ends with the process: refused in production
+    assertDurableDriver(this.app.settings.queue);
     await this.gateway.start((message) => this.pipeline.handle(message));
     if (this.#stopping) {
       // stopped while starting: what the start opened after stop() looked is closed now

@@ -278,6 +278,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     try {
       const timedOut = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error(`no answer within ${loginTimeoutMs} ms`)), loginTimeoutMs);
+        timer.unref(); // a check left hanging does not keep a closed broker's process alive
       });
       principal = await Promise.race([credentials.verify(username, password.toString('utf8')), timedOut]);
     } catch (error) {

@@ -10,14 +10,8 @@
 import type { Logger } from '../logger.js';
 import type { NewJob } from '../queue/driver.js';
 import { isTopiqError } from '../errors.js';
-import { PASSING_REDIS_STATES } from '../queue/record_failure.js';
+import { PASSING_STATE_ANYWHERE as SERVER_STATE } from '../queue/drivers/redis/unavailable.js';
 import { retryUntilDone } from '../support/retry.js';
-
-/**
- * Conditions of the server that pass (those a failed attempt is recorded through), even when a
- * script reports them inside its own error.
- */
-const SERVER_STATE = new RegExp(`\\b(${PASSING_REDIS_STATES.join('|')})\\b`);
 
 /**
  * Whether a batch was refused for what it holds, so sending it again would fail the same way:

@@ -288,7 +288,15 @@ export class MessagePipeline {
     if (typeof handler === 'function') return;
     const [Controller, method] = handler;
     const target = (Controller as { prototype?: Record<string, unknown> }).prototype;
-    if (typeof target?.[method] !== 'function') {
+    if (typeof target?.[method] === 'function') return;
+    // a function set by the constructor (an arrow-function property): built now, as the first
+    // message would build it, and kept for the messages
+    let controller = this.#controllers.get(Controller);
+    if (!controller) {
+      controller = new Controller();
+      this.#controllers.set(Controller, controller);
+    }
+    if (typeof (controller as Record<string, unknown>)[method] !== 'function') {
       throw new InvalidRouteError(
         `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'}`,
       );

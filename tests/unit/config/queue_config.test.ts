@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import queueConfig from '../../../config/queue.js';
 import { assertDurableDriver } from '../../../core/config/durable_driver.js';
-import { MAX_LEASE_MS, MIN_LEASE_MS } from '../../../core/index.js';
+import appConfig from '../../../config/app.js';
+import { Application, MAX_LEASE_MS, MIN_LEASE_MS } from '../../../core/index.js';
 
 describe('QUEUE_LEASE_MS', () => {
   it('defaults to 30 s and takes the bounds themselves', () => {
@@ -143,6 +144,23 @@ describe('the driver under NODE_ENV=production', () => {
       const settings = queueConfig.read(env);
       expect(settings.memoryInProduction).toBe(false);
       expect(() => assertDurableDriver(settings)).not.toThrow();
+    }
+  });
+});
+
+describe('an application built in code under NODE_ENV=production without REDIS_URL', () => {
+  it('refuses to create a worker on the in-memory driver it fell back to', async () => {
+    const app = new Application({
+      app: appConfig.read({ LOG_LEVEL: 'silent' }),
+      queue: queueConfig.read({ NODE_ENV: 'production' }),
+      jobs: [],
+    });
+    try {
+      expect(() => app.createWorker({ queues: ['default'] })).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_CONFIG' }),
+      );
+    } finally {
+      await app.close();
     }
   });
 });

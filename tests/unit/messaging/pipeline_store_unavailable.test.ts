@@ -34,6 +34,12 @@ describe('MessagePipeline when the store cannot serve', () => {
     ['a closed ioredis connection', new Error('Connection is closed.')],
     ['a LOADING reply', new ReplyError('LOADING Redis is loading the dataset in memory')],
     [
+      "a script's refused write, as Redis 6 reports it",
+      new ReplyError(
+        'ERR Error running script (call to f_3c17): @user_script:28: -OOM command not allowed when used memory > maxmemory',
+      ),
+    ],
+    [
       'E_REDIS_UNAVAILABLE wrapped by a middleware',
       new Error('could not read the device', { cause: new RedisUnavailableError('Redis did not answer') }),
     ],

@@ -31,6 +31,12 @@ export function authRefusal(where: string, cause: unknown): RedisAuthError {
 /** A reply of a Redis that is up but cannot serve for now: loading, busy, full, a replica... */
 const PASSING_REPLY = new RegExp(`^(${PASSING_REDIS_STATES.join('|')})\\b`);
 
+/**
+ * One of those states anywhere in a reply: a script refused a write reports it inside its own
+ * error (Redis 6: `ERR Error running script ... -OOM command not allowed ...`).
+ */
+export const PASSING_STATE_ANYWHERE = new RegExp(`\\b(${PASSING_REDIS_STATES.join('|')})\\b`);
+
 /** What ioredis rejects a command with when its connection closed under it. */
 const CONNECTION_CLOSED = 'Connection is closed.';
 
@@ -50,6 +56,9 @@ export function isRedisUnavailable(error: unknown): boolean {
     if (code === 'E_REDIS_UNAVAILABLE' || code === 'E_REDIS_AUTH') return true;
     if (at.name === 'MaxRetriesPerRequestError' || at.message === CONNECTION_CLOSED) return true;
     if (at.name === 'ReplyError' && PASSING_REPLY.test(at.message)) return true;
+    if (at.name === 'ReplyError' && /^ERR Error running script/.test(at.message)) {
+      if (PASSING_STATE_ANYWHERE.test(at.message)) return true;
+    }
   }
   return false;
 }
