@@ -2,6 +2,7 @@
  * Device status events (`online`, `offline`, battery, firmware) kept as device state,
  * readable by other handlers and jobs via the state store's `devices` namespace.
  */
+import { createHash } from 'node:crypto';
 import { bodyOf, type MessageContext } from '../../core/index.js';
 import { SendNotificationJob } from '../jobs/send_notification_job.js';
 import { statusSchema } from '../schemas.js';
@@ -14,14 +15,26 @@ export class DeviceStatusController {
     const status = bodyOf(ctx, statusSchema);
     const { deviceId } = ctx.params;
     const previous = await ctx.state.get('devices', deviceId);
-    await ctx.state.merge('devices', deviceId, { ...status, lastSeenAt: new Date().toISOString() });
     const wasLow = typeof previous?.battery === 'number' && previous.battery < LOW_BATTERY_PERCENT;
     if (status.battery !== undefined && status.battery < LOW_BATTERY_PERCENT && !wasLow) {
-      await ctx.dispatch(SendNotificationJob, {
-        deviceId,
-        level: 'warning',
-        message: `battery at ${status.battery}%`,
-      });
+      // Dispatched before the state is merged, under an id made from the state it read: a run
+      // again after a failure (Redis away between the two) reads the same state and stores
+      // nothing twice, and so do two status messages handled at once.
+      await ctx.dispatch(
+        SendNotificationJob,
+        { deviceId, level: 'warning', message: `battery at ${status.battery}%` },
+        { jobId: lowBatteryJobId(deviceId, previous?.lastSeenAt) },
+      );
     }
+    await ctx.state.merge('devices', deviceId, { ...status, lastSeenAt: new Date().toISOString() });
   }
+}
+
+/** The warning's job id for a device whose last status was seen at `lastSeenAt` (none yet: undefined). */
+function lowBatteryJobId(deviceId: string, lastSeenAt: unknown): string {
+  // hashed: a device id may hold characters a job id may not
+  const digest = createHash('sha256')
+    .update(`${deviceId}\n${String(lastSeenAt ?? '')}`)
+    .digest('hex');
+  return `low-battery-${digest.slice(0, 32)}`;
 }
