@@ -8,7 +8,7 @@ import { InvalidMessageError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MqttMessageProperties } from '../mqtt/mqtt_message.js';
 import type { DispatchOptions } from '../queue/dispatch_options.js';
-import type { JobClass, PayloadOf } from '../queue/job.js';
+import type { DispatchPayload, JobClass } from '../queue/job.js';
 import type { RouteParams } from '../routing/router.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 import { DEFAULT_REPLY_TOPIC, isReplyTopic, replyTopicRefusal } from './reply_topic.js';
@@ -102,7 +102,7 @@ export class MessageContext<P extends RouteParams = RouteParams> {
    */
   dispatch<C extends JobClass>(
     job: C,
-    payload: PayloadOf<InstanceType<C>>,
+    payload: DispatchPayload<C>,
     options?: DispatchOptions,
   ): Promise<string> {
     const stored = this.#services.dispatch(job, payload, options);

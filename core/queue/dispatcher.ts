@@ -9,7 +9,7 @@ import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
 import { type DispatchOptions, delayedRunAt, epochMs, LATEST_DISPATCH_MS } from './dispatch_options.js';
 import type { NewJob, PushOutcome, QueueDriver } from './driver.js';
 import type { JobEventPublisher, PlacedChange } from './job_events.js';
-import { type JobClass, jobNameOf, type PayloadOf } from './job.js';
+import { type DispatchPayload, type JobClass, jobNameOf } from './job.js';
 import { encodeJson } from './json.js';
 import { assertJobId, assertJobName, assertQueueName } from './names.js';
 import { assertPriority, type JobRegistry } from './registry.js';
@@ -18,7 +18,7 @@ import { describeSchemaFailure } from '../support/schema.js';
 /** One job of a `dispatchMany` call. */
 export interface DispatchEntry<C extends JobClass = JobClass> {
   job: C;
-  payload: PayloadOf<InstanceType<C>>;
+  payload: DispatchPayload<C>;
   options?: DispatchOptions | undefined;
 }
 
@@ -66,7 +66,7 @@ export class Dispatcher {
   /** Stores one job; resolves to its id. */
   async dispatch<C extends JobClass>(
     job: C,
-    payload: PayloadOf<InstanceType<C>>,
+    payload: DispatchPayload<C>,
     options?: DispatchOptions,
   ): Promise<string> {
     const [id] = await this.dispatchMany([{ job, payload, options }]);

@@ -33,6 +33,8 @@ export {
   type JobContext,
   type JobSettings,
   jobNameOf,
+  type DispatchPayload,
+  type Jsonable,
   type PayloadOf,
   type PayloadSchema,
   type ResultOf,

@@ -59,6 +59,44 @@ export type PayloadOf<J> = J extends { handle(...args: infer A): unknown }
       : never
     : A[0]
   : never;
+/** `never` for `any`, else `P`: a payload typed `any` must not accept everything. */
+type NotAny<P> = 0 extends 1 & P ? never : P;
+
+/**
+ * `T` where it is a value JSON keeps as it is; `never` in place of what JSON would change or
+ * drop (a `Date`, a `Map` or `Set`, a `bigint`, a function). Interfaces pass, unlike a
+ * `JsonValue` bound, which asks for an index signature.
+ */
+export type Jsonable<T> = T extends string | number | boolean | null | undefined
+  ? T
+  : T extends bigint | symbol | ((...args: never[]) => unknown) | Date | Map<unknown, unknown> | Set<unknown>
+    ? never
+    : T extends readonly (infer E)[]
+      ? readonly Jsonable<E>[]
+      : T extends object
+        ? { [K in keyof T]: K extends string ? Jsonable<T[K]> : never }
+        : never;
+
+/**
+ * The payload a dispatch of job class `C` takes: its {@link PayloadOf}, read so that a union of
+ * classes takes only what every one of them takes, a class whose payload is `any` (typed as a
+ * plain `JobClass`, say) takes nothing, and a value JSON would change (a `Date`, a `bigint`...)
+ * is refused: it would be stored as something else, or not at all.
+ *
+ * @example
+ * type P = DispatchPayload<typeof SendEmailJob>; // { to: string; subject: string; body: string }
+ */
+export type DispatchPayload<C> = ClassPayload<C> & Jsonable<ClassPayload<C>>;
+
+/** `PayloadOf` of `C`'s instances, the intersection for a union of classes (read contravariantly). */
+type ClassPayload<C> = (
+  C extends new () => infer J
+    ? (payload: NotAny<PayloadOf<J>>) => void
+    : never
+) extends (payload: infer P) => void
+  ? P
+  : never;
+
 /** The value a job's `handle()` resolves to. */
 export type ResultOf<J> = J extends { handle(...args: never[]): Promise<infer R> } ? R : never;
 
@@ -126,7 +164,7 @@ export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void
    */
   static async dispatch<C extends JobClass>(
     this: C,
-    payload: PayloadOf<InstanceType<C>>,
+    payload: DispatchPayload<C>,
     options?: DispatchOptions,
   ): Promise<string> {
     return Queue.dispatcher().dispatch(this, payload, options);
@@ -135,7 +173,7 @@ export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void
   /** Dispatches many payloads of this job in one round trip per queue; resolves to their ids. */
   static async dispatchMany<C extends JobClass>(
     this: C,
-    payloads: readonly PayloadOf<InstanceType<C>>[],
+    payloads: readonly DispatchPayload<C>[],
     options?: DispatchOptions,
   ): Promise<string[]> {
     return Queue.dispatcher().dispatchMany(payloads.map((payload) => ({ job: this, payload, options })));

@@ -4,7 +4,15 @@
  * stops being an error; the runtime test only keeps vitest aware of the file.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import type { Dispatcher, JobContext, PayloadOf, QueueFake, ResultOf } from '../../core/index.js';
+import type {
+  Dispatcher,
+  JobClass,
+  JobContext,
+  MessageContext,
+  PayloadOf,
+  QueueFake,
+  ResultOf,
+} from '../../core/index.js';
 import { Job } from '../../core/index.js';
 
 interface EmailPayload {
@@ -71,6 +79,34 @@ function compileOnly(dispatcher: Dispatcher): void {
   void TypedEmailJob.dispatch({ to: 'a@example.com', subject: 'hi' }, { priority: 'high' });
 }
 
+/** A payload JSON would change: a Date becomes a string, a bigint cannot be written at all. */
+class StampedJob extends Job<{ at: Date; count: bigint }> {
+  async handle(_payload: { at: Date; count: bigint }) {}
+}
+
+function compileOnlyWithLooseClasses(dispatcher: Dispatcher, ctx: MessageContext<{}>, urgent: boolean): void {
+  // A union of classes takes only what every one of them takes.
+  const either = urgent ? TypedEmailJob : ReadingJob;
+  // @ts-expect-error: an email payload is no reading
+  void dispatcher.dispatch(either, { to: 'a@example.com', subject: 'hi' });
+  // @ts-expect-error: the same through a route's context
+  void ctx.dispatch(either, { deviceId: 'd1', value: 1 });
+  // A class typed as a plain JobClass (a registry lookup, a list of jobs) takes no payload unchecked.
+  const loose: JobClass = TypedEmailJob;
+  // @ts-expect-error: its payload type is unknown here
+  void dispatcher.dispatch(loose, 42);
+  // @ts-expect-error: nor through a route's context
+  void ctx.dispatch(loose, { anything: true });
+  // A payload JSON would change is refused.
+  // @ts-expect-error: a Date and a bigint are not stored as they are
+  void StampedJob.dispatch({ at: new Date(), count: 1n });
+  // @ts-expect-error: nor through the dispatcher
+  void dispatcher.dispatch(StampedJob, { at: new Date(), count: 1n });
+  // An interface of JSON values passes (no index signature needed).
+  void dispatcher.dispatch(TypedEmailJob, { to: 'a@example.com', subject: 'hi', cc: ['b@example.com'] });
+  void ctx.dispatch(ReadingJob, { deviceId: 'd1', value: 1 });
+}
+
 function compileOnlyWithoutHandleParameter(dispatcher: Dispatcher, fake: QueueFake): void {
   void NightlyReportJob.dispatch({ day: '2030-01-01' });
   // @ts-expect-error: `handle()` declares no parameter, yet the payload is still Job<{ day: string }>'s
@@ -88,8 +124,11 @@ describe('job dispatch types', () => {
   it('infers payload and result types from handle()', () => {
     expectTypeOf<PayloadOf<TypedEmailJob>>().toEqualTypeOf<EmailPayload>();
     expectTypeOf<ResultOf<TypedEmailJob>>().toEqualTypeOf<{ messageId: string }>();
-    expectTypeOf(TypedEmailJob.dispatch).returns.toEqualTypeOf<Promise<string>>();
+    expectTypeOf<ReturnType<typeof TypedEmailJob.dispatch<typeof TypedEmailJob>>>().toEqualTypeOf<
+      Promise<string>
+    >();
     expectTypeOf(compileOnly).toBeFunction();
+    expectTypeOf(compileOnlyWithLooseClasses).toBeFunction();
   });
 
   it('takes the payload from Job<TPayload> when handle() declares no parameter', () => {
