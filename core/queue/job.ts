@@ -65,17 +65,26 @@ type NotAny<P> = 0 extends 1 & P ? never : P;
 /**
  * `T` where it is a value JSON keeps as it is; `never` in place of what JSON would change or
  * drop (a `Date`, a `Map` or `Set`, a `bigint`, a function). Interfaces pass, unlike a
- * `JsonValue` bound, which asks for an index signature.
+ * `JsonValue` bound, which asks for an index signature; so do fields typed `unknown`, which the
+ * run-time check at dispatch (`E_INVALID_PAYLOAD`) covers.
  */
-export type Jsonable<T> = T extends string | number | boolean | null | undefined
-  ? T
-  : T extends bigint | symbol | ((...args: never[]) => unknown) | Date | Map<unknown, unknown> | Set<unknown>
-    ? never
-    : T extends readonly (infer E)[]
-      ? readonly Jsonable<E>[]
-      : T extends object
-        ? { [K in keyof T]: K extends string ? Jsonable<T[K]> : never }
-        : never;
+export type Jsonable<T> = unknown extends T
+  ? T // `unknown` (or `any`) says nothing to check: left to the check at dispatch
+  : T extends string | number | boolean | null | undefined
+    ? T
+    : T extends
+          | bigint
+          | symbol
+          | ((...args: never[]) => unknown)
+          | Date
+          | Map<unknown, unknown>
+          | Set<unknown>
+      ? never
+      : T extends readonly (infer E)[]
+        ? readonly Jsonable<E>[]
+        : T extends object
+          ? { [K in keyof T]: K extends string ? Jsonable<T[K]> : never }
+          : never;
 
 /**
  * The payload a dispatch of job class `C` takes: its {@link PayloadOf}, read so that a union of

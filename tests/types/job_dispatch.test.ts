@@ -79,6 +79,14 @@ function compileOnly(dispatcher: Dispatcher): void {
   void TypedEmailJob.dispatch({ to: 'a@example.com', subject: 'hi' }, { priority: 'high' });
 }
 
+/** Payloads whose fields the compiler cannot check: left to the run-time check at dispatch. */
+class LooseRecordJob extends Job<Record<string, unknown>> {
+  async handle(_payload: Record<string, unknown>) {}
+}
+class UnknownPayloadJob extends Job<unknown> {
+  async handle(_payload: unknown) {}
+}
+
 /** A payload JSON would change: a Date becomes a string, a bigint cannot be written at all. */
 class StampedJob extends Job<{ at: Date; count: bigint }> {
   async handle(_payload: { at: Date; count: bigint }) {}
@@ -105,6 +113,9 @@ function compileOnlyWithLooseClasses(dispatcher: Dispatcher, ctx: MessageContext
   // An interface of JSON values passes (no index signature needed).
   void dispatcher.dispatch(TypedEmailJob, { to: 'a@example.com', subject: 'hi', cc: ['b@example.com'] });
   void ctx.dispatch(ReadingJob, { deviceId: 'd1', value: 1 });
+  // Fields typed `unknown` pass: the compiler cannot tell, the dispatch checks at run time.
+  void LooseRecordJob.dispatch({ reading: 21.5, tags: ['a'] });
+  void ctx.dispatch(UnknownPayloadJob, { anything: [1, 'two'] });
 }
 
 function compileOnlyWithoutHandleParameter(dispatcher: Dispatcher, fake: QueueFake): void {
