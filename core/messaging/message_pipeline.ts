@@ -24,8 +24,7 @@ import { RateLimitedBursts } from './rate_limited_bursts.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 import { type ContextServices, MessageContext } from './message_context.js';
 import type { StateStore } from './state_store.js';
-import { backoffMs, retryUntilDone } from '../support/retry.js';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { retryUntilDone } from '../support/retry.js';
 import { isRedisUnavailable } from '../queue/drivers/redis/unavailable.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 
@@ -87,7 +86,7 @@ export class MessagePipeline {
   /** Aborted by close(): ends the wait of a route before it runs again. */
   readonly #stopped = new AbortController();
   readonly #droppedSample = sampledFailures();
-  #unavailableSample = sampledFailures();
+  readonly #unavailableSample = sampledFailures();
   readonly #options: PipelineOptions;
   readonly #router: TopicRouter<MessageHandler, Route>;
   readonly #batcher: DispatchBatcher;
@@ -138,37 +137,43 @@ export class MessagePipeline {
    * unacknowledged. Any other failure dead-letters it.
    */
   async #run(message: InboundMessage, match: RouteMatch<MessageHandler, Route>): Promise<void> {
-    for (let failures = 0; ; failures++) {
-      const error = await this.#attempt(message, match);
-      if (error === undefined) {
-        // the store serves again: the next outage is logged from its first failure
-        if (failures > 0) this.#unavailableSample = sampledFailures();
-        return;
-      }
-      if (!isRedisUnavailable(error.reason)) {
-        await this.#deadLetter(message, match.meta.pattern, error.reason);
-        return;
-      }
-      if (this.#closed) throw error.reason;
-      const retryInMs = backoffMs(failures + 1);
-      const waiting = this.#unavailableSample();
-      if (waiting !== undefined) {
-        this.#log.warn(
-          {
-            event: 'message.store_unavailable',
-            topic: message.topic,
-            route: match.meta.pattern,
-            err: error.reason,
-            retryInMs,
-            failures: waiting,
+    const route = match.meta.pattern;
+    let failures = 0;
+    try {
+      await retryUntilDone(
+        async () => {
+          const failed = await this.#attempt(message, match);
+          if (failed) throw failed.reason;
+        },
+        {
+          // closing aborts the wait, and the failure is thrown: the message stays unacknowledged
+          signal: this.#stopped.signal,
+          giveUp: (error) => !isRedisUnavailable(error),
+          onError: (error, retryInMs) => {
+            failures++;
+            const waiting = this.#unavailableSample();
+            if (waiting === undefined) return;
+            this.#log.warn(
+              {
+                event: 'message.store_unavailable',
+                topic: message.topic,
+                route,
+                err: error,
+                retryInMs,
+                failures: waiting,
+              },
+              'the route could not reach the store; the message waits, unacknowledged, and runs again (logged for the 1st and every 1,000th)',
+            );
           },
-          'the route could not reach the store; the message waits, unacknowledged, and runs again (logged for the 1st and every 1,000th)',
-        );
-      }
-      await sleep(retryInMs, undefined, { signal: this.#stopped.signal }).catch(() => {});
-      // closed while waiting: not run again, the message stays unacknowledged
-      if (this.#closed) throw error.reason;
+        },
+      );
+    } catch (error) {
+      if (isRedisUnavailable(error)) throw error;
+      await this.#deadLetter(message, route, error);
+      return;
     }
+    // the store serves again: the next outage is logged from its first failure
+    if (failures > 0) this.#unavailableSample.reset();
   }
 
   /** One run of the route; resolves with its failure, if any. */

@@ -65,8 +65,7 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
   const subject = options.key ? 'rate-limit key' : 'device';
 
   // with Redis away every message fails here: the first and every 1,000th of an outage are logged
-  let unavailable = sampledFailures();
-  let failing = false;
+  const unavailable = sampledFailures();
 
   return async function rateLimitMiddleware(ctx, next) {
     const key = keyOf(ctx);
@@ -80,14 +79,9 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
     let result: Awaited<ReturnType<RateLimiter['hit']>>;
     try {
       result = await limiter.hit(`${name}:${key}`, limit, windowMs);
-      if (failing) {
-        // the limiter works again: the next outage is logged from its first failure
-        failing = false;
-        unavailable = sampledFailures();
-      }
+      unavailable.reset(); // working: the next outage is logged from its first failure
     } catch (error) {
       if (!failOpen) throw error;
-      failing = true;
       const failures = unavailable();
       if (failures !== undefined) {
         ctx.log.warn(

@@ -18,4 +18,11 @@ describe('sampledFailures', () => {
     expect([a(), a(), a(), a()]).toEqual([1, 2, undefined, 4]);
     expect(b()).toBe(1);
   });
+
+  it('counts again from the first failure after reset()', () => {
+    const failed = sampledFailures(2);
+    expect([failed(), failed(), failed()]).toEqual([1, 2, undefined]);
+    failed.reset();
+    expect([failed(), failed()]).toEqual([1, 2]);
+  });
 });

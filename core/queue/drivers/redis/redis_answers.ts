@@ -6,15 +6,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../logger.js';
-import { backoffMs } from '../../../support/retry.js';
+import { retryUntilDone } from '../../../support/retry.js';
 import { authRefusal, describeConnection, isAuthRefusal } from './unavailable.js';
 
 /** How long one PING may take before it counts as no answer. */
 const PING_TIMEOUT_MS = 3000;
 
 /**
- * Resolves true once `redis` answers a PING, tried again with backoff (200 ms doubling to 5 s)
- * until then, or false when `signal` aborts first. The first failure is logged at error
+ * Resolves true once `redis` answers a PING, tried again with `retryUntilDone`'s backoff until
+ * then, or false when `signal` aborts first. The first failure is logged at error
  * (`server.redis_unavailable`) and the answer that follows at info (`server.redis_answering`).
  * Rejects with `E_REDIS_AUTH` when Redis refuses the connection's password.
  *
@@ -23,31 +23,36 @@ const PING_TIMEOUT_MS = 3000;
  */
 export async function redisAnswers(redis: Redis, log: Logger, signal: AbortSignal): Promise<boolean> {
   const where = describeConnection(redis.options);
-  for (let failures = 0; !signal.aborted; failures++) {
-    try {
-      await Promise.race([
-        redis.ping(),
-        sleep(PING_TIMEOUT_MS, undefined, { ref: false }).then(() => {
-          throw new Error(`no answer within ${PING_TIMEOUT_MS} ms`);
-        }),
-      ]);
-      // an answer that comes after a stop does not make the server ready
-      if (signal.aborted) return false;
-      if (failures > 0) {
-        log.info({ event: 'server.redis_answering', failures }, `Redis at ${where} answers`);
-      }
-      return true;
-    } catch (error) {
-      if (isAuthRefusal(error)) throw authRefusal(where, error);
-      if (failures === 0) {
+  let failures = 0;
+  try {
+    await retryUntilDone(() => ping(redis), {
+      signal,
+      giveUp: isAuthRefusal,
+      onError: (error) => {
+        if (failures++ > 0) return;
         log.error(
           { event: 'server.redis_unavailable', err: error },
           `Redis at ${where} does not answer: messages wait unacknowledged and workers retry until it does; ` +
             'start Redis, or check REDIS_URL',
         );
-      }
-    }
-    await sleep(backoffMs(failures + 1), undefined, { signal }).catch(() => {});
+      },
+    });
+  } catch (error) {
+    if (isAuthRefusal(error)) throw authRefusal(where, error);
+    return false; // stopped while it did not answer
   }
-  return false;
+  // an answer that comes after a stop does not make the server ready
+  if (signal.aborted) return false;
+  if (failures > 0) log.info({ event: 'server.redis_answering', failures }, `Redis at ${where} answers`);
+  return true;
+}
+
+/** A PING, failed when no answer comes within {@link PING_TIMEOUT_MS}. */
+function ping(redis: Redis): Promise<unknown> {
+  return Promise.race([
+    redis.ping(),
+    sleep(PING_TIMEOUT_MS, undefined, { ref: false }).then(() => {
+      throw new Error(`no answer within ${PING_TIMEOUT_MS} ms`);
+    }),
+  ]);
 }

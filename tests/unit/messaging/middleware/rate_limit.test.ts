@@ -117,6 +117,25 @@ describe('rateLimit', () => {
     expect(log.events('message.rate_limit_unavailable').map((line) => line.failures)).toEqual([1, 1_000]);
   });
 
+  it('logs the first failure of each outage of the limiter', async () => {
+    let failing = true;
+    const flaky: RateLimiter = {
+      hit: async () => {
+        if (failing) throw new RedisUnavailableError('down');
+        return { allowed: true, remaining: 99, retryAfterMs: 0 };
+      },
+    };
+    const log = capturingLogger('warn');
+    const middleware = rateLimit(flaky, { limit: 100, windowMs: 1_000 });
+    const recorder = recordingNext();
+    for (const state of [true, true, false, true]) {
+      failing = state;
+      await middleware(makeContext({ log: log.logger }), recorder.next);
+    }
+
+    expect(log.events('message.rate_limit_unavailable').map((line) => line.failures)).toEqual([1, 1]);
+  });
+
   it('quotes and shortens a device id in its message', async () => {
     const id = `x\n${'y'.repeat(300)}`;
     const middleware = rateLimit(new MemoryRateLimiter(), { limit: 1, windowMs: 1_000 });
