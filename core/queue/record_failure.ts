@@ -27,12 +27,14 @@ export const PASSING_REDIS_STATES = [
   'MISCONF',
   'NOREPLICAS',
 ];
-const PASSING = new RegExp(`^(${PASSING_REDIS_STATES.join('|')})\\b`);
+/** A reply that starts with one of {@link PASSING_REDIS_STATES}. */
+export const PASSING_REPLY = new RegExp(`^(${PASSING_REDIS_STATES.join('|')})\\b`);
 
 /** Whether `error` means Redis is away or answers that it will be back: a call may be sent again. */
 export function isPassingRedisError(error: unknown): boolean {
   return (
-    isTopiqError(error, 'E_REDIS_UNAVAILABLE') || (error instanceof Error && PASSING.test(error.message))
+    isTopiqError(error, 'E_REDIS_UNAVAILABLE') ||
+    (error instanceof Error && PASSING_REPLY.test(error.message))
   );
 }
 

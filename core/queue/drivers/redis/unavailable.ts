@@ -3,7 +3,7 @@
  * where Topiq tried to connect and what to do; other errors pass through unchanged.
  */
 import { RedisAuthError, RedisUnavailableError } from '../../../errors.js';
-import { PASSING_REDIS_STATES } from '../../record_failure.js';
+import { PASSING_REDIS_STATES, PASSING_REPLY } from '../../record_failure.js';
 
 const CONNECTION_ERRORS =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ETIMEDOUT/;
@@ -28,9 +28,6 @@ export function authRefusal(where: string, cause: unknown): RedisAuthError {
   );
 }
 
-/** A reply of a Redis that is up but cannot serve for now: loading, busy, full, a replica... */
-const PASSING_REPLY = new RegExp(`^(${PASSING_REDIS_STATES.join('|')})\\b`);
-
 /**
  * One of those states anywhere in a reply: a script refused a write reports it inside its own
  * error (Redis 6: `ERR Error running script ... -OOM command not allowed ...`).
@@ -47,7 +44,9 @@ const CONNECTION_CLOSED = 'Connection is closed.';
  * (`MaxRetriesPerRequestError`, a closed connection), or a Redis reply such as `LOADING`,
  * `BUSY` or `OOM`. Only Redis's own errors count: an error of other code whose message reads
  * the same (a device's payload quoted in a parse error, an HTTP client's `ECONNREFUSED`) does
- * not, so the same work is not retried forever for it.
+ * not, so the same work is not retried forever for it. Stricter than `isPassingRedisError`
+ * (record_failure.ts), which reads the driver's own errors, already mapped by
+ * {@link rethrowUnavailable}; this one reads what a handler or middleware threw.
  */
 export function isRedisUnavailable(error: unknown): boolean {
   let at: unknown = error;
