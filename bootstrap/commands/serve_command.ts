@@ -7,7 +7,6 @@
 import { type Command, Option } from 'commander';
 import { BaseCommand } from '../../core/console/command.js';
 import { queuesOfJobs } from '../../core/console/commands/queue_work_command.js';
-import { assertDurableDriver } from '../../core/config/durable_driver.js';
 import { redisAnswers } from '../../core/queue/drivers/redis/redis_answers.js';
 import {
   parsePort,
@@ -65,7 +64,6 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
       flags.port !== undefined ? { mqtt: { broker: await this.#brokerWithPort(flags.port) } } : {},
     );
     const { app } = server;
-    assertDurableDriver(app.settings.queue);
     let stopping: Promise<void> | undefined;
     let markStopped!: () => void;
     const stopRequested = new AbortController();

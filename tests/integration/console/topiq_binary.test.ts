@@ -163,4 +163,17 @@ describe('npx topiq serve (signals)', () => {
     expect(Date.now() - signalledAt).toBeLessThan(5_000);
     expect(result.stderr).not.toContain('E_BROKER_UNAVAILABLE');
   });
+
+  it('refuses to run on the in-memory driver under NODE_ENV=production without REDIS_URL, exit 1', async () => {
+    const { REDIS_URL: _unset, ...withoutRedis } = env;
+    const result = await runCli(['serve'], {
+      ...withoutRedis,
+      NODE_ENV: 'production',
+      MQTT_DEVICES: 'sensor-1:pw',
+      MQTT_BROKER_PORT: String(await freePort()),
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error E_INVALID_CONFIG: NODE_ENV=production and no REDIS_URL/m);
+  });
 });
