@@ -102,14 +102,16 @@ export abstract class BaseCommand<Flags extends object = Record<string, never>, 
   }
 
   /**
-   * The application, once the queue that `--queue` names (when the command has the flag and it
-   * was given) is known to have had a job pushed to it: `E_QUEUE_NOT_FOUND` otherwise, so an
-   * operator's typo is not read as an empty queue. For the commands that read or change jobs.
+   * The application, once the queue or queues that `--queue` names (when the command has the
+   * flag and it was given) are known to have had a job pushed to them: `E_QUEUE_NOT_FOUND`
+   * otherwise, so an operator's typo is not read as an empty queue. For the commands that read
+   * or change jobs.
    */
   protected async appWithKnownQueue(): Promise<Application> {
     const app = await this.app();
     const { queue } = this.flags as { queue?: unknown };
     if (typeof queue === 'string') await assertKnownQueues(app.driver, [queue]);
+    else if (Array.isArray(queue)) await assertKnownQueues(app.driver, queue as string[]);
     return app;
   }
 

@@ -5,7 +5,6 @@
  */
 import { type Command, Option } from 'commander';
 import type { QueueCounts } from '../../queue/driver.js';
-import { assertKnownQueues } from '../../queue/job_lookup.js';
 import { BaseCommand } from '../command.js';
 import type { TableColumn } from '../output.js';
 import { parseQueueNames } from '../parsers.js';
@@ -49,10 +48,8 @@ export class QueueSizeCommand extends BaseCommand<{ queue?: string[]; json?: boo
   }
 
   async run(): Promise<number> {
-    const { driver } = await this.app();
-    const named = this.flags.queue;
-    if (named) await assertKnownQueues(driver, named);
-    const queues = named ?? (await driver.queues()).sort();
+    const { driver } = await this.appWithKnownQueue();
+    const queues = this.flags.queue ?? (await driver.queues()).sort();
     const sizes: QueueSizeOutput[] = await Promise.all(
       queues.map(async (queue) => ({ queue, ...(await driver.counts(queue)) })),
     );

@@ -6,7 +6,6 @@
  */
 import { type Command, Option } from 'commander';
 import type { QueueStats } from '../../queue/driver.js';
-import { assertKnownQueues } from '../../queue/job_lookup.js';
 import { BaseCommand } from '../command.js';
 import type { TableColumn } from '../output.js';
 import { parseQueueNames } from '../parsers.js';
@@ -45,10 +44,8 @@ export class QueueStatsCommand extends BaseCommand<{ queue?: string[]; json?: bo
   }
 
   async run(): Promise<number> {
-    const { driver } = await this.app();
-    const named = this.flags.queue;
-    if (named) await assertKnownQueues(driver, named);
-    const queues = named ?? (await driver.queues()).sort();
+    const { driver } = await this.appWithKnownQueue();
+    const queues = this.flags.queue ?? (await driver.queues()).sort();
     const stats = await Promise.all(queues.map((queue) => driver.stats(queue)));
     if (this.flags.json) this.json(stats);
     else if (stats.length === 0) this.line('No queues yet: none has had a job pushed.');
