@@ -112,8 +112,22 @@ export class Dispatcher {
    * name must be registered and the payload must pass the job's `schema` when it has one.
    */
   async dispatchByName(name: string, payload: unknown, options?: DispatchOptions): Promise<string> {
+    return (await this.storeByName(name, payload, options)).job.id;
+  }
+
+  /**
+   * As {@link dispatchByName}, resolving to the job as built and what the store did with it
+   * (`duplicate` for a job id that exists already, see {@link PushOutcome}).
+   */
+  async storeByName(
+    name: string,
+    payload: unknown,
+    options?: DispatchOptions,
+  ): Promise<{ job: NewJob; outcome: PushOutcome | undefined }> {
     const checked = this.checkByName(name, payload);
-    return this.dispatch(checked.job, checked.payload as never, options);
+    const job = this.build({ job: checked.job, payload: checked.payload as never, options });
+    const [outcome] = await this.store([job]);
+    return { job, outcome };
   }
 
   /**

@@ -169,10 +169,8 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
     const options = this.#dispatchOptions();
     const app = await this.app();
     assertDurableDriver(app.settings.queue);
-    // as dispatchByName does, keeping the store's outcome: an existing --job-id adds nothing
-    const checked = app.dispatcher.checkByName(name, this.flags.payload.value);
-    const job = app.dispatcher.build({ job: checked.job, payload: checked.payload as never, options });
-    const [outcome] = await app.dispatcher.store([job]);
+    // the store's outcome kept: an existing --job-id adds nothing
+    const { job, outcome } = await app.dispatcher.storeByName(name, this.flags.payload.value, options);
     const { id, queue } = job;
     const duplicate = outcome === 'duplicate';
     const nothingAdded = `job ${id} already exists in queue "${queue}": nothing added`;
