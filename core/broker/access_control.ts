@@ -18,6 +18,7 @@ import { type HeldQos2, type Qos2Admission, Qos2Resends } from './qos2_resends.j
 import { RetainedBudget, type RetainedLimits } from './retained_budget.js';
 import { DEFAULT_SESSION_LIMITS, type SessionLimits, SubscriptionBudget } from './session_limits.js';
 import { type DeviceAclTemplates, DeviceTopicRules } from './topic_acl.js';
+import { withDeadline } from '../support/timers.js';
 
 /** A client's publish as `beforeAck` sees it, before the client is acknowledged. */
 export interface IncomingPublish {
@@ -274,17 +275,15 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     }
     let principal: Principal | null;
     checking++;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timedOut = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${loginTimeoutMs} ms`)), loginTimeoutMs);
-        timer.unref(); // a check left hanging does not keep a closed broker's process alive
-      });
-      principal = await Promise.race([credentials.verify(username, password.toString('utf8')), timedOut]);
+      principal = await withDeadline(
+        credentials.verify(username, password.toString('utf8')),
+        loginTimeoutMs,
+        `no answer within ${loginTimeoutMs} ms`,
+      );
     } catch (error) {
       throw authError(SERVER_UNAVAILABLE, 'the credentials store failed', error);
     } finally {
-      clearTimeout(timer);
       checking--;
     }
     if (principal === null) throw authError(BAD_USERNAME_OR_PASSWORD, 'wrong username or password');

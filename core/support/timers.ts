@@ -6,3 +6,20 @@
  * dropped.
  */
 export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Settles as `work` does, or rejects with `Error(message)` when it has not settled within `ms`
+ * (the work itself goes on; its late outcome is ignored). The timer is cleared once either
+ * comes, and never keeps the process alive.
+ *
+ * @example
+ * const principal = await withDeadline(credentials.verify(user, password), 10_000, 'no answer within 10000 ms');
+ */
+export function withDeadline<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+    timer.unref();
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}

@@ -3,10 +3,10 @@
  * is away runs all the same (messages wait unacknowledged, workers retry), but it must not say
  * it is ready, and a refused password will not mend itself, so it fails the start.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../../logger.js';
 import { retryUntilDone } from '../../../support/retry.js';
+import { withDeadline } from '../../../support/timers.js';
 import { authRefusal, describeConnection, isAuthRefusal } from './unavailable.js';
 
 /** How long one PING may take before it counts as no answer. */
@@ -49,10 +49,5 @@ export async function redisAnswers(redis: Redis, log: Logger, signal: AbortSigna
 
 /** A PING, failed when no answer comes within {@link PING_TIMEOUT_MS}. */
 function ping(redis: Redis): Promise<unknown> {
-  return Promise.race([
-    redis.ping(),
-    sleep(PING_TIMEOUT_MS, undefined, { ref: false }).then(() => {
-      throw new Error(`no answer within ${PING_TIMEOUT_MS} ms`);
-    }),
-  ]);
+  return withDeadline(redis.ping(), PING_TIMEOUT_MS, `no answer within ${PING_TIMEOUT_MS} ms`);
 }
