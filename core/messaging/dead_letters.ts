@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
+import { z } from 'zod';
 
 /** One dead-lettered message. */
 export interface DeadLetter {
@@ -110,31 +111,28 @@ export function parseDeadLetter(text: string): { entry: DeadLetter } | { reason:
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     return { reason: 'not a JSON object' };
   }
-  const entry = value as Partial<Record<keyof DeadLetter, unknown>>;
-  const wrong = (Object.keys(DEAD_LETTER_FIELDS) as (keyof DeadLetter)[]).filter(
-    (field) => !DEAD_LETTER_FIELDS[field](entry[field]),
-  );
-  if (wrong.length > 0) return { reason: `missing or invalid ${wrong.join(', ')}` };
+  const parsed = DEAD_LETTER.safeParse(value);
+  if (!parsed.success) {
+    const wrong = new Set(parsed.error.issues.map((issue) => String(issue.path[0])));
+    return { reason: `missing or invalid ${[...wrong].join(', ')}` };
+  }
   return { entry: value as DeadLetter };
 }
 
-const isString = (value: unknown) => typeof value === 'string';
-const isStringOrNull = (value: unknown) => value === null || typeof value === 'string';
-
-/** What each field of a stored {@link DeadLetter} must hold. */
-const DEAD_LETTER_FIELDS: Record<keyof DeadLetter, (value: unknown) => boolean> = {
-  id: isString,
-  topic: isString,
-  payload: isString,
-  encoding: (value) => value === 'utf8' || value === 'base64',
-  truncated: (value) => typeof value === 'boolean',
-  reason: isString,
-  code: isStringOrNull,
-  route: isStringOrNull,
-  clientId: isStringOrNull,
+/** What a stored {@link DeadLetter} must hold. */
+const DEAD_LETTER = z.object({
+  id: z.string(),
+  topic: z.string(),
+  payload: z.string(),
+  encoding: z.enum(['utf8', 'base64']),
+  truncated: z.boolean(),
+  reason: z.string(),
+  code: z.string().nullable(),
+  route: z.string().nullable(),
+  clientId: z.string().nullable(),
   // a time a Date can print
-  at: (value) => typeof value === 'number' && Number.isFinite(new Date(value).getTime()),
-};
+  at: z.number().refine((value) => Number.isFinite(new Date(value).getTime())),
+}) satisfies z.ZodType<DeadLetter>;
 
 /**
  * Dead letters in one Redis list, trimmed to `limit` in the same MULTI. A Redis that cannot
