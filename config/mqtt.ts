@@ -10,7 +10,8 @@ import { staticCredentials } from '../core/broker/static_credentials.js';
 import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';
 import { DEFAULT_RETAINED_LIMITS } from '../core/broker/retained_budget.js';
 import { DEFAULT_SESSION_LIMITS } from '../core/broker/session_limits.js';
-import { DEFAULT_REPLY_TOPIC } from '../core/messaging/reply_topic.js';
+import { eventTopicProblem } from '../core/messaging/job_event_bridge.js';
+import { DEFAULT_REPLY_TOPIC, isUnderTopic } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
 /** The job event topic `JOB_EVENTS_TOPIC=on` stands for. */
@@ -40,19 +41,6 @@ function topicPrefix(example: string) {
         });
       }
     });
-}
-
-const PLACEHOLDER = /^\{(queue|id|status|name)\}$/;
-
-/** What makes `template` no job event topic template, or undefined when it is one. */
-function eventTopicProblem(template: string): string | undefined {
-  if (template.startsWith('$')) return 'it may not start with $ (broker topics)';
-  // every brace, read in the template as written: a placeholder, or a slip to name
-  const unknown = template.match(/\{[^{}]*\}?|\}/g)?.find((token) => !PLACEHOLDER.test(token));
-  if (unknown !== undefined) {
-    return `${JSON.stringify(unknown)} is no placeholder; use {queue}, {id}, {status} and {name}`;
-  }
-  return topicNameProblem(template.replace(/\{(queue|id|status|name)\}/g, 'x'));
 }
 
 /** `id:password,id2:scrypt:salt:hash` (the password is everything after the first ':'). */
@@ -159,8 +147,7 @@ export default defineConfig(
         const commands = env.JOB_COMMAND_TOPIC;
         const replies = env.JOB_COMMAND_REPLY_TOPIC;
         if (commands === undefined) return true;
-        const within = (topic: string, prefix: string) => topic === prefix || topic.startsWith(`${prefix}/`);
-        return !within(commands, replies) && !within(replies, commands);
+        return !isUnderTopic(commands, replies) && !isUnderTopic(replies, commands);
       },
       {
         message:

@@ -13,14 +13,32 @@ import { type JobStreamEvent, streamEventLabel } from '../queue/driver.js';
 import { hasValidNames } from '../queue/names.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 import type { Publisher } from './inbound_message.js';
+import { topicNameProblem } from '../mqtt/topic_name.js';
+
+/** The placeholders of a job event topic template. */
+const PLACEHOLDERS = /\{(queue|id|status|name)\}/g;
+const PLACEHOLDER_ALONE = new RegExp(`^${PLACEHOLDERS.source}$`);
 
 /** Fills `{queue}`, `{id}`, `{status}` (`progress` for a progress report) and `{name}` in a topic template. */
 export function jobEventTopic(template: string, event: JobStreamEvent): string {
   const status = streamEventLabel(event);
-  return template.replace(
-    /\{(queue|id|status|name)\}/g,
-    (_match, field: 'queue' | 'id' | 'status' | 'name') => (field === 'status' ? status : event[field]),
+  return template.replace(PLACEHOLDERS, (_match, field: 'queue' | 'id' | 'status' | 'name') =>
+    field === 'status' ? status : event[field],
   );
+}
+
+/**
+ * What makes `template` no job event topic template (`JOB_EVENTS_TOPIC`), or undefined when it
+ * is one: a leading `$`, a brace that is no placeholder, or a topic name problem once filled.
+ */
+export function eventTopicProblem(template: string): string | undefined {
+  if (template.startsWith('$')) return 'it may not start with $ (broker topics)';
+  // every brace, read in the template as written: a placeholder, or a slip to name
+  const unknown = template.match(/\{[^{}]*\}?|\}/g)?.find((token) => !PLACEHOLDER_ALONE.test(token));
+  if (unknown !== undefined) {
+    return `${JSON.stringify(unknown)} is no placeholder; use {queue}, {id}, {status} and {name}`;
+  }
+  return topicNameProblem(template.replace(PLACEHOLDERS, 'x'));
 }
 
 /**

@@ -9,9 +9,14 @@ import { topicNameProblem } from '../mqtt/topic_name.js';
 /** Where replies go unless `JOB_COMMAND_REPLY_TOPIC` says otherwise. */
 export const DEFAULT_REPLY_TOPIC = 'topiq/replies';
 
+/** Whether `topic` is `prefix` or a topic under it (a level boundary, not a string prefix). */
+export function isUnderTopic(topic: string, prefix: string): boolean {
+  return topic === prefix || topic.startsWith(`${prefix}/`);
+}
+
 /** Whether `topic` is a topic name (no wildcard) and `prefix` or a topic under it. */
 export function isReplyTopic(topic: string, prefix: string): boolean {
-  return topicNameProblem(topic) === undefined && (topic === prefix || topic.startsWith(`${prefix}/`));
+  return topicNameProblem(topic) === undefined && isUnderTopic(topic, prefix);
 }
 
 /** Why a request's response topic is refused: what it is, and what to use instead. */
