@@ -131,12 +131,7 @@ export class JobRunner {
    */
   async abandoned(record: JobRecord): Promise<void> {
     // the fields of every other job line: its attempt is the last one, which a dead worker ran
-    const log = this.#log.child({
-      jobId: record.id,
-      job: record.name,
-      queue: record.queue,
-      attempt: record.attempts,
-    });
+    const log = this.#log.child(jobFields({ ...record, attempt: record.attempts }));
     const error = restoredError(record.error);
     log.error(
       { event: 'job.failed', code: codeOf(error), ...(record.worker ? { ranOn: record.worker } : {}) },
@@ -257,6 +252,14 @@ function withoutStack(error: StoredError): StoredError {
 }
 
 /**
+ * The fields every log line about a job attempt carries: its handler's own log (`ctx.log`) and
+ * the worker's lines about it alike.
+ */
+export function jobFields(job: { id: string; name: string; queue: string; attempt: number }) {
+  return { jobId: job.id, job: job.name, queue: job.queue, attempt: job.attempt };
+}
+
+/**
  * Settles with `work`, or rejects when the attempt is aborted (its timeout, a cancel, a
  * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
  */
@@ -325,12 +328,7 @@ class AttemptContext implements JobContext {
 
   get log(): Logger {
     const job = this.#job;
-    this.#log ??= this.#parentLog.child({
-      jobId: job.id,
-      job: job.name,
-      queue: job.queue,
-      attempt: job.attempt,
-    });
+    this.#log ??= this.#parentLog.child(jobFields(job));
     return this.#log;
   }
 

@@ -21,7 +21,7 @@ import {
   type ReservedJob,
 } from './driver.js';
 import { HeardCancels } from './heard_cancels.js';
-import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
+import { JobRunner, jobFields, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { whileRedisPasses } from './record_failure.js';
 import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
@@ -903,11 +903,6 @@ function validate(options: WorkerOptions): void {
 }
 
 /** The lease a reserved job is held under. */
-/** The fields every log line about a job attempt carries, as its handler's own log does. */
-function jobFields(job: { id: string; name: string; queue: string; attempt: number }) {
-  return { jobId: job.id, job: job.name, queue: job.queue, attempt: job.attempt };
-}
-
 function leaseOf(job: ReservedJob): Lease {
   return { id: job.id, queue: job.queue, token: job.token };
 }
