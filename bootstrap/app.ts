@@ -6,6 +6,7 @@ import 'dotenv/config';
 import { jobs } from '../app/jobs/index.js';
 import appConfig from '../config/app.js';
 import queueConfig from '../config/queue.js';
+import { readSections } from '../core/config/define_config.js';
 import { warnOfCutCredentials } from '../core/config/env_file_check.js';
 import { Application, createLogger, type Logger, type QueueDriver } from '../core/index.js';
 
@@ -21,7 +22,7 @@ export interface CreateApplicationOptions {
 /** Reads config and builds the application, bound as the target of `SomeJob.dispatch()`. */
 export function createApplication(options: CreateApplicationOptions = {}): Application {
   const env = options.env ?? process.env;
-  const app = appConfig.read(env);
+  const [app, queue] = readSections(env, [appConfig, queueConfig]);
   const log =
     options.log ??
     (options.logToStderr
@@ -29,7 +30,7 @@ export function createApplication(options: CreateApplicationOptions = {}): Appli
       : undefined);
   const application = new Application({
     app,
-    queue: queueConfig.read(env),
+    queue,
     jobs,
     ...(log ? { log } : {}),
     ...(options.driver ? { driver: options.driver } : {}),

@@ -1,5 +1,8 @@
 /** Builds the server behind `npx topiq serve`: the application, its routes, the MQTT gateway. */
+import appConfig from '../config/app.js';
 import mqttConfig from '../config/mqtt.js';
+import queueConfig from '../config/queue.js';
+import { readSections } from '../core/config/define_config.js';
 import { type AppRouteTable, type MqttSettings, Server } from '../core/index.js';
 import { type CreateApplicationOptions, createApplication } from './app.js';
 import { loadRoutes } from './routes.js';
@@ -14,9 +17,11 @@ export interface CreateServerOptions extends CreateApplicationOptions {
 /** Reads config, loads routes, and builds a (not yet started) server. */
 export async function createServer(options: CreateServerOptions = {}): Promise<Server> {
   const env = options.env ?? process.env;
+  // every section checked before anything starts, so all bad values are reported at once
+  const [, , mqttSettings] = readSections(env, [appConfig, queueConfig, mqttConfig]);
   const app = createApplication(options);
   try {
-    const mqtt = { ...mqttConfig.read(env), ...options.mqtt };
+    const mqtt = { ...mqttSettings, ...options.mqtt };
     const routes = options.routes ?? (await loadRoutes(app, mqtt.sharedGroup));
     return new Server({ app, mqtt, routes });
   } catch (error) {

@@ -40,11 +40,46 @@ export function defineConfig<S extends z.ZodType<Record<string, unknown>>, T>(
         const problems = parsed.error.issues.map(
           (issue) => `${issue.path.join('.') || name}: ${issue.message}`,
         );
-        throw new InvalidConfigError(
-          `invalid ${name} configuration: ${problems.join('; ')}. Fix the environment or .env (see .env.example)`,
-        );
+        throw new InvalidConfigError(`invalid ${name} configuration: ${problems.join('; ')}. ${FIX_HINT}`);
       }
       return shape(parsed.data);
     },
   };
+}
+
+const FIX_HINT = 'Fix the environment or .env (see .env.example)';
+
+type SectionValues<S extends readonly ConfigSection<unknown>[]> = {
+  [K in keyof S]: S[K] extends ConfigSection<infer T> ? T : never;
+};
+
+/**
+ * Reads several config sections and, when more than one is wrong, reports them all in one
+ * `E_INVALID_CONFIG` (the sections' reports joined by `; `), so a user fixes the environment in one pass
+ * instead of meeting the next section's problem after each fix.
+ *
+ * @example
+ * const [app, queue, mqtt] = readSections(process.env, [appConfig, queueConfig, mqttConfig]);
+ */
+export function readSections<const S extends readonly ConfigSection<unknown>[]>(
+  env: Record<string, string | undefined>,
+  sections: S,
+): SectionValues<S> {
+  const values: unknown[] = [];
+  const failures: InvalidConfigError[] = [];
+  for (const section of sections) {
+    try {
+      values.push(section.read(env));
+    } catch (error) {
+      if (!(error instanceof InvalidConfigError)) throw error;
+      failures.push(error);
+    }
+  }
+  const [first, ...others] = failures;
+  if (first && others.length === 0) throw first;
+  if (first) {
+    const lines = failures.map((failure) => failure.message.replace(`. ${FIX_HINT}`, ''));
+    throw new InvalidConfigError(`${lines.join('; ')}. ${FIX_HINT}`);
+  }
+  return values as SectionValues<S>;
 }

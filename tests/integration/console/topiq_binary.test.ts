@@ -164,6 +164,20 @@ describe('npx topiq serve (signals)', () => {
     expect(result.stderr).not.toContain('E_BROKER_UNAVAILABLE');
   });
 
+  it('reports the bad values of every config section at once before serving, exit 1', async () => {
+    const result = await runCli(['serve'], {
+      ...env,
+      LOG_LEVEL: 'loud',
+      QUEUE_LEASE_MS: 'long',
+      MQTT_BROKER_PORT: 'x',
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error E_INVALID_CONFIG: invalid app configuration: LOG_LEVEL.*; invalid queue configuration: QUEUE_LEASE_MS.*; invalid mqtt configuration: MQTT_BROKER_PORT/m,
+    );
+  });
+
   it('refuses to run on the in-memory driver under NODE_ENV=production without REDIS_URL, exit 1', async () => {
     const { REDIS_URL: _unset, ...withoutRedis } = env;
     const result = await runCli(['serve'], {
