@@ -2,13 +2,15 @@
  * Builds the application from `config/` (environment + .env) and `app/` (jobs, routes).
  * The CLI and `npm start` call this; tests call it with their own environment.
  */
-import 'dotenv/config';
+// first: the app's modules may read process.env as they load
+import './env_file.js';
 import { jobs } from '../app/jobs/index.js';
 import appConfig from '../config/app.js';
 import queueConfig from '../config/queue.js';
 import { readSections } from '../core/config/define_config.js';
 import { warnOfCutCredentials } from '../core/config/env_file_check.js';
 import { Application, createLogger, type Logger, type QueueDriver } from '../core/index.js';
+import { envFilePath } from './env_file.js';
 
 export interface CreateApplicationOptions {
   /** Environment to read config from (default `process.env`, after `.env`). */
@@ -35,7 +37,7 @@ export function createApplication(options: CreateApplicationOptions = {}): Appli
     ...(log ? { log } : {}),
     ...(options.driver ? { driver: options.driver } : {}),
   }).bindQueue();
-  // the file 'dotenv/config' loaded above, when the environment is the one it filled
-  if (!options.env) warnOfCutCredentials(process.env.DOTENV_CONFIG_PATH ?? '.env', application.log);
+  // the file loaded above, when the environment is the one it filled
+  if (!options.env) warnOfCutCredentials(envFilePath(), application.log);
   return application;
 }

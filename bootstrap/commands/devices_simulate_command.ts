@@ -131,7 +131,7 @@ export class DevicesSimulateCommand extends BaseCommand<DevicesSimulateFlags> {
 
 /** The MQTT config, after `.env` (this command builds no application, which would load it). */
 async function readMqttConfig() {
-  await import('dotenv/config');
+  await import('../env_file.js');
   const { default: mqttConfig } = await import('../../config/mqtt.js');
   return mqttConfig.read(process.env);
 }

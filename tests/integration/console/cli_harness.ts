@@ -41,10 +41,10 @@ export interface CliProcess {
   done: Promise<CliResult>;
 }
 
-/** Starts `node bin/topiq.js <args>` with stdin closed (not a terminal). */
-export function startCli(args: readonly string[], env: Record<string, string>): CliProcess {
-  const child = spawn(process.execPath, ['bin/topiq.js', ...args], {
-    cwd: REPO_ROOT,
+/** Starts `node bin/topiq.js <args>` with stdin closed (not a terminal), in the repo or `cwd`. */
+export function startCli(args: readonly string[], env: Record<string, string>, cwd = REPO_ROOT): CliProcess {
+  const child = spawn(process.execPath, [`${REPO_ROOT}bin/topiq.js`, ...args], {
+    cwd,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -72,9 +72,13 @@ export function startCli(args: readonly string[], env: Record<string, string>): 
   };
 }
 
-/** Runs `node bin/topiq.js <args>` to the end. */
-export function runCli(args: readonly string[], env: Record<string, string>): Promise<CliResult> {
-  return startCli(args, env).done;
+/** Runs `node bin/topiq.js <args>` to the end, in the repo or `cwd`. */
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string>,
+  cwd?: string,
+): Promise<CliResult> {
+  return startCli(args, env, cwd).done;
 }
 
 /** An application on the same Redis prefix as the CLI, with extra job classes if given. */

@@ -3,11 +3,18 @@
  * registry, with `REDIS_URL` pointing at a port where nothing listens: listing routes and
  * registered jobs must not need Redis.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
 import { commands } from '../../../bootstrap/console.js';
+import { envFilePath } from '../../../bootstrap/env_file.js';
 import { Kernel } from '../../../core/console/index.js';
 import { captureIO } from '../../unit/console/capture_io.js';
 import { buildApplication, cliEnv, runCli, uniquePrefix } from './cli_harness.js';
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** Nothing listens on port 1, so any Redis command would fail or hang. */
 const DEAD_REDIS = 'redis://127.0.0.1:1';
@@ -102,5 +109,29 @@ describe('under NODE_ENV=production without REDIS_URL', () => {
     ]);
     expect(code).toBe(1);
     expect(err).toMatch(/^error E_INVALID_CONFIG: NODE_ENV=production and no REDIS_URL.*QUEUE_DRIVER=memory/);
+  });
+});
+
+describe('the .env file', () => {
+  const env = cliEnv(uniquePrefix());
+  const elsewhere = mkdtempSync(join(tmpdir(), 'topiq-cwd-'));
+  writeFileSync(join(elsewhere, '.env'), 'QUEUE_LEASE_MS=long\n');
+  afterAll(() => rmSync(elsewhere, { recursive: true, force: true }));
+
+  it("is the project root's, not the one of the directory the command runs in", async () => {
+    expect(envFilePath({})).toBe(join(REPO_ROOT, '.env'));
+
+    const result = await runCli(['job:types'], env, elsewhere);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+  });
+
+  it('is the one DOTENV_CONFIG_PATH names, when set', async () => {
+    const file = join(elsewhere, '.env');
+    expect(envFilePath({ DOTENV_CONFIG_PATH: file })).toBe(file);
+
+    const result = await runCli(['job:types'], { ...env, DOTENV_CONFIG_PATH: file });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error E_INVALID_CONFIG: invalid queue configuration: QUEUE_LEASE_MS/);
   });
 });

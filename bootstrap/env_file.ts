@@ -1,0 +1,18 @@
+/**
+ * Loads `.env` into `process.env` when first imported, from the project's root (the directory above
+ * `bootstrap/`), not from wherever the command was started: `npx topiq queue:work` run from
+ * `app/jobs/` reads the same settings as from the root, as AdonisJS and Laravel do.
+ * `DOTENV_CONFIG_PATH` names another file. dotenv never overrides a variable already set, so
+ * the real environment wins.
+ */
+import { fileURLToPath } from 'node:url';
+import { config } from 'dotenv';
+
+/** The `.env` file the application reads: `DOTENV_CONFIG_PATH`, else `<project root>/.env`. */
+export function envFilePath(env: Record<string, string | undefined> = process.env): string {
+  return env.DOTENV_CONFIG_PATH ?? fileURLToPath(new URL('../.env', import.meta.url));
+}
+
+// on import: `bootstrap/app.ts` imports this module first, so the app's own modules see the
+// file's values even where they read process.env as they load
+config({ path: envFilePath(), quiet: true });
