@@ -52,7 +52,7 @@ export class ProgressWriter {
       message: message || null,
       data: progressData(data),
     };
-    const wait = this.#lastWriteAt + this.#intervalMs - Date.now();
+    const wait = this.#lastWriteAt + this.#intervalMs - performance.now();
     if (wait <= 0) {
       this.#send();
     } else if (!this.#timer) {
@@ -75,7 +75,7 @@ export class ProgressWriter {
     const latest = this.#latest;
     if (!latest) return;
     this.#latest = undefined;
-    this.#lastWriteAt = Date.now();
+    this.#lastWriteAt = performance.now();
     this.#writes++;
     this.#write(latest.percent, latest.message, latest.data).catch(() => {
       // progress is advisory: a failed write is superseded by the next one

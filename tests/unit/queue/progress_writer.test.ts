@@ -26,6 +26,24 @@ describe('ProgressWriter', () => {
     }
   });
 
+  it('keeps writing once per interval when the wall clock steps back (an NTP correction)', async () => {
+    const writes: number[] = [];
+    const writer = new ProgressWriter(async (percent) => {
+      writes.push(percent);
+    }, 50);
+    writer.report(10);
+    const stepped = Date.now() - 60_000;
+    const now = vi.spyOn(Date, 'now').mockImplementation(() => stepped);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      writer.report(20);
+      expect(writes).toEqual([10, 20]);
+    } finally {
+      now.mockRestore();
+      writer.flush();
+    }
+  });
+
   it('clamps to 0-100 and refuses a percent that is not a number', () => {
     const writes: number[] = [];
     const writer = new ProgressWriter(async (percent) => {
