@@ -6,7 +6,7 @@
 import type { Application } from './application.js';
 import type { MqttSettings } from './config/settings.js';
 import { addJobCommandRoute } from './messaging/job_command_route.js';
-import { bridgeJobEvents } from './messaging/job_event_bridge.js';
+import { bridgeJobEvents, eventTopicMayMatch } from './messaging/job_event_bridge.js';
 import { type AppRouteTable, MessagePipeline } from './messaging/message_pipeline.js';
 import type { MessageContext } from './messaging/message_context.js';
 import { MqttGateway } from './messaging/mqtt_gateway.js';
@@ -16,6 +16,7 @@ import { retryUntilDone } from './support/retry.js';
 import type { Worker, WorkerOptions } from './queue/worker.js';
 import type { Middleware } from './routing/compose.js';
 import { assertDurableDriver } from './config/durable_driver.js';
+import { InvalidConfigError } from './errors.js';
 
 /** What a server is built from. */
 export interface ServerOptions {
@@ -56,6 +57,7 @@ export class Server {
         replyTopic: options.mqtt.jobCommandReplyTopic,
       });
     }
+    if (options.mqtt.jobEventsTopic) assertEventsReachNoRoute(options.mqtt, options.routes);
     this.gateway = new MqttGateway({
       settings: { ...options.mqtt, sharedGroup: options.mqtt.sharedGroup },
       subscriptions: options.routes.subscriptions(),
@@ -152,5 +154,28 @@ export class Server {
     this.pipeline.close();
     await Promise.all(this.workers.map((worker) => worker.shutdown()));
     await this.app.close();
+  }
+}
+
+/**
+ * Throws `E_INVALID_CONFIG` when a job event topic could reach a route of the app (the job
+ * command route included) or the command replies: on an external broker the app would take
+ * its own events for device messages (a dead letter each, or a job each), and requesters would
+ * read events as replies.
+ */
+function assertEventsReachNoRoute(mqtt: MqttSettings, routes: AppRouteTable): void {
+  const template = mqtt.jobEventsTopic;
+  if (template === undefined) return;
+  const route = routes.routes().find((record) => eventTopicMayMatch(template, record.filter));
+  if (route) {
+    throw new InvalidConfigError(
+      `JOB_EVENTS_TOPIC ${template} can name topics the route ${route.pattern} subscribes to (${route.filter}): the app would receive its own job events as messages; choose a template outside the app's routes, e.g. topiq/jobs/{queue}/{id}/{status}`,
+    );
+  }
+  const replies = mqtt.jobCommandReplyTopic;
+  if (mqtt.jobCommandTopic && replies && eventTopicMayMatch(template, `${replies}/#`)) {
+    throw new InvalidConfigError(
+      `JOB_EVENTS_TOPIC ${template} can name topics under the command reply prefix ${replies} (JOB_COMMAND_REPLY_TOPIC): requesters would read job events as replies; choose a template outside it, e.g. topiq/jobs/{queue}/{id}/{status}`,
+    );
   }
 }

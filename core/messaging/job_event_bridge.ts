@@ -42,6 +42,38 @@ export function eventTopicProblem(template: string): string | undefined {
 }
 
 /**
+ * Whether some topic `template` (a job event topic template) can name is matched by `filter`
+ * (an MQTT topic filter, without its `$share/<group>/` prefix). A placeholder stands for any
+ * text without a `/` (the names and statuses that fill it never hold one).
+ *
+ * @example
+ * eventTopicMayMatch('topiq/jobs/{id}', 'topiq/jobs/+'); // true
+ * eventTopicMayMatch('topiq/jobs/{queue}/{id}/{status}', 'devices/+/status'); // false
+ */
+export function eventTopicMayMatch(template: string, filter: string): boolean {
+  const levels = template.split('/');
+  const filterLevels = filter.split('/');
+  for (const [index, level] of filterLevels.entries()) {
+    if (level === '#') return true; // '#' also matches the level above it
+    const templateLevel = levels[index];
+    if (templateLevel === undefined) return false;
+    if (level !== '+' && !levelPattern(templateLevel).test(level)) return false;
+  }
+  return levels.length === filterLevels.length;
+}
+
+/** A template level as a pattern: its text as written, each placeholder any text but `/`. */
+function levelPattern(level: string): RegExp {
+  const parts = level.split(PLACEHOLDERS_SPLIT).map((part, index) =>
+    // split with a capture group: odd parts are the placeholders' field names
+    index % 2 === 1 ? '[^/]*' : part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+  );
+  return new RegExp(`^${parts.join('')}$`);
+}
+
+const PLACEHOLDERS_SPLIT = /\{(queue|id|status|name)\}/;
+
+/**
  * Starts forwarding job events, and progress reports unless `options.progress` is false, to
  * MQTT; resolves to a function that stops it.
  *
