@@ -8,7 +8,7 @@
  * and a job refused alone fails its dispatch, so its message is dead-lettered.
  */
 import type { Logger } from '../logger.js';
-import type { NewJob } from '../queue/driver.js';
+import type { NewJob, PushOutcome } from '../queue/driver.js';
 import { isTopiqError } from '../errors.js';
 import { PASSING_STATE_ANYWHERE as SERVER_STATE } from '../queue/drivers/redis/unavailable.js';
 import { retryUntilDone } from '../support/retry.js';
@@ -28,28 +28,35 @@ function refusedForContent(error: unknown): boolean {
 
 interface Waiting {
   job: NewJob;
-  resolve: () => void;
+  resolve: (outcome: PushOutcome) => void;
   reject: (error: Error) => void;
 }
 
 export class DispatchBatcher {
-  readonly #write: (jobs: readonly NewJob[]) => Promise<unknown>;
+  readonly #write: (jobs: readonly NewJob[]) => Promise<readonly PushOutcome[]>;
   readonly #log: Logger;
   readonly #maxBatch: number;
   #pending: Waiting[] = [];
   #scheduled = false;
   #closed = false;
 
-  /** `store` writes one batch, e.g. `(jobs) => dispatcher.store(jobs)`. */
-  constructor(store: (jobs: readonly NewJob[]) => Promise<unknown>, log: Logger, maxBatch = 1000) {
+  /** `store` writes one batch and tells each job's outcome, e.g. `(jobs) => dispatcher.store(jobs)`. */
+  constructor(
+    store: (jobs: readonly NewJob[]) => Promise<readonly PushOutcome[]>,
+    log: Logger,
+    maxBatch = 1000,
+  ) {
     this.#write = store;
     this.#log = log;
     this.#maxBatch = maxBatch;
   }
 
-  /** Queues a job; resolves once it is stored. */
-  add(job: NewJob): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  /**
+   * Queues a job; resolves once it is stored, to what storing it did (`duplicate` when a job
+   * with its id exists already and nothing was added).
+   */
+  add(job: NewJob): Promise<PushOutcome> {
+    return new Promise<PushOutcome>((resolve, reject) => {
       this.#pending.push({ job, resolve, reject });
       if (this.#pending.length >= this.#maxBatch) this.#flush();
       else if (!this.#scheduled) {
@@ -77,8 +84,9 @@ export class DispatchBatcher {
 
   async #store(batch: Waiting[]): Promise<void> {
     let failures = 0;
+    let outcomes: readonly PushOutcome[];
     try {
-      await retryUntilDone(() => this.#write(batch.map((waiting) => waiting.job)), {
+      outcomes = await retryUntilDone(() => this.#write(batch.map((waiting) => waiting.job)), {
         // Refused for what it holds, it would be refused for good, holding every message
         // behind it unacknowledged. Anything else passes: wait for it.
         giveUp: (error) => this.#closed || refusedForContent(error),
@@ -104,7 +112,7 @@ export class DispatchBatcher {
       await Promise.all(batch.map((waiting) => this.#store([waiting])));
       return;
     }
-    for (const waiting of batch) waiting.resolve();
+    for (const [index, waiting] of batch.entries()) waiting.resolve(outcomes[index] ?? 'queued');
     if (failures > 0)
       this.#log.info({ event: 'ingest.resumed', count: batch.length }, 'jobs stored after retry');
   }

@@ -104,6 +104,7 @@ export function addJobCommandRoute(
     const { responseTopic } = ctx.properties;
     const answered = responseTopic !== undefined && isReplyTopic(responseTopic, replyTopic);
     let id: string;
+    let duplicate = false;
     try {
       if (ctx.deviceId !== undefined) {
         throw new InvalidMessageError(`device ${ctx.deviceId} may not start jobs; only service accounts may`);
@@ -133,7 +134,10 @@ export function addJobCommandRoute(
       const checked = dispatcher.checkByName(name, payload);
       // through the ingest batcher, as a route's jobs go: while Redis is away the message stays
       // unacknowledged and the job is stored once it is back, instead of the command being lost
-      id = await ctx.dispatch(checked.job, checked.payload as never, options);
+      const dispatched = await ctx.dispatchWithOutcome(checked.job, checked.payload as never, options);
+      id = dispatched.id;
+      // a generated id meets itself only when a lost reply made the store run again
+      duplicate = options.jobId !== undefined && dispatched.outcome === 'duplicate';
     } catch (error) {
       if (answered) {
         const code = isTopiqError(error) ? error.code : 'E_UNKNOWN';
@@ -141,11 +145,18 @@ export function addJobCommandRoute(
       }
       throw error;
     }
-    ctx.log.info({ event: 'job.command', job: name, jobId: id }, 'job dispatched by MQTT command');
+    if (duplicate) {
+      ctx.log.info(
+        { event: 'job.command_duplicate', job: name, jobId: id },
+        'job command for a job id that exists already: nothing dispatched',
+      );
+    } else {
+      ctx.log.info({ event: 'job.command', job: name, jobId: id }, 'job dispatched by MQTT command');
+    }
     // the job is stored: a reply that cannot be sent is logged, not taken for a failed command
     if (answered) {
       await ctx
-        .reply({ id })
+        .reply(duplicate ? { id, duplicate: true } : { id })
         .catch((error: unknown) =>
           ctx.log.warn(
             { event: 'job.command_reply_failed', err: error, job: name, jobId: id },

@@ -8,15 +8,23 @@ import { InvalidMessageError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MqttMessageProperties } from '../mqtt/mqtt_message.js';
 import type { DispatchOptions } from '../queue/dispatch_options.js';
+import type { PushOutcome } from '../queue/driver.js';
 import type { DispatchPayload, JobClass } from '../queue/job.js';
 import type { RouteParams } from '../routing/router.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 import { DEFAULT_REPLY_TOPIC, isReplyTopic, replyTopicRefusal } from './reply_topic.js';
 import type { StateStore } from './state_store.js';
 
+/** A job a handler dispatched, once stored: its id, and what storing it did. */
+export interface DispatchedJob {
+  readonly id: string;
+  /** `duplicate` when a job with the `jobId` given exists already, and nothing was added. */
+  readonly outcome: PushOutcome;
+}
+
 /** What a context needs from the pipeline that made it. */
 export interface ContextServices {
-  dispatch(job: JobClass, payload: unknown, options: DispatchOptions | undefined): Promise<string>;
+  dispatch(job: JobClass, payload: unknown, options: DispatchOptions | undefined): Promise<DispatchedJob>;
   publish: Publisher;
   state: StateStore;
   log: Logger;
@@ -105,6 +113,26 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     payload: DispatchPayload<C>,
     options?: DispatchOptions,
   ): Promise<string> {
+    const id = this.dispatchWithOutcome(job, payload, options).then((dispatched) => dispatched.id);
+    // a failure reaches settled(); a handler that did not await the id must not crash the process
+    id.catch(() => {});
+    return id;
+  }
+
+  /**
+   * Dispatches a job as {@link dispatch} does; resolves to its id and what storing it did, so a
+   * handler given a `jobId` can tell a job it added from one that existed already
+   * (`outcome: 'duplicate'`, nothing added), as `npx topiq job:dispatch` does.
+   *
+   * @example
+   * const { id, outcome } = await ctx.dispatchWithOutcome(CalibrateJob, payload, { jobId: `calibrate-${deviceId}` });
+   * if (outcome === 'duplicate') ctx.log.info({ jobId: id }, 'calibration already requested');
+   */
+  dispatchWithOutcome<C extends JobClass>(
+    job: C,
+    payload: DispatchPayload<C>,
+    options?: DispatchOptions,
+  ): Promise<DispatchedJob> {
     const stored = this.#services.dispatch(job, payload, options);
     // A job that could not be stored must not let its message be acknowledged silently,
     // even when the handler did not await it: `settled()` reports the first such failure.

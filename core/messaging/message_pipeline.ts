@@ -22,7 +22,7 @@ import type { DeadLetterStore } from './dead_letters.js';
 import { DispatchBatcher } from './dispatch_batcher.js';
 import { RateLimitedBursts } from './rate_limited_bursts.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
-import { type ContextServices, MessageContext } from './message_context.js';
+import { type ContextServices, type DispatchedJob, MessageContext } from './message_context.js';
 import type { StateStore } from './state_store.js';
 import { retryUntilDone } from '../support/retry.js';
 import { isRedisUnavailable } from '../queue/drivers/redis/unavailable.js';
@@ -220,10 +220,13 @@ export class MessagePipeline {
     return (controller as Record<string, (ctx: MessageContext<any>) => Promise<void> | void>)[method]!(ctx);
   }
 
-  async #dispatch(job: JobClass, payload: unknown, options: DispatchOptions | undefined): Promise<string> {
+  async #dispatch(
+    job: JobClass,
+    payload: unknown,
+    options: DispatchOptions | undefined,
+  ): Promise<DispatchedJob> {
     const stored = this.#options.dispatcher.build({ job, payload: payload as never, options });
-    await this.#batcher.add(stored);
-    return stored.id;
+    return { id: stored.id, outcome: await this.#batcher.add(stored) };
   }
 
   async #deadLetter(message: InboundMessage, route: string, error: unknown): Promise<void> {

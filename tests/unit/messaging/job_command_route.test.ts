@@ -152,4 +152,26 @@ describe('the MQTT job command route', () => {
     );
     expect(reasons).toMatch(/reply on "topiq\/replies\/#", which is no topic name \(it holds a wildcard/);
   });
+
+  it('answers a command whose jobId exists already with duplicate: true, and adds nothing', async () => {
+    const published: string[] = [];
+    const { driver, deadLetters, pipeline } = setup(async (_topic, body) => {
+      published.push(String(body));
+    });
+    const command = (value: string) =>
+      fakeMessage(
+        TOPIC,
+        { payload: { ...payload, value }, options: { jobId: 'once' } },
+        { properties: { responseTopic: 'topiq/replies/dashboard-1' } },
+      );
+    await pipeline.handle(command('first'));
+    await pipeline.handle(command('second'));
+
+    expect(published).toEqual([
+      JSON.stringify({ id: 'once' }),
+      JSON.stringify({ id: 'once', duplicate: true }),
+    ]);
+    expect((await driver.getJob('default', 'once'))?.payload).toMatchObject({ value: 'first' });
+    expect(await deadLetters.list(10)).toEqual([]);
+  });
 });

@@ -30,7 +30,7 @@ export function makeContext(options: ContextOptions = {}): MessageContext<any> {
     ...(options.deviceId === undefined ? {} : { deviceId: options.deviceId }),
   };
   const services: ContextServices = {
-    dispatch: async () => 'job-1',
+    dispatch: async () => ({ id: 'job-1', outcome: 'queued' }),
     publish: async () => {},
     state: new MemoryStateStore(),
     log: options.log ?? silentLogger(),
