@@ -12,6 +12,7 @@
  */
 import { type Command, Option } from 'commander';
 import { BaseCommand } from '../../core/console/command.js';
+import { CliUsageError } from '../../core/errors.js';
 import { parsePositiveNumber } from '../../core/console/parsers.js';
 import type { Qos } from '../../core/routing/index.js';
 import { DeviceFleet } from './simulation/device_fleet.js';
@@ -85,6 +86,13 @@ export class DevicesSimulateCommand extends BaseCommand<DevicesSimulateFlags> {
 
   async run(): Promise<number> {
     const { flags } = this;
+    // each device's first message (its status, then telemetry) comes at its turn in the first
+    // 1/rate seconds: a shorter run would leave some devices silent
+    if (flags.duration * flags.rate < 1) {
+      throw new CliUsageError(
+        `--duration ${flags.duration} at --rate ${flags.rate} is too short for every device to publish once; give a --duration of at least ${1 / flags.rate} s, or a higher --rate`,
+      );
+    }
     const mqtt = await readMqttConfig();
     const url = brokerUrl(flags.url, { url: mqtt.url, port: mqtt.broker.port });
     const ids = deviceIds(flags.prefix, flags.devices);

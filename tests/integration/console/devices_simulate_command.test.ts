@@ -118,6 +118,8 @@ describe('devices:simulate', () => {
         'devices:simulate',
         '--devices',
         '2',
+        '--rate',
+        '10',
         '--duration',
         '0.2',
         '--url',
@@ -196,6 +198,7 @@ describe('devices:simulate', () => {
       ['--devices', '0'],
       ['--rate', '0'],
       ['--duration', '-1'],
+      ['--duration', '0.5', '--rate', '1'], // too short for every device to publish once
       ['--qos', '3'],
       ['--url', 'http://example.com'],
       ['--prefix', 'a/b'],
