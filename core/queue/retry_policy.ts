@@ -5,6 +5,9 @@
  */
 import { InvalidOptionError } from '../errors.js';
 
+/** Tries a worker gives a job that sets no `maxTries` (`Worker`'s `tries`, `queue:work --tries`). */
+export const DEFAULT_TRIES = 3;
+
 /** Exponential backoff: `base * 2^(attempt-1)` seconds, capped at `max`, with jitter. */
 export interface ExponentialRetry {
   type: 'exponential';

@@ -27,7 +27,7 @@ import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
 import { isPrefetch, MAX_PREFETCH, ReserveAhead } from './reserve_ahead.js';
-import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
+import { assertRetryPolicy, DEFAULT_TRIES, type RetryPolicy } from './retry_policy.js';
 
 /**
  * How soon after a job starts, at most, the worker tells the driver it runs (if it still does),
@@ -43,7 +43,7 @@ export interface WorkerOptions {
   queues: string[];
   /** Jobs run at once (default 1). */
   concurrency?: number;
-  /** Tries for jobs that set no `maxTries` (default 3). */
+  /** Tries for jobs that set no `maxTries` (default {@link DEFAULT_TRIES}, 3). */
   tries?: number;
   /** Seconds an attempt may run, for jobs that set no `timeout` (default 60). */
   timeout?: number;
@@ -187,7 +187,7 @@ export class Worker {
         ),
     });
     this.#runner = new JobRunner(this.#driver, options.registry, this.#log, this.#acks, {
-      tries: options.tries ?? 3,
+      tries: options.tries ?? DEFAULT_TRIES,
       timeoutSeconds: options.timeout ?? 60,
       backoff: options.backoff ?? 0,
       progressIntervalMs: options.progressIntervalMs ?? 1000,
@@ -392,7 +392,7 @@ export class Worker {
           count,
           leaseMs: this.#leaseMs,
           worker: this.name,
-          defaultMaxTries: this.#options.tries ?? 3,
+          defaultMaxTries: this.#options.tries ?? DEFAULT_TRIES,
         });
       } catch (error) {
         // Keep what earlier queues gave (they are leased to us); report the error only if nothing came.

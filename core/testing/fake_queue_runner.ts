@@ -47,14 +47,29 @@ export class FakeQueueRunner {
   readonly #registry: JobRegistry;
   readonly #log: Logger;
   readonly #jobErrors: JobErrorMode;
-  /** Index of the first dispatched job that may still be waiting to run. */
+  /** The context's `maxTries` for a job that sets none. */
+  readonly #tries: number;
+  /** Index of the first dispatched job not yet looked at, or not yet passed. */
   #cursor = 0;
+  /**
+   * Indexes below the cursor of jobs that could not run when it passed them but may later
+   * (held, delayed, running, failed), in dispatch order. Kept apart so that one such job does
+   * not make every later `runNext` look up every job dispatched after it.
+   */
+  readonly #parked: number[] = [];
 
-  constructor(driver: RecordingQueueDriver, registry: JobRegistry, log: Logger, jobErrors: JobErrorMode) {
+  constructor(
+    driver: RecordingQueueDriver,
+    registry: JobRegistry,
+    log: Logger,
+    jobErrors: JobErrorMode,
+    tries: number,
+  ) {
     this.#driver = driver;
     this.#registry = registry;
     this.#log = log;
     this.#jobErrors = jobErrors;
+    this.#tries = tries;
   }
 
   /** Runs the next ready job; undefined when none is ready. */
@@ -76,7 +91,7 @@ export class FakeQueueRunner {
         );
       }
       const job = this.#recordOf(reserved.id, reserved.queue);
-      const run = await runOneJob(this.#driver, this.#registry, reserved, this.#log);
+      const run = await runOneJob(this.#driver, this.#registry, reserved, this.#log, this.#tries);
       // a failure is thrown unless recorded; a cancel is not a failure, so it is returned
       if (run.status === 'failed' && (options.jobErrors ?? this.#jobErrors) === 'throw') throw run.error;
       return { ...run, job };
@@ -102,30 +117,54 @@ export class FakeQueueRunner {
     return outcomes;
   }
 
-  /** The queue of the oldest dispatched job that is ready to run, if any. */
+  /**
+   * The queue of the oldest dispatched job that is ready to run, if any. Looks first at the
+   * parked records (passed by the cursor while they could not run yet), oldest first, then
+   * from the cursor on, so the first ready record in dispatch order wins, and each job is
+   * looked up a few times in all rather than once per job run after it.
+   */
   async #nextReadyQueue(): Promise<string | undefined> {
     const dispatched = this.#driver.dispatched;
     const now = this.#driver.currentTime();
-    let advancing = true;
-    for (let index = this.#cursor; index < dispatched.length; index++) {
+    // a copy: a call running meanwhile (a job's own runNext) may unpark records
+    for (const index of [...this.#parked]) {
       const record = dispatched[index]!;
-      if (record.duplicate) {
-        if (advancing) this.#cursor = index + 1;
-        continue;
+      const status = await this.#statusOf(record, now);
+      if (status === 'ready') return record.queue;
+      if (status === 'over') {
+        const at = this.#parked.indexOf(index);
+        if (at >= 0) this.#parked.splice(at, 1);
       }
-      // the stored job, not the dispatch record: an id used again once its first job's record
-      // was dropped names the later job, which may be delayed where the first was not
-      const stored = await this.#driver.getJob(record.queue, record.id);
-      const status = stored?.status;
-      if (status === 'queued' || (status === 'delayed' && stored!.runAt !== null && stored!.runAt <= now)) {
-        return record.queue;
-      }
-      // Jobs that can never run again let the cursor pass; failed ones stay in view (retryable).
-      const over = status === undefined || status === 'completed' || status === 'cancelled';
-      if (advancing && (over || status === 'expired')) this.#cursor = index + 1;
-      else advancing = false;
+    }
+    while (this.#cursor < dispatched.length) {
+      const index = this.#cursor;
+      const record = dispatched[index]!;
+      // a duplicate added nothing: the record of the job it repeats stands for it
+      const status = record.duplicate ? 'over' : await this.#statusOf(record, now);
+      if (status === 'ready') return record.queue;
+      // another call passed it meanwhile (and parked it, if it had to)
+      if (this.#cursor !== index) continue;
+      // parked indexes stay in dispatch order: every one is below the cursor
+      if (status === 'waiting') this.#parked.push(index);
+      this.#cursor = index + 1;
     }
     return undefined;
+  }
+
+  /**
+   * Whether a dispatched job can run now, may run later (held, delayed, running, or failed and
+   * so retryable) or never will again (completed, cancelled, expired, or its record dropped).
+   */
+  async #statusOf(record: DispatchedJob, now: number): Promise<'ready' | 'waiting' | 'over'> {
+    // the stored job, not the dispatch record: an id used again once its first job's record
+    // was dropped names the later job, which may be delayed where the first was not
+    const stored = await this.#driver.getJob(record.queue, record.id);
+    if (stored === undefined) return 'over';
+    const { status } = stored;
+    if (status === 'queued' || (status === 'delayed' && stored.runAt !== null && stored.runAt <= now)) {
+      return 'ready';
+    }
+    return status === 'completed' || status === 'cancelled' || status === 'expired' ? 'over' : 'waiting';
   }
 
   /** The dispatch record of a reserved job (every push is recorded, so there is one). */

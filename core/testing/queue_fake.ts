@@ -6,9 +6,11 @@
  * `Queue.fake()` is spelled `QueueFake.install()`: the `Queue` facade sits under `Job`, and
  * a `fake` method there would make the queue engine import its own test support (a cycle).
  */
+import { InvalidOptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { silentLogger } from '../logger.js';
 import { Dispatcher } from '../queue/dispatcher.js';
+import { DEFAULT_TRIES } from '../queue/retry_policy.js';
 import type { MemoryQueueDriverOptions } from '../queue/drivers/memory/index.js';
 import { type JobClass, jobNameOf, type PayloadOf } from '../queue/job.js';
 import { Queue } from '../queue/queue_facade.js';
@@ -29,6 +31,12 @@ export interface QueueFakeOptions {
   jobs?: readonly JobClass[];
   /** `throw` (default) rethrows a job's error from `runNext`/`runAll`; `record` returns it. */
   jobErrors?: JobErrorMode;
+  /**
+   * Tries a job that sets no `maxTries` is told it has (`context.maxTries`), like a worker's
+   * `tries` (`queue:work --tries`): default 3, a worker's default. The fake still runs one
+   * attempt; this only sets what the job sees. A whole number >= 1.
+   */
+  tries?: number;
   /** Logger handed to running jobs (default: silent). */
   log?: Logger;
   /**
@@ -69,6 +77,10 @@ export class QueueFake {
 
   /** Builds a fake without binding it; most tests want {@link QueueFake.install}. */
   constructor(options: QueueFakeOptions = {}) {
+    const { tries = DEFAULT_TRIES } = options;
+    if (!Number.isInteger(tries) || tries < 1) {
+      throw new InvalidOptionError(`QueueFake tries must be a whole number >= 1; got ${tries}`);
+    }
     this.driver = new RecordingQueueDriver(options.driver);
     this.registry = new JobRegistry().register(...(options.jobs ?? []));
     // the driver's clock, so that with `driver: { now }` a delay is counted from the time the
@@ -81,6 +93,7 @@ export class QueueFake {
       this.registry,
       options.log ?? silentLogger(),
       options.jobErrors ?? 'throw',
+      tries,
     );
   }
 
@@ -116,8 +129,8 @@ export class QueueFake {
    *
    * @example
    * afterEach(async () => {
-   *   await server.stop();
-   *   fake.restore();
+   *   fake.restore(); // first: if createServer threw, there is no server to stop
+   *   await server?.stop();
    * });
    */
   restore(): void {

@@ -42,13 +42,15 @@ export type JobRunResult = JobRunEnd & {
  * cancel was requested while it ran ends `cancelled`, without the hook, as on a worker:
  * the cancel aborts its signal with `E_JOB_CANCELLED` and the attempt stops waiting for it.
  * Progress is not coalesced here: every report is stored on the record and returned, so a
- * test sees each one.
+ * test sees each one. The context's `maxTries` is the job's own, or `tries` for a job that
+ * sets none, as a worker started with `--tries` would say; the run is one attempt either way.
  */
 export async function runOneJob(
   driver: QueueDriver,
   registry: JobRegistry,
   reserved: ReservedJob,
   log: Logger,
+  tries: number,
 ): Promise<JobRunResult> {
   const lease: Lease = { id: reserved.id, queue: reserved.queue, token: reserved.token };
   const jobLog = log.child({ jobId: reserved.id, job: reserved.name, queue: reserved.queue });
@@ -89,7 +91,8 @@ export async function runOneJob(
         jobId: reserved.id,
         queue: reserved.queue,
         attempt: reserved.attempt,
-        maxTries: reserved.maxTries > 0 ? reserved.maxTries : 1,
+        // as a worker tells it: the job's own maxTries, else the worker's (`tries`)
+        maxTries: reserved.maxTries > 0 ? reserved.maxTries : tries,
         signal: abort.signal,
         log: jobLog,
         progress,
