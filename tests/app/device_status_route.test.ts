@@ -17,8 +17,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await server.stop();
-  fake.restore();
+  fake.restore(); // first: a createServer that threw must not leave the fake bound for later files
+  await server?.stop(); // none if createServer threw
 });
 
 const status = (battery: number) => fakeMessage('devices/d1/status', { online: true, battery });

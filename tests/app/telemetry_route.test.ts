@@ -17,8 +17,8 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  await server.stop(); // closes the app; the MQTT side was never started
-  fake.restore();
+  fake.restore(); // first: a createServer that threw must not leave the fake bound for later files
+  await server?.stop(); // closes the app (the MQTT side was never started); none if createServer threw
 });
 
 describe('devices/{deviceId}/telemetry', () => {
@@ -27,6 +27,7 @@ describe('devices/{deviceId}/telemetry', () => {
 
     fake.assertDispatched(ProcessSensorDataJob, (reading) => reading.deviceId === 'd1');
     expect(fake.dispatched(ProcessSensorDataJob)).toEqual([{ deviceId: 'd1', temperature: 35 }]);
+    expect(fake.dispatchedJobs(ProcessSensorDataJob)[0]).toMatchObject({ queue: 'telemetry', priority: 0 });
     fake.assertNotDispatched(SendNotificationJob);
 
     const outcomes = await fake.runAll();

@@ -3,7 +3,7 @@
  * aborts with `E_JOB_CANCELLED`, `failed()` does not run, and the outcome says `cancelled`.
  */
 import { once } from 'node:events';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Job, JobCancelledError, type JobContext, QueueFake } from '../../../core/index.js';
 
 let fake: QueueFake;
@@ -55,6 +55,7 @@ function install(jobErrors: 'throw' | 'record'): void {
 }
 
 afterEach(() => {
+  vi.useRealTimers();
   release.resolve();
   fake.restore();
 });
@@ -94,6 +95,32 @@ describe('QueueFake.runNext with a cancel', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(seen).toEqual(['finished after all']);
     expect(await fake.runNext()).toBeUndefined();
+  }, 5_000);
+});
+
+describe('QueueFake.runNext with a cancel under fake timers', () => {
+  // the memory driver delivers a cancel on setImmediate, as Redis would on a later tick: with
+  // every timer faked it waits for the test to move the timers, and runNext with it
+
+  it('aborts the running job when only Date is faked, as docs/testing.md advises', async () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: new Date('2030-01-01T00:00:00Z') });
+    install('throw');
+    const id = await SignalWaitingJob.dispatch(null);
+    const running = fake.runNext();
+    await started.promise;
+    await fake.driver.cancel('default', id);
+    expect(await running).toMatchObject({ status: 'cancelled', error: { code: 'E_JOB_CANCELLED' } });
+  }, 5_000);
+
+  it('aborts it with every timer faked once the test advances the timers after the cancel', async () => {
+    vi.useFakeTimers();
+    install('throw');
+    const id = await SignalWaitingJob.dispatch(null);
+    const running = fake.runNext();
+    await started.promise;
+    await fake.driver.cancel('default', id);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(await running).toMatchObject({ status: 'cancelled', error: { code: 'E_JOB_CANCELLED' } });
   }, 5_000);
 });
 
