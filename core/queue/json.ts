@@ -51,7 +51,7 @@ function check(value: unknown, path: string, seen: Set<object>, depth = 0): stri
           return null;
         }
         const prototype = Object.getPrototypeOf(value);
-        if (prototype !== Object.prototype && prototype !== null) {
+        if (prototype !== Object.prototype && prototype !== null && !isEmptyPrototype(prototype)) {
           return `${path} is ${describe(value)}; pass plain objects (e.g. an ISO string instead of a Date)`;
         }
         for (const key of Object.keys(value)) {
@@ -100,4 +100,17 @@ export function decodeJson(text: string, label = 'payload'): JsonValue {
   } catch (cause) {
     throw new InvalidPayloadError(`${label} is not valid JSON (${(cause as Error).message})`, { cause });
   }
+}
+
+/**
+ * Whether `prototype` adds nothing to the objects made from it: frozen, without keys of its
+ * own, and with no prototype itself, as route params' (`ctx.params`, built cheaper than
+ * `Object.create(null)` objects). Such objects encode as the plain objects they look like.
+ */
+function isEmptyPrototype(prototype: object): boolean {
+  return (
+    Object.getPrototypeOf(prototype) === null &&
+    Object.isFrozen(prototype) &&
+    Reflect.ownKeys(prototype).length === 0
+  );
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError } from '../../../core/errors.js';
 import { assertJsonSafe, decodeJson, encodeJson } from '../../../core/queue/json.js';
+import { TrieRouter } from '../../../core/routing/index.js';
 
 function sparse(): number[] {
   const list = [1];
@@ -12,6 +13,21 @@ describe('assertJsonSafe', () => {
   it('accepts plain JSON data, including null-prototype objects and absent optional fields', () => {
     const bare = Object.assign(Object.create(null), { a: 1 });
     expect(() => assertJsonSafe({ a: [1, 'x', true, null, { b: bare }], optional: undefined })).not.toThrow();
+  });
+
+  it('accepts route params (ctx.params) as they are, whose prototype adds nothing, and encodes them as plain objects', () => {
+    const router = new TrieRouter<string>();
+    router.add('devices/{deviceId}/alarms/{kind}', 'alarm');
+    const params = router.match('devices/d1/alarms/smoke')[0]!.params;
+
+    expect(() => assertJsonSafe({ params })).not.toThrow();
+    expect(() => assertJsonSafe(params)).not.toThrow();
+    expect(encodeJson({ params })).toBe('{"params":{"deviceId":"d1","kind":"smoke"}}');
+  });
+
+  it('refuses an object whose prototype has something of its own, though frozen and without a prototype', () => {
+    const prototype = Object.freeze(Object.assign(Object.create(null), { toJSON: () => 'changed' }));
+    expect(() => assertJsonSafe({ a: Object.create(prototype) })).toThrow(/payload.a is/);
   });
 
   it.each([
