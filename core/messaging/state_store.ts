@@ -96,7 +96,9 @@ export class MemoryStateStore implements StateStore {
     checkName(id, 'id');
     const entries = this.#namespaces.get(namespace) ?? new Map<string, JsonObject>();
     this.#namespaces.set(namespace, entries);
-    const merged = { ...entries.get(id), ...structuredClone(fields) };
+    // a field whose value is undefined is left as it was, as the Redis store (and JSON) does
+    const given = Object.entries(structuredClone(fields)).filter(([, value]) => value !== undefined);
+    const merged = { ...entries.get(id), ...Object.fromEntries(given) };
     entries.set(id, merged);
     return structuredClone(merged);
   }

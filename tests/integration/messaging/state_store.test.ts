@@ -44,6 +44,16 @@ describe.each(stores)('%s state store', (_label, makeStore) => {
     expect(await store.get('status', 'nobody')).toBeUndefined();
   });
 
+  it('leaves a field given as undefined as it was, as JSON would', async () => {
+    const store = makeStore();
+    await store.merge('status', 'sensor-4', { battery: 80, online: true });
+    const update: { battery?: number; online: boolean } = { battery: undefined, online: false };
+    const merged = await store.merge('status', 'sensor-4', update as never);
+    expect(merged).toEqual({ battery: 80, online: false });
+    expect(Object.hasOwn(merged, 'battery')).toBe(true);
+    expect(await store.get('status', 'sensor-4')).toEqual(merged);
+  });
+
   it('keeps a field named __proto__ as data, not as the prototype', async () => {
     const store = makeStore();
     const fields = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}') as Record<string, unknown>;
