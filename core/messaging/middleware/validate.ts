@@ -23,8 +23,9 @@ export interface ValidateOptions {
   maxReasonLength?: number;
 }
 
-// Which schema produced each context's body, so bodyOf can check it was this one.
-const validatedBy = new WeakMap<MessageContext<any>, PayloadSchema<unknown>>();
+// What each schema that ran for a context produced: a route may validate twice (a group's
+// envelope schema, then the route's own), and bodyOf gives each schema its own output.
+const validatedBy = new WeakMap<MessageContext<any>, Map<PayloadSchema<unknown>, unknown>>();
 
 /**
  * Middleware that validates the JSON payload against `schema` and sets `ctx.body` to the
@@ -52,14 +53,21 @@ export function validate<T>(
       });
     }
     ctx.body = result.data;
-    validatedBy.set(ctx, schema);
+    let outputs = validatedBy.get(ctx);
+    if (!outputs) {
+      outputs = new Map();
+      validatedBy.set(ctx, outputs);
+    }
+    outputs.set(schema, result.data);
     await next();
   };
 }
 
 /**
  * The body `validate(schema)` produced for this message, typed by the schema. Pass the
- * same schema object the route's `validate` got.
+ * same schema object the route's `validate` got. With two `validate` steps on a route (a
+ * group's and the route's own), each schema gives back its own output; `ctx.body` is the
+ * last one's.
  *
  * @throws InvalidRouteError when no `validate` with this schema ran for the message (the
  *   route is missing `validate(schema)` in its middleware, or has another schema's).
@@ -69,13 +77,14 @@ export function validate<T>(
  * }
  */
 export function bodyOf<T>(ctx: MessageContext<any>, schema: PayloadSchema<T>): T {
-  if (validatedBy.get(ctx) !== schema) {
+  const outputs = validatedBy.get(ctx);
+  if (!outputs?.has(schema)) {
     throw new InvalidRouteError(
       `route ${ctx.route}: the handler reads a body validated by a schema that did not run; ` +
         'add validate(schema) with that same schema to the route middleware',
     );
   }
-  return ctx.body as T;
+  return outputs.get(schema) as T;
 }
 
 function truncate(text: string, max: number): string {

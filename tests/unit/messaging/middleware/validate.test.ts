@@ -115,6 +115,18 @@ describe('bodyOf', () => {
     body.humidity;
   });
 
+  it("gives each of a route's two schemas (a group's envelope, the route's own) its own output", async () => {
+    const envelope = z.object({ v: z.literal(1) });
+    const ctx = makeContext({ payload: '{"v":1,"temperature":20}' });
+    await validate(envelope)(ctx, async () => {
+      await validate(telemetrySchema)(ctx, async () => {});
+    });
+
+    expect(bodyOf(ctx, envelope)).toEqual({ v: 1 });
+    expect(bodyOf(ctx, telemetrySchema)).toEqual({ temperature: 20, unit: 'C' });
+    expect(ctx.body).toEqual({ temperature: 20, unit: 'C' }); // the last one's
+  });
+
   it('throws E_INVALID_ROUTE when the route did not validate with that schema', async () => {
     const ctx = makeContext({ payload: '{"temperature":3}' });
     expect(() => bodyOf(ctx, telemetrySchema)).toThrow(InvalidRouteError);
