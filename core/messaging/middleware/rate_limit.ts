@@ -8,6 +8,7 @@ import { RateLimitedError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
 import type { MessageContext } from '../message_context.js';
 import { checkRateLimitSettings, type RateLimiter } from './rate_limiter.js';
+import { InvalidOptionError } from '../../errors.js';
 import { sampledFailures } from '../../support/sampled_failures.js';
 
 /** Options for {@link rateLimit}. */
@@ -25,7 +26,7 @@ export interface RateLimitOptions {
   /**
    * Counts are kept per name and key, so two `rateLimit` middleware with different names
    * never count each other's messages, while ones sharing a name (and limiter) share one
-   * budget. Default: derived from the limit and window, e.g. `60per60000ms`.
+   * budget. 1-64 of `A-Z a-z 0-9 _ . -`. Default: derived from the limit and window, e.g. `60per60000ms`.
    */
   name?: string;
   /**
@@ -37,6 +38,8 @@ export interface RateLimitOptions {
    */
   failOpen?: boolean;
 }
+
+const LIMIT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 function firstNonEmpty(...values: (string | undefined)[]): string | undefined {
   return values.find((value) => typeof value === 'string' && value.length > 0);
@@ -50,7 +53,8 @@ function quote(text: string): string {
  * Refuses messages from a device that sent more than `limit` in the last `windowMs`.
  *
  * @throws RateLimitedError (to the pipeline, which dead-letters the message) when over the limit.
- * @throws InvalidOptionError at once when `limit` or `windowMs` is not a positive integer.
+ * @throws InvalidOptionError at once when `limit` or `windowMs` is not a positive integer, or
+ *   `name` is not 1-64 of `A-Z a-z 0-9 _ . -`.
  * @example
  * const limiter = new RedisRateLimiter(redis, 'topiq');
  * routes.on('devices/{deviceId}/telemetry', storeTelemetry, {
@@ -60,6 +64,13 @@ function quote(text: string): string {
 export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Middleware<MessageContext<any>> {
   const { limit, windowMs, failOpen = true } = options;
   checkRateLimitSettings(limit, windowMs);
+  // the budget's key is `<name>:<key>`: a name without `:` keeps two limits' budgets apart
+  // (names `telemetry` and `telemetry:burst` would share device `burst:d1`'s and `d1`'s)
+  if (options.name !== undefined && !LIMIT_NAME.test(options.name)) {
+    throw new InvalidOptionError(
+      `rate limit name ${JSON.stringify(options.name)} must be 1-64 of A-Z a-z 0-9 _ . - (no ":", which ends the name in the budget's key)`,
+    );
+  }
   const name = options.name ?? `${limit}per${windowMs}ms`;
   const keyOf = options.key ?? ((ctx) => firstNonEmpty(ctx.deviceId, ctx.params.deviceId, ctx.clientId));
   const subject = options.key ? 'rate-limit key' : 'device';

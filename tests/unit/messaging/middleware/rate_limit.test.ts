@@ -153,4 +153,14 @@ describe('rateLimit', () => {
     );
     expect(() => rateLimit(new MemoryRateLimiter(), { limit: 1, windowMs: -5 })).toThrow(InvalidOptionError);
   });
+
+  it('refuses a name with ":", whose budgets could meet another name\'s (telemetry + burst:d1 = telemetry:burst + d1)', () => {
+    const limiter = new MemoryRateLimiter();
+    for (const name of ['telemetry:burst', '', 'x'.repeat(65), 'a b']) {
+      expect(() => rateLimit(limiter, { limit: 1, windowMs: 60_000, name })).toThrow(InvalidOptionError);
+    }
+    expect(() =>
+      rateLimit(limiter, { limit: 1, windowMs: 60_000, name: 'telemetry-burst.v2' }),
+    ).not.toThrow();
+  });
 });
