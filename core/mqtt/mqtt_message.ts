@@ -14,6 +14,7 @@ export interface MqttMessageProperties {
   /** Opaque bytes the sender wants echoed in the reply. */
   correlationData?: Buffer;
   /** Application key/value pairs; a key sent more than once maps to an array. */
+  /** As the sender set them, in an object without a prototype. */
   userProperties?: Record<string, string | string[]>;
   /** MIME type of the payload, e.g. `application/json`. */
   contentType?: string;
@@ -59,7 +60,11 @@ export function toMqttMessage(packet: IPublishPacket): MqttMessage {
   const properties: MqttMessageProperties = {};
   if (source.responseTopic !== undefined) properties.responseTopic = source.responseTopic;
   if (source.correlationData !== undefined) properties.correlationData = source.correlationData;
-  if (source.userProperties !== undefined) properties.userProperties = { ...source.userProperties };
+  // without a prototype, as mqtt-packet builds them: a device's property names (`constructor`,
+  // `toString`) must not meet Object.prototype's members
+  if (source.userProperties !== undefined) {
+    properties.userProperties = Object.assign(Object.create(null), source.userProperties);
+  }
   if (source.contentType !== undefined) properties.contentType = source.contentType;
   if (source.messageExpiryInterval !== undefined) {
     properties.messageExpiryInterval = source.messageExpiryInterval;

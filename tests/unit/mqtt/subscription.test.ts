@@ -93,4 +93,23 @@ describe('toMqttMessage', () => {
       properties: { contentType: 'application/json', userProperties: { a: '1' } },
     });
   });
+
+  it("keeps a device's user properties in an object without a prototype, so no name reaches Object.prototype's members", () => {
+    const userProperties = Object.assign(Object.create(null), { a: '1' }) as Record<string, string>;
+    const packet: IPublishPacket = {
+      cmd: 'publish',
+      topic: 'devices/7/up',
+      payload: Buffer.from('x'),
+      qos: 0,
+      dup: false,
+      retain: false,
+      properties: { userProperties },
+    };
+    const copied = toMqttMessage(packet).properties.userProperties!;
+
+    expect(Object.getPrototypeOf(copied)).toBeNull();
+    expect(copied.constructor).toBeUndefined();
+    expect('toString' in copied).toBe(false);
+    expect(copied.a).toBe('1');
+  });
 });
