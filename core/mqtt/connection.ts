@@ -96,7 +96,14 @@ export class MqttConnection {
           : undefined,
     });
     assertSupportedClient(this.#client);
-    this.#inbound = new InboundFlow(this.#client, this.#options.onMessage, maxInFlight, this.#log);
+    // under MQTT 5 the broker is told maxInFlight (Receive Maximum, above) and keeps to it
+    this.#inbound = new InboundFlow(
+      this.#client,
+      this.#options.onMessage,
+      maxInFlight,
+      this.#log,
+      protocolVersion === 5,
+    );
     this.#client.handleMessage = (packet, callback) => this.#inbound.receive(packet, callback);
     this.#client.on('connect', (connack) => this.#onConnack(connack));
     this.#client.on('close', () => this.#onConnectionLost());

@@ -1,8 +1,14 @@
 /**
  * The inbound half of a connection: hands each PUBLISH to the consumer at once, sends its
  * acknowledgement only when the consumer has settled it and every earlier message, and
- * stops reading the socket while `maxInFlight` messages wait. How this bends mqtt.js's
- * read loop is explained in `mqtt_internals.ts`.
+ * stops reading the socket while `maxInFlight` messages wait. Under MQTT 5 the broker is told
+ * that limit (Receive Maximum) and keeps to it, or nearly (Mosquitto 2.0.11 sends one more),
+ * so reading stops only at twice it: a stopped read loop also leaves the broker's PINGRESP and
+ * the acknowledgements of the app's own publishes unread, and mqtt.js drops the connection
+ * after 1.5 keepalives without a PINGRESP. A message the broker sends again
+ * after a reconnect while the consumer still handles its first copy is not handed over
+ * twice: its acknowledgement waits for that copy. How this bends mqtt.js's read loop is
+ * explained in `mqtt_internals.ts`.
  */
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from '../logger.js';
@@ -15,25 +21,40 @@ import { type AckTicket, OrderedAckQueue } from './ordered_ack_queue.js';
  * Deferred, ordered, bounded acknowledgement of inbound messages for one MQTT client.
  *
  * @example
- * const flow = new InboundFlow(client, onMessage, 1000, log);
+ * const flow = new InboundFlow(client, onMessage, 1000, log, protocolVersion === 5);
  * client.handleMessage = (packet, callback) => flow.receive(packet, callback);
  * client.on('close', () => flow.connectionLost());
  */
 export class InboundFlow {
   readonly #client: MqttClient;
   readonly #consumer: MessageConsumer;
-  readonly #maxInFlight: number;
+  /** Messages held at which reading stops: `maxInFlight`, or twice it where the broker knows it. */
+  readonly #holdAt: number;
   readonly #log: Logger;
   readonly #acks = new OrderedAckQueue();
   #epoch = 0; // counts lost network connections; an ack from an older one is never sent
-  #heldRead: (() => void) | undefined; // mqtt.js's read loop, held while maxInFlight is reached
+  #heldRead: (() => void) | undefined; // mqtt.js's read loop, held at #holdAt
   #delivering = true;
+  /** Consumer calls not settled yet, of every network connection (not reset when one is lost). */
+  #handling = 0;
+  /** QoS 1 and 2 messages the consumer still handles, by packet id, to tell a redelivered copy. */
+  readonly #unsettled = new Map<number, { topic: string; payload: Buffer | string; done: Promise<void> }>();
   #drained: (() => void) | undefined;
 
-  constructor(client: MqttClient, consumer: MessageConsumer, maxInFlight: number, log: Logger) {
+  /**
+   * `brokerKeepsLimit`: the broker was told `maxInFlight` (MQTT 5 Receive Maximum) and sends
+   * about that many unacknowledged messages at most, so reading stops only at twice it.
+   */
+  constructor(
+    client: MqttClient,
+    consumer: MessageConsumer,
+    maxInFlight: number,
+    log: Logger,
+    brokerKeepsLimit = false,
+  ) {
     this.#client = client;
     this.#consumer = consumer;
-    this.#maxInFlight = maxInFlight;
+    this.#holdAt = brokerKeepsLimit ? 2 * maxInFlight : maxInFlight;
     this.#log = log;
   }
 
@@ -54,8 +75,14 @@ export class InboundFlow {
     }
     const epoch = this.#epoch;
     const ticket = this.#acks.push(() => this.#acknowledge(packet, epoch));
-    this.#deliver(packet, ticket);
-    if (this.#acks.size >= this.#maxInFlight) {
+    const firstCopy = this.#firstCopyOf(packet);
+    if (firstCopy) {
+      // sent again after a reconnect while its first copy is handled: acknowledged once that is
+      void firstCopy.then(() => this.#settle(ticket));
+    } else {
+      this.#deliver(packet, ticket);
+    }
+    if (this.#overLimit()) {
       // Not calling back stops mqtt.js reading the socket, so TCP pushes back on the broker.
       this.#heldRead = () => callback(DEFERRED_ACK);
     } else {
@@ -96,23 +123,53 @@ export class InboundFlow {
 
   #deliver(packet: IPublishPacket, ticket: AckTicket): void {
     let result: Promise<void> | void;
+    this.#handling += 1;
     try {
       result = this.#consumer(toMqttMessage(packet));
     } catch (error) {
       result = Promise.reject(error);
     }
-    Promise.resolve(result).then(
-      () => this.#settle(ticket),
+    const done = Promise.resolve(result).then(
+      () => {},
       (error: unknown) => {
         this.#log.error({ err: error, topic: packet.topic }, 'message consumer failed; acknowledging anyway');
-        this.#settle(ticket);
       },
     );
+    const id = packet.qos > 0 ? packet.messageId : undefined;
+    if (id !== undefined) this.#unsettled.set(id, { topic: packet.topic, payload: packet.payload, done });
+    void done.then(() => {
+      this.#handling -= 1;
+      if (id !== undefined && this.#unsettled.get(id)?.done === done) this.#unsettled.delete(id);
+      this.#settle(ticket);
+    });
+  }
+
+  /**
+   * The settling of the first copy of `packet`, when the broker sent it again (after a
+   * reconnect) while the consumer still handles that copy: same packet id, topic and payload,
+   * and for QoS 1 the DUP flag (a QoS 2 message comes back by its PUBREL, as it was stored).
+   * A packet id is never in use twice on one session, so nothing else matches.
+   */
+  #firstCopyOf(packet: IPublishPacket): Promise<void> | undefined {
+    if (packet.qos === 0 || packet.messageId === undefined || (packet.qos === 1 && !packet.dup))
+      return undefined;
+    const first = this.#unsettled.get(packet.messageId);
+    if (first === undefined || first.topic !== packet.topic) return undefined;
+    return Buffer.from(first.payload).equals(Buffer.from(packet.payload)) ? first.done : undefined;
+  }
+
+  /**
+   * As many held as stop reading: unacknowledged messages of this connection, or consumer
+   * calls of every connection (so reconnects cannot pile up QoS 0 messages, which the broker
+   * does not count, handled while Redis is away).
+   */
+  #overLimit(): boolean {
+    return this.#acks.size >= this.#holdAt || this.#handling >= this.#holdAt;
   }
 
   #settle(ticket: AckTicket): void {
     ticket.settle();
-    if (this.#acks.size < this.#maxInFlight) this.#resumeReading();
+    if (!this.#overLimit()) this.#resumeReading();
     if (this.#acks.size === 0) this.#drained?.();
   }
 

@@ -219,7 +219,7 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     });
   });
 
-  it('never holds more than maxInFlight unacknowledged messages (advertised as Receive Maximum)', async () => {
+  it('holds at most twice maxInFlight unacknowledged, though Mosquitto oversteps the Receive Maximum it is told', async () => {
     const { prefix, clientId } = uniqueNames('window');
     const held: Array<() => void> = [];
     let delivered = 0;
@@ -250,7 +250,90 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     }
     for (const resolve of held.splice(0)) resolve();
     expect(delivered).toBe(10);
-    expect(mostHeld).toBeLessThanOrEqual(3);
+    // Mosquitto 2.0.11 fills the window of 3 at first, but sends up to 6 unacknowledged once
+    // acknowledgements come back; reading stops at twice the Receive Maximum
+    expect(mostHeld).toBeLessThanOrEqual(6);
     await waitFor(() => subscriber.inFlight === 0);
+  });
+
+  it('keeps reading with a full Receive Maximum window held, so keepalive pings are answered and the connection stays', async () => {
+    const { prefix, clientId } = uniqueNames('fullwindow');
+    const held: Array<() => void> = [];
+    let delivered = 0;
+    const subscriber = connection({
+      clientId,
+      maxInFlight: 5,
+      keepaliveSeconds: 1, // mqtt.js gives up after 1.5 s without reading a PINGRESP
+      onMessage: () => {
+        delivered += 1;
+        return new Promise((resolve) => held.push(resolve)); // Redis away: nothing settles
+      },
+    });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    const client = await mosquittoPublisher();
+    for (let index = 0; index < 20; index += 1)
+      await client.publishAsync(`${prefix}/x`, String(index), { qos: 1 });
+    await waitFor(() => delivered === 5);
+    let dropped = false;
+    const watch = setInterval(() => {
+      if (!subscriber.isOnline) dropped = true;
+    }, 20);
+    await sleep(3500);
+    clearInterval(watch);
+
+    expect(dropped).toBe(false);
+    expect(delivered).toBe(5); // not the same five again after a reconnect
+    const deadline = Date.now() + 5000;
+    while (delivered < 20 && Date.now() < deadline) {
+      for (const resolve of held.splice(0)) resolve();
+      await sleep(10);
+    }
+    for (const resolve of held.splice(0)) resolve();
+    expect(delivered).toBe(20);
+    await waitFor(() => subscriber.inFlight === 0);
+  });
+
+  it('does not hand over again a message the broker resends after a reconnect while its first copy is handled', async () => {
+    const { prefix, clientId } = uniqueNames('resent');
+    const proxy = await TcpProxy.start(1883);
+    cleanups.push(() => proxy.close());
+    const held: Array<() => void> = [];
+    const received: MqttMessage[] = [];
+    const subscriber = new MqttConnection({
+      url: `mqtt://127.0.0.1:${proxy.port}`,
+      clientId,
+      maxInFlight: 5,
+      reconnect: { baseMs: 20, maxMs: 200 },
+      onMessage: (message) => {
+        received.push(message);
+        return new Promise((resolve) => held.push(resolve));
+      },
+    });
+    cleanups.push(async () => {
+      await subscriber.close();
+      await discardSession(mosquittoUrl, clientId, 5);
+    });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    const client = await mosquittoPublisher();
+    for (let index = 0; index < 3; index += 1)
+      await client.publishAsync(`${prefix}/x`, String(index), { qos: 1 });
+    await waitFor(() => received.length === 3);
+
+    await proxy.cut(); // the first copies are still being handled
+    await proxy.restore();
+    await waitFor(() => subscriber.isOnline);
+    await waitFor(() => subscriber.inFlight === 3); // the broker sent the three again
+    await sleep(100);
+    expect(payloads(received)).toEqual(['0', '1', '2']);
+
+    for (const resolve of held.splice(0)) resolve(); // the first copies settle: both acknowledged
+    await waitFor(() => subscriber.inFlight === 0);
+    await client.publishAsync(`${prefix}/x`, 'after', { qos: 1 });
+    await waitFor(() => received.length === 4);
+    for (const resolve of held.splice(0)) resolve();
+    await sleep(100);
+    expect(payloads(received)).toEqual(['0', '1', '2', 'after']);
   });
 });
