@@ -57,7 +57,8 @@ export class MqttConnection {
   readonly #pendingPublishes = new Set<(error: Error) => void>();
   #state: State = 'idle';
   #lostConnections = 0;
-  #attempt = 0; // reconnect attempts since the last CONNACK
+  #attempt = 0; // reconnect attempts since the last connection that stayed up
+  #connectedAt: number | undefined; // performance.now() at the current connection's CONNACK
   #reconnectTimer: NodeJS.Timeout | undefined;
   #lastError: Error | undefined;
   #refusal: Refusal | undefined;
@@ -275,7 +276,9 @@ export class MqttConnection {
       { url: this.#url, sessionPresent: connack.sessionPresent, reconnected: this.#lostConnections > 0 },
       'connected to MQTT broker',
     );
-    this.#attempt = 0;
+    // the backoff starts over only once this connection has stayed up (#onConnectionLost): a
+    // broker that accepts and then drops at once (another client with this id) is not hammered
+    this.#connectedAt = performance.now();
     const pending = this.#connecting;
     this.#connecting = undefined;
     if (pending) {
@@ -331,6 +334,11 @@ export class MqttConnection {
       return;
     }
     if (this.#reconnectTimer !== undefined) return;
+    const connectedAt = this.#connectedAt;
+    this.#connectedAt = undefined;
+    if (connectedAt !== undefined && performance.now() - connectedAt >= this.#options.reconnect.maxMs) {
+      this.#attempt = 0;
+    }
     const delayMs = backoffDelay(this.#attempt, this.#options.reconnect);
     this.#attempt += 1;
     this.#log[refusal ? 'error' : 'info'](

@@ -2,6 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MqttConnectionOptions, type MqttMessage, MqttConnection } from '../../../core/mqtt/index.js';
 import { discardSession } from '../../support/mqtt_sessions.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
 import { TcpProxy } from '../../support/tcp_proxy.js';
 import { mosquittoUrl, publisher, sleep, uniqueNames, waitFor } from './mqtt_test_support.js';
 
@@ -335,5 +336,36 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     for (const resolve of held.splice(0)) resolve();
     await sleep(100);
     expect(payloads(received)).toEqual(['0', '1', '2', 'after']);
+  });
+
+  it('backs off between takeovers when another client uses its id, instead of starting over after each CONNACK', async () => {
+    const { prefix, clientId } = uniqueNames('takeover');
+    const logs = [capturingLogger('info'), capturingLogger('info')];
+    const twins = logs.map(
+      (log) =>
+        new MqttConnection({
+          url: mosquittoUrl,
+          clientId, // the same id: Mosquitto ends the older connection each time the other connects
+          reconnect: { baseMs: 20, maxMs: 1_000 },
+          logger: log.logger,
+          onMessage: () => {},
+        }),
+    );
+    cleanups.push(async () => {
+      for (const twin of twins) await twin.close();
+      await discardSession(mosquittoUrl, clientId, 5);
+    });
+    await twins[0]!.connect();
+    await twins[0]!.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    await twins[1]!.connect();
+    await sleep(3_000);
+
+    const reconnects = logs.map(
+      (log) => log.lines.filter((line) => line.msg === 'reconnecting to MQTT broker').length,
+    );
+    // starting over at 20 ms after each CONNACK, each made over 60 in 3 s (136 in all, seen);
+    // backing off, waits grow towards 1 s (17 in all, seen)
+    expect(reconnects.reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
+    for (const count of reconnects) expect(count).toBeLessThan(30);
   });
 });
