@@ -901,6 +901,44 @@ describe('redis driver: damaged job records', () => {
   });
 });
 
+describe('redis driver: a job key of another type', () => {
+  const { queue, driver } = queueUnderTest('wrongtype');
+
+  it('reserves the jobs around a ready job whose key is no hash, and takes that one as gone', async () => {
+    await driver.push(['a', 'b', 'c'].map((id) => newJob(queue, id)));
+    await driver.redis.del(driver.keys.job(queue, 'b'));
+    await driver.redis.set(driver.keys.job(queue, 'b'), 'not a hash');
+
+    const { jobs } = await driver.reserve(queue, { ...reserveOptions, count: 3 });
+    expect(jobs.map((job) => job.id)).toEqual(['a', 'c']);
+    expect((await driver.getJob(queue, 'a'))?.status).toBe('running');
+    expect(await driver.counts(queue)).toMatchObject({ waiting: 0, running: 2 });
+    const leases = jobs.map((job) => ({ id: job.id, queue, token: job.token }));
+    expect(await driver.complete(leases.map((lease) => ({ lease, result: 'null' })))).toEqual([true, true]);
+  });
+
+  it('still serves its queue when a due delayed job or a lapsed lease names a key that is no hash', async () => {
+    await driver.push([
+      newJob(queue, 'due', { runAt: Date.now() + 30 }),
+      newJob(queue, 'leased'),
+      newJob(queue, 'ready-1'),
+    ]);
+    const [leased] = (await driver.reserve(queue, { ...reserveOptions, count: 1, leaseMs: 30 })).jobs;
+    expect(leased?.id).toBe('leased');
+    await driver.push([newJob(queue, 'ready-2')]);
+    for (const id of ['due', 'leased']) {
+      await driver.redis.del(driver.keys.job(queue, id));
+      await driver.redis.sadd(driver.keys.job(queue, id), 'not a hash');
+    }
+    await sleep(60); // 'due' comes due, and the lease of 'leased' lapses
+
+    const { jobs } = await driver.reserve(queue, reserveOptions);
+    expect(jobs.map((job) => job.id).sort()).toEqual(['ready-1', 'ready-2']);
+    expect(await driver.counts(queue)).toMatchObject({ waiting: 0, delayed: 0, running: 2 });
+    expect((await driver.reserve(queue, reserveOptions)).jobs).toEqual([]);
+  });
+});
+
 describe('redis driver: a database the server does not have', () => {
   it('fails every call with E_REDIS_UNAVAILABLE naming the database, writing nothing to database 0', async () => {
     const prefix = `topiq-test-db99-${process.pid}`;
