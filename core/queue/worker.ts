@@ -116,6 +116,8 @@ export class Worker {
   readonly #leaseMs: number;
   /** Aborted by stop(): ends the wait after a failed reserve, so a shutdown does not wait it out. */
   readonly #stopping = new AbortController();
+  /** Aborted when the shutdown grace period ends, before what still runs is handed back. */
+  readonly #graceOver = new AbortController();
   /** Heartbeats in a row that replaced another live worker's under this name. */
   #nameClashes = 0;
   /** Whether `worker.name_in_use` was logged (once per worker). */
@@ -193,6 +195,7 @@ export class Worker {
       progressIntervalMs: options.progressIntervalMs ?? 1000,
       worker: this.name,
       events: options.events,
+      graceOver: this.#graceOver.signal,
     });
   }
 
@@ -828,6 +831,7 @@ export class Worker {
       );
     }
     while (this.#releasing.size > 0) await Promise.all(this.#releasing);
+    this.#graceOver.abort();
     // what is still running, and any hand-back that failed meanwhile
     await this.#handBack([...this.#running.values(), ...this.#takeWaiting()]);
     await this.#acks.flush();
