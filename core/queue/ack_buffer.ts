@@ -81,6 +81,7 @@ export class AckBuffer {
           event: 'ack.gave_up',
           count: unsent.length,
           jobIds: unsent.map((entry) => entry.lease.id),
+          queues: [...new Set(unsent.map((entry) => entry.lease.queue))],
           tries: attempts,
         },
         'could not acknowledge completed jobs; they run again when their leases end',

@@ -497,6 +497,7 @@ export class Worker {
     if (this.#ready.length === 0 || this.#stopReason || !this.#ahead.jobsLong) return;
     const jobs = this.#ready.splice(0);
     const jobIds = jobs.map((job) => job.id);
+    const queues = queuesOf(jobs);
     this.#reserved -= jobs.length; // they never run here: they do not count towards --max-jobs
     this.#handingBack++;
     const settling = whileRedisPasses(
@@ -509,6 +510,7 @@ export class Worker {
             tries,
             retryInMs,
             jobIds,
+            queues,
           },
           'could not hand back the jobs reserved ahead; trying again',
         ),
@@ -516,13 +518,13 @@ export class Worker {
       (outcomes) => {
         for (const [index, job] of jobs.entries()) this.#announceRelease(job, outcomes[index]);
         this.#log.info(
-          { event: 'worker.handed_back', jobIds },
+          { event: 'worker.handed_back', jobIds, queues },
           'jobs grew long: handed back the jobs reserved ahead, for idle workers',
         );
       },
       (error: unknown) =>
         this.#log.warn(
-          { event: 'worker.hand_back_failed', err: error, jobIds },
+          { event: 'worker.hand_back_failed', err: error, jobIds, queues },
           'could not hand back the jobs reserved ahead; they go back to their queues when their leases end',
         ),
     );
@@ -863,7 +865,12 @@ export class Worker {
       }
     } catch (error) {
       this.#log.error(
-        { event: 'worker.release_failed', err: error },
+        {
+          event: 'worker.release_failed',
+          err: error,
+          jobIds: left.map(({ job }) => job.id),
+          queues: queuesOf(left.map(({ job }) => job)),
+        },
         'could not release; leases will expire',
       );
     }
@@ -909,4 +916,9 @@ function validate(options: WorkerOptions): void {
 /** The lease a reserved job is held under. */
 function leaseOf(job: ReservedJob): Lease {
   return { id: job.id, queue: job.queue, token: job.token };
+}
+
+/** The queues of `jobs`, each once: log lines list job ids, which are unique per queue only. */
+function queuesOf(jobs: readonly { queue: string }[]): string[] {
+  return [...new Set(jobs.map((job) => job.queue))];
 }

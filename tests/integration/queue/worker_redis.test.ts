@@ -208,6 +208,7 @@ describe('Worker on the redis driver: jobs that grow long', () => {
     // late one, idle until then, ran some of them
     const handedBack = log.events('worker.handed_back').flatMap((line) => line.jobIds as string[]);
     expect(handedBack.length).toBeGreaterThan(0);
+    expect(log.events('worker.handed_back').every((line) => (line.queues as string[])[0] === tag)).toBe(true);
     const byLate = records.filter((record) => record?.worker === late.name).map((record) => record!.id);
     expect(byLate.filter((id) => handedBack.includes(id)).length).toBeGreaterThan(0);
     // each ran once, its handed-back attempt not counted

@@ -122,7 +122,7 @@ describe('AckBuffer outcomes', () => {
     await acks.flush(3);
 
     expect(log.events('ack.gave_up')).toEqual([
-      expect.objectContaining({ count: 2, jobIds: ['a', 'b'], tries: 3 }),
+      expect.objectContaining({ count: 2, jobIds: ['a', 'b'], queues: ['q'], tries: 3 }),
     ]);
     expect(log.events('ack.retry').length).toBeGreaterThanOrEqual(3);
     // backoff of 0.2 s, then 0.4 s: not three calls in a row
