@@ -114,7 +114,7 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
     local id = held[i]
     if held[i + 1] == token then
       local score = tonumber(redis.call('ZSCORE', KEYS[3], id))
-      local f = jobFields(jobPrefix .. id, 'spec', 'attempts', 'expiresAt')
+      local f = jobFields(jobPrefix .. id, redis.pcall('HMGET', jobPrefix .. id, 'spec', 'attempts', 'expiresAt'))
       if score and score > now and (f[1] or f[2]) then
         if #again < count then
           renewed[#renewed + 1] = deadline
@@ -149,7 +149,7 @@ if #dueScored > 0 then
     local id = dueScored[2 * i - 1]
     due[i] = id
     local key = jobPrefix .. id
-    local f = jobFields(key, 'spec', 'attempts')
+    local f = jobFields(key, redis.pcall('HMGET', key, 'spec', 'attempts'))
     if f[1] or f[2] then
       seq = seq + 1
       redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), seq), id)
@@ -176,7 +176,7 @@ for _, id in ipairs(stale) do
   local lease = redis.call('HGET', KEYS[9], id)
   redis.call('ZREM', KEYS[3], id)
   redis.call('HDEL', KEYS[9], id)
-  local f = jobFields(key, 'attempts', 'spec', 'cancelRequested', 'ran', 'stalls')
+  local f = jobFields(key, redis.pcall('HMGET', key, 'attempts', 'spec', 'cancelRequested', 'ran', 'stalls'))
   if f[1] then
     local maxTries, priority = specNumbers(f[2])
     if maxTries == 0 then
@@ -243,7 +243,7 @@ end
 for _, id in ipairs(popped) do
   local key = jobPrefix .. id
   -- spec is "name\nmaxTries\npriority\ncreatedAt\npayload" (push_jobs.lua): one field to read and send
-  local f = jobFields(key, 'spec', 'attempts', 'expiresAt')
+  local f = jobFields(key, redis.pcall('HMGET', key, 'spec', 'attempts', 'expiresAt'))
   -- a hash without a spec (damaged, or written by another version) still runs: as a job of no
   -- registered name, its worker fails it into the failed store, where an operator sees it
   if f[2] and not f[1] then
