@@ -285,6 +285,7 @@ export class MqttConnection {
       clearTimeout(pending.timer);
       pending.resolve();
     }
+    if (!connack.sessionPresent) this.#inbound.sessionLost();
     if (!connack.sessionPresent && this.#subscriptions.size > 0) this.#resubscribePending = true;
     if (!this.#resubscribePending) {
       this.#goOnline();

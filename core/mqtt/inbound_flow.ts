@@ -2,18 +2,25 @@
  * The inbound half of a connection: hands each PUBLISH to the consumer at once, sends its
  * acknowledgement only when the consumer has settled it and every earlier message, and
  * stops reading the socket while `maxInFlight` messages wait. Under MQTT 5 the broker is told
- * that limit (Receive Maximum) and keeps to it, or nearly (Mosquitto 2.0.11 sends one more),
- * so reading stops only at twice it: a stopped read loop also leaves the broker's PINGRESP and
- * the acknowledgements of the app's own publishes unread, and mqtt.js drops the connection
- * after 1.5 keepalives without a PINGRESP. A message the broker sends again
- * after a reconnect while the consumer still handles its first copy is not handed over
- * twice: its acknowledgement waits for that copy. How this bends mqtt.js's read loop is
- * explained in `mqtt_internals.ts`.
+ * that limit (Receive Maximum), and reading stops only at twice it: a broker that keeps to the
+ * limit never gets there, and the app's own publishes and subscribes get their answers read.
+ * (Mosquitto 2.0.11 keeps to it only until acknowledgements come back, then sends past it.)
+ * While reading is stopped the connection is kept alive by pings of Topiq's own
+ * (`keepHeldConnectionAlive`): mqtt.js reads no PINGRESP then, and would drop a healthy
+ * connection after 1.5 keepalives. A message the broker sends again after a reconnect while
+ * the consumer still handles its first copy is not handed over twice: its acknowledgement
+ * waits for that copy. How this bends mqtt.js's read loop is explained in `mqtt_internals.ts`.
  */
 import type { IPublishPacket, MqttClient } from 'mqtt';
 import type { Logger } from '../logger.js';
 import type { MessageConsumer } from './connection_options.js';
-import { DEFERRED_ACK, isWritable, sendPuback, sendPubcomp } from './mqtt_internals.js';
+import {
+  DEFERRED_ACK,
+  isWritable,
+  keepHeldConnectionAlive,
+  sendPuback,
+  sendPubcomp,
+} from './mqtt_internals.js';
 import { toMqttMessage } from './mqtt_message.js';
 import { type AckTicket, OrderedAckQueue } from './ordered_ack_queue.js';
 
@@ -83,11 +90,25 @@ export class InboundFlow {
       this.#deliver(packet, ticket);
     }
     if (this.#overLimit()) {
-      // Not calling back stops mqtt.js reading the socket, so TCP pushes back on the broker.
-      this.#heldRead = () => callback(DEFERRED_ACK);
+      // Not calling back stops mqtt.js reading the socket, so TCP pushes back on the broker;
+      // the connection is kept alive meanwhile, as mqtt.js reads no PINGRESP
+      const stopPinging = keepHeldConnectionAlive(this.#client);
+      this.#heldRead = () => {
+        stopPinging();
+        callback(DEFERRED_ACK);
+      };
     } else {
       callback(DEFERRED_ACK);
     }
+  }
+
+  /**
+   * The broker kept no session for this client (CONNACK `sessionPresent` false): it has no
+   * message of an earlier connection left to send again, and may give their packet ids to new
+   * ones, so none is taken for a copy of a message still being handled.
+   */
+  sessionLost(): void {
+    this.#unsettled.clear();
   }
 
   /**

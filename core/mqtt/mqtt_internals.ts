@@ -76,3 +76,28 @@ export function sendPubcomp(client: MqttClient, packet: IPublishPacket): void {
   inner._releaseIncomingQoS2Publish(messageId);
   inner._sendPacket({ cmd: 'pubcomp', messageId });
 }
+
+/**
+ * Keeps a connection whose read loop Topiq holds (too many messages waiting to be stored) alive
+ * until the returned function is called. mqtt.js counts a keepalive as answered only when it
+ * reads the broker's PINGRESP, which a held read loop never does, so after 1.5 keepalives it
+ * would drop a healthy connection, and the broker would send every unacknowledged message
+ * again on the next. So while held: a PINGREQ every third of the keepalive (the broker's own
+ * keepalive check counts it; its PINGRESPs wait in the socket with the rest) and mqtt.js's
+ * timeout put off each time (`reschedulePing`, public API). A broker that is really gone still
+ * ends the connection when a write fails. No-op with keepalive off.
+ */
+export function keepHeldConnectionAlive(client: MqttClient): () => void {
+  const seconds = client.keepalive;
+  if (!seconds) return () => {};
+  const timer = setInterval(
+    () => {
+      if (!internals(client).connected) return;
+      client.sendPing();
+      client.reschedulePing(true);
+    },
+    Math.max(100, (seconds * 1000) / 3),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
+}

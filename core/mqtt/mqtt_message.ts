@@ -13,8 +13,10 @@ export interface MqttMessageProperties {
   responseTopic?: string;
   /** Opaque bytes the sender wants echoed in the reply. */
   correlationData?: Buffer;
-  /** Application key/value pairs; a key sent more than once maps to an array. */
-  /** As the sender set them, in an object without a prototype. */
+  /**
+   * Application key/value pairs, as the sender set them, in an object without a prototype; a
+   * key sent more than once maps to an array.
+   */
   userProperties?: Record<string, string | string[]>;
   /** MIME type of the payload, e.g. `application/json`. */
   contentType?: string;

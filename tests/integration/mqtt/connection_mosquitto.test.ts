@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type MqttConnectionOptions, type MqttMessage, MqttConnection } from '../../../core/mqtt/index.js';
 import { discardSession } from '../../support/mqtt_sessions.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
+import { startPrivateMosquitto } from '../../support/private_mosquitto.js';
 import { TcpProxy } from '../../support/tcp_proxy.js';
 import { mosquittoUrl, publisher, sleep, uniqueNames, waitFor } from './mqtt_test_support.js';
 
@@ -367,5 +368,80 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     // backing off, waits grow towards 1 s (17 in all, seen)
     expect(reconnects.reduce((sum, count) => sum + count, 0)).toBeGreaterThan(0);
     for (const count of reconnects) expect(count).toBeLessThan(30);
+  });
+
+  it('hands over a new QoS 2 message that a restarted broker, its session lost, gives a packet id still in use', async () => {
+    const broker = await startPrivateMosquitto();
+    cleanups.push(() => broker.dispose());
+    const { prefix, clientId } = uniqueNames('qos2lost');
+    const received: string[] = [];
+    const subscriber = new MqttConnection({
+      url: broker.url,
+      clientId,
+      reconnect: { baseMs: 20, maxMs: 200 },
+      onMessage: (message) => {
+        received.push(message.payload.toString());
+        return new Promise(() => {}); // Redis away: the first press is never settled
+      },
+    });
+    cleanups.push(() => subscriber.close());
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 2 }]);
+    const press = async () => {
+      const client = await publisher(broker.url, 5);
+      await client.publishAsync(`${prefix}/button`, 'pressed', { qos: 2 });
+      await client.endAsync();
+    };
+    await press();
+    await waitFor(() => received.length === 1);
+
+    await broker.stop(); // no persistence: the session, and its packet ids, are gone
+    await broker.start();
+    await waitFor(() => subscriber.isOnline, 5000, 'the connection to resubscribe');
+    await press(); // a second press, the same topic and payload, numbered from 1 again
+
+    await waitFor(() => received.length === 2, 5000, 'the second press to reach the consumer');
+    expect(received).toEqual(['pressed', 'pressed']);
+  });
+
+  it('keeps a connection whose reading it holds alive through an outage that starts mid-stream, and hands each message over once', async () => {
+    const { prefix, clientId } = uniqueNames('midstream');
+    const held: Array<() => void> = [];
+    const received: string[] = [];
+    const subscriber = connection({
+      clientId,
+      maxInFlight: 5,
+      keepaliveSeconds: 1, // mqtt.js gives up after 1.5 s without reading a PINGRESP
+      onMessage: (message) => {
+        received.push(message.payload.toString());
+        // the first 20 are stored at once; then Redis goes away and nothing settles
+        if (received.length <= 20) return;
+        return new Promise((resolve) => held.push(resolve));
+      },
+    });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    const client = await mosquittoPublisher();
+    const sent = Array.from({ length: 60 }, (_, index) => String(index));
+    for (const payload of sent) await client.publishAsync(`${prefix}/x`, payload, { qos: 1 });
+    // with acknowledgements flowing, Mosquitto 2.0.11 sends past the Receive Maximum, up to the
+    // point where Topiq stops reading
+    await waitFor(() => subscriber.inFlight >= 10, 5000, 'reading to stop at twice maxInFlight');
+    let dropped = false;
+    const watch = setInterval(() => {
+      if (!subscriber.isOnline) dropped = true;
+    }, 20);
+    await sleep(3500);
+    clearInterval(watch);
+
+    expect(dropped).toBe(false);
+    const deadline = Date.now() + 5000;
+    while (received.length < sent.length && Date.now() < deadline) {
+      for (const resolve of held.splice(0)) resolve();
+      await sleep(10);
+    }
+    for (const resolve of held.splice(0)) resolve();
+    expect(received).toEqual(sent);
+    await waitFor(() => subscriber.inFlight === 0);
   });
 });
