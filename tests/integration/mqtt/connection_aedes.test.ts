@@ -2,7 +2,15 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type MqttConnectionOptions, type MqttMessage, MqttConnection } from '../../../core/mqtt/index.js';
 import { freePort } from '../../support/net.js';
-import { publisher, sleep, startAedes, type TestBroker, uniqueNames, waitFor } from './mqtt_test_support.js';
+import {
+  publisher,
+  settleHeldUntil,
+  sleep,
+  startAedes,
+  type TestBroker,
+  uniqueNames,
+  waitFor,
+} from './mqtt_test_support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -152,12 +160,7 @@ describe('MqttConnection against aedes (MQTT 3.1.1)', () => {
     await sleep(200);
     expect(delivered).toBe(5); // aedes sends more, but the client stopped reading
     expect(subscriber.inFlight).toBe(5);
-    const deadline = Date.now() + 5000;
-    while (delivered < 20 && Date.now() < deadline) {
-      for (const resolve of held.splice(0)) resolve();
-      await sleep(10);
-    }
-    for (const resolve of held.splice(0)) resolve();
+    await settleHeldUntil(held, () => delivered >= 20);
     expect(delivered).toBe(20);
     await waitFor(() => subscriber.inFlight === 0);
   });

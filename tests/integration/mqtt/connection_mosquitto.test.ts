@@ -5,7 +5,15 @@ import { discardSession } from '../../support/mqtt_sessions.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { startPrivateMosquitto } from '../../support/private_mosquitto.js';
 import { TcpProxy } from '../../support/tcp_proxy.js';
-import { mosquittoUrl, publisher, sleep, uniqueNames, waitFor } from './mqtt_test_support.js';
+import {
+  mosquittoUrl,
+  publisher,
+  settleHeldUntil,
+  sleep,
+  staysOnline,
+  uniqueNames,
+  waitFor,
+} from './mqtt_test_support.js';
 
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -245,12 +253,7 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     await waitFor(() => delivered === 3);
     await sleep(150);
     expect(delivered).toBe(3);
-    const deadline = Date.now() + 5000;
-    while (delivered < 10 && Date.now() < deadline) {
-      for (const resolve of held.splice(0)) resolve();
-      await sleep(10);
-    }
-    for (const resolve of held.splice(0)) resolve();
+    await settleHeldUntil(held, () => delivered >= 10);
     expect(delivered).toBe(10);
     // Mosquitto 2.0.11 fills the window of 3 at first, but sends up to 6 unacknowledged once
     // acknowledgements come back; reading stops at twice the Receive Maximum
@@ -277,21 +280,9 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     for (let index = 0; index < 20; index += 1)
       await client.publishAsync(`${prefix}/x`, String(index), { qos: 1 });
     await waitFor(() => delivered === 5);
-    let dropped = false;
-    const watch = setInterval(() => {
-      if (!subscriber.isOnline) dropped = true;
-    }, 20);
-    await sleep(3500);
-    clearInterval(watch);
-
-    expect(dropped).toBe(false);
+    expect(await staysOnline(subscriber, 3500)).toBe(true);
     expect(delivered).toBe(5); // not the same five again after a reconnect
-    const deadline = Date.now() + 5000;
-    while (delivered < 20 && Date.now() < deadline) {
-      for (const resolve of held.splice(0)) resolve();
-      await sleep(10);
-    }
-    for (const resolve of held.splice(0)) resolve();
+    await settleHeldUntil(held, () => delivered >= 20);
     expect(delivered).toBe(20);
     await waitFor(() => subscriber.inFlight === 0);
   });
@@ -427,20 +418,8 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     // with acknowledgements flowing, Mosquitto 2.0.11 sends past the Receive Maximum, up to the
     // point where Topiq stops reading
     await waitFor(() => subscriber.inFlight >= 10, 5000, 'reading to stop at twice maxInFlight');
-    let dropped = false;
-    const watch = setInterval(() => {
-      if (!subscriber.isOnline) dropped = true;
-    }, 20);
-    await sleep(3500);
-    clearInterval(watch);
-
-    expect(dropped).toBe(false);
-    const deadline = Date.now() + 5000;
-    while (received.length < sent.length && Date.now() < deadline) {
-      for (const resolve of held.splice(0)) resolve();
-      await sleep(10);
-    }
-    for (const resolve of held.splice(0)) resolve();
+    expect(await staysOnline(subscriber, 3500)).toBe(true);
+    await settleHeldUntil(held, () => received.length >= sent.length);
     expect(received).toEqual(sent);
     await waitFor(() => subscriber.inFlight === 0);
   });

@@ -78,3 +78,31 @@ export function deferred(): { promise: Promise<void>; resolve: () => void } {
   });
   return { promise, resolve };
 }
+
+/**
+ * Settles the held consumer calls in `held` (their resolve functions), again and again as more
+ * come, until `done()` holds or `timeoutMs` passes; then settles what is left.
+ */
+export async function settleHeldUntil(
+  held: Array<() => void>,
+  done: () => boolean,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done() && Date.now() < deadline) {
+    for (const resolve of held.splice(0)) resolve();
+    await sleep(10);
+  }
+  for (const resolve of held.splice(0)) resolve();
+}
+
+/** Whether `connection` stayed online, checked every 20 ms, for `ms` milliseconds. */
+export async function staysOnline(connection: { readonly isOnline: boolean }, ms: number): Promise<boolean> {
+  let online = true;
+  const watch = setInterval(() => {
+    if (!connection.isOnline) online = false;
+  }, 20);
+  await sleep(ms);
+  clearInterval(watch);
+  return online && connection.isOnline;
+}
