@@ -19,6 +19,8 @@ export interface CreateApplicationOptions {
   driver?: QueueDriver;
   /** Write logs to stderr (CLI commands whose stdout is their output, e.g. `--json`). */
   logToStderr?: boolean;
+  /** Log that the in-memory driver keeps nothing (default true; off for commands that store nothing). */
+  memoryDriverWarning?: boolean;
 }
 
 /** Reads config and builds the application, bound as the target of `SomeJob.dispatch()`. */
@@ -36,6 +38,7 @@ export function createApplication(options: CreateApplicationOptions = {}): Appli
     jobs,
     ...(log ? { log } : {}),
     ...(options.driver ? { driver: options.driver } : {}),
+    ...(options.memoryDriverWarning === false ? { memoryDriverWarning: false } : {}),
   }).bindQueue();
   // the file loaded above, when the environment is the one it filled
   if (!options.env) warnOfCutCredentials(envFilePath(), application.log);

@@ -37,7 +37,11 @@ const { version } = createRequire(import.meta.url)('../package.json') as { versi
 export async function main(argv: string[]): Promise<number> {
   // A worker's output is its log; every other command's stdout is its result (tables, --json).
   const logToStderr = argv[0] !== 'queue:work';
-  const kernel = new Kernel({ commands, version, createApplication: () => loadApplication(logToStderr) });
+  const kernel = new Kernel({
+    commands,
+    version,
+    createApplication: ({ readsQueues }) => loadApplication(logToStderr, readsQueues),
+  });
   return kernel.handle(argv);
 }
 
@@ -45,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
  * `createApplication()` from `./app.js`, imported on first use: loading config, jobs and
  * drivers takes longer than printing help, which needs none of them.
  */
-async function loadApplication(logToStderr: boolean): Promise<Application> {
+async function loadApplication(logToStderr: boolean, readsQueues: boolean): Promise<Application> {
   const { createApplication } = await import('./app.js');
-  return createApplication({ logToStderr });
+  return createApplication({ logToStderr, memoryDriverWarning: readsQueues });
 }

@@ -44,6 +44,8 @@ export interface ApplicationOptions {
   log?: Logger;
   /** Use this driver instead of building one from `queue` (tests, custom storage). */
   driver?: QueueDriver;
+  /** Log `queue.memory_driver` when the in-memory driver is built (default true). */
+  memoryDriverWarning?: boolean;
 }
 
 /**
@@ -77,7 +79,8 @@ export class Application {
     this.settings = { app: options.app, queue: options.queue };
     this.log = options.log ?? createLogger({ level: options.app.logLevel, name: options.app.name });
     this.registry = new JobRegistry().register(...options.jobs);
-    this.driver = options.driver ?? createDriver(options.queue, this.log);
+    this.driver =
+      options.driver ?? createDriver(options.queue, this.log, options.memoryDriverWarning ?? true);
     this.events = new JobEventPublisher(this.driver, options.queue.events);
     this.dispatcher = new Dispatcher(this.driver, this.registry, this.events);
     this.jobs = new JobManager(this.driver, this.events);
@@ -177,7 +180,7 @@ export class Application {
   }
 }
 
-function createDriver(settings: QueueSettings, log: Logger): QueueDriver {
+function createDriver(settings: QueueSettings, log: Logger, warn: boolean): QueueDriver {
   if (settings.driver === 'redis') {
     return new RedisQueueDriver({
       connection: settings.redisUrl,
@@ -186,10 +189,12 @@ function createDriver(settings: QueueSettings, log: Logger): QueueDriver {
       failedCount: settings.failedCount,
     });
   }
-  log.warn(
-    { event: 'queue.memory_driver' },
-    'using the in-memory queue driver: jobs are NOT durable and are lost when the process exits; ' +
-      'set REDIS_URL for production',
-  );
+  if (warn) {
+    log.warn(
+      { event: 'queue.memory_driver' },
+      'using the in-memory queue driver: jobs are NOT durable and are lost when the process exits; ' +
+        'set REDIS_URL for production',
+    );
+  }
   return new MemoryQueueDriver({ retention: settings.retention, failedCount: settings.failedCount });
 }

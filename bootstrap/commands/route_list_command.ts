@@ -26,6 +26,7 @@ export interface RouteListOutput {
 /** Lists the application's MQTT routes. */
 export class RouteListCommand extends BaseCommand<{ json?: boolean }> {
   static override readonly commandName = 'route:list';
+  static override readonly readsQueues = false;
   static override readonly description =
     'List the MQTT routes of app/routes (pattern, subscription, handler)';
 

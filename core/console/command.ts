@@ -46,6 +46,8 @@ export interface CommandContext {
 export interface CommandClass {
   readonly commandName: string;
   readonly description: string;
+  /** Whether the command reads or changes queues (see {@link BaseCommand.readsQueues}). */
+  readonly readsQueues: boolean;
   /** Declares arguments and flags (with their parsers) on the commander command. */
   configure(command: Command): void;
   // `any`: each command class narrows its own args and flags.
@@ -79,6 +81,12 @@ export abstract class BaseCommand<Flags extends object = Record<string, never>, 
   static readonly commandName: string = '';
   /** One line shown in `npx topiq --help`. */
   static readonly description: string = '';
+  /**
+   * Whether the command reads or changes queues. False for commands that only list what the
+   * app defines (routes, job types): the in-memory driver's warning that jobs are not durable
+   * is not logged for them, as they store nothing.
+   */
+  static readonly readsQueues: boolean = true;
 
   /** Declares arguments and flags; the default declares none. */
   static configure(_command: Command): void {}

@@ -16,8 +16,11 @@ import { ExitCode, reportError } from './exit_codes.js';
 export interface KernelOptions {
   /** Every command this program offers, listed in `--help` in this order. */
   commands: readonly CommandClass[];
-  /** Builds the application; called at most once per `handle()`, only when a command needs it. */
-  createApplication: () => Application | Promise<Application>;
+  /**
+   * Builds the application; called at most once per `handle()`, only when a command needs it,
+   * with whether that command reads or changes queues ({@link CommandClass.readsQueues}).
+   */
+  createApplication: (command: { readsQueues: boolean }) => Application | Promise<Application>;
   /** The program name shown in help (default `topiq`). */
   name?: string;
   /** Shown by `--version` when set. */
@@ -61,10 +64,12 @@ export class Kernel {
   async handle(argv: readonly string[]): Promise<number> {
     const io = this.#io;
     let application: Promise<Application> | undefined;
+    let running: CommandClass | undefined;
     const context: CommandContext = {
       io,
       application: () => {
-        application ??= Promise.resolve().then(() => this.#options.createApplication());
+        const readsQueues = running?.readsQueues ?? true;
+        application ??= Promise.resolve().then(() => this.#options.createApplication({ readsQueues }));
         return application;
       },
       signals: this.#options.signals ?? process,
@@ -80,6 +85,7 @@ export class Kernel {
       commandClass.configure(command);
       refuseRepeatedFlags(command);
       command.action(async (...values: unknown[]) => {
+        running = commandClass;
         const parsed = values.at(-1) as Command;
         const instance = new commandClass(context, parsed.processedArgs, parsed.opts());
         exitCode = (await instance.run()) ?? ExitCode.ok;

@@ -37,6 +37,7 @@ const COLUMNS: readonly TableColumn<JobTypeOutput>[] = [
 /** Lists the registered job classes. */
 export class JobTypesCommand extends BaseCommand<{ json?: boolean }> {
   static override readonly commandName = 'job:types';
+  static override readonly readsQueues = false;
   static override readonly description = 'List the registered jobs, whose names job:dispatch takes';
 
   static override configure(command: Command): void {

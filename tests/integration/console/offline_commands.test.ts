@@ -135,3 +135,21 @@ describe('the .env file', () => {
     expect(result.stderr).toMatch(/^error E_INVALID_CONFIG: invalid queue configuration: QUEUE_LEASE_MS/);
   });
 });
+
+describe('on the in-memory driver (no REDIS_URL)', () => {
+  const { REDIS_URL: _unset, ...withoutRedis } = cliEnv(uniquePrefix(), { LOG_LEVEL: 'info' });
+
+  it('lists routes and jobs without warning that jobs are not durable, as they store nothing', async () => {
+    for (const command of ['route:list', 'job:types']) {
+      const result = await runCli([command, '--json'], withoutRedis);
+      expect(result.code, command).toBe(0);
+      expect(result.stderr, command).toBe('');
+    }
+  });
+
+  it('still warns for a command that reads the queues, which live in its own memory', async () => {
+    const result = await runCli(['queue:stats', '--json'], withoutRedis);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('"event":"queue.memory_driver"');
+  });
+});
