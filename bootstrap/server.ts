@@ -1,8 +1,5 @@
 /** Builds the server behind `npx topiq serve`: the application, its routes, the MQTT gateway. */
-import appConfig from '../config/app.js';
-import mqttConfig from '../config/mqtt.js';
-import queueConfig from '../config/queue.js';
-import { readSections } from '../core/config/define_config.js';
+import { readAppConfig } from './config.js';
 import { type AppRouteTable, type MqttSettings, Server } from '../core/index.js';
 import { type CreateApplicationOptions, createApplication } from './app.js';
 import { loadRoutes } from './routes.js';
@@ -18,7 +15,7 @@ export interface CreateServerOptions extends CreateApplicationOptions {
 export async function createServer(options: CreateServerOptions = {}): Promise<Server> {
   const env = options.env ?? process.env;
   // every section checked before anything starts, so all bad values are reported at once
-  const [, , mqttSettings] = readSections(env, [appConfig, queueConfig, mqttConfig]);
+  const { mqtt: mqttSettings } = readAppConfig(env);
   const app = createApplication(options);
   try {
     const mqtt = { ...mqttSettings, ...options.mqtt };

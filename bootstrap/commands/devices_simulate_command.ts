@@ -90,7 +90,7 @@ export class DevicesSimulateCommand extends BaseCommand<DevicesSimulateFlags> {
     // 1/rate seconds: a shorter run would leave some devices silent
     if (flags.duration * flags.rate < 1) {
       throw new CliUsageError(
-        `--duration ${flags.duration} at --rate ${flags.rate} is too short for every device to publish once; give a --duration of at least ${Number((1 / flags.rate).toPrecision(3))} s, or a higher --rate`,
+        `--duration ${flags.duration} at --rate ${flags.rate} is too short for every device to publish once; give a --duration of at least ${Math.ceil(1000 / flags.rate) / 1000} s, or a higher --rate`,
       );
     }
     const mqtt = await readMqttConfig();

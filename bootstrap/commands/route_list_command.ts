@@ -35,13 +35,14 @@ export class RouteListCommand extends BaseCommand<{ json?: boolean }> {
   }
 
   async run(): Promise<number> {
-    // The application first: building it loads `.env`, which the MQTT config reads.
-    const app = await this.app();
-    const [{ default: mqttConfig }, { loadRoutes }] = await Promise.all([
-      import('../../config/mqtt.js'),
+    // every section first (after .env): all bad values in one error
+    const [{ readAppConfig }, { loadRoutes }] = await Promise.all([
+      import('../config.js'),
       import('../routes.js'),
     ]);
-    const routes = await loadRoutes(app, mqttConfig.read(process.env).sharedGroup);
+    const { mqtt } = readAppConfig();
+    const app = await this.app();
+    const routes = await loadRoutes(app, mqtt.sharedGroup);
     if (this.flags.json) this.json(routeListOutput(routes));
     else this.line(formatRouteTable(routes.routes()));
     return 0;

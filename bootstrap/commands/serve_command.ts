@@ -129,8 +129,9 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
       );
     }
     if (flags.port === undefined) return;
-    const { default: mqttConfig } = await import('../../config/mqtt.js');
-    if (mqttConfig.read(process.env).url !== undefined) {
+    // every section, after .env: all bad values in one error, before anything starts
+    const { readAppConfig } = await import('../config.js');
+    if (readAppConfig().mqtt.url !== undefined) {
       throw new CliUsageError(
         "--port sets the embedded broker's port, but MQTT_URL is set, so serve uses that broker and starts none; unset MQTT_URL, or drop --port",
       );
@@ -138,8 +139,8 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
   }
 
   async #brokerWithPort(port: number) {
-    const { default: mqttConfig } = await import('../../config/mqtt.js');
-    return { ...mqttConfig.read(process.env).broker, port };
+    const { readAppConfig } = await import('../config.js');
+    return { ...readAppConfig().mqtt.broker, port };
   }
 }
 

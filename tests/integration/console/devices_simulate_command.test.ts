@@ -199,6 +199,7 @@ describe('devices:simulate', () => {
       ['--rate', '0'],
       ['--duration', '-1'],
       ['--duration', '0.5', '--rate', '1'], // too short for every device to publish once
+      ['--duration', '0.3', '--rate', '3'],
       ['--qos', '3'],
       ['--url', 'http://example.com'],
       ['--prefix', 'a/b'],
@@ -207,6 +208,10 @@ describe('devices:simulate', () => {
       expect(await exit).toBe(ExitCode.usage);
       expect(io.err).toMatch(/E_CLI_USAGE/);
     }
+    // the least duration it names is one that passes
+    const { io, exit } = run(['devices:simulate', '--duration', '0.3', '--rate', '3', '--url', url]);
+    expect(await exit).toBe(ExitCode.usage);
+    expect(io.err).toContain('at least 0.334 s');
     expect(usernames.size).toBe(0);
   });
 });

@@ -164,6 +164,19 @@ describe('npx topiq serve (signals)', () => {
     expect(result.stderr).not.toContain('E_BROKER_UNAVAILABLE');
   });
 
+  it.each(['serve --port 0', 'route:list'])(
+    '%s: reports the bad values of every config section at once, exit 1',
+    async (line) => {
+      const badEnv = { ...env, LOG_LEVEL: 'loud', QUEUE_LEASE_MS: 'long', MQTT_BROKER_PORT: 'x' };
+      const result = await runCli(line.split(' '), badEnv);
+
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(
+        /^error E_INVALID_CONFIG: invalid app configuration: LOG_LEVEL.*; invalid queue configuration: QUEUE_LEASE_MS.*; invalid mqtt configuration: MQTT_BROKER_PORT/m,
+      );
+    },
+  );
+
   it('reports the bad values of every config section at once before serving, exit 1', async () => {
     const result = await runCli(['serve'], {
       ...env,
