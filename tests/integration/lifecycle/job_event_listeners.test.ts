@@ -192,4 +192,32 @@ describe('job events while nobody listens', () => {
     );
     await until('it to hear that nobody listens', () => !driver.hasEventListeners(), 2000);
   });
+
+  it('keeps the job events of apps on two databases of one Redis apart, though they share a prefix', async () => {
+    const prefix = `tq-dbs-${randomBytes(3).toString('hex')}`;
+    const onDatabase = (db: number) => {
+      const driver = new RedisQueueDriver({ connection: { host: '127.0.0.1', port: 6379, db }, prefix });
+      cleanups.push(() => driver.close());
+      return driver;
+    };
+    const [zero, one] = [onDatabase(0), onDatabase(1)];
+    expect([zero.keys.eventsChannel, one.keys.eventsChannel]).toEqual([
+      `${prefix}:events`, // database 0 keeps the names external listeners know
+      `${prefix}:db1:events`,
+    ]);
+    const heard: string[] = [];
+    const stop = await one.subscribeEvents((event) => heard.push(event.id));
+    cleanups.push(stop);
+    const publish = (driver: RedisQueueDriver, id: string) => {
+      const events = new JobEventPublisher(driver);
+      events.emit(job(id), 'queued', 0);
+      events.flush();
+    };
+
+    publish(zero, 'on-database-0');
+    publish(one, 'on-database-1');
+    await until('the event of its own database', () => heard.includes('on-database-1'), 2000);
+    await sleep(50);
+    expect(heard).toEqual(['on-database-1']);
+  });
 });

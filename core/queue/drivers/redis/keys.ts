@@ -60,13 +60,22 @@ export interface QueueKeys {
 /** Builds key names under a prefix (default `topiq`). */
 export class KeyBuilder {
   readonly #prefix: string;
+  /** The start of the Pub/Sub channel names: the prefix, and the database when not 0. */
+  readonly #channels: string;
   readonly #cache = new Map<string, QueueKeys>();
 
-  constructor(prefix = 'topiq') {
+  /**
+   * `database`: the Redis database the keys live in. Pub/Sub channels are shared by every
+   * database of a server, so on a database other than 0 the channels name it
+   * (`topiq:db2:events`): apps kept apart by database hear only their own job events, cancels
+   * and listeners. Database 0 keeps the plain names (`topiq:events`).
+   */
+  constructor(prefix = 'topiq', database = 0) {
     if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(prefix)) {
       throw new TypeError(`Redis key prefix ${JSON.stringify(prefix)} must be 1-32 of A-Z a-z 0-9 _ . : -`);
     }
     this.#prefix = prefix;
+    this.#channels = database === 0 ? prefix : `${prefix}:db${database}`;
   }
 
   /** The key prefix, e.g. `topiq`. */
@@ -111,17 +120,17 @@ export class KeyBuilder {
 
   /** The channel job events are published on. */
   get eventsChannel(): string {
-    return `${this.#prefix}:events`;
+    return `${this.#channels}:events`;
   }
 
   /** The channel processes listening to job events announce themselves on (`event_listeners.ts`). */
   get eventListenersChannel(): string {
-    return `${this.#prefix}:events:listeners`;
+    return `${this.#channels}:events:listeners`;
   }
 
   /** The channel cancel requests for running jobs are published on. */
   get cancelsChannel(): string {
-    return `${this.#prefix}:cancels`;
+    return `${this.#channels}:cancels`;
   }
 
   /** The sorted set of live workers, scored by heartbeat expiry. */

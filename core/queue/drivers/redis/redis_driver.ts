@@ -135,7 +135,7 @@ export class RedisQueueDriver implements QueueDriver {
         typeof connection === 'string' ? new Redis(connection, base) : new Redis({ ...base, ...connection });
       this.#ownsConnection = true;
     }
-    this.keys = new KeyBuilder(options.prefix);
+    this.keys = new KeyBuilder(options.prefix, this.redis.options.db ?? 0);
     this.#retention = { ...DEFAULT_RETENTION, ...options.retention };
     this.#failedCount = options.failedCount ?? 100_000;
     this.#blocking = new BlockingPool(this.redis);
