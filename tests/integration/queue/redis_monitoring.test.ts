@@ -59,6 +59,32 @@ describe('redis worker heartbeats', () => {
     await driver.removeWorker('behind');
   });
 
+  it("gives a worker's heartbeat and start times on the reader's clock, though the worker's runs 5 min off", async () => {
+    const real = Date.now;
+    const started = real() - 2_000; // up 2 s, by the worker's clock as much as by any
+    vi.spyOn(Date, 'now').mockImplementation(() => real() - 300_000);
+    await driver.heartbeat({ ...info('slow-clock', real() - 300_000), startedAt: started - 300_000 }, 15_000);
+    vi.restoreAllMocks();
+
+    const [listed] = (await driver.workers()).filter((worker) => worker.id === 'slow-clock');
+    expect(Math.abs(real() - listed!.heartbeatAt)).toBeLessThan(1_000); // it just beat
+    expect(Math.abs(started - listed!.startedAt)).toBeLessThan(1_000);
+    await driver.removeWorker('slow-clock');
+  });
+
+  it('gives the same ages to a reader whose own clock runs 5 min ahead', async () => {
+    const real = Date.now;
+    await driver.heartbeat({ ...info('fine-clock'), startedAt: real() - 2_000 }, 15_000);
+    vi.spyOn(Date, 'now').mockImplementation(() => real() + 300_000);
+    const [listed] = (await driver.workers()).filter((worker) => worker.id === 'fine-clock');
+    const readerNow = Date.now();
+    vi.restoreAllMocks();
+
+    expect(Math.abs(readerNow - listed!.heartbeatAt)).toBeLessThan(1_000);
+    expect(Math.abs(readerNow - 2_000 - listed!.startedAt)).toBeLessThan(1_000);
+    await driver.removeWorker('fine-clock');
+  });
+
   it('lists no heartbeat that lacks the fields of one (written by hand, or damaged)', async () => {
     await driver.heartbeat(info('whole'), 15_000);
     await driver.heartbeat(info('damaged'), 15_000);

@@ -29,8 +29,10 @@ export class RedisMonitoring {
     // Two idempotent writes; the next heartbeat repairs either if one is lost. The set is
     // scored on the server's clock (a worker whose clock runs behind is still listed) and
     // pruned by every heartbeat (a killed worker's id does not stay in it for good).
+    // the TTL goes along, so that a reader can tell the server time of the beat from the score
+    const stored: StoredHeartbeat = { ...info, ttlMs };
     const [replaced] = await Promise.all([
-      this.#redis.set(this.#workerKey(info.id), JSON.stringify(info), 'PX', ttlMs, 'GET'),
+      this.#redis.set(this.#workerKey(info.id), JSON.stringify(stored), 'PX', ttlMs, 'GET'),
       runScript(this.#redis, 'live_workers', [this.#keys.workerSet], [info.id, ttlMs]),
     ]);
     if (replaced === null) return undefined;
@@ -42,14 +44,38 @@ export class RedisMonitoring {
     await Promise.all([this.#redis.del(this.#workerKey(id)), this.#redis.zrem(this.#keys.workerSet, id)]);
   }
 
+  /**
+   * The live workers, their `startedAt` and `heartbeatAt` on this process's clock: each beat's
+   * time is read off the Redis server's clock (its score, less its TTL), and the worker's own
+   * stamps are shifted by how far its clock was off then, so a worker or a reader whose clock
+   * is minutes off still shows the right ages.
+   */
   async workers(): Promise<WorkerInfo[]> {
-    const ids = await runScript<string[]>(this.#redis, 'live_workers', [this.#keys.workerSet], ['', 0]);
-    if (ids.length === 0) return [];
+    const [serverNow, ...scored] = await runScript<string[]>(
+      this.#redis,
+      'live_workers',
+      [this.#keys.workerSet],
+      ['', 0],
+    );
+    const readAt = Date.now();
+    if (scored.length === 0) return [];
+    const ids = scored.filter((_, index) => index % 2 === 0);
     const values = await this.#redis.mget(ids.map((id) => this.#workerKey(id)));
+    // server time to this process's clock
+    const shift = readAt - Number(serverNow);
     return values
-      .flatMap((value) => {
+      .flatMap((value, index) => {
         const info = value ? parseWorkerInfo(value) : undefined;
-        return info ? [info] : [];
+        if (!info) return [];
+        const { ttlMs, ...fields } = info;
+        const expiresAt = Number(scored[2 * index + 1]);
+        // a heartbeat written before the TTL went along: the worker's own clock
+        if (ttlMs === undefined || !Number.isFinite(expiresAt)) return [fields];
+        const beatAt = expiresAt - ttlMs;
+        const workerAhead = fields.heartbeatAt - beatAt;
+        return [
+          { ...fields, heartbeatAt: beatAt + shift, startedAt: fields.startedAt - workerAhead + shift },
+        ];
       })
       .sort((a, b) => a.startedAt - b.startedAt);
   }
@@ -66,11 +92,16 @@ export class RedisMonitoring {
   }
 }
 
+/** A heartbeat as stored: the worker's info and the TTL it was written with. */
+type StoredHeartbeat = WorkerInfo & { ttlMs?: number };
+
 /** A stored heartbeat, or undefined when it is not one (written by hand, or damaged). */
-function parseWorkerInfo(text: string): WorkerInfo | undefined {
+function parseWorkerInfo(text: string): StoredHeartbeat | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return isWorkerInfo(value) ? value : undefined;
+    if (!isWorkerInfo(value)) return undefined;
+    const { ttlMs } = value as StoredHeartbeat;
+    return typeof ttlMs === 'number' && Number.isFinite(ttlMs) ? value : { ...value, ttlMs: undefined };
   } catch {
     return undefined;
   }
