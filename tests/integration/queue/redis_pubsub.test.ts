@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisPubSub } from '../../../core/queue/drivers/redis/redis_pubsub.js';
 import { uniqueQueue } from '../../support/queue_names.js';
+import { TcpProxy } from '../../support/tcp_proxy.js';
 import { until } from '../../support/until.js';
 
 describe('RedisPubSub.subscribe', () => {
@@ -93,5 +94,35 @@ describe('RedisPubSub: callers that share a channel', () => {
     await admin.publish(channel, 'one');
     await until('the later caller hears the message', () => heard.length === 1);
     expect(heard).toEqual(['third:one']);
+  });
+
+  it('stays unsubscribed from a channel it left while Redis was away, once it reconnects', async () => {
+    const proxy = await TcpProxy.start(6379);
+    const source = new Redis({ port: proxy.port, maxRetriesPerRequest: 1, retryStrategy: () => 50 });
+    source.on('error', () => {});
+    const pubsub = new RedisPubSub(source);
+    const direct = new Redis('redis://127.0.0.1:6379');
+    cleanups.push(() => {
+      pubsub.close();
+      source.disconnect();
+      direct.disconnect();
+      void proxy.close();
+    });
+    const channel = uniqueQueue('pubsub-left');
+    const numsub = async () => Number((await direct.pubsub('NUMSUB', channel))[1]);
+    const unsubscribe = await pubsub.subscribe(channel, () => {});
+    expect(await numsub()).toBe(1);
+
+    await proxy.cut();
+    await unsubscribe(); // its UNSUBSCRIBE cannot be sent
+    await proxy.restore();
+
+    await until('the subscriber is back', () => pubsub.subscriberReady, 5000);
+    await until(
+      'the channel is left again after ioredis subscribed it anew',
+      async () => (await numsub()) === 0,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await numsub()).toBe(0);
   });
 });

@@ -19,6 +19,11 @@ export class RedisPubSub {
   /** Called each time the subscriber connection is ready again after a reconnection. */
   readonly #onReady = new Set<() => void>();
   #subscriber: Redis | undefined;
+  /**
+   * Channels left whose UNSUBSCRIBE failed (Redis away): ioredis still counts them as
+   * subscribed and subscribes again on reconnecting, so they are unsubscribed once it is ready.
+   */
+  readonly #leftWhileAway = new Set<string>();
   #closed = false;
 
   constructor(source: Redis) {
@@ -62,6 +67,7 @@ export class RedisPubSub {
       this.#subscriber.on('ready', () => {
         if (connected) for (const each of this.#onReady) each();
         connected = true;
+        this.#unsubscribeLeft();
       });
       this.#subscriber.on('message', (from: string, message: string) => {
         for (const each of this.#channels.get(from)?.listeners ?? []) {
@@ -102,9 +108,22 @@ export class RedisPubSub {
       if (listeners.size === 0 && this.#channels.get(channel) === entry) {
         this.#channels.delete(channel);
         // sent after the SUBSCRIBE on the same connection, and before any later one: in order
-        await this.#subscriber?.unsubscribe(channel).catch(() => {});
+        await this.#subscriber?.unsubscribe(channel).catch(() => {
+          this.#leftWhileAway.add(channel);
+        });
       }
     };
+  }
+
+  /** Unsubscribes the channels left while Redis was away that nobody joined since. */
+  #unsubscribeLeft(): void {
+    for (const channel of this.#leftWhileAway) {
+      this.#leftWhileAway.delete(channel);
+      if (this.#channels.has(channel)) continue;
+      void this.#subscriber?.unsubscribe(channel).catch(() => {
+        this.#leftWhileAway.add(channel);
+      });
+    }
   }
 
   close(): void {
