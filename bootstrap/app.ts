@@ -10,7 +10,7 @@ import queueConfig from '../config/queue.js';
 import { readSections } from '../core/config/define_config.js';
 import { warnOfCutCredentials } from '../core/config/env_file_check.js';
 import { Application, createLogger, type Logger, type QueueDriver } from '../core/index.js';
-import { envFilePath } from './env_file.js';
+import { envFilePath, namingEnvFile } from './env_file.js';
 
 export interface CreateApplicationOptions {
   /** Environment to read config from (default `process.env`, after `.env`). */
@@ -26,7 +26,7 @@ export interface CreateApplicationOptions {
 /** Reads config and builds the application, bound as the target of `SomeJob.dispatch()`. */
 export function createApplication(options: CreateApplicationOptions = {}): Application {
   const env = options.env ?? process.env;
-  const [app, queue] = readSections(env, [appConfig, queueConfig]);
+  const [app, queue] = namingEnvFile(env, () => readSections(env, [appConfig, queueConfig]));
   const log =
     options.log ??
     (options.logToStderr

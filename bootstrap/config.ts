@@ -8,6 +8,7 @@ import appConfig from '../config/app.js';
 import mqttConfig from '../config/mqtt.js';
 import queueConfig from '../config/queue.js';
 import { readSections } from '../core/config/define_config.js';
+import { namingEnvFile } from './env_file.js';
 
 /**
  * The `app`, `queue` and `mqtt` settings of `env` (default: the process environment, which
@@ -17,6 +18,8 @@ import { readSections } from '../core/config/define_config.js';
  * const { mqtt } = readAppConfig(); // throws E_INVALID_CONFIG naming every bad value
  */
 export function readAppConfig(env: Record<string, string | undefined> = process.env) {
-  const [app, queue, mqtt] = readSections(env, [appConfig, queueConfig, mqttConfig]);
+  const [app, queue, mqtt] = namingEnvFile(env, () =>
+    readSections(env, [appConfig, queueConfig, mqttConfig]),
+  );
   return { app, queue, mqtt };
 }

@@ -7,10 +7,27 @@
  */
 import { fileURLToPath } from 'node:url';
 import { config } from 'dotenv';
+import { InvalidConfigError } from '../core/errors.js';
 
 /** The `.env` file the application reads: `DOTENV_CONFIG_PATH`, else `<project root>/.env`. */
 export function envFilePath(env: Record<string, string | undefined> = process.env): string {
   return env.DOTENV_CONFIG_PATH ?? fileURLToPath(new URL('../.env', import.meta.url));
+}
+
+/**
+ * Runs `read` (config sections read from `env`); an `E_INVALID_CONFIG` it throws names, where it
+ * advises fixing `.env`, the file this module loaded, when `env` is the process environment
+ * that file filled: a command run from a subdirectory reads the root's `.env`, not one there.
+ */
+export function namingEnvFile<T>(env: Record<string, string | undefined>, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (env !== process.env || !(error instanceof InvalidConfigError)) throw error;
+    throw new InvalidConfigError(error.message.replace(' or .env ', ` or ${envFilePath()} `), {
+      cause: error,
+    });
+  }
 }
 
 // on import: `bootstrap/app.ts` imports this module first, so the app's own modules see the

@@ -4,6 +4,7 @@
  * signals) and the worker-to-failed-store path; the other commands run in-process in
  * queue_commands.test.ts.
  */
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Application } from '../../../core/index.js';
 import { freePort } from '../../support/net.js';
@@ -173,6 +174,10 @@ describe('npx topiq serve (signals)', () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toMatch(
         /^error E_INVALID_CONFIG: invalid app configuration: LOG_LEVEL.*; invalid queue configuration: QUEUE_LEASE_MS.*; invalid mqtt configuration: MQTT_BROKER_PORT/m,
+      );
+      // the .env it read, wherever the command ran
+      expect(result.stderr).toContain(
+        `Fix the environment or ${fileURLToPath(new URL('../../../.env', import.meta.url))} (see .env.example)`,
       );
     },
   );
