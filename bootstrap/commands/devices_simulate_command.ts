@@ -139,9 +139,9 @@ export class DevicesSimulateCommand extends BaseCommand<DevicesSimulateFlags> {
 
 /** The MQTT config, after `.env` (this command builds no application, which would load it). */
 async function readMqttConfig() {
-  await import('../env_file.js');
+  const { namingEnvFile } = await import('../env_file.js');
   const { default: mqttConfig } = await import('../../config/mqtt.js');
-  return mqttConfig.read(process.env);
+  return namingEnvFile(process.env, () => mqttConfig.read(process.env));
 }
 
 function progressLine(stats: PublishStats, seconds: number): string {

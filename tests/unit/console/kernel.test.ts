@@ -196,6 +196,25 @@ describe('Kernel.handle', () => {
 });
 
 describe('Kernel', () => {
+  it('tells the application factory whether the running command reads queues', async () => {
+    class ListCommand extends BaseCommand {
+      static override readonly commandName: string = 'test:list';
+      static override readonly description: string = 'List what the app defines';
+      static override readonly readsQueues = false;
+      async run(): Promise<number> {
+        await this.app();
+        return 0;
+      }
+    }
+    const app = { close: vi.fn(async () => {}) } as unknown as Application;
+    const createApplication = vi.fn(() => app);
+    const kernel = new Kernel({ commands: [EchoCommand, ListCommand], io: captureIO(), createApplication });
+
+    await kernel.handle(['test:list']);
+    await kernel.handle(['test:echo', 'x']);
+    expect(createApplication.mock.calls).toEqual([[{ readsQueues: false }], [{ readsQueues: true }]]);
+  });
+
   it('refuses two command classes with the same name', () => {
     expect(() => new Kernel({ commands: [EchoCommand, EchoCommand], createApplication: vi.fn() })).toThrow(
       /two command classes are registered as "test:echo"/,
