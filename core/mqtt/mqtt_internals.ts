@@ -80,21 +80,28 @@ export function sendPubcomp(client: MqttClient, packet: IPublishPacket): void {
 /**
  * Keeps a connection whose read loop Topiq holds (too many messages waiting to be stored) alive
  * until the returned function is called. mqtt.js counts a keepalive as answered only when it
- * reads the broker's PINGRESP, which a held read loop never does, so after 1.5 keepalives it
+ * handles the broker's PINGRESP, which a held read loop never does, so after 1.5 keepalives it
  * would drop a healthy connection, and the broker would send every unacknowledged message
  * again on the next. So while held: a PINGREQ every third of the keepalive (the broker's own
- * keepalive check counts it; its PINGRESPs wait in the socket with the rest) and mqtt.js's
- * timeout put off each time (`reschedulePing`, public API). A broker that is really gone still
- * ends the connection when a write fails. No-op with keepalive off.
+ * keepalive check counts it), and mqtt.js's timeout put off (`reschedulePing`, public API) only
+ * while the broker shows it is there: bytes arrived since the last tick (its PINGRESPs, read
+ * into the socket's buffer with the rest), or the socket is paused because that buffer is full.
+ * A broker gone silent (a host gone, a NAT that forgot the flow) sends nothing, and mqtt.js
+ * ends the connection as it would unheld; with the buffer full that cannot be told, and the
+ * connection is kept. No-op with keepalive off.
  */
 export function keepHeldConnectionAlive(client: MqttClient): () => void {
   const seconds = client.keepalive;
   if (!seconds) return () => {};
+  const socket = client.stream as { bytesRead?: number; isPaused?: () => boolean };
+  let bytesRead = socket.bytesRead ?? 0;
   const timer = setInterval(
     () => {
       if (!internals(client).connected) return;
       client.sendPing();
-      client.reschedulePing(true);
+      const now = socket.bytesRead ?? 0;
+      if (now > bytesRead || socket.isPaused?.()) client.reschedulePing(true);
+      bytesRead = now;
     },
     Math.max(100, (seconds * 1000) / 3),
   );

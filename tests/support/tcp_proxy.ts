@@ -25,6 +25,7 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #dropMarker: string | undefined;
   #dropping = false;
+  #frozen = false;
   #cutOn: { matches: (chunk: Buffer) => boolean; done: () => void } | undefined;
 
   private constructor(targetPort: number, targetHost: string) {
@@ -62,6 +63,14 @@ export class TcpProxy {
     });
   }
 
+  /**
+   * Passes nothing either way from now on, until the next `cut()`, but keeps every connection
+   * open: a network that silently drops packets (a host gone, a NAT that forgot the flow).
+   */
+  freeze(): void {
+    this.#frozen = true;
+  }
+
   /** True once a request with the `dropRepliesAfter` marker has passed. */
   get droppingReplies(): boolean {
     return this.#dropping;
@@ -73,6 +82,7 @@ export class TcpProxy {
     this.#server = undefined;
     this.#dropMarker = undefined;
     this.#dropping = false;
+    this.#frozen = false;
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -122,11 +132,12 @@ export class TcpProxy {
         cutOn.done();
         return;
       }
+      if (this.#frozen) return;
       if (this.#dropMarker !== undefined && chunk.includes(this.#dropMarker)) this.#dropping = true;
       upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
-      if (!this.#dropping) client.write(chunk);
+      if (!this.#dropping && !this.#frozen) client.write(chunk);
     });
   }
 }

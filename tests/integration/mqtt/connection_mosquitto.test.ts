@@ -423,4 +423,37 @@ describe('MqttConnection against Mosquitto (MQTT 5)', () => {
     expect(received).toEqual(sent);
     await waitFor(() => subscriber.inFlight === 0);
   });
+
+  it('still drops a held connection whose broker went silent, as mqtt.js would unheld', async () => {
+    const { prefix, clientId } = uniqueNames('silent');
+    const proxy = await TcpProxy.start(1883);
+    cleanups.push(() => proxy.close());
+    let delivered = 0;
+    const subscriber = new MqttConnection({
+      url: `mqtt://127.0.0.1:${proxy.port}`,
+      clientId,
+      protocolVersion: 4, // the broker is not told the limit: reading stops at maxInFlight
+      maxInFlight: 5,
+      keepaliveSeconds: 1,
+      reconnect: { baseMs: 5_000, maxMs: 5_000 },
+      onMessage: () => {
+        delivered += 1;
+        return new Promise(() => {}); // Redis away
+      },
+    });
+    cleanups.push(async () => {
+      await subscriber.close();
+      await discardSession(mosquittoUrl, clientId, 4);
+    });
+    await subscriber.connect();
+    await subscriber.subscribe([{ filter: `${prefix}/#`, qos: 1 }]);
+    const client = await mosquittoPublisher();
+    for (let index = 0; index < 10; index += 1)
+      await client.publishAsync(`${prefix}/x`, String(index), { qos: 1 });
+    await waitFor(() => delivered === 5);
+    expect(await staysOnline(subscriber, 2_000)).toBe(true); // held, and the broker answers
+
+    proxy.freeze(); // the network drops everything, without closing anything
+    await waitFor(() => !subscriber.isOnline, 4_000, 'the silent broker to be noticed');
+  });
 });
