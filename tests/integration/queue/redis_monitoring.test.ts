@@ -85,6 +85,37 @@ describe('redis worker heartbeats', () => {
     await driver.removeWorker('fine-clock');
   });
 
+  it('pairs each heartbeat with its own time when a beat lands while the list is read', async () => {
+    const started = Date.now() - 10_000;
+    await driver.heartbeat({ ...info('beating'), startedAt: started }, 15_000);
+    await sleep(1_500);
+    // the next beat reaches Redis after the live ids were read, before the records are (sent on
+    // the same connection ahead of whichever read of the records comes first)
+    let beaten = false;
+    const beatFirst = () => {
+      if (beaten) return;
+      beaten = true;
+      void driver.heartbeat({ ...info('beating'), startedAt: started }, 15_000);
+    };
+    const { redis } = driver;
+    const [multi, mget] = [redis.multi.bind(redis), redis.mget.bind(redis)];
+    vi.spyOn(redis, 'multi').mockImplementation(((...args: Parameters<typeof multi>) => {
+      beatFirst();
+      return multi(...args);
+    }) as typeof redis.multi);
+    vi.spyOn(redis, 'mget').mockImplementation(((...args: Parameters<typeof mget>) => {
+      beatFirst();
+      return mget(...args);
+    }) as typeof redis.mget);
+
+    const [listed] = (await driver.workers()).filter((worker) => worker.id === 'beating');
+    vi.restoreAllMocks();
+    expect(beaten).toBe(true);
+    expect(Math.abs(listed!.startedAt - started)).toBeLessThan(500); // not 1.5 s too early
+    expect(Date.now() - listed!.heartbeatAt).toBeLessThan(500);
+    await driver.removeWorker('beating');
+  });
+
   it('lists no heartbeat that lacks the fields of one (written by hand, or damaged)', async () => {
     await driver.heartbeat(info('whole'), 15_000);
     await driver.heartbeat(info('damaged'), 15_000);

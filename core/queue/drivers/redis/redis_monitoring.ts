@@ -29,7 +29,7 @@ export class RedisMonitoring {
     // Two idempotent writes; the next heartbeat repairs either if one is lost. The set is
     // scored on the server's clock (a worker whose clock runs behind is still listed) and
     // pruned by every heartbeat (a killed worker's id does not stay in it for good).
-    // the TTL goes along, so that a reader can tell the server time of the beat from the score
+    // the TTL goes along, so that a reader can tell the server time of the beat from what is left
     const stored: StoredHeartbeat = { ...info, ttlMs };
     const [replaced] = await Promise.all([
       this.#redis.set(this.#workerKey(info.id), JSON.stringify(stored), 'PX', ttlMs, 'GET'),
@@ -46,32 +46,36 @@ export class RedisMonitoring {
 
   /**
    * The live workers, their `startedAt` and `heartbeatAt` on this process's clock: each beat's
-   * time is read off the Redis server's clock (its score, less its TTL), and the worker's own
-   * stamps are shifted by how far its clock was off then, so a worker or a reader whose clock
-   * is minutes off still shows the right ages.
+   * time is read off the Redis server's clock (the server's time less what its record's TTL
+   * has run down, read in one transaction with the record, so a beat landing meanwhile cannot
+   * pair one beat's stamps with another's time), and the worker's own stamps are shifted by how
+   * far its clock was off then, so a worker or a reader whose clock is minutes off still shows
+   * the right ages.
    */
   async workers(): Promise<WorkerInfo[]> {
-    const [serverNow, ...scored] = await runScript<string[]>(
-      this.#redis,
-      'live_workers',
-      [this.#keys.workerSet],
-      ['', 0],
-    );
+    const ids = await runScript<string[]>(this.#redis, 'live_workers', [this.#keys.workerSet], ['', 0]);
+    if (ids.length === 0) return [];
+    const keys = ids.map((id) => this.#workerKey(id));
+    const transaction = this.#redis.multi().time().mget(keys);
+    for (const key of keys) transaction.pttl(key);
+    const replies = (await transaction.exec()) ?? [];
     const readAt = Date.now();
-    if (scored.length === 0) return [];
-    const ids = scored.filter((_, index) => index % 2 === 0);
-    const values = await this.#redis.mget(ids.map((id) => this.#workerKey(id)));
+    const [time, values, ...ttlsLeft] = replies.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    }) as [[string, string], (string | null)[], ...number[]];
+    const serverNow = Number(time[0]) * 1000 + Math.floor(Number(time[1]) / 1000);
     // server time to this process's clock
-    const shift = readAt - Number(serverNow);
+    const shift = readAt - serverNow;
     return values
       .flatMap((value, index) => {
         const info = value ? parseWorkerInfo(value) : undefined;
         if (!info) return [];
         const { ttlMs, ...fields } = info;
-        const expiresAt = Number(scored[2 * index + 1]);
-        // a heartbeat written before the TTL went along: the worker's own clock
-        if (ttlMs === undefined || !Number.isFinite(expiresAt)) return [fields];
-        const beatAt = expiresAt - ttlMs;
+        const left = ttlsLeft[index] ?? -2;
+        // a heartbeat written before the TTL went along (the worker's own clock), or gone meanwhile
+        if (ttlMs === undefined || left < 0) return [fields];
+        const beatAt = serverNow - (ttlMs - left);
         const workerAhead = fields.heartbeatAt - beatAt;
         return [
           { ...fields, heartbeatAt: beatAt + shift, startedAt: fields.startedAt - workerAhead + shift },

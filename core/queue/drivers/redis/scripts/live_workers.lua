@@ -6,9 +6,7 @@
   KEYS[1] workers set
   ARGV[1] id of the worker beating now, or '' for a read
   ARGV[2] its heartbeat's time to live in ms
-  Returns, on a read, this server's time and then each live worker's id and score (the end of its
-  heartbeat's life, on this server's clock), so a reader can tell when each beat was, whatever
-  the clocks of the worker and the reader say; nothing on a heartbeat.
+  Returns the ids of the live workers on a read, nothing on a heartbeat.
 ]]
 --!include common
 local now = nowMs()
@@ -17,6 +15,4 @@ if ARGV[1] ~= '' then
   redis.call('ZADD', KEYS[1], int(now + tonumber(ARGV[2])), ARGV[1])
   return nil
 end
-local reply = redis.call('ZRANGE', KEYS[1], '0', '-1', 'WITHSCORES')
-table.insert(reply, 1, int(now))
-return reply
+return redis.call('ZRANGE', KEYS[1], '0', '-1')
