@@ -903,6 +903,7 @@ describe('redis driver: damaged job records', () => {
 
 describe('redis driver: a job key of another type', () => {
   const { queue, driver } = queueUnderTest('wrongtype');
+  const acks = queueUnderTest('wrongtype-acks');
 
   it('reserves the jobs around a ready job whose key is no hash, and takes that one as gone', async () => {
     await driver.push(['a', 'b', 'c'].map((id) => newJob(queue, id)));
@@ -915,6 +916,21 @@ describe('redis driver: a job key of another type', () => {
     expect(await driver.counts(queue)).toMatchObject({ waiting: 0, running: 2 });
     const leases = jobs.map((job) => ({ id: job.id, queue, token: job.token }));
     expect(await driver.complete(leases.map((lease) => ({ lease, result: 'null' })))).toEqual([true, true]);
+  });
+
+  it('completes the jobs of a batch around one whose key is no hash, answering that one as not completed', async () => {
+    const { queue, driver } = acks;
+    await driver.push(['k1', 'k2', 'k3'].map((id) => newJob(queue, id)));
+    const { jobs } = await driver.reserve(queue, { ...reserveOptions, count: 3 });
+    expect(jobs.map((job) => job.id)).toEqual(['k1', 'k2', 'k3']);
+    await driver.redis.del(driver.keys.job(queue, 'k2'));
+    await driver.redis.set(driver.keys.job(queue, 'k2'), 'not a hash');
+
+    const completions = jobs.map((job) => ({ lease: { id: job.id, queue, token: job.token }, result: '7' }));
+    expect(await driver.complete(completions)).toEqual([true, false, true]);
+    for (const id of ['k1', 'k3']) {
+      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'completed', result: 7 });
+    }
   });
 
   it('still serves its queue when a due delayed job or a lapsed lease names a key that is no hash', async () => {

@@ -156,17 +156,25 @@ for n = 1, idCount do
   -- a second ack of the same job within this batch is refused like a later one
   if token ~= '' and held[n] == token and not seen[id] then
     seen[id] = true
-    doneCount = doneCount + 1
-    done[doneCount] = id
-    if keepCount > 0 then
-      local result = results[n]
-      if result then
-        redis.call('HSET', jobPrefix .. id, 'result', result)
-      end
-    else
-      deleted[doneCount] = jobPrefix .. id
+    -- pcall: a job key of another type (replaced by hand) would fail the call after the writes
+    -- made so far, and every try of the batch after it; that job is answered as not completed
+    -- (its lease ends, and the reserve that reclaims it takes it as gone), the rest complete
+    local stored = true
+    local result = results[n]
+    if keepCount > 0 and result then
+      local reply = redis.pcall('HSET', jobPrefix .. id, 'result', result)
+      stored = type(reply) ~= 'table' or not reply.err
     end
-    out[n] = '1'
+    if stored then
+      doneCount = doneCount + 1
+      done[doneCount] = id
+      if keepCount <= 0 then
+        deleted[doneCount] = jobPrefix .. id
+      end
+      out[n] = '1'
+    else
+      out[n] = '0'
+    end
   else
     out[n] = '0'
   end
