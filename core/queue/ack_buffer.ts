@@ -12,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { backoffMs } from '../support/retry.js';
 import type { Completion, QueueDriver, ReservedJob } from './driver.js';
 import type { JsonValue } from './json.js';
+import { distinctQueues } from './names.js';
 
 /** A completion with what its `completed` event needs once it is stored. */
 export interface AckEntry extends Completion {
@@ -81,7 +82,7 @@ export class AckBuffer {
           event: 'ack.gave_up',
           count: unsent.length,
           jobIds: unsent.map((entry) => entry.lease.id),
-          queues: [...new Set(unsent.map((entry) => entry.lease.queue))],
+          queues: distinctQueues(unsent.map((entry) => entry.lease)),
           tries: attempts,
         },
         'could not acknowledge completed jobs; they run again when their leases end',

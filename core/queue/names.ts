@@ -123,3 +123,8 @@ export function parseQueueList(list: string): string[] {
   for (const name of names) assertQueueName(name);
   return [...new Set(names)];
 }
+
+/** The queues of `items`, each once, in order: log lines list job ids, which are unique per queue only. */
+export function distinctQueues(items: readonly { queue: string }[]): string[] {
+  return [...new Set(items.map((item) => item.queue))];
+}

@@ -23,7 +23,7 @@ import {
 import { HeardCancels } from './heard_cancels.js';
 import { JobRunner, jobFields, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { whileRedisPasses } from './record_failure.js';
-import { assertQueueName, assertWorkerName, defaultWorkerName } from './names.js';
+import { assertQueueName, assertWorkerName, defaultWorkerName, distinctQueues } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
 import { isPrefetch, MAX_PREFETCH, ReserveAhead } from './reserve_ahead.js';
@@ -497,7 +497,7 @@ export class Worker {
     if (this.#ready.length === 0 || this.#stopReason || !this.#ahead.jobsLong) return;
     const jobs = this.#ready.splice(0);
     const jobIds = jobs.map((job) => job.id);
-    const queues = queuesOf(jobs);
+    const queues = distinctQueues(jobs);
     this.#reserved -= jobs.length; // they never run here: they do not count towards --max-jobs
     this.#handingBack++;
     const settling = whileRedisPasses(
@@ -869,7 +869,7 @@ export class Worker {
           event: 'worker.release_failed',
           err: error,
           jobIds: left.map(({ job }) => job.id),
-          queues: queuesOf(left.map(({ job }) => job)),
+          queues: distinctQueues(left.map(({ job }) => job)),
         },
         'could not release; leases will expire',
       );
@@ -916,9 +916,4 @@ function validate(options: WorkerOptions): void {
 /** The lease a reserved job is held under. */
 function leaseOf(job: ReservedJob): Lease {
   return { id: job.id, queue: job.queue, token: job.token };
-}
-
-/** The queues of `jobs`, each once: log lines list job ids, which are unique per queue only. */
-function queuesOf(jobs: readonly { queue: string }[]): string[] {
-  return [...new Set(jobs.map((job) => job.queue))];
 }
