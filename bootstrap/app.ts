@@ -9,7 +9,14 @@ import appConfig from '../config/app.js';
 import queueConfig from '../config/queue.js';
 import { readSections } from '../core/config/define_config.js';
 import { warnOfCutCredentials } from '../core/config/env_file_check.js';
-import { Application, createLogger, type Logger, type QueueDriver } from '../core/index.js';
+import {
+  Application,
+  type AppSettings,
+  createLogger,
+  type Logger,
+  type QueueDriver,
+  type QueueSettings,
+} from '../core/index.js';
 import { envFilePath, namingEnvFile } from './env_file.js';
 
 export interface CreateApplicationOptions {
@@ -23,10 +30,22 @@ export interface CreateApplicationOptions {
   memoryDriverWarning?: boolean;
 }
 
-/** Reads config and builds the application, bound as the target of `SomeJob.dispatch()`. */
-export function createApplication(options: CreateApplicationOptions = {}): Application {
+/**
+ * Reads config and builds the application, bound as the target of `SomeJob.dispatch()`.
+ * `settings`: the `app` and `queue` sections already read from the same environment (by
+ * `createServer`, which reads every section at once), not read again.
+ */
+export function createApplication(
+  options: CreateApplicationOptions = {},
+  settings?: { app: AppSettings; queue: QueueSettings },
+): Application {
   const env = options.env ?? process.env;
-  const [app, queue] = namingEnvFile(env, () => readSections(env, [appConfig, queueConfig]));
+  const { app, queue } =
+    settings ??
+    namingEnvFile(env, () => {
+      const [appSettings, queueSettings] = readSections(env, [appConfig, queueConfig]);
+      return { app: appSettings, queue: queueSettings };
+    });
   const log =
     options.log ??
     (options.logToStderr

@@ -15,8 +15,8 @@ export interface CreateServerOptions extends CreateApplicationOptions {
 export async function createServer(options: CreateServerOptions = {}): Promise<Server> {
   const env = options.env ?? process.env;
   // every section checked before anything starts, so all bad values are reported at once
-  const { mqtt: mqttSettings } = readAppConfig(env);
-  const app = createApplication(options);
+  const { mqtt: mqttSettings, ...settings } = readAppConfig(env);
+  const app = createApplication(options, settings);
   try {
     const mqtt = { ...mqttSettings, ...options.mqtt };
     const routes = options.routes ?? (await loadRoutes(app, mqtt.sharedGroup));

@@ -14,7 +14,13 @@ import {
   parsePrefetch,
   parseQueueNames,
 } from '../../core/console/parsers.js';
-import { CliUsageError, type InProcessWorkers, jobNameOf, type QueueSettings } from '../../core/index.js';
+import {
+  CliUsageError,
+  type InProcessWorkers,
+  jobNameOf,
+  type MqttSettings,
+  type QueueSettings,
+} from '../../core/index.js';
 
 export interface ServeFlags {
   workers?: boolean;
@@ -59,10 +65,8 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
   async run(): Promise<number> {
     const { createServer } = await import('../server.js');
     const { flags } = this;
-    await this.#checkFlags();
-    const server = await createServer(
-      flags.port !== undefined ? { mqtt: { broker: await this.#brokerWithPort(flags.port) } } : {},
-    );
+    const broker = await this.#checkFlags();
+    const server = await createServer(broker ? { mqtt: { broker } } : {});
     const { app } = server;
     let stopping: Promise<void> | undefined;
     let markStopped!: () => void;
@@ -112,8 +116,11 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     }
   }
 
-  /** Refuses flags that would be ignored: worker flags without --workers, --port with MQTT_URL. */
-  async #checkFlags(): Promise<void> {
+  /**
+   * Refuses flags that would be ignored (worker flags without --workers, --port with MQTT_URL);
+   * resolves to the embedded broker's settings with --port's port, when it is given.
+   */
+  async #checkFlags(): Promise<MqttSettings['broker'] | undefined> {
     const { flags } = this;
     const workerFlags = [
       ...(flags.queue ? ['--queue'] : []),
@@ -128,19 +135,16 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
         `${named} to the workers of --workers; add --workers, or run them with queue:work`,
       );
     }
-    if (flags.port === undefined) return;
+    if (flags.port === undefined) return undefined;
     // every section, after .env: all bad values in one error, before anything starts
     const { readAppConfig } = await import('../config.js');
-    if (readAppConfig().mqtt.url !== undefined) {
+    const { mqtt } = readAppConfig();
+    if (mqtt.url !== undefined) {
       throw new CliUsageError(
         "--port sets the embedded broker's port, but MQTT_URL is set, so serve uses that broker and starts none; unset MQTT_URL, or drop --port",
       );
     }
-  }
-
-  async #brokerWithPort(port: number) {
-    const { readAppConfig } = await import('../config.js');
-    return { ...readAppConfig().mqtt.broker, port };
+    return { ...mqtt.broker, port: flags.port };
   }
 }
 
