@@ -57,7 +57,7 @@ export class Server {
         replyTopic: options.mqtt.jobCommandReplyTopic,
       });
     }
-    if (options.mqtt.jobEventsTopic) assertEventsReachNoRoute(options.mqtt, options.routes);
+    assertEventsReachNoRoute(options.mqtt, options.routes);
     this.gateway = new MqttGateway({
       settings: { ...options.mqtt, sharedGroup: options.mqtt.sharedGroup },
       subscriptions: options.routes.subscriptions(),

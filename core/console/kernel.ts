@@ -145,7 +145,7 @@ export class Kernel {
  * holding the earlier ones and the new). Each `handle()` builds its commands afresh, so the
  * count starts at zero.
  */
-function refuseRepeatedFlags(command: Command): void {
+export function refuseRepeatedFlags(command: Command): void {
   for (const option of command.options) {
     if (option.variadic || !(option.required || option.optional)) continue;
     const parse = option.parseArg;

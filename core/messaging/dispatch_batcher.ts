@@ -112,7 +112,7 @@ export class DispatchBatcher {
       await Promise.all(batch.map((waiting) => this.#store([waiting])));
       return;
     }
-    for (const [index, waiting] of batch.entries()) waiting.resolve(outcomes[index] ?? 'queued');
+    for (const [index, waiting] of batch.entries()) waiting.resolve(outcomes[index]!); // the store answers one outcome per job
     if (failures > 0)
       this.#log.info({ event: 'ingest.resumed', count: batch.length }, 'jobs stored after retry');
   }

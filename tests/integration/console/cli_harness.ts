@@ -14,7 +14,8 @@ import { Application, type JobClass } from '../../../core/index.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The repository's root directory, with a trailing slash. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** A key prefix no other test uses. */
 export function uniquePrefix(): string {

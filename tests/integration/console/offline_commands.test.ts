@@ -6,15 +6,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { commands } from '../../../bootstrap/console.js';
 import { envFilePath } from '../../../bootstrap/env_file.js';
 import { Kernel } from '../../../core/console/index.js';
 import { captureIO } from '../../unit/console/capture_io.js';
-import { buildApplication, cliEnv, runCli, uniquePrefix } from './cli_harness.js';
-
-const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+import { buildApplication, cliEnv, REPO_ROOT, runCli, uniquePrefix } from './cli_harness.js';
 
 /** Nothing listens on port 1, so any Redis command would fail or hang. */
 const DEAD_REDIS = 'redis://127.0.0.1:1';

@@ -14,6 +14,7 @@ import appConfig from '../../../config/app.js';
 import mqttConfig from '../../../config/mqtt.js';
 import queueConfig from '../../../config/queue.js';
 import { queuesOfJobs } from '../../../core/console/commands/queue_work_command.js';
+import { refuseRepeatedFlags } from '../../../core/console/kernel.js';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string) => readFileSync(new URL(path, root), 'utf8');
@@ -40,6 +41,7 @@ function parseCommandLine(argv: readonly string[]): { name: string; options: Rec
   if (!commandClass) throw new Error(`no topiq command ${name}`);
   const command = new Command(name).exitOverride().configureOutput({ writeErr: () => {} });
   commandClass.configure(command);
+  refuseRepeatedFlags(command); // as the kernel does
   command.action(() => {});
   command.parse([...rest], { from: 'user' });
   return { name: name!, options: command.opts() };
