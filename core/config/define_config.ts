@@ -12,7 +12,13 @@ export interface ConfigSection<T> {
   readonly name: string;
   /** The environment variables the section reads (its schema's keys), for docs and checks. */
   readonly variables: readonly string[];
+  /** The settings, or throws `E_INVALID_CONFIG` naming every bad value. */
   read(env: Record<string, string | undefined>): T;
+  /**
+   * The settings, or what is wrong with `env` (`invalid <name> configuration: ...`), for a
+   * caller reporting several sections in one error ({@link readSections}).
+   */
+  check(env: Record<string, string | undefined>): { value: T } | { problems: string };
 }
 
 /**
@@ -28,23 +34,30 @@ export function defineConfig<S extends z.ZodType<Record<string, unknown>>, T>(
   schema: S,
   shape: (env: z.output<S>) => T,
 ): ConfigSection<T> {
+  const check = (env: Record<string, string | undefined>): { value: T } | { problems: string } => {
+    // empty values mean "unset", as in most .env files (a blank one is a value: a password
+    // may be spaces, and a number of spaces is refused by its schema)
+    const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+    const parsed = schema.safeParse(cleaned);
+    if (parsed.success) return { value: shape(parsed.data) };
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || name}: ${issue.message}`);
+    return { problems: `invalid ${name} configuration: ${problems.join('; ')}` };
+  };
   return {
     name,
     variables: schema instanceof z.ZodObject ? Object.keys(schema.shape) : [],
+    check,
     read(env) {
-      // empty values mean "unset", as in most .env files (a blank one is a value: a password
-      // may be spaces, and a number of spaces is refused by its schema)
-      const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
-      const parsed = schema.safeParse(cleaned);
-      if (!parsed.success) {
-        const problems = parsed.error.issues.map(
-          (issue) => `${issue.path.join('.') || name}: ${issue.message}`,
-        );
-        throw new InvalidConfigError(`invalid ${name} configuration: ${problems.join('; ')}. ${FIX_HINT}`);
-      }
-      return shape(parsed.data);
+      const checked = check(env);
+      if ('problems' in checked) throw invalidConfig([checked.problems]);
+      return checked.value;
     },
   };
+}
+
+/** One `E_INVALID_CONFIG` for the problems of one or more sections, with what to do. */
+function invalidConfig(problems: readonly string[]): InvalidConfigError {
+  return new InvalidConfigError(`${problems.join('; ')}. ${FIX_HINT}`);
 }
 
 const FIX_HINT = 'Fix the environment or .env (see .env.example)';
@@ -66,20 +79,12 @@ export function readSections<const S extends readonly ConfigSection<unknown>[]>(
   sections: S,
 ): SectionValues<S> {
   const values: unknown[] = [];
-  const failures: InvalidConfigError[] = [];
+  const problems: string[] = [];
   for (const section of sections) {
-    try {
-      values.push(section.read(env));
-    } catch (error) {
-      if (!(error instanceof InvalidConfigError)) throw error;
-      failures.push(error);
-    }
+    const checked = section.check(env);
+    if ('problems' in checked) problems.push(checked.problems);
+    else values.push(checked.value);
   }
-  const [first, ...others] = failures;
-  if (first && others.length === 0) throw first;
-  if (first) {
-    const lines = failures.map((failure) => failure.message.replace(`. ${FIX_HINT}`, ''));
-    throw new InvalidConfigError(`${lines.join('; ')}. ${FIX_HINT}`);
-  }
+  if (problems.length > 0) throw invalidConfig(problems);
   return values as SectionValues<S>;
 }
