@@ -18,6 +18,7 @@ import {
   type LeaseState,
   type QueueDriver,
   type ReleaseOutcome,
+  type ReserveResult,
   type ReservedJob,
 } from './driver.js';
 import { HeardCancels } from './heard_cancels.js';
@@ -386,63 +387,71 @@ export class Worker {
     const jobs: ReservedJob[] = [];
     let wakeAt: number | null = null;
     let settled = false;
-    for (const queue of this.queues) {
-      const count = free - jobs.length;
-      if (count <= 0) break;
-      let result: Awaited<ReturnType<QueueDriver['reserve']>>;
-      try {
-        result = await this.#driver.reserve(queue, {
-          count,
-          leaseMs: this.#leaseMs,
-          worker: this.name,
-          defaultMaxTries: this.#options.tries ?? DEFAULT_TRIES,
-        });
-      } catch (error) {
-        // Keep what earlier queues gave (they are leased to us); report the error only if nothing came.
-        if (jobs.length === 0) throw error;
-        this.#log.error(
-          { event: 'worker.reserve_failed', err: error, queue },
-          'could not reserve from a queue',
-        );
-        break;
-      }
-      jobs.push(...result.jobs);
-      if (result.abandoned.length > 0 || result.expired.length > 0) settled = true;
-      // first: the call made these changes before it expired or failed any job it popped, and
-      // a job come due may be one of those
-      for (const { id, name, attempt, status, reclaimed } of result.changed) {
-        if (status === 'cancelled') {
-          // its worker stopped renewing the lease after the cancel was asked for
-          this.#log.info(
-            { event: 'job.cancelled', ...jobFields({ id, name, queue, attempt }) },
-            'job cancelled',
+    queues: for (const queue of this.queues) {
+      for (let count = free - jobs.length; count > 0; count = free - jobs.length) {
+        let result: ReserveResult;
+        try {
+          result = await this.#driver.reserve(queue, {
+            count,
+            leaseMs: this.#leaseMs,
+            worker: this.name,
+            defaultMaxTries: this.#options.tries ?? DEFAULT_TRIES,
+          });
+        } catch (error) {
+          // Keep what earlier calls gave (they are leased to us); report the error only if nothing came.
+          if (jobs.length === 0) throw error;
+          this.#log.error(
+            { event: 'worker.reserve_failed', err: error, queue },
+            'could not reserve from a queue',
           );
-        } else if (reclaimed) {
-          this.#log.warn(
-            { event: 'job.reclaimed', ...jobFields({ id, name, queue, attempt }) },
-            'job back in its queue: its worker stopped renewing its lease (crashed?); attempt is the tries it used',
-          );
+          break queues;
         }
-        this.#options.events?.emit({ id, name, queue }, status, attempt);
+        jobs.push(...result.jobs);
+        this.#settle(queue, result);
+        if (result.wakeAt !== null && (wakeAt === null || result.wakeAt < wakeAt)) wakeAt = result.wakeAt;
+        const usedUp = result.abandoned.length + result.expired.length;
+        if (usedUp > 0) settled = true;
+        // Jobs the call took off the queue without handing them out (expired, or failed for
+        // good) used up places: the queue may still hold ready jobs, which come before any
+        // job of a later queue (strict order), so it is asked again for the places left.
+        if (usedUp === 0 || result.jobs.length >= count) break;
       }
-      // kept, so a stop waits for their failed() hooks, up to its grace period
-      for (const record of result.abandoned) {
-        const hook = this.#runner
-          .abandoned(record)
-          .catch((error: unknown) => this.#unexpected(error, record));
-        this.#tracked(hook, this.#failedHooks);
-      }
-      for (const expired of result.expired) {
-        this.#log.info(
-          { event: 'job.expired', jobId: expired.id, job: expired.name, queue, attempt: 0 },
-          'job expired unstarted',
-        );
-        this.#options.events?.emit({ ...expired, queue }, 'expired', 0);
-      }
-      if (result.wakeAt !== null && (wakeAt === null || result.wakeAt < wakeAt)) wakeAt = result.wakeAt;
     }
     this.#reserved += jobs.length;
     return { jobs, wakeAt, settled };
+  }
+
+  /** Logs and announces what a reserve call on `queue` changed, and runs the failed() hooks of the jobs it failed. */
+  #settle(queue: string, result: ReserveResult): void {
+    // first: the call made these changes before it expired or failed any job it popped, and
+    // a job come due may be one of those
+    for (const { id, name, attempt, status, reclaimed } of result.changed) {
+      if (status === 'cancelled') {
+        // its worker stopped renewing the lease after the cancel was asked for
+        this.#log.info(
+          { event: 'job.cancelled', ...jobFields({ id, name, queue, attempt }) },
+          'job cancelled',
+        );
+      } else if (reclaimed) {
+        this.#log.warn(
+          { event: 'job.reclaimed', ...jobFields({ id, name, queue, attempt }) },
+          'job back in its queue: its worker stopped renewing its lease (crashed?); attempt is the tries it used',
+        );
+      }
+      this.#options.events?.emit({ id, name, queue }, status, attempt);
+    }
+    // kept, so a stop waits for their failed() hooks, up to its grace period
+    for (const record of result.abandoned) {
+      const hook = this.#runner.abandoned(record).catch((error: unknown) => this.#unexpected(error, record));
+      this.#tracked(hook, this.#failedHooks);
+    }
+    for (const expired of result.expired) {
+      this.#log.info(
+        { event: 'job.expired', jobId: expired.id, job: expired.name, queue, attempt: 0 },
+        'job expired unstarted',
+      );
+      this.#options.events?.emit({ ...expired, queue }, 'expired', 0);
+    }
   }
 
   #start(job: ReservedJob): void {

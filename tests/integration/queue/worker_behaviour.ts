@@ -218,6 +218,21 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag)).toEqual(['high0@1', 'high1@1', 'high2@1', 'low0@1', 'low1@1', 'low2@1']);
     });
 
+    it('keeps strict queue order when jobs it finds expired use up the places of a reserve', async () => {
+      const { dispatcher, queue, tag, startWorker } = setup();
+      const high = `${queue}-high`;
+      await dispatcher.dispatch(EchoJob, { tag, value: 'low' }, { queue });
+      await dispatcher.dispatch(
+        EchoJob,
+        { tag, value: 'gone' },
+        { queue: high, expiresAt: Date.now() - 1000 },
+      );
+      await dispatcher.dispatch(EchoJob, { tag, value: 'high' }, { queue: high });
+      startWorker({ queues: [high, queue], concurrency: 1, prefetch: 0 });
+      await until(() => entries(tag).length === 2);
+      expect(entries(tag)).toEqual(['high@1', 'low@1']);
+    });
+
     it('runs up to `concurrency` jobs at once', async () => {
       const { tag, startWorker, dispatch } = setup();
       for (let i = 0; i < 6; i++) await dispatch(SlowJob, { tag, ms: 300, honourSignal: true });
