@@ -140,6 +140,17 @@ export interface ExtendOptions {
   started?: number;
 }
 
+/** What `QueueDriver.release` is told besides the leases. */
+export interface ReleaseOptions {
+  /**
+   * How many of the leases, the first ones, are of jobs whose handler has started (a worker
+   * stopping while they ran): their attempts are given back all the same, but a job that ran
+   * counts as such when it comes due past its `expiresAt`, failed rather than `expired`
+   * (default 0).
+   */
+  started?: number;
+}
+
 /** Outcome of renewing a lease: still ours, lost to another owner, or cancel requested. */
 export type LeaseState = 'ok' | 'lost' | 'cancel';
 
@@ -412,7 +423,7 @@ export interface QueueDriver {
    * Puts running jobs back in their queue without counting the attempt (shutdown). A job
    * whose cancel was requested ends `cancelled` instead. Returns what became of each.
    */
-  release(leases: readonly Lease[]): Promise<ReleaseOutcome[]>;
+  release(leases: readonly Lease[], options?: ReleaseOptions): Promise<ReleaseOutcome[]>;
   /** Resolves when one of `queues` may have work, or after `timeoutMs`, or on `interrupt()`. */
   waitForWork(queues: readonly string[], timeoutMs: number): Promise<void>;
   /** Wakes every pending `waitForWork` at once (used on shutdown). */

@@ -8,6 +8,7 @@ export { type DispatchEntry, Dispatcher, type DispatcherOptions } from './dispat
 export { isProgressEvent, MAX_STALLS } from './driver.js';
 export type {
   ExtendOptions,
+  ReleaseOptions,
   FailedSelection,
   JobEvent,
   JobEventListener,

@@ -823,7 +823,7 @@ export class Worker {
   async #drain(): Promise<void> {
     // Jobs reserved ahead never started: back to their queues at once, for other workers,
     // instead of held through the grace period.
-    await this.#handBack(this.#takeWaiting());
+    await this.#handBack([], this.#takeWaiting());
     const deadline = Date.now() + (this.#options.shutdownGraceMs ?? 10_000);
     while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
     // each is bounded by its job's timeout, which may be far longer than a stop may take
@@ -843,8 +843,8 @@ export class Worker {
     }
     while (this.#releasing.size > 0) await Promise.all(this.#releasing);
     this.#graceOver.abort();
-    // what is still running, and any hand-back that failed meanwhile
-    await this.#handBack([...this.#running.values(), ...this.#takeWaiting()]);
+    // what is still running (first: they started), and any hand-back that failed meanwhile
+    await this.#handBack([...this.#running.values()], this.#takeWaiting());
     await this.#acks.flush();
     this.#options.events?.flush();
   }
@@ -859,12 +859,23 @@ export class Worker {
     ];
   }
 
-  /** Releases `left` on shutdown (their signals fire first) and announces what became of them. */
-  async #handBack(left: readonly (RunningJob & { expired?: true })[]): Promise<void> {
+  /**
+   * Releases the `running` jobs and those `waiting` to start on shutdown (their signals fire
+   * first) and announces what became of them.
+   */
+  async #handBack(
+    running: readonly RunningJob[],
+    waiting: readonly (RunningJob & { expired?: true })[],
+  ): Promise<void> {
+    const left: (RunningJob & { expired?: true })[] = [...running, ...waiting];
     if (left.length === 0) return;
     for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
     try {
-      const outcomes = await this.#driver.release(left.map((entry) => entry.lease));
+      const outcomes = await this.#driver.release(
+        left.map((entry) => entry.lease),
+        // started: handed back, each still counts as having run should it come due past its expiresAt
+        { started: running.length },
+      );
       for (const [index, { job, expired }] of left.entries()) {
         this.#announceRelease(job, outcomes[index], !expired);
         this.#log.info(

@@ -617,6 +617,25 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(await driver.getJob(queue, 'ahead')).toMatchObject({ status: 'expired', attempts: 0 });
     });
 
+    it('fails with E_JOB_EXPIRED, not expires, a started job handed back on shutdown whose expiresAt then passed', async () => {
+      await driver.push([
+        job('interrupted', { maxTries: 3, expiresAt: Date.now() + 150 }),
+        job('unstarted', { maxTries: 3, expiresAt: Date.now() + 150 }),
+      ]);
+      const held = (await driver.reserve(queue, { ...reserveOptions, count: 2 })).jobs;
+      const leases = held.map((reserved) => ({ id: reserved.id, queue, token: reserved.token }));
+      // only the first had started: its handler ran until the worker stopped
+      expect(await driver.release(leases, { started: 1 })).toEqual(['queued', 'queued']);
+      expect(await driver.getJob(queue, 'interrupted')).toMatchObject({ status: 'queued', attempts: 0 });
+      await sleep(200);
+      const { jobs, abandoned, expired } = await driver.reserve(queue, reserveOptions);
+      expect(jobs).toEqual([]);
+      expect(abandoned).toMatchObject([
+        { id: 'interrupted', status: 'failed', error: { code: 'E_JOB_EXPIRED' } },
+      ]);
+      expect(expired).toEqual([{ id: 'unstarted', name: 'TestJob' }]);
+    });
+
     it('holds a job created on hold until it is released', async () => {
       await driver.push([job('held', { hold: true })]);
       expect((await driver.getJob(queue, 'held'))?.status).toBe('pending');

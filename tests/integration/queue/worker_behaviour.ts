@@ -254,6 +254,26 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(await driver.getJob(queue, long)).toMatchObject({ status: 'queued', attempts: 0 });
     });
 
+    it('fails, not expires, a job it handed back on shutdown after it started, once it comes due past expiresAt', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ shutdownGraceMs: 100 });
+      const id = await dispatch(
+        SlowJob,
+        { tag, ms: 60_000, honourSignal: true },
+        { expiresAt: Date.now() + 600 },
+      );
+      const { worker, done } = startWorker();
+      await until(() => entries(tag).length === 1); // started
+      worker.stop();
+      expect(await done).toBe('stopped');
+      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'queued', attempts: 0 });
+      await sleep(650);
+      expect(await startWorker({ stopWhenEmpty: true }).done).toBe('empty');
+      expect(await driver.getJob(queue, id)).toMatchObject({
+        status: 'failed',
+        error: { code: 'E_JOB_EXPIRED' },
+      });
+    });
+
     it('stops when empty, after max jobs, or after one job with --once', async () => {
       const { tag, startWorker, dispatch } = setup();
       for (let i = 0; i < 3; i++) await dispatch(EchoJob, { tag, value: `v${i}` });

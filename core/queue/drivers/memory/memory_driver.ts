@@ -24,6 +24,7 @@ import type {
   LeaseState,
   NewJob,
   PushOutcome,
+  ReleaseOptions,
   ReleaseOutcome,
   QueueCounts,
   QueueDriver,
@@ -146,10 +147,13 @@ export class MemoryQueueDriver implements QueueDriver {
     return result;
   }
 
-  async release(leases: readonly Lease[]): Promise<ReleaseOutcome[]> {
+  async release(leases: readonly Lease[], options: ReleaseOptions = {}): Promise<ReleaseOutcome[]> {
     for (const lease of leases) assertQueueName(lease.queue);
     const now = this.#now();
-    const outcomes = leases.map((lease) => this.#queue(lease.queue)?.release(lease, now) ?? 'lost');
+    const started = options.started ?? 0;
+    const outcomes = leases.map(
+      (lease, index) => this.#queue(lease.queue)?.release(lease, now, index < started) ?? 'lost',
+    );
     for (const queue of new Set(leases.map((lease) => lease.queue))) this.#wake(queue);
     return outcomes;
   }

@@ -182,8 +182,9 @@ export class MemoryQueue {
       const job = state.popWaiting();
       if (!job) break;
       if (job.record.expiresAt !== null && job.record.expiresAt <= now) {
-        if (job.record.attempts > 0) {
-          // an attempt ran already: its retry came due too late, so it failed (as in Redis)
+        if (job.record.attempts > 0 || job.ranBefore) {
+          // an attempt ran already: its retry (or its run again after a stopping worker handed
+          // it back) came due too late, so it failed (as in Redis)
           job.record.error ??= { ...lateRetryError };
           failing.push(job);
           continue;
@@ -213,7 +214,7 @@ export class MemoryQueue {
     const job = this.#state.owned(lease);
     if (!job) return 'lost';
     this.#state.renew(job, now + leaseMs);
-    if (started) job.ran = true;
+    if (started) job.ran = job.ranBefore = true;
     return job.cancelRequested ? 'cancel' : 'ok';
   }
 
@@ -253,10 +254,14 @@ export class MemoryQueue {
     return { outcome: 'retrying', runAt: now + retryInMs };
   }
 
-  /** Returns a leased job to the front of its priority without counting the attempt. */
-  release(lease: Lease, now: number): ReleaseOutcome {
+  /**
+   * Returns a leased job to the front of its priority without counting the attempt; `started`:
+   * its handler had started (it still counts as having run, see `StoredJob.ranBefore`).
+   */
+  release(lease: Lease, now: number, started = false): ReleaseOutcome {
     const job = this.#state.owned(lease);
     if (!job) return 'lost';
+    if (started) job.ranBefore = true;
     this.#state.stopRunning(job);
     giveBack(job);
     resetProgress(job); // a job released on shutdown may have begun
@@ -273,7 +278,7 @@ export class MemoryQueue {
   progress(lease: Lease, percent: number, message: string | null, data: string | null): boolean {
     const job = this.#state.owned(lease);
     if (!job) return false;
-    job.ran = true; // a job that reports progress has started
+    job.ran = job.ranBefore = true; // a job that reports progress has started
     job.record.progress = percent;
     job.record.progressMessage = message || null; // Redis stores '' as "no message"
     job.record.progressData = data ? parseStoredJson(data) : null;
@@ -336,7 +341,7 @@ export class MemoryQueue {
       record.startedAt = null;
       record.worker = null;
       job.cancelRequested = false;
-      job.ran = false;
+      job.ran = job.ranBefore = false;
       job.stalls = 0;
       this.#state.enqueue(job, now);
     }

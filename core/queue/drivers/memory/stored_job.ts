@@ -21,6 +21,12 @@ export interface StoredJob {
   cancelRequested: boolean;
   /** Whether the job was known to start under its current (or last) lease (see `MAX_STALLS`). */
   ran: boolean;
+  /**
+   * Whether it was ever known to start since it was pushed or retried from the failed store
+   * (Redis keeps the 'ran' field): a job a stopping worker handed back has its attempt given
+   * back, yet counts as having run when it comes due past its expiresAt (failed, not expired).
+   */
+  ranBefore: boolean;
   /** How many times a lease of it ended before it was known to start. */
   stalls: number;
 }
@@ -73,6 +79,7 @@ export function createStoredJob(job: NewJob, now: number): StoredJob {
     token: null,
     cancelRequested: false,
     ran: false,
+    ranBefore: false,
     stalls: 0,
   };
 }

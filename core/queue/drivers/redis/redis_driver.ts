@@ -23,6 +23,7 @@ import {
   type LeaseState,
   type NewJob,
   type PushOutcome,
+  type ReleaseOptions,
   type ReleaseOutcome,
   type QueueCounts,
   type QueueDriver,
@@ -417,24 +418,30 @@ export class RedisQueueDriver implements QueueDriver {
     return failResult(answer);
   }
 
-  async release(leases: readonly Lease[]): Promise<ReleaseOutcome[]> {
+  async release(leases: readonly Lease[], options: ReleaseOptions = {}): Promise<ReleaseOutcome[]> {
     const outcomes = new Map<Lease, ReleaseOutcome>();
+    const started = new Set(leases.slice(0, options.started ?? 0));
     await Promise.all(
       [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
         const keys = this.keys.queue(queue);
+        // the started ones first, as the script takes them
+        const first = group.filter((lease) => started.has(lease));
+        const ordered =
+          first.length === 0 ? group : [...first, ...group.filter((lease) => !started.has(lease))];
         const args: (string | number)[] = [
           keys.job,
           this.#retention.completedCount,
           this.#retention.completedAgeMs,
+          first.length,
         ];
-        for (const lease of group) args.push(lease.id, lease.token);
+        for (const lease of ordered) args.push(lease.id, lease.token);
         const codes = await runScript<number[]>(
           this.redis,
           'release_jobs',
           [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases],
           args,
         );
-        group.forEach((lease, index) => {
+        ordered.forEach((lease, index) => {
           const code = codes[index];
           outcomes.set(lease, code === 1 ? 'queued' : code === 2 ? 'cancelled' : 'lost');
         });

@@ -9,7 +9,11 @@
   ARGV[1] job hash prefix
   ARGV[2] finished records to keep
   ARGV[3] max age of finished records in ms
-  ARGV[4..] pairs: id, token, in the order they were reserved (they keep it at the front)
+  ARGV[4] how many of the pairs, the first ones, are of jobs whose handler had started: each
+          keeps 'ran' (its lease's token, as extend_leases.lua notes it), so that, its attempt
+          given back, it still counts as having run when it comes due past its expiresAt
+          (reserve_jobs.lua fails it rather than marking it expired)
+  ARGV[5..] pairs: id, token, in the order they were reserved (they keep it at the front)
   A job whose cancel was requested while it ran ends cancelled instead of going back.
   Returns per job: 1 released, 2 ended cancelled, 0 lease lost (nothing changed). A release
   run again after its reply was lost gets its first answer from the job ('settled:<token>',
@@ -21,10 +25,15 @@ local now = nowMs()
 local released = 0
 local out = {}
 local AGAIN = { ['release:queued'] = 1, ['release:cancelled'] = 2 }
-for i = 4, #ARGV, 2 do
+-- the ARGV index past the last pair of a started job
+local startedEnd = 5 + 2 * (tonumber(ARGV[4]) or 0)
+for i = 5, #ARGV, 2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]
   if ownsLease(KEYS[5], id, token) then
+    if i < startedEnd then
+      redis.call('HSET', jobPrefix .. id, 'ran', token)
+    end
     local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], jobPrefix, id, token, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
     if outcome == 1 then
       released = released + 1

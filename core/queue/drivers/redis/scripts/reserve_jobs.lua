@@ -251,9 +251,11 @@ for _, id in ipairs(popped) do
   end
   -- a damaged expiresAt counts as none: an error here would lose the jobs popped with it
   local expiresAt = f[3] and tonumber(f[3])
-  if f[1] and expiresAt and expiresAt <= now and (tonumber(f[2]) or 0) > 0 then
-    -- An attempt of it ran already (its retry, or its run again after a crashed worker, comes
-    -- due too late): it failed, and keeps the error of the attempt that failed, if any.
+  local late = f[1] and expiresAt and expiresAt <= now
+  if late and ((tonumber(f[2]) or 0) > 0 or redis.call('HEXISTS', key, 'ran') == 1) then
+    -- An attempt of it ran already (its retry, or its run again after a crashed worker or
+    -- after a stopping worker handed it back, comes due too late; 'ran' tells the last, whose
+    -- attempt was given back): it failed, and keeps the error of the attempt that failed, if any.
     redis.call('HSETNX', key, 'error', cjson.encode({
       code = 'E_JOB_EXPIRED',
       message = 'its expiresAt passed before its next attempt could start',
@@ -261,7 +263,7 @@ for _, id in ipairs(popped) do
     redis.call('HSET', key, 'status', 'failed', 'finishedAt', nowText)
     abandoned[#abandoned + 1] = id
   elseif f[1] then
-    if expiresAt and expiresAt <= now then
+    if late then
       redis.call('HSET', key, 'error', cjson.encode({
         code = 'E_JOB_EXPIRED',
         message = 'the job was not started before its expiresAt',
