@@ -4,6 +4,14 @@
  * with optional jitter, as in Laravel's `backoff` and BullMQ's `backoff: exponential`.
  */
 import { InvalidOptionError } from '../errors.js';
+import { LATEST_DISPATCH_MS } from './dispatch_options.js';
+
+/**
+ * The longest wait a policy may name, in seconds: as long as the longest `delay` a dispatch
+ * takes (to the end of the year 9999), so a retry's run-at time stays a time both drivers
+ * store alike and a `Date` holds.
+ */
+export const MAX_RETRY_SECONDS = Math.floor(LATEST_DISPATCH_MS / 1000);
 
 /** Tries a worker gives a job that sets no `maxTries` (`Worker`'s `tries`, `queue:work --tries`). */
 export const DEFAULT_TRIES = 3;
@@ -24,7 +32,8 @@ export type RetryPolicy = number | readonly number[] | ExponentialRetry;
 
 /** Throws `E_INVALID_OPTION` unless `policy` is a well-formed {@link RetryPolicy}. */
 export function assertRetryPolicy(policy: unknown, label = 'retryAfter'): asserts policy is RetryPolicy {
-  const ok = (value: unknown): boolean => typeof value === 'number' && Number.isFinite(value) && value >= 0;
+  const ok = (value: unknown): boolean =>
+    typeof value === 'number' && Number.isFinite(value) && value >= 0 && value <= MAX_RETRY_SECONDS;
   if (ok(policy)) return;
   if (Array.isArray(policy) && policy.length > 0 && policy.every(ok)) return;
   if (typeof policy === 'object' && policy !== null && (policy as ExponentialRetry).type === 'exponential') {
@@ -33,7 +42,7 @@ export function assertRetryPolicy(policy: unknown, label = 'retryAfter'): assert
       return;
   }
   throw new InvalidOptionError(
-    `${label} must be seconds (e.g. 10), a list per attempt (e.g. [1, 5, 30]) or ` +
+    `${label} must be seconds from 0 to ${MAX_RETRY_SECONDS} (e.g. 10), a list per attempt (e.g. [1, 5, 30]) or ` +
       `{ type: 'exponential', base: 2, max: 600, jitter: 'full' }; got ${JSON.stringify(policy)}`,
   );
 }

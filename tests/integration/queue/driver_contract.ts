@@ -10,6 +10,7 @@ import {
   type RetentionSettings,
 } from '../../../core/queue/driver.js';
 import { JobNotFoundError, JobStateError } from '../../../core/errors.js';
+import { LATEST_DISPATCH_MS } from '../../../core/queue/dispatch_options.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 
 export type DriverFactory = (
@@ -634,6 +635,21 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
         { id: 'interrupted', status: 'failed', error: { code: 'E_JOB_EXPIRED' } },
       ]);
       expect(expired).toEqual([{ id: 'unstarted', name: 'TestJob' }]);
+    });
+
+    it('keeps a retry due in an absurdly long time delayed, not due at once (its run-at clamped to the end of 9999)', async () => {
+      await driver.push([job('far')]);
+      const [far] = (await driver.reserve(queue, reserveOptions)).jobs;
+      const lease = { id: 'far', queue, token: far!.token };
+      expect(await driver.fail({ lease, error: { message: 'later' }, retryInMs: 1e300 })).toEqual({
+        outcome: 'retrying',
+        runAt: LATEST_DISPATCH_MS,
+      });
+      expect(await driver.getJob(queue, 'far')).toMatchObject({
+        status: 'delayed',
+        runAt: LATEST_DISPATCH_MS,
+      });
+      expect((await driver.reserve(queue, reserveOptions)).jobs).toEqual([]);
     });
 
     it('holds a job created on hold until it is released', async () => {

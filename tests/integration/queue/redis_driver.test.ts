@@ -542,16 +542,6 @@ describe('redis driver: a complete, fail or release run twice', () => {
     expect((await driver.fail({ lease: q3!, error, retryInMs: 0 })).outcome).toBe('cancelled');
     expect(await driver.release([q3!])).toEqual(['lost']);
   });
-  it('keeps a retry due in an absurdly long time delayed, not due at once (numbers clamped to 2^53)', async () => {
-    await driver.clear(queue);
-    await driver.push([newJob(queue, 'far')]);
-    const [far] = (await driver.reserve(queue, reserveOptions)).jobs;
-    expect((await driver.fail({ lease: far!, error: { message: 'later' }, retryInMs: 1e300 })).outcome).toBe(
-      'retrying',
-    );
-    expect(await driver.getJob(queue, 'far')).toMatchObject({ status: 'delayed', runAt: 2 ** 53 - 1 });
-    expect((await driver.reserve(queue, reserveOptions)).jobs).toEqual([]);
-  });
 });
 
 describe('redis driver: completed times list', () => {

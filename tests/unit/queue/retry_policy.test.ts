@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '../../../core/errors.js';
-import { parseRetryPolicy, retryDelayMs } from '../../../core/queue/retry_policy.js';
+import {
+  assertRetryPolicy,
+  MAX_RETRY_SECONDS,
+  parseRetryPolicy,
+  retryDelayMs,
+} from '../../../core/queue/retry_policy.js';
 
 describe('retryDelayMs', () => {
   it('waits a fixed number of seconds', () => {
@@ -41,5 +46,13 @@ describe('parseRetryPolicy', () => {
       expect(() => parseRetryPolicy(bad)).toThrow(InvalidOptionError);
     }
     expect(() => parseRetryPolicy('soon')).toThrow(/exponential/);
+  });
+
+  it('refuses a wait past the longest dispatch delay (to the year 9999), which no run-at time could hold', () => {
+    expect(parseRetryPolicy(String(MAX_RETRY_SECONDS))).toBe(MAX_RETRY_SECONDS);
+    for (const bad of ['1e20', `1,${MAX_RETRY_SECONDS + 1}`, 'exp:1e15']) {
+      expect(() => parseRetryPolicy(bad)).toThrow(/at most|from 0 to/);
+    }
+    expect(() => assertRetryPolicy({ type: 'exponential', base: 2, max: 1e20 })).toThrow(InvalidOptionError);
   });
 });

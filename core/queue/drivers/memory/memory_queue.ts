@@ -25,6 +25,7 @@ import type {
 } from '../../driver.js';
 import { type QueueLimits, QueueState } from './queue_state.js';
 import { MAX_STALLS, RECLAIMS_PER_RESERVE } from '../../driver.js';
+import { LATEST_DISPATCH_MS } from '../../dispatch_options.js';
 import {
   copyRecord,
   createStoredJob,
@@ -250,8 +251,10 @@ export class MemoryQueue {
       this.#state.enqueue(job, now);
       return { outcome: 'retrying' };
     }
-    this.#state.delay(job, now + retryInMs);
-    return { outcome: 'retrying', runAt: now + retryInMs };
+    // at the latest the end of the year 9999, as in Redis
+    const runAt = Math.min(now + retryInMs, LATEST_DISPATCH_MS);
+    this.#state.delay(job, runAt);
+    return { outcome: 'retrying', runAt };
   }
 
   /**

@@ -47,8 +47,9 @@ local expiresAt = f[3] and tonumber(f[3])
 if outcome == 'retrying' and expiresAt and now + retryInMs >= expiresAt then
   outcome = 'failed'
 end
--- a retry that waits: its answer carries the run-at time the record gets
-local runAt = outcome == 'retrying' and retryInMs > 0 and int(now + retryInMs) or nil
+-- a retry that waits: its answer carries the run-at time the record gets, at the latest the
+-- end of the year 9999 (LATEST_DISPATCH_MS, dispatch_options.ts: the latest a dispatch names)
+local runAt = outcome == 'retrying' and retryInMs > 0 and int(math.min(now + retryInMs, 253402300799999)) or nil
 local answer = runAt and ('retrying:' .. runAt) or outcome
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[8], id)
