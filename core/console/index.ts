@@ -8,7 +8,7 @@ export {
 } from './command.js';
 export * from './commands/index.js';
 export { ExitCode, isInformational, reportError } from './exit_codes.js';
-export { Kernel, type KernelOptions } from './kernel.js';
+export { CollectingOption, Kernel, type KernelOptions } from './kernel.js';
 export {
   formatJson,
   plainText,

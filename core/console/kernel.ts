@@ -6,7 +6,7 @@
  * `handle()` returns.
  */
 import { createInterface } from 'node:readline/promises';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Application } from '../application.js';
 import { InvalidOptionError } from '../errors.js';
 import type { CommandClass, CommandContext, ConsoleIO, SignalSource } from './command.js';
@@ -96,7 +96,7 @@ export class Kernel {
         io.stdout.write(program.helpInformation());
         return ExitCode.ok;
       }
-      await program.parseAsync([...argv], { from: 'user' });
+      await program.parseAsync(this.#asked(argv), { from: 'user' });
     } catch (error) {
       exitCode = reportError(error, io.stderr, active);
     }
@@ -110,6 +110,22 @@ export class Kernel {
       }
     }
     return exitCode;
+  }
+
+  /**
+   * The command line to parse. `help <name>` for a name that is no command becomes `<name>`:
+   * commander would print the general help and exit 0, where `npx topiq <name>` is a usage
+   * error with a suggestion, and both should say the same.
+   */
+  #asked(argv: readonly string[]): string[] {
+    const [first, name] = argv;
+    const unknown =
+      first === 'help' &&
+      name !== undefined &&
+      name !== 'help' &&
+      !name.startsWith('-') &&
+      !this.commands.has(name);
+    return unknown ? [name] : [...argv];
   }
 
   #program(onCommand: (name: string) => void): Command {
@@ -139,38 +155,44 @@ export class Kernel {
 }
 
 /**
+ * A flag that may be given more than once because its parser collects the values: it gets the
+ * list so far as `previous` and returns it with the new value added. Only a flag declared with
+ * this class may repeat; for every other flag that takes a value a repeat is a usage error
+ * ({@link refuseRepeatedFlags}). None of the built-in commands has one.
+ *
+ * @example
+ * command.addOption(
+ *   new CollectingOption('--tag <tag>', 'a tag; repeat for more').argParser(
+ *     (value: string, previous: string[] = []) => [...previous, value],
+ *   ),
+ * );
+ */
+export class CollectingOption extends Option {}
+
+/**
  * Makes every flag that takes a value refuse to be given twice: commander keeps the last value
  * silently, so `--queue=a --queue=b` would work only `b`. Flags without a value (`--json`) may
- * repeat harmlessly, and so may a flag whose parser collects its values (it returns a list
- * holding the earlier ones and the new). Each `handle()` builds its commands afresh, so the
- * count starts at zero.
+ * repeat harmlessly, and so may a flag declared as a {@link CollectingOption} or variadic
+ * (`<values...>`). Whether a parser's result happens to hold the earlier value is no sign: a
+ * comma list (`--queue=a --queue=a,b`) does so without collecting anything. Each `handle()`
+ * builds its commands afresh, so the count starts at zero.
  */
 export function refuseRepeatedFlags(command: Command): void {
   for (const option of command.options) {
     if (option.variadic || !(option.required || option.optional)) continue;
+    if (option instanceof CollectingOption) continue;
     const parse = option.parseArg;
     let given = false;
     option.argParser((value: string, previous: unknown) => {
-      const result: unknown = parse ? parse(value, previous) : value;
-      if (given && !collects(previous, result)) {
+      if (given) {
         throw new InvalidArgumentError(
           `The flag was given more than once; give it once${option.long === '--queue' ? ' (several queues: --queue=high,default)' : ''}.`,
         );
       }
       given = true;
-      return result;
+      return parse ? parse(value, previous) : value;
     });
   }
-}
-
-/** Whether a parser kept what the flag gave before and added to it: a collector of repeats. */
-function collects(previous: unknown, result: unknown): boolean {
-  return (
-    Array.isArray(previous) &&
-    Array.isArray(result) &&
-    result.length > previous.length &&
-    previous.every((item) => result.includes(item))
-  );
 }
 
 function defaultIO(): ConsoleIO {

@@ -53,9 +53,14 @@ export function toJobOutput(record: JobRecord): JobOutput {
   };
 }
 
-/** `epochMs` as ISO 8601, or null. */
+/**
+ * `epochMs` as ISO 8601; null when there is none, or when it is no time a `Date` holds (NaN,
+ * Infinity or out of range, from a damaged record), so one bad field never stops the output.
+ */
 export function isoTime(epochMs: number | null): string | null {
-  return epochMs === null ? null : new Date(epochMs).toISOString();
+  if (epochMs === null) return null;
+  const date = new Date(epochMs);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
 }
 
 /** `1/5`, or `1/default` when the job leaves its tries to the worker's `--tries`. */

@@ -6,8 +6,10 @@ import {
   ExitCode,
   Kernel,
   parsePositiveInteger,
+  QueueStatsCommand,
   queueCommands,
 } from '../../../core/console/index.js';
+import { CollectingOption } from '../../../core/console/kernel.js';
 import { JobNotFoundError } from '../../../core/errors.js';
 import { captureIO } from './capture_io.js';
 
@@ -24,14 +26,17 @@ class EchoCommand extends BaseCommand<{ times: number }, [string]> {
   }
 }
 
-class TagCommand extends BaseCommand<{ tag: string[] }> {
+/** Adds a value to the list a repeated flag gave so far. */
+const appendTag = (value: string, previous: string[] = []) => [...previous, value];
+
+class TagCommand extends BaseCommand<{ tag: string[]; label?: string[] }> {
   static override readonly commandName = 'test:tag';
   static override readonly description = 'Print tags';
   static override configure(command: Command): void {
-    command.option('--tag <t>', 'a tag; repeat for more', (value: string, previous: string[] = []) => [
-      ...previous,
-      value,
-    ]);
+    command
+      .addOption(new CollectingOption('--tag <t>', 'a tag; repeat for more').argParser(appendTag))
+      // a parser that collects, on a flag not declared as collecting
+      .option('--label <l>', 'a label', appendTag);
   }
   async run(): Promise<number> {
     this.line(this.flags.tag.join(','));
@@ -57,7 +62,7 @@ function setup() {
   const close = vi.fn(async () => {});
   const createApplication = vi.fn(() => ({ close }) as unknown as Application);
   const kernel = new Kernel({
-    commands: [...queueCommands, EchoCommand, TagCommand, ThrowCommand],
+    commands: [...queueCommands, QueueStatsCommand, EchoCommand, TagCommand, ThrowCommand],
     createApplication,
     io,
     version: '1.2.3',
@@ -89,6 +94,21 @@ describe('Kernel.handle', () => {
     ]) {
       expect(io.out).toContain(flag);
     }
+  });
+
+  it('says the same for help <unknown command> as for the unknown command itself', async () => {
+    const asked = setup();
+    const typed = setup();
+    expect(await asked.kernel.handle(['help', 'nosuch'])).toBe(ExitCode.usage);
+    expect(await typed.kernel.handle(['nosuch'])).toBe(ExitCode.usage);
+    expect(asked.io.err).toBe(typed.io.err);
+  });
+
+  it('prints a command’s flags for help <command> and exits 0', async () => {
+    const { io, kernel } = setup();
+    expect(await kernel.handle(['help', 'queue:work'])).toBe(ExitCode.ok);
+    expect(io.out).toContain('--concurrency');
+    expect(io.err).toBe('');
   });
 
   it('prints the version for -V', async () => {
@@ -136,6 +156,24 @@ describe('Kernel.handle', () => {
       ['queue:failed', '--queue=a', '--limit=5', '--limit', '6'],
       /'--limit <n>' argument '6' is invalid\. The flag was given more than once/,
     ],
+    // a later comma list holding the earlier one is a repeat too, not a collecting flag
+    [
+      ['queue:stats', '--queue=emails', '--queue=emails,ghosts'],
+      /'--queue <names>' argument 'emails,ghosts' is invalid\. The flag was given more than once.*Run "npx topiq queue:stats --help"/,
+    ],
+    [
+      ['queue:work', '--queue=high', '--queue=low,high'],
+      /'--queue <names>' argument 'low,high' is invalid\. The flag was given more than once.*Run "npx topiq queue:work --help"/,
+    ],
+    [
+      ['test:tag', '--tag=a', '--label=x', '--label=y'],
+      /'--label <l>' argument 'y' is invalid\. The flag was given more than once/,
+    ],
+    [['help', 'nosuch'], /unknown command 'nosuch'\. Run "npx topiq --help"/],
+    [
+      ['help', 'queue:wrk'],
+      /unknown command 'queue:wrk' \(Did you mean queue:work\?\)\. Run "npx topiq --help"/,
+    ],
   ])('rejects %j with one line on stderr and exit code 2', async (argv, message) => {
     const { io, kernel, createApplication } = setup();
     expect(await kernel.handle(argv)).toBe(ExitCode.usage);
@@ -146,7 +184,7 @@ describe('Kernel.handle', () => {
     expect(createApplication).not.toHaveBeenCalled();
   });
 
-  it('lets a flag whose parser collects values be given more than once', async () => {
+  it('lets a flag declared as a CollectingOption be given more than once', async () => {
     const { io, kernel } = setup();
     expect(await kernel.handle(['test:tag', '--tag=a', '--tag=b'])).toBe(0);
     expect(io.out).toBe('a,b\n');

@@ -3,8 +3,28 @@ import type { JobRecord, JobStatus, StoredError } from '../../driver.js';
 import { decodeJson, type JsonValue } from '../../json.js';
 import { parseSpec } from './job_spec.js';
 
-const numberOrNull = (value: string | undefined): number | null =>
-  value === undefined || value === '' ? null : Number(value);
+/** The largest epoch-ms time a `Date` holds (ECMAScript's time value limit). */
+const MAX_TIME_MS = 8.64e15;
+
+/**
+ * An epoch-ms time field: null when absent, and also when it is no time at all (a field
+ * edited by hand to `x`, or past what a `Date` holds), so a damaged record is still shown.
+ */
+function timeOrNull(value: string | number | undefined): number | null {
+  if (value === undefined || value === '') return null;
+  const time = Number(value);
+  return Number.isFinite(time) && Math.abs(time) <= MAX_TIME_MS ? time : null;
+}
+
+/**
+ * A number field the record cannot leave empty (attempts, progress, a spec's tries and
+ * priority; its creation time too, through `timeOrNull`): a damaged value reads as 0, as
+ * `parseSpec` reads a cut spec.
+ */
+function numberOrZero(value: string | number | undefined): number {
+  const number = Number(value ?? 0);
+  return Number.isFinite(number) ? number : 0;
+}
 
 function parseError(text: string | undefined): StoredError | null {
   if (!text) return null;
@@ -53,20 +73,20 @@ export function decodeRecord(
     queue,
     payload: parseJson(spec.payload, 'payload'),
     status: completed ? 'completed' : ((hash.status ?? 'queued') as JobStatus),
-    attempts: Number(hash.attempts ?? 0),
-    maxTries: spec.maxTries,
-    priority: spec.priority,
-    progress: Number(hash.progress ?? 0),
+    attempts: numberOrZero(hash.attempts),
+    maxTries: numberOrZero(spec.maxTries),
+    priority: numberOrZero(spec.priority),
+    progress: numberOrZero(hash.progress),
     progressMessage: hash.progressMessage ?? null,
     progressData: parseJson(hash.progressData, 'progressData'),
     result: parseJson(hash.result, 'result'),
     error: parseError(hash.error),
-    createdAt: spec.createdAt,
-    queuedAt: numberOrNull(hash.queuedAt),
-    runAt: numberOrNull(hash.runAt),
-    startedAt: numberOrNull(hash.startedAt),
-    finishedAt: completion ? completion.finishedAt : numberOrNull(hash.finishedAt),
-    expiresAt: numberOrNull(hash.expiresAt),
+    createdAt: timeOrNull(spec.createdAt) ?? 0,
+    queuedAt: timeOrNull(hash.queuedAt),
+    runAt: timeOrNull(hash.runAt),
+    startedAt: timeOrNull(hash.startedAt),
+    finishedAt: timeOrNull(completion ? (completion.finishedAt ?? undefined) : hash.finishedAt),
+    expiresAt: timeOrNull(hash.expiresAt),
     worker: hash.worker ?? null,
     owner: hash.owner ?? null,
     description: hash.description ?? null,
