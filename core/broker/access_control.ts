@@ -103,6 +103,12 @@ export interface AccessControl {
    * from the device that held it, as a service's retained publish does.
    */
   retainedStored(packet: { topic: string; payload: Buffer | string }): void;
+  /**
+   * Whether `client` may be sent a message on the topic name `topic`: a service may be sent any,
+   * a device one it may subscribe to (the SUBSCRIBE check, on the topic as a filter), a client
+   * the hooks did not authenticate none. See `deliveryAcl`.
+   */
+  mayReceive(client: Client, topic: string): boolean;
   /** Whether `authorizeSubscribe` granted this subscription object (aedes passes the packet's own). */
   granted(subscription: object): boolean;
   /**
@@ -496,6 +502,11 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     },
     released,
     unsubscribed: (client, filters) => subscriptions.unsubscribe(client.id, filters),
+    mayReceive: (client, topic) => {
+      const session = sessions.get(client);
+      if (session === undefined) return false;
+      return session.rules === undefined || session.rules.canSubscribe(topic);
+    },
     granted: (subscription) => grantedSubscriptions.has(subscription),
     closing: () => {
       closing = true;

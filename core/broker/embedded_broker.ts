@@ -14,6 +14,8 @@ import {
   createAccessControl,
   type DeviceClientIds,
 } from './access_control.js';
+import { deliveryAcl } from './delivery_acl.js';
+import { assertPersistenceFree, leasePersistence } from './persistence_lease.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
 import { DEFAULT_RETAINED_LIMITS, type RetainedLimits } from './retained_budget.js';
@@ -51,7 +53,6 @@ export interface EmbeddedBrokerOptions {
   readonly acl?: Partial<DeviceAclTemplates>;
   /** Runs before a publishing client is acknowledged; see {@link BeforeAck}. */
   readonly beforeAck?: BeforeAck;
-  /** Advanced aedes settings (persistence, timeouts, limits). */
   /**
    * Largest packet a client may send, in bytes of its remaining length (default 1 MiB); a larger
    * one closes its connection as soon as its header arrives. A CONNECT, which comes before
@@ -80,6 +81,14 @@ export interface EmbeddedBrokerOptions {
    * client id is refused (CONNACK 5), a SUBSCRIBE answered with 128. See {@link SessionLimits}.
    */
   readonly sessions?: SessionLimits;
+  /**
+   * Advanced aedes settings (persistence, timeouts, limits). Which account holds each client id
+   * is kept in the app's memory only: with a `persistence` that outlives the app (or that two
+   * apps share), a device may resume another account's persistent session under its client id
+   * after a restart. It is sent none of that session's messages outside its own topic ACL (they
+   * are dropped), and a warning is logged at start-up unless `deviceClientIds` is `device-id`,
+   * which keeps devices to their own ids.
+   */
   readonly aedes?: PassThroughAedesOptions;
 }
 
@@ -170,17 +179,38 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     deviceClientIds,
     sessions,
   });
+  const givenPersistence: unknown = options.aedes?.persistence;
+  if (typeof givenPersistence === 'object' && givenPersistence !== null) {
+    assertPersistenceFree(givenPersistence);
+  }
+  if (givenPersistence !== undefined && deviceClientIds === 'any') {
+    logger.warn(
+      { deviceClientIds },
+      "mqtt broker given a persistence of its own, which does not keep the account holding each client id: after a restart a device may resume another account's persistent session (its messages outside the device's topic ACL are dropped, not sent); set MQTT_BROKER_CLIENT_IDS=device-id (deviceClientIds) to keep devices to their own ids",
+    );
+  }
   const forward = options.aedes?.authorizeForward;
+  const mayDeliver = deliveryAcl(access, logger);
   const aedes = await Aedes.createBroker({
     ...options.aedes,
     ...access.hooks,
-    // a message dropped for a client whose queue is full is not delivered to it live either
     authorizeForward: (client, packet) => {
+      // a message dropped for a client whose queue is full is not delivered to it live either
+      // (checked first: that drop expects aedes's clear of it, see OutgoingQueueLimit.forwards)
       if (queueLimit?.forwards(client.id, packet) === false) return null;
+      // the only check on the queued messages of a resumed session (see delivery_acl.ts)
+      if (!mayDeliver(client, packet.topic, packet.qos)) return null;
       return forward ? forward(client, packet) : packet;
     },
   });
   const { persistence, clients } = aedes as unknown as AedesInternals;
+  let givePersistenceBack: () => void;
+  try {
+    givePersistenceBack = leasePersistence(persistence);
+  } catch (error) {
+    await closeAedes(aedes); // another broker took it while this one started
+    throw error;
+  }
   store = persistence;
   const limit = limitOutgoingQueues(
     persistence,
@@ -223,6 +253,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     await listen(server, host, options.port);
   } catch (error) {
     await closeAedes(aedes);
+    givePersistenceBack();
     throw error;
   }
   server.on('error', (error) => logger.error({ err: error }, 'mqtt server error'));
@@ -236,6 +267,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     access.closing();
     const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
     await closeAedes(aedes);
+    givePersistenceBack();
     for (const socket of sockets) socket.destroy();
     await serverClosed;
     logger.info({ host, port }, 'embedded mqtt broker closed');
