@@ -199,6 +199,22 @@ export interface RetriedJob {
   name: string;
 }
 
+/** What `QueueDriver.retryFailed` did. */
+export interface RetryFailedOutcome {
+  /** How many jobs went back to waiting. */
+  retried: number;
+  /**
+   * Ids left in the failed store because their `expiresAt` has passed: retried, they would only
+   * end `expired` unstarted, and their failure's error would be lost with the record.
+   */
+  expired: string[];
+  /**
+   * Ids asked for (`{ ids }`) that were no failed job when the call ran: retried or deleted by
+   * another call meanwhile, or never failed.
+   */
+  missing: string[];
+}
+
 /** Options of one `reserve` call. */
 export interface ReserveOptions {
   count: number;
@@ -457,7 +473,8 @@ export interface QueueDriver {
   listFailed(queue: string, offset: number, limit: number): Promise<JobRecord[]>;
   /**
    * Moves failed jobs back to waiting as if new (attempts, progress, error, start time and
-   * worker reset). Returns how many. `onMoved` gets the jobs of each batch moved at once
+   * worker reset), but those whose `expiresAt` has passed, which stay failed. Returns what it
+   * did. `onMoved` gets the jobs of each batch moved at once
    * (Redis moves up to 1,000 per script call), as soon as they are waiting, for their
    * `queued` events: workers may take them before the next batch moves.
    */
@@ -465,7 +482,7 @@ export interface QueueDriver {
     queue: string,
     selection: FailedSelection,
     onMoved?: (moved: readonly RetriedJob[]) => void,
-  ): Promise<number>;
+  ): Promise<RetryFailedOutcome>;
   /** Deletes failed records. Returns how many. */
   removeFailed(queue: string, selection: FailedSelection): Promise<number>;
 

@@ -3,11 +3,38 @@
  * `queue:forget`, `queue:flush`, `queue:prune-failed`): one view over the failed
  * records of every queue, addressed by job id.
  */
-import { JobNotFoundError } from '../errors.js';
+import { JobNotFoundError, JobStateError } from '../errors.js';
 import { groupBy } from '../support/group_by.js';
-import type { JobRecord, QueueDriver, RetriedJob } from './driver.js';
+import type { JobRecord, QueueDriver, RetriedJob, RetryFailedOutcome } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { findRecord, queuesToSearch } from './job_lookup.js';
+
+/** What {@link FailedJobs.retry} did. */
+export interface RetryReport {
+  /** How many jobs went back to their queues. */
+  retried: number;
+  /** The job names among them, each once (`queue:retry` warns of those no class is registered for). */
+  names: string[];
+  /**
+   * Ids left failed, their `expiresAt` past: retried, they would only end `expired` unstarted and
+   * lose their error. With `'all'` they are passed over; named ids are refused before (`E_JOB_STATE`).
+   */
+  expired: string[];
+  /**
+   * Ids named that were no failed job by the time they were moved: another retry or forget got
+   * there first (found failed a moment before, so not `E_JOB_NOT_FOUND`).
+   */
+  missing: string[];
+}
+
+/** How many ids an error message names at most (the rest are counted). */
+const LISTED_IDS = 50;
+
+/** `ids` as a list for a message, the first {@link LISTED_IDS} of them and a count of the rest. */
+export function listIds(ids: readonly string[]): string {
+  const more = ids.length > LISTED_IDS ? ` and ${ids.length - LISTED_IDS} more` : '';
+  return `${ids.slice(0, LISTED_IDS).join(', ')}${more}`;
+}
 
 /**
  * Failed jobs across queues.
@@ -47,28 +74,59 @@ export class FailedJobs {
   }
 
   /**
-   * Puts failed jobs back in their queues with attempts reset, announcing each as `queued`;
-   * returns how many. Every id is looked up first (an id given twice counts once): when one is
-   * not a failed job, it throws `E_JOB_NOT_FOUND` naming every such id and retries none.
+   * Puts failed jobs back in their queues with attempts reset, announcing each as `queued`, but
+   * those whose `expiresAt` has passed: retried, they would only end `expired` unstarted, their
+   * error lost. Every id is looked up first (an id given twice counts once): when one is not a
+   * failed job, it throws `E_JOB_NOT_FOUND` naming every such id (saying the status of those
+   * that are jobs, such as one retried already), and when one is past its `expiresAt`,
+   * `E_JOB_STATE` naming them; either way it retries none. With `'all'`, those past their
+   * `expiresAt` stay failed and are named in the report.
    */
-  async retry(ids: readonly string[] | 'all', queue?: string): Promise<number> {
+  async retry(ids: readonly string[] | 'all', queue?: string): Promise<RetryReport> {
+    const names = new Set<string>();
     // each batch is announced as it moves, before workers can take it far: a batch announced
     // after later ones moved could reach listeners after its jobs ran
     const announcer = (name: string) => (moved: readonly RetriedJob[]) => {
+      for (const job of moved) names.add(job.name);
       if (!this.#events) return;
       this.#events.queued(moved.map((job) => ({ ...job, queue: name })));
       this.#events.flush();
     };
-    let total = 0;
+    const outcomes: RetryFailedOutcome[] = [];
     if (ids === 'all') {
       for (const name of await queuesToSearch(this.#driver, queue))
-        total += await this.#driver.retryFailed(name, { all: true }, announcer(name));
-      return total;
+        outcomes.push(await this.#driver.retryFailed(name, { all: true }, announcer(name)));
+    } else {
+      const byQueue = await this.#findAll(ids, queue, 'retried');
+      await this.#refuseExpired([...byQueue.values()].flat());
+      for (const [name, found] of byQueue)
+        outcomes.push(
+          await this.#driver.retryFailed(name, { ids: found.map((record) => record.id) }, announcer(name)),
+        );
     }
-    const byQueue = await this.#findAll(ids, queue, 'retried');
-    for (const [name, found] of byQueue)
-      total += await this.#driver.retryFailed(name, { ids: found }, announcer(name));
-    return total;
+    return {
+      retried: outcomes.reduce((sum, outcome) => sum + outcome.retried, 0),
+      names: [...names],
+      expired: outcomes.flatMap((outcome) => outcome.expired),
+      missing: outcomes.flatMap((outcome) => outcome.missing),
+    };
+  }
+
+  /** Throws `E_JOB_STATE` naming the records whose `expiresAt` has passed (on the store's clock). */
+  async #refuseExpired(records: readonly JobRecord[]): Promise<void> {
+    if (!records.some((record) => record.expiresAt !== null)) return;
+    const now = await this.#driver.now();
+    const expired = records.filter((record) => record.expiresAt !== null && record.expiresAt <= now);
+    if (expired.length === 0) return;
+    const which =
+      expired.length === 1
+        ? `job ${expired[0]!.id} is past its expiresAt (${new Date(expired[0]!.expiresAt!).toISOString()})`
+        : `jobs ${listIds(expired.map((record) => record.id))} are past their expiresAt`;
+    throw new JobStateError(
+      `${which}, so no job was retried: a retry would only mark it expired and lose its error. ` +
+        'Dispatch a new job instead (`npx topiq job:dispatch <Name> --payload ...`), or delete the failed one ' +
+        '(`npx topiq queue:forget <id>`)',
+    );
   }
 
   /**
@@ -78,33 +136,52 @@ export class FailedJobs {
   async forget(ids: readonly string[], queue?: string): Promise<number> {
     const byQueue = await this.#findAll(ids, queue, 'deleted');
     let total = 0;
-    for (const [name, found] of byQueue) total += await this.#driver.removeFailed(name, { ids: found });
+    for (const [name, found] of byQueue)
+      total += await this.#driver.removeFailed(name, { ids: found.map((record) => record.id) });
     return total;
   }
 
-  /** The ids of failed jobs by queue, each id once; throws `E_JOB_NOT_FOUND` naming every id not found. */
+  /**
+   * The failed records of `ids` by queue, each id once; throws `E_JOB_NOT_FOUND` naming every id
+   * that is no failed job, with the status of those that are jobs.
+   */
   async #findAll(
     ids: readonly string[],
     queue: string | undefined,
     action: 'retried' | 'deleted',
-  ): Promise<Map<string, string[]>> {
+  ): Promise<Map<string, JobRecord[]>> {
     const unique = [...new Set(ids)];
     const records = await Promise.all(
       unique.map((id) => findRecord(this.#driver, id, queue, (found) => found.status === 'failed')),
     );
     const missing = unique.filter((_, index) => records[index] === undefined);
-    if (missing.length > 0) {
-      const which =
-        missing.length === 1
-          ? `no failed job has id ${missing[0]}`
-          : `no failed jobs have ids ${missing.join(', ')}`;
-      throw new JobNotFoundError(
-        `${which}${queue ? ` in queue "${queue}"` : ''}, so no job was ${action}: ` +
-          'list them with `npx topiq queue:failed`',
-      );
+    if (missing.length > 0) throw await this.#notFailed(missing, queue, action);
+    return groupBy(records as JobRecord[], (record) => record.queue);
+  }
+
+  /** The `E_JOB_NOT_FOUND` for `ids`, none a failed job: saying what those that are jobs are. */
+  async #notFailed(
+    ids: readonly string[],
+    queue: string | undefined,
+    action: string,
+  ): Promise<JobNotFoundError> {
+    // the first few only: each costs a lookup in every queue
+    const statuses = await Promise.all(
+      ids.slice(0, LISTED_IDS).map((id) => findRecord(this.#driver, id, queue).catch(() => undefined)),
+    );
+    const others = statuses.filter((record): record is JobRecord => record !== undefined);
+    const none = ids.filter((id) => !others.some((record) => record.id === id));
+    const parts: string[] = [];
+    if (none.length === 1) parts.push(`no failed job has id ${none[0]}`);
+    else if (none.length > 1) parts.push(`no failed jobs have ids ${listIds(none)}`);
+    for (const record of others) {
+      const hint = record.status === 'queued' || record.status === 'delayed' ? ' (retried already?)' : '';
+      parts.push(`job ${record.id} is ${record.status}, not failed${hint}`);
     }
-    const byQueue = groupBy(records as JobRecord[], (record) => record.queue);
-    return new Map([...byQueue].map(([name, found]) => [name, found.map((record) => record.id)]));
+    return new JobNotFoundError(
+      `${parts.join('; ')}${queue ? ` in queue "${queue}"` : ''}, so no job was ${action}: ` +
+        'list the failed ones with `npx topiq queue:failed`',
+    );
   }
 
   /** Deletes every failed record (of one queue or all); returns how many. */

@@ -24,6 +24,8 @@ export type {
   QueueStats,
   WorkerInfo,
   RetentionSettings,
+  RetriedJob,
+  RetryFailedOutcome,
 } from './driver.js';
 export { MemoryQueueDriver } from './drivers/memory/index.js';
 export { type RedisDriverOptions, RedisQueueDriver } from './drivers/redis/redis_driver.js';

@@ -23,6 +23,13 @@ export class QueueForgetCommand extends BaseCommand<{ queue?: string }, [string[
     const app = await this.appWithKnownQueue();
     const count = await new FailedJobs(app.driver).forget(ids, this.flags.queue);
     this.line(`Deleted ${plural(count, 'failed job')}.`);
-    return 0;
+    // each id was found failed a moment before: one not deleted was taken meanwhile
+    const gone = new Set(ids).size - count;
+    if (gone <= 0) return 0;
+    this.note(
+      `${plural(gone, 'job')} ${gone === 1 ? 'was' : 'were'} no longer failed when deleted ` +
+        '(another retry or forget got there first)',
+    );
+    return 1;
   }
 }

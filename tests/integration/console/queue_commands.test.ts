@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commands } from '../../../bootstrap/console.js';
 import { ExitCode, Kernel } from '../../../core/console/index.js';
-import { type Application, Job, type JobContext } from '../../../core/index.js';
+import { type Application, Job, type JobContext, RedisQueueDriver } from '../../../core/index.js';
 import { type CapturedIO, captureIO } from '../../unit/console/capture_io.js';
 import { buildApplication, cliEnv, deletePrefix, uniquePrefix, waitFor } from './cli_harness.js';
 
@@ -64,9 +64,9 @@ function run(argv: string[], options: { answer?: boolean } = {}): Run {
 }
 
 /** Stores `count` failed jobs (an unregistered name, failed by a worker) in `queue`. */
-async function failJobs(queue: string, ids: string[]): Promise<void> {
+async function failJobs(queue: string, ids: string[], expiresAt?: number): Promise<void> {
   await app.driver.push(
-    ids.map((id) => ({ id, name: 'NoSuchJob', queue, payload: '{}', maxTries: 0, priority: 0 })),
+    ids.map((id) => ({ id, name: 'NoSuchJob', queue, payload: '{}', maxTries: 0, priority: 0, expiresAt })),
   );
   await app.createWorker({ queues: [queue], stopWhenEmpty: true, concurrency: ids.length }).run();
 }
@@ -110,15 +110,89 @@ describe('queue:failed', () => {
 });
 
 describe('queue:retry and queue:forget with several ids', () => {
-  it('retry an id given twice once and exit 0', async () => {
+  it('retry an id given twice once and exit 0, warning that the app registers no class of its name', async () => {
     const queue = nextQueue();
     await failJobs(queue, ['rb-1']);
     const retry = run(['queue:retry', 'rb-1', 'rb-1', `--queue=${queue}`]);
     expect(await retry.exit).toBe(0);
-    expect(retry.io.err).toBe('');
+    expect(retry.io.err).toBe(
+      'warning: this app registers no job class named NoSuchJob: unless the workers that take these jobs ' +
+        'register it, they fail them again at once with E_JOB_NOT_REGISTERED\n',
+    );
     expect(retry.io.out).toBe('Pushed 1 failed job back onto its queue.\n');
     expect(await app.driver.counts(queue)).toMatchObject({ failed: 0, waiting: 1 });
   });
+
+  it('says a job retried already is queued, not failed, when it is retried again', async () => {
+    const queue = nextQueue();
+    await failJobs(queue, ['ra-1']);
+    expect(await run(['queue:retry', 'ra-1', `--queue=${queue}`]).exit).toBe(0);
+    const again = run(['queue:retry', 'ra-1', `--queue=${queue}`]);
+    expect(await again.exit).toBe(ExitCode.failure);
+    expect(again.io.err).toMatch(
+      /^error E_JOB_NOT_FOUND: job ra-1 is queued, not failed \(retried already\?\)/,
+    );
+  });
+
+  it('leaves failed a job past its expiresAt: refused by id (E_JOB_STATE), passed over and named by all', async () => {
+    const queue = nextQueue();
+    await failJobs(queue, ['late-1'], Date.now() + 300);
+    await failJobs(queue, ['ok-1']);
+    await waitFor(
+      async () => (await app.driver.now()) > (await app.driver.getJob(queue, 'late-1'))!.expiresAt!,
+    );
+    const named = run(['queue:retry', 'late-1', 'ok-1', `--queue=${queue}`]);
+    expect(await named.exit).toBe(ExitCode.failure);
+    expect(named.io.err).toMatch(
+      /^error E_JOB_STATE: job late-1 is past its expiresAt \(.+\), so no job was retried/,
+    );
+    expect(await app.driver.counts(queue)).toMatchObject({ failed: 2, waiting: 0 });
+    const all = run(['queue:retry', 'all', `--queue=${queue}`]);
+    expect(await all.exit).toBe(0);
+    expect(all.io.out).toBe('Pushed 1 failed job back onto its queue.\n');
+    expect(all.io.err).toMatch(/^1 failed job stayed failed, past its expiresAt .*: late-1\. Delete them/m);
+    expect(await app.driver.getJob(queue, 'late-1')).toMatchObject({
+      status: 'failed',
+      error: { code: 'E_JOB_NOT_REGISTERED' },
+    });
+  });
+
+  it.each(['queue:retry', 'queue:forget'])(
+    '%s exits 1 naming what another retry or forget took between its lookup and its change',
+    async (command) => {
+      const queue = nextQueue();
+      await failJobs(queue, ['race-1', 'race-2']);
+      // another operator's forget lands between this command's lookup and its change (the
+      // command builds an application of its own: its driver is spied on through the class)
+      const { retryFailed, removeFailed } = RedisQueueDriver.prototype;
+      const forgetRace2 = (driver: RedisQueueDriver, name: string) =>
+        removeFailed.call(driver, name, { ids: ['race-2'] });
+      vi.spyOn(RedisQueueDriver.prototype, 'retryFailed').mockImplementation(async function (
+        this: RedisQueueDriver,
+        name,
+        selection,
+        onMoved,
+      ) {
+        await forgetRace2(this, name);
+        return retryFailed.call(this, name, selection, onMoved);
+      });
+      vi.spyOn(RedisQueueDriver.prototype, 'removeFailed').mockImplementation(async function (
+        this: RedisQueueDriver,
+        name,
+        selection,
+      ) {
+        await forgetRace2(this, name);
+        return removeFailed.call(this, name, selection);
+      });
+      const { io, exit } = run([command, 'race-1', 'race-2', `--queue=${queue}`]);
+      expect(await exit).toBe(ExitCode.failure);
+      expect(io.err).toMatch(
+        /1 job was no longer failed when (retried|deleted) \(another retry or forget got there first\)/,
+      );
+      if (command === 'queue:retry') expect(io.err).toMatch(/not retried here: race-2$/m);
+      expect(await app.driver.counts(queue)).toMatchObject({ failed: 0 });
+    },
+  );
 
   it.each(['queue:retry', 'queue:forget'])(
     '%s changes nothing when an id is unknown and names every unknown id',

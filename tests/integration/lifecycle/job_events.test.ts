@@ -168,11 +168,11 @@ describe.each(drivers)('job lifecycle on the %s driver', (label, makeDriver) => 
     const failed = new FailedJobs(driver, dispatcher.events);
     // each attempt 1 fails (its attempts start over), so a retried job fails again
     const once = ['queued', 'running', 'failed'];
-    expect(await failed.retry([byId], queue)).toBe(1);
+    expect((await failed.retry([byId], queue)).retried).toBe(1);
     await until(() => statusesOf(byId).length === 6);
     expect(statusesOf(byId)).toEqual([...once, ...once]);
     expect(statusesOf(byAll)).toEqual(once);
-    expect(await failed.retry('all', queue)).toBe(2);
+    expect((await failed.retry('all', queue)).retried).toBe(2);
     await until(() => statusesOf(byAll).length === 6 && statusesOf(byId).length === 9);
     expect(statusesOf(byAll)).toEqual([...once, ...once]);
   });

@@ -329,7 +329,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       );
       expect((await driver.getJob(queue, 'b'))?.error?.message).toMatch(/given back 5 times at most/);
       // retried by an operator, it starts over: its lease may end unstarted again
-      expect(await driver.retryFailed(queue, { ids: ['a'] })).toBe(1);
+      expect((await driver.retryFailed(queue, { ids: ['a'] })).retried).toBe(1);
       await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
       await sleep(80);
       const retried = await driver.reserve(queue, reserveOptions);
@@ -441,7 +441,11 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       const onMoved = (jobs: readonly { id: string; name: string }[]) => {
         for (const { id, name } of jobs) moved.push(`${id}:${name}`);
       };
-      expect(await driver.retryFailed(queue, { ids: ['b', 'missing'] }, onMoved)).toBe(1);
+      expect(await driver.retryFailed(queue, { ids: ['b', 'missing'] }, onMoved)).toEqual({
+        retried: 1,
+        expired: [],
+        missing: ['missing'],
+      });
       expect(moved).toEqual(['b:TestJob']);
       expect(await driver.getJob(queue, 'b')).toMatchObject({
         status: 'queued',
@@ -450,7 +454,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
         startedAt: null,
         worker: null,
       });
-      expect(await driver.retryFailed(queue, { all: true }, onMoved)).toBe(2);
+      expect((await driver.retryFailed(queue, { all: true }, onMoved)).retried).toBe(2);
       expect(moved.slice(1).sort()).toEqual(['a:TestJob', 'c:TestJob']);
       expect(await driver.counts(queue)).toMatchObject({ failed: 0, waiting: 3 });
     });
@@ -652,6 +656,34 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect((await driver.reserve(queue, reserveOptions)).jobs).toEqual([]);
     });
 
+    it('leaves failed, and names, a failed job past its expiresAt that a retry would only expire', async () => {
+      await driver.push([
+        job('late', { maxTries: 1, expiresAt: Date.now() + 150 }),
+        job('fine', { maxTries: 1 }),
+      ]);
+      const held = (await driver.reserve(queue, { ...reserveOptions, count: 2 })).jobs;
+      for (const reserved of held) {
+        const lease = { id: reserved.id, queue, token: reserved.token };
+        await driver.fail({ lease, error: { message: 'down', code: 'E_DOWN' }, retryInMs: null });
+      }
+      await sleep(200);
+      expect(await driver.retryFailed(queue, { ids: ['late'] })).toEqual({
+        retried: 0,
+        expired: ['late'],
+        missing: [],
+      });
+      expect(await driver.retryFailed(queue, { all: true })).toEqual({
+        retried: 1,
+        expired: ['late'],
+        missing: [],
+      });
+      expect(await driver.getJob(queue, 'late')).toMatchObject({
+        status: 'failed',
+        error: { code: 'E_DOWN' },
+      });
+      expect(await driver.getJob(queue, 'fine')).toMatchObject({ status: 'queued' });
+    });
+
     it('holds a job created on hold until it is released', async () => {
       await driver.push([job('held', { hold: true })]);
       expect((await driver.getJob(queue, 'held'))?.status).toBe('pending');
@@ -806,7 +838,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
         progress: 70,
         progressData: { rows: 7 },
       });
-      expect(await driver.retryFailed(queue, { ids: ['doomed'] })).toBe(1);
+      expect((await driver.retryFailed(queue, { ids: ['doomed'] })).retried).toBe(1);
       expect(await driver.getJob(queue, 'doomed')).toMatchObject({
         status: 'queued',
         progress: 0,
@@ -864,7 +896,7 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(again.id).toBe('a');
       await driver.fail({ lease: lease(again), error: { message: 'for good' }, retryInMs: null });
       expect(await driver.getJob(queue, 'a')).toMatchObject({ status: 'failed', ...labels });
-      expect(await driver.retryFailed(queue, { ids: ['a'] })).toBe(1);
+      expect((await driver.retryFailed(queue, { ids: ['a'] })).retried).toBe(1);
       expect(await driver.getJob(queue, 'a')).toMatchObject({ status: 'queued', attempts: 0, ...labels });
       await driver.push([job('b')]);
       expect(await driver.getJob(queue, 'b')).toMatchObject({ owner: null, description: null });

@@ -494,7 +494,7 @@ describe('redis driver: a complete, fail or release run twice', () => {
     // a failed job retried by hand starts over, without the answers kept for its attempts
     const fieldsOf = async (id: string) => driver.redis.hkeys(`${keys.job}${id}`);
     expect((await fieldsOf('f')).filter((field) => field.startsWith('settled:'))).toHaveLength(1);
-    expect(await driver.retryFailed(queue, { ids: ['f'] })).toBe(1);
+    expect((await driver.retryFailed(queue, { ids: ['f'] })).retried).toBe(1);
     expect((await fieldsOf('f')).filter((field) => field.startsWith('settled:'))).toEqual([]);
     expect(await driver.getJob(queue, 'f')).toMatchObject({ status: 'queued', attempts: 0, error: null });
     // however many there are: HDEL goes in chunks (unpack stops at about 8,000 values)
@@ -502,7 +502,7 @@ describe('redis driver: a complete, fail or release run twice', () => {
     await driver.redis.hset(`${keys.job}f`, ...many);
     await driver.redis.zadd(keys.failed, Date.now(), 'f');
     await driver.redis.zrem(keys.wait, 'f');
-    expect(await driver.retryFailed(queue, { ids: ['f'] })).toBe(1);
+    expect((await driver.retryFailed(queue, { ids: ['f'] })).retried).toBe(1);
     expect((await fieldsOf('f')).filter((field) => field.startsWith('settled:'))).toEqual([]);
     expect(await driver.redis.zscore(keys.wait, 'f')).not.toBeNull();
   });
@@ -854,7 +854,7 @@ describe('redis driver: damaged job records', () => {
     expect(await driver.release([lease('released')])).toEqual(['queued']);
     expect((await driver.fail({ lease: lease('retried'), error, retryInMs: 0 })).outcome).toBe('retrying');
     expect((await driver.fail({ lease: lease('failed'), error, retryInMs: null })).outcome).toBe('failed');
-    expect(await driver.retryFailed(queue, { ids: ['failed'] })).toBe(1);
+    expect((await driver.retryFailed(queue, { ids: ['failed'] })).retried).toBe(1);
     // 'reclaimed' is never acknowledged: its lease ends and it comes back; 'delayed' comes due
     await sleep(60);
     const second = (await driver.reserve(queue, reserveOptions)).jobs.map((job) => job.id).sort();

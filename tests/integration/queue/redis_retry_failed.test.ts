@@ -63,9 +63,28 @@ describe('RedisQueueDriver.retryFailed in bulk', () => {
 
     // each batch is told as soon as it moved (for its queued events), not all at the end
     const batches: number[] = [];
-    expect(await driver.retryFailed(queue, { all: true }, (moved) => batches.push(moved.length))).toBe(1000);
+    expect(
+      (await driver.retryFailed(queue, { all: true }, (moved) => batches.push(moved.length))).retried,
+    ).toBe(1000);
     expect(batches).toEqual([999, 1]);
     expect(await driver.counts(queue)).toMatchObject({ failed: 0, waiting: 1000 });
+  });
+
+  it('passes over, leaving them failed, more than 1,000 jobs past their expiresAt ahead of the rest', async () => {
+    const queue = await failedJobs(2300);
+    // the 2,100 that failed first are past an expiresAt they were given (by hand: failing them
+    // one by one before a real one passed could take longer than it leaves on a slow machine)
+    const pipeline = driver.redis.pipeline();
+    const past = (await redisNow()) - 1000;
+    for (let n = 0; n < 2100; n++) pipeline.hset(driver.keys.job(queue, `${queue}-${n}`), 'expiresAt', past);
+    await pipeline.exec();
+    const outcome = await driver.retryFailed(queue, { all: true });
+    expect(outcome.retried).toBe(200);
+    expect(new Set(outcome.expired)).toEqual(
+      new Set(Array.from({ length: 2100 }, (_, n) => `${queue}-${n}`)),
+    );
+    expect(outcome.expired).toHaveLength(2100);
+    expect(await driver.counts(queue)).toMatchObject({ failed: 2100, waiting: 200 });
   });
 
   it.each([
@@ -78,7 +97,7 @@ describe('RedisQueueDriver.retryFailed in bulk', () => {
     const later = driver.keys.queue(queue).failed;
     await driver.redis.zadd(later, 'XX', (await redisNow()) + 60_000, `${queue}-2`);
 
-    expect(await driver.retryFailed(queue, selection())).toBe(2);
+    expect((await driver.retryFailed(queue, selection())).retried).toBe(2);
     expect(await driver.counts(queue)).toMatchObject({ failed: 1, waiting: 2 });
     expect((await driver.getJob(queue, `${queue}-2`))?.status).toBe('failed');
   });

@@ -38,7 +38,7 @@ describe('FailedJobs with an id failed in two queues', () => {
 
   it('retries it in the queue named', async () => {
     const driver = await failedInTwoQueues();
-    expect(await new FailedJobs(driver).retry(['same'], 'b')).toBe(1);
+    expect((await new FailedJobs(driver).retry(['same'], 'b')).retried).toBe(1);
     expect(await driver.counts('a')).toMatchObject({ failed: 1, waiting: 0 });
     expect(await driver.counts('b')).toMatchObject({ failed: 0, waiting: 1 });
   });

@@ -31,6 +31,7 @@ import type {
   QueueStats,
   ReserveOptions,
   RetriedJob,
+  RetryFailedOutcome,
   ReserveResult,
   RetentionSettings,
   Unsubscribe,
@@ -273,11 +274,14 @@ export class MemoryQueueDriver implements QueueDriver {
     queue: string,
     selection: FailedSelection,
     onMoved?: (moved: readonly RetriedJob[]) => void,
-  ): Promise<number> {
-    const moved = this.#queue(queue)?.retryFailed(selection, this.#now()) ?? [];
+  ): Promise<RetryFailedOutcome> {
+    const found = this.#queue(queue);
+    if (!found)
+      return { retried: 0, expired: [], missing: 'ids' in selection ? [...new Set(selection.ids)] : [] };
+    const { moved, expired, missing } = found.retryFailed(selection, this.#now());
     if (moved.length > 0) onMoved?.(moved);
     this.#wake(queue);
-    return moved.length;
+    return { retried: moved.length, expired, missing };
   }
 
   async removeFailed(queue: string, selection: FailedSelection): Promise<number> {

@@ -331,9 +331,17 @@ export class MemoryQueue {
     return job.record.status;
   }
 
-  /** Moves the selected failed jobs back to waiting as if new; returns them. */
-  retryFailed(selection: FailedSelection, now: number): RetriedJob[] {
-    const jobs = this.#state.takeFailed(selection);
+  /**
+   * Moves the selected failed jobs back to waiting as if new, but those past their expiresAt
+   * (left failed, as in Redis); returns the jobs moved, the ids left and the ids asked for
+   * that were no failed job.
+   */
+  retryFailed(
+    selection: FailedSelection,
+    now: number,
+  ): { moved: RetriedJob[]; expired: string[]; missing: string[] } {
+    const pastExpiry = ({ record }: StoredJob) => record.expiresAt !== null && record.expiresAt <= now;
+    const { taken: jobs, kept, missing } = this.#state.takeFailed(selection, pastExpiry);
     for (const job of jobs) {
       const { record } = job;
       record.attempts = 0;
@@ -348,12 +356,16 @@ export class MemoryQueue {
       job.stalls = 0;
       this.#state.enqueue(job, now);
     }
-    return jobs.map(({ record }) => ({ id: record.id, name: record.name }));
+    return {
+      moved: jobs.map(({ record }) => ({ id: record.id, name: record.name })),
+      expired: kept.map(({ record }) => record.id),
+      missing,
+    };
   }
 
   /** Deletes the selected failed records; returns how many. */
   removeFailed(selection: FailedSelection): number {
-    const jobs = this.#state.takeFailed(selection);
+    const { taken: jobs } = this.#state.takeFailed(selection);
     for (const job of jobs) this.#state.forget(job);
     return jobs.length;
   }

@@ -243,13 +243,39 @@ export class QueueState {
     records.add(job.record.id, now);
   }
 
-  /** Takes the failed jobs that `selection` picks out of failed: ids in the given order, else oldest first. */
-  takeFailed(selection: FailedSelection): StoredJob[] {
-    const ids =
-      'ids' in selection
-        ? selection.ids.filter((id) => this.#failed.delete(id))
-        : this.#failed.takeUpTo('all' in selection ? Number.POSITIVE_INFINITY : selection.failedBefore);
-    return ids.map((id) => this.#job(id));
+  /**
+   * Takes the failed jobs that `selection` picks out of failed (ids in the given order, each
+   * once, else oldest first), but those `stays` keeps there; names the ids asked for that are
+   * no failed job.
+   */
+  takeFailed(
+    selection: FailedSelection,
+    stays: (job: StoredJob) => boolean = () => false,
+  ): { taken: StoredJob[]; kept: StoredJob[]; missing: string[] } {
+    const taken: StoredJob[] = [];
+    const kept: StoredJob[] = [];
+    const missing: string[] = [];
+    if ('ids' in selection) {
+      for (const id of new Set(selection.ids)) {
+        if (!this.#failed.has(id)) missing.push(id);
+        else if (stays(this.#job(id))) kept.push(this.#job(id));
+        else {
+          this.#failed.delete(id);
+          taken.push(this.#job(id));
+        }
+      }
+      return { taken, kept, missing };
+    }
+    const cutoff = 'all' in selection ? Number.POSITIVE_INFINITY : selection.failedBefore;
+    for (const id of this.#failed.takeUpTo(cutoff)) {
+      const job = this.#job(id);
+      if (!stays(job)) taken.push(job);
+      else {
+        kept.push(job);
+        this.#failed.add(id, job.record.finishedAt ?? 0); // back where it was
+      }
+    }
+    return { taken, kept, missing };
   }
 
   /** Forgets a job that the caller took out of every structure. */

@@ -33,6 +33,7 @@ import {
   type ReserveResult,
   type RetentionSettings,
   type RetriedJob,
+  type RetryFailedOutcome,
   type Unsubscribe,
   type WorkerInfo,
   MAX_STALLS,
@@ -540,7 +541,7 @@ export class RedisQueueDriver implements QueueDriver {
     queue: string,
     selection: FailedSelection,
     onMoved?: (moved: readonly RetriedJob[]) => void,
-  ): Promise<number> {
+  ): Promise<RetryFailedOutcome> {
     return this.#records.retryFailed(queue, selection, onMoved);
   }
 

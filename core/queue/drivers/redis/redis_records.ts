@@ -11,6 +11,7 @@ import {
   type JobStatus,
   type RetentionSettings,
   type RetriedJob,
+  type RetryFailedOutcome,
 } from '../../driver.js';
 import { assertJobId } from '../../names.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
@@ -78,7 +79,7 @@ export class RedisRecords {
     queue: string,
     selection: FailedSelection,
     onMoved?: (moved: readonly RetriedJob[]) => void,
-  ): Promise<number> {
+  ): Promise<RetryFailedOutcome> {
     return this.#retryFailed(queue, selection, onMoved).catch(this.#unavailable);
   }
 
@@ -149,35 +150,39 @@ export class RedisRecords {
     queue: string,
     selection: FailedSelection,
     onMoved: ((moved: readonly RetriedJob[]) => void) | undefined,
-  ): Promise<number> {
+  ): Promise<RetryFailedOutcome> {
     const keys = this.#keys.queue(queue);
-    let total = 0;
-    // [id, name, ... of the jobs moved; how many were taken off the set]
+    const outcome: RetryFailedOutcome = { retried: 0, expired: [], missing: [] };
+    // [id, name, ... of the jobs moved; how many members it looked at; ids left failed, past
+    // their expiresAt; ids asked for that were no failed job]
     const script = async (mode: string, cutoff: string | number, ids: string[]) => {
-      const [flat, took] = await runScript<[string[], number]>(
+      const [flat, looked, expired, missing] = await runScript<[string[], number, string[], string[]]>(
         this.#redis,
         'retry_failed',
         [keys.failed, keys.wait, keys.seq, keys.signal],
-        [keys.job, mode, cutoff, ...ids],
+        [keys.job, mode, cutoff, outcome.expired.length, ...ids],
       );
       const moved: RetriedJob[] = [];
       for (let i = 0; i < flat.length; i += 2) moved.push({ id: flat[i]!, name: flat[i + 1]! });
-      total += moved.length;
+      outcome.retried += moved.length;
+      outcome.expired.push(...expired);
+      outcome.missing.push(...missing);
       if (moved.length > 0) onMoved?.(moved);
-      return took;
+      return looked;
     };
     if ('ids' in selection) {
-      if (selection.ids.length > 0) await script('ids', 0, selection.ids);
-      return total;
+      // each once: a second copy would read as no failed job, its first having moved
+      if (selection.ids.length > 0) await script('ids', 0, [...new Set(selection.ids)]);
+      return outcome;
     }
     // Only jobs that failed by now, on the clock that scores the failed set: with '+inf', a
     // job retried by one batch and failed again by a quick worker was taken again by the next.
     const now = await serverNow(this.#redis);
     const cutoff = 'all' in selection ? now : Math.min(selection.failedBefore, now);
-    // While a call takes a full 1,000: a member whose record is gone is taken but not moved,
-    // so fewer moved is no sign of the end.
-    for (let taken = 1000; taken === 1000; ) taken = await script('before', cutoff, []);
-    return total;
+    // While a call looks at a full 1,000: a member whose record is gone is taken but not moved,
+    // so fewer moved is no sign of the end; those left failed (expired) are passed over.
+    for (let looked = 1000; looked === 1000; ) looked = await script('before', cutoff, []);
+    return outcome;
   }
 
   async #removeFailed(queue: string, selection: FailedSelection): Promise<number> {

@@ -1,25 +1,39 @@
 --[[
-  Moves failed jobs back to the queue with their attempts reset.
+  Moves failed jobs back to the queue with their attempts reset, but those whose expiresAt has
+  passed: retried, they would only end expired unstarted, and their error would be lost with
+  the failed record. They stay failed.
   KEYS[1] failed
   KEYS[2] wait
   KEYS[3] seq
   KEYS[4] signal
   ARGV[1] job hash prefix
-  ARGV[2] 'ids' to take ARGV[4..], or 'before' to take up to 1000 failed before ARGV[3] (ms)
+  ARGV[2] 'ids' to take ARGV[5..], or 'before' to take up to 1000 failed before ARGV[3] (ms)
   ARGV[3] cutoff epoch ms (for 'before'; '+inf' for all)
-  Returns { {id, name, ... of the jobs moved}, how many members were taken off the set }. A
-  member whose record is gone is dropped without being moved, so callers repeat 'before' while
-  a call takes 1000, not while it moves 1000.
+  ARGV[4] for 'before': members to pass over first (those earlier calls left failed)
+  Returns { {id, name, ... of the jobs moved}, how many members were looked at,
+            {ids left failed: past their expiresAt},
+            {ids asked for ('ids') that were no failed job} }. A member whose record is gone
+  is dropped without being moved, so callers repeat 'before' while a call looks at 1000, not
+  while it moves 1000, passing over the ids left failed so far.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
-local ids = selectIds(KEYS[1], ARGV[2], ARGV[3], 4)
-local nowText = int(nowMs())
+local ids = selectIds(KEYS[1], ARGV[2], ARGV[3], 5, tonumber(ARGV[4]))
+local now = nowMs()
+local nowText = int(now)
 local moved = {}
+local expired = {}
+local missing = {}
 for _, id in ipairs(ids) do
-  if redis.call('ZREM', KEYS[1], id) == 1 then
-    local key = jobPrefix .. id
-    local f = redis.call('HMGET', key, 'spec', 'attempts')
+  local key = jobPrefix .. id
+  local f = redis.call('ZSCORE', KEYS[1], id) and redis.call('HMGET', key, 'spec', 'attempts', 'expiresAt')
+  local expiresAt = f and tonumber(f[3])
+  if not f then
+    missing[#missing + 1] = id
+  elseif expiresAt and expiresAt <= now and (f[1] or f[2]) then
+    expired[#expired + 1] = id
+  else
+    redis.call('ZREM', KEYS[1], id)
     if f[1] or f[2] then
       redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText, 'attempts', '0', 'progress', '0')
       -- and the answers kept for its earlier attempts' lost replies (settled:<token>): it starts over
@@ -35,10 +49,12 @@ for _, id in ipairs(ids) do
       redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), redis.call('INCR', KEYS[3])), id)
       moved[#moved + 1] = id
       moved[#moved + 1] = specName(f[1])
+    elseif ARGV[2] == 'ids' then
+      missing[#missing + 1] = id
     end
   end
 end
 if #moved > 0 then
   signal(KEYS[4])
 end
-return { moved, #ids }
+return { moved, #ids, expired, missing }

@@ -27,7 +27,11 @@ describe('MemoryQueueDriver failed jobs', () => {
 
   it('retries selected failed jobs with their attempts reset and their error cleared', async () => {
     const { driver, now } = await threeFailed();
-    expect(await driver.retryFailed('q', { ids: ['f1', 'unknown', 'f1'] })).toBe(1);
+    expect(await driver.retryFailed('q', { ids: ['f1', 'unknown', 'f1'] })).toEqual({
+      retried: 1,
+      expired: [],
+      missing: ['unknown'],
+    });
     expect(await driver.getJob('q', 'f1')).toMatchObject({
       status: 'queued',
       attempts: 0,
@@ -45,7 +49,7 @@ describe('MemoryQueueDriver failed jobs', () => {
     expect(await driver.removeFailed('q', { failedBefore: START + 2_000 })).toBe(2);
     expect(await driver.getJob('q', 'f1')).toBeUndefined();
     expect(ids(await driver.listFailed('q', 0, 10))).toEqual(['f3']);
-    expect(await driver.retryFailed('q', { all: true })).toBe(1);
+    expect((await driver.retryFailed('q', { all: true })).retried).toBe(1);
     expect(await driver.counts('q')).toMatchObject({ failed: 0, waiting: 1 });
   });
 
