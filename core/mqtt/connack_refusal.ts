@@ -23,7 +23,9 @@ const notAuthorized =
   "Check the username and password the connection was given (the app's MQTT_USERNAME and MQTT_PASSWORD: " +
   'Mosquitto 2 refuses a wrong password this way), then that the broker ACL allows this client id and user.';
 const authorization = 'Allow this client id and user in the broker ACL.';
-const protocol = 'The broker does not speak MQTT 5: set protocolVersion: 4 (MQTT 3.1.1).';
+const protocol =
+  'The broker does not speak MQTT 5: set MQTT_PROTOCOL_VERSION=4 (MQTT 3.1.1; protocolVersion: 4 in code). ' +
+  "Another Topiq app's embedded broker is such a broker.";
 const clientId = 'Use a client id the broker accepts (MQTT 3.1.1 brokers may limit it to 23 characters).';
 const busy = 'The broker is overloaded or restarting; Topiq keeps retrying.';
 

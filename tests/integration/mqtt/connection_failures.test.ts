@@ -54,7 +54,7 @@ describe('MqttConnection failures', () => {
     const started = Date.now();
     const error = await subscriber.connect().catch((caught: unknown) => caught);
     expect(isTopiqError(error, 'E_BROKER_UNAVAILABLE')).toBe(true);
-    expect((error as Error).message).toContain('protocolVersion: 4');
+    expect((error as Error).message).toContain('set MQTT_PROTOCOL_VERSION=4');
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
