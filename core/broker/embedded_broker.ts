@@ -306,9 +306,11 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
     return new BrokerPortInUseError(
       `Port ${port} on ${host} is already in use, probably by another MQTT broker (e.g. Mosquitto), ` +
         'so the embedded MQTT broker cannot start. Either set MQTT_BROKER_PORT (or serve --port) to another port for the ' +
-        `embedded broker, or set MQTT_URL=mqtt://127.0.0.1:${port} to use that broker instead of the embedded one ` +
-        "(if it is another Topiq app's embedded broker, also set MQTT_PROTOCOL_VERSION=4, as it speaks MQTT 3.1.1, and " +
-        'MQTT_USERNAME and MQTT_PASSWORD of a service account in its MQTT_SERVICE_ACCOUNTS: any other name is a device there).',
+        `embedded broker, or set MQTT_URL=mqtt://127.0.0.1:${port} to use that broker instead of the embedded one. ` +
+        "If it is another Topiq app's embedded broker (this app started twice?), stop that one, or use it with " +
+        'MQTT_PROTOCOL_VERSION=4 and MQTT_SHARED_SUBSCRIPTIONS=false (it speaks MQTT 3.1.1 without shared ' +
+        'subscriptions) and the MQTT_USERNAME and MQTT_PASSWORD of a service account in its MQTT_SERVICE_ACCOUNTS ' +
+        '(any other name is a device there).',
       { cause: error },
     );
   }

@@ -35,7 +35,7 @@ describe('startEmbeddedBroker lifecycle', () => {
       expect(message).toContain('MQTT_BROKER_PORT');
       expect(message).toContain(`MQTT_URL=mqtt://127.0.0.1:${port}`);
       // what pointing at another Topiq app's embedded broker takes besides
-      expect(message).toContain('MQTT_PROTOCOL_VERSION=4');
+      expect(message).toContain('MQTT_PROTOCOL_VERSION=4 and MQTT_SHARED_SUBSCRIPTIONS=false');
       expect(message).toContain('MQTT_SERVICE_ACCOUNTS');
     } finally {
       await closeServer(squatter);
