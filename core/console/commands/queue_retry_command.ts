@@ -58,11 +58,14 @@ export class QueueRetryCommand extends BaseCommand<{ queue?: string }, [string[]
           `${listIds(report.expired)}. Delete them with \`npx topiq queue:forget <id...>\`, or dispatch new jobs.`,
       );
     }
-    if (report.missing.length === 0) return 0;
-    this.note(
-      `${plural(report.missing.length, 'job')} ${report.missing.length === 1 ? 'was' : 'were'} no longer failed when ` +
-        `retried (another retry or forget got there first), so not retried here: ${listIds(report.missing)}`,
-    );
-    return 1;
+    if (report.missing.length > 0) {
+      this.note(
+        `${plural(report.missing.length, 'job')} ${report.missing.length === 1 ? 'was' : 'were'} no longer failed when ` +
+          `retried (another retry or forget got there first), so not retried here: ${listIds(report.missing)}`,
+      );
+    }
+    // a named id whose expiresAt passed after it was looked up was not retried, as asked
+    const namedExpired = targets !== 'all' && report.expired.length > 0;
+    return report.missing.length > 0 || namedExpired ? 1 : 0;
   }
 }

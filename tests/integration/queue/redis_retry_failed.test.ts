@@ -87,6 +87,24 @@ describe('RedisQueueDriver.retryFailed in bulk', () => {
     expect(await driver.counts(queue)).toMatchObject({ failed: 2100, waiting: 200 });
   });
 
+  it('retries every job past those it leaves failed when some of those are deleted between its calls', async () => {
+    const queue = await failedJobs(2500);
+    const failed = driver.keys.queue(queue).failed;
+    const oldest = await driver.redis.zrange(failed, 0, 499);
+    const pipeline = driver.redis.pipeline();
+    const past = (await redisNow()) - 1000;
+    for (const id of oldest) pipeline.hset(driver.keys.job(queue, id), 'expiresAt', past);
+    await pipeline.exec();
+    let calls = 0;
+    const outcome = await driver.retryFailed(queue, { all: true }, () => {
+      // an operator's forget of 300 of the jobs left failed, between the first call and the
+      // next: sent now on the driver's connection, Redis runs it before that next call
+      if (++calls === 1) void driver.redis.zrem(failed, ...oldest.slice(0, 300));
+    });
+    expect(outcome.retried).toBe(2000);
+    expect(await driver.counts(queue)).toMatchObject({ failed: 200, waiting: 2000 });
+  });
+
   it.each([
     ['all', () => ({ all: true as const })],
     ['failedBefore a time still to come', () => ({ failedBefore: Date.now() + 3600_000 })],

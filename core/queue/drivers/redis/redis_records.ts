@@ -153,15 +153,20 @@ export class RedisRecords {
   ): Promise<RetryFailedOutcome> {
     const keys = this.#keys.queue(queue);
     const outcome: RetryFailedOutcome = { retried: 0, expired: [], missing: [] };
+    // where a 'before' run goes on from: past the ids it left failed (past their expiresAt)
+    let cursor: [string, number] = ['-inf', 0];
     // [id, name, ... of the jobs moved; how many members it looked at; ids left failed, past
-    // their expiresAt; ids asked for that were no failed job]
+    // their expiresAt; ids asked for that were no failed job; the cursor for the next call]
     const script = async (mode: string, cutoff: string | number, ids: string[]) => {
-      const [flat, looked, expired, missing] = await runScript<[string[], number, string[], string[]]>(
+      const [flat, looked, expired, missing, lastScore, stay] = await runScript<
+        [string[], number, string[], string[], string, number]
+      >(
         this.#redis,
         'retry_failed',
         [keys.failed, keys.wait, keys.seq, keys.signal],
-        [keys.job, mode, cutoff, outcome.expired.length, ...ids],
+        [keys.job, mode, cutoff, ...cursor, ...ids],
       );
+      cursor = [lastScore, stay];
       const moved: RetriedJob[] = [];
       for (let i = 0; i < flat.length; i += 2) moved.push({ id: flat[i]!, name: flat[i + 1]! });
       outcome.retried += moved.length;
@@ -180,7 +185,8 @@ export class RedisRecords {
     const now = await serverNow(this.#redis);
     const cutoff = 'all' in selection ? now : Math.min(selection.failedBefore, now);
     // While a call looks at a full 1,000: a member whose record is gone is taken but not moved,
-    // so fewer moved is no sign of the end; those left failed (expired) are passed over.
+    // so fewer moved is no sign of the end; those left failed (expired) are passed over by the
+    // cursor, whatever other commands delete meanwhile.
     for (let looked = 1000; looked === 1000; ) looked = await script('before', cutoff, []);
     return outcome;
   }

@@ -7,24 +7,45 @@
   KEYS[3] seq
   KEYS[4] signal
   ARGV[1] job hash prefix
-  ARGV[2] 'ids' to take ARGV[5..], or 'before' to take up to 1000 failed before ARGV[3] (ms)
+  ARGV[2] 'ids' to take ARGV[6..], or 'before' to take up to 1000 failed before ARGV[3] (ms)
   ARGV[3] cutoff epoch ms (for 'before'; '+inf' for all)
-  ARGV[4] for 'before': members to pass over first (those earlier calls left failed)
+  ARGV[4] for 'before', where to go on from (a cursor: the earlier calls of one retry leave the
+          ids past their expiresAt in the set): the lowest score to look at ('-inf' at first),
+  ARGV[5] and how many members of that score, the first ones, to pass over (those earlier
+          calls left there). Members another command deletes meanwhile shift only this count,
+          within one score (one millisecond of failures), not the whole run.
   Returns { {id, name, ... of the jobs moved}, how many members were looked at,
             {ids left failed: past their expiresAt},
-            {ids asked for ('ids') that were no failed job} }. A member whose record is gone
-  is dropped without being moved, so callers repeat 'before' while a call looks at 1000, not
-  while it moves 1000, passing over the ids left failed so far.
+            {ids asked for ('ids') that were no failed job},
+            the cursor for the next call: the last score looked at and how many members of
+            that score it left in the set (or the score given and its count, when none) }. A
+  member whose record is gone is dropped without being moved, so callers repeat 'before' while
+  a call looks at 1000, not while it moves 1000.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
-local ids = selectIds(KEYS[1], ARGV[2], ARGV[3], 5, tonumber(ARGV[4]))
+local ids
+local scores = {}
+local from = ARGV[4] or '-inf'
+local skip = tonumber(ARGV[5]) or 0
+if ARGV[2] == 'ids' then
+  ids = selectIds(KEYS[1], 'ids', ARGV[3], 6)
+else
+  ids = {}
+  local scored = redis.call('ZRANGEBYSCORE', KEYS[1], from, ARGV[3], 'WITHSCORES', 'LIMIT', skip, 1000)
+  for i = 1, #scored, 2 do
+    ids[#ids + 1] = scored[i]
+    scores[#scores + 1] = scored[i + 1]
+  end
+end
 local now = nowMs()
 local nowText = int(now)
 local moved = {}
 local expired = {}
 local missing = {}
-for _, id in ipairs(ids) do
+-- which of `ids` (by place) stay in the set
+local left = {}
+for i, id in ipairs(ids) do
   local key = jobPrefix .. id
   local f = redis.call('ZSCORE', KEYS[1], id) and redis.call('HMGET', key, 'spec', 'attempts', 'expiresAt')
   local expiresAt = f and tonumber(f[3])
@@ -32,6 +53,7 @@ for _, id in ipairs(ids) do
     missing[#missing + 1] = id
   elseif expiresAt and expiresAt <= now and (f[1] or f[2]) then
     expired[#expired + 1] = id
+    left[i] = true
   else
     redis.call('ZREM', KEYS[1], id)
     if f[1] or f[2] then
@@ -57,4 +79,15 @@ end
 if #moved > 0 then
   signal(KEYS[4])
 end
-return { moved, #ids, expired, missing }
+-- the cursor: members of the last score looked at that stay in the set
+local lastScore, stay = from, skip
+if #scores > 0 then
+  lastScore = scores[#scores]
+  stay = lastScore == from and skip or 0
+  for i = 1, #scores do
+    if scores[i] == lastScore and left[i] then
+      stay = stay + 1
+    end
+  end
+end
+return { moved, #ids, expired, missing, lastScore, stay }

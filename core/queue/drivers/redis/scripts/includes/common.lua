@@ -250,9 +250,8 @@ local function ownsLease(leasesKey, id, token)
 end
 
 -- The ids a bulk operation applies to: ARGV[firstId..] when mode is 'ids', else up to
--- 1000 members of `setKey` scored at or below `cutoff`, past the first `skip` of them (callers
--- repeat until fewer come back).
-local function selectIds(setKey, mode, cutoff, firstId, skip)
+-- 1000 members of `setKey` scored at or below `cutoff` (callers repeat until fewer come back).
+local function selectIds(setKey, mode, cutoff, firstId)
   if mode == 'ids' then
     local ids = {}
     for i = firstId, #ARGV do
@@ -260,5 +259,5 @@ local function selectIds(setKey, mode, cutoff, firstId, skip)
     end
     return ids
   end
-  return redis.call('ZRANGEBYSCORE', setKey, '-inf', cutoff, 'LIMIT', skip or 0, 1000)
+  return redis.call('ZRANGEBYSCORE', setKey, '-inf', cutoff, 'LIMIT', 0, 1000)
 end
