@@ -96,7 +96,7 @@ export class Kernel {
         io.stdout.write(program.helpInformation());
         return ExitCode.ok;
       }
-      await program.parseAsync(this.#asked(argv), { from: 'user' });
+      await program.parseAsync(asked(program, argv), { from: 'user' });
     } catch (error) {
       exitCode = reportError(error, io.stderr, active);
     }
@@ -110,22 +110,6 @@ export class Kernel {
       }
     }
     return exitCode;
-  }
-
-  /**
-   * The command line to parse. `help <name>` for a name that is no command becomes `<name>`:
-   * commander would print the general help and exit 0, where `npx topiq <name>` is a usage
-   * error with a suggestion, and both should say the same.
-   */
-  #asked(argv: readonly string[]): string[] {
-    const [first, name] = argv;
-    const unknown =
-      first === 'help' &&
-      name !== undefined &&
-      name !== 'help' &&
-      !name.startsWith('-') &&
-      !this.commands.has(name);
-    return unknown ? [name] : [...argv];
   }
 
   #program(onCommand: (name: string) => void): Command {
@@ -152,6 +136,18 @@ export class Kernel {
     );
     return program;
   }
+}
+
+/**
+ * The command line to parse. `help <name>` for a name that is no command of `program` (by its
+ * name or an alias) becomes `<name>`: commander would print the general help and exit 0, where
+ * `npx topiq <name>` is a usage error with a suggestion, and both should say the same.
+ */
+function asked(program: Command, argv: readonly string[]): string[] {
+  const [first, name] = argv;
+  if (first !== 'help' || name === undefined || name === 'help' || name.startsWith('-')) return [...argv];
+  const known = program.commands.some((command) => command.name() === name || command.aliases().includes(name));
+  return known ? [...argv] : [name];
 }
 
 /**

@@ -17,7 +17,7 @@ class EchoCommand extends BaseCommand<{ times: number }, [string]> {
   static override readonly commandName = 'test:echo';
   static override readonly description = 'Print a word';
   static override configure(command: Command): void {
-    command.argument('<word>').option('--times <n>', 'repeat', parsePositiveInteger, 1);
+    command.alias('test:say').argument('<word>').option('--times <n>', 'repeat', parsePositiveInteger, 1);
   }
   async run(): Promise<number> {
     await this.app();
@@ -102,6 +102,13 @@ describe('Kernel.handle', () => {
     expect(await asked.kernel.handle(['help', 'nosuch'])).toBe(ExitCode.usage);
     expect(await typed.kernel.handle(['nosuch'])).toBe(ExitCode.usage);
     expect(asked.io.err).toBe(typed.io.err);
+  });
+
+  it('prints a command’s help for help <alias>, running nothing', async () => {
+    const { io, kernel, createApplication } = setup();
+    expect(await kernel.handle(['help', 'test:say'])).toBe(ExitCode.ok);
+    expect(io.out).toContain('--times');
+    expect(createApplication).not.toHaveBeenCalled();
   });
 
   it('prints a command’s flags for help <command> and exits 0', async () => {
