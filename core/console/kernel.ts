@@ -146,7 +146,9 @@ export class Kernel {
 function asked(program: Command, argv: readonly string[]): string[] {
   const [first, name] = argv;
   if (first !== 'help' || name === undefined || name === 'help' || name.startsWith('-')) return [...argv];
-  const known = program.commands.some((command) => command.name() === name || command.aliases().includes(name));
+  const known = program.commands.some(
+    (command) => command.name() === name || command.aliases().includes(name),
+  );
   return known ? [...argv] : [name];
 }
 
