@@ -8,7 +8,8 @@
  * check but this hook, and which account holds a client id is known only to the process
  * (`createAccessControl`): with a persistence that outlives it, or that two apps share, a device
  * can connect under another account's client id after a restart and resume that session. Its
- * stored subscriptions are checked again and refused, but its queued messages would be sent.
+ * stored subscriptions are checked again, and the refused ones removed (`restored_subscriptions.ts`),
+ * but the messages already queued for it would be sent.
  *
  * A message refused here is not sent. aedes clears a refused queued QoS 1/2 message from the
  * session (`outgoingClearMessageId`), so the session does not wait on it: it is lost for the

@@ -18,6 +18,7 @@ import { deliveryAcl } from './delivery_acl.js';
 import { assertPersistenceFree, leasePersistence } from './persistence_lease.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
+import { removeRefusedRestores, type RestoredSubscriptionStore } from './restored_subscriptions.js';
 import { DEFAULT_RETAINED_LIMITS, type RetainedLimits } from './retained_budget.js';
 import { DEFAULT_SESSION_LIMITS, type SessionLimits } from './session_limits.js';
 import {
@@ -86,7 +87,7 @@ export interface EmbeddedBrokerOptions {
    * is kept in the app's memory only: with a `persistence` that outlives the app (or that two
    * apps share), a device may resume another account's persistent session under its client id
    * after a restart. It is sent none of that session's messages outside its own topic ACL (they
-   * are dropped), and a warning is logged at start-up unless `deviceClientIds` is `device-id`,
+   * are dropped), the session's subscriptions it is refused are removed from it, and a warning is logged at start-up unless `deviceClientIds` is `device-id`,
    * which keeps devices to their own ids.
    */
   readonly aedes?: PassThroughAedesOptions;
@@ -224,6 +225,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   aedes.on('unsubscribe', (filters, client) => access.unsubscribed(client, filters));
   followRetainedStores(persistence, access);
   storeGrantedSubscriptionsOnly(persistence, access);
+  removeRefusedRestores(aedes, persistence, access, logger);
   logClientEvents(aedes, access, logger);
 
   const server = createServer(aedes.handle);
@@ -328,7 +330,7 @@ interface IncomingStore {
 
 /** What the broker uses of aedes that aedes's types leave out (set by aedes at start-up). */
 interface AedesInternals {
-  persistence: IncomingStore & OutgoingStore & RetainedStore & SubscriptionStore;
+  persistence: IncomingStore & OutgoingStore & RetainedStore & SubscriptionStore & RestoredSubscriptionStore;
   /** Connected clients by id. */
   clients: Record<string, unknown>;
 }

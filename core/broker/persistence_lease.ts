@@ -16,6 +16,7 @@ const WRAPPED_METHODS = [
   'outgoingClearMessageId',
   'storeRetained',
   'addSubscriptions',
+  'subscriptionsByClient',
 ] as const;
 
 /** Marks a persistence a running broker holds. */

@@ -11,6 +11,21 @@ import { accounts, BrokerTestKit, inbox, nextMessage } from './broker_test_kit.j
 
 const NOT_SENT = 'mqtt message not sent: its topic is outside the topic ACL of the client it was for';
 const PERSISTENCE_WARNING_START = 'mqtt broker given a persistence of its own';
+const REMOVED = "mqtt resumed session's stored subscriptions removed: refused to the client that resumed it";
+const QUEUE_FULL = 'mqtt client queue full: messages for it are dropped until it acknowledges some';
+
+/** The filters aedes's persistence holds for `clientId`'s session. */
+async function storedFilters(persistence: unknown, clientId: string): Promise<string[]> {
+  const store = persistence as {
+    subscriptionsByClient(client: { id: string }): Promise<{ topic: string }[]>;
+  };
+  return (await store.subscriptionsByClient({ id: clientId })).map((subscription) => subscription.topic);
+}
+
+/** The granted QoS codes of a SUBACK mqtt.js rejected (any failure code in it). */
+function grantedCodes(error: { packet?: { granted?: unknown } }): unknown {
+  return error.packet?.granted;
+}
 
 /** A new aedes in-memory persistence (aedes's own dependency), to hand to one broker after another. */
 function sharedPersistence(): unknown {
@@ -71,6 +86,54 @@ describe('startEmbeddedBroker delivery ACL', () => {
     await app2.publishAsync('devices/sensor-1/commands', 'reboot', { qos: 1 });
     expect(await own).toBe('reboot');
     expect(received).toEqual(['devices/sensor-1/commands reboot']);
+  });
+
+  it("removes the stored subscriptions of another device's session it resumes, so they fill none of its queue", async () => {
+    const persistence = sharedPersistence();
+    const queues = { maxMessages: 5, maxBytes: 1 << 20 };
+    const first = await kit.startBroker({ aedes: { persistence }, queues });
+    const owner = await kit.connect(first, { ...accounts.sensor2, clientId: 'shared-id', clean: false });
+    await owner.subscribeAsync('devices/sensor-2/commands', { qos: 1 });
+    await owner.endAsync();
+    await first.close(); // the app restarts; the persistence keeps the session
+
+    const second = await kit.startBroker({ aedes: { persistence }, queues });
+    const taker = await kit.connect(second, { ...accounts.sensor1, clientId: 'shared-id', clean: false });
+    const received = inbox(taker);
+    await taker.subscribeAsync('devices/sensor-1/commands', { qos: 1 });
+    const app = await kit.connect(second, accounts.app);
+    // more of the owner's traffic than the device's queue holds, then one of its own
+    for (let i = 0; i < queues.maxMessages + 1; i++) {
+      await app.publishAsync('devices/sensor-2/commands', `foreign-${i}`, { qos: 1 });
+    }
+    await app.publishAsync('devices/sensor-1/commands', 'own', { qos: 1 });
+
+    await until(
+      "the device's own message",
+      () => received.length > 0,
+      3000,
+      () => kit.logged(QUEUE_FULL),
+    );
+    expect(received).toEqual(['devices/sensor-1/commands own']);
+    expect(kit.logged(QUEUE_FULL)).toEqual([]);
+    expect(await storedFilters(persistence, 'shared-id')).toEqual(['devices/sensor-1/commands']);
+    expect(await heldFor(persistence, 'shared-id')).toEqual([]);
+    expect(kit.logged(REMOVED)).toEqual([
+      expect.objectContaining({
+        level: 40,
+        clientId: 'shared-id',
+        deviceId: 'sensor-1',
+        filters: ['devices/sensor-2/commands'],
+      }),
+    ]);
+
+    // a live SUBSCRIBE refused is answered with 128 as ever, and nothing is stored or removed for it
+    const granted = await taker
+      .subscribeAsync('devices/sensor-2/#', { qos: 1 })
+      .then(() => 'granted', grantedCodes);
+    expect(granted).toEqual([128]);
+    expect(await storedFilters(persistence, 'shared-id')).toEqual(['devices/sensor-1/commands']);
+    expect(kit.logged(REMOVED)).toHaveLength(1);
   });
 
   it('still sends a device its own messages, live and queued for its persistent session, across a restart too', async () => {
