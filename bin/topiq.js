@@ -4,7 +4,9 @@
 import { register } from 'tsx/esm/api';
 
 register();
+const { exitWhenDone, exitWhenReaderGone } = await import('../core/console/exit_when_done.ts');
+// `npx topiq job:list | head -5`: once head has its lines, stop there, exit 0, no EPIPE trace
+exitWhenReaderGone(process.stdout);
 const { main } = await import('../bootstrap/console.ts');
-const { exitWhenDone } = await import('../core/console/exit_when_done.ts');
 // exits with main's code, within 2 s even if a job handler that ignored its signal still runs
 exitWhenDone(await main(process.argv.slice(2)));

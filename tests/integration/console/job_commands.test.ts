@@ -4,6 +4,7 @@
  * a key prefix of their own, with a fresh queue per test.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobs } from '../../../app/jobs/index.js';
 import { commands } from '../../../bootstrap/console.js';
 import { ExitCode, Kernel } from '../../../core/console/index.js';
 import { type Application, Job, type JobContext } from '../../../core/index.js';
@@ -155,7 +156,10 @@ describe('job:dispatch and job:show', () => {
     const { code, err } = await run(['job:dispatch', 'NoSuchJob']);
     expect(code).toBe(ExitCode.failure);
     expect(err).toMatch(/^error E_JOB_NOT_REGISTERED: no job is registered as "NoSuchJob"/);
-    expect(err).toContain('known: ProcessSensorDataJob, SendEmailJob, SendNotificationJob');
+    // the app's own jobs, whatever a user added to app/jobs
+    const known = jobs.map((job) => job.jobName).sort();
+    expect(known).toContain('SendEmailJob');
+    expect(err).toContain(`known: ${known.join(', ')}`);
   });
 
   it('rejects --payload that is not JSON with exit code 2', async () => {

@@ -175,8 +175,8 @@ describe('npx topiq serve (signals)', () => {
       expect(result.stderr).toMatch(
         /^error E_INVALID_CONFIG: invalid app configuration: LOG_LEVEL.*; invalid queue configuration: QUEUE_LEASE_MS.*; invalid mqtt configuration: MQTT_BROKER_PORT/m,
       );
-      // the .env it read, wherever the command ran
-      expect(result.stderr).toContain(`Fix the environment or ${envFilePath({})} (see .env.example)`);
+      // the .env it read: the empty file cliEnv names, never the project's own .env
+      expect(result.stderr).toContain(`Fix the environment or ${envFilePath(badEnv)} (see .env.example)`);
     },
   );
 

@@ -12,7 +12,7 @@ import { formatDuration } from '../../../core/console/commands/job_formatting.js
 import { formatRecord } from '../../../core/console/commands/job_show_command.js';
 import { QueueWorkCommand } from '../../../core/console/commands/queue_work_command.js';
 import { toWorkerOutput } from '../../../core/console/commands/queue_workers_command.js';
-import { Application } from '../../../core/index.js';
+import { Application, jobNameOf } from '../../../core/index.js';
 import type { JobRecord, WorkerInfo } from '../../../core/queue/driver.js';
 import { rejection as rejectionOf } from '../../support/cli_rejection.js';
 import { captureIO } from './capture_io.js';
@@ -394,43 +394,53 @@ describe('job commands on the memory driver', () => {
   it('lists the registered jobs with the settings their classes declare, by name', async () => {
     const { code, out } = await run(['job:types', '--json']);
     expect(code).toBe(0);
-    expect(JSON.parse(out)).toEqual([
-      {
-        name: 'ProcessSensorDataJob',
-        queue: 'telemetry',
-        maxTries: 3,
-        timeout: 10,
-        retryAfter: [1, 5, 15],
-        priority: null,
-        schema: true,
-      },
-      {
-        name: 'SendEmailJob',
-        queue: 'emails',
-        maxTries: 5,
-        timeout: 30,
-        retryAfter: { type: 'exponential', base: 2, max: 300, jitter: 'full' },
-        priority: null,
-        schema: true,
-      },
-      {
-        name: 'SendNotificationJob',
-        queue: 'notifications',
-        maxTries: null,
-        timeout: null,
-        retryAfter: null,
-        priority: null,
-        schema: true,
-      },
-    ]);
+    const types = JSON.parse(out) as { name: string }[];
+    // every job app/jobs/index.ts registers, sorted by name: a user's own jobs too
+    const registered = jobs.map((job) => jobNameOf(job)).sort((a, b) => a.localeCompare(b));
+    expect(types.map((type) => type.name)).toEqual(registered);
+    // and, for the example app's jobs, the settings their classes declare
+    expect(types).toEqual(
+      expect.arrayContaining([
+        {
+          name: 'ProcessSensorDataJob',
+          queue: 'telemetry',
+          maxTries: 3,
+          timeout: 10,
+          retryAfter: [1, 5, 15],
+          priority: null,
+          schema: true,
+        },
+        {
+          name: 'SendEmailJob',
+          queue: 'emails',
+          maxTries: 5,
+          timeout: 30,
+          retryAfter: { type: 'exponential', base: 2, max: 300, jitter: 'full' },
+          priority: null,
+          schema: true,
+        },
+        {
+          name: 'SendNotificationJob',
+          queue: 'notifications',
+          maxTries: null,
+          timeout: null,
+          retryAfter: null,
+          priority: null,
+          schema: true,
+        },
+      ]),
+    );
     const [header, , ...rows] = (await run(['job:types'])).out.trimEnd().split('\n');
     expect(header).toMatch(/^name\s+queue\s+tries\s+timeout\s+retry_after\s+priority\s+schema$/);
-    expect(rows).toEqual([
-      expect.stringMatching(/^ProcessSensorDataJob\s+telemetry\s+3\s+10s\s+1s,5s,15s\s+-\s+yes$/),
-      expect.stringMatching(/^SendEmailJob\s+emails\s+5\s+30s\s+exp:2:300 \(full jitter\)\s+-\s+yes$/),
-      // what the class leaves out, the worker's --tries, --timeout and --backoff decide
-      expect.stringMatching(/^SendNotificationJob\s+notifications\s+-\s+-\s+-\s+-\s+yes$/),
-    ]);
+    expect(rows.map((row) => row.split(' ')[0])).toEqual(registered);
+    expect(rows).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^ProcessSensorDataJob\s+telemetry\s+3\s+10s\s+1s,5s,15s\s+-\s+yes$/),
+        expect.stringMatching(/^SendEmailJob\s+emails\s+5\s+30s\s+exp:2:300 \(full jitter\)\s+-\s+yes$/),
+        // what the class leaves out, the worker's --tries, --timeout and --backoff decide
+        expect.stringMatching(/^SendNotificationJob\s+notifications\s+-\s+-\s+-\s+-\s+yes$/),
+      ]),
+    );
   });
 
   it('says so when there are no jobs, workers or queues', async () => {
