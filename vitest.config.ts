@@ -1,3 +1,4 @@
+import { devNull } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -13,5 +14,8 @@ export default defineConfig({
     // vi.mock a module others load (tests/unit/queue/worker_name.test.ts spies instead).
     isolate: false,
     reporters: ['default'],
+    // The tests set the configuration they need: a user's .env in the project root (the README
+    // tour writes one) is not read, by the test processes or the CLI children they start.
+    env: { DOTENV_CONFIG_PATH: devNull },
   },
 });
