@@ -29,6 +29,8 @@ export const errorCatalogue = {
   E_QUEUE_NOT_BOUND: 'A job was dispatched statically before an application bound a dispatcher.',
   E_REDIS_UNAVAILABLE: 'Redis did not answer.',
   E_REDIS_AUTH: 'Redis refused the password (or its absence) in REDIS_URL.',
+  E_REDIS_WRONG_TYPE:
+    'A Redis key Topiq keeps holds a value of another type (set by hand, or by another program under the same prefix).',
   E_BROKER_PORT_IN_USE: "The embedded MQTT broker's port is taken by another process.",
   E_BROKER_UNAVAILABLE: 'The MQTT broker could not be reached.',
   E_INVALID_ROUTE: 'A route pattern or route definition is malformed.',
@@ -177,6 +179,16 @@ export class RedisUnavailableError extends TopiqError {
 export class RedisAuthError extends TopiqError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_REDIS_AUTH', message, options);
+  }
+}
+
+/**
+ * A Redis key Topiq keeps (the dead-letter list, say) holds a value of another type: Redis
+ * refuses the command with `WRONGTYPE`, and will until the key is deleted or renamed.
+ */
+export class RedisWrongTypeError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_REDIS_WRONG_TYPE', message, options);
   }
 }
 

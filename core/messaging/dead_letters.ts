@@ -1,28 +1,40 @@
 /**
  * The dead-letter store: messages that a handler could not process (invalid payload,
  * handler error), kept with the reason so an operator can see what devices sent
- * (`npx topiq messages:failed`). Bounded: the oldest entries are dropped past the limit. An
- * entry that is not a dead letter (damaged, or pushed by hand) is skipped and reported on its
- * own, so it cannot hide the others.
+ * (`npx topiq messages:failed`). Bounded: the oldest entries are dropped past the limit, and
+ * each entry keeps at most 64 KiB of payload, 4 KiB of reason and 1 KiB of topic and of client
+ * id. An entry that is not a dead letter (damaged, or pushed by hand) is skipped and reported on
+ * its own, so it cannot hide the others.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
 import { z } from 'zod';
+import { RedisWrongTypeError } from '../errors.js';
+import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
+
+const ADD_DEAD_LETTER = readFileSync(new URL('./scripts/add_dead_letter.lua', import.meta.url), 'utf8');
+const FLUSH_DEAD_LETTERS = readFileSync(new URL('./scripts/flush_dead_letters.lua', import.meta.url), 'utf8');
 
 /** One dead-lettered message. */
 export interface DeadLetter {
   id: string;
+  /** Past 1 KiB, cut and marked (see {@link cutText}). */
   topic: string;
   /** The payload as UTF-8 text, or base64 when it is not valid UTF-8 (see `encoding`). */
   payload: string;
   encoding: 'utf8' | 'base64';
-  /** True when the payload was cut to the first 64 KiB. */
+  /**
+   * True when the payload was cut to its first 64 KiB (a text payload up to 3 bytes less, so
+   * that no character is split).
+   */
   truncated: boolean;
+  /** Why it could not be handled; past 4 KiB, cut and marked (see {@link cutText}). */
   reason: string;
   code: string | null;
   /** The route pattern whose handler failed, or null. */
   route: string | null;
+  /** Past 1 KiB, cut and marked (see {@link cutText}). */
   clientId: string | null;
   /** Epoch ms. */
   at: number;
@@ -76,23 +88,67 @@ export interface DeadLetterStore {
   flush(): Promise<number>;
 }
 
-const MAX_PAYLOAD = 64 * 1024;
+/** The most of a payload an entry keeps, in bytes. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/**
+ * The most of a reason an entry keeps, in UTF-8 bytes, its cut mark included: room for a
+ * validation error's list of issues, while a handler's error quoting a 1 MiB payload does not
+ * make a 1 MiB entry.
+ */
+export const MAX_REASON_BYTES = 4 * 1024;
+/**
+ * The most of a topic or a client id an entry keeps, in UTF-8 bytes, its cut mark included.
+ * MQTT allows 65,535 bytes for either; real ones are a few short segments (AWS IoT refuses
+ * topics past 256 bytes), so 1 KiB keeps every plausible one whole and cuts only abuse.
+ */
+export const MAX_NAME_BYTES = 1024;
 
-/** Turns an input into a stored entry (payload encoded and bounded). */
+/**
+ * Where to cut `bytes` at `max` or just before, so as not to split a UTF-8 character: a
+ * continuation byte (`10xxxxxx`) at the cut belongs to a character that starts up to 3 bytes
+ * before it, and the cut moves to that start. Bytes that are not UTF-8 are cut at `max`.
+ */
+function characterBoundary(bytes: Buffer, max: number): number {
+  if (bytes.length <= max) return bytes.length;
+  let end = max;
+  while (end > max - 3 && end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return end;
+}
+
+/**
+ * `text` when it is at most `maxBytes` bytes of UTF-8; otherwise its start, cut on a character
+ * boundary, and a mark saying how long it was, all in `maxBytes`.
+ *
+ * @example
+ * cutText('x'.repeat(5000), 4096); // 'xxx…x… [cut from 5000 bytes]', 4096 bytes in all
+ */
+export function cutText(text: string, maxBytes: number): string {
+  // no character takes more than 3 UTF-8 bytes per UTF-16 unit
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  const mark = `… [cut from ${bytes.length} bytes]`;
+  const kept = bytes.subarray(0, characterBoundary(bytes, maxBytes - Buffer.byteLength(mark)));
+  return `${kept.toString('utf8')}${mark}`;
+}
+
+/** Turns an input into a stored entry (payload encoded, every field of the input bounded). */
 export function toDeadLetter(input: DeadLetterInput): DeadLetter {
-  const bytes = input.payload.subarray(0, MAX_PAYLOAD);
-  const text = bytes.toString('utf8');
-  const isText = Buffer.from(text, 'utf8').equals(bytes);
+  // text cut on a character boundary, or it would not read back as the same bytes
+  const head = input.payload.subarray(0, characterBoundary(input.payload, MAX_PAYLOAD_BYTES));
+  const text = head.toString('utf8');
+  const isText = Buffer.from(text, 'utf8').equals(head);
+  const kept = isText ? head : input.payload.subarray(0, MAX_PAYLOAD_BYTES);
   return {
     id: randomUUID(),
-    topic: input.topic,
-    payload: isText ? text : bytes.toString('base64'),
+    topic: cutText(input.topic, MAX_NAME_BYTES),
+    payload: isText ? text : kept.toString('base64'),
     encoding: isText ? 'utf8' : 'base64',
-    truncated: input.payload.length > MAX_PAYLOAD,
-    reason: input.reason,
+    truncated: input.payload.length > kept.length,
+    reason: cutText(input.reason, MAX_REASON_BYTES),
     code: input.code ?? null,
     route: input.route ?? null,
-    clientId: input.clientId ?? null,
+    clientId: input.clientId === undefined ? null : cutText(input.clientId, MAX_NAME_BYTES),
     at: Date.now(),
   };
 }
@@ -135,8 +191,9 @@ const DEAD_LETTER = z.object({
 }) satisfies z.ZodType<DeadLetter>;
 
 /**
- * Dead letters in one Redis list, trimmed to `limit` in the same MULTI. A Redis that cannot
- * be reached fails each call with `E_REDIS_UNAVAILABLE`.
+ * Dead letters in one Redis list, added and trimmed by one script. A Redis that cannot be
+ * reached fails each call with `E_REDIS_UNAVAILABLE`; a key of another type in the list's place
+ * with `E_REDIS_WRONG_TYPE`, naming the key.
  */
 export class RedisDeadLetterStore implements DeadLetterStore {
   readonly #redis: Redis;
@@ -149,16 +206,15 @@ export class RedisDeadLetterStore implements DeadLetterStore {
     this.#key = `${prefix}:dead-letters`;
     this.#limit = limit;
     this.#unavailable = rethrowUnavailable(describeConnection(redis.options));
+    // defined now, not on first use (as the state store's script): a command defined while
+    // auto-pipelined calls are queued would miss them
+    redis.defineCommand('topiq_add_dead_letter', { numberOfKeys: 1, lua: ADD_DEAD_LETTER });
+    redis.defineCommand('topiq_flush_dead_letters', { numberOfKeys: 1, lua: FLUSH_DEAD_LETTERS });
   }
 
   async add(input: DeadLetterInput): Promise<DeadLetter> {
     const entry = toDeadLetter(input);
-    await this.#redis
-      .multi()
-      .lpush(this.#key, JSON.stringify(entry))
-      .ltrim(this.#key, 0, this.#limit - 1)
-      .exec()
-      .catch(this.#unavailable);
+    await this.#script('topiq_add_dead_letter', JSON.stringify(entry), this.#limit);
     return entry;
   }
 
@@ -167,7 +223,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   }
 
   async read(limit: number): Promise<DeadLetterPage> {
-    const items = await this.#redis.lrange(this.#key, 0, limit - 1).catch(this.#unavailable);
+    const items = await this.#redis.lrange(this.#key, 0, limit - 1).catch(this.#refused);
     const page: DeadLetterPage = { entries: [], unreadable: [] };
     items.forEach((item, index) => {
       const parsed = parseDeadLetter(item);
@@ -178,10 +234,28 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   }
 
   async flush(): Promise<number> {
-    const replies = await this.#redis.multi().llen(this.#key).del(this.#key).exec().catch(this.#unavailable);
-    const [[, count]] = replies as [[null, number]];
-    return count;
+    return (await this.#script('topiq_flush_dead_letters')) as number;
   }
+
+  #script(name: string, ...args: (string | number)[]): Promise<unknown> {
+    const command = (this.#redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
+    return command.call(this.#redis, this.#key, ...args).catch(this.#refused);
+  }
+
+  /** Rethrows a `WRONGTYPE` refusal as `E_REDIS_WRONG_TYPE`, anything else as {@link rethrowUnavailable} does. */
+  readonly #refused = (error: unknown): never => {
+    // Redis 7 reports it as the reply itself, Redis 6 inside "ERR Error running script"
+    if (error instanceof Error && error.name === 'ReplyError' && /\bWRONGTYPE\b/.test(error.message)) {
+      throw new RedisWrongTypeError(
+        `Redis key ${this.#key} holds a value of another type, not the list Topiq keeps dead letters in ` +
+          '(set by hand, or by another program using the same prefix), so dead letters can be neither ' +
+          `stored nor read: look at it (redis-cli TYPE ${this.#key}), then rename it to keep what it holds ` +
+          `(redis-cli RENAME ${this.#key} <new name>) or delete it (redis-cli DEL ${this.#key})`,
+        { cause: error },
+      );
+    }
+    return this.#unavailable(error);
+  };
 }
 
 /** Dead letters in process memory (the memory driver's companion). */

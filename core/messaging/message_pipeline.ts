@@ -18,7 +18,7 @@ import { compose, type Middleware } from '../routing/compose.js';
 import type { RouteTable } from '../routing/route_table.js';
 import type { RouteMatch, TopicRouter } from '../routing/router.js';
 import type { RouteRecord } from '../routing/route_table.js';
-import type { DeadLetterStore } from './dead_letters.js';
+import { cutText, type DeadLetterStore, MAX_NAME_BYTES, MAX_REASON_BYTES } from './dead_letters.js';
 import { DispatchBatcher } from './dispatch_batcher.js';
 import { RateLimitedBursts } from './rate_limited_bursts.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
@@ -229,8 +229,16 @@ export class MessagePipeline {
     return { id: stored.id, outcome: await this.#batcher.add(stored) };
   }
 
+  /**
+   * Stores `message` as a dead letter for `error`. A store that cannot serve for now (Redis
+   * away, loading, out of memory: {@link isRedisUnavailable}) is tried again with backoff, the
+   * message unacknowledged meanwhile, until it serves or the pipeline closes (then `handle`
+   * rejects, and the message stays unacknowledged). A store that refuses the entry (a key of
+   * another type, say) would refuse it forever and hold every acknowledgement behind it: that
+   * is logged as `message.dead_letter_refused` with the reason, and the message acknowledged.
+   */
   async #deadLetter(message: InboundMessage, route: string, error: unknown): Promise<void> {
-    let reason = error instanceof Error ? error.message : String(error);
+    let reason = describeError(error);
     const code = isTopiqError(error) ? error.code : undefined;
     if (error instanceof RateLimitedError && error.key !== undefined) {
       // per limit: a second limit on the route refusing the same device starts a burst of its own
@@ -256,22 +264,39 @@ export class MessagePipeline {
         reason += ` (${burst.leftOut} more of its messages were refused since the last one stored, and not stored)`;
       }
     }
-    const fields = { topic: message.topic, route, code, reason, clientId: message.clientId };
-    await retryUntilDone(() => this.#options.deadLetters.add({ ...message, reason, code, route }), {
-      // once closed, the message stays unacknowledged: the broker delivers it again later
-      giveUp: () => this.#closed,
-      onError: (err, retryInMs) =>
-        this.#log.error(
-          { event: 'message.dead_letter_failed', err, retryInMs },
-          'could not store dead letter; retrying',
-        ),
-    }).catch((error: unknown) => {
-      this.#log.warn(
-        { event: 'message.dead_letter_abandoned', ...fields, err: error },
-        'message could not be handled, nor stored as a dead letter before the app stopped; left unacknowledged',
+    // as the entry holds them: a reason quoting a 1 MiB payload is not logged whole
+    const fields = {
+      topic: cutText(message.topic, MAX_NAME_BYTES),
+      route,
+      code,
+      reason: cutText(reason, MAX_REASON_BYTES),
+      clientId: message.clientId === undefined ? undefined : cutText(message.clientId, MAX_NAME_BYTES),
+    };
+    try {
+      await retryUntilDone(() => this.#options.deadLetters.add({ ...message, reason, code, route }), {
+        // closing also ends a wait in progress; the message stays unacknowledged
+        signal: this.#stopped.signal,
+        giveUp: (err) => this.#closed || !isRedisUnavailable(err),
+        onError: (err, retryInMs) =>
+          this.#log.error(
+            { event: 'message.dead_letter_failed', ...fields, err, retryInMs },
+            'could not store dead letter: the store cannot serve for now; holding the message unacknowledged and retrying',
+          ),
+      });
+    } catch (err) {
+      if (this.#closed || isRedisUnavailable(err)) {
+        this.#log.warn(
+          { event: 'message.dead_letter_abandoned', ...fields, err },
+          'message could not be handled, nor stored as a dead letter before the app stopped; left unacknowledged',
+        );
+        throw err;
+      }
+      this.#log.error(
+        { event: 'message.dead_letter_refused', ...fields, err },
+        'message could not be handled, and the dead-letter store refused it (see err); acknowledged without being stored',
       );
-      throw error;
-    });
+      return;
+    }
     this.stats.deadLettered++;
     this.#log.warn(
       { event: 'message.dead_lettered', ...fields },
@@ -308,6 +333,23 @@ export class MessagePipeline {
       throw new InvalidRouteError(
         `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'}`,
       );
+    }
+  }
+}
+
+/**
+ * What a dead letter says of `error`: its message, or the error as text. Never throws: a
+ * handler may throw anything, an object without a prototype (no `toString`) or one whose
+ * `message` getter throws, and the message must still be dead-lettered.
+ */
+function describeError(error: unknown): string {
+  try {
+    return error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    try {
+      return Object.prototype.toString.call(error);
+    } catch {
+      return '[an error that cannot be described]';
     }
   }
 }

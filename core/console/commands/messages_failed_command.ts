@@ -3,11 +3,13 @@
  * middleware or handler rejected), newest first, as a table for people or as JSON (every
  * stored field, full payload) for scripts. An entry that is not a dead letter (damaged, or
  * pushed by hand) is skipped, the rest still listed, and a note on stderr says where it is.
+ * The JSON is written entry by entry: 10,000 entries of 64 KiB payloads make more text than
+ * one JavaScript string can hold.
  */
 import { type Command, Option } from 'commander';
 import type { DeadLetter, UnreadableDeadLetter } from '../../messaging/dead_letters.js';
 import { BaseCommand } from '../command.js';
-import { plural, type TableColumn, truncate } from '../output.js';
+import { formatJson, plural, type TableColumn, type TextSink, truncate } from '../output.js';
 import { MAX_LIST_LIMIT } from '../../queue/job_manager.js';
 import { parseLimitUpTo } from '../parsers.js';
 
@@ -54,7 +56,7 @@ export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
     // on stderr, table or JSON: stdout stays what it would be without them
     if (unreadable.length > 0) this.note(unreadableNote(unreadable));
     if (this.flags.json) {
-      this.json(entries);
+      writeJsonArray(this.context.io.stdout, entries);
     } else if (entries.length === 0) {
       this.line(unreadable.length > 0 ? 'No readable dead-lettered messages.' : 'No dead-lettered messages.');
     } else {
@@ -65,6 +67,27 @@ export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
     }
     return 0;
   }
+}
+
+/**
+ * Writes `values` to `sink` as the indented JSON array `formatJson(values)` would give, one
+ * element per write, so that no string ever holds the whole array.
+ *
+ * @example
+ * writeJsonArray(process.stdout, entries); // '[\n  {\n    "id": ...\n  },\n  {...}\n]\n'
+ */
+export function writeJsonArray(sink: TextSink, values: readonly object[]): void {
+  if (values.length === 0) {
+    sink.write(formatJson([]));
+    return;
+  }
+  values.forEach((value, index) => {
+    // an element's lines, indented one level more, as inside the array; JSON text holds no
+    // newline but between its tokens
+    const element = formatJson(value).slice(0, -1).replaceAll('\n', '\n  ');
+    sink.write(`${index === 0 ? '[\n' : ',\n'}  ${element}`);
+  });
+  sink.write('\n]\n');
 }
 
 /**

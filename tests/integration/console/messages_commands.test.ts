@@ -2,6 +2,7 @@
  * `messages:failed` and `messages:flush` run in-process through the kernel and the real
  * command registry, against the Redis dead-letter store under a key prefix of their own.
  */
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../../../bootstrap/console.js';
@@ -23,11 +24,17 @@ afterAll(async () => {
   await deletePrefix(prefix);
 });
 
-async function run(argv: string[]) {
+async function run(argv: string[], runEnv = env) {
   const io = captureIO();
-  const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(env) });
+  const writes: string[] = [];
+  const write = io.stdout.write;
+  io.stdout.write = (text: string) => {
+    writes.push(text);
+    return write(text);
+  };
+  const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(runEnv) });
   const code = await kernel.handle(argv);
-  return { code, out: io.out, err: io.err };
+  return { code, out: io.out, err: io.err, writes };
 }
 
 describe('messages:failed and messages:flush', () => {
@@ -111,11 +118,68 @@ describe('messages:failed and messages:flush', () => {
     expect(flush.out).toBe('Deleted 3 dead-lettered messages.\n');
   });
 
+  it('write --json entry by entry, never the whole array in one string', async () => {
+    await app.deadLetters.flush();
+    const added = [];
+    for (const n of [1, 2, 3]) {
+      added.unshift(
+        await app.deadLetters.add({
+          topic: `devices/d${n}/blob`,
+          payload: Buffer.alloc(1000, 0xff - n),
+          reason: 'r',
+        }),
+      );
+    }
+
+    const json = await run(['messages:failed', '--json']);
+
+    expect(json.code).toBe(ExitCode.ok);
+    expect(JSON.parse(json.out)).toEqual(added);
+    expect(json.out).toBe(`${JSON.stringify(added, null, 2)}\n`);
+    // no write holds more than one entry (each is over 1,300 characters with its base64 payload)
+    expect(Math.max(...json.writes.map((text) => text.length))).toBeLessThan(json.out.length / 2);
+    await app.deadLetters.flush();
+  });
+
   it('rejects a bad --limit as a usage error before touching Redis', async () => {
     for (const limit of ['0', '1e22', '10001']) {
       const { code, err } = await run(['messages:failed', `--limit=${limit}`]);
       expect(code).toBe(ExitCode.usage);
       expect(err).toMatch(/E_CLI_USAGE.*--limit.*from 1 to 10000/);
+    }
+  });
+});
+
+describe('messages:failed and messages:flush over a key of another type', () => {
+  const wrongPrefix = `fxd-cli-${randomBytes(4).toString('hex')}`;
+  const wrongEnv = cliEnv(wrongPrefix);
+  const key = `${wrongPrefix}:dead-letters`;
+
+  afterAll(async () => {
+    await deletePrefix(wrongPrefix);
+  });
+
+  it('fail with E_REDIS_WRONG_TYPE naming the key, and flush deletes nothing', async () => {
+    const redis = new Redis(REDIS_URL);
+    try {
+      await redis.set(key, 'not a list');
+
+      const failed = await run(['messages:failed'], wrongEnv);
+      expect(failed.code).toBe(ExitCode.failure);
+      expect(failed.out).toBe('');
+      expect(failed.err).toMatch(
+        new RegExp(
+          `^error E_REDIS_WRONG_TYPE: Redis key ${key} holds a value of another type.*redis-cli DEL ${key}\\)\\n$`,
+        ),
+      );
+
+      const flush = await run(['messages:flush'], wrongEnv);
+      expect(flush.code).toBe(ExitCode.failure);
+      expect(flush.out).toBe('');
+      expect(flush.err).toMatch(/^error E_REDIS_WRONG_TYPE: /);
+      expect(await redis.get(key)).toBe('not a list');
+    } finally {
+      redis.disconnect();
     }
   });
 });

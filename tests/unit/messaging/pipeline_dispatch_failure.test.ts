@@ -5,6 +5,7 @@ import {
   JobRegistry,
   MemoryQueueDriver,
   RedisAuthError,
+  RedisUnavailableError,
 } from '../../../core/index.js';
 import { fakeMessage } from '../../../core/testing/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
@@ -132,7 +133,8 @@ describe('MessagePipeline.close while a dead letter cannot be stored', () => {
       deadLetters: {
         add: async () => {
           tries++;
-          throw new Error('Redis is unreachable');
+          // as the Redis store fails while Redis is away (any other error is not waited out)
+          throw new RedisUnavailableError('Redis is unreachable');
         },
         list: async () => [],
       } as never,
