@@ -235,7 +235,10 @@ export class InvalidTopicError extends TopiqError {
 }
 
 export class RateLimitedError extends TopiqError {
-  /** What the limit counts by (a device id, by default), when known. */
+  /**
+   * What the limit counts by (`device:<id>` or `client:<id>` by default), when known; a key
+   * past 128 characters as `sha1:<hex>`.
+   */
   readonly key: string | undefined;
   /** When the key may send again, in ms from when it was refused (0 when unknown). */
   readonly retryAfterMs: number;

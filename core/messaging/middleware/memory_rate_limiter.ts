@@ -13,7 +13,8 @@ export interface MemoryRateLimiterOptions {
 interface Window {
   /** Times of the allowed hits still in the window, oldest first. */
   hits: number[];
-  windowMs: number;
+  /** The budget's window: part of its identity, never changed. */
+  readonly windowMs: number;
 }
 
 // Keys of devices that went quiet are dropped by a sweep every this many hits, so the
@@ -21,7 +22,7 @@ interface Window {
 const SWEEP_EVERY = 1_000;
 
 /**
- * Counts hits per key in memory.
+ * Counts hits per key and window in memory.
  *
  * @example
  * const limiter = new MemoryRateLimiter();
@@ -40,12 +41,13 @@ export class MemoryRateLimiter implements RateLimiter {
     checkHit(key, limit, windowMs);
     const now = this.#now();
     if (++this.#hitsSinceSweep >= SWEEP_EVERY) this.#sweep(now);
-    let window = this.#windows.get(key);
+    // one budget per key and window, as in Redis: a window of digits ends at the first ':'
+    const budget = `${windowMs}:${key}`;
+    let window = this.#windows.get(budget);
     if (!window) {
       window = { hits: [], windowMs };
-      this.#windows.set(key, window);
+      this.#windows.set(budget, window);
     }
-    window.windowMs = windowMs;
     const { hits } = window;
     let expired = 0;
     while (expired < hits.length && hits[expired]! <= now - windowMs) expired++;
@@ -60,16 +62,16 @@ export class MemoryRateLimiter implements RateLimiter {
     return { allowed: false, remaining: 0, retryAfterMs: Math.max(1, Math.ceil(freeing + windowMs - now)) };
   }
 
-  /** How many keys are held (for tests and metrics). */
+  /** How many budgets (key and window) are held (for tests and metrics). */
   get size(): number {
     return this.#windows.size;
   }
 
   #sweep(now: number): void {
     this.#hitsSinceSweep = 0;
-    for (const [key, window] of this.#windows) {
+    for (const [budget, window] of this.#windows) {
       const newest = window.hits[window.hits.length - 1];
-      if (newest === undefined || newest <= now - window.windowMs) this.#windows.delete(key);
+      if (newest === undefined || newest <= now - window.windowMs) this.#windows.delete(budget);
     }
   }
 }

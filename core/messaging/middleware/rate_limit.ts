@@ -1,13 +1,13 @@
 /**
  * Per-device rate limiting for routes. A message over its device's limit is refused with
  * `E_RATE_LIMITED`; the pipeline acknowledges it (a broker redelivering it at once would only
- * hit the limit again) and dead-letters the first of a burst with the reason, counting the
- * rest (see `rate_limited_bursts.ts`).
+ * hit the limit again) and dead-letters only the first refused message of a burst, with the
+ * reason, counting the rest (see `rate_limited_bursts.ts`).
  */
 import { RateLimitedError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
 import type { MessageContext } from '../message_context.js';
-import { checkRateLimitSettings, type RateLimiter } from './rate_limiter.js';
+import { checkRateLimitSettings, heldKey, type RateLimiter } from './rate_limiter.js';
 import { InvalidOptionError } from '../../errors.js';
 import { sampledFailures } from '../../support/sampled_failures.js';
 
@@ -18,15 +18,20 @@ export interface RateLimitOptions {
   /** The sliding window, in milliseconds. */
   windowMs: number;
   /**
-   * What to count by. Default: the authenticated device (`ctx.deviceId`), else the
-   * `{deviceId}` topic parameter, else the MQTT client id. Returning undefined or an empty
-   * string lets the message through unlimited.
+   * What to count by. Default: `device:<id>`, the authenticated device (`ctx.deviceId`), else
+   * the `{deviceId}` topic parameter (one identity: the embedded broker lets a device publish
+   * only under its own id); else `client:<MQTT client id>`, so a client never spends a
+   * device's budget by choosing its id as client id. Returning undefined or an empty string
+   * lets the message through unlimited.
    */
   key?: (ctx: MessageContext<any>) => string | undefined;
   /**
-   * Counts are kept per name and key, so two `rateLimit` middleware with different names
-   * never count each other's messages, while ones sharing a name (and limiter) share one
-   * budget. 1-64 of `A-Z a-z 0-9 _ . -`. Default: derived from the limit and window, e.g. `60per60000ms`.
+   * Counts are kept per name, key and window: `rateLimit` middleware (on one limiter) with
+   * the same name and window share one budget, on whichever routes they are, while a
+   * different name or window is a budget of its own. 1-64 of `A-Z a-z 0-9 _ . -`. Default:
+   * derived from the limit and window, e.g. `60per60000ms`, so the same limit on several
+   * routes (or one on a group) is one budget per device across them; name each to count
+   * each route apart.
    */
   name?: string;
   /**
@@ -34,15 +39,33 @@ export interface RateLimitOptions {
    * logs a warning (the first failure of an outage and every 1,000th), so an outage of the
    * limiter's store does not hold traffic; false rethrows, and the pipeline then holds the
    * message unacknowledged and runs its route again once Redis serves (a limiter error that is
-   * not Redis being away dead-letters it). Default true.
+   * not Redis being away dead-letters it). Default true; anything but a boolean is refused.
    */
   failOpen?: boolean;
 }
 
 const LIMIT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
+const DEVICE = 'device:';
+const CLIENT = 'client:';
+
+/** Labelled by source, so a client id never meets a device id of the same text. */
+function defaultKey(ctx: MessageContext<any>): string | undefined {
+  const device = firstNonEmpty(ctx.deviceId, ctx.params.deviceId);
+  if (device !== undefined) return DEVICE + device;
+  const client = firstNonEmpty(ctx.clientId);
+  return client === undefined ? undefined : CLIENT + client;
+}
+
 function firstNonEmpty(...values: (string | undefined)[]): string | undefined {
   return values.find((value) => typeof value === 'string' && value.length > 0);
+}
+
+/** `device "d1"`, `client "c1"`, or `rate-limit key "…"` for a key of the app's own. */
+function describeKey(key: string, labelled: boolean): string {
+  if (labelled && key.startsWith(DEVICE)) return `device ${quote(key.slice(DEVICE.length))}`;
+  if (labelled && key.startsWith(CLIENT)) return `client ${quote(key.slice(CLIENT.length))}`;
+  return `rate-limit key ${quote(key)}`;
 }
 
 function quote(text: string): string {
@@ -52,9 +75,12 @@ function quote(text: string): string {
 /**
  * Refuses messages from a device that sent more than `limit` in the last `windowMs`.
  *
- * @throws RateLimitedError (to the pipeline, which dead-letters the message) when over the limit.
- * @throws InvalidOptionError at once when `limit` or `windowMs` is not a positive integer, or
- *   `name` is not 1-64 of `A-Z a-z 0-9 _ . -`.
+ * @throws RateLimitedError when over the limit. The pipeline acknowledges the message and
+ *   dead-letters it only when it is the first refused of its burst (per route, limit name and
+ *   key); the rest are counted (see `rate_limited_bursts.ts`). The error's `key` is the key
+ *   counted by (`device:d1`), as its SHA-1 (`sha1:…`) when longer than 128 characters.
+ * @throws InvalidOptionError at once when `limit` or `windowMs` is not a positive integer,
+ *   `name` is not 1-64 of `A-Z a-z 0-9 _ . -`, or `failOpen` is not a boolean.
  * @example
  * const limiter = new RedisRateLimiter(redis, 'topiq');
  * routes.on('devices/{deviceId}/telemetry', storeTelemetry, {
@@ -64,6 +90,9 @@ function quote(text: string): string {
 export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Middleware<MessageContext<any>> {
   const { limit, windowMs, failOpen = true } = options;
   checkRateLimitSettings(limit, windowMs);
+  if (typeof failOpen !== 'boolean') {
+    throw new InvalidOptionError(`rate limit failOpen ${JSON.stringify(failOpen)} must be true or false`);
+  }
   // the budget's key is `<name>:<key>`: a name without `:` keeps two limits' budgets apart
   // (names `telemetry` and `telemetry:burst` would share device `burst:d1`'s and `d1`'s)
   if (options.name !== undefined && !LIMIT_NAME.test(options.name)) {
@@ -72,8 +101,8 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
     );
   }
   const name = options.name ?? `${limit}per${windowMs}ms`;
-  const keyOf = options.key ?? ((ctx) => firstNonEmpty(ctx.deviceId, ctx.params.deviceId, ctx.clientId));
-  const subject = options.key ? 'rate-limit key' : 'device';
+  const keyOf = options.key ?? defaultKey;
+  const labelled = options.key === undefined;
 
   // with Redis away every message fails here: the first and every 1,000th of an outage are logged
   const unavailable = sampledFailures();
@@ -104,9 +133,10 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
     }
     if (!result.allowed) {
       throw new RateLimitedError(
-        `${subject} ${quote(key)} sent more than ${limit} messages in ${windowMs} ms (on ${ctx.topic}); ` +
+        `${describeKey(key, labelled)} sent more than ${limit} messages in ${windowMs} ms (on ${ctx.topic}); ` +
           `it may send again in ${result.retryAfterMs} ms. The message was not handled`,
-        { key, retryAfterMs: result.retryAfterMs, limit: name },
+        // hashed when long: the pipeline keeps it, one per flooding key, to track its burst
+        { key: heldKey(key), retryAfterMs: result.retryAfterMs, limit: name },
       );
     }
     return next();

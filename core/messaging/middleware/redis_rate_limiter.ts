@@ -4,11 +4,11 @@
  * hits to the window, count it, and record the hit only when under the limit. Times come
  * from Redis TIME, so processes with skewed clocks still agree.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { describeConnection, rethrowUnavailable } from '../../queue/drivers/redis/unavailable.js';
-import { checkHit, type RateLimiter, type RateLimitResult } from './rate_limiter.js';
+import { checkHit, keyDigest, type RateLimiter, type RateLimitResult } from './rate_limiter.js';
 
 const SLIDING_WINDOW = readFileSync(new URL('./scripts/sliding_window.lua', import.meta.url), 'utf8');
 const COMMAND = 'topiq_sliding_window';
@@ -16,22 +16,24 @@ const SAFE_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
 const defined = new WeakSet<Redis>();
 
 /**
- * The Redis key of a rate-limit key. Keys that are short and plain (`A-Z a-z 0-9 _ . : -`,
- * at most 128) stay readable; anything else, such as a topic level a device chose, goes
- * in as its SHA-1. The `k:` and `h:` namespaces keep the two from ever colliding.
+ * The Redis key of the budget of a rate-limit key and window. The window is part of it, so
+ * two limits on one key with different windows never trim or expire each other's hits.
+ * Keys that are short and plain (`A-Z a-z 0-9 _ . : -`, at most 128) stay readable; anything
+ * else, such as a topic level a device chose, goes in as its SHA-1. The `k:` and `h:`
+ * namespaces keep the two from ever colliding.
  *
  * @example
- * rateLimitRedisKey('topiq', 'device-42'); // 'topiq:ratelimit:k:device-42'
- * rateLimitRedisKey('topiq', 'a b\n');     // 'topiq:ratelimit:h:<40 hex digits>'
+ * rateLimitRedisKey('topiq', 'device-42', 1_000); // 'topiq:ratelimit:1000:k:device-42'
+ * rateLimitRedisKey('topiq', 'a b\n', 1_000);     // 'topiq:ratelimit:1000:h:<40 hex digits>'
  */
-export function rateLimitRedisKey(prefix: string, key: string): string {
-  if (SAFE_KEY.test(key)) return `${prefix}:ratelimit:k:${key}`;
-  return `${prefix}:ratelimit:h:${createHash('sha1').update(key, 'utf8').digest('hex')}`;
+export function rateLimitRedisKey(prefix: string, key: string, windowMs: number): string {
+  if (SAFE_KEY.test(key)) return `${prefix}:ratelimit:${windowMs}:k:${key}`;
+  return `${prefix}:ratelimit:${windowMs}:h:${keyDigest(key)}`;
 }
 
 /**
- * Counts hits per key in Redis sorted sets `<prefix>:ratelimit:…`, which expire a window
- * after their last allowed hit. Connection failures reject with `E_REDIS_UNAVAILABLE`.
+ * Counts hits per key and window in Redis sorted sets `<prefix>:ratelimit:<windowMs>:…`,
+ * which expire a window after their last allowed hit. Connection failures reject with `E_REDIS_UNAVAILABLE`.
  *
  * @example
  * const limiter = new RedisRateLimiter(new Redis('redis://127.0.0.1:6379'), 'topiq');
@@ -62,7 +64,7 @@ export class RedisRateLimiter implements RateLimiter {
     )[COMMAND]!;
     const token = `${this.#instance}-${(this.#sequence++).toString(36)}`;
     const [allowed, remaining, retryAfterMs] = await command
-      .call(this.#redis, rateLimitRedisKey(this.#prefix, key), limit, windowMs, token)
+      .call(this.#redis, rateLimitRedisKey(this.#prefix, key, windowMs), limit, windowMs, token)
       .catch(rethrowUnavailable(describeConnection(this.#redis.options)));
     return { allowed: allowed === 1, remaining: remaining ?? 0, retryAfterMs: retryAfterMs ?? 0 };
   }

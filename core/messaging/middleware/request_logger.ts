@@ -3,10 +3,12 @@
  * middleware and the handler) has finished: what came in, how long it took and how it
  * ended. Put it first in the global middleware so it times and sees everything.
  */
-import type { Level } from 'pino';
-import { isTopiqError } from '../../errors.js';
+import { type Level, levels } from 'pino';
+import { InvalidOptionError, isTopiqError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
 import type { MessageContext } from '../message_context.js';
+
+const LEVELS = Object.keys(levels.values);
 
 /** Options for {@link requestLogger}. */
 export interface RequestLoggerOptions {
@@ -23,6 +25,8 @@ export interface RequestLoggerOptions {
  * rethrown unchanged, so the pipeline still dead-letters the message. `durationMs`
  * covers what the chain awaited; jobs dispatched without `await` are stored after it.
  *
+ * @throws InvalidOptionError at once when `level` or `errorLevel` is not one of pino's
+ *   levels (`trace`, `debug`, `info`, `warn`, `error`, `fatal`).
  * @example
  * new MessagePipeline({ ...options, middleware: [requestLogger({ level: 'debug' })] });
  * // {"level":30,"topic":"devices/d1/telemetry","route":"devices/{deviceId}/telemetry",
@@ -31,6 +35,17 @@ export interface RequestLoggerOptions {
 export function requestLogger(options: RequestLoggerOptions = {}): Middleware<MessageContext<any>> {
   const level = options.level ?? 'info';
   const errorLevel = options.errorLevel ?? level;
+  // checked now: a bad level would throw after each handler ran, in place of its own error
+  for (const [option, value] of [
+    ['level', level],
+    ['errorLevel', errorLevel],
+  ] as const) {
+    if (!LEVELS.includes(value)) {
+      throw new InvalidOptionError(
+        `requestLogger ${option} ${JSON.stringify(value)} must be one of pino's levels: ${LEVELS.join(', ')}`,
+      );
+    }
+  }
   return async function requestLoggerMiddleware(ctx, next) {
     const started = performance.now();
     const line = () => ({

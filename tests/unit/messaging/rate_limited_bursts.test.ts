@@ -27,6 +27,21 @@ describe('RateLimitedBursts', () => {
     expect(bursts.refused('flooding', 60_000, 60_000)).toEqual({ store: true, leftOut: 1 });
   });
 
+  it('holds a key past 128 characters as its SHA-1, so 10,000 long keys stay small', () => {
+    const bursts = new RateLimitedBursts();
+    const long = (i: number) =>
+      `devices/{deviceId}/telemetry\n100per1000ms\ndevice:${String(i).padStart(1_000, 'x')}`;
+    for (let i = 0; i < 10_000; i++) bursts.refused(long(i), 1000, 0);
+    bursts.refused('devices/{deviceId}/telemetry\n100per1000ms\ndevice:d1', 1000, 0);
+    const held = bursts.heldKeys();
+    expect(held).toHaveLength(10_000);
+    expect(Math.max(...held.map((key) => key.length))).toBeLessThanOrEqual(128);
+    expect(held).toContain('devices/{deviceId}/telemetry\n100per1000ms\ndevice:d1');
+    // still one burst per long key
+    expect(bursts.refused(long(9_999), 1000, 1)).toEqual({ store: false });
+    expect(bursts.refused(long(9_999), 1000, 1000)).toEqual({ store: true, leftOut: 1 });
+  });
+
   it('keeps a key quiet for a second at least, however soon the limiter says it may send', () => {
     const bursts = new RateLimitedBursts();
     expect(bursts.refused('d1', 1, 0)).toEqual({ store: true, leftOut: 0 });

@@ -3,9 +3,10 @@
   The log is a sorted set of the allowed hits, scored by Redis TIME in microseconds,
   so every process shares one clock. Refused hits are not recorded: the set never
   holds more than `limit` members.
-  KEYS[1] the key's sorted set of hit times
+  KEYS[1] the sorted set of hit times of one key and window (the window is in the key's
+          name, so every hit on this set trims and expires it by the same window)
   ARGV[1] limit: hits allowed per window (integer >= 1)
-  ARGV[2] window in milliseconds (integer >= 1)
+  ARGV[2] window in milliseconds (integer >= 1), the one in KEYS[1]
   ARGV[3] a token unique to this hit, making its member unique
   Returns { allowed (1 or 0), remaining, retryAfterMs (0 when allowed) }.
 ]]

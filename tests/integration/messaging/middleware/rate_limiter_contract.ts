@@ -76,6 +76,26 @@ export function defineRateLimiterContract(label: string, limiter: () => RateLimi
       expect((await limiter().hit(b, 1, 10_000)).allowed).toBe(true);
     });
 
+    it('keeps the budgets of one key with different windows apart: neither trims nor expires the other', async () => {
+      const key = freshKey();
+      expect((await limiter().hit(key, 1, 10_000)).allowed).toBe(true);
+      // a short window is a budget of its own: the long window's hit does not count in it
+      for (let i = 0; i < 5; i++) expect((await limiter().hit(key, 5, 100)).allowed).toBe(true);
+      expect((await limiter().hit(key, 5, 100)).allowed).toBe(false);
+      await sleep(200);
+      // nor did the short window's hits trim or expire the long window's by 100 ms
+      expect((await limiter().hit(key, 1, 10_000)).allowed).toBe(false);
+      expect((await limiter().hit(key, 5, 100)).allowed).toBe(true);
+    });
+
+    it('shares one budget between limits of one key and window, whatever their limits', async () => {
+      const key = freshKey();
+      await limiter().hit(key, 3, 10_000);
+      await limiter().hit(key, 3, 10_000);
+      expect((await limiter().hit(key, 2, 10_000)).allowed).toBe(false);
+      expect(await limiter().hit(key, 3, 10_000)).toMatchObject({ allowed: true, remaining: 0 });
+    });
+
     it('never allows more than the limit to concurrent hits', async () => {
       const key = freshKey();
       const results = await Promise.all(Array.from({ length: 50 }, () => limiter().hit(key, 10, 10_000)));

@@ -80,6 +80,18 @@ describe('MemoryRateLimiter.hit', () => {
     expect(limiter.size).toBe(1);
   });
 
+  it("keeps a long window's hits through a sweep after a short window hit the same key", async () => {
+    const clock = fakeClock();
+    const limiter = new MemoryRateLimiter({ now: () => clock.now });
+    expect((await limiter.hit('shared:d1', 1, 10_000)).allowed).toBe(true);
+    clock.advance(1);
+    expect((await limiter.hit('shared:d1', 1, 100)).allowed).toBe(true);
+    clock.advance(200);
+    for (let i = 0; i < 1_000; i++) await limiter.hit(`other-${i}`, 1, 10_000); // sweeps once
+    expect((await limiter.hit('shared:d1', 1, 10_000)).allowed).toBe(false);
+    expect(limiter.size).toBe(1_001);
+  });
+
   it('refuses an empty key and a limit or window that is not a positive integer', async () => {
     const limiter = new MemoryRateLimiter();
     await expect(limiter.hit('', 1, 1_000)).rejects.toThrow(InvalidOptionError);

@@ -37,7 +37,7 @@ describe('rateLimit', () => {
     expect(recorder.calls).toBe(2);
   });
 
-  it('counts by deviceId, else the deviceId parameter, else the client id', async () => {
+  it('counts by deviceId, else the deviceId parameter (both labelled device:), else the client id (labelled client:)', async () => {
     const limiter = spyLimiter();
     const middleware = rateLimit(limiter, { limit: 5, windowMs: 1_000 });
     await middleware(
@@ -46,7 +46,40 @@ describe('rateLimit', () => {
     );
     await middleware(makeContext({ params: { deviceId: 'param' }, clientId: 'client' }), async () => {});
     await middleware(makeContext({ params: {}, clientId: 'client' }), async () => {});
-    expect(limiter.keys).toEqual(['5per1000ms:auth', '5per1000ms:param', '5per1000ms:client']);
+    expect(limiter.keys).toEqual([
+      '5per1000ms:device:auth',
+      '5per1000ms:device:param',
+      '5per1000ms:client:client',
+    ]);
+  });
+
+  it("keeps a client whose client id is a device's id off that device's budget", async () => {
+    const middleware = rateLimit(new MemoryRateLimiter(), { limit: 2, windowMs: 60_000 });
+    const recorder = recordingNext();
+    const client = () => makeContext({ topic: 'gateway/bulk', params: {}, clientId: 'd2' });
+    await middleware(client(), recorder.next);
+    await middleware(client(), recorder.next);
+    await expect(middleware(client(), recorder.next)).rejects.toThrow(/^client "d2" sent more than 2/);
+    await middleware(makeContext({ topic: 'devices/d2/telemetry', deviceId: 'd2' }), recorder.next);
+    expect(recorder.calls).toBe(3);
+  });
+
+  it('counts a device across routes by default, and per route when each limit is named', async () => {
+    const limiter = new MemoryRateLimiter();
+    const recorder = recordingNext();
+    const telemetry = makeContext({ topic: 'devices/d1/telemetry', deviceId: 'd1' });
+    const status = makeContext({
+      topic: 'devices/d1/status',
+      route: 'devices/{deviceId}/status',
+      deviceId: 'd1',
+    });
+    await rateLimit(limiter, { limit: 1, windowMs: 60_000 })(telemetry, recorder.next);
+    await expect(rateLimit(limiter, { limit: 1, windowMs: 60_000 })(status, recorder.next)).rejects.toThrow(
+      RateLimitedError,
+    );
+    await rateLimit(limiter, { limit: 1, windowMs: 60_000, name: 'telemetry' })(telemetry, recorder.next);
+    await rateLimit(limiter, { limit: 1, windowMs: 60_000, name: 'status' })(status, recorder.next);
+    expect(recorder.calls).toBe(3);
   });
 
   it('uses a custom key and name', async () => {
@@ -145,6 +178,35 @@ describe('rateLimit', () => {
     );
     expect((error as Error).message).toMatch(/^device "x\\ny+…" sent/);
     expect((error as Error).message.length).toBeLessThan(300);
+  });
+
+  it('carries a key past 128 characters in its error as a SHA-1, not whole', async () => {
+    const id = 'x'.repeat(60_000);
+    const middleware = rateLimit(new MemoryRateLimiter(), { limit: 1, windowMs: 1_000 });
+    await middleware(makeContext({ params: { deviceId: id } }), async () => {});
+    const error = await (
+      middleware(makeContext({ params: { deviceId: id } }), async () => {}) as Promise<void>
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).key).toMatch(/^sha1:[0-9a-f]{40}$/);
+    expect((error as RateLimitedError).message.length).toBeLessThan(300);
+
+    await middleware(makeContext({ deviceId: 'd1' }), async () => {});
+    const short = await (middleware(makeContext({ deviceId: 'd1' }), async () => {}) as Promise<void>).catch(
+      (e: unknown) => e,
+    );
+    expect((short as RateLimitedError).key).toBe('device:d1');
+  });
+
+  it('refuses a failOpen that is not a boolean when it is built', () => {
+    for (const failOpen of ['no', 0, null]) {
+      expect(() =>
+        rateLimit(new MemoryRateLimiter(), { limit: 1, windowMs: 1_000, failOpen: failOpen as never }),
+      ).toThrow(InvalidOptionError);
+    }
+    expect(() =>
+      rateLimit(new MemoryRateLimiter(), { limit: 1, windowMs: 1_000, failOpen: false }),
+    ).not.toThrow();
   });
 
   it('refuses a limit or window that is not a positive integer when it is built', () => {

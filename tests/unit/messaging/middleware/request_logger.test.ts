@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { InvalidMessageError } from '../../../../core/errors.js';
+import { InvalidMessageError, InvalidOptionError } from '../../../../core/errors.js';
 import { createLogger } from '../../../../core/logger.js';
 import { requestLogger } from '../../../../core/messaging/middleware/index.js';
 import { makeContext } from './context_fixture.js';
@@ -81,5 +81,13 @@ describe('requestLogger', () => {
       ),
     ).rejects.toThrow();
     expect(warn.lines[0]).toMatchObject({ level: 40, outcome: 'error' });
+  });
+
+  it("refuses a level or errorLevel that is not one of pino's when it is built, naming the levels", () => {
+    expect(() => requestLogger({ level: 'verbose' as never })).toThrow(InvalidOptionError);
+    expect(() => requestLogger({ errorLevel: 'nope' as never })).toThrow(
+      /errorLevel "nope" must be one of pino's levels: trace, debug, info, warn, error, fatal/,
+    );
+    expect(() => requestLogger({ level: 'trace', errorLevel: 'fatal' })).not.toThrow();
   });
 });
