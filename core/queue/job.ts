@@ -48,15 +48,28 @@ export interface JobContext {
 declare const payloadType: unique symbol;
 
 /**
- * The payload type a job's `handle()` accepts. A `handle()` that declares no parameter
- * accepts the payload the class names in `Job<TPayload>`: inferred from the parameter
- * alone it would be `unknown`, and any payload would compile.
+ * The payload type of a job: the one the class names in `Job<TPayload>`, else (a class that
+ * names none, `Job<JsonValue>` by default) the one its `handle()` declares. The class's own
+ * comes first: TypeScript checks a method's parameter loosely, so a `handle()` declaring a
+ * narrower payload (`{ deviceId }` of a `Job<Reading>`), or `unknown` to check it itself,
+ * compiles, and read from it alone, a dispatch missing fields, or of anything, would compile too.
  */
-export type PayloadOf<J> = J extends { handle(...args: infer A): unknown }
+export type PayloadOf<J> = J extends { readonly [payloadType]?: (payload: infer P) => unknown }
+  ? IsDefaultPayload<P> extends true
+    ? HandlePayload<J, P>
+    : P
+  : never;
+
+/** Whether `P` is `JsonValue`, the payload of a class that names none (or `any`). */
+type IsDefaultPayload<P> = [P] extends [JsonValue] ? ([JsonValue] extends [P] ? true : false) : false;
+
+/**
+ * The payload `J`'s `handle()` declares, or `fallback` when it declares no parameter (inferred
+ * from the parameter alone it would be `unknown`, and any payload would compile).
+ */
+type HandlePayload<J, fallback> = J extends { handle(...args: infer A): unknown }
   ? A extends []
-    ? J extends { readonly [payloadType]?: infer P }
-      ? P
-      : never
+    ? fallback
     : A[0]
   : never;
 /** `never` for `any`, else `P`: a payload typed `any` must not accept everything. */
@@ -155,8 +168,13 @@ export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void
   static readonly priority?: number;
   static readonly schema?: PayloadSchema<unknown>;
 
-  /** The class's `TPayload`, for {@link PayloadOf} when `handle()` declares no parameter (types only). */
-  declare readonly [payloadType]?: TPayload;
+  /**
+   * The class's `TPayload`, for {@link PayloadOf} (types only). A function of it, so that a class
+   * is assignable only to one of the same payload: a class whose payload has more fields is not
+   * taken for one with fewer (`typeof B` where `typeof A` is asked), which would dispatch B
+   * without them.
+   */
+  declare readonly [payloadType]?: (payload: TPayload) => TPayload;
 
   /** Runs the job. Throw to fail the attempt; `UnrecoverableError` fails it for good. */
   abstract handle(payload: TPayload, context: JobContext): Promise<TResult>;

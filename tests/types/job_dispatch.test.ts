@@ -131,6 +131,40 @@ function compileOnlyWithoutHandleParameter(dispatcher: Dispatcher, fake: QueueFa
   expectTypeOf(fake.dispatched(NightlyReportJob)).toEqualTypeOf<{ day: string }[]>();
 }
 
+/** `handle()` declares a narrower payload than the class names: methods' parameters are checked loosely. */
+class NarrowHandleJob extends Job<{ deviceId: string; value: number }> {
+  async handle({ deviceId }: { deviceId: string }) {
+    void deviceId;
+  }
+}
+/** `handle()` takes `unknown`, to check the payload itself. */
+class SelfCheckingJob extends Job<{ deviceId: string; value: number }> {
+  async handle(_payload: unknown) {}
+}
+/** Payloads with one field more or less than each other. */
+class SmallJob extends Job<{ a: string }> {
+  async handle(_payload: { a: string }) {}
+}
+class BigJob extends Job<{ a: string; b: number }> {
+  async handle(_payload: { a: string; b: number }) {}
+}
+
+function compileOnlyWithHandleUnlikeTheClass(dispatcher: Dispatcher, ctx: MessageContext<{}>): void {
+  void NarrowHandleJob.dispatch({ deviceId: 'd1', value: 1 });
+  // @ts-expect-error: `value` is required by the class's payload, though handle() reads only deviceId
+  void NarrowHandleJob.dispatch({ deviceId: 'd1' });
+  // @ts-expect-error: a handle() taking `unknown` does not make any payload dispatchable
+  void SelfCheckingJob.dispatch(42);
+  // @ts-expect-error: nor through a route's context
+  void ctx.dispatch(SelfCheckingJob, 'not a reading');
+  // @ts-expect-error: a class whose payload has more fields is no class of the smaller payload
+  const asSmall: typeof SmallJob = BigJob;
+  void dispatcher.dispatch(asSmall, { a: 'x' });
+  // @ts-expect-error: nor in a list of them
+  const smallJobs: JobClass<SmallJob>[] = [BigJob];
+  void smallJobs;
+}
+
 describe('job dispatch types', () => {
   it('infers payload and result types from handle()', () => {
     expectTypeOf<PayloadOf<TypedEmailJob>>().toEqualTypeOf<EmailPayload>();
@@ -146,5 +180,11 @@ describe('job dispatch types', () => {
     expectTypeOf<PayloadOf<NightlyReportJob>>().toEqualTypeOf<{ day: string }>();
     expectTypeOf<PayloadOf<NightlyCleanupJob>>().toEqualTypeOf<{ day: string }>();
     expectTypeOf(compileOnlyWithoutHandleParameter).toBeFunction();
+  });
+
+  it('takes the payload from Job<TPayload> when handle() declares another, and holds a class to its own', () => {
+    expectTypeOf<PayloadOf<NarrowHandleJob>>().toEqualTypeOf<{ deviceId: string; value: number }>();
+    expectTypeOf<PayloadOf<SelfCheckingJob>>().toEqualTypeOf<{ deviceId: string; value: number }>();
+    expectTypeOf(compileOnlyWithHandleUnlikeTheClass).toBeFunction();
   });
 });
