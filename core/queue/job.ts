@@ -1,7 +1,7 @@
 /**
  * The `Job` base class: a typed payload in, an optional JSON result out. Subclasses set
  * their queue, tries, backoff and timeout as static fields and implement `handle()`.
- * `SomeJob.dispatch(payload)` only compiles with the payload type `handle()` declares.
+ * `SomeJob.dispatch(payload)` only compiles with the payload type the class names (`Job<TPayload>`).
  */
 import type { Logger } from '../logger.js';
 import type { DispatchOptions } from './dispatch_options.js';
