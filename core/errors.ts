@@ -40,6 +40,7 @@ export const errorCatalogue = {
   E_INVALID_MESSAGE: 'An MQTT message failed validation; it was sent to the dead-letter store.',
   E_INVALID_TOPIC: 'A topic to publish to is not an MQTT topic name (empty, or with +, # or NUL).',
   E_RATE_LIMITED: 'A device published faster than its rate limit allows.',
+  E_STATE_TOO_LARGE: 'A state store merge would make its entry hold more fields or bytes than allowed.',
   E_CLI_USAGE: 'A command line flag or argument is unknown or has a bad value.',
 } as const;
 
@@ -253,6 +254,12 @@ export class RateLimitedError extends TopiqError {
     this.key = options?.key;
     this.retryAfterMs = options?.retryAfterMs ?? 0;
     this.limit = options?.limit;
+  }
+}
+
+export class StateTooLargeError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_STATE_TOO_LARGE', message, options);
   }
 }
 

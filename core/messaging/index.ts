@@ -18,4 +18,4 @@ export {
 } from './message_pipeline.js';
 export { createRouteTable, defineRoutes, type RouteDefinitions } from './define_routes.js';
 export { MqttGateway } from './mqtt_gateway.js';
-export { MemoryStateStore, RedisStateStore, type StateStore } from './state_store.js';
+export { MemoryStateStore, RedisStateStore, STATE_ENTRY_LIMITS, type StateStore } from './state_store.js';

@@ -6,13 +6,39 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
-import { InvalidOptionError } from '../errors.js';
-import type { JsonObject } from '../queue/json.js';
+import { InvalidOptionError, StateTooLargeError } from '../errors.js';
+import { encodeJson, type JsonObject } from '../queue/json.js';
 import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
 
 // Read-modify-write of one entry as one script: atomic without a lock.
 const MERGE_STATE = readFileSync(new URL('./scripts/merge_state.lua', import.meta.url), 'utf8');
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/**
+ * The most an entry may hold, as stored: fields, and bytes of its stored text. A merge past
+ * either is refused (`E_STATE_TOO_LARGE`) and changes nothing: a handler that merges a device's
+ * payload whole would otherwise grow the entry, and the work of every merge, without bound.
+ */
+export const STATE_ENTRY_LIMITS = { fields: 256, bytes: 64 * 1024 } as const;
+
+/** The fields to merge as JSON texts, each checked to be JSON data (as a job payload is). */
+function encodedFields(namespace: string, id: string, fields: JsonObject): [string, string][] {
+  // as JSON.stringify leaves out a field whose value is undefined
+  return Object.entries(fields)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => [
+      name,
+      encodeJson(value, `state ${namespace}/${id} field ${JSON.stringify(name)}`),
+    ]);
+}
+
+function tooLarge(namespace: string, id: string, fields: number, bytes: number): StateTooLargeError {
+  return new StateTooLargeError(
+    `state entry ${namespace}/${id} would hold ${fields} fields in ${bytes} bytes, over the limit of ` +
+      `${STATE_ENTRY_LIMITS.fields} fields and ${STATE_ENTRY_LIMITS.bytes} bytes, so nothing was merged: keep ` +
+      'less in it (merge chosen fields, not a whole payload), or spread it over more ids',
+  );
+}
 
 function checkName(value: string, label: string): void {
   if (!NAME.test(value)) {
@@ -65,11 +91,13 @@ export class RedisStateStore implements StateStore {
     const command = (this.#redis as unknown as Record<string, (...args: string[]) => Promise<string>>)
       .topiq_merge_state!;
     const key = `${this.#prefix}:state:${namespace}`;
-    const pairs = Object.entries(fields).flatMap(([name, value]) =>
-      // as JSON.stringify leaves out a field whose value is undefined
-      value === undefined ? [] : [name, JSON.stringify(value)],
-    );
-    const merged = await command.call(this.#redis, key, id, ...pairs).catch(this.#unavailable);
+    const pairs = encodedFields(namespace, id, fields).flat();
+    const limits = [String(STATE_ENTRY_LIMITS.fields), String(STATE_ENTRY_LIMITS.bytes)];
+    const merged = await command.call(this.#redis, key, id, ...limits, ...pairs).catch((error: unknown) => {
+      const over = /^TOPIQ_STATE_TOO_LARGE (\d+) (\d+)/.exec((error as Error).message ?? '');
+      if (over) throw tooLarge(namespace, id, Number(over[1]), Number(over[2]));
+      return this.#unavailable(error);
+    });
     return decodeEntry(merged);
   }
 
@@ -95,10 +123,20 @@ export class MemoryStateStore implements StateStore {
     checkName(namespace, 'namespace');
     checkName(id, 'id');
     const entries = this.#namespaces.get(namespace) ?? new Map<string, JsonObject>();
+    // a field whose value is undefined is left as it was, as the Redis store (and JSON) does;
+    // the others as JSON reads them back (-0 as 0), as Redis keeps them
+    const given = encodedFields(namespace, id, fields).map(
+      ([name, json]) => [name, JSON.parse(json)] as const,
+    );
+    const merged: JsonObject = { ...entries.get(id), ...Object.fromEntries(given) };
+    // the size of the entry as Redis stores it: 'v2:' and an object of field -> JSON text
+    const names = Object.keys(merged);
+    const stored = `v2:${JSON.stringify(Object.fromEntries(names.map((name) => [name, JSON.stringify(merged[name])])))}`;
+    const bytes = Buffer.byteLength(stored);
+    if (names.length > STATE_ENTRY_LIMITS.fields || bytes > STATE_ENTRY_LIMITS.bytes) {
+      throw tooLarge(namespace, id, names.length, bytes);
+    }
     this.#namespaces.set(namespace, entries);
-    // a field whose value is undefined is left as it was, as the Redis store (and JSON) does
-    const given = Object.entries(structuredClone(fields)).filter(([, value]) => value !== undefined);
-    const merged = { ...entries.get(id), ...Object.fromEntries(given) };
     entries.set(id, merged);
     return structuredClone(merged);
   }

@@ -2,13 +2,16 @@
   Shallow-merges fields into one entry of a state hash.
   KEYS[1] the namespace hash
   ARGV[1] entry id
-  ARGV[2..] pairs: a field name, its value as JSON text
+  ARGV[2] the most fields an entry may hold
+  ARGV[3] the most bytes its stored text may take
+  ARGV[4..] pairs: a field name, its value as JSON text
   An entry is stored as 'v2:' followed by a JSON object of field name -> that field's JSON
   text, kept as it came: its values read back exactly as they were written. (Decoded and
   encoded again by cjson, an empty array would come back as {} and a number would be rounded
   to 14 digits.) An entry of the first layout, the object itself, is read with cjson once and
   stored in this one.
-  Returns the stored text.
+  Returns the stored text, or the error 'TOPIQ_STATE_TOO_LARGE <fields> <bytes>' when the
+  merged entry would pass either limit (then nothing is written).
 ]]
 local current = redis.call('HGET', KEYS[1], ARGV[1])
 local fields = {}
@@ -21,9 +24,16 @@ if current then
     end
   end
 end
-for i = 2, #ARGV, 2 do
+for i = 4, #ARGV, 2 do
   fields[ARGV[i]] = ARGV[i + 1]
 end
+local count = 0
+for _ in pairs(fields) do
+  count = count + 1
+end
 local encoded = 'v2:' .. cjson.encode(fields)
+if count > tonumber(ARGV[2]) or #encoded > tonumber(ARGV[3]) then
+  return redis.error_reply('TOPIQ_STATE_TOO_LARGE ' .. count .. ' ' .. #encoded)
+end
 redis.call('HSET', KEYS[1], ARGV[1], encoded)
 return encoded

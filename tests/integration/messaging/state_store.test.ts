@@ -5,7 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { MemoryStateStore, RedisStateStore, type StateStore } from '../../../core/index.js';
+import {
+  MemoryStateStore,
+  RedisStateStore,
+  STATE_ENTRY_LIMITS,
+  type StateStore,
+} from '../../../core/index.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 
 const redis = new Redis('redis://127.0.0.1:6379');
@@ -33,6 +38,44 @@ describe.each(stores)('%s state store', (_label, makeStore) => {
     expect(await store.merge('devices', 'sensor-1', fields)).toEqual(fields);
     expect(await store.get('devices', 'sensor-1')).toEqual(fields);
     expect((await store.all('devices'))['sensor-1']).toEqual(fields);
+  });
+
+  it('refuses a merge past the entry limits (fields, bytes) and keeps the entry as it was', async () => {
+    const store = makeStore();
+    await store.merge('limits', 'd1', { online: true });
+    const many = Object.fromEntries(
+      Array.from({ length: STATE_ENTRY_LIMITS.fields }, (_, n) => [`f${n}`, n]),
+    );
+    await expect(store.merge('limits', 'd1', many)).rejects.toMatchObject({
+      code: 'E_STATE_TOO_LARGE',
+      message: expect.stringMatching(
+        /^state entry limits\/d1 would hold 257 fields in \d+ bytes, over the limit/,
+      ),
+    });
+    await expect(
+      store.merge('limits', 'd1', { blob: 'x'.repeat(STATE_ENTRY_LIMITS.bytes) }),
+    ).rejects.toMatchObject({
+      code: 'E_STATE_TOO_LARGE',
+    });
+    expect(await store.get('limits', 'd1')).toEqual({ online: true });
+    // right at the limit is fine
+    const fit = Object.fromEntries(
+      Array.from({ length: STATE_ENTRY_LIMITS.fields - 1 }, (_, n) => [`f${n}`, n]),
+    );
+    expect(Object.keys(await store.merge('limits', 'd1', fit))).toHaveLength(STATE_ENTRY_LIMITS.fields);
+  });
+
+  it('refuses a value JSON would change, naming the field, and reads back -0 as 0 (as JSON keeps it)', async () => {
+    const store = makeStore();
+    await expect(store.merge('json', 'd1', { reading: Number.NaN })).rejects.toMatchObject({
+      code: 'E_INVALID_PAYLOAD',
+      message: expect.stringContaining('state json/d1 field "reading"'),
+    });
+    await expect(store.merge('json', 'd1', { at: new Date() as never })).rejects.toMatchObject({
+      code: 'E_INVALID_PAYLOAD',
+    });
+    expect(await store.get('json', 'd1')).toBeUndefined();
+    expect(Object.is((await store.merge('json', 'd1', { zero: -0 })).zero, 0)).toBe(true);
   });
 
   it('merges shallowly: new fields replace old ones and the rest stay', async () => {
