@@ -104,7 +104,9 @@ export class DispatchBatcher {
         return;
       }
       // one job may be the cause: each goes alone, and only those refused again fail (their
-      // messages are dead-lettered; the others are stored and acknowledged)
+      // messages are dead-lettered; the others are stored and acknowledged). A job the refused
+      // try stored already (its queue's call passed, another's failed) is answered the status
+      // it was added in, not `duplicate`: the store knows its own push (`NewJob.pushToken`).
       this.#log.warn(
         { event: 'ingest.batch_refused', err: error, count: batch.length },
         'a batch of dispatched jobs was refused; storing them one by one',

@@ -4,9 +4,15 @@
  * one driver call per batch.
  */
 import { assertDescription, assertOwner } from './job_labels.js';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { InvalidOptionError, InvalidPayloadError } from '../errors.js';
-import { type DispatchOptions, delayedRunAt, epochMs, LATEST_DISPATCH_MS } from './dispatch_options.js';
+import {
+  type DispatchOptions,
+  delayedRunAt,
+  epochMs,
+  LATEST_DISPATCH_MS,
+  MAX_TRIES,
+} from './dispatch_options.js';
 import type { NewJob, PushOutcome, QueueDriver } from './driver.js';
 import type { JobEventPublisher, PlacedChange } from './job_events.js';
 import { type DispatchPayload, type JobClass, jobNameOf } from './job.js';
@@ -73,11 +79,16 @@ export class Dispatcher {
     return id!;
   }
 
-  /** Stores many jobs, one round trip per queue and 1,000 jobs; resolves to their ids in order. */
+  /**
+   * Stores many jobs, one round trip per queue and 1,000 jobs; resolves to their ids in order.
+   * Refuses (`E_INVALID_OPTION`, nothing stored) two entries with one `jobId` in one queue: the
+   * second would only be reported as a duplicate of the first, its payload dropped.
+   */
   async dispatchMany<const T extends readonly JobClass[]>(
     entries: { readonly [K in keyof T]: DispatchEntry<T[K]> },
   ): Promise<string[]> {
     const jobs = (entries as readonly DispatchEntry[]).map((entry) => this.build(entry));
+    assertDistinctIds(jobs);
     if (jobs.length > 0) await this.store(jobs);
     return jobs.map((job) => job.id);
   }
@@ -85,7 +96,9 @@ export class Dispatcher {
   /**
    * Pushes built jobs and announces the ones that were added. Resolves to what the store did
    * with each, in order: the status it was added in, or `duplicate` when a job with its id
-   * exists already (nothing was added; see {@link PushOutcome}).
+   * exists already (nothing was added; see {@link PushOutcome}). The same jobs stored again
+   * after a failure (the ingest batcher's retries) get, for those an earlier try stored, the
+   * status they were added in and their event, as new ones do (see `NewJob.pushToken`).
    */
   async store(jobs: readonly NewJob[]): Promise<PushOutcome[]> {
     const { events } = this;
@@ -163,10 +176,14 @@ export class Dispatcher {
     // 0 is what a job without a setting stores (the worker's --tries then applies), so a
     // caller's 0 would replace the class's own maxTries with the worker's, and is refused
     const maxTries = options.maxTries ?? job.maxTries ?? 0;
-    if (!Number.isInteger(maxTries) || maxTries < 0 || options.maxTries === 0) {
-      throw new InvalidOptionError(`maxTries must be a whole number of tries, 1 or more; got ${maxTries}`);
+    if (!Number.isInteger(maxTries) || maxTries < 0 || maxTries > MAX_TRIES || options.maxTries === 0) {
+      throw new InvalidOptionError(
+        `maxTries must be a whole number of tries, at most ${MAX_TRIES.toLocaleString('en')} and 1 or more; got ${maxTries}`,
+      );
     }
-    const runAt = toEpochMs(options.runAt, 'runAt') ?? delayToEpochMs(options.delay, this.#now);
+    // runAt wins over delay, but a delay given with it is checked all the same
+    const delayedTo = delayToEpochMs(options.delay, this.#now);
+    const runAt = toEpochMs(options.runAt, 'runAt') ?? delayedTo;
     const expiresAtMs = toEpochMs(options.expiresAt, 'expiresAt');
     // drivers read 0 as "never": the first millisecond of 1970 has passed as surely as the next
     const expiresAt = expiresAtMs === 0 ? 1 : expiresAtMs;
@@ -176,6 +193,8 @@ export class Dispatcher {
       id,
       name,
       queue,
+      // an id made here is this push's alone; the caller's may be pushed by other dispatches
+      pushToken: options.jobId == null ? id : randomBytes(12).toString('base64url'),
       payload: encodeJson(payload, `${name} payload`),
       maxTries,
       priority,
@@ -192,21 +211,43 @@ function runAtOf(job: NewJob): { runAt: number } | undefined {
   return job.runAt === undefined ? undefined : { runAt: job.runAt };
 }
 
-function toEpochMs(value: Date | number | undefined, label: string): number | undefined {
-  if (value === undefined) return undefined;
+/** Throws `E_INVALID_OPTION` when two of `jobs` have one id in one queue. */
+function assertDistinctIds(jobs: readonly NewJob[]): void {
+  if (jobs.length < 2) return;
+  const seen = new Set<string>();
+  for (const job of jobs) {
+    // a queue name holds no NUL, so the pair is unambiguous
+    const key = `${job.queue}\0${job.id}`;
+    if (seen.has(key)) {
+      throw new InvalidOptionError(
+        `jobId "${job.id}" is given to more than one job of queue "${job.queue}" in one dispatchMany call; ` +
+          'ids are unique in their queue, so all but the first would be dropped as duplicates: give each ' +
+          'payload its own jobId (Job.dispatchMany(payloads, { jobId }) gives the same one to all)',
+      );
+    }
+    seen.add(key);
+  }
+}
+
+/** `value` (a Date or epoch ms, null or undefined for none) as whole epoch ms. */
+function toEpochMs(value: Date | number | null | undefined, label: string): number | undefined {
+  if (value == null) return undefined;
   const ms = epochMs(value);
   if (!Number.isFinite(ms) || ms < 0 || ms > LATEST_DISPATCH_MS) {
+    const shown = typeof value === 'string' ? JSON.stringify(value) : String(value);
     throw new InvalidOptionError(
-      `${label} must be a valid Date or epoch milliseconds up to the year 9999; got ${String(value)}`,
+      `${label} must be a valid Date or epoch milliseconds up to the year 9999; got ${shown}` +
+        (typeof value === 'string' ? ` (pass new Date(${shown}))` : ''),
     );
   }
   return Math.round(ms);
 }
 
-function delayToEpochMs(delay: number | undefined, now: () => number): number | undefined {
-  if (delay === undefined || delay === 0) return undefined;
-  if (!Number.isFinite(delay) || delay < 0) {
-    throw new InvalidOptionError(`delay must be a number of seconds >= 0; got ${delay}`);
+function delayToEpochMs(delay: number | null | undefined, now: () => number): number | undefined {
+  if (delay == null || delay === 0) return undefined;
+  if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) {
+    const shown = typeof delay === 'string' ? JSON.stringify(delay) : String(delay);
+    throw new InvalidOptionError(`delay must be a number of seconds >= 0; got ${shown}`);
   }
   const runAt = delayedRunAt(delay, now());
   if (runAt > LATEST_DISPATCH_MS) {

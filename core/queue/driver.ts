@@ -72,12 +72,22 @@ export interface NewJob {
   owner?: string;
   /** What the job does, in words (checked by `assertDescription`). */
   description?: string;
+  /**
+   * Tells this push apart from any other push of the same id, so that the same push sent again
+   * (its first try failed after writing some queues, or Redis stored it and the reply was lost)
+   * is answered the status the job was added in, not `duplicate`. The {@link Dispatcher} gives
+   * an id it generated as its own token (Redis then stores nothing more) and a random one to a
+   * job with the caller's `jobId`. Absent: an existing id is always `duplicate`.
+   */
+  pushToken?: string;
 }
 
 /**
  * What `push` did with each job: the status it was added in, as the store's clock decided
  * (a `runAt` the dispatching process thought was ahead may be past on it), or `duplicate`
- * when a job with that id exists already, which is left as it is.
+ * when a job with that id exists already, which is left as it is. A job that exists because
+ * this same push (same `pushToken`) added it on an earlier try is answered the status it was
+ * added in then, whatever its status now.
  */
 export type PushOutcome = 'queued' | 'delayed' | 'pending' | 'duplicate';
 

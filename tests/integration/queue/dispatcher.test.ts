@@ -5,7 +5,9 @@ import {
   InvalidPayloadError,
   Job,
   JobRegistry,
+  MemoryQueueDriver,
   Queue,
+  QueueFake,
   QueueNotBoundError,
   RedisQueueDriver,
   RedisUnavailableError,
@@ -141,5 +143,92 @@ describe('Queue facade', () => {
     const many = EchoJob.dispatchMany([{ tag: 't', value: 'v' }]);
     await expect(dispatched).rejects.toThrow(QueueNotBoundError);
     await expect(many).rejects.toThrow(QueueNotBoundError);
+  });
+});
+
+describe('Dispatcher.dispatchMany with job ids', () => {
+  const payload = { tag: 't', value: 'v' };
+
+  it('refuses one jobId on two jobs of one queue with E_INVALID_OPTION, storing none of the call', async () => {
+    const driver = new MemoryQueueDriver();
+    const dispatcher = new Dispatcher(driver);
+    const entries = [
+      { job: EchoJob, payload, options: { queue: 'q', jobId: 'batch-1' } },
+      { job: EchoJob, payload: { tag: 't', value: 'other' }, options: { queue: 'q', jobId: 'batch-1' } },
+    ];
+    await expect(dispatcher.dispatchMany(entries)).rejects.toMatchObject({
+      code: 'E_INVALID_OPTION',
+      message: expect.stringMatching(
+        /^jobId "batch-1" is given to more than one job of queue "q" in one dispatchMany call/,
+      ),
+    });
+    expect(await driver.counts('q')).toMatchObject({ waiting: 0 });
+    // ids are unique per queue: one id in two queues is two jobs
+    const ids = await dispatcher.dispatchMany([
+      { job: EchoJob, payload, options: { queue: 'q', jobId: 'batch-1' } },
+      { job: EchoJob, payload, options: { queue: 'r', jobId: 'batch-1' } },
+    ]);
+    expect(ids).toEqual(['batch-1', 'batch-1']);
+    await driver.close();
+  });
+
+  it('refuses a jobId option given with more than one payload to the static Job.dispatchMany', async () => {
+    const fake = QueueFake.install({ jobs: [EchoJob] });
+    try {
+      await expect(EchoJob.dispatchMany([payload, payload], { jobId: 'batch-2' })).rejects.toMatchObject({
+        code: 'E_INVALID_OPTION',
+        message: expect.stringContaining('Job.dispatchMany(payloads, { jobId }) gives the same one to all'),
+      });
+      expect(fake.dispatched(EchoJob)).toEqual([]);
+      expect(await EchoJob.dispatchMany([payload], { jobId: 'batch-2' })).toEqual(['batch-2']);
+    } finally {
+      fake.restore();
+    }
+  });
+});
+
+describe('Dispatcher options from untyped code', () => {
+  const payload = { tag: 't', value: 'v' };
+  const dispatcher = new Dispatcher(new MemoryQueueDriver());
+  const refused = (options: unknown) =>
+    expect(dispatcher.dispatch(EchoJob, payload, options as never)).rejects.toMatchObject({
+      code: 'E_INVALID_OPTION',
+    });
+
+  it('refuses a run or expiry time that is neither a Date nor a number with E_INVALID_OPTION', async () => {
+    await refused({ runAt: '2030-01-01' });
+    await expect(dispatcher.dispatch(EchoJob, payload, { runAt: '2030-01-01' } as never)).rejects.toThrow(
+      'runAt must be a valid Date or epoch milliseconds up to the year 9999; got "2030-01-01" (pass new Date("2030-01-01"))',
+    );
+    await refused({ expiresAt: { at: 1 } });
+    await refused({ delay: '10' });
+  });
+
+  it('takes a null time as absent, as a null queue, priority or jobId is', async () => {
+    const job = dispatcher.build({
+      job: EchoJob,
+      payload: payload as never,
+      options: { runAt: null, expiresAt: null, delay: null } as never,
+    });
+    expect(job.runAt).toBeUndefined();
+    expect(job.expiresAt).toBeUndefined();
+  });
+
+  it('checks a delay given with runAt, which wins over it', async () => {
+    const runAt = Date.now() + 60_000;
+    await refused({ delay: -5, runAt });
+    await refused({ delay: Number.NaN, runAt });
+    expect(
+      dispatcher.build({ job: EchoJob, payload: payload as never, options: { delay: 5, runAt } }).runAt,
+    ).toBe(runAt);
+  });
+
+  it('bounds maxTries at 1,000,000', async () => {
+    await refused({ maxTries: 1e21 });
+    await refused({ maxTries: 1_000_001 });
+    expect(
+      dispatcher.build({ job: EchoJob, payload: payload as never, options: { maxTries: 1_000_000 } })
+        .maxTries,
+    ).toBe(1_000_000);
   });
 });

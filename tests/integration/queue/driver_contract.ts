@@ -147,6 +147,29 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect((await driver.getJob(queue, 'same'))?.payload).toBe('first');
     });
 
+    it('answers the same push sent again the status each job was added in, whatever its status now, and another push of the id duplicate', async () => {
+      const now = Date.now();
+      const first = [
+        job('mine', { pushToken: 'push-1' }),
+        job('held', { hold: true, pushToken: 'push-2' }),
+        job('later', { runAt: now + 60_000, pushToken: 'push-3' }),
+        job('generated', { pushToken: 'generated' }),
+      ];
+      expect(await driver.push(first)).toEqual(['queued', 'pending', 'delayed', 'queued']);
+      await driver.reserve(queue, { ...reserveOptions, count: 1 }); // 'mine' is running now
+      expect(await driver.push(first)).toEqual(['queued', 'pending', 'delayed', 'queued']);
+      expect(
+        await driver.push([
+          job('mine', { pushToken: 'push-9' }),
+          job('held'),
+          job('later', { pushToken: 'later' }),
+          job('generated', { pushToken: 'another' }),
+        ]),
+      ).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate']);
+      expect(await driver.counts(queue)).toMatchObject({ waiting: 1, running: 1, delayed: 1, pending: 1 });
+      expect((await driver.getJob(queue, 'mine'))?.status).toBe('running');
+    });
+
     it('refuses a job name or worker name it could not store, adding nothing', async () => {
       await expect(driver.push([job('fine'), job('bad', { name: 'Bad Name!' })])).rejects.toMatchObject({
         code: 'E_INVALID_OPTION',

@@ -92,6 +92,11 @@ export class MemoryQueue {
   readonly name: string;
   readonly #state: QueueState;
   #wakeNext = false;
+  /** The push that added each job, as Redis keeps its `pushToken` (gone with the job). */
+  readonly #pushes = new WeakMap<
+    StoredJob,
+    { token: string | undefined; added: 'queued' | 'delayed' | 'pending' }
+  >();
 
   constructor(name: string, limits: QueueLimits) {
     this.name = name;
@@ -110,14 +115,24 @@ export class MemoryQueue {
     return wake;
   }
 
-  /** Adds a job unless its id is taken, whatever that job's status. */
+  /**
+   * Adds a job unless its id is taken, whatever that job's status: `duplicate`, but the status
+   * it was added in when the same push (same `pushToken`; a job without one matches its id) added it.
+   */
   push(job: NewJob, now: number): PushOutcome {
-    if (this.#state.find(job.id)) return 'duplicate';
+    const existing = this.#state.find(job.id);
+    if (existing) {
+      const first = this.#pushes.get(existing);
+      const sameToken = job.pushToken !== undefined && (first?.token ?? job.id) === job.pushToken;
+      return sameToken && first ? first.added : 'duplicate';
+    }
     const stored = createStoredJob(job, now);
     this.#state.insert(stored);
     if (job.hold) this.#state.hold(stored);
     else this.#schedule(stored, now);
-    return stored.record.status as 'queued' | 'delayed' | 'pending';
+    const added = stored.record.status as 'queued' | 'delayed' | 'pending';
+    this.#pushes.set(stored, { token: job.pushToken, added });
+    return added;
   }
 
   /**

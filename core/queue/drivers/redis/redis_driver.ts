@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { groupBy } from '../../../support/group_by.js';
-import { RedisUnavailableError } from '../../../errors.js';
+import { RedisUnavailableError, RedisWrongTypeError } from '../../../errors.js';
 import {
   type Completion,
   type ExtendOptions,
@@ -188,33 +188,43 @@ export class RedisQueueDriver implements QueueDriver {
     }
     const byQueue = groupBy(jobs, (job) => job.queue);
     const outcomes = new Map<NewJob, PushOutcome>();
-    await Promise.all(
+    // Each queue is its own script call. All are let finish before a failure is thrown, so none
+    // is still writing when the caller sends the push again; jobs a call stored are then
+    // answered by their pushToken as the first try would have answered them, not `duplicate`.
+    const settled = await Promise.allSettled(
       [...byQueue].map(async ([queue, list]) => {
         const keys = this.keys.queue(queue);
-        if (!this.#knownQueues.has(queue)) {
-          await this.redis.sadd(this.keys.queueSet, queue);
-          this.#knownQueues.add(queue);
-        }
-        for (let start = 0; start < list.length; start += 1000) {
-          const chunk = list.slice(start, start + 1000);
-          const args: (string | number)[] = [keys.job];
-          for (const job of chunk) {
-            args.push(job.id, job.name, job.payload, job.maxTries, job.priority);
-            args.push(
-              job.runAt ?? 0,
-              job.expiresAt ?? 0,
-              job.hold ? 1 : 0,
-              job.owner ?? '',
-              job.description ?? '',
-            );
+        try {
+          if (!this.#knownQueues.has(queue)) {
+            await this.redis.sadd(this.keys.queueSet, queue);
+            this.#knownQueues.add(queue);
           }
-          const added = await runScript<number[]>(this.redis, 'push_jobs', this.#keys(keys, 'push'), args);
-          chunk.forEach((job, index) => {
-            outcomes.set(job, PUSH_OUTCOMES[added[index]!] ?? 'duplicate');
-          });
+          for (let start = 0; start < list.length; start += 1000) {
+            const chunk = list.slice(start, start + 1000);
+            const args: (string | number)[] = [keys.job];
+            for (const job of chunk) {
+              args.push(job.id, job.name, job.payload, job.maxTries, job.priority);
+              args.push(
+                job.runAt ?? 0,
+                job.expiresAt ?? 0,
+                job.hold ? 1 : 0,
+                job.owner ?? '',
+                job.description ?? '',
+                // '=': the id itself, not sent twice (most jobs: their id was made for them)
+                job.pushToken === job.id ? '=' : (job.pushToken ?? ''),
+              );
+            }
+            const added = await runScript<number[]>(this.redis, 'push_jobs', this.#keys(keys, 'push'), args);
+            chunk.forEach((job, index) => {
+              outcomes.set(job, PUSH_OUTCOMES[added[index]!] ?? 'duplicate');
+            });
+          }
+        } catch (error) {
+          throw refusedPush(queue, keys, this.keys.queueSet, error);
         }
       }),
     );
+    for (const result of settled) if (result.status === 'rejected') throw result.reason;
     return jobs.map((job) => outcomes.get(job)!);
   }
 
@@ -676,4 +686,33 @@ function parseReserved(line: string, queue: string, token: string): ReservedJob 
 function failResult(answer: string): FailResult {
   if (answer.startsWith('retrying:')) return { outcome: 'retrying', runAt: Number(answer.slice(9)) };
   return { outcome: answer as FailOutcome };
+}
+
+/**
+ * A push refused for a key of `queue` that holds another type (`WRONGTYPE`), or a sequence
+ * counter that holds no integer, as `E_REDIS_WRONG_TYPE` naming the key and the fix: it is
+ * refused until someone changes the key. Any other error as it is (a connection failure is
+ * mapped after, a Redis state such as `OOM` is waited out by its callers).
+ */
+function refusedPush(queue: string, keys: QueueKeys, queueSet: string, error: unknown): unknown {
+  if (!(error instanceof Error) || error.name !== 'ReplyError') return error;
+  const other = '(set by hand, or by another program using the same prefix)';
+  if (/\bvalue is not an integer\b/.test(error.message)) {
+    return new RedisWrongTypeError(
+      `Redis key ${keys.seq}, the order counter of queue "${queue}", holds no integer ${other}, so no ` +
+        `job can be added to the queue: look at it (redis-cli GET ${keys.seq}), then delete it ` +
+        `(redis-cli DEL ${keys.seq}; jobs waiting already may then run after newer ones of their priority)`,
+      { cause: error },
+    );
+  }
+  if (/\bWRONGTYPE\b/.test(error.message)) {
+    const pattern = `${keys.seq.slice(0, -'seq'.length)}*`;
+    return new RedisWrongTypeError(
+      `a Redis key of queue "${queue}" (${pattern}) or the queue list ${queueSet} holds a value of ` +
+        `another type ${other}, so jobs cannot be added to the queue (${error.message}): find it ` +
+        `(redis-cli --scan --pattern '${pattern}', then TYPE), then rename it to keep what it holds or delete it`,
+      { cause: error },
+    );
+  }
+  return error;
 }
