@@ -39,20 +39,33 @@ export class JobAbort {
   }
 }
 
+/** Told the moment the work {@link untilAborted} waits on settles, before anything awaiting it. */
+export interface SettleObserver {
+  settled(): void;
+}
+
 /**
  * Settles with `work`, or rejects with the abort's reason when the job is stopped first: a
  * job that ignores its signal is left behind. (The worker adds its timeout: `withTimeout` in
- * job_runner.ts.)
+ * job_runner.ts.) `work` may be a plain value (a `handle()` that is not async): it is taken as
+ * resolved. `observer` is told as soon as `work` settles, in the reaction that sees it settle.
  */
-export function untilAborted<T>(work: Promise<T>, abort: JobAbort): Promise<T> {
+export function untilAborted<T>(
+  work: T | PromiseLike<T>,
+  abort: JobAbort,
+  observer?: SettleObserver,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     abort.listen(reject);
-    work.then(
+    // Promise.resolve: a plain value, or a thenable whose `then` throws, settles it too
+    Promise.resolve(work).then(
       (value) => {
+        observer?.settled();
         abort.listen(undefined);
         resolve(value);
       },
       (error: unknown) => {
+        observer?.settled();
         abort.listen(undefined);
         reject(error);
       },

@@ -24,12 +24,19 @@ import type {
   StoredError,
 } from './driver.js';
 import type { JobClass, JobContext } from './job.js';
-import { JobAbort, untilAborted } from './job_abort.js';
+import { JobAbort, type SettleObserver, untilAborted } from './job_abort.js';
 import { decodeJson, encodeJson, type JsonValue } from './json.js';
 import type { JobEventPublisher } from './job_events.js';
 import { type ProgressReporter, ProgressSteps } from './progress_steps.js';
 import { ProgressWriter } from './progress_writer.js';
-import { isPassingRedisError, recordFailure } from './record_failure.js';
+import {
+  errorCode,
+  isPassingRedisError,
+  loggedError,
+  recordFailure,
+  storedError,
+  thrownError,
+} from './record_failure.js';
 import { retryUntilDone } from '../support/retry.js';
 import type { JobRegistry } from './registry.js';
 import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
@@ -58,6 +65,11 @@ export interface RunningJob {
   job: ReservedJob;
   lease: Lease;
   controller: JobAbort;
+  /**
+   * Set once the attempt's failure is recorded (the job is off its lease): a run still going
+   * then only waits for its `failed()` hook, and is not handed back on shutdown.
+   */
+  failureRecorded?: true;
 }
 
 export class JobRunner {
@@ -112,15 +124,23 @@ export class JobRunner {
       payload = decodeJson(job.payload, `${job.name} payload`);
       const instance = new jobClass();
       const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
-      const result = await withTimeout(instance.handle(payload, context), controller, timeoutMs, job.id);
-      context.flushProgress();
+      const result = await withTimeout(
+        callHandle(instance, payload, context),
+        controller,
+        timeoutMs,
+        job.id,
+        context,
+      );
+      context.end();
       const encoded = encodeJson(result ?? null, `${job.name} result`);
       const durationMs = elapsed(started);
       // its `completed` event and log line follow once the acknowledgement is stored (see Worker)
       this.#acks.add({ lease, result: encoded, job, value: storedValue(result, encoded), durationMs });
     } catch (caught) {
-      context.flushProgress();
-      const error = caught instanceof Error ? caught : new Error(String(caught));
+      context.end();
+      // whatever was thrown (no prototype, getters that throw), describing it must not throw:
+      // the attempt would then stay unrecorded until its lease lapsed, and run again
+      const error = thrownError(caught);
       if (error instanceof WorkerShutdownError) return; // the worker releases it
       if (error instanceof LeaseLostError) {
         context.log.warn({ event: 'job.lease_lost', durationMs: elapsed(started) }, error.message);
@@ -148,7 +168,7 @@ export class JobRunner {
     const log = this.#log.child(jobFields({ ...record, attempt: record.attempts }));
     const error = restoredError(record.error);
     log.error(
-      { event: 'job.failed', code: codeOf(error), ...(record.worker ? { ranOn: record.worker } : {}) },
+      { event: 'job.failed', code: errorCode(error), ...(record.worker ? { ranOn: record.worker } : {}) },
       record.error?.message,
     );
     this.#events?.emit(
@@ -172,7 +192,8 @@ export class JobRunner {
     payload: unknown,
   ): Promise<void> {
     const { job, lease } = running;
-    const failure = { lease, error: storedError(error), retryInMs };
+    const stored = storedError(error);
+    const failure = { lease, error: stored, retryInMs };
     let result: FailResult | undefined;
     try {
       result = await recordFailure(this.#driver, failure, log);
@@ -180,14 +201,15 @@ export class JobRunner {
       result = await this.#recordWhenRedisReturns(failure, driverError, log, started);
     }
     if (result === undefined) return;
+    running.failureRecorded = true;
     const { outcome } = result;
-    const fields = { durationMs: elapsed(started), code: codeOf(error), err: error };
-    this.#announceFailure(job, result, storedError(error), fields.durationMs);
+    const fields = { durationMs: elapsed(started), code: stored.code, err: loggedError(error) };
+    this.#announceFailure(job, result, stored, fields.durationMs);
     if (outcome === 'retrying') {
       const { runAt } = result;
       log.warn(
         { event: 'job.retrying', ...fields, retryInMs, ...(runAt === undefined ? {} : { runAt }) },
-        `attempt failed: ${error.message}`,
+        `attempt failed: ${stored.message}`,
       );
     } else if (outcome === 'cancelled') {
       log.info({ event: 'job.cancelled', durationMs: fields.durationMs }, 'job cancelled');
@@ -197,7 +219,7 @@ export class JobRunner {
         'attempt failed after its lease was lost; not recorded',
       );
     } else {
-      log.error({ event: 'job.failed', ...fields }, `job failed: ${error.message}`);
+      log.error({ event: 'job.failed', ...fields }, `job failed: ${stored.message}`);
       if (jobClass) {
         const context = { id: job.id, queue: job.queue, attempts: job.attempt };
         await this.#callFailed(jobClass, error, payload, context, log);
@@ -283,12 +305,18 @@ export class JobRunner {
       await withTimeout(hook, abort, timeoutMs, job.id);
     } catch (hookError) {
       if (!abort.aborted) {
-        log.error({ event: 'job.failed_hook_error', err: hookError }, 'the failed() hook threw');
+        log.error(
+          { event: 'job.failed_hook_error', err: loggedError(thrownError(hookError)) },
+          'the failed() hook threw',
+        );
         return;
       }
       // timed out: the hook is left behind, and an error it throws later is still logged
       hook?.catch((lateError: unknown) =>
-        log.error({ event: 'job.failed_hook_error', err: lateError }, 'the failed() hook threw'),
+        log.error(
+          { event: 'job.failed_hook_error', err: loggedError(thrownError(lateError)) },
+          'the failed() hook threw',
+        ),
       );
       log.error(
         { event: 'job.failed_hook_timeout', timeoutMs },
@@ -316,7 +344,13 @@ export function jobFields(job: { id: string; name: string; queue: string; attemp
  * Settles with `work`, or rejects when the attempt is aborted (its timeout, a cancel, a
  * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
  */
-function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: string): Promise<T> {
+function withTimeout<T>(
+  work: Promise<T>,
+  abort: JobAbort,
+  ms: number,
+  id: string,
+  observer?: SettleObserver,
+): Promise<T> {
   // Node runs a timer set past 2^31 - 1 ms after 1 ms: a timeout that long (24.8 days) is none
   const timer =
     ms <= MAX_TIMER_MS
@@ -325,14 +359,31 @@ function withTimeout<T>(work: Promise<T>, abort: JobAbort, ms: number, id: strin
           ms,
         )
       : undefined;
-  return untilAborted(work, abort).finally(() => clearTimeout(timer));
+  return untilAborted(work, abort, observer).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Calls `handle()`, taking a plain value it returns as resolved and an error it throws at once
+ * as rejected (a `handle()` need not be async); it is called now, not deferred.
+ */
+function callHandle(
+  instance: { handle(payload: unknown, context: JobContext): unknown },
+  payload: unknown,
+  context: JobContext,
+): Promise<unknown> {
+  try {
+    return Promise.resolve(instance.handle(payload, context));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 /**
  * What `handle()` gets as its second argument. The logger, the AbortSignal, the
  * progress writer and the steps counter are built on first use: most jobs never touch them.
+ * Once the attempt has ended its `progress()` and `steps()` write nothing (see {@link end}).
  */
-class AttemptContext implements JobContext {
+class AttemptContext implements JobContext, SettleObserver {
   readonly jobId: string;
   readonly queue: string;
   readonly attempt: number;
@@ -349,6 +400,13 @@ class AttemptContext implements JobContext {
   #progress: ProgressWriter | undefined;
   #report: ProgressReporter | undefined;
   #steps: ((total: number) => ProgressSteps) | undefined;
+  /** `handle()`'s promise has settled: a progress write reported from now on is late. */
+  #settled = false;
+  /** The attempt has ended: reports are ignored. */
+  #ended = false;
+  /** The last value is being written as the attempt ends: that write is not late. */
+  #ending = false;
+  #toldLate = false;
 
   constructor(
     job: ReservedJob,
@@ -391,6 +449,10 @@ class AttemptContext implements JobContext {
    */
   get progress(): ProgressReporter {
     this.#report ??= (percent: number, message?: string, data?: JsonValue): void => {
+      if (this.#ended) {
+        this.#late();
+        return;
+      }
       this.#progress ??= new ProgressWriter(
         (value, text, stored) => this.#writeProgress(value, text, stored),
         this.#progressIntervalMs,
@@ -406,16 +468,56 @@ class AttemptContext implements JobContext {
     return this.#steps;
   }
 
-  /** Stores a progress value and, once stored (the lease still held), publishes it. */
-  async #writeProgress(progress: number, message: string | null, data: string | null): Promise<void> {
+  /**
+   * Stores a progress value and, once stored (the lease still held), publishes it. A write waits
+   * one microtask first, so a report made in a microtask queued before `handle()` returned (which
+   * runs before the worker can see it return) is found late and dropped, not stored over the
+   * finished attempt's progress while its completion waits to be sent.
+   */
+  #writeProgress(progress: number, message: string | null, data: string | null): Promise<void> {
+    if (this.#ending) return this.#store(progress, message, data);
+    return Promise.resolve().then(() => {
+      if (!this.#settled) return this.#store(progress, message, data);
+      this.#late();
+      return undefined;
+    });
+  }
+
+  async #store(progress: number, message: string | null, data: string | null): Promise<void> {
     if (await this.#driver.progress(this.#lease, progress, message, data)) {
       this.#events?.progress(this.#job, this.#worker, progress, message, data && decodeJson(data));
     }
   }
 
-  /** Writes the last progress value still waiting for its interval. */
-  flushProgress(): void {
-    this.#progress?.flush();
+  /** A progress report after the attempt ended: dropped, said once at debug level. */
+  #late(): void {
+    if (this.#toldLate) return;
+    this.#toldLate = true;
+    this.log.debug(
+      { event: 'job.progress_after_end' },
+      'progress reported after handle() settled: not written (the attempt has ended)',
+    );
+  }
+
+  /** `handle()`'s promise has settled (told by `untilAborted`, before the worker goes on). */
+  settled(): void {
+    this.#settled = true;
+  }
+
+  /**
+   * Ends the attempt: writes the last progress value still waiting for its interval, and from
+   * then on `progress()` and `steps()` write nothing. A handler left running (it ignored a
+   * timeout or a cancel) or a timer it set cannot change the progress of a finished attempt.
+   */
+  end(): void {
+    this.#settled = true;
+    this.#ending = true;
+    try {
+      this.#progress?.flush();
+    } finally {
+      this.#ending = false;
+      this.#ended = true;
+    }
   }
 }
 
@@ -428,20 +530,6 @@ function restoredError(stored: StoredError | null): Error {
   const error = Object.assign(new Error(stored.message), stored.code ? { code: stored.code } : {});
   if (stored.stack) error.stack = stored.stack;
   return error;
-}
-
-function storedError(error: Error): StoredError {
-  const code = codeOf(error);
-  return {
-    message: error.message,
-    ...(code ? { code } : {}),
-    ...(error.stack ? { stack: error.stack } : {}),
-  };
-}
-
-function codeOf(error: Error): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
 }
 
 function elapsed(started: number): number {

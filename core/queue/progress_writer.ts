@@ -5,9 +5,16 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { encodeJson } from './json.js';
+import { cutText } from './record_failure.js';
 
 /** The largest progress data, JSON-encoded: partial results belong on the record, not bulk data. */
 export const MAX_PROGRESS_DATA_BYTES = 16 * 1024;
+
+/**
+ * The longest progress message kept (characters): a longer one is cut, ending in
+ * `… [N more characters cut]`. A message is a status line for a dashboard, not a log.
+ */
+export const MAX_PROGRESS_MESSAGE_LENGTH = 1024;
 
 /**
  * Writes one progress value: percent, message, and data as JSON (encoded when reported, so
@@ -39,17 +46,24 @@ export class ProgressWriter {
 
   /**
    * Records a new value, replacing the last one's message and data. Throws `E_INVALID_OPTION`
-   * for a percent that is not a finite number or data over {@link MAX_PROGRESS_DATA_BYTES}
-   * encoded, and `E_INVALID_PAYLOAD` for data JSON cannot carry.
+   * for a percent that is not a finite number, a message that is not a string (both drivers
+   * then store the same thing) or data over {@link MAX_PROGRESS_DATA_BYTES} encoded, and
+   * `E_INVALID_PAYLOAD` for data JSON cannot carry. A message over
+   * {@link MAX_PROGRESS_MESSAGE_LENGTH} characters is cut.
    */
   report(percent: number, message?: string | null, data?: unknown): void {
     if (typeof percent !== 'number' || !Number.isFinite(percent)) {
       throw new InvalidOptionError(`progress must be a number from 0 to 100; got ${String(percent)}`);
     }
+    if (message !== undefined && message !== null && typeof message !== 'string') {
+      throw new InvalidOptionError(
+        `a progress message must be a string (or left out); got ${typeof message}: put values in the data argument`,
+      );
+    }
     // an empty or absent message is none, as Redis stores it
     this.#latest = {
       percent: Math.max(0, Math.min(100, percent)),
-      message: message || null,
+      message: message ? cutText(message, MAX_PROGRESS_MESSAGE_LENGTH) : null,
       data: progressData(data),
     };
     const wait = this.#lastWriteAt + this.#intervalMs - performance.now();

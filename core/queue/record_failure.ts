@@ -1,12 +1,140 @@
 /**
- * Recording a failed attempt through a Redis outage. A `fail` call can reach Redis and lose its
- * reply; sent again for the same lease, it gets the outcome of its first run (fail_job.lua), so
- * trying again is safe and learns what happened instead of taking the job for lost.
+ * Recording a failed attempt: what a thrown value is stored and logged as (made an Error that
+ * can be described without throwing, its message and stack cut to a size), and sending the
+ * failure through a Redis outage. A `fail` call can reach Redis and lose its reply; sent again
+ * for the same lease, it gets the outcome of its first run (fail_job.lua), so trying again is
+ * safe and learns what happened instead of taking the job for lost.
  */
 import { isTopiqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryUntilDone } from '../support/retry.js';
-import type { Failure, FailResult, QueueDriver } from './driver.js';
+import type { Failure, FailResult, QueueDriver, StoredError } from './driver.js';
+
+/** The longest error message kept on a record, in the failed store, in events and log lines (characters). */
+export const MAX_ERROR_MESSAGE_LENGTH = 8 * 1024;
+/** The longest error stack kept on a record, in the failed store and in log lines (characters). */
+export const MAX_ERROR_STACK_LENGTH = 32 * 1024;
+
+/**
+ * `text` cut to its first `max` characters (never between the halves of a surrogate pair),
+ * followed by `… [N more characters cut]`; `text` itself when it is no longer.
+ *
+ * @example
+ * cutText('abcdef', 3); // 'abc… [3 more characters cut]'
+ */
+export function cutText(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}… [${text.length - end} more characters cut]`;
+}
+
+/**
+ * A thrown value as an Error whose `name`, `message`, `stack`, `code` and other own fields read
+ * without throwing. Such an Error is returned as is, for the `failed()` hook to get; anything
+ * else gets a new Error describing it: a string or another primitive as its text, a plain
+ * object's string `message` and `code` kept, an object with no prototype, a Proxy, or an Error
+ * whose getters throw by what can still be read. Never throws.
+ *
+ * @example
+ * thrownError({ message: 'quota exceeded', code: 'E_QUOTA' }); // Error 'quota exceeded', code 'E_QUOTA'
+ */
+export function thrownError(caught: unknown): Error {
+  if (readsSafely(caught)) return caught;
+  const isError = attempt(() => caught instanceof Error) ?? false;
+  const message =
+    attempt(() => ownString(caught, 'message')) ??
+    (isError ? 'an Error whose message could not be read' : describe(caught));
+  const error = new Error(message);
+  const code = attempt(() => ownString(caught, 'code'));
+  if (code !== undefined) Object.assign(error, { code });
+  const name = isError ? attempt(() => ownString(caught, 'name')) : undefined;
+  if (name !== undefined) error.name = name;
+  // an Error keeps its own stack when it can be read; a value thrown as is has none, and the
+  // frames of this function would only mislead
+  const stack = isError ? attempt(() => ownString(caught, 'stack')) : undefined;
+  error.stack = stack ?? `${error.name}: ${message}`;
+  return error;
+}
+
+/** An error as a record, the failed store and events keep it: message and stack cut to size. */
+export function storedError(error: Error): StoredError {
+  const code = errorCode(error);
+  const message = cutText(attempt(() => String(error.message)) ?? describe(error), MAX_ERROR_MESSAGE_LENGTH);
+  const stack = attempt(() => error.stack);
+  return {
+    message,
+    ...(code ? { code } : {}),
+    ...(typeof stack === 'string' && stack ? { stack: cutText(stack, MAX_ERROR_STACK_LENGTH) } : {}),
+  };
+}
+
+/**
+ * `error` as a log line's `err`: itself (with its own fields) when its message and stack are
+ * within {@link MAX_ERROR_MESSAGE_LENGTH} and {@link MAX_ERROR_STACK_LENGTH}, else a copy with
+ * them cut, so one huge error does not make a log line megabytes long.
+ */
+export function loggedError(error: Error): Error {
+  const message = attempt(() => error.message) ?? '';
+  const stack = attempt(() => error.stack);
+  if (message.length <= MAX_ERROR_MESSAGE_LENGTH && (stack?.length ?? 0) <= MAX_ERROR_STACK_LENGTH) {
+    return error;
+  }
+  const { message: cut, code, stack: cutStack } = storedError(error);
+  const copy = Object.assign(new Error(cut), code ? { code } : {});
+  copy.name = attempt(() => error.name) ?? 'Error';
+  copy.stack = cutStack ?? `${copy.name}: ${cut}`;
+  return copy;
+}
+
+/** An error's string `code`, if it has one. */
+export function errorCode(error: unknown): string | undefined {
+  const code = attempt(() => (error as { code?: unknown } | null)?.code);
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** Whether `value` is an Error whose fields a log serializer and the stored form can all read. */
+function readsSafely(value: unknown): value is Error {
+  return (
+    attempt(() => {
+      if (!(value instanceof Error)) return false;
+      const { name, message, stack } = value;
+      if (typeof name !== 'string' || typeof message !== 'string') return false;
+      if (stack !== undefined && typeof stack !== 'string') return false;
+      // what pino's error serializer reads: each own enumerable field, and the cause
+      for (const key of Object.keys(value)) void (value as unknown as Record<string, unknown>)[key];
+      void value.cause;
+      return true;
+    }) ?? false
+  );
+}
+
+/** A field of `value` when it is a string; undefined for none or another type. */
+function ownString(value: unknown, key: string): string | undefined {
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return undefined;
+  const field = (value as Record<string, unknown>)[key];
+  return typeof field === 'string' ? field : undefined;
+}
+
+/** Text for a thrown value: its string form, a plain object's JSON, or its type tag. */
+function describe(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const text = attempt(() => String(value));
+  if (text !== undefined && text !== '[object Object]') return text;
+  const json = attempt(() => JSON.stringify(value));
+  if (json !== undefined && json !== '{}') return cutText(json, MAX_ERROR_MESSAGE_LENGTH);
+  return attempt(() => Object.prototype.toString.call(value)) ?? 'a thrown value that cannot be described';
+}
+
+/** `read()`, or undefined when it throws. */
+function attempt<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
 
 /** Tries before the failure is left to the job's lease. */
 export const FAIL_TRIES = 6;
@@ -43,7 +171,9 @@ export function isPassingRedisError(error: unknown): boolean {
  * is loading, failing over, busy or out of memory (`LOADING`, `READONLY`, `BUSY`, `OOM` and the
  * like: {@link PASSING_REDIS_STATES}), up to
  * {@link FAIL_TRIES} tries with the backoff of `retryUntilDone` between them (0.1-0.2 s at
- * first, doubling, jittered). Any other error is thrown at once.
+ * first, doubling, jittered). Any other error is thrown at once. `log` is the job's logger,
+ * already bound to its id and queue: its lines do not repeat them (a strict JSON reader refuses
+ * a line with a key twice).
  */
 export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger): Promise<FailResult> {
   return whileRedisPasses(
@@ -55,8 +185,6 @@ export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger
           err: error,
           tries,
           retryInMs,
-          jobId: failure.lease.id,
-          queue: failure.lease.queue,
         },
         'could not record the failed attempt; trying again',
       ),

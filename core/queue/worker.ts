@@ -835,16 +835,30 @@ export class Worker {
       ]);
       grace.abort();
     }
-    if (this.#failedHooks.size > 0) {
+    // A run whose failure is recorded only waits for its failed() hook: its job is off its lease
+    // and failed for good, so it is not handed back (that would log it released, outcome lost).
+    const running = this.#running.values();
+    const hooked = running.filter((entry) => entry.failureRecorded);
+    for (const { job } of hooked) {
       this.#log.warn(
-        { event: 'worker.failed_hooks_left', count: this.#failedHooks.size },
-        'stopping with failed() hooks of reclaimed jobs still running: the grace period ended first',
+        { event: 'job.failed_hook_abandoned', ...jobFields(job) },
+        "stopping with the job's failed() hook still running: the grace period ended first",
+      );
+    }
+    const hooksLeft = this.#failedHooks.size + hooked.length;
+    if (hooksLeft > 0) {
+      this.#log.warn(
+        { event: 'worker.failed_hooks_left', count: hooksLeft },
+        'stopping with failed() hooks still running: the grace period ended first',
       );
     }
     while (this.#releasing.size > 0) await Promise.all(this.#releasing);
     this.#graceOver.abort();
     // what is still running (first: they started), and any hand-back that failed meanwhile
-    await this.#handBack([...this.#running.values()], this.#takeWaiting());
+    await this.#handBack(
+      this.#running.values().filter((entry) => !entry.failureRecorded),
+      this.#takeWaiting(),
+    );
     await this.#acks.flush();
     this.#options.events?.flush();
   }

@@ -1,6 +1,10 @@
 import { describe, expect, it, vi } from 'vitest';
 import { InvalidOptionError } from '../../../core/errors.js';
-import { MAX_PROGRESS_DATA_BYTES, ProgressWriter } from '../../../core/queue/progress_writer.js';
+import {
+  MAX_PROGRESS_DATA_BYTES,
+  MAX_PROGRESS_MESSAGE_LENGTH,
+  ProgressWriter,
+} from '../../../core/queue/progress_writer.js';
 
 describe('ProgressWriter', () => {
   it('writes the first report at once, coalesces the rest, and always writes the last value', async () => {
@@ -96,5 +100,31 @@ describe('ProgressWriter', () => {
         message: expect.stringMatching(/progress data\.when is an instance of Date/),
       }),
     );
+  });
+
+  it('refuses a message that is not a string with E_INVALID_OPTION, so both drivers store the same', () => {
+    const writes: (string | null)[] = [];
+    const writer = new ProgressWriter(async (_percent, message) => {
+      writes.push(message);
+    }, 0);
+    for (const message of [5, { a: 1 }, true]) {
+      expect(() => writer.report(10, message as unknown as string)).toThrow(
+        expect.objectContaining({ code: 'E_INVALID_OPTION' }),
+      );
+    }
+    writer.report(10, undefined);
+    writer.report(10, null);
+    expect(writes).toEqual([null, null]);
+  });
+
+  it('cuts a message over MAX_PROGRESS_MESSAGE_LENGTH characters, saying how much was cut, never inside a surrogate pair', () => {
+    const writes: (string | null)[] = [];
+    const writer = new ProgressWriter(async (_percent, message) => {
+      writes.push(message);
+    }, 0);
+    const fits = 'a'.repeat(MAX_PROGRESS_MESSAGE_LENGTH);
+    writer.report(10, fits);
+    writer.report(20, `${'a'.repeat(MAX_PROGRESS_MESSAGE_LENGTH - 1)}😀tail`);
+    expect(writes).toEqual([fits, `${'a'.repeat(MAX_PROGRESS_MESSAGE_LENGTH - 1)}… [6 more characters cut]`]);
   });
 });

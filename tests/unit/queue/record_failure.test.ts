@@ -1,9 +1,16 @@
 /** Recording a failed attempt tries again while Redis is away or passing through a failover, and only then. */
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { RedisUnavailableError } from '../../../core/errors.js';
-import { silentLogger } from '../../../core/logger.js';
+import { createLogger, silentLogger } from '../../../core/logger.js';
 import type { Failure, QueueDriver } from '../../../core/queue/driver.js';
-import { recordFailure } from '../../../core/queue/record_failure.js';
+import {
+  MAX_ERROR_MESSAGE_LENGTH,
+  MAX_ERROR_STACK_LENGTH,
+  recordFailure,
+  storedError,
+  thrownError,
+} from '../../../core/queue/record_failure.js';
 
 const failure: Failure = {
   lease: { id: 'j1', queue: 'q', token: 't' },
@@ -59,4 +66,72 @@ describe('recordFailure', () => {
     });
     expect(away.calls).toHaveLength(6);
   }, 10_000);
+
+  it('logs each retry on the job logger without repeating the jobId and queue it is bound to', async () => {
+    const lines: string[] = [];
+    const destination = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk.toString('utf8'));
+        callback();
+      },
+    });
+    const log = createLogger({ level: 'warn', destination }).child({
+      jobId: 'j1',
+      job: 'R',
+      queue: 'q',
+      attempt: 1,
+    });
+    const { driver } = failingWith(new Error('LOADING Redis is loading the dataset in memory'));
+    await recordFailure(driver, failure, log);
+    const line = lines.find((text) => text.includes('"job.fail_retry"'));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ jobId: 'j1', queue: 'q', tries: 1 });
+    // a parser keeps one of two equal keys: a strict ingester refuses the line, so count them in the text
+    expect(line?.match(/"jobId":/g)).toHaveLength(1);
+    expect(line?.match(/"queue":/g)).toHaveLength(1);
+  });
+});
+
+describe('thrownError and storedError', () => {
+  it.each([
+    ['a string', 'plain', 'plain', undefined],
+    ['null', null, 'null', undefined],
+    ['a symbol', Symbol('s'), 'Symbol(s)', undefined],
+    ['an object with no prototype', Object.create(null), '[object Object]', undefined],
+    ['a plain object with a message and code', { message: 'quota', code: 'E_QUOTA' }, 'quota', 'E_QUOTA'],
+    ['a plain object without a message', { reason: 'x' }, '{"reason":"x"}', undefined],
+  ])(
+    'describes %s thrown without throwing, keeping a string message and code',
+    (_label, value, message, code) => {
+      const error = thrownError(value);
+      expect(error).toBeInstanceOf(Error);
+      expect(storedError(error)).toEqual({ message, ...(code ? { code } : {}), stack: `Error: ${message}` });
+    },
+  );
+
+  it('returns an Error that reads safely as it is, and replaces one whose getters throw', () => {
+    const fine = Object.assign(new TypeError('fine'), { code: 'E_FINE' });
+    expect(thrownError(fine)).toBe(fine);
+    const getter = {
+      get: () => {
+        throw new Error('getter threw');
+      },
+    };
+    const badMessage = Object.defineProperty(new RangeError('x'), 'message', getter);
+    expect(storedError(thrownError(badMessage))).toMatchObject({
+      message: 'an Error whose message could not be read',
+    });
+    const badStack = Object.defineProperty(new RangeError('y'), 'stack', getter);
+    expect(storedError(thrownError(badStack))).toEqual({ message: 'y', stack: 'RangeError: y' });
+    const badField = Object.defineProperty(new Error('z'), 'detail', { ...getter, enumerable: true });
+    expect(thrownError(badField) === badField).toBe(false);
+  });
+
+  it('cuts the message and stack it stores, marking the cut', () => {
+    const error = new Error('m'.repeat(MAX_ERROR_MESSAGE_LENGTH + 10));
+    error.stack = 's'.repeat(MAX_ERROR_STACK_LENGTH + 20);
+    expect(storedError(error)).toEqual({
+      message: `${'m'.repeat(MAX_ERROR_MESSAGE_LENGTH)}… [10 more characters cut]`,
+      stack: `${'s'.repeat(MAX_ERROR_STACK_LENGTH)}… [20 more characters cut]`,
+    });
+  });
 });
