@@ -183,7 +183,7 @@ export class Worker {
           this.#log.info({ event: 'job.completed', ...jobFields(job), durationMs }, 'job completed');
         }
       },
-      lost: ({ lease, job, durationMs }) =>
+      lost: ({ job, durationMs }) =>
         this.#log.warn(
           { event: 'job.lease_lost', ...jobFields(job), durationMs },
           'completed after its lease was lost; it runs again',

@@ -54,7 +54,7 @@ describe('MessagePipeline with a rate limit', () => {
   it('stores the first refused message of a flooding device and acknowledges the rest uncounted in the store', async () => {
     const routes = createRouteTable();
     const handled: number[] = [];
-    routes.on('devices/{deviceId}/telemetry', (ctx) => void handled.push(1), {
+    routes.on('devices/{deviceId}/telemetry', () => void handled.push(1), {
       middleware: [rateLimit(new MemoryRateLimiter(), { limit: 3, windowMs: 60_000 })],
     });
     const log = capturingLogger('warn');
