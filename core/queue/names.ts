@@ -128,3 +128,11 @@ export function parseQueueList(list: string): string[] {
 export function distinctQueues(items: readonly { queue: string }[]): string[] {
   return [...new Set(items.map((item) => item.queue))];
 }
+
+/**
+ * The fields every log line about a job attempt carries: its handler's own log (`ctx.log`) and
+ * the worker's lines about it alike.
+ */
+export function jobFields(job: { id: string; name: string; queue: string; attempt: number }) {
+  return { jobId: job.id, job: job.name, queue: job.queue, attempt: job.attempt };
+}

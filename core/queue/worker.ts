@@ -22,9 +22,9 @@ import {
   type ReservedJob,
 } from './driver.js';
 import { HeardCancels } from './heard_cancels.js';
-import { JobRunner, jobFields, type RunningJob, WorkerShutdownError } from './job_runner.js';
+import { JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { whileRedisPasses } from './record_failure.js';
-import { assertQueueName, assertWorkerName, defaultWorkerName, distinctQueues } from './names.js';
+import { assertQueueName, assertWorkerName, defaultWorkerName, distinctQueues, jobFields } from './names.js';
 import type { JobEventPublisher } from './job_events.js';
 import type { JobRegistry } from './registry.js';
 import { isPrefetch, MAX_PREFETCH, ReserveAhead } from './reserve_ahead.js';
