@@ -9,7 +9,7 @@ import { developmentCredentials } from '../broker/development_credentials.js';
 import { type EmbeddedBroker, startEmbeddedBroker } from '../broker/embedded_broker.js';
 import { staticCredentials } from '../broker/static_credentials.js';
 import type { MqttSettings } from '../config/settings.js';
-import { InvalidConfigError } from '../errors.js';
+import { InvalidConfigError, isTopiqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MqttConnection } from '../mqtt/connection.js';
 import { assertTopicName } from '../mqtt/topic_name.js';
@@ -170,15 +170,26 @@ export class MqttGateway {
       );
       await memory.write(wanted);
     };
+    // more filters than a state entry holds: trying again would fail alike, for the life of the app
+    const tooMany = (error: unknown) => isTopiqError(error, 'E_STATE_TOO_LARGE');
     this.#tidying = retryUntilDone(tidy, {
       signal: this.#stopped.signal,
+      giveUp: tooMany,
       onError: (error, retryInMs, attempt) => {
         log.warn(
           { event: 'mqtt.subscriptions_untidy', err: error, retryInMs, attempt },
           'could not check the filters an earlier run subscribed (state store or broker unavailable); trying again',
         );
       },
-    }).catch(() => {}); // stopped meanwhile: the next start tidies
+    }).catch((error: unknown) => {
+      // stopped meanwhile: the next start tidies
+      if (!tooMany(error)) return;
+      log.error(
+        { event: 'mqtt.subscriptions_unkept', err: error, filters: wanted.length },
+        "this run's filters are too many to keep in the state store: filters of earlier runs that no route " +
+          'asks for now stay subscribed on the broker (a persistent session keeps them); unsubscribe them by hand',
+      );
+    });
   }
 
   /** The background tidying of subscriptions (resolves when done, or given up at stop): for tests. */

@@ -15,9 +15,11 @@ const MERGE_STATE = readFileSync(new URL('./scripts/merge_state.lua', import.met
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /**
- * The most an entry may hold, as stored: fields, and bytes of its stored text. A merge past
- * either is refused (`E_STATE_TOO_LARGE`) and changes nothing: a handler that merges a device's
- * payload whole would otherwise grow the entry, and the work of every merge, without bound.
+ * The most an entry may hold: fields, and bytes of its field names and values (as JSON text)
+ * together. A merge that would take an entry past either and make it larger is refused
+ * (`E_STATE_TOO_LARGE`) and changes nothing: a handler that merges a device's payload whole
+ * would otherwise grow the entry, and the work of every merge, without bound. (An entry already
+ * past one, stored before these limits, still takes merges that do not grow it.)
  */
 export const STATE_ENTRY_LIMITS = { fields: 256, bytes: 64 * 1024 } as const;
 
@@ -32,12 +34,28 @@ function encodedFields(namespace: string, id: string, fields: JsonObject): [stri
     ]);
 }
 
-function tooLarge(namespace: string, id: string, fields: number, bytes: number): StateTooLargeError {
+/** `clear`: how to start the entry afresh (the Redis command), when there is one to name. */
+function tooLarge(
+  namespace: string,
+  id: string,
+  fields: number,
+  bytes: number,
+  clear?: string,
+): StateTooLargeError {
   return new StateTooLargeError(
     `state entry ${namespace}/${id} would hold ${fields} fields in ${bytes} bytes, over the limit of ` +
       `${STATE_ENTRY_LIMITS.fields} fields and ${STATE_ENTRY_LIMITS.bytes} bytes, so nothing was merged: keep ` +
-      'less in it (merge chosen fields, not a whole payload), or spread it over more ids',
+      'less in it (merge chosen fields, not a whole payload), or spread it over more ids' +
+      (clear ? `; to start the entry afresh: ${clear}` : ''),
   );
+}
+
+/** An entry's fields, and bytes of its names and values as JSON text, as merge_state.lua counts them. */
+function entrySize(entry: JsonObject): [number, number] {
+  let bytes = 0;
+  const names = Object.keys(entry);
+  for (const name of names) bytes += Buffer.byteLength(name) + Buffer.byteLength(JSON.stringify(entry[name]));
+  return [names.length, bytes];
 }
 
 function checkName(value: string, label: string): void {
@@ -95,7 +113,8 @@ export class RedisStateStore implements StateStore {
     const limits = [String(STATE_ENTRY_LIMITS.fields), String(STATE_ENTRY_LIMITS.bytes)];
     const merged = await command.call(this.#redis, key, id, ...limits, ...pairs).catch((error: unknown) => {
       const over = /^TOPIQ_STATE_TOO_LARGE (\d+) (\d+)/.exec((error as Error).message ?? '');
-      if (over) throw tooLarge(namespace, id, Number(over[1]), Number(over[2]));
+      if (over)
+        throw tooLarge(namespace, id, Number(over[1]), Number(over[2]), `redis-cli HDEL ${key} ${id}`);
       return this.#unavailable(error);
     });
     return decodeEntry(merged);
@@ -128,14 +147,12 @@ export class MemoryStateStore implements StateStore {
     const given = encodedFields(namespace, id, fields).map(
       ([name, json]) => [name, JSON.parse(json)] as const,
     );
-    const merged: JsonObject = { ...entries.get(id), ...Object.fromEntries(given) };
-    // the size of the entry as Redis stores it: 'v2:' and an object of field -> JSON text
-    const names = Object.keys(merged);
-    const stored = `v2:${JSON.stringify(Object.fromEntries(names.map((name) => [name, JSON.stringify(merged[name])])))}`;
-    const bytes = Buffer.byteLength(stored);
-    if (names.length > STATE_ENTRY_LIMITS.fields || bytes > STATE_ENTRY_LIMITS.bytes) {
-      throw tooLarge(namespace, id, names.length, bytes);
-    }
+    const before = entries.get(id) ?? {};
+    const merged: JsonObject = { ...before, ...Object.fromEntries(given) };
+    const [countBefore, bytesBefore] = entrySize(before);
+    const [count, bytes] = entrySize(merged);
+    const over = count > STATE_ENTRY_LIMITS.fields || bytes > STATE_ENTRY_LIMITS.bytes;
+    if (over && (count > countBefore || bytes > bytesBefore)) throw tooLarge(namespace, id, count, bytes);
     this.#namespaces.set(namespace, entries);
     entries.set(id, merged);
     return structuredClone(merged);

@@ -65,6 +65,18 @@ describe.each(stores)('%s state store', (_label, makeStore) => {
     expect(Object.keys(await store.merge('limits', 'd1', fit))).toHaveLength(STATE_ENTRY_LIMITS.fields);
   });
 
+  it('measures an entry alike in both stores, whatever its text holds (cjson writes / as \\/)', async () => {
+    const store = makeStore();
+    // 'a/b/c/d/e/f/NNNN' quoted, and a comma: 19 bytes a filter, 2 + 7 + 2 for the rest
+    const filters = (count: number) =>
+      Array.from({ length: count }, (_, n) => `a/b/c/d/e/f/${String(n).padStart(4, '0')}`);
+    const fit = Math.floor((STATE_ENTRY_LIMITS.bytes - 'filters'.length - 2 + 1) / 19);
+    expect((await store.merge('sizes', 'app', { filters: filters(fit) })).filters).toHaveLength(fit);
+    await expect(store.merge('sizes', 'app', { filters: filters(fit + 1) })).rejects.toMatchObject({
+      code: 'E_STATE_TOO_LARGE',
+    });
+  });
+
   it('refuses a value JSON would change, naming the field, and reads back -0 as 0 (as JSON keeps it)', async () => {
     const store = makeStore();
     await expect(store.merge('json', 'd1', { reading: Number.NaN })).rejects.toMatchObject({
@@ -116,6 +128,20 @@ describe('RedisStateStore with entries of its first layout', () => {
       online: true,
       seen: 4,
       tags: [],
+    });
+  });
+});
+
+describe('redis state store, an entry stored before the limits', () => {
+  it('still merges into an entry past them what does not grow it, and says how to start it afresh', async () => {
+    const store = new RedisStateStore(redis, prefix);
+    // 300 fields, as a version without the limits stored them
+    const fields = Object.fromEntries(Array.from({ length: 300 }, (_, n) => [`f${n}`, String(n)]));
+    await redis.hset(`${prefix}:state:legacy`, 'd1', `v2:${JSON.stringify(fields)}`);
+    expect((await store.merge('legacy', 'd1', { f0: 7 })).f0).toBe(7);
+    await expect(store.merge('legacy', 'd1', { extra: true })).rejects.toMatchObject({
+      code: 'E_STATE_TOO_LARGE',
+      message: expect.stringContaining(`redis-cli HDEL ${prefix}:state:legacy d1`),
     });
   });
 });

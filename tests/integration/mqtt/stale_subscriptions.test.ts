@@ -7,11 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import mqttConfig from '../../../config/mqtt.js';
 import { createLogger } from '../../../core/logger.js';
 import { MqttGateway } from '../../../core/messaging/mqtt_gateway.js';
+import { StateTooLargeError } from '../../../core/errors.js';
 import { MemoryStateStore } from '../../../core/messaging/state_store.js';
 import {
   type SubscriptionMemory,
   stateSubscriptionMemory,
 } from '../../../core/messaging/subscription_memory.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
 import { discardSession } from '../../support/mqtt_sessions.js';
 import { mosquittoUrl, publisher, sleep, uniqueNames, waitFor } from './mqtt_test_support.js';
 
@@ -68,5 +70,33 @@ describe('subscriptions of an earlier run', () => {
     await waitFor(() => received.includes(`${prefix}/new/x`));
     await sleep(200);
     expect(received).toEqual([`${prefix}/new/x`]);
+  });
+
+  it('gives up at once, saying why, when the filters are too many to keep in the state store', async () => {
+    const { prefix, clientId } = uniqueNames('unkept');
+    const settings = mqttConfig.read({ MQTT_URL: mosquittoUrl, MQTT_CLIENT_ID: clientId });
+    const log = capturingLogger('warn');
+    cleanups.push(() => discardSession(mosquittoUrl, clientId, 5));
+    let writes = 0;
+    const full: SubscriptionMemory = {
+      read: async () => [],
+      write: async () => {
+        writes++;
+        throw new StateTooLargeError('state entry topiq.mqtt/subscriptions.x would hold ...');
+      },
+    };
+    const gateway = new MqttGateway({
+      settings,
+      subscriptions: [{ filter: `${prefix}/+`, qos: 1 }],
+      log: log.logger,
+      subscriptionMemory: full,
+    });
+    cleanups.push(() => gateway.stop());
+    await gateway.start(async () => {});
+    await gateway.tidied;
+    await sleep(300); // a retry would have come by now (0.1-0.2 s)
+    expect(writes).toBe(1);
+    expect(log.events('mqtt.subscriptions_untidy')).toEqual([]);
+    expect(log.events('mqtt.subscriptions_unkept')).toHaveLength(1);
   });
 });

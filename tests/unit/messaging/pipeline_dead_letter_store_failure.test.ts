@@ -111,11 +111,12 @@ describe('MessagePipeline storing a dead letter', () => {
     // past the second try the wait is 0.2-0.4 s
     await until('the store was tried twice', () => deadLetters.calls >= 2);
     pipeline.close();
+    const triedBeforeClose = deadLetters.calls;
 
     expect(await outcome).toBe(unavailable);
     // the wait in progress ended: no try after close (it would have come within 0.4 s)
     await new Promise((resolve) => setTimeout(resolve, 500));
-    expect(deadLetters.calls).toBe(2);
+    expect(deadLetters.calls).toBe(triedBeforeClose);
   });
 
   it('dead-letters a message whose handler threw an object without a prototype', async () => {
