@@ -2,8 +2,8 @@
  * Device status events (`online`, `offline`, battery, firmware) kept as device state,
  * readable by other handlers and jobs via the state store's `devices` namespace.
  */
-import { createHash } from 'node:crypto';
 import { bodyOf, type MessageContext } from '../../core/index.js';
+import { derivedJobId, deviceStateId } from '../ids.js';
 import { SendNotificationJob } from '../jobs/send_notification_job.js';
 import { statusSchema } from '../schemas.js';
 
@@ -14,7 +14,9 @@ export class DeviceStatusController {
   async update(ctx: MessageContext<{ deviceId: string }>): Promise<void> {
     const status = bodyOf(ctx, statusSchema);
     const { deviceId } = ctx.params;
-    const previous = await ctx.state.get('devices', deviceId);
+    // a device id may hold characters a state id may not (a space, say)
+    const stateId = deviceStateId(deviceId);
+    const previous = await ctx.state.get('devices', stateId);
     const wasLow = typeof previous?.battery === 'number' && previous.battery < LOW_BATTERY_PERCENT;
     if (status.battery !== undefined && status.battery < LOW_BATTERY_PERCENT && !wasLow) {
       // Dispatched before the state is merged, under an id made from the state it read: a run
@@ -26,15 +28,11 @@ export class DeviceStatusController {
         { jobId: lowBatteryJobId(deviceId, previous?.lastSeenAt) },
       );
     }
-    await ctx.state.merge('devices', deviceId, { ...status, lastSeenAt: new Date().toISOString() });
+    await ctx.state.merge('devices', stateId, { ...status, lastSeenAt: new Date().toISOString() });
   }
 }
 
 /** The warning's job id for a device whose last status was seen at `lastSeenAt` (none yet: undefined). */
 function lowBatteryJobId(deviceId: string, lastSeenAt: unknown): string {
-  // hashed: a device id may hold characters a job id may not
-  const digest = createHash('sha256')
-    .update(`${deviceId}\n${String(lastSeenAt ?? '')}`)
-    .digest('hex');
-  return `low-battery-${digest.slice(0, 32)}`;
+  return derivedJobId('low-battery', deviceId, String(lastSeenAt ?? ''));
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { Job, type JobContext } from '../../core/index.js';
 import { SendNotificationJob } from './send_notification_job.js';
+import { canonicalTime, derivedJobId } from '../ids.js';
 
 export interface SensorReading {
   deviceId: string;
@@ -41,11 +42,11 @@ export class ProcessSensorDataJob extends Job<SensorReading, { alerted: boolean 
         },
         // The same id on every try of this job, so a retry after the alert was stored adds
         // none; with a device time, also one alert per reading when the reading is sent twice.
+        // Hashed: any device id fits, and two devices never share one.
         {
-          jobId: (reading.at ? `alert-${reading.deviceId}-${reading.at}` : `alert-${jobId}`).replace(
-            /[^A-Za-z0-9_.:-]/g,
-            '_',
-          ),
+          jobId: reading.at
+            ? derivedJobId('alert', 'reading', reading.deviceId, canonicalTime(reading.at))
+            : derivedJobId('alert', 'job', jobId),
         },
       );
     }

@@ -1,7 +1,8 @@
 /**
  * Routes for device traffic. Every device publishes under `devices/<its id>/...`; the
- * embedded broker's ACL refuses a device publishing under another id. Telemetry is
- * validated and rate limited per device; a bad payload is dead-lettered with its reason.
+ * embedded broker's ACL refuses a device publishing under another id. Every route is
+ * validated and rate limited per device (each with a budget of its own: alarms feed the most
+ * urgent queue, which no device may flood); a bad payload is dead-lettered with its reason.
  */
 import { defineRoutes, rateLimit, requestLogger, validate } from '../../core/index.js';
 import { AlarmController } from '../controllers/alarm_controller.js';
@@ -20,9 +21,18 @@ export default defineRoutes((routes, app) => {
       });
       device.on('status', [DeviceStatusController, 'update'], {
         qos: 1,
-        middleware: [validate(statusSchema)],
+        middleware: [
+          rateLimit(app.rateLimiter, { name: 'status', limit: 60, windowMs: 60_000 }),
+          validate(statusSchema),
+        ],
       });
-      device.on('alarms/{kind}', [AlarmController, 'raise'], { qos: 1, middleware: [validate(alarmSchema)] });
+      device.on('alarms/{kind}', [AlarmController, 'raise'], {
+        qos: 1,
+        middleware: [
+          rateLimit(app.rateLimiter, { name: 'alarms', limit: 10, windowMs: 60_000 }),
+          validate(alarmSchema),
+        ],
+      });
     },
   );
 });

@@ -60,7 +60,10 @@ function entrySize(entry: JsonObject): [number, number] {
 
 function checkName(value: string, label: string): void {
   if (!NAME.test(value)) {
-    throw new InvalidOptionError(`${label} ${JSON.stringify(value)} must be 1-128 of A-Z a-z 0-9 _ . : -`);
+    throw new InvalidOptionError(
+      `${label} ${JSON.stringify(value)} must be 1-128 of A-Z a-z 0-9 _ . : -, starting with a letter or digit ` +
+        "(hash a device id that may hold others, as the example app's deviceStateId does)",
+    );
   }
 }
 

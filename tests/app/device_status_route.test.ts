@@ -34,6 +34,16 @@ describe('devices/{deviceId}/status', () => {
     ]);
   });
 
+  it('keeps the state of a device whose id no state id could hold (a space, a leading _)', async () => {
+    for (const deviceId of ['dev 1', '_x']) {
+      await server.pipeline.handle(fakeMessage(`devices/${deviceId}/status`, { online: true, battery: 80 }));
+      await server.pipeline.handle(fakeMessage(`devices/${deviceId}/status`, { online: true, battery: 10 }));
+    }
+
+    expect(server.pipeline.stats.deadLettered).toBe(0);
+    expect(fake.dispatched(SendNotificationJob).map((payload) => payload.deviceId)).toEqual(['dev 1', '_x']);
+  });
+
   it('stores one warning for two low-battery messages handled at once', async () => {
     await server.pipeline.handle(status(80));
     await Promise.all([server.pipeline.handle(status(10)), server.pipeline.handle(status(9))]);

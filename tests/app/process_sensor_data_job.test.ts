@@ -45,6 +45,24 @@ describe('ProcessSensorDataJob', () => {
     expect(alerts.map((alert) => alert.duplicate)).toEqual([false, true]);
   });
 
+  it('gives one alert per reading with a device time, whatever the device id holds, and two devices two', async () => {
+    const job = new ProcessSensorDataJob();
+    const at = '2026-01-01T00:00:00Z';
+    // a device id a job id could not hold, one that read alike once characters were replaced, a long one
+    for (const deviceId of ['d 2', 'd_2', 'x'.repeat(120)]) {
+      await job.handle({ deviceId, temperature: 42, at }, attemptOf(`job-${deviceId.length}`, 1));
+    }
+    // the same reading sent again, its time written another way
+    await job.handle(
+      { deviceId: 'd 2', temperature: 42, at: '2026-01-01T00:00:00.000Z' },
+      attemptOf('job-9', 1),
+    );
+
+    const alerts = fake.dispatchedJobs(SendNotificationJob);
+    expect(alerts.map((alert) => alert.duplicate)).toEqual([false, false, false, true]);
+    expect(new Set(alerts.map((alert) => alert.id)).size).toBe(3);
+  });
+
   it('gives the alerts of two readings without a device time two ids', async () => {
     const job = new ProcessSensorDataJob();
     await job.handle({ deviceId: 'd1', temperature: 35 }, attemptOf('job-7', 1));

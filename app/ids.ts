@@ -1,0 +1,44 @@
+/**
+ * Ids the example app derives from what devices send. A device id is whatever the broker let a
+ * device log in as (any text without `+`, `#`, `/` or NUL), while state ids and job ids are 1-128
+ * of `A-Z a-z 0-9 _ . : -` starting with a letter or digit: such text is hashed to fit, so every
+ * device is served and two devices never share an id.
+ */
+import { createHash } from 'node:crypto';
+
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+
+/** SHA-256 of `text` in hex, cut to `length` characters. */
+function digest(text: string, length = 40): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, length);
+}
+
+/**
+ * The state id of device `deviceId`: the id itself when it is one (readable in Redis), else
+ * `sha256.` and a digest of it. (A device that logs in as such a text would share it: none will.)
+ *
+ * @example
+ * deviceStateId('sensor-17'); // 'sensor-17'
+ * deviceStateId('lobby sensor'); // 'sha256.<40 hex digits>'
+ */
+export function deviceStateId(deviceId: string): string {
+  return SAFE_ID.test(deviceId) ? deviceId : `sha256.${digest(deviceId)}`;
+}
+
+/**
+ * A job id made from `parts` (a device id, a time...), the same for the same parts: `prefix-`
+ * and a digest of them, so it fits whatever the parts hold and two sets of parts never meet
+ * (they are joined by a line break, which no part of ours holds).
+ *
+ * @example
+ * derivedJobId('alert', 'sensor-17', '2026-01-01T00:00:00.000Z'); // 'alert-<32 hex digits>'
+ */
+export function derivedJobId(prefix: string, ...parts: string[]): string {
+  return `${prefix}-${digest(parts.join('\n'), 32)}`;
+}
+
+/** An ISO 8601 time as one text whatever its form (`…00Z`, `…00.000Z`), or as given when it is none. */
+export function canonicalTime(at: string): string {
+  const ms = Date.parse(at);
+  return Number.isNaN(ms) ? at : new Date(ms).toISOString();
+}

@@ -1,0 +1,74 @@
+/**
+ * The example's alarm route: a device's alarm notifies at once, a critical one first in line and
+ * by email too (one email however often the notification is tried), and no device may flood the
+ * most urgent queue.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jobs, SendEmailJob, SendNotificationJob } from '../../app/jobs/index.js';
+import { createServer } from '../../bootstrap/server.js';
+import { fakeMessage, type JobContext, QueueFake, type Server, silentLogger } from '../../core/index.js';
+
+let fake: QueueFake;
+let server: Server;
+
+beforeEach(async () => {
+  fake = QueueFake.install({ jobs });
+  server = await createServer({ env: { LOG_LEVEL: 'silent' }, driver: fake.driver });
+});
+
+afterEach(async () => {
+  fake.restore(); // first: a createServer that threw must not leave the fake bound for later files
+  await server?.stop(); // none if createServer threw
+});
+
+const alarm = (deviceId: string, kind: string, severity: string) =>
+  fakeMessage(`devices/${deviceId}/alarms/${kind}`, { severity, message: 'door forced open' });
+
+/** The context of try `attempt` of the notification stored as `jobId`. */
+function attemptOf(jobId: string, attempt: number): JobContext {
+  return {
+    jobId,
+    queue: 'notifications',
+    attempt,
+    maxTries: 3,
+    signal: new AbortController().signal,
+    log: silentLogger(),
+    progress: () => {},
+    steps: () => {
+      throw new Error('not used by this job');
+    },
+  };
+}
+
+describe('devices/{deviceId}/alarms/{kind}', () => {
+  it('notifies with the kind in the message, a critical alarm first in line', async () => {
+    await server.pipeline.handle(alarm('d1', 'door', 'warning'));
+    await server.pipeline.handle(alarm('d1', 'door', 'critical'));
+
+    expect(fake.dispatched(SendNotificationJob)).toEqual([
+      { deviceId: 'd1', level: 'warning', message: 'door: door forced open' },
+      { deviceId: 'd1', level: 'critical', message: 'door: door forced open' },
+    ]);
+    expect(fake.dispatchedJobs(SendNotificationJob).map((job) => job.priority)).toEqual([0, -100]);
+  });
+
+  it('emails on a critical notification once, however often the notification is tried', async () => {
+    const job = new SendNotificationJob();
+    const payload = { deviceId: 'd1', level: 'critical', message: 'door: door forced open' } as const;
+    await job.handle(payload, attemptOf('notification-1', 1));
+    await job.handle(payload, attemptOf('notification-1', 2));
+
+    const emails = fake.dispatchedJobs(SendEmailJob);
+    expect(emails.map((email) => email.duplicate)).toEqual([false, true]);
+    expect(emails[0]?.payload).toMatchObject({ to: 'oncall@example.com', subject: '[critical] d1' });
+  });
+
+  it('refuses a device more than 10 alarms a minute, each device on its own budget', async () => {
+    for (let n = 0; n < 12; n++) await server.pipeline.handle(alarm('d1', 'door', 'warning'));
+    await server.pipeline.handle(alarm('d2', 'door', 'warning'));
+
+    const notified = fake.dispatched(SendNotificationJob);
+    expect(notified.filter((payload) => payload.deviceId === 'd1')).toHaveLength(10);
+    expect(notified.filter((payload) => payload.deviceId === 'd2')).toHaveLength(1);
+  });
+});
