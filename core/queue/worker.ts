@@ -127,6 +127,8 @@ export class Worker {
   #memoryCheckedAt = 0;
   #reserved = 0;
   #stopReason: WorkerStopReason | undefined;
+  /** When the grace period of running jobs began: at the stop, or at a signal after a limit's stop. */
+  #graceFrom: number | undefined;
   /** Resolves the loop's wait for something to happen (a slot freed, a reserve answered, stop). */
   #wakeLoop: (() => void) | undefined;
   /** Jobs reserved ahead of a free slot, so Redis works while jobs run (see ReserveAhead). */
@@ -259,10 +261,26 @@ export class Worker {
     return this.#stopReason ?? 'stopped';
   }
 
-  /** Stops reserving; running jobs get `shutdownGraceMs` to finish, then are released. */
+  /**
+   * Stops reserving; running jobs get `shutdownGraceMs` to finish, then are released. A stop for
+   * a limit (`max-time`, `memory`) lets them finish however long they take (each is bounded by
+   * its own timeout): handed back, a job longer than the time between two such stops would be
+   * handed back at every one, its try never counted. A `stop()` while that wait goes on (a
+   * signal) starts the grace period.
+   */
   stop(reason: WorkerStopReason = 'stopped'): void {
-    if (this.#stopReason) return;
+    if (this.#stopReason) {
+      if (reason === 'stopped' && this.#graceFrom === undefined) this.#graceFrom = Date.now();
+      return;
+    }
     this.#stopReason = reason;
+    if (reason !== 'max-time' && reason !== 'memory') this.#graceFrom = Date.now();
+    else if (this.#running.size > 0) {
+      this.#log.info(
+        { event: 'worker.finishing', reason, running: this.#running.size },
+        'limit reached: reserving no more jobs, and letting the running ones finish (a stop signal hands them back after the grace period)',
+      );
+    }
     this.#driver.interrupt();
     this.#stopping.abort();
     this.#wake();
@@ -824,8 +842,14 @@ export class Worker {
     // Jobs reserved ahead never started: back to their queues at once, for other workers,
     // instead of held through the grace period.
     await this.#handBack([], this.#takeWaiting());
-    const deadline = Date.now() + (this.#options.shutdownGraceMs ?? 10_000);
-    while (this.#running.size > 0 && Date.now() < deadline) await sleep(Math.min(50, deadline - Date.now()));
+    const graceMs = this.#options.shutdownGraceMs ?? 10_000;
+    // none while a limit's stop lets running jobs finish, until a signal starts it
+    const deadlineNow = () =>
+      this.#graceFrom === undefined ? Number.POSITIVE_INFINITY : this.#graceFrom + graceMs;
+    while (this.#running.size > 0 && Date.now() < deadlineNow()) {
+      await sleep(Math.max(1, Math.min(50, deadlineNow() - Date.now())));
+    }
+    const deadline = Math.min(deadlineNow(), Date.now() + graceMs);
     // each is bounded by its job's timeout, which may be far longer than a stop may take
     if (this.#failedHooks.size > 0 && Date.now() < deadline) {
       const grace = new AbortController();

@@ -274,6 +274,31 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       });
     });
 
+    it('lets a running job finish past the grace period when it stops for its --max-time', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ shutdownGraceMs: 100 });
+      const id = await dispatch(SlowJob, { tag, ms: 900, honourSignal: true });
+      // lease renewals every 100 ms: the limit is seen while the job runs
+      const { done } = startWorker({ maxTime: 0.2, leaseMs: 300 });
+      expect(await done).toBe('max-time');
+      // handed back after the grace period, a job longer than the time between two such stops
+      // would run again at every one, its try never counted
+      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'completed', attempts: 1 });
+    });
+
+    it('hands back a job it lets finish after its --max-time once a stop comes, after the grace period', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ shutdownGraceMs: 100 });
+      const id = await dispatch(SlowJob, { tag, ms: 60_000, honourSignal: true });
+      const log = capturingLogger('info');
+      const { worker, done } = startWorker({ maxTime: 0.2, leaseMs: 300, log: log.logger });
+      await until(() => log.events('worker.finishing').length > 0); // past its max-time: finishing the job
+      expect((await driver.getJob(queue, id))?.status).toBe('running');
+      const stoppedAt = Date.now();
+      worker.stop();
+      expect(await done).toBe('max-time');
+      expect(Date.now() - stoppedAt).toBeLessThan(5000);
+      expect(await driver.getJob(queue, id)).toMatchObject({ status: 'queued', attempts: 0 });
+    });
+
     it('stops when empty, after max jobs, or after one job with --once', async () => {
       const { tag, startWorker, dispatch } = setup();
       for (let i = 0; i < 3; i++) await dispatch(EchoJob, { tag, value: `v${i}` });
