@@ -149,13 +149,21 @@ export class Server {
     this.#stopping = true;
     // Intake first (messages not yet handled stay with the broker), then the workers.
     await this.#stopEvents?.();
-    // also while starting: a connection still trying to reach its broker gives up at once
-    await this.gateway.stop();
+    // also while starting: a connection still trying to reach its broker gives up at once;
+    // messages being handled get a few seconds to be acknowledged (else each comes again)
+    await this.gateway.stop({ drainTimeoutMs: STOP_DRAIN_MS });
     this.pipeline.close();
     await Promise.all(this.workers.map((worker) => worker.shutdown()));
     await this.app.close();
   }
 }
+
+/**
+ * How long a stopping server waits for the messages it is handling, on an external broker, so
+ * that their acknowledgements go out (ms). Shorter than a stop's grace period: Redis away, they
+ * stay unacknowledged and come again, as they must.
+ */
+export const STOP_DRAIN_MS = 5000;
 
 /**
  * Throws `E_INVALID_CONFIG` when a job event topic could reach a route of the app (the job

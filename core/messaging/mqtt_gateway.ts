@@ -224,10 +224,15 @@ export class MqttGateway {
     });
   };
 
-  /** Stops taking messages: closes the connection (unacknowledged messages stay with the broker) or the broker. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking messages: closes the connection (unacknowledged messages stay with the broker)
+   * or the broker. With `drainTimeoutMs`, an external broker's connection first waits up to that
+   * long for the messages being handled, so that those whose jobs are stored get their
+   * acknowledgement instead of coming again (and being handled again) after the restart.
+   */
+  async stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     this.#stopped.abort(); // ends the tidying's retries; the next start tidies
-    await this.#connection?.close();
+    await this.#connection?.close(options);
     this.#connection = undefined;
     await this.#broker?.close();
     this.#broker = undefined;
