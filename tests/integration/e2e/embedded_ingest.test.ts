@@ -3,6 +3,7 @@
  * routes run inside the broker's pre-acknowledgement hook, jobs land in Redis, and
  * in-process workers run them.
  */
+import { canonicalTime, derivedJobId } from '../../../app/ids.js';
 import { describe, expect, it } from 'vitest';
 import { createRouteTable, type MessageContext } from '../../../core/index.js';
 import { publishJson, until, useE2eFixture } from '../../support/e2e_fixture.js';
@@ -47,7 +48,7 @@ describe('an app with the embedded broker', () => {
     });
 
     // 35.5 °C is above the 30 °C threshold: the job dispatched an alert, which a worker ran too.
-    const alertId = `alert-d1-${at}`;
+    const alertId = derivedJobId('alert', 'reading', 'd1', canonicalTime(at)); // as the job names it
     await until('the alert job completes', async () => {
       return (await driver.getJob('notifications', alertId))?.status === 'completed';
     });
