@@ -7,6 +7,8 @@
 import { createHash } from 'node:crypto';
 
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** How a hashed state id starts. */
+const HASHED = 'sha256.';
 
 /** SHA-256 of `text` in hex, cut to `length` characters. */
 function digest(text: string, length = 40): string {
@@ -15,26 +17,27 @@ function digest(text: string, length = 40): string {
 
 /**
  * The state id of device `deviceId`: the id itself when it is one (readable in Redis), else
- * `sha256.` and a digest of it. (A device that logs in as such a text would share it: none will.)
+ * `sha256.` and a digest of it. An id that already starts with `sha256.` is hashed too, so a
+ * device logging in as another's digest cannot take its state.
  *
  * @example
  * deviceStateId('sensor-17'); // 'sensor-17'
  * deviceStateId('lobby sensor'); // 'sha256.<40 hex digits>'
  */
 export function deviceStateId(deviceId: string): string {
-  return SAFE_ID.test(deviceId) ? deviceId : `sha256.${digest(deviceId)}`;
+  return SAFE_ID.test(deviceId) && !deviceId.startsWith(HASHED) ? deviceId : `${HASHED}${digest(deviceId)}`;
 }
 
 /**
  * A job id made from `parts` (a device id, a time...), the same for the same parts: `prefix-`
- * and a digest of them, so it fits whatever the parts hold and two sets of parts never meet
- * (they are joined by a line break, which no part of ours holds).
+ * and a digest of them (as a JSON array, so no two sets of parts read alike), so it fits
+ * whatever the parts hold.
  *
  * @example
  * derivedJobId('alert', 'sensor-17', '2026-01-01T00:00:00.000Z'); // 'alert-<32 hex digits>'
  */
 export function derivedJobId(prefix: string, ...parts: string[]): string {
-  return `${prefix}-${digest(parts.join('\n'), 32)}`;
+  return `${prefix}-${digest(JSON.stringify(parts), 32)}`;
 }
 
 /** An ISO 8601 time as one text whatever its form (`…00Z`, `…00.000Z`), or as given when it is none. */

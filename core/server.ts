@@ -147,7 +147,9 @@ export class Server {
   /** Stops taking messages, lets workers finish or release their jobs, closes the app. */
   async stop(): Promise<void> {
     this.#stopping = true;
-    // Intake first (messages not yet handled stay with the broker), then the workers.
+    // Intake first (messages not yet handled stay with the broker), then the workers. The
+    // workers stop taking jobs at once: their grace period runs while intake drains.
+    for (const worker of this.workers) worker.stop();
     await this.#stopEvents?.();
     // also while starting: a connection still trying to reach its broker gives up at once;
     // messages being handled get a few seconds to be acknowledged (else each comes again)

@@ -4,7 +4,7 @@
  * validated and rate limited per device (each with a budget of its own: alarms feed the most
  * urgent queue, which no device may flood); a bad payload is dead-lettered with its reason.
  */
-import { defineRoutes, rateLimit, requestLogger, validate } from '../../core/index.js';
+import { bodyOf, defineRoutes, rateLimit, requestLogger, validate } from '../../core/index.js';
 import { AlarmController } from '../controllers/alarm_controller.js';
 import { DeviceStatusController } from '../controllers/device_status_controller.js';
 import { TelemetryController } from '../controllers/telemetry_controller.js';
@@ -28,9 +28,16 @@ export default defineRoutes((routes, app) => {
       });
       device.on('alarms/{kind}', [AlarmController, 'raise'], {
         qos: 1,
+        // critical alarms on a budget of their own: a run of minor ones never holds one back
         middleware: [
-          rateLimit(app.rateLimiter, { name: 'alarms', limit: 10, windowMs: 60_000 }),
           validate(alarmSchema),
+          rateLimit(app.rateLimiter, {
+            name: 'alarms',
+            limit: 10,
+            windowMs: 60_000,
+            key: (ctx) =>
+              `${bodyOf(ctx, alarmSchema).severity === 'critical' ? 'critical' : 'other'}:${ctx.params.deviceId}`,
+          }),
         ],
       });
     },

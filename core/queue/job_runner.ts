@@ -97,6 +97,15 @@ export class JobRunner {
     this.#settings = settings;
   }
 
+  /**
+   * How long an attempt of `job` may run (ms): its class's `timeout`, else the worker's. Past
+   * `MAX_TIMER_MS` no timer is set (see `withTimeout`), and the attempt is not bounded.
+   */
+  timeoutMsOf(job: ReservedJob): number {
+    const jobClass = this.#registry.has(job.name) ? this.#registry.get(job.name) : undefined;
+    return (jobClass?.timeout ?? this.#settings.timeoutSeconds) * 1000;
+  }
+
   /** Runs one attempt to its end; never throws. */
   async run(running: RunningJob): Promise<void> {
     const { job, lease, controller } = running;

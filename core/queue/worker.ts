@@ -9,6 +9,7 @@ import { InvalidOptionError, JobCancelledError, LeaseLostError } from '../errors
 import { type Logger, silentLogger } from '../logger.js';
 import { ChurnMap } from '../support/churn_map.js';
 import { backoffMs } from '../support/retry.js';
+import { MAX_TIMER_MS } from '../support/timers.js';
 import { MAX_LEASE_MS } from './lease_bounds.js';
 import { AckBuffer } from './ack_buffer.js';
 import { JobAbort } from './job_abort.js';
@@ -843,9 +844,17 @@ export class Worker {
     // instead of held through the grace period.
     await this.#handBack([], this.#takeWaiting());
     const graceMs = this.#options.shutdownGraceMs ?? 10_000;
-    // none while a limit's stop lets running jobs finish, until a signal starts it
-    const deadlineNow = () =>
-      this.#graceFrom === undefined ? Number.POSITIVE_INFINITY : this.#graceFrom + graceMs;
+    // A limit's stop lets running jobs finish until their timeouts have passed (and the grace
+    // period after, for their failures to be recorded); a signal meanwhile starts the grace
+    // period. A job without a timer (a timeout past MAX_TIMER_MS) gets MAX_TIMER_MS, as a bound.
+    const limitEnd =
+      Date.now() +
+      Math.min(
+        MAX_TIMER_MS,
+        Math.max(0, ...this.#running.values().map(({ job }) => this.#runner.timeoutMsOf(job))),
+      ) +
+      graceMs;
+    const deadlineNow = () => (this.#graceFrom === undefined ? limitEnd : this.#graceFrom + graceMs);
     while (this.#running.size > 0 && Date.now() < deadlineNow()) {
       await sleep(Math.max(1, Math.min(50, deadlineNow() - Date.now())));
     }

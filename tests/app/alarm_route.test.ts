@@ -71,4 +71,13 @@ describe('devices/{deviceId}/alarms/{kind}', () => {
     expect(notified.filter((payload) => payload.deviceId === 'd1')).toHaveLength(10);
     expect(notified.filter((payload) => payload.deviceId === 'd2')).toHaveLength(1);
   });
+
+  it('keeps critical alarms on a budget of their own: a run of minor ones never holds one back', async () => {
+    for (let n = 0; n < 10; n++) await server.pipeline.handle(alarm('d1', 'door', 'info'));
+    await server.pipeline.handle(alarm('d1', 'fire', 'critical'));
+
+    expect(fake.dispatched(SendNotificationJob).filter((payload) => payload.level === 'critical')).toEqual([
+      { deviceId: 'd1', level: 'critical', message: 'fire: door forced open' },
+    ]);
+  });
 });

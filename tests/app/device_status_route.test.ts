@@ -44,6 +44,17 @@ describe('devices/{deviceId}/status', () => {
     expect(fake.dispatched(SendNotificationJob).map((payload) => payload.deviceId)).toEqual(['dev 1', '_x']);
   });
 
+  it("keeps a device that logs in as another's hashed state id off that device's state", async () => {
+    await server.pipeline.handle(fakeMessage('devices/lobby sensor/status', { online: true, battery: 80 }));
+    const [stateId] = Object.keys(await server.app.state.all('devices'));
+    expect(stateId).toMatch(/^sha256\./);
+    await server.pipeline.handle(fakeMessage(`devices/${stateId}/status`, { online: false, battery: 5 }));
+
+    const states = await server.app.state.all('devices');
+    expect(states[stateId!]).toMatchObject({ online: true, battery: 80 });
+    expect(Object.keys(states)).toHaveLength(2);
+  });
+
   it('stores one warning for two low-battery messages handled at once', async () => {
     await server.pipeline.handle(status(80));
     await Promise.all([server.pipeline.handle(status(10)), server.pipeline.handle(status(9))]);
