@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
+import { SendEmailJob } from '../../../app/jobs/index.js';
 import { createServer } from '../../../bootstrap/server.js';
 import { createRouteTable } from '../../../core/index.js';
 import { discardSession } from '../../support/mqtt_sessions.js';
@@ -56,5 +57,46 @@ describe('a server stopping on an external broker', () => {
     });
     await sleep(500); // a message left unacknowledged comes at once with the session
     expect(again).toBe(0);
+  });
+
+  it('has its workers take no job once told to stop, while it waits for the message it handles', async () => {
+    const id = randomBytes(4).toString('hex');
+    const clientId = `stop-workers-${id}`;
+    const topic = `stop-workers/${id}/reading`;
+    cleanups.push(() => discardSession(mosquittoUrl, clientId, 5));
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let entered = 0;
+    const routes = createRouteTable();
+    routes.on(
+      topic,
+      async () => {
+        entered++;
+        await released;
+      },
+      { qos: 1 },
+    );
+    const env = { MQTT_URL: mosquittoUrl, MQTT_CLIENT_ID: clientId, LOG_LEVEL: 'silent' };
+    const server = await createServer({ env, routes });
+    cleanups.push(() => server.stop());
+    await server.start({ workers: { queues: 'emails' } });
+    const client = await publisher(mosquittoUrl, 5);
+    cleanups.push(() => client.endAsync());
+    await client.publishAsync(topic, 'reading', { qos: 1 });
+    await waitFor(() => entered === 1);
+
+    const stopping = server.stop();
+    // a job dispatched while intake drains: the workers, told to stop, leave it queued
+    const jobId = await server.app.dispatcher.dispatch(SendEmailJob, {
+      to: 'ops@example.com',
+      subject: 'late',
+      body: '',
+    });
+    await sleep(300);
+    release();
+    await stopping;
+    expect((await server.app.driver.getJob('emails', jobId))?.status).toBe('queued');
   });
 });
