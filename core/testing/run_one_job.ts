@@ -14,6 +14,7 @@ import { decodeJson, encodeJson, type JsonValue } from '../queue/json.js';
 import { ProgressSteps } from '../queue/progress_steps.js';
 import { ProgressWriter } from '../queue/progress_writer.js';
 import type { JobRegistry } from '../queue/registry.js';
+import { errorCode, thrownError } from '../queue/record_failure.js';
 
 /** One `progress()` report of a job the fake ran, clamped to 0-100 as a worker stores it. */
 export interface ProgressReport {
@@ -102,11 +103,12 @@ export async function runOneJob(
       await driver.complete([{ lease, result: encodeJson(result ?? null, `${reserved.name} result`) }]);
       return { status: 'completed', result };
     } catch (caught) {
-      const error = caught instanceof Error ? caught : new Error(String(caught));
-      const code = (error as { code?: unknown }).code;
+      // described as a worker describes it (record_failure.ts): whatever was thrown, never throwing
+      const error = thrownError(caught);
+      const code = errorCode(error);
       const { outcome } = await driver.fail({
         lease,
-        error: { message: error.message, ...(typeof code === 'string' ? { code } : {}) },
+        error: { message: error.message, ...(code ? { code } : {}) },
         retryInMs: null,
       });
       if (outcome === 'cancelled') return { status: 'cancelled', error };

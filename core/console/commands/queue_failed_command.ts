@@ -7,6 +7,7 @@ import type { JobRecord } from '../../queue/driver.js';
 import { FailedJobs } from '../../queue/failed_jobs.js';
 import type { JsonValue } from '../../queue/json.js';
 import { BaseCommand } from '../command.js';
+import { isoTime } from './job_formatting.js';
 import { plural, type TableColumn, truncate } from '../output.js';
 import { MAX_LIST_LIMIT } from '../../queue/job_manager.js';
 import { parseLimitUpTo, parseQueueName } from '../parsers.js';
@@ -107,8 +108,4 @@ export function toOutput(record: JobRecord): FailedJobOutput {
 function errorSummary(record: JobRecord): string {
   if (!record.error) return '';
   return record.error.code ? `${record.error.code}: ${record.error.message}` : record.error.message;
-}
-
-function isoTime(epochMs: number | null): string | null {
-  return epochMs === null ? null : new Date(epochMs).toISOString();
 }
