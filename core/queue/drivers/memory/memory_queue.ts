@@ -92,11 +92,6 @@ export class MemoryQueue {
   readonly name: string;
   readonly #state: QueueState;
   #wakeNext = false;
-  /** The push that added each job, as Redis keeps its `pushToken` (gone with the job). */
-  readonly #pushes = new WeakMap<
-    StoredJob,
-    { token: string | undefined; added: 'queued' | 'delayed' | 'pending' }
-  >();
 
   constructor(name: string, limits: QueueLimits) {
     this.name = name;
@@ -122,17 +117,15 @@ export class MemoryQueue {
   push(job: NewJob, now: number): PushOutcome {
     const existing = this.#state.find(job.id);
     if (existing) {
-      const first = this.#pushes.get(existing);
-      const sameToken = job.pushToken !== undefined && (first?.token ?? job.id) === job.pushToken;
-      return sameToken && first ? first.added : 'duplicate';
+      const sameToken = job.pushToken !== undefined && (existing.pushToken ?? job.id) === job.pushToken;
+      return sameToken ? existing.addedAs : 'duplicate';
     }
     const stored = createStoredJob(job, now);
     this.#state.insert(stored);
     if (job.hold) this.#state.hold(stored);
     else this.#schedule(stored, now);
-    const added = stored.record.status as 'queued' | 'delayed' | 'pending';
-    this.#pushes.set(stored, { token: job.pushToken, added });
-    return added;
+    stored.addedAs = stored.record.status as StoredJob['addedAs'];
+    return stored.addedAs;
   }
 
   /**

@@ -27,6 +27,9 @@ export interface StoredJob {
    * back, yet counts as having run when it comes due past its expiresAt (failed, not expired).
    */
   ranBefore: boolean;
+  /** The token of the push that added it (as Redis keeps `pushToken`), and the status it was added in. */
+  readonly pushToken: string | undefined;
+  addedAs: 'queued' | 'delayed' | 'pending';
   /** How many times a lease of it ended before it was known to start. */
   stalls: number;
 }
@@ -80,6 +83,8 @@ export function createStoredJob(job: NewJob, now: number): StoredJob {
     cancelRequested: false,
     ran: false,
     ranBefore: false,
+    pushToken: job.pushToken,
+    addedAs: 'pending', // set once scheduled
     stalls: 0,
   };
 }
