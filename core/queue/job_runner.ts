@@ -102,7 +102,11 @@ export class JobRunner {
    * `MAX_TIMER_MS` no timer is set (see `withTimeout`), and the attempt is not bounded.
    */
   timeoutMsOf(job: ReservedJob): number {
-    const jobClass = this.#registry.has(job.name) ? this.#registry.get(job.name) : undefined;
+    return this.#timeoutMs(this.#registry.has(job.name) ? this.#registry.get(job.name) : undefined);
+  }
+
+  /** How long an attempt (or a failed() hook) of a job of `jobClass` may run (ms). */
+  #timeoutMs(jobClass: JobClass | undefined): number {
     return (jobClass?.timeout ?? this.#settings.timeoutSeconds) * 1000;
   }
 
@@ -132,7 +136,7 @@ export class JobRunner {
       jobClass = this.#registry.get(job.name);
       payload = decodeJson(job.payload, `${job.name} payload`);
       const instance = new jobClass();
-      const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
+      const timeoutMs = this.#timeoutMs(jobClass);
       const result = await withTimeout(
         callHandle(instance, payload, context),
         controller,
@@ -300,7 +304,7 @@ export class JobRunner {
   ): Promise<void> {
     // bounded by the job's timeout, as handle() is: a hook that never settles would hold the
     // worker's slot (or its shutdown) for good
-    const timeoutMs = (jobClass.timeout ?? this.#settings.timeoutSeconds) * 1000;
+    const timeoutMs = this.#timeoutMs(jobClass);
     const abort = new JobAbort();
     let hook: Promise<void> | undefined;
     try {

@@ -431,28 +431,26 @@ export class RedisQueueDriver implements QueueDriver {
 
   async release(leases: readonly Lease[], options: ReleaseOptions = {}): Promise<ReleaseOutcome[]> {
     const outcomes = new Map<Lease, ReleaseOutcome>();
-    const started = new Set(leases.slice(0, options.started ?? 0));
+    const started = new Set(leases.slice(0, Math.max(0, options.started ?? 0)));
     await Promise.all(
       [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
         const keys = this.keys.queue(queue);
-        // the started ones first, as the script takes them
-        const first = group.filter((lease) => started.has(lease));
-        const ordered =
-          first.length === 0 ? group : [...first, ...group.filter((lease) => !started.has(lease))];
+        // as in extend: the started leases lead `leases`, so they lead each group, and the
+        // script marks the first ARGV[4] as started
         const args: (string | number)[] = [
           keys.job,
           this.#retention.completedCount,
           this.#retention.completedAgeMs,
-          first.length,
+          group.filter((lease) => started.has(lease)).length,
         ];
-        for (const lease of ordered) args.push(lease.id, lease.token);
+        for (const lease of group) args.push(lease.id, lease.token);
         const codes = await runScript<number[]>(
           this.redis,
           'release_jobs',
           [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases],
           args,
         );
-        ordered.forEach((lease, index) => {
+        group.forEach((lease, index) => {
           const code = codes[index];
           outcomes.set(lease, code === 1 ? 'queued' : code === 2 ? 'cancelled' : 'lost');
         });
