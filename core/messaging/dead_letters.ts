@@ -6,6 +6,7 @@
  * id. An entry that is not a dead letter (damaged, or pushed by hand) is skipped and reported on
  * its own, so it cannot hide the others.
  */
+import { cutBytes, utf8Boundary } from '../support/text.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
@@ -19,7 +20,7 @@ const FLUSH_DEAD_LETTERS = readFileSync(new URL('./scripts/flush_dead_letters.lu
 /** One dead-lettered message. */
 export interface DeadLetter {
   id: string;
-  /** Past 1 KiB, cut and marked (see {@link cutText}). */
+  /** Past 1 KiB, cut and marked (see {@link cutBytes}). */
   topic: string;
   /** The payload as UTF-8 text, or base64 when it is not valid UTF-8 (see `encoding`). */
   payload: string;
@@ -29,12 +30,12 @@ export interface DeadLetter {
    * that no character is split).
    */
   truncated: boolean;
-  /** Why it could not be handled; past 4 KiB, cut and marked (see {@link cutText}). */
+  /** Why it could not be handled; past 4 KiB, cut and marked (see {@link cutBytes}). */
   reason: string;
   code: string | null;
   /** The route pattern whose handler failed, or null. */
   route: string | null;
-  /** Past 1 KiB, cut and marked (see {@link cutText}). */
+  /** Past 1 KiB, cut and marked (see {@link cutBytes}). */
   clientId: string | null;
   /** Epoch ms. */
   at: number;
@@ -103,52 +104,23 @@ export const MAX_REASON_BYTES = 4 * 1024;
  */
 export const MAX_NAME_BYTES = 1024;
 
-/**
- * Where to cut `bytes` at `max` or just before, so as not to split a UTF-8 character: a
- * continuation byte (`10xxxxxx`) at the cut belongs to a character that starts up to 3 bytes
- * before it, and the cut moves to that start. Bytes that are not UTF-8 are cut at `max`.
- */
-function characterBoundary(bytes: Buffer, max: number): number {
-  if (bytes.length <= max) return bytes.length;
-  let end = max;
-  while (end > max - 3 && end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
-  return end;
-}
-
-/**
- * `text` when it is at most `maxBytes` bytes of UTF-8; otherwise its start, cut on a character
- * boundary, and a mark saying how long it was, all in `maxBytes`.
- *
- * @example
- * cutText('x'.repeat(5000), 4096); // 'xxx…x… [cut from 5000 bytes]', 4096 bytes in all
- */
-export function cutText(text: string, maxBytes: number): string {
-  // no character takes more than 3 UTF-8 bytes per UTF-16 unit
-  if (text.length * 3 <= maxBytes) return text;
-  const bytes = Buffer.from(text, 'utf8');
-  if (bytes.length <= maxBytes) return text;
-  const mark = `… [cut from ${bytes.length} bytes]`;
-  const kept = bytes.subarray(0, characterBoundary(bytes, maxBytes - Buffer.byteLength(mark)));
-  return `${kept.toString('utf8')}${mark}`;
-}
-
 /** Turns an input into a stored entry (payload encoded, every field of the input bounded). */
 export function toDeadLetter(input: DeadLetterInput): DeadLetter {
   // text cut on a character boundary, or it would not read back as the same bytes
-  const head = input.payload.subarray(0, characterBoundary(input.payload, MAX_PAYLOAD_BYTES));
+  const head = input.payload.subarray(0, utf8Boundary(input.payload, MAX_PAYLOAD_BYTES));
   const text = head.toString('utf8');
   const isText = Buffer.from(text, 'utf8').equals(head);
   const kept = isText ? head : input.payload.subarray(0, MAX_PAYLOAD_BYTES);
   return {
     id: randomUUID(),
-    topic: cutText(input.topic, MAX_NAME_BYTES),
+    topic: cutBytes(input.topic, MAX_NAME_BYTES),
     payload: isText ? text : kept.toString('base64'),
     encoding: isText ? 'utf8' : 'base64',
     truncated: input.payload.length > kept.length,
-    reason: cutText(input.reason, MAX_REASON_BYTES),
+    reason: cutBytes(input.reason, MAX_REASON_BYTES),
     code: input.code ?? null,
     route: input.route ?? null,
-    clientId: input.clientId === undefined ? null : cutText(input.clientId, MAX_NAME_BYTES),
+    clientId: input.clientId === undefined ? null : cutBytes(input.clientId, MAX_NAME_BYTES),
     at: Date.now(),
   };
 }

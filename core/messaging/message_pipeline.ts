@@ -18,7 +18,8 @@ import { compose, type Middleware } from '../routing/compose.js';
 import type { RouteTable } from '../routing/route_table.js';
 import type { RouteMatch, TopicRouter } from '../routing/router.js';
 import type { RouteRecord } from '../routing/route_table.js';
-import { cutText, type DeadLetterStore, MAX_NAME_BYTES, MAX_REASON_BYTES } from './dead_letters.js';
+import { cutBytes } from '../support/text.js';
+import { type DeadLetterStore, MAX_NAME_BYTES, MAX_REASON_BYTES } from './dead_letters.js';
 import { DispatchBatcher } from './dispatch_batcher.js';
 import { RateLimitedBursts } from './rate_limited_bursts.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
@@ -26,6 +27,7 @@ import { type ContextServices, type DispatchedJob, MessageContext } from './mess
 import type { StateStore } from './state_store.js';
 import { retryUntilDone } from '../support/retry.js';
 import { isRedisUnavailable } from '../queue/drivers/redis/unavailable.js';
+import { thrownError } from '../queue/record_failure.js';
 import { sampledFailures } from '../support/sampled_failures.js';
 
 /**
@@ -238,7 +240,9 @@ export class MessagePipeline {
    * is logged as `message.dead_letter_refused` with the reason, and the message acknowledged.
    */
   async #deadLetter(message: InboundMessage, route: string, error: unknown): Promise<void> {
-    let reason = describeError(error);
+    // never throws: a handler may throw anything (an object without a prototype, an Error
+    // whose message getter throws), and the message must still be dead-lettered
+    let reason = thrownError(error).message;
     const code = isTopiqError(error) ? error.code : undefined;
     if (error instanceof RateLimitedError && error.key !== undefined) {
       // per limit: a second limit on the route refusing the same device starts a burst of its own
@@ -266,11 +270,11 @@ export class MessagePipeline {
     }
     // as the entry holds them: a reason quoting a 1 MiB payload is not logged whole
     const fields = {
-      topic: cutText(message.topic, MAX_NAME_BYTES),
+      topic: cutBytes(message.topic, MAX_NAME_BYTES),
       route,
       code,
-      reason: cutText(reason, MAX_REASON_BYTES),
-      clientId: message.clientId === undefined ? undefined : cutText(message.clientId, MAX_NAME_BYTES),
+      reason: cutBytes(reason, MAX_REASON_BYTES),
+      clientId: message.clientId === undefined ? undefined : cutBytes(message.clientId, MAX_NAME_BYTES),
     };
     try {
       await retryUntilDone(() => this.#options.deadLetters.add({ ...message, reason, code, route }), {
@@ -333,23 +337,6 @@ export class MessagePipeline {
       throw new InvalidRouteError(
         `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'}`,
       );
-    }
-  }
-}
-
-/**
- * What a dead letter says of `error`: its message, or the error as text. Never throws: a
- * handler may throw anything, an object without a prototype (no `toString`) or one whose
- * `message` getter throws, and the message must still be dead-lettered.
- */
-function describeError(error: unknown): string {
-  try {
-    return error instanceof Error ? String(error.message) : String(error);
-  } catch {
-    try {
-      return Object.prototype.toString.call(error);
-    } catch {
-      return '[an error that cannot be described]';
     }
   }
 }

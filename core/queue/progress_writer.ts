@@ -5,7 +5,7 @@
  */
 import { InvalidOptionError } from '../errors.js';
 import { encodeJson } from './json.js';
-import { cutText } from './record_failure.js';
+import { cutChars } from '../support/text.js';
 
 /** The largest progress data, JSON-encoded: partial results belong on the record, not bulk data. */
 export const MAX_PROGRESS_DATA_BYTES = 16 * 1024;
@@ -63,7 +63,7 @@ export class ProgressWriter {
     // an empty or absent message is none, as Redis stores it
     this.#latest = {
       percent: Math.max(0, Math.min(100, percent)),
-      message: message ? cutText(message, MAX_PROGRESS_MESSAGE_LENGTH) : null,
+      message: message ? cutChars(message, MAX_PROGRESS_MESSAGE_LENGTH) : null,
       data: progressData(data),
     };
     const wait = this.#lastWriteAt + this.#intervalMs - performance.now();

@@ -5,6 +5,7 @@
  * for the same lease, it gets the outcome of its first run (fail_job.lua), so trying again is
  * safe and learns what happened instead of taking the job for lost.
  */
+import { cutChars } from '../support/text.js';
 import { isTopiqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { retryUntilDone } from '../support/retry.js';
@@ -14,21 +15,6 @@ import type { Failure, FailResult, QueueDriver, StoredError } from './driver.js'
 export const MAX_ERROR_MESSAGE_LENGTH = 8 * 1024;
 /** The longest error stack kept on a record, in the failed store and in log lines (characters). */
 export const MAX_ERROR_STACK_LENGTH = 32 * 1024;
-
-/**
- * `text` cut to its first `max` characters (never between the halves of a surrogate pair),
- * followed by `… [N more characters cut]`; `text` itself when it is no longer.
- *
- * @example
- * cutText('abcdef', 3); // 'abc… [3 more characters cut]'
- */
-export function cutText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = max;
-  const last = text.charCodeAt(end - 1);
-  if (last >= 0xd800 && last <= 0xdbff) end--;
-  return `${text.slice(0, end)}… [${text.length - end} more characters cut]`;
-}
 
 /**
  * A thrown value as an Error whose `name`, `message`, `stack`, `code` and other own fields read
@@ -61,12 +47,12 @@ export function thrownError(caught: unknown): Error {
 /** An error as a record, the failed store and events keep it: message and stack cut to size. */
 export function storedError(error: Error): StoredError {
   const code = errorCode(error);
-  const message = cutText(attempt(() => String(error.message)) ?? describe(error), MAX_ERROR_MESSAGE_LENGTH);
+  const message = cutChars(attempt(() => String(error.message)) ?? describe(error), MAX_ERROR_MESSAGE_LENGTH);
   const stack = attempt(() => error.stack);
   return {
     message,
     ...(code ? { code } : {}),
-    ...(typeof stack === 'string' && stack ? { stack: cutText(stack, MAX_ERROR_STACK_LENGTH) } : {}),
+    ...(typeof stack === 'string' && stack ? { stack: cutChars(stack, MAX_ERROR_STACK_LENGTH) } : {}),
   };
 }
 
@@ -123,7 +109,7 @@ function describe(value: unknown): string {
   const text = attempt(() => String(value));
   if (text !== undefined && text !== '[object Object]') return text;
   const json = attempt(() => JSON.stringify(value));
-  if (json !== undefined && json !== '{}') return cutText(json, MAX_ERROR_MESSAGE_LENGTH);
+  if (json !== undefined && json !== '{}') return cutChars(json, MAX_ERROR_MESSAGE_LENGTH);
   return attempt(() => Object.prototype.toString.call(value)) ?? 'a thrown value that cannot be described';
 }
 

@@ -5,12 +5,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  cutText,
   MAX_NAME_BYTES,
   MAX_PAYLOAD_BYTES,
   MAX_REASON_BYTES,
   toDeadLetter,
 } from '../../../core/messaging/dead_letters.js';
+import { cutBytes } from '../../../core/support/text.js';
 
 describe('toDeadLetter', () => {
   it('keeps a text payload cut inside a multi-byte character as text, cut before that character', () => {
@@ -76,10 +76,10 @@ describe('toDeadLetter', () => {
   });
 });
 
-describe('cutText', () => {
+describe('cutBytes', () => {
   it('never splits a character and stays within the bound', () => {
     for (const max of [40, 41, 42, 43, 44]) {
-      const cut = cutText('€'.repeat(100), max);
+      const cut = cutBytes('€'.repeat(100), max);
       expect(Buffer.byteLength(cut)).toBeLessThanOrEqual(max);
       expect(cut).toMatch(/^€+… \[cut from 300 bytes\]$/);
     }

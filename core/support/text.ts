@@ -1,0 +1,48 @@
+/**
+ * Cutting text to a bound with a mark that says so: by UTF-16 characters (what a record or a
+ * log line keeps) or by UTF-8 bytes (what a dead letter keeps), never splitting a character.
+ */
+
+/**
+ * `text` cut to its first `max` characters (never between the halves of a surrogate pair),
+ * followed by `… [N more characters cut]`; `text` itself when it is no longer.
+ *
+ * @example
+ * cutChars('abcdef', 3); // 'abc… [3 more characters cut]'
+ */
+export function cutChars(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = max;
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}… [${text.length - end} more characters cut]`;
+}
+
+/**
+ * Where to cut `bytes` at `max` or just before, so as not to split a UTF-8 character: a
+ * continuation byte (`10xxxxxx`) at the cut belongs to a character that starts up to 3 bytes
+ * before it, and the cut moves to that start. Bytes that are not UTF-8 are cut at `max`.
+ */
+export function utf8Boundary(bytes: Buffer, max: number): number {
+  if (bytes.length <= max) return bytes.length;
+  let end = max;
+  while (end > max - 3 && end > 0 && ((bytes[end] ?? 0) & 0xc0) === 0x80) end--;
+  return end;
+}
+
+/**
+ * `text` when it is at most `maxBytes` bytes of UTF-8; otherwise its start, cut on a character
+ * boundary, and a mark saying how long it was, all in `maxBytes`.
+ *
+ * @example
+ * cutBytes('x'.repeat(5000), 4096); // 'xxx…x… [cut from 5000 bytes]', 4096 bytes in all
+ */
+export function cutBytes(text: string, maxBytes: number): string {
+  // no character takes more than 3 UTF-8 bytes per UTF-16 unit
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  const mark = `… [cut from ${bytes.length} bytes]`;
+  const kept = bytes.subarray(0, utf8Boundary(bytes, maxBytes - Buffer.byteLength(mark)));
+  return `${kept.toString('utf8')}${mark}`;
+}
