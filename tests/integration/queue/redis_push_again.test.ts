@@ -14,9 +14,8 @@ import {
   silentLogger,
 } from '../../../core/index.js';
 import { DispatchBatcher } from '../../../core/messaging/dispatch_batcher.js';
-import { scriptSources } from '../../../core/queue/drivers/redis/scripts.js';
+import { driversBehindProxy, firstRequestOf } from '../../support/redis_behind_proxy.js';
 import { deleteKeys } from '../../support/redis_keys.js';
-import { TcpProxy } from '../../support/tcp_proxy.js';
 import { EchoJob } from '../../support/test_jobs.js';
 import { newJob } from '../../support/new_job.js';
 import { until } from '../../support/until.js';
@@ -67,23 +66,13 @@ describe('RedisQueueDriver.push sent again', () => {
   });
 
   it('answers queued, with its queued event, a dispatch whose push Redis stored and whose reply was lost', async () => {
-    const prefix = `push-lost-${randomBytes(3).toString('hex')}`;
-    const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-    cleanups.push(async () => {
-      await deleteKeys(direct.redis, prefix);
-      await direct.close();
-    });
-    const proxy = await TcpProxy.start(6379);
-    cleanups.push(() => proxy.close());
-    const driver = new RedisQueueDriver({ connection: `redis://127.0.0.1:${proxy.port}`, prefix });
-    cleanups.push(() => driver.close());
+    const { direct, proxy, driver, queue } = await driversBehindProxy(cleanups, 'push-lost');
     const seen: JobEvent[] = [];
     cleanups.push(await direct.subscribeEvents((event) => seen.push(event)));
     const dispatcher = new Dispatcher(driver, undefined, new JobEventPublisher(driver));
-    const queue = 'lost';
 
     // a fresh connection sends the script's text first: its second line marks the push
-    proxy.dropRepliesAfter(scriptSources().get('push_jobs')!.split('\n')[1]!.trim());
+    proxy.dropRepliesAfter(firstRequestOf('push_jobs'));
     const job = dispatcher.build({
       job: EchoJob,
       payload: { tag: 't', value: 'v' } as never,

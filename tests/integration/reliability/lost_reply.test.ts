@@ -1,50 +1,10 @@
-/**
- * Calls whose reply is lost: the connection fails after Redis ran the call and before its
- * answer got back, and ioredis sends the call again once it has reconnected (or, when Redis
- * stays away past its retries, the worker sends it again itself). For a reserve, the jobs the
- * first run leased must reach the worker then, not wait out their leases (which would count
- * an attempt, and fail a job on its last try, that never ran). For a complete or a fail, the
- * call run again must answer as the first run did, not "lease lost", so the job's `completed`
- * or `failed` event goes out and its `failed()` hook runs. The worker reaches Redis through a
- * proxy the test cuts, so no other client is disturbed.
- */
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  Dispatcher,
-  type JobEvent,
-  JobEventPublisher,
-  JobRegistry,
-  RedisQueueDriver,
-  Worker,
-} from '../../../core/index.js';
-import { type ScriptName, scriptSources } from '../../../core/queue/drivers/redis/scripts.js';
-import { deleteKeys } from '../../support/redis_keys.js';
-import { TcpProxy } from '../../support/tcp_proxy.js';
+import { Dispatcher, type JobEvent, JobEventPublisher, JobRegistry, Worker } from '../../../core/index.js';
+import type { ScriptName } from '../../../core/queue/drivers/redis/scripts.js';
+import { type Cleanups, driversBehindProxy, firstRequestOf } from '../../support/redis_behind_proxy.js';
+import type { TcpProxy } from '../../support/tcp_proxy.js';
 import { DoomedJob, EchoJob, entries } from '../../support/test_jobs.js';
 import { until } from '../../support/until.js';
-
-type Cleanups = (() => Promise<unknown>)[];
-
-/** A driver straight to Redis and one through a proxy the test can cut, on a prefix of their own. */
-async function driversBehindProxy(cleanups: Cleanups, name: string) {
-  const prefix = `${name}-${randomBytes(3).toString('hex')}`;
-  const direct = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-  cleanups.push(async () => {
-    await deleteKeys(direct.redis, prefix);
-    await direct.close();
-  });
-  const proxy = await TcpProxy.start(6379);
-  cleanups.push(() => proxy.close());
-  const driver = new RedisQueueDriver({ connection: `redis://127.0.0.1:${proxy.port}`, prefix });
-  cleanups.push(() => driver.close());
-  return { prefix, queue: name, direct, proxy, driver };
-}
-
-/** The second line of a script: a fresh connection sends a script's text (EVAL) before its SHA. */
-function firstRequestOf(script: ScriptName): string {
-  return scriptSources().get(script)!.split('\n')[1]!.trim();
-}
 
 /** Loses the reply in flight: the connection drops, and Redis is away for `outageMs`. */
 async function loseReply(proxy: TcpProxy, outageMs: number): Promise<void> {
