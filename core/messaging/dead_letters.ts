@@ -12,7 +12,11 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RedisWrongTypeError } from '../errors.js';
-import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
+import {
+  describeConnection,
+  isWrongTypeReply,
+  rethrowUnavailable,
+} from '../queue/drivers/redis/unavailable.js';
 
 const ADD_DEAD_LETTER = readFileSync(new URL('./scripts/add_dead_letter.lua', import.meta.url), 'utf8');
 const FLUSH_DEAD_LETTERS = readFileSync(new URL('./scripts/flush_dead_letters.lua', import.meta.url), 'utf8');
@@ -216,8 +220,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
 
   /** Rethrows a `WRONGTYPE` refusal as `E_REDIS_WRONG_TYPE`, anything else as {@link rethrowUnavailable} does. */
   readonly #refused = (error: unknown): never => {
-    // Redis 7 reports it as the reply itself, Redis 6 inside "ERR Error running script"
-    if (error instanceof Error && error.name === 'ReplyError' && /\bWRONGTYPE\b/.test(error.message)) {
+    if (isWrongTypeReply(error)) {
       throw new RedisWrongTypeError(
         `Redis key ${this.#key} holds a value of another type, not the list Topiq keeps dead letters in ` +
           '(set by hand, or by another program using the same prefix), so dead letters can be neither ' +

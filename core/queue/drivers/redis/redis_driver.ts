@@ -51,7 +51,12 @@ import { RedisMonitoring } from './redis_monitoring.js';
 import { RedisPubSub } from './redis_pubsub.js';
 import { EventListenerPresence, type EventListenerTiming } from './event_listeners.js';
 import { RedisRecords } from './redis_records.js';
-import { describeConnection, isDatabaseRefusal, rethrowUnavailable } from './unavailable.js';
+import {
+  describeConnection,
+  isDatabaseRefusal,
+  isWrongTypeReply,
+  rethrowUnavailable,
+} from './unavailable.js';
 import { registerScripts, runScript } from './scripts.js';
 import { serverNow } from './server_clock.js';
 
@@ -703,7 +708,7 @@ function refusedPush(queue: string, keys: QueueKeys, queueSet: string, error: un
       { cause: error },
     );
   }
-  if (/\bWRONGTYPE\b/.test(error.message)) {
+  if (isWrongTypeReply(error)) {
     const pattern = `${keys.seq.slice(0, -'seq'.length)}*`;
     return new RedisWrongTypeError(
       `a Redis key of queue "${queue}" (${pattern}) or the queue list ${queueSet} holds a value of ` +

@@ -14,6 +14,15 @@ export function isConnectionError(error: unknown): boolean {
   return error.name === 'MaxRetriesPerRequestError' || CONNECTION_ERRORS.test(error.message);
 }
 
+/**
+ * True when `error` is Redis refusing a command on a key that holds another type (`WRONGTYPE`:
+ * set by hand, or by another program under the same prefix). Redis 7 reports it as the reply
+ * itself, Redis 6 inside "ERR Error running script".
+ */
+export function isWrongTypeReply(error: unknown): boolean {
+  return error instanceof Error && error.name === 'ReplyError' && /\bWRONGTYPE\b/.test(error.message);
+}
+
 /** True when `error` is Redis refusing the connection's password, or asking for one. */
 export function isAuthRefusal(error: unknown): boolean {
   return error instanceof Error && /^(NOAUTH|WRONGPASS)\b/.test(error.message);
