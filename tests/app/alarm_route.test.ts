@@ -6,7 +6,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jobs, SendEmailJob, SendNotificationJob } from '../../app/jobs/index.js';
 import { createServer } from '../../bootstrap/server.js';
-import { fakeMessage, type JobContext, QueueFake, type Server, silentLogger } from '../../core/index.js';
+import { fakeMessage, QueueFake, type Server } from '../../core/index.js';
+import { jobContext } from '../support/job_context.js';
 
 let fake: QueueFake;
 let server: Server;
@@ -24,21 +25,8 @@ afterEach(async () => {
 const alarm = (deviceId: string, kind: string, severity: string) =>
   fakeMessage(`devices/${deviceId}/alarms/${kind}`, { severity, message: 'door forced open' });
 
-/** The context of try `attempt` of the notification stored as `jobId`. */
-function attemptOf(jobId: string, attempt: number): JobContext {
-  return {
-    jobId,
-    queue: 'notifications',
-    attempt,
-    maxTries: 3,
-    signal: new AbortController().signal,
-    log: silentLogger(),
-    progress: () => {},
-    steps: () => {
-      throw new Error('not used by this job');
-    },
-  };
-}
+/** The context of try `attempt` of the job stored as `jobId`. */
+const attemptOf = (jobId: string, attempt: number) => jobContext(jobId, attempt, 'notifications');
 
 describe('devices/{deviceId}/alarms/{kind}', () => {
   it('notifies with the kind in the message, a critical alarm first in line', async () => {

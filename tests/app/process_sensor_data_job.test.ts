@@ -1,7 +1,8 @@
 /** The example app's ProcessSensorDataJob: its alerts, run directly on a fake queue. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { jobs, ProcessSensorDataJob, SendNotificationJob } from '../../app/jobs/index.js';
-import { type JobContext, QueueFake, silentLogger } from '../../core/index.js';
+import { QueueFake } from '../../core/index.js';
+import { jobContext } from '../support/job_context.js';
 
 let fake: QueueFake;
 
@@ -16,20 +17,8 @@ afterEach(() => {
 });
 
 /** The context of try `attempt` of the job stored as `jobId`. */
-function attemptOf(jobId: string, attempt: number): JobContext {
-  return {
-    jobId,
-    queue: 'telemetry',
-    attempt,
-    maxTries: ProcessSensorDataJob.maxTries,
-    signal: new AbortController().signal,
-    log: silentLogger(),
-    progress: () => {},
-    steps: () => {
-      throw new Error('not used by this job');
-    },
-  };
-}
+const attemptOf = (jobId: string, attempt: number) =>
+  jobContext(jobId, attempt, 'telemetry', ProcessSensorDataJob.maxTries);
 
 describe('ProcessSensorDataJob', () => {
   it('dispatches one alert for a hot reading without a device time, however often the job is tried', async () => {
