@@ -55,6 +55,7 @@ import {
   describeConnection,
   isDatabaseRefusal,
   isWrongTypeReply,
+  refusedJobCall,
   rethrowUnavailable,
 } from './unavailable.js';
 import { registerScripts, runScript } from './scripts.js';
@@ -75,6 +76,8 @@ export interface RedisDriverOptions {
 
 /** push_jobs.lua's answer per job, by number (0: an existing job has that id). */
 const PUSH_OUTCOMES: readonly PushOutcome[] = ['duplicate', 'queued', 'delayed', 'pending'];
+/** push_jobs.lua's answer for a job whose key holds another type: not added. */
+const KEY_OF_ANOTHER_TYPE = 4;
 
 const DEFAULT_RETENTION: RetentionSettings = { completedCount: 1000, completedAgeMs: 24 * 3600_000 };
 
@@ -199,6 +202,8 @@ export class RedisQueueDriver implements QueueDriver {
     const settled = await Promise.allSettled(
       [...byQueue].map(async ([queue, list]) => {
         const keys = this.keys.queue(queue);
+        // ids whose key holds another type: not added, refused once the rest is stored
+        const refused: string[] = [];
         try {
           if (!this.#knownQueues.has(queue)) {
             await this.redis.sadd(this.keys.queueSet, queue);
@@ -221,9 +226,11 @@ export class RedisQueueDriver implements QueueDriver {
             }
             const added = await runScript<number[]>(this.redis, 'push_jobs', this.#keys(keys, 'push'), args);
             chunk.forEach((job, index) => {
-              outcomes.set(job, PUSH_OUTCOMES[added[index]!] ?? 'duplicate');
+              if (added[index] === KEY_OF_ANOTHER_TYPE) refused.push(job.id);
+              else outcomes.set(job, PUSH_OUTCOMES[added[index]!] ?? 'duplicate');
             });
           }
+          if (refused.length > 0) throw jobKeysOfAnotherType(queue, keys, refused);
         } catch (error) {
           throw refusedPush(queue, keys, this.keys.queueSet, error);
         }
@@ -430,7 +437,12 @@ export class RedisQueueDriver implements QueueDriver {
       this.#retention.completedCount,
       this.#retention.completedAgeMs,
       this.#failedCount,
-    ]).catch(this.#unavailable);
+    ])
+      .catch(async (error: unknown) => {
+        const doing = `the failed attempt of job ${lease.id} cannot be recorded`;
+        throw await refusedJobCall(this.redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
+      })
+      .catch(this.#unavailable);
     return failResult(answer);
   }
 
@@ -510,12 +522,16 @@ export class RedisQueueDriver implements QueueDriver {
     data?: string | null,
   ): Promise<boolean> {
     const key = this.keys.job(lease.queue, lease.id);
+    const keys = this.keys.queue(lease.queue);
     const stored = await runScript<number>(
       this.redis,
       'update_progress',
-      [key, this.keys.queue(lease.queue).leases],
+      [key, keys.leases],
       [lease.id, lease.token, percent, message ?? '', data ?? ''],
-    );
+    ).catch(async (error: unknown) => {
+      const doing = `the progress of job ${lease.id} cannot be stored`;
+      throw await refusedJobCall(this.redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
+    });
     return stored === 1;
   }
 
@@ -689,6 +705,21 @@ function parseReserved(line: string, queue: string, token: string): ReservedJob 
 function failResult(answer: string): FailResult {
   if (answer.startsWith('retrying:')) return { outcome: 'retrying', runAt: Number(answer.slice(9)) };
   return { outcome: answer as FailOutcome };
+}
+
+/**
+ * The jobs `ids` of `queue`, refused by push_jobs.lua because their keys hold another type, as
+ * `E_REDIS_WRONG_TYPE` naming the first key and the fix.
+ */
+function jobKeysOfAnotherType(queue: string, keys: QueueKeys, ids: readonly string[]): RedisWrongTypeError {
+  const key = `${keys.job}${ids[0]}`;
+  const more = ids.length > 1 ? ` (and ${ids.length - 1} more of the push: ${keys.job}<id>)` : '';
+  return new RedisWrongTypeError(
+    `Redis key ${key}${more}, where job ${ids[0]} of queue "${queue}" would be stored, holds a value of another ` +
+      'type (set by hand, or by another program using the same prefix), so the job was not added (the ' +
+      `other jobs of the queue were): look at it (redis-cli TYPE ${key}), then rename it to keep what it ` +
+      `holds (redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key}), and dispatch the job again`,
+  );
 }
 
 /**

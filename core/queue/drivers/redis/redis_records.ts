@@ -18,6 +18,7 @@ import type { KeyBuilder, QueueKeys } from './keys.js';
 import { decodeRecord, fieldsOf } from './record_codec.js';
 import { runScript } from './scripts.js';
 import { serverNow } from './server_clock.js';
+import { refusedJobCall } from './unavailable.js';
 
 const STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
   pending: 'pending',
@@ -130,7 +131,9 @@ export class RedisRecords {
       'cancel_job',
       [keys.wait, keys.delayed, keys.pending, keys.cancelled, keys.leases],
       [keys.job, id, this.#retention.completedCount, this.#retention.completedAgeMs],
-    );
+    ).catch(async (error: unknown) => {
+      throw await refusedJobCall(this.#redis, error, { queue, id, keys }, `job ${id} cannot be cancelled`);
+    });
     return this.#statusOutcome(outcome, queue, id, 'cancel');
   }
 
@@ -142,7 +145,9 @@ export class RedisRecords {
       'release_held',
       [keys.pending, keys.wait, keys.delayed, keys.seq, keys.signal, keys.leases],
       [keys.job, id],
-    );
+    ).catch(async (error: unknown) => {
+      throw await refusedJobCall(this.#redis, error, { queue, id, keys }, `job ${id} cannot be released`);
+    });
     return this.#statusOutcome(outcome, queue, id, 'release');
   }
 

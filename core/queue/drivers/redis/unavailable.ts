@@ -1,9 +1,12 @@
 /**
  * Maps ioredis connection failures to `E_REDIS_UNAVAILABLE` with a message that says
- * where Topiq tried to connect and what to do; other errors pass through unchanged.
+ * where Topiq tried to connect and what to do, and a job script's `WRONGTYPE` refusal to
+ * `E_REDIS_WRONG_TYPE` naming the key; other errors pass through unchanged.
  */
-import { RedisAuthError, RedisUnavailableError } from '../../../errors.js';
+import type { Redis } from 'ioredis';
+import { RedisAuthError, RedisUnavailableError, RedisWrongTypeError } from '../../../errors.js';
 import { PASSING_REDIS_STATES, PASSING_REPLY } from '../../record_failure.js';
+import type { QueueKeys } from './keys.js';
 
 const CONNECTION_ERRORS =
   /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE|Connection is closed|Reached the max retries per request|Stream isn't writeable|connect ETIMEDOUT/;
@@ -21,6 +24,41 @@ export function isConnectionError(error: unknown): boolean {
  */
 export function isWrongTypeReply(error: unknown): boolean {
   return error instanceof Error && error.name === 'ReplyError' && /\bWRONGTYPE\b/.test(error.message);
+}
+
+/**
+ * `error`, thrown by a script working on job `id` of `queue` (`doing`: what it was for, as "job
+ * 7 cannot be cancelled"), as `E_REDIS_WRONG_TYPE` when it is a `WRONGTYPE` refusal; anything
+ * else as it is. The job's scripts read its hash before any write (or their one write is
+ * refused), so nothing was changed. Redis's reply names no key: the job's own is asked its type
+ * (one call, on this failure only) to name it; when it is a hash, the key is another of the queue.
+ */
+export async function refusedJobCall(
+  redis: Redis,
+  error: unknown,
+  job: { queue: string; id: string; keys: QueueKeys },
+  doing: string,
+): Promise<unknown> {
+  if (!isWrongTypeReply(error)) return error;
+  const { queue, id, keys } = job;
+  const key = `${keys.job}${id}`;
+  const other = '(set by hand, or by another program using the same prefix)';
+  const type = await redis.type(key).catch(() => undefined);
+  if (type !== undefined && type !== 'hash' && type !== 'none') {
+    return new RedisWrongTypeError(
+      `Redis key ${key}, the record of job ${id} of queue "${queue}", holds a ${type}, not a hash ${other}, ` +
+        `so ${doing}: look at it (redis-cli TYPE ${key}), then rename it to ` +
+        `keep what it holds (redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key})`,
+      { cause: error },
+    );
+  }
+  const pattern = `${keys.seq.slice(0, -'seq'.length)}*`;
+  return new RedisWrongTypeError(
+    `a Redis key of queue "${queue}" (${pattern}) holds a value of another type ${other}, so ${doing} ` +
+      `(${(error as Error).message}): find it (redis-cli --scan --pattern '${pattern}', then TYPE), then ` +
+      'rename it to keep what it holds or delete it',
+    { cause: error },
+  );
 }
 
 /** True when `error` is Redis refusing the connection's password, or asking for one. */

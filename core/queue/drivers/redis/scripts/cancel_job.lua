@@ -11,6 +11,9 @@
   ARGV[3] finished records to keep
   ARGV[4] max age of finished records in ms
   Returns 'cancelled', 'running', 'missing' or 'state:<status>' for a finished job.
+  A job key of another type (its hash replaced by hand) fails the call with WRONGTYPE before
+  any write, which the driver reports as E_REDIS_WRONG_TYPE naming the key: the key's first
+  read stays ahead of every write.
 ]]
 --!include common
 local jobPrefix = ARGV[1]

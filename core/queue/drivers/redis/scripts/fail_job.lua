@@ -24,6 +24,9 @@
   attempt), so the same attempt failed again (its reply lost on the way, and the call sent again
   by ioredis or the worker) gets the same answer, even after later attempts, while the record is
   kept.
+  A job key of another type (its hash replaced by hand) fails the call with WRONGTYPE before
+  any write, which the driver reports as E_REDIS_WRONG_TYPE naming the key: the key's first
+  read stays ahead of every write.
 ]]
 --!include common
 local jobPrefix = ARGV[1]

@@ -11,7 +11,10 @@
   Returns one integer per job: 1 added queued, 2 added delayed, 3 added pending (on hold),
   0 an existing job has that id (left unchanged). A job that exists because this same push
   added it on an earlier try (its pushToken matches: the try failed in another queue, or its
-  reply was lost) is answered the status it was added in then (1, 2 or 3), not 0.
+  reply was lost) is answered the status it was added in then (1, 2 or 3), not 0. A job whose
+  key holds another type (set by hand, or by another program) is answered 4 and not added: it is
+  no job of that id, and the driver refuses it with E_REDIS_WRONG_TYPE, naming the key, once the
+  rest of the push is stored (sent again, they are answered by their pushToken).
   A pushToken of '=' is the id itself (an id generated for this job alone; not sent twice): it
   is not stored, and a hash without the field matches it. Any other is stored as the field
   pushToken.
@@ -32,16 +35,13 @@ local wake = false
 
 -- What an earlier try of this push answered for job `id` (stored at `key`): 1, 2 or 3 when
 -- its pushToken matches the one stored, judged as that try judged it (hold, then runAt
--- against the createdAt it stamped); else 0. A key of another type is no job this push made.
+-- against the createdAt it stamped); else 0; 4 when the key holds another type (no job at all).
 local function earlierAnswer(key, id, token, runAt, hold)
-  if token == '' then
-    return 0
-  end
   local fields = redis.pcall('HMGET', key, 'pushToken', 'spec')
   if fields.err then
-    return 0
+    return 4
   end
-  if (fields[1] or '=') ~= token then
+  if token == '' or (fields[1] or '=') ~= token then
     return 0
   end
   if hold == '1' then

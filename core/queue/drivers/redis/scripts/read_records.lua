@@ -13,7 +13,9 @@
   the newest entries account for the newest ids. Given ids, LPOS finds that place, scanning the
   ids list from the tail; a page knows it, so a page deep in a long list costs no scan. The
   times list is read from the tail in growing windows only as deep as the records asked for
-  lie, so reading recent records stays cheap however many are kept.
+  lie, so reading recent records stays cheap however many are kept. A job whose key holds
+  another type (its hash replaced by hand) is read as no record, an empty hash (jobFields:
+  logged by Redis), so the other records of the call are still read.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -70,7 +72,7 @@ else
 end
 
 for i, id in ipairs(ids) do
-  local hash = redis.call('HGETALL', jobPrefix .. id)
+  local hash = jobFields(jobPrefix .. id, redis.pcall('HGETALL', jobPrefix .. id))
   local status
   for k = 1, #hash, 2 do
     if hash[k] == 'status' then

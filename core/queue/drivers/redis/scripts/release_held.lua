@@ -9,6 +9,9 @@
   ARGV[1] job hash prefix
   ARGV[2] job id
   Returns 'queued', 'delayed', 'missing' or 'state:<status>' when it was not pending.
+  A job key of another type (its hash replaced by hand) fails the call with WRONGTYPE before
+  any write, which the driver reports as E_REDIS_WRONG_TYPE naming the key: the key's first
+  read stays ahead of every write.
 ]]
 --!include common
 local key = ARGV[1] .. ARGV[2]

@@ -17,7 +17,11 @@
   A job whose cancel was requested while it ran ends cancelled instead of going back.
   Returns per job: 1 released, 2 ended cancelled, 0 lease lost (nothing changed). A release
   run again after its reply was lost gets its first answer from the job ('settled:<token>',
-  releaseLeased in common.lua), while the record is kept.
+  releaseLeased in common.lua), while the record is kept. A job whose key holds another type
+  (its hash replaced by hand) is answered 0 with nothing written (jobFields: logged by Redis);
+  its lease lapses, and the reserve that reclaims it takes it as gone. The rest of the call is
+  released (redis.call on that key would fail the call after the releases made so far, and every
+  try after it).
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -30,17 +34,20 @@ local startedEnd = 5 + 2 * (tonumber(ARGV[4]) or 0)
 for i = 5, #ARGV, 2 do
   local id = ARGV[i]
   local token = ARGV[i + 1]
-  if ownsLease(KEYS[5], id, token) then
+  local key = jobPrefix .. id
+  if not ownsLease(KEYS[5], id, token) then
+    out[#out + 1] = AGAIN[settledAnswerOf(key, token)] or 0
+  elseif #jobFields(key, redis.pcall('HMGET', key, 'attempts')) == 0 then
+    out[#out + 1] = 0
+  else
     if i < startedEnd then
-      redis.call('HSET', jobPrefix .. id, 'ran', token)
+      redis.call('HSET', key, 'ran', token)
     end
     local outcome = releaseLeased(KEYS[1], KEYS[5], KEYS[2], KEYS[4], jobPrefix, id, token, now, tonumber(ARGV[2]), tonumber(ARGV[3]))
     if outcome == 1 then
       released = released + 1
     end
     out[#out + 1] = outcome
-  else
-    out[#out + 1] = AGAIN[settledAnswer(jobPrefix .. id, token)] or 0
   end
 end
 if released > 0 then

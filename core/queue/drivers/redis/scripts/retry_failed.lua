@@ -20,7 +20,10 @@
             the cursor for the next call: the last score looked at and how many members of
             that score it left in the set (or the score given and its count, when none) }. A
   member whose record is gone is dropped without being moved, so callers repeat 'before' while
-  a call looks at 1000, not while it moves 1000.
+  a call looks at 1000, not while it moves 1000. A record whose key holds another type (its hash
+  replaced by hand) counts as gone (jobFields: logged by Redis) and the key is left as it is;
+  redis.call would fail the call after the jobs moved so far (with no wake-up for them), and
+  every retry after it.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -47,7 +50,7 @@ local missing = {}
 local left = {}
 for i, id in ipairs(ids) do
   local key = jobPrefix .. id
-  local f = redis.call('ZSCORE', KEYS[1], id) and redis.call('HMGET', key, 'spec', 'attempts', 'expiresAt')
+  local f = redis.call('ZSCORE', KEYS[1], id) and jobFields(key, redis.pcall('HMGET', key, 'spec', 'attempts', 'expiresAt'))
   local expiresAt = f and tonumber(f[3])
   if not f then
     missing[#missing + 1] = id

@@ -9,6 +9,8 @@
   ARGV[4] message, or '' for none
   ARGV[5] data (JSON), or '' for none
   Returns 1 stored, 0 lease lost. A report replaces the message and data of the last one.
+  A job key of another type (its hash replaced by hand) fails the call with WRONGTYPE, its one
+  write refused, which the driver reports as E_REDIS_WRONG_TYPE naming the key.
 ]]
 --!include common
 if not ownsLease(KEYS[2], ARGV[1], ARGV[2]) then

@@ -242,6 +242,12 @@ local function settledAnswer(key, token)
   return token ~= '' and redis.call('HGET', key, 'settled:' .. token)
 end
 
+-- settledAnswer for a job key that may hold another type (put there by hand): false for one
+-- that does, logged as jobFields does, where HGET would fail the script after its writes.
+local function settledAnswerOf(key, token)
+  return token ~= '' and (jobFields(key, redis.pcall('HMGET', key, 'settled:' .. token))[1] or false)
+end
+
 -- Whether the caller holding `token` owns the running job `id`: the queue's leases hash
 -- maps it to that token. Every script that takes a job out of the active set deletes its
 -- lease in the same call, so a lease token is there exactly while its job is in the active set.
