@@ -14,30 +14,14 @@ import {
 } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { AckBuffer } from './ack_buffer.js';
-import type {
-  Failure,
-  FailResult,
-  JobRecord,
-  Lease,
-  QueueDriver,
-  ReservedJob,
-  StoredError,
-} from './driver.js';
+import type { FailResult, JobRecord, Lease, QueueDriver, ReservedJob, StoredError } from './driver.js';
 import type { JobClass, JobContext } from './job.js';
 import { JobAbort, type SettleObserver, untilAborted } from './job_abort.js';
 import { decodeJson, encodeJson, type JsonValue } from './json.js';
 import type { JobEventPublisher } from './job_events.js';
 import { AttemptContext } from './attempt_context.js';
 import { jobFields } from './names.js';
-import {
-  errorCode,
-  isPassingRedisError,
-  loggedError,
-  recordFailure,
-  storedError,
-  thrownError,
-} from './record_failure.js';
-import { retryUntilDone } from '../support/retry.js';
+import { errorCode, loggedError, recordFailure, storedError, thrownError } from './record_failure.js';
 import type { JobRegistry } from './registry.js';
 import { type RetryPolicy, retryDelayMs } from './retry_policy.js';
 import { MAX_TIMER_MS } from '../support/timers.js';
@@ -207,13 +191,18 @@ export class JobRunner {
     const { job, lease } = running;
     const stored = storedError(error);
     const failure = { lease, error: stored, retryInMs };
-    let result: FailResult | undefined;
+    let result: FailResult;
+    // past a few tries this waits for Redis, the job's slot taken, until the grace period ends
     try {
-      result = await recordFailure(this.#driver, failure, log);
+      result = await recordFailure(this.#driver, failure, log, { signal: this.#settings.graceOver });
     } catch (driverError) {
-      result = await this.#recordWhenRedisReturns(failure, driverError, log, started);
+      log.error(
+        { event: 'job.fail_unrecorded', err: driverError, durationMs: elapsed(started) },
+        'could not record the failed attempt: if Redis never got it, the job runs again when its lease ' +
+          'expires; if it did and its answer was lost, the job is failed without its failed() hook',
+      );
+      return;
     }
-    if (result === undefined) return;
     running.failureRecorded = true;
     const { outcome } = result;
     const fields = { durationMs: elapsed(started), code: stored.code, err: loggedError(error) };
@@ -238,47 +227,6 @@ export class JobRunner {
         await this.#callFailed(jobClass, error, payload, context, log);
       }
     }
-  }
-
-  /**
-   * Records a failed attempt that {@link recordFailure} gave up on while Redis was away, by
-   * sending it again until Redis answers or the worker stops (`fail_job.lua` answers a repeat
-   * as its first run). Giving up sooner would leave a job whose failure Redis did record (its
-   * reply lost) failed for good without its `failed()` hook, its `job.failed` line or its event.
-   * The job's slot stays taken meanwhile (no other job could be reserved), until the worker's
-   * shutdown grace period ends. Resolves to undefined when it is left unrecorded.
-   */
-  async #recordWhenRedisReturns(
-    failure: Failure,
-    driverError: unknown,
-    log: Logger,
-    started: number,
-  ): Promise<FailResult | undefined> {
-    const graceOver = this.#settings.graceOver;
-    let lastError = driverError;
-    if (isPassingRedisError(driverError) && !graceOver?.aborted) {
-      log.warn(
-        { event: 'job.fail_waiting', err: driverError },
-        'could not record the failed attempt yet; sending it again until Redis answers or the worker has stopped',
-      );
-      try {
-        const result = await retryUntilDone(() => this.#driver.fail(failure), {
-          giveUp: (error) => !isPassingRedisError(error),
-          onError: () => {},
-          ...(graceOver ? { signal: graceOver } : {}),
-        });
-        log.info({ event: 'job.fail_recorded', outcome: result.outcome }, 'the failed attempt is recorded');
-        return result;
-      } catch (error) {
-        lastError = error;
-      }
-    }
-    log.error(
-      { event: 'job.fail_unrecorded', err: lastError, durationMs: elapsed(started) },
-      'could not record the failed attempt: if Redis never got it, the job runs again when its lease ' +
-        'expires; if it did and its answer was lost, the job is failed without its failed() hook',
-    );
-    return undefined;
   }
 
   /** Emits the status the failed attempt gave the job, with the run-at time its record got. */

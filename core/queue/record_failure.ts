@@ -8,7 +8,8 @@
 import { cutChars } from '../support/text.js';
 import { isTopiqError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { retryUntilDone } from '../support/retry.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { jitteredBackoffMs, retryUntilDone } from '../support/retry.js';
 import type { Failure, FailResult, QueueDriver, StoredError } from './driver.js';
 
 /** The longest error message kept on a record, in the failed store, in events and log lines (characters). */
@@ -153,28 +154,54 @@ export function isPassingRedisError(error: unknown): boolean {
 }
 
 /**
- * Sends `failure`, again while Redis cannot be reached (`E_REDIS_UNAVAILABLE`) or answers that it
- * is loading, failing over, busy or out of memory (`LOADING`, `READONLY`, `BUSY`, `OOM` and the
- * like: {@link PASSING_REDIS_STATES}), up to
- * {@link FAIL_TRIES} tries with the backoff of `retryUntilDone` between them (0.1-0.2 s at
- * first, doubling, jittered). Any other error is thrown at once. `log` is the job's logger,
- * already bound to its id and queue: its lines do not repeat them (a strict JSON reader refuses
- * a line with a key twice).
+ * Sends `failure` until Redis records it, again while Redis cannot be reached or answers that it
+ * will be back ({@link isPassingRedisError}: `LOADING`, `READONLY`, `BUSY`, `OOM` and the like);
+ * any other error is thrown at once. Its first {@link FAIL_TRIES} tries wait 0.1-0.2 s at first,
+ * doubling, jittered (3-6 s in all), each retry logged `job.fail_retry`. Past them it logs
+ * `job.fail_waiting` and goes on, its backoff starting over (up to 5 s), until Redis answers
+ * (`job.fail_recorded`) or `signal` aborts, ending a wait at once: giving up sooner would leave a
+ * job whose failure Redis did record (its reply lost) failed for good without its `failed()`
+ * hook. A failure whose signal has aborted already still gets its {@link FAIL_TRIES} tries. The
+ * last error is thrown. `log` is the job's logger, bound to its id and queue: its lines do not
+ * repeat them (a strict JSON reader refuses a line with a key twice).
+ *
+ * @example
+ * const result = await recordFailure(driver, { lease, error, retryInMs: null }, log, { signal: graceOver });
  */
-export function recordFailure(driver: QueueDriver, failure: Failure, log: Logger): Promise<FailResult> {
-  return whileRedisPasses(
-    () => driver.fail(failure),
-    (error, retryInMs, tries) =>
-      log.warn(
-        {
-          event: 'job.fail_retry',
-          err: error,
-          tries,
-          retryInMs,
-        },
-        'could not record the failed attempt; trying again',
-      ),
-  );
+export async function recordFailure(
+  driver: QueueDriver,
+  failure: Failure,
+  log: Logger,
+  { signal }: { signal?: AbortSignal | undefined } = {},
+): Promise<FailResult> {
+  for (let tries = 1; ; tries++) {
+    try {
+      const result = await driver.fail(failure);
+      if (tries > FAIL_TRIES) {
+        log.info({ event: 'job.fail_recorded', outcome: result.outcome }, 'the failed attempt is recorded');
+      }
+      return result;
+    } catch (error) {
+      const waiting = tries >= FAIL_TRIES;
+      if (!isPassingRedisError(error) || (waiting && signal?.aborted)) throw error;
+      // as retryUntilDone waits, but from the start again once waiting: the first wait is none
+      const retryInMs = jitteredBackoffMs(waiting ? tries - FAIL_TRIES : tries);
+      if (!waiting) {
+        log.warn(
+          { event: 'job.fail_retry', err: error, tries, retryInMs },
+          'could not record the failed attempt; trying again',
+        );
+      } else if (tries === FAIL_TRIES) {
+        log.warn(
+          { event: 'job.fail_waiting', err: error },
+          'could not record the failed attempt yet; sending it again until Redis answers or the worker has stopped',
+        );
+      }
+      await sleep(retryInMs, undefined, waiting && signal ? { signal } : undefined).catch(() => {
+        throw error; // the signal aborted while waiting
+      });
+    }
+  }
 }
 
 /**

@@ -23,6 +23,11 @@ export function backoffMs(failures: number, maxMs = 5000): number {
   return failures === 0 ? 0 : Math.min(maxMs, 100 * 2 ** Math.min(failures, 10));
 }
 
+/** {@link backoffMs} with jitter: a wait drawn from its second half, so retries spread out. */
+export function jitteredBackoffMs(failures: number, maxMs?: number): number {
+  return Math.round(backoffMs(failures, maxMs) * (0.5 + Math.random() / 2));
+}
+
 /**
  * Runs `operation` until it resolves, waiting with exponential backoff and jitter between
  * tries (100 ms doubling to `maxDelayMs`, default 5 s).
@@ -39,8 +44,7 @@ export async function retryUntilDone<T>(
       return await operation();
     } catch (error) {
       if (options.giveUp?.(error, attempt) || options.signal?.aborted) throw error;
-      const ceiling = backoffMs(attempt, options.maxDelayMs);
-      const delay = Math.round(ceiling * (0.5 + Math.random() / 2));
+      const delay = jitteredBackoffMs(attempt, options.maxDelayMs);
       options.onError(error, delay, attempt);
       try {
         await sleep(delay, undefined, options.signal ? { signal: options.signal } : undefined);

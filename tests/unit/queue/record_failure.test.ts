@@ -1,4 +1,7 @@
-/** Recording a failed attempt tries again while Redis is away or passing through a failover, and only then. */
+/**
+ * Recording a failed attempt tries again while Redis is away or passing through a failover, and
+ * only then: a few tries, then on until Redis answers or the worker's grace period ends.
+ */
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { RedisUnavailableError } from '../../../core/errors.js';
@@ -11,6 +14,7 @@ import {
   storedError,
   thrownError,
 } from '../../../core/queue/record_failure.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
 
 const failure: Failure = {
   lease: { id: 'j1', queue: 'q', token: 't' },
@@ -56,15 +60,66 @@ describe('recordFailure', () => {
     expect(calls).toHaveLength(4);
   });
 
-  it('throws any other error at once, and gives up after six tries', async () => {
+  it('throws any other error at once, and gives up after six tries once its signal has aborted', async () => {
     const other = failingWith(new Error('ERR Error running script'));
     await expect(recordFailure(other.driver, failure, silentLogger())).rejects.toThrow(/running script/);
     expect(other.calls).toHaveLength(1);
-    const away = failingWith(...Array.from({ length: 6 }, () => new RedisUnavailableError('away')));
-    await expect(recordFailure(away.driver, failure, silentLogger())).rejects.toMatchObject({
-      code: 'E_REDIS_UNAVAILABLE',
-    });
+    // a job failing in the last moments of a shutdown still gets its few tries
+    const away = failingWith(...Array.from({ length: 7 }, () => new RedisUnavailableError('away')));
+    const log = capturingLogger('info');
+    await expect(
+      recordFailure(away.driver, failure, log.logger, { signal: AbortSignal.abort() }),
+    ).rejects.toMatchObject({ code: 'E_REDIS_UNAVAILABLE' });
     expect(away.calls).toHaveLength(6);
+    expect(log.events('job.fail_retry')).toHaveLength(5);
+    expect(log.events('job.fail_waiting')).toEqual([]);
+  }, 10_000);
+
+  it.concurrent('goes on past six tries until Redis answers, saying so once and when it lands', async () => {
+    const { driver, calls } = failingWith(
+      ...Array.from({ length: 8 }, () => new RedisUnavailableError('Redis at 127.0.0.1:6379 did not answer')),
+    );
+    const log = capturingLogger('info');
+    const signal = new AbortController().signal;
+    expect(await recordFailure(driver, failure, log.logger, { signal })).toEqual({ outcome: 'failed' });
+    expect(calls).toHaveLength(9);
+    expect(log.events('job.fail_retry').map((line) => line.tries)).toEqual([1, 2, 3, 4, 5]);
+    expect(log.events('job.fail_waiting')).toMatchObject([
+      { level: 40, err: { code: 'E_REDIS_UNAVAILABLE' }, msg: expect.stringMatching(/until Redis answers/) },
+    ]);
+    expect(log.events('job.fail_recorded')).toMatchObject([{ level: 30, outcome: 'failed' }]);
+  }, 10_000);
+
+  it.concurrent('stops waiting at once when its signal aborts, throwing the last error', async () => {
+    const controller = new AbortController();
+    const calls: number[] = [];
+    const driver = {
+      fail: async () => {
+        calls.push(calls.length + 1);
+        // the wait after the eighth try is 0.2-0.4 s: aborting 50 ms into it must end it
+        if (calls.length === 8) setTimeout(() => controller.abort(), 50);
+        throw new Error(`LOADING Redis is loading the dataset in memory (${calls.length})`);
+      },
+    } as unknown as QueueDriver;
+    const log = capturingLogger('info');
+    await expect(recordFailure(driver, failure, log.logger, { signal: controller.signal })).rejects.toThrow(
+      /LOADING .*\(8\)/,
+    );
+    expect(calls).toHaveLength(8);
+    expect(log.events('job.fail_waiting')).toHaveLength(1);
+    expect(log.events('job.fail_recorded')).toEqual([]);
+  }, 10_000);
+
+  it.concurrent('throws any other error at once while waiting too', async () => {
+    const { driver, calls } = failingWith(
+      ...Array.from({ length: 6 }, () => new RedisUnavailableError('away')),
+      new Error('ERR Error running script'),
+    );
+    const signal = new AbortController().signal;
+    await expect(recordFailure(driver, failure, silentLogger(), { signal })).rejects.toThrow(
+      /running script/,
+    );
+    expect(calls).toHaveLength(7);
   }, 10_000);
 
   it('logs each retry on the job logger without repeating the jobId and queue it is bound to', async () => {
