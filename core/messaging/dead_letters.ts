@@ -20,6 +20,7 @@ import {
 
 const ADD_DEAD_LETTER = readFileSync(new URL('./scripts/add_dead_letter.lua', import.meta.url), 'utf8');
 const FLUSH_DEAD_LETTERS = readFileSync(new URL('./scripts/flush_dead_letters.lua', import.meta.url), 'utf8');
+const READ_DEAD_LETTERS = readFileSync(new URL('./scripts/read_dead_letters.lua', import.meta.url), 'utf8');
 
 /** One dead-lettered message. */
 export interface DeadLetter {
@@ -68,11 +69,37 @@ export interface UnreadableDeadLetter {
   reason: string;
 }
 
-/** The newest entries of a store: the dead letters among them, and those that could not be read. */
+/** Entries of a store, newest first: the dead letters among them, and those that could not be read. */
 export interface DeadLetterPage {
   /** Newest first. */
   entries: DeadLetter[];
   unreadable: UnreadableDeadLetter[];
+  /**
+   * Where the next page starts, for `read(limit, { after: page.next })`; undefined when the
+   * store held fewer entries than asked for, so there is nothing more to read.
+   */
+  next?: DeadLetterCursor | undefined;
+}
+
+/**
+ * Where a page ended: the place just past its last entry, and that entry. Opaque: pass back
+ * what a page gave. Each store knows the entry by what it holds uniquely (the stored text, the
+ * id).
+ */
+export interface DeadLetterCursor {
+  readonly index: number;
+  readonly last: string;
+}
+
+/** Options of {@link DeadLetterStore.read}. */
+export interface DeadLetterReadOptions {
+  /**
+   * Go on after the page that gave this cursor: with the entry it ended with, wherever that is
+   * now, so that dead letters added meanwhile (at the head) are not read again, nor any skipped;
+   * an empty page when that entry is gone (trimmed past the limit, so every older one is too, or
+   * the store flushed).
+   */
+  after?: DeadLetterCursor | undefined;
 }
 
 /** Storage of dead letters. */
@@ -81,14 +108,22 @@ export interface DeadLetterStore {
   /** The dead letters among the newest `limit` entries, newest first, skipping unreadable ones. */
   list(limit: number): Promise<DeadLetter[]>;
   /**
-   * The newest `limit` entries: the dead letters, newest first, and the entries that could not
-   * be read, each on its own (one damaged entry does not hide the others).
+   * The newest `limit` entries, or with `after` the `limit` entries older than a page read
+   * before: the dead letters, newest first, and the entries that could not be read, each on its
+   * own (one damaged entry does not hide the others). Paging keeps memory to a page however
+   * many entries are read; pages of a store that gets new dead letters meanwhile neither repeat
+   * nor skip an entry (see {@link DeadLetterReadOptions.after}).
    *
    * @example
    * const { entries, unreadable } = await app.deadLetters.read(50);
    * for (const entry of unreadable) console.warn(`LINDEX ${entry.key} ${entry.index}: ${entry.reason}`);
+   * // every entry, 100 at a time
+   * for (let page = await app.deadLetters.read(100); ; page = await app.deadLetters.read(100, { after: page.next })) {
+   *   show(page.entries);
+   *   if (!page.next) break;
+   * }
    */
-  read(limit: number): Promise<DeadLetterPage>;
+  read(limit: number, options?: DeadLetterReadOptions): Promise<DeadLetterPage>;
   /** Deletes every entry, readable or not; returns how many there were. */
   flush(): Promise<number>;
 }
@@ -167,9 +202,9 @@ const DEAD_LETTER = z.object({
 }) satisfies z.ZodType<DeadLetter>;
 
 /**
- * Dead letters in one Redis list, added and trimmed by one script. A Redis that cannot be
- * reached fails each call with `E_REDIS_UNAVAILABLE`; a key of another type in the list's place
- * with `E_REDIS_WRONG_TYPE`, naming the key.
+ * Dead letters in one Redis list, added and trimmed by one script, read a page at a time by
+ * another. A Redis that cannot be reached fails each call with `E_REDIS_UNAVAILABLE`; a key of
+ * another type in the list's place with `E_REDIS_WRONG_TYPE`, naming the key.
  */
 export class RedisDeadLetterStore implements DeadLetterStore {
   readonly #redis: Redis;
@@ -186,6 +221,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
     // auto-pipelined calls are queued would miss them
     redis.defineCommand('topiq_add_dead_letter', { numberOfKeys: 1, lua: ADD_DEAD_LETTER });
     redis.defineCommand('topiq_flush_dead_letters', { numberOfKeys: 1, lua: FLUSH_DEAD_LETTERS });
+    redis.defineCommand('topiq_read_dead_letters', { numberOfKeys: 1, lua: READ_DEAD_LETTERS });
   }
 
   async add(input: DeadLetterInput): Promise<DeadLetter> {
@@ -198,14 +234,23 @@ export class RedisDeadLetterStore implements DeadLetterStore {
     return (await this.read(limit)).entries;
   }
 
-  async read(limit: number): Promise<DeadLetterPage> {
-    const items = await this.#redis.lrange(this.#key, 0, limit - 1).catch(this.#refused);
+  /** Reads with one script, which finds where the page before ended (`read_dead_letters.lua`). */
+  async read(limit: number, options: DeadLetterReadOptions = {}): Promise<DeadLetterPage> {
+    const { after } = options;
+    const [start, ...items] = (await this.#script(
+      'topiq_read_dead_letters',
+      limit,
+      after?.index ?? 0,
+      after?.last ?? '',
+    )) as [number, ...string[]];
     const page: DeadLetterPage = { entries: [], unreadable: [] };
-    items.forEach((item, index) => {
+    items.forEach((item, offset) => {
       const parsed = parseDeadLetter(item);
       if ('entry' in parsed) page.entries.push(parsed.entry);
-      else page.unreadable.push({ index, key: this.#key, reason: parsed.reason });
+      else page.unreadable.push({ index: start + offset, key: this.#key, reason: parsed.reason });
     });
+    const last = items.at(-1);
+    if (items.length === limit && last !== undefined) page.next = { index: start + limit, last };
     return page;
   }
 
@@ -250,12 +295,27 @@ export class MemoryDeadLetterStore implements DeadLetterStore {
   }
 
   async list(limit: number): Promise<DeadLetter[]> {
-    return this.#entries.slice(0, limit).map((entry) => ({ ...entry }));
+    return (await this.read(limit)).entries;
   }
 
-  /** As {@link list}: entries in memory are never unreadable. */
-  async read(limit: number): Promise<DeadLetterPage> {
-    return { entries: await this.list(limit), unreadable: [] };
+  /** As the Redis store reads, the entry a page ended with known by its id; none is unreadable. */
+  async read(limit: number, options: DeadLetterReadOptions = {}): Promise<DeadLetterPage> {
+    const { after } = options;
+    let start = 0;
+    if (after) {
+      // an entry only moves away from the head, as new ones are added
+      const last =
+        this.#entries[after.index - 1]?.id === after.last
+          ? after.index - 1
+          : this.#entries.findIndex((entry, index) => index >= after.index - 1 && entry.id === after.last);
+      if (last === -1) return { entries: [], unreadable: [] };
+      start = last + 1;
+    }
+    const entries = this.#entries.slice(start, start + limit).map((entry) => ({ ...entry }));
+    const last = entries.at(-1);
+    const page: DeadLetterPage = { entries, unreadable: [] };
+    if (entries.length === limit && last !== undefined) page.next = { index: start + limit, last: last.id };
+    return page;
   }
 
   async flush(): Promise<number> {

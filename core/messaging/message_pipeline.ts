@@ -66,7 +66,19 @@ export interface PipelineStats {
    * burst goes to the dead-letter store (see `rate_limited_bursts.ts`).
    */
   rateLimitedDropped: number;
+  /**
+   * Messages acknowledged without being stored because the dead-letter store refused them for
+   * good (a key of another type, say; logged as `message.dead_letter_refused`).
+   */
+  deadLettersRefused: number;
 }
+
+/**
+ * How often, at most, one message's dead letter that the store cannot take for now is logged
+ * again (`message.dead_letter_failed`) after its first failure: its retries come every few
+ * seconds for as long as Redis is away.
+ */
+export const DEAD_LETTER_FAILED_LOG_MS = 30_000;
 
 /**
  * Routes messages to handlers.
@@ -82,6 +94,7 @@ export class MessagePipeline {
     unmatched: 0,
     deadLettered: 0,
     rateLimitedDropped: 0,
+    deadLettersRefused: 0,
   };
   readonly #bursts = new RateLimitedBursts();
   #closed = false;
@@ -237,7 +250,10 @@ export class MessagePipeline {
    * message unacknowledged meanwhile, until it serves or the pipeline closes (then `handle`
    * rejects, and the message stays unacknowledged). A store that refuses the entry (a key of
    * another type, say) would refuse it forever and hold every acknowledgement behind it: that
-   * is logged as `message.dead_letter_refused` with the reason, and the message acknowledged.
+   * is logged as `message.dead_letter_refused` with the reason, counted, and the message
+   * acknowledged. A wait is logged at its first failure, then at most every
+   * {@link DEAD_LETTER_FAILED_LOG_MS} with how many tries failed; the line ending it (stored,
+   * refused or abandoned) says how many too.
    */
   async #deadLetter(message: InboundMessage, route: string, error: unknown): Promise<void> {
     // never throws: a handler may throw anything (an object without a prototype, an Error
@@ -276,34 +292,44 @@ export class MessagePipeline {
       reason: cutBytes(reason, MAX_REASON_BYTES),
       clientId: message.clientId === undefined ? undefined : cutBytes(message.clientId, MAX_NAME_BYTES),
     };
+    // tries that failed for now; the last time one was logged
+    let failures = 0;
+    let loggedAt = Number.NEGATIVE_INFINITY;
+    const failed = () => (failures > 0 ? { failures } : {});
     try {
       await retryUntilDone(() => this.#options.deadLetters.add({ ...message, reason, code, route }), {
         // closing also ends a wait in progress; the message stays unacknowledged
         signal: this.#stopped.signal,
         giveUp: (err) => this.#closed || !isRedisUnavailable(err),
-        onError: (err, retryInMs) =>
+        onError: (err, retryInMs) => {
+          failures++;
+          const now = Date.now();
+          if (now - loggedAt < DEAD_LETTER_FAILED_LOG_MS) return;
+          loggedAt = now;
           this.#log.error(
-            { event: 'message.dead_letter_failed', ...fields, err, retryInMs },
-            'could not store dead letter: the store cannot serve for now; holding the message unacknowledged and retrying',
-          ),
+            { event: 'message.dead_letter_failed', ...fields, err, retryInMs, failures },
+            `could not store dead letter: the store cannot serve for now; holding the message unacknowledged and retrying (logged at the first failure, then at most every ${DEAD_LETTER_FAILED_LOG_MS / 1000} s; failures counts all)`,
+          );
+        },
       });
     } catch (err) {
       if (this.#closed || isRedisUnavailable(err)) {
         this.#log.warn(
-          { event: 'message.dead_letter_abandoned', ...fields, err },
+          { event: 'message.dead_letter_abandoned', ...fields, err, ...failed() },
           'message could not be handled, nor stored as a dead letter before the app stopped; left unacknowledged',
         );
         throw err;
       }
+      this.stats.deadLettersRefused++;
       this.#log.error(
-        { event: 'message.dead_letter_refused', ...fields, err },
+        { event: 'message.dead_letter_refused', ...fields, err, ...failed() },
         'message could not be handled, and the dead-letter store refused it (see err); acknowledged without being stored',
       );
       return;
     }
     this.stats.deadLettered++;
     this.#log.warn(
-      { event: 'message.dead_lettered', ...fields },
+      { event: 'message.dead_lettered', ...fields, ...failed() },
       'message could not be handled; sent to the dead-letter store',
     );
   }

@@ -3,11 +3,18 @@
  * middleware or handler rejected), newest first, as a table for people or as JSON (every
  * stored field, full payload) for scripts. An entry that is not a dead letter (damaged, or
  * pushed by hand) is skipped, the rest still listed, and a note on stderr says where it is.
- * The JSON is written entry by entry: 10,000 entries of 64 KiB payloads make more text than
- * one JavaScript string can hold.
+ * The store is read a page of {@link PAGE_SIZE} entries at a time, and the JSON written entry
+ * by entry as each page comes: 10,000 entries of 64 KiB payloads make more text than one
+ * JavaScript string can hold, and up to 1 GB read at once. The table keeps only its cells (a
+ * payload's first 40 characters) until it is printed, its widths known.
  */
 import { type Command, Option } from 'commander';
-import type { DeadLetter, UnreadableDeadLetter } from '../../messaging/dead_letters.js';
+import type {
+  DeadLetter,
+  DeadLetterPage,
+  DeadLetterStore,
+  UnreadableDeadLetter,
+} from '../../messaging/dead_letters.js';
 import { BaseCommand } from '../command.js';
 import { formatJson, plural, type TableColumn, type TextSink, truncate } from '../output.js';
 import { MAX_LIST_LIMIT } from '../../queue/job_manager.js';
@@ -25,15 +32,34 @@ const NOTED_PLACES = 20;
 /** How many characters of a payload the table shows. */
 const PAYLOAD_PREVIEW = 40;
 
-const COLUMNS: readonly TableColumn<DeadLetter>[] = [
-  { header: 'id', value: (entry) => entry.id },
-  { header: 'at', value: (entry) => new Date(entry.at).toISOString() },
-  { header: 'topic', value: (entry) => entry.topic },
-  { header: 'route', value: (entry) => entry.route ?? '-' },
-  { header: 'code', value: (entry) => entry.code ?? '-' },
-  { header: 'reason', value: (entry) => truncate(entry.reason, 60) },
-  { header: 'payload', value: (entry) => payloadPreview(entry) },
-];
+/**
+ * How many entries one read of the store takes: at most about 7 MB of the largest entries
+ * (about 40 MB when their text is all control characters), whatever `--limit` is.
+ */
+export const PAGE_SIZE = 100;
+
+/** The cells of a table row, each as the table shows it. */
+type Row = Record<(typeof HEADERS)[number], string>;
+
+const HEADERS = ['id', 'at', 'topic', 'route', 'code', 'reason', 'payload'] as const;
+
+const COLUMNS: readonly TableColumn<Row>[] = HEADERS.map((header) => ({
+  header,
+  value: (row) => row[header],
+}));
+
+/** A dead letter's row: what the table shows of it, without the rest of its payload and reason. */
+function toRow(entry: DeadLetter): Row {
+  return {
+    id: entry.id,
+    at: new Date(entry.at).toISOString(),
+    topic: entry.topic,
+    route: entry.route ?? '-',
+    code: entry.code ?? '-',
+    reason: truncate(entry.reason, 60),
+    payload: payloadPreview(entry),
+  };
+}
 
 /** Lists dead-lettered messages. */
 export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
@@ -52,17 +78,24 @@ export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
 
   async run(): Promise<number> {
     const app = await this.app();
-    const { entries, unreadable } = await app.deadLetters.read(this.flags.limit);
+    const unreadable: UnreadableDeadLetter[] = [];
+    const rows: Row[] = [];
+    const json = this.flags.json ? new JsonArrayWriter(this.context.io.stdout) : undefined;
+    for await (const page of readPages(app.deadLetters, this.flags.limit)) {
+      unreadable.push(...page.unreadable);
+      if (json) for (const entry of page.entries) json.write(entry);
+      else rows.push(...page.entries.map(toRow));
+    }
     // on stderr, table or JSON: stdout stays what it would be without them
     if (unreadable.length > 0) this.note(unreadableNote(unreadable));
-    if (this.flags.json) {
-      writeJsonArray(this.context.io.stdout, entries);
-    } else if (entries.length === 0) {
+    if (json) {
+      json.end();
+    } else if (rows.length === 0) {
       this.line(unreadable.length > 0 ? 'No readable dead-lettered messages.' : 'No dead-lettered messages.');
     } else {
-      this.table(COLUMNS, entries);
+      this.table(COLUMNS, rows);
       this.line(
-        `${plural(entries.length, 'message')} shown; full payloads with --json, delete them with \`npx topiq messages:flush\`.`,
+        `${plural(rows.length, 'message')} shown; full payloads with --json, delete them with \`npx topiq messages:flush\`.`,
       );
     }
     return 0;
@@ -70,24 +103,57 @@ export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
 }
 
 /**
- * Writes `values` to `sink` as the indented JSON array `formatJson(values)` would give, one
- * element per write, so that no string ever holds the whole array.
+ * The newest `limit` entries of `store`, a page of at most `pageSize` at a time, each page
+ * going on after the one before (see `DeadLetterReadOptions.after`): dead letters added while
+ * they are read are not read, nor any entry twice.
  *
  * @example
- * writeJsonArray(process.stdout, entries); // '[\n  {\n    "id": ...\n  },\n  {...}\n]\n'
+ * for await (const page of readPages(app.deadLetters, 10_000)) show(page.entries);
  */
-export function writeJsonArray(sink: TextSink, values: readonly object[]): void {
-  if (values.length === 0) {
-    sink.write(formatJson([]));
-    return;
+export async function* readPages(
+  store: DeadLetterStore,
+  limit: number,
+  pageSize = PAGE_SIZE,
+): AsyncGenerator<DeadLetterPage> {
+  let left = limit;
+  let page = await store.read(Math.min(pageSize, left));
+  for (;;) {
+    yield page;
+    left -= page.entries.length + page.unreadable.length;
+    if (left <= 0 || page.next === undefined) return;
+    page = await store.read(Math.min(pageSize, left), { after: page.next });
   }
-  values.forEach((value, index) => {
+}
+
+/**
+ * Writes to `sink` the indented JSON array `formatJson(values)` would give, one element per
+ * write, as the elements come, so that no string ever holds the whole array.
+ *
+ * @example
+ * const json = new JsonArrayWriter(process.stdout);
+ * for (const entry of page.entries) json.write(entry); // '[\n  {\n    "id": ...\n  }', ',\n  {...}'
+ * json.end(); // '\n]\n' ('[]\n' when nothing was written)
+ */
+export class JsonArrayWriter {
+  readonly #sink: TextSink;
+  #count = 0;
+
+  constructor(sink: TextSink) {
+    this.#sink = sink;
+  }
+
+  /** Writes one element. */
+  write(value: object): void {
     // an element's lines, indented one level more, as inside the array; JSON text holds no
     // newline but between its tokens
     const element = formatJson(value).slice(0, -1).replaceAll('\n', '\n  ');
-    sink.write(`${index === 0 ? '[\n' : ',\n'}  ${element}`);
-  });
-  sink.write('\n]\n');
+    this.#sink.write(`${this.#count++ === 0 ? '[\n' : ',\n'}  ${element}`);
+  }
+
+  /** Closes the array. */
+  end(): void {
+    this.#sink.write(this.#count === 0 ? formatJson([]) : '\n]\n');
+  }
 }
 
 /**

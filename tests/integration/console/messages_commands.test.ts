@@ -24,15 +24,28 @@ afterAll(async () => {
   await deletePrefix(prefix);
 });
 
-async function run(argv: string[], runEnv = env) {
+/**
+ * Runs `argv` in-process. `createApplication` builds the command's application (the kernel
+ * closes it); each write to stdout is also noted in `happened`, as `write`.
+ */
+async function run(
+  argv: string[],
+  runEnv = env,
+  options: { createApplication?: () => Application; happened?: string[] } = {},
+) {
   const io = captureIO();
   const writes: string[] = [];
   const write = io.stdout.write;
   io.stdout.write = (text: string) => {
     writes.push(text);
+    options.happened?.push('write');
     return write(text);
   };
-  const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(runEnv) });
+  const kernel = new Kernel({
+    commands,
+    io,
+    createApplication: options.createApplication ?? (() => buildApplication(runEnv)),
+  });
   const code = await kernel.handle(argv);
   return { code, out: io.out, err: io.err, writes };
 }
@@ -138,6 +151,61 @@ describe('messages:failed and messages:flush', () => {
     expect(json.out).toBe(`${JSON.stringify(added, null, 2)}\n`);
     // no write holds more than one entry (each is over 1,300 characters with its base64 payload)
     expect(Math.max(...json.writes.map((text) => text.length))).toBeLessThan(json.out.length / 2);
+    await app.deadLetters.flush();
+  });
+
+  it('read the store a page of 100 at a time, writing each page before the next is read, and list each entry once while new ones come', async () => {
+    await app.deadLetters.flush();
+    const added = [];
+    for (let n = 1; n <= 250; n++) {
+      added.unshift(
+        await app.deadLetters.add({
+          topic: `devices/d${n}/telemetry`,
+          payload: Buffer.from('{}'),
+          reason: 'r',
+        }),
+      );
+    }
+    /** What happened, in order: each read with its limit, and each write to stdout. */
+    const happened: string[] = [];
+    const reading = (runApp: Application) => {
+      const read = runApp.deadLetters.read.bind(runApp.deadLetters);
+      runApp.deadLetters.read = async (limit, options) => {
+        happened.push(`read ${limit}`);
+        const page = await read(limit, options);
+        // a device keeps failing while the command reads: new dead letters at the head
+        await runApp.deadLetters.add({
+          topic: 'devices/late/telemetry',
+          payload: Buffer.from('{}'),
+          reason: 'late',
+        });
+        return page;
+      };
+      return runApp;
+    };
+
+    const json = await run(['messages:failed', '--limit=250', '--json'], env, {
+      createApplication: () => reading(buildApplication(env)),
+      happened,
+    });
+
+    expect(json.code).toBe(ExitCode.ok);
+    expect(JSON.parse(json.out)).toEqual(added);
+    expect(json.out).toBe(`${JSON.stringify(added, null, 2)}\n`);
+    expect(happened.filter((event) => event.startsWith('read'))).toEqual(['read 100', 'read 100', 'read 50']);
+    // a page is written before the next is read: at most a page is held
+    expect(happened.slice(0, 102)).toEqual(['read 100', ...Array(100).fill('write'), 'read 100']);
+
+    // the late ones of that run among them
+    const newest = (await app.deadLetters.read(250)).entries;
+    const table = await run(['messages:failed', '--limit=250'], env, {
+      createApplication: () => reading(buildApplication(env)),
+    });
+    const lines = table.out.split('\n');
+    // the newest 250 when the command started, not the late ones added while it read
+    expect(lines.slice(2, -2).map((line) => line.split(' ')[0])).toEqual(newest.map((entry) => entry.id));
+    expect(new Set(lines.slice(0, -2).map((line) => line.length)).size).toBeLessThanOrEqual(2);
+    expect(table.out).toContain('250 messages shown');
     await app.deadLetters.flush();
   });
 

@@ -70,4 +70,19 @@ describe('RedisDeadLetterStore', () => {
     ]);
     pipeline.close();
   });
+
+  it('makes the pipeline count each refused dead letter in deadLettersRefused, apart from those stored', async () => {
+    const { store } = await storeOverString('counted');
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/telemetry', () => {
+      throw new Error('bad reading');
+    });
+    const { pipeline } = memoryPipeline(routes, { deadLetters: store });
+
+    await pipeline.handle(fakeMessage('devices/d1/telemetry', { t: 1 }));
+    await pipeline.handle(fakeMessage('devices/d2/telemetry', { t: 2 }));
+
+    expect(pipeline.stats).toMatchObject({ received: 2, handled: 2, deadLettered: 0, deadLettersRefused: 2 });
+    pipeline.close();
+  });
 });
