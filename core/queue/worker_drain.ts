@@ -1,0 +1,151 @@
+/**
+ * The shutdown of a worker: hands back at once the jobs it reserved ahead, lets the running
+ * ones finish within the grace period (or, after a limit's stop, their timeouts), waits for
+ * the failed() hooks and hand-backs in flight, then hands back what still runs and flushes
+ * the acknowledgements and events left.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../logger.js';
+import type { ChurnMap } from '../support/churn_map.js';
+import { MAX_TIMER_MS } from '../support/timers.js';
+import type { AckBuffer } from './ack_buffer.js';
+import type { QueueDriver, ReservedJob } from './driver.js';
+import type { HandBacks } from './hand_backs.js';
+import { JobAbort } from './job_abort.js';
+import type { JobEventPublisher } from './job_events.js';
+import { type JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
+import { leaseOf } from './lease_keeper.js';
+import { distinctQueues, jobFields } from './names.js';
+
+/** What a stopping worker holds, and what it lets go of it with. */
+export interface Draining {
+  driver: QueueDriver;
+  log: Logger;
+  events: JobEventPublisher | undefined;
+  acks: AckBuffer;
+  runner: Pick<JobRunner, 'timeoutMsOf'>;
+  /** The jobs running now. */
+  running: ChurnMap<string, RunningJob>;
+  /** Jobs reserved ahead of a free slot. */
+  ready: ReservedJob[];
+  handBacks: HandBacks;
+  /** The failed() hooks of jobs the worker reclaimed, failed for good, from dead workers. */
+  failedHooks: ReadonlySet<Promise<void>>;
+  /** How long running jobs may finish once the grace period began, in ms. */
+  graceMs: number;
+  /** When the grace period began, if it has: read as the drain goes, as a signal may start it. */
+  graceFrom(): number | undefined;
+  /** Aborted when the grace period ends, before what still runs is handed back. */
+  graceOver: AbortController;
+}
+
+/** Lets go of all a stopping worker holds; resolves once it is released, finished or flushed. */
+export async function drainWorker(worker: Draining): Promise<void> {
+  const { log, running: runningJobs, failedHooks, handBacks } = worker;
+  // Jobs reserved ahead never started: back to their queues at once, for other workers,
+  // instead of held through the grace period.
+  await handBack(worker, [], takeWaiting(worker));
+  const { graceMs } = worker;
+  // A limit's stop lets running jobs finish until their timeouts have passed (and the grace
+  // period after, for their failures to be recorded); a signal meanwhile starts the grace
+  // period. A job without a timer (a timeout past MAX_TIMER_MS) gets MAX_TIMER_MS, as a bound.
+  const limitEnd =
+    Date.now() +
+    Math.min(
+      MAX_TIMER_MS,
+      Math.max(0, ...runningJobs.values().map(({ job }) => worker.runner.timeoutMsOf(job))),
+    ) +
+    graceMs;
+  const deadlineNow = () => {
+    const graceFrom = worker.graceFrom();
+    return graceFrom === undefined ? limitEnd : graceFrom + graceMs;
+  };
+  while (runningJobs.size > 0 && Date.now() < deadlineNow()) {
+    await sleep(Math.max(1, Math.min(50, deadlineNow() - Date.now())));
+  }
+  const deadline = Math.min(deadlineNow(), Date.now() + graceMs);
+  // each is bounded by its job's timeout, which may be far longer than a stop may take
+  if (failedHooks.size > 0 && Date.now() < deadline) {
+    const grace = new AbortController();
+    await Promise.race([
+      Promise.all(failedHooks),
+      sleep(deadline - Date.now(), undefined, { signal: grace.signal }).catch(() => {}),
+    ]);
+    grace.abort();
+  }
+  // A run whose failure is recorded only waits for its failed() hook: its job is off its lease
+  // and failed for good, so it is not handed back (that would log it released, outcome lost).
+  const running = runningJobs.values();
+  const hooked = running.filter((entry) => entry.failureRecorded);
+  for (const { job } of hooked) {
+    log.warn(
+      { event: 'job.failed_hook_abandoned', ...jobFields(job) },
+      "stopping with the job's failed() hook still running: the grace period ended first",
+    );
+  }
+  const hooksLeft = failedHooks.size + hooked.length;
+  if (hooksLeft > 0) {
+    log.warn(
+      { event: 'worker.failed_hooks_left', count: hooksLeft },
+      'stopping with failed() hooks still running: the grace period ended first',
+    );
+  }
+  while (handBacks.releasing.size > 0) await Promise.all(handBacks.releasing);
+  worker.graceOver.abort();
+  // what is still running (first: they started), and any hand-back that failed meanwhile
+  await handBack(
+    worker,
+    runningJobs.values().filter((entry) => !entry.failureRecorded),
+    takeWaiting(worker),
+  );
+  await worker.acks.flush();
+  worker.events?.flush();
+}
+
+/** Takes the jobs reserved ahead and those whose hand-back failed, as entries to release. */
+function takeWaiting({ ready, handBacks }: Draining): (RunningJob & { expired?: true })[] {
+  const entry = (job: ReservedJob) => ({ job, lease: leaseOf(job), controller: new JobAbort() });
+  return [
+    ...ready.splice(0).map(entry),
+    // past their expiresAt: back in the queue only to be marked expired, so no `queued` event
+    ...handBacks.unreleased.splice(0).map((job) => ({ ...entry(job), expired: true as const })),
+  ];
+}
+
+/**
+ * Releases the `running` jobs and those `waiting` to start on shutdown (their signals fire
+ * first) and announces what became of them.
+ */
+async function handBack(
+  { driver, log, handBacks }: Draining,
+  running: readonly RunningJob[],
+  waiting: readonly (RunningJob & { expired?: true })[],
+): Promise<void> {
+  const left: (RunningJob & { expired?: true })[] = [...running, ...waiting];
+  if (left.length === 0) return;
+  for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
+  try {
+    const outcomes = await driver.release(
+      left.map((entry) => entry.lease),
+      // started: handed back, each still counts as having run should it come due past its expiresAt
+      { started: running.length },
+    );
+    for (const [index, { job, expired }] of left.entries()) {
+      handBacks.announce(job, outcomes[index], !expired);
+      log.info(
+        { event: 'job.released', ...jobFields(job), outcome: outcomes[index] },
+        'job handed back unfinished',
+      );
+    }
+  } catch (error) {
+    log.error(
+      {
+        event: 'worker.release_failed',
+        err: error,
+        jobIds: left.map(({ job }) => job.id),
+        queues: distinctQueues(left.map(({ job }) => job)),
+      },
+      'could not release; leases will expire',
+    );
+  }
+}
