@@ -144,8 +144,15 @@ export class Server {
     );
   }
 
-  /** Stops taking messages, lets workers finish or release their jobs, closes the app. */
-  async stop(): Promise<void> {
+  /**
+   * Stops taking messages, lets workers finish or release their jobs, closes the app, and logs
+   * `server.stopped` with how long that took (`durationMs`) and `reason` when given.
+   *
+   * @example
+   * await server.stop({ reason: 'SIGTERM' });
+   */
+  async stop(options: { reason?: string } = {}): Promise<void> {
+    const startedAt = Date.now();
     this.#stopping = true;
     // Intake first (messages not yet handled stay with the broker), then the workers. The
     // workers stop taking jobs at once: their grace period runs while intake drains.
@@ -157,6 +164,11 @@ export class Server {
     this.pipeline.close();
     await Promise.all(this.workers.map((worker) => worker.shutdown()));
     await this.app.close();
+    this.app.log.info(
+      // no reason given: pino leaves the undefined field out
+      { event: 'server.stopped', reason: options.reason, durationMs: Date.now() - startedAt },
+      'server stopped',
+    );
   }
 }
 

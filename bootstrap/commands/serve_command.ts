@@ -2,10 +2,12 @@
  * `npx topiq serve`: runs the IoT backend. Without `MQTT_URL` it starts the embedded
  * broker (port `MQTT_BROKER_PORT`, default 1883); with it, it subscribes to that broker.
  * `--workers` also runs queue workers in this process, for small deployments and the
- * zero-setup `npm start`. SIGINT/SIGTERM stop it gracefully; exit code 0.
+ * zero-setup `npm start`. SIGINT/SIGTERM stop it gracefully, and so does its log's reader
+ * going (`npx topiq serve | head -n 3`); exit code 0.
  */
 import { type Command, Option } from 'commander';
 import { BaseCommand } from '../../core/console/command.js';
+import { onLogReaderGone } from '../../core/console/log_reader_gone.js';
 import { queuesOfJobs } from '../../core/console/commands/queue_work_command.js';
 import { redisAnswers } from '../../core/queue/drivers/redis/redis_answers.js';
 import {
@@ -74,19 +76,28 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     const stopped = new Promise<void>((resolve) => {
       markStopped = resolve;
     });
+    const beginStop = (reason: string) => {
+      if (stopping) return;
+      stopRequested.abort();
+      stopping = server.stop({ reason }).finally(markStopped);
+    };
+    let signalled = false;
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) {
+      if (signalled) {
         app.log.warn({ event: 'server.forced_exit', signal }, 'second signal: exiting now');
         this.context.forceExit(1);
         return;
       }
+      signalled = true;
       app.log.info({ event: 'server.signal', signal }, 'stopping gracefully');
-      stopRequested.abort();
-      stopping = server.stop().finally(markStopped);
+      beginStop(signal);
     };
     const { signals } = this.context;
     signals.on('SIGINT', stop);
     signals.on('SIGTERM', stop);
+    // the log's reader said "enough": a graceful stop, but no signal, so a Ctrl-C after it is
+    // the first (nobody saw this stop begin) and still lets the stop finish
+    const stopListening = onLogReaderGone(app.log, () => beginStop('log-reader-gone'));
     try {
       const jobQueues = queuesOfJobs(app.registry.classes());
       await server.start(
@@ -108,9 +119,10 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
         await stopped;
         return 0;
       }
-      await server.stop().catch(() => {});
+      await server.stop({ reason: 'start-failed' }).catch(() => {});
       throw error;
     } finally {
+      stopListening();
       signals.off('SIGINT', stop);
       signals.off('SIGTERM', stop);
     }

@@ -4,6 +4,7 @@
  * pick an arbitrary class. Unknown names fail with `E_JOB_NOT_REGISTERED`.
  */
 import { DuplicateJobNameError, InvalidOptionError, JobNotRegisteredError } from '../errors.js';
+import { MAX_TRIES } from './dispatch_options.js';
 import { type JobClass, jobNameOf } from './job.js';
 import { assertJobName, assertQueueName } from './names.js';
 import { assertRetryPolicy } from './retry_policy.js';
@@ -69,6 +70,12 @@ function validateSettings(job: JobClass, name: string): void {
     }
   };
   positive(job.maxTries, 'maxTries', true);
+  // the dispatcher's bound, refused here so the class fails at startup, not at its first dispatch
+  if (job.maxTries !== undefined && job.maxTries > MAX_TRIES) {
+    throw new InvalidOptionError(
+      `${name}.maxTries must be at most ${MAX_TRIES.toLocaleString('en')} tries; got ${job.maxTries}`,
+    );
+  }
   positive(job.timeout, 'timeout', false);
   if (job.retryAfter !== undefined) assertRetryPolicy(job.retryAfter, `${name}.retryAfter`);
   if (job.priority !== undefined) assertPriority(job.priority, `${name}.priority`);

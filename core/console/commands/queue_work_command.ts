@@ -3,13 +3,15 @@
  * signal or a limit. The first SIGINT/SIGTERM stops it gracefully (running jobs get the
  * grace period, the rest are released back to their queue) and the command exits 0; a
  * second signal exits 1 at once. It prints nothing itself: the worker's structured logs
- * are the output.
+ * are the output, and when their reader goes (`npx topiq queue:work | head -n 3`) it stops
+ * as on the first signal, exit 0.
  */
 import { type Command, Option } from 'commander';
 import { InvalidConfigError } from '../../errors.js';
 import type { JobClass } from '../../queue/job.js';
 import type { WorkerOptions } from '../../queue/worker.js';
 import { BaseCommand } from '../command.js';
+import { onLogReaderGone } from '../log_reader_gone.js';
 import {
   parseLeaseMs,
   parseBackoff,
@@ -163,10 +165,14 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
     };
     const { signals } = this.context;
     for (const signal of SIGNALS) signals.on(signal, onSignal);
+    // the log's reader said "enough": a graceful stop, as on a signal, but not counted as one,
+    // so that a Ctrl-C after it still waits for the running jobs (nobody saw this stop begin)
+    const stopListening = onLogReaderGone(app.log, () => worker.stop());
     try {
       await worker.run();
       return 0;
     } finally {
+      stopListening();
       for (const signal of SIGNALS) signals.off(signal, onSignal);
     }
   }

@@ -4,10 +4,14 @@
  * (TTY answers) and the signal source.
  */
 import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { jobs } from '../../../app/jobs/index.js';
 import { commands } from '../../../bootstrap/console.js';
+import appConfig from '../../../config/app.js';
+import queueConfig from '../../../config/queue.js';
 import { ExitCode, Kernel } from '../../../core/console/index.js';
-import { type Application, Job, type JobContext, RedisQueueDriver } from '../../../core/index.js';
+import { Application, createLogger, Job, type JobContext, RedisQueueDriver } from '../../../core/index.js';
 import { type CapturedIO, captureIO } from '../../unit/console/capture_io.js';
 import { buildApplication, cliEnv, deletePrefix, uniquePrefix, waitFor } from './cli_harness.js';
 
@@ -48,17 +52,29 @@ interface Run {
   exit: Promise<number>;
 }
 
-/** Runs one command line in-process with a captured terminal. */
-function run(argv: string[], options: { answer?: boolean } = {}): Run {
+/**
+ * Runs one command line in-process with a captured terminal; the application logs to `log`
+ * when it is given (else nowhere).
+ */
+function run(argv: string[], options: { answer?: boolean; log?: Writable } = {}): Run {
   const io = captureIO(options.answer);
   const signals = new EventEmitter();
   const forceExit = vi.fn();
+  const { log } = options;
   const kernel = new Kernel({
     commands,
     io,
     signals,
     forceExit,
-    createApplication: () => buildApplication(env, [NapJob]),
+    createApplication: () =>
+      log
+        ? new Application({
+            app: appConfig.read(env),
+            queue: queueConfig.read(env),
+            jobs: [...jobs, NapJob],
+            log: createLogger({ level: 'info', destination: log }),
+          })
+        : buildApplication(env, [NapJob]),
   });
   return { io, signals, forceExit, exit: kernel.handle(argv) };
 }
@@ -450,6 +466,24 @@ describe('queue:work signals', () => {
     expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1, running: 0 });
     expect(worker.signals.listenerCount('SIGTERM')).toBe(0);
     expect(worker.signals.listenerCount('SIGINT')).toBe(0);
+  });
+
+  it('stops as on SIGTERM when its log reader goes, and takes a Ctrl-C after it for no second signal', async () => {
+    const queue = nextQueue();
+    await app.driver.push([
+      { id: 'nap-3', name: 'NapJob', queue, payload: '{"ms":30000}', maxTries: 0, priority: 0 },
+    ]);
+    const log = new Writable({ write: (_chunk, _encoding, done) => done() });
+    const worker = run(['queue:work', `--queue=${queue}`], { log });
+    await waitFor(async () => (await app.driver.counts(queue)).running === 1);
+    // a write to a pipe whose reader exited (`| head -n 3`), as Node reports it
+    log.emit('error', Object.assign(new Error('write EPIPE'), { code: 'EPIPE', syscall: 'write' }));
+    worker.signals.emit('SIGINT', 'SIGINT');
+    expect(await worker.exit).toBe(0);
+    expect(worker.forceExit).not.toHaveBeenCalled();
+    // the job still running after the grace period is handed back, not left leased
+    expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1, running: 0 });
+    expect(log.listenerCount('error')).toBe(0);
   });
 
   it('forces exit code 1 on a second signal', async () => {

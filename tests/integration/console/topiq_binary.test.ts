@@ -165,6 +165,26 @@ describe('npx topiq serve (signals)', () => {
     expect(result.stderr).not.toContain('E_BROKER_UNAVAILABLE');
   });
 
+  it('logs server.stopped last, with the signal and how long the stop took', async () => {
+    const port = String(await freePort());
+    const server = startCli(['serve', `--port=${port}`], { ...env, LOG_LEVEL: 'info' });
+    await waitFor(() => server.stdout.includes('"event":"server.ready"'), 10_000);
+    server.child.kill('SIGTERM');
+    const result = await server.done;
+
+    expect(result.code).toBe(0);
+    const lines = result.stdout.trimEnd().split('\n');
+    const last = JSON.parse(lines.at(-1) ?? '{}') as Record<string, unknown>;
+    expect(last).toMatchObject({
+      event: 'server.stopped',
+      reason: 'SIGTERM',
+      durationMs: expect.any(Number),
+      msg: 'server stopped',
+    });
+    expect(last.durationMs).toBeLessThan(5_000);
+    expect(lines.filter((line) => line.includes('"event":"server.stopped"'))).toHaveLength(1);
+  });
+
   it.each(['serve', 'serve --port 0', 'route:list'])(
     '%s: reports the bad values of every config section at once, exit 1',
     async (line) => {

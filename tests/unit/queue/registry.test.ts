@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DuplicateJobNameError, InvalidOptionError, JobNotRegisteredError } from '../../../core/errors.js';
+import { MAX_TRIES } from '../../../core/queue/dispatch_options.js';
 import { Job } from '../../../core/queue/job.js';
 import { JobRegistry } from '../../../core/queue/registry.js';
 
@@ -57,5 +58,20 @@ describe('JobRegistry', () => {
     expect(() => new JobRegistry().register(BadTries)).toThrow(InvalidOptionError);
     expect(() => new JobRegistry().register(BadQueue)).toThrow(/queue name "has space"/);
     expect(() => new JobRegistry().register(BadPriority)).toThrow(/-1000/);
+  });
+
+  it('refuses a class maxTries above the bound a dispatch is held to, naming the class and the bound', () => {
+    class EndlessJob extends Job<null> {
+      static override readonly maxTries = MAX_TRIES + 1;
+      async handle() {}
+    }
+    class MostTriesJob extends Job<null> {
+      static override readonly maxTries = MAX_TRIES;
+      async handle() {}
+    }
+    const register = () => new JobRegistry().register(EndlessJob);
+    expect(register).toThrow(InvalidOptionError);
+    expect(register).toThrow('EndlessJob.maxTries must be at most 1,000,000 tries; got 1000001');
+    expect(() => new JobRegistry().register(MostTriesJob)).not.toThrow();
   });
 });
