@@ -88,7 +88,11 @@ export interface DeadLetterPage {
  */
 export interface DeadLetterCursor {
   readonly index: number;
-  readonly last: string;
+  /**
+   * The Redis store keeps the entry's bytes as stored: an entry that is no valid UTF-8 (pushed
+   * by hand) read as a string would not match itself when sent back.
+   */
+  readonly last: string | Buffer;
 }
 
 /** Options of {@link DeadLetterStore.read}. */
@@ -237,15 +241,16 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   /** Reads with one script, which finds where the page before ended (`read_dead_letters.lua`). */
   async read(limit: number, options: DeadLetterReadOptions = {}): Promise<DeadLetterPage> {
     const { after } = options;
+    // as bytes: the last one goes back as the cursor, and must match the entry stored
     const [start, ...items] = (await this.#script(
-      'topiq_read_dead_letters',
+      'topiq_read_dead_lettersBuffer',
       limit,
       after?.index ?? 0,
       after?.last ?? '',
-    )) as [number, ...string[]];
+    )) as [number, ...Buffer[]];
     const page: DeadLetterPage = { entries: [], unreadable: [] };
     items.forEach((item, offset) => {
-      const parsed = parseDeadLetter(item);
+      const parsed = parseDeadLetter(item.toString('utf8'));
       if ('entry' in parsed) page.entries.push(parsed.entry);
       else page.unreadable.push({ index: start + offset, key: this.#key, reason: parsed.reason });
     });
@@ -258,7 +263,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
     return (await this.#script('topiq_flush_dead_letters')) as number;
   }
 
-  #script(name: string, ...args: (string | number)[]): Promise<unknown> {
+  #script(name: string, ...args: (string | number | Buffer)[]): Promise<unknown> {
     const command = (this.#redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
     return command.call(this.#redis, this.#key, ...args).catch(this.#refused);
   }

@@ -124,4 +124,19 @@ describe('RedisDeadLetterStore.read, a page at a time', () => {
     const third = await store.read(2, { after: second.next });
     expect(topics(third.entries)).toEqual(['t/1']);
   });
+
+  it('goes on past an entry that is no valid UTF-8 ending a page, as it was stored', async () => {
+    const name = `${prefix}:invalid-utf8`;
+    const store = new RedisDeadLetterStore(redis, name, 100);
+    await addRange(store, 1, 2);
+    // pushed by hand: read as a string, its bytes would come back as U+FFFD and match nothing
+    await redis.lpush(`${name}:dead-letters`, Buffer.from([0x7b, 0xff, 0xfe, 0x7d]));
+    await addRange(store, 3, 3);
+
+    const first = await store.read(2); // t/3, then the damaged entry
+    expect(first.unreadable).toHaveLength(1);
+    const second = await store.read(2, { after: first.next });
+
+    expect(topics(second.entries)).toEqual(['t/2', 't/1']);
+  });
 });
