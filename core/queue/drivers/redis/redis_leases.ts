@@ -1,0 +1,162 @@
+/**
+ * What a worker does on Redis with the jobs it holds leases on, besides completing them
+ * (redis_complete.ts): renew the leases (`extend`), store a job's progress (`progress`), record
+ * a failed attempt (`fail`) and hand jobs back to their queue (`release`). Each is one script
+ * call (per queue), answered per lease.
+ */
+import type { Redis } from 'ioredis';
+import { groupBy } from '../../../support/group_by.js';
+import type {
+  ExtendOptions,
+  Failure,
+  FailOutcome,
+  FailResult,
+  Lease,
+  LeaseState,
+  ReleaseOptions,
+  ReleaseOutcome,
+  RetentionSettings,
+} from '../../driver.js';
+import type { KeyBuilder } from './keys.js';
+import { runScript } from './scripts.js';
+import { refusedJobCall } from './unavailable.js';
+
+export class RedisLeases {
+  readonly #redis: Redis;
+  readonly #keys: KeyBuilder;
+  readonly #retention: RetentionSettings;
+  readonly #failedCount: number;
+  readonly #unavailable: (error: unknown) => never;
+
+  constructor(
+    redis: Redis,
+    keys: KeyBuilder,
+    settings: { readonly retention: RetentionSettings; readonly failedCount: number },
+    unavailable: (error: unknown) => never,
+  ) {
+    this.#redis = redis;
+    this.#keys = keys;
+    this.#retention = settings.retention;
+    this.#failedCount = settings.failedCount;
+    this.#unavailable = unavailable;
+  }
+
+  // fail maps a connection failure to E_REDIS_UNAVAILABLE itself; extend, progress and release
+  // reject with the error as ioredis gives it.
+
+  async extend(
+    leases: readonly Lease[],
+    leaseMs: number,
+    options: ExtendOptions = {},
+  ): Promise<LeaseState[]> {
+    const states = new Map<Lease, LeaseState>();
+    // none below one (a negative end would count from the last lease); slice rounds a fraction down
+    const started = new Set(leases.slice(0, Math.max(0, options.started ?? 0)));
+    await Promise.all(
+      [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
+        const keys = this.#keys.queue(queue);
+        // the started leases lead `leases`, and groupBy keeps the order, so they lead each group:
+        // the script marks the first ARGV[3] as started
+        const args: (string | number)[] = [
+          keys.job,
+          leaseMs,
+          group.filter((lease) => started.has(lease)).length,
+        ];
+        for (const lease of group) args.push(lease.id, lease.token);
+        const codes = await runScript<number[]>(
+          this.#redis,
+          'extend_leases',
+          [keys.active, keys.leases],
+          args,
+        );
+        group.forEach((lease, index) => {
+          const code = codes[index];
+          states.set(lease, code === 1 ? 'ok' : code === 2 ? 'cancel' : 'lost');
+        });
+      }),
+    );
+    return leases.map((lease) => states.get(lease)!);
+  }
+
+  async progress(
+    lease: Lease,
+    percent: number,
+    message: string | null,
+    data?: string | null,
+  ): Promise<boolean> {
+    const key = this.#keys.job(lease.queue, lease.id);
+    const keys = this.#keys.queue(lease.queue);
+    const stored = await runScript<number>(
+      this.#redis,
+      'update_progress',
+      [key, keys.leases],
+      [lease.id, lease.token, percent, message ?? '', data ?? ''],
+    ).catch(async (error: unknown) => {
+      const doing = `the progress of job ${lease.id} cannot be stored`;
+      throw await refusedJobCall(this.#redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
+    });
+    return stored === 1;
+  }
+
+  async fail(failure: Failure): Promise<FailResult> {
+    const { lease } = failure;
+    const keys = this.#keys.queue(lease.queue);
+    const answer = await runScript<string>(
+      this.#redis,
+      'fail_job',
+      [keys.active, keys.wait, keys.delayed, keys.failed, keys.seq, keys.signal, keys.cancelled, keys.leases],
+      [
+        keys.job,
+        lease.id,
+        lease.token,
+        JSON.stringify(failure.error),
+        failure.retryInMs === null ? -1 : Math.max(0, Math.round(failure.retryInMs)),
+        this.#retention.completedCount,
+        this.#retention.completedAgeMs,
+        this.#failedCount,
+      ],
+    )
+      .catch(async (error: unknown) => {
+        const doing = `the failed attempt of job ${lease.id} cannot be recorded`;
+        throw await refusedJobCall(this.#redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
+      })
+      .catch(this.#unavailable);
+    return failResult(answer);
+  }
+
+  async release(leases: readonly Lease[], options: ReleaseOptions = {}): Promise<ReleaseOutcome[]> {
+    const outcomes = new Map<Lease, ReleaseOutcome>();
+    const started = new Set(leases.slice(0, Math.max(0, options.started ?? 0)));
+    await Promise.all(
+      [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
+        const keys = this.#keys.queue(queue);
+        // as in extend: the started leases lead `leases`, so they lead each group, and the
+        // script marks the first ARGV[4] as started
+        const args: (string | number)[] = [
+          keys.job,
+          this.#retention.completedCount,
+          this.#retention.completedAgeMs,
+          group.filter((lease) => started.has(lease)).length,
+        ];
+        for (const lease of group) args.push(lease.id, lease.token);
+        const codes = await runScript<number[]>(
+          this.#redis,
+          'release_jobs',
+          [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases],
+          args,
+        );
+        group.forEach((lease, index) => {
+          const code = codes[index];
+          outcomes.set(lease, code === 1 ? 'queued' : code === 2 ? 'cancelled' : 'lost');
+        });
+      }),
+    );
+    return leases.map((lease) => outcomes.get(lease)!);
+  }
+}
+
+/** fail_job.lua's answer: an outcome, or `retrying:<runAt>` for a retry that waits. */
+function failResult(answer: string): FailResult {
+  if (answer.startsWith('retrying:')) return { outcome: 'retrying', runAt: Number(answer.slice(9)) };
+  return { outcome: answer as FailOutcome };
+}
