@@ -26,6 +26,8 @@ afterAll(async () => {
   redis.disconnect();
 });
 
+const lease = { queue: 'q', id: 'j1', token: 't1' };
+
 async function failure(call: () => Promise<unknown>): Promise<unknown> {
   return call().then(
     () => new Error('resolved though Redis is down'),
@@ -45,6 +47,11 @@ describe('RedisQueueDriver job records with Redis down', () => {
     ['retryFailed (all)', () => driver.retryFailed('q', { all: true })],
     ['removeFailed (ids)', () => driver.removeFailed('q', { ids: ['j1'] })],
     ['removeFailed (before)', () => driver.removeFailed('q', { failedBefore: Date.now() })],
+    // a worker's calls on the jobs it holds: it sends a hand-back again only on this error
+    ['extend', () => driver.extend([lease], 30_000)],
+    ['release', () => driver.release([lease])],
+    ['progress', () => driver.progress(lease, 50, null)],
+    ['fail', () => driver.fail({ lease, error: { message: 'boom' }, retryInMs: null })],
   ] as const)('%s rejects with E_REDIS_UNAVAILABLE naming the address', async (_name, call) => {
     const error = await failure(call);
     expect(error).toBeInstanceOf(RedisUnavailableError);

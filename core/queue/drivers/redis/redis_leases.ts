@@ -41,8 +41,8 @@ export class RedisLeases {
     this.#unavailable = unavailable;
   }
 
-  // fail maps a connection failure to E_REDIS_UNAVAILABLE itself; extend, progress and release
-  // reject with the error as ioredis gives it.
+  // Each maps a connection failure to E_REDIS_UNAVAILABLE: the worker sends a hand-back again
+  // while Redis passes (whileRedisPasses), which ioredis's own errors would not tell it.
 
   async extend(
     leases: readonly Lease[],
@@ -68,7 +68,7 @@ export class RedisLeases {
           'extend_leases',
           [keys.active, keys.leases],
           args,
-        );
+        ).catch(this.#unavailable);
         group.forEach((lease, index) => {
           const code = codes[index];
           states.set(lease, code === 1 ? 'ok' : code === 2 ? 'cancel' : 'lost');
@@ -91,10 +91,12 @@ export class RedisLeases {
       'update_progress',
       [key, keys.leases],
       [lease.id, lease.token, percent, message ?? '', data ?? ''],
-    ).catch(async (error: unknown) => {
-      const doing = `the progress of job ${lease.id} cannot be stored`;
-      throw await refusedJobCall(this.#redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
-    });
+    )
+      .catch(async (error: unknown) => {
+        const doing = `the progress of job ${lease.id} cannot be stored`;
+        throw await refusedJobCall(this.#redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
+      })
+      .catch(this.#unavailable);
     return stored === 1;
   }
 
@@ -144,7 +146,7 @@ export class RedisLeases {
           'release_jobs',
           [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases],
           args,
-        );
+        ).catch(this.#unavailable);
         group.forEach((lease, index) => {
           const code = codes[index];
           outcomes.set(lease, code === 1 ? 'queued' : code === 2 ? 'cancelled' : 'lost');
