@@ -5,35 +5,30 @@
  * quietly (its destination drops every later line), so without this the process would run on,
  * logging to nobody, and the pipeline would not end until it was killed.
  */
-import { EventEmitter } from 'node:events';
-import { type Logger, symbols } from 'pino';
+import { type Logger, logReaderOf } from '../logger.js';
 
 /**
  * Calls `onGone` once, when a write of `log` finds its destination's reader gone (EPIPE); a
- * reader that goes is seen at the next line written, as with any Unix pipe. Any other error of
- * the destination is thrown as before when nothing else listens for it. Returns a function
- * that stops listening.
+ * reader that goes is seen at the next line written, as with any Unix pipe. A reader already
+ * gone when this is called (the pipe closed before the command listened: `npx topiq serve |
+ * true`) is told on the next tick, for the logger `createLogger` builds on the standard
+ * output, which records it from the start. Any other error of the destination is thrown as
+ * before when nothing else listens for it. Returns a function that stops listening.
  *
  * @example
  * const stopListening = onLogReaderGone(app.log, () => worker.stop());
  * try { await worker.run(); } finally { stopListening(); }
  */
 export function onLogReaderGone(log: Logger, onGone: () => void): () => void {
-  const destination = (log as unknown as Record<symbol, unknown>)[symbols.streamSym];
-  if (!(destination instanceof EventEmitter)) return () => {};
-  let gone = false;
-  const onError = (error: NodeJS.ErrnoException) => {
-    if (error?.code !== 'EPIPE') {
-      // alone, as if not listening: an error pino does not take stays uncaught
-      if (destination.listenerCount('error') === 1) throw error;
-      return;
-    }
-    if (gone) return;
-    gone = true;
-    onGone();
-  };
-  destination.on('error', onError);
+  const reader = logReaderOf(log);
+  if (!reader) return () => {};
+  if (!reader.gone) return reader.listen(onGone);
+  // on the next tick, as a write's EPIPE would come: after the caller began what it stops
+  let listening = true;
+  process.nextTick(() => {
+    if (listening) onGone();
+  });
   return () => {
-    destination.off('error', onError);
+    listening = false;
   };
 }

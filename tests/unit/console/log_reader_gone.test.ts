@@ -1,7 +1,9 @@
+import type { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
+import { symbols } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { onLogReaderGone } from '../../../core/console/log_reader_gone.js';
-import { createLogger } from '../../../core/logger.js';
+import { createLogger, type Logger } from '../../../core/logger.js';
 
 /** A stream error as Node reports a write to a closed pipe (or another failure). */
 function writeError(code: string): NodeJS.ErrnoException {
@@ -12,6 +14,11 @@ function writeError(code: string): NodeJS.ErrnoException {
 function loggerWithDestination() {
   const destination = new Writable({ write: (_chunk, _encoding, done) => done() });
   return { destination, log: createLogger({ level: 'info', destination }) };
+}
+
+/** The stream pino opened on the standard output for `log` (no writes are made to it here). */
+function standardOutputOf(log: Logger): EventEmitter {
+  return (log as unknown as Record<symbol, EventEmitter>)[symbols.streamSym]!;
 }
 
 describe('onLogReaderGone', () => {
@@ -43,5 +50,30 @@ describe('onLogReaderGone', () => {
     expect(destination.listenerCount('error')).toBe(1);
     stopListening();
     expect(destination.listenerCount('error')).toBe(0);
+  });
+
+  it('calls back on the next tick when the standard output of createLogger lost its reader before it listened', async () => {
+    const log = createLogger({ level: 'info' });
+    // the first line's EPIPE, come while the command was still starting (`npx topiq serve | true`)
+    standardOutputOf(log).emit('error', writeError('EPIPE'));
+    const onGone = vi.fn();
+    onLogReaderGone(log.child({ worker: 'w1' }), onGone);
+    expect(onGone).not.toHaveBeenCalled();
+    await new Promise(process.nextTick);
+    expect(onGone).toHaveBeenCalledOnce();
+  });
+
+  it('does not call back for a reader already gone once it stopped listening', async () => {
+    const log = createLogger({ level: 'info' });
+    standardOutputOf(log).emit('error', writeError('EPIPE'));
+    const onGone = vi.fn();
+    onLogReaderGone(log, onGone)();
+    await new Promise(process.nextTick);
+    expect(onGone).not.toHaveBeenCalled();
+  });
+
+  it("still throws another error of createLogger's standard output, as pino alone does", () => {
+    const log = createLogger({ level: 'info' });
+    expect(() => standardOutputOf(log).emit('error', writeError('EIO'))).toThrow('write EIO');
   });
 });
