@@ -5,8 +5,8 @@
  * device is served and two devices never share an id.
  */
 import { createHash } from 'node:crypto';
+import { isSafeId } from '../core/index.js';
 
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 /** How a hashed state id starts. */
 const HASHED = 'sha256.';
 
@@ -25,7 +25,7 @@ function digest(text: string, length = 40): string {
  * deviceStateId('lobby sensor'); // 'sha256.<40 hex digits>'
  */
 export function deviceStateId(deviceId: string): string {
-  return SAFE_ID.test(deviceId) && !deviceId.startsWith(HASHED) ? deviceId : `${HASHED}${digest(deviceId)}`;
+  return isSafeId(deviceId) && !deviceId.startsWith(HASHED) ? deviceId : `${HASHED}${digest(deviceId)}`;
 }
 
 /**

@@ -8,11 +8,11 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, StateTooLargeError } from '../errors.js';
 import { encodeJson, type JsonObject } from '../queue/json.js';
+import { isSafeId } from '../queue/names.js';
 import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
 
 // Read-modify-write of one entry as one script: atomic without a lock.
 const MERGE_STATE = readFileSync(new URL('./scripts/merge_state.lua', import.meta.url), 'utf8');
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 
 /**
  * The most an entry may hold: fields, and bytes of its field names and values (as JSON text)
@@ -59,7 +59,8 @@ function entrySize(entry: JsonObject): [number, number] {
 }
 
 function checkName(value: string, label: string): void {
-  if (!NAME.test(value)) {
+  // namespaces and ids follow the job id rule
+  if (!isSafeId(value)) {
     throw new InvalidOptionError(
       `${label} ${JSON.stringify(value)} must be 1-128 of A-Z a-z 0-9 _ . : -, starting with a letter or digit ` +
         "(hash a device id that may hold others, as the example app's deviceStateId does)",

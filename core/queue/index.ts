@@ -43,7 +43,7 @@ export {
   type ResultOf,
 } from './job.js';
 export { assertJsonSafe, type JsonObject, type JsonValue } from './json.js';
-export { assertJobId, assertQueueName, assertWorkerName, parseQueueList } from './names.js';
+export { assertJobId, assertQueueName, assertWorkerName, isSafeId, parseQueueList } from './names.js';
 export { MAX_STEPS, type ProgressReporter, ProgressSteps } from './progress_steps.js';
 export { MAX_PROGRESS_DATA_BYTES } from './progress_writer.js';
 export { Queue } from './queue_facade.js';

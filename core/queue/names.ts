@@ -13,10 +13,24 @@ import {
 } from '../errors.js';
 
 const QUEUE_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
-const JOB_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+/** Job ids, worker names and state ids: 1-128 of `A-Z a-z 0-9 _ . : -`, a letter or digit first. */
+const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 const JOB_NAME = /^[A-Za-z][A-Za-z0-9_.:-]{0,127}$/;
-/** Worker names follow the job id rule. */
-const WORKER_NAME = JOB_ID;
+
+/**
+ * Whether `value` is an id Topiq accepts as a job id, a worker name or a state id: 1-128 of
+ * `A-Z a-z 0-9 _ . : -`, starting with a letter or digit. Such an id goes into Redis keys, MQTT
+ * topics and log lines as it is; hash any other text to one (see the example app's
+ * `deviceStateId`).
+ *
+ * @example
+ * isSafeId('sensor-17'); // true
+ * isSafeId('lobby sensor'); // false: a space
+ * isSafeId('x'.repeat(129)); // false: too long
+ */
+export function isSafeId(value: unknown): value is string {
+  return typeof value === 'string' && SAFE_ID.test(value);
+}
 
 /**
  * Whether the queue, id and name of `job` all pass the rules of this module, as every job
@@ -33,8 +47,7 @@ export function hasValidNames(job: {
   return (
     typeof queue === 'string' &&
     QUEUE_NAME.test(queue) &&
-    typeof id === 'string' &&
-    JOB_ID.test(id) &&
+    isSafeId(id) &&
     typeof name === 'string' &&
     (name === '' || JOB_NAME.test(name))
   );
@@ -68,7 +81,7 @@ export function assertQueueName(name: unknown): asserts name is string {
 
 /** Throws `E_INVALID_JOB_ID` unless `id` is 1–128 of `A-Z a-z 0-9 _ . : -`, starting with a letter or digit. */
 export function assertJobId(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || !JOB_ID.test(id)) {
+  if (!isSafeId(id)) {
     throw new InvalidJobIdError(
       `job id ${JSON.stringify(id)} is not allowed: use 1-128 characters from A-Z a-z 0-9 _ . : -, starting with a letter or digit ` +
         '(ids printed by `npx topiq job:list` or returned by dispatch() are always valid)',
@@ -86,7 +99,8 @@ export function assertJobId(id: unknown): asserts id is string {
  * assertWorkerName('w{1}'); // throws InvalidWorkerNameError
  */
 export function assertWorkerName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !WORKER_NAME.test(name)) {
+  // worker names follow the job id rule
+  if (!isSafeId(name)) {
     throw new InvalidWorkerNameError(
       `worker name ${JSON.stringify(name)} is not allowed: use 1-128 characters from A-Z a-z 0-9 _ . : - ` +
         'starting with a letter or digit (e.g. "worker-1")',
