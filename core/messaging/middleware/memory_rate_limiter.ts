@@ -1,8 +1,10 @@
 /**
  * Sliding-window rate limiting in process memory: for one process (development, tests,
- * a single gateway). Same semantics as `RedisRateLimiter`; see `rate_limiter.ts`.
+ * a single gateway). Same semantics as `RedisRateLimiter`; see `rate_limiter.ts`. A key past
+ * 128 characters is held as its SHA-1 ({@link heldKey}), so a device that puts a 60 KB topic
+ * level or payload field in its key costs 45 characters until the sweep, not 60 KB.
  */
-import { checkHit, type RateLimiter, type RateLimitResult } from './rate_limiter.js';
+import { checkHit, heldKey, type RateLimiter, type RateLimitResult } from './rate_limiter.js';
 
 /** Options for {@link MemoryRateLimiter}. */
 export interface MemoryRateLimiterOptions {
@@ -42,7 +44,7 @@ export class MemoryRateLimiter implements RateLimiter {
     const now = this.#now();
     if (++this.#hitsSinceSweep >= SWEEP_EVERY) this.#sweep(now);
     // one budget per key and window, as in Redis: a window of digits ends at the first ':'
-    const budget = `${windowMs}:${key}`;
+    const budget = `${windowMs}:${heldKey(key)}`;
     let window = this.#windows.get(budget);
     if (!window) {
       window = { hits: [], windowMs };
@@ -65,6 +67,11 @@ export class MemoryRateLimiter implements RateLimiter {
   /** How many budgets (key and window) are held (for tests and metrics). */
   get size(): number {
     return this.#windows.size;
+  }
+
+  /** The budgets held, as held: `<windowMs>:<key as held>` (for tests). */
+  heldKeys(): string[] {
+    return [...this.#windows.keys()];
   }
 
   #sweep(now: number): void {

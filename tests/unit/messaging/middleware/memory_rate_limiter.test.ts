@@ -92,6 +92,21 @@ describe('MemoryRateLimiter.hit', () => {
     expect(limiter.size).toBe(1_001);
   });
 
+  it('holds a key past 128 characters as its SHA-1, each long key keeping a budget of its own', async () => {
+    const limiter = new MemoryRateLimiter();
+    const long = (i: number) => `device:${String(i).padStart(60_000, 'x')}`;
+    for (let i = 0; i < 100; i++) expect((await limiter.hit(long(i), 1, 60_000)).allowed).toBe(true);
+    await limiter.hit('device:d1', 1, 60_000);
+    const held = limiter.heldKeys();
+    expect(held).toHaveLength(101);
+    // '60000:' and 'sha1:<40 hex digits>'
+    expect(Math.max(...held.map((budget) => budget.length))).toBe('60000:'.length + 45);
+    expect(held).toContain('60000:device:d1');
+    expect((await limiter.hit(long(0), 1, 60_000)).allowed).toBe(false);
+    expect((await limiter.hit(long(99), 1, 60_000)).allowed).toBe(false);
+    expect((await limiter.hit(long(100), 1, 60_000)).allowed).toBe(true);
+  });
+
   it('refuses an empty key and a limit or window that is not a positive integer', async () => {
     const limiter = new MemoryRateLimiter();
     await expect(limiter.hit('', 1, 1_000)).rejects.toThrow(InvalidOptionError);
