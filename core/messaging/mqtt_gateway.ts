@@ -82,7 +82,7 @@ export class MqttGateway {
   async start(handle: InboundHandler): Promise<void> {
     const { settings, log } = this.#options;
     if (settings.url) {
-      this.#connection = new MqttConnection({
+      const connection = new MqttConnection({
         url: settings.url,
         clientId: settings.clientId,
         protocolVersion: settings.protocolVersion,
@@ -92,15 +92,18 @@ export class MqttGateway {
         logger: log,
         onMessage: (message) => handle(message),
       });
-      await this.#connection.connect();
+      this.#connection = connection;
+      await connection.connect();
+      // stop() came while connecting: it closed the connection, nothing more to do
+      if (this.#stopped.signal.aborted) return;
       const subscriptions = settings.sharedSubscriptions
         ? this.#options.subscriptions
         : withoutSharing(this.#options.subscriptions);
       // the new filters first, then the stale ones out: a message published in between is
       // delivered twice (at least once) rather than not at all
-      if (subscriptions.length > 0) await this.#connection.subscribe(subscriptions);
+      if (subscriptions.length > 0) await connection.subscribe(subscriptions);
       this.#tidySubscriptions(
-        this.#connection,
+        connection,
         subscriptions.map(({ filter }) => filter),
       );
       return;
@@ -120,7 +123,7 @@ export class MqttGateway {
           '(topic ACLs still apply); set MQTT_DEVICES to require passwords',
       );
     }
-    this.#broker = await startEmbeddedBroker({
+    const started = await startEmbeddedBroker({
       host: broker.host,
       port: broker.port,
       maxPacketBytes: broker.maxPacketBytes,
@@ -146,6 +149,9 @@ export class MqttGateway {
           ...(publish.principal.kind === 'device' ? { deviceId: publish.principal.deviceId } : {}),
         }),
     });
+    // stop() came while the broker started, and found none to close: closed here instead
+    if (this.#stopped.signal.aborted) await started.close();
+    else this.#broker = started;
   }
 
   /**
@@ -232,9 +238,12 @@ export class MqttGateway {
    */
   async stop(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     this.#stopped.abort(); // ends the tidying's retries; the next start tidies
-    await this.#connection?.close(options);
+    // taken before any await: what a start under way sets meanwhile, it closes itself
+    const connection = this.#connection;
+    const broker = this.#broker;
     this.#connection = undefined;
-    await this.#broker?.close();
     this.#broker = undefined;
+    await connection?.close(options);
+    await broker?.close();
   }
 }
