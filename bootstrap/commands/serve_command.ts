@@ -103,9 +103,11 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
       await server.start(
         flags.workers ? { workers: inProcessWorkers(flags, app.settings.queue.worker, jobQueues) } : {},
       );
-      // ready once the store answers too (a refused password fails the start)
+      // ready once the store answers too (a refused password fails the start); not when a
+      // stop came during the start
       const { redis } = app;
-      if (redis === undefined || (await redisAnswers(redis, app.log, stopRequested.signal))) {
+      const answers = redis === undefined || (await redisAnswers(redis, app.log, stopRequested.signal));
+      if (answers && !stopRequested.signal.aborted) {
         app.log.info(
           { event: 'server.ready', jobs: app.registry.classes().map((job) => jobNameOf(job)) },
           'ready; Ctrl-C to stop',

@@ -163,6 +163,8 @@ describe('npx topiq serve (signals)', () => {
     expect(result.code).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(5_000);
     expect(result.stderr).not.toContain('E_BROKER_UNAVAILABLE');
+    // stopped before it was ready: it never says it is
+    expect(result.stdout).not.toContain('"event":"server.ready"');
   });
 
   it('logs server.stopped last, with the signal and how long the stop took', async () => {
