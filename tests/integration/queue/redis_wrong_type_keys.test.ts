@@ -6,11 +6,17 @@
  * naming the key. (Reserve and complete: redis_driver.test.ts.)
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { commands } from '../../../bootstrap/console.js';
+import { ExitCode, Kernel } from '../../../core/console/index.js';
 import type { Lease, ReservedJob } from '../../../core/queue/driver.js';
+import type { QueueKeys } from '../../../core/queue/drivers/redis/keys.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { JobManager } from '../../../core/queue/job_manager.js';
 import { newJob } from '../../support/new_job.js';
 import { deleteKeys } from '../../support/redis_keys.js';
+import { captureIO } from '../../unit/console/capture_io.js';
+import { buildApplication, cliEnv, deletePrefix, REDIS_URL, uniquePrefix } from '../console/cli_harness.js';
 
 const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
 const leaseOf = (job: ReservedJob): Lease => ({ id: job.id, queue: job.queue, token: job.token });
@@ -31,6 +37,12 @@ describe('RedisQueueDriver with a job key of another type', () => {
     });
     return { driver, queue: 'jobs' };
   }
+
+  /** What a call on the job of `key` alone is refused with. */
+  const refusal = (key: string) => ({
+    code: 'E_REDIS_WRONG_TYPE',
+    message: expect.stringContaining(`Redis key ${key}, the record of job `),
+  });
 
   /** Replaces the hash of job `id` with a string, as someone at redis-cli could. */
   async function spoil(driver: RedisQueueDriver, queue: string, id: string): Promise<string> {
@@ -109,14 +121,37 @@ describe('RedisQueueDriver with a job key of another type', () => {
     expect(await driver.redis.get(y2)).toBe('not a hash');
   });
 
-  it('reading records with a job key of another type reads the others and takes that one as not found', async () => {
+  it('reading records with a job key of another type reads the others and skips that one', async () => {
     const { driver, queue } = driverUnderTest();
     await driver.push(['z1', 'z2', 'z3'].map((id) => newJob(queue, id)));
     await spoil(driver, queue, 'z2');
 
-    expect(await driver.getJob(queue, 'z2')).toBeUndefined();
     expect((await driver.getJob(queue, 'z1'))?.status).toBe('queued');
     expect((await driver.listJobs(queue, 'queued', 0, 10)).map((record) => record.id)).toEqual(['z1', 'z3']);
+    expect(await driver.getJob(queue, 'gone')).toBeUndefined();
+  });
+
+  it('reading a job by id whose key holds another type fails with E_REDIS_WRONG_TYPE naming the key, not as not found', async () => {
+    const { driver, queue } = driverUnderTest();
+    await driver.push([newJob(queue, 'z1')]);
+    const key = await spoil(driver, queue, 'z1');
+
+    await expect(driver.getJob(queue, 'z1')).rejects.toMatchObject(refusal(key));
+    expect(await driver.redis.get(key)).toBe('not a hash');
+  });
+
+  it('job:cancel, job:release and job:show through the job manager on a job key of another type fail with E_REDIS_WRONG_TYPE naming the key', async () => {
+    const { driver, queue } = driverUnderTest();
+    await driver.push([newJob(queue, 'm1'), newJob(queue, 'm2', { hold: true })]);
+    const queued = await spoil(driver, queue, 'm1');
+    const held = await spoil(driver, queue, 'm2');
+    const jobs = new JobManager(driver);
+
+    await expect(jobs.cancel('m1')).rejects.toMatchObject(refusal(queued));
+    await expect(jobs.release('m2', queue)).rejects.toMatchObject(refusal(held));
+    await expect(jobs.find('m2')).rejects.toMatchObject(refusal(held));
+    expect(await driver.counts(queue)).toMatchObject({ waiting: 1, pending: 1 });
+    expect(await driver.redis.zcard(driver.keys.queue(queue).cancelled)).toBe(0);
   });
 
   it('a push of a job whose key holds another type stores the rest and refuses that one with E_REDIS_WRONG_TYPE naming its key', async () => {
@@ -136,12 +171,6 @@ describe('RedisQueueDriver with a job key of another type', () => {
     await driver.redis.del(key);
     expect(await driver.push(jobs)).toEqual(['queued', 'queued', 'queued']);
     expect(await driver.counts(queue)).toMatchObject({ waiting: 3 });
-  });
-
-  /** What a call on the job of `key` alone is refused with. */
-  const refusal = (key: string) => ({
-    code: 'E_REDIS_WRONG_TYPE',
-    message: expect.stringContaining(`Redis key ${key}, the record of job `),
   });
 
   it('cancelling a job whose key holds another type fails with E_REDIS_WRONG_TYPE naming the key, writing nothing', async () => {
@@ -172,5 +201,254 @@ describe('RedisQueueDriver with a job key of another type', () => {
     const { driver, leases, key } = await reservedWithOneSpoiled(['p1'], 'p1');
     await expect(driver.progress(leases[0]!, 50, 'half')).rejects.toMatchObject(refusal(key));
     expect(await driver.redis.get(key)).toBe('not a hash');
+  });
+});
+
+/**
+ * A queue key the job would go into (its wait, delayed, failed or cancelled set) holding another
+ * type, or the queue's order counter (seq) holding no integer. Redis keeps the writes a script
+ * made before it failed: a script taking a job out of one set and then refused by the next
+ * would leave the job in none, its lease deleted, and nothing would ever run or reclaim it. Each
+ * call fails before its first write instead, with `E_REDIS_WRONG_TYPE` naming the key.
+ */
+describe('RedisQueueDriver with a queue key of another type or a damaged order counter', () => {
+  const cleanups: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  function driverUnderTest(): { driver: RedisQueueDriver; queue: string; keys: QueueKeys } {
+    const prefix = `wrong-type-q-${randomBytes(3).toString('hex')}`;
+    const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+    cleanups.push(async () => {
+      await deleteKeys(driver.redis, prefix);
+      await driver.close();
+    });
+    return { driver, queue: 'jobs', keys: driver.keys.queue('jobs') };
+  }
+
+  type Damaged = 'seq' | 'wait' | 'delayed' | 'failed' | 'cancelled' | 'expired';
+
+  /** Damages `name`: the order counter holds a word, a set is replaced by a string. */
+  async function damage(driver: RedisQueueDriver, keys: QueueKeys, name: Damaged): Promise<string> {
+    const key = keys[name];
+    await driver.redis.del(key);
+    await driver.redis.set(key, name === 'seq' ? 'abc' : 'not a sorted set');
+    return key;
+  }
+
+  /** What a call is refused with for the damaged key `key`. */
+  const refusedFor = (name: Damaged, key: string) => ({
+    code: 'E_REDIS_WRONG_TYPE',
+    message: expect.stringContaining(
+      name === 'seq'
+        ? `Redis key ${key}, the order counter of queue "jobs", holds no integer`
+        : `Redis key ${key} of queue "jobs" holds a string, not a zset`,
+    ),
+  });
+
+  /** Where job `id` is: its status, the sets that hold it, its lease. */
+  async function whereIs(driver: RedisQueueDriver, keys: QueueKeys, id: string) {
+    const sets: string[] = [];
+    for (const name of ['wait', 'delayed', 'active', 'pending', 'failed', 'cancelled', 'expired'] as const) {
+      const type = await driver.redis.type(keys[name]);
+      if (type === 'zset' && (await driver.redis.zscore(keys[name], id)) !== null) sets.push(name);
+    }
+    const status = await driver.redis.hget(`${keys.job}${id}`, 'status');
+    return { status, sets, lease: await driver.redis.hget(keys.leases, id) };
+  }
+
+  it.each([
+    ['seq', 0, 'retrying'],
+    ['wait', 0, 'retrying'],
+    ['delayed', 60_000, 'retrying'],
+    ['failed', null, 'failed'],
+  ] as const)(
+    'failing an attempt with a damaged %s key fails with E_REDIS_WRONG_TYPE naming it and leaves the job leased',
+    async (name, retryInMs, outcome) => {
+      const { driver, queue, keys } = driverUnderTest();
+      await driver.push([newJob(queue, 'f1', { maxTries: 3 })]);
+      const { jobs } = await driver.reserve(queue, reserveOptions);
+      const lease = leaseOf(jobs[0]!);
+      const key = await damage(driver, keys, name);
+      const failure = { lease, error: { message: 'boom' }, retryInMs };
+
+      await expect(driver.fail(failure)).rejects.toMatchObject(refusedFor(name, key));
+      expect(await whereIs(driver, keys, 'f1')).toEqual({
+        status: 'running',
+        sets: ['active'],
+        lease: lease.token,
+      });
+      expect(await driver.redis.hget(`${keys.job}f1`, 'error')).toBeNull();
+      // mended, the same attempt is failed again and recorded
+      await driver.redis.del(key);
+      expect((await driver.fail(failure)).outcome).toBe(outcome);
+    },
+  );
+
+  it('failing an attempt whose cancel was requested, with the cancelled set damaged, leaves the job leased', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([newJob(queue, 'f2', { maxTries: 3 })]);
+    const { jobs } = await driver.reserve(queue, reserveOptions);
+    const lease = leaseOf(jobs[0]!);
+    expect(await driver.cancel(queue, 'f2')).toBe('running');
+    const key = await damage(driver, keys, 'cancelled');
+
+    await expect(driver.fail({ lease, error: { message: 'boom' }, retryInMs: 0 })).rejects.toMatchObject(
+      refusedFor('cancelled', key),
+    );
+    expect(await whereIs(driver, keys, 'f2')).toEqual({
+      status: 'running',
+      sets: ['active'],
+      lease: lease.token,
+    });
+  });
+
+  it.each(['seq', 'wait'] as const)(
+    'retrying failed jobs with a damaged %s key fails with E_REDIS_WRONG_TYPE naming it and leaves them failed',
+    async (name) => {
+      const { driver, queue, keys } = driverUnderTest();
+      await driver.push([newJob(queue, 'y1'), newJob(queue, 'y2')]);
+      const { jobs } = await driver.reserve(queue, reserveOptions);
+      for (const job of jobs)
+        await driver.fail({ lease: leaseOf(job), error: { message: 'boom' }, retryInMs: null });
+      const key = await damage(driver, keys, name);
+
+      await expect(driver.retryFailed(queue, { all: true })).rejects.toMatchObject(refusedFor(name, key));
+      await expect(driver.retryFailed(queue, { ids: ['y2'] })).rejects.toMatchObject(refusedFor(name, key));
+      for (const id of ['y1', 'y2']) {
+        expect(await whereIs(driver, keys, id)).toEqual({ status: 'failed', sets: ['failed'], lease: null });
+      }
+      await driver.redis.del(key);
+      expect(await driver.retryFailed(queue, { all: true })).toEqual({
+        retried: 2,
+        expired: [],
+        missing: [],
+      });
+    },
+  );
+
+  it.each(['seq', 'wait'] as const)(
+    'releasing a held job with a damaged %s key fails with E_REDIS_WRONG_TYPE naming it and leaves the job pending',
+    async (name) => {
+      const { driver, queue, keys } = driverUnderTest();
+      await driver.push([newJob(queue, 'h1', { hold: true })]);
+      const key = await damage(driver, keys, name);
+
+      await expect(driver.releaseHeld(queue, 'h1')).rejects.toMatchObject(refusedFor(name, key));
+      expect(await whereIs(driver, keys, 'h1')).toEqual({
+        status: 'pending',
+        sets: ['pending'],
+        lease: null,
+      });
+      await driver.redis.del(key);
+      expect(await driver.releaseHeld(queue, 'h1')).toBe('queued');
+    },
+  );
+
+  it('releasing a held job due later with a damaged delayed set leaves the job pending', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([newJob(queue, 'h2', { hold: true, runAt: Date.now() + 3_600_000 })]);
+    const key = await damage(driver, keys, 'delayed');
+
+    await expect(driver.releaseHeld(queue, 'h2')).rejects.toMatchObject(refusedFor('delayed', key));
+    expect(await whereIs(driver, keys, 'h2')).toEqual({ status: 'pending', sets: ['pending'], lease: null });
+  });
+
+  it('cancelling a queued job with a damaged cancelled set fails with E_REDIS_WRONG_TYPE naming it and leaves the job queued', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([newJob(queue, 'c1')]);
+    const key = await damage(driver, keys, 'cancelled');
+
+    await expect(driver.cancel(queue, 'c1')).rejects.toMatchObject(refusedFor('cancelled', key));
+    expect(await whereIs(driver, keys, 'c1')).toEqual({ status: 'queued', sets: ['wait'], lease: null });
+  });
+
+  it('handing back leased jobs with a damaged wait set fails before any write and leaves them leased', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([newJob(queue, 'r1'), newJob(queue, 'r2')]);
+    const { jobs } = await driver.reserve(queue, reserveOptions);
+    await damage(driver, keys, 'wait');
+
+    await expect(driver.release(jobs.map(leaseOf))).rejects.toThrow(/WRONGTYPE/);
+    for (const job of jobs) {
+      expect(await whereIs(driver, keys, job.id)).toEqual({
+        status: 'running',
+        sets: ['active'],
+        lease: job.token,
+      });
+    }
+  });
+
+  it('a reserve that would reclaim a lapsed lease into a damaged wait set fails before taking it out of the active set', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([newJob(queue, 'l1', { maxTries: 3 })]);
+    const { jobs } = await driver.reserve(queue, { ...reserveOptions, leaseMs: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await damage(driver, keys, 'wait');
+
+    await expect(driver.reserve(queue, reserveOptions)).rejects.toThrow(/WRONGTYPE/);
+    expect(await whereIs(driver, keys, 'l1')).toEqual({
+      status: 'running',
+      sets: ['active'],
+      lease: jobs[0]!.token,
+    });
+  });
+
+  it('a reserve that pops a job past its expiresAt with the expired set damaged fails before popping anything', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([
+      newJob(queue, 'x1'),
+      newJob(queue, 'x2', { expiresAt: Date.now() + 50 }),
+      newJob(queue, 'x3'),
+    ]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    await damage(driver, keys, 'expired');
+
+    await expect(driver.reserve(queue, reserveOptions)).rejects.toThrow(/WRONGTYPE/);
+    for (const id of ['x1', 'x2', 'x3']) {
+      expect(await whereIs(driver, keys, id)).toEqual({ status: 'queued', sets: ['wait'], lease: null });
+    }
+    await driver.redis.del(keys.expired);
+    const { jobs } = await driver.reserve(queue, reserveOptions);
+    expect(jobs.map((job) => job.id)).toEqual(['x1', 'x3']);
+  });
+});
+
+describe('job:cancel, job:release and job:show on a job key of another type', () => {
+  const prefix = uniquePrefix();
+  const env = cliEnv(prefix);
+  afterAll(async () => {
+    await deletePrefix(prefix);
+  });
+
+  /** Runs one command line in-process with a captured terminal. */
+  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const io = captureIO();
+    const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(env) });
+    const code = await kernel.handle(argv);
+    return { code, out: io.out, err: io.err };
+  }
+
+  it('print E_REDIS_WRONG_TYPE naming the key and exit 1, instead of E_JOB_NOT_FOUND', async () => {
+    const driver = new RedisQueueDriver({ connection: REDIS_URL, prefix });
+    const queue = 'cli';
+    try {
+      await driver.push([newJob(queue, 'k1'), newJob(queue, 'k2', { hold: true })]);
+      for (const id of ['k1', 'k2']) await driver.redis.set(driver.keys.job(queue, id), 'not a hash');
+    } finally {
+      await driver.close();
+    }
+    for (const [argv, id] of [
+      [['job:cancel', 'k1'], 'k1'],
+      [['job:release', 'k2', `--queue=${queue}`], 'k2'],
+      [['job:show', 'k1'], 'k1'],
+    ] as const) {
+      const { code, err } = await run([...argv]);
+      expect(err).toContain(
+        `E_REDIS_WRONG_TYPE: Redis key ${prefix}:{${queue}}:job:${id}, the record of job ${id}`,
+      );
+      expect(code).toBe(ExitCode.failure);
+    }
   });
 });

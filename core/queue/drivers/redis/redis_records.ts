@@ -18,7 +18,7 @@ import type { KeyBuilder, QueueKeys } from './keys.js';
 import { decodeRecord, fieldsOf } from './record_codec.js';
 import { runScript } from './scripts.js';
 import { serverNow } from './server_clock.js';
-import { refusedJobCall } from './unavailable.js';
+import { jobKeyOfAnotherType, refusedJobCall, refusedQueueCall } from './unavailable.js';
 
 const STATUS_SET: Record<JobStatus, keyof QueueKeys> = {
   pending: 'pending',
@@ -55,9 +55,22 @@ export class RedisRecords {
     return this.#clear(queue).catch(this.#unavailable);
   }
 
+  /**
+   * The record of job `id` of `queue`, or undefined when there is none. A job key that holds
+   * another type (its hash replaced by hand) is read as no record by read_records.lua; asked by
+   * id, it throws `E_REDIS_WRONG_TYPE` naming the key, not "not found", so `job:show`,
+   * `job:cancel` and `job:release` say what is wrong. That costs one `TYPE` call, on the
+   * not-found path only (no worker or dispatch reads by id).
+   */
   async getJob(queue: string, id: string): Promise<JobRecord | undefined> {
     const [record] = await this.records(queue, [id]);
-    return record;
+    if (record) return record;
+    const key = this.#keys.job(queue, id);
+    const type = await this.#redis.type(key).catch(this.#unavailable);
+    if (type !== 'none' && type !== 'hash') {
+      throw jobKeyOfAnotherType({ queue, id, key, type }, `job ${id} cannot be read`);
+    }
+    return undefined;
   }
 
   listJobs(queue: string, status: JobStatus, offset: number, limit: number): Promise<JobRecord[]> {
@@ -170,7 +183,15 @@ export class RedisRecords {
         'retry_failed',
         [keys.failed, keys.wait, keys.seq, keys.signal],
         [keys.job, mode, cutoff, ...cursor, ...ids],
-      );
+      ).catch(async (error: unknown) => {
+        throw await refusedQueueCall(
+          this.#redis,
+          error,
+          queue,
+          keys,
+          `failed jobs of queue "${queue}" cannot be retried`,
+        );
+      });
       cursor = [lastScore, stay];
       const moved: RetriedJob[] = [];
       for (let i = 0; i < flat.length; i += 2) moved.push({ id: flat[i]!, name: flat[i + 1]! });

@@ -1,7 +1,8 @@
 /**
  * Maps ioredis connection failures to `E_REDIS_UNAVAILABLE` with a message that says
- * where Topiq tried to connect and what to do, and a job script's `WRONGTYPE` refusal to
- * `E_REDIS_WRONG_TYPE` naming the key; other errors pass through unchanged.
+ * where Topiq tried to connect and what to do, and a queue script's `WRONGTYPE` refusal (or its
+ * order counter holding no integer) to `E_REDIS_WRONG_TYPE` naming the key; other errors pass
+ * through unchanged.
  */
 import type { Redis } from 'ioredis';
 import { RedisAuthError, RedisUnavailableError, RedisWrongTypeError } from '../../../errors.js';
@@ -26,12 +27,53 @@ export function isWrongTypeReply(error: unknown): boolean {
   return error instanceof Error && error.name === 'ReplyError' && /\bWRONGTYPE\b/.test(error.message);
 }
 
+/** Who may have put a value of another type under one of Topiq's keys, for messages. */
+const SET_BY_OTHERS = '(set by hand, or by another program using the same prefix)';
+
+/** The type each key of a queue holds, as `TYPE` names it (the job hashes are named per job). */
+const QUEUE_KEY_TYPES: readonly (readonly [keyof QueueKeys, string])[] = [
+  ['wait', 'zset'],
+  ['delayed', 'zset'],
+  ['active', 'zset'],
+  ['leases', 'hash'],
+  ['pending', 'zset'],
+  ['failed', 'zset'],
+  ['completed', 'list'],
+  ['completedTimes', 'list'],
+  ['cancelled', 'zset'],
+  ['expired', 'zset'],
+  ['seq', 'string'],
+  ['signal', 'list'],
+];
+
+/**
+ * `E_REDIS_WRONG_TYPE` for the record of job `id` of `queue`, whose key `key` holds a `type`
+ * other than a hash, so that `doing` (as "job 7 cannot be cancelled"): what it is and how to
+ * mend it. For a script refused on it ({@link refusedJobCall}) and for a read by id that found
+ * no record there (`RedisRecords.getJob`).
+ */
+export function jobKeyOfAnotherType(
+  job: { queue: string; id: string; key: string; type: string },
+  doing: string,
+  cause?: unknown,
+): RedisWrongTypeError {
+  const { queue, id, key, type } = job;
+  return new RedisWrongTypeError(
+    `Redis key ${key}, the record of job ${id} of queue "${queue}", holds a ${type}, not a hash ${SET_BY_OTHERS}, ` +
+      `so ${doing}: look at it (redis-cli TYPE ${key}), then rename it to ` +
+      `keep what it holds (redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key})`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
 /**
  * `error`, thrown by a script working on job `id` of `queue` (`doing`: what it was for, as "job
- * 7 cannot be cancelled"), as `E_REDIS_WRONG_TYPE` when it is a `WRONGTYPE` refusal; anything
- * else as it is. The job's scripts read its hash before any write (or their one write is
- * refused), so nothing was changed. Redis's reply names no key: the job's own is asked its type
- * (one call, on this failure only) to name it; when it is a hash, the key is another of the queue.
+ * 7 cannot be cancelled"), as `E_REDIS_WRONG_TYPE` when it is a `WRONGTYPE` refusal or the
+ * queue's order counter holding no integer; anything else as it is. The job's scripts make
+ * every call that can fail so before their first write (or their one write is refused), so
+ * nothing was changed. Redis's reply names no key: the job's own is asked its type (one call, on
+ * this failure only) to name it; when it is a hash, the key is another of the queue
+ * ({@link refusedQueueCall}).
  */
 export async function refusedJobCall(
   redis: Redis,
@@ -39,26 +81,74 @@ export async function refusedJobCall(
   job: { queue: string; id: string; keys: QueueKeys },
   doing: string,
 ): Promise<unknown> {
-  if (!isWrongTypeReply(error)) return error;
+  if (!isWrongTypeReply(error)) return refusedQueueCall(redis, error, job.queue, job.keys, doing);
   const { queue, id, keys } = job;
   const key = `${keys.job}${id}`;
-  const other = '(set by hand, or by another program using the same prefix)';
   const type = await redis.type(key).catch(() => undefined);
   if (type !== undefined && type !== 'hash' && type !== 'none') {
+    return jobKeyOfAnotherType({ queue, id, key, type }, doing, error);
+  }
+  return refusedQueueCall(redis, error, queue, keys, doing);
+}
+
+/**
+ * `error`, thrown by a script on `queue` (`doing`: what it was for, as "the failed jobs of
+ * queue "emails" cannot be retried"), as `E_REDIS_WRONG_TYPE` when its order counter holds no
+ * integer ("value is not an integer") or one of its keys holds another type (`WRONGTYPE`):
+ * the message names the key, found by asking the type of each of the queue's keys (one round
+ * trip, on this failure only), and how to mend it. Anything else as it is.
+ */
+export async function refusedQueueCall(
+  redis: Redis,
+  error: unknown,
+  queue: string,
+  keys: QueueKeys,
+  doing: string,
+): Promise<unknown> {
+  if (!(error instanceof Error) || error.name !== 'ReplyError') return error;
+  if (/\bvalue is not an integer\b/.test(error.message)) {
     return new RedisWrongTypeError(
-      `Redis key ${key}, the record of job ${id} of queue "${queue}", holds a ${type}, not a hash ${other}, ` +
-        `so ${doing}: look at it (redis-cli TYPE ${key}), then rename it to ` +
-        `keep what it holds (redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key})`,
+      `Redis key ${keys.seq}, the order counter of queue "${queue}", holds no integer ${SET_BY_OTHERS}, ` +
+        `so ${doing}: look at it (redis-cli GET ${keys.seq}), then delete it (redis-cli DEL ${keys.seq}; ` +
+        'jobs waiting already may then run after newer ones of their priority)',
+      { cause: error },
+    );
+  }
+  if (!isWrongTypeReply(error)) return error;
+  const found = await keyOfAnotherType(redis, keys).catch(() => undefined);
+  if (found) {
+    const { key, type, expected } = found;
+    return new RedisWrongTypeError(
+      `Redis key ${key} of queue "${queue}" holds a ${type}, not a ${expected} ${SET_BY_OTHERS}, so ${doing}: ` +
+        `look at it (redis-cli TYPE ${key}), then rename it to keep what it holds ` +
+        `(redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key})`,
       { cause: error },
     );
   }
   const pattern = `${keys.seq.slice(0, -'seq'.length)}*`;
   return new RedisWrongTypeError(
-    `a Redis key of queue "${queue}" (${pattern}) holds a value of another type ${other}, so ${doing} ` +
-      `(${(error as Error).message}): find it (redis-cli --scan --pattern '${pattern}', then TYPE), then ` +
+    `a Redis key of queue "${queue}" (${pattern}) holds a value of another type ${SET_BY_OTHERS}, so ${doing} ` +
+      `(${error.message}): find it (redis-cli --scan --pattern '${pattern}', then TYPE), then ` +
       'rename it to keep what it holds or delete it',
     { cause: error },
   );
+}
+
+/** The first of the queue's own keys that holds another type than its own, asked in one pipeline. */
+async function keyOfAnotherType(
+  redis: Redis,
+  keys: QueueKeys,
+): Promise<{ key: string; type: string; expected: string } | undefined> {
+  const pipeline = redis.pipeline();
+  for (const [name] of QUEUE_KEY_TYPES) pipeline.type(keys[name]);
+  const replies = (await pipeline.exec()) ?? [];
+  for (const [index, [name, expected]] of QUEUE_KEY_TYPES.entries()) {
+    const type = replies[index]?.[1];
+    if (typeof type === 'string' && type !== 'none' && type !== expected) {
+      return { key: keys[name], type, expected };
+    }
+  }
+  return undefined;
 }
 
 /** True when `error` is Redis refusing the connection's password, or asking for one. */

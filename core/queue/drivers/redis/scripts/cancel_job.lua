@@ -13,7 +13,8 @@
   Returns 'cancelled', 'running', 'missing' or 'state:<status>' for a finished job.
   A job key of another type (its hash replaced by hand) fails the call with WRONGTYPE before
   any write, which the driver reports as E_REDIS_WRONG_TYPE naming the key: the key's first
-  read stays ahead of every write.
+  read stays ahead of every write. So does a cancelled set of another type: the job stays where
+  it was.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -24,6 +25,9 @@ if not status then
 end
 local from = { queued = KEYS[1], delayed = KEYS[2], pending = KEYS[3] }
 if from[status] then
+  -- before the first write: a cancelled set of another type would fail finishInto after it,
+  -- and the job would be in no set (Redis keeps the writes of a script that fails)
+  refuseOtherTypes({ KEYS[4] })
   redis.call('ZREM', from[status], id)
   finishInto(KEYS[4], jobPrefix, id, 'cancelled', nowMs(), tonumber(ARGV[3]), tonumber(ARGV[4]))
   return 'cancelled'

@@ -26,7 +26,9 @@
   kept.
   A job key of another type (its hash replaced by hand) fails the call with WRONGTYPE before
   any write, which the driver reports as E_REDIS_WRONG_TYPE naming the key: the key's first
-  read stays ahead of every write.
+  read stays ahead of every write. So does a seq that holds no integer, or a set the job goes
+  into (or the signal list) of another type: the job stays leased, and its attempt can be
+  failed again once the key is mended.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -54,6 +56,18 @@ end
 -- end of the year 9999 (LATEST_DISPATCH_MS, dispatch_options.ts: the latest a dispatch names)
 local runAt = outcome == 'retrying' and retryInMs > 0 and int(math.min(now + retryInMs, 253402300799999)) or nil
 local answer = runAt and ('retrying:' .. runAt) or outcome
+-- Every call that can fail on a damaged key of the queue comes before the first write (Redis
+-- keeps the writes of a script that fails: the job would be in no set, its lease gone, and
+-- nothing would run or reclaim it): the order number of a retry queued now (a gap in the
+-- counter when a later call fails is harmless), and the type of the set the job goes into.
+local seq = outcome == 'retrying' and not runAt and redis.call('INCR', KEYS[5])
+if outcome == 'cancelled' then
+  refuseOtherTypes({ KEYS[7] })
+elseif outcome == 'failed' then
+  refuseOtherTypes({ KEYS[4] })
+else
+  refuseOtherTypes({ runAt and KEYS[3] or KEYS[2] }, KEYS[6])
+end
 redis.call('ZREM', KEYS[1], id)
 redis.call('HDEL', KEYS[8], id)
 redis.call('HSET', key, 'error', ARGV[4], settledField, answer)
@@ -77,7 +91,7 @@ if runAt then
   redis.call('ZADD', KEYS[3], runAt, id)
   redis.call('HSET', key, 'status', 'delayed', 'runAt', runAt)
 else
-  redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), redis.call('INCR', KEYS[5])), id)
+  redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), seq), id)
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))
 end
 signal(KEYS[6])

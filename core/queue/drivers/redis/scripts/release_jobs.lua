@@ -21,7 +21,8 @@
   (its hash replaced by hand) is answered 0 with nothing written (jobFields: logged by Redis);
   its lease lapses, and the reserve that reclaims it takes it as gone. The rest of the call is
   released (redis.call on that key would fail the call after the releases made so far, and every
-  try after it).
+  try after it). A wait or cancelled set, or signal list, of another type fails the call before
+  its first write (WRONGTYPE): the jobs stay leased.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -29,6 +30,7 @@ local now = nowMs()
 local released = 0
 local out = {}
 local AGAIN = { ['release:queued'] = 1, ['release:cancelled'] = 2 }
+local checked = false
 -- the ARGV index past the last pair of a started job
 local startedEnd = 5 + 2 * (tonumber(ARGV[4]) or 0)
 for i = 5, #ARGV, 2 do
@@ -40,6 +42,13 @@ for i = 5, #ARGV, 2 do
   elseif #jobFields(key, redis.pcall('HMGET', key, 'attempts')) == 0 then
     out[#out + 1] = 0
   else
+    -- before the first write of the call: a wait or cancelled set (or signal list) of another
+    -- type would fail releaseLeased after it took the job out of the active set and its lease
+    -- (Redis keeps the writes of a script that fails: the job would be in no set, nor leased)
+    if not checked then
+      refuseOtherTypes({ KEYS[2], KEYS[4] }, KEYS[3])
+      checked = true
+    end
     if i < startedEnd then
       redis.call('HSET', key, 'ran', token)
     end

@@ -38,6 +38,8 @@
             {per job this call queued (a delayed one come due, a lapsed lease handed back) or
              cancelled (a lapsed lease of a job whose cancel was requested): id, name, attempts,
              'queued', 'reclaimed' (queued: its lease lapsed) or 'cancelled'} }
+  A seq that holds no integer, or a set a job would go into of another type, fails the call with
+  nothing taken out of its set (each is checked before the first write of the step that needs it).
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -125,7 +127,9 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
         else
           -- more than this call asks for (a failed call's number goes out again with a smaller
           -- count): handed back as a release hands it back, but with no answer kept, since no
-          -- caller holds it (and a later repeat may lease it again under this token)
+          -- caller holds it (and a later repeat may lease it again under this token); before its
+          -- first write, the sets it may go into: refusing it after would leave it in no set
+          refuseOtherTypes({ KEYS[1], KEYS[7] })
           local outcome, left = releaseLeased(KEYS[3], KEYS[9], KEYS[1], KEYS[7], jobPrefix, id, nil, now, keepCount, keepAgeMs)
           changedTo(outcome == 2 and 'cancelled' or 'queued', id, f[1], int(left))
         end
@@ -169,6 +173,12 @@ end
 -- every such end counted an attempt.
 local abandoned = {}
 local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0', reclaims)
+-- before the first reclaim's writes, the sets a reclaimed job may go into (the failed one at the
+-- end of the call): one of another type refusing it after would leave it in no set, since
+-- Redis keeps the writes of a script that fails. Only a call that reclaims pays for it.
+if #stale > 0 then
+  refuseOtherTypes({ KEYS[1], KEYS[7], KEYS[6] })
+end
 -- in the order their leases ended (ties by id): the ones handed back to the front keep it,
 -- behind those handed back by earlier calls (frontScore)
 for _, id in ipairs(stale) do
@@ -237,7 +247,12 @@ local popped = {}
 if count > 0 then
   popped = redis.call('ZRANGE', KEYS[1], '0', int(count - 1))
 end
+-- Before the pop, the sets a popped job may go into besides the active one (expired, failed:
+-- a late job): one of another type must refuse the call before the pop, not after it (Redis
+-- keeps the writes of a script that fails: the jobs popped would be in no set). Two O(1) reads
+-- per call, not per job.
 if #popped > 0 then
+  refuseOtherTypes({ KEYS[8], KEYS[6] })
   redis.call('ZREMRANGEBYRANK', KEYS[1], '0', int(#popped - 1))
 end
 for _, id in ipairs(popped) do

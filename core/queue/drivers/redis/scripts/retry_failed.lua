@@ -23,7 +23,9 @@
   a call looks at 1000, not while it moves 1000. A record whose key holds another type (its hash
   replaced by hand) counts as gone (jobFields: logged by Redis) and the key is left as it is;
   redis.call would fail the call after the jobs moved so far (with no wake-up for them), and
-  every retry after it.
+  every retry after it. A seq that holds no integer, or a wait set or signal list of another
+  type, fails the call before its first move (WRONGTYPE, or "value is not an integer"): the
+  jobs stay failed.
 ]]
 --!include common
 local jobPrefix = ARGV[1]
@@ -57,24 +59,32 @@ for i, id in ipairs(ids) do
   elseif expiresAt and expiresAt <= now and (f[1] or f[2]) then
     expired[#expired + 1] = id
     left[i] = true
+  elseif f[1] or f[2] then
+    -- Before this job's first write, and so before any move: the calls that fail on a damaged
+    -- seq (no integer), wait set or signal list. Redis keeps the writes of a script that fails,
+    -- and a job taken out of the failed set and refused by the wait set would be in neither.
+    -- (Only entries of gone records were dropped before, as they would be anyway.)
+    if #moved == 0 then
+      refuseOtherTypes({ KEYS[2] }, KEYS[4])
+    end
+    redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), redis.call('INCR', KEYS[3])), id)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText, 'attempts', '0', 'progress', '0')
+    -- and the answers kept for its earlier attempts' lost replies (settled:<token>): it starts over
+    local gone = {
+      'finishedAt', 'error', 'progressMessage', 'progressData', 'runAt', 'cancelRequested', 'ran', 'stalls', 'startedAt', 'worker',
+    }
+    for _, field in ipairs(redis.call('HKEYS', key)) do
+      if string.sub(field, 1, 8) == 'settled:' then
+        gone[#gone + 1] = field
+      end
+    end
+    callChunked('HDEL', key, gone) -- one field per attempt: there may be thousands
+    moved[#moved + 1] = id
+    moved[#moved + 1] = specName(f[1])
   else
     redis.call('ZREM', KEYS[1], id)
-    if f[1] or f[2] then
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', nowText, 'attempts', '0', 'progress', '0')
-      -- and the answers kept for its earlier attempts' lost replies (settled:<token>): it starts over
-      local gone = {
-        'finishedAt', 'error', 'progressMessage', 'progressData', 'runAt', 'cancelRequested', 'ran', 'stalls', 'startedAt', 'worker',
-      }
-      for _, field in ipairs(redis.call('HKEYS', key)) do
-        if string.sub(field, 1, 8) == 'settled:' then
-          gone[#gone + 1] = field
-        end
-      end
-      callChunked('HDEL', key, gone) -- one field per attempt: there may be thousands
-      redis.call('ZADD', KEYS[2], waitScore(specPriority(f[1]), redis.call('INCR', KEYS[3])), id)
-      moved[#moved + 1] = id
-      moved[#moved + 1] = specName(f[1])
-    elseif ARGV[2] == 'ids' then
+    if ARGV[2] == 'ids' then
       missing[#missing + 1] = id
     end
   end
