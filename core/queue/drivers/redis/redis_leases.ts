@@ -17,7 +17,7 @@ import type {
   ReleaseOutcome,
   RetentionSettings,
 } from '../../driver.js';
-import type { KeyBuilder } from './keys.js';
+import type { KeyBuilder, QueueKeys } from './keys.js';
 import { runScript } from './scripts.js';
 import { refusedJobCall } from './unavailable.js';
 
@@ -44,38 +44,15 @@ export class RedisLeases {
   // Each maps a connection failure to E_REDIS_UNAVAILABLE: the worker sends a hand-back again
   // while Redis passes (whileRedisPasses), which ioredis's own errors would not tell it.
 
-  async extend(
-    leases: readonly Lease[],
-    leaseMs: number,
-    options: ExtendOptions = {},
-  ): Promise<LeaseState[]> {
-    const states = new Map<Lease, LeaseState>();
-    // none below one (a negative end would count from the last lease); slice rounds a fraction down
-    const started = new Set(leases.slice(0, Math.max(0, options.started ?? 0)));
-    await Promise.all(
-      [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
-        const keys = this.#keys.queue(queue);
-        // the started leases lead `leases`, and groupBy keeps the order, so they lead each group:
-        // the script marks the first ARGV[3] as started
-        const args: (string | number)[] = [
-          keys.job,
-          leaseMs,
-          group.filter((lease) => started.has(lease)).length,
-        ];
-        for (const lease of group) args.push(lease.id, lease.token);
-        const codes = await runScript<number[]>(
-          this.#redis,
-          'extend_leases',
-          [keys.active, keys.leases],
-          args,
-        ).catch(this.#unavailable);
-        group.forEach((lease, index) => {
-          const code = codes[index];
-          states.set(lease, code === 1 ? 'ok' : code === 2 ? 'cancel' : 'lost');
-        });
-      }),
+  extend(leases: readonly Lease[], leaseMs: number, options: ExtendOptions = {}): Promise<LeaseState[]> {
+    return this.#perQueue(
+      leases,
+      options.started,
+      'extend_leases',
+      ['active', 'leases'],
+      [leaseMs],
+      ['lost', 'ok', 'cancel'],
     );
-    return leases.map((lease) => states.get(lease)!);
   }
 
   async progress(
@@ -126,30 +103,54 @@ export class RedisLeases {
     return failResult(answer);
   }
 
-  async release(leases: readonly Lease[], options: ReleaseOptions = {}): Promise<ReleaseOutcome[]> {
-    const outcomes = new Map<Lease, ReleaseOutcome>();
-    const started = new Set(leases.slice(0, Math.max(0, options.started ?? 0)));
+  release(leases: readonly Lease[], options: ReleaseOptions = {}): Promise<ReleaseOutcome[]> {
+    const { completedCount, completedAgeMs } = this.#retention;
+    return this.#perQueue(
+      leases,
+      options.started,
+      'release_jobs',
+      ['active', 'wait', 'signal', 'cancelled', 'leases'],
+      [completedCount, completedAgeMs],
+      ['lost', 'queued', 'cancelled'],
+    );
+  }
+
+  /**
+   * Runs `script` once per queue of `leases`, its keys `keyNames` of that queue, its arguments
+   * the job key prefix, `args`, how many of the group's leases are of started jobs, then each
+   * lease's id and token; answers each lease by the code the script gave it (`answers[code]`,
+   * the first for any other), in the order of `leases`. The first `started` leases are of jobs
+   * whose handler has started: groupBy keeps the order, so they lead each group, and the script
+   * marks the first that many as started.
+   */
+  async #perQueue<T>(
+    leases: readonly Lease[],
+    started: number | undefined,
+    script: 'extend_leases' | 'release_jobs',
+    keyNames: readonly (keyof QueueKeys)[],
+    args: readonly (string | number)[],
+    answers: readonly [T, ...T[]],
+  ): Promise<T[]> {
+    const outcomes = new Map<Lease, T>();
+    // none below one (a negative end would count from the last lease); slice rounds a fraction down
+    const startedLeases = new Set(leases.slice(0, Math.max(0, started ?? 0)));
     await Promise.all(
       [...groupBy(leases, (lease) => lease.queue)].map(async ([queue, group]) => {
         const keys = this.#keys.queue(queue);
-        // as in extend: the started leases lead `leases`, so they lead each group, and the
-        // script marks the first ARGV[4] as started
-        const args: (string | number)[] = [
+        const argv: (string | number)[] = [
           keys.job,
-          this.#retention.completedCount,
-          this.#retention.completedAgeMs,
-          group.filter((lease) => started.has(lease)).length,
+          ...args,
+          group.filter((lease) => startedLeases.has(lease)).length,
         ];
-        for (const lease of group) args.push(lease.id, lease.token);
+        for (const lease of group) argv.push(lease.id, lease.token);
         const codes = await runScript<number[]>(
           this.#redis,
-          'release_jobs',
-          [keys.active, keys.wait, keys.signal, keys.cancelled, keys.leases],
-          args,
+          script,
+          keyNames.map((name) => keys[name] as string),
+          argv,
         ).catch(this.#unavailable);
         group.forEach((lease, index) => {
-          const code = codes[index];
-          outcomes.set(lease, code === 1 ? 'queued' : code === 2 ? 'cancelled' : 'lost');
+          outcomes.set(lease, answers[codes[index] ?? 0] ?? answers[0]);
         });
       }),
     );
