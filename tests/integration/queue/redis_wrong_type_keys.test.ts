@@ -368,9 +368,9 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
     const { driver, queue, keys } = driverUnderTest();
     await driver.push([newJob(queue, 'r1'), newJob(queue, 'r2')]);
     const { jobs } = await driver.reserve(queue, reserveOptions);
-    await damage(driver, keys, 'wait');
+    const key = await damage(driver, keys, 'wait');
 
-    await expect(driver.release(jobs.map(leaseOf))).rejects.toThrow(/WRONGTYPE/);
+    await expect(driver.release(jobs.map(leaseOf))).rejects.toMatchObject(refusedFor('wait', key));
     for (const job of jobs) {
       expect(await whereIs(driver, keys, job.id)).toEqual({
         status: 'running',
@@ -385,9 +385,9 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
     await driver.push([newJob(queue, 'l1', { maxTries: 3 })]);
     const { jobs } = await driver.reserve(queue, { ...reserveOptions, leaseMs: 1 });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    await damage(driver, keys, 'wait');
+    const key = await damage(driver, keys, 'wait');
 
-    await expect(driver.reserve(queue, reserveOptions)).rejects.toThrow(/WRONGTYPE/);
+    await expect(driver.reserve(queue, reserveOptions)).rejects.toMatchObject(refusedFor('wait', key));
     expect(await whereIs(driver, keys, 'l1')).toEqual({
       status: 'running',
       sets: ['active'],
@@ -403,9 +403,9 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
       newJob(queue, 'x3'),
     ]);
     await new Promise((resolve) => setTimeout(resolve, 80));
-    await damage(driver, keys, 'expired');
+    const key = await damage(driver, keys, 'expired');
 
-    await expect(driver.reserve(queue, reserveOptions)).rejects.toThrow(/WRONGTYPE/);
+    await expect(driver.reserve(queue, reserveOptions)).rejects.toMatchObject(refusedFor('expired', key));
     for (const id of ['x1', 'x2', 'x3']) {
       expect(await whereIs(driver, keys, id)).toEqual({ status: 'queued', sets: ['wait'], lease: null });
     }

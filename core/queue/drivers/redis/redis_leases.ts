@@ -19,7 +19,7 @@ import type {
 } from '../../driver.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
 import { runScript } from './scripts.js';
-import { refusedJobCall } from './unavailable.js';
+import { refusedJobCall, refusedQueueCall } from './unavailable.js';
 
 export class RedisLeases {
   readonly #redis: Redis;
@@ -52,6 +52,7 @@ export class RedisLeases {
       ['active', 'leases'],
       [leaseMs],
       ['lost', 'ok', 'cancel'],
+      'its leases cannot be renewed',
     );
   }
 
@@ -112,6 +113,7 @@ export class RedisLeases {
       ['active', 'wait', 'signal', 'cancelled', 'leases'],
       [completedCount, completedAgeMs],
       ['lost', 'queued', 'cancelled'],
+      'its jobs cannot be handed back',
     );
   }
 
@@ -119,7 +121,8 @@ export class RedisLeases {
    * Runs `script` once per queue of `leases`, its keys `keyNames` of that queue, its arguments
    * the job key prefix, `args`, how many of the group's leases are of started jobs, then each
    * lease's id and token; answers each lease by the code the script gave it (`answers[code]`,
-   * the first for any other), in the order of `leases`. The first `started` leases are of jobs
+   * the first for any other), in the order of `leases`. A key of the queue of another type is
+   * named in `E_REDIS_WRONG_TYPE` (`doing`: what could not be done, for its message). The first `started` leases are of jobs
    * whose handler has started: groupBy keeps the order, so they lead each group, and the script
    * marks the first that many as started.
    */
@@ -130,6 +133,7 @@ export class RedisLeases {
     keyNames: readonly (keyof QueueKeys)[],
     args: readonly (string | number)[],
     answers: readonly [T, ...T[]],
+    doing: string,
   ): Promise<T[]> {
     const outcomes = new Map<Lease, T>();
     // none below one (a negative end would count from the last lease); slice rounds a fraction down
@@ -148,7 +152,11 @@ export class RedisLeases {
           script,
           keyNames.map((name) => keys[name] as string),
           argv,
-        ).catch(this.#unavailable);
+        )
+          .catch(async (error: unknown) => {
+            throw await refusedQueueCall(this.#redis, error, queue, keys, doing);
+          })
+          .catch(this.#unavailable);
         group.forEach((lease, index) => {
           outcomes.set(lease, answers[codes[index] ?? 0] ?? answers[0]);
         });

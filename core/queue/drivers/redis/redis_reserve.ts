@@ -18,6 +18,7 @@ import { parseSpec } from './job_spec.js';
 import type { KeyBuilder } from './keys.js';
 import { decodeRecord, fieldsOf } from './record_codec.js';
 import { runScript } from './scripts.js';
+import { refusedQueueCall } from './unavailable.js';
 
 /** What reserve_jobs.lua is given besides the call: the records it prunes, and this driver's keys. */
 export interface ReserveSettings {
@@ -96,7 +97,8 @@ export class RedisReserve {
       const calls = this.#failedReserves.get(queue) ?? [];
       calls.push({ call, token });
       this.#failedReserves.set(queue, calls);
-      throw error;
+      // a key of the queue of another type, named (a damaged one fails the call before it pops)
+      throw await refusedQueueCall(this.#redis, error, queue, keys, 'no job can be reserved from it');
     }
     const [reserved, abandonedHashes, wakeAt, expiredFlat, abandonedIds, changedFlat] = reply;
     const jobs: ReservedJob[] = [];
