@@ -413,6 +413,33 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
     const { jobs } = await driver.reserve(queue, reserveOptions);
     expect(jobs.map((job) => job.id)).toEqual(['x1', 'x3']);
   });
+
+  it.each([
+    ['leases', 'hash'],
+    ['signal', 'list'],
+  ] as const)(
+    'a reserve with the %s key of another type fails before popping anything, and leases nothing',
+    async (name, expected) => {
+      const { driver, queue, keys } = driverUnderTest();
+      await driver.push([newJob(queue, 's1'), newJob(queue, 's2')]);
+      const key = keys[name];
+      await driver.redis.del(key);
+      await driver.redis.set(key, 'not what Topiq keeps there');
+
+      await expect(driver.reserve(queue, { ...reserveOptions, count: 1 })).rejects.toMatchObject({
+        code: 'E_REDIS_WRONG_TYPE',
+        message: expect.stringContaining(
+          `Redis key ${key} of queue "jobs" holds a string, not a ${expected}`,
+        ),
+      });
+      await driver.redis.del(key);
+      for (const id of ['s1', 's2']) {
+        expect(await whereIs(driver, keys, id)).toEqual({ status: 'queued', sets: ['wait'], lease: null });
+      }
+      const { jobs } = await driver.reserve(queue, { ...reserveOptions, count: 2 });
+      expect(jobs.map((job) => job.id)).toEqual(['s1', 's2']);
+    },
+  );
 });
 
 describe('job:cancel, job:release and job:show on a job key of another type', () => {

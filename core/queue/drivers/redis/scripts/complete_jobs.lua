@@ -114,6 +114,12 @@ local kept = redis.call('HMGET', KEYS[6], call, 'floor')
 if kept[1] then
   return kept[1]
 end
+-- Before the first write, the keys written after the jobs leave the active set (the HMGET
+-- above and the leases' read below check theirs): a list of another type met after the ZREM
+-- would fail the call with the jobs out of the active set and their leases gone, their ids in
+-- no completed list (never trimmed), and every try of the batch after it refused as lost.
+refuseOtherTypes({ KEYS[1] }, KEYS[2])
+redis.call('LLEN', KEYS[5])
 local jobPrefix = ARGV[1]
 local keepCount = tonumber(ARGV[2])
 local keepAgeMs = tonumber(ARGV[3])
@@ -198,7 +204,9 @@ if doneCount > 0 then
     callChunked('DEL', nil, deleted)
   end
   local bucket = KEYS[3] .. int(math.floor(now / 10000))
-  redis.call('INCRBY', bucket, int(doneCount))
+  -- pcall: a counter of queue:stats only; one damaged by hand must not fail the call after
+  -- the jobs completed
+  redis.pcall('INCRBY', bucket, int(doneCount))
   redis.call('PEXPIRE', bucket, '130000')
 end
 -- also when no records are kept: those kept under an earlier, larger bound still go

@@ -82,18 +82,24 @@ local function jobFields(key, reply)
   return reply
 end
 
--- Fails the script, before its first write, when one of the sorted sets `zsets` or the list
--- `list` (nil for none) it writes to later holds a value of another type (set by hand, or by
+-- Fails the script, before its first write, when one of the sorted sets `zsets`, the list
+-- `list` (nil for none) or the hashes `hashes` (nil for none) it writes to later holds a value
+-- of another type (set by hand, or by
 -- another program): ZCARD and LLEN fail with WRONGTYPE as that ZADD or RPUSH would, but before
 -- anything changed. Redis keeps the writes a failing script made: a job taken out of one set and
 -- then refused by the next would be in none, and nothing would ever run or reclaim it. Reads
 -- only; a key that does not exist passes.
-local function refuseOtherTypes(zsets, list)
+local function refuseOtherTypes(zsets, list, hashes)
   for i = 1, #zsets do
     redis.call('ZCARD', zsets[i])
   end
   if list then
     redis.call('LLEN', list)
+  end
+  if hashes then
+    for i = 1, #hashes do
+      redis.call('HLEN', hashes[i])
+    end
   end
 end
 
