@@ -79,7 +79,12 @@ export class MqttGateway {
     return this.#broker;
   }
 
+  /**
+   * Connects to the external broker, or starts the embedded one, and hands each message to
+   * `handle`. Once per gateway: after `stop()` a start opens nothing (build a new gateway).
+   */
   async start(handle: InboundHandler): Promise<void> {
+    if (this.#stopped.signal.aborted) return;
     const { settings, log } = this.#options;
     if (settings.url) {
       const connection = new MqttConnection({
@@ -94,7 +99,8 @@ export class MqttGateway {
       });
       this.#connection = connection;
       await connection.connect();
-      // stop() came while connecting: it closed the connection, nothing more to do
+      // stop() came as the broker answered (one during connect() makes it reject, so start()
+      // rejects with E_BROKER_UNAVAILABLE): it closed the connection, nothing more to do
       if (this.#stopped.signal.aborted) return;
       const subscriptions = settings.sharedSubscriptions
         ? this.#options.subscriptions

@@ -2,7 +2,7 @@
  * A gateway stopped while its start is under way ends with nothing open: the embedded broker
  * the start was bringing up is closed, not left listening with no one to close it.
  */
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import mqttConfig from '../../../config/mqtt.js';
 import { createLogger } from '../../../core/logger.js';
@@ -32,6 +32,25 @@ describe('MqttGateway stopped while it starts', () => {
 
     expect(gateway.broker).toBeUndefined();
     expect(await accepts(port)).toBe(false);
+  });
+});
+
+describe('MqttGateway started after a stop', () => {
+  it('opens nothing: it does not even try to listen', async () => {
+    const port = await freePort();
+    const settings = mqttConfig.read({ MQTT_BROKER_HOST: '127.0.0.1', MQTT_BROKER_PORT: String(port) });
+    const gateway = new MqttGateway({ settings, subscriptions: [], log: createLogger({ level: 'silent' }) });
+    cleanups.push(() => gateway.stop());
+    await gateway.start(async () => {});
+    await gateway.stop();
+    // the port taken meanwhile: a start that tried to listen would fail with E_BROKER_PORT_IN_USE
+    const taker = createServer();
+    await new Promise<void>((resolve) => taker.listen(port, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => taker.close(() => resolve())));
+
+    await gateway.start(async () => {});
+
+    expect(gateway.broker).toBeUndefined();
   });
 });
 
