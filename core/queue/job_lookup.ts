@@ -1,5 +1,5 @@
 /** Finding a job by id when its queue may be unknown (CLI and operator APIs). */
-import { JobAmbiguousError, QueueNotFoundError } from '../errors.js';
+import { isTopiqError, JobAmbiguousError, QueueNotFoundError } from '../errors.js';
 import type { JobRecord, QueueDriver } from './driver.js';
 import { assertJobId, assertQueueName } from './names.js';
 
@@ -66,10 +66,21 @@ export async function findRecord(
 ): Promise<JobRecord | undefined> {
   assertJobId(id);
   const found: JobRecord[] = [];
+  // a queue whose key of that id holds another type (E_REDIS_WRONG_TYPE): told only when no
+  // other queue holds the job, so a damaged key in one queue does not hide the job in another
+  let damaged: unknown;
   for (const name of await queuesToSearch(driver, queue)) {
-    const record = await driver.getJob(name, id);
+    let record: JobRecord | undefined;
+    try {
+      record = await driver.getJob(name, id);
+    } catch (error) {
+      if (queue !== undefined || !isTopiqError(error, 'E_REDIS_WRONG_TYPE')) throw error;
+      damaged ??= error;
+      continue;
+    }
     if (record && accept(record)) found.push(record);
   }
+  if (found.length === 0 && damaged !== undefined) throw damaged;
   if (found.length > 1) {
     const queues = found.map((record) => `"${record.queue}"`).join(', ');
     throw new JobAmbiguousError(

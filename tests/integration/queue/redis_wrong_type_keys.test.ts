@@ -154,6 +154,15 @@ describe('RedisQueueDriver with a job key of another type', () => {
     expect(await driver.redis.zcard(driver.keys.queue(queue).cancelled)).toBe(0);
   });
 
+  it('finding a job without its queue finds it in one queue though another holds a key of another type at its id', async () => {
+    const { driver, queue } = driverUnderTest();
+    await driver.push([newJob(queue, 'both'), newJob('other', 'both')]);
+    await spoil(driver, 'other', 'both');
+    const jobs = new JobManager(driver);
+
+    expect(await jobs.find('both')).toMatchObject({ id: 'both', queue, status: 'queued' });
+  });
+
   it('a push of a job whose key holds another type stores the rest and refuses that one with E_REDIS_WRONG_TYPE naming its key', async () => {
     const { driver, queue } = driverUnderTest();
     const key = await spoil(driver, queue, 'taken');
