@@ -19,7 +19,10 @@ import { getCurrentTest } from 'vitest/suite';
 import { jobs } from '../../../app/jobs/index.js';
 import appConfig from '../../../config/app.js';
 import queueConfig from '../../../config/queue.js';
+import { commands } from '../../../bootstrap/console.js';
+import { Kernel } from '../../../core/console/index.js';
 import { Application, type JobClass } from '../../../core/index.js';
+import { captureIO } from '../../unit/console/capture_io.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 
 export const REDIS_URL = 'redis://127.0.0.1:6379';
@@ -155,6 +158,20 @@ export function buildApplication(
     queue: queueConfig.read(env),
     jobs: [...jobs, ...extraJobs],
   });
+}
+
+/**
+ * Runs one command line in-process: the kernel with the app's commands, a captured terminal,
+ * and an application built from `env` ({@link buildApplication}).
+ */
+export async function runInProcess(
+  argv: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  const io = captureIO();
+  const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(env) });
+  const code = await kernel.handle([...argv]);
+  return { code, out: io.out, err: io.err };
 }
 
 /** Deletes every key under `prefix`. */

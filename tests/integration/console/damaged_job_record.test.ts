@@ -5,11 +5,9 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commands } from '../../../bootstrap/console.js';
-import { ExitCode, Kernel } from '../../../core/console/index.js';
+import { ExitCode } from '../../../core/console/index.js';
 import type { JobOutput } from '../../../core/console/commands/job_formatting.js';
-import { captureIO } from '../../unit/console/capture_io.js';
-import { buildApplication, cliEnv, deletePrefix, REDIS_URL } from './cli_harness.js';
+import { cliEnv, deletePrefix, REDIS_URL, runInProcess } from './cli_harness.js';
 
 const prefix = `fxc-${randomBytes(4).toString('hex')}`;
 const env = cliEnv(prefix);
@@ -19,12 +17,7 @@ afterAll(async () => {
   await deletePrefix(prefix);
 });
 
-async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const io = captureIO();
-  const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(env) });
-  const code = await kernel.handle(argv);
-  return { code, out: io.out, err: io.err };
-}
+const run = (argv: string[]) => runInProcess(argv, env);
 
 describe('a job record damaged in Redis', () => {
   it('is shown by job:show and job:list --json with its non-numeric times as none', async () => {

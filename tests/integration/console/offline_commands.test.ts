@@ -13,18 +13,13 @@ import { envFilePath } from '../../../bootstrap/env_file.js';
 import { Kernel } from '../../../core/console/index.js';
 import { jobNameOf } from '../../../core/index.js';
 import { captureIO } from '../../unit/console/capture_io.js';
-import { buildApplication, cliEnv, REPO_ROOT, runCli, uniquePrefix } from './cli_harness.js';
+import { buildApplication, cliEnv, REPO_ROOT, runCli, runInProcess, uniquePrefix } from './cli_harness.js';
 
 /** Nothing listens on port 1, so any Redis command would fail or hang. */
 const DEAD_REDIS = 'redis://127.0.0.1:1';
 const env = cliEnv(uniquePrefix(), { REDIS_URL: DEAD_REDIS });
 
-async function run(argv: string[]) {
-  const io = captureIO();
-  const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(env) });
-  const code = await kernel.handle(argv);
-  return { code, out: io.out, err: io.err };
-}
+const run = (argv: string[]) => runInProcess(argv, env);
 
 describe('route:list', () => {
   it('prints the devices routes as a table, with their shared subscription', async () => {

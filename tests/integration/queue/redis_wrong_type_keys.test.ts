@@ -7,16 +7,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { commands } from '../../../bootstrap/console.js';
-import { ExitCode, Kernel } from '../../../core/console/index.js';
+import { ExitCode } from '../../../core/console/index.js';
 import type { Lease, ReservedJob } from '../../../core/queue/driver.js';
 import type { QueueKeys } from '../../../core/queue/drivers/redis/keys.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { JobManager } from '../../../core/queue/job_manager.js';
 import { newJob } from '../../support/new_job.js';
 import { deleteKeys } from '../../support/redis_keys.js';
-import { captureIO } from '../../unit/console/capture_io.js';
-import { buildApplication, cliEnv, deletePrefix, REDIS_URL, uniquePrefix } from '../console/cli_harness.js';
+import { cliEnv, deletePrefix, REDIS_URL, runInProcess, uniquePrefix } from '../console/cli_harness.js';
 
 const reserveOptions = { count: 10, leaseMs: 30_000, worker: 'w1', defaultMaxTries: 3 };
 const leaseOf = (job: ReservedJob): Lease => ({ id: job.id, queue: job.queue, token: job.token });
@@ -458,13 +456,7 @@ describe('job:cancel, job:release and job:show on a job key of another type', ()
     await deletePrefix(prefix);
   });
 
-  /** Runs one command line in-process with a captured terminal. */
-  async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-    const io = captureIO();
-    const kernel = new Kernel({ commands, io, createApplication: () => buildApplication(env) });
-    const code = await kernel.handle(argv);
-    return { code, out: io.out, err: io.err };
-  }
+  const run = (argv: string[]) => runInProcess(argv, env);
 
   it('print E_REDIS_WRONG_TYPE naming the key and exit 1, instead of E_JOB_NOT_FOUND', async () => {
     const driver = new RedisQueueDriver({ connection: REDIS_URL, prefix });
