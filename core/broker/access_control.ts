@@ -12,13 +12,17 @@
  */
 import type { AedesOptions, AuthenticateError, AuthErrorCode, Client, PublishPacket } from 'aedes';
 import type { Logger } from '../logger.js';
-import { deviceIdProblem, type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
+import { type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
+import { IDENTIFIER_REJECTED, NOT_AUTHORIZED, SERVER_UNAVAILABLE } from './connack_codes.js';
+import { createCredentialCheck, LOGIN_CHECK_TIMEOUT_MS } from './credential_check.js';
 import { payloadBytes } from './outgoing_queue_limit.js';
 import { type HeldQos2, type Qos2Admission, Qos2Resends } from './qos2_resends.js';
 import { RetainedBudget, type RetainedLimits } from './retained_budget.js';
 import { DEFAULT_SESSION_LIMITS, type SessionLimits, SubscriptionBudget } from './session_limits.js';
 import { type DeviceAclTemplates, DeviceTopicRules } from './topic_acl.js';
-import { withDeadline } from '../support/timers.js';
+
+// The credential check's bounds moved to credential_check.ts; they stay importable from here.
+export { LOGIN_CHECK_TIMEOUT_MS, MAX_LOGINS_IN_FLIGHT } from './credential_check.js';
 
 /** A client's publish as `beforeAck` sees it, before the client is acknowledged. */
 export interface IncomingPublish {
@@ -125,32 +129,6 @@ interface Session {
   readonly rules: DeviceTopicRules | undefined;
 }
 
-// CONNACK return codes of MQTT 3.1.1; aedes declares them as an ambient const enum,
-// which isolatedModules cannot read.
-const IDENTIFIER_REJECTED = 2 as AuthErrorCode;
-const SERVER_UNAVAILABLE = 3 as AuthErrorCode;
-const BAD_USERNAME_OR_PASSWORD = 4 as AuthErrorCode;
-const NOT_AUTHORIZED = 5 as AuthErrorCode;
-
-/**
- * Credential checks one broker runs at once. A check of a hashed password is an scrypt of
- * 16 MiB on libuv's thread pool (tens of ms), and anyone who can open a socket can ask for one:
- * past this many in flight, a CONNECT is refused at once (CONNACK 3, server unavailable, which
- * a client retries later) instead of queueing without bound in front of the app's other
- * thread-pool work.
- */
-export const MAX_LOGINS_IN_FLIGHT = 64;
-
-/**
- * How long a credential check may take before its CONNECT is refused with CONNACK 3 and its
- * place among {@link MAX_LOGINS_IN_FLIGHT} is given back: a store that stops answering (a
- * database call without a timeout) must not hold the places for good.
- */
-export const LOGIN_CHECK_TIMEOUT_MS = 10_000;
-
-/** Principal given to anonymous clients when `allowAnonymous` is on: development only. */
-const ANONYMOUS: Principal = { kind: 'service', name: 'anonymous' };
-
 function remoteAddress(client: Client): string | undefined {
   return 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
 }
@@ -177,8 +155,6 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
    * account's id would take over its session (and its queued commands) or knock it off.
    */
   const holders = new Map<string, { account: string; connections: Set<Client>; persistent: boolean }>();
-  /** Credential checks running (see {@link MAX_LOGINS_IN_FLIGHT}). */
-  let checking = 0;
   /** The subscription objects `authorizeSubscribe` granted. */
   const grantedSubscriptions = new WeakSet<object>();
   let closing = false;
@@ -257,50 +233,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     callback(null, true);
   };
 
-  async function resolvePrincipal(client: Client, username?: string, password?: Buffer): Promise<Principal> {
-    if (username === undefined && password === undefined) {
-      if (allowAnonymous) return ANONYMOUS;
-      throw authError(NOT_AUTHORIZED, 'no username and password, and anonymous clients are not allowed');
-    }
-    if (credentials === undefined) return ANONYMOUS; // only reachable when allowAnonymous is on
-    if (username === undefined || password === undefined) {
-      throw authError(BAD_USERNAME_OR_PASSWORD, 'a username without a password, or the reverse');
-    }
-    // a client that hung up after its CONNECT costs no check (and holds no place)
-    if (client.conn.destroyed) {
-      throw authError(NOT_AUTHORIZED, 'the connection closed before its credentials were checked');
-    }
-    if (checking >= MAX_LOGINS_IN_FLIGHT) {
-      throw Object.assign(
-        authError(
-          SERVER_UNAVAILABLE,
-          `${MAX_LOGINS_IN_FLIGHT} logins are being checked already (a flood of CONNECTs?); the client may retry`,
-        ),
-        { busy: true },
-      );
-    }
-    let principal: Principal | null;
-    checking++;
-    try {
-      principal = await withDeadline(
-        credentials.verify(username, password.toString('utf8')),
-        loginTimeoutMs,
-        `no answer within ${loginTimeoutMs} ms`,
-      );
-    } catch (error) {
-      throw authError(SERVER_UNAVAILABLE, 'the credentials store failed', error);
-    } finally {
-      checking--;
-    }
-    if (principal === null) throw authError(BAD_USERNAME_OR_PASSWORD, 'wrong username or password');
-    if (principal.kind === 'device') {
-      const problem = deviceIdProblem(principal.deviceId);
-      if (problem !== undefined) {
-        throw authError(NOT_AUTHORIZED, `the credentials store gave a device id that is unsafe: ${problem}`);
-      }
-    }
-    return principal;
-  }
+  const resolvePrincipal = createCredentialCheck({ credentials, allowAnonymous, loginTimeoutMs, authError });
 
   const authenticate: AccessControl['hooks']['authenticate'] = (client, username, password, done) => {
     Promise.resolve()

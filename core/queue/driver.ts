@@ -19,34 +19,41 @@
  * - Records of finished jobs (completed, failed, cancelled, expired) are kept within the
  *   driver's retention bounds; failed records stay until retried, forgotten or pruned.
  */
-import type { JsonValue } from './json.js';
 import type { EventBatch } from './event_batch.js';
+import type { JobEventListener, JobEventListenerError, JobEventListeners } from './job_event_types.js';
+import type {
+  FailedSelection,
+  JobRecord,
+  JobStatus,
+  QueueCounts,
+  QueueStats,
+  StoredError,
+} from './job_records.js';
+import type { WorkerInfo } from './worker_info.js';
 
-/**
- * Every state a job record can be in. Append only, never reorder: job events carry a
- * status as its index in this list (`drivers/redis/event_codec.ts`).
- */
-export const JOB_STATUSES = [
-  'pending',
-  'queued',
-  'delayed',
-  'running',
-  'completed',
-  'failed',
-  'cancelled',
-  'expired',
-] as const;
-
-/** A state a job record can be in. */
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
-/** The states a job ends in; their records are listed newest finished first. */
-export const FINISHED_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
-  'completed',
-  'failed',
-  'cancelled',
-  'expired',
-]);
+// The types around the contract live in their own modules; every name stays importable from here.
+export { isProgressEvent, streamEventLabel } from './job_event_types.js';
+export type {
+  JobEvent,
+  JobEventListener,
+  JobEventListenerError,
+  JobEventListeners,
+  JobProgressEvent,
+  JobProgressListener,
+  JobStreamEvent,
+} from './job_event_types.js';
+export { FINISHED_STATUSES, JOB_STATUSES } from './job_records.js';
+export type {
+  FailedSelection,
+  JobRecord,
+  JobStatus,
+  QueueCounts,
+  QueueStats,
+  RetentionSettings,
+  StoredError,
+} from './job_records.js';
+export { isWorkerInfo, otherWorker } from './worker_info.js';
+export type { WorkerInfo } from './worker_info.js';
 
 /** A job as the dispatcher hands it to a driver. */
 export interface NewJob {
@@ -164,13 +171,6 @@ export interface ReleaseOptions {
 /** Outcome of renewing a lease: still ours, lost to another owner, or cancel requested. */
 export type LeaseState = 'ok' | 'lost' | 'cancel';
 
-/** An error as stored on a job record. */
-export interface StoredError {
-  message: string;
-  code?: string;
-  stack?: string;
-}
-
 /** A finished attempt that succeeded. */
 export interface Completion {
   lease: Lease;
@@ -263,162 +263,8 @@ export interface ReserveResult {
   wakeAt: number | null;
 }
 
-/** The readable record of a job. */
-export interface JobRecord {
-  id: string;
-  name: string;
-  queue: string;
-  payload: JsonValue;
-  status: JobStatus;
-  attempts: number;
-  maxTries: number;
-  priority: number;
-  progress: number;
-  progressMessage: string | null;
-  /** The JSON value the last progress report carried (partial results), or null. */
-  progressData: JsonValue | null;
-  result: JsonValue | null;
-  error: StoredError | null;
-  createdAt: number;
-  queuedAt: number | null;
-  runAt: number | null;
-  startedAt: number | null;
-  finishedAt: number | null;
-  expiresAt: number | null;
-  worker: string | null;
-  /** Who the job is for, as dispatched (`DispatchOptions.owner`). */
-  owner: string | null;
-  /** What the job does, as dispatched (`DispatchOptions.description`). */
-  description: string | null;
-}
-
-/** Sizes of one queue. */
-export interface QueueCounts {
-  waiting: number;
-  delayed: number;
-  running: number;
-  pending: number;
-  failed: number;
-  completed: number;
-}
-
-/** Which failed records a removal applies to. */
-export type FailedSelection = { ids: string[] } | { all: true } | { failedBefore: number };
-
-/** How long finished records are kept. */
-export interface RetentionSettings {
-  /** Completed (and cancelled/expired) records kept per queue; 0 deletes them at once. */
-  completedCount: number;
-  /** Completed records older than this many ms are deleted. */
-  completedAgeMs: number;
-}
-
-/** A job's change of status, as published to listeners in every process. */
-export interface JobEvent {
-  id: string;
-  name: string;
-  queue: string;
-  /** The status the job entered. */
-  status: JobStatus;
-  /** Attempts made so far (the running one included). */
-  attempt: number;
-  /** Epoch ms of the change. */
-  at: number;
-  worker?: string;
-  /** When a delayed job will run. */
-  runAt?: number;
-  /** The value `handle()` returned (completed). */
-  result?: JsonValue;
-  /** The last error (failed, retrying, cancelled). */
-  error?: StoredError;
-  /** Milliseconds the attempt ran (completed, failed). */
-  durationMs?: number;
-}
-
-/**
- * A running job's progress, as published to listeners in every process: sent when a
- * `progress()` report is stored on the record, so at most one per
- * `QUEUE_PROGRESS_INTERVAL_MS` per job, plus the last one, written as the job ends. Not a
- * change of status: the job stays `running`.
- */
-export interface JobProgressEvent {
-  /** Tells a progress report from a {@link JobEvent}, which has no `kind`. */
-  kind: 'progress';
-  id: string;
-  name: string;
-  queue: string;
-  /** The attempt reporting it (1-based). */
-  attempt: number;
-  /** Epoch ms of the report. */
-  at: number;
-  worker: string;
-  /** 0 to 100. */
-  progress: number;
-  progressMessage: string | null;
-  /** The JSON value the report carried (partial results), or null. */
-  progressData: JsonValue | null;
-}
-
-/** A message of the job event stream: a change of status, or a progress report. */
-export type JobStreamEvent = JobEvent | JobProgressEvent;
-
-/** Whether `event` is a progress report rather than a change of status. */
-export function isProgressEvent(event: JobStreamEvent): event is JobProgressEvent {
-  return (event as Partial<JobProgressEvent>).kind === 'progress';
-}
-
-/** The status a change entered, or `progress` for a progress report (topics, logs). */
-export function streamEventLabel(event: JobStreamEvent): JobStatus | 'progress' {
-  return isProgressEvent(event) ? 'progress' : event.status;
-}
-
-/** What a worker reports about itself in its heartbeat. */
-export interface WorkerInfo {
-  id: string;
-  host: string;
-  pid: number;
-  queues: string[];
-  concurrency: number;
-  runningJobIds: string[];
-  startedAt: number;
-  heartbeatAt: number;
-}
-
-/** Sizes and rates of one queue. */
-export interface QueueStats extends QueueCounts {
-  queue: string;
-  /** Jobs completed in the last 60-70 s (the current 10-second bucket and the six before it). */
-  completedLastMinute: number;
-  /**
-   * How long the longest-waiting job has waited, in ms, whatever its priority; 0 when none
-   * waits. A delayed job that came due counts from its run-at time, moved to waiting or not.
-   * The Redis driver reads the first jobs of each priority only: a delayed job moved to waiting
-   * behind jobs queued after its run-at time (no worker reserved in between) counts once those
-   * are taken. The memory driver reads every waiting job.
-   */
-  oldestWaitingMs: number;
-}
-
 /** Stops a subscription. */
 export type Unsubscribe = () => Promise<void>;
-
-/** Receives job status changes (`QueueDriver.subscribeEvents`, `app.onJobEvent`). */
-export type JobEventListener = (event: JobEvent) => void;
-
-/** Receives progress reports of running jobs (`app.onJobProgress`). */
-export type JobProgressListener = (event: JobProgressEvent) => void;
-
-/**
- * The listeners of one subscription to the job event stream: changes of status, progress
- * reports, or both, each message decoded once for the two.
- */
-export interface JobEventListeners {
-  status?: JobEventListener;
-  progress?: JobProgressListener;
-}
-
-/** Told when a {@link JobEventListener} or {@link JobProgressListener} threw for `event`. */
-export type JobEventListenerError = (error: unknown, event: JobStreamEvent) => void;
 
 /** Storage for queues; see the module header for the contract. */
 export interface QueueDriver {
@@ -542,29 +388,4 @@ export interface QueueDriver {
   workers(): Promise<WorkerInfo[]>;
 
   close(): Promise<void>;
-}
-
-/**
- * Whether `value` has the fields of a {@link WorkerInfo}: for heartbeats read back from a store
- * (hand-written or damaged ones are not listed) and for what a custom driver's `heartbeat`
- * returns.
- */
-export function isWorkerInfo(value: unknown): value is WorkerInfo {
-  if (typeof value !== 'object' || value === null) return false;
-  const info = value as Partial<Record<keyof WorkerInfo, unknown>>;
-  return (
-    typeof info.id === 'string' &&
-    typeof info.host === 'string' &&
-    typeof info.pid === 'number' &&
-    Array.isArray(info.queues) &&
-    typeof info.concurrency === 'number' &&
-    Array.isArray(info.runningJobIds) &&
-    typeof info.startedAt === 'number' &&
-    typeof info.heartbeatAt === 'number'
-  );
-}
-
-/** Whether two heartbeats under one name come from different workers (another host, process or start). */
-export function otherWorker(a: WorkerInfo, b: WorkerInfo): boolean {
-  return a.host !== b.host || a.pid !== b.pid || a.startedAt !== b.startedAt;
 }
