@@ -11,6 +11,7 @@ import { ExitCode } from '../../../core/console/index.js';
 import type { Lease, ReservedJob } from '../../../core/queue/driver.js';
 import type { QueueKeys } from '../../../core/queue/drivers/redis/keys.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { runScript } from '../../../core/queue/drivers/redis/scripts.js';
 import { JobManager } from '../../../core/queue/job_manager.js';
 import { newJob } from '../../support/new_job.js';
 import { deleteKeys } from '../../support/redis_keys.js';
@@ -419,6 +420,96 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
     await driver.redis.del(keys.expired);
     const { jobs } = await driver.reserve(queue, reserveOptions);
     expect(jobs.map((job) => job.id)).toEqual(['x1', 'x3']);
+  });
+
+  it('a reserve that would fail a reclaimed job, with the expired set damaged, fails before taking it out of the active set', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([newJob(queue, 'a1', { maxTries: 1 })]);
+    const { jobs } = await driver.reserve(queue, { ...reserveOptions, leaseMs: 50 });
+    // known to start, on its last try: the reserve that reclaims it fails it
+    await driver.extend(jobs.map(leaseOf), 50, { started: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    await driver.push([newJob(queue, 'w1')]);
+    const key = await damage(driver, keys, 'expired');
+
+    await expect(driver.reserve(queue, reserveOptions)).rejects.toMatchObject(refusedFor('expired', key));
+    expect(await whereIs(driver, keys, 'a1')).toEqual({
+      status: 'running',
+      sets: ['active'],
+      lease: jobs[0]!.token,
+    });
+    await driver.redis.del(key);
+    const { abandoned } = await driver.reserve(queue, reserveOptions);
+    expect(abandoned.map((record) => record.id)).toEqual(['a1']);
+  });
+
+  it('a reserve sent again and refused for a damaged key keeps the latest call number, so a later call sent again is still known as one', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    // the script as a driver calls it, numbered by hand: calls 1 and 2 lose their replies
+    const call = (number: number) =>
+      runScript<[string[]]>(
+        driver.redis,
+        'reserve_jobs',
+        [
+          keys.wait,
+          keys.delayed,
+          keys.active,
+          keys.seq,
+          keys.signal,
+          keys.failed,
+          keys.cancelled,
+          keys.expired,
+          keys.leases,
+          `${keys.reserving}T`,
+          `${keys.reserveSettled}T`,
+        ],
+        [keys.job, 1, 30_000, `T${number}`, 'w1', 3, 100, 0, 100, number, 3, 100],
+      );
+    await driver.push(['j1', 'j2', 'j3'].map((id) => newJob(queue, id)));
+    await call(1);
+    await call(2);
+    const key = await damage(driver, keys, 'failed');
+    await expect(call(1)).rejects.toThrow(/WRONGTYPE/);
+    await driver.redis.del(key);
+
+    // sent again, call 2 gets its own job back, not a new one
+    const [lines] = await call(2);
+    expect(lines.map((line) => line.split('\n')[0])).toEqual(['j2']);
+    expect(await driver.redis.hget(keys.leases, 'j3')).toBeNull();
+  });
+
+  it.each(['completed', 'completedTimes'] as const)(
+    'completing with the %s list of another type fails before taking the job out of the active set',
+    async (name) => {
+      const { driver, queue, keys } = driverUnderTest();
+      await driver.push([newJob(queue, 'c1')]);
+      const { jobs } = await driver.reserve(queue, reserveOptions);
+      await driver.redis.set(keys[name], 'not a list');
+
+      await expect(driver.complete([{ lease: leaseOf(jobs[0]!), result: 'null' }])).rejects.toThrow(
+        /WRONGTYPE/,
+      );
+      expect(await whereIs(driver, keys, 'c1')).toEqual({
+        status: 'running',
+        sets: ['active'],
+        lease: jobs[0]!.token,
+      });
+      await driver.redis.del(keys[name]);
+      expect(await driver.complete([{ lease: leaseOf(jobs[0]!), result: 'null' }])).toEqual([true]);
+    },
+  );
+
+  it('completing with a queue:stats counter damaged by hand completes the jobs', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([newJob(queue, 'd1')]);
+    const { jobs } = await driver.reserve(queue, reserveOptions);
+    const now = Number(await driver.now());
+    // the counters of this 10-second bucket and the next, should the call land there
+    for (const at of [now, now + 10_000])
+      await driver.redis.set(`${keys.doneBucket}${Math.floor(at / 10_000)}`, 'x');
+
+    expect(await driver.complete([{ lease: leaseOf(jobs[0]!), result: 'null' }])).toEqual([true]);
+    expect(await driver.getJob(queue, 'd1')).toMatchObject({ status: 'completed' });
   });
 
   it.each([

@@ -101,9 +101,10 @@ local again = {}
 -- their failed() hooks, events and logs.
 local earlier
 if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
-  -- a call sent again (rare): every key it may write to, checked first (refuseOtherTypes)
-  refuseOtherTypes({ KEYS[1], KEYS[3], KEYS[6], KEYS[7], KEYS[8] }, KEYS[5], { KEYS[9], KEYS[11] })
   redis.call('SET', KEYS[10], latest, 'PX', keepMs)
+  -- a call sent again (rare): every key it may write to, checked first (refuseOtherTypes),
+  -- once the latest call number is back (refused, it must not stay this call's lower one)
+  refuseOtherTypes({ KEYS[1], KEYS[3], KEYS[6], KEYS[7], KEYS[8] }, KEYS[5], { KEYS[9], KEYS[11] })
   -- by its own number: a worker's calls overlap, so later ones may have run (and settled
   -- jobs) before this one is sent again
   local kept = redis.call('HGET', KEYS[11], ARGV[10])
@@ -179,7 +180,8 @@ local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowText, 'LIMIT', '0'
 -- before the first reclaim's writes, the keys a reclaimed job may go into (the failed set and
 -- the settled hash at the end of the call): only a call that reclaims pays for it
 if #stale > 0 then
-  refuseOtherTypes({ KEYS[1], KEYS[6], KEYS[7] }, KEYS[5], { KEYS[9], KEYS[11] })
+  -- (the expired set too: step 3 writes to it after a job failed here left the active set)
+  refuseOtherTypes({ KEYS[1], KEYS[6], KEYS[7], KEYS[8] }, KEYS[5], { KEYS[9], KEYS[11] })
 end
 -- in the order their leases ended (ties by id): the ones handed back to the front keep it,
 -- behind those handed back by earlier calls (frontScore)
