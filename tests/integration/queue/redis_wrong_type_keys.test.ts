@@ -486,9 +486,12 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
       const { jobs } = await driver.reserve(queue, reserveOptions);
       await driver.redis.set(keys[name], 'not a list');
 
-      await expect(driver.complete([{ lease: leaseOf(jobs[0]!), result: 'null' }])).rejects.toThrow(
-        /WRONGTYPE/,
-      );
+      await expect(driver.complete([{ lease: leaseOf(jobs[0]!), result: 'null' }])).rejects.toMatchObject({
+        code: 'E_REDIS_WRONG_TYPE',
+        message: expect.stringContaining(
+          `Redis key ${keys[name]} of queue "jobs" holds a string, not a list`,
+        ),
+      });
       expect(await whereIs(driver, keys, 'c1')).toEqual({
         status: 'running',
         sets: ['active'],

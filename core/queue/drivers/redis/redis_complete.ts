@@ -8,6 +8,7 @@ import { groupBy } from '../../../support/group_by.js';
 import type { Completion, RetentionSettings } from '../../driver.js';
 import type { KeyBuilder } from './keys.js';
 import { runScript } from './scripts.js';
+import { refusedQueueCall } from './unavailable.js';
 
 export class RedisComplete {
   readonly #redis: Redis;
@@ -102,19 +103,25 @@ export class RedisComplete {
       }
     }
     for (const value of results) args.push(value);
-    const answer = await runScript<string>(
-      this.#redis,
-      'complete_jobs',
-      [
-        keys.active,
-        keys.completed,
-        keys.doneBucket,
-        keys.leases,
-        keys.completedTimes,
-        keys.acked + this.#tokenPrefix,
-      ],
-      args,
-    );
+    let answer: string;
+    try {
+      answer = await runScript<string>(
+        this.#redis,
+        'complete_jobs',
+        [
+          keys.active,
+          keys.completed,
+          keys.doneBucket,
+          keys.leases,
+          keys.completedTimes,
+          keys.acked + this.#tokenPrefix,
+        ],
+        args,
+      );
+    } catch (error) {
+      // a key of the queue of another type, named (the script checks them before its writes)
+      throw await refusedQueueCall(this.#redis, error, queue, keys, 'its jobs cannot be completed');
+    }
     ordered.forEach((completion, index) => {
       // '1' completed, '0' lease lost; past the end (a short answer): neither
       const code = answer.charCodeAt(index);
