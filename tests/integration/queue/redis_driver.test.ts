@@ -6,6 +6,7 @@ import {
   type RetentionSettings,
 } from '../../../core/queue/driver.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { reserveScriptKeys } from '../../../core/queue/drivers/redis/redis_reserve.js';
 import { runScript } from '../../../core/queue/drivers/redis/scripts.js';
 import { sleep } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
@@ -275,11 +276,7 @@ describe('redis driver: a reserve call run twice', () => {
   const { queue, driver } = queueUnderTest('reserve-repeat');
   const keys = driver.keys.queue(queue);
   // the keys and arguments RedisQueueDriver sends, for one driver numbering its calls by hand
-  const reserveKeys = [
-    ...[keys.wait, keys.delayed, keys.active, keys.seq, keys.signal, keys.failed],
-    ...[keys.cancelled, keys.expired, keys.leases, `${keys.reserving}by-hand`],
-    `${keys.reserveSettled}by-hand`,
-  ];
+  const reserveKeys = reserveScriptKeys(keys, 'by-hand');
   /** The status changes the last call reported (id@attempt:status), for their events. */
   let changed: string[] = [];
   /** The jobs the last call failed (id:status of the record it sent) and expired (id). */

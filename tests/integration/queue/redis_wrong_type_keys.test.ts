@@ -11,6 +11,7 @@ import { ExitCode } from '../../../core/console/index.js';
 import type { Lease, ReservedJob } from '../../../core/queue/driver.js';
 import type { QueueKeys } from '../../../core/queue/drivers/redis/keys.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { reserveScriptKeys } from '../../../core/queue/drivers/redis/redis_reserve.js';
 import { runScript } from '../../../core/queue/drivers/redis/scripts.js';
 import { JobManager } from '../../../core/queue/job_manager.js';
 import { newJob } from '../../support/new_job.js';
@@ -447,24 +448,20 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
     const { driver, queue, keys } = driverUnderTest();
     // the script as a driver calls it, numbered by hand: calls 1 and 2 lose their replies
     const call = (number: number) =>
-      runScript<[string[]]>(
-        driver.redis,
-        'reserve_jobs',
-        [
-          keys.wait,
-          keys.delayed,
-          keys.active,
-          keys.seq,
-          keys.signal,
-          keys.failed,
-          keys.cancelled,
-          keys.expired,
-          keys.leases,
-          `${keys.reserving}T`,
-          `${keys.reserveSettled}T`,
-        ],
-        [keys.job, 1, 30_000, `T${number}`, 'w1', 3, 100, 0, 100, number, 3, 100],
-      );
+      runScript<[string[]]>(driver.redis, 'reserve_jobs', reserveScriptKeys(keys, 'T'), [
+        keys.job,
+        1,
+        30_000,
+        `T${number}`,
+        'w1',
+        3,
+        100,
+        0,
+        100,
+        number,
+        3,
+        100,
+      ]);
     await driver.push(['j1', 'j2', 'j3'].map((id) => newJob(queue, id)));
     await call(1);
     await call(2);

@@ -15,10 +15,30 @@ import {
   type RetentionSettings,
 } from '../../driver.js';
 import { parseSpec } from './job_spec.js';
-import type { KeyBuilder } from './keys.js';
+import type { KeyBuilder, QueueKeys } from './keys.js';
 import { decodeRecord, fieldsOf } from './record_codec.js';
 import { runScript } from './scripts.js';
 import { refusedQueueCall } from './unavailable.js';
+
+/**
+ * The KEYS of reserve_jobs.lua for `keys`'s queue, called by a driver whose reserve and settled
+ * keys end with `tokenPrefix` (see the script's header for each).
+ */
+export function reserveScriptKeys(keys: QueueKeys, tokenPrefix: string): string[] {
+  return [
+    keys.wait,
+    keys.delayed,
+    keys.active,
+    keys.seq,
+    keys.signal,
+    keys.failed,
+    keys.cancelled,
+    keys.expired,
+    keys.leases,
+    keys.reserving + tokenPrefix,
+    keys.reserveSettled + tokenPrefix,
+  ];
+}
 
 /** What reserve_jobs.lua is given besides the call: the records it prunes, and this driver's keys. */
 export interface ReserveSettings {
@@ -62,37 +82,20 @@ export class RedisReserve {
     const token = again?.token ?? `${this.#tokenPrefix}${call.toString(36)}`;
     let reply: [string[], string[][], number, string[], string[], string[]];
     try {
-      reply = await runScript(
-        this.#redis,
-        'reserve_jobs',
-        [
-          keys.wait,
-          keys.delayed,
-          keys.active,
-          keys.seq,
-          keys.signal,
-          keys.failed,
-          keys.cancelled,
-          keys.expired,
-          keys.leases,
-          keys.reserving + this.#tokenPrefix,
-          keys.reserveSettled + this.#tokenPrefix,
-        ],
-        [
-          keys.job,
-          options.count,
-          options.leaseMs,
-          token,
-          options.worker,
-          options.defaultMaxTries,
-          this.#retention.completedCount,
-          this.#retention.completedAgeMs,
-          this.#failedCount,
-          call,
-          MAX_STALLS,
-          RECLAIMS_PER_RESERVE,
-        ],
-      );
+      reply = await runScript(this.#redis, 'reserve_jobs', reserveScriptKeys(keys, this.#tokenPrefix), [
+        keys.job,
+        options.count,
+        options.leaseMs,
+        token,
+        options.worker,
+        options.defaultMaxTries,
+        this.#retention.completedCount,
+        this.#retention.completedAgeMs,
+        this.#failedCount,
+        call,
+        MAX_STALLS,
+        RECLAIMS_PER_RESERVE,
+      ]);
     } catch (error) {
       const calls = this.#failedReserves.get(queue) ?? [];
       calls.push({ call, token });
