@@ -297,10 +297,13 @@ export class MessagePipeline {
     let loggedAt = Number.NEGATIVE_INFINITY;
     const failed = () => (failures > 0 ? { failures } : {});
     try {
-      await retryUntilDone(() => this.#options.deadLetters.add({ ...message, reason, code, route }), {
-        // closing also ends a wait in progress; the message stays unacknowledged
+      // cut once, for the log line and the entry alike (the store's own cut then finds them short)
+      const entry = { ...message, ...fields };
+      await retryUntilDone(() => this.#options.deadLetters.add(entry), {
+        // closing (close() aborts this signal) also ends a wait in progress; the message stays
+        // unacknowledged
         signal: this.#stopped.signal,
-        giveUp: (err) => this.#closed || !isRedisUnavailable(err),
+        giveUp: (err) => !isRedisUnavailable(err),
         onError: (err, retryInMs) => {
           failures++;
           const now = Date.now();
