@@ -21,6 +21,19 @@ import { assertJobId, assertJobName, assertQueueName } from './names.js';
 import { assertPriority, type JobRegistry } from './registry.js';
 import { describeSchemaFailure } from '../support/schema.js';
 
+/**
+ * Push tokens of this process: a random prefix made once and a counter, so each dispatch with a
+ * caller's `jobId` costs no call to the system's random source.
+ */
+const PUSH_TOKEN_PREFIX = randomBytes(12).toString('base64url');
+let pushTokens = 0;
+
+/** A push token no other push of any process holds. */
+function nextPushToken(): string {
+  pushTokens++;
+  return `${PUSH_TOKEN_PREFIX}.${pushTokens.toString(36)}`;
+}
+
 /** One job of a `dispatchMany` call. */
 export interface DispatchEntry<C extends JobClass = JobClass> {
   job: C;
@@ -194,7 +207,7 @@ export class Dispatcher {
       name,
       queue,
       // an id made here is this push's alone; the caller's may be pushed by other dispatches
-      pushToken: options.jobId == null ? id : randomBytes(12).toString('base64url'),
+      pushToken: options.jobId == null ? id : nextPushToken(),
       payload: encodeJson(payload, `${name} payload`),
       maxTries,
       priority,
