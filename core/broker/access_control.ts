@@ -21,9 +21,6 @@ import { RetainedBudget, type RetainedLimits } from './retained_budget.js';
 import { DEFAULT_SESSION_LIMITS, type SessionLimits, SubscriptionBudget } from './session_limits.js';
 import { type DeviceAclTemplates, DeviceTopicRules } from './topic_acl.js';
 
-// The credential check's bounds moved to credential_check.ts; they stay importable from here.
-export { LOGIN_CHECK_TIMEOUT_MS, MAX_LOGINS_IN_FLIGHT } from './credential_check.js';
-
 /** A client's publish as `beforeAck` sees it, before the client is acknowledged. */
 export interface IncomingPublish {
   readonly topic: string;

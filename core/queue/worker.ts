@@ -24,7 +24,6 @@ import { drainWorker } from './worker_drain.js';
 import { WorkerHeartbeat } from './worker_heartbeat.js';
 import { validateWorkerOptions, type WorkerOptions, type WorkerStopReason } from './worker_options.js';
 
-export { START_REPORT_MS } from './lease_keeper.js';
 export type { WorkerOptions, WorkerStopReason } from './worker_options.js';
 
 /**

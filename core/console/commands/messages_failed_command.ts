@@ -33,10 +33,11 @@ const NOTED_PLACES = 20;
 const PAYLOAD_PREVIEW = 40;
 
 /**
- * How many entries one read of the store takes: at most about 7 MB of the largest entries
- * (about 40 MB when their text is all control characters), whatever `--limit` is.
+ * How many entries one read of the store takes, whatever `--limit` is: at most 100 of the
+ * largest entries (64 KiB payload, 4 KiB reason, 1 KiB topic and client id: about 7 MB), more
+ * as JSON text when their bytes need escaping (a control character takes six).
  */
-export const PAGE_SIZE = 100;
+const PAGE_SIZE = 100;
 
 /** The cells of a table row, each as the table shows it. */
 type Row = Record<(typeof HEADERS)[number], string>;
@@ -110,7 +111,7 @@ export class MessagesFailedCommand extends BaseCommand<MessagesFailedFlags> {
  * @example
  * for await (const page of readPages(app.deadLetters, 10_000)) show(page.entries);
  */
-export async function* readPages(
+async function* readPages(
   store: DeadLetterStore,
   limit: number,
   pageSize = PAGE_SIZE,
@@ -134,7 +135,7 @@ export async function* readPages(
  * for (const entry of page.entries) json.write(entry); // '[\n  {\n    "id": ...\n  }', ',\n  {...}'
  * json.end(); // '\n]\n' ('[]\n' when nothing was written)
  */
-export class JsonArrayWriter {
+class JsonArrayWriter {
   readonly #sink: TextSink;
   #count = 0;
 

@@ -2,7 +2,7 @@ import { createConnection, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DeviceCredentials } from '../../../core/broker/index.js';
-import { MAX_LOGINS_IN_FLIGHT } from '../../../core/broker/access_control.js';
+import { MAX_LOGINS_IN_FLIGHT } from '../../../core/broker/credential_check.js';
 import { staticCredentials } from '../../../core/broker/static_credentials.js';
 import { until } from '../../support/until.js';
 import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_test_kit.js';

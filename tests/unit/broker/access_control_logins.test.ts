@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import type { Client } from 'aedes';
 import { describe, expect, it } from 'vitest';
-import { createAccessControl, MAX_LOGINS_IN_FLIGHT } from '../../../core/broker/access_control.js';
+import { createAccessControl } from '../../../core/broker/access_control.js';
+import { MAX_LOGINS_IN_FLIGHT } from '../../../core/broker/credential_check.js';
 import { defaultDeviceAcl } from '../../../core/broker/topic_acl.js';
 import type { DeviceCredentials } from '../../../core/broker/principal.js';
 import { createLogger } from '../../../core/logger.js';
