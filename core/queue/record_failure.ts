@@ -123,7 +123,10 @@ function attempt<T>(read: () => T): T | undefined {
   }
 }
 
-/** Tries before the failure is left to the job's lease. */
+/**
+ * Tries of a failed attempt's record that log `job.fail_retry` before `recordFailure` logs that
+ * it waits for Redis; and the tries `whileRedisPasses` makes before it gives up.
+ */
 export const FAIL_TRIES = 6;
 
 /**

@@ -33,10 +33,10 @@ local seq = redis.call('INCRBY', KEYS[4], int(count)) - count
 local out = {}
 local wake = false
 
--- What an earlier try of this push answered for job `id` (stored at `key`): 1, 2 or 3 when
+-- What an earlier try of this push answered for the job stored at `key`: 1, 2 or 3 when
 -- its pushToken matches the one stored, judged as that try judged it (hold, then runAt
 -- against the createdAt it stamped); else 0; 4 when the key holds another type (no job at all).
-local function earlierAnswer(key, id, token, runAt, hold)
+local function earlierAnswer(key, token, runAt, hold)
   local fields = redis.pcall('HMGET', key, 'pushToken', 'spec')
   if fields.err then
     return 4
@@ -59,7 +59,7 @@ for i = 0, count - 1 do
   local id = ARGV[b]
   local key = jobPrefix .. id
   if redis.call('EXISTS', key) == 1 then
-    out[#out + 1] = earlierAnswer(key, id, ARGV[b + 10], tonumber(ARGV[b + 5]), ARGV[b + 7])
+    out[#out + 1] = earlierAnswer(key, ARGV[b + 10], tonumber(ARGV[b + 5]), ARGV[b + 7])
   else
     local runAt = tonumber(ARGV[b + 5])
     local status = 'queued'

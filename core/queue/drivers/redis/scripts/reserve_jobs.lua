@@ -253,7 +253,8 @@ if count > 0 then
 end
 -- Before the pop, the keys written after it but the active set (read in step 2): the leases,
 -- the signal list, and, for a late job, the expired and failed sets and the settled hash.
--- Five O(1) reads per call, not per job (about 400 Redis instructions per job in calls of 50).
+-- Five O(1) reads per call, not per job (`npm run bench:instructions -- --jobs=5000`, calls of
+-- 50: 63,482 -> 63,661 and 58,914 -> 60,014 instructions per job, records kept / not).
 if #popped > 0 then
   refuseOtherTypes({ KEYS[6], KEYS[8] }, KEYS[5], { KEYS[9], KEYS[11] })
   redis.call('ZREMRANGEBYRANK', KEYS[1], '0', int(#popped - 1))
