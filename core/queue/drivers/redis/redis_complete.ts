@@ -16,7 +16,6 @@ export class RedisComplete {
   readonly #retention: RetentionSettings;
   /** This driver's random prefix: its own key of kept answers. */
   readonly #tokenPrefix: string;
-  readonly #unavailable: (error: unknown) => never;
   /** The number of this driver's latest complete call, per queue (complete_jobs.lua keeps recent answers). */
   readonly #completeCalls = new Map<string, number>();
   /**
@@ -36,13 +35,11 @@ export class RedisComplete {
     redis: Redis,
     keys: KeyBuilder,
     settings: { readonly retention: RetentionSettings; readonly tokenPrefix: string },
-    unavailable: (error: unknown) => never,
   ) {
     this.#redis = redis;
     this.#keys = keys;
     this.#retention = settings.retention;
     this.#tokenPrefix = settings.tokenPrefix;
-    this.#unavailable = unavailable;
   }
 
   async complete(completions: readonly Completion[]): Promise<boolean[]> {
@@ -63,7 +60,7 @@ export class RedisComplete {
         waiting.set(call, Date.now());
         this.#waitingCompletes.set(queue, waiting);
       }
-      this.#unavailable(error);
+      throw error;
     }
     return completions.map((completion) => done.get(completion)!);
   }

@@ -130,8 +130,8 @@ export class RedisQueueDriver implements QueueDriver {
     this.#records = new RedisRecords(this.redis, this.keys, retention, this.#unavailable);
     this.#push = new RedisPush(this.redis, this.keys);
     this.#reserve = new RedisReserve(this.redis, this.keys, { retention, failedCount, tokenPrefix });
-    this.#complete = new RedisComplete(this.redis, this.keys, { retention, tokenPrefix }, this.#unavailable);
-    this.#leases = new RedisLeases(this.redis, this.keys, { retention, failedCount }, this.#unavailable);
+    this.#complete = new RedisComplete(this.redis, this.keys, { retention, tokenPrefix });
+    this.#leases = new RedisLeases(this.redis, this.keys, { retention, failedCount });
     // Without a listener ioredis prints every reconnect failure as an unhandled error;
     // callers get a typed error from the command that failed instead.
     this.redis.on('error', (error: unknown) => {
@@ -166,19 +166,19 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   extend(leases: readonly Lease[], leaseMs: number, options?: ExtendOptions): Promise<LeaseState[]> {
-    return this.#leases.extend(leases, leaseMs, options);
+    return this.#leases.extend(leases, leaseMs, options).catch(this.#unavailable);
   }
 
   complete(completions: readonly Completion[]): Promise<boolean[]> {
-    return this.#complete.complete(completions);
+    return this.#complete.complete(completions).catch(this.#unavailable);
   }
 
   fail(failure: Failure): Promise<FailResult> {
-    return this.#leases.fail(failure);
+    return this.#leases.fail(failure).catch(this.#unavailable);
   }
 
   release(leases: readonly Lease[], options?: ReleaseOptions): Promise<ReleaseOutcome[]> {
-    return this.#leases.release(leases, options);
+    return this.#leases.release(leases, options).catch(this.#unavailable);
   }
 
   waitForWork(queues: readonly string[], timeoutMs: number): Promise<void> {
@@ -221,7 +221,7 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   progress(lease: Lease, percent: number, message: string | null, data?: string | null): Promise<boolean> {
-    return this.#leases.progress(lease, percent, message, data);
+    return this.#leases.progress(lease, percent, message, data).catch(this.#unavailable);
   }
 
   clear(queue: string): Promise<number> {

@@ -26,23 +26,20 @@ export class RedisLeases {
   readonly #keys: KeyBuilder;
   readonly #retention: RetentionSettings;
   readonly #failedCount: number;
-  readonly #unavailable: (error: unknown) => never;
 
   constructor(
     redis: Redis,
     keys: KeyBuilder,
     settings: { readonly retention: RetentionSettings; readonly failedCount: number },
-    unavailable: (error: unknown) => never,
   ) {
     this.#redis = redis;
     this.#keys = keys;
     this.#retention = settings.retention;
     this.#failedCount = settings.failedCount;
-    this.#unavailable = unavailable;
   }
 
-  // Each maps a connection failure to E_REDIS_UNAVAILABLE: the worker sends a hand-back again
-  // while Redis passes (whileRedisPasses), which ioredis's own errors would not tell it.
+  // A key of another type is named here; a connection failure is E_REDIS_UNAVAILABLE from the
+  // driver, which maps every call's.
 
   extend(leases: readonly Lease[], leaseMs: number, options: ExtendOptions = {}): Promise<LeaseState[]> {
     return this.#perQueue(
@@ -69,12 +66,10 @@ export class RedisLeases {
       'update_progress',
       [key, keys.leases],
       [lease.id, lease.token, percent, message ?? '', data ?? ''],
-    )
-      .catch(async (error: unknown) => {
-        const doing = `the progress of job ${lease.id} cannot be stored`;
-        throw await refusedJobCall(this.#redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
-      })
-      .catch(this.#unavailable);
+    ).catch(async (error: unknown) => {
+      const doing = `the progress of job ${lease.id} cannot be stored`;
+      throw await refusedJobCall(this.#redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
+    });
     return stored === 1;
   }
 
@@ -95,12 +90,10 @@ export class RedisLeases {
         this.#retention.completedAgeMs,
         this.#failedCount,
       ],
-    )
-      .catch(async (error: unknown) => {
-        const doing = `the failed attempt of job ${lease.id} cannot be recorded`;
-        throw await refusedJobCall(this.#redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
-      })
-      .catch(this.#unavailable);
+    ).catch(async (error: unknown) => {
+      const doing = `the failed attempt of job ${lease.id} cannot be recorded`;
+      throw await refusedJobCall(this.#redis, error, { queue: lease.queue, id: lease.id, keys }, doing);
+    });
     return failResult(answer);
   }
 
@@ -152,11 +145,9 @@ export class RedisLeases {
           script,
           keyNames.map((name) => keys[name] as string),
           argv,
-        )
-          .catch(async (error: unknown) => {
-            throw await refusedQueueCall(this.#redis, error, queue, keys, doing);
-          })
-          .catch(this.#unavailable);
+        ).catch(async (error: unknown) => {
+          throw await refusedQueueCall(this.#redis, error, queue, keys, doing);
+        });
         group.forEach((lease, index) => {
           outcomes.set(lease, answers[codes[index] ?? 0] ?? answers[0]);
         });
