@@ -15,7 +15,9 @@ import { RedisWrongTypeError } from '../errors.js';
 import {
   describeConnection,
   isWrongTypeReply,
+  mendKeyAdvice,
   rethrowUnavailable,
+  SET_BY_OTHERS,
 } from '../queue/drivers/redis/unavailable.js';
 
 const ADD_DEAD_LETTER = readFileSync(new URL('./scripts/add_dead_letter.lua', import.meta.url), 'utf8');
@@ -273,9 +275,7 @@ export class RedisDeadLetterStore implements DeadLetterStore {
     if (isWrongTypeReply(error)) {
       throw new RedisWrongTypeError(
         `Redis key ${this.#key} holds a value of another type, not the list Topiq keeps dead letters in ` +
-          '(set by hand, or by another program using the same prefix), so dead letters can be neither ' +
-          `stored nor read: look at it (redis-cli TYPE ${this.#key}), then rename it to keep what it holds ` +
-          `(redis-cli RENAME ${this.#key} <new name>) or delete it (redis-cli DEL ${this.#key})`,
+          `${SET_BY_OTHERS}, so dead letters can be neither stored nor read: ${mendKeyAdvice(this.#key)}`,
         { cause: error },
       );
     }

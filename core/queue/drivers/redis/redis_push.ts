@@ -10,7 +10,7 @@ import type { NewJob, PushOutcome } from '../../driver.js';
 import { assertJobName } from '../../names.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
 import { runScript } from './scripts.js';
-import { isWrongTypeReply } from './unavailable.js';
+import { isWrongTypeReply, mendKeyAdvice, SET_BY_OTHERS, seqOfNoInteger } from './unavailable.js';
 
 /** push_jobs.lua's answer per job, by number (0: an existing job has that id). */
 const PUSH_OUTCOMES: readonly PushOutcome[] = ['duplicate', 'queued', 'delayed', 'pending'];
@@ -96,9 +96,8 @@ function jobKeysOfAnotherType(queue: string, keys: QueueKeys, ids: readonly stri
   const more = ids.length > 1 ? ` (and ${ids.length - 1} more of the push: ${keys.job}<id>)` : '';
   return new RedisWrongTypeError(
     `Redis key ${key}${more}, where job ${ids[0]} of queue "${queue}" would be stored, holds a value of another ` +
-      'type (set by hand, or by another program using the same prefix), so the job was not added (the ' +
-      `other jobs of the queue were): look at it (redis-cli TYPE ${key}), then rename it to keep what it ` +
-      `holds (redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key}), and dispatch the job again`,
+      `type ${SET_BY_OTHERS}, so the job was not added (the other jobs of the queue were): ` +
+      `${mendKeyAdvice(key)}, and dispatch the job again`,
   );
 }
 
@@ -110,20 +109,14 @@ function jobKeysOfAnotherType(queue: string, keys: QueueKeys, ids: readonly stri
  */
 function refusedPush(queue: string, keys: QueueKeys, queueSet: string, error: unknown): unknown {
   if (!(error instanceof Error) || error.name !== 'ReplyError') return error;
-  const other = '(set by hand, or by another program using the same prefix)';
   if (/\bvalue is not an integer\b/.test(error.message)) {
-    return new RedisWrongTypeError(
-      `Redis key ${keys.seq}, the order counter of queue "${queue}", holds no integer ${other}, so no ` +
-        `job can be added to the queue: look at it (redis-cli GET ${keys.seq}), then delete it ` +
-        `(redis-cli DEL ${keys.seq}; jobs waiting already may then run after newer ones of their priority)`,
-      { cause: error },
-    );
+    return seqOfNoInteger(queue, keys, 'no job can be added to the queue', error);
   }
   if (isWrongTypeReply(error)) {
     const pattern = `${keys.seq.slice(0, -'seq'.length)}*`;
     return new RedisWrongTypeError(
       `a Redis key of queue "${queue}" (${pattern}) or the queue list ${queueSet} holds a value of ` +
-        `another type ${other}, so jobs cannot be added to the queue (${error.message}): find it ` +
+        `another type ${SET_BY_OTHERS}, so jobs cannot be added to the queue (${error.message}): find it ` +
         `(redis-cli --scan --pattern '${pattern}', then TYPE), then rename it to keep what it holds or delete it`,
       { cause: error },
     );

@@ -28,7 +28,30 @@ export function isWrongTypeReply(error: unknown): boolean {
 }
 
 /** Who may have put a value of another type under one of Topiq's keys, for messages. */
-const SET_BY_OTHERS = '(set by hand, or by another program using the same prefix)';
+export const SET_BY_OTHERS = '(set by hand, or by another program using the same prefix)';
+
+/** How to mend key `key` that holds another type than Topiq's: for the end of a message. */
+export function mendKeyAdvice(key: string): string {
+  return (
+    `look at it (redis-cli TYPE ${key}), then rename it to keep what it holds ` +
+    `(redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key})`
+  );
+}
+
+/** `E_REDIS_WRONG_TYPE` for `queue`'s order counter holding no integer, so that `doing`. */
+export function seqOfNoInteger(
+  queue: string,
+  keys: QueueKeys,
+  doing: string,
+  cause: unknown,
+): RedisWrongTypeError {
+  return new RedisWrongTypeError(
+    `Redis key ${keys.seq}, the order counter of queue "${queue}", holds no integer ${SET_BY_OTHERS}, ` +
+      `so ${doing}: look at it (redis-cli GET ${keys.seq}), then delete it (redis-cli DEL ${keys.seq}; ` +
+      'jobs waiting already may then run after newer ones of their priority)',
+    { cause },
+  );
+}
 
 /** The type each key of a queue holds, as `TYPE` names it (the job hashes are named per job). */
 const QUEUE_KEY_TYPES: readonly (readonly [keyof QueueKeys, string])[] = [
@@ -60,8 +83,7 @@ export function jobKeyOfAnotherType(
   const { queue, id, key, type } = job;
   return new RedisWrongTypeError(
     `Redis key ${key}, the record of job ${id} of queue "${queue}", holds a ${type}, not a hash ${SET_BY_OTHERS}, ` +
-      `so ${doing}: look at it (redis-cli TYPE ${key}), then rename it to ` +
-      `keep what it holds (redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key})`,
+      `so ${doing}: ${mendKeyAdvice(key)}`,
     cause === undefined ? undefined : { cause },
   );
 }
@@ -106,22 +128,14 @@ export async function refusedQueueCall(
   doing: string,
 ): Promise<unknown> {
   if (!(error instanceof Error) || error.name !== 'ReplyError') return error;
-  if (/\bvalue is not an integer\b/.test(error.message)) {
-    return new RedisWrongTypeError(
-      `Redis key ${keys.seq}, the order counter of queue "${queue}", holds no integer ${SET_BY_OTHERS}, ` +
-        `so ${doing}: look at it (redis-cli GET ${keys.seq}), then delete it (redis-cli DEL ${keys.seq}; ` +
-        'jobs waiting already may then run after newer ones of their priority)',
-      { cause: error },
-    );
-  }
+  if (/\bvalue is not an integer\b/.test(error.message)) return seqOfNoInteger(queue, keys, doing, error);
   if (!isWrongTypeReply(error)) return error;
   const found = await keyOfAnotherType(redis, keys).catch(() => undefined);
   if (found) {
     const { key, type, expected } = found;
     return new RedisWrongTypeError(
       `Redis key ${key} of queue "${queue}" holds a ${type}, not a ${expected} ${SET_BY_OTHERS}, so ${doing}: ` +
-        `look at it (redis-cli TYPE ${key}), then rename it to keep what it holds ` +
-        `(redis-cli RENAME ${key} <new name>) or delete it (redis-cli DEL ${key})`,
+        mendKeyAdvice(key),
       { cause: error },
     );
   }
