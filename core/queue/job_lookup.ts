@@ -25,15 +25,7 @@ const LISTED_QUEUES = 50;
  */
 export async function assertKnownQueues(driver: QueueDriver, names: readonly string[]): Promise<void> {
   if (names.length === 0) return;
-  const known = await driver.queues();
-  const unlisted = [...new Set(names)].filter((name) => !known.includes(name));
-  // a queue that holds jobs is known whatever the list says (Redis may have lost its set key,
-  // which a running app writes only at its first push to each queue)
-  const unknown: string[] = [];
-  for (const name of unlisted) {
-    const counts = await driver.counts(name);
-    if (Object.values(counts).every((count) => count === 0)) unknown.push(name);
-  }
+  const { unknown, known } = await unknownQueues(driver, names);
   if (unknown.length === 0) return;
   const quoted = (list: readonly string[]) => list.map((name) => `"${name}"`).join(', ');
   const which =
@@ -50,6 +42,26 @@ export async function assertKnownQueues(driver: QueueDriver, names: readonly str
       ? 'there are no queues yet (none has had a job pushed, under this QUEUE_PREFIX)'
       : `the queues are ${quoted(sorted.slice(0, LISTED_QUEUES))}${more}`;
   throw new QueueNotFoundError(`${which}; ${there}`);
+}
+
+/**
+ * The names in `names` (each once) that are not among `driver.queues()` (the queues that ever had
+ * a job pushed) and hold no job either, and the queues the driver knows.
+ */
+export async function unknownQueues(
+  driver: QueueDriver,
+  names: readonly string[],
+): Promise<{ unknown: string[]; known: string[] }> {
+  const known = await driver.queues();
+  const unlisted = [...new Set(names)].filter((name) => !known.includes(name));
+  // a queue that holds jobs is known whatever the list says (Redis may have lost its set key,
+  // which a running app writes only at its first push to each queue)
+  const unknown: string[] = [];
+  for (const name of unlisted) {
+    const counts = await driver.counts(name);
+    if (Object.values(counts).every((count) => count === 0)) unknown.push(name);
+  }
+  return { unknown, known };
 }
 
 /**

@@ -20,6 +20,7 @@ import { defaultWorkerName, jobFields } from './names.js';
 import { ReserveAhead } from './reserve_ahead.js';
 import { DEFAULT_TRIES } from './retry_policy.js';
 import { StrictReserve } from './strict_reserve.js';
+import { warnOfUnknownQueues } from './unknown_queue_warning.js';
 import { drainWorker } from './worker_drain.js';
 import { WorkerHeartbeat } from './worker_heartbeat.js';
 import { validateWorkerOptions, type WorkerOptions, type WorkerStopReason } from './worker_options.js';
@@ -180,6 +181,7 @@ export class Worker {
       { event: 'worker.started', queues: this.queues, concurrency: this.#concurrency },
       'worker started',
     );
+    void warnOfUnknownQueues(this.#driver, this.#options.registry, this.queues, this.#log);
     const renewal = setInterval(
       () => {
         // while every slot is busy, nothing else looks at the limits
