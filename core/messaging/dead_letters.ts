@@ -8,7 +8,6 @@
  */
 import { cutBytes, utf8Boundary } from '../support/text.js';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { RedisWrongTypeError } from '../errors.js';
@@ -19,10 +18,8 @@ import {
   rethrowUnavailable,
   SET_BY_OTHERS,
 } from '../queue/drivers/redis/unavailable.js';
-
-const ADD_DEAD_LETTER = readFileSync(new URL('./scripts/add_dead_letter.lua', import.meta.url), 'utf8');
-const FLUSH_DEAD_LETTERS = readFileSync(new URL('./scripts/flush_dead_letters.lua', import.meta.url), 'utf8');
-const READ_DEAD_LETTERS = readFileSync(new URL('./scripts/read_dead_letters.lua', import.meta.url), 'utf8');
+import type { ScriptArg } from '../support/lua_scripts.js';
+import { messagingScripts } from './scripts.js';
 
 /** One dead-lettered message. */
 export interface DeadLetter {
@@ -223,16 +220,14 @@ export class RedisDeadLetterStore implements DeadLetterStore {
     this.#key = `${prefix}:dead-letters`;
     this.#limit = limit;
     this.#unavailable = rethrowUnavailable(describeConnection(redis.options));
-    // defined now, not on first use (as the state store's script): a command defined while
-    // auto-pipelined calls are queued would miss them
-    redis.defineCommand('topiq_add_dead_letter', { numberOfKeys: 1, lua: ADD_DEAD_LETTER });
-    redis.defineCommand('topiq_flush_dead_letters', { numberOfKeys: 1, lua: FLUSH_DEAD_LETTERS });
-    redis.defineCommand('topiq_read_dead_letters', { numberOfKeys: 1, lua: READ_DEAD_LETTERS });
+    messagingScripts.register(redis);
   }
 
   async add(input: DeadLetterInput): Promise<DeadLetter> {
     const entry = toDeadLetter(input);
-    await this.#script('topiq_add_dead_letter', JSON.stringify(entry), this.#limit);
+    await messagingScripts
+      .run(this.#redis, 'add_dead_letter', [this.#key], [JSON.stringify(entry), this.#limit])
+      .catch(this.#refused);
     return entry;
   }
 
@@ -244,12 +239,10 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   async read(limit: number, options: DeadLetterReadOptions = {}): Promise<DeadLetterPage> {
     const { after } = options;
     // as bytes: the last one goes back as the cursor, and must match the entry stored
-    const [start, ...items] = (await this.#script(
-      'topiq_read_dead_lettersBuffer',
-      limit,
-      after?.index ?? 0,
-      after?.last ?? '',
-    )) as [number, ...Buffer[]];
+    const args: ScriptArg[] = [limit, after?.index ?? 0, after?.last ?? ''];
+    const [start, ...items] = await messagingScripts
+      .runBuffer<[number, ...Buffer[]]>(this.#redis, 'read_dead_letters', [this.#key], args)
+      .catch(this.#refused);
     const page: DeadLetterPage = { entries: [], unreadable: [] };
     items.forEach((item, offset) => {
       const parsed = parseDeadLetter(item.toString('utf8'));
@@ -262,12 +255,9 @@ export class RedisDeadLetterStore implements DeadLetterStore {
   }
 
   async flush(): Promise<number> {
-    return (await this.#script('topiq_flush_dead_letters')) as number;
-  }
-
-  #script(name: string, ...args: (string | number | Buffer)[]): Promise<unknown> {
-    const command = (this.#redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[name]!;
-    return command.call(this.#redis, this.#key, ...args).catch(this.#refused);
+    return messagingScripts
+      .run<number>(this.#redis, 'flush_dead_letters', [this.#key], [])
+      .catch(this.#refused);
   }
 
   /** Rethrows a `WRONGTYPE` refusal as `E_REDIS_WRONG_TYPE`, anything else as {@link rethrowUnavailable} does. */

@@ -4,15 +4,12 @@
  * namespaces and ids are validated before they reach a key, since ids usually come from
  * topic levels that devices chose.
  */
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { InvalidOptionError, StateTooLargeError } from '../errors.js';
 import { encodeJson, type JsonObject } from '../queue/json.js';
 import { isSafeId } from '../queue/names.js';
 import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
-
-// Read-modify-write of one entry as one script: atomic without a lock.
-const MERGE_STATE = readFileSync(new URL('./scripts/merge_state.lua', import.meta.url), 'utf8');
+import { messagingScripts } from './scripts.js';
 
 /**
  * The most an entry may hold: fields, and bytes of its field names and values (as JSON text)
@@ -102,25 +99,24 @@ export class RedisStateStore implements StateStore {
     this.#redis = redis;
     this.#prefix = prefix;
     this.#unavailable = rethrowUnavailable(describeConnection(redis.options));
-    // Defined now, not on first merge: with auto-pipelining, a command defined while a
-    // pipeline is pending is missing from it and the pipeline throws uncaught (ioredis#1931).
-    redis.defineCommand('topiq_merge_state', { numberOfKeys: 1, lua: MERGE_STATE });
+    messagingScripts.register(redis);
   }
 
   async merge(namespace: string, id: string, fields: JsonObject): Promise<JsonObject> {
     checkName(namespace, 'namespace');
     checkName(id, 'id');
-    const command = (this.#redis as unknown as Record<string, (...args: string[]) => Promise<string>>)
-      .topiq_merge_state!;
     const key = `${this.#prefix}:state:${namespace}`;
     const pairs = encodedFields(namespace, id, fields).flat();
     const limits = [String(STATE_ENTRY_LIMITS.fields), String(STATE_ENTRY_LIMITS.bytes)];
-    const merged = await command.call(this.#redis, key, id, ...limits, ...pairs).catch((error: unknown) => {
-      const over = /^TOPIQ_STATE_TOO_LARGE (\d+) (\d+)/.exec((error as Error).message ?? '');
-      if (over)
-        throw tooLarge(namespace, id, Number(over[1]), Number(over[2]), `redis-cli HDEL ${key} ${id}`);
-      return this.#unavailable(error);
-    });
+    // read-modify-write of one entry as one script (merge_state.lua): atomic without a lock
+    const merged = await messagingScripts
+      .run<string>(this.#redis, 'merge_state', [key], [id, ...limits, ...pairs])
+      .catch((error: unknown) => {
+        const over = /^TOPIQ_STATE_TOO_LARGE (\d+) (\d+)/.exec((error as Error).message ?? '');
+        if (over)
+          throw tooLarge(namespace, id, Number(over[1]), Number(over[2]), `redis-cli HDEL ${key} ${id}`);
+        return this.#unavailable(error);
+      });
     return decodeEntry(merged);
   }
 

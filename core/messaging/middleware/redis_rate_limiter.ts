@@ -5,15 +5,13 @@
  * from Redis TIME, so processes with skewed clocks still agree.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { describeConnection, rethrowUnavailable } from '../../queue/drivers/redis/unavailable.js';
+import { LuaScripts } from '../../support/lua_scripts.js';
 import { checkHit, keyDigest, type RateLimiter, type RateLimitResult } from './rate_limiter.js';
 
-const SLIDING_WINDOW = readFileSync(new URL('./scripts/sliding_window.lua', import.meta.url), 'utf8');
-const COMMAND = 'topiq_sliding_window';
+const scripts = new LuaScripts(new URL('./scripts/', import.meta.url), ['sliding_window'] as const);
 const SAFE_KEY = /^[A-Za-z0-9_.:-]{1,128}$/;
-const defined = new WeakSet<Redis>();
 
 /**
  * The Redis key of the budget of a rate-limit key and window. The window is part of it, so
@@ -49,22 +47,15 @@ export class RedisRateLimiter implements RateLimiter {
   constructor(redis: Redis, prefix = 'topiq') {
     this.#redis = redis;
     this.#prefix = prefix;
-    // Defined now, not on first hit: with auto-pipelining, a command defined while a
-    // pipeline is pending is missing from it and the pipeline throws uncaught (ioredis#1931).
-    if (!defined.has(redis)) {
-      redis.defineCommand(COMMAND, { numberOfKeys: 1, lua: SLIDING_WINDOW });
-      defined.add(redis);
-    }
+    scripts.register(redis);
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateLimitResult> {
     checkHit(key, limit, windowMs);
-    const command = (
-      this.#redis as unknown as Record<string, (...args: (string | number)[]) => Promise<number[]>>
-    )[COMMAND]!;
     const token = `${this.#instance}-${(this.#sequence++).toString(36)}`;
-    const [allowed, remaining, retryAfterMs] = await command
-      .call(this.#redis, rateLimitRedisKey(this.#prefix, key, windowMs), limit, windowMs, token)
+    const keys = [rateLimitRedisKey(this.#prefix, key, windowMs)];
+    const [allowed, remaining, retryAfterMs] = await scripts
+      .run<number[]>(this.#redis, 'sliding_window', keys, [limit, windowMs, token])
       .catch(rethrowUnavailable(describeConnection(this.#redis.options)));
     return { allowed: allowed === 1, remaining: remaining ?? 0, retryAfterMs: retryAfterMs ?? 0 };
   }
