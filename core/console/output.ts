@@ -55,11 +55,7 @@ export function formatJson(value: unknown): string {
   return `${text}\n`;
 }
 
-/** Shortens `text` to `max` characters, ending in `…` when cut. */
-export function truncate(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, Math.max(0, max - 1))}…`;
-}
+export { truncate } from '../support/text.js';
 
 /** `1 job`, `3 jobs`. */
 export function plural(count: number, noun: string): string {

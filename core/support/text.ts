@@ -19,6 +19,22 @@ export function cutChars(text: string, max: number): string {
 }
 
 /**
+ * `text` shortened to at most `max` characters, ending in `…` when cut (never between the
+ * halves of a surrogate pair): for a table cell or a one-line summary, where the count of what
+ * was cut would not fit.
+ *
+ * @example
+ * truncate('abcdef', 4); // 'abc…'
+ */
+export function truncate(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let end = Math.max(0, max - 1);
+  const last = text.charCodeAt(end - 1);
+  if (last >= 0xd800 && last <= 0xdbff) end--;
+  return `${text.slice(0, end)}…`;
+}
+
+/**
  * Where to cut `bytes` at `max` or just before, so as not to split a UTF-8 character: a
  * continuation byte (`10xxxxxx`) at the cut belongs to a character that starts up to 3 bytes
  * before it, and the cut moves to that start. Bytes that are not UTF-8 are cut at `max`.

@@ -3,6 +3,7 @@
  * as a failed expectation, not a crash) whose message lists what WAS dispatched.
  */
 import { AssertionError } from 'node:assert';
+import { truncate } from '../support/text.js';
 import type { DispatchedJob } from './recording_queue_driver.js';
 
 const MAX_LISTED = 20;
@@ -41,9 +42,5 @@ export function describeJob(job: DispatchedJob): string {
     job.duplicate ? 'duplicate id, not added' : '',
   ].filter(Boolean);
   const suffix = options.length > 0 ? ` (${options.join(', ')})` : '';
-  return `${job.name} on "${job.queue}" [${job.id}] ${truncate(JSON.stringify(job.payload))}${suffix}`;
-}
-
-function truncate(text: string): string {
-  return text.length > MAX_PAYLOAD_CHARS ? `${text.slice(0, MAX_PAYLOAD_CHARS - 1)}…` : text;
+  return `${job.name} on "${job.queue}" [${job.id}] ${truncate(JSON.stringify(job.payload), MAX_PAYLOAD_CHARS)}${suffix}`;
 }

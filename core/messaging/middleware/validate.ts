@@ -6,6 +6,7 @@
  * zod is not a dependency of this module.
  */
 import { describeSchemaFailure, type PayloadSchema } from '../../support/schema.js';
+import { truncate } from '../../support/text.js';
 import { InvalidMessageError, InvalidRouteError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
 import type { MessageContext } from '../message_context.js';
@@ -85,8 +86,4 @@ export function bodyOf<T>(ctx: MessageContext<any>, schema: PayloadSchema<T>): T
     );
   }
   return outputs.get(schema) as T;
-}
-
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, Math.max(0, max - 1))}…` : text;
 }

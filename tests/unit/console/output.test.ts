@@ -61,4 +61,10 @@ describe('truncate and plural', () => {
     expect(plural(1, 'job')).toBe('1 job');
     expect(plural(0, 'job')).toBe('0 jobs');
   });
+
+  it('never cuts between the halves of a character outside the BMP (an emoji a device sent)', () => {
+    const cut = truncate('ab😀cd', 4); // the cut would fall inside 😀 (two UTF-16 units)
+    expect(cut).toBe('ab…');
+    expect(Buffer.from(cut, 'utf8').toString('utf8')).toBe(cut); // no lone surrogate: survives UTF-8
+  });
 });
