@@ -50,9 +50,12 @@ local expired = {}
 local missing = {}
 -- which of `ids` (by place) stay in the set
 local left = {}
+-- ids named by the caller may be no failed job; those read from the set just now are
+local named = ARGV[2] == 'ids'
 for i, id in ipairs(ids) do
   local key = jobPrefix .. id
-  local f = redis.call('ZSCORE', KEYS[1], id) and jobFields(key, redis.pcall('HMGET', key, 'spec', 'attempts', 'expiresAt'))
+  local inSet = not named or redis.call('ZSCORE', KEYS[1], id)
+  local f = inSet and jobFields(key, redis.pcall('HMGET', key, 'spec', 'attempts', 'expiresAt'))
   local expiresAt = f and tonumber(f[3])
   if not f then
     missing[#missing + 1] = id
@@ -84,7 +87,7 @@ for i, id in ipairs(ids) do
     moved[#moved + 1] = specName(f[1])
   else
     redis.call('ZREM', KEYS[1], id)
-    if ARGV[2] == 'ids' then
+    if named then
       missing[#missing + 1] = id
     end
   end
