@@ -151,11 +151,14 @@ export class FailedJobs {
     action: 'retried' | 'deleted',
   ): Promise<Map<string, JobRecord[]>> {
     const unique = [...new Set(ids)];
+    // listed once, not once per id (each listing is a round trip)
+    const queues = await queuesToSearch(this.#driver, queue);
+    const failed = (found: JobRecord) => found.status === 'failed';
     const records = await Promise.all(
-      unique.map((id) => findRecord(this.#driver, id, queue, (found) => found.status === 'failed')),
+      unique.map((id) => findRecord(this.#driver, id, queue, failed, queues)),
     );
     const missing = unique.filter((_, index) => records[index] === undefined);
-    if (missing.length > 0) throw await this.#notFailed(missing, queue, action);
+    if (missing.length > 0) throw await this.#notFailed(missing, queue, queues, action);
     return groupBy(records as JobRecord[], (record) => record.queue);
   }
 
@@ -163,11 +166,14 @@ export class FailedJobs {
   async #notFailed(
     ids: readonly string[],
     queue: string | undefined,
+    queues: readonly string[],
     action: string,
   ): Promise<JobNotFoundError> {
     // the first few only: each costs a lookup in every queue
     const statuses = await Promise.all(
-      ids.slice(0, LISTED_IDS).map((id) => findRecord(this.#driver, id, queue).catch(() => undefined)),
+      ids
+        .slice(0, LISTED_IDS)
+        .map((id) => findRecord(this.#driver, id, queue, undefined, queues).catch(() => undefined)),
     );
     const others = statuses.filter((record): record is JobRecord => record !== undefined);
     const none = ids.filter((id) => !others.some((record) => record.id === id));

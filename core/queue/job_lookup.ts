@@ -68,20 +68,22 @@ export async function unknownQueues(
  * The record of job `id` that passes `accept`, or undefined. Ids are unique within a queue,
  * not across queues (a caller may dispatch the same id to two): when no queue is given and
  * more than one queue holds such a record, it throws `E_JOB_AMBIGUOUS` naming them, rather
- * than act on whichever queue sorts first.
+ * than act on whichever queue sorts first. `searched` is what {@link queuesToSearch} gave for
+ * `queue`, when a caller looking up many ids listed the queues once.
  */
 export async function findRecord(
   driver: QueueDriver,
   id: string,
   queue: string | undefined,
   accept: (record: JobRecord) => boolean = () => true,
+  searched?: readonly string[],
 ): Promise<JobRecord | undefined> {
   assertJobId(id);
   const found: JobRecord[] = [];
   // a queue whose key of that id holds another type (E_REDIS_WRONG_TYPE): told only when no
   // other queue holds the job, so a damaged key in one queue does not hide the job in another
   let damaged: unknown;
-  for (const name of await queuesToSearch(driver, queue)) {
+  for (const name of searched ?? (await queuesToSearch(driver, queue))) {
     let record: JobRecord | undefined;
     try {
       record = await driver.getJob(name, id);
