@@ -127,6 +127,14 @@ describe('redis worker heartbeats', () => {
     await driver.removeWorker('damaged');
   });
 
+  it('lists the live workers though the set holds a member no worker can have (added by hand), and drops it', async () => {
+    await driver.heartbeat(info('listed'), 15_000);
+    await driver.redis.zadd(driver.keys.workerSet, String((await serverNow()) + 600_000), 'bad name');
+    expect((await driver.workers()).map((worker) => worker.id)).toEqual(['listed']);
+    expect(await driver.redis.zrange(driver.keys.workerSet, 0, -1)).toEqual(['listed']);
+    await driver.removeWorker('listed');
+  });
+
   it('drops the ids of workers that stopped beating on the next heartbeat of any worker', async () => {
     for (let i = 0; i < 5; i++) await driver.heartbeat(info(`killed-${i}`), 50);
     await sleep(120);

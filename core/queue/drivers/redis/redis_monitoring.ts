@@ -5,7 +5,7 @@
  */
 import type { Redis } from 'ioredis';
 import { isWorkerInfo, otherWorker, type QueueStats, type WorkerInfo } from '../../driver.js';
-import { assertWorkerName } from '../../names.js';
+import { assertWorkerName, isSafeId } from '../../names.js';
 import type { KeyBuilder } from './keys.js';
 import { runScript } from './scripts.js';
 
@@ -53,7 +53,12 @@ export class RedisMonitoring {
    * the right ages.
    */
   async workers(): Promise<WorkerInfo[]> {
-    const ids = await runScript<string[]>(this.#redis, 'live_workers', [this.#keys.workerSet], ['', 0]);
+    const listed = await runScript<string[]>(this.#redis, 'live_workers', [this.#keys.workerSet], ['', 0]);
+    // a member no worker can have (added by hand or by another program) is no worker: dropped
+    // from the set, so that it cannot fail the listing of the live ones
+    const ids = listed.filter((id) => isSafeId(id));
+    const strays = listed.filter((id) => !isSafeId(id));
+    if (strays.length > 0) await this.#redis.zrem(this.#keys.workerSet, ...strays);
     if (ids.length === 0) return [];
     const keys = ids.map((id) => this.#workerKey(id));
     const transaction = this.#redis.multi().time().mget(keys);
