@@ -13,6 +13,7 @@ import { MqttGateway } from './messaging/mqtt_gateway.js';
 import { stateSubscriptionMemory } from './messaging/subscription_memory.js';
 import { parseQueueList } from './queue/names.js';
 import { retryUntilDone } from './support/retry.js';
+import { withDeadline } from './support/timers.js';
 import type { Worker, WorkerOptions } from './queue/worker.js';
 import type { Middleware } from './routing/compose.js';
 import { assertDurableDriver } from './config/durable_driver.js';
@@ -108,6 +109,13 @@ export class Server {
     }
   }
 
+  /** Waits, up to {@link STOP_EVENTS_MS}, for the events published so far to reach the bridge. */
+  async #eventsDelivered(): Promise<void> {
+    const delivered = this.app.driver.eventsDelivered?.();
+    if (!delivered) return;
+    await withDeadline(delivered, STOP_EVENTS_MS, 'job events not delivered').catch(() => {});
+  }
+
   /**
    * Forwards job events to MQTT. If Redis refuses the subscription, `serve` keeps running
    * and the bridge retries in the background with backoff until it subscribes or the
@@ -157,12 +165,16 @@ export class Server {
     // Intake first (messages not yet handled stay with the broker), then the workers. The
     // workers stop taking jobs at once: their grace period runs while intake drains.
     for (const worker of this.workers) worker.stop();
-    await this.#stopEvents?.();
     // also while starting: a connection still trying to reach its broker gives up at once;
     // messages being handled get a few seconds to be acknowledged (else each comes again)
-    await this.gateway.stop({ drainTimeoutMs: STOP_DRAIN_MS });
+    await this.gateway.stopIntake({ drainTimeoutMs: STOP_DRAIN_MS });
     this.pipeline.close();
     await Promise.all(this.workers.map((worker) => worker.shutdown()));
+    // MQTT stays open until here, so the events of the jobs the workers finished or handed back
+    // reach the bridge (each process hears its own through Redis) and go out before it closes
+    if (this.#stopEvents && this.workers.length > 0) await this.#eventsDelivered();
+    await this.#stopEvents?.();
+    await this.gateway.stop();
     await this.app.close();
     this.app.log.info(
       // no reason given: pino leaves the undefined field out
@@ -178,6 +190,12 @@ export class Server {
  * stay unacknowledged and come again, as they must.
  */
 export const STOP_DRAIN_MS = 5000;
+
+/**
+ * How long a stopping server waits for the last job events of its workers to reach its MQTT
+ * bridge (ms): two Redis round trips, unless Redis is away, when those events are lost anyway.
+ */
+const STOP_EVENTS_MS = 2000;
 
 /**
  * Throws `E_INVALID_CONFIG` when a job event topic could reach a route of the app (the job

@@ -118,6 +118,12 @@ export interface AccessControl {
    * away).
    */
   closing(): void;
+  /**
+   * Stops handing publishes to `beforeAck` (the app is stopping and takes no more messages): each
+   * is held unacknowledged, neither routed nor forwarded, for the device to send again to the
+   * next run; last wills are forwarded without being routed. Subscribers are still served.
+   */
+  stopIntake(): void;
 }
 
 interface Session {
@@ -155,6 +161,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   /** The subscription objects `authorizeSubscribe` granted. */
   const grantedSubscriptions = new WeakSet<object>();
   let closing = false;
+  let intakeStopped = false;
   /** How many client ids each device account holds (see {@link SessionLimits}). */
   const heldIds = new Map<string, number>();
   const accountOf = (principal: Principal) =>
@@ -335,10 +342,13 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       accept();
       return;
     }
-    if (isWill && closing) {
-      accept(); // the broker is closing every client: not a device going away
+    if (isWill && (closing || intakeStopped)) {
+      accept(); // the broker is closing every client, or the app takes no more messages
       return;
     }
+    // held: no PUBACK, so the device sends it again to the next run (one at QoS 0 is lost, as it
+    // would be once the broker closes)
+    if (intakeStopped) return;
     if (isWill) {
       // A last will has no acknowledgement to hold back and no sender to send it again: it is
       // routed beside its delivery (the message is read now, before accept() may change it).
@@ -440,6 +450,9 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     granted: (subscription) => grantedSubscriptions.has(subscription),
     closing: () => {
       closing = true;
+    },
+    stopIntake: () => {
+      intakeStopped = true;
     },
     retainedStored: ({ topic, payload }) => {
       // aedes copies a publish before storing it, but keeps its payload

@@ -102,6 +102,12 @@ export interface EmbeddedBroker {
   readonly port: number;
   /** The aedes instance, for advanced use (events, `publish` on behalf of the server). */
   readonly aedes: Aedes;
+  /**
+   * Stops handing device publishes to the app's `beforeAck`: each is left unacknowledged (sent
+   * again by the device to the next run), while the broker goes on serving subscribers, so the
+   * app can still publish (the job events of a stopping server's last jobs). Then {@link close}.
+   */
+  stopIntake(): void;
   /** Disconnects every client, stops listening and closes aedes. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -280,6 +286,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     host,
     port,
     aedes,
+    stopIntake() {
+      access.stopIntake();
+    },
     close() {
       closing ??= shutdown();
       return closing;

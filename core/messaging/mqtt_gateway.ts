@@ -237,6 +237,22 @@ export class MqttGateway {
   };
 
   /**
+   * Stops taking messages but keeps publishing, until {@link stop}: the connection stops handing
+   * messages on, first waiting up to `drainTimeoutMs` for those being handled to be acknowledged
+   * (later ones stay unacknowledged with the broker), or the embedded broker holds every new
+   * publish unacknowledged. A connection that is not online is closed at once.
+   */
+  async stopIntake(options: { drainTimeoutMs?: number } = {}): Promise<void> {
+    this.#stopped.abort(); // ends the tidying's retries, and a start under way closes what it opens
+    this.#broker?.stopIntake();
+    const connection = this.#connection;
+    if (connection === undefined) return;
+    // not online (still reaching its broker, or reconnecting): nothing to drain nor publish on
+    if (connection.isOnline) await connection.stopIntake(options.drainTimeoutMs);
+    else await this.stop();
+  }
+
+  /**
    * Stops taking messages: closes the connection (unacknowledged messages stay with the broker)
    * or the broker. With `drainTimeoutMs`, an external broker's connection first waits up to that
    * long for the messages being handled, so that those whose jobs are stored get their

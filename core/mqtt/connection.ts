@@ -241,6 +241,16 @@ export class MqttConnection {
   }
 
   /**
+   * Stops handing messages to the consumer and waits up to `drainTimeoutMs` for those it holds
+   * to be acknowledged, keeping the connection open for publishing until {@link close}.
+   * Messages arriving meanwhile are left unacknowledged for the broker to redeliver.
+   */
+  async stopIntake(drainTimeoutMs = 0): Promise<void> {
+    if (this.#state === 'idle' || this.#state === 'closing' || this.#state === 'closed') return;
+    await this.#inbound.drain(drainTimeoutMs);
+  }
+
+  /**
    * Disconnects and stops reconnecting. With `drainTimeoutMs`, first waits up to that long
    * for the consumer to finish the messages it holds so their acknowledgements go out;
    * messages arriving meanwhile are left unacknowledged for the broker to redeliver.

@@ -363,6 +363,13 @@ export interface QueueDriver {
    */
   hasEventListeners?(): boolean;
   /**
+   * Resolves once the job events this process published so far have reached this process's own
+   * subscriptions ({@link subscribeEvents}): what a stopping server awaits before it ends its
+   * MQTT bridge, so that the events of the jobs its workers finished or handed back go out.
+   * A driver without it delivers them before a publish returns.
+   */
+  eventsDelivered?(): Promise<void>;
+  /**
    * Calls `listener` for every job status change published by any process (given
    * {@link JobEventListeners}, `status` for those and `progress` for progress reports, in the
    * order they were published). A listener that throws (or an async one that rejects) loses

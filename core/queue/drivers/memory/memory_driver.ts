@@ -233,6 +233,11 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.#monitoring.listens('event');
   }
 
+  /** Events go out on a later tick (setImmediate): those published so far, before this resolves. */
+  eventsDelivered(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
   subscribeEvents(
     listener: JobEventListener | JobEventListeners,
     onError?: JobEventListenerError,

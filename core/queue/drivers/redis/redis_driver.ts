@@ -288,6 +288,10 @@ export class RedisQueueDriver implements QueueDriver {
     return this.#listeners.present();
   }
 
+  eventsDelivered(): Promise<void> {
+    return this.#pubsub.delivered();
+  }
+
   async subscribeEvents(
     listener: JobEventListener | JobEventListeners,
     onError?: JobEventListenerError,

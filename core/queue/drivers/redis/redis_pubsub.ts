@@ -46,6 +46,16 @@ export class RedisPubSub {
   }
 
   /**
+   * Resolves once what was published so far has reached this process's subscriptions: a PING on
+   * the publishing connection (its PUBLISHes are answered first), then one on the subscriber
+   * connection (its PONG comes after the messages Redis gave it before).
+   */
+  async delivered(): Promise<void> {
+    await this.#source.ping();
+    await this.#subscriber?.ping();
+  }
+
+  /**
    * Subscribes; resolves to an unsubscribe function once the subscription is active.
    * `onReady` is called each time the subscriber connection is ready again after it was lost
    * (messages published meanwhile were missed). Refused once closed.
