@@ -43,6 +43,8 @@ export class LeaseKeeper {
   readonly #reported = new WeakSet<RunningJob>();
   /** Reports the jobs started in the last {@link START_REPORT_MS} (see #reportStarts). */
   #startReport: NodeJS.Timeout | undefined;
+  /** Until when (performance.now() ms) each job held reserved ahead is known to be leased. */
+  readonly #heldUntil = new WeakMap<ReservedJob, number>();
 
   constructor(driver: QueueDriver, log: Logger, leaseMs: number, held: HeldJobs) {
     this.#driver = driver;
@@ -62,6 +64,24 @@ export class LeaseKeeper {
     }
   }
 
+  /** `jobs` were leased by a reserve call sent at `sentAt` (performance.now() ms). */
+  reserved(jobs: readonly ReservedJob[], sentAt: number): void {
+    const until = sentAt + this.#leaseMs;
+    for (const job of jobs) this.#heldUntil.set(job, until);
+  }
+
+  /**
+   * Whether a job held reserved ahead may start here: its lease, as last confirmed (by its
+   * reserve or a renewal that answered `ok`), still has a third of its length to run. A lease
+   * renewed every third of its length has two thirds left; one that no renewal could reach for
+   * longer (Redis away, or the event loop blocked) may have lapsed, and another worker may have
+   * taken the job back and run it, or ended it cancelled: it must not run here too.
+   */
+  mayStart(job: ReservedJob): boolean {
+    const until = this.#heldUntil.get(job);
+    return until === undefined || performance.now() < until - this.#leaseMs / 3;
+  }
+
   /** Cancels the start report due, if any (the worker stopped). */
   stop(): void {
     clearTimeout(this.#startReport);
@@ -77,6 +97,7 @@ export class LeaseKeeper {
     // copied, not taken: a shutdown meanwhile hands them back itself (drainWorker)
     const unreleased = [...this.#held.unreleased];
     if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return;
+    const sentAt = performance.now();
     try {
       // started and not reported yet: their attempts count if this worker dies from now on
       const states = await this.#driver.extend(
@@ -94,7 +115,8 @@ export class LeaseKeeper {
       });
       buffered.forEach((job, index) => {
         const state = states[running.length + index];
-        if (state !== 'ok') this.#held.aheadLeaseEnded(job, state);
+        if (state === 'ok') this.#heldUntil.set(job, sentAt + this.#leaseMs);
+        else this.#held.aheadLeaseEnded(job, state);
       });
       this.#settleRunning(running, states);
     } catch (error) {

@@ -339,6 +339,7 @@ export class Worker {
     const fetch = this.#strictReserve.reserve(count).then(
       ({ jobs, wakeAt, settled }) => {
         this.#ahead.reserveAnswered(performance.now() - sent);
+        this.#leases.reserved(jobs, sent);
         this.#reserveFailures = 0;
         this.#busy = jobs.length === count;
         if (jobs.length > 0) {
@@ -368,6 +369,16 @@ export class Worker {
     if (job.expiresAt !== undefined && job.expiresAt <= Date.now()) {
       this.#reserved--; // it does not count towards --max-jobs or --once
       this.#handBacks.releaseExpired(job);
+      return;
+    }
+    // Its lease may have lapsed while no renewal reached Redis: the reserve that finds it lapsed
+    // takes it back (its attempt given back), and it runs there, once.
+    if (!this.#leases.mayStart(job)) {
+      this.#reserved--;
+      this.#log.warn(
+        { event: 'worker.ahead_lease_lapsed', ...jobFields(job) },
+        'not started: its lease may have lapsed while renewals failed; it runs where it is reserved next',
+      );
       return;
     }
     const running: RunningJob = {
