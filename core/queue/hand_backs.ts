@@ -104,21 +104,29 @@ export class HandBacks {
    * Hands back a reserved-ahead job whose `expiresAt` passed before a slot freed, without
    * counting the attempt: the reserve that takes it next marks it `expired` by Redis's clock,
    * as it does every job it finds past its time, so the job never runs. When Redis cannot be
-   * reached the job waits in `unreleased`, its lease renewed, for the next try.
+   * reached the job waits in `unreleased`, its lease renewed, for the next try. A worker told to
+   * stop when empty waits for it, as for a hand-back: its next reserve marks the job expired.
    */
   releaseExpired(job: ReservedJob): void {
     const lease = leaseOf(job);
-    const releasing = this.#driver.release([lease]).then(
-      // back only to be marked expired by the next reserve: no `queued` event
-      ([outcome]) => this.announce(job, outcome, false),
-      (error: unknown) => {
-        this.unreleased.push(job);
-        this.#log.warn(
-          { event: 'worker.release_failed', err: error, jobId: job.id, queue: job.queue },
-          'could not hand back a job past its expiresAt; trying again with the next lease renewal',
-        );
-      },
-    );
+    this.#handingBack++;
+    const releasing = this.#driver
+      .release([lease])
+      .then(
+        // back only to be marked expired by the next reserve: no `queued` event
+        ([outcome]) => this.announce(job, outcome, false),
+        (error: unknown) => {
+          this.unreleased.push(job);
+          this.#log.warn(
+            { event: 'worker.release_failed', err: error, jobId: job.id, queue: job.queue },
+            'could not hand back a job past its expiresAt; trying again with the next lease renewal',
+          );
+        },
+      )
+      .finally(() => {
+        this.#handingBack--;
+        this.#settled();
+      });
     track(releasing, this.releasing);
   }
 

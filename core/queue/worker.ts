@@ -300,8 +300,9 @@ export class Worker {
             const { wakeAt } = this.#empty;
             this.#empty = undefined;
             if (this.#options.stopWhenEmpty || this.#options.once) {
-              // jobs on their way back to the queue are not done with: look again once they are
-              if (idle && this.#handBacks.handingBack === 0) {
+              // jobs on their way back to the queue are not done with (nor those whose hand-back
+              // failed, tried again with the next renewal): look again once they are
+              if (idle && this.#handBacks.handingBack === 0 && this.#handBacks.unreleased.length === 0) {
                 this.stop(this.#options.once ? 'once' : 'empty');
                 break;
               }

@@ -70,6 +70,40 @@ describe('Worker on the redis driver: forged cancels', () => {
   });
 });
 
+describe('Worker on the redis driver: held jobs past their expiresAt', () => {
+  const { driver, queue } = redisQueue('held-expired');
+
+  it('does not stop when empty while a held job past its expiresAt goes back, and leaves it expired', async () => {
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driver, registry);
+    const tag = queue;
+    await dispatcher.dispatch(SlowJob, { tag, ms: 500, honourSignal: false }, { queue });
+    const held = await dispatcher.dispatch(
+      EchoJob,
+      { tag, value: 'held' },
+      { queue, expiresAt: Date.now() + 250 },
+    );
+    // the hand-back takes longer than a reserve: the queue looks empty meanwhile
+    const release = driver.release.bind(driver);
+    driver.release = async (leases) => {
+      await sleep(400);
+      return release(leases);
+    };
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: [queue],
+      prefetch: 1,
+      stopWhenEmpty: true,
+      sleep: 0.05,
+    });
+    expect(await worker.run()).toBe('empty');
+    expect(entries(tag)).not.toContain('held@1');
+    expect(await driver.counts(queue)).toMatchObject({ waiting: 0 });
+    expect((await driver.getJob(queue, held))?.status).toBe('expired');
+  });
+});
+
 describe('Worker on the redis driver: cancels heard while a reserve answers', () => {
   const { driver, queue } = redisQueue('heard-cancel');
 
