@@ -32,6 +32,8 @@ export interface CompletedEntry {
   /** The value `handle()` returned. */
   readonly value: JsonValue;
   readonly durationMs: number;
+  /** `value` as JSON, when the caller has it (a worker's acknowledgement does): sizes messages. */
+  readonly result?: string;
 }
 
 /** A run of consecutive changes that share a shape. */

@@ -20,8 +20,13 @@ export interface JobEvent {
   worker?: string;
   /** When a delayed job will run. */
   runAt?: number;
-  /** The value `handle()` returned (completed). */
+  /** The value `handle()` returned (completed); `null` when {@link resultOmitted}. */
   result?: JsonValue;
+  /**
+   * True on a `completed` event whose result was left out for its size (over
+   * `MAX_EVENT_RESULT_CHARS` of JSON): read it from the job's record (`job:show <id>`).
+   */
+  resultOmitted?: true;
   /** The last error (failed, retrying, cancelled). */
   error?: StoredError;
   /** Milliseconds the attempt ran (completed, failed). */

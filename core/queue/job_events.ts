@@ -21,6 +21,7 @@ import {
 } from './driver.js';
 import { type CompletedEntry, EventBatch, type EventJob, type EventJobRef } from './event_batch.js';
 import type { JsonValue } from './json.js';
+import { MAX_PROGRESS_DATA_BYTES } from './progress_writer.js';
 
 /** A dispatched job's first change other than a plain `queued`: delayed, pending, or queued with a due `runAt`. */
 export interface PlacedChange {
@@ -44,13 +45,33 @@ function jobEvent(
   return event;
 }
 
+/**
+ * The longest result, in characters of JSON, that a `completed` event carries (as much as a
+ * progress report's data): one longer goes without it (`resultOmitted: true`), to be read from
+ * the record. An acknowledgement batch of 1,000 completions then sends at most about 16 MB of
+ * results, under the output buffer Redis allows a subscriber (32 MB by default), past which it
+ * closes the listener's connection and the events in it and those sent meanwhile are lost. A
+ * listener in the worker's own process (the MQTT bridge of `serve --workers`) reads none of
+ * them until the worker's turn of the event loop ends, so the bound must hold per batch.
+ */
+export const MAX_EVENT_RESULT_CHARS = 16 * 1024;
+
+/**
+ * What a message may hold, in characters of results, errors and progress data, before it is
+ * sent: large messages cost the listeners (and the MQTT bridge) memory in one piece.
+ */
+const MAX_MESSAGE_CHARS = 1024 * 1024;
+
 /** Collects job events and hands them to the driver in batches. */
 export class JobEventPublisher {
   readonly #driver: QueueDriver;
   readonly enabled: boolean;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
+  readonly #maxChars: number;
   #batch = new EventBatch();
+  /** Characters of results, errors and progress data in the batch (see {@link MAX_MESSAGE_CHARS}). */
+  #chars = 0;
   #timer: NodeJS.Timeout | undefined;
   /**
    * Whether the changes of the current window (from the first change after a flush to the
@@ -62,11 +83,13 @@ export class JobEventPublisher {
   /**
    * @param options.flushIntervalMs - longest an event waits to be sent (default 10)
    * @param options.maxBatch - events that trigger a send at once (default 1000)
+   * @param options.maxChars - characters of results, errors and progress data that trigger a send
+   *   at once (default about a million, so a message stays far below what Redis lets a subscriber hold)
    */
   constructor(
     driver: QueueDriver,
     enabled = true,
-    options: { flushIntervalMs?: number; maxBatch?: number } = {},
+    options: { flushIntervalMs?: number; maxBatch?: number; maxChars?: number } = {},
   ) {
     this.#driver = driver;
     this.enabled = enabled;
@@ -74,6 +97,7 @@ export class JobEventPublisher {
     // Large enough that most jobs start and complete within one message, where the completion
     // names the job by number instead of repeating it (see event_codec.ts).
     this.#maxBatch = options.maxBatch ?? 1000;
+    this.#maxChars = options.maxChars ?? MAX_MESSAGE_CHARS;
   }
 
   /** Records that job `id` entered `status`, as seen by `worker` when a worker made the change. */
@@ -82,10 +106,18 @@ export class JobEventPublisher {
     status: JobStatus,
     attempt: number,
     worker?: string,
-    extra?: { runAt?: number; result?: JsonValue; error?: StoredError; durationMs?: number },
+    extra?: {
+      runAt?: number;
+      result?: JsonValue;
+      error?: StoredError;
+      durationMs?: number;
+      resultOmitted?: true;
+    },
   ): void {
     if (!this.#recording()) return;
     this.#batch.event(jobEvent(job, status, attempt, Date.now(), worker, extra));
+    const { error } = extra ?? {};
+    if (error) this.#chars += error.message.length + (error.stack?.length ?? 0);
     this.#added();
   }
 
@@ -154,10 +186,42 @@ export class JobEventPublisher {
     this.#added();
   }
 
-  /** Records that the attempts in `entries` completed on `worker`; the array is kept as it is. */
+  /**
+   * Records that the attempts in `entries` completed on `worker`; the array is kept as it is,
+   * unless their results (sized by `result`, their JSON) call for more than one message. A
+   * result over {@link MAX_EVENT_RESULT_CHARS} is left out of its event (`resultOmitted`).
+   */
   completed(entries: readonly CompletedEntry[], worker: string): void {
     if (entries.length === 0 || !this.#recording()) return;
+    let from = 0;
+    let chars = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const size = entries[i]!.result?.length ?? 0;
+      if (size <= MAX_EVENT_RESULT_CHARS && this.#chars + chars + size <= this.#maxChars) {
+        chars += size;
+        continue;
+      }
+      if (i > from) this.#addCompleted(entries.slice(from, i), worker, chars);
+      if (size > MAX_EVENT_RESULT_CHARS) {
+        const { job, durationMs } = entries[i]!;
+        this.emit(job, 'completed', job.attempt, worker, { durationMs, result: null, resultOmitted: true });
+        from = i + 1;
+        chars = 0;
+      } else {
+        // the message is full: this entry opens the next one
+        if (this.#batch.size > 0) this.flush();
+        if (!this.#recording()) return;
+        from = i;
+        chars = size;
+      }
+    }
+    if (from < entries.length) this.#addCompleted(from === 0 ? entries : entries.slice(from), worker, chars);
+  }
+
+  #addCompleted(entries: readonly CompletedEntry[], worker: string, chars: number): void {
+    if (!this.#recording()) return;
     this.#batch.completed(entries, worker, Date.now());
+    this.#chars += chars;
     this.#added();
   }
 
@@ -186,6 +250,8 @@ export class JobEventPublisher {
       progressMessage,
       progressData,
     });
+    // the data's size is bounded (MAX_PROGRESS_DATA_BYTES) but not known here: counted in full
+    if (progressData !== null) this.#chars += MAX_PROGRESS_DATA_BYTES;
     this.#added();
   }
 
@@ -198,6 +264,7 @@ export class JobEventPublisher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#window = undefined;
+    this.#chars = 0;
     if (this.#batch.groups.length === 0) return;
     const batch = this.#batch;
     this.#batch = new EventBatch();
@@ -224,7 +291,7 @@ export class JobEventPublisher {
   }
 
   #added(): void {
-    if (this.#batch.size >= this.#maxBatch) this.flush();
+    if (this.#batch.size >= this.#maxBatch || this.#chars >= this.#maxChars) this.flush();
   }
 }
 

@@ -8,6 +8,7 @@ import {
   JobEventPublisher,
   JobRegistry,
   type Logger,
+  MAX_EVENT_RESULT_CHARS,
   MemoryQueueDriver,
 } from '../../../core/index.js';
 import { EchoJob } from '../../support/test_jobs.js';
@@ -200,6 +201,49 @@ describe('JobEventPublisher', () => {
     expect(batches.map((batch) => batch.length)).toEqual([3, 1]);
     events.flush();
     expect(batches).toHaveLength(2);
+  });
+
+  it('cuts a batch of completions into messages by the size of their results, none lost', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxChars: 1000 });
+    const entry = (id: string, chars: number) => {
+      const value = 'x'.repeat(chars - 2);
+      return { job: { ...job(id), attempt: 1 }, value, durationMs: 1, result: JSON.stringify(value) };
+    };
+    // 400 + 400 fit in one message; the third opens the next
+    events.completed([entry('a', 400), entry('b', 400), entry('c', 400), entry('d', 100)], 'w1');
+    events.flush();
+    expect(batches.map((batch) => batch.map((event) => event.id))).toEqual([
+      ['a', 'b'],
+      ['c', 'd'],
+    ]);
+    expect(batches[1]?.[0]).toMatchObject({ status: 'completed', result: 'x'.repeat(398) });
+  });
+
+  it('leaves a result over MAX_EVENT_RESULT_CHARS out of its completed event, saying so', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    const big = 'y'.repeat(MAX_EVENT_RESULT_CHARS);
+    events.completed(
+      [
+        { job: { ...job('small'), attempt: 1 }, value: 'ok', durationMs: 1, result: '"ok"' },
+        { job: { ...job('big'), attempt: 2 }, value: big, durationMs: 5, result: JSON.stringify(big) },
+      ],
+      'w1',
+    );
+    events.flush();
+    const [small, omitted] = batches.flat();
+    expect(small).toMatchObject({ id: 'small', status: 'completed', result: 'ok' });
+    expect(small).not.toHaveProperty('resultOmitted');
+    expect(omitted).toMatchObject({
+      id: 'big',
+      status: 'completed',
+      attempt: 2,
+      worker: 'w1',
+      durationMs: 5,
+      result: null,
+      resultOmitted: true,
+    });
   });
 
   it('collects started and completed jobs with other changes, in order, counting each job', () => {

@@ -20,7 +20,7 @@
  *       [4, id, name#, queue#, attempt, worker#, at - t, percent, message or null,
  *           data or null] ] }                                                   <- progress
  *
- * `extra` holds only `runAt`, `result` and `error`. A progress report is not a change of
+ * `extra` holds only `runAt`, `result`, `error` and `resultOmitted`. A progress report is not a change of
  * status and is sent only when stored (coalesced), so it has a group of its own each. Decoded
  * events come out in the order they were raised. The size against plain JSON objects is checked by
  * tests/unit/queue/drivers/redis/event_codec.test.ts.
@@ -41,7 +41,7 @@ import {
 } from '../../event_batch.js';
 import type { JsonValue } from '../../json.js';
 
-type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error'>;
+type Extra = Pick<JobEvent, 'runAt' | 'result' | 'error' | 'resultOmitted'>;
 type Cell = string | number | JsonValue | Extra;
 
 /** Status numbers on the wire are indexes in {@link JOB_STATUSES} (append only). */
@@ -259,9 +259,10 @@ export function decodeEvents(message: string): JobStreamEvent[] {
       const extra = cells[9];
       // only the extra fields: a crafted message must not replace the id or the status
       if (extra && typeof extra === 'object' && !Array.isArray(extra)) {
-        const { runAt, result, error } = extra as Extra;
+        const { runAt, result, error, resultOmitted } = extra as Extra;
         if (typeof runAt === 'number') event.runAt = runAt;
         if (result !== undefined) event.result = result;
+        if (resultOmitted === true && status === 'completed') event.resultOmitted = true;
         if (error && typeof error === 'object' && typeof error.message === 'string') event.error = error;
       }
       const durationUs = Number(cells[8]);
@@ -297,13 +298,14 @@ function jobAt(
 }
 
 function extraOf(event: JobEvent): Extra | 0 {
-  const { runAt, result, error } = event;
+  const { runAt, result, error, resultOmitted } = event;
   const keepResult = result !== undefined && !(event.status === 'completed' && result === null);
-  if (runAt === undefined && !keepResult && error === undefined) return 0;
+  if (runAt === undefined && !keepResult && error === undefined && !resultOmitted) return 0;
   const extra: Extra = {};
   if (runAt !== undefined) extra.runAt = runAt;
   if (keepResult) extra.result = result;
   if (error !== undefined) extra.error = error;
+  if (resultOmitted) extra.resultOmitted = true;
   return extra;
 }
 
