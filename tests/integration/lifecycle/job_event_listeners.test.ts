@@ -82,6 +82,28 @@ describe('job events while nobody listens', () => {
     expect(published).toHaveLength(2);
   });
 
+  it('records and sends the changes made right after its event loop was blocked past the grace, unread announcements notwithstanding', async () => {
+    const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
+    const publisherDriver = driverOn(prefix);
+    const listenerDriver = driverOn(prefix);
+    const seen: JobEvent[] = [];
+    await listenerDriver.subscribeEvents((event) => seen.push(event));
+    await until('the publisher to hear the listener', () => publisherDriver.hasEventListeners(), 2000);
+    await sleep(timing.startupMs * 2); // past the start-up window: heard by its announcements
+    const events = new JobEventPublisher(publisherDriver, true, { flushIntervalMs: 5 });
+
+    // a handler's synchronous work (decompressing firmware, hashing) blocks the loop past the
+    // grace; the announcements sent meanwhile are still in the socket when the next job starts
+    const blockedUntil = performance.now() + timing.graceMs * 2;
+    while (performance.now() < blockedUntil) {
+      // busy
+    }
+    events.emit(job('after-block'), 'running', 1, 'w1');
+
+    await until('the listener to hear it', () => seen.length === 1, 2000);
+    expect(seen[0]).toMatchObject({ id: 'after-block', status: 'running' });
+  });
+
   it('asks when it starts, so a listener that subscribed earlier is heard before its next heartbeat', async () => {
     const prefix = `tq-listen-${randomBytes(3).toString('hex')}`;
     // heartbeats far apart: only the answer to the question can tell the publisher

@@ -13,7 +13,9 @@
  * and it publishes meanwhile, for `startupMs` (longer than a heartbeat, so a lost question
  * costs nothing): a listener that subscribed long ago misses nothing from a worker that just
  * started or reconnected. It also publishes whenever it cannot hear (its subscriber
- * connection down, or its subscription refused), since then it cannot know. Times are
+ * connection down, or its subscription refused), since then it cannot know; and right after its
+ * own event loop was blocked longer than the grace allows for (a handler's synchronous work),
+ * since the announcements that came meanwhile are still unread in its socket. Times are
  * monotonic (`performance.now()`), so a clock step changes nothing. Announcements go through
  * `PUBLISH`, so they reach every node of a Redis Cluster, where `PUBSUB NUMSUB` would not.
  */
@@ -58,6 +60,11 @@ export class EventListenerPresence {
   /** Subscribed to announcements: until then it cannot know, and publishes. */
   #hearing = false;
   #closed = false;
+  /** Notes when this process's event loop last ran timers, to tell when it was blocked. */
+  #tick: NodeJS.Timeout | undefined;
+  #tickAt = 0;
+  /** Blocked just now: announcements may wait unread in the socket until the next I/O poll. */
+  #stalled = false;
 
   constructor(pubsub: RedisPubSub, channel: string, timing: EventListenerTiming = {}) {
     this.#pubsub = pubsub;
@@ -73,7 +80,36 @@ export class EventListenerPresence {
     if (this.#local > 0 || this.#closed) return true;
     this.#watch();
     if (!this.#hearing || !this.#pubsub.subscriberReady) return true;
-    return performance.now() - this.#heardAt < this.#graceMs;
+    const now = performance.now();
+    if (now - this.#heardAt < this.#graceMs) return true;
+    // not heard for the grace: nobody listens, unless this process could not read meanwhile
+    return this.#stalled || now - this.#tickAt > this.#stallMs;
+  }
+
+  /**
+   * How long a block of the event loop may last before announcements may go unread for the
+   * whole grace: they come every heartbeat, so one was due at most that long before it began.
+   */
+  get #stallMs(): number {
+    return Math.max(this.#graceMs - this.#heartbeatMs, this.#graceMs / 2);
+  }
+
+  /** Starts noting the event loop's turns (see {@link present}). */
+  #watchLoop(): void {
+    if (this.#tick) return;
+    this.#tickAt = performance.now();
+    this.#tick = setInterval(() => {
+      const now = performance.now();
+      if (now - this.#tickAt > this.#stallMs && !this.#stalled) {
+        // the socket is read in the I/O poll after these timers; setImmediate runs after it
+        this.#stalled = true;
+        setImmediate(() => {
+          this.#stalled = false;
+        });
+      }
+      this.#tickAt = now;
+    }, this.#stallMs / 4);
+    this.#tick.unref();
   }
 
   /** Counts a listener of this driver and announces it until the returned function is called. */
@@ -99,6 +135,8 @@ export class EventListenerPresence {
   close(): void {
     this.#closed = true;
     this.#stopHeartbeat();
+    clearInterval(this.#tick);
+    this.#tick = undefined;
   }
 
   #announce(): void {
@@ -114,6 +152,7 @@ export class EventListenerPresence {
   #watch(): void {
     if (this.#watching || this.#closed || performance.now() < this.#retryAt) return;
     this.#watching = true;
+    this.#watchLoop();
     this.#pubsub
       .subscribe(
         this.#channel,
