@@ -43,8 +43,18 @@ export class LeaseKeeper {
   readonly #reported = new WeakSet<RunningJob>();
   /** Reports the jobs started in the last {@link START_REPORT_MS} (see #reportStarts). */
   #startReport: NodeJS.Timeout | undefined;
-  /** Until when (performance.now() ms) each job held reserved ahead is known to be leased. */
-  readonly #heldUntil = new WeakMap<ReservedJob, number>();
+  /**
+   * Since when (performance.now() ms), at the earliest, the lease of every job held reserved ahead
+   * is known to run, kept in three parts so that no job costs anything: for the jobs the last
+   * renewal that answered covered (when it was sent), for those the renewal in flight covers, and
+   * for those reserved since (the earliest send time of their reserve calls). Infinity: none.
+   */
+  #renewedSince = Number.POSITIVE_INFINITY;
+  #renewingSince = Number.POSITIVE_INFINITY;
+  #reservedSince = Number.POSITIVE_INFINITY;
+  #renewing: Promise<void> | undefined;
+  /** What {@link confirmHeld} was given, until a renewal answers. */
+  #confirmed: (() => void) | undefined;
 
   constructor(driver: QueueDriver, log: Logger, leaseMs: number, held: HeldJobs) {
     this.#driver = driver;
@@ -64,22 +74,22 @@ export class LeaseKeeper {
     }
   }
 
-  /** `jobs` were leased by a reserve call sent at `sentAt` (performance.now() ms). */
-  reserved(jobs: readonly ReservedJob[], sentAt: number): void {
-    const until = sentAt + this.#leaseMs;
-    for (const job of jobs) this.#heldUntil.set(job, until);
+  /** A reserve call sent at `sentAt` (performance.now() ms) answered with jobs. */
+  reserved(sentAt: number): void {
+    if (sentAt < this.#reservedSince) this.#reservedSince = sentAt;
   }
 
   /**
-   * Whether a job held reserved ahead may start here: its lease, as last confirmed (by its
-   * reserve or a renewal that answered `ok`), still has a third of its length to run. A lease
-   * renewed every third of its length has two thirds left; one that no renewal could reach for
-   * longer (Redis away, or the event loop blocked) may have lapsed, and another worker may have
-   * taken the job back and run it, or ended it cancelled: it must not run here too.
+   * Whether the jobs held reserved ahead may start here at `now` (performance.now() ms): their
+   * leases, as last confirmed (by their reserve, or a renewal that answered), still have a third
+   * of their length to run. Renewed every third of their length, they have two thirds left; when
+   * no renewal could reach Redis for longer (Redis away, or the event loop blocked), a lease may
+   * have lapsed, and another worker may have taken the job back and run it, or ended it
+   * cancelled: it must not run here too. Judged for all of them at once, by the oldest.
    */
-  mayStart(job: ReservedJob): boolean {
-    const until = this.#heldUntil.get(job);
-    return until === undefined || performance.now() < until - this.#leaseMs / 3;
+  mayStart(now: number): boolean {
+    const since = Math.min(this.#renewedSince, this.#renewingSince, this.#reservedSince);
+    return now < since + (this.#leaseMs * 2) / 3;
   }
 
   /** Cancels the start report due, if any (the worker stopped). */
@@ -87,8 +97,31 @@ export class LeaseKeeper {
     clearTimeout(this.#startReport);
   }
 
+  /**
+   * Renews the leases now, unless a renewal is in flight, and then calls `then` (once per call
+   * while none is in flight): for jobs held ahead that {@link mayStart} holds back, which start
+   * once a renewal answers for them, or leave the buffer if it says their lease was lost.
+   * Returns false when such a wait is under way already.
+   */
+  confirmHeld(then: () => void): boolean {
+    if (this.#confirmed) return false;
+    // called once a renewal answers: one that fails (Redis away) leaves it to the next, on the
+    // renewal timer, rather than trying again at once
+    this.#confirmed = then;
+    if (!this.#renewing) void this.renew();
+    return true;
+  }
+
   /** Renews the leases of all the worker holds, and acts on what the renewal answered. */
-  async renew(): Promise<void> {
+  renew(): Promise<void> {
+    const renewing = this.#renew().finally(() => {
+      if (this.#renewing === renewing) this.#renewing = undefined;
+    });
+    this.#renewing = renewing;
+    return renewing;
+  }
+
+  async #renew(): Promise<void> {
     // the running ones not reported started yet first: extend marks only those (see #reportStarts)
     const all = this.#held.running.values();
     const fresh = all.filter((entry) => !this.#reported.has(entry));
@@ -96,8 +129,21 @@ export class LeaseKeeper {
     const buffered = [...this.#held.ready];
     // copied, not taken: a shutdown meanwhile hands them back itself (drainWorker)
     const unreleased = [...this.#held.unreleased];
-    if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return;
+    if (buffered.length === 0) {
+      // nothing held ahead: nothing to judge until the next reserve
+      this.#renewedSince = Number.POSITIVE_INFINITY;
+      this.#reservedSince = Number.POSITIVE_INFINITY;
+    }
+    if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) {
+      this.#answered();
+      return;
+    }
     const sentAt = performance.now();
+    // the jobs held now go with this renewal; those reserved from now on are judged apart
+    const covered = Math.min(this.#renewedSince, this.#reservedSince);
+    this.#renewingSince = covered;
+    this.#reservedSince = Number.POSITIVE_INFINITY;
+    let answered = false;
     try {
       // started and not reported yet: their attempts count if this worker dies from now on
       const states = await this.#driver.extend(
@@ -105,6 +151,7 @@ export class LeaseKeeper {
         this.#leaseMs,
         { started: fresh.length },
       );
+      answered = true;
       // still ours (or to be cancelled, which the hand-back does): try handing it back again,
       // unless the shutdown took it meanwhile
       unreleased.forEach((job, index) => {
@@ -115,13 +162,24 @@ export class LeaseKeeper {
       });
       buffered.forEach((job, index) => {
         const state = states[running.length + index];
-        if (state === 'ok') this.#heldUntil.set(job, sentAt + this.#leaseMs);
-        else this.#held.aheadLeaseEnded(job, state);
+        if (state !== 'ok') this.#held.aheadLeaseEnded(job, state);
       });
       this.#settleRunning(running, states);
     } catch (error) {
       this.#log.error({ event: 'worker.renew_failed', err: error }, 'could not renew leases; retrying');
+    } finally {
+      // answered: what it covered runs from when it was sent (those it found lost left the buffer)
+      this.#renewedSince = answered ? sentAt : covered;
+      this.#renewingSince = Number.POSITIVE_INFINITY;
     }
+    if (answered) this.#answered();
+  }
+
+  /** Calls what {@link confirmHeld} was given, once. */
+  #answered(): void {
+    const confirmed = this.#confirmed;
+    this.#confirmed = undefined;
+    confirmed?.();
   }
 
   /**

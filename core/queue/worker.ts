@@ -340,7 +340,7 @@ export class Worker {
     const fetch = this.#strictReserve.reserve(count).then(
       ({ jobs, wakeAt, settled }) => {
         this.#ahead.reserveAnswered(performance.now() - sent);
-        this.#leases.reserved(jobs, sent);
+        if (jobs.length > 0) this.#leases.reserved(sent);
         this.#reserveFailures = 0;
         this.#busy = jobs.length === count;
         if (jobs.length > 0) {
@@ -365,21 +365,12 @@ export class Worker {
     this.#fetches.add(tracked);
   }
 
-  #start(job: ReservedJob): void {
+  /** Starts `job` at `started` (performance.now() ms). */
+  #start(job: ReservedJob, started: number): void {
     // Reserved ahead of a free slot, it may have waited past its expiresAt: it must not start.
     if (job.expiresAt !== undefined && job.expiresAt <= Date.now()) {
       this.#reserved--; // it does not count towards --max-jobs or --once
       this.#handBacks.releaseExpired(job);
-      return;
-    }
-    // Its lease may have lapsed while no renewal reached Redis: the reserve that finds it lapsed
-    // takes it back (its attempt given back), and it runs there, once.
-    if (!this.#leases.mayStart(job)) {
-      this.#reserved--;
-      this.#log.warn(
-        { event: 'worker.ahead_lease_lapsed', ...jobFields(job) },
-        'not started: its lease may have lapsed while renewals failed; it runs where it is reserved next',
-      );
       return;
     }
     const running: RunningJob = {
@@ -396,7 +387,6 @@ export class Worker {
       );
     this.#running.set(key, running);
     this.#leases.jobStarted();
-    const started = performance.now();
     void this.#runner
       .run(running)
       .catch((error: unknown) => this.#unexpected(error, job))
@@ -448,7 +438,20 @@ export class Worker {
   #fill(): void {
     if (this.#limited && this.#ready.length > 0 && !this.#stopReason) this.#checkLimits();
     while (!this.#stopReason && this.#ready.length > 0 && this.#running.size < this.#concurrency) {
-      this.#start(this.#ready.shift()!);
+      // No renewal reached Redis for two thirds of a held job's lease (Redis away, or the event
+      // loop blocked): it may have lapsed, and the job run or been cancelled elsewhere. They wait
+      // for a renewal: the jobs it answers ok for start, those it finds lost leave the buffer.
+      const now = performance.now();
+      if (!this.#leases.mayStart(now)) {
+        if (this.#leases.confirmHeld(() => this.#fill())) {
+          this.#log.warn(
+            { event: 'worker.ahead_lease_unconfirmed', jobs: this.#ready.length },
+            'jobs held ahead wait for a lease renewal before they start: none reached Redis for two thirds of the lease',
+          );
+        }
+        return;
+      }
+      this.#start(this.#ready.shift()!, now);
     }
   }
 
