@@ -2,7 +2,7 @@
 export type { DispatchOptions } from './dispatch_options.js';
 export { FailedJobs } from './failed_jobs.js';
 export { type CompletedEntry, EventBatch, type EventGroup, type EventJob } from './event_batch.js';
-export { JobEventPublisher, MAX_EVENT_RESULT_CHARS } from './job_events.js';
+export { JobEventPublisher, MAX_EVENT_RESULT_BYTES } from './job_events.js';
 export { type JobListOptions, JobManager, MAX_FILTER_SCAN, MAX_LIST_LIMIT } from './job_manager.js';
 export { type DispatchEntry, Dispatcher, type DispatcherOptions } from './dispatcher.js';
 export { isProgressEvent, MAX_STALLS } from './driver.js';

@@ -24,7 +24,7 @@ export interface JobEvent {
   result?: JsonValue;
   /**
    * True on a `completed` event whose result was left out for its size (over
-   * `MAX_EVENT_RESULT_CHARS` of JSON): read it from the job's record (`job:show <id>`).
+   * `MAX_EVENT_RESULT_BYTES` of JSON): read it from the job's record (`job:show <id>`).
    */
   resultOmitted?: true;
   /** The last error (failed, retrying, cancelled). */

@@ -1,6 +1,7 @@
 /**
  * Publishes job status changes. Changes raised within a short window (10 ms by default,
- * or until about 1,000 are waiting) go out as one message (one Redis PUBLISH), so a worker
+ * or until about 1,000 are waiting, or about a megabyte of results, errors and progress data;
+ * see {@link MAX_EVENT_RESULT_BYTES}) go out as one message (one Redis PUBLISH), so a worker
  * completing tens of thousands of jobs a second sends a few hundred messages, not one per
  * job. The two changes every job goes through on a worker, running and completed, are
  * collected without building an event object per job (see {@link EventBatch}). Each
@@ -46,7 +47,7 @@ function jobEvent(
 }
 
 /**
- * The longest result, in characters of JSON, that a `completed` event carries (as much as a
+ * The longest result, in bytes of JSON (UTF-8), that a `completed` event carries (as much as a
  * progress report's data): one longer goes without it (`resultOmitted: true`), to be read from
  * the record. An acknowledgement batch of 1,000 completions then sends at most about 16 MB of
  * results, under the output buffer Redis allows a subscriber (32 MB by default), past which it
@@ -54,13 +55,23 @@ function jobEvent(
  * listener in the worker's own process (the MQTT bridge of `serve --workers`) reads none of
  * them until the worker's turn of the event loop ends, so the bound must hold per batch.
  */
-export const MAX_EVENT_RESULT_CHARS = 16 * 1024;
+export const MAX_EVENT_RESULT_BYTES = 16 * 1024;
 
 /**
- * What a message may hold, in characters of results, errors and progress data, before it is
- * sent: large messages cost the listeners (and the MQTT bridge) memory in one piece.
+ * About what a message may hold, in bytes of results, errors and progress data, before it is
+ * sent: large messages cost the listeners (and the MQTT bridge) memory in one piece. Short
+ * values are counted by their characters (up to 3 bytes each), so a message may hold up to 3 MB.
  */
-const MAX_MESSAGE_CHARS = 1024 * 1024;
+const MAX_MESSAGE_BYTES = 1024 * 1024;
+
+/**
+ * The size of a result's JSON: its characters while they cannot pass the cap even at 3 bytes
+ * each (the usual case, measured for free), else its UTF-8 bytes.
+ */
+function resultBytes(result: string | undefined): number {
+  if (result === undefined) return 0;
+  return result.length * 3 <= MAX_EVENT_RESULT_BYTES ? result.length : Buffer.byteLength(result);
+}
 
 /** Collects job events and hands them to the driver in batches. */
 export class JobEventPublisher {
@@ -68,10 +79,10 @@ export class JobEventPublisher {
   readonly enabled: boolean;
   readonly #flushIntervalMs: number;
   readonly #maxBatch: number;
-  readonly #maxChars: number;
+  readonly #maxBytes: number;
   #batch = new EventBatch();
-  /** Characters of results, errors and progress data in the batch (see {@link MAX_MESSAGE_CHARS}). */
-  #chars = 0;
+  /** Characters of results, errors and progress data in the batch (see {@link MAX_MESSAGE_BYTES}). */
+  #bytes = 0;
   #timer: NodeJS.Timeout | undefined;
   /**
    * Whether the changes of the current window (from the first change after a flush to the
@@ -83,13 +94,13 @@ export class JobEventPublisher {
   /**
    * @param options.flushIntervalMs - longest an event waits to be sent (default 10)
    * @param options.maxBatch - events that trigger a send at once (default 1000)
-   * @param options.maxChars - characters of results, errors and progress data that trigger a send
+   * @param options.maxBytes - about how many bytes of results, errors and progress data trigger a send
    *   at once (default about a million, so a message stays far below what Redis lets a subscriber hold)
    */
   constructor(
     driver: QueueDriver,
     enabled = true,
-    options: { flushIntervalMs?: number; maxBatch?: number; maxChars?: number } = {},
+    options: { flushIntervalMs?: number; maxBatch?: number; maxBytes?: number } = {},
   ) {
     this.#driver = driver;
     this.enabled = enabled;
@@ -97,7 +108,7 @@ export class JobEventPublisher {
     // Large enough that most jobs start and complete within one message, where the completion
     // names the job by number instead of repeating it (see event_codec.ts).
     this.#maxBatch = options.maxBatch ?? 1000;
-    this.#maxChars = options.maxChars ?? MAX_MESSAGE_CHARS;
+    this.#maxBytes = options.maxBytes ?? MAX_MESSAGE_BYTES;
   }
 
   /** Records that job `id` entered `status`, as seen by `worker` when a worker made the change. */
@@ -117,7 +128,7 @@ export class JobEventPublisher {
     if (!this.#recording()) return;
     this.#batch.event(jobEvent(job, status, attempt, Date.now(), worker, extra));
     const { error } = extra ?? {};
-    if (error) this.#chars += error.message.length + (error.stack?.length ?? 0);
+    if (error) this.#bytes += error.message.length + (error.stack?.length ?? 0);
     this.#added();
   }
 
@@ -189,39 +200,39 @@ export class JobEventPublisher {
   /**
    * Records that the attempts in `entries` completed on `worker`; the array is kept as it is,
    * unless their results (sized by `result`, their JSON) call for more than one message. A
-   * result over {@link MAX_EVENT_RESULT_CHARS} is left out of its event (`resultOmitted`).
+   * result over {@link MAX_EVENT_RESULT_BYTES} is left out of its event (`resultOmitted`).
    */
   completed(entries: readonly CompletedEntry[], worker: string): void {
     if (entries.length === 0 || !this.#recording()) return;
     let from = 0;
-    let chars = 0;
+    let bytes = 0;
     for (let i = 0; i < entries.length; i++) {
-      const size = entries[i]!.result?.length ?? 0;
-      if (size <= MAX_EVENT_RESULT_CHARS && this.#chars + chars + size <= this.#maxChars) {
-        chars += size;
+      const size = resultBytes(entries[i]!.result);
+      if (size <= MAX_EVENT_RESULT_BYTES && this.#bytes + bytes + size <= this.#maxBytes) {
+        bytes += size;
         continue;
       }
-      if (i > from) this.#addCompleted(entries.slice(from, i), worker, chars);
-      if (size > MAX_EVENT_RESULT_CHARS) {
+      if (i > from) this.#addCompleted(entries.slice(from, i), worker, bytes);
+      if (size > MAX_EVENT_RESULT_BYTES) {
         const { job, durationMs } = entries[i]!;
         this.emit(job, 'completed', job.attempt, worker, { durationMs, result: null, resultOmitted: true });
         from = i + 1;
-        chars = 0;
+        bytes = 0;
       } else {
         // the message is full: this entry opens the next one
         if (this.#batch.size > 0) this.flush();
         if (!this.#recording()) return;
         from = i;
-        chars = size;
+        bytes = size;
       }
     }
-    if (from < entries.length) this.#addCompleted(from === 0 ? entries : entries.slice(from), worker, chars);
+    if (from < entries.length) this.#addCompleted(from === 0 ? entries : entries.slice(from), worker, bytes);
   }
 
-  #addCompleted(entries: readonly CompletedEntry[], worker: string, chars: number): void {
+  #addCompleted(entries: readonly CompletedEntry[], worker: string, bytes: number): void {
     if (!this.#recording()) return;
     this.#batch.completed(entries, worker, Date.now());
-    this.#chars += chars;
+    this.#bytes += bytes;
     this.#added();
   }
 
@@ -251,7 +262,7 @@ export class JobEventPublisher {
       progressData,
     });
     // the data's size is bounded (MAX_PROGRESS_DATA_BYTES) but not known here: counted in full
-    if (progressData !== null) this.#chars += MAX_PROGRESS_DATA_BYTES;
+    if (progressData !== null) this.#bytes += MAX_PROGRESS_DATA_BYTES;
     this.#added();
   }
 
@@ -264,7 +275,7 @@ export class JobEventPublisher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#window = undefined;
-    this.#chars = 0;
+    this.#bytes = 0;
     if (this.#batch.groups.length === 0) return;
     const batch = this.#batch;
     this.#batch = new EventBatch();
@@ -291,7 +302,7 @@ export class JobEventPublisher {
   }
 
   #added(): void {
-    if (this.#batch.size >= this.#maxBatch || this.#chars >= this.#maxChars) this.flush();
+    if (this.#batch.size >= this.#maxBatch || this.#bytes >= this.#maxBytes) this.flush();
   }
 }
 

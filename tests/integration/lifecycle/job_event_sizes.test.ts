@@ -2,7 +2,7 @@
  * Job events of jobs with large results, on Redis: a message is cut by the size of the results it
  * holds as well as by count, so none passes the output buffer Redis allows a subscriber (32 MB by
  * default, past which it closes the listener's connection and the events are lost): a result
- * over MAX_EVENT_RESULT_CHARS goes without its event, which says so.
+ * over MAX_EVENT_RESULT_BYTES goes without its event, which says so.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import {
   type JobEvent,
   JobEventPublisher,
   JobRegistry,
-  MAX_EVENT_RESULT_CHARS,
+  MAX_EVENT_RESULT_BYTES,
   RedisQueueDriver,
   Worker,
 } from '../../../core/index.js';
@@ -79,7 +79,7 @@ describe('job events of jobs with large results', () => {
   });
 
   it('carry results up to the cap whole, in messages cut by their size', async () => {
-    const chars = MAX_EVENT_RESULT_CHARS - 2; // with its quotes, just at the cap
+    const chars = MAX_EVENT_RESULT_BYTES - 2; // with its quotes, just at the cap
     const heard = await completedEventsOf('sizes-kept', 200, chars);
     expect(heard.every((event) => typeof event.result === 'string' && event.result.length === chars)).toBe(
       true,

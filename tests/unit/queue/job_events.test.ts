@@ -8,7 +8,7 @@ import {
   JobEventPublisher,
   JobRegistry,
   type Logger,
-  MAX_EVENT_RESULT_CHARS,
+  MAX_EVENT_RESULT_BYTES,
   MemoryQueueDriver,
 } from '../../../core/index.js';
 import { EchoJob } from '../../support/test_jobs.js';
@@ -205,7 +205,7 @@ describe('JobEventPublisher', () => {
 
   it('cuts a batch of completions into messages by the size of their results, none lost', () => {
     const { driver, batches } = recorder();
-    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxChars: 1000 });
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxBytes: 1000 });
     const entry = (id: string, chars: number) => {
       const value = 'x'.repeat(chars - 2);
       return { job: { ...job(id), attempt: 1 }, value, durationMs: 1, result: JSON.stringify(value) };
@@ -220,10 +220,10 @@ describe('JobEventPublisher', () => {
     expect(batches[1]?.[0]).toMatchObject({ status: 'completed', result: 'x'.repeat(398) });
   });
 
-  it('leaves a result over MAX_EVENT_RESULT_CHARS out of its completed event, saying so', () => {
+  it('leaves a result over MAX_EVENT_RESULT_BYTES out of its completed event, saying so', () => {
     const { driver, batches } = recorder();
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
-    const big = 'y'.repeat(MAX_EVENT_RESULT_CHARS);
+    const big = 'y'.repeat(MAX_EVENT_RESULT_BYTES);
     events.completed(
       [
         { job: { ...job('small'), attempt: 1 }, value: 'ok', durationMs: 1, result: '"ok"' },
@@ -244,6 +244,22 @@ describe('JobEventPublisher', () => {
       result: null,
       resultOmitted: true,
     });
+  });
+
+  it('measures a long result in UTF-8 bytes: 6,000 CJK characters pass the cap, 5,000 do not', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    const entry = (id: string, value: string) => ({
+      job: { ...job(id), attempt: 1 },
+      value,
+      durationMs: 1,
+      result: JSON.stringify(value),
+    });
+    events.completed([entry('kept', '数'.repeat(5000)), entry('omitted', '数'.repeat(6000))], 'w1');
+    events.flush();
+    const [kept, omitted] = batches.flat();
+    expect(kept).toMatchObject({ id: 'kept', result: '数'.repeat(5000) });
+    expect(omitted).toMatchObject({ id: 'omitted', result: null, resultOmitted: true });
   });
 
   it('collects started and completed jobs with other changes, in order, counting each job', () => {
