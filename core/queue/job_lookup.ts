@@ -27,7 +27,6 @@ export async function assertKnownQueues(driver: QueueDriver, names: readonly str
   if (names.length === 0) return;
   const { unknown, known } = await unknownQueues(driver, names);
   if (unknown.length === 0) return;
-  const quoted = (list: readonly string[]) => list.map((name) => `"${name}"`).join(', ');
   const which =
     unknown.length === 1
       ? `no queue is named ${quoted(unknown)}: no job was ever pushed to it`
@@ -42,6 +41,11 @@ export async function assertKnownQueues(driver: QueueDriver, names: readonly str
       ? 'there are no queues yet (none has had a job pushed, under this QUEUE_PREFIX)'
       : `the queues are ${quoted(sorted.slice(0, LISTED_QUEUES))}${more}`;
   throw new QueueNotFoundError(`${which}; ${there}`);
+}
+
+/** Queue names for a message: `"a", "b"`. */
+export function quoted(names: readonly string[]): string {
+  return names.map((name) => `"${name}"`).join(', ');
 }
 
 /**

@@ -7,7 +7,7 @@
  */
 import type { Logger } from '../logger.js';
 import type { QueueDriver } from './driver.js';
-import { unknownQueues } from './job_lookup.js';
+import { quoted, unknownQueues } from './job_lookup.js';
 import type { JobRegistry } from './registry.js';
 
 /**
@@ -35,7 +35,6 @@ export async function warnOfUnknownQueues(
     return;
   }
   if (unknown.length === 0) return;
-  const quoted = (list: readonly string[]) => list.map((name) => `"${name}"`).join(', ');
   const jobQueues = [...named].sort();
   const it = unknown.length === 1 ? 'it' : 'them';
   log.warn(

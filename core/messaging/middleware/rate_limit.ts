@@ -10,6 +10,7 @@ import type { MessageContext } from '../message_context.js';
 import { checkRateLimitSettings, heldKey, type RateLimiter } from './rate_limiter.js';
 import { InvalidOptionError } from '../../errors.js';
 import { sampledFailures } from '../../support/sampled_failures.js';
+import { truncate } from '../../support/text.js';
 
 /** Options for {@link rateLimit}. */
 export interface RateLimitOptions {
@@ -69,7 +70,7 @@ function describeKey(key: string, labelled: boolean): string {
 }
 
 function quote(text: string): string {
-  return JSON.stringify(text.length > 128 ? `${text.slice(0, 128)}…` : text);
+  return JSON.stringify(truncate(text, 129));
 }
 
 /**

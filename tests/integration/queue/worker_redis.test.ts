@@ -77,15 +77,17 @@ describe('Worker on the redis driver: held jobs past their expiresAt', () => {
     const registry = new JobRegistry().register(...testJobs);
     const dispatcher = new Dispatcher(driver, registry);
     const tag = queue;
-    await dispatcher.dispatch(SlowJob, { tag, ms: 500, honourSignal: false }, { queue });
+    await dispatcher.dispatch(SlowJob, { tag, ms: 1500, honourSignal: false }, { queue });
     const held = await dispatcher.dispatch(
       EchoJob,
       { tag, value: 'held' },
-      { queue, expiresAt: Date.now() + 250 },
+      { queue, expiresAt: Date.now() + 1000 },
     );
     // the hand-back takes longer than a reserve: the queue looks empty meanwhile
     const release = driver.release.bind(driver);
+    const released: string[] = [];
     driver.release = async (leases) => {
+      released.push(...leases.map((lease) => lease.id));
       await sleep(400);
       return release(leases);
     };
@@ -98,6 +100,8 @@ describe('Worker on the redis driver: held jobs past their expiresAt', () => {
       sleep: 0.05,
     });
     expect(await worker.run()).toBe('empty');
+    // held ahead, then handed back past its time (not found expired by the first reserve)
+    expect(released).toEqual([held]);
     expect(entries(tag)).not.toContain('held@1');
     expect(await driver.counts(queue)).toMatchObject({ waiting: 0 });
     expect((await driver.getJob(queue, held))?.status).toBe('expired');

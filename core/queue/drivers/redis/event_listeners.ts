@@ -88,10 +88,11 @@ export class EventListenerPresence {
 
   /**
    * How long a block of the event loop may last before announcements may go unread for the
-   * whole grace: they come every heartbeat, so one was due at most that long before it began.
+   * whole grace: they come every heartbeat, so one was due at most that long before it began
+   * (a second heartbeat of margin for their jitter and delivery).
    */
   get #stallMs(): number {
-    return Math.max(this.#graceMs - this.#heartbeatMs, this.#graceMs / 2);
+    return Math.max(this.#graceMs - 2 * this.#heartbeatMs, this.#graceMs / 2);
   }
 
   /** Starts noting the event loop's turns (see {@link present}). */

@@ -58,7 +58,8 @@ export class RedisMonitoring {
     // from the set, so that it cannot fail the listing of the live ones
     const ids = listed.filter((id) => isSafeId(id));
     const strays = listed.filter((id) => !isSafeId(id));
-    if (strays.length > 0) await this.#redis.zrem(this.#keys.workerSet, ...strays);
+    // best effort: the listing does not fail for it (the next one tries again)
+    if (strays.length > 0) await this.#redis.zrem(this.#keys.workerSet, ...strays).catch(() => 0);
     if (ids.length === 0) return [];
     const keys = ids.map((id) => this.#workerKey(id));
     const transaction = this.#redis.multi().time().mget(keys);
