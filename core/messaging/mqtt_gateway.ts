@@ -16,6 +16,7 @@ import { assertTopicName } from '../mqtt/topic_name.js';
 import type { Subscription } from '../routing/route_table.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 import { retryUntilDone } from '../support/retry.js';
+import { withDeadline } from '../support/timers.js';
 import type { SubscriptionMemory } from './subscription_memory.js';
 
 /**
@@ -30,6 +31,9 @@ export function withoutSharing(subscriptions: readonly Subscription[]): Subscrip
   }
   return [...byFilter].map(([filter, qos]) => ({ filter, qos }));
 }
+
+/** How long a stopping gateway waits for the broker to confirm it left its shared subscriptions (ms). */
+const SHARED_UNSUBSCRIBE_MS = 2000;
 
 /** Receives every inbound message; resolving means it may be acknowledged. */
 export type InboundHandler = (message: InboundMessage) => Promise<void>;
@@ -59,6 +63,8 @@ export class MqttGateway {
   #connection: MqttConnection | undefined;
   #tidying: Promise<void> = Promise.resolve();
   readonly #stopped = new AbortController();
+  /** The shared subscriptions (`$share/<group>/...`) of the connection. */
+  #shared: string[] = [];
 
   constructor(options: GatewayOptions) {
     this.#options = options;
@@ -108,6 +114,9 @@ export class MqttGateway {
       // the new filters first, then the stale ones out: a message published in between is
       // delivered twice (at least once) rather than not at all
       if (subscriptions.length > 0) await connection.subscribe(subscriptions);
+      this.#shared = subscriptions
+        .map(({ filter }) => filter)
+        .filter((filter) => filter.startsWith('$share/'));
       this.#tidySubscriptions(
         connection,
         subscriptions.map(({ filter }) => filter),
@@ -248,8 +257,18 @@ export class MqttGateway {
     const connection = this.#connection;
     if (connection === undefined) return;
     // not online (still reaching its broker, or reconnecting): nothing to drain nor publish on
-    if (connection.isOnline) await connection.stopIntake(options.drainTimeoutMs);
-    else await this.stop();
+    if (!connection.isOnline) {
+      await this.stop();
+      return;
+    }
+    // the other members of each shared group take its messages from now on, rather than the
+    // broker handing some to this connection, which takes none until it closes (the plain
+    // filters stay: the persistent session keeps their messages for the next run)
+    if (this.#shared.length > 0) {
+      const unsubscribed = connection.unsubscribe(this.#shared);
+      await withDeadline(unsubscribed, SHARED_UNSUBSCRIBE_MS, 'no UNSUBACK').catch(() => {});
+    }
+    await connection.stopIntake(options.drainTimeoutMs);
   }
 
   /**

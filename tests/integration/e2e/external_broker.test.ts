@@ -5,6 +5,7 @@
  */
 import type { Aedes, Client, Subscription } from 'aedes';
 import { describe, expect, it } from 'vitest';
+import { Job } from '../../../core/index.js';
 import { freePort } from '../../support/net.js';
 import { sleep } from '../../support/queue_names.js';
 import { MOSQUITTO_URL, publishJson, until, useE2eFixture } from '../../support/e2e_fixture.js';
@@ -172,6 +173,55 @@ describe('an app on Mosquitto', () => {
     );
     await sleep(300); // time for a second copy to arrive, were the subscription not shared
     expect((await driver.counts('emails')).pending).toBe(before + 4);
+  });
+
+  it('leaves its shared subscriptions as it stops, so the other instance takes every message while its workers drain', async () => {
+    const { externalServer, device, driver, id } = setup();
+    const env = { MQTT_SHARED_GROUP: `e2e-${id}`, JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs` };
+    const stopping = await externalServer({
+      url: MOSQUITTO_URL,
+      clientId: `e2e-app-a-${id}`,
+      protocolVersion: 5,
+      env,
+      workers: { queues: 'firmware', concurrency: 1 },
+    });
+    await externalServer({ url: MOSQUITTO_URL, clientId: `e2e-app-b-${id}`, protocolVersion: 5, env });
+    // a job that keeps the first instance's workers busy for a while after it is told to stop
+    class FlashFirmwareJob extends Job<{ ms: number }> {
+      static override readonly jobName = 'FlashFirmwareJob';
+      static override readonly queue = 'firmware';
+      async handle({ ms }: { ms: number }) {
+        await sleep(ms);
+      }
+    }
+    stopping.app.registry.register(FlashFirmwareJob);
+    const flashing = await stopping.app.dispatcher.dispatch(FlashFirmwareJob, { ms: 1800 });
+    await until(
+      'the job runs',
+      async () => (await driver.getJob('firmware', flashing))?.status === 'running',
+    );
+    let stopped = false;
+    const stop = stopping.stop().then(() => {
+      stopped = true;
+    });
+    await sleep(300); // intake stopped; the worker drains
+
+    const service = await device(MOSQUITTO_URL, { protocolVersion: 5 });
+    const command = JSON.stringify({
+      payload: { to: 'ops@example.com', subject: `hi ${id}`, body: 'x' },
+      options: { hold: true },
+    });
+    const before = (await driver.counts('emails')).pending;
+    for (let i = 0; i < 4; i++)
+      await service.publishAsync(`e2e-${id}/commands/jobs/SendEmailJob`, command, { qos: 1 });
+    await until(
+      'the other instance handles them all',
+      async () => (await driver.counts('emails')).pending >= before + 4,
+      1500,
+    );
+    expect(stopped).toBe(false);
+    await stop;
+    expect((await driver.getJob('firmware', flashing))?.status).toBe('completed');
   });
 
   it('does not dispatch a retained command again when the app subscribes again', async () => {
