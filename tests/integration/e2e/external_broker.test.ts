@@ -8,7 +8,13 @@ import { describe, expect, it } from 'vitest';
 import { Job } from '../../../core/index.js';
 import { freePort } from '../../support/net.js';
 import { sleep } from '../../support/queue_names.js';
-import { MOSQUITTO_URL, publishJson, until, useE2eFixture } from '../../support/e2e_fixture.js';
+import {
+  type E2eFixture,
+  MOSQUITTO_URL,
+  publishJson,
+  until,
+  useE2eFixture,
+} from '../../support/e2e_fixture.js';
 import { startAedes, type TestBroker } from '../mqtt/mqtt_test_support.js';
 
 const setup = useE2eFixture();
@@ -28,6 +34,23 @@ function subscribed(broker: Aedes, clientId: string, filter: string, timeoutMs =
     };
     broker.on('subscribe', onSubscribe);
   });
+}
+
+/**
+ * Publishes `count` commands to dispatch a held SendEmailJob on the test's command topic, as a
+ * service would; resolves to the count of pending emails before them.
+ */
+async function sendHeldCommands(fixture: E2eFixture, count: number): Promise<number> {
+  const { device, driver, id } = fixture;
+  const service = await device(MOSQUITTO_URL, { protocolVersion: 5 });
+  const command = JSON.stringify({
+    payload: { to: 'ops@example.com', subject: `hi ${id}`, body: 'x' },
+    options: { hold: true },
+  });
+  const before = (await driver.counts('emails')).pending;
+  for (let i = 0; i < count; i++)
+    await service.publishAsync(`e2e-${id}/commands/jobs/SendEmailJob`, command, { qos: 1 });
+  return before;
 }
 
 describe('an app on Mosquitto', () => {
@@ -154,19 +177,13 @@ describe('an app on Mosquitto', () => {
   });
 
   it('dispatches one job per command when two app instances take commands from one shared subscription', async () => {
-    const { externalServer, device, driver, id } = setup();
+    const fixture = setup();
+    const { externalServer, driver, id } = fixture;
     const env = { MQTT_SHARED_GROUP: `e2e-${id}`, JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs` };
     await externalServer({ url: MOSQUITTO_URL, clientId: `e2e-app-a-${id}`, protocolVersion: 5, env });
     await externalServer({ url: MOSQUITTO_URL, clientId: `e2e-app-b-${id}`, protocolVersion: 5, env });
-    const service = await device(MOSQUITTO_URL, { protocolVersion: 5 });
     // no job id: every copy of a command that reached both apps would be a job of its own
-    const command = JSON.stringify({
-      payload: { to: 'ops@example.com', subject: `hi ${id}`, body: 'x' },
-      options: { hold: true },
-    });
-    const before = (await driver.counts('emails')).pending;
-    for (let i = 0; i < 4; i++)
-      await service.publishAsync(`e2e-${id}/commands/jobs/SendEmailJob`, command, { qos: 1 });
+    const before = await sendHeldCommands(fixture, 4);
     await until(
       'every command is handled',
       async () => (await driver.counts('emails')).pending >= before + 4,
@@ -176,7 +193,8 @@ describe('an app on Mosquitto', () => {
   });
 
   it('leaves its shared subscriptions as it stops, so the other instance takes every message while its workers drain', async () => {
-    const { externalServer, device, driver, id } = setup();
+    const fixture = setup();
+    const { externalServer, driver, id } = fixture;
     const env = { MQTT_SHARED_GROUP: `e2e-${id}`, JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs` };
     const stopping = await externalServer({
       url: MOSQUITTO_URL,
@@ -206,14 +224,7 @@ describe('an app on Mosquitto', () => {
     });
     await sleep(300); // intake stopped; the worker drains
 
-    const service = await device(MOSQUITTO_URL, { protocolVersion: 5 });
-    const command = JSON.stringify({
-      payload: { to: 'ops@example.com', subject: `hi ${id}`, body: 'x' },
-      options: { hold: true },
-    });
-    const before = (await driver.counts('emails')).pending;
-    for (let i = 0; i < 4; i++)
-      await service.publishAsync(`e2e-${id}/commands/jobs/SendEmailJob`, command, { qos: 1 });
+    const before = await sendHeldCommands(fixture, 4);
     await until(
       'the other instance handles them all',
       async () => (await driver.counts('emails')).pending >= before + 4,
