@@ -119,7 +119,8 @@ export class AttemptContext implements JobContext, SettleObserver {
 
   async #store(progress: number, message: string | null, data: string | null): Promise<void> {
     if (await this.#driver.progress(this.#lease, progress, message, data)) {
-      this.#events?.progress(this.#job, this.#worker, progress, message, data && decodeJson(data));
+      const decoded = data && decodeJson(data);
+      this.#events?.progress(this.#job, this.#worker, progress, message, decoded, data?.length ?? 0);
     }
   }
 

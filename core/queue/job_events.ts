@@ -238,7 +238,8 @@ export class JobEventPublisher {
 
   /**
    * Records that the progress of `job`'s running attempt on `worker` was stored: not a change
-   * of status, sent in the same messages, and only while a process listens.
+   * of status, sent in the same messages, and only while a process listens. `dataLength`, the
+   * length of `progressData` as JSON, sizes the message (without it, the data counts at its bound).
    */
   progress(
     job: EventJob,
@@ -246,6 +247,7 @@ export class JobEventPublisher {
     progress: number,
     progressMessage: string | null,
     progressData: JsonValue | null = null,
+    dataLength?: number,
   ): void {
     if (!this.#recording()) return;
     const { id, name, queue, attempt } = job;
@@ -261,8 +263,9 @@ export class JobEventPublisher {
       progressMessage,
       progressData,
     });
-    // the data's size is bounded (MAX_PROGRESS_DATA_BYTES) but not known here: counted in full
-    if (progressData !== null) this.#bytes += MAX_PROGRESS_DATA_BYTES;
+    // the data's JSON length when the caller has it (the worker does), else its bound in full
+    if (progressData !== null) this.#bytes += dataLength ?? MAX_PROGRESS_DATA_BYTES;
+    if (progressMessage !== null) this.#bytes += progressMessage.length;
     this.#added();
   }
 

@@ -246,6 +246,16 @@ describe('JobEventPublisher', () => {
     });
   });
 
+  it('sizes a message by the progress data it holds, so small data does not cut it early', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxBytes: 16_000 });
+    for (let i = 0; i < 3; i++) events.progress({ ...job(`p${i}`), attempt: 1 }, 'w1', 10, null, { n: i }, 7);
+    expect(batches).toHaveLength(0); // 21 bytes of data: one message so far
+    // without its length, data counts at its bound (16 KiB): the 16,000 bytes are passed, sent
+    events.progress({ ...job('unsized'), attempt: 1 }, 'w1', 10, null, { n: 4 });
+    expect(batches).toHaveLength(1);
+  });
+
   it('measures a long result in UTF-8 bytes: 6,000 CJK characters pass the cap, 5,000 do not', () => {
     const { driver, batches } = recorder();
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
