@@ -174,10 +174,13 @@ export class HandBacks {
 
   /**
    * Publishes what a release made of a job this worker held: `queued` (back in its queue, unless
-   * `queued` is false) or `cancelled`, at the attempt before the one given back.
+   * `queued` is false) or `cancelled`, at the attempt before the one given back; a job that ran
+   * here (on `ranOn`, the worker's name) ends cancelled at its attempt, which counts.
    */
-  announce(job: ReservedJob, outcome: ReleaseOutcome | undefined, queued = true): void {
-    if (outcome === 'cancelled') this.#events?.emit(job, 'cancelled', job.attempt - 1);
-    else if (outcome === 'queued' && queued) this.#events?.emit(job, 'queued', job.attempt - 1);
+  announce(job: ReservedJob, outcome: ReleaseOutcome | undefined, queued = true, ranOn?: string): void {
+    if (outcome === 'cancelled') {
+      if (ranOn === undefined) this.#events?.emit(job, 'cancelled', job.attempt - 1);
+      else this.#events?.emit(job, 'cancelled', job.attempt, ranOn);
+    } else if (outcome === 'queued' && queued) this.#events?.emit(job, 'queued', job.attempt - 1);
   }
 }

@@ -205,6 +205,7 @@ export class Worker {
       await this.#loop();
     } finally {
       await drainWorker({
+        name: this.name,
         driver: this.#driver,
         log: this.#log,
         events: this.#options.events,

@@ -19,6 +19,8 @@ import { distinctQueues, jobFields } from './names.js';
 
 /** What a stopping worker holds, and what it lets go of it with. */
 export interface Draining {
+  /** The worker's name, as its events give it. */
+  name: string;
   driver: QueueDriver;
   log: Logger;
   events: JobEventPublisher | undefined;
@@ -117,7 +119,7 @@ function takeWaiting({ ready, handBacks }: Draining): (RunningJob & { expired?: 
  * first) and announces what became of them.
  */
 async function handBack(
-  { driver, log, handBacks }: Draining,
+  { name, driver, log, handBacks }: Draining,
   running: readonly RunningJob[],
   waiting: readonly (RunningJob & { expired?: true })[],
 ): Promise<void> {
@@ -131,7 +133,8 @@ async function handBack(
       { started: running.length },
     );
     for (const [index, { job, expired }] of left.entries()) {
-      handBacks.announce(job, outcomes[index], !expired);
+      // the running ones first: their handlers started here
+      handBacks.announce(job, outcomes[index], !expired, index < running.length ? name : undefined);
       log.info(
         { event: 'job.released', ...jobFields(job), outcome: outcomes[index] },
         'job handed back unfinished',

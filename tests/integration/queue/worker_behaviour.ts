@@ -435,6 +435,29 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(entries(tag).filter((e) => e.startsWith('start'))).toHaveLength(1);
     });
 
+    it('ends cancelled at its attempt, its worker and start kept, a running job whose cancel it had not heard when it stopped', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ shutdownGraceMs: 100 });
+      // the broadcast does not reach this worker (its connection for it was down, say)
+      driver.subscribeCancels = async () => async () => {};
+      const heard: JobEvent[] = [];
+      const unsubscribe = await driver.subscribeEvents((event) => heard.push(event));
+      cleanups.push(unsubscribe);
+      const id = await dispatch(SlowJob, { tag, ms: 60_000, honourSignal: false });
+      const { worker } = startWorker({ events: new JobEventPublisher(driver, true, { flushIntervalMs: 5 }) });
+      await until(() => entries(tag).length === 1);
+      expect(await driver.cancel(queue, id)).toBe('running');
+      await worker.shutdown(); // its handler ignores the signal: handed back after the grace
+
+      const record = await driver.getJob(queue, id);
+      expect(record).toMatchObject({ status: 'cancelled', attempts: 1, worker: worker.name });
+      expect(record?.startedAt).not.toBeNull();
+      await until(() => heard.some((event) => event.id === id && event.status === 'cancelled'));
+      expect(heard.find((event) => event.status === 'cancelled')).toMatchObject({
+        attempt: 1,
+        worker: worker.name,
+      });
+    });
+
     it('ends cancelled, unstarted, a job whose cancel came while the reserve that leased it was answering', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup();
       const id = await dispatch(EchoJob, { tag, value: 'never' });

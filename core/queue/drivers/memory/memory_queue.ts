@@ -274,10 +274,15 @@ export class MemoryQueue {
     if (!job) return 'lost';
     if (started) job.ranBefore = true;
     this.#state.stopRunning(job);
+    if (job.cancelRequested && started) {
+      // Cancelled while it ran, released on shutdown: it must not run again, and its attempt
+      // (start, worker, progress) stays, as a reclaim of its lapsed lease would count it.
+      this.#state.finish(job, 'cancelled', now);
+      return 'cancelled';
+    }
     giveBack(job);
     resetProgress(job); // a job released on shutdown may have begun
     if (job.cancelRequested) {
-      // Cancelled while it ran: released on shutdown, it must not run again.
       this.#state.finish(job, 'cancelled', now);
       return 'cancelled';
     }

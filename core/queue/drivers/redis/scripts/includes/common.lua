@@ -199,21 +199,27 @@ end
 -- Hands a leased job back: out of the active set and its lease, the attempt not counted (its
 -- progress dropped, and no start time or worker kept when no attempt is left), and back at the
 -- front of its priority (it was taken before the rest); one whose cancel was requested ends
--- cancelled instead. Returns 1 when queued, 2 when cancelled, then the attempts left. Used by
+-- cancelled instead, and keeps its attempt (its start, worker and progress too) when it ran under
+-- this lease ('ran' is the caller's token), as a reclaim of its lapsed lease would count it.
+-- Returns 1 when queued, 2 when cancelled, then the attempts left. Used by
 -- release_jobs.lua and by reserve_jobs.lua for what a repeated call does not take. Given the caller's lease token,
 -- the outcome stays on the job ('settled:<token>' = 'release:queued' or 'release:cancelled',
 -- values fail_job.lua never takes for its own), for a release sent again.
 local function releaseLeased(activeKey, leasesKey, waitKey, cancelledKey, jobPrefix, id, token, now, keepCount, keepAgeMs)
   local key = jobPrefix .. id
-  local f = redis.call('HMGET', key, 'spec', 'cancelRequested', 'attempts')
+  local f = redis.call('HMGET', key, 'spec', 'cancelRequested', 'attempts', 'ran')
   redis.call('ZREM', activeKey, id)
   redis.call('HDEL', leasesKey, id)
   local cancelled = f[2] == '1'
-  -- not HINCRBY: it fails on a damaged value, after the lease is gone
-  local attempts = giveAttemptBack(key, tonumber(f[3]) or 1)
   if token then
     redis.call('HSET', key, 'settled:' .. token, cancelled and 'release:cancelled' or 'release:queued')
   end
+  if cancelled and token and f[4] == token then
+    finishInto(cancelledKey, jobPrefix, id, 'cancelled', now, keepCount, keepAgeMs)
+    return 2, tonumber(f[3]) or 1
+  end
+  -- not HINCRBY: it fails on a damaged value, after the lease is gone
+  local attempts = giveAttemptBack(key, tonumber(f[3]) or 1)
   -- its next attempt starts from no progress (a job released on shutdown may have begun)
   redis.call('HDEL', key, 'progress', 'progressMessage', 'progressData')
   if cancelled then
