@@ -53,7 +53,7 @@ export class LeaseKeeper {
   #renewingSince = Number.POSITIVE_INFINITY;
   #reservedSince = Number.POSITIVE_INFINITY;
   #renewing: Promise<void> | undefined;
-  /** What {@link confirmHeld} was given, until a renewal answers. */
+  /** What `#confirmHeld` was given, until a renewal answers. */
   #confirmed: (() => void) | undefined;
 
   constructor(driver: QueueDriver, log: Logger, leaseMs: number, held: HeldJobs) {
@@ -85,11 +85,20 @@ export class LeaseKeeper {
    * of their length to run. Renewed every third of their length, they have two thirds left; when
    * no renewal could reach Redis for longer (Redis away, or the event loop blocked), a lease may
    * have lapsed, and another worker may have taken the job back and run it, or ended it
-   * cancelled: it must not run here too. Judged for all of them at once, by the oldest.
+   * cancelled: it must not run here too. Judged for all of them at once, by the oldest. When
+   * they may not, they wait for a renewal (see `#confirmHeld`), then `retry` is called:
+   * those it renewed start, those it found lost have left the buffer.
    */
-  mayStart(now: number): boolean {
+  mayStart(now: number, retry: () => void): boolean {
     const since = Math.min(this.#renewedSince, this.#renewingSince, this.#reservedSince);
-    return now < since + (this.#leaseMs * 2) / 3;
+    if (now < since + (this.#leaseMs * 2) / 3) return true;
+    if (this.#confirmHeld(retry)) {
+      this.#log.warn(
+        { event: 'worker.ahead_lease_unconfirmed', jobs: this.#held.ready.length },
+        'jobs held ahead wait for a lease renewal before they start: none reached Redis for two thirds of the lease',
+      );
+    }
+    return false;
   }
 
   /** Cancels the start report due, if any (the worker stopped). */
@@ -98,12 +107,11 @@ export class LeaseKeeper {
   }
 
   /**
-   * Renews the leases now, unless a renewal is in flight, and then calls `then` (once per call
-   * while none is in flight): for jobs held ahead that {@link mayStart} holds back, which start
-   * once a renewal answers for them, or leave the buffer if it says their lease was lost.
-   * Returns false when such a wait is under way already.
+   * Renews the leases now, unless a renewal is in flight, and calls `then` once a renewal
+   * answers: for jobs held ahead that {@link mayStart} holds back, which then start, or have left
+   * the buffer if it found their lease lost. Returns false when such a wait is under way already.
    */
-  confirmHeld(then: () => void): boolean {
+  #confirmHeld(then: () => void): boolean {
     if (this.#confirmed) return false;
     // called once a renewal answers: one that fails (Redis away) leaves it to the next, on the
     // renewal timer, rather than trying again at once
@@ -175,7 +183,7 @@ export class LeaseKeeper {
     if (answered) this.#answered();
   }
 
-  /** Calls what {@link confirmHeld} was given, once. */
+  /** Calls what `#confirmHeld` was given, once. */
   #answered(): void {
     const confirmed = this.#confirmed;
     this.#confirmed = undefined;

@@ -439,19 +439,9 @@ export class Worker {
   #fill(): void {
     if (this.#limited && this.#ready.length > 0 && !this.#stopReason) this.#checkLimits();
     while (!this.#stopReason && this.#ready.length > 0 && this.#running.size < this.#concurrency) {
-      // No renewal reached Redis for two thirds of a held job's lease (Redis away, or the event
-      // loop blocked): it may have lapsed, and the job run or been cancelled elsewhere. They wait
-      // for a renewal: the jobs it answers ok for start, those it finds lost leave the buffer.
+      // held jobs whose leases may have lapsed wait for a renewal (LeaseKeeper.mayStart)
       const now = performance.now();
-      if (!this.#leases.mayStart(now)) {
-        if (this.#leases.confirmHeld(() => this.#fill())) {
-          this.#log.warn(
-            { event: 'worker.ahead_lease_unconfirmed', jobs: this.#ready.length },
-            'jobs held ahead wait for a lease renewal before they start: none reached Redis for two thirds of the lease',
-          );
-        }
-        return;
-      }
+      if (!this.#leases.mayStart(now, () => this.#fill())) return;
       this.#start(this.#ready.shift()!, now);
     }
   }
