@@ -305,7 +305,12 @@ export class JobManager {
   async cancel(id: string, queue?: string): Promise<JobStatus> {
     const record = await this.find(id, queue);
     const status = await this.#driver.cancel(record.queue, id);
-    if (status === 'cancelled') this.#events?.emit(record, 'cancelled', record.attempts);
+    if (status === 'cancelled' && this.#events?.enabled) {
+      // read again: a hand-back between the two calls gives an attempt back
+      const now = await this.#driver.getJob(record.queue, id).catch(() => undefined);
+      const attempts = now?.attempts ?? record.attempts;
+      this.#events.emit(record, 'cancelled', attempts);
+    }
     return status;
   }
 

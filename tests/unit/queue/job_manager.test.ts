@@ -3,6 +3,7 @@
  * how much it reads to tell whether more records match.
  */
 import { describe, expect, it } from 'vitest';
+import { type JobEvent, JobEventPublisher } from '../../../core/index.js';
 import { MemoryQueueDriver } from '../../../core/queue/drivers/memory/index.js';
 import { JobManager, MAX_LIST_LIMIT, MAX_FILTER_SCAN } from '../../../core/queue/job_manager.js';
 import { clockedDriver, leaseOf, newJob, reserveOptions } from './drivers/memory/fixtures.js';
@@ -261,5 +262,29 @@ describe('JobManager.listPage of finished jobs', () => {
     // a first page of 500 of each of the 20 lists, and the next pages of the lists it takes
     // from: not 901 of each (18,020)
     expect(counter.read).toBeLessThan(15_000);
+  });
+});
+
+describe('JobManager.cancel', () => {
+  it('announces the attempt the record has once cancelled, though a hand-back gave one back after it was read', async () => {
+    const driver = new MemoryQueueDriver();
+    await driver.push([newJob('j1')]);
+    const [reserved] = (await driver.reserve('q', reserveOptions())).jobs; // attempt 1, running
+    const cancel = driver.cancel.bind(driver);
+    driver.cancel = async (queue, id) => {
+      await driver.release([leaseOf(reserved!)]); // its worker stopped meanwhile: attempt given back
+      return cancel(queue, id);
+    };
+    const heard: JobEvent[] = [];
+    await driver.subscribeEvents((event) => heard.push(event));
+    driver.hasEventListeners = () => true;
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 1 });
+
+    expect(await new JobManager(driver, events).cancel('j1', 'q')).toBe('cancelled');
+    events.flush();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(heard.filter((event) => event.status === 'cancelled')).toMatchObject([{ id: 'j1', attempt: 0 }]);
+    expect((await driver.getJob('q', 'j1'))?.attempts).toBe(0);
+    await driver.close();
   });
 });
