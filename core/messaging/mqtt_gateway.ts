@@ -113,10 +113,11 @@ export class MqttGateway {
         : withoutSharing(this.#options.subscriptions);
       // the new filters first, then the stale ones out: a message published in between is
       // delivered twice (at least once) rather than not at all
-      if (subscriptions.length > 0) await connection.subscribe(subscriptions);
+      // known before the SUBSCRIBE goes: a stop meanwhile leaves them after it
       this.#shared = subscriptions
         .map(({ filter }) => filter)
         .filter((filter) => filter.startsWith('$share/'));
+      if (subscriptions.length > 0) await connection.subscribe(subscriptions);
       this.#tidySubscriptions(
         connection,
         subscriptions.map(({ filter }) => filter),

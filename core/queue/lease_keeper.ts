@@ -53,6 +53,8 @@ export class LeaseKeeper {
   #renewingSince = Number.POSITIVE_INFINITY;
   #reservedSince = Number.POSITIVE_INFINITY;
   #renewing: Promise<void> | undefined;
+  /** Asked for while one was in flight: another renewal follows it. */
+  #again = false;
   /** What `#confirmHeld` was given, until a renewal answers. */
   #confirmed: (() => void) | undefined;
 
@@ -116,20 +118,37 @@ export class LeaseKeeper {
     // called once a renewal answers: one that fails (Redis away) leaves it to the next, on the
     // renewal timer, rather than trying again at once
     this.#confirmed = then;
-    if (!this.#renewing) void this.renew();
+    // one in flight may have been sent before some of them were reserved: one more after it
+    void this.renew();
     return true;
   }
 
-  /** Renews the leases of all the worker holds, and acts on what the renewal answered. */
+  /**
+   * Renews the leases of all the worker holds, and acts on what the renewal answered. One
+   * renewal at a time: called while one is in flight, another follows it (the bound that
+   * {@link mayStart} keeps holds only for renewals in order).
+   */
   renew(): Promise<void> {
-    const renewing = this.#renew().finally(() => {
-      if (this.#renewing === renewing) this.#renewing = undefined;
-    });
+    if (this.#renewing) {
+      this.#again = true;
+      return this.#renewing;
+    }
+    const renewing = (async () => {
+      try {
+        do {
+          this.#again = false;
+          if (await this.#renew()) this.#answered();
+        } while (this.#again);
+      } finally {
+        this.#renewing = undefined;
+      }
+    })();
     this.#renewing = renewing;
     return renewing;
   }
 
-  async #renew(): Promise<void> {
+  /** One renewal; true when it was answered (or there was nothing to renew). */
+  async #renew(): Promise<boolean> {
     // the running ones not reported started yet first: extend marks only those (see #reportStarts)
     const all = this.#held.running.values();
     const fresh = all.filter((entry) => !this.#reported.has(entry));
@@ -142,13 +161,10 @@ export class LeaseKeeper {
       this.#renewedSince = Number.POSITIVE_INFINITY;
       this.#reservedSince = Number.POSITIVE_INFINITY;
     }
-    if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) {
-      this.#answered();
-      return;
-    }
+    if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return true;
     const sentAt = performance.now();
     // the jobs held now go with this renewal; those reserved from now on are judged apart
-    const covered = Math.min(this.#renewedSince, this.#reservedSince);
+    const covered = Math.min(this.#renewedSince, this.#renewingSince, this.#reservedSince);
     this.#renewingSince = covered;
     this.#reservedSince = Number.POSITIVE_INFINITY;
     let answered = false;
@@ -180,7 +196,7 @@ export class LeaseKeeper {
       this.#renewedSince = answered ? sentAt : covered;
       this.#renewingSince = Number.POSITIVE_INFINITY;
     }
-    if (answered) this.#answered();
+    return answered;
   }
 
   /** Calls what `#confirmHeld` was given, once. */

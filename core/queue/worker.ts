@@ -419,6 +419,9 @@ export class Worker {
     if (!this.#unbuffer(job.queue, job.id)) return;
     // tracked, as a broadcast cancel's is: shutdown waits for it (and its event)
     if (state === 'cancel') this.#cancelAhead(job);
+    else this.#reserved--; // lost: it never runs here, nor counts towards --max-jobs
+    // a slot it held may be free, and the loop asleep waiting for one
+    this.#wake();
   }
 
   /**

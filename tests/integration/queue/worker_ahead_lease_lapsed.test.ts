@@ -16,11 +16,12 @@ const PREFIX = uniqueQueue('ahead-lapse');
 const connect = () => new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
 const driverA = connect();
 const driverB = connect();
+const driverC = connect();
+const driverD = connect();
 
 afterAll(async () => {
   await deleteKeys(driverA.redis, PREFIX);
-  await driverA.close();
-  await driverB.close();
+  await Promise.all([driverA.close(), driverB.close(), driverC.close(), driverD.close()]);
 });
 
 describe('a job held reserved ahead whose lease no renewal could keep', () => {
@@ -75,5 +76,125 @@ describe('a job held reserved ahead whose lease no renewal could keep', () => {
 
     expect(entries(tag).filter((entry) => entry.endsWith(ahead))).toEqual([`start ${ahead}`, `end ${ahead}`]);
     expect(log.events('worker.ahead_lease_unconfirmed').length).toBeGreaterThan(0);
+  });
+});
+
+describe('renewals that hang (a half-open link) while the timer asks for more', () => {
+  it('go one at a time, and the held job does not start after its lease lapsed', async () => {
+    const queue = 'overlap';
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driverA, registry);
+    const tag = `${PREFIX}-hang`;
+    await dispatcher.dispatch(SlowJob, { tag, ms: 1800, honourSignal: false }, { queue });
+    const ahead = await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: false }, { queue });
+    // worker A's renewals hang (no answer, no error) until the link comes back, then fail
+    const extend = driverA.extend.bind(driverA);
+    let cutOff = true;
+    let restore: () => void = () => {};
+    const restored = new Promise<void>((resolve) => {
+      restore = resolve;
+    });
+    driverA.extend = async (...args) => {
+      if (cutOff) {
+        await restored;
+        throw new Error('connection lost');
+      }
+      return extend(...args);
+    };
+    const log = capturingLogger('warn');
+    const a = new Worker({
+      driver: driverA,
+      registry,
+      queues: [queue],
+      leaseMs: 1000,
+      prefetch: 1,
+      sleep: 0.1,
+      log: log.logger,
+    });
+    void a.run();
+    await until(
+      'the slow job runs on A, the other held ahead',
+      async () => entries(tag).length === 1 && (await driverA.getJob(queue, ahead))?.status === 'running',
+    );
+    await sleep(1100);
+    const b = new Worker({
+      driver: driverB,
+      registry,
+      queues: [queue],
+      leaseMs: 1000,
+      prefetch: 0,
+      sleep: 0.1,
+    });
+    void b.run();
+    await sleep(1100); // A's slow job ends (1.8 s): its slot frees, 0.8 s after the held job's lease lapsed
+    cutOff = false;
+    restore();
+    await until(
+      'the held job completed',
+      async () => (await driverB.getJob(queue, ahead))?.status === 'completed',
+    );
+    await sleep(2500);
+    await Promise.all([a.shutdown(), b.shutdown()]);
+    expect(entries(tag).filter((entry) => entry.endsWith(ahead))).toEqual([`start ${ahead}`, `end ${ahead}`]);
+  });
+});
+
+describe('a --max-jobs worker whose held job a renewal finds lost', () => {
+  it('wakes, does not count the lost job, and takes its second job, instead of sleeping for good', async () => {
+    const queue = 'maxjobs';
+    const registry = new JobRegistry().register(...testJobs);
+    const dispatcher = new Dispatcher(driverC, registry);
+    const tag = `${PREFIX}-max`;
+    await dispatcher.dispatch(SlowJob, { tag, ms: 1800, honourSignal: false }, { queue });
+    const ahead = await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: false }, { queue });
+    const extend = driverC.extend.bind(driverC);
+    let cutOff = true;
+    driverC.extend = async (...args) => {
+      if (cutOff) throw new Error('connection lost');
+      return extend(...args);
+    };
+    const log = capturingLogger('warn');
+    const a = new Worker({
+      driver: driverC,
+      registry,
+      queues: [queue],
+      leaseMs: 1000,
+      prefetch: 1,
+      maxJobs: 2,
+      sleep: 0.1,
+      log: log.logger,
+    });
+    let outcome: string | undefined;
+    void a.run().then((reason) => {
+      outcome = reason;
+    });
+    await until(
+      'the slow job runs on A, the other held ahead',
+      async () => entries(tag).length === 1 && (await driverC.getJob(queue, ahead))?.status === 'running',
+    );
+    await sleep(1100);
+    const b = new Worker({
+      driver: driverD,
+      registry,
+      queues: [queue],
+      leaseMs: 1000,
+      prefetch: 0,
+      sleep: 0.1,
+    });
+    void b.run();
+    await sleep(1100); // A's slow job ends meanwhile; its held job waits for a renewal
+    cutOff = false;
+    await until(
+      'the held job completed (on B, or on A that took it afresh)',
+      async () => (await driverD.getJob(queue, ahead))?.status === 'completed',
+    );
+    await b.shutdown();
+    // the renewal that answered `lost` woke A: it reserves again and ends at its second job, the
+    // held one taken afresh or this one (it slept for good before, and the lost held job counted
+    // towards --max-jobs as well)
+    await dispatcher.dispatch(SlowJob, { tag, ms: 10, honourSignal: false }, { queue });
+    await until('A stops', () => outcome !== undefined, 5000);
+    expect(outcome).toBe('max-jobs');
+    expect(entries(tag).filter((entry) => entry === `start ${ahead}`)).toHaveLength(1);
   });
 });
