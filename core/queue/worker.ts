@@ -54,6 +54,8 @@ export class Worker {
   readonly #stopping = new AbortController();
   /** Aborted when the shutdown grace period ends, before what still runs is handed back. */
   readonly #graceOver = new AbortController();
+  /** `#fill` as a value, made once: the hot path passes it at every start. */
+  readonly #refill = () => this.#fill();
   /** When the RSS was last read for the memory limit (epoch ms). */
   #memoryCheckedAt = 0;
   #reserved = 0;
@@ -444,7 +446,7 @@ export class Worker {
     while (!this.#stopReason && this.#ready.length > 0 && this.#running.size < this.#concurrency) {
       // held jobs whose leases may have lapsed wait for a renewal (LeaseKeeper.mayStart)
       const now = performance.now();
-      if (!this.#leases.mayStart(now, () => this.#fill())) return;
+      if (!this.#leases.mayStart(now, this.#refill)) return;
       this.#start(this.#ready.shift()!, now);
     }
   }
