@@ -5,7 +5,13 @@
  * queue, where it runs once, not twice.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { Dispatcher, JobRegistry, RedisQueueDriver, Worker } from '../../../core/index.js';
+import {
+  Dispatcher,
+  JobRegistry,
+  RedisQueueDriver,
+  Worker,
+  type WorkerStopReason,
+} from '../../../core/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
@@ -13,64 +19,102 @@ import { until } from '../../support/until.js';
 import { entries, SlowJob, testJobs } from '../../support/test_jobs.js';
 
 const PREFIX = uniqueQueue('ahead-lapse');
-const connect = () => new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
-const driverA = connect();
-const driverB = connect();
-const driverC = connect();
-const driverD = connect();
+const drivers: RedisQueueDriver[] = [];
+const connect = () => {
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
+  drivers.push(driver);
+  return driver;
+};
 
 afterAll(async () => {
-  await deleteKeys(driverA.redis, PREFIX);
-  await Promise.all([driverA.close(), driverB.close(), driverC.close(), driverD.close()]);
+  await deleteKeys(drivers[0]!.redis, PREFIX);
+  await Promise.all(drivers.map((driver) => driver.close()));
 });
+
+/**
+ * Worker A (1 s lease, one job held ahead) runs a slow job (1.8 s) with a short one held ahead,
+ * while its renewals do not reach Redis: they fail at once, or hang until the link comes back
+ * (`hang`). 1.1 s on, both leases lapsed, worker B starts on the queue and takes them back; 1.1 s
+ * later A's slow job has ended and its slot is free. The test then calls `restore()`.
+ */
+async function heldWhileCutOff(label: string, options: { hang?: boolean; maxJobs?: number } = {}) {
+  const queue = label;
+  const tag = `${PREFIX}-${label}`;
+  const [driverA, driverB] = [connect(), connect()];
+  const registry = new JobRegistry().register(...testJobs);
+  const dispatcher = new Dispatcher(driverA, registry);
+  await dispatcher.dispatch(SlowJob, { tag, ms: 1800, honourSignal: false }, { queue });
+  const ahead = await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: false }, { queue });
+  const extend = driverA.extend.bind(driverA);
+  let cutOff = true;
+  let reconnect: () => void = () => {};
+  const reconnected = new Promise<void>((resolve) => {
+    reconnect = resolve;
+  });
+  driverA.extend = async (...args) => {
+    if (cutOff) {
+      if (options.hang) await reconnected;
+      throw new Error('connection lost');
+    }
+    return extend(...args);
+  };
+  const log = capturingLogger('warn');
+  const a = new Worker({
+    driver: driverA,
+    registry,
+    queues: [queue],
+    leaseMs: 1000,
+    prefetch: 1,
+    sleep: 0.1,
+    log: log.logger,
+    ...(options.maxJobs === undefined ? {} : { maxJobs: options.maxJobs }),
+  });
+  let outcome: WorkerStopReason | undefined;
+  void a.run().then((reason) => {
+    outcome = reason;
+  });
+  await until(
+    'the slow job runs on A, the other held ahead',
+    async () => entries(tag).length === 1 && (await driverA.getJob(queue, ahead))?.status === 'running',
+  );
+  await sleep(1100);
+  // worker B reserves: it finds both leases lapsed, puts both back, and runs the slow one
+  const b = new Worker({
+    driver: driverB,
+    registry,
+    queues: [queue],
+    leaseMs: 1000,
+    prefetch: 0,
+    sleep: 0.1,
+  });
+  void b.run();
+  await sleep(1100); // A's slow job ends meanwhile (at 1.8 s): its slot frees
+  return {
+    queue,
+    tag,
+    ahead,
+    a,
+    b,
+    log,
+    dispatcher,
+    outcome: () => outcome,
+    restore: () => {
+      cutOff = false;
+      reconnect();
+    },
+    heldCompleted: () =>
+      until(
+        'the held job completed',
+        async () => (await driverB.getJob(queue, ahead))?.status === 'completed',
+      ),
+  };
+}
 
 describe('a job held reserved ahead whose lease no renewal could keep', () => {
   it('is not started by its worker, and runs once, where it is reserved next', async () => {
-    const queue = 'lapse';
-    const registry = new JobRegistry().register(...testJobs);
-    const dispatcher = new Dispatcher(driverA, registry);
-    const tag = `${PREFIX}-tag`;
-    await dispatcher.dispatch(SlowJob, { tag, ms: 1800, honourSignal: false }, { queue });
-    const ahead = await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: false }, { queue });
-    // worker A's renewals do not reach Redis for over 2 s, twice its 1 s lease
-    const extend = driverA.extend.bind(driverA);
-    let cutOff = true;
-    driverA.extend = async (...args) => {
-      if (cutOff) throw new Error('connection lost');
-      return extend(...args);
-    };
-    const log = capturingLogger('warn');
-    const a = new Worker({
-      driver: driverA,
-      registry,
-      queues: [queue],
-      leaseMs: 1000,
-      prefetch: 1,
-      sleep: 0.1,
-      log: log.logger,
-    });
-    void a.run();
-    await until(
-      'the slow job runs on A, the other held ahead',
-      async () => entries(tag).length === 1 && (await driverA.getJob(queue, ahead))?.status === 'running',
-    );
-    await sleep(1100);
-    // worker B reserves: it finds both leases lapsed, puts both back, and runs the slow one
-    const b = new Worker({
-      driver: driverB,
-      registry,
-      queues: [queue],
-      leaseMs: 1000,
-      prefetch: 0,
-      sleep: 0.1,
-    });
-    void b.run();
-    await sleep(1100); // A's slow job ends meanwhile (at 1.8 s): its slot frees
-    cutOff = false;
-    await until(
-      'the held job completed',
-      async () => (await driverB.getJob(queue, ahead))?.status === 'completed',
-    );
+    const { tag, ahead, a, b, log, restore, heldCompleted } = await heldWhileCutOff('lapse');
+    restore();
+    await heldCompleted();
     await sleep(1500); // B ends the slow job and looks for more
     await Promise.all([a.shutdown(), b.shutdown()]);
 
@@ -81,58 +125,10 @@ describe('a job held reserved ahead whose lease no renewal could keep', () => {
 
 describe('renewals that hang (a half-open link) while the timer asks for more', () => {
   it('go one at a time, and the held job does not start after its lease lapsed', async () => {
-    const queue = 'overlap';
-    const registry = new JobRegistry().register(...testJobs);
-    const dispatcher = new Dispatcher(driverA, registry);
-    const tag = `${PREFIX}-hang`;
-    await dispatcher.dispatch(SlowJob, { tag, ms: 1800, honourSignal: false }, { queue });
-    const ahead = await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: false }, { queue });
-    // worker A's renewals hang (no answer, no error) until the link comes back, then fail
-    const extend = driverA.extend.bind(driverA);
-    let cutOff = true;
-    let restore: () => void = () => {};
-    const restored = new Promise<void>((resolve) => {
-      restore = resolve;
-    });
-    driverA.extend = async (...args) => {
-      if (cutOff) {
-        await restored;
-        throw new Error('connection lost');
-      }
-      return extend(...args);
-    };
-    const log = capturingLogger('warn');
-    const a = new Worker({
-      driver: driverA,
-      registry,
-      queues: [queue],
-      leaseMs: 1000,
-      prefetch: 1,
-      sleep: 0.1,
-      log: log.logger,
-    });
-    void a.run();
-    await until(
-      'the slow job runs on A, the other held ahead',
-      async () => entries(tag).length === 1 && (await driverA.getJob(queue, ahead))?.status === 'running',
-    );
-    await sleep(1100);
-    const b = new Worker({
-      driver: driverB,
-      registry,
-      queues: [queue],
-      leaseMs: 1000,
-      prefetch: 0,
-      sleep: 0.1,
-    });
-    void b.run();
-    await sleep(1100); // A's slow job ends (1.8 s): its slot frees, 0.8 s after the held job's lease lapsed
-    cutOff = false;
+    // A's slot frees 0.8 s after the held job's lease lapsed, its renewals still hanging
+    const { tag, ahead, a, b, restore, heldCompleted } = await heldWhileCutOff('overlap', { hang: true });
     restore();
-    await until(
-      'the held job completed',
-      async () => (await driverB.getJob(queue, ahead))?.status === 'completed',
-    );
+    await heldCompleted();
     await sleep(2500);
     await Promise.all([a.shutdown(), b.shutdown()]);
     expect(entries(tag).filter((entry) => entry.endsWith(ahead))).toEqual([`start ${ahead}`, `end ${ahead}`]);
@@ -141,60 +137,20 @@ describe('renewals that hang (a half-open link) while the timer asks for more', 
 
 describe('a --max-jobs worker whose held job a renewal finds lost', () => {
   it('wakes, does not count the lost job, and takes its second job, instead of sleeping for good', async () => {
-    const queue = 'maxjobs';
-    const registry = new JobRegistry().register(...testJobs);
-    const dispatcher = new Dispatcher(driverC, registry);
-    const tag = `${PREFIX}-max`;
-    await dispatcher.dispatch(SlowJob, { tag, ms: 1800, honourSignal: false }, { queue });
-    const ahead = await dispatcher.dispatch(SlowJob, { tag, ms: 300, honourSignal: false }, { queue });
-    const extend = driverC.extend.bind(driverC);
-    let cutOff = true;
-    driverC.extend = async (...args) => {
-      if (cutOff) throw new Error('connection lost');
-      return extend(...args);
-    };
-    const log = capturingLogger('warn');
-    const a = new Worker({
-      driver: driverC,
-      registry,
-      queues: [queue],
-      leaseMs: 1000,
-      prefetch: 1,
-      maxJobs: 2,
-      sleep: 0.1,
-      log: log.logger,
-    });
-    let outcome: string | undefined;
-    void a.run().then((reason) => {
-      outcome = reason;
-    });
-    await until(
-      'the slow job runs on A, the other held ahead',
-      async () => entries(tag).length === 1 && (await driverC.getJob(queue, ahead))?.status === 'running',
+    const { queue, tag, ahead, b, dispatcher, outcome, restore, heldCompleted } = await heldWhileCutOff(
+      'maxjobs',
+      { maxJobs: 2 },
     );
-    await sleep(1100);
-    const b = new Worker({
-      driver: driverD,
-      registry,
-      queues: [queue],
-      leaseMs: 1000,
-      prefetch: 0,
-      sleep: 0.1,
-    });
-    void b.run();
-    await sleep(1100); // A's slow job ends meanwhile; its held job waits for a renewal
-    cutOff = false;
-    await until(
-      'the held job completed (on B, or on A that took it afresh)',
-      async () => (await driverD.getJob(queue, ahead))?.status === 'completed',
-    );
+    restore();
+    // on B, or on A that took it afresh
+    await heldCompleted();
     await b.shutdown();
     // the renewal that answered `lost` woke A: it reserves again and ends at its second job, the
     // held one taken afresh or this one (it slept for good before, and the lost held job counted
     // towards --max-jobs as well)
     await dispatcher.dispatch(SlowJob, { tag, ms: 10, honourSignal: false }, { queue });
-    await until('A stops', () => outcome !== undefined, 5000);
-    expect(outcome).toBe('max-jobs');
+    await until('A stops', () => outcome() !== undefined, 5000);
+    expect(outcome()).toBe('max-jobs');
     expect(entries(tag).filter((entry) => entry === `start ${ahead}`)).toHaveLength(1);
   });
 });
