@@ -61,7 +61,6 @@ export class HandBacks {
   shed(jobs: readonly ReservedJob[]): void {
     const jobIds = jobs.map((job) => job.id);
     const queues = distinctQueues(jobs);
-    this.#handingBack++;
     const settling = whileRedisPasses(
       () => this.#driver.release(jobs.map(leaseOf)),
       (error, retryInMs, tries) =>
@@ -90,14 +89,7 @@ export class HandBacks {
           'could not hand back the jobs reserved ahead; they go back to their queues when their leases end',
         ),
     );
-    track(
-      settling.finally(() => {
-        this.#handingBack--;
-        // a worker told to stop when empty looks again: the jobs are back in the queue
-        this.#settled();
-      }),
-      this.releasing,
-    );
+    this.#inFlight(settling);
   }
 
   /**
@@ -108,11 +100,8 @@ export class HandBacks {
    * stop when empty waits for it, as for a hand-back: its next reserve marks the job expired.
    */
   releaseExpired(job: ReservedJob): void {
-    const lease = leaseOf(job);
-    this.#handingBack++;
-    const releasing = this.#driver
-      .release([lease])
-      .then(
+    this.#inFlight(
+      this.#driver.release([leaseOf(job)]).then(
         // back only to be marked expired by the next reserve: no `queued` event
         ([outcome]) => this.announce(job, outcome, false),
         (error: unknown) => {
@@ -122,12 +111,8 @@ export class HandBacks {
             'could not hand back a job past its expiresAt; trying again with the next lease renewal',
           );
         },
-      )
-      .finally(() => {
-        this.#handingBack--;
-        this.#settled();
-      });
-    track(releasing, this.releasing);
+      ),
+    );
   }
 
   /**
@@ -139,13 +124,12 @@ export class HandBacks {
    * Kept in `releasing` until it settles: a shutdown waits for it (and its event).
    */
   cancel(job: ReservedJob): void {
-    track(this.#cancel(job), this.releasing);
+    // one whose cancel was not recorded goes back to its queue: a worker told to stop when
+    // empty waits for it, as for a hand-back
+    this.#inFlight(this.#cancel(job));
   }
 
   async #cancel(job: ReservedJob): Promise<void> {
-    // one whose cancel was not recorded goes back to its queue: a worker told to stop when
-    // empty waits for it, as for a hand-back
-    this.#handingBack++;
     let outcome: ReleaseOutcome | undefined;
     try {
       [outcome] = await whileRedisPasses(
@@ -162,14 +146,27 @@ export class HandBacks {
         'could not end a job reserved ahead whose cancel was requested; it ends when its lease does',
       );
       return;
-    } finally {
-      this.#handingBack--;
-      this.#settled();
     }
     if (outcome === 'cancelled') {
       this.#log.info({ event: 'job.cancelled', ...jobFields(job) }, 'job cancelled before it started');
     }
     this.announce(job, outcome);
+  }
+
+  /**
+   * Counts `work`, a hand-back that puts jobs back in their queues, as in flight until it
+   * settles, and keeps it in `releasing` for a shutdown to wait for; once it settles, a worker
+   * told to stop when empty looks again (the jobs are back in the queue).
+   */
+  #inFlight(work: Promise<void>): void {
+    this.#handingBack++;
+    track(
+      work.finally(() => {
+        this.#handingBack--;
+        this.#settled();
+      }),
+      this.releasing,
+    );
   }
 
   /**
