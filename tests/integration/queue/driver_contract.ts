@@ -716,6 +716,20 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await expect(driver.releaseHeld(queue, 'held')).rejects.toBeInstanceOf(JobStateError);
     });
 
+    it('keeps a held job pending past its expiresAt, and expires it, never run, once released', async () => {
+      await driver.push([job('held', { hold: true, expiresAt: Date.now() + 50 })]);
+      await sleep(80);
+      expect((await driver.reserve(queue, reserveOptions)).jobs).toHaveLength(0);
+      expect((await driver.getJob(queue, 'held'))?.status).toBe('pending');
+      expect(await driver.releaseHeld(queue, 'held')).toBe('queued');
+      expect((await driver.reserve(queue, reserveOptions)).jobs).toHaveLength(0);
+      expect(await driver.getJob(queue, 'held')).toMatchObject({
+        status: 'expired',
+        attempts: 0,
+        error: { code: 'E_JOB_EXPIRED' },
+      });
+    });
+
     it('cancels a waiting job at once and a running one through its lease', async () => {
       await driver.push([job('waiting'), job('running', { priority: -1 })]);
       const [running] = (await driver.reserve(queue, { ...reserveOptions, count: 1 })).jobs;
