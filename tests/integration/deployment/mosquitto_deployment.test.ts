@@ -2,7 +2,8 @@
  * The Mosquitto configuration docker-compose.yml ships (docker/mosquitto/mosquitto.conf and
  * acl), run by a real Mosquitto of the test's own, with the example app served against it as
  * in the compose stack: the config loads, the app's subscriptions are granted, a device
- * reaches only its own tree, and the dashboard account follows job events and starts jobs.
+ * reaches only its own tree and cannot take the app's client id, and the dashboard account
+ * follows job events and starts jobs.
  * Only the listener's port and the files' directories are changed for the test.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -23,12 +24,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from '../../../bootstrap/server.js';
 import type { Server } from '../../../core/index.js';
 import { freePort } from '../../support/net.js';
-import { uniqueQueue } from '../../support/queue_names.js';
+import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 import { until } from '../../support/until.js';
 
 const shipped = new URL('../../../docker/mosquitto/', import.meta.url);
-const passwords = { 'topiq-app': 'app-secret', 'sensor-1': 'sensor-1-secret', dashboard: 'dash-secret' };
+const passwords = {
+  'topiq-app': 'app-secret',
+  'sensor-1': 'sensor-1-secret',
+  'sensor-2': 'sensor-2-secret',
+  dashboard: 'dash-secret',
+};
 
 let dir: string;
 let broker: ChildProcess;
@@ -167,6 +173,45 @@ describe("the shipped Mosquitto config with the app's account", () => {
     expect(jobs.filter((job) => (job.payload as { deviceId?: string }).deviceId === 'sensor-2')).toEqual([]);
     expect(jobs.filter((job) => job.name === 'SendEmailJob')).toEqual([]);
     expect(await server.app.deadLetters.list(10)).toEqual([]);
+  });
+
+  it("keeps the app's session when a device logs in under the app's client id, again and again", async () => {
+    const telemetryOf = async (deviceId: string) =>
+      (await server.app.jobs.list({ queue: 'telemetry', limit: 1000 }))
+        .filter((job) => (job.payload as { deviceId?: string }).deviceId === deviceId)
+        .map((job) => (job.payload as { temperature: number }).temperature)
+        .sort((a, b) => a - b);
+    // sensor-1 asks for the app's client id (the configured one and the compose file's), as a
+    // firmware's reconnect loop would, each time it is thrown off
+    const intruders = [`topiq-app-${prefix}`, 'topiq-app'].map((clientId) =>
+      mqtt.connect(url, {
+        username: 'sensor-1',
+        password: passwords['sensor-1'],
+        clientId,
+        clean: false,
+        reconnectPeriod: 20,
+      }),
+    );
+    clients.push(...intruders);
+    await until('the intruders are connected, under ids of their own', () =>
+      intruders.some((intruder) => intruder.connected),
+    );
+    await sleep(500);
+    // another device's readings, each acknowledged by Mosquitto, all become jobs
+    const device = await connect('sensor-2');
+    const sent = [1, 2, 3, 4, 5];
+    for (const temperature of sent) {
+      await device.publishAsync('devices/sensor-2/telemetry', JSON.stringify({ temperature }), { qos: 1 });
+      await sleep(100);
+    }
+    await until(
+      'every reading sent while the intruders were on is stored: the app kept its session',
+      async () => (await telemetryOf('sensor-2')).length === sent.length,
+      5_000,
+      () => telemetryOf('sensor-2'),
+    );
+    for (const intruder of intruders) await intruder.endAsync(true);
+    expect(await telemetryOf('sensor-2')).toEqual(sent);
   });
 
   it('lets the dashboard follow job events and start a job by command, but not read device topics', async () => {
