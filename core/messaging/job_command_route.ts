@@ -13,6 +13,7 @@
 import { InvalidMessageError, InvalidOptionError, isTopiqError } from '../errors.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import { type DispatchOptions, expiresBeforeStart } from '../queue/dispatch_options.js';
+import { shownValue } from '../support/text.js';
 import type { MessageContext } from './message_context.js';
 import { DEFAULT_REPLY_TOPIC, isReplyTopic, replyTopicRefusal } from './reply_topic.js';
 import type { AppRouteTable } from './message_pipeline.js';
@@ -66,7 +67,7 @@ function readCommand(ctx: MessageContext<CommandParams>): {
     // typeof null is 'object': a null option is refused too, not taken for "absent"
     if (typeof value !== type) {
       throw new InvalidOptionError(
-        `dispatch option "${key}" must be a JSON ${type} (${holds}); got ${JSON.stringify(value)}`,
+        `dispatch option "${key}" must be a JSON ${type} (${holds}); got ${shownValue(value)}`,
       );
     }
   }

@@ -62,3 +62,26 @@ export function cutBytes(text: string, maxBytes: number): string {
   const kept = bytes.subarray(0, utf8Boundary(bytes, maxBytes - Buffer.byteLength(mark)));
   return `${kept.toString('utf8')}${mark}`;
 }
+
+/**
+ * An untrusted value as an error message may show it: a string quoted and cut to `max`
+ * characters (with its length when cut), a number, boolean or null as JSON writes it, and an
+ * array or object only by its kind. Never throws: `JSON.stringify` of a value nested
+ * thousands deep (a few KB of JSON from a device) overflows the stack, and a long one would be
+ * echoed whole into the reply or log line.
+ *
+ * @example
+ * shownValue([[1]]); // 'an array'
+ * shownValue('x'.repeat(100), 5); // '"xxxx…" (100 characters)'
+ */
+export function shownValue(value: unknown, max = 40): string {
+  if (typeof value === 'string') {
+    const shown = JSON.stringify(truncate(value, max));
+    return value.length > max ? `${shown} (${value.length} characters)` : shown;
+  }
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') {
+    return String(value);
+  }
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}

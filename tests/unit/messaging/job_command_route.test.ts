@@ -73,6 +73,30 @@ describe('the MQTT job command route', () => {
     expect(await driver.counts('default')).toMatchObject({ waiting: 0, delayed: 0, pending: 0 });
   });
 
+  it('refuses an option of the wrong type nested thousands deep with E_INVALID_OPTION, naming its kind, not echoing it', async () => {
+    const { driver, deadLetters, pipeline } = setup();
+    const depth = 20_000;
+    const deep = (open: string, close: string) =>
+      `{"payload":${JSON.stringify(payload)},"options":{"priority":${open.repeat(depth)}${close.repeat(depth)}}}`;
+    await pipeline.handle(fakeMessage(TOPIC, deep('[', ']')));
+    await pipeline.handle(fakeMessage(TOPIC, deep('{"a":', '}').replace('{"a":}', '{}')));
+    await pipeline.handle(
+      fakeMessage(TOPIC, JSON.stringify({ payload, options: { jobId: 7, queue: 'q'.repeat(100_000) } })),
+    );
+    const dead = (await deadLetters.list(10)).reverse();
+    expect(dead.map((letter) => [letter.code, letter.reason])).toEqual([
+      ['E_INVALID_OPTION', expect.stringMatching(/"priority" must be a JSON number .*; got an array$/)],
+      ['E_INVALID_OPTION', expect.stringMatching(/"priority" must be a JSON number .*; got an object$/)],
+      ['E_INVALID_OPTION', expect.stringMatching(/"jobId" must be a JSON string .*; got 7$/)],
+    ]);
+    await pipeline.handle(
+      fakeMessage(TOPIC, JSON.stringify({ payload, options: { priority: 'q'.repeat(100_000) } })),
+    );
+    const [long] = await deadLetters.list(1);
+    expect(long?.reason).toMatch(/; got "q{39}…" \(100000 characters\)$/);
+    expect(await driver.counts('default')).toMatchObject({ waiting: 0, delayed: 0, pending: 0 });
+  });
+
   it('refuses a retained command, which a broker would replay at every subscription, dispatching nothing', async () => {
     const { driver, deadLetters, pipeline } = setup();
     await pipeline.handle(fakeMessage(TOPIC, { payload }, { retain: true }));
