@@ -581,6 +581,39 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect((await driver.reserve(queue, reserveOptions)).jobs).toHaveLength(0);
     });
 
+    it.each([
+      ['a progress report', 'progress'],
+      ['a renewal saying it started', 'extend'],
+    ] as const)(
+      'keeps the attempt of a cancelled job known started by %s, released or lapsed alike',
+      async (_how, said) => {
+        await driver.push([job('released'), job('lapsed')]);
+        const { jobs } = await driver.reserve(queue, { ...reserveOptions, leaseMs: 150 });
+        const lease = (id: string) => ({
+          id,
+          queue,
+          token: jobs.find((reserved) => reserved.id === id)!.token,
+        });
+        for (const id of ['released', 'lapsed']) {
+          if (said === 'progress') await driver.progress(lease(id), 40, 'working');
+          else await driver.extend([lease(id)], 150, { started: 1 });
+          expect(await driver.cancel(queue, id)).toBe('running');
+        }
+        // handed back by a caller that does not say it started, where the other's lease lapses
+        expect(await driver.release([lease('released')])).toEqual(['cancelled']);
+        await sleep(250);
+        expect((await driver.reserve(queue, reserveOptions)).changed).toMatchObject([
+          { id: 'lapsed', status: 'cancelled', attempt: 1 },
+        ]);
+        const progress = said === 'progress' ? 40 : 0;
+        for (const id of ['released', 'lapsed']) {
+          const record = await driver.getJob(queue, id);
+          expect(record, id).toMatchObject({ status: 'cancelled', attempts: 1, worker: 'w1', progress });
+          expect(record?.startedAt, id).not.toBeNull();
+        }
+      },
+    );
+
     it('marks a job expired, never running it, when it was not started before expiresAt', async () => {
       await driver.push([
         job('old', { expiresAt: Date.now() - 1 }),

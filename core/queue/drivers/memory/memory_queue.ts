@@ -274,9 +274,10 @@ export class MemoryQueue {
     if (!job) return 'lost';
     if (started) job.ranBefore = true;
     this.#state.stopRunning(job);
-    if (job.cancelRequested && started) {
-      // Cancelled while it ran, released on shutdown: it must not run again, and its attempt
-      // (start, worker, progress) stays, as a reclaim of its lapsed lease would count it.
+    if (job.cancelRequested && (started || job.ran)) {
+      // Cancelled while it ran (as the caller says, or a renewal or progress report said before),
+      // released on shutdown: it must not run again, and its attempt (start, worker, progress)
+      // stays, as a reclaim of its lapsed lease would count it.
       this.#state.finish(job, 'cancelled', now);
       return 'cancelled';
     }
