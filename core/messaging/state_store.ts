@@ -5,10 +5,11 @@
  * topic levels that devices chose.
  */
 import type { Redis } from 'ioredis';
-import { InvalidOptionError, StateTooLargeError } from '../errors.js';
+import { InvalidOptionError, InvalidPayloadError, StateTooLargeError } from '../errors.js';
 import { encodeJson, type JsonObject } from '../queue/json.js';
 import { isSafeId } from '../queue/names.js';
 import { describeConnection, rethrowUnavailable } from '../queue/drivers/redis/unavailable.js';
+import { shownValue } from '../support/text.js';
 import { messagingScripts } from './scripts.js';
 
 /**
@@ -20,15 +21,28 @@ import { messagingScripts } from './scripts.js';
  */
 export const STATE_ENTRY_LIMITS = { fields: 256, bytes: 64 * 1024 } as const;
 
-/** The fields to merge as JSON texts, each checked to be JSON data (as a job payload is). */
+/** A lone UTF-16 surrogate: half of a pair, which UTF-8 cannot hold. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * The fields to merge as JSON texts, each checked to be JSON data (as a job payload is). A
+ * field name goes to Redis as it is, as UTF-8, where a lone surrogate (JSON's `"\ud800"`, from a
+ * device's payload merged whole) would become U+FFFD: two such names would be stored as one, and
+ * read back other than written. So such a name is refused, in memory as in Redis.
+ */
 function encodedFields(namespace: string, id: string, fields: JsonObject): [string, string][] {
   // as JSON.stringify leaves out a field whose value is undefined
   return Object.entries(fields)
     .filter(([, value]) => value !== undefined)
-    .map(([name, value]) => [
-      name,
-      encodeJson(value, `state ${namespace}/${id} field ${JSON.stringify(name)}`),
-    ]);
+    .map(([name, value]) => {
+      if (LONE_SURROGATE.test(name)) {
+        throw new InvalidPayloadError(
+          `state ${namespace}/${id} field name ${shownValue(name)} holds a lone UTF-16 surrogate (half of ` +
+            'a pair, as JSON\'s "\\ud800" writes one), which cannot be stored as written: merge field names of well-formed text',
+        );
+      }
+      return [name, encodeJson(value, `state ${namespace}/${id} field ${JSON.stringify(name)}`)];
+    });
 }
 
 /** `clear`: how to start the entry afresh (the Redis command), when there is one to name. */

@@ -117,6 +117,23 @@ describe.each(stores)('%s state store', (_label, makeStore) => {
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.hasOwn(merged, '__proto__')).toBe(true);
   });
+
+  it('refuses a field name with a lone surrogate, which Redis would store as U+FFFD, merging nothing', async () => {
+    const store = makeStore();
+    // what JSON.parse makes of a device payload {"\ud800": 1, "\udc00": 2, "ok": 3}: stored as
+    // UTF-8, both names would become one
+    const fields = JSON.parse('{"ok": 3, "\\ud800": 1, "\\udc00": 2}') as Record<string, number>;
+    await expect(store.merge('names', 'sensor-5', fields)).rejects.toMatchObject({
+      code: 'E_INVALID_PAYLOAD',
+      message: expect.stringContaining(
+        'state names/sensor-5 field name "\\ud800" holds a lone UTF-16 surrogate',
+      ),
+    });
+    expect(await store.get('names', 'sensor-5')).toBeUndefined();
+    // a pair is one character, and kept as written
+    expect(await store.merge('names', 'sensor-5', { '😀': 1 })).toEqual({ '😀': 1 });
+    expect(await store.get('names', 'sensor-5')).toEqual({ '😀': 1 });
+  });
 });
 
 describe('RedisStateStore with entries of its first layout', () => {
