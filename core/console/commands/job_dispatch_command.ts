@@ -7,17 +7,15 @@
  */
 import { Argument, type Command, InvalidArgumentError, Option } from 'commander';
 import { CliUsageError } from '../../errors.js';
-import { type DispatchOptions, expiresBeforeStart } from '../../queue/dispatch_options.js';
+import {
+  type DispatchOptions,
+  expiresBeforeStart,
+  LATEST_DISPATCH_MS,
+  MAX_TRIES,
+} from '../../queue/dispatch_options.js';
 import { assertPriority } from '../../queue/registry.js';
 import { BaseCommand } from '../command.js';
-import {
-  parseDelaySeconds,
-  parseDescription,
-  parseJobId,
-  parseOwner,
-  parsePositiveInteger,
-  parseQueueName,
-} from '../parsers.js';
+import { parseDelaySeconds, parseDescription, parseJobId, parseOwner, parseQueueName } from '../parsers.js';
 import { assertDurableDriver } from '../../config/durable_driver.js';
 
 /** The flags of `job:dispatch`, as parsed. */
@@ -75,7 +73,22 @@ export function parseIsoTime(text: string): Date {
       'Expected an ISO 8601 time, e.g. 2030-01-31T09:00:00Z (local time when it has no Z or offset).',
     );
   }
+  // what a job's times may be (the dispatcher's bound), refused here as a bad flag
+  if (time.getTime() < 0 || time.getTime() > LATEST_DISPATCH_MS) {
+    throw new InvalidArgumentError(
+      `Expected a time from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; got ${time.toISOString()} (UTC).`,
+    );
+  }
   return time;
+}
+
+/** Accepts `--tries`: a whole number from 1 to {@link MAX_TRIES}. */
+export function parseTries(text: string): number {
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isInteger(value) || value < 1 || value > MAX_TRIES) {
+    throw new InvalidArgumentError(`Expected a whole number from 1 to ${MAX_TRIES} (tries allowed, e.g. 5).`);
+  }
+  return value;
 }
 
 /** Whether the date that `text` starts with (YYYY-MM-DD) exists: JavaScript reads 2030-02-31 as March 3. */
@@ -136,9 +149,7 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
         ),
       )
       .addOption(
-        new Option('--tries <n>', "tries allowed (default: the job's maxTries)").argParser(
-          parsePositiveInteger,
-        ),
+        new Option('--tries <n>', "tries allowed (default: the job's maxTries)").argParser(parseTries),
       )
       .addOption(
         new Option('--job-id <id>', 'your own id; an id that already exists adds nothing').argParser(

@@ -213,7 +213,20 @@ describe('job commands on the command line', () => {
         /--expires-at 2021-01-01T00:00:00.000Z is not after .* would expire without running/,
       ],
       [['job:dispatch', 'SendEmailJob', '--delay=1e13', '--expires-at=2030-01-01'], /end by the year 9999/],
-      [['job:dispatch', 'SendEmailJob', '--tries=0'], /--tries <n>.*whole number of 1 or more/],
+      [['job:dispatch', 'SendEmailJob', '--tries=0'], /--tries <n>.*whole number from 1 to 1000000/],
+      [['job:dispatch', 'SendEmailJob', '--tries=1000001'], /--tries <n>.*whole number from 1 to 1000000/],
+      [
+        ['job:dispatch', 'SendEmailJob', '--run-at=1969-12-31T23:59:59Z'],
+        /--run-at <time>.*from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; got 1969-12-31T23:59:59.000Z/,
+      ],
+      [
+        ['job:dispatch', 'SendEmailJob', '--run-at=9999-12-31T23:00:00-05:00'],
+        /--run-at <time>.*to 9999-12-31T23:59:59Z; got \+010000-01-01T04:00:00.000Z/,
+      ],
+      [
+        ['job:dispatch', 'SendEmailJob', '--expires-at=9999-12-31T23:00:00-05:00'],
+        /--expires-at <time>.*to 9999/,
+      ],
       [['job:dispatch', 'SendEmailJob', '--job-id=a b'], /job id "a b" is not allowed/],
       [['job:dispatch'], /missing required argument 'JobName'/],
       [['job:show', 'a/b'], /job id "a\/b" is not allowed/],
