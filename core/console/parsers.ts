@@ -9,6 +9,7 @@ import { InvalidArgumentError } from 'commander';
 import { delayedRunAt, LATEST_DISPATCH_MS } from '../queue/dispatch_options.js';
 import {
   assertJobId,
+  assertNewJobId,
   assertJobName,
   assertQueueName,
   assertWorkerName,
@@ -153,6 +154,9 @@ export const parseDescription = checkedBy(assertDescription);
 
 /** Accepts a job id as printed by `queue:failed`. */
 export const parseJobId = checkedBy(assertJobId);
+
+/** Accepts the id a new job is given (`job:dispatch --job-id`): any job id but the reserved `all`. */
+export const parseNewJobId = checkedBy(assertNewJobId);
 
 /**
  * Accepts job ids for a variadic argument, collecting them into a list.

@@ -17,7 +17,7 @@ import type { NewJob, PushOutcome, QueueDriver } from './driver.js';
 import type { JobEventPublisher, PlacedChange } from './job_events.js';
 import { type DispatchPayload, type JobClass, jobNameOf } from './job.js';
 import { encodeJson } from './json.js';
-import { assertJobId, assertJobName, assertQueueName } from './names.js';
+import { assertJobName, assertNewJobId, assertQueueName } from './names.js';
 import { assertPriority, type JobRegistry } from './registry.js';
 import { describeSchemaFailure } from '../support/schema.js';
 
@@ -183,7 +183,7 @@ export class Dispatcher {
     const queue = options.queue ?? job.queue ?? 'default';
     assertQueueName(queue);
     const id = options.jobId ?? randomUUID();
-    assertJobId(id);
+    assertNewJobId(id);
     const priority = options.priority ?? job.priority ?? 0;
     assertPriority(priority);
     // 0 is what a job without a setting stores (the worker's --tries then applies), so a

@@ -90,6 +90,26 @@ export function assertJobId(id: unknown): asserts id is string {
 }
 
 /**
+ * The id a dispatched job may not take: `queue:retry all` means every failed job, so a job of
+ * that id could never be retried alone.
+ */
+export const RESERVED_JOB_ID = 'all';
+
+/**
+ * As {@link assertJobId}, for the id a new job is given (`DispatchOptions.jobId`, `--job-id`):
+ * {@link RESERVED_JOB_ID} is refused too.
+ */
+export function assertNewJobId(id: unknown): asserts id is string {
+  assertJobId(id);
+  if (id === RESERVED_JOB_ID) {
+    throw new InvalidJobIdError(
+      `job id "${RESERVED_JOB_ID}" is reserved: \`npx topiq queue:retry ${RESERVED_JOB_ID}\` means every failed job, ` +
+        'so a job of that id could not be retried alone; choose another id',
+    );
+  }
+}
+
+/**
  * Throws `E_INVALID_WORKER_NAME` unless `name` is 1–128 of `A-Z a-z 0-9 _ . : -` starting with
  * a letter or digit: a worker's heartbeat is stored under its name, so `queue:workers` lists
  * only workers whose names pass.

@@ -15,7 +15,13 @@ import {
 } from '../../queue/dispatch_options.js';
 import { assertPriority } from '../../queue/registry.js';
 import { BaseCommand } from '../command.js';
-import { parseDelaySeconds, parseDescription, parseJobId, parseOwner, parseQueueName } from '../parsers.js';
+import {
+  parseDelaySeconds,
+  parseDescription,
+  parseNewJobId,
+  parseOwner,
+  parseQueueName,
+} from '../parsers.js';
 import { assertDurableDriver } from '../../config/durable_driver.js';
 
 /** The flags of `job:dispatch`, as parsed. */
@@ -153,7 +159,7 @@ export class JobDispatchCommand extends BaseCommand<JobDispatchFlags, [string]> 
       )
       .addOption(
         new Option('--job-id <id>', 'your own id; an id that already exists adds nothing').argParser(
-          parseJobId,
+          parseNewJobId,
         ),
       )
       .addOption(new Option('--hold', 'create it on hold (pending) until `job:release <id>`'))

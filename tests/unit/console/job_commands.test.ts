@@ -228,6 +228,7 @@ describe('job commands on the command line', () => {
         /--expires-at <time>.*to 9999/,
       ],
       [['job:dispatch', 'SendEmailJob', '--job-id=a b'], /job id "a b" is not allowed/],
+      [['job:dispatch', 'SendEmailJob', '--job-id=all'], /job id "all" is reserved/],
       [['job:dispatch'], /missing required argument 'JobName'/],
       [['job:show', 'a/b'], /job id "a\/b" is not allowed/],
       [['job:list', '--status=done'], /Allowed choices are pending, queued, delayed, running, completed/],
