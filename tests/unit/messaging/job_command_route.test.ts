@@ -54,7 +54,11 @@ describe('the MQTT job command route', () => {
         /"delay" and "runAt".*one of them/,
       ],
       [{ payload, options: { maxTries: 0 } }, 'E_INVALID_OPTION', /maxTries must be .* 1 or more; got 0/],
-      [{ payload, options: { jobId: 'all' } }, 'E_INVALID_JOB_ID', /job id "all" is reserved: .*queue:retry all/],
+      [
+        { payload, options: { jobId: 'all' } },
+        'E_INVALID_JOB_ID',
+        /job id "all" is reserved: .*queue:retry all/,
+      ],
       [{ payload, options: { runAt: 1e16 } }, 'E_INVALID_OPTION', /up to the year 9999/],
       [{ payload, options: { delay: 1e13 } }, 'E_INVALID_OPTION', /delay must end by the year 9999/],
       [{ payload, options: { delay: 1e306 } }, 'E_INVALID_OPTION', /delay must end by the year 9999/],
