@@ -309,7 +309,8 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     const isWill = client.closed;
     const session = sessions.get(client);
     const fields = { clientId: client.id, ...principalLogFields(session?.principal), topic: packet.topic };
-    const reserved = packet.topic.startsWith('$SYS/');
+    // the broker's own topics: `$SYS` and all under it
+    const reserved = packet.topic === '$SYS' || packet.topic.startsWith('$SYS/');
     if (
       session === undefined ||
       reserved ||

@@ -59,6 +59,26 @@ describe('startEmbeddedBroker topic ACLs', () => {
     expect(await received).toBe('genuine');
   });
 
+  it.each(['$SYS', '$SYS/broker/uptime'])(
+    "refuses a service account publishing to %s, the broker's own topics",
+    async (topic) => {
+      const broker = await kit.startBroker();
+      const watcher = await kit.connect(broker, accounts.app);
+      await watcher.subscribeAsync(['$SYS', '$SYS/#', 'sentinel'], { qos: 1 });
+      const received = inbox(watcher);
+      const service = await kit.connect(broker, accounts.app);
+      const disconnected = closed(service);
+      service.publish(topic, 'forged', { qos: 1 }, () => {});
+      await disconnected;
+      const sentinel = nextMessage(watcher, 'sentinel');
+      await watcher.publishAsync('sentinel', 'after', { qos: 1 });
+      await sentinel;
+
+      expect(received.filter((line) => line.endsWith(' forged'))).toEqual([]);
+      expect(kit.logged('mqtt publish refused by topic ACL')).toEqual([expect.objectContaining({ topic })]);
+    },
+  );
+
   it("answers a subscription to another device's topics with a failure SUBACK", async () => {
     const broker = await kit.startBroker();
     const device = await kit.connect(broker, accounts.sensor1);
