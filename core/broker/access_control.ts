@@ -309,8 +309,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     const isWill = client.closed;
     const session = sessions.get(client);
     const fields = { clientId: client.id, ...principalLogFields(session?.principal), topic: packet.topic };
-    // the broker's own topics: `$SYS` and all under it
-    const reserved = packet.topic === '$SYS' || packet.topic.startsWith('$SYS/');
+    // the broker's own topics (`$SYS` and all under it), and a topic with NUL, which MQTT
+    // forbids (aedes lets it through, on to the app's routes and subscribers)
+    const reserved =
+      packet.topic === '$SYS' || packet.topic.startsWith('$SYS/') || packet.topic.includes('\u0000');
     if (
       session === undefined ||
       reserved ||

@@ -79,6 +79,25 @@ describe('startEmbeddedBroker topic ACLs', () => {
     },
   );
 
+  it("refuses a publish whose topic holds NUL, which MQTT forbids, even in the device's own tree", async () => {
+    const broker = await kit.startBroker();
+    const app = await kit.connect(broker, accounts.app);
+    await app.subscribeAsync('devices/#', { qos: 1 });
+    const received = inbox(app);
+    const device = await kit.connect(broker, accounts.sensor1);
+    const disconnected = closed(device);
+    device.publish('devices/sensor-1/tele\u0000metry', 'odd', { qos: 1 }, () => {});
+    await disconnected;
+    const sentinel = nextMessage(app, 'devices/sensor-1/sentinel');
+    await app.publishAsync('devices/sensor-1/sentinel', 'after', { qos: 1 });
+    await sentinel;
+
+    expect(received).toEqual(['devices/sensor-1/sentinel after']);
+    expect(kit.logged('mqtt publish refused by topic ACL')).toEqual([
+      expect.objectContaining({ deviceId: 'sensor-1', topic: 'devices/sensor-1/tele\u0000metry' }),
+    ]);
+  });
+
   it("answers a subscription to another device's topics with a failure SUBACK", async () => {
     const broker = await kit.startBroker();
     const device = await kit.connect(broker, accounts.sensor1);
