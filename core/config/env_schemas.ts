@@ -60,11 +60,18 @@ export function envServerUrl(protocols: readonly string[], example: string, data
     });
 }
 
+/** The largest database number a Redis server can have (`databases` is a C int). */
+const MAX_DATABASE = 2_147_483_647;
+
 function serverUrlProblem(text: string, protocols: readonly string[], database: boolean): string | undefined {
   const schemes = protocols.map((protocol) => `${protocol}://`).join(', ');
   if (!protocols.some((protocol) => text.startsWith(`${protocol}://`))) return `must start with ${schemes}`;
   // the URL parser refuses a port past 65535 or not a number, and an empty host
   if (!URL.canParse(text)) return 'is not a valid URL (check the host and the port, 1 to 65535)';
+  // a # starts the URL's fragment: one in a password makes the rest of it the fragment, and
+  // what comes before the next @ the host
+  if (text.includes('#'))
+    return 'holds a #, which ends the URL there; percent-encode a # of the password as %23 (and an @ as %40)';
   const url = new URL(text);
   if (url.hostname === '') return 'names no host';
   if (url.port === '0') return 'has port 0; give the port the server listens on, 1 to 65535';
@@ -72,6 +79,12 @@ function serverUrlProblem(text: string, protocols: readonly string[], database: 
     const path = url.pathname.replace(/^\//, '');
     if (path !== '' && !/^\d+$/.test(path))
       return `names database "${path}"; a database is a whole number (/0, /1, ...)`;
+    // Redis answers a SELECT past its integers with another error than for a database it does
+    // not have, and ioredis then goes on in database 0
+    if (path !== '' && Number(path) > MAX_DATABASE)
+      return `names database ${path}, past any Redis server's (at most ${MAX_DATABASE}; a server has 16 by default)`;
+    // ioredis reads a database from ?db= too, unchecked: one place to name it
+    if (url.searchParams.has('db')) return 'names its database in ?db=; name it in the path instead (/2)';
   } else if (url.pathname !== '' && url.pathname !== '/' && !/^wss?$/.test(url.protocol.slice(0, -1))) {
     return `has a path (${url.pathname}), which this kind of URL does not take`;
   }

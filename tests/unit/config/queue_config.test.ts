@@ -42,6 +42,14 @@ describe('REDIS_URL', () => {
     ['redis://127.0.0.1:6379/abc', /database "abc"/],
     ['redis://127.0.0.1:0', /port 0/],
     ['http://127.0.0.1:6379', /must start with redis:\/\//],
+    // past any server's databases: Redis answers its SELECT so that ioredis went on in database 0
+    ['redis://127.0.0.1:6379/2147483648', /database 2147483648, past any Redis server's/],
+    ['redis://127.0.0.1:6379/99999999999999999999', /past any Redis server's/],
+    ['redis://127.0.0.1:6379?db=two', /\?db=; name it in the path/],
+    ['redis://127.0.0.1:6379/?db=2', /\?db=; name it in the path/],
+    // an unencoded # in the password: the rest is the fragment, and "ss" the host
+    ['redis://:p@ss#w0rd@127.0.0.1:6379', /holds a #.*%23/],
+    ['redis://127.0.0.1:6379/2#x', /holds a #/],
   ])('refuses %j with E_INVALID_CONFIG saying why', (url, reason) => {
     expect(() => queueConfig.read({ REDIS_URL: url })).toThrow(
       expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringMatching(reason) }),

@@ -218,10 +218,12 @@ export function isRedisUnavailable(error: unknown): boolean {
  * the server's `databases`). ioredis only emits it and goes on in database 0.
  */
 export function isDatabaseRefusal(error: unknown): boolean {
-  // a NOAUTH or WRONGPASS answered to the SELECT is about the password, not the database
+  // a NOAUTH or WRONGPASS answered to the SELECT is about the password, not the database;
+  // "DB index is out of range" for a number past the server's databases, "value is out of
+  // range" or "value is not an integer" for one it cannot read
   return (
     (error as { command?: { name?: string } } | undefined)?.command?.name === 'select' &&
-    /DB index is out of range/i.test((error as Error).message)
+    /DB index is out of range|value is (?:out of range|not an integer)/i.test((error as Error).message)
   );
 }
 

@@ -8,6 +8,9 @@ const answeredTo = (command: string, message: string) =>
 describe('isDatabaseRefusal', () => {
   it('is true for a SELECT answered "DB index is out of range", not for a password refused on it', () => {
     expect(isDatabaseRefusal(answeredTo('select', 'ERR DB index is out of range'))).toBe(true);
+    // a number Redis cannot read as a database
+    expect(isDatabaseRefusal(answeredTo('select', 'ERR value is out of range'))).toBe(true);
+    expect(isDatabaseRefusal(answeredTo('select', 'ERR value is not an integer or out of range'))).toBe(true);
     expect(isDatabaseRefusal(answeredTo('select', 'NOAUTH Authentication required.'))).toBe(false);
     expect(isDatabaseRefusal(answeredTo('select', 'WRONGPASS invalid username-password pair'))).toBe(false);
     expect(isDatabaseRefusal(answeredTo('get', 'ERR DB index is out of range'))).toBe(false);
