@@ -1,7 +1,8 @@
 /**
  * Keeps the leases of what a worker holds: renews them every third of the lease (the jobs it
  * runs, those reserved ahead, those it could not hand back yet), reports the jobs it started
- * soon after they start, and aborts a running job whose lease says it was lost or cancelled.
+ * soon after they start, and aborts a running job whose lease says it was lost or cancelled, or
+ * may lapse because no renewal has reached Redis for most of its length.
  */
 import { JobCancelledError, LeaseLostError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -14,6 +15,13 @@ import type { RunningJob } from './job_runner.js';
  * so that a crash afterwards counts its attempt rather than giving it back (`MAX_STALLS`).
  */
 export const START_REPORT_MS = 1000;
+
+/**
+ * The share of its lease after which, with no renewal answered since, a running job is aborted
+ * (`E_LEASE_LOST`): its lease may lapse soon after, and another worker take the job back and run
+ * it. The rest of the lease (5 s of the default 30 s) is the handler's time to stop.
+ */
+export const LAPSE_SHARE = 5 / 6;
 
 /** The lease a reserved job is held under. */
 export function leaseOf(job: ReservedJob): Lease {
@@ -57,6 +65,8 @@ export class LeaseKeeper {
   #again = false;
   /** What `#confirmHeld` was given, until a renewal answers. */
   #confirmed: (() => void) | undefined;
+  /** Fires when the oldest confirmation reaches {@link LAPSE_SHARE} of the lease (see #checkLapse). */
+  #lapseCheck: NodeJS.Timeout | undefined;
 
   constructor(driver: QueueDriver, log: Logger, leaseMs: number, held: HeldJobs) {
     this.#driver = driver;
@@ -79,6 +89,16 @@ export class LeaseKeeper {
   /** A reserve call sent at `sentAt` (performance.now() ms) answered with jobs. */
   reserved(sentAt: number): void {
     if (sentAt < this.#reservedSince) this.#reservedSince = sentAt;
+    this.#armLapseCheck();
+  }
+
+  /**
+   * Since when (performance.now() ms), at the earliest, the lease of every job the worker holds
+   * (running, reserved ahead, not handed back yet) is known to run: the send time of the last
+   * renewal that answered, or of a reserve answered since that it did not cover. Infinity: none.
+   */
+  #confirmedSince(): number {
+    return Math.min(this.#renewedSince, this.#renewingSince, this.#reservedSince);
   }
 
   /**
@@ -92,8 +112,7 @@ export class LeaseKeeper {
    * those it renewed start, those it found lost have left the buffer.
    */
   mayStart(now: number, retry: () => void): boolean {
-    const since = Math.min(this.#renewedSince, this.#renewingSince, this.#reservedSince);
-    if (now < since + (this.#leaseMs * 2) / 3) return true;
+    if (now < this.#confirmedSince() + (this.#leaseMs * 2) / 3) return true;
     if (this.#confirmHeld(retry)) {
       this.#log.warn(
         { event: 'worker.ahead_lease_unconfirmed', jobs: this.#held.ready.length },
@@ -103,9 +122,59 @@ export class LeaseKeeper {
     return false;
   }
 
-  /** Cancels the start report due, if any (the worker stopped). */
+  /** Cancels the start report due, if any, and the lapse check (the worker stopped). */
   stop(): void {
     clearTimeout(this.#startReport);
+    clearTimeout(this.#lapseCheck);
+    this.#lapseCheck = undefined;
+  }
+
+  /** Sets the lapse check for when the oldest confirmation reaches {@link LAPSE_SHARE} of the lease. */
+  #armLapseCheck(): void {
+    const since = this.#confirmedSince();
+    if (this.#lapseCheck !== undefined || since === Number.POSITIVE_INFINITY) return;
+    const wait = Math.max(0, since + this.#leaseMs * LAPSE_SHARE - performance.now());
+    this.#lapseCheck = setTimeout(() => {
+      this.#lapseCheck = undefined;
+      this.#checkLapse();
+    }, wait);
+    this.#lapseCheck.unref();
+  }
+
+  /**
+   * Aborts the running jobs (`E_LEASE_LOST`) when no renewal has reached Redis for
+   * {@link LAPSE_SHARE} of their lease: the worker is cut off (a link that drops packets and never
+   * closes, where a renewal neither answers nor fails), or its event loop was blocked. Redis ends
+   * a lease a lease's length after the renewal that set it ran, so another worker may soon take
+   * the job back and run it; a handler that honours its signal stops here first. Its outcome is
+   * not recorded: the job runs again where it is taken back. Jobs held ahead do not start meanwhile
+   * ({@link mayStart}). Otherwise it sets itself again for the next bound.
+   */
+  #checkLapse(): void {
+    const since = this.#confirmedSince();
+    if (since === Number.POSITIVE_INFINITY) return;
+    const silentMs = performance.now() - since;
+    if (silentMs < this.#leaseMs * LAPSE_SHARE) {
+      this.#armLapseCheck();
+      return;
+    }
+    const running = this.#held.running.values().filter((entry) => !entry.controller.signal.aborted);
+    if (running.length === 0) return;
+    this.#log.warn(
+      {
+        event: 'worker.lease_unconfirmed',
+        jobIds: running.map(({ job }) => job.id),
+        silentMs: Math.round(silentMs),
+      },
+      'aborting running jobs: no lease renewal reached Redis for most of the lease, which may lapse and let another worker run them',
+    );
+    for (const { controller, job } of running) {
+      controller.abort(
+        new LeaseLostError(
+          `job ${job.id} stopped: no lease renewal reached Redis for ${Math.round(silentMs)} ms of its ${this.#leaseMs} ms lease, so another worker may take it back`,
+        ),
+      );
+    }
   }
 
   /**
@@ -156,12 +225,12 @@ export class LeaseKeeper {
     const buffered = [...this.#held.ready];
     // copied, not taken: a shutdown meanwhile hands them back itself (drainWorker)
     const unreleased = [...this.#held.unreleased];
-    if (buffered.length === 0) {
-      // nothing held ahead: nothing to judge until the next reserve
+    if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) {
+      // nothing held: nothing to judge until the next reserve
       this.#renewedSince = Number.POSITIVE_INFINITY;
       this.#reservedSince = Number.POSITIVE_INFINITY;
+      return true;
     }
-    if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) return true;
     const sentAt = performance.now();
     // the jobs held now go with this renewal; those reserved from now on are judged apart
     const covered = Math.min(this.#renewedSince, this.#renewingSince, this.#reservedSince);
@@ -195,6 +264,7 @@ export class LeaseKeeper {
       // answered: what it covered runs from when it was sent (those it found lost left the buffer)
       this.#renewedSince = answered ? sentAt : covered;
       this.#renewingSince = Number.POSITIVE_INFINITY;
+      this.#armLapseCheck();
     }
     return answered;
   }

@@ -154,3 +154,48 @@ describe('a --max-jobs worker whose held job a renewal finds lost', () => {
     expect(entries(tag).filter((entry) => entry === `start ${ahead}`)).toHaveLength(1);
   });
 });
+
+describe('a running job whose lease renewals hang (its worker cut off from Redis)', () => {
+  it('is aborted before its lease can lapse, and runs again where it is taken back, never twice at once', async () => {
+    const queue = 'running-cut';
+    const tag = `${PREFIX}-running-cut`;
+    const [driverA, driverB] = [connect(), connect()];
+    const registry = new JobRegistry().register(...testJobs);
+    const id = await new Dispatcher(driverA, registry).dispatch(
+      SlowJob,
+      { tag, ms: 2000, honourSignal: true },
+      { queue, maxTries: 3 },
+    );
+    // a link that drops packets and never closes: a renewal neither answers nor fails
+    const extend = driverA.extend.bind(driverA);
+    let reconnect: () => void = () => {};
+    const reconnected = new Promise<void>((resolve) => {
+      reconnect = resolve;
+    });
+    driverA.extend = async (...args) => {
+      await reconnected;
+      return extend(...args);
+    };
+    const log = capturingLogger('warn');
+    const options = { registry, queues: [queue], leaseMs: 1500, prefetch: 0, sleep: 0.1 };
+    const a = new Worker({ ...options, driver: driverA, log: log.logger });
+    void a.run();
+    await until('the job runs on A', () => entries(tag).length === 1);
+    await sleep(1600); // its lease lapsed, with no renewal
+    const b = new Worker({ ...options, driver: driverB });
+    void b.run();
+    await until(
+      'the job completed on B',
+      async () => (await driverB.getJob(queue, id))?.status === 'completed',
+    );
+    reconnect();
+    await Promise.all([a.shutdown(), b.shutdown()]);
+
+    // A's run stopped before B's began
+    expect(entries(tag)).toEqual([`start ${id}`, 'aborted: E_LEASE_LOST', `start ${id}`, `end ${id}`]);
+    expect(log.events('worker.lease_unconfirmed')).toEqual([
+      expect.objectContaining({ jobIds: [id], silentMs: expect.any(Number) }),
+    ]);
+    expect(log.events('job.lease_lost')).toHaveLength(1);
+  });
+});
