@@ -9,6 +9,7 @@ import { LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { ChurnMap } from '../support/churn_map.js';
 import { backoffMs } from '../support/retry.js';
+import { withDeadline } from '../support/timers.js';
 import { AckBuffer } from './ack_buffer.js';
 import type { LeaseState, QueueDriver, ReservedJob } from './driver.js';
 import { HandBacks, track } from './hand_backs.js';
@@ -26,6 +27,12 @@ import { WorkerHeartbeat } from './worker_heartbeat.js';
 import { validateWorkerOptions, type WorkerOptions, type WorkerStopReason } from './worker_options.js';
 
 export type { WorkerOptions, WorkerStopReason } from './worker_options.js';
+
+/**
+ * How long a stopped worker waits, at most, to stop listening for cancels and leave the live
+ * workers (`queue:workers`): best effort, as its heartbeat expires anyway.
+ */
+const LEAVE_WAIT_MS = 1_000;
 
 /**
  * Runs jobs from queues until stopped.
@@ -220,12 +227,15 @@ export class Worker {
         graceMs: this.#options.shutdownGraceMs ?? 10_000,
         graceFrom: () => this.#graceFrom,
         graceOver: this.#graceOver,
+        reserving: () => Promise.all(this.#fetches),
       });
       clearInterval(renewal);
       this.#leases.stop();
       this.#heartbeat.stop();
-      await stopListening?.().catch(() => {});
-      await this.#driver.removeWorker(this.name).catch(() => {});
+      // best effort, and bounded, as a link that answers nothing would never settle them: the
+      // worker's heartbeat expires anyway
+      const leaving = Promise.all([stopListening?.().catch(() => {}), this.#driver.removeWorker(this.name)]);
+      await withDeadline(leaving, LEAVE_WAIT_MS, 'unanswered').catch(() => {});
     }
     this.#log.info({ event: 'worker.stopped', reason: this.#stopReason }, 'worker stopped');
     return this.#stopReason ?? 'stopped';
@@ -269,70 +279,67 @@ export class Worker {
    * once).
    */
   async #loop(): Promise<void> {
-    try {
-      while (!this.#stopReason) {
-        this.#checkLimits();
-        if (this.#stopReason) break;
-        if (this.#reserveError !== undefined) {
-          const error = this.#reserveError;
-          this.#reserveError = undefined;
-          this.#reserveFailures++;
-          const delay = backoffMs(this.#reserveFailures);
-          this.#log.error(
-            { event: 'worker.reserve_failed', err: error, retryInMs: delay },
-            'could not reserve jobs',
-          );
-          // cut short by stop(): a shutdown does not wait out the backoff
-          await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => {});
-          continue;
-        }
-        const free = Math.min(
-          this.#concurrency + this.#ahead.depth - this.#running.size - this.#ready.length - this.#requested,
-          this.#maxJobs - this.#reserved - this.#requested,
+    // Reserves still in flight when it ends land in the ready buffer, which the drain releases
+    // (it waits for them, a bounded time, before its last hand-back).
+    while (!this.#stopReason) {
+      this.#checkLimits();
+      if (this.#stopReason) break;
+      if (this.#reserveError !== undefined) {
+        const error = this.#reserveError;
+        this.#reserveError = undefined;
+        this.#reserveFailures++;
+        const delay = backoffMs(this.#reserveFailures);
+        this.#log.error(
+          { event: 'worker.reserve_failed', err: error, retryInMs: delay },
+          'could not reserve jobs',
         );
-        const lanes = this.#busy ? 3 : 1;
-        // A further call only for a worthwhile batch: tiny reserves cost a round trip each.
-        const worthwhile = this.#fetches.size === 0 || free >= Math.max(1, this.#concurrency / 2);
-        if (free > 0 && this.#fetches.size < lanes && worthwhile && this.#empty === undefined) {
-          this.#fetch(free);
-          continue;
-        }
-        if (this.#fetches.size === 0) {
-          const idle = this.#running.size === 0 && this.#ready.length === 0;
-          if (this.#empty !== undefined) {
-            const { wakeAt } = this.#empty;
-            this.#empty = undefined;
-            if (this.#options.stopWhenEmpty || this.#options.once) {
-              // jobs on their way back to the queue are not done with (nor those whose hand-back
-              // failed, tried again with the next renewal): look again once they are
-              if (idle && this.#handBacks.handingBack === 0 && this.#handBacks.unreleased.length === 0) {
-                this.stop(this.#options.once ? 'once' : 'empty');
-                break;
-              }
-              // Empty, with jobs still running: look again when one ends (the wait below; a
-              // job finishing wakes the loop, it would not end a wait for new work).
-            } else {
-              const sleepMs = (this.#options.sleep ?? 3) * 1000;
-              const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
-              // an idle worker checks its limits when the wait ends: not past its --max-time
-              const { maxTime } = this.#options;
-              const untilMaxTime =
-                maxTime === undefined ? sleepMs : Math.max(10, this.#startedAt + maxTime * 1000 - Date.now());
-              await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake, untilMaxTime));
-              continue;
-            }
-          } else if (this.#reserved >= this.#maxJobs && idle) {
-            this.stop(this.#options.once ? 'once' : 'max-jobs');
-            break;
-          }
-        }
-        await new Promise<void>((resolve) => {
-          this.#wakeLoop = resolve;
-        });
+        // cut short by stop(): a shutdown does not wait out the backoff
+        await sleep(delay, undefined, { signal: this.#stopping.signal }).catch(() => {});
+        continue;
       }
-    } finally {
-      // Reserves still in flight land in the ready buffer, which the drain releases.
-      while (this.#fetches.size > 0) await Promise.all(this.#fetches);
+      const free = Math.min(
+        this.#concurrency + this.#ahead.depth - this.#running.size - this.#ready.length - this.#requested,
+        this.#maxJobs - this.#reserved - this.#requested,
+      );
+      const lanes = this.#busy ? 3 : 1;
+      // A further call only for a worthwhile batch: tiny reserves cost a round trip each.
+      const worthwhile = this.#fetches.size === 0 || free >= Math.max(1, this.#concurrency / 2);
+      if (free > 0 && this.#fetches.size < lanes && worthwhile && this.#empty === undefined) {
+        this.#fetch(free);
+        continue;
+      }
+      if (this.#fetches.size === 0) {
+        const idle = this.#running.size === 0 && this.#ready.length === 0;
+        if (this.#empty !== undefined) {
+          const { wakeAt } = this.#empty;
+          this.#empty = undefined;
+          if (this.#options.stopWhenEmpty || this.#options.once) {
+            // jobs on their way back to the queue are not done with (nor those whose hand-back
+            // failed, tried again with the next renewal): look again once they are
+            if (idle && this.#handBacks.handingBack === 0 && this.#handBacks.unreleased.length === 0) {
+              this.stop(this.#options.once ? 'once' : 'empty');
+              break;
+            }
+            // Empty, with jobs still running: look again when one ends (the wait below; a
+            // job finishing wakes the loop, it would not end a wait for new work).
+          } else {
+            const sleepMs = (this.#options.sleep ?? 3) * 1000;
+            const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
+            // an idle worker checks its limits when the wait ends: not past its --max-time
+            const { maxTime } = this.#options;
+            const untilMaxTime =
+              maxTime === undefined ? sleepMs : Math.max(10, this.#startedAt + maxTime * 1000 - Date.now());
+            await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake, untilMaxTime));
+            continue;
+          }
+        } else if (this.#reserved >= this.#maxJobs && idle) {
+          this.stop(this.#options.once ? 'once' : 'max-jobs');
+          break;
+        }
+      }
+      await new Promise<void>((resolve) => {
+        this.#wakeLoop = resolve;
+      });
     }
   }
 

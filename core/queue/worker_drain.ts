@@ -7,7 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { ChurnMap } from '../support/churn_map.js';
-import { MAX_TIMER_MS } from '../support/timers.js';
+import { MAX_TIMER_MS, withDeadline } from '../support/timers.js';
 import type { AckBuffer } from './ack_buffer.js';
 import type { QueueDriver, ReservedJob } from './driver.js';
 import type { HandBacks } from './hand_backs.js';
@@ -16,6 +16,16 @@ import type { JobEventPublisher } from './job_events.js';
 import { type JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { leaseOf } from './lease_keeper.js';
 import { distinctQueues, jobFields } from './names.js';
+
+/**
+ * How long, after its grace period, a stopping worker waits for Redis to take back what it
+ * holds (its hand-backs, the acknowledgements left). On a link that answers nothing (packets
+ * dropped, no reset) those calls never settle: past it, the worker stops anyway, and the leases
+ * it could not give back lapse, their jobs taken back by the next reserve.
+ */
+export const SETTLE_WAIT_MS = 5_000;
+
+const UNANSWERED = 'no answer from Redis before the stop went on';
 
 /** What a stopping worker holds, and what it lets go of it with. */
 export interface Draining {
@@ -39,14 +49,20 @@ export interface Draining {
   graceFrom(): number | undefined;
   /** Aborted when the grace period ends, before what still runs is handed back. */
   graceOver: AbortController;
+  /** Settles once the reserve calls in flight have answered (their jobs then in `ready`). */
+  reserving(): Promise<unknown>;
 }
 
 /** Lets go of all a stopping worker holds; resolves once it is released, finished or flushed. */
 export async function drainWorker(worker: Draining): Promise<void> {
   const { log, running: runningJobs, failedHooks, handBacks } = worker;
-  // Jobs reserved ahead never started: back to their queues at once, for other workers,
-  // instead of held through the grace period.
-  await handBack(worker, [], takeWaiting(worker));
+  // Jobs reserved ahead never started, those of the reserves in flight too once they answer:
+  // back to their queues at once, for other workers, instead of held through the grace period
+  // (which runs meanwhile: on a link that answers nothing, this never settles)
+  const aheadHandedBack = (async () => {
+    await withDeadline(worker.reserving(), SETTLE_WAIT_MS, UNANSWERED).catch(() => {});
+    await handBack(worker, [], takeWaiting(worker));
+  })();
   const { graceMs } = worker;
   // A limit's stop lets running jobs finish until their timeouts have passed (and the grace
   // period after, for their failures to be recorded); a signal meanwhile starts the grace
@@ -92,16 +108,39 @@ export async function drainWorker(worker: Draining): Promise<void> {
       'stopping with failed() hooks still running: the grace period ended first',
     );
   }
-  while (handBacks.releasing.size > 0) await Promise.all(handBacks.releasing);
+  // The grace period is over: what still runs gets its signal now, whatever Redis answers (and
+  // is handed back below: taken now, as a run leaves the running jobs once it stops).
+  const stillRunning = runningJobs.values().filter((entry) => !entry.failureRecorded);
+  for (const { controller } of stillRunning)
+    controller.abort(new WorkerShutdownError('worker shutting down'));
   worker.graceOver.abort();
-  // what is still running (first: they started), and any hand-back that failed meanwhile
-  await handBack(
-    worker,
-    runningJobs.values().filter((entry) => !entry.failureRecorded),
-    takeWaiting(worker),
-  );
-  await worker.acks.flush();
+  const settleBy = Math.max(deadline, Date.now()) + SETTLE_WAIT_MS;
+  const settled = (what: string, work: Promise<unknown>) => settledBy(log, settleBy, what, work);
+  await settled('the hand-back of the jobs held ahead', aheadHandedBack);
+  while (handBacks.releasing.size > 0 && Date.now() < settleBy) {
+    await settled('hand-backs in flight', Promise.all(handBacks.releasing));
+  }
+  await settled('the reserves in flight', worker.reserving());
+  // what was still running (first: they started), jobs reserves in flight left, and any
+  // hand-back that failed meanwhile
+  await settled('the hand-back of the running jobs', handBack(worker, stillRunning, takeWaiting(worker)));
+  await settled('the acknowledgements left', worker.acks.flush());
   worker.events?.flush();
+}
+
+/**
+ * Waits for `work` until `settleBy` (epoch ms) at the latest; past it, logs that Redis did not
+ * answer (`worker.stop_unanswered`) and lets the stop go on. Rejects as `work` does before then.
+ */
+async function settledBy(log: Logger, settleBy: number, what: string, work: Promise<unknown>): Promise<void> {
+  const ms = Math.max(0, settleBy - Date.now());
+  await withDeadline(work, ms, UNANSWERED).catch((error: unknown) => {
+    if ((error as Error).message !== UNANSWERED) throw error;
+    log.warn(
+      { event: 'worker.stop_unanswered', waited: what },
+      `stopping without ${what}: Redis did not answer in time; the leases left lapse and their jobs are taken back`,
+    );
+  });
 }
 
 /** Takes the jobs reserved ahead and those whose hand-back failed, as entries to release. */

@@ -53,6 +53,7 @@ import { RedisReserve } from './redis_reserve.js';
 import { describeConnection, isDatabaseRefusal, rethrowUnavailable } from './unavailable.js';
 import { registerScripts } from './scripts.js';
 import { serverNow } from './server_clock.js';
+import { withDeadline } from '../../../support/timers.js';
 
 /** Options of {@link RedisQueueDriver}. */
 export interface RedisDriverOptions {
@@ -66,6 +67,9 @@ export interface RedisDriverOptions {
   /** How listeners of job events announce themselves (see `event_listeners.ts`); tests shorten it. */
   eventListeners?: EventListenerTiming;
 }
+
+/** How long `close()` waits for Redis to answer its QUIT before it drops the connection. */
+const CLOSE_WAIT_MS = 2_000;
 
 const DEFAULT_RETENTION: RetentionSettings = { completedCount: 1000, completedAgeMs: 24 * 3600_000 };
 
@@ -333,7 +337,10 @@ export class RedisQueueDriver implements QueueDriver {
     this.#pubsub.close();
     await this.#blocking.close();
     if (this.#ownsConnection && this.redis.status !== 'end') {
-      await this.redis.quit().catch(() => this.redis.disconnect());
+      // QUIT waits for its answer, which a link that drops packets never gives
+      await withDeadline(this.redis.quit(), CLOSE_WAIT_MS, 'QUIT unanswered').catch(() =>
+        this.redis.disconnect(),
+      );
     }
   }
 }
