@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { envDecimal, envInteger, envMs, envParsed, envServerUrl } from '../core/config/env_schemas.js';
+import { CHANNEL_DATABASE } from '../core/queue/drivers/redis/keys.js';
 import {
   defineConfig,
   MAX_LEASE_MS,
@@ -25,6 +26,10 @@ export default defineConfig(
     QUEUE_PREFIX: z
       .string()
       .regex(/^[A-Za-z0-9_.:-]{1,32}$/, 'use 1-32 of A-Z a-z 0-9 _ . : -')
+      .refine((prefix) => !CHANNEL_DATABASE.test(prefix), {
+        message:
+          'may not hold a ":db<N>" level, which names the Pub/Sub channels of database N: an app there with the prefix before it would hear its job events and cancels (use another name, e.g. topiq-db2)',
+      })
       .default('topiq'),
     QUEUE_LEASE_MS: envInteger(30_000, { min: MIN_LEASE_MS, max: MAX_LEASE_MS }),
     QUEUE_KEEP_COMPLETED: envInteger(1000),

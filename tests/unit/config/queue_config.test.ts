@@ -1,5 +1,6 @@
 /** The queue settings read from the environment: the lease bounds shared with the CLI and Worker. */
 import { describe, expect, it } from 'vitest';
+import { KeyBuilder } from '../../../core/queue/drivers/redis/keys.js';
 import queueConfig from '../../../config/queue.js';
 import { assertDurableDriver } from '../../../core/config/durable_driver.js';
 import appConfig from '../../../config/app.js';
@@ -169,6 +170,23 @@ describe('an application built in code under NODE_ENV=production without REDIS_U
       );
     } finally {
       await app.close();
+    }
+  });
+});
+
+describe('QUEUE_PREFIX', () => {
+  it('refuses a ":db<N>" level, which names the Pub/Sub channels of database N (prefix topiq there)', () => {
+    for (const prefix of ['topiq:db2', 'topiq:db0', 'a:db12:b']) {
+      expect(() => queueConfig.read({ QUEUE_PREFIX: prefix }), prefix).toThrow(
+        expect.objectContaining({
+          code: 'E_INVALID_CONFIG',
+          message: expect.stringMatching(/QUEUE_PREFIX: may not hold a ":db<N>" level/),
+        }),
+      );
+      expect(() => new KeyBuilder(prefix), prefix).toThrow(/no ":db<N>" level/);
+    }
+    for (const prefix of ['topiq', 'db2', 'topiq:dbx', 'topiq:db2x', 'topiq-db2']) {
+      expect(queueConfig.read({ QUEUE_PREFIX: prefix }).prefix, prefix).toBe(prefix);
     }
   });
 });

@@ -57,6 +57,13 @@ export interface QueueKeys {
   acked: string;
 }
 
+/**
+ * A `:db<N>` level, which the Pub/Sub channels of an app on database N add after its prefix
+ * (`topiq:db2:events`): a prefix may not hold one, or an app on database 0 with prefix
+ * `topiq:db2` would share the channels of one on database 2 with prefix `topiq`.
+ */
+export const CHANNEL_DATABASE = /:db\d+(?::|$)/;
+
 /** Builds key names under a prefix (default `topiq`). */
 export class KeyBuilder {
   readonly #prefix: string;
@@ -71,8 +78,10 @@ export class KeyBuilder {
    * and listeners. Database 0 keeps the plain names (`topiq:events`).
    */
   constructor(prefix = 'topiq', database = 0) {
-    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(prefix)) {
-      throw new TypeError(`Redis key prefix ${JSON.stringify(prefix)} must be 1-32 of A-Z a-z 0-9 _ . : -`);
+    if (!/^[A-Za-z0-9_.:-]{1,32}$/.test(prefix) || CHANNEL_DATABASE.test(prefix)) {
+      throw new TypeError(
+        `Redis key prefix ${JSON.stringify(prefix)} must be 1-32 of A-Z a-z 0-9 _ . : -, with no ":db<N>" level (it names the Pub/Sub channels of database N)`,
+      );
     }
     this.#prefix = prefix;
     this.#channels = database === 0 ? prefix : `${prefix}:db${database}`;
