@@ -20,6 +20,7 @@ export function envFilePath(env: Record<string, string | undefined> = process.en
  * that file filled: a command run from a subdirectory reads the root's `.env`, not one there.
  */
 export function namingEnvFile<T>(env: Record<string, string | undefined>, read: () => T): T {
+  if (env === process.env && unreadEnvFile !== undefined) throw unreadEnvFile;
   try {
     return read();
   } catch (error) {
@@ -32,4 +33,18 @@ export function namingEnvFile<T>(env: Record<string, string | undefined>, read: 
 
 // on import: `bootstrap/app.ts` imports this module first, so the app's own modules see the
 // file's values even where they read process.env as they load
-config({ path: envFilePath(), quiet: true });
+const loaded = config({ path: envFilePath(), quiet: true });
+
+/**
+ * The file `DOTENV_CONFIG_PATH` names, when it could not be read (missing: a typo, a secret not
+ * mounted; or not readable): reading the configuration from the process environment then fails,
+ * rather than running on the defaults (the memory driver, development auth) without a word. A
+ * project without a `.env` of its own is fine.
+ */
+const unreadEnvFile =
+  process.env.DOTENV_CONFIG_PATH !== undefined && loaded.error !== undefined
+    ? new InvalidConfigError(
+        `DOTENV_CONFIG_PATH names ${process.env.DOTENV_CONFIG_PATH}, which could not be read (${loaded.error.message}); ` +
+          "fix the path, or unset DOTENV_CONFIG_PATH to read the project's .env",
+      )
+    : undefined;

@@ -130,6 +130,15 @@ describe('the .env file', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error E_INVALID_CONFIG: invalid queue configuration: QUEUE_LEASE_MS/);
   });
+
+  it('fails, naming the file, when DOTENV_CONFIG_PATH names one that is not there, rather than run on the defaults', async () => {
+    const missing = join(elsewhere, 'typo.env');
+    const result = await runCli(['route:list'], { ...env, DOTENV_CONFIG_PATH: missing });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      new RegExp(`^error E_INVALID_CONFIG: DOTENV_CONFIG_PATH names ${missing}, which could not be read`),
+    );
+  });
 });
 
 describe('on the in-memory driver (no REDIS_URL)', () => {
