@@ -50,3 +50,22 @@ describe('readSections', () => {
     expect(() => readSections({ LOG_LEVEL: 'loud' }, [appConfig, queueConfig])).toThrow(own as Error);
   });
 });
+
+describe('NODE_ENV', () => {
+  it('refuses a value that means production but is not exactly it, which the production checks would pass over', () => {
+    for (const value of [' production', 'production ', 'Production', 'PRODUCTION']) {
+      expect(() => readSections({ NODE_ENV: value }, [appConfig, queueConfig, mqttConfig]), value).toThrow(
+        expect.objectContaining({
+          code: 'E_INVALID_CONFIG',
+          message: expect.stringMatching(/^invalid app configuration: NODE_ENV: write production exactly/),
+        }),
+      );
+    }
+    for (const value of ['production', 'development', 'test', '']) {
+      expect(
+        () => readSections({ NODE_ENV: value, MQTT_DEVICES: 'd1:pw', REDIS_URL: 'redis://h' }, [appConfig]),
+        value,
+      ).not.toThrow();
+    }
+  });
+});
