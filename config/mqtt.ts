@@ -14,6 +14,16 @@ import { eventTopicProblem } from '../core/messaging/job_event_bridge.js';
 import { DEFAULT_REPLY_TOPIC, isUnderTopic } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
+/** What `JOB_EVENTS_TOPIC` reads as a switch, whatever its case and blanks. */
+const SWITCHES: Readonly<Record<string, 'on' | 'off'>> = {
+  on: 'on',
+  true: 'on',
+  '1': 'on',
+  off: 'off',
+  false: 'off',
+  '0': 'off',
+};
+
 /** The job event topic `JOB_EVENTS_TOPIC=on` stands for. */
 const DEFAULT_EVENTS_TOPIC = 'topiq/jobs/{queue}/{id}/{status}';
 
@@ -114,8 +124,18 @@ export default defineConfig(
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
       JOB_EVENTS_TOPIC: z
         .string()
+        // the switches JOB_EVENTS_PROGRESS takes too: true/1 are on, false/0 off (a topic named
+        // `false` would take every job event)
+        .transform((value) => SWITCHES[value.trim().toLowerCase()] ?? value)
         .superRefine((template, context) => {
           if (template === 'on' || template === 'off') return;
+          if (/^\s*(yes|no)\s*$/i.test(template)) {
+            context.addIssue({
+              code: 'custom',
+              message: `on or off (or true/false, 1/0), not ${template.trim()}: a topic of that name would take every job event`,
+            });
+            return;
+          }
           const problem = eventTopicProblem(template);
           if (problem) {
             context.addIssue({

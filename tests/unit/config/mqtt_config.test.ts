@@ -44,6 +44,18 @@ describe('JOB_EVENTS_TOPIC', () => {
     );
     expect(mqttConfig.read({ JOB_EVENTS_TOPIC: 'off' }).jobEventsTopic).toBeUndefined();
     expect(mqttConfig.read({ JOB_EVENTS_TOPIC: 'ops/{name}/{id}' }).jobEventsTopic).toBe('ops/{name}/{id}');
+    // the switches JOB_EVENTS_PROGRESS takes, in any case: never a topic named "false"
+    for (const on of ['true', '1', 'ON', ' on ']) {
+      expect(mqttConfig.read({ JOB_EVENTS_TOPIC: on }).jobEventsTopic, on).toBe(
+        'topiq/jobs/{queue}/{id}/{status}',
+      );
+    }
+    for (const off of ['false', '0', 'OFF', ' off']) {
+      expect(mqttConfig.read({ JOB_EVENTS_TOPIC: off }).jobEventsTopic, off).toBeUndefined();
+    }
+    expect(() => mqttConfig.read({ JOB_EVENTS_TOPIC: 'yes' })).toThrow(
+      /on or off \(or true\/false, 1\/0\), not yes/,
+    );
     for (const template of ['jobs/+/{id}', 'jobs/{queue}/#']) {
       expect(() => mqttConfig.read({ JOB_EVENTS_TOPIC: template })).toThrow(
         expect.objectContaining({
