@@ -154,7 +154,13 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
    */
   on<P extends string, T extends object = object, M extends string = string>(
     pattern: P,
-    handler: TypedHandler<H, JoinPattern<Prefix, P>, T, M, RouteContext<C, JoinPattern<Prefix, P>>>,
+    handler: TypedHandler<
+      H,
+      JoinPattern<Prefix, NoInfer<P>>,
+      T,
+      M,
+      RouteContext<C, JoinPattern<Prefix, NoInfer<P>>>
+    >,
     options: RouteOptions<C> = {},
   ): this {
     checkOptions(pattern, options);

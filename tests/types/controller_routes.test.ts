@@ -85,6 +85,20 @@ function compileOnly(routes: AppRouteTable): void {
     site.on('claimed', [ClaimController, 'claimed']);
   });
 
+  // An inline handler with its context written out, as docs/routing.md shows one: the pattern
+  // alone decides the params (the handler's annotation is checked against them, not read for them)
+  routes.on(
+    'devices/{deviceId}/logs/{path*}',
+    async (_ctx: MessageContext<{ deviceId: string; path: string }>) => {},
+  );
+  routes.on('devices/{deviceId}/logs', async (_ctx: MessageContext<{ deviceId: string }>) => {});
+  routes.group({ prefix: 'devices/{deviceId}' }, (device) => {
+    device.on('logs/{kind}', async (_ctx: MessageContext<{ deviceId: string; kind: string }>) => {});
+  });
+  const wantsKind = async (_ctx: MessageContext<{ deviceId: string; kind: string }>) => {};
+  // @ts-expect-error: the handler wants params.kind, which the pattern does not give
+  routes.on('devices/{deviceId}/logs', wantsKind);
+
   // Left to the check at boot: a name typed as any string, and a generic controller class.
   const fromConfig: ControllerReference = [ClaimController, 'claimed'];
   routes.on('devices/{deviceId}/claimed', fromConfig);
