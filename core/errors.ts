@@ -11,7 +11,8 @@ export const errorCatalogue = {
   E_JOB_NOT_REGISTERED: 'A job name is not in the registry of the process that met it.',
   E_DUPLICATE_JOB_NAME: 'Two job classes were registered under the same name.',
   E_JOB_TIMEOUT: 'A job attempt ran longer than its timeout.',
-  E_LEASE_LOST: "A worker's lease on a job expired or was taken over; its result was not recorded.",
+  E_LEASE_LOST:
+    "A worker's lease on a job expired, was taken over, or may have lapsed (no renewal reached Redis for most of it); its result was not recorded.",
   E_LEASE_EXPIRED:
     'A job was abandoned by crashed workers more times than its maxTries allows, or before it was known to start more than MAX_STALLS times.',
   E_UNRECOVERABLE: 'A job threw UnrecoverableError: it fails for good without further tries.',
@@ -22,7 +23,8 @@ export const errorCatalogue = {
   E_JOB_EXPIRED: 'The job was not started before its expiresAt.',
   E_QUEUE_NOT_FOUND: 'A queue was named that no job was ever pushed to (a typo, or the wrong QUEUE_PREFIX).',
   E_INVALID_QUEUE_NAME: 'A queue name has characters or a length that Topiq does not accept.',
-  E_INVALID_JOB_ID: 'A job id has characters or a length that Topiq does not accept.',
+  E_INVALID_JOB_ID:
+    'A job id has characters or a length that Topiq does not accept, or a new job was given the reserved id `all`.',
   E_INVALID_WORKER_NAME: 'A worker name has characters or a length that Topiq does not accept.',
   E_INVALID_OPTION: 'A dispatch or worker option is out of range or of the wrong type.',
   E_INVALID_CONFIG: 'A configuration value read from the environment is missing or invalid.',

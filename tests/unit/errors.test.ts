@@ -10,6 +10,14 @@ describe('error catalogue', () => {
     }
   });
 
+  it("gives each code in docs/errors.md the catalogue's own meaning", () => {
+    const rows = readFileSync(new URL('../../docs/errors.md', import.meta.url), 'utf8').split('\n');
+    for (const [code, meaning] of Object.entries(errors.errorCatalogue)) {
+      const row = rows.find((line) => line.startsWith(`| \`${code}\``));
+      expect(row?.split('|')[2]?.trim(), code).toBe(meaning);
+    }
+  });
+
   it('has an exported error class for every code, carrying that code and the cause', () => {
     const classes = Object.values(errors).filter(
       (value): value is typeof errors.InvalidPayloadError =>
