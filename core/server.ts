@@ -9,14 +9,14 @@ import { addJobCommandRoute } from './messaging/job_command_route.js';
 import { bridgeJobEvents, eventTopicMayMatch } from './messaging/job_event_bridge.js';
 import { type AppRouteTable, MessagePipeline } from './messaging/message_pipeline.js';
 import type { MessageContext } from './messaging/message_context.js';
-import { MqttGateway } from './messaging/mqtt_gateway.js';
+import { brokerAccountsProblem, MqttGateway } from './messaging/mqtt_gateway.js';
 import { stateSubscriptionMemory } from './messaging/subscription_memory.js';
 import { parseQueueList } from './queue/names.js';
 import { retryUntilDone } from './support/retry.js';
 import { withDeadline } from './support/timers.js';
 import type { Worker, WorkerOptions } from './queue/worker.js';
 import type { Middleware } from './routing/compose.js';
-import { assertDurableDriver } from './config/durable_driver.js';
+import { durableDriverProblem } from './config/durable_driver.js';
 import { InvalidConfigError } from './errors.js';
 
 /** What a server is built from. */
@@ -79,8 +79,13 @@ export class Server {
 
   /** Starts the MQTT side, then the workers. */
   async start(options: { workers?: InProcessWorkers } = {}): Promise<void> {
-    // messages acknowledged into a store that ends with the process: refused in production
-    assertDurableDriver(this.app.settings.queue);
+    // messages acknowledged into a store that ends with the process: refused in production; and
+    // an embedded broker without the accounts it requires. Both at once, fixed in one pass.
+    const problems = [
+      durableDriverProblem(this.app.settings.queue),
+      brokerAccountsProblem(this.#mqtt),
+    ].filter((problem) => problem !== undefined);
+    if (problems.length > 0) throw new InvalidConfigError(problems.join('; '));
     await this.gateway.start((message) => this.pipeline.handle(message));
     if (this.#stopping) {
       // stopped while starting: what the start opened after stop() looked is closed now

@@ -14,9 +14,15 @@ import type { QueueSettings } from './settings.js';
  * assertDurableDriver(app.settings.queue); // before serving, working or dispatching
  */
 export function assertDurableDriver(settings: QueueSettings): void {
-  if (!settings.memoryInProduction) return;
-  throw new InvalidConfigError(
+  const problem = durableDriverProblem(settings);
+  if (problem) throw new InvalidConfigError(problem);
+}
+
+/** What {@link assertDurableDriver} would throw for `settings`, or undefined. */
+export function durableDriverProblem(settings: QueueSettings): string | undefined {
+  if (!settings.memoryInProduction) return undefined;
+  return (
     'NODE_ENV=production and no REDIS_URL: the in-memory driver keeps jobs in this process only, and loses them ' +
-      'at a restart; set REDIS_URL, or QUEUE_DRIVER=memory to run without Redis on purpose',
+    'at a restart; set REDIS_URL, or QUEUE_DRIVER=memory to run without Redis on purpose'
   );
 }

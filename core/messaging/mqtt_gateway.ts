@@ -51,6 +51,19 @@ export interface GatewayOptions {
 }
 
 /**
+ * Why the embedded broker these settings describe cannot start for want of accounts (it
+ * requires passwords, and none are configured), or undefined: none with an external broker.
+ */
+export function brokerAccountsProblem(settings: MqttSettings): string | undefined {
+  if (settings.url || settings.broker.auth !== 'credentials' || settings.broker.accounts.length > 0)
+    return undefined;
+  return (
+    'the embedded broker requires passwords but no accounts are configured: set MQTT_DEVICES ' +
+    '(deviceId:password,...) and/or MQTT_SERVICE_ACCOUNTS, or MQTT_AUTH=development outside production'
+  );
+}
+
+/**
  * Starts and stops the MQTT transport.
  *
  * @example
@@ -126,12 +139,8 @@ export class MqttGateway {
     }
     const { broker } = settings;
     const listed = broker.accounts.length > 0 ? staticCredentials(broker.accounts) : undefined;
-    if (broker.auth === 'credentials' && !listed) {
-      throw new InvalidConfigError(
-        'the embedded broker requires passwords but no accounts are configured: set MQTT_DEVICES ' +
-          '(deviceId:password,...) and/or MQTT_SERVICE_ACCOUNTS, or MQTT_AUTH=development outside production',
-      );
-    }
+    const noAccounts = brokerAccountsProblem(settings);
+    if (noAccounts) throw new InvalidConfigError(noAccounts);
     if (broker.auth === 'development') {
       log.warn(
         { event: 'broker.development_auth' },

@@ -214,4 +214,18 @@ describe('npx topiq serve (signals)', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error E_INVALID_CONFIG: NODE_ENV=production and no REDIS_URL/m);
   });
+
+  it('names every production requirement serve lacks in one error: REDIS_URL and the broker accounts', async () => {
+    const { REDIS_URL: _unset, ...withoutRedis } = env;
+    const result = await runCli(['serve'], {
+      ...withoutRedis,
+      NODE_ENV: 'production',
+      MQTT_BROKER_PORT: String(await freePort()),
+    });
+
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^error E_INVALID_CONFIG: NODE_ENV=production and no REDIS_URL.*; the embedded broker requires passwords but no accounts are configured: set MQTT_DEVICES/m,
+    );
+  });
 });
