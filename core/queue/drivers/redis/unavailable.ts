@@ -242,8 +242,12 @@ export function rethrowUnavailable(
     if (refusal) throw refusal;
     if (isAuthRefusal(error)) throw authRefusal(where, error);
     if (isConnectionError(error)) {
+      // a TLS handshake with a server that speaks plain Redis never ends: it times out
+      const tls = where.endsWith(TLS_MARK)
+        ? ' REDIS_URL starts with rediss://, which asks for TLS: if the server speaks plain Redis, use redis://.'
+        : '';
       throw new RedisUnavailableError(
-        `Redis at ${where} did not answer (${connectionFailure(error as Error)}). Start Redis, or point REDIS_URL ` +
+        `Redis at ${where} did not answer (${connectionFailure(error as Error)}).${tls} Start Redis, or point REDIS_URL ` +
           'at a running server (in development, with REDIS_URL unset, Topiq uses its in-memory driver)',
         { cause: error },
       );
@@ -263,7 +267,15 @@ function connectionFailure(error: Error): string {
   return error.message;
 }
 
+/** How {@link describeConnection} marks a connection over TLS. */
+const TLS_MARK = ' (TLS)';
+
 /** A Redis URL with its password hidden, for messages. */
-export function describeConnection(options: { host?: string; port?: number; db?: number }): string {
-  return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}${options.db ? `/${options.db}` : ''}`;
+export function describeConnection(options: {
+  host?: string;
+  port?: number;
+  db?: number;
+  tls?: unknown;
+}): string {
+  return `${options.host ?? '127.0.0.1'}:${options.port ?? 6379}${options.db ? `/${options.db}` : ''}${options.tls ? TLS_MARK : ''}`;
 }
