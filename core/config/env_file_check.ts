@@ -18,7 +18,15 @@ export const CREDENTIAL_VARIABLES: readonly string[] = [
   'REDIS_URL',
 ];
 
-const ASSIGNMENT = /^\s*(?:export\s+)?([\w.-]+)\s*=(.*)$/;
+/** `NAME=value`, or `NAME: value`, which dotenv reads too. */
+const ASSIGNMENT = /^\s*(?:export\s+)?([\w.-]+)(?:\s*=|:(?=\s))(.*)$/;
+
+/**
+ * A value dotenv takes as quoted: a quote, closed by the first of its kind not escaped, then at
+ * most blanks and a comment. Another value that starts with a quote (`'it's#secret'`, or one
+ * never closed) is read as unquoted, and cut at its `#`, its quote kept.
+ */
+const QUOTED = /^\s*(?:'(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`)\s*(?:#.*)?$/;
 
 /**
  * The variables of `names` that `source` (the text of a .env file) assigns an unquoted value
@@ -33,7 +41,7 @@ export function credentialsCutAtHash(source: string, names = CREDENTIAL_VARIABLE
   const cut = new Set<string>();
   for (const line of source.split(/\r\n?|\n/)) {
     const [, name, value = ''] = ASSIGNMENT.exec(line) ?? [];
-    if (name === undefined || !names.includes(name) || /^\s*['"`]/.test(value)) continue;
+    if (name === undefined || !names.includes(name) || QUOTED.test(value)) continue;
     const hash = value.indexOf('#');
     if (hash === 0 || (hash > 0 && !/\s/.test(value.charAt(hash - 1)))) cut.add(name);
   }

@@ -59,6 +59,22 @@ describe('credentialsCutAtHash', () => {
     });
     expect(credentialsCutAtHash(source)).toEqual([]);
   });
+
+  it('names a value that starts with a quote dotenv does not take as closed, and the NAME: value form', () => {
+    for (const line of [
+      "MQTT_PASSWORD='it's#secret'",
+      "MQTT_PASSWORD='p@ss#w0rd",
+      'MQTT_PASSWORD="p@ss#w0rd',
+      'MQTT_PASSWORD: p@ss#w0rd',
+    ]) {
+      // dotenv reads each as unquoted, cut at the #, keeping a stray quote
+      expect(parse(line).MQTT_PASSWORD, line).not.toContain('#');
+      expect(credentialsCutAtHash(line), line).toEqual(['MQTT_PASSWORD']);
+    }
+    // closed, with a comment after it: kept whole
+    expect(parse("MQTT_PASSWORD='p@ss#w0rd' # the app").MQTT_PASSWORD).toBe('p@ss#w0rd');
+    expect(credentialsCutAtHash("MQTT_PASSWORD='p@ss#w0rd' # the app")).toEqual([]);
+  });
 });
 
 describe('warnOfCutCredentials', () => {
