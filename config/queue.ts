@@ -11,6 +11,7 @@ import { envDecimal, envInteger, envMs, envParsed, envServerUrl } from '../core/
 import { CHANNEL_DATABASE } from '../core/queue/drivers/redis/keys.js';
 import {
   defineConfig,
+  MAX_CONCURRENCY,
   MAX_LEASE_MS,
   MIN_LEASE_MS,
   parsePrefetchSetting,
@@ -40,7 +41,7 @@ export default defineConfig(
     QUEUE_HEARTBEAT_MS: envMs(5000, 100),
     QUEUE_EVENTS: z.enum(['on', 'off', 'true', 'false', '1', '0']).default('on'),
     WORKER_QUEUES: envParsed(parseQueueList).optional(),
-    WORKER_CONCURRENCY: envInteger(10, { min: 1 }),
+    WORKER_CONCURRENCY: envInteger(10, { min: 1, max: MAX_CONCURRENCY }),
     WORKER_PREFETCH: envParsed(parsePrefetchSetting).optional(),
   }),
   (env) => ({

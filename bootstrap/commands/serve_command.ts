@@ -12,6 +12,7 @@ import { queuesOfJobs } from '../../core/console/commands/queue_work_command.js'
 import { redisAnswers } from '../../core/queue/drivers/redis/redis_answers.js';
 import {
   parsePort,
+  parseConcurrency,
   parsePositiveInteger,
   parsePrefetch,
   parseQueueNames,
@@ -49,7 +50,7 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
         new Option(
           '--concurrency <n>',
           'jobs run at once by --workers (default WORKER_CONCURRENCY, 10)',
-        ).argParser(parsePositiveInteger),
+        ).argParser(parseConcurrency),
       )
       .addOption(
         new Option(

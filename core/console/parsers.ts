@@ -18,6 +18,7 @@ import {
 } from '../queue/names.js';
 import { assertDescription, assertOwner } from '../queue/job_labels.js';
 import { parseRetryPolicy, type RetryPolicy } from '../queue/retry_policy.js';
+import { MAX_CONCURRENCY } from '../queue/worker_options.js';
 import { MAX_LEASE_MS, MIN_LEASE_MS } from '../queue/lease_bounds.js';
 import { parsePrefetchSetting } from '../queue/reserve_ahead.js';
 
@@ -47,6 +48,17 @@ export function parsePositiveInteger(text: string): number {
   const value = toNumber(text);
   if (!Number.isInteger(value) || value < 1) {
     throw new InvalidArgumentError(`Expected a whole number of 1 or more (e.g. 5).`);
+  }
+  return value;
+}
+
+/** Accepts `--concurrency`: a whole number from 1 to {@link MAX_CONCURRENCY}. */
+export function parseConcurrency(text: string): number {
+  const value = toNumber(text);
+  if (!Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY) {
+    throw new InvalidArgumentError(
+      `Expected a whole number from 1 to ${MAX_CONCURRENCY} (jobs at once in one worker; run more workers for more), e.g. 10.`,
+    );
   }
   return value;
 }

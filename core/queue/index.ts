@@ -50,5 +50,6 @@ export { Queue } from './queue_facade.js';
 export { JobRegistry } from './registry.js';
 export { type ExponentialRetry, parseRetryPolicy, type RetryPolicy, retryDelayMs } from './retry_policy.js';
 export { MAX_LEASE_MS, MIN_LEASE_MS } from './lease_bounds.js';
+export { MAX_CONCURRENCY } from './worker_options.js';
 export { isPrefetch, MAX_PREFETCH, parsePrefetchSetting } from './reserve_ahead.js';
 export { Worker, type WorkerOptions, type WorkerStopReason } from './worker.js';

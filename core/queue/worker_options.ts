@@ -12,13 +12,16 @@ import type { JobRegistry } from './registry.js';
 import { isPrefetch, MAX_PREFETCH } from './reserve_ahead.js';
 import { assertRetryPolicy, type RetryPolicy } from './retry_policy.js';
 
+/** The most jobs one worker runs at once: past it, run more workers. */
+export const MAX_CONCURRENCY = 10_000;
+
 /** Options of a {@link Worker}; the CLI flags of `queue:work` map onto these. */
 export interface WorkerOptions {
   driver: QueueDriver;
   registry: JobRegistry;
   /** Queues in strict priority order: a later queue is served only when earlier ones are empty. */
   queues: string[];
-  /** Jobs run at once (default 1). */
+  /** Jobs run at once (default 1), at most {@link MAX_CONCURRENCY}. */
   concurrency?: number;
   /** Tries for jobs that set no `maxTries` (default {@link DEFAULT_TRIES}, 3). */
   tries?: number;
@@ -83,6 +86,11 @@ export function validateWorkerOptions(options: WorkerOptions): void {
     }
   };
   positiveInt(options.concurrency, 'concurrency');
+  if (options.concurrency !== undefined && options.concurrency > MAX_CONCURRENCY) {
+    throw new InvalidOptionError(
+      `concurrency must be at most ${MAX_CONCURRENCY} jobs at once in one worker (run more workers for more); got ${options.concurrency}`,
+    );
+  }
   positiveInt(options.tries, 'tries');
   positiveInt(options.maxJobs, 'maxJobs');
   positive(options.timeout, 'timeout');

@@ -15,6 +15,7 @@ import { onLogReaderGone } from '../log_reader_gone.js';
 import {
   parseLeaseMs,
   parseBackoff,
+  parseConcurrency,
   parsePositiveInteger,
   parsePositiveNumber,
   parsePrefetch,
@@ -56,9 +57,7 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
           'queues in strict priority order, comma-separated (default WORKER_QUEUES, else every queue of app/jobs, plus default)',
         ).argParser(parseQueueNames),
       )
-      .addOption(
-        new Option('--concurrency <n>', 'jobs run at once (default 1)').argParser(parsePositiveInteger),
-      )
+      .addOption(new Option('--concurrency <n>', 'jobs run at once (default 1)').argParser(parseConcurrency))
       .addOption(
         new Option('--tries <n>', 'tries for jobs that set no maxTries (default 3)').argParser(
           parsePositiveInteger,

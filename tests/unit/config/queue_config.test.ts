@@ -190,3 +190,15 @@ describe('QUEUE_PREFIX', () => {
     }
   });
 });
+
+describe('WORKER_CONCURRENCY', () => {
+  it('takes up to MAX_CONCURRENCY jobs at once, as Worker and --concurrency do', () => {
+    expect(queueConfig.read({ WORKER_CONCURRENCY: '10000' }).worker.concurrency).toBe(10_000);
+    expect(() => queueConfig.read({ WORKER_CONCURRENCY: '1000000000000' })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_CONFIG',
+        message: expect.stringMatching(/WORKER_CONCURRENCY/),
+      }),
+    );
+  });
+});

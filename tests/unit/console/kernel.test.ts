@@ -132,6 +132,10 @@ describe('Kernel.handle', () => {
       /'--concurrency <n>' argument 'abc' is invalid\. Expected a whole number/,
     ],
     [['queue:work', '--concurrency=0'], /argument '0' is invalid/],
+    [
+      ['queue:work', '--concurrency=10001'],
+      /argument '10001' is invalid\. Expected a whole number from 1 to 10000/,
+    ],
     [['queue:work', '--queue=bad{name}'], /queue name "bad\{name\}" is not allowed/],
     [['queue:work', '--name=w{1}'], /worker name "w\{1\}" is not allowed/],
     [['queue:work', '--name', 'w'.repeat(129)], /worker name "w+" is not allowed: use 1-128 characters/],

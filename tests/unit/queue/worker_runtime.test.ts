@@ -456,6 +456,18 @@ describe('worker runtime', () => {
     }
   });
 
+  it('refuses a concurrency past 10,000 jobs at once', () => {
+    const driver = memoryDriver();
+    const registry = new JobRegistry();
+    expect(() => new Worker({ driver, registry, queues: ['q'], concurrency: 1e12 })).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_OPTION',
+        message: expect.stringMatching(/^concurrency must be at most 10000 jobs at once/),
+      }),
+    );
+    expect(() => new Worker({ driver, registry, queues: ['q'], concurrency: 10_000 })).not.toThrow();
+  });
+
   it('logs a failed() hook that rejects as job.failed_hook_error, not as a timeout, and goes on', async () => {
     const driver = memoryDriver();
     const registry = new JobRegistry().register(ThrowingHookJob);
