@@ -57,7 +57,7 @@ describe('npx topiq (usage)', () => {
   it.concurrent('rejects queue:work --concurrency=0 with exit code 2 before starting a worker', async () => {
     const result = await runCli(['queue:work', '--concurrency=0'], env);
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(/argument '0' is invalid\. Expected a whole number of 1 or more/);
+    expect(result.stderr).toMatch(/argument '0' is invalid\. Expected a whole number from 1 to 10000/);
   });
 });
 
