@@ -23,6 +23,13 @@ export const START_REPORT_MS = 1000;
  */
 export const LAPSE_SHARE = 5 / 6;
 
+/**
+ * How long, at most, the lapse check waits for the answer to a renewal sent a moment before it
+ * (a tenth of the lease when less): after the event loop was blocked, the renewal timer runs
+ * first and sends one, which may yet keep the leases.
+ */
+const LATE_ANSWER_MS = 1000;
+
 /** The lease a reserved job is held under. */
 export function leaseOf(job: ReservedJob): Lease {
   return { id: job.id, queue: job.queue, token: job.token };
@@ -60,6 +67,8 @@ export class LeaseKeeper {
   #renewedSince = Number.POSITIVE_INFINITY;
   #renewingSince = Number.POSITIVE_INFINITY;
   #reservedSince = Number.POSITIVE_INFINITY;
+  /** When the renewal in flight was sent (performance.now() ms); -Infinity: none. */
+  #renewalSentAt = Number.NEGATIVE_INFINITY;
   #renewing: Promise<void> | undefined;
   /** Asked for while one was in flight: another renewal follows it. */
   #again = false;
@@ -67,6 +76,8 @@ export class LeaseKeeper {
   #confirmed: (() => void) | undefined;
   /** Fires when the oldest confirmation reaches {@link LAPSE_SHARE} of the lease (see #checkLapse). */
   #lapseCheck: NodeJS.Timeout | undefined;
+  /** The worker stopped: no more lapse checks. */
+  #stopped = false;
 
   constructor(driver: QueueDriver, log: Logger, leaseMs: number, held: HeldJobs) {
     this.#driver = driver;
@@ -125,19 +136,24 @@ export class LeaseKeeper {
   /** Cancels the start report due, if any, and the lapse check (the worker stopped). */
   stop(): void {
     clearTimeout(this.#startReport);
+    this.#stopped = true;
     clearTimeout(this.#lapseCheck);
     this.#lapseCheck = undefined;
   }
 
   /** Sets the lapse check for when the oldest confirmation reaches {@link LAPSE_SHARE} of the lease. */
-  #armLapseCheck(): void {
-    const since = this.#confirmedSince();
-    if (this.#lapseCheck !== undefined || since === Number.POSITIVE_INFINITY) return;
-    const wait = Math.max(0, since + this.#leaseMs * LAPSE_SHARE - performance.now());
-    this.#lapseCheck = setTimeout(() => {
-      this.#lapseCheck = undefined;
-      this.#checkLapse();
-    }, wait);
+  #armLapseCheck(at = this.#confirmedSince() + this.#leaseMs * LAPSE_SHARE): void {
+    if (this.#stopped || this.#lapseCheck !== undefined || at === Number.POSITIVE_INFINITY) return;
+    this.#lapseCheck = setTimeout(
+      () => {
+        // after the I/O poll: answers that came while the event loop was blocked are read first
+        setImmediate(() => {
+          this.#lapseCheck = undefined;
+          if (!this.#stopped) this.#checkLapse();
+        });
+      },
+      Math.max(0, at - performance.now()),
+    );
     this.#lapseCheck.unref();
   }
 
@@ -153,12 +169,23 @@ export class LeaseKeeper {
   #checkLapse(): void {
     const since = this.#confirmedSince();
     if (since === Number.POSITIVE_INFINITY) return;
-    const silentMs = performance.now() - since;
+    const now = performance.now();
+    const silentMs = now - since;
     if (silentMs < this.#leaseMs * LAPSE_SHARE) {
       this.#armLapseCheck();
       return;
     }
-    const running = this.#held.running.values().filter((entry) => !entry.controller.signal.aborted);
+    // a renewal sent a moment ago (the event loop was blocked, and the renewal timer ran first)
+    // may yet answer before the leases lapse: its answer decides
+    const lateBy = this.#renewalSentAt + Math.min(LATE_ANSWER_MS, this.#leaseMs / 10);
+    if (now < lateBy) {
+      this.#armLapseCheck(lateBy);
+      return;
+    }
+    // a run whose failure is recorded is off its lease already, running its failed() hook
+    const running = this.#held.running
+      .values()
+      .filter((entry) => !entry.controller.signal.aborted && !entry.failureRecorded);
     if (running.length === 0) return;
     this.#log.warn(
       {
@@ -232,6 +259,7 @@ export class LeaseKeeper {
       return true;
     }
     const sentAt = performance.now();
+    this.#renewalSentAt = sentAt;
     // the jobs held now go with this renewal; those reserved from now on are judged apart
     const covered = Math.min(this.#renewedSince, this.#renewingSince, this.#reservedSince);
     this.#renewingSince = covered;
@@ -264,6 +292,7 @@ export class LeaseKeeper {
       // answered: what it covered runs from when it was sent (those it found lost left the buffer)
       this.#renewedSince = answered ? sentAt : covered;
       this.#renewingSince = Number.POSITIVE_INFINITY;
+      this.#renewalSentAt = Number.NEGATIVE_INFINITY;
       this.#armLapseCheck();
     }
     return answered;

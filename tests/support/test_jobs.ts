@@ -4,7 +4,7 @@ import { sleep } from './queue_names.js';
 
 /** Shared log of what the test jobs did, keyed by a per-test tag in the payload. */
 export const journal = new Map<string, string[]>();
-const note = (tag: string, entry: string) => {
+export const note = (tag: string, entry: string) => {
   journal.set(tag, [...(journal.get(tag) ?? []), entry]);
 };
 export const entries = (tag: string): string[] => journal.get(tag) ?? [];

@@ -7,6 +7,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   Dispatcher,
+  Job,
+  type JobContext,
   JobRegistry,
   RedisQueueDriver,
   Worker,
@@ -16,7 +18,7 @@ import { capturingLogger } from '../../support/capturing_logger.js';
 import { sleep, uniqueQueue } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 import { until } from '../../support/until.js';
-import { entries, SlowJob, testJobs } from '../../support/test_jobs.js';
+import { entries, note, SlowJob, testJobs } from '../../support/test_jobs.js';
 
 const PREFIX = uniqueQueue('ahead-lapse');
 const drivers: RedisQueueDriver[] = [];
@@ -197,5 +199,38 @@ describe('a running job whose lease renewals hang (its worker cut off from Redis
       expect.objectContaining({ jobIds: [id], silentMs: expect.any(Number) }),
     ]);
     expect(log.events('job.lease_lost')).toHaveLength(1);
+  });
+});
+
+/** Blocks the event loop for `ms` at its start (synchronous work), then runs 300 ms more. */
+class BlockingJob extends Job<{ tag: string; ms: number }> {
+  static override readonly jobName = 'BlockingJob';
+  async handle({ tag, ms }: { tag: string; ms: number }, context: JobContext) {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      // busy: no timer, no I/O
+    }
+    await sleep(300);
+    note(tag, `end ${context.jobId}`);
+  }
+}
+
+describe('a running job that blocks the event loop for most of its lease, but not all', () => {
+  it('is not aborted: the renewal sent when the loop is free again answers in time', async () => {
+    const queue = 'stall';
+    const tag = `${PREFIX}-stall`;
+    const driver = connect();
+    const registry = new JobRegistry().register(BlockingJob);
+    // 1,100 ms of a 1,200 ms lease: past the 5/6 at which a silent link aborts its jobs
+    const id = await new Dispatcher(driver, registry).dispatch(BlockingJob, { tag, ms: 1100 }, { queue });
+    const log = capturingLogger('warn');
+    const worker = new Worker({ driver, registry, queues: [queue], leaseMs: 1200, log: log.logger });
+    void worker.run();
+    await until('the job completed', async () => (await driver.getJob(queue, id))?.status === 'completed', 10_000, async () => JSON.stringify({ rec: await driver.getJob(queue, id), ev: log.events('job.lease_lost'), u: log.events('worker.lease_unconfirmed') }));
+    await worker.shutdown();
+
+    expect(entries(tag)).toEqual([`end ${id}`]);
+    expect(log.events('worker.lease_unconfirmed')).toEqual([]);
+    expect(log.events('job.lease_lost')).toEqual([]);
   });
 });
