@@ -10,13 +10,7 @@ import { BaseCommand } from '../../core/console/command.js';
 import { onLogReaderGone } from '../../core/console/log_reader_gone.js';
 import { queuesOfJobs } from '../../core/console/commands/queue_work_command.js';
 import { redisAnswers } from '../../core/queue/drivers/redis/redis_answers.js';
-import {
-  parsePort,
-  parseConcurrency,
-  parsePositiveInteger,
-  parsePrefetch,
-  parseQueueNames,
-} from '../../core/console/parsers.js';
+import { parsePort, parseConcurrency, parsePrefetch, parseQueueNames } from '../../core/console/parsers.js';
 import {
   CliUsageError,
   type InProcessWorkers,

@@ -226,7 +226,7 @@ describe('a running job that blocks the event loop for most of its lease, but no
     const log = capturingLogger('warn');
     const worker = new Worker({ driver, registry, queues: [queue], leaseMs: 1200, log: log.logger });
     void worker.run();
-    await until('the job completed', async () => (await driver.getJob(queue, id))?.status === 'completed', 10_000, async () => JSON.stringify({ rec: await driver.getJob(queue, id), ev: log.events('job.lease_lost'), u: log.events('worker.lease_unconfirmed') }));
+    await until('the job completed', async () => (await driver.getJob(queue, id))?.status === 'completed');
     await worker.shutdown();
 
     expect(entries(tag)).toEqual([`end ${id}`]);
