@@ -108,23 +108,32 @@ export async function drainWorker(worker: Draining): Promise<void> {
       'stopping with failed() hooks still running: the grace period ended first',
     );
   }
-  // The grace period is over: what still runs gets its signal now, whatever Redis answers (and
-  // is handed back below: taken now, as a run leaves the running jobs once it stops).
-  const stillRunning = runningJobs.values().filter((entry) => !entry.failureRecorded);
-  for (const { controller } of stillRunning)
-    controller.abort(new WorkerShutdownError('worker shutting down'));
+  // The grace period is over: what still runs gets its signal and is handed back now (a run
+  // leaves the running jobs, and its lease the renewals, once it stops), and the completions
+  // left are sent, whatever else Redis has yet to answer.
+  const runningHandedBack = handBack(
+    worker,
+    runningJobs.values().filter((entry) => !entry.failureRecorded),
+    [],
+  );
+  const acknowledged = worker.acks.flush();
   worker.graceOver.abort();
   const settleBy = Math.max(deadline, Date.now()) + SETTLE_WAIT_MS;
   const settled = (what: string, work: Promise<unknown>) => settledBy(log, settleBy, what, work);
+  await settled('the hand-back of the running jobs', runningHandedBack);
   await settled('the hand-back of the jobs held ahead', aheadHandedBack);
+  await settled('the reserves in flight', worker.reserving());
+  // jobs reserves in flight left, and any hand-back that failed meanwhile
+  await settled('the hand-back of the jobs reserved last', handBack(worker, [], takeWaiting(worker)));
   while (handBacks.releasing.size > 0 && Date.now() < settleBy) {
     await settled('hand-backs in flight', Promise.all(handBacks.releasing));
   }
-  await settled('the reserves in flight', worker.reserving());
-  // what was still running (first: they started), jobs reserves in flight left, and any
-  // hand-back that failed meanwhile
-  await settled('the hand-back of the running jobs', handBack(worker, stillRunning, takeWaiting(worker)));
-  await settled('the acknowledgements left', worker.acks.flush());
+  await settled('the acknowledgements left', acknowledged);
+  // a completion added once that flush was done (a run that ended as the grace period did):
+  // one more try
+  if (worker.acks.size > 0 && Date.now() < settleBy) {
+    await settled('the acknowledgements left', worker.acks.flush(1));
+  }
   worker.events?.flush();
 }
 
@@ -138,7 +147,7 @@ async function settledBy(log: Logger, settleBy: number, what: string, work: Prom
     if ((error as Error).message !== UNANSWERED) throw error;
     log.warn(
       { event: 'worker.stop_unanswered', waited: what },
-      `stopping without ${what}: Redis did not answer in time; the leases left lapse and their jobs are taken back`,
+      `stopping without ${what}: Redis did not answer in time; what it has not taken back lapses, and the next reserve takes those jobs back`,
     );
   });
 }

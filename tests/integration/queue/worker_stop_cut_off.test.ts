@@ -99,3 +99,45 @@ describe('a worker stopped while its Redis link answers nothing', () => {
     await other.shutdown();
   }, 20_000);
 });
+
+describe('a worker whose hand-back of the jobs it held ahead hangs at its stop', () => {
+  it('hands back its running job when the grace period ends all the same, not once that one answers', async () => {
+    const queue = 'ahead-hangs';
+    const tag = `${PREFIX}-ahead-hangs`;
+    const registry = new JobRegistry().register(...testJobs);
+    const [running, held] = await new Dispatcher(direct, registry).dispatchMany(
+      ['running', 'held'].map(() => ({
+        job: SlowJob,
+        payload: { tag, ms: 3000, honourSignal: true },
+        options: { queue, maxTries: 3 },
+      })),
+    );
+    const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
+    // the first hand-back (the held job, at the stop) never answers; the later ones do
+    const release = driver.release.bind(driver);
+    let calls = 0;
+    driver.release = (...args) => (calls++ === 0 ? new Promise(() => {}) : release(...args));
+    const worker = new Worker({
+      driver,
+      registry,
+      queues: [queue],
+      concurrency: 1,
+      prefetch: 1,
+      shutdownGraceMs: 200,
+    });
+    void worker.run();
+    await until('one job runs, the other is held', async () => {
+      const records = await Promise.all([running!, held!].map((id) => direct.getJob(queue, id)));
+      return entries(tag).length === 1 && records.every((record) => record?.status === 'running');
+    });
+    const stopping = worker.shutdown();
+    const runningId = entries(tag)[0]!.slice('start '.length);
+    await until(
+      'the running job is back in its queue, its attempt given back',
+      async () => (await direct.getJob(queue, runningId))?.status === 'queued',
+      1500,
+    );
+    await stopping;
+    await driver.close();
+  }, 20_000);
+});
