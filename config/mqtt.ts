@@ -126,7 +126,10 @@ export default defineConfig(
         .string()
         // the switches JOB_EVENTS_PROGRESS takes too: true/1 are on, false/0 off (a topic named
         // `false` would take every job event)
-        .transform((value) => SWITCHES[value.trim().toLowerCase()] ?? value)
+        .transform((value) => {
+          const word = value.trim().toLowerCase();
+          return Object.hasOwn(SWITCHES, word) ? SWITCHES[word]! : value;
+        })
         .superRefine((template, context) => {
           if (template === 'on' || template === 'off') return;
           if (/^\s*(yes|no)\s*$/i.test(template)) {

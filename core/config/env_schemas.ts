@@ -81,10 +81,15 @@ function serverUrlProblem(text: string, protocols: readonly string[], database: 
       return `names database "${path}"; a database is a whole number (/0, /1, ...)`;
     // Redis answers a SELECT past its integers with another error than for a database it does
     // not have, and ioredis then goes on in database 0
-    if (path !== '' && Number(path) > MAX_DATABASE)
-      return `names database ${path}, past any Redis server's (at most ${MAX_DATABASE}; a server has 16 by default)`;
-    // ioredis reads a database from ?db= too, unchecked: one place to name it
-    if (url.searchParams.has('db')) return 'names its database in ?db=; name it in the path instead (/2)';
+    // ioredis reads a database from ?db= too (over the path's), unchecked
+    const query = url.searchParams.get('db');
+    if (query !== null && !/^\d+$/.test(query))
+      return `names database "${query}" in ?db=; a database is a whole number (/0, /1, ...)`;
+    if (query !== null && path !== '' && Number(query) !== Number(path))
+      return `names two databases, /${path} and ?db=${query}; name one`;
+    const database = query ?? path;
+    if (database !== '' && Number(database) > MAX_DATABASE)
+      return `names database ${database}, past any Redis server's (at most ${MAX_DATABASE}; a server has 16 by default)`;
   } else if (url.pathname !== '' && url.pathname !== '/' && !/^wss?$/.test(url.protocol.slice(0, -1))) {
     return `has a path (${url.pathname}), which this kind of URL does not take`;
   }

@@ -53,6 +53,9 @@ describe('JOB_EVENTS_TOPIC', () => {
     for (const off of ['false', '0', 'OFF', ' off']) {
       expect(mqttConfig.read({ JOB_EVENTS_TOPIC: off }).jobEventsTopic, off).toBeUndefined();
     }
+    // a name of Object.prototype is a topic like any other word
+    expect(mqttConfig.read({ JOB_EVENTS_TOPIC: 'constructor' }).jobEventsTopic).toBe('constructor');
+    expect(mqttConfig.read({ JOB_EVENTS_TOPIC: '__proto__' }).jobEventsTopic).toBe('__proto__');
     expect(() => mqttConfig.read({ JOB_EVENTS_TOPIC: 'yes' })).toThrow(
       /on or off \(or true\/false, 1\/0\), not yes/,
     );

@@ -32,6 +32,9 @@ describe('REDIS_URL', () => {
       'redis://127.0.0.1',
       'redis://:secret@redis.internal:6380/2',
       'rediss://cache.example.com:6379/',
+      // ioredis reads ?db= as well
+      'redis://127.0.0.1:6379?db=2',
+      'redis://127.0.0.1:6379/2?db=2',
     ]) {
       expect(queueConfig.read({ REDIS_URL: url }).redisUrl).toBe(url);
     }
@@ -46,8 +49,9 @@ describe('REDIS_URL', () => {
     // past any server's databases: Redis answers its SELECT so that ioredis went on in database 0
     ['redis://127.0.0.1:6379/2147483648', /database 2147483648, past any Redis server's/],
     ['redis://127.0.0.1:6379/99999999999999999999', /past any Redis server's/],
-    ['redis://127.0.0.1:6379?db=two', /\?db=; name it in the path/],
-    ['redis://127.0.0.1:6379/?db=2', /\?db=; name it in the path/],
+    ['redis://127.0.0.1:6379?db=two', /names database "two" in \?db=/],
+    ['redis://127.0.0.1:6379?db=2147483648', /database 2147483648, past any Redis server's/],
+    ['redis://127.0.0.1:6379/1?db=2', /names two databases, \/1 and \?db=2/],
     // an unencoded # in the password: the rest is the fragment, and "ss" the host
     ['redis://:p@ss#w0rd@127.0.0.1:6379', /holds a #.*%23/],
     ['redis://127.0.0.1:6379/2#x', /holds a #/],
