@@ -11,7 +11,8 @@ import { InvalidConfigError } from '../core/errors.js';
 
 /** The `.env` file the application reads: `DOTENV_CONFIG_PATH`, else `<project root>/.env`. */
 export function envFilePath(env: Record<string, string | undefined> = process.env): string {
-  return env.DOTENV_CONFIG_PATH ?? fileURLToPath(new URL('../.env', import.meta.url));
+  // empty counts as unset, as for every other variable (compose's `${X:-}` gives one)
+  return env.DOTENV_CONFIG_PATH || fileURLToPath(new URL('../.env', import.meta.url));
 }
 
 /**
@@ -42,7 +43,7 @@ const loaded = config({ path: envFilePath(), quiet: true });
  * project without a `.env` of its own is fine.
  */
 const unreadEnvFile =
-  process.env.DOTENV_CONFIG_PATH !== undefined && loaded.error !== undefined
+  process.env.DOTENV_CONFIG_PATH && loaded.error !== undefined
     ? new InvalidConfigError(
         `DOTENV_CONFIG_PATH names ${process.env.DOTENV_CONFIG_PATH}, which could not be read (${loaded.error.message}); ` +
           "fix the path, or unset DOTENV_CONFIG_PATH to read the project's .env",

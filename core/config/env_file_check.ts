@@ -39,9 +39,12 @@ const QUOTED = /^\s*(?:'(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`)\s*(?:#.*
  */
 export function credentialsCutAtHash(source: string, names = CREDENTIAL_VARIABLES): string[] {
   const cut = new Set<string>();
+  const parsed = parse(source);
   for (const line of source.split(/\r\n?|\n/)) {
     const [, name, value = ''] = ASSIGNMENT.exec(line) ?? [];
     if (name === undefined || !names.includes(name) || QUOTED.test(value)) continue;
+    // a value dotenv kept whole though it spans lines (double quotes): its # is in it
+    if (parsed[name]?.includes('#')) continue;
     const hash = value.indexOf('#');
     if (hash === 0 || (hash > 0 && !/\s/.test(value.charAt(hash - 1)))) cut.add(name);
   }

@@ -138,6 +138,10 @@ describe('the .env file', () => {
     expect(result.stderr).toMatch(
       new RegExp(`^error E_INVALID_CONFIG: DOTENV_CONFIG_PATH names ${missing}, which could not be read`),
     );
+    // set but empty (compose's ${X:-}): unset, as any other variable
+    const empty = await runCli(['route:list'], { ...env, DOTENV_CONFIG_PATH: '' });
+    expect(empty.stderr).toBe('');
+    expect(empty.code).toBe(0);
   });
 });
 

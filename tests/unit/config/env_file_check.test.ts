@@ -71,6 +71,10 @@ describe('credentialsCutAtHash', () => {
       expect(parse(line).MQTT_PASSWORD, line).not.toContain('#');
       expect(credentialsCutAtHash(line), line).toEqual(['MQTT_PASSWORD']);
     }
+    // a double-quoted value over two lines, read whole
+    const multiline = 'MQTT_PASSWORD="p@ss#w0rd\nsecond line"';
+    expect(parse(multiline).MQTT_PASSWORD).toBe('p@ss#w0rd\nsecond line');
+    expect(credentialsCutAtHash(multiline)).toEqual([]);
     // closed, with a comment after it: kept whole
     expect(parse("MQTT_PASSWORD='p@ss#w0rd' # the app").MQTT_PASSWORD).toBe('p@ss#w0rd');
     expect(credentialsCutAtHash("MQTT_PASSWORD='p@ss#w0rd' # the app")).toEqual([]);
