@@ -24,8 +24,9 @@ export interface DeviceFleetOptions {
   qos: Qos;
   /**
    * Client ids: `unique` (default), `<id>-sim-<random hex>`, so two runs with the same ids do
-   * not knock each other off; or `device-id`, the device id itself, for an embedded broker
-   * that takes only that (`MQTT_BROKER_CLIENT_IDS=device-id`).
+   * not knock each other off (unless the broker puts the username in place of the client id, as
+   * the shipped Mosquitto config does); or `device-id`, the device id itself, for an embedded
+   * broker that takes only that (`MQTT_BROKER_CLIENT_IDS=device-id`).
    */
   clientIds?: 'unique' | 'device-id';
   /** Longest wait for one device's CONNACK. Default 10 000. */
