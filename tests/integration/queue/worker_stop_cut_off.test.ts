@@ -113,10 +113,15 @@ describe('a worker whose hand-back of the jobs it held ahead hangs at its stop',
       })),
     );
     const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
-    // the first hand-back (the held job, at the stop) never answers; the later ones do
+    // the first hand-back (the held job, at the stop) answers only when the test lets it; the
+    // later ones at once
     const release = driver.release.bind(driver);
     let calls = 0;
-    driver.release = (...args) => (calls++ === 0 ? new Promise(() => {}) : release(...args));
+    let letGo: () => void = () => {};
+    const heldBack = new Promise<void>((resolve) => {
+      letGo = resolve;
+    });
+    driver.release = (...args) => (calls++ === 0 ? heldBack.then(() => release(...args)) : release(...args));
     const worker = new Worker({
       driver,
       registry,
@@ -137,7 +142,9 @@ describe('a worker whose hand-back of the jobs it held ahead hangs at its stop',
       async () => (await direct.getJob(queue, runningId))?.status === 'queued',
       1500,
     );
+    letGo();
     await stopping;
+    expect(await direct.getJob(queue, held!)).toMatchObject({ status: 'queued', attempts: 0 });
     await driver.close();
   }, 20_000);
 });
