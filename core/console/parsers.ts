@@ -52,26 +52,32 @@ export function parsePositiveInteger(text: string): number {
   return value;
 }
 
-/** Accepts `--concurrency`: a whole number from 1 to {@link MAX_CONCURRENCY}. */
-export function parseConcurrency(text: string): number {
-  const value = toNumber(text);
-  if (!Number.isInteger(value) || value < 1 || value > MAX_CONCURRENCY) {
-    throw new InvalidArgumentError(
-      `Expected a whole number from 1 to ${MAX_CONCURRENCY} (jobs at once in one worker; run more workers for more), e.g. 10.`,
-    );
-  }
-  return value;
-}
-
-/** A parser of `--limit`: a whole number from 1 to `max` (a larger one is refused, not sent on to Redis). */
-export function parseLimitUpTo(max: number): (text: string) => number {
+/**
+ * A parser of a whole number from 1 to `max` (one past it is refused here, not sent on), whose
+ * message says what the number is for: `hint`, e.g. `'e.g. 50'`.
+ *
+ * @example
+ * new Option('--tries <n>').argParser(parseWholeNumberUpTo(MAX_TRIES, 'tries allowed, e.g. 5'));
+ */
+export function parseWholeNumberUpTo(max: number, hint: string): (text: string) => number {
   return (text) => {
     const value = toNumber(text);
     if (!Number.isInteger(value) || value < 1 || value > max) {
-      throw new InvalidArgumentError(`Expected a whole number from 1 to ${max} (e.g. 50).`);
+      throw new InvalidArgumentError(`Expected a whole number from 1 to ${max} (${hint}).`);
     }
     return value;
   };
+}
+
+/** Accepts `--concurrency`: a whole number from 1 to {@link MAX_CONCURRENCY}. */
+export const parseConcurrency = parseWholeNumberUpTo(
+  MAX_CONCURRENCY,
+  'jobs at once in one worker, e.g. 10; run more workers for more',
+);
+
+/** A parser of `--limit`: a whole number from 1 to `max` (a larger one is refused, not sent on to Redis). */
+export function parseLimitUpTo(max: number): (text: string) => number {
+  return parseWholeNumberUpTo(max, 'e.g. 50');
 }
 
 /** Accepts a TCP port, 0 to 65535 in decimal digits (0: a free port); `0x50` or a blank is refused. */

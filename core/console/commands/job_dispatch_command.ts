@@ -21,6 +21,7 @@ import {
   parseNewJobId,
   parseOwner,
   parseQueueName,
+  parseWholeNumberUpTo,
 } from '../parsers.js';
 import { assertDurableDriver } from '../../config/durable_driver.js';
 
@@ -89,13 +90,7 @@ export function parseIsoTime(text: string): Date {
 }
 
 /** Accepts `--tries`: a whole number from 1 to {@link MAX_TRIES}. */
-export function parseTries(text: string): number {
-  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : Number.NaN;
-  if (!Number.isInteger(value) || value < 1 || value > MAX_TRIES) {
-    throw new InvalidArgumentError(`Expected a whole number from 1 to ${MAX_TRIES} (tries allowed, e.g. 5).`);
-  }
-  return value;
-}
+export const parseTries = parseWholeNumberUpTo(MAX_TRIES, 'tries allowed, e.g. 5');
 
 /** Whether the date that `text` starts with (YYYY-MM-DD) exists: JavaScript reads 2030-02-31 as March 3. */
 function isCalendarDate(text: string): boolean {
