@@ -142,8 +142,11 @@ export class LeaseKeeper {
   }
 
   /** Sets the lapse check for when the oldest confirmation reaches {@link LAPSE_SHARE} of the lease. */
-  #armLapseCheck(at = this.#confirmedSince() + this.#leaseMs * LAPSE_SHARE): void {
-    if (this.#stopped || this.#lapseCheck !== undefined || at === Number.POSITIVE_INFINITY) return;
+  #armLapseCheck(at?: number): void {
+    // first what costs nothing: on the reserve path a check is mostly armed already
+    if (this.#stopped || this.#lapseCheck !== undefined) return;
+    at ??= this.#confirmedSince() + this.#leaseMs * LAPSE_SHARE;
+    if (at === Number.POSITIVE_INFINITY) return;
     this.#lapseCheck = setTimeout(
       () => {
         // after the I/O poll: answers that came while the event loop was blocked are read first
