@@ -31,15 +31,18 @@ const QUOTED = /^\s*(?:'(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`)\s*(?:#.*
 /**
  * The variables of `names` that `source` (the text of a .env file) assigns an unquoted value
  * with a `#` that dotenv reads as the start of a comment: one right after `=` or after another
- * character of the value.
+ * character of the value. `parsed`: what dotenv reads of `source`, when the caller has it.
  *
  * @example
  * credentialsCutAtHash('MQTT_PASSWORD=p@ss#w0rd\n'); // ['MQTT_PASSWORD']
  * credentialsCutAtHash("MQTT_PASSWORD='p@ss#w0rd'\n"); // []
  */
-export function credentialsCutAtHash(source: string, names = CREDENTIAL_VARIABLES): string[] {
+export function credentialsCutAtHash(
+  source: string,
+  names = CREDENTIAL_VARIABLES,
+  parsed: Record<string, string> = parse(source),
+): string[] {
   const cut = new Set<string>();
-  const parsed = parse(source);
   for (const line of source.split(/\r\n?|\n/)) {
     const [, name, value = ''] = ASSIGNMENT.exec(line) ?? [];
     if (name === undefined || !names.includes(name) || QUOTED.test(value)) continue;
@@ -69,7 +72,9 @@ export function warnOfCutCredentials(
     return;
   }
   const parsed = parse(source);
-  const variables = credentialsCutAtHash(source).filter((name) => env[name] === parsed[name]);
+  const variables = credentialsCutAtHash(source, CREDENTIAL_VARIABLES, parsed).filter(
+    (name) => env[name] === parsed[name],
+  );
   if (variables.length === 0) return;
   log.warn(
     { event: 'config.env_value_cut', file: path, variables },
