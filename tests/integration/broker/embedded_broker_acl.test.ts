@@ -1,3 +1,4 @@
+import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultDeviceAcl } from '../../../core/broker/index.js';
 import { staticCredentials } from '../../../core/broker/static_credentials.js';
@@ -6,6 +7,30 @@ import { accounts, BrokerTestKit, closed, inbox, nextMessage } from './broker_te
 /** The SUBACK return codes mqtt.js attaches to a failed subscription. */
 function grantedCodes(error: { packet?: { granted?: unknown } }): unknown {
   return error.packet?.granted;
+}
+
+/**
+ * Has `publisher` send `payload` on `topic`, waits for the broker to close it for that, then sends
+ * a sentinel on `sentinelTopic` through `watcher` (subscribed to it): the refusal comes before
+ * forwarding, so once the sentinel arrives a refused message can no longer be on its way.
+ * Resolves to what `watcher` received from the publish on.
+ */
+async function refusedPublish(
+  publisher: MqttClient,
+  topic: string,
+  payload: string,
+  qos: 0 | 1,
+  watcher: MqttClient,
+  sentinelTopic: string,
+): Promise<string[]> {
+  const received = inbox(watcher);
+  const disconnected = closed(publisher);
+  publisher.publish(topic, payload, { qos }, () => {});
+  await disconnected;
+  const sentinel = nextMessage(watcher, sentinelTopic);
+  await watcher.publishAsync(sentinelTopic, 'after', { qos: 1 });
+  await sentinel;
+  return received;
 }
 
 describe('startEmbeddedBroker topic ACLs', () => {
@@ -18,17 +43,16 @@ describe('startEmbeddedBroker topic ACLs', () => {
       const broker = await kit.startBroker();
       const app = await kit.connect(broker, accounts.app);
       await app.subscribeAsync('devices/#', { qos: 1 });
-      const received = inbox(app);
       const intruder = await kit.connect(broker, accounts.sensor1);
 
-      const disconnected = closed(intruder);
-      intruder.publish('devices/sensor-2/telemetry', 'forged', { qos }, () => {});
-      await disconnected;
-      // The refusal happens before forwarding, so once a later message arrives the forged
-      // one can no longer be on its way.
-      const sentinel = nextMessage(app, 'devices/sensor-2/sentinel');
-      await app.publishAsync('devices/sensor-2/sentinel', 'after', { qos: 1 });
-      await sentinel;
+      const received = await refusedPublish(
+        intruder,
+        'devices/sensor-2/telemetry',
+        'forged',
+        qos,
+        app,
+        'devices/sensor-2/sentinel',
+      );
 
       expect(received).toEqual(['devices/sensor-2/sentinel after']);
       expect(kit.logged('mqtt publish refused by topic ACL')).toEqual([
@@ -65,14 +89,8 @@ describe('startEmbeddedBroker topic ACLs', () => {
       const broker = await kit.startBroker();
       const watcher = await kit.connect(broker, accounts.app);
       await watcher.subscribeAsync(['$SYS', '$SYS/#', 'sentinel'], { qos: 1 });
-      const received = inbox(watcher);
       const service = await kit.connect(broker, accounts.app);
-      const disconnected = closed(service);
-      service.publish(topic, 'forged', { qos: 1 }, () => {});
-      await disconnected;
-      const sentinel = nextMessage(watcher, 'sentinel');
-      await watcher.publishAsync('sentinel', 'after', { qos: 1 });
-      await sentinel;
+      const received = await refusedPublish(service, topic, 'forged', 1, watcher, 'sentinel');
 
       expect(received.filter((line) => line.endsWith(' forged'))).toEqual([]);
       expect(kit.logged('mqtt publish refused by topic ACL')).toEqual([expect.objectContaining({ topic })]);
@@ -83,14 +101,15 @@ describe('startEmbeddedBroker topic ACLs', () => {
     const broker = await kit.startBroker();
     const app = await kit.connect(broker, accounts.app);
     await app.subscribeAsync('devices/#', { qos: 1 });
-    const received = inbox(app);
     const device = await kit.connect(broker, accounts.sensor1);
-    const disconnected = closed(device);
-    device.publish('devices/sensor-1/tele\u0000metry', 'odd', { qos: 1 }, () => {});
-    await disconnected;
-    const sentinel = nextMessage(app, 'devices/sensor-1/sentinel');
-    await app.publishAsync('devices/sensor-1/sentinel', 'after', { qos: 1 });
-    await sentinel;
+    const received = await refusedPublish(
+      device,
+      'devices/sensor-1/tele\u0000metry',
+      'odd',
+      1,
+      app,
+      'devices/sensor-1/sentinel',
+    );
 
     expect(received).toEqual(['devices/sensor-1/sentinel after']);
     expect(kit.logged('mqtt publish refused by topic ACL')).toEqual([
