@@ -41,6 +41,13 @@ export class QueueFakeLimitError extends Error {
   override name = 'QueueFakeLimitError';
 }
 
+/**
+ * The lease of a job the fake runs: one no test clock passes (about 71,000 years), as a
+ * worker's lease is renewed while its job runs and the fake renews none. Moving a fake's
+ * clock on by hours, to make a delayed job due, must not hand a running job out again.
+ */
+const FAKE_LEASE_MS = 2 ** 51;
+
 /** Runs the jobs of a recording driver one at a time, in the test's process. */
 export class FakeQueueRunner {
   readonly #driver: RecordingQueueDriver;
@@ -74,17 +81,24 @@ export class FakeQueueRunner {
 
   /** Runs the next ready job; undefined when none is ready. */
   async runNext(options: RunOptions = {}): Promise<RunOutcome | undefined> {
+    // the queue whose reserve last came back empty with nothing changed, if the one before
+    let emptyIn: string | undefined;
     for (let queue = await this.#nextReadyQueue(); queue; queue = await this.#nextReadyQueue()) {
       const { jobs, expired, changed, abandoned } = await this.#driver.reserve(queue, {
         count: 1,
-        leaseMs: 60 * 60 * 1000,
+        leaseMs: FAKE_LEASE_MS,
         worker: 'queue-fake',
         defaultMaxTries: 1,
       });
       const reserved = jobs[0];
       if (!reserved) {
-        // it expired as it was reserved, or came due as another was cancelled: look again
-        if (expired.length > 0 || changed.length > 0 || abandoned.length > 0) continue;
+        // it expired as it was reserved, or came due as another was cancelled; or, between the
+        // look and the reserve, it was cancelled or another runNext() took it: look again
+        const moved = expired.length > 0 || changed.length > 0 || abandoned.length > 0;
+        if (moved || emptyIn !== queue) {
+          emptyIn = moved ? undefined : queue;
+          continue;
+        }
         // never spin: this loop awaits only settled promises, so not even a test timeout would end it
         throw new Error(
           `QueueFake found a job ready in "${queue}" that the driver did not hand out; this is a Topiq bug, please report it`,

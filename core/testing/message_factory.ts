@@ -5,8 +5,9 @@
 import type { InboundMessage } from '../messaging/inbound_message.js';
 
 /**
- * A QoS 1 message on `topic`. `body` is JSON-encoded, except a string or Buffer, which is
- * sent as its raw bytes (to test payloads that are not JSON). `overrides` sets any other
+ * A QoS 1 message on `topic`. `body` is JSON-encoded, except a string, a Buffer or any other
+ * byte view (a `Uint8Array` from `TextEncoder`, a protobuf or CBOR encoder), which is sent as
+ * its raw bytes (to test payloads that are not JSON). `overrides` sets any other
  * field (`qos`, `retain`, `clientId`, `deviceId`, ...).
  *
  * @example
@@ -20,7 +21,13 @@ export function fakeMessage(
   overrides: Partial<Omit<InboundMessage, 'topic' | 'payload'>> = {},
 ): InboundMessage {
   const payload =
-    typeof body === 'string' ? Buffer.from(body, 'utf8') : Buffer.isBuffer(body) ? body : toJson(body);
+    typeof body === 'string'
+      ? Buffer.from(body, 'utf8')
+      : Buffer.isBuffer(body)
+        ? body
+        : ArrayBuffer.isView(body)
+          ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+          : toJson(body);
   return { qos: 1, retain: false, dup: false, properties: {}, ...overrides, topic, payload };
 }
 

@@ -221,6 +221,7 @@ export class QueueFake {
         ? `Expected ${name} to be dispatched matching the predicate, but none of its ${dispatches(all)} matched.`
         : `Expected ${name} to be dispatched, but it was not.`,
       this.assertDispatched,
+      this.#describeFor(job),
     );
   }
 
@@ -256,6 +257,7 @@ export class QueueFake {
     this.#fail(
       `Expected ${what} to be dispatched ${plural(times)}, but it was dispatched ${plural(count)}.`,
       this.assertDispatchedTimes,
+      this.#describeFor(job),
     );
   }
 
@@ -281,6 +283,17 @@ export class QueueFake {
   assertNothingDispatched(): void {
     if (this.count() === 0) return;
     this.#fail('Expected no jobs to be dispatched, but some were.', this.assertNothingDispatched);
+  }
+
+  /**
+   * What a failed assertion about `job` lists: that class's dispatches when it has some (the
+   * payloads that did not match, never cut off by other classes' jobs), else every dispatch.
+   */
+  #describeFor(job: JobClass): string {
+    const own = this.dispatchedJobs(job);
+    return own.length > 0
+      ? describeDispatched(own, `${jobNameOf(job)} jobs`)
+      : describeDispatched(this.driver.dispatched);
   }
 
   #fail(

@@ -5,7 +5,7 @@
  * `JobContext`; the outcome is written back to the driver so its records stay true.
  * A cancel of the running job aborts its signal, as on a worker.
  */
-import { JobCancelledError, JobNotRegisteredError } from '../errors.js';
+import { JobCancelledError, JobNotRegisteredError, LeaseLostError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Lease, QueueDriver, ReservedJob } from '../queue/driver.js';
 import type { JobClass, JobContext } from '../queue/job.js';
@@ -26,7 +26,7 @@ export interface ProgressReport {
 
 /** How one run ended. */
 type JobRunEnd =
-  | { status: 'completed'; result: JsonValue | undefined }
+  | { status: 'completed'; result: JsonValue }
   | { status: 'failed'; error: Error }
   | { status: 'cancelled'; error: Error };
 
@@ -59,7 +59,15 @@ export async function runOneJob(
   try {
     jobClass = registry.get(reserved.name);
   } catch (cause) {
-    await driver.fail({ lease, error: { message: 'not registered with the QueueFake' }, retryInMs: null });
+    // recorded as a worker records it, code and all
+    await driver.fail({
+      lease,
+      error: {
+        code: 'E_JOB_NOT_REGISTERED',
+        message: `${reserved.name} is not registered with the QueueFake`,
+      },
+      retryInMs: null,
+    });
     throw new JobNotRegisteredError(
       `QueueFake cannot run ${reserved.name}: it is not registered. Pass it to ` +
         `QueueFake.install({ jobs: [...] }) (e.g. the jobs of app/jobs/index.ts) or call fake.register(${reserved.name})`,
@@ -99,9 +107,21 @@ export async function runOneJob(
         progress,
         steps: (total) => new ProgressSteps(total, progress),
       };
-      const result = (await untilAborted(instance.handle(payload, context), abort)) as JsonValue | undefined;
-      await driver.complete([{ lease, result: encodeJson(result ?? null, `${reserved.name} result`) }]);
-      return { status: 'completed', result };
+      const value = (await untilAborted(instance.handle(payload, context), abort)) as JsonValue | undefined;
+      const result = encodeJson(value ?? null, `${reserved.name} result`);
+      const [stored] = await driver.complete([{ lease, result }]);
+      if (!stored) {
+        return {
+          status: 'failed',
+          error: new LeaseLostError(
+            `QueueFake could not record job ${reserved.id} completed: it was no longer running when ` +
+              'handle() returned (removed from its queue meanwhile?)',
+          ),
+        };
+      }
+      // the value as stored, as a worker's record holds it: null for nothing, and no later
+      // change the job makes to the object it returned
+      return { status: 'completed', result: decodeJson(result) };
     } catch (caught) {
       // described as a worker describes it (record_failure.ts): whatever was thrown, never throwing
       const error = thrownError(caught);

@@ -20,6 +20,13 @@ describe('fakeMessage', () => {
     expect(fakeMessage('t', undefined).payload.length).toBe(0);
   });
 
+  it('sends a Uint8Array (TextEncoder, protobuf and CBOR encoders) as its raw bytes, a view of part of a buffer included', () => {
+    const bytes = new TextEncoder().encode('\u0001\u0002binary');
+    expect([...fakeMessage('t', bytes).payload]).toEqual([...bytes]);
+    const part = new Uint8Array([9, 1, 2, 3, 9]).subarray(1, 4);
+    expect([...fakeMessage('t', part).payload]).toEqual([1, 2, 3]);
+  });
+
   it('lets the test set any other field', () => {
     const message = fakeMessage('t', null, { qos: 0, retain: true, clientId: 'c1', deviceId: 'd1' });
     expect(message).toMatchObject({ qos: 0, retain: true, clientId: 'c1', deviceId: 'd1' });

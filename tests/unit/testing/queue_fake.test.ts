@@ -146,7 +146,25 @@ describe('QueueFake assertions', () => {
     );
     await EmailJob.dispatch({ to: 'a@example.com', subject: 'one' });
     expect(() => fake.assertDispatched(EmailJob, (email) => email.to === 'x')).toThrow(
-      /matching the predicate, but none of its 1 dispatch matched\.\nDispatched jobs \(1\)/,
+      /matching the predicate, but none of its 1 dispatch matched\.\nEmailJob jobs \(1\)/,
+    );
+  });
+
+  it('list the asserted class’s dispatches first, however many other jobs came before them', async () => {
+    for (let value = 0; value < 25; value++) await ReadingJob.dispatch({ deviceId: 'd1', value });
+    await EmailJob.dispatch({ to: 'someone@example.com', subject: 'one' });
+    const error = catchError(() =>
+      fake.assertDispatched(EmailJob, (email) => email.to === 'ops@example.com'),
+    );
+    expect(error.message).toMatch(
+      /none of its 1 dispatch matched\.\nEmailJob jobs \(1\):\n {2}1\. EmailJob .*someone@example\.com/,
+    );
+    expect(catchError(() => fake.assertDispatchedTimes(EmailJob, 2)).message).toMatch(
+      /EmailJob jobs \(1\):.*someone@example\.com/s,
+    );
+    // a class never dispatched lists what was, instead
+    expect(catchError(() => fake.assertDispatchedTimes(BrokenJob, 1)).message).toMatch(
+      /Dispatched jobs \(26\):/,
     );
   });
 
@@ -178,7 +196,7 @@ describe('QueueFake.runNext', () => {
     expect(first).toMatchObject({
       status: 'completed',
       job: { name: 'readings.process' },
-      result: undefined,
+      result: null, // as stored
     });
     const second = await fake.runNext();
     expect(second).toMatchObject({ status: 'completed', result: { sentTo: 'urgent@example.com' } });
