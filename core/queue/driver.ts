@@ -29,7 +29,7 @@ import type {
   QueueStats,
   StoredError,
 } from './job_records.js';
-import type { WorkerInfo } from './worker_info.js';
+import type { WorkerIdentity, WorkerInfo } from './worker_info.js';
 
 // The types around the contract live in their own modules; every name stays importable from here.
 export { isProgressEvent, streamEventLabel } from './job_event_types.js';
@@ -53,7 +53,7 @@ export type {
   StoredError,
 } from './job_records.js';
 export { isWorkerInfo, otherWorker } from './worker_info.js';
-export type { WorkerInfo } from './worker_info.js';
+export type { WorkerIdentity, WorkerInfo } from './worker_info.js';
 
 /** A job as the dispatcher hands it to a driver. */
 export interface NewJob {
@@ -389,8 +389,12 @@ export interface QueueDriver {
    * (host, pid or `startedAt` differ): two workers share the name, and only one can be listed.
    */
   heartbeat(info: WorkerInfo, ttlMs: number): Promise<WorkerInfo | void>;
-  /** Removes a worker from the list (clean shutdown). */
-  removeWorker(id: string): Promise<void>;
+  /**
+   * Removes a worker from the list (clean shutdown). Given `owner`, the stopping worker's
+   * identity, only while the heartbeat stored under `id` is that worker's: another live worker
+   * sharing the name stays listed.
+   */
+  removeWorker(id: string, owner?: WorkerIdentity): Promise<void>;
   /** Workers whose heartbeat has not expired. */
   workers(): Promise<WorkerInfo[]>;
 

@@ -22,6 +22,7 @@ export type {
   QueueCounts,
   QueueDriver,
   QueueStats,
+  WorkerIdentity,
   WorkerInfo,
   RetentionSettings,
   RetriedJob,

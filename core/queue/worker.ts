@@ -234,7 +234,7 @@ export class Worker {
       this.#heartbeat.stop();
       // best effort, and bounded, as a link that answers nothing would never settle them: the
       // worker's heartbeat expires anyway
-      const leaving = Promise.all([stopListening?.().catch(() => {}), this.#driver.removeWorker(this.name)]);
+      const leaving = Promise.all([stopListening?.().catch(() => {}), this.#heartbeat.leave()]);
       await withDeadline(leaving, LEAVE_WAIT_MS, 'unanswered').catch(() => {});
     }
     this.#log.info({ event: 'worker.stopped', reason: this.#stopReason }, 'worker stopped');

@@ -36,6 +36,12 @@ export class WorkerHeartbeat {
     clearInterval(this.#timer);
   }
 
+  /** Takes the worker off the list (a clean stop), unless another worker took its name meanwhile. */
+  leave(): Promise<void> {
+    const { id, host, pid, startedAt } = this.#describe();
+    return this.#driver.removeWorker(id, { host, pid, startedAt });
+  }
+
   async #beat(): Promise<void> {
     try {
       const info = this.#describe();

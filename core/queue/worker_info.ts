@@ -35,7 +35,10 @@ export function isWorkerInfo(value: unknown): value is WorkerInfo {
   );
 }
 
+/** What tells one worker from another that took its name: its host, process and start. */
+export type WorkerIdentity = Pick<WorkerInfo, 'host' | 'pid' | 'startedAt'>;
+
 /** Whether two heartbeats under one name come from different workers (another host, process or start). */
-export function otherWorker(a: WorkerInfo, b: WorkerInfo): boolean {
+export function otherWorker(a: WorkerIdentity, b: WorkerIdentity): boolean {
   return a.host !== b.host || a.pid !== b.pid || a.startedAt !== b.startedAt;
 }

@@ -189,6 +189,36 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await expect(driver.removeWorker('w{1}')).rejects.toMatchObject({ code: 'E_INVALID_WORKER_NAME' });
     });
 
+    it('takes a stopping worker off the list only while the heartbeat under its name is its own', async () => {
+      const name = `twin-${queue}`;
+      const beat = (pid: number, startedAt: number) => ({
+        id: name,
+        host: 'h',
+        pid,
+        queues: [queue],
+        concurrency: 1,
+        runningJobIds: [],
+        startedAt,
+        heartbeatAt: Date.now(),
+      });
+      const listed = async () => (await driver.workers()).filter((worker) => worker.id === name);
+      // two workers share the name; the second beat last, so its heartbeat is the one stored
+      await driver.heartbeat(beat(1, 1000), 15_000);
+      await driver.heartbeat(beat(2, 2000), 15_000);
+      // the first stops cleanly: the second is still running, and stays listed
+      await driver.removeWorker(name, { host: 'h', pid: 1, startedAt: 1000 });
+      expect((await listed()).map((worker) => worker.pid)).toEqual([2]);
+      await driver.removeWorker(name, { host: 'h', pid: 2, startedAt: 1000 }); // another start
+      expect(await listed()).toHaveLength(1);
+      // the second stops: gone
+      await driver.removeWorker(name, { host: 'h', pid: 2, startedAt: 2000 });
+      expect(await listed()).toEqual([]);
+      // without an owner, whoever's it is
+      await driver.heartbeat(beat(3, 3000), 15_000);
+      await driver.removeWorker(name);
+      expect(await listed()).toEqual([]);
+    });
+
     it('keeps a delayed job until its run-at time', async () => {
       await driver.push([job('later', { runAt: Date.now() + 300 })]);
       expect((await driver.getJob(queue, 'later'))?.status).toBe('delayed');

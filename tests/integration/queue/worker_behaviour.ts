@@ -347,6 +347,22 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(warnings[0]!.msg).toMatch(/give each worker its own --name/);
     });
 
+    it('leaves another live worker of its name listed when it stops cleanly', async () => {
+      const { driver, queue, startWorker } = setup({ heartbeatMs: 50 });
+      const name = `twin-${queue}`;
+      const first = startWorker({ name });
+      await sleep(20); // another start: as far as heartbeats tell, another worker
+      const second = startWorker({ name, log: capturingLogger('warn').logger });
+      await until(async () => (await driver.workers()).some((w) => w.id === name));
+      await first.worker.shutdown();
+      await first.done;
+      // listed straight away, not only after the running twin's next beat
+      expect((await driver.workers()).filter((w) => w.id === name)).toHaveLength(1);
+      await second.worker.shutdown();
+      await second.done;
+      expect((await driver.workers()).filter((w) => w.id === name)).toEqual([]);
+    });
+
     it("does not take a custom driver's answer to a heartbeat ('OK') for another worker's heartbeat", async () => {
       const { driver, startWorker } = setup({ heartbeatMs: 50 });
       driver.heartbeat = async () => 'OK' as never;

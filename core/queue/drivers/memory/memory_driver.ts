@@ -35,6 +35,7 @@ import type {
   ReserveResult,
   RetentionSettings,
   Unsubscribe,
+  WorkerIdentity,
   WorkerInfo,
 } from '../../driver.js';
 import { streamListener } from '../../job_events.js';
@@ -256,9 +257,9 @@ export class MemoryQueueDriver implements QueueDriver {
     return this.#monitoring.heartbeat(info, ttlMs);
   }
 
-  async removeWorker(id: string): Promise<void> {
+  async removeWorker(id: string, owner?: WorkerIdentity): Promise<void> {
     assertWorkerName(id);
-    this.#monitoring.removeWorker(id);
+    this.#monitoring.removeWorker(id, owner);
   }
 
   async workers(): Promise<WorkerInfo[]> {

@@ -3,7 +3,13 @@
  * so the memory driver offers the same visibility (events, workers, stats).
  */
 import { EventEmitter } from 'node:events';
-import { type JobStreamEvent, otherWorker, type Unsubscribe, type WorkerInfo } from '../../driver.js';
+import {
+  type JobStreamEvent,
+  otherWorker,
+  type Unsubscribe,
+  type WorkerIdentity,
+  type WorkerInfo,
+} from '../../driver.js';
 
 export class MemoryMonitoring {
   readonly #bus = new EventEmitter().setMaxListeners(0);
@@ -82,7 +88,10 @@ export class MemoryMonitoring {
       : undefined;
   }
 
-  removeWorker(id: string): void {
+  /** Drops the heartbeat under `id`, unless `owner` is given and another worker wrote it. */
+  removeWorker(id: string, owner?: WorkerIdentity): void {
+    const entry = this.#workers.get(id);
+    if (entry && owner && otherWorker(entry.info, owner)) return;
     this.#workers.delete(id);
   }
 

@@ -35,6 +35,7 @@ import type {
   RetriedJob,
   RetryFailedOutcome,
   Unsubscribe,
+  WorkerIdentity,
   WorkerInfo,
 } from '../../driver.js';
 import { BlockingPool } from './blocking_pool.js';
@@ -323,8 +324,8 @@ export class RedisQueueDriver implements QueueDriver {
     return this.#monitoring.heartbeat(info, ttlMs).catch(this.#unavailable);
   }
 
-  removeWorker(id: string): Promise<void> {
-    return this.#monitoring.removeWorker(id).catch(this.#unavailable);
+  removeWorker(id: string, owner?: WorkerIdentity): Promise<void> {
+    return this.#monitoring.removeWorker(id, owner).catch(this.#unavailable);
   }
 
   workers(): Promise<WorkerInfo[]> {

@@ -4,7 +4,13 @@
  * the Redis server's clock, which the scripts stamp records with, not off this process's.
  */
 import type { Redis } from 'ioredis';
-import { isWorkerInfo, otherWorker, type QueueStats, type WorkerInfo } from '../../driver.js';
+import {
+  isWorkerInfo,
+  otherWorker,
+  type QueueStats,
+  type WorkerIdentity,
+  type WorkerInfo,
+} from '../../driver.js';
 import { assertWorkerName, isSafeId } from '../../names.js';
 import type { KeyBuilder } from './keys.js';
 import { runScript } from './scripts.js';
@@ -40,8 +46,25 @@ export class RedisMonitoring {
     return previous && otherWorker(previous, info) ? previous : undefined;
   }
 
-  async removeWorker(id: string): Promise<void> {
-    await Promise.all([this.#redis.del(this.#workerKey(id)), this.#redis.zrem(this.#keys.workerSet, id)]);
+  /**
+   * Drops the heartbeat under `id` and its entry in the set of live workers; given `owner`,
+   * only while the stored heartbeat is that worker's (one key per script: the heartbeat and
+   * the set may sit on different nodes of a cluster, so the set entry goes after).
+   */
+  async removeWorker(id: string, owner?: WorkerIdentity): Promise<void> {
+    const key = this.#workerKey(id);
+    if (owner) {
+      const removed = await runScript<number>(
+        this.#redis,
+        'remove_worker',
+        [key],
+        [owner.host, owner.pid, owner.startedAt],
+      );
+      if (removed === 0) return;
+      await this.#redis.zrem(this.#keys.workerSet, id);
+      return;
+    }
+    await Promise.all([this.#redis.del(key), this.#redis.zrem(this.#keys.workerSet, id)]);
   }
 
   /**

@@ -20,6 +20,7 @@ const SCRIPT_NAMES = [
   'update_progress',
   'read_records',
   'live_workers',
+  'remove_worker',
   'queue_stats',
 ] as const;
 
