@@ -77,7 +77,8 @@ export class HandBacks {
         ),
     ).then(
       (outcomes) => {
-        for (const [index, job] of jobs.entries()) this.announce(job, outcomes[index]);
+        // never announced running (held ahead, not started): no second `queued` event
+        for (const [index, job] of jobs.entries()) this.announce(job, outcomes[index], false);
         this.#log.info(
           { event: 'worker.handed_back', jobIds, queues },
           'jobs grew long: handed back the jobs reserved ahead, for idle workers',
@@ -150,7 +151,7 @@ export class HandBacks {
     if (outcome === 'cancelled') {
       this.#log.info({ event: 'job.cancelled', ...jobFields(job) }, 'job cancelled before it started');
     }
-    this.announce(job, outcome);
+    this.announce(job, outcome, false);
   }
 
   /**

@@ -181,8 +181,10 @@ async function handBack(
       { started: running.length },
     );
     for (const [index, { job, expired }] of left.entries()) {
-      // the running ones first: their handlers started here
-      handBacks.announce(job, outcomes[index], !expired, index < running.length ? name : undefined);
+      // the running ones first: their handlers started here. One held ahead was never announced
+      // running, so its follower has it queued still: no second `queued` for it
+      const started = index < running.length;
+      handBacks.announce(job, outcomes[index], started && !expired, started ? name : undefined);
       log.info(
         { event: 'job.released', ...jobFields(job), outcome: outcomes[index] },
         'job handed back unfinished',

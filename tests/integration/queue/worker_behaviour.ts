@@ -254,6 +254,33 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(await driver.getJob(queue, long)).toMatchObject({ status: 'queued', attempts: 0 });
     });
 
+    it('announces queued again on shutdown only for the jobs it started, not for those it held ahead', async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup({ shutdownGraceMs: 100 });
+      const heard: JobEvent[] = [];
+      const unsubscribe = await driver.subscribeEvents((event) => heard.push(event));
+      cleanups.push(unsubscribe);
+      const started = await dispatch(SlowJob, { tag, ms: 60_000, honourSignal: true });
+      const held = [
+        await dispatch(EchoJob, { tag, value: 'a' }),
+        await dispatch(EchoJob, { tag, value: 'b' }),
+      ];
+      const { worker } = startWorker({
+        concurrency: 1,
+        prefetch: 2,
+        events: new JobEventPublisher(driver, true, { flushIntervalMs: 5 }),
+      });
+      await until(async () => (await driver.counts(queue)).running === 3); // one runs, two held
+      await worker.shutdown();
+      // (this dispatcher publishes no events: the worker's are all there is)
+      await until(() => heard.filter((event) => event.id === started).length === 2);
+      await sleep(50); // a late event would come within this
+      const statuses = (id: string) => heard.filter((event) => event.id === id).map((event) => event.status);
+      expect(statuses(started)).toEqual(['running', 'queued']);
+      // never announced running, so never announced back: a follower saw it queued all along
+      for (const id of held) expect(statuses(id)).toEqual([]);
+      for (const id of held) expect((await driver.getJob(queue, id))?.status).toBe('queued');
+    });
+
     it('fails, not expires, a job it handed back on shutdown after it started, once it comes due past expiresAt', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup({ shutdownGraceMs: 100 });
       const id = await dispatch(
