@@ -844,6 +844,21 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       await driver.clear(queue);
     });
 
+    it('queues jobs due at the same time in the order they were delayed, not by id', async () => {
+      const runAt = Date.now() + 250; // still ahead once all are pushed and released
+      // pushed in this order, their ids sorting the other way
+      await driver.push([job('zz-pushed-1', { runAt }), job('mm-pushed-2', { runAt })]);
+      // held jobs released with that same run-at time join behind them, in release order
+      await driver.push([job('aa-held', { runAt, hold: true }), job('bb-held', { runAt, hold: true })]);
+      expect(await driver.releaseHeld(queue, 'bb-held')).toBe('delayed');
+      expect(await driver.releaseHeld(queue, 'aa-held')).toBe('delayed');
+      await sleep(350);
+      const { jobs, changed } = await driver.reserve(queue, reserveOptions);
+      const order = ['zz-pushed-1', 'mm-pushed-2', 'bb-held', 'aa-held'];
+      expect(changed.map((change) => change.id)).toEqual(order);
+      expect(jobs.map((j) => j.id)).toEqual(order);
+    });
+
     it('reports the status changes a reserve makes: a delayed job come due, a lapsed lease handed back or, its cancel asked for, cancelled', async () => {
       // due after the first reserve (on a loaded machine, 20 ms was sometimes too soon) and
       // before the one after the leases end

@@ -518,6 +518,21 @@ describe('redis driver: a complete, fail or release run twice', () => {
     await sleep(5);
     expect(await driver.fail({ lease: leased!, error, retryInMs: 60_000 })).toEqual(first);
   });
+  it('queues retries that come due at the same millisecond in the order they failed, not by id', async () => {
+    await driver.clear(queue);
+    await driver.push([newJob(queue, 'zz-fails-first'), newJob(queue, 'aa-fails-second')]);
+    const { jobs } = await driver.reserve(queue, reserveOptions);
+    const error = { message: 'later' };
+    for (const lease of jobs) await driver.fail({ lease, error, retryInMs: 60_000 });
+    // the two calls ran a millisecond or so apart: give both one run-at time, soon, as calls in
+    // one millisecond would have
+    const runAt = Date.now() + 100;
+    for (const lease of jobs) await driver.redis.zadd(keys.delayed, 'XX', runAt, lease.id);
+    await sleep(150);
+    const { changed } = await driver.reserve(queue, { ...reserveOptions, count: 0 });
+    expect(changed.map((change) => change.id)).toEqual(['zz-fails-first', 'aa-fails-second']);
+  });
+
   it('answers a release run again as its first run did, and a fail of a released lease lost', async () => {
     await driver.clear(queue);
     await driver.push(['q1', 'q2'].map((id) => newJob(queue, id)));

@@ -458,6 +458,19 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       expect(Date.now() - dispatchedAt).toBeLessThan(3000);
     });
 
+    it('runs a batch dispatched with one delay in dispatch order once it comes due', async () => {
+      const { dispatcher, queue, tag, startWorker } = setup();
+      const values = Array.from({ length: 12 }, (_, n) => `v${n}`);
+      // one runAt for all (random ids: ordered by id, they would run shuffled)
+      const runAt = new Date(Date.now() + 200);
+      await dispatcher.dispatchMany(
+        values.map((value) => ({ job: EchoJob, payload: { tag, value }, options: { queue, runAt } })),
+      );
+      await sleep(250);
+      expect(await startWorker({ prefetch: 0, stopWhenEmpty: true }).done).toBe('empty');
+      expect(entries(tag)).toEqual(values.map((value) => `${value}@1`));
+    });
+
     it('keeps renewing the lease of a job that runs longer than the lease, so it runs once', async () => {
       const { driver, queue, tag, startWorker, dispatch } = setup({ leaseMs: 150, concurrency: 2 });
       const id = await dispatch(SlowJob, { tag, ms: 700, honourSignal: true });

@@ -95,9 +95,9 @@ export class PriorityHeap<T> {
     return [...this.#positions.keys()];
   }
 
-  /** Every entry in heap order, first first, without changing the heap (O(n log n)). */
-  sorted(): HeapEntry<T>[] {
-    return [...this.#entries].sort((a, b) => this.#compare(a.value, b.value));
+  /** Every entry in heap order (or `compare`'s), first first, without changing the heap (O(n log n)). */
+  sorted(compare: (a: T, b: T) => number = this.#compare): HeapEntry<T>[] {
+    return [...this.#entries].sort((a, b) => compare(a.value, b.value));
   }
 
   /** Removes every entry. */

@@ -37,6 +37,11 @@ interface TimedKey {
   id: string;
 }
 
+/** A delayed job: its run-at time, then the order it was delayed in (as delayedSeq in Redis). */
+interface DelayedKey extends TimedKey {
+  order: number;
+}
+
 /** Where the orders of jobs handed back to the front start: below every queued job's. */
 const FRONT = -(2 ** 50);
 
@@ -44,6 +49,8 @@ const compareIds = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0
 const byPriority = (a: WaitingKey, b: WaitingKey): number =>
   a.priority - b.priority || a.order - b.order || compareIds(a.id, b.id);
 const byTime = (a: TimedKey, b: TimedKey): number => a.at - b.at || compareIds(a.id, b.id);
+// jobs due at one time come due in the order they were delayed (dispatched, retried, released)
+const byDueOrder = (a: DelayedKey, b: DelayedKey): number => a.at - b.at || a.order - b.order;
 
 /** The statuses whose records are bounded by the retention settings, each on its own. */
 export type RetainedStatus = 'completed' | 'cancelled' | 'expired';
@@ -60,7 +67,7 @@ export class QueueState {
   readonly #limits: QueueLimits;
   readonly #jobs = new Map<string, StoredJob>();
   readonly #waiting = new PriorityHeap<WaitingKey>(byPriority);
-  readonly #delayed = new PriorityHeap<TimedKey>(byTime);
+  readonly #delayed = new PriorityHeap<DelayedKey>(byDueOrder);
   readonly #running = new PriorityHeap<TimedKey>(byTime);
   readonly #pending = new SortedIndex();
   readonly #failed = new SortedIndex();
@@ -122,7 +129,7 @@ export class QueueState {
   delay(job: StoredJob, runAt: number): void {
     job.record.status = 'delayed';
     job.record.runAt = runAt;
-    this.#delayed.set(job.record.id, { at: runAt, id: job.record.id });
+    this.#delayed.set(job.record.id, { at: runAt, order: ++this.#sequence, id: job.record.id });
     this.#workArrived = true;
   }
 
@@ -311,14 +318,15 @@ export class QueueState {
   list(status: JobStatus, offset: number, limit: number): JobRecord[] {
     const from = Math.max(0, offset);
     const count = Math.max(0, limit);
-    const page = <T>(heap: PriorityHeap<T>) =>
+    const page = <T>(heap: PriorityHeap<T>, compare?: (a: T, b: T) => number) =>
       heap
-        .sorted()
+        .sorted(compare)
         .slice(from, from + count)
         .map((entry) => entry.key);
     let ids: string[];
     if (status === 'queued') ids = page(this.#waiting);
-    else if (status === 'delayed') ids = page(this.#delayed);
+    // listed by run-at time, ties by id, as Redis lists its delayed set
+    else if (status === 'delayed') ids = page(this.#delayed, byTime);
     else if (status === 'running') ids = page(this.#running);
     else if (status === 'pending') ids = this.#pending.ascending(from, count);
     else if (status === 'failed') ids = this.#failed.descending(from, count);

@@ -58,9 +58,9 @@ local runAt = outcome == 'retrying' and retryInMs > 0 and int(math.min(now + ret
 local answer = runAt and ('retrying:' .. runAt) or outcome
 -- Every call that can fail on a damaged key of the queue comes before the first write (Redis
 -- keeps the writes of a script that fails: the job would be in no set, its lease gone, and
--- nothing would run or reclaim it): the order number of a retry queued now (a gap in the
--- counter when a later call fails is harmless), and the type of the set the job goes into.
-local seq = outcome == 'retrying' and not runAt and redis.call('INCR', KEYS[5])
+-- nothing would run or reclaim it): the order number of a retry, queued now or delayed (a gap in
+-- the counter when a later call fails is harmless), and the type of the set the job goes into.
+local seq = outcome == 'retrying' and redis.call('INCR', KEYS[5])
 if outcome == 'cancelled' then
   refuseOtherTypes({ KEYS[7] })
 elseif outcome == 'failed' then
@@ -89,7 +89,8 @@ end
 redis.call('HDEL', key, 'progress', 'progressMessage', 'progressData')
 if runAt then
   redis.call('ZADD', KEYS[3], runAt, id)
-  redis.call('HSET', key, 'status', 'delayed', 'runAt', runAt)
+  -- its order number: retries due at one time are queued in the order they were delayed
+  redis.call('HSET', key, 'status', 'delayed', 'runAt', runAt, 'delayedSeq', seq)
 else
   redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), seq), id)
   redis.call('HSET', key, 'status', 'queued', 'queuedAt', int(now))

@@ -68,6 +68,8 @@ for i = 0, count - 1 do
       redis.call('ZADD', KEYS[3], nowText, id)
     elseif runAt > now then
       status = 'delayed'
+      -- its order number: jobs due at one time are queued in the order they were delayed
+      seq = seq + 1
       redis.call('ZADD', KEYS[2], ARGV[b + 5], id)
       wake = true
     else
@@ -93,6 +95,9 @@ for i = 0, count - 1 do
     if status == 'queued' then
       fields[#fields + 1] = 'queuedAt'
       fields[#fields + 1] = nowText
+    elseif status == 'delayed' then
+      fields[#fields + 1] = 'delayedSeq'
+      fields[#fields + 1] = int(seq)
     end
     if ARGV[b + 8] ~= '' then
       fields[#fields + 1] = 'owner'

@@ -29,15 +29,16 @@ local runAt = f[3] and tonumber(f[3])
 local delayed = runAt and runAt > now
 -- Every call that can fail on a damaged key of the queue comes before the first write (Redis
 -- keeps the writes of a script that fails: the job would be in no set, and nothing would run
--- it): its order number (a gap in the counter when a later call fails is harmless), and the
--- type of the set it goes into and of the signal list.
-local seq = not delayed and redis.call('INCR', KEYS[4])
+-- it): its order number, queued now or delayed (a gap in the counter when a later call fails is
+-- harmless), and the type of the set it goes into and of the signal list.
+local seq = redis.call('INCR', KEYS[4])
 refuseOtherTypes({ delayed and KEYS[3] or KEYS[2] }, KEYS[5])
 redis.call('ZREM', KEYS[1], ARGV[2])
 local result
 if delayed then
   redis.call('ZADD', KEYS[3], int(runAt), ARGV[2])
-  redis.call('HSET', key, 'status', 'delayed')
+  -- jobs due at one time are queued in the order they were delayed
+  redis.call('HSET', key, 'status', 'delayed', 'delayedSeq', seq)
   result = 'delayed'
 else
   redis.call('ZADD', KEYS[2], waitScore(specPriority(f[2]), seq), ARGV[2])

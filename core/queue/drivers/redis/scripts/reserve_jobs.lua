@@ -143,9 +143,11 @@ if latest and (tonumber(latest) or -1) >= tonumber(ARGV[10]) then
 end
 
 -- 1. Promote delayed jobs that are due, at most 1,000 (a bound on the run of one call; the
--- memory driver's PROMOTIONS_PER_RESERVE), in the order they came due. Each is queued since its
--- score, its run-at time: it has waited since then, as queue_stats.lua counts a due one not yet
--- promoted. (The score goes to HSET as the text Redis gave: no number to format.)
+-- memory driver's PROMOTIONS_PER_RESERVE), in the order they came due, and those due at one
+-- time in the order they were delayed (their delayedSeq: dispatched, retried or released),
+-- not by id (the set's own order for a tie). Each is queued since its score, its run-at time:
+-- it has waited since then, as queue_stats.lua counts a due one not yet promoted. (The score
+-- goes to HSET as the text Redis gave: no number to format.)
 local dueScored = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', nowText, 'WITHSCORES', 'LIMIT', '0', '1000')
 if #dueScored > 0 then
   -- the keys it writes to (the settled hash at the end), checked before it moves any job
@@ -153,17 +155,37 @@ if #dueScored > 0 then
   local dueCount = #dueScored / 2
   local seq = redis.call('INCRBY', KEYS[4], int(dueCount)) - dueCount
   local due = {}
+  local promoted = {}
+  local tied = false
   for i = 1, dueCount do
     local id = dueScored[2 * i - 1]
     due[i] = id
     local key = jobPrefix .. id
-    local f = jobFields(key, redis.pcall('HMGET', key, 'spec', 'attempts'))
+    local f = jobFields(key, redis.pcall('HMGET', key, 'spec', 'attempts', 'delayedSeq'))
     if f[1] or f[2] then
-      seq = seq + 1
-      redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), seq), id)
-      redis.call('HSET', key, 'status', 'queued', 'queuedAt', dueScored[2 * i])
-      changedTo('queued', id, f[1], f[2])
+      local at = dueScored[2 * i]
+      -- a job delayed before delayedSeq was kept goes first among its ties, as the set has it
+      promoted[#promoted + 1] = { id, key, f, at, tonumber(at), tonumber(f[3]) or 0, i }
+      tied = tied or (i > 1 and at == dueScored[2 * i - 2])
     end
+  end
+  if tied then
+    table.sort(promoted, function(a, b)
+      if a[5] ~= b[5] then
+        return a[5] < b[5]
+      end
+      if a[6] ~= b[6] then
+        return a[6] < b[6]
+      end
+      return a[7] < b[7]
+    end)
+  end
+  for _, job in ipairs(promoted) do
+    local f = job[3]
+    seq = seq + 1
+    redis.call('ZADD', KEYS[1], waitScore(specPriority(f[1]), seq), job[1])
+    redis.call('HSET', job[2], 'status', 'queued', 'queuedAt', job[4])
+    changedTo('queued', job[1], f[1], f[2])
   end
   redis.call('ZREM', KEYS[2], unpack(due))
 end
