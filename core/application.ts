@@ -175,7 +175,7 @@ export class Application {
     this.#closed = true;
     await Promise.all([...this.#workers].map((worker) => worker.shutdown()));
     Queue.unbind(this.dispatcher);
-    this.events.flush();
+    this.events.flush(true);
     await this.driver.close();
   }
 }

@@ -117,7 +117,13 @@ export class Dispatcher {
     const { events } = this;
     // before the push: a worker of this process it wakes may start a job before push answers
     const recordQueued = events?.enabled ? events.placeQueued() : undefined;
-    const outcomes = await this.driver.push(jobs);
+    let outcomes: PushOutcome[];
+    try {
+      outcomes = await this.driver.push(jobs);
+    } catch (error) {
+      recordQueued?.([]); // nothing to announce: what waits behind its place goes on
+      throw error;
+    }
     if (!events || !recordQueued) return outcomes;
     // the usual case, jobs added straight to their wait queue, makes one group without an event object each
     const queued: NewJob[] = [];

@@ -64,6 +64,8 @@ export interface QueuedPlace {
 export class EventBatch {
   readonly #groups: EventGroup[] = [];
   #size = 0;
+  /** The places of this batch still waiting for their dispatch's answer. */
+  readonly #open = new Set<EventGroup>();
 
   /** The changes, in order. */
   get groups(): readonly EventGroup[] {
@@ -110,7 +112,43 @@ export class EventBatch {
   place(at: number): QueuedPlace {
     const group: QueuedPlace = { kind: 'queued', at, jobs: [] };
     this.#groups.push(group);
+    this.#open.add(group);
     return group;
+  }
+
+  /** Whether `place` is in this batch, waiting for its dispatch's answer. */
+  isOpen(place: QueuedPlace): boolean {
+    return this.#open.has(place);
+  }
+
+  /** Gives up `place` (its dispatch failed, or its changes go elsewhere): it stays empty. */
+  abandon(place: QueuedPlace): void {
+    this.#open.delete(place);
+  }
+
+  /**
+   * Takes the changes from the first place still open on (that place included) out of this
+   * batch into a new one, which it returns, so they can wait for that place to be filled:
+   * undefined, and nothing moved, when no place is open, when the first open one was kept
+   * before `since` (epoch ms: its dispatch is slow, and the rest must not wait on it), or when
+   * more than `most` changes would move.
+   */
+  splitAtOpenPlace(since: number, most: number): EventBatch | undefined {
+    if (this.#open.size === 0) return undefined;
+    const index = this.#groups.findIndex((group) => this.#open.has(group));
+    const place = this.#groups[index] as QueuedPlace;
+    if (place.at < since) return undefined;
+    const moved = this.#groups.slice(index);
+    let size = 0;
+    for (const group of moved) size += changesIn(group);
+    if (size > most) return undefined;
+    const rest = new EventBatch();
+    this.#groups.length = index;
+    this.#size -= size;
+    rest.#groups.push(...moved);
+    rest.#size = size;
+    for (const group of moved) if (this.#open.delete(group)) rest.#open.add(group);
+    return rest;
   }
 
   /**
@@ -118,6 +156,7 @@ export class EventBatch {
    * `events` right after it, in order.
    */
   fill(place: QueuedPlace, jobs: readonly EventJobRef[], events: readonly JobEvent[] = []): void {
+    this.#open.delete(place);
     place.jobs = jobs;
     this.#size += jobs.length;
     if (events.length === 0) return;
@@ -171,6 +210,12 @@ export class EventBatch {
     }
     return events;
   }
+}
+
+/** How many changes `group` holds. */
+function changesIn(group: EventGroup): number {
+  if (group.kind === 'started' || group.kind === 'queued') return group.jobs.length;
+  return group.kind === 'completed' ? group.entries.length : 1;
 }
 
 /** The `queued` event of a dispatched job. */

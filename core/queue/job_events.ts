@@ -73,6 +73,12 @@ function resultBytes(result: string | undefined): number {
   return result.length * 3 <= MAX_EVENT_RESULT_BYTES ? result.length : Buffer.byteLength(result);
 }
 
+/**
+ * Longest the changes recorded after a dispatch's place wait for its store to answer, in ms:
+ * past that, they are sent, and the dispatch's `queued` changes follow them.
+ */
+const PLACE_WAIT_MS = 1000;
+
 /** Collects job events and hands them to the driver in batches. */
 export class JobEventPublisher {
   readonly #driver: QueueDriver;
@@ -164,12 +170,15 @@ export class JobEventPublisher {
       }
     };
     if (!this.#recording()) return later;
-    const batch = this.#batch;
     const at = Date.now();
-    const place = batch.place(at);
+    const place = this.#batch.place(at);
     return (jobs, others = []) => {
-      if (jobs.length === 0 && others.length === 0) return;
-      if (this.#batch !== batch || !this.#recording()) {
+      // the changes recorded after the place wait for it in the current batch (see flush), unless
+      // it was sent without them: its dispatch took over PLACE_WAIT_MS, or too much came after
+      const open = this.#batch.isOpen(place);
+      this.#batch.abandon(place);
+      if (jobs.length === 0 && others.length === 0) return; // (a dispatch that failed says so)
+      if (!open || !this.#recording()) {
         later(jobs, others);
         return;
       }
@@ -182,7 +191,7 @@ export class JobEventPublisher {
       const events = placedOthers.map(({ job, status, runAt }) =>
         jobEvent(job, status, 0, at, undefined, runAt === undefined ? undefined : { runAt }),
       );
-      batch.fill(place, placedJobs, events);
+      this.#batch.fill(place, placedJobs, events);
       this.#added();
       if (placedJobs.length < jobs.length || placedOthers.length < others.length) {
         later(jobs.slice(placedJobs.length), others.slice(placedOthers.length));
@@ -272,17 +281,24 @@ export class JobEventPublisher {
   /**
    * Sends what is buffered now, or drops it when no process listens to job events: a
    * publish-subscribe message reaches only those subscribed when it is sent, so encoding one
-   * for nobody is wasted work (see `QueueDriver.hasEventListeners`).
+   * for nobody is wasted work (see `QueueDriver.hasEventListeners`). What waits for a dispatch's
+   * answer stays for the next message, unless `all` (a process closing sends everything).
    */
-  flush(): void {
+  flush(all = false): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#window = undefined;
     this.#bytes = 0;
     if (this.#batch.groups.length === 0) return;
     const batch = this.#batch;
-    this.#batch = new EventBatch();
-    // only places of dispatches not answered yet: theirs will go in a later message
+    // What came after a dispatch whose store has not answered yet waits for its answer, in the
+    // next message: a worker of this process may have started those very jobs, and their
+    // `running` must not go out before their `queued`. Not for long, nor for much (a store
+    // that does not answer must not hold back every event behind it).
+    const rest = all ? undefined : batch.splitAtOpenPlace(Date.now() - PLACE_WAIT_MS, this.#maxBatch / 2);
+    this.#batch = rest ?? new EventBatch();
+    // what waits is sent with the next window, at most flushIntervalMs from now
+    if (rest) this.#recording();
     if (batch.size === 0) return;
     if (this.#driver.hasEventListeners?.() === false) return;
     this.#driver.publishEvents(batch);

@@ -134,7 +134,7 @@ export async function drainWorker(worker: Draining): Promise<void> {
   if (worker.acks.size > 0 && Date.now() < settleBy) {
     await settled('the acknowledgements left', worker.acks.flush(1));
   }
-  worker.events?.flush();
+  worker.events?.flush(true);
 }
 
 /**

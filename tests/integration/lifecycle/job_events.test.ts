@@ -115,6 +115,24 @@ describe.each(drivers)('job lifecycle on the %s driver', (label, makeDriver) => 
     for (const id of ids) expect(statusesOf(id), id).toEqual(['queued', 'running', 'completed']);
   });
 
+  it('publishes queued before running for jobs a worker of the same process starts at once, whenever the window ends', async () => {
+    // the default 10 ms window: it ends at any moment of a dispatch, often before the store answers
+    const { dispatcher, jobs, queue, worker, statusesOf, until } = await setup();
+    void worker.run();
+    await sleep(50);
+    const ids: string[] = [];
+    for (let i = 0; i < 150; i++) {
+      ids.push(await dispatcher.dispatch(EchoJob, { tag: queue, value: String(i) }, { queue }));
+      await sleep(i % 13); // gaps of 0 to 12 ms: dispatches fall at every point of a window
+    }
+    await untilMet('every job completed', async () =>
+      (await Promise.all(ids.map((id) => jobs.find(id, queue)))).every((job) => job.status === 'completed'),
+    );
+    await until(() => ids.every((id) => statusesOf(id).includes('completed')));
+    const outOfOrder = ids.filter((id) => statusesOf(id).join() !== 'queued,running,completed');
+    expect(outOfOrder.map((id) => `${id}: ${statusesOf(id).join()}`)).toEqual([]);
+  });
+
   it('publishes each retry and the final failure with the error', async () => {
     const { dispatcher, queue, worker, seen, statusesOf, until } = await setup({ backoff: 0 });
     const id = await dispatcher.dispatch(FlakyJob, { tag: queue, failures: 5 }, { queue, maxTries: 2 });

@@ -55,16 +55,87 @@ describe('JobEventPublisher', () => {
     ]);
     expect(batches[0]?.[1]).toMatchObject({ runAt: 1, attempt: 0 });
 
-    // a message sent before the answer: the queued events go in the next one, none is lost
-    const late = events.placeQueued();
-    events.started({ ...job('b'), attempt: 1 }, 'w1');
-    events.flush();
-    late([job('b')]);
-    events.placeQueued(); // a dispatch whose store failed leaves an empty place: nothing is sent for it
+    // a dispatch whose store failed says so: nothing is sent for it, and nothing waits on it
+    events.placeQueued()([]);
+    events.started({ ...job('c'), attempt: 1 }, 'w1');
     events.flush();
     expect(batches.slice(1).map((batch) => batch.map((event) => `${event.id}:${event.status}`))).toEqual([
-      ['b:running'],
-      ['b:queued'],
+      ['c:running'],
+    ]);
+  });
+
+  it('holds what a worker records after a dispatch’s place, when the window ends first, until the dispatch answers', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    events.started({ ...job('x'), attempt: 1 }, 'w1'); // before the place: sent with the window
+    const late = events.placeQueued();
+    events.started({ ...job('b'), attempt: 1 }, 'w1'); // the worker was quicker than the store's answer
+    events.flush(); // the window ends before the answer
+    late([job('b')]);
+    events.flush();
+    expect(batches.map((batch) => batch.map((event) => `${event.id}:${event.status}`))).toEqual([
+      ['x:running'],
+      ['b:queued', 'b:running'],
+    ]);
+  });
+
+  it('sends what waits on a dispatch that does not answer within a second, and its queued events after', () => {
+    const { driver, batches } = recorder();
+    let now = 1_000_000;
+    const realNow = Date.now;
+    Date.now = () => now;
+    try {
+      const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+      const slow = events.placeQueued();
+      events.started({ ...job('b'), attempt: 1 }, 'w1');
+      events.flush();
+      expect(batches).toEqual([]);
+      now += 1001;
+      events.flush();
+      slow([job('b')]);
+      events.flush();
+      expect(batches.map((batch) => batch.map((event) => `${event.id}:${event.status}`))).toEqual([
+        ['b:running'],
+        ['b:queued'],
+      ]);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('lets nothing wait on the place of a dispatch whose store failed', async () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });
+    const dispatcher = new Dispatcher(driver, new JobRegistry().register(EchoJob), events);
+    driver.push = async () => {
+      events.started({ ...job('w'), attempt: 1 }, 'w1'); // recorded while the store is asked
+      throw new Error('Redis is away');
+    };
+    await expect(dispatcher.dispatch(EchoJob, { tag: 't', value: 'v' }, { queue: 'q' })).rejects.toThrow(
+      'Redis is away',
+    );
+    events.flush();
+    expect(batches.map((batch) => batch.map((event) => `${event.id}:${event.status}`))).toEqual([
+      ['w:running'],
+    ]);
+  });
+
+  it('holds back at most half a message behind a dispatch’s place, and a closing flush sends it all', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxBatch: 10 });
+    const first = events.placeQueued();
+    for (const id of ['a', 'b', 'c']) events.started({ ...job(id), attempt: 1 }, 'w1');
+    events.flush();
+    expect(batches).toEqual([]); // three wait
+    for (const id of ['d', 'e', 'f']) events.started({ ...job(id), attempt: 1 }, 'w1');
+    events.flush(); // six would wait: more than half of 10, so they go
+    expect(batches.map((batch) => batch.map((event) => event.id))).toEqual([['a', 'b', 'c', 'd', 'e', 'f']]);
+    first([job('a')]); // late: after them
+    events.placeQueued();
+    events.started({ ...job('g'), attempt: 1 }, 'w1');
+    events.flush(true); // a closing process sends what waits, too
+    expect(batches.slice(1).map((batch) => batch.map((event) => `${event.id}:${event.status}`))).toEqual([
+      ['a:queued', 'g:running'],
     ]);
   });
 
