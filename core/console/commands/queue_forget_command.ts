@@ -1,9 +1,19 @@
 /** `npx topiq queue:forget <id...>`: deletes failed jobs by id without retrying them. */
-import { Argument, type Command, Option } from 'commander';
+import { Argument, type Command, InvalidArgumentError, Option } from 'commander';
 import { FailedJobs } from '../../queue/failed_jobs.js';
 import { BaseCommand } from '../command.js';
 import { plural } from '../output.js';
 import { collectJobIds, parseQueueName } from '../parsers.js';
+
+/** Accepts job ids; not `all` (no job has that id), which `queue:flush` means here. */
+export function collectForgetIds(text: string, previous: string[] | undefined): string[] {
+  if (text === 'all') {
+    throw new InvalidArgumentError(
+      'queue:forget takes job ids. To delete every failed job, run queue:flush (--queue <name> for one queue).',
+    );
+  }
+  return collectJobIds(text, previous);
+}
 
 /** Deletes failed jobs by id. */
 export class QueueForgetCommand extends BaseCommand<{ queue?: string }, [string[]]> {
@@ -12,7 +22,7 @@ export class QueueForgetCommand extends BaseCommand<{ queue?: string }, [string[
 
   static override configure(command: Command): void {
     command
-      .addArgument(new Argument('<ids...>', 'ids from `queue:failed`').argParser(collectJobIds))
+      .addArgument(new Argument('<ids...>', 'ids from `queue:failed`').argParser(collectForgetIds))
       .addOption(
         new Option('--queue <name>', 'only this queue (default: every queue)').argParser(parseQueueName),
       );

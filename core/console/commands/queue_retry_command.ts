@@ -14,7 +14,9 @@ import { collectJobIds, parseQueueName } from '../parsers.js';
 /** Accepts job ids, or the single word `all`. */
 export function collectRetryTargets(text: string, previous: string[] | undefined): string[] {
   const targets = collectJobIds(text, previous);
-  if (targets.length > 1 && targets.includes('all')) {
+  // `all all`: the word once, as an id given twice counts once
+  if (targets.every((target) => target === 'all')) return ['all'];
+  if (targets.includes('all')) {
     throw new InvalidArgumentError('Pass either job ids or the single word "all", not both.');
   }
   return targets;

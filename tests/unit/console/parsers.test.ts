@@ -14,6 +14,7 @@ import {
   parseWorkerName,
   reportError,
 } from '../../../core/console/index.js';
+import { collectForgetIds } from '../../../core/console/commands/queue_forget_command.js';
 import { collectRetryTargets } from '../../../core/console/commands/queue_retry_command.js';
 import { MAX_LEASE_MS, MIN_LEASE_MS } from '../../../core/index.js';
 
@@ -35,6 +36,8 @@ describe('console argument parsers', () => {
     expect(parsePrefetch('auto')).toBe('auto');
     expect(collectJobIds('b', ['a'])).toEqual(['a', 'b']);
     expect(collectRetryTargets('all', undefined)).toEqual(['all']);
+    expect(collectRetryTargets('all', ['all'])).toEqual(['all']); // given twice, as an id would be
+    expect(collectForgetIds('b', ['a'])).toEqual(['a', 'b']);
   });
 
   it.each([
@@ -64,10 +67,16 @@ describe('console argument parsers', () => {
     ['--name', () => parseWorkerName('-worker')],
     ['<ids...>', () => collectJobIds('bad id', undefined)],
     ['<ids...>', () => collectRetryTargets('all', ['abc'])],
+    ['<ids...>', () => collectRetryTargets('abc', ['all'])],
+    ['<ids...>', () => collectForgetIds('all', undefined)],
   ])('reject a bad %s value with commander’s InvalidArgumentError', (_flag, parse) => {
     const error = rejection(parse);
     expect(error.code).toBe('commander.invalidArgument');
     expect(error.message.length).toBeGreaterThan(10);
+  });
+
+  it('point queue:forget all at queue:flush, which deletes every failed job', () => {
+    expect(rejection(() => collectForgetIds('all', undefined)).message).toMatch(/run queue:flush/);
   });
 
   it('keep the queue-name rule’s own explanation in the message', () => {
