@@ -122,7 +122,7 @@ export class JobRunner {
       const instance = new jobClass();
       const timeoutMs = this.#timeoutMs(jobClass);
       const result = await withTimeout(
-        callHandle(instance, payload, context),
+        () => callHandle(instance, payload, context),
         controller,
         timeoutMs,
         job.id,
@@ -150,7 +150,9 @@ export class JobRunner {
         job.attempt >= maxTries;
       const policy = jobClass?.retryAfter ?? this.#settings.backoff;
       const retryInMs = permanent ? null : retryDelayMs(policy, job.attempt);
-      await this.#settleFailure(running, error, retryInMs, context.log, started, jobClass, payload);
+      // the attempt's own time, before the wait for Redis to record its failure
+      const durationMs = elapsed(started);
+      await this.#settleFailure(running, error, retryInMs, context.log, durationMs, jobClass, payload);
     }
   }
 
@@ -184,7 +186,7 @@ export class JobRunner {
     error: Error,
     retryInMs: number | null,
     log: Logger,
-    started: number,
+    durationMs: number,
     jobClass: JobClass | undefined,
     payload: unknown,
   ): Promise<void> {
@@ -197,7 +199,7 @@ export class JobRunner {
       result = await recordFailure(this.#driver, failure, log, { signal: this.#settings.graceOver });
     } catch (driverError) {
       log.error(
-        { event: 'job.fail_unrecorded', err: driverError, durationMs: elapsed(started) },
+        { event: 'job.fail_unrecorded', err: driverError, durationMs },
         'could not record the failed attempt: if Redis never got it, the job runs again when its lease ' +
           'expires; if it did and its answer was lost, the job is failed without its failed() hook',
       );
@@ -205,7 +207,7 @@ export class JobRunner {
     }
     running.failureRecorded = true;
     const { outcome } = result;
-    const fields = { durationMs: elapsed(started), code: stored.code, err: loggedError(error) };
+    const fields = { durationMs, code: stored.code, err: loggedError(error) };
     this.#announceFailure(job, result, stored, fields.durationMs);
     if (outcome === 'retrying') {
       const { runAt } = result;
@@ -263,7 +265,8 @@ export class JobRunner {
       hook = Promise.resolve(
         instance.failed(error, payload, { jobId: job.id, queue: job.queue, attempts: job.attempts, log }),
       );
-      await withTimeout(hook, abort, timeoutMs, job.id);
+      const settling = hook;
+      await withTimeout(() => settling, abort, timeoutMs, job.id);
     } catch (hookError) {
       if (!abort.aborted) {
         log.error(
@@ -298,7 +301,7 @@ function withoutStack(error: StoredError): StoredError {
  * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
  */
 function withTimeout<T>(
-  work: Promise<T>,
+  start: () => Promise<T>,
   abort: JobAbort,
   ms: number,
   id: string,
@@ -312,6 +315,13 @@ function withTimeout<T>(
           ms,
         )
       : undefined;
+  // started once the timer runs: the synchronous start of handle() counts towards the timeout
+  let work: Promise<T>;
+  try {
+    work = start();
+  } catch (error) {
+    work = Promise.reject(error);
+  }
   return untilAborted(work, abort, observer).finally(() => clearTimeout(timer));
 }
 

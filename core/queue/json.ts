@@ -5,6 +5,7 @@
  * the path of the offending value.
  */
 import { InvalidPayloadError } from '../errors.js';
+import { cutChars } from '../support/text.js';
 
 /** A value that survives `JSON.stringify` / `JSON.parse` unchanged. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -43,7 +44,12 @@ function check(value: unknown, path: string, seen: Set<object>, depth = 0): stri
         if (Array.isArray(value)) {
           for (let index = 0; index < value.length; index++) {
             if (!(index in value)) return `${path}[${index}] is a hole in a sparse array`;
-            const item = value[index];
+            let item: unknown;
+            try {
+              item = value[index];
+            } catch (error) {
+              return unreadable(`${path}[${index}]`, error);
+            }
             if (item === undefined) return `${path}[${index}] is undefined, which JSON turns into null`;
             const problem = check(item, `${path}[${index}]`, seen, depth + 1);
             if (problem) return problem;
@@ -55,7 +61,12 @@ function check(value: unknown, path: string, seen: Set<object>, depth = 0): stri
           return `${path} is ${describe(value)}; pass plain objects (e.g. an ISO string instead of a Date)`;
         }
         for (const key of Object.keys(value)) {
-          const item = (value as Record<string, unknown>)[key];
+          let item: unknown;
+          try {
+            item = (value as Record<string, unknown>)[key];
+          } catch (error) {
+            return unreadable(`${path}.${key}`, error);
+          }
           if (item === undefined) continue; // dropped by JSON like an absent optional field
           const problem = check(item, `${path}.${key}`, seen, depth + 1);
           if (problem) return problem;
@@ -71,6 +82,16 @@ function check(value: unknown, path: string, seen: Set<object>, depth = 0): stri
 }
 
 /**
+ * What made reading `value` throw (a getter, a proxy's trap), as a problem of the value rather
+ * than a failure of the caller: a result that cannot be read never will be, so a job returning
+ * one fails for good, not once per try.
+ */
+function unreadable(path: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return `${path} could not be read (${cutChars(message, 200)})`;
+}
+
+/**
  * Throws `E_INVALID_PAYLOAD` unless `value` round-trips through JSON unchanged.
  *
  * @example
@@ -78,7 +99,13 @@ function check(value: unknown, path: string, seen: Set<object>, depth = 0): stri
  * assertJsonSafe({ at: new Date() }, 'payload'); // throws: payload.at is an instance of Date
  */
 export function assertJsonSafe(value: unknown, label = 'payload'): asserts value is JsonValue {
-  const problem = check(value, label, new Set());
+  let problem: string | null;
+  try {
+    problem = check(value, label, new Set());
+  } catch (error) {
+    // a trap the checks run into (a proxy's getPrototypeOf or ownKeys, a revoked proxy)
+    problem = unreadable(label, error);
+  }
   if (problem) {
     throw new InvalidPayloadError(
       `${problem}. Job payloads, results and progress data must be plain JSON data; store ids, not objects.`,
@@ -90,7 +117,14 @@ export function assertJsonSafe(value: unknown, label = 'payload'): asserts value
 export function encodeJson(value: unknown, label = 'payload'): string {
   if (value === undefined) return 'null';
   assertJsonSafe(value, label);
-  return JSON.stringify(value);
+  try {
+    return JSON.stringify(value);
+  } catch (error) {
+    // a getter that answered the check and throws when read again
+    throw new InvalidPayloadError(
+      `${unreadable(label, error)}. Job payloads, results and progress data must be plain JSON data.`,
+    );
+  }
 }
 
 /** Parses JSON written by {@link encodeJson}, as `E_INVALID_PAYLOAD` when it is corrupt. */

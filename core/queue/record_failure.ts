@@ -16,6 +16,8 @@ import type { Failure, FailResult, QueueDriver, StoredError } from './driver.js'
 export const MAX_ERROR_MESSAGE_LENGTH = 8 * 1024;
 /** The longest error stack kept on a record, in the failed store and in log lines (characters). */
 export const MAX_ERROR_STACK_LENGTH = 32 * 1024;
+/** The longest error code kept (characters): a code is a short name, such as `E_QUOTA`. */
+export const MAX_ERROR_CODE_LENGTH = 256;
 
 /**
  * A thrown value as an Error whose `name`, `message`, `stack`, `code` and other own fields read
@@ -47,7 +49,8 @@ export function thrownError(caught: unknown): Error {
 
 /** An error as a record, the failed store and events keep it: message and stack cut to size. */
 export function storedError(error: Error): StoredError {
-  const code = errorCode(error);
+  const fullCode = errorCode(error);
+  const code = fullCode === undefined ? undefined : cutChars(fullCode, MAX_ERROR_CODE_LENGTH);
   const message = cutChars(attempt(() => String(error.message)) ?? describe(error), MAX_ERROR_MESSAGE_LENGTH);
   const stack = attempt(() => error.stack);
   return {
@@ -58,21 +61,51 @@ export function storedError(error: Error): StoredError {
 }
 
 /**
- * `error` as a log line's `err`: itself (with its own fields) when its message and stack are
- * within {@link MAX_ERROR_MESSAGE_LENGTH} and {@link MAX_ERROR_STACK_LENGTH}, else a copy with
- * them cut, so one huge error does not make a log line megabytes long.
+ * `error` as a log line's `err`: itself (with its own fields) when its message, stack and
+ * code are within {@link MAX_ERROR_MESSAGE_LENGTH}, {@link MAX_ERROR_STACK_LENGTH} and
+ * {@link MAX_ERROR_CODE_LENGTH} and no field of its own is a string or bytes over
+ * {@link MAX_ERROR_MESSAGE_LENGTH} (an HTTP client's error carrying the response body), else
+ * a copy with those cut and its other fields kept, so one huge error does not make a log line
+ * megabytes long.
  */
 export function loggedError(error: Error): Error {
   const message = attempt(() => error.message) ?? '';
   const stack = attempt(() => error.stack);
-  if (message.length <= MAX_ERROR_MESSAGE_LENGTH && (stack?.length ?? 0) <= MAX_ERROR_STACK_LENGTH) {
+  const fields = attempt(() => Object.entries(error)) ?? [];
+  const large = fields.some(([key, value]) => key !== 'message' && key !== 'stack' && longField(value));
+  if (
+    !large &&
+    message.length <= MAX_ERROR_MESSAGE_LENGTH &&
+    (stack?.length ?? 0) <= MAX_ERROR_STACK_LENGTH &&
+    (errorCode(error)?.length ?? 0) <= MAX_ERROR_CODE_LENGTH
+  ) {
     return error;
   }
   const { message: cut, code, stack: cutStack } = storedError(error);
-  const copy = Object.assign(new Error(cut), code ? { code } : {});
+  const copy = new Error(cut);
+  for (const [key, value] of fields) {
+    if (key === 'message' || key === 'stack' || key === 'code') continue;
+    (copy as unknown as Record<string, unknown>)[key] = shortField(value);
+  }
+  if (code) Object.assign(copy, { code });
   copy.name = attempt(() => error.name) ?? 'Error';
   copy.stack = cutStack ?? `${copy.name}: ${cut}`;
   return copy;
+}
+
+/** Whether a field of an error is a string or bytes longer than {@link MAX_ERROR_MESSAGE_LENGTH}. */
+function longField(value: unknown): boolean {
+  if (typeof value === 'string') return value.length > MAX_ERROR_MESSAGE_LENGTH;
+  return ArrayBuffer.isView(value) && value.byteLength > MAX_ERROR_MESSAGE_LENGTH;
+}
+
+/** A field of an error as a log line keeps it: a long string cut, long bytes by their size. */
+function shortField(value: unknown): unknown {
+  if (typeof value === 'string') return cutChars(value, MAX_ERROR_MESSAGE_LENGTH);
+  if (ArrayBuffer.isView(value) && value.byteLength > MAX_ERROR_MESSAGE_LENGTH) {
+    return `[${value.byteLength} bytes]`;
+  }
+  return value;
 }
 
 /** An error's string `code`, if it has one. */

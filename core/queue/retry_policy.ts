@@ -65,7 +65,8 @@ export function retryDelayMs(
     return Math.round((list[Math.min(attempt, list.length) - 1] ?? 0) * 1000);
   }
   const { base, max = 3600, jitter = 'none' } = policy as ExponentialRetry;
-  const delay = Math.min(max, base * 2 ** Math.max(0, attempt - 1)) * 1000;
+  // the exponent capped: 0 * 2 ** 1024 is NaN (base 0, attempt 1025 on)
+  const delay = Math.min(max, base * 2 ** Math.min(Math.max(0, attempt - 1), 64)) * 1000;
   if (jitter === 'full') return Math.round(random() * delay);
   if (jitter === 'equal') return Math.round(delay / 2 + (random() * delay) / 2);
   return Math.round(delay);

@@ -24,6 +24,7 @@ import {
   EchoJob,
   entries,
   FlakyJob,
+  note,
   ProgressJob,
   SlowJob,
   StepsJob,
@@ -172,6 +173,70 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       await until(() => entries(tag).length === 2);
       expect(entries(tag)).toEqual(['ran', 'failed: E_UNRECOVERABLE']);
       expect(await driver.getJob(queue, id)).toMatchObject({ status: 'failed', attempts: 1 });
+    });
+
+    it('fails for good at once, its handler run once, a job whose result cannot be read', async () => {
+      const { driver, registry, dispatcher, queue, tag, startWorker } = setup();
+      class LazyResultJob extends Job<{ tag: string }> {
+        static override readonly maxTries = 3;
+        async handle({ tag }: { tag: string }) {
+          note(tag, 'sent'); // its side effect: an e-mail, a row written
+          // a lazy ORM field of a detached entity
+          return Object.defineProperty({}, 'entity', {
+            enumerable: true,
+            get() {
+              throw new Error('detached entity: lazy field cannot be loaded');
+            },
+          }) as never;
+        }
+      }
+      registry.register(LazyResultJob);
+      const id = await dispatcher.dispatch(LazyResultJob, { tag }, { queue });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'failed');
+      await sleep(100);
+      expect(entries(tag)).toEqual(['sent']);
+      const record = await driver.getJob(queue, id);
+      expect(record).toMatchObject({ attempts: 1, error: { code: 'E_INVALID_PAYLOAD' } });
+      expect(record?.error?.message).toMatch(/result\.entity could not be read/);
+    });
+
+    it('counts the synchronous start of handle() towards its timeout', async () => {
+      const { driver, registry, dispatcher, queue, tag, startWorker } = setup();
+      class SyncHeavyJob extends Job<{ tag: string }, string> {
+        static override readonly maxTries = 1;
+        static override readonly timeout = 0.3;
+        handle() {
+          const end = Date.now() + 500; // parsing a big file before the first await
+          while (Date.now() < end) {}
+          return sleep(300).then(() => 'done');
+        }
+      }
+      registry.register(SyncHeavyJob);
+      const id = await dispatcher.dispatch(SyncHeavyJob, { tag }, { queue });
+      startWorker();
+      await until(async () =>
+        ['failed', 'completed'].includes((await driver.getJob(queue, id))?.status ?? ''),
+      );
+      expect(await driver.getJob(queue, id)).toMatchObject({
+        status: 'failed',
+        error: { code: 'E_JOB_TIMEOUT' },
+      });
+    });
+
+    it("logs a failed attempt's own duration, not the wait for the store to record it", async () => {
+      const { driver, queue, tag, startWorker, dispatch } = setup();
+      const fail = driver.fail.bind(driver);
+      driver.fail = async (failure) => {
+        await sleep(400); // a slow store
+        return fail(failure);
+      };
+      const log = capturingLogger('warn');
+      const id = await dispatch(FlakyJob, { tag, failures: 5 }, { maxTries: 1 });
+      startWorker({ log: log.logger });
+      await until(async () => (await driver.getJob(queue, id))?.status === 'failed');
+      const [line] = log.events('job.failed');
+      expect(line?.durationMs as number).toBeLessThan(200);
     });
 
     it('fails a job whose name is not registered with E_JOB_NOT_REGISTERED and keeps working', async () => {

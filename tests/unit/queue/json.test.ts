@@ -63,6 +63,59 @@ describe('assertJsonSafe', () => {
   });
 });
 
+describe('a value that cannot be read', () => {
+  const lazy = () =>
+    Object.defineProperty({ id: 1 }, 'entity', {
+      enumerable: true,
+      get() {
+        throw new Error('detached entity: lazy field cannot be loaded');
+      },
+    });
+
+  it('is refused with E_INVALID_PAYLOAD naming where: a getter that throws, in an object or an array', () => {
+    expect(() => assertJsonSafe({ row: lazy() }, 'result')).toThrow(InvalidPayloadError);
+    expect(() => assertJsonSafe({ row: lazy() }, 'result')).toThrow(
+      /result\.row\.entity could not be read \(detached entity: lazy field cannot be loaded\)/,
+    );
+    const list = [1];
+    Object.defineProperty(list, 1, {
+      enumerable: true,
+      get() {
+        throw new Error('gone');
+      },
+    });
+    expect(() => assertJsonSafe(list, 'result')).toThrow(/result\[1\] could not be read \(gone\)/);
+  });
+
+  it('is refused with E_INVALID_PAYLOAD: a proxy whose traps throw, or one revoked', () => {
+    const trapped = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error('revoked');
+        },
+      },
+    );
+    expect(() => encodeJson(trapped, 'result')).toThrow(InvalidPayloadError);
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    expect(() => encodeJson({ value: proxy }, 'result')).toThrow(InvalidPayloadError);
+  });
+
+  it('is refused with E_INVALID_PAYLOAD when it throws only once written out, after the check read it', () => {
+    let reads = 0;
+    const flaky = Object.defineProperty({}, 'field', {
+      enumerable: true,
+      get() {
+        reads++;
+        if (reads > 1) throw new Error('connection closed');
+        return 1;
+      },
+    });
+    expect(() => encodeJson(flaky, 'result')).toThrow(/result could not be read \(connection closed\)/);
+  });
+});
+
 describe('encodeJson / decodeJson', () => {
   it('round-trips a payload and reports corrupt JSON as E_INVALID_PAYLOAD', () => {
     expect(decodeJson(encodeJson({ a: [1, 2] }))).toEqual({ a: [1, 2] });

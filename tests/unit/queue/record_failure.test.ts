@@ -8,6 +8,8 @@ import { RedisUnavailableError } from '../../../core/errors.js';
 import { createLogger, silentLogger } from '../../../core/logger.js';
 import type { Failure, QueueDriver } from '../../../core/queue/driver.js';
 import {
+  loggedError,
+  MAX_ERROR_CODE_LENGTH,
   MAX_ERROR_MESSAGE_LENGTH,
   MAX_ERROR_STACK_LENGTH,
   recordFailure,
@@ -188,5 +190,41 @@ describe('thrownError and storedError', () => {
       message: `${'m'.repeat(MAX_ERROR_MESSAGE_LENGTH)}… [10 more characters cut]`,
       stack: `${'s'.repeat(MAX_ERROR_STACK_LENGTH)}… [20 more characters cut]`,
     });
+  });
+
+  it('cuts a code of 2 MB it stores to 256 characters, marking the cut', () => {
+    const error = Object.assign(new Error('huge code'), { code: 'C'.repeat(2_000_000) });
+    expect(storedError(error).code).toBe(
+      `${'C'.repeat(MAX_ERROR_CODE_LENGTH)}… [1999744 more characters cut]`,
+    );
+    expect(storedError(Object.assign(new Error('x'), { code: 'E_QUOTA' })).code).toBe('E_QUOTA');
+  });
+});
+
+describe('loggedError', () => {
+  it('logs an error of ordinary size as it is, with its own fields', () => {
+    const error = Object.assign(new Error('request failed'), { status: 502, body: 'Bad gateway' });
+    expect(loggedError(error)).toBe(error);
+  });
+
+  it('logs a copy with long fields of its own cut: a response body of 2 MB, bytes by their size', () => {
+    const error = Object.assign(new Error('request failed with status 502'), {
+      status: 502,
+      responseBody: 'B'.repeat(2_000_000),
+      raw: Buffer.alloc(1_000_000),
+      code: 'C'.repeat(1000),
+    });
+    const logged = loggedError(error) as Error & Record<string, unknown>;
+    expect(logged).not.toBe(error);
+    expect(logged.message).toBe('request failed with status 502');
+    expect(logged.status).toBe(502);
+    expect(logged.responseBody).toBe(
+      `${'B'.repeat(MAX_ERROR_MESSAGE_LENGTH)}… [${2_000_000 - MAX_ERROR_MESSAGE_LENGTH} more characters cut]`,
+    );
+    expect(logged.raw).toBe('[1000000 bytes]');
+    expect((logged.code as string).length).toBeLessThan(MAX_ERROR_CODE_LENGTH + 40);
+    expect(JSON.stringify({ ...logged, stack: logged.stack }).length).toBeLessThan(
+      2 * MAX_ERROR_MESSAGE_LENGTH + MAX_ERROR_STACK_LENGTH,
+    );
   });
 });

@@ -24,6 +24,11 @@ describe('retryDelayMs', () => {
     expect([1, 2, 3, 4].map((attempt) => retryDelayMs(policy, attempt))).toEqual([2000, 4000, 8000, 10_000]);
   });
 
+  it('waits 0 ms at every attempt of an exponential policy with base 0, never NaN', () => {
+    const policy = { type: 'exponential', base: 0 } as const;
+    expect([1, 1024, 1025, 5000].map((attempt) => retryDelayMs(policy, attempt))).toEqual([0, 0, 0, 0]);
+  });
+
   it('spreads exponential delays with full or equal jitter', () => {
     const full = { type: 'exponential', base: 4, jitter: 'full' } as const;
     expect(retryDelayMs(full, 1, () => 0)).toBe(0);
