@@ -93,8 +93,10 @@ export class JobManager {
     const record = await findRecord(this.#driver, id, queue);
     if (record) return record;
     throw new JobNotFoundError(
-      `no job has id ${id}${queue ? ` in queue "${queue}"` : ''}: it never existed or its record expired ` +
-        '(finished records are kept for QUEUE_KEEP_COMPLETED_HOURS)',
+      `no job has id ${id}${queue ? ` in queue "${queue}"` : ''}: it never existed or its record is gone ` +
+        '(finished records are kept per queue: completed, cancelled and expired ones up to ' +
+        'QUEUE_KEEP_COMPLETED for QUEUE_KEEP_COMPLETED_HOURS, failed ones up to QUEUE_KEEP_FAILED until ' +
+        'deleted with queue:forget, queue:flush or queue:prune-failed)',
     );
   }
 

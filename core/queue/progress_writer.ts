@@ -45,14 +45,15 @@ export class ProgressWriter {
   }
 
   /**
-   * Records a new value, replacing the last one's message and data. Throws `E_INVALID_OPTION`
-   * for a percent that is not a finite number, a message that is not a string (both drivers
+   * Records a new value, replacing the last one's message and data. A percent outside 0-100
+   * is clamped, infinities too (`done / 0 * 100` of an empty batch). Throws `E_INVALID_OPTION`
+   * for a percent that is NaN or not a number, a message that is not a string (both drivers
    * then store the same thing) or data over {@link MAX_PROGRESS_DATA_BYTES} encoded, and
    * `E_INVALID_PAYLOAD` for data JSON cannot carry. A message over
    * {@link MAX_PROGRESS_MESSAGE_LENGTH} characters is cut.
    */
   report(percent: number, message?: string | null, data?: unknown): void {
-    if (typeof percent !== 'number' || !Number.isFinite(percent)) {
+    if (typeof percent !== 'number' || Number.isNaN(percent)) {
       throw new InvalidOptionError(`progress must be a number from 0 to 100; got ${String(percent)}`);
     }
     if (message !== undefined && message !== null && typeof message !== 'string') {

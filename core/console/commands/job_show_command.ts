@@ -66,7 +66,10 @@ export function formatRecord(record: JobRecord): string {
   ];
   if (record.error) {
     const { code, message, stack } = record.error;
-    entries.push(['error', code ? `${code}: ${message}` : message]);
+    // the error a job ended with; any other status keeps that of its last failed attempt (a job
+    // that completed on its second try, a retry waiting or running), which is not its state
+    const ended = record.status === 'failed' || record.status === 'cancelled' || record.status === 'expired';
+    entries.push([ended ? 'error' : 'last failed attempt', code ? `${code}: ${message}` : message]);
     if (stack) entries.push(['stack', stack]);
   }
   const width = Math.max(...entries.map(([key]) => key.length)) + 1;

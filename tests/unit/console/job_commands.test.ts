@@ -111,6 +111,14 @@ const RECORD: JobRecord = {
 };
 
 describe('job:show formatting', () => {
+  it('labels the error of a job that did not end with it as its last failed attempt', () => {
+    const completed = formatRecord({ ...RECORD, status: 'completed', result: { sent: true } }).split('\n');
+    expect(completed).toContain('last failed attempt: E_JOB_TIMEOUT: took too long');
+    expect(completed.some((line) => line.startsWith('error:'))).toBe(false);
+    expect(formatRecord({ ...RECORD, status: 'delayed' })).toMatch(/^last failed attempt: E_JOB_TIMEOUT/m);
+    expect(formatRecord({ ...RECORD, status: 'cancelled' })).toMatch(/^error: +E_JOB_TIMEOUT/m);
+  });
+
   it('prints aligned key: value lines, a dash for absent values and the stack indented under its value', () => {
     expect(formatRecord(RECORD)).toBe(
       [

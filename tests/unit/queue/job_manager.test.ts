@@ -288,3 +288,21 @@ describe('JobManager.cancel', () => {
     await driver.close();
   });
 });
+
+describe('JobManager.find', () => {
+  it('names every bound that drops finished records when it finds none, failed ones included', async () => {
+    const driver = new MemoryQueueDriver();
+    const error = await new JobManager(driver).find('gone').catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'E_JOB_NOT_FOUND' });
+    const { message } = error as Error;
+    for (const name of [
+      'QUEUE_KEEP_COMPLETED',
+      'QUEUE_KEEP_COMPLETED_HOURS',
+      'QUEUE_KEEP_FAILED',
+      'queue:forget',
+    ]) {
+      expect(message).toContain(name);
+    }
+    await driver.close();
+  });
+});

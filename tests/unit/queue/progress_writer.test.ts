@@ -55,7 +55,10 @@ describe('ProgressWriter', () => {
     }, 0);
     writer.report(150, null);
     writer.report(-5, null);
-    expect(writes).toEqual([100, 0]);
+    // done / 0 * 100 of an empty batch: clamped, as the docs promise, not a failed attempt
+    writer.report(Number.POSITIVE_INFINITY, null);
+    writer.report(Number.NEGATIVE_INFINITY, null);
+    expect(writes).toEqual([100, 0, 100, 0]);
     expect(() => writer.report(Number.NaN, null)).toThrow(InvalidOptionError);
   });
 
