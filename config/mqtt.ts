@@ -122,6 +122,7 @@ export default defineConfig(
       MQTT_BROKER_MAX_SUBSCRIPTIONS: envInteger(DEFAULT_SESSION_LIMITS.maxSubscriptions),
       MQTT_BROKER_CLIENT_IDS: z.enum(['any', 'device-id']).default('any'),
       MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
+      MQTT_SHARED_LEAVE_ON_STOP: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('false'),
       JOB_EVENTS_TOPIC: z
         .string()
         // the switches JOB_EVENTS_PROGRESS takes too: true/1 are on, false/0 off (a topic named
@@ -191,6 +192,7 @@ export default defineConfig(
     maxInFlight: env.MQTT_MAX_IN_FLIGHT,
     sharedGroup: env.MQTT_SHARED_GROUP,
     sharedSubscriptions: ['true', '1', 'on'].includes(env.MQTT_SHARED_SUBSCRIPTIONS),
+    sharedLeaveOnStop: ['true', '1', 'on'].includes(env.MQTT_SHARED_LEAVE_ON_STOP),
     // Opt-in: republishing every job event costs the ingest process about as much CPU as
     // ingest itself at 10k jobs/s (measured in bench/e2e_bench.ts), so it is off by default.
     // `on` means the default template.

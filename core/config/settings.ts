@@ -57,6 +57,12 @@ export interface MqttSettings {
   sharedGroup: string;
   /** False for brokers without shared subscriptions (aedes): shared routes subscribe plainly. */
   sharedSubscriptions: boolean;
+  /**
+   * Whether a stopping app leaves its shared groups, so the other instances take every message
+   * at once (default false: the persistent session keeps them, and the broker queues this
+   * instance's share for its next run; a lone instance that left would lose what comes meanwhile).
+   */
+  sharedLeaveOnStop?: boolean;
   /** Topic template job status changes are published on, or undefined to not publish. */
   jobEventsTopic: string | undefined;
   /** Whether progress reports go out on that template too (`{status}` as `progress`). */

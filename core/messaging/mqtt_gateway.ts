@@ -271,10 +271,11 @@ export class MqttGateway {
       await this.stop();
       return;
     }
-    // the other members of each shared group take its messages from now on, rather than the
-    // broker handing some to this connection, which takes none until it closes (the plain
-    // filters stay: the persistent session keeps their messages for the next run)
-    if (this.#shared.length > 0) {
+    // Asked to (MQTT_SHARED_LEAVE_ON_STOP): the other members of each shared group take its
+    // messages from now on, rather than the broker queueing some for this session, which takes
+    // none until its next run. Not by default: a lone instance, once it left, would have the
+    // broker acknowledge and drop every message until it is back. The plain filters always stay.
+    if (this.#shared.length > 0 && this.#options.settings.sharedLeaveOnStop) {
       const unsubscribed = connection.unsubscribe(this.#shared);
       await withDeadline(unsubscribed, SHARED_UNSUBSCRIBE_MS, 'no UNSUBACK').catch(() => {});
     }

@@ -298,6 +298,7 @@ export class MqttConnection {
     if (!connack.sessionPresent) this.#inbound.sessionLost();
     if (!connack.sessionPresent && this.#subscriptions.size > 0) this.#resubscribePending = true;
     if (!this.#resubscribePending) {
+      if (this.#lostConnections > 0) this.#resubscribeShared();
       this.#goOnline();
       return;
     }
@@ -317,6 +318,27 @@ export class MqttConnection {
       },
       (error: unknown) =>
         this.#log.warn({ err: error }, 'resubscribe interrupted; retrying on the next connection'),
+    );
+  }
+
+  /**
+   * Subscribes the shared filters (`$share/...`) again on a connection whose session the broker
+   * kept: Mosquitto 2.0 restores a persisted session without its shared subscriptions, and then
+   * acknowledges every message of them to its sender and drops it. Subscribing a filter the
+   * session holds only replaces it, and a shared subscription gets no retained messages, so this
+   * sends nothing twice. Best effort: a refusal is logged, a drop tries again on the next
+   * connection.
+   */
+  #resubscribeShared(): void {
+    const shared = new Map([...this.#subscriptions].filter(([filter]) => filter.startsWith('$share/')));
+    if (shared.size === 0) return;
+    subscribeOnce(this.#client, shared, this.#url).then(
+      (refused) => {
+        for (const entry of refused)
+          this.#log.error(entry, 'broker refused a shared subscription on resubscribe');
+      },
+      (error: unknown) =>
+        this.#log.warn({ err: error }, 'shared resubscribe interrupted; retrying on the next connection'),
     );
   }
 

@@ -1,6 +1,6 @@
 /** A Mosquitto of a test's own, for what the shared one on 1883 must not be put through (a restart). */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -18,18 +18,27 @@ export interface PrivateMosquitto {
 
 /**
  * Starts `mosquitto` on a free loopback port with anonymous access and no persistence (a
- * restart loses every session), resolving once it takes a connection.
+ * restart loses every session), or with it (`persistence: true`: sessions are saved as it
+ * stops and restored as it starts, as the shipped config does), resolving once it takes a
+ * connection.
  *
  * @example
  * const broker = await startPrivateMosquitto();
  * await broker.stop(); // every session gone
  * await broker.start();
  */
-export async function startPrivateMosquitto(): Promise<PrivateMosquitto> {
+export async function startPrivateMosquitto(
+  options: { persistence?: boolean } = {},
+): Promise<PrivateMosquitto> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'topiq-mosquitto-'));
   const config = join(dir, 'mosquitto.conf');
-  writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  // Mosquitto started as root runs as its own user, which must be able to write its database
+  if (options.persistence) chmodSync(dir, 0o777);
+  const persistence = options.persistence
+    ? `persistence true\npersistence_location ${dir}/\n`
+    : 'persistence false\n';
+  writeFileSync(config, `listener ${port} 127.0.0.1\nallow_anonymous true\n${persistence}`);
   const url = `mqtt://127.0.0.1:${port}`;
   let running: ChildProcess | undefined;
   const broker: PrivateMosquitto = {

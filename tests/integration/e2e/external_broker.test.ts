@@ -192,10 +192,32 @@ describe('an app on Mosquitto', () => {
     expect((await driver.counts('emails')).pending).toBe(before + 4);
   });
 
-  it('leaves its shared subscriptions as it stops, so the other instance takes every message while its workers drain', async () => {
+  it('keeps its shared subscriptions as it stops, so a lone instance gets what came while it was down', async () => {
     const fixture = setup();
     const { externalServer, driver, id } = fixture;
     const env = { MQTT_SHARED_GROUP: `e2e-${id}`, JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs` };
+    const options = { url: MOSQUITTO_URL, clientId: `e2e-app-${id}`, protocolVersion: 5 as const, env };
+    const first = await externalServer(options);
+    await first.stop();
+    // sent while no instance runs: the broker queues them for the app's session
+    const before = await sendHeldCommands(fixture, 4);
+    await sleep(200);
+    expect((await driver.counts('emails')).pending).toBe(before);
+    await externalServer(options);
+    await until(
+      'the next run handles what came meanwhile',
+      async () => (await driver.counts('emails')).pending === before + 4,
+    );
+  });
+
+  it('leaves its shared subscriptions as it stops when told to, so the other instance takes every message while its workers drain', async () => {
+    const fixture = setup();
+    const { externalServer, driver, id } = fixture;
+    const env = {
+      MQTT_SHARED_GROUP: `e2e-${id}`,
+      JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs`,
+      MQTT_SHARED_LEAVE_ON_STOP: 'true',
+    };
     const stopping = await externalServer({
       url: MOSQUITTO_URL,
       clientId: `e2e-app-a-${id}`,
