@@ -288,15 +288,23 @@ export class JobEventPublisher {
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#window = undefined;
+    const bytes = this.#bytes;
     this.#bytes = 0;
     if (this.#batch.groups.length === 0) return;
     const batch = this.#batch;
     // What came after a dispatch whose store has not answered yet waits for its answer, in the
     // next message: a worker of this process may have started those very jobs, and their
     // `running` must not go out before their `queued`. Not for long, nor for much (a store
-    // that does not answer must not hold back every event behind it).
-    const rest = all ? undefined : batch.splitAtOpenPlace(Date.now() - PLACE_WAIT_MS, this.#maxBatch / 2);
+    // that does not answer must not hold back every event behind it): half a message of
+    // changes, and of bytes.
+    const rest =
+      all || bytes > this.#maxBytes / 2
+        ? undefined
+        : batch.splitAtOpenPlace(Date.now() - PLACE_WAIT_MS, this.#maxBatch / 2);
     this.#batch = rest ?? new EventBatch();
+    // what waits is counted as all of this batch's bytes: at most half a message, and the next
+    // message is sent no later than it should be
+    if (rest) this.#bytes = bytes;
     // what waits is sent with the next window, at most flushIntervalMs from now
     if (rest) this.#recording();
     if (batch.size === 0) return;

@@ -83,7 +83,7 @@ export class JobRunner {
 
   /**
    * How long an attempt of `job` may run (ms): its class's `timeout`, else the worker's. Past
-   * `MAX_TIMER_MS` no timer is set (see `withTimeout`), and the attempt is not bounded.
+   * `MAX_TIMER_MS` no timer is set (see `armTimeout`), and the attempt is not bounded.
    */
   timeoutMsOf(job: ReservedJob): number {
     return this.#timeoutMs(this.#registry.has(job.name) ? this.#registry.get(job.name) : undefined);
@@ -121,13 +121,9 @@ export class JobRunner {
       payload = decodeJson(job.payload, `${job.name} payload`);
       const instance = new jobClass();
       const timeoutMs = this.#timeoutMs(jobClass);
-      const result = await withTimeout(
-        () => callHandle(instance, payload, context),
-        controller,
-        timeoutMs,
-        job.id,
-        context,
-      );
+      // the timer first: the synchronous start of handle() counts towards the timeout
+      const timer = armTimeout(controller, timeoutMs, job.id);
+      const result = await withTimeout(callHandle(instance, payload, context), controller, timer, context);
       context.end();
       const encoded = encodeJson(result ?? null, `${job.name} result`);
       const durationMs = elapsed(started);
@@ -266,7 +262,7 @@ export class JobRunner {
         instance.failed(error, payload, { jobId: job.id, queue: job.queue, attempts: job.attempts, log }),
       );
       const settling = hook;
-      await withTimeout(() => settling, abort, timeoutMs, job.id);
+      await withTimeout(settling, abort, armTimeout(abort, timeoutMs, job.id));
     } catch (hookError) {
       if (!abort.aborted) {
         log.error(
@@ -297,31 +293,29 @@ function withoutStack(error: StoredError): StoredError {
 }
 
 /**
- * Settles with `work`, or rejects when the attempt is aborted (its timeout, a cancel, a
- * lost lease, shutdown), whichever comes first; a job that ignores its signal is left behind.
+ * Aborts `abort` with `E_JOB_TIMEOUT` once `ms` pass; no timer for a timeout past what a Node
+ * timer holds (2^31 - 1 ms, about 24.8 days: Node would run it after 1 ms), which is none.
+ * Armed before `handle()` is called, so its synchronous start counts towards the timeout.
+ */
+function armTimeout(abort: JobAbort, ms: number, id: string): NodeJS.Timeout | undefined {
+  if (ms > MAX_TIMER_MS) return undefined;
+  return setTimeout(
+    () => abort.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
+    ms,
+  );
+}
+
+/**
+ * Settles with `work`, or rejects when the attempt is aborted (its timeout, armed as `timer`,
+ * a cancel, a lost lease, shutdown), whichever comes first, and clears the timer; a job that
+ * ignores its signal is left behind.
  */
 function withTimeout<T>(
-  start: () => Promise<T>,
+  work: Promise<T>,
   abort: JobAbort,
-  ms: number,
-  id: string,
+  timer: NodeJS.Timeout | undefined,
   observer?: SettleObserver,
 ): Promise<T> {
-  // Node runs a timer set past 2^31 - 1 ms after 1 ms: a timeout that long (24.8 days) is none
-  const timer =
-    ms <= MAX_TIMER_MS
-      ? setTimeout(
-          () => abort.abort(new JobTimeoutError(`job ${id} ran longer than its timeout of ${ms / 1000}s`)),
-          ms,
-        )
-      : undefined;
-  // started once the timer runs: the synchronous start of handle() counts towards the timeout
-  let work: Promise<T>;
-  try {
-    work = start();
-  } catch (error) {
-    work = Promise.reject(error);
-  }
   return untilAborted(work, abort, observer).finally(() => clearTimeout(timer));
 }
 

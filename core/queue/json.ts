@@ -87,7 +87,12 @@ function check(value: unknown, path: string, seen: Set<object>, depth = 0): stri
  * one fails for good, not once per try.
  */
 function unreadable(path: string, error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  let message: string;
+  try {
+    message = error instanceof Error ? String(error.message) : String(error);
+  } catch {
+    message = 'what it threw could not be read either'; // a thrown value whose message throws
+  }
   return `${path} could not be read (${cutChars(message, 200)})`;
 }
 

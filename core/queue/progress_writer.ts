@@ -46,7 +46,7 @@ export class ProgressWriter {
 
   /**
    * Records a new value, replacing the last one's message and data. A percent outside 0-100
-   * is clamped, infinities too (`done / 0 * 100` of an empty batch). Throws `E_INVALID_OPTION`
+   * is clamped, infinities too (`done / total * 100` over a total that came out 0). Throws `E_INVALID_OPTION`
    * for a percent that is NaN or not a number, a message that is not a string (both drivers
    * then store the same thing) or data over {@link MAX_PROGRESS_DATA_BYTES} encoded, and
    * `E_INVALID_PAYLOAD` for data JSON cannot carry. A message over

@@ -84,7 +84,8 @@ export function loggedError(error: Error): Error {
   const { message: cut, code, stack: cutStack } = storedError(error);
   const copy = new Error(cut);
   for (const [key, value] of fields) {
-    if (key === 'message' || key === 'stack' || key === 'code') continue;
+    // a string code is stored cut (below); one of another kind (an HTTP status) as it is
+    if (key === 'message' || key === 'stack' || (key === 'code' && typeof value === 'string')) continue;
     (copy as unknown as Record<string, unknown>)[key] = shortField(value);
   }
   if (code) Object.assign(copy, { code });

@@ -36,8 +36,13 @@ export class WorkerHeartbeat {
     clearInterval(this.#timer);
   }
 
-  /** Takes the worker off the list (a clean stop), unless another worker took its name meanwhile. */
+  /**
+   * Takes the worker off the list (a clean stop), unless another live worker has its name: one
+   * whose heartbeat its latest beat replaced (the two take turns; this one's expires on its own,
+   * and the other's next beat replaces it), or one that wrote the heartbeat stored now.
+   */
   leave(): Promise<void> {
+    if (this.#nameClashes > 0) return Promise.resolve();
     const { id, host, pid, startedAt } = this.#describe();
     return this.#driver.removeWorker(id, { host, pid, startedAt });
   }

@@ -81,8 +81,8 @@ export class FakeQueueRunner {
 
   /** Runs the next ready job; undefined when none is ready. */
   async runNext(options: RunOptions = {}): Promise<RunOutcome | undefined> {
-    // the queue whose reserve last came back empty with nothing changed, if the one before
-    let emptyIn: string | undefined;
+    // the queues whose reserves came back empty with nothing changed since the last that did change
+    const emptyIn = new Set<string>();
     for (let queue = await this.#nextReadyQueue(); queue; queue = await this.#nextReadyQueue()) {
       const { jobs, expired, changed, abandoned } = await this.#driver.reserve(queue, {
         count: 1,
@@ -95,8 +95,9 @@ export class FakeQueueRunner {
         // it expired as it was reserved, or came due as another was cancelled; or, between the
         // look and the reserve, it was cancelled or another runNext() took it: look again
         const moved = expired.length > 0 || changed.length > 0 || abandoned.length > 0;
-        if (moved || emptyIn !== queue) {
-          emptyIn = moved ? undefined : queue;
+        if (moved) emptyIn.clear();
+        if (moved || !emptyIn.has(queue)) {
+          if (!moved) emptyIn.add(queue);
           continue;
         }
         // never spin: this loop awaits only settled promises, so not even a test timeout would end it

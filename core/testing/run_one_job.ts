@@ -132,8 +132,9 @@ export async function runOneJob(
         retryInMs: null,
       });
       if (outcome === 'cancelled') return { status: 'cancelled', error };
-      // never 'retrying' (no retry is asked for); 'lost' only when the driver's clock passed
-      // the hour-long lease, and a worker runs no hook for an attempt it could not record
+      // never 'retrying' (no retry is asked for); 'lost' only when the job was taken from this run
+      // (removed, or a clock moved past even the fake's lease), and a worker runs no hook for an
+      // attempt it could not record
       if (outcome !== 'failed') return { status: 'failed', error };
       await instance?.failed?.(error, payload, {
         jobId: reserved.id,

@@ -103,6 +103,29 @@ describe('JobEventPublisher', () => {
     }
   });
 
+  it('holds back at most half a message of bytes behind a dispatch’s place, and counts what it holds', () => {
+    const { driver, batches } = recorder();
+    const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000, maxBytes: 100 });
+    const sent = () => batches.map((batch) => batch.map((event) => event.id));
+    events.placeQueued();
+    events.emit(job('small'), 'failed', 1, 'w1', { error: { message: 'e'.repeat(30) } });
+    events.flush();
+    expect(sent()).toEqual([]); // 30 bytes wait
+    events.emit(job('more'), 'failed', 1, 'w1', { error: { message: 'e'.repeat(30) } });
+    events.flush(); // 60 bytes would wait: more than half of 100, so they go
+    expect(sent()).toEqual([['small', 'more']]);
+    // what waits counts towards the next message: 40 waiting and 70 more reach 100, which sends it
+    const second = events.placeQueued();
+    events.emit(job('a'), 'failed', 1, 'w1', { error: { message: 'e'.repeat(40) } });
+    events.flush();
+    second([]);
+    events.emit(job('b'), 'failed', 1, 'w1', { error: { message: 'e'.repeat(70) } });
+    expect(sent()).toEqual([
+      ['small', 'more'],
+      ['a', 'b'],
+    ]);
+  });
+
   it('lets nothing wait on the place of a dispatch whose store failed', async () => {
     const { driver, batches } = recorder();
     const events = new JobEventPublisher(driver, true, { flushIntervalMs: 60_000 });

@@ -202,6 +202,11 @@ describe('thrownError and storedError', () => {
 });
 
 describe('loggedError', () => {
+  it('keeps a code that is no string, such as an HTTP status, on the copy it logs', () => {
+    const error = Object.assign(new Error('m'.repeat(MAX_ERROR_MESSAGE_LENGTH + 1)), { code: 502 });
+    expect((loggedError(error) as Error & { code?: unknown }).code).toBe(502);
+  });
+
   it('logs an error of ordinary size as it is, with its own fields', () => {
     const error = Object.assign(new Error('request failed'), { status: 502, body: 'Bad gateway' });
     expect(loggedError(error)).toBe(error);

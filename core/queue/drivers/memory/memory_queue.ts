@@ -145,7 +145,8 @@ export class MemoryQueue {
         ...(reclaimed ? { reclaimed: true as const } : {}),
       });
     };
-    // in the order they came due (ties by id), at most PROMOTIONS_PER_RESERVE, as in Redis
+    // in the order they came due (ties in the order they were delayed), at most
+    // PROMOTIONS_PER_RESERVE, as in Redis (which orders ties within each call's 1,000 only)
     for (let promoted = 0; promoted < PROMOTIONS_PER_RESERVE; promoted++) {
       const due = state.promoteDue(now);
       if (!due) break;

@@ -164,8 +164,13 @@ if #dueScored > 0 then
     local f = jobFields(key, redis.pcall('HMGET', key, 'spec', 'attempts', 'delayedSeq'))
     if f[1] or f[2] then
       local at = dueScored[2 * i]
-      -- a job delayed before delayedSeq was kept goes first among its ties, as the set has it
-      promoted[#promoted + 1] = { id, key, f, at, tonumber(at), tonumber(f[3]) or 0, i }
+      -- a job delayed before delayedSeq was kept goes first among its ties, as the set has it; so
+      -- does one whose field is damaged (NaN would break the sort after this call's first write)
+      local order = tonumber(f[3]) or 0
+      if order ~= order then
+        order = 0
+      end
+      promoted[#promoted + 1] = { id, key, f, at, tonumber(at), order, i }
       tied = tied or (i > 1 and at == dueScored[2 * i - 2])
     end
   end
