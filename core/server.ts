@@ -190,8 +190,8 @@ export class Server {
 }
 
 /**
- * How long a stopping server waits for the messages it is handling, on an external broker, so
- * that their acknowledgements go out (ms). Shorter than a stop's grace period: Redis away, they
+ * How long a stopping server waits for the messages it is handling (on an external broker or the
+ * embedded one), so that their acknowledgements go out (ms). Shorter than a stop's grace period: Redis away, they
  * stay unacknowledged and come again, as they must.
  */
 export const STOP_DRAIN_MS = 5000;

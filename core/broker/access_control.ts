@@ -12,6 +12,7 @@
  */
 import type { AedesOptions, AuthenticateError, AuthErrorCode, Client, PublishPacket } from 'aedes';
 import type { Logger } from '../logger.js';
+import { withDeadline } from '../support/timers.js';
 import { type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
 import { IDENTIFIER_REJECTED, NOT_AUTHORIZED, SERVER_UNAVAILABLE } from './connack_codes.js';
 import { createCredentialCheck, LOGIN_CHECK_TIMEOUT_MS } from './credential_check.js';
@@ -122,8 +123,10 @@ export interface AccessControl {
    * Stops handing publishes to `beforeAck` (the app is stopping and takes no more messages): each
    * is held unacknowledged, neither routed nor forwarded, for the device to send again to the
    * next run; last wills are forwarded without being routed. Subscribers are still served.
+   * Resolves once the publishes being handed to `beforeAck` have settled (acknowledged, or
+   * refused for the device to send again), or after `drainTimeoutMs` (default: at once).
    */
-  stopIntake(): void;
+  stopIntake(drainTimeoutMs?: number): Promise<void>;
 }
 
 interface Session {
@@ -162,6 +165,8 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   const grantedSubscriptions = new WeakSet<object>();
   let closing = false;
   let intakeStopped = false;
+  /** The publishes being handed to `beforeAck`, for a stop to wait for (see `stopIntake`). */
+  const handling = new Set<Promise<unknown>>();
   /** How many client ids each device account holds (see {@link SessionLimits}). */
   const heldIds = new Map<string, number>();
   const accountOf = (principal: Principal) =>
@@ -368,7 +373,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     const route = () => runBeforeAck(client, packet, session, beforeAck);
     const admitted: Promise<Qos2Admission> =
       packet.qos === 2 ? resends.admit(client, packet, route) : route().then(() => 'routed');
-    admitted
+    const answered = admitted
       .then(
         (admission) => {
           if (admission === 'resend') {
@@ -386,11 +391,26 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
           }
         },
         (error: unknown) => {
-          logger.error({ ...fields, qos: packet.qos, err: error }, 'mqtt publish refused: beforeAck failed');
+          if (intakeStopped) {
+            // the app stopped before it stored the message (Redis away, say): not an outage of
+            // its own to report, and the device sends it again to the next run
+            logger.info(
+              { ...fields, qos: packet.qos, err: error },
+              'mqtt publish left unacknowledged: the app stopped before it was stored',
+            );
+          } else {
+            logger.error(
+              { ...fields, qos: packet.qos, err: error },
+              'mqtt publish refused: beforeAck failed',
+            );
+          }
           callback(refusal(`beforeAck failed for ${packet.topic}`, { cause: error }));
         },
       )
       .catch((error: unknown) => logger.error({ ...fields, err: error }, 'mqtt publish callback threw'));
+    // handled until aedes was told (and wrote the PUBACK, or refused): what a stop waits for
+    handling.add(answered);
+    void answered.finally(() => handling.delete(answered));
   };
 
   const authorizeSubscribe: AccessControl['hooks']['authorizeSubscribe'] = (
@@ -454,8 +474,12 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     closing: () => {
       closing = true;
     },
-    stopIntake: () => {
+    stopIntake: async (drainTimeoutMs = 0) => {
       intakeStopped = true;
+      if (handling.size === 0 || drainTimeoutMs <= 0) return;
+      await withDeadline(Promise.allSettled([...handling]), drainTimeoutMs, 'still handling').catch(() => {});
+      // the acknowledgements aedes wrote meanwhile leave before the broker closes its sockets
+      await new Promise((resolve) => setImmediate(resolve));
     },
     retainedStored: ({ topic, payload }) => {
       // aedes copies a publish before storing it, but keeps its payload

@@ -105,9 +105,11 @@ export interface EmbeddedBroker {
   /**
    * Stops handing device publishes to the app's `beforeAck`: each is left unacknowledged (sent
    * again by the device to the next run), while the broker goes on serving subscribers, so the
-   * app can still publish (the job events of a stopping server's last jobs). Then {@link close}.
+   * app can still publish (the job events of a stopping server's last jobs). Resolves once the
+   * publishes being handed to `beforeAck` settled, or after `drainTimeoutMs` (default: at
+   * once), so that those whose jobs are stored get their acknowledgement. Then {@link close}.
    */
-  stopIntake(): void;
+  stopIntake(drainTimeoutMs?: number): Promise<void>;
   /** Disconnects every client, stops listening and closes aedes. Safe to call twice. */
   close(): Promise<void>;
 }
@@ -286,8 +288,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     host,
     port,
     aedes,
-    stopIntake() {
-      access.stopIntake();
+    stopIntake(drainTimeoutMs) {
+      return access.stopIntake(drainTimeoutMs);
     },
     close() {
       closing ??= shutdown();

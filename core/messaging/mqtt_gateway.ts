@@ -259,11 +259,13 @@ export class MqttGateway {
    * Stops taking messages but keeps publishing, until {@link stop}: the connection stops handing
    * messages on, first waiting up to `drainTimeoutMs` for those being handled to be acknowledged
    * (later ones stay unacknowledged with the broker), or the embedded broker holds every new
-   * publish unacknowledged. A connection that is not online is closed at once.
+   * publish unacknowledged and waits as long for those being handled. A connection that is not
+   * online is closed at once.
    */
   async stopIntake(options: { drainTimeoutMs?: number } = {}): Promise<void> {
     this.#stopped.abort(); // ends the tidying's retries, and a start under way closes what it opens
-    this.#broker?.stopIntake();
+    // the embedded broker holds every new publish, and gives those being handled the drain time
+    await this.#broker?.stopIntake(options.drainTimeoutMs);
     const connection = this.#connection;
     if (connection === undefined) return;
     // not online (still reaching its broker, or reconnecting): nothing to drain nor publish on
