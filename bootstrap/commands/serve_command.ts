@@ -7,6 +7,7 @@
  */
 import { type Command, Option } from 'commander';
 import { BaseCommand } from '../../core/console/command.js';
+import { stopOnCrash } from '../../core/console/crash_stop.js';
 import { onLogReaderGone } from '../../core/console/log_reader_gone.js';
 import { queuesOfJobs } from '../../core/console/commands/queue_work_command.js';
 import { redisAnswers } from '../../core/queue/drivers/redis/redis_answers.js';
@@ -93,6 +94,12 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     // the log's reader said "enough": a graceful stop, but no signal, so a Ctrl-C after it is
     // the first (nobody saw this stop begin) and still lets the stop finish
     const stopListening = onLogReaderGone(app.log, () => beginStop('log-reader-gone'));
+    const crash = stopOnCrash(
+      signals,
+      app.log,
+      () => beginStop('crash'),
+      (code) => this.context.forceExit(code),
+    );
     try {
       const jobQueues = queuesOfJobs(app.registry.classes());
       await server.start(
@@ -109,16 +116,17 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
         );
       }
       await stopped;
-      return 0;
+      return crash.crashed ? 1 : 0;
     } catch (error) {
-      // a start cut short by a signal is a stop, not a failure
+      // a start cut short by a signal is a stop, not a failure (by a crash, it is)
       if (stopRequested.signal.aborted) {
         await stopped;
-        return 0;
+        return crash.crashed ? 1 : 0;
       }
       await server.stop({ reason: 'start-failed' }).catch(() => {});
       throw error;
     } finally {
+      crash.dispose();
       stopListening();
       signals.off('SIGINT', stop);
       signals.off('SIGTERM', stop);

@@ -21,11 +21,20 @@ export interface ConsoleIO {
   confirm(question: string): Promise<boolean>;
 }
 
-/** Where shutdown signals come from (`process`, or an EventEmitter in tests). */
+/**
+ * Where shutdown signals come from (`process`, or an EventEmitter in tests), and the errors no
+ * code handled (`unhandledRejection`, `uncaughtException`), which a long-running command turns
+ * into a graceful stop (see `stopOnCrash`).
+ */
 export interface SignalSource {
   on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
+  on(event: CrashEvent, listener: (error: unknown) => void): unknown;
+  off(event: CrashEvent, listener: (error: unknown) => void): unknown;
 }
+
+/** The process events of an error no code handled. */
+export type CrashEvent = 'unhandledRejection' | 'uncaughtException';
 
 /** What the kernel gives every command. */
 export interface CommandContext {

@@ -11,6 +11,7 @@ import { InvalidConfigError } from '../../errors.js';
 import type { JobClass } from '../../queue/job.js';
 import type { WorkerOptions } from '../../queue/worker.js';
 import { BaseCommand } from '../command.js';
+import { stopOnCrash } from '../crash_stop.js';
 import { onLogReaderGone } from '../log_reader_gone.js';
 import {
   parseLeaseMs,
@@ -167,10 +168,17 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
     // the log's reader said "enough": a graceful stop, as on a signal, but not counted as one,
     // so that a Ctrl-C after it still waits for the running jobs (nobody saw this stop begin)
     const stopListening = onLogReaderGone(app.log, () => worker.stop());
+    const crash = stopOnCrash(
+      signals,
+      app.log,
+      () => worker.stop(),
+      (code) => this.context.forceExit(code),
+    );
     try {
       await worker.run();
-      return 0;
+      return crash.crashed ? 1 : 0;
     } finally {
+      crash.dispose();
       stopListening();
       for (const signal of SIGNALS) signals.off(signal, onSignal);
     }

@@ -468,6 +468,35 @@ describe('queue:work signals', () => {
     expect(worker.signals.listenerCount('SIGINT')).toBe(0);
   });
 
+  it('stops gracefully and exits 1 on an error no code handled, logged at fatal; a second one exits at once', async () => {
+    const queue = nextQueue();
+    await app.driver.push([
+      { id: 'nap-crash', name: 'NapJob', queue, payload: '{"ms":30000}', maxTries: 0, priority: 0 },
+    ]);
+    const lines: Record<string, unknown>[] = [];
+    const log = new Writable({
+      write: (chunk, _encoding, done) => {
+        for (const line of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const worker = run(['queue:work', `--queue=${queue}`], { log });
+    await waitFor(async () => (await app.driver.counts(queue)).running === 1);
+    // a job's `void promise` that rejected, as Node reports it
+    worker.signals.emit('unhandledRejection', new Error('floating rejection in a job'));
+    worker.signals.emit('uncaughtException', new Error('and a throw in a timer'));
+    expect(await worker.exit).toBe(1);
+    expect(worker.forceExit).toHaveBeenCalledWith(1); // the second, while stopping
+    expect(lines.find((line) => line.event === 'process.unhandled_rejection')).toMatchObject({
+      level: 60,
+      err: { message: 'floating rejection in a job' },
+    });
+    // stopped as on SIGTERM: the running job handed back, not left to its lease
+    expect(await app.driver.counts(queue)).toMatchObject({ waiting: 1, running: 0 });
+    expect(worker.signals.listenerCount('unhandledRejection')).toBe(0);
+    expect(worker.signals.listenerCount('uncaughtException')).toBe(0);
+  });
+
   it('stops as on SIGTERM when its log reader goes, and takes a Ctrl-C after it for no second signal', async () => {
     const queue = nextQueue();
     await app.driver.push([
