@@ -143,6 +143,8 @@ export class JobRunner {
         error instanceof UnrecoverableError ||
         isTopiqError(error, 'E_JOB_NOT_REGISTERED') ||
         isTopiqError(error, 'E_INVALID_PAYLOAD') ||
+        // a bad argument to progress(), steps() or a dispatch from the job: the same on every try
+        isTopiqError(error, 'E_INVALID_OPTION') ||
         job.attempt >= maxTries;
       const policy = jobClass?.retryAfter ?? this.#settings.backoff;
       const retryInMs = permanent ? null : retryDelayMs(policy, job.attempt);

@@ -30,9 +30,14 @@ export function isWorkerInfo(value: unknown): value is WorkerInfo {
     Array.isArray(info.queues) &&
     typeof info.concurrency === 'number' &&
     Array.isArray(info.runningJobIds) &&
-    typeof info.startedAt === 'number' &&
-    typeof info.heartbeatAt === 'number'
+    isTime(info.startedAt) &&
+    isTime(info.heartbeatAt)
   );
+}
+
+/** An epoch-ms time a `Date` holds (a damaged 1e300 would fail `toISOString` when listed). */
+function isTime(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= 8.64e15;
 }
 
 /** What tells one worker from another that took its name: its host, process and start. */

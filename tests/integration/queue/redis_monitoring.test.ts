@@ -121,6 +121,10 @@ describe('redis worker heartbeats', () => {
     await driver.heartbeat(info('damaged'), 15_000);
     await driver.redis.set(`${prefix}:worker:damaged`, JSON.stringify({ id: 'damaged' }), 'PX', 15_000);
     expect((await driver.workers()).map((worker) => worker.id)).toEqual(['whole']);
+    // a time no Date holds (queue:workers would fail to print it)
+    const farOff = { ...info('damaged'), startedAt: 1e300, ttlMs: 15_000 };
+    await driver.redis.set(`${prefix}:worker:damaged`, JSON.stringify(farOff), 'PX', 15_000);
+    expect((await driver.workers()).map((worker) => worker.id)).toEqual(['whole']);
     // and a worker beating over it is not told another one holds its name
     expect(await driver.heartbeat(info('damaged'), 15_000)).toBeUndefined();
     await driver.removeWorker('whole');

@@ -7,6 +7,7 @@ import {
   Dispatcher,
   isProgressEvent,
   Job,
+  type JobContext,
   type JobEvent,
   JobEventPublisher,
   type JobProgressEvent,
@@ -199,6 +200,26 @@ export function defineWorkerBehaviour(label: string, makeDriver: () => QueueDriv
       const record = await driver.getJob(queue, id);
       expect(record).toMatchObject({ attempts: 1, error: { code: 'E_INVALID_PAYLOAD' } });
       expect(record?.error?.message).toMatch(/result\.entity could not be read/);
+    });
+
+    it('fails for good at once a job whose bad argument to progress() throws E_INVALID_OPTION', async () => {
+      const { driver, registry, dispatcher, queue, tag, startWorker } = setup();
+      class BadProgressJob extends Job<{ tag: string }> {
+        static override readonly maxTries = 3;
+        async handle({ tag }: { tag: string }, { progress }: JobContext) {
+          note(tag, 'ran');
+          progress(Number.NaN); // 0 / 0 * 100: the same on every try
+        }
+      }
+      registry.register(BadProgressJob);
+      const id = await dispatcher.dispatch(BadProgressJob, { tag }, { queue });
+      startWorker();
+      await until(async () => (await driver.getJob(queue, id))?.status === 'failed');
+      expect(entries(tag)).toEqual(['ran']);
+      expect(await driver.getJob(queue, id)).toMatchObject({
+        attempts: 1,
+        error: { code: 'E_INVALID_OPTION' },
+      });
     });
 
     it('counts the synchronous start of handle() towards its timeout', async () => {
