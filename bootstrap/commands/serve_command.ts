@@ -94,12 +94,7 @@ export class ServeCommand extends BaseCommand<ServeFlags> {
     // the log's reader said "enough": a graceful stop, but no signal, so a Ctrl-C after it is
     // the first (nobody saw this stop begin) and still lets the stop finish
     const stopListening = onLogReaderGone(app.log, () => beginStop('log-reader-gone'));
-    const crash = stopOnCrash(
-      signals,
-      app.log,
-      () => beginStop('crash'),
-      (code) => this.context.forceExit(code),
-    );
+    const crash = stopOnCrash(signals, app.log, () => beginStop('crash'));
     try {
       const jobQueues = queuesOfJobs(app.registry.classes());
       await server.start(

@@ -3,8 +3,10 @@
  * promise nobody awaited that rejects, or a throw in a timer of a route or job. Node would end
  * the process at once with a bare stack on stderr, its workers' running jobs left to lapse and
  * the messages being handled cut off. Instead it is logged as one fatal line and the command
- * stops gracefully, then exits 1, for its supervisor to restart it. A second such error while
- * it stops ends the process at once.
+ * stops gracefully, then exits 1, for its supervisor to restart it. Such errors come in bursts
+ * (a route's unawaited dispatch of every message while Redis is away; under
+ * `--unhandled-rejections=strict` one rejection is reported twice), so later ones are logged
+ * (the first 10) while the stop goes on; a second signal ends the process at once, as ever.
  */
 import type { Logger } from '../logger.js';
 import { thrownError } from '../queue/record_failure.js';
@@ -16,34 +18,37 @@ export interface CrashWatch {
   dispose(): void;
 }
 
+/** How many errors no code handled are logged; the rest are counted in the last line. */
+const LOGGED_CRASHES = 10;
+
 /**
  * Listens on `signals` for errors no code handled while a command runs: the first is logged
- * (`process.unhandled_rejection` or `process.uncaught_exception`, at fatal) and calls `stop`,
- * a later one calls `forceExit(1)`.
+ * (`process.unhandled_rejection` or `process.uncaught_exception`, at fatal) and calls `stop`;
+ * later ones are logged too, up to {@link LOGGED_CRASHES}.
  *
  * @example
- * const crash = stopOnCrash(signals, app.log, () => worker.stop(), (code) => process.exit(code));
+ * const crash = stopOnCrash(signals, app.log, () => worker.stop());
  * await worker.run();
  * crash.dispose();
  * return crash.crashed ? 1 : 0;
  */
-export function stopOnCrash(
-  signals: SignalSource,
-  log: Logger,
-  stop: () => void,
-  forceExit: (code: number) => void,
-): CrashWatch {
+export function stopOnCrash(signals: SignalSource, log: Logger, stop: () => void): CrashWatch {
   let count = 0;
   const listener = (event: string) => (error: unknown) => {
     count++;
+    if (count > LOGGED_CRASHES) return;
     const err = thrownError(error);
     if (count === 1) {
       log.fatal({ event, err }, 'an error no code handled: stopping gracefully, then exiting 1');
       stop();
       return;
     }
-    log.fatal({ event, err }, 'another error no code handled while stopping: exiting now');
-    forceExit(1);
+    log.error(
+      { event, err, errors: count },
+      count === LOGGED_CRASHES
+        ? 'another error no code handled while stopping; later ones are not logged'
+        : 'another error no code handled while stopping',
+    );
   };
   const listeners: [CrashEvent, (error: unknown) => void][] = [
     ['unhandledRejection', listener('process.unhandled_rejection')],

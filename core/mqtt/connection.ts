@@ -110,7 +110,7 @@ export class MqttConnection {
     this.#client.on('close', () => this.#onConnectionLost());
     this.#client.on('error', (error) => {
       this.#lastError = error;
-      this.#log.warn({ err: error, url: this.#url }, 'MQTT client error');
+      this.#log.warn({ event: 'mqtt.client_error', err: error, url: this.#url }, 'MQTT client error');
     });
     this.#client.on('packetreceive', (packet) => {
       if (packet.cmd !== 'connack') return;
@@ -142,7 +142,7 @@ export class MqttConnection {
     this.#connected ??= new Promise<void>((resolve, reject) => {
       this.#state = 'connecting';
       this.#log.info(
-        { url: this.#url, protocolVersion: this.#options.protocolVersion },
+        { event: 'mqtt.connecting', url: this.#url, protocolVersion: this.#options.protocolVersion },
         'connecting to MQTT broker',
       );
       const timer = setTimeout(() => this.#failConnect(this.#unreachable()), this.#options.connectTimeoutMs);
@@ -176,7 +176,7 @@ export class MqttConnection {
       if (!refused.some((entry) => entry.filter === filter)) this.#subscriptions.set(filter, qos);
     }
     if (refused.length > 0) throw new SubscriptionRefusedError(refused, this.#url);
-    this.#log.info({ filters: [...wanted.keys()] }, 'subscribed');
+    this.#log.info({ event: 'mqtt.subscribed', filters: [...wanted.keys()] }, 'subscribed');
   }
 
   /**
@@ -201,7 +201,7 @@ export class MqttConnection {
       );
     }
     for (const filter of filters) this.#subscriptions.delete(filter);
-    this.#log.info({ filters }, 'unsubscribed');
+    this.#log.info({ event: 'mqtt.unsubscribed', filters }, 'unsubscribed');
   }
 
   /**
@@ -278,12 +278,17 @@ export class MqttConnection {
     for (const fail of [...this.#pendingPublishes]) fail(this.#closedError());
     for (const waiter of this.#onlineWaiters.splice(0)) waiter.reject(this.#closedError());
     this.#state = 'closed';
-    this.#log.info({ url: this.#url }, 'MQTT connection closed');
+    this.#log.info({ event: 'mqtt.closed', url: this.#url }, 'MQTT connection closed');
   }
 
   #onConnack(connack: IConnackPacket): void {
     this.#log.info(
-      { url: this.#url, sessionPresent: connack.sessionPresent, reconnected: this.#lostConnections > 0 },
+      {
+        event: 'mqtt.connected',
+        url: this.#url,
+        sessionPresent: connack.sessionPresent,
+        reconnected: this.#lostConnections > 0,
+      },
       'connected to MQTT broker',
     );
     // the backoff starts over only once this connection has stayed up (#onConnectionLost): a
@@ -305,9 +310,14 @@ export class MqttConnection {
     const connection = this.#lostConnections;
     subscribeOnce(this.#client, this.#subscriptions, this.#url).then(
       (refused) => {
-        for (const entry of refused) this.#log.error(entry, 'broker refused a subscription on resubscribe');
+        for (const entry of refused) {
+          this.#log.error(
+            { event: 'mqtt.resubscribe_refused', ...entry },
+            'broker refused a subscription on resubscribe',
+          );
+        }
         this.#log.info(
-          { filters: [...this.#subscriptions.keys()] },
+          { event: 'mqtt.resubscribed', filters: [...this.#subscriptions.keys()] },
           'resubscribed: the broker had lost the session',
         );
         // acknowledged on a connection since lost: subscribing again on the next is harmless
@@ -317,7 +327,10 @@ export class MqttConnection {
         }
       },
       (error: unknown) =>
-        this.#log.warn({ err: error }, 'resubscribe interrupted; retrying on the next connection'),
+        this.#log.warn(
+          { event: 'mqtt.resubscribe_interrupted', err: error },
+          'resubscribe interrupted; retrying on the next connection',
+        ),
     );
   }
 
@@ -325,20 +338,31 @@ export class MqttConnection {
    * Subscribes the shared filters (`$share/...`) again on a connection whose session the broker
    * kept: Mosquitto 2.0 restores a persisted session without its shared subscriptions, and then
    * acknowledges every message of them to its sender and drops it. Subscribing a filter the
-   * session holds only replaces it, and a shared subscription gets no retained messages, so this
-   * sends nothing twice. Best effort: a refusal is logged, a drop tries again on the next
-   * connection.
+   * session holds only replaces it. Mosquitto before 2.0.13 sends a shared subscription the
+   * retained messages of its topics on every SUBSCRIBE, so under MQTT 5 this one asks for none
+   * (Retain Handling 2); under MQTT 3.1.1, which cannot ask, such a broker may send them again
+   * (at least once: a retained message may come twice). Best effort: a refusal is logged, a
+   * drop tries again on the next connection.
    */
   #resubscribeShared(): void {
     const shared = new Map([...this.#subscriptions].filter(([filter]) => filter.startsWith('$share/')));
     if (shared.size === 0) return;
-    subscribeOnce(this.#client, shared, this.#url).then(
+    const options = this.#options.protocolVersion === 5 ? { retainHandling: 2 as const } : {};
+    subscribeOnce(this.#client, shared, this.#url, options).then(
       (refused) => {
         for (const entry of refused)
-          this.#log.error(entry, 'broker refused a shared subscription on resubscribe');
+          this.#log.error(
+            { event: 'mqtt.resubscribe_refused', ...entry },
+            'broker refused a shared subscription on resubscribe',
+          );
       },
-      (error: unknown) =>
-        this.#log.warn({ err: error }, 'shared resubscribe interrupted; retrying on the next connection'),
+      (error: unknown) => {
+        if (this.#state === 'closing' || this.#state === 'closed') return; // no next connection
+        this.#log.warn(
+          { event: 'mqtt.resubscribe_interrupted', err: error },
+          'shared resubscribe interrupted; retrying on the next connection',
+        );
+      },
     );
   }
 
@@ -355,7 +379,7 @@ export class MqttConnection {
     if (this.#state === 'online') {
       this.#state = 'offline';
       this.#log.warn(
-        { url: this.#url, unacknowledged },
+        { event: 'mqtt.connection_lost', url: this.#url, unacknowledged },
         'MQTT connection lost; unacknowledged messages will be redelivered',
       );
     }

@@ -114,8 +114,15 @@ export async function subscribeOnce(
   client: MqttClient,
   wanted: ReadonlyMap<string, QoS>,
   brokerUrl: string,
+  options: { retainHandling?: 0 | 1 | 2 } = {},
 ): Promise<RefusedSubscription[]> {
-  const request = Object.fromEntries([...wanted].map(([filter, qos]) => [filter, { qos }]));
+  const { retainHandling } = options;
+  const request = Object.fromEntries(
+    [...wanted].map(([filter, qos]) => [
+      filter,
+      retainHandling === undefined ? { qos } : { qos, rh: retainHandling },
+    ]),
+  );
   // mqtt.js sends the filters in Object.keys order, so SUBACK codes line up with this list.
   const order = Object.keys(request);
   try {

@@ -168,12 +168,7 @@ export class QueueWorkCommand extends BaseCommand<QueueWorkFlags> {
     // the log's reader said "enough": a graceful stop, as on a signal, but not counted as one,
     // so that a Ctrl-C after it still waits for the running jobs (nobody saw this stop begin)
     const stopListening = onLogReaderGone(app.log, () => worker.stop());
-    const crash = stopOnCrash(
-      signals,
-      app.log,
-      () => worker.stop(),
-      (code) => this.context.forceExit(code),
-    );
+    const crash = stopOnCrash(signals, app.log, () => worker.stop());
     try {
       await worker.run();
       return crash.crashed ? 1 : 0;

@@ -21,7 +21,7 @@ afterEach(() => {
 });
 
 describe('serve and an error no code handled', () => {
-  it('stops gracefully, closing its broker, and exits 1; a second error exits at once', async () => {
+  it('stops gracefully, closing its broker, and exits 1, though a second error comes', async () => {
     process.env.LOG_LEVEL = 'silent';
     delete process.env.REDIS_URL; // the memory driver: nothing to clean up
     const port = await freePort();
@@ -53,7 +53,7 @@ describe('serve and an error no code handled', () => {
     signals.emit('unhandledRejection', new Error('floating rejection in a route'));
     signals.emit('uncaughtException', new Error('and a throw in a timer'));
     expect(await exit).toBe(1);
-    expect(forceExit).toHaveBeenCalledWith(1);
+    expect(forceExit).not.toHaveBeenCalled(); // the second is logged while the stop goes on
     await closed; // the broker was closed, as on SIGTERM
     expect(signals.listenerCount('unhandledRejection')).toBe(0);
     expect(signals.listenerCount('uncaughtException')).toBe(0);
