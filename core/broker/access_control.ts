@@ -285,7 +285,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
         },
       )
       .catch((error: unknown) =>
-        logger.error({ clientId: client.id, err: error }, 'mqtt authenticate callback threw'),
+        logger.error(
+          { event: 'broker.callback_failed', clientId: client.id, err: error },
+          'mqtt authenticate callback threw',
+        ),
       );
   };
 
@@ -306,7 +309,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   const authorizePublish: AccessControl['hooks']['authorizePublish'] = (client, packet, callback) => {
     // aedes passes null only for a stale last will of a client it no longer knows.
     if (client === null) {
-      logger.warn({ topic: packet.topic }, 'mqtt last will of an unknown client refused');
+      logger.warn(
+        { event: 'broker.will_refused', topic: packet.topic },
+        'mqtt last will of an unknown client refused',
+      );
       callback(refusal('last will of an unknown client'));
       return;
     }
@@ -323,7 +329,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       reserved ||
       (session.rules !== undefined && !session.rules.canPublish(packet.topic))
     ) {
-      logger.warn({ ...fields, qos: packet.qos, will: isWill }, 'mqtt publish refused by topic ACL');
+      logger.warn(
+        { event: 'broker.publish_refused', ...fields, qos: packet.qos, will: isWill },
+        'mqtt publish refused by topic ACL',
+      );
       callback(refusal(`publish to ${packet.topic} is not allowed`));
       return;
     }
@@ -337,7 +346,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
         if (refused) {
           packet.retain = false;
           logger.warn(
-            { ...fields, ...refused, will: isWill },
+            { event: 'broker.retain_refused', ...fields, ...refused, will: isWill },
             'mqtt publish delivered but not retained: the device holds its limit of retained messages',
           );
         } else if (account !== undefined && Buffer.isBuffer(payload) && payload.length > 0) {
@@ -363,7 +372,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       // The app's hook waits out a storage outage itself, so it rejects only when stopping.
       runBeforeAck(client, packet, session, beforeAck).catch((error: unknown) =>
         logger.error(
-          { ...fields, qos: packet.qos, will: true, err: error },
+          { event: 'broker.will_not_routed', ...fields, qos: packet.qos, will: true, err: error },
           'mqtt last will not routed: beforeAck failed',
         ),
       );
@@ -378,7 +387,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
         (admission) => {
           if (admission === 'resend') {
             logger.info(
-              { ...fields, messageId: packet.messageId },
+              { event: 'broker.qos2_resend', ...fields, messageId: packet.messageId },
               'mqtt QoS 2 resend of a message already accepted: not routed again',
             );
             // aedes answers it with a PUBREC and neither forwards nor retains it; should it forward
@@ -395,19 +404,24 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
             // the app stopped before it stored the message (Redis away, say): not an outage of
             // its own to report, and the device sends it again to the next run
             logger.info(
-              { ...fields, qos: packet.qos, err: error },
+              { event: 'broker.publish_held_at_stop', ...fields, qos: packet.qos, err: error },
               'mqtt publish left unacknowledged: the app stopped before it was stored',
             );
           } else {
             logger.error(
-              { ...fields, qos: packet.qos, err: error },
+              { event: 'broker.publish_not_stored', ...fields, qos: packet.qos, err: error },
               'mqtt publish refused: beforeAck failed',
             );
           }
           callback(refusal(`beforeAck failed for ${packet.topic}`, { cause: error }));
         },
       )
-      .catch((error: unknown) => logger.error({ ...fields, err: error }, 'mqtt publish callback threw'));
+      .catch((error: unknown) =>
+        logger.error(
+          { event: 'broker.callback_failed', ...fields, err: error },
+          'mqtt publish callback threw',
+        ),
+      );
     // handled until aedes was told (and wrote the PUBACK, or refused): what a stop waits for
     handling.add(answered);
     void answered.finally(() => handling.delete(answered));
@@ -426,6 +440,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       if (session.rules !== undefined && !subscriptions.subscribe(client.id, subscription.topic)) {
         logger.warn(
           {
+            event: 'broker.subscription_refused',
             clientId: client.id,
             ...principalLogFields(session.principal),
             topic: subscription.topic,
@@ -441,7 +456,12 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       return;
     }
     logger.warn(
-      { clientId: client.id, ...principalLogFields(session?.principal), topic: subscription.topic },
+      {
+        event: 'broker.subscription_refused',
+        clientId: client.id,
+        ...principalLogFields(session?.principal),
+        topic: subscription.topic,
+      },
       'mqtt subscription refused by topic ACL',
     );
     callback(null, null); // answered with granted QoS 128 in the SUBACK

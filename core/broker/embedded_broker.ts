@@ -194,7 +194,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
   if (givenPersistence !== undefined && deviceClientIds === 'any') {
     logger.warn(
-      { deviceClientIds },
+      { event: 'broker.persistence_shared', deviceClientIds },
       "mqtt broker given a persistence of its own, which does not keep the account holding each client id: after a restart a device may resume another account's persistent session (its messages outside the device's topic ACL are dropped, not sent); set MQTT_BROKER_CLIENT_IDS=device-id (deviceClientIds) to keep devices to their own ids",
     );
   }
@@ -249,7 +249,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (!problem) return;
       socket.off('data', check);
       logger.warn(
-        { remoteAddress: socket.remoteAddress, ...problem },
+        { event: 'broker.packet_refused', remoteAddress: socket.remoteAddress, ...problem },
         problem.reason === 'too-large'
           ? 'mqtt packet over the size limit: connection closed'
           : 'mqtt packet with a malformed length: connection closed',
@@ -266,11 +266,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     givePersistenceBack();
     throw error;
   }
-  server.on('error', (error) => logger.error({ err: error }, 'mqtt server error'));
+  server.on('error', (error) =>
+    logger.error({ event: 'broker.server_error', err: error }, 'mqtt server error'),
+  );
 
   const port = (server.address() as AddressInfo).port;
   const url = `mqtt://${urlHost(host)}:${port}`;
-  logger.info({ host, port, url }, 'embedded mqtt broker listening');
+  logger.info({ event: 'broker.listening', host, port, url }, 'embedded mqtt broker listening');
 
   let closing: Promise<void> | undefined;
   const shutdown = async (): Promise<void> => {
@@ -280,7 +282,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     givePersistenceBack();
     for (const socket of sockets) socket.destroy();
     await serverClosed;
-    logger.info({ host, port }, 'embedded mqtt broker closed');
+    logger.info({ event: 'broker.closed', host, port }, 'embedded mqtt broker closed');
   };
 
   return {
@@ -420,21 +422,26 @@ function logClientEvents(aedes: Aedes, access: AccessControl, logger: Logger): v
   aedes.on('clientReady', (client) => {
     access.established(client);
     const remoteAddress = 'remoteAddress' in client.conn ? client.conn.remoteAddress : undefined;
-    logger.info({ ...who(client), remoteAddress }, 'mqtt client connected');
+    logger.info({ event: 'broker.client_connected', ...who(client), remoteAddress }, 'mqtt client connected');
   });
   aedes.on('clientDisconnect', (client) => {
-    logger.info(who(client), 'mqtt client disconnected');
+    logger.info({ event: 'broker.client_disconnected', ...who(client) }, 'mqtt client disconnected');
     access.released(client);
   });
   aedes.on('clientError', (client, error) => {
     if (access.wasLogged(error)) return;
-    logger.warn({ ...who(client), err: error }, 'mqtt client error');
+    logger.warn({ event: 'broker.client_error', ...who(client), err: error }, 'mqtt client error');
   });
   aedes.on('connectionError', (client, error) => {
     if (access.wasLogged(error)) return;
-    logger.warn({ clientId: client.id, err: error }, 'mqtt connection error');
+    logger.warn(
+      { event: 'broker.connection_error', clientId: client.id, err: error },
+      'mqtt connection error',
+    );
   });
   // aedes emits 'error' for failures of its own (stale will cleanup); unhandled it would crash.
   const emitter: EventEmitter = aedes;
-  emitter.on('error', (error: Error) => logger.error({ err: error }, 'mqtt broker error'));
+  emitter.on('error', (error: Error) =>
+    logger.error({ event: 'broker.error', err: error }, 'mqtt broker error'),
+  );
 }

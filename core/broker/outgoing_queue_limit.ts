@@ -139,7 +139,13 @@ export function limitOutgoingQueues(
       if (!full.has(clientId)) {
         full.add(clientId);
         logger.warn(
-          { clientId, heldMessages: count.messages, heldBytes: count.bytes, ...limits },
+          {
+            event: 'broker.client_queue_full',
+            clientId,
+            heldMessages: count.messages,
+            heldBytes: count.bytes,
+            ...limits,
+          },
           'mqtt client queue full: messages for it are dropped until it acknowledges some',
         );
       }
@@ -151,7 +157,14 @@ export function limitOutgoingQueues(
       if (!fullAccounts.has(account!)) {
         fullAccounts.add(account!);
         logger.warn(
-          { clientId, account, heldMessages: shared.messages, heldBytes: shared.bytes, ...limits },
+          {
+            event: 'broker.device_queues_full',
+            clientId,
+            account,
+            heldMessages: shared.messages,
+            heldBytes: shared.bytes,
+            ...limits,
+          },
           'mqtt device queues full: messages for its sessions are dropped until it acknowledges some',
         );
       }
@@ -180,7 +193,10 @@ export function limitOutgoingQueues(
     shared.bytes = Math.max(0, shared.bytes - bytes);
     if (shared.messages === 0) accounts.delete(account!);
     if (messages > 0 && fullAccounts.delete(account!)) {
-      logger.info({ clientId, account }, 'mqtt device queues have room again');
+      logger.info(
+        { event: 'broker.device_queues_room', clientId, account },
+        'mqtt device queues have room again',
+      );
     }
   };
 
@@ -245,7 +261,10 @@ export function limitOutgoingQueues(
       release(client.id, count, 1, cleared.cmd === 'pubrel' ? 0 : sizeOf(cleared));
       if (cleared.messageId !== undefined) count.sent.delete(cleared.messageId);
       if (full.delete(client.id)) {
-        logger.info({ clientId: client.id }, 'mqtt client queue has room again');
+        logger.info(
+          { event: 'broker.client_queue_room', clientId: client.id },
+          'mqtt client queue has room again',
+        );
       }
     }
     return cleared;

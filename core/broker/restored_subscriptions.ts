@@ -64,12 +64,12 @@ export function removeRefusedRestores(
       .then(
         () =>
           logger.warn(
-            fields,
+            { event: 'broker.restored_subscriptions_removed', ...fields },
             "mqtt resumed session's stored subscriptions removed: refused to the client that resumed it",
           ),
         (error: unknown) =>
           logger.error(
-            { ...fields, err: error },
+            { event: 'broker.restored_subscriptions_kept', ...fields, err: error },
             "mqtt resumed session's refused subscriptions could not be removed: messages on them are queued for it",
           ),
       )

@@ -153,7 +153,10 @@ export class InboundFlow {
     const done = Promise.resolve(result).then(
       () => {},
       (error: unknown) => {
-        this.#log.error({ err: error, topic: packet.topic }, 'message consumer failed; acknowledging anyway');
+        this.#log.error(
+          { event: 'mqtt.consumer_failed', err: error, topic: packet.topic },
+          'message consumer failed; acknowledging anyway',
+        );
       },
     );
     const id = packet.qos > 0 ? packet.messageId : undefined;
