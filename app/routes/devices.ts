@@ -28,8 +28,12 @@ export default defineRoutes((routes, app) => {
       });
       device.on('alarms/{kind}', [AlarmController, 'raise'], {
         qos: 1,
-        // critical alarms on a budget of their own: a run of minor ones never holds one back
+        // First a budget for whatever the device sends here, valid or not: the severity budgets
+        // below need the body, so without it every invalid alarm would be dead-lettered, and a
+        // device could fill the dead-letter store. Then critical alarms on a budget of their own:
+        // a run of minor ones never holds one back.
         middleware: [
+          rateLimit(app.rateLimiter, { name: 'alarms-any', limit: 30, windowMs: 60_000 }),
           validate(alarmSchema),
           rateLimit(app.rateLimiter, {
             name: 'alarms',

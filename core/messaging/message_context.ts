@@ -41,6 +41,13 @@ export interface ContextServices {
  *   await ctx.dispatch(ProcessSensorDataJob, { deviceId: ctx.params.deviceId, ...reading });
  * }
  */
+/**
+ * Where middleware keeps what it decided about one message, across the routes the message
+ * matches and the runs again of a route after a store outage (`rateLimit` counts a message
+ * once per budget): one map per message, keyed by whatever the middleware chooses.
+ */
+export const MESSAGE_MEMO: unique symbol = Symbol('topiq.messageMemo');
+
 export class MessageContext<P extends RouteParams = RouteParams> {
   readonly topic: string;
   readonly params: P;
@@ -66,7 +73,17 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   #json: { value: unknown } | undefined;
   #dispatchFailure: { error: unknown } | undefined;
 
-  constructor(message: InboundMessage, params: P, route: string, services: ContextServices) {
+  /** See {@link MESSAGE_MEMO}. */
+  readonly [MESSAGE_MEMO]: Map<unknown, unknown>;
+
+  constructor(
+    message: InboundMessage,
+    params: P,
+    route: string,
+    services: ContextServices,
+    memo: Map<unknown, unknown> = new Map(),
+  ) {
+    this[MESSAGE_MEMO] = memo;
     this.topic = message.topic;
     this.params = params;
     this.payload = message.payload;

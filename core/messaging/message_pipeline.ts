@@ -133,7 +133,9 @@ export class MessagePipeline {
       this.#unmatched(message);
       return;
     }
-    for (const match of matches) await this.#run(message, match);
+    // what middleware decided about the message holds for every route it matches (see MESSAGE_MEMO)
+    const memo = new Map<unknown, unknown>();
+    for (const match of matches) await this.#run(message, match, memo);
     this.stats.handled++;
   }
 
@@ -151,13 +153,17 @@ export class MessagePipeline {
    * out an outage; once the pipeline is closed, the failure is thrown and the message stays
    * unacknowledged. Any other failure dead-letters it.
    */
-  async #run(message: InboundMessage, match: RouteMatch<MessageHandler, Route>): Promise<void> {
+  async #run(
+    message: InboundMessage,
+    match: RouteMatch<MessageHandler, Route>,
+    memo: Map<unknown, unknown>,
+  ): Promise<void> {
     const route = match.meta.pattern;
     let failures = 0;
     try {
       await retryUntilDone(
         async () => {
-          const failed = await this.#attempt(message, match);
+          const failed = await this.#attempt(message, match, memo);
           if (failed) throw failed.reason;
         },
         {
@@ -195,9 +201,10 @@ export class MessagePipeline {
   async #attempt(
     message: InboundMessage,
     match: RouteMatch<MessageHandler, Route>,
+    memo: Map<unknown, unknown>,
   ): Promise<{ reason: unknown } | undefined> {
     const route = match.meta;
-    const ctx = new MessageContext(message, match.params, route.pattern, this.#services);
+    const ctx = new MessageContext(message, match.params, route.pattern, this.#services, memo);
     const chain = compose(
       [...(this.#options.middleware ?? []), ...route.middleware],
       (c) => this.#invoke(route.handler, c),

@@ -6,7 +6,7 @@
  */
 import { RateLimitedError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
-import type { MessageContext } from '../message_context.js';
+import { MESSAGE_MEMO, type MessageContext } from '../message_context.js';
 import { checkRateLimitSettings, heldKey, type RateLimiter } from './rate_limiter.js';
 import { InvalidOptionError } from '../../errors.js';
 import { sampledFailures } from '../../support/sampled_failures.js';
@@ -49,6 +49,19 @@ const LIMIT_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const DEVICE = 'device:';
 const CLIENT = 'client:';
+
+type HitResult = Awaited<ReturnType<RateLimiter['hit']>>;
+
+/** The decisions of `limiter`'s budgets about the message of `ctx`, by budget key. */
+function decisionsOf(ctx: MessageContext<any>, limiter: RateLimiter): Map<string, HitResult> {
+  const memo = ctx[MESSAGE_MEMO];
+  let decided = memo.get(limiter) as Map<string, HitResult> | undefined;
+  if (decided === undefined) {
+    decided = new Map();
+    memo.set(limiter, decided);
+  }
+  return decided;
+}
 
 /** Labelled by source, so a client id never meets a device id of the same text. */
 function defaultKey(ctx: MessageContext<any>): string | undefined {
@@ -117,9 +130,16 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
       );
       return next();
     }
-    let result: Awaited<ReturnType<RateLimiter['hit']>>;
+    // once per message and budget: a second route of the message on the same budget, or a run
+    // again of this route after a store outage, takes the first decision (see MESSAGE_MEMO)
+    const budget = `${name}:${key}`;
+    const decided = decisionsOf(ctx, limiter);
+    let result = decided.get(budget);
     try {
-      result = await limiter.hit(`${name}:${key}`, limit, windowMs);
+      if (result === undefined) {
+        result = await limiter.hit(budget, limit, windowMs);
+        decided.set(budget, result);
+      }
       unavailable.reset(); // working: the next outage is logged from its first failure
     } catch (error) {
       if (!failOpen) throw error;
