@@ -4,6 +4,7 @@
  * on it: `dispatch` a job (batched with other messages' jobs), `reply` (MQTT 5
  * request/response), `publish`, and `state` shared between messages.
  */
+import { isUtf8 } from 'node:buffer';
 import { InvalidMessageError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { MqttMessageProperties } from '../mqtt/mqtt_message.js';
@@ -14,6 +15,7 @@ import type { RouteParams } from '../routing/router.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 import { DEFAULT_REPLY_TOPIC, isReplyTopic, replyTopicRefusal } from './reply_topic.js';
 import type { StateStore } from './state_store.js';
+import { truncate } from '../support/text.js';
 
 /** A job a handler dispatched, once stored: its id, and what storing it did. */
 export interface DispatchedJob {
@@ -47,6 +49,14 @@ export interface ContextServices {
  * once per budget): one map per message, keyed by whatever the middleware chooses.
  */
 export const MESSAGE_MEMO: unique symbol = Symbol('topiq.messageMemo');
+
+/**
+ * A topic as an error message names it: cut to 200 characters, so that a long one (a device id
+ * of thousands) does not push the reason out of a dead letter's cut-short text.
+ */
+export function shownTopic(topic: string): string {
+  return truncate(topic, 200);
+}
 
 export class MessageContext<P extends RouteParams = RouteParams> {
   readonly topic: string;
@@ -104,14 +114,22 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     return this.payload.toString('utf8');
   }
 
-  /** The payload parsed as JSON (once); throws `E_INVALID_MESSAGE` when it is not JSON. */
+  /**
+   * The payload parsed as JSON (once); throws `E_INVALID_MESSAGE` when it is not JSON, or not
+   * UTF-8 text (JSON is: bytes that are not would reach the handler as U+FFFD, changed).
+   */
   get json(): unknown {
     if (!this.#json) {
+      if (!isUtf8(this.payload)) {
+        throw new InvalidMessageError(
+          `payload on ${shownTopic(this.topic)} is not valid JSON: it is not UTF-8 text (as JSON must be)`,
+        );
+      }
       try {
         this.#json = { value: JSON.parse(this.text()) };
       } catch (cause) {
         throw new InvalidMessageError(
-          `payload on ${this.topic} is not valid JSON: ${(cause as Error).message}`,
+          `payload on ${shownTopic(this.topic)} is not valid JSON: ${(cause as Error).message}`,
           {
             cause,
           },

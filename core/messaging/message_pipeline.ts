@@ -361,6 +361,15 @@ export class MessagePipeline {
     if (typeof handler === 'function') return;
     const [Controller, method] = handler;
     const target = (Controller as { prototype?: Record<string, unknown> }).prototype;
+    // the constructor, and what every object has (`toString`, `valueOf`) unless the controller
+    // defines its own, are no handlers: each message would be handled by nothing (or fail)
+    const inherited = (Object.prototype as unknown as Record<string, unknown>)[method];
+    if (method === 'constructor' || (inherited !== undefined && target?.[method] === inherited)) {
+      throw new InvalidRouteError(
+        `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'} ` +
+          '(the constructor and the methods every object has are no handlers)',
+      );
+    }
     if (typeof target?.[method] === 'function') return;
     // a function set by the constructor (an arrow-function property): built now, as the first
     // message would build it, and kept for the messages

@@ -6,7 +6,7 @@
  */
 import { RateLimitedError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
-import { MESSAGE_MEMO, type MessageContext } from '../message_context.js';
+import { MESSAGE_MEMO, type MessageContext, shownTopic } from '../message_context.js';
 import { checkRateLimitSettings, heldKey, type RateLimiter } from './rate_limiter.js';
 import { InvalidOptionError } from '../../errors.js';
 import { sampledFailures } from '../../support/sampled_failures.js';
@@ -154,7 +154,7 @@ export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Midd
     }
     if (!result.allowed) {
       throw new RateLimitedError(
-        `${describeKey(key, labelled)} sent more than ${limit} messages in ${windowMs} ms (on ${ctx.topic}); ` +
+        `${describeKey(key, labelled)} sent more than ${limit} messages in ${windowMs} ms (on ${shownTopic(ctx.topic)}); ` +
           `it may send again in ${result.retryAfterMs} ms. The message was not handled`,
         // hashed when long: the pipeline keeps it, one per flooding key, to track its burst
         { key: heldKey(key), retryAfterMs: result.retryAfterMs, limit: name },

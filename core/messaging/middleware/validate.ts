@@ -9,7 +9,7 @@ import { describeSchemaFailure, type PayloadSchema } from '../../support/schema.
 import { truncate } from '../../support/text.js';
 import { InvalidMessageError, InvalidRouteError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
-import type { MessageContext } from '../message_context.js';
+import { type MessageContext, shownTopic } from '../message_context.js';
 
 export type { PayloadSchema, SafeParseResult } from '../../support/schema.js';
 
@@ -49,9 +49,12 @@ export function validate<T>(
     const result = schema.safeParse(ctx.json);
     if (!result.success) {
       const reason = truncate(describeSchemaFailure(result.error, maxIssues), maxReasonLength);
-      throw new InvalidMessageError(`payload on ${ctx.topic} does not match the route's schema: ${reason}`, {
-        cause: result.error,
-      });
+      throw new InvalidMessageError(
+        `payload on ${shownTopic(ctx.topic)} does not match the route's schema: ${reason}`,
+        {
+          cause: result.error,
+        },
+      );
     }
     ctx.body = result.data;
     let outputs = validatedBy.get(ctx);

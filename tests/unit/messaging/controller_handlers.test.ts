@@ -52,4 +52,36 @@ describe('controller references', () => {
     expect(isTopiqError(thrown, 'E_INVALID_ROUTE')).toBe(true);
     expect((thrown as Error).message).toMatch(/EmptyController\.store is not a method of EmptyController/);
   });
+
+  it.each(['toString', 'constructor', 'valueOf'])(
+    'refuses at boot %s, which every object has, as a handler named by a string',
+    (method) => {
+      const routes = createRouteTable();
+      // a name typed as a plain string gets past the compiler
+      routes.on('devices/{deviceId}/c', [EmptyController, method as never]);
+      let thrown: unknown;
+      try {
+        memoryPipeline(routes);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(isTopiqError(thrown, 'E_INVALID_ROUTE')).toBe(true);
+      expect((thrown as Error).message).toMatch(/are no handlers/);
+    },
+  );
+
+  it('takes a toString the controller defines itself as a handler', async () => {
+    const handled: string[] = [];
+    class PrintingController {
+      toString() {
+        handled.push('printed');
+        return 'printed';
+      }
+    }
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/p', [PrintingController, 'toString']);
+    const { pipeline } = memoryPipeline(routes);
+    await pipeline.handle(fakeMessage('devices/d1/p', {}));
+    expect(handled).toEqual(['printed']);
+  });
 });

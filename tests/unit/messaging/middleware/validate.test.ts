@@ -42,6 +42,34 @@ describe('validate', () => {
     expect(ctx.body).toBeUndefined();
   });
 
+  it('refuses a payload that is not UTF-8 text, which would reach the handler changed (U+FFFD)', async () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"firmware":"v1'),
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('"}'),
+    ]);
+    const ctx = makeContext({ payload: bytes });
+    const recorder = recordingNext();
+    const error = await rejection(
+      () => validate(z.object({ firmware: z.string() }))(ctx, recorder.next) as Promise<void>,
+    );
+    expect(isTopiqError(error, 'E_INVALID_MESSAGE')).toBe(true);
+    expect(error.message).toMatch(/not UTF-8 text/);
+    expect(recorder.calls).toBe(0);
+  });
+
+  it('keeps the reason in its message however long the topic, which it cuts', async () => {
+    const ctx = makeContext({
+      topic: `devices/${'d'.repeat(5000)}/telemetry`,
+      payload: '{"temperature":"hot"}',
+    });
+    const error = await rejection(
+      () => validate(telemetrySchema)(ctx, recordingNext().next) as Promise<void>,
+    );
+    expect(error.message.length).toBeLessThan(1000);
+    expect(error.message).toContain('temperature');
+  });
+
   it('names the topic and each failing path with its reason when the schema fails', async () => {
     const ctx = makeContext({
       payload: '{"temperature":"hot","unit":"K","readings":[{"value":1},{"value":"x"}]}',
