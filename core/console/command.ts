@@ -28,8 +28,8 @@ export interface ConsoleIO {
  */
 export interface SignalSource {
   on(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
-  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   on(event: CrashEvent, listener: (error: unknown) => void): unknown;
+  off(signal: NodeJS.Signals, listener: (signal: NodeJS.Signals) => void): unknown;
   off(event: CrashEvent, listener: (error: unknown) => void): unknown;
 }
 

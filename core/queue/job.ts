@@ -89,14 +89,19 @@ export type Jsonable<T> = unknown extends T
           | bigint
           | symbol
           | ((...args: never[]) => unknown)
+          | (abstract new (
+              ...args: never[]
+            ) => unknown)
           | Date
           | Map<unknown, unknown>
           | Set<unknown>
       ? never
       : T extends readonly (infer E)[]
-        ? readonly Jsonable<E>[]
+        ? // JSON writes `undefined` in an array as null
+          readonly Jsonable<Exclude<E, undefined>>[]
         : T extends object
-          ? { [K in keyof T]: K extends string ? Jsonable<T[K]> : never }
+          ? // a numeric key is written as its digits, and read back as a string key
+            { [K in keyof T]: K extends string | number ? Jsonable<T[K]> : never }
           : never;
 
 /**
@@ -197,11 +202,15 @@ export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void
     return Queue.dispatcher().dispatch(this, payload, options);
   }
 
-  /** Dispatches many payloads of this job in one round trip per queue; resolves to their ids. */
+  /**
+   * Dispatches many payloads of this job in one round trip per queue; resolves to their ids.
+   * The options apply to each; a `jobId` does not (one id for many jobs would be refused): give
+   * ids per job with `dispatcher.dispatchMany`.
+   */
   static async dispatchMany<C extends JobClass>(
     this: C,
     payloads: readonly DispatchPayload<C>[],
-    options?: DispatchOptions,
+    options?: Omit<DispatchOptions, 'jobId'>,
   ): Promise<string[]> {
     return Queue.dispatcher().dispatchMany(payloads.map((payload) => ({ job: this, payload, options })));
   }

@@ -92,6 +92,33 @@ class StampedJob extends Job<{ at: Date; count: bigint }> {
   async handle(_payload: { at: Date; count: bigint }) {}
 }
 
+/** Payloads JSON would change in ways harder to see. */
+class SamplesJob extends Job<{ values: (number | undefined)[] }> {
+  async handle() {}
+}
+class Device {
+  id = 'd1';
+}
+class FactoryJob extends Job<{ kind: typeof Device }> {
+  async handle() {}
+}
+/** Numeric keys are written as their digits: JSON carries them. */
+class ChannelsJob extends Job<{ byChannel: Record<number, string> }> {
+  async handle() {}
+}
+
+function compileOnlyWithHiddenChanges(): void {
+  // @ts-expect-error: `undefined` in an array is written as null
+  void SamplesJob.dispatch({ values: [1, undefined] });
+  void SamplesJob.dispatch({ values: [1, 2] });
+  // @ts-expect-error: a class (a constructor) is a function, not data
+  void FactoryJob.dispatch({ kind: Device });
+  void ChannelsJob.dispatch({ byChannel: { 1: 'a', 2: 'b' } });
+  // @ts-expect-error: one jobId for many jobs: Job.dispatchMany takes none
+  void ChannelsJob.dispatchMany([{ byChannel: {} }, { byChannel: {} }], { jobId: 'same' });
+  void ChannelsJob.dispatchMany([{ byChannel: {} }], { priority: -1 });
+}
+
 function compileOnlyWithLooseClasses(dispatcher: Dispatcher, ctx: MessageContext<{}>, urgent: boolean): void {
   // A union of classes takes only what every one of them takes.
   const either = urgent ? TypedEmailJob : ReadingJob;
@@ -174,6 +201,7 @@ describe('job dispatch types', () => {
     >();
     expectTypeOf(compileOnly).toBeFunction();
     expectTypeOf(compileOnlyWithLooseClasses).toBeFunction();
+    expectTypeOf(compileOnlyWithHiddenChanges).toBeFunction();
   });
 
   it('takes the payload from Job<TPayload> when handle() declares no parameter', () => {

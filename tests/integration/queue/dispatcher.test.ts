@@ -172,15 +172,17 @@ describe('Dispatcher.dispatchMany with job ids', () => {
     await driver.close();
   });
 
-  it('refuses a jobId option given with more than one payload to the static Job.dispatchMany', async () => {
+  it('refuses a jobId option (which its type leaves out) given with more than one payload to the static Job.dispatchMany', async () => {
     const fake = QueueFake.install({ jobs: [EchoJob] });
     try {
-      await expect(EchoJob.dispatchMany([payload, payload], { jobId: 'batch-2' })).rejects.toMatchObject({
+      await expect(
+        EchoJob.dispatchMany([payload, payload], { jobId: 'batch-2' } as never),
+      ).rejects.toMatchObject({
         code: 'E_INVALID_OPTION',
         message: expect.stringContaining('Job.dispatchMany(payloads, { jobId }) gives the same one to all'),
       });
       expect(fake.dispatched(EchoJob)).toEqual([]);
-      expect(await EchoJob.dispatchMany([payload], { jobId: 'batch-2' })).toEqual(['batch-2']);
+      expect(await EchoJob.dispatchMany([payload], { jobId: 'batch-2' } as never)).toEqual(['batch-2']);
     } finally {
       fake.restore();
     }
