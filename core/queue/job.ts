@@ -57,8 +57,21 @@ declare const payloadType: unique symbol;
 export type PayloadOf<J> = J extends { readonly [payloadType]?: (payload: infer P) => unknown }
   ? IsDefaultPayload<P> extends true
     ? HandlePayload<J, P>
-    : P
+    : FitsHandle<J, P>
   : never;
+
+/**
+ * `P`, the class's payload, when its `handle()` can take it; else `never`, so that no dispatch
+ * of the class compiles: a `handle(payload: { a; b })` of a `Job<{ a }>` would read a `b` no
+ * dispatch gives (TypeScript checks the override's parameter loosely, and lets it through).
+ */
+type FitsHandle<J, P> = J extends { handle(...args: infer A): unknown }
+  ? A extends []
+    ? P
+    : [P] extends [A[0]]
+      ? P
+      : never
+  : P;
 
 /** Whether `P` is `JsonValue`, the payload of a class that names none (or `any`). */
 type IsDefaultPayload<P> = [P] extends [JsonValue] ? ([JsonValue] extends [P] ? true : false) : false;

@@ -176,7 +176,16 @@ class BigJob extends Job<{ a: string; b: number }> {
   async handle(_payload: { a: string; b: number }) {}
 }
 
+/** A handle() that asks for a field its class's payload does not have. */
+class GreedyHandleJob extends Job<{ a: string }> {
+  async handle(_payload: { a: string; b: number }) {}
+}
+
 function compileOnlyWithHandleUnlikeTheClass(dispatcher: Dispatcher, ctx: MessageContext<{}>): void {
+  // @ts-expect-error: handle() would read a `b` that no dispatch of the class gives
+  void GreedyHandleJob.dispatch({ a: 'x' });
+  // @ts-expect-error: nor through a route's context
+  void ctx.dispatch(GreedyHandleJob, { a: 'x', b: 1 });
   void NarrowHandleJob.dispatch({ deviceId: 'd1', value: 1 });
   // @ts-expect-error: `value` is required by the class's payload, though handle() reads only deviceId
   void NarrowHandleJob.dispatch({ deviceId: 'd1' });
