@@ -161,7 +161,8 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
       M,
       RouteContext<C, JoinPattern<Prefix, NoInfer<P>>>
     >,
-    options: RouteOptions<C> = {},
+    // its middleware sees the route's params, as its handler does
+    options: RouteOptions<RouteContext<C, JoinPattern<Prefix, NoInfer<P>>>> = {},
   ): this {
     checkOptions(pattern, options);
     this.#sink({
@@ -169,7 +170,8 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
       handler: handler as H,
       qos: options.qos ?? this.#scope.qos,
       shared: options.shared ?? this.#scope.shared,
-      middleware: [...this.#scope.middleware, ...(options.middleware ?? [])],
+      // the table runs each with the route's context, whose params are those of the pattern
+      middleware: [...this.#scope.middleware, ...((options.middleware ?? []) as readonly Middleware<C>[])],
     });
     return this;
   }
@@ -185,7 +187,8 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
    * });
    */
   group<P extends string = ''>(
-    options: GroupOptions<C, P>,
+    // its middleware sees the params of its prefix (every route of it has them)
+    options: GroupOptions<RouteContext<C, JoinPattern<Prefix, NoInfer<P>>>, P>,
     build: (group: RouteGroup<C, H, JoinPattern<Prefix, P>>) => void,
   ): this {
     const prefix = joinPattern(this.#scope.prefix, options.prefix ?? '');
@@ -194,7 +197,7 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
     build(
       new RouteGroup(this.#sink, {
         prefix,
-        middleware: [...this.#scope.middleware, ...(options.middleware ?? [])],
+        middleware: [...this.#scope.middleware, ...((options.middleware ?? []) as readonly Middleware<C>[])],
         qos: options.qos ?? this.#scope.qos,
         shared: options.shared ?? this.#scope.shared,
       }),

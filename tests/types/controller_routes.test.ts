@@ -9,7 +9,9 @@ import {
   type AppRouteTable,
   type ControllerReference,
   createRouteTable,
+  type MemoryRateLimiter,
   type MessageContext,
+  rateLimit,
 } from '../../core/index.js';
 import type { MethodsAccepting, RouteContext } from '../../core/routing/index.js';
 
@@ -38,6 +40,55 @@ class ClaimController {
 class NeedsArguments {
   constructor(readonly prefix: string) {}
   async claimed(_ctx: MessageContext<{}>): Promise<void> {}
+}
+
+/** Route and group middleware see the params of their pattern, as handlers do. */
+function compileOnlyMiddleware(routes: AppRouteTable, limiter: MemoryRateLimiter): void {
+  routes.on('devices/{deviceId}/m', () => {}, {
+    middleware: [
+      async (ctx, next) => {
+        ctx.log.info({ device: ctx.params.deviceId });
+        await next();
+      },
+    ],
+  });
+  routes.on('devices/{deviceId}/t', () => {}, {
+    middleware: [
+      async (ctx, next) => {
+        // @ts-expect-error: no such param on this route
+        void ctx.params.devceId;
+        await next();
+      },
+    ],
+  });
+  routes.group(
+    {
+      prefix: 'devices/{deviceId}',
+      middleware: [
+        async (ctx, next) => {
+          void ctx.params.deviceId;
+          await next();
+        },
+      ],
+    },
+    (device) => {
+      device.on('x', () => {});
+    },
+  );
+  // a middleware written for the route's params is taken
+  const needsDevice = async (ctx: MessageContext<{ deviceId: string }>, next: () => Promise<void>) => {
+    void ctx.params.deviceId;
+    await next();
+  };
+  routes.on('devices/{deviceId}/n', () => {}, { middleware: [needsDevice] });
+  // rateLimit's key sees them too: a typo would let every message through unlimited
+  routes.on('devices/{deviceId}/limited', () => {}, {
+    middleware: [rateLimit(limiter, { limit: 1, windowMs: 1000, key: (ctx) => ctx.params.deviceId })],
+  });
+  routes.on('devices/{deviceId}/limited2', () => {}, {
+    // @ts-expect-error: no such param
+    middleware: [rateLimit(limiter, { limit: 1, windowMs: 1000, key: (ctx) => ctx.params.devceId })],
+  });
 }
 
 function compileOnly(routes: AppRouteTable): void {
@@ -125,6 +176,7 @@ describe('controller reference types', () => {
       'claimed' | 'loose' | 'ping' | 'alarm'
     >();
     expectTypeOf(compileOnly).toBeFunction();
+    expectTypeOf(compileOnlyMiddleware).toBeFunction();
     expectTypeOf(createRouteTable).returns.toEqualTypeOf<AppRouteTable>();
   });
 });

@@ -12,8 +12,8 @@ import { InvalidOptionError } from '../../errors.js';
 import { sampledFailures } from '../../support/sampled_failures.js';
 import { truncate } from '../../support/text.js';
 
-/** Options for {@link rateLimit}. */
-export interface RateLimitOptions {
+/** Options for {@link rateLimit}; `C` is the context of the route it is on. */
+export interface RateLimitOptions<C extends MessageContext<any> = MessageContext<any>> {
   /** Messages allowed per window and key. */
   limit: number;
   /** The sliding window, in milliseconds. */
@@ -25,7 +25,7 @@ export interface RateLimitOptions {
    * device's budget by choosing its id as client id. Returning undefined or an empty string
    * lets the message through unlimited.
    */
-  key?: (ctx: MessageContext<any>) => string | undefined;
+  key?: (ctx: C) => string | undefined;
   /**
    * Counts are kept per name, key and window: `rateLimit` middleware (on one limiter) with
    * the same name and window share one budget, on whichever routes they are, while a
@@ -101,7 +101,10 @@ function quote(text: string): string {
  *   middleware: [rateLimit(limiter, { limit: 10, windowMs: 1_000 })],
  * });
  */
-export function rateLimit(limiter: RateLimiter, options: RateLimitOptions): Middleware<MessageContext<any>> {
+export function rateLimit<C extends MessageContext<any> = MessageContext<any>>(
+  limiter: RateLimiter,
+  options: RateLimitOptions<C>,
+): Middleware<C> {
   const { limit, windowMs, failOpen = true } = options;
   checkRateLimitSettings(limit, windowMs);
   if (typeof failOpen !== 'boolean') {
