@@ -975,9 +975,11 @@ export function defineDriverContract(label: string, factory: DriverFactory): voi
       expect(oldestWaitingMs).toBeLessThan(10_000);
 
       const other = `${queue}-due`;
-      await driver.push([{ ...job('due'), queue: other, runAt: Date.now() + 20 }]);
+      // due far enough ahead that the first read comes before it on a loaded machine (20 ms did not,
+      // with test files running two at a time)
+      await driver.push([{ ...job('due'), queue: other, runAt: Date.now() + 300 }]);
       expect((await driver.stats(other)).oldestWaitingMs).toBe(0);
-      await sleep(100);
+      await sleep(400);
       expect((await driver.stats(other)).oldestWaitingMs).toBeGreaterThanOrEqual(60);
       await driver.clear(other);
     });
