@@ -370,10 +370,11 @@ describe('redis driver: a reserve call run twice', () => {
     expect(await reserve(40, 1, 30_000)).toEqual([]); // expires o-a; its reply is lost
     await driver.push([
       newJob(queue, 'o-b', { expiresAt: Date.now() - 1000 }),
-      newJob(queue, 'o-c', { runAt: Date.now() + 20 }),
+      // not due at call 41 on a loaded machine, due at call 40's run again
+      newJob(queue, 'o-c', { runAt: Date.now() + 300 }),
     ]);
     expect(await reserve(41, 1, 30_000)).toEqual([]); // expires o-b; its reply is lost too
-    await sleep(50);
+    await sleep(350);
     // call 40 again, behind 41, finds o-c come due and leases it
     expect(await reserve(40, 1, 30_000)).toEqual(['o-c@1']);
     expect({ changed, settled }).toEqual({
@@ -849,7 +850,8 @@ describe('redis driver: damaged job records', () => {
     const ids = ['reclaimed', 'released', 'retried', 'failed', 'delayed'];
     await driver.push(
       ids.map((id) =>
-        newJob(queue, id, { maxTries: 5, ...(id === 'delayed' ? { runAt: Date.now() + 40 } : {}) }),
+        // not due at the first reserve, even on a loaded machine
+        newJob(queue, id, { maxTries: 5, ...(id === 'delayed' ? { runAt: Date.now() + 300 } : {}) }),
       ),
     );
     for (const id of ids) await driver.redis.hset(driver.keys.job(queue, id), 'spec', 'no line breaks');
@@ -869,7 +871,7 @@ describe('redis driver: damaged job records', () => {
     expect((await driver.fail({ lease: lease('failed'), error, retryInMs: null })).outcome).toBe('failed');
     expect((await driver.retryFailed(queue, { ids: ['failed'] })).retried).toBe(1);
     // 'reclaimed' is never acknowledged: its lease ends and it comes back; 'delayed' comes due
-    await sleep(60);
+    await sleep(350);
     const second = (await driver.reserve(queue, reserveOptions)).jobs.map((job) => job.id).sort();
     expect(second).toEqual([...ids].sort());
     expect(await driver.counts(queue)).toMatchObject({ running: 5, waiting: 0, delayed: 0, failed: 0 });
