@@ -4,7 +4,7 @@
  * validated and rate limited per device (each with a budget of its own: alarms feed the most
  * urgent queue, which no device may flood); a bad payload is dead-lettered with its reason.
  */
-import { bodyOf, defineRoutes, rateLimit, requestLogger, validate } from '../../core/index.js';
+import { defineRoutes, type MessageContext, rateLimit, requestLogger, validate } from '../../core/index.js';
 import { AlarmController } from '../controllers/alarm_controller.js';
 import { DeviceStatusController } from '../controllers/device_status_controller.js';
 import { TelemetryController } from '../controllers/telemetry_controller.js';
@@ -28,22 +28,30 @@ export default defineRoutes((routes, app) => {
       });
       device.on('alarms/{kind}', [AlarmController, 'raise'], {
         qos: 1,
-        // First a budget for whatever the device sends here, valid or not: the severity budgets
-        // below need the body, so without it every invalid alarm would be dead-lettered, and a
-        // device could fill the dead-letter store. Then critical alarms on a budget of their own:
-        // a run of minor ones never holds one back.
+        // Critical alarms on a budget of their own: a run of minor ones never holds one back.
+        // Limited before validation, by the severity the alarm claims (read from its raw JSON), so
+        // invalid alarms spend the device's budget too, rather than each being dead-lettered.
         middleware: [
-          rateLimit(app.rateLimiter, { name: 'alarms-any', limit: 30, windowMs: 60_000 }),
-          validate(alarmSchema),
           rateLimit(app.rateLimiter, {
             name: 'alarms',
             limit: 10,
             windowMs: 60_000,
             key: (ctx) =>
-              `${bodyOf(ctx, alarmSchema).severity === 'critical' ? 'critical' : 'other'}:${ctx.params.deviceId}`,
+              `${claimedSeverity(ctx) === 'critical' ? 'critical' : 'other'}:${ctx.params.deviceId}`,
           }),
+          validate(alarmSchema),
         ],
       });
     },
   );
 });
+
+/** The `severity` an alarm's payload claims, before it is validated (undefined when none). */
+function claimedSeverity(ctx: MessageContext): unknown {
+  try {
+    const body = ctx.json;
+    return typeof body === 'object' && body !== null ? (body as { severity?: unknown }).severity : undefined;
+  } catch {
+    return undefined; // not JSON: validation refuses it next
+  }
+}

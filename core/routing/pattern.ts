@@ -29,6 +29,10 @@ export interface CompiledPattern {
 
 type Levels<P extends string> = P extends `${infer Head}/${infer Tail}` ? Head | Levels<Tail> : P;
 type ParamName<L extends string> = L extends `{${infer N}*}` ? N : L extends `{${infer N}}` ? N : never;
+/** The params written out in `P`, level by level (a level that is any string names none). */
+type NamesOf<P extends string> = P extends `${infer Head}/${infer Tail}`
+  ? ParamName<Head> | NamesOf<Tail>
+  : ParamName<P>;
 
 /**
  * The params object a pattern yields, worked out from the pattern's literal type.
@@ -38,7 +42,11 @@ type ParamName<L extends string> = L extends `{${infer N}*}` ? N : L extends `{$
  */
 export type ParamsOf<P extends string> = string extends P
   ? Readonly<Record<string, string>>
-  : { [K in ParamName<Levels<P>>]: string };
+  : // a pattern built at run time (`devices/{deviceId}/${kind}`): a level of it is any string,
+    // whose params cannot all be known: those written out, and any other name, as for a string
+    string extends Levels<P>
+    ? { readonly [K in NamesOf<P>]: string } & Readonly<Record<string, string>>
+    : { [K in ParamName<Levels<P>>]: string };
 
 /**
  * The pattern a route inside a group ends up with: the prefix and the route's own

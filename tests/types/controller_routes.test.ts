@@ -81,6 +81,15 @@ function compileOnlyMiddleware(routes: AppRouteTable, limiter: MemoryRateLimiter
     await next();
   };
   routes.on('devices/{deviceId}/n', () => {}, { middleware: [needsDevice] });
+  // a pattern built at run time: its params cannot be known, so any name is taken
+  for (const kind of ['a', 'b']) {
+    routes.on(`devices/{deviceId}/${kind}`, (ctx) => void ctx.params.deviceId, {
+      middleware: [
+        rateLimit(limiter, { limit: 1, windowMs: 1000, key: (ctx) => ctx.params.deviceId }),
+        needsDevice,
+      ],
+    });
+  }
   // rateLimit's key sees them too: a typo would let every message through unlimited
   routes.on('devices/{deviceId}/limited', () => {}, {
     middleware: [rateLimit(limiter, { limit: 1, windowMs: 1000, key: (ctx) => ctx.params.deviceId })],

@@ -137,11 +137,14 @@ export function rateLimit<C extends MessageContext<any> = MessageContext<any>>(
     // again of this route after a store outage, takes the first decision (see MESSAGE_MEMO)
     const budget = `${name}:${key}`;
     const decided = decisionsOf(ctx, limiter);
-    let result = decided.get(budget);
+    // a name shared by limits of another window is another budget (the limiter keys it so), and
+    // another limit on the same budget decides by its own count
+    const decision = `${windowMs}:${limit}:${budget}`;
+    let result = decided.get(decision);
     try {
       if (result === undefined) {
         result = await limiter.hit(budget, limit, windowMs);
-        decided.set(budget, result);
+        decided.set(decision, result);
       }
       unavailable.reset(); // working: the next outage is logged from its first failure
     } catch (error) {

@@ -76,4 +76,26 @@ describe('rateLimit, once per message', () => {
     expect(seen).toHaveLength(6);
     pipeline.close();
   });
+
+  it('still checks a second limit of the same name over another window, a budget of its own', async () => {
+    const routes = table();
+    const limiter = new MemoryRateLimiter();
+    let handled = 0;
+    routes.on(
+      'devices/{deviceId}/telemetry',
+      () => {
+        handled++;
+      },
+      {
+        middleware: [
+          rateLimit(limiter, { name: 'tele', limit: 100, windowMs: 1000 }),
+          rateLimit(limiter, { name: 'tele', limit: 3, windowMs: 60_000 }),
+        ],
+      },
+    );
+    const { pipeline } = memoryPipeline(routes);
+    for (let n = 0; n < 10; n++) await pipeline.handle(fakeMessage('devices/d1/telemetry', { n }));
+    expect(handled).toBe(3);
+    pipeline.close();
+  });
 });
