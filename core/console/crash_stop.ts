@@ -18,7 +18,7 @@ export interface CrashWatch {
   dispose(): void;
 }
 
-/** How many errors no code handled are logged; the rest are counted in the last line. */
+/** How many errors no code handled are logged; the last of them says later ones are not. */
 const LOGGED_CRASHES = 10;
 
 /**

@@ -208,13 +208,13 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     const { responseTopic, correlationData } = this.properties;
     if (!responseTopic) {
       throw new InvalidMessageError(
-        `cannot reply to ${this.topic}: the request carries no MQTT 5 response topic (publish with MQTT 5 and set responseTopic)`,
+        `cannot reply to ${shownTopic(this.topic)}: the request carries no MQTT 5 response topic (publish with MQTT 5 and set responseTopic)`,
       );
     }
     const prefix = this.#services.replyTopic ?? DEFAULT_REPLY_TOPIC;
     if (!isReplyTopic(responseTopic, prefix)) {
       throw new InvalidMessageError(
-        `cannot reply to ${this.topic}: the request ${replyTopicRefusal(responseTopic, prefix)}`,
+        `cannot reply to ${shownTopic(this.topic)}: the request ${replyTopicRefusal(responseTopic, prefix)}`,
       );
     }
     const body = typeof payload === 'string' || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload);

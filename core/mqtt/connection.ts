@@ -171,7 +171,7 @@ export class MqttConnection {
   async subscribe(subscriptions: readonly Subscription[]): Promise<void> {
     const wanted = normalizeSubscriptions(subscriptions);
     await this.whenOnline();
-    const refused = await subscribeOnce(this.#client, wanted, this.#url);
+    const refused = await subscribeOnce(this.#client, wanted, this.#url, this.#subscribeOptions);
     for (const [filter, qos] of wanted) {
       if (!refused.some((entry) => entry.filter === filter)) this.#subscriptions.set(filter, qos);
     }
@@ -308,7 +308,7 @@ export class MqttConnection {
       return;
     }
     const connection = this.#lostConnections;
-    subscribeOnce(this.#client, this.#subscriptions, this.#url).then(
+    subscribeOnce(this.#client, this.#subscriptions, this.#url, this.#subscribeOptions).then(
       (refused) => {
         for (const entry of refused) {
           this.#log.error(
@@ -339,16 +339,20 @@ export class MqttConnection {
    * kept: Mosquitto 2.0 restores a persisted session without its shared subscriptions, and then
    * acknowledges every message of them to its sender and drops it. Subscribing a filter the
    * session holds only replaces it. Mosquitto before 2.0.13 sends a shared subscription the
-   * retained messages of its topics on every SUBSCRIBE, so under MQTT 5 this one asks for none
-   * (Retain Handling 2); under MQTT 3.1.1, which cannot ask, such a broker may send them again
-   * (at least once: a retained message may come twice). Best effort: a refusal is logged, a
+   * retained messages of its topics on every SUBSCRIBE, so under MQTT 5 every SUBSCRIBE of a
+   * shared filter asks for none (Retain Handling 2); under MQTT 3.1.1, which cannot ask, such a
+   * broker may send them again (at least once: a retained message may come twice). Best effort: a refusal is logged, a
    * drop tries again on the next connection.
    */
+  /** Under MQTT 5, shared filters ask for no retained messages (see `subscribeOnce`). */
+  get #subscribeOptions(): { noRetainedForShared: boolean } {
+    return { noRetainedForShared: this.#options.protocolVersion === 5 };
+  }
+
   #resubscribeShared(): void {
     const shared = new Map([...this.#subscriptions].filter(([filter]) => filter.startsWith('$share/')));
     if (shared.size === 0) return;
-    const options = this.#options.protocolVersion === 5 ? { retainHandling: 2 as const } : {};
-    subscribeOnce(this.#client, shared, this.#url, options).then(
+    subscribeOnce(this.#client, shared, this.#url, this.#subscribeOptions).then(
       (refused) => {
         for (const entry of refused)
           this.#log.error(

@@ -114,14 +114,13 @@ export async function subscribeOnce(
   client: MqttClient,
   wanted: ReadonlyMap<string, QoS>,
   brokerUrl: string,
-  options: { retainHandling?: 0 | 1 | 2 } = {},
+  options: { noRetainedForShared?: boolean } = {},
 ): Promise<RefusedSubscription[]> {
-  const { retainHandling } = options;
+  // MQTT 5 sends a shared subscription no retained messages; Mosquitto before 2.0.13 does, on
+  // every SUBSCRIBE, unless told not to (Retain Handling 2, MQTT 5 only)
+  const noRetained = (filter: string) => options.noRetainedForShared === true && filter.startsWith('$share/');
   const request = Object.fromEntries(
-    [...wanted].map(([filter, qos]) => [
-      filter,
-      retainHandling === undefined ? { qos } : { qos, rh: retainHandling },
-    ]),
+    [...wanted].map(([filter, qos]) => [filter, noRetained(filter) ? { qos, rh: 2 as const } : { qos }]),
   );
   // mqtt.js sends the filters in Object.keys order, so SUBACK codes line up with this list.
   const order = Object.keys(request);

@@ -257,7 +257,7 @@ describe('an app on Mosquitto', () => {
     expect((await driver.getJob('firmware', flashing))?.status).toBe('completed');
   });
 
-  it('does not dispatch a retained command again when the app subscribes again', async () => {
+  it('does not get a retained command again when the app subscribes again, nor dispatch it', async () => {
     const { externalServer, device, driver, defer, id } = setup();
     const topic = `e2e-${id}/commands/jobs/SendEmailJob`;
     const env = { MQTT_SHARED_GROUP: `e2e-${id}`, JOB_COMMAND_TOPIC: `e2e-${id}/commands/jobs` };
@@ -280,16 +280,16 @@ describe('an app on Mosquitto', () => {
     );
     await driver.cancel('emails', `retained-${id}`);
     await first.stop();
-    // a restarted app subscribes again and the broker replays the retained command to it
+    // a restarted app subscribes again: Mosquitto 2.0.11 would replay the retained command to a
+    // shared subscription, which the app asks it not to (MQTT 5 Retain Handling 2)
     const second = await externalServer({
       url: MOSQUITTO_URL,
       clientId: `e2e-app-${id}`,
       protocolVersion: 5,
       env,
     });
-    await until('the replay is refused', async () => (await second.app.deadLetters.list(10)).length > 0);
-    const [dead] = await second.app.deadLetters.list(10);
-    expect(dead).toMatchObject({ code: 'E_INVALID_MESSAGE', topic });
+    await sleep(300); // a replay would come at once with the SUBACK
+    expect(await second.app.deadLetters.list(10)).toEqual([]);
     expect((await driver.getJob('emails', `retained-${id}`))?.status).toBe('cancelled');
   });
 

@@ -76,4 +76,32 @@ describe('MqttConnection against a persistent Mosquitto that restarts', () => {
       `${prefix}/shared/1 after`,
     ]);
   });
+
+  it('gets no retained message on a shared filter it subscribes, as MQTT 5 has it, though Mosquitto 2.0.11 sends them', async () => {
+    const broker = await startPrivateMosquitto();
+    cleanups.push(() => broker.dispose());
+    const { prefix, clientId } = uniqueNames('retained');
+    const client = await publisher(broker.url, 5);
+    await client.publishAsync(`${prefix}/shared/status`, 'retained', { qos: 1, retain: true });
+    await client.publishAsync(`${prefix}/plain/status`, 'retained', { qos: 1, retain: true });
+    await client.endAsync();
+    const received: string[] = [];
+    const connection = new MqttConnection({
+      url: broker.url,
+      clientId,
+      onMessage: (message) => {
+        received.push(message.topic);
+      },
+    });
+    cleanups.push(() => connection.close());
+    await connection.connect();
+    await connection.subscribe([
+      { filter: `$share/g/${prefix}/shared/+`, qos: 1 },
+      { filter: `${prefix}/plain/+`, qos: 1 },
+    ]);
+    // a plain filter gets its retained message (as ever): once it came, the shared one would have
+    await waitFor(() => received.includes(`${prefix}/plain/status`));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(received).toEqual([`${prefix}/plain/status`]);
+  });
 });
