@@ -364,19 +364,22 @@ export class MessagePipeline {
     // the constructor, and what every object has (`toString`, `valueOf`) unless the controller
     // defines its own, are no handlers: each message would be handled by nothing (or fail)
     const inherited = (Object.prototype as unknown as Record<string, unknown>)[method];
-    if (method === 'constructor' || (inherited !== undefined && target?.[method] === inherited)) {
-      throw new InvalidRouteError(
-        `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'} ` +
-          '(the constructor and the methods every object has are no handlers)',
-      );
-    }
-    if (typeof target?.[method] === 'function') return;
+    const everyObjects =
+      method === 'constructor' || (inherited !== undefined && target?.[method] === inherited);
+    if (!everyObjects && typeof target?.[method] === 'function') return;
     // a function set by the constructor (an arrow-function property): built now, as the first
     // message would build it, and kept for the messages
     let controller = this.#controllers.get(Controller);
     if (!controller) {
       controller = new Controller();
       this.#controllers.set(Controller, controller);
+    }
+    const own = Object.hasOwn(controller as object, method);
+    if (everyObjects && !(method !== 'constructor' && own)) {
+      throw new InvalidRouteError(
+        `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'} ` +
+          '(the constructor and the methods every object has are no handlers)',
+      );
     }
     if (typeof (controller as Record<string, unknown>)[method] !== 'function') {
       throw new InvalidRouteError(

@@ -70,6 +70,21 @@ describe('controller references', () => {
     },
   );
 
+  it('takes a toString the controller sets itself (an arrow-function property) as a handler', async () => {
+    const handled: string[] = [];
+    class ArrowController {
+      toString = () => {
+        handled.push('arrow');
+        return 'arrow';
+      };
+    }
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/q', [ArrowController, 'toString']);
+    const { pipeline } = memoryPipeline(routes);
+    await pipeline.handle(fakeMessage('devices/d1/q', {}));
+    expect(handled).toEqual(['arrow']);
+  });
+
   it('takes a toString the controller defines itself as a handler', async () => {
     const handled: string[] = [];
     class PrintingController {
