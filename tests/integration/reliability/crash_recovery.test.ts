@@ -53,6 +53,11 @@ describe('Worker processes killed with SIGKILL', { timeout: 60_000 }, () => {
     const [crashing, survivor] = await Promise.all([startWorker(settings), startWorker(settings)]);
     const ids = await dispatch(50, 100);
     await until('15 jobs are handled', async () => (await handledCount()) >= 15);
+    // killed mid-job: while it runs one (on a loaded machine it may sit between jobs a while)
+    await until('the worker to be killed runs a job', async () => {
+      const done = new Set(await handled());
+      return (await started()).some((entry) => entry.pid === crashing!.pid && !done.has(entry.jobId));
+    });
     await crashing!.crash();
     const handledAtCrash = await handledCount();
     expect(handledAtCrash).toBeLessThan(50);
