@@ -105,13 +105,21 @@ describe('a server stopping on an external broker', () => {
 });
 
 describe('a server stopping with the embedded broker', () => {
-  const embeddedEnv = (port: number) => ({
-    MQTT_BROKER_HOST: '127.0.0.1',
-    MQTT_BROKER_PORT: String(port),
-    LOG_LEVEL: 'info',
-  });
-  /** A device of the development accounts: any safe id, its topics under devices/<id>/. */
-  const connectDevice = async (port: number, id: string) => {
+  /**
+   * A server on its embedded broker whose telemetry route runs `handle`, and a device of the
+   * development accounts that has published one QoS 1 reading to it (`sent.acknowledged` once
+   * its PUBACK came).
+   */
+  async function serveAndPublish(handle: () => void | Promise<void>) {
+    const id = randomBytes(4).toString('hex');
+    const port = await freePort();
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/telemetry', handle, { qos: 1 });
+    const log = capturingLogger('info');
+    const env = { MQTT_BROKER_HOST: '127.0.0.1', MQTT_BROKER_PORT: String(port), LOG_LEVEL: 'info' };
+    const server = await createServer({ env, routes, log: log.logger });
+    cleanups.push(() => server.stop());
+    await server.start();
     const device = await connectAsync(`mqtt://127.0.0.1:${port}`, {
       clientId: `d-${id}`,
       username: `d-${id}`,
@@ -120,35 +128,27 @@ describe('a server stopping with the embedded broker', () => {
     });
     device.on('error', () => {});
     cleanups.push(() => device.endAsync(true));
-    return device;
-  };
+    const sent = { acknowledged: false };
+    const publishing = device
+      .publishAsync(`devices/d-${id}/telemetry`, '{"temperature":21}', { qos: 1 })
+      .then(
+        () => {
+          sent.acknowledged = true;
+        },
+        () => {},
+      );
+    return { server, log, sent, publishing };
+  }
 
   it('acknowledges the message it is handling before it closes, and logs its stop, not an outage', async () => {
-    const id = randomBytes(4).toString('hex');
-    const topic = `devices/d-${id}/telemetry`;
-    const port = await freePort();
     let release = () => {};
     const released = new Promise<void>((resolve) => {
       release = resolve;
     });
     let entered = 0;
-    const routes = createRouteTable();
-    routes.on(
-      'devices/{deviceId}/telemetry',
-      async () => {
-        entered++;
-        await released; // its jobs being stored, say, when the app is told to stop
-      },
-      { qos: 1 },
-    );
-    const log = capturingLogger('info');
-    const server = await createServer({ env: embeddedEnv(port), routes, log: log.logger });
-    cleanups.push(() => server.stop());
-    await server.start();
-    const device = await connectDevice(port, id);
-    let acknowledged = false;
-    const publishing = device.publishAsync(topic, '{"temperature":21}', { qos: 1 }).then(() => {
-      acknowledged = true;
+    const { server, log, sent, publishing } = await serveAndPublish(async () => {
+      entered++;
+      await released; // its jobs being stored, say, when the app is told to stop
     });
     await waitFor(() => entered === 1);
 
@@ -158,39 +158,20 @@ describe('a server stopping with the embedded broker', () => {
     await stopping;
     await Promise.race([publishing, sleep(500)]);
     // acknowledged: the device does not send it again to the next run (a second job)
-    expect(acknowledged).toBe(true);
+    expect(sent.acknowledged).toBe(true);
     expect(log.lines.filter((line) => (line.level as number) >= 50)).toEqual([]);
   });
 
   it('leaves unacknowledged a message it could not store by the end of the drain, logged as the stop, not an outage', async () => {
-    const id = randomBytes(4).toString('hex');
-    const port = await freePort();
     let entered = 0;
-    const routes = createRouteTable();
-    routes.on(
-      'devices/{deviceId}/telemetry',
-      () => {
-        entered++;
-        // Redis away: the pipeline tries again until it is closed (at the end of the drain)
-        throw new RedisUnavailableError('Redis at 127.0.0.1:6379 did not answer');
-      },
-      { qos: 1 },
-    );
-    const log = capturingLogger('info');
-    const server = await createServer({ env: embeddedEnv(port), routes, log: log.logger });
-    cleanups.push(() => server.stop());
-    await server.start();
-    const device = await connectDevice(port, id);
-    let acknowledged = false;
-    void device.publishAsync(`devices/d-${id}/telemetry`, '{}', { qos: 1 }).then(
-      () => {
-        acknowledged = true;
-      },
-      () => {},
-    );
+    const { server, log, sent } = await serveAndPublish(() => {
+      entered++;
+      // Redis away: the pipeline tries again until it is closed (at the end of the drain)
+      throw new RedisUnavailableError('Redis at 127.0.0.1:6379 did not answer');
+    });
     await waitFor(() => entered > 0);
     await server.stop(); // waits STOP_DRAIN_MS for it
-    expect(acknowledged).toBe(false); // the device sends it again to the next run
+    expect(sent.acknowledged).toBe(false); // the device sends it again to the next run
     expect(log.lines.filter((line) => (line.level as number) >= 50)).toEqual([]);
     expect(log.lines.some((line) => String(line.msg).includes('the app stopped before it was stored'))).toBe(
       true,
