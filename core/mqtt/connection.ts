@@ -54,6 +54,8 @@ export class MqttConnection {
   readonly #client: MqttClient;
   readonly #inbound: InboundFlow;
   readonly #subscriptions = new Map<string, QoS>();
+  /** Under MQTT 5, shared filters ask for no retained messages (see `subscribeOnce`). */
+  readonly #subscribeOptions: { readonly noRetainedForShared: boolean };
   readonly #pendingPublishes = new Set<(error: Error) => void>();
   #state: State = 'idle';
   #lostConnections = 0;
@@ -76,6 +78,7 @@ export class MqttConnection {
 
   constructor(options: MqttConnectionOptions) {
     this.#options = resolveConnectionOptions(options);
+    this.#subscribeOptions = { noRetainedForShared: this.#options.protocolVersion === 5 };
     const { clientId, protocolVersion, maxInFlight } = this.#options;
     this.#url = redactUrl(this.#options.url);
     this.#log = this.#options.logger.child({ component: 'mqtt', clientId });
@@ -308,66 +311,55 @@ export class MqttConnection {
       return;
     }
     const connection = this.#lostConnections;
-    subscribeOnce(this.#client, this.#subscriptions, this.#url, this.#subscribeOptions).then(
-      (refused) => {
-        for (const entry of refused) {
-          this.#log.error(
-            { event: 'mqtt.resubscribe_refused', ...entry },
-            'broker refused a subscription on resubscribe',
-          );
-        }
-        this.#log.info(
-          { event: 'mqtt.resubscribed', filters: [...this.#subscriptions.keys()] },
-          'resubscribed: the broker had lost the session',
-        );
-        // acknowledged on a connection since lost: subscribing again on the next is harmless
-        if (connection === this.#lostConnections) {
-          this.#resubscribePending = false;
-          this.#goOnline();
-        }
-      },
-      (error: unknown) =>
-        this.#log.warn(
-          { event: 'mqtt.resubscribe_interrupted', err: error },
-          'resubscribe interrupted; retrying on the next connection',
-        ),
-    );
+    void this.#subscribeAgain(this.#subscriptions).then((sent) => {
+      if (!sent) return;
+      this.#log.info(
+        { event: 'mqtt.resubscribed', filters: [...this.#subscriptions.keys()] },
+        'resubscribed: the broker had lost the session',
+      );
+      // acknowledged on a connection since lost: subscribing again on the next is harmless
+      if (connection === this.#lostConnections) {
+        this.#resubscribePending = false;
+        this.#goOnline();
+      }
+    });
   }
 
   /**
    * Subscribes the shared filters (`$share/...`) again on a connection whose session the broker
    * kept: Mosquitto 2.0 restores a persisted session without its shared subscriptions, and then
    * acknowledges every message of them to its sender and drops it. Subscribing a filter the
-   * session holds only replaces it. Mosquitto before 2.0.13 sends a shared subscription the
-   * retained messages of its topics on every SUBSCRIBE, so under MQTT 5 every SUBSCRIBE of a
-   * shared filter asks for none (Retain Handling 2); under MQTT 3.1.1, which cannot ask, such a
-   * broker may send them again (at least once: a retained message may come twice). Best effort: a refusal is logged, a
-   * drop tries again on the next connection.
+   * session holds only replaces it (and asks for no retained messages: see `subscribeOnce`).
    */
-  /** Under MQTT 5, shared filters ask for no retained messages (see `subscribeOnce`). */
-  get #subscribeOptions(): { noRetainedForShared: boolean } {
-    return { noRetainedForShared: this.#options.protocolVersion === 5 };
-  }
-
   #resubscribeShared(): void {
     const shared = new Map([...this.#subscriptions].filter(([filter]) => filter.startsWith('$share/')));
-    if (shared.size === 0) return;
-    subscribeOnce(this.#client, shared, this.#url, this.#subscribeOptions).then(
-      (refused) => {
-        for (const entry of refused)
-          this.#log.error(
-            { event: 'mqtt.resubscribe_refused', ...entry },
-            'broker refused a shared subscription on resubscribe',
-          );
-      },
-      (error: unknown) => {
-        if (this.#state === 'closing' || this.#state === 'closed') return; // no next connection
+    if (shared.size > 0) void this.#subscribeAgain(shared);
+  }
+
+  /**
+   * Sends `filters` again, best effort: a refusal is logged, a connection lost meanwhile is logged
+   * (the next one tries again) unless the connection is closing. Resolves to whether the broker
+   * answered.
+   */
+  async #subscribeAgain(filters: ReadonlyMap<string, QoS>): Promise<boolean> {
+    try {
+      const refused = await subscribeOnce(this.#client, filters, this.#url, this.#subscribeOptions);
+      for (const entry of refused) {
+        this.#log.error(
+          { event: 'mqtt.resubscribe_refused', ...entry },
+          'broker refused a subscription on resubscribe',
+        );
+      }
+      return true;
+    } catch (error) {
+      if (this.#state !== 'closing' && this.#state !== 'closed') {
         this.#log.warn(
           { event: 'mqtt.resubscribe_interrupted', err: error },
-          'shared resubscribe interrupted; retrying on the next connection',
+          'resubscribe interrupted; retrying on the next connection',
         );
-      },
-    );
+      }
+      return false;
+    }
   }
 
   #goOnline(): void {
