@@ -6,6 +6,7 @@
  * id. An entry that is not a dead letter (damaged, or pushed by hand) is skipped and reported on
  * its own, so it cannot hide the others.
  */
+import { isDateTime } from '../support/date_time.js';
 import { cutBytes, utf8Boundary } from '../support/text.js';
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -201,7 +202,7 @@ const DEAD_LETTER = z.object({
   route: z.string().nullable(),
   clientId: z.string().nullable(),
   // a time a Date can print
-  at: z.number().refine((value) => Number.isFinite(new Date(value).getTime())),
+  at: z.number().refine(isDateTime),
 }) satisfies z.ZodType<DeadLetter>;
 
 /**

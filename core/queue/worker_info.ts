@@ -2,6 +2,7 @@
  * What a worker reports about itself in its heartbeat, and the checks run on heartbeats read
  * back from a store. `driver.ts` re-exports every name here.
  */
+import { isDateTime } from '../support/date_time.js';
 
 /** What a worker reports about itself in its heartbeat. */
 export interface WorkerInfo {
@@ -30,14 +31,10 @@ export function isWorkerInfo(value: unknown): value is WorkerInfo {
     Array.isArray(info.queues) &&
     typeof info.concurrency === 'number' &&
     Array.isArray(info.runningJobIds) &&
-    isTime(info.startedAt) &&
-    isTime(info.heartbeatAt)
+    // times a Date holds: a damaged 1e300 would fail `toISOString` when listed
+    isDateTime(info.startedAt) &&
+    isDateTime(info.heartbeatAt)
   );
-}
-
-/** An epoch-ms time a `Date` holds (a damaged 1e300 would fail `toISOString` when listed). */
-function isTime(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value) && Math.abs(value) <= 8.64e15;
 }
 
 /** What tells one worker from another that took its name: its host, process and start. */

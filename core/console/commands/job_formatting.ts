@@ -3,6 +3,7 @@
  * records: epoch-ms times as ISO 8601, ages as short durations (`3.2s`, `5m 10s`), and
  * one JSON shape for a job record shared by `job:show --json` and `job:list --json`.
  */
+import { isDateTime } from '../../support/date_time.js';
 import type { JobRecord } from '../../queue/driver.js';
 
 /** One job as `job:show --json` and `job:list --json` print it: the record with ISO 8601 times. */
@@ -58,9 +59,7 @@ export function toJobOutput(record: JobRecord): JobOutput {
  * Infinity or out of range, from a damaged record), so one bad field never stops the output.
  */
 export function isoTime(epochMs: number | null): string | null {
-  if (epochMs === null) return null;
-  const date = new Date(epochMs);
-  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+  return isDateTime(epochMs) ? new Date(epochMs).toISOString() : null;
 }
 
 /** `1/5`, or `1/default` when the job leaves its tries to the worker's `--tries`. */

@@ -1,10 +1,8 @@
 /** Turns a job hash read from Redis into a {@link JobRecord}. */
 import type { JobRecord, JobStatus, StoredError } from '../../driver.js';
 import { decodeJson, type JsonValue } from '../../json.js';
+import { isDateTime } from '../../../support/date_time.js';
 import { parseSpec } from './job_spec.js';
-
-/** The largest epoch-ms time a `Date` holds (ECMAScript's time value limit). */
-const MAX_TIME_MS = 8.64e15;
 
 /**
  * An epoch-ms time field: null when absent, and also when it is no time at all (a field
@@ -13,7 +11,7 @@ const MAX_TIME_MS = 8.64e15;
 function timeOrNull(value: string | number | undefined): number | null {
   if (value === undefined || value === '') return null;
   const time = Number(value);
-  return Number.isFinite(time) && Math.abs(time) <= MAX_TIME_MS ? time : null;
+  return isDateTime(time) ? time : null;
 }
 
 /**
