@@ -78,7 +78,7 @@ export class HandBacks {
     ).then(
       (outcomes) => {
         // never announced running (held ahead, not started): no second `queued` event
-        for (const [index, job] of jobs.entries()) this.announce(job, outcomes[index], false);
+        for (const [index, job] of jobs.entries()) this.announce(job, outcomes[index]);
         this.#log.info(
           { event: 'worker.handed_back', jobIds, queues },
           'jobs grew long: handed back the jobs reserved ahead, for idle workers',
@@ -104,7 +104,7 @@ export class HandBacks {
     this.#inFlight(
       this.#driver.release([leaseOf(job)]).then(
         // back only to be marked expired by the next reserve: no `queued` event
-        ([outcome]) => this.announce(job, outcome, false),
+        ([outcome]) => this.announce(job, outcome),
         (error: unknown) => {
           this.unreleased.push(job);
           this.#log.warn(
@@ -151,7 +151,7 @@ export class HandBacks {
     if (outcome === 'cancelled') {
       this.#log.info({ event: 'job.cancelled', ...jobFields(job) }, 'job cancelled before it started');
     }
-    this.announce(job, outcome, false);
+    this.announce(job, outcome);
   }
 
   /**
@@ -171,11 +171,12 @@ export class HandBacks {
   }
 
   /**
-   * Publishes what a release made of a job this worker held: `queued` (back in its queue, unless
-   * `queued` is false) or `cancelled`, at the attempt before the one given back; a job that ran
-   * here (on `ranOn`, the worker's name) ends cancelled at its attempt, which counts.
+   * Publishes what a release made of a job this worker held: `cancelled`, at the attempt before
+   * the one given back, or, for a job that ran here (on `ranOn`, the worker's name), at its
+   * attempt, which counts; `queued` (back in its queue) only when `queued` says so: a job held
+   * ahead was never announced running, so its follower has it queued still.
    */
-  announce(job: ReservedJob, outcome: ReleaseOutcome | undefined, queued = true, ranOn?: string): void {
+  announce(job: ReservedJob, outcome: ReleaseOutcome | undefined, queued = false, ranOn?: string): void {
     if (outcome === 'cancelled') {
       if (ranOn === undefined) this.#events?.emit(job, 'cancelled', job.attempt - 1);
       else this.#events?.emit(job, 'cancelled', job.attempt, ranOn);
