@@ -360,13 +360,13 @@ export class MessagePipeline {
     const { handler } = route;
     if (typeof handler === 'function') return;
     const [Controller, method] = handler;
-    const target = (Controller as { prototype?: Record<string, unknown> }).prototype;
     // the constructor, and what every object has (`toString`, `valueOf`) unless the controller
-    // defines its own, are no handlers: each message would be handled by nothing (or fail)
-    const inherited = (Object.prototype as unknown as Record<string, unknown>)[method];
-    const everyObjects =
-      method === 'constructor' || (inherited !== undefined && target?.[method] === inherited);
-    if (!everyObjects && typeof target?.[method] === 'function') return;
+    // has its own, are no handlers: each message would be handled by nothing (or fail)
+    const everyObjects = (Object.prototype as unknown as Record<string, unknown>)[method];
+    const isHandler = (fn: unknown) =>
+      method !== 'constructor' && typeof fn === 'function' && fn !== everyObjects;
+    const prototype = (Controller as { prototype?: Record<string, unknown> }).prototype;
+    if (isHandler(prototype?.[method])) return;
     // a function set by the constructor (an arrow-function property): built now, as the first
     // message would build it, and kept for the messages
     let controller = this.#controllers.get(Controller);
@@ -374,17 +374,13 @@ export class MessagePipeline {
       controller = new Controller();
       this.#controllers.set(Controller, controller);
     }
-    const own = Object.hasOwn(controller as object, method);
-    if (everyObjects && !(method !== 'constructor' && own)) {
-      throw new InvalidRouteError(
-        `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'} ` +
-          '(the constructor and the methods every object has are no handlers)',
-      );
-    }
-    if (typeof (controller as Record<string, unknown>)[method] !== 'function') {
-      throw new InvalidRouteError(
-        `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'}`,
-      );
-    }
+    const fn = (controller as Record<string, unknown>)[method];
+    if (isHandler(fn)) return;
+    throw new InvalidRouteError(
+      `route ${route.pattern}: ${route.handlerName} is not a method of ${Controller.name || 'the controller'}` +
+        (typeof fn === 'function'
+          ? ' (the constructor and the methods every object has are no handlers)'
+          : ''),
+    );
   }
 }
