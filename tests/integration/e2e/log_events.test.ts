@@ -3,13 +3,12 @@
  * their text: the embedded broker's and the MQTT client's lines included.
  */
 import { randomBytes } from 'node:crypto';
-import { connectAsync } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createServer } from '../../../bootstrap/server.js';
 import { createRouteTable } from '../../../core/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
+import { embeddedTelemetry } from '../../support/embedded_telemetry.js';
 import { discardSession } from '../../support/mqtt_sessions.js';
-import { freePort } from '../../support/net.js';
 import { mosquittoUrl, sleep, waitFor } from '../mqtt/mqtt_test_support.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -23,38 +22,19 @@ const unnamed = (lines: Record<string, unknown>[]) =>
 
 describe('log lines', () => {
   it('of a server on its embedded broker, its devices refused and accepted, each name their event', async () => {
-    const id = randomBytes(4).toString('hex');
-    const port = await freePort();
-    const routes = createRouteTable();
     let handled = 0;
-    routes.on(
-      'devices/{deviceId}/telemetry',
-      () => {
-        handled++;
-      },
-      { qos: 1 },
-    );
-    const log = capturingLogger('debug');
-    const env = { MQTT_BROKER_HOST: '127.0.0.1', MQTT_BROKER_PORT: String(port), LOG_LEVEL: 'debug' };
-    const server = await createServer({ env, routes, log: log.logger });
-    cleanups.push(() => server.stop());
-    await server.start();
-    const device = await connectAsync(`mqtt://127.0.0.1:${port}`, {
-      clientId: `d-${id}`,
-      username: `d-${id}`,
-      password: 'x',
-      reconnectPeriod: 0,
-    });
-    device.on('error', () => {});
-    await device.publishAsync(`devices/d-${id}/telemetry`, '{"temperature":1}', { qos: 1 });
+    const { log, device, deviceId, cleanup } = await embeddedTelemetry(() => {
+      handled++;
+    }, 'debug');
+    cleanups.push(cleanup);
+    await device.publishAsync(`devices/${deviceId}/telemetry`, '{"temperature":1}', { qos: 1 });
     await waitFor(() => handled === 1);
-    await device.subscribeAsync(`devices/other-${id}/#`).catch(() => {}); // refused by its ACL
+    await device.subscribeAsync(`devices/other-${deviceId}/#`).catch(() => {}); // refused by its ACL
     // refused by its ACL too: the broker closes the connection
     const closed = new Promise<void>((resolve) => device.once('close', () => resolve()));
-    void device.publishAsync(`devices/other-${id}/telemetry`, '{}', { qos: 1 }).catch(() => {});
+    void device.publishAsync(`devices/other-${deviceId}/telemetry`, '{}', { qos: 1 }).catch(() => {});
     await closed;
-    await device.endAsync(true);
-    await server.stop();
+    await cleanup();
     expect(log.lines.some((line) => line.event === 'broker.publish_refused')).toBe(true);
     expect(log.lines.length).toBeGreaterThan(5);
     expect(unnamed(log.lines)).toEqual([]);

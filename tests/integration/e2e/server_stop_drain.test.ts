@@ -8,10 +8,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SendEmailJob } from '../../../app/jobs/index.js';
 import { createServer } from '../../../bootstrap/server.js';
 import { createRouteTable, RedisUnavailableError } from '../../../core/index.js';
-import { connectAsync } from 'mqtt';
-import { capturingLogger } from '../../support/capturing_logger.js';
+import { embeddedTelemetry } from '../../support/embedded_telemetry.js';
 import { discardSession } from '../../support/mqtt_sessions.js';
-import { freePort } from '../../support/net.js';
 import { mosquittoUrl, publisher, sleep, waitFor } from '../mqtt/mqtt_test_support.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -111,26 +109,11 @@ describe('a server stopping with the embedded broker', () => {
    * its PUBACK came).
    */
   async function serveAndPublish(handle: () => void | Promise<void>) {
-    const id = randomBytes(4).toString('hex');
-    const port = await freePort();
-    const routes = createRouteTable();
-    routes.on('devices/{deviceId}/telemetry', handle, { qos: 1 });
-    const log = capturingLogger('info');
-    const env = { MQTT_BROKER_HOST: '127.0.0.1', MQTT_BROKER_PORT: String(port), LOG_LEVEL: 'info' };
-    const server = await createServer({ env, routes, log: log.logger });
-    cleanups.push(() => server.stop());
-    await server.start();
-    const device = await connectAsync(`mqtt://127.0.0.1:${port}`, {
-      clientId: `d-${id}`,
-      username: `d-${id}`,
-      password: 'x',
-      reconnectPeriod: 0,
-    });
-    device.on('error', () => {});
-    cleanups.push(() => device.endAsync(true));
+    const { server, log, device, deviceId, cleanup } = await embeddedTelemetry(handle, 'info');
+    cleanups.push(cleanup);
     const sent = { acknowledged: false };
     const publishing = device
-      .publishAsync(`devices/d-${id}/telemetry`, '{"temperature":21}', { qos: 1 })
+      .publishAsync(`devices/${deviceId}/telemetry`, '{"temperature":21}', { qos: 1 })
       .then(
         () => {
           sent.acknowledged = true;

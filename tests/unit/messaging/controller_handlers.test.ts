@@ -24,6 +24,9 @@ class ArrowController {
 
 class EmptyController {}
 
+/** What the toString handlers below ran. */
+const ran: string[] = [];
+
 describe('controller references', () => {
   it('runs a method of the prototype and a function set by the constructor alike', async () => {
     handled.length = 0;
@@ -39,16 +42,21 @@ describe('controller references', () => {
     expect(await deadLetters.list(10)).toEqual([]);
   });
 
-  it('refuses at boot a name that is no function of the controller', () => {
+  /** The boot check's refusal of a route to `Controller`'s `method`, if any. */
+  const bootRefusal = (Controller: new () => object, method: string): unknown => {
     const routes = createRouteTable();
-    routes.on('devices/{deviceId}/c', [EmptyController, 'store']);
-
-    let thrown: unknown;
+    // a name typed as a plain string gets past the compiler
+    routes.on('devices/{deviceId}/c', [Controller, method as never]);
     try {
       memoryPipeline(routes);
+      return undefined;
     } catch (error) {
-      thrown = error;
+      return error;
     }
+  };
+
+  it('refuses at boot a name that is no function of the controller', () => {
+    const thrown = bootRefusal(EmptyController, 'store');
     expect(isTopiqError(thrown, 'E_INVALID_ROUTE')).toBe(true);
     expect((thrown as Error).message).toMatch(/EmptyController\.store is not a method of EmptyController/);
   });
@@ -56,47 +64,37 @@ describe('controller references', () => {
   it.each(['toString', 'constructor', 'valueOf'])(
     'refuses at boot %s, which every object has, as a handler named by a string',
     (method) => {
-      const routes = createRouteTable();
-      // a name typed as a plain string gets past the compiler
-      routes.on('devices/{deviceId}/c', [EmptyController, method as never]);
-      let thrown: unknown;
-      try {
-        memoryPipeline(routes);
-      } catch (error) {
-        thrown = error;
-      }
+      const thrown = bootRefusal(EmptyController, method);
       expect(isTopiqError(thrown, 'E_INVALID_ROUTE')).toBe(true);
       expect((thrown as Error).message).toMatch(/are no handlers/);
     },
   );
 
-  it('takes a toString the controller sets itself (an arrow-function property) as a handler', async () => {
-    const handled: string[] = [];
-    class ArrowController {
-      toString = () => {
-        handled.push('arrow');
-        return 'arrow';
-      };
-    }
+  it.each([
+    [
+      'sets itself (an arrow-function property)',
+      class ArrowController {
+        toString = () => {
+          ran.push('toString');
+          return '';
+        };
+      },
+    ],
+    [
+      'defines itself',
+      class PrintingController {
+        toString() {
+          ran.push('toString');
+          return '';
+        }
+      },
+    ],
+  ])('takes a toString the controller %s as a handler', async (_how, Controller) => {
+    ran.length = 0;
     const routes = createRouteTable();
-    routes.on('devices/{deviceId}/q', [ArrowController, 'toString']);
+    routes.on('devices/{deviceId}/q', [Controller, 'toString']);
     const { pipeline } = memoryPipeline(routes);
     await pipeline.handle(fakeMessage('devices/d1/q', {}));
-    expect(handled).toEqual(['arrow']);
-  });
-
-  it('takes a toString the controller defines itself as a handler', async () => {
-    const handled: string[] = [];
-    class PrintingController {
-      toString() {
-        handled.push('printed');
-        return 'printed';
-      }
-    }
-    const routes = createRouteTable();
-    routes.on('devices/{deviceId}/p', [PrintingController, 'toString']);
-    const { pipeline } = memoryPipeline(routes);
-    await pipeline.handle(fakeMessage('devices/d1/p', {}));
-    expect(handled).toEqual(['printed']);
+    expect(ran).toEqual(['toString']);
   });
 });
