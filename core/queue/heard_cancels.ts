@@ -44,4 +44,20 @@ export class HeardCancels {
     }
     return this.#heard.delete(`${queue}\n${id}`);
   }
+
+  /**
+   * The reserved `jobs` but those a cancel was heard for, each given to `cancelled` instead: a
+   * worker hands those back at once, as it does a reserved-ahead job whose cancel comes in (see
+   * HandBacks.cancel), so one whose cancel was requested ends `cancelled` without starting. A
+   * stale or forged broadcast costs that job a trip back to the front of its queue.
+   */
+  sift<T extends { queue: string; id: string }>(jobs: T[], cancelled: (job: T) => void): T[] {
+    if (this.#heard.size === 0) return jobs;
+    const kept: T[] = [];
+    for (const job of jobs) {
+      if (this.take(job.queue, job.id)) cancelled(job);
+      else kept.push(job);
+    }
+    return kept;
+  }
 }

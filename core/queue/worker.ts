@@ -24,6 +24,7 @@ import { StrictReserve } from './strict_reserve.js';
 import { warnOfUnknownQueues } from './unknown_queue_warning.js';
 import { drainWorker } from './worker_drain.js';
 import { WorkerHeartbeat } from './worker_heartbeat.js';
+import { WorkerLimits } from './worker_limits.js';
 import { validateWorkerOptions, type WorkerOptions, type WorkerStopReason } from './worker_options.js';
 
 export type { WorkerOptions, WorkerStopReason } from './worker_options.js';
@@ -64,7 +65,6 @@ export class Worker {
   /** `#fill` as a value, made once: the hot path passes it at every start. */
   readonly #refill = () => this.#fill();
   /** When the RSS was last read for the memory limit (epoch ms). */
-  #memoryCheckedAt = 0;
   #reserved = 0;
   #stopReason: WorkerStopReason | undefined;
   /** When the grace period of running jobs began: at the stop, or at a signal after a limit's stop. */
@@ -91,7 +91,7 @@ export class Worker {
   #reserveError: unknown;
   /** Reserve failures in a row (the backoff grows with them); a reserve that answers resets it. */
   #reserveFailures = 0;
-  #startedAt = 0;
+  readonly #limits: WorkerLimits;
   #run: Promise<WorkerStopReason> | undefined;
 
   constructor(options: WorkerOptions) {
@@ -105,6 +105,7 @@ export class Worker {
     this.#ahead = new ReserveAhead(this.#concurrency, options.prefetch);
     this.#maxJobs = options.once ? 1 : (options.maxJobs ?? Number.POSITIVE_INFINITY);
     this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#limits = new WorkerLimits(options.maxTime, options.memory);
     this.#acks = new AckBuffer(this.#driver, this.#log, {
       // announced and logged once stored: a completion refused for a lost lease is not a completed job
       stored: (entries) => {
@@ -144,7 +145,7 @@ export class Worker {
       queues: [...this.queues],
       concurrency: this.#concurrency,
       runningJobIds: this.runningJobIds,
-      startedAt: this.#startedAt,
+      startedAt: this.#limits.startedAt,
       heartbeatAt: Date.now(),
     }));
     this.#strictReserve = new StrictReserve({
@@ -185,7 +186,7 @@ export class Worker {
   }
 
   async #runLoop(): Promise<WorkerStopReason> {
-    this.#startedAt = Date.now();
+    this.#limits.start();
     this.#log.info(
       { event: 'worker.started', queues: this.queues, concurrency: this.#concurrency },
       'worker started',
@@ -326,10 +327,7 @@ export class Worker {
             const sleepMs = (this.#options.sleep ?? 3) * 1000;
             const untilWake = wakeAt === null ? sleepMs : Math.max(10, wakeAt - Date.now());
             // an idle worker checks its limits when the wait ends: not past its --max-time
-            const { maxTime } = this.#options;
-            const untilMaxTime =
-              maxTime === undefined ? sleepMs : Math.max(10, this.#startedAt + maxTime * 1000 - Date.now());
-            await this.#driver.waitForWork(this.queues, Math.min(sleepMs, untilWake, untilMaxTime));
+            await this.#driver.waitForWork(this.queues, this.#limits.waitBound(Math.min(sleepMs, untilWake)));
             continue;
           }
         } else if (this.#reserved >= this.#maxJobs && idle) {
@@ -355,7 +353,7 @@ export class Worker {
         this.#busy = jobs.length === count;
         if (jobs.length > 0) {
           this.#empty = undefined;
-          this.#ready.push(...(this.#heardCancels.size > 0 ? this.#withoutHeardCancels(jobs) : jobs));
+          this.#ready.push(...this.#heardCancels.sift(jobs, (job) => this.#cancelAhead(job)));
           this.#fill();
         } else if (this.#fetches.size === 1 && !settled) {
           // (a call whose places all went to jobs it expired or failed says nothing of the rest)
@@ -449,7 +447,7 @@ export class Worker {
    * The time and memory limits are checked first: a worker past them starts nothing more.
    */
   #fill(): void {
-    if (this.#limited && this.#ready.length > 0 && !this.#stopReason) this.#checkLimits();
+    if (this.#limits.set && this.#ready.length > 0 && !this.#stopReason) this.#checkLimits();
     while (!this.#stopReason && this.#ready.length > 0 && this.#running.size < this.#concurrency) {
       // held jobs whose leases may have lapsed wait for a renewal (LeaseKeeper.mayStart)
       const now = performance.now();
@@ -487,34 +485,9 @@ export class Worker {
     else if (this.queues.includes(queue)) this.#heardCancels.remember(queue, id);
   }
 
-  /**
-   * The reserved `jobs` but those a cancel was heard for: those are handed back at once, as a
-   * reserved-ahead job whose cancel comes in is (see HandBacks.cancel), so one whose
-   * cancel was requested ends `cancelled` without starting. A stale or forged broadcast costs
-   * that job a trip back to the front of its queue.
-   */
-  #withoutHeardCancels(jobs: ReservedJob[]): ReservedJob[] {
-    const kept: ReservedJob[] = [];
-    for (const job of jobs) {
-      if (this.#heardCancels.take(job.queue, job.id)) this.#cancelAhead(job);
-      else kept.push(job);
-    }
-    return kept;
-  }
-
-  /** Whether a time or memory limit is set (the default worker checks none per job). */
-  get #limited(): boolean {
-    return this.#options.maxTime !== undefined || this.#options.memory !== undefined;
-  }
-
+  /** Stops the worker if it is past its time or memory limit. */
   #checkLimits(): void {
-    const { maxTime, memory } = this.#options;
-    const now = Date.now();
-    if (maxTime !== undefined && now - this.#startedAt >= maxTime * 1000) this.stop('max-time');
-    // reading the RSS costs a system call: at most every 100 ms, not once per job
-    else if (memory !== undefined && now - this.#memoryCheckedAt >= 100) {
-      this.#memoryCheckedAt = now;
-      if (process.memoryUsage.rss() / 1048576 >= memory) this.stop('memory');
-    }
+    const exceeded = this.#limits.exceeded();
+    if (exceeded) this.stop(exceeded);
   }
 }

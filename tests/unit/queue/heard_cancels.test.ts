@@ -35,4 +35,21 @@ describe('HeardCancels', () => {
     expect(heard.take('q', 'second')).toBe(false);
     expect(heard.take('q', 'first')).toBe(true);
   });
+
+  it('sifts out of a reserve the jobs a cancel was heard for, in order, each given to the callback once', () => {
+    const heard = new HeardCancels(() => 0);
+    const jobs = [
+      { queue: 'q', id: 'a' },
+      { queue: 'q', id: 'b' },
+      { queue: 'other', id: 'c' },
+      { queue: 'q', id: 'c' },
+    ];
+    expect(heard.sift(jobs, () => expect.fail('nothing was heard'))).toBe(jobs);
+    heard.remember('q', 'b');
+    heard.remember('q', 'c');
+    const cancelled: unknown[] = [];
+    expect(heard.sift(jobs, (job) => cancelled.push(job))).toEqual([jobs[0], jobs[2]]);
+    expect(cancelled).toEqual([jobs[1], jobs[3]]);
+    expect(heard.size).toBe(0);
+  });
 });
