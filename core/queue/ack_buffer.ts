@@ -1,16 +1,19 @@
 /**
  * Batches acknowledgements. Completions that arrive while a flush is in flight (or in
  * the same turn of the event loop) share the next driver call, so a busy worker sends
- * one `complete` per batch instead of one per job. A failed flush keeps its batch and
- * sends that same array again before anything else: the driver may have stored it and lost
- * the reply, and given the same array it answers as that run did (`QueueDriver.complete`).
- * If the leases expire meanwhile, the jobs run again (at least once). Each entry is reported
- * once its fate is known: stored, or refused (lease lost).
+ * one `complete` per batch instead of one per job. Each queue has a lane of its own: a queue
+ * whose calls fail (a key of it replaced by hand, which Redis refuses until it is mended)
+ * holds back its own completions only, not those of the worker's other queues. A failed
+ * flush keeps its batch and sends that same array again before anything else of its queue:
+ * the driver may have stored it and lost the reply, and given the same array it answers as
+ * that run did (`QueueDriver.complete`). The worker renews the leases of what waits here
+ * ({@link AckBuffer.leases}); if they lapse all the same (Redis away), the jobs run again (at
+ * least once). Each entry is reported once its fate is known: stored, or refused (lease lost).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import { backoffMs } from '../support/retry.js';
-import type { Completion, QueueDriver, ReservedJob } from './driver.js';
+import type { Completion, Lease, QueueDriver, ReservedJob } from './driver.js';
 import type { JsonValue } from './json.js';
 import { distinctQueues } from './names.js';
 
@@ -30,16 +33,24 @@ export interface AckOutcomes {
 
 const MAX_BATCH = 1000;
 
+/** The completions of one queue, sent one batch at a time. */
+interface Lane {
+  pending: AckEntry[];
+  /** A batch whose call failed, sent again as it is before any other of the queue. */
+  retry: AckEntry[] | undefined;
+  /** The batch in flight. */
+  sending: AckEntry[] | undefined;
+  flushing: Promise<void> | undefined;
+  scheduled: boolean;
+  failures: number;
+}
+
 export class AckBuffer {
   readonly #driver: QueueDriver;
   readonly #log: Logger;
   readonly #outcomes: AckOutcomes;
-  #pending: AckEntry[] = [];
-  /** A batch whose call failed, sent again as it is before any other. */
-  #retry: AckEntry[] | undefined;
-  #flushing: Promise<void> | undefined;
-  #scheduled = false;
-  #failures = 0;
+  /** By queue: a worker's few queues, each with its lane for good. */
+  readonly #lanes = new Map<string, Lane>();
 
   constructor(driver: QueueDriver, log: Logger, outcomes: AckOutcomes) {
     this.#driver = driver;
@@ -47,18 +58,45 @@ export class AckBuffer {
     this.#outcomes = outcomes;
   }
 
+  /** How many completions are not acknowledged yet (those in flight aside). */
   get size(): number {
-    return this.#pending.length + (this.#retry?.length ?? 0);
+    let size = 0;
+    for (const lane of this.#lanes.values()) size += laneSize(lane);
+    return size;
   }
 
-  /** Queues one completion; it is sent with the next batch. */
+  /** The leases of every completion not acknowledged yet, those in flight included. */
+  get leases(): Lease[] {
+    const leases: Lease[] = [];
+    for (const { pending, retry, sending } of this.#lanes.values()) {
+      for (const batch of [sending, retry, pending])
+        for (const entry of batch ?? []) leases.push(entry.lease);
+    }
+    return leases;
+  }
+
+  /** Queues one completion; it is sent with the next batch of its queue. */
   add(completion: AckEntry): void {
-    this.#pending.push(completion);
-    if (!this.#scheduled && !this.#flushing) {
-      this.#scheduled = true;
+    const { queue } = completion.lease;
+    let lane = this.#lanes.get(queue);
+    if (lane === undefined) {
+      lane = {
+        pending: [],
+        retry: undefined,
+        sending: undefined,
+        flushing: undefined,
+        scheduled: false,
+        failures: 0,
+      };
+      this.#lanes.set(queue, lane);
+    }
+    lane.pending.push(completion);
+    if (!lane.scheduled && !lane.flushing) {
+      lane.scheduled = true;
+      const scheduled = lane;
       setImmediate(() => {
-        this.#scheduled = false;
-        void this.#run();
+        scheduled.scheduled = false;
+        void this.#run(scheduled);
       });
     }
   }
@@ -67,16 +105,13 @@ export class AckBuffer {
    * Sends everything queued so far; resolves when it is stored, or gives up after `attempts`
    * tries. A failed try is followed by the same backoff as in the background (0.2 s, doubling:
    * about 3 s for 5 tries), so a Redis that answers LOADING or BUSY for a moment (a restart, a
-   * failover) is waited out. What is still unsent then is logged (`ack.gave_up`): those jobs
-   * run again when their leases end.
+   * failover) is waited out. The queues' lanes are flushed side by side. What is still unsent
+   * then is logged (`ack.gave_up`): those jobs run again when their leases end.
    */
   async flush(attempts = 5): Promise<void> {
-    for (let i = 0; i < attempts && (this.size > 0 || this.#flushing); i++) {
-      if (!this.#flushing && this.#failures > 0) await sleep(backoffMs(this.#failures));
-      await (this.#flushing ?? this.#run());
-    }
+    await Promise.all([...this.#lanes.values()].map((lane) => this.#flushLane(lane, attempts)));
     if (this.size > 0) {
-      const unsent = [...(this.#retry ?? []), ...this.#pending];
+      const unsent = [...this.#lanes.values()].flatMap((lane) => [...(lane.retry ?? []), ...lane.pending]);
       this.#log.error(
         {
           event: 'ack.gave_up',
@@ -90,27 +125,36 @@ export class AckBuffer {
     }
   }
 
-  #run(): Promise<void> {
-    if (this.#flushing || this.size === 0) return this.#flushing ?? Promise.resolve();
-    const batch = this.#retry ?? this.#pending.splice(0, MAX_BATCH);
-    this.#retry = undefined;
-    this.#flushing = this.#send(batch).finally(() => {
-      this.#flushing = undefined;
-      if (this.size > 0) setTimeout(() => void this.#run(), backoffMs(this.#failures)).unref();
-    });
-    return this.#flushing;
+  async #flushLane(lane: Lane, attempts: number): Promise<void> {
+    for (let i = 0; i < attempts && (laneSize(lane) > 0 || lane.flushing); i++) {
+      if (!lane.flushing && lane.failures > 0) await sleep(backoffMs(lane.failures));
+      await (lane.flushing ?? this.#run(lane));
+    }
   }
 
-  async #send(batch: AckEntry[]): Promise<void> {
+  #run(lane: Lane): Promise<void> {
+    if (lane.flushing || laneSize(lane) === 0) return lane.flushing ?? Promise.resolve();
+    const batch = lane.retry ?? lane.pending.splice(0, MAX_BATCH);
+    lane.retry = undefined;
+    lane.sending = batch;
+    lane.flushing = this.#send(lane, batch).finally(() => {
+      lane.flushing = undefined;
+      lane.sending = undefined;
+      if (laneSize(lane) > 0) setTimeout(() => void this.#run(lane), backoffMs(lane.failures)).unref();
+    });
+    return lane.flushing;
+  }
+
+  async #send(lane: Lane, batch: AckEntry[]): Promise<void> {
     let stored: boolean[];
     try {
       stored = await this.#driver.complete(batch);
-      this.#failures = 0;
+      lane.failures = 0;
     } catch (error) {
-      this.#failures++;
-      this.#retry = batch;
+      lane.failures++;
+      lane.retry = batch;
       this.#log.error(
-        { err: error, event: 'ack.retry', count: batch.length },
+        { err: error, event: 'ack.retry', count: batch.length, queue: batch[0]?.lease.queue },
         'could not acknowledge jobs; retrying',
       );
       return;
@@ -126,4 +170,9 @@ export class AckBuffer {
     if (kept.length > 0) this.#outcomes.stored(kept);
     for (const entry of refused) this.#outcomes.lost(entry);
   }
+}
+
+/** The completions of `lane` not acknowledged yet, but those in flight. */
+function laneSize(lane: Lane): number {
+  return lane.pending.length + (lane.retry?.length ?? 0);
 }

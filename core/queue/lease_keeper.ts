@@ -45,6 +45,12 @@ export interface HeldJobs {
   readonly unreleased: ReservedJob[];
   /** Tries again to hand back an `unreleased` job, taken out of it, that is still leased to the worker. */
   releaseAgain(job: ReservedJob): void;
+  /**
+   * The leases of jobs that finished and wait for their acknowledgement (`AckBuffer.leases`):
+   * renewed, so a completion held back (a key of its queue replaced by hand, refused until it is
+   * mended) does not lapse and run its job again while the worker lives.
+   */
+  acknowledging(): readonly Lease[];
   /** A job reserved ahead whose renewal did not answer `ok`: `lost`, `cancel`, or nothing. */
   aheadLeaseEnded(job: ReservedJob, state: LeaseState | undefined): void;
 }
@@ -246,6 +252,15 @@ export class LeaseKeeper {
     return renewing;
   }
 
+  /** Renews the leases of jobs waiting for their acknowledgement alone; a failure is logged. */
+  async #renewAcknowledging(leases: readonly Lease[]): Promise<void> {
+    try {
+      await this.#driver.extend(leases, this.#leaseMs, { started: 0 });
+    } catch (error) {
+      this.#log.error({ event: 'worker.renew_failed', err: error }, 'could not renew leases; retrying');
+    }
+  }
+
   /** One renewal; true when it was answered (or there was nothing to renew). */
   async #renew(): Promise<boolean> {
     // the running ones not reported started yet first: extend marks only those (see #reportStarts)
@@ -255,10 +270,13 @@ export class LeaseKeeper {
     const buffered = [...this.#held.ready];
     // copied, not taken: a shutdown meanwhile hands them back itself (drainWorker)
     const unreleased = [...this.#held.unreleased];
+    const acknowledging = this.#held.acknowledging();
     if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) {
       // nothing held: nothing to judge until the next reserve
       this.#renewedSince = Number.POSITIVE_INFINITY;
       this.#reservedSince = Number.POSITIVE_INFINITY;
+      // what waits for its acknowledgement alone is no reason to judge lapses: renewed, not watched
+      if (acknowledging.length > 0) await this.#renewAcknowledging(acknowledging);
       return true;
     }
     const sentAt = performance.now();
@@ -270,8 +288,13 @@ export class LeaseKeeper {
     let answered = false;
     try {
       // started and not reported yet: their attempts count if this worker dies from now on
+      // those acknowledging last: their answers (lost once acknowledged meanwhile) change nothing
       const states = await this.#driver.extend(
-        [...running.map((entry) => entry.lease), ...[...buffered, ...unreleased].map(leaseOf)],
+        [
+          ...running.map((entry) => entry.lease),
+          ...[...buffered, ...unreleased].map(leaseOf),
+          ...acknowledging,
+        ],
         this.#leaseMs,
         { started: fresh.length },
       );

@@ -136,6 +136,7 @@ export class Worker {
       ready: this.#ready,
       unreleased: this.#handBacks.unreleased,
       releaseAgain: (job) => this.#handBacks.releaseExpired(job),
+      acknowledging: () => this.#acks.leases,
       aheadLeaseEnded: (job, state) => this.#aheadLeaseEnded(job, state),
     });
     this.#heartbeat = new WorkerHeartbeat(this.#driver, this.#log, options.heartbeatMs ?? 5000, () => ({

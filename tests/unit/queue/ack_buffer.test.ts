@@ -8,11 +8,11 @@ import type { Completion, QueueDriver, ReservedJob } from '../../../core/queue/d
 import { silentLogger } from '../../../core/logger.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 
-function entry(id: string): AckEntry {
+function entry(id: string, queue = 'q'): AckEntry {
   const job: ReservedJob = {
     id,
     name: 'EchoJob',
-    queue: 'q',
+    queue,
     payload: '{}',
     attempt: 1,
     maxTries: 3,
@@ -20,7 +20,7 @@ function entry(id: string): AckEntry {
     createdAt: 0,
     token: `t-${id}`,
   };
-  return { lease: { id, queue: 'q', token: job.token }, result: 'null', job, value: null, durationMs: 1 };
+  return { lease: { id, queue, token: job.token }, result: 'null', job, value: null, durationMs: 1 };
 }
 
 /** A buffer over a driver whose `complete` stores the ids in `refused` as lost leases. */
@@ -132,5 +132,35 @@ describe('AckBuffer outcomes', () => {
     down = false;
     await acks.flush();
     expect(stored).toEqual([['a', 'b']]);
+  });
+
+  it('acknowledges each queue on its own: a queue whose calls fail holds back its own entries only, and their leases are listed for renewal', async () => {
+    const calls: string[][] = [];
+    const driver = {
+      complete: async (completions: readonly Completion[]) => {
+        calls.push(completions.map((c) => c.lease.id));
+        if (completions.some((c) => c.lease.queue === 'broken')) throw new Error('WRONGTYPE');
+        return completions.map(() => true);
+      },
+    } as unknown as QueueDriver;
+    const log = capturingLogger('warn');
+    const stored: string[][] = [];
+    const acks = new AckBuffer(driver, log.logger, {
+      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
+      lost: () => {},
+    });
+    acks.add(entry('x', 'broken'));
+    acks.add(entry('a'));
+    acks.add(entry('b'));
+    await acks.flush(2);
+    acks.add(entry('c'));
+    await acks.flush(2);
+
+    expect(stored).toEqual([['a', 'b'], ['c']]);
+    expect(calls.filter((call) => call.includes('x')).every((call) => call.length === 1)).toBe(true);
+    expect(acks.size).toBe(1);
+    expect(acks.leases).toEqual([{ id: 'x', queue: 'broken', token: 't-x' }]);
+    expect(log.events('ack.retry')[0]).toMatchObject({ queue: 'broken', count: 1 });
+    expect(log.events('ack.gave_up').at(-1)).toMatchObject({ jobIds: ['x'], queues: ['broken'] });
   });
 });

@@ -28,6 +28,7 @@ function keeper() {
     unreleased: [],
     releaseAgain: () => {},
     aheadLeaseEnded: () => {},
+    acknowledging: () => [],
   });
   return { leases, calls };
 }

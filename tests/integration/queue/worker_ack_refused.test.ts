@@ -1,0 +1,81 @@
+/**
+ * A worker of several queues whose acknowledgements on one queue are refused for good until a
+ * key is mended (its completed list replaced by hand: docs/delivery.md): the other queues'
+ * jobs are acknowledged as usual, and the refused ones stay leased to the worker, their jobs
+ * not run again, until the key is mended.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Dispatcher, JobRegistry, RedisQueueDriver, Worker } from '../../../core/index.js';
+import { capturingLogger } from '../../support/capturing_logger.js';
+import { sleep } from '../../support/queue_names.js';
+import { deleteKeys } from '../../support/redis_keys.js';
+import { EchoJob, entries } from '../../support/test_jobs.js';
+import { until } from '../../support/until.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('a worker whose acknowledgements on one queue are refused', () => {
+  it("acknowledges its other queue's jobs, and keeps the refused ones leased, not run again, until the key is mended", async () => {
+    const id = randomBytes(4).toString('hex');
+    const prefix = `topiq-test-ack-refused-${id}`;
+    const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+    cleanups.push(async () => {
+      await deleteKeys(driver.redis, prefix);
+      await driver.close();
+    });
+    const [broken, healthy] = ['broken', 'healthy'];
+    const completedList = driver.keys.queue(broken).completed;
+    await driver.redis.set(completedList, 'not a list'); // damaged by hand
+    const dispatcher = new Dispatcher(driver);
+    const tag = `ack-refused-${id}`;
+    const stuck = await dispatcher.dispatch(EchoJob, { tag, value: 'broken' }, { queue: broken });
+    const log = capturingLogger('warn');
+    const worker = new Worker({
+      driver,
+      registry: new JobRegistry().register(EchoJob),
+      queues: [broken, healthy],
+      leaseMs: 900, // renewed every 300 ms
+      sleep: 0.2,
+      shutdownGraceMs: 200,
+      log: log.logger,
+    });
+    const running = worker.run();
+    cleanups.push(async () => {
+      await worker.shutdown();
+      await running;
+    });
+    await until('the broken queue refuses an acknowledgement', () => log.events('ack.retry').length > 0);
+
+    const ids = await dispatcher.dispatchMany(
+      Array.from({ length: 5 }, (_, i) => ({
+        job: EchoJob,
+        payload: { tag, value: `h${i}` },
+        options: { queue: healthy },
+      })),
+    );
+    await until(
+      'the healthy queue is acknowledged',
+      async () => (await driver.counts(healthy)).completed === 5,
+    );
+    expect(
+      (await Promise.all(ids.map((each) => driver.getJob(healthy, each)))).map((job) => job?.status),
+    ).toEqual(Array(5).fill('completed'));
+
+    // three leases long: renewed meanwhile, the refused job is neither taken back nor run again
+    await sleep(2700);
+    expect(entries(tag).sort()).toEqual(['broken@1', 'h0@1', 'h1@1', 'h2@1', 'h3@1', 'h4@1']);
+    expect(await driver.getJob(broken, stuck)).toMatchObject({ status: 'running', attempts: 1 });
+
+    await driver.redis.del(completedList); // mended
+    await until(
+      'the refused job is acknowledged',
+      async () => (await driver.getJob(broken, stuck))?.status === 'completed',
+    );
+    expect(entries(tag)).toHaveLength(6);
+    expect(log.events('ack.retry')[0]).toMatchObject({ queue: broken });
+  });
+});
