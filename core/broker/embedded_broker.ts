@@ -15,6 +15,7 @@ import {
   type DeviceClientIds,
 } from './access_control.js';
 import { deliveryAcl } from './delivery_acl.js';
+import { DEFAULT_INCOMING_LIMITS, type IncomingStore, limitIncomingQos2 } from './incoming_qos2_limit.js';
 import { assertPersistenceFree, leasePersistence } from './persistence_lease.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
@@ -71,6 +72,12 @@ export interface EmbeddedBrokerOptions {
    * for that client is dropped for it.
    */
   readonly queues?: QueueLimits;
+  /**
+   * QoS 2 messages held from each client id between their PUBLISH and PUBREL, and from all of
+   * one device's together: count and payload bytes (default 1,000 and 16 MiB). Past them a new
+   * QoS 2 message closes the connection (see `limitIncomingQos2`).
+   */
+  readonly incoming?: QueueLimits;
   /**
    * Which client ids a device may connect with: `any` (default) or `device-id`, its own device
    * id only. See {@link DeviceClientIds}.
@@ -160,8 +167,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
 
   const retained = options.retained ?? DEFAULT_RETAINED_LIMITS;
   const queues = options.queues ?? DEFAULT_QUEUE_LIMITS;
+  const incoming = options.incoming ?? DEFAULT_INCOMING_LIMITS;
   const sessions = options.sessions ?? DEFAULT_SESSION_LIMITS;
-  for (const [group, limits] of Object.entries({ retained, queues, sessions })) {
+  for (const [group, limits] of Object.entries({ retained, queues, incoming, sessions })) {
     for (const [name, value] of Object.entries(limits)) {
       const least = name === 'maxClientIds' ? 1 : 0;
       if (!Number.isSafeInteger(value) || value < least) {
@@ -229,6 +237,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     (clientId) => access.deviceAccountOf(clientId),
   );
   queueLimit = limit;
+  limitIncomingQos2(persistence, incoming, logger, (clientId) => access.deviceAccountOf(clientId));
   aedes.on('clientDisconnect', (client) => limit.disconnected(client.id));
   aedes.on('unsubscribe', (filters, client) => access.unsubscribed(client, filters));
   followRetainedStores(persistence, access);
@@ -337,13 +346,18 @@ function listenError(error: NodeJS.ErrnoException, host: string, port: number): 
 }
 
 /** The part of an aedes persistence that keeps the QoS 2 messages it accepted until their PUBREL. */
-interface IncomingStore {
+interface IncomingLookup {
   incomingGetPacket(client: Client, packet: PublishPacket): Promise<unknown>;
 }
 
 /** What the broker uses of aedes that aedes's types leave out (set by aedes at start-up). */
 interface AedesInternals {
-  persistence: IncomingStore & OutgoingStore & RetainedStore & SubscriptionStore & RestoredSubscriptionStore;
+  persistence: IncomingLookup &
+    IncomingStore &
+    OutgoingStore &
+    RetainedStore &
+    SubscriptionStore &
+    RestoredSubscriptionStore;
   /** Connected clients by id. */
   clients: Record<string, unknown>;
 }
@@ -353,7 +367,7 @@ interface AedesInternals {
  * deleted at its PUBREL. aedes's persistence (any of them) rejects when it holds no such id.
  */
 async function holdsQos2(
-  persistence: IncomingStore,
+  persistence: IncomingLookup,
   client: Client,
   packet: PublishPacket,
 ): Promise<boolean> {

@@ -1,6 +1,6 @@
 /**
  * Lends an aedes persistence to one running embedded broker at a time. The broker wraps some
- * of its methods with hooks of its own (the queue bound, the retained budget, the granted
+ * of its methods with hooks of its own (the queue bounds, the retained budget, the granted
  * subscriptions); a persistence that outlives the broker (`aedes.persistence`) must go to the
  * next broker as it came, or it would stay wrapped by the hooks of a closed broker: its
  * subscription filter, for one, knows no subscription the next broker grants, and would keep
@@ -17,6 +17,9 @@ const WRAPPED_METHODS = [
   'storeRetained',
   'addSubscriptions',
   'subscriptionsByClient',
+  'incomingStorePacket',
+  'incomingDelPacket',
+  'cleanIncoming',
 ] as const;
 
 /** Marks a persistence a running broker holds. */

@@ -145,4 +145,93 @@ describe('startEmbeddedBroker with QoS 2 resends', () => {
     expect(routed).toEqual(['retry-me', 'retry-me']);
     await second.close();
   });
+
+  /** The packet ids of `ids` that `broker` holds from client id `clientId` awaiting PUBREL. */
+  async function held(broker: EmbeddedBroker, clientId: string, ids: number[]): Promise<number[]> {
+    const { persistence } = broker.aedes as unknown as {
+      persistence: {
+        incomingGetPacket(client: { id: string }, packet: { messageId: number }): Promise<unknown>;
+      };
+    };
+    const found: number[] = [];
+    for (const messageId of ids) {
+      if (
+        await persistence.incomingGetPacket({ id: clientId }, { messageId }).then(
+          () => true,
+          () => false,
+        )
+      )
+        found.push(messageId);
+    }
+    return found;
+  }
+
+  it('holds at most its limit of QoS 2 messages awaiting PUBREL from a client id across reconnects, closing the connection past it', async () => {
+    const routed: string[] = [];
+    const broker = await kit.startBroker({
+      beforeAck: async (message) => void routed.push(message.payload.toString()),
+      incoming: { maxMessages: 5, maxBytes: 1 << 20 },
+    });
+    const first = await open(broker);
+    first.send(...[1, 2, 3, 4].map((id) => publish(id, `r${id}`, false)));
+    for (let i = 0; i < 4; i++) await first.next('pubrec');
+    await first.close(); // clean session off: the four stay held, unreleased
+
+    // aedes counts per connection: a new one would start again at 0
+    const second = await open(broker);
+    second.send(publish(5, 'r5', false));
+    expect(await second.next('pubrec')).toMatchObject({ messageId: 5 });
+    second.send(publish(6, 'r6', false));
+    await until('the connection is closed', () => second.closed);
+    expect(await held(broker, 'sensor-1', [1, 2, 3, 4, 5, 6])).toEqual([1, 2, 3, 4, 5]);
+    expect(kit.log.lines.filter((line) => line.event === 'broker.qos2_refused')).toEqual([
+      expect.objectContaining({ clientId: 'sensor-1', held: 5, maxMessages: 5 }),
+    ]);
+
+    // the PUBRELs it owes make room again
+    const third = await open(broker);
+    third.send({ cmd: 'pubrel', messageId: 1 });
+    expect(await third.next('pubcomp')).toMatchObject({ messageId: 1 });
+    third.send(publish(6, 'r6', true));
+    expect(await third.next('pubrec')).toMatchObject({ messageId: 6 });
+    expect(await held(broker, 'sensor-1', [1, 6])).toEqual([6]);
+  });
+
+  it("bounds the QoS 2 payload bytes awaiting PUBREL of all one device's client ids together, not another device's", async () => {
+    const broker = await kit.startBroker({
+      beforeAck: async () => {},
+      incoming: { maxMessages: 100, maxBytes: 100 },
+    });
+    const bytes = 'x'.repeat(60);
+    const a = await RawMqttClient.open(broker.port, { clientId: 'sensor-1-a', ...accounts.sensor1 });
+    a.send(publish(1, bytes, false));
+    await a.next('pubrec');
+    const b = await RawMqttClient.open(broker.port, { clientId: 'sensor-1-b', ...accounts.sensor1 });
+    b.send(publish(1, bytes, false));
+    await until('the second client id is closed', () => b.closed);
+    expect(await held(broker, 'sensor-1-b', [1])).toEqual([]);
+
+    const other = await RawMqttClient.open(broker.port, { clientId: 'sensor-2', ...accounts.sensor2 });
+    other.send(publish(1, bytes, false, { topic: 'devices/sensor-2/telemetry' }));
+    expect(await other.next('pubrec')).toMatchObject({ messageId: 1 });
+    // released, the first client id's message frees the device's bytes
+    a.send({ cmd: 'pubrel', messageId: 1 });
+    await a.next('pubcomp');
+    const again = await RawMqttClient.open(broker.port, { clientId: 'sensor-1-b', ...accounts.sensor1 });
+    again.send(publish(1, bytes, false));
+    expect(await again.next('pubrec')).toMatchObject({ messageId: 1 });
+  });
+
+  it('holds 1,000 QoS 2 messages awaiting PUBREL from a client id by default', async () => {
+    const broker = await kit.startBroker({ beforeAck: async () => {} });
+    const ids = Array.from({ length: 1001 }, (_, i) => i + 1);
+    const first = await open(broker);
+    first.send(...ids.slice(0, 600).map((id) => publish(id, 'r', false)));
+    for (let i = 0; i < 600; i++) await first.next('pubrec');
+    await first.close();
+    const second = await open(broker);
+    second.send(...ids.slice(600).map((id) => publish(id, 'r', false)));
+    await until('the connection is closed', () => second.closed);
+    expect(await held(broker, 'sensor-1', ids)).toHaveLength(1000);
+  });
 });
