@@ -3,7 +3,8 @@
  * lets each add its routes to one table.
  */
 import { readdirSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type AppRouteTable, type Application, createRouteTable, InvalidRouteError } from '../core/index.js';
 
 const ROUTES_DIR = new URL('../app/routes/', import.meta.url);
@@ -19,7 +20,9 @@ export async function loadRoutes(
     .filter((name) => /\.(ts|js)$/.test(name) && !name.endsWith('.d.ts') && !name.includes('.test.'))
     .sort();
   for (const file of files) {
-    const module = (await import(pathToFileURL(new URL(file, directory).pathname).href)) as {
+    // from the path: a URL's pathname is percent-encoded already (a folder "My Projects" is
+    // My%20Projects), and a file name may hold "#" or "?"
+    const module = (await import(pathToFileURL(join(fileURLToPath(directory), file)).href)) as {
       default?: unknown;
     };
     if (typeof module.default !== 'function') {
