@@ -17,6 +17,7 @@ import {
 import { deliveryAcl } from './delivery_acl.js';
 import { DEFAULT_INCOMING_LIMITS, type IncomingStore, limitIncomingQos2 } from './incoming_qos2_limit.js';
 import { assertPersistenceFree, leasePersistence } from './persistence_lease.js';
+import { slowReaders } from './slow_readers.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE, PacketSizeGuard } from './packet_size_guard.js';
 import { removeRefusedRestores, type RestoredSubscriptionStore } from './restored_subscriptions.js';
@@ -208,6 +209,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
   const forward = options.aedes?.authorizeForward;
   const mayDeliver = deliveryAcl(access, logger);
+  const readers = slowReaders(queues.maxBytes, logger);
   const aedes = await Aedes.createBroker({
     ...options.aedes,
     ...access.hooks,
@@ -217,6 +219,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       if (queueLimit?.forwards(client.id, packet) === false) return null;
       // the only check on the queued messages of a resumed session (see delivery_acl.ts)
       if (!mayDeliver(client, packet.topic, packet.qos)) return null;
+      if (!readers.mayWrite(client)) return null;
       return forward ? forward(client, packet) : packet;
     },
   });
@@ -245,7 +248,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   removeRefusedRestores(aedes, persistence, access, logger);
   logClientEvents(aedes, access, logger);
 
-  const server = createServer(aedes.handle);
+  const server = createServer((socket) => readers.adopt(aedes.handle(socket)));
   // Sockets that never send CONNECT are unknown to aedes; close() must end them too.
   const sockets = new Set<Socket>();
   server.on('connection', (socket) => {
