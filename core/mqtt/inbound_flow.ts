@@ -44,8 +44,11 @@ export class InboundFlow {
   #delivering = true;
   /** Consumer calls not settled yet, of every network connection (not reset when one is lost). */
   #handling = 0;
-  /** QoS 1 and 2 messages the consumer still handles, by packet id, to tell a redelivered copy. */
-  readonly #unsettled = new Map<number, { topic: string; payload: Buffer | string; done: Promise<void> }>();
+  /** QoS 1 and 2 messages the consumer still handles, by packet id, to tell a redelivered copy (`done`: whether acknowledged). */
+  readonly #unsettled = new Map<
+    number,
+    { topic: string; payload: Buffer | string; done: Promise<boolean> }
+  >();
   #drained: (() => void) | undefined;
 
   /**
@@ -81,13 +84,20 @@ export class InboundFlow {
       return;
     }
     const epoch = this.#epoch;
-    const ticket = this.#acks.push(() => this.#acknowledge(packet, epoch));
+    const outcome = { acknowledge: true };
+    const ticket = this.#acks.push(() => {
+      if (outcome.acknowledge) this.#acknowledge(packet, epoch);
+    });
     const firstCopy = this.#firstCopyOf(packet);
     if (firstCopy) {
-      // sent again after a reconnect while its first copy is handled: acknowledged once that is
-      void firstCopy.then(() => this.#settle(ticket));
+      // sent again after a reconnect while its first copy is handled: acknowledged once that
+      // is, if that is
+      void firstCopy.then((acknowledge) => {
+        outcome.acknowledge = acknowledge;
+        this.#settle(ticket);
+      });
     } else {
-      this.#deliver(packet, ticket);
+      this.#deliver(packet, ticket, outcome);
     }
     if (this.#overLimit()) {
       // Not calling back stops mqtt.js reading the socket, so TCP pushes back on the broker;
@@ -142,7 +152,14 @@ export class InboundFlow {
     this.#resumeReading();
   }
 
-  #deliver(packet: IPublishPacket, ticket: AckTicket): void {
+  /**
+   * Hands `packet` to the consumer; its ticket is settled when the consumer is done. A consumer
+   * that fails is acknowledged all the same (handled as far as it goes: a message that fails
+   * every time must not come back forever), except once intake is stopping: the consumer's
+   * store was closed then (the pipeline's `close()`, Redis away), so the message was not
+   * stored, and stays unacknowledged for the broker to send again to the next run.
+   */
+  #deliver(packet: IPublishPacket, ticket: AckTicket, outcome: { acknowledge: boolean }): void {
     let result: Promise<void> | void;
     this.#handling += 1;
     try {
@@ -151,19 +168,28 @@ export class InboundFlow {
       result = Promise.reject(error);
     }
     const done = Promise.resolve(result).then(
-      () => {},
+      () => true,
       (error: unknown) => {
+        if (!this.#delivering) {
+          this.#log.info(
+            { event: 'mqtt.message_held_at_stop', err: error, topic: packet.topic },
+            'message left unacknowledged: the app stopped before it was stored; the broker sends it again',
+          );
+          return false;
+        }
         this.#log.error(
           { event: 'mqtt.consumer_failed', err: error, topic: packet.topic },
           'message consumer failed; acknowledging anyway',
         );
+        return true;
       },
     );
     const id = packet.qos > 0 ? packet.messageId : undefined;
     if (id !== undefined) this.#unsettled.set(id, { topic: packet.topic, payload: packet.payload, done });
-    void done.then(() => {
+    void done.then((acknowledge) => {
       this.#handling -= 1;
       if (id !== undefined && this.#unsettled.get(id)?.done === done) this.#unsettled.delete(id);
+      outcome.acknowledge = acknowledge;
       this.#settle(ticket);
     });
   }
@@ -174,7 +200,7 @@ export class InboundFlow {
    * and for QoS 1 the DUP flag (a QoS 2 message comes back by its PUBREL, as it was stored).
    * A packet id is never in use twice on one session, so nothing else matches.
    */
-  #firstCopyOf(packet: IPublishPacket): Promise<void> | undefined {
+  #firstCopyOf(packet: IPublishPacket): Promise<boolean> | undefined {
     if (packet.qos === 0 || packet.messageId === undefined || (packet.qos === 1 && !packet.dup))
       return undefined;
     const first = this.#unsettled.get(packet.messageId);
