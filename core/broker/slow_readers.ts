@@ -1,43 +1,61 @@
 /**
- * Keeps a client that does not read its socket from holding up the broker. aedes waits for a
- * client's socket to drain before it counts a delivery done (`waitForDrain`, up to its 60 s
- * `drainTimeout`), and runs at most 100 deliveries at once (its emitter's `concurrency`): a
- * device that subscribed and stopped reading took every place within a second, every message
- * to every client waited behind it, and those published meanwhile piled up in memory (a hunt
- * saw 232 MB in 3 s). Here no delivery waits for a drain: a write that fills a socket's buffer
- * counts as done, and a message for a client whose socket holds more than `maxBytes` unsent
+ * Keeps a client that does not read its socket from holding up the broker. aedes delivers each
+ * message through its emitter, which runs at most 100 deliveries at once (`concurrency`), and
+ * counts a delivery done only once the client's socket has taken it (its `waitForDrain`, up to
+ * the 60 s `drainTimeout`): a device that subscribed and stopped reading took every place
+ * within a second, every message to every client waited behind it, and those published
+ * meanwhile piled up in memory (a hunt saw 232 MB in 3 s). Here a delivery counts as done for
+ * the emitter once it is handed to the client (its write goes on, and waits for the drain as
+ * before), and a message for a client whose socket holds more than `maxBytes` unsent
  * (`MQTT_BROKER_MAX_QUEUED_BYTES`) is dropped for it (others still get it), as a full queue's
- * is. A client holds that much unsent only when it reads slower than it is sent to; what it
- * holds may pass `maxBytes` by the deliveries under way (at most aedes's 100 messages).
- * One line is logged when a client's buffer fills, and one when it has room again.
+ * is. What a client holds may pass `maxBytes` by the deliveries under way (at most aedes's 100
+ * messages). aedes's answers to a client's own packets (PUBACK, PINGRESP...) still wait for
+ * its socket, which stops reading a client that does not read them, and its drain timeout
+ * still closes a client that reads nothing for 60 s. One line is logged when a client's buffer
+ * fills, and one when it has room again.
  */
 import type { Client } from 'aedes';
 import type { Logger } from '../logger.js';
 
-/** A client as aedes builds it: its socket, and the drain wait replaced here. */
-interface ClientWrites {
+type Deliver = (packet: unknown, done: (error?: unknown) => void) => void;
+
+/** A client as aedes builds it: its socket, and the delivery functions its subscriptions use. */
+interface ClientDeliveries {
   readonly id: string;
   readonly conn: { readonly writableLength: number };
-  waitForDrain(callback: (error: Error | null, client: unknown) => void): void;
+  deliver0: Deliver;
+  deliverQoS: Deliver;
 }
 
 /** What {@link slowReaders} gives back. */
 export interface SlowReaders {
-  /** Makes a new client's writes count as done when buffered (give it aedes's new client). */
+  /** Has a new client's deliveries count as done once handed to it (give it aedes's new client). */
   adopt(client: unknown): void;
   /** Whether to send `client` another message now: false while its socket holds too much unsent. */
   mayWrite(client: Client): boolean;
 }
 
+const ignore = () => {};
+
 /** Builds the guard for one broker, bounding each client's unsent bytes at `maxBytes`. */
 export function slowReaders(maxBytes: number, logger: Logger): SlowReaders {
   const full = new WeakSet<object>();
+  /** `deliver` with the emitter's callback called at once: the write's own outcome is the client's. */
+  const handedOver =
+    (deliver: Deliver): Deliver =>
+    (packet, done) => {
+      deliver(packet, ignore);
+      setImmediate(done);
+    };
   return {
     adopt(client) {
-      (client as ClientWrites).waitForDrain = (callback) => setImmediate(callback, null, client);
+      // aedes sets both in the client's constructor; its subscriptions take them when made
+      const deliveries = client as ClientDeliveries;
+      deliveries.deliver0 = handedOver(deliveries.deliver0);
+      deliveries.deliverQoS = handedOver(deliveries.deliverQoS);
     },
     mayWrite(client) {
-      const { id, conn } = client as unknown as ClientWrites;
+      const { id, conn } = client as unknown as ClientDeliveries;
       const unsent = conn.writableLength;
       if (unsent <= maxBytes) {
         if (full.delete(client)) {

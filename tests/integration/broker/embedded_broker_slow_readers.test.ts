@@ -130,4 +130,29 @@ describe('the embedded broker with a client that does not read', () => {
     expect(stuck.topics.filter((topic) => topic === 'devices/sensor-1/flood').length).toBeLessThan(100);
     expect(kit.log.lines.some((line) => line.event === 'broker.client_reading')).toBe(true);
   });
+
+  it("stops reading a client that sends but does not read aedes's answers, so they stay bounded", async () => {
+    const broker = await kit.startBroker({
+      beforeAck: async () => {},
+      queues: { maxMessages: 1000, maxBytes: 64 * 1024 },
+    });
+    const stuck = await stuckSubscriber(broker.port, 'devices/sensor-1/#');
+    sockets.push(stuck.socket);
+    // 24 MiB of PINGREQs (2 bytes each), each answered by a PINGRESP it never reads
+    const chunk = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < chunk.length; i += 2) chunk[i] = 0xc0;
+    for (let sent = 0; sent < 24 * 1024 * 1024; sent += chunk.length) {
+      if (stuck.socket.write(chunk)) continue;
+      // the broker stopped reading it: no drain comes
+      const drained = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(false), 1000);
+        stuck.socket.once('drain', () => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+      });
+      if (!drained) break;
+    }
+    expect(unsentFor(broker, 'sensor-1-slow')).toBeLessThan(1024 * 1024);
+  });
 });
