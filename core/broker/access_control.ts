@@ -16,6 +16,7 @@ import { withDeadline } from '../support/timers.js';
 import { type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
 import { IDENTIFIER_REJECTED, NOT_AUTHORIZED, SERVER_UNAVAILABLE } from './connack_codes.js';
 import { createCredentialCheck, LOGIN_CHECK_TIMEOUT_MS } from './credential_check.js';
+import { type IncomingQos2Limit, Qos2LimitRefusal } from './incoming_qos2_limit.js';
 import { payloadBytes } from './outgoing_queue_limit.js';
 import { type HeldQos2, type Qos2Admission, Qos2Resends } from './qos2_resends.js';
 import { RetainedBudget, type RetainedLimits } from './retained_budget.js';
@@ -58,6 +59,11 @@ export interface AccessControlSettings {
    * arrive while the first copy is being routed are known.
    */
   readonly heldQos2?: HeldQos2;
+  /**
+   * The bound on QoS 2 messages awaiting PUBREL (`limitIncomingQos2`), asked before a new one is
+   * routed; none when unset.
+   */
+  readonly incomingQos2?: () => IncomingQos2Limit | undefined;
   /** Retained messages each device may hold (default {@link DEFAULT_RETAINED_LIMITS}). */
   readonly retained?: RetainedLimits;
   /** Which client ids a device may connect with (default `any`); see {@link DeviceClientIds}. */
@@ -292,6 +298,25 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
       );
   };
 
+  /**
+   * Routes a new QoS 2 message once the bound on those awaiting PUBREL admits it; refused
+   * (`Qos2LimitRefusal`) past it, before it is routed. One that fails to route gives its place back.
+   */
+  async function admitQos2(client: Client, packet: PublishPacket, route: () => Promise<void>): Promise<void> {
+    const limit = settings.incomingQos2?.();
+    const { messageId } = packet;
+    if (limit === undefined || messageId === undefined) return route();
+    if (!limit.admit(client.id, messageId, payloadBytes(packet.payload))) {
+      throw new Qos2LimitRefusal(limit.refusal);
+    }
+    try {
+      await route();
+    } catch (error) {
+      limit.forget(client.id, messageId); // not stored: aedes refuses it
+      throw error;
+    }
+  }
+
   function runBeforeAck(client: Client, packet: PublishPacket, session: Session, hook: BeforeAck) {
     const message: IncomingPublish = {
       topic: packet.topic,
@@ -381,7 +406,9 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     }
     const route = () => runBeforeAck(client, packet, session, beforeAck);
     const admitted: Promise<Qos2Admission> =
-      packet.qos === 2 ? resends.admit(client, packet, route) : route().then(() => 'routed');
+      packet.qos === 2
+        ? resends.admit(client, packet, () => admitQos2(client, packet, route))
+        : route().then(() => 'routed');
     const answered = admitted
       .then(
         (admission) => {
@@ -400,6 +427,10 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
           }
         },
         (error: unknown) => {
+          if (error instanceof Qos2LimitRefusal) {
+            callback(refusal(error.message)); // logged as it was refused
+            return;
+          }
           if (intakeStopped) {
             // the app stopped before it stored the message (Redis away, say): not an outage of
             // its own to report, and the device sends it again to the next run

@@ -15,7 +15,12 @@ import {
   type DeviceClientIds,
 } from './access_control.js';
 import { deliveryAcl } from './delivery_acl.js';
-import { DEFAULT_INCOMING_LIMITS, type IncomingStore, limitIncomingQos2 } from './incoming_qos2_limit.js';
+import {
+  DEFAULT_INCOMING_LIMITS,
+  type IncomingQos2Limit,
+  type IncomingStore,
+  limitIncomingQos2,
+} from './incoming_qos2_limit.js';
 import { assertPersistenceFree, leasePersistence } from './persistence_lease.js';
 import { slowReaders } from './slow_readers.js';
 import { type DeviceCredentials, principalLogFields } from './principal.js';
@@ -186,6 +191,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   // exists: no hook runs before createBroker has resolved.
   let store: AedesInternals['persistence'] | undefined;
   let queueLimit: OutgoingQueueLimit | undefined;
+  let incomingLimit: IncomingQos2Limit | undefined;
   const access = createAccessControl({
     credentials: options.credentials,
     allowAnonymous,
@@ -193,6 +199,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     beforeAck: options.beforeAck,
     logger,
     heldQos2: (client, packet) => holdsQos2(store!, client, packet),
+    incomingQos2: () => incomingLimit,
     retained,
     deviceClientIds,
     sessions,
@@ -240,7 +247,9 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     (clientId) => access.deviceAccountOf(clientId),
   );
   queueLimit = limit;
-  limitIncomingQos2(persistence, incoming, logger, (clientId) => access.deviceAccountOf(clientId));
+  incomingLimit = limitIncomingQos2(persistence, incoming, logger, (clientId) =>
+    access.deviceAccountOf(clientId),
+  );
   aedes.on('clientDisconnect', (client) => limit.disconnected(client.id));
   aedes.on('unsubscribe', (filters, client) => access.unsubscribed(client, filters));
   followRetainedStores(persistence, access);

@@ -10,9 +10,12 @@
  * (MQTT 3.1.1 has no other answer), and the device sends the message again, after the PUBRELs
  * it owes, when it connects again. A device that releases what it sends never comes near it.
  *
- * It wraps the incoming methods of aedes's persistence instance, counting per client id what
- * they add and take away, as they are called (the in-memory store changes at the call too).
- * The counts start at the broker's start, as those of the outgoing queues do.
+ * The broker asks {@link IncomingQos2Limit.admit} before it routes a new QoS 2 message (aedes
+ * stores the packet only after it was routed), so a refused message is not routed, and its
+ * resend is routed once. The incoming methods of aedes's persistence instance are wrapped too,
+ * counting per client id what they add (a packet nothing admitted first) and take away, as
+ * they are called (the in-memory store changes at the call too). The counts start at the
+ * broker's start, as those of the outgoing queues do.
  */
 import type { Logger } from '../logger.js';
 import { payloadBytes, type QueueLimits } from './outgoing_queue_limit.js';
@@ -45,6 +48,22 @@ interface Held extends Tally {
   readonly packets: Map<number, number>;
 }
 
+/** What {@link limitIncomingQos2} gives back. */
+export interface IncomingQos2Limit {
+  /**
+   * Counts QoS 2 message `messageId` of `clientId`, about to be routed, then stored by aedes, if
+   * it fits: false (logged as `broker.qos2_refused`) when it would pass the bound.
+   */
+  admit(clientId: string, messageId: number, bytes: number): boolean;
+  /** Takes back what {@link IncomingQos2Limit.admit} counted for a message that will not be stored after all. */
+  forget(clientId: string, messageId: number): void;
+  /** Why a message past the bound is refused, for the client's connection error. */
+  readonly refusal: string;
+}
+
+/** The error a QoS 2 publish past the bound is refused with (aedes then closes the connection). */
+export class Qos2LimitRefusal extends Error {}
+
 /**
  * Installs the bound on `store` (aedes's `persistence`). `accountOf(clientId)` names the
  * device account a client id belongs to: one device's client ids share the bound (a service
@@ -55,9 +74,10 @@ export function limitIncomingQos2(
   limits: QueueLimits,
   logger: Logger,
   accountOf: (clientId: string) => string | undefined = () => undefined,
-): void {
+): IncomingQos2Limit {
   const held = new Map<string, Held>();
   const accounts = new Map<string, Tally>();
+  const refusal = `the client (or its device) holds ${limits.maxMessages} QoS 2 messages or ${limits.maxBytes} bytes awaiting PUBREL; send the PUBRELs owed first`;
   const storePacket = store.incomingStorePacket.bind(store);
   const delPacket = store.incomingDelPacket.bind(store);
   const clean = store.cleanIncoming?.bind(store);
@@ -85,14 +105,12 @@ export function limitIncomingQos2(
     if (account && account.messages === 0) accounts.delete(entry.account!);
   };
 
-  store.incomingStorePacket = (client, packet) => {
-    const { messageId } = packet;
-    if (messageId === undefined) return storePacket(client, packet);
-    const bytes = payloadBytes(packet.payload);
-    // the same packet id again (a resend aedes did not find yet): it replaces the one held
-    forget(client.id, messageId);
-    let entry = held.get(client.id);
-    const accountName = entry?.account ?? accountOf(client.id);
+  /** Counts the packet for `clientId` (and its device) when it fits; logs and answers false when not. */
+  const admit = (clientId: string, messageId: number, bytes: number): boolean => {
+    // the same packet id again (a copy without DUP, which a device may send anew): it replaces the one held
+    forget(clientId, messageId);
+    let entry = held.get(clientId);
+    const accountName = entry?.account ?? accountOf(clientId);
     const account =
       accountName === undefined ? undefined : (accounts.get(accountName) ?? { messages: 0, bytes: 0 });
     const clientTally = entry ?? { messages: 0, bytes: 0 };
@@ -101,7 +119,7 @@ export function limitIncomingQos2(
       logger.warn(
         {
           event: 'broker.qos2_refused',
-          clientId: client.id,
+          clientId,
           ...(accountName === undefined ? {} : { account: accountName }),
           held: whose === 'client' ? clientTally.messages : account!.messages,
           heldBytes: whose === 'client' ? clientTally.bytes : account!.bytes,
@@ -109,21 +127,28 @@ export function limitIncomingQos2(
         },
         `mqtt QoS 2 publish refused and connection closed: the ${whose} holds its limit of QoS 2 messages awaiting PUBREL`,
       );
-      return Promise.reject(
-        new Error(
-          `the ${whose} holds ${limits.maxMessages} QoS 2 messages or ${limits.maxBytes} bytes awaiting PUBREL; send the PUBRELs owed first`,
-        ),
-      );
+      return false;
     }
     if (entry === undefined) {
       entry = { messages: 0, bytes: 0, account: accountName, packets: new Map() };
-      held.set(client.id, entry);
+      held.set(clientId, entry);
     }
     entry.packets.set(messageId, bytes);
     add(entry, 1, bytes);
     if (account !== undefined) {
       add(account, 1, bytes);
       accounts.set(accountName!, account);
+    }
+    return true;
+  };
+
+  store.incomingStorePacket = (client, packet) => {
+    const { messageId } = packet;
+    if (messageId === undefined) return storePacket(client, packet);
+    // admitted before it was routed, or (a packet no hook admitted) counted here
+    const admitted = held.get(client.id)?.packets.has(messageId) === true;
+    if (!admitted && !admit(client.id, messageId, payloadBytes(packet.payload))) {
+      return Promise.reject(new Qos2LimitRefusal(refusal));
     }
     return storePacket(client, packet).catch((error: unknown) => {
       forget(client.id, messageId); // not stored: its place goes back
@@ -142,4 +167,5 @@ export function limitIncomingQos2(
       return clean(client);
     };
   }
+  return { admit, forget: (clientId, messageId) => forget(clientId, messageId), refusal };
 }

@@ -195,6 +195,8 @@ describe('startEmbeddedBroker with QoS 2 resends', () => {
     third.send(publish(6, 'r6', true));
     expect(await third.next('pubrec')).toMatchObject({ messageId: 6 });
     expect(await held(broker, 'sensor-1', [1, 6])).toEqual([6]);
+    // refused before it was routed: its resend is routed once
+    expect(routed).toEqual(['r1', 'r2', 'r3', 'r4', 'r5', 'r6']);
   });
 
   it("bounds the QoS 2 payload bytes awaiting PUBREL of all one device's client ids together, not another device's", async () => {

@@ -89,3 +89,25 @@ describe('limitIncomingQos2', () => {
     expect(await put('service-1', 2)).toBe(false);
   });
 });
+
+describe('limitIncomingQos2 admission before routing', () => {
+  it('counts an admitted message once when aedes stores it, and gives back the place of one not stored', async () => {
+    const { store } = (() => {
+      const store: IncomingStore = {
+        async incomingStorePacket() {},
+        async incomingDelPacket() {},
+      };
+      return { store };
+    })();
+    const limit = limitIncomingQos2(store, { maxMessages: 2, maxBytes: 100 }, capturingLogger('warn').logger);
+    expect(limit.admit('c', 1, 1)).toBe(true);
+    await store.incomingStorePacket({ id: 'c' }, { messageId: 1, payload: Buffer.alloc(1) }); // not counted again
+    expect(limit.admit('c', 2, 1)).toBe(true);
+    expect(limit.admit('c', 3, 1)).toBe(false);
+    limit.forget('c', 2); // its routing failed: aedes never stores it
+    expect(limit.admit('c', 3, 1)).toBe(true);
+    expect(limit.refusal).toMatch(
+      /holds 2 QoS 2 messages or 100 bytes awaiting PUBREL; send the PUBRELs owed first/,
+    );
+  });
+});
