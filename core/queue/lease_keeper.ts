@@ -7,6 +7,7 @@
 import { JobCancelledError, LeaseLostError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ChurnMap } from '../support/churn_map.js';
+import { groupBy } from '../support/group_by.js';
 import type { Lease, LeaseState, QueueDriver, ReservedJob } from './driver.js';
 import type { RunningJob } from './job_runner.js';
 
@@ -253,11 +254,24 @@ export class LeaseKeeper {
   }
 
   /** Renews the leases of jobs waiting for their acknowledgement alone; a failure is logged. */
+  /**
+   * Renews the leases of jobs waiting for their acknowledgement, a call per queue apart from the
+   * renewal of what the worker holds: a queue that refuses its calls (a key of it replaced by
+   * hand, which may be why its completions wait) must not fail the renewals of the others. A
+   * failure is logged at debug only: the acknowledgement's retries log the outage.
+   */
   async #renewAcknowledging(leases: readonly Lease[]): Promise<void> {
-    try {
-      await this.#driver.extend(leases, this.#leaseMs, { started: 0 });
-    } catch (error) {
-      this.#log.error({ event: 'worker.renew_failed', err: error }, 'could not renew leases; retrying');
+    const byQueue = groupBy(leases, (lease) => lease.queue);
+    const renewals = [...byQueue.values()].map((group) =>
+      this.#driver.extend(group, this.#leaseMs, { started: 0 }),
+    );
+    for (const outcome of await Promise.allSettled(renewals)) {
+      if (outcome.status === 'rejected') {
+        this.#log.debug(
+          { event: 'worker.acknowledging_renew_failed', err: outcome.reason },
+          'could not renew the leases of completions waiting for their acknowledgement',
+        );
+      }
     }
   }
 
@@ -270,13 +284,15 @@ export class LeaseKeeper {
     const buffered = [...this.#held.ready];
     // copied, not taken: a shutdown meanwhile hands them back itself (drainWorker)
     const unreleased = [...this.#held.unreleased];
+    // renewed beside, not watched: no reason to judge lapses, nor to fail the renewal below
     const acknowledging = this.#held.acknowledging();
+    const acknowledgingRenewed =
+      acknowledging.length > 0 ? this.#renewAcknowledging(acknowledging) : undefined;
     if (running.length === 0 && buffered.length === 0 && unreleased.length === 0) {
       // nothing held: nothing to judge until the next reserve
       this.#renewedSince = Number.POSITIVE_INFINITY;
       this.#reservedSince = Number.POSITIVE_INFINITY;
-      // what waits for its acknowledgement alone is no reason to judge lapses: renewed, not watched
-      if (acknowledging.length > 0) await this.#renewAcknowledging(acknowledging);
+      await acknowledgingRenewed;
       return true;
     }
     const sentAt = performance.now();
@@ -288,13 +304,8 @@ export class LeaseKeeper {
     let answered = false;
     try {
       // started and not reported yet: their attempts count if this worker dies from now on
-      // those acknowledging last: their answers (lost once acknowledged meanwhile) change nothing
       const states = await this.#driver.extend(
-        [
-          ...running.map((entry) => entry.lease),
-          ...[...buffered, ...unreleased].map(leaseOf),
-          ...acknowledging,
-        ],
+        [...running.map((entry) => entry.lease), ...[...buffered, ...unreleased].map(leaseOf)],
         this.#leaseMs,
         { started: fresh.length },
       );
@@ -321,6 +332,7 @@ export class LeaseKeeper {
       this.#renewalSentAt = Number.NEGATIVE_INFINITY;
       this.#armLapseCheck();
     }
+    await acknowledgingRenewed;
     return answered;
   }
 

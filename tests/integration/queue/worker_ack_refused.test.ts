@@ -2,20 +2,35 @@
  * A worker of several queues whose acknowledgements on one queue are refused for good until a
  * key is mended (its completed list replaced by hand: docs/delivery.md): the other queues'
  * jobs are acknowledged as usual, and the refused ones stay leased to the worker, their jobs
- * not run again, until the key is mended.
+ * not run again, until the key is mended. A key whose damage refuses that queue's lease
+ * renewals too (its active set, its leases) fails no renewal of the other queues' jobs.
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Dispatcher, JobRegistry, RedisQueueDriver, Worker } from '../../../core/index.js';
+import type { Redis } from 'ioredis';
+import { Dispatcher, Job, JobRegistry, RedisQueueDriver, Worker } from '../../../core/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { sleep } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
-import { EchoJob, entries } from '../../support/test_jobs.js';
+import { EchoJob, entries, note, SlowJob } from '../../support/test_jobs.js';
 import { until } from '../../support/until.js';
+
+/** The key {@link BreakKeyJob} replaces by hand (as an operator might), if any. */
+let breaking: { redis: Redis; key: string } | undefined;
+
+/** Replaces a key of its own queue by hand, then returns: its completion is refused from then on. */
+class BreakKeyJob extends Job<{ tag: string }> {
+  static override readonly jobName = 'BreakKeyJob';
+  async handle({ tag }: { tag: string }) {
+    if (breaking) await breaking.redis.set(breaking.key, 'damaged by hand');
+    note(tag, 'broke');
+  }
+}
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  breaking = undefined;
 });
 
 describe('a worker whose acknowledgements on one queue are refused', () => {
@@ -78,4 +93,51 @@ describe('a worker whose acknowledgements on one queue are refused', () => {
     expect(entries(tag)).toHaveLength(6);
     expect(log.events('ack.retry')[0]).toMatchObject({ queue: broken });
   });
+
+  it.each(['active', 'leases'] as const)(
+    "keeps renewing its other queue's running job when the refused queue's %s key refuses renewals too",
+    async (keyName) => {
+      const id = randomBytes(4).toString('hex');
+      const prefix = `topiq-test-ack-refused-${id}`;
+      const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+      cleanups.push(async () => {
+        await deleteKeys(driver.redis, prefix);
+        await driver.close();
+      });
+      const [healthy, broken] = ['healthy', 'broken'];
+      breaking = { redis: driver.redis, key: driver.keys.queue(broken)[keyName] };
+      const dispatcher = new Dispatcher(driver);
+      const tag = `ack-refused-${id}`;
+      const slow = await dispatcher.dispatch(
+        SlowJob,
+        { tag, ms: 2500, honourSignal: true },
+        { queue: healthy },
+      );
+      await dispatcher.dispatch(BreakKeyJob, { tag }, { queue: broken });
+      const log = capturingLogger('warn');
+      const worker = new Worker({
+        driver,
+        registry: new JobRegistry().register(SlowJob).register(BreakKeyJob),
+        queues: [healthy, broken],
+        concurrency: 2,
+        leaseMs: 900, // renewed every 300 ms
+        sleep: 0.2,
+        shutdownGraceMs: 200,
+        log: log.logger,
+      });
+      const running = worker.run();
+      cleanups.push(async () => {
+        await worker.shutdown();
+        await running;
+      });
+      await until('the broken queue refuses an acknowledgement', () => log.events('ack.retry').length > 0);
+      await until(
+        'the slow job is completed',
+        async () => (await driver.getJob(healthy, slow))?.status === 'completed',
+      );
+      // ran once to its end, its lease renewed all along
+      expect(entries(tag).filter((entry) => entry !== 'broke')).toEqual([`start ${slow}`, `end ${slow}`]);
+      expect(log.events('worker.renew_failed')).toEqual([]);
+    },
+  );
 });
