@@ -15,7 +15,8 @@ import type { Logger } from '../logger.js';
 import { backoffMs } from '../support/retry.js';
 import type { Completion, Lease, QueueDriver, ReservedJob } from './driver.js';
 import type { JsonValue } from './json.js';
-import { distinctQueues } from './names.js';
+import type { JobEventPublisher } from './job_events.js';
+import { distinctQueues, jobFields } from './names.js';
 
 /** A completion with what its `completed` event needs once it is stored. */
 export interface AckEntry extends Completion {
@@ -32,6 +33,32 @@ export interface AckOutcomes {
 }
 
 const MAX_BATCH = 1000;
+
+/**
+ * A worker's outcomes: a stored batch announced (`events.completed`) and logged
+ * (`job.completed`, one line a job), a refused entry logged as `job.lease_lost`. Announced and
+ * logged once stored: a completion refused for a lost lease is not a completed job.
+ */
+export function workerOutcomes(
+  log: Logger,
+  events: Pick<JobEventPublisher, 'completed'> | undefined,
+  worker: string,
+): AckOutcomes {
+  return {
+    stored: (entries) => {
+      events?.completed(entries, worker);
+      if (!log.isLevelEnabled('info')) return;
+      for (const { job, durationMs } of entries) {
+        log.info({ event: 'job.completed', ...jobFields(job), durationMs }, 'job completed');
+      }
+    },
+    lost: ({ job, durationMs }) =>
+      log.warn(
+        { event: 'job.lease_lost', ...jobFields(job), durationMs },
+        'completed after its lease was lost; it runs again',
+      ),
+  };
+}
 
 /** The completions of one queue, sent one batch at a time. */
 interface Lane {

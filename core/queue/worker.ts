@@ -10,14 +10,14 @@ import { type Logger, silentLogger } from '../logger.js';
 import { ChurnMap } from '../support/churn_map.js';
 import { backoffMs } from '../support/retry.js';
 import { withDeadline } from '../support/timers.js';
-import { AckBuffer } from './ack_buffer.js';
+import { AckBuffer, workerOutcomes } from './ack_buffer.js';
 import type { LeaseState, QueueDriver, ReservedJob } from './driver.js';
 import { HandBacks, track } from './hand_backs.js';
 import { HeardCancels } from './heard_cancels.js';
 import { JobAbort } from './job_abort.js';
 import { JobRunner, type RunningJob } from './job_runner.js';
 import { LeaseKeeper, leaseOf } from './lease_keeper.js';
-import { defaultWorkerName, jobFields } from './names.js';
+import { defaultWorkerName } from './names.js';
 import { ReserveAhead } from './reserve_ahead.js';
 import { DEFAULT_TRIES } from './retry_policy.js';
 import { StrictReserve } from './strict_reserve.js';
@@ -34,6 +34,12 @@ export type { WorkerOptions, WorkerStopReason } from './worker_options.js';
  * workers (`queue:workers`): best effort, as its heartbeat expires anyway.
  */
 const LEAVE_WAIT_MS = 1_000;
+
+/**
+ * How long a starting worker waits, at most, to listen for cancels before it reserves: one it
+ * misses meanwhile comes with the job's next lease renewal.
+ */
+const LISTEN_WAIT_MS = 3_000;
 
 /**
  * Runs jobs from queues until stopped.
@@ -64,7 +70,7 @@ export class Worker {
   readonly #graceOver = new AbortController();
   /** `#fill` as a value, made once: the hot path passes it at every start. */
   readonly #refill = () => this.#fill();
-  /** When the RSS was last read for the memory limit (epoch ms). */
+  /** Jobs reserved so far (for `maxJobs`). */
   #reserved = 0;
   #stopReason: WorkerStopReason | undefined;
   /** When the grace period of running jobs began: at the stop, or at a signal after a limit's stop. */
@@ -106,21 +112,7 @@ export class Worker {
     this.#maxJobs = options.once ? 1 : (options.maxJobs ?? Number.POSITIVE_INFINITY);
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#limits = new WorkerLimits(options.maxTime, options.memory);
-    this.#acks = new AckBuffer(this.#driver, this.#log, {
-      // announced and logged once stored: a completion refused for a lost lease is not a completed job
-      stored: (entries) => {
-        options.events?.completed(entries, this.name);
-        if (!this.#log.isLevelEnabled('info')) return;
-        for (const { job, durationMs } of entries) {
-          this.#log.info({ event: 'job.completed', ...jobFields(job), durationMs }, 'job completed');
-        }
-      },
-      lost: ({ job, durationMs }) =>
-        this.#log.warn(
-          { event: 'job.lease_lost', ...jobFields(job), durationMs },
-          'completed after its lease was lost; it runs again',
-        ),
-    });
+    this.#acks = new AckBuffer(this.#driver, this.#log, workerOutcomes(this.#log, options.events, this.name));
     this.#runner = new JobRunner(this.#driver, options.registry, this.#log, this.#acks, {
       tries: options.tries ?? DEFAULT_TRIES,
       timeoutSeconds: options.timeout ?? 60,
@@ -202,8 +194,13 @@ export class Worker {
       Math.max(50, Math.floor(this.#leaseMs / 3)),
     );
     renewal.unref();
-    await this.#heartbeat.start();
-    const stopListening = await this.#driver
+    // Neither wait holds up a stop, nor the loop for long: against a Redis that accepts the
+    // connection and answers nothing they never settle (the loop's reserves then fail, logged)
+    const stopped = new Promise<void>((resolve) =>
+      this.#stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
+    await Promise.race([this.#heartbeat.start(), stopped]);
+    const listening = this.#driver
       .subscribeCancels((queue, id) => this.#cancelRunning(queue, id))
       .catch((error: unknown) => {
         this.#log.warn(
@@ -212,6 +209,7 @@ export class Worker {
         );
         return undefined;
       });
+    await Promise.race([listening, stopped, sleep(LISTEN_WAIT_MS, undefined, { ref: false })]);
     try {
       await this.#loop();
     } finally {
@@ -236,7 +234,10 @@ export class Worker {
       this.#heartbeat.stop();
       // best effort, and bounded, as a link that answers nothing would never settle them: the
       // worker's heartbeat expires anyway
-      const leaving = Promise.all([stopListening?.().catch(() => {}), this.#heartbeat.leave()]);
+      const leaving = Promise.all([
+        listening.then((stopListening) => stopListening?.()).catch(() => {}),
+        this.#heartbeat.leave(),
+      ]);
       await withDeadline(leaving, LEAVE_WAIT_MS, 'unanswered').catch(() => {});
     }
     this.#log.info({ event: 'worker.stopped', reason: this.#stopReason }, 'worker stopped');

@@ -51,6 +51,7 @@ import { RedisPush } from './redis_push.js';
 import { EventListenerPresence, type EventListenerTiming } from './event_listeners.js';
 import { RedisRecords } from './redis_records.js';
 import { RedisReserve } from './redis_reserve.js';
+import { limitReadyWait } from './ready_deadline.js';
 import { describeConnection, isDatabaseRefusal, rethrowUnavailable } from './unavailable.js';
 import { registerScripts } from './scripts.js';
 import { serverNow } from './server_clock.js';
@@ -131,7 +132,13 @@ export class RedisQueueDriver implements QueueDriver {
     );
     this.#monitoring = new RedisMonitoring(this.redis, this.keys, this.keys.prefix);
     this.#where = describeConnection(this.redis.options);
-    this.#unavailable = rethrowUnavailable(this.#where, () => this.#refusedDatabase);
+    // a connection of the caller's is the caller's to watch
+    const readiness = this.#ownsConnection ? limitReadyWait(this.redis) : undefined;
+    this.#unavailable = rethrowUnavailable(
+      this.#where,
+      () => this.#refusedDatabase,
+      () => readiness?.unanswered === true,
+    );
     this.#records = new RedisRecords(this.redis, this.keys, retention, this.#unavailable);
     this.#push = new RedisPush(this.redis, this.keys);
     this.#reserve = new RedisReserve(this.redis, this.keys, { retention, failedCount, tokenPrefix });

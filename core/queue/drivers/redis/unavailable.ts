@@ -4,6 +4,7 @@
  * order counter holding no integer) to `E_REDIS_WRONG_TYPE` naming the key; other errors pass
  * through unchanged.
  */
+import { READY_WAIT_MS } from './ready_deadline.js';
 import type { Redis } from 'ioredis';
 import { RedisAuthError, RedisUnavailableError, RedisWrongTypeError } from '../../../errors.js';
 import { PASSING_REDIS_STATES, PASSING_REPLY } from '../../record_failure.js';
@@ -231,11 +232,13 @@ export function isDatabaseRefusal(error: unknown): boolean {
  * Rethrows a connection failure as `E_REDIS_UNAVAILABLE`, a refused password as
  * `E_REDIS_AUTH`; anything else as it is. When
  * `refused()` gives an error (the connection's database was refused, and it was closed for
- * it), every failure is that error.
+ * it), every failure is that error. `unanswered()` says whether the connection was last closed
+ * for answering nothing (see `limitReadyWait`), which the message then says.
  */
 export function rethrowUnavailable(
   where: string,
   refused: () => Error | undefined = () => undefined,
+  unanswered: () => boolean = () => false,
 ): (error: unknown) => never {
   return (error) => {
     const refusal = refused();
@@ -246,8 +249,11 @@ export function rethrowUnavailable(
       const tls = where.endsWith(TLS_MARK)
         ? ' REDIS_URL starts with rediss://, which asks for TLS: if the server speaks plain Redis, use redis://.'
         : '';
+      const failure = unanswered()
+        ? `it accepted the connection but answered nothing within ${READY_WAIT_MS / 1000} s: a hung server, or another service on that port`
+        : connectionFailure(error as Error);
       throw new RedisUnavailableError(
-        `Redis at ${where} did not answer (${connectionFailure(error as Error)}).${tls} Start Redis, or point REDIS_URL ` +
+        `Redis at ${where} did not answer (${failure}).${tls} Start Redis, or point REDIS_URL ` +
           'at a running server (in development, with REDIS_URL unset, Topiq uses its in-memory driver)',
         { cause: error },
       );

@@ -1,0 +1,45 @@
+/**
+ * Ends a connection that Redis accepted but never made ready. ioredis checks a new connection
+ * with INFO before it sends anything else, and waits for that answer without end (ioredis
+ * #634): a server that accepts the connection and answers nothing (a hung Redis, the port of
+ * another service that waits for its client to speak first, a link that drops packets after
+ * the handshake) held every command in ioredis's offline queue for good, so a CLI command hung
+ * and a worker never logged a failed reserve. Past {@link READY_WAIT_MS} after the connection,
+ * it is closed with an error: ioredis connects again, and the commands waiting fail once their
+ * retries are used up (`maxRetriesPerRequest`), as they do when Redis refuses the connection.
+ */
+import type { Redis } from 'ioredis';
+
+/** How long a connection Redis accepted may take to answer its ready check, in ms. */
+export const READY_WAIT_MS = 2_000;
+
+/** What {@link limitReadyWait} tells of the connection it watches. */
+export interface ReadyDeadline {
+  /** Whether the latest connection was closed for answering nothing (until one is ready). */
+  readonly unanswered: boolean;
+}
+
+/** Watches `redis`'s connections: one not ready `ms` after it connected is closed. */
+export function limitReadyWait(redis: Redis, ms = READY_WAIT_MS): ReadyDeadline {
+  let timer: NodeJS.Timeout | undefined;
+  let unanswered = false;
+  redis.on('connect', () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (redis.status !== 'connect') return;
+      unanswered = true;
+      redis.stream?.destroy(new Error(`connected, but no answer to the ready check within ${ms} ms`));
+    }, ms);
+    timer.unref();
+  });
+  redis.on('ready', () => {
+    clearTimeout(timer);
+    unanswered = false;
+  });
+  redis.on('close', () => clearTimeout(timer));
+  return {
+    get unanswered() {
+      return unanswered;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+/**
+ * A connection Redis accepted but never made ready (its INFO ready check unanswered) is closed
+ * after the deadline, and ioredis connects again: its commands fail once their retries are
+ * used up, instead of waiting for good. A ready connection is left alone.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { limitReadyWait } from '../../../core/queue/drivers/redis/ready_deadline.js';
+
+const closers: (() => Promise<unknown> | unknown)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** A server that accepts connections and answers nothing; counts the connections. */
+async function silentServer(): Promise<{ port: number; connections: () => number }> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('data', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  closers.push(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+  return { port: (server.address() as { port: number }).port, connections: () => connections };
+}
+
+describe('limitReadyWait', () => {
+  it('closes a connection that answers nothing, so a command fails after its retries, and says why', async () => {
+    const { port, connections } = await silentServer();
+    const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    closers.push(() => redis.disconnect());
+    const readiness = limitReadyWait(redis, 200);
+    const started = Date.now();
+    await expect(redis.get('x')).rejects.toThrow(/max retries per request/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(connections()).toBeGreaterThanOrEqual(2);
+    expect(readiness.unanswered).toBe(true);
+  });
+
+  it('leaves a connection that becomes ready alone', async () => {
+    const redis = new Redis({ port: 6379, host: '127.0.0.1', lazyConnect: true });
+    closers.push(() => redis.quit());
+    const readiness = limitReadyWait(redis, 200);
+    await redis.set('topiq-test-ready-deadline', '1', 'PX', 1000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(redis.status).toBe('ready');
+    expect(await redis.get('topiq-test-ready-deadline')).toBe('1');
+    expect(readiness.unanswered).toBe(false);
+  });
+});
