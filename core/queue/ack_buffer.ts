@@ -136,7 +136,22 @@ export class AckBuffer {
    * then is logged (`ack.gave_up`): those jobs run again when their leases end.
    */
   async flush(attempts = 5): Promise<void> {
-    await Promise.all([...this.#lanes.values()].map((lane) => this.#flushLane(lane, attempts)));
+    // lanes side by side, each up to `attempts` tries; one made meanwhile (a queue's first
+    // completion while the others flush) is flushed too
+    const tried = new Map<Lane, number>();
+    for (;;) {
+      const due = [...this.#lanes.values()].filter(
+        (lane) => (laneSize(lane) > 0 || lane.flushing) && (tried.get(lane) ?? 0) < attempts,
+      );
+      if (due.length === 0) break;
+      await Promise.all(
+        due.map(async (lane) => {
+          tried.set(lane, (tried.get(lane) ?? 0) + 1);
+          if (!lane.flushing && lane.failures > 0) await sleep(backoffMs(lane.failures));
+          await (lane.flushing ?? this.#run(lane));
+        }),
+      );
+    }
     if (this.size > 0) {
       const unsent = [...this.#lanes.values()].flatMap((lane) => [...(lane.retry ?? []), ...lane.pending]);
       this.#log.error(
@@ -149,13 +164,6 @@ export class AckBuffer {
         },
         'could not acknowledge completed jobs; they run again when their leases end',
       );
-    }
-  }
-
-  async #flushLane(lane: Lane, attempts: number): Promise<void> {
-    for (let i = 0; i < attempts && (laneSize(lane) > 0 || lane.flushing); i++) {
-      if (!lane.flushing && lane.failures > 0) await sleep(backoffMs(lane.failures));
-      await (lane.flushing ?? this.#run(lane));
     }
   }
 

@@ -163,4 +163,25 @@ describe('AckBuffer outcomes', () => {
     expect(log.events('ack.retry')[0]).toMatchObject({ queue: 'broken', count: 1 });
     expect(log.events('ack.gave_up').at(-1)).toMatchObject({ jobIds: ['x'], queues: ['broken'] });
   });
+
+  it("flushes a queue's first completion added while another queue's lane is being flushed", async () => {
+    const stored: string[][] = [];
+    const driver = {
+      // every call answers after a while: the second lane's is still in flight when the first's answers
+      complete: async (completions: readonly Completion[]) => {
+        await new Promise((resolve) => setTimeout(resolve, completions[0]!.lease.queue === 'q' ? 20 : 60));
+        return completions.map(() => true);
+      },
+    } as unknown as QueueDriver;
+    const acks = new AckBuffer(driver, silentLogger(), {
+      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
+      lost: () => {},
+    });
+    acks.add(entry('a'));
+    const flushed = acks.flush();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    acks.add(entry('b', 'other')); // a lane the flush did not see when it began
+    await flushed;
+    expect(stored).toEqual([['a'], ['b']]);
+  });
 });
