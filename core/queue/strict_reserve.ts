@@ -3,6 +3,7 @@
  * places the earlier ones left. On the way it logs and announces what each reserve call changed
  * (jobs come due, reclaimed from dead workers, cancelled, expired, failed for good).
  */
+import { RedisWrongTypeError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JobRecord, QueueDriver, ReserveResult, ReservedJob } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
@@ -51,12 +52,22 @@ export class StrictReserve {
     const jobs: ReservedJob[] = [];
     let wakeAt: number | null = null;
     let settled = false;
+    let refused = 0;
     queues: for (const queue of this.#settings.queues) {
       for (let count = free - jobs.length; count > 0; count = free - jobs.length) {
         let result: ReserveResult;
         try {
           result = await driver.reserve(queue, { count, leaseMs, worker, defaultMaxTries });
         } catch (error) {
+          // A key of this queue replaced by hand refuses its calls until it is mended: the
+          // later queues are served meanwhile (when every queue refuses, the caller backs off)
+          if (error instanceof RedisWrongTypeError && ++refused < this.#settings.queues.length) {
+            log.error(
+              { event: 'worker.reserve_failed', err: error, queue },
+              'could not reserve from a queue (a key of it holds another type); its later queues are served meanwhile',
+            );
+            continue queues;
+          }
           // Keep what earlier calls gave (they are leased to us); report the error only if nothing came.
           if (jobs.length === 0) throw error;
           log.error({ event: 'worker.reserve_failed', err: error, queue }, 'could not reserve from a queue');

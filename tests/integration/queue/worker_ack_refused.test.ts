@@ -3,7 +3,8 @@
  * key is mended (its completed list replaced by hand: docs/delivery.md): the other queues'
  * jobs are acknowledged as usual, and the refused ones stay leased to the worker, their jobs
  * not run again, until the key is mended. A key whose damage refuses that queue's lease
- * renewals too (its active set, its leases) fails no renewal of the other queues' jobs.
+ * renewals too (its active set, its leases) fails no renewal of the other queues' jobs. A queue
+ * whose reserves are refused so, first in the worker's strict order, holds back none of the later.
  */
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -140,4 +141,57 @@ describe('a worker whose acknowledgements on one queue are refused', () => {
       expect(log.events('worker.renew_failed')).toEqual([]);
     },
   );
+});
+
+describe('a worker one of whose queues refuses its reserves', () => {
+  it('serves its later queues meanwhile, and that queue once the key is mended', async () => {
+    const id = randomBytes(4).toString('hex');
+    const prefix = `topiq-test-rsv-refused-${id}`;
+    const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+    cleanups.push(async () => {
+      await deleteKeys(driver.redis, prefix);
+      await driver.close();
+    });
+    const [broken, healthy] = ['broken', 'healthy'];
+    const dispatcher = new Dispatcher(driver);
+    const tag = `reserve-refused-${id}`;
+    const first = await dispatcher.dispatch(EchoJob, { tag, value: 'first' }, { queue: broken });
+    const leases = driver.keys.queue(broken).leases;
+    await driver.redis.set(leases, 'damaged by hand');
+    const ids = await dispatcher.dispatchMany(
+      Array.from({ length: 3 }, (_, i) => ({
+        job: EchoJob,
+        payload: { tag, value: `h${i}` },
+        options: { queue: healthy },
+      })),
+    );
+    const log = capturingLogger('warn');
+    const worker = new Worker({
+      driver,
+      registry: new JobRegistry().register(EchoJob),
+      queues: [broken, healthy], // strict order: the broken queue first
+      sleep: 0.2,
+      shutdownGraceMs: 200,
+      log: log.logger,
+    });
+    const running = worker.run();
+    cleanups.push(async () => {
+      await worker.shutdown();
+      await running;
+    });
+    await until('the later queue is served', async () => (await driver.counts(healthy)).completed === 3);
+    expect(log.events('worker.reserve_failed')[0]).toMatchObject({
+      queue: broken,
+      err: expect.objectContaining({ code: 'E_REDIS_WRONG_TYPE' }),
+    });
+    expect(
+      (await Promise.all(ids.map((each) => driver.getJob(healthy, each)))).map((job) => job?.status),
+    ).toEqual(Array(3).fill('completed'));
+
+    await driver.redis.del(leases); // mended
+    await until(
+      'the first queue is served again',
+      async () => (await driver.getJob(broken, first))?.status === 'completed',
+    );
+  });
 });
