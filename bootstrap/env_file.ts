@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { config } from 'dotenv';
+import { CUT_VALUE_ADVICE, cutCredentials } from '../core/config/env_file_check.js';
 import { InvalidConfigError } from '../core/errors.js';
 
 /** The `.env` file the application reads: `DOTENV_CONFIG_PATH`, else `<project root>/.env`. */
@@ -26,7 +27,14 @@ export function namingEnvFile<T>(env: Record<string, string | undefined>, read: 
     return read();
   } catch (error) {
     if (env !== process.env || !(error instanceof InvalidConfigError)) throw error;
-    throw new InvalidConfigError(error.message.replace(' or .env ', ` or ${envFilePath()} `), {
+    const path = envFilePath();
+    // a credential dotenv cut at a '#' makes a value that looks wrong for another reason
+    const cut = cutCredentials(path, env).filter((name) => error.message.includes(name));
+    const why =
+      cut.length === 0
+        ? ''
+        : ` (${cut.join(', ')} in ${path}: its unquoted value was cut at a '#', where dotenv ends a value; ${CUT_VALUE_ADVICE})`;
+    throw new InvalidConfigError(`${error.message.replace(' or .env ', ` or ${path} `)}${why}`, {
       cause: error,
     });
   }

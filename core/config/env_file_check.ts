@@ -54,32 +54,45 @@ export function credentialsCutAtHash(
   return [...cut];
 }
 
+/** What to do about a credential dotenv cut at a `#`. */
+export const CUT_VALUE_ADVICE =
+  "quote the value, e.g. MQTT_PASSWORD='p@ss#w0rd' (in REDIS_URL, write a '#' of the password as %23)";
+
 /**
- * Logs a warning (`config.env_value_cut`) naming each credential variable whose value dotenv
- * cut at a `#` in the .env file at `path`, when that cut value is the one in effect in `env`
- * (dotenv does not override a variable the environment already set). A missing or unreadable
- * file is no warning: dotenv passes over it the same way.
+ * The credential variables whose value in effect in `env` is one dotenv cut at a `#` in the
+ * .env file at `path` (dotenv does not override a variable the environment already set). A
+ * missing or unreadable file cuts nothing: dotenv passes over it the same way.
+ */
+export function cutCredentials(
+  path: string,
+  env: Record<string, string | undefined> = process.env,
+): string[] {
+  let source: string;
+  try {
+    source = readFileSync(path, 'utf8');
+  } catch {
+    return [];
+  }
+  const parsed = parse(source);
+  return credentialsCutAtHash(source, CREDENTIAL_VARIABLES, parsed).filter(
+    (name) => env[name] === parsed[name],
+  );
+}
+
+/**
+ * Logs a warning (`config.env_value_cut`) naming each credential variable whose value in effect
+ * was cut at a `#` in the .env file at `path` ({@link cutCredentials}).
  */
 export function warnOfCutCredentials(
   path: string,
   log: Logger,
   env: Record<string, string | undefined> = process.env,
 ): void {
-  let source: string;
-  try {
-    source = readFileSync(path, 'utf8');
-  } catch {
-    return;
-  }
-  const parsed = parse(source);
-  const variables = credentialsCutAtHash(source, CREDENTIAL_VARIABLES, parsed).filter(
-    (name) => env[name] === parsed[name],
-  );
+  const variables = cutCredentials(path, env);
   if (variables.length === 0) return;
   log.warn(
     { event: 'config.env_value_cut', file: path, variables },
     `${variables.join(', ')} in ${path} ${variables.length === 1 ? 'has' : 'have'} an unquoted value ` +
-      "with a '#', where dotenv ends the value (the rest is read as a comment); quote the value, " +
-      "e.g. MQTT_PASSWORD='p@ss#w0rd' (in REDIS_URL, write a '#' of the password as %23)",
+      `with a '#', where dotenv ends the value (the rest is read as a comment); ${CUT_VALUE_ADVICE}`,
   );
 }

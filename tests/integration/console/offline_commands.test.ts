@@ -111,6 +111,28 @@ describe('the .env file', () => {
   writeFileSync(join(elsewhere, '.env'), 'QUEUE_LEASE_MS=long\n');
   afterAll(() => rmSync(elsewhere, { recursive: true, force: true }));
 
+  it("says so when a credential it cut at an unquoted '#' is what the configuration refuses", async () => {
+    const file = join(elsewhere, 'cut.env');
+    writeFileSync(file, 'REDIS_URL=redis://:p#ss@127.0.0.1:6379\nMQTT_DEVICES=sensor-1:#pw,sensor-2:x\n');
+    const { REDIS_URL: _unset, ...withoutRedis } = env;
+    const redis = await runCli(['queue:size'], { ...withoutRedis, DOTENV_CONFIG_PATH: file });
+    expect(redis.code).toBe(1);
+    expect(redis.stderr).toMatch(
+      new RegExp(
+        `^error E_INVALID_CONFIG: .*REDIS_URL.*\\(REDIS_URL in ${file}: its unquoted value was cut at a '#'.*%23`,
+      ),
+    );
+    const devices = await runCli(['serve'], {
+      ...withoutRedis,
+      DOTENV_CONFIG_PATH: file,
+      MQTT_BROKER_PORT: '0',
+    });
+    expect(devices.code).toBe(1);
+    expect(devices.stderr).toMatch(
+      /MQTT_DEVICES.*\(.*MQTT_DEVICES in .*cut\.env: its unquoted value was cut at a '#'/,
+    );
+  });
+
   it("is the project root's, not the one of the directory the command runs in", async () => {
     expect(envFilePath({})).toBe(join(REPO_ROOT, '.env'));
 
