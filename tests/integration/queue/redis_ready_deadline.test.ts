@@ -55,4 +55,47 @@ describe('limitReadyWait', () => {
     expect(await redis.get('topiq-test-ready-deadline')).toBe('1');
     expect(readiness.unanswered).toBe(false);
   });
+
+  it('leaves a connection to a Redis that answers it is loading, however long that takes', async () => {
+    // answers the first INFO "loading" for 3 s, then ready; every GET with nil
+    let infos = 0;
+    let connections = 0;
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      connections++;
+      sockets.add(socket);
+      socket.on('close', () => sockets.delete(socket));
+      socket.on('data', (chunk) => {
+        // one answer per command, in order (ioredis sends CLIENT SETINFO first)
+        for (const command of chunk
+          .toString()
+          .split(/\*\d+\r\n/)
+          .slice(1)) {
+          const name = command.split('\r\n')[1]?.toLowerCase();
+          if (name === 'info') {
+            const body = infos++ === 0 ? 'loading:1\r\nloading_eta_seconds:3\r\n' : 'loading:0\r\n';
+            socket.write(`$${body.length}\r\n${body}\r\n`);
+          } else if (name === 'get') {
+            socket.write('$-1\r\n');
+          } else {
+            socket.write('+OK\r\n');
+          }
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    closers.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    const { port } = server.address() as { port: number };
+    const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    closers.push(() => redis.disconnect());
+    const readiness = limitReadyWait(redis, 200);
+    expect(await redis.get('x')).toBeNull();
+    expect(connections).toBe(1);
+    expect(infos).toBe(2);
+    expect(readiness.unanswered).toBe(false);
+  });
 });

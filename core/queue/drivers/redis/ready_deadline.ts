@@ -1,16 +1,18 @@
 /**
- * Ends a connection that Redis accepted but never made ready. ioredis checks a new connection
+ * Ends a connection that Redis accepted but never answered. ioredis checks a new connection
  * with INFO before it sends anything else, and waits for that answer without end (ioredis
  * #634): a server that accepts the connection and answers nothing (a hung Redis, the port of
  * another service that waits for its client to speak first, a link that drops packets after
  * the handshake) held every command in ioredis's offline queue for good, so a CLI command hung
- * and a worker never logged a failed reserve. Past {@link READY_WAIT_MS} after the connection,
- * it is closed with an error: ioredis connects again, and the commands waiting fail once their
- * retries are used up (`maxRetriesPerRequest`), as they do when Redis refuses the connection.
+ * and a worker never logged a failed reserve. When nothing at all has come back
+ * {@link READY_WAIT_MS} after the connection, it is closed with an error: ioredis connects
+ * again, and the commands waiting fail once their retries are used up (`maxRetriesPerRequest`),
+ * as they do when Redis refuses the connection. Any answer ends the wait: a Redis loading its
+ * dataset answers "loading", and ioredis asks again until it is done, however long that takes.
  */
 import type { Redis } from 'ioredis';
 
-/** How long a connection Redis accepted may take to answer its ready check, in ms. */
+/** How long a connection Redis accepted may take to answer anything, in ms. */
 export const READY_WAIT_MS = 2_000;
 
 /** What {@link limitReadyWait} tells of the connection it watches. */
@@ -19,18 +21,21 @@ export interface ReadyDeadline {
   readonly unanswered: boolean;
 }
 
-/** Watches `redis`'s connections: one not ready `ms` after it connected is closed. */
+/** Watches `redis`'s connections: one that answered nothing `ms` after it connected is closed. */
 export function limitReadyWait(redis: Redis, ms = READY_WAIT_MS): ReadyDeadline {
   let timer: NodeJS.Timeout | undefined;
   let unanswered = false;
   redis.on('connect', () => {
     clearTimeout(timer);
+    const { stream } = redis;
     timer = setTimeout(() => {
       if (redis.status !== 'connect') return;
       unanswered = true;
-      redis.stream?.destroy(new Error(`connected, but no answer to the ready check within ${ms} ms`));
+      stream.destroy(new Error(`connected, but no answer to the ready check within ${ms} ms`));
     }, ms);
     timer.unref();
+    // any answer will do (see above: a Redis loading its dataset)
+    stream.once('data', () => clearTimeout(timer));
   });
   redis.on('ready', () => {
     clearTimeout(timer);
