@@ -306,13 +306,15 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     const limit = settings.incomingQos2?.();
     const { messageId } = packet;
     if (limit === undefined || messageId === undefined) return route();
+    // a copy without DUP of a packet id held already: aedes keeps the first, and so does the count
+    const held = limit.holds(client.id, messageId);
     if (!limit.admit(client.id, messageId, payloadBytes(packet.payload))) {
       throw new Qos2LimitRefusal(limit.refusal);
     }
     try {
       await route();
     } catch (error) {
-      limit.forget(client.id, messageId); // not stored: aedes refuses it
+      if (!held) limit.forget(client.id, messageId); // not stored: aedes refuses it
       throw error;
     }
   }

@@ -230,6 +230,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       return forward ? forward(client, packet) : packet;
     },
   });
+  readers.install(aedes);
   const { persistence, clients } = aedes as unknown as AedesInternals;
   let givePersistenceBack: () => void;
   try {

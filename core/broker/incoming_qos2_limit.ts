@@ -57,6 +57,8 @@ export interface IncomingQos2Limit {
   admit(clientId: string, messageId: number, bytes: number): boolean;
   /** Takes back what {@link IncomingQos2Limit.admit} counted for a message that will not be stored after all. */
   forget(clientId: string, messageId: number): void;
+  /** Whether packet id `messageId` of `clientId` is counted (held, or admitted and being routed). */
+  holds(clientId: string, messageId: number): boolean;
   /** Why a message past the bound is refused, for the client's connection error. */
   readonly refusal: string;
 }
@@ -107,8 +109,9 @@ export function limitIncomingQos2(
 
   /** Counts the packet for `clientId` (and its device) when it fits; logs and answers false when not. */
   const admit = (clientId: string, messageId: number, bytes: number): boolean => {
-    // the same packet id again (a copy without DUP, which a device may send anew): it replaces the one held
-    forget(clientId, messageId);
+    // a packet id held already (a copy without DUP of a message awaiting its PUBREL): aedes keeps
+    // the first copy and stores nothing, so its count stays as it is
+    if (held.get(clientId)?.packets.has(messageId)) return true;
     let entry = held.get(clientId);
     const accountName = entry?.account ?? accountOf(clientId);
     const account =
@@ -167,5 +170,10 @@ export function limitIncomingQos2(
       return clean(client);
     };
   }
-  return { admit, forget: (clientId, messageId) => forget(clientId, messageId), refusal };
+  return {
+    admit,
+    forget: (clientId, messageId) => forget(clientId, messageId),
+    holds: (clientId, messageId) => held.get(clientId)?.packets.has(messageId) === true,
+    refusal,
+  };
 }

@@ -4,32 +4,39 @@
  * counts a delivery done only once the client's socket has taken it (its `waitForDrain`, up to
  * the 60 s `drainTimeout`): a device that subscribed and stopped reading took every place
  * within a second, every message to every client waited behind it, and those published
- * meanwhile piled up in memory (a hunt saw 232 MB in 3 s). Here a delivery counts as done for
- * the emitter once it is handed to the client (its write goes on, and waits for the drain as
- * before), and a message for a client whose socket holds more than `maxBytes` unsent
- * (`MQTT_BROKER_MAX_QUEUED_BYTES`) is dropped for it (others still get it), as a full queue's
- * is. What a client holds may pass `maxBytes` by the deliveries under way (at most aedes's 100
- * messages). aedes's answers to a client's own packets (PUBACK, PINGRESP...) still wait for
- * its socket, which stops reading a client that does not read them, and its drain timeout
- * still closes a client that reads nothing for 60 s. One line is logged when a client's buffer
- * fills, and one when it has room again.
+ * meanwhile piled up in memory (a hunt saw 232 MB in 3 s). Here a delivery of a subscription
+ * counts as done for the emitter once it is handed to the client (its write goes on, and waits
+ * for the socket as before), and a message for a client whose socket holds more than
+ * `maxBytes` unsent (`MQTT_BROKER_MAX_QUEUED_BYTES`) is dropped for it (others still get it),
+ * as a full queue's is. What a client holds may pass `maxBytes` by the deliveries under way
+ * (at most aedes's 100 messages).
+ *
+ * The rest keeps aedes's pace: the retained messages sent at a SUBSCRIBE and a resumed
+ * session's queue are sent one after another as the socket takes them, and aedes's answers to
+ * a client's own packets (PUBACK, PINGRESP...) wait for its socket, which stops reading a
+ * client that does not read them. aedes's drain timeout still closes a client whose socket has
+ * not emptied for 60 s: one that stopped reading, or one that cannot keep up with what it is
+ * sent. One line is logged when a client's buffer fills, and one when it has room again; a
+ * client's writes failing at its close are logged once, not once each.
  */
-import type { Client } from 'aedes';
+import type { Aedes, Client } from 'aedes';
 import type { Logger } from '../logger.js';
 
 type Deliver = (packet: unknown, done: (error?: unknown) => void) => void;
 
-/** A client as aedes builds it: its socket, and the delivery functions its subscriptions use. */
-interface ClientDeliveries {
+/** A client as aedes builds it: its socket, and its error handler. */
+interface ClientInternals {
   readonly id: string;
   readonly conn: { readonly writableLength: number };
-  deliver0: Deliver;
-  deliverQoS: Deliver;
+  errored?: boolean;
+  _onError(error: unknown): void;
 }
 
 /** What {@link slowReaders} gives back. */
 export interface SlowReaders {
-  /** Has a new client's deliveries count as done once handed to it (give it aedes's new client). */
+  /** Hands the deliveries of `aedes`'s subscriptions over without waiting for the sockets. */
+  install(aedes: Aedes): void;
+  /** Has a new client log the failure of its writes once (give it aedes's new client). */
   adopt(client: unknown): void;
   /** Whether to send `client` another message now: false while its socket holds too much unsent. */
   mayWrite(client: Client): boolean;
@@ -40,22 +47,40 @@ const ignore = () => {};
 /** Builds the guard for one broker, bounding each client's unsent bytes at `maxBytes`. */
 export function slowReaders(maxBytes: number, logger: Logger): SlowReaders {
   const full = new WeakSet<object>();
-  /** `deliver` with the emitter's callback called at once: the write's own outcome is the client's. */
-  const handedOver =
-    (deliver: Deliver): Deliver =>
-    (packet, done) => {
-      deliver(packet, ignore);
-      setImmediate(done);
-    };
+  /** One wrapper per subscription function: an unsubscribe names the function it subscribed. */
+  const handedOver = new WeakMap<Deliver, Deliver>();
+  const handOver = (deliver: Deliver): Deliver => {
+    let wrapped = handedOver.get(deliver);
+    if (wrapped === undefined) {
+      wrapped = (packet, done) => {
+        deliver(packet, ignore);
+        setImmediate(done);
+      };
+      handedOver.set(deliver, wrapped);
+    }
+    return wrapped;
+  };
   return {
+    install(aedes) {
+      const broker = aedes as unknown as {
+        subscribe(topic: string, deliver: Deliver, done?: () => void): void;
+        unsubscribe(topic: string, deliver: Deliver, done?: () => void): void;
+      };
+      const subscribe = broker.subscribe.bind(aedes);
+      const unsubscribe = broker.unsubscribe.bind(aedes);
+      broker.subscribe = (topic, deliver, done) => subscribe(topic, handOver(deliver), done);
+      broker.unsubscribe = (topic, deliver, done) => unsubscribe(topic, handOver(deliver), done);
+    },
     adopt(client) {
-      // aedes sets both in the client's constructor; its subscriptions take them when made
-      const deliveries = client as ClientDeliveries;
-      deliveries.deliver0 = handedOver(deliveries.deliver0);
-      deliveries.deliverQoS = handedOver(deliveries.deliverQoS);
+      // each write waiting for the socket fails at its close, and aedes reports each
+      const internals = client as ClientInternals;
+      const onError = internals._onError.bind(client);
+      internals._onError = (error) => {
+        if (!internals.errored) onError(error);
+      };
     },
     mayWrite(client) {
-      const { id, conn } = client as unknown as ClientDeliveries;
+      const { id, conn } = client as unknown as ClientInternals;
       const unsent = conn.writableLength;
       if (unsent <= maxBytes) {
         if (full.delete(client)) {

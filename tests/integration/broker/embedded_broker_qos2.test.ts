@@ -236,4 +236,25 @@ describe('startEmbeddedBroker with QoS 2 resends', () => {
     await until('the connection is closed', () => second.closed);
     expect(await held(broker, 'sensor-1', ids)).toHaveLength(1000);
   });
+
+  it('keeps its count when a device sends copies without DUP of packet ids it holds (aedes keeps the first copies)', async () => {
+    const broker = await kit.startBroker({
+      beforeAck: async () => {},
+      incoming: { maxMessages: 100, maxBytes: 3000 },
+    });
+    const big = 'x'.repeat(1000);
+    const device = await open(broker);
+    for (const id of [1, 2, 3]) {
+      device.send(publish(id, big, false));
+      await device.next('pubrec');
+    }
+    // empty copies of the held ids, without DUP: answered as duplicates, nothing stored
+    for (const id of [1, 2, 3]) {
+      device.send(publish(id, '', false));
+      await device.next('pubrec');
+    }
+    device.send(publish(4, big, false));
+    await until('the connection is closed', () => device.closed);
+    expect(await held(broker, 'sensor-1', [1, 2, 3, 4])).toEqual([1, 2, 3]);
+  });
 });

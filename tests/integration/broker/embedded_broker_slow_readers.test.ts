@@ -155,4 +155,75 @@ describe('the embedded broker with a client that does not read', () => {
     }
     expect(unsentFor(broker, 'sensor-1-slow')).toBeLessThan(1024 * 1024);
   });
+
+  it('logs a client that goes away with messages left unsent as one client error, not one a message', async () => {
+    const broker = await kit.startBroker({
+      beforeAck: async () => {},
+      queues: { maxMessages: 1000, maxBytes: 64 * 1024 * 1024 },
+    });
+    const stuck = await stuckSubscriber(broker.port, 'devices/sensor-1/#');
+    const send = (payload: Buffer) =>
+      new Promise<void>((resolve) =>
+        broker.aedes.publish(
+          { cmd: 'publish', topic: 'devices/sensor-1/commands', payload, qos: 0, retain: false, dup: false },
+          () => resolve(),
+        ),
+      );
+    // fill the kernel's buffers, then 2,000 small commands, each waiting for the socket
+    for (let i = 0; i < 80; i++) await send(Buffer.alloc(256 * 1024, 1));
+    for (let i = 0; i < 2000; i++) await send(Buffer.from('reboot'));
+    stuck.socket.destroy(); // the device goes away
+    await until('its going is seen', () =>
+      kit.log.lines.some((line) => line.event === 'broker.client_error'),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(kit.log.lines.filter((line) => line.event === 'broker.client_error')).toHaveLength(1);
+  });
+
+  it('sends every retained message at a SUBSCRIBE to a client that reads them all, only slower', async () => {
+    const broker = await kit.startBroker({
+      beforeAck: async () => {},
+      queues: { maxMessages: 1000, maxBytes: 1024 * 1024 },
+    });
+    const count = 1000;
+    const payload = Buffer.alloc(8 * 1024, 1);
+    for (let i = 0; i < count; i++) {
+      await new Promise<void>((resolve) =>
+        broker.aedes.publish(
+          { cmd: 'publish', topic: `devices/d${i}/status`, payload, qos: 1, retain: true, dup: false },
+          () => resolve(),
+        ),
+      );
+    }
+    // a dashboard reading at about 4 MB/s: 8 MB of retained messages, past the 1 MiB bound
+    const socket = connect(broker.port, '127.0.0.1');
+    sockets.push(socket);
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    const parser = mqttPacket.parser({ protocolVersion: 4 });
+    let retained = 0;
+    let subscribed = false;
+    parser.on('packet', (packet) => {
+      if (packet.cmd === 'suback') subscribed = true;
+      if (packet.cmd === 'publish' && packet.retain) retained++;
+    });
+    socket.on('data', (chunk: Buffer) => {
+      parser.parse(chunk);
+      if (!subscribed) return;
+      socket.pause();
+      setTimeout(() => socket.resume(), Math.max(1, (chunk.length / (4 * 1024 * 1024)) * 1000));
+    });
+    const write = (packet: mqttPacket.Packet) => socket.write(mqttPacket.generate(packet));
+    write({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clientId: 'dashboard',
+      clean: true,
+      keepalive: 0,
+      username: accounts.app.username,
+      password: Buffer.from(accounts.app.password),
+    });
+    write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'devices/+/status', qos: 0 }] });
+    await until('every retained message came', () => retained === count, 20_000);
+  });
 });
