@@ -39,8 +39,16 @@ export interface ReserveBatch {
   settled: boolean;
 }
 
+/** The longest a queue whose reserves Redis refuses is left alone before it is asked again, in ms. */
+const REFUSED_WAIT_MS = 5_000;
+
 export class StrictReserve {
   readonly #settings: StrictReserveSettings;
+  /**
+   * Queues whose reserves Redis refused (a key of theirs replaced by hand): how many times in a
+   * row, and when to ask again (100 ms, doubling to {@link REFUSED_WAIT_MS}).
+   */
+  readonly #refused = new Map<string, { times: number; until: number }>();
 
   constructor(settings: StrictReserveSettings) {
     this.#settings = settings;
@@ -54,6 +62,14 @@ export class StrictReserve {
     let settled = false;
     let refused = 0;
     queues: for (const queue of this.#settings.queues) {
+      const refusal = this.#refused.get(queue);
+      if (
+        refusal !== undefined &&
+        performance.now() < refusal.until &&
+        ++refused < this.#settings.queues.length
+      ) {
+        continue; // left alone for now: the later queues are served
+      }
       for (let count = free - jobs.length; count > 0; count = free - jobs.length) {
         let result: ReserveResult;
         try {
@@ -61,17 +77,31 @@ export class StrictReserve {
         } catch (error) {
           // A key of this queue replaced by hand refuses its calls until it is mended: the
           // later queues are served meanwhile (when every queue refuses, the caller backs off)
-          if (error instanceof RedisWrongTypeError && ++refused < this.#settings.queues.length) {
-            log.error(
-              { event: 'worker.reserve_failed', err: error, queue },
-              'could not reserve from a queue (a key of it holds another type); its later queues are served meanwhile',
-            );
-            continue queues;
+          if (error instanceof RedisWrongTypeError) {
+            const times = (this.#refused.get(queue)?.times ?? 0) + 1;
+            const wait = Math.min(REFUSED_WAIT_MS, 100 * 2 ** Math.min(times - 1, 10));
+            this.#refused.set(queue, { times, until: performance.now() + wait });
+            if (++refused < this.#settings.queues.length) {
+              // logged at the first refusal and every 100th (about every 8 minutes)
+              if (times % 100 === 1) {
+                log.error(
+                  { event: 'worker.reserve_failed', err: error, queue, times },
+                  'could not reserve from a queue (a key of it holds another type); its later queues are served meanwhile, and it is asked again every few seconds',
+                );
+              }
+              continue queues;
+            }
           }
           // Keep what earlier calls gave (they are leased to us); report the error only if nothing came.
           if (jobs.length === 0) throw error;
           log.error({ event: 'worker.reserve_failed', err: error, queue }, 'could not reserve from a queue');
           break queues;
+        }
+        if (this.#refused.delete(queue)) {
+          log.info(
+            { event: 'worker.reserve_answered', queue },
+            'a queue whose reserves were refused is served again',
+          );
         }
         jobs.push(...result.jobs);
         this.#settle(queue, result);

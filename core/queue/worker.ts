@@ -9,7 +9,7 @@ import { LeaseLostError } from '../errors.js';
 import { type Logger, silentLogger } from '../logger.js';
 import { ChurnMap } from '../support/churn_map.js';
 import { backoffMs } from '../support/retry.js';
-import { withDeadline } from '../support/timers.js';
+import { aborted, withDeadline } from '../support/timers.js';
 import { AckBuffer, workerOutcomes } from './ack_buffer.js';
 import type { LeaseState, QueueDriver, ReservedJob } from './driver.js';
 import { HandBacks, track } from './hand_backs.js';
@@ -196,19 +196,23 @@ export class Worker {
     renewal.unref();
     // Neither wait holds up a stop, nor the loop for long: against a Redis that accepts the
     // connection and answers nothing they never settle (the loop's reserves then fail, logged)
-    const stopped = new Promise<void>((resolve) =>
-      this.#stopping.signal.addEventListener('abort', () => resolve(), { once: true }),
-    );
+    const { signal } = this.#stopping;
+    const stopped = aborted(signal);
     await Promise.race([this.#heartbeat.start(), stopped]);
-    const listening = this.#driver
-      .subscribeCancels((queue, id) => this.#cancelRunning(queue, id))
-      .catch((error: unknown) => {
-        this.#log.warn(
-          { event: 'worker.cancel_listen_failed', err: error },
-          'cancels will arrive with lease renewals',
-        );
-        return undefined;
-      });
+    // (a failure once stopping, the driver closing under it, says nothing of cancels to come)
+    const listening = signal.aborted
+      ? Promise.resolve(undefined)
+      : this.#driver
+          .subscribeCancels((queue, id) => this.#cancelRunning(queue, id))
+          .catch((error: unknown) => {
+            if (!signal.aborted) {
+              this.#log.warn(
+                { event: 'worker.cancel_listen_failed', err: error },
+                'cancels will arrive with lease renewals',
+              );
+            }
+            return undefined;
+          });
     await Promise.race([listening, stopped, sleep(LISTEN_WAIT_MS, undefined, { ref: false })]);
     try {
       await this.#loop();

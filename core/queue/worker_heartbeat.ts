@@ -13,6 +13,8 @@ export class WorkerHeartbeat {
   /** What the worker reports about itself now. */
   readonly #describe: () => WorkerInfo;
   #timer: NodeJS.Timeout | undefined;
+  /** Stopped: a beat that fails from now on is not reported. */
+  #stopped = false;
   /** Heartbeats in a row that replaced another live worker's under this name. */
   #nameClashes = 0;
   /** Whether `worker.name_in_use` was logged (once per worker). */
@@ -34,6 +36,7 @@ export class WorkerHeartbeat {
 
   stop(): void {
     clearInterval(this.#timer);
+    this.#stopped = true;
   }
 
   /**
@@ -64,7 +67,10 @@ export class WorkerHeartbeat {
         );
       }
     } catch (error) {
-      this.#log.warn({ event: 'worker.heartbeat_failed', err: error }, 'could not record heartbeat');
+      // once stopped, a beat still unanswered fails as the driver closes: nothing to report
+      if (!this.#stopped) {
+        this.#log.warn({ event: 'worker.heartbeat_failed', err: error }, 'could not record heartbeat');
+      }
     }
   }
 }

@@ -23,3 +23,9 @@ export function withDeadline<T>(work: Promise<T>, ms: number, message: string): 
   });
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
+
+/** Resolves once `signal` is aborted (at once when it is already). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

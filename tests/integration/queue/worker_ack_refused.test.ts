@@ -9,7 +9,14 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { Dispatcher, Job, JobRegistry, RedisQueueDriver, Worker } from '../../../core/index.js';
+import {
+  Dispatcher,
+  Job,
+  type JobContext,
+  JobRegistry,
+  RedisQueueDriver,
+  Worker,
+} from '../../../core/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { sleep } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
@@ -25,6 +32,23 @@ class BreakKeyJob extends Job<{ tag: string }> {
   async handle({ tag }: { tag: string }) {
     if (breaking) await breaking.redis.set(breaking.key, 'damaged by hand');
     note(tag, 'broke');
+  }
+}
+
+/** Replaces a key of its own queue by hand, then keeps running a while (it stops at its signal). */
+class BreakAndHoldJob extends Job<{ tag: string }> {
+  static override readonly jobName = 'BreakAndHoldJob';
+  static override readonly maxTries = 1;
+  async handle({ tag }: { tag: string }, { signal }: JobContext) {
+    if (breaking) await breaking.redis.set(breaking.key, 'damaged by hand');
+    note(tag, 'broke');
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, 3000);
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 }
 
@@ -180,6 +204,8 @@ describe('a worker one of whose queues refuses its reserves', () => {
       await running;
     });
     await until('the later queue is served', async () => (await driver.counts(healthy)).completed === 3);
+    // logged once, and asked again with backoff, not at every reserve round
+    expect(log.events('worker.reserve_failed')).toHaveLength(1);
     expect(log.events('worker.reserve_failed')[0]).toMatchObject({
       queue: broken,
       err: expect.objectContaining({ code: 'E_REDIS_WRONG_TYPE' }),
@@ -194,4 +220,53 @@ describe('a worker one of whose queues refuses its reserves', () => {
       async () => (await driver.getJob(broken, first))?.status === 'completed',
     );
   });
+});
+
+describe('a worker running a job of a queue whose leases cannot be renewed', () => {
+  it.each(['active', 'leases'] as const)(
+    "keeps renewing its other queue's running job (the %s key replaced by hand), and stops the refused one",
+    async (keyName) => {
+      const id = randomBytes(4).toString('hex');
+      const prefix = `topiq-test-rnw-refused-${id}`;
+      const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+      cleanups.push(async () => {
+        await deleteKeys(driver.redis, prefix);
+        await driver.close();
+      });
+      const [healthy, broken] = ['healthy', 'broken'];
+      breaking = { redis: driver.redis, key: driver.keys.queue(broken)[keyName] };
+      const dispatcher = new Dispatcher(driver);
+      const tag = `renew-refused-${id}`;
+      const slow = await dispatcher.dispatch(
+        SlowJob,
+        { tag, ms: 2500, honourSignal: true },
+        { queue: healthy },
+      );
+      const holding = await dispatcher.dispatch(BreakAndHoldJob, { tag }, { queue: broken });
+      const log = capturingLogger('warn');
+      const worker = new Worker({
+        driver,
+        registry: new JobRegistry().register(SlowJob).register(BreakAndHoldJob),
+        queues: [healthy, broken],
+        concurrency: 2,
+        leaseMs: 900, // renewed every 300 ms
+        sleep: 0.2,
+        shutdownGraceMs: 200,
+        log: log.logger,
+      });
+      const running = worker.run();
+      cleanups.push(async () => {
+        await worker.shutdown();
+        await running;
+      });
+      await until(
+        'the slow job is completed',
+        async () => (await driver.getJob(healthy, slow))?.status === 'completed',
+      );
+      expect(entries(tag).filter((entry) => entry !== 'broke')).toEqual([`start ${slow}`, `end ${slow}`]);
+      expect(log.events('worker.renew_failed')).toEqual([]);
+      // the refused queue's job was answered lost at its first renewal: its handler stopped
+      expect(log.events('job.lease_lost').map((line) => line.jobId)).toContain(holding);
+    },
+  );
 });

@@ -5,6 +5,7 @@
  * call (per queue), answered per lease.
  */
 import type { Redis } from 'ioredis';
+import { RedisWrongTypeError } from '../../../errors.js';
 import { groupBy } from '../../../support/group_by.js';
 import type {
   ExtendOptions,
@@ -50,6 +51,9 @@ export class RedisLeases {
       [leaseMs],
       ['lost', 'ok', 'cancel'],
       'its leases cannot be renewed',
+      // a queue whose leases or active set were replaced by hand renews nothing: its jobs are
+      // answered lost (their handlers stop), and the other queues' leases are renewed
+      'lost',
     );
   }
 
@@ -127,6 +131,7 @@ export class RedisLeases {
     args: readonly (string | number)[],
     answers: readonly [T, ...T[]],
     doing: string,
+    refusedAs?: T,
   ): Promise<T[]> {
     const outcomes = new Map<Lease, T>();
     // none below one (a negative end would count from the last lease); slice rounds a fraction down
@@ -146,8 +151,14 @@ export class RedisLeases {
           keyNames.map((name) => keys[name] as string),
           argv,
         ).catch(async (error: unknown) => {
-          throw await refusedQueueCall(this.#redis, error, queue, keys, doing);
+          const refused = await refusedQueueCall(this.#redis, error, queue, keys, doing);
+          if (refusedAs !== undefined && refused instanceof RedisWrongTypeError) return undefined;
+          throw refused;
         });
+        if (codes === undefined) {
+          for (const lease of group) outcomes.set(lease, refusedAs!);
+          return;
+        }
         group.forEach((lease, index) => {
           outcomes.set(lease, answers[codes[index] ?? 0] ?? answers[0]);
         });
