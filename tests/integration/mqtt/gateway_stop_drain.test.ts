@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import mqttConfig from '../../../config/mqtt.js';
-import { createLogger } from '../../../core/logger.js';
+import { createLogger, type Logger } from '../../../core/logger.js';
 import { MqttGateway } from '../../../core/messaging/mqtt_gateway.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { discardSession } from '../../support/mqtt_sessions.js';
@@ -15,17 +15,25 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+/**
+ * Gateways of one client id on Mosquitto, subscribed to `<prefix>/+` at QoS 1, each stopped
+ * after the test, the session discarded; `gateway()` makes the next run of the app.
+ */
+function gateways(name: string, log: Logger) {
+  const { prefix, clientId } = uniqueNames(name);
+  const settings = mqttConfig.read({ MQTT_URL: mosquittoUrl, MQTT_CLIENT_ID: clientId });
+  cleanups.push(() => discardSession(mosquittoUrl, clientId, 5));
+  const gateway = () => {
+    const built = new MqttGateway({ settings, subscriptions: [{ filter: `${prefix}/+`, qos: 1 }], log });
+    cleanups.push(() => built.stop());
+    return built;
+  };
+  return { prefix, gateway };
+}
+
 describe('a gateway stopping', () => {
   it('acknowledges the message it was handling when given time to drain, so the next run gets it not again', async () => {
-    const { prefix, clientId } = uniqueNames('drain');
-    const settings = mqttConfig.read({ MQTT_URL: mosquittoUrl, MQTT_CLIENT_ID: clientId });
-    const log = createLogger({ level: 'silent' });
-    cleanups.push(() => discardSession(mosquittoUrl, clientId, 5));
-    const gateway = () => {
-      const built = new MqttGateway({ settings, subscriptions: [{ filter: `${prefix}/+`, qos: 1 }], log });
-      cleanups.push(() => built.stop());
-      return built;
-    };
+    const { prefix, gateway } = gateways('drain', createLogger({ level: 'silent' }));
 
     let release = () => {};
     const handled = new Promise<void>((resolve) => {
@@ -55,19 +63,8 @@ describe('a gateway stopping', () => {
   });
 
   it('leaves a message unacknowledged when its consumer fails after the drain began (its store closed), so the next run gets it', async () => {
-    const { prefix, clientId } = uniqueNames('held');
-    const settings = mqttConfig.read({ MQTT_URL: mosquittoUrl, MQTT_CLIENT_ID: clientId });
     const log = capturingLogger('info');
-    cleanups.push(() => discardSession(mosquittoUrl, clientId, 5));
-    const gateway = () => {
-      const built = new MqttGateway({
-        settings,
-        subscriptions: [{ filter: `${prefix}/+`, qos: 1 }],
-        log: log.logger,
-      });
-      cleanups.push(() => built.stop());
-      return built;
-    };
+    const { prefix, gateway } = gateways('held', log.logger);
 
     let fail = (_error: Error) => {};
     const first: string[] = [];
@@ -99,19 +96,8 @@ describe('a gateway stopping', () => {
   });
 
   it('acknowledges a message whose consumer fails while the gateway runs, so it does not come back forever', async () => {
-    const { prefix, clientId } = uniqueNames('failing');
-    const settings = mqttConfig.read({ MQTT_URL: mosquittoUrl, MQTT_CLIENT_ID: clientId });
     const log = capturingLogger('info');
-    cleanups.push(() => discardSession(mosquittoUrl, clientId, 5));
-    const gateway = () => {
-      const built = new MqttGateway({
-        settings,
-        subscriptions: [{ filter: `${prefix}/+`, qos: 1 }],
-        log: log.logger,
-      });
-      cleanups.push(() => built.stop());
-      return built;
-    };
+    const { prefix, gateway } = gateways('failing', log.logger);
     const earlier = gateway();
     await earlier.start(async () => {
       throw new Error('a bug in a route');

@@ -16,6 +16,7 @@ import {
   JobRegistry,
   RedisQueueDriver,
   Worker,
+  type WorkerOptions,
 } from '../../../core/index.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 import { sleep } from '../../support/queue_names.js';
@@ -58,15 +59,34 @@ afterEach(async () => {
   breaking = undefined;
 });
 
+/** A Redis driver of its own prefix, deleted after the test, and an id for the test's names. */
+function redisDriver(name: string): { driver: RedisQueueDriver; id: string } {
+  const id = randomBytes(4).toString('hex');
+  const prefix = `topiq-test-${name}-${id}`;
+  const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
+  cleanups.push(async () => {
+    await deleteKeys(driver.redis, prefix);
+    await driver.close();
+  });
+  return { driver, id };
+}
+
+/** Runs a worker of `queues` (a lease of 900 ms, renewed every 300 ms) until the test ends. */
+function startWorker(
+  options: Pick<WorkerOptions, 'driver' | 'registry' | 'queues' | 'log' | 'concurrency'>,
+): Worker {
+  const worker = new Worker({ leaseMs: 900, sleep: 0.2, shutdownGraceMs: 200, ...options });
+  const running = worker.run();
+  cleanups.push(async () => {
+    await worker.shutdown();
+    await running;
+  });
+  return worker;
+}
+
 describe('a worker whose acknowledgements on one queue are refused', () => {
   it("acknowledges its other queue's jobs, and keeps the refused ones leased, not run again, until the key is mended", async () => {
-    const id = randomBytes(4).toString('hex');
-    const prefix = `topiq-test-ack-refused-${id}`;
-    const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-    cleanups.push(async () => {
-      await deleteKeys(driver.redis, prefix);
-      await driver.close();
-    });
+    const { driver, id } = redisDriver('ack-refused');
     const [broken, healthy] = ['broken', 'healthy'];
     const completedList = driver.keys.queue(broken).completed;
     await driver.redis.set(completedList, 'not a list'); // damaged by hand
@@ -74,19 +94,11 @@ describe('a worker whose acknowledgements on one queue are refused', () => {
     const tag = `ack-refused-${id}`;
     const stuck = await dispatcher.dispatch(EchoJob, { tag, value: 'broken' }, { queue: broken });
     const log = capturingLogger('warn');
-    const worker = new Worker({
+    startWorker({
       driver,
       registry: new JobRegistry().register(EchoJob),
       queues: [broken, healthy],
-      leaseMs: 900, // renewed every 300 ms
-      sleep: 0.2,
-      shutdownGraceMs: 200,
       log: log.logger,
-    });
-    const running = worker.run();
-    cleanups.push(async () => {
-      await worker.shutdown();
-      await running;
     });
     await until('the broken queue refuses an acknowledgement', () => log.events('ack.retry').length > 0);
 
@@ -122,13 +134,7 @@ describe('a worker whose acknowledgements on one queue are refused', () => {
   it.each(['active', 'leases'] as const)(
     "keeps renewing its other queue's running job when the refused queue's %s key refuses renewals too",
     async (keyName) => {
-      const id = randomBytes(4).toString('hex');
-      const prefix = `topiq-test-ack-refused-${id}`;
-      const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-      cleanups.push(async () => {
-        await deleteKeys(driver.redis, prefix);
-        await driver.close();
-      });
+      const { driver, id } = redisDriver('ack-refused');
       const [healthy, broken] = ['healthy', 'broken'];
       breaking = { redis: driver.redis, key: driver.keys.queue(broken)[keyName] };
       const dispatcher = new Dispatcher(driver);
@@ -140,20 +146,12 @@ describe('a worker whose acknowledgements on one queue are refused', () => {
       );
       await dispatcher.dispatch(BreakKeyJob, { tag }, { queue: broken });
       const log = capturingLogger('warn');
-      const worker = new Worker({
+      startWorker({
         driver,
         registry: new JobRegistry().register(SlowJob).register(BreakKeyJob),
         queues: [healthy, broken],
         concurrency: 2,
-        leaseMs: 900, // renewed every 300 ms
-        sleep: 0.2,
-        shutdownGraceMs: 200,
         log: log.logger,
-      });
-      const running = worker.run();
-      cleanups.push(async () => {
-        await worker.shutdown();
-        await running;
       });
       await until('the broken queue refuses an acknowledgement', () => log.events('ack.retry').length > 0);
       await until(
@@ -169,13 +167,7 @@ describe('a worker whose acknowledgements on one queue are refused', () => {
 
 describe('a worker one of whose queues refuses its reserves', () => {
   it('serves its later queues meanwhile, and that queue once the key is mended', async () => {
-    const id = randomBytes(4).toString('hex');
-    const prefix = `topiq-test-rsv-refused-${id}`;
-    const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-    cleanups.push(async () => {
-      await deleteKeys(driver.redis, prefix);
-      await driver.close();
-    });
+    const { driver, id } = redisDriver('rsv-refused');
     const [broken, healthy] = ['broken', 'healthy'];
     const dispatcher = new Dispatcher(driver);
     const tag = `reserve-refused-${id}`;
@@ -190,18 +182,11 @@ describe('a worker one of whose queues refuses its reserves', () => {
       })),
     );
     const log = capturingLogger('warn');
-    const worker = new Worker({
+    startWorker({
       driver,
       registry: new JobRegistry().register(EchoJob),
       queues: [broken, healthy], // strict order: the broken queue first
-      sleep: 0.2,
-      shutdownGraceMs: 200,
       log: log.logger,
-    });
-    const running = worker.run();
-    cleanups.push(async () => {
-      await worker.shutdown();
-      await running;
     });
     await until('the later queue is served', async () => (await driver.counts(healthy)).completed === 3);
     // logged once, and asked again with backoff, not at every reserve round
@@ -226,13 +211,7 @@ describe('a worker running a job of a queue whose leases cannot be renewed', () 
   it.each(['active', 'leases'] as const)(
     "keeps renewing its other queue's running job (the %s key replaced by hand), and stops the refused one",
     async (keyName) => {
-      const id = randomBytes(4).toString('hex');
-      const prefix = `topiq-test-rnw-refused-${id}`;
-      const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix });
-      cleanups.push(async () => {
-        await deleteKeys(driver.redis, prefix);
-        await driver.close();
-      });
+      const { driver, id } = redisDriver('rnw-refused');
       const [healthy, broken] = ['healthy', 'broken'];
       breaking = { redis: driver.redis, key: driver.keys.queue(broken)[keyName] };
       const dispatcher = new Dispatcher(driver);
@@ -244,20 +223,12 @@ describe('a worker running a job of a queue whose leases cannot be renewed', () 
       );
       const holding = await dispatcher.dispatch(BreakAndHoldJob, { tag }, { queue: broken });
       const log = capturingLogger('warn');
-      const worker = new Worker({
+      startWorker({
         driver,
         registry: new JobRegistry().register(SlowJob).register(BreakAndHoldJob),
         queues: [healthy, broken],
         concurrency: 2,
-        leaseMs: 900, // renewed every 300 ms
-        sleep: 0.2,
-        shutdownGraceMs: 200,
         log: log.logger,
-      });
-      const running = worker.run();
-      cleanups.push(async () => {
-        await worker.shutdown();
-        await running;
       });
       await until(
         'the slow job is completed',
