@@ -21,24 +21,32 @@ export interface ReadyDeadline {
   readonly unanswered: boolean;
 }
 
-/** Watches `redis`'s connections: one that answered nothing `ms` after it connected is closed. */
-export function limitReadyWait(redis: Redis, ms = READY_WAIT_MS): ReadyDeadline {
+/**
+ * Watches `redis`'s connections: one that answered nothing `ms` after it connected is closed.
+ * A connection without a ready check (a subscriber's, ready as soon as it connects) gives
+ * `awaitsAnswer`: whether it sent something that must be answered (its SUBSCRIBE).
+ */
+export function limitReadyWait(
+  redis: Redis,
+  ms = READY_WAIT_MS,
+  awaitsAnswer?: () => boolean,
+): ReadyDeadline {
   let timer: NodeJS.Timeout | undefined;
   let unanswered = false;
   redis.on('connect', () => {
     clearTimeout(timer);
     const { stream } = redis;
     timer = setTimeout(() => {
-      if (redis.status !== 'connect') return;
+      if (awaitsAnswer ? !awaitsAnswer() : redis.status !== 'connect') return;
       unanswered = true;
-      stream.destroy(new Error(`connected, but no answer to the ready check within ${ms} ms`));
+      stream.destroy(new Error(`connected, but no answer within ${ms} ms`));
     }, ms);
     timer.unref();
     // any answer will do (see above: a Redis loading its dataset)
     stream.once('data', () => clearTimeout(timer));
   });
   redis.on('ready', () => {
-    clearTimeout(timer);
+    if (!awaitsAnswer) clearTimeout(timer);
     unanswered = false;
   });
   redis.on('close', () => clearTimeout(timer));

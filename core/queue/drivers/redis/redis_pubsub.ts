@@ -3,6 +3,7 @@
  * MQTT bridge) and cancel requests (the worker running the job aborts at once). One
  * subscriber connection per driver, opened on first subscription.
  */
+import { limitReadyWait, READY_WAIT_MS } from './ready_deadline.js';
 import type { Redis } from 'ioredis';
 
 type Listener = (message: string) => void;
@@ -73,6 +74,9 @@ export class RedisPubSub {
         enableReadyCheck: false,
       });
       this.#subscriber.on('error', () => {});
+      // a server that accepts the connection and answers nothing never answers its SUBSCRIBE:
+      // closed, the subscription is tried again, and fails after its retries
+      limitReadyWait(this.#subscriber, READY_WAIT_MS, () => this.#channels.size > 0);
       let connected = false;
       this.#subscriber.on('ready', () => {
         if (connected) for (const each of this.#onReady) each();
