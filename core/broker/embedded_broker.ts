@@ -171,6 +171,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     );
   }
 
+  const drainTimeout = (options.aedes as { drainTimeout?: unknown } | undefined)?.drainTimeout;
+  if (drainTimeout !== undefined && !(typeof drainTimeout === 'number' && drainTimeout > 0)) {
+    // deliveries do not wait for a client's socket (slow_readers.ts): this timeout is what
+    // closes a client that reads nothing, and bounds the writes waiting for it
+    throw new InvalidOptionError(
+      `MQTT broker aedes.drainTimeout must be a positive number of ms (aedes's default is 60000), got ${String(drainTimeout)}: it closes a client that reads nothing.`,
+    );
+  }
   const retained = options.retained ?? DEFAULT_RETAINED_LIMITS;
   const queues = options.queues ?? DEFAULT_QUEUE_LIMITS;
   const incoming = options.incoming ?? DEFAULT_INCOMING_LIMITS;

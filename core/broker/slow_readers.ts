@@ -72,12 +72,19 @@ export function slowReaders(maxBytes: number, logger: Logger): SlowReaders {
       broker.unsubscribe = (topic, deliver, done) => unsubscribe(topic, handOver(deliver), done);
     },
     adopt(client) {
-      // each write waiting for the socket fails at its close, and aedes reports each
-      const internals = client as ClientInternals;
-      const onError = internals._onError.bind(client);
-      internals._onError = (error) => {
-        if (!internals.errored) onError(error);
+      // each write waiting for the socket fails at its close, and aedes reports each: by a call
+      // (QoS 0) or as the client's 'error' event (QoS 1/2), whose listener its constructor set
+      const internals = client as ClientInternals & {
+        off(event: 'error', listener: (error: unknown) => void): void;
+        on(event: 'error', listener: (error: unknown) => void): void;
       };
+      const original = internals._onError;
+      const once = (error: unknown) => {
+        if (!internals.errored) original.call(client, error);
+      };
+      internals.off('error', original);
+      internals.on('error', once);
+      internals._onError = once;
     },
     mayWrite(client) {
       const { id, conn } = client as unknown as ClientInternals;

@@ -13,7 +13,7 @@ import { until } from '../../support/until.js';
 import { accounts, BrokerTestKit } from './broker_test_kit.js';
 
 /** A client of sensor-1 subscribed to `filter` that reads nothing more until `resume()`. */
-async function stuckSubscriber(port: number, filter: string) {
+async function stuckSubscriber(port: number, filter: string, qos: 0 | 1 = 0) {
   const socket = connect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   const parser = mqttPacket.parser({ protocolVersion: 4 });
@@ -35,7 +35,7 @@ async function stuckSubscriber(port: number, filter: string) {
     username: accounts.sensor1.username,
     password: Buffer.from(accounts.sensor1.password),
   });
-  write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos: 0 }] });
+  write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: filter, qos }] });
   await until('subscribed', () => subscribed);
   socket.pause(); // from now on it reads nothing
   return { socket, topics, resume: () => socket.resume() };
@@ -156,29 +156,32 @@ describe('the embedded broker with a client that does not read', () => {
     expect(unsentFor(broker, 'sensor-1-slow')).toBeLessThan(1024 * 1024);
   });
 
-  it('logs a client that goes away with messages left unsent as one client error, not one a message', async () => {
-    const broker = await kit.startBroker({
-      beforeAck: async () => {},
-      queues: { maxMessages: 1000, maxBytes: 64 * 1024 * 1024 },
-    });
-    const stuck = await stuckSubscriber(broker.port, 'devices/sensor-1/#');
-    const send = (payload: Buffer) =>
-      new Promise<void>((resolve) =>
-        broker.aedes.publish(
-          { cmd: 'publish', topic: 'devices/sensor-1/commands', payload, qos: 0, retain: false, dup: false },
-          () => resolve(),
-        ),
+  it.each([0, 1] as const)(
+    'logs a QoS %s subscriber that goes away with messages left unsent as one client error, not one a message',
+    async (qos) => {
+      const broker = await kit.startBroker({
+        beforeAck: async () => {},
+        queues: { maxMessages: 1000, maxBytes: 64 * 1024 * 1024 },
+      });
+      const stuck = await stuckSubscriber(broker.port, 'devices/sensor-1/#', qos);
+      const send = (payload: Buffer) =>
+        new Promise<void>((resolve) =>
+          broker.aedes.publish(
+            { cmd: 'publish', topic: 'devices/sensor-1/commands', payload, qos, retain: false, dup: false },
+            () => resolve(),
+          ),
+        );
+      // fill the kernel's buffers, then 2,000 small commands, each waiting for the socket
+      for (let i = 0; i < 80; i++) await send(Buffer.alloc(256 * 1024, 1));
+      for (let i = 0; i < 2000; i++) await send(Buffer.from('reboot'));
+      stuck.socket.destroy(); // the device goes away
+      await until('its going is seen', () =>
+        kit.log.lines.some((line) => line.event === 'broker.client_error'),
       );
-    // fill the kernel's buffers, then 2,000 small commands, each waiting for the socket
-    for (let i = 0; i < 80; i++) await send(Buffer.alloc(256 * 1024, 1));
-    for (let i = 0; i < 2000; i++) await send(Buffer.from('reboot'));
-    stuck.socket.destroy(); // the device goes away
-    await until('its going is seen', () =>
-      kit.log.lines.some((line) => line.event === 'broker.client_error'),
-    );
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(kit.log.lines.filter((line) => line.event === 'broker.client_error')).toHaveLength(1);
-  });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(kit.log.lines.filter((line) => line.event === 'broker.client_error')).toHaveLength(1);
+    },
+  );
 
   it('sends every retained message at a SUBSCRIBE to a client that reads them all, only slower', async () => {
     const broker = await kit.startBroker({
@@ -226,4 +229,14 @@ describe('the embedded broker with a client that does not read', () => {
     write({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'devices/+/status', qos: 0 }] });
     await until('every retained message came', () => retained === count, 20_000);
   });
+
+  it.each([0, -1])(
+    'refuses an aedes drainTimeout of %s, which would leave a client that reads nothing open for good',
+    async (drainTimeout) => {
+      await expect(kit.startBroker({ aedes: { drainTimeout } })).rejects.toMatchObject({
+        code: 'E_INVALID_OPTION',
+        message: expect.stringContaining('aedes.drainTimeout must be a positive number of ms'),
+      });
+    },
+  );
 });
