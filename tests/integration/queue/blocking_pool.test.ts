@@ -47,6 +47,30 @@ describe('BlockingPool', () => {
     await pool.close();
   });
 
+  it('waits its time on a wake-up list Redis refuses (a key of another type), keeping its connection, and ends at interrupt()', async () => {
+    const made = spyConnections();
+    const pool = new BlockingPool(source);
+    const key = uniqueQueue('bpool-refused');
+    await source.set(key, 'damaged by hand');
+    try {
+      let started = performance.now();
+      await pool.wait([key], 300);
+      // before: the refused BLPOP returned at once, and its connection was closed for a new one
+      expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+      await pool.wait([key], 300);
+      expect(made).toHaveLength(1);
+      const waiting = pool.wait([key], 30_000);
+      await sleep(100);
+      started = performance.now();
+      pool.interrupt();
+      await waiting;
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      await source.del(key);
+      await pool.close();
+    }
+  });
+
   it('keeps a wait that ended by its timeout for the next one', async () => {
     const made = spyConnections();
     const pool = new BlockingPool(source);

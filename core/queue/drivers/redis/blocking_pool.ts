@@ -11,6 +11,8 @@ export class BlockingPool {
   readonly #source: Redis;
   readonly #idle: Redis[] = [];
   readonly #busy = new Set<Redis>();
+  /** Ends the pauses of waits Redis refused (see `wait`), for `interrupt()`. */
+  readonly #pauses = new Set<() => void>();
   #closed = false;
 
   constructor(source: Redis) {
@@ -46,8 +48,15 @@ export class BlockingPool {
           guard.unref();
         }),
       ]);
-    } catch {
-      healthy = false; // interrupted or Redis unreachable: the caller's next command reports it
+    } catch (error) {
+      if ((error as Error | undefined)?.name === 'ReplyError' && !this.#closed) {
+        // Redis refused the wait (a wake-up list replaced by hand by a key of another type):
+        // the connection is fine, and the wait lasts its time all the same, or an idle worker
+        // would ask again at once, without end
+        await this.#pause(waitMs);
+      } else {
+        healthy = false; // interrupted or Redis unreachable: the caller's next command reports it
+      }
     } finally {
       clearTimeout(guard);
       this.#busy.delete(connection);
@@ -72,9 +81,24 @@ export class BlockingPool {
     return connection;
   }
 
+  /** Resolves after `ms`, or at `interrupt()`. */
+  #pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#pauses.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      timer.unref();
+      this.#pauses.add(done);
+    });
+  }
+
   /** Ends every wait in progress at once. */
   interrupt(): void {
     for (const connection of this.#busy) connection.disconnect();
+    for (const done of [...this.#pauses]) done();
   }
 
   async close(): Promise<void> {
