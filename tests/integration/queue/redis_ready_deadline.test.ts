@@ -14,7 +14,11 @@ afterEach(async () => {
 });
 
 /** A server that accepts connections and answers nothing; counts the connections. */
-async function silentServer(): Promise<{ port: number; connections: () => number }> {
+async function silentServer(): Promise<{
+  port: number;
+  connections: () => number;
+  close: () => Promise<void>;
+}> {
   const sockets = new Set<Socket>();
   let connections = 0;
   const server: Server = createServer((socket) => {
@@ -24,11 +28,15 @@ async function silentServer(): Promise<{ port: number; connections: () => number
     socket.on('close', () => sockets.delete(socket));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  closers.push(async () => {
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
     for (const socket of sockets) socket.destroy();
     await new Promise((resolve) => server.close(resolve));
-  });
-  return { port: (server.address() as { port: number }).port, connections: () => connections };
+  };
+  closers.push(close);
+  return { port: (server.address() as { port: number }).port, connections: () => connections, close };
 }
 
 describe('limitReadyWait', () => {
@@ -96,6 +104,37 @@ describe('limitReadyWait', () => {
     expect(await redis.get('x')).toBeNull();
     expect(connections).toBe(1);
     expect(infos).toBe(2);
+    expect(readiness.unanswered).toBe(false);
+  });
+
+  it('fails a command written before the connection was ready (TIME, while ioredis waits for its check), instead of dropping it', async () => {
+    const { port } = await silentServer();
+    const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 3 });
+    redis.on('error', () => {});
+    closers.push(() => redis.disconnect());
+    limitReadyWait(redis, 200);
+    const first = redis.get('x').catch((error: Error) => error); // starts connecting
+    while (redis.status !== 'connect') await new Promise((resolve) => setTimeout(resolve, 5));
+    // ioredis writes TIME at once while it waits for the ready check; the next connection
+    // dropped it, unsettled, for good
+    const time = redis.time().then(
+      () => 'answered',
+      (error: Error) => `failed: ${error.message}`,
+    );
+    expect(await time).toBe('failed: Connection is closed.');
+    expect(await first).toBeInstanceOf(Error);
+  });
+
+  it('no longer says "answered nothing" once the server refuses connections instead', async () => {
+    const { port, close } = await silentServer();
+    const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on('error', () => {});
+    closers.push(() => redis.disconnect());
+    const readiness = limitReadyWait(redis, 200);
+    await redis.get('x').catch(() => {});
+    expect(readiness.unanswered).toBe(true);
+    await close(); // nothing listens: ECONNREFUSED from here on
+    await redis.get('x').catch(() => {});
     expect(readiness.unanswered).toBe(false);
   });
 });

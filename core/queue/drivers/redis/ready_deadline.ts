@@ -33,13 +33,24 @@ export function limitReadyWait(
 ): ReadyDeadline {
   let timer: NodeJS.Timeout | undefined;
   let unanswered = false;
+  /** The error the latest connection was closed with here: any other ends `unanswered`. */
+  let deadlineError: Error | undefined;
   redis.on('connect', () => {
     clearTimeout(timer);
     const { stream } = redis;
     timer = setTimeout(() => {
       if (awaitsAnswer ? !awaitsAnswer() : redis.status !== 'connect') return;
       unanswered = true;
-      stream.destroy(new Error(`connected, but no answer within ${ms} ms`));
+      // Commands ioredis writes before the connection is ready (PUBLISH, TIME: those allowed
+      // while Redis loads) wait in its command queue, which the next connection drops without
+      // settling them: they fail now instead (the ready check aside, which ioredis handles)
+      const closed = new Error('Connection is closed.');
+      for (let i = 0; i < redis.commandQueue.length; i++) {
+        const { command } = redis.commandQueue.peekAt(i)!;
+        if (command.name !== 'info') command.reject(closed);
+      }
+      deadlineError = new Error(`connected, but no answer within ${ms} ms`);
+      stream.destroy(deadlineError);
     }, ms);
     timer.unref();
     // any answer will do (see above: a Redis loading its dataset)
@@ -50,6 +61,13 @@ export function limitReadyWait(
     unanswered = false;
   });
   redis.on('close', () => clearTimeout(timer));
+  // a later failure of another kind (the server now refuses connections) is not "answered nothing"
+  redis.on('error', (error: unknown) => {
+    // (ioredis reports the commands it gave up on as an error too: that one says nothing new)
+    if (error !== deadlineError && (error as Error | undefined)?.name !== 'MaxRetriesPerRequestError') {
+      unanswered = false;
+    }
+  });
   return {
     get unanswered() {
       return unanswered;
