@@ -517,6 +517,19 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
     },
   );
 
+  it('reading a running job with the leases hash of another type fails with E_REDIS_WRONG_TYPE naming the key', async () => {
+    const { driver, queue, keys } = driverUnderTest();
+    await driver.push([newJob(queue, 'r1')]);
+    await driver.reserve(queue, reserveOptions);
+    await driver.redis.del(keys.leases);
+    await driver.redis.set(keys.leases, 'not a hash');
+
+    await expect(driver.getJob(queue, 'r1')).rejects.toMatchObject({
+      code: 'E_REDIS_WRONG_TYPE',
+      message: expect.stringContaining(`Redis key ${keys.leases} of queue "jobs" holds a string, not a hash`),
+    });
+  });
+
   it('completing with a queue:stats counter damaged by hand completes the jobs', async () => {
     const { driver, queue, keys } = driverUnderTest();
     await driver.push([newJob(queue, 'd1')]);

@@ -255,7 +255,10 @@ export class RedisRecords {
       'read_records',
       [keys.leases, keys.completed, keys.completedTimes],
       [keys.job, ...selection],
-    );
+    ).catch(async (error: unknown) => {
+      // a key of the queue of another type (its leases, replaced by hand), named
+      throw await refusedQueueCall(this.#redis, error, queue, keys, 'its records cannot be read');
+    });
     const records: JobRecord[] = [];
     for (let index = 0; index + 3 < replies.length; index += 4) {
       const hash = fieldsOf(replies[index + 1] as string[]);
