@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logger.js';
 import type { ChurnMap } from '../support/churn_map.js';
+import { groupBy } from '../support/group_by.js';
 import { MAX_TIMER_MS, withDeadline } from '../support/timers.js';
 import type { AckBuffer } from './ack_buffer.js';
 import type { QueueDriver, ReservedJob } from './driver.js';
@@ -174,31 +175,39 @@ async function handBack(
   const left: (RunningJob & { expired?: true })[] = [...running, ...waiting];
   if (left.length === 0) return;
   for (const { controller } of left) controller.abort(new WorkerShutdownError('worker shutting down'));
-  try {
-    const outcomes = await driver.release(
-      left.map((entry) => entry.lease),
-      // started: handed back, each still counts as having run should it come due past its expiresAt
-      { started: running.length },
-    );
-    for (const [index, { job, expired }] of left.entries()) {
-      // the running ones first: their handlers started here. One held ahead was never announced
-      // running, so its follower has it queued still: no second `queued` for it
-      const started = index < running.length;
-      handBacks.announce(job, outcomes[index], started && !expired, started ? name : undefined);
-      log.info(
-        { event: 'job.released', ...jobFields(job), outcome: outcomes[index] },
-        'job handed back unfinished',
-      );
-    }
-  } catch (error) {
-    log.error(
-      {
-        event: 'worker.release_failed',
-        err: error,
-        jobIds: left.map(({ job }) => job.id),
-        queues: distinctQueues(left.map(({ job }) => job)),
-      },
-      'could not release; leases will expire',
-    );
-  }
+  // each queue's apart: one that Redis refuses (a key of it replaced by hand) fails only its own
+  const startedOnes = new Set(left.slice(0, running.length));
+  const groups = [...groupBy(left, ({ job }) => job.queue).values()];
+  await Promise.all(
+    groups.map(async (group) => {
+      const started = group.filter((entry) => startedOnes.has(entry)).length;
+      try {
+        // started: handed back, each still counts as having run should it come due past its expiresAt
+        const outcomes = await driver.release(
+          group.map((entry) => entry.lease),
+          { started },
+        );
+        for (const [index, { job, expired }] of group.entries()) {
+          // the running ones first: their handlers started here. One held ahead was never
+          // announced running, so its follower has it queued still: no second `queued` for it
+          const ran = index < started;
+          handBacks.announce(job, outcomes[index], ran && !expired, ran ? name : undefined);
+          log.info(
+            { event: 'job.released', ...jobFields(job), outcome: outcomes[index] },
+            'job handed back unfinished',
+          );
+        }
+      } catch (error) {
+        log.error(
+          {
+            event: 'worker.release_failed',
+            err: error,
+            jobIds: group.map(({ job }) => job.id),
+            queues: distinctQueues(group.map(({ job }) => job)),
+          },
+          'could not release; leases will expire',
+        );
+      }
+    }),
+  );
 }

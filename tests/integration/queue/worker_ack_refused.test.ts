@@ -241,3 +241,35 @@ describe('a worker running a job of a queue whose leases cannot be renewed', () 
     },
   );
 });
+
+describe('a stopping worker one of whose queues refuses its hand-back', () => {
+  it("hands back the other queue's running job and says so, and names only the refused one as not handed back", async () => {
+    const { driver, id } = redisDriver('drn-refused');
+    const [healthy, broken] = ['healthy', 'broken'];
+    breaking = { redis: driver.redis, key: driver.keys.queue(broken).wait };
+    const tag = `drain-refused-${id}`;
+    const dispatcher = new Dispatcher(driver);
+    const slow = await dispatcher.dispatch(
+      SlowJob,
+      { tag, ms: 5000, honourSignal: true },
+      { queue: healthy },
+    );
+    const holding = await dispatcher.dispatch(BreakAndHoldJob, { tag }, { queue: broken });
+    const log = capturingLogger('info');
+    const worker = startWorker({
+      driver,
+      registry: new JobRegistry().register(SlowJob).register(BreakAndHoldJob),
+      queues: [healthy, broken],
+      concurrency: 2,
+      log: log.logger,
+    });
+    await until('both run', () => entries(tag).includes('broke') && entries(tag).includes(`start ${slow}`));
+    await worker.shutdown();
+
+    expect((await driver.getJob(healthy, slow))?.status).toBe('queued');
+    expect(log.events('job.released').map((line) => line.jobId)).toEqual([slow]);
+    expect(log.events('worker.release_failed')).toEqual([
+      expect.objectContaining({ jobIds: [holding], queues: [broken] }),
+    ]);
+  });
+});
