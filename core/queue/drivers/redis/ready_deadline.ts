@@ -15,6 +15,12 @@ import type { Redis } from 'ioredis';
 /** How long a connection Redis accepted may take to answer anything, in ms. */
 export const READY_WAIT_MS = 2_000;
 
+/**
+ * The commands ioredis writes before a connection is ready that Topiq's callers wait for (a
+ * server's TIME, a cancel's PUBLISH); its own (INFO, CLIENT SETINFO) it handles itself.
+ */
+const SETTLED_BY_CALLERS = new Set(['time', 'publish']);
+
 /** What {@link limitReadyWait} tells of the connection it watches. */
 export interface ReadyDeadline {
   /** Whether the latest connection was closed for answering nothing (until one is ready). */
@@ -43,11 +49,14 @@ export function limitReadyWait(
       unanswered = true;
       // Commands ioredis writes before the connection is ready (PUBLISH, TIME: those allowed
       // while Redis loads) wait in its command queue, which the next connection drops without
-      // settling them: they fail now instead (the ready check aside, which ioredis handles)
-      const closed = new Error('Connection is closed.');
-      for (let i = 0; i < redis.commandQueue.length; i++) {
-        const { command } = redis.commandQueue.peekAt(i)!;
-        if (command.name !== 'info') command.reject(closed);
+      // settling them: they fail now instead. A connection that was ready (a subscriber's) has
+      // its commands sent again by ioredis.
+      if (redis.status === 'connect') {
+        const closed = new Error('Connection is closed.');
+        for (let i = 0; i < redis.commandQueue.length; i++) {
+          const { command } = redis.commandQueue.peekAt(i)!;
+          if (SETTLED_BY_CALLERS.has(command.name)) command.reject(closed);
+        }
       }
       deadlineError = new Error(`connected, but no answer within ${ms} ms`);
       stream.destroy(deadlineError);
