@@ -8,6 +8,7 @@ import type { EventEmitter } from 'node:events';
 import { Aedes, type AedesOptions, type Client, type PublishPacket } from 'aedes';
 import { BrokerPortInUseError, BrokerUnavailableError, InvalidOptionError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { MAX_TIMER_MS } from '../support/timers.js';
 import {
   type AccessControl,
   type BeforeAck,
@@ -172,11 +173,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   }
 
   const drainTimeout = (options.aedes as { drainTimeout?: unknown } | undefined)?.drainTimeout;
-  if (drainTimeout !== undefined && !(typeof drainTimeout === 'number' && drainTimeout > 0)) {
+  if (
+    drainTimeout !== undefined &&
+    !(typeof drainTimeout === 'number' && drainTimeout > 0 && drainTimeout <= MAX_TIMER_MS)
+  ) {
     // deliveries do not wait for a client's socket (slow_readers.ts): this timeout is what
     // closes a client that reads nothing, and bounds the writes waiting for it
     throw new InvalidOptionError(
-      `MQTT broker aedes.drainTimeout must be a positive number of ms (aedes's default is 60000), got ${String(drainTimeout)}: it closes a client that reads nothing.`,
+      `MQTT broker aedes.drainTimeout must be a positive number of ms up to ${MAX_TIMER_MS} (aedes's default is 60000), got ${String(drainTimeout)}: it closes a client that reads nothing.`,
     );
   }
   const retained = options.retained ?? DEFAULT_RETAINED_LIMITS;

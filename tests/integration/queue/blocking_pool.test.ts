@@ -71,6 +71,24 @@ describe('BlockingPool', () => {
     }
   });
 
+  it('still wakes on the other lists of a wait Redis refuses for one of them', async () => {
+    const pool = new BlockingPool(source);
+    const [refused, healthy] = [uniqueQueue('bpool-refused'), uniqueQueue('bpool-healthy')];
+    await source.set(refused, 'damaged by hand');
+    try {
+      const started = performance.now();
+      const waiting = pool.wait([refused, healthy], 5_000);
+      await sleep(100);
+      await source.rpush(healthy, '1');
+      await waiting;
+      // before: the whole wait paused for its 5 s, deaf to the healthy list
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      await source.del(refused, healthy);
+      await pool.close();
+    }
+  });
+
   it('keeps a wait that ended by its timeout for the next one', async () => {
     const made = spyConnections();
     const pool = new BlockingPool(source);

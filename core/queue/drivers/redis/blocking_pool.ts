@@ -30,6 +30,8 @@ export class BlockingPool {
     const seconds = Math.max(0.01, waitMs / 1000).toFixed(3);
     let guard: NodeJS.Timeout | undefined;
     let healthy = true;
+    let refused = false;
+    const started = performance.now();
     try {
       // The guard bounds the wait even while Redis is unreachable and ioredis is retrying.
       await Promise.race([
@@ -49,14 +51,10 @@ export class BlockingPool {
         }),
       ]);
     } catch (error) {
-      if ((error as Error | undefined)?.name === 'ReplyError' && !this.#closed) {
-        // Redis refused the wait (a wake-up list replaced by hand by a key of another type):
-        // the connection is fine, and the wait lasts its time all the same, or an idle worker
-        // would ask again at once, without end
-        await this.#pause(waitMs);
-      } else {
-        healthy = false; // interrupted or Redis unreachable: the caller's next command reports it
-      }
+      // Redis refused the wait (a wake-up list replaced by hand by a key of another type): the
+      // connection is fine (see below)
+      if ((error as Error | undefined)?.name === 'ReplyError' && !this.#closed) refused = true;
+      else healthy = false; // interrupted or Redis unreachable: the caller's next command reports it
     } finally {
       clearTimeout(guard);
       this.#busy.delete(connection);
@@ -65,6 +63,23 @@ export class BlockingPool {
       // a 2 s timer that only the socket's close clears, and that close has passed, so the
       // timer held a stopped worker's process open for 2 s
       else if (connection.status !== 'end') connection.disconnect();
+    }
+    if (!refused) return;
+    // The wait goes on for its time on the lists still of their kind, or with none: asked again
+    // at once, an idle worker would ask without end
+    const left = Math.max(0, waitMs - (performance.now() - started));
+    const lists = await this.#lists(keys);
+    if (lists.length > 0 && lists.length < keys.length) await this.wait(lists, left);
+    else await this.#pause(left);
+  }
+
+  /** The keys of `keys` that hold a list or nothing (a wake-up list may be waited on). */
+  async #lists(keys: readonly string[]): Promise<string[]> {
+    try {
+      const types = await Promise.all(keys.map((key) => this.#source.type(key)));
+      return keys.filter((_, index) => types[index] === 'list' || types[index] === 'none');
+    } catch {
+      return [];
     }
   }
 
