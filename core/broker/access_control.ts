@@ -14,7 +14,8 @@ import type { AedesOptions, AuthenticateError, AuthErrorCode, Client, PublishPac
 import type { Logger } from '../logger.js';
 import { withDeadline } from '../support/timers.js';
 import { type DeviceCredentials, type Principal, principalLogFields } from './principal.js';
-import { IDENTIFIER_REJECTED, NOT_AUTHORIZED, SERVER_UNAVAILABLE } from './connack_codes.js';
+import { ClientIdHolders, type DeviceClientIds, accountOf } from './client_id_holders.js';
+import { IDENTIFIER_REJECTED, SERVER_UNAVAILABLE } from './connack_codes.js';
 import { createCredentialCheck, LOGIN_CHECK_TIMEOUT_MS } from './credential_check.js';
 import { type IncomingQos2Limit, Qos2LimitRefusal } from './incoming_qos2_limit.js';
 import { payloadBytes } from './outgoing_queue_limit.js';
@@ -74,12 +75,7 @@ export interface AccessControlSettings {
   readonly loginTimeoutMs?: number;
 }
 
-/**
- * Which client ids a device may connect with. `any`: any id no other account holds (the first
- * account to use an id holds it, see `createAccessControl`). `device-id`: only its own device
- * id, so no device can take, or hold first, an id that is another device's.
- */
-export type DeviceClientIds = 'any' | 'device-id';
+export type { DeviceClientIds } from './client_id_holders.js';
 
 /** The hooks to hand to aedes, and what the broker needs to log about its clients. */
 export interface AccessControl {
@@ -159,79 +155,19 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
   const logged = new WeakSet<Error>();
   /** Payloads of the devices' retained publishes the budget counted as it accepted them. */
   const counted = new WeakSet<Buffer>();
-  /**
-   * The account that holds each client id. A client id names a session: its subscriptions
-   * and the messages queued for it while offline, and aedes closes the connection already
-   * using an id when another connects with it. So an id is held by the first account to use
-   * it until that account's clean connection ends: a device connecting with another
-   * account's id would take over its session (and its queued commands) or knock it off.
-   */
-  const holders = new Map<string, { account: string; connections: Set<Client>; persistent: boolean }>();
+  /** The account that holds each client id (see {@link ClientIdHolders}). */
+  const holders = new ClientIdHolders({
+    maxClientIds,
+    deviceClientIds,
+    refuse: (returnCode, reason) => authError(returnCode, reason),
+    sessionEnded: (clientId) => subscriptions.clear(clientId),
+  });
   /** The subscription objects `authorizeSubscribe` granted. */
   const grantedSubscriptions = new WeakSet<object>();
   let closing = false;
   let intakeStopped = false;
   /** The publishes being handed to `beforeAck`, for a stop to wait for (see `stopIntake`). */
   const handling = new Set<Promise<unknown>>();
-  /** How many client ids each device account holds (see {@link SessionLimits}). */
-  const heldIds = new Map<string, number>();
-  const accountOf = (principal: Principal) =>
-    principal.kind === 'device' ? `device:${principal.deviceId}` : `service:${principal.name}`;
-
-  function hold(clientId: string, account: string, client: Client): void {
-    holders.set(clientId, { account, connections: new Set([client]), persistent: false });
-    heldIds.set(account, (heldIds.get(account) ?? 0) + 1);
-  }
-
-  function free(clientId: string, account: string): void {
-    holders.delete(clientId);
-    subscriptions.clear(clientId);
-    const held = (heldIds.get(account) ?? 1) - 1;
-    if (held > 0) heldIds.set(account, held);
-    else heldIds.delete(account);
-  }
-
-  function claim(client: Client, principal: Principal): void {
-    if (deviceClientIds === 'device-id' && principal.kind === 'device' && client.id !== principal.deviceId) {
-      throw authError(
-        IDENTIFIER_REJECTED,
-        `client id ${JSON.stringify(client.id)} is not the device's id; this broker takes only a device's own id as its client id (MQTT_BROKER_CLIENT_IDS=device-id): connect with client id ${JSON.stringify(principal.deviceId)}`,
-      );
-    }
-    const account = accountOf(principal);
-    const holder = holders.get(client.id);
-    if (holder !== undefined && holder.account !== account) {
-      throw authError(
-        NOT_AUTHORIZED,
-        `client id ${JSON.stringify(client.id)} is held by another account's session; connect with a client id of your own (the device id, say)`,
-      );
-    }
-    if (client.conn.destroyed) {
-      throw authError(NOT_AUTHORIZED, 'the connection closed while its credentials were checked');
-    }
-    if (holder === undefined && principal.kind === 'device' && (heldIds.get(account) ?? 0) >= maxClientIds) {
-      const ids = [...holders].filter(([, held]) => held.account === account).map(([id]) => id);
-      throw authError(
-        NOT_AUTHORIZED,
-        `the device holds ${ids.length} client ids (${ids.map((id) => JSON.stringify(id)).join(', ')}), its limit ` +
-          '(MQTT_BROKER_MAX_SESSIONS): connect under one of them, or end a session it left by connecting under its id ' +
-          'with clean session on and disconnecting',
-      );
-    }
-    if (holder) holder.connections.add(client);
-    else hold(client.id, account, client);
-    // A connection that ends before aedes accepts it (closed during the password check, or
-    // refused later) never gets a clientDisconnect: its end frees the id all the same, or an
-    // account could hold any client id for good by connecting with it and hanging up.
-    client.conn.once('close', () => released(client));
-  }
-
-  function released(client: Client): void {
-    const holder = holders.get(client.id);
-    if (!holder?.connections.delete(client)) return;
-    // a persistent session stays its account's; so does an id another connection of it uses
-    if (holder.connections.size === 0 && !holder.persistent) free(client.id, holder.account);
-  }
 
   function refusal(message: string, options?: { cause?: unknown }): Error {
     const error = new Error(message, options);
@@ -263,7 +199,7 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
         return resolvePrincipal(client, username, password);
       })
       .then((principal) => {
-        claim(client, principal);
+        holders.claim(client, principal);
         return principal;
       })
       .then(
@@ -504,19 +440,12 @@ export function createAccessControl(settings: AccessControlSettings): AccessCont
     hooks: { preConnect, authenticate, authorizePublish, authorizeSubscribe },
     principalOf: (client) => sessions.get(client)?.principal,
     deviceAccountOf: (clientId) => {
-      const account = holders.get(clientId)?.account;
+      const account = holders.accountOf(clientId);
       return account?.startsWith('device:') ? account : undefined;
     },
     wasLogged: (error) => logged.has(error),
-    established: (client) => {
-      const holder = holders.get(client.id);
-      // a clean connection ends the session its id had: only the latest accepted one counts
-      if (holder?.connections.has(client)) {
-        holder.persistent = !client.clean;
-        if (client.clean) subscriptions.clear(client.id); // aedes dropped the old session's
-      }
-    },
-    released,
+    established: (client) => holders.established(client),
+    released: (client) => holders.released(client),
     unsubscribed: (client, filters) => subscriptions.unsubscribe(client.id, filters),
     mayReceive: (client, topic) => {
       const session = sessions.get(client);
