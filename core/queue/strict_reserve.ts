@@ -5,6 +5,7 @@
  */
 import { RedisWrongTypeError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { backoffMs } from '../support/retry.js';
 import type { JobRecord, QueueDriver, ReserveResult, ReservedJob } from './driver.js';
 import type { JobEventPublisher } from './job_events.js';
 import { jobFields } from './names.js';
@@ -46,7 +47,7 @@ export class StrictReserve {
   readonly #settings: StrictReserveSettings;
   /**
    * Queues whose reserves Redis refused (a key of theirs replaced by hand): how many times in a
-   * row, and when to ask again (100 ms, doubling to {@link REFUSED_WAIT_MS}).
+   * row, and when to ask again (the worker's backoff: 200 ms, doubling to {@link REFUSED_WAIT_MS}).
    */
   readonly #refused = new Map<string, { times: number; until: number }>();
 
@@ -79,7 +80,7 @@ export class StrictReserve {
           // later queues are served meanwhile (when every queue refuses, the caller backs off)
           if (error instanceof RedisWrongTypeError) {
             const times = (this.#refused.get(queue)?.times ?? 0) + 1;
-            const wait = Math.min(REFUSED_WAIT_MS, 100 * 2 ** Math.min(times - 1, 10));
+            const wait = backoffMs(times, REFUSED_WAIT_MS);
             this.#refused.set(queue, { times, until: performance.now() + wait });
             if (++refused < this.#settings.queues.length) {
               // logged at the first refusal and every 100th (about every 8 minutes)
