@@ -7,7 +7,6 @@
 import { JobCancelledError, LeaseLostError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ChurnMap } from '../support/churn_map.js';
-import { groupBy } from '../support/group_by.js';
 import type { Lease, LeaseState, QueueDriver, ReservedJob } from './driver.js';
 import type { RunningJob } from './job_runner.js';
 
@@ -255,23 +254,20 @@ export class LeaseKeeper {
 
   /** Renews the leases of jobs waiting for their acknowledgement alone; a failure is logged. */
   /**
-   * Renews the leases of jobs waiting for their acknowledgement, a call per queue apart from the
-   * renewal of what the worker holds: a queue that refuses its calls (a key of it replaced by
-   * hand, which may be why its completions wait) must not fail the renewals of the others. A
-   * failure is logged at debug only: the acknowledgement's retries log the outage.
+   * Renews the leases of jobs waiting for their acknowledgement, in a call apart from the
+   * renewal of what the worker holds: their answers change nothing, and a failure of theirs
+   * must not count as one of that renewal. (A queue whose keys were replaced by hand, which may
+   * be why its completions wait, has its leases answered lost by the driver, the other queues'
+   * renewed.) A failure is logged at debug only: the acknowledgement's retries log the outage.
    */
   async #renewAcknowledging(leases: readonly Lease[]): Promise<void> {
-    const byQueue = groupBy(leases, (lease) => lease.queue);
-    const renewals = [...byQueue.values()].map((group) =>
-      this.#driver.extend(group, this.#leaseMs, { started: 0 }),
-    );
-    for (const outcome of await Promise.allSettled(renewals)) {
-      if (outcome.status === 'rejected') {
-        this.#log.debug(
-          { event: 'worker.acknowledging_renew_failed', err: outcome.reason },
-          'could not renew the leases of completions waiting for their acknowledgement',
-        );
-      }
+    try {
+      await this.#driver.extend(leases, this.#leaseMs, { started: 0 });
+    } catch (error) {
+      this.#log.debug(
+        { event: 'worker.acknowledging_renew_failed', err: error },
+        'could not renew the leases of completions waiting for their acknowledgement',
+      );
     }
   }
 
