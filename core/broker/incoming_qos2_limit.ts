@@ -18,7 +18,7 @@
  * broker's start, as those of the outgoing queues do.
  */
 import type { Logger } from '../logger.js';
-import { payloadBytes, type QueueLimits } from './outgoing_queue_limit.js';
+import { fitsLimits, payloadBytes, type QueueLimits, type Tally } from './outgoing_queue_limit.js';
 
 /** The defaults of {@link limitIncomingQos2}: aedes's own per-connection count, and 16 MiB. */
 export const DEFAULT_INCOMING_LIMITS: QueueLimits = { maxMessages: 1000, maxBytes: 16 * 1024 * 1024 };
@@ -33,12 +33,6 @@ export interface IncomingStore {
   incomingStorePacket(client: { id: string }, packet: IncomingPacket): Promise<void>;
   incomingDelPacket(client: { id: string }, packet: IncomingPacket): Promise<void>;
   cleanIncoming?(client: { id: string }): Promise<void>;
-}
-
-/** Messages and payload bytes held. */
-interface Tally {
-  messages: number;
-  bytes: number;
 }
 
 interface Held extends Tally {
@@ -83,8 +77,7 @@ export function limitIncomingQos2(
   const storePacket = store.incomingStorePacket.bind(store);
   const delPacket = store.incomingDelPacket.bind(store);
   const clean = store.cleanIncoming?.bind(store);
-  const fits = (tally: Tally, bytes: number): boolean =>
-    tally.messages + 1 <= limits.maxMessages && tally.bytes + bytes <= limits.maxBytes;
+  const fits = (tally: Tally, bytes: number): boolean => fitsLimits(tally, bytes, limits);
 
   const add = (tally: Tally, messages: number, bytes: number): void => {
     tally.messages += messages;

@@ -65,9 +65,14 @@ export interface OutgoingStore {
 }
 
 /** Messages and payload bytes held. */
-interface Tally {
+export interface Tally {
   messages: number;
   bytes: number;
+}
+
+/** Whether one more message of `bytes` keeps `tally` within `limits`. */
+export function fitsLimits(tally: Tally, bytes: number, limits: QueueLimits): boolean {
+  return tally.messages + 1 <= limits.maxMessages && tally.bytes + bytes <= limits.maxBytes;
 }
 
 interface Held extends Tally {
@@ -104,8 +109,7 @@ export function limitOutgoingQueues(
   const full = new Set<string>();
   const accounts = new Map<string, Tally>();
   const fullAccounts = new Set<string>();
-  const fits = (tally: Tally, bytes: number): boolean =>
-    tally.messages + 1 <= limits.maxMessages && tally.bytes + bytes <= limits.maxBytes;
+  const fits = (tally: Tally, bytes: number): boolean => fitsLimits(tally, bytes, limits);
   const dropped = new Map<string, Set<string>>();
   /**
    * Dropped messages whose delivery was just refused to a persistent client: aedes then clears
