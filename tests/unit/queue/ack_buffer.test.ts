@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { type AckEntry, AckBuffer } from '../../../core/queue/ack_buffer.js';
 import type { Completion, QueueDriver, ReservedJob } from '../../../core/queue/driver.js';
-import { silentLogger } from '../../../core/logger.js';
+import { type Logger, silentLogger } from '../../../core/logger.js';
 import { capturingLogger } from '../../support/capturing_logger.js';
 
 function entry(id: string, queue = 'q'): AckEntry {
@@ -23,19 +23,24 @@ function entry(id: string, queue = 'q'): AckEntry {
   return { lease: { id, queue, token: job.token }, result: 'null', job, value: null, durationMs: 1 };
 }
 
+/** A buffer over `driver` that records the ids of the batches stored and of the entries refused. */
+function recordingBuffer(driver: QueueDriver, log: Logger = silentLogger()) {
+  const stored: string[][] = [];
+  const lost: string[] = [];
+  const acks = new AckBuffer(driver, log, {
+    stored: (entries) => stored.push(entries.map((e) => e.job.id)),
+    lost: (e) => lost.push(e.job.id),
+  });
+  return { acks, stored, lost };
+}
+
 /** A buffer over a driver whose `complete` stores the ids in `refused` as lost leases. */
 function bufferRefusing(refused: string[]) {
   const driver = {
     complete: async (completions: readonly Completion[]) =>
       completions.map((completion) => !refused.includes(completion.lease.id)),
   } as unknown as QueueDriver;
-  const stored: string[][] = [];
-  const lost: string[] = [];
-  const acks = new AckBuffer(driver, silentLogger(), {
-    stored: (entries) => stored.push(entries.map((e) => e.job.id)),
-    lost: (e) => lost.push(e.job.id),
-  });
-  return { acks, stored, lost };
+  return recordingBuffer(driver);
 }
 
 describe('AckBuffer outcomes', () => {
@@ -49,12 +54,7 @@ describe('AckBuffer outcomes', () => {
 
   it('reports neither way an entry a short reply has no answer for', async () => {
     const driver = { complete: async () => [true] } as unknown as QueueDriver;
-    const stored: string[][] = [];
-    const lost: string[] = [];
-    const acks = new AckBuffer(driver, silentLogger(), {
-      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
-      lost: (e) => lost.push(e.job.id),
-    });
+    const { acks, stored, lost } = recordingBuffer(driver);
     for (const id of ['a', 'b', 'c']) acks.add(entry(id));
     await acks.flush();
     expect(stored).toEqual([['a']]);
@@ -86,11 +86,7 @@ describe('AckBuffer outcomes', () => {
         return completions.map(() => true);
       },
     } as unknown as QueueDriver;
-    const stored: string[][] = [];
-    const acks = new AckBuffer(driver, silentLogger(), {
-      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
-      lost: () => {},
-    });
+    const { acks, stored } = recordingBuffer(driver);
     for (const id of ['a', 'b']) acks.add(entry(id));
     await acks.flush(1);
     expect(acks.size).toBe(2);
@@ -113,11 +109,7 @@ describe('AckBuffer outcomes', () => {
       },
     } as unknown as QueueDriver;
     const log = capturingLogger('warn');
-    const stored: string[][] = [];
-    const acks = new AckBuffer(driver, log.logger, {
-      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
-      lost: () => {},
-    });
+    const { acks, stored } = recordingBuffer(driver, log.logger);
     for (const id of ['a', 'b']) acks.add(entry(id));
     await acks.flush(3);
 
@@ -144,11 +136,7 @@ describe('AckBuffer outcomes', () => {
       },
     } as unknown as QueueDriver;
     const log = capturingLogger('warn');
-    const stored: string[][] = [];
-    const acks = new AckBuffer(driver, log.logger, {
-      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
-      lost: () => {},
-    });
+    const { acks, stored } = recordingBuffer(driver, log.logger);
     acks.add(entry('x', 'broken'));
     acks.add(entry('a'));
     acks.add(entry('b'));
@@ -165,7 +153,6 @@ describe('AckBuffer outcomes', () => {
   });
 
   it("flushes a queue's first completion added while another queue's lane is being flushed", async () => {
-    const stored: string[][] = [];
     const driver = {
       // every call answers after a while: the second lane's is still in flight when the first's answers
       complete: async (completions: readonly Completion[]) => {
@@ -173,10 +160,7 @@ describe('AckBuffer outcomes', () => {
         return completions.map(() => true);
       },
     } as unknown as QueueDriver;
-    const acks = new AckBuffer(driver, silentLogger(), {
-      stored: (entries) => stored.push(entries.map((e) => e.job.id)),
-      lost: () => {},
-    });
+    const { acks, stored } = recordingBuffer(driver);
     acks.add(entry('a'));
     const flushed = acks.flush();
     await new Promise((resolve) => setTimeout(resolve, 5));
