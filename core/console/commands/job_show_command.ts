@@ -3,7 +3,7 @@
  * set, progress, result, error and stack, timestamps, worker, payload) as aligned `key: value` lines or as JSON.
  */
 import { type Command, Option } from 'commander';
-import type { JobRecord } from '../../queue/driver.js';
+import { FINISHED_STATUSES, type JobRecord } from '../../queue/driver.js';
 import { BaseCommand } from '../command.js';
 import { plainText } from '../output.js';
 import { addJobIdArguments } from './job_arguments.js';
@@ -68,7 +68,7 @@ export function formatRecord(record: JobRecord): string {
     const { code, message, stack } = record.error;
     // the error a job ended with; any other status keeps that of its last failed attempt (a job
     // that completed on its second try, a retry waiting or running), which is not its state
-    const ended = record.status === 'failed' || record.status === 'cancelled' || record.status === 'expired';
+    const ended = FINISHED_STATUSES.has(record.status) && record.status !== 'completed';
     entries.push([ended ? 'error' : 'last failed attempt', code ? `${code}: ${message}` : message]);
     if (stack) entries.push(['stack', stack]);
   }
