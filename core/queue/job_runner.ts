@@ -263,8 +263,7 @@ export class JobRunner {
       hook = Promise.resolve(
         instance.failed(error, payload, { jobId: job.id, queue: job.queue, attempts: job.attempts, log }),
       );
-      const settling = hook;
-      await withTimeout(settling, abort, armTimeout(abort, timeoutMs, job.id));
+      await withTimeout(hook, abort, armTimeout(abort, timeoutMs, job.id));
     } catch (hookError) {
       if (!abort.aborted) {
         log.error(
