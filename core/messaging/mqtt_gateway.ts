@@ -12,6 +12,7 @@ import type { MqttSettings } from '../config/settings.js';
 import { InvalidConfigError, isTopiqError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { MqttConnection } from '../mqtt/connection.js';
+import { isSharedFilter } from '../mqtt/subscription.js';
 import { assertTopicName } from '../mqtt/topic_name.js';
 import type { Subscription } from '../routing/route_table.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
@@ -26,7 +27,7 @@ import type { SubscriptionMemory } from './subscription_memory.js';
 export function withoutSharing(subscriptions: readonly Subscription[]): Subscription[] {
   const byFilter = new Map<string, Subscription['qos']>();
   for (const { filter, qos } of subscriptions) {
-    const plain = filter.startsWith('$share/') ? filter.split('/').slice(2).join('/') : filter;
+    const plain = isSharedFilter(filter) ? filter.split('/').slice(2).join('/') : filter;
     byFilter.set(plain, Math.max(qos, byFilter.get(plain) ?? 0) as Subscription['qos']);
   }
   return [...byFilter].map(([filter, qos]) => ({ filter, qos }));
@@ -127,9 +128,7 @@ export class MqttGateway {
       // the new filters first, then the stale ones out: a message published in between is
       // delivered twice (at least once) rather than not at all
       // known before the SUBSCRIBE goes: a stop meanwhile leaves them after it
-      this.#shared = subscriptions
-        .map(({ filter }) => filter)
-        .filter((filter) => filter.startsWith('$share/'));
+      this.#shared = subscriptions.map(({ filter }) => filter).filter(isSharedFilter);
       if (subscriptions.length > 0) await connection.subscribe(subscriptions);
       this.#tidySubscriptions(
         connection,

@@ -19,6 +19,7 @@ import { InboundFlow } from './inbound_flow.js';
 import { assertSupportedClient, isWritable } from './mqtt_internals.js';
 import type { PublishOptions, QoS } from './mqtt_message.js';
 import {
+  isSharedFilter,
   normalizeSubscriptions,
   type Subscription,
   SubscriptionRefusedError,
@@ -332,7 +333,7 @@ export class MqttConnection {
    * session holds only replaces it (and asks for no retained messages: see `subscribeOnce`).
    */
   #resubscribeShared(): void {
-    const shared = new Map([...this.#subscriptions].filter(([filter]) => filter.startsWith('$share/')));
+    const shared = new Map([...this.#subscriptions].filter(([filter]) => isSharedFilter(filter)));
     if (shared.size > 0) void this.#subscribeAgain(shared);
   }
 

@@ -65,6 +65,11 @@ export class SubscriptionRefusedError extends TopiqError {
   }
 }
 
+/** Whether `filter` is a shared subscription (`$share/<group>/<filter>`, MQTT 5 and Mosquitto). */
+export function isSharedFilter(filter: string): boolean {
+  return filter.startsWith('$share/');
+}
+
 /** Describes a SUBACK reason code for people. */
 export function describeSubackCode(code: number): string {
   return subackReasons[code] ?? 'refused';
@@ -98,7 +103,7 @@ export function normalizeSubscriptions(subscriptions: readonly Subscription[]): 
 }
 
 function validShare(filter: string): boolean {
-  if (!filter.startsWith('$share/')) return true;
+  if (!isSharedFilter(filter)) return true;
   const [, group, ...rest] = filter.split('/');
   return group !== undefined && group.length > 0 && !/[+#]/.test(group) && rest.join('/').length > 0;
 }
@@ -118,7 +123,7 @@ export async function subscribeOnce(
 ): Promise<RefusedSubscription[]> {
   // MQTT 5 sends a shared subscription no retained messages; Mosquitto before 2.0.13 does, on
   // every SUBSCRIBE, unless told not to (Retain Handling 2, MQTT 5 only)
-  const noRetained = (filter: string) => options.noRetainedForShared === true && filter.startsWith('$share/');
+  const noRetained = (filter: string) => options.noRetainedForShared === true && isSharedFilter(filter);
   const request = Object.fromEntries(
     [...wanted].map(([filter, qos]) => [filter, noRetained(filter) ? { qos, rh: 2 as const } : { qos }]),
   );
