@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
-import { envInteger, envServerUrl } from '../core/config/env_schemas.js';
+import { envInteger, envServerUrl, envSwitch } from '../core/config/env_schemas.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
 import { staticCredentials } from '../core/broker/static_credentials.js';
 import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';
@@ -121,8 +121,8 @@ export default defineConfig(
       MQTT_BROKER_MAX_SESSIONS: envInteger(DEFAULT_SESSION_LIMITS.maxClientIds, { min: 1 }),
       MQTT_BROKER_MAX_SUBSCRIPTIONS: envInteger(DEFAULT_SESSION_LIMITS.maxSubscriptions),
       MQTT_BROKER_CLIENT_IDS: z.enum(['any', 'device-id']).default('any'),
-      MQTT_SHARED_SUBSCRIPTIONS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('true'),
-      MQTT_SHARED_LEAVE_ON_STOP: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('false'),
+      MQTT_SHARED_SUBSCRIPTIONS: envSwitch(true),
+      MQTT_SHARED_LEAVE_ON_STOP: envSwitch(false),
       JOB_EVENTS_TOPIC: z
         .string()
         // the switches JOB_EVENTS_PROGRESS takes too: true/1 are on, false/0 off (a topic named
@@ -149,7 +149,7 @@ export default defineConfig(
           }
         })
         .optional(),
-      JOB_EVENTS_PROGRESS: z.enum(['true', 'false', '1', '0', 'on', 'off']).default('on'),
+      JOB_EVENTS_PROGRESS: envSwitch(true),
       JOB_COMMAND_TOPIC: topicPrefix('topiq/commands/jobs').optional(),
       JOB_COMMAND_REPLY_TOPIC: topicPrefix(DEFAULT_REPLY_TOPIC).default(DEFAULT_REPLY_TOPIC),
       MQTT_AUTH: z.enum(['credentials', 'development']).optional(),
@@ -191,8 +191,8 @@ export default defineConfig(
     protocolVersion: env.MQTT_PROTOCOL_VERSION === '4' ? (4 as const) : (5 as const),
     maxInFlight: env.MQTT_MAX_IN_FLIGHT,
     sharedGroup: env.MQTT_SHARED_GROUP,
-    sharedSubscriptions: ['true', '1', 'on'].includes(env.MQTT_SHARED_SUBSCRIPTIONS),
-    sharedLeaveOnStop: ['true', '1', 'on'].includes(env.MQTT_SHARED_LEAVE_ON_STOP),
+    sharedSubscriptions: env.MQTT_SHARED_SUBSCRIPTIONS,
+    sharedLeaveOnStop: env.MQTT_SHARED_LEAVE_ON_STOP,
     // Opt-in: republishing every job event costs the ingest process about as much CPU as
     // ingest itself at 10k jobs/s (measured in bench/e2e_bench.ts), so it is off by default.
     // `on` means the default template.
@@ -202,7 +202,7 @@ export default defineConfig(
         : env.JOB_EVENTS_TOPIC === 'on'
           ? DEFAULT_EVENTS_TOPIC
           : env.JOB_EVENTS_TOPIC,
-    jobEventsProgress: ['true', '1', 'on'].includes(env.JOB_EVENTS_PROGRESS),
+    jobEventsProgress: env.JOB_EVENTS_PROGRESS,
     jobCommandTopic: env.JOB_COMMAND_TOPIC,
     jobCommandReplyTopic: env.JOB_COMMAND_REPLY_TOPIC,
     broker: {

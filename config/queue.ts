@@ -7,7 +7,14 @@
  * at its next restart.
  */
 import { z } from 'zod';
-import { envDecimal, envInteger, envMs, envParsed, envServerUrl } from '../core/config/env_schemas.js';
+import {
+  envDecimal,
+  envInteger,
+  envMs,
+  envParsed,
+  envServerUrl,
+  envSwitch,
+} from '../core/config/env_schemas.js';
 import { CHANNEL_DATABASE } from '../core/queue/drivers/redis/keys.js';
 import {
   defineConfig,
@@ -39,7 +46,7 @@ export default defineConfig(
     QUEUE_PROGRESS_INTERVAL_MS: envMs(1000),
     QUEUE_SHUTDOWN_GRACE_MS: envMs(10_000),
     QUEUE_HEARTBEAT_MS: envMs(5000, 100),
-    QUEUE_EVENTS: z.enum(['on', 'off', 'true', 'false', '1', '0']).default('on'),
+    QUEUE_EVENTS: envSwitch(true),
     WORKER_QUEUES: envParsed(parseQueueList).optional(),
     WORKER_CONCURRENCY: envInteger(10, { min: 1, max: MAX_CONCURRENCY }),
     WORKER_PREFETCH: envParsed(parsePrefetchSetting).optional(),
@@ -58,7 +65,7 @@ export default defineConfig(
     progressIntervalMs: env.QUEUE_PROGRESS_INTERVAL_MS,
     shutdownGraceMs: env.QUEUE_SHUTDOWN_GRACE_MS,
     heartbeatMs: env.QUEUE_HEARTBEAT_MS,
-    events: ['on', 'true', '1'].includes(env.QUEUE_EVENTS),
+    events: env.QUEUE_EVENTS,
     worker: { queues: env.WORKER_QUEUES, concurrency: env.WORKER_CONCURRENCY, prefetch: env.WORKER_PREFETCH },
   }),
 );

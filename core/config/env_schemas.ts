@@ -30,6 +30,14 @@ export function envInteger(fallback: number, range: { min?: number; max?: number
     .default(fallback);
 }
 
+/** An on/off variable: `on`, `true` or `1`, `off`, `false` or `0`, read as a boolean. */
+export function envSwitch(fallback: boolean) {
+  return z
+    .enum(['true', 'false', '1', '0', 'on', 'off'])
+    .default(fallback ? 'on' : 'off')
+    .transform((word) => word === 'on' || word === 'true' || word === '1');
+}
+
 /** A duration in ms for a timer: a whole number from `min` to Node's longest timer (about 24.8 days). */
 export function envMs(fallback: number, min = 0) {
   return envInteger(fallback, { min, max: MAX_TIMER_MS });

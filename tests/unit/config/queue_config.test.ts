@@ -206,3 +206,23 @@ describe('WORKER_CONCURRENCY', () => {
     );
   });
 });
+
+describe('QUEUE_EVENTS and the other on/off variables', () => {
+  it.each([
+    ['on', true],
+    ['true', true],
+    ['1', true],
+    ['off', false],
+    ['false', false],
+    ['0', false],
+  ])('reads %j as %s, and is on by default', (value, on) => {
+    expect(queueConfig.read({ QUEUE_EVENTS: value }).events).toBe(on);
+    expect(queueConfig.read({}).events).toBe(true);
+  });
+
+  it('refuses another word with E_INVALID_CONFIG naming the variable', () => {
+    expect(() => queueConfig.read({ QUEUE_EVENTS: 'yes' })).toThrow(
+      expect.objectContaining({ code: 'E_INVALID_CONFIG', message: expect.stringContaining('QUEUE_EVENTS') }),
+    );
+  });
+});
