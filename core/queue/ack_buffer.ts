@@ -70,6 +70,8 @@ interface Lane {
   flushing: Promise<void> | undefined;
   scheduled: boolean;
   failures: number;
+  /** The background retry after a failed call, which a flush takes over. */
+  retryTimer: NodeJS.Timeout | undefined;
 }
 
 export class AckBuffer {
@@ -114,6 +116,7 @@ export class AckBuffer {
         flushing: undefined,
         scheduled: false,
         failures: 0,
+        retryTimer: undefined,
       };
       this.#lanes.set(queue, lane);
     }
@@ -123,14 +126,16 @@ export class AckBuffer {
       const scheduled = lane;
       setImmediate(() => {
         scheduled.scheduled = false;
-        void this.#run(scheduled);
+        // a lane with a failed batch waits for its retry (a timer, or a flush's), not for adds
+        if (scheduled.retry === undefined) void this.#run(scheduled);
       });
     }
   }
 
   /**
    * Sends everything queued so far; resolves when it is stored, or gives up after `attempts`
-   * tries. A failed try is followed by the same backoff as in the background (0.2 s, doubling:
+   * failed tries in a row of a queue (a stored batch of up to 1,000 is not a try, so any
+   * backlog is sent while Redis answers). A failed try is followed by the same backoff as in the background (0.2 s, doubling:
    * about 3 s for 5 tries), so a Redis that answers LOADING or BUSY for a moment (a restart, a
    * failover) is waited out. The queues' lanes are flushed side by side. What is still unsent
    * then is logged (`ack.gave_up`): those jobs run again when their leases end.
@@ -146,9 +151,15 @@ export class AckBuffer {
       if (due.length === 0) break;
       await Promise.all(
         due.map(async (lane) => {
-          tried.set(lane, (tried.get(lane) ?? 0) + 1);
-          if (!lane.flushing && lane.failures > 0) await sleep(backoffMs(lane.failures));
+          if (!lane.flushing && lane.failures > 0) {
+            // one retry at a time: the background's would double the failures, and the waits
+            clearTimeout(lane.retryTimer);
+            lane.retryTimer = undefined;
+            await sleep(backoffMs(lane.failures));
+          }
           await (lane.flushing ?? this.#run(lane));
+          // a stored batch is progress, not a try: a backlog of many batches is all sent
+          tried.set(lane, lane.failures > 0 ? (tried.get(lane) ?? 0) + 1 : 0);
         }),
       );
     }
@@ -175,7 +186,12 @@ export class AckBuffer {
     lane.flushing = this.#send(lane, batch).finally(() => {
       lane.flushing = undefined;
       lane.sending = undefined;
-      if (laneSize(lane) > 0) setTimeout(() => void this.#run(lane), backoffMs(lane.failures)).unref();
+      if (laneSize(lane) === 0) return;
+      clearTimeout(lane.retryTimer);
+      lane.retryTimer = setTimeout(() => {
+        lane.retryTimer = undefined;
+        void this.#run(lane);
+      }, backoffMs(lane.failures)).unref();
     });
     return lane.flushing;
   }
