@@ -30,7 +30,9 @@ export async function loadRoutes(
         `app/routes/${file} must export a default function, e.g. export default defineRoutes((routes) => { ... })`,
       );
     }
-    module.default(table, app);
+    // awaited: an async definitions function (one reading a file first) has every route in
+    // the table before the server builds its router and subscriptions from it
+    await module.default(table, app);
   }
   return table;
 }

@@ -4,11 +4,13 @@ import { RouteTable } from '../routing/route_table.js';
 import type { MessageContext } from './message_context.js';
 import type { AppRouteTable, MessageHandler } from './message_pipeline.js';
 
-/** What a route file exports as default. */
-export type RouteDefinitions = (routes: AppRouteTable, app: Application) => void;
+/** What a route file exports as default: it may be async, and is awaited before the server starts. */
+export type RouteDefinitions = (routes: AppRouteTable, app: Application) => void | Promise<void>;
 
 /**
- * Declares a route file; the function runs once at start-up with the route table.
+ * Declares a route file; the function runs once at start-up with the route table. An async
+ * function (one that reads a file before it adds routes) is awaited, files one after another in
+ * name order, before the server builds its subscriptions.
  *
  * @example
  * export default defineRoutes((routes) => {

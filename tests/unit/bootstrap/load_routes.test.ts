@@ -52,6 +52,27 @@ describe('loadRoutes', () => {
     expect(table.routes().map((each) => each.pattern)).toEqual(['a/{id}', 'b/{id}']);
   });
 
+  it('awaits an async definitions function, so routes added after its first await are in the table it returns, in file order', async () => {
+    const table = await load(
+      routesDir('plain', {
+        'a.js':
+          "export default async function (routes) { await new Promise((r) => setTimeout(r, 20)); routes.on('a/{id}', async () => {}); }\n",
+        'b.js': route('b/{id}'),
+      }),
+    );
+    expect(table.routes().map((each) => each.pattern)).toEqual(['a/{id}', 'b/{id}']);
+  });
+
+  it('fails the load with the error an async definitions function rejects with', async () => {
+    await expect(
+      load(
+        routesDir('plain', {
+          'a.js': "export default async function () { await null; throw new Error('flags file missing'); }\n",
+        }),
+      ),
+    ).rejects.toThrow('flags file missing');
+  });
+
   it('refuses a route file without a default function, naming it', async () => {
     await expect(
       load(routesDir('My Projects', { 'broken.js': 'export const x = 1;\n' })),
