@@ -14,7 +14,7 @@ import { decodeJson, encodeJson, type JsonValue } from '../queue/json.js';
 import { ProgressSteps } from '../queue/progress_steps.js';
 import { ProgressWriter } from '../queue/progress_writer.js';
 import type { JobRegistry } from '../queue/registry.js';
-import { errorCode, thrownError } from '../queue/record_failure.js';
+import { storedError, thrownError } from '../queue/record_failure.js';
 
 /** One `progress()` report of a job the fake ran, clamped to 0-100 as a worker stores it. */
 export interface ProgressReport {
@@ -125,12 +125,8 @@ export async function runOneJob(
     } catch (caught) {
       // described as a worker describes it (record_failure.ts): whatever was thrown, never throwing
       const error = thrownError(caught);
-      const code = errorCode(error);
-      const { outcome } = await driver.fail({
-        lease,
-        error: { message: error.message, ...(code ? { code } : {}) },
-        retryInMs: null,
-      });
+      // stored as a worker stores it: message, code and stack, each cut to its bound
+      const { outcome } = await driver.fail({ lease, error: storedError(error), retryInMs: null });
       if (outcome === 'cancelled') return { status: 'cancelled', error };
       // never 'retrying' (no retry is asked for); 'lost' only when the job was taken from this run
       // (removed, or a clock moved past even the fake's lease), and a worker runs no hook for an

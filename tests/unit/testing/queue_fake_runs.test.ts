@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Job, type JobContext, QueueFake } from '../../../core/index.js';
+import { MAX_ERROR_CODE_LENGTH, MAX_ERROR_MESSAGE_LENGTH } from '../../../core/queue/record_failure.js';
 
 const runs: string[] = [];
 const gates: (() => void)[] = [];
@@ -40,6 +41,13 @@ class ChangingJob extends Job<null, { items: number[] }> {
     // the job goes on with the object after returning it (a buffer it keeps filling, say)
     setImmediate(() => result.items.push(2));
     return result;
+  }
+}
+
+class HugeErrorJob extends Job<{ n: number }> {
+  static override readonly queue = 'fake-runs';
+  async handle({ n }: { n: number }): Promise<void> {
+    throw Object.assign(new Error('m'.repeat(n)), { code: `E_${'X'.repeat(n)}` });
   }
 }
 
@@ -128,6 +136,24 @@ describe('QueueFake.runNext outcomes', () => {
     await tick();
     expect(outcome).toMatchObject({ status: 'completed', result: { items: [1] } });
     expect((await fake.driver.getJob('fake-runs', id))?.result).toEqual({ items: [1] });
+  });
+
+  it('stores a failure as a worker does: the stack kept, the message and code cut to their bounds', async () => {
+    fake = QueueFake.install({ jobs: [HugeErrorJob], jobErrors: 'record' });
+    const short = await HugeErrorJob.dispatch({ n: 5 }, { maxTries: 1 });
+    const long = await HugeErrorJob.dispatch({ n: 10_000 }, { maxTries: 1 });
+    await fake.runAll();
+    const shortError = (await fake.driver.getJob('fake-runs', short))?.error;
+    expect(shortError).toMatchObject({ message: 'mmmmm', code: 'E_XXXXX' });
+    expect(shortError?.stack).toContain('Error: mmmmm');
+    const [failed] = await fake.driver.listFailed('fake-runs', 0, 1);
+    expect(failed?.error?.stack).toContain('Error: mmmmm');
+    const longError = (await fake.driver.getJob('fake-runs', long))?.error;
+    expect(longError?.message).toBe(
+      `${'m'.repeat(MAX_ERROR_MESSAGE_LENGTH)}… [${10_000 - MAX_ERROR_MESSAGE_LENGTH} more characters cut]`,
+    );
+    expect(longError?.code?.startsWith(`E_${'X'.repeat(MAX_ERROR_CODE_LENGTH - 2)}`)).toBe(true);
+    expect(longError?.code?.length).toBeLessThan(MAX_ERROR_CODE_LENGTH + 40);
   });
 
   it('records a job it was not given as a worker does, with E_JOB_NOT_REGISTERED', async () => {
