@@ -32,11 +32,28 @@ export function assertDescription(description: unknown): asserts description is 
 }
 
 function assertLabel(label: string, value: unknown, max: number, holds: string): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > max || REFUSED.test(value)) {
+  if (typeof value !== 'string' || value.length === 0 || tooLong(value, max) || REFUSED.test(value)) {
     const shown = typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}...` : value;
     throw new InvalidOptionError(
       `${label} must be 1 to ${max} characters of text without control, invisible or line-break characters ` +
-        `(${holds}); got ${JSON.stringify(shown)}${typeof value === 'string' ? ` (${value.length} characters)` : ''}`,
+        `(${holds}); got ${JSON.stringify(shown)}${typeof value === 'string' ? ` (${characters(value)} characters)` : ''}`,
     );
   }
+}
+
+/**
+ * Whether `value` has more than `max` characters as a person counts them (code points): an emoji
+ * or a character past U+FFFF is one, not the two UTF-16 units `length` counts. Walked only when
+ * its length cannot tell.
+ */
+function tooLong(value: string, max: number): boolean {
+  if (value.length <= max) return false;
+  return value.length > 2 * max || characters(value) > max;
+}
+
+/** The code points of `value`. */
+function characters(value: string): number {
+  let count = 0;
+  for (const _ of value) count++;
+  return count;
 }
