@@ -4,13 +4,14 @@
  */
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
-import { envInteger, envServerUrl, envSwitch } from '../core/config/env_schemas.js';
+import { envInteger, envMs, envServerUrl, envSwitch } from '../core/config/env_schemas.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
 import { staticCredentials } from '../core/broker/static_credentials.js';
 import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';
 import { DEFAULT_RETAINED_LIMITS } from '../core/broker/retained_budget.js';
 import { DEFAULT_SESSION_LIMITS } from '../core/broker/session_limits.js';
 import { eventTopicProblem } from '../core/messaging/job_event_bridge.js';
+import { DEFAULT_HANDLER_TIMEOUT_MS } from '../core/messaging/handler_deadline.js';
 import { DEFAULT_REPLY_TOPIC, isUnderTopic } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
 
@@ -107,6 +108,7 @@ export default defineConfig(
       MQTT_PASSWORD: z.string().optional(),
       MQTT_PROTOCOL_VERSION: z.enum(['4', '5']).default('5'),
       MQTT_MAX_IN_FLIGHT: envInteger(20000, { min: 1, max: 65535 }),
+      MQTT_HANDLER_TIMEOUT_MS: envMs(DEFAULT_HANDLER_TIMEOUT_MS),
       MQTT_SHARED_GROUP: z
         .string()
         .regex(/^[^/+#]+$/, 'may not contain / + or #')
@@ -190,6 +192,7 @@ export default defineConfig(
     password: env.MQTT_PASSWORD,
     protocolVersion: env.MQTT_PROTOCOL_VERSION === '4' ? (4 as const) : (5 as const),
     maxInFlight: env.MQTT_MAX_IN_FLIGHT,
+    handlerTimeoutMs: env.MQTT_HANDLER_TIMEOUT_MS,
     sharedGroup: env.MQTT_SHARED_GROUP,
     sharedSubscriptions: env.MQTT_SHARED_SUBSCRIPTIONS,
     sharedLeaveOnStop: env.MQTT_SHARED_LEAVE_ON_STOP,

@@ -40,6 +40,8 @@ export const errorCatalogue = {
   E_NEXT_CALLED_LATE:
     'A middleware called next() after it had returned; the rest of the chain did not run (logged).',
   E_INVALID_MESSAGE: 'An MQTT message failed validation; it was sent to the dead-letter store.',
+  E_HANDLER_TIMEOUT:
+    "A route's middleware and handler ran past MQTT_HANDLER_TIMEOUT_MS for one message; it was sent to the dead-letter store.",
   E_INVALID_TOPIC: 'A topic to publish to is not an MQTT topic name (empty, or with +, # or NUL).',
   E_RATE_LIMITED: 'A device published faster than its rate limit allows.',
   E_STATE_TOO_LARGE: 'A state store merge would make its entry hold more fields or bytes than allowed.',
@@ -228,6 +230,12 @@ export class NextCalledLateError extends TopiqError {
 export class InvalidMessageError extends TopiqError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('E_INVALID_MESSAGE', message, options);
+  }
+}
+
+export class HandlerTimeoutError extends TopiqError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_HANDLER_TIMEOUT', message, options);
   }
 }
 

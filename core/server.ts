@@ -74,6 +74,9 @@ export class Server {
       log: options.app.log,
       ...(options.middleware ? { middleware: options.middleware } : {}),
       ...(options.mqtt.jobCommandReplyTopic ? { replyTopic: options.mqtt.jobCommandReplyTopic } : {}),
+      ...(options.mqtt.handlerTimeoutMs === undefined
+        ? {}
+        : { handlerTimeoutMs: options.mqtt.handlerTimeoutMs }),
     });
   }
 

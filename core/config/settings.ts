@@ -53,6 +53,11 @@ export interface MqttSettings {
   password: string | undefined;
   protocolVersion: 4 | 5;
   maxInFlight: number;
+  /**
+   * Longest a message's middleware and handler may run, in ms of their own, before the message
+   * is dead-lettered with `E_HANDLER_TIMEOUT` (0: no deadline). Optional for settings built in code.
+   */
+  handlerTimeoutMs?: number;
   /** Group of `shared: true` routes (`$share/<group>/...`). */
   sharedGroup: string;
   /** False for brokers without shared subscriptions (aedes): shared routes subscribe plainly. */

@@ -50,6 +50,19 @@ export interface ContextServices {
  */
 export const MESSAGE_MEMO: unique symbol = Symbol('topiq.messageMemo');
 
+/** Where the pipeline's handler deadline reads a context's waits and gives it up (handler_deadline.ts). */
+export const HANDLER_DEADLINE: unique symbol = Symbol('topiq.handlerDeadline');
+
+/** What {@link HANDLER_DEADLINE} gives. */
+export interface DeadlineHooks {
+  /** Whether a dispatch or publish of the message is being waited for now. */
+  readonly waiting: boolean;
+  /** Ms spent waiting for dispatches and publishes (one at least in flight), up to `now` (`performance.now()`). */
+  waitedMs(now: number): number;
+  /** Gives the message up: fires {@link MessageContext.signal} with `error`, and refuses dispatches and publishes after. */
+  giveUp(error: Error): void;
+}
+
 /**
  * A topic as an error message names it: cut to 200 characters, so that a long one (a device id
  * of thousands) does not push the reason out of a dead letter's cut-short text.
@@ -82,6 +95,12 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   readonly #pending: Promise<unknown>[] = [];
   #json: { value: unknown } | undefined;
   #dispatchFailure: { error: unknown } | undefined;
+  /** Dispatches and publishes in flight; since when one was (`performance.now()`); ms waited before. */
+  #inFlight = 0;
+  #waitingSince = 0;
+  #waited = 0;
+  #abort: AbortController | undefined;
+  #givenUp: Error | undefined;
 
   /** See {@link MESSAGE_MEMO}. */
   readonly [MESSAGE_MEMO]: Map<unknown, unknown>;
@@ -107,6 +126,51 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     this.#services = services;
     this.state = services.state;
     this.log = services.log.child({ topic: message.topic, route });
+  }
+
+  /**
+   * Fires when the message is given up: its middleware and handler ran past
+   * `MQTT_HANDLER_TIMEOUT_MS` (the reason is an `E_HANDLER_TIMEOUT` error). The message is then
+   * dead-lettered and acknowledged, and later dispatches and publishes of its handler are
+   * refused with that error; pass the signal to what the handler awaits, so it stops.
+   *
+   * @example
+   * const response = await fetch(url, { signal: ctx.signal });
+   */
+  get signal(): AbortSignal {
+    if (!this.#abort) {
+      this.#abort = new AbortController();
+      if (this.#givenUp) this.#abort.abort(this.#givenUp);
+    }
+    return this.#abort.signal;
+  }
+
+  /** See {@link HANDLER_DEADLINE}. */
+  get [HANDLER_DEADLINE](): DeadlineHooks {
+    return {
+      waiting: this.#inFlight > 0,
+      waitedMs: (now) => this.#waited + (this.#inFlight > 0 ? now - this.#waitingSince : 0),
+      giveUp: (error) => {
+        this.#givenUp ??= error;
+        this.#abort?.abort(error);
+      },
+    };
+  }
+
+  /** Starts a wait of the message (see {@link DeadlineHooks.waitedMs}); returns its end. */
+  #waitFor(): () => void {
+    if (this.#inFlight++ === 0) this.#waitingSince = performance.now();
+    return () => {
+      if (--this.#inFlight === 0) this.#waited += performance.now() - this.#waitingSince;
+    };
+  }
+
+  /** A refusal for a handler still acting after its message was given up, handled if not awaited. */
+  #refused<T>(): Promise<T> | undefined {
+    if (!this.#givenUp) return undefined;
+    const refused = Promise.reject(this.#givenUp);
+    refused.catch(() => {});
+    return refused;
   }
 
   /** The payload as UTF-8 text. */
@@ -168,11 +232,15 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     payload: DispatchPayload<C>,
     options?: DispatchOptions,
   ): Promise<DispatchedJob> {
+    const refused = this.#refused<DispatchedJob>();
+    if (refused) return refused;
     const stored = this.#services.dispatch(job, payload, options);
+    const done = this.#waitFor();
     // A job that could not be stored must not let its message be acknowledged silently,
     // even when the handler did not await it: `settled()` reports the first such failure.
     this.#pending.push(
-      stored.catch((error: unknown) => {
+      stored.then(done, (error: unknown) => {
+        done();
         this.#dispatchFailure ??= { error };
       }),
     );
@@ -186,9 +254,13 @@ export class MessageContext<P extends RouteParams = RouteParams> {
    * jobs are stored, and a redelivery would run them again.
    */
   publish(topic: string, payload: string | Buffer, options?: Parameters<Publisher>[2]): Promise<void> {
+    const refused = this.#refused<void>();
+    if (refused) return refused;
     const sent = this.#services.publish(topic, payload, options);
+    const done = this.#waitFor();
     this.#pending.push(
-      sent.catch((error: unknown) => {
+      sent.then(done, (error: unknown) => {
+        done();
         this.log.warn(
           { event: 'message.publish_failed', err: error, publishTopic: topic },
           'a publish started by the handler failed',

@@ -21,6 +21,7 @@ import type { RouteRecord } from '../routing/route_table.js';
 import { cutBytes } from '../support/text.js';
 import { type DeadLetterStore, MAX_NAME_BYTES, MAX_REASON_BYTES } from './dead_letters.js';
 import { DispatchBatcher } from './dispatch_batcher.js';
+import { DEFAULT_HANDLER_TIMEOUT_MS, HandlerDeadlines } from './handler_deadline.js';
 import { RateLimitedBursts } from './rate_limited_bursts.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
 import { type ContextServices, type DispatchedJob, MessageContext } from './message_context.js';
@@ -53,6 +54,12 @@ export interface PipelineOptions {
   middleware?: readonly Middleware<MessageContext<any>>[];
   /** The prefix `ctx.reply` may answer under (`JOB_COMMAND_REPLY_TOPIC`; default `topiq/replies`). */
   replyTopic?: string;
+  /**
+   * The longest a message's middleware and handler may run, in ms of their own (waits for its
+   * dispatches and publishes aside), before it is dead-lettered with `E_HANDLER_TIMEOUT`
+   * (`MQTT_HANDLER_TIMEOUT_MS`; default {@link DEFAULT_HANDLER_TIMEOUT_MS}; 0 for none).
+   */
+  handlerTimeoutMs?: number;
 }
 
 /** Counters since start. */
@@ -108,11 +115,15 @@ export class MessagePipeline {
   readonly #controllers = new Map<new () => object, object>();
   readonly #services: ContextServices;
   readonly #log: Logger;
+  /** Undefined when messages have no deadline. */
+  readonly #deadlines: HandlerDeadlines | undefined;
   #lastUnmatchedLog = 0;
 
   constructor(options: PipelineOptions) {
     this.#options = options;
     this.#log = options.log.child({ component: 'messages' });
+    const timeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+    this.#deadlines = timeoutMs > 0 ? new HandlerDeadlines(timeoutMs) : undefined;
     for (const route of options.routes.routes()) this.#checkHandler(route);
     this.#router = options.routes.buildRouter();
     this.#batcher = new DispatchBatcher((jobs) => options.dispatcher.store(jobs), this.#log);
@@ -222,7 +233,8 @@ export class MessagePipeline {
       },
     );
     try {
-      await chain(ctx);
+      const run = chain(ctx);
+      await (this.#deadlines ? this.#deadlines.watch(run, ctx) : run);
       await ctx.settled();
       return undefined;
     } catch (error) {

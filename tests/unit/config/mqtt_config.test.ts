@@ -23,6 +23,22 @@ describe('JOB_COMMAND_REPLY_TOPIC', () => {
   });
 });
 
+describe('MQTT_HANDLER_TIMEOUT_MS', () => {
+  it('defaults to 30 s, takes 0 for no deadline, and refuses what is no duration', () => {
+    expect(mqttConfig.read({}).handlerTimeoutMs).toBe(30_000);
+    expect(mqttConfig.read({ MQTT_HANDLER_TIMEOUT_MS: '0' }).handlerTimeoutMs).toBe(0);
+    expect(mqttConfig.read({ MQTT_HANDLER_TIMEOUT_MS: '2500' }).handlerTimeoutMs).toBe(2500);
+    for (const value of ['30s', '-1', '2147483648']) {
+      expect(() => mqttConfig.read({ MQTT_HANDLER_TIMEOUT_MS: value })).toThrow(
+        expect.objectContaining({
+          code: 'E_INVALID_CONFIG',
+          message: expect.stringContaining('MQTT_HANDLER_TIMEOUT_MS'),
+        }),
+      );
+    }
+  });
+});
+
 describe('JOB_EVENTS_PROGRESS', () => {
   it('publishes progress reports with the job events unless turned off, and refuses other values', () => {
     expect(mqttConfig.read({}).jobEventsProgress).toBe(true);

@@ -1,0 +1,96 @@
+/**
+ * The deadline of a route's middleware and handler for one message. Acknowledgements go out in
+ * the order messages came, so one handler that never settles (a `fetch` without a timeout, a
+ * lock never released) would hold back every later acknowledgement and, once
+ * `MQTT_MAX_IN_FLIGHT` messages wait, stop all ingest without a word. Past the deadline the
+ * message is given up: `ctx.signal` fires, the run fails with `E_HANDLER_TIMEOUT` (the pipeline
+ * dead-letters and acknowledges it), and what the handler still tries to dispatch or publish is
+ * refused. Time spent waiting for the message's dispatches and publishes does not count: they
+ * wait out a Redis or broker outage, which must never dead-letter a message.
+ *
+ * One timer serves every message (a timer each cost 1.7 µs a message, as much as routing one):
+ * the runs are kept in the order they started, and the timer is set for the oldest.
+ */
+import { HandlerTimeoutError } from '../errors.js';
+import { HANDLER_DEADLINE, type MessageContext, shownTopic } from './message_context.js';
+
+/** The default deadline, in ms (`MQTT_HANDLER_TIMEOUT_MS`). */
+export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
+
+/** The shortest wait before the runs are looked at again (one waiting for a store, say). */
+const RECHECK_MS = 250;
+
+interface Run {
+  readonly ctx: MessageContext<any>;
+  /** `performance.now()` when it started. */
+  readonly started: number;
+  readonly reject: (error: Error) => void;
+}
+
+/** The runs of one pipeline under one deadline. */
+export class HandlerDeadlines {
+  readonly #timeoutMs: number;
+  /** In the order they started (a Set keeps insertion order). */
+  readonly #runs = new Set<Run>();
+  #timer: NodeJS.Timeout | undefined;
+
+  /** @param timeoutMs - ms of a run's own time (its waits for dispatches and publishes aside); above 0 */
+  constructor(timeoutMs: number) {
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /**
+   * `run` (the chain of one message), rejected with `E_HANDLER_TIMEOUT` once it has taken more
+   * than the deadline of its own. A rejection of `run` after that is handled here, and dropped.
+   */
+  watch(run: Promise<void>, ctx: MessageContext<any>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const entry: Run = { ctx, started: performance.now(), reject };
+      this.#runs.add(entry);
+      this.#timer ??= setTimeout(() => this.#check(), this.#timeoutMs).unref();
+      run.then(
+        () => {
+          this.#runs.delete(entry);
+          resolve();
+        },
+        (error: unknown) => {
+          this.#runs.delete(entry);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  /** Gives up the runs past the deadline, and sets the timer for the oldest left. */
+  #check(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const entry of this.#runs) {
+      const elapsed = now - entry.started;
+      if (elapsed < this.#timeoutMs) {
+        // this one and every later one started too recently to be past it
+        next = Math.min(next, this.#timeoutMs - elapsed);
+        break;
+      }
+      const hooks = entry.ctx[HANDLER_DEADLINE];
+      const used = elapsed - hooks.waitedMs(now);
+      if (hooks.waiting || used < this.#timeoutMs) {
+        next = Math.min(next, this.#timeoutMs - used);
+        continue;
+      }
+      this.#runs.delete(entry);
+      const error = new HandlerTimeoutError(
+        `route ${entry.ctx.route} ran past ${this.#timeoutMs} ms for the message on ${shownTopic(entry.ctx.topic)} ` +
+          '(MQTT_HANDLER_TIMEOUT_MS): it was given up and dead-lettered, and its handler, which may ' +
+          'still run, can no longer dispatch or publish; give what it awaits a timeout (ctx.signal ' +
+          'fires now), or raise MQTT_HANDLER_TIMEOUT_MS',
+      );
+      hooks.giveUp(error);
+      entry.reject(error);
+    }
+    if (this.#runs.size > 0) {
+      this.#timer = setTimeout(() => this.#check(), Math.max(next, RECHECK_MS)).unref();
+    }
+  }
+}
