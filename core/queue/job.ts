@@ -140,8 +140,17 @@ type ClassPayload<C> = (
 /** The value a job's `handle()` resolves to. */
 export type ResultOf<J> = J extends { handle(...args: never[]): Promise<infer R> } ? R : never;
 
-/** A concrete job class (its constructor takes no arguments). */
-export type JobClass<J extends Job<any, any> = Job<any, any>> = (new () => J) & JobSettings;
+/**
+ * A concrete job class (its constructor takes no arguments) whose `handle()` takes the payload
+ * of `J`. That is checked on `handle` as a property, strictly: compared as the method it is
+ * declared as, its parameter is checked loosely, and a class whose `handle(p: { a; b })` reads
+ * more than its `Job<{ a }>` would pass for a `JobClass<Job<{ a }>>` (in a helper's parameter,
+ * a list) and be dispatched without `b`.
+ */
+export type JobClass<J extends Job<any, any> = Job<any, any>> = (new () => J & {
+  handle: (payload: PayloadOf<J>, context: JobContext) => unknown;
+}) &
+  JobSettings;
 
 /** Per-class settings; unset ones fall back to the worker's flags, then the defaults. */
 export interface JobSettings {
