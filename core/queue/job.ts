@@ -47,16 +47,31 @@ export interface JobContext {
 /** Type-only key under which a `Job` carries its `TPayload`; nothing is ever stored there. */
 declare const payloadType: unique symbol;
 
+/** Type-only brand of {@link NoPayloadNamed}. */
+declare const noPayloadNamed: unique symbol;
+
+/**
+ * What a `Job` carries under `payloadType` for the `TPayload` of a class that names none
+ * (`never`): a `never` there would make such a class no `Job<any>` (`any` does not fit `never`).
+ */
+interface NoPayloadNamed {
+  readonly [noPayloadNamed]: true;
+}
+
+/** The payload a `Job<TPayload>` carries under `payloadType`. */
+type CarriedPayload<TPayload> = [TPayload] extends [never] ? NoPayloadNamed : TPayload;
+
 /**
  * The payload type of a job: the one the class names in `Job<TPayload>`, else (a class that
- * names none, `Job<JsonValue>` by default) the one its `handle()` declares. The class's own
- * comes first: TypeScript checks a method's parameter loosely, so a `handle()` declaring a
- * narrower payload (`{ deviceId }` of a `Job<Reading>`), or `unknown` to check it itself,
- * compiles, and read from it alone, a dispatch missing fields, or of anything, would compile too.
+ * names none) the one its `handle()` declares, or any JSON value when that declares none. The
+ * class's own comes first: TypeScript checks a method's parameter loosely, so a `handle()`
+ * declaring a narrower payload (`{ deviceId }` of a `Job<Reading>`), or `unknown` to check it
+ * itself, compiles, and read from it alone, a dispatch missing fields, or of anything, would
+ * compile too.
  */
 export type PayloadOf<J> = J extends { readonly [payloadType]?: (payload: infer P) => unknown }
   ? IsDefaultPayload<P> extends true
-    ? HandlePayload<J, P>
+    ? HandlePayload<J, [P] extends [NoPayloadNamed] ? JsonValue : P>
     : FitsHandle<J, P>
   : never;
 
@@ -73,8 +88,8 @@ type FitsHandle<J, P> = J extends { handle(...args: infer A): unknown }
       : never
   : P;
 
-/** Whether `P` is `JsonValue`, the payload of a class that names none (or `any`). */
-type IsDefaultPayload<P> = [P] extends [JsonValue] ? ([JsonValue] extends [P] ? true : false) : false;
+/** Whether `P` is what a class that names no payload carries (see {@link Job}), or `any`. */
+type IsDefaultPayload<P> = 0 extends 1 & P ? true : [P] extends [NoPayloadNamed] ? true : false;
 
 /**
  * The payload `J`'s `handle()` declares, or `fallback` when it declares no parameter (inferred
@@ -171,7 +186,10 @@ export interface JobSettings {
 }
 
 /**
- * Base class of every job.
+ * Base class of every job. A class that names no payload (`extends Job`) takes the one its
+ * `handle()` declares; its `TPayload` defaults to `never` for that: the one type every
+ * `handle()` parameter can override, an interface too (one without an index signature is no
+ * `JsonValue`). {@link PayloadOf} reads it as "none named".
  *
  * @example
  * export class SendEmailJob extends Job<{ to: string; subject: string }> {
@@ -186,7 +204,7 @@ export interface JobSettings {
  *
  * const id = await SendEmailJob.dispatch({ to: 'ops@example.com', subject: 'Door open' });
  */
-export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void = void> {
+export abstract class Job<TPayload = never, TResult extends JsonValue | void = void> {
   static readonly jobName?: string;
   static readonly queue?: string;
   static readonly maxTries?: number;
@@ -201,7 +219,7 @@ export abstract class Job<TPayload = JsonValue, TResult extends JsonValue | void
    * taken for one with fewer (`typeof B` where `typeof A` is asked), which would dispatch B
    * without them.
    */
-  declare readonly [payloadType]?: (payload: TPayload) => TPayload;
+  declare readonly [payloadType]?: (payload: CarriedPayload<TPayload>) => CarriedPayload<TPayload>;
 
   /** Runs the job. Throw to fail the attempt; `UnrecoverableError` fails it for good. */
   abstract handle(payload: TPayload, context: JobContext): Promise<TResult>;
