@@ -1,7 +1,7 @@
 /**
  * Operator reads and changes on the Redis driver (`RedisRecords`): `listJobs` bounds as the
- * memory driver keeps them, and `clear` against a worker's reserve that runs between its
- * script calls.
+ * memory driver keeps them, `listJobs` against a job that changes status as it reads, and
+ * `clear` against a worker's reserve that runs between its script calls.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 
@@ -14,6 +14,7 @@ import { deleteKeys } from '../../support/redis_keys.js';
 const PREFIX = 'topiq-test';
 const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
 const queues: string[] = [];
+const reserveOptions = { count: 1, leaseMs: 30_000, worker: 'w-list', defaultMaxTries: 1 };
 
 /** A fresh queue, whose keys are deleted after the file. */
 function nextQueue(label: string): string {
@@ -50,6 +51,63 @@ describe('RedisQueueDriver.listJobs bounds', () => {
       (await driver.listJobs(queue, 'queued', offset, limit)).map((record) => record.id);
     expect(await ids(-2, 2)).toEqual(['j1', 'j2']);
     expect(await ids(-2, 2)).toEqual(await ids(0, 2));
+  });
+});
+
+/** Runs `move` once, right after `command` (`zrange`, `zrevrange`) of the driver's connection returns. */
+async function afterCommand<T>(
+  command: 'zrange' | 'zrevrange',
+  move: () => Promise<unknown>,
+  read: () => Promise<T>,
+): Promise<T> {
+  const redis = driver.redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const original = redis[command]!;
+  let moved = false;
+  redis[command] = async (...args: unknown[]) => {
+    const reply = await original.apply(driver.redis, args);
+    if (!moved) {
+      moved = true;
+      await move();
+    }
+    return reply;
+  };
+  try {
+    const result = await read();
+    // however the driver reads, the job has moved by the time the test looks
+    if (!moved) await move();
+    return result;
+  } finally {
+    redis[command] = original;
+  }
+}
+
+describe('RedisQueueDriver.listJobs while jobs move', () => {
+  it('gives a job that completes as the running ids are read as running or not at all, never its completed record', async () => {
+    const queue = nextQueue('list-complete');
+    await driver.push([newJob(queue, 'r-1')]);
+    const [job] = (await driver.reserve(queue, reserveOptions)).jobs;
+    const complete = () =>
+      driver.complete([{ lease: { id: job!.id, queue, token: job!.token }, result: 'null' }]);
+    const records = await afterCommand('zrange', complete, () => driver.listJobs(queue, 'running', 0, 10));
+    // read before the completion or after it, but not its id before and its record after
+    for (const record of records) expect(`${record.id}:${record.status}`).toBe('r-1:running');
+    const completed = await driver.listJobs(queue, 'completed', 0, 10);
+    expect(completed.map((record) => `${record.id}:${record.status}`)).toEqual(['r-1:completed']);
+  });
+
+  it('gives a failed job retried as the failed ids are read as failed or not at all, never its queued record', async () => {
+    const queue = nextQueue('list-retry');
+    await driver.push([newJob(queue, 'f-1', { maxTries: 1 })]);
+    const [job] = (await driver.reserve(queue, reserveOptions)).jobs;
+    await driver.fail({
+      lease: { id: job!.id, queue, token: job!.token },
+      error: { message: 'boom' },
+      retryInMs: null,
+    });
+    const retry = () => driver.retryFailed(queue, { ids: ['f-1'] });
+    const records = await afterCommand('zrevrange', retry, () => driver.listFailed(queue, 0, 10));
+    for (const record of records) expect(`${record.id}:${record.status}`).toBe('f-1:failed');
+    expect((await driver.getJob(queue, 'f-1'))?.status).toBe('queued');
   });
 });
 

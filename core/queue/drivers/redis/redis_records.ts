@@ -128,12 +128,11 @@ export class RedisRecords {
     // a list, oldest first: the script reads the newest `limit` after `offset` from its tail,
     // knowing each one's place there, where ids alone would each cost a scan of the list
     if (status === 'completed') return this.#read(queue, ['page', offset, limit]);
+    // the ids and their records in one call: read in two, a job that moved on in between (a
+    // running one completed) was listed under its old status with its new record
     const set = this.#keys.queue(queue)[STATUS_SET[status]];
-    const stop = offset + limit - 1;
-    const ids = FINISHED_STATUSES.has(status)
-      ? await this.#redis.zrevrange(set, offset, stop)
-      : await this.#redis.zrange(set, offset, stop);
-    return this.#records(queue, ids);
+    const order = FINISHED_STATUSES.has(status) ? 'rev' : 'asc';
+    return this.#read(queue, ['range', offset, limit, order], [set]);
   }
 
   async #cancel(queue: string, id: string): Promise<JobStatus> {
@@ -247,13 +246,20 @@ export class RedisRecords {
     return this.#read(queue, ['ids', ...ids]);
   }
 
-  /** Runs read_records.lua on `selection` (`ids` and the ids, or `page`, offset and limit). */
-  async #read(queue: string, selection: readonly (string | number)[]): Promise<JobRecord[]> {
+  /**
+   * Runs read_records.lua on `selection` (`ids` and the ids; `page`, offset and limit; or
+   * `range`, offset, limit and order, of the sorted set in `extraKeys`).
+   */
+  async #read(
+    queue: string,
+    selection: readonly (string | number)[],
+    extraKeys: readonly string[] = [],
+  ): Promise<JobRecord[]> {
     const keys = this.#keys.queue(queue);
     const replies = await runScript<(string[] | number | string)[]>(
       this.#redis,
       'read_records',
-      [keys.leases, keys.completed, keys.completedTimes],
+      [keys.leases, keys.completed, keys.completedTimes, ...extraKeys],
       [keys.job, ...selection],
     ).catch(async (error: unknown) => {
       // a key of the queue of another type (its leases, replaced by hand), named

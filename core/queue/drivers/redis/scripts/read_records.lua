@@ -3,9 +3,14 @@
   KEYS[1] leases
   KEYS[2] completed ids, oldest first (a list)
   KEYS[3] completed times, oldest first: 'count:finish ms' per call that kept records
+  KEYS[4] ('range' only) the sorted set of one status
   ARGV[1] job hash prefix
   ARGV[2] 'ids': the records of the ids in ARGV[3..]; or 'page': of the completed ids ARGV[4]
-          long from ARGV[3] places below the newest (offset, limit), newest first
+          long from ARGV[3] places below the newest (offset, limit), newest first; or 'range':
+          of the members of KEYS[4] ARGV[4] long from place ARGV[3] (offset, limit), lowest
+          score first, or highest first when ARGV[5] is 'rev'. Read in the same call as the
+          records, so each record read is of a job still in the set (one read the call before
+          may have moved to another status since).
   Returns per record four elements: its id; the job hash as HGETALL gives it; 1 when the job
   completed (its hash says 'running' and it has no lease: completedWith in common.lua), else
   0; and then its finish time, or '' when not completed or not found. A completed job's finish
@@ -64,6 +69,14 @@ if ARGV[2] == 'page' then
   for k = #page, 1, -1 do
     ids[#ids + 1] = page[k]
     places[#ids] = offset + #ids - 1
+  end
+elseif ARGV[2] == 'range' then
+  local start = tonumber(ARGV[3])
+  local stop = start + tonumber(ARGV[4]) - 1
+  if ARGV[5] == 'rev' then
+    ids = redis.call('ZREVRANGE', KEYS[4], start, stop)
+  else
+    ids = redis.call('ZRANGE', KEYS[4], start, stop)
   end
 else
   for i = 3, #ARGV do
