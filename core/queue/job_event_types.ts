@@ -18,7 +18,11 @@ export interface JobEvent {
   /** Epoch ms of the change. */
   at: number;
   worker?: string;
-  /** When a delayed job will run. */
+  /**
+   * Epoch ms the job was set to run at, when it was given one: when a `delayed` job will run,
+   * and on the `pending` and `queued` events of a job given one that is held, or dispatched or
+   * released once it is due.
+   */
   runAt?: number;
   /** The value `handle()` returned (completed); `null` when {@link resultOmitted}. */
   result?: JsonValue;
