@@ -162,10 +162,17 @@ export type ResultOf<J> = J extends { handle(...args: never[]): Promise<infer R>
  * more than its `Job<{ a }>` would pass for a `JobClass<Job<{ a }>>` (in a helper's parameter,
  * a list) and be dispatched without `b`.
  */
-export type JobClass<J extends Job<any, any> = Job<any, any>> = (new () => J & {
+export type JobClass<J extends AnyJob = Job<any, any>> = (new () => J & {
   handle: (payload: PayloadOf<J>, context: JobContext) => unknown;
 }) &
   JobSettings;
+
+/**
+ * Any job, for a constraint: `Job` alone is a job that names no payload (`Job<never>`), which
+ * TypeScript does not take for `Job<any, any>` (it compares the payloads both ways), so
+ * `JobClass<Job>` is said here to be any job class too.
+ */
+type AnyJob = Job<any, any> | Job<never, any>;
 
 /** Per-class settings; unset ones fall back to the worker's flags, then the defaults. */
 export interface JobSettings {

@@ -5,7 +5,7 @@
  * error, or a class below stops compiling.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import type { Dispatcher, JsonValue, PayloadOf } from '../../core/index.js';
+import type { Dispatcher, JobClass, JsonValue, PayloadOf } from '../../core/index.js';
 import { Job } from '../../core/index.js';
 
 /** Payloads declared as interfaces, the README's way. */
@@ -44,6 +44,10 @@ function compileOnlyDefaultPayload(dispatcher: Dispatcher): void {
   // @ts-expect-error: but only JSON
   void AnyJsonJob.dispatch({ at: new Date() });
 }
+
+/** `Job` alone, as a type, is a job naming no payload; held as `JobClass<Job>`, any job class fits. */
+export const heldAsBareJob: JobClass<Job>[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob];
+export const heldAsAnyJob: JobClass[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob];
 
 describe('default job payload types', () => {
   it("takes the payload of handle() when the class names none, an interface's too", () => {
