@@ -70,8 +70,9 @@ interface Lane {
   flushing: Promise<void> | undefined;
   scheduled: boolean;
   failures: number;
-  /** The background retry after a failed call, which a flush takes over. */
+  /** The background retry after a failed call, which a flush takes over, and when it is due (epoch ms). */
   retryTimer: NodeJS.Timeout | undefined;
+  retryAt: number;
 }
 
 export class AckBuffer {
@@ -117,6 +118,7 @@ export class AckBuffer {
         scheduled: false,
         failures: 0,
         retryTimer: undefined,
+        retryAt: 0,
       };
       this.#lanes.set(queue, lane);
     }
@@ -152,10 +154,12 @@ export class AckBuffer {
       await Promise.all(
         due.map(async (lane) => {
           if (!lane.flushing && lane.failures > 0) {
-            // one retry at a time: the background's would double the failures, and the waits
+            // one retry at a time: the background's would double the failures, and the waits;
+            // taken over when it was due, not a whole backoff from now
+            const wait = lane.retryTimer ? Math.max(0, lane.retryAt - Date.now()) : backoffMs(lane.failures);
             clearTimeout(lane.retryTimer);
             lane.retryTimer = undefined;
-            await sleep(backoffMs(lane.failures));
+            await sleep(wait);
           }
           await (lane.flushing ?? this.#run(lane));
           // a stored batch is progress, not a try: a backlog of many batches is all sent
@@ -188,6 +192,7 @@ export class AckBuffer {
       lane.sending = undefined;
       if (laneSize(lane) === 0) return;
       clearTimeout(lane.retryTimer);
+      lane.retryAt = Date.now() + backoffMs(lane.failures);
       lane.retryTimer = setTimeout(() => {
         lane.retryTimer = undefined;
         void this.#run(lane);

@@ -147,6 +147,30 @@ describe('AckBuffer outcomes', () => {
     expect(log.events('ack.gave_up')).toEqual([]);
   });
 
+  it('takes over a waiting background retry when it is due, not a whole backoff after the flush begins', async () => {
+    let down = true;
+    const calls: number[] = [];
+    const driver = {
+      complete: async (completions: readonly Completion[]) => {
+        calls.push(Date.now());
+        if (down) throw new Error('WRONGTYPE');
+        return completions.map(() => true);
+      },
+    } as unknown as QueueDriver;
+    const { acks, stored } = recordingBuffer(driver);
+    acks.add(entry('a'));
+    // failed calls in the background at 0, 0.2 and 0.6 s: the next is due 0.8 s after the third
+    while (calls.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
+    const thirdAt = calls[2]!;
+    down = false;
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    await acks.flush();
+    expect(stored).toEqual([['a']]);
+    expect(calls).toHaveLength(4);
+    expect(calls[3]! - thirdAt).toBeGreaterThanOrEqual(750);
+    expect(calls[3]! - thirdAt).toBeLessThan(1100);
+  });
+
   it('acknowledges each queue on its own: a queue whose calls fail holds back its own entries only, and their leases are listed for renewal', async () => {
     const calls: string[][] = [];
     const driver = {
