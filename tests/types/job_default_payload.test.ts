@@ -46,8 +46,8 @@ function compileOnlyDefaultPayload(dispatcher: Dispatcher): void {
 }
 
 /** `Job` alone, as a type, is a job naming no payload; held as `JobClass<Job>`, any job class fits. */
-export const heldAsBareJob: JobClass<Job>[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob];
-export const heldAsAnyJob: JobClass[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob];
+const heldAsBareJob: JobClass<Job>[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob];
+const heldAsAnyJob: JobClass[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob];
 
 describe('default job payload types', () => {
   it("takes the payload of handle() when the class names none, an interface's too", () => {
@@ -55,5 +55,7 @@ describe('default job payload types', () => {
     expectTypeOf<PayloadOf<AliasParamJob>>().toEqualTypeOf<{ deviceId: string; note?: string }>();
     expectTypeOf<PayloadOf<AnyJsonJob>>().toEqualTypeOf<JsonValue>();
     expectTypeOf(compileOnlyDefaultPayload).toBeFunction();
+    expectTypeOf(heldAsBareJob).toBeArray();
+    expectTypeOf(heldAsAnyJob).toBeArray();
   });
 });
