@@ -5,8 +5,9 @@
  * `MQTT_MAX_IN_FLIGHT` messages wait, stop all ingest without a word. Past the deadline the
  * message is given up: `ctx.signal` fires, the run fails with `E_HANDLER_TIMEOUT` (the pipeline
  * dead-letters and acknowledges it), and what the handler still tries to dispatch or publish is
- * refused. Time spent waiting for the message's dispatches and publishes does not count: they
- * wait out a Redis or broker outage, which must never dead-letter a message.
+ * refused. Time spent waiting for a store does not count (the message's dispatches, publishes
+ * and state calls, `rateLimit`'s count, and what middleware marks with `storeWait`): they wait
+ * out a Redis or broker outage, which must never dead-letter a message.
  *
  * One timer serves every message (a timer each cost 1.7 µs a message, as much as routing one):
  * the runs are kept in the order they started, and the timer is set for the oldest.
@@ -33,10 +34,18 @@ export class HandlerDeadlines {
   /** In the order they started (a Set keeps insertion order). */
   readonly #runs = new Set<Run>();
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
-  /** @param timeoutMs - ms of a run's own time (its waits for dispatches and publishes aside); above 0 */
+  /** @param timeoutMs - ms of a run's own time (its waits for stores aside), 1 to 2147483647 (a Node timer) */
   constructor(timeoutMs: number) {
     this.#timeoutMs = timeoutMs;
+  }
+
+  /** Stops giving runs up: the pipeline is closing, and a message left now stays unacknowledged. */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   /**
@@ -47,7 +56,7 @@ export class HandlerDeadlines {
     return new Promise((resolve, reject) => {
       const entry: Run = { ctx, started: performance.now(), reject };
       this.#runs.add(entry);
-      this.#timer ??= setTimeout(() => this.#check(), this.#timeoutMs).unref();
+      if (!this.#closed) this.#timer ??= setTimeout(() => this.#check(), this.#timeoutMs).unref();
       run.then(
         () => {
           this.#runs.delete(entry);

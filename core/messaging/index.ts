@@ -7,7 +7,8 @@ export type {
 } from './dead_letters.js';
 export { MemoryDeadLetterStore, RedisDeadLetterStore } from './dead_letters.js';
 export type { InboundMessage, Publisher } from './inbound_message.js';
-export { MessageContext } from './message_context.js';
+export { MessageContext, storeWait } from './message_context.js';
+export { DEFAULT_HANDLER_TIMEOUT_MS } from './handler_deadline.js';
 export {
   type AppRouteTable,
   type ControllerReference,

@@ -10,6 +10,7 @@ import type { Logger } from '../logger.js';
 import type { MqttMessageProperties } from '../mqtt/mqtt_message.js';
 import type { DispatchOptions } from '../queue/dispatch_options.js';
 import type { PushOutcome } from '../queue/driver.js';
+import type { JsonObject } from '../queue/json.js';
 import type { DispatchPayload, JobClass } from '../queue/job.js';
 import type { RouteParams } from '../routing/router.js';
 import type { InboundMessage, Publisher } from './inbound_message.js';
@@ -53,6 +54,24 @@ export const MESSAGE_MEMO: unique symbol = Symbol('topiq.messageMemo');
 /** Where the pipeline's handler deadline reads a context's waits and gives it up (handler_deadline.ts). */
 export const HANDLER_DEADLINE: unique symbol = Symbol('topiq.handlerDeadline');
 
+/**
+ * Counts a promise as a wait of the message for a store (Redis): its time is not the handler's
+ * own, which the handler deadline bounds. Middleware that calls Redis (`rateLimit`) uses it
+ * through {@link storeWait}.
+ */
+export const STORE_WAIT: unique symbol = Symbol('topiq.storeWait');
+
+/**
+ * `work`, counted as a wait of `ctx`'s message for a store: a Redis that stops answering does
+ * not run the handler past its deadline (`MQTT_HANDLER_TIMEOUT_MS`) and dead-letter it.
+ *
+ * @example
+ * const allowed = await storeWait(ctx, limiter.hit(key, limit, windowMs));
+ */
+export function storeWait<T>(ctx: MessageContext<any>, work: Promise<T>): Promise<T> {
+  return ctx[STORE_WAIT](work);
+}
+
 /** What {@link HANDLER_DEADLINE} gives. */
 export interface DeadlineHooks {
   /** Whether a dispatch or publish of the message is being waited for now. */
@@ -86,7 +105,6 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   /** The pattern of the route handling this message. */
   readonly route: string;
   readonly log: Logger;
-  readonly state: StateStore;
   /** Scratch space for middleware to pass values on (e.g. the validated `body`). */
   readonly locals: Record<string, unknown> = Object.create(null);
   /** The payload after validation middleware, or undefined when no schema ran. */
@@ -101,6 +119,7 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   #waited = 0;
   #abort: AbortController | undefined;
   #givenUp: Error | undefined;
+  #state: StateStore | undefined;
 
   /** See {@link MESSAGE_MEMO}. */
   readonly [MESSAGE_MEMO]: Map<unknown, unknown>;
@@ -124,7 +143,6 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     this.clientId = message.clientId;
     this.route = route;
     this.#services = services;
-    this.state = services.state;
     this.log = services.log.child({ topic: message.topic, route });
   }
 
@@ -143,6 +161,31 @@ export class MessageContext<P extends RouteParams = RouteParams> {
       if (this.#givenUp) this.#abort.abort(this.#givenUp);
     }
     return this.#abort.signal;
+  }
+
+  /**
+   * The state store, shared between messages: `merge(namespace, id, fields)`, `get`, `all`. Its
+   * calls are waits for the store, not the handler's own time (see {@link MessageContext.signal}),
+   * and a merge after the message was given up is refused.
+   */
+  get state(): StateStore {
+    if (!this.#state) {
+      const store = this.#services.state;
+      this.#state = {
+        merge: (namespace, id, fields) =>
+          this.#refused<JsonObject>() ?? this[STORE_WAIT](store.merge(namespace, id, fields)),
+        get: (namespace, id) => this[STORE_WAIT](store.get(namespace, id)),
+        all: (namespace) => this[STORE_WAIT](store.all(namespace)),
+      };
+    }
+    return this.#state;
+  }
+
+  /** See {@link STORE_WAIT}. */
+  [STORE_WAIT]<T>(work: Promise<T>): Promise<T> {
+    const done = this.#waitFor();
+    work.then(done, done);
+    return work;
   }
 
   /** See {@link HANDLER_DEADLINE}. */

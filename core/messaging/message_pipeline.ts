@@ -9,7 +9,8 @@
  * reading state while Redis is away) runs again after a backoff. A route may so run more
  * than once for one message (at least once, as a redelivery would).
  */
-import { InvalidRouteError, isTopiqError, RateLimitedError } from '../errors.js';
+import { InvalidOptionError, InvalidRouteError, isTopiqError, RateLimitedError } from '../errors.js';
+import { MAX_TIMER_MS } from '../support/timers.js';
 import type { Logger } from '../logger.js';
 import type { DispatchOptions } from '../queue/dispatch_options.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
@@ -123,6 +124,12 @@ export class MessagePipeline {
     this.#options = options;
     this.#log = options.log.child({ component: 'messages' });
     const timeoutMs = options.handlerTimeoutMs ?? DEFAULT_HANDLER_TIMEOUT_MS;
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > MAX_TIMER_MS) {
+      // past a Node timer's longest, it would fire at once, over and over
+      throw new InvalidOptionError(
+        `handlerTimeoutMs must be a whole number of ms from 0 (no deadline) to ${MAX_TIMER_MS}; got ${String(timeoutMs)}`,
+      );
+    }
     this.#deadlines = timeoutMs > 0 ? new HandlerDeadlines(timeoutMs) : undefined;
     for (const route of options.routes.routes()) this.#checkHandler(route);
     this.#router = options.routes.buildRouter();
@@ -155,6 +162,7 @@ export class MessagePipeline {
     this.#closed = true;
     this.#stopped.abort();
     this.#batcher.close();
+    this.#deadlines?.close();
   }
 
   /**

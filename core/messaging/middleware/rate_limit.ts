@@ -6,7 +6,7 @@
  */
 import { RateLimitedError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
-import { MESSAGE_MEMO, type MessageContext, shownTopic } from '../message_context.js';
+import { MESSAGE_MEMO, type MessageContext, shownTopic, storeWait } from '../message_context.js';
 import { checkRateLimitSettings, heldKey, type RateLimiter } from './rate_limiter.js';
 import { InvalidOptionError } from '../../errors.js';
 import { sampledFailures } from '../../support/sampled_failures.js';
@@ -143,7 +143,9 @@ export function rateLimit<C extends MessageContext<any> = MessageContext<any>>(
     let result = decided.get(decision);
     try {
       if (result === undefined) {
-        result = await limiter.hit(budget, limit, windowMs);
+        // a wait for the store, not the handler's own time (a Redis that stops answering must
+        // not run the message past its deadline and dead-letter it)
+        result = await storeWait(ctx, limiter.hit(budget, limit, windowMs));
         decided.set(decision, result);
       }
       unavailable.reset(); // working: the next outage is logged from its first failure

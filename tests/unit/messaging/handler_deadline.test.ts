@@ -13,6 +13,7 @@ import {
   JobRegistry,
   type MessageContext,
   MemoryQueueDriver,
+  MemoryStateStore,
 } from '../../../core/index.js';
 import type { NewJob } from '../../../core/queue/driver.js';
 import { fakeMessage } from '../../../core/testing/index.js';
@@ -151,6 +152,46 @@ describe('the handler deadline', () => {
     expect((await deadLetters.list(10)).map((letter) => letter.code)).toEqual(['E_HANDLER_TIMEOUT']);
     // the job it stored before it hung stays stored
     expect((await driver.counts('default')).waiting).toBe(1);
+  });
+
+  it('refuses a state merge of a handler still running after its message was given up', async () => {
+    const routes = createRouteTable();
+    let lateMerge: Promise<unknown> | undefined;
+    routes.on('devices/{deviceId}/hang', async (ctx) => {
+      ctx.signal.addEventListener('abort', () => {
+        lateMerge = ctx.state.merge('devices', ctx.params.deviceId, { online: true });
+      });
+      await new Promise(() => {});
+    });
+    const state = new MemoryStateStore();
+    const { pipeline } = memoryPipeline(routes, { handlerTimeoutMs: 50, state });
+    await pipeline.handle(fakeMessage('devices/d1/hang', {}));
+    await expect(lateMerge).rejects.toMatchObject({ code: 'E_HANDLER_TIMEOUT' });
+    expect(await state.get('devices', 'd1')).toBeUndefined();
+  });
+
+  it.each([-1, 1.5, 2 ** 31, Number.POSITIVE_INFINITY, Number.NaN])(
+    'refuses a handlerTimeoutMs of %s, which a Node timer would fire at once',
+    (handlerTimeoutMs) => {
+      expect(() => memoryPipeline(createRouteTable(), { handlerTimeoutMs })).toThrow(
+        expect.objectContaining({
+          code: 'E_INVALID_OPTION',
+          message: expect.stringContaining('handlerTimeoutMs'),
+        }),
+      );
+    },
+  );
+
+  it('gives nothing up once the pipeline is closed: a message left then stays unacknowledged', async () => {
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/hang', () => new Promise<void>(() => {}));
+    const { pipeline, deadLetters } = memoryPipeline(routes, { handlerTimeoutMs: 50 });
+    let settled = false;
+    void pipeline.handle(fakeMessage('devices/d1/hang', {})).finally(() => (settled = true));
+    pipeline.close();
+    await sleep(200);
+    expect(settled).toBe(false);
+    expect(await deadLetters.list(10)).toEqual([]);
   });
 
   it('waits without end with no deadline (0)', async () => {
