@@ -180,7 +180,7 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
    * Defines routes that share a prefix (joined to this group's own), middleware (run
    * after this group's) and subscription options (overridable per route).
    *
-   * @throws InvalidRouteError when the prefix or an option is invalid.
+   * @throws InvalidRouteError when the prefix or an option is invalid, or `build` returns a promise.
    * @example
    * routes.group({ prefix: 'devices/{deviceId}', middleware: [auth] }, (group) => {
    *   group.on('status', onStatus);
@@ -194,7 +194,7 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
     const prefix = joinPattern(this.#scope.prefix, options.prefix ?? '');
     checkOptions(prefix, options);
     if (prefix !== '') compilePattern(prefix);
-    build(
+    const built: unknown = build(
       new RouteGroup(this.#sink, {
         prefix,
         middleware: [...this.#scope.middleware, ...((options.middleware ?? []) as readonly Middleware<C>[])],
@@ -202,6 +202,14 @@ export class RouteGroup<C, H, Prefix extends string = ''> {
         shared: options.shared ?? this.#scope.shared,
       }),
     );
+    // an async build would add its routes after the table is read (their messages unmatched)
+    if (typeof (built as { then?: unknown } | null)?.then === 'function') {
+      Promise.resolve(built).catch(() => {}); // refused here: its own failure is not the news
+      throw new InvalidRouteError(
+        `group ${prefix || '(no prefix)'}: its build function returned a promise; a group is built at once, ` +
+          'so its routes must be added before it returns: await what it needs first (in an async route file), then call group()',
+      );
+    }
     return this;
   }
 }

@@ -133,6 +133,30 @@ describe('RouteTable.group', () => {
     );
   });
 
+  it('refuses an async build function, whose routes would be added after the table is read', async () => {
+    const table = new RouteTable<Ctx>();
+    let late: () => void = () => {};
+    const added = new Promise<void>((resolve) => (late = resolve));
+    expect(() =>
+      table.group({ prefix: 'devices/{deviceId}' }, async (group) => {
+        await added;
+        group.on('status', noop);
+      }),
+    ).toThrow(
+      expect.objectContaining({
+        code: 'E_INVALID_ROUTE',
+        message: expect.stringContaining('returned a promise'),
+      }),
+    );
+    // a build that rejects later is not an unhandled rejection
+    expect(() =>
+      table.group({ prefix: 'a' }, async () => {
+        throw new Error('schema file missing');
+      }),
+    ).toThrow(InvalidRouteError);
+    late();
+  });
+
   it('rejects a malformed prefix even when the group defines no route', () => {
     expect(() => new RouteTable<Ctx>().group({ prefix: 'a{b}' }, () => {})).toThrow(InvalidRouteError);
   });
