@@ -33,7 +33,11 @@ export function assertDescription(description: unknown): asserts description is 
 
 function assertLabel(label: string, value: unknown, max: number, holds: string): void {
   if (typeof value !== 'string' || value.length === 0 || tooLong(value, max) || REFUSED.test(value)) {
-    const shown = typeof value === 'string' && value.length > 40 ? `${value.slice(0, 40)}...` : value;
+    // cut by characters, not UTF-16 units: an emoji cut in two would show a lone surrogate
+    const shown =
+      typeof value === 'string' && value.length > 40
+        ? `${[...value.slice(0, 80)].slice(0, 40).join('')}...`
+        : value;
     throw new InvalidOptionError(
       `${label} must be 1 to ${max} characters of text without control, invisible or line-break characters ` +
         `(${holds}); got ${JSON.stringify(shown)}${typeof value === 'string' ? ` (${characters(value)} characters)` : ''}`,

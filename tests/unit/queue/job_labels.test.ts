@@ -25,6 +25,12 @@ describe('owner and description lengths', () => {
     );
   });
 
+  it('shows a refused label cut by characters, never inside an emoji', () => {
+    expect(() => assertOwner(`a${'🚪'.repeat(MAX_OWNER_LENGTH)}`)).toThrow(
+      expect.objectContaining({ message: expect.stringContaining(`"a${'🚪'.repeat(39)}..."`) }),
+    );
+  });
+
   it('takes a description of 500 emoji and refuses 501', () => {
     expect(() => assertDescription('🔧'.repeat(MAX_DESCRIPTION_LENGTH))).not.toThrow();
     expect(() => assertDescription('🔧'.repeat(MAX_DESCRIPTION_LENGTH + 1))).toThrow(
