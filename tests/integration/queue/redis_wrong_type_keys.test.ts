@@ -530,6 +530,27 @@ describe('RedisQueueDriver with a queue key of another type or a damaged order c
     });
   });
 
+  it.each([
+    ['completed', 'list'],
+    ['failed', 'zset'],
+  ] as const)(
+    'counting the jobs of a queue (queue:size) and listing them (job:list) with its %s key of another type fail with E_REDIS_WRONG_TYPE naming it',
+    async (name, expected) => {
+      const { driver, queue, keys } = driverUnderTest();
+      await driver.push([newJob(queue, 'c1')]);
+      await driver.redis.set(keys[name], 'oops');
+      const refused = {
+        code: 'E_REDIS_WRONG_TYPE',
+        message: expect.stringContaining(
+          `Redis key ${keys[name]} of queue "jobs" holds a string, not a ${expected}`,
+        ),
+      };
+
+      await expect(driver.counts(queue)).rejects.toMatchObject(refused);
+      await expect(new JobManager(driver).listPage({ queue })).rejects.toMatchObject(refused);
+    },
+  );
+
   it('completing with a queue:stats counter damaged by hand completes the jobs', async () => {
     const { driver, queue, keys } = driverUnderTest();
     await driver.push([newJob(queue, 'd1')]);

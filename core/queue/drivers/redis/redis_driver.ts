@@ -52,7 +52,12 @@ import { EventListenerPresence, type EventListenerTiming } from './event_listene
 import { RedisRecords } from './redis_records.js';
 import { RedisReserve } from './redis_reserve.js';
 import { limitReadyWait } from './ready_deadline.js';
-import { describeConnection, isDatabaseRefusal, rethrowUnavailable } from './unavailable.js';
+import {
+  describeConnection,
+  isDatabaseRefusal,
+  refusedQueueCall,
+  rethrowUnavailable,
+} from './unavailable.js';
 import { registerScripts } from './scripts.js';
 import { serverNow } from './server_clock.js';
 import { withDeadline } from '../../../support/timers.js';
@@ -207,7 +212,18 @@ export class RedisQueueDriver implements QueueDriver {
   }
 
   counts(queue: string): Promise<QueueCounts> {
-    return this.#counts(queue).catch(this.#unavailable);
+    return this.#counts(queue)
+      .catch(async (error: unknown) => {
+        // a set or list of the queue of another type: named, as the scripts' refusals are
+        throw await refusedQueueCall(
+          this.redis,
+          error,
+          queue,
+          this.keys.queue(queue),
+          'its jobs cannot be counted',
+        );
+      })
+      .catch(this.#unavailable);
   }
 
   async #counts(queue: string): Promise<QueueCounts> {
