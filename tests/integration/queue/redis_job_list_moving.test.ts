@@ -3,11 +3,11 @@
  * the statuses in the direction jobs move, so a job that moves on between two reads is listed.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { JobStatus, QueueDriver } from '../../../core/queue/driver.js';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { JobManager } from '../../../core/queue/job_manager.js';
-import { uniqueQueue } from '../../support/queue_names.js';
+import { moveAfterRead } from '../../support/move_after_read.js';
 import { newJob } from '../../support/new_job.js';
+import { uniqueQueue } from '../../support/queue_names.js';
 import { deleteKeys } from '../../support/redis_keys.js';
 
 const PREFIX = 'topiq-test';
@@ -27,36 +27,11 @@ afterAll(async () => {
   await driver.close();
 });
 
-/** The driver, running `move` once right after the first `listJobs` call for `status`. */
-function movingAfterRead(
-  status: JobStatus,
-  move: () => Promise<unknown>,
-): { driver: QueueDriver; moved: () => boolean } {
-  let moved = false;
-  const wrapped = new Proxy(driver, {
-    get(target, property, receiver) {
-      if (property === 'listJobs') {
-        return async (queue: string, listed: JobStatus, offset: number, limit: number) => {
-          const records = await target.listJobs(queue, listed, offset, limit);
-          if (listed === status && !moved) {
-            moved = true;
-            await move();
-          }
-          return records;
-        };
-      }
-      const value = Reflect.get(target, property, receiver);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  }) as QueueDriver;
-  return { driver: wrapped, moved: () => moved };
-}
-
 describe('JobManager.listPage on Redis while jobs move', () => {
   it('lists a job that a worker reserves after the running jobs were read', async () => {
     const queue = nextQueue('list-reserve');
     await driver.push([newJob(queue, 'moving')]);
-    const racing = movingAfterRead('running', () => driver.reserve(queue, reserveOptions));
+    const racing = moveAfterRead(driver, 'running', () => driver.reserve(queue, reserveOptions));
     const records = await new JobManager(racing.driver).list({ queue, limit: 100 });
     expect(racing.moved()).toBe(true);
     expect((await driver.getJob(queue, 'moving'))?.status).toBe('running');
@@ -66,7 +41,7 @@ describe('JobManager.listPage on Redis while jobs move', () => {
   it('lists a job released from hold after the queued jobs were read', async () => {
     const queue = nextQueue('list-release');
     await driver.push([newJob(queue, 'held', { hold: true }), newJob(queue, 'other')]);
-    const racing = movingAfterRead('queued', () => driver.releaseHeld(queue, 'held'));
+    const racing = moveAfterRead(driver, 'queued', () => driver.releaseHeld(queue, 'held'));
     const records = await new JobManager(racing.driver).list({ queue, limit: 100 });
     expect(racing.moved()).toBe(true);
     expect(records.map((record) => record.id).sort()).toEqual(['held', 'other']);

@@ -4,25 +4,10 @@
  * read, and checks that the job is still listed, and listed only under the status it has.
  */
 import { describe, expect, it } from 'vitest';
-import type { JobRecord, JobStatus } from '../../../core/index.js';
-import type { MemoryQueueDriver } from '../../../core/queue/drivers/memory/index.js';
+import type { JobRecord } from '../../../core/index.js';
 import { JobManager } from '../../../core/queue/job_manager.js';
+import { moveAfterRead } from '../../support/move_after_read.js';
 import { clockedDriver, newJob, reserveOptions } from './drivers/memory/fixtures.js';
-
-/** Runs `move` once, right after the first `listJobs` call for `status` returns its records. */
-function moveAfterRead(driver: MemoryQueueDriver, status: JobStatus, move: () => Promise<unknown>) {
-  const listJobs = driver.listJobs.bind(driver);
-  const state = { moved: false };
-  driver.listJobs = async (queue, listed, offset, limit) => {
-    const records = await listJobs(queue, listed, offset, limit);
-    if (listed === status && !state.moved) {
-      state.moved = true;
-      await move();
-    }
-    return records;
-  };
-  return state;
-}
 
 const ids = (records: readonly JobRecord[]) => records.map((record) => record.id).sort();
 
@@ -31,9 +16,9 @@ describe('JobManager.listPage while jobs move', () => {
     for (const name of [undefined, 'TestJob']) {
       const { driver } = clockedDriver();
       await driver.push([newJob('moving')]);
-      const state = moveAfterRead(driver, 'running', () => driver.reserve('q', reserveOptions()));
-      const records = await new JobManager(driver).list({ limit: 100, ...(name ? { name } : {}) });
-      expect(state.moved).toBe(true);
+      const racing = moveAfterRead(driver, 'running', () => driver.reserve('q', reserveOptions()));
+      const records = await new JobManager(racing.driver).list({ limit: 100, ...(name ? { name } : {}) });
+      expect(racing.moved()).toBe(true);
       expect((await driver.getJob('q', 'moving'))?.status).toBe('running');
       expect(ids(records)).toEqual(['moving']);
     }
@@ -42,9 +27,9 @@ describe('JobManager.listPage while jobs move', () => {
   it('lists a job released from hold after the queued jobs were read', async () => {
     const { driver } = clockedDriver();
     await driver.push([newJob('held', { hold: true }), newJob('other')]);
-    const state = moveAfterRead(driver, 'queued', () => driver.releaseHeld('q', 'held'));
-    const records = await new JobManager(driver).list({ limit: 100 });
-    expect(state.moved).toBe(true);
+    const racing = moveAfterRead(driver, 'queued', () => driver.releaseHeld('q', 'held'));
+    const records = await new JobManager(racing.driver).list({ limit: 100 });
+    expect(racing.moved()).toBe(true);
     expect(ids(records)).toEqual(['held', 'other']);
   });
 
@@ -53,12 +38,12 @@ describe('JobManager.listPage while jobs move', () => {
     const { driver } = clocked;
     await driver.push([newJob('head'), newJob('later', { runAt: clocked.now() + 1000 })]);
     // a worker's reserve, once it is due: moves the delayed job to the queue and takes the head
-    const state = moveAfterRead(driver, 'queued', async () => {
+    const racing = moveAfterRead(driver, 'queued', async () => {
       clocked.advance(2000);
       await driver.reserve('q', reserveOptions());
     });
-    const records = await new JobManager(driver).list({ limit: 100 });
-    expect(state.moved).toBe(true);
+    const records = await new JobManager(racing.driver).list({ limit: 100 });
+    expect(racing.moved()).toBe(true);
     expect((await driver.getJob('q', 'later'))?.status).toBe('queued');
     expect(ids(records)).toEqual(['head', 'later']);
   });
