@@ -1,7 +1,8 @@
 /**
  * The reads behind `job:list` (`JobManager.listPage`): which lists of records it reads, in
- * what order and how much of each. A job that changes status while they are read is still
- * listed (the lists are read in the direction jobs move), and only under the status it has.
+ * what order and how much of each. A job that moves on while they are read (queued, reserved,
+ * finished) is still listed, the lists it moves into being read again after the others, and
+ * only under the status it has; docs/lifecycle.md says what one listing can still miss.
  */
 import { InvalidOptionError } from '../errors.js';
 import {
@@ -9,7 +10,6 @@ import {
   JOB_STATUSES,
   type JobRecord,
   type JobStatus,
-  type QueueCounts,
   type QueueDriver,
 } from './driver.js';
 import { assertOwner } from './job_labels.js';
@@ -55,28 +55,13 @@ const LISTED_STATUSES: readonly JobStatus[] = [
   'expired',
 ];
 
-/** Where `counts()` says how many jobs of an active status a queue holds. */
-const COUNTED: Partial<Record<JobStatus, keyof QueueCounts>> = {
-  running: 'running',
-  queued: 'waiting',
-  delayed: 'delayed',
-  pending: 'pending',
-};
+/** The active statuses jobs move into, in the direction they move: read again for them. */
+const CAUGHT_UP: readonly JobStatus[] = ['queued', 'running'];
 
 /** What is left of the {@link MAX_FILTER_SCAN} records a filtered list may read. */
 interface Budget {
   left: number;
   capped: boolean;
-}
-
-/** One queue's list of one active status, and the records read of it. */
-interface ActiveList {
-  queue: string;
-  status: JobStatus;
-  /** How many jobs the lists listed before it held, by `counts()`; unknown with one status. */
-  before?: number;
-  count?: number;
-  records: JobRecord[];
 }
 
 /**
@@ -137,7 +122,7 @@ export class JobListing {
     const reading = limit + 1;
     const budget: Budget = { left: MAX_FILTER_SCAN, capped: false };
     const active = statuses.filter((status) => !FINISHED_STATUSES.has(status));
-    const { records, skipped } = await this.#readActive(active, queues, reading, matches, budget, listed);
+    const records = await this.#readActive(active, queues, reading, matches, budget, listed);
     // finished ones of every finished status and queue together, newest first: a limit cuts off
     // the oldest of them, not every record of the statuses that come last. Read after the
     // others: a job that finishes meanwhile is found here.
@@ -151,18 +136,19 @@ export class JobListing {
           : await this.#mergeFinished(lists, wanted, matches, listed, firstScanPage(lists.length), budget)),
       );
     }
-    return { records: records.slice(0, limit), more: records.length > limit || budget.capped || skipped };
+    return { records: records.slice(0, limit), more: records.length > limit || budget.capped };
   }
 
   /**
    * The records of the active statuses, in the order listed: running, queued, delayed and
-   * pending, each across `queues`. They are read the other way round, in the direction jobs
-   * move (pending, delayed, queued, running): a job that moves on between two reads (released,
-   * promoted, reserved) goes to a list not read yet, where it is found, not to one read
-   * already. So that a limit still cuts off the lists listed last, each list is read only as far
-   * as the lists listed before it (counted first, one `counts()` a queue) leave room for, and
-   * with a filter may read only as much of the budget as they leave. `skipped` is set when a
-   * list that holds jobs had no room left.
+   * pending, each across `queues`, read in that order until `reading` are found. A job can move
+   * on between two reads to a list read already (reserved, promoted, released): when the page
+   * still has room, the lists jobs move into, queued then running, are read again from the start
+   * for records not listed yet, in the direction jobs move, so a job that moves on meanwhile
+   * reaches a list read later (a finished one at the latest). A record found so is listed with
+   * its status's records. With a filter, that second read spends what is left of the budget
+   * (and sets `budget.capped` when it runs out). With one status there is no other list for a
+   * job to move to, and no second read.
    */
   async #readActive(
     active: readonly JobStatus[],
@@ -171,52 +157,34 @@ export class JobListing {
     matches: ((record: JobRecord) => boolean) | undefined,
     budget: Budget,
     listed: Set<string>,
-  ): Promise<{ records: JobRecord[]; skipped: boolean }> {
-    const lists: ActiveList[] = active.flatMap((status) =>
-      queues.map((queue) => ({ queue, status, records: [] })),
+  ): Promise<JobRecord[]> {
+    const lists = active.flatMap((status) =>
+      queues.map((queue) => ({ queue, status, records: [] as JobRecord[] })),
     );
-    let skipped = false;
-    if (active.length === 1) {
-      // one status: jobs do not move between queues, so its lists are read in the order listed
-      let found = 0;
+    const scan = matches === undefined ? undefined : budget;
+    let found = 0;
+    for (const list of lists) {
+      if (found >= reading) break;
+      list.records = await this.#readList(list, reading - found, matches, scan, listed);
+      found += list.records.length;
+    }
+    for (const status of active.length > 1 ? CAUGHT_UP : []) {
       for (const list of lists) {
-        if (found >= reading) break;
-        list.records = await this.#readList(
+        if (found >= reading || budget.capped) break;
+        if (list.status !== status) continue;
+        const caught = await this.#readList(
           list,
           reading - found,
           matches,
-          matches === undefined ? undefined : budget,
+          scan,
           listed,
+          list.records.length,
         );
-        found += list.records.length;
-      }
-    } else if (lists.length > 0) {
-      const counts = await Promise.all(queues.map((queue) => this.#driver.counts(queue)));
-      let before = 0;
-      for (const list of lists) {
-        list.before = before;
-        list.count = counts[queues.indexOf(list.queue)]![COUNTED[list.status]!];
-        before += list.count;
-      }
-      for (const list of [...lists].reverse()) {
-        const before = list.before!;
-        if (matches === undefined) {
-          if (before >= reading) {
-            if (list.count! > 0) skipped = true;
-            continue;
-          }
-          list.records = await this.#readList(list, reading - before, undefined, undefined, listed);
-          continue;
-        }
-        // the budget the lists listed before it leave this one
-        const share: Budget = { left: Math.min(budget.left, MAX_FILTER_SCAN - before), capped: false };
-        const left = share.left;
-        list.records = await this.#readList(list, reading, matches, share, listed);
-        budget.left -= left - share.left;
-        budget.capped ||= share.capped;
+        list.records.push(...caught);
+        found += caught.length;
       }
     }
-    return { records: lists.flatMap((list) => list.records), skipped };
+    return lists.flatMap((list) => list.records);
   }
 
   /**
@@ -224,9 +192,11 @@ export class JobListing {
    * a filter, only those that `matches`, read a page at a time out of `budget.left` records
    * (`budget.capped` set when it ran out before the end); a page can then hold fewer records
    * than asked (records expired under their ids, or moved on while read), so only an empty page
-   * ends the scan. Without one, one read of `wanted` records, read further only when records
-   * that moved on left a full page short. Jobs that move meanwhile shift the pages: one may be
-   * read twice (kept once) or skipped, and is then found in the list it moved to, read later.
+   * ends the scan. Without one, one read of `wanted` records (and of the `listedAhead` records
+   * expected listed already, when read again), read further only when records that moved on
+   * left a full page short. Jobs that leave the list between two reads move the ones after them
+   * up: a job that stays may then be skipped (one moving in may be read twice, kept once). Only
+   * a list read in more than one call is exposed to that: see docs/lifecycle.md.
    */
   async #readList(
     list: { queue: string; status: JobStatus },
@@ -234,10 +204,11 @@ export class JobListing {
     matches: ((record: JobRecord) => boolean) | undefined,
     budget: Budget | undefined,
     listed: Set<string>,
+    listedAhead = 0,
   ): Promise<JobRecord[]> {
     const records: JobRecord[] = [];
-    for (let offset = 0; records.length < wanted; ) {
-      const asked = budget ? FILTER_SCAN_PAGE : wanted - records.length;
+    for (let offset = 0, ahead = listedAhead; records.length < wanted; ahead = 0) {
+      const asked = budget ? FILTER_SCAN_PAGE : ahead + wanted - records.length;
       const { page, read, size, next } = await this.#readPage(list.queue, list.status, offset, asked, budget);
       for (const record of page) {
         if (records.length >= wanted) break;

@@ -52,12 +52,13 @@ export class JobManager {
    * the same finish time, failed come before completed, cancelled and expired, and within a
    * status the queues go in the order `driver.queues()` gives. A record is listed only under
    * the status it has when read, and a job is listed once though it changes status while the
-   * list is read: the statuses are read in the direction jobs move (pending, delayed, queued,
-   * running, then the finished ones), so a job that moves on between two reads is found in the
-   * list it moved to. A job sent back meanwhile (a retry, a release on shutdown, a failed job
-   * retried) may be missed by that one list. Throws `E_INVALID_OPTION` for an unknown status,
-   * a name no job could have, an owner no job could have, or a limit that is not a whole
-   * number from 1 to {@link MAX_LIST_LIMIT}.
+   * list is read: when the page has room, the lists jobs move into (queued, then running) are
+   * read again for jobs not listed yet, then the finished ones, so a job that moves on meanwhile
+   * is found in the list it moved to. A job sent back meanwhile (a retry, a release on
+   * shutdown, a failed job retried), or one that stays while jobs ahead of it leave a list read
+   * in more than one call, may be missed by that one list (docs/lifecycle.md). Throws
+   * `E_INVALID_OPTION` for an unknown status, a name no job could have, an owner no job could
+   * have, or a limit that is not a whole number from 1 to {@link MAX_LIST_LIMIT}.
    */
   async list(options: JobListOptions = {}): Promise<JobRecord[]> {
     return (await this.listPage(options)).records;

@@ -46,4 +46,52 @@ describe('JobManager.listPage on Redis while jobs move', () => {
     expect(racing.moved()).toBe(true);
     expect(records.map((record) => record.id).sort()).toEqual(['held', 'other']);
   });
+
+  it('fills a limited page, or says more, when the running jobs finish at any point of the listing', async () => {
+    const forgetting = new RedisQueueDriver({
+      connection: 'redis://127.0.0.1:6379',
+      prefix: PREFIX,
+      retention: { completedCount: 0 },
+    });
+    try {
+      // after the nth read of the listing (none: before it), up to past its last read
+      for (let after = 0; after <= 4; after++) {
+        const queue = nextQueue('list-finish');
+        await forgetting.push(
+          ['r1', 'r2', 'r3', 'q1', 'q2', 'q3', 'q4', 'q5'].map((id) => newJob(queue, id)),
+        );
+        const { jobs } = await forgetting.reserve(queue, { ...reserveOptions, count: 3 });
+        const complete = () =>
+          forgetting.complete(
+            jobs.map((job) => ({ lease: { id: job.id, queue, token: job.token }, result: 'null' })),
+          );
+        if (after === 0) await complete();
+        const racing = moveAfterRead(forgetting, Math.max(after, 1), after === 0 ? async () => {} : complete);
+        const page = await new JobManager(racing.driver).listPage({ queue, limit: 3 });
+        expect(
+          page.records.map((record) => `${record.id}:${record.status}`),
+          `finished after read ${after}`,
+        ).toBeOneOf([
+          ['r1:running', 'r2:running', 'r3:running'],
+          ['q1:queued', 'q2:queued', 'q3:queued'],
+        ]);
+        expect(page.more).toBe(true);
+      }
+    } finally {
+      await forgetting.close();
+    }
+  });
+
+  it('lists a queued job that stays queued while a job ahead of it is reserved between two reads of a filtered list', async () => {
+    const queue = nextQueue('list-shift');
+    const ids = Array.from({ length: 600 }, (_, i) => `j${String(i).padStart(3, '0')}`);
+    await driver.push(ids.map((id) => newJob(queue, id)));
+    // the filtered list reads 500 records a call: the reserve moves j500 to place 499, read already
+    const racing = moveAfterRead(driver, 'queued', () => driver.reserve(queue, reserveOptions));
+    const records = await new JobManager(racing.driver).list({ queue, name: 'EchoJob', limit: 1000 });
+    expect(racing.moved()).toBe(true);
+    expect((await driver.getJob(queue, 'j500'))?.status).toBe('queued');
+    const listed = new Set(records.map((record) => record.id));
+    expect(ids.filter((id) => !listed.has(id))).toEqual([]);
+  });
 });

@@ -10,6 +10,7 @@ import { moveAfterRead } from '../../support/move_after_read.js';
 import { clockedDriver, newJob, reserveOptions } from './drivers/memory/fixtures.js';
 
 const ids = (records: readonly JobRecord[]) => records.map((record) => record.id).sort();
+const shown = (records: readonly JobRecord[]) => records.map((record) => `${record.id}:${record.status}`);
 
 describe('JobManager.listPage while jobs move', () => {
   it('lists a job that a worker reserves after the running jobs were read, filtered by name or not', async () => {
@@ -94,5 +95,65 @@ describe('JobManager.listPage while jobs move', () => {
       'j3:queued',
     ]);
     expect(page.more).toBe(true);
+  });
+
+  it('fills a limited page, or says more, when the running jobs finish at any point of the listing', async () => {
+    // completed records kept or not (QUEUE_KEEP_COMPLETED=0): never a short page saying no more
+    // while queued jobs that never moved are left out, nor a completed one listed before them
+    for (const retention of [{ completedCount: 0 }, undefined]) {
+      // after the nth read of the listing (none: before it), up to past its last read
+      for (let after = 0; after <= 6; after++) {
+        const { driver } = clockedDriver(retention);
+        await driver.push(['r1', 'r2', 'r3', 'q1', 'q2', 'q3', 'q4', 'q5'].map((id) => newJob(id)));
+        const { jobs } = await driver.reserve('q', reserveOptions({ count: 3 }));
+        const complete = () =>
+          driver.complete(
+            jobs.map((job) => ({ lease: { id: job.id, queue: 'q', token: job.token }, result: 'null' })),
+          );
+        if (after === 0) await complete();
+        const racing = moveAfterRead(driver, Math.max(after, 1), after === 0 ? async () => {} : complete);
+        const page = await new JobManager(racing.driver).listPage({ limit: 3 });
+        expect(shown(page.records), `finished after read ${after}`).toBeOneOf([
+          ['r1:running', 'r2:running', 'r3:running'],
+          ['q1:queued', 'q2:queued', 'q3:queued'],
+        ]);
+        expect(page.more).toBe(true);
+      }
+    }
+  });
+
+  it('lists a queued job that stays queued while a job ahead of it is reserved between two reads of a filtered list', async () => {
+    const { driver } = clockedDriver();
+    const ids = Array.from({ length: 600 }, (_, i) => `j${String(i).padStart(3, '0')}`);
+    await driver.push(ids.map((id) => newJob(id)));
+    // the filtered list reads 500 records a call: the reserve moves j500 to place 499, read already
+    const racing = moveAfterRead(driver, 'queued', () => driver.reserve('q', reserveOptions({ count: 1 })));
+    const records = await new JobManager(racing.driver).list({ name: 'TestJob', limit: 1000 });
+    expect(racing.moved()).toBe(true);
+    expect((await driver.getJob('q', 'j500'))?.status).toBe('queued');
+    const listed = new Set(records.map((record) => record.id));
+    expect(ids.filter((id) => !listed.has(id))).toEqual([]);
+  });
+});
+
+describe('JobManager.listPage filtered by name, cost', () => {
+  it('reads only the running jobs when they fill the page', async () => {
+    const { driver } = clockedDriver();
+    await driver.push(Array.from({ length: 20 }, (_, i) => newJob(`r${i}`)));
+    await driver.reserve('q', reserveOptions({ count: 20 }));
+    await driver.push(Array.from({ length: 20_000 }, (_, i) => newJob(`o${i}`, { name: 'OtherJob' })));
+    const listJobs = driver.listJobs.bind(driver);
+    let read = 0;
+    driver.listJobs = async (queue, status, offset, limit) => {
+      const records = await listJobs(queue, status, offset, limit);
+      read += records.length;
+      return records;
+    };
+    const page = await new JobManager(driver).listPage({ name: 'TestJob', limit: 10 });
+    expect(page.records).toHaveLength(10);
+    expect(page.records.every((record) => record.status === 'running')).toBe(true);
+    expect(page.more).toBe(true);
+    // one read of the 20 running jobs, none of the 20,000 queued ones
+    expect(read).toBe(20);
   });
 });
