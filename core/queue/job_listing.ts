@@ -146,9 +146,10 @@ export class JobListing {
    * still has room, the lists jobs move into, queued then running, are read again from the start
    * for records not listed yet, in the direction jobs move, so a job that moves on meanwhile
    * reaches a list read later (a finished one at the latest). A record found so is listed with
-   * its status's records. With a filter, that second read spends what is left of the budget
-   * (and sets `budget.capped` when it runs out). With one status there is no other list for a
-   * job to move to, and no second read.
+   * its status's records, in their order. With a filter only the running lists are read again
+   * (out of the budget, the caught-up records after the others): the queued ones may be long,
+   * and the finished lists need the rest of the budget. With one status there is no other list
+   * for a job to move to, and no second read.
    */
   async #readActive(
     active: readonly JobStatus[],
@@ -169,22 +170,56 @@ export class JobListing {
       found += list.records.length;
     }
     for (const status of active.length > 1 ? CAUGHT_UP : []) {
+      // with a filter the queued lists are not read again: they may be long (read 500 a call out
+      // of the budget), and the finished lists after them need what is left of it; the running
+      // ones are as short as the workers' concurrency
+      if (matches !== undefined && status !== 'running') continue;
       for (const list of lists) {
         if (found >= reading || budget.capped) break;
         if (list.status !== status) continue;
-        const caught = await this.#readList(
-          list,
-          reading - found,
-          matches,
-          scan,
-          listed,
-          list.records.length,
-        );
-        list.records.push(...caught);
-        found += caught.length;
+        if (matches === undefined) {
+          found += await this.#catchUp(list, reading - found, listed);
+        } else {
+          const caught = await this.#readList(list, reading - found, matches, budget, listed);
+          list.records.push(...caught);
+          found += caught.length;
+        }
       }
     }
     return lists.flatMap((list) => list.records);
+  }
+
+  /**
+   * Reads `list` again from the start, in one call, for up to `wanted` records not listed yet
+   * (jobs that moved into it after it was read), and puts them among its records in the list's
+   * order: each before the first record listed already that follows it there. Returns how many.
+   */
+  async #catchUp(
+    list: { queue: string; status: JobStatus; records: JobRecord[] },
+    wanted: number,
+    listed: Set<string>,
+  ): Promise<number> {
+    const { page } = await this.#readPage(list.queue, list.status, 0, list.records.length + wanted);
+    const caught: JobRecord[] = [];
+    for (const record of page) {
+      if (caught.length >= wanted) break;
+      if (firstSight(listed, record)) caught.push(record);
+    }
+    if (caught.length === 0) return 0;
+    const place = new Map(page.map((record, index) => [record.id, index]));
+    const merged: JobRecord[] = [];
+    let next = 0;
+    for (const record of list.records) {
+      // one that left the list since keeps its place among the others
+      const at = place.get(record.id);
+      if (at !== undefined) {
+        while (next < caught.length && place.get(caught[next]!.id)! < at) merged.push(caught[next++]!);
+      }
+      merged.push(record);
+    }
+    merged.push(...caught.slice(next));
+    list.records = merged;
+    return caught.length;
   }
 
   /**
@@ -192,9 +227,8 @@ export class JobListing {
    * a filter, only those that `matches`, read a page at a time out of `budget.left` records
    * (`budget.capped` set when it ran out before the end); a page can then hold fewer records
    * than asked (records expired under their ids, or moved on while read), so only an empty page
-   * ends the scan. Without one, one read of `wanted` records (and of the `listedAhead` records
-   * expected listed already, when read again), read further only when records that moved on
-   * left a full page short. Jobs that leave the list between two reads move the ones after them
+   * ends the scan. Without one, one read of `wanted` records, read further only when records
+   * that moved on left a full page short. Jobs that leave the list between two reads move the ones after them
    * up: a job that stays may then be skipped (one moving in may be read twice, kept once). Only
    * a list read in more than one call is exposed to that: see docs/lifecycle.md.
    */
@@ -204,11 +238,10 @@ export class JobListing {
     matches: ((record: JobRecord) => boolean) | undefined,
     budget: Budget | undefined,
     listed: Set<string>,
-    listedAhead = 0,
   ): Promise<JobRecord[]> {
     const records: JobRecord[] = [];
-    for (let offset = 0, ahead = listedAhead; records.length < wanted; ahead = 0) {
-      const asked = budget ? FILTER_SCAN_PAGE : ahead + wanted - records.length;
+    for (let offset = 0; records.length < wanted; ) {
+      const asked = budget ? FILTER_SCAN_PAGE : wanted - records.length;
       const { page, read, size, next } = await this.#readPage(list.queue, list.status, offset, asked, budget);
       for (const record of page) {
         if (records.length >= wanted) break;

@@ -1,6 +1,7 @@
 /**
  * `job:list` on Redis while jobs change status between its calls: `JobManager.listPage` reads
- * the statuses in the direction jobs move, so a job that moves on between two reads is listed.
+ * the statuses in the order it lists them, then the lists jobs move into (queued, then running)
+ * again, so a job that moves on between two reads is listed, in its list's order.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
@@ -82,16 +83,28 @@ describe('JobManager.listPage on Redis while jobs move', () => {
     }
   });
 
-  it('lists a queued job that stays queued while a job ahead of it is reserved between two reads of a filtered list', async () => {
-    const queue = nextQueue('list-shift');
-    const ids = Array.from({ length: 600 }, (_, i) => `j${String(i).padStart(3, '0')}`);
-    await driver.push(ids.map((id) => newJob(queue, id)));
-    // the filtered list reads 500 records a call: the reserve moves j500 to place 499, read already
-    const racing = moveAfterRead(driver, 'queued', () => driver.reserve(queue, reserveOptions));
-    const records = await new JobManager(racing.driver).list({ queue, name: 'EchoJob', limit: 1000 });
+  it('lists a job released from hold (priority -10) after the queued read first among the queued, as the queue has it', async () => {
+    const queue = nextQueue('list-order');
+    await driver.push([
+      newJob(queue, 'q1'),
+      newJob(queue, 'q2'),
+      newJob(queue, 'h', { hold: true, priority: -10 }),
+    ]);
+    const racing = moveAfterRead(driver, 'queued', () => driver.releaseHeld(queue, 'h'));
+    const page = await new JobManager(racing.driver).listPage({ queue, limit: 100 });
     expect(racing.moved()).toBe(true);
-    expect((await driver.getJob(queue, 'j500'))?.status).toBe('queued');
-    const listed = new Set(records.map((record) => record.id));
-    expect(ids.filter((id) => !listed.has(id))).toEqual([]);
+    const queuedOrder = (await driver.listJobs(queue, 'queued', 0, 100)).map((r) => r.id);
+    expect(queuedOrder).toEqual(['h', 'q1', 'q2']);
+    expect(page.records.map((r) => r.id)).toEqual(queuedOrder);
+  });
+
+  it('says no more when a filtered listing read every record (6,001 queued, under 10,000)', async () => {
+    const queue = nextQueue('list-budget');
+    const jobs = Array.from({ length: 6_000 }, (_, i) => newJob(queue, `o${i}`, { name: 'OtherJob' }));
+    for (let i = 0; i < jobs.length; i += 1000) await driver.push(jobs.slice(i, i + 1000));
+    await driver.push([newJob(queue, 'match')]);
+    const page = await new JobManager(driver).listPage({ queue, name: 'EchoJob' });
+    expect(page.records.map((r) => r.id)).toEqual(['match']);
+    expect(page.more).toBe(false);
   });
 });

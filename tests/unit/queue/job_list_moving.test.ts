@@ -121,19 +121,6 @@ describe('JobManager.listPage while jobs move', () => {
       }
     }
   });
-
-  it('lists a queued job that stays queued while a job ahead of it is reserved between two reads of a filtered list', async () => {
-    const { driver } = clockedDriver();
-    const ids = Array.from({ length: 600 }, (_, i) => `j${String(i).padStart(3, '0')}`);
-    await driver.push(ids.map((id) => newJob(id)));
-    // the filtered list reads 500 records a call: the reserve moves j500 to place 499, read already
-    const racing = moveAfterRead(driver, 'queued', () => driver.reserve('q', reserveOptions({ count: 1 })));
-    const records = await new JobManager(racing.driver).list({ name: 'TestJob', limit: 1000 });
-    expect(racing.moved()).toBe(true);
-    expect((await driver.getJob('q', 'j500'))?.status).toBe('queued');
-    const listed = new Set(records.map((record) => record.id));
-    expect(ids.filter((id) => !listed.has(id))).toEqual([]);
-  });
 });
 
 describe('JobManager.listPage filtered by name, cost', () => {
@@ -155,5 +142,80 @@ describe('JobManager.listPage filtered by name, cost', () => {
     expect(page.more).toBe(true);
     // one read of the 20 running jobs, none of the 20,000 queued ones
     expect(read).toBe(20);
+  });
+});
+
+describe('JobManager.listPage: jobs caught up by the second read keep their list order', () => {
+  it('lists a job released from hold (priority -10) after the queued read first among the queued, as the queue has it', async () => {
+    const { driver } = clockedDriver();
+    await driver.push([newJob('q1'), newJob('q2'), newJob('h', { hold: true, priority: -10 })]);
+    const racing = moveAfterRead(driver, 'queued', () => driver.releaseHeld('q', 'h'));
+    const page = await new JobManager(racing.driver).listPage({ limit: 100 });
+    expect(racing.moved()).toBe(true);
+    // the order job:list --status queued (and the driver) gives, which workers run them in
+    const queuedOrder = (await driver.listJobs('q', 'queued', 0, 100)).map((r) => r.id);
+    expect(queuedOrder).toEqual(['h', 'q1', 'q2']);
+    expect(page.records.map((r) => r.id)).toEqual(queuedOrder);
+  });
+
+  it('lists a delayed job (priority -5) come due after the queued read where the queued list has it', async () => {
+    const clocked = clockedDriver();
+    const { driver } = clocked;
+    await driver.push([
+      newJob('z', { priority: -10 }),
+      newJob('q1'),
+      newJob('q2'),
+      newJob('d', { priority: -5, runAt: clocked.now() + 1000 }),
+    ]);
+    // a worker's reserve once d is due: promotes d to the queue and takes z (priority -10)
+    const racing = moveAfterRead(driver, 'queued', async () => {
+      clocked.advance(2000);
+      await driver.reserve('q', reserveOptions({ count: 1 }));
+    });
+    const page = await new JobManager(racing.driver).listPage({ limit: 100 });
+    expect(racing.moved()).toBe(true);
+    const queuedOrder = (await driver.listJobs('q', 'queued', 0, 100)).map((r) => r.id);
+    expect(queuedOrder).toEqual(['d', 'q1', 'q2']);
+    // z was listed as queued, as first read (documented); the jobs still queued keep their order
+    const listedQueued = page.records.map((r) => r.id).filter((id) => queuedOrder.includes(id));
+    expect(listedQueued).toEqual(queuedOrder);
+  });
+});
+
+describe('JobManager.listPage filtered by name, budget', () => {
+  const counting = (driver: ReturnType<typeof clockedDriver>['driver']) => {
+    const listJobs = driver.listJobs.bind(driver);
+    const stats = { read: 0 };
+    driver.listJobs = async (queue, status, offset, limit) => {
+      const records = await listJobs(queue, status, offset, limit);
+      stats.read += records.length;
+      return records;
+    };
+    return stats;
+  };
+
+  it('says no more when it read every record and nothing moved (6,000 queued, 1 match): it reads the queued list once', async () => {
+    const { driver } = clockedDriver();
+    await driver.push(Array.from({ length: 6_000 }, (_, i) => newJob(`o${i}`, { name: 'OtherJob' })));
+    await driver.push([newJob('match')]);
+    const stats = counting(driver);
+    const page = await new JobManager(driver).listPage({ name: 'TestJob' });
+    expect(page.records.map((r) => r.id)).toEqual(['match']);
+    // 6,001 records exist, under the 10,000 a filter may read: nothing more can match
+    expect(page.more).toBe(false);
+    expect(stats.read).toBeLessThanOrEqual(6_001);
+  });
+
+  it('leaves 10,000 less the queued jobs read for the finished ones: 5,000 queued, 1 completed match', async () => {
+    const { driver } = clockedDriver();
+    await driver.push([newJob('done')]);
+    const [job] = (await driver.reserve('q', reserveOptions({ count: 1 }))).jobs;
+    await driver.complete([{ lease: { id: job!.id, queue: 'q', token: job!.token }, result: 'null' }]);
+    await driver.push(Array.from({ length: 5_000 }, (_, i) => newJob(`o${i}`, { name: 'OtherJob' })));
+    const stats = counting(driver);
+    const page = await new JobManager(driver).listPage({ name: 'TestJob' });
+    expect(page.records.map((r) => `${r.id}:${r.status}`)).toEqual(['done:completed']);
+    expect(page.more).toBe(false);
+    expect(stats.read).toBeLessThanOrEqual(5_001);
   });
 });
