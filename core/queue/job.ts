@@ -88,8 +88,21 @@ type FitsHandle<J, P> = J extends { handle(...args: infer A): unknown }
       : never
   : P;
 
-/** Whether `P` is what a class that names no payload carries (see {@link Job}), or `any`. */
-type IsDefaultPayload<P> = 0 extends 1 & P ? true : [P] extends [NoPayloadNamed] ? true : false;
+/**
+ * Whether `P` is what a class that names no payload carries (see {@link Job}), `any`, or
+ * `JsonValue` exactly: `Job`'s default before it was `never`, which base classes copy
+ * (`abstract class LoggedJob<T = JsonValue> extends Job<T>`), so their subclasses that name none
+ * still take the payload of their `handle()`.
+ */
+type IsDefaultPayload<P> = 0 extends 1 & P
+  ? true
+  : [P] extends [NoPayloadNamed]
+    ? true
+    : [P] extends [JsonValue]
+      ? [JsonValue] extends [P]
+        ? true
+        : false
+      : false;
 
 /**
  * The payload `J`'s `handle()` declares, or `fallback` when it declares no parameter (inferred

@@ -5,7 +5,8 @@
  * error, or a class below stops compiling.
  */
 import { describe, expectTypeOf, it } from 'vitest';
-import type { Dispatcher, JobClass, JsonValue, PayloadOf } from '../../core/index.js';
+import type { ApplicationOptions, Dispatcher, JobClass, JsonValue, PayloadOf } from '../../core/index.js';
+import { QueueFake } from '../../core/testing/index.js';
 import { Job } from '../../core/index.js';
 
 /** Payloads declared as interfaces, the README's way. */
@@ -45,9 +46,26 @@ function compileOnlyDefaultPayload(dispatcher: Dispatcher): void {
   void AnyJsonJob.dispatch({ at: new Date() });
 }
 
-/** `Job` alone, as a type, is a job naming no payload; held as `JobClass<Job>`, any job class fits. */
-const heldAsBareJob: JobClass<Job>[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob];
-const heldAsAnyJob: JobClass[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob];
+/** A base class with `Job`'s old default (JsonValue): a subclass naming none takes its handle()'s. */
+abstract class LoggedJob<T = JsonValue> extends Job<T> {}
+class UnnamedLoggedJob extends LoggedJob {
+  async handle(_payload: { deviceId: string }) {}
+}
+class NamedJob extends Job<{ a: string }, { n: number }> {
+  async handle() {
+    return { n: 1 };
+  }
+}
+
+/** Any job class, as `JobClass` says, held in one list and given to the APIs that take them. */
+const anyJobs: JobClass[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob, UnnamedLoggedJob, NamedJob];
+function compileOnlyAnyJobs(options: ApplicationOptions): void {
+  QueueFake.install({ jobs: anyJobs });
+  void ({ ...options, jobs: anyJobs } satisfies ApplicationOptions);
+  void UnnamedLoggedJob.dispatch({ deviceId: 'd1' });
+  // @ts-expect-error: its handle() needs deviceId
+  void UnnamedLoggedJob.dispatch({});
+}
 
 describe('default job payload types', () => {
   it("takes the payload of handle() when the class names none, an interface's too", () => {
@@ -55,7 +73,7 @@ describe('default job payload types', () => {
     expectTypeOf<PayloadOf<AliasParamJob>>().toEqualTypeOf<{ deviceId: string; note?: string }>();
     expectTypeOf<PayloadOf<AnyJsonJob>>().toEqualTypeOf<JsonValue>();
     expectTypeOf(compileOnlyDefaultPayload).toBeFunction();
-    expectTypeOf(heldAsBareJob).toBeArray();
-    expectTypeOf(heldAsAnyJob).toBeArray();
+    expectTypeOf<PayloadOf<UnnamedLoggedJob>>().toEqualTypeOf<{ deviceId: string }>();
+    expectTypeOf(compileOnlyAnyJobs).toBeFunction();
   });
 });
