@@ -167,6 +167,10 @@ export class AckBuffer {
         }),
       );
     }
+    // a lane out of tries may have a call in flight (its background retry came due while another
+    // lane still flushed): its outcome decides what is unsent
+    const inFlight = [...this.#lanes.values()].flatMap((lane) => (lane.flushing ? [lane.flushing] : []));
+    if (inFlight.length > 0) await Promise.all(inFlight);
     if (this.size > 0) {
       const unsent = [...this.#lanes.values()].flatMap((lane) => [...(lane.retry ?? []), ...lane.pending]);
       this.#log.error(
@@ -223,8 +227,16 @@ export class AckBuffer {
       if (stored[index] === true) kept.push(entry);
       else if (stored[index] === false) refused.push(entry);
     });
-    if (kept.length > 0) this.#outcomes.stored(kept);
-    for (const entry of refused) this.#outcomes.lost(entry);
+    // a listener that throws loses its own work only: the batch is stored, the flush goes on
+    try {
+      if (kept.length > 0) this.#outcomes.stored(kept);
+      for (const entry of refused) this.#outcomes.lost(entry);
+    } catch (error) {
+      this.#log.error(
+        { err: error, event: 'ack.listener_failed', count: batch.length, queue: batch[0]?.lease.queue },
+        'a listener of acknowledged jobs failed; the jobs are acknowledged',
+      );
+    }
   }
 }
 

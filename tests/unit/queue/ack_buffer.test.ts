@@ -2,6 +2,7 @@
  * The acknowledgement buffer reports each batch's stored entries together, in order (the
  * worker turns them into one `completed` group of job events), and each refused entry alone.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { type AckEntry, AckBuffer } from '../../../core/queue/ack_buffer.js';
 import type { Completion, QueueDriver, ReservedJob } from '../../../core/queue/driver.js';
@@ -41,6 +42,40 @@ function bufferRefusing(refused: string[]) {
       completions.map((completion) => !refused.includes(completion.lease.id)),
   } as unknown as QueueDriver;
   return recordingBuffer(driver);
+}
+
+function deferred() {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+async function until(check: () => boolean) {
+  while (!check()) await sleep(5);
+}
+
+function throwingOnce() {
+  const calls: number[] = [];
+  const driver = {
+    complete: async (completions: readonly Completion[]) => {
+      calls.push(completions.length);
+      await sleep(5);
+      return completions.map(() => true);
+    },
+  } as unknown as QueueDriver;
+  const stored: string[] = [];
+  let thrown = false;
+  const acks = new AckBuffer(driver, silentLogger(), {
+    stored: (entries) => {
+      stored.push(...entries.map((e) => e.lease.id));
+      if (!thrown) {
+        thrown = true;
+        throw new Error('listener broke');
+      }
+    },
+    lost: () => {},
+  });
+  return { acks, calls, stored };
 }
 
 describe('AckBuffer outcomes', () => {
@@ -212,5 +247,94 @@ describe('AckBuffer outcomes', () => {
     acks.add(entry('b', 'other')); // a lane the flush did not see when it began
     await flushed;
     expect(stored).toEqual([['a'], ['b']]);
+  });
+});
+
+describe('AckBuffer.flush with a call in flight at its end', () => {
+  it('waits for the call of a lane out of tries that its background retry made meanwhile, and logs what is unsent then', async () => {
+    let brokenHangs = false;
+    let brokenCalls = 0;
+    const releaseBroken = deferred();
+    const okGates: ReturnType<typeof deferred>[] = [];
+    const driver = {
+      complete: async (completions: readonly Completion[]) => {
+        if (completions[0]!.lease.queue === 'broken') {
+          brokenCalls++;
+          // a Redis that is slow to refuse (a call that times out, say)
+          if (brokenHangs) await releaseBroken.promise;
+          throw new Error('WRONGTYPE');
+        }
+        const gate = deferred();
+        okGates.push(gate);
+        await gate.promise;
+        return completions.map(() => true);
+      },
+    } as unknown as QueueDriver;
+    const log = capturingLogger('warn');
+    const acks = new AckBuffer(driver, log.logger, { stored: () => {}, lost: () => {} });
+
+    acks.add(entry('x', 'broken'));
+    await until(() => brokenCalls === 1);
+    for (let i = 0; i < 1500; i++) acks.add(entry(`j${i}`, 'ok'));
+    await until(() => okGates.length === 1);
+    const flushed = acks.flush(2);
+    let flushDone = false;
+    void flushed.then(() => (flushDone = true));
+
+    // round 1: the broken lane's try fails; the ok lane's first batch answers after a while
+    const before = brokenCalls;
+    await until(() => brokenCalls > before);
+    await sleep(50);
+    okGates[0]!.resolve();
+    await until(() => okGates.length === 2); // the ok lane's second batch, in flight
+    // round 2: the broken lane's second try fails; its tries are used up
+    const before2 = brokenCalls;
+    await until(() => brokenCalls > before2);
+    // its background retry comes due while the ok lane's batch is still in flight, and hangs
+    brokenHangs = true;
+    const before3 = brokenCalls;
+    await until(() => brokenCalls > before3);
+    okGates[1]!.resolve();
+    // the broken lane's call in flight answers (refused) a moment after the ok lane is done
+    setTimeout(() => releaseBroken.resolve(), 50);
+    await flushed;
+
+    expect(flushDone).toBe(true);
+    // what is still unsent once the calls in flight have answered is logged, and counted
+    expect(log.events('ack.gave_up').map((line) => line.jobIds)).toEqual([['x']]);
+    expect(acks.size).toBe(1);
+  }, 15_000);
+});
+
+describe('AckBuffer with a stored() listener that throws once', () => {
+  it('logs the failure, sends the rest of the backlog, and resolves flush()', async () => {
+    const { acks, calls, stored } = throwingOnce();
+    for (let i = 0; i < 1500; i++) acks.add(entry(`j${i}`));
+    const outcome = await acks.flush().then(
+      () => 'resolved',
+      (error: Error) => `rejected: ${error.message}`,
+    );
+    await sleep(100);
+    expect({ outcome, calls, stored: stored.length, size: acks.size }).toEqual({
+      outcome: 'resolved',
+      calls: [1000, 500],
+      stored: 1500,
+      size: 0,
+    });
+  });
+
+  it('a background send whose listener throws is no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.prependListener('unhandledRejection', onUnhandled);
+    try {
+      const { acks, stored } = throwingOnce();
+      acks.add(entry('a'));
+      await sleep(100);
+      expect(stored).toEqual(['a']);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });
