@@ -33,16 +33,32 @@ export function assertDescription(description: unknown): asserts description is 
 
 function assertLabel(label: string, value: unknown, max: number, holds: string): void {
   if (typeof value !== 'string' || value.length === 0 || tooLong(value, max) || REFUSED.test(value)) {
-    // cut by characters, not UTF-16 units: an emoji cut in two would show a lone surrogate
-    const shown =
-      typeof value === 'string' && value.length > 40
-        ? `${[...value.slice(0, 80)].slice(0, 40).join('')}...`
-        : value;
     throw new InvalidOptionError(
       `${label} must be 1 to ${max} characters of text without control, invisible or line-break characters ` +
-        `(${holds}); got ${JSON.stringify(shown)}${typeof value === 'string' ? ` (${characters(value)} characters)` : ''}`,
+        `(${holds}); got ${shownLabel(value)}${typeof value === 'string' ? ` (${characters(value)} characters)` : ''}`,
     );
   }
+}
+
+/** {@link REFUSED}, for every match. */
+const REFUSED_ALL = new RegExp(REFUSED.source, 'gu');
+
+/**
+ * A refused value as its error shows it: as JSON, its first 40 characters when longer (cut by
+ * characters: an emoji cut in two would show a lone surrogate), and the characters it may be
+ * refused for written as `\uXXXX`, so the message (printed, logged, sent in an MQTT reply)
+ * cannot carry a bidirectional override or a terminal escape itself.
+ */
+function shownLabel(value: unknown): string {
+  if (typeof value !== 'string') return String(JSON.stringify(value));
+  const start = [...value.slice(0, 82)]; // 82 UTF-16 units hold 41 characters at least
+  const shown = start.length > 40 ? `${start.slice(0, 40).join('')}...` : value;
+  return JSON.stringify(shown).replace(REFUSED_ALL, (found) =>
+    Array.from(
+      { length: found.length },
+      (_, index) => `\\u${found.charCodeAt(index).toString(16).padStart(4, '0')}`,
+    ).join(''),
+  );
 }
 
 /**

@@ -31,6 +31,33 @@ describe('owner and description lengths', () => {
     );
   });
 
+  it('shows a refused label of 40 characters or fewer whole, without "...", however many UTF-16 units', () => {
+    // 36 characters (51 UTF-16 units), refused for its bell character
+    const owner = `${'a'.repeat(20)}${'😀'.repeat(15)}\u0007`;
+    expect(() => assertOwner(owner)).toThrow(
+      expect.objectContaining({
+        message: expect.stringContaining(`"${'a'.repeat(20)}${'😀'.repeat(15)}\\u0007" (36 characters)`),
+      }),
+    );
+  });
+
+  it.each([
+    ['a right-to-left override', 'device-1\u202egnp.exe', 'device-1\\u202egnp.exe'],
+    ['a C1 control sequence introducer', 'device-1\u009b2J', 'device-1\\u009b2J'],
+    ['a zero-width space', 'a\u200bb', 'a\\u200bb'],
+    ['a line separator', 'a\u2028b', 'a\\u2028b'],
+    ['a tag character past U+FFFF', 'a\u{e0041}b', 'a\\udb40\\udc41b'],
+  ])('writes %s in its error as an escape, not as itself', (_, owner, shown) => {
+    let message = '';
+    try {
+      assertOwner(owner);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(`got "${shown}"`);
+    expect(message).not.toMatch(/[\u202e\u009b\u200b\u2028]|\u{e0041}/u);
+  });
+
   it('takes a description of 500 emoji and refuses 501', () => {
     expect(() => assertDescription('🔧'.repeat(MAX_DESCRIPTION_LENGTH))).not.toThrow();
     expect(() => assertDescription('🔧'.repeat(MAX_DESCRIPTION_LENGTH + 1))).toThrow(
