@@ -3,30 +3,15 @@
  * the statuses in the order it lists them, then the lists jobs move into (queued, then running)
  * again, so a job that moves on between two reads is listed, in its list's order.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
+import { describe, expect, it } from 'vitest';
 import { JobManager } from '../../../core/queue/job_manager.js';
 import { moveAfterRead } from '../../support/move_after_read.js';
 import { newJob } from '../../support/new_job.js';
-import { uniqueQueue } from '../../support/queue_names.js';
-import { deleteKeys } from '../../support/redis_keys.js';
+import { PREFIX, redisQueueFile } from '../../support/redis_queue_file.js';
+import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 
-const PREFIX = 'topiq-test';
-const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
-const queues: string[] = [];
+const { driver, nextQueue } = redisQueueFile();
 const reserveOptions = { count: 1, leaseMs: 30_000, worker: 'w-list', defaultMaxTries: 1 };
-
-/** A fresh queue, whose keys are deleted after the file. */
-function nextQueue(label: string): string {
-  const queue = uniqueQueue(label);
-  queues.push(queue);
-  return queue;
-}
-
-afterAll(async () => {
-  for (const queue of queues) await deleteKeys(driver.redis, `${PREFIX}:{${queue}}`);
-  await driver.close();
-});
 
 describe('JobManager.listPage on Redis while jobs move', () => {
   it('lists a job that a worker reserves after the running jobs were read', async () => {

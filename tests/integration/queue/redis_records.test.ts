@@ -3,30 +3,15 @@
  * memory driver keeps them, `listJobs` against a job that changes status as it reads, and
  * `clear` against a worker's reserve that runs between its script calls.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { RedisQueueDriver } from '../../../core/queue/drivers/redis/redis_driver.js';
 import { registerScripts } from '../../../core/queue/drivers/redis/scripts.js';
-import { sleep, uniqueQueue } from '../../support/queue_names.js';
+import { sleep } from '../../support/queue_names.js';
 import { newJob } from '../../support/new_job.js';
-import { deleteKeys } from '../../support/redis_keys.js';
+import { redisQueueFile } from '../../support/redis_queue_file.js';
 
-const PREFIX = 'topiq-test';
-const driver = new RedisQueueDriver({ connection: 'redis://127.0.0.1:6379', prefix: PREFIX });
-const queues: string[] = [];
+const { driver, nextQueue } = redisQueueFile();
 const reserveOptions = { count: 1, leaseMs: 30_000, worker: 'w-list', defaultMaxTries: 1 };
-
-/** A fresh queue, whose keys are deleted after the file. */
-function nextQueue(label: string): string {
-  const queue = uniqueQueue(label);
-  queues.push(queue);
-  return queue;
-}
-
-afterAll(async () => {
-  for (const queue of queues) await deleteKeys(driver.redis, `${PREFIX}:{${queue}}`);
-  await driver.close();
-});
 
 describe('RedisQueueDriver.listJobs bounds', () => {
   it('returns no records for a limit of 0 or less, in every status, as the memory driver does', async () => {
