@@ -72,6 +72,13 @@ export function storeWait<T>(ctx: MessageContext<any>, work: Promise<T>): Promis
   return ctx[STORE_WAIT](work);
 }
 
+/** A context's handling of one state call (see `ContextState`). */
+const STATE_CALL: unique symbol = Symbol('topiq.stateCall');
+/** A context's refusal of what its handler does after the message was given up, if it was. */
+const REFUSAL: unique symbol = Symbol('topiq.refusal');
+/** The error a message was given up with (`requestLogger` reads it). */
+export const GIVEN_UP: unique symbol = Symbol('topiq.givenUp');
+
 /** What {@link HANDLER_DEADLINE} gives. */
 export interface DeadlineHooks {
   /** Whether a dispatch or publish of the message is being waited for now. */
@@ -112,7 +119,8 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   readonly #services: ContextServices;
   readonly #pending: Promise<unknown>[] = [];
   #json: { value: unknown } | undefined;
-  #dispatchFailure: { error: unknown } | undefined;
+  /** The first dispatch or state write of the handler that failed. */
+  #failure: { error: unknown } | undefined;
   /** Dispatches and publishes in flight; since when one was (`performance.now()`); ms waited before. */
   #inFlight = 0;
   #waitingSince = 0;
@@ -164,28 +172,44 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   }
 
   /**
-   * The state store, shared between messages: `merge(namespace, id, fields)`, `get`, `all`. Its
-   * calls are waits for the store, not the handler's own time (see {@link MessageContext.signal}),
-   * and a merge after the message was given up is refused.
+   * The state store, shared between messages: `merge(namespace, id, fields)`, `get`, `all`. The
+   * message is acknowledged once its handler's state calls are done, awaited or not; a merge
+   * that fails fails the message as a failed dispatch does (run again when Redis could not
+   * serve, else dead-lettered). Its calls are waits for the store, not the handler's own time
+   * (see {@link MessageContext.signal}), and a merge after the message was given up is refused.
    */
   get state(): StateStore {
-    if (!this.#state) {
-      const store = this.#services.state;
-      this.#state = {
-        merge: (namespace, id, fields) =>
-          this.#refused<JsonObject>() ?? this[STORE_WAIT](store.merge(namespace, id, fields)),
-        get: (namespace, id) => this[STORE_WAIT](store.get(namespace, id)),
-        all: (namespace) => this[STORE_WAIT](store.all(namespace)),
-      };
-    }
+    this.#state ??= new ContextState(this, this.#services.state);
     return this.#state;
   }
 
   /** See {@link STORE_WAIT}. */
   [STORE_WAIT]<T>(work: Promise<T>): Promise<T> {
     const done = this.#waitFor();
-    work.then(done, done);
+    Promise.resolve(work).then(done, done);
     return work;
+  }
+
+  /** A state call of the handler (see {@link MessageContext.state}); `write` for a merge. */
+  [STATE_CALL]<T>(work: Promise<T>, write: boolean): Promise<T> {
+    const done = this.#waitFor();
+    this.#pending.push(
+      Promise.resolve(work).then(done, (error: unknown) => {
+        done();
+        if (write) this.#failure ??= { error };
+      }),
+    );
+    return work;
+  }
+
+  /** See {@link REFUSAL}. */
+  [REFUSAL]<T>(): Promise<T> | undefined {
+    return this.#refused<T>();
+  }
+
+  /** The error the message was given up with, if it was. */
+  get [GIVEN_UP](): Error | undefined {
+    return this.#givenUp;
   }
 
   /** See {@link HANDLER_DEADLINE}. */
@@ -284,7 +308,7 @@ export class MessageContext<P extends RouteParams = RouteParams> {
     this.#pending.push(
       stored.then(done, (error: unknown) => {
         done();
-        this.#dispatchFailure ??= { error };
+        this.#failure ??= { error };
       }),
     );
     return stored;
@@ -340,12 +364,41 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   }
 
   /**
-   * Waits for everything this message's handler started (dispatches, publishes); rejects
-   * with the first dispatch that failed, so the message is dead-lettered, not acknowledged
-   * as if its jobs were stored.
+   * Waits for everything this message's handler started (dispatches, publishes, state calls);
+   * rejects with the first dispatch or state merge that failed, so the message is dead-lettered
+   * (or run again), not acknowledged as if its jobs and state were stored.
    */
   async settled(): Promise<void> {
     while (this.#pending.length > 0) await Promise.all(this.#pending.splice(0));
-    if (this.#dispatchFailure) throw this.#dispatchFailure.error;
+    if (this.#failure) throw this.#failure.error;
+  }
+}
+
+/**
+ * The state store as one message's handler sees it ({@link MessageContext.state}): a class, not
+ * closures, as a message that reads state makes one.
+ */
+class ContextState implements StateStore {
+  readonly #ctx: MessageContext<any>;
+  readonly #store: StateStore;
+
+  constructor(ctx: MessageContext<any>, store: StateStore) {
+    this.#ctx = ctx;
+    this.#store = store;
+  }
+
+  merge(namespace: string, id: string, fields: JsonObject): Promise<JsonObject> {
+    return (
+      this.#ctx[REFUSAL]<JsonObject>() ??
+      this.#ctx[STATE_CALL](this.#store.merge(namespace, id, fields), true)
+    );
+  }
+
+  get(namespace: string, id: string): Promise<JsonObject | undefined> {
+    return this.#ctx[STATE_CALL](this.#store.get(namespace, id), false);
+  }
+
+  all(namespace: string): Promise<Record<string, JsonObject>> {
+    return this.#ctx[STATE_CALL](this.#store.all(namespace), false);
   }
 }

@@ -6,7 +6,7 @@
 import { type Level, levels } from 'pino';
 import { InvalidOptionError, isTopiqError } from '../../errors.js';
 import type { Middleware } from '../../routing/compose.js';
-import type { MessageContext } from '../message_context.js';
+import { GIVEN_UP, type MessageContext } from '../message_context.js';
 
 const LEVELS = Object.keys(levels.values);
 
@@ -60,9 +60,17 @@ export function requestLogger(options: RequestLoggerOptions = {}): Middleware<Me
     try {
       await next();
     } catch (error) {
-      const code = isTopiqError(error) ? error.code : error instanceof Error ? error.name : 'unknown';
+      // a message given up for its deadline failed for that, whatever its handler threw after
+      const cause = ctx[GIVEN_UP] ?? error;
+      const code = isTopiqError(cause) ? cause.code : cause instanceof Error ? cause.name : 'unknown';
       ctx.log[errorLevel]({ ...line(), outcome: 'error', code }, 'message failed');
       throw error;
+    }
+    const givenUp = ctx[GIVEN_UP];
+    if (givenUp) {
+      // its handler returned after the message was given up and dead-lettered
+      ctx.log[errorLevel]({ ...line(), outcome: 'error', code: 'E_HANDLER_TIMEOUT' }, givenUp.message);
+      return;
     }
     ctx.log[level]({ ...line(), outcome: 'handled' }, 'message handled');
   };

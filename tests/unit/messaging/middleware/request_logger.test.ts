@@ -4,6 +4,11 @@ import { InvalidMessageError, InvalidOptionError } from '../../../../core/errors
 import { createLogger } from '../../../../core/logger.js';
 import { requestLogger } from '../../../../core/messaging/middleware/index.js';
 import { makeContext } from './context_fixture.js';
+import { createRouteTable } from '../../../../core/index.js';
+import { fakeMessage } from '../../../../core/testing/index.js';
+import { capturingLogger } from '../../../support/capturing_logger.js';
+import { memoryPipeline } from '../../../support/memory_pipeline.js';
+import { until } from '../../../support/until.js';
 
 function capture(level = 'debug') {
   const lines: Record<string, unknown>[] = [];
@@ -89,5 +94,24 @@ describe('requestLogger', () => {
       /errorLevel "nope" must be one of pino's levels: trace, debug, info, warn, error, fatal/,
     );
     expect(() => requestLogger({ level: 'trace', errorLevel: 'fatal' })).not.toThrow();
+  });
+
+  it('logs a message given up for its deadline as failed with E_HANDLER_TIMEOUT, once its handler returns', async () => {
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/slow', async () => {
+      await new Promise((resolve) => setTimeout(resolve, 300)); // a slow call that ignores ctx.signal
+    });
+    const log = capturingLogger('info');
+    const { pipeline, deadLetters } = memoryPipeline(routes, {
+      log: log.logger,
+      handlerTimeoutMs: 50,
+      middleware: [requestLogger()],
+    });
+    await pipeline.handle(fakeMessage('devices/d1/slow', {}));
+    expect((await deadLetters.list(10)).map((letter) => letter.code)).toEqual(['E_HANDLER_TIMEOUT']);
+    await until('the line', () => log.events('message.processed').length > 0);
+    expect(log.events('message.processed')).toEqual([
+      expect.objectContaining({ outcome: 'error', code: 'E_HANDLER_TIMEOUT' }),
+    ]);
   });
 });
