@@ -18,7 +18,7 @@ import { HANDLER_DEADLINE, type MessageContext, shownTopic } from './message_con
 /** The default deadline, in ms (`MQTT_HANDLER_TIMEOUT_MS`). */
 export const DEFAULT_HANDLER_TIMEOUT_MS = 30_000;
 
-/** The shortest wait before the runs are looked at again (one waiting for a store, say). */
+/** How often a run waiting for a store is looked at again (its wait may end any time). */
 const RECHECK_MS = 250;
 
 interface Run {
@@ -70,10 +70,12 @@ export class HandlerDeadlines {
     });
   }
 
-  /** Gives up the runs past the deadline, and sets the timer for the oldest left. */
+  /** Gives up the runs past the deadline, and sets the timer for the next one due. */
   #check(): void {
     this.#timer = undefined;
     const now = performance.now();
+    // ms until a run may be due: exact for one not due yet (a timer may fire a little early),
+    // RECHECK_MS for one waiting for a store (its wait may end any time)
     let next = Number.POSITIVE_INFINITY;
     for (const entry of this.#runs) {
       const elapsed = now - entry.started;
@@ -83,8 +85,12 @@ export class HandlerDeadlines {
         break;
       }
       const hooks = entry.ctx[HANDLER_DEADLINE];
+      if (hooks.waiting) {
+        next = Math.min(next, RECHECK_MS);
+        continue;
+      }
       const used = elapsed - hooks.waitedMs(now);
-      if (hooks.waiting || used < this.#timeoutMs) {
+      if (used < this.#timeoutMs) {
         next = Math.min(next, this.#timeoutMs - used);
         continue;
       }
@@ -98,8 +104,8 @@ export class HandlerDeadlines {
       hooks.giveUp(error);
       entry.reject(error);
     }
-    if (this.#runs.size > 0) {
-      this.#timer = setTimeout(() => this.#check(), Math.max(next, RECHECK_MS)).unref();
+    if (this.#runs.size > 0 && !this.#closed && Number.isFinite(next)) {
+      this.#timer = setTimeout(() => this.#check(), Math.max(1, Math.ceil(next))).unref();
     }
   }
 }

@@ -5,7 +5,7 @@
  * fires, and the handler can no longer dispatch; waits for the message's own dispatches (a Redis
  * outage) do not count.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   createRouteTable,
   Dispatcher,
@@ -192,6 +192,24 @@ describe('the handler deadline', () => {
     await sleep(200);
     expect(settled).toBe(false);
     expect(await deadLetters.list(10)).toEqual([]);
+  });
+
+  it('gives a run up at its deadline even when the timer fires a little before the clock says it is due', async () => {
+    const routes = createRouteTable();
+    routes.on('devices/{deviceId}/hang', () => new Promise<void>(() => {}));
+    const { pipeline } = memoryPipeline(routes, { handlerTimeoutMs: 50 });
+    const now = performance.now.bind(performance);
+    let calls = 0;
+    // the clock reads 5 ms behind from the second reading on (the run's start is the first)
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => (++calls > 1 ? now() - 5 : now()));
+    try {
+      const started = now();
+      await pipeline.handle(fakeMessage('devices/d1/hang', {}));
+      // due again 5 ms later, not a quarter second
+      expect(now() - started).toBeLessThan(200);
+    } finally {
+      clock.mockRestore();
+    }
   });
 
   it('waits without end with no deadline (0)', async () => {
