@@ -105,13 +105,17 @@ type IsDefaultPayload<P> = 0 extends 1 & P
       : false;
 
 /**
- * The payload `J`'s `handle()` declares, or `fallback` when it declares no parameter (inferred
- * from the parameter alone it would be `unknown`, and any payload would compile).
+ * The payload `J`'s `handle()` declares, or `fallback` when it declares no parameter or one of
+ * type `unknown` (to check the payload itself): taken as it is, any payload would compile.
  */
 type HandlePayload<J, fallback> = J extends { handle(...args: infer A): unknown }
   ? A extends []
     ? fallback
-    : A[0]
+    : 0 extends 1 & A[0]
+      ? A[0] // any (JobClass's own default): any class
+      : unknown extends A[0]
+        ? fallback
+        : A[0]
   : never;
 /** `never` for `any`, else `P`: a payload typed `any` must not accept everything. */
 type NotAny<P> = 0 extends 1 & P ? never : P;

@@ -57,6 +57,21 @@ class NamedJob extends Job<{ a: string }, { n: number }> {
   }
 }
 
+/** Classes that check the payload themselves (`unknown`) still take JSON values only. */
+class UnknownParamJob extends Job {
+  async handle(_payload: unknown) {}
+}
+class JsonNamedUnknownParamJob extends Job<JsonValue> {
+  async handle(_payload: unknown) {}
+}
+function compileOnlyUnknownParam(): void {
+  void UnknownParamJob.dispatch({ any: ['json'] });
+  // @ts-expect-error: a Date is no JSON value
+  void UnknownParamJob.dispatch(new Date());
+  // @ts-expect-error: nor is a function
+  void JsonNamedUnknownParamJob.dispatch(() => 1);
+}
+
 /** Any job class, as `JobClass` says, held in one list and given to the APIs that take them. */
 const anyJobs: JobClass[] = [InterfaceParamJob, AliasParamJob, AnyJsonJob, UnnamedLoggedJob, NamedJob];
 function compileOnlyAnyJobs(options: ApplicationOptions): void {
@@ -75,5 +90,7 @@ describe('default job payload types', () => {
     expectTypeOf(compileOnlyDefaultPayload).toBeFunction();
     expectTypeOf<PayloadOf<UnnamedLoggedJob>>().toEqualTypeOf<{ deviceId: string }>();
     expectTypeOf(compileOnlyAnyJobs).toBeFunction();
+    expectTypeOf<PayloadOf<UnknownParamJob>>().toEqualTypeOf<JsonValue>();
+    expectTypeOf(compileOnlyUnknownParam).toBeFunction();
   });
 });
