@@ -228,13 +228,25 @@ export class AckBuffer {
       else if (stored[index] === false) refused.push(entry);
     });
     // a listener that throws loses its own work only: the batch is stored, the flush goes on
+    if (kept.length > 0) this.#report(() => this.#outcomes.stored(kept), kept, 'acknowledged');
+    for (const entry of refused) this.#report(() => this.#outcomes.lost(entry), [entry], 'refused');
+  }
+
+  /** Runs an outcome listener; one that throws is logged (`ack.listener_failed`). */
+  #report(listener: () => void, entries: readonly AckEntry[], outcome: 'acknowledged' | 'refused'): void {
     try {
-      if (kept.length > 0) this.#outcomes.stored(kept);
-      for (const entry of refused) this.#outcomes.lost(entry);
+      listener();
     } catch (error) {
       this.#log.error(
-        { err: error, event: 'ack.listener_failed', count: batch.length, queue: batch[0]?.lease.queue },
-        'a listener of acknowledged jobs failed; the jobs are acknowledged',
+        {
+          err: error,
+          event: 'ack.listener_failed',
+          outcome,
+          count: entries.length,
+          jobIds: entries.map((entry) => entry.lease.id),
+          queue: entries[0]?.lease.queue,
+        },
+        `a listener of ${outcome} jobs failed; the jobs are ${outcome} all the same`,
       );
     }
   }

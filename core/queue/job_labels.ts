@@ -50,7 +50,11 @@ const REFUSED_ALL = new RegExp(REFUSED.source, 'gu');
  * cannot carry a bidirectional override or a terminal escape itself.
  */
 function shownLabel(value: unknown): string {
-  if (typeof value !== 'string') return String(JSON.stringify(value));
+  if (typeof value !== 'string') {
+    // by its type: an array or object may be long, and hold anything
+    if (value === null || typeof value !== 'object') return String(JSON.stringify(value) ?? typeof value);
+    return Array.isArray(value) ? 'an array' : 'an object';
+  }
   const start = [...value.slice(0, 82)]; // 82 UTF-16 units hold 41 characters at least
   const shown = start.length > 40 ? `${start.slice(0, 40).join('')}...` : value;
   return JSON.stringify(shown).replace(REFUSED_ALL, (found) =>

@@ -199,7 +199,12 @@ export class JobListing {
     wanted: number,
     listed: Set<string>,
   ): Promise<number> {
-    const { page } = await this.#readPage(list.queue, list.status, 0, list.records.length + wanted);
+    const { page, read, size } = await this.#readPage(
+      list.queue,
+      list.status,
+      0,
+      list.records.length + wanted,
+    );
     const caught: JobRecord[] = [];
     for (const record of page) {
       if (caught.length >= wanted) break;
@@ -207,17 +212,23 @@ export class JobListing {
     }
     if (caught.length === 0) return 0;
     const place = new Map(page.map((record, index) => [record.id, index]));
+    // a listed record not read again left the list since, and keeps its place among the others;
+    // unless the read came back full: then jobs that moved in ahead may have pushed it past it
+    const full = read >= size;
     const merged: JobRecord[] = [];
+    const pushedOut: JobRecord[] = [];
     let next = 0;
     for (const record of list.records) {
-      // one that left the list since keeps its place among the others
       const at = place.get(record.id);
       if (at !== undefined) {
         while (next < caught.length && place.get(caught[next]!.id)! < at) merged.push(caught[next++]!);
+      } else if (full) {
+        pushedOut.push(record);
+        continue;
       }
       merged.push(record);
     }
-    merged.push(...caught.slice(next));
+    merged.push(...caught.slice(next), ...pushedOut);
     list.records = merged;
     return caught.length;
   }

@@ -338,3 +338,41 @@ describe('AckBuffer with a stored() listener that throws once', () => {
     }
   });
 });
+
+describe('AckBuffer with an outcome listener that throws', () => {
+  it('still reports the refused entries of the batch whose stored() threw as lost', async () => {
+    const driver = {
+      complete: async (completions: readonly Completion[]) =>
+        completions.map((c) => c.lease.id !== 'refused'),
+    } as unknown as QueueDriver;
+    const lost: string[] = [];
+    const acks = new AckBuffer(driver, silentLogger(), {
+      stored: () => {
+        throw new Error('listener broke');
+      },
+      lost: (e) => lost.push(e.job.id),
+    });
+    acks.add(entry('a'));
+    acks.add(entry('refused'));
+    await acks.flush();
+    expect(lost).toEqual(['refused']);
+  });
+
+  it('still reports the other refused entries when lost() throws for one', async () => {
+    const driver = {
+      complete: async (completions: readonly Completion[]) => completions.map(() => false),
+    } as unknown as QueueDriver;
+    const lost: string[] = [];
+    const acks = new AckBuffer(driver, silentLogger(), {
+      stored: () => {},
+      lost: (e) => {
+        lost.push(e.job.id);
+        if (e.job.id === 'r1') throw new Error('listener broke');
+      },
+    });
+    acks.add(entry('r1'));
+    acks.add(entry('r2'));
+    await acks.flush();
+    expect(lost).toEqual(['r1', 'r2']);
+  });
+});

@@ -72,4 +72,20 @@ describe('owner and description lengths', () => {
       expect.objectContaining({ message: expect.stringContaining('(1000000 characters)') }),
     );
   });
+
+  it.each([
+    ['an array', ['\u202eevil', 'x'.repeat(100_000)], 'got an array'],
+    ['an object', { name: '\u009b31m' }, 'got an object'],
+    ['a number', 42, 'got 42'],
+  ])('shows a refused owner that is %s by its type or value, never its contents', (_, owner, shown) => {
+    let message = '';
+    try {
+      assertOwner(owner);
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain(shown);
+    expect(message.length).toBeLessThan(300);
+    expect(message).not.toMatch(/[\u202e\u009b]/u);
+  });
 });

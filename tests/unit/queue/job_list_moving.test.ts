@@ -180,6 +180,26 @@ describe('JobManager.listPage: jobs caught up by the second read keep their list
     const listedQueued = page.records.map((r) => r.id).filter((id) => queuedOrder.includes(id));
     expect(listedQueued).toEqual(queuedOrder);
   });
+
+  it('lists a job still queued behind the jobs caught up after them, when they push it out of the second read', async () => {
+    const { driver } = clockedDriver();
+    const held = ['h1', 'h2', 'h3', 'h4', 'h5'];
+    await driver.push([newJob('a1'), ...held.map((id) => newJob(id, { hold: true, priority: -10 }))]);
+    const racing = moveAfterRead(driver, 'queued', async () => {
+      for (const id of held) await driver.releaseHeld('q', id);
+    });
+    const page = await new JobManager(racing.driver).listPage({ limit: 3 });
+    expect(racing.moved()).toBe(true);
+    const queuedOrder = (await driver.listJobs('q', 'queued', 0, 100)).map((r) => r.id);
+    expect(queuedOrder.at(-1)).toBe('a1');
+    // the first three the queue runs, as an unraced listing shows them
+    const unraced = await new JobManager(driver).listPage({ limit: 3 });
+    expect(unraced.records.map((r) => r.id)).toEqual(queuedOrder.slice(0, 3));
+    expect({ ids: page.records.map((r) => r.id), more: page.more }).toEqual({
+      ids: queuedOrder.slice(0, 3),
+      more: true,
+    });
+  });
 });
 
 describe('JobManager.listPage filtered by name, budget', () => {
