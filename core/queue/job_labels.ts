@@ -7,6 +7,7 @@
  * log, and a bounded length.
  */
 import { InvalidOptionError } from '../errors.js';
+import { INVISIBLE, quotedVisible, shownValue } from '../support/text.js';
 
 /** The longest owner a job may name. */
 export const MAX_OWNER_LENGTH = 128;
@@ -14,12 +15,11 @@ export const MAX_OWNER_LENGTH = 128;
 export const MAX_DESCRIPTION_LENGTH = 500;
 
 /**
- * Control characters (C0, DEL, C1), format characters (bidirectional overrides and isolates,
- * zero-width ones, the byte order mark: they make a terminal show other text than is stored),
- * the line and paragraph separators, and lone surrogates (Redis would store U+FFFD instead, so
- * a filter by the value given would never match it).
+ * The {@link INVISIBLE} characters: they make a terminal show other text than is stored, and a
+ * lone surrogate would be stored by Redis as U+FFFD, so a filter by the value given would never
+ * match it.
  */
-const REFUSED = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+const REFUSED = INVISIBLE;
 
 /** Throws `E_INVALID_OPTION` unless `owner` is 1 to {@link MAX_OWNER_LENGTH} characters, none a control one. */
 export function assertOwner(owner: unknown): asserts owner is string {
@@ -40,29 +40,14 @@ function assertLabel(label: string, value: unknown, max: number, holds: string):
   }
 }
 
-/** {@link REFUSED}, for every match. */
-const REFUSED_ALL = new RegExp(REFUSED.source, 'gu');
-
 /**
- * A refused value as its error shows it: as JSON, its first 40 characters when longer (cut by
- * characters: an emoji cut in two would show a lone surrogate), and the characters it may be
- * refused for written as `\uXXXX`, so the message (printed, logged, sent in an MQTT reply)
- * cannot carry a bidirectional override or a terminal escape itself.
+ * A refused value as its error shows it ({@link shownValue}), a string by its first 40
+ * characters as labels count them (an emoji cut in two would show a lone surrogate).
  */
 function shownLabel(value: unknown): string {
-  if (typeof value !== 'string') {
-    // by its type: an array or object may be long, and hold anything
-    if (value === null || typeof value !== 'object') return String(JSON.stringify(value) ?? typeof value);
-    return Array.isArray(value) ? 'an array' : 'an object';
-  }
+  if (typeof value !== 'string') return shownValue(value);
   const start = [...value.slice(0, 82)]; // 82 UTF-16 units hold 41 characters at least
-  const shown = start.length > 40 ? `${start.slice(0, 40).join('')}...` : value;
-  return JSON.stringify(shown).replace(REFUSED_ALL, (found) =>
-    Array.from(
-      { length: found.length },
-      (_, index) => `\\u${found.charCodeAt(index).toString(16).padStart(4, '0')}`,
-    ).join(''),
-  );
+  return quotedVisible(start.length > 40 ? `${start.slice(0, 40).join('')}...` : value);
 }
 
 /**

@@ -64,8 +64,33 @@ export function cutBytes(text: string, maxBytes: number): string {
 }
 
 /**
+ * Control characters (C0, DEL, C1), format characters (bidirectional overrides and isolates,
+ * zero-width ones, the byte order mark), the line and paragraph separators, and lone surrogates:
+ * characters that make a terminal or a log show other text than is stored.
+ */
+export const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u;
+const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
+
+/**
+ * `text` as a JSON string literal with every {@link INVISIBLE} character written `\uXXXX`
+ * (`JSON.stringify` leaves DEL, C1 controls, bidi overrides and separators as they are), so an
+ * error message quoting untrusted text cannot carry them itself.
+ *
+ * @example
+ * quotedVisible('admin\u202e'); // '"admin\\u202e"'
+ */
+export function quotedVisible(text: string): string {
+  return JSON.stringify(text).replace(INVISIBLE_ALL, (found) =>
+    Array.from(
+      { length: found.length },
+      (_, index) => `\\u${found.charCodeAt(index).toString(16).padStart(4, '0')}`,
+    ).join(''),
+  );
+}
+
+/**
  * An untrusted value as an error message may show it: a string quoted and cut to `max`
- * characters (with its length when cut), a number, boolean or null as JSON writes it, and an
+ * characters (with its length when cut; {@link INVISIBLE} characters escaped), a number, boolean or null as JSON writes it, and an
  * array or object only by its kind. Never throws: `JSON.stringify` of a value nested
  * thousands deep (a few KB of JSON from a device) overflows the stack, and a long one would be
  * echoed whole into the reply or log line.
@@ -76,7 +101,7 @@ export function cutBytes(text: string, maxBytes: number): string {
  */
 export function shownValue(value: unknown, max = 40): string {
   if (typeof value === 'string') {
-    const shown = JSON.stringify(truncate(value, max));
+    const shown = quotedVisible(truncate(value, max));
     return value.length > max ? `${shown} (${value.length} characters)` : shown;
   }
   if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') {

@@ -77,6 +77,7 @@ describe('owner and description lengths', () => {
     ['an array', ['\u202eevil', 'x'.repeat(100_000)], 'got an array'],
     ['an object', { name: '\u009b31m' }, 'got an object'],
     ['a number', 42, 'got 42'],
+    ['a bigint', 10n, 'got a bigint'],
   ])('shows a refused owner that is %s by its type or value, never its contents', (_, owner, shown) => {
     let message = '';
     try {

@@ -22,4 +22,12 @@ describe('text helpers', () => {
     expect(shownValue('a"b')).toBe('"a\\"b"');
     expect(shownValue('x'.repeat(100), 5)).toBe('"xxxx…" (100 characters)');
   });
+
+  it('show an untrusted string with its control, bidi, invisible and separator characters escaped', () => {
+    expect(shownValue('admin\u202e')).toBe('"admin\\u202e"');
+    expect(shownValue('a\u009b2J\u007f')).toBe('"a\\u009b2J\\u007f"');
+    expect(shownValue('a\u200bb\u2028c')).toBe('"a\\u200bb\\u2028c"');
+    expect(shownValue('a\u{e0041}b')).toBe('"a\\udb40\\udc41b"');
+    expect(shownValue('a\nb')).toBe('"a\\nb"');
+  });
 });
