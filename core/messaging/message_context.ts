@@ -81,11 +81,11 @@ export const GIVEN_UP: unique symbol = Symbol('topiq.givenUp');
 
 /** What {@link HANDLER_DEADLINE} gives. */
 export interface DeadlineHooks {
-  /** Whether a dispatch or publish of the message is being waited for now. */
+  /** Whether a store is being waited for now (a dispatch, publish, state call or `storeWait`). */
   readonly waiting: boolean;
-  /** Ms spent waiting for dispatches and publishes (one at least in flight), up to `now` (`performance.now()`). */
+  /** Ms spent waiting for stores (one wait at least in flight), up to `now` (`performance.now()`). */
   waitedMs(now: number): number;
-  /** Gives the message up: fires {@link MessageContext.signal} with `error`, and refuses dispatches and publishes after. */
+  /** Gives the message up: fires {@link MessageContext.signal} with `error`, and refuses dispatches, publishes and state merges after. */
   giveUp(error: Error): void;
 }
 
@@ -121,7 +121,7 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   #json: { value: unknown } | undefined;
   /** The first dispatch or state write of the handler that failed. */
   #failure: { error: unknown } | undefined;
-  /** Dispatches and publishes in flight; since when one was (`performance.now()`); ms waited before. */
+  /** Waits for stores in flight; since when one was (`performance.now()`); ms waited before. */
   #inFlight = 0;
   #waitingSince = 0;
   #waited = 0;
@@ -192,11 +192,24 @@ export class MessageContext<P extends RouteParams = RouteParams> {
 
   /** A state call of the handler (see {@link MessageContext.state}); `write` for a merge. */
   [STATE_CALL]<T>(work: Promise<T>, write: boolean): Promise<T> {
+    return this.#track(work, write ? MessageContext.#failed : undefined);
+  }
+
+  /** Records the first dispatch or state merge of `ctx` that failed, which `settled()` throws. */
+  static #failed(ctx: MessageContext<any>, error: unknown): void {
+    ctx.#failure ??= { error };
+  }
+
+  /**
+   * `work`, started by the handler: a wait for a store (see {@link DeadlineHooks.waitedMs}) until
+   * it settles, and waited for by `settled()`, awaited or not; `onError` hears its failure.
+   */
+  #track<T>(work: Promise<T>, onError?: (ctx: MessageContext<any>, error: unknown) => void): Promise<T> {
     const done = this.#waitFor();
     this.#pending.push(
       Promise.resolve(work).then(done, (error: unknown) => {
         done();
-        if (write) this.#failure ??= { error };
+        onError?.(this, error);
       }),
     );
     return work;
@@ -301,17 +314,9 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   ): Promise<DispatchedJob> {
     const refused = this.#refused<DispatchedJob>();
     if (refused) return refused;
-    const stored = this.#services.dispatch(job, payload, options);
-    const done = this.#waitFor();
     // A job that could not be stored must not let its message be acknowledged silently,
     // even when the handler did not await it: `settled()` reports the first such failure.
-    this.#pending.push(
-      stored.then(done, (error: unknown) => {
-        done();
-        this.#failure ??= { error };
-      }),
-    );
-    return stored;
+    return this.#track(this.#services.dispatch(job, payload, options), MessageContext.#failed);
   }
 
   /**
@@ -323,18 +328,12 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   publish(topic: string, payload: string | Buffer, options?: Parameters<Publisher>[2]): Promise<void> {
     const refused = this.#refused<void>();
     if (refused) return refused;
-    const sent = this.#services.publish(topic, payload, options);
-    const done = this.#waitFor();
-    this.#pending.push(
-      sent.then(done, (error: unknown) => {
-        done();
-        this.log.warn(
-          { event: 'message.publish_failed', err: error, publishTopic: topic },
-          'a publish started by the handler failed',
-        );
-      }),
-    );
-    return sent;
+    return this.#track(this.#services.publish(topic, payload, options), (ctx, error) => {
+      ctx.log.warn(
+        { event: 'message.publish_failed', err: error, publishTopic: topic },
+        'a publish started by the handler failed',
+      );
+    });
   }
 
   /**
