@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { defineConfig, type MqttAccount } from '../core/index.js';
-import { envInteger, envMs, envServerUrl, envSwitch } from '../core/config/env_schemas.js';
+import { envInteger, envMs, envServerUrl, envSwitch, SWITCH_WORDS } from '../core/config/env_schemas.js';
 import { DEFAULT_MAX_PACKET_BYTES, PACKET_LIMIT_RANGE } from '../core/broker/packet_size_guard.js';
 import { staticCredentials } from '../core/broker/static_credentials.js';
 import { DEFAULT_QUEUE_LIMITS } from '../core/broker/outgoing_queue_limit.js';
@@ -14,16 +14,6 @@ import { eventTopicProblem } from '../core/messaging/job_event_bridge.js';
 import { DEFAULT_HANDLER_TIMEOUT_MS } from '../core/messaging/handler_deadline.js';
 import { DEFAULT_REPLY_TOPIC, isUnderTopic } from '../core/messaging/reply_topic.js';
 import { topicNameProblem } from '../core/mqtt/topic_name.js';
-
-/** What `JOB_EVENTS_TOPIC` reads as a switch, whatever its case and blanks. */
-const SWITCHES: Readonly<Record<string, 'on' | 'off'>> = {
-  on: 'on',
-  true: 'on',
-  '1': 'on',
-  off: 'off',
-  false: 'off',
-  '0': 'off',
-};
 
 /** The job event topic `JOB_EVENTS_TOPIC=on` stands for. */
 const DEFAULT_EVENTS_TOPIC = 'topiq/jobs/{queue}/{id}/{status}';
@@ -131,7 +121,9 @@ export default defineConfig(
         // `false` would take every job event)
         .transform((value) => {
           const word = value.trim().toLowerCase();
-          return Object.hasOwn(SWITCHES, word) ? SWITCHES[word]! : value;
+          // a switch's word, whatever its case and blanks
+          if (!Object.hasOwn(SWITCH_WORDS, word)) return value;
+          return SWITCH_WORDS[word] ? 'on' : 'off';
         })
         .superRefine((template, context) => {
           if (template === 'on' || template === 'off') return;

@@ -30,12 +30,23 @@ export function envInteger(fallback: number, range: { min?: number; max?: number
     .default(fallback);
 }
 
+/** The words an on/off variable takes, and what each means. */
+export const SWITCH_WORDS: Readonly<Record<string, boolean>> = {
+  on: true,
+  true: true,
+  '1': true,
+  off: false,
+  false: false,
+  '0': false,
+};
+
 /** An on/off variable: `on`, `true` or `1`, `off`, `false` or `0`, read as a boolean. */
 export function envSwitch(fallback: boolean) {
   return z
+    // listed as before in the refusal (an object's keys would put 0 and 1 first)
     .enum(['true', 'false', '1', '0', 'on', 'off'])
     .default(fallback ? 'on' : 'off')
-    .transform((word) => word === 'on' || word === 'true' || word === '1');
+    .transform((word) => SWITCH_WORDS[word] === true);
 }
 
 /** A duration in ms for a timer: a whole number from `min` to Node's longest timer (about 24.8 days). */
