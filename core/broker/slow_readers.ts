@@ -4,7 +4,8 @@
  * counts a delivery done only once the client's socket has taken it (its `waitForDrain`, up to
  * the 60 s `drainTimeout`): a device that subscribed and stopped reading took every place
  * within a second, every message to every client waited behind it, and those published
- * meanwhile piled up in memory (a hunt saw 232 MB in 3 s). Here a delivery of a subscription
+ * meanwhile piled up in memory (232 MB in 3 s in one hunt's run, measured once; the bounds are
+ * proven by tests/integration/broker/embedded_broker_slow_readers.test.ts). Here a delivery of a subscription
  * counts as done for the emitter once it is handed to the client (its write goes on, and waits
  * for the socket as before), and a message for a client whose socket holds more than
  * `maxBytes` unsent (`MQTT_BROKER_MAX_QUEUED_BYTES`) is dropped for it (others still get it),

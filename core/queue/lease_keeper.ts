@@ -252,7 +252,6 @@ export class LeaseKeeper {
     return renewing;
   }
 
-  /** Renews the leases of jobs waiting for their acknowledgement alone; a failure is logged. */
   /**
    * Renews the leases of jobs waiting for their acknowledgement, in a call apart from the
    * renewal of what the worker holds: their answers change nothing, and a failure of theirs

@@ -40,14 +40,11 @@ export interface ReserveBatch {
   settled: boolean;
 }
 
-/** The longest a queue whose reserves Redis refuses is left alone before it is asked again, in ms. */
-const REFUSED_WAIT_MS = 5_000;
-
 export class StrictReserve {
   readonly #settings: StrictReserveSettings;
   /**
    * Queues whose reserves Redis refused (a key of theirs replaced by hand): how many times in a
-   * row, and when to ask again (the worker's backoff: 200 ms, doubling to {@link REFUSED_WAIT_MS}).
+   * row, and when to ask again (the worker's backoff, `backoffMs`: 200 ms, doubling to 5 s).
    */
   readonly #refused = new Map<string, { times: number; until: number }>();
 
@@ -80,10 +77,10 @@ export class StrictReserve {
           // later queues are served meanwhile (when every queue refuses, the caller backs off)
           if (error instanceof RedisWrongTypeError) {
             const times = (this.#refused.get(queue)?.times ?? 0) + 1;
-            const wait = backoffMs(times, REFUSED_WAIT_MS);
+            const wait = backoffMs(times);
             this.#refused.set(queue, { times, until: performance.now() + wait });
             if (++refused < this.#settings.queues.length) {
-              // logged at the first refusal and every 100th (about every 8 minutes)
+              // logged at the first refusal and every 100th
               if (times % 100 === 1) {
                 log.error(
                   { event: 'worker.reserve_failed', err: error, queue, times },

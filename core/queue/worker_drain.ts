@@ -16,7 +16,7 @@ import { JobAbort } from './job_abort.js';
 import type { JobEventPublisher } from './job_events.js';
 import { type JobRunner, type RunningJob, WorkerShutdownError } from './job_runner.js';
 import { leaseOf } from './lease_keeper.js';
-import { distinctQueues, jobFields } from './names.js';
+import { jobFields } from './names.js';
 
 /**
  * How long, after its grace period, a stopping worker waits for Redis to take back what it
@@ -203,7 +203,7 @@ async function handBack(
             event: 'worker.release_failed',
             err: error,
             jobIds: group.map(({ job }) => job.id),
-            queues: distinctQueues(group.map(({ job }) => job)),
+            queues: [group[0]!.job.queue], // a group is one queue's
           },
           'could not release; leases will expire',
         );

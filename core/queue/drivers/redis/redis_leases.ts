@@ -5,7 +5,6 @@
  * call (per queue), answered per lease.
  */
 import type { Redis } from 'ioredis';
-import { RedisWrongTypeError } from '../../../errors.js';
 import { groupBy } from '../../../support/group_by.js';
 import type {
   ExtendOptions,
@@ -20,7 +19,7 @@ import type {
 } from '../../driver.js';
 import type { KeyBuilder, QueueKeys } from './keys.js';
 import { runScript } from './scripts.js';
-import { refusedJobCall, refusedQueueCall } from './unavailable.js';
+import { isWrongTypeReply, refusedJobCall, refusedQueueCall } from './unavailable.js';
 
 export class RedisLeases {
   readonly #redis: Redis;
@@ -151,9 +150,9 @@ export class RedisLeases {
           keyNames.map((name) => keys[name] as string),
           argv,
         ).catch(async (error: unknown) => {
-          const refused = await refusedQueueCall(this.#redis, error, queue, keys, doing);
-          if (refusedAs !== undefined && refused instanceof RedisWrongTypeError) return undefined;
-          throw refused;
+          // answered as refusedAs: the key's name and type, which refusedQueueCall looks up, unused
+          if (refusedAs !== undefined && isWrongTypeReply(error)) return undefined;
+          throw await refusedQueueCall(this.#redis, error, queue, keys, doing);
         });
         if (codes === undefined) {
           for (const lease of group) outcomes.set(lease, refusedAs!);
