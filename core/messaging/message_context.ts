@@ -157,8 +157,8 @@ export class MessageContext<P extends RouteParams = RouteParams> {
   /**
    * Fires when the message is given up: its middleware and handler ran past
    * `MQTT_HANDLER_TIMEOUT_MS` (the reason is an `E_HANDLER_TIMEOUT` error). The message is then
-   * dead-lettered and acknowledged, and later dispatches and publishes of its handler are
-   * refused with that error; pass the signal to what the handler awaits, so it stops.
+   * dead-lettered and acknowledged, and later dispatches, publishes and state merges of its
+   * handler are refused with that error; pass the signal to what the handler awaits, so it stops.
    *
    * @example
    * const response = await fetch(url, { signal: ctx.signal });

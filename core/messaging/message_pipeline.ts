@@ -56,8 +56,8 @@ export interface PipelineOptions {
   /** The prefix `ctx.reply` may answer under (`JOB_COMMAND_REPLY_TOPIC`; default `topiq/replies`). */
   replyTopic?: string;
   /**
-   * The longest a message's middleware and handler may run, in ms of their own (waits for its
-   * dispatches and publishes aside), before it is dead-lettered with `E_HANDLER_TIMEOUT`
+   * The longest a message's middleware and handler may run, in ms of their own (waits for
+   * stores aside: its dispatches, publishes and state calls, `rateLimit`, `storeWait`), before it is dead-lettered with `E_HANDLER_TIMEOUT`
    * (`MQTT_HANDLER_TIMEOUT_MS`; default {@link DEFAULT_HANDLER_TIMEOUT_MS}; 0 for none).
    */
   handlerTimeoutMs?: number;
