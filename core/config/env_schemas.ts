@@ -42,11 +42,13 @@ export const SWITCH_WORDS: Readonly<Record<string, boolean>> = {
 
 /** An on/off variable: `on`, `true` or `1`, `off`, `false` or `0`, read as a boolean. */
 export function envSwitch(fallback: boolean) {
-  return z
-    // listed as before in the refusal (an object's keys would put 0 and 1 first)
-    .enum(['true', 'false', '1', '0', 'on', 'off'])
-    .default(fallback ? 'on' : 'off')
-    .transform((word) => SWITCH_WORDS[word] === true);
+  return (
+    z
+      // listed as before in the refusal (an object's keys would put 0 and 1 first)
+      .enum(['true', 'false', '1', '0', 'on', 'off'])
+      .default(fallback ? 'on' : 'off')
+      .transform((word) => SWITCH_WORDS[word] === true)
+  );
 }
 
 /** A duration in ms for a timer: a whole number from `min` to Node's longest timer (about 24.8 days). */
